@@ -1,0 +1,447 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdtab.h"
+#include "xmalloc.h"
+
+const struct cmd_family cmd_families[] = {
+	{ "device", "the device: status and settings" },
+	{ "audit", "the audit trail" },
+	{ "api", "the control interface itself" },
+};
+const size_t cmd_families_len = sizeof cmd_families / sizeof cmd_families[0];
+
+const struct cmd_entry cmd_table[] = {
+	{
+		.words = "device status",
+		.family = "device",
+		.method = "org.cml.Device.Status",
+		.summary = "show version, uptime, state and stages",
+		.help = "Shows the cml version, how long cmld has run, its "
+		    "state directory, the provisioning state, the device "
+		    "UUID and name, and which daemons (stages) are up.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "device config get",
+		.family = "device",
+		.method = "org.cml.Device.GetConfig",
+		.args = {
+			{ .name = "key", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "KEY",
+			  .help = "show only this setting",
+			  .complete = CMD_COMPLETE_SETTING },
+		},
+		.summary = "show device settings",
+		.help = "Shows every device setting (or only KEY) with its "
+		    "value, type and default.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "device config set",
+		.family = "device",
+		.method = "org.cml.Device.SetConfig",
+		.args = {
+			{ .name = "key", .type = CMD_ARG_STRING,
+			  .metavar = "KEY", .help = "the setting to change",
+			  .complete = CMD_COMPLETE_SETTING },
+			{ .name = "value", .type = CMD_ARG_STRING,
+			  .metavar = "VALUE", .help = "its new value" },
+		},
+		.summary = "change a device setting",
+		.help = "Validates VALUE against the setting's type and range, "
+		    "stores it and applies it at once. The change is audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "audit list",
+		.family = "audit",
+		.method = "org.cml.Audit.List",
+		.args = {
+			{ .name = "last", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "N", .help = "only the last N records",
+			  .min = 1, .max = 1000000 },
+		},
+		.summary = "show audit records",
+		.help = "Shows the audit trail, oldest first: sequence number, "
+		    "UTC time, type, caller uid and pid, container, object, "
+		    "result and details.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "api info",
+		.family = "api",
+		.method = "org.varlink.service.GetInfo",
+		.summary = "show the service and its varlink interfaces",
+		.help = "Shows what org.varlink.service.GetInfo answers: vendor, "
+		    "product, version and the interfaces cmld implements.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "api describe",
+		.family = "api",
+		.method = "org.varlink.service.GetInterfaceDescription",
+		.args = {
+			{ .name = "interface", .type = CMD_ARG_STRING,
+			  .metavar = "INTERFACE",
+			  .help = "an interface name, e.g. org.cml.Device",
+			  .complete = CMD_COMPLETE_INTERFACE },
+		},
+		.summary = "show the description of a varlink interface",
+		.help = "Prints the interface definition: every method with its "
+		    "parameters and replies, types and errors.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+};
+const size_t cmd_table_len = sizeof cmd_table / sizeof cmd_table[0];
+
+const struct cmd_entry *
+cmd_find_method(const char *method)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].method, method) == 0)
+			return &cmd_table[i];
+	return NULL;
+}
+
+const struct cmd_entry *
+cmd_find_words(const char *words)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].words, words) == 0)
+			return &cmd_table[i];
+	return NULL;
+}
+
+const struct cmd_family *
+cmd_find_family(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_families_len; i++)
+		if (strcmp(cmd_families[i].name, name) == 0)
+			return &cmd_families[i];
+	return NULL;
+}
+
+/* Returns how many of argv's words spell cmd's words, or 0. */
+static int
+cmd_words_match(const struct cmd_entry *cmd, int argc, char *const *argv)
+{
+	const char *w = cmd->words;
+	size_t len;
+	int n = 0;
+
+	while (*w != '\0') {
+		len = strcspn(w, " ");
+		if (n >= argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], w, len) != 0)
+			return 0;
+		n++;
+		w += len;
+		while (*w == ' ')
+			w++;
+	}
+	return n;
+}
+
+const struct cmd_entry *
+cmd_match(int argc, char *const *argv, int *consumed)
+{
+	const struct cmd_entry *best = NULL;
+	size_t i;
+	int n, bestn = 0;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		n = cmd_words_match(&cmd_table[i], argc, argv);
+		if (n > bestn) {
+			best = &cmd_table[i];
+			bestn = n;
+		}
+	}
+	if (consumed != NULL)
+		*consumed = bestn;
+	return best;
+}
+
+/* Parses a decimal integer in [min, max]; -1 with *cause set. */
+static int
+cmd_parse_int(const struct cmd_arg *arg, const char *s, long long *out,
+    char **cause)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno == ERANGE) {
+		*cause = xasprintf("%s must be an integer, not '%s'",
+		    arg->metavar, s);
+		return -1;
+	}
+	if (v < arg->min || v > arg->max) {
+		*cause = xasprintf("%s must be between %lld and %lld, not %lld",
+		    arg->metavar, arg->min, arg->max, v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Converts one word to the argument's JSON value; -1 with *cause set. */
+static struct json_object *
+cmd_arg_value(const struct cmd_arg *arg, const char *s, char **cause)
+{
+	long long v;
+
+	switch (arg->type) {
+	case CMD_ARG_INT:
+		if (cmd_parse_int(arg, s, &v, cause) == -1)
+			return NULL;
+		return json_object_new_int64(v);
+	case CMD_ARG_BOOL:
+		return json_object_new_boolean(1);
+	case CMD_ARG_STRING:
+	case CMD_ARG_STRINGS:
+		break;
+	}
+	return json_object_new_string(s);
+}
+
+/* Finds the --name option of cmd; NULL if none. */
+static const struct cmd_arg *
+cmd_find_option(const struct cmd_entry *cmd, const char *name)
+{
+	const struct cmd_arg *a;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if ((a->flags & CMD_ARG_OPTION) && strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+int
+cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
+    struct json_object **params, char **cause)
+{
+	const struct cmd_arg *a, *pos = cmd->args;
+	struct json_object *p, *v, *rest = NULL;
+	int i, dashdash = 0;
+
+	p = json_object_new_object();
+	for (i = 0; i < argc; i++) {
+		const char *w = argv[i];
+
+		if (!dashdash && strcmp(w, "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (!dashdash && rest == NULL && strncmp(w, "--", 2) == 0) {
+			if ((a = cmd_find_option(cmd, w + 2)) == NULL) {
+				*cause = xasprintf("unknown option '%s'", w);
+				goto fail;
+			}
+			if (json_object_object_get_ex(p, a->name, NULL)) {
+				*cause = xasprintf("option '%s' given twice", w);
+				goto fail;
+			}
+			if (a->type != CMD_ARG_BOOL && ++i >= argc) {
+				*cause = xasprintf("option '%s' needs a value "
+				    "(%s)", w, a->metavar);
+				goto fail;
+			}
+			if ((v = cmd_arg_value(a, argv[i], cause)) == NULL)
+				goto fail;
+			json_object_object_add(p, a->name, v);
+			continue;
+		}
+		if (rest != NULL) {
+			json_object_array_add(rest, json_object_new_string(w));
+			continue;
+		}
+		while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
+			pos++;
+		if (pos->name == NULL) {
+			*cause = xasprintf("too many arguments (unexpected "
+			    "'%s')", w);
+			goto fail;
+		}
+		if (pos->type == CMD_ARG_STRINGS) {
+			rest = json_object_new_array();
+			json_object_array_add(rest, json_object_new_string(w));
+			json_object_object_add(p, pos->name, rest);
+		} else {
+			if ((v = cmd_arg_value(pos, w, cause)) == NULL)
+				goto fail;
+			json_object_object_add(p, pos->name, v);
+		}
+		pos++;
+	}
+	for (a = cmd->args; a->name != NULL; a++) {
+		if (!(a->flags & CMD_ARG_OPTIONAL) &&
+		    !json_object_object_get_ex(p, a->name, NULL)) {
+			*cause = xasprintf("missing %s", a->metavar);
+			goto fail;
+		}
+	}
+	*params = p;
+	return 0;
+fail:
+	json_object_put(p);
+	return -1;
+}
+
+/* Returns the argument of cmd named name, or NULL. */
+static const struct cmd_arg *
+cmd_find_arg(const struct cmd_entry *cmd, const char *name)
+{
+	const struct cmd_arg *a;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+/* Checks one received value against its argument; -1 with *cause set. */
+static int
+cmd_check_value(const struct cmd_arg *a, struct json_object *v, char **cause)
+{
+	size_t i, n;
+	long long iv;
+
+	switch (a->type) {
+	case CMD_ARG_STRING:
+		if (!json_object_is_type(v, json_type_string)) {
+			*cause = xasprintf("'%s' must be a string", a->name);
+			return -1;
+		}
+		if (strlen(json_object_get_string(v)) !=
+		    (size_t)json_object_get_string_len(v)) {
+			*cause = xasprintf("'%s' contains a NUL character",
+			    a->name);
+			return -1;
+		}
+		return 0;
+	case CMD_ARG_INT:
+		if (!json_object_is_type(v, json_type_int)) {
+			*cause = xasprintf("'%s' must be an integer", a->name);
+			return -1;
+		}
+		iv = json_object_get_int64(v);
+		if (iv < a->min || iv > a->max) {
+			*cause = xasprintf("'%s' must be between %lld and %lld",
+			    a->name, a->min, a->max);
+			return -1;
+		}
+		return 0;
+	case CMD_ARG_BOOL:
+		if (!json_object_is_type(v, json_type_boolean)) {
+			*cause = xasprintf("'%s' must be a boolean", a->name);
+			return -1;
+		}
+		return 0;
+	case CMD_ARG_STRINGS:
+		if (!json_object_is_type(v, json_type_array)) {
+			*cause = xasprintf("'%s' must be an array of strings",
+			    a->name);
+			return -1;
+		}
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			struct json_object *e = json_object_array_get_idx(v, i);
+
+			if (!json_object_is_type(e, json_type_string)) {
+				*cause = xasprintf("'%s' must be an array of "
+				    "strings", a->name);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	return 0;
+}
+
+int
+cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
+    const char **param, char **cause)
+{
+	const struct cmd_arg *a;
+	struct json_object *v;
+
+	json_object_object_foreach(params, key, val) {
+		if ((a = cmd_find_arg(cmd, key)) == NULL) {
+			*param = key;
+			*cause = xasprintf("unknown parameter '%s'", key);
+			return -1;
+		}
+		if (val == NULL && (a->flags & CMD_ARG_OPTIONAL))
+			continue;
+		if (val == NULL || cmd_check_value(a, val, cause) == -1) {
+			*param = a->name;
+			if (val == NULL)
+				*cause = xasprintf("'%s' must not be null",
+				    a->name);
+			return -1;
+		}
+	}
+	for (a = cmd->args; a->name != NULL; a++) {
+		if (a->flags & CMD_ARG_OPTIONAL)
+			continue;
+		if (!json_object_object_get_ex(params, a->name, &v) ||
+		    v == NULL) {
+			*param = a->name;
+			*cause = xasprintf("missing parameter '%s'", a->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+char *
+cmd_synopsis(const struct cmd_entry *cmd)
+{
+	const struct cmd_arg *a;
+	char *s, *t, *one;
+
+	s = xstrdup(cmd->words);
+	for (a = cmd->args; a->name != NULL; a++) {
+		if (a->flags & CMD_ARG_OPTION) {
+			one = a->type == CMD_ARG_BOOL ?
+			    xasprintf("--%s", a->name) :
+			    xasprintf("--%s %s", a->name, a->metavar);
+		} else if (a->type == CMD_ARG_STRINGS)
+			one = xasprintf("%s...", a->metavar);
+		else
+			one = xstrdup(a->metavar);
+		if (a->flags & CMD_ARG_OPTIONAL)
+			t = xasprintf("%s [%s]", s, one);
+		else
+			t = xasprintf("%s %s", s, one);
+		free(one);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+char *
+cmd_method_interface(const char *method)
+{
+	const char *dot = strrchr(method, '.');
+	size_t len = dot != NULL ? (size_t)(dot - method) : 0;
+	char *s = xmalloc(len + 1);
+
+	memcpy(s, method, len);
+	s[len] = '\0';
+	return s;
+}

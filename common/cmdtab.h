@@ -1,0 +1,101 @@
+/*
+ * The command table: the single description of every command, shared by
+ * cmld (method lookup, parameter and policy checks), cmlsh (parsing,
+ * completion, help), cmltui (menus) and the man pages.
+ */
+#ifndef CML_CMDTAB_H
+#define CML_CMDTAB_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+enum cmd_arg_type {
+	CMD_ARG_STRING,
+	CMD_ARG_INT,
+	CMD_ARG_BOOL, /* an option without value: present means true */
+	CMD_ARG_STRINGS, /* all remaining words, as an array of strings */
+};
+
+/* What a shell completes an argument with. */
+enum cmd_complete {
+	CMD_COMPLETE_NONE,
+	CMD_COMPLETE_FILE,
+	CMD_COMPLETE_SETTING,
+	CMD_COMPLETE_INTERFACE,
+};
+
+#define CMD_ARG_OPTIONAL 0x01 /* may be left out */
+#define CMD_ARG_OPTION 0x02 /* given as --name VALUE, not by position */
+
+struct cmd_arg {
+	const char *name; /* varlink parameter; also the --option name */
+	enum cmd_arg_type type;
+	int flags;
+	const char *metavar; /* shown in synopses, e.g. "KEY" */
+	const char *help;
+	enum cmd_complete complete;
+	long long min, max; /* CMD_ARG_INT range, inclusive */
+};
+
+/* Policy flags, checked by cmld in one place before a handler runs. */
+#define CMD_READONLY 0x01 /* changes nothing; operators may call it */
+#define CMD_ADMIN 0x02 /* root or group cml-admin only */
+#define CMD_UNPROVISIONED_OK 0x04 /* allowed before provisioning */
+#define CMD_FACTORY_ONLY 0x08 /* refused once provisioned */
+#define CMD_DESTRUCTIVE 0x10 /* shells ask for confirmation */
+#define CMD_NEEDS_CONTAINER 0x20 /* takes a container name */
+#define CMD_STREAMS 0x40 /* may reply with "continues": true */
+#define CMD_OPERATOR 0x80 /* changes state, yet operators may call it */
+
+#define CMD_MAX_ARGS 8
+
+struct cmd_entry {
+	const char *words; /* shell words, e.g. "device config set" */
+	const char *family; /* first word; groups help */
+	const char *method; /* varlink method */
+	struct cmd_arg args[CMD_MAX_ARGS]; /* ends at name == NULL */
+	const char *summary; /* one line */
+	const char *help; /* a paragraph */
+	int flags;
+};
+
+struct cmd_family {
+	const char *name;
+	const char *summary;
+};
+
+extern const struct cmd_entry cmd_table[];
+extern const size_t cmd_table_len;
+extern const struct cmd_family cmd_families[];
+extern const size_t cmd_families_len;
+
+/* Returns the entry for a varlink method, or NULL. */
+const struct cmd_entry *cmd_find_method(const char *method);
+/* Returns the entry whose words are exactly words (space-separated). */
+const struct cmd_entry *cmd_find_words(const char *words);
+/*
+ * Matches the longest command at the start of argv; returns it with
+ * *consumed set to the words used, or NULL.
+ */
+const struct cmd_entry *cmd_match(int argc, char *const *argv, int *consumed);
+/*
+ * Builds varlink parameters from the arguments after the command words;
+ * -1 with *cause set to a usage error.
+ */
+int cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
+    struct json_object **params, char **cause);
+/*
+ * Checks received parameters against the command's arguments (types,
+ * ranges, required, unknown); -1 with *cause and *param set.
+ */
+int cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
+    const char **param, char **cause);
+/* Returns the synopsis, e.g. "device config set KEY VALUE" (free it). */
+char *cmd_synopsis(const struct cmd_entry *cmd);
+/* Returns the interface of a method ("org.cml.Device"), newly allocated. */
+char *cmd_method_interface(const char *method);
+/* Returns the family description for name, or NULL. */
+const struct cmd_family *cmd_find_family(const char *name);
+
+#endif

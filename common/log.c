@@ -1,0 +1,150 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static int log_foreground = 1;
+static enum log_level log_level = LOG_LEVEL_INFO;
+static const char *log_ident = "cml";
+
+static const char *const log_level_names[] = { "warning", "info", "debug" };
+
+void
+log_init(const char *ident, int foreground, enum log_level level)
+{
+	log_ident = ident;
+	log_foreground = foreground;
+	log_level = level;
+	if (!foreground)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+int
+log_level_parse(const char *name, enum log_level *level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof log_level_names / sizeof log_level_names[0];
+	    i++) {
+		if (strcmp(name, log_level_names[i]) == 0) {
+			*level = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	if ((size_t)level >= sizeof log_level_names / sizeof log_level_names[0])
+		return "unknown";
+	return log_level_names[level];
+}
+
+static void
+log_vwrite(int priority, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (log_foreground) {
+		if (suffix != NULL)
+			fprintf(stderr, "%s: %s: %s\n", log_ident, msg, suffix);
+		else
+			fprintf(stderr, "%s: %s\n", log_ident, msg);
+		fflush(stderr);
+	} else {
+		if (suffix != NULL)
+			syslog(priority, "%s: %s", msg, suffix);
+		else
+			syslog(priority, "%s", msg);
+	}
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_WARNING, fmt, ap, strerror(saved));
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < LOG_LEVEL_INFO)
+		return;
+	va_start(ap, fmt);
+	log_vwrite(LOG_INFO, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < LOG_LEVEL_DEBUG)
+		return;
+	va_start(ap, fmt);
+	log_vwrite(LOG_DEBUG, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_CRIT, fmt, ap, strerror(saved));
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_CRIT, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

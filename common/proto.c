@@ -1,0 +1,450 @@
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "xmalloc.h"
+
+#define PROTO_READ_CHUNK 65536
+
+void
+proto_reader_init(struct proto_reader *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void
+proto_reader_free(struct proto_reader *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof *r);
+}
+
+/* Makes room for want more bytes, dropping what was already parsed. */
+static void
+proto_reader_reserve(struct proto_reader *r, size_t want)
+{
+	if (r->off > 0 && r->off == r->len) {
+		r->len = r->off = r->scanned = 0;
+	} else if (r->off > 0 && r->cap - r->len < want) {
+		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->len -= r->off;
+		r->off = 0;
+	}
+	if (r->cap - r->len < want) {
+		size_t cap = r->cap ? r->cap : 4096;
+
+		while (cap - r->len < want)
+			cap *= 2;
+		r->buf = xreallocarray(r->buf, cap, 1);
+		r->cap = cap;
+	}
+}
+
+ssize_t
+proto_reader_fill(struct proto_reader *r, int fd)
+{
+	ssize_t n;
+
+	proto_reader_reserve(r, PROTO_READ_CHUNK);
+	do {
+		n = read(fd, r->buf + r->len, r->cap - r->len);
+	} while (n == -1 && errno == EINTR);
+	if (n > 0)
+		r->len += (size_t)n;
+	return n;
+}
+
+void
+proto_reader_feed(struct proto_reader *r, const void *data, size_t len)
+{
+	proto_reader_reserve(r, len);
+	memcpy(r->buf + r->len, data, len);
+	r->len += len;
+}
+
+int
+proto_reader_next(struct proto_reader *r, struct json_object **msg,
+    char **cause)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	const char *start = r->buf + r->off;
+	char *nul;
+	size_t avail = r->len - r->off, mlen;
+
+	*msg = NULL;
+	nul = avail > r->scanned ?
+	    memchr(start + r->scanned, '\0', avail - r->scanned) : NULL;
+	if (nul == NULL) {
+		r->scanned = avail;
+		if (avail > PROTO_MAX_MSG) {
+			*cause = xasprintf("message longer than %d bytes",
+			    PROTO_MAX_MSG);
+			return -1;
+		}
+		return 0;
+	}
+	mlen = (size_t)(nul - start);
+	r->off += mlen + 1;
+	r->scanned = 0;
+	if (mlen > PROTO_MAX_MSG) {
+		*cause = xasprintf("message longer than %d bytes", PROTO_MAX_MSG);
+		return -1;
+	}
+	if (mlen == 0) {
+		*cause = xstrdup("empty message");
+		return -1;
+	}
+
+	tok = json_tokener_new();
+	obj = json_tokener_parse_ex(tok, start, (int)mlen);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		enum json_tokener_error err = json_tokener_get_error(tok);
+
+		*cause = xasprintf("invalid JSON: %s",
+		    err == json_tokener_continue ? "message ends too early" :
+		    json_tokener_error_desc(err));
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return -1;
+	}
+	if (json_tokener_get_parse_end(tok) != mlen) {
+		*cause = xstrdup("invalid JSON: trailing bytes after the object");
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return -1;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(obj, json_type_object)) {
+		*cause = xstrdup("message is not a JSON object");
+		json_object_put(obj);
+		return -1;
+	}
+	*msg = obj;
+	return 1;
+}
+
+int
+proto_reader_pending(const struct proto_reader *r)
+{
+	return r->len > r->off;
+}
+
+void
+proto_writer_init(struct proto_writer *w)
+{
+	memset(w, 0, sizeof *w);
+}
+
+void
+proto_writer_free(struct proto_writer *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof *w);
+}
+
+int
+proto_writer_queue(struct proto_writer *w, struct json_object *msg)
+{
+	const char *s;
+	size_t len;
+
+	s = json_object_to_json_string_length(msg,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s == NULL || len > PROTO_MAX_MSG)
+		return -1;
+	if (w->off > 0 && w->off == w->len)
+		w->off = w->len = 0;
+	if (w->cap - w->len < len + 1) {
+		size_t cap = w->cap ? w->cap : 4096;
+
+		if (w->off > 0) {
+			memmove(w->buf, w->buf + w->off, w->len - w->off);
+			w->len -= w->off;
+			w->off = 0;
+		}
+		while (cap - w->len < len + 1)
+			cap *= 2;
+		if (cap != w->cap) {
+			w->buf = xreallocarray(w->buf, cap, 1);
+			w->cap = cap;
+		}
+	}
+	memcpy(w->buf + w->len, s, len);
+	w->buf[w->len + len] = '\0';
+	w->len += len + 1;
+	return 0;
+}
+
+int
+proto_writer_flush(struct proto_writer *w, int fd)
+{
+	ssize_t n;
+
+	while (w->off < w->len) {
+		n = send(fd, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		w->off += (size_t)n;
+	}
+	w->off = w->len = 0;
+	return 1;
+}
+
+size_t
+proto_writer_pending(const struct proto_writer *w)
+{
+	return w->len - w->off;
+}
+
+struct json_object *
+proto_call_new(const char *method, struct json_object *params, int more)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "method", json_object_new_string(method));
+	json_object_object_add(o, "parameters",
+	    params != NULL ? params : json_object_new_object());
+	if (more)
+		json_object_object_add(o, "more", json_object_new_boolean(1));
+	return o;
+}
+
+struct json_object *
+proto_reply_new(struct json_object *params, int continues)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "parameters",
+	    params != NULL ? params : json_object_new_object());
+	if (continues)
+		json_object_object_add(o, "continues",
+		    json_object_new_boolean(1));
+	return o;
+}
+
+/* The parameter that names the subject of each of varlink's own errors. */
+static const char *
+proto_error_subject_key(const char *error)
+{
+	if (strcmp(error, PROTO_ERR_INTERFACE_NOT_FOUND) == 0)
+		return "interface";
+	if (strcmp(error, PROTO_ERR_METHOD_NOT_FOUND) == 0 ||
+	    strcmp(error, PROTO_ERR_METHOD_NOT_IMPLEMENTED) == 0)
+		return "method";
+	return "parameter";
+}
+
+struct json_object *
+proto_error_new(const char *error, const char *subject, const char *fmt,
+    ...)
+{
+	struct json_object *o, *p;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+
+	p = json_object_new_object();
+	if (subject != NULL)
+		json_object_object_add(p, proto_error_subject_key(error),
+		    json_object_new_string(subject));
+	json_object_object_add(p, "message",
+	    json_object_new_string(msg != NULL ? msg : error));
+	free(msg);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(error));
+	json_object_object_add(o, "parameters", p);
+	return o;
+}
+
+/* Reads an optional boolean member; -1 if present and not a boolean. */
+static int
+proto_get_flag(struct json_object *msg, const char *key, int *flag)
+{
+	struct json_object *v;
+
+	*flag = 0;
+	if (!json_object_object_get_ex(msg, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*flag = json_object_get_boolean(v);
+	return 0;
+}
+
+int
+proto_call_parse(struct json_object *msg, struct proto_call *call,
+    char **cause)
+{
+	struct json_object *m, *p = NULL, *upgrade;
+
+	memset(call, 0, sizeof *call);
+	if (!json_object_object_get_ex(msg, "method", &m) ||
+	    !json_object_is_type(m, json_type_string)) {
+		*cause = xstrdup("a call needs \"method\" as a string");
+		return -1;
+	}
+	call->method = json_object_get_string(m);
+	if (strlen(call->method) != (size_t)json_object_get_string_len(m)) {
+		*cause = xstrdup("method name contains a NUL character");
+		return -1;
+	}
+	if (json_object_object_get_ex(msg, "parameters", &p) && p != NULL &&
+	    !json_object_is_type(p, json_type_object)) {
+		*cause = xstrdup("\"parameters\" must be an object");
+		return -1;
+	}
+	if (p == NULL) {
+		p = json_object_new_object();
+		json_object_object_add(msg, "parameters", p);
+	}
+	call->params = p;
+	if (proto_get_flag(msg, "more", &call->more) == -1 ||
+	    proto_get_flag(msg, "oneway", &call->oneway) == -1) {
+		*cause = xstrdup("\"more\" and \"oneway\" must be booleans");
+		return -1;
+	}
+	if (json_object_object_get_ex(msg, "upgrade", &upgrade) &&
+	    json_object_get_boolean(upgrade)) {
+		*cause = xstrdup("protocol upgrades are not supported");
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_reply_parse(struct json_object *msg, struct proto_reply *reply,
+    char **cause)
+{
+	struct json_object *e, *p = NULL;
+
+	memset(reply, 0, sizeof *reply);
+	if (json_object_object_get_ex(msg, "error", &e)) {
+		if (!json_object_is_type(e, json_type_string)) {
+			*cause = xstrdup("reply has a non-string \"error\"");
+			return -1;
+		}
+		reply->error = json_object_get_string(e);
+	}
+	if (json_object_object_get_ex(msg, "parameters", &p) && p != NULL &&
+	    !json_object_is_type(p, json_type_object)) {
+		*cause = xstrdup("reply \"parameters\" is not an object");
+		return -1;
+	}
+	if (p == NULL) {
+		p = json_object_new_object();
+		json_object_object_add(msg, "parameters", p);
+	}
+	reply->params = p;
+	if (proto_get_flag(msg, "continues", &reply->continues) == -1) {
+		*cause = xstrdup("reply \"continues\" is not a boolean");
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+proto_reply_message(const struct proto_reply *reply)
+{
+	struct json_object *m;
+
+	if (reply->params != NULL &&
+	    json_object_object_get_ex(reply->params, "message", &m) &&
+	    json_object_is_type(m, json_type_string))
+		return json_object_get_string(m);
+	return reply->error != NULL ? reply->error : "";
+}
+
+int
+proto_connect(const char *path, char **cause)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("cannot reach cmld at %s: socket path too "
+		    "long", path);
+		return -1;
+	}
+	strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xasprintf("cannot create a socket: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		*cause = xasprintf("cannot reach cmld at %s: %s: is it "
+		    "running?", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+proto_send(int fd, struct json_object *msg, char **cause)
+{
+	struct proto_writer w;
+	int rc;
+
+	proto_writer_init(&w);
+	if (proto_writer_queue(&w, msg) == -1) {
+		*cause = xasprintf("message longer than %d bytes",
+		    PROTO_MAX_MSG);
+		proto_writer_free(&w);
+		return -1;
+	}
+	rc = proto_writer_flush(&w, fd);
+	proto_writer_free(&w);
+	if (rc != 1) {
+		*cause = xasprintf("cannot send to cmld: %s",
+		    rc == 0 ? "connection stalled" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_recv(int fd, struct proto_reader *r, struct json_object **msg,
+    char **cause)
+{
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		rc = proto_reader_next(r, msg, cause);
+		if (rc != 0)
+			return rc == 1 ? 0 : -1;
+		n = proto_reader_fill(r, fd);
+		if (n == 0) {
+			*cause = xstrdup("cmld closed the connection");
+			return -1;
+		}
+		if (n == -1) {
+			*cause = xasprintf("cannot read from cmld: %s",
+			    strerror(errno));
+			return -1;
+		}
+	}
+}

@@ -1,0 +1,147 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "settings.h"
+#include "xmalloc.h"
+
+static const char *const setting_log_levels[] = {
+	"warning", "info", "debug", NULL
+};
+
+const struct setting_def setting_defs[] = {
+	{ "device_name", SETTING_STRING, "cml", 1, 64, NULL,
+	    "the device's name, shown in status and prompts" },
+	{ "log_level", SETTING_ENUM, "info", 0, 0, setting_log_levels,
+	    "how much cmld logs: warning, info or debug; applied at once" },
+	{ "max_clients", SETTING_INT, "64", 1, 1024, NULL,
+	    "control connections served at once; more are refused" },
+	{ "audit_read_calls", SETTING_BOOL, "false", 0, 0, NULL,
+	    "audit read-only calls too, not only changes" },
+};
+const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
+
+const struct setting_def *
+setting_find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < setting_defs_len; i++)
+		if (strcmp(setting_defs[i].key, key) == 0)
+			return &setting_defs[i];
+	return NULL;
+}
+
+const char *
+setting_type_name(enum setting_type type)
+{
+	switch (type) {
+	case SETTING_STRING:
+		return "string";
+	case SETTING_INT:
+		return "integer";
+	case SETTING_BOOL:
+		return "boolean";
+	case SETTING_ENUM:
+		return "enum";
+	}
+	return "unknown";
+}
+
+/* Lists an enum's choices as "a, b or c" (free it). */
+static char *
+setting_choices(const struct setting_def *def)
+{
+	const char *const *c;
+	char *s = NULL, *t;
+
+	for (c = def->choices; *c != NULL; c++) {
+		if (s == NULL)
+			t = xstrdup(*c);
+		else
+			t = xasprintf("%s%s%s", s, c[1] == NULL ? " or " : ", ",
+			    *c);
+		free(s);
+		s = t;
+	}
+	return s != NULL ? s : xstrdup("");
+}
+
+int
+setting_canonical(const struct setting_def *def, const char *value,
+    char **out, char **cause)
+{
+	const char *const *c;
+	const unsigned char *p;
+	char *end, *list;
+	long long v;
+	size_t len;
+
+	switch (def->type) {
+	case SETTING_STRING:
+		len = strlen(value);
+		if (len < (size_t)def->min || len > (size_t)def->max) {
+			*cause = xasprintf("%s must be %lld to %lld characters "
+			    "long", def->key, def->min, def->max);
+			return -1;
+		}
+		for (p = (const unsigned char *)value; *p != '\0'; p++) {
+			if (*p < 0x20 || *p == 0x7f) {
+				*cause = xasprintf("%s must not contain control "
+				    "characters", def->key);
+				return -1;
+			}
+		}
+		*out = xstrdup(value);
+		return 0;
+	case SETTING_INT:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || errno == ERANGE) {
+			*cause = xasprintf("%s must be an integer from %lld to "
+			    "%lld, not '%s'", def->key, def->min, def->max,
+			    value);
+			return -1;
+		}
+		if (v < def->min || v > def->max) {
+			*cause = xasprintf("%s must be from %lld to %lld, not "
+			    "%lld", def->key, def->min, def->max, v);
+			return -1;
+		}
+		*out = xasprintf("%lld", v);
+		return 0;
+	case SETTING_BOOL:
+		if (strcasecmp(value, "true") == 0 ||
+		    strcasecmp(value, "yes") == 0 ||
+		    strcasecmp(value, "on") == 0 || strcmp(value, "1") == 0) {
+			*out = xstrdup("true");
+			return 0;
+		}
+		if (strcasecmp(value, "false") == 0 ||
+		    strcasecmp(value, "no") == 0 ||
+		    strcasecmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+			*out = xstrdup("false");
+			return 0;
+		}
+		*cause = xasprintf("%s must be true or false (yes/no, on/off, "
+		    "1/0), not '%s'", def->key, value);
+		return -1;
+	case SETTING_ENUM:
+		for (c = def->choices; *c != NULL; c++) {
+			if (strcmp(*c, value) == 0) {
+				*out = xstrdup(*c);
+				return 0;
+			}
+		}
+		list = setting_choices(def);
+		*cause = xasprintf("%s must be %s, not '%s'", def->key, list,
+		    value);
+		free(list);
+		return -1;
+	}
+	*cause = xasprintf("%s has an unknown type", def->key);
+	return -1;
+}

@@ -1,0 +1,40 @@
+/*
+ * Device settings: their names, types, defaults and validation.  Values are
+ * stored as canonical strings by cmld; cmlsh uses the names to complete.
+ */
+#ifndef CML_SETTINGS_H
+#define CML_SETTINGS_H
+
+#include <stddef.h>
+
+enum setting_type {
+	SETTING_STRING,
+	SETTING_INT,
+	SETTING_BOOL,
+	SETTING_ENUM,
+};
+
+struct setting_def {
+	const char *key;
+	enum setting_type type;
+	const char *def; /* canonical default */
+	long long min, max; /* SETTING_INT; SETTING_STRING: max length */
+	const char *const *choices; /* SETTING_ENUM, NULL-terminated */
+	const char *help;
+};
+
+extern const struct setting_def setting_defs[];
+extern const size_t setting_defs_len;
+
+/* Returns the definition of key, or NULL. */
+const struct setting_def *setting_find(const char *key);
+/* Returns the name of a type ("string", "integer", "boolean", "enum"). */
+const char *setting_type_name(enum setting_type type);
+/*
+ * Validates value for def and returns its canonical form in *out (free it);
+ * -1 with *cause set naming the key and what is allowed.
+ */
+int setting_canonical(const struct setting_def *def, const char *value,
+    char **out, char **cause);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * org.cml.Device: status and settings.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmld.h"
+#include "settings.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* The staged daemons before cmld, by socket name in the run directory. */
+static const char *const device_stages[] = { "tpm2d", "scd" };
+
+/* Says whether a stage's socket is absent, accepting ("up") or "down". */
+static const char *
+device_stage_state(struct cmld *cmld, const char *name)
+{
+	struct sockaddr_un sun;
+	struct stat sb;
+	const char *state = "down";
+	char *path;
+	int fd;
+
+	path = xasprintf("%s/%s.sock", cmld->run_dir, name);
+	if (stat(path, &sb) == -1) {
+		free(path);
+		return "absent";
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) < sizeof sun.sun_path) {
+		strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+		if (fd != -1) {
+			if (connect(fd, (struct sockaddr *)&sun,
+			    sizeof sun) == 0)
+				state = "up";
+			close(fd);
+		}
+	}
+	free(path);
+	return state;
+}
+
+void
+cmd_device_status(struct call *call)
+{
+	struct cmld *cmld = call->cmld;
+	struct json_object *p, *stages;
+	struct timespec now;
+	const char *name;
+	char *value = NULL, *cause = NULL;
+	size_t i;
+
+	if (store_setting_get(cmld->store, "device_name", &value, &cause) ==
+	    -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
+		free(cause);
+		return;
+	}
+	name = value != NULL ? value : setting_find("device_name")->def;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+
+	p = json_object_new_object();
+	json_object_object_add(p, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(p, "uptime_seconds",
+	    json_object_new_int64(now.tv_sec - cmld->started.tv_sec));
+	json_object_object_add(p, "state_dir",
+	    json_object_new_string(cmld->state_dir));
+	json_object_object_add(p, "provisioning",
+	    json_object_new_string(cmld->prov_state));
+	json_object_object_add(p, "uuid", json_object_new_string(cmld->uuid));
+	json_object_object_add(p, "name", json_object_new_string(name));
+	stages = json_object_new_object();
+	for (i = 0; i < sizeof device_stages / sizeof device_stages[0]; i++)
+		json_object_object_add(stages, device_stages[i],
+		    json_object_new_string(device_stage_state(cmld,
+		    device_stages[i])));
+	json_object_object_add(stages, "cmld", json_object_new_string("up"));
+	json_object_object_add(p, "stages", stages);
+	free(value);
+	call_reply(call, p);
+}
+
+/* Returns one setting as a Setting object; NULL with *cause on error. */
+static struct json_object *
+device_setting_json(struct cmld *cmld, const struct setting_def *def,
+    char **cause)
+{
+	struct json_object *o;
+	char *value = NULL;
+
+	if (store_setting_get(cmld->store, def->key, &value, cause) == -1)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "key", json_object_new_string(def->key));
+	json_object_object_add(o, "value",
+	    json_object_new_string(value != NULL ? value : def->def));
+	json_object_object_add(o, "type",
+	    json_object_new_string(setting_type_name(def->type)));
+	json_object_object_add(o, "default", json_object_new_string(def->def));
+	free(value);
+	return o;
+}
+
+void
+cmd_device_get_config(struct call *call)
+{
+	const struct setting_def *def = NULL;
+	struct json_object *key, *list, *o;
+	char *cause = NULL;
+	size_t i;
+
+	if (json_object_object_get_ex(call->params, "key", &key) &&
+	    key != NULL) {
+		def = setting_find(json_object_get_string(key));
+		if (def == NULL) {
+			call_error(call, PROTO_ERR_INVALID_ARGUMENT, "key",
+			    "unknown setting '%s': 'device config get' lists "
+			    "them", json_object_get_string(key));
+			return;
+		}
+	}
+	list = json_object_new_array();
+	for (i = 0; i < setting_defs_len; i++) {
+		if (def != NULL && def != &setting_defs[i])
+			continue;
+		if ((o = device_setting_json(call->cmld, &setting_defs[i],
+		    &cause)) == NULL) {
+			json_object_put(list);
+			call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
+			free(cause);
+			return;
+		}
+		json_object_array_add(list, o);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "settings", list);
+	call_reply(call, o);
+}
+
+void
+cmd_device_set_config(struct call *call)
+{
+	const struct setting_def *def;
+	struct json_object *p;
+	const char *key, *value;
+	char *canon = NULL, *cause = NULL;
+
+	key = json_object_get_string(json_object_object_get(call->params,
+	    "key"));
+	value = json_object_get_string(json_object_object_get(call->params,
+	    "value"));
+	if ((def = setting_find(key)) == NULL) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "key",
+		    "unknown setting '%s': 'device config get' lists them",
+		    key);
+		return;
+	}
+	if (setting_canonical(def, value, &canon, &cause) == -1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "value", "%s",
+		    cause);
+		free(cause);
+		return;
+	}
+	if (store_setting_set(call->cmld->store, key, canon, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot store %s: %s", key, cause);
+		free(cause);
+		free(canon);
+		return;
+	}
+	device_apply_setting(call->cmld, key, canon);
+	call_set_details(call, "%s=%s", key, canon);
+	p = json_object_new_object();
+	json_object_object_add(p, "key", json_object_new_string(key));
+	json_object_object_add(p, "value", json_object_new_string(canon));
+	free(canon);
+	call_reply(call, p);
+}
+
+void
+device_apply_setting(struct cmld *cmld, const char *key, const char *value)
+{
+	enum log_level level;
+
+	if (strcmp(key, "log_level") == 0) {
+		if (!cmld->log_level_pinned &&
+		    log_level_parse(value, &level) == 0)
+			log_set_level(level);
+	} else if (strcmp(key, "max_clients") == 0)
+		cmld->max_clients = strtoll(value, NULL, 10);
+	else if (strcmp(key, "audit_read_calls") == 0)
+		cmld->audit_read_calls = strcmp(value, "true") == 0;
+}
+
+int
+device_load_settings(struct cmld *cmld, char **cause)
+{
+	const struct setting_def *def;
+	char *value, *canon, *why = NULL;
+	size_t i;
+
+	for (i = 0; i < setting_defs_len; i++) {
+		def = &setting_defs[i];
+		if (store_setting_get(cmld->store, def->key, &value, cause) ==
+		    -1)
+			return -1;
+		if (value != NULL &&
+		    setting_canonical(def, value, &canon, &why) == -1) {
+			log_warnx("stored setting %s is invalid (%s): using "
+			    "the default %s", def->key, why, def->def);
+			free(why);
+			why = NULL;
+			free(value);
+			value = NULL;
+		} else if (value != NULL) {
+			free(value);
+			value = canon;
+		}
+		device_apply_setting(cmld, def->key,
+		    value != NULL ? value : def->def);
+		free(value);
+	}
+	return 0;
+}

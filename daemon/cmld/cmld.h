@@ -1,0 +1,132 @@
+/*
+ * cmld: the container management daemon.  One context, passed explicitly;
+ * a single-threaded epoll loop.
+ */
+#ifndef CMLD_H
+#define CMLD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "cmdtab.h"
+#include "log.h"
+#include "proto.h"
+
+struct store;
+
+enum cmld_role {
+	CMLD_ROLE_NONE,
+	CMLD_ROLE_OPERATOR,
+	CMLD_ROLE_ADMIN,
+};
+
+/* One control connection. */
+struct client {
+	int fd;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	enum cmld_role role;
+	int closing; /* close once the queued replies are written */
+	unsigned int events; /* epoll interest registered */
+	struct proto_reader rd;
+	struct proto_writer wr;
+	TAILQ_ENTRY(client) entry;
+};
+TAILQ_HEAD(client_list, client);
+
+/* The daemon's context. */
+struct cmld {
+	char *run_dir;
+	char *state_dir;
+	char *conf_dir;
+	char *sock_path;
+	char *pid_path;
+	struct store *store;
+	int epfd;
+	int sigfd;
+	int lfd;
+	int quit;
+	struct timespec started; /* CLOCK_MONOTONIC */
+	char *uuid;
+	char *prov_state;
+	struct client_list clients;
+	size_t nclients;
+	long long max_clients;
+	int audit_read_calls;
+	int log_level_pinned; /* --log-level given: the setting does not apply */
+};
+
+/* A call being handled; handlers answer through call_reply/call_error. */
+struct call {
+	struct cmld *cmld;
+	struct client *client;
+	const struct cmd_entry *cmd;
+	struct json_object *params;
+	int more;
+	int replied; /* a final reply or error was produced */
+	const char *error; /* the error name answered, if any */
+	char *details; /* what the audit record says about the call */
+};
+
+typedef void (*call_handler)(struct call *call);
+
+/* Method names and their handlers, one table for all of cmld. */
+struct method_handler {
+	const char *method;
+	call_handler fn;
+};
+extern const struct method_handler method_handlers[];
+extern const size_t method_handlers_len;
+
+/* Answers a call with params (taken over); the call is done. */
+void call_reply(struct call *call, struct json_object *params);
+/* Sends one of several replies of a "more" call (params taken over). */
+void call_reply_more(struct call *call, struct json_object *params);
+/* Answers a call with an error and a message; the call is done. */
+void call_error(struct call *call, const char *error, const char *param,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sets the details the audit record of this call carries. */
+void call_set_details(struct call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Opens the control socket; exits on failure. */
+void server_listen(struct cmld *cmld);
+/* Accepts waiting connections. */
+void server_accept(struct cmld *cmld);
+/* Handles readiness of a client's socket. */
+void server_client_event(struct cmld *cmld, struct client *c,
+    unsigned int events);
+/* Closes every client and the listening socket. */
+void server_shutdown(struct cmld *cmld);
+/* Checks that every command in the table has a handler; exits if not. */
+void server_check_handlers(void);
+
+/* Writes an audit record; c may be NULL for the daemon's own events. */
+void audit_write(struct cmld *cmld, const char *type, const struct client *c,
+    const char *object, const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Formats milliseconds since the epoch as RFC 3339 UTC (buf >= 32 bytes). */
+void audit_format_time(long long ms, char *buf, size_t len);
+/* Returns the current UTC time in milliseconds. */
+long long audit_now_ms(void);
+
+/* Applies a stored setting's canonical value to the running daemon. */
+void device_apply_setting(struct cmld *cmld, const char *key,
+    const char *value);
+/* Loads every setting from the store and applies it; -1 on error. */
+int device_load_settings(struct cmld *cmld, char **cause);
+
+/* Handlers (cmd-*.c). */
+void cmd_device_status(struct call *call);
+void cmd_device_get_config(struct call *call);
+void cmd_device_set_config(struct call *call);
+void cmd_audit_list(struct call *call);
+void cmd_api_get_info(struct call *call);
+void cmd_api_get_interface_description(struct call *call);
+
+#endif

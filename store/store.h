@@ -1,0 +1,94 @@
+/*
+ * The state store: all SQL of cml lives under store/.  Two SQLite files in
+ * the state directory, opened on one connection: cml.db (schema "main":
+ * device, settings, and later containers, keys, ...) and audit.db (schema
+ * "audit": the audit trail, kept apart so its capacity can be managed on
+ * its own).  Each has numbered migrations tracked with PRAGMA user_version.
+ */
+#ifndef CML_STORE_H
+#define CML_STORE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct store;
+
+/* The schema versions this build knows. */
+extern const int store_main_version;
+extern const int store_audit_version;
+
+/*
+ * Opens (creating when absent) cml.db and audit.db in dir, checks each with
+ * PRAGMA quick_check, refuses a database newer than this build knows, then
+ * migrates.  A corrupt or newer database is left untouched.  NULL with
+ * *cause set on error.
+ */
+struct store *store_open(const char *dir, char **cause);
+/*
+ * As store_open, but migrates main only up to main_version and audit only
+ * up to audit_version; used by tests to build earlier schemas.
+ */
+struct store *store_open_at(const char *dir, int main_version,
+    int audit_version, char **cause);
+/* Closes the store; NULL does nothing. */
+void store_close(struct store *st);
+/* Reads the schema versions of both files; -1 with *cause set. */
+int store_versions(struct store *st, int *main_version, int *audit_version,
+    char **cause);
+
+/* The device row. */
+struct store_device {
+	char *uuid;
+	char *state; /* "factory" or "provisioned" */
+	long long created_ms;
+};
+
+/*
+ * Reads the device row; 1 found, 0 none yet, -1 with *cause set.  Free with
+ * store_device_clear.
+ */
+int store_device_get(struct store *st, struct store_device *dev,
+    char **cause);
+/* Creates the device row in state "factory"; -1 with *cause set. */
+int store_device_create(struct store *st, const char *uuid, char **cause);
+/* Sets the provisioning state; -1 with *cause set. */
+int store_device_set_state(struct store *st, const char *state,
+    char **cause);
+/* Releases what store_device_get filled in. */
+void store_device_clear(struct store_device *dev);
+
+/* Reads a setting; *value is NULL when it was never set.  -1 on error. */
+int store_setting_get(struct store *st, const char *key, char **value,
+    char **cause);
+/* Stores a setting in one transaction; -1 with *cause set. */
+int store_setting_set(struct store *st, const char *key, const char *value,
+    char **cause);
+
+/* One audit record. */
+struct audit_record {
+	long long seq; /* assigned by store_audit_append */
+	long long time_ms; /* UTC, milliseconds since the epoch */
+	const char *type; /* "call", "session", "daemon", ... */
+	long long uid; /* -1 when no caller (the daemon itself) */
+	long long pid; /* -1 when no caller */
+	const char *container; /* may be NULL */
+	const char *object; /* e.g. the method called */
+	const char *result; /* "ok", or an error name */
+	const char *details; /* may be NULL */
+};
+
+/* Appends a record in one transaction and sets rec->seq; -1 on error. */
+int store_audit_append(struct store *st, struct audit_record *rec,
+    char **cause);
+/*
+ * Calls cb for the last `last` records (all when last <= 0) in ascending
+ * order of seq; stops and returns cb's value if it is not 0.  -1 with
+ * *cause set on a database error.
+ */
+int store_audit_list(struct store *st, long long last,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
+    char **cause);
+/* Returns the number of audit records, or -1 with *cause set. */
+long long store_audit_count(struct store *st, char **cause);
+
+#endif
