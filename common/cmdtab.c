@@ -70,8 +70,8 @@ const struct cmd_entry cmd_table[] = {
 		.summary = "show audit records",
 		.help = "Shows the audit trail, oldest first: sequence number, "
 		    "UTC time, type, caller uid and pid, container, object, "
-		    "result and details.",
-		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+		    "result and details. Long trails arrive in parts.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
 	},
 	{
 		.words = "api info",
