@@ -42,6 +42,31 @@ const size_t method_handlers_len =
 
 static void server_client_close(struct cmld *, struct client *);
 
+/*
+ * Looks a group up in /etc/group.  The appliance's roles are local groups;
+ * reading the file directly keeps NSS modules out of the daemon.  Returns
+ * 0 with *gid set, or -1 if there is no such group.
+ */
+static int
+server_group_gid(const char *name, gid_t *gid)
+{
+	struct group *gr;
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen("/etc/group", "re")) == NULL)
+		return -1;
+	while ((gr = fgetgrent(f)) != NULL) {
+		if (strcmp(gr->gr_name, name) == 0) {
+			*gid = gr->gr_gid;
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
 /* Returns the handler of method, or NULL. */
 static call_handler
 server_find_handler(const char *method)
@@ -69,7 +94,7 @@ void
 server_listen(struct cmld *cmld)
 {
 	struct sockaddr_un sun;
-	struct group *gr;
+	gid_t gid;
 	mode_t old;
 	int fd, probe;
 
@@ -96,8 +121,8 @@ server_listen(struct cmld *cmld)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
 		fatal("cannot bind %s", cmld->sock_path);
 	umask(old);
-	if ((gr = getgrnam(SERVER_OPERATOR_GROUP)) != NULL) {
-		if (chown(cmld->sock_path, 0, gr->gr_gid) == -1)
+	if (server_group_gid(SERVER_OPERATOR_GROUP, &gid) == 0) {
+		if (chown(cmld->sock_path, 0, gid) == -1)
 			fatal("cannot give %s to group %s", cmld->sock_path,
 			    SERVER_OPERATOR_GROUP);
 	} else
@@ -135,17 +160,14 @@ server_role(int fd, const struct ucred *cred)
 {
 	gid_t groups[SERVER_MAX_GROUPS];
 	socklen_t len = sizeof groups;
-	struct group *gr;
 	gid_t admin = (gid_t)-1, oper = (gid_t)-1;
 	size_t i, n = 0;
 	int is_oper = 0;
 
 	if (cred->uid == 0)
 		return CMLD_ROLE_ADMIN;
-	if ((gr = getgrnam(SERVER_ADMIN_GROUP)) != NULL)
-		admin = gr->gr_gid;
-	if ((gr = getgrnam(SERVER_OPERATOR_GROUP)) != NULL)
-		oper = gr->gr_gid;
+	(void)server_group_gid(SERVER_ADMIN_GROUP, &admin);
+	(void)server_group_gid(SERVER_OPERATOR_GROUP, &oper);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
 		n = len / sizeof groups[0];
 	else
