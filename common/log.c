@@ -60,7 +60,7 @@ log_level_name(enum log_level level)
 	return log_level_names[level];
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(int priority, const char *fmt, va_list ap, const char *suffix)
 {
 	char msg[1024];

@@ -1,0 +1,1003 @@
+/*
+ * The state store.  Every SQL statement of cml is in this file, and every
+ * value reaches SQLite as a bound parameter.  The exceptions are PRAGMA
+ * statements, which take no parameters: the schema names and numbers in
+ * them are this file's own constants, never a caller's.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "xmalloc.h"
+#include "log.h"
+
+#define STORE_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* How long a statement waits for a lock held by another connection. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/*
+ * STRICT tables reject values of the wrong type; SQLite has them from
+ * 3.37.0 on.  Older libraries get the same tables without the keyword.
+ */
+#if SQLITE_VERSION_NUMBER >= 3037000
+#define STORE_STRICT " STRICT"
+#else
+#define STORE_STRICT ""
+#endif
+
+/*
+ * The migrations of cml.db.  Entry i moves the schema from version i to
+ * i + 1; entries are never changed once released, only appended.
+ */
+static const char *const store_main_migrations[] = {
+	/* 1: the device row and the settings. */
+	"CREATE TABLE main.device ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" uuid TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('factory', 'provisioned')),"
+	" created_ms INTEGER NOT NULL"
+	")" STORE_STRICT ";"
+	"CREATE TABLE main.settings ("
+	" key TEXT NOT NULL PRIMARY KEY,"
+	" value TEXT NOT NULL,"
+	" updated_ms INTEGER NOT NULL"
+	")" STORE_STRICT ";",
+};
+
+/* The migrations of audit.db, numbered as those of cml.db. */
+static const char *const store_audit_migrations[] = {
+	/* 1: the audit trail. */
+	"CREATE TABLE audit.audit ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time_ms INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" uid INTEGER,"
+	" pid INTEGER,"
+	" container TEXT,"
+	" object TEXT NOT NULL,"
+	" result TEXT NOT NULL,"
+	" details TEXT"
+	")" STORE_STRICT ";",
+};
+
+const int store_main_version = (int)STORE_NITEMS(store_main_migrations);
+const int store_audit_version = (int)STORE_NITEMS(store_audit_migrations);
+
+/* One database file on the connection: its schema name and migrations. */
+struct store_schema {
+	const char *name; /* schema name on the connection */
+	const char *file; /* file name in the state directory */
+	const char *const *migrations;
+	int nmigrations;
+	int cache_kib; /* page cache limit; cmld's idle RSS is small */
+};
+
+enum {
+	STORE_MAIN = 0,
+	STORE_AUDIT = 1,
+	STORE_NSCHEMAS = 2,
+};
+
+static const struct store_schema store_schemas[STORE_NSCHEMAS] = {
+	[STORE_MAIN] = { "main", "cml.db", store_main_migrations,
+	    (int)STORE_NITEMS(store_main_migrations), 512 },
+	[STORE_AUDIT] = { "audit", "audit.db", store_audit_migrations,
+	    (int)STORE_NITEMS(store_audit_migrations), 256 },
+};
+
+struct store {
+	sqlite3 *db;
+	char *path[STORE_NSCHEMAS];
+};
+
+/*
+ * Describes SQLite result rc in words: db's own message when db holds that
+ * error (it names the constraint or table), the generic text otherwise, the
+ * operating system's error where SQLite kept one, and what to do where
+ * there is something to do.  All SQLite errors become text here.
+ */
+static char *
+store_reason(sqlite3 *db, int rc)
+{
+	const char *msg, *hint = "";
+	char os[128] = "";
+	int e;
+
+	if (db != NULL && (sqlite3_errcode(db) & 0xff) == (rc & 0xff))
+		msg = sqlite3_errmsg(db);
+	else
+		msg = sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		if (db != NULL && (e = sqlite3_system_errno(db)) != 0)
+			snprintf(os, sizeof os, " (%s)", strerror(e));
+		break;
+	}
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		hint = "; another process holds it: is a second cmld running?";
+		break;
+	case SQLITE_FULL:
+		hint = "; free space in the state directory";
+		break;
+	case SQLITE_READONLY:
+		hint = "; the state directory must be writable";
+		break;
+	}
+	return xasprintf("%s%s%s", msg, os, hint);
+}
+
+/* Sets *cause to "WHAT: REASON" for SQLite result rc. */
+static void __attribute__((format(printf, 4, 5)))
+store_cause(char **cause, sqlite3 *db, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	char *what, *reason;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+	reason = store_reason(db, rc);
+	*cause = xasprintf("%s: %s", what, reason);
+	free(reason);
+	free(what);
+}
+
+/* Sets *cause to a message that owes nothing to SQLite. */
+static void __attribute__((format(printf, 2, 3)))
+store_causex(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+}
+
+/* Returns the current time in milliseconds since the epoch, UTC. */
+static long long
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Returns a NOT NULL text column.  SQLite yields NULL there only when it
+ * cannot allocate the text, and allocation failures are fatal in cml.
+ */
+static const char *
+store_column_text(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s;
+
+	if ((s = sqlite3_column_text(stmt, col)) == NULL)
+		fatalx("out of memory reading the database");
+	return (const char *)s;
+}
+
+/*
+ * Runs every statement of sql, which takes no parameters, discarding any
+ * rows; -1 with *cause set to "WHAT: REASON".
+ */
+static int
+store_exec(sqlite3 *db, const char *sql, char **cause, const char *what)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *tail = sql;
+	int rc;
+
+	while (*tail != '\0') {
+		rc = sqlite3_prepare_v2(db, tail, -1, &stmt, &tail);
+		if (rc != SQLITE_OK) {
+			store_cause(cause, db, rc, "%s", what);
+			return -1;
+		}
+		if (stmt == NULL) /* only whitespace or comments were left */
+			break;
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			store_cause(cause, db, rc, "%s", what);
+			sqlite3_finalize(stmt);
+			return -1;
+		}
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+	}
+	return 0;
+}
+
+/*
+ * Runs sql, which returns one integer, and stores it in *value; -1 with
+ * *cause set to "WHAT: REASON".
+ */
+static int
+store_query_int(sqlite3 *db, const char *sql, long long *value,
+    char **cause, const char *what)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL)) != SQLITE_OK) {
+		store_cause(cause, db, rc, "%s", what);
+		goto out;
+	}
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_INTERNAL;
+		store_cause(cause, db, rc, "%s", what);
+		goto out;
+	}
+	*value = sqlite3_column_int64(stmt, 0);
+	ret = 0;
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Reads PRAGMA user_version of schema i; -1 with *cause set. */
+static int
+store_user_version(sqlite3 *db, int i, const char *path, int *version,
+    char **cause)
+{
+	long long v;
+	char *what, *sql;
+	int ret;
+
+	what = xasprintf("cannot read the schema version of %s", path);
+	sql = xasprintf("PRAGMA %s.user_version", store_schemas[i].name);
+	ret = store_query_int(db, sql, &v, cause, what);
+	free(sql);
+	free(what);
+	if (ret == 0)
+		*version = (int)v;
+	return ret;
+}
+
+/* Describes a refused database as corrupt. */
+static void
+store_corrupt(char **cause, const char *path, const char *why)
+{
+	store_causex(cause, "database %s is corrupt (%s): refusing to open it; "
+	    "restore it from a backup or move it aside", path, why);
+}
+
+/* Describes a refused database as written by a newer cml. */
+static void
+store_newer(char **cause, const char *path, long long version, int known)
+{
+	store_causex(cause, "database %s has schema version %lld, newer than "
+	    "this cmld knows (%d): refusing to open it; install a newer cml",
+	    path, version, known);
+}
+
+/*
+ * Describes SQLite result rc met while checking path: damage to the file
+ * makes it corrupt, anything else is a failure to open it.
+ */
+static void
+store_check_cause(char **cause, sqlite3 *db, int rc, const char *path)
+{
+	char *why;
+
+	switch (rc & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FORMAT:
+		why = store_reason(db, rc);
+		store_corrupt(cause, path, why);
+		free(why);
+		break;
+	default:
+		store_cause(cause, db, rc, "cannot open database %s", path);
+		break;
+	}
+}
+
+/*
+ * Checks an existing database file before anything may write to it: it must
+ * be an SQLite database, pass PRAGMA quick_check and carry a schema version
+ * this build knows.  The check connection is read-only, so a file that fails
+ * is left exactly as it was.  *exists is 0 for a missing file.  -1 with
+ * *cause set.
+ */
+static int
+store_check_file(const struct store_schema *sc, const char *path,
+    int *exists, char **cause)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	struct stat sb;
+	const char *row;
+	char *why = NULL, *p;
+	long long version = 0;
+	int rc, ret = -1;
+
+	*exists = 0;
+	if (stat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		store_causex(cause, "cannot open database %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	*exists = 1;
+	if (!S_ISREG(sb.st_mode)) {
+		store_causex(cause, "cannot open database %s: not a regular "
+		    "file", path);
+		return -1;
+	}
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		store_cause(cause, db, rc, "cannot open database %s", path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+
+	/* The version first: a newer file may hold what this SQLite lacks. */
+	rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		version = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc != SQLITE_OK) {
+		store_check_cause(cause, db, rc, path);
+		goto out;
+	}
+	if (version > sc->nmigrations) {
+		store_newer(cause, path, version, sc->nmigrations);
+		goto out;
+	}
+	if (version < 0) {
+		why = xasprintf("invalid schema version %lld", version);
+		store_corrupt(cause, path, why);
+		goto out;
+	}
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		store_check_cause(cause, db, rc, path);
+		goto out;
+	}
+	row = store_column_text(stmt, 0);
+	if (strcmp(row, "ok") != 0) {
+		/* Drop the "*** in database main ***" line: one file each. */
+		if (strncmp(row, "*** ", 4) == 0 &&
+		    (p = strchr(row, '\n')) != NULL)
+			row = p + 1;
+		why = xstrdup(row);
+		for (p = why; *p != '\0'; p++) {
+			if (*p == '\n')
+				*p = ' ';
+		}
+		store_corrupt(cause, path, why);
+		goto out;
+	}
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		store_corrupt(cause, path,
+		    "quick_check returned more than \"ok\"");
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		store_check_cause(cause, db, rc, path);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(why);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return ret;
+}
+
+/*
+ * Creates an empty database file, readable by its owner only; SQLite gives
+ * its -wal and -shm files the same mode.  -1 with *cause set.
+ */
+static int
+store_create_file(const char *path, char **cause)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		store_causex(cause, "cannot create database %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Puts one schema in WAL mode with full synchronous writes and a small page
+ * cache; -1 with *cause set.
+ */
+static int
+store_configure_schema(struct store *st, int i, char **cause)
+{
+	const struct store_schema *sc = &store_schemas[i];
+	sqlite3_stmt *stmt = NULL;
+	const char *mode;
+	char *what, *sql;
+	int rc, ret = -1;
+
+	what = xasprintf("cannot set up database %s", st->path[i]);
+	sql = xasprintf("PRAGMA %s.journal_mode = WAL", sc->name);
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto out;
+	}
+	mode = store_column_text(stmt, 0);
+	if (strcasecmp(mode, "wal") != 0) {
+		log_warnx("database %s stays in journal mode %s: the file "
+		    "system cannot hold a write-ahead log", st->path[i], mode);
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+
+	free(sql);
+	sql = xasprintf("PRAGMA %s.synchronous = FULL", sc->name);
+	if (store_exec(st->db, sql, cause, what) == -1)
+		goto out;
+	free(sql);
+	sql = xasprintf("PRAGMA %s.cache_size = -%d", sc->name, sc->cache_kib);
+	if (store_exec(st->db, sql, cause, what) == -1)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(stmt);
+	free(sql);
+	free(what);
+	return ret;
+}
+
+/* Rolls back the open transaction, if SQLite has not done so already. */
+static void
+store_rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		store_exec(db, "ROLLBACK", NULL, "rollback");
+}
+
+/*
+ * Applies migration `version` of schema i inside the caller's transaction:
+ * its SQL, a foreign key check, and user_version moved on by one.  Foreign
+ * keys are still off here, as SQLite's procedure for schema changes asks,
+ * hence the explicit check.  -1 with *cause set.
+ */
+static int
+store_migrate_step(struct store *st, int i, int version, char **cause)
+{
+	const struct store_schema *sc = &store_schemas[i];
+	sqlite3_stmt *stmt = NULL;
+	char *what, *sql;
+	int rc, ret = -1;
+
+	what = xasprintf("cannot migrate database %s from schema version %d "
+	    "to %d", st->path[i], version, version + 1);
+	sql = xasprintf("PRAGMA %s.foreign_key_check", sc->name);
+
+	if (store_exec(st->db, sc->migrations[version], cause, what) == -1)
+		goto out;
+
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL)) ==
+	    SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		store_causex(cause, "%s: it leaves a row of table %s without "
+		    "its parent", what, store_column_text(stmt, 0));
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto out;
+	}
+
+	free(sql);
+	sql = xasprintf("PRAGMA %s.user_version = %d", sc->name, version + 1);
+	if (store_exec(st->db, sql, cause, what) == -1)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(stmt);
+	free(sql);
+	free(what);
+	return ret;
+}
+
+/*
+ * Moves schema i one migration closer to version target in one transaction,
+ * or sets *done when it is there already.  The version is read inside the
+ * transaction, so no other connection can migrate meanwhile.  -1 with
+ * *cause set; the transaction is rolled back.
+ */
+static int
+store_migrate_once(struct store *st, int i, int target, int *done,
+    char **cause)
+{
+	const struct store_schema *sc = &store_schemas[i];
+	int version = 0, ret = -1;
+
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause,
+	    "cannot start a migration") == -1)
+		return -1;
+	if (store_user_version(st->db, i, st->path[i], &version, cause) == -1)
+		goto out;
+	if (version > sc->nmigrations) {
+		store_newer(cause, st->path[i], version, sc->nmigrations);
+		goto out;
+	}
+	*done = version >= target;
+	if (!*done && store_migrate_step(st, i, version, cause) == -1)
+		goto out;
+	if (store_exec(st->db, "COMMIT", cause, "cannot commit a migration") ==
+	    -1)
+		goto out;
+	if (!*done) {
+		log_info("database %s migrated to schema version %d",
+		    st->path[i], version + 1);
+	}
+	ret = 0;
+out:
+	if (ret == -1)
+		store_rollback(st->db);
+	return ret;
+}
+
+/*
+ * Migrates schema i up to version target, one transaction per migration;
+ * -1 with *cause set, the failed migration rolled back.
+ */
+static int
+store_migrate(struct store *st, int i, int target, char **cause)
+{
+	int done = 0;
+
+	while (!done) {
+		if (store_migrate_once(st, i, target, &done, cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Opens the store at the current schema versions; NULL with *cause set. */
+struct store *
+store_open(const char *dir, char **cause)
+{
+	return store_open_at(dir, store_main_version, store_audit_version,
+	    cause);
+}
+
+/*
+ * Opens the store, migrating main and audit only up to the versions given;
+ * NULL with *cause set.
+ */
+struct store *
+store_open_at(const char *dir, int main_version, int audit_version,
+    char **cause)
+{
+	const int target[STORE_NSCHEMAS] = {
+		[STORE_MAIN] = main_version,
+		[STORE_AUDIT] = audit_version,
+	};
+	struct store *st;
+	sqlite3_stmt *stmt = NULL;
+	int exists[STORE_NSCHEMAS], i, rc;
+
+	for (i = 0; i < STORE_NSCHEMAS; i++) {
+		if (target[i] < 0 || target[i] > store_schemas[i].nmigrations) {
+			store_causex(cause, "schema version %d of %s is out of "
+			    "range 0..%d", target[i], store_schemas[i].file,
+			    store_schemas[i].nmigrations);
+			return NULL;
+		}
+	}
+
+	st = xcalloc(1, sizeof *st);
+	for (i = 0; i < STORE_NSCHEMAS; i++)
+		st->path[i] = xasprintf("%s/%s", dir, store_schemas[i].file);
+
+	/* Check both files before either is created or written. */
+	for (i = 0; i < STORE_NSCHEMAS; i++) {
+		if (store_check_file(&store_schemas[i], st->path[i], &exists[i],
+		    cause) == -1)
+			goto fail;
+	}
+	for (i = 0; i < STORE_NSCHEMAS; i++) {
+		if (!exists[i] && store_create_file(st->path[i], cause) == -1)
+			goto fail;
+	}
+
+	/* Both files exist now: an open that would create one is a race. */
+	rc = sqlite3_open_v2(st->path[STORE_MAIN], &st->db,
+	    SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		store_cause(cause, st->db, rc, "cannot open database %s",
+		    st->path[STORE_MAIN]);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+#ifdef SQLITE_DBCONFIG_DEFENSIVE
+	/* No SQL, however wrong, may corrupt the files. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+#endif
+#ifdef SQLITE_DBCONFIG_DQS_DML
+	/* A double-quoted string is an identifier, never a literal. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
+#endif
+#ifdef SQLITE_DBCONFIG_TRUSTED_SCHEMA
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+#endif
+
+	rc = sqlite3_prepare_v2(st->db, "ATTACH DATABASE ? AS audit", -1,
+	    &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, st->path[STORE_AUDIT], -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_DONE)
+		rc = SQLITE_OK;
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK) {
+		store_cause(cause, st->db, rc, "cannot open database %s",
+		    st->path[STORE_AUDIT]);
+		goto fail;
+	}
+
+	for (i = 0; i < STORE_NSCHEMAS; i++) {
+		if (store_configure_schema(st, i, cause) == -1)
+			goto fail;
+	}
+	for (i = 0; i < STORE_NSCHEMAS; i++) {
+		if (store_migrate(st, i, target[i], cause) == -1)
+			goto fail;
+	}
+	if (store_exec(st->db, "PRAGMA foreign_keys = ON", cause,
+	    "cannot enable foreign keys") == -1)
+		goto fail;
+	return st;
+
+fail:
+	store_close(st);
+	return NULL;
+}
+
+/* Closes the store; NULL does nothing. */
+void
+store_close(struct store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		log_warnx("closing the database: %s", sqlite3_errmsg(st->db));
+	for (i = 0; i < STORE_NSCHEMAS; i++)
+		free(st->path[i]);
+	free(st);
+}
+
+/* Reads the schema versions of both files; -1 with *cause set. */
+int
+store_versions(struct store *st, int *main_version, int *audit_version,
+    char **cause)
+{
+	if (store_user_version(st->db, STORE_MAIN, st->path[STORE_MAIN],
+	    main_version, cause) == -1)
+		return -1;
+	return store_user_version(st->db, STORE_AUDIT, st->path[STORE_AUDIT],
+	    audit_version, cause);
+}
+
+/* Reads the device row: 1 found, 0 none yet, -1 with *cause set. */
+int
+store_device_get(struct store *st, struct store_device *dev, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	memset(dev, 0, sizeof *dev);
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT uuid, state, created_ms FROM main.device WHERE id = 1",
+	    -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		dev->uuid = xstrdup(store_column_text(stmt, 0));
+		dev->state = xstrdup(store_column_text(stmt, 1));
+		dev->created_ms = sqlite3_column_int64(stmt, 2);
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot read the device from %s",
+		    st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Creates the device row in state "factory"; -1 with *cause set. */
+int
+store_device_create(struct store *st, const char *uuid, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO main.device (id, uuid, state, created_ms) "
+	    "VALUES (1, ?, 'factory', ?)", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 2, store_now_ms());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		store_causex(cause, "cannot create the device in %s: it exists "
+		    "already", st->path[STORE_MAIN]);
+	} else {
+		store_cause(cause, st->db, rc, "cannot create the device in %s",
+		    st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Sets the provisioning state; -1 with *cause set. */
+int
+store_device_set_state(struct store *st, const char *state, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	/* The table's CHECK says the same; this says it in words. */
+	if (state == NULL || (strcmp(state, "factory") != 0 &&
+	    strcmp(state, "provisioned") != 0)) {
+		store_causex(cause, "invalid provisioning state '%s': use "
+		    "factory or provisioned", state == NULL ? "" : state);
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(st->db,
+	    "UPDATE main.device SET state = ? WHERE id = 1", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot set the provisioning "
+		    "state in %s", st->path[STORE_MAIN]);
+	} else if (sqlite3_changes(st->db) == 0) {
+		store_causex(cause, "cannot set the provisioning state in %s: "
+		    "the device has not been created", st->path[STORE_MAIN]);
+	} else
+		ret = 0;
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Releases what store_device_get filled in. */
+void
+store_device_clear(struct store_device *dev)
+{
+	free(dev->uuid);
+	free(dev->state);
+	memset(dev, 0, sizeof *dev);
+}
+
+/* Reads a setting; *value is NULL when it was never set.  -1 on error. */
+int
+store_setting_get(struct store *st, const char *key, char **value,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	*value = NULL;
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT value FROM main.settings WHERE key = ?", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*value = xstrdup(store_column_text(stmt, 0));
+		ret = 0;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot read setting '%s' from "
+		    "%s", key, st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Stores a setting in one transaction; -1 with *cause set. */
+int
+store_setting_set(struct store *st, const char *key, const char *value,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO main.settings (key, value, updated_ms) "
+	    "VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+	    "value = excluded.value, updated_ms = excluded.updated_ms",
+	    -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 3, store_now_ms());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot store setting '%s' in "
+		    "%s", key == NULL ? "" : key, st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Binds an id that is -1 (or any negative) for "none" as NULL. */
+static int
+store_bind_id(sqlite3_stmt *stmt, int col, long long id)
+{
+	if (id < 0)
+		return sqlite3_bind_null(stmt, col);
+	return sqlite3_bind_int64(stmt, col, id);
+}
+
+/* Appends a record in one transaction and sets rec->seq; -1 on error. */
+int
+store_audit_append(struct store *st, struct audit_record *rec, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO audit.audit (time_ms, type, uid, pid, container, "
+	    "object, result, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 1, rec->time_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, rec->type, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = store_bind_id(stmt, 3, rec->uid);
+	if (rc == SQLITE_OK)
+		rc = store_bind_id(stmt, 4, rec->pid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 5, rec->container, -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 6, rec->object, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 7, rec->result, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 8, rec->details, -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE) {
+		rec->seq = sqlite3_last_insert_rowid(st->db);
+		ret = 0;
+	} else {
+		store_cause(cause, st->db, rc, "cannot append an audit record "
+		    "to %s", st->path[STORE_AUDIT]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/*
+ * Calls cb for the last `last` records (all when last <= 0), oldest first;
+ * returns cb's value when it is not 0, -1 with *cause set on error.
+ */
+int
+store_audit_list(struct store *st, long long last,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
+    char **cause)
+{
+	struct audit_record rec;
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
+	    "details FROM (SELECT * FROM audit.audit ORDER BY seq DESC "
+	    "LIMIT ?) ORDER BY seq ASC", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 1, last > 0 ? last : -1);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			memset(&rec, 0, sizeof rec);
+			rec.seq = sqlite3_column_int64(stmt, 0);
+			rec.time_ms = sqlite3_column_int64(stmt, 1);
+			rec.type = store_column_text(stmt, 2);
+			rec.uid = sqlite3_column_type(stmt, 3) == SQLITE_NULL ?
+			    -1 : sqlite3_column_int64(stmt, 3);
+			rec.pid = sqlite3_column_type(stmt, 4) == SQLITE_NULL ?
+			    -1 : sqlite3_column_int64(stmt, 4);
+			rec.container =
+			    (const char *)sqlite3_column_text(stmt, 5);
+			rec.object = store_column_text(stmt, 6);
+			rec.result = store_column_text(stmt, 7);
+			rec.details =
+			    (const char *)sqlite3_column_text(stmt, 8);
+			if ((ret = cb(&rec, arg)) != 0)
+				goto out;
+		}
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		ret = -1;
+		store_cause(cause, st->db, rc, "cannot read the audit trail "
+		    "from %s", st->path[STORE_AUDIT]);
+	}
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Returns the number of audit records, or -1 with *cause set. */
+long long
+store_audit_count(struct store *st, char **cause)
+{
+	long long n;
+	char *what;
+	int ret;
+
+	what = xasprintf("cannot count the audit records in %s",
+	    st->path[STORE_AUDIT]);
+	ret = store_query_int(st->db, "SELECT count(*) FROM audit.audit", &n,
+	    cause, what);
+	free(what);
+	return ret == -1 ? -1 : n;
+}
