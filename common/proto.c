@@ -570,8 +570,9 @@ proto_connect(const char *path, char **cause)
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		*cause = xasprintf("cannot reach cmld at %s: %s: is it "
-		    "running?", path, strerror(errno));
+		*cause = xasprintf("cannot reach cmld at %s: %s: %s", path,
+		    strerror(errno), errno == EACCES || errno == EPERM ?
+		    "are you in group cml?" : "is it running?");
 		close(fd);
 		return -1;
 	}

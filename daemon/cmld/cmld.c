@@ -44,7 +44,7 @@ usage(FILE *f)
 	    "log_level setting)\n");
 }
 
-/* Creates dir and its parents with mode; exits on failure. */
+/* Creates dir and its parents and gives dir mode; exits on failure. */
 static void
 cmld_mkdirs(const char *dir, mode_t mode)
 {
@@ -60,6 +60,8 @@ cmld_mkdirs(const char *dir, mode_t mode)
 	}
 	if (mkdir(s, mode) == -1 && errno != EEXIST)
 		fatal("cannot create %s", s);
+	if (chmod(s, mode) == -1)
+		fatal("cannot set the mode of %s", s);
 	free(s);
 }
 
@@ -379,7 +381,7 @@ main(int argc, char **argv)
 	/* Keys will pass through this process: keep it out of core dumps. */
 	(void)setrlimit(RLIMIT_CORE, &nocore);
 	(void)prctl(PR_SET_DUMPABLE, 0);
-	umask(0077);
+	umask(0022);
 
 	log_init("cmld", 1, level);
 	if (!foreground)
@@ -392,6 +394,7 @@ main(int argc, char **argv)
 	cmld_mkdirs(cmld.run_dir, 0755);
 	cmld_mkdirs(cmld.state_dir, 0700);
 	cmld_mkdirs(cmld.conf_dir, 0755);
+	umask(0077);
 
 	server_check_handlers();
 	if ((cmld.store = store_open(cmld.state_dir, &cause)) == NULL)

@@ -1,0 +1,1322 @@
+/*
+ * cmlsh: the operator's shell for cmld.  Interactive with readline when
+ * stdin is a terminal, else one command per line from stdin; -c runs one
+ * command.  Parsing, completion and help come from the command table.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "cmdtab.h"
+#include "cmlsh.h"
+#include "interfaces.h"
+#include "settings.h"
+#include "xmalloc.h"
+
+#define CMLSH_HELP_WIDTH 78
+#define CMLSH_HELP_GAP 3
+
+/* The last signal caught while interactive (SIGINT, SIGHUP, SIGTERM). */
+static volatile sig_atomic_t cmlsh_signal;
+
+/* The shell's own commands, listed by help after the table's. */
+static const struct {
+	const char *synopsis;
+	const char *summary;
+	const char *help;
+} cmlsh_builtins[] = {
+	{ "help [COMMAND...]", "list commands, or explain one",
+	    "Without arguments, lists every command by family. With a "
+	    "command, shows its arguments and what it does; with a family "
+	    "(the first word of its commands), lists that family." },
+	{ "quit", "leave the shell (also: exit, Ctrl-D)",
+	    "Closes the connection to cmld and leaves the shell." },
+};
+
+/* Words of a command line. */
+struct cmlsh_words {
+	char **argv;
+	int argc;
+};
+
+static void
+cmlsh_words_free(struct cmlsh_words *w)
+{
+	int i;
+
+	for (i = 0; i < w->argc; i++)
+		free(w->argv[i]);
+	free(w->argv);
+	w->argv = NULL;
+	w->argc = 0;
+}
+
+static void
+cmlsh_words_add(struct cmlsh_words *w, char *word)
+{
+	w->argv = xreallocarray(w->argv, (size_t)w->argc + 2,
+	    sizeof *w->argv);
+	w->argv[w->argc++] = word;
+	w->argv[w->argc] = NULL;
+}
+
+static int
+cmlsh_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * Splits line into words as a POSIX shell does with 'single' and "double"
+ * quotes and backslashes, without expansions.  -1 with *cause set when a
+ * quote is not closed or a backslash ends the line; with lenient set
+ * (completion of a line still being typed), an unclosed last word is
+ * dropped instead.
+ */
+static int
+cmlsh_split(const char *line, int lenient, struct cmlsh_words *w,
+    char **cause)
+{
+	const char *p = line;
+	char *word;
+	size_t n;
+	char q;
+
+	memset(w, 0, sizeof *w);
+	for (;;) {
+		while (cmlsh_blank((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		word = xmalloc(strlen(p) + 1);
+		n = 0;
+		while (*p != '\0' && !cmlsh_blank((unsigned char)*p)) {
+			if (*p == '\'' || *p == '"') {
+				q = *p++;
+				while (*p != '\0' && *p != q) {
+					if (q == '"' && *p == '\\' &&
+					    p[1] != '\0' &&
+					    strchr("\"\\$`", p[1]) != NULL)
+						p++;
+					word[n++] = *p++;
+				}
+				if (*p == '\0') {
+					free(word);
+					if (lenient)
+						return 0;
+					*cause = xasprintf("unbalanced %c in the "
+					    "command: close the quote, or "
+					    "escape the %c with a backslash",
+					    q, q);
+					goto fail;
+				}
+				p++;
+			} else if (*p == '\\') {
+				if (*++p == '\0') {
+					free(word);
+					if (lenient)
+						return 0;
+					*cause = xstrdup("the command ends with "
+					    "a backslash: remove it, or quote "
+					    "it as '\\'");
+					goto fail;
+				}
+				word[n++] = *p++;
+			} else
+				word[n++] = *p++;
+		}
+		word[n] = '\0';
+		cmlsh_words_add(w, word);
+	}
+	return 0;
+fail:
+	cmlsh_words_free(w);
+	return -1;
+}
+
+/* Returns argv's words joined by spaces. */
+static char *
+cmlsh_join(int argc, char *const *argv)
+{
+	size_t len = 1, off = 0, n;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = xmalloc(len);
+	for (i = 0; i < argc; i++) {
+		n = strlen(argv[i]);
+		if (i > 0)
+			s[off++] = ' ';
+		memcpy(s + off, argv[i], n);
+		off += n;
+	}
+	s[off] = '\0';
+	return s;
+}
+
+/* Returns how many of argv's first words spell the start of words. */
+static int
+cmlsh_common_words(const char *words, int argc, char *const *argv)
+{
+	const char *w = words;
+	size_t len;
+	int n = 0;
+
+	while (*w != '\0' && n < argc) {
+		len = strcspn(w, " ");
+		if (strlen(argv[n]) != len || strncmp(argv[n], w, len) != 0)
+			break;
+		n++;
+		w += len;
+		while (*w == ' ')
+			w++;
+	}
+	return n;
+}
+
+/* Returns word i of words (a new string), or NULL if there is none. */
+static char *
+cmlsh_word_at(const char *words, int i)
+{
+	const char *w = words;
+	size_t len;
+	char *s;
+
+	for (;;) {
+		while (*w == ' ')
+			w++;
+		if (*w == '\0')
+			return NULL;
+		len = strcspn(w, " ");
+		if (i-- == 0)
+			break;
+		w += len;
+	}
+	s = xmalloc(len + 1);
+	memcpy(s, w, len);
+	s[len] = '\0';
+	return s;
+}
+
+/* Returns the notes on a command's policy flags, e.g. "Read-only.". */
+static char *
+cmlsh_flag_notes(int flags)
+{
+	static const struct {
+		int flag;
+		const char *note;
+	} notes[] = {
+		{ CMD_ADMIN, "Admin only." },
+		{ CMD_READONLY, "Read-only." },
+		{ CMD_DESTRUCTIVE, "Asks for confirmation." },
+		{ CMD_UNPROVISIONED_OK, "Allowed before provisioning." },
+		{ CMD_FACTORY_ONLY, "Refused once provisioned." },
+	};
+	char *s = xstrdup(""), *t;
+	size_t i;
+
+	for (i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+		if (!(flags & notes[i].flag))
+			continue;
+		t = xasprintf("%s%s%s", s, *s != '\0' ? " " : "",
+		    notes[i].note);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/* Returns how an argument is shown in help: "KEY", "--last N", "NAME...". */
+static char *
+cmlsh_arg_label(const struct cmd_arg *a)
+{
+	if (a->flags & CMD_ARG_OPTION)
+		return a->type == CMD_ARG_BOOL ? xasprintf("--%s", a->name) :
+		    xasprintf("--%s %s", a->name, a->metavar);
+	if (a->type == CMD_ARG_STRINGS)
+		return xasprintf("%s...", a->metavar);
+	return xstrdup(a->metavar);
+}
+
+/* Prints one "  SYNOPSIS   SUMMARY" line of a command list. */
+static void
+cmlsh_help_line(struct cmlsh *sh, const char *synopsis, const char *summary,
+    size_t width)
+{
+	fprintf(sh->out, "  %s%*s%s\n", synopsis,
+	    (int)(width - format_width(synopsis) + CMLSH_HELP_GAP), "",
+	    summary);
+}
+
+/*
+ * Lists the commands whose words start with argv (all of them when argc
+ * is 0), grouped by family in the order of cmd_families, then the shell's
+ * own commands when all are listed.  Returns how many were listed.
+ */
+static size_t
+cmlsh_help_list(struct cmlsh *sh, int argc, char *const *argv)
+{
+	char **syn;
+	size_t i, j, k, width = 0, listed = 0;
+	int *shown, groups = 0, heading;
+
+	syn = xcalloc(cmd_table_len, sizeof *syn);
+	shown = xcalloc(cmd_table_len, sizeof *shown);
+	for (i = 0; i < cmd_table_len; i++) {
+		if (cmlsh_common_words(cmd_table[i].words, argc, argv) != argc)
+			continue;
+		syn[i] = cmd_synopsis(&cmd_table[i]);
+		if (format_width(syn[i]) > width)
+			width = format_width(syn[i]);
+	}
+	if (argc == 0) {
+		for (i = 0; i < sizeof cmlsh_builtins / sizeof cmlsh_builtins[0];
+		    i++)
+			if (format_width(cmlsh_builtins[i].synopsis) > width)
+				width = format_width(cmlsh_builtins[i].synopsis);
+	}
+
+	/*
+	 * Families in their table order; a command whose family is missing
+	 * from cmd_families still shows, under its family's name.
+	 */
+	for (k = 0; k < cmd_families_len + cmd_table_len; k++) {
+		const char *name, *summary = NULL;
+
+		if (k < cmd_families_len) {
+			name = cmd_families[k].name;
+			summary = cmd_families[k].summary;
+		} else {
+			i = k - cmd_families_len;
+			if (syn[i] == NULL || shown[i] ||
+			    cmd_find_family(cmd_table[i].family) != NULL)
+				continue;
+			name = cmd_table[i].family;
+		}
+		heading = 0;
+		for (j = 0; j < cmd_table_len; j++) {
+			if (syn[j] == NULL || shown[j] ||
+			    strcmp(cmd_table[j].family, name) != 0)
+				continue;
+			if (!heading) {
+				if (groups++ > 0)
+					fputc('\n', sh->out);
+				if (summary != NULL)
+					fprintf(sh->out, "%s - %s\n", name,
+					    summary);
+				else
+					fprintf(sh->out, "%s\n", name);
+				heading = 1;
+			}
+			cmlsh_help_line(sh, syn[j], cmd_table[j].summary, width);
+			shown[j] = 1;
+			listed++;
+		}
+	}
+	if (argc == 0) {
+		if (groups > 0)
+			fputc('\n', sh->out);
+		fprintf(sh->out, "shell - commands of cmlsh itself\n");
+		for (i = 0; i < sizeof cmlsh_builtins / sizeof cmlsh_builtins[0];
+		    i++)
+			cmlsh_help_line(sh, cmlsh_builtins[i].synopsis,
+			    cmlsh_builtins[i].summary, width);
+		fprintf(sh->out, "\nType 'help COMMAND' for a command's "
+		    "arguments, 'help FAMILY' for one family.\n");
+	}
+	for (i = 0; i < cmd_table_len; i++)
+		free(syn[i]);
+	free(syn);
+	free(shown);
+	return listed;
+}
+
+/* Explains one command: synopsis, summary, help, arguments, policy. */
+static void
+cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
+{
+	const struct cmd_arg *a;
+	size_t width = 0;
+	char *syn, *label, *notes;
+
+	syn = cmd_synopsis(cmd);
+	fprintf(sh->out, "usage: %s\n%s\n\n", syn, cmd->summary);
+	free(syn);
+	format_wrap(sh->out, cmd->help, 0, 0, CMLSH_HELP_WIDTH);
+	for (a = cmd->args; a->name != NULL; a++) {
+		label = cmlsh_arg_label(a);
+		if (format_width(label) > width)
+			width = format_width(label);
+		free(label);
+	}
+	if (cmd->args[0].name != NULL)
+		fprintf(sh->out, "\nArguments:\n");
+	for (a = cmd->args; a->name != NULL; a++) {
+		label = cmlsh_arg_label(a);
+		fprintf(sh->out, "  %s%*s", label,
+		    (int)(width - format_width(label) + CMLSH_HELP_GAP), "");
+		format_wrap(sh->out, a->help, width + 2 + CMLSH_HELP_GAP,
+		    width + 2 + CMLSH_HELP_GAP, CMLSH_HELP_WIDTH);
+		free(label);
+	}
+	notes = cmlsh_flag_notes(cmd->flags);
+	if (*notes != '\0') {
+		fputc('\n', sh->out);
+		format_wrap(sh->out, notes, 0, 0, CMLSH_HELP_WIDTH);
+	}
+	free(notes);
+}
+
+/* The help builtin: "help", "help COMMAND...", "help FAMILY". */
+static int
+cmlsh_help(struct cmlsh *sh, int argc, char *const *argv)
+{
+	const struct cmd_entry *cmd;
+	size_t i;
+	char *joined;
+	int status = CMLSH_EXIT_OK;
+
+	if (argc == 0) {
+		cmlsh_help_list(sh, 0, NULL);
+		return CMLSH_EXIT_OK;
+	}
+	joined = cmlsh_join(argc, argv);
+	if ((cmd = cmd_find_words(joined)) != NULL) {
+		cmlsh_help_command(sh, cmd);
+		goto out;
+	}
+	for (i = 0; argc == 1 &&
+	    i < sizeof cmlsh_builtins / sizeof cmlsh_builtins[0]; i++) {
+		char *name = cmlsh_word_at(cmlsh_builtins[i].synopsis, 0);
+		int found = strcmp(name, argv[0]) == 0 ||
+		    (strcmp(name, "quit") == 0 && strcmp(argv[0], "exit") == 0);
+
+		free(name);
+		if (found) {
+			fprintf(sh->out, "usage: %s\n%s\n\n",
+			    cmlsh_builtins[i].synopsis,
+			    cmlsh_builtins[i].summary);
+			format_wrap(sh->out, cmlsh_builtins[i].help, 0, 0,
+			    CMLSH_HELP_WIDTH);
+			goto out;
+		}
+	}
+	if (cmlsh_help_list(sh, argc, argv) == 0) {
+		if (argc == 1 && cmd_find_family(argv[0]) != NULL)
+			fprintf(sh->out, "%s - %s\n", argv[0],
+			    cmd_find_family(argv[0])->summary);
+		else {
+			fprintf(sh->err, "cmlsh: no help for '%s': type 'help' "
+			    "for a list\n", joined);
+			status = CMLSH_EXIT_USAGE;
+		}
+	}
+out:
+	free(joined);
+	return status;
+}
+
+static void
+cmlsh_disconnect(struct cmlsh *sh)
+{
+	if (sh->fd != -1)
+		close(sh->fd);
+	sh->fd = -1;
+	proto_reader_free(&sh->reader);
+	proto_reader_init(&sh->reader);
+}
+
+/*
+ * Returns 1 if the connection to cmld still looks usable: cmld sends
+ * nothing between calls, so anything readable is its end of file.
+ */
+static int
+cmlsh_connection_alive(struct cmlsh *sh)
+{
+	struct pollfd pfd;
+
+	pfd.fd = sh->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * Sends a call, connecting first if needed; a connection that cmld has
+ * dropped since the last call is replaced once.  -1 with *cause set.
+ */
+static int
+cmlsh_send(struct cmlsh *sh, struct json_object *call, char **cause)
+{
+	int fresh = 0;
+
+	if (sh->fd != -1 && !cmlsh_connection_alive(sh))
+		cmlsh_disconnect(sh);
+	for (;;) {
+		if (sh->fd == -1) {
+			if ((sh->fd = proto_connect(sh->socket_path,
+			    cause)) == -1)
+				return -1;
+			fresh = 1;
+		}
+		if (proto_send(sh->fd, call, cause) == 0)
+			return 0;
+		cmlsh_disconnect(sh);
+		if (fresh)
+			return -1;
+		free(*cause);
+		*cause = NULL;
+	}
+}
+
+/*
+ * Receives one message from cmld, waiting with mask as the signal mask
+ * (NULL: unchanged) so that Ctrl-C interrupts the wait when interactive.
+ * -1 with *cause set; the connection is closed then.
+ */
+static int
+cmlsh_recv(struct cmlsh *sh, const char *what, const sigset_t *mask,
+    struct json_object **msg, char **cause)
+{
+	struct pollfd pfd;
+	char *why = NULL;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		rc = proto_reader_next(&sh->reader, msg, &why);
+		if (rc == 1)
+			return 0;
+		if (rc == -1) {
+			*cause = xasprintf("cmld at %s sent an invalid reply "
+			    "to '%s' (%s): check that this socket belongs to "
+			    "cmld", sh->socket_path, what, why);
+			free(why);
+			goto fail;
+		}
+		pfd.fd = sh->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, mask) == -1) {
+			if (errno != EINTR) {
+				*cause = xasprintf("cannot wait for cmld: %s",
+				    strerror(errno));
+				goto fail;
+			}
+			if (cmlsh_signal != 0) {
+				/* after the ^C the terminal echoed */
+				fputc('\n', sh->err);
+				*cause = xasprintf("interrupted while waiting "
+				    "for '%s': cmld may still carry it out",
+				    what);
+				goto fail;
+			}
+			continue;
+		}
+		n = proto_reader_fill(&sh->reader, sh->fd);
+		if (n == 0) {
+			*cause = xasprintf("cmld closed the connection before "
+			    "it finished replying to '%s': it may have "
+			    "stopped; see its log", what);
+			goto fail;
+		}
+		if (n == -1) {
+			*cause = xasprintf("cannot read the reply to '%s' from "
+			    "cmld: %s", what, strerror(errno));
+			goto fail;
+		}
+	}
+fail:
+	cmlsh_disconnect(sh);
+	return -1;
+}
+
+/*
+ * Writes out what is buffered; -1 if stdout is gone (a closed pipe says
+ * nothing, any other failure says why).
+ */
+static int
+cmlsh_flush(struct cmlsh *sh)
+{
+	if (fflush(sh->out) == 0 && !ferror(sh->out))
+		return 0;
+	if (errno != EPIPE)
+		fprintf(sh->err, "cmlsh: cannot write the output: %s\n",
+		    strerror(errno));
+	return -1;
+}
+
+/*
+ * Adds a streamed reply's parameters to what came before, so that --json
+ * prints one document: arrays are concatenated, other members replaced.
+ */
+static void
+cmlsh_json_merge(struct json_object *acc, struct json_object *more)
+{
+	struct json_object *old;
+	size_t i, n;
+
+	json_object_object_foreach(more, key, val) {
+		if (json_object_object_get_ex(acc, key, &old) &&
+		    json_object_is_type(old, json_type_array) &&
+		    json_object_is_type(val, json_type_array)) {
+			n = json_object_array_length(val);
+			for (i = 0; i < n; i++)
+				json_object_array_add(old, json_object_get(
+				    json_object_array_get_idx(val, i)));
+		} else
+			json_object_object_add(acc, key, json_object_get(val));
+	}
+}
+
+/*
+ * Calls cmd's method with params (taken over) and shows every reply;
+ * returns the exit status.
+ */
+static int
+cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
+    struct json_object *params)
+{
+	struct json_object *call, *msg = NULL, *acc = NULL;
+	struct format_state fs;
+	struct proto_reply reply;
+	sigset_t block, saved, *mask = NULL;
+	char *cause = NULL, *why = NULL;
+	int status = CMLSH_EXIT_FAILED;
+
+	format_state_init(&fs);
+	call = proto_call_new(cmd->method, params,
+	    (cmd->flags & CMD_STREAMS) != 0);
+	if (sh->interactive) {
+		/* Signals are taken only while waiting, so none is lost. */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGHUP);
+		sigaddset(&block, SIGTERM);
+		sigprocmask(SIG_BLOCK, &block, &saved);
+		mask = &saved;
+	}
+	if (cmlsh_send(sh, call, &cause) == -1)
+		goto out;
+	for (;;) {
+		if (cmlsh_recv(sh, cmd->words, mask, &msg, &cause) == -1)
+			goto out;
+		if (proto_reply_parse(msg, &reply, &why) == -1) {
+			cause = xasprintf("cmld at %s sent an invalid reply to "
+			    "'%s' (%s): check that this socket belongs to "
+			    "cmld", sh->socket_path, cmd->words, why);
+			cmlsh_disconnect(sh);
+			goto out;
+		}
+		if (reply.error != NULL) {
+			format_error(sh->out, sh->err, reply.error,
+			    reply.params, sh->json);
+			cmlsh_flush(sh);
+			goto out;
+		}
+		if (sh->json && acc == NULL)
+			acc = json_object_get(reply.params);
+		else if (sh->json)
+			cmlsh_json_merge(acc, reply.params);
+		if (!sh->json)
+			format_reply(sh->out, &fs, cmd->method, reply.params,
+			    0);
+		else if (!reply.continues)
+			format_reply(sh->out, &fs, cmd->method, acc, 1);
+		if (cmlsh_flush(sh) == -1) {
+			/* nobody reads the rest: stop a stream */
+			cmlsh_disconnect(sh);
+			goto out;
+		}
+		if (!reply.continues)
+			break;
+		json_object_put(msg);
+		msg = NULL;
+	}
+	status = CMLSH_EXIT_OK;
+out:
+	if (cause != NULL)
+		fprintf(sh->err, "cmlsh: %s\n", cause);
+	if (mask != NULL)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	free(why);
+	free(cause);
+	json_object_put(acc);
+	json_object_put(msg);
+	json_object_put(call);
+	format_state_free(&fs);
+	return status;
+}
+
+/* Asks on the terminal whether to run a destructive command; 1 for yes. */
+static int
+cmlsh_confirm(struct cmlsh *sh, int argc, char *const *argv)
+{
+	char answer[16], c, *words;
+	size_t n = 0;
+	ssize_t r;
+
+	words = cmlsh_join(argc, argv);
+	fprintf(sh->err, "Really %s? [y/N] ", words);
+	fflush(sh->err);
+	free(words);
+	/* Byte by byte, so no buffered input is taken from readline. */
+	for (;;) {
+		r = read(STDIN_FILENO, &c, 1);
+		if (r == -1 && errno == EINTR && cmlsh_signal == 0)
+			continue;
+		if (r != 1) {
+			fputc('\n', sh->err);
+			return 0;
+		}
+		if (c == '\n')
+			break;
+		if (n < sizeof answer - 1)
+			answer[n++] = c;
+	}
+	while (n > 0 && cmlsh_blank((unsigned char)answer[n - 1]))
+		n--;
+	answer[n] = '\0';
+	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
+/* Says which command was not found, and where to look. */
+static void
+cmlsh_unknown(struct cmlsh *sh, int argc, char *const *argv)
+{
+	char *known, *typed;
+	size_t i;
+	int n, k = 0;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		n = cmlsh_common_words(cmd_table[i].words, argc, argv);
+		if (n > k)
+			k = n;
+	}
+	if (k == 0) {
+		fprintf(sh->err, "cmlsh: unknown command '%s': type 'help' for "
+		    "a list\n", argv[0]);
+		return;
+	}
+	known = cmlsh_join(k, argv);
+	typed = cmlsh_join(k < argc ? k + 1 : k, argv);
+	if (k == argc)
+		fprintf(sh->err, "cmlsh: incomplete command '%s': type 'help "
+		    "%s' for a list\n", typed, known);
+	else
+		fprintf(sh->err, "cmlsh: unknown command '%s': type 'help %s' "
+		    "for a list\n", typed, known);
+	free(typed);
+	free(known);
+}
+
+/* Runs one command given as words; returns its exit status. */
+static int
+cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
+{
+	const struct cmd_entry *cmd;
+	struct json_object *params = NULL;
+	char *cause = NULL, *syn;
+	int consumed;
+
+	if (argc == 0)
+		return CMLSH_EXIT_OK;
+	if (strcmp(argv[0], "help") == 0)
+		return cmlsh_help(sh, argc - 1, argv + 1);
+	if (strcmp(argv[0], "quit") == 0 || strcmp(argv[0], "exit") == 0) {
+		if (argc > 1) {
+			fprintf(sh->err, "cmlsh: usage: %s\ncmlsh: too many "
+			    "arguments (unexpected '%s')\n", argv[0], argv[1]);
+			return CMLSH_EXIT_USAGE;
+		}
+		sh->quit = 1;
+		return CMLSH_EXIT_OK;
+	}
+	if ((cmd = cmd_match(argc, argv, &consumed)) == NULL || consumed == 0) {
+		cmlsh_unknown(sh, argc, argv);
+		return CMLSH_EXIT_USAGE;
+	}
+	if (cmd_parse_args(cmd, argc - consumed, argv + consumed, &params,
+	    &cause) == -1) {
+		syn = cmd_synopsis(cmd);
+		fprintf(sh->err, "cmlsh: usage: %s\ncmlsh: %s\n", syn, cause);
+		free(syn);
+		free(cause);
+		return CMLSH_EXIT_USAGE;
+	}
+	if ((cmd->flags & CMD_DESTRUCTIVE) && !sh->yes) {
+		if (!sh->tty) {
+			fprintf(sh->err, "cmlsh: '%s' asks for confirmation, "
+			    "and there is no terminal to ask on: add --yes to "
+			    "run it anyway\n", cmd->words);
+			json_object_put(params);
+			return CMLSH_EXIT_USAGE;
+		}
+		if (!cmlsh_confirm(sh, argc, argv)) {
+			fprintf(sh->err, "cmlsh: '%s' not confirmed: nothing "
+			    "was done\n", cmd->words);
+			json_object_put(params);
+			return CMLSH_EXIT_FAILED;
+		}
+	}
+	return cmlsh_call(sh, cmd, params);
+}
+
+/* Returns 1 if a line holds nothing to run: blank, or a # comment. */
+static int
+cmlsh_empty_line(const char *line)
+{
+	while (cmlsh_blank((unsigned char)*line))
+		line++;
+	return *line == '\0' || *line == '#';
+}
+
+/* Splits a command line and runs it; returns its exit status. */
+static int
+cmlsh_run_line(struct cmlsh *sh, const char *line)
+{
+	struct cmlsh_words w;
+	char *cause = NULL;
+	int status;
+
+	if (cmlsh_empty_line(line))
+		return CMLSH_EXIT_OK;
+	if (cmlsh_split(line, 0, &w, &cause) == -1) {
+		fprintf(sh->err, "cmlsh: %s\n", cause);
+		free(cause);
+		return CMLSH_EXIT_USAGE;
+	}
+	status = cmlsh_run_words(sh, w.argc, w.argv);
+	cmlsh_words_free(&w);
+	return status;
+}
+
+/* Completion candidates being collected. */
+struct cmlsh_matches {
+	char **v;
+	size_t n;
+};
+
+/* Adds word if it starts with text and is not there yet (takes word). */
+static void
+cmlsh_match_add(struct cmlsh_matches *m, const char *text, char *word)
+{
+	size_t i;
+
+	if (strncmp(word, text, strlen(text)) != 0)
+		goto drop;
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->v[i], word) == 0)
+			goto drop;
+	m->v = xreallocarray(m->v, m->n + 1, sizeof *m->v);
+	m->v[m->n++] = word;
+	return;
+drop:
+	free(word);
+}
+
+/* Adds the next command word after argv for every command argv begins. */
+static void
+cmlsh_complete_commands(struct cmlsh_matches *m, int argc, char *const *argv,
+    const char *text)
+{
+	size_t i;
+	char *w;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		if (cmlsh_common_words(cmd_table[i].words, argc, argv) != argc)
+			continue;
+		if ((w = cmlsh_word_at(cmd_table[i].words, argc)) != NULL)
+			cmlsh_match_add(m, text, w);
+	}
+}
+
+/*
+ * Adds what an argument of kind complete can be; returns 1 when file
+ * names are wanted, which readline completes itself.
+ */
+static int
+cmlsh_complete_kind(struct cmlsh_matches *m, enum cmd_complete complete,
+    const char *text)
+{
+	size_t i;
+
+	switch (complete) {
+	case CMD_COMPLETE_FILE:
+		return 1;
+	case CMD_COMPLETE_SETTING:
+		for (i = 0; i < setting_defs_len; i++)
+			cmlsh_match_add(m, text, xstrdup(setting_defs[i].key));
+		break;
+	case CMD_COMPLETE_INTERFACE:
+		for (i = 0; i < cml_interfaces_len; i++)
+			cmlsh_match_add(m, text,
+			    xstrdup(cml_interfaces[i].name));
+		break;
+	case CMD_COMPLETE_NONE:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Adds the completions of the argument being typed after argv, the
+ * arguments given so far; follows cmd_parse_args' rules.  Returns 1 when
+ * file names are wanted.
+ */
+static int
+cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
+    int argc, char *const *argv, const char *text)
+{
+	const struct cmd_arg *a, *pos = cmd->args;
+	int i, dashdash = 0, rest = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!dashdash && strcmp(argv[i], "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		if (!dashdash && !rest && strncmp(argv[i], "--", 2) == 0) {
+			for (a = cmd->args; a->name != NULL; a++)
+				if ((a->flags & CMD_ARG_OPTION) &&
+				    strcmp(a->name, argv[i] + 2) == 0)
+					break;
+			if (a->name != NULL && a->type != CMD_ARG_BOOL &&
+			    ++i == argc)
+				return cmlsh_complete_kind(m, a->complete,
+				    text);
+			continue;
+		}
+		while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
+			pos++;
+		if (pos->name == NULL)
+			return 0;
+		if (pos->type == CMD_ARG_STRINGS)
+			rest = 1;
+		else
+			pos++;
+	}
+	if (!dashdash && !rest && *text == '-') {
+		for (a = cmd->args; a->name != NULL; a++)
+			if (a->flags & CMD_ARG_OPTION)
+				cmlsh_match_add(m, text,
+				    xasprintf("--%s", a->name));
+		return 0;
+	}
+	while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
+		pos++;
+	if (pos->name == NULL)
+		return 0;
+	return cmlsh_complete_kind(m, pos->complete, text);
+}
+
+/*
+ * readline's completion: command words from the table, then arguments by
+ * their kind, and --options.  The words before the one being completed
+ * are re-split from the line.
+ */
+static char **
+cmlsh_complete(const char *text, int start, int end)
+{
+	const struct cmd_entry *cmd;
+	struct cmlsh_matches m = { NULL, 0 };
+	struct cmlsh_words w;
+	char **argv, **res = NULL, *prefix;
+	size_t i, lcd;
+	int argc, consumed, files = 0;
+
+	(void)end;
+	rl_attempted_completion_over = 1;
+	prefix = xmalloc((size_t)start + 1);
+	memcpy(prefix, rl_line_buffer, (size_t)start);
+	prefix[start] = '\0';
+	cmlsh_split(prefix, 1, &w, NULL);
+	free(prefix);
+	argv = w.argv;
+	argc = w.argc;
+
+	if (argc > 0 && strcmp(argv[0], "help") == 0) {
+		/* help's arguments are command words */
+		argv++;
+		argc--;
+		if (argc == 0) {
+			for (i = 0; i < cmd_families_len; i++)
+				cmlsh_match_add(&m, text,
+				    xstrdup(cmd_families[i].name));
+			cmlsh_match_add(&m, text, xstrdup("help"));
+			cmlsh_match_add(&m, text, xstrdup("quit"));
+		}
+		cmlsh_complete_commands(&m, argc, argv, text);
+	} else {
+		if (argc == 0) {
+			cmlsh_match_add(&m, text, xstrdup("help"));
+			cmlsh_match_add(&m, text, xstrdup("quit"));
+			cmlsh_match_add(&m, text, xstrdup("exit"));
+		}
+		cmlsh_complete_commands(&m, argc, argv, text);
+		if (argc > 0 && (cmd = cmd_match(argc, argv,
+		    &consumed)) != NULL && consumed > 0)
+			files = cmlsh_complete_args(&m, cmd, argc - consumed,
+			    argv + consumed, text);
+	}
+	cmlsh_words_free(&w);
+
+	if (files && m.n == 0) {
+		/* readline's own file name completion */
+		rl_attempted_completion_over = 0;
+		return NULL;
+	}
+	if (m.n == 0)
+		return NULL;
+	res = xcalloc(m.n + 2, sizeof *res);
+	if (m.n == 1) {
+		res[0] = m.v[0];
+	} else {
+		/* res[0] is what replaces text: the longest common prefix */
+		lcd = strlen(m.v[0]);
+		for (i = 1; i < m.n; i++) {
+			size_t k = 0;
+
+			while (k < lcd && m.v[i][k] == m.v[0][k])
+				k++;
+			lcd = k;
+		}
+		res[0] = xmalloc(lcd + 1);
+		memcpy(res[0], m.v[0], lcd);
+		res[0][lcd] = '\0';
+		memcpy(res + 1, m.v, m.n * sizeof *res);
+	}
+	free(m.v);
+	return res;
+}
+
+static void
+cmlsh_on_signal(int sig)
+{
+	cmlsh_signal = sig;
+}
+
+/*
+ * readline's input: waits for a key itself so that a signal ends the
+ * wait.  Ctrl-C abandons the line being edited, a hangup ends the input.
+ */
+static int
+cmlsh_getc(FILE *in)
+{
+	struct pollfd pfd;
+
+	for (;;) {
+		if (cmlsh_signal == SIGINT) {
+			rl_replace_line("", 0);
+			return '\n';
+		}
+		if (cmlsh_signal != 0)
+			return EOF;
+		pfd.fd = fileno(in);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno != EINTR)
+				return EOF;
+			/* readline resets the terminal, then calls ours */
+			rl_check_signals();
+			continue;
+		}
+		return rl_getc(in);
+	}
+}
+
+/* Loads ~/.cmlsh_history; without HOME there is no history. */
+static void
+cmlsh_history_load(struct cmlsh *sh)
+{
+	const char *home = getenv("HOME");
+	int rc;
+
+	using_history();
+	stifle_history(CMLSH_HISTORY_MAX);
+	if (home == NULL || *home == '\0')
+		return;
+	sh->history_path = xasprintf("%s/%s", home, CMLSH_HISTORY_FILE);
+	if ((rc = read_history(sh->history_path)) != 0 && rc != ENOENT)
+		fprintf(sh->err, "cmlsh: cannot read the history from %s: %s\n",
+		    sh->history_path, strerror(rc));
+}
+
+/* Appends this session's lines to the history file, keeping it short. */
+static void
+cmlsh_history_save(struct cmlsh *sh)
+{
+	int rc, n;
+
+	if (sh->history_path == NULL || sh->history_added == 0)
+		return;
+	n = sh->history_added < history_length ? sh->history_added :
+	    history_length;
+	if (access(sh->history_path, F_OK) == 0)
+		rc = append_history(n, sh->history_path);
+	else
+		rc = write_history(sh->history_path);
+	if (rc != 0) {
+		fprintf(sh->err, "cmlsh: cannot save the history to %s: %s\n",
+		    sh->history_path, strerror(rc));
+		return;
+	}
+	history_truncate_file(sh->history_path, CMLSH_HISTORY_MAX);
+}
+
+/* Adds a line to the history unless it repeats the last one. */
+static void
+cmlsh_history_add(struct cmlsh *sh, const char *line)
+{
+	HIST_ENTRY *last;
+	size_t len = strlen(line);
+	char *copy;
+
+	/* without the blank a completion leaves at the end */
+	while (len > 0 && cmlsh_blank((unsigned char)line[len - 1]))
+		len--;
+	copy = xmalloc(len + 1);
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	if (history_length == 0 || (last = history_get(history_base +
+	    history_length - 1)) == NULL || strcmp(last->line, copy) != 0) {
+		add_history(copy);
+		sh->history_added++;
+	}
+	free(copy);
+}
+
+/* The interactive loop; returns the last command's exit status. */
+static int
+cmlsh_interactive(struct cmlsh *sh)
+{
+	struct sigaction sa;
+	char *line, *one, *next;
+	int status = CMLSH_EXIT_OK;
+
+	sh->interactive = 1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = cmlsh_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a signal ends a wait */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	rl_readline_name = "cmlsh";
+	rl_attempted_completion_function = cmlsh_complete;
+	rl_basic_word_break_characters = " \t\n";
+	rl_completer_quote_characters = "'\"";
+	rl_filename_quote_characters = " \t\n'\"\\";
+	rl_getc_function = cmlsh_getc;
+	if (!isatty(STDOUT_FILENO))
+		rl_outstream = stderr; /* the prompt belongs on the terminal */
+	cmlsh_history_load(sh);
+
+	while (!sh->quit) {
+		line = readline(CMLSH_PROMPT);
+		if (cmlsh_signal == SIGINT) {
+			cmlsh_signal = 0;
+			free(line);
+			continue;
+		}
+		if (line == NULL) {
+			if (cmlsh_signal == 0)
+				fputc('\n', rl_outstream);
+			break;
+		}
+		/* A pasted block arrives as one line: run it line by line. */
+		for (one = line; one != NULL && !sh->quit &&
+		    cmlsh_signal == 0; one = next) {
+			if ((next = strchr(one, '\n')) != NULL)
+				*next++ = '\0';
+			if (cmlsh_empty_line(one))
+				continue;
+			cmlsh_history_add(sh, one);
+			status = cmlsh_run_line(sh, one);
+		}
+		free(line);
+		if (cmlsh_signal == SIGINT)
+			cmlsh_signal = 0;
+		else if (cmlsh_signal != 0)
+			break;
+	}
+	cmlsh_history_save(sh);
+	if (cmlsh_signal == SIGHUP || cmlsh_signal == SIGTERM)
+		status = CMLSH_EXIT_FAILED;
+	return status;
+}
+
+/* Runs stdin's lines until one fails; returns that one's exit status. */
+static int
+cmlsh_batch(struct cmlsh *sh)
+{
+	char *line = NULL;
+	size_t size = 0;
+	ssize_t len;
+	int status = CMLSH_EXIT_OK;
+
+	while (!sh->quit && (len = getline(&line, &size, stdin)) != -1) {
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (cmlsh_empty_line(line))
+			continue;
+		if ((status = cmlsh_run_line(sh, line)) != CMLSH_EXIT_OK)
+			break;
+	}
+	if (status == CMLSH_EXIT_OK && ferror(stdin)) {
+		fprintf(sh->err, "cmlsh: cannot read commands from stdin: %s\n",
+		    strerror(errno));
+		status = CMLSH_EXIT_FAILED;
+	}
+	free(line);
+	return status;
+}
+
+static void
+cmlsh_usage(FILE *f)
+{
+	fprintf(f, "cmlsh: usage: cmlsh [--json] [--socket PATH] [--yes] "
+	    "[-c COMMAND | COMMAND [ARG...]]\n");
+}
+
+static void
+cmlsh_long_help(void)
+{
+	printf("usage: cmlsh [OPTIONS] [-c COMMAND | COMMAND [ARG...]]\n"
+	    "\n"
+	    "The shell of cml: runs commands on cmld, interactively when "
+	    "stdin is a\n"
+	    "terminal, else one per line from stdin, stopping at the first "
+	    "that fails.\n"
+	    "\n"
+	    "  -c COMMAND      run COMMAND (one line, quoted as in a shell) "
+	    "and exit\n"
+	    "  --json          print replies as JSON\n"
+	    "  --socket PATH   cmld's control socket (default: $CML_SOCKET, "
+	    "else\n"
+	    "                  %s)\n"
+	    "  -y, --yes       run commands that ask for confirmation without "
+	    "asking\n"
+	    "  --version       print the version and exit\n"
+	    "  -h, --help      print this help and exit\n"
+	    "\n"
+	    "Exit status: 0 success, 1 cmld refused or failed (or cannot be "
+	    "reached),\n"
+	    "2 usage error.  Type 'cmlsh -c help' for the commands.\n",
+	    CMLSH_DEFAULT_SOCKET);
+}
+
+/* Runs one command, a session or stdin's commands; returns the status. */
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmlsh sh;
+	const char *command = NULL, *env;
+	int ch, status;
+
+	setlocale(LC_ALL, "");
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&sh, 0, sizeof sh);
+	sh.fd = -1;
+	sh.out = stdout;
+	sh.err = stderr;
+	proto_reader_init(&sh.reader);
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:c:hy", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			command = optarg;
+			break;
+		case 'j':
+			sh.json = 1;
+			break;
+		case 's':
+			sh.socket_path = optarg;
+			break;
+		case 'y':
+			sh.yes = 1;
+			break;
+		case 'V':
+			printf("cmlsh %s\n", PACKAGE_VERSION);
+			return CMLSH_EXIT_OK;
+		case 'h':
+			cmlsh_long_help();
+			return CMLSH_EXIT_OK;
+		case ':':
+			fprintf(stderr, "cmlsh: option '%s' needs a value\n",
+			    argv[optind - 1]);
+			cmlsh_usage(stderr);
+			return CMLSH_EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, "cmlsh: unknown option '-%c'\n",
+				    optopt);
+			else
+				fprintf(stderr, "cmlsh: unknown option '%s'\n",
+				    argv[optind - 1]);
+			cmlsh_usage(stderr);
+			return CMLSH_EXIT_USAGE;
+		}
+	}
+	if (command != NULL && optind < argc) {
+		fprintf(stderr, "cmlsh: give the command either with -c or "
+		    "after the options, not both\n");
+		cmlsh_usage(stderr);
+		return CMLSH_EXIT_USAGE;
+	}
+	if (sh.socket_path == NULL) {
+		env = getenv("CML_SOCKET");
+		sh.socket_path = env != NULL && *env != '\0' ? env :
+		    CMLSH_DEFAULT_SOCKET;
+	}
+	sh.tty = isatty(STDIN_FILENO);
+
+	if (command != NULL)
+		status = cmlsh_run_line(&sh, command);
+	else if (optind < argc)
+		status = cmlsh_run_words(&sh, argc - optind, argv + optind);
+	else if (sh.tty)
+		status = cmlsh_interactive(&sh);
+	else
+		status = cmlsh_batch(&sh);
+
+	if (fflush(stdout) != 0 && status == CMLSH_EXIT_OK) {
+		if (errno != EPIPE)
+			fprintf(stderr, "cmlsh: cannot write the output: %s\n",
+			    strerror(errno));
+		status = CMLSH_EXIT_FAILED;
+	}
+	cmlsh_disconnect(&sh);
+	proto_reader_free(&sh.reader);
+	free(sh.history_path);
+	return status;
+}

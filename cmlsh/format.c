@@ -1,0 +1,751 @@
+/*
+ * How cmlsh shows replies.  Generic on purpose: a reply whose only member
+ * is an array of objects is a table, anything else is key-value lines, and
+ * --json prints the parameters as they came.  No command has code of its
+ * own here, so new commands print correctly without changes.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "cmdtab.h"
+#include "cmlsh.h"
+#include "interfaces.h"
+#include "xmalloc.h"
+
+#define FORMAT_JSON_FLAGS \
+	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define FORMAT_COLUMN_GAP 2
+
+/* A growing string. */
+struct format_buf {
+	char *s;
+	size_t len;
+	size_t cap;
+};
+
+static void
+format_buf_add(struct format_buf *b, const char *s, size_t len)
+{
+	if (b->cap - b->len < len + 1) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap - b->len < len + 1)
+			cap *= 2;
+		b->s = xreallocarray(b->s, cap, 1);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+}
+
+static void
+format_buf_str(struct format_buf *b, const char *s)
+{
+	format_buf_add(b, s, strlen(s));
+}
+
+/* Returns the string built so far (never NULL); the caller frees it. */
+static char *
+format_buf_take(struct format_buf *b)
+{
+	char *s = b->s != NULL ? b->s : xstrdup("");
+
+	memset(b, 0, sizeof *b);
+	return s;
+}
+
+void
+format_state_init(struct format_state *fs)
+{
+	memset(fs, 0, sizeof *fs);
+}
+
+void
+format_state_free(struct format_state *fs)
+{
+	free(fs->columns);
+	free(fs->widths);
+	memset(fs, 0, sizeof *fs);
+}
+
+size_t
+format_width(const char *s)
+{
+	mbstate_t ps;
+	size_t width = 0, n;
+	wchar_t wc;
+	int w;
+
+	memset(&ps, 0, sizeof ps);
+	while (*s != '\0') {
+		n = mbrtowc(&wc, s, MB_CUR_MAX, &ps);
+		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+			/*
+			 * Not valid in this locale (a C locale over ssh, say):
+			 * count UTF-8 lead bytes, which is right for most text.
+			 */
+			memset(&ps, 0, sizeof ps);
+			if (((unsigned char)*s & 0xc0) != 0x80)
+				width++;
+			s++;
+			continue;
+		}
+		w = wcwidth(wc);
+		width += w > 0 ? (size_t)w : 0;
+		s += n;
+	}
+	return width;
+}
+
+/*
+ * Returns s with control characters escaped, so that text from the daemon
+ * cannot move the cursor or reprogram the operator's terminal.  Tabs are
+ * kept when keep_tab is set.
+ */
+static char *
+format_clean(const char *s, int keep_tab)
+{
+	struct format_buf b = { NULL, 0, 0 };
+	const unsigned char *p;
+	char esc[8];
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '\t' && keep_tab)
+			format_buf_add(&b, "\t", 1);
+		else if (*p == '\n')
+			format_buf_str(&b, "\\n");
+		else if (*p == '\t')
+			format_buf_str(&b, "\\t");
+		else if (*p == '\r')
+			format_buf_str(&b, "\\r");
+		else if (*p < 0x20 || *p == 0x7f) {
+			snprintf(esc, sizeof esc, "\\x%02x", *p);
+			format_buf_str(&b, esc);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* a C1 control character, UTF-8 encoded */
+			snprintf(esc, sizeof esc, "\\x%02x", p[1]);
+			format_buf_str(&b, "\\xc2");
+			format_buf_str(&b, esc);
+			p++;
+		} else
+			format_buf_add(&b, (const char *)p, 1);
+	}
+	return format_buf_take(&b);
+}
+
+/* Returns a scalar, or a compound value as compact JSON. */
+static char *
+format_scalar(struct json_object *v)
+{
+	const char *s;
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return xstrdup("-");
+	case json_type_boolean:
+		return xstrdup(json_object_get_boolean(v) ? "yes" : "no");
+	case json_type_string:
+		s = json_object_get_string(v);
+		return xstrdup(*s == '\0' ? "-" : s);
+	case json_type_int:
+	case json_type_double:
+	case json_type_object:
+	case json_type_array:
+		break;
+	}
+	return xstrdup(json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Returns an object as "k=v k=v", or "-" when it is empty. */
+static char *
+format_pairs(struct json_object *o)
+{
+	struct format_buf b = { NULL, 0, 0 };
+	char *v;
+
+	json_object_object_foreach(o, key, val) {
+		if (b.len > 0)
+			format_buf_str(&b, " ");
+		v = format_scalar(val);
+		format_buf_str(&b, key);
+		format_buf_str(&b, "=");
+		format_buf_str(&b, v);
+		free(v);
+	}
+	if (b.len == 0)
+		format_buf_str(&b, "-");
+	return format_buf_take(&b);
+}
+
+/*
+ * Returns a value as a person reads it: yes/no, "-" for null or "", an
+ * object as "k=v k=v", an array as "a, b".
+ */
+static char *
+format_value(struct json_object *v)
+{
+	struct format_buf b = { NULL, 0, 0 };
+	struct json_object *e;
+	size_t i, n;
+	char *s;
+
+	if (json_object_is_type(v, json_type_object))
+		return format_pairs(v);
+	if (!json_object_is_type(v, json_type_array))
+		return format_scalar(v);
+	n = json_object_array_length(v);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(v, i);
+		s = json_object_is_type(e, json_type_object) ?
+		    format_pairs(e) : format_scalar(e);
+		if (i > 0)
+			format_buf_str(&b, ", ");
+		format_buf_str(&b, s);
+		free(s);
+	}
+	if (b.len == 0)
+		format_buf_str(&b, "-");
+	return format_buf_take(&b);
+}
+
+/* Returns a member name as shown: "_" as a space, upper case if asked. */
+static char *
+format_key(const char *key, int upper)
+{
+	char *s = format_clean(key, 0), *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '_')
+			*p = ' ';
+		else if (upper && (unsigned char)*p < 0x80)
+			*p = (char)toupper((unsigned char)*p);
+	}
+	return s;
+}
+
+static void
+format_pad(FILE *out, size_t n)
+{
+	while (n-- > 0)
+		fputc(' ', out);
+}
+
+static void
+format_free_list(char **list)
+{
+	char **p;
+
+	if (list == NULL)
+		return;
+	for (p = list; *p != NULL; p++)
+		free(*p);
+	free(list);
+}
+
+/* A varlink interface description being read token by token. */
+struct format_idl {
+	const char *p;
+	char tok[128];
+};
+
+static int
+format_idl_namechar(int c)
+{
+	return isalnum(c) || c == '_' || c == '.';
+}
+
+/* Reads the next token into t->tok; returns 0 at the end of the text. */
+static int
+format_idl_next(struct format_idl *t)
+{
+	const char *p = t->p;
+	size_t n = 0;
+
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '#')
+			break;
+		while (*p != '\0' && *p != '\n')
+			p++;
+	}
+	if (*p == '\0') {
+		t->tok[0] = '\0';
+		t->p = p;
+		return 0;
+	}
+	if (p[0] == '-' && p[1] == '>') {
+		strcpy(t->tok, "->");
+		p += 2;
+	} else if (format_idl_namechar((unsigned char)*p)) {
+		while (format_idl_namechar((unsigned char)*p)) {
+			if (n < sizeof t->tok - 1)
+				t->tok[n++] = *p;
+			p++;
+		}
+		t->tok[n] = '\0';
+	} else {
+		t->tok[0] = *p++;
+		t->tok[1] = '\0';
+	}
+	t->p = p;
+	return 1;
+}
+
+static int
+format_idl_is(struct format_idl *t, const char *tok)
+{
+	return strcmp(t->tok, tok) == 0;
+}
+
+/*
+ * Skips the rest of a field's type, through the "," or ")" that ends it;
+ * returns 1 if that was the ")" closing the struct, 0 for ",", -1 at the
+ * end of the text.
+ */
+static int
+format_idl_skip_type(struct format_idl *t)
+{
+	int depth = 0;
+
+	for (;;) {
+		if (!format_idl_next(t))
+			return -1;
+		if (format_idl_is(t, "("))
+			depth++;
+		else if (format_idl_is(t, ")")) {
+			if (depth == 0)
+				return 1;
+			depth--;
+		} else if (format_idl_is(t, ",") && depth == 0)
+			return 0;
+	}
+}
+
+/*
+ * Reads the field names of the struct whose "(" was just read, through its
+ * ")"; returns NULL for an enum or text that is not a struct.
+ */
+static char **
+format_idl_fields(struct format_idl *t)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int end;
+
+	names = xcalloc(1, sizeof *names);
+	for (;;) {
+		if (!format_idl_next(t))
+			goto fail;
+		if (n == 0 && format_idl_is(t, ")"))
+			break;
+		names = xreallocarray(names, n + 2, sizeof *names);
+		names[n++] = xstrdup(t->tok);
+		names[n] = NULL;
+		if (!format_idl_next(t) || !format_idl_is(t, ":"))
+			goto fail;
+		if ((end = format_idl_skip_type(t)) == -1)
+			goto fail;
+		if (end == 1)
+			break;
+	}
+	return names;
+fail:
+	format_free_list(names);
+	return NULL;
+}
+
+/* Finds "type NAME (" in a description and reads the struct's fields. */
+static char **
+format_idl_type_fields(const char *desc, const char *name)
+{
+	struct format_idl t = { desc, "" };
+
+	while (format_idl_next(&t)) {
+		if (!format_idl_is(&t, "type"))
+			continue;
+		if (!format_idl_next(&t) || !format_idl_is(&t, name))
+			continue;
+		if (!format_idl_next(&t) || !format_idl_is(&t, "("))
+			return NULL;
+		return format_idl_fields(&t);
+	}
+	return NULL;
+}
+
+/*
+ * Reads the type of an output member, just after its ":": returns the
+ * field names when it is an array of structs, else NULL.
+ */
+static char **
+format_idl_array_fields(struct format_idl *t, const char *desc)
+{
+	static const char *const builtin[] = {
+		"bool", "int", "float", "string", "object", NULL
+	};
+	const char *const *b;
+
+	if (!format_idl_next(t))
+		return NULL;
+	if (format_idl_is(t, "?") && !format_idl_next(t))
+		return NULL;
+	if (!format_idl_is(t, "[") || !format_idl_next(t) ||
+	    !format_idl_is(t, "]") || !format_idl_next(t))
+		return NULL;
+	if (format_idl_is(t, "?") && !format_idl_next(t))
+		return NULL;
+	if (format_idl_is(t, "("))
+		return format_idl_fields(t);
+	for (b = builtin; *b != NULL; b++)
+		if (format_idl_is(t, *b))
+			return NULL;
+	return format_idl_type_fields(desc, t->tok);
+}
+
+/*
+ * Returns the column names of an empty table from the interface
+ * description: the fields of the struct that member of method's reply is
+ * an array of.  NULL when the description does not say.
+ */
+static char **
+format_idl_columns(const char *method, const char *member)
+{
+	const struct cml_interface *ci;
+	struct format_idl t;
+	const char *name;
+	char *iface;
+
+	iface = cmd_method_interface(method);
+	ci = cml_interface_find(iface);
+	free(iface);
+	if (ci == NULL || (name = strrchr(method, '.')) == NULL)
+		return NULL;
+	name++;
+	t.p = ci->description;
+	while (format_idl_next(&t)) {
+		if (!format_idl_is(&t, "method"))
+			continue;
+		if (!format_idl_next(&t) || !format_idl_is(&t, name))
+			continue;
+		/* the input struct, then "->", then the output struct */
+		if (!format_idl_next(&t) || !format_idl_is(&t, "(") ||
+		    format_idl_skip_type(&t) != 1)
+			return NULL;
+		if (!format_idl_next(&t) || !format_idl_is(&t, "->") ||
+		    !format_idl_next(&t) || !format_idl_is(&t, "("))
+			return NULL;
+		for (;;) {
+			if (!format_idl_next(&t) || format_idl_is(&t, ")"))
+				return NULL;
+			if (format_idl_is(&t, member)) {
+				if (!format_idl_next(&t) ||
+				    !format_idl_is(&t, ":"))
+					return NULL;
+				return format_idl_array_fields(&t,
+				    ci->description);
+			}
+			if (!format_idl_next(&t) || !format_idl_is(&t, ":") ||
+			    format_idl_skip_type(&t) != 0)
+				return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Returns the only member of params if it is an array that holds nothing
+ * but objects, else NULL.
+ */
+static struct json_object *
+format_table_rows(struct json_object *params, const char **member)
+{
+	struct json_object *rows = NULL;
+	size_t i, n;
+
+	if (json_object_object_length(params) != 1)
+		return NULL;
+	json_object_object_foreach(params, key, val) {
+		*member = key;
+		rows = val;
+	}
+	if (rows == NULL || !json_object_is_type(rows, json_type_array))
+		return NULL;
+	n = json_object_array_length(rows);
+	for (i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(rows, i),
+		    json_type_object))
+			return NULL;
+	return rows;
+}
+
+/* Joins column names with "\n", to recognise the same table again. */
+static char *
+format_columns_key(char **cols)
+{
+	struct format_buf b = { NULL, 0, 0 };
+	char **c;
+
+	for (c = cols; *c != NULL; c++) {
+		format_buf_str(&b, *c);
+		format_buf_str(&b, "\n");
+	}
+	return format_buf_take(&b);
+}
+
+/* Prints rows under a header of cols, every column as wide as its cells. */
+static void
+format_table(FILE *out, struct format_state *fs, char **cols,
+    struct json_object *rows)
+{
+	struct json_object *row, *v;
+	size_t ncols, nrows, i, j, *width;
+	char **cell, *key;
+	int header;
+
+	for (ncols = 0; cols[ncols] != NULL; ncols++)
+		;
+	nrows = json_object_array_length(rows);
+	width = xcalloc(ncols, sizeof *width);
+	cell = xcalloc((nrows + 1) * ncols, sizeof *cell);
+
+	for (j = 0; j < ncols; j++)
+		cell[j] = format_key(cols[j], 1);
+	for (i = 0; i < nrows; i++) {
+		row = json_object_array_get_idx(rows, i);
+		for (j = 0; j < ncols; j++) {
+			char *s;
+
+			if (json_object_object_get_ex(row, cols[j], &v))
+				s = format_value(v);
+			else
+				s = xstrdup("-");
+			cell[(i + 1) * ncols + j] = format_clean(s, 0);
+			free(s);
+		}
+	}
+	for (i = 0; i < (nrows + 1) * ncols; i++) {
+		size_t w = format_width(cell[i]);
+
+		if (w > width[i % ncols])
+			width[i % ncols] = w;
+	}
+
+	/*
+	 * A stream of rows with the same columns shows its header once, and
+	 * its columns no narrower than before.
+	 */
+	key = format_columns_key(cols);
+	header = fs->columns == NULL || strcmp(fs->columns, key) != 0;
+	if (!header && fs->ncolumns == ncols) {
+		for (j = 0; j < ncols; j++)
+			if (fs->widths[j] > width[j])
+				width[j] = fs->widths[j];
+	}
+	free(fs->columns);
+	fs->columns = key;
+	free(fs->widths);
+	fs->widths = xcalloc(ncols, sizeof *fs->widths);
+	memcpy(fs->widths, width, ncols * sizeof *width);
+	fs->ncolumns = ncols;
+
+	for (i = header ? 0 : 1; i < nrows + 1; i++) {
+		for (j = 0; j < ncols; j++) {
+			const char *s = cell[i * ncols + j];
+
+			fputs(s, out);
+			if (j + 1 < ncols)
+				format_pad(out, width[j] - format_width(s) +
+				    FORMAT_COLUMN_GAP);
+		}
+		fputc('\n', out);
+	}
+
+	for (i = 0; i < (nrows + 1) * ncols; i++)
+		free(cell[i]);
+	free(cell);
+	free(width);
+}
+
+/*
+ * Prints one member per line, values aligned one column after the longest
+ * key; lines after the first of a multi-line value start at that column.
+ */
+static void
+format_pairs_lines(FILE *out, struct json_object *params)
+{
+	size_t keywidth = 0, w;
+	char *key, *value, *line, *next;
+
+	json_object_object_foreach(params, k, v) {
+		key = format_key(k, 0);
+		if ((w = format_width(key)) > keywidth)
+			keywidth = w;
+		free(key);
+		(void)v;
+	}
+	json_object_object_foreach(params, k2, v2) {
+		key = format_key(k2, 0);
+		value = format_value(v2);
+
+		/* A final newline ends the text; it starts no empty line. */
+		w = strlen(value);
+		if (w > 0 && value[w - 1] == '\n')
+			value[w - 1] = '\0';
+		fprintf(out, "%s:", key);
+		for (line = value; line != NULL; line = next) {
+			char *clean;
+
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			clean = format_clean(line, 1);
+			if (line == value && *value == '\0' && next == NULL)
+				fprintf(out, "%*s-", (int)(keywidth + 1 -
+				    format_width(key)), "");
+			else if (line == value && *clean != '\0')
+				fprintf(out, "%*s%s", (int)(keywidth + 1 -
+				    format_width(key)), "", clean);
+			else if (*clean != '\0')
+				fprintf(out, "%*s%s", (int)(keywidth + 2), "",
+				    clean);
+			fputc('\n', out);
+			free(clean);
+		}
+		free(value);
+		free(key);
+	}
+}
+
+static void
+format_json(FILE *out, struct json_object *o)
+{
+	fprintf(out, "%s\n", json_object_to_json_string_ext(o,
+	    FORMAT_JSON_FLAGS));
+}
+
+void
+format_reply(FILE *out, struct format_state *fs, const char *method,
+    struct json_object *params, int json)
+{
+	struct json_object *rows;
+	const char *member = NULL;
+	char **cols = NULL;
+	size_t i;
+
+	if (json) {
+		format_json(out, params);
+		goto out;
+	}
+	if ((rows = format_table_rows(params, &member)) == NULL) {
+		format_pairs_lines(out, params);
+		goto out;
+	}
+	if (json_object_array_length(rows) > 0) {
+		/* the columns are the first row's keys, in order */
+		cols = xcalloc(json_object_object_length(
+		    json_object_array_get_idx(rows, 0)) + 1, sizeof *cols);
+		i = 0;
+		json_object_object_foreach(json_object_array_get_idx(rows, 0),
+		    key, val) {
+			cols[i++] = xstrdup(key);
+			(void)val;
+		}
+	} else if (fs->columns != NULL) {
+		/* the end of a streamed table: its header is out already */
+		goto out;
+	} else
+		cols = format_idl_columns(method, member);
+	if (cols != NULL && cols[0] != NULL)
+		format_table(out, fs, cols, rows);
+	else
+		format_pairs_lines(out, params);
+out:
+	format_free_list(cols);
+}
+
+void
+format_error(FILE *out, FILE *err, const char *error,
+    struct json_object *params, int json)
+{
+	struct json_object *o, *m;
+	char *clean, *pairs;
+
+	if (json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "error",
+		    json_object_new_string(error));
+		json_object_object_add(o, "parameters",
+		    json_object_get(params));
+		format_json(out, o);
+		json_object_put(o);
+		return;
+	}
+	if (json_object_object_get_ex(params, "message", &m) &&
+	    json_object_is_type(m, json_type_string) &&
+	    json_object_get_string_len(m) > 0) {
+		clean = format_clean(json_object_get_string(m), 0);
+		fprintf(err, "cmlsh: %s\n", clean);
+	} else {
+		/* no message: the error's name and whatever it carries */
+		pairs = format_pairs(params);
+		clean = format_clean(pairs, 0);
+		free(pairs);
+		if (json_object_object_length(params) > 0)
+			fprintf(err, "cmlsh: %s: %s\n", error, clean);
+		else
+			fprintf(err, "cmlsh: %s\n", error);
+	}
+	free(clean);
+}
+
+void
+format_wrap(FILE *out, const char *text, size_t col, size_t indent,
+    size_t width)
+{
+	const char *p = text, *end;
+	size_t wlen, ww;
+	int start = 1; /* nothing on this line yet */
+	char *word;
+
+	while (*p != '\0') {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (*p == '\n') {
+			fputc('\n', out);
+			format_pad(out, indent);
+			col = indent;
+			start = 1;
+			p++;
+			continue;
+		}
+		end = p + strcspn(p, " \n");
+		wlen = (size_t)(end - p);
+		word = xmalloc(wlen + 1);
+		memcpy(word, p, wlen);
+		word[wlen] = '\0';
+		ww = format_width(word);
+		if (!start && col + 1 + ww > width) {
+			fputc('\n', out);
+			format_pad(out, indent);
+			col = indent;
+			start = 1;
+		}
+		if (!start) {
+			fputc(' ', out);
+			col++;
+		}
+		fputs(word, out);
+		col += ww;
+		start = 0;
+		free(word);
+		p = end;
+	}
+	fputc('\n', out);
+}
