@@ -224,15 +224,13 @@ proto_json_value(const char **p, const char *end, int depth)
 	return "unexpected character";
 }
 
-/* Returns NULL if s is one JSON object and nothing else, else why not. */
+/* Returns NULL if s is one JSON value and nothing else, else why not. */
 static const char *
 proto_json_check(const char *s, size_t len)
 {
 	const char *p = s, *end = s + len, *err;
 
 	proto_json_ws(&p, end);
-	if (p >= end || *p != '{')
-		return "message is not a JSON object";
 	if ((err = proto_json_value(&p, end, 0)) != NULL)
 		return err;
 	proto_json_ws(&p, end);
@@ -278,6 +276,10 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
 
 	if ((err = proto_json_check(start, mlen)) != NULL) {
 		*cause = xasprintf("invalid JSON: %s", err);
+		return -1;
+	}
+	if (start[strspn(start, " \t\r\n")] != '{') {
+		*cause = xstrdup("message is not a JSON object");
 		return -1;
 	}
 	tok = json_tokener_new();

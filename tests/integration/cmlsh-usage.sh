@@ -1,0 +1,177 @@
+#!/bin/bash
+# cmlsh outside its interactive mode: exact usage errors (too few and too
+# many arguments, unknown and incomplete commands, bad options) with exit 2,
+# "cannot reach cmld" with exit 1, how the socket is chosen, commands as
+# arguments, -c with shell quoting, commands from stdin (stopping at the
+# first failure with its status), and help.
+# Proves: CR 6.1 (the operator's interface answers precisely); STYLE
+# "exact usage text for too few, right and too many arguments".
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_binaries
+need_prog python3
+stack_start
+
+# run NAME WANT-STATUS WANT-STDOUT WANT-STDERR ARGS...
+run() {
+	local name=$1 status=$2 want_out=$3 want_err=$4 out rc
+	shift 4
+	out=$("$CMLSH" "$@" 2>"$SCRATCH/err" </dev/null)
+	rc=$?
+	expect_status "$name" "$status" "$rc"
+	expect_eq "$name: stdout" "$want_out" "$out"
+	expect_eq "$name: stderr" "$want_err" "$(cat "$SCRATCH/err")"
+}
+
+# --- usage errors: exit 2, the synopsis, then the reason -----------------
+run "too few arguments" 2 "" \
+"cmlsh: usage: device config set KEY VALUE
+cmlsh: missing VALUE" --socket "$SOCK" -c 'device config set x'
+run "no arguments" 2 "" \
+"cmlsh: usage: device config set KEY VALUE
+cmlsh: missing KEY" --socket "$SOCK" -c 'device config set'
+run "too many arguments" 2 "" \
+"cmlsh: usage: device config set KEY VALUE
+cmlsh: too many arguments (unexpected 'c')" --socket "$SOCK" -c 'device config set a b c'
+run "too many arguments for device status" 2 "" \
+"cmlsh: usage: device status
+cmlsh: too many arguments (unexpected 'now')" --socket "$SOCK" -c 'device status now'
+run "unknown option of a command" 2 "" \
+"cmlsh: usage: audit list [--last N]
+cmlsh: unknown option '--first'" --socket "$SOCK" -c 'audit list --first 3'
+run "unknown command" 2 "" \
+"cmlsh: unknown command 'foo': type 'help' for a list" --socket "$SOCK" -c 'foo'
+run "unknown command in a family" 2 "" \
+"cmlsh: unknown command 'device foo': type 'help device' for a list" \
+    --socket "$SOCK" -c 'device foo'
+run "incomplete command" 2 "" \
+"cmlsh: incomplete command 'device': type 'help device' for a list" \
+    --socket "$SOCK" -c 'device'
+run "unknown option of cmlsh" 2 "" \
+"cmlsh: unknown option '--bogus'
+cmlsh: usage: cmlsh [--json] [--socket PATH] [--yes] [-c COMMAND | COMMAND [ARG...]]" \
+    --socket "$SOCK" --bogus -c 'device status'
+run "--socket without a value" 2 "" \
+"cmlsh: option '--socket' needs a value
+cmlsh: usage: cmlsh [--json] [--socket PATH] [--yes] [-c COMMAND | COMMAND [ARG...]]" \
+    --socket
+# nothing of a usage error reaches cmld: no audit record, daemon serving
+expect_eq "usage errors are not sent to cmld" \
+    "$(audit_count)" "$(cmlsh_run -c 'device status' >/dev/null; audit_count)"
+
+# --- cannot reach cmld: exit 1 -------------------------------------------
+run "no socket file" 1 "" \
+"cmlsh: cannot reach cmld at $SCRATCH/none.sock: No such file or directory: is it running?" \
+    --socket "$SCRATCH/none.sock" -c 'device status'
+# a socket file nobody listens on (a cmld that died)
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SCRATCH/dead.sock"
+run "socket file without a daemon" 1 "" \
+"cmlsh: cannot reach cmld at $SCRATCH/dead.sock: Connection refused: is it running?" \
+    --socket "$SCRATCH/dead.sock" -c 'device status'
+
+# --- which socket: --socket, else $CML_SOCKET ------------------------------
+out=$(CML_SOCKET=$SOCK "$CMLSH" -c 'device config get max_clients' 2>&1)
+expect_status "CML_SOCKET is used" 0 $?
+expect_match "CML_SOCKET is used: output" $'^KEY +VALUE +TYPE +DEFAULT\nmax_clients +64 +integer +64$' "$out"
+out=$(CML_SOCKET=$SCRATCH/none.sock "$CMLSH" --socket "$SOCK" -c 'device config get max_clients' 2>&1)
+expect_status "--socket wins over CML_SOCKET" 0 $?
+out=$(CML_SOCKET=$SCRATCH/none.sock "$CMLSH" -c 'device status' 2>&1)
+expect_status "CML_SOCKET pointing nowhere" 1 $?
+expect_eq "CML_SOCKET pointing nowhere: names it" \
+"cmlsh: cannot reach cmld at $SCRATCH/none.sock: No such file or directory: is it running?" "$out"
+
+# --- a command as arguments, and -c with shell quoting ---------------------
+a=$("$CMLSH" --socket "$SOCK" device config get log_level 2>&1)
+expect_status "command as arguments" 0 $?
+b=$("$CMLSH" --socket "$SOCK" -c 'device config get log_level' 2>&1)
+expect_eq "command as arguments equals -c" "$b" "$a"
+run "-c with a quoted argument" 0 \
+"key:   device_name
+value: plant 7 \"north\"" "" --socket "$SOCK" -c "device config set device_name 'plant 7 \"north\"'"
+run "arguments keep their spaces" 0 \
+"key:   device_name
+value: plant 8" "" --socket "$SOCK" device config set device_name "plant 8"
+run "both -c and arguments" 2 "" \
+"cmlsh: give the command either with -c or after the options, not both
+cmlsh: usage: cmlsh [--json] [--socket PATH] [--yes] [-c COMMAND | COMMAND [ARG...]]" \
+    --socket "$SOCK" -c 'device status' device status
+
+# --- commands from stdin -------------------------------------------------
+out=$(printf 'device config get max_clients\ndevice config get log_level\n' |
+    "$CMLSH" --socket "$SOCK" 2>"$SCRATCH/err")
+expect_status "stdin: two commands" 0 $?
+expect_eq "stdin: both outputs, no prompt" \
+"KEY          VALUE  TYPE     DEFAULT
+max_clients  64     integer  64
+KEY        VALUE  TYPE  DEFAULT
+log_level  info   enum  info" "$out"
+expect_eq "stdin: nothing on stderr" "" "$(cat "$SCRATCH/err")"
+
+out=$(printf 'device config set device_name b1\nfoo\ndevice config set device_name b2\n' |
+    "$CMLSH" --socket "$SOCK" 2>"$SCRATCH/err")
+expect_status "stdin: stops at a usage error with its status" 2 $?
+expect_eq "stdin: the command before ran" "key:   device_name
+value: b1" "$out"
+expect_eq "stdin: the usage error" "cmlsh: unknown command 'foo': type 'help' for a list" \
+    "$(cat "$SCRATCH/err")"
+expect_eq "stdin: nothing after the failure ran" b1 \
+    "$(cmlsh_run --json -c 'device config get device_name' | json_get settings 0 value)"
+
+out=$(printf 'device config set max_clients 0\ndevice config set device_name b3\n' |
+    "$CMLSH" --socket "$SOCK" 2>"$SCRATCH/err")
+expect_status "stdin: stops at a refused command with its status" 1 $?
+expect_eq "stdin: no output" "" "$out"
+expect_eq "stdin: cmld's message" "cmlsh: max_clients must be from 1 to 1024, not 0" \
+    "$(cat "$SCRATCH/err")"
+expect_eq "stdin: nothing after the refusal ran" b1 \
+    "$(cmlsh_run --json -c 'device config get device_name' | json_get settings 0 value)"
+
+# --- help ----------------------------------------------------------------
+out=$("$CMLSH" --socket "$SOCK" -c help 2>"$SCRATCH/err")
+expect_status "help" 0 $?
+expect_eq "help: nothing on stderr" "" "$(cat "$SCRATCH/err")"
+expect_eq "help: the families, in order" \
+"device - the device: status and settings
+audit - the audit trail
+api - the control interface itself
+shell - commands of cmlsh itself
+Type 'help COMMAND' for a command's arguments, 'help FAMILY' for one family." \
+    "$(printf '%s\n' "$out" | grep -v -e '^  ' -e '^$')"
+expect_match "help: lists device config set" \
+    $'\n  device config set KEY VALUE   change a device setting\n' "$out"
+expect_match "help: lists audit list" \
+    $'\n  audit list \\[--last N\\] +show audit records\n' "$out"
+# without a daemon too: help is the shell's own
+out2=$("$CMLSH" --socket "$SCRATCH/none.sock" -c help 2>&1)
+expect_status "help without a daemon" 0 $?
+expect_eq "help without a daemon: same text" "$out" "$out2"
+
+run "help device config set" 0 \
+"usage: device config set KEY VALUE
+change a device setting
+
+Validates VALUE against the setting's type and range, stores it and applies it
+at once. The change is audited.
+
+Arguments:
+  KEY     the setting to change
+  VALUE   its new value
+
+Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
+run "help audit" 0 \
+"audit - the audit trail
+  audit list [--last N]   show audit records" "" --socket "$SOCK" -c 'help audit'
+out=$("$CMLSH" --socket "$SOCK" -c 'help nothing' 2>"$SCRATCH/err")
+expect_status "help for an unknown command" 2 $?
+expect_match "help for an unknown command: says so" "^cmlsh: no help for 'nothing'" \
+    "$(cat "$SCRATCH/err")"
+
+out=$("$CMLSH" --help 2>&1)
+expect_status "--help" 0 $?
+expect_match "--help: starts with the usage" '^usage: cmlsh \[OPTIONS\] \[-c COMMAND \| COMMAND \[ARG\.\.\.\]\]' "$out"
+version=$(sed -n 's/^AC_INIT(\[cml\], *\[\([^]]*\)\].*/\1/p' "$CML_SRCDIR/configure.ac")
+run "--version" 0 "cmlsh $version" "" --version
+
+finish

@@ -1,0 +1,383 @@
+# Sourced by every integration test: finds the binaries, starts a private
+# stack in a scratch directory, cleans up what the test started, and offers
+# assertions.  A test calls `need_root`, `stack_start`, asserts with the
+# expect_* helpers, and ends with `finish`.
+#
+# Binaries come from $CML_BUILDDIR (set by `make check`), sources from
+# $CML_SRCDIR.  A test that cannot run skips with exit 77 and says why; when
+# CML_REQUIRE_INTEGRATION=1 (CI) a skip is a failure instead.
+
+set -u
+
+CML_SRCDIR=${CML_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CML_BUILDDIR=${CML_BUILDDIR:-$CML_SRCDIR/build}
+export CML_SRCDIR CML_BUILDDIR
+# tests import varlink.py; keep the source tree free of __pycache__
+export PYTHONDONTWRITEBYTECODE=1
+
+# The system's programs first, python3 above all (scripts/deps installs
+# it): a version manager's shim earlier in PATH costs a third of a second
+# per call.
+if [ -x /usr/bin/python3 ]; then
+	PATH=/usr/bin:$PATH
+fi
+
+CMLD=$CML_BUILDDIR/daemon/cmld/cmld
+CMLSH=$CML_BUILDDIR/cmlsh/cmlsh
+STACK=$CML_SRCDIR/scripts/stack
+VARLINK_PY=$CML_SRCDIR/tests/integration/varlink.py
+TEST_NAME=$(basename "$0" .sh)
+
+FAILURES=0
+CHECKS=0
+SCRATCH=
+STACK_DIR=
+SOCK=
+STACK_RUNNING=0
+BG_PIDS=()
+
+# Ends the test as skipped, loudly; under CML_REQUIRE_INTEGRATION=1 a skip
+# is a failure.
+skip() {
+	if [ "${CML_REQUIRE_INTEGRATION:-0}" = 1 ]; then
+		echo "FAIL: $TEST_NAME cannot run: $* (CML_REQUIRE_INTEGRATION=1 forbids skipping)" >&2
+		exit 1
+	fi
+	echo "SKIP: $TEST_NAME: $*" >&2
+	exit 77
+}
+
+# Ends the test as failed at once.
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	FAILURES=$((FAILURES + 1))
+	exit 1
+}
+
+# Records a failed check and goes on, so one run shows every deviation.
+_check_failed() {
+	FAILURES=$((FAILURES + 1))
+	echo "not ok - $*" >&2
+}
+
+_check_passed() {
+	echo "ok - $*"
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL: exact string comparison.
+expect_eq() {
+	local desc=$1 want=$2 got=$3
+	CHECKS=$((CHECKS + 1))
+	if [ "$want" == "$got" ]; then
+		_check_passed "$desc"
+		return 0
+	fi
+	_check_failed "$desc"
+	echo "--- expected:" >&2
+	printf '%s\n' "$want" >&2
+	echo "--- got:" >&2
+	printf '%s\n' "$got" >&2
+	if command -v diff >/dev/null; then
+		echo "--- diff (expected, got):" >&2
+		diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") >&2
+	fi
+	echo "---" >&2
+	return 1
+}
+
+# expect_match DESCRIPTION REGEX ACTUAL: bash extended regex, anchor it
+# yourself.
+expect_match() {
+	local desc=$1 re=$2 got=$3
+	CHECKS=$((CHECKS + 1))
+	if [[ "$got" =~ $re ]]; then
+		_check_passed "$desc"
+		return 0
+	fi
+	_check_failed "$desc"
+	echo "--- expected to match: $re" >&2
+	echo "--- got:" >&2
+	printf '%s\n' "$got" >&2
+	echo "---" >&2
+	return 1
+}
+
+# expect_status DESCRIPTION EXPECTED ACTUAL: exit statuses.
+expect_status() {
+	local desc=$1 want=$2 got=$3
+	CHECKS=$((CHECKS + 1))
+	if [ "$want" = "$got" ]; then
+		_check_passed "$desc (exit $got)"
+		return 0
+	fi
+	_check_failed "$desc: exit status $got, expected $want"
+	return 1
+}
+
+# expect_lines DESCRIPTION TEXT REGEX...: each line of the text
+# matches the regex at its position, and there are exactly that many lines.
+expect_lines() {
+	local desc=$1 text=$2 i n ok=1
+	shift 2
+	local -a pats=("$@") lines=()
+	mapfile -t lines <<<"$text"
+	[ -z "$text" ] && lines=()
+	CHECKS=$((CHECKS + 1))
+	n=$#
+	if [ "${#lines[@]}" -ne "$n" ]; then
+		ok=0
+	else
+		for ((i = 0; i < n; i++)); do
+			if ! [[ "${lines[$i]}" =~ ${pats[$i]} ]]; then
+				ok=0
+				echo "  line $((i + 1)) '${lines[$i]}' does not match '${pats[$i]}'" >&2
+			fi
+		done
+	fi
+	if [ "$ok" = 1 ]; then
+		_check_passed "$desc"
+		return 0
+	fi
+	_check_failed "$desc"
+	echo "--- expected $n lines matching:" >&2
+	printf '  %s\n' "$@" >&2
+	echo "--- got ${#lines[@]}:" >&2
+	printf '%s\n' "$text" >&2
+	echo "---" >&2
+	return 1
+}
+
+# Skips unless we run as root.
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (runs cmld with a private state directory and changes users)"
+}
+
+# Skips unless every named program is on PATH.
+need_prog() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 || skip "needs '$p' (scripts/deps installs it)"
+	done
+}
+
+# Skips unless cmld and cmlsh are built.
+need_binaries() {
+	[ -x "$CMLD" ] || skip "no cmld at $CMLD: build first (or set CML_BUILDDIR)"
+	[ -x "$CMLSH" ] || skip "no cmlsh at $CMLSH: build first (or set CML_BUILDDIR)"
+}
+
+# Makes the scratch directory (traversable by unprivileged test users) and
+# arms the cleanup.
+make_scratch() {
+	[ -n "$SCRATCH" ] && return 0
+	SCRATCH=$(mktemp -d "/tmp/cml-it-$TEST_NAME.XXXXXX") || fail "mktemp failed"
+	chmod 755 "$SCRATCH"
+	STACK_DIR=$SCRATCH/stack
+	SOCK=$STACK_DIR/run/cml/control.sock
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Starts the stack in the scratch directory and sets $SOCK.
+stack_start() {
+	local out
+	make_scratch
+	if ! out=$("$STACK" start "$STACK_DIR"); then
+		fail "scripts/stack start $STACK_DIR failed"
+	fi
+	STACK_RUNNING=1
+	[ "$out" = "$SOCK" ] || fail "scripts/stack start printed '$out', expected '$SOCK'"
+}
+
+# Stops the stack this test started.
+stack_stop() {
+	if [ "$STACK_RUNNING" = 1 ]; then
+		"$STACK" stop "$STACK_DIR" >/dev/null || echo "warning: scripts/stack stop had to kill cmld" >&2
+		STACK_RUNNING=0
+	fi
+}
+
+# Prints the pid of the stack's cmld, if that process is the cmld of this
+# test's directory (a stale pid file must not lead to signalling another).
+cmld_pid() {
+	local pid
+	pid=$(head -n 1 "$STACK_DIR/run/cml/cmld.pid" 2>/dev/null | tr -dc 0-9)
+	[ -n "$pid" ] || return 1
+	case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in
+	*cmld*" --root $STACK_DIR "*) echo "$pid" ;;
+	*) return 1 ;;
+	esac
+}
+
+# Runs the shell against the stack: cmlsh_run ARGS...
+cmlsh_run() {
+	"$CMLSH" --socket "$SOCK" "$@"
+}
+
+# Runs the varlink client (standard library only): varlink_run ARGS...
+varlink_run() {
+	python3 "$VARLINK_PY" "$@"
+}
+
+# Remembers a background process this test started, to stop it on exit.
+track_pid() {
+	BG_PIDS+=("$1")
+}
+
+# Forgets a tracked process once the test has waited for it (its pid may
+# be reused by then).
+untrack_pid() {
+	local p keep=()
+	for p in "${BG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
+# Looks for sanitizer reports in cmld's log; ASan and UBSan builds fail
+# the test on any.
+check_sanitizer_reports() {
+	local log=$STACK_DIR/log/cmld.log
+	[ -f "$log" ] || return 0
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' "$log"; then
+		echo "not ok - cmld reported a sanitizer error:" >&2
+		grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 60 >&2
+		return 1
+	fi
+	return 0
+}
+
+# Stops what this test started (by pid) and removes the scratch directory.
+cleanup() {
+	local status=$? pid
+	trap - EXIT
+	for pid in "${BG_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	stack_stop
+	if [ -n "$STACK_DIR" ] && ! check_sanitizer_reports; then
+		FAILURES=$((FAILURES + 1))
+		[ "$status" = 0 ] && status=1
+	fi
+	if [ -n "$SCRATCH" ] && [ -d "$SCRATCH" ]; then
+		if [ "$status" != 0 ] && [ "$status" != 77 ] && [ -f "$STACK_DIR/log/cmld.log" ]; then
+			echo "--- last lines of cmld.log ---" >&2
+			tail -n 30 "$STACK_DIR/log/cmld.log" >&2
+		fi
+		if [ "${CML_KEEP_SCRATCH:-0}" = 1 ]; then
+			echo "kept $SCRATCH" >&2
+		else
+			rm -rf "$SCRATCH"
+		fi
+	fi
+	exit "$status"
+}
+
+# Ends the test: 0 when every check passed, 1 otherwise.
+finish() {
+	if [ "$FAILURES" -ne 0 ]; then
+		echo "FAIL: $TEST_NAME: $FAILURES of $CHECKS checks failed" >&2
+		exit 1
+	fi
+	echo "PASS: $TEST_NAME: $CHECKS checks"
+	exit 0
+}
+
+# Creates the groups cmld knows (cml: operators, cml-admin: admins) if they
+# are missing, and prints nothing.
+ensure_groups() {
+	need_prog groupadd getent
+	groupadd -f cml || fail "groupadd cml failed"
+	groupadd -f cml-admin || fail "groupadd cml-admin failed"
+}
+
+# Prints the gid of a group.
+group_gid() {
+	getent group "$1" | cut -d: -f3
+}
+
+# Copies the programs an unprivileged user runs (cmlsh, varlink.py) into the
+# scratch directory, since the build and source trees may sit below a
+# directory only root can enter (such as /root); sets $USER_CMLSH,
+# $USER_VARLINK_PY and $USER_PYTHON3 (the system's python3, not one under
+# root's home).
+user_programs() {
+	make_scratch
+	mkdir -p "$SCRATCH/bin" || fail "mkdir $SCRATCH/bin"
+	cp "$CMLSH" "$VARLINK_PY" "$SCRATCH/bin/" || fail "cannot copy cmlsh and varlink.py"
+	chmod 755 "$SCRATCH/bin" "$SCRATCH/bin/cmlsh" "$SCRATCH/bin/varlink.py"
+	USER_CMLSH=$SCRATCH/bin/cmlsh
+	USER_VARLINK_PY=$SCRATCH/bin/varlink.py
+	USER_PYTHON3=/usr/bin/python3
+	[ -x "$USER_PYTHON3" ] || USER_PYTHON3=$(command -v python3)
+}
+
+# Sets USER_CMD to the setpriv command line that runs a program as uid/gid
+# 65534 with exactly the named supplementary groups (none if no group is
+# named): user_argv "cml,cml-admin".  "${USER_CMD[@]}" PROG... & leaves the
+# program's own pid in $!.
+user_argv() {
+	local groups=$1 gids='' g id
+	USER_CMD=(setpriv --reuid=65534 --regid=65534)
+	if [ -z "$groups" ]; then
+		USER_CMD+=(--clear-groups --)
+		return 0
+	fi
+	for g in ${groups//,/ }; do
+		id=$(group_gid "$g")
+		[ -n "$id" ] || fail "no group $g"
+		gids=${gids:+$gids,}$id
+	done
+	USER_CMD+=(--groups="$gids" --)
+}
+
+# Runs a command as uid/gid 65534 with exactly the named supplementary
+# groups: as_user "cml,cml-admin" CMD...
+as_user() {
+	user_argv "$1"
+	shift
+	"${USER_CMD[@]}" "$@"
+}
+
+# Prints one member of a JSON text on stdin: json_get KEY-OR-INDEX...,
+# e.g. json_get settings 0 value.  Strings print as they are, anything else
+# as JSON; input that is not JSON, or a missing member, prints a line that
+# says so (and exits 1), so that a comparison shows what went wrong.
+json_get() {
+	python3 -c 'import json, sys
+text = sys.stdin.read()
+try:
+	v = json.loads(text)
+except ValueError:
+	print("<not JSON: %r>" % text[:200], end="")
+	sys.exit(1)
+for k in sys.argv[1:]:
+	try:
+		v = v[int(k)] if isinstance(v, list) else v[k]
+	except (LookupError, TypeError, ValueError):
+		print("<no member %r in %s>" % (k, json.dumps(v)[:200]), end="")
+		sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v), end="")
+' "$@"
+}
+
+# Prints the number of audit records (asks as root through cmlsh --json).
+audit_count() {
+	cmlsh_run --json -c 'audit list' |
+	    python3 -c 'import json, sys; print(len(json.load(sys.stdin)["records"]))'
+}
+
+# Prints the last N audit records, one line each, without seq and time:
+# "type=T uid=U pid=P container=C object=O result=R details=D".
+audit_tail() {
+	cmlsh_run --json -c "audit list --last $1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["records"]:
+    print("type=%s uid=%s pid=%s container=%s object=%s result=%s details=%s" % (
+        r["type"], r["uid"], r["pid"], r["container"], r["object"],
+        r["result"], r["details"]))'
+}

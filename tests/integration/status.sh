@@ -1,0 +1,123 @@
+#!/bin/bash
+# `device status`: the exact text lines and the --json form of
+# org.cml.Device.Status, against a private cmld; `api info` for the other
+# formatting rules.
+# Proves: CR 1.2 (the device's UUID is shown and stays the same across
+# restarts), CR 7.6(1) (a machine-readable report); DESIGN "Processes"
+# (each stage reported up, down or absent).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_binaries
+need_prog python3
+stack_start
+
+version=$(sed -n 's/^AC_INIT(\[cml\], *\[\([^]]*\)\].*/\1/p' "$CML_SRCDIR/configure.ac")
+[ -n "$version" ] || fail "cannot read the version from configure.ac"
+uuid_re='[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
+state_dir=$STACK_DIR/var/lib/cml
+
+out=$(cmlsh_run -c 'device status' 2>"$SCRATCH/err")
+expect_status "device status" 0 $?
+expect_eq "device status writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
+expect_lines "device status lines" "$out" \
+	"^version:        ${version//./\\.}\$" \
+	'^uptime seconds: [0-9]+$' \
+	"^state dir:      ${state_dir//./\\.}\$" \
+	'^provisioning:   factory$' \
+	"^uuid:           $uuid_re\$" \
+	'^name:           cml$' \
+	'^stages:         tpm2d=absent scd=absent cmld=up$'
+# everything but the uptime and the uuid, exactly
+expect_eq "device status text without the varying values" \
+"version:        $version
+uptime seconds: N
+state dir:      $state_dir
+provisioning:   factory
+uuid:           U
+name:           cml
+stages:         tpm2d=absent scd=absent cmld=up" \
+	"$(printf '%s\n' "$out" | sed -E -e 's/^(uptime seconds: +)[0-9]+$/\1N/' \
+	    -e "s/^(uuid: +)$uuid_re\$/\\1U/")"
+uuid=$(printf '%s\n' "$out" | sed -n 's/^uuid: *//p')
+
+json=$(cmlsh_run --json -c 'device status' 2>"$SCRATCH/err")
+expect_status "device status --json" 0 $?
+expect_eq "device status --json writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
+checked=$(printf '%s' "$json" | python3 -c '
+import json, re, sys
+version, state_dir, uuid = sys.argv[1:4]
+d = json.load(sys.stdin)
+problems = []
+want_keys = ["version", "uptime_seconds", "state_dir", "provisioning",
+             "uuid", "name", "stages"]
+if sorted(d) != sorted(want_keys):
+    problems.append("members %s, expected %s" % (sorted(d), sorted(want_keys)))
+def want(key, ok, what):
+    if key not in d or not ok(d[key]):
+        problems.append("%s is %r, expected %s" % (key, d.get(key), what))
+want("version", lambda v: v == version, repr(version))
+want("uptime_seconds", lambda v: type(v) is int and 0 <= v < 600,
+     "an integer 0..600")
+want("state_dir", lambda v: v == state_dir, repr(state_dir))
+want("provisioning", lambda v: v == "factory", "factory")
+want("uuid", lambda v: v == uuid, repr(uuid) + " (as in the text form)")
+want("name", lambda v: v == "cml", "cml")
+want("stages", lambda v: v == {"tpm2d": "absent", "scd": "absent",
+                               "cmld": "up"}, "tpm2d/scd absent, cmld up")
+print("\n".join(problems) if problems else "ok")
+' "$version" "$state_dir" "$uuid" 2>&1)
+expect_eq "device status --json parses and has the fields" "ok" "$checked"
+
+expect_eq "device status --json is pretty-printed" "{" "$(printf '%s\n' "$json" | head -n 1)"
+expect_match "device status --json: one member per line" $'\n +"name": ?"cml",?\n' "$json"
+
+# the other formatting rules: "" as -, an array of scalars as "a, b"
+out=$(cmlsh_run -c 'api info' 2>"$SCRATCH/err")
+expect_status "api info" 0 $?
+expect_eq "api info lines" \
+"vendor:     cml
+product:    cml
+version:    $version
+url:        -
+interfaces: org.varlink.service, org.cml.Error, org.cml.Device, org.cml.Audit" "$out"
+expect_eq "api info writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
+
+# The UUID identifies the device: it survives a restart of cmld.
+stack_stop
+stack_start
+uuid2=$(cmlsh_run -c 'device status' | sed -n 's/^uuid: *//p')
+expect_eq "uuid after a restart" "$uuid" "$uuid2"
+
+# A stage is "up" when its socket accepts, "down" when the socket file is
+# there but nobody answers, "absent" when there is no socket file.
+rundir=$STACK_DIR/run/cml
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen()
+print("listening", flush=True)
+time.sleep(30)' "$rundir/tpm2d.sock" >"$SCRATCH/tpm2d.out" &
+listener=$!
+track_pid "$listener"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$rundir/scd.sock"
+for ((i = 0; i < 100; i++)); do
+	[ -s "$SCRATCH/tpm2d.out" ] && break
+	sleep 0.05
+done
+expect_eq "stages: a listening tpm2d is up, a dead scd socket is down" \
+    "stages:         tpm2d=up scd=down cmld=up" \
+    "$(cmlsh_run -c 'device status' | grep '^stages:')"
+kill "$listener"
+wait "$listener" 2>/dev/null
+untrack_pid "$listener"
+expect_eq "stages: tpm2d down once it stopped listening" \
+    "stages:         tpm2d=down scd=down cmld=up" \
+    "$(cmlsh_run -c 'device status' | grep '^stages:')"
+rm -f "$rundir/tpm2d.sock" "$rundir/scd.sock"
+expect_eq "stages: absent again without socket files" \
+    "stages:         tpm2d=absent scd=absent cmld=up" \
+    "$(cmlsh_run -c 'device status' | grep '^stages:')"
+
+finish
