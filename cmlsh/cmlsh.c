@@ -214,46 +214,6 @@ cmlsh_word_at(const char *words, int i)
 	return s;
 }
 
-/* Returns the notes on a command's policy flags, e.g. "Read-only.". */
-static char *
-cmlsh_flag_notes(int flags)
-{
-	static const struct {
-		int flag;
-		const char *note;
-	} notes[] = {
-		{ CMD_ADMIN, "Admin only." },
-		{ CMD_READONLY, "Read-only." },
-		{ CMD_DESTRUCTIVE, "Asks for confirmation." },
-		{ CMD_UNPROVISIONED_OK, "Allowed before provisioning." },
-		{ CMD_FACTORY_ONLY, "Refused once provisioned." },
-	};
-	char *s = xstrdup(""), *t;
-	size_t i;
-
-	for (i = 0; i < sizeof notes / sizeof notes[0]; i++) {
-		if (!(flags & notes[i].flag))
-			continue;
-		t = xasprintf("%s%s%s", s, *s != '\0' ? " " : "",
-		    notes[i].note);
-		free(s);
-		s = t;
-	}
-	return s;
-}
-
-/* Returns how an argument is shown in help: "KEY", "--last N", "NAME...". */
-static char *
-cmlsh_arg_label(const struct cmd_arg *a)
-{
-	if (a->flags & CMD_ARG_OPTION)
-		return a->type == CMD_ARG_BOOL ? xasprintf("--%s", a->name) :
-		    xasprintf("--%s %s", a->name, a->metavar);
-	if (a->type == CMD_ARG_STRINGS)
-		return xasprintf("%s...", a->metavar);
-	return xstrdup(a->metavar);
-}
-
 /* Prints one "  SYNOPSIS   SUMMARY" line of a command list. */
 static void
 cmlsh_help_line(struct cmlsh *sh, const char *synopsis, const char *summary,
@@ -360,7 +320,7 @@ cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
 	free(syn);
 	format_wrap(sh->out, cmd->help, 0, 0, CMLSH_HELP_WIDTH);
 	for (a = cmd->args; a->name != NULL; a++) {
-		label = cmlsh_arg_label(a);
+		label = cmd_arg_label(a);
 		if (format_width(label) > width)
 			width = format_width(label);
 		free(label);
@@ -368,14 +328,14 @@ cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
 	if (cmd->args[0].name != NULL)
 		fprintf(sh->out, "\nArguments:\n");
 	for (a = cmd->args; a->name != NULL; a++) {
-		label = cmlsh_arg_label(a);
+		label = cmd_arg_label(a);
 		fprintf(sh->out, "  %s%*s", label,
 		    (int)(width - format_width(label) + CMLSH_HELP_GAP), "");
 		format_wrap(sh->out, a->help, width + 2 + CMLSH_HELP_GAP,
 		    width + 2 + CMLSH_HELP_GAP, CMLSH_HELP_WIDTH);
 		free(label);
 	}
-	notes = cmlsh_flag_notes(cmd->flags);
+	notes = cmd_flag_notes(cmd->flags);
 	if (*notes != '\0') {
 		fputc('\n', sh->out);
 		format_wrap(sh->out, notes, 0, 0, CMLSH_HELP_WIDTH);

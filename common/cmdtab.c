@@ -408,6 +408,17 @@ cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
 }
 
 char *
+cmd_arg_label(const struct cmd_arg *a)
+{
+	if (a->flags & CMD_ARG_OPTION)
+		return a->type == CMD_ARG_BOOL ? xasprintf("--%s", a->name) :
+		    xasprintf("--%s %s", a->name, a->metavar);
+	if (a->type == CMD_ARG_STRINGS)
+		return xasprintf("%s...", a->metavar);
+	return xstrdup(a->metavar);
+}
+
+char *
 cmd_synopsis(const struct cmd_entry *cmd)
 {
 	const struct cmd_arg *a;
@@ -415,19 +426,39 @@ cmd_synopsis(const struct cmd_entry *cmd)
 
 	s = xstrdup(cmd->words);
 	for (a = cmd->args; a->name != NULL; a++) {
-		if (a->flags & CMD_ARG_OPTION) {
-			one = a->type == CMD_ARG_BOOL ?
-			    xasprintf("--%s", a->name) :
-			    xasprintf("--%s %s", a->name, a->metavar);
-		} else if (a->type == CMD_ARG_STRINGS)
-			one = xasprintf("%s...", a->metavar);
-		else
-			one = xstrdup(a->metavar);
+		one = cmd_arg_label(a);
 		if (a->flags & CMD_ARG_OPTIONAL)
 			t = xasprintf("%s [%s]", s, one);
 		else
 			t = xasprintf("%s %s", s, one);
 		free(one);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+char *
+cmd_flag_notes(int flags)
+{
+	static const struct {
+		int flag;
+		const char *note;
+	} notes[] = {
+		{ CMD_ADMIN, "Admin only." },
+		{ CMD_READONLY, "Read-only." },
+		{ CMD_DESTRUCTIVE, "Asks for confirmation." },
+		{ CMD_UNPROVISIONED_OK, "Allowed before provisioning." },
+		{ CMD_FACTORY_ONLY, "Refused once provisioned." },
+	};
+	char *s = xstrdup(""), *t;
+	size_t i;
+
+	for (i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+		if (!(flags & notes[i].flag))
+			continue;
+		t = xasprintf("%s%s%s", s, *s != '\0' ? " " : "",
+		    notes[i].note);
 		free(s);
 		s = t;
 	}

@@ -91,6 +91,10 @@ int cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
  */
 int cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
     const char **param, char **cause);
+/* Returns how an argument is shown: "KEY", "--last N", "ARG..." (free it). */
+char *cmd_arg_label(const struct cmd_arg *arg);
+/* Returns the notes on policy flags, e.g. "Admin only. Read-only." (free it). */
+char *cmd_flag_notes(int flags);
 /* Returns the synopsis, e.g. "device config set KEY VALUE" (free it). */
 char *cmd_synopsis(const struct cmd_entry *cmd);
 /* Returns the interface of a method ("org.cml.Device"), newly allocated. */

@@ -62,19 +62,8 @@ gen_man_macro(FILE *out, const char *macro, const char *arg)
 static void
 gen_man_command(FILE *out, const struct cmd_entry *cmd)
 {
-	static const struct {
-		int flag;
-		const char *note;
-	} notes[] = {
-		{ CMD_ADMIN, "Admin only." },
-		{ CMD_READONLY, "Read-only." },
-		{ CMD_DESTRUCTIVE, "Asks for confirmation." },
-		{ CMD_UNPROVISIONED_OK, "Allowed before provisioning." },
-		{ CMD_FACTORY_ONLY, "Refused once provisioned." },
-	};
 	const struct cmd_arg *a;
-	char *syn, *label;
-	size_t i;
+	char *syn, *label, *notes;
 
 	syn = cmd_synopsis(cmd);
 	fputs(".TP\n", out);
@@ -83,21 +72,15 @@ gen_man_command(FILE *out, const struct cmd_entry *cmd)
 	gen_man_line(out, cmd->summary);
 	fputs(".IP\n", out);
 	gen_man_line(out, cmd->help);
-	for (i = 0; i < sizeof notes / sizeof notes[0]; i++)
-		if (cmd->flags & notes[i].flag)
-			gen_man_line(out, notes[i].note);
+	notes = cmd_flag_notes(cmd->flags);
+	if (*notes != '\0')
+		gen_man_line(out, notes);
+	free(notes);
 	if (cmd->args[0].name == NULL)
 		return;
 	fputs(".RS\n", out);
 	for (a = cmd->args; a->name != NULL; a++) {
-		if (a->flags & CMD_ARG_OPTION)
-			label = a->type == CMD_ARG_BOOL ?
-			    xasprintf("--%s", a->name) :
-			    xasprintf("--%s %s", a->name, a->metavar);
-		else if (a->type == CMD_ARG_STRINGS)
-			label = xasprintf("%s...", a->metavar);
-		else
-			label = xstrdup(a->metavar);
+		label = cmd_arg_label(a);
 		fputs(".TP\n", out);
 		gen_man_macro(out, "I", label);
 		gen_man_line(out, a->help);
