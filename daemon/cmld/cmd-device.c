@@ -58,17 +58,8 @@ cmd_device_status(struct call *call)
 	struct cmld *cmld = call->cmld;
 	struct json_object *p, *stages;
 	struct timespec now;
-	const char *name;
-	char *value = NULL, *cause = NULL;
 	size_t i;
 
-	if (store_setting_get(cmld->store, "device_name", &value, &cause) ==
-	    -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
-		free(cause);
-		return;
-	}
-	name = value != NULL ? value : setting_find("device_name")->def;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 
 	p = json_object_new_object();
@@ -81,7 +72,8 @@ cmd_device_status(struct call *call)
 	json_object_object_add(p, "provisioning",
 	    json_object_new_string(cmld->prov_state));
 	json_object_object_add(p, "uuid", json_object_new_string(cmld->uuid));
-	json_object_object_add(p, "name", json_object_new_string(name));
+	json_object_object_add(p, "name",
+	    json_object_new_string(cmld->device_name));
 	stages = json_object_new_object();
 	for (i = 0; i < sizeof device_stages / sizeof device_stages[0]; i++)
 		json_object_object_add(stages, device_stages[i],
@@ -89,7 +81,6 @@ cmd_device_status(struct call *call)
 		    device_stages[i])));
 	json_object_object_add(stages, "cmld", json_object_new_string("up"));
 	json_object_object_add(p, "stages", stages);
-	free(value);
 	call_reply(call, p);
 }
 
@@ -195,7 +186,10 @@ device_apply_setting(struct cmld *cmld, const char *key, const char *value)
 {
 	enum log_level level;
 
-	if (strcmp(key, "log_level") == 0) {
+	if (strcmp(key, "device_name") == 0) {
+		free(cmld->device_name);
+		cmld->device_name = xstrdup(value);
+	} else if (strcmp(key, "log_level") == 0) {
 		if (!cmld->log_level_pinned &&
 		    log_level_parse(value, &level) == 0)
 			log_set_level(level);

@@ -435,6 +435,7 @@ main(int argc, char **argv)
 	close(cmld.sigfd);
 	free(cmld.uuid);
 	free(cmld.prov_state);
+	free(cmld.device_name);
 	free(cmld.run_dir);
 	free(cmld.state_dir);
 	free(cmld.conf_dir);

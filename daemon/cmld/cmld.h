@@ -56,6 +56,7 @@ struct cmld {
 	char *prov_state;
 	struct client_list clients;
 	size_t nclients;
+	char *device_name; /* settings, as applied (cmld is their only writer) */
 	long long max_clients;
 	int audit_read_calls;
 	int log_level_pinned; /* --log-level given: the setting does not apply */
