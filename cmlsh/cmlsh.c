@@ -523,6 +523,38 @@ cmlsh_flush(struct cmlsh *sh)
 }
 
 /*
+ * Shows a progress reply ({"progress": {file, done, total}}) as one line
+ * that rewrites itself, when errors go to a terminal; returns 1 if params
+ * was a progress reply (it is then not shown otherwise).
+ */
+static int
+cmlsh_progress(struct cmlsh *sh, struct json_object *params, int *shown)
+{
+	struct json_object *p, *file, *done, *total;
+	long long d, t;
+
+	if (json_object_object_length(params) != 1 ||
+	    !json_object_object_get_ex(params, "progress", &p) ||
+	    !json_object_is_type(p, json_type_object))
+		return 0;
+	if (!isatty(fileno(sh->err)) || sh->json)
+		return 1;
+	if (!json_object_object_get_ex(p, "done", &done) ||
+	    !json_object_object_get_ex(p, "total", &total))
+		return 1;
+	d = json_object_get_int64(done);
+	t = json_object_get_int64(total);
+	file = json_object_object_get(p, "file");
+	fprintf(sh->err, "\r\033[K%s: %3lld%% (%.1f of %.1f MiB)",
+	    file != NULL ? json_object_get_string(file) : "",
+	    t > 0 ? d * 100 / t : 0, (double)d / (1024 * 1024),
+	    (double)t / (1024 * 1024));
+	fflush(sh->err);
+	*shown = 1;
+	return 1;
+}
+
+/*
  * Adds a streamed reply's parameters to what came before, so that --json
  * prints one document: arrays are concatenated, other members replaced.
  */
@@ -558,7 +590,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	struct proto_reply reply;
 	sigset_t block, saved, *mask = NULL;
 	char *cause = NULL, *why = NULL;
-	int status = CMLSH_EXIT_FAILED;
+	int status = CMLSH_EXIT_FAILED, progress = 0;
 
 	format_state_init(&fs);
 	call = proto_call_new(cmd->method, params,
@@ -583,6 +615,16 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 			    "cmld", sh->socket_path, cmd->words, why);
 			cmlsh_disconnect(sh);
 			goto out;
+		}
+		if (reply.continues && cmlsh_progress(sh, reply.params,
+		    &progress)) {
+			json_object_put(msg);
+			msg = NULL;
+			continue;
+		}
+		if (progress) {
+			fputs("\r\033[K", sh->err);
+			progress = 0;
 		}
 		if (reply.error != NULL) {
 			format_error(sh->out, sh->err, reply.error,
@@ -611,6 +653,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	}
 	status = CMLSH_EXIT_OK;
 out:
+	if (progress)
+		fputs("\r\033[K", sh->err);
 	if (cause != NULL)
 		fprintf(sh->err, "cmlsh: %s\n", cause);
 	if (mask != NULL)

@@ -4,12 +4,15 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmdtab.h"
 #include "xmalloc.h"
 
 const struct cmd_family cmd_families[] = {
 	{ "device", "the device: status and settings" },
+	{ "ca", "trust anchors that signatures must chain to" },
+	{ "guestos", "signed guest OS images" },
 	{ "audit", "the audit trail" },
 	{ "api", "the control interface itself" },
 };
@@ -72,6 +75,112 @@ const struct cmd_entry cmd_table[] = {
 		    "UTC time, type, caller uid and pid, container, object, "
 		    "result and details. Long trails arrive in parts.",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "ca list",
+		.family = "ca",
+		.method = "org.cml.Trust.List",
+		.summary = "show the trust anchors",
+		.help = "Shows every trust anchor: fingerprint (SHA-256), "
+		    "subject, key, end of validity, and whether the supplier "
+		    "or the owner registered it.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "ca add",
+		.family = "ca",
+		.method = "org.cml.Trust.Add",
+		.args = {
+			{ .name = "path", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_PATH, .metavar = "CERT",
+			  .help = "a CA certificate, PEM or DER",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "register an owner trust anchor",
+		.help = "Registers a CA certificate as an owner trust anchor: "
+		    "guest OSes and configs signed under it are accepted. "
+		    "Refused for a certificate that is no CA, expired, or "
+		    "outside the algorithm policy. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "ca remove",
+		.family = "ca",
+		.method = "org.cml.Trust.Remove",
+		.args = {
+			{ .name = "fingerprint", .type = CMD_ARG_STRING,
+			  .metavar = "FINGERPRINT",
+			  .help = "the anchor's fingerprint, or its first 8 or "
+			    "more hex digits" },
+		},
+		.summary = "remove a trust anchor",
+		.help = "Removes a trust anchor. Whatever is signed only under "
+		    "it can no longer be installed, verified or started. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "guestos list",
+		.family = "guestos",
+		.method = "org.cml.GuestOS.List",
+		.summary = "show installed guest OSes",
+		.help = "Shows every installed guest OS version with its signer, "
+		    "number of images, their size in bytes and the install "
+		    "time.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "guestos install",
+		.family = "guestos",
+		.method = "org.cml.GuestOS.Install",
+		.args = {
+			{ .name = "path", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_PATH, .metavar = "DIR",
+			  .help = "a guest OS directory: manifest.json, "
+			    "manifest.json.p7s and the images",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "install a signed guest OS",
+		.help = "Checks the manifest signature against the trust "
+		    "anchors, then copies every image while checking its size "
+		    "and SHA-256, then moves the copy into place at once. "
+		    "Anything unsigned, tampered or older than what is "
+		    "installed is refused, and nothing is left behind. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "guestos verify",
+		.family = "guestos",
+		.method = "org.cml.GuestOS.Verify",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the guest OS" },
+			{ .name = "version", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "VERSION",
+			  .help = "which version (default: the newest)" },
+		},
+		.summary = "check an installed guest OS",
+		.help = "Checks the installed manifest's signature against the "
+		    "current trust anchors and every image against its signed "
+		    "size and SHA-256.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "guestos remove",
+		.family = "guestos",
+		.method = "org.cml.GuestOS.Remove",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the guest OS" },
+			{ .name = "version", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "VERSION",
+			  .help = "only this version (default: all)" },
+		},
+		.summary = "remove an installed guest OS",
+		.help = "Removes one version of a guest OS, or all of them, "
+		    "from the store and the disk. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_DESTRUCTIVE,
 	},
 	{
 		.words = "api info",
@@ -197,6 +306,25 @@ cmd_parse_int(const struct cmd_arg *arg, const char *s, long long *out,
 	return 0;
 }
 
+/* Makes a relative path absolute, since cmld opens it; NULL on error. */
+static struct json_object *
+cmd_absolute_path(const char *s, char **cause)
+{
+	struct json_object *o;
+	char *cwd, *abs;
+
+	if ((cwd = getcwd(NULL, 0)) == NULL) {
+		*cause = xasprintf("cannot make '%s' absolute: %s", s,
+		    strerror(errno));
+		return NULL;
+	}
+	abs = xasprintf("%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", s);
+	o = json_object_new_string(abs);
+	free(abs);
+	free(cwd);
+	return o;
+}
+
 /* Converts one word to the argument's JSON value; -1 with *cause set. */
 static struct json_object *
 cmd_arg_value(const struct cmd_arg *arg, const char *s, char **cause)
@@ -214,6 +342,8 @@ cmd_arg_value(const struct cmd_arg *arg, const char *s, char **cause)
 	case CMD_ARG_STRINGS:
 		break;
 	}
+	if ((arg->flags & CMD_ARG_PATH) && s[0] != '/')
+		return cmd_absolute_path(s, cause);
 	return json_object_new_string(s);
 }
 

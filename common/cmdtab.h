@@ -27,6 +27,7 @@ enum cmd_complete {
 
 #define CMD_ARG_OPTIONAL 0x01 /* may be left out */
 #define CMD_ARG_OPTION 0x02 /* given as --name VALUE, not by position */
+#define CMD_ARG_PATH 0x04 /* a path cmld opens: made absolute by shells */
 
 struct cmd_arg {
 	const char *name; /* varlink parameter; also the --option name */

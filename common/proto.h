@@ -27,6 +27,9 @@
 #define PROTO_ERR_ALREADY_PROVISIONED "org.cml.Error.AlreadyProvisioned"
 #define PROTO_ERR_BUSY "org.cml.Error.Busy"
 #define PROTO_ERR_FAILED "org.cml.Error.Failed"
+#define PROTO_ERR_INVALID_SIGNATURE "org.cml.Error.InvalidSignature"
+#define PROTO_ERR_INTEGRITY "org.cml.Error.IntegrityViolation"
+#define PROTO_ERR_DOWNGRADE "org.cml.Error.Downgrade"
 
 /* Incoming bytes, split into messages. */
 struct proto_reader {

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,39 @@ static const char *const store_main_migrations[] = {
 	" key TEXT NOT NULL PRIMARY KEY,"
 	" value TEXT NOT NULL,"
 	" updated_ms INTEGER NOT NULL"
+	")" STORE_STRICT ";",
+
+	/* 2: trust anchors and installed guest OSes with their images. */
+	"CREATE TABLE main.trust_anchor ("
+	" fingerprint TEXT NOT NULL PRIMARY KEY,"
+	" subject TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('owner', 'supplier')),"
+	" not_after INTEGER NOT NULL,"
+	" added_ms INTEGER NOT NULL,"
+	" der BLOB NOT NULL CHECK (length(der) > 0)"
+	")" STORE_STRICT ";"
+	"CREATE TABLE main.guestos ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" description TEXT NOT NULL,"
+	" init TEXT NOT NULL,"
+	" signer TEXT NOT NULL,"
+	" path TEXT NOT NULL,"
+	" installed_ms INTEGER NOT NULL,"
+	" UNIQUE (name, version)"
+	")" STORE_STRICT ";"
+	"CREATE TABLE main.guestos_image ("
+	" guestos_id INTEGER NOT NULL"
+	"  REFERENCES guestos (id) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL CHECK (idx >= 0),"
+	" file TEXT NOT NULL,"
+	" size INTEGER NOT NULL CHECK (size > 0),"
+	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+	" fs TEXT NOT NULL CHECK (fs IN ('squashfs', 'ext4')),"
+	" mount TEXT NOT NULL,"
+	" PRIMARY KEY (guestos_id, idx)"
 	")" STORE_STRICT ";",
 };
 
@@ -1000,4 +1034,493 @@ store_audit_count(struct store *st, char **cause)
 	    cause, what);
 	free(what);
 	return ret == -1 ? -1 : n;
+}
+
+/* Checks an anchor's kind in words; the table's CHECK says the same. */
+static int
+store_anchor_kind_ok(const char *kind, char **cause)
+{
+	if (kind != NULL && (strcmp(kind, "owner") == 0 ||
+	    strcmp(kind, "supplier") == 0))
+		return 0;
+	store_causex(cause, "invalid trust anchor kind '%s': use owner or "
+	    "supplier", kind == NULL ? "" : kind);
+	return -1;
+}
+
+/*
+ * Adds a trust anchor; 1 if one with that fingerprint exists already
+ * (nothing changed), -1 with *cause set.
+ */
+int
+store_anchor_add(struct store *st, const struct store_anchor *a,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	if (store_anchor_kind_ok(a->kind, cause) == -1)
+		return -1;
+	if (a->der == NULL || a->der_len == 0 || a->der_len > INT_MAX) {
+		store_causex(cause, "cannot add trust anchor %s to %s: no "
+		    "certificate", a->fingerprint == NULL ? "" :
+		    a->fingerprint, st->path[STORE_MAIN]);
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO main.trust_anchor (fingerprint, subject, key, kind, "
+	    "not_after, added_ms, der) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (fingerprint) DO NOTHING", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, a->fingerprint, -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, a->subject, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 3, a->key, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 4, a->kind, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 5, a->not_after);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 6, a->added_ms > 0 ?
+		    a->added_ms : store_now_ms());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(stmt, 7, a->der, (int)a->der_len,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = sqlite3_changes(st->db) == 0 ? 1 : 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot add trust anchor %s to "
+		    "%s", a->fingerprint == NULL ? "" : a->fingerprint,
+		    st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Removes the anchor with that fingerprint; 1 removed, 0 none, -1 error. */
+int
+store_anchor_remove(struct store *st, const char *fingerprint, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "DELETE FROM main.trust_anchor WHERE fingerprint = ?", -1, &stmt,
+	    NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, fingerprint, -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot remove trust anchor %s "
+		    "from %s", fingerprint == NULL ? "" : fingerprint,
+		    st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Releases what one anchor read by store_anchor_list holds. */
+static void
+store_anchor_clear(struct store_anchor *a)
+{
+	free(a->fingerprint);
+	free(a->subject);
+	free(a->key);
+	free(a->kind);
+	free(a->der);
+	memset(a, 0, sizeof *a);
+}
+
+/*
+ * Calls cb for every anchor, ordered by subject; the rows are read first,
+ * so cb may use the store.  Returns cb's value when it is not 0, -1 with
+ * *cause set on error.
+ */
+int
+store_anchor_list(struct store *st,
+    int (*cb)(const struct store_anchor *a, void *arg), void *arg,
+    char **cause)
+{
+	struct store_anchor *all = NULL, *a;
+	sqlite3_stmt *stmt = NULL;
+	const void *blob;
+	size_t n = 0, i;
+	int rc, ret = -1, len;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT fingerprint, subject, key, kind, not_after, added_ms, der "
+	    "FROM main.trust_anchor ORDER BY subject, fingerprint", -1, &stmt,
+	    NULL);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			all = xreallocarray(all, n + 1, sizeof *all);
+			a = &all[n++];
+			memset(a, 0, sizeof *a);
+			a->fingerprint = xstrdup(store_column_text(stmt, 0));
+			a->subject = xstrdup(store_column_text(stmt, 1));
+			a->key = xstrdup(store_column_text(stmt, 2));
+			a->kind = xstrdup(store_column_text(stmt, 3));
+			a->not_after = sqlite3_column_int64(stmt, 4);
+			a->added_ms = sqlite3_column_int64(stmt, 5);
+			blob = sqlite3_column_blob(stmt, 6);
+			len = sqlite3_column_bytes(stmt, 6);
+			if (blob == NULL || len <= 0)
+				fatalx("out of memory reading the database");
+			a->der = xmalloc((size_t)len);
+			memcpy(a->der, blob, (size_t)len);
+			a->der_len = (size_t)len;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the trust anchors "
+		    "from %s", st->path[STORE_MAIN]);
+		goto out;
+	}
+	ret = 0;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = cb(&all[i], arg);
+out:
+	for (i = 0; i < n; i++)
+		store_anchor_clear(&all[i]);
+	free(all);
+	return ret;
+}
+
+/* Releases what store_guestos_get filled in and leaves g empty. */
+void
+store_guestos_clear(struct store_guestos *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nimages; i++) {
+		free(g->images[i].file);
+		free(g->images[i].fs);
+		free(g->images[i].mount);
+	}
+	free(g->images);
+	free(g->name);
+	free(g->version);
+	free(g->description);
+	free(g->init);
+	free(g->signer);
+	free(g->path);
+	memset(g, 0, sizeof *g);
+}
+
+/* The columns store_guestos_row reads, in its order. */
+#define STORE_GUESTOS_COLUMNS \
+	"id, name, version, description, init, signer, path, installed_ms"
+
+/* Fills g from a row of STORE_GUESTOS_COLUMNS and returns the row's id. */
+static long long
+store_guestos_row(sqlite3_stmt *stmt, struct store_guestos *g)
+{
+	memset(g, 0, sizeof *g);
+	g->name = xstrdup(store_column_text(stmt, 1));
+	g->version = xstrdup(store_column_text(stmt, 2));
+	g->description = xstrdup(store_column_text(stmt, 3));
+	g->init = xstrdup(store_column_text(stmt, 4));
+	g->signer = xstrdup(store_column_text(stmt, 5));
+	g->path = xstrdup(store_column_text(stmt, 6));
+	g->installed_ms = sqlite3_column_int64(stmt, 7);
+	return sqlite3_column_int64(stmt, 0);
+}
+
+/*
+ * Reads the images of guest OS id into g, in manifest order, with stmt
+ * (SELECT ... FROM guestos_image WHERE guestos_id = ?); returns the
+ * SQLite result, SQLITE_DONE on success.
+ */
+static int
+store_guestos_images(sqlite3_stmt *stmt, long long id,
+    struct store_guestos *g)
+{
+	struct store_image *img;
+	int rc;
+
+	sqlite3_reset(stmt);
+	if ((rc = sqlite3_bind_int64(stmt, 1, id)) != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		g->images = xreallocarray(g->images, g->nimages + 1,
+		    sizeof *g->images);
+		img = &g->images[g->nimages++];
+		memset(img, 0, sizeof *img);
+		img->file = xstrdup(store_column_text(stmt, 0));
+		img->size = sqlite3_column_int64(stmt, 1);
+		snprintf(img->sha256, sizeof img->sha256, "%s",
+		    store_column_text(stmt, 2));
+		img->fs = xstrdup(store_column_text(stmt, 3));
+		img->mount = xstrdup(store_column_text(stmt, 4));
+	}
+	return rc;
+}
+
+/* The statement store_guestos_images needs. */
+static int
+store_guestos_images_prepare(struct store *st, sqlite3_stmt **stmt)
+{
+	return sqlite3_prepare_v2(st->db,
+	    "SELECT file, size, sha256, fs, mount FROM main.guestos_image "
+	    "WHERE guestos_id = ? ORDER BY idx", -1, stmt, NULL);
+}
+
+/*
+ * Adds a guest OS and its images in one transaction; 1 if NAME/VERSION
+ * exists already (nothing changed), -1 with *cause set.
+ */
+int
+store_guestos_add(struct store *st, const struct store_guestos *g,
+    char **cause)
+{
+	const struct store_image *img;
+	sqlite3_stmt *stmt = NULL, *istmt = NULL;
+	long long id;
+	size_t i;
+	int rc, ret = -1;
+	char *what;
+
+	what = xasprintf("cannot add guest OS %s %s to %s",
+	    g->name == NULL ? "" : g->name,
+	    g->version == NULL ? "" : g->version, st->path[STORE_MAIN]);
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO main.guestos (name, version, description, init, "
+	    "signer, path, installed_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (name, version) DO NOTHING", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, g->name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, g->version, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 3, g->description == NULL ? "" :
+		    g->description, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 4, g->init, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 5, g->signer, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 6, g->path, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 7, g->installed_ms > 0 ?
+		    g->installed_ms : store_now_ms());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto out;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		ret = 1;
+		goto out;
+	}
+	id = sqlite3_last_insert_rowid(st->db);
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO main.guestos_image (guestos_id, idx, file, size, "
+	    "sha256, fs, mount) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &istmt,
+	    NULL);
+	for (i = 0; rc == SQLITE_OK && i < g->nimages; i++) {
+		img = &g->images[i];
+		sqlite3_reset(istmt);
+		rc = sqlite3_bind_int64(istmt, 1, id);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(istmt, 2, (long long)i);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(istmt, 3, img->file, -1,
+			    SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(istmt, 4, img->size);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(istmt, 5, img->sha256, -1,
+			    SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(istmt, 6, img->fs, -1,
+			    SQLITE_STATIC);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(istmt, 7, img->mount, -1,
+			    SQLITE_STATIC);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(istmt)) ==
+		    SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto out;
+	}
+	if (store_exec(st->db, "COMMIT", cause, what) == -1)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(istmt);
+	sqlite3_finalize(stmt);
+	/* Nothing is kept of a failed add, nor of a duplicate. */
+	if (ret != 0)
+		store_rollback(st->db);
+	free(what);
+	return ret;
+}
+
+/*
+ * Calls cb for every guest OS (images filled in), ordered by name then
+ * install time; the rows are read in one transaction first, so cb may use
+ * the store.  Returns cb's value when it is not 0, -1 with *cause set on
+ * error.
+ */
+int
+store_guestos_list(struct store *st,
+    int (*cb)(const struct store_guestos *g, void *arg), void *arg,
+    char **cause)
+{
+	struct store_guestos *all = NULL;
+	sqlite3_stmt *stmt = NULL, *istmt = NULL;
+	long long *ids = NULL;
+	size_t n = 0, i;
+	int rc, ret = -1;
+	char *what;
+
+	what = xasprintf("cannot read the guest OSes from %s",
+	    st->path[STORE_MAIN]);
+	if (store_exec(st->db, "BEGIN", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT " STORE_GUESTOS_COLUMNS " FROM main.guestos "
+	    "ORDER BY name, installed_ms, id", -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			all = xreallocarray(all, n + 1, sizeof *all);
+			ids = xreallocarray(ids, n + 1, sizeof *ids);
+			ids[n] = store_guestos_row(stmt, &all[n]);
+			n++;
+		}
+		if (rc == SQLITE_DONE)
+			rc = store_guestos_images_prepare(st, &istmt);
+	}
+	for (i = 0; rc == SQLITE_OK && i < n; i++) {
+		if ((rc = store_guestos_images(istmt, ids[i], &all[i])) ==
+		    SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(istmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s", what);
+		store_rollback(st->db);
+		goto out;
+	}
+	if (store_exec(st->db, "COMMIT", cause, what) == -1) {
+		store_rollback(st->db);
+		goto out;
+	}
+	ret = 0;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = cb(&all[i], arg);
+out:
+	for (i = 0; i < n; i++)
+		store_guestos_clear(&all[i]);
+	free(all);
+	free(ids);
+	free(what);
+	return ret;
+}
+
+/*
+ * Reads NAME/VERSION with its images in one transaction; 1 found, 0 none,
+ * -1 with *cause set.  Free with store_guestos_clear.
+ */
+int
+store_guestos_get(struct store *st, const char *name, const char *version,
+    struct store_guestos *g, char **cause)
+{
+	sqlite3_stmt *stmt = NULL, *istmt = NULL;
+	long long id;
+	int rc, ret = -1;
+	char *what;
+
+	memset(g, 0, sizeof *g);
+	what = xasprintf("cannot read guest OS %s %s from %s",
+	    name == NULL ? "" : name, version == NULL ? "" : version,
+	    st->path[STORE_MAIN]);
+	if (store_exec(st->db, "BEGIN", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT " STORE_GUESTOS_COLUMNS " FROM main.guestos "
+	    "WHERE name = ? AND version = ?", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, version, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		id = store_guestos_row(stmt, g);
+		ret = 1;
+		if ((rc = store_guestos_images_prepare(st, &istmt)) ==
+		    SQLITE_OK)
+			rc = store_guestos_images(istmt, id, g);
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	sqlite3_finalize(istmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto fail;
+	}
+	if (store_exec(st->db, "COMMIT", cause, what) == -1)
+		goto fail;
+	free(what);
+	return ret;
+
+fail:
+	store_rollback(st->db);
+	store_guestos_clear(g);
+	free(what);
+	return -1;
+}
+
+/*
+ * Removes NAME/VERSION; its images go with it (ON DELETE CASCADE).  1
+ * removed, 0 none, -1 with *cause set.
+ */
+int
+store_guestos_remove(struct store *st, const char *name, const char *version,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "DELETE FROM main.guestos WHERE name = ? AND version = ?", -1,
+	    &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, version, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot remove guest OS %s %s "
+		    "from %s", name == NULL ? "" : name,
+		    version == NULL ? "" : version, st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
 }

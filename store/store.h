@@ -1,7 +1,7 @@
 /*
  * The state store: all SQL of cml lives under store/.  Two SQLite files in
  * the state directory, opened on one connection: cml.db (schema "main":
- * device, settings, and later containers, keys, ...) and audit.db (schema
+ * device, settings, trust anchors, guest OSes, ...) and audit.db (schema
  * "audit": the audit trail, kept apart so its capacity can be managed on
  * its own).  Each has numbered migrations tracked with PRAGMA user_version.
  */
@@ -90,5 +90,85 @@ int store_audit_list(struct store *st, long long last,
     char **cause);
 /* Returns the number of audit records, or -1 with *cause set. */
 long long store_audit_count(struct store *st, char **cause);
+
+
+/* A trust anchor: a CA certificate signatures must chain to. */
+struct store_anchor {
+	char *fingerprint; /* SHA-256 hex of the DER */
+	char *subject;
+	char *key; /* e.g. "EC P-384" */
+	char *kind; /* "owner" (ca add) or "supplier" (provisioning) */
+	long long not_after; /* seconds since the epoch */
+	long long added_ms; /* 0 when adding: now */
+	unsigned char *der;
+	size_t der_len;
+};
+
+/*
+ * Adds an anchor; 1 if one with that fingerprint exists already (nothing
+ * changed), -1 with *cause set.
+ */
+int store_anchor_add(struct store *st, const struct store_anchor *a,
+    char **cause);
+/* Removes the anchor with that fingerprint; 1 removed, 0 none, -1 error. */
+int store_anchor_remove(struct store *st, const char *fingerprint,
+    char **cause);
+/*
+ * Calls cb for every anchor, ordered by subject, after the database was
+ * read (cb may call the store); stops and returns cb's value when it is
+ * not 0.  -1 with *cause set on a database error.
+ */
+int store_anchor_list(struct store *st,
+    int (*cb)(const struct store_anchor *a, void *arg), void *arg,
+    char **cause);
+
+/* One image of an installed guest OS, as its signed manifest lists it. */
+struct store_image {
+	char *file;
+	long long size;
+	char sha256[65]; /* lower-case hex */
+	char *fs; /* "squashfs" or "ext4" */
+	char *mount;
+};
+
+/* An installed guest OS. */
+struct store_guestos {
+	char *name;
+	char *version; /* canonical */
+	char *description;
+	char *init;
+	char *signer; /* subject of the signing certificate */
+	char *path; /* the installed directory */
+	long long installed_ms; /* 0 when adding: now */
+	struct store_image *images;
+	size_t nimages;
+};
+
+/*
+ * Adds a guest OS and its images in one transaction; 1 if NAME/VERSION
+ * exists already (nothing changed), -1 with *cause set.
+ */
+int store_guestos_add(struct store *st, const struct store_guestos *g,
+    char **cause);
+/*
+ * Calls cb for every guest OS (images filled in), ordered by name then
+ * install time, after the database was read (cb may call the store);
+ * stops and returns cb's value when it is not 0.  -1 with *cause set on a
+ * database error.
+ */
+int store_guestos_list(struct store *st,
+    int (*cb)(const struct store_guestos *g, void *arg), void *arg,
+    char **cause);
+/*
+ * Reads NAME/VERSION with its images; 1 found, 0 none, -1 with *cause
+ * set.  Free with store_guestos_clear.
+ */
+int store_guestos_get(struct store *st, const char *name, const char *version,
+    struct store_guestos *g, char **cause);
+/* Removes NAME/VERSION and its images; 1 removed, 0 none, -1 error. */
+int store_guestos_remove(struct store *st, const char *name,
+    const char *version, char **cause);
+/* Releases what store_guestos_get filled in and leaves g empty. */
+void store_guestos_clear(struct store_guestos *g);
 
 #endif

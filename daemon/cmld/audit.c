@@ -34,23 +34,20 @@ audit_format_time(long long ms, char *buf, size_t len)
 	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-void
-audit_write(struct cmld *cmld, const char *type, const struct client *c,
-    const char *object, const char *result, const char *fmt, ...)
+/* Writes one record; the caller is given by uid and pid. */
+static void __attribute__((format(printf, 7, 0)))
+audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
+    const char *object, const char *result, const char *fmt, va_list ap)
 {
 	struct audit_record rec = { 0 };
-	va_list ap;
 	char *details, *cause = NULL;
 
-	va_start(ap, fmt);
 	if (vasprintf(&details, fmt, ap) == -1)
 		fatalx("out of memory");
-	va_end(ap);
-
 	rec.time_ms = audit_now_ms();
 	rec.type = type;
-	rec.uid = c != NULL ? (long long)c->uid : -1;
-	rec.pid = c != NULL ? (long long)c->pid : -1;
+	rec.uid = uid;
+	rec.pid = pid;
 	rec.object = object;
 	rec.result = result;
 	rec.details = details;
@@ -62,4 +59,28 @@ audit_write(struct cmld *cmld, const char *type, const struct client *c,
 		log_debug("audit #%lld: %s uid %lld pid %lld %s %s %s",
 		    rec.seq, type, rec.uid, rec.pid, object, result, details);
 	free(details);
+}
+
+void
+audit_write(struct cmld *cmld, const char *type, const struct client *c,
+    const char *object, const char *result, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	audit_vwrite(cmld, type, c != NULL ? (long long)c->uid : -1,
+	    c != NULL ? (long long)c->pid : -1, object, result, fmt, ap);
+	va_end(ap);
+}
+
+void
+audit_write_as(struct cmld *cmld, const char *type, long long uid,
+    long long pid, const char *object, const char *result, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	audit_vwrite(cmld, type, uid, pid, object, result, fmt, ap);
+	va_end(ap);
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cmld.h"
+#include "crypto.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -276,7 +277,8 @@ cmld_loop(struct cmld *cmld)
 	int i, n;
 
 	while (!cmld->quit) {
-		n = epoll_wait(cmld->epfd, evs, CMLD_MAX_EVENTS, -1);
+		n = epoll_wait(cmld->epfd, evs, CMLD_MAX_EVENTS,
+		    job_pending(cmld) ? 0 : -1);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -291,6 +293,8 @@ cmld_loop(struct cmld *cmld)
 				server_client_event(cmld, evs[i].data.ptr,
 				    evs[i].events);
 		}
+		if (!cmld->quit)
+			job_run(cmld);
 	}
 }
 
@@ -334,6 +338,7 @@ main(int argc, char **argv)
 	memset(&cmld, 0, sizeof cmld);
 	cmld.lfd = cmld.epfd = cmld.sigfd = -1;
 	TAILQ_INIT(&cmld.clients);
+	TAILQ_INIT(&cmld.jobs);
 	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -401,6 +406,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (device_load_settings(&cmld, &cause) == -1)
 		fatalx("%s", cause);
+	if (trust_reload(&cmld, &cause) == -1)
+		fatalx("%s", cause);
+	guestos_reconcile(&cmld);
 	server_listen(&cmld);
 	clock_gettime(CLOCK_MONOTONIC, &cmld.started);
 	cmld_load_device(&cmld);
@@ -427,10 +435,12 @@ main(int argc, char **argv)
 	cmld_loop(&cmld);
 
 	cmld_sd_notify("STOPPING=1");
+	job_cancel_all(&cmld);
 	server_shutdown(&cmld);
 	audit_write(&cmld, "daemon", NULL, "cmld", "ok", "cmld stopped");
 	(void)unlink(cmld.pid_path);
 	store_close(cmld.store);
+	crypto_trust_free(cmld.trust);
 	close(cmld.epfd);
 	close(cmld.sigfd);
 	free(cmld.uuid);

@@ -33,11 +33,22 @@ struct client {
 	enum cmld_role role;
 	int closing; /* close once the queued replies are written */
 	unsigned int events; /* epoll interest registered */
+	struct call *pending; /* a deferred call still running */
 	struct proto_reader rd;
 	struct proto_writer wr;
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(client_list, client);
+
+/* Work that runs in steps between events (hashing, copying images). */
+struct job {
+	/* Runs one step; returns 1 when the job is done (and freed). */
+	int (*step)(struct job *job);
+	/* Stops the job at shutdown: answers its call and frees it. */
+	void (*cancel)(struct job *job);
+	TAILQ_ENTRY(job) entry;
+};
+TAILQ_HEAD(job_list, job);
 
 /* The daemon's context. */
 struct cmld {
@@ -55,6 +66,8 @@ struct cmld {
 	char *uuid;
 	char *prov_state;
 	struct client_list clients;
+	struct job_list jobs;
+	struct crypto_trust *trust; /* the anchors in the store */
 	size_t nclients;
 	char *device_name; /* settings, as applied (cmld is their only writer) */
 	long long max_clients;
@@ -65,14 +78,18 @@ struct cmld {
 /* A call being handled; handlers answer through call_reply/call_error. */
 struct call {
 	struct cmld *cmld;
-	struct client *client;
+	struct client *client; /* NULL for oneway calls and gone clients */
+	uid_t uid; /* the caller, for the audit record */
+	pid_t pid;
 	const struct cmd_entry *cmd;
 	struct json_object *params;
 	int more;
+	int deferred; /* answered later, from a job */
 	int replied; /* a final reply or error was produced */
 	const char *error; /* the error name answered, if any */
 	char *details; /* what the audit record says about the call */
 };
+
 
 typedef void (*call_handler)(struct call *call);
 
@@ -91,6 +108,12 @@ void call_reply_more(struct call *call, struct json_object *params);
 /* Answers a call with an error and a message; the call is done. */
 void call_error(struct call *call, const char *error, const char *param,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * Keeps the call open after its handler returns; a job answers it later
+ * with call_reply/call_error, which then audit and free it.  The client's
+ * further calls wait until then.
+ */
+void call_defer(struct call *call);
 /* Sets the details the audit record of this call carries. */
 void call_set_details(struct call *call, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -107,10 +130,34 @@ void server_shutdown(struct cmld *cmld);
 /* Checks that every command in the table has a handler; exits if not. */
 void server_check_handlers(void);
 
+/* Adds a job to the loop. */
+void job_add(struct cmld *cmld, struct job *job);
+/* Returns 1 if jobs wait to run. */
+int job_pending(struct cmld *cmld);
+/* Runs one step of every job. */
+void job_run(struct cmld *cmld);
+/* Cancels every job (at shutdown). */
+void job_cancel_all(struct cmld *cmld);
+
+/*
+ * Removes what an interrupted install left in the guest OS directory
+ * (staging directories, directories the store does not know), audited.
+ */
+void guestos_reconcile(struct cmld *cmld);
+/* Returns the guest OS directory, <state>/guestos (free it). */
+char *guestos_root(struct cmld *cmld);
+
+/* Rebuilds the trust store from the anchors in the store; -1 on error. */
+int trust_reload(struct cmld *cmld, char **cause);
+
 /* Writes an audit record; c may be NULL for the daemon's own events. */
 void audit_write(struct cmld *cmld, const char *type, const struct client *c,
     const char *object, const char *result, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* Writes an audit record for a caller known by uid and pid (-1: none). */
+void audit_write_as(struct cmld *cmld, const char *type, long long uid,
+    long long pid, const char *object, const char *result, const char *fmt,
+    ...) __attribute__((format(printf, 7, 8)));
 /* Formats milliseconds since the epoch as RFC 3339 UTC (buf >= 32 bytes). */
 void audit_format_time(long long ms, char *buf, size_t len);
 /* Returns the current UTC time in milliseconds. */
@@ -129,5 +176,12 @@ void cmd_device_set_config(struct call *call);
 void cmd_audit_list(struct call *call);
 void cmd_api_get_info(struct call *call);
 void cmd_api_get_interface_description(struct call *call);
+void cmd_ca_list(struct call *call);
+void cmd_ca_add(struct call *call);
+void cmd_ca_remove(struct call *call);
+void cmd_guestos_list(struct call *call);
+void cmd_guestos_install(struct call *call);
+void cmd_guestos_verify(struct call *call);
+void cmd_guestos_remove(struct call *call);
 
 #endif

@@ -36,11 +36,19 @@ const struct method_handler method_handlers[] = {
 	{ "org.varlink.service.GetInfo", cmd_api_get_info },
 	{ "org.varlink.service.GetInterfaceDescription",
 	    cmd_api_get_interface_description },
+	{ "org.cml.Trust.List", cmd_ca_list },
+	{ "org.cml.Trust.Add", cmd_ca_add },
+	{ "org.cml.Trust.Remove", cmd_ca_remove },
+	{ "org.cml.GuestOS.List", cmd_guestos_list },
+	{ "org.cml.GuestOS.Install", cmd_guestos_install },
+	{ "org.cml.GuestOS.Verify", cmd_guestos_verify },
+	{ "org.cml.GuestOS.Remove", cmd_guestos_remove },
 };
 const size_t method_handlers_len =
     sizeof method_handlers / sizeof method_handlers[0];
 
 static void server_client_close(struct cmld *, struct client *);
+static void server_client_kick(struct cmld *, struct client *);
 
 /*
  * Looks a group up in /etc/group.  The appliance's roles are local groups;
@@ -280,10 +288,12 @@ server_accept(struct cmld *cmld)
 	}
 }
 
-/* Frees a client and its connection. */
+/* Frees a client and its connection; a deferred call goes on without it. */
 static void
 server_client_close(struct cmld *cmld, struct client *c)
 {
+	if (c->pending != NULL)
+		c->pending->client = NULL;
 	TAILQ_REMOVE(&cmld->clients, c, entry);
 	cmld->nclients--;
 	(void)epoll_ctl(cmld->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -291,6 +301,54 @@ server_client_close(struct cmld *cmld, struct client *c)
 	proto_reader_free(&c->rd);
 	proto_writer_free(&c->wr);
 	free(c);
+}
+
+/* Says whether an error reports a security event even for a read. */
+static int
+server_error_is_security(const char *error)
+{
+	return error != NULL && (strcmp(error, PROTO_ERR_INTEGRITY) == 0 ||
+	    strcmp(error, PROTO_ERR_INVALID_SIGNATURE) == 0);
+}
+
+/* Audits a finished call and frees what the call owns. */
+static void
+server_call_done(struct call *call, int refused)
+{
+	struct cmld *cmld = call->cmld;
+
+	if (refused || !(call->cmd->flags & CMD_READONLY) ||
+	    cmld->audit_read_calls || server_error_is_security(call->error))
+		audit_write_as(cmld, "call", (long long)call->uid,
+		    (long long)call->pid, call->cmd->method,
+		    call->error != NULL ? call->error : "ok", "%s",
+		    call->details != NULL ? call->details : "");
+	free(call->details);
+	call->details = NULL;
+}
+
+/* Ends a deferred call: audit, free, and let its client go on. */
+static void
+server_call_finish_deferred(struct call *call)
+{
+	struct client *c = call->client;
+
+	server_call_done(call, 0);
+	json_object_put(call->params);
+	if (c != NULL) {
+		c->pending = NULL;
+		server_client_kick(call->cmld, c);
+	}
+	free(call);
+}
+
+void
+call_defer(struct call *call)
+{
+	if (call->replied || call->deferred)
+		fatalx("%s deferred after answering", call->cmd->method);
+	call->deferred = 1;
+	json_object_get(call->params);
 }
 
 void
@@ -303,6 +361,8 @@ call_reply(struct call *call, struct json_object *params)
 		server_queue(call->client, proto_reply_new(params, 0));
 	else
 		json_object_put(params);
+	if (call->deferred)
+		server_call_finish_deferred(call);
 }
 
 void
@@ -310,13 +370,13 @@ call_reply_more(struct call *call, struct json_object *params)
 {
 	if (call->replied)
 		fatalx("%s answered after its last reply", call->cmd->method);
-	if (!call->more)
-		fatalx("%s streamed to a call without \"more\"",
-		    call->cmd->method);
-	if (call->client != NULL)
-		server_queue(call->client, proto_reply_new(params, 1));
-	else
+	if (!call->more || call->client == NULL) {
 		json_object_put(params);
+		return;
+	}
+	server_queue(call->client, proto_reply_new(params, 1));
+	if (call->deferred)
+		server_client_kick(call->cmld, call->client);
 }
 
 void
@@ -343,6 +403,8 @@ call_error(struct call *call, const char *error, const char *param,
 		server_queue(call->client, err);
 	else
 		json_object_put(err);
+	if (call->deferred)
+		server_call_finish_deferred(call);
 }
 
 void
@@ -395,8 +457,9 @@ static void
 server_dispatch(struct cmld *cmld, struct client *c, struct json_object *msg)
 {
 	struct proto_call pc;
-	struct call call;
+	struct call *call;
 	call_handler fn;
+	const struct cmd_entry *cmd;
 	const char *param = NULL;
 	char *cause = NULL, *iface;
 	int refused = 0;
@@ -411,24 +474,18 @@ server_dispatch(struct cmld *cmld, struct client *c, struct json_object *msg)
 		return;
 	}
 
-	memset(&call, 0, sizeof call);
-	call.cmld = cmld;
-	call.client = pc.oneway ? NULL : c;
-	call.params = pc.params;
-	call.more = pc.more;
-	call.cmd = cmd_find_method(pc.method);
-	fn = call.cmd != NULL ? server_find_handler(pc.method) : NULL;
-	if (call.cmd == NULL || fn == NULL) {
+	cmd = cmd_find_method(pc.method);
+	fn = cmd != NULL ? server_find_handler(pc.method) : NULL;
+	if (cmd == NULL || fn == NULL) {
 		struct json_object *err;
 
 		iface = cmd_method_interface(pc.method);
-		if (cml_interface_find(iface) == NULL) {
+		if (cml_interface_find(iface) == NULL)
 			err = proto_error_new(PROTO_ERR_INTERFACE_NOT_FOUND,
 			    iface, "no interface '%s'", iface);
-		} else {
+		else
 			err = proto_error_new(PROTO_ERR_METHOD_NOT_FOUND,
 			    pc.method, "no method '%s'", pc.method);
-		}
 		free(iface);
 		if (!pc.oneway)
 			server_queue(c, err);
@@ -439,27 +496,37 @@ server_dispatch(struct cmld *cmld, struct client *c, struct json_object *msg)
 		return;
 	}
 
-	if (pc.more && !(call.cmd->flags & CMD_STREAMS))
-		call.more = 0;
-	if (cmd_check_params(call.cmd, pc.params, &param, &cause) == -1) {
-		call_error(&call, PROTO_ERR_INVALID_PARAMETER, param, "%s",
+	call = xcalloc(1, sizeof *call);
+	call->cmld = cmld;
+	call->client = pc.oneway ? NULL : c;
+	call->uid = c->uid;
+	call->pid = c->pid;
+	call->cmd = cmd;
+	call->params = pc.params;
+	call->more = pc.more && (cmd->flags & CMD_STREAMS);
+	if (cmd_check_params(cmd, pc.params, &param, &cause) == -1) {
+		call_error(call, PROTO_ERR_INVALID_PARAMETER, param, "%s",
 		    cause);
 		free(cause);
 		refused = 1;
-	} else if (server_check_policy(cmld, c, &call) == -1) {
+	} else if (server_check_policy(cmld, c, call) == -1) {
 		refused = 1;
 	} else {
-		fn(&call);
-		if (!call.replied)
+		fn(call);
+		if (call->deferred) {
+			/* A job answers it later; the client waits for that. */
+			if (call->replied)
+				fatalx("%s answered a deferred call in its "
+				    "handler", pc.method);
+			if (call->client != NULL)
+				c->pending = call;
+			return;
+		}
+		if (!call->replied)
 			fatalx("%s returned without answering", pc.method);
 	}
-
-	if (refused || !(call.cmd->flags & CMD_READONLY) ||
-	    cmld->audit_read_calls)
-		audit_write(cmld, "call", c, pc.method,
-		    call.error != NULL ? call.error : "ok", "%s",
-		    call.details != NULL ? call.details : "");
-	free(call.details);
+	server_call_done(call, refused);
+	free(call);
 }
 
 /*
@@ -473,7 +540,7 @@ server_client_process(struct cmld *cmld, struct client *c)
 	char *cause = NULL;
 	int rc;
 
-	while (!c->closing) {
+	while (!c->closing && c->pending == NULL) {
 		if (proto_writer_pending(&c->wr) >= SERVER_OUT_HIGH)
 			return 1;
 		rc = proto_reader_next(&c->rd, &msg, &cause);
@@ -520,6 +587,30 @@ server_client_event(struct cmld *cmld, struct client *c, unsigned int events)
 	/* Run what is complete, write, and go on while output drains. */
 	for (;;) {
 		stalled = server_client_process(cmld, c);
+		rc = proto_writer_flush(&c->wr, c->fd);
+		if (rc == -1 || (rc == 1 && c->closing)) {
+			server_client_close(cmld, c);
+			return;
+		}
+		if (rc == 0 || !stalled)
+			break;
+	}
+	server_client_watch(cmld, c, EPOLL_CTL_MOD);
+}
+
+/*
+ * Writes what is queued for c outside of its own events (replies of a
+ * job), runs its waiting calls once nothing is pending, and updates its
+ * epoll interest.
+ */
+static void
+server_client_kick(struct cmld *cmld, struct client *c)
+{
+	int rc, stalled = 0;
+
+	for (;;) {
+		if (c->pending == NULL)
+			stalled = server_client_process(cmld, c);
 		rc = proto_writer_flush(&c->wr, c->fd);
 		if (rc == -1 || (rc == 1 && c->closing)) {
 			server_client_close(cmld, c);

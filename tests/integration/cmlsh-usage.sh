@@ -134,13 +134,15 @@ expect_status "help" 0 $?
 expect_eq "help: nothing on stderr" "" "$(cat "$SCRATCH/err")"
 expect_eq "help: the families, in order" \
 "device - the device: status and settings
+ca - trust anchors that signatures must chain to
+guestos - signed guest OS images
 audit - the audit trail
 api - the control interface itself
 shell - commands of cmlsh itself
 Type 'help COMMAND' for a command's arguments, 'help FAMILY' for one family." \
     "$(printf '%s\n' "$out" | grep -v -e '^  ' -e '^$')"
 expect_match "help: lists device config set" \
-    $'\n  device config set KEY VALUE   change a device setting\n' "$out"
+    $'\n  device config set KEY VALUE +change a device setting\n' "$out"
 expect_match "help: lists audit list" \
     $'\n  audit list \\[--last N\\] +show audit records\n' "$out"
 # without a daemon too: help is the shell's own

@@ -381,3 +381,256 @@ for r in json.load(sys.stdin)["records"]:
         r["type"], r["uid"], r["pid"], r["container"], r["object"],
         r["result"], r["details"]))'
 }
+
+# --- trust chain and guest OSes --------------------------------------------
+# A test makes its PKI and guest OSes once (pki_make, guestos_make), copies a
+# guest OS for each tampering (guestos_clone), and checks that a refused
+# install changed nothing (expect_install_refused, installed_snapshot).
+
+MKPKI=$CML_SRCDIR/provisioning/mkpki
+CML_SIGN=$CML_BUILDDIR/provisioning/cml-sign
+MKGUESTOS=$CML_SRCDIR/scripts/mkguestos
+# the PKI guestos_make and manifest_sign use unless told otherwise
+GUESTOS_PKI=
+
+# Skips unless the PKI and guest OS tools and what they need are there.
+need_guestos_tools() {
+	[ -x "$MKPKI" ] || skip "no provisioning/mkpki at $MKPKI"
+	[ -x "$CML_SIGN" ] || skip "no cml-sign at $CML_SIGN: build first (or set CML_BUILDDIR)"
+	[ -x "$MKGUESTOS" ] || skip "no scripts/mkguestos at $MKGUESTOS"
+	need_prog openssl sqlite3 sha256sum python3 mksquashfs busybox
+}
+
+# Prints the state directory of the stack.
+state_dir() {
+	echo "$STACK_DIR/var/lib/cml"
+}
+
+# Runs a tool quietly; on failure ends the test with its output:
+# _run_tool WHAT CMD...
+_run_tool() {
+	local what=$1 log
+	shift
+	make_scratch
+	log=$SCRATCH/tool.log
+	if ! "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		fail "$what failed: $*"
+	fi
+}
+
+# Creates a PKI (root, software-signing CA, signer, device CA) in DIR and,
+# the first time, makes it GUESTOS_PKI: pki_make DIR [MKPKI-OPTIONS...]
+pki_make() {
+	local dir=$1
+	shift
+	_run_tool "mkpki" "$MKPKI" "$dir" "$@"
+	[ -n "$GUESTOS_PKI" ] || GUESTOS_PKI=$dir
+}
+
+# Adds a certificate and key DIR/NAME.{crt,key} to a PKI (a signer under
+# its software-signing CA unless told otherwise):
+# pki_leaf DIR NAME [--expired] [--no-codesign] [--rsa BITS] [--sha1] [--ca]
+pki_leaf() {
+	local dir=$1 name=$2
+	shift 2
+	_run_tool "mkpki leaf $name" "$MKPKI" leaf "$dir" "$name" "$@"
+}
+
+# Builds and signs a guest OS in DIR with GUESTOS_PKI:
+# guestos_make DIR NAME VERSION [MKGUESTOS-OPTIONS...]
+guestos_make() {
+	local dir=$1 name=$2 version=$3
+	shift 3
+	[ -n "$GUESTOS_PKI" ] || fail "guestos_make: no PKI (call pki_make first)"
+	_run_tool "mkguestos $name $version" "$MKGUESTOS" "$dir" \
+	    --pki "$GUESTOS_PKI" --name "$name" --version "$version" "$@"
+}
+
+# Copies a guest OS directory to a new one, to tamper with:
+# guestos_clone SRC DST
+guestos_clone() {
+	rm -rf "$2"
+	cp -a "$1" "$2" || fail "cannot copy $1 to $2"
+}
+
+# Signs DIR/manifest.json again (DIR/manifest.json.p7s) with a signer:
+# manifest_sign DIR [KEY CERT [CHAIN]] (default: GUESTOS_PKI's signer and
+# chain; an empty CHAIN signs without one).
+manifest_sign() {
+	local dir=$1 key=${2:-$GUESTOS_PKI/signer.key}
+	local cert=${3:-$GUESTOS_PKI/signer.crt} chain=${4-$GUESTOS_PKI/chain.pem}
+	rm -f "$dir/manifest.json.p7s"
+	if [ -n "$chain" ]; then
+		_run_tool "cml-sign" "$CML_SIGN" sign --key "$key" --cert "$cert" \
+		    --chain "$chain" "$dir/manifest.json"
+	else
+		_run_tool "cml-sign" "$CML_SIGN" sign --key "$key" --cert "$cert" \
+		    "$dir/manifest.json"
+	fi
+}
+
+# Changes DIR/manifest.json with a piece of Python acting on the dict m
+# (written back compactly, not signed again): manifest_edit DIR CODE, e.g.
+# manifest_edit "$d" 'm["images"].append(dict(m["images"][0]))'
+manifest_edit() {
+	python3 - "$1/manifest.json" "$2" <<'PY' || fail "manifest_edit $1 failed"
+import json, sys
+path, code = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    m = json.load(f)
+exec(code)
+with open(path, "w") as f:
+    json.dump(m, f, separators=(",", ":"))
+PY
+}
+
+# Prints one member of DIR/manifest.json: manifest_get DIR KEY-OR-INDEX...
+manifest_get() {
+	local dir=$1
+	shift
+	json_get "$@" <"$dir/manifest.json"
+}
+
+# Flips the bits of one byte of FILE at OFFSET (default: the middle).
+flip_byte() {
+	python3 - "$1" "${2:-}" <<'PY' || fail "flip_byte $1 failed"
+import os, sys
+path = sys.argv[1]
+size = os.path.getsize(path)
+off = int(sys.argv[2]) if sys.argv[2] else size // 2
+with open(path, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+}
+
+# Prints what installing may change, to compare before and after: every
+# entry under the installed tree (type, mode, size, name) and the hash of
+# every file, staging directories included; the guest OS rows of the
+# database; and `guestos list`.
+installed_snapshot() {
+	local state t
+	state=$(state_dir)
+	# (a missing and an empty guestos directory look the same)
+	echo "# tree"
+	if [ -d "$state/guestos" ]; then
+		(cd "$state/guestos" && find . -mindepth 1 -printf '%y %m %s %p -> %l\n' | LC_ALL=C sort &&
+		    find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
+	fi
+	echo "# database"
+	local -a sql=()
+	for t in $(sqlite3 "$state/cml.db" ".timeout 5000" \
+	    "select name from sqlite_master where type = 'table' and (name like '%guestos%' or name like '%image%') order by name"); do
+		sql+=("select '## $t'" "select * from \"$t\" order by 1, 2")
+	done
+	sqlite3 "$state/cml.db" ".timeout 5000" "${sql[@]}" \
+	    "select '## count'" "select count(*) from guestos" 2>&1
+	echo "# guestos list"
+	cmlsh_run guestos list 2>&1
+}
+
+# Prints the staging directories left in the installed tree.
+staging_dirs() {
+	local state
+	state=$(state_dir)
+	[ -d "$state/guestos" ] || return 0
+	find "$state/guestos" -maxdepth 1 -name '.staging-*' -printf '%f\n'
+}
+
+# Quotes a string for use in a bash regex.
+re_quote() {
+	printf '%s' "$1" | sed 's|[][\.*^$+?(){}]|\\&|g; s/|/\\|/g'
+}
+
+# Runs `guestos install DIR` through cmlsh as root; sets $pid (of cmlsh),
+# $rc, and leaves stdout and stderr in $SCRATCH/out and $SCRATCH/err.
+guestos_install() {
+	"$CMLSH" --socket "$SOCK" guestos install "$1" >"$SCRATCH/out" 2>"$SCRATCH/err" &
+	pid=$!
+	wait $pid
+	rc=$?
+}
+
+# Installs a guest OS that must be refused, and checks everything a refusal
+# promises: exit 1, nothing on stdout, on stderr exactly
+# "cmlsh: guest OS in DIR refused: REASON", nothing changed in the installed
+# tree or the database, no staging directory left, and one audit record of
+# the call with the error and the reason:
+# expect_install_refused DESCRIPTION DIR ERROR REASON
+expect_install_refused() {
+	expect_install_refused_re "$1" "$2" "$3" "$(re_quote "$4")"
+}
+
+# The same with a bash regex for the reason:
+# expect_install_refused_re DESCRIPTION DIR ERROR REASON-REGEX
+expect_install_refused_re() {
+	local desc=$1 dir=$2 error=$3 reason=$4 before n0
+	before=$(installed_snapshot)
+	n0=$(audit_count)
+	guestos_install "$dir"
+	expect_status "$desc: refused" 1 "$rc"
+	expect_eq "$desc: nothing on stdout" "" "$(cat "$SCRATCH/out")"
+	expect_match "$desc: the message" \
+	    "^cmlsh: guest OS in $(re_quote "$dir") refused: ${reason}\$" "$(cat "$SCRATCH/err")"
+	expect_eq "$desc: nothing installed or changed" "$before" "$(installed_snapshot)"
+	expect_eq "$desc: no staging directory left" "" "$(staging_dirs)"
+	audit_last >"$SCRATCH/audit"
+	expect_eq "$desc: one audit record" "$((n0 + 1))" "$(head -n 1 "$SCRATCH/audit")"
+	expect_match "$desc: audited with the error and the reason" \
+	    "^type=call uid=0 pid=$pid container= object=org\\.cml\\.GuestOS\\.Install result=$(re_quote "$error") details=.*${reason}" \
+	    "$(sed -n 2p "$SCRATCH/audit")"
+}
+
+# Prints the number of audit records, then the last one as audit_tail
+# shows it, from one call.
+audit_last() {
+	cmlsh_run --json -c 'audit list' | python3 -c '
+import json, sys
+rs = json.load(sys.stdin)["records"]
+print(len(rs))
+for r in rs[-1:]:
+    print("type=%s uid=%s pid=%s container=%s object=%s result=%s details=%s" % (
+        r["type"], r["uid"], r["pid"], r["container"], r["object"],
+        r["result"], r["details"]))'
+}
+
+# Signs DIR/manifest.json again with openssl itself, for what cml-sign will
+# not make (a weak digest, a chain of our choosing):
+# manifest_sign_openssl DIR DIGEST [KEY CERT [CERTFILE]]
+manifest_sign_openssl() {
+	local dir=$1 md=$2 key=${3:-$GUESTOS_PKI/signer.key}
+	local cert=${4:-$GUESTOS_PKI/signer.crt} certfile=${5-$GUESTOS_PKI/chain.pem}
+	local -a extra=()
+	[ -n "$certfile" ] && extra=(-certfile "$certfile")
+	rm -f "$dir/manifest.json.p7s"
+	_run_tool "openssl cms -sign -md $md" openssl cms -sign -binary -md "$md" \
+	    -in "$dir/manifest.json" -signer "$cert" -inkey "$key" "${extra[@]}" \
+	    -outform DER -out "$dir/manifest.json.p7s"
+}
+
+# Installs a guest OS that must be accepted: exit 0, the reply names it,
+# the installed tree and the database changed (so that the snapshot that
+# proves refusals changed nothing can see a change), one more row, no
+# staging directory left: expect_install_ok DESCRIPTION DIR
+expect_install_ok() {
+	local desc=$1 dir=$2 before rows
+	before=$(installed_snapshot)
+	rows=$(sqlite3 "$(state_dir)/cml.db" ".timeout 5000" "select count(*) from guestos")
+	guestos_install "$dir"
+	expect_status "$desc: installed" 0 "$rc"
+	expect_match "$desc: the reply" \
+	    "^name: +$(re_quote "$(manifest_get "$dir" name)")"$'\n'"version: +[0-9.]+"$'\n'"signer: +[^ ]" \
+	    "$(cat "$SCRATCH/out")"
+	CHECKS=$((CHECKS + 1))
+	if [ "$before" != "$(installed_snapshot)" ]; then
+		_check_passed "$desc: the snapshot of the installed tree and database changed"
+	else
+		_check_failed "$desc: the snapshot of the installed tree and database did not change"
+	fi
+	expect_eq "$desc: one more guest OS row" "$((rows + 1))" \
+	    "$(sqlite3 "$(state_dir)/cml.db" ".timeout 5000" "select count(*) from guestos")"
+	expect_eq "$desc: no staging directory left" "" "$(staging_dirs)"
+}

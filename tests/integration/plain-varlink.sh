@@ -34,7 +34,9 @@ expect_eq "GetInfo lists the interfaces" \
 "org.varlink.service
 org.cml.Error
 org.cml.Device
-org.cml.Audit" "$ifaces"
+org.cml.Audit
+org.cml.Trust
+org.cml.GuestOS" "$ifaces"
 
 # GetInterfaceDescription: the text of each .varlink file, as shipped
 for iface in $ifaces; do

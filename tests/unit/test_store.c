@@ -315,6 +315,72 @@ test_store_open_existing_current_reopens_unchanged(void **state)
 	store_close(st);
 }
 
+/* A trust anchor for the tests; der is a stand-in, not a certificate. */
+static const unsigned char test_der[] = { 0x30, 0x82, 0x01, 0x00, 0x00, 0xff };
+
+static struct store_anchor
+make_anchor(const char *fingerprint, const char *subject, const char *kind)
+{
+	struct store_anchor a;
+
+	memset(&a, 0, sizeof a);
+	a.fingerprint = (char *)fingerprint;
+	a.subject = (char *)subject;
+	a.key = (char *)"EC P-384";
+	a.kind = (char *)kind;
+	a.not_after = 2000000000LL;
+	a.der = (unsigned char *)test_der;
+	a.der_len = sizeof test_der;
+	return a;
+}
+
+/* Images for the tests: a root and a data image. */
+static struct store_image test_images[] = {
+	{ (char *)"root.squashfs", 4096,
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    (char *)"squashfs", (char *)"/" },
+	{ (char *)"data.ext4", 8192,
+	    "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+	    (char *)"ext4", (char *)"/data" },
+};
+
+static struct store_guestos
+make_guestos(const char *name, const char *version, long long installed_ms,
+    size_t nimages)
+{
+	struct store_guestos g;
+
+	memset(&g, 0, sizeof g);
+	g.name = (char *)name;
+	g.version = (char *)version;
+	g.description = (char *)"a test system";
+	g.init = (char *)"/sbin/init";
+	g.signer = (char *)"CN=cml test signer,O=cml";
+	g.path = (char *)"/var/lib/cml/guestos/x";
+	g.installed_ms = installed_ms;
+	g.images = test_images;
+	g.nimages = nimages;
+	return g;
+}
+
+/* Checks that the tables of schema version 2 can be written and read. */
+static void
+assert_tables2_work(struct store *st)
+{
+	struct store_anchor a = make_anchor("aa", "CN=root", "owner");
+	struct store_guestos g = make_guestos("busybox", "1", 0, 2), got;
+	char *cause = NULL;
+
+	assert_int_equal(store_anchor_add(st, &a, &cause), 0);
+	assert_int_equal(store_anchor_remove(st, "aa", &cause), 1);
+	assert_int_equal(store_guestos_add(st, &g, &cause), 0);
+	assert_int_equal(store_guestos_get(st, "busybox", "1", &got, &cause),
+	    1);
+	assert_int_equal(got.nimages, 2);
+	store_guestos_clear(&got);
+	assert_int_equal(store_guestos_remove(st, "busybox", "1", &cause), 1);
+}
+
 /* Checks that every table of the current schemas can be written and read. */
 static void
 assert_tables_work(struct store *st)
@@ -338,6 +404,7 @@ assert_tables_work(struct store *st)
 	store_device_clear(&dev);
 	assert_int_equal(store_audit_append(st, &rec, &cause), 0);
 	assert_int_equal(store_audit_count(st, &cause), 1);
+	assert_tables2_work(st);
 }
 
 static void
@@ -1090,6 +1157,381 @@ test_store_audit_count_counts_records(void **state)
 	store_close(st);
 }
 
+/* Collects what store_anchor_list hands over. */
+struct anchors {
+	char fingerprint[8][16];
+	char subject[8][32];
+	char kind[8][16];
+	long long not_after[8];
+	long long added_ms[8];
+	int der_ok[8];
+	int n;
+	struct store *st; /* when set, the callback removes each anchor */
+	int stop_value;
+};
+
+static int
+anchors_cb(const struct store_anchor *a, void *arg)
+{
+	struct anchors *c = arg;
+	char *cause = NULL;
+
+	assert_true(c->n < 8);
+	snprintf(c->fingerprint[c->n], sizeof c->fingerprint[c->n], "%s",
+	    a->fingerprint);
+	snprintf(c->subject[c->n], sizeof c->subject[c->n], "%s", a->subject);
+	snprintf(c->kind[c->n], sizeof c->kind[c->n], "%s", a->kind);
+	assert_string_equal(a->key, "EC P-384");
+	c->not_after[c->n] = a->not_after;
+	c->added_ms[c->n] = a->added_ms;
+	c->der_ok[c->n] = a->der_len == sizeof test_der &&
+	    memcmp(a->der, test_der, sizeof test_der) == 0;
+	c->n++;
+	if (c->st != NULL)
+		assert_int_equal(store_anchor_remove(c->st, a->fingerprint,
+		    &cause), 1);
+	return c->stop_value;
+}
+
+static void
+test_store_migrate_1_with_data_to_2_keeps_data(void **state)
+{
+	struct fixture *f = *state;
+	struct audit_record rec = {
+		.time_ms = 7, .type = "call", .uid = 0, .pid = 9,
+		.object = "org.cml.Device.SetConfig", .result = "ok",
+		.details = "device_name=gw",
+	};
+	struct store *st;
+	struct store_device dev;
+	struct anchors c;
+	char *cause = NULL, *value = NULL;
+	int mv, av;
+
+	if ((st = store_open_at(f->dir, 1, 1, &cause)) == NULL)
+		fail_msg("store_open_at(1, 1): %s", cause);
+	assert_int_equal(store_device_create(st, "uuid-1", &cause), 0);
+	assert_int_equal(store_device_set_state(st, "provisioned", &cause), 0);
+	assert_int_equal(store_setting_set(st, "device_name", "gw", &cause), 0);
+	assert_int_equal(store_audit_append(st, &rec, &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 1);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "sqlite_schema WHERE name = 'guestos'"), 0);
+
+	st = open_ok(f);
+	assert_int_equal(store_versions(st, &mv, &av, &cause), 0);
+	assert_int_equal(mv, 2);
+	assert_int_equal(store_device_get(st, &dev, &cause), 1);
+	assert_string_equal(dev.uuid, "uuid-1");
+	assert_string_equal(dev.state, "provisioned");
+	store_device_clear(&dev);
+	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
+	    0);
+	assert_string_equal(value, "gw");
+	free(value);
+	assert_int_equal(store_audit_count(st, &cause), 1);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 0);
+	store_close(st);
+
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 2);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "sqlite_schema WHERE name IN ('trust_anchor', 'guestos', "
+	    "'guestos_image')"), 3);
+}
+
+static void
+test_store_anchor_add_list_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct store_anchor a1 = make_anchor("f1", "CN=zeta root", "owner");
+	struct store_anchor a2 = make_anchor("f2", "CN=alpha root",
+	    "supplier");
+	struct store *st;
+	struct anchors c;
+	char *cause = NULL;
+
+	a2.added_ms = 1234;
+	st = open_ok(f);
+	assert_int_equal(store_anchor_add(st, &a1, &cause), 0);
+	assert_int_equal(store_anchor_add(st, &a2, &cause), 0);
+
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 2);
+	/* Ordered by subject. */
+	assert_string_equal(c.fingerprint[0], "f2");
+	assert_string_equal(c.subject[0], "CN=alpha root");
+	assert_string_equal(c.kind[0], "supplier");
+	assert_int_equal(c.added_ms[0], 1234);
+	assert_string_equal(c.fingerprint[1], "f1");
+	assert_string_equal(c.kind[1], "owner");
+	assert_int_equal(c.not_after[1], 2000000000LL);
+	/* Added now when no time is given. */
+	assert_true(c.added_ms[1] > 1577836800000LL);
+	assert_true(c.der_ok[0]);
+	assert_true(c.der_ok[1]);
+
+	assert_int_equal(store_anchor_remove(st, "f1", &cause), 1);
+	assert_int_equal(store_anchor_remove(st, "f1", &cause), 0);
+	assert_int_equal(store_anchor_remove(st, "nonexistent", &cause), 0);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fingerprint[0], "f2");
+	store_close(st);
+
+	/* Kept across a reopen. */
+	st = open_ok(f);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 1);
+	store_close(st);
+}
+
+static void
+test_store_anchor_add_duplicate_returns_one_unchanged(void **state)
+{
+	struct fixture *f = *state;
+	struct store_anchor a = make_anchor("f1", "CN=first", "owner");
+	struct store_anchor b = make_anchor("f1", "CN=second", "supplier");
+	struct store *st;
+	struct anchors c;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_anchor_add(st, &a, &cause), 0);
+	assert_int_equal(store_anchor_add(st, &b, &cause), 1);
+	assert_null(cause);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.subject[0], "CN=first");
+	assert_string_equal(c.kind[0], "owner");
+	store_close(st);
+}
+
+static void
+test_store_anchor_add_bad_kind_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_anchor a = make_anchor("f1", "CN=x", "vendor");
+	struct store *st;
+	sqlite3 *db;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_anchor_add(st, &a, &cause), -1);
+	assert_string_equal(cause, "invalid trust anchor kind 'vendor': use "
+	    "owner or supplier");
+	free(cause);
+	cause = NULL;
+	a.kind = (char *)"owner";
+	a.der_len = 0;
+	assert_int_equal(store_anchor_add(st, &a, &cause), -1);
+	assert_non_null(strstr(cause, "no certificate"));
+	free(cause);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM trust_anchor"), 0);
+
+	/* The table refuses the same. */
+	assert_int_equal(sqlite3_open(f->main_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO trust_anchor VALUES "
+	    "('f', 's', 'k', 'vendor', 1, 1, x'00')", NULL, NULL, NULL),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO trust_anchor VALUES "
+	    "('f', 's', 'k', 'owner', 'soon', 1, x'00')", NULL, NULL, NULL),
+	    SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+}
+
+static void
+test_store_anchor_list_callback_may_write_and_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct store_anchor a1 = make_anchor("f1", "CN=a", "owner");
+	struct store_anchor a2 = make_anchor("f2", "CN=b", "owner");
+	struct store *st;
+	struct anchors c;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_anchor_add(st, &a1, &cause), 0);
+	assert_int_equal(store_anchor_add(st, &a2, &cause), 0);
+	memset(&c, 0, sizeof c);
+	c.st = st;
+	c.stop_value = 7;
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 7);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fingerprint[0], "f1");
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fingerprint[0], "f2");
+	store_close(st);
+}
+
+/* Collects what store_guestos_list hands over. */
+struct guestoses {
+	char id[8][32]; /* "NAME VERSION" */
+	size_t nimages[8];
+	char mount1[8][16]; /* of the second image, if any */
+	int n;
+};
+
+static int
+guestoses_cb(const struct store_guestos *g, void *arg)
+{
+	struct guestoses *c = arg;
+
+	assert_true(c->n < 8);
+	snprintf(c->id[c->n], sizeof c->id[c->n], "%s %s", g->name,
+	    g->version);
+	c->nimages[c->n] = g->nimages;
+	if (g->nimages > 1)
+		snprintf(c->mount1[c->n], sizeof c->mount1[c->n], "%s",
+		    g->images[1].mount);
+	assert_string_equal(g->signer, "CN=cml test signer,O=cml");
+	c->n++;
+	return 0;
+}
+
+static void
+test_store_guestos_add_get_list_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct store_guestos g1 = make_guestos("busybox", "1.0", 3000, 2);
+	struct store_guestos g2 = make_guestos("busybox", "1.1", 2000, 1);
+	struct store_guestos g3 = make_guestos("alpine", "3", 1000, 2);
+	struct store_guestos got;
+	struct guestoses c;
+	struct store *st;
+	char *cause = NULL;
+	size_t i;
+
+	st = open_ok(f);
+	assert_int_equal(store_guestos_add(st, &g1, &cause), 0);
+	assert_int_equal(store_guestos_add(st, &g2, &cause), 0);
+	assert_int_equal(store_guestos_add(st, &g3, &cause), 0);
+
+	assert_int_equal(store_guestos_get(st, "busybox", "1.0", &got, &cause),
+	    1);
+	assert_string_equal(got.name, "busybox");
+	assert_string_equal(got.version, "1.0");
+	assert_string_equal(got.description, "a test system");
+	assert_string_equal(got.init, "/sbin/init");
+	assert_string_equal(got.signer, "CN=cml test signer,O=cml");
+	assert_string_equal(got.path, "/var/lib/cml/guestos/x");
+	assert_int_equal(got.installed_ms, 3000);
+	assert_int_equal(got.nimages, 2);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(got.images[i].file, test_images[i].file);
+		assert_int_equal(got.images[i].size, test_images[i].size);
+		assert_string_equal(got.images[i].sha256,
+		    test_images[i].sha256);
+		assert_string_equal(got.images[i].fs, test_images[i].fs);
+		assert_string_equal(got.images[i].mount, test_images[i].mount);
+	}
+	store_guestos_clear(&got);
+	assert_null(got.name);
+	assert_int_equal(got.nimages, 0);
+
+	assert_int_equal(store_guestos_get(st, "busybox", "2", &got, &cause),
+	    0);
+	assert_null(got.name);
+	assert_int_equal(store_guestos_get(st, "busybox'--", "1.0", &got,
+	    &cause), 0);
+
+	/* By name, then by install time. */
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_guestos_list(st, guestoses_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.id[0], "alpine 3");
+	assert_string_equal(c.id[1], "busybox 1.1");
+	assert_string_equal(c.id[2], "busybox 1.0");
+	assert_int_equal(c.nimages[0], 2);
+	assert_int_equal(c.nimages[1], 1);
+	assert_string_equal(c.mount1[2], "/data");
+
+	assert_int_equal(store_guestos_remove(st, "busybox", "1.0", &cause),
+	    1);
+	assert_int_equal(store_guestos_remove(st, "busybox", "1.0", &cause),
+	    0);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_guestos_list(st, guestoses_cb, &c, &cause), 0);
+	assert_int_equal(c.n, 2);
+	store_close(st);
+
+	/* Its images went with it: 2 of alpine and 1 of busybox 1.1 left. */
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM guestos_image"), 3);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "guestos_image WHERE guestos_id NOT IN (SELECT id FROM guestos)"),
+	    0);
+}
+
+static void
+test_store_guestos_add_duplicate_returns_one_unchanged(void **state)
+{
+	struct fixture *f = *state;
+	struct store_guestos g1 = make_guestos("busybox", "1.0", 1000, 2);
+	struct store_guestos g2 = make_guestos("busybox", "1.0", 2000, 1);
+	struct store_guestos got;
+	struct store *st;
+	char *cause = NULL;
+
+	g2.description = (char *)"another";
+	st = open_ok(f);
+	assert_int_equal(store_guestos_add(st, &g1, &cause), 0);
+	assert_int_equal(store_guestos_add(st, &g2, &cause), 1);
+	assert_null(cause);
+	assert_int_equal(store_guestos_get(st, "busybox", "1.0", &got, &cause),
+	    1);
+	assert_string_equal(got.description, "a test system");
+	assert_int_equal(got.installed_ms, 1000);
+	assert_int_equal(got.nimages, 2);
+	store_guestos_clear(&got);
+	/* The store still takes writes: no transaction was left open. */
+	assert_int_equal(store_setting_set(st, "k", "v", &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM guestos_image"), 2);
+}
+
+static void
+test_store_guestos_add_bad_image_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	struct store_image bad[2];
+	struct store_guestos g = make_guestos("busybox", "1.0", 0, 2);
+	struct store_guestos got;
+	struct store *st;
+	char *cause = NULL;
+
+	memcpy(bad, test_images, sizeof bad);
+	bad[1].fs = (char *)"btrfs";
+	g.images = bad;
+	st = open_ok(f);
+	assert_int_equal(store_guestos_add(st, &g, &cause), -1);
+	assert_non_null(strstr(cause, "cannot add guest OS busybox 1.0 to "));
+	assert_non_null(strstr(cause, "CHECK constraint failed"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_guestos_get(st, "busybox", "1.0", &got, &cause),
+	    0);
+	/* The same NAME VERSION can be added once the images are right. */
+	g.images = test_images;
+	assert_int_equal(store_guestos_add(st, &g, &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM guestos"), 1);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM guestos_image"), 2);
+}
+
 int
 main(void)
 {
@@ -1130,6 +1572,14 @@ main(void)
 		T(test_store_audit_list_all_returns_every_record),
 		T(test_store_audit_list_callback_stop_propagates),
 		T(test_store_audit_count_counts_records),
+		T(test_store_migrate_1_with_data_to_2_keeps_data),
+		T(test_store_anchor_add_list_remove),
+		T(test_store_anchor_add_duplicate_returns_one_unchanged),
+		T(test_store_anchor_add_bad_kind_refused),
+		T(test_store_anchor_list_callback_may_write_and_stop),
+		T(test_store_guestos_add_get_list_remove),
+		T(test_store_guestos_add_duplicate_returns_one_unchanged),
+		T(test_store_guestos_add_bad_image_rolls_back),
 #undef T
 	};
 

@@ -1,0 +1,399 @@
+/*
+ * Certificates as cml shows and stores them, trust anchor checks, and the
+ * helpers crypto/ uses to name certificates and times in messages.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "policy.h"
+#include "xmalloc.h"
+
+/* A certificate file bigger than this is something else. */
+#define CERT_MAX_FILE (1024 * 1024)
+
+char *
+crypto_x509_name(const X509_NAME *name)
+{
+	BIO *bio;
+	char *data, *s;
+	long len;
+
+	if (name == NULL)
+		return xstrdup("");
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		fatalx("out of memory in OpenSSL");
+	/* RFC 2253 escapes control and non-ASCII bytes: safe in messages. */
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
+		BIO_free(bio);
+		ERR_clear_error();
+		return xstrdup("(unprintable name)");
+	}
+	len = BIO_get_mem_data(bio, &data);
+	s = xmalloc((size_t)len + 1);
+	memcpy(s, data, (size_t)len);
+	s[len] = '\0';
+	BIO_free(bio);
+	return s;
+}
+
+char *
+crypto_x509_subject(const X509 *x)
+{
+	return crypto_x509_name(X509_get_subject_name(x));
+}
+
+char *
+crypto_key_describe(EVP_PKEY *pkey)
+{
+	char group[80];
+	const char *nist, *type;
+	int nid;
+
+	if (pkey == NULL)
+		return xstrdup("unknown");
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+		return xasprintf("RSA-%d", EVP_PKEY_get_bits(pkey));
+	case EVP_PKEY_RSA_PSS:
+		return xasprintf("RSA-PSS-%d", EVP_PKEY_get_bits(pkey));
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_group_name(pkey, group, sizeof group,
+		    NULL) != 1) {
+			ERR_clear_error();
+			return xstrdup("EC (explicit parameters)");
+		}
+		nid = OBJ_txt2nid(group);
+		if (nid != NID_undef && (nist = EC_curve_nid2nist(nid)) != NULL)
+			return xasprintf("EC %s", nist);
+		return xasprintf("EC %s", group);
+	default:
+		if ((type = EVP_PKEY_get0_type_name(pkey)) == NULL &&
+		    (type = OBJ_nid2sn(EVP_PKEY_get_base_id(pkey))) == NULL)
+			type = "unknown";
+		return xstrdup(type);
+	}
+}
+
+int
+crypto_x509_time(const ASN1_TIME *t, char *out)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		ERR_clear_error();
+		snprintf(out, CRYPTO_TIME_LEN, "(unreadable time)");
+		return -1;
+	}
+	if (strftime(out, CRYPTO_TIME_LEN, "%Y-%m-%d %H:%M UTC", &tm) == 0) {
+		snprintf(out, CRYPTO_TIME_LEN, "(unreadable time)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+crypto_x509_check_time(X509 *x, const char *what, time_t now, char **cause)
+{
+	const ASN1_TIME *nb = X509_get0_notBefore(x);
+	const ASN1_TIME *na = X509_get0_notAfter(x);
+	char when[CRYPTO_TIME_LEN], *subject;
+	int before, after, rc = -1;
+
+	subject = crypto_x509_subject(x);
+	before = X509_cmp_time(nb, &now);
+	after = X509_cmp_time(na, &now);
+	if (before == 0 || after == 0) {
+		ERR_clear_error();
+		*cause = xasprintf("%s '%s' has an unreadable validity period",
+		    what, subject);
+		goto out;
+	}
+	if (before > 0) {
+		crypto_x509_time(nb, when);
+		*cause = xasprintf("%s '%s' is not yet valid: valid from %s "
+		    "(is the system clock right?)", what, subject, when);
+		goto out;
+	}
+	if (after < 0) {
+		crypto_x509_time(na, when);
+		*cause = xasprintf("%s '%s' expired on %s", what, subject,
+		    when);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(subject);
+	return rc;
+}
+
+/* Converts an ASN1_TIME to seconds since the epoch; -1 if unreadable. */
+static int
+cert_epoch(const ASN1_TIME *t, long long *out)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	*out = (long long)timegm(&tm);
+	return 0;
+}
+
+/* Fills cert from a parsed certificate; -1 with *cause set. */
+static int
+cert_fill(X509 *x, struct crypto_cert *cert, char **cause)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *p;
+	unsigned int mdlen;
+	uint32_t flags;
+	int len;
+
+	memset(cert, 0, sizeof *cert);
+	flags = X509_get_extension_flags(x);
+	if (flags & EXFLAG_INVALID) {
+		*cause = xstrdup("certificate has malformed or repeated "
+		    "extensions");
+		return -1;
+	}
+	if ((len = i2d_X509(x, NULL)) <= 0) {
+		ERR_clear_error();
+		*cause = xstrdup("cannot encode the certificate");
+		return -1;
+	}
+	cert->der = xmalloc((size_t)len);
+	p = cert->der;
+	if (i2d_X509(x, &p) != len) {
+		free(cert->der);
+		cert->der = NULL;
+		*cause = xstrdup("cannot encode the certificate");
+		return -1;
+	}
+	cert->der_len = (size_t)len;
+	if (EVP_Digest(cert->der, cert->der_len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != CRYPTO_SHA256_LEN)
+		fatalx("SHA-256 failed: %s", crypto_openssl_error());
+	crypto_hex(md, mdlen, cert->fingerprint);
+	if (cert_epoch(X509_get0_notBefore(x), &cert->not_before) == -1 ||
+	    cert_epoch(X509_get0_notAfter(x), &cert->not_after) == -1) {
+		free(cert->der);
+		cert->der = NULL;
+		*cause = xstrdup("certificate has an unreadable validity "
+		    "period");
+		return -1;
+	}
+	cert->subject = crypto_x509_subject(x);
+	cert->issuer = crypto_x509_name(X509_get_issuer_name(x));
+	cert->is_ca = (flags & EXFLAG_CA) != 0;
+	cert->key = crypto_key_describe(X509_get0_pubkey(x));
+	ERR_clear_error();
+	return 0;
+}
+
+/* Parses DER into an X509, refusing trailing bytes; NULL with *cause set. */
+static X509 *
+cert_parse_der(const unsigned char *der, size_t len, char **cause)
+{
+	const unsigned char *p = der;
+	X509 *x;
+	char *e;
+
+	if (len == 0 || len > CERT_MAX_FILE) {
+		*cause = xasprintf("%zu bytes cannot be a certificate", len);
+		return NULL;
+	}
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		e = crypto_openssl_error();
+		*cause = xasprintf("not a DER certificate: %s", e);
+		free(e);
+		return NULL;
+	}
+	if (p != der + len) {
+		X509_free(x);
+		*cause = xasprintf("%zu bytes follow the DER certificate",
+		    (size_t)(der + len - p));
+		return NULL;
+	}
+	return x;
+}
+
+int
+crypto_cert_from_der(const unsigned char *der, size_t len,
+    struct crypto_cert *cert, char **cause)
+{
+	X509 *x;
+	int rc;
+
+	memset(cert, 0, sizeof *cert);
+	if ((x = cert_parse_der(der, len, cause)) == NULL)
+		return -1;
+	rc = cert_fill(x, cert, cause);
+	X509_free(x);
+	return rc;
+}
+
+/* Reads a whole small file; -1 with *cause set. */
+static int
+cert_read_file(const char *path, unsigned char **out, size_t *outlen,
+    char **cause)
+{
+	struct stat st;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		*cause = xasprintf("cannot stat %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*cause = xasprintf("%s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > CERT_MAX_FILE) {
+		*cause = xasprintf("%s is larger than %d KiB: not a "
+		    "certificate", path, CERT_MAX_FILE / 1024);
+		goto out;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("cannot read %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int
+crypto_cert_load(const char *path, struct crypto_cert *cert, char **cause)
+{
+	unsigned char *buf = NULL;
+	size_t len;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	char *why = NULL;
+	int rc = -1;
+
+	memset(cert, 0, sizeof *cert);
+	if (cert_read_file(path, &buf, &len, cause) == -1)
+		return -1;
+	if (strstr((char *)buf, "-----BEGIN") != NULL) {
+		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+			fatalx("out of memory in OpenSSL");
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+			why = crypto_openssl_error();
+			*cause = xasprintf("%s holds no PEM certificate: %s",
+			    path, why);
+			goto out;
+		}
+	} else if ((x = cert_parse_der(buf, len, &why)) == NULL) {
+		*cause = xasprintf("%s holds no PEM or DER certificate: %s",
+		    path, why);
+		goto out;
+	}
+	if (cert_fill(x, cert, &why) == -1) {
+		*cause = xasprintf("%s: %s", path, why);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(why);
+	X509_free(x);
+	BIO_free(bio);
+	free(buf);
+	return rc;
+}
+
+int
+crypto_cert_check_anchor(const struct crypto_cert *cert, char **cause)
+{
+	X509 *x;
+	uint32_t flags;
+	char *subject = NULL, *why = NULL;
+	int rc = -1;
+
+	if ((x = cert_parse_der(cert->der, cert->der_len, &why)) == NULL) {
+		*cause = xasprintf("certificate '%s' cannot be read: %s",
+		    cert->subject != NULL ? cert->subject : "", why);
+		free(why);
+		return -1;
+	}
+	subject = crypto_x509_subject(x);
+	flags = X509_get_extension_flags(x);
+	if ((flags & EXFLAG_BCONS) == 0 || (flags & EXFLAG_CA) == 0) {
+		*cause = xasprintf("certificate '%s' is not a CA certificate: "
+		    "a trust anchor needs basicConstraints CA:TRUE", subject);
+		goto out;
+	}
+	if ((flags & EXFLAG_KUSAGE) &&
+	    (X509_get_key_usage(x) & KU_KEY_CERT_SIGN) == 0) {
+		*cause = xasprintf("certificate '%s' is not a CA certificate: "
+		    "its keyUsage lacks keyCertSign", subject);
+		goto out;
+	}
+	if (crypto_policy_cert(x, cause) == -1)
+		goto out;
+	if (crypto_x509_check_time(x, "certificate", time(NULL), cause) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(subject);
+	X509_free(x);
+	return rc;
+}
+
+void
+crypto_cert_clear(struct crypto_cert *cert)
+{
+	if (cert == NULL)
+		return;
+	free(cert->subject);
+	free(cert->issuer);
+	free(cert->key);
+	free(cert->der);
+	memset(cert, 0, sizeof *cert);
+}

@@ -1,0 +1,111 @@
+/*
+ * crypto/: every OpenSSL call of cml.  CMS detached signatures (sign and
+ * verify against a trust store), the algorithm policy of BSI TR-02102-1,
+ * certificates, and streaming SHA-256.
+ */
+#ifndef CML_CRYPTO_H
+#define CML_CRYPTO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_SHA256_HEX 65 /* 64 hex digits and a NUL */
+
+/*
+ * Describes the last OpenSSL errors as one line ("" if none) and clears
+ * the error queue: the one place OpenSSL's error space is mapped.
+ */
+char *crypto_openssl_error(void);
+
+/* A certificate as cml shows and stores it. */
+struct crypto_cert {
+	char *subject; /* RFC 2253, e.g. "CN=cml test root,O=cml" */
+	char *issuer;
+	char fingerprint[CRYPTO_SHA256_HEX]; /* SHA-256 of the DER, hex */
+	long long not_before; /* seconds since the epoch, UTC */
+	long long not_after;
+	int is_ca; /* basicConstraints CA:TRUE */
+	char *key; /* e.g. "EC P-384", "RSA-3072" */
+	unsigned char *der;
+	size_t der_len;
+};
+
+/* Reads a PEM or DER certificate file; -1 with *cause set. */
+int crypto_cert_load(const char *path, struct crypto_cert *cert,
+    char **cause);
+/* Parses a DER certificate; -1 with *cause set. */
+int crypto_cert_from_der(const unsigned char *der, size_t len,
+    struct crypto_cert *cert, char **cause);
+/*
+ * Checks that cert may be a trust anchor: a CA certificate (basic
+ * constraints CA:TRUE, keyCertSign if key usage is present), within its
+ * validity period, and within the algorithm policy.  -1 with *cause set.
+ */
+int crypto_cert_check_anchor(const struct crypto_cert *cert, char **cause);
+/* Releases what crypto_cert_load filled in. */
+void crypto_cert_clear(struct crypto_cert *cert);
+
+/* A set of trust anchors. */
+struct crypto_trust;
+
+/* Returns an empty trust store. */
+struct crypto_trust *crypto_trust_new(void);
+/* Frees a trust store; NULL does nothing. */
+void crypto_trust_free(struct crypto_trust *trust);
+/* Adds an anchor (DER); -1 with *cause set. */
+int crypto_trust_add_der(struct crypto_trust *trust, const unsigned char *der,
+    size_t len, char **cause);
+
+/* Who signed something that verified. */
+struct crypto_signer {
+	char *subject;
+	char *issuer;
+	char fingerprint[CRYPTO_SHA256_HEX];
+};
+
+/*
+ * Verifies a detached CMS signature (DER) over data: the signature matches
+ * the data, the signer certificate chains (through the certificates in the
+ * signature) to an anchor of trust, is valid now, is for code signing
+ * (extendedKeyUsage codeSigning, not a CA), and every algorithm on the way
+ * is within the policy (no MD5 or SHA-1, RSA >= 3072, EC on P-256, P-384,
+ * P-521 or Brainpool curves).  Fills *signer on success; -1 with *cause
+ * saying which check failed.
+ */
+int crypto_verify_detached(struct crypto_trust *trust, const void *data,
+    size_t len, const void *sig, size_t siglen, struct crypto_signer *signer,
+    char **cause);
+/* Releases what crypto_verify_detached filled in. */
+void crypto_signer_clear(struct crypto_signer *signer);
+
+/*
+ * Signs the file at path with a detached CMS signature (DER, SHA-256 or the
+ * key's matching digest, signer certificate and chain included) written to
+ * outpath; the key and certificates are PEM files, chain may be NULL.
+ * -1 with *cause set.
+ */
+int crypto_sign_file(const char *path, const char *keypath,
+    const char *certpath, const char *chainpath, const char *outpath,
+    char **cause);
+
+/* A streaming SHA-256. */
+struct crypto_hash;
+
+/* Starts a SHA-256. */
+struct crypto_hash *crypto_sha256_new(void);
+/* Adds bytes. */
+void crypto_hash_update(struct crypto_hash *h, const void *data, size_t len);
+/* Finishes into out (CRYPTO_SHA256_LEN bytes) and frees h. */
+void crypto_hash_final(struct crypto_hash *h, unsigned char *out);
+/* Frees an unfinished hash; NULL does nothing. */
+void crypto_hash_free(struct crypto_hash *h);
+/*
+ * Hashes what fd holds from its offset to the end, with large reads and no
+ * extra copies; sets *size to the bytes read.  -1 with *cause set.
+ */
+int crypto_sha256_fd(int fd, unsigned char *out, off_t *size, char **cause);
+/* Writes len bytes as lower-case hex plus a NUL into out (2 * len + 1). */
+void crypto_hex(const unsigned char *in, size_t len, char *out);
+
+#endif

@@ -1,0 +1,1865 @@
+/*
+ * Container configs (cml-container(5)).  The text is first checked as
+ * strict JSON (RFC 8259, no field twice in one object), because a signed
+ * config must have one meaning only, whatever reads it; json-c then builds
+ * the tree, and every field is checked against its type and range, in a
+ * fixed order, so a config with several faults always gets the same
+ * message.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cconfig.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* A valid config nests 5 levels (linux.resources.devices[0]). */
+#define CCONFIG_JSON_DEPTH 8
+/* A valid object has at most 7 fields. */
+#define CCONFIG_JSON_FIELDS 32
+
+#define CCONFIG_NAME_MAX 31
+#define CCONFIG_GUESTOS_NAME_MAX 64
+#define CCONFIG_HOSTNAME_MAX 64
+#define CCONFIG_LABEL_MAX 63
+#define CCONFIG_VERSION_PARTS 4
+#define CCONFIG_VERSION_DIGITS 9
+
+/* Longest string quoted into a message, in bytes of the original. */
+#define CCONFIG_QUOTE_MAX 64
+
+const struct cconfig_device cconfig_default_devices[] = {
+	{ 'c', 1, 3, "rwm", 0 }, /* null */
+	{ 'c', 1, 5, "rwm", 0 }, /* zero */
+	{ 'c', 1, 7, "rwm", 0 }, /* full */
+	{ 'c', 1, 8, "rwm", 0 }, /* random */
+	{ 'c', 1, 9, "rwm", 0 }, /* urandom */
+	{ 'c', 5, 0, "rwm", 0 }, /* tty */
+	{ 'c', 5, 2, "rwm", 0 }, /* ptmx */
+	{ 'c', 136, CCONFIG_DEVICE_ANY, "rwm", 0 }, /* pts */
+};
+const size_t cconfig_default_devices_len =
+    sizeof cconfig_default_devices / sizeof cconfig_default_devices[0];
+
+/* Capability names, indexed by number as in <linux/capability.h>. */
+static const char *const cconfig_caps[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+#define CCONFIG_NCAPS ((int)(sizeof cconfig_caps / sizeof cconfig_caps[0]))
+_Static_assert(sizeof cconfig_caps / sizeof cconfig_caps[0] <= 64,
+    "capabilities are kept in a 64-bit mask");
+
+/* Capabilities no container keeps, or only some, and why. */
+enum cconfig_cap_rule {
+	CCONFIG_CAP_NEVER,
+	CCONFIG_CAP_C0_ONLY,
+	CCONFIG_CAP_TIME_ONLY,
+};
+static const struct {
+	const char *name;
+	enum cconfig_cap_rule rule;
+	const char *why;
+} cconfig_cap_policy[] = {
+	{ "CAP_SYS_MODULE", CCONFIG_CAP_NEVER,
+	    "it would let the container load kernel modules" },
+	{ "CAP_SYS_RAWIO", CCONFIG_CAP_NEVER,
+	    "it would give the container raw access to memory and I/O ports" },
+	{ "CAP_SYS_BOOT", CCONFIG_CAP_NEVER,
+	    "it would let the container reboot the host or load a new kernel" },
+	{ "CAP_MAC_ADMIN", CCONFIG_CAP_NEVER,
+	    "it would let the container change the mandatory access control "
+	    "policy" },
+	{ "CAP_MAC_OVERRIDE", CCONFIG_CAP_NEVER,
+	    "it would let the container bypass mandatory access control" },
+	{ "CAP_SYS_ADMIN", CCONFIG_CAP_C0_ONLY,
+	    "it would let the container mount file systems and undo its "
+	    "isolation" },
+	{ "CAP_SYS_TIME", CCONFIG_CAP_TIME_ONLY,
+	    "it would let the container set the host's clock" },
+};
+
+static const char *const cconfig_token_names[] = {
+	[CCONFIG_TOKEN_NONE] = "none",
+	[CCONFIG_TOKEN_SOFTTOKEN] = "softtoken",
+	[CCONFIG_TOKEN_USBTOKEN] = "usbtoken",
+};
+
+/* Sets *cause from a format, unless cause is NULL. */
+static void __attribute__((format(printf, 2, 3)))
+cconfig_cause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+}
+
+/*
+ * Returns a copy of s fit for a message: bytes outside printable ASCII,
+ * the backslash and the single quote become \xNN, and a long string is cut
+ * with "...", so nothing from a config can drive a terminal or a log.
+ */
+static char *
+cconfig_quote(const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+	size_t i, n, o = 0;
+	char *out;
+
+	n = len > CCONFIG_QUOTE_MAX ? CCONFIG_QUOTE_MAX : len;
+	out = xmalloc(n * 4 + 4);
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		} else
+			out[o++] = (char)c;
+	}
+	if (n < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* As cconfig_quote, for a NUL-terminated string. */
+static char *
+cconfig_quotes(const char *s)
+{
+	return cconfig_quote(s, strlen(s));
+}
+
+/* Names a member: "key" at the top level, else "path.key". */
+static char *
+cconfig_path(const char *path, const char *key)
+{
+	if (*path == '\0')
+		return xstrdup(key);
+	return xasprintf("%s.%s", path, key);
+}
+
+/*
+ * The strict JSON scanner.  json-c accepts single-quoted strings, NaN,
+ * raw control characters and \u0000 in strings, and keeps the last of two
+ * fields with one name; all of these are refused here.  Field names must
+ * not use escapes, so a name compared as raw bytes is the name json-c
+ * sees.
+ */
+struct cconfig_json {
+	const unsigned char *p;
+	size_t len;
+	size_t off;
+	char *err; /* the complete message, once something is wrong */
+};
+
+/* Records the first problem found; returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+cconfig_json_error(struct cconfig_json *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->err != NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&j->err, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+	return -1;
+}
+
+/* Records a syntax problem at the current offset; returns -1. */
+static int
+cconfig_json_syntax(struct cconfig_json *j, const char *what)
+{
+	return cconfig_json_error(j, "config is not valid JSON: %s at offset "
+	    "%zu", what, j->off);
+}
+
+/* Records "unexpected character" or "unexpected byte"; returns -1. */
+static int
+cconfig_json_unexpected(struct cconfig_json *j)
+{
+	unsigned char c;
+
+	if (j->off >= j->len)
+		return cconfig_json_syntax(j, "unexpected end");
+	c = j->p[j->off];
+	if (c > 0x20 && c < 0x7f && c != '\'' && c != '\\')
+		return cconfig_json_error(j, "config is not valid JSON: "
+		    "unexpected character '%c' at offset %zu", c, j->off);
+	return cconfig_json_error(j, "config is not valid JSON: unexpected "
+	    "byte 0x%02x at offset %zu", c, j->off);
+}
+
+static void
+cconfig_json_ws(struct cconfig_json *j)
+{
+	while (j->off < j->len && (j->p[j->off] == ' ' ||
+	    j->p[j->off] == '\t' || j->p[j->off] == '\n' ||
+	    j->p[j->off] == '\r'))
+		j->off++;
+}
+
+/* Returns the length of the UTF-8 sequence at s, or 0 if it is invalid. */
+static size_t
+cconfig_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0; /* no overlong forms */
+		else if (s[0] == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f; /* nothing above U+10FFFF */
+	} else
+		return 0;
+	if (n < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	}
+	return need;
+}
+
+/* Reads the 4 hex digits of a \u escape into *cp. */
+static int
+cconfig_json_hex4(struct cconfig_json *j, unsigned int *cp)
+{
+	unsigned char c;
+	int i;
+
+	*cp = 0;
+	for (i = 0; i < 4; i++) {
+		if (j->off >= j->len)
+			return cconfig_json_unexpected(j);
+		c = j->p[j->off];
+		*cp <<= 4;
+		if (c >= '0' && c <= '9')
+			*cp |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			*cp |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			*cp |= c - 'A' + 10;
+		else
+			return cconfig_json_syntax(j, "invalid \\u escape");
+		j->off++;
+	}
+	return 0;
+}
+
+/* Scans a string; *escaped is set when it holds an escape. */
+static int
+cconfig_json_string(struct cconfig_json *j, int *escaped)
+{
+	size_t start = j->off, n;
+	unsigned int cp;
+	unsigned char c;
+
+	*escaped = 0;
+	j->off++; /* the opening quote */
+	while (j->off < j->len) {
+		c = j->p[j->off];
+		if (c == '"') {
+			j->off++;
+			return 0;
+		}
+		if (c < 0x20)
+			return cconfig_json_syntax(j,
+			    "control character in a string");
+		if (c >= 0x80) {
+			n = cconfig_utf8_len(j->p + j->off, j->len - j->off);
+			if (n == 0)
+				return cconfig_json_syntax(j, "invalid UTF-8");
+			j->off += n;
+			continue;
+		}
+		if (c != '\\') {
+			j->off++;
+			continue;
+		}
+		*escaped = 1;
+		if (++j->off >= j->len)
+			break;
+		c = j->p[j->off++];
+		if (c != '\0' && strchr("\"\\/bfnrt", c) != NULL)
+			continue;
+		if (c != 'u') {
+			j->off -= 2;
+			return cconfig_json_syntax(j, "invalid escape");
+		}
+		if (cconfig_json_hex4(j, &cp) == -1)
+			return -1;
+		if (cp == 0) {
+			j->off -= 6;
+			return cconfig_json_syntax(j, "\\u0000 in a string");
+		}
+		if (cp >= 0xdc00 && cp <= 0xdfff) {
+			j->off -= 6;
+			return cconfig_json_syntax(j, "unpaired surrogate");
+		}
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (j->len - j->off < 2 || j->p[j->off] != '\\' ||
+			    j->p[j->off + 1] != 'u')
+				return cconfig_json_syntax(j,
+				    "unpaired surrogate");
+			j->off += 2;
+			if (cconfig_json_hex4(j, &cp) == -1)
+				return -1;
+			if (cp < 0xdc00 || cp > 0xdfff) {
+				j->off -= 6;
+				return cconfig_json_syntax(j,
+				    "unpaired surrogate");
+			}
+		}
+	}
+	j->off = start;
+	return cconfig_json_syntax(j, "unterminated string");
+}
+
+/* Skips decimal digits; returns how many. */
+static size_t
+cconfig_json_digits(struct cconfig_json *j)
+{
+	size_t start = j->off;
+
+	while (j->off < j->len && j->p[j->off] >= '0' && j->p[j->off] <= '9')
+		j->off++;
+	return j->off - start;
+}
+
+/* Scans a number as RFC 8259 has it. */
+static int
+cconfig_json_number(struct cconfig_json *j)
+{
+	if (j->p[j->off] == '-')
+		j->off++;
+	if (j->off < j->len && j->p[j->off] == '0') {
+		j->off++;
+		if (j->off < j->len && j->p[j->off] >= '0' &&
+		    j->p[j->off] <= '9')
+			return cconfig_json_syntax(j,
+			    "number with a leading zero");
+	} else if (cconfig_json_digits(j) == 0)
+		return cconfig_json_syntax(j, "invalid number");
+	if (j->off < j->len && j->p[j->off] == '.') {
+		j->off++;
+		if (cconfig_json_digits(j) == 0)
+			return cconfig_json_syntax(j, "invalid number");
+	}
+	if (j->off < j->len && (j->p[j->off] == 'e' || j->p[j->off] == 'E')) {
+		j->off++;
+		if (j->off < j->len && (j->p[j->off] == '+' ||
+		    j->p[j->off] == '-'))
+			j->off++;
+		if (cconfig_json_digits(j) == 0)
+			return cconfig_json_syntax(j, "invalid number");
+	}
+	return 0;
+}
+
+/* Scans true, false or null. */
+static int
+cconfig_json_word(struct cconfig_json *j)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+		n = strlen(words[i]);
+		if (j->len - j->off >= n &&
+		    memcmp(j->p + j->off, words[i], n) == 0) {
+			j->off += n;
+			return 0;
+		}
+	}
+	return cconfig_json_unexpected(j);
+}
+
+static int cconfig_json_value(struct cconfig_json *, int, const char *);
+
+/* Scans an object; path names it in messages ("" for the top level). */
+static int
+cconfig_json_object(struct cconfig_json *j, int depth, const char *path)
+{
+	size_t koff[CCONFIG_JSON_FIELDS], klen[CCONFIG_JSON_FIELDS];
+	size_t nkeys = 0, start, n, i;
+	char *key, *child;
+	int escaped, ret;
+
+	j->off++;
+	cconfig_json_ws(j);
+	if (j->off < j->len && j->p[j->off] == '}') {
+		j->off++;
+		return 0;
+	}
+	for (;;) {
+		cconfig_json_ws(j);
+		if (j->off >= j->len || j->p[j->off] != '"')
+			return cconfig_json_unexpected(j);
+		start = j->off;
+		if (cconfig_json_string(j, &escaped) == -1)
+			return -1;
+		if (escaped) {
+			j->off = start;
+			return cconfig_json_syntax(j, "escape in a field name "
+			    "(field names must be plain)");
+		}
+		n = j->off - start - 2;
+		key = cconfig_quote((const char *)j->p + start + 1, n);
+		child = cconfig_path(path, key);
+		free(key);
+		for (i = 0; i < nkeys; i++) {
+			if (klen[i] == n && memcmp(j->p + koff[i],
+			    j->p + start + 1, n) == 0) {
+				cconfig_json_error(j, "field '%s' appears "
+				    "twice", child);
+				free(child);
+				return -1;
+			}
+		}
+		if (nkeys == CCONFIG_JSON_FIELDS) {
+			free(child);
+			return cconfig_json_error(j, "%s has more than %d "
+			    "fields", *path == '\0' ? "the config" : path,
+			    CCONFIG_JSON_FIELDS);
+		}
+		koff[nkeys] = start + 1;
+		klen[nkeys++] = n;
+
+		cconfig_json_ws(j);
+		if (j->off >= j->len || j->p[j->off] != ':') {
+			free(child);
+			return cconfig_json_unexpected(j);
+		}
+		j->off++;
+		ret = cconfig_json_value(j, depth, child);
+		free(child);
+		if (ret == -1)
+			return -1;
+
+		cconfig_json_ws(j);
+		if (j->off < j->len && j->p[j->off] == ',') {
+			j->off++;
+			continue;
+		}
+		if (j->off < j->len && j->p[j->off] == '}') {
+			j->off++;
+			return 0;
+		}
+		return cconfig_json_unexpected(j);
+	}
+}
+
+/* Scans an array; its elements are named path[0], path[1], ... */
+static int
+cconfig_json_array(struct cconfig_json *j, int depth, const char *path)
+{
+	char *child;
+	size_t i;
+	int ret;
+
+	j->off++;
+	cconfig_json_ws(j);
+	if (j->off < j->len && j->p[j->off] == ']') {
+		j->off++;
+		return 0;
+	}
+	for (i = 0;; i++) {
+		child = xasprintf("%s[%zu]", path, i);
+		ret = cconfig_json_value(j, depth, child);
+		free(child);
+		if (ret == -1)
+			return -1;
+		cconfig_json_ws(j);
+		if (j->off < j->len && j->p[j->off] == ',') {
+			j->off++;
+			continue;
+		}
+		if (j->off < j->len && j->p[j->off] == ']') {
+			j->off++;
+			return 0;
+		}
+		return cconfig_json_unexpected(j);
+	}
+}
+
+/* Scans any value at the offset. */
+static int
+cconfig_json_value(struct cconfig_json *j, int depth, const char *path)
+{
+	int escaped;
+
+	cconfig_json_ws(j);
+	if (j->off >= j->len)
+		return cconfig_json_unexpected(j);
+	switch (j->p[j->off]) {
+	case '{':
+	case '[':
+		if (depth == CCONFIG_JSON_DEPTH)
+			return cconfig_json_error(j, "config is nested deeper "
+			    "than %d levels", CCONFIG_JSON_DEPTH);
+		if (j->p[j->off] == '{')
+			return cconfig_json_object(j, depth + 1, path);
+		return cconfig_json_array(j, depth + 1, path);
+	case '"':
+		return cconfig_json_string(j, &escaped);
+	case 't':
+	case 'f':
+	case 'n':
+		return cconfig_json_word(j);
+	default:
+		if (j->p[j->off] == '-' ||
+		    (j->p[j->off] >= '0' && j->p[j->off] <= '9'))
+			return cconfig_json_number(j);
+		return cconfig_json_unexpected(j);
+	}
+}
+
+/*
+ * Checks the whole text strictly and refuses anything but an object, then
+ * builds the tree with json-c; NULL with *cause set.
+ */
+static struct json_object *
+cconfig_json_parse(const char *text, size_t len, char **cause)
+{
+	struct cconfig_json j = { (const unsigned char *)text, len, 0, NULL };
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum json_tokener_error e;
+
+	if (cconfig_json_value(&j, 0, "") == 0) {
+		cconfig_json_ws(&j);
+		if (j.off < j.len)
+			cconfig_json_unexpected(&j);
+	}
+	if (j.err != NULL) {
+		if (cause != NULL)
+			*cause = j.err;
+		else
+			free(j.err);
+		return NULL;
+	}
+	j.off = 0;
+	cconfig_json_ws(&j);
+	if (j.p[j.off] != '{') {
+		cconfig_cause(cause, "config must be a JSON object");
+		return NULL;
+	}
+
+	tok = json_tokener_new_ex(CCONFIG_JSON_DEPTH + 1);
+	if (tok == NULL)
+		fatalx("out of memory parsing a config");
+	json_tokener_set_flags(tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	e = json_tokener_get_error(tok);
+	if (obj == NULL || e != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		cconfig_cause(cause, "config is not valid JSON: %s at offset "
+		    "%zu", json_tokener_error_desc(e),
+		    json_tokener_get_parse_end(tok));
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* What a parse needs besides the tree and the result. */
+struct cconfig_parser {
+	int is_c0;
+	char **cause;
+	int capv[64]; /* capabilities in the order listed */
+	size_t ncapv;
+};
+
+/* Returns member key of obj, or NULL when it is absent or null. */
+static struct json_object *
+cconfig_member(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v))
+		return NULL;
+	return v;
+}
+
+/*
+ * Checks that v (the value at path) is an object with only known fields.
+ * -1 with *cause set.
+ */
+static int
+cconfig_object(struct json_object *v, const char *path,
+    const char *const *known, char **cause)
+{
+	const char *const *k;
+	char *q, *name;
+
+	if (!json_object_is_type(v, json_type_object)) {
+		cconfig_cause(cause, "%s must be an object", path);
+		return -1;
+	}
+	json_object_object_foreach(v, key, val) {
+		(void)val;
+		for (k = known; *k != NULL; k++) {
+			if (strcmp(key, *k) == 0)
+				break;
+		}
+		if (*k == NULL) {
+			q = cconfig_quotes(key);
+			name = cconfig_path(path, q);
+			cconfig_cause(cause, "unknown field '%s'", name);
+			free(name);
+			free(q);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Looks up an optional object member of obj and checks its fields; *out
+ * is NULL when it is absent.  -1 with *cause set.
+ */
+static int
+cconfig_sub(struct json_object *obj, const char *path, const char *key,
+    const char *const *known, struct json_object **out, char **cause)
+{
+	char *name;
+	int ret = 0;
+
+	*out = cconfig_member(obj, key);
+	if (*out == NULL)
+		return 0;
+	name = cconfig_path(path, key);
+	if (cconfig_object(*out, name, known, cause) == -1)
+		ret = -1;
+	free(name);
+	return ret;
+}
+
+/*
+ * Reads an optional integer member into *out, which keeps its default
+ * when the member is absent.  -1 with *cause set.
+ */
+static int
+cconfig_int(struct json_object *obj, const char *path, const char *key,
+    long long min, long long max, long long *out, char **cause)
+{
+	struct json_object *v;
+	long long n;
+	char *name;
+
+	if ((v = cconfig_member(obj, key)) == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		n = (long long)json_object_get_int64(v);
+		if (n >= min && n <= max) {
+			*out = n;
+			return 0;
+		}
+	}
+	name = cconfig_path(path, key);
+	cconfig_cause(cause, "%s must be an integer from %lld to %lld", name,
+	    min, max);
+	free(name);
+	return -1;
+}
+
+/* Reads an optional boolean member, as cconfig_int. */
+static int
+cconfig_bool(struct json_object *obj, const char *path, const char *key,
+    int *out, char **cause)
+{
+	struct json_object *v;
+	char *name;
+
+	if ((v = cconfig_member(obj, key)) == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_boolean)) {
+		*out = json_object_get_boolean(v);
+		return 0;
+	}
+	name = cconfig_path(path, key);
+	cconfig_cause(cause, "%s must be true or false", name);
+	free(name);
+	return -1;
+}
+
+/*
+ * Looks up a string member: *out is NULL when it is absent and optional.
+ * -1 with *cause set when it is absent but required, or not a string.
+ */
+static int
+cconfig_string(struct json_object *obj, const char *path, const char *key,
+    int required, const char **out, char **cause)
+{
+	struct json_object *v;
+	char *name;
+	int ret = -1;
+
+	*out = NULL;
+	name = cconfig_path(path, key);
+	if ((v = cconfig_member(obj, key)) == NULL) {
+		if (!required)
+			ret = 0;
+		else
+			cconfig_cause(cause, "%s is missing", name);
+	} else if (!json_object_is_type(v, json_type_string))
+		cconfig_cause(cause, "%s must be a string", name);
+	else {
+		*out = json_object_get_string(v);
+		ret = 0;
+	}
+	free(name);
+	return ret;
+}
+
+/*
+ * Looks up an optional array of strings: *out is NULL when it is absent.
+ * -1 with *cause set.
+ */
+static int
+cconfig_strings(struct json_object *obj, const char *path, const char *key,
+    struct json_object **out, char **cause)
+{
+	struct json_object *v;
+	size_t i, n;
+	char *name;
+
+	*out = NULL;
+	if ((v = cconfig_member(obj, key)) == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_array)) {
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			if (!json_object_is_type(json_object_array_get_idx(v,
+			    i), json_type_string))
+				break;
+		}
+		if (i == n) {
+			*out = v;
+			return 0;
+		}
+	}
+	name = cconfig_path(path, key);
+	cconfig_cause(cause, "%s must be an array of strings", name);
+	free(name);
+	return -1;
+}
+
+/* Checks a container name: [a-z0-9][a-z0-9-]{0,30}. */
+static int
+cconfig_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > CCONFIG_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if (i > 0 && s[i] == '-')
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/* Checks a guest OS name as its manifest has it: [a-z0-9][a-z0-9._-]{0,63}. */
+static int
+cconfig_guestos_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > CCONFIG_GUESTOS_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Checks a dotted version as guest OS manifests have it: 1 to 4 decimal
+ * numbers without leading zeros, each at most 999999999.
+ */
+static int
+cconfig_version_ok(const char *s)
+{
+	size_t digits = 0;
+	int parts = 1;
+
+	for (;; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (digits == 1 && s[-1] == '0')
+				return 0;
+			if (++digits > CCONFIG_VERSION_DIGITS)
+				return 0;
+			continue;
+		}
+		if (digits == 0)
+			return 0;
+		if (*s == '\0')
+			return 1;
+		if (*s != '.' || ++parts > CCONFIG_VERSION_PARTS)
+			return 0;
+		digits = 0;
+	}
+}
+
+/*
+ * Checks a host name (RFC 1123): dot-separated labels of letters, digits
+ * and '-', each 1 to 63 long and neither starting nor ending with '-',
+ * at most 64 in all.
+ */
+static int
+cconfig_hostname_ok(const char *s)
+{
+	size_t label = 0, i, n = strlen(s);
+
+	if (n == 0 || n > CCONFIG_HOSTNAME_MAX)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (s[i] == '.' || s[i] == '\0') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+		if (label == 0 && s[i] == '-')
+			return 0;
+		if (++label > CCONFIG_LABEL_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* Reads a CPU number (no leading zeros, at most CCONFIG_CPU_MAX). */
+static int
+cconfig_cpu_number(const char **sp, long *out)
+{
+	const char *s = *sp;
+	long n = 0;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	if (*s == '0' && s[1] >= '0' && s[1] <= '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		n = n * 10 + (*s - '0');
+		if (n > CCONFIG_CPU_MAX)
+			return 0;
+	}
+	*sp = s;
+	*out = n;
+	return 1;
+}
+
+/*
+ * Checks a cpuset list: numbers and ranges ("0-1,3") separated by commas,
+ * each range in order and the whole list ascending without overlaps.
+ */
+static int
+cconfig_cpus_ok(const char *s)
+{
+	long prev = -1, lo, hi;
+
+	for (;;) {
+		if (!cconfig_cpu_number(&s, &lo))
+			return 0;
+		hi = lo;
+		if (*s == '-') {
+			s++;
+			if (!cconfig_cpu_number(&s, &hi) || hi < lo)
+				return 0;
+		}
+		if (lo <= prev)
+			return 0;
+		prev = hi;
+		if (*s == '\0')
+			return 1;
+		if (*s++ != ',')
+			return 0;
+	}
+}
+
+/* Returns the length of the KEY of a KEY=VALUE entry, or 0 if it is bad. */
+static size_t
+cconfig_env_key(const char *s)
+{
+	size_t i;
+
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+	    s[0] == '_'))
+		return 0;
+	for (i = 1; s[i] != '='; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	}
+	return i;
+}
+
+/* Returns the number of capability name, or -1. */
+static int
+cconfig_cap_number(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CCONFIG_NCAPS; i++) {
+		if (strcmp(cconfig_caps[i], name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Reads "name", checking the pattern and who may use "c0". */
+static int
+cconfig_read_name(struct cconfig_parser *p, struct json_object *top,
+    struct cconfig *c)
+{
+	const char *s;
+	char *q;
+	int ret = -1;
+
+	if (cconfig_string(top, "", "name", 1, &s, p->cause) == -1)
+		return -1;
+	q = cconfig_quotes(s);
+	if (!cconfig_name_ok(s))
+		cconfig_cause(p->cause, "name '%s' must be 1 to 31 of a-z 0-9 -, "
+		    "starting with a letter or digit", q);
+	else if (!p->is_c0 && strcmp(s, CCONFIG_C0_NAME) == 0)
+		cconfig_cause(p->cause, "name 'c0' is reserved for the "
+		    "management container");
+	else if (p->is_c0 && strcmp(s, CCONFIG_C0_NAME) != 0)
+		cconfig_cause(p->cause, "name must be 'c0' for the management "
+		    "container, not '%s'", q);
+	else {
+		c->name = xstrdup(s);
+		ret = 0;
+	}
+	free(q);
+	return ret;
+}
+
+/* Reads "guestos": the guest OS name and the lowest version accepted. */
+static int
+cconfig_read_guestos(struct cconfig_parser *p, struct json_object *top,
+    struct cconfig *c)
+{
+	static const char *const known[] = { "name", "min_version", NULL };
+	struct json_object *g, *v;
+	const char *s;
+	char *q;
+	int64_t n;
+
+	if (cconfig_sub(top, "", "guestos", known, &g, p->cause) == -1)
+		return -1;
+	if (g == NULL) {
+		cconfig_cause(p->cause, "guestos is missing");
+		return -1;
+	}
+	if (cconfig_string(g, "guestos", "name", 1, &s, p->cause) == -1)
+		return -1;
+	if (!cconfig_guestos_name_ok(s)) {
+		q = cconfig_quotes(s);
+		cconfig_cause(p->cause, "guestos.name '%s' must be 1 to 64 of "
+		    "a-z 0-9 . _ -, starting with a letter or digit", q);
+		free(q);
+		return -1;
+	}
+	c->guestos_name = xstrdup(s);
+
+	if ((v = cconfig_member(g, "min_version")) == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		n = json_object_get_int64(v);
+		if (n >= 0 && n <= 999999999) {
+			c->guestos_min_version = xasprintf("%lld",
+			    (long long)n);
+			return 0;
+		}
+	} else if (json_object_is_type(v, json_type_string) &&
+	    cconfig_version_ok(json_object_get_string(v))) {
+		c->guestos_min_version = xstrdup(json_object_get_string(v));
+		return 0;
+	}
+	cconfig_cause(p->cause, "guestos.min_version must be a version such "
+	    "as \"1.2.3\": 1 to 4 numbers separated by dots, without leading "
+	    "zeros, each at most 999999999");
+	return -1;
+}
+
+/* Reads "hostname", which defaults to the name. */
+static int
+cconfig_read_hostname(struct cconfig_parser *p, struct json_object *top,
+    struct cconfig *c)
+{
+	const char *s;
+	char *q;
+
+	if (cconfig_string(top, "", "hostname", 0, &s, p->cause) == -1)
+		return -1;
+	if (s == NULL) {
+		c->hostname = xstrdup(c->name);
+		return 0;
+	}
+	/* The name is always accepted, as it is the default. */
+	if (!cconfig_hostname_ok(s) && strcmp(s, c->name) != 0) {
+		q = cconfig_quotes(s);
+		cconfig_cause(p->cause, "hostname '%s' must be an RFC 1123 host "
+		    "name: labels of a-z A-Z 0-9 - separated by dots, each 1 to "
+		    "63 long, not starting or ending with -, 64 at most in all",
+		    q);
+		free(q);
+		return -1;
+	}
+	c->hostname = xstrdup(s);
+	return 0;
+}
+
+/* Copies an array of strings into a NULL-terminated vector. */
+static char **
+cconfig_vector(struct json_object *a, size_t *np)
+{
+	size_t i, n = a == NULL ? 0 : json_object_array_length(a);
+	char **v;
+
+	v = xcalloc(n + 1, sizeof *v);
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(json_object_get_string(
+		    json_object_array_get_idx(a, i)));
+	*np = n;
+	return v;
+}
+
+/* Reads process.args: the init and its arguments. */
+static int
+cconfig_read_args(struct cconfig_parser *p, struct json_object *proc,
+    struct cconfig *c)
+{
+	struct json_object *a;
+	const char *s;
+	size_t i, n;
+
+	if (cconfig_strings(proc, "process", "args", &a, p->cause) == -1)
+		return -1;
+	if (a == NULL)
+		return 0;
+	n = json_object_array_length(a);
+	if (n == 0 || n > CCONFIG_ARGS_MAX) {
+		cconfig_cause(p->cause, "process.args must have 1 to %d entries",
+		    CCONFIG_ARGS_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(a, i));
+		if (strlen(s) > CCONFIG_STRING_MAX) {
+			cconfig_cause(p->cause, "process.args[%zu] must be at "
+			    "most %d bytes long", i, CCONFIG_STRING_MAX);
+			return -1;
+		}
+		if (i == 0 && s[0] != '/') {
+			cconfig_cause(p->cause, "process.args[0] must be an "
+			    "absolute path");
+			return -1;
+		}
+	}
+	c->args = cconfig_vector(a, &c->nargs);
+	return 0;
+}
+
+/*
+ * Reads process.env.  Values are never quoted into a message: they may
+ * hold secrets.
+ */
+static int
+cconfig_read_env(struct cconfig_parser *p, struct json_object *proc,
+    struct cconfig *c)
+{
+	struct json_object *a;
+	const char *s, *t;
+	size_t i, k, n, len;
+	char *q;
+
+	if (cconfig_strings(proc, "process", "env", &a, p->cause) == -1)
+		return -1;
+	n = a == NULL ? 0 : json_object_array_length(a);
+	if (n > CCONFIG_ENV_MAX) {
+		cconfig_cause(p->cause, "process.env must have at most %d "
+		    "entries", CCONFIG_ENV_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(a, i));
+		if (strlen(s) > CCONFIG_STRING_MAX) {
+			cconfig_cause(p->cause, "process.env[%zu] must be at "
+			    "most %d bytes long", i, CCONFIG_STRING_MAX);
+			return -1;
+		}
+		if (strchr(s, '=') == NULL || (len = cconfig_env_key(s)) == 0) {
+			cconfig_cause(p->cause, "process.env[%zu] must be "
+			    "KEY=VALUE, KEY of A-Z a-z 0-9 _ and not starting "
+			    "with a digit", i);
+			return -1;
+		}
+		for (k = 0; k < i; k++) {
+			t = json_object_get_string(
+			    json_object_array_get_idx(a, k));
+			if (strncmp(s, t, len + 1) == 0) {
+				q = cconfig_quote(s, len);
+				cconfig_cause(p->cause, "process.env sets %s "
+				    "twice", q);
+				free(q);
+				return -1;
+			}
+		}
+	}
+	c->env = cconfig_vector(a, &c->nenv);
+	return 0;
+}
+
+/* Reads process.capabilities.bounding into the mask, in listed order. */
+static int
+cconfig_read_caps(struct cconfig_parser *p, struct json_object *proc,
+    struct cconfig *c)
+{
+	static const char *const known[] = { "bounding", NULL };
+	static const char *const path = "process.capabilities.bounding";
+	struct json_object *caps, *a;
+	const char *s;
+	size_t i, n;
+	char *q;
+	int cap;
+
+	if (cconfig_sub(proc, "process", "capabilities", known, &caps,
+	    p->cause) == -1)
+		return -1;
+	if (cconfig_strings(caps, "process.capabilities", "bounding", &a,
+	    p->cause) == -1)
+		return -1;
+	n = a == NULL ? 0 : json_object_array_length(a);
+	for (i = 0; i < n; i++) {
+		s = json_object_get_string(json_object_array_get_idx(a, i));
+		q = cconfig_quotes(s);
+		if ((cap = cconfig_cap_number(s)) == -1) {
+			cconfig_cause(p->cause, "%s[%zu]: unknown capability "
+			    "'%s'", path, i, q);
+			free(q);
+			return -1;
+		}
+		free(q);
+		if (c->caps & (UINT64_C(1) << cap)) {
+			cconfig_cause(p->cause, "%s lists %s twice", path, s);
+			return -1;
+		}
+		c->caps |= UINT64_C(1) << cap;
+		p->capv[p->ncapv++] = cap;
+	}
+	return 0;
+}
+
+/* Reads "process". */
+static int
+cconfig_read_process(struct cconfig_parser *p, struct json_object *top,
+    struct cconfig *c)
+{
+	static const char *const known[] = {
+		"args", "env", "capabilities", NULL
+	};
+	struct json_object *proc;
+
+	if (cconfig_sub(top, "", "process", known, &proc, p->cause) == -1)
+		return -1;
+	if (cconfig_read_args(p, proc, c) == -1 ||
+	    cconfig_read_env(p, proc, c) == -1 ||
+	    cconfig_read_caps(p, proc, c) == -1)
+		return -1;
+	return 0;
+}
+
+/* Reads linux.resources.cpu. */
+static int
+cconfig_read_cpu(struct cconfig_parser *p, struct json_object *res,
+    struct cconfig *c)
+{
+	static const char *const known[] = {
+		"shares", "quota", "period", "cpus", NULL
+	};
+	static const char *const path = "linux.resources.cpu";
+	struct json_object *cpu;
+	const char *s;
+	char *q;
+
+	if (cconfig_sub(res, "linux.resources", "cpu", known, &cpu,
+	    p->cause) == -1)
+		return -1;
+	if (cconfig_int(cpu, path, "shares", CCONFIG_SHARES_MIN,
+	    CCONFIG_SHARES_MAX, &c->cpu_shares, p->cause) == -1 ||
+	    cconfig_int(cpu, path, "quota", CCONFIG_QUOTA_MIN,
+	    CCONFIG_QUOTA_MAX, &c->cpu_quota, p->cause) == -1 ||
+	    cconfig_int(cpu, path, "period", CCONFIG_PERIOD_MIN,
+	    CCONFIG_PERIOD_MAX, &c->cpu_period, p->cause) == -1)
+		return -1;
+	if (cconfig_string(cpu, path, "cpus", 0, &s, p->cause) == -1)
+		return -1;
+	if (s != NULL) {
+		if (!cconfig_cpus_ok(s)) {
+			q = cconfig_quotes(s);
+			cconfig_cause(p->cause, "linux.resources.cpu.cpus '%s' "
+			    "must be CPU numbers (0 to %d) and ranges in "
+			    "ascending order, such as \"0-1,3\"", q,
+			    CCONFIG_CPU_MAX);
+			free(q);
+			return -1;
+		}
+		c->cpu_cpus = xstrdup(s);
+	}
+	return 0;
+}
+
+/* Returns 1 if rule d covers some device that rule e covers. */
+static int
+cconfig_device_overlaps(const struct cconfig_device *d,
+    const struct cconfig_device *e)
+{
+	if (d->type != 'a' && e->type != 'a' && d->type != e->type)
+		return 0;
+	if (d->major != CCONFIG_DEVICE_ANY && e->major != CCONFIG_DEVICE_ANY &&
+	    d->major != e->major)
+		return 0;
+	if (d->minor != CCONFIG_DEVICE_ANY && e->minor != CCONFIG_DEVICE_ANY &&
+	    d->minor != e->minor)
+		return 0;
+	return 1;
+}
+
+/* Reads one rule of linux.resources.devices; path names it. */
+static int
+cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
+    const char *path, struct cconfig_device *d)
+{
+	static const char *const known[] = {
+		"allow", "type", "major", "minor", "access", "exclusive", NULL
+	};
+	const char *s, *a;
+	char *str;
+	size_t i;
+	int allow = 1;
+
+	if (cconfig_object(o, path, known, p->cause) == -1)
+		return -1;
+	if (cconfig_bool(o, path, "allow", &allow, p->cause) == -1)
+		return -1;
+	if (!allow) {
+		cconfig_cause(p->cause, "%s.allow must be true: every device "
+		    "not listed is denied already", path);
+		return -1;
+	}
+	if (cconfig_string(o, path, "type", 1, &s, p->cause) == -1)
+		return -1;
+	if (strcmp(s, "c") != 0 && strcmp(s, "b") != 0 && strcmp(s, "a") != 0) {
+		cconfig_cause(p->cause, "%s.type must be 'c', 'b' or 'a'", path);
+		return -1;
+	}
+	d->type = s[0];
+	d->major = d->minor = CCONFIG_DEVICE_ANY;
+	if (cconfig_int(o, path, "major", 0, CCONFIG_MAJOR_MAX, &d->major,
+	    p->cause) == -1 || cconfig_int(o, path, "minor", 0,
+	    CCONFIG_MINOR_MAX, &d->minor, p->cause) == -1)
+		return -1;
+	if (d->type == 'a' && !p->is_c0) {
+		cconfig_cause(p->cause, "%s: type 'a' (every device) is allowed "
+		    "only for c0", path);
+		return -1;
+	}
+	if (d->type == 'a' && (d->major != CCONFIG_DEVICE_ANY ||
+	    d->minor != CCONFIG_DEVICE_ANY)) {
+		cconfig_cause(p->cause, "%s: type 'a' stands for every device "
+		    "and takes no major or minor", path);
+		return -1;
+	}
+
+	if (cconfig_string(o, path, "access", 0, &a, p->cause) == -1)
+		return -1;
+	if (a == NULL)
+		a = "rwm";
+	if (*a == '\0' || strlen(a) > 3 || strspn(a, "rwm") != strlen(a) ||
+	    (strchr(a, 'r') != strrchr(a, 'r')) ||
+	    (strchr(a, 'w') != strrchr(a, 'w')) ||
+	    (strchr(a, 'm') != strrchr(a, 'm'))) {
+		cconfig_cause(p->cause, "%s.access must be one or more of r, w "
+		    "and m, each at most once", path);
+		return -1;
+	}
+	i = 0;
+	if (strchr(a, 'r') != NULL)
+		d->access[i++] = 'r';
+	if (strchr(a, 'w') != NULL)
+		d->access[i++] = 'w';
+	if (strchr(a, 'm') != NULL)
+		d->access[i++] = 'm';
+	d->access[i] = '\0';
+
+	if (cconfig_bool(o, path, "exclusive", &d->exclusive, p->cause) == -1)
+		return -1;
+	if (!d->exclusive)
+		return 0;
+	if (d->type == 'a' || d->major == CCONFIG_DEVICE_ANY ||
+	    d->minor == CCONFIG_DEVICE_ANY) {
+		cconfig_cause(p->cause, "%s: exclusive needs type 'c' or 'b' "
+		    "with both major and minor", path);
+		return -1;
+	}
+	for (i = 0; i < cconfig_default_devices_len; i++) {
+		if (cconfig_device_overlaps(d, &cconfig_default_devices[i])) {
+			str = cconfig_device_string(d);
+			cconfig_cause(p->cause, "%s: %s is a default device of "
+			    "every container and cannot be exclusive", path,
+			    str);
+			free(str);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads linux.resources.devices. */
+static int
+cconfig_read_devices(struct cconfig_parser *p, struct json_object *res,
+    struct cconfig *c)
+{
+	static const char *const path = "linux.resources.devices";
+	struct json_object *a;
+	size_t i, n;
+	char *name;
+
+	if ((a = cconfig_member(res, "devices")) == NULL)
+		return 0;
+	if (!json_object_is_type(a, json_type_array)) {
+		cconfig_cause(p->cause, "%s must be an array of objects", path);
+		return -1;
+	}
+	n = json_object_array_length(a);
+	for (i = 0; i < n; i++) {
+		if (!json_object_is_type(json_object_array_get_idx(a, i),
+		    json_type_object)) {
+			cconfig_cause(p->cause, "%s must be an array of objects",
+			    path);
+			return -1;
+		}
+	}
+	if (n > CCONFIG_DEVICES_MAX) {
+		cconfig_cause(p->cause, "%s must have at most %d entries", path,
+		    CCONFIG_DEVICES_MAX);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	c->devices = xcalloc(n, sizeof *c->devices);
+	for (i = 0; i < n; i++) {
+		name = xasprintf("%s[%zu]", path, i);
+		if (cconfig_read_device(p, json_object_array_get_idx(a, i),
+		    name, &c->devices[i]) == -1) {
+			free(name);
+			return -1;
+		}
+		free(name);
+		c->ndevices++;
+	}
+	return 0;
+}
+
+/* Reads "linux": resources and the user namespace. */
+static int
+cconfig_read_linux(struct cconfig_parser *p, struct json_object *top,
+    struct cconfig *c)
+{
+	static const char *const known[] = {
+		"resources", "user_namespace", NULL
+	};
+	static const char *const rknown[] = {
+		"memory", "cpu", "pids", "devices", NULL
+	};
+	static const char *const lknown[] = { "limit", NULL };
+	struct json_object *lx, *res, *mem, *pids;
+
+	if (cconfig_sub(top, "", "linux", known, &lx, p->cause) == -1 ||
+	    cconfig_sub(lx, "linux", "resources", rknown, &res,
+	    p->cause) == -1)
+		return -1;
+	if (cconfig_sub(res, "linux.resources", "memory", lknown, &mem,
+	    p->cause) == -1 || cconfig_int(mem, "linux.resources.memory",
+	    "limit", CCONFIG_MEMORY_MIN, CCONFIG_MEMORY_MAX, &c->memory_limit,
+	    p->cause) == -1)
+		return -1;
+	if (cconfig_read_cpu(p, res, c) == -1)
+		return -1;
+	if (cconfig_sub(res, "linux.resources", "pids", lknown, &pids,
+	    p->cause) == -1 || cconfig_int(pids, "linux.resources.pids",
+	    "limit", CCONFIG_PIDS_MIN, CCONFIG_PIDS_MAX, &c->pids_limit,
+	    p->cause) == -1)
+		return -1;
+	if (cconfig_read_devices(p, res, c) == -1)
+		return -1;
+	return cconfig_bool(lx, "linux", "user_namespace", &c->user_namespace,
+	    p->cause);
+}
+
+/* Reads "cml": token, storage and the time container flag. */
+static int
+cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
+    struct cconfig *c)
+{
+	static const char *const known[] = { "token", "storage", "time", NULL };
+	static const char *const tknown[] = { "type", NULL };
+	static const char *const sknown[] = { "encrypted", "size_mb", NULL };
+	struct json_object *cml, *token, *storage;
+	const char *s;
+	size_t i;
+
+	if (cconfig_sub(top, "", "cml", known, &cml, p->cause) == -1 ||
+	    cconfig_sub(cml, "cml", "token", tknown, &token, p->cause) == -1 ||
+	    cconfig_string(token, "cml.token", "type", 0, &s, p->cause) == -1)
+		return -1;
+	if (s != NULL) {
+		for (i = 0; i < sizeof cconfig_token_names /
+		    sizeof cconfig_token_names[0]; i++) {
+			if (strcmp(s, cconfig_token_names[i]) == 0)
+				break;
+		}
+		if (i == sizeof cconfig_token_names /
+		    sizeof cconfig_token_names[0]) {
+			cconfig_cause(p->cause, "cml.token.type must be none, "
+			    "softtoken or usbtoken");
+			return -1;
+		}
+		c->token = (enum cconfig_token)i;
+	}
+	if (cconfig_sub(cml, "cml", "storage", sknown, &storage,
+	    p->cause) == -1 ||
+	    cconfig_bool(storage, "cml.storage", "encrypted",
+	    &c->storage_encrypted, p->cause) == -1 ||
+	    cconfig_int(storage, "cml.storage", "size_mb", CCONFIG_STORAGE_MIN,
+	    CCONFIG_STORAGE_MAX, &c->storage_size_mb, p->cause) == -1)
+		return -1;
+	return cconfig_bool(cml, "cml", "time", &c->time, p->cause);
+}
+
+/* Refuses capabilities this container may not keep, in listed order. */
+static int
+cconfig_check_caps(struct cconfig_parser *p, const struct cconfig *c)
+{
+	const char *name;
+	size_t i, k;
+
+	for (i = 0; i < p->ncapv; i++) {
+		name = cconfig_caps[p->capv[i]];
+		for (k = 0; k < sizeof cconfig_cap_policy /
+		    sizeof cconfig_cap_policy[0]; k++) {
+			if (strcmp(cconfig_cap_policy[k].name, name) == 0)
+				break;
+		}
+		if (k == sizeof cconfig_cap_policy /
+		    sizeof cconfig_cap_policy[0])
+			continue;
+		switch (cconfig_cap_policy[k].rule) {
+		case CCONFIG_CAP_NEVER:
+			cconfig_cause(p->cause, "%s is never granted: %s", name,
+			    cconfig_cap_policy[k].why);
+			return -1;
+		case CCONFIG_CAP_C0_ONLY:
+			if (c->is_c0)
+				continue;
+			cconfig_cause(p->cause, "%s is granted only to c0: %s",
+			    name, cconfig_cap_policy[k].why);
+			return -1;
+		case CCONFIG_CAP_TIME_ONLY:
+			if (c->time)
+				continue;
+			cconfig_cause(p->cause, "%s is granted only to the time "
+			    "container (cml.time true): %s", name,
+			    cconfig_cap_policy[k].why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Sets every default. */
+static void
+cconfig_defaults(struct cconfig *c, int is_c0)
+{
+	memset(c, 0, sizeof *c);
+	c->is_c0 = is_c0;
+	c->memory_limit = CCONFIG_MEMORY_DEFAULT;
+	c->cpu_shares = CCONFIG_SHARES_DEFAULT;
+	c->cpu_period = CCONFIG_PERIOD_DEFAULT;
+	c->pids_limit = CCONFIG_PIDS_DEFAULT;
+	c->token = CCONFIG_TOKEN_NONE;
+	c->storage_size_mb = CCONFIG_STORAGE_DEFAULT;
+}
+
+/* Parses for cconfig_parse and cconfig_parse_c0. */
+static int
+cconfig_parse_as(const char *json, size_t len, int is_c0, struct cconfig *c,
+    char **cause)
+{
+	static const char *const known[] = {
+		"name", "guestos", "hostname", "autostart", "process", "linux",
+		"cml", NULL
+	};
+	struct cconfig_parser p;
+	struct json_object *top;
+	size_t i;
+	int ret = -1;
+
+	cconfig_defaults(c, is_c0);
+	memset(&p, 0, sizeof p);
+	p.is_c0 = is_c0;
+	p.cause = cause;
+
+	for (i = 0; i < len; i++) {
+		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' &&
+		    json[i] != '\r')
+			break;
+	}
+	if (i == len) {
+		cconfig_cause(cause, "config is empty");
+		goto fail;
+	}
+	if (len > CCONFIG_MAX) {
+		cconfig_cause(cause, "config has %zu bytes, more than the %d "
+		    "allowed", len, CCONFIG_MAX);
+		goto fail;
+	}
+	if ((top = cconfig_json_parse(json, len, cause)) == NULL)
+		goto fail;
+	if (cconfig_object(top, "", known, cause) == 0 &&
+	    cconfig_read_name(&p, top, c) == 0 &&
+	    cconfig_read_guestos(&p, top, c) == 0 &&
+	    cconfig_read_hostname(&p, top, c) == 0 &&
+	    cconfig_bool(top, "", "autostart", &c->autostart, cause) == 0 &&
+	    cconfig_read_process(&p, top, c) == 0 &&
+	    cconfig_read_linux(&p, top, c) == 0 &&
+	    cconfig_read_cml(&p, top, c) == 0 &&
+	    cconfig_check_caps(&p, c) == 0)
+		ret = 0;
+	json_object_put(top);
+	if (ret == 0) {
+		if (c->env == NULL)
+			c->env = xcalloc(1, sizeof *c->env);
+		return 0;
+	}
+fail:
+	cconfig_clear(c);
+	return -1;
+}
+
+/*
+ * Parses and validates the config of a service container; c is empty on
+ * error.  -1 with *cause naming the field.
+ */
+int
+cconfig_parse(const char *json, size_t len, struct cconfig *c, char **cause)
+{
+	return cconfig_parse_as(json, len, 0, c, cause);
+}
+
+/*
+ * Parses and validates the config of the management container c0; c is
+ * empty on error.  -1 with *cause naming the field.
+ */
+int
+cconfig_parse_c0(const char *json, size_t len, struct cconfig *c,
+    char **cause)
+{
+	return cconfig_parse_as(json, len, 1, c, cause);
+}
+
+/* Frees a NULL-terminated vector of strings. */
+static void
+cconfig_free_vector(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Releases a parsed config and leaves it empty; NULL does nothing. */
+void
+cconfig_clear(struct cconfig *c)
+{
+	if (c == NULL)
+		return;
+	free(c->name);
+	free(c->guestos_name);
+	free(c->guestos_min_version);
+	free(c->hostname);
+	cconfig_free_vector(c->args);
+	cconfig_free_vector(c->env);
+	free(c->cpu_cpus);
+	free(c->devices);
+	memset(c, 0, sizeof *c);
+}
+
+/* Returns a JSON string, or null for NULL. */
+static struct json_object *
+cconfig_json_string_or_null(const char *s)
+{
+	return s == NULL ? NULL : json_object_new_string(s);
+}
+
+/* Returns an array of the strings of a vector. */
+static struct json_object *
+cconfig_json_vector(char *const *v, size_t n)
+{
+	struct json_object *a;
+	size_t i;
+
+	a = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+/* Returns a device rule as a JSON object. */
+static struct json_object *
+cconfig_json_device(const struct cconfig_device *d)
+{
+	struct json_object *o;
+	char type[2] = { d->type, '\0' };
+
+	o = json_object_new_object();
+	json_object_object_add(o, "allow", json_object_new_boolean(1));
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "major", d->major == CCONFIG_DEVICE_ANY ?
+	    NULL : json_object_new_int64(d->major));
+	json_object_object_add(o, "minor", d->minor == CCONFIG_DEVICE_ANY ?
+	    NULL : json_object_new_int64(d->minor));
+	json_object_object_add(o, "access", json_object_new_string(d->access));
+	json_object_object_add(o, "exclusive",
+	    json_object_new_boolean(d->exclusive));
+	return o;
+}
+
+/* Returns an object with one member. */
+static struct json_object *
+cconfig_json_one(const char *key, struct json_object *v)
+{
+	struct json_object *o;
+
+	o = json_object_new_object();
+	json_object_object_add(o, key, v);
+	return o;
+}
+
+/*
+ * Returns the effective config: every field, defaults included, plus the
+ * built-in device list as "default_devices".
+ */
+struct json_object *
+cconfig_to_json(const struct cconfig *c)
+{
+	struct json_object *top, *o, *res, *a;
+	size_t i;
+	int cap;
+
+	top = json_object_new_object();
+	json_object_object_add(top, "name", cconfig_json_string_or_null(c->name));
+
+	o = json_object_new_object();
+	json_object_object_add(o, "name",
+	    cconfig_json_string_or_null(c->guestos_name));
+	json_object_object_add(o, "min_version",
+	    cconfig_json_string_or_null(c->guestos_min_version));
+	json_object_object_add(top, "guestos", o);
+	json_object_object_add(top, "hostname",
+	    cconfig_json_string_or_null(c->hostname));
+	json_object_object_add(top, "autostart",
+	    json_object_new_boolean(c->autostart));
+
+	o = json_object_new_object();
+	json_object_object_add(o, "args", c->args == NULL ? NULL :
+	    cconfig_json_vector(c->args, c->nargs));
+	json_object_object_add(o, "env", cconfig_json_vector(c->env, c->nenv));
+	a = json_object_new_array();
+	for (cap = 0; cap < CCONFIG_NCAPS; cap++) {
+		if (c->caps & (UINT64_C(1) << cap))
+			json_object_array_add(a,
+			    json_object_new_string(cconfig_caps[cap]));
+	}
+	json_object_object_add(o, "capabilities",
+	    cconfig_json_one("bounding", a));
+	json_object_object_add(top, "process", o);
+
+	res = json_object_new_object();
+	json_object_object_add(res, "memory", cconfig_json_one("limit",
+	    json_object_new_int64(c->memory_limit)));
+	o = json_object_new_object();
+	json_object_object_add(o, "shares",
+	    json_object_new_int64(c->cpu_shares));
+	json_object_object_add(o, "quota", c->cpu_quota == 0 ? NULL :
+	    json_object_new_int64(c->cpu_quota));
+	json_object_object_add(o, "period",
+	    json_object_new_int64(c->cpu_period));
+	json_object_object_add(o, "cpus",
+	    cconfig_json_string_or_null(c->cpu_cpus));
+	json_object_object_add(res, "cpu", o);
+	json_object_object_add(res, "pids", cconfig_json_one("limit",
+	    json_object_new_int64(c->pids_limit)));
+	a = json_object_new_array();
+	for (i = 0; i < c->ndevices; i++)
+		json_object_array_add(a, cconfig_json_device(&c->devices[i]));
+	json_object_object_add(res, "devices", a);
+	o = cconfig_json_one("resources", res);
+	json_object_object_add(o, "user_namespace",
+	    json_object_new_boolean(c->user_namespace));
+	json_object_object_add(top, "linux", o);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "token", cconfig_json_one("type",
+	    json_object_new_string(cconfig_token_name(c->token))));
+	res = json_object_new_object();
+	json_object_object_add(res, "encrypted",
+	    json_object_new_boolean(c->storage_encrypted));
+	json_object_object_add(res, "size_mb",
+	    json_object_new_int64(c->storage_size_mb));
+	json_object_object_add(o, "storage", res);
+	json_object_object_add(o, "time", json_object_new_boolean(c->time));
+	json_object_object_add(top, "cml", o);
+
+	a = json_object_new_array();
+	for (i = 0; i < cconfig_default_devices_len; i++)
+		json_object_array_add(a,
+		    cconfig_json_device(&cconfig_default_devices[i]));
+	json_object_object_add(top, "default_devices", a);
+	return top;
+}
+
+/* Formats a rule as the device cgroup takes it ("c 188:0 rwm"; free it). */
+char *
+cconfig_device_string(const struct cconfig_device *d)
+{
+	char major[24], minor[24];
+
+	if (d->major == CCONFIG_DEVICE_ANY)
+		strcpy(major, "*");
+	else
+		snprintf(major, sizeof major, "%lld", d->major);
+	if (d->minor == CCONFIG_DEVICE_ANY)
+		strcpy(minor, "*");
+	else
+		snprintf(minor, sizeof minor, "%lld", d->minor);
+	return xasprintf("%c %s:%s %s", d->type, major, minor, d->access);
+}
+
+/* Returns 1 if rule d covers device type/major/minor, else 0. */
+int
+cconfig_device_covers(const struct cconfig_device *d, char type,
+    long long major, long long minor)
+{
+	if (d->type != 'a' && d->type != type)
+		return 0;
+	if (d->major != CCONFIG_DEVICE_ANY && d->major != major)
+		return 0;
+	if (d->minor != CCONFIG_DEVICE_ANY && d->minor != minor)
+		return 0;
+	return 1;
+}
+
+/* Returns 1 if a container with config c may use that device, else 0. */
+int
+cconfig_allows_device(const struct cconfig *c, char type, long long major,
+    long long minor)
+{
+	size_t i;
+
+	for (i = 0; i < cconfig_default_devices_len; i++) {
+		if (cconfig_device_covers(&cconfig_default_devices[i], type,
+		    major, minor))
+			return 1;
+	}
+	for (i = 0; i < c->ndevices; i++) {
+		if (cconfig_device_covers(&c->devices[i], type, major, minor))
+			return 1;
+	}
+	return 0;
+}
+
+/* Returns the name of capability cap, or NULL. */
+const char *
+cconfig_cap_name(int cap)
+{
+	if (cap < 0 || cap >= CCONFIG_NCAPS)
+		return NULL;
+	return cconfig_caps[cap];
+}
+
+/* Returns the highest capability number known. */
+int
+cconfig_cap_last(void)
+{
+	return CCONFIG_NCAPS - 1;
+}
+
+/* Returns the name of a token type. */
+const char *
+cconfig_token_name(enum cconfig_token t)
+{
+	if ((size_t)t >= sizeof cconfig_token_names /
+	    sizeof cconfig_token_names[0])
+		return "none";
+	return cconfig_token_names[t];
+}

@@ -1,0 +1,246 @@
+/*
+ * org.cml.Trust: the trust anchors that signatures must chain to (OS 03,
+ * NDR 3.13).  Owners register their own roots; every change is audited.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmld.h"
+#include "crypto.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* Hex digits of a fingerprint prefix that identify an anchor. */
+#define CA_MIN_PREFIX 8
+
+/* Formats seconds since the epoch as an RFC 3339 UTC date and time. */
+static void
+ca_format_time(long long secs, char *buf, size_t len)
+{
+	audit_format_time(secs * 1000, buf, len);
+	/* whole seconds: drop the milliseconds */
+	if (strlen(buf) > 20)
+		strcpy(buf + 19, "Z");
+}
+
+/* Returns an anchor as the Anchor type of org.cml.Trust. */
+static struct json_object *
+ca_anchor_json(const char *fingerprint, const char *subject, const char *key,
+    long long not_after, const char *kind)
+{
+	struct json_object *o = json_object_new_object();
+	char when[32];
+
+	ca_format_time(not_after, when, sizeof when);
+	json_object_object_add(o, "fingerprint",
+	    json_object_new_string(fingerprint));
+	json_object_object_add(o, "subject", json_object_new_string(subject));
+	json_object_object_add(o, "key", json_object_new_string(key));
+	json_object_object_add(o, "not_after", json_object_new_string(when));
+	json_object_object_add(o, "kind", json_object_new_string(kind));
+	return o;
+}
+
+/* Adds one stored anchor to the trust store being built. */
+static int
+ca_reload_cb(const struct store_anchor *a, void *arg)
+{
+	struct crypto_trust *trust = arg;
+	char *cause = NULL;
+
+	if (crypto_trust_add_der(trust, a->der, a->der_len, &cause) == -1) {
+		log_warnx("trust anchor %s (%s) is unusable: %s",
+		    a->fingerprint, a->subject, cause);
+		free(cause);
+	}
+	return 0;
+}
+
+int
+trust_reload(struct cmld *cmld, char **cause)
+{
+	struct crypto_trust *trust = crypto_trust_new();
+
+	if (store_anchor_list(cmld->store, ca_reload_cb, trust, cause) == -1) {
+		crypto_trust_free(trust);
+		return -1;
+	}
+	crypto_trust_free(cmld->trust);
+	cmld->trust = trust;
+	return 0;
+}
+
+/* Adds a stored anchor to a List reply. */
+static int
+ca_list_cb(const struct store_anchor *a, void *arg)
+{
+	json_object_array_add(arg, ca_anchor_json(a->fingerprint, a->subject,
+	    a->key, a->not_after, a->kind));
+	return 0;
+}
+
+void
+cmd_ca_list(struct call *call)
+{
+	struct json_object *list, *p;
+	char *cause = NULL;
+
+	list = json_object_new_array();
+	if (store_anchor_list(call->cmld->store, ca_list_cb, list, &cause) ==
+	    -1) {
+		json_object_put(list);
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot read the trust anchors: %s", cause);
+		free(cause);
+		return;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "anchors", list);
+	call_reply(call, p);
+}
+
+void
+cmd_ca_add(struct call *call)
+{
+	struct crypto_cert cert = { 0 };
+	struct store_anchor a = { 0 };
+	const char *path;
+	char *cause = NULL;
+	int rc;
+
+	path = json_object_get_string(json_object_object_get(call->params,
+	    "path"));
+	if (crypto_cert_load(path, &cert, &cause) == -1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
+		    "cannot add %s as a trust anchor: %s", path, cause);
+		goto out;
+	}
+	if (crypto_cert_check_anchor(&cert, &cause) == -1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
+		    "cannot add %s as a trust anchor: %s", path, cause);
+		goto out;
+	}
+	a.fingerprint = cert.fingerprint;
+	a.subject = cert.subject;
+	a.key = cert.key;
+	a.kind = "owner";
+	a.not_after = cert.not_after;
+	a.added_ms = audit_now_ms();
+	a.der = cert.der;
+	a.der_len = cert.der_len;
+	rc = store_anchor_add(call->cmld->store, &a, &cause);
+	if (rc == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot store the trust anchor: %s", cause);
+		goto out;
+	}
+	if (rc == 1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
+		    "'%s' (%s) is already a trust anchor", cert.subject,
+		    cert.fingerprint);
+		goto out;
+	}
+	if (trust_reload(call->cmld, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "the anchor is stored, but the trust store could not be "
+		    "reloaded: %s", cause);
+		goto out;
+	}
+	call_set_details(call, "added owner anchor %s (%s) from %s",
+	    cert.fingerprint, cert.subject, path);
+	call_reply(call, ca_anchor_json(cert.fingerprint, cert.subject,
+	    cert.key, cert.not_after, "owner"));
+out:
+	free(cause);
+	crypto_cert_clear(&cert);
+}
+
+struct ca_match {
+	const char *prefix;
+	int n;
+	char *fingerprint;
+	char *subject;
+};
+
+/* Collects the anchors whose fingerprint starts with the prefix. */
+static int
+ca_match_cb(const struct store_anchor *a, void *arg)
+{
+	struct ca_match *m = arg;
+
+	if (strncmp(a->fingerprint, m->prefix, strlen(m->prefix)) != 0)
+		return 0;
+	if (m->n++ == 0) {
+		m->fingerprint = xstrdup(a->fingerprint);
+		m->subject = xstrdup(a->subject);
+	}
+	return 0;
+}
+
+void
+cmd_ca_remove(struct call *call)
+{
+	struct ca_match m = { 0 };
+	struct json_object *p;
+	const char *fp;
+	char *cause = NULL, *lower;
+	size_t i, len;
+	int rc;
+
+	fp = json_object_get_string(json_object_object_get(call->params,
+	    "fingerprint"));
+	len = strlen(fp);
+	lower = xstrdup(fp);
+	for (i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)lower[i]))
+			break;
+		lower[i] = (char)tolower((unsigned char)lower[i]);
+	}
+	if (i != len || len < CA_MIN_PREFIX || len > 64) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "fingerprint",
+		    "'%s' is no fingerprint: give at least %d of its hex "
+		    "digits ('ca list' shows them)", fp, CA_MIN_PREFIX);
+		goto out;
+	}
+	m.prefix = lower;
+	if (store_anchor_list(call->cmld->store, ca_match_cb, &m, &cause) ==
+	    -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot read the trust anchors: %s", cause);
+		goto out;
+	}
+	if (m.n == 0) {
+		call_error(call, PROTO_ERR_NOT_FOUND, "fingerprint",
+		    "no trust anchor has a fingerprint starting with %s",
+		    lower);
+		goto out;
+	}
+	if (m.n > 1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "fingerprint",
+		    "%d trust anchors have fingerprints starting with %s: give "
+		    "more digits", m.n, lower);
+		goto out;
+	}
+	rc = store_anchor_remove(call->cmld->store, m.fingerprint, &cause);
+	if (rc != 1 || trust_reload(call->cmld, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot remove the trust anchor %s: %s", m.fingerprint,
+		    cause != NULL ? cause : "it is gone");
+		goto out;
+	}
+	call_set_details(call, "removed anchor %s (%s)", m.fingerprint,
+	    m.subject);
+	p = json_object_new_object();
+	json_object_object_add(p, "fingerprint",
+	    json_object_new_string(m.fingerprint));
+	json_object_object_add(p, "subject", json_object_new_string(m.subject));
+	call_reply(call, p);
+out:
+	free(m.fingerprint);
+	free(m.subject);
+	free(lower);
+	free(cause);
+}

@@ -1,0 +1,2226 @@
+/*
+ * Guest OSes: the signed manifest (cml-guestos(5)), the copy engine that
+ * installs a guest OS into the state directory, and the check engine that
+ * re-hashes installed images.  Every file is reached through a directory
+ * descriptor and opened without following symbolic links, so what is
+ * checked is what is copied, and what is copied is what was hashed.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "crypto.h"
+#include "guestos.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Bytes read and written at once; large, for close to raw disk speed. */
+#define GUESTOS_BUFSIZE (1024 * 1024)
+
+#define GUESTOS_NAME_MAX 64
+#define GUESTOS_FILE_MAX 128
+#define GUESTOS_PATH_MAX 255
+#define GUESTOS_DESCRIPTION_MAX 1024
+#define GUESTOS_IMAGES_MAX 16
+#define GUESTOS_VERSION_PARTS 4
+#define GUESTOS_VERSION_DIGITS 9 /* each part at most 999999999 */
+
+/* Limits of the JSON accepted; a manifest needs 3 levels and 6 fields. */
+#define GUESTOS_JSON_DEPTH 16
+#define GUESTOS_JSON_FIELDS 32
+
+/* Longest string quoted into a message, in bytes of the original. */
+#define GUESTOS_QUOTE_MAX 64
+
+/* Nesting allowed below a directory being removed. */
+#define GUESTOS_REMOVE_DEPTH 32
+
+/* Sets *cause from a format, unless cause is NULL. */
+static void __attribute__((format(printf, 2, 3)))
+guestos_cause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+}
+
+/*
+ * Returns a copy of s fit for a message: bytes outside printable ASCII,
+ * the backslash and the single quote become \xNN, and a long string is cut
+ * with "...", so nothing from a manifest can drive a terminal.
+ */
+static char *
+guestos_quote(const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+	size_t i, n, o = 0;
+	char *out;
+
+	n = len > GUESTOS_QUOTE_MAX ? GUESTOS_QUOTE_MAX : len;
+	out = xmalloc(n * 4 + 4);
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		} else
+			out[o++] = (char)c;
+	}
+	if (n < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* As guestos_quote, for a NUL-terminated string. */
+static char *
+guestos_quotes(const char *s)
+{
+	return guestos_quote(s, strlen(s));
+}
+
+/*
+ * A strict JSON scanner (RFC 8259), run before json-c builds the tree.
+ * json-c accepts single-quoted strings, NaN, raw control characters in
+ * strings and integers beyond 64 bits, and keeps the last of two fields
+ * with one name; signed bytes must have one meaning only, so all of these
+ * are refused here.  Field names must not use escapes, so a name compared
+ * as raw bytes is the name json-c sees.
+ */
+struct guestos_json {
+	const unsigned char *p;
+	size_t len;
+	size_t off;
+	char *err; /* the complete message, once something is wrong */
+};
+
+/* Records a syntax problem at the current offset; returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+guestos_json_fail(struct guestos_json *j, const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+
+	if (j->err != NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+	j->err = xasprintf("manifest is not valid JSON: %s at offset %zu",
+	    what, j->off);
+	free(what);
+	return -1;
+}
+
+/* Records "unexpected character" or "unexpected end"; returns -1. */
+static int
+guestos_json_unexpected(struct guestos_json *j)
+{
+	unsigned char c;
+
+	if (j->off >= j->len)
+		return guestos_json_fail(j, "unexpected end");
+	c = j->p[j->off];
+	if (c > 0x20 && c < 0x7f && c != '\'' && c != '\\')
+		return guestos_json_fail(j, "unexpected character '%c'", c);
+	return guestos_json_fail(j, "unexpected byte 0x%02x", c);
+}
+
+static void
+guestos_json_ws(struct guestos_json *j)
+{
+	while (j->off < j->len && (j->p[j->off] == ' ' ||
+	    j->p[j->off] == '\t' || j->p[j->off] == '\n' ||
+	    j->p[j->off] == '\r'))
+		j->off++;
+}
+
+/* Returns the length of the UTF-8 sequence at s, or 0 if it is invalid. */
+static size_t
+guestos_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		need = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		if (s[0] == 0xe0)
+			lo = 0xa0; /* no overlong forms */
+		else if (s[0] == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		if (s[0] == 0xf0)
+			lo = 0x90;
+		else if (s[0] == 0xf4)
+			hi = 0x8f; /* nothing above U+10FFFF */
+	} else
+		return 0;
+	if (n < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++) {
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	}
+	return need;
+}
+
+/* Reads the 4 hex digits of a \u escape at the offset into *cp. */
+static int
+guestos_json_hex4(struct guestos_json *j, unsigned int *cp)
+{
+	unsigned char c;
+	int i;
+
+	*cp = 0;
+	for (i = 0; i < 4; i++) {
+		if (j->off >= j->len)
+			return guestos_json_unexpected(j);
+		c = j->p[j->off];
+		*cp <<= 4;
+		if (c >= '0' && c <= '9')
+			*cp |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			*cp |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			*cp |= c - 'A' + 10;
+		else
+			return guestos_json_fail(j, "invalid \\u escape");
+		j->off++;
+	}
+	return 0;
+}
+
+/* Scans a string; *escaped is set when it holds an escape. */
+static int
+guestos_json_string(struct guestos_json *j, int *escaped)
+{
+	size_t start = j->off, n;
+	unsigned int cp, lo;
+	unsigned char c;
+
+	*escaped = 0;
+	j->off++; /* the opening quote */
+	while (j->off < j->len) {
+		c = j->p[j->off];
+		if (c == '"') {
+			j->off++;
+			return 0;
+		}
+		if (c < 0x20)
+			return guestos_json_fail(j, "control character 0x%02x "
+			    "in a string", c);
+		if (c < 0x80 && c != '\\') {
+			j->off++;
+			continue;
+		}
+		if (c >= 0x80) {
+			n = guestos_utf8_len(j->p + j->off, j->len - j->off);
+			if (n == 0)
+				return guestos_json_fail(j, "invalid UTF-8");
+			j->off += n;
+			continue;
+		}
+		*escaped = 1;
+		if (++j->off >= j->len)
+			break;
+		c = j->p[j->off++];
+		if (strchr("\"\\/bfnrt", c) != NULL && c != '\0')
+			continue;
+		if (c != 'u') {
+			j->off -= 2;
+			return guestos_json_fail(j, "invalid escape");
+		}
+		if (guestos_json_hex4(j, &cp) == -1)
+			return -1;
+		if (cp == 0) {
+			j->off -= 6;
+			return guestos_json_fail(j, "\\u0000 in a string");
+		}
+		if (cp >= 0xdc00 && cp <= 0xdfff) {
+			j->off -= 6;
+			return guestos_json_fail(j, "unpaired surrogate");
+		}
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (j->len - j->off < 2 || j->p[j->off] != '\\' ||
+			    j->p[j->off + 1] != 'u')
+				return guestos_json_fail(j,
+				    "unpaired surrogate");
+			j->off += 2;
+			if (guestos_json_hex4(j, &lo) == -1)
+				return -1;
+			if (lo < 0xdc00 || lo > 0xdfff) {
+				j->off -= 6;
+				return guestos_json_fail(j,
+				    "unpaired surrogate");
+			}
+		}
+	}
+	j->off = start;
+	return guestos_json_fail(j, "unterminated string");
+}
+
+/*
+ * Scans a number as RFC 8259 has it; an integer must fit in 64 bits
+ * (json-c would silently saturate it).
+ */
+static int
+guestos_json_number(struct guestos_json *j)
+{
+	static const char int64_max[] = "9223372036854775807";
+	size_t start = j->off, digits;
+	int integer = 1;
+
+	if (j->p[j->off] == '-')
+		j->off++;
+	digits = j->off;
+	if (j->off < j->len && j->p[j->off] == '0') {
+		j->off++;
+		if (j->off < j->len && j->p[j->off] >= '0' &&
+		    j->p[j->off] <= '9')
+			return guestos_json_fail(j, "number with a leading "
+			    "zero");
+	} else if (j->off < j->len && j->p[j->off] >= '1' &&
+	    j->p[j->off] <= '9') {
+		while (j->off < j->len && j->p[j->off] >= '0' &&
+		    j->p[j->off] <= '9')
+			j->off++;
+	} else
+		return guestos_json_fail(j, "invalid number");
+	digits = j->off - digits;
+
+	if (j->off < j->len && j->p[j->off] == '.') {
+		integer = 0;
+		j->off++;
+		if (j->off >= j->len || j->p[j->off] < '0' ||
+		    j->p[j->off] > '9')
+			return guestos_json_fail(j, "invalid number");
+		while (j->off < j->len && j->p[j->off] >= '0' &&
+		    j->p[j->off] <= '9')
+			j->off++;
+	}
+	if (j->off < j->len && (j->p[j->off] == 'e' || j->p[j->off] == 'E')) {
+		integer = 0;
+		j->off++;
+		if (j->off < j->len && (j->p[j->off] == '+' ||
+		    j->p[j->off] == '-'))
+			j->off++;
+		if (j->off >= j->len || j->p[j->off] < '0' ||
+		    j->p[j->off] > '9')
+			return guestos_json_fail(j, "invalid number");
+		while (j->off < j->len && j->p[j->off] >= '0' &&
+		    j->p[j->off] <= '9')
+			j->off++;
+	}
+	if (integer && (digits > sizeof int64_max - 1 ||
+	    (digits == sizeof int64_max - 1 &&
+	    memcmp(j->p + j->off - digits, int64_max, digits) > 0))) {
+		j->off = start;
+		return guestos_json_fail(j, "integer out of range");
+	}
+	return 0;
+}
+
+/* Scans true, false or null. */
+static int
+guestos_json_word(struct guestos_json *j)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+		n = strlen(words[i]);
+		if (j->len - j->off >= n &&
+		    memcmp(j->p + j->off, words[i], n) == 0) {
+			j->off += n;
+			return 0;
+		}
+	}
+	return guestos_json_unexpected(j);
+}
+
+static int guestos_json_value(struct guestos_json *, int, const char *);
+
+/* Describes a position for a message: "the manifest" or "images[1]". */
+static const char *
+guestos_where(const char *path)
+{
+	return *path == '\0' ? "the manifest" : path;
+}
+
+/* Scans an object; path names it in messages ("" for the top level). */
+static int
+guestos_json_object(struct guestos_json *j, int depth, const char *path)
+{
+	size_t koff[GUESTOS_JSON_FIELDS], klen[GUESTOS_JSON_FIELDS];
+	size_t nkeys = 0, start, i;
+	char *key, *child;
+	int escaped, ret;
+
+	if (depth > GUESTOS_JSON_DEPTH)
+		return guestos_json_fail(j, "nested deeper than %d levels",
+		    GUESTOS_JSON_DEPTH);
+	j->off++;
+	guestos_json_ws(j);
+	if (j->off < j->len && j->p[j->off] == '}') {
+		j->off++;
+		return 0;
+	}
+	for (;;) {
+		guestos_json_ws(j);
+		if (j->off >= j->len || j->p[j->off] != '"')
+			return guestos_json_unexpected(j);
+		start = j->off;
+		if (guestos_json_string(j, &escaped) == -1)
+			return -1;
+		if (escaped) {
+			j->off = start;
+			return guestos_json_fail(j, "escape in a field name "
+			    "(field names must be plain)");
+		}
+		key = guestos_quote((const char *)j->p + start + 1,
+		    j->off - start - 2);
+		for (i = 0; i < nkeys; i++) {
+			if (klen[i] == j->off - start - 2 &&
+			    memcmp(j->p + koff[i], j->p + start + 1,
+			    klen[i]) == 0) {
+				if (j->err == NULL) {
+					j->err = xasprintf("field '%s' appears "
+					    "twice in %s", key,
+					    guestos_where(path));
+				}
+				free(key);
+				return -1;
+			}
+		}
+		if (nkeys == GUESTOS_JSON_FIELDS) {
+			free(key);
+			j->off = start;
+			return guestos_json_fail(j, "more than %d fields in "
+			    "one object", GUESTOS_JSON_FIELDS);
+		}
+		koff[nkeys] = start + 1;
+		klen[nkeys++] = j->off - start - 2;
+
+		guestos_json_ws(j);
+		if (j->off >= j->len || j->p[j->off] != ':') {
+			free(key);
+			return guestos_json_unexpected(j);
+		}
+		j->off++;
+		child = *path == '\0' ? xstrdup(key) :
+		    xasprintf("%s.%s", path, key);
+		free(key);
+		ret = guestos_json_value(j, depth, child);
+		free(child);
+		if (ret == -1)
+			return -1;
+
+		guestos_json_ws(j);
+		if (j->off < j->len && j->p[j->off] == ',') {
+			j->off++;
+			continue;
+		}
+		if (j->off < j->len && j->p[j->off] == '}') {
+			j->off++;
+			return 0;
+		}
+		return guestos_json_unexpected(j);
+	}
+}
+
+/* Scans an array; its elements are named path[0], path[1], ... */
+static int
+guestos_json_array(struct guestos_json *j, int depth, const char *path)
+{
+	size_t i = 0;
+	char *child;
+	int ret;
+
+	if (depth > GUESTOS_JSON_DEPTH)
+		return guestos_json_fail(j, "nested deeper than %d levels",
+		    GUESTOS_JSON_DEPTH);
+	j->off++;
+	guestos_json_ws(j);
+	if (j->off < j->len && j->p[j->off] == ']') {
+		j->off++;
+		return 0;
+	}
+	for (;; i++) {
+		child = xasprintf("%s[%zu]", path, i);
+		ret = guestos_json_value(j, depth, child);
+		free(child);
+		if (ret == -1)
+			return -1;
+		guestos_json_ws(j);
+		if (j->off < j->len && j->p[j->off] == ',') {
+			j->off++;
+			continue;
+		}
+		if (j->off < j->len && j->p[j->off] == ']') {
+			j->off++;
+			return 0;
+		}
+		return guestos_json_unexpected(j);
+	}
+}
+
+/* Scans any value at the offset. */
+static int
+guestos_json_value(struct guestos_json *j, int depth, const char *path)
+{
+	int escaped;
+
+	guestos_json_ws(j);
+	if (j->off >= j->len)
+		return guestos_json_unexpected(j);
+	switch (j->p[j->off]) {
+	case '{':
+		return guestos_json_object(j, depth + 1, path);
+	case '[':
+		return guestos_json_array(j, depth + 1, path);
+	case '"':
+		return guestos_json_string(j, &escaped);
+	case 't':
+	case 'f':
+	case 'n':
+		return guestos_json_word(j);
+	default:
+		if (j->p[j->off] == '-' ||
+		    (j->p[j->off] >= '0' && j->p[j->off] <= '9'))
+			return guestos_json_number(j);
+		return guestos_json_unexpected(j);
+	}
+}
+
+/*
+ * Checks the whole text strictly, then builds the tree with json-c; NULL
+ * with *cause set.
+ */
+static struct json_object *
+guestos_json_parse(const char *text, size_t len, char **cause)
+{
+	struct guestos_json j = { (const unsigned char *)text, len, 0, NULL };
+	struct json_tokener *tok;
+	struct json_object *obj;
+	enum json_tokener_error e;
+
+	if (guestos_json_value(&j, 0, "") == 0) {
+		guestos_json_ws(&j);
+		if (j.off < j.len)
+			guestos_json_unexpected(&j);
+	}
+	if (j.err != NULL) {
+		if (cause != NULL)
+			*cause = j.err;
+		else
+			free(j.err);
+		return NULL;
+	}
+
+	tok = json_tokener_new_ex(GUESTOS_JSON_DEPTH + 1);
+	if (tok == NULL)
+		fatalx("out of memory parsing a manifest");
+	json_tokener_set_flags(tok,
+	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	e = json_tokener_get_error(tok);
+	if (obj == NULL || e != json_tokener_success) {
+		guestos_cause(cause, "manifest is not valid JSON: %s at "
+		    "offset %zu", json_tokener_error_desc(e),
+		    json_tokener_get_parse_end(tok));
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Names a field for messages: "name" or "images[0].sha256". */
+static char *
+guestos_field(const char *where, const char *field)
+{
+	if (*where == '\0')
+		return xstrdup(field);
+	return xasprintf("%s.%s", where, field);
+}
+
+/* Refuses any member of obj not in known (NULL-terminated). */
+static int
+guestos_known_fields(struct json_object *obj, const char *const *known,
+    const char *where, char **cause)
+{
+	const char *const *k;
+	char *q;
+
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		for (k = known; *k != NULL; k++) {
+			if (strcmp(key, *k) == 0)
+				break;
+		}
+		if (*k == NULL) {
+			q = guestos_quotes(key);
+			guestos_cause(cause, "unknown field '%s' in %s", q,
+			    guestos_where(where));
+			free(q);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Looks up a string member: *out is NULL for an absent optional one.  -1
+ * with *cause set if it is absent but required, or not a string.
+ */
+static int
+guestos_string(struct json_object *obj, const char *where, const char *field,
+    int required, const char **out, char **cause)
+{
+	struct json_object *v;
+	char *name;
+	int ret = -1;
+
+	*out = NULL;
+	name = guestos_field(where, field);
+	if (!json_object_object_get_ex(obj, field, &v)) {
+		if (!required)
+			ret = 0;
+		else
+			guestos_cause(cause, "%s is missing", name);
+	} else if (!json_object_is_type(v, json_type_string))
+		guestos_cause(cause, "%s must be a string", name);
+	else {
+		*out = json_object_get_string(v);
+		ret = 0;
+	}
+	free(name);
+	return ret;
+}
+
+/*
+ * Tells whether s holds a control character, C0, DEL or C1 (U+0080 to
+ * U+009F in UTF-8): shown on a terminal, any of them may act.
+ */
+static int
+guestos_has_control(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Says what is wrong with an absolute path in the guest, or NULL: it must
+ * be normalised, so it names one place however it is read.
+ */
+static const char *
+guestos_path_problem(const char *p)
+{
+	const char *s, *e;
+	size_t n;
+
+	if (*p != '/')
+		return "must be an absolute path";
+	if (strlen(p) > GUESTOS_PATH_MAX)
+		return "must be at most 255 bytes long";
+	if (guestos_has_control(p))
+		return "must not contain control characters";
+	if (strcmp(p, "/") == 0)
+		return NULL;
+	if (p[strlen(p) - 1] == '/')
+		return "must not end with '/'";
+	for (s = p + 1;; s = e + 1) {
+		e = strchr(s, '/');
+		n = e == NULL ? strlen(s) : (size_t)(e - s);
+		if (n == 0)
+			return "must not contain '//'";
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return "must not contain '..'";
+		if (n == 1 && s[0] == '.')
+			return "must not contain '.' components";
+		if (e == NULL)
+			return NULL;
+	}
+}
+
+/* Checks a path member; fills *out with a copy.  -1 with *cause set. */
+static int
+guestos_path(struct json_object *obj, const char *where, const char *field,
+    int may_be_root, char **out, char **cause)
+{
+	const char *s, *why;
+	char *name, *q;
+	int ret = -1;
+
+	if (guestos_string(obj, where, field, 1, &s, cause) == -1)
+		return -1;
+	name = guestos_field(where, field);
+	why = guestos_path_problem(s);
+	if (why == NULL && !may_be_root && strcmp(s, "/") == 0)
+		why = "must name a file, not '/'";
+	if (why != NULL) {
+		q = guestos_quotes(s);
+		guestos_cause(cause, "%s '%s' %s", name, q, why);
+		free(q);
+	} else {
+		*out = xstrdup(s);
+		ret = 0;
+	}
+	free(name);
+	return ret;
+}
+
+/* Checks the name: [a-z0-9][a-z0-9._-]{0,63}. */
+static int
+guestos_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > GUESTOS_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Checks a dotted version: 1 to 4 decimal numbers without leading zeros,
+ * each at most 999999999.
+ */
+static int
+guestos_version_ok(const char *s)
+{
+	size_t digits = 0;
+	int parts = 1;
+
+	for (;; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (digits == 1 && s[-1] == '0')
+				return 0;
+			if (++digits > GUESTOS_VERSION_DIGITS)
+				return 0;
+			continue;
+		}
+		if (digits == 0)
+			return 0;
+		if (*s == '\0')
+			return 1;
+		if (*s != '.' || ++parts > GUESTOS_VERSION_PARTS)
+			return 0;
+		digits = 0;
+	}
+}
+
+/* Reads the version into its canonical form. */
+static int
+guestos_version(struct json_object *obj, char **out, char **cause)
+{
+	struct json_object *v;
+	long long n;
+	char *q;
+
+	if (!json_object_object_get_ex(obj, "version", &v)) {
+		guestos_cause(cause, "version is missing");
+		return -1;
+	}
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+		n = (long long)json_object_get_int64(v);
+		if (n < 0) {
+			guestos_cause(cause, "version %lld must not be "
+			    "negative", n);
+			return -1;
+		}
+		*out = xasprintf("%lld", n);
+		return 0;
+	case json_type_string:
+		if (!guestos_version_ok(json_object_get_string(v))) {
+			q = guestos_quotes(json_object_get_string(v));
+			guestos_cause(cause, "version '%s' must be 1 to 4 "
+			    "numbers separated by dots, without leading zeros, "
+			    "each at most 999999999", q);
+			free(q);
+			return -1;
+		}
+		*out = xstrdup(json_object_get_string(v));
+		return 0;
+	case json_type_double:
+		q = guestos_quotes(json_object_to_json_string(v));
+		guestos_cause(cause, "version %s must be an integer or a "
+		    "string such as \"1.2.3\"", q);
+		free(q);
+		return -1;
+	default:
+		guestos_cause(cause, "version must be an integer or a string "
+		    "such as \"1.2.3\"");
+		return -1;
+	}
+}
+
+/* Checks an image file name: a plain name in the guest OS directory. */
+static int
+guestos_file(struct json_object *obj, const char *where, char **out,
+    char **cause)
+{
+	const char *s, *c;
+	char *q;
+	size_t n;
+
+	if (guestos_string(obj, where, "file", 1, &s, cause) == -1)
+		return -1;
+	q = guestos_quotes(s);
+	n = strlen(s);
+	if (strchr(s, '/') != NULL || s[0] == '.') {
+		guestos_cause(cause, "%s.file '%s' must be a plain file name",
+		    where, q);
+		goto fail;
+	}
+	for (c = s; *c != '\0'; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' ||
+		    *c == '-')
+			continue;
+		break;
+	}
+	if (n == 0 || n > GUESTOS_FILE_MAX || *c != '\0') {
+		guestos_cause(cause, "%s.file '%s' must be 1 to 128 of the "
+		    "characters A-Z a-z 0-9 . _ -", where, q);
+		goto fail;
+	}
+	if (strcmp(s, GUESTOS_MANIFEST) == 0 ||
+	    strcmp(s, GUESTOS_SIGNATURE) == 0) {
+		guestos_cause(cause, "%s.file '%s' is reserved for the "
+		    "manifest and its signature", where, q);
+		goto fail;
+	}
+	free(q);
+	*out = xstrdup(s);
+	return 0;
+fail:
+	free(q);
+	return -1;
+}
+
+/* Reads images[i] into img. */
+static int
+guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
+    char **cause)
+{
+	static const char *const known[] = {
+		"file", "size", "sha256", "fs", "mount", NULL
+	};
+	struct json_object *v;
+	const char *s;
+	char where[32], *q;
+	size_t k;
+
+	snprintf(where, sizeof where, "images[%zu]", i);
+	if (!json_object_is_type(obj, json_type_object)) {
+		guestos_cause(cause, "%s must be an object", where);
+		return -1;
+	}
+	if (guestos_known_fields(obj, known, where, cause) == -1)
+		return -1;
+	if (guestos_file(obj, where, &img->file, cause) == -1)
+		return -1;
+
+	if (!json_object_object_get_ex(obj, "size", &v)) {
+		guestos_cause(cause, "%s.size is missing", where);
+		return -1;
+	}
+	if (!json_object_is_type(v, json_type_int) ||
+	    (img->size = (long long)json_object_get_int64(v)) <= 0) {
+		guestos_cause(cause, "%s.size must be an integer greater than "
+		    "0", where);
+		return -1;
+	}
+
+	if (guestos_string(obj, where, "sha256", 1, &s, cause) == -1)
+		return -1;
+	for (k = 0; s[k] != '\0'; k++) {
+		if ((s[k] < '0' || s[k] > '9') && (s[k] < 'a' || s[k] > 'f'))
+			break;
+	}
+	if (k != 64 || s[k] != '\0') {
+		guestos_cause(cause, "%s.sha256 must be 64 lower-case hex "
+		    "digits", where);
+		return -1;
+	}
+	memcpy(img->sha256, s, sizeof img->sha256);
+
+	if (guestos_string(obj, where, "fs", 1, &s, cause) == -1)
+		return -1;
+	if (strcmp(s, "squashfs") != 0 && strcmp(s, "ext4") != 0) {
+		q = guestos_quotes(s);
+		guestos_cause(cause, "%s.fs '%s' must be squashfs or ext4",
+		    where, q);
+		free(q);
+		return -1;
+	}
+	img->fs = xstrdup(s);
+	return guestos_path(obj, where, "mount", 1, &img->mount, cause);
+}
+
+/* Reads the images array and checks the images against each other. */
+static int
+guestos_images(struct json_object *top, struct guestos_manifest *m,
+    char **cause)
+{
+	struct json_object *arr;
+	long long total = 0;
+	size_t n, i, k, root = SIZE_MAX;
+	char *q;
+
+	if (!json_object_object_get_ex(top, "images", &arr)) {
+		guestos_cause(cause, "images is missing");
+		return -1;
+	}
+	if (!json_object_is_type(arr, json_type_array)) {
+		guestos_cause(cause, "images must be an array");
+		return -1;
+	}
+	if ((n = json_object_array_length(arr)) == 0) {
+		guestos_cause(cause, "images must not be empty");
+		return -1;
+	}
+	if (n > GUESTOS_IMAGES_MAX) {
+		guestos_cause(cause, "images has %zu entries, at most %d are "
+		    "allowed", n, GUESTOS_IMAGES_MAX);
+		return -1;
+	}
+	m->images = xcalloc(n, sizeof *m->images);
+	for (i = 0; i < n; i++) {
+		m->nimages = i + 1;
+		if (guestos_image(json_object_array_get_idx(arr, i), i,
+		    &m->images[i], cause) == -1)
+			return -1;
+		if (m->images[i].size > LLONG_MAX - total) {
+			guestos_cause(cause, "images[%zu].size makes the "
+			    "images larger than %lld bytes", i, LLONG_MAX);
+			return -1;
+		}
+		total += m->images[i].size;
+	}
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < i; k++) {
+			if (strcmp(m->images[i].file, m->images[k].file) == 0) {
+				q = guestos_quotes(m->images[i].file);
+				guestos_cause(cause, "images[%zu].file '%s' is "
+				    "listed twice (also images[%zu])", i, q, k);
+				free(q);
+				return -1;
+			}
+			if (strcmp(m->images[i].mount, m->images[k].mount) !=
+			    0)
+				continue;
+			if (strcmp(m->images[i].mount, "/") == 0) {
+				guestos_cause(cause, "images[%zu] and "
+				    "images[%zu] both mount at '/': exactly "
+				    "one image must be the root", k, i);
+			} else {
+				q = guestos_quotes(m->images[i].mount);
+				guestos_cause(cause, "images[%zu].mount '%s' "
+				    "is listed twice (also images[%zu])", i, q,
+				    k);
+				free(q);
+			}
+			return -1;
+		}
+		if (strcmp(m->images[i].mount, "/") == 0)
+			root = i;
+	}
+	if (root == SIZE_MAX) {
+		guestos_cause(cause, "no image mounts at '/': exactly one "
+		    "image must be the root");
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the top-level object into m. */
+static int
+guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
+    char **cause)
+{
+	static const char *const known[] = {
+		"name", "version", "description", "init", "images",
+		"allow_downgrade", NULL
+	};
+	struct json_object *v;
+	const char *s;
+	char *q;
+
+	if (!json_object_is_type(top, json_type_object)) {
+		guestos_cause(cause, "manifest must be a JSON object");
+		return -1;
+	}
+	if (guestos_known_fields(top, known, "", cause) == -1)
+		return -1;
+
+	if (guestos_string(top, "", "name", 1, &s, cause) == -1)
+		return -1;
+	if (!guestos_name_ok(s)) {
+		q = guestos_quotes(s);
+		guestos_cause(cause, "name '%s' must be 1 to 64 of a-z 0-9 . _ "
+		    "-, starting with a letter or digit", q);
+		free(q);
+		return -1;
+	}
+	m->name = xstrdup(s);
+
+	if (guestos_version(top, &m->version, cause) == -1)
+		return -1;
+
+	if (guestos_string(top, "", "description", 0, &s, cause) == -1)
+		return -1;
+	if (s == NULL)
+		s = "";
+	if (strlen(s) > GUESTOS_DESCRIPTION_MAX) {
+		guestos_cause(cause, "description has %zu bytes, at most %d "
+		    "are allowed", strlen(s), GUESTOS_DESCRIPTION_MAX);
+		return -1;
+	}
+	if (guestos_has_control(s)) {
+		guestos_cause(cause, "description must not contain control "
+		    "characters");
+		return -1;
+	}
+	m->description = xstrdup(s);
+
+	if (guestos_path(top, "", "init", 0, &m->init, cause) == -1)
+		return -1;
+
+	if (guestos_images(top, m, cause) == -1)
+		return -1;
+
+	if (json_object_object_get_ex(top, "allow_downgrade", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			guestos_cause(cause, "allow_downgrade must be true or "
+			    "false");
+			return -1;
+		}
+		m->allow_downgrade = json_object_get_boolean(v);
+	}
+	return 0;
+}
+
+/*
+ * Parses and validates a manifest; m is left empty on error.  -1 with
+ * *cause naming the field.
+ */
+int
+guestos_manifest_parse(const char *json, size_t len,
+    struct guestos_manifest *m, char **cause)
+{
+	struct json_object *top;
+	size_t i;
+	int ret;
+
+	memset(m, 0, sizeof *m);
+	for (i = 0; i < len; i++) {
+		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' &&
+		    json[i] != '\r')
+			break;
+	}
+	if (i == len) {
+		guestos_cause(cause, "manifest is empty");
+		return -1;
+	}
+	if (len > GUESTOS_MANIFEST_MAX) {
+		guestos_cause(cause, "manifest has %zu bytes, more than the %d "
+		    "allowed", len, GUESTOS_MANIFEST_MAX);
+		return -1;
+	}
+	if ((top = guestos_json_parse(json, len, cause)) == NULL)
+		return -1;
+	ret = guestos_manifest_fields(top, m, cause);
+	json_object_put(top);
+	if (ret == -1)
+		guestos_manifest_clear(m);
+	return ret;
+}
+
+/* Releases a parsed manifest and leaves it empty. */
+void
+guestos_manifest_clear(struct guestos_manifest *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nimages; i++) {
+		free(m->images[i].file);
+		free(m->images[i].fs);
+		free(m->images[i].mount);
+	}
+	free(m->images);
+	free(m->name);
+	free(m->version);
+	free(m->description);
+	free(m->init);
+	memset(m, 0, sizeof *m);
+}
+
+/*
+ * Compares two versions numerically, part by part, a missing part counting
+ * as 0 ("1" equals "1.0"); parts of any length are compared exactly.
+ */
+int
+guestos_version_cmp(const char *a, const char *b)
+{
+	size_t na, nb;
+	int c;
+
+	while (*a != '\0' || *b != '\0') {
+		while (*a == '0' && a[1] >= '0' && a[1] <= '9')
+			a++;
+		while (*b == '0' && b[1] >= '0' && b[1] <= '9')
+			b++;
+		na = strcspn(a, ".");
+		nb = strcspn(b, ".");
+		/* A missing part is "0". */
+		if (na == 0 && *a == '\0') {
+			a = "0";
+			na = 1;
+		}
+		if (nb == 0 && *b == '\0') {
+			b = "0";
+			nb = 1;
+		}
+		if (na != nb)
+			return na < nb ? -1 : 1;
+		if ((c = memcmp(a, b, na)) != 0)
+			return c < 0 ? -1 : 1;
+		a += na;
+		b += nb;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+	return 0;
+}
+
+/* Writes all of buf to fd; -1 with errno set. */
+static int
+guestos_write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads up to len bytes, retrying on EINTR; -1 with errno set. */
+static ssize_t
+guestos_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = read(fd, buf, len);
+	} while (n == -1 && errno == EINTR);
+	return n;
+}
+
+/*
+ * Removes name in directory parent and, if it is a directory, everything
+ * below it, never following a symbolic link.  A name already gone counts
+ * as removed.  -1 with *cause naming what could not be removed.
+ */
+static int
+guestos_remove_at(int parent, const char *name, const char *display,
+    int depth, char **cause)
+{
+	struct dirent *de;
+	DIR *d;
+	char *sub;
+	int fd, ret = -1, pass, again;
+
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM) {
+		guestos_cause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		return -1;
+	}
+	if (depth >= GUESTOS_REMOVE_DEPTH) {
+		guestos_cause(cause, "cannot remove %s: nested deeper than %d "
+		    "levels", display, GUESTOS_REMOVE_DEPTH);
+		return -1;
+	}
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		guestos_cause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		guestos_cause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Removing while reading may hide entries: read until it is empty. */
+	for (pass = 0, again = 1; again && pass < 4; pass++) {
+		again = 0;
+		rewinddir(d);
+		errno = 0;
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			again = 1;
+			sub = xasprintf("%s/%s", display, de->d_name);
+			ret = guestos_remove_at(fd, de->d_name, sub,
+			    depth + 1, cause);
+			free(sub);
+			if (ret == -1)
+				goto out;
+			errno = 0;
+		}
+		if (errno != 0) {
+			guestos_cause(cause, "cannot read %s: %s", display,
+			    strerror(errno));
+			ret = -1;
+			goto out;
+		}
+	}
+	if (unlinkat(parent, name, AT_REMOVEDIR) == -1 && errno != ENOENT) {
+		guestos_cause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	return ret;
+}
+
+/*
+ * Removes an installed guest OS directory tree (nothing when it is gone
+ * already) and makes the removal durable; -1 with *cause set.
+ */
+int
+guestos_remove_dir(const char *path, char **cause)
+{
+	char *parent, *base, *slash;
+	int pfd = -1, ret = -1;
+
+	parent = xstrdup(path);
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';
+	if ((slash = strrchr(parent, '/')) == NULL) {
+		base = xstrdup(parent);
+		free(parent);
+		parent = xstrdup(".");
+	} else {
+		base = xstrdup(slash + 1);
+		if (slash == parent)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		guestos_cause(cause, "cannot remove %s: not a directory of "
+		    "its own", path);
+		goto out;
+	}
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd == -1) {
+		if (errno == ENOENT)
+			ret = 0;
+		else {
+			guestos_cause(cause, "cannot remove %s: %s", path,
+			    strerror(errno));
+		}
+		goto out;
+	}
+	if (guestos_remove_at(pfd, base, path, 0, cause) == -1)
+		goto out;
+	if (fsync(pfd) == -1) {
+		guestos_cause(cause, "cannot sync %s: %s", parent,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (pfd != -1)
+		close(pfd);
+	free(base);
+	free(parent);
+	return ret;
+}
+
+/* One image being copied. */
+struct guestos_copy_image {
+	char *file;
+	long long size;
+	char sha256[65];
+	int srcfd; /* open from begin until its last byte is checked */
+	int dstfd; /* open until commit, for fsync */
+};
+
+enum guestos_copy_state {
+	GUESTOS_COPYING,
+	GUESTOS_COPIED,
+	GUESTOS_COMMITTED,
+	GUESTOS_FAILED,
+};
+
+struct guestos_copy {
+	enum guestos_copy_state state;
+	char *destroot;
+	char *name;
+	char *version;
+	char *staging; /* the staging directory's name in destroot */
+	int rootfd;
+	int stagefd;
+	int metafd[2]; /* manifest and signature, for fsync */
+	struct guestos_copy_image *images;
+	size_t nimages;
+	size_t cur; /* the image being copied */
+	long long copied; /* bytes of it so far */
+	struct crypto_hash *hash;
+	unsigned char *buf;
+	long long done;
+	long long total;
+};
+
+/* Closes the descriptors and removes the staging directory, if any. */
+static void
+guestos_copy_discard(struct guestos_copy *c)
+{
+	char *display, *cause = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nimages; i++) {
+		if (c->images[i].srcfd != -1)
+			close(c->images[i].srcfd);
+		if (c->images[i].dstfd != -1)
+			close(c->images[i].dstfd);
+		c->images[i].srcfd = c->images[i].dstfd = -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (c->metafd[i] != -1)
+			close(c->metafd[i]);
+		c->metafd[i] = -1;
+	}
+	if (c->stagefd != -1)
+		close(c->stagefd);
+	c->stagefd = -1;
+	crypto_hash_free(c->hash);
+	c->hash = NULL;
+	if (c->staging != NULL && c->rootfd != -1) {
+		display = xasprintf("%s/%s", c->destroot, c->staging);
+		if (guestos_remove_at(c->rootfd, c->staging, display, 0,
+		    &cause) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+		}
+		free(display);
+	}
+	free(c->staging);
+	c->staging = NULL;
+}
+
+/* Orders an array of strings for qsort. */
+static int
+guestos_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists srcdir: every entry must be the manifest, its signature or an image. */
+static int
+guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
+    char **cause)
+{
+	struct dirent *de;
+	DIR *d;
+	char **names = NULL, *q;
+	size_t n = 0, i, k;
+	int fd, ret = -1;
+
+	if ((fd = dup(srcfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		guestos_cause(cause, "cannot list %s: %s", srcdir,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof *names);
+		names[n++] = xstrdup(de->d_name);
+		errno = 0;
+	}
+	if (errno != 0) {
+		guestos_cause(cause, "cannot list %s: %s", srcdir,
+		    strerror(errno));
+		goto out;
+	}
+	/* Sorted, so the same directory always gets the same message. */
+	qsort(names, n, sizeof *names, guestos_name_cmp);
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], GUESTOS_MANIFEST) == 0 ||
+		    strcmp(names[i], GUESTOS_SIGNATURE) == 0)
+			continue;
+		for (k = 0; k < c->nimages; k++) {
+			if (strcmp(names[i], c->images[k].file) == 0)
+				break;
+		}
+		if (k == c->nimages) {
+			q = guestos_quotes(names[i]);
+			guestos_cause(cause, "extra file '%s' in %s is not in "
+			    "the manifest", q, srcdir);
+			free(q);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return ret;
+}
+
+/*
+ * Opens an image in srcfd for copying: it must be a regular file, not a
+ * symbolic link, with the size the manifest gives.  Checking the size
+ * here refuses a wrong directory before a byte is copied.
+ */
+static int
+guestos_copy_open(int srcfd, struct guestos_copy_image *img, char **cause)
+{
+	struct stat sb;
+	char *q;
+	int ret = -1;
+
+	q = guestos_quotes(img->file);
+	if (fstatat(srcfd, img->file, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			guestos_cause(cause, "image '%s' is missing", q);
+		else {
+			guestos_cause(cause, "cannot read image '%s': %s", q,
+			    strerror(errno));
+		}
+		goto out;
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		guestos_cause(cause, "image '%s' is a symbolic link", q);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		guestos_cause(cause, "image '%s' is not a regular file", q);
+		goto out;
+	}
+	/* O_NONBLOCK: a FIFO swapped in meanwhile must not block cmld. */
+	img->srcfd = openat(srcfd, img->file, O_RDONLY | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (img->srcfd == -1) {
+		if (errno == ELOOP) {
+			guestos_cause(cause, "image '%s' is a symbolic link",
+			    q);
+		} else if (errno == ENOENT) {
+			guestos_cause(cause, "image '%s' is missing", q);
+		} else {
+			guestos_cause(cause, "cannot open image '%s': %s", q,
+			    strerror(errno));
+		}
+		goto out;
+	}
+	if (fstat(img->srcfd, &sb) == -1) {
+		guestos_cause(cause, "cannot read image '%s': %s", q,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		guestos_cause(cause, "image '%s' is not a regular file", q);
+		goto out;
+	}
+	if ((long long)sb.st_size != img->size) {
+		guestos_cause(cause, "image '%s' has %lld bytes, the manifest "
+		    "says %lld", q, (long long)sb.st_size, img->size);
+		goto out;
+	}
+	(void)posix_fadvise(img->srcfd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	ret = 0;
+out:
+	free(q);
+	return ret;
+}
+
+/* Creates file in the staging directory, 0600; -1 with *cause set. */
+static int
+guestos_copy_create(struct guestos_copy *c, const char *file, char **cause)
+{
+	int fd;
+
+	fd = openat(c->stagefd, file, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		guestos_cause(cause, "cannot create %s/%s/%s: %s", c->destroot,
+		    c->staging, file, strerror(errno));
+	}
+	return fd;
+}
+
+/* Writes the manifest or its signature into the staging directory. */
+static int
+guestos_copy_meta(struct guestos_copy *c, int i, const char *file,
+    const void *data, size_t len, char **cause)
+{
+	if ((c->metafd[i] = guestos_copy_create(c, file, cause)) == -1)
+		return -1;
+	if (guestos_write_all(c->metafd[i], data, len) == -1) {
+		guestos_cause(cause, "cannot write %s/%s/%s: %s", c->destroot,
+		    c->staging, file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Checks that a manifest handed in is one guestos_manifest_parse accepted
+ * as far as names on disk go: every name becomes a path component below
+ * destroot.
+ */
+static int
+guestos_copy_names_ok(const struct guestos_manifest *m)
+{
+	size_t i;
+
+	if (m->name == NULL || m->version == NULL || m->nimages == 0 ||
+	    !guestos_name_ok(m->name) || !guestos_version_ok(m->version))
+		return 0;
+	for (i = 0; i < m->nimages; i++) {
+		if (m->images[i].file == NULL || m->images[i].file[0] == '\0' ||
+		    m->images[i].file[0] == '.' ||
+		    strchr(m->images[i].file, '/') != NULL ||
+		    strcmp(m->images[i].file, GUESTOS_MANIFEST) == 0 ||
+		    strcmp(m->images[i].file, GUESTOS_SIGNATURE) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Starts installing the guest OS in srcdir: checks the directory's
+ * contents, opens every image, creates destroot/.staging-XXXXXX and writes
+ * the manifest and its signature there.  NULL with *cause set, nothing
+ * left behind.
+ */
+struct guestos_copy *
+guestos_copy_begin(const char *srcdir, const char *destroot,
+    const struct guestos_manifest *m, const void *manifest,
+    size_t manifest_len, const void *sig, size_t sig_len, char **cause)
+{
+	struct guestos_copy *c;
+	struct stat sb;
+	char *tmpl = NULL;
+	int srcfd = -1;
+	size_t i;
+
+	c = xcalloc(1, sizeof *c);
+	c->state = GUESTOS_COPYING;
+	c->rootfd = c->stagefd = c->metafd[0] = c->metafd[1] = -1;
+	c->destroot = xstrdup(destroot);
+	if (!guestos_copy_names_ok(m)) {
+		guestos_cause(cause, "the manifest for %s was not validated",
+		    srcdir);
+		goto fail;
+	}
+	c->name = xstrdup(m->name);
+	c->version = xstrdup(m->version);
+	c->images = xcalloc(m->nimages, sizeof *c->images);
+	c->nimages = m->nimages;
+	for (i = 0; i < c->nimages; i++) {
+		c->images[i].file = xstrdup(m->images[i].file);
+		c->images[i].size = m->images[i].size;
+		memcpy(c->images[i].sha256, m->images[i].sha256,
+		    sizeof c->images[i].sha256);
+		c->images[i].sha256[sizeof c->images[i].sha256 - 1] = '\0';
+		c->images[i].srcfd = c->images[i].dstfd = -1;
+	}
+
+	srcfd = open(srcdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (srcfd == -1) {
+		if (errno == ELOOP || (errno == ENOTDIR &&
+		    lstat(srcdir, &sb) == 0 && S_ISLNK(sb.st_mode)))
+			guestos_cause(cause, "%s is a symbolic link", srcdir);
+		else if (errno == ENOTDIR)
+			guestos_cause(cause, "%s is not a directory", srcdir);
+		else {
+			guestos_cause(cause, "cannot open %s: %s", srcdir,
+			    strerror(errno));
+		}
+		goto fail;
+	}
+	if (guestos_copy_list(srcfd, srcdir, c, cause) == -1)
+		goto fail;
+	for (i = 0; i < c->nimages; i++) {
+		if (guestos_copy_open(srcfd, &c->images[i], cause) == -1)
+			goto fail;
+		c->total += c->images[i].size;
+	}
+
+	if (mkdir(destroot, 0700) == -1 && errno != EEXIST) {
+		guestos_cause(cause, "cannot create %s: %s", destroot,
+		    strerror(errno));
+		goto fail;
+	}
+	c->rootfd = open(destroot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (c->rootfd == -1) {
+		guestos_cause(cause, "cannot open %s: %s", destroot,
+		    strerror(errno));
+		goto fail;
+	}
+	tmpl = xasprintf("%s/.staging-XXXXXX", destroot);
+	if (mkdtemp(tmpl) == NULL) {
+		guestos_cause(cause, "cannot create a staging directory in "
+		    "%s: %s", destroot, strerror(errno));
+		goto fail;
+	}
+	c->staging = xstrdup(strrchr(tmpl, '/') + 1);
+	c->stagefd = openat(c->rootfd, c->staging, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (c->stagefd == -1) {
+		guestos_cause(cause, "cannot open %s: %s", tmpl,
+		    strerror(errno));
+		goto fail;
+	}
+	if (guestos_copy_meta(c, 0, GUESTOS_MANIFEST, manifest, manifest_len,
+	    cause) == -1 || guestos_copy_meta(c, 1, GUESTOS_SIGNATURE, sig,
+	    sig_len, cause) == -1)
+		goto fail;
+
+	c->buf = xmalloc(GUESTOS_BUFSIZE);
+	close(srcfd);
+	free(tmpl);
+	return c;
+
+fail:
+	if (srcfd != -1)
+		close(srcfd);
+	free(tmpl);
+	guestos_copy_free(c);
+	return NULL;
+}
+
+/*
+ * Sets *cause for an image whose size differs from the manifest's after
+ * its copy started: it grew or shrank meanwhile.
+ */
+static void
+guestos_copy_resized(const struct guestos_copy_image *img, char **cause)
+{
+	struct stat sb;
+	char *q;
+
+	q = guestos_quotes(img->file);
+	if (fstat(img->srcfd, &sb) == 0 && (long long)sb.st_size != img->size) {
+		guestos_cause(cause, "image '%s' has %lld bytes, the manifest "
+		    "says %lld", q, (long long)sb.st_size, img->size);
+	} else {
+		guestos_cause(cause, "image '%s' changed size while it was "
+		    "copied", q);
+	}
+	free(q);
+}
+
+/*
+ * Copies and hashes up to budget bytes (a budget of 0 means one buffer);
+ * the hash covers the bytes as written.  1 when every image is in place
+ * and matches, 0 when more remains, -1 with *cause set and the staging
+ * directory removed.
+ */
+int
+guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
+{
+	struct guestos_copy_image *img;
+	unsigned char md[CRYPTO_SHA256_LEN];
+	char hex[CRYPTO_SHA256_HEX], *q;
+	size_t want;
+	ssize_t n;
+
+	if (c->state == GUESTOS_FAILED) {
+		guestos_cause(cause, "the copy of %s %s failed already",
+		    c->name, c->version);
+		return -1;
+	}
+	if (c->state != GUESTOS_COPYING)
+		return 1;
+	if (budget == 0)
+		budget = GUESTOS_BUFSIZE;
+
+	while (c->cur < c->nimages && budget > 0) {
+		img = &c->images[c->cur];
+		if (img->dstfd == -1) {
+			img->dstfd = guestos_copy_create(c, img->file, cause);
+			if (img->dstfd == -1)
+				goto fail;
+			c->hash = crypto_sha256_new();
+			c->copied = 0;
+		}
+		if (c->copied < img->size) {
+			want = GUESTOS_BUFSIZE;
+			if (want > budget)
+				want = budget;
+			if ((long long)want > img->size - c->copied)
+				want = (size_t)(img->size - c->copied);
+			n = guestos_read(img->srcfd, c->buf, want);
+			if (n == -1) {
+				q = guestos_quotes(img->file);
+				guestos_cause(cause, "cannot read image '%s': "
+				    "%s", q, strerror(errno));
+				free(q);
+				goto fail;
+			}
+			if (n == 0) {
+				guestos_copy_resized(img, cause);
+				goto fail;
+			}
+			if (guestos_write_all(img->dstfd, c->buf, (size_t)n) ==
+			    -1) {
+				q = guestos_quotes(img->file);
+				guestos_cause(cause, "cannot write image '%s' "
+				    "to %s: %s", q, c->destroot,
+				    strerror(errno));
+				free(q);
+				goto fail;
+			}
+			crypto_hash_update(c->hash, c->buf, (size_t)n);
+			c->copied += n;
+			c->done += n;
+			budget -= (size_t)n;
+			continue;
+		}
+
+		/* Every byte is copied: the source must end here. */
+		if ((n = guestos_read(img->srcfd, c->buf, 1)) != 0) {
+			if (n == -1) {
+				q = guestos_quotes(img->file);
+				guestos_cause(cause, "cannot read image '%s': "
+				    "%s", q, strerror(errno));
+				free(q);
+			} else
+				guestos_copy_resized(img, cause);
+			goto fail;
+		}
+		crypto_hash_final(c->hash, md);
+		c->hash = NULL;
+		crypto_hex(md, sizeof md, hex);
+		if (strcmp(hex, img->sha256) != 0) {
+			q = guestos_quotes(img->file);
+			guestos_cause(cause, "image '%s' does not match its "
+			    "signed SHA-256 (got %s, manifest says %s)", q, hex,
+			    img->sha256);
+			free(q);
+			goto fail;
+		}
+		close(img->srcfd);
+		img->srcfd = -1;
+		c->cur++;
+	}
+	if (c->cur < c->nimages)
+		return 0;
+	c->state = GUESTOS_COPIED;
+	return 1;
+
+fail:
+	c->state = GUESTOS_FAILED;
+	guestos_copy_discard(c);
+	return -1;
+}
+
+/* Reports how far a copy is. */
+void
+guestos_copy_progress(const struct guestos_copy *c,
+    struct guestos_progress *p)
+{
+	size_t i = c->cur < c->nimages ? c->cur : c->nimages - 1;
+
+	p->file = c->nimages == 0 ? "" : c->images[i].file;
+	p->done = c->done;
+	p->total = c->total;
+}
+
+/* fsyncs fd, naming what in *cause on failure. */
+static int
+guestos_sync(int fd, const char *what, char **cause)
+{
+	if (fsync(fd) == -1) {
+		guestos_cause(cause, "cannot sync %s: %s", what,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Moves the staging directory to NAME/VERSION in rootfd without replacing
+ * anything there; -1 with errno set (EEXIST when it exists).
+ */
+static int
+guestos_rename_noreplace(int rootfd, const char *staging, int namefd,
+    const char *version)
+{
+	struct stat sb;
+
+	if (renameat2(rootfd, staging, namefd, version, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: cmld is the only writer. */
+	if (fstatat(namefd, version, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(rootfd, staging, namefd, version);
+}
+
+/*
+ * Makes a finished copy durable and renames it to destroot/NAME/VERSION;
+ * sets *path.  -1 with *cause set: nothing of the copy is left then.
+ */
+int
+guestos_copy_commit(struct guestos_copy *c, char **path, char **cause)
+{
+	char *what = NULL, *q, *final = NULL;
+	int namefd = -1, made = 0, moved = 0;
+	size_t i;
+
+	*path = NULL;
+	if (c->state != GUESTOS_COPIED) {
+		guestos_cause(cause, "the copy of %s %s is not finished",
+		    c->name, c->version);
+		return -1;
+	}
+	for (i = 0; i < c->nimages + 2; i++) {
+		free(what);
+		what = xasprintf("%s/%s/%s", c->destroot, c->staging,
+		    i < c->nimages ? c->images[i].file :
+		    i == c->nimages ? GUESTOS_MANIFEST : GUESTOS_SIGNATURE);
+		if (guestos_sync(i < c->nimages ? c->images[i].dstfd :
+		    c->metafd[i - c->nimages], what, cause) == -1)
+			goto fail;
+	}
+	free(what);
+	what = xasprintf("%s/%s", c->destroot, c->staging);
+	if (guestos_sync(c->stagefd, what, cause) == -1)
+		goto fail;
+
+	free(what);
+	what = xasprintf("%s/%s", c->destroot, c->name);
+	if (mkdirat(c->rootfd, c->name, 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST) {
+		guestos_cause(cause, "cannot create %s: %s", what,
+		    strerror(errno));
+		goto fail;
+	}
+	namefd = openat(c->rootfd, c->name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (namefd == -1) {
+		guestos_cause(cause, "cannot open %s: %s", what,
+		    strerror(errno));
+		goto fail;
+	}
+	final = xasprintf("%s/%s", what, c->version);
+	if (guestos_rename_noreplace(c->rootfd, c->staging, namefd,
+	    c->version) == -1) {
+		if (errno == EEXIST || errno == ENOTEMPTY) {
+			q = guestos_quotes(c->version);
+			guestos_cause(cause, "%s %s is already installed",
+			    c->name, q);
+			free(q);
+		} else {
+			guestos_cause(cause, "cannot rename %s/%s to %s: %s",
+			    c->destroot, c->staging, final, strerror(errno));
+		}
+		goto fail;
+	}
+	moved = 1;
+	free(c->staging);
+	c->staging = NULL;
+	if (guestos_sync(namefd, what, cause) == -1 ||
+	    guestos_sync(c->rootfd, c->destroot, cause) == -1)
+		goto fail;
+
+	c->state = GUESTOS_COMMITTED;
+	guestos_copy_discard(c);
+	close(namefd);
+	free(what);
+	*path = final;
+	return 0;
+
+fail:
+	c->state = GUESTOS_FAILED;
+	if (moved) {
+		/* In place but not durable: take it out again. */
+		if (guestos_remove_at(namefd, c->version, final, 0, NULL) == 0)
+			fsync(namefd);
+	}
+	if (namefd != -1)
+		close(namefd);
+	if (made && unlinkat(c->rootfd, c->name, AT_REMOVEDIR) == 0)
+		fsync(c->rootfd);
+	guestos_copy_discard(c);
+	free(final);
+	free(what);
+	return -1;
+}
+
+/* Frees a copy; one not committed has its staging directory removed. */
+void
+guestos_copy_free(struct guestos_copy *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	guestos_copy_discard(c);
+	if (c->rootfd != -1)
+		close(c->rootfd);
+	for (i = 0; i < c->nimages; i++)
+		free(c->images[i].file);
+	free(c->images);
+	free(c->buf);
+	free(c->version);
+	free(c->name);
+	free(c->destroot);
+	free(c);
+}
+
+/* One image being checked. */
+struct guestos_check_image {
+	char *file;
+	long long size;
+	char sha256[65];
+};
+
+struct guestos_check {
+	int dirfd;
+	char *label; /* "NAME VERSION", for messages */
+	struct guestos_check_image *images;
+	size_t nimages;
+	size_t cur;
+	int fd; /* the current image, or -1 */
+	long long got; /* bytes of it hashed so far */
+	struct crypto_hash *hash;
+	unsigned char *buf;
+	long long done;
+	long long total;
+	int failed;
+};
+
+/*
+ * Names an installed guest OS for messages from its directory,
+ * .../NAME/VERSION: "NAME VERSION".
+ */
+static char *
+guestos_check_label(const char *dir)
+{
+	char *copy, *version, *name, *label, *q1, *q2;
+	size_t n;
+
+	copy = xstrdup(dir);
+	while ((n = strlen(copy)) > 1 && copy[n - 1] == '/')
+		copy[n - 1] = '\0';
+	if ((version = strrchr(copy, '/')) == NULL || version == copy) {
+		label = guestos_quotes(dir);
+		free(copy);
+		return label;
+	}
+	*version++ = '\0';
+	name = strrchr(copy, '/');
+	name = name == NULL ? copy : name + 1;
+	q1 = guestos_quotes(name);
+	q2 = guestos_quotes(version);
+	label = xasprintf("%s %s", q1, q2);
+	free(q2);
+	free(q1);
+	free(copy);
+	return label;
+}
+
+/*
+ * Starts checking the images of the installed guest OS in dir
+ * (.../NAME/VERSION, which messages name as "NAME VERSION").  NULL with
+ * *cause set.
+ */
+struct guestos_check *
+guestos_check_begin(const char *dir, const struct guestos_image *images,
+    size_t nimages, char **cause)
+{
+	struct guestos_check *k;
+	char *q;
+	size_t i;
+	int fd;
+
+	/* The names come from the store; they must not leave dir. */
+	for (i = 0; i < nimages; i++) {
+		if (images[i].file == NULL || images[i].file[0] == '\0' ||
+		    images[i].file[0] == '.' ||
+		    strchr(images[i].file, '/') != NULL) {
+			q = guestos_quotes(images[i].file == NULL ? "" :
+			    images[i].file);
+			guestos_cause(cause, "image '%s' of %s is not a plain "
+			    "file name", q, dir);
+			free(q);
+			return NULL;
+		}
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		guestos_cause(cause, "cannot open %s: %s", dir,
+		    strerror(errno));
+		return NULL;
+	}
+	k = xcalloc(1, sizeof *k);
+	k->dirfd = fd;
+	k->fd = -1;
+	k->label = guestos_check_label(dir);
+	k->nimages = nimages;
+	k->images = xcalloc(nimages == 0 ? 1 : nimages, sizeof *k->images);
+	for (i = 0; i < nimages; i++) {
+		k->images[i].file = xstrdup(images[i].file);
+		k->images[i].size = images[i].size;
+		memcpy(k->images[i].sha256, images[i].sha256,
+		    sizeof k->images[i].sha256);
+		k->images[i].sha256[sizeof k->images[i].sha256 - 1] = '\0';
+		if (images[i].size > 0 &&
+		    k->total <= LLONG_MAX - images[i].size)
+			k->total += images[i].size;
+	}
+	k->buf = xmalloc(GUESTOS_BUFSIZE);
+	return k;
+}
+
+/* Opens the current image for checking. */
+static int
+guestos_check_open(struct guestos_check *k, const char *q, char **cause)
+{
+	const struct guestos_check_image *img = &k->images[k->cur];
+	struct stat sb;
+
+	if (fstatat(k->dirfd, img->file, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT) {
+			guestos_cause(cause, "image '%s' of %s is missing", q,
+			    k->label);
+		} else {
+			guestos_cause(cause, "cannot read image '%s' of %s: %s",
+			    q, k->label, strerror(errno));
+		}
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		guestos_cause(cause, "image '%s' of %s is not a regular file",
+		    q, k->label);
+		return -1;
+	}
+	k->fd = openat(k->dirfd, img->file, O_RDONLY | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (k->fd == -1 || fstat(k->fd, &sb) == -1) {
+		if (errno == ELOOP) {
+			guestos_cause(cause, "image '%s' of %s is not a "
+			    "regular file", q, k->label);
+		} else {
+			guestos_cause(cause, "cannot read image '%s' of %s: %s",
+			    q, k->label, strerror(errno));
+		}
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		guestos_cause(cause, "image '%s' of %s is not a regular file",
+		    q, k->label);
+		return -1;
+	}
+	if ((long long)sb.st_size != img->size) {
+		guestos_cause(cause, "image '%s' of %s was changed after "
+		    "install: it has %lld bytes, expected %lld", q, k->label,
+		    (long long)sb.st_size, img->size);
+		return -1;
+	}
+	(void)posix_fadvise(k->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	k->hash = crypto_sha256_new();
+	k->got = 0;
+	return 0;
+}
+
+/*
+ * Hashes up to budget bytes (a budget of 0 means one buffer): 1 when every
+ * image matches, 0 when more remains, -1 with *cause naming the image and
+ * what differs.
+ */
+int
+guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
+{
+	const struct guestos_check_image *img;
+	unsigned char md[CRYPTO_SHA256_LEN];
+	char hex[CRYPTO_SHA256_HEX], *q = NULL;
+	struct stat sb;
+	size_t want;
+	ssize_t n;
+
+	if (k->failed) {
+		guestos_cause(cause, "the check of %s failed already",
+		    k->label);
+		return -1;
+	}
+	if (budget == 0)
+		budget = GUESTOS_BUFSIZE;
+	while (k->cur < k->nimages && budget > 0) {
+		img = &k->images[k->cur];
+		free(q);
+		q = guestos_quotes(img->file);
+		if (k->fd == -1 && guestos_check_open(k, q, cause) == -1)
+			goto fail;
+		if (k->got < img->size) {
+			want = GUESTOS_BUFSIZE;
+			if (want > budget)
+				want = budget;
+			if ((long long)want > img->size - k->got)
+				want = (size_t)(img->size - k->got);
+		} else
+			want = 1; /* the file must end here */
+		if ((n = guestos_read(k->fd, k->buf, want)) == -1) {
+			guestos_cause(cause, "cannot read image '%s' of %s: %s",
+			    q, k->label, strerror(errno));
+			goto fail;
+		}
+		if ((n == 0 && k->got < img->size) ||
+		    (n > 0 && k->got == img->size)) {
+			if (fstat(k->fd, &sb) == -1)
+				sb.st_size = k->got + n;
+			guestos_cause(cause, "image '%s' of %s was changed "
+			    "after install: it has %lld bytes, expected %lld",
+			    q, k->label, (long long)sb.st_size, img->size);
+			goto fail;
+		}
+		if (n > 0) {
+			crypto_hash_update(k->hash, k->buf, (size_t)n);
+			k->got += n;
+			k->done += n;
+			budget -= (size_t)n;
+			continue;
+		}
+
+		crypto_hash_final(k->hash, md);
+		k->hash = NULL;
+		crypto_hex(md, sizeof md, hex);
+		if (strcmp(hex, img->sha256) != 0) {
+			guestos_cause(cause, "image '%s' of %s was changed "
+			    "after install: SHA-256 %s expected %s", q,
+			    k->label, hex, img->sha256);
+			goto fail;
+		}
+		close(k->fd);
+		k->fd = -1;
+		k->cur++;
+	}
+	free(q);
+	return k->cur == k->nimages ? 1 : 0;
+
+fail:
+	free(q);
+	k->failed = 1;
+	if (k->fd != -1)
+		close(k->fd);
+	k->fd = -1;
+	crypto_hash_free(k->hash);
+	k->hash = NULL;
+	return -1;
+}
+
+/* Reports how far a check is. */
+void
+guestos_check_progress(const struct guestos_check *k,
+    struct guestos_progress *p)
+{
+	size_t i = k->cur < k->nimages ? k->cur : k->nimages - 1;
+
+	p->file = k->nimages == 0 ? "" : k->images[i].file;
+	p->done = k->done;
+	p->total = k->total;
+}
+
+/* Frees a check; NULL does nothing. */
+void
+guestos_check_free(struct guestos_check *k)
+{
+	size_t i;
+
+	if (k == NULL)
+		return;
+	if (k->fd != -1)
+		close(k->fd);
+	close(k->dirfd);
+	crypto_hash_free(k->hash);
+	for (i = 0; i < k->nimages; i++)
+		free(k->images[i].file);
+	free(k->images);
+	free(k->buf);
+	free(k->label);
+	free(k);
+}

@@ -1,0 +1,103 @@
+/*
+ * Guest OSes: the signed manifest format (cml-guestos(5)), installing a
+ * guest OS atomically into the state directory, and checking installed
+ * images against their signed hashes.  Installing and checking are
+ * resumable, in steps, so cmld's event loop stays responsive and can
+ * report progress while hundreds of MiB are hashed.
+ */
+#ifndef CMLD_GUESTOS_H
+#define CMLD_GUESTOS_H
+
+#include <stddef.h>
+
+#define GUESTOS_MANIFEST "manifest.json"
+#define GUESTOS_SIGNATURE "manifest.json.p7s"
+#define GUESTOS_MANIFEST_MAX (256 * 1024)
+
+struct guestos_image {
+	char *file; /* a plain file name in the guest OS directory */
+	long long size;
+	char sha256[65]; /* lower-case hex */
+	char *fs; /* "squashfs" or "ext4" */
+	char *mount; /* absolute mount point in the container, "/" for root */
+};
+
+struct guestos_manifest {
+	char *name; /* [a-z0-9][a-z0-9._-]{0,63} */
+	char *version; /* canonical: "7" or "1.2.3" */
+	char *description;
+	char *init; /* absolute path of the init inside the guest */
+	int allow_downgrade;
+	struct guestos_image *images;
+	size_t nimages;
+};
+
+/*
+ * Parses and validates a manifest (exact JSON bytes as signed); every
+ * problem gives its own message naming the field.  -1 with *cause set.
+ */
+int guestos_manifest_parse(const char *json, size_t len,
+    struct guestos_manifest *m, char **cause);
+/* Releases a parsed manifest. */
+void guestos_manifest_clear(struct guestos_manifest *m);
+/* Compares two canonical versions numerically, part by part: <0, 0, >0. */
+int guestos_version_cmp(const char *a, const char *b);
+
+/* Progress of a copy or a check. */
+struct guestos_progress {
+	const char *file; /* the image being worked on */
+	long long done; /* bytes, over all images */
+	long long total;
+};
+
+struct guestos_copy;
+
+/*
+ * Starts installing the guest OS in srcdir, whose manifest bytes (already
+ * verified) were parsed into m: checks that srcdir holds exactly the
+ * manifest, its signature and the listed images, all regular files (no
+ * symlinks, nothing else), and creates a staging directory under destroot.
+ * NULL with *cause set.
+ */
+struct guestos_copy *guestos_copy_begin(const char *srcdir,
+    const char *destroot, const struct guestos_manifest *m,
+    const void *manifest, size_t manifest_len, const void *sig,
+    size_t sig_len, char **cause);
+/*
+ * Copies and hashes up to budget bytes; the hash and size checked are
+ * those of the bytes written.  1 when every image is in place and
+ * matches, 0 when more remains, -1 with *cause set (the staging
+ * directory is removed).
+ */
+int guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause);
+/* Reports how far a copy is. */
+void guestos_copy_progress(const struct guestos_copy *c,
+    struct guestos_progress *p);
+/*
+ * Makes a finished copy durable (fsync of files and directories) and
+ * renames it to destroot/NAME/VERSION; sets *path.  -1 with *cause set.
+ */
+int guestos_copy_commit(struct guestos_copy *c, char **path, char **cause);
+/* Frees a copy; one not committed has its staging directory removed. */
+void guestos_copy_free(struct guestos_copy *c);
+
+struct guestos_check;
+
+/* Starts checking the images of an installed guest OS in dir. */
+struct guestos_check *guestos_check_begin(const char *dir,
+    const struct guestos_image *images, size_t nimages, char **cause);
+/*
+ * Hashes up to budget bytes: 1 when every image matches, 0 when more
+ * remains, -1 with *cause naming the image and what differs.
+ */
+int guestos_check_step(struct guestos_check *k, size_t budget, char **cause);
+/* Reports how far a check is. */
+void guestos_check_progress(const struct guestos_check *k,
+    struct guestos_progress *p);
+/* Frees a check; NULL does nothing. */
+void guestos_check_free(struct guestos_check *k);
+
+/* Removes an installed guest OS directory tree; -1 with *cause set. */
+int guestos_remove_dir(const char *path, char **cause);
+
+#endif

@@ -1,0 +1,1262 @@
+/*
+ * Unit tests of container configs (daemon/cmld/cconfig.c): the effective
+ * config with its defaults, and the exact message for every kind of bad
+ * config.
+ */
+#include "config.h"
+
+#include <linux/capability.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <json-c/json.h>
+
+#include "cconfig.h"
+#include "xmalloc.h"
+
+/* The smallest valid config; cases append members and the closing brace. */
+#define MIN "{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\"}"
+
+static const char full_config[] =
+    "{\n"
+    "  \"name\": \"web-1\",\n"
+    "  \"guestos\": {\"name\": \"busybox\", \"min_version\": \"1.0\"},\n"
+    "  \"hostname\": \"web.example\",\n"
+    "  \"autostart\": true,\n"
+    "  \"process\": {\n"
+    "    \"args\": [\"/sbin/init\", \"-v\", \"\"],\n"
+    "    \"env\": [\"PATH=/usr/bin:/bin\", \"_X1=a=b\", \"EMPTY=\"],\n"
+    "    \"capabilities\": {\"bounding\": [\"CAP_NET_RAW\", "
+    "\"CAP_NET_BIND_SERVICE\", \"CAP_SYS_TIME\"]}\n"
+    "  },\n"
+    "  \"linux\": {\n"
+    "    \"resources\": {\n"
+    "      \"memory\": {\"limit\": 67108864},\n"
+    "      \"cpu\": {\"shares\": 512, \"quota\": 50000, \"period\": 200000, "
+    "\"cpus\": \"0-1,3\"},\n"
+    "      \"pids\": {\"limit\": 128},\n"
+    "      \"devices\": [\n"
+    "        {\"allow\": true, \"type\": \"c\", \"major\": 188, "
+    "\"minor\": 0, \"access\": \"rwm\", \"exclusive\": true},\n"
+    "        {\"allow\": true, \"type\": \"b\", \"major\": 8, "
+    "\"minor\": null, \"access\": \"r\", \"exclusive\": false}\n"
+    "      ]\n"
+    "    },\n"
+    "    \"user_namespace\": true\n"
+    "  },\n"
+    "  \"cml\": {\n"
+    "    \"token\": {\"type\": \"softtoken\"},\n"
+    "    \"storage\": {\"encrypted\": true, \"size_mb\": 128},\n"
+    "    \"time\": true\n"
+    "  }\n"
+    "}\n";
+
+/* The built-in device list as the effective config shows it. */
+#define DEFAULT_DEVICES \
+	"\"default_devices\": [" \
+	"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":5," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":7," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":8," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":9," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":5,\"minor\":0," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":5,\"minor\":2," \
+	"\"access\":\"rwm\",\"exclusive\":false}," \
+	"{\"allow\":true,\"type\":\"c\",\"major\":136,\"minor\":null," \
+	"\"access\":\"rwm\",\"exclusive\":false}]"
+
+/* Formats a config. */
+static char * __attribute__((format(printf, 1, 2)))
+fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) == -1)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* Expects the struct to be left empty. */
+static void
+assert_empty(const struct cconfig *c)
+{
+	static const struct cconfig zero;
+
+	assert_memory_equal(c, &zero, sizeof zero);
+}
+
+/* Expects json of length len to be refused with exactly msg. */
+static void
+refuse_len(int is_c0, const char *json, size_t len, const char *msg)
+{
+	struct cconfig c;
+	char *cause = NULL;
+	int ret;
+
+	memset(&c, 0xa5, sizeof c);
+	if (is_c0)
+		ret = cconfig_parse_c0(json, len, &c, &cause);
+	else
+		ret = cconfig_parse(json, len, &c, &cause);
+	if (ret != -1)
+		fail_msg("accepted: %s", json);
+	assert_non_null(cause);
+	if (strcmp(cause, msg) != 0)
+		fail_msg("for %s\n got: %s\nwant: %s", json, cause, msg);
+	assert_empty(&c);
+	free(cause);
+}
+
+/* Expects a service container's config to be refused with exactly msg. */
+static void
+refuse(const char *json, const char *msg)
+{
+	refuse_len(0, json, strlen(json), msg);
+}
+
+/* Expects c0's config to be refused with exactly msg. */
+static void
+refuse_c0(const char *json, const char *msg)
+{
+	refuse_len(1, json, strlen(json), msg);
+}
+
+/* As refuse, and frees json. */
+static void
+refuse_free(char *json, const char *msg)
+{
+	refuse(json, msg);
+	free(json);
+}
+
+/* Expects json to be accepted into c. */
+static void
+accept_as(int is_c0, const char *json, struct cconfig *c)
+{
+	char *cause = NULL;
+	int ret;
+
+	if (is_c0)
+		ret = cconfig_parse_c0(json, strlen(json), c, &cause);
+	else
+		ret = cconfig_parse(json, strlen(json), c, &cause);
+	if (ret != 0)
+		fail_msg("refused: %s\n%s", json, cause);
+	assert_null(cause);
+}
+
+/* Expects a service container's config to be accepted, then drops it. */
+static void
+accept(const char *json)
+{
+	struct cconfig c;
+
+	accept_as(0, json, &c);
+	cconfig_clear(&c);
+}
+
+/* As accept, and frees json. */
+static void
+accept_free(char *json)
+{
+	accept(json);
+	free(json);
+}
+
+/* Expects the effective config of c to equal the JSON text want. */
+static void
+assert_effective(const struct cconfig *c, const char *want)
+{
+	struct json_object *got, *exp;
+
+	got = cconfig_to_json(c);
+	exp = json_tokener_parse(want);
+	assert_non_null(exp);
+	if (!json_object_equal(got, exp))
+		fail_msg("effective config\n got: %s\nwant: %s",
+		    json_object_to_json_string_ext(got,
+		    JSON_C_TO_STRING_PLAIN),
+		    json_object_to_json_string_ext(exp,
+		    JSON_C_TO_STRING_PLAIN));
+	json_object_put(got);
+	json_object_put(exp);
+}
+
+/* Returns f with its one '@' replaced by v. */
+static char *
+subst(const char *f, const char *v)
+{
+	const char *at = strchr(f, '@');
+
+	assert_non_null(at);
+	return fmt("%.*s%s%s", (int)(at - f), f, v, at + 1);
+}
+
+/*
+ * Checks an integer field: min and max accepted, one outside each
+ * refused, and a string and a fraction refused, all with msg.  f is a
+ * config with one '@' where the value goes.
+ */
+static void
+range(const char *f, long long min, long long max, const char *msg)
+{
+	char v[32];
+
+	snprintf(v, sizeof v, "%lld", min);
+	accept_free(subst(f, v));
+	snprintf(v, sizeof v, "%lld", max);
+	accept_free(subst(f, v));
+	snprintf(v, sizeof v, "%lld", min - 1);
+	refuse_free(subst(f, v), msg);
+	snprintf(v, sizeof v, "%lld", max + 1);
+	refuse_free(subst(f, v), msg);
+	refuse_free(subst(f, "\"1\""), msg);
+	refuse_free(subst(f, "1.0"), msg);
+	refuse_free(subst(f, "true"), msg);
+	refuse_free(subst(f, "99999999999999999999"), msg);
+	refuse_free(subst(f, "-99999999999999999999"), msg);
+}
+
+static void
+test_parse_full_config_round_trips(void **state)
+{
+	struct cconfig c, again;
+	struct json_object *eff;
+	const char *text;
+
+	accept_as(0, full_config, &c);
+	assert_string_equal(c.name, "web-1");
+	assert_string_equal(c.guestos_name, "busybox");
+	assert_string_equal(c.guestos_min_version, "1.0");
+	assert_string_equal(c.hostname, "web.example");
+	assert_true(c.autostart);
+	assert_int_equal(c.nargs, 3);
+	assert_string_equal(c.args[0], "/sbin/init");
+	assert_string_equal(c.args[2], "");
+	assert_null(c.args[3]);
+	assert_int_equal(c.nenv, 3);
+	assert_string_equal(c.env[1], "_X1=a=b");
+	assert_null(c.env[3]);
+	assert_true(c.caps == ((UINT64_C(1) << CAP_NET_RAW) |
+	    (UINT64_C(1) << CAP_NET_BIND_SERVICE) |
+	    (UINT64_C(1) << CAP_SYS_TIME)));
+	assert_int_equal(c.memory_limit, 67108864);
+	assert_int_equal(c.cpu_shares, 512);
+	assert_int_equal(c.cpu_quota, 50000);
+	assert_int_equal(c.cpu_period, 200000);
+	assert_string_equal(c.cpu_cpus, "0-1,3");
+	assert_int_equal(c.pids_limit, 128);
+	assert_int_equal(c.ndevices, 2);
+	assert_int_equal(c.devices[0].type, 'c');
+	assert_int_equal(c.devices[0].major, 188);
+	assert_int_equal(c.devices[0].minor, 0);
+	assert_string_equal(c.devices[0].access, "rwm");
+	assert_true(c.devices[0].exclusive);
+	assert_int_equal(c.devices[1].minor, CCONFIG_DEVICE_ANY);
+	assert_true(c.user_namespace);
+	assert_int_equal(c.token, CCONFIG_TOKEN_SOFTTOKEN);
+	assert_true(c.storage_encrypted);
+	assert_int_equal(c.storage_size_mb, 128);
+	assert_true(c.time);
+	assert_false(c.is_c0);
+
+	/* Everything given comes back; capabilities in number order. */
+	assert_effective(&c, "{\"name\":\"web-1\","
+	    "\"guestos\":{\"name\":\"busybox\",\"min_version\":\"1.0\"},"
+	    "\"hostname\":\"web.example\",\"autostart\":true,"
+	    "\"process\":{\"args\":[\"/sbin/init\",\"-v\",\"\"],"
+	    "\"env\":[\"PATH=/usr/bin:/bin\",\"_X1=a=b\",\"EMPTY=\"],"
+	    "\"capabilities\":{\"bounding\":[\"CAP_NET_BIND_SERVICE\","
+	    "\"CAP_NET_RAW\",\"CAP_SYS_TIME\"]}},"
+	    "\"linux\":{\"resources\":{\"memory\":{\"limit\":67108864},"
+	    "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":200000,"
+	    "\"cpus\":\"0-1,3\"},\"pids\":{\"limit\":128},"
+	    "\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":188,"
+	    "\"minor\":0,\"access\":\"rwm\",\"exclusive\":true},"
+	    "{\"allow\":true,\"type\":\"b\",\"major\":8,\"minor\":null,"
+	    "\"access\":\"r\",\"exclusive\":false}]},"
+	    "\"user_namespace\":true},"
+	    "\"cml\":{\"token\":{\"type\":\"softtoken\"},"
+	    "\"storage\":{\"encrypted\":true,\"size_mb\":128},\"time\":true},"
+	    DEFAULT_DEVICES "}");
+
+	/* The effective config, less the built-in list, parses to itself. */
+	eff = cconfig_to_json(&c);
+	json_object_object_del(eff, "default_devices");
+	text = json_object_to_json_string_ext(eff, JSON_C_TO_STRING_PRETTY);
+	accept_as(0, text, &again);
+	json_object_put(eff);
+	eff = cconfig_to_json(&c);
+	text = json_object_to_json_string_ext(eff, JSON_C_TO_STRING_PLAIN);
+	assert_effective(&again, text);
+	json_object_put(eff);
+	cconfig_clear(&again);
+	cconfig_clear(&c);
+	assert_empty(&c);
+}
+
+static void
+test_parse_minimal_config_gets_defaults(void **state)
+{
+	struct cconfig c;
+
+	accept_as(0, MIN "}", &c);
+	assert_string_equal(c.hostname, "web");
+	assert_null(c.guestos_min_version);
+	assert_null(c.args);
+	assert_int_equal(c.nargs, 0);
+	assert_non_null(c.env);
+	assert_null(c.env[0]);
+	assert_int_equal(c.nenv, 0);
+	assert_true(c.caps == 0);
+	assert_int_equal(c.memory_limit, CCONFIG_MEMORY_DEFAULT);
+	assert_int_equal(c.cpu_shares, 1024);
+	assert_int_equal(c.cpu_quota, 0);
+	assert_int_equal(c.cpu_period, 100000);
+	assert_null(c.cpu_cpus);
+	assert_int_equal(c.pids_limit, 1024);
+	assert_int_equal(c.ndevices, 0);
+	assert_false(c.user_namespace);
+	assert_false(c.autostart);
+	assert_int_equal(c.token, CCONFIG_TOKEN_NONE);
+	assert_false(c.storage_encrypted);
+	assert_int_equal(c.storage_size_mb, 64);
+	assert_false(c.time);
+	assert_effective(&c, "{\"name\":\"web\","
+	    "\"guestos\":{\"name\":\"busybox\",\"min_version\":null},"
+	    "\"hostname\":\"web\",\"autostart\":false,"
+	    "\"process\":{\"args\":null,\"env\":[],"
+	    "\"capabilities\":{\"bounding\":[]}},"
+	    "\"linux\":{\"resources\":{\"memory\":{\"limit\":268435456},"
+	    "\"cpu\":{\"shares\":1024,\"quota\":null,\"period\":100000,"
+	    "\"cpus\":null},\"pids\":{\"limit\":1024},\"devices\":[]},"
+	    "\"user_namespace\":false},"
+	    "\"cml\":{\"token\":{\"type\":\"none\"},"
+	    "\"storage\":{\"encrypted\":false,\"size_mb\":64},\"time\":false},"
+	    DEFAULT_DEVICES "}");
+	cconfig_clear(&c);
+}
+
+static void
+test_parse_empty_objects_and_nulls_get_defaults(void **state)
+{
+	struct cconfig c;
+
+	accept_as(0, MIN ",\"process\":{},\"linux\":{\"resources\":{"
+	    "\"memory\":{},\"cpu\":{},\"pids\":{},\"devices\":[]}},"
+	    "\"cml\":{\"token\":{},\"storage\":{}}}", &c);
+	assert_int_equal(c.memory_limit, CCONFIG_MEMORY_DEFAULT);
+	assert_int_equal(c.cpu_period, CCONFIG_PERIOD_DEFAULT);
+	cconfig_clear(&c);
+
+	/* null is the same as leaving the member out. */
+	accept_as(0, "{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":null},\"hostname\":null,\"autostart\":null,"
+	    "\"process\":{\"args\":null,\"env\":null,\"capabilities\":null},"
+	    "\"linux\":{\"resources\":{\"memory\":{\"limit\":null},"
+	    "\"cpu\":{\"quota\":null,\"cpus\":null},\"devices\":null},"
+	    "\"user_namespace\":null},\"cml\":null}", &c);
+	assert_string_equal(c.hostname, "web");
+	assert_null(c.args);
+	assert_int_equal(c.memory_limit, CCONFIG_MEMORY_DEFAULT);
+	cconfig_clear(&c);
+
+	refuse("{\"name\":null,\"guestos\":{\"name\":\"busybox\"}}",
+	    "name is missing");
+	refuse("{\"name\":\"web\",\"guestos\":null}", "guestos is missing");
+}
+
+static void
+test_parse_quota_without_period_uses_default(void **state)
+{
+	struct cconfig c;
+
+	accept_as(0, MIN ",\"linux\":{\"resources\":{\"cpu\":{"
+	    "\"quota\":50000}}}}", &c);
+	assert_int_equal(c.cpu_quota, 50000);
+	assert_int_equal(c.cpu_period, 100000);
+	cconfig_clear(&c);
+	accept_as(0, MIN ",\"linux\":{\"resources\":{\"cpu\":{"
+	    "\"period\":50000}}}}", &c);
+	assert_int_equal(c.cpu_quota, 0);
+	assert_int_equal(c.cpu_period, 50000);
+	cconfig_clear(&c);
+}
+
+static void
+test_parse_not_json_refused(void **state)
+{
+	refuse("not json",
+	    "config is not valid JSON: unexpected character 'n' at offset 0");
+	refuse("{", "config is not valid JSON: unexpected end at offset 1");
+	refuse(MIN, "config is not valid JSON: unexpected end at offset 42");
+	refuse(MIN "}x",
+	    "config is not valid JSON: unexpected character 'x' at offset 43");
+	refuse(MIN "}{}",
+	    "config is not valid JSON: unexpected character '{' at offset 43");
+	refuse(MIN ",}",
+	    "config is not valid JSON: unexpected character '}' at offset 43");
+	refuse("{'name':'web'}",
+	    "config is not valid JSON: unexpected byte 0x27 at offset 1");
+	refuse(MIN ",\"autostart\":NaN}",
+	    "config is not valid JSON: unexpected character 'N' at offset 55");
+	refuse(MIN ",\"autostart\":True}",
+	    "config is not valid JSON: unexpected character 'T' at offset 55");
+	refuse(MIN ",\"linux\":{\"resources\":{\"pids\":{\"limit\":01}}}}",
+	    "config is not valid JSON: number with a leading zero at offset "
+	    "82");
+	refuse(MIN ",\"linux\":{\"resources\":{\"pids\":{\"limit\":+1}}}}",
+	    "config is not valid JSON: unexpected character '+' at offset 81");
+	refuse(MIN ",\"linux\":{\"resources\":{\"pids\":{\"limit\":1.}}}}",
+	    "config is not valid JSON: invalid number at offset 83");
+	refuse(MIN ",\"hostname\":\"a\tb\"}", "config is not valid JSON: "
+	    "control character in a string at offset 56");
+	refuse(MIN ",\"hostname\":\"a\\u0000b\"}", "config is not valid JSON: "
+	    "\\u0000 in a string at offset 56");
+	refuse(MIN ",\"hostname\":\"a\\x\"}", "config is not valid JSON: "
+	    "invalid escape at offset 56");
+	refuse(MIN ",\"hostname\":\"\\ud800\"}", "config is not valid JSON: "
+	    "unpaired surrogate at offset 61");
+	refuse(MIN ",\"hostname\":\"a\xff\"}", "config is not valid JSON: "
+	    "invalid UTF-8 at offset 56");
+	refuse(MIN ",\"hostname\":\"a}", "config is not valid JSON: "
+	    "unterminated string at offset 54");
+	refuse("\xef\xbb\xbf" MIN "}",
+	    "config is not valid JSON: unexpected byte 0xef at offset 0");
+	refuse(MIN "/* c */}",
+	    "config is not valid JSON: unexpected character '/' at offset 42");
+	refuse_len(0, MIN "}\0{}", sizeof(MIN "}\0{}") - 1,
+	    "config is not valid JSON: unexpected byte 0x00 at offset 43");
+}
+
+static void
+test_parse_not_object_refused(void **state)
+{
+	refuse("[]", "config must be a JSON object");
+	refuse("[" MIN "}]", "config must be a JSON object");
+	refuse("42", "config must be a JSON object");
+	refuse("\"web\"", "config must be a JSON object");
+	refuse("null", "config must be a JSON object");
+	refuse(" true ", "config must be a JSON object");
+}
+
+static void
+test_parse_empty_refused(void **state)
+{
+	refuse("", "config is empty");
+	refuse(" \n\t\r ", "config is empty");
+	refuse_len(0, NULL, 0, "config is empty");
+	refuse("{}", "name is missing");
+}
+
+static void
+test_parse_oversize_refused(void **state)
+{
+	size_t len = CCONFIG_MAX + 1;
+	char *big;
+
+	big = xmalloc(len);
+	memset(big, ' ', len);
+	memcpy(big, MIN "}", strlen(MIN "}"));
+	refuse_len(0, big, len, "config has 524289 bytes, more than the "
+	    "524288 allowed");
+	free(big);
+}
+
+static void
+test_parse_duplicate_field_refused(void **state)
+{
+	refuse(MIN ",\"name\":\"db\"}", "field 'name' appears twice");
+	refuse(MIN ",\"linux\":{\"resources\":{\"memory\":{\"limit\":4194304},"
+	    "\"memory\":{\"limit\":8388608}}}}",
+	    "field 'linux.resources.memory' appears twice");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\","
+	    "\"type\":\"b\"}]}}}",
+	    "field 'linux.resources.devices[0].type' appears twice");
+}
+
+static void
+test_parse_escaped_field_name_refused(void **state)
+{
+	refuse("{\"n\\u0061me\":\"web\"}", "config is not valid JSON: escape "
+	    "in a field name (field names must be plain) at offset 1");
+}
+
+static void
+test_parse_deep_nesting_refused(void **state)
+{
+	refuse(MIN ",\"cml\":{\"token\":{\"type\":[[[[[[1]]]]]]}}}",
+	    "config is nested deeper than 8 levels");
+	refuse(MIN ",\"cml\":{\"token\":{\"type\":[[[[[1]]]]]}}}",
+	    "cml.token.type must be a string");
+}
+
+static void
+test_parse_many_fields_refused(void **state)
+{
+	char *s, *t;
+	int i;
+
+	s = xstrdup(MIN);
+	for (i = 0; i < 31; i++) {
+		t = fmt("%s,\"f%d\":1", s, i);
+		free(s);
+		s = t;
+	}
+	t = fmt("%s}", s);
+	refuse(t, "the config has more than 32 fields");
+	free(t);
+	free(s);
+}
+
+static void
+test_parse_unknown_field_refused_at_each_level(void **state)
+{
+	refuse(MIN ",\"nmae\":\"x\"}", "unknown field 'nmae'");
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"version\":\"1\"}}", "unknown field 'guestos.version'");
+	refuse(MIN ",\"process\":{\"cwd\":\"/\"}}",
+	    "unknown field 'process.cwd'");
+	refuse(MIN ",\"process\":{\"capabilities\":{\"effective\":[]}}}",
+	    "unknown field 'process.capabilities.effective'");
+	refuse(MIN ",\"linux\":{\"namespaces\":[]}}",
+	    "unknown field 'linux.namespaces'");
+	refuse(MIN ",\"linux\":{\"resources\":{\"memroy\":{}}}}",
+	    "unknown field 'linux.resources.memroy'");
+	refuse(MIN ",\"linux\":{\"resources\":{\"memory\":{\"swap\":1}}}}",
+	    "unknown field 'linux.resources.memory.swap'");
+	refuse(MIN ",\"linux\":{\"resources\":{\"cpu\":{\"mems\":\"0\"}}}}",
+	    "unknown field 'linux.resources.cpu.mems'");
+	refuse(MIN ",\"linux\":{\"resources\":{\"pids\":{\"max\":1}}}}",
+	    "unknown field 'linux.resources.pids.max'");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\"},"
+	    "{\"type\":\"c\",\"path\":\"/dev/x\"}]}}}",
+	    "unknown field 'linux.resources.devices[1].path'");
+	refuse(MIN ",\"cml\":{\"network\":{}}}", "unknown field 'cml.network'");
+	refuse(MIN ",\"cml\":{\"token\":{\"pin\":\"1234\"}}}",
+	    "unknown field 'cml.token.pin'");
+	refuse(MIN ",\"cml\":{\"storage\":{\"size\":1}}}",
+	    "unknown field 'cml.storage.size'");
+	/* A hostile field name is quoted harmlessly. */
+	refuse(MIN ",\"a\x1b[2J'\":1}", "config is not valid JSON: control "
+	    "character in a string at offset 45");
+	refuse(MIN ",\"\xc3\xa9'\":1}", "unknown field '\\xc3\\xa9\\x27'");
+}
+
+static void
+test_parse_wrong_type_refused_at_each_level(void **state)
+{
+	refuse("{\"name\":1,\"guestos\":{\"name\":\"busybox\"}}",
+	    "name must be a string");
+	refuse("{\"name\":\"web\",\"guestos\":\"busybox\"}",
+	    "guestos must be an object");
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":[\"busybox\"]}}",
+	    "guestos.name must be a string");
+	refuse(MIN ",\"hostname\":1}", "hostname must be a string");
+	refuse(MIN ",\"autostart\":\"yes\"}", "autostart must be true or false");
+	refuse(MIN ",\"autostart\":1}", "autostart must be true or false");
+	refuse(MIN ",\"process\":[]}", "process must be an object");
+	refuse(MIN ",\"process\":{\"args\":\"/sbin/init\"}}",
+	    "process.args must be an array of strings");
+	refuse(MIN ",\"process\":{\"args\":[\"/sbin/init\",1]}}",
+	    "process.args must be an array of strings");
+	refuse(MIN ",\"process\":{\"env\":{\"A\":\"b\"}}}",
+	    "process.env must be an array of strings");
+	refuse(MIN ",\"process\":{\"env\":[null]}}",
+	    "process.env must be an array of strings");
+	refuse(MIN ",\"process\":{\"capabilities\":[\"CAP_CHOWN\"]}}",
+	    "process.capabilities must be an object");
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":"
+	    "\"CAP_CHOWN\"}}}",
+	    "process.capabilities.bounding must be an array of strings");
+	refuse(MIN ",\"linux\":true}", "linux must be an object");
+	refuse(MIN ",\"linux\":{\"resources\":1}}",
+	    "linux.resources must be an object");
+	refuse(MIN ",\"linux\":{\"resources\":{\"memory\":67108864}}}",
+	    "linux.resources.memory must be an object");
+	refuse(MIN ",\"linux\":{\"resources\":{\"memory\":{\"limit\":"
+	    "\"64M\"}}}}", "linux.resources.memory.limit must be an integer "
+	    "from 4194304 to 1099511627776");
+	refuse(MIN ",\"linux\":{\"resources\":{\"cpu\":\"0-1\"}}}",
+	    "linux.resources.cpu must be an object");
+	refuse(MIN ",\"linux\":{\"resources\":{\"cpu\":{\"cpus\":1}}}}",
+	    "linux.resources.cpu.cpus must be a string");
+	refuse(MIN ",\"linux\":{\"resources\":{\"pids\":[]}}}",
+	    "linux.resources.pids must be an object");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":{}}}}",
+	    "linux.resources.devices must be an array of objects");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[\"c 1:3 rwm\"]}}}",
+	    "linux.resources.devices must be an array of objects");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"allow\":1,"
+	    "\"type\":\"c\"}]}}}",
+	    "linux.resources.devices[0].allow must be true or false");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":99}]}}}",
+	    "linux.resources.devices[0].type must be a string");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\","
+	    "\"access\":7}]}}}",
+	    "linux.resources.devices[0].access must be a string");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\","
+	    "\"major\":\"188\"}]}}}", "linux.resources.devices[0].major must "
+	    "be an integer from 0 to 4095");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\","
+	    "\"major\":1,\"minor\":1,\"exclusive\":\"yes\"}]}}}",
+	    "linux.resources.devices[0].exclusive must be true or false");
+	refuse(MIN ",\"linux\":{\"user_namespace\":\"true\"}}",
+	    "linux.user_namespace must be true or false");
+	refuse(MIN ",\"cml\":1}", "cml must be an object");
+	refuse(MIN ",\"cml\":{\"token\":\"none\"}}", "cml.token must be an object");
+	refuse(MIN ",\"cml\":{\"token\":{\"type\":0}}}",
+	    "cml.token.type must be a string");
+	refuse(MIN ",\"cml\":{\"storage\":true}}",
+	    "cml.storage must be an object");
+	refuse(MIN ",\"cml\":{\"storage\":{\"encrypted\":0}}}",
+	    "cml.storage.encrypted must be true or false");
+	refuse(MIN ",\"cml\":{\"storage\":{\"size_mb\":\"64\"}}}",
+	    "cml.storage.size_mb must be an integer from 1 to 1048576");
+	refuse(MIN ",\"cml\":{\"time\":\"no\"}}", "cml.time must be true or false");
+}
+
+static void
+test_parse_missing_required_refused(void **state)
+{
+	refuse("{\"guestos\":{\"name\":\"busybox\"}}", "name is missing");
+	refuse("{\"name\":\"web\"}", "guestos is missing");
+	refuse("{\"name\":\"web\",\"guestos\":{}}", "guestos.name is missing");
+	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"major\":1}]}}}",
+	    "linux.resources.devices[0].type is missing");
+}
+
+static void
+test_parse_range_boundaries_checked(void **state)
+{
+	range(MIN ",\"linux\":{\"resources\":{\"memory\":{\"limit\":@}}}}",
+	    4194304, 1099511627776LL, "linux.resources.memory.limit must be "
+	    "an integer from 4194304 to 1099511627776");
+	range(MIN ",\"linux\":{\"resources\":{\"cpu\":{\"shares\":@}}}}",
+	    2, 262144, "linux.resources.cpu.shares must be an integer from 2 "
+	    "to 262144");
+	range(MIN ",\"linux\":{\"resources\":{\"cpu\":{\"quota\":@}}}}",
+	    1000, 1000000, "linux.resources.cpu.quota must be an integer from "
+	    "1000 to 1000000");
+	range(MIN ",\"linux\":{\"resources\":{\"cpu\":{\"period\":@}}}}",
+	    1000, 1000000, "linux.resources.cpu.period must be an integer "
+	    "from 1000 to 1000000");
+	range(MIN ",\"linux\":{\"resources\":{\"pids\":{\"limit\":@}}}}",
+	    1, 4194304, "linux.resources.pids.limit must be an integer from 1 "
+	    "to 4194304");
+	range(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\","
+	    "\"major\":@}]}}}", 0, 4095, "linux.resources.devices[0].major "
+	    "must be an integer from 0 to 4095");
+	range(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"b\","
+	    "\"minor\":@}]}}}", 0, 1048575, "linux.resources.devices[0].minor "
+	    "must be an integer from 0 to 1048575");
+	range(MIN ",\"cml\":{\"storage\":{\"size_mb\":@}}}", 1, 1048576,
+	    "cml.storage.size_mb must be an integer from 1 to 1048576");
+}
+
+static void
+test_parse_bad_name_refused(void **state)
+{
+	accept("{\"name\":\"0\",\"guestos\":{\"name\":\"busybox\"}}");
+	accept("{\"name\":\"a-\",\"guestos\":{\"name\":\"busybox\"}}");
+	accept("{\"name\":\"abcdefghijklmnopqrstuvwxyz01234\","
+	    "\"guestos\":{\"name\":\"busybox\"}}");
+	refuse("{\"name\":\"abcdefghijklmnopqrstuvwxyz012345\","
+	    "\"guestos\":{\"name\":\"busybox\"}}",
+	    "name 'abcdefghijklmnopqrstuvwxyz012345' must be 1 to 31 of a-z "
+	    "0-9 -, starting with a letter or digit");
+	refuse("{\"name\":\"\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name '' must be 1 to 31 of a-z 0-9 -, starting with a letter or "
+	    "digit");
+	refuse("{\"name\":\"Web\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name 'Web' must be 1 to 31 of a-z 0-9 -, starting with a letter "
+	    "or digit");
+	refuse("{\"name\":\"-web\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name '-web' must be 1 to 31 of a-z 0-9 -, starting with a letter "
+	    "or digit");
+	refuse("{\"name\":\"web_1\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name 'web_1' must be 1 to 31 of a-z 0-9 -, starting with a letter "
+	    "or digit");
+	refuse("{\"name\":\"../x\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name '../x' must be 1 to 31 of a-z 0-9 -, starting with a letter "
+	    "or digit");
+	refuse("{\"name\":\"it's\\n\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name 'it\\x27s\\x0a' must be 1 to 31 of a-z 0-9 -, starting with "
+	    "a letter or digit");
+}
+
+static void
+test_parse_guestos_checked(void **state)
+{
+	struct cconfig c;
+
+	accept("{\"name\":\"web\",\"guestos\":{\"name\":\"a.b_c-d\","
+	    "\"min_version\":\"1.2.3.4\"}}");
+	accept_as(0, "{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":7}}", &c);
+	assert_string_equal(c.guestos_min_version, "7");
+	cconfig_clear(&c);
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\".hidden\"}}",
+	    "guestos.name '.hidden' must be 1 to 64 of a-z 0-9 . _ -, starting "
+	    "with a letter or digit");
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"Busybox\"}}",
+	    "guestos.name 'Busybox' must be 1 to 64 of a-z 0-9 . _ -, starting "
+	    "with a letter or digit");
+#define BADVERSION "guestos.min_version must be a version such as " \
+	"\"1.2.3\": 1 to 4 numbers separated by dots, without leading zeros, " \
+	"each at most 999999999"
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":\"01\"}}", BADVERSION);
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":\"1.2.3.4.5\"}}", BADVERSION);
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":\"1.\"}}", BADVERSION);
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":\"1000000000\"}}", BADVERSION);
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":-1}}", BADVERSION);
+	refuse("{\"name\":\"web\",\"guestos\":{\"name\":\"busybox\","
+	    "\"min_version\":1.5}}", BADVERSION);
+#undef BADVERSION
+}
+
+static void
+test_parse_bad_hostname_refused(void **state)
+{
+	static const char label63[] =
+	    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk";
+	struct cconfig c;
+	char *s;
+
+	accept(MIN ",\"hostname\":\"Web-1.example.ORG\"}");
+	accept_free(fmt(MIN ",\"hostname\":\"%s\"}", label63));
+	accept_free(fmt(MIN ",\"hostname\":\"%s.a\"}", label63 + 1));
+	/* The name is always accepted, as it is the default. */
+	accept_as(0, "{\"name\":\"web-\",\"guestos\":{\"name\":\"busybox\"}}",
+	    &c);
+	assert_string_equal(c.hostname, "web-");
+	cconfig_clear(&c);
+	accept("{\"name\":\"web-\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"hostname\":\"web-\"}");
+
+#define BADHOST(h) "hostname '" h "' must be an RFC 1123 host name: labels " \
+	"of a-z A-Z 0-9 - separated by dots, each 1 to 63 long, not starting " \
+	"or ending with -, 64 at most in all"
+	refuse(MIN ",\"hostname\":\"\"}", BADHOST(""));
+	refuse(MIN ",\"hostname\":\"-web\"}", BADHOST("-web"));
+	refuse(MIN ",\"hostname\":\"web-\"}", BADHOST("web-"));
+	refuse(MIN ",\"hostname\":\"a..b\"}", BADHOST("a..b"));
+	refuse(MIN ",\"hostname\":\".a\"}", BADHOST(".a"));
+	refuse(MIN ",\"hostname\":\"a.\"}", BADHOST("a."));
+	refuse(MIN ",\"hostname\":\"a_b\"}", BADHOST("a_b"));
+	refuse(MIN ",\"hostname\":\"a b\"}", BADHOST("a b"));
+	s = fmt(MIN ",\"hostname\":\"%sl\"}", label63);
+	refuse(s, "hostname 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwx"
+	    "yzabcdefghijkl' must be an RFC 1123 host name: labels of a-z A-Z "
+	    "0-9 - separated by dots, each 1 to 63 long, not starting or "
+	    "ending with -, 64 at most in all");
+	free(s);
+	s = fmt(MIN ",\"hostname\":\"%s.a\"}", label63);
+	refuse(s, "hostname 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwx"
+	    "yzabcdefghijk....' must be an RFC 1123 host name: labels of a-z "
+	    "A-Z 0-9 - separated by dots, each 1 to 63 long, not starting or "
+	    "ending with -, 64 at most in all");
+	free(s);
+#undef BADHOST
+}
+
+static void
+test_parse_c0_reserved_refused(void **state)
+{
+	struct cconfig c;
+
+	refuse("{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"}}",
+	    "name 'c0' is reserved for the management container");
+	refuse_c0(MIN "}",
+	    "name must be 'c0' for the management container, not 'web'");
+	accept_as(1, "{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"}}",
+	    &c);
+	assert_true(c.is_c0);
+	assert_string_equal(c.hostname, "c0");
+	cconfig_clear(&c);
+	accept("{\"name\":\"c01\",\"guestos\":{\"name\":\"busybox\"}}");
+}
+
+static void
+test_parse_args_checked(void **state)
+{
+	char big[CCONFIG_STRING_MAX + 2];
+	char *s, *t;
+	int i;
+
+	refuse(MIN ",\"process\":{\"args\":[\"sbin/init\"]}}",
+	    "process.args[0] must be an absolute path");
+	refuse(MIN ",\"process\":{\"args\":[\"\"]}}",
+	    "process.args[0] must be an absolute path");
+	refuse(MIN ",\"process\":{\"args\":[]}}",
+	    "process.args must have 1 to 64 entries");
+
+	s = xstrdup("\"/init\"");
+	for (i = 1; i < CCONFIG_ARGS_MAX; i++) {
+		t = fmt("%s,\"a%d\"", s, i);
+		free(s);
+		s = t;
+	}
+	accept_free(fmt(MIN ",\"process\":{\"args\":[%s]}}", s));
+	refuse_free(fmt(MIN ",\"process\":{\"args\":[%s,\"x\"]}}", s),
+	    "process.args must have 1 to 64 entries");
+	free(s);
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	big[0] = '/';
+	refuse_free(fmt(MIN ",\"process\":{\"args\":[\"%s\"]}}", big),
+	    "process.args[0] must be at most 4096 bytes long");
+	refuse_free(fmt(MIN ",\"process\":{\"args\":[\"/init\",\"%s\"]}}", big),
+	    "process.args[1] must be at most 4096 bytes long");
+	big[sizeof big - 2] = '\0';
+	accept_free(fmt(MIN ",\"process\":{\"args\":[\"%s\"]}}", big));
+}
+
+static void
+test_parse_bad_env_refused(void **state)
+{
+	char *s, *t;
+	int i;
+
+#define BADENV(i) "process.env[" #i "] must be KEY=VALUE, KEY of A-Z a-z " \
+	"0-9 _ and not starting with a digit"
+	refuse(MIN ",\"process\":{\"env\":[\"A=1\",\"NOVALUE\"]}}", BADENV(1));
+	refuse(MIN ",\"process\":{\"env\":[\"1A=x\"]}}", BADENV(0));
+	refuse(MIN ",\"process\":{\"env\":[\"A-B=x\"]}}", BADENV(0));
+	refuse(MIN ",\"process\":{\"env\":[\"=x\"]}}", BADENV(0));
+	refuse(MIN ",\"process\":{\"env\":[\"\"]}}", BADENV(0));
+	refuse(MIN ",\"process\":{\"env\":[\"A B=x\"]}}", BADENV(0));
+#undef BADENV
+	refuse(MIN ",\"process\":{\"env\":[\"PATH=/bin\",\"A=1\",\"PATH=/x\"]}}",
+	    "process.env sets PATH twice");
+	accept(MIN ",\"process\":{\"env\":[\"PATH=/bin\",\"PATHX=/x\","
+	    "\"PAT=1\"]}}");
+
+	s = xstrdup("\"V0=0\"");
+	for (i = 1; i < CCONFIG_ENV_MAX; i++) {
+		t = fmt("%s,\"V%d=%d\"", s, i, i);
+		free(s);
+		s = t;
+	}
+	accept_free(fmt(MIN ",\"process\":{\"env\":[%s]}}", s));
+	refuse_free(fmt(MIN ",\"process\":{\"env\":[%s,\"X=1\"]}}", s),
+	    "process.env must have at most 128 entries");
+	free(s);
+}
+
+static void
+test_parse_unknown_capability_refused(void **state)
+{
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"CAP_CHOWN\",\"CAP_FOO\"]}}}",
+	    "process.capabilities.bounding[1]: unknown capability 'CAP_FOO'");
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"cap_chown\"]}}}",
+	    "process.capabilities.bounding[0]: unknown capability "
+	    "'cap_chown'");
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"CHOWN\"]}}}",
+	    "process.capabilities.bounding[0]: unknown capability 'CHOWN'");
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"0\"]}}}",
+	    "process.capabilities.bounding[0]: unknown capability '0'");
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"CAP_KILL\",\"CAP_CHOWN\",\"CAP_KILL\"]}}}",
+	    "process.capabilities.bounding lists CAP_KILL twice");
+}
+
+/* Expects cap to be refused for a service container and for c0 with msg. */
+static void
+refuse_cap(const char *cap, int also_c0, const char *msg)
+{
+	char *s;
+
+	s = fmt(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"CAP_CHOWN\",\"%s\"]}}}", cap);
+	refuse(s, msg);
+	free(s);
+	s = fmt("{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"process\":{\"capabilities\":{\"bounding\":[\"%s\"]}}}", cap);
+	if (also_c0)
+		refuse_c0(s, msg);
+	else {
+		struct cconfig c;
+
+		accept_as(1, s, &c);
+		cconfig_clear(&c);
+	}
+	free(s);
+}
+
+static void
+test_parse_forbidden_capability_refused(void **state)
+{
+	struct cconfig c;
+	int i;
+
+	refuse_cap("CAP_SYS_MODULE", 1, "CAP_SYS_MODULE is never granted: it "
+	    "would let the container load kernel modules");
+	refuse_cap("CAP_SYS_RAWIO", 1, "CAP_SYS_RAWIO is never granted: it "
+	    "would give the container raw access to memory and I/O ports");
+	refuse_cap("CAP_SYS_BOOT", 1, "CAP_SYS_BOOT is never granted: it "
+	    "would let the container reboot the host or load a new kernel");
+	refuse_cap("CAP_MAC_ADMIN", 1, "CAP_MAC_ADMIN is never granted: it "
+	    "would let the container change the mandatory access control "
+	    "policy");
+	refuse_cap("CAP_MAC_OVERRIDE", 1, "CAP_MAC_OVERRIDE is never granted: "
+	    "it would let the container bypass mandatory access control");
+	refuse_cap("CAP_SYS_ADMIN", 0, "CAP_SYS_ADMIN is granted only to c0: "
+	    "it would let the container mount file systems and undo its "
+	    "isolation");
+	refuse_cap("CAP_SYS_TIME", 1, "CAP_SYS_TIME is granted only to the "
+	    "time container (cml.time true): it would let the container set "
+	    "the host's clock");
+
+	/* The first one listed is named. */
+	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"CAP_SYS_BOOT\",\"CAP_SYS_MODULE\"]}}}", "CAP_SYS_BOOT is never "
+	    "granted: it would let the container reboot the host or load a "
+	    "new kernel");
+
+	/* The time container keeps CAP_SYS_TIME; c0 may be it. */
+	accept(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+	    "\"CAP_SYS_TIME\"]}},\"cml\":{\"time\":true}}");
+	accept_as(1, "{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"process\":{\"capabilities\":{\"bounding\":[\"CAP_SYS_ADMIN\","
+	    "\"CAP_SYS_TIME\"]}},\"cml\":{\"time\":true}}", &c);
+	assert_true(c.caps == ((UINT64_C(1) << CAP_SYS_ADMIN) |
+	    (UINT64_C(1) << CAP_SYS_TIME)));
+	cconfig_clear(&c);
+
+	/* Every other capability may be kept by a service container. */
+	for (i = 0; i <= cconfig_cap_last(); i++) {
+		const char *n = cconfig_cap_name(i);
+		char *s;
+
+		if (i == CAP_SYS_MODULE || i == CAP_SYS_RAWIO ||
+		    i == CAP_SYS_BOOT || i == CAP_MAC_ADMIN ||
+		    i == CAP_MAC_OVERRIDE || i == CAP_SYS_ADMIN ||
+		    i == CAP_SYS_TIME)
+			continue;
+		s = fmt(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
+		    "\"%s\"]}}}", n);
+		accept_as(0, s, &c);
+		assert_true(c.caps == (UINT64_C(1) << i));
+		cconfig_clear(&c);
+		free(s);
+	}
+}
+
+static void
+test_parse_bad_device_rules_refused(void **state)
+{
+	struct cconfig c;
+	char *s, *t;
+	int i;
+
+#define DEV(rule) MIN ",\"linux\":{\"resources\":{\"devices\":[" rule "]}}}"
+#define C0DEV(rule) "{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"}," \
+	"\"linux\":{\"resources\":{\"devices\":[" rule "]}}}"
+	refuse(DEV("{\"type\":\"x\"}"),
+	    "linux.resources.devices[0].type must be 'c', 'b' or 'a'");
+	refuse(DEV("{\"type\":\"C\"}"),
+	    "linux.resources.devices[0].type must be 'c', 'b' or 'a'");
+	refuse(DEV("{\"type\":\"\"}"),
+	    "linux.resources.devices[0].type must be 'c', 'b' or 'a'");
+	refuse(DEV("{\"type\":\"cb\"}"),
+	    "linux.resources.devices[0].type must be 'c', 'b' or 'a'");
+	refuse(DEV("{\"allow\":false,\"type\":\"c\"}"),
+	    "linux.resources.devices[0].allow must be true: every device not "
+	    "listed is denied already");
+
+#define BADACCESS "linux.resources.devices[0].access must be one or more " \
+	"of r, w and m, each at most once"
+	refuse(DEV("{\"type\":\"c\",\"access\":\"\"}"), BADACCESS);
+	refuse(DEV("{\"type\":\"c\",\"access\":\"rwx\"}"), BADACCESS);
+	refuse(DEV("{\"type\":\"c\",\"access\":\"rr\"}"), BADACCESS);
+	refuse(DEV("{\"type\":\"c\",\"access\":\"rwr\"}"), BADACCESS);
+	refuse(DEV("{\"type\":\"c\",\"access\":\"rwmr\"}"), BADACCESS);
+	refuse(DEV("{\"type\":\"c\",\"access\":\"R\"}"), BADACCESS);
+	refuse(DEV("{\"type\":\"c\",\"access\":\"r w\"}"), BADACCESS);
+#undef BADACCESS
+
+	refuse(DEV("{\"type\":\"a\"}"),
+	    "linux.resources.devices[0]: type 'a' (every device) is allowed "
+	    "only for c0");
+	refuse(DEV("{\"type\":\"c\",\"major\":1,\"minor\":1},"
+	    "{\"type\":\"a\",\"access\":\"r\"}"),
+	    "linux.resources.devices[1]: type 'a' (every device) is allowed "
+	    "only for c0");
+	refuse_c0(C0DEV("{\"type\":\"a\",\"major\":1}"),
+	    "linux.resources.devices[0]: type 'a' stands for every device and "
+	    "takes no major or minor");
+	refuse_c0(C0DEV("{\"type\":\"a\",\"exclusive\":true}"),
+	    "linux.resources.devices[0]: exclusive needs type 'c' or 'b' with "
+	    "both major and minor");
+	accept_as(1, C0DEV("{\"type\":\"a\"}"), &c);
+	assert_int_equal(c.devices[0].type, 'a');
+	cconfig_clear(&c);
+
+	refuse(DEV("{\"type\":\"c\",\"major\":188,\"exclusive\":true}"),
+	    "linux.resources.devices[0]: exclusive needs type 'c' or 'b' with "
+	    "both major and minor");
+	refuse(DEV("{\"type\":\"c\",\"minor\":0,\"exclusive\":true}"),
+	    "linux.resources.devices[0]: exclusive needs type 'c' or 'b' with "
+	    "both major and minor");
+	refuse(DEV("{\"type\":\"c\",\"major\":1,\"minor\":3,"
+	    "\"exclusive\":true}"), "linux.resources.devices[0]: c 1:3 rwm is "
+	    "a default device of every container and cannot be exclusive");
+	refuse(DEV("{\"type\":\"c\",\"major\":136,\"minor\":4,\"access\":\"r\","
+	    "\"exclusive\":true}"), "linux.resources.devices[0]: c 136:4 r is "
+	    "a default device of every container and cannot be exclusive");
+	accept(DEV("{\"type\":\"b\",\"major\":1,\"minor\":3,"
+	    "\"exclusive\":true}"));
+
+	/* access is written back in the order r, w, m; rwm by default. */
+	accept_as(0, DEV("{\"type\":\"c\",\"major\":4,\"access\":\"mr\"},"
+	    "{\"type\":\"b\"}"), &c);
+	assert_string_equal(c.devices[0].access, "rm");
+	assert_string_equal(c.devices[1].access, "rwm");
+	assert_int_equal(c.devices[1].major, CCONFIG_DEVICE_ANY);
+	assert_int_equal(c.devices[1].minor, CCONFIG_DEVICE_ANY);
+	cconfig_clear(&c);
+
+	s = xstrdup("{\"type\":\"c\"}");
+	for (i = 1; i < CCONFIG_DEVICES_MAX; i++) {
+		t = fmt("%s,{\"type\":\"c\"}", s);
+		free(s);
+		s = t;
+	}
+	accept_free(fmt(DEV("%s"), s));
+	refuse_free(fmt(DEV("%s,{\"type\":\"c\"}"), s),
+	    "linux.resources.devices must have at most 256 entries");
+	free(s);
+#undef DEV
+#undef C0DEV
+}
+
+static void
+test_parse_bad_cpus_refused(void **state)
+{
+	static const char *const good[] = {
+		"0", "0-1,3", "3-3", "0,2,4-7", "0-8191", "8191",
+	};
+	static const char *const bad[] = {
+		"", "1-0", "0,0", "3,1", "0-2,2", "0-2,1-3", "a", "0,", ",0",
+		"01", "8192", "0-8192", "0-", "-1", " 0", "0 ", "0 - 1",
+		"0--1", "0,,1", "99999999999999999999",
+	};
+	char *s, *msg;
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++)
+		accept_free(fmt(MIN ",\"linux\":{\"resources\":{\"cpu\":{"
+		    "\"cpus\":\"%s\"}}}}", good[i]));
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		s = fmt(MIN ",\"linux\":{\"resources\":{\"cpu\":{"
+		    "\"cpus\":\"%s\"}}}}", bad[i]);
+		msg = fmt("linux.resources.cpu.cpus '%s' must be CPU numbers "
+		    "(0 to 8191) and ranges in ascending order, such as "
+		    "\"0-1,3\"", bad[i]);
+		refuse(s, msg);
+		free(msg);
+		free(s);
+	}
+}
+
+static void
+test_parse_bad_token_refused(void **state)
+{
+	struct cconfig c;
+
+	refuse(MIN ",\"cml\":{\"token\":{\"type\":\"smartcard\"}}}",
+	    "cml.token.type must be none, softtoken or usbtoken");
+	refuse(MIN ",\"cml\":{\"token\":{\"type\":\"None\"}}}",
+	    "cml.token.type must be none, softtoken or usbtoken");
+	accept_as(0, MIN ",\"cml\":{\"token\":{\"type\":\"usbtoken\"}}}", &c);
+	assert_int_equal(c.token, CCONFIG_TOKEN_USBTOKEN);
+	assert_string_equal(cconfig_token_name(c.token), "usbtoken");
+	cconfig_clear(&c);
+}
+
+static void
+test_device_string_formats_rules(void **state)
+{
+	static const struct cconfig_device d1 = { 'c', 188, 0, "rwm", 1 };
+	static const struct cconfig_device d2 = {
+		'b', CCONFIG_DEVICE_ANY, 7, "r", 0
+	};
+	static const struct cconfig_device d3 = {
+		'a', CCONFIG_DEVICE_ANY, CCONFIG_DEVICE_ANY, "rw", 0
+	};
+	static const char *const defaults[] = {
+		"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+		"c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm",
+	};
+	char *s;
+	size_t i;
+
+	s = cconfig_device_string(&d1);
+	assert_string_equal(s, "c 188:0 rwm");
+	free(s);
+	s = cconfig_device_string(&d2);
+	assert_string_equal(s, "b *:7 r");
+	free(s);
+	s = cconfig_device_string(&d3);
+	assert_string_equal(s, "a *:* rw");
+	free(s);
+
+	assert_int_equal(cconfig_default_devices_len, 8);
+	for (i = 0; i < cconfig_default_devices_len; i++) {
+		s = cconfig_device_string(&cconfig_default_devices[i]);
+		assert_string_equal(s, defaults[i]);
+		free(s);
+		assert_false(cconfig_default_devices[i].exclusive);
+	}
+}
+
+static void
+test_allows_device_covers_defaults_and_list(void **state)
+{
+	struct cconfig c;
+
+	accept_as(0, MIN ",\"linux\":{\"resources\":{\"devices\":["
+	    "{\"type\":\"c\",\"major\":188,\"minor\":0,\"exclusive\":true},"
+	    "{\"type\":\"b\",\"major\":8}]}}}", &c);
+	assert_true(cconfig_allows_device(&c, 'c', 1, 3));
+	assert_true(cconfig_allows_device(&c, 'c', 136, 12));
+	assert_false(cconfig_allows_device(&c, 'b', 1, 3));
+	assert_true(cconfig_allows_device(&c, 'c', 188, 0));
+	assert_false(cconfig_allows_device(&c, 'c', 188, 1));
+	assert_true(cconfig_allows_device(&c, 'b', 8, 17));
+	assert_false(cconfig_allows_device(&c, 'c', 8, 17));
+	assert_false(cconfig_allows_device(&c, 'c', 10, 200));
+	cconfig_clear(&c);
+
+	accept_as(1, "{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"linux\":{\"resources\":{\"devices\":[{\"type\":\"a\"}]}}}", &c);
+	assert_true(cconfig_allows_device(&c, 'c', 188, 0));
+	assert_true(cconfig_allows_device(&c, 'b', 8, 0));
+	assert_true(cconfig_device_covers(&c.devices[0], 'c', 4, 4));
+	cconfig_clear(&c);
+}
+
+static void
+test_cap_names_match_kernel_numbers(void **state)
+{
+#define CAP(n) assert_string_equal(cconfig_cap_name(n), #n)
+	CAP(CAP_CHOWN);
+	CAP(CAP_DAC_OVERRIDE);
+	CAP(CAP_DAC_READ_SEARCH);
+	CAP(CAP_FOWNER);
+	CAP(CAP_FSETID);
+	CAP(CAP_KILL);
+	CAP(CAP_SETGID);
+	CAP(CAP_SETUID);
+	CAP(CAP_SETPCAP);
+	CAP(CAP_LINUX_IMMUTABLE);
+	CAP(CAP_NET_BIND_SERVICE);
+	CAP(CAP_NET_BROADCAST);
+	CAP(CAP_NET_ADMIN);
+	CAP(CAP_NET_RAW);
+	CAP(CAP_IPC_LOCK);
+	CAP(CAP_IPC_OWNER);
+	CAP(CAP_SYS_MODULE);
+	CAP(CAP_SYS_RAWIO);
+	CAP(CAP_SYS_CHROOT);
+	CAP(CAP_SYS_PTRACE);
+	CAP(CAP_SYS_PACCT);
+	CAP(CAP_SYS_ADMIN);
+	CAP(CAP_SYS_BOOT);
+	CAP(CAP_SYS_NICE);
+	CAP(CAP_SYS_RESOURCE);
+	CAP(CAP_SYS_TIME);
+	CAP(CAP_SYS_TTY_CONFIG);
+	CAP(CAP_MKNOD);
+	CAP(CAP_LEASE);
+	CAP(CAP_AUDIT_WRITE);
+	CAP(CAP_AUDIT_CONTROL);
+	CAP(CAP_SETFCAP);
+	CAP(CAP_MAC_OVERRIDE);
+	CAP(CAP_MAC_ADMIN);
+	CAP(CAP_SYSLOG);
+	CAP(CAP_WAKE_ALARM);
+	CAP(CAP_BLOCK_SUSPEND);
+	CAP(CAP_AUDIT_READ);
+	CAP(CAP_PERFMON);
+	CAP(CAP_BPF);
+	CAP(CAP_CHECKPOINT_RESTORE);
+#undef CAP
+	assert_int_equal(cconfig_cap_last(), 40);
+	assert_null(cconfig_cap_name(41));
+	assert_null(cconfig_cap_name(-1));
+}
+
+static void
+test_clear_null_does_nothing(void **state)
+{
+	cconfig_clear(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_full_config_round_trips),
+		cmocka_unit_test(test_parse_minimal_config_gets_defaults),
+		cmocka_unit_test(test_parse_empty_objects_and_nulls_get_defaults),
+		cmocka_unit_test(test_parse_quota_without_period_uses_default),
+		cmocka_unit_test(test_parse_not_json_refused),
+		cmocka_unit_test(test_parse_not_object_refused),
+		cmocka_unit_test(test_parse_empty_refused),
+		cmocka_unit_test(test_parse_oversize_refused),
+		cmocka_unit_test(test_parse_duplicate_field_refused),
+		cmocka_unit_test(test_parse_escaped_field_name_refused),
+		cmocka_unit_test(test_parse_deep_nesting_refused),
+		cmocka_unit_test(test_parse_many_fields_refused),
+		cmocka_unit_test(test_parse_unknown_field_refused_at_each_level),
+		cmocka_unit_test(test_parse_wrong_type_refused_at_each_level),
+		cmocka_unit_test(test_parse_missing_required_refused),
+		cmocka_unit_test(test_parse_range_boundaries_checked),
+		cmocka_unit_test(test_parse_bad_name_refused),
+		cmocka_unit_test(test_parse_guestos_checked),
+		cmocka_unit_test(test_parse_bad_hostname_refused),
+		cmocka_unit_test(test_parse_c0_reserved_refused),
+		cmocka_unit_test(test_parse_args_checked),
+		cmocka_unit_test(test_parse_bad_env_refused),
+		cmocka_unit_test(test_parse_unknown_capability_refused),
+		cmocka_unit_test(test_parse_forbidden_capability_refused),
+		cmocka_unit_test(test_parse_bad_device_rules_refused),
+		cmocka_unit_test(test_parse_bad_cpus_refused),
+		cmocka_unit_test(test_parse_bad_token_refused),
+		cmocka_unit_test(test_device_string_formats_rules),
+		cmocka_unit_test(test_allows_device_covers_defaults_and_list),
+		cmocka_unit_test(test_cap_names_match_kernel_numbers),
+		cmocka_unit_test(test_clear_null_does_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
