@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonstrict.h"
 #include "proto.h"
 #include "xmalloc.h"
 
@@ -72,181 +72,21 @@ proto_reader_feed(struct proto_reader *r, const void *data, size_t len)
 	r->len += len;
 }
 
-#define PROTO_MAX_DEPTH 32
-
 /*
- * Checks that s[0..len) is exactly one JSON value as RFC 8259 defines it,
- * since json-c's parser also takes single-quoted strings and the like.
- * Returns NULL if so, else what is wrong.
+ * A message is checked against RFC 8259's grammar only: its readers check
+ * every value they use, and a reply may carry any string cmld stored.
  */
-static const char *proto_json_value(const char **p, const char *end,
-    int depth);
-
-static void
-proto_json_ws(const char **p, const char *end)
-{
-	while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' ||
-	    **p == '\r'))
-		(*p)++;
-}
-
-static const char *
-proto_json_string(const char **p, const char *end)
-{
-	const unsigned char *q = (const unsigned char *)*p + 1;
-	int i;
-
-	while ((const char *)q < end && *q != '"') {
-		if (*q < 0x20)
-			return "control character in a string";
-		if (*q == '\\') {
-			q++;
-			if ((const char *)q >= end)
-				break;
-			if (*q == 'u') {
-				for (i = 1; i <= 4; i++)
-					if ((const char *)q + i >= end ||
-					    !isxdigit(q[i]))
-						return "bad \\u escape";
-				q += 4;
-			} else if (strchr("\"\\/bfnrt", *q) == NULL || *q == 0)
-				return "bad escape in a string";
-		}
-		q++;
-	}
-	if ((const char *)q >= end)
-		return "unterminated string";
-	*p = (const char *)q + 1;
-	return NULL;
-}
-
-static const char *
-proto_json_number(const char **p, const char *end)
-{
-	const char *q = *p;
-
-	if (q < end && *q == '-')
-		q++;
-	if (q < end && *q == '0')
-		q++;
-	else if (q < end && *q >= '1' && *q <= '9')
-		while (q < end && isdigit((unsigned char)*q))
-			q++;
-	else
-		return "bad number";
-	if (q < end && *q == '.') {
-		if (++q >= end || !isdigit((unsigned char)*q))
-			return "bad number";
-		while (q < end && isdigit((unsigned char)*q))
-			q++;
-	}
-	if (q < end && (*q == 'e' || *q == 'E')) {
-		q++;
-		if (q < end && (*q == '+' || *q == '-'))
-			q++;
-		if (q >= end || !isdigit((unsigned char)*q))
-			return "bad number";
-		while (q < end && isdigit((unsigned char)*q))
-			q++;
-	}
-	*p = q;
-	return NULL;
-}
-
-static const char *
-proto_json_container(const char **p, const char *end, int depth)
-{
-	char close = **p == '{' ? '}' : ']';
-	const char *err;
-
-	if (depth >= PROTO_MAX_DEPTH)
-		return "nested too deeply";
-	(*p)++;
-	proto_json_ws(p, end);
-	if (*p < end && **p == close) {
-		(*p)++;
-		return NULL;
-	}
-	for (;;) {
-		if (close == '}') {
-			proto_json_ws(p, end);
-			if (*p >= end || **p != '"')
-				return "object key is not a string";
-			if ((err = proto_json_string(p, end)) != NULL)
-				return err;
-			proto_json_ws(p, end);
-			if (*p >= end || **p != ':')
-				return "missing ':' after an object key";
-			(*p)++;
-		}
-		if ((err = proto_json_value(p, end, depth + 1)) != NULL)
-			return err;
-		proto_json_ws(p, end);
-		if (*p < end && **p == ',') {
-			(*p)++;
-			continue;
-		}
-		if (*p < end && **p == close) {
-			(*p)++;
-			return NULL;
-		}
-		return "missing ',' or closing bracket";
-	}
-}
-
-static const char *
-proto_json_value(const char **p, const char *end, int depth)
-{
-	static const char *const words[] = { "true", "false", "null" };
-	size_t i, n;
-
-	proto_json_ws(p, end);
-	if (*p >= end)
-		return "value missing";
-	switch (**p) {
-	case '{':
-	case '[':
-		return proto_json_container(p, end, depth);
-	case '"':
-		return proto_json_string(p, end);
-	default:
-		break;
-	}
-	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-		n = strlen(words[i]);
-		if ((size_t)(end - *p) >= n && memcmp(*p, words[i], n) == 0) {
-			*p += n;
-			return NULL;
-		}
-	}
-	if (**p == '-' || isdigit((unsigned char)**p))
-		return proto_json_number(p, end);
-	return "unexpected character";
-}
-
-/* Returns NULL if s is one JSON value and nothing else, else why not. */
-static const char *
-proto_json_check(const char *s, size_t len)
-{
-	const char *p = s, *end = s + len, *err;
-
-	proto_json_ws(&p, end);
-	if ((err = proto_json_value(&p, end, 0)) != NULL)
-		return err;
-	proto_json_ws(&p, end);
-	if (p != end)
-		return "trailing bytes after the object";
-	return NULL;
-}
+static const struct jsonstrict_limits proto_json_limits = {
+	.max_depth = 32,
+	.flags = JSONSTRICT_SYNTAX_ONLY,
+};
 
 int
 proto_reader_next(struct proto_reader *r, struct json_object **msg,
     char **cause)
 {
-	struct json_tokener *tok;
 	struct json_object *obj;
 	const char *start = r->buf + r->off;
-	const char *err;
 	char *nul;
 	size_t avail = r->len - r->off, mlen;
 
@@ -274,34 +114,9 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
 		return -1;
 	}
 
-	if ((err = proto_json_check(start, mlen)) != NULL) {
-		*cause = xasprintf("invalid JSON: %s", err);
+	if (jsonstrict_parse(start, mlen, &proto_json_limits, &obj,
+	    cause) == -1)
 		return -1;
-	}
-	if (start[strspn(start, " \t\r\n")] != '{') {
-		*cause = xstrdup("message is not a JSON object");
-		return -1;
-	}
-	tok = json_tokener_new();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, start, (int)mlen);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		enum json_tokener_error jerr = json_tokener_get_error(tok);
-
-		*cause = xasprintf("invalid JSON: %s",
-		    jerr == json_tokener_continue ? "message ends too early" :
-		    json_tokener_error_desc(jerr));
-		json_object_put(obj);
-		json_tokener_free(tok);
-		return -1;
-	}
-	if (json_tokener_get_parse_end(tok) != mlen) {
-		*cause = xstrdup("invalid JSON: trailing bytes after the object");
-		json_object_put(obj);
-		json_tokener_free(tok);
-		return -1;
-	}
-	json_tokener_free(tok);
 	if (!json_object_is_type(obj, json_type_object)) {
 		*cause = xstrdup("message is not a JSON object");
 		json_object_put(obj);

@@ -17,23 +17,26 @@
 #include <json-c/json.h>
 
 #include "cconfig.h"
+#include "jsonstrict.h"
 #include "log.h"
+#include "names.h"
 #include "xmalloc.h"
 
-/* A valid config nests 5 levels (linux.resources.devices[0]). */
-#define CCONFIG_JSON_DEPTH 8
-/* A valid object has at most 7 fields. */
-#define CCONFIG_JSON_FIELDS 32
-
 #define CCONFIG_NAME_MAX 31
-#define CCONFIG_GUESTOS_NAME_MAX 64
 #define CCONFIG_HOSTNAME_MAX 64
 #define CCONFIG_LABEL_MAX 63
-#define CCONFIG_VERSION_PARTS 4
-#define CCONFIG_VERSION_DIGITS 9
 
-/* Longest string quoted into a message, in bytes of the original. */
-#define CCONFIG_QUOTE_MAX 64
+/*
+ * The JSON accepted: a valid config nests 5 levels
+ * (linux.resources.devices[0]) and has at most 7 fields in one object.
+ */
+static const struct jsonstrict_limits cconfig_json_limits = {
+	.what = "config",
+	.max_len = CCONFIG_MAX,
+	.max_depth = 8,
+	.max_fields = 32,
+	.flags = JSONSTRICT_PATH_NAMES,
+};
 
 const struct cconfig_device cconfig_default_devices[] = {
 	{ 'c', 1, 3, "rwm", 0 }, /* null */
@@ -115,46 +118,6 @@ cconfig_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Returns a copy of s fit for a message: bytes outside printable ASCII,
- * the backslash and the single quote become \xNN, and a long string is cut
- * with "...", so nothing from a config can drive a terminal or a log.
- */
-static char *
-cconfig_quote(const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char c;
-	size_t i, n, o = 0;
-	char *out;
-
-	n = len > CCONFIG_QUOTE_MAX ? CCONFIG_QUOTE_MAX : len;
-	out = xmalloc(n * 4 + 4);
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		} else
-			out[o++] = (char)c;
-	}
-	if (n < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* As cconfig_quote, for a NUL-terminated string. */
-static char *
-cconfig_quotes(const char *s)
-{
-	return cconfig_quote(s, strlen(s));
-}
-
 /* Names a member: "key" at the top level, else "path.key". */
 static char *
 cconfig_path(const char *path, const char *key)
@@ -162,444 +125,6 @@ cconfig_path(const char *path, const char *key)
 	if (*path == '\0')
 		return xstrdup(key);
 	return xasprintf("%s.%s", path, key);
-}
-
-/*
- * The strict JSON scanner.  json-c accepts single-quoted strings, NaN,
- * raw control characters and \u0000 in strings, and keeps the last of two
- * fields with one name; all of these are refused here.  Field names must
- * not use escapes, so a name compared as raw bytes is the name json-c
- * sees.
- */
-struct cconfig_json {
-	const unsigned char *p;
-	size_t len;
-	size_t off;
-	char *err; /* the complete message, once something is wrong */
-};
-
-/* Records the first problem found; returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-cconfig_json_error(struct cconfig_json *j, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (j->err != NULL)
-		return -1;
-	va_start(ap, fmt);
-	if (vasprintf(&j->err, fmt, ap) == -1)
-		fatalx("out of memory formatting a string");
-	va_end(ap);
-	return -1;
-}
-
-/* Records a syntax problem at the current offset; returns -1. */
-static int
-cconfig_json_syntax(struct cconfig_json *j, const char *what)
-{
-	return cconfig_json_error(j, "config is not valid JSON: %s at offset "
-	    "%zu", what, j->off);
-}
-
-/* Records "unexpected character" or "unexpected byte"; returns -1. */
-static int
-cconfig_json_unexpected(struct cconfig_json *j)
-{
-	unsigned char c;
-
-	if (j->off >= j->len)
-		return cconfig_json_syntax(j, "unexpected end");
-	c = j->p[j->off];
-	if (c > 0x20 && c < 0x7f && c != '\'' && c != '\\')
-		return cconfig_json_error(j, "config is not valid JSON: "
-		    "unexpected character '%c' at offset %zu", c, j->off);
-	return cconfig_json_error(j, "config is not valid JSON: unexpected "
-	    "byte 0x%02x at offset %zu", c, j->off);
-}
-
-static void
-cconfig_json_ws(struct cconfig_json *j)
-{
-	while (j->off < j->len && (j->p[j->off] == ' ' ||
-	    j->p[j->off] == '\t' || j->p[j->off] == '\n' ||
-	    j->p[j->off] == '\r'))
-		j->off++;
-}
-
-/* Returns the length of the UTF-8 sequence at s, or 0 if it is invalid. */
-static size_t
-cconfig_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0; /* no overlong forms */
-		else if (s[0] == 0xed)
-			hi = 0x9f; /* no surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f; /* nothing above U+10FFFF */
-	} else
-		return 0;
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	}
-	return need;
-}
-
-/* Reads the 4 hex digits of a \u escape into *cp. */
-static int
-cconfig_json_hex4(struct cconfig_json *j, unsigned int *cp)
-{
-	unsigned char c;
-	int i;
-
-	*cp = 0;
-	for (i = 0; i < 4; i++) {
-		if (j->off >= j->len)
-			return cconfig_json_unexpected(j);
-		c = j->p[j->off];
-		*cp <<= 4;
-		if (c >= '0' && c <= '9')
-			*cp |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			*cp |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			*cp |= c - 'A' + 10;
-		else
-			return cconfig_json_syntax(j, "invalid \\u escape");
-		j->off++;
-	}
-	return 0;
-}
-
-/* Scans a string; *escaped is set when it holds an escape. */
-static int
-cconfig_json_string(struct cconfig_json *j, int *escaped)
-{
-	size_t start = j->off, n;
-	unsigned int cp;
-	unsigned char c;
-
-	*escaped = 0;
-	j->off++; /* the opening quote */
-	while (j->off < j->len) {
-		c = j->p[j->off];
-		if (c == '"') {
-			j->off++;
-			return 0;
-		}
-		if (c < 0x20)
-			return cconfig_json_syntax(j,
-			    "control character in a string");
-		if (c >= 0x80) {
-			n = cconfig_utf8_len(j->p + j->off, j->len - j->off);
-			if (n == 0)
-				return cconfig_json_syntax(j, "invalid UTF-8");
-			j->off += n;
-			continue;
-		}
-		if (c != '\\') {
-			j->off++;
-			continue;
-		}
-		*escaped = 1;
-		if (++j->off >= j->len)
-			break;
-		c = j->p[j->off++];
-		if (c != '\0' && strchr("\"\\/bfnrt", c) != NULL)
-			continue;
-		if (c != 'u') {
-			j->off -= 2;
-			return cconfig_json_syntax(j, "invalid escape");
-		}
-		if (cconfig_json_hex4(j, &cp) == -1)
-			return -1;
-		if (cp == 0) {
-			j->off -= 6;
-			return cconfig_json_syntax(j, "\\u0000 in a string");
-		}
-		if (cp >= 0xdc00 && cp <= 0xdfff) {
-			j->off -= 6;
-			return cconfig_json_syntax(j, "unpaired surrogate");
-		}
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (j->len - j->off < 2 || j->p[j->off] != '\\' ||
-			    j->p[j->off + 1] != 'u')
-				return cconfig_json_syntax(j,
-				    "unpaired surrogate");
-			j->off += 2;
-			if (cconfig_json_hex4(j, &cp) == -1)
-				return -1;
-			if (cp < 0xdc00 || cp > 0xdfff) {
-				j->off -= 6;
-				return cconfig_json_syntax(j,
-				    "unpaired surrogate");
-			}
-		}
-	}
-	j->off = start;
-	return cconfig_json_syntax(j, "unterminated string");
-}
-
-/* Skips decimal digits; returns how many. */
-static size_t
-cconfig_json_digits(struct cconfig_json *j)
-{
-	size_t start = j->off;
-
-	while (j->off < j->len && j->p[j->off] >= '0' && j->p[j->off] <= '9')
-		j->off++;
-	return j->off - start;
-}
-
-/* Scans a number as RFC 8259 has it. */
-static int
-cconfig_json_number(struct cconfig_json *j)
-{
-	if (j->p[j->off] == '-')
-		j->off++;
-	if (j->off < j->len && j->p[j->off] == '0') {
-		j->off++;
-		if (j->off < j->len && j->p[j->off] >= '0' &&
-		    j->p[j->off] <= '9')
-			return cconfig_json_syntax(j,
-			    "number with a leading zero");
-	} else if (cconfig_json_digits(j) == 0)
-		return cconfig_json_syntax(j, "invalid number");
-	if (j->off < j->len && j->p[j->off] == '.') {
-		j->off++;
-		if (cconfig_json_digits(j) == 0)
-			return cconfig_json_syntax(j, "invalid number");
-	}
-	if (j->off < j->len && (j->p[j->off] == 'e' || j->p[j->off] == 'E')) {
-		j->off++;
-		if (j->off < j->len && (j->p[j->off] == '+' ||
-		    j->p[j->off] == '-'))
-			j->off++;
-		if (cconfig_json_digits(j) == 0)
-			return cconfig_json_syntax(j, "invalid number");
-	}
-	return 0;
-}
-
-/* Scans true, false or null. */
-static int
-cconfig_json_word(struct cconfig_json *j)
-{
-	static const char *const words[] = { "true", "false", "null" };
-	size_t i, n;
-
-	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-		n = strlen(words[i]);
-		if (j->len - j->off >= n &&
-		    memcmp(j->p + j->off, words[i], n) == 0) {
-			j->off += n;
-			return 0;
-		}
-	}
-	return cconfig_json_unexpected(j);
-}
-
-static int cconfig_json_value(struct cconfig_json *, int, const char *);
-
-/* Scans an object; path names it in messages ("" for the top level). */
-static int
-cconfig_json_object(struct cconfig_json *j, int depth, const char *path)
-{
-	size_t koff[CCONFIG_JSON_FIELDS], klen[CCONFIG_JSON_FIELDS];
-	size_t nkeys = 0, start, n, i;
-	char *key, *child;
-	int escaped, ret;
-
-	j->off++;
-	cconfig_json_ws(j);
-	if (j->off < j->len && j->p[j->off] == '}') {
-		j->off++;
-		return 0;
-	}
-	for (;;) {
-		cconfig_json_ws(j);
-		if (j->off >= j->len || j->p[j->off] != '"')
-			return cconfig_json_unexpected(j);
-		start = j->off;
-		if (cconfig_json_string(j, &escaped) == -1)
-			return -1;
-		if (escaped) {
-			j->off = start;
-			return cconfig_json_syntax(j, "escape in a field name "
-			    "(field names must be plain)");
-		}
-		n = j->off - start - 2;
-		key = cconfig_quote((const char *)j->p + start + 1, n);
-		child = cconfig_path(path, key);
-		free(key);
-		for (i = 0; i < nkeys; i++) {
-			if (klen[i] == n && memcmp(j->p + koff[i],
-			    j->p + start + 1, n) == 0) {
-				cconfig_json_error(j, "field '%s' appears "
-				    "twice", child);
-				free(child);
-				return -1;
-			}
-		}
-		if (nkeys == CCONFIG_JSON_FIELDS) {
-			free(child);
-			return cconfig_json_error(j, "%s has more than %d "
-			    "fields", *path == '\0' ? "the config" : path,
-			    CCONFIG_JSON_FIELDS);
-		}
-		koff[nkeys] = start + 1;
-		klen[nkeys++] = n;
-
-		cconfig_json_ws(j);
-		if (j->off >= j->len || j->p[j->off] != ':') {
-			free(child);
-			return cconfig_json_unexpected(j);
-		}
-		j->off++;
-		ret = cconfig_json_value(j, depth, child);
-		free(child);
-		if (ret == -1)
-			return -1;
-
-		cconfig_json_ws(j);
-		if (j->off < j->len && j->p[j->off] == ',') {
-			j->off++;
-			continue;
-		}
-		if (j->off < j->len && j->p[j->off] == '}') {
-			j->off++;
-			return 0;
-		}
-		return cconfig_json_unexpected(j);
-	}
-}
-
-/* Scans an array; its elements are named path[0], path[1], ... */
-static int
-cconfig_json_array(struct cconfig_json *j, int depth, const char *path)
-{
-	char *child;
-	size_t i;
-	int ret;
-
-	j->off++;
-	cconfig_json_ws(j);
-	if (j->off < j->len && j->p[j->off] == ']') {
-		j->off++;
-		return 0;
-	}
-	for (i = 0;; i++) {
-		child = xasprintf("%s[%zu]", path, i);
-		ret = cconfig_json_value(j, depth, child);
-		free(child);
-		if (ret == -1)
-			return -1;
-		cconfig_json_ws(j);
-		if (j->off < j->len && j->p[j->off] == ',') {
-			j->off++;
-			continue;
-		}
-		if (j->off < j->len && j->p[j->off] == ']') {
-			j->off++;
-			return 0;
-		}
-		return cconfig_json_unexpected(j);
-	}
-}
-
-/* Scans any value at the offset. */
-static int
-cconfig_json_value(struct cconfig_json *j, int depth, const char *path)
-{
-	int escaped;
-
-	cconfig_json_ws(j);
-	if (j->off >= j->len)
-		return cconfig_json_unexpected(j);
-	switch (j->p[j->off]) {
-	case '{':
-	case '[':
-		if (depth == CCONFIG_JSON_DEPTH)
-			return cconfig_json_error(j, "config is nested deeper "
-			    "than %d levels", CCONFIG_JSON_DEPTH);
-		if (j->p[j->off] == '{')
-			return cconfig_json_object(j, depth + 1, path);
-		return cconfig_json_array(j, depth + 1, path);
-	case '"':
-		return cconfig_json_string(j, &escaped);
-	case 't':
-	case 'f':
-	case 'n':
-		return cconfig_json_word(j);
-	default:
-		if (j->p[j->off] == '-' ||
-		    (j->p[j->off] >= '0' && j->p[j->off] <= '9'))
-			return cconfig_json_number(j);
-		return cconfig_json_unexpected(j);
-	}
-}
-
-/*
- * Checks the whole text strictly and refuses anything but an object, then
- * builds the tree with json-c; NULL with *cause set.
- */
-static struct json_object *
-cconfig_json_parse(const char *text, size_t len, char **cause)
-{
-	struct cconfig_json j = { (const unsigned char *)text, len, 0, NULL };
-	struct json_tokener *tok;
-	struct json_object *obj;
-	enum json_tokener_error e;
-
-	if (cconfig_json_value(&j, 0, "") == 0) {
-		cconfig_json_ws(&j);
-		if (j.off < j.len)
-			cconfig_json_unexpected(&j);
-	}
-	if (j.err != NULL) {
-		if (cause != NULL)
-			*cause = j.err;
-		else
-			free(j.err);
-		return NULL;
-	}
-	j.off = 0;
-	cconfig_json_ws(&j);
-	if (j.p[j.off] != '{') {
-		cconfig_cause(cause, "config must be a JSON object");
-		return NULL;
-	}
-
-	tok = json_tokener_new_ex(CCONFIG_JSON_DEPTH + 1);
-	if (tok == NULL)
-		fatalx("out of memory parsing a config");
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	e = json_tokener_get_error(tok);
-	if (obj == NULL || e != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
-		cconfig_cause(cause, "config is not valid JSON: %s at offset "
-		    "%zu", json_tokener_error_desc(e),
-		    json_tokener_get_parse_end(tok));
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
 }
 
 /* What a parse needs besides the tree and the result. */
@@ -643,7 +168,7 @@ cconfig_object(struct json_object *v, const char *path,
 				break;
 		}
 		if (*k == NULL) {
-			q = cconfig_quotes(key);
+			q = jsonstrict_quotes(key);
 			name = cconfig_path(path, q);
 			cconfig_cause(cause, "unknown field '%s'", name);
 			free(name);
@@ -803,52 +328,6 @@ cconfig_name_ok(const char *s)
 	return 1;
 }
 
-/* Checks a guest OS name as its manifest has it: [a-z0-9][a-z0-9._-]{0,63}. */
-static int
-cconfig_guestos_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > CCONFIG_GUESTOS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
-			continue;
-		if (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
-/*
- * Checks a dotted version as guest OS manifests have it: 1 to 4 decimal
- * numbers without leading zeros, each at most 999999999.
- */
-static int
-cconfig_version_ok(const char *s)
-{
-	size_t digits = 0;
-	int parts = 1;
-
-	for (;; s++) {
-		if (*s >= '0' && *s <= '9') {
-			if (digits == 1 && s[-1] == '0')
-				return 0;
-			if (++digits > CCONFIG_VERSION_DIGITS)
-				return 0;
-			continue;
-		}
-		if (digits == 0)
-			return 0;
-		if (*s == '\0')
-			return 1;
-		if (*s != '.' || ++parts > CCONFIG_VERSION_PARTS)
-			return 0;
-		digits = 0;
-	}
-}
-
 /*
  * Checks a host name (RFC 1123): dot-separated labels of letters, digits
  * and '-', each 1 to 63 long and neither starting nor ending with '-',
@@ -971,7 +450,7 @@ cconfig_read_name(struct cconfig_parser *p, struct json_object *top,
 
 	if (cconfig_string(top, "", "name", 1, &s, p->cause) == -1)
 		return -1;
-	q = cconfig_quotes(s);
+	q = jsonstrict_quotes(s);
 	if (!cconfig_name_ok(s))
 		cconfig_cause(p->cause, "name '%s' must be 1 to 31 of a-z 0-9 -, "
 		    "starting with a letter or digit", q);
@@ -1008,8 +487,8 @@ cconfig_read_guestos(struct cconfig_parser *p, struct json_object *top,
 	}
 	if (cconfig_string(g, "guestos", "name", 1, &s, p->cause) == -1)
 		return -1;
-	if (!cconfig_guestos_name_ok(s)) {
-		q = cconfig_quotes(s);
+	if (!names_guestos_ok(s)) {
+		q = jsonstrict_quotes(s);
 		cconfig_cause(p->cause, "guestos.name '%s' must be 1 to 64 of "
 		    "a-z 0-9 . _ -, starting with a letter or digit", q);
 		free(q);
@@ -1027,7 +506,7 @@ cconfig_read_guestos(struct cconfig_parser *p, struct json_object *top,
 			return 0;
 		}
 	} else if (json_object_is_type(v, json_type_string) &&
-	    cconfig_version_ok(json_object_get_string(v))) {
+	    names_version_ok(json_object_get_string(v))) {
 		c->guestos_min_version = xstrdup(json_object_get_string(v));
 		return 0;
 	}
@@ -1053,7 +532,7 @@ cconfig_read_hostname(struct cconfig_parser *p, struct json_object *top,
 	}
 	/* The name is always accepted, as it is the default. */
 	if (!cconfig_hostname_ok(s) && strcmp(s, c->name) != 0) {
-		q = cconfig_quotes(s);
+		q = jsonstrict_quotes(s);
 		cconfig_cause(p->cause, "hostname '%s' must be an RFC 1123 host "
 		    "name: labels of a-z A-Z 0-9 - separated by dots, each 1 to "
 		    "63 long, not starting or ending with -, 64 at most in all",
@@ -1154,7 +633,7 @@ cconfig_read_env(struct cconfig_parser *p, struct json_object *proc,
 			t = json_object_get_string(
 			    json_object_array_get_idx(a, k));
 			if (strncmp(s, t, len + 1) == 0) {
-				q = cconfig_quote(s, len);
+				q = jsonstrict_quote(s, len);
 				cconfig_cause(p->cause, "process.env sets %s "
 				    "twice", q);
 				free(q);
@@ -1188,7 +667,7 @@ cconfig_read_caps(struct cconfig_parser *p, struct json_object *proc,
 	n = a == NULL ? 0 : json_object_array_length(a);
 	for (i = 0; i < n; i++) {
 		s = json_object_get_string(json_object_array_get_idx(a, i));
-		q = cconfig_quotes(s);
+		q = jsonstrict_quotes(s);
 		if ((cap = cconfig_cap_number(s)) == -1) {
 			cconfig_cause(p->cause, "%s[%zu]: unknown capability "
 			    "'%s'", path, i, q);
@@ -1252,7 +731,7 @@ cconfig_read_cpu(struct cconfig_parser *p, struct json_object *res,
 		return -1;
 	if (s != NULL) {
 		if (!cconfig_cpus_ok(s)) {
-			q = cconfig_quotes(s);
+			q = jsonstrict_quotes(s);
 			cconfig_cause(p->cause, "linux.resources.cpu.cpus '%s' "
 			    "must be CPU numbers (0 to %d) and ranges in "
 			    "ascending order, such as \"0-1,3\"", q,
@@ -1558,7 +1037,6 @@ cconfig_parse_as(const char *json, size_t len, int is_c0, struct cconfig *c,
 	};
 	struct cconfig_parser p;
 	struct json_object *top;
-	size_t i;
 	int ret = -1;
 
 	cconfig_defaults(c, is_c0);
@@ -1566,22 +1044,14 @@ cconfig_parse_as(const char *json, size_t len, int is_c0, struct cconfig *c,
 	p.is_c0 = is_c0;
 	p.cause = cause;
 
-	for (i = 0; i < len; i++) {
-		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' &&
-		    json[i] != '\r')
-			break;
-	}
-	if (i == len) {
-		cconfig_cause(cause, "config is empty");
+	if (jsonstrict_parse(json, len, &cconfig_json_limits, &top,
+	    cause) == -1)
+		goto fail;
+	if (!json_object_is_type(top, json_type_object)) {
+		cconfig_cause(cause, "config must be a JSON object");
+		json_object_put(top);
 		goto fail;
 	}
-	if (len > CCONFIG_MAX) {
-		cconfig_cause(cause, "config has %zu bytes, more than the %d "
-		    "allowed", len, CCONFIG_MAX);
-		goto fail;
-	}
-	if ((top = cconfig_json_parse(json, len, cause)) == NULL)
-		goto fail;
 	if (cconfig_object(top, "", known, cause) == 0 &&
 	    cconfig_read_name(&p, top, c) == 0 &&
 	    cconfig_read_guestos(&p, top, c) == 0 &&

@@ -25,26 +25,26 @@
 
 #include "crypto.h"
 #include "guestos.h"
+#include "jsonstrict.h"
 #include "log.h"
+#include "names.h"
 #include "xmalloc.h"
 
 /* Bytes read and written at once; large, for close to raw disk speed. */
 #define GUESTOS_BUFSIZE (1024 * 1024)
 
-#define GUESTOS_NAME_MAX 64
 #define GUESTOS_FILE_MAX 128
 #define GUESTOS_PATH_MAX 255
 #define GUESTOS_DESCRIPTION_MAX 1024
 #define GUESTOS_IMAGES_MAX 16
-#define GUESTOS_VERSION_PARTS 4
-#define GUESTOS_VERSION_DIGITS 9 /* each part at most 999999999 */
 
-/* Limits of the JSON accepted; a manifest needs 3 levels and 6 fields. */
-#define GUESTOS_JSON_DEPTH 16
-#define GUESTOS_JSON_FIELDS 32
-
-/* Longest string quoted into a message, in bytes of the original. */
-#define GUESTOS_QUOTE_MAX 64
+/* The JSON accepted; a manifest needs 3 levels and 6 fields. */
+static const struct jsonstrict_limits guestos_json_limits = {
+	.what = "manifest",
+	.max_len = GUESTOS_MANIFEST_MAX,
+	.max_depth = 16,
+	.max_fields = 32,
+};
 
 /* Nesting allowed below a directory being removed. */
 #define GUESTOS_REMOVE_DEPTH 32
@@ -63,504 +63,11 @@ guestos_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * Returns a copy of s fit for a message: bytes outside printable ASCII,
- * the backslash and the single quote become \xNN, and a long string is cut
- * with "...", so nothing from a manifest can drive a terminal.
- */
-static char *
-guestos_quote(const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char c;
-	size_t i, n, o = 0;
-	char *out;
-
-	n = len > GUESTOS_QUOTE_MAX ? GUESTOS_QUOTE_MAX : len;
-	out = xmalloc(n * 4 + 4);
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		} else
-			out[o++] = (char)c;
-	}
-	if (n < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* As guestos_quote, for a NUL-terminated string. */
-static char *
-guestos_quotes(const char *s)
-{
-	return guestos_quote(s, strlen(s));
-}
-
-/*
- * A strict JSON scanner (RFC 8259), run before json-c builds the tree.
- * json-c accepts single-quoted strings, NaN, raw control characters in
- * strings and integers beyond 64 bits, and keeps the last of two fields
- * with one name; signed bytes must have one meaning only, so all of these
- * are refused here.  Field names must not use escapes, so a name compared
- * as raw bytes is the name json-c sees.
- */
-struct guestos_json {
-	const unsigned char *p;
-	size_t len;
-	size_t off;
-	char *err; /* the complete message, once something is wrong */
-};
-
-/* Records a syntax problem at the current offset; returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-guestos_json_fail(struct guestos_json *j, const char *fmt, ...)
-{
-	va_list ap;
-	char *what;
-
-	if (j->err != NULL)
-		return -1;
-	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) == -1)
-		fatalx("out of memory formatting a string");
-	va_end(ap);
-	j->err = xasprintf("manifest is not valid JSON: %s at offset %zu",
-	    what, j->off);
-	free(what);
-	return -1;
-}
-
-/* Records "unexpected character" or "unexpected end"; returns -1. */
-static int
-guestos_json_unexpected(struct guestos_json *j)
-{
-	unsigned char c;
-
-	if (j->off >= j->len)
-		return guestos_json_fail(j, "unexpected end");
-	c = j->p[j->off];
-	if (c > 0x20 && c < 0x7f && c != '\'' && c != '\\')
-		return guestos_json_fail(j, "unexpected character '%c'", c);
-	return guestos_json_fail(j, "unexpected byte 0x%02x", c);
-}
-
-static void
-guestos_json_ws(struct guestos_json *j)
-{
-	while (j->off < j->len && (j->p[j->off] == ' ' ||
-	    j->p[j->off] == '\t' || j->p[j->off] == '\n' ||
-	    j->p[j->off] == '\r'))
-		j->off++;
-}
-
-/* Returns the length of the UTF-8 sequence at s, or 0 if it is invalid. */
-static size_t
-guestos_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0; /* no overlong forms */
-		else if (s[0] == 0xed)
-			hi = 0x9f; /* no surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f; /* nothing above U+10FFFF */
-	} else
-		return 0;
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	}
-	return need;
-}
-
-/* Reads the 4 hex digits of a \u escape at the offset into *cp. */
-static int
-guestos_json_hex4(struct guestos_json *j, unsigned int *cp)
-{
-	unsigned char c;
-	int i;
-
-	*cp = 0;
-	for (i = 0; i < 4; i++) {
-		if (j->off >= j->len)
-			return guestos_json_unexpected(j);
-		c = j->p[j->off];
-		*cp <<= 4;
-		if (c >= '0' && c <= '9')
-			*cp |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			*cp |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			*cp |= c - 'A' + 10;
-		else
-			return guestos_json_fail(j, "invalid \\u escape");
-		j->off++;
-	}
-	return 0;
-}
-
-/* Scans a string; *escaped is set when it holds an escape. */
-static int
-guestos_json_string(struct guestos_json *j, int *escaped)
-{
-	size_t start = j->off, n;
-	unsigned int cp, lo;
-	unsigned char c;
-
-	*escaped = 0;
-	j->off++; /* the opening quote */
-	while (j->off < j->len) {
-		c = j->p[j->off];
-		if (c == '"') {
-			j->off++;
-			return 0;
-		}
-		if (c < 0x20)
-			return guestos_json_fail(j, "control character 0x%02x "
-			    "in a string", c);
-		if (c < 0x80 && c != '\\') {
-			j->off++;
-			continue;
-		}
-		if (c >= 0x80) {
-			n = guestos_utf8_len(j->p + j->off, j->len - j->off);
-			if (n == 0)
-				return guestos_json_fail(j, "invalid UTF-8");
-			j->off += n;
-			continue;
-		}
-		*escaped = 1;
-		if (++j->off >= j->len)
-			break;
-		c = j->p[j->off++];
-		if (strchr("\"\\/bfnrt", c) != NULL && c != '\0')
-			continue;
-		if (c != 'u') {
-			j->off -= 2;
-			return guestos_json_fail(j, "invalid escape");
-		}
-		if (guestos_json_hex4(j, &cp) == -1)
-			return -1;
-		if (cp == 0) {
-			j->off -= 6;
-			return guestos_json_fail(j, "\\u0000 in a string");
-		}
-		if (cp >= 0xdc00 && cp <= 0xdfff) {
-			j->off -= 6;
-			return guestos_json_fail(j, "unpaired surrogate");
-		}
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (j->len - j->off < 2 || j->p[j->off] != '\\' ||
-			    j->p[j->off + 1] != 'u')
-				return guestos_json_fail(j,
-				    "unpaired surrogate");
-			j->off += 2;
-			if (guestos_json_hex4(j, &lo) == -1)
-				return -1;
-			if (lo < 0xdc00 || lo > 0xdfff) {
-				j->off -= 6;
-				return guestos_json_fail(j,
-				    "unpaired surrogate");
-			}
-		}
-	}
-	j->off = start;
-	return guestos_json_fail(j, "unterminated string");
-}
-
-/*
- * Scans a number as RFC 8259 has it; an integer must fit in 64 bits
- * (json-c would silently saturate it).
- */
-static int
-guestos_json_number(struct guestos_json *j)
-{
-	static const char int64_max[] = "9223372036854775807";
-	size_t start = j->off, digits;
-	int integer = 1;
-
-	if (j->p[j->off] == '-')
-		j->off++;
-	digits = j->off;
-	if (j->off < j->len && j->p[j->off] == '0') {
-		j->off++;
-		if (j->off < j->len && j->p[j->off] >= '0' &&
-		    j->p[j->off] <= '9')
-			return guestos_json_fail(j, "number with a leading "
-			    "zero");
-	} else if (j->off < j->len && j->p[j->off] >= '1' &&
-	    j->p[j->off] <= '9') {
-		while (j->off < j->len && j->p[j->off] >= '0' &&
-		    j->p[j->off] <= '9')
-			j->off++;
-	} else
-		return guestos_json_fail(j, "invalid number");
-	digits = j->off - digits;
-
-	if (j->off < j->len && j->p[j->off] == '.') {
-		integer = 0;
-		j->off++;
-		if (j->off >= j->len || j->p[j->off] < '0' ||
-		    j->p[j->off] > '9')
-			return guestos_json_fail(j, "invalid number");
-		while (j->off < j->len && j->p[j->off] >= '0' &&
-		    j->p[j->off] <= '9')
-			j->off++;
-	}
-	if (j->off < j->len && (j->p[j->off] == 'e' || j->p[j->off] == 'E')) {
-		integer = 0;
-		j->off++;
-		if (j->off < j->len && (j->p[j->off] == '+' ||
-		    j->p[j->off] == '-'))
-			j->off++;
-		if (j->off >= j->len || j->p[j->off] < '0' ||
-		    j->p[j->off] > '9')
-			return guestos_json_fail(j, "invalid number");
-		while (j->off < j->len && j->p[j->off] >= '0' &&
-		    j->p[j->off] <= '9')
-			j->off++;
-	}
-	if (integer && (digits > sizeof int64_max - 1 ||
-	    (digits == sizeof int64_max - 1 &&
-	    memcmp(j->p + j->off - digits, int64_max, digits) > 0))) {
-		j->off = start;
-		return guestos_json_fail(j, "integer out of range");
-	}
-	return 0;
-}
-
-/* Scans true, false or null. */
-static int
-guestos_json_word(struct guestos_json *j)
-{
-	static const char *const words[] = { "true", "false", "null" };
-	size_t i, n;
-
-	for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-		n = strlen(words[i]);
-		if (j->len - j->off >= n &&
-		    memcmp(j->p + j->off, words[i], n) == 0) {
-			j->off += n;
-			return 0;
-		}
-	}
-	return guestos_json_unexpected(j);
-}
-
-static int guestos_json_value(struct guestos_json *, int, const char *);
-
 /* Describes a position for a message: "the manifest" or "images[1]". */
 static const char *
 guestos_where(const char *path)
 {
 	return *path == '\0' ? "the manifest" : path;
-}
-
-/* Scans an object; path names it in messages ("" for the top level). */
-static int
-guestos_json_object(struct guestos_json *j, int depth, const char *path)
-{
-	size_t koff[GUESTOS_JSON_FIELDS], klen[GUESTOS_JSON_FIELDS];
-	size_t nkeys = 0, start, i;
-	char *key, *child;
-	int escaped, ret;
-
-	if (depth > GUESTOS_JSON_DEPTH)
-		return guestos_json_fail(j, "nested deeper than %d levels",
-		    GUESTOS_JSON_DEPTH);
-	j->off++;
-	guestos_json_ws(j);
-	if (j->off < j->len && j->p[j->off] == '}') {
-		j->off++;
-		return 0;
-	}
-	for (;;) {
-		guestos_json_ws(j);
-		if (j->off >= j->len || j->p[j->off] != '"')
-			return guestos_json_unexpected(j);
-		start = j->off;
-		if (guestos_json_string(j, &escaped) == -1)
-			return -1;
-		if (escaped) {
-			j->off = start;
-			return guestos_json_fail(j, "escape in a field name "
-			    "(field names must be plain)");
-		}
-		key = guestos_quote((const char *)j->p + start + 1,
-		    j->off - start - 2);
-		for (i = 0; i < nkeys; i++) {
-			if (klen[i] == j->off - start - 2 &&
-			    memcmp(j->p + koff[i], j->p + start + 1,
-			    klen[i]) == 0) {
-				if (j->err == NULL) {
-					j->err = xasprintf("field '%s' appears "
-					    "twice in %s", key,
-					    guestos_where(path));
-				}
-				free(key);
-				return -1;
-			}
-		}
-		if (nkeys == GUESTOS_JSON_FIELDS) {
-			free(key);
-			j->off = start;
-			return guestos_json_fail(j, "more than %d fields in "
-			    "one object", GUESTOS_JSON_FIELDS);
-		}
-		koff[nkeys] = start + 1;
-		klen[nkeys++] = j->off - start - 2;
-
-		guestos_json_ws(j);
-		if (j->off >= j->len || j->p[j->off] != ':') {
-			free(key);
-			return guestos_json_unexpected(j);
-		}
-		j->off++;
-		child = *path == '\0' ? xstrdup(key) :
-		    xasprintf("%s.%s", path, key);
-		free(key);
-		ret = guestos_json_value(j, depth, child);
-		free(child);
-		if (ret == -1)
-			return -1;
-
-		guestos_json_ws(j);
-		if (j->off < j->len && j->p[j->off] == ',') {
-			j->off++;
-			continue;
-		}
-		if (j->off < j->len && j->p[j->off] == '}') {
-			j->off++;
-			return 0;
-		}
-		return guestos_json_unexpected(j);
-	}
-}
-
-/* Scans an array; its elements are named path[0], path[1], ... */
-static int
-guestos_json_array(struct guestos_json *j, int depth, const char *path)
-{
-	size_t i = 0;
-	char *child;
-	int ret;
-
-	if (depth > GUESTOS_JSON_DEPTH)
-		return guestos_json_fail(j, "nested deeper than %d levels",
-		    GUESTOS_JSON_DEPTH);
-	j->off++;
-	guestos_json_ws(j);
-	if (j->off < j->len && j->p[j->off] == ']') {
-		j->off++;
-		return 0;
-	}
-	for (;; i++) {
-		child = xasprintf("%s[%zu]", path, i);
-		ret = guestos_json_value(j, depth, child);
-		free(child);
-		if (ret == -1)
-			return -1;
-		guestos_json_ws(j);
-		if (j->off < j->len && j->p[j->off] == ',') {
-			j->off++;
-			continue;
-		}
-		if (j->off < j->len && j->p[j->off] == ']') {
-			j->off++;
-			return 0;
-		}
-		return guestos_json_unexpected(j);
-	}
-}
-
-/* Scans any value at the offset. */
-static int
-guestos_json_value(struct guestos_json *j, int depth, const char *path)
-{
-	int escaped;
-
-	guestos_json_ws(j);
-	if (j->off >= j->len)
-		return guestos_json_unexpected(j);
-	switch (j->p[j->off]) {
-	case '{':
-		return guestos_json_object(j, depth + 1, path);
-	case '[':
-		return guestos_json_array(j, depth + 1, path);
-	case '"':
-		return guestos_json_string(j, &escaped);
-	case 't':
-	case 'f':
-	case 'n':
-		return guestos_json_word(j);
-	default:
-		if (j->p[j->off] == '-' ||
-		    (j->p[j->off] >= '0' && j->p[j->off] <= '9'))
-			return guestos_json_number(j);
-		return guestos_json_unexpected(j);
-	}
-}
-
-/*
- * Checks the whole text strictly, then builds the tree with json-c; NULL
- * with *cause set.
- */
-static struct json_object *
-guestos_json_parse(const char *text, size_t len, char **cause)
-{
-	struct guestos_json j = { (const unsigned char *)text, len, 0, NULL };
-	struct json_tokener *tok;
-	struct json_object *obj;
-	enum json_tokener_error e;
-
-	if (guestos_json_value(&j, 0, "") == 0) {
-		guestos_json_ws(&j);
-		if (j.off < j.len)
-			guestos_json_unexpected(&j);
-	}
-	if (j.err != NULL) {
-		if (cause != NULL)
-			*cause = j.err;
-		else
-			free(j.err);
-		return NULL;
-	}
-
-	tok = json_tokener_new_ex(GUESTOS_JSON_DEPTH + 1);
-	if (tok == NULL)
-		fatalx("out of memory parsing a manifest");
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	e = json_tokener_get_error(tok);
-	if (obj == NULL || e != json_tokener_success) {
-		guestos_cause(cause, "manifest is not valid JSON: %s at "
-		    "offset %zu", json_tokener_error_desc(e),
-		    json_tokener_get_parse_end(tok));
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
 }
 
 /* Names a field for messages: "name" or "images[0].sha256". */
@@ -587,7 +94,7 @@ guestos_known_fields(struct json_object *obj, const char *const *known,
 				break;
 		}
 		if (*k == NULL) {
-			q = guestos_quotes(key);
+			q = jsonstrict_quotes(key);
 			guestos_cause(cause, "unknown field '%s' in %s", q,
 			    guestos_where(where));
 			free(q);
@@ -694,7 +201,7 @@ guestos_path(struct json_object *obj, const char *where, const char *field,
 	if (why == NULL && !may_be_root && strcmp(s, "/") == 0)
 		why = "must name a file, not '/'";
 	if (why != NULL) {
-		q = guestos_quotes(s);
+		q = jsonstrict_quotes(s);
 		guestos_cause(cause, "%s '%s' %s", name, q, why);
 		free(q);
 	} else {
@@ -703,53 +210,6 @@ guestos_path(struct json_object *obj, const char *where, const char *field,
 	}
 	free(name);
 	return ret;
-}
-
-/* Checks the name: [a-z0-9][a-z0-9._-]{0,63}. */
-static int
-guestos_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > GUESTOS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if ((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9'))
-			continue;
-		if (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
-/*
- * Checks a dotted version: 1 to 4 decimal numbers without leading zeros,
- * each at most 999999999.
- */
-static int
-guestos_version_ok(const char *s)
-{
-	size_t digits = 0;
-	int parts = 1;
-
-	for (;; s++) {
-		if (*s >= '0' && *s <= '9') {
-			if (digits == 1 && s[-1] == '0')
-				return 0;
-			if (++digits > GUESTOS_VERSION_DIGITS)
-				return 0;
-			continue;
-		}
-		if (digits == 0)
-			return 0;
-		if (*s == '\0')
-			return 1;
-		if (*s != '.' || ++parts > GUESTOS_VERSION_PARTS)
-			return 0;
-		digits = 0;
-	}
 }
 
 /* Reads the version into its canonical form. */
@@ -775,8 +235,8 @@ guestos_version(struct json_object *obj, char **out, char **cause)
 		*out = xasprintf("%lld", n);
 		return 0;
 	case json_type_string:
-		if (!guestos_version_ok(json_object_get_string(v))) {
-			q = guestos_quotes(json_object_get_string(v));
+		if (!names_version_ok(json_object_get_string(v))) {
+			q = jsonstrict_quotes(json_object_get_string(v));
 			guestos_cause(cause, "version '%s' must be 1 to 4 "
 			    "numbers separated by dots, without leading zeros, "
 			    "each at most 999999999", q);
@@ -786,7 +246,7 @@ guestos_version(struct json_object *obj, char **out, char **cause)
 		*out = xstrdup(json_object_get_string(v));
 		return 0;
 	case json_type_double:
-		q = guestos_quotes(json_object_to_json_string(v));
+		q = jsonstrict_quotes(json_object_to_json_string(v));
 		guestos_cause(cause, "version %s must be an integer or a "
 		    "string such as \"1.2.3\"", q);
 		free(q);
@@ -809,7 +269,7 @@ guestos_file(struct json_object *obj, const char *where, char **out,
 
 	if (guestos_string(obj, where, "file", 1, &s, cause) == -1)
 		return -1;
-	q = guestos_quotes(s);
+	q = jsonstrict_quotes(s);
 	n = strlen(s);
 	if (strchr(s, '/') != NULL || s[0] == '.') {
 		guestos_cause(cause, "%s.file '%s' must be a plain file name",
@@ -892,7 +352,7 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 	if (guestos_string(obj, where, "fs", 1, &s, cause) == -1)
 		return -1;
 	if (strcmp(s, "squashfs") != 0 && strcmp(s, "ext4") != 0) {
-		q = guestos_quotes(s);
+		q = jsonstrict_quotes(s);
 		guestos_cause(cause, "%s.fs '%s' must be squashfs or ext4",
 		    where, q);
 		free(q);
@@ -946,7 +406,7 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < i; k++) {
 			if (strcmp(m->images[i].file, m->images[k].file) == 0) {
-				q = guestos_quotes(m->images[i].file);
+				q = jsonstrict_quotes(m->images[i].file);
 				guestos_cause(cause, "images[%zu].file '%s' is "
 				    "listed twice (also images[%zu])", i, q, k);
 				free(q);
@@ -960,7 +420,7 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 				    "images[%zu] both mount at '/': exactly "
 				    "one image must be the root", k, i);
 			} else {
-				q = guestos_quotes(m->images[i].mount);
+				q = jsonstrict_quotes(m->images[i].mount);
 				guestos_cause(cause, "images[%zu].mount '%s' "
 				    "is listed twice (also images[%zu])", i, q,
 				    k);
@@ -1001,8 +461,8 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 
 	if (guestos_string(top, "", "name", 1, &s, cause) == -1)
 		return -1;
-	if (!guestos_name_ok(s)) {
-		q = guestos_quotes(s);
+	if (!names_guestos_ok(s)) {
+		q = jsonstrict_quotes(s);
 		guestos_cause(cause, "name '%s' must be 1 to 64 of a-z 0-9 . _ "
 		    "-, starting with a letter or digit", q);
 		free(q);
@@ -1055,25 +515,11 @@ guestos_manifest_parse(const char *json, size_t len,
     struct guestos_manifest *m, char **cause)
 {
 	struct json_object *top;
-	size_t i;
 	int ret;
 
 	memset(m, 0, sizeof *m);
-	for (i = 0; i < len; i++) {
-		if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' &&
-		    json[i] != '\r')
-			break;
-	}
-	if (i == len) {
-		guestos_cause(cause, "manifest is empty");
-		return -1;
-	}
-	if (len > GUESTOS_MANIFEST_MAX) {
-		guestos_cause(cause, "manifest has %zu bytes, more than the %d "
-		    "allowed", len, GUESTOS_MANIFEST_MAX);
-		return -1;
-	}
-	if ((top = guestos_json_parse(json, len, cause)) == NULL)
+	if (jsonstrict_parse(json, len, &guestos_json_limits, &top,
+	    cause) == -1)
 		return -1;
 	ret = guestos_manifest_fields(top, m, cause);
 	json_object_put(top);
@@ -1427,7 +873,7 @@ guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
 				break;
 		}
 		if (k == c->nimages) {
-			q = guestos_quotes(names[i]);
+			q = jsonstrict_quotes(names[i]);
 			guestos_cause(cause, "extra file '%s' in %s is not in "
 			    "the manifest", q, srcdir);
 			free(q);
@@ -1455,7 +901,7 @@ guestos_copy_open(int srcfd, struct guestos_copy_image *img, char **cause)
 	char *q;
 	int ret = -1;
 
-	q = guestos_quotes(img->file);
+	q = jsonstrict_quotes(img->file);
 	if (fstatat(srcfd, img->file, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
 			guestos_cause(cause, "image '%s' is missing", q);
@@ -1550,7 +996,7 @@ guestos_copy_names_ok(const struct guestos_manifest *m)
 	size_t i;
 
 	if (m->name == NULL || m->version == NULL || m->nimages == 0 ||
-	    !guestos_name_ok(m->name) || !guestos_version_ok(m->version))
+	    !names_guestos_ok(m->name) || !names_version_ok(m->version))
 		return 0;
 	for (i = 0; i < m->nimages; i++) {
 		if (m->images[i].file == NULL || m->images[i].file[0] == '\0' ||
@@ -1677,7 +1123,7 @@ guestos_copy_resized(const struct guestos_copy_image *img, char **cause)
 	struct stat sb;
 	char *q;
 
-	q = guestos_quotes(img->file);
+	q = jsonstrict_quotes(img->file);
 	if (fstat(img->srcfd, &sb) == 0 && (long long)sb.st_size != img->size) {
 		guestos_cause(cause, "image '%s' has %lld bytes, the manifest "
 		    "says %lld", q, (long long)sb.st_size, img->size);
@@ -1730,7 +1176,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 				want = (size_t)(img->size - c->copied);
 			n = guestos_read(img->srcfd, c->buf, want);
 			if (n == -1) {
-				q = guestos_quotes(img->file);
+				q = jsonstrict_quotes(img->file);
 				guestos_cause(cause, "cannot read image '%s': "
 				    "%s", q, strerror(errno));
 				free(q);
@@ -1742,7 +1188,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 			}
 			if (guestos_write_all(img->dstfd, c->buf, (size_t)n) ==
 			    -1) {
-				q = guestos_quotes(img->file);
+				q = jsonstrict_quotes(img->file);
 				guestos_cause(cause, "cannot write image '%s' "
 				    "to %s: %s", q, c->destroot,
 				    strerror(errno));
@@ -1759,7 +1205,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 		/* Every byte is copied: the source must end here. */
 		if ((n = guestos_read(img->srcfd, c->buf, 1)) != 0) {
 			if (n == -1) {
-				q = guestos_quotes(img->file);
+				q = jsonstrict_quotes(img->file);
 				guestos_cause(cause, "cannot read image '%s': "
 				    "%s", q, strerror(errno));
 				free(q);
@@ -1771,7 +1217,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 		c->hash = NULL;
 		crypto_hex(md, sizeof md, hex);
 		if (strcmp(hex, img->sha256) != 0) {
-			q = guestos_quotes(img->file);
+			q = jsonstrict_quotes(img->file);
 			guestos_cause(cause, "image '%s' does not match its "
 			    "signed SHA-256 (got %s, manifest says %s)", q, hex,
 			    img->sha256);
@@ -1890,7 +1336,7 @@ guestos_copy_commit(struct guestos_copy *c, char **path, char **cause)
 	if (guestos_rename_noreplace(c->rootfd, c->staging, namefd,
 	    c->version) == -1) {
 		if (errno == EEXIST || errno == ENOTEMPTY) {
-			q = guestos_quotes(c->version);
+			q = jsonstrict_quotes(c->version);
 			guestos_cause(cause, "%s %s is already installed",
 			    c->name, q);
 			free(q);
@@ -1988,15 +1434,15 @@ guestos_check_label(const char *dir)
 	while ((n = strlen(copy)) > 1 && copy[n - 1] == '/')
 		copy[n - 1] = '\0';
 	if ((version = strrchr(copy, '/')) == NULL || version == copy) {
-		label = guestos_quotes(dir);
+		label = jsonstrict_quotes(dir);
 		free(copy);
 		return label;
 	}
 	*version++ = '\0';
 	name = strrchr(copy, '/');
 	name = name == NULL ? copy : name + 1;
-	q1 = guestos_quotes(name);
-	q2 = guestos_quotes(version);
+	q1 = jsonstrict_quotes(name);
+	q2 = jsonstrict_quotes(version);
 	label = xasprintf("%s %s", q1, q2);
 	free(q2);
 	free(q1);
@@ -2023,7 +1469,7 @@ guestos_check_begin(const char *dir, const struct guestos_image *images,
 		if (images[i].file == NULL || images[i].file[0] == '\0' ||
 		    images[i].file[0] == '.' ||
 		    strchr(images[i].file, '/') != NULL) {
-			q = guestos_quotes(images[i].file == NULL ? "" :
+			q = jsonstrict_quotes(images[i].file == NULL ? "" :
 			    images[i].file);
 			guestos_cause(cause, "image '%s' of %s is not a plain "
 			    "file name", q, dir);
@@ -2133,7 +1579,7 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 	while (k->cur < k->nimages && budget > 0) {
 		img = &k->images[k->cur];
 		free(q);
-		q = guestos_quotes(img->file);
+		q = jsonstrict_quotes(img->file);
 		if (k->fd == -1 && guestos_check_open(k, q, cause) == -1)
 			goto fail;
 		if (k->got < img->size) {

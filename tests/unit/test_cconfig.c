@@ -211,13 +211,14 @@ subst(const char *f, const char *v)
 
 /*
  * Checks an integer field: min and max accepted, one outside each
- * refused, and a string and a fraction refused, all with msg.  f is a
- * config with one '@' where the value goes.
+ * refused, and a string and a fraction refused, all with msg; an integer
+ * beyond 64 bits is not valid JSON.  f is a config with one '@' where the
+ * value goes.
  */
 static void
 range(const char *f, long long min, long long max, const char *msg)
 {
-	char v[32];
+	char v[32], *big;
 
 	snprintf(v, sizeof v, "%lld", min);
 	accept_free(subst(f, v));
@@ -230,8 +231,11 @@ range(const char *f, long long min, long long max, const char *msg)
 	refuse_free(subst(f, "\"1\""), msg);
 	refuse_free(subst(f, "1.0"), msg);
 	refuse_free(subst(f, "true"), msg);
-	refuse_free(subst(f, "99999999999999999999"), msg);
-	refuse_free(subst(f, "-99999999999999999999"), msg);
+	big = fmt("config is not valid JSON: integer out of range at offset "
+	    "%d", (int)(strchr(f, '@') - f));
+	refuse_free(subst(f, "99999999999999999999"), big);
+	refuse_free(subst(f, "-99999999999999999999"), big);
+	free(big);
 }
 
 static void
@@ -427,7 +431,7 @@ test_parse_not_json_refused(void **state)
 	refuse(MIN ",\"linux\":{\"resources\":{\"pids\":{\"limit\":1.}}}}",
 	    "config is not valid JSON: invalid number at offset 83");
 	refuse(MIN ",\"hostname\":\"a\tb\"}", "config is not valid JSON: "
-	    "control character in a string at offset 56");
+	    "control character 0x09 in a string at offset 56");
 	refuse(MIN ",\"hostname\":\"a\\u0000b\"}", "config is not valid JSON: "
 	    "\\u0000 in a string at offset 56");
 	refuse(MIN ",\"hostname\":\"a\\x\"}", "config is not valid JSON: "
@@ -503,7 +507,8 @@ static void
 test_parse_deep_nesting_refused(void **state)
 {
 	refuse(MIN ",\"cml\":{\"token\":{\"type\":[[[[[[1]]]]]]}}}",
-	    "config is nested deeper than 8 levels");
+	    "config is not valid JSON: nested deeper than 8 levels at offset "
+	    "71");
 	refuse(MIN ",\"cml\":{\"token\":{\"type\":[[[[[1]]]]]}}}",
 	    "cml.token.type must be a string");
 }
@@ -556,7 +561,7 @@ test_parse_unknown_field_refused_at_each_level(void **state)
 	    "unknown field 'cml.storage.size'");
 	/* A hostile field name is quoted harmlessly. */
 	refuse(MIN ",\"a\x1b[2J'\":1}", "config is not valid JSON: control "
-	    "character in a string at offset 45");
+	    "character 0x1b in a string at offset 45");
 	refuse(MIN ",\"\xc3\xa9'\":1}", "unknown field '\\xc3\\xa9\\x27'");
 }
 

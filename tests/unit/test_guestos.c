@@ -115,6 +115,14 @@ static const struct bad_case bad_cases[] = {
 	    M("'version':9223372036854775808"),
 	    "manifest is not valid JSON: integer out of range at offset 11",
 	    0 },
+	{ "test_guestos_manifest_parse_integer_underflow_refused",
+	    M("'version':-9223372036854775809"),
+	    "manifest is not valid JSON: integer out of range at offset 11",
+	    0 },
+	{ "test_guestos_manifest_parse_int64_min_read_as_negative",
+	    M("'name':'busybox','version':-9223372036854775808,"
+	    "'init':'/sbin/init'," IMGS(ROOT)),
+	    "version -9223372036854775808 must not be negative", 0 },
 	{ "test_guestos_manifest_parse_control_character_refused",
 	    "{\"name\":\"a\tb\"}",
 	    "manifest is not valid JSON: control character 0x09 in a string "
@@ -139,6 +147,10 @@ static const struct bad_case bad_cases[] = {
 	{ "test_guestos_manifest_parse_not_object_refused", "[1,2]",
 	    "manifest must be a JSON object", 0 },
 	{ "test_guestos_manifest_parse_string_refused", "'busybox'",
+	    "manifest must be a JSON object", 0 },
+	{ "test_guestos_manifest_parse_number_refused", "42",
+	    "manifest must be a JSON object", 0 },
+	{ "test_guestos_manifest_parse_null_refused", " null ",
 	    "manifest must be a JSON object", 0 },
 	{ "test_guestos_manifest_parse_unknown_field_refused",
 	    M(H ",'foo':1," IMGS(ROOT)),
@@ -563,6 +575,52 @@ test_guestos_manifest_parse_deep_nesting_refused(void **state)
 	assert_string_equal(cause, "manifest is not valid JSON: nested deeper "
 	    "than 16 levels at offset 16");
 	free(cause);
+}
+
+/* Returns a manifest with n fields f0, f1, ... in images[0] or at the top. */
+static char *
+many_fields(int n, int in_image)
+{
+	char *s, *t;
+	int i;
+
+	s = xstrdup(in_image ? "{\"images\":[{\"f0\":1" : "{\"f0\":1");
+	for (i = 1; i < n; i++) {
+		t = xasprintf("%s,\"f%d\":1", s, i);
+		free(s);
+		s = t;
+	}
+	t = xasprintf("%s%s", s, in_image ? "}]}" : "}");
+	free(s);
+	return t;
+}
+
+static void
+test_guestos_manifest_parse_many_fields_refused(void **state)
+{
+	static const struct {
+		int n, in_image;
+		const char *want;
+	} cases[] = {
+		{ 32, 0, "unknown field 'f0' in the manifest" },
+		{ 33, 0, "the manifest has more than 32 fields" },
+		{ 32, 1, "name is missing" }, /* the scanner let it pass */
+		{ 33, 1, "images[0] has more than 32 fields" },
+	};
+	struct guestos_manifest m;
+	char *json, *cause;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json = many_fields(cases[i].n, cases[i].in_image);
+		cause = NULL;
+		assert_int_equal(guestos_manifest_parse(json, strlen(json), &m,
+		    &cause), -1);
+		assert_string_equal(cause, cases[i].want);
+		free(cause);
+		free(json);
+	}
 }
 
 static void
@@ -1567,6 +1625,8 @@ main(void)
 		    test_guestos_manifest_parse_long_field_name_quoted_short),
 		cmocka_unit_test(
 		    test_guestos_manifest_parse_deep_nesting_refused),
+		cmocka_unit_test(
+		    test_guestos_manifest_parse_many_fields_refused),
 		cmocka_unit_test(test_guestos_version_cmp_numeric),
 		cmocka_unit_test(test_guestos_version_cmp_equal_is_zero),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

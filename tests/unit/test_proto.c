@@ -207,6 +207,121 @@ test_reader_valid_json_accepted(void **state)
 	proto_reader_free(&r);
 }
 
+/* Feeds one message and expects it refused with exactly want. */
+static void
+refused_with(const char *m, const char *want)
+{
+	struct proto_reader r;
+	struct json_object *msg = NULL;
+	char *cause = NULL;
+
+	proto_reader_init(&r);
+	proto_reader_feed(&r, m, strlen(m) + 1);
+	assert_int_equal(proto_reader_next(&r, &msg, &cause), -1);
+	assert_null(msg);
+	assert_non_null(cause);
+	if (strcmp(cause, want) != 0)
+		fail_msg("for %s\n got: %s\nwant: %s", m, cause, want);
+	free(cause);
+	proto_reader_free(&r);
+}
+
+static void
+test_reader_invalid_json_says_where(void **state)
+{
+	refused_with("nonsense",
+	    "invalid JSON: unexpected character 'n' at offset 0");
+	refused_with("{\"a\":1} x",
+	    "invalid JSON: unexpected character 'x' at offset 8");
+	refused_with("{\"a\":", "invalid JSON: unexpected end at offset 5");
+	refused_with("{'a':1}",
+	    "invalid JSON: unexpected byte 0x27 at offset 1");
+	refused_with("{\"a\":01}",
+	    "invalid JSON: number with a leading zero at offset 6");
+	refused_with("{\"a\":\"tab\there\"}",
+	    "invalid JSON: control character 0x09 in a string at offset 9");
+	refused_with("{\"a\":\"\\u12g4\"}",
+	    "invalid JSON: invalid \\u escape at offset 10");
+	refused_with("[1,2]", "message is not a JSON object");
+	refused_with("42", "message is not a JSON object");
+	refused_with("null", "message is not a JSON object");
+}
+
+/* Returns an object with a member nested in arrays to depth levels. */
+static char *
+nested(int depth)
+{
+	char *s;
+	int i;
+
+	s = malloc(2 * (size_t)depth + 16);
+	assert_non_null(s);
+	strcpy(s, "{\"a\":");
+	for (i = 1; i < depth; i++)
+		strcat(s, "[");
+	strcat(s, "1");
+	for (i = 1; i < depth; i++)
+		strcat(s, "]");
+	strcat(s, "}");
+	return s;
+}
+
+static void
+test_reader_nesting_limit_is_32_levels(void **state)
+{
+	struct proto_reader r;
+	struct json_object *msg;
+	char *s;
+
+	s = nested(32);
+	proto_reader_init(&r);
+	proto_reader_feed(&r, s, strlen(s) + 1);
+	msg = next_ok(&r);
+	json_object_put(msg);
+	proto_reader_free(&r);
+	free(s);
+
+	s = nested(33);
+	refused_with(s, "invalid JSON: nested deeper than 32 levels at "
+	    "offset 36");
+	free(s);
+}
+
+/*
+ * The framing checks the grammar only; what a value means is for its
+ * reader, so these reach json-c as they are.
+ */
+static void
+test_reader_grammar_only_values_accepted(void **state)
+{
+	static const struct {
+		const char *json;
+		const char *want;
+	} cases[] = {
+		{ "{\"a\":1,\"a\":2}", "{\"a\":2}" },
+		{ "{\"a\\u0062\":1}", "{\"ab\":1}" },
+		{ "{\"a\":\"\xff\"}", "{\"a\":\"\xff\"}" },
+		/* json-c makes these U+FFFD and INT64_MIN. */
+		{ "{\"a\":\"\\udc00\"}", NULL },
+		{ "{\"a\":-9223372036854775809}", NULL },
+	};
+	struct proto_reader r;
+	struct json_object *msg;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		proto_reader_init(&r);
+		proto_reader_feed(&r, cases[i].json,
+		    strlen(cases[i].json) + 1);
+		msg = next_ok(&r);
+		if (cases[i].want != NULL)
+			assert_string_equal(json_object_to_json_string_ext(msg,
+			    JSON_C_TO_STRING_PLAIN), cases[i].want);
+		json_object_put(msg);
+		proto_reader_free(&r);
+	}
+}
+
 static void
 test_call_parse_shapes_checked(void **state)
 {
@@ -324,6 +439,9 @@ main(void)
 		cmocka_unit_test(test_reader_oversize_with_nul_refused),
 		cmocka_unit_test(test_reader_invalid_json_refused),
 		cmocka_unit_test(test_reader_valid_json_accepted),
+		cmocka_unit_test(test_reader_invalid_json_says_where),
+		cmocka_unit_test(test_reader_nesting_limit_is_32_levels),
+		cmocka_unit_test(test_reader_grammar_only_values_accepted),
 		cmocka_unit_test(test_call_parse_shapes_checked),
 		cmocka_unit_test(test_writer_roundtrip_over_socketpair),
 		cmocka_unit_test(test_writer_oversize_refused),

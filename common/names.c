@@ -1,0 +1,46 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "names.h"
+
+int
+names_guestos_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > NAMES_GUESTOS_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+int
+names_version_ok(const char *s)
+{
+	size_t digits = 0;
+	int parts = 1;
+
+	for (;; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (digits == 1 && s[-1] == '0')
+				return 0;
+			if (++digits > NAMES_VERSION_DIGITS)
+				return 0;
+			continue;
+		}
+		if (digits == 0)
+			return 0;
+		if (*s == '\0')
+			return 1;
+		if (*s != '.' || ++parts > NAMES_VERSION_PARTS)
+			return 0;
+		digits = 0;
+	}
+}
