@@ -689,6 +689,21 @@ guestos_versions_cb(const struct store_guestos *g, void *arg)
 	return 0;
 }
 
+/* Removes <root>/NAME once its last version is gone. */
+static void
+guestos_remove_name_dir(struct cmld *cmld, const char *name)
+{
+	char *root, *dir;
+
+	root = guestos_root(cmld);
+	dir = xasprintf("%s/%s", root, name);
+	if (rmdir(dir) == -1 && errno != ENOTEMPTY && errno != EEXIST &&
+	    errno != ENOENT)
+		log_warn("rmdir %s", dir);
+	free(dir);
+	free(root);
+}
+
 void
 cmd_guestos_remove(struct call *call)
 {
@@ -750,6 +765,7 @@ cmd_guestos_remove(struct call *call)
 		json_object_put(removed);
 		goto out;
 	}
+	guestos_remove_name_dir(call->cmld, name);
 	call_set_details(call, "removed %s %s", name,
 	    json_object_to_json_string_ext(removed, JSON_C_TO_STRING_PLAIN));
 	p = json_object_new_object();

@@ -73,8 +73,8 @@ not after:   $root_not_after
 kind:        owner" "$(cat "$SCRATCH/out")"
 expect_eq "ca add root.crt: nothing on stderr" "" "$(cat "$SCRATCH/err")"
 expect_eq "ca add root.crt: one audit record" "$((n0 + 1))" "$(audit_count)"
-expect_match "ca add root.crt: audited with the fingerprint" \
-    "^type=call uid=0 pid=$pid container= object=org\\.cml\\.Trust\\.Add result=ok details=.*$root_fp" \
+expect_eq "ca add root.crt: audited with the fingerprint" \
+    "type=call uid=0 pid=$pid container= object=org.cml.Trust.Add result=ok details=added owner anchor $root_fp ($root_subject) from $pki/root.crt" \
     "$(audit_tail 1)"
 
 table="$(cmlsh_run ca list 2>&1)"
@@ -101,7 +101,7 @@ add_refused() {
 	expect_eq "$desc: anchors unchanged" "$before" "$(cmlsh_run ca list 2>&1)"
 	expect_eq "$desc: one audit record" "$((n0 + 1))" "$(audit_count)"
 	expect_match "$desc: audited" \
-	    "^type=call uid=0 pid=$pid container= object=org\\.cml\\.Trust\\.Add result=$(re_quote "$error") details=." \
+	    "^type=call uid=0 pid=$pid container= object=org\\.cml\\.Trust\\.Add result=$(re_quote "$error") details=${re}\$" \
 	    "$(audit_tail 1)"
 }
 cannot="cannot add"
@@ -134,7 +134,7 @@ expect_eq "operator: ca add refused with PermissionDenied" "org.cml.Error.Permis
 expect_eq "operator: nothing added" "$table" "$(cmlsh_run ca list 2>&1)"
 expect_eq "operator: the refusal audited" "$((n0 + 1))" "$(audit_count)"
 expect_match "operator: the audit record" \
-    "^type=call uid=65534 pid=[0-9]+ container= object=org\\.cml\\.Trust\\.Add result=org\\.cml\\.Error\\.PermissionDenied details=" \
+    "^type=call uid=65534 pid=[0-9]+ container= object=org\\.cml\\.Trust\\.Add result=org\\.cml\\.Error\\.PermissionDenied details=permission denied: 'ca add' needs the admin role \\(root or group cml-admin\\)\$" \
     "$(audit_tail 1)"
 out=$(as_user cml "$USER_CMLSH" --socket "$SOCK" --yes --json ca remove "$root_fp" 2>/dev/null)
 expect_status "operator: ca remove" 1 $?
@@ -169,8 +169,8 @@ expect_eq "ca remove: the reply" \
 "fingerprint: $root_fp
 subject:     $root_subject" "$(cat "$SCRATCH/out")"
 expect_eq "ca remove: one audit record" "$((n0 + 1))" "$(audit_count)"
-expect_match "ca remove: audited with the fingerprint" \
-    "^type=call uid=0 pid=$pid container= object=org\\.cml\\.Trust\\.Remove result=ok details=.*$root_fp" \
+expect_eq "ca remove: audited with the fingerprint" \
+    "type=call uid=0 pid=$pid container= object=org.cml.Trust.Remove result=ok details=removed anchor $root_fp ($root_subject)" \
     "$(audit_tail 1)"
 expect_lines "ca list after the removal: the header only" "$(cmlsh_run ca list 2>&1)" "$HEADER"
 
@@ -184,6 +184,9 @@ run_cmlsh guestos verify busybox
 expect_status "verify after the root was removed" 1 $rc
 expect_eq "verify after the root was removed: the message" \
     "cmlsh: guest OS busybox 1.0 failed verification: $untrusted_reason" "$(cat "$SCRATCH/err")"
+expect_eq "verify after the root was removed: audited" \
+    "type=call uid=0 pid=$pid container= object=org.cml.GuestOS.Verify result=org.cml.Error.InvalidSignature details=guest OS busybox 1.0 failed verification: $untrusted_reason" \
+    "$(audit_tail 1)"
 
 # the full fingerprint works too, after adding it again
 cmlsh_run ca add "$pki/root.crt" >/dev/null

@@ -398,7 +398,7 @@ need_guestos_tools() {
 	[ -x "$MKPKI" ] || skip "no provisioning/mkpki at $MKPKI"
 	[ -x "$CML_SIGN" ] || skip "no cml-sign at $CML_SIGN: build first (or set CML_BUILDDIR)"
 	[ -x "$MKGUESTOS" ] || skip "no scripts/mkguestos at $MKGUESTOS"
-	need_prog openssl sqlite3 sha256sum python3 mksquashfs busybox
+	need_prog openssl sqlite3 sha256sum python3 mksquashfs mkfs.ext4 busybox
 }
 
 # Prints the state directory of the stack.

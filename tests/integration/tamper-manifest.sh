@@ -1,7 +1,8 @@
 #!/bin/bash
 # Correctly signed manifests whose content is wrong are refused after the
-# signature check: empty, not JSON, an image listed twice, an unknown
-# field, two root images, a version with a leading zero.  Versions only go
+# signature check: empty, not JSON, not an object, an image listed twice,
+# two images mounted at /, an unknown field, no images, a version with a
+# leading zero, a name that is a path.  Versions only go
 # up: an older version than the installed one is refused, the same version
 # is refused as installed already, a newer one is accepted, and an older
 # one is accepted only when its signed manifest says "allow_downgrade":
@@ -72,6 +73,13 @@ manifest_edit "$d" 'i = dict(m["images"][0]); i["mount"] = "/opt"; m["images"].a
 manifest_sign "$d"
 expect_install_refused "image file listed twice with another mount point" "$d" \
     org.cml.Error.InvalidArgument "manifest: images[1].file '$img' is listed twice (also images[0])"
+
+tampered two-roots
+cp "$d/$img" "$d/second.squashfs"
+manifest_edit "$d" 'i = dict(m["images"][0]); i["file"] = "second.squashfs"; m["images"].append(i)'
+manifest_sign "$d"
+expect_install_refused "two images mounted at /" "$d" org.cml.Error.InvalidArgument \
+    "manifest: images[0] and images[1] both mount at '/': exactly one image must be the root"
 
 tampered unknown-field
 manifest_edit "$d" 'm["run_as_root"] = True'
