@@ -170,9 +170,10 @@ fail:
 	return -1;
 }
 
-/* Finds the newest installed version of a guest OS. */
+/* Finds the newest installed version of a guest OS, at least min. */
 struct guestos_newest {
 	const char *name;
+	const char *min; /* NULL: any */
 	char *version;
 };
 
@@ -183,6 +184,8 @@ guestos_newest_cb(const struct store_guestos *g, void *arg)
 
 	if (strcmp(g->name, n->name) != 0)
 		return 0;
+	if (n->min != NULL && guestos_version_cmp(g->version, n->min) < 0)
+		return 0;
 	if (n->version == NULL ||
 	    guestos_version_cmp(g->version, n->version) > 0) {
 		free(n->version);
@@ -191,15 +194,11 @@ guestos_newest_cb(const struct store_guestos *g, void *arg)
 	return 0;
 }
 
-/*
- * Sets *version to the newest installed version of name, or NULL if none
- * is installed; -1 with *cause set on a store error.
- */
-static int
-guestos_newest_version(struct cmld *cmld, const char *name, char **version,
-    char **cause)
+int
+guestos_newest(struct cmld *cmld, const char *name, const char *min,
+    char **version, char **cause)
 {
-	struct guestos_newest n = { .name = name };
+	struct guestos_newest n = { .name = name, .min = min };
 
 	if (store_guestos_list(cmld->store, guestos_newest_cb, &n, cause) ==
 	    -1) {
@@ -208,6 +207,14 @@ guestos_newest_version(struct cmld *cmld, const char *name, char **version,
 	}
 	*version = n.version;
 	return 0;
+}
+
+/* Sets *version to the newest installed version of name, or NULL. */
+static int
+guestos_newest_version(struct cmld *cmld, const char *name, char **version,
+    char **cause)
+{
+	return guestos_newest(cmld, name, NULL, version, cause);
 }
 
 /* Returns a progress reply's parameters. */
@@ -516,13 +523,131 @@ fail:
 	return 0;
 }
 
+/*
+ * Checks that the images the store lists are those of the signed manifest;
+ * -1 with *cause set when the store was changed behind cmld's back.
+ */
+static int
+guestos_store_matches(const struct store_guestos *g,
+    const struct guestos_manifest *m, char **cause)
+{
+	size_t i;
+
+	if (g->nimages != m->nimages || strcmp(g->name, m->name) != 0 ||
+	    strcmp(g->version, m->version) != 0)
+		goto differ;
+	for (i = 0; i < m->nimages; i++) {
+		if (strcmp(g->images[i].file, m->images[i].file) != 0 ||
+		    g->images[i].size != m->images[i].size ||
+		    strcmp(g->images[i].sha256, m->images[i].sha256) != 0)
+			goto differ;
+	}
+	return 0;
+differ:
+	*cause = xstrdup("the stored image list differs from the signed "
+	    "manifest");
+	return -1;
+}
+
+/* An installed guest OS being checked before use or on request. */
+struct guestos_ready {
+	struct store_guestos g;
+	struct guestos_signed s;
+	struct guestos_check *check;
+};
+
+void
+guestos_ready_free(struct guestos_ready *r)
+{
+	if (r == NULL)
+		return;
+	guestos_check_free(r->check);
+	guestos_signed_clear(&r->s);
+	store_guestos_clear(&r->g);
+	free(r);
+}
+
+struct guestos_ready *
+guestos_ready_open(struct cmld *cmld, const char *name, const char *version,
+    const char **error, char **cause)
+{
+	struct guestos_ready *r;
+	char *why = NULL;
+	int dirfd = -1, rc;
+
+	r = xcalloc(1, sizeof *r);
+	*error = PROTO_ERR_FAILED;
+	rc = store_guestos_get(cmld->store, name, version, &r->g, &why);
+	if (rc != 1) {
+		*error = rc == 0 ? PROTO_ERR_NOT_FOUND : PROTO_ERR_FAILED;
+		*cause = rc == 0 ? xasprintf("guest OS %s %s is not installed",
+		    name, version) : xstrdup(why);
+		goto fail;
+	}
+	dirfd = open(r->g.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (dirfd == -1) {
+		*error = PROTO_ERR_INTEGRITY;
+		*cause = xasprintf("cannot open %s: %s", r->g.path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (guestos_open_signed(cmld, dirfd, &r->s, error, cause) == -1)
+		goto fail;
+	*error = PROTO_ERR_INTEGRITY;
+	if (guestos_store_matches(&r->g, &r->s.m, cause) == -1)
+		goto fail;
+	r->check = guestos_check_begin(r->g.path, r->s.m.images,
+	    r->s.m.nimages, cause);
+	if (r->check == NULL)
+		goto fail;
+	close(dirfd);
+	return r;
+fail:
+	if (dirfd != -1)
+		close(dirfd);
+	free(why);
+	guestos_ready_free(r);
+	return NULL;
+}
+
+int
+guestos_ready_step(struct guestos_ready *r, char **cause)
+{
+	return guestos_check_step(r->check, GUESTOS_STEP, cause);
+}
+
+void
+guestos_ready_progress(const struct guestos_ready *r,
+    struct guestos_progress *p)
+{
+	guestos_check_progress(r->check, p);
+}
+
+const struct guestos_manifest *
+guestos_ready_manifest(const struct guestos_ready *r)
+{
+	return &r->s.m;
+}
+
+const char *
+guestos_ready_path(const struct guestos_ready *r)
+{
+	return r->g.path;
+}
+
+struct json_object *
+guestos_progress_reply(const struct guestos_progress *p)
+{
+	return guestos_progress_json(p);
+}
+
 struct verify_job {
 	struct job job; /* first: the loop knows jobs by this */
 	struct call *call;
 	char *name;
 	char *version;
-	struct guestos_signed s;
-	struct guestos_check *check;
+	struct guestos_ready *ready;
 	long long last_ms;
 };
 
@@ -530,8 +655,7 @@ struct verify_job {
 static void
 verify_job_free(struct verify_job *vj)
 {
-	guestos_check_free(vj->check);
-	guestos_signed_clear(&vj->s);
+	guestos_ready_free(vj->ready);
 	free(vj->name);
 	free(vj->version);
 	free(vj);
@@ -548,12 +672,12 @@ verify_job_step(struct job *job)
 	long long now;
 	int rc;
 
-	rc = guestos_check_step(vj->check, GUESTOS_STEP, &cause);
+	rc = guestos_ready_step(vj->ready, &cause);
 	if (rc == 0) {
 		now = guestos_now_ms();
 		if (now - vj->last_ms >= GUESTOS_PROGRESS_MS) {
 			vj->last_ms = now;
-			guestos_check_progress(vj->check, &p);
+			guestos_ready_progress(vj->ready, &p);
 			call_reply_more(vj->call, guestos_progress_json(&p));
 		}
 		return 0;
@@ -590,32 +714,6 @@ verify_job_cancel(struct job *job)
 	verify_job_free(vj);
 }
 
-/*
- * Checks that the images the store lists are those of the signed manifest;
- * -1 with *cause set when the store was changed behind cmld's back.
- */
-static int
-guestos_store_matches(const struct store_guestos *g,
-    const struct guestos_manifest *m, char **cause)
-{
-	size_t i;
-
-	if (g->nimages != m->nimages || strcmp(g->name, m->name) != 0 ||
-	    strcmp(g->version, m->version) != 0)
-		goto differ;
-	for (i = 0; i < m->nimages; i++) {
-		if (strcmp(g->images[i].file, m->images[i].file) != 0 ||
-		    g->images[i].size != m->images[i].size ||
-		    strcmp(g->images[i].sha256, m->images[i].sha256) != 0)
-			goto differ;
-	}
-	return 0;
-differ:
-	*cause = xstrdup("the stored image list differs from the signed "
-	    "manifest");
-	return -1;
-}
-
 void
 cmd_guestos_verify(struct call *call)
 {
@@ -624,7 +722,6 @@ cmd_guestos_verify(struct call *call)
 	struct json_object *v;
 	const char *name, *version = NULL, *error = PROTO_ERR_FAILED;
 	char *cause = NULL;
-	int dirfd = -1;
 
 	name = json_object_get_string(json_object_object_get(call->params,
 	    "name"));
@@ -637,39 +734,22 @@ cmd_guestos_verify(struct call *call)
 	vj = xcalloc(1, sizeof *vj);
 	vj->name = xstrdup(g.name);
 	vj->version = xstrdup(g.version);
-	dirfd = open(g.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd == -1) {
-		error = PROTO_ERR_INTEGRITY;
-		cause = xasprintf("cannot open %s: %s", g.path,
-		    strerror(errno));
-		goto fail;
+	store_guestos_clear(&g);
+	vj->ready = guestos_ready_open(call->cmld, vj->name, vj->version,
+	    &error, &cause);
+	if (vj->ready == NULL) {
+		call_error(call, error, NULL, "guest OS %s %s failed "
+		    "verification: %s", vj->name, vj->version, cause);
+		free(cause);
+		verify_job_free(vj);
+		return;
 	}
-	if (guestos_open_signed(call->cmld, dirfd, &vj->s, &error,
-	    &cause) == -1)
-		goto fail;
-	error = PROTO_ERR_INTEGRITY;
-	if (guestos_store_matches(&g, &vj->s.m, &cause) == -1)
-		goto fail;
-	vj->check = guestos_check_begin(g.path, vj->s.m.images,
-	    vj->s.m.nimages, &cause);
-	if (vj->check == NULL)
-		goto fail;
 	vj->call = call;
 	vj->job.step = verify_job_step;
 	vj->job.cancel = verify_job_cancel;
 	vj->last_ms = guestos_now_ms();
 	call_defer(call);
 	job_add(call->cmld, &vj->job);
-	goto out;
-fail:
-	call_error(call, error, NULL, "guest OS %s %s failed verification: %s",
-	    g.name, g.version, cause);
-	verify_job_free(vj);
-out:
-	if (dirfd != -1)
-		close(dirfd);
-	free(cause);
-	store_guestos_clear(&g);
 }
 
 /* Collects the installed versions of one guest OS. */

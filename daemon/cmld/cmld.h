@@ -147,6 +147,39 @@ void guestos_reconcile(struct cmld *cmld);
 /* Returns the guest OS directory, <state>/guestos (free it). */
 char *guestos_root(struct cmld *cmld);
 
+struct guestos_ready;
+struct guestos_manifest;
+struct guestos_progress;
+
+/*
+ * Sets *version to the newest installed version of name that is at least
+ * min (NULL: any), or NULL when there is none; -1 with *cause set.
+ */
+int guestos_newest(struct cmld *cmld, const char *name, const char *min,
+    char **version, char **cause);
+/*
+ * Opens an installed guest OS to check it before use: its manifest
+ * signature against the current anchors and the store against the signed
+ * manifest; then guestos_ready_step hashes the images.  NULL with *error
+ * (a varlink error name) and *cause set.
+ */
+struct guestos_ready *guestos_ready_open(struct cmld *cmld, const char *name,
+    const char *version, const char **error, char **cause);
+/* Hashes a step: 1 all images match, 0 more to do, -1 with *cause set. */
+int guestos_ready_step(struct guestos_ready *r, char **cause);
+/* Reports how far the check is. */
+void guestos_ready_progress(const struct guestos_ready *r,
+    struct guestos_progress *p);
+/* Returns the signed manifest of a checked guest OS. */
+const struct guestos_manifest *guestos_ready_manifest(
+    const struct guestos_ready *r);
+/* Returns the directory of a checked guest OS. */
+const char *guestos_ready_path(const struct guestos_ready *r);
+/* Frees a check; NULL does nothing. */
+void guestos_ready_free(struct guestos_ready *r);
+/* Returns the parameters of a progress reply. */
+struct json_object *guestos_progress_reply(const struct guestos_progress *p);
+
 /* Rebuilds the trust store from the anchors in the store; -1 on error. */
 int trust_reload(struct cmld *cmld, char **cause);
 
