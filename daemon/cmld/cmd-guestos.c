@@ -420,7 +420,7 @@ cmd_guestos_install(struct call *call)
 	ij->call = call;
 	ij->job.step = install_job_step;
 	ij->job.cancel = install_job_cancel;
-	ij->last_ms = guestos_now_ms();
+	ij->last_ms = 0; /* the first step reports at once */
 	call_defer(call);
 	job_add(cmld, &ij->job);
 	goto out;
@@ -747,7 +747,7 @@ cmd_guestos_verify(struct call *call)
 	vj->call = call;
 	vj->job.step = verify_job_step;
 	vj->job.cancel = verify_job_cancel;
-	vj->last_ms = guestos_now_ms();
+	vj->last_ms = 0; /* the first step reports at once */
 	call_defer(call);
 	job_add(call->cmld, &vj->job);
 }
