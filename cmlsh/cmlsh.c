@@ -555,6 +555,41 @@ cmlsh_progress(struct cmlsh *sh, struct json_object *params, int *shown)
 }
 
 /*
+ * Writes the output of a command run in a container ({"stdout": ...} or
+ * {"stderr": ...}) as it is, byte for byte; returns 1 if params was such
+ * output.  A final reply's "exit_status" becomes *exit_status.
+ */
+static int
+cmlsh_output(struct cmlsh *sh, struct json_object *params, int *exit_status)
+{
+	struct json_object *v;
+	int found = 0;
+
+	if (sh->json)
+		return 0;
+	if (json_object_object_get_ex(params, "stdout", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		fwrite(json_object_get_string(v), 1,
+		    (size_t)json_object_get_string_len(v), sh->out);
+		fflush(sh->out);
+		found = 1;
+	}
+	if (json_object_object_get_ex(params, "stderr", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		fwrite(json_object_get_string(v), 1,
+		    (size_t)json_object_get_string_len(v), sh->err);
+		fflush(sh->err);
+		found = 1;
+	}
+	if (json_object_object_get_ex(params, "exit_status", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		*exit_status = json_object_get_int(v);
+		found = 1;
+	}
+	return found;
+}
+
+/*
  * Adds a streamed reply's parameters to what came before, so that --json
  * prints one document: arrays are concatenated, other members replaced.
  */
@@ -590,7 +625,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	struct proto_reply reply;
 	sigset_t block, saved, *mask = NULL;
 	char *cause = NULL, *why = NULL;
-	int status = CMLSH_EXIT_FAILED, progress = 0;
+	int status = CMLSH_EXIT_FAILED, progress = 0, exit_status = -1;
 
 	format_state_init(&fs);
 	call = proto_call_new(cmd->method, params,
@@ -632,6 +667,13 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 			cmlsh_flush(sh);
 			goto out;
 		}
+		if (cmlsh_output(sh, reply.params, &exit_status)) {
+			if (!reply.continues)
+				break;
+			json_object_put(msg);
+			msg = NULL;
+			continue;
+		}
 		if (sh->json && acc == NULL)
 			acc = json_object_get(reply.params);
 		else if (sh->json)
@@ -652,6 +694,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		msg = NULL;
 	}
 	status = CMLSH_EXIT_OK;
+	if (exit_status > 0)
+		status = exit_status;
 out:
 	if (progress)
 		fputs("\r\033[K", sh->err);

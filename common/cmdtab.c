@@ -13,6 +13,7 @@ const struct cmd_family cmd_families[] = {
 	{ "device", "the device: status and settings" },
 	{ "ca", "trust anchors that signatures must chain to" },
 	{ "guestos", "signed guest OS images" },
+	{ "container", "containers: create, start, stop, inspect" },
 	{ "audit", "the audit trail" },
 	{ "api", "the control interface itself" },
 };
@@ -181,6 +182,157 @@ const struct cmd_entry cmd_table[] = {
 		.help = "Removes one version of a guest OS, or all of them, "
 		    "from the store and the disk. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "container list",
+		.family = "container",
+		.method = "org.cml.Container.List",
+		.summary = "show the containers and their states",
+		.help = "Shows every container: state (stopped, starting, "
+		    "running, stopping, frozen, failed), guest OS and version, "
+		    "init's pid, and why it failed or stopped.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "container show",
+		.family = "container",
+		.method = "org.cml.Container.Show",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "show one container",
+		.help = "Shows a container's state, reason, guest OS, signer, "
+		    "hostname and main limits.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "container config",
+		.family = "container",
+		.method = "org.cml.Container.Config",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "show a container's effective config",
+		.help = "Shows the effective config as JSON, defaults filled in: "
+		    "the machine-readable security settings of the container.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "container create",
+		.family = "container",
+		.method = "org.cml.Container.Create",
+		.args = {
+			{ .name = "path", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_PATH, .metavar = "CONFIG",
+			  .help = "the config file (JSON)",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "register a container from its config",
+		.help = "Registers a container from a config file (cml-container(5)). "
+		    "CONFIG.p7s, if present, must verify against the trust "
+		    "anchors; it is mandatory when require_signed_configs is on. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "container start",
+		.family = "container",
+		.method = "org.cml.Container.Start",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "start a container",
+		.help = "Checks the guest OS images against their signed hashes, then "
+		    "starts the container in its own namespaces and cgroups. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
+	},
+	{
+		.words = "container stop",
+		.family = "container",
+		.method = "org.cml.Container.Stop",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "stop a container",
+		.help = "Sends SIGTERM to its init, and SIGKILL when it has not ended "
+		    "after stop_timeout seconds; answers once it has ended. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "container kill",
+		.family = "container",
+		.method = "org.cml.Container.Kill",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "kill a container at once",
+		.help = "Kills every process of the container with SIGKILL; answers "
+		    "once it has ended. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "container freeze",
+		.family = "container",
+		.method = "org.cml.Container.Freeze",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "freeze every process of a container",
+		.help = "Stops every process of the container (cgroup freezer) until "
+		    "it is unfrozen. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "container unfreeze",
+		.family = "container",
+		.method = "org.cml.Container.Unfreeze",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "let a frozen container run again",
+		.help = "Lets the processes of a frozen container run again. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "container remove",
+		.family = "container",
+		.method = "org.cml.Container.Remove",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+		},
+		.summary = "remove a stopped container",
+		.help = "Removes a container that is not running from the store. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "container exec",
+		.family = "container",
+		.method = "org.cml.Container.Exec",
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+			{ .name = "command", .type = CMD_ARG_STRINGS,
+			  .metavar = "COMMAND",
+			  .help = "an absolute path inside the container and "
+			    "its arguments (after --)" },
+		},
+		.summary = "run a command inside a container",
+		.help = "Runs COMMAND in the running container's namespaces, root, "
+		    "cgroups, capabilities and seccomp filter. Its output comes "
+		    "back as it is written; the exit status is the command's. "
+		    "Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
 	},
 	{
 		.words = "api info",

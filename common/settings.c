@@ -5,11 +5,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "names.h"
 #include "settings.h"
 #include "xmalloc.h"
 
 static const char *const setting_log_levels[] = {
 	"warning", "info", "debug", NULL
+};
+static const char *const setting_auto_bool[] = {
+	"auto", "true", "false", NULL
 };
 
 const struct setting_def setting_defs[] = {
@@ -21,6 +25,15 @@ const struct setting_def setting_defs[] = {
 	    "control connections served at once; more are refused" },
 	{ "audit_read_calls", SETTING_BOOL, "false", 0, 0, NULL,
 	    "audit read-only calls too, not only changes" },
+	{ "stop_timeout", SETTING_INT, "10", 1, 600, NULL,
+	    "seconds a container's init has after SIGTERM before SIGKILL" },
+	{ "c0_guestos", SETTING_GUESTOS, "", 0, 64, NULL,
+	    "the guest OS of the management container c0 (empty: no c0); "
+	    "takes effect at the next start of cmld" },
+	{ "require_signed_configs", SETTING_ENUM, "auto", 0, 0,
+	    setting_auto_bool,
+	    "container configs must be signed: true, false, or auto (once "
+	    "the device is provisioned)" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 
@@ -47,6 +60,8 @@ setting_type_name(enum setting_type type)
 		return "boolean";
 	case SETTING_ENUM:
 		return "enum";
+	case SETTING_GUESTOS:
+		return "guest OS name";
 	}
 	return "unknown";
 }
@@ -81,6 +96,14 @@ setting_canonical(const struct setting_def *def, const char *value,
 	size_t len;
 
 	switch (def->type) {
+	case SETTING_GUESTOS:
+		if (*value != '\0' && !names_guestos_ok(value)) {
+			*cause = xasprintf("%s must be a guest OS name (a-z 0-9 "
+			    ". _ -, at most 64) or empty", def->key);
+			return -1;
+		}
+		*out = xstrdup(value);
+		return 0;
 	case SETTING_STRING:
 		len = strlen(value);
 		if (len < (size_t)def->min || len > (size_t)def->max) {

@@ -12,6 +12,7 @@ enum setting_type {
 	SETTING_INT,
 	SETTING_BOOL,
 	SETTING_ENUM,
+	SETTING_GUESTOS, /* a guest OS name, or empty */
 };
 
 struct setting_def {

@@ -89,6 +89,22 @@ static const char *const store_main_migrations[] = {
 	" mount TEXT NOT NULL,"
 	" PRIMARY KEY (guestos_id, idx)"
 	")" STORE_STRICT ";",
+
+	/* 3: containers. */
+	"CREATE TABLE main.container ("
+	" name TEXT NOT NULL PRIMARY KEY,"
+	" idx INTEGER NOT NULL UNIQUE CHECK (idx >= 0),"
+	" config BLOB NOT NULL CHECK (length(config) > 0),"
+	" signer TEXT,"
+	" guestos TEXT NOT NULL,"
+	" guestos_version TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('stopped', 'starting',"
+	"  'running', 'stopping', 'frozen', 'failed')),"
+	" reason TEXT,"
+	" pid INTEGER NOT NULL DEFAULT 0,"
+	" created_ms INTEGER NOT NULL,"
+	" started_ms INTEGER NOT NULL DEFAULT 0"
+	")" STORE_STRICT ";",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -1522,5 +1538,314 @@ store_guestos_remove(struct store *st, const char *name, const char *version,
 		    version == NULL ? "" : version, st->path[STORE_MAIN]);
 	}
 	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* The states of a container; the table's CHECK lists the same. */
+static const char *const store_container_states[] = {
+	"stopped", "starting", "running", "stopping", "frozen", "failed",
+};
+
+/* Checks a container state in words before the table's CHECK does. */
+static int
+store_container_state_ok(const char *state, char **cause)
+{
+	size_t i;
+
+	for (i = 0; state != NULL && i < STORE_NITEMS(store_container_states);
+	    i++) {
+		if (strcmp(state, store_container_states[i]) == 0)
+			return 0;
+	}
+	store_causex(cause, "invalid container state '%s': use stopped, "
+	    "starting, running, stopping, frozen or failed",
+	    state == NULL ? "" : state);
+	return -1;
+}
+
+/* Releases what store_container_get or _list filled in and leaves c empty. */
+void
+store_container_clear(struct store_container *c)
+{
+	free(c->name);
+	free(c->config);
+	free(c->signer);
+	free(c->guestos);
+	free(c->guestos_version);
+	free(c->state);
+	free(c->reason);
+	memset(c, 0, sizeof *c);
+}
+
+/* The columns store_container_row reads, in its order. */
+#define STORE_CONTAINER_COLUMNS \
+	"name, idx, config, signer, guestos, guestos_version, state, " \
+	"reason, pid, created_ms, started_ms"
+
+/* Returns a text column that may be NULL, copied, or NULL. */
+static char *
+store_column_strdup_or_null(sqlite3_stmt *stmt, int col)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		return NULL;
+	return xstrdup(store_column_text(stmt, col));
+}
+
+/*
+ * Fills c from a row of STORE_CONTAINER_COLUMNS; config gets a terminating
+ * NUL after its config_len bytes, so callers may parse it as a string.
+ */
+static void
+store_container_row(sqlite3_stmt *stmt, struct store_container *c)
+{
+	const void *blob;
+	int len;
+
+	memset(c, 0, sizeof *c);
+	c->name = xstrdup(store_column_text(stmt, 0));
+	c->idx = sqlite3_column_int64(stmt, 1);
+	blob = sqlite3_column_blob(stmt, 2);
+	len = sqlite3_column_bytes(stmt, 2);
+	if (blob == NULL || len <= 0)
+		fatalx("out of memory reading the database");
+	c->config = xmalloc((size_t)len + 1);
+	memcpy(c->config, blob, (size_t)len);
+	c->config[len] = '\0';
+	c->config_len = (size_t)len;
+	c->signer = store_column_strdup_or_null(stmt, 3);
+	c->guestos = xstrdup(store_column_text(stmt, 4));
+	c->guestos_version = store_column_strdup_or_null(stmt, 5);
+	c->state = xstrdup(store_column_text(stmt, 6));
+	c->reason = store_column_strdup_or_null(stmt, 7);
+	c->pid = sqlite3_column_int64(stmt, 8);
+	c->created_ms = sqlite3_column_int64(stmt, 9);
+	c->started_ms = sqlite3_column_int64(stmt, 10);
+}
+
+/*
+ * Adds a container in state "stopped", pid 0, never started; 1 if the name
+ * exists already (nothing changed), -1 with *cause set.
+ */
+int
+store_container_add(struct store *st, const struct store_container *c,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *name = c->name == NULL ? "" : c->name;
+	int rc, ret = -1;
+
+	if (c->config == NULL || c->config_len == 0 ||
+	    c->config_len > INT_MAX) {
+		store_causex(cause, "cannot add container %s to %s: no config",
+		    name, st->path[STORE_MAIN]);
+		return -1;
+	}
+	if (c->idx < 0) {
+		store_causex(cause, "cannot add container %s to %s: invalid "
+		    "user namespace index %lld", name, st->path[STORE_MAIN],
+		    c->idx);
+		return -1;
+	}
+	/* Only a taken name is a duplicate; a taken idx is an error. */
+	rc = sqlite3_prepare_v2(st->db,
+	    "INSERT INTO main.container (name, idx, config, signer, guestos, "
+	    "guestos_version, state, reason, pid, created_ms, started_ms) "
+	    "VALUES (?, ?, ?, ?, ?, NULL, 'stopped', NULL, 0, ?, 0) "
+	    "ON CONFLICT (name) DO NOTHING", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, c->name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 2, c->idx);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(stmt, 3, c->config, (int)c->config_len,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 4, c->signer, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 5, c->guestos, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 6, c->created_ms > 0 ?
+		    c->created_ms : store_now_ms());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = sqlite3_changes(st->db) == 0 ? 1 : 0;
+	else if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		store_causex(cause, "cannot add container %s to %s: user "
+		    "namespace index %lld is used by another container", name,
+		    st->path[STORE_MAIN], c->idx);
+	} else {
+		store_cause(cause, st->db, rc, "cannot add container %s to %s",
+		    name, st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/*
+ * Reads one container; 1 found, 0 none, -1 with *cause set.  Free with
+ * store_container_clear.
+ */
+int
+store_container_get(struct store *st, const char *name,
+    struct store_container *c, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	memset(c, 0, sizeof *c);
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT " STORE_CONTAINER_COLUMNS " FROM main.container "
+	    "WHERE name = ?", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		store_container_row(stmt, c);
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot read container %s from "
+		    "%s", name == NULL ? "" : name, st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/*
+ * Calls cb for every container ordered by name, c0 (the management
+ * container, started first) ahead of the rest; the rows are read first, so
+ * cb may use the store.  Returns cb's value when it is not 0, -1 with
+ * *cause set on error.
+ */
+int
+store_container_list(struct store *st,
+    int (*cb)(const struct store_container *c, void *arg), void *arg,
+    char **cause)
+{
+	struct store_container *all = NULL;
+	sqlite3_stmt *stmt = NULL;
+	size_t n = 0, i;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "SELECT " STORE_CONTAINER_COLUMNS " FROM main.container "
+	    "ORDER BY name <> 'c0', name", -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			all = xreallocarray(all, n + 1, sizeof *all);
+			store_container_row(stmt, &all[n++]);
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the containers "
+		    "from %s", st->path[STORE_MAIN]);
+		goto out;
+	}
+	ret = 0;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = cb(&all[i], arg);
+out:
+	for (i = 0; i < n; i++)
+		store_container_clear(&all[i]);
+	free(all);
+	return ret;
+}
+
+/*
+ * Sets state, reason, pid and, with a guestos_version, that version and
+ * started_ms = now; one statement, so one transaction.  1 updated, 0 no
+ * such container, -1 with *cause set.
+ */
+int
+store_container_set_state(struct store *st, const char *name,
+    const char *state, const char *reason, long long pid,
+    const char *guestos_version, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	if (store_container_state_ok(state, cause) == -1)
+		return -1;
+	rc = sqlite3_prepare_v2(st->db,
+	    "UPDATE main.container SET state = ?, reason = ?, pid = ?, "
+	    "guestos_version = coalesce(?, guestos_version), "
+	    "started_ms = coalesce(?, started_ms) WHERE name = ?", -1, &stmt,
+	    NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, reason, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 3, pid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 4, guestos_version, -1,
+		    SQLITE_STATIC);
+	if (rc == SQLITE_OK) {
+		if (guestos_version == NULL)
+			rc = sqlite3_bind_null(stmt, 5);
+		else
+			rc = sqlite3_bind_int64(stmt, 5, store_now_ms());
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 6, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot set the state of "
+		    "container %s in %s", name == NULL ? "" : name,
+		    st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Removes a container; 1 removed, 0 none, -1 with *cause set. */
+int
+store_container_remove(struct store *st, const char *name, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(st->db,
+	    "DELETE FROM main.container WHERE name = ?", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot remove container %s "
+		    "from %s", name == NULL ? "" : name, st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/*
+ * Sets *idx to the smallest index no container uses: 0 when free, else
+ * the lowest used index whose successor is free.  -1 with *cause set.
+ */
+int
+store_container_free_index(struct store *st, long long *idx, char **cause)
+{
+	char *what;
+	int ret;
+
+	what = xasprintf("cannot find a free user namespace index in %s",
+	    st->path[STORE_MAIN]);
+	ret = store_query_int(st->db,
+	    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM main.container "
+	    "WHERE idx = 0) THEN 0 ELSE (SELECT min(a.idx) + 1 FROM "
+	    "main.container AS a WHERE NOT EXISTS (SELECT 1 FROM "
+	    "main.container AS b WHERE b.idx = a.idx + 1)) END", idx, cause,
+	    what);
+	free(what);
 	return ret;
 }

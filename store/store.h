@@ -1,9 +1,10 @@
 /*
  * The state store: all SQL of cml lives under store/.  Two SQLite files in
  * the state directory, opened on one connection: cml.db (schema "main":
- * device, settings, trust anchors, guest OSes, ...) and audit.db (schema
- * "audit": the audit trail, kept apart so its capacity can be managed on
- * its own).  Each has numbered migrations tracked with PRAGMA user_version.
+ * device, settings, trust anchors, guest OSes, containers, ...) and
+ * audit.db (schema "audit": the audit trail, kept apart so its capacity can
+ * be managed on its own).  Each has numbered migrations tracked with
+ * PRAGMA user_version.
  */
 #ifndef CML_STORE_H
 #define CML_STORE_H
@@ -170,5 +171,62 @@ int store_guestos_remove(struct store *st, const char *name,
     const char *version, char **cause);
 /* Releases what store_guestos_get filled in and leaves g empty. */
 void store_guestos_clear(struct store_guestos *g);
+
+
+/* A container (schema main, migration 3). */
+struct store_container {
+	char *name;
+	long long idx; /* user namespace id range index, unique, >= 0 */
+	char *config; /* the config JSON exactly as verified */
+	size_t config_len;
+	char *signer; /* subject of the config's signer; NULL when unsigned */
+	char *guestos; /* guest OS name (from the config) */
+	char *guestos_version; /* the version last started; NULL before */
+	char *state; /* stopped, starting, running, stopping, frozen, failed */
+	char *reason; /* why it failed or stopped; NULL */
+	long long pid; /* init's pid while running, else 0 */
+	long long created_ms;
+	long long started_ms; /* 0 before the first start */
+};
+
+/*
+ * Adds a container in state "stopped" with pid 0, never started (c's
+ * state, reason, pid, guestos_version and started_ms are not read);
+ * created_ms 0 means now.  1 if the name exists already (nothing changed),
+ * -1 with *cause set, also when another container has the same idx.
+ */
+int store_container_add(struct store *st, const struct store_container *c,
+    char **cause);
+/*
+ * Reads one container; 1 found, 0 none, -1 with *cause set.  get gives
+ * config a terminating NUL after config_len bytes.  Free with
+ * store_container_clear.
+ */
+int store_container_get(struct store *st, const char *name,
+    struct store_container *c, char **cause);
+/*
+ * Calls cb for every container ordered by name, c0 first if present,
+ * after the database was read (cb may call the store); stops and returns
+ * cb's value when it is not 0.  -1 with *cause set on a database error.
+ */
+int store_container_list(struct store *st,
+    int (*cb)(const struct store_container *c, void *arg), void *arg,
+    char **cause);
+/*
+ * Sets state, reason (may be NULL), pid, and, when guestos_version is not
+ * NULL, guestos_version and started_ms = now; one transaction.  1 updated,
+ * 0 no such container, -1 with *cause set (also for an invalid state).
+ */
+int store_container_set_state(struct store *st, const char *name,
+    const char *state, const char *reason, long long pid,
+    const char *guestos_version, char **cause);
+/* Removes a container; 1 removed, 0 none, -1 with *cause set. */
+int store_container_remove(struct store *st, const char *name,
+    char **cause);
+/* Sets *idx to the smallest index no container uses; -1 with *cause set. */
+int store_container_free_index(struct store *st, long long *idx,
+    char **cause);
+/* Releases what store_container_get or _list filled in and leaves c empty. */
+void store_container_clear(struct store_container *c);
 
 #endif

@@ -193,6 +193,14 @@ device_apply_setting(struct cmld *cmld, const char *key, const char *value)
 		if (!cmld->log_level_pinned &&
 		    log_level_parse(value, &level) == 0)
 			log_set_level(level);
+	} else if (strcmp(key, "stop_timeout") == 0)
+		cmld->stop_timeout = strtoll(value, NULL, 10);
+	else if (strcmp(key, "c0_guestos") == 0) {
+		free(cmld->c0_guestos);
+		cmld->c0_guestos = xstrdup(value);
+	} else if (strcmp(key, "require_signed_configs") == 0) {
+		free(cmld->require_signed_configs);
+		cmld->require_signed_configs = xstrdup(value);
 	} else if (strcmp(key, "max_clients") == 0)
 		cmld->max_clients = strtoll(value, NULL, 10);
 	else if (strcmp(key, "audit_read_calls") == 0)

@@ -289,8 +289,12 @@ cmld_loop(struct cmld *cmld)
 				cmld_signal_event(cmld);
 			else if (evs[i].data.ptr == &cmld->lfd)
 				server_accept(cmld);
-			else
+			else if (((struct ev_tag *)evs[i].data.ptr)->kind ==
+			    EV_CLIENT)
 				server_client_event(cmld, evs[i].data.ptr,
+				    evs[i].events);
+			else
+				container_event(cmld, evs[i].data.ptr,
 				    evs[i].events);
 		}
 		if (!cmld->quit)
@@ -339,6 +343,7 @@ main(int argc, char **argv)
 	cmld.lfd = cmld.epfd = cmld.sigfd = -1;
 	TAILQ_INIT(&cmld.clients);
 	TAILQ_INIT(&cmld.jobs);
+	TAILQ_INIT(&cmld.ctrs);
 	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -419,6 +424,7 @@ main(int argc, char **argv)
 	cmld_watch(&cmld, cmld.sigfd, &cmld.sigfd);
 	cmld_watch(&cmld, cmld.lfd, &cmld.lfd);
 	cmld_write_pid(&cmld);
+	containers_init(&cmld);
 
 	audit_write(&cmld, "daemon", NULL, "cmld", "ok",
 	    "cmld %s started (pid %ld, device %s, %s)", PACKAGE_VERSION,
@@ -437,6 +443,7 @@ main(int argc, char **argv)
 	cmld_sd_notify("STOPPING=1");
 	job_cancel_all(&cmld);
 	server_shutdown(&cmld);
+	containers_release(&cmld);
 	audit_write(&cmld, "daemon", NULL, "cmld", "ok", "cmld stopped");
 	(void)unlink(cmld.pid_path);
 	store_close(cmld.store);
@@ -446,6 +453,8 @@ main(int argc, char **argv)
 	free(cmld.uuid);
 	free(cmld.prov_state);
 	free(cmld.device_name);
+	free(cmld.c0_guestos);
+	free(cmld.require_signed_configs);
 	free(cmld.run_dir);
 	free(cmld.state_dir);
 	free(cmld.conf_dir);

@@ -17,6 +17,7 @@
 #include "proto.h"
 
 struct store;
+struct ctr;
 
 enum cmld_role {
 	CMLD_ROLE_NONE,
@@ -24,8 +25,23 @@ enum cmld_role {
 	CMLD_ROLE_ADMIN,
 };
 
+/* What an epoll event is about: the first member of what is watched. */
+enum ev_kind {
+	EV_CLIENT = 1,
+	EV_CONTAINER, /* a container's init ended */
+	EV_TIMER, /* a container's stop timeout */
+	EV_EXEC_OUT, /* output of a command run in a container */
+	EV_EXEC_ERR,
+	EV_EXEC_PID, /* that command ended */
+};
+
+struct ev_tag {
+	enum ev_kind kind;
+};
+
 /* One control connection. */
 struct client {
+	struct ev_tag tag; /* first: EV_CLIENT */
 	int fd;
 	uid_t uid;
 	gid_t gid;
@@ -67,11 +83,15 @@ struct cmld {
 	char *prov_state;
 	struct client_list clients;
 	struct job_list jobs;
+	TAILQ_HEAD(, ctr) ctrs; /* the containers, c0 first */
 	struct crypto_trust *trust; /* the anchors in the store */
 	size_t nclients;
 	char *device_name; /* settings, as applied (cmld is their only writer) */
 	long long max_clients;
 	int audit_read_calls;
+	long long stop_timeout; /* seconds from SIGTERM to SIGKILL */
+	char *c0_guestos; /* "" : no c0 */
+	char *require_signed_configs; /* "auto", "true" or "false" */
 	int log_level_pinned; /* --log-level given: the setting does not apply */
 };
 
@@ -216,5 +236,24 @@ void cmd_guestos_list(struct call *call);
 void cmd_guestos_install(struct call *call);
 void cmd_guestos_verify(struct call *call);
 void cmd_guestos_remove(struct call *call);
+void cmd_container_list(struct call *call);
+void cmd_container_show(struct call *call);
+void cmd_container_config(struct call *call);
+void cmd_container_create(struct call *call);
+void cmd_container_remove(struct call *call);
+void cmd_container_start(struct call *call);
+void cmd_container_stop(struct call *call);
+void cmd_container_kill(struct call *call);
+void cmd_container_freeze(struct call *call);
+void cmd_container_unfreeze(struct call *call);
+void cmd_container_exec(struct call *call);
+
+/* Loads the containers, finds running ones again, starts c0, autostarts. */
+void containers_init(struct cmld *cmld);
+/* Lets go of the containers at cmld's end; they run on. */
+void containers_release(struct cmld *cmld);
+/* Handles an event of a container, its stop timer or an exec. */
+void container_event(struct cmld *cmld, struct ev_tag *tag,
+    unsigned int events);
 
 #endif

@@ -43,6 +43,17 @@ const struct method_handler method_handlers[] = {
 	{ "org.cml.GuestOS.Install", cmd_guestos_install },
 	{ "org.cml.GuestOS.Verify", cmd_guestos_verify },
 	{ "org.cml.GuestOS.Remove", cmd_guestos_remove },
+	{ "org.cml.Container.List", cmd_container_list },
+	{ "org.cml.Container.Show", cmd_container_show },
+	{ "org.cml.Container.Config", cmd_container_config },
+	{ "org.cml.Container.Create", cmd_container_create },
+	{ "org.cml.Container.Remove", cmd_container_remove },
+	{ "org.cml.Container.Start", cmd_container_start },
+	{ "org.cml.Container.Stop", cmd_container_stop },
+	{ "org.cml.Container.Kill", cmd_container_kill },
+	{ "org.cml.Container.Freeze", cmd_container_freeze },
+	{ "org.cml.Container.Unfreeze", cmd_container_unfreeze },
+	{ "org.cml.Container.Exec", cmd_container_exec },
 };
 const size_t method_handlers_len =
     sizeof method_handlers / sizeof method_handlers[0];
@@ -257,6 +268,7 @@ server_accept(struct cmld *cmld)
 			continue;
 		}
 		c = xcalloc(1, sizeof *c);
+		c->tag.kind = EV_CLIENT;
 		c->fd = fd;
 		c->uid = cred.uid;
 		c->gid = cred.gid;

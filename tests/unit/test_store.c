@@ -381,6 +381,44 @@ assert_tables2_work(struct store *st)
 	assert_int_equal(store_guestos_remove(st, "busybox", "1", &cause), 1);
 }
 
+/* The config the container tests store, without its terminating NUL. */
+static const char test_config[] =
+    "{\"name\":\"web\",\"guestos\":\"busybox\"}";
+
+static struct store_container
+make_container(const char *name, long long idx)
+{
+	struct store_container c;
+
+	memset(&c, 0, sizeof c);
+	c.name = (char *)name;
+	c.idx = idx;
+	c.config = (char *)test_config;
+	c.config_len = sizeof test_config - 1;
+	c.signer = (char *)"CN=cml test signer,O=cml";
+	c.guestos = (char *)"busybox";
+	return c;
+}
+
+/* Checks that the table of schema version 3 can be written and read. */
+static void
+assert_tables3_work(struct store *st)
+{
+	struct store_container c = make_container("web", 0), got;
+	long long idx = -1;
+	char *cause = NULL;
+
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_set_state(st, "web", "running", NULL,
+	    42, "1", &cause), 1);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.state, "running");
+	store_container_clear(&got);
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 1);
+	assert_int_equal(store_container_remove(st, "web", &cause), 1);
+}
+
 /* Checks that every table of the current schemas can be written and read. */
 static void
 assert_tables_work(struct store *st)
@@ -405,6 +443,7 @@ assert_tables_work(struct store *st)
 	assert_int_equal(store_audit_append(st, &rec, &cause), 0);
 	assert_int_equal(store_audit_count(st, &cause), 1);
 	assert_tables2_work(st);
+	assert_tables3_work(st);
 }
 
 static void
@@ -1219,7 +1258,10 @@ test_store_migrate_1_with_data_to_2_keeps_data(void **state)
 	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
 	    "sqlite_schema WHERE name = 'guestos'"), 0);
 
-	st = open_ok(f);
+	if ((st = store_open_at(f->dir, 2, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(2, %d): %s", store_audit_version,
+		    cause);
 	assert_int_equal(store_versions(st, &mv, &av, &cause), 0);
 	assert_int_equal(mv, 2);
 	assert_int_equal(store_device_get(st, &dev, &cause), 1);
@@ -1532,6 +1574,471 @@ test_store_guestos_add_bad_image_rolls_back(void **state)
 	    "SELECT count(*) FROM guestos_image"), 2);
 }
 
+/* Collects what store_container_list hands over. */
+struct containers {
+	char name[8][16];
+	long long idx[8];
+	int n;
+	struct store *st; /* when set, the callback removes each container */
+	int stop_value;
+};
+
+static int
+containers_cb(const struct store_container *c, void *arg)
+{
+	struct containers *l = arg;
+	char *cause = NULL;
+
+	assert_true(l->n < 8);
+	snprintf(l->name[l->n], sizeof l->name[l->n], "%s", c->name);
+	l->idx[l->n] = c->idx;
+	assert_int_equal(c->config_len, sizeof test_config - 1);
+	assert_memory_equal(c->config, test_config, c->config_len);
+	assert_string_equal(c->state, "stopped");
+	l->n++;
+	if (l->st != NULL)
+		assert_int_equal(store_container_remove(l->st, c->name, &cause),
+		    1);
+	return l->stop_value;
+}
+
+static void
+test_store_migrate_2_with_data_to_3_keeps_data(void **state)
+{
+	struct fixture *f = *state;
+	struct store_anchor a = make_anchor("aa", "CN=root", "owner");
+	struct store_guestos g = make_guestos("busybox", "1", 1000, 2), got;
+	struct store_container c = make_container("web", 0);
+	struct store *st;
+	struct anchors an;
+	struct containers l;
+	char *cause = NULL, *value = NULL;
+	int mv, av;
+
+	if ((st = store_open_at(f->dir, 2, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(2, %d): %s", store_audit_version,
+		    cause);
+	assert_int_equal(store_setting_set(st, "device_name", "gw", &cause), 0);
+	assert_int_equal(store_anchor_add(st, &a, &cause), 0);
+	assert_int_equal(store_guestos_add(st, &g, &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 2);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "sqlite_schema WHERE name = 'container'"), 0);
+
+	st = open_ok(f);
+	assert_int_equal(store_versions(st, &mv, &av, &cause), 0);
+	assert_int_equal(mv, 3);
+	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
+	    0);
+	assert_string_equal(value, "gw");
+	free(value);
+	memset(&an, 0, sizeof an);
+	assert_int_equal(store_anchor_list(st, anchors_cb, &an, &cause), 0);
+	assert_int_equal(an.n, 1);
+	assert_string_equal(an.fingerprint[0], "aa");
+	assert_int_equal(store_guestos_get(st, "busybox", "1", &got, &cause),
+	    1);
+	assert_int_equal(got.installed_ms, 1000);
+	assert_int_equal(got.nimages, 2);
+	store_guestos_clear(&got);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_container_list(st, containers_cb, &l, &cause),
+	    0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	store_close(st);
+
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 3);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM container"), 1);
+}
+
+static void
+test_store_container_add_then_get_returns_stopped(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container c = make_container("web", 5), got;
+	struct store *st;
+	char *cause = NULL;
+
+	/* Fields add does not read: a new container has never run. */
+	c.state = (char *)"running";
+	c.reason = (char *)"stale";
+	c.pid = 99;
+	c.guestos_version = (char *)"9";
+	c.started_ms = 77;
+	c.created_ms = 1234;
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_null(cause);
+
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.name, "web");
+	assert_int_equal(got.idx, 5);
+	assert_int_equal(got.config_len, sizeof test_config - 1);
+	assert_memory_equal(got.config, test_config, got.config_len);
+	assert_int_equal(got.config[got.config_len], '\0');
+	assert_string_equal(got.signer, "CN=cml test signer,O=cml");
+	assert_string_equal(got.guestos, "busybox");
+	assert_null(got.guestos_version);
+	assert_string_equal(got.state, "stopped");
+	assert_null(got.reason);
+	assert_int_equal(got.pid, 0);
+	assert_int_equal(got.created_ms, 1234);
+	assert_int_equal(got.started_ms, 0);
+	store_container_clear(&got);
+	assert_null(got.name);
+	assert_null(got.config);
+	assert_int_equal(got.config_len, 0);
+
+	/* Unsigned, created now. */
+	c = make_container("db", 6);
+	c.signer = NULL;
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_get(st, "db", &got, &cause), 1);
+	assert_null(got.signer);
+	assert_true(got.created_ms > 1577836800000LL);
+	store_container_clear(&got);
+
+	assert_int_equal(store_container_get(st, "absent", &got, &cause), 0);
+	assert_null(got.name);
+	assert_int_equal(store_container_get(st, "web'--", &got, &cause), 0);
+	assert_null(cause);
+	store_close(st);
+
+	/* Kept across a reopen. */
+	st = open_ok(f);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_int_equal(got.idx, 5);
+	store_container_clear(&got);
+	store_close(st);
+}
+
+static void
+test_store_container_add_duplicate_returns_one_unchanged(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container a = make_container("web", 1);
+	struct store_container b = make_container("web", 2), got;
+	struct store *st;
+	char *cause = NULL;
+
+	b.guestos = (char *)"alpine";
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &a, &cause), 0);
+	assert_int_equal(store_container_add(st, &b, &cause), 1);
+	assert_null(cause);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_int_equal(got.idx, 1);
+	assert_string_equal(got.guestos, "busybox");
+	store_container_clear(&got);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM container"), 1);
+}
+
+static void
+test_store_container_add_taken_index_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container a = make_container("web", 3);
+	struct store_container b = make_container("db", 3), got;
+	struct store *st;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &a, &cause), 0);
+	assert_int_equal(store_container_add(st, &b, &cause), -1);
+	assert_non_null(strstr(cause, "cannot add container db to "));
+	assert_non_null(strstr(cause, f->main_path));
+	assert_non_null(strstr(cause, "user namespace index 3 is used by "
+	    "another container"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_container_get(st, "db", &got, &cause), 0);
+	store_close(st);
+}
+
+static void
+test_store_container_add_bad_input_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container c = make_container("web", 0);
+	struct store *st;
+	sqlite3 *db;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	c.config_len = 0;
+	assert_int_equal(store_container_add(st, &c, &cause), -1);
+	assert_non_null(strstr(cause, "cannot add container web to "));
+	assert_non_null(strstr(cause, ": no config"));
+	free(cause);
+	cause = NULL;
+	c = make_container("web", -1);
+	assert_int_equal(store_container_add(st, &c, &cause), -1);
+	assert_non_null(strstr(cause, "invalid user namespace index -1"));
+	free(cause);
+	cause = NULL;
+	c = make_container("web", 0);
+	c.guestos = NULL;
+	assert_int_equal(store_container_add(st, &c, &cause), -1);
+	assert_non_null(strstr(cause, "NOT NULL constraint failed"));
+	free(cause);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM container"), 0);
+
+	/* The table refuses the same, and a bad state or type. */
+	assert_int_equal(sqlite3_open(f->main_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO container (name, idx, "
+	    "config, guestos, state, created_ms) VALUES ('a', 0, x'7b7d', "
+	    "'g', 'paused', 1)", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO container (name, idx, "
+	    "config, guestos, state, created_ms) VALUES ('a', -1, x'7b7d', "
+	    "'g', 'stopped', 1)", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO container (name, idx, "
+	    "config, guestos, state, created_ms) VALUES ('a', 0, x'', "
+	    "'g', 'stopped', 1)", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO container (name, idx, "
+	    "config, guestos, state, created_ms) VALUES ('a', 0, x'7b7d', "
+	    "'g', 'stopped', 'now')", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	/* And the defaults are those of a container that never ran. */
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO container (name, idx, "
+	    "config, guestos, state, created_ms) VALUES ('a', 0, x'7b7d', "
+	    "'g', 'stopped', 1)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT pid = 0 AND started_ms = 0 FROM container"), 1);
+}
+
+static void
+test_store_container_list_orders_c0_first_then_by_name(void **state)
+{
+	struct fixture *f = *state;
+	const char *const names[] = { "web", "c0", "a1", "c1", "b" };
+	struct store_container c;
+	struct containers l;
+	struct store *st;
+	char *cause = NULL;
+	size_t i;
+
+	st = open_ok(f);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_container_list(st, containers_cb, &l, &cause),
+	    0);
+	assert_int_equal(l.n, 0);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		c = make_container(names[i], (long long)i);
+		assert_int_equal(store_container_add(st, &c, &cause), 0);
+	}
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_container_list(st, containers_cb, &l, &cause),
+	    0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.name[0], "c0");
+	assert_int_equal(l.idx[0], 1);
+	assert_string_equal(l.name[1], "a1");
+	assert_string_equal(l.name[2], "b");
+	assert_string_equal(l.name[3], "c1");
+	assert_string_equal(l.name[4], "web");
+
+	/* Without c0, plain name order. */
+	assert_int_equal(store_container_remove(st, "c0", &cause), 1);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_container_list(st, containers_cb, &l, &cause),
+	    0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.name[0], "a1");
+	assert_string_equal(l.name[3], "web");
+	store_close(st);
+}
+
+static void
+test_store_container_list_callback_may_write_and_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container a = make_container("a", 0);
+	struct store_container b = make_container("b", 1);
+	struct containers l;
+	struct store *st;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &a, &cause), 0);
+	assert_int_equal(store_container_add(st, &b, &cause), 0);
+	memset(&l, 0, sizeof l);
+	l.st = st;
+	l.stop_value = 7;
+	assert_int_equal(store_container_list(st, containers_cb, &l, &cause),
+	    7);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.name[0], "a");
+	memset(&l, 0, sizeof l);
+	assert_int_equal(store_container_list(st, containers_cb, &l, &cause),
+	    0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.name[0], "b");
+	store_close(st);
+}
+
+static void
+test_store_container_set_state_with_and_without_version(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container c = make_container("web", 0), got;
+	struct store *st;
+	long long started;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+
+	/* Without a version: neither version nor start time change. */
+	assert_int_equal(store_container_set_state(st, "web", "starting", NULL,
+	    0, NULL, &cause), 1);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.state, "starting");
+	assert_null(got.reason);
+	assert_null(got.guestos_version);
+	assert_int_equal(got.started_ms, 0);
+	store_container_clear(&got);
+
+	/* With one: both set, the start time now. */
+	assert_int_equal(store_container_set_state(st, "web", "running", NULL,
+	    4242, "1.36.1", &cause), 1);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.state, "running");
+	assert_int_equal(got.pid, 4242);
+	assert_string_equal(got.guestos_version, "1.36.1");
+	assert_true(got.started_ms > 1577836800000LL);
+	assert_true(got.started_ms >= got.created_ms);
+	started = got.started_ms;
+	store_container_clear(&got);
+
+	/* Failing keeps what was last started; the reason is stored. */
+	assert_int_equal(store_container_set_state(st, "web", "failed",
+	    "init exited with status 1", 0, NULL, &cause), 1);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.state, "failed");
+	assert_string_equal(got.reason, "init exited with status 1");
+	assert_int_equal(got.pid, 0);
+	assert_string_equal(got.guestos_version, "1.36.1");
+	assert_int_equal(got.started_ms, started);
+	store_container_clear(&got);
+
+	/* A NULL reason clears it. */
+	assert_int_equal(store_container_set_state(st, "web", "stopped", NULL,
+	    0, NULL, &cause), 1);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.state, "stopped");
+	assert_null(got.reason);
+	store_container_clear(&got);
+
+	assert_int_equal(store_container_set_state(st, "absent", "running",
+	    NULL, 1, "1", &cause), 0);
+	assert_null(cause);
+	store_close(st);
+}
+
+static void
+test_store_container_set_state_invalid_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container c = make_container("web", 0), got;
+	struct store *st;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_set_state(st, "web", "paused", "x",
+	    1, "2", &cause), -1);
+	assert_string_equal(cause, "invalid container state 'paused': use "
+	    "stopped, starting, running, stopping, frozen or failed");
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_container_set_state(st, "web", NULL, NULL, 0,
+	    NULL, &cause), -1);
+	assert_non_null(strstr(cause, "invalid container state ''"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 1);
+	assert_string_equal(got.state, "stopped");
+	assert_null(got.reason);
+	assert_null(got.guestos_version);
+	assert_int_equal(got.pid, 0);
+	store_container_clear(&got);
+	store_close(st);
+}
+
+static void
+test_store_container_remove_returns_one_then_zero(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container a = make_container("web", 0);
+	struct store_container b = make_container("db", 1), got;
+	struct store *st;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_container_add(st, &a, &cause), 0);
+	assert_int_equal(store_container_add(st, &b, &cause), 0);
+	assert_int_equal(store_container_remove(st, "web", &cause), 1);
+	assert_int_equal(store_container_remove(st, "web", &cause), 0);
+	assert_int_equal(store_container_remove(st, "absent", &cause), 0);
+	assert_null(cause);
+	assert_int_equal(store_container_get(st, "web", &got, &cause), 0);
+	assert_int_equal(store_container_get(st, "db", &got, &cause), 1);
+	store_container_clear(&got);
+	/* The name can be used again. */
+	assert_int_equal(store_container_add(st, &a, &cause), 0);
+	store_close(st);
+}
+
+static void
+test_store_container_free_index_reuses_gaps(void **state)
+{
+	struct fixture *f = *state;
+	const long long used[] = { 0, 1, 3, 4 };
+	const char *const names[] = { "a", "b", "c", "d" };
+	struct store_container c;
+	struct store *st;
+	long long idx = -1;
+	char *cause = NULL;
+	size_t i;
+
+	st = open_ok(f);
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 0);
+	for (i = 0; i < sizeof used / sizeof used[0]; i++) {
+		c = make_container(names[i], used[i]);
+		assert_int_equal(store_container_add(st, &c, &cause), 0);
+	}
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 2);
+	c = make_container("e", 2);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 5);
+	/* Freed indexes are reused, lowest first. */
+	assert_int_equal(store_container_remove(st, "c", &cause), 1);
+	assert_int_equal(store_container_remove(st, "b", &cause), 1);
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 1);
+	assert_int_equal(store_container_remove(st, "a", &cause), 1);
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 0);
+	/* Only high indexes used: 0 is free. */
+	c = make_container("f", 1000);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_free_index(st, &idx, &cause), 0);
+	assert_int_equal(idx, 0);
+	assert_null(cause);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1580,6 +2087,17 @@ main(void)
 		T(test_store_guestos_add_get_list_remove),
 		T(test_store_guestos_add_duplicate_returns_one_unchanged),
 		T(test_store_guestos_add_bad_image_rolls_back),
+		T(test_store_migrate_2_with_data_to_3_keeps_data),
+		T(test_store_container_add_then_get_returns_stopped),
+		T(test_store_container_add_duplicate_returns_one_unchanged),
+		T(test_store_container_add_taken_index_fails),
+		T(test_store_container_add_bad_input_refused),
+		T(test_store_container_list_orders_c0_first_then_by_name),
+		T(test_store_container_list_callback_may_write_and_stop),
+		T(test_store_container_set_state_with_and_without_version),
+		T(test_store_container_set_state_invalid_refused),
+		T(test_store_container_remove_returns_one_then_zero),
+		T(test_store_container_free_index_reuses_gaps),
 #undef T
 	};
 

@@ -1,0 +1,714 @@
+/*
+ * Container module: cgroups for memory, CPU, cpuset, PIDs and the freezer,
+ * v1 (a hierarchy per controller) or v2 (one unified hierarchy), whichever
+ * /sys/fs/cgroup is; a hybrid layout counts as v1.  A container's groups
+ * are CONTAINER_CGROUP_ROOT/<controller>/cml/<name> (v1) or
+ * CONTAINER_CGROUP_ROOT/cml/<name> (v2).  cmld moves init into them while
+ * init sets up its file system (moving a task costs v1 an RCU grace period
+ * per hierarchy); init makes its cgroup namespace only then, so inside it
+ * sees its own group as the root.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <linux/magic.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* How long freezing and removing a group may take, in milliseconds. */
+#define C_CGROUPS_WAIT_MS 2000
+#define C_CGROUPS_POLL_NS (1000 * 1000)
+/* The largest control file read. */
+#define C_CGROUPS_FILE_MAX 8192
+
+static const char *const c_cgroups_names[CONTAINER_CG_COUNT] = {
+	[CONTAINER_CG_MEMORY] = "memory",
+	[CONTAINER_CG_CPU] = "cpu",
+	[CONTAINER_CG_CPUSET] = "cpuset",
+	[CONTAINER_CG_PIDS] = "pids",
+	[CONTAINER_CG_FREEZER] = "freezer",
+	[CONTAINER_CG_DEVICES] = "devices",
+};
+
+/* Whether a controller is used; cpuset only for a config that sets cpus. */
+static int
+c_cgroups_wanted(const struct container *c, int cg)
+{
+	return cg != CONTAINER_CG_CPUSET || c->cpus != NULL;
+}
+
+void
+c_cgroups_paths(struct container *c)
+{
+	struct statfs fs;
+	int cg;
+
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		free(c->cgroup[cg]);
+		c->cgroup[cg] = NULL;
+	}
+	free(c->cgroup2);
+	c->cgroup2 = NULL;
+	c->cgroup_v2 = statfs(CONTAINER_CGROUP_ROOT, &fs) == 0 &&
+	    fs.f_type == CGROUP2_SUPER_MAGIC;
+	if (c->cgroup_v2) {
+		c->cgroup2 = xasprintf("%s/%s/%s", CONTAINER_CGROUP_ROOT,
+		    CONTAINER_CGROUP_DIR, c->name);
+		return;
+	}
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		if (c_cgroups_wanted(c, cg))
+			c->cgroup[cg] = xasprintf("%s/%s/%s/%s",
+			    CONTAINER_CGROUP_ROOT, c_cgroups_names[cg],
+			    CONTAINER_CGROUP_DIR, c->name);
+	}
+}
+
+/* Writes value to dir/file; -1 with *cause naming both. */
+static int
+c_cgroups_set(const char *dir, const char *file, const char *value,
+    char **cause)
+{
+	char *path;
+	int rc = 0;
+
+	path = xasprintf("%s/%s", dir, file);
+	if (container_write_file(path, value) == -1) {
+		*cause = xasprintf("setting %s to '%s' failed: %s", path, value,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
+/* As c_cgroups_set, for a number. */
+static int
+c_cgroups_setll(const char *dir, const char *file, long long value,
+    char **cause)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%lld", value);
+	return c_cgroups_set(dir, file, buf, cause);
+}
+
+/* Reads dir/file into a new string; NULL with errno set. */
+static char *
+c_cgroups_read(const char *dir, const char *file)
+{
+	char *path, *buf;
+	ssize_t n;
+	size_t len = 0;
+	int fd, saved;
+
+	path = xasprintf("%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return NULL;
+	buf = xmalloc(C_CGROUPS_FILE_MAX);
+	while (len < C_CGROUPS_FILE_MAX - 1) {
+		n = read(fd, buf + len, C_CGROUPS_FILE_MAX - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			saved = errno;
+			close(fd);
+			free(buf);
+			errno = saved;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Finds "key N" on a line of dir/file; 0 when absent or unreadable. */
+static long long
+c_cgroups_key(const char *dir, const char *file, const char *key)
+{
+	char *buf, *line, *save;
+	size_t klen = strlen(key);
+	long long v = 0;
+
+	if (dir == NULL || (buf = c_cgroups_read(dir, file)) == NULL)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+			v = strtoll(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	free(buf);
+	return v;
+}
+
+/* Creates dir; an empty leftover of an earlier run is replaced. */
+static int
+c_cgroups_mkdir(struct container *c, const char *dir, char **cause)
+{
+	if (mkdir(dir, 0755) == 0)
+		return 0;
+	if (errno == EEXIST && rmdir(dir) == 0 && mkdir(dir, 0755) == 0)
+		return 0;
+	if (errno == EBUSY)
+		*cause = xasprintf("cgroup %s is in use: does container '%s' "
+		    "run already?", dir, c->name);
+	else
+		*cause = xasprintf("cannot create cgroup %s: %s", dir,
+		    strerror(errno));
+	return -1;
+}
+
+/* Creates the parent "cml" group of a hierarchy when missing. */
+static int
+c_cgroups_mkparent(const char *hier, char **cause)
+{
+	char *dir;
+	int rc = 0;
+
+	dir = xasprintf("%s/%s", hier, CONTAINER_CGROUP_DIR);
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		*cause = xasprintf("cannot create cgroup %s: %s", dir,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+/* Copies a cpuset file from the parent group when it is still empty. */
+static int
+c_cgroups_cpuset_inherit(const char *parent, const char *dir,
+    const char *file, char **cause)
+{
+	char *mine, *theirs;
+	int rc = 0;
+
+	if ((mine = c_cgroups_read(dir, file)) == NULL) {
+		*cause = xasprintf("cannot read %s/%s: %s", dir, file,
+		    strerror(errno));
+		return -1;
+	}
+	if (mine[0] == '\n' || mine[0] == '\0') {
+		if ((theirs = c_cgroups_read(parent, file)) == NULL) {
+			*cause = xasprintf("cannot read %s/%s: %s", parent,
+			    file, strerror(errno));
+			free(mine);
+			return -1;
+		}
+		theirs[strcspn(theirs, "\n")] = '\0';
+		rc = c_cgroups_set(dir, file, theirs, cause);
+		free(theirs);
+	}
+	free(mine);
+	return rc;
+}
+
+static int
+c_cgroups_prepare_v1(struct container *c, char **cause)
+{
+	struct stat sb;
+	char *hier, *parent;
+	int cg, rc = -1;
+
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		if (c->cgroup[cg] == NULL)
+			continue;
+		hier = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT,
+		    c_cgroups_names[cg]);
+		parent = xasprintf("%s/%s", hier, CONTAINER_CGROUP_DIR);
+		if (stat(hier, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+			*cause = xasprintf("the cgroup v1 controller '%s' is "
+			    "not mounted at %s", c_cgroups_names[cg], hier);
+			goto next;
+		}
+		if (c_cgroups_mkparent(hier, cause) == -1)
+			goto next;
+		if (cg == CONTAINER_CG_CPUSET &&
+		    (c_cgroups_cpuset_inherit(hier, parent, "cpuset.cpus",
+		    cause) == -1 || c_cgroups_cpuset_inherit(hier, parent,
+		    "cpuset.mems", cause) == -1))
+			goto next;
+		if (c_cgroups_mkdir(c, c->cgroup[cg], cause) == -1)
+			goto next;
+		c->cgroup_owned = 1;
+		rc = 0;
+next:
+		free(parent);
+		free(hier);
+		if (rc == -1)
+			return -1;
+		rc = -1;
+	}
+
+	if (c_cgroups_setll(c->cgroup[CONTAINER_CG_MEMORY],
+	    "memory.limit_in_bytes", c->memory_limit, cause) == -1)
+		return -1;
+	/* With swap accounting, no swap beyond the limit either. */
+	parent = xasprintf("%s/memory.memsw.limit_in_bytes",
+	    c->cgroup[CONTAINER_CG_MEMORY]);
+	rc = access(parent, F_OK) == 0 &&
+	    c_cgroups_setll(c->cgroup[CONTAINER_CG_MEMORY],
+	    "memory.memsw.limit_in_bytes", c->memory_limit, cause) == -1;
+	free(parent);
+	if (rc)
+		return -1;
+	if (c_cgroups_setll(c->cgroup[CONTAINER_CG_CPU], "cpu.shares",
+	    c->cpu_shares, cause) == -1 ||
+	    c_cgroups_setll(c->cgroup[CONTAINER_CG_CPU], "cpu.cfs_period_us",
+	    c->cpu_period, cause) == -1 ||
+	    c_cgroups_setll(c->cgroup[CONTAINER_CG_CPU], "cpu.cfs_quota_us",
+	    c->cpu_quota > 0 ? c->cpu_quota : -1, cause) == -1)
+		return -1;
+	if (c->cgroup[CONTAINER_CG_CPUSET] != NULL) {
+		parent = xasprintf("%s/cpuset/%s", CONTAINER_CGROUP_ROOT,
+		    CONTAINER_CGROUP_DIR);
+		rc = c_cgroups_set(c->cgroup[CONTAINER_CG_CPUSET],
+		    "cpuset.cpus", c->cpus, cause) == -1 ||
+		    c_cgroups_cpuset_inherit(parent,
+		    c->cgroup[CONTAINER_CG_CPUSET], "cpuset.mems", cause) == -1;
+		free(parent);
+		if (rc)
+			return -1;
+	}
+	if (c_cgroups_setll(c->cgroup[CONTAINER_CG_PIDS], "pids.max",
+	    c->pids_limit, cause) == -1)
+		return -1;
+	return 0;
+}
+
+/* Whether the v2 controller name is in the list in dir/file. */
+static int
+c_cgroups_v2_has(const char *dir, const char *file, const char *name)
+{
+	char *buf, *tok, *save;
+	int found = 0;
+
+	if ((buf = c_cgroups_read(dir, file)) == NULL)
+		return 0;
+	for (tok = strtok_r(buf, " \n", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \n", &save)) {
+		if (strcmp(tok, name) == 0)
+			found = 1;
+	}
+	free(buf);
+	return found;
+}
+
+static int
+c_cgroups_prepare_v2(struct container *c, char **cause)
+{
+	static const char *const need[] = { "memory", "cpu", "pids", "cpuset" };
+	char *parent, *enable = NULL, *tmp, buf[64];
+	size_t i, n;
+	long long weight;
+	int rc = -1;
+
+	parent = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, CONTAINER_CGROUP_DIR);
+	n = c->cpus != NULL ? 4 : 3;
+	for (i = 0; i < n; i++) {
+		if (!c_cgroups_v2_has(CONTAINER_CGROUP_ROOT,
+		    "cgroup.controllers", need[i])) {
+			*cause = xasprintf("the cgroup v2 controller '%s' is "
+			    "not available in %s", need[i],
+			    CONTAINER_CGROUP_ROOT);
+			goto out;
+		}
+		tmp = xasprintf("%s%s+%s", enable != NULL ? enable : "",
+		    enable != NULL ? " " : "", need[i]);
+		free(enable);
+		enable = tmp;
+	}
+	if (c_cgroups_set(CONTAINER_CGROUP_ROOT, "cgroup.subtree_control",
+	    enable, cause) == -1 ||
+	    c_cgroups_mkparent(CONTAINER_CGROUP_ROOT, cause) == -1 ||
+	    c_cgroups_set(parent, "cgroup.subtree_control", enable,
+	    cause) == -1)
+		goto out;
+	if (c_cgroups_mkdir(c, c->cgroup2, cause) == -1)
+		goto out;
+	c->cgroup_owned = 1;
+
+	if (c_cgroups_setll(c->cgroup2, "memory.max", c->memory_limit,
+	    cause) == -1)
+		goto out;
+	tmp = c_cgroups_read(c->cgroup2, "memory.swap.max");
+	if (tmp != NULL && c_cgroups_set(c->cgroup2, "memory.swap.max", "0",
+	    cause) == -1) {
+		free(tmp);
+		goto out;
+	}
+	free(tmp);
+	/* cpu.shares 2..262144 onto cpu.weight 1..10000, as runc does. */
+	weight = 1 + ((c->cpu_shares - 2) * 9999) / 262142;
+	if (c_cgroups_setll(c->cgroup2, "cpu.weight", weight, cause) == -1)
+		goto out;
+	if (c->cpu_quota > 0)
+		snprintf(buf, sizeof buf, "%lld %lld", c->cpu_quota,
+		    c->cpu_period);
+	else
+		snprintf(buf, sizeof buf, "max %lld", c->cpu_period);
+	if (c_cgroups_set(c->cgroup2, "cpu.max", buf, cause) == -1)
+		goto out;
+	if (c->cpus != NULL && c_cgroups_set(c->cgroup2, "cpuset.cpus",
+	    c->cpus, cause) == -1)
+		goto out;
+	if (c_cgroups_setll(c->cgroup2, "pids.max", c->pids_limit,
+	    cause) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(enable);
+	free(parent);
+	return rc;
+}
+
+static int
+c_cgroups_prepare(struct container *c, char **cause)
+{
+	struct stat sb;
+
+	c_cgroups_paths(c);
+	c->cgroup_owned = 0;
+	if (stat(CONTAINER_CGROUP_ROOT, &sb) == -1) {
+		*cause = xasprintf("no cgroups: %s is missing",
+		    CONTAINER_CGROUP_ROOT);
+		return -1;
+	}
+	if (c->cgroup_v2)
+		return c_cgroups_prepare_v2(c, cause);
+	return c_cgroups_prepare_v1(c, cause);
+}
+
+/* Moves pid into every group of the container. */
+static int
+c_cgroups_join(struct container *c, pid_t pid, char **cause)
+{
+	char buf[32];
+	int cg;
+
+	snprintf(buf, sizeof buf, "%ld", (long)pid);
+	if (c->cgroup_v2)
+		return c_cgroups_set(c->cgroup2, "cgroup.procs", buf, cause);
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		if (c->cgroup[cg] != NULL && c_cgroups_set(c->cgroup[cg],
+		    "cgroup.procs", buf, cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Moves init into its groups while it sets itself up. */
+static int
+c_cgroups_running(struct container *c, char **cause)
+{
+	return c_cgroups_join(c, c->pid, cause);
+}
+
+/* Runs once cmld has moved init: its groups become its cgroup root. */
+static int
+c_cgroups_child(struct container *c)
+{
+	if (unshare(CLONE_NEWCGROUP) == -1)
+		return container_child_fail(c, errno, "creating the cgroup "
+		    "namespace failed");
+	return 0;
+}
+
+/*
+ * Checks /proc/PID/cgroup: the process must sit in this container's group
+ * of every hierarchy in use.
+ */
+static int
+c_cgroups_adopt(struct container *c, char **cause)
+{
+	char *dir, *buf, *line, *save, *ctrls, *path, *want, *tok, *tsave;
+	int seen[CONTAINER_CG_COUNT] = { 0 }, cg, rc = -1, v2 = 0;
+	char *frozen;
+
+	dir = xasprintf("/proc/%ld", (long)c->pid);
+	buf = c_cgroups_read(dir, "cgroup");
+	free(dir);
+	if (buf == NULL) {
+		*cause = xasprintf("process %ld is gone", (long)c->pid);
+		return -1;
+	}
+	want = xasprintf("/%s/%s", CONTAINER_CGROUP_DIR, c->name);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		/* "ID:CONTROLLERS:PATH" */
+		if ((ctrls = strchr(line, ':')) == NULL ||
+		    (path = strchr(ctrls + 1, ':')) == NULL)
+			continue;
+		*path++ = '\0';
+		ctrls++;
+		if (strcmp(path, want) != 0)
+			continue;
+		if (*ctrls == '\0')
+			v2 = 1;
+		for (tok = strtok_r(ctrls, ",", &tsave); tok != NULL;
+		    tok = strtok_r(NULL, ",", &tsave)) {
+			for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+				if (strcmp(tok, c_cgroups_names[cg]) == 0)
+					seen[cg] = 1;
+			}
+		}
+	}
+	if (c->cgroup_v2 && !v2) {
+		*cause = xasprintf("process %ld is not in cgroup %s",
+		    (long)c->pid, c->cgroup2);
+		goto out;
+	}
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		if (c->cgroup[cg] != NULL && !seen[cg]) {
+			*cause = xasprintf("process %ld is not in cgroup %s",
+			    (long)c->pid, c->cgroup[cg]);
+			goto out;
+		}
+	}
+	c->cgroup_owned = 1;
+	if (c->cgroup_v2)
+		frozen = c_cgroups_read(c->cgroup2, "cgroup.freeze");
+	else
+		frozen = c_cgroups_read(c->cgroup[CONTAINER_CG_FREEZER],
+		    "freezer.state");
+	c->frozen = frozen != NULL && (strncmp(frozen, "1", 1) == 0 ||
+	    strncmp(frozen, "FROZEN", 6) == 0);
+	free(frozen);
+	rc = 0;
+out:
+	free(want);
+	free(buf);
+	return rc;
+}
+
+/* Sleeps one polling interval. */
+static void
+c_cgroups_nap(void)
+{
+	struct timespec ts = { 0, C_CGROUPS_POLL_NS };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+c_cgroups_freeze(struct container *c, int frozen, char **cause)
+{
+	const char *dir, *file, *value, *want, *key;
+	char *state;
+	int i, done;
+
+	if (c->cgroup_v2) {
+		dir = c->cgroup2;
+		file = "cgroup.freeze";
+		value = frozen ? "1" : "0";
+	} else {
+		dir = c->cgroup[CONTAINER_CG_FREEZER];
+		file = "freezer.state";
+		value = frozen ? "FROZEN" : "THAWED";
+	}
+	if (dir == NULL) {
+		*cause = xasprintf("container '%s' has no freezer cgroup",
+		    c->name);
+		return -1;
+	}
+	if (c_cgroups_set(dir, file, value, cause) == -1)
+		return -1;
+	/* Freezing takes effect task by task: wait until all are. */
+	for (i = 0; i * C_CGROUPS_POLL_NS / 1000000 < C_CGROUPS_WAIT_MS; i++) {
+		if (c->cgroup_v2) {
+			key = "frozen";
+			done = c_cgroups_key(dir, "cgroup.events", key) ==
+			    (frozen ? 1 : 0);
+		} else {
+			want = frozen ? "FROZEN" : "THAWED";
+			state = c_cgroups_read(dir, "freezer.state");
+			done = state != NULL &&
+			    strncmp(state, want, strlen(want)) == 0;
+			free(state);
+		}
+		if (done)
+			return 0;
+		c_cgroups_nap();
+	}
+	*cause = xasprintf("container '%s' did not %s within %d ms", c->name,
+	    frozen ? "freeze" : "thaw", C_CGROUPS_WAIT_MS);
+	return -1;
+}
+
+pid_t *
+c_cgroups_procs(struct container *c)
+{
+	char *buf, *line, *save;
+	const char *dir;
+	pid_t *pids;
+	size_t n = 0;
+	long pid;
+
+	dir = c->cgroup_v2 ? c->cgroup2 : c->cgroup[CONTAINER_CG_FREEZER];
+	pids = xcalloc(1, sizeof *pids);
+	if (dir == NULL || (buf = c_cgroups_read(dir, "cgroup.procs")) == NULL)
+		return pids;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((pid = strtol(line, NULL, 10)) <= 0)
+			continue;
+		pids = xreallocarray(pids, n + 2, sizeof *pids);
+		pids[n++] = (pid_t)pid;
+		pids[n] = 0;
+	}
+	free(buf);
+	return pids;
+}
+
+void
+c_cgroups_events(struct container *c, long long *oom_kills,
+    long long *pids_hits)
+{
+	if (c->cgroup_v2) {
+		*oom_kills = c_cgroups_key(c->cgroup2, "memory.events",
+		    "oom_kill");
+		*pids_hits = c_cgroups_key(c->cgroup2, "pids.events", "max");
+		return;
+	}
+	*oom_kills = c_cgroups_key(c->cgroup[CONTAINER_CG_MEMORY],
+	    "memory.oom_control", "oom_kill");
+	*pids_hits = c_cgroups_key(c->cgroup[CONTAINER_CG_PIDS], "pids.events",
+	    "max");
+}
+
+/* A frozen container cannot act on SIGTERM, nor die of SIGKILL (v1). */
+static void
+c_cgroups_stop(struct container *c)
+{
+	char *cause = NULL;
+
+	if (!c->frozen)
+		return;
+	if (c_cgroups_freeze(c, 0, &cause) == -1) {
+		log_warnx("container %s: %s", c->name, cause);
+		free(cause);
+		return;
+	}
+	c->frozen = 0;
+}
+
+/*
+ * Kills every process still in dir: commands run by container_exec whose
+ * first process sits outside the container's PID namespace.
+ */
+static void
+c_cgroups_kill_all(struct container *c, const char *dir)
+{
+	char *buf, *line, *save, *path;
+	long pid;
+	int done;
+
+	if (c->cgroup_v2) {
+		path = xasprintf("%s/cgroup.kill", dir);
+		done = container_write_file(path, "1") == 0;
+		free(path);
+		if (done)
+			return;
+	}
+	if ((buf = c_cgroups_read(dir, "cgroup.procs")) == NULL)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		pid = strtol(line, NULL, 10);
+		if (pid > 1)
+			kill((pid_t)pid, SIGKILL);
+	}
+	free(buf);
+}
+
+/* Removes a group, waiting for exiting tasks to leave it. */
+static void
+c_cgroups_rmdir(struct container *c, const char *dir)
+{
+	char *parent;
+	int i;
+
+	for (i = 0; rmdir(dir) == -1; i++) {
+		if (errno == ENOENT)
+			break;
+		if (errno != EBUSY ||
+		    i * C_CGROUPS_POLL_NS / 1000000 >= C_CGROUPS_WAIT_MS) {
+			log_warn("container %s: cannot remove cgroup %s",
+			    c->name, dir);
+			return;
+		}
+		if (i == 0)
+			c_cgroups_kill_all(c, dir);
+		c_cgroups_nap();
+	}
+	/* The shared parent goes too once the last container has gone. */
+	parent = xstrdup(dir);
+	*strrchr(parent, '/') = '\0';
+	if (rmdir(parent) == -1 && errno != EBUSY && errno != ENOENT)
+		log_warn("container %s: cannot remove cgroup %s", c->name,
+		    parent);
+	free(parent);
+}
+
+static void
+c_cgroups_cleanup(struct container *c)
+{
+	char *path;
+	int cg;
+
+	if (!c->cgroup_owned)
+		return;
+	if (c->cgroup_v2) {
+		if (c->cgroup2 != NULL)
+			c_cgroups_rmdir(c, c->cgroup2);
+	} else {
+		/* Thawed first, or SIGKILL waits for the thaw. */
+		if (c->cgroup[CONTAINER_CG_FREEZER] != NULL) {
+			path = xasprintf("%s/freezer.state",
+			    c->cgroup[CONTAINER_CG_FREEZER]);
+			container_write_file(path, "THAWED");
+			free(path);
+		}
+		for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+			if (c->cgroup[cg] != NULL)
+				c_cgroups_rmdir(c, c->cgroup[cg]);
+		}
+	}
+	c->cgroup_owned = 0;
+	c->frozen = 0;
+}
+
+const struct container_module c_cgroups_module = {
+	.name = "cgroups",
+	.after_running = 1,
+	.prepare = c_cgroups_prepare,
+	.running = c_cgroups_running,
+	.child = c_cgroups_child,
+	.join = c_cgroups_join,
+	.adopt = c_cgroups_adopt,
+	.stop = c_cgroups_stop,
+	.cleanup = c_cgroups_cleanup,
+};

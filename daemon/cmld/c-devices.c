@@ -1,0 +1,341 @@
+/*
+ * Container module: device access.  Two fences: the device cgroup denies
+ * every device but the allow list (the defaults, then the config's
+ * rules), and the container's /dev is a fresh tmpfs holding only the
+ * allowed nodes (copies of the host's, or in a user namespace, where mknod
+ * is impossible, bind mounts of them), a new devpts instance and /dev/shm.
+ *
+ * cgroup v2 has no device controller without a BPF program, which cml
+ * does not load: there the allow list is enforced by the nodes in /dev and
+ * the dropped CAP_MKNOD only, and each start says so in the log.
+ */
+#include "config.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include <linux/mount.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* The pty devices, which devpts provides rather than a bound node. */
+#define C_DEVICES_PTMX_MAJOR 5
+#define C_DEVICES_PTMX_MINOR 2
+#define C_DEVICES_PTS_MAJOR 136
+
+/* Whether any rule is of type 'a' (c0 may get every device). */
+static int
+c_devices_all(const struct container *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndevices; i++) {
+		if (c->devices[i].type == 'a')
+			return 1;
+	}
+	return 0;
+}
+
+/* Formats a rule for the v1 device cgroup: "c 1:3 rwm", "c 136:* rwm". */
+static void
+c_devices_rule(const struct container_device *d, char *buf, size_t size)
+{
+	char major[24], minor[24];
+
+	if (d->type == 'a') {
+		snprintf(buf, size, "a *:* %s", d->access);
+		return;
+	}
+	if (d->major < 0)
+		snprintf(major, sizeof major, "*");
+	else
+		snprintf(major, sizeof major, "%lld", d->major);
+	if (d->minor < 0)
+		snprintf(minor, sizeof minor, "*");
+	else
+		snprintf(minor, sizeof minor, "%lld", d->minor);
+	snprintf(buf, size, "%c %s:%s %s", d->type, major, minor, d->access);
+}
+
+/* Adds the host node of type/major/minor, when /sys knows one. */
+static void
+c_devices_add_node(struct container *c, char type, unsigned int major,
+    unsigned int minor)
+{
+	struct container_node *node;
+	struct stat sb;
+	char path[PATH_MAX], line[PATH_MAX], *name = NULL;
+	FILE *f;
+	size_t i;
+
+	snprintf(path, sizeof path, "/sys/dev/%s/%u:%u/uevent",
+	    type == 'b' ? "block" : "char", major, minor);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "DEVNAME=", 8) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			name = xstrdup(line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	if (name == NULL || strstr(name, "..") != NULL || name[0] == '/')
+		goto skip;
+	for (i = 0; i < c->nnodes; i++) {
+		if (strcmp(c->nodes[i].name, name) == 0)
+			goto skip;
+	}
+	snprintf(path, sizeof path, "/dev/%s", name);
+	if (stat(path, &sb) == -1 ||
+	    (type == 'b' ? !S_ISBLK(sb.st_mode) : !S_ISCHR(sb.st_mode)) ||
+	    major(sb.st_rdev) != major || minor(sb.st_rdev) != minor) {
+		log_debug("container %s: %c %u:%u is allowed but %s is not "
+		    "that node", c->name, type, major, minor, path);
+		goto skip;
+	}
+	c->nodes = xreallocarray(c->nodes, c->nnodes + 1, sizeof *c->nodes);
+	node = &c->nodes[c->nnodes++];
+	node->host = xstrdup(path);
+	node->name = name;
+	node->mode = sb.st_mode & (S_IFMT | 07777);
+	node->rdev = sb.st_rdev;
+	node->uid = sb.st_uid;
+	node->gid = sb.st_gid;
+	return;
+skip:
+	free(name);
+}
+
+/* Adds every host node of a rule with a wildcard minor (or major). */
+static void
+c_devices_add_range(struct container *c, const struct container_device *d)
+{
+	struct dirent *de;
+	unsigned int major, minor;
+	DIR *dir;
+
+	if ((dir = opendir(d->type == 'b' ? "/sys/dev/block" :
+	    "/sys/dev/char")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (sscanf(de->d_name, "%u:%u", &major, &minor) != 2)
+			continue;
+		if ((d->major < 0 || (long long)major == d->major) &&
+		    (d->minor < 0 || (long long)minor == d->minor))
+			c_devices_add_node(c, d->type, major, minor);
+	}
+	closedir(dir);
+}
+
+/* Lists the host nodes the container's /dev gets. */
+static void
+c_devices_nodes(struct container *c)
+{
+	const struct container_device *d;
+	size_t i;
+
+	for (i = 0; i < c->ndevices; i++) {
+		d = &c->devices[i];
+		if (d->type == 'a')
+			continue;
+		/* devpts gives ptmx and every pts of its own. */
+		if (d->major == C_DEVICES_PTS_MAJOR || (d->major ==
+		    C_DEVICES_PTMX_MAJOR && d->minor == C_DEVICES_PTMX_MINOR))
+			continue;
+		if (d->major >= 0 && d->minor >= 0)
+			c_devices_add_node(c, d->type, (unsigned int)d->major,
+			    (unsigned int)d->minor);
+		else
+			c_devices_add_range(c, d);
+	}
+}
+
+static int
+c_devices_prepare(struct container *c, char **cause)
+{
+	c_devices_nodes(c);
+	return 0;
+}
+
+/* The device cgroup's rules, written while init sets itself up. */
+static int
+c_devices_running(struct container *c, char **cause)
+{
+	char rule[64], *path;
+	size_t i;
+	int rc = 0;
+
+	if (c->cgroup_v2) {
+		log_info("container %s: cgroup v2 without a BPF device filter: "
+		    "the device allow list is enforced by the nodes in its /dev "
+		    "and the dropped CAP_MKNOD only", c->name);
+		return 0;
+	}
+	path = xasprintf("%s/devices.deny", c->cgroup[CONTAINER_CG_DEVICES]);
+	if (container_write_file(path, "a") == -1) {
+		*cause = xasprintf("setting %s to 'a' failed: %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	path = xasprintf("%s/devices.allow", c->cgroup[CONTAINER_CG_DEVICES]);
+	for (i = 0; i < c->ndevices; i++) {
+		c_devices_rule(&c->devices[i], rule, sizeof rule);
+		if (container_write_file(path, rule) == -1) {
+			*cause = xasprintf("setting %s to '%s' failed: %s",
+			    path, rule, strerror(errno));
+			rc = -1;
+			break;
+		}
+	}
+	free(path);
+	return rc;
+}
+
+/*
+ * Makes a node in the new /dev: a copy of the host's (mknod), or in a
+ * user namespace, where mknod is impossible, a bind mount of it.
+ */
+static int
+c_devices_node(struct container *c, const struct container_node *node)
+{
+	char path[PATH_MAX];
+	const char *base;
+	int fd, rc, saved;
+
+	snprintf(path, sizeof path, "/dev/%s", node->name);
+	if (c->userns) {
+		if (container_mount(c, node->host, path, NULL, MS_BIND, NULL,
+		    CONTAINER_MP_FILE) == -1)
+			return container_child_fail(c, errno, "bind mount of "
+			    "device %s failed", node->host);
+		return 0;
+	}
+	/* The parents (for "snd/pcmC0D0p"), then the node itself. */
+	*strrchr(path, '/') = '\0';
+	if ((fd = container_mountpoint(c, path, CONTAINER_MP_DIR)) == -1)
+		return container_child_fail(c, errno, "cannot create %s", path);
+	base = strrchr(node->name, '/') != NULL ?
+	    strrchr(node->name, '/') + 1 : node->name;
+	rc = mknodat(fd, base, node->mode, node->rdev);
+	/* As on the host, whatever the umask. */
+	if (rc == 0)
+		rc = fchmodat(fd, base, node->mode & 07777, 0);
+	if (rc == 0)
+		rc = fchownat(fd, base, node->uid, node->gid,
+		    AT_SYMLINK_NOFOLLOW);
+	saved = errno;
+	close(fd);
+	if (rc == -1)
+		return container_child_fail(c, saved, "mknod of /dev/%s failed",
+		    node->name);
+	return 0;
+}
+
+/* A symbolic link in the new /dev (a fresh tmpfs: no links to follow). */
+static int
+c_devices_symlink(struct container *c, const char *target, const char *name)
+{
+	int fd, rc;
+
+	if ((fd = container_mountpoint(c, "/dev", CONTAINER_MP_LOOKUP)) == -1)
+		return container_child_fail(c, errno, "cannot open /dev");
+	rc = symlinkat(target, fd, name);
+	close(fd);
+	if (rc == -1 && errno != EEXIST)
+		return container_child_fail(c, errno, "cannot create /dev/%s",
+		    name);
+	return 0;
+}
+
+static int
+c_devices_child(struct container *c)
+{
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" },
+		{ "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" },
+		{ "/proc/self/fd/2", "stderr" },
+	};
+	char data[64];
+	size_t i;
+	int tfd;
+
+	if (c_devices_all(c)) {
+		/* Every device: the host's /dev, with a devpts of its own. */
+		tfd = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev",
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (tfd == -1 ||
+		    container_attach(c, tfd, "/dev", CONTAINER_MP_DIR) == -1)
+			return container_child_fail(c, errno, "bind mount of "
+			    "the host's /dev failed");
+		close(tfd);
+	} else if (container_mount(c, "tmpfs", "/dev", "tmpfs",
+	    MS_NOSUID | MS_NOEXEC, "mode=0755,size=256k",
+	    CONTAINER_MP_DIR) == -1)
+		return container_child_fail(c, errno, "mount of /dev (tmpfs) "
+		    "failed");
+	for (i = 0; i < c->nnodes && !c_devices_all(c); i++) {
+		if (c_devices_node(c, &c->nodes[i]) == -1)
+			return -1;
+	}
+	if (container_mount(c, "devpts", "/dev/pts", "devpts",
+	    MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
+	    CONTAINER_MP_DIR) == -1)
+		return container_child_fail(c, errno, "mount of /dev/pts "
+		    "(devpts) failed");
+	/* With the host's nodes, its ptmx finds the pts beside it. */
+	if (!c_devices_all(c) && c_devices_symlink(c, "pts/ptmx",
+	    "ptmx") == -1)
+		return -1;
+	snprintf(data, sizeof data, "mode=1777,size=%lldk",
+	    c->memory_limit / 1024);
+	if (container_mount(c, "tmpfs", "/dev/shm", "tmpfs",
+	    MS_NOSUID | MS_NODEV | MS_NOEXEC, data, CONTAINER_MP_DIR) == -1)
+		return container_child_fail(c, errno, "mount of /dev/shm "
+		    "(tmpfs) failed");
+	if (c_devices_all(c))
+		return 0;
+	for (i = 0; i < sizeof links / sizeof links[0]; i++) {
+		if (c_devices_symlink(c, links[i][0], links[i][1]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+c_devices_cleanup(struct container *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nnodes; i++) {
+		free(c->nodes[i].host);
+		free(c->nodes[i].name);
+	}
+	free(c->nodes);
+	c->nodes = NULL;
+	c->nnodes = 0;
+}
+
+const struct container_module c_devices_module = {
+	.name = "devices",
+	.prepare = c_devices_prepare,
+	.running = c_devices_running,
+	.child = c_devices_child,
+	.cleanup = c_devices_cleanup,
+};

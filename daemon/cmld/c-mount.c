@@ -1,0 +1,636 @@
+/*
+ * Container modules: the root file system and the switch into it.
+ *
+ * While the child starts up, cmld attaches each guest OS image to a loop
+ * device (read-only, autoclear), mounts it read-only as a detached mount
+ * (fsmount(2)), in a user namespace with the container's id mapping, and
+ * passes it to the child, which, in its own mount namespace, builds the
+ * root under rundir/NAME: a tmpfs of the config's storage size
+ * holding the overlay's upper layer, the root image as its lower layer,
+ * the other images at their mount points; once /dev, /proc and /sys are
+ * in place, the bind mounts go over them, and pivot_root follows.  Nothing
+ * of this is visible on the host; when the container's last process ends,
+ * its mounts go, and with them the loop devices.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/loop.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+
+#include <elf.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Attempts at a free loop device while others take them too. */
+#define C_MOUNT_LOOP_TRIES 64
+/* The most of one program read ahead before init is executed. */
+#define C_MOUNT_PREFETCH_MAX (16 * 1024 * 1024)
+/* How long cleanup waits for the loop devices to clear, in milliseconds. */
+#define C_MOUNT_LOOP_WAIT_MS 2000
+
+/* Whether the kernel has device-mapper (needed for encrypted storage). */
+static int
+c_mount_have_dm(void)
+{
+	char line[128];
+	FILE *f;
+	int found = 0;
+
+	if ((f = fopen("/proc/misc", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (strstr(line, " device-mapper") != NULL)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Appends the messages a file system context logged to *cause. */
+static void
+c_mount_fs_log(int fsfd, char **cause)
+{
+	char buf[512], *tmp;
+	ssize_t n;
+
+	while ((n = read(fsfd, buf, sizeof buf - 1)) > 0) {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		/* "e squashfs: message" */
+		tmp = xasprintf("%s (%s)", *cause, n > 2 ? buf + 2 : buf);
+		free(*cause);
+		*cause = tmp;
+	}
+}
+
+/* Attaches img to a free loop device, read-only, cleared after its use. */
+static int
+c_mount_loop(struct container_image *img, int *lfdp, char **cause)
+{
+	struct loop_config lc;
+	struct stat sb;
+	char dev[32];
+	int bfd, ctl = -1, lfd = -1, n = -1, tries, rc = -1;
+
+	if ((bfd = open(img->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot open image %s: %s", img->path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(bfd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		*cause = xasprintf("image %s is not a regular file", img->path);
+		goto out;
+	}
+	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot open /dev/loop-control: %s",
+		    strerror(errno));
+		goto out;
+	}
+	for (tries = 0; tries < C_MOUNT_LOOP_TRIES; tries++) {
+		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) == -1) {
+			*cause = xasprintf("no free loop device: %s",
+			    strerror(errno));
+			goto out;
+		}
+		snprintf(dev, sizeof dev, "/dev/loop%d", n);
+		if ((lfd = open(dev, O_RDONLY | O_CLOEXEC)) == -1) {
+			if (errno == ENOENT || errno == ENXIO)
+				continue;
+			*cause = xasprintf("cannot open %s: %s", dev,
+			    strerror(errno));
+			goto out;
+		}
+		memset(&lc, 0, sizeof lc);
+		lc.fd = (uint32_t)bfd;
+		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		snprintf((char *)lc.info.lo_file_name,
+		    sizeof lc.info.lo_file_name, "%s", img->path);
+		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0)
+			break;
+		if (errno != EBUSY) {
+			*cause = xasprintf("cannot attach image %s to %s: %s",
+			    img->file, dev, strerror(errno));
+			goto out;
+		}
+		/* Someone else took it between the two calls. */
+		close(lfd);
+		lfd = -1;
+	}
+	if (lfd == -1) {
+		*cause = xasprintf("no free loop device for image %s after %d "
+		    "attempts", img->file, C_MOUNT_LOOP_TRIES);
+		goto out;
+	}
+	img->loop = n;
+	*lfdp = lfd;
+	lfd = -1;
+	rc = 0;
+out:
+	if (lfd != -1)
+		close(lfd);
+	if (ctl != -1)
+		close(ctl);
+	close(bfd);
+	return rc;
+}
+
+/* Mounts img from its loop device as a detached read-only mount. */
+static int
+c_mount_image(struct container_image *img, char **cause)
+{
+	char dev[32];
+	int fsfd = -1, lfd = -1, mfd, rc = -1;
+
+	if (c_mount_loop(img, &lfd, cause) == -1)
+		return -1;
+	snprintf(dev, sizeof dev, "/dev/loop%d", img->loop);
+	if ((fsfd = (int)syscall(SYS_fsopen, img->fs, FSOPEN_CLOEXEC)) == -1) {
+		*cause = xasprintf("mount of image %s failed: this kernel has "
+		    "no %s: %s", img->file, img->fs, strerror(errno));
+		goto out;
+	}
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", dev,
+	    0) == -1 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) == -1 ||
+	    (strcmp(img->fs, "ext4") == 0 && syscall(SYS_fsconfig, fsfd,
+	    FSCONFIG_SET_FLAG, "noload", NULL, 0) == -1) ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL,
+	    0) == -1) {
+		*cause = xasprintf("mount of image %s (%s on %s) failed: %s",
+		    img->file, img->fs, dev, strerror(errno));
+		c_mount_fs_log(fsfd, cause);
+		goto out;
+	}
+	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
+	if (mfd == -1) {
+		*cause = xasprintf("mount of image %s (%s on %s) failed: %s",
+		    img->file, img->fs, dev, strerror(errno));
+		goto out;
+	}
+	img->mfd = mfd;
+	rc = 0;
+out:
+	if (fsfd != -1)
+		close(fsfd);
+	/* The mount holds the loop device now; autoclear waits for it. */
+	close(lfd);
+	return rc;
+}
+
+/*
+ * In a user namespace the container's root is nobody to the host: every
+ * directory above path must let others search it, or the child cannot
+ * reach its mount point or a bind mount's source.
+ */
+static int
+c_mount_reachable(struct container *c, const char *path, char **cause)
+{
+	struct stat sb;
+	char *dir, *slash;
+	int rc = 0;
+
+	if (!c->userns)
+		return 0;
+	dir = xstrdup(path);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &sb) == 0 && (sb.st_mode & S_IXOTH) == 0) {
+			*cause = xasprintf("container '%s' has a user namespace, "
+			    "whose root cannot reach %s: %s needs search "
+			    "permission for others (chmod o+x)", c->name, path,
+			    dir);
+			rc = -1;
+			break;
+		}
+		if (slash == dir)
+			break;
+	}
+	free(dir);
+	return rc;
+}
+
+static int
+c_mount_prepare(struct container *c, char **cause)
+{
+	struct stat sb;
+	size_t i, roots = 0;
+
+	if (c->encrypted) {
+		if (!c_mount_have_dm())
+			*cause = xasprintf("container '%s' needs encrypted "
+			    "storage but this kernel has no device-mapper",
+			    c->name);
+		else
+			*cause = xasprintf("container '%s' needs encrypted "
+			    "storage, which needs its token unlocked first",
+			    c->name);
+		return -1;
+	}
+	for (i = 0; i < c->nimages; i++) {
+		if (strcmp(c->images[i].mount, "/") == 0)
+			roots++;
+	}
+	if (roots != 1) {
+		*cause = xasprintf("the guest OS of container '%s' has %zu root "
+		    "images (mount \"/\"): it needs exactly one", c->name,
+		    roots);
+		return -1;
+	}
+	if (container_mkdirs(c->rundir) == -1) {
+		*cause = xasprintf("cannot create %s: %s", c->rundir,
+		    strerror(errno));
+		return -1;
+	}
+	if (mkdir(c->mntdir, 0700) == -1 && (errno != EEXIST ||
+	    lstat(c->mntdir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
+		*cause = xasprintf("cannot create %s: %s", c->mntdir,
+		    strerror(errno));
+		return -1;
+	}
+	c->mnt_owned = 1;
+	if (c_mount_reachable(c, c->mntdir, cause) == -1)
+		return -1;
+	for (i = 0; i < c->nbinds; i++) {
+		if (c_mount_reachable(c, c->binds[i].src, cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Closes cmld's copies of the detached mounts; the child has its own. */
+static void
+c_mount_close(struct container *c, int keep_root)
+{
+	size_t i;
+
+	for (i = 0; i < c->nimages; i++) {
+		if (keep_root && strcmp(c->images[i].mount, "/") == 0)
+			continue;
+		if (c->images[i].mfd != -1)
+			close(c->images[i].mfd);
+		c->images[i].mfd = -1;
+	}
+}
+
+/*
+ * Mounts the images while the child starts up, and passes them on.  In a
+ * user namespace (its maps are written by now) they get its id mapping,
+ * so that the host's root owns what the container's root owns; a file
+ * system that cannot be id-mapped still works, its files owned by nobody
+ * inside.
+ */
+static int
+c_mount_started(struct container *c, char **cause)
+{
+	struct mount_attr attr;
+	char *path;
+	size_t i;
+	int ufd = -1, rc = -1;
+
+	if (c->userns) {
+		path = xasprintf("/proc/%ld/ns/user", (long)c->pid);
+		ufd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (ufd == -1) {
+			*cause = xasprintf("cannot open the user namespace of "
+			    "container '%s': %s", c->name, strerror(errno));
+			return -1;
+		}
+	}
+	for (i = 0; i < c->nimages; i++) {
+		if (c_mount_image(&c->images[i], cause) == -1)
+			goto out;
+		memset(&attr, 0, sizeof attr);
+		attr.attr_set = MOUNT_ATTR_IDMAP;
+		attr.userns_fd = (uint64_t)ufd;
+		if (ufd != -1 && syscall(SYS_mount_setattr, c->images[i].mfd,
+		    "", AT_EMPTY_PATH, &attr, sizeof attr) == -1)
+			log_info("container %s: image %s (%s) cannot be "
+			    "id-mapped (%s): its files are owned by nobody in "
+			    "the user namespace", c->name, c->images[i].file,
+			    c->images[i].fs, strerror(errno));
+		if (container_send_fd(c, c->images[i].mfd, cause) == -1)
+			goto out;
+	}
+	/* The root image stays open a little longer: c_mount_running. */
+	c_mount_close(c, 1);
+	rc = 0;
+out:
+	if (ufd != -1)
+		close(ufd);
+	return rc;
+}
+
+/*
+ * Reads a program of the root image (and the interpreter it names) into
+ * the page cache.  A fresh mount starts cold: every block exec and the
+ * first page faults touch would otherwise be read through the loop device
+ * then, one after the other.
+ */
+static void
+c_mount_prefetch(int rootfd, const char *path, int depth)
+{
+	struct open_how how;
+	struct stat sb;
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	char interp[PATH_MAX];
+	ssize_t n;
+	size_t len;
+	int fd, i;
+
+	memset(&how, 0, sizeof how);
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode))
+		goto out;
+	readahead(fd, 0, (size_t)(sb.st_size < C_MOUNT_PREFETCH_MAX ?
+	    sb.st_size : C_MOUNT_PREFETCH_MAX));
+	if (depth > 0 || (n = pread(fd, interp, sizeof interp - 1, 0)) < 4)
+		goto out;
+	interp[n] = '\0';
+	if (interp[0] == '#' && interp[1] == '!') {
+		/* "#!/bin/sh -e": the interpreter's path. */
+		memmove(interp, interp + 2, (size_t)n - 1);
+		len = strspn(interp, " \t");
+		memmove(interp, interp + len, strlen(interp + len) + 1);
+		interp[strcspn(interp, " \t\n")] = '\0';
+		if (interp[0] == '/')
+			c_mount_prefetch(rootfd, interp, depth + 1);
+		goto out;
+	}
+	/* A dynamic ELF program: its PT_INTERP, the dynamic loader. */
+	if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof ph)
+		goto out;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff +
+		    (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
+			break;
+		if (ph.p_type != PT_INTERP || ph.p_filesz == 0 ||
+		    ph.p_filesz >= sizeof interp)
+			continue;
+		if (pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) !=
+		    (ssize_t)ph.p_filesz)
+			break;
+		interp[ph.p_filesz] = '\0';
+		if (interp[0] == '/')
+			c_mount_prefetch(rootfd, interp, depth + 1);
+		break;
+	}
+out:
+	close(fd);
+}
+
+/* While init sets itself up, its program is read into the page cache. */
+static int
+c_mount_running(struct container *c, char **cause)
+{
+	size_t i;
+
+	for (i = 0; i < c->nimages; i++) {
+		if (c->images[i].mfd != -1)
+			c_mount_prefetch(c->images[i].mfd, c->argv[0], 0);
+	}
+	c_mount_close(c, 0);
+	return 0;
+}
+
+/* Mounts one image at its mount point in the new root. */
+static int
+c_mount_child_image(struct container *c, struct container_image *img)
+{
+	if (container_attach(c, img->mfd, img->mount, CONTAINER_MP_DIR) == -1)
+		return container_child_fail(c, errno, "mount of image %s on "
+		    "%s failed", img->file, img->mount);
+	close(img->mfd);
+	img->mfd = -1;
+	return 0;
+}
+
+/* Bind-mounts a host path into the new root. */
+static int
+c_mount_child_bind(struct container *c, const struct container_bind *b)
+{
+	struct mount_attr attr;
+	struct stat sb;
+	int tfd, rc;
+
+	if (stat(b->src, &sb) == -1)
+		return container_child_fail(c, errno, "bind mount of %s: the "
+		    "source is missing", b->src);
+	tfd = (int)syscall(SYS_open_tree, AT_FDCWD, b->src, OPEN_TREE_CLONE |
+	    OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tfd == -1)
+		return container_child_fail(c, errno, "bind mount of %s "
+		    "failed", b->src);
+	if (b->readonly) {
+		memset(&attr, 0, sizeof attr);
+		attr.attr_set = MOUNT_ATTR_RDONLY;
+		if (syscall(SYS_mount_setattr, tfd, "", AT_EMPTY_PATH |
+		    AT_RECURSIVE, &attr, sizeof attr) == -1) {
+			close(tfd);
+			return container_child_fail(c, errno, "making the bind "
+			    "mount of %s read-only failed", b->src);
+		}
+	}
+	rc = container_attach(c, tfd, b->dst, S_ISDIR(sb.st_mode) ?
+	    CONTAINER_MP_DIR : CONTAINER_MP_FILE);
+	close(tfd);
+	if (rc == -1)
+		return container_child_fail(c, errno, "bind mount of %s on %s "
+		    "failed", b->src, b->dst);
+	return 0;
+}
+
+/* Builds the new root under mntdir; ends with c->rootfd open on it. */
+static int
+c_mount_child(struct container *c)
+{
+	char opts[64], data[64];
+	struct container_image *img = NULL;
+	size_t i, depth, maxdepth = 0;
+	const char *p;
+	int n;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return container_child_fail(c, errno, "making the mounts "
+		    "private failed");
+	for (i = 0; i < c->nimages; i++) {
+		if (container_child_recv_fd(c, &c->images[i].mfd) == -1)
+			return container_child_fail(c, 0, "cmld gave up before "
+			    "image %s was mounted", c->images[i].file);
+	}
+	snprintf(data, sizeof data, "mode=0700,size=%lldm", c->storage_mb);
+	if (mount("tmpfs", c->mntdir, "tmpfs", 0, data) == -1)
+		return container_child_fail(c, errno, "mount of the writable "
+		    "layer (tmpfs, %lld MiB) on %s failed", c->storage_mb,
+		    c->mntdir);
+	if ((c->rootfd = open(c->mntdir, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return container_child_fail(c, errno, "cannot open %s",
+		    c->mntdir);
+	for (i = 0; i < c->nimages; i++) {
+		if (strcmp(c->images[i].mount, "/") == 0)
+			img = &c->images[i];
+	}
+	if (container_attach(c, img->mfd, "/lower", CONTAINER_MP_DIR) == -1)
+		return container_child_fail(c, errno, "mount of the root image "
+		    "%s failed", img->file);
+	close(img->mfd);
+	img->mfd = -1;
+	if (mkdirat(c->rootfd, "upper", 0755) == -1 ||
+	    mkdirat(c->rootfd, "work", 0755) == -1 ||
+	    mkdirat(c->rootfd, "root", 0755) == -1)
+		return container_child_fail(c, errno, "cannot create the "
+		    "overlay's directories in %s", c->mntdir);
+	/* Relative layers: the container's mount table names no host path. */
+	if (fchdir(c->rootfd) == -1)
+		return container_child_fail(c, errno, "cannot enter %s",
+		    c->mntdir);
+	snprintf(opts, sizeof opts, "lowerdir=lower,upperdir=upper,"
+	    "workdir=work%s", c->userns ? ",userxattr" : "");
+	if (mount("overlay", "root", "overlay", 0, opts) == -1)
+		return container_child_fail(c, errno, "mount of the root "
+		    "overlay on %s/root failed", c->mntdir);
+	close(c->rootfd);
+	if ((c->rootfd = open("root", O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return container_child_fail(c, errno, "cannot open %s/root",
+		    c->mntdir);
+
+	/* The other images, parents before children. */
+	for (i = 0; i < c->nimages; i++) {
+		for (depth = 0, p = c->images[i].mount; *p != '\0'; p++)
+			depth += *p == '/';
+		if (depth > maxdepth)
+			maxdepth = depth;
+	}
+	for (depth = 1; depth <= maxdepth; depth++) {
+		for (i = 0; i < c->nimages; i++) {
+			img = &c->images[i];
+			if (img->mfd == -1)
+				continue;
+			for (n = 0, p = img->mount; *p != '\0'; p++)
+				n += *p == '/';
+			if ((size_t)n == depth &&
+			    c_mount_child_image(c, img) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The bind mounts, over everything the other modules made. */
+static int
+c_binds_child(struct container *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nbinds; i++) {
+		if (c_mount_child_bind(c, &c->binds[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Waits until the kernel has released a loop device (autoclear). */
+static void
+c_mount_wait_loop(struct container *c, int n)
+{
+	struct timespec ts = { 0, 1000 * 1000 };
+	struct stat sb;
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof path, "/sys/block/loop%d/loop/backing_file", n);
+	for (i = 0; i < C_MOUNT_LOOP_WAIT_MS; i++) {
+		if (stat(path, &sb) == -1)
+			return;
+		nanosleep(&ts, NULL);
+	}
+	log_warnx("container %s: loop%d is still attached %d ms after the "
+	    "container ended", c->name, n, C_MOUNT_LOOP_WAIT_MS);
+}
+
+static void
+c_mount_cleanup(struct container *c)
+{
+	size_t i;
+
+	c_mount_close(c, 0);
+	for (i = 0; i < c->nimages; i++) {
+		if (c->images[i].loop != -1)
+			c_mount_wait_loop(c, c->images[i].loop);
+		c->images[i].loop = -1;
+	}
+	if (c->mnt_owned && rmdir(c->mntdir) == -1 && errno != ENOENT)
+		log_warn("container %s: cannot remove %s", c->name, c->mntdir);
+	c->mnt_owned = 0;
+}
+
+const struct container_module c_mount_module = {
+	.name = "mount",
+	.prepare = c_mount_prepare,
+	.started = c_mount_started,
+	.running = c_mount_running,
+	.child = c_mount_child,
+	.cleanup = c_mount_cleanup,
+};
+
+const struct container_module c_binds_module = {
+	.name = "binds",
+	.child = c_binds_child,
+};
+
+/* Makes the new root the root: pivot_root, then the old one goes. */
+static int
+c_pivot_child(struct container *c)
+{
+	if (fchdir(c->rootfd) == -1)
+		return container_child_fail(c, errno, "cannot enter the new "
+		    "root");
+	if (syscall(SYS_pivot_root, ".", ".") == -1)
+		return container_child_fail(c, errno, "pivot_root into the new "
+		    "root failed");
+	if (umount2(".", MNT_DETACH) == -1)
+		return container_child_fail(c, errno, "detaching the host's "
+		    "root failed");
+	if (chdir("/") == -1)
+		return container_child_fail(c, errno, "chdir to the new root "
+		    "failed");
+	close(c->rootfd);
+	c->rootfd = -1;
+	return 0;
+}
+
+const struct container_module c_pivot_module = {
+	.name = "pivot",
+	.child = c_pivot_child,
+};

@@ -1,0 +1,52 @@
+/*
+ * Container module: what the new UTS and network namespaces start with.
+ * The container's hostname is its own; its network namespace holds only a
+ * loopback interface, brought up here (links to c0 are the network's).
+ * The namespaces themselves come from the clone (container.c).
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <net/if.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "container.h"
+
+static int
+c_namespaces_child(struct container *c)
+{
+	struct ifreq ifr;
+	int s;
+
+	if (sethostname(c->hostname, strlen(c->hostname)) == -1)
+		return container_child_fail(c, errno, "setting the hostname "
+		    "'%s' failed", c->hostname);
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return container_child_fail(c, errno, "no socket for the "
+		    "loopback interface");
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, "lo", sizeof ifr.ifr_name - 1);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1) {
+		close(s);
+		return container_child_fail(c, errno, "the loopback interface "
+		    "is missing");
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) == -1) {
+		close(s);
+		return container_child_fail(c, errno, "bringing the loopback "
+		    "interface up failed");
+	}
+	close(s);
+	return 0;
+}
+
+const struct container_module c_namespaces_module = {
+	.name = "namespaces",
+	.child = c_namespaces_child,
+};

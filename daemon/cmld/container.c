@@ -1,0 +1,1430 @@
+/*
+ * The container lifecycle: the module table, the clone of init and the
+ * handshake with it, exec into a running container, adoption after a
+ * restart, reaping and cleanup.
+ *
+ * Start: the modules prepare in cmld (cgroups, loop devices and detached
+ * image mounts, device rules, the seccomp filter); init is cloned into new
+ * namespaces and waits on a socket while the modules finish from cmld
+ * (user namespace maps, cgroup membership); then it sets itself up, step by
+ * step, and executes the init program.  A failed step comes back as one
+ * message naming it; the socket is close-on-exec, so its end tells cmld
+ * that the init program runs.
+ */
+#include "config.h"
+
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+
+#include <linux/mount.h>
+#include <linux/sched.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cconfig.h"
+#include "container.h"
+#include "guestos.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* How long a child may take to set itself up, in milliseconds. */
+#define CONTAINER_SETUP_TIMEOUT_MS 10000
+/* How long cleanup waits for an adopted init to end after SIGKILL. */
+#define CONTAINER_KILL_TIMEOUT_MS 5000
+
+#define CONTAINER_DEFAULT_INIT "/sbin/init"
+#define CONTAINER_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:" \
+	"/usr/sbin:/usr/bin:/sbin:/bin"
+
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The namespaces of every container; the user namespace is added when set. */
+#define CONTAINER_NS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | \
+	CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+
+/*
+ * The order in which the modules run; cleanup runs backwards.  In the
+ * child: ids first, so every later step runs as root inside; the root file
+ * system is built under mntdir, /dev, /proc and /sys before the host's
+ * tree goes (in a user namespace the kernel mounts proc and sysfs only
+ * while the host's are visible), then the bind mounts over all of it and
+ * pivot_root.  The cgroup namespace waits for cmld to have moved init into
+ * its cgroups, which cmld does meanwhile.  seccomp needs CAP_SYS_ADMIN, so
+ * it comes before the capabilities go.
+ */
+static const struct container_module *const container_modules[] = {
+	&c_user_module,
+	&c_mount_module,
+	&c_devices_module,
+	&c_procfs_module,
+	&c_binds_module,
+	&c_pivot_module,
+	&c_namespaces_module,
+	&c_cgroups_module,
+	&c_seccomp_module,
+	&c_caps_module,
+};
+#define CONTAINER_NMODULES \
+	(sizeof container_modules / sizeof container_modules[0])
+
+/* A message from the child on the sync socket. */
+struct container_msg {
+	char type; /* CONTAINER_MSG_ERROR or CONTAINER_MSG_EXEC */
+	int err;
+	char text[CONTAINER_MSG_MAX];
+};
+#define CONTAINER_MSG_ERROR 'E'
+#define CONTAINER_MSG_EXEC 'X' /* about to execute: EOF next means it did */
+
+static int
+container_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int
+container_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * Clones a child into new namespaces with fork semantics (no shared
+ * memory: the child has its own copy of everything) and a pidfd.  Returns
+ * the pid in the parent, 0 in the child, -1 with errno set.
+ */
+static pid_t
+container_clone(int flags, int *pidfd)
+{
+	struct clone_args args;
+	long ret;
+
+	memset(&args, 0, sizeof args);
+	args.flags = (uint64_t)flags | CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	ret = syscall(SYS_clone3, &args, sizeof args);
+	if (ret == -1 && errno == ENOSYS) {
+		/* clone(2): flags, stack, parent_tid (the pidfd), ... */
+		ret = syscall(SYS_clone, (unsigned long)flags | CLONE_PIDFD |
+		    SIGCHLD, NULL, pidfd, NULL, 0);
+	}
+	return (pid_t)ret;
+}
+
+int
+container_child_fail(struct container *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->child_msg, sizeof c->child_msg, fmt, ap);
+	va_end(ap);
+	c->child_errno = err;
+	return -1;
+}
+
+int
+container_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len, i;
+
+	len = strlen(path);
+	if (len == 0 || len >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -1;
+		buf[i] = path[i];
+	}
+	return 0;
+}
+
+int
+container_mountpoint(struct container *c, const char *path, int how)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = path, *e;
+	size_t len;
+	int dfd, nfd, last, saved;
+
+	if ((dfd = openat(c->rootfd, ".", O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return dfd;
+		e = strchr(p, '/');
+		len = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (len > NAME_MAX) {
+			close(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			close(dfd);
+			errno = EINVAL;
+			return -1;
+		}
+		last = e == NULL || e[strspn(e, "/")] == '\0';
+		if (last && how == CONTAINER_MP_FILE) {
+			if (mknodat(dfd, comp, S_IFREG | 0644, 0) == -1 &&
+			    errno != EEXIST)
+				goto fail;
+			nfd = openat(dfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		} else {
+			if (how != CONTAINER_MP_LOOKUP &&
+			    mkdirat(dfd, comp, 0755) == -1 && errno != EEXIST)
+				goto fail;
+			nfd = openat(dfd, comp, O_PATH | O_NOFOLLOW |
+			    (last ? 0 : O_DIRECTORY) | O_CLOEXEC);
+		}
+		if (nfd == -1)
+			goto fail;
+		close(dfd);
+		dfd = nfd;
+		if (last) {
+			struct stat sb;
+
+			if (fstat(dfd, &sb) == -1)
+				goto fail;
+			if (S_ISLNK(sb.st_mode)) {
+				close(dfd);
+				errno = ELOOP;
+				return -1;
+			}
+			return dfd;
+		}
+		p = e;
+	}
+fail:
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return -1;
+}
+
+int
+container_mount(struct container *c, const char *source, const char *path,
+    const char *fstype, unsigned long flags, const char *data, int how)
+{
+	char target[64];
+	int fd, rc, saved;
+
+	if ((fd = container_mountpoint(c, path, how)) == -1)
+		return -1;
+	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+	rc = mount(source, target, fstype, flags, data);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int
+container_attach(struct container *c, int mfd, const char *path, int how)
+{
+	int fd, rc, saved;
+
+	if ((fd = container_mountpoint(c, path, how)) == -1)
+		return -1;
+	rc = (int)syscall(SYS_move_mount, mfd, "", fd, "",
+	    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int
+container_write_file(const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = write(fd, s, len);
+	saved = errno;
+	close(fd);
+	if (n == -1) {
+		errno = saved;
+		return -1;
+	}
+	if ((size_t)n != len) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Child side: sends a message to cmld; errors are of no use to anyone. */
+static void
+container_child_send(int sock, char type, int err, const char *text)
+{
+	struct container_msg msg;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof msg);
+	msg.type = type;
+	msg.err = err;
+	if (text != NULL)
+		snprintf(msg.text, sizeof msg.text, "%s", text);
+	do
+		n = send(sock, &msg, sizeof msg, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+}
+
+/*
+ * Child side: restores what a program expects at start (no blocked or
+ * ignored signals: cmld blocks the ones its loop reads from a signalfd).
+ */
+static void
+container_child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int sig;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	}
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+/* Child side: marks every descriptor from 3 up close-on-exec. */
+static void
+container_child_cloexec(void)
+{
+	int fd;
+
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	for (fd = 3; fd < 4096; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* The token of container_release; a descriptor travels with its own. */
+#define CONTAINER_GO 'g'
+#define CONTAINER_FD 'f'
+
+int
+container_release(struct container *c, char **cause)
+{
+	char go = CONTAINER_GO;
+
+	if (send(c->psock, &go, 1, MSG_NOSIGNAL) != 1) {
+		*cause = xasprintf("the set-up process of container '%s' is "
+		    "gone: %s", c->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+container_send_fd(struct container *c, int fd, char **cause)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct cmsghdr *cmsg;
+	struct msghdr msg;
+	struct iovec iov;
+	char tag = CONTAINER_FD;
+
+	memset(&u, 0, sizeof u);
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = &tag;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof u.buf;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+	if (sendmsg(c->psock, &msg, MSG_NOSIGNAL) != 1) {
+		*cause = xasprintf("the set-up process of container '%s' is "
+		    "gone: %s", c->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+container_child_await(struct container *c)
+{
+	ssize_t n;
+	char b;
+
+	do
+		n = read(c->sock, &b, 1);
+	while (n == -1 && errno == EINTR);
+	return n == 1 && b == CONTAINER_GO ? 0 : -1;
+}
+
+int
+container_child_recv_fd(struct container *c, int *fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct cmsghdr *cmsg;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t n;
+	char tag;
+
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = &tag;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof u.buf;
+	do
+		n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n == -1 && errno == EINTR);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (n != 1 || tag != CONTAINER_FD || cmsg == NULL ||
+	    cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+	    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -1;
+	memcpy(fd, CMSG_DATA(cmsg), sizeof *fd);
+	return 0;
+}
+
+/* Exec side: waits for cmld's go; returns -1 when cmld gave up. */
+static int
+container_child_wait(int sock)
+{
+	ssize_t n;
+	char b;
+
+	do
+		n = read(sock, &b, 1);
+	while (n == -1 && errno == EINTR);
+	return n == 1 ? 0 : -1;
+}
+
+/* Child side: reports the failed step and ends. */
+static void __attribute__((noreturn))
+container_child_abort(struct container *c, int status)
+{
+	container_child_send(c->sock, CONTAINER_MSG_ERROR, c->child_errno,
+	    c->child_msg);
+	_exit(status);
+}
+
+/* The child of container_start: becomes the container's init. */
+static void __attribute__((noreturn))
+container_child_main(struct container *c, int sock, int nullfd)
+{
+	size_t i;
+	int out, waited = 0;
+
+	c->sock = sock;
+	c->in_exec = 0;
+	container_child_signals();
+	/* Signals to cmld's process group or session are not the container's. */
+	setsid();
+	/* What the kernel gives the first init. */
+	umask(022);
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->after_running && !waited) {
+			if (container_child_await(c) == -1)
+				_exit(1);
+			waited = 1;
+		}
+		if (container_modules[i]->child == NULL)
+			continue;
+		if (container_modules[i]->child(c) == -1)
+			container_child_abort(c, 1);
+	}
+	out = c->outfd != -1 ? c->outfd : nullfd;
+	if (dup2(nullfd, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1) {
+		container_child_fail(c, errno, "redirection of init's standard "
+		    "input and output failed");
+		container_child_abort(c, 1);
+	}
+	container_child_cloexec();
+	container_child_send(sock, CONTAINER_MSG_EXEC, 0, NULL);
+	execve(c->argv[0], c->argv, c->envp);
+	container_child_fail(c, errno, "execution of the init '%s' failed",
+	    c->argv[0]);
+	container_child_abort(c, 127);
+}
+
+/*
+ * Waits for the child's verdict on sock: 0 once it executed its program,
+ * -1 with *cause set when a step failed or it ended without saying why.
+ */
+static int
+container_sync_wait(struct container *c, int sock, pid_t pid, char **cause)
+{
+	struct container_msg msg;
+	struct timespec t0, t1;
+	struct pollfd pfd;
+	long long left;
+	int exec_seen = 0, r;
+	ssize_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = CONTAINER_SETUP_TIMEOUT_MS -
+		    ((t1.tv_sec - t0.tv_sec) * 1000LL +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0) {
+			*cause = xasprintf("the set-up of container '%s' took "
+			    "longer than %d s", c->name,
+			    CONTAINER_SETUP_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		pfd.fd = sock;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, (int)left);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			*cause = xasprintf("poll: %s", strerror(errno));
+			return -1;
+		}
+		if (r == 0)
+			continue;
+		n = recv(sock, &msg, sizeof msg, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*cause = xasprintf("reading from the container's set-up "
+			    "failed: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			if (exec_seen)
+				return 0;
+			*cause = xasprintf("the set-up process of container "
+			    "'%s' (pid %ld) ended without a word", c->name,
+			    (long)pid);
+			return -1;
+		}
+		if ((size_t)n != sizeof msg) {
+			*cause = xasprintf("a malformed message came from the "
+			    "container's set-up");
+			return -1;
+		}
+		msg.text[sizeof msg.text - 1] = '\0';
+		if (msg.type == CONTAINER_MSG_EXEC) {
+			exec_seen = 1;
+			continue;
+		}
+		if (msg.err != 0)
+			*cause = xasprintf("%s: %s", msg.text, strerror(msg.err));
+		else
+			*cause = xstrdup(msg.text);
+		return -1;
+	}
+}
+
+/*
+ * After a failure in cmld while the child was at work: when the child
+ * failed first, its message says what went wrong, not the consequence.
+ */
+static void
+container_sync_pending(int sock, char **cause)
+{
+	struct container_msg msg;
+	struct pollfd pfd;
+	char *why;
+
+	pfd.fd = sock;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 100) != 1 ||
+	    recv(sock, &msg, sizeof msg, MSG_DONTWAIT) != (ssize_t)sizeof msg ||
+	    msg.type != CONTAINER_MSG_ERROR)
+		return;
+	msg.text[sizeof msg.text - 1] = '\0';
+	if (msg.err != 0)
+		why = xasprintf("%s: %s", msg.text, strerror(msg.err));
+	else
+		why = xstrdup(msg.text);
+	free(*cause);
+	*cause = why;
+}
+
+/* Returns a copy of a NULL-terminated string array. */
+static char **
+container_strv_copy(char *const *v, size_t n)
+{
+	char **copy;
+	size_t i;
+
+	copy = xcalloc(n + 1, sizeof *copy);
+	for (i = 0; i < n; i++)
+		copy[i] = xstrdup(v[i]);
+	return copy;
+}
+
+static void
+container_strv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The environment: the config's, with a PATH when it has none. */
+static char **
+container_env(const struct cconfig *cfg)
+{
+	char **env;
+	size_t i, n = 0;
+	int has_path = 0;
+
+	for (i = 0; i < cfg->nenv; i++) {
+		if (strncmp(cfg->env[i], "PATH=", 5) == 0)
+			has_path = 1;
+	}
+	env = xcalloc(cfg->nenv + 2, sizeof *env);
+	if (!has_path)
+		env[n++] = xstrdup(CONTAINER_DEFAULT_PATH);
+	for (i = 0; i < cfg->nenv; i++)
+		env[n++] = xstrdup(cfg->env[i]);
+	return env;
+}
+
+static void
+container_device_copy(struct container_device *d,
+    const struct cconfig_device *s)
+{
+	d->type = s->type;
+	d->major = s->major == CCONFIG_DEVICE_ANY ? -1 : s->major;
+	d->minor = s->minor == CCONFIG_DEVICE_ANY ? -1 : s->minor;
+	snprintf(d->access, sizeof d->access, "%s", s->access);
+}
+
+struct container *
+container_new(const struct cconfig *cfg, const char *guestos_dir,
+    const struct guestos_manifest *m, const char *rundir, int index)
+{
+	struct container *c;
+	struct container_image *img;
+	size_t i, n;
+	int cg;
+
+	c = xcalloc(1, sizeof *c);
+	c->name = xstrdup(cfg->name);
+	c->pidfd = -1;
+	c->outfd = -1;
+	c->sock = -1;
+	c->psock = -1;
+	c->rootfd = -1;
+	c->index = index;
+	c->hostname = xstrdup(cfg->hostname != NULL ? cfg->hostname :
+	    cfg->name);
+	if (cfg->args != NULL && cfg->nargs > 0)
+		c->argv = container_strv_copy(cfg->args, cfg->nargs);
+	else {
+		c->argv = xcalloc(2, sizeof *c->argv);
+		c->argv[0] = xstrdup(m->init != NULL ? m->init :
+		    CONTAINER_DEFAULT_INIT);
+	}
+	c->envp = container_env(cfg);
+	c->caps = cfg->caps;
+	c->memory_limit = cfg->memory_limit;
+	c->cpu_shares = cfg->cpu_shares;
+	c->cpu_quota = cfg->cpu_quota;
+	c->cpu_period = cfg->cpu_period;
+	if (cfg->cpu_cpus != NULL)
+		c->cpus = xstrdup(cfg->cpu_cpus);
+	c->pids_limit = cfg->pids_limit;
+
+	n = cconfig_default_devices_len + cfg->ndevices;
+	c->devices = xcalloc(n, sizeof *c->devices);
+	for (i = 0; i < cconfig_default_devices_len; i++)
+		container_device_copy(&c->devices[i], &cconfig_default_devices[i]);
+	for (i = 0; i < cfg->ndevices; i++)
+		container_device_copy(&c->devices[cconfig_default_devices_len + i],
+		    &cfg->devices[i]);
+	c->ndevices = n;
+
+	c->userns = cfg->user_namespace;
+	c->encrypted = cfg->storage_encrypted;
+	c->storage_mb = cfg->storage_size_mb;
+
+	c->images = xcalloc(m->nimages, sizeof *c->images);
+	for (i = 0; i < m->nimages; i++) {
+		img = &c->images[i];
+		img->file = xstrdup(m->images[i].file);
+		img->path = xasprintf("%s/%s", guestos_dir, m->images[i].file);
+		img->fs = xstrdup(m->images[i].fs);
+		img->mount = xstrdup(m->images[i].mount);
+		img->mfd = -1;
+		img->loop = -1;
+	}
+	c->nimages = m->nimages;
+	c->rundir = xstrdup(rundir);
+	c->mntdir = xasprintf("%s/%s", rundir, c->name);
+
+	c->nsflags = CONTAINER_NS | (c->userns ? CLONE_NEWUSER : 0);
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++)
+		c->cgroup[cg] = NULL;
+	c_cgroups_paths(c);
+	return c;
+}
+
+int
+container_add_bind(struct container *c, const char *src, const char *dst,
+    int readonly, char **cause)
+{
+	struct container_bind *b;
+
+	if (c->pid != 0) {
+		*cause = xasprintf("container '%s' is running: a bind mount "
+		    "applies from its next start", c->name);
+		return -1;
+	}
+	if (src[0] != '/' || dst[0] != '/' || strcmp(dst, "/") == 0 ||
+	    strstr(dst, "/../") != NULL || (strlen(dst) >= 3 &&
+	    strcmp(dst + strlen(dst) - 3, "/..") == 0)) {
+		*cause = xasprintf("a bind mount needs absolute paths and a "
+		    "target below / without '..': '%s' -> '%s'", src, dst);
+		return -1;
+	}
+	c->binds = xreallocarray(c->binds, c->nbinds + 1, sizeof *c->binds);
+	b = &c->binds[c->nbinds++];
+	b->src = xstrdup(src);
+	b->dst = xstrdup(dst);
+	b->readonly = readonly;
+	return 0;
+}
+
+void
+container_set_output(struct container *c, int fd)
+{
+	c->outfd = fd;
+}
+
+/* Runs the cleanup hooks, last module first. */
+static void
+container_cleanup_modules(struct container *c)
+{
+	size_t i;
+
+	for (i = CONTAINER_NMODULES; i > 0; i--) {
+		if (container_modules[i - 1]->cleanup != NULL)
+			container_modules[i - 1]->cleanup(c);
+	}
+}
+
+/* Kills and collects a child that failed during its set-up. */
+static void
+container_kill_child(pid_t pid, int pidfd)
+{
+	siginfo_t si;
+
+	if (pidfd != -1)
+		container_pidfd_send_signal(pidfd, SIGKILL);
+	else
+		kill(pid, SIGKILL);
+	memset(&si, 0, sizeof si);
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED) == -1 && errno == EINTR)
+		;
+}
+
+int
+container_start(struct container *c, char **cause)
+{
+	const struct container_module *mod;
+	int sv[2] = { -1, -1 }, nullfd = -1, pidfd = -1;
+	pid_t pid = -1;
+	size_t i;
+	char go = CONTAINER_GO;
+	struct timespec t0, t1;
+
+	if (c->pid != 0) {
+		*cause = xasprintf("container '%s' is running already", c->name);
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c->reaped = c->stopping = c->frozen = c->adopted = 0;
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		mod = container_modules[i];
+		if (mod->prepare != NULL && mod->prepare(c, cause) == -1)
+			goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		*cause = xasprintf("socketpair: %s", strerror(errno));
+		goto fail;
+	}
+	c->psock = sv[0];
+	if ((nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot open /dev/null: %s", strerror(errno));
+		goto fail;
+	}
+	pid = container_clone(c->nsflags & ~CLONE_NEWCGROUP, &pidfd);
+	if (pid == -1) {
+		*cause = xasprintf("creating the namespaces of container '%s' "
+		    "failed (clone): %s", c->name, strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		container_child_main(c, sv[1], nullfd);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	c->pid = pid;
+	c->pidfd = pidfd;
+
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		mod = container_modules[i];
+		if (mod->started != NULL && mod->started(c, cause) == -1) {
+			container_sync_pending(sv[0], cause);
+			goto fail;
+		}
+	}
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		mod = container_modules[i];
+		if (mod->running != NULL && mod->running(c, cause) == -1) {
+			container_sync_pending(sv[0], cause);
+			goto fail;
+		}
+	}
+	/* A child that failed meanwhile has gone: its message waits. */
+	if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1 && errno != EPIPE) {
+		*cause = xasprintf("the set-up process of container '%s' is "
+		    "gone: %s", c->name, strerror(errno));
+		goto fail;
+	}
+	if (container_sync_wait(c, sv[0], pid, cause) == -1)
+		goto fail;
+	c->psock = -1;
+	close(sv[0]);
+	close(nullfd);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_debug("container %s: init %ld started in %.1f ms", c->name,
+	    (long)pid, (t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+
+fail:
+	if (pid > 0)
+		container_kill_child(pid, pidfd);
+	if (pidfd != -1)
+		close(pidfd);
+	c->pid = 0;
+	c->pidfd = -1;
+	c->reaped = 1;
+	c->psock = -1;
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	if (nullfd != -1)
+		close(nullfd);
+	container_cleanup_modules(c);
+	return -1;
+}
+
+/* Runs the stop hooks (a frozen container is thawed, or it cannot end). */
+static void
+container_stop_modules(struct container *c)
+{
+	size_t i;
+
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->stop != NULL)
+			container_modules[i]->stop(c);
+	}
+}
+
+int
+container_signal(struct container *c, int sig, char **cause)
+{
+	if (c->pid == 0 || c->pidfd == -1) {
+		*cause = xasprintf("container '%s' is not running", c->name);
+		return -1;
+	}
+	if (sig == SIGTERM || sig == SIGKILL) {
+		c->stopping = 1;
+		container_stop_modules(c);
+	}
+	if (container_pidfd_send_signal(c->pidfd, sig) == -1 &&
+	    errno != ESRCH) {
+		*cause = xasprintf("cannot signal the init of container '%s': "
+		    "%s", c->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+container_stop(struct container *c, char **cause)
+{
+	return container_signal(c, SIGTERM, cause);
+}
+
+int
+container_freeze(struct container *c, int frozen, char **cause)
+{
+	if (c->pid == 0) {
+		*cause = xasprintf("container '%s' is not running", c->name);
+		return -1;
+	}
+	if (c_cgroups_freeze(c, frozen, cause) == -1)
+		return -1;
+	c->frozen = frozen;
+	return 0;
+}
+
+/* Formats a byte count for a reason: "64 MiB". */
+static char *
+container_bytes(long long n)
+{
+	if (n % (1024 * 1024) == 0)
+		return xasprintf("%lld MiB", n / (1024 * 1024));
+	if (n % 1024 == 0)
+		return xasprintf("%lld KiB", n / 1024);
+	return xasprintf("%lld bytes", n);
+}
+
+/* Names a signal: "SIGKILL", or "signal 42". */
+static char *
+container_signame(int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev == NULL)
+		return xasprintf("signal %d", sig);
+	return xasprintf("SIG%s", abbrev);
+}
+
+int
+container_reap(struct container *c, char **reason)
+{
+	struct pollfd pfd;
+	siginfo_t si;
+	long long oom = 0, pids = 0;
+	char *base, *mem, *sig, *why;
+	int failed, code = -1, signo = 0;
+
+	if (c->pid == 0 || c->pidfd == -1) {
+		*reason = xasprintf("container '%s' is not running", c->name);
+		return -1;
+	}
+	if (!c->adopted) {
+		memset(&si, 0, sizeof si);
+		if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si,
+		    WEXITED | WNOHANG) == -1) {
+			*reason = xasprintf("waitid: %s", strerror(errno));
+			return -1;
+		}
+		if (si.si_pid == 0) {
+			*reason = xasprintf("container '%s' is running",
+			    c->name);
+			return -1;
+		}
+		if (si.si_code == CLD_EXITED)
+			code = si.si_status;
+		else
+			signo = si.si_status;
+	} else {
+		pfd.fd = c->pidfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) != 1) {
+			*reason = xasprintf("container '%s' is running",
+			    c->name);
+			return -1;
+		}
+	}
+	c->reaped = 1;
+	c_cgroups_events(c, &oom, &pids);
+
+	if (code >= 0)
+		base = xasprintf("exited with status %d", code);
+	else if (signo > 0) {
+		sig = container_signame(signo);
+		base = xasprintf("killed by %s", sig);
+		free(sig);
+	} else
+		base = xstrdup("ended (its exit status is unknown: cmld was "
+		    "restarted while it ran)");
+	/* Asked to stop, any end is a stop; the unknown end of an adoptee too. */
+	failed = !(code == 0 || (c->stopping && (code >= 0 || signo == 0 ||
+	    signo == SIGTERM || signo == SIGKILL)));
+	if (oom > 0) {
+		mem = container_bytes(c->memory_limit);
+		if (signo == SIGKILL)
+			why = xasprintf("killed by the OOM killer: memory limit "
+			    "%s", mem);
+		else
+			why = xasprintf("%s after the OOM killer ended %lld of "
+			    "its processes: memory limit %s", base, oom, mem);
+		free(base);
+		free(mem);
+		base = why;
+		failed = 1;
+	}
+	if (pids > 0) {
+		why = xasprintf("%s; its pids limit (%lld) was hit %lld "
+		    "time%s", base, c->pids_limit, pids, pids == 1 ? "" : "s");
+		free(base);
+		base = why;
+		if (!c->stopping)
+			failed = 1;
+	}
+	*reason = base;
+	container_cleanup(c);
+	return failed ? CONTAINER_FAILED : CONTAINER_STOPPED;
+}
+
+/* Exec side, in the process that runs the command: never returns. */
+static void __attribute__((noreturn))
+container_exec_run(struct container *c, char *const argv[], int nullfd,
+    int out, int err)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    dup2(nullfd, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1) {
+		container_child_fail(c, errno, "redirection of the command's "
+		    "standard input and output failed");
+		container_child_abort(c, 126);
+	}
+	container_child_cloexec();
+	container_child_send(c->sock, CONTAINER_MSG_EXEC, 0, NULL);
+	execve(argv[0], argv, c->envp);
+	container_child_fail(c, errno, "execution of '%s' in container '%s' "
+	    "failed", argv[0], c->name);
+	container_child_abort(c, 127);
+}
+
+/*
+ * Exec side, the first process: enters the container's namespaces and
+ * root, takes on its restrictions, forks the command into its PID
+ * namespace and passes the command's status on as its own.
+ */
+static void __attribute__((noreturn))
+container_exec_child(struct container *c, char *const argv[], int sock,
+    int rootfd, int nullfd, int out, int err)
+{
+	size_t i;
+	pid_t pid;
+	int status;
+
+	c->sock = sock;
+	c->in_exec = 1;
+	container_child_signals();
+	umask(022);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    container_child_wait(sock) == -1)
+		_exit(126);
+	if (setns(c->pidfd, c->nsflags) == -1) {
+		container_child_fail(c, errno, "entering the namespaces of "
+		    "container '%s' failed", c->name);
+		container_child_abort(c, 126);
+	}
+	if (fchdir(rootfd) == -1 || chroot(".") == -1 || chdir("/") == -1) {
+		container_child_fail(c, errno, "entering the root of container "
+		    "'%s' failed", c->name);
+		container_child_abort(c, 126);
+	}
+	close(rootfd);
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->enter == NULL)
+			continue;
+		if (container_modules[i]->enter(c) == -1)
+			container_child_abort(c, 126);
+	}
+	if ((pid = fork()) == -1) {
+		container_child_fail(c, errno, "fork into container '%s' failed",
+		    c->name);
+		container_child_abort(c, 126);
+	}
+	if (pid == 0)
+		container_exec_run(c, argv, nullfd, out, err);
+	/* The command's end closes the socket and the pipes, not this one. */
+	close(sock);
+	close(nullfd);
+	close(out);
+	close(err);
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			_exit(126);
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	_exit(128 + WTERMSIG(status));
+}
+
+int
+container_exec(struct container *c, char *const argv[], pid_t *pidp,
+    int *outp, int *errp, char **cause)
+{
+	const struct container_module *mod;
+	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int rootfd = -1, nullfd = -1, rc = -1, status;
+	pid_t pid = -1;
+	char *path = NULL, go = 'g';
+	size_t i;
+
+	if (c->pid == 0 || c->pidfd == -1 || c->reaped) {
+		*cause = xasprintf("container '%s' is not running", c->name);
+		return -1;
+	}
+	if (c->frozen) {
+		*cause = xasprintf("container '%s' is frozen: unfreeze it "
+		    "first", c->name);
+		return -1;
+	}
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+		*cause = xasprintf("the command must be an absolute path inside "
+		    "the container");
+		return -1;
+	}
+	path = xasprintf("/proc/%ld/root", (long)c->pid);
+	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd == -1 || container_pidfd_send_signal(c->pidfd, 0) == -1) {
+		*cause = xasprintf("container '%s' is not running", c->name);
+		goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot set up an exec: %s", strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xasprintf("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(out[0]);
+		close(err[0]);
+		container_exec_child(c, argv, sv[1], rootfd, nullfd, out[1],
+		    err[1]);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	close(out[1]);
+	out[1] = -1;
+	close(err[1]);
+	err[1] = -1;
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		mod = container_modules[i];
+		if (mod->join != NULL && mod->join(c, pid, cause) == -1)
+			goto out;
+	}
+	if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1) {
+		*cause = xasprintf("the exec process is gone: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (container_sync_wait(c, sv[0], pid, cause) == -1)
+		goto out;
+	*pidp = pid;
+	*outp = out[0];
+	*errp = err[0];
+	out[0] = err[0] = -1;
+	pid = -1;
+	rc = 0;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+	}
+	for (i = 0; i < 2; i++) {
+		if (sv[i] != -1)
+			close(sv[i]);
+		if (out[i] != -1)
+			close(out[i]);
+		if (err[i] != -1)
+			close(err[i]);
+	}
+	if (nullfd != -1)
+		close(nullfd);
+	if (rootfd != -1)
+		close(rootfd);
+	free(path);
+	return rc;
+}
+
+/* Checks that pid is the init of a PID namespace (NSpid ends in 1). */
+static int
+container_adopt_nspid(pid_t pid, char **cause)
+{
+	char *path, *line = NULL, *last = NULL, *tok, *save;
+	size_t size = 0;
+	int found = 0, levels = 0;
+	FILE *f;
+
+	path = xasprintf("/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	free(path);
+	if (f == NULL) {
+		*cause = xasprintf("process %ld is gone", (long)pid);
+		return -1;
+	}
+	while (getline(&line, &size, f) != -1) {
+		if (strncmp(line, "NSpid:", 6) != 0)
+			continue;
+		found = 1;
+		for (tok = strtok_r(line + 6, " \t\n", &save); tok != NULL;
+		    tok = strtok_r(NULL, " \t\n", &save)) {
+			levels++;
+			last = tok;
+		}
+		if (levels >= 2 && strcmp(last, "1") == 0)
+			found = 2;
+		break;
+	}
+	free(line);
+	fclose(f);
+	if (found != 2) {
+		*cause = xasprintf("process %ld is not the init of a PID "
+		    "namespace", (long)pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks that pid lives in its own mount namespace on an overlay root. */
+static int
+container_adopt_root(pid_t pid, char **cause)
+{
+	struct stat ours, theirs;
+	struct statfs fs;
+	char *path;
+	int rc = -1;
+
+	path = xasprintf("/proc/%ld/ns/mnt", (long)pid);
+	if (stat("/proc/self/ns/mnt", &ours) == -1 ||
+	    stat(path, &theirs) == -1 || ours.st_ino == theirs.st_ino) {
+		*cause = xasprintf("process %ld has no mount namespace of its "
+		    "own", (long)pid);
+		goto out;
+	}
+	free(path);
+	path = xasprintf("/proc/%ld/root", (long)pid);
+	if (statfs(path, &fs) == -1 ||
+	    (unsigned long)fs.f_type != OVERLAYFS_SUPER_MAGIC) {
+		*cause = xasprintf("the root of process %ld is not a "
+		    "container's overlay", (long)pid);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+int
+container_adopt(struct container *c, pid_t pid, char **cause)
+{
+	size_t i;
+	int pidfd;
+
+	if (c->pid != 0) {
+		*cause = xasprintf("container '%s' is running already", c->name);
+		return -1;
+	}
+	if (pid <= 1) {
+		*cause = xasprintf("%ld is no container's init", (long)pid);
+		return -1;
+	}
+	if ((pidfd = container_pidfd_open(pid)) == -1) {
+		*cause = xasprintf("process %ld is gone: %s", (long)pid,
+		    strerror(errno));
+		return -1;
+	}
+	c->pid = pid;
+	c->pidfd = pidfd;
+	if (container_adopt_nspid(pid, cause) == -1 ||
+	    container_adopt_root(pid, cause) == -1)
+		goto fail;
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->adopt != NULL &&
+		    container_modules[i]->adopt(c, cause) == -1)
+			goto fail;
+	}
+	/* The pidfd was open before the checks: they were about this process. */
+	if (container_pidfd_send_signal(pidfd, 0) == -1) {
+		*cause = xasprintf("process %ld is gone", (long)pid);
+		goto fail;
+	}
+	c->adopted = 1;
+	c->reaped = 0;
+	c->stopping = 0;
+	c->mnt_owned = 1;
+	return 0;
+fail:
+	close(pidfd);
+	c->pid = 0;
+	c->pidfd = -1;
+	return -1;
+}
+
+void
+container_cleanup(struct container *c)
+{
+	struct pollfd pfd;
+	siginfo_t si;
+
+	if (c->pidfd != -1 && !c->reaped) {
+		c->stopping = 1;
+		container_stop_modules(c);
+		container_pidfd_send_signal(c->pidfd, SIGKILL);
+		if (!c->adopted) {
+			memset(&si, 0, sizeof si);
+			while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si,
+			    WEXITED) == -1 && errno == EINTR)
+				;
+		} else {
+			pfd.fd = c->pidfd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, CONTAINER_KILL_TIMEOUT_MS) != 1)
+				log_warnx("container %s: init %ld survived "
+				    "SIGKILL", c->name, (long)c->pid);
+		}
+		c->reaped = 1;
+	}
+	if (c->pidfd != -1)
+		close(c->pidfd);
+	c->pidfd = -1;
+	c->pid = 0;
+	c->frozen = 0;
+	container_cleanup_modules(c);
+}
+
+pid_t
+container_find(struct container *c)
+{
+	pid_t *pids, found = 0;
+	char *cause = NULL;
+	size_t i;
+
+	pids = c_cgroups_procs(c);
+	for (i = 0; pids[i] != 0 && found == 0; i++) {
+		if (container_adopt_nspid(pids[i], &cause) == 0)
+			found = pids[i];
+		free(cause);
+		cause = NULL;
+	}
+	free(pids);
+	return found;
+}
+
+int
+container_purge(struct container *c, char **cause)
+{
+	if (c->pid != 0) {
+		*cause = xasprintf("container '%s' is running: stop it instead",
+		    c->name);
+		return -1;
+	}
+	c->cgroup_owned = 1;
+	c->mnt_owned = 1;
+	c->reaped = 1;
+	container_cleanup_modules(c);
+	return 0;
+}
+
+void
+container_free(struct container *c)
+{
+	if (c == NULL)
+		return;
+	container_cleanup(c);
+	container_forget(c);
+}
+
+void
+container_forget(struct container *c)
+{
+	size_t i;
+	int cg;
+
+	if (c == NULL)
+		return;
+	if (c->pidfd != -1)
+		close(c->pidfd);
+	free(c->name);
+	free(c->hostname);
+	container_strv_free(c->argv);
+	container_strv_free(c->envp);
+	free(c->cpus);
+	free(c->devices);
+	for (i = 0; i < c->nimages; i++) {
+		free(c->images[i].file);
+		free(c->images[i].path);
+		free(c->images[i].fs);
+		free(c->images[i].mount);
+	}
+	free(c->images);
+	for (i = 0; i < c->nbinds; i++) {
+		free(c->binds[i].src);
+		free(c->binds[i].dst);
+	}
+	free(c->binds);
+	free(c->mntdir);
+	free(c->rundir);
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		free(c->cgroup[cg]);
+	}
+	free(c->cgroup2);
+	free(c->filter);
+	if (c->capstate != NULL)
+		cap_free(c->capstate);
+	free(c);
+}

@@ -1,0 +1,358 @@
+/*
+ * The container runtime: one container's lifecycle (start, signal, freeze,
+ * exec, exit, adoption after a cmld restart, cleanup) around feature
+ * modules (c-*.c) that share one set of hooks and run in the order of one
+ * table.  Isolation: mount, PID, UTS, IPC, network and cgroup namespaces
+ * (a user namespace with 65536 ids when the config asks), read-only loop
+ * mounts of the guest OS images under an overlay with a tmpfs upper layer,
+ * pivot_root, a minimal /dev, masked /proc and read-only /sys, cgroups (v1
+ * or v2, found at run time), a device allow list, a reduced capability
+ * bounding set and a seccomp deny list.
+ *
+ * cmld's side is the first block of declarations; the rest is for the
+ * modules.  cmld is single-threaded: the child side of a start or an exec
+ * runs in a fork of it and uses no allocation.
+ */
+#ifndef CMLD_CONTAINER_H
+#define CMLD_CONTAINER_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cconfig;
+struct guestos_manifest;
+
+/*
+ * User namespace ids: the container with index i maps its ids 0..65535 to
+ * host ids CONTAINER_ID_BASE + i * CONTAINER_ID_RANGE onwards.
+ */
+#define CONTAINER_ID_BASE 1048576U
+#define CONTAINER_ID_RANGE 65536U
+#define CONTAINER_INDEX_MAX 65518
+
+/* cgroups: /sys/fs/cgroup/<controller>/cml/<name> (v1), .../cml/<name> (v2). */
+#define CONTAINER_CGROUP_ROOT "/sys/fs/cgroup"
+#define CONTAINER_CGROUP_DIR "cml"
+
+/* What container_reap found. */
+#define CONTAINER_STOPPED 0 /* exit status 0, or ended by a stop or kill */
+#define CONTAINER_FAILED 1 /* any other end; the reason says which */
+
+/*
+ * A container from its validated config and the manifest of its installed
+ * guest OS in guestos_dir (both copied: they need not outlive it).  Mount
+ * points go under rundir/NAME; index (0..CONTAINER_INDEX_MAX) selects the
+ * user namespace id range and must stay the container's for good.
+ * Touches nothing on the system.
+ */
+struct container *container_new(const struct cconfig *cfg,
+    const char *guestos_dir, const struct guestos_manifest *m,
+    const char *rundir, int index);
+/*
+ * Adds a bind mount of host path src (a file, socket or directory) at
+ * absolute path dst inside the container, read-only when readonly is set;
+ * before container_start.  -1 with *cause set.
+ */
+int container_add_bind(struct container *c, const char *src, const char *dst,
+    int readonly, char **cause);
+/*
+ * Sends init's stdout and stderr to fd (default: /dev/null); fd need stay
+ * open only until container_start returns.
+ */
+void container_set_output(struct container *c, int fd);
+/*
+ * Starts the container and returns once its init has been executed; sets
+ * c->pid and c->pidfd (readable when init exits: then container_reap).
+ * On failure everything set up is undone.  -1 with *cause naming the step
+ * that failed ("mount of the root image 'root.sqfs' failed: ...").
+ */
+int container_start(struct container *c, char **cause);
+/*
+ * Asks init to stop: thaws a frozen container, then sends SIGTERM.  The
+ * caller sends SIGKILL (container_signal) when it takes too long.  -1 with
+ * *cause set.
+ */
+int container_stop(struct container *c, char **cause);
+/*
+ * Sends sig to init (SIGKILL ends the whole container; a frozen container
+ * is thawed first for SIGTERM and SIGKILL).  -1 with *cause set.
+ */
+int container_signal(struct container *c, int sig, char **cause);
+/*
+ * Freezes (frozen = 1) or thaws (0) every process of the container and
+ * waits until the cgroup says so.  -1 with *cause set.
+ */
+int container_freeze(struct container *c, int frozen, char **cause);
+/*
+ * Collects an ended init, records why it ended, and cleans up: returns
+ * CONTAINER_STOPPED or CONTAINER_FAILED with *reason set ("killed by the
+ * OOM killer: memory limit 64 MiB"), or -1 with *reason set when init has
+ * not ended.
+ */
+int container_reap(struct container *c, char **reason);
+/*
+ * Runs argv (argv[0] an absolute path inside the container) in the running
+ * container's namespaces, root, cgroups, capabilities and seccomp filter,
+ * with the config's environment and stdin from /dev/null.  Returns once
+ * argv[0] has been executed: *pid is a child of the caller that exits with
+ * the command's status (128 + N when signal N killed it); *out and *err
+ * read its stdout and stderr.  -1 with *cause set (the step that failed,
+ * or why argv[0] could not be executed).
+ */
+int container_exec(struct container *c, char *const argv[], pid_t *pid,
+    int *out, int *err, char **cause);
+/*
+ * Takes over a container still running after a cmld restart: pid must be
+ * the init of a PID namespace, inside this container's cgroups, with an
+ * overlay root.  Sets c->pid and c->pidfd.  -1 with *cause saying which
+ * check failed.
+ */
+int container_adopt(struct container *c, pid_t pid, char **cause);
+/*
+ * Kills whatever still runs, waits for it, and removes the container's
+ * cgroups and mount point directory; waits briefly until its loop devices
+ * are released.  Nothing is left on the host.  Safe to call twice.
+ */
+void container_cleanup(struct container *c);
+/*
+ * Looks for this container's init among the processes in its cgroups (a
+ * cmld restarted without a record of the pid): returns the pid of the one
+ * that is the init of a PID namespace, 0 when there is none.  The caller
+ * adopts it with container_adopt, which checks everything again.
+ */
+pid_t container_find(struct container *c);
+/*
+ * Removes what a container whose init ended while cmld was not running
+ * left behind (after container_adopt found no init): its cgroups, killing
+ * anything still in them, and its mount point directory.  Its mounts and
+ * loop devices went with its last process.  -1 with *cause set when this
+ * container object runs.
+ */
+int container_purge(struct container *c, char **cause);
+/* Cleans up and frees a container; NULL does nothing. */
+void container_free(struct container *c);
+/*
+ * Frees the object of a container and leaves what runs alone, for cmld's
+ * end: a new cmld finds it again with container_adopt.
+ */
+void container_forget(struct container *c);
+
+/* --- the modules' side ------------------------------------------------- */
+
+/* A rule of the device allow list (the defaults first, then the config's). */
+struct container_device {
+	char type; /* 'c', 'b' or 'a' */
+	long long major; /* -1: any */
+	long long minor; /* -1: any */
+	char access[4];
+};
+
+/* A host device node bound into the container's /dev. */
+struct container_node {
+	char *host; /* "/dev/ttyUSB0" */
+	char *name; /* "ttyUSB0" (may contain '/': "snd/pcmC0D0p") */
+	mode_t mode; /* type and permissions, as on the host */
+	dev_t rdev;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A guest OS image (from the manifest). */
+struct container_image {
+	char *file; /* as in the manifest */
+	char *path; /* guestos_dir/file */
+	char *fs; /* "squashfs" or "ext4" */
+	char *mount; /* "/" for the root image */
+	int mfd; /* the detached read-only mount; -1 */
+	int loop; /* loop device number; -1 */
+};
+
+/* A bind mount from the host. */
+struct container_bind {
+	char *src;
+	char *dst;
+	int readonly;
+};
+
+enum container_cgroup_ctrl {
+	CONTAINER_CG_MEMORY,
+	CONTAINER_CG_CPU,
+	CONTAINER_CG_CPUSET,
+	CONTAINER_CG_PIDS,
+	CONTAINER_CG_FREEZER,
+	CONTAINER_CG_DEVICES,
+	CONTAINER_CG_COUNT,
+};
+
+/* Room for the message of a failed step in the child. */
+#define CONTAINER_MSG_MAX 512
+
+struct container {
+	/* For cmld: read only. */
+	char *name;
+	pid_t pid; /* init, in cmld's PID namespace; 0: not running */
+	int pidfd; /* init's pidfd; -1: not running */
+	int frozen;
+
+	/* Settings, copied from the config and the manifest. */
+	int index;
+	char *hostname;
+	char **argv;
+	char **envp;
+	uint64_t caps; /* capabilities kept in the bounding set */
+	long long memory_limit;
+	long long cpu_shares;
+	long long cpu_quota; /* 0: none */
+	long long cpu_period;
+	char *cpus; /* NULL: every CPU */
+	long long pids_limit;
+	struct container_device *devices;
+	size_t ndevices;
+	int userns;
+	int encrypted;
+	long long storage_mb;
+	struct container_image *images;
+	size_t nimages;
+	struct container_bind *binds;
+	size_t nbinds;
+	char *mntdir; /* rundir/NAME: the scratch tmpfs, inside only */
+	char *rundir;
+	int outfd; /* borrowed during container_start; -1: /dev/null */
+
+	/* Run state. */
+	int nsflags; /* CLONE_NEW* of the container, CLONE_NEWCGROUP included */
+	int adopted; /* found again after a restart: not cmld's child */
+	int stopping; /* a stop or kill was asked */
+	int reaped;
+	int in_exec; /* the child side runs an exec, not a start */
+	int sock; /* the child's end of the sync socket, in the child */
+	int psock; /* cmld's end, during container_start */
+	int rootfd; /* in the child: the new root, before pivot_root */
+	int mnt_owned; /* mntdir is this container's to remove */
+
+	/* c-user. */
+	uint32_t idbase;
+
+	/* c-cgroups. */
+	int cgroup_v2;
+	int cgroup_owned; /* the groups are this container's to remove */
+	char *cgroup[CONTAINER_CG_COUNT]; /* v1 directories; NULL: unused */
+	char *cgroup2; /* the v2 directory */
+
+	/* c-devices. */
+	struct container_node *nodes;
+	size_t nnodes;
+
+	/* c-caps: the cap_t set in the child and before an exec. */
+	void *capstate;
+	int cap_last;
+
+	/* c-seccomp: the filter, as BPF. */
+	void *filter;
+	size_t filter_len; /* instructions */
+
+	/* Child side: why a step failed. */
+	int child_errno;
+	char child_msg[CONTAINER_MSG_MAX];
+};
+
+/*
+ * The hooks of a feature module, each optional, run in table order
+ * (cleanup in reverse).  prepare: in cmld before the clone.  started: in
+ * cmld after the clone, while the child runs; what the child needs from
+ * them it waits for (container_release, container_send_fd).  running: in
+ * cmld after the started hooks; a module with after_running set has its
+ * child hook wait until every running hook is done.  child: in the child, in
+ * its namespaces, before init is executed.  join: in cmld, for a process
+ * about to enter the running container (container_exec).  enter: in that
+ * process, once it is inside the namespaces and root.  adopt: in cmld, to
+ * recognise a container after a restart.  stop: before SIGTERM or
+ * SIGKILL.  cleanup: after the end (also after a failed prepare, so it
+ * copes with partial state).  Hooks that run in cmld return -1 with
+ * *cause set; child and enter return container_child_fail().
+ */
+struct container_module {
+	const char *name;
+	int after_running;
+	int (*prepare)(struct container *, char **);
+	int (*started)(struct container *, char **);
+	int (*running)(struct container *, char **);
+	int (*child)(struct container *);
+	int (*join)(struct container *, pid_t, char **);
+	int (*enter)(struct container *);
+	int (*adopt)(struct container *, char **);
+	void (*stop)(struct container *);
+	void (*cleanup)(struct container *);
+};
+
+extern const struct container_module c_user_module;
+extern const struct container_module c_cgroups_module;
+extern const struct container_module c_mount_module;
+extern const struct container_module c_devices_module;
+extern const struct container_module c_procfs_module;
+extern const struct container_module c_binds_module;
+extern const struct container_module c_pivot_module;
+extern const struct container_module c_namespaces_module;
+extern const struct container_module c_seccomp_module;
+extern const struct container_module c_caps_module;
+
+/*
+ * Child side: records why a step failed (printf-style, errno err appended
+ * when non-zero) for cmld to report; returns -1.
+ */
+int container_child_fail(struct container *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * cmld side, during container_start: lets the child past one
+ * container_child_await; -1 with *cause set.
+ */
+int container_release(struct container *c, char **cause);
+/* cmld side: passes descriptor fd to the child; -1 with *cause set. */
+int container_send_fd(struct container *c, int fd, char **cause);
+/* Child side: waits for one container_release; -1 when cmld gave up. */
+int container_child_await(struct container *c);
+/* Child side: receives a descriptor container_send_fd sent; -1 if none. */
+int container_child_recv_fd(struct container *c, int *fd);
+/* Child side: creates directory path and its parents (mode 0755); -1/errno. */
+int container_mkdirs(const char *path);
+
+/* How container_mountpoint treats missing components. */
+#define CONTAINER_MP_LOOKUP 0 /* creates nothing */
+#define CONTAINER_MP_DIR 1 /* creates directories */
+#define CONTAINER_MP_FILE 2 /* creates directories, the last an empty file */
+/*
+ * Child side: opens absolute path in the new root (c->rootfd) as an
+ * O_PATH descriptor, one component at a time, refusing symbolic links and
+ * "..", so that nothing the guest OS holds can point a mount elsewhere.
+ * -1 with errno set.
+ */
+int container_mountpoint(struct container *c, const char *path, int how);
+/*
+ * Child side: mount(2) of source (type fstype) on path in the new root, as
+ * container_mountpoint finds or makes it.  -1 with errno set.
+ */
+int container_mount(struct container *c, const char *source,
+    const char *path, const char *fstype, unsigned long flags,
+    const char *data, int how);
+/*
+ * Child side: attaches the detached mount mfd (fsmount(2), open_tree(2))
+ * on path in the new root.  -1 with errno set.
+ */
+int container_attach(struct container *c, int mfd, const char *path,
+    int how);
+/* Child side: writes a string to an existing file; -1 with errno set. */
+int container_write_file(const char *path, const char *s);
+
+/* c-cgroups: finds the cgroup version and sets the paths (no changes). */
+void c_cgroups_paths(struct container *c);
+/* c-cgroups: freezes or thaws and waits until done; -1 with *cause set. */
+int c_cgroups_freeze(struct container *c, int frozen, char **cause);
+/* c-cgroups: the processes in the container's (first) cgroup; 0 ends it. */
+pid_t *c_cgroups_procs(struct container *c);
+/* c-cgroups: counts the OOM kills and the times the pids limit was hit. */
+void c_cgroups_events(struct container *c, long long *oom_kills,
+    long long *pids_hits);
+
+#endif
