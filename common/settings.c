@@ -61,7 +61,7 @@ setting_type_name(enum setting_type type)
 	case SETTING_ENUM:
 		return "enum";
 	case SETTING_GUESTOS:
-		return "guest OS name";
+		return "string";
 	}
 	return "unknown";
 }

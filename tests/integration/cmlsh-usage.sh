@@ -136,6 +136,7 @@ expect_eq "help: the families, in order" \
 "device - the device: status and settings
 ca - trust anchors that signatures must chain to
 guestos - signed guest OS images
+container - containers: create, start, stop, inspect
 audit - the audit trail
 api - the control interface itself
 shell - commands of cmlsh itself

@@ -36,7 +36,8 @@ org.cml.Error
 org.cml.Device
 org.cml.Audit
 org.cml.Trust
-org.cml.GuestOS" "$ifaces"
+org.cml.GuestOS
+org.cml.Container" "$ifaces"
 
 # GetInterfaceDescription: the text of each .varlink file, as shipped
 for iface in $ifaces; do

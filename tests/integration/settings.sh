@@ -21,11 +21,14 @@ value_of() {
 	cmlsh_run --json -c "device config get $1" | json_get settings 0 value
 }
 
-defaults="KEY               VALUE  TYPE     DEFAULT
-device_name       cml    string   cml
-log_level         info   enum     info
-max_clients       64     integer  64
-audit_read_calls  false  boolean  false"
+defaults="KEY                     VALUE  TYPE     DEFAULT
+device_name             cml    string   cml
+log_level               info   enum     info
+max_clients             64     integer  64
+audit_read_calls        false  boolean  false
+stop_timeout            10     integer  10
+c0_guestos              -      string   -
+require_signed_configs  auto   enum     auto"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -41,7 +44,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -77,11 +80,14 @@ set_ok audit_read_calls 1 true
 set_ok audit_read_calls FALSE false
 set_ok audit_read_calls on true
 
-expected="KEY               VALUE      TYPE     DEFAULT
-device_name       gateway-7  string   cml
-log_level         info       enum     info
-max_clients       256        integer  64
-audit_read_calls  true       boolean  false"
+expected="KEY                     VALUE      TYPE     DEFAULT
+device_name             gateway-7  string   cml
+log_level               info       enum     info
+max_clients             256        integer  64
+audit_read_calls        true       boolean  false
+stop_timeout            10         integer  10
+c0_guestos              -          string   -
+require_signed_configs  auto       enum     auto"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed
