@@ -437,9 +437,16 @@ cmlsh_send(struct cmlsh *sh, struct json_object *call, char **cause)
 		}
 		if (proto_send(sh->fd, call, cause) == 0)
 			return 0;
+		if (fresh) {
+			/*
+			 * cmld may have refused the connection at once (no
+			 * role, too many clients): its answer waits to be read.
+			 */
+			free(*cause);
+			*cause = NULL;
+			return 0;
+		}
 		cmlsh_disconnect(sh);
-		if (fresh)
-			return -1;
 		free(*cause);
 		*cause = NULL;
 	}
