@@ -35,9 +35,10 @@ audit_format_time(long long ms, char *buf, size_t len)
 }
 
 /* Writes one record; the caller is given by uid and pid. */
-static void __attribute__((format(printf, 7, 0)))
+static void __attribute__((format(printf, 8, 0)))
 audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
-    const char *object, const char *result, const char *fmt, va_list ap)
+    const char *container, const char *object, const char *result,
+    const char *fmt, va_list ap)
 {
 	struct audit_record rec = { 0 };
 	char *details, *cause = NULL;
@@ -48,6 +49,7 @@ audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
 	rec.type = type;
 	rec.uid = uid;
 	rec.pid = pid;
+	rec.container = container;
 	rec.object = object;
 	rec.result = result;
 	rec.details = details;
@@ -69,7 +71,7 @@ audit_write(struct cmld *cmld, const char *type, const struct client *c,
 
 	va_start(ap, fmt);
 	audit_vwrite(cmld, type, c != NULL ? (long long)c->uid : -1,
-	    c != NULL ? (long long)c->pid : -1, object, result, fmt, ap);
+	    c != NULL ? (long long)c->pid : -1, NULL, object, result, fmt, ap);
 	va_end(ap);
 }
 
@@ -81,6 +83,18 @@ audit_write_as(struct cmld *cmld, const char *type, long long uid,
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, type, uid, pid, object, result, fmt, ap);
+	audit_vwrite(cmld, type, uid, pid, NULL, object, result, fmt, ap);
+	va_end(ap);
+}
+
+void
+audit_container(struct cmld *cmld, const char *name, const char *result,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	audit_vwrite(cmld, "container", -1, -1, name, "container", result, fmt,
+	    ap);
 	va_end(ap);
 }

@@ -33,6 +33,8 @@
 /* How long freezing and removing a group may take, in milliseconds. */
 #define C_CGROUPS_WAIT_MS 2000
 #define C_CGROUPS_POLL_NS (1000 * 1000)
+/* Attempts at a group whose parent another cmld removes meanwhile. */
+#define C_CGROUPS_TRIES 3
 /* The largest control file read. */
 #define C_CGROUPS_FILE_MAX 8192
 
@@ -168,16 +170,20 @@ c_cgroups_key(const char *dir, const char *file, const char *key)
 static int
 c_cgroups_mkdir(struct container *c, const char *dir, char **cause)
 {
+	int saved;
+
 	if (mkdir(dir, 0755) == 0)
 		return 0;
 	if (errno == EEXIST && rmdir(dir) == 0 && mkdir(dir, 0755) == 0)
 		return 0;
+	saved = errno;
 	if (errno == EBUSY)
 		*cause = xasprintf("cgroup %s is in use: does container '%s' "
 		    "run already?", dir, c->name);
 	else
 		*cause = xasprintf("cannot create cgroup %s: %s", dir,
 		    strerror(errno));
+	errno = saved;
 	return -1;
 }
 
@@ -226,41 +232,56 @@ c_cgroups_cpuset_inherit(const char *parent, const char *dir,
 	return rc;
 }
 
+/* Creates the container's group of v1 controller cg (and "cml" above it). */
 static int
-c_cgroups_prepare_v1(struct container *c, char **cause)
+c_cgroups_make_v1(struct container *c, int cg, char **cause)
 {
 	struct stat sb;
 	char *hier, *parent;
-	int cg, rc = -1;
+	int rc = -1, tries;
 
-	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
-		if (c->cgroup[cg] == NULL)
-			continue;
-		hier = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT,
-		    c_cgroups_names[cg]);
-		parent = xasprintf("%s/%s", hier, CONTAINER_CGROUP_DIR);
-		if (stat(hier, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-			*cause = xasprintf("the cgroup v1 controller '%s' is "
-			    "not mounted at %s", c_cgroups_names[cg], hier);
-			goto next;
-		}
+	hier = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, c_cgroups_names[cg]);
+	parent = xasprintf("%s/%s", hier, CONTAINER_CGROUP_DIR);
+	if (stat(hier, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		*cause = xasprintf("the cgroup v1 controller '%s' is not "
+		    "mounted at %s", c_cgroups_names[cg], hier);
+		goto out;
+	}
+	/* Another cmld's cleanup may remove an empty "cml" meanwhile. */
+	for (tries = 0;; tries++) {
 		if (c_cgroups_mkparent(hier, cause) == -1)
-			goto next;
+			goto out;
+		/* A new cpuset group has no CPUs and no memory nodes. */
 		if (cg == CONTAINER_CG_CPUSET &&
 		    (c_cgroups_cpuset_inherit(hier, parent, "cpuset.cpus",
 		    cause) == -1 || c_cgroups_cpuset_inherit(hier, parent,
 		    "cpuset.mems", cause) == -1))
-			goto next;
-		if (c_cgroups_mkdir(c, c->cgroup[cg], cause) == -1)
-			goto next;
-		c->cgroup_owned = 1;
-		rc = 0;
-next:
-		free(parent);
-		free(hier);
-		if (rc == -1)
+			goto out;
+		if (c_cgroups_mkdir(c, c->cgroup[cg], cause) == 0)
+			break;
+		if (errno != ENOENT || tries == C_CGROUPS_TRIES)
+			goto out;
+		free(*cause);
+		*cause = NULL;
+	}
+	c->cgroup_owned = 1;
+	rc = 0;
+out:
+	free(parent);
+	free(hier);
+	return rc;
+}
+
+static int
+c_cgroups_prepare_v1(struct container *c, char **cause)
+{
+	char *parent;
+	int cg, rc;
+
+	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
+		if (c->cgroup[cg] != NULL &&
+		    c_cgroups_make_v1(c, cg, cause) == -1)
 			return -1;
-		rc = -1;
 	}
 
 	if (c_cgroups_setll(c->cgroup[CONTAINER_CG_MEMORY],
@@ -324,7 +345,7 @@ c_cgroups_prepare_v2(struct container *c, char **cause)
 	char *parent, *enable = NULL, *tmp, buf[64];
 	size_t i, n;
 	long long weight;
-	int rc = -1;
+	int rc = -1, tries;
 
 	parent = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, CONTAINER_CGROUP_DIR);
 	n = c->cpus != NULL ? 4 : 3;
@@ -342,13 +363,21 @@ c_cgroups_prepare_v2(struct container *c, char **cause)
 		enable = tmp;
 	}
 	if (c_cgroups_set(CONTAINER_CGROUP_ROOT, "cgroup.subtree_control",
-	    enable, cause) == -1 ||
-	    c_cgroups_mkparent(CONTAINER_CGROUP_ROOT, cause) == -1 ||
-	    c_cgroups_set(parent, "cgroup.subtree_control", enable,
-	    cause) == -1)
+	    enable, cause) == -1)
 		goto out;
-	if (c_cgroups_mkdir(c, c->cgroup2, cause) == -1)
-		goto out;
+	/* Another cmld's cleanup may remove an empty "cml" meanwhile. */
+	for (tries = 0;; tries++) {
+		if (c_cgroups_mkparent(CONTAINER_CGROUP_ROOT, cause) == -1 ||
+		    c_cgroups_set(parent, "cgroup.subtree_control", enable,
+		    cause) == -1)
+			goto out;
+		if (c_cgroups_mkdir(c, c->cgroup2, cause) == 0)
+			break;
+		if (errno != ENOENT || tries == C_CGROUPS_TRIES)
+			goto out;
+		free(*cause);
+		*cause = NULL;
+	}
 	c->cgroup_owned = 1;
 
 	if (c_cgroups_setll(c->cgroup2, "memory.max", c->memory_limit,
@@ -420,17 +449,22 @@ c_cgroups_join(struct container *c, pid_t pid, char **cause)
 	return 0;
 }
 
-/* Moves init into its groups while it sets itself up. */
+/* Moves init into its groups while it sets itself up, then lets it on. */
 static int
-c_cgroups_running(struct container *c, char **cause)
+c_cgroups_started(struct container *c, char **cause)
 {
-	return c_cgroups_join(c, c->pid, cause);
+	if (c_cgroups_join(c, c->pid, cause) == -1)
+		return -1;
+	return container_release(c, cause);
 }
 
-/* Runs once cmld has moved init: its groups become its cgroup root. */
+/* Once cmld has moved init, its groups become its cgroup root. */
 static int
 c_cgroups_child(struct container *c)
 {
+	if (container_child_await(c) == -1)
+		return container_child_fail(c, 0, "cmld gave up before moving "
+		    "init into its cgroups");
 	if (unshare(CLONE_NEWCGROUP) == -1)
 		return container_child_fail(c, errno, "creating the cgroup "
 		    "namespace failed");
@@ -703,9 +737,8 @@ c_cgroups_cleanup(struct container *c)
 
 const struct container_module c_cgroups_module = {
 	.name = "cgroups",
-	.after_running = 1,
 	.prepare = c_cgroups_prepare,
-	.running = c_cgroups_running,
+	.started = c_cgroups_started,
 	.child = c_cgroups_child,
 	.join = c_cgroups_join,
 	.adopt = c_cgroups_adopt,

@@ -173,7 +173,7 @@ c_devices_prepare(struct container *c, char **cause)
 
 /* The device cgroup's rules, written while init sets itself up. */
 static int
-c_devices_running(struct container *c, char **cause)
+c_devices_started(struct container *c, char **cause)
 {
 	char rule[64], *path;
 	size_t i;
@@ -233,10 +233,10 @@ c_devices_node(struct container *c, const struct container_node *node)
 	base = strrchr(node->name, '/') != NULL ?
 	    strrchr(node->name, '/') + 1 : node->name;
 	rc = mknodat(fd, base, node->mode, node->rdev);
-	/* As on the host, whatever the umask. */
-	if (rc == 0)
+	/* As on the host, whatever the umask (022 here). */
+	if (rc == 0 && (node->mode & 022) != 0)
 		rc = fchmodat(fd, base, node->mode & 07777, 0);
-	if (rc == 0)
+	if (rc == 0 && (node->uid != 0 || node->gid != 0))
 		rc = fchownat(fd, base, node->uid, node->gid,
 		    AT_SYMLINK_NOFOLLOW);
 	saved = errno;
@@ -335,7 +335,7 @@ c_devices_cleanup(struct container *c)
 const struct container_module c_devices_module = {
 	.name = "devices",
 	.prepare = c_devices_prepare,
-	.running = c_devices_running,
+	.started = c_devices_started,
 	.child = c_devices_child,
 	.cleanup = c_devices_cleanup,
 };

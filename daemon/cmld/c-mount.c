@@ -248,6 +248,13 @@ c_mount_prepare(struct container *c, char **cause)
 		return -1;
 	}
 	for (i = 0; i < c->nimages; i++) {
+		if (strcmp(c->images[i].fs, "squashfs") != 0 &&
+		    strcmp(c->images[i].fs, "ext4") != 0) {
+			*cause = xasprintf("image %s has file system '%s': cml "
+			    "mounts squashfs and ext4 only", c->images[i].file,
+			    c->images[i].fs);
+			return -1;
+		}
 		if (strcmp(c->images[i].mount, "/") == 0)
 			roots++;
 	}

@@ -609,7 +609,7 @@ start_done(struct start_job *sj, const char *error, const char *fmt, ...)
 			call_error(sj->call, error, NULL, "container '%s' did "
 			    "not start: %s", k->name, msg);
 		else
-			audit_write(k->cmld, "container", NULL, k->name, error,
+			audit_container(k->cmld, k->name, error,
 			    "did not start: %s", msg);
 		log_warnx("container %s did not start: %s", k->name, msg);
 	} else {
@@ -624,7 +624,7 @@ start_done(struct start_job *sj, const char *error, const char *fmt, ...)
 			    json_object_new_int64((long long)k->rt->pid));
 			call_reply(sj->call, o);
 		} else
-			audit_write(k->cmld, "container", NULL, k->name, "ok",
+			audit_container(k->cmld, k->name, "ok",
 			    "%s", msg);
 		log_info("container %s: %s", k->name, msg);
 	}
@@ -784,7 +784,7 @@ fail:
 		    "name" : NULL,
 		    "container '%s' did not start: %s", k->name, cause);
 	else
-		audit_write(cmld, "container", NULL, k->name, error,
+		audit_container(cmld, k->name, error,
 		    "did not start: %s", cause);
 	if (then_autostart)
 		ctr_autostart(cmld);
@@ -947,7 +947,7 @@ ctr_exited(struct ctr *k)
 	k->rt = NULL;
 	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
 	    NULL);
-	audit_write(k->cmld, "container", NULL, k->name,
+	audit_container(k->cmld, k->name,
 	    rc == CONTAINER_FAILED ? "failed" : "stopped", "%s",
 	    reason != NULL ? reason : "");
 	log_info("container %s %s%s%s", k->name, k->state,
@@ -1216,7 +1216,7 @@ ctr_adopt(struct ctr *k, long long pid)
 		if (strcmp(k->state, "starting") == 0 ||
 		    strcmp(k->state, "stopping") == 0)
 			ctr_set_state(k, "running", NULL, NULL);
-		audit_write(cmld, "container", NULL, k->name, "ok",
+		audit_container(cmld, k->name, "ok",
 		    "found running after a cmld restart (init pid %lld)", pid);
 		log_info("container %s found running (pid %lld)", k->name,
 		    pid);
@@ -1234,7 +1234,7 @@ ctr_adopt(struct ctr *k, long long pid)
 	}
 	ctr_set_state(k, "stopped", "it ended while cmld was not running",
 	    NULL);
-	audit_write(cmld, "container", NULL, k->name, "stopped",
+	audit_container(cmld, k->name, "stopped",
 	    "ended while cmld was not running (%s); cleaned up",
 	    cause != NULL ? cause : "no init");
 	free(cause);
@@ -1275,11 +1275,11 @@ containers_init(struct cmld *cmld)
 		free(json);
 		if (c0 == NULL) {
 			log_warnx("cannot create c0: %s", cause);
-			audit_write(cmld, "container", NULL, "c0", error,
+			audit_container(cmld, "c0", error,
 			    "cannot create c0: %s", cause);
 			free(cause);
 		} else
-			audit_write(cmld, "container", NULL, "c0", "ok",
+			audit_container(cmld, "c0", "ok",
 			    "created c0 on guest OS %s", cmld->c0_guestos);
 	}
 	if (c0 != NULL && c0->rt == NULL && !c0->starting)

@@ -211,6 +211,9 @@ void audit_write(struct cmld *cmld, const char *type, const struct client *c,
 void audit_write_as(struct cmld *cmld, const char *type, long long uid,
     long long pid, const char *object, const char *result, const char *fmt,
     ...) __attribute__((format(printf, 7, 8)));
+/* Writes an audit record about a container's own event (its end, ...). */
+void audit_container(struct cmld *cmld, const char *name, const char *result,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Formats milliseconds since the epoch as RFC 3339 UTC (buf >= 32 bytes). */
 void audit_format_time(long long ms, char *buf, size_t len);
 /* Returns the current UTC time in milliseconds. */

@@ -71,12 +71,13 @@
 /*
  * The order in which the modules run; cleanup runs backwards.  In the
  * child: ids first, so every later step runs as root inside; the root file
- * system is built under mntdir, /dev, /proc and /sys before the host's
- * tree goes (in a user namespace the kernel mounts proc and sysfs only
- * while the host's are visible), then the bind mounts over all of it and
- * pivot_root.  The cgroup namespace waits for cmld to have moved init into
- * its cgroups, which cmld does meanwhile.  seccomp needs CAP_SYS_ADMIN, so
- * it comes before the capabilities go.
+ * system is built under mntdir (from the images cmld mounts meanwhile),
+ * /dev, /proc and /sys before the host's tree goes (in a user namespace
+ * the kernel mounts proc and sysfs only while the host's are visible),
+ * then the bind mounts over all of it and pivot_root.  The cgroup
+ * namespace waits for cmld to have moved init into its cgroups, which
+ * cmld does meanwhile, after the device rules.  seccomp needs
+ * CAP_SYS_ADMIN, so it comes before the capabilities go.
  */
 static const struct container_module *const container_modules[] = {
 	&c_user_module,
@@ -467,21 +468,15 @@ static void __attribute__((noreturn))
 container_child_main(struct container *c, int sock, int nullfd)
 {
 	size_t i;
-	int out, waited = 0;
+	int out;
 
 	c->sock = sock;
-	c->in_exec = 0;
 	container_child_signals();
 	/* Signals to cmld's process group or session are not the container's. */
 	setsid();
 	/* What the kernel gives the first init. */
 	umask(022);
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
-		if (container_modules[i]->after_running && !waited) {
-			if (container_child_await(c) == -1)
-				_exit(1);
-			waited = 1;
-		}
 		if (container_modules[i]->child == NULL)
 			continue;
 		if (container_modules[i]->child(c) == -1)
@@ -789,7 +784,6 @@ container_start(struct container *c, char **cause)
 	int sv[2] = { -1, -1 }, nullfd = -1, pidfd = -1;
 	pid_t pid = -1;
 	size_t i;
-	char go = CONTAINER_GO;
 	struct timespec t0, t1;
 
 	if (c->pid != 0) {
@@ -840,12 +834,6 @@ container_start(struct container *c, char **cause)
 			container_sync_pending(sv[0], cause);
 			goto fail;
 		}
-	}
-	/* A child that failed meanwhile has gone: its message waits. */
-	if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1 && errno != EPIPE) {
-		*cause = xasprintf("the set-up process of container '%s' is "
-		    "gone: %s", c->name, strerror(errno));
-		goto fail;
 	}
 	if (container_sync_wait(c, sv[0], pid, cause) == -1)
 		goto fail;
@@ -1059,10 +1047,9 @@ container_exec_child(struct container *c, char *const argv[], int sock,
 {
 	size_t i;
 	pid_t pid;
-	int status;
+	int status, fd;
 
 	c->sock = sock;
-	c->in_exec = 1;
 	container_child_signals();
 	umask(022);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
@@ -1092,11 +1079,15 @@ container_exec_child(struct container *c, char *const argv[], int sock,
 	}
 	if (pid == 0)
 		container_exec_run(c, argv, nullfd, out, err);
-	/* The command's end closes the socket and the pipes, not this one. */
-	close(sock);
-	close(nullfd);
-	close(out);
-	close(err);
+	/*
+	 * This process only waits: it keeps none of cmld's descriptors (its
+	 * clients, its database) nor the command's pipes and socket, whose
+	 * end must mean the command's end.
+	 */
+	if (syscall(SYS_close_range, 0U, ~0U, 0) == -1) {
+		for (fd = 0; fd < 4096; fd++)
+			close(fd);
+	}
 	while (waitpid(pid, &status, 0) == -1) {
 		if (errno != EINTR)
 			_exit(126);
@@ -1114,7 +1105,7 @@ container_exec(struct container *c, char *const argv[], pid_t *pidp,
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int rootfd = -1, nullfd = -1, rc = -1, status;
 	pid_t pid = -1;
-	char *path = NULL, go = 'g';
+	char *path = NULL, go = CONTAINER_GO;
 	size_t i;
 
 	if (c->pid == 0 || c->pidfd == -1 || c->reaped) {
@@ -1426,5 +1417,10 @@ container_forget(struct container *c)
 	free(c->filter);
 	if (c->capstate != NULL)
 		cap_free(c->capstate);
+	for (i = 0; i < c->nnodes; i++) {
+		free(c->nodes[i].host);
+		free(c->nodes[i].name);
+	}
+	free(c->nodes);
 	free(c);
 }

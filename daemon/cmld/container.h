@@ -43,9 +43,10 @@ struct guestos_manifest;
 /*
  * A container from its validated config and the manifest of its installed
  * guest OS in guestos_dir (both copied: they need not outlive it).  Mount
- * points go under rundir/NAME; index (0..CONTAINER_INDEX_MAX) selects the
- * user namespace id range and must stay the container's for good.
- * Touches nothing on the system.
+ * points go under rundir/NAME (with a user namespace, others must be able
+ * to search every directory above it: its root is nobody on the host);
+ * index (0..CONTAINER_INDEX_MAX) selects the user namespace id range and
+ * must stay the container's for good.  Touches nothing on the system.
  */
 struct container *container_new(const struct cconfig *cfg,
     const char *guestos_dir, const struct guestos_manifest *m,
@@ -226,7 +227,6 @@ struct container {
 	int adopted; /* found again after a restart: not cmld's child */
 	int stopping; /* a stop or kill was asked */
 	int reaped;
-	int in_exec; /* the child side runs an exec, not a start */
 	int sock; /* the child's end of the sync socket, in the child */
 	int psock; /* cmld's end, during container_start */
 	int rootfd; /* in the child: the new root, before pivot_root */
@@ -262,9 +262,10 @@ struct container {
  * The hooks of a feature module, each optional, run in table order
  * (cleanup in reverse).  prepare: in cmld before the clone.  started: in
  * cmld after the clone, while the child runs; what the child needs from
- * them it waits for (container_release, container_send_fd).  running: in
- * cmld after the started hooks; a module with after_running set has its
- * child hook wait until every running hook is done.  child: in the child, in
+ * them it waits for in its own hook (container_release and
+ * container_child_await, container_send_fd and container_child_recv_fd,
+ * in table order on both sides).  running: in cmld after every started
+ * hook, while the child finishes and executes init.  child: in the child, in
  * its namespaces, before init is executed.  join: in cmld, for a process
  * about to enter the running container (container_exec).  enter: in that
  * process, once it is inside the namespaces and root.  adopt: in cmld, to
@@ -275,7 +276,6 @@ struct container {
  */
 struct container_module {
 	const char *name;
-	int after_running;
 	int (*prepare)(struct container *, char **);
 	int (*started)(struct container *, char **);
 	int (*running)(struct container *, char **);
