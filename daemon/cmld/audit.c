@@ -77,13 +77,13 @@ audit_write(struct cmld *cmld, const char *type, const struct client *c,
 
 void
 audit_write_as(struct cmld *cmld, const char *type, long long uid,
-    long long pid, const char *object, const char *result, const char *fmt,
-    ...)
+    long long pid, const char *container, const char *object,
+    const char *result, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, type, uid, pid, NULL, object, result, fmt, ap);
+	audit_vwrite(cmld, type, uid, pid, container, object, result, fmt, ap);
 	va_end(ap);
 }
 

@@ -207,10 +207,14 @@ int trust_reload(struct cmld *cmld, char **cause);
 void audit_write(struct cmld *cmld, const char *type, const struct client *c,
     const char *object, const char *result, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-/* Writes an audit record for a caller known by uid and pid (-1: none). */
+/*
+ * Writes an audit record for a caller known by uid and pid (-1: none),
+ * about container (NULL: none).
+ */
 void audit_write_as(struct cmld *cmld, const char *type, long long uid,
-    long long pid, const char *object, const char *result, const char *fmt,
-    ...) __attribute__((format(printf, 7, 8)));
+    long long pid, const char *container, const char *object,
+    const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 /* Writes an audit record about a container's own event (its end, ...). */
 void audit_container(struct cmld *cmld, const char *name, const char *result,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -332,7 +332,10 @@ server_call_done(struct call *call, int refused)
 	if (refused || !(call->cmd->flags & CMD_READONLY) ||
 	    cmld->audit_read_calls || server_error_is_security(call->error))
 		audit_write_as(cmld, "call", (long long)call->uid,
-		    (long long)call->pid, call->cmd->method,
+		    (long long)call->pid, (call->cmd->flags &
+		    CMD_NEEDS_CONTAINER) ? json_object_get_string(
+		    json_object_object_get(call->params, "name")) : NULL,
+		    call->cmd->method,
 		    call->error != NULL ? call->error : "ok", "%s",
 		    call->details != NULL ? call->details : "");
 	free(call->details);
