@@ -32,7 +32,7 @@
 
 /* How long freezing and removing a group may take, in milliseconds. */
 #define C_CGROUPS_WAIT_MS 2000
-#define C_CGROUPS_POLL_NS (1000 * 1000)
+#define C_CGROUPS_POLL_NS (200 * 1000)
 /* Attempts at a group whose parent another cmld removes meanwhile. */
 #define C_CGROUPS_TRIES 3
 /* The largest control file read. */
@@ -571,7 +571,8 @@ c_cgroups_freeze(struct container *c, int frozen, char **cause)
 	if (c_cgroups_set(dir, file, value, cause) == -1)
 		return -1;
 	/* Freezing takes effect task by task: wait until all are. */
-	for (i = 0; i * C_CGROUPS_POLL_NS / 1000000 < C_CGROUPS_WAIT_MS; i++) {
+	for (i = 0; (long long)i * C_CGROUPS_POLL_NS / 1000000 <
+	    C_CGROUPS_WAIT_MS; i++) {
 		if (c->cgroup_v2) {
 			key = "frozen";
 			done = c_cgroups_key(dir, "cgroup.events", key) ==
@@ -689,7 +690,8 @@ c_cgroups_rmdir(struct container *c, const char *dir)
 		if (errno == ENOENT)
 			break;
 		if (errno != EBUSY ||
-		    i * C_CGROUPS_POLL_NS / 1000000 >= C_CGROUPS_WAIT_MS) {
+		    (long long)i * C_CGROUPS_POLL_NS / 1000000 >=
+		    C_CGROUPS_WAIT_MS) {
 			log_warn("container %s: cannot remove cgroup %s",
 			    c->name, dir);
 			return;

@@ -2,8 +2,8 @@
  * Container module: device access.  Two fences: the device cgroup denies
  * every device but the allow list (the defaults, then the config's
  * rules), and the container's /dev is a fresh tmpfs holding only the
- * allowed nodes (copies of the host's, or in a user namespace, where mknod
- * is impossible, bind mounts of them), a new devpts instance and /dev/shm.
+ * allowed nodes (copies of the host's, or bind mounts of them where mknod
+ * is impossible or not granted), a new devpts instance and /dev/shm.
  *
  * cgroup v2 has no device controller without a BPF program, which cml
  * does not load: there the allow list is enforced by the nodes in /dev and
@@ -70,6 +70,26 @@ c_devices_rule(const struct container_device *d, char *buf, size_t size)
 	snprintf(buf, size, "%c %s:%s %s", d->type, major, minor, d->access);
 }
 
+/* Whether a rule lets the container create the node (access 'm'). */
+static int
+c_devices_may_mknod(const struct container *c, char type, unsigned int major,
+    unsigned int minor)
+{
+	const struct container_device *d;
+	size_t i;
+
+	for (i = 0; i < c->ndevices; i++) {
+		d = &c->devices[i];
+		if (strchr(d->access, 'm') == NULL)
+			continue;
+		if (d->type == 'a' || (d->type == type &&
+		    (d->major < 0 || d->major == (long long)major) &&
+		    (d->minor < 0 || d->minor == (long long)minor)))
+			return 1;
+	}
+	return 0;
+}
+
 /* Adds the host node of type/major/minor, when /sys knows one. */
 static void
 c_devices_add_node(struct container *c, char type, unsigned int major,
@@ -115,6 +135,7 @@ c_devices_add_node(struct container *c, char type, unsigned int major,
 	node->rdev = sb.st_rdev;
 	node->uid = sb.st_uid;
 	node->gid = sb.st_gid;
+	node->mknod = c_devices_may_mknod(c, type, major, minor);
 	return;
 skip:
 	free(name);
@@ -208,8 +229,10 @@ c_devices_started(struct container *c, char **cause)
 }
 
 /*
- * Makes a node in the new /dev: a copy of the host's (mknod), or in a
- * user namespace, where mknod is impossible, a bind mount of it.
+ * Makes a node in the new /dev: a copy of the host's (mknod), or a bind
+ * mount of it where mknod is impossible (a user namespace) or forbidden
+ * (no rule grants 'm': the device cgroup, which init may have joined
+ * already, would refuse it).
  */
 static int
 c_devices_node(struct container *c, const struct container_node *node)
@@ -219,7 +242,7 @@ c_devices_node(struct container *c, const struct container_node *node)
 	int fd, rc, saved;
 
 	snprintf(path, sizeof path, "/dev/%s", node->name);
-	if (c->userns) {
+	if (c->userns || !node->mknod) {
 		if (container_mount(c, node->host, path, NULL, MS_BIND, NULL,
 		    CONTAINER_MP_FILE) == -1)
 			return container_child_fail(c, errno, "bind mount of "

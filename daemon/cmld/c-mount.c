@@ -42,7 +42,8 @@
 #define C_MOUNT_LOOP_TRIES 64
 /* The most of one program read ahead before init is executed. */
 #define C_MOUNT_PREFETCH_MAX (16 * 1024 * 1024)
-/* How long cleanup waits for the loop devices to clear, in milliseconds. */
+/* How often and how long cleanup looks for the loop devices to clear. */
+#define C_MOUNT_LOOP_POLL_US 100
 #define C_MOUNT_LOOP_WAIT_MS 2000
 
 /* Whether the kernel has device-mapper (needed for encrypted storage). */
@@ -567,17 +568,21 @@ c_binds_child(struct container *c)
 	return 0;
 }
 
-/* Waits until the kernel has released a loop device (autoclear). */
+/*
+ * Waits until the kernel has released a loop device (autoclear): it does
+ * so a moment after the container's mount namespace has gone.
+ */
 static void
 c_mount_wait_loop(struct container *c, int n)
 {
-	struct timespec ts = { 0, 1000 * 1000 };
+	struct timespec ts = { 0, C_MOUNT_LOOP_POLL_US * 1000 };
 	struct stat sb;
 	char path[64];
 	int i;
 
 	snprintf(path, sizeof path, "/sys/block/loop%d/loop/backing_file", n);
-	for (i = 0; i < C_MOUNT_LOOP_WAIT_MS; i++) {
+	for (i = 0; i < C_MOUNT_LOOP_WAIT_MS * 1000 / C_MOUNT_LOOP_POLL_US;
+	    i++) {
 		if (stat(path, &sb) == -1)
 			return;
 		nanosleep(&ts, NULL);

@@ -534,7 +534,11 @@ container_sync_wait(struct container *c, int sock, pid_t pid, char **cause)
 		if (r == 0)
 			continue;
 		n = recv(sock, &msg, sizeof msg, 0);
-		if (n == -1 && errno == EINTR)
+		/*
+		 * A child that ended with messages of cmld's unread leaves a
+		 * reset, reported before what it sent: read on.
+		 */
+		if (n == -1 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n == -1) {
 			*cause = xasprintf("reading from the container's set-up "
@@ -576,13 +580,17 @@ container_sync_pending(int sock, char **cause)
 {
 	struct container_msg msg;
 	struct pollfd pfd;
+	ssize_t n;
 	char *why;
 
 	pfd.fd = sock;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 100) != 1 ||
-	    recv(sock, &msg, sizeof msg, MSG_DONTWAIT) != (ssize_t)sizeof msg ||
-	    msg.type != CONTAINER_MSG_ERROR)
+	if (poll(&pfd, 1, 100) != 1)
+		return;
+	n = recv(sock, &msg, sizeof msg, MSG_DONTWAIT);
+	if (n == -1 && errno == ECONNRESET)
+		n = recv(sock, &msg, sizeof msg, MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof msg || msg.type != CONTAINER_MSG_ERROR)
 		return;
 	msg.text[sizeof msg.text - 1] = '\0';
 	if (msg.err != 0)

@@ -158,6 +158,7 @@ struct container_node {
 	dev_t rdev;
 	uid_t uid;
 	gid_t gid;
+	int mknod; /* a rule grants 'm': mknod, else a bind mount */
 };
 
 /* A guest OS image (from the manifest). */

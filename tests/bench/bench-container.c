@@ -3,7 +3,10 @@
  * /bin/true) through cml's runtime, next to the floor of a bare clone
  * into the same namespaces + pivot_root into the same root file system
  * (unpacked) + exec of /bin/true, and, where installed, `crun run` of that
- * unpacked root file system, all in the same run.
+ * unpacked root file system, all in the same run.  A second floor does
+ * the same from a fresh read-only loop mount of the root image, as every
+ * cml start does: it shows what the image costs by itself (a loop device
+ * and a cold squashfs).
  *
  *   bench-container --guestos DIR --rootfs DIR --workdir DIR [--runs N]
  *       [--crun PATH]
@@ -33,6 +36,7 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/poll.h>
 #include <sys/stat.h>
@@ -40,6 +44,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <linux/loop.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 
 #include <errno.h>
@@ -65,6 +71,8 @@
 #define BENCH_WARMUP 3
 #define BENCH_LABEL "%-30s"
 #define BENCH_FILE_MAX (1024 * 1024)
+/* How long the image floor waits for its loop device, in 100 us steps. */
+#define BENCH_LOOP_WAIT 20000
 
 #define BENCH_CONFIG "{\"name\":\"bench\",\"guestos\":{\"name\":\"busybox\"}," \
 	"\"process\":{\"args\":[\"/bin/true\"]}}"
@@ -78,7 +86,8 @@
 #define BENCH_CML 0
 #define BENCH_FLOOR 1
 #define BENCH_CRUN 2
-#define BENCH_KINDS 3
+#define BENCH_IMAGE 3 /* the floor from a fresh loop mount of the image */
+#define BENCH_KINDS 4
 
 struct bench {
 	const char *guestos;
@@ -91,6 +100,8 @@ struct bench {
 	char *rundir;
 	char *bundle;
 	char *crun_state;
+	char *image; /* the root image, for the image floor */
+	char *image_mnt;
 	struct container *c;
 	double *t[BENCH_KINDS]; /* seconds per run */
 	double *t_start; /* cml: container_start alone */
@@ -233,6 +244,120 @@ bench_floor(struct bench *b, double *took)
 		return -1;
 	}
 	return 0;
+}
+
+/* The image floor's child: the detached image mount is its root. */
+static void __attribute__((noreturn))
+bench_image_child(int mfd, const char *mnt)
+{
+	static char *const argv[] = { "/bin/true", NULL };
+	static char *const envp[] = { NULL };
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    syscall(SYS_move_mount, mfd, "", AT_FDCWD, mnt,
+	    MOVE_MOUNT_F_EMPTY_PATH) == -1 ||
+	    chdir(mnt) == -1 || syscall(SYS_pivot_root, ".", ".") == -1 ||
+	    umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
+		_exit(126);
+	execve(argv[0], argv, envp);
+	_exit(127);
+}
+
+/*
+ * The floor plus what any runtime of loop-mounted images pays: the root
+ * image attached to a loop device (autoclear) and mounted read-only for
+ * this run, then clone + pivot_root into it + exec of /bin/true, until the
+ * loop device is released again.  -1 when it failed.
+ */
+static int
+bench_image(struct bench *b, double *took)
+{
+	struct clone_args args;
+	struct loop_config lc;
+	struct stat sb;
+	char dev[32], path[64];
+	double t0;
+	pid_t pid;
+	int ctl = -1, lfd = -1, bfd = -1, fsfd = -1, mfd = -1, n, status;
+	int rc = -1;
+
+	t0 = bench_now();
+	if ((bfd = open(b->image, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) == -1)
+		goto out;
+	for (;;) {
+		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) == -1)
+			goto out;
+		snprintf(dev, sizeof dev, "/dev/loop%d", n);
+		if ((lfd = open(dev, O_RDONLY | O_CLOEXEC)) == -1)
+			goto out;
+		memset(&lc, 0, sizeof lc);
+		lc.fd = (uint32_t)bfd;
+		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0)
+			break;
+		if (errno != EBUSY)
+			goto out;
+		close(lfd);
+		lfd = -1;
+	}
+	if ((fsfd = (int)syscall(SYS_fsopen, "squashfs", FSOPEN_CLOEXEC)) == -1 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", dev,
+	    0) == -1 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) == -1 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL,
+	    0) == -1 ||
+	    (mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
+	    MOUNT_ATTR_RDONLY)) == -1)
+		goto out;
+	/* Only the mount holds the file system and the loop device now. */
+	close(fsfd);
+	fsfd = -1;
+	close(lfd);
+	lfd = -1;
+	memset(&args, 0, sizeof args);
+	args.flags = BENCH_NS;
+	args.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+	if (pid == -1)
+		goto out;
+	if (pid == 0)
+		bench_image_child(mfd, b->image_mnt);
+	close(mfd);
+	mfd = -1;
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench-container: image floor: the child ended "
+		    "with status 0x%x\n", status);
+		goto out;
+	}
+	snprintf(path, sizeof path, "/sys/block/loop%d/loop/backing_file", n);
+	for (n = 0; stat(path, &sb) == 0; n++) {
+		if (n == BENCH_LOOP_WAIT) {
+			fprintf(stderr, "bench-container: image floor: %s "
+			    "stays attached\n", dev);
+			goto out;
+		}
+		usleep(100);
+	}
+	*took = bench_now() - t0;
+	rc = 0;
+out:
+	if (rc == -1 && errno != 0)
+		fprintf(stderr, "bench-container: image floor: %s\n",
+		    strerror(errno));
+	if (mfd != -1)
+		close(mfd);
+	if (fsfd != -1)
+		close(fsfd);
+	if (lfd != -1)
+		close(lfd);
+	if (ctl != -1)
+		close(ctl);
+	if (bfd != -1)
+		close(bfd);
+	return rc;
 }
 
 /* One `crun run` of the bundle; -1 when it failed. */
@@ -379,6 +504,13 @@ bench_setup(struct bench *b)
 	}
 	free(buf);
 	b->rundir = xasprintf("%s/run", b->workdir);
+	b->image = xasprintf("%s/root.squashfs", b->guestos);
+	b->image_mnt = xasprintf("%s/image-floor", b->workdir);
+	if (mkdir(b->image_mnt, 0755) == -1 && errno != EEXIST) {
+		fprintf(stderr, "bench-container: %s: %s\n", b->image_mnt,
+		    strerror(errno));
+		return -1;
+	}
 	b->c = container_new(&b->cfg, b->guestos, &b->m, b->rundir, 0);
 	b->bundle = xasprintf("%s/crun-bundle", b->workdir);
 	b->crun_state = xasprintf("%s/crun-state", b->workdir);
@@ -451,12 +583,14 @@ main(int argc, char **argv)
 	for (i = 0; i < BENCH_WARMUP; i++) {
 		if (bench_cml(&b, &skip, &start) == -1 ||
 		    bench_floor(&b, &skip) == -1 ||
+		    bench_image(&b, &skip) == -1 ||
 		    (b.crun != NULL && bench_crun(&b, &skip) == -1))
 			return 1;
 	}
 	for (i = 0; i < b.runs; i++) {
 		if (bench_cml(&b, &b.t[BENCH_CML][i], &b.t_start[i]) == -1 ||
 		    bench_floor(&b, &b.t[BENCH_FLOOR][i]) == -1 ||
+		    bench_image(&b, &b.t[BENCH_IMAGE][i]) == -1 ||
 		    (b.crun != NULL && bench_crun(&b,
 		    &b.t[BENCH_CRUN][i]) == -1))
 			return 1;
@@ -472,6 +606,8 @@ main(int argc, char **argv)
 	    "cml start+stop (median):", med[BENCH_CML] * 1e3, start * 1e3);
 	printf(BENCH_LABEL "%.2f ms\n", "floor (median):",
 	    med[BENCH_FLOOR] * 1e3);
+	printf(BENCH_LABEL "%.2f ms (the floor from a fresh loop mount of "
+	    "the image)\n", "image floor (median):", med[BENCH_IMAGE] * 1e3);
 	if (b.crun != NULL)
 		printf(BENCH_LABEL "%.2f ms\n", "crun run (median):",
 		    med[BENCH_CRUN] * 1e3);
@@ -482,6 +618,8 @@ main(int argc, char **argv)
 	printf(BENCH_LABEL "%.2f (target <= 3: %s)\n", "cml / floor:",
 	    med[BENCH_CML] / med[BENCH_FLOOR],
 	    med[BENCH_CML] <= 3 * med[BENCH_FLOOR] ? "met" : "NOT met");
+	printf(BENCH_LABEL "%.2f\n", "cml / image floor:",
+	    med[BENCH_CML] / med[BENCH_IMAGE]);
 	if (b.crun != NULL)
 		printf(BENCH_LABEL "%.2f (target <= 1: %s)\n", "cml / crun:",
 		    med[BENCH_CML] / med[BENCH_CRUN],

@@ -291,6 +291,7 @@ main(int argc, char **argv)
 	if (purge) {
 		if (container_purge(c, &cause) == -1) {
 			printf("purge failed: %s\n", cause);
+			free(cause);
 			rc = 1;
 		} else
 			printf("purged\n");
@@ -306,6 +307,7 @@ main(int argc, char **argv)
 	if (adopt != 0) {
 		if (container_adopt(c, (pid_t)adopt, &cause) == -1) {
 			printf("adopt failed: %s\n", cause);
+			free(cause);
 			container_free(c);
 			return 1;
 		}
@@ -314,6 +316,7 @@ main(int argc, char **argv)
 	} else {
 		if (container_start(c, &cause) == -1) {
 			printf("start failed: %s\n", cause);
+			free(cause);
 			container_free(c);
 			return 1;
 		}
@@ -350,8 +353,11 @@ main(int argc, char **argv)
 				free(cause);
 				rc = 1;
 			}
-			if (!ctr_wait(c, secs * 1000))
-				container_signal(c, SIGKILL, &cause);
+			if (!ctr_wait(c, secs * 1000) &&
+			    container_signal(c, SIGKILL, &cause) == -1) {
+				free(cause);
+				cause = NULL;
+			}
 			ctr_wait(c, -1);
 			if (ctr_reap(c) == -1)
 				rc = 1;
@@ -380,7 +386,10 @@ main(int argc, char **argv)
 			ctr_usage();
 	}
 	if (!ended) {
-		container_signal(c, SIGKILL, &cause);
+		if (container_signal(c, SIGKILL, &cause) == -1) {
+			free(cause);
+			cause = NULL;
+		}
 		ctr_wait(c, -1);
 		if (ctr_reap(c) == -1)
 			rc = 1;
