@@ -645,15 +645,21 @@ start_launch(struct start_job *sj)
 	char *rundir, *cause = NULL, *inside;
 	int rc;
 
+	/* Search permission for all: a user namespace root is nobody here. */
 	rundir = xasprintf("%s/containers", cmld->run_dir);
-	(void)mkdir(rundir, 0700);
+	if (mkdir(rundir, 0711) == -1 && errno != EEXIST)
+		log_warn("mkdir %s", rundir);
 	k->rt = container_new(&k->cfg, guestos_ready_path(sj->ready),
 	    guestos_ready_manifest(sj->ready), rundir, (int)k->idx);
 	free(rundir);
 	if (k->cfg.is_c0) {
-		/* c0 manages the device: it reaches cmld's control socket. */
-		inside = xstrdup("/run/cml/control.sock");
-		rc = container_add_bind(k->rt, cmld->sock_path, inside, 0,
+		/*
+		 * c0 manages the device: it reaches cmld's control socket.  The
+		 * directory is bound, not the socket, so that c0 reaches the
+		 * socket of a restarted cmld too.
+		 */
+		inside = xstrdup("/run/cml");
+		rc = container_add_bind(k->rt, cmld->run_dir, inside, 1,
 		    &cause);
 		free(inside);
 		if (rc == -1)
@@ -1193,21 +1199,36 @@ ctr_adopt(struct ctr *k, long long pid)
 {
 	struct cmld *cmld = k->cmld;
 	struct guestos_ready *r;
-	const char *error;
+	const char *error, *reason = "it ended while cmld was not running";
 	char *cause = NULL, *rundir;
 
 	rundir = xasprintf("%s/containers", cmld->run_dir);
 	r = k->version != NULL ? guestos_ready_open(cmld, k->cfg.guestos_name,
 	    k->version, &error, &cause) : NULL;
 	if (r == NULL) {
+		struct guestos_manifest none;
+
+		/*
+		 * Its guest OS is gone or no longer verifies: it must not run
+		 * on.  Found with an empty manifest, it is killed and purged.
+		 */
+		memset(&none, 0, sizeof none);
+		k->rt = container_new(&k->cfg, "", &none, rundir, (int)k->idx);
+		if (pid <= 0)
+			pid = container_find(k->rt);
+		if (pid > 0 && container_adopt(k->rt, (pid_t)pid, &cause) == 0)
+			container_cleanup(k->rt);
 		free(cause);
-		cause = NULL;
-		/* a guest OS gone or changed: it must not run on */
-		k->rt = NULL;
+		cause = xstrdup("its guest OS is gone or no longer verifies");
+		reason = "stopped when cmld started: its guest OS is gone or no "
+		    "longer verifies";
+		pid = 0;
 	} else {
 		k->rt = container_new(&k->cfg, guestos_ready_path(r),
 		    guestos_ready_manifest(r), rundir, (int)k->idx);
 		guestos_ready_free(r);
+		if (pid <= 0)
+			pid = container_find(k->rt);
 	}
 	free(rundir);
 	if (k->rt != NULL && pid > 0 &&
@@ -1232,11 +1253,9 @@ ctr_adopt(struct ctr *k, long long pid)
 		container_free(k->rt);
 		k->rt = NULL;
 	}
-	ctr_set_state(k, "stopped", "it ended while cmld was not running",
-	    NULL);
-	audit_container(cmld, k->name, "stopped",
-	    "ended while cmld was not running (%s); cleaned up",
-	    cause != NULL ? cause : "no init");
+	ctr_set_state(k, "stopped", reason, NULL);
+	audit_container(cmld, k->name, "stopped", "%s (%s); cleaned up",
+	    reason, cause != NULL ? cause : "no init");
 	free(cause);
 }
 
