@@ -1001,7 +1001,8 @@ container_reap(struct container *c, char **reason)
 	    signo == SIGTERM || signo == SIGKILL)));
 	if (oom > 0) {
 		mem = container_bytes(c->memory_limit);
-		if (signo == SIGKILL)
+		/* When a stop or kill was asked, that is what ended it. */
+		if (signo == SIGKILL && !c->stopping)
 			why = xasprintf("killed by the OOM killer: memory limit "
 			    "%s", mem);
 		else
@@ -1010,7 +1011,8 @@ container_reap(struct container *c, char **reason)
 		free(base);
 		free(mem);
 		base = why;
-		failed = 1;
+		if (!c->stopping)
+			failed = 1;
 	}
 	if (pids > 0) {
 		why = xasprintf("%s; its pids limit (%lld) was hit %lld "

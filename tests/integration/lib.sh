@@ -634,3 +634,233 @@ expect_install_ok() {
 	    "$(sqlite3 "$(state_dir)/cml.db" ".timeout 5000" "select count(*) from guestos")"
 	expect_eq "$desc: no staging directory left" "" "$(staging_dirs)"
 }
+
+# --- containers ---------------------------------------------------------------
+# A container test calls ct_setup (the stack, a PKI whose root is trusted,
+# the busybox 1.0 guest OS installed), registers containers with ct_create,
+# and checks from the host with ct_leftovers.  cgroups live in the host's
+# one hierarchy, so container names carry the test's pid (ct_name); every
+# container a test registered is killed when the test ends, whether cmld
+# still runs or not.
+
+# the containers this test registered (their processes are killed at exit)
+CT_NAMES=()
+# the busybox guest OS directory ct_setup made
+CT_GUESTOS=
+# where cmld makes cgroups: CGROUP/<controller>/cml/NAME (v1), CGROUP/cml/NAME (v2)
+CT_CGROUP_ROOT=/sys/fs/cgroup
+
+# Prints a container name of this run: ct_name BASE (BASE at most 23
+# characters of a-z 0-9 -).
+ct_name() {
+	echo "$1-$$"
+}
+
+# Starts the stack and installs the busybox 1.0 guest OS from a new PKI
+# whose root becomes the trust anchor; arms the container cleanup.
+ct_setup() {
+	need_root
+	need_binaries
+	need_guestos_tools
+	[ -d "$CT_CGROUP_ROOT" ] || skip "no /sys/fs/cgroup: containers need cgroups"
+	stack_start
+	trap ct_exit EXIT
+	pki_make "$SCRATCH/pki"
+	CT_GUESTOS=$SCRATCH/busybox-1.0
+	guestos_make "$CT_GUESTOS" busybox 1.0
+	_run_tool "ca add" "$CMLSH" --socket "$SOCK" ca add "$SCRATCH/pki/root.crt"
+	_run_tool "guestos install" "$CMLSH" --socket "$SOCK" guestos install "$CT_GUESTOS"
+}
+
+# Writes a config to $SCRATCH/NAME.json and prints its path:
+# ct_config NAME JSON
+ct_config() {
+	printf '%s\n' "$2" >"$SCRATCH/$1.json" || fail "cannot write $SCRATCH/$1.json"
+	echo "$SCRATCH/$1.json"
+}
+
+# Remembers a container, so that whatever of it runs is killed at exit.
+ct_track() {
+	local n
+	for n in "${CT_NAMES[@]}"; do
+		[ "$n" = "$1" ] && return 0
+	done
+	CT_NAMES+=("$1")
+}
+
+# Registers a container that must be accepted: ct_create NAME JSON
+ct_create() {
+	local path
+	path=$(ct_config "$1" "$2")
+	ct_track "$1"
+	_run_tool "container create $1" "$CMLSH" --socket "$SOCK" container create "$path"
+}
+
+# Starts a container that must start: ct_start NAME
+ct_start() {
+	ct_track "$1"
+	_run_tool "container start $1" "$CMLSH" --socket "$SOCK" container start "$1"
+}
+
+# Runs a command in a container through cmlsh: ct_exec NAME CMD...
+ct_exec() {
+	local name=$1
+	shift
+	"$CMLSH" --socket "$SOCK" container exec "$name" -- "$@"
+}
+
+# Prints a member of `container show NAME --json`: ct_show NAME KEY
+ct_show() {
+	cmlsh_run --json container show "$1" 2>&1 | json_get "$2"
+}
+
+# Prints a container's state.
+ct_state() {
+	ct_show "$1" state
+}
+
+# Waits up to SECONDS (default 10) until a container is in STATE; prints
+# the state it is in then: ct_wait_state NAME STATE [SECONDS]
+ct_wait_state() {
+	local name=$1 want=$2 i state
+	for ((i = 0; i < ${3:-10} * 10; i++)); do
+		state=$(ct_state "$name")
+		[ "$state" = "$want" ] && break
+		sleep 0.1
+	done
+	echo "$state"
+}
+
+# Prints the host's cgroup directories of a container that exist.
+ct_cgroups() {
+	local d
+	for d in "$CT_CGROUP_ROOT"/*/cml/"$1" "$CT_CGROUP_ROOT/cml/$1"; do
+		[ -d "$d" ] && echo "$d"
+	done
+	return 0
+}
+
+# Prints the loop devices whose backing file lies in the stack's state
+# directory: "loop0 FILE".
+ct_loops() {
+	local f b state
+	state=$(state_dir)
+	for f in /sys/block/loop*/loop/backing_file; do
+		[ -r "$f" ] || continue
+		b=$(cat "$f" 2>/dev/null) || continue
+		case "$b" in
+		"$state"/*) f=${f#/sys/block/}; echo "${f%%/*} $b" ;;
+		esac
+	done
+	return 0
+}
+
+# Prints the processes in a namespace (as readlink shows it,
+# "mnt:[4026532176]"): ct_ns_procs NS
+ct_ns_procs() {
+	local p kind=${1%%:*}
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/$kind" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# Prints a container's mount namespace as the host sees it (it must run).
+ct_mntns() {
+	local pid
+	pid=$(ct_show "$1" pid)
+	readlink "/proc/$pid/ns/mnt" 2>/dev/null || echo "<no process $pid>"
+}
+
+# Prints the number of this stack's containers that run (or are starting,
+# stopping or frozen).
+ct_running_count() {
+	ct_list | awk '$2 != "stopped" && $2 != "failed" { n++ } END { print n + 0 }'
+}
+
+# Prints what a container left on the host, one line each, nothing when it
+# left nothing: its cgroups, loop devices of the state directory beyond
+# one for each container of the stack still running (a loop device does not
+# tell which container it serves; the busybox guest OS has one image), host
+# mounts under the stack directory, its mount point directory and, given
+# its mount namespace, the processes still in it:
+# ct_leftovers NAME [MNTNS]
+ct_leftovers() {
+	local name=$1 mntns=${2:-} d loops running
+	ct_cgroups "$name" | sed 's/^/cgroup /'
+	loops=$(ct_loops)
+	running=$(ct_running_count)
+	if [ -n "$loops" ] && [ "$(wc -l <<<"$loops")" -gt "$running" ]; then
+		sed "s/^/loop device (of $running running) /" <<<"$loops"
+	fi
+	grep -F " $STACK_DIR/" /proc/self/mountinfo | sed 's/^/host mount /'
+	d=$STACK_DIR/run/cml/containers/$name
+	[ -e "$d" ] && echo "directory $d"
+	if [ -n "$mntns" ]; then
+		ct_ns_procs "$mntns" | sed "s/^/process in $mntns: /"
+	fi
+	return 0
+}
+
+# Ends what is left of a container without cmld: thaws and kills the
+# processes of its cgroups, then removes them.
+ct_reap_host() {
+	local d p i
+	for d in $(ct_cgroups "$1"); do
+		[ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state" 2>/dev/null
+		[ -f "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
+	done
+	for d in $(ct_cgroups "$1"); do
+		for ((i = 0; i < 50; i++)); do
+			p=$(cat "$d/cgroup.procs" 2>/dev/null)
+			[ -z "$p" ] && break
+			kill -KILL $p 2>/dev/null
+			sleep 0.1
+		done
+		rmdir "$d" 2>/dev/null
+	done
+	return 0
+}
+
+# The EXIT trap of container tests: kills the containers of the test
+# (through cmld while it runs, from the host anyway), then cleans up.
+ct_exit() {
+	local status=$? name
+	trap - EXIT
+	if [ "$STACK_RUNNING" = 1 ] && cmld_pid >/dev/null; then
+		for name in "${CT_NAMES[@]}"; do
+			case "$(ct_state "$name")" in
+			running | frozen | starting | stopping)
+				cmlsh_run --yes container kill "$name" >/dev/null 2>&1 ;;
+			esac
+		done
+	fi
+	for name in "${CT_NAMES[@]}"; do
+		ct_reap_host "$name"
+	done
+	(exit "$status")
+	cleanup
+}
+
+# Runs cmlsh as root in the background, to learn its pid; sets $pid and
+# $rc, and leaves stdout and stderr in $SCRATCH/out and $SCRATCH/err:
+# ct_cmlsh ARGS...
+ct_cmlsh() {
+	"$CMLSH" --socket "$SOCK" "$@" >"$SCRATCH/out" 2>"$SCRATCH/err" &
+	pid=$!
+	wait $pid
+	rc=$?
+}
+
+# Prints `container list --json` as "NAME STATE REASON" lines.
+ct_list() {
+	cmlsh_run --json container list 2>&1 | python3 -c 'import json, sys
+text = sys.stdin.read()
+try:
+    cs = json.loads(text)["containers"]
+except (ValueError, KeyError):
+    print("<not a container list: %r>" % text[:200])
+    sys.exit(1)
+for c in cs:
+    print(c["name"], c["state"], c["reason"])'
+}
