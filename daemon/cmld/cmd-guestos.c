@@ -790,26 +790,37 @@ cmd_guestos_remove(struct call *call)
 	struct guestos_versions gv;
 	struct store_guestos g;
 	struct json_object *v, *removed, *p;
-	const char *name, *version;
+	const char *name, *version, *user;
 	char *cause = NULL;
 	size_t i, n;
-	int rc;
+	int rc, all = 1;
 
 	name = json_object_get_string(json_object_object_get(call->params,
 	    "name"));
 	gv.name = name;
 	gv.list = json_object_new_array();
 	if (json_object_object_get_ex(call->params, "version", &v) &&
-	    v != NULL)
+	    v != NULL) {
+		all = 0;
 		json_object_array_add(gv.list,
 		    json_object_new_string(json_object_get_string(v)));
-	else if (store_guestos_list(call->cmld->store, guestos_versions_cb,
+	} else if (store_guestos_list(call->cmld->store, guestos_versions_cb,
 	    &gv, &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot read the guest OSes: %s", cause);
 		goto out;
 	}
 	n = json_object_array_length(gv.list);
+	user = containers_using_guestos(call->cmld, name, all ? NULL :
+	    json_object_get_string(json_object_array_get_idx(gv.list, 0)));
+	if (user != NULL) {
+		call_error(call, PROTO_ERR_BUSY, "name", "guest OS %s%s%s is in "
+		    "use by container '%s': %s it first", name, all ? "" : " ",
+		    all ? "" : json_object_get_string(
+		    json_object_array_get_idx(gv.list, 0)), user,
+		    all ? "remove" : "stop");
+		goto out;
+	}
 	if (n == 0) {
 		call_error(call, PROTO_ERR_NOT_FOUND, "name", "no guest OS '%s' "
 		    "is installed: 'guestos list' shows them", name);
