@@ -180,7 +180,9 @@ const struct cmd_entry cmd_table[] = {
 		},
 		.summary = "remove an installed guest OS",
 		.help = "Removes one version of a guest OS, or all of them, "
-		    "from the store and the disk. Audited.",
+		    "from the store and the disk. Refused while a container "
+		    "runs on that version, or, for all versions, while a "
+		    "container is configured for it. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_DESTRUCTIVE,
 	},
 	{
