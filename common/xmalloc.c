@@ -71,6 +71,19 @@ xasprintf(const char *fmt, ...)
 }
 
 void
+xcause(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		fatalx("out of memory formatting a string");
+	va_end(ap);
+}
+
+void
 xwipe(void *p, size_t size)
 {
 	explicit_bzero(p, size);

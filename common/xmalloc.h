@@ -17,6 +17,9 @@ void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 /* Formats into a new string; aborts on exhaustion. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Sets *cause to a formatted message, unless cause is NULL. */
+void xcause(char **cause, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Wipes size bytes at p so the compiler cannot elide it. */
 void xwipe(void *p, size_t size);
 /* Wipes and frees a NUL-terminated secret; NULL does nothing. */

@@ -214,20 +214,6 @@ store_cause(char **cause, sqlite3 *db, int rc, const char *fmt, ...)
 	free(what);
 }
 
-/* Sets *cause to a message that owes nothing to SQLite. */
-static void __attribute__((format(printf, 2, 3)))
-store_causex(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		fatalx("out of memory formatting a string");
-	va_end(ap);
-}
-
 /* Returns the current time in milliseconds since the epoch, UTC. */
 static long long
 store_now_ms(void)
@@ -335,7 +321,7 @@ store_user_version(sqlite3 *db, int i, const char *path, int *version,
 static void
 store_corrupt(char **cause, const char *path, const char *why)
 {
-	store_causex(cause, "database %s is corrupt (%s): refusing to open it; "
+	xcause(cause, "database %s is corrupt (%s): refusing to open it; "
 	    "restore it from a backup or move it aside", path, why);
 }
 
@@ -343,7 +329,7 @@ store_corrupt(char **cause, const char *path, const char *why)
 static void
 store_newer(char **cause, const char *path, long long version, int known)
 {
-	store_causex(cause, "database %s has schema version %lld, newer than "
+	xcause(cause, "database %s has schema version %lld, newer than "
 	    "this cmld knows (%d): refusing to open it; install a newer cml",
 	    path, version, known);
 }
@@ -394,13 +380,13 @@ store_check_file(const struct store_schema *sc, const char *path,
 	if (stat(path, &sb) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		store_causex(cause, "cannot open database %s: %s", path,
+		xcause(cause, "cannot open database %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	*exists = 1;
 	if (!S_ISREG(sb.st_mode)) {
-		store_causex(cause, "cannot open database %s: not a regular "
+		xcause(cause, "cannot open database %s: not a regular "
 		    "file", path);
 		return -1;
 	}
@@ -484,7 +470,7 @@ store_create_file(const char *path, char **cause)
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd == -1) {
-		store_causex(cause, "cannot create database %s: %s", path,
+		xcause(cause, "cannot create database %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -571,7 +557,7 @@ store_migrate_step(struct store *st, int i, int version, char **cause)
 	    SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		store_causex(cause, "%s: it leaves a row of table %s without "
+		xcause(cause, "%s: it leaves a row of table %s without "
 		    "its parent", what, store_column_text(stmt, 0));
 		goto out;
 	}
@@ -673,7 +659,7 @@ store_open_at(const char *dir, int main_version, int audit_version,
 
 	for (i = 0; i < STORE_NSCHEMAS; i++) {
 		if (target[i] < 0 || target[i] > store_schemas[i].nmigrations) {
-			store_causex(cause, "schema version %d of %s is out of "
+			xcause(cause, "schema version %d of %s is out of "
 			    "range 0..%d", target[i], store_schemas[i].file,
 			    store_schemas[i].nmigrations);
 			return NULL;
@@ -824,7 +810,7 @@ store_device_create(struct store *st, const char *uuid, char **cause)
 	if (rc == SQLITE_DONE)
 		ret = 0;
 	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-		store_causex(cause, "cannot create the device in %s: it exists "
+		xcause(cause, "cannot create the device in %s: it exists "
 		    "already", st->path[STORE_MAIN]);
 	} else {
 		store_cause(cause, st->db, rc, "cannot create the device in %s",
@@ -844,7 +830,7 @@ store_device_set_state(struct store *st, const char *state, char **cause)
 	/* The table's CHECK says the same; this says it in words. */
 	if (state == NULL || (strcmp(state, "factory") != 0 &&
 	    strcmp(state, "provisioned") != 0)) {
-		store_causex(cause, "invalid provisioning state '%s': use "
+		xcause(cause, "invalid provisioning state '%s': use "
 		    "factory or provisioned", state == NULL ? "" : state);
 		return -1;
 	}
@@ -858,7 +844,7 @@ store_device_set_state(struct store *st, const char *state, char **cause)
 		store_cause(cause, st->db, rc, "cannot set the provisioning "
 		    "state in %s", st->path[STORE_MAIN]);
 	} else if (sqlite3_changes(st->db) == 0) {
-		store_causex(cause, "cannot set the provisioning state in %s: "
+		xcause(cause, "cannot set the provisioning state in %s: "
 		    "the device has not been created", st->path[STORE_MAIN]);
 	} else
 		ret = 0;
@@ -1059,7 +1045,7 @@ store_anchor_kind_ok(const char *kind, char **cause)
 	if (kind != NULL && (strcmp(kind, "owner") == 0 ||
 	    strcmp(kind, "supplier") == 0))
 		return 0;
-	store_causex(cause, "invalid trust anchor kind '%s': use owner or "
+	xcause(cause, "invalid trust anchor kind '%s': use owner or "
 	    "supplier", kind == NULL ? "" : kind);
 	return -1;
 }
@@ -1078,7 +1064,7 @@ store_anchor_add(struct store *st, const struct store_anchor *a,
 	if (store_anchor_kind_ok(a->kind, cause) == -1)
 		return -1;
 	if (a->der == NULL || a->der_len == 0 || a->der_len > INT_MAX) {
-		store_causex(cause, "cannot add trust anchor %s to %s: no "
+		xcause(cause, "cannot add trust anchor %s to %s: no "
 		    "certificate", a->fingerprint == NULL ? "" :
 		    a->fingerprint, st->path[STORE_MAIN]);
 		return -1;
@@ -1557,7 +1543,7 @@ store_container_state_ok(const char *state, char **cause)
 		if (strcmp(state, store_container_states[i]) == 0)
 			return 0;
 	}
-	store_causex(cause, "invalid container state '%s': use stopped, "
+	xcause(cause, "invalid container state '%s': use stopped, "
 	    "starting, running, stopping, frozen or failed",
 	    state == NULL ? "" : state);
 	return -1;
@@ -1636,12 +1622,12 @@ store_container_add(struct store *st, const struct store_container *c,
 
 	if (c->config == NULL || c->config_len == 0 ||
 	    c->config_len > INT_MAX) {
-		store_causex(cause, "cannot add container %s to %s: no config",
+		xcause(cause, "cannot add container %s to %s: no config",
 		    name, st->path[STORE_MAIN]);
 		return -1;
 	}
 	if (c->idx < 0) {
-		store_causex(cause, "cannot add container %s to %s: invalid "
+		xcause(cause, "cannot add container %s to %s: invalid "
 		    "user namespace index %lld", name, st->path[STORE_MAIN],
 		    c->idx);
 		return -1;
@@ -1671,7 +1657,7 @@ store_container_add(struct store *st, const struct store_container *c,
 	if (rc == SQLITE_DONE)
 		ret = sqlite3_changes(st->db) == 0 ? 1 : 0;
 	else if (rc == SQLITE_CONSTRAINT_UNIQUE) {
-		store_causex(cause, "cannot add container %s to %s: user "
+		xcause(cause, "cannot add container %s to %s: user "
 		    "namespace index %lld is used by another container", name,
 		    st->path[STORE_MAIN], c->idx);
 	} else {

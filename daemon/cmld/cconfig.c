@@ -104,20 +104,6 @@ static const char *const cconfig_token_names[] = {
 	[CCONFIG_TOKEN_USBTOKEN] = "usbtoken",
 };
 
-/* Sets *cause from a format, unless cause is NULL. */
-static void __attribute__((format(printf, 2, 3)))
-cconfig_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		fatalx("out of memory formatting a string");
-	va_end(ap);
-}
-
 /* Names a member: "key" at the top level, else "path.key". */
 static char *
 cconfig_path(const char *path, const char *key)
@@ -158,7 +144,7 @@ cconfig_object(struct json_object *v, const char *path,
 	char *q, *name;
 
 	if (!json_object_is_type(v, json_type_object)) {
-		cconfig_cause(cause, "%s must be an object", path);
+		xcause(cause, "%s must be an object", path);
 		return -1;
 	}
 	json_object_object_foreach(v, key, val) {
@@ -170,7 +156,7 @@ cconfig_object(struct json_object *v, const char *path,
 		if (*k == NULL) {
 			q = jsonstrict_quotes(key);
 			name = cconfig_path(path, q);
-			cconfig_cause(cause, "unknown field '%s'", name);
+			xcause(cause, "unknown field '%s'", name);
 			free(name);
 			free(q);
 			return -1;
@@ -222,7 +208,7 @@ cconfig_int(struct json_object *obj, const char *path, const char *key,
 		}
 	}
 	name = cconfig_path(path, key);
-	cconfig_cause(cause, "%s must be an integer from %lld to %lld", name,
+	xcause(cause, "%s must be an integer from %lld to %lld", name,
 	    min, max);
 	free(name);
 	return -1;
@@ -243,7 +229,7 @@ cconfig_bool(struct json_object *obj, const char *path, const char *key,
 		return 0;
 	}
 	name = cconfig_path(path, key);
-	cconfig_cause(cause, "%s must be true or false", name);
+	xcause(cause, "%s must be true or false", name);
 	free(name);
 	return -1;
 }
@@ -266,9 +252,9 @@ cconfig_string(struct json_object *obj, const char *path, const char *key,
 		if (!required)
 			ret = 0;
 		else
-			cconfig_cause(cause, "%s is missing", name);
+			xcause(cause, "%s is missing", name);
 	} else if (!json_object_is_type(v, json_type_string))
-		cconfig_cause(cause, "%s must be a string", name);
+		xcause(cause, "%s must be a string", name);
 	else {
 		*out = json_object_get_string(v);
 		ret = 0;
@@ -305,7 +291,7 @@ cconfig_strings(struct json_object *obj, const char *path, const char *key,
 		}
 	}
 	name = cconfig_path(path, key);
-	cconfig_cause(cause, "%s must be an array of strings", name);
+	xcause(cause, "%s must be an array of strings", name);
 	free(name);
 	return -1;
 }
@@ -452,13 +438,13 @@ cconfig_read_name(struct cconfig_parser *p, struct json_object *top,
 		return -1;
 	q = jsonstrict_quotes(s);
 	if (!cconfig_name_ok(s))
-		cconfig_cause(p->cause, "name '%s' must be 1 to 31 of a-z 0-9 -, "
+		xcause(p->cause, "name '%s' must be 1 to 31 of a-z 0-9 -, "
 		    "starting with a letter or digit", q);
 	else if (!p->is_c0 && strcmp(s, CCONFIG_C0_NAME) == 0)
-		cconfig_cause(p->cause, "name 'c0' is reserved for the "
+		xcause(p->cause, "name 'c0' is reserved for the "
 		    "management container");
 	else if (p->is_c0 && strcmp(s, CCONFIG_C0_NAME) != 0)
-		cconfig_cause(p->cause, "name must be 'c0' for the management "
+		xcause(p->cause, "name must be 'c0' for the management "
 		    "container, not '%s'", q);
 	else {
 		c->name = xstrdup(s);
@@ -482,14 +468,14 @@ cconfig_read_guestos(struct cconfig_parser *p, struct json_object *top,
 	if (cconfig_sub(top, "", "guestos", known, &g, p->cause) == -1)
 		return -1;
 	if (g == NULL) {
-		cconfig_cause(p->cause, "guestos is missing");
+		xcause(p->cause, "guestos is missing");
 		return -1;
 	}
 	if (cconfig_string(g, "guestos", "name", 1, &s, p->cause) == -1)
 		return -1;
 	if (!names_guestos_ok(s)) {
 		q = jsonstrict_quotes(s);
-		cconfig_cause(p->cause, "guestos.name '%s' must be 1 to 64 of "
+		xcause(p->cause, "guestos.name '%s' must be 1 to 64 of "
 		    "a-z 0-9 . _ -, starting with a letter or digit", q);
 		free(q);
 		return -1;
@@ -510,7 +496,7 @@ cconfig_read_guestos(struct cconfig_parser *p, struct json_object *top,
 		c->guestos_min_version = xstrdup(json_object_get_string(v));
 		return 0;
 	}
-	cconfig_cause(p->cause, "guestos.min_version must be a version such "
+	xcause(p->cause, "guestos.min_version must be a version such "
 	    "as \"1.2.3\": 1 to 4 numbers separated by dots, without leading "
 	    "zeros, each at most 999999999");
 	return -1;
@@ -533,7 +519,7 @@ cconfig_read_hostname(struct cconfig_parser *p, struct json_object *top,
 	/* The name is always accepted, as it is the default. */
 	if (!cconfig_hostname_ok(s) && strcmp(s, c->name) != 0) {
 		q = jsonstrict_quotes(s);
-		cconfig_cause(p->cause, "hostname '%s' must be an RFC 1123 host "
+		xcause(p->cause, "hostname '%s' must be an RFC 1123 host "
 		    "name: labels of a-z A-Z 0-9 - separated by dots, each 1 to "
 		    "63 long, not starting or ending with -, 64 at most in all",
 		    q);
@@ -574,19 +560,19 @@ cconfig_read_args(struct cconfig_parser *p, struct json_object *proc,
 		return 0;
 	n = json_object_array_length(a);
 	if (n == 0 || n > CCONFIG_ARGS_MAX) {
-		cconfig_cause(p->cause, "process.args must have 1 to %d entries",
+		xcause(p->cause, "process.args must have 1 to %d entries",
 		    CCONFIG_ARGS_MAX);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		s = json_object_get_string(json_object_array_get_idx(a, i));
 		if (strlen(s) > CCONFIG_STRING_MAX) {
-			cconfig_cause(p->cause, "process.args[%zu] must be at "
+			xcause(p->cause, "process.args[%zu] must be at "
 			    "most %d bytes long", i, CCONFIG_STRING_MAX);
 			return -1;
 		}
 		if (i == 0 && s[0] != '/') {
-			cconfig_cause(p->cause, "process.args[0] must be an "
+			xcause(p->cause, "process.args[0] must be an "
 			    "absolute path");
 			return -1;
 		}
@@ -612,19 +598,19 @@ cconfig_read_env(struct cconfig_parser *p, struct json_object *proc,
 		return -1;
 	n = a == NULL ? 0 : json_object_array_length(a);
 	if (n > CCONFIG_ENV_MAX) {
-		cconfig_cause(p->cause, "process.env must have at most %d "
+		xcause(p->cause, "process.env must have at most %d "
 		    "entries", CCONFIG_ENV_MAX);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		s = json_object_get_string(json_object_array_get_idx(a, i));
 		if (strlen(s) > CCONFIG_STRING_MAX) {
-			cconfig_cause(p->cause, "process.env[%zu] must be at "
+			xcause(p->cause, "process.env[%zu] must be at "
 			    "most %d bytes long", i, CCONFIG_STRING_MAX);
 			return -1;
 		}
 		if (strchr(s, '=') == NULL || (len = cconfig_env_key(s)) == 0) {
-			cconfig_cause(p->cause, "process.env[%zu] must be "
+			xcause(p->cause, "process.env[%zu] must be "
 			    "KEY=VALUE, KEY of A-Z a-z 0-9 _ and not starting "
 			    "with a digit", i);
 			return -1;
@@ -634,7 +620,7 @@ cconfig_read_env(struct cconfig_parser *p, struct json_object *proc,
 			    json_object_array_get_idx(a, k));
 			if (strncmp(s, t, len + 1) == 0) {
 				q = jsonstrict_quote(s, len);
-				cconfig_cause(p->cause, "process.env sets %s "
+				xcause(p->cause, "process.env sets %s "
 				    "twice", q);
 				free(q);
 				return -1;
@@ -669,14 +655,14 @@ cconfig_read_caps(struct cconfig_parser *p, struct json_object *proc,
 		s = json_object_get_string(json_object_array_get_idx(a, i));
 		q = jsonstrict_quotes(s);
 		if ((cap = cconfig_cap_number(s)) == -1) {
-			cconfig_cause(p->cause, "%s[%zu]: unknown capability "
+			xcause(p->cause, "%s[%zu]: unknown capability "
 			    "'%s'", path, i, q);
 			free(q);
 			return -1;
 		}
 		free(q);
 		if (c->caps & (UINT64_C(1) << cap)) {
-			cconfig_cause(p->cause, "%s lists %s twice", path, s);
+			xcause(p->cause, "%s lists %s twice", path, s);
 			return -1;
 		}
 		c->caps |= UINT64_C(1) << cap;
@@ -732,7 +718,7 @@ cconfig_read_cpu(struct cconfig_parser *p, struct json_object *res,
 	if (s != NULL) {
 		if (!cconfig_cpus_ok(s)) {
 			q = jsonstrict_quotes(s);
-			cconfig_cause(p->cause, "linux.resources.cpu.cpus '%s' "
+			xcause(p->cause, "linux.resources.cpu.cpus '%s' "
 			    "must be CPU numbers (0 to %d) and ranges in "
 			    "ascending order, such as \"0-1,3\"", q,
 			    CCONFIG_CPU_MAX);
@@ -778,14 +764,14 @@ cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
 	if (cconfig_bool(o, path, "allow", &allow, p->cause) == -1)
 		return -1;
 	if (!allow) {
-		cconfig_cause(p->cause, "%s.allow must be true: every device "
+		xcause(p->cause, "%s.allow must be true: every device "
 		    "not listed is denied already", path);
 		return -1;
 	}
 	if (cconfig_string(o, path, "type", 1, &s, p->cause) == -1)
 		return -1;
 	if (strcmp(s, "c") != 0 && strcmp(s, "b") != 0 && strcmp(s, "a") != 0) {
-		cconfig_cause(p->cause, "%s.type must be 'c', 'b' or 'a'", path);
+		xcause(p->cause, "%s.type must be 'c', 'b' or 'a'", path);
 		return -1;
 	}
 	d->type = s[0];
@@ -795,13 +781,13 @@ cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
 	    CCONFIG_MINOR_MAX, &d->minor, p->cause) == -1)
 		return -1;
 	if (d->type == 'a' && !p->is_c0) {
-		cconfig_cause(p->cause, "%s: type 'a' (every device) is allowed "
+		xcause(p->cause, "%s: type 'a' (every device) is allowed "
 		    "only for c0", path);
 		return -1;
 	}
 	if (d->type == 'a' && (d->major != CCONFIG_DEVICE_ANY ||
 	    d->minor != CCONFIG_DEVICE_ANY)) {
-		cconfig_cause(p->cause, "%s: type 'a' stands for every device "
+		xcause(p->cause, "%s: type 'a' stands for every device "
 		    "and takes no major or minor", path);
 		return -1;
 	}
@@ -814,7 +800,7 @@ cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
 	    (strchr(a, 'r') != strrchr(a, 'r')) ||
 	    (strchr(a, 'w') != strrchr(a, 'w')) ||
 	    (strchr(a, 'm') != strrchr(a, 'm'))) {
-		cconfig_cause(p->cause, "%s.access must be one or more of r, w "
+		xcause(p->cause, "%s.access must be one or more of r, w "
 		    "and m, each at most once", path);
 		return -1;
 	}
@@ -833,14 +819,14 @@ cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
 		return 0;
 	if (d->type == 'a' || d->major == CCONFIG_DEVICE_ANY ||
 	    d->minor == CCONFIG_DEVICE_ANY) {
-		cconfig_cause(p->cause, "%s: exclusive needs type 'c' or 'b' "
+		xcause(p->cause, "%s: exclusive needs type 'c' or 'b' "
 		    "with both major and minor", path);
 		return -1;
 	}
 	for (i = 0; i < cconfig_default_devices_len; i++) {
 		if (cconfig_device_overlaps(d, &cconfig_default_devices[i])) {
 			str = cconfig_device_string(d);
-			cconfig_cause(p->cause, "%s: %s is a default device of "
+			xcause(p->cause, "%s: %s is a default device of "
 			    "every container and cannot be exclusive", path,
 			    str);
 			free(str);
@@ -863,20 +849,20 @@ cconfig_read_devices(struct cconfig_parser *p, struct json_object *res,
 	if ((a = cconfig_member(res, "devices")) == NULL)
 		return 0;
 	if (!json_object_is_type(a, json_type_array)) {
-		cconfig_cause(p->cause, "%s must be an array of objects", path);
+		xcause(p->cause, "%s must be an array of objects", path);
 		return -1;
 	}
 	n = json_object_array_length(a);
 	for (i = 0; i < n; i++) {
 		if (!json_object_is_type(json_object_array_get_idx(a, i),
 		    json_type_object)) {
-			cconfig_cause(p->cause, "%s must be an array of objects",
+			xcause(p->cause, "%s must be an array of objects",
 			    path);
 			return -1;
 		}
 	}
 	if (n > CCONFIG_DEVICES_MAX) {
-		cconfig_cause(p->cause, "%s must have at most %d entries", path,
+		xcause(p->cause, "%s must have at most %d entries", path,
 		    CCONFIG_DEVICES_MAX);
 		return -1;
 	}
@@ -956,7 +942,7 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 		}
 		if (i == sizeof cconfig_token_names /
 		    sizeof cconfig_token_names[0]) {
-			cconfig_cause(p->cause, "cml.token.type must be none, "
+			xcause(p->cause, "cml.token.type must be none, "
 			    "softtoken or usbtoken");
 			return -1;
 		}
@@ -991,19 +977,19 @@ cconfig_check_caps(struct cconfig_parser *p, const struct cconfig *c)
 			continue;
 		switch (cconfig_cap_policy[k].rule) {
 		case CCONFIG_CAP_NEVER:
-			cconfig_cause(p->cause, "%s is never granted: %s", name,
+			xcause(p->cause, "%s is never granted: %s", name,
 			    cconfig_cap_policy[k].why);
 			return -1;
 		case CCONFIG_CAP_C0_ONLY:
 			if (c->is_c0)
 				continue;
-			cconfig_cause(p->cause, "%s is granted only to c0: %s",
+			xcause(p->cause, "%s is granted only to c0: %s",
 			    name, cconfig_cap_policy[k].why);
 			return -1;
 		case CCONFIG_CAP_TIME_ONLY:
 			if (c->time)
 				continue;
-			cconfig_cause(p->cause, "%s is granted only to the time "
+			xcause(p->cause, "%s is granted only to the time "
 			    "container (cml.time true): %s", name,
 			    cconfig_cap_policy[k].why);
 			return -1;
@@ -1048,7 +1034,7 @@ cconfig_parse_as(const char *json, size_t len, int is_c0, struct cconfig *c,
 	    cause) == -1)
 		goto fail;
 	if (!json_object_is_type(top, json_type_object)) {
-		cconfig_cause(cause, "config must be a JSON object");
+		xcause(cause, "config must be a JSON object");
 		json_object_put(top);
 		goto fail;
 	}

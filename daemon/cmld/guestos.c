@@ -49,20 +49,6 @@ static const struct jsonstrict_limits guestos_json_limits = {
 /* Nesting allowed below a directory being removed. */
 #define GUESTOS_REMOVE_DEPTH 32
 
-/* Sets *cause from a format, unless cause is NULL. */
-static void __attribute__((format(printf, 2, 3)))
-guestos_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		fatalx("out of memory formatting a string");
-	va_end(ap);
-}
-
 /* Describes a position for a message: "the manifest" or "images[1]". */
 static const char *
 guestos_where(const char *path)
@@ -95,7 +81,7 @@ guestos_known_fields(struct json_object *obj, const char *const *known,
 		}
 		if (*k == NULL) {
 			q = jsonstrict_quotes(key);
-			guestos_cause(cause, "unknown field '%s' in %s", q,
+			xcause(cause, "unknown field '%s' in %s", q,
 			    guestos_where(where));
 			free(q);
 			return -1;
@@ -122,9 +108,9 @@ guestos_string(struct json_object *obj, const char *where, const char *field,
 		if (!required)
 			ret = 0;
 		else
-			guestos_cause(cause, "%s is missing", name);
+			xcause(cause, "%s is missing", name);
 	} else if (!json_object_is_type(v, json_type_string))
-		guestos_cause(cause, "%s must be a string", name);
+		xcause(cause, "%s must be a string", name);
 	else {
 		*out = json_object_get_string(v);
 		ret = 0;
@@ -202,7 +188,7 @@ guestos_path(struct json_object *obj, const char *where, const char *field,
 		why = "must name a file, not '/'";
 	if (why != NULL) {
 		q = jsonstrict_quotes(s);
-		guestos_cause(cause, "%s '%s' %s", name, q, why);
+		xcause(cause, "%s '%s' %s", name, q, why);
 		free(q);
 	} else {
 		*out = xstrdup(s);
@@ -221,14 +207,14 @@ guestos_version(struct json_object *obj, char **out, char **cause)
 	char *q;
 
 	if (!json_object_object_get_ex(obj, "version", &v)) {
-		guestos_cause(cause, "version is missing");
+		xcause(cause, "version is missing");
 		return -1;
 	}
 	switch (json_object_get_type(v)) {
 	case json_type_int:
 		n = (long long)json_object_get_int64(v);
 		if (n < 0) {
-			guestos_cause(cause, "version %lld must not be "
+			xcause(cause, "version %lld must not be "
 			    "negative", n);
 			return -1;
 		}
@@ -237,7 +223,7 @@ guestos_version(struct json_object *obj, char **out, char **cause)
 	case json_type_string:
 		if (!names_version_ok(json_object_get_string(v))) {
 			q = jsonstrict_quotes(json_object_get_string(v));
-			guestos_cause(cause, "version '%s' must be 1 to 4 "
+			xcause(cause, "version '%s' must be 1 to 4 "
 			    "numbers separated by dots, without leading zeros, "
 			    "each at most 999999999", q);
 			free(q);
@@ -247,12 +233,12 @@ guestos_version(struct json_object *obj, char **out, char **cause)
 		return 0;
 	case json_type_double:
 		q = jsonstrict_quotes(json_object_to_json_string(v));
-		guestos_cause(cause, "version %s must be an integer or a "
+		xcause(cause, "version %s must be an integer or a "
 		    "string such as \"1.2.3\"", q);
 		free(q);
 		return -1;
 	default:
-		guestos_cause(cause, "version must be an integer or a string "
+		xcause(cause, "version must be an integer or a string "
 		    "such as \"1.2.3\"");
 		return -1;
 	}
@@ -272,7 +258,7 @@ guestos_file(struct json_object *obj, const char *where, char **out,
 	q = jsonstrict_quotes(s);
 	n = strlen(s);
 	if (strchr(s, '/') != NULL || s[0] == '.') {
-		guestos_cause(cause, "%s.file '%s' must be a plain file name",
+		xcause(cause, "%s.file '%s' must be a plain file name",
 		    where, q);
 		goto fail;
 	}
@@ -284,13 +270,13 @@ guestos_file(struct json_object *obj, const char *where, char **out,
 		break;
 	}
 	if (n == 0 || n > GUESTOS_FILE_MAX || *c != '\0') {
-		guestos_cause(cause, "%s.file '%s' must be 1 to 128 of the "
+		xcause(cause, "%s.file '%s' must be 1 to 128 of the "
 		    "characters A-Z a-z 0-9 . _ -", where, q);
 		goto fail;
 	}
 	if (strcmp(s, GUESTOS_MANIFEST) == 0 ||
 	    strcmp(s, GUESTOS_SIGNATURE) == 0) {
-		guestos_cause(cause, "%s.file '%s' is reserved for the "
+		xcause(cause, "%s.file '%s' is reserved for the "
 		    "manifest and its signature", where, q);
 		goto fail;
 	}
@@ -317,7 +303,7 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 
 	snprintf(where, sizeof where, "images[%zu]", i);
 	if (!json_object_is_type(obj, json_type_object)) {
-		guestos_cause(cause, "%s must be an object", where);
+		xcause(cause, "%s must be an object", where);
 		return -1;
 	}
 	if (guestos_known_fields(obj, known, where, cause) == -1)
@@ -326,12 +312,12 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 		return -1;
 
 	if (!json_object_object_get_ex(obj, "size", &v)) {
-		guestos_cause(cause, "%s.size is missing", where);
+		xcause(cause, "%s.size is missing", where);
 		return -1;
 	}
 	if (!json_object_is_type(v, json_type_int) ||
 	    (img->size = (long long)json_object_get_int64(v)) <= 0) {
-		guestos_cause(cause, "%s.size must be an integer greater than "
+		xcause(cause, "%s.size must be an integer greater than "
 		    "0", where);
 		return -1;
 	}
@@ -343,7 +329,7 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 			break;
 	}
 	if (k != 64 || s[k] != '\0') {
-		guestos_cause(cause, "%s.sha256 must be 64 lower-case hex "
+		xcause(cause, "%s.sha256 must be 64 lower-case hex "
 		    "digits", where);
 		return -1;
 	}
@@ -353,7 +339,7 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 		return -1;
 	if (strcmp(s, "squashfs") != 0 && strcmp(s, "ext4") != 0) {
 		q = jsonstrict_quotes(s);
-		guestos_cause(cause, "%s.fs '%s' must be squashfs or ext4",
+		xcause(cause, "%s.fs '%s' must be squashfs or ext4",
 		    where, q);
 		free(q);
 		return -1;
@@ -373,19 +359,19 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 	char *q;
 
 	if (!json_object_object_get_ex(top, "images", &arr)) {
-		guestos_cause(cause, "images is missing");
+		xcause(cause, "images is missing");
 		return -1;
 	}
 	if (!json_object_is_type(arr, json_type_array)) {
-		guestos_cause(cause, "images must be an array");
+		xcause(cause, "images must be an array");
 		return -1;
 	}
 	if ((n = json_object_array_length(arr)) == 0) {
-		guestos_cause(cause, "images must not be empty");
+		xcause(cause, "images must not be empty");
 		return -1;
 	}
 	if (n > GUESTOS_IMAGES_MAX) {
-		guestos_cause(cause, "images has %zu entries, at most %d are "
+		xcause(cause, "images has %zu entries, at most %d are "
 		    "allowed", n, GUESTOS_IMAGES_MAX);
 		return -1;
 	}
@@ -396,7 +382,7 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 		    &m->images[i], cause) == -1)
 			return -1;
 		if (m->images[i].size > LLONG_MAX - total) {
-			guestos_cause(cause, "images[%zu].size makes the "
+			xcause(cause, "images[%zu].size makes the "
 			    "images larger than %lld bytes", i, LLONG_MAX);
 			return -1;
 		}
@@ -407,7 +393,7 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 		for (k = 0; k < i; k++) {
 			if (strcmp(m->images[i].file, m->images[k].file) == 0) {
 				q = jsonstrict_quotes(m->images[i].file);
-				guestos_cause(cause, "images[%zu].file '%s' is "
+				xcause(cause, "images[%zu].file '%s' is "
 				    "listed twice (also images[%zu])", i, q, k);
 				free(q);
 				return -1;
@@ -416,12 +402,12 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 			    0)
 				continue;
 			if (strcmp(m->images[i].mount, "/") == 0) {
-				guestos_cause(cause, "images[%zu] and "
+				xcause(cause, "images[%zu] and "
 				    "images[%zu] both mount at '/': exactly "
 				    "one image must be the root", k, i);
 			} else {
 				q = jsonstrict_quotes(m->images[i].mount);
-				guestos_cause(cause, "images[%zu].mount '%s' "
+				xcause(cause, "images[%zu].mount '%s' "
 				    "is listed twice (also images[%zu])", i, q,
 				    k);
 				free(q);
@@ -432,7 +418,7 @@ guestos_images(struct json_object *top, struct guestos_manifest *m,
 			root = i;
 	}
 	if (root == SIZE_MAX) {
-		guestos_cause(cause, "no image mounts at '/': exactly one "
+		xcause(cause, "no image mounts at '/': exactly one "
 		    "image must be the root");
 		return -1;
 	}
@@ -453,7 +439,7 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 	char *q;
 
 	if (!json_object_is_type(top, json_type_object)) {
-		guestos_cause(cause, "manifest must be a JSON object");
+		xcause(cause, "manifest must be a JSON object");
 		return -1;
 	}
 	if (guestos_known_fields(top, known, "", cause) == -1)
@@ -463,7 +449,7 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 		return -1;
 	if (!names_guestos_ok(s)) {
 		q = jsonstrict_quotes(s);
-		guestos_cause(cause, "name '%s' must be 1 to 64 of a-z 0-9 . _ "
+		xcause(cause, "name '%s' must be 1 to 64 of a-z 0-9 . _ "
 		    "-, starting with a letter or digit", q);
 		free(q);
 		return -1;
@@ -478,12 +464,12 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 	if (s == NULL)
 		s = "";
 	if (strlen(s) > GUESTOS_DESCRIPTION_MAX) {
-		guestos_cause(cause, "description has %zu bytes, at most %d "
+		xcause(cause, "description has %zu bytes, at most %d "
 		    "are allowed", strlen(s), GUESTOS_DESCRIPTION_MAX);
 		return -1;
 	}
 	if (guestos_has_control(s)) {
-		guestos_cause(cause, "description must not contain control "
+		xcause(cause, "description must not contain control "
 		    "characters");
 		return -1;
 	}
@@ -497,7 +483,7 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 
 	if (json_object_object_get_ex(top, "allow_downgrade", &v)) {
 		if (!json_object_is_type(v, json_type_boolean)) {
-			guestos_cause(cause, "allow_downgrade must be true or "
+			xcause(cause, "allow_downgrade must be true or "
 			    "false");
 			return -1;
 		}
@@ -635,24 +621,24 @@ guestos_remove_at(int parent, const char *name, const char *display,
 	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM) {
-		guestos_cause(cause, "cannot remove %s: %s", display,
+		xcause(cause, "cannot remove %s: %s", display,
 		    strerror(errno));
 		return -1;
 	}
 	if (depth >= GUESTOS_REMOVE_DEPTH) {
-		guestos_cause(cause, "cannot remove %s: nested deeper than %d "
+		xcause(cause, "cannot remove %s: nested deeper than %d "
 		    "levels", display, GUESTOS_REMOVE_DEPTH);
 		return -1;
 	}
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd == -1) {
-		guestos_cause(cause, "cannot remove %s: %s", display,
+		xcause(cause, "cannot remove %s: %s", display,
 		    strerror(errno));
 		return -1;
 	}
 	if ((d = fdopendir(fd)) == NULL) {
-		guestos_cause(cause, "cannot remove %s: %s", display,
+		xcause(cause, "cannot remove %s: %s", display,
 		    strerror(errno));
 		close(fd);
 		return -1;
@@ -676,14 +662,14 @@ guestos_remove_at(int parent, const char *name, const char *display,
 			errno = 0;
 		}
 		if (errno != 0) {
-			guestos_cause(cause, "cannot read %s: %s", display,
+			xcause(cause, "cannot read %s: %s", display,
 			    strerror(errno));
 			ret = -1;
 			goto out;
 		}
 	}
 	if (unlinkat(parent, name, AT_REMOVEDIR) == -1 && errno != ENOENT) {
-		guestos_cause(cause, "cannot remove %s: %s", display,
+		xcause(cause, "cannot remove %s: %s", display,
 		    strerror(errno));
 		ret = -1;
 		goto out;
@@ -721,7 +707,7 @@ guestos_remove_dir(const char *path, char **cause)
 	}
 	if (*base == '\0' || strcmp(base, ".") == 0 ||
 	    strcmp(base, "..") == 0) {
-		guestos_cause(cause, "cannot remove %s: not a directory of "
+		xcause(cause, "cannot remove %s: not a directory of "
 		    "its own", path);
 		goto out;
 	}
@@ -730,7 +716,7 @@ guestos_remove_dir(const char *path, char **cause)
 		if (errno == ENOENT)
 			ret = 0;
 		else {
-			guestos_cause(cause, "cannot remove %s: %s", path,
+			xcause(cause, "cannot remove %s: %s", path,
 			    strerror(errno));
 		}
 		goto out;
@@ -738,7 +724,7 @@ guestos_remove_dir(const char *path, char **cause)
 	if (guestos_remove_at(pfd, base, path, 0, cause) == -1)
 		goto out;
 	if (fsync(pfd) == -1) {
-		guestos_cause(cause, "cannot sync %s: %s", parent,
+		xcause(cause, "cannot sync %s: %s", parent,
 		    strerror(errno));
 		goto out;
 	}
@@ -842,7 +828,7 @@ guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
 	int fd, ret = -1;
 
 	if ((fd = dup(srcfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		guestos_cause(cause, "cannot list %s: %s", srcdir,
+		xcause(cause, "cannot list %s: %s", srcdir,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -858,7 +844,7 @@ guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
 		errno = 0;
 	}
 	if (errno != 0) {
-		guestos_cause(cause, "cannot list %s: %s", srcdir,
+		xcause(cause, "cannot list %s: %s", srcdir,
 		    strerror(errno));
 		goto out;
 	}
@@ -874,7 +860,7 @@ guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
 		}
 		if (k == c->nimages) {
 			q = jsonstrict_quotes(names[i]);
-			guestos_cause(cause, "extra file '%s' in %s is not in "
+			xcause(cause, "extra file '%s' in %s is not in "
 			    "the manifest", q, srcdir);
 			free(q);
 			goto out;
@@ -904,19 +890,19 @@ guestos_copy_open(int srcfd, struct guestos_copy_image *img, char **cause)
 	q = jsonstrict_quotes(img->file);
 	if (fstatat(srcfd, img->file, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
-			guestos_cause(cause, "image '%s' is missing", q);
+			xcause(cause, "image '%s' is missing", q);
 		else {
-			guestos_cause(cause, "cannot read image '%s': %s", q,
+			xcause(cause, "cannot read image '%s': %s", q,
 			    strerror(errno));
 		}
 		goto out;
 	}
 	if (S_ISLNK(sb.st_mode)) {
-		guestos_cause(cause, "image '%s' is a symbolic link", q);
+		xcause(cause, "image '%s' is a symbolic link", q);
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		guestos_cause(cause, "image '%s' is not a regular file", q);
+		xcause(cause, "image '%s' is not a regular file", q);
 		goto out;
 	}
 	/* O_NONBLOCK: a FIFO swapped in meanwhile must not block cmld. */
@@ -924,27 +910,27 @@ guestos_copy_open(int srcfd, struct guestos_copy_image *img, char **cause)
 	    O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (img->srcfd == -1) {
 		if (errno == ELOOP) {
-			guestos_cause(cause, "image '%s' is a symbolic link",
+			xcause(cause, "image '%s' is a symbolic link",
 			    q);
 		} else if (errno == ENOENT) {
-			guestos_cause(cause, "image '%s' is missing", q);
+			xcause(cause, "image '%s' is missing", q);
 		} else {
-			guestos_cause(cause, "cannot open image '%s': %s", q,
+			xcause(cause, "cannot open image '%s': %s", q,
 			    strerror(errno));
 		}
 		goto out;
 	}
 	if (fstat(img->srcfd, &sb) == -1) {
-		guestos_cause(cause, "cannot read image '%s': %s", q,
+		xcause(cause, "cannot read image '%s': %s", q,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		guestos_cause(cause, "image '%s' is not a regular file", q);
+		xcause(cause, "image '%s' is not a regular file", q);
 		goto out;
 	}
 	if ((long long)sb.st_size != img->size) {
-		guestos_cause(cause, "image '%s' has %lld bytes, the manifest "
+		xcause(cause, "image '%s' has %lld bytes, the manifest "
 		    "says %lld", q, (long long)sb.st_size, img->size);
 		goto out;
 	}
@@ -964,7 +950,7 @@ guestos_copy_create(struct guestos_copy *c, const char *file, char **cause)
 	fd = openat(c->stagefd, file, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
-		guestos_cause(cause, "cannot create %s/%s/%s: %s", c->destroot,
+		xcause(cause, "cannot create %s/%s/%s: %s", c->destroot,
 		    c->staging, file, strerror(errno));
 	}
 	return fd;
@@ -978,7 +964,7 @@ guestos_copy_meta(struct guestos_copy *c, int i, const char *file,
 	if ((c->metafd[i] = guestos_copy_create(c, file, cause)) == -1)
 		return -1;
 	if (guestos_write_all(c->metafd[i], data, len) == -1) {
-		guestos_cause(cause, "cannot write %s/%s/%s: %s", c->destroot,
+		xcause(cause, "cannot write %s/%s/%s: %s", c->destroot,
 		    c->staging, file, strerror(errno));
 		return -1;
 	}
@@ -1031,7 +1017,7 @@ guestos_copy_begin(const char *srcdir, const char *destroot,
 	c->rootfd = c->stagefd = c->metafd[0] = c->metafd[1] = -1;
 	c->destroot = xstrdup(destroot);
 	if (!guestos_copy_names_ok(m)) {
-		guestos_cause(cause, "the manifest for %s was not validated",
+		xcause(cause, "the manifest for %s was not validated",
 		    srcdir);
 		goto fail;
 	}
@@ -1052,11 +1038,11 @@ guestos_copy_begin(const char *srcdir, const char *destroot,
 	if (srcfd == -1) {
 		if (errno == ELOOP || (errno == ENOTDIR &&
 		    lstat(srcdir, &sb) == 0 && S_ISLNK(sb.st_mode)))
-			guestos_cause(cause, "%s is a symbolic link", srcdir);
+			xcause(cause, "%s is a symbolic link", srcdir);
 		else if (errno == ENOTDIR)
-			guestos_cause(cause, "%s is not a directory", srcdir);
+			xcause(cause, "%s is not a directory", srcdir);
 		else {
-			guestos_cause(cause, "cannot open %s: %s", srcdir,
+			xcause(cause, "cannot open %s: %s", srcdir,
 			    strerror(errno));
 		}
 		goto fail;
@@ -1070,20 +1056,20 @@ guestos_copy_begin(const char *srcdir, const char *destroot,
 	}
 
 	if (mkdir(destroot, 0700) == -1 && errno != EEXIST) {
-		guestos_cause(cause, "cannot create %s: %s", destroot,
+		xcause(cause, "cannot create %s: %s", destroot,
 		    strerror(errno));
 		goto fail;
 	}
 	c->rootfd = open(destroot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (c->rootfd == -1) {
-		guestos_cause(cause, "cannot open %s: %s", destroot,
+		xcause(cause, "cannot open %s: %s", destroot,
 		    strerror(errno));
 		goto fail;
 	}
 	tmpl = xasprintf("%s/.staging-XXXXXX", destroot);
 	if (mkdtemp(tmpl) == NULL) {
-		guestos_cause(cause, "cannot create a staging directory in "
+		xcause(cause, "cannot create a staging directory in "
 		    "%s: %s", destroot, strerror(errno));
 		goto fail;
 	}
@@ -1091,7 +1077,7 @@ guestos_copy_begin(const char *srcdir, const char *destroot,
 	c->stagefd = openat(c->rootfd, c->staging, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (c->stagefd == -1) {
-		guestos_cause(cause, "cannot open %s: %s", tmpl,
+		xcause(cause, "cannot open %s: %s", tmpl,
 		    strerror(errno));
 		goto fail;
 	}
@@ -1125,10 +1111,10 @@ guestos_copy_resized(const struct guestos_copy_image *img, char **cause)
 
 	q = jsonstrict_quotes(img->file);
 	if (fstat(img->srcfd, &sb) == 0 && (long long)sb.st_size != img->size) {
-		guestos_cause(cause, "image '%s' has %lld bytes, the manifest "
+		xcause(cause, "image '%s' has %lld bytes, the manifest "
 		    "says %lld", q, (long long)sb.st_size, img->size);
 	} else {
-		guestos_cause(cause, "image '%s' changed size while it was "
+		xcause(cause, "image '%s' changed size while it was "
 		    "copied", q);
 	}
 	free(q);
@@ -1150,7 +1136,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 	ssize_t n;
 
 	if (c->state == GUESTOS_FAILED) {
-		guestos_cause(cause, "the copy of %s %s failed already",
+		xcause(cause, "the copy of %s %s failed already",
 		    c->name, c->version);
 		return -1;
 	}
@@ -1177,7 +1163,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 			n = guestos_read(img->srcfd, c->buf, want);
 			if (n == -1) {
 				q = jsonstrict_quotes(img->file);
-				guestos_cause(cause, "cannot read image '%s': "
+				xcause(cause, "cannot read image '%s': "
 				    "%s", q, strerror(errno));
 				free(q);
 				goto fail;
@@ -1189,7 +1175,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 			if (guestos_write_all(img->dstfd, c->buf, (size_t)n) ==
 			    -1) {
 				q = jsonstrict_quotes(img->file);
-				guestos_cause(cause, "cannot write image '%s' "
+				xcause(cause, "cannot write image '%s' "
 				    "to %s: %s", q, c->destroot,
 				    strerror(errno));
 				free(q);
@@ -1206,7 +1192,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 		if ((n = guestos_read(img->srcfd, c->buf, 1)) != 0) {
 			if (n == -1) {
 				q = jsonstrict_quotes(img->file);
-				guestos_cause(cause, "cannot read image '%s': "
+				xcause(cause, "cannot read image '%s': "
 				    "%s", q, strerror(errno));
 				free(q);
 			} else
@@ -1218,7 +1204,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 		crypto_hex(md, sizeof md, hex);
 		if (strcmp(hex, img->sha256) != 0) {
 			q = jsonstrict_quotes(img->file);
-			guestos_cause(cause, "image '%s' does not match its "
+			xcause(cause, "image '%s' does not match its "
 			    "signed SHA-256 (got %s, manifest says %s)", q, hex,
 			    img->sha256);
 			free(q);
@@ -1256,7 +1242,7 @@ static int
 guestos_sync(int fd, const char *what, char **cause)
 {
 	if (fsync(fd) == -1) {
-		guestos_cause(cause, "cannot sync %s: %s", what,
+		xcause(cause, "cannot sync %s: %s", what,
 		    strerror(errno));
 		return -1;
 	}
@@ -1298,7 +1284,7 @@ guestos_copy_commit(struct guestos_copy *c, char **path, char **cause)
 
 	*path = NULL;
 	if (c->state != GUESTOS_COPIED) {
-		guestos_cause(cause, "the copy of %s %s is not finished",
+		xcause(cause, "the copy of %s %s is not finished",
 		    c->name, c->version);
 		return -1;
 	}
@@ -1321,14 +1307,14 @@ guestos_copy_commit(struct guestos_copy *c, char **path, char **cause)
 	if (mkdirat(c->rootfd, c->name, 0700) == 0)
 		made = 1;
 	else if (errno != EEXIST) {
-		guestos_cause(cause, "cannot create %s: %s", what,
+		xcause(cause, "cannot create %s: %s", what,
 		    strerror(errno));
 		goto fail;
 	}
 	namefd = openat(c->rootfd, c->name, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC);
 	if (namefd == -1) {
-		guestos_cause(cause, "cannot open %s: %s", what,
+		xcause(cause, "cannot open %s: %s", what,
 		    strerror(errno));
 		goto fail;
 	}
@@ -1337,11 +1323,11 @@ guestos_copy_commit(struct guestos_copy *c, char **path, char **cause)
 	    c->version) == -1) {
 		if (errno == EEXIST || errno == ENOTEMPTY) {
 			q = jsonstrict_quotes(c->version);
-			guestos_cause(cause, "%s %s is already installed",
+			xcause(cause, "%s %s is already installed",
 			    c->name, q);
 			free(q);
 		} else {
-			guestos_cause(cause, "cannot rename %s/%s to %s: %s",
+			xcause(cause, "cannot rename %s/%s to %s: %s",
 			    c->destroot, c->staging, final, strerror(errno));
 		}
 		goto fail;
@@ -1471,7 +1457,7 @@ guestos_check_begin(const char *dir, const struct guestos_image *images,
 		    strchr(images[i].file, '/') != NULL) {
 			q = jsonstrict_quotes(images[i].file == NULL ? "" :
 			    images[i].file);
-			guestos_cause(cause, "image '%s' of %s is not a plain "
+			xcause(cause, "image '%s' of %s is not a plain "
 			    "file name", q, dir);
 			free(q);
 			return NULL;
@@ -1479,7 +1465,7 @@ guestos_check_begin(const char *dir, const struct guestos_image *images,
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
-		guestos_cause(cause, "cannot open %s: %s", dir,
+		xcause(cause, "cannot open %s: %s", dir,
 		    strerror(errno));
 		return NULL;
 	}
@@ -1512,16 +1498,16 @@ guestos_check_open(struct guestos_check *k, const char *q, char **cause)
 
 	if (fstatat(k->dirfd, img->file, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT) {
-			guestos_cause(cause, "image '%s' of %s is missing", q,
+			xcause(cause, "image '%s' of %s is missing", q,
 			    k->label);
 		} else {
-			guestos_cause(cause, "cannot read image '%s' of %s: %s",
+			xcause(cause, "cannot read image '%s' of %s: %s",
 			    q, k->label, strerror(errno));
 		}
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		guestos_cause(cause, "image '%s' of %s is not a regular file",
+		xcause(cause, "image '%s' of %s is not a regular file",
 		    q, k->label);
 		return -1;
 	}
@@ -1529,21 +1515,21 @@ guestos_check_open(struct guestos_check *k, const char *q, char **cause)
 	    O_NONBLOCK | O_CLOEXEC);
 	if (k->fd == -1 || fstat(k->fd, &sb) == -1) {
 		if (errno == ELOOP) {
-			guestos_cause(cause, "image '%s' of %s is not a "
+			xcause(cause, "image '%s' of %s is not a "
 			    "regular file", q, k->label);
 		} else {
-			guestos_cause(cause, "cannot read image '%s' of %s: %s",
+			xcause(cause, "cannot read image '%s' of %s: %s",
 			    q, k->label, strerror(errno));
 		}
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		guestos_cause(cause, "image '%s' of %s is not a regular file",
+		xcause(cause, "image '%s' of %s is not a regular file",
 		    q, k->label);
 		return -1;
 	}
 	if ((long long)sb.st_size != img->size) {
-		guestos_cause(cause, "image '%s' of %s was changed after "
+		xcause(cause, "image '%s' of %s was changed after "
 		    "install: it has %lld bytes, expected %lld", q, k->label,
 		    (long long)sb.st_size, img->size);
 		return -1;
@@ -1570,7 +1556,7 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 	ssize_t n;
 
 	if (k->failed) {
-		guestos_cause(cause, "the check of %s failed already",
+		xcause(cause, "the check of %s failed already",
 		    k->label);
 		return -1;
 	}
@@ -1591,7 +1577,7 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 		} else
 			want = 1; /* the file must end here */
 		if ((n = guestos_read(k->fd, k->buf, want)) == -1) {
-			guestos_cause(cause, "cannot read image '%s' of %s: %s",
+			xcause(cause, "cannot read image '%s' of %s: %s",
 			    q, k->label, strerror(errno));
 			goto fail;
 		}
@@ -1599,7 +1585,7 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 		    (n > 0 && k->got == img->size)) {
 			if (fstat(k->fd, &sb) == -1)
 				sb.st_size = k->got + n;
-			guestos_cause(cause, "image '%s' of %s was changed "
+			xcause(cause, "image '%s' of %s was changed "
 			    "after install: it has %lld bytes, expected %lld",
 			    q, k->label, (long long)sb.st_size, img->size);
 			goto fail;
@@ -1616,7 +1602,7 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 		k->hash = NULL;
 		crypto_hex(md, sizeof md, hex);
 		if (strcmp(hex, img->sha256) != 0) {
-			guestos_cause(cause, "image '%s' of %s was changed "
+			xcause(cause, "image '%s' of %s was changed "
 			    "after install: SHA-256 %s expected %s", q,
 			    k->label, hex, img->sha256);
 			goto fail;
