@@ -58,10 +58,10 @@ expect_eq "the containers' inits run on without cmld" "yes yes yes" \
 # one container's init dies while cmld is down
 kill -KILL "$dead_pid"
 for ((i = 0; i < 50; i++)); do
-	[ -z "$(ct_ns_procs "$dead_ns")" ] && break
+	[ -z "$(ct_ns_procs "$dead_ns" "$dead")" ] && break
 	sleep 0.1
 done
-expect_eq "$dead's processes are gone" "" "$(ct_ns_procs "$dead_ns")"
+expect_eq "$dead's processes are gone" "" "$(ct_ns_procs "$dead_ns" "$dead")"
 expect_match "$dead's cgroups are still there: nobody cleaned up yet" "/cml/$dead" "$(ct_cgroups "$dead")"
 
 # another's guest OS is changed while cmld is down

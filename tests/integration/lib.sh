@@ -756,11 +756,18 @@ ct_loops() {
 }
 
 # Prints the processes in a namespace (as readlink shows it,
-# "mnt:[4026532176]"): ct_ns_procs NS
+# "mnt:[4026532176]"), but for those in another container's cgroups: the
+# kernel gives a freed namespace's number to the next one, maybe another
+# test's container: ct_ns_procs NS [NAME]
 ct_ns_procs() {
-	local p kind=${1%%:*}
+	local p kind=${1%%:*} name=${2:-}
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/$kind" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+		[ "$(readlink "$p/ns/$kind" 2>/dev/null)" = "$1" ] || continue
+		if [ -n "$name" ] && grep -v -e ":/cml/$name\$" -e ":/cml/$name/" "$p/cgroup" 2>/dev/null |
+		    grep -q ':/cml/[^/]'; then
+			continue
+		fi
+		echo "${p#/proc/}"
 	done
 	return 0
 }
@@ -797,7 +804,7 @@ ct_leftovers() {
 	d=$STACK_DIR/run/cml/containers/$name
 	[ -e "$d" ] && echo "directory $d"
 	if [ -n "$mntns" ]; then
-		ct_ns_procs "$mntns" | sed "s/^/process in $mntns: /"
+		ct_ns_procs "$mntns" "$name" | sed "s/^/process in $mntns: /"
 	fi
 	return 0
 }
