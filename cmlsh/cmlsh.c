@@ -688,8 +688,15 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		if (!sh->json)
 			format_reply(sh->out, &fs, cmd->method, reply.params,
 			    0);
-		else if (!reply.continues)
+		else if (!reply.continues) {
+			struct json_object *es;
+
 			format_reply(sh->out, &fs, cmd->method, acc, 1);
+			/* a command's exit status is cmlsh's, with --json too */
+			if (json_object_object_get_ex(acc, "exit_status", &es) &&
+			    json_object_is_type(es, json_type_int))
+				exit_status = json_object_get_int(es);
+		}
 		if (cmlsh_flush(sh) == -1) {
 			/* nobody reads the rest: stop a stream */
 			cmlsh_disconnect(sh);

@@ -80,6 +80,7 @@ PATH=/bin:/sbin:/usr/bin" "$(grep -v -e '^PWD=' -e '^SHLVL=' <<<"$out" | LC_ALL=
 
 # --- --json ------------------------------------------------------------------------------------
 out=$(cmlsh_run --json container exec "$name" -- /bin/sh -c 'echo out; echo err >&2; exit 3' 2>&1)
+expect_status "--json: cmlsh exits with the command's status" 3 $?
 expect_eq "--json: stdout, stderr and exit_status" '["out\n", "err\n", 3]' \
     "$(printf '%s' "$out" | python3 -c 'import json, sys
 try:
