@@ -634,3 +634,29 @@ jsonstrict_parse(const char *text, size_t len,
 		free(j.err);
 	return -1;
 }
+
+int
+jsonstrict_get_string(struct json_object *obj, const char *path,
+    const char *key, int flags, const char **out, char **cause)
+{
+	struct json_object *v;
+	char *name;
+	int ret = -1;
+
+	*out = NULL;
+	name = *path == '\0' ? xstrdup(key) : xasprintf("%s.%s", path, key);
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    (v == NULL && (flags & JSONSTRICT_NULL_ABSENT))) {
+		if (!(flags & JSONSTRICT_REQUIRED))
+			ret = 0;
+		else
+			xcause(cause, "%s is missing", name);
+	} else if (!json_object_is_type(v, json_type_string))
+		xcause(cause, "%s must be a string", name);
+	else {
+		*out = json_object_get_string(v);
+		ret = 0;
+	}
+	free(name);
+	return ret;
+}

@@ -65,4 +65,17 @@ char *jsonstrict_quote(const char *s, size_t len);
 /* As jsonstrict_quote, for a NUL-terminated string. */
 char *jsonstrict_quotes(const char *s);
 
+/* How jsonstrict_get_string takes a member (its flags). */
+#define JSONSTRICT_REQUIRED 0x1 /* an absent member is an error */
+#define JSONSTRICT_NULL_ABSENT 0x2 /* null counts as absent, not as wrong */
+
+/*
+ * Looks up string member key of obj (a NULL obj has none): *out is NULL
+ * when it is absent and not JSONSTRICT_REQUIRED.  -1 with *cause set,
+ * naming it "PATH.KEY" (plain "KEY" for an empty path), when it is absent
+ * but required, or not a string.
+ */
+int jsonstrict_get_string(struct json_object *obj, const char *path,
+    const char *key, int flags, const char **out, char **cause);
+
 #endif

@@ -105,6 +105,25 @@ static const char *const store_main_migrations[] = {
 	" created_ms INTEGER NOT NULL,"
 	" started_ms INTEGER NOT NULL DEFAULT 0"
 	")" STORE_STRICT ";",
+
+	/* 4: erofs images (a CHECK changes: the table is made anew). */
+	"CREATE TABLE main.guestos_image_4 ("
+	" guestos_id INTEGER NOT NULL"
+	"  REFERENCES guestos (id) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL CHECK (idx >= 0),"
+	" file TEXT NOT NULL,"
+	" size INTEGER NOT NULL CHECK (size > 0),"
+	" sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+	" fs TEXT NOT NULL CHECK (fs IN ('squashfs', 'erofs', 'ext4')),"
+	" mount TEXT NOT NULL,"
+	" PRIMARY KEY (guestos_id, idx)"
+	")" STORE_STRICT ";"
+	"INSERT INTO main.guestos_image_4"
+	" (guestos_id, idx, file, size, sha256, fs, mount)"
+	" SELECT guestos_id, idx, file, size, sha256, fs, mount"
+	" FROM main.guestos_image;"
+	"DROP TABLE main.guestos_image;"
+	"ALTER TABLE main.guestos_image_4 RENAME TO guestos_image;",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -236,6 +255,102 @@ store_column_text(sqlite3_stmt *stmt, int col)
 	if ((s = sqlite3_column_text(stmt, col)) == NULL)
 		fatalx("out of memory reading the database");
 	return (const char *)s;
+}
+
+/* What a struct store_arg holds. */
+enum store_arg_type {
+	STORE_ARG_TEXT, /* a NULL pointer binds NULL */
+	STORE_ARG_INT,
+	STORE_ARG_ID, /* an integer; negative ("none") binds NULL */
+	STORE_ARG_BLOB,
+};
+
+/* One parameter of a statement; make it with STORE_TEXT and the like. */
+struct store_arg {
+	enum store_arg_type type;
+	const char *text;
+	long long num;
+	const void *blob;
+	int len;
+};
+
+#define STORE_TEXT(s)		{ .type = STORE_ARG_TEXT, .text = (s) }
+#define STORE_INT(n)		{ .type = STORE_ARG_INT, .num = (n) }
+#define STORE_ID(n)		{ .type = STORE_ARG_ID, .num = (n) }
+#define STORE_BLOB(p, n) \
+	{ .type = STORE_ARG_BLOB, .blob = (p), .len = (n) }
+
+/*
+ * Binds args to the parameters of stmt, in order, without copying them;
+ * returns the SQLite result of the first bind that failed, SQLITE_OK
+ * otherwise.
+ */
+static int
+store_bind(sqlite3_stmt *stmt, const struct store_arg *args, size_t nargs)
+{
+	const struct store_arg *a;
+	size_t i;
+	int rc = SQLITE_OK, col;
+
+	for (i = 0; rc == SQLITE_OK && i < nargs; i++) {
+		a = &args[i];
+		col = (int)i + 1;
+		switch (a->type) {
+		case STORE_ARG_TEXT:
+			rc = sqlite3_bind_text(stmt, col, a->text, -1,
+			    SQLITE_STATIC);
+			break;
+		case STORE_ARG_INT:
+			rc = sqlite3_bind_int64(stmt, col, a->num);
+			break;
+		case STORE_ARG_ID:
+			if (a->num < 0)
+				rc = sqlite3_bind_null(stmt, col);
+			else
+				rc = sqlite3_bind_int64(stmt, col, a->num);
+			break;
+		case STORE_ARG_BLOB:
+			rc = sqlite3_bind_blob(stmt, col, a->blob, a->len,
+			    SQLITE_STATIC);
+			break;
+		}
+	}
+	return rc;
+}
+
+/*
+ * Prepares sql and binds args; returns the SQLite result of the first call
+ * that failed, SQLITE_OK otherwise.  The caller finalizes *stmt whatever
+ * the result (it is NULL when the prepare failed).
+ */
+static int
+store_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *sql,
+    const struct store_arg *args, size_t nargs)
+{
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, stmt, NULL)) != SQLITE_OK)
+		return rc;
+	return store_bind(*stmt, args, nargs);
+}
+
+/*
+ * Runs sql, which returns no rows, with args bound, and finalizes it;
+ * returns the SQLite result, SQLITE_DONE on success.  The connection keeps
+ * the error for store_cause, and sqlite3_changes and
+ * sqlite3_last_insert_rowid still tell what the statement did.
+ */
+static int
+store_run(sqlite3 *db, const char *sql, const struct store_arg *args,
+    size_t nargs)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if ((rc = store_prepare(db, &stmt, sql, args, nargs)) == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 /*
@@ -654,7 +769,7 @@ store_open_at(const char *dir, int main_version, int audit_version,
 		[STORE_AUDIT] = audit_version,
 	};
 	struct store *st;
-	sqlite3_stmt *stmt = NULL;
+	struct store_arg args[] = { STORE_TEXT(NULL) };
 	int exists[STORE_NSCHEMAS], i, rc;
 
 	for (i = 0; i < STORE_NSCHEMAS; i++) {
@@ -704,15 +819,10 @@ store_open_at(const char *dir, int main_version, int audit_version,
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 #endif
 
-	rc = sqlite3_prepare_v2(st->db, "ATTACH DATABASE ? AS audit", -1,
-	    &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, st->path[STORE_AUDIT], -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_DONE)
-		rc = SQLITE_OK;
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_OK) {
+	args[0].text = st->path[STORE_AUDIT]; /* known only now */
+	rc = store_run(st->db, "ATTACH DATABASE ? AS audit", args,
+	    STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot open database %s",
 		    st->path[STORE_AUDIT]);
 		goto fail;
@@ -771,9 +881,9 @@ store_device_get(struct store *st, struct store_device *dev, char **cause)
 	int rc, ret = -1;
 
 	memset(dev, 0, sizeof *dev);
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT uuid, state, created_ms FROM main.device WHERE id = 1",
-	    -1, &stmt, NULL);
+	    NULL, 0);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -795,37 +905,32 @@ store_device_get(struct store *st, struct store_device *dev, char **cause)
 int
 store_device_create(struct store *st, const char *uuid, char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = {
+		STORE_TEXT(uuid), STORE_INT(store_now_ms()),
+	};
+	int rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO main.device (id, uuid, state, created_ms) "
-	    "VALUES (1, ?, 'factory', ?)", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 2, store_now_ms());
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
+	rc = store_run(st->db, "INSERT INTO main.device (id, uuid, state, "
+	    "created_ms) VALUES (1, ?, 'factory', ?)", args,
+	    STORE_NITEMS(args));
 	if (rc == SQLITE_DONE)
-		ret = 0;
-	else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
 		xcause(cause, "cannot create the device in %s: it exists "
 		    "already", st->path[STORE_MAIN]);
 	} else {
 		store_cause(cause, st->db, rc, "cannot create the device in %s",
 		    st->path[STORE_MAIN]);
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return -1;
 }
 
 /* Sets the provisioning state; -1 with *cause set. */
 int
 store_device_set_state(struct store *st, const char *state, char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = { STORE_TEXT(state) };
+	int rc;
 
 	/* The table's CHECK says the same; this says it in words. */
 	if (state == NULL || (strcmp(state, "factory") != 0 &&
@@ -834,22 +939,19 @@ store_device_set_state(struct store *st, const char *state, char **cause)
 		    "factory or provisioned", state == NULL ? "" : state);
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(st->db,
-	    "UPDATE main.device SET state = ? WHERE id = 1", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
+	rc = store_run(st->db, "UPDATE main.device SET state = ? WHERE id = 1",
+	    args, STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot set the provisioning "
 		    "state in %s", st->path[STORE_MAIN]);
-	} else if (sqlite3_changes(st->db) == 0) {
+		return -1;
+	}
+	if (sqlite3_changes(st->db) == 0) {
 		xcause(cause, "cannot set the provisioning state in %s: "
 		    "the device has not been created", st->path[STORE_MAIN]);
-	} else
-		ret = 0;
-	sqlite3_finalize(stmt);
-	return ret;
+		return -1;
+	}
+	return 0;
 }
 
 /* Releases what store_device_get filled in. */
@@ -866,14 +968,14 @@ int
 store_setting_get(struct store *st, const char *key, char **value,
     char **cause)
 {
+	const struct store_arg args[] = { STORE_TEXT(key) };
 	sqlite3_stmt *stmt = NULL;
 	int rc, ret = -1;
 
 	*value = NULL;
-	rc = sqlite3_prepare_v2(st->db,
-	    "SELECT value FROM main.settings WHERE key = ?", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	rc = store_prepare(st->db, &stmt,
+	    "SELECT value FROM main.settings WHERE key = ?", args,
+	    STORE_NITEMS(args));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -894,81 +996,45 @@ int
 store_setting_set(struct store *st, const char *key, const char *value,
     char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = {
+		STORE_TEXT(key), STORE_TEXT(value), STORE_INT(store_now_ms()),
+	};
+	int rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO main.settings (key, value, updated_ms) "
-	    "VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-	    "value = excluded.value, updated_ms = excluded.updated_ms",
-	    -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 3, store_now_ms());
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		ret = 0;
-	else {
+	rc = store_run(st->db, "INSERT INTO main.settings (key, value, "
+	    "updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+	    "value = excluded.value, updated_ms = excluded.updated_ms", args,
+	    STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot store setting '%s' in "
 		    "%s", key == NULL ? "" : key, st->path[STORE_MAIN]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
-}
-
-/* Binds an id that is -1 (or any negative) for "none" as NULL. */
-static int
-store_bind_id(sqlite3_stmt *stmt, int col, long long id)
-{
-	if (id < 0)
-		return sqlite3_bind_null(stmt, col);
-	return sqlite3_bind_int64(stmt, col, id);
+	return 0;
 }
 
 /* Appends a record in one transaction and sets rec->seq; -1 on error. */
 int
 store_audit_append(struct store *st, struct audit_record *rec, char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = {
+		STORE_INT(rec->time_ms), STORE_TEXT(rec->type),
+		STORE_ID(rec->uid), STORE_ID(rec->pid),
+		STORE_TEXT(rec->container), STORE_TEXT(rec->object),
+		STORE_TEXT(rec->result), STORE_TEXT(rec->details),
+	};
+	int rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO audit.audit (time_ms, type, uid, pid, container, "
-	    "object, result, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	    -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 1, rec->time_ms);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, rec->type, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = store_bind_id(stmt, 3, rec->uid);
-	if (rc == SQLITE_OK)
-		rc = store_bind_id(stmt, 4, rec->pid);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 5, rec->container, -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 6, rec->object, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 7, rec->result, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 8, rec->details, -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE) {
-		rec->seq = sqlite3_last_insert_rowid(st->db);
-		ret = 0;
-	} else {
+	rc = store_run(st->db, "INSERT INTO audit.audit (time_ms, type, uid, "
+	    "pid, container, object, result, details) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot append an audit record "
 		    "to %s", st->path[STORE_AUDIT]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	rec->seq = sqlite3_last_insert_rowid(st->db);
+	return 0;
 }
 
 /*
@@ -980,16 +1046,15 @@ store_audit_list(struct store *st, long long last,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg,
     char **cause)
 {
+	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
 	struct audit_record rec;
 	sqlite3_stmt *stmt = NULL;
 	int rc, ret = -1;
 
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
 	    "details FROM (SELECT * FROM audit.audit ORDER BY seq DESC "
-	    "LIMIT ?) ORDER BY seq ASC", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 1, last > 0 ? last : -1);
+	    "LIMIT ?) ORDER BY seq ASC", args, STORE_NITEMS(args));
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			memset(&rec, 0, sizeof rec);
@@ -1058,8 +1123,14 @@ int
 store_anchor_add(struct store *st, const struct store_anchor *a,
     char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = {
+		STORE_TEXT(a->fingerprint), STORE_TEXT(a->subject),
+		STORE_TEXT(a->key), STORE_TEXT(a->kind),
+		STORE_INT(a->not_after),
+		STORE_INT(a->added_ms > 0 ? a->added_ms : store_now_ms()),
+		STORE_BLOB(a->der, (int)a->der_len),
+	};
+	int rc;
 
 	if (store_anchor_kind_ok(a->kind, cause) == -1)
 		return -1;
@@ -1069,64 +1140,35 @@ store_anchor_add(struct store *st, const struct store_anchor *a,
 		    a->fingerprint, st->path[STORE_MAIN]);
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO main.trust_anchor (fingerprint, subject, key, kind, "
-	    "not_after, added_ms, der) VALUES (?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (fingerprint) DO NOTHING", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, a->fingerprint, -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, a->subject, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 3, a->key, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 4, a->kind, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 5, a->not_after);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 6, a->added_ms > 0 ?
-		    a->added_ms : store_now_ms());
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(stmt, 7, a->der, (int)a->der_len,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(st->db) == 0 ? 1 : 0;
-	else {
+	rc = store_run(st->db, "INSERT INTO main.trust_anchor (fingerprint, "
+	    "subject, key, kind, not_after, added_ms, der) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING",
+	    args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot add trust anchor %s to "
 		    "%s", a->fingerprint == NULL ? "" : a->fingerprint,
 		    st->path[STORE_MAIN]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return sqlite3_changes(st->db) == 0 ? 1 : 0;
 }
 
 /* Removes the anchor with that fingerprint; 1 removed, 0 none, -1 error. */
 int
 store_anchor_remove(struct store *st, const char *fingerprint, char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = { STORE_TEXT(fingerprint) };
+	int rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "DELETE FROM main.trust_anchor WHERE fingerprint = ?", -1, &stmt,
-	    NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, fingerprint, -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
-	else {
+	rc = store_run(st->db, "DELETE FROM main.trust_anchor WHERE "
+	    "fingerprint = ?", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot remove trust anchor %s "
 		    "from %s", fingerprint == NULL ? "" : fingerprint,
 		    st->path[STORE_MAIN]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
 /* Releases what one anchor read by store_anchor_list holds. */
@@ -1157,10 +1199,9 @@ store_anchor_list(struct store *st,
 	size_t n = 0, i;
 	int rc, ret = -1, len;
 
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT fingerprint, subject, key, kind, not_after, added_ms, der "
-	    "FROM main.trust_anchor ORDER BY subject, fingerprint", -1, &stmt,
-	    NULL);
+	    "FROM main.trust_anchor ORDER BY subject, fingerprint", NULL, 0);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			all = xreallocarray(all, n + 1, sizeof *all);
@@ -1271,9 +1312,30 @@ store_guestos_images(sqlite3_stmt *stmt, long long id,
 static int
 store_guestos_images_prepare(struct store *st, sqlite3_stmt **stmt)
 {
-	return sqlite3_prepare_v2(st->db,
+	return store_prepare(st->db, stmt,
 	    "SELECT file, size, sha256, fs, mount FROM main.guestos_image "
-	    "WHERE guestos_id = ? ORDER BY idx", -1, stmt, NULL);
+	    "WHERE guestos_id = ? ORDER BY idx", NULL, 0);
+}
+
+/*
+ * Inserts image i of guest OS id with stmt (INSERT INTO guestos_image);
+ * returns the SQLite result, SQLITE_DONE on success.
+ */
+static int
+store_guestos_image_add(sqlite3_stmt *stmt, long long id, size_t i,
+    const struct store_image *img)
+{
+	const struct store_arg args[] = {
+		STORE_INT(id), STORE_INT((long long)i), STORE_TEXT(img->file),
+		STORE_INT(img->size), STORE_TEXT(img->sha256),
+		STORE_TEXT(img->fs), STORE_TEXT(img->mount),
+	};
+	int rc;
+
+	sqlite3_reset(stmt);
+	if ((rc = store_bind(stmt, args, STORE_NITEMS(args))) == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	return rc;
 }
 
 /*
@@ -1284,8 +1346,14 @@ int
 store_guestos_add(struct store *st, const struct store_guestos *g,
     char **cause)
 {
-	const struct store_image *img;
-	sqlite3_stmt *stmt = NULL, *istmt = NULL;
+	const struct store_arg args[] = {
+		STORE_TEXT(g->name), STORE_TEXT(g->version),
+		STORE_TEXT(g->description == NULL ? "" : g->description),
+		STORE_TEXT(g->init), STORE_TEXT(g->signer), STORE_TEXT(g->path),
+		STORE_INT(g->installed_ms > 0 ? g->installed_ms :
+		    store_now_ms()),
+	};
+	sqlite3_stmt *istmt = NULL;
 	long long id;
 	size_t i;
 	int rc, ret = -1;
@@ -1298,28 +1366,10 @@ store_guestos_add(struct store *st, const struct store_guestos *g,
 		free(what);
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO main.guestos (name, version, description, init, "
-	    "signer, path, installed_ms) VALUES (?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (name, version) DO NOTHING", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, g->name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, g->version, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 3, g->description == NULL ? "" :
-		    g->description, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 4, g->init, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 5, g->signer, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 6, g->path, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 7, g->installed_ms > 0 ?
-		    g->installed_ms : store_now_ms());
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
+	rc = store_run(st->db, "INSERT INTO main.guestos (name, version, "
+	    "description, init, signer, path, installed_ms) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) "
+	    "DO NOTHING", args, STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "%s", what);
 		goto out;
@@ -1330,32 +1380,12 @@ store_guestos_add(struct store *st, const struct store_guestos *g,
 	}
 	id = sqlite3_last_insert_rowid(st->db);
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO main.guestos_image (guestos_id, idx, file, size, "
-	    "sha256, fs, mount) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &istmt,
-	    NULL);
+	rc = store_prepare(st->db, &istmt, "INSERT INTO main.guestos_image "
+	    "(guestos_id, idx, file, size, sha256, fs, mount) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", NULL, 0);
 	for (i = 0; rc == SQLITE_OK && i < g->nimages; i++) {
-		img = &g->images[i];
-		sqlite3_reset(istmt);
-		rc = sqlite3_bind_int64(istmt, 1, id);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_int64(istmt, 2, (long long)i);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(istmt, 3, img->file, -1,
-			    SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_int64(istmt, 4, img->size);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(istmt, 5, img->sha256, -1,
-			    SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(istmt, 6, img->fs, -1,
-			    SQLITE_STATIC);
-		if (rc == SQLITE_OK)
-			rc = sqlite3_bind_text(istmt, 7, img->mount, -1,
-			    SQLITE_STATIC);
-		if (rc == SQLITE_OK && (rc = sqlite3_step(istmt)) ==
-		    SQLITE_DONE)
+		if ((rc = store_guestos_image_add(istmt, id, i,
+		    &g->images[i])) == SQLITE_DONE)
 			rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_OK) {
@@ -1367,7 +1397,6 @@ store_guestos_add(struct store *st, const struct store_guestos *g,
 	ret = 0;
 out:
 	sqlite3_finalize(istmt);
-	sqlite3_finalize(stmt);
 	/* Nothing is kept of a failed add, nor of a duplicate. */
 	if (ret != 0)
 		store_rollback(st->db);
@@ -1399,9 +1428,9 @@ store_guestos_list(struct store *st,
 		free(what);
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT " STORE_GUESTOS_COLUMNS " FROM main.guestos "
-	    "ORDER BY name, installed_ms, id", -1, &stmt, NULL);
+	    "ORDER BY name, installed_ms, id", NULL, 0);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			all = xreallocarray(all, n + 1, sizeof *all);
@@ -1448,6 +1477,9 @@ int
 store_guestos_get(struct store *st, const char *name, const char *version,
     struct store_guestos *g, char **cause)
 {
+	const struct store_arg args[] = {
+		STORE_TEXT(name), STORE_TEXT(version),
+	};
 	sqlite3_stmt *stmt = NULL, *istmt = NULL;
 	long long id;
 	int rc, ret = -1;
@@ -1461,13 +1493,9 @@ store_guestos_get(struct store *st, const char *name, const char *version,
 		free(what);
 		return -1;
 	}
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT " STORE_GUESTOS_COLUMNS " FROM main.guestos "
-	    "WHERE name = ? AND version = ?", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, version, -1, SQLITE_STATIC);
+	    "WHERE name = ? AND version = ?", args, STORE_NITEMS(args));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -1504,27 +1532,20 @@ int
 store_guestos_remove(struct store *st, const char *name, const char *version,
     char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = {
+		STORE_TEXT(name), STORE_TEXT(version),
+	};
+	int rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "DELETE FROM main.guestos WHERE name = ? AND version = ?", -1,
-	    &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, version, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
-	else {
+	rc = store_run(st->db, "DELETE FROM main.guestos WHERE name = ? AND "
+	    "version = ?", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot remove guest OS %s %s "
 		    "from %s", name == NULL ? "" : name,
 		    version == NULL ? "" : version, st->path[STORE_MAIN]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
 /* The states of a container; the table's CHECK lists the same. */
@@ -1616,9 +1637,14 @@ int
 store_container_add(struct store *st, const struct store_container *c,
     char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
+	const struct store_arg args[] = {
+		STORE_TEXT(c->name), STORE_INT(c->idx),
+		STORE_BLOB(c->config, (int)c->config_len),
+		STORE_TEXT(c->signer), STORE_TEXT(c->guestos),
+		STORE_INT(c->created_ms > 0 ? c->created_ms : store_now_ms()),
+	};
 	const char *name = c->name == NULL ? "" : c->name;
-	int rc, ret = -1;
+	int rc;
 
 	if (c->config == NULL || c->config_len == 0 ||
 	    c->config_len > INT_MAX) {
@@ -1633,30 +1659,13 @@ store_container_add(struct store *st, const struct store_container *c,
 		return -1;
 	}
 	/* Only a taken name is a duplicate; a taken idx is an error. */
-	rc = sqlite3_prepare_v2(st->db,
-	    "INSERT INTO main.container (name, idx, config, signer, guestos, "
-	    "guestos_version, state, reason, pid, created_ms, started_ms) "
-	    "VALUES (?, ?, ?, ?, ?, NULL, 'stopped', NULL, 0, ?, 0) "
-	    "ON CONFLICT (name) DO NOTHING", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, c->name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 2, c->idx);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_blob(stmt, 3, c->config, (int)c->config_len,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 4, c->signer, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 5, c->guestos, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 6, c->created_ms > 0 ?
-		    c->created_ms : store_now_ms());
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
+	rc = store_run(st->db, "INSERT INTO main.container (name, idx, config, "
+	    "signer, guestos, guestos_version, state, reason, pid, created_ms, "
+	    "started_ms) VALUES (?, ?, ?, ?, ?, NULL, 'stopped', NULL, 0, ?, "
+	    "0) ON CONFLICT (name) DO NOTHING", args, STORE_NITEMS(args));
 	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(st->db) == 0 ? 1 : 0;
-	else if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		return sqlite3_changes(st->db) == 0 ? 1 : 0;
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
 		xcause(cause, "cannot add container %s to %s: user "
 		    "namespace index %lld is used by another container", name,
 		    st->path[STORE_MAIN], c->idx);
@@ -1664,8 +1673,7 @@ store_container_add(struct store *st, const struct store_container *c,
 		store_cause(cause, st->db, rc, "cannot add container %s to %s",
 		    name, st->path[STORE_MAIN]);
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return -1;
 }
 
 /*
@@ -1676,15 +1684,14 @@ int
 store_container_get(struct store *st, const char *name,
     struct store_container *c, char **cause)
 {
+	const struct store_arg args[] = { STORE_TEXT(name) };
 	sqlite3_stmt *stmt = NULL;
 	int rc, ret = -1;
 
 	memset(c, 0, sizeof *c);
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT " STORE_CONTAINER_COLUMNS " FROM main.container "
-	    "WHERE name = ?", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	    "WHERE name = ?", args, STORE_NITEMS(args));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -1716,9 +1723,9 @@ store_container_list(struct store *st,
 	size_t n = 0, i;
 	int rc, ret = -1;
 
-	rc = sqlite3_prepare_v2(st->db,
+	rc = store_prepare(st->db, &stmt,
 	    "SELECT " STORE_CONTAINER_COLUMNS " FROM main.container "
-	    "ORDER BY name <> 'c0', name", -1, &stmt, NULL);
+	    "ORDER BY name <> 'c0', name", NULL, 0);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			all = xreallocarray(all, n + 1, sizeof *all);
@@ -1751,67 +1758,45 @@ store_container_set_state(struct store *st, const char *name,
     const char *state, const char *reason, long long pid,
     const char *guestos_version, char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	/* NULL keeps started_ms: only a start, with a version, moves it. */
+	const struct store_arg args[] = {
+		STORE_TEXT(state), STORE_TEXT(reason), STORE_INT(pid),
+		STORE_TEXT(guestos_version),
+		STORE_ID(guestos_version == NULL ? -1 : store_now_ms()),
+		STORE_TEXT(name),
+	};
+	int rc;
 
 	if (store_container_state_ok(state, cause) == -1)
 		return -1;
-	rc = sqlite3_prepare_v2(st->db,
-	    "UPDATE main.container SET state = ?, reason = ?, pid = ?, "
-	    "guestos_version = coalesce(?, guestos_version), "
-	    "started_ms = coalesce(?, started_ms) WHERE name = ?", -1, &stmt,
-	    NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 2, reason, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(stmt, 3, pid);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 4, guestos_version, -1,
-		    SQLITE_STATIC);
-	if (rc == SQLITE_OK) {
-		if (guestos_version == NULL)
-			rc = sqlite3_bind_null(stmt, 5);
-		else
-			rc = sqlite3_bind_int64(stmt, 5, store_now_ms());
-	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 6, name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
-	else {
+	rc = store_run(st->db, "UPDATE main.container SET state = ?, "
+	    "reason = ?, pid = ?, guestos_version = coalesce(?, "
+	    "guestos_version), started_ms = coalesce(?, started_ms) "
+	    "WHERE name = ?", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot set the state of "
 		    "container %s in %s", name == NULL ? "" : name,
 		    st->path[STORE_MAIN]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
 /* Removes a container; 1 removed, 0 none, -1 with *cause set. */
 int
 store_container_remove(struct store *st, const char *name, char **cause)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
+	const struct store_arg args[] = { STORE_TEXT(name) };
+	int rc;
 
-	rc = sqlite3_prepare_v2(st->db,
-	    "DELETE FROM main.container WHERE name = ?", -1, &stmt, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		ret = sqlite3_changes(st->db) > 0 ? 1 : 0;
-	else {
+	rc = store_run(st->db, "DELETE FROM main.container WHERE name = ?",
+	    args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot remove container %s "
 		    "from %s", name == NULL ? "" : name, st->path[STORE_MAIN]);
+		return -1;
 	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
 /*

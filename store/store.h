@@ -128,7 +128,7 @@ struct store_image {
 	char *file;
 	long long size;
 	char sha256[65]; /* lower-case hex */
-	char *fs; /* "squashfs" or "ext4" */
+	char *fs; /* "squashfs", "erofs" or "ext4" */
 	char *mount;
 };
 

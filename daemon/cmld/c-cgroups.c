@@ -2,11 +2,19 @@
  * Container module: cgroups for memory, CPU, cpuset, PIDs and the freezer,
  * v1 (a hierarchy per controller) or v2 (one unified hierarchy), whichever
  * /sys/fs/cgroup is; a hybrid layout counts as v1.  A container's groups
- * are CONTAINER_CGROUP_ROOT/<controller>/cml/<name> (v1) or
- * CONTAINER_CGROUP_ROOT/cml/<name> (v2).  cmld moves init into them while
- * init sets up its file system (moving a task costs v1 an RCU grace period
- * per hierarchy); init makes its cgroup namespace only then, so inside it
- * sees its own group as the root.
+ * are CONTAINER_CGROUP_ROOT/<controller>/<parent>/<name> (v1) or
+ * CONTAINER_CGROUP_ROOT/<parent>/<name> (v2), the parent "cml" unless
+ * cmld's --cgroup-parent names another, so that two cmlds on one machine
+ * need not share groups.  cmld moves init into them while init sets up its
+ * file system (moving a task costs v1 an RCU grace period per hierarchy);
+ * init makes its cgroup namespace only then, so inside it sees its own
+ * group as the root.
+ *
+ * A group that exists already and holds processes is never taken over: a
+ * start that finds one fails, and only groups this start made are removed
+ * again.  On v2 a limit of the config needs its controller in the unified
+ * hierarchy; without it the container does not start (it never runs
+ * without its limits).
  */
 #include "config.h"
 
@@ -26,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cconfig.h"
 #include "container.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -37,6 +46,8 @@
 #define C_CGROUPS_TRIES 3
 /* The largest control file read. */
 #define C_CGROUPS_FILE_MAX 8192
+/* The longest name of the parent group. */
+#define C_CGROUPS_PARENT_MAX 64
 
 static const char *const c_cgroups_names[CONTAINER_CG_COUNT] = {
 	[CONTAINER_CG_MEMORY] = "memory",
@@ -52,6 +63,26 @@ static int
 c_cgroups_wanted(const struct container *c, int cg)
 {
 	return cg != CONTAINER_CG_CPUSET || c->cpus != NULL;
+}
+
+int
+c_cgroups_parent_ok(const char *name, char **cause)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			break;
+	}
+	if (len == 0 || len > C_CGROUPS_PARENT_MAX || i != len ||
+	    !isalnum((unsigned char)name[0])) {
+		*cause = xasprintf("'%s' is not a single cgroup name: use 1 to "
+		    "%d letters, digits, '-' or '_', starting with a letter or "
+		    "digit", name, C_CGROUPS_PARENT_MAX);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -70,14 +101,14 @@ c_cgroups_paths(struct container *c)
 	    fs.f_type == CGROUP2_SUPER_MAGIC;
 	if (c->cgroup_v2) {
 		c->cgroup2 = xasprintf("%s/%s/%s", CONTAINER_CGROUP_ROOT,
-		    CONTAINER_CGROUP_DIR, c->name);
+		    c->cgparent, c->name);
 		return;
 	}
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
 		if (c_cgroups_wanted(c, cg))
 			c->cgroup[cg] = xasprintf("%s/%s/%s/%s",
 			    CONTAINER_CGROUP_ROOT, c_cgroups_names[cg],
-			    CONTAINER_CGROUP_DIR, c->name);
+			    c->cgparent, c->name);
 	}
 }
 
@@ -166,38 +197,87 @@ c_cgroups_key(const char *dir, const char *file, const char *key)
 	return v;
 }
 
-/* Creates dir; an empty leftover of an earlier run is replaced. */
+/*
+ * Creates dir.  An empty leftover of an earlier run is replaced; a group
+ * that holds processes is not this start's to take over (the container
+ * does not run in this cmld, so they are someone else's): EBUSY.
+ */
 static int
 c_cgroups_mkdir(struct container *c, const char *dir, char **cause)
 {
-	int saved;
+	char *procs, *nl;
+	int saved, n = 0;
+	size_t i;
 
 	if (mkdir(dir, 0755) == 0)
 		return 0;
-	if (errno == EEXIST && rmdir(dir) == 0 && mkdir(dir, 0755) == 0)
+	if (errno != EEXIST)
+		goto fail;
+	if ((procs = c_cgroups_read(dir, "cgroup.procs")) != NULL) {
+		for (i = 0; procs[i] != '\0'; i++)
+			n += procs[i] == '\n';
+		if (n > 0) {
+			if ((nl = strchr(procs, '\n')) != NULL)
+				*nl = '\0';
+			*cause = xasprintf("cgroup %s exists already and holds "
+			    "%d process%s that container '%s' did not start "
+			    "(pid %s%s): another cmld with the same cgroup "
+			    "parent may run a container of this name; they "
+			    "are not taken over", dir, n, n == 1 ? "" : "es",
+			    c->name, procs, n > 1 ? " and others" : "");
+			free(procs);
+			errno = EBUSY;
+			return -1;
+		}
+		free(procs);
+	}
+	if (rmdir(dir) == 0 && mkdir(dir, 0755) == 0)
 		return 0;
+	if (errno == EBUSY) {
+		*cause = xasprintf("cgroup %s exists already and has groups "
+		    "below it that container '%s' did not make: they are not "
+		    "taken over", dir, c->name);
+		return -1;
+	}
+fail:
 	saved = errno;
-	if (errno == EBUSY)
-		*cause = xasprintf("cgroup %s is in use: does container '%s' "
-		    "run already?", dir, c->name);
-	else
-		*cause = xasprintf("cannot create cgroup %s: %s", dir,
-		    strerror(errno));
+	*cause = xasprintf("cannot create cgroup %s: %s", dir, strerror(errno));
 	errno = saved;
 	return -1;
 }
 
-/* Creates the parent "cml" group of a hierarchy when missing. */
-static int
-c_cgroups_mkparent(const char *hier, char **cause)
+/* Removes a group this start made (and its parent, once empty). */
+static void
+c_cgroups_unmake(const char *dir)
 {
+	char *parent;
+
+	if (rmdir(dir) == -1 && errno != ENOENT)
+		log_warn("cannot remove cgroup %s", dir);
+	parent = xstrdup(dir);
+	*strrchr(parent, '/') = '\0';
+	(void)rmdir(parent);
+	free(parent);
+}
+
+/* Creates the parent group of a hierarchy when missing. */
+static int
+c_cgroups_mkparent(const struct container *c, const char *hier,
+    char **cause)
+{
+	struct stat sb;
 	char *dir;
 	int rc = 0;
 
-	dir = xasprintf("%s/%s", hier, CONTAINER_CGROUP_DIR);
+	dir = xasprintf("%s/%s", hier, c->cgparent);
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
 		*cause = xasprintf("cannot create cgroup %s: %s", dir,
 		    strerror(errno));
+		rc = -1;
+	} else if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		*cause = xasprintf("cannot use %s as the parent cgroup: it is "
+		    "a control file, not a group (choose another "
+		    "--cgroup-parent)", dir);
 		rc = -1;
 	}
 	free(dir);
@@ -232,7 +312,7 @@ c_cgroups_cpuset_inherit(const char *parent, const char *dir,
 	return rc;
 }
 
-/* Creates the container's group of v1 controller cg (and "cml" above it). */
+/* Creates the container's group of v1 controller cg (and the parent). */
 static int
 c_cgroups_make_v1(struct container *c, int cg, char **cause)
 {
@@ -241,15 +321,15 @@ c_cgroups_make_v1(struct container *c, int cg, char **cause)
 	int rc = -1, tries;
 
 	hier = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, c_cgroups_names[cg]);
-	parent = xasprintf("%s/%s", hier, CONTAINER_CGROUP_DIR);
+	parent = xasprintf("%s/%s", hier, c->cgparent);
 	if (stat(hier, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
 		*cause = xasprintf("the cgroup v1 controller '%s' is not "
 		    "mounted at %s", c_cgroups_names[cg], hier);
 		goto out;
 	}
-	/* Another cmld's cleanup may remove an empty "cml" meanwhile. */
+	/* Another cmld's cleanup may remove an empty parent meanwhile. */
 	for (tries = 0;; tries++) {
-		if (c_cgroups_mkparent(hier, cause) == -1)
+		if (c_cgroups_mkparent(c, hier, cause) == -1)
 			goto out;
 		/* A new cpuset group has no CPUs and no memory nodes. */
 		if (cg == CONTAINER_CG_CPUSET &&
@@ -264,7 +344,6 @@ c_cgroups_make_v1(struct container *c, int cg, char **cause)
 		free(*cause);
 		*cause = NULL;
 	}
-	c->cgroup_owned = 1;
 	rc = 0;
 out:
 	free(parent);
@@ -276,13 +355,24 @@ static int
 c_cgroups_prepare_v1(struct container *c, char **cause)
 {
 	char *parent;
-	int cg, rc;
+	int cg, made, rc;
 
+	/*
+	 * The groups are this container's only once all are made: cleanup
+	 * would otherwise kill what it finds in a group that was someone
+	 * else's.  The ones made before a refusal are empty: removed here.
+	 */
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
 		if (c->cgroup[cg] != NULL &&
-		    c_cgroups_make_v1(c, cg, cause) == -1)
+		    c_cgroups_make_v1(c, cg, cause) == -1) {
+			for (made = cg - 1; made >= 0; made--) {
+				if (c->cgroup[made] != NULL)
+					c_cgroups_unmake(c->cgroup[made]);
+			}
 			return -1;
+		}
 	}
+	c->cgroup_owned = 1;
 
 	if (c_cgroups_setll(c->cgroup[CONTAINER_CG_MEMORY],
 	    "memory.limit_in_bytes", c->memory_limit, cause) == -1)
@@ -305,7 +395,7 @@ c_cgroups_prepare_v1(struct container *c, char **cause)
 		return -1;
 	if (c->cgroup[CONTAINER_CG_CPUSET] != NULL) {
 		parent = xasprintf("%s/cpuset/%s", CONTAINER_CGROUP_ROOT,
-		    CONTAINER_CGROUP_DIR);
+		    c->cgparent);
 		rc = c_cgroups_set(c->cgroup[CONTAINER_CG_CPUSET],
 		    "cpuset.cpus", c->cpus, cause) == -1 ||
 		    c_cgroups_cpuset_inherit(parent,
@@ -338,40 +428,135 @@ c_cgroups_v2_has(const char *dir, const char *file, const char *name)
 	return found;
 }
 
+/* Enables v2 controller name for the groups below dir, unless it is. */
+static int
+c_cgroups_v2_enable(const char *dir, const char *name, char **cause)
+{
+	char *value;
+	int rc = 0, saved;
+
+	if (c_cgroups_v2_has(dir, "cgroup.subtree_control", name))
+		return 0;
+	value = xasprintf("+%s", name);
+	if (c_cgroups_set(dir, "cgroup.subtree_control", value, cause) == -1) {
+		saved = errno;
+		free(*cause);
+		*cause = xasprintf("cannot enable the cgroup v2 %s controller "
+		    "in %s/cgroup.subtree_control: %s", name, dir,
+		    strerror(saved));
+		errno = saved;
+		rc = -1;
+	}
+	free(value);
+	return rc;
+}
+
+/* The v2 controllers a container may use, and the fields that need them. */
+enum {
+	C_CGROUPS_V2_MEMORY,
+	C_CGROUPS_V2_PIDS,
+	C_CGROUPS_V2_CPU,
+	C_CGROUPS_V2_CPUSET,
+	C_CGROUPS_V2_COUNT,
+};
+static const char *const c_cgroups_v2_names[C_CGROUPS_V2_COUNT] = {
+	[C_CGROUPS_V2_MEMORY] = "memory",
+	[C_CGROUPS_V2_PIDS] = "pids",
+	[C_CGROUPS_V2_CPU] = "cpu",
+	[C_CGROUPS_V2_CPUSET] = "cpuset",
+};
+static const char *const c_cgroups_v2_fields[C_CGROUPS_V2_COUNT] = {
+	[C_CGROUPS_V2_MEMORY] = "linux.resources.memory.limit",
+	[C_CGROUPS_V2_PIDS] = "linux.resources.pids.limit",
+	[C_CGROUPS_V2_CPU] = "linux.resources.cpu.shares and .quota",
+	[C_CGROUPS_V2_CPUSET] = "linux.resources.cpu.cpus",
+};
+
+/*
+ * Decides which v2 controllers the container uses: every one a limit of
+ * its config needs (memory and pids always have one; cpu a weight other
+ * than the default or a quota; cpuset a CPU list), and cpu whenever it is
+ * there.  A needed controller the root does not offer refuses the start,
+ * before anything is made.
+ */
+static int
+c_cgroups_v2_select(struct container *c, int need[C_CGROUPS_V2_COUNT],
+    int use[C_CGROUPS_V2_COUNT], char **cause)
+{
+	int have, i;
+	char *avail, *missing = NULL, *tmp;
+
+	need[C_CGROUPS_V2_MEMORY] = 1;
+	need[C_CGROUPS_V2_PIDS] = 1;
+	need[C_CGROUPS_V2_CPU] = c->cpu_quota > 0 ||
+	    c->cpu_shares != CCONFIG_SHARES_DEFAULT;
+	need[C_CGROUPS_V2_CPUSET] = c->cpus != NULL;
+	for (i = 0; i < C_CGROUPS_V2_COUNT; i++) {
+		have = c_cgroups_v2_has(CONTAINER_CGROUP_ROOT,
+		    "cgroup.controllers", c_cgroups_v2_names[i]);
+		use[i] = have && (need[i] || i == C_CGROUPS_V2_CPU);
+		if (have || !need[i])
+			continue;
+		tmp = xasprintf("%s%sno %s controller enabled (needed for %s)",
+		    missing != NULL ? missing : "",
+		    missing != NULL ? ", " : "", c_cgroups_v2_names[i],
+		    c_cgroups_v2_fields[i]);
+		free(missing);
+		missing = tmp;
+	}
+	if (missing == NULL)
+		return 0;
+	avail = c_cgroups_read(CONTAINER_CGROUP_ROOT, "cgroup.controllers");
+	if (avail != NULL)
+		avail[strcspn(avail, "\n")] = '\0';
+	if (avail != NULL && *avail != '\0')
+		tmp = xasprintf("only '%s'", avail);
+	else
+		tmp = xstrdup("none");
+	*cause = xasprintf("cgroup v2 has %s: %s/cgroup.controllers lists %s "
+	    "(a controller bound to a cgroup v1 hierarchy is not available "
+	    "to v2); container '%s' does not run without its limits", missing,
+	    CONTAINER_CGROUP_ROOT, tmp, c->name);
+	free(tmp);
+	free(avail);
+	free(missing);
+	return -1;
+}
+
 static int
 c_cgroups_prepare_v2(struct container *c, char **cause)
 {
-	static const char *const need[] = { "memory", "cpu", "pids", "cpuset" };
-	char *parent, *enable = NULL, *tmp, buf[64];
-	size_t i, n;
+	char *parent, *swap, buf[64];
+	int need[C_CGROUPS_V2_COUNT], use[C_CGROUPS_V2_COUNT];
+	int i, rc = -1, tries;
 	long long weight;
-	int rc = -1, tries;
 
-	parent = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, CONTAINER_CGROUP_DIR);
-	n = c->cpus != NULL ? 4 : 3;
-	for (i = 0; i < n; i++) {
-		if (!c_cgroups_v2_has(CONTAINER_CGROUP_ROOT,
-		    "cgroup.controllers", need[i])) {
-			*cause = xasprintf("the cgroup v2 controller '%s' is "
-			    "not available in %s", need[i],
-			    CONTAINER_CGROUP_ROOT);
+	if (c_cgroups_v2_select(c, need, use, cause) == -1)
+		return -1;
+	parent = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, c->cgparent);
+	for (i = 0; i < C_CGROUPS_V2_COUNT; i++) {
+		if (!use[i] || c_cgroups_v2_enable(CONTAINER_CGROUP_ROOT,
+		    c_cgroups_v2_names[i], cause) == 0)
+			continue;
+		if (need[i])
 			goto out;
-		}
-		tmp = xasprintf("%s%s+%s", enable != NULL ? enable : "",
-		    enable != NULL ? " " : "", need[i]);
-		free(enable);
-		enable = tmp;
+		/* cpu for the default weight only: not worth a refusal. */
+		log_info("container %s: %s", c->name, *cause);
+		free(*cause);
+		*cause = NULL;
+		use[i] = 0;
 	}
-	if (c_cgroups_set(CONTAINER_CGROUP_ROOT, "cgroup.subtree_control",
-	    enable, cause) == -1)
-		goto out;
-	/* Another cmld's cleanup may remove an empty "cml" meanwhile. */
+	/* Another cmld's cleanup may remove an empty parent meanwhile. */
 	for (tries = 0;; tries++) {
-		if (c_cgroups_mkparent(CONTAINER_CGROUP_ROOT, cause) == -1 ||
-		    c_cgroups_set(parent, "cgroup.subtree_control", enable,
-		    cause) == -1)
+		if (c_cgroups_mkparent(c, CONTAINER_CGROUP_ROOT, cause) == -1)
 			goto out;
-		if (c_cgroups_mkdir(c, c->cgroup2, cause) == 0)
+		for (i = 0; i < C_CGROUPS_V2_COUNT; i++) {
+			if (use[i] && c_cgroups_v2_enable(parent,
+			    c_cgroups_v2_names[i], cause) == -1)
+				break;
+		}
+		if (i == C_CGROUPS_V2_COUNT &&
+		    c_cgroups_mkdir(c, c->cgroup2, cause) == 0)
 			break;
 		if (errno != ENOENT || tries == C_CGROUPS_TRIES)
 			goto out;
@@ -379,28 +564,41 @@ c_cgroups_prepare_v2(struct container *c, char **cause)
 		*cause = NULL;
 	}
 	c->cgroup_owned = 1;
+	for (i = 0; i < C_CGROUPS_V2_COUNT; i++) {
+		if (use[i] && !c_cgroups_v2_has(c->cgroup2,
+		    "cgroup.controllers", c_cgroups_v2_names[i])) {
+			*cause = xasprintf("the cgroup v2 %s controller is not "
+			    "enabled in %s although %s/cgroup.subtree_control "
+			    "says so", c_cgroups_v2_names[i], c->cgroup2,
+			    parent);
+			goto out;
+		}
+	}
 
 	if (c_cgroups_setll(c->cgroup2, "memory.max", c->memory_limit,
 	    cause) == -1)
 		goto out;
-	tmp = c_cgroups_read(c->cgroup2, "memory.swap.max");
-	if (tmp != NULL && c_cgroups_set(c->cgroup2, "memory.swap.max", "0",
-	    cause) == -1) {
-		free(tmp);
+	/* With swap accounting, no swap beyond the limit either. */
+	swap = xasprintf("%s/memory.swap.max", c->cgroup2);
+	i = access(swap, F_OK) == 0 && c_cgroups_set(c->cgroup2,
+	    "memory.swap.max", "0", cause) == -1;
+	free(swap);
+	if (i)
 		goto out;
+	if (use[C_CGROUPS_V2_CPU]) {
+		/* cpu.shares 2..262144 onto cpu.weight 1..10000 (as runc). */
+		weight = 1 + ((c->cpu_shares - 2) * 9999) / 262142;
+		if (c_cgroups_setll(c->cgroup2, "cpu.weight", weight,
+		    cause) == -1)
+			goto out;
+		if (c->cpu_quota > 0)
+			snprintf(buf, sizeof buf, "%lld %lld", c->cpu_quota,
+			    c->cpu_period);
+		else
+			snprintf(buf, sizeof buf, "max %lld", c->cpu_period);
+		if (c_cgroups_set(c->cgroup2, "cpu.max", buf, cause) == -1)
+			goto out;
 	}
-	free(tmp);
-	/* cpu.shares 2..262144 onto cpu.weight 1..10000, as runc does. */
-	weight = 1 + ((c->cpu_shares - 2) * 9999) / 262142;
-	if (c_cgroups_setll(c->cgroup2, "cpu.weight", weight, cause) == -1)
-		goto out;
-	if (c->cpu_quota > 0)
-		snprintf(buf, sizeof buf, "%lld %lld", c->cpu_quota,
-		    c->cpu_period);
-	else
-		snprintf(buf, sizeof buf, "max %lld", c->cpu_period);
-	if (c_cgroups_set(c->cgroup2, "cpu.max", buf, cause) == -1)
-		goto out;
 	if (c->cpus != NULL && c_cgroups_set(c->cgroup2, "cpuset.cpus",
 	    c->cpus, cause) == -1)
 		goto out;
@@ -409,7 +607,6 @@ c_cgroups_prepare_v2(struct container *c, char **cause)
 		goto out;
 	rc = 0;
 out:
-	free(enable);
 	free(parent);
 	return rc;
 }
@@ -489,7 +686,7 @@ c_cgroups_adopt(struct container *c, char **cause)
 		*cause = xasprintf("process %ld is gone", (long)c->pid);
 		return -1;
 	}
-	want = xasprintf("/%s/%s", CONTAINER_CGROUP_DIR, c->name);
+	want = xasprintf("/%s/%s", c->cgparent, c->name);
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		/* "ID:CONTROLLERS:PATH" */

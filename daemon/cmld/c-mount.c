@@ -2,7 +2,8 @@
  * Container modules: the root file system and the switch into it.
  *
  * While the child starts up, cmld attaches each guest OS image to a loop
- * device (read-only, autoclear), mounts it read-only as a detached mount
+ * device (read-only, autoclear; an erofs image needs none: the kernel
+ * reads its file directly), mounts it read-only as a detached mount
  * (fsmount(2)), in a user namespace with the container's id mapping, and
  * passes it to the child, which, in its own mount namespace, builds the
  * root under rundir/NAME: a tmpfs of the config's storage size
@@ -81,34 +82,52 @@ c_mount_fs_log(int fsfd, char **cause)
 	}
 }
 
-/* Attaches img to a free loop device, read-only, cleared after its use. */
+/*
+ * The image file to mount: the one whose hash cmld checked (handed over
+ * with container_set_image_fd), else the path opened now.  -1 with *cause
+ * set.
+ */
 static int
-c_mount_loop(struct container_image *img, int *lfdp, char **cause)
+c_mount_file(struct container_image *img, char **cause)
 {
-	struct loop_config lc;
 	struct stat sb;
-	char dev[32];
-	int bfd, ctl = -1, lfd = -1, n = -1, tries, rc = -1;
+	int fd;
 
-	if ((bfd = open(img->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	if (img->fd != -1) {
+		fd = img->fd;
+		img->fd = -1;
+	} else if ((fd = open(img->path, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
 		*cause = xasprintf("cannot open image %s: %s", img->path,
 		    strerror(errno));
 		return -1;
 	}
-	if (fstat(bfd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		*cause = xasprintf("image %s is not a regular file", img->path);
-		goto out;
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		*cause = xasprintf("image %s is not a regular file", img->file);
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+/* Attaches file bfd to a free loop device, read-only, cleared after use. */
+static int
+c_mount_loop(struct container_image *img, int bfd, int *lfdp, char **cause)
+{
+	struct loop_config lc;
+	char dev[32];
+	int ctl, lfd = -1, n = -1, tries;
+
 	if ((ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC)) == -1) {
 		*cause = xasprintf("cannot open /dev/loop-control: %s",
 		    strerror(errno));
-		goto out;
+		return -1;
 	}
 	for (tries = 0; tries < C_MOUNT_LOOP_TRIES; tries++) {
 		if ((n = ioctl(ctl, LOOP_CTL_GET_FREE)) == -1) {
 			*cause = xasprintf("no free loop device: %s",
 			    strerror(errno));
-			goto out;
+			break;
 		}
 		snprintf(dev, sizeof dev, "/dev/loop%d", n);
 		if ((lfd = open(dev, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -116,74 +135,80 @@ c_mount_loop(struct container_image *img, int *lfdp, char **cause)
 				continue;
 			*cause = xasprintf("cannot open %s: %s", dev,
 			    strerror(errno));
-			goto out;
+			break;
 		}
 		memset(&lc, 0, sizeof lc);
 		lc.fd = (uint32_t)bfd;
 		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
 		snprintf((char *)lc.info.lo_file_name,
 		    sizeof lc.info.lo_file_name, "%s", img->path);
-		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0)
-			break;
+		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0) {
+			close(ctl);
+			img->loop = n;
+			*lfdp = lfd;
+			return 0;
+		}
+		close(lfd);
+		lfd = -1;
 		if (errno != EBUSY) {
 			*cause = xasprintf("cannot attach image %s to %s: %s",
 			    img->file, dev, strerror(errno));
-			goto out;
+			break;
 		}
 		/* Someone else took it between the two calls. */
-		close(lfd);
-		lfd = -1;
 	}
-	if (lfd == -1) {
+	if (tries == C_MOUNT_LOOP_TRIES) {
 		*cause = xasprintf("no free loop device for image %s after %d "
 		    "attempts", img->file, C_MOUNT_LOOP_TRIES);
-		goto out;
 	}
-	img->loop = n;
-	*lfdp = lfd;
-	lfd = -1;
-	rc = 0;
-out:
-	if (lfd != -1)
-		close(lfd);
-	if (ctl != -1)
-		close(ctl);
-	close(bfd);
-	return rc;
+	close(ctl);
+	return -1;
 }
 
-/* Mounts img from its loop device as a detached read-only mount. */
+/*
+ * Mounts img as a detached read-only mount: erofs straight from its file,
+ * squashfs and ext4 from a loop device.
+ */
 static int
 c_mount_image(struct container_image *img, char **cause)
 {
-	char dev[32];
-	int fsfd = -1, lfd = -1, mfd, rc = -1;
+	char src[64];
+	int bfd, fsfd = -1, lfd = -1, mfd, rc = -1;
 
-	if (c_mount_loop(img, &lfd, cause) == -1)
+	if ((bfd = c_mount_file(img, cause)) == -1)
 		return -1;
-	snprintf(dev, sizeof dev, "/dev/loop%d", img->loop);
+	if (strcmp(img->fs, "erofs") == 0) {
+		/* File-backed: no loop device; the mount holds the file. */
+		snprintf(src, sizeof src, "/proc/self/fd/%d", bfd);
+	} else {
+		if (c_mount_loop(img, bfd, &lfd, cause) == -1)
+			goto out;
+		snprintf(src, sizeof src, "/dev/loop%d", img->loop);
+	}
 	if ((fsfd = (int)syscall(SYS_fsopen, img->fs, FSOPEN_CLOEXEC)) == -1) {
 		*cause = xasprintf("mount of image %s failed: this kernel has "
 		    "no %s: %s", img->file, img->fs, strerror(errno));
 		goto out;
 	}
-	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", dev,
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", src,
 	    0) == -1 ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) == -1 ||
 	    (strcmp(img->fs, "ext4") == 0 && syscall(SYS_fsconfig, fsfd,
 	    FSCONFIG_SET_FLAG, "noload", NULL, 0) == -1) ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL,
 	    0) == -1) {
-		*cause = xasprintf("mount of image %s (%s on %s) failed: %s",
-		    img->file, img->fs, dev, strerror(errno));
+		*cause = xasprintf("mount of image %s (%s%s%s) failed: %s",
+		    img->file, img->fs, lfd != -1 ? " on " : "",
+		    lfd != -1 ? src : "", strerror(errno));
 		c_mount_fs_log(fsfd, cause);
 		goto out;
 	}
 	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
 	if (mfd == -1) {
-		*cause = xasprintf("mount of image %s (%s on %s) failed: %s",
-		    img->file, img->fs, dev, strerror(errno));
+		*cause = xasprintf("mount of image %s (%s%s%s) failed: %s",
+		    img->file, img->fs, lfd != -1 ? " on " : "",
+		    lfd != -1 ? src : "", strerror(errno));
 		goto out;
 	}
 	img->mfd = mfd;
@@ -191,8 +216,10 @@ c_mount_image(struct container_image *img, char **cause)
 out:
 	if (fsfd != -1)
 		close(fsfd);
-	/* The mount holds the loop device now; autoclear waits for it. */
-	close(lfd);
+	/* The mount holds the loop device or file now; autoclear waits. */
+	if (lfd != -1)
+		close(lfd);
+	close(bfd);
 	return rc;
 }
 
@@ -250,9 +277,11 @@ c_mount_prepare(struct container *c, char **cause)
 	}
 	for (i = 0; i < c->nimages; i++) {
 		if (strcmp(c->images[i].fs, "squashfs") != 0 &&
+		    strcmp(c->images[i].fs, "erofs") != 0 &&
 		    strcmp(c->images[i].fs, "ext4") != 0) {
 			*cause = xasprintf("image %s has file system '%s': cml "
-			    "mounts squashfs and ext4 only", c->images[i].file,
+			    "mounts squashfs, erofs and ext4 only",
+			    c->images[i].file,
 			    c->images[i].fs);
 			return -1;
 		}

@@ -26,6 +26,10 @@
 #define CCONFIG_HOSTNAME_MAX 64
 #define CCONFIG_LABEL_MAX 63
 
+/* In a config a null member means "the default", as an absent one does. */
+#define CCONFIG_OPTIONAL JSONSTRICT_NULL_ABSENT
+#define CCONFIG_REQUIRED (JSONSTRICT_REQUIRED | JSONSTRICT_NULL_ABSENT)
+
 /*
  * The JSON accepted: a valid config nests 5 levels
  * (linux.resources.devices[0]) and has at most 7 fields in one object.
@@ -235,35 +239,6 @@ cconfig_bool(struct json_object *obj, const char *path, const char *key,
 }
 
 /*
- * Looks up a string member: *out is NULL when it is absent and optional.
- * -1 with *cause set when it is absent but required, or not a string.
- */
-static int
-cconfig_string(struct json_object *obj, const char *path, const char *key,
-    int required, const char **out, char **cause)
-{
-	struct json_object *v;
-	char *name;
-	int ret = -1;
-
-	*out = NULL;
-	name = cconfig_path(path, key);
-	if ((v = cconfig_member(obj, key)) == NULL) {
-		if (!required)
-			ret = 0;
-		else
-			xcause(cause, "%s is missing", name);
-	} else if (!json_object_is_type(v, json_type_string))
-		xcause(cause, "%s must be a string", name);
-	else {
-		*out = json_object_get_string(v);
-		ret = 0;
-	}
-	free(name);
-	return ret;
-}
-
-/*
  * Looks up an optional array of strings: *out is NULL when it is absent.
  * -1 with *cause set.
  */
@@ -434,7 +409,8 @@ cconfig_read_name(struct cconfig_parser *p, struct json_object *top,
 	char *q;
 	int ret = -1;
 
-	if (cconfig_string(top, "", "name", 1, &s, p->cause) == -1)
+	if (jsonstrict_get_string(top, "", "name", CCONFIG_REQUIRED, &s,
+	    p->cause) == -1)
 		return -1;
 	q = jsonstrict_quotes(s);
 	if (!cconfig_name_ok(s))
@@ -471,7 +447,8 @@ cconfig_read_guestos(struct cconfig_parser *p, struct json_object *top,
 		xcause(p->cause, "guestos is missing");
 		return -1;
 	}
-	if (cconfig_string(g, "guestos", "name", 1, &s, p->cause) == -1)
+	if (jsonstrict_get_string(g, "guestos", "name", CCONFIG_REQUIRED, &s,
+	    p->cause) == -1)
 		return -1;
 	if (!names_guestos_ok(s)) {
 		q = jsonstrict_quotes(s);
@@ -510,7 +487,8 @@ cconfig_read_hostname(struct cconfig_parser *p, struct json_object *top,
 	const char *s;
 	char *q;
 
-	if (cconfig_string(top, "", "hostname", 0, &s, p->cause) == -1)
+	if (jsonstrict_get_string(top, "", "hostname", CCONFIG_OPTIONAL, &s,
+	    p->cause) == -1)
 		return -1;
 	if (s == NULL) {
 		c->hostname = xstrdup(c->name);
@@ -713,7 +691,8 @@ cconfig_read_cpu(struct cconfig_parser *p, struct json_object *res,
 	    cconfig_int(cpu, path, "period", CCONFIG_PERIOD_MIN,
 	    CCONFIG_PERIOD_MAX, &c->cpu_period, p->cause) == -1)
 		return -1;
-	if (cconfig_string(cpu, path, "cpus", 0, &s, p->cause) == -1)
+	if (jsonstrict_get_string(cpu, path, "cpus", CCONFIG_OPTIONAL, &s,
+	    p->cause) == -1)
 		return -1;
 	if (s != NULL) {
 		if (!cconfig_cpus_ok(s)) {
@@ -768,7 +747,8 @@ cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
 		    "not listed is denied already", path);
 		return -1;
 	}
-	if (cconfig_string(o, path, "type", 1, &s, p->cause) == -1)
+	if (jsonstrict_get_string(o, path, "type", CCONFIG_REQUIRED, &s,
+	    p->cause) == -1)
 		return -1;
 	if (strcmp(s, "c") != 0 && strcmp(s, "b") != 0 && strcmp(s, "a") != 0) {
 		xcause(p->cause, "%s.type must be 'c', 'b' or 'a'", path);
@@ -792,7 +772,8 @@ cconfig_read_device(struct cconfig_parser *p, struct json_object *o,
 		return -1;
 	}
 
-	if (cconfig_string(o, path, "access", 0, &a, p->cause) == -1)
+	if (jsonstrict_get_string(o, path, "access", CCONFIG_OPTIONAL, &a,
+	    p->cause) == -1)
 		return -1;
 	if (a == NULL)
 		a = "rwm";
@@ -932,7 +913,8 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 
 	if (cconfig_sub(top, "", "cml", known, &cml, p->cause) == -1 ||
 	    cconfig_sub(cml, "cml", "token", tknown, &token, p->cause) == -1 ||
-	    cconfig_string(token, "cml.token", "type", 0, &s, p->cause) == -1)
+	    jsonstrict_get_string(token, "cml.token", "type",
+	    CCONFIG_OPTIONAL, &s, p->cause) == -1)
 		return -1;
 	if (s != NULL) {
 		for (i = 0; i < sizeof cconfig_token_names /

@@ -642,16 +642,29 @@ start_launch(struct start_job *sj)
 {
 	struct ctr *k = sj->k;
 	struct cmld *cmld = k->cmld;
+	const struct guestos_manifest *m;
 	char *rundir, *cause = NULL, *inside;
-	int rc;
+	size_t i;
+	int fd, rc;
 
 	/* Search permission for all: a user namespace root is nobody here. */
 	rundir = xasprintf("%s/containers", cmld->run_dir);
-	if (mkdir(rundir, 0711) == -1 && errno != EEXIST)
+	if ((mkdir(rundir, 0711) == -1 && errno != EEXIST) ||
+	    chmod(rundir, 0711) == -1)
 		log_warn("mkdir %s", rundir);
-	k->rt = container_new(&k->cfg, guestos_ready_path(sj->ready),
-	    guestos_ready_manifest(sj->ready), rundir, (int)k->idx);
+	m = guestos_ready_manifest(sj->ready);
+	k->rt = container_new(&k->cfg, guestos_ready_path(sj->ready), m,
+	    rundir, cmld->cgroup_parent, (int)k->idx);
 	free(rundir);
+	for (i = 0; i < m->nimages; i++) {
+		if ((fd = guestos_ready_take_fd(sj->ready, i)) == -1) {
+			cause = xasprintf("image %s of guest OS %s %s was not "
+			    "checked", m->images[i].file, k->cfg.guestos_name,
+			    sj->version);
+			goto fail;
+		}
+		container_set_image_fd(k->rt, i, fd);
+	}
 	if (k->cfg.is_c0) {
 		/*
 		 * c0 manages the device: it reaches cmld's control socket.  The
@@ -1213,7 +1226,8 @@ ctr_adopt(struct ctr *k, long long pid)
 		 * on.  Found with an empty manifest, it is killed and purged.
 		 */
 		memset(&none, 0, sizeof none);
-		k->rt = container_new(&k->cfg, "", &none, rundir, (int)k->idx);
+		k->rt = container_new(&k->cfg, "", &none, rundir,
+		    cmld->cgroup_parent, (int)k->idx);
 		if (pid <= 0)
 			pid = container_find(k->rt);
 		if (pid > 0 && container_adopt(k->rt, (pid_t)pid, &cause) == 0)
@@ -1225,7 +1239,8 @@ ctr_adopt(struct ctr *k, long long pid)
 		pid = 0;
 	} else {
 		k->rt = container_new(&k->cfg, guestos_ready_path(r),
-		    guestos_ready_manifest(r), rundir, (int)k->idx);
+		    guestos_ready_manifest(r), rundir, cmld->cgroup_parent,
+		    (int)k->idx);
 		guestos_ready_free(r);
 		if (pid <= 0)
 			pid = container_find(k->rt);

@@ -636,6 +636,12 @@ guestos_ready_path(const struct guestos_ready *r)
 	return r->g.path;
 }
 
+int
+guestos_ready_take_fd(struct guestos_ready *r, size_t i)
+{
+	return guestos_check_take_fd(r->check, i);
+}
+
 struct json_object *
 guestos_progress_reply(const struct guestos_progress *p)
 {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cmld.h"
+#include "container.h"
 #include "crypto.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -36,13 +37,17 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: cmld [--root DIR] [--foreground] [--ready-fd N] "
 	    "[--log-level LEVEL]\n"
+	    "            [--cgroup-parent NAME]\n"
 	    "       cmld --version | --help\n"
 	    "  --root DIR         keep run, state and config directories "
 	    "under DIR\n"
 	    "  --foreground, -f   stay in the foreground, log to stderr\n"
 	    "  --ready-fd N       write READY=1 to fd N once serving\n"
 	    "  --log-level LEVEL  warning, info or debug (overrides the "
-	    "log_level setting)\n");
+	    "log_level setting)\n"
+	    "  --cgroup-parent NAME\n"
+	    "                     make containers' cgroups under NAME "
+	    "(default: cml)\n");
 }
 
 /* Creates dir and its parents and gives dir mode; exits on failure. */
@@ -328,6 +333,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "cgroup-parent", required_argument, NULL, 'c' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -340,6 +346,7 @@ main(int argc, char **argv)
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&cmld, 0, sizeof cmld);
+	cmld.cgroup_parent = CONTAINER_CGROUP_DIR;
 	cmld.lfd = cmld.epfd = cmld.sigfd = -1;
 	TAILQ_INIT(&cmld.clients);
 	TAILQ_INIT(&cmld.jobs);
@@ -362,6 +369,15 @@ main(int argc, char **argv)
 				return 2;
 			}
 			cmld.log_level_pinned = 1;
+			break;
+		case 'c':
+			if (c_cgroups_parent_ok(optarg, &cause) == -1) {
+				fprintf(stderr, "cmld: --cgroup-parent %s\n",
+				    cause);
+				free(cause);
+				return 2;
+			}
+			cmld.cgroup_parent = optarg;
 			break;
 		case 'V':
 			printf("cmld %s\n", PACKAGE_VERSION);
@@ -429,7 +445,8 @@ main(int argc, char **argv)
 	audit_write(&cmld, "daemon", NULL, "cmld", "ok",
 	    "cmld %s started (pid %ld, device %s, %s)", PACKAGE_VERSION,
 	    (long)getpid(), cmld.uuid, cmld.prov_state);
-	log_info("serving %s (state %s)", cmld.sock_path, cmld.state_dir);
+	log_info("serving %s (state %s, cgroups under %s)", cmld.sock_path,
+	    cmld.state_dir, cmld.cgroup_parent);
 	if (!foreground) {
 		log_init("cmld", 0, log_get_level());
 		cmld_detach_stdio();

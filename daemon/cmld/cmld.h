@@ -70,6 +70,7 @@ TAILQ_HEAD(job_list, job);
 struct cmld {
 	char *run_dir;
 	char *state_dir;
+	const char *cgroup_parent; /* of containers' cgroups (--cgroup-parent) */
 	char *conf_dir;
 	char *sock_path;
 	char *pid_path;
@@ -195,6 +196,8 @@ const struct guestos_manifest *guestos_ready_manifest(
     const struct guestos_ready *r);
 /* Returns the directory of a checked guest OS. */
 const char *guestos_ready_path(const struct guestos_ready *r);
+/* The checked file of image i, once the check passed (see guestos.h). */
+int guestos_ready_take_fd(struct guestos_ready *r, size_t i);
 /* Frees a check; NULL does nothing. */
 void guestos_ready_free(struct guestos_ready *r);
 /* Returns the parameters of a progress reply. */

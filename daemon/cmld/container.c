@@ -658,7 +658,8 @@ container_device_copy(struct container_device *d,
 
 struct container *
 container_new(const struct cconfig *cfg, const char *guestos_dir,
-    const struct guestos_manifest *m, const char *rundir, int index)
+    const struct guestos_manifest *m, const char *rundir,
+    const char *cgroup_parent, int index)
 {
 	struct container *c;
 	struct container_image *img;
@@ -712,6 +713,7 @@ container_new(const struct cconfig *cfg, const char *guestos_dir,
 		img->path = xasprintf("%s/%s", guestos_dir, m->images[i].file);
 		img->fs = xstrdup(m->images[i].fs);
 		img->mount = xstrdup(m->images[i].mount);
+		img->fd = -1;
 		img->mfd = -1;
 		img->loop = -1;
 	}
@@ -720,6 +722,8 @@ container_new(const struct cconfig *cfg, const char *guestos_dir,
 	c->mntdir = xasprintf("%s/%s", rundir, c->name);
 
 	c->nsflags = CONTAINER_NS | (c->userns ? CLONE_NEWUSER : 0);
+	c->cgparent = xstrdup(cgroup_parent != NULL ? cgroup_parent :
+	    CONTAINER_CGROUP_DIR);
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++)
 		c->cgroup[cg] = NULL;
 	c_cgroups_paths(c);
@@ -750,6 +754,19 @@ container_add_bind(struct container *c, const char *src, const char *dst,
 	b->dst = xstrdup(dst);
 	b->readonly = readonly;
 	return 0;
+}
+
+void
+container_set_image_fd(struct container *c, size_t i, int fd)
+{
+	if (i >= c->nimages) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (c->images[i].fd != -1)
+		close(c->images[i].fd);
+	c->images[i].fd = fd;
 }
 
 void
@@ -1407,6 +1424,8 @@ container_forget(struct container *c)
 	free(c->cpus);
 	free(c->devices);
 	for (i = 0; i < c->nimages; i++) {
+		if (c->images[i].fd != -1)
+			close(c->images[i].fd);
 		free(c->images[i].file);
 		free(c->images[i].path);
 		free(c->images[i].fs);
@@ -1424,6 +1443,7 @@ container_forget(struct container *c)
 		free(c->cgroup[cg]);
 	}
 	free(c->cgroup2);
+	free(c->cgparent);
 	free(c->filter);
 	if (c->capstate != NULL)
 		cap_free(c->capstate);

@@ -32,7 +32,11 @@ struct guestos_manifest;
 #define CONTAINER_ID_RANGE 65536U
 #define CONTAINER_INDEX_MAX 65518
 
-/* cgroups: /sys/fs/cgroup/<controller>/cml/<name> (v1), .../cml/<name> (v2). */
+/*
+ * cgroups: /sys/fs/cgroup/<controller>/<parent>/<name> (v1),
+ * /sys/fs/cgroup/<parent>/<name> (v2); the parent is CONTAINER_CGROUP_DIR
+ * unless container_new is given another.
+ */
 #define CONTAINER_CGROUP_ROOT "/sys/fs/cgroup"
 #define CONTAINER_CGROUP_DIR "cml"
 
@@ -45,12 +49,14 @@ struct guestos_manifest;
  * guest OS in guestos_dir (both copied: they need not outlive it).  Mount
  * points go under rundir/NAME (with a user namespace, others must be able
  * to search every directory above it: its root is nobody on the host);
- * index (0..CONTAINER_INDEX_MAX) selects the user namespace id range and
- * must stay the container's for good.  Touches nothing on the system.
+ * its cgroups go below cgroup_parent (NULL: CONTAINER_CGROUP_DIR, checked
+ * with c_cgroups_parent_ok); index (0..CONTAINER_INDEX_MAX) selects the
+ * user namespace id range and must stay the container's for good.
+ * Touches nothing on the system.
  */
 struct container *container_new(const struct cconfig *cfg,
     const char *guestos_dir, const struct guestos_manifest *m,
-    const char *rundir, int index);
+    const char *rundir, const char *cgroup_parent, int index);
 /*
  * Adds a bind mount of host path src (a file, socket or directory) at
  * absolute path dst inside the container, read-only when readonly is set;
@@ -58,6 +64,13 @@ struct container *container_new(const struct cconfig *cfg,
  */
 int container_add_bind(struct container *c, const char *src, const char *dst,
     int readonly, char **cause);
+/*
+ * Gives the container the open file of image i (in manifest order), the
+ * one whose hash was checked: the start mounts it rather than opening the
+ * image's path again, so a file swapped in after the check is never used.
+ * The container owns fd from now on.
+ */
+void container_set_image_fd(struct container *c, size_t i, int fd);
 /*
  * Sends init's stdout and stderr to fd (default: /dev/null); fd need stay
  * open only until container_start returns.
@@ -165,8 +178,9 @@ struct container_node {
 struct container_image {
 	char *file; /* as in the manifest */
 	char *path; /* guestos_dir/file */
-	char *fs; /* "squashfs" or "ext4" */
+	char *fs; /* "squashfs", "erofs" or "ext4" */
 	char *mount; /* "/" for the root image */
+	int fd; /* the checked image file; -1 (then path is opened) */
 	int mfd; /* the detached read-only mount; -1 */
 	int loop; /* loop device number; -1 */
 };
@@ -241,6 +255,7 @@ struct container {
 	int cgroup_owned; /* the groups are this container's to remove */
 	char *cgroup[CONTAINER_CG_COUNT]; /* v1 directories; NULL: unused */
 	char *cgroup2; /* the v2 directory */
+	char *cgparent; /* the parent group's name ("cml") */
 
 	/* c-devices. */
 	struct container_node *nodes;
@@ -346,6 +361,12 @@ int container_attach(struct container *c, int mfd, const char *path,
 /* Child side: writes a string to an existing file; -1 with errno set. */
 int container_write_file(const char *path, const char *s);
 
+/*
+ * c-cgroups: whether name can be the parent group of containers' groups
+ * (cmld's --cgroup-parent): one cgroup name, 1 to 64 letters, digits, '-'
+ * or '_', the first a letter or digit.  -1 with *cause set when not.
+ */
+int c_cgroups_parent_ok(const char *name, char **cause);
 /* c-cgroups: finds the cgroup version and sets the paths (no changes). */
 void c_cgroups_paths(struct container *c);
 /* c-cgroups: freezes or thaws and waits until done; -1 with *cause set. */

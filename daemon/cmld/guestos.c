@@ -91,35 +91,6 @@ guestos_known_fields(struct json_object *obj, const char *const *known,
 }
 
 /*
- * Looks up a string member: *out is NULL for an absent optional one.  -1
- * with *cause set if it is absent but required, or not a string.
- */
-static int
-guestos_string(struct json_object *obj, const char *where, const char *field,
-    int required, const char **out, char **cause)
-{
-	struct json_object *v;
-	char *name;
-	int ret = -1;
-
-	*out = NULL;
-	name = guestos_field(where, field);
-	if (!json_object_object_get_ex(obj, field, &v)) {
-		if (!required)
-			ret = 0;
-		else
-			xcause(cause, "%s is missing", name);
-	} else if (!json_object_is_type(v, json_type_string))
-		xcause(cause, "%s must be a string", name);
-	else {
-		*out = json_object_get_string(v);
-		ret = 0;
-	}
-	free(name);
-	return ret;
-}
-
-/*
  * Tells whether s holds a control character, C0, DEL or C1 (U+0080 to
  * U+009F in UTF-8): shown on a terminal, any of them may act.
  */
@@ -180,7 +151,8 @@ guestos_path(struct json_object *obj, const char *where, const char *field,
 	char *name, *q;
 	int ret = -1;
 
-	if (guestos_string(obj, where, field, 1, &s, cause) == -1)
+	if (jsonstrict_get_string(obj, where, field, JSONSTRICT_REQUIRED, &s,
+	    cause) == -1)
 		return -1;
 	name = guestos_field(where, field);
 	why = guestos_path_problem(s);
@@ -253,7 +225,8 @@ guestos_file(struct json_object *obj, const char *where, char **out,
 	char *q;
 	size_t n;
 
-	if (guestos_string(obj, where, "file", 1, &s, cause) == -1)
+	if (jsonstrict_get_string(obj, where, "file", JSONSTRICT_REQUIRED, &s,
+	    cause) == -1)
 		return -1;
 	q = jsonstrict_quotes(s);
 	n = strlen(s);
@@ -322,7 +295,8 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 		return -1;
 	}
 
-	if (guestos_string(obj, where, "sha256", 1, &s, cause) == -1)
+	if (jsonstrict_get_string(obj, where, "sha256", JSONSTRICT_REQUIRED,
+	    &s, cause) == -1)
 		return -1;
 	for (k = 0; s[k] != '\0'; k++) {
 		if ((s[k] < '0' || s[k] > '9') && (s[k] < 'a' || s[k] > 'f'))
@@ -335,11 +309,13 @@ guestos_image(struct json_object *obj, size_t i, struct guestos_image *img,
 	}
 	memcpy(img->sha256, s, sizeof img->sha256);
 
-	if (guestos_string(obj, where, "fs", 1, &s, cause) == -1)
+	if (jsonstrict_get_string(obj, where, "fs", JSONSTRICT_REQUIRED, &s,
+	    cause) == -1)
 		return -1;
-	if (strcmp(s, "squashfs") != 0 && strcmp(s, "ext4") != 0) {
+	if (strcmp(s, "squashfs") != 0 && strcmp(s, "erofs") != 0 &&
+	    strcmp(s, "ext4") != 0) {
 		q = jsonstrict_quotes(s);
-		xcause(cause, "%s.fs '%s' must be squashfs or ext4",
+		xcause(cause, "%s.fs '%s' must be squashfs, erofs or ext4",
 		    where, q);
 		free(q);
 		return -1;
@@ -445,7 +421,8 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 	if (guestos_known_fields(top, known, "", cause) == -1)
 		return -1;
 
-	if (guestos_string(top, "", "name", 1, &s, cause) == -1)
+	if (jsonstrict_get_string(top, "", "name", JSONSTRICT_REQUIRED, &s,
+	    cause) == -1)
 		return -1;
 	if (!names_guestos_ok(s)) {
 		q = jsonstrict_quotes(s);
@@ -459,7 +436,7 @@ guestos_manifest_fields(struct json_object *top, struct guestos_manifest *m,
 	if (guestos_version(top, &m->version, cause) == -1)
 		return -1;
 
-	if (guestos_string(top, "", "description", 0, &s, cause) == -1)
+	if (jsonstrict_get_string(top, "", "description", 0, &s, cause) == -1)
 		return -1;
 	if (s == NULL)
 		s = "";
@@ -1389,6 +1366,7 @@ struct guestos_check_image {
 	char *file;
 	long long size;
 	char sha256[65];
+	int fd; /* once checked: the very file that matched, or -1 */
 };
 
 struct guestos_check {
@@ -1481,6 +1459,7 @@ guestos_check_begin(const char *dir, const struct guestos_image *images,
 		memcpy(k->images[i].sha256, images[i].sha256,
 		    sizeof k->images[i].sha256);
 		k->images[i].sha256[sizeof k->images[i].sha256 - 1] = '\0';
+		k->images[i].fd = -1;
 		if (images[i].size > 0 &&
 		    k->total <= LLONG_MAX - images[i].size)
 			k->total += images[i].size;
@@ -1607,7 +1586,8 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 			    k->label, hex, img->sha256);
 			goto fail;
 		}
-		close(k->fd);
+		/* Kept, so that what is used is what was checked. */
+		k->images[k->cur].fd = k->fd;
 		k->fd = -1;
 		k->cur++;
 	}
@@ -1637,6 +1617,18 @@ guestos_check_progress(const struct guestos_check *k,
 	p->total = k->total;
 }
 
+int
+guestos_check_take_fd(struct guestos_check *k, size_t i)
+{
+	int fd;
+
+	if (k->failed || k->cur < k->nimages || i >= k->nimages)
+		return -1;
+	fd = k->images[i].fd;
+	k->images[i].fd = -1;
+	return fd;
+}
+
 /* Frees a check; NULL does nothing. */
 void
 guestos_check_free(struct guestos_check *k)
@@ -1649,8 +1641,11 @@ guestos_check_free(struct guestos_check *k)
 		close(k->fd);
 	close(k->dirfd);
 	crypto_hash_free(k->hash);
-	for (i = 0; i < k->nimages; i++)
+	for (i = 0; i < k->nimages; i++) {
+		if (k->images[i].fd != -1)
+			close(k->images[i].fd);
 		free(k->images[i].file);
+	}
 	free(k->images);
 	free(k->buf);
 	free(k->label);

@@ -94,6 +94,12 @@ int guestos_check_step(struct guestos_check *k, size_t budget, char **cause);
 /* Reports how far a check is. */
 void guestos_check_progress(const struct guestos_check *k,
     struct guestos_progress *p);
+/*
+ * Once every image matched: hands over the open file of image i, the very
+ * file that was hashed, so that what is mounted is what was checked.  -1
+ * before the end, after a failure, or when already taken.
+ */
+int guestos_check_take_fd(struct guestos_check *k, size_t i);
 /* Frees a check; NULL does nothing. */
 void guestos_check_free(struct guestos_check *k);
 

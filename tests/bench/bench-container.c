@@ -8,8 +8,8 @@
  * cml start does: it shows what the image costs by itself (a loop device
  * and a cold squashfs).
  *
- *   bench-container --guestos DIR --rootfs DIR --workdir DIR [--runs N]
- *       [--crun PATH]
+ *   bench-container --guestos DIR [--guestos DIR] --rootfs DIR
+ *       --workdir DIR [--runs N] [--crun PATH]
  *
  * DIR of --guestos holds manifest.json and the images of a busybox guest
  * OS (scripts/mkguestos); --rootfs is its root image unpacked; --workdir
@@ -22,8 +22,12 @@
  * is built once); for the floor, clone to wait; for crun, fork to wait of
  * `crun run`.
  *
- * cml does more than the other two: it mounts a squashfs image from a loop
- * device under an overlay, sets memory, CPU, pids and device cgroups and a
+ * --guestos may be given twice, for the same root in two image formats
+ * (erofs, mounted straight from its file, and squashfs, from a loop
+ * device): cml is measured with each.  The image floor needs a squashfs
+ * root image in one of them.
+ *
+ * cml does more than the other two: it mounts the image under an overlay, sets memory, CPU, pids and device cgroups and a
  * seccomp filter, and brings up loopback.  crun gets the same namespaces
  * and limits (memory, pids, device cgroup, cgroup namespace) but no
  * seccomp filter.  crun refuses the hybrid cgroup layout of machines with
@@ -83,35 +87,43 @@
 #define BENCH_NS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | \
 	CLONE_NEWNET | CLONE_NEWCGROUP)
 
-#define BENCH_CML 0
-#define BENCH_FLOOR 1
-#define BENCH_CRUN 2
-#define BENCH_IMAGE 3 /* the floor from a fresh loop mount of the image */
-#define BENCH_KINDS 4
+#define BENCH_FLOOR 0
+#define BENCH_CRUN 1
+#define BENCH_IMAGE 2 /* the floor from a fresh loop mount of the image */
+#define BENCH_CML 3 /* and BENCH_CML + 1: cml on each guest OS */
+#define BENCH_GUESTOS_MAX 2
+#define BENCH_KINDS (BENCH_CML + BENCH_GUESTOS_MAX)
+
+/* cml on one guest OS. */
+struct bench_cml {
+	const char *dir;
+	const char *fs; /* of its root image */
+	struct guestos_manifest m;
+	struct container *c;
+	double *t_start; /* container_start alone */
+};
 
 struct bench {
-	const char *guestos;
+	struct bench_cml g[BENCH_GUESTOS_MAX];
+	int ng;
 	const char *rootfs;
 	const char *workdir;
 	const char *crun; /* NULL: not measured */
 	int runs;
 	struct cconfig cfg;
-	struct guestos_manifest m;
 	char *rundir;
 	char *bundle;
 	char *crun_state;
-	char *image; /* the root image, for the image floor */
+	char *image; /* a squashfs root image, for the image floor */
 	char *image_mnt;
-	struct container *c;
 	double *t[BENCH_KINDS]; /* seconds per run */
-	double *t_start; /* cml: container_start alone */
 };
 
 static void __attribute__((noreturn))
 bench_usage(void)
 {
-	fprintf(stderr, "usage: bench-container --guestos DIR --rootfs DIR "
-	    "--workdir DIR [--runs N] [--crun PATH]\n");
+	fprintf(stderr, "usage: bench-container --guestos DIR [--guestos DIR] "
+	    "--rootfs DIR --workdir DIR [--runs N] [--crun PATH]\n");
 	exit(2);
 }
 
@@ -167,9 +179,9 @@ bench_read(const char *path, size_t *len)
  * -1 when it failed.
  */
 static int
-bench_cml(struct bench *b, double *took, double *start)
+bench_cml(struct bench_cml *g, double *took, double *start)
 {
-	struct container *c = b->c;
+	struct container *c = g->c;
 	struct pollfd pfd;
 	char *cause = NULL;
 	double t0, t1;
@@ -479,44 +491,65 @@ bench_namespace(void)
 static int
 bench_setup(struct bench *b)
 {
+	struct bench_cml *g;
 	char *buf, *path, *cause = NULL;
-	size_t len;
-	int k;
+	size_t len, j;
+	int i, k;
 
 	if (cconfig_parse(BENCH_CONFIG, strlen(BENCH_CONFIG), &b->cfg,
 	    &cause) == -1) {
 		fprintf(stderr, "bench-container: config: %s\n", cause);
 		return -1;
 	}
-	path = xasprintf("%s/%s", b->guestos, GUESTOS_MANIFEST);
-	buf = bench_read(path, &len);
-	if (buf == NULL) {
-		fprintf(stderr, "bench-container: %s: %s\n", path,
-		    strerror(errno));
-		free(path);
-		return -1;
-	}
-	free(path);
-	if (guestos_manifest_parse(buf, len, &b->m, &cause) == -1) {
-		fprintf(stderr, "bench-container: %s: %s\n", b->guestos, cause);
-		free(buf);
-		return -1;
-	}
-	free(buf);
 	b->rundir = xasprintf("%s/run", b->workdir);
-	b->image = xasprintf("%s/root.squashfs", b->guestos);
+	for (i = 0; i < b->ng; i++) {
+		g = &b->g[i];
+		path = xasprintf("%s/%s", g->dir, GUESTOS_MANIFEST);
+		buf = bench_read(path, &len);
+		if (buf == NULL) {
+			fprintf(stderr, "bench-container: %s: %s\n", path,
+			    strerror(errno));
+			free(path);
+			return -1;
+		}
+		free(path);
+		if (guestos_manifest_parse(buf, len, &g->m, &cause) == -1) {
+			fprintf(stderr, "bench-container: %s: %s\n", g->dir,
+			    cause);
+			free(buf);
+			return -1;
+		}
+		free(buf);
+		for (j = 0; j < g->m.nimages; j++) {
+			if (strcmp(g->m.images[j].mount, "/") == 0)
+				g->fs = g->m.images[j].fs;
+		}
+		if (g->fs == NULL) {
+			fprintf(stderr, "bench-container: %s has no root "
+			    "image\n", g->dir);
+			return -1;
+		}
+		if (b->image == NULL && strcmp(g->fs, "squashfs") == 0)
+			b->image = xasprintf("%s/root.squashfs", g->dir);
+		g->c = container_new(&b->cfg, g->dir, &g->m, b->rundir, NULL,
+		    0);
+		g->t_start = xcalloc((size_t)b->runs, sizeof(double));
+	}
+	if (b->image == NULL) {
+		fprintf(stderr, "bench-container: the image floor needs a "
+		    "guest OS with a squashfs root image\n");
+		return -1;
+	}
 	b->image_mnt = xasprintf("%s/image-floor", b->workdir);
 	if (mkdir(b->image_mnt, 0755) == -1 && errno != EEXIST) {
 		fprintf(stderr, "bench-container: %s: %s\n", b->image_mnt,
 		    strerror(errno));
 		return -1;
 	}
-	b->c = container_new(&b->cfg, b->guestos, &b->m, b->rundir, 0);
 	b->bundle = xasprintf("%s/crun-bundle", b->workdir);
 	b->crun_state = xasprintf("%s/crun-state", b->workdir);
 	for (k = 0; k < BENCH_KINDS; k++)
 		b->t[k] = xcalloc((size_t)b->runs, sizeof(double));
-	b->t_start = xcalloc((size_t)b->runs, sizeof(double));
 	if (b->crun != NULL && bench_crun_bundle(b) == -1) {
 		fprintf(stderr, "bench-container: cannot write crun's bundle in "
 		    "%s\n", b->bundle);
@@ -538,15 +571,18 @@ main(int argc, char **argv)
 	};
 	struct bench b;
 	sigset_t set;
-	double skip, med[BENCH_KINDS], start;
-	int ch, i, k;
+	double skip, med[BENCH_KINDS], start, cml;
+	char label[64];
+	int ch, g, i, k;
 
 	memset(&b, 0, sizeof b);
 	b.runs = BENCH_RUNS_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'g':
-			b.guestos = optarg;
+			if (b.ng == BENCH_GUESTOS_MAX)
+				bench_usage();
+			b.g[b.ng++].dir = optarg;
 			break;
 		case 'r':
 			b.rootfs = optarg;
@@ -564,7 +600,7 @@ main(int argc, char **argv)
 			bench_usage();
 		}
 	}
-	if (optind != argc || b.guestos == NULL || b.rootfs == NULL ||
+	if (optind != argc || b.ng == 0 || b.rootfs == NULL ||
 	    b.workdir == NULL || b.runs < 1)
 		bench_usage();
 	if (geteuid() != 0) {
@@ -581,48 +617,68 @@ main(int argc, char **argv)
 		return 1;
 
 	for (i = 0; i < BENCH_WARMUP; i++) {
-		if (bench_cml(&b, &skip, &start) == -1 ||
-		    bench_floor(&b, &skip) == -1 ||
+		for (g = 0; g < b.ng; g++) {
+			if (bench_cml(&b.g[g], &skip, &start) == -1)
+				return 1;
+		}
+		if (bench_floor(&b, &skip) == -1 ||
 		    bench_image(&b, &skip) == -1 ||
 		    (b.crun != NULL && bench_crun(&b, &skip) == -1))
 			return 1;
 	}
 	for (i = 0; i < b.runs; i++) {
-		if (bench_cml(&b, &b.t[BENCH_CML][i], &b.t_start[i]) == -1 ||
-		    bench_floor(&b, &b.t[BENCH_FLOOR][i]) == -1 ||
+		for (g = 0; g < b.ng; g++) {
+			if (bench_cml(&b.g[g], &b.t[BENCH_CML + g][i],
+			    &b.g[g].t_start[i]) == -1)
+				return 1;
+		}
+		if (bench_floor(&b, &b.t[BENCH_FLOOR][i]) == -1 ||
 		    bench_image(&b, &b.t[BENCH_IMAGE][i]) == -1 ||
 		    (b.crun != NULL && bench_crun(&b,
 		    &b.t[BENCH_CRUN][i]) == -1))
 			return 1;
 	}
 	for (k = 0; k < BENCH_KINDS; k++)
-		med[k] = k == BENCH_CRUN && b.crun == NULL ? 0 :
-		    bench_median(b.t[k], b.runs);
-	start = bench_median(b.t_start, b.runs);
+		med[k] = (k == BENCH_CRUN && b.crun == NULL) ||
+		    k >= BENCH_CML + b.ng ? 0 : bench_median(b.t[k], b.runs);
 
 	printf(BENCH_LABEL "%d (after %d warm-up runs of each)\n",
 	    "runs:", b.runs, BENCH_WARMUP);
-	printf(BENCH_LABEL "%.2f ms (start %.2f ms, until executed)\n",
-	    "cml start+stop (median):", med[BENCH_CML] * 1e3, start * 1e3);
+	for (g = 0; g < b.ng; g++) {
+		start = bench_median(b.g[g].t_start, b.runs);
+		snprintf(label, sizeof label, "cml, %s (median):", b.g[g].fs);
+		printf(BENCH_LABEL "%.2f ms start+stop (start %.2f ms, until "
+		    "executed)\n", label, med[BENCH_CML + g] * 1e3,
+		    start * 1e3);
+	}
 	printf(BENCH_LABEL "%.2f ms\n", "floor (median):",
 	    med[BENCH_FLOOR] * 1e3);
 	printf(BENCH_LABEL "%.2f ms (the floor from a fresh loop mount of "
-	    "the image)\n", "image floor (median):", med[BENCH_IMAGE] * 1e3);
+	    "a squashfs image)\n", "image floor (median):",
+	    med[BENCH_IMAGE] * 1e3);
 	if (b.crun != NULL)
 		printf(BENCH_LABEL "%.2f ms\n", "crun run (median):",
 		    med[BENCH_CRUN] * 1e3);
 	else
 		printf(BENCH_LABEL "not measured (crun is not installed: "
 		    "Debian package crun)\n", "crun run:");
-	container_free(b.c);
-	printf(BENCH_LABEL "%.2f (target <= 3: %s)\n", "cml / floor:",
-	    med[BENCH_CML] / med[BENCH_FLOOR],
-	    med[BENCH_CML] <= 3 * med[BENCH_FLOOR] ? "met" : "NOT met");
-	printf(BENCH_LABEL "%.2f\n", "cml / image floor:",
-	    med[BENCH_CML] / med[BENCH_IMAGE]);
-	if (b.crun != NULL)
-		printf(BENCH_LABEL "%.2f (target <= 1: %s)\n", "cml / crun:",
-		    med[BENCH_CML] / med[BENCH_CRUN],
-		    med[BENCH_CML] <= med[BENCH_CRUN] ? "met" : "NOT met");
+	for (g = 0; g < b.ng; g++) {
+		container_free(b.g[g].c);
+		cml = med[BENCH_CML + g];
+		snprintf(label, sizeof label, "cml, %s / floor:", b.g[g].fs);
+		printf(BENCH_LABEL "%.2f (target <= 3: %s)\n", label,
+		    cml / med[BENCH_FLOOR],
+		    cml <= 3 * med[BENCH_FLOOR] ? "met" : "NOT met");
+		snprintf(label, sizeof label, "cml, %s / image floor:",
+		    b.g[g].fs);
+		printf(BENCH_LABEL "%.2f\n", label, cml / med[BENCH_IMAGE]);
+		if (b.crun != NULL) {
+			snprintf(label, sizeof label, "cml, %s / crun:",
+			    b.g[g].fs);
+			printf(BENCH_LABEL "%.2f (target <= 1: %s)\n", label,
+			    cml / med[BENCH_CRUN],
+			    cml <= med[BENCH_CRUN] ? "met" : "NOT met");
+		}
+	}
 	return 0;
 }

@@ -33,7 +33,7 @@ cmld_holds() {
 running_leftovers() {
 	local l
 	l=$(ct_leftovers "$name" "$(ct_mntns "$name")")
-	expect_match "$1: its cgroups are there" "(^|"$'\n'")cgroup [^"$'\n'"]*/cml/$name(\$|"$'\n'")" "$l"
+	expect_match "$1: its cgroups are there" "(^|"$'\n'")cgroup [^"$'\n'"]*/$CT_CGROUP_PARENT/$name(\$|"$'\n'")" "$l"
 	expect_match "$1: a loop device of the root image is there" \
 	    "^loop[0-9]+ $(re_quote "$img")\$" "$(ct_loops)"
 	expect_match "$1: its mount point directory is there" "(^|"$'\n'")directory " "$l"

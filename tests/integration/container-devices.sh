@@ -33,9 +33,9 @@ c 1:9 rwm
 c 5:0 rwm
 c 5:2 rwm
 c 136:* rwm
-c 10:229 r" "$(cat "/sys/fs/cgroup/devices/cml/$name/devices.list" 2>&1)"
+c 10:229 r" "$(cat "/sys/fs/cgroup/devices/$CT_CGROUP_PARENT/$name/devices.list" 2>&1)"
 expect_eq "init is in that group" "yes" \
-    "$(grep -qx "$pid" "/sys/fs/cgroup/devices/cml/$name/cgroup.procs" && echo yes || echo no)"
+    "$(grep -qx "$pid" "/sys/fs/cgroup/devices/$CT_CGROUP_PARENT/$name/cgroup.procs" && echo yes || echo no)"
 
 # --- /dev inside -----------------------------------------------------------------------
 out=$(ct_exec "$name" /bin/sh -c 'cd /dev && for f in *; do

@@ -68,11 +68,11 @@ if [ -c /dev/hwrng ]; then
 	expect_eq "the holder's /dev has hwrng" "character special file 10:183" \
 	    "$(ct_exec "$holder" /bin/stat -c '%F %t:%T' /dev/hwrng 2>&1 | sed 's/a:b7/10:183/')"
 	expect_match "the holder's device cgroup allows c 10:183 rw" '(^|'$'\n'')c 10:183 rw($|'$'\n'')' \
-	    "$(cat "/sys/fs/cgroup/devices/cml/$holder/devices.list" 2>&1)"
+	    "$(cat "/sys/fs/cgroup/devices/$CT_CGROUP_PARENT/$holder/devices.list" 2>&1)"
 	expect_eq "the neighbour's /dev has no hwrng" "absent" \
 	    "$(ct_exec "$other" /bin/sh -c '[ -e /dev/hwrng ] && echo present || echo absent' 2>&1)"
 	expect_eq "the neighbour's device cgroup does not allow c 10:183" "" \
-	    "$(grep -E '^c 10:(183|\*) ' "/sys/fs/cgroup/devices/cml/$other/devices.list" 2>&1)"
+	    "$(grep -E '^c 10:(183|\*) ' "/sys/fs/cgroup/devices/$CT_CGROUP_PARENT/$other/devices.list" 2>&1)"
 	cmlsh_run --yes container kill "$holder" >/dev/null
 	cmlsh_run --yes container kill "$other" >/dev/null
 else

@@ -31,7 +31,7 @@ type=call uid=0 pid=$pid container=${5-$name} object=$4 result=$2 details=$3" "$
 }
 freezer() {
 	local d
-	d=$(ct_cgroups "$name" | grep '/freezer/cml/')
+	d=$(ct_cgroups "$name" | grep "/freezer/$CT_CGROUP_PARENT/")
 	[ -n "$d" ] && cat "$d/freezer.state" || echo "<no freezer group>"
 }
 

@@ -114,6 +114,6 @@ expect_eq "$b connects to its own listener on 127.0.0.1:7777" "hello-from-b" \
 # --- cgroups -------------------------------------------------------------------
 expect_eq "$a and $b have their own cgroups on the host" "$(ct_cgroups "$a" | sed "s|/$a\$||")" \
     "$(ct_cgroups "$b" | sed "s|/$b\$||")"
-expect_match "$a's cgroups exist" "/cml/$a" "$(ct_cgroups "$a")"
+expect_match "$a's cgroups exist" "/$CT_CGROUP_PARENT/$a" "$(ct_cgroups "$a")"
 
 finish

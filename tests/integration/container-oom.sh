@@ -43,7 +43,7 @@ expect_eq "the same reason" "$reason" "$(ct_show "$hog" reason)"
 name=$(ct_name oom)
 ct_create "$name" '{"name":"'"$name"'","guestos":{"name":"busybox"},"linux":{"resources":{"memory":{"limit":67108864}}}}'
 ct_start "$name"
-mg=$(ct_cgroups "$name" | grep '/memory/cml/')
+mg=$(ct_cgroups "$name" | grep "/memory/$CT_CGROUP_PARENT/")
 if [ -n "$mg" ]; then
 	expect_eq "memory.limit_in_bytes of the container's group" "67108864" \
 	    "$(cat "$mg/memory.limit_in_bytes")"

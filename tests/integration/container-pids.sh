@@ -17,7 +17,7 @@ name=$(ct_name pids)
 ct_create "$name" '{"name":"'"$name"'","guestos":{"name":"busybox"},"linux":{"resources":{"pids":{"limit":16}}}}'
 ct_start "$name"
 ipid=$(ct_show "$name" pid)
-pg=$(ct_cgroups "$name" | grep '/pids/cml/' || ct_cgroups "$name" | grep -v '/[a-z]*/cml/')
+pg=$(ct_cgroups "$name" | grep "/pids/$CT_CGROUP_PARENT/" || ct_cgroups "$name" | grep -v "/[a-z]*/$CT_CGROUP_PARENT/")
 [ -n "$pg" ] && [ -f "$pg/pids.max" ] || fail "no pids cgroup of $name: $(ct_cgroups "$name")"
 
 expect_eq "pids.max of the container's group" "16" "$(cat "$pg/pids.max")"

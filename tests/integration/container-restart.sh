@@ -62,7 +62,7 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 expect_eq "$dead's processes are gone" "" "$(ct_ns_procs "$dead_ns" "$dead")"
-expect_match "$dead's cgroups are still there: nobody cleaned up yet" "/cml/$dead" "$(ct_cgroups "$dead")"
+expect_match "$dead's cgroups are still there: nobody cleaned up yet" "/$CT_CGROUP_PARENT/$dead" "$(ct_cgroups "$dead")"
 
 # another's guest OS is changed while cmld is down
 sed -i 's/made by mkguestos/changed/' "$(state_dir)/guestos/other/1.0/manifest.json"

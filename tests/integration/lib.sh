@@ -35,6 +35,14 @@ STACK_DIR=
 SOCK=
 STACK_RUNNING=0
 BG_PIDS=()
+# The parent cgroup of the stack's containers (cmld --cgroup-parent): one
+# of the test's own, so that tests running side by side never share
+# groups; removed at cleanup.
+CT_CGROUP_PARENT=${CT_CGROUP_PARENT:-cml-test-$$}
+# Words put in front of cmld's command line (a command that ends by
+# executing its arguments, so that cmld keeps the pid scripts/stack
+# records), e.g. "unshare -m --propagation private": CML_TEST_WRAP
+CML_TEST_WRAP=${CML_TEST_WRAP:-}
 
 # Ends the test as skipped, loudly; under CML_REQUIRE_INTEGRATION=1 a skip
 # is a failure.
@@ -179,11 +187,13 @@ make_scratch() {
 	trap 'exit 143' TERM
 }
 
-# Starts the stack in the scratch directory and sets $SOCK.
+# Starts the stack in the scratch directory and sets $SOCK; cmld runs with
+# --cgroup-parent $CT_CGROUP_PARENT, behind $CML_TEST_WRAP.
 stack_start() {
 	local out
 	make_scratch
-	if ! out=$("$STACK" start "$STACK_DIR"); then
+	if ! out=$(CMLD_CGROUP_PARENT=$CT_CGROUP_PARENT CMLD_WRAP=${CML_TEST_WRAP:-} \
+	    "$STACK" start "$STACK_DIR"); then
 		fail "scripts/stack start $STACK_DIR failed"
 	fi
 	STACK_RUNNING=1
@@ -248,6 +258,20 @@ check_sanitizer_reports() {
 	return 0
 }
 
+# Removes the stack's own parent cgroup (never cmld's default "cml") in every
+# hierarchy, v2 ones mounted elsewhere included, once cmld has gone: what
+# is left below it is empty by then (ct_exit killed the containers).
+cgroup_parent_remove() {
+	local d
+	[ "$CT_CGROUP_PARENT" != cml ] || return 0
+	for d in /sys/fs/cgroup/*/"$CT_CGROUP_PARENT" /sys/fs/cgroup/"$CT_CGROUP_PARENT"; do
+		[ -d "$d" ] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ -d "$d" ] && echo "warning: cgroup $d is left: $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l) processes in it" >&2
+	done
+	return 0
+}
+
 # Stops what this test started (by pid) and removes the scratch directory.
 cleanup() {
 	local status=$? pid
@@ -259,6 +283,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	stack_stop
+	cgroup_parent_remove
 	if [ -n "$STACK_DIR" ] && ! check_sanitizer_reports; then
 		FAILURES=$((FAILURES + 1))
 		[ "$status" = 0 ] && status=1
@@ -647,7 +672,8 @@ expect_install_ok() {
 CT_NAMES=()
 # the busybox guest OS directory ct_setup made
 CT_GUESTOS=
-# where cmld makes cgroups: CGROUP/<controller>/cml/NAME (v1), CGROUP/cml/NAME (v2)
+# where cmld makes cgroups: CGROUP/<controller>/PARENT/NAME (v1),
+# CGROUP/PARENT/NAME (v2), PARENT being $CT_CGROUP_PARENT
 CT_CGROUP_ROOT=/sys/fs/cgroup
 
 # Prints a container name of this run: ct_name BASE (BASE at most 23
@@ -734,7 +760,7 @@ ct_wait_state() {
 # Prints the host's cgroup directories of a container that exist.
 ct_cgroups() {
 	local d
-	for d in "$CT_CGROUP_ROOT"/*/cml/"$1" "$CT_CGROUP_ROOT/cml/$1"; do
+	for d in "$CT_CGROUP_ROOT"/*/"$CT_CGROUP_PARENT/$1" "$CT_CGROUP_ROOT/$CT_CGROUP_PARENT/$1"; do
 		[ -d "$d" ] && echo "$d"
 	done
 	return 0
@@ -763,8 +789,8 @@ ct_ns_procs() {
 	local p kind=${1%%:*} name=${2:-}
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/ns/$kind" 2>/dev/null)" = "$1" ] || continue
-		if [ -n "$name" ] && grep -v -e ":/cml/$name\$" -e ":/cml/$name/" "$p/cgroup" 2>/dev/null |
-		    grep -q ':/cml/[^/]'; then
+		if [ -n "$name" ] && grep -v -e ":/$CT_CGROUP_PARENT/$name\$" -e ":/$CT_CGROUP_PARENT/$name/" "$p/cgroup" 2>/dev/null |
+		    grep -q ':/cml[-_a-zA-Z0-9]*/[^/]'; then
 			continue
 		fi
 		echo "${p#/proc/}"

@@ -261,7 +261,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	free(buf);
-	c = container_new(&cfg, argv[i + 1], &m, rundir, index);
+	c = container_new(&cfg, argv[i + 1], &m, rundir, NULL, index);
 	cconfig_clear(&cfg);
 	guestos_manifest_clear(&m);
 

@@ -353,7 +353,7 @@ static const struct bad_case bad_cases[] = {
 	    "images[0].size must be an integer greater than 0", 0 },
 	{ "test_guestos_manifest_parse_bad_fs_refused",
 	    M(H "," IMGS(IMG("'r'", "1", "'" SHA_A "'", "'btrfs'", "'/'"))),
-	    "images[0].fs 'btrfs' must be squashfs or ext4", 0 },
+	    "images[0].fs 'btrfs' must be squashfs, erofs or ext4", 0 },
 	{ "test_guestos_manifest_parse_relative_mount_refused",
 	    M(H "," IMGS(ROOT "," IMG("'d'", "1", "'" SHA_A "'", "'ext4'",
 	    "'data'"))),
@@ -1224,27 +1224,54 @@ test_guestos_copy_hash_mismatch_removes_staging(void **state)
 	free(path);
 }
 
-static void
-test_guestos_copy_image_grown_during_copy_refused(void **state)
+/*
+ * Begins a copy of guest OS 1.2.0 and copies its first 64 KiB, so that a
+ * test can change an image while the copy runs.
+ */
+static struct guestos_copy *
+begin_started(struct fixture *f)
 {
-	struct fixture *f = *state;
 	struct guestos_copy *c;
-	char *path, *want, *cause = NULL;
-	int steps;
+	char *cause = NULL;
 
 	make_guestos(f, "1.2.0");
 	c = begin_ok(f);
 	assert_int_equal(guestos_copy_step(c, 65536, &cause), 0);
-	path = xasprintf("%s/root.squashfs", f->src);
-	append_file(path, 100);
+	return c;
+}
+
+/*
+ * Finishes copy c, expecting it refused for root.squashfs having size
+ * bytes now, with nothing left in destroot; frees c.
+ */
+static void
+assert_copy_size_refused(struct fixture *f, struct guestos_copy *c,
+    size_t size)
+{
+	char *want, *cause = NULL;
+	int steps;
+
 	assert_int_equal(run_copy(c, 0, &steps, &cause), -1);
 	want = xasprintf("image 'root.squashfs' has %zu bytes, the manifest "
-	    "says %zu", ROOT_SIZE + 100, ROOT_SIZE);
+	    "says %zu", size, ROOT_SIZE);
 	assert_string_equal(cause, want);
 	assert_int_equal(count_entries(f->dest), 0);
 	guestos_copy_free(c);
 	free(cause);
 	free(want);
+}
+
+static void
+test_guestos_copy_image_grown_during_copy_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct guestos_copy *c;
+	char *path;
+
+	c = begin_started(f);
+	path = xasprintf("%s/root.squashfs", f->src);
+	append_file(path, 100);
+	assert_copy_size_refused(f, c, ROOT_SIZE + 100);
 	free(path);
 }
 
@@ -1253,22 +1280,12 @@ test_guestos_copy_image_shrunk_during_copy_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct guestos_copy *c;
-	char *path, *want, *cause = NULL;
-	int steps;
+	char *path;
 
-	make_guestos(f, "1.2.0");
-	c = begin_ok(f);
-	assert_int_equal(guestos_copy_step(c, 65536, &cause), 0);
+	c = begin_started(f);
 	path = xasprintf("%s/root.squashfs", f->src);
 	assert_int_equal(truncate(path, 100000), 0);
-	assert_int_equal(run_copy(c, 0, &steps, &cause), -1);
-	want = xasprintf("image 'root.squashfs' has 100000 bytes, the manifest "
-	    "says %zu", ROOT_SIZE);
-	assert_string_equal(cause, want);
-	assert_int_equal(count_entries(f->dest), 0);
-	guestos_copy_free(c);
-	free(cause);
-	free(want);
+	assert_copy_size_refused(f, c, 100000);
 	free(path);
 }
 

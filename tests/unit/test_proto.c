@@ -30,21 +30,62 @@ next_ok(struct proto_reader *r)
 	return msg;
 }
 
+/* Feeds len bytes of one message to a new reader and returns it parsed. */
+static struct json_object *
+accepted(const char *m, size_t len)
+{
+	struct proto_reader r;
+	struct json_object *msg;
+
+	proto_reader_init(&r);
+	proto_reader_feed(&r, m, len);
+	msg = next_ok(&r);
+	proto_reader_free(&r);
+	return msg;
+}
+
+/* Expects proto_reader_next to find no complete message yet. */
+static void
+next_none(struct proto_reader *r)
+{
+	struct json_object *msg = NULL;
+	char *cause = NULL;
+
+	assert_int_equal(proto_reader_next(r, &msg, &cause), 0);
+	assert_null(msg);
+	assert_null(cause);
+}
+
+/* Feeds one message, NUL-terminated, expects it refused; returns why. */
+static char *
+refused(const char *m)
+{
+	struct proto_reader r;
+	struct json_object *msg = NULL;
+	char *cause = NULL;
+
+	proto_reader_init(&r);
+	proto_reader_feed(&r, m, strlen(m) + 1);
+	assert_int_equal(proto_reader_next(&r, &msg, &cause), -1);
+	assert_null(msg);
+	assert_non_null(cause);
+	proto_reader_free(&r);
+	return cause;
+}
+
 static void
 test_reader_split_reads_reassembled(void **state)
 {
 	static const char m[] = "{\"method\":\"org.cml.Device.Status\"}";
 	struct proto_reader r;
-	struct json_object *msg = NULL;
-	char *cause = NULL;
+	struct json_object *msg;
 	size_t i;
 
 	proto_reader_init(&r);
 	/* One byte at a time: incomplete until the NUL arrives. */
 	for (i = 0; i < sizeof m - 1; i++) {
 		proto_reader_feed(&r, m + i, 1);
-		assert_int_equal(proto_reader_next(&r, &msg, &cause), 0);
-		assert_null(msg);
+		next_none(&r);
 	}
 	assert_true(proto_reader_pending(&r));
 	proto_reader_feed(&r, "", 1);
@@ -53,7 +94,7 @@ test_reader_split_reads_reassembled(void **state)
 	    "method")), "org.cml.Device.Status");
 	json_object_put(msg);
 	assert_false(proto_reader_pending(&r));
-	assert_int_equal(proto_reader_next(&r, &msg, &cause), 0);
+	next_none(&r);
 	proto_reader_free(&r);
 }
 
@@ -62,8 +103,7 @@ test_reader_several_messages_in_one_read_all_returned(void **state)
 {
 	static const char m[] = "{\"a\":1}\0{\"a\":2}\0{\"a\":3}\0{\"a\":";
 	struct proto_reader r;
-	struct json_object *msg = NULL;
-	char *cause = NULL;
+	struct json_object *msg;
 	int i;
 
 	proto_reader_init(&r);
@@ -74,7 +114,7 @@ test_reader_several_messages_in_one_read_all_returned(void **state)
 		    "a")), i);
 		json_object_put(msg);
 	}
-	assert_int_equal(proto_reader_next(&r, &msg, &cause), 0);
+	next_none(&r);
 	assert_true(proto_reader_pending(&r));
 	proto_reader_feed(&r, "4}", 3); /* includes the NUL */
 	msg = next_ok(&r);
@@ -88,17 +128,13 @@ static void
 test_reader_escaped_nul_in_string_kept(void **state)
 {
 	static const char m[] = "{\"s\":\"a\\u0000b\"}";
-	struct proto_reader r;
 	struct json_object *msg, *s;
 
-	proto_reader_init(&r);
-	proto_reader_feed(&r, m, sizeof m); /* with the terminating NUL */
-	msg = next_ok(&r);
+	msg = accepted(m, sizeof m); /* with the terminating NUL */
 	s = json_object_object_get(msg, "s");
 	assert_int_equal(json_object_get_string_len(s), 3);
 	assert_memory_equal(json_object_get_string(s), "a\0b", 3);
 	json_object_put(msg);
-	proto_reader_free(&r);
 }
 
 static void
@@ -131,7 +167,7 @@ test_reader_oversize_without_nul_refused(void **state)
 	proto_reader_init(&r);
 	/* Exactly the limit is still acceptable as an unfinished message. */
 	proto_reader_feed(&r, big, PROTO_MAX_MSG);
-	assert_int_equal(proto_reader_next(&r, &msg, &cause), 0);
+	next_none(&r);
 	proto_reader_feed(&r, big, 1);
 	assert_int_equal(proto_reader_next(&r, &msg, &cause), -1);
 	assert_non_null(strstr(cause, "longer than"));
@@ -173,21 +209,10 @@ test_reader_invalid_json_refused(void **state)
 		"{\"a\":[1 2]}", "{a:1}", "{\"a\":1 /* c */}",
 		"{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 	};
-	struct proto_reader r;
-	struct json_object *msg = NULL;
-	char *cause = NULL;
 	size_t i;
 
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		proto_reader_init(&r);
-		proto_reader_feed(&r, bad[i], strlen(bad[i]) + 1);
-		assert_int_equal(proto_reader_next(&r, &msg, &cause), -1);
-		assert_null(msg);
-		assert_non_null(cause);
-		free(cause);
-		cause = NULL;
-		proto_reader_free(&r);
-	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		free(refused(bad[i]));
 }
 
 static void
@@ -195,35 +220,24 @@ test_reader_valid_json_accepted(void **state)
 {
 	static const char m[] = " {\"a\" : [1, -2.5e+3, 0, true, false, null,"
 	    " \"\\u00e9\\n\\\"\\/\", {}, []], \"\u00e4\": {\"b\": -0.0E1}} ";
-	struct proto_reader r;
 	struct json_object *msg;
 
-	proto_reader_init(&r);
-	proto_reader_feed(&r, m, sizeof m);
-	msg = next_ok(&r);
+	msg = accepted(m, sizeof m);
 	assert_int_equal(json_object_array_length(json_object_object_get(msg,
 	    "a")), 9);
 	json_object_put(msg);
-	proto_reader_free(&r);
 }
 
 /* Feeds one message and expects it refused with exactly want. */
 static void
 refused_with(const char *m, const char *want)
 {
-	struct proto_reader r;
-	struct json_object *msg = NULL;
-	char *cause = NULL;
+	char *cause;
 
-	proto_reader_init(&r);
-	proto_reader_feed(&r, m, strlen(m) + 1);
-	assert_int_equal(proto_reader_next(&r, &msg, &cause), -1);
-	assert_null(msg);
-	assert_non_null(cause);
+	cause = refused(m);
 	if (strcmp(cause, want) != 0)
 		fail_msg("for %s\n got: %s\nwant: %s", m, cause, want);
 	free(cause);
-	proto_reader_free(&r);
 }
 
 static void
@@ -269,16 +283,10 @@ nested(int depth)
 static void
 test_reader_nesting_limit_is_32_levels(void **state)
 {
-	struct proto_reader r;
-	struct json_object *msg;
 	char *s;
 
 	s = nested(32);
-	proto_reader_init(&r);
-	proto_reader_feed(&r, s, strlen(s) + 1);
-	msg = next_ok(&r);
-	json_object_put(msg);
-	proto_reader_free(&r);
+	json_object_put(accepted(s, strlen(s) + 1));
 	free(s);
 
 	s = nested(33);
@@ -305,20 +313,15 @@ test_reader_grammar_only_values_accepted(void **state)
 		{ "{\"a\":\"\\udc00\"}", NULL },
 		{ "{\"a\":-9223372036854775809}", NULL },
 	};
-	struct proto_reader r;
 	struct json_object *msg;
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		proto_reader_init(&r);
-		proto_reader_feed(&r, cases[i].json,
-		    strlen(cases[i].json) + 1);
-		msg = next_ok(&r);
+		msg = accepted(cases[i].json, strlen(cases[i].json) + 1);
 		if (cases[i].want != NULL)
 			assert_string_equal(json_object_to_json_string_ext(msg,
 			    JSON_C_TO_STRING_PLAIN), cases[i].want);
 		json_object_put(msg);
-		proto_reader_free(&r);
 	}
 }
 

@@ -190,6 +190,33 @@ int_on_file(const char *path, const char *sql)
 	return v;
 }
 
+/* Reads setting key and checks it is want, or unset when want is NULL. */
+static void
+assert_setting(struct store *st, const char *key, const char *want)
+{
+	char *cause = NULL, *value = (char *)"sentinel";
+
+	assert_int_equal(store_setting_get(st, key, &value, &cause), 0);
+	if (want == NULL)
+		assert_null(value);
+	else
+		assert_string_equal(value, want);
+	free(value);
+}
+
+/* Reads the device and checks that it exists with uuid and state. */
+static void
+assert_device(struct store *st, const char *uuid, const char *state)
+{
+	struct store_device dev;
+	char *cause = NULL;
+
+	assert_int_equal(store_device_get(st, &dev, &cause), 1);
+	assert_string_equal(dev.uuid, uuid);
+	assert_string_equal(dev.state, state);
+	store_device_clear(&dev);
+}
+
 /* Returns the page size from an SQLite file header. */
 static size_t
 page_size_of(const unsigned char *buf, size_t len)
@@ -427,19 +454,13 @@ assert_tables_work(struct store *st)
 		.time_ms = 5, .type = "daemon", .uid = -1, .pid = -1,
 		.object = "cmld", .result = "ok",
 	};
-	struct store_device dev;
-	char *cause = NULL, *value = NULL;
+	char *cause = NULL;
 
 	assert_int_equal(store_setting_set(st, "log_level", "debug", &cause),
 	    0);
-	assert_int_equal(store_setting_get(st, "log_level", &value, &cause),
-	    0);
-	assert_string_equal(value, "debug");
-	free(value);
+	assert_setting(st, "log_level", "debug");
 	assert_int_equal(store_device_create(st, "u", &cause), 0);
-	assert_int_equal(store_device_get(st, &dev, &cause), 1);
-	assert_string_equal(dev.state, "factory");
-	store_device_clear(&dev);
+	assert_device(st, "u", "factory");
 	assert_int_equal(store_audit_append(st, &rec, &cause), 0);
 	assert_int_equal(store_audit_count(st, &cause), 1);
 	assert_tables2_work(st);
@@ -720,7 +741,7 @@ test_store_open_after_crash_recovers_wal(void **state)
 	struct fixture *f = *state;
 	struct store *st;
 	unsigned char *buf;
-	char *cause = NULL, *value = NULL, *src, *dst, *copy;
+	char *cause = NULL, *src, *dst, *copy;
 	const char *const files[] = {
 		"cml.db", "cml.db-wal", "audit.db", "audit.db-wal",
 	};
@@ -745,10 +766,7 @@ test_store_open_after_crash_recovers_wal(void **state)
 
 	if ((st = store_open(copy, &cause)) == NULL)
 		fail_msg("store_open after a crash: %s", cause);
-	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
-	    0);
-	assert_string_equal(value, "gw1");
-	free(value);
+	assert_setting(st, "device_name", "gw1");
 	store_close(st);
 	assert_int_equal(remove_dir(copy), 0);
 	free(copy);
@@ -766,12 +784,9 @@ test_store_setting_get_unset_returns_null(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	char *cause = NULL, *value = (char *)"sentinel";
 
 	st = open_ok(f);
-	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
-	    0);
-	assert_null(value);
+	assert_setting(st, "device_name", NULL);
 	store_close(st);
 }
 
@@ -780,19 +795,14 @@ test_store_setting_set_then_get_returns_value(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	char *cause = NULL, *value = NULL;
+	char *cause = NULL;
 
 	st = open_ok(f);
 	assert_int_equal(store_setting_set(st, "device_name", "gw-1'; --",
 	    &cause), 0);
-	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
-	    0);
-	assert_string_equal(value, "gw-1'; --");
-	free(value);
+	assert_setting(st, "device_name", "gw-1'; --");
 	/* Another key is still unset. */
-	assert_int_equal(store_setting_get(st, "log_level", &value, &cause),
-	    0);
-	assert_null(value);
+	assert_setting(st, "log_level", NULL);
 	store_close(st);
 }
 
@@ -801,15 +811,12 @@ test_store_setting_set_twice_overwrites(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	char *cause = NULL, *value = NULL;
+	char *cause = NULL;
 
 	st = open_ok(f);
 	assert_int_equal(store_setting_set(st, "max_clients", "64", &cause), 0);
 	assert_int_equal(store_setting_set(st, "max_clients", "8", &cause), 0);
-	assert_int_equal(store_setting_get(st, "max_clients", &value, &cause),
-	    0);
-	assert_string_equal(value, "8");
-	free(value);
+	assert_setting(st, "max_clients", "8");
 	store_close(st);
 	assert_int_equal(int_on_file(f->main_path,
 	    "SELECT count(*) FROM settings"), 1);
@@ -820,17 +827,14 @@ test_store_setting_set_survives_reopen(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	char *cause = NULL, *value = NULL;
+	char *cause = NULL;
 
 	st = open_ok(f);
 	assert_int_equal(store_setting_set(st, "log_level", "debug", &cause),
 	    0);
 	store_close(st);
 	st = open_ok(f);
-	assert_int_equal(store_setting_get(st, "log_level", &value, &cause),
-	    0);
-	assert_string_equal(value, "debug");
-	free(value);
+	assert_setting(st, "log_level", "debug");
 	store_close(st);
 }
 
@@ -891,7 +895,6 @@ test_store_device_create_twice_fails(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	struct store_device dev;
 	char *cause = NULL;
 
 	st = open_ok(f);
@@ -899,9 +902,7 @@ test_store_device_create_twice_fails(void **state)
 	assert_int_equal(store_device_create(st, "second", &cause), -1);
 	assert_non_null(strstr(cause, "exists already"));
 	free(cause);
-	assert_int_equal(store_device_get(st, &dev, &cause), 1);
-	assert_string_equal(dev.uuid, "first");
-	store_device_clear(&dev);
+	assert_device(st, "first", "factory");
 	store_close(st);
 }
 
@@ -910,7 +911,6 @@ test_store_device_set_state_provisioned_persists(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	struct store_device dev;
 	char *cause = NULL;
 
 	st = open_ok(f);
@@ -918,9 +918,7 @@ test_store_device_set_state_provisioned_persists(void **state)
 	assert_int_equal(store_device_set_state(st, "provisioned", &cause), 0);
 	store_close(st);
 	st = open_ok(f);
-	assert_int_equal(store_device_get(st, &dev, &cause), 1);
-	assert_string_equal(dev.state, "provisioned");
-	store_device_clear(&dev);
+	assert_device(st, "u1", "provisioned");
 	store_close(st);
 }
 
@@ -929,7 +927,6 @@ test_store_device_set_state_invalid_refused(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	struct store_device dev;
 	char *cause = NULL;
 
 	st = open_ok(f);
@@ -940,9 +937,7 @@ test_store_device_set_state_invalid_refused(void **state)
 	cause = NULL;
 	assert_int_equal(store_device_set_state(st, NULL, &cause), -1);
 	free(cause);
-	assert_int_equal(store_device_get(st, &dev, &cause), 1);
-	assert_string_equal(dev.state, "factory");
-	store_device_clear(&dev);
+	assert_device(st, "u1", "factory");
 	store_close(st);
 }
 
@@ -1242,9 +1237,8 @@ test_store_migrate_1_with_data_to_2_keeps_data(void **state)
 		.details = "device_name=gw",
 	};
 	struct store *st;
-	struct store_device dev;
 	struct anchors c;
-	char *cause = NULL, *value = NULL;
+	char *cause = NULL;
 	int mv, av;
 
 	if ((st = store_open_at(f->dir, 1, 1, &cause)) == NULL)
@@ -1264,14 +1258,8 @@ test_store_migrate_1_with_data_to_2_keeps_data(void **state)
 		    cause);
 	assert_int_equal(store_versions(st, &mv, &av, &cause), 0);
 	assert_int_equal(mv, 2);
-	assert_int_equal(store_device_get(st, &dev, &cause), 1);
-	assert_string_equal(dev.uuid, "uuid-1");
-	assert_string_equal(dev.state, "provisioned");
-	store_device_clear(&dev);
-	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
-	    0);
-	assert_string_equal(value, "gw");
-	free(value);
+	assert_device(st, "uuid-1", "provisioned");
+	assert_setting(st, "device_name", "gw");
 	assert_int_equal(store_audit_count(st, &cause), 1);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(store_anchor_list(st, anchors_cb, &c, &cause), 0);
@@ -1602,6 +1590,66 @@ containers_cb(const struct store_container *c, void *arg)
 	return l->stop_value;
 }
 
+/*
+ * Schema 4 makes the image table anew to allow erofs: the images of a
+ * guest OS installed before keep every column and their order, erofs is
+ * taken, and a file system outside the list is still refused.
+ */
+static void
+test_store_migrate_3_to_4_erofs(void **state)
+{
+	struct fixture *f = *state;
+	struct store_guestos g = make_guestos("busybox", "1", 1000, 2), got;
+	struct store_image ero = test_images[0];
+	struct store *st;
+	char *cause = NULL;
+
+	if ((st = store_open_at(f->dir, 3, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(3, %d): %s", store_audit_version,
+		    cause);
+	assert_int_equal(store_guestos_add(st, &g, &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 3);
+
+	st = open_ok(f);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 4);
+	assert_int_equal(store_guestos_get(st, "busybox", "1", &got, &cause),
+	    1);
+	assert_int_equal(got.nimages, 2);
+	assert_string_equal(got.images[0].file, "root.squashfs");
+	assert_string_equal(got.images[0].fs, "squashfs");
+	assert_string_equal(got.images[0].mount, "/");
+	assert_int_equal(got.images[0].size, 4096);
+	assert_string_equal(got.images[0].sha256, test_images[0].sha256);
+	assert_string_equal(got.images[1].file, "data.ext4");
+	assert_string_equal(got.images[1].fs, "ext4");
+	assert_string_equal(got.images[1].mount, "/data");
+	store_guestos_clear(&got);
+	/* deleting the guest OS still takes its images along */
+	assert_int_equal(store_guestos_remove(st, "busybox", "1", &cause), 1);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM guestos_image"), 0);
+
+	ero.file = (char *)"root.erofs";
+	ero.fs = (char *)"erofs";
+	g = make_guestos("ero", "1", 1000, 1);
+	g.images = &ero;
+	assert_int_equal(store_guestos_add(st, &g, &cause), 0);
+	assert_int_equal(store_guestos_get(st, "ero", "1", &got, &cause), 1);
+	assert_string_equal(got.images[0].fs, "erofs");
+	store_guestos_clear(&got);
+
+	ero.fs = (char *)"btrfs";
+	g = make_guestos("bad", "1", 1000, 1);
+	g.images = &ero;
+	assert_int_equal(store_guestos_add(st, &g, &cause), -1);
+	assert_non_null(strstr(cause, "CHECK constraint failed"));
+	free(cause);
+	assert_int_equal(store_guestos_get(st, "bad", "1", &got, &cause), 0);
+	store_close(st);
+}
+
 static void
 test_store_migrate_2_with_data_to_3_keeps_data(void **state)
 {
@@ -1612,7 +1660,7 @@ test_store_migrate_2_with_data_to_3_keeps_data(void **state)
 	struct store *st;
 	struct anchors an;
 	struct containers l;
-	char *cause = NULL, *value = NULL;
+	char *cause = NULL;
 	int mv, av;
 
 	if ((st = store_open_at(f->dir, 2, store_audit_version, &cause)) ==
@@ -1629,11 +1677,8 @@ test_store_migrate_2_with_data_to_3_keeps_data(void **state)
 
 	st = open_ok(f);
 	assert_int_equal(store_versions(st, &mv, &av, &cause), 0);
-	assert_int_equal(mv, 3);
-	assert_int_equal(store_setting_get(st, "device_name", &value, &cause),
-	    0);
-	assert_string_equal(value, "gw");
-	free(value);
+	assert_int_equal(mv, store_main_version);
+	assert_setting(st, "device_name", "gw");
 	memset(&an, 0, sizeof an);
 	assert_int_equal(store_anchor_list(st, anchors_cb, &an, &cause), 0);
 	assert_int_equal(an.n, 1);
@@ -1650,7 +1695,8 @@ test_store_migrate_2_with_data_to_3_keeps_data(void **state)
 	assert_int_equal(store_container_add(st, &c, &cause), 0);
 	store_close(st);
 
-	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 3);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"),
+	    store_main_version);
 	assert_int_equal(int_on_file(f->main_path,
 	    "SELECT count(*) FROM container"), 1);
 }
@@ -2088,6 +2134,7 @@ main(void)
 		T(test_store_guestos_add_duplicate_returns_one_unchanged),
 		T(test_store_guestos_add_bad_image_rolls_back),
 		T(test_store_migrate_2_with_data_to_3_keeps_data),
+		T(test_store_migrate_3_to_4_erofs),
 		T(test_store_container_add_then_get_returns_stopped),
 		T(test_store_container_add_duplicate_returns_one_unchanged),
 		T(test_store_container_add_taken_index_fails),
