@@ -24,6 +24,7 @@
 
 #include "cconfig.h"
 #include "cmld.h"
+#include "file.h"
 #include "container.h"
 #include "crypto.h"
 #include "guestos.h"
@@ -277,42 +278,23 @@ ctr_require_signed(struct cmld *cmld)
 static int
 ctr_read(const char *path, size_t max, char **buf, size_t *len, char **cause)
 {
-	struct stat sb;
-	ssize_t n;
-	size_t off = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	if (file_read_small(AT_FDCWD, path, max, buf, len) == 0)
+		return 0;
+	switch (errno) {
+	case EINVAL:
+	case EFBIG:
+		*cause = xasprintf("%s is not a regular file of at most %zu "
+		    "bytes", path, max);
+		return -1;
+	case ENODATA:
+	case EIO:
+		*cause = xasprintf("cannot read %s", path);
+		return -1;
+	default:
 		*cause = xasprintf("cannot open %s: %s", path,
 		    strerror(errno));
 		return errno == ENOENT ? 1 : -1;
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (size_t)sb.st_size > max) {
-		*cause = xasprintf("%s is not a regular file of at most %zu "
-		    "bytes", path, max);
-		close(fd);
-		return -1;
-	}
-	*buf = xmalloc((size_t)sb.st_size + 1);
-	while (off < (size_t)sb.st_size) {
-		n = read(fd, *buf + off, (size_t)sb.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	if (off != (size_t)sb.st_size) {
-		*cause = xasprintf("cannot read %s", path);
-		free(*buf);
-		*buf = NULL;
-		return -1;
-	}
-	(*buf)[off] = '\0';
-	*len = off;
-	return 0;
 }
 
 /*

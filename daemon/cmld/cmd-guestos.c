@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cmld.h"
+#include "file.h"
 #include "crypto.h"
 #include "guestos.h"
 #include "store.h"
@@ -53,52 +54,36 @@ static int
 guestos_read_file(int dirfd, const char *name, size_t max, char **buf,
     size_t *len, char **cause)
 {
-	struct stat sb;
-	ssize_t n;
-	size_t off = 0;
-	int fd, saved;
+	int saved;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		saved = errno;
-		*cause = errno == ELOOP ?
-		    xasprintf("%s is a symbolic link", name) :
-		    xasprintf("cannot open %s: %s", name, strerror(errno));
-		errno = saved;
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+	if (file_read_small(dirfd, name, max, buf, len) == 0)
+		return 0;
+	saved = errno;
+	switch (errno) {
+	case ELOOP:
+		*cause = xasprintf("%s is a symbolic link", name);
+		break;
+	case EINVAL:
 		*cause = xasprintf("%s is not a regular file", name);
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	if ((size_t)sb.st_size > max) {
+		break;
+	case EFBIG:
 		*cause = xasprintf("%s is larger than %zu bytes", name, max);
-		close(fd);
-		errno = EFBIG;
-		return -1;
+		break;
+	case ENODATA:
+		*cause = xasprintf("cannot read %s: it shrank", name);
+		saved = EIO;
+		break;
+	case EIO:
+		*cause = xasprintf("cannot read %s: %s", name,
+		    strerror(errno));
+		break;
+	default:
+		*cause = xasprintf("cannot open %s: %s", name,
+		    strerror(errno));
+		break;
 	}
-	*buf = xmalloc((size_t)sb.st_size + 1);
-	while (off < (size_t)sb.st_size) {
-		n = read(fd, *buf + off, (size_t)sb.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*cause = xasprintf("cannot read %s: %s", name,
-			    n == 0 ? "it shrank" : strerror(errno));
-			free(*buf);
-			*buf = NULL;
-			close(fd);
-			errno = EIO;
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	(*buf)[off] = '\0';
-	*len = off;
-	close(fd);
-	return 0;
+	errno = saved;
+	return -1;
 }
 
 /* A guest OS manifest read, its signature verified, and parsed. */

@@ -1,0 +1,142 @@
+/*
+ * Unit tests of small-file reading (common/file.c).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "file.h"
+
+struct fixture {
+	char dir[64];
+	int dirfd;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/cml-test-file.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(f->dirfd >= 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlinkat(f->dirfd, "f", 0);
+	unlinkat(f->dirfd, "link", 0);
+	unlinkat(f->dirfd, "d", AT_REMOVEDIR);
+	close(f->dirfd);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+put(struct fixture *f, const char *name, const char *text)
+{
+	int fd = openat(f->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Expects path to be refused with errno want and *buf left NULL. */
+static void
+refused(int dirfd, const char *path, size_t max, int want)
+{
+	char *buf = (char *)"not touched";
+	size_t len = 42;
+
+	errno = 0;
+	assert_int_equal(file_read_small(dirfd, path, max, &buf, &len), -1);
+	assert_int_equal(errno, want);
+	assert_null(buf);
+	assert_int_equal(len, 42);
+}
+
+static void
+test_file_reads_whole_and_terminates(void **state)
+{
+	struct fixture *f = *state;
+	char *buf = NULL;
+	size_t len = 0;
+
+	put(f, "f", "{\"a\":1}");
+	assert_int_equal(file_read_small(f->dirfd, "f", 7, &buf, &len), 0);
+	assert_int_equal(len, 7);
+	assert_string_equal(buf, "{\"a\":1}");
+	free(buf);
+
+	put(f, "f", "");
+	assert_int_equal(file_read_small(f->dirfd, "f", 0, &buf, &len), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+	free(buf);
+}
+
+static void
+test_file_absolute_path(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], *buf = NULL;
+	size_t len = 0;
+
+	put(f, "f", "x");
+	snprintf(path, sizeof path, "%s/f", f->dir);
+	assert_int_equal(file_read_small(AT_FDCWD, path, 10, &buf, &len), 0);
+	assert_string_equal(buf, "x");
+	free(buf);
+}
+
+static void
+test_file_refusals(void **state)
+{
+	struct fixture *f = *state;
+
+	refused(f->dirfd, "missing", 10, ENOENT);
+	put(f, "f", "12345678901");
+	refused(f->dirfd, "f", 10, EFBIG);
+	assert_int_equal(symlinkat("f", f->dirfd, "link"), 0);
+	refused(f->dirfd, "link", 100, ELOOP);
+	assert_int_equal(mkdirat(f->dirfd, "d", 0700), 0);
+	refused(f->dirfd, "d", 100, EINVAL);
+	refused(AT_FDCWD, "/dev/null", 100, EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_file_reads_whole_and_terminates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_absolute_path, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_file_refusals, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
