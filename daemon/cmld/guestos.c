@@ -714,6 +714,39 @@ out:
 	return ret;
 }
 
+
+/*
+ * How much of an image of size bytes, got of them done, the next read of
+ * a step with budget bytes left takes.
+ */
+static size_t
+guestos_step_len(long long size, long long got, size_t budget)
+{
+	size_t want = GUESTOS_BUFSIZE;
+
+	if (want > budget)
+		want = budget;
+	if ((long long)want > size - got)
+		want = (size_t)(size - got);
+	return want;
+}
+
+/*
+ * Ends the hash *h of an image (set to NULL) and puts its hex digest in
+ * hex: 0 when it is want, -1 when not.
+ */
+static int
+guestos_hash_matches(struct crypto_hash **h, const char *want,
+    char hex[CRYPTO_SHA256_HEX])
+{
+	unsigned char md[CRYPTO_SHA256_LEN];
+
+	crypto_hash_final(*h, md);
+	*h = NULL;
+	crypto_hex(md, sizeof md, hex);
+	return strcmp(hex, want) == 0 ? 0 : -1;
+}
+
 /* One image being copied. */
 struct guestos_copy_image {
 	char *file;
@@ -1107,7 +1140,6 @@ int
 guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 {
 	struct guestos_copy_image *img;
-	unsigned char md[CRYPTO_SHA256_LEN];
 	char hex[CRYPTO_SHA256_HEX], *q;
 	size_t want;
 	ssize_t n;
@@ -1132,11 +1164,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 			c->copied = 0;
 		}
 		if (c->copied < img->size) {
-			want = GUESTOS_BUFSIZE;
-			if (want > budget)
-				want = budget;
-			if ((long long)want > img->size - c->copied)
-				want = (size_t)(img->size - c->copied);
+			want = guestos_step_len(img->size, c->copied, budget);
 			n = guestos_read(img->srcfd, c->buf, want);
 			if (n == -1) {
 				q = jsonstrict_quotes(img->file);
@@ -1176,10 +1204,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 				guestos_copy_resized(img, cause);
 			goto fail;
 		}
-		crypto_hash_final(c->hash, md);
-		c->hash = NULL;
-		crypto_hex(md, sizeof md, hex);
-		if (strcmp(hex, img->sha256) != 0) {
+		if (guestos_hash_matches(&c->hash, img->sha256, hex) == -1) {
 			q = jsonstrict_quotes(img->file);
 			xcause(cause, "image '%s' does not match its "
 			    "signed SHA-256 (got %s, manifest says %s)", q, hex,
@@ -1528,7 +1553,6 @@ int
 guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 {
 	const struct guestos_check_image *img;
-	unsigned char md[CRYPTO_SHA256_LEN];
 	char hex[CRYPTO_SHA256_HEX], *q = NULL;
 	struct stat sb;
 	size_t want;
@@ -1547,13 +1571,9 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 		q = jsonstrict_quotes(img->file);
 		if (k->fd == -1 && guestos_check_open(k, q, cause) == -1)
 			goto fail;
-		if (k->got < img->size) {
-			want = GUESTOS_BUFSIZE;
-			if (want > budget)
-				want = budget;
-			if ((long long)want > img->size - k->got)
-				want = (size_t)(img->size - k->got);
-		} else
+		if (k->got < img->size)
+			want = guestos_step_len(img->size, k->got, budget);
+		else
 			want = 1; /* the file must end here */
 		if ((n = guestos_read(k->fd, k->buf, want)) == -1) {
 			xcause(cause, "cannot read image '%s' of %s: %s",
@@ -1577,10 +1597,7 @@ guestos_check_step(struct guestos_check *k, size_t budget, char **cause)
 			continue;
 		}
 
-		crypto_hash_final(k->hash, md);
-		k->hash = NULL;
-		crypto_hex(md, sizeof md, hex);
-		if (strcmp(hex, img->sha256) != 0) {
+		if (guestos_hash_matches(&k->hash, img->sha256, hex) == -1) {
 			xcause(cause, "image '%s' of %s was changed "
 			    "after install: SHA-256 %s expected %s", q,
 			    k->label, hex, img->sha256);
