@@ -14,7 +14,10 @@
  * DIR of --guestos holds manifest.json and the images of a busybox guest
  * OS (scripts/mkguestos); --rootfs is its root image unpacked; --workdir
  * receives mount points and crun's bundle and state.  One run of each
- * takes its turn in every round, so all three see the same machine.  A
+ * takes its turn in every round, so all of them see the same machine;
+ * the round starts with another of them each time, and 20 ms pass between
+ * runs, so that no run pays for what the kernel's workers still do after
+ * the one before it.  A
  * run is timed from before the container is set up until everything it
  * used is gone again: for cml, container_start until container_reap has
  * cleaned up (loop devices released, cgroups removed), with one container
@@ -73,6 +76,7 @@
 
 #define BENCH_RUNS_DEFAULT 50
 #define BENCH_WARMUP 3
+#define BENCH_SETTLE_US 20000 /* between runs */
 #define BENCH_LABEL "%-30s"
 #define BENCH_FILE_MAX (1024 * 1024)
 /* How long the image floor waits for its loop device, in 100 us steps. */
@@ -558,6 +562,40 @@ bench_setup(struct bench *b)
 	return 0;
 }
 
+/*
+ * Runs each kind once, round r starting with a different kind each time,
+ * and stores the times as run n (-1: a warm-up, not stored).  The machine
+ * settles between runs: what a run leaves to the kernel's workers
+ * (network namespaces, cgroups) is gone before the next one starts.
+ */
+static int
+bench_round(struct bench *b, int r, int n)
+{
+	double skip, skip2, *t;
+	int j, k, rc;
+
+	for (j = 0; j < BENCH_KINDS; j++) {
+		k = (r + j) % BENCH_KINDS;
+		if ((k == BENCH_CRUN && b->crun == NULL) ||
+		    k >= BENCH_CML + b->ng)
+			continue;
+		t = n >= 0 ? &b->t[k][n] : &skip;
+		if (k >= BENCH_CML)
+			rc = bench_cml(&b->g[k - BENCH_CML], t, n >= 0 ?
+			    &b->g[k - BENCH_CML].t_start[n] : &skip2);
+		else if (k == BENCH_FLOOR)
+			rc = bench_floor(b, t);
+		else if (k == BENCH_IMAGE)
+			rc = bench_image(b, t);
+		else
+			rc = bench_crun(b, t);
+		if (rc == -1)
+			return -1;
+		usleep(BENCH_SETTLE_US);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -571,7 +609,7 @@ main(int argc, char **argv)
 	};
 	struct bench b;
 	sigset_t set;
-	double skip, med[BENCH_KINDS], start, cml;
+	double med[BENCH_KINDS], start, cml;
 	char label[64];
 	int ch, g, i, k;
 
@@ -616,26 +654,9 @@ main(int argc, char **argv)
 	if (bench_namespace() == -1 || bench_setup(&b) == -1)
 		return 1;
 
-	for (i = 0; i < BENCH_WARMUP; i++) {
-		for (g = 0; g < b.ng; g++) {
-			if (bench_cml(&b.g[g], &skip, &start) == -1)
-				return 1;
-		}
-		if (bench_floor(&b, &skip) == -1 ||
-		    bench_image(&b, &skip) == -1 ||
-		    (b.crun != NULL && bench_crun(&b, &skip) == -1))
-			return 1;
-	}
-	for (i = 0; i < b.runs; i++) {
-		for (g = 0; g < b.ng; g++) {
-			if (bench_cml(&b.g[g], &b.t[BENCH_CML + g][i],
-			    &b.g[g].t_start[i]) == -1)
-				return 1;
-		}
-		if (bench_floor(&b, &b.t[BENCH_FLOOR][i]) == -1 ||
-		    bench_image(&b, &b.t[BENCH_IMAGE][i]) == -1 ||
-		    (b.crun != NULL && bench_crun(&b,
-		    &b.t[BENCH_CRUN][i]) == -1))
+	for (i = 0; i < BENCH_WARMUP + b.runs; i++) {
+		if (bench_round(&b, i, i < BENCH_WARMUP ? -1 : i - BENCH_WARMUP)
+		    == -1)
 			return 1;
 	}
 	for (k = 0; k < BENCH_KINDS; k++)
