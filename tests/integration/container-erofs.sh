@@ -5,7 +5,9 @@
 # root is read-only below the writable layer, and after stop nothing is
 # left on the host.  A changed erofs image is refused at start like any
 # other.
-# Proves: APS 02 (images verified again before every start), TSF.ISOL,
+# With a user namespace, root inside is a range of 65536 host ids of the
+# container's own (OS 01), and init is that unprivileged id on the host.
+# Proves: APS 02 (images verified again before every start), TSF.ISOL, OS 01,
 # CR 3.4, APS 04/05 (no orphaned mounts or devices after stop).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +38,20 @@ for userns in false true; do
 	# the root is the overlay, with the erofs image as its lower layer
 	expect_eq "user_namespace $userns: the root is an overlay" "overlay" \
 	    "$(ct_exec "$name" /bin/sh -c 'awk '\''$2 == "/" { print $3 }'\'' /proc/mounts' 2>&1)"
+	if [ "$userns" = true ]; then
+		# 65536 ids of the host from CONTAINER_ID_BASE (1048576) on,
+		# a range of their own for each container
+		expect_match "user_namespace true: root is a range of 65536 host ids" \
+		    '^ *0 +[0-9]+ +65536$' "$(ct_exec "$name" /bin/cat /proc/self/uid_map 2>&1)"
+		base=$(ct_exec "$name" /bin/cat /proc/self/uid_map | awk '{ print $2 }')
+		[ "${base:-0}" -ge 1048576 ] && [ $((base % 65536)) = 0 ] ||
+		    fail "user_namespace true: the range starts at $base"
+		expect_eq "user_namespace true: init is nobody privileged on the host" "$base" \
+		    "$(stat -c %u "/proc/$(ct_show "$name" pid)")"
+	else
+		expect_eq "user_namespace false: no id mapping" "0 0 4294967295" \
+		    "$(ct_exec "$name" /bin/cat /proc/self/uid_map 2>&1 | awk '{ print $1, $2, $3 }')"
+	fi
 	# with a user namespace the image is id-mapped: root owns its files
 	expect_eq "user_namespace $userns: the image's files belong to root inside" "0:0" \
 	    "$(ct_exec "$name" /bin/stat -c %u:%g /bin/busybox 2>&1)"
