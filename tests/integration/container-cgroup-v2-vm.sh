@@ -1,0 +1,248 @@
+#!/bin/bash
+# The cgroup v2 path of cmld with a running container, in a virtual machine
+# whose kernel gives every controller to cgroup v2 (a host whose memory,
+# pids, cpu and cpuset controllers are bound to cgroup v1 hierarchies
+# cannot run it: container-cgroup-v2.sh checks the refusal there).
+#
+# The test makes a PKI and a signed busybox guest OS here, and an
+# initramfs (tests/vm/mkinitramfs) with busybox-static, the freshly built
+# cmld, cmlsh and cml-sign with their libraries, the modules the guest
+# needs (loop, squashfs, overlay) and tests/vm/init.sh as init.  qemu
+# boots Debian's kernel (linux-image-amd64) with it, with
+# cgroup_no_v1=all, without network and without a disk.  Inside, the init
+# mounts cgroup2 at /sys/fs/cgroup, starts cmld, installs the guest OS and
+# runs two containers: "v2" with the default limits (256 MiB, 1024
+# processes) and "v2-lim" with 64 MiB, 16 processes, a CPU quota of 50 %
+# and CPU list "0".  It reports what it finds, one line each, on the
+# serial console; this test compares every line with what cml promises:
+#   - cmld enables the controllers (root and parent subtree_control),
+#     makes the group cml/NAME and moves init into it (/proc/PID/cgroup
+#     on the VM's side is 0::/cml/NAME);
+#   - memory.max, memory.swap.max (0), pids.max, cpu.max and cpu.weight
+#     (cpu.shares mapped as runc does), cpuset.cpus are the config's;
+#   - inside, /proc/self/cgroup and /proc/1/cgroup are 0::/ (cgroup
+#     namespace);
+#   - the memory limit holds: dd with a 96 MiB buffer is killed (137),
+#     memory.events counts the OOM kill, the container runs on;
+#   - the pids limit holds: a loop of 40 background processes stops with
+#     "can't fork", pids.current stays within 16, pids.events counts the
+#     hits;
+#   - freeze writes cgroup.freeze 1 and waits for cgroup.events "frozen 1"
+#     (init is stopped), unfreeze undoes it and the container runs on;
+#   - stop removes the group, and the shared parent with the last one;
+#     nothing is left in the hierarchy; cmld reports no sanitizer error.
+# A check the VM does not report fails, and so does a VM that never says
+# "done" (within CML_VM_TIMEOUT seconds, default 240).  The VM uses KVM when
+# /dev/kvm is usable, else TCG emulation (about a minute on two cores).
+# Needs qemu-system-x86, linux-image-amd64, busybox-static and cpio
+# (scripts/deps); skips loudly without them.  $CML_VM_KERNEL names another
+# kernel image (its modules in /lib/modules/VERSION, VERSION from the file
+# name vmlinuz-VERSION, or $CML_VM_KVER).
+# Proves: APS 04, CR 7.1, CR 7.2 (limits on cgroup v2; no leftovers after
+# stop), TSF.ISOL (cgroup namespace on v2; the freezer on v2).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+VM_DIR=$CML_SRCDIR/tests/vm
+VM_TIMEOUT=${CML_VM_TIMEOUT:-240}
+
+need_binaries
+need_guestos_tools
+need_prog qemu-system-x86_64 cpio timeout
+[ -f "$VM_DIR/mkinitramfs" ] && [ -f "$VM_DIR/init.sh" ] || skip "no $VM_DIR/mkinitramfs or $VM_DIR/init.sh"
+
+# The kernel: $CML_VM_KERNEL, else the newest Debian kernel in /boot
+# whose modules are installed.
+kernel=${CML_VM_KERNEL:-}
+kver=${CML_VM_KVER:-}
+if [ -z "$kernel" ]; then
+	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V -r); do
+		v=${k#/boot/vmlinuz-}
+		if [ -r "$k" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
+			kernel=$k
+			break
+		fi
+	done
+	[ -n "$kernel" ] || skip "no kernel for the VM: install linux-image-amd64 (scripts/deps); none of /boot/vmlinuz-* is readable with its modules in /lib/modules"
+fi
+[ -r "$kernel" ] || skip "cannot read the VM's kernel $kernel"
+[ -n "$kver" ] || kver=${kernel##*/vmlinuz-}
+[ -f "/lib/modules/$kver/modules.dep" ] || [ -n "${CML_VM_MODULES_DIR:-}" ] ||
+    skip "no modules of kernel $kver in /lib/modules/$kver (linux-image-amd64)"
+if ! ldd /bin/busybox 2>&1 | grep -q 'not a dynamic executable'; then
+	skip "/bin/busybox is not static: install busybox-static"
+fi
+
+make_scratch
+t0=$(date +%s)
+
+# --- the payload: trust anchor, guest OS, configs -------------------------------------------
+payload=$SCRATCH/payload
+mkdir -p "$payload"
+pki_make "$SCRATCH/pki"
+cp "$SCRATCH/pki/root.crt" "$payload/root.crt"
+guestos_make "$payload/busybox-1.0" busybox 1.0
+printf '%s\n' '{"name":"v2","guestos":{"name":"busybox"}}' >"$payload/v2.json"
+printf '%s\n' '{"name":"v2-lim","guestos":{"name":"busybox"},"linux":{"resources":{"memory":{"limit":67108864},"pids":{"limit":16},"cpu":{"quota":50000,"cpus":"0"}}}}' >"$payload/v2-lim.json"
+
+initrd=$SCRATCH/initrd.cpio
+_run_tool "mkinitramfs" bash "$VM_DIR/mkinitramfs" "$initrd" --kver "$kver" \
+    --init "$VM_DIR/init.sh" --payload "$payload" \
+    --module loop --module squashfs --module overlay
+t1=$(date +%s)
+echo "# kernel $kernel ($kver), initramfs of $(($(stat -c %s "$initrd") / 1048576)) MiB, made in $((t1 - t0)) s"
+
+# --- the VM ---------------------------------------------------------------------------
+accel=(-accel tcg)
+if [ -w /dev/kvm ] && [ "${CML_VM_NO_KVM:-0}" != 1 ]; then
+	accel=(-accel kvm -accel tcg)
+fi
+console=$SCRATCH/console.log
+# The sanitizer settings of the test run (scripts/test) reach cmld in the
+# VM as init's environment: the kernel hands NAME=VALUE words of its command
+# line it does not know to init.
+append="console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all"
+for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+	val=${!v:-}
+	[ -n "$val" ] || continue
+	[[ "$val" =~ ^[A-Za-z0-9_=:,./+-]+$ ]] || fail "cannot pass $v='$val' on the kernel command line"
+	append+=" $v=$val"
+done
+# (in the background, so that the cleanup can stop it when the test is
+# interrupted)
+timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
+    "${accel[@]}" -smp 2 -m 1024 -nodefaults -no-user-config -display none \
+    -nic none -serial "file:$console" -no-reboot \
+    -kernel "$kernel" -initrd "$initrd" \
+    -append "$append" \
+    </dev/null >"$SCRATCH/qemu.log" 2>&1 &
+qpid=$!
+track_pid "$qpid"
+wait "$qpid"
+qrc=$?
+untrack_pid "$qpid"
+t2=$(date +%s)
+echo "# the VM ran $((t2 - t1)) s (exit $qrc, ${accel[*]}); $((t2 - t0)) s in all"
+
+[ -f "$console" ] || : >"$console"
+# KEY -> VALUE of the "CMLVM KEY VALUE" lines
+declare -A vm=()
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	case "$line" in
+	"CMLVM "*)
+		line=${line#CMLVM }
+		key=${line%% *}
+		if [ "$key" = "$line" ]; then
+			vm[$key]=
+		else
+			vm[$key]=${line#* }
+		fi
+		;;
+	esac
+done <"$console"
+
+show_console() {
+	echo "--- qemu (exit $qrc):" >&2
+	cat "$SCRATCH/qemu.log" >&2
+	echo "--- the VM's console:" >&2
+	tr -d '\r' <"$console" >&2
+	echo "---" >&2
+}
+
+# got KEY: what the VM reported, or that it did not
+got() {
+	if [ -n "${vm[$1]+set}" ]; then
+		printf '%s' "${vm[$1]}"
+	else
+		printf '<not reported by the VM: %s>' "$1"
+	fi
+}
+
+if [ -z "${vm[done]+set}" ]; then
+	show_console
+	[ "$qrc" = 124 ] && fail "the VM did not finish within $VM_TIMEOUT s"
+	fail "the VM did not report 'done' (qemu exit $qrc)"
+fi
+
+expect_eq "qemu ended by the VM's poweroff" 0 "$qrc"
+expect_match "the VM runs kernel $kver" "^$(re_quote "$kver")\$" "$(got kernel)"
+expect_eq "the kernel has squashfs and overlay" "overlay squashfs" "$(got filesystems)"
+expect_eq "the kernel has loop devices" present "$(got loop_control)"
+expect_eq "no module failed to load" "" "$(got modules | tr ' ' '\n' | grep ':failed')"
+expect_eq "/sys/fs/cgroup is cgroup2 (CGROUP2_SUPER_MAGIC)" "63677270 cgroup2" "$(got cgroup_fs)"
+expect_eq "no cgroup v1 hierarchy" "" "$(got cgroup_v1)"
+for c in cpuset cpu memory pids; do
+	expect_match "cgroup v2 offers $c" "(^| )$c( |\$)" "$(got cgroup_controllers)"
+done
+expect_eq "cmld ready" ready "$(got cmld)"
+for k in ca_add guestos_install create.v2 create.v2-lim start.v2 start.v2-lim \
+    stop.v2-lim freeze.v2 unfreeze.v2 stop.v2; do
+	expect_eq "cmlsh ${k//./ }: exit 0$([ -n "${vm[$k.out]+set}" ] && echo " (${vm[$k.out]})")" 0 "$(got "$k")"
+done
+
+# controllers enabled by cmld for the groups below the root and the parent
+for k in root.subtree_control parent.subtree_control v2.controllers v2-lim.controllers; do
+	for c in memory pids; do
+		expect_match "$k has $c" "(^| )$c( |\$)" "$(got "$k")"
+	done
+done
+expect_match "v2-lim.controllers has cpu" "(^| )cpu( |\$)" "$(got v2-lim.controllers)"
+expect_match "v2-lim.controllers has cpuset" "(^| )cpuset( |\$)" "$(got v2-lim.controllers)"
+
+# v2: the defaults
+expect_eq "v2 runs" running "$(got v2.state)"
+expect_eq "v2's init is in cml/v2 (cgroup.procs)" yes "$(got v2.init_in_group)"
+expect_eq "v2's init from the VM's side: /proc/PID/cgroup" "0::/cml/v2" "$(got v2.proc_cgroup)"
+expect_eq "v2 memory.max (default 256 MiB)" 268435456 "$(got v2.memory.max)"
+expect_eq "v2 memory.swap.max" 0 "$(got v2.memory.swap.max)"
+expect_eq "v2 pids.max (default 1024)" 1024 "$(got v2.pids.max)"
+expect_eq "v2 cpu.max (no quota)" "max 100000" "$(got v2.cpu.max)"
+expect_eq "v2 cpu.weight (cpu.shares 1024)" 39 "$(got v2.cpu.weight)"
+expect_eq "inside v2: /proc/self/cgroup (cgroup namespace)" "0::/" "$(got v2.exec_cgroup)"
+expect_eq "inside v2: /proc/1/cgroup (cgroup namespace)" "0::/" "$(got v2.init_cgroup_inside)"
+
+# v2-lim: explicit limits, next to v2
+expect_eq "v2-lim runs" running "$(got v2-lim.state)"
+expect_eq "v2-lim's init is in cml/v2-lim" yes "$(got v2-lim.init_in_group)"
+expect_eq "v2-lim's init from the VM's side" "0::/cml/v2-lim" "$(got v2-lim.proc_cgroup)"
+expect_eq "v2-lim memory.max" 67108864 "$(got v2-lim.memory.max)"
+expect_eq "v2-lim pids.max" 16 "$(got v2-lim.pids.max)"
+expect_eq "v2-lim cpu.max (quota 50000 per 100000)" "50000 100000" "$(got v2-lim.cpu.max)"
+expect_eq "v2-lim cpu.weight" 39 "$(got v2-lim.cpu.weight)"
+expect_eq "v2-lim cpuset.cpus" 0 "$(got v2-lim.cpuset.cpus)"
+expect_eq "v2-lim cpuset.cpus.effective" 0 "$(got v2-lim.cpuset.cpus.effective)"
+expect_eq "v2-lim: a 96 MiB buffer inside is killed (128 + SIGKILL)" 137 "$(got v2-lim.dd_96m)"
+expect_match "v2-lim memory.events counts the OOM kill" "^[1-9][0-9]*\$" "$(got v2-lim.oom_kill)"
+expect_eq "v2-lim runs on after the OOM kill" running "$(got v2-lim.state_after_oom)"
+# "STATUS CANT-FORK-LINES ALL-STARTED-LINES"
+expect_match "v2-lim: 40 more processes do not fit under 16 (can't fork, not all started)" \
+    "^[1-9][0-9]* [1-9][0-9]* 0\$" "$(got v2-lim.fork_loop)"
+# (the exec's own processes have ended by then)
+expect_match "v2-lim pids.current within the limit" "^([1-9]|1[0-6])\$" "$(got v2-lim.pids.current)"
+expect_match "v2-lim pids.events counts the hits" "^max [1-9][0-9]*\$" "$(got v2-lim.pids.events)"
+expect_eq "v2-lim stopped" stopped "$(got v2-lim.state_after_stop)"
+expect_eq "v2-lim's group is removed at stop" gone "$(got v2-lim.group_after_stop)"
+expect_eq "v2-lim's init has ended" gone "$(got v2-lim.init_after_stop)"
+expect_eq "the parent cml stays while v2 runs" present "$(got parent_while_v2_runs)"
+
+# freeze and unfreeze through cgroup.freeze
+expect_eq "v2 frozen" frozen "$(got v2.state_frozen)"
+expect_eq "v2 cgroup.freeze" 1 "$(got v2.cgroup.freeze)"
+expect_eq "v2 cgroup.events" "frozen 1" "$(got v2.events_frozen)"
+expect_eq "v2 runs again after unfreeze" running "$(got v2.state_thawed)"
+expect_eq "v2 cgroup.freeze after unfreeze" 0 "$(got v2.cgroup.freeze_thawed)"
+expect_eq "v2 cgroup.events after unfreeze" "frozen 0" "$(got v2.events_thawed)"
+expect_eq "an exec in v2 after unfreeze" alive "$(got v2.exec_after_thaw)"
+
+# stop: nothing left
+expect_eq "v2 stopped" stopped "$(got v2.state_after_stop)"
+expect_eq "v2's group is removed at stop" gone "$(got v2.group_after_stop)"
+expect_eq "the parent cml is removed with the last container" gone "$(got parent_after_stop)"
+expect_eq "v2's init has ended" gone "$(got v2.init_after_stop)"
+expect_eq "no group left in the hierarchy" "" "$(got cgroups_left)"
+expect_eq "cmld exits on SIGTERM" exited "$(got cmld_exit)"
+expect_eq "no sanitizer report in cmld's log" 0 "$(got sanitizer)"
+
+[ "$FAILURES" = 0 ] || show_console
+finish

@@ -1,0 +1,244 @@
+#!/bin/sh
+# The init of the cgroup v2 test virtual machine (busybox sh; put in the
+# initramfs by tests/vm/mkinitramfs, run by
+# tests/integration/container-cgroup-v2-vm.sh).
+#
+# Stage 1 copies the initramfs to a tmpfs and switches to it: a container's
+# pivot_root needs a root file system that is mounted on something, which
+# the initramfs (rootfs) is not.  Stage 2 mounts cgroup2 at /sys/fs/cgroup
+# (the kernel runs with cgroup_no_v1=all, so that every controller is
+# v2's), loads the modules of /etc/modules.order, starts cmld with its
+# state under /stack, installs /payload's trust anchor and guest OS, runs
+# containers and looks at their groups from the VM's root namespaces.  The
+# init enables no controller itself: cmld's own writes to the root's and
+# the parent's cgroup.subtree_control are part of what is tested.  Words
+# NAME=VALUE of the kernel command line (ASAN_OPTIONS and the like) are
+# init's environment, and so cmld's.
+#
+# Every finding is one line on the console, "CMLVM KEY VALUE" (VALUE may
+# be empty or hold blanks); the test compares them with what it expects.
+# "CMLVM done" is the last; cmld's log follows as "CMLVM-LOG LINE" lines.
+# Then the VM powers off.
+#
+# The payload: root.crt (the trust anchor), busybox-1.0/ (a signed guest
+# OS), and one config per container: v2.json (container "v2", the default
+# limits) and v2-lim.json (container "v2-lim", explicit memory, pids, CPU
+# quota and CPU list).
+PATH=/bin:/cml
+export PATH
+
+report() {
+	key=$1
+	shift
+	echo "CMLVM $key $*"
+}
+
+# Ends the VM: a PID 1 that exits makes the kernel panic.
+off() {
+	sync
+	poweroff -f
+	sleep 10
+	echo o >/proc/sysrq-trigger
+}
+
+if [ "${1:-}" != stage2 ]; then
+	mount -t devtmpfs devtmpfs /dev
+	exec </dev/console >/dev/console 2>&1
+	mount -t tmpfs -o mode=0755 tmpfs /newroot || { report stage1 "tmpfs failed"; off; }
+	for f in /*; do
+		case "$f" in
+		/newroot | /dev | /proc | /sys) mkdir -p "/newroot$f" ;;
+		*) cp -a "$f" /newroot/ || report stage1 "cannot copy $f" ;;
+		esac
+	done
+	umount -l /dev
+	exec switch_root /newroot /init stage2
+	report stage1 "switch_root failed"
+	off
+fi
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=0755 tmpfs /run
+exec </dev/console >/dev/console 2>&1
+echo 1 >/proc/sys/kernel/printk 2>/dev/null
+report boot "$(cut -d' ' -f1 /proc/uptime)"
+report kernel "$(uname -r)"
+report sanitizer_options "ASAN_OPTIONS=${ASAN_OPTIONS:-} UBSAN_OPTIONS=${UBSAN_OPTIONS:-}"
+
+mods=
+while read -r m; do
+	if insmod "/lib/modules/$m"; then
+		mods="$mods${mods:+ }${m##*/}"
+	else
+		mods="$mods${mods:+ }${m##*/}:failed"
+	fi
+done </etc/modules.order
+report modules "$mods"
+report filesystems "$(awk '$NF == "squashfs" || $NF == "overlay" { print $NF }' /proc/filesystems | sort | tr '\n' ' ' | sed 's/ $//')"
+report loop_control "$(if [ -c /dev/loop-control ]; then echo present; else echo gone; fi)"
+
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || report cgroup2_mount failed
+# the file system's magic number, as cmld's statfs(2) sees it
+report cgroup_fs "$(stat -f -c %t /sys/fs/cgroup) $(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)"
+report cgroup_controllers "$(cat /sys/fs/cgroup/cgroup.controllers)"
+report cgroup_v1 "$(awk '$3 == "cgroup" { print $2 }' /proc/mounts | tr '\n' ' ')"
+
+# --- cmld ------------------------------------------------------------------------------
+STACK=/stack
+SOCK=$STACK/run/cml/control.sock
+mkdir -p $STACK/log $STACK/run
+cmld --root $STACK --foreground --ready-fd 4 4>/tmp/ready >$STACK/log/cmld.log 2>&1 </dev/null &
+cmld_pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q READY=1 /tmp/ready 2>/dev/null; do
+	kill -0 $cmld_pid 2>/dev/null || break
+	sleep 0.1
+	i=$((i + 1))
+done
+if grep -q READY=1 /tmp/ready 2>/dev/null; then
+	report cmld ready
+else
+	report cmld "not ready after $((i / 10)) s"
+	sed 's/^/CMLVM-LOG /' $STACK/log/cmld.log
+	off
+fi
+
+cml() {
+	timeout 120 cmlsh --socket $SOCK "$@"
+}
+
+# run KEY CMLSH-ARGS...: reports KEY's exit status, and the output when
+# it failed
+run() {
+	key=$1
+	shift
+	cml "$@" >/tmp/out 2>&1
+	rc=$?
+	report "$key" "$rc"
+	[ "$rc" = 0 ] || report "$key.out" "$(head -c 600 /tmp/out | tr '\n' ' ')"
+	return $rc
+}
+
+# show NAME KEY: a member of `container show NAME --json` (a number or a
+# string)
+show() {
+	cml --json container show "$1" 2>/dev/null | tr ',{}' '\n\n\n' |
+	    sed -n "s/^ *\"$2\": *\"\{0,1\}\([^\"]*\)\"\{0,1\} *\$/\1/p" | head -n 1
+}
+
+# ctrl FILE: a control file's content, "<none>" when it cannot be read
+ctrl() {
+	if [ -r "$1" ]; then
+		tr '\n' ' ' <"$1" | sed 's/ $//'
+	else
+		echo "<none>"
+	fi
+}
+
+# gone PID: whether a process has ended (a zombie counts as ended)
+gone() {
+	if [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; then
+		echo running
+	else
+		echo gone
+	fi
+}
+
+exists() {
+	if [ -e "$1" ]; then echo present; else echo gone; fi
+}
+
+run ca_add ca add /payload/root.crt
+run guestos_install guestos install /payload/busybox-1.0
+run create.v2 container create /payload/v2.json
+run create.v2-lim container create /payload/v2-lim.json
+
+CG=/sys/fs/cgroup
+P=$CG/cml
+
+# --- v2: the default limits ------------------------------------------------------------
+G=$P/v2
+run start.v2 container start v2
+report v2.state "$(show v2 state)"
+ipid=$(show v2 pid)
+report v2.init_in_group "$(grep -qx "$ipid" $G/cgroup.procs 2>/dev/null && echo yes || echo "no (pid '$ipid', procs '$(ctrl $G/cgroup.procs)')")"
+report v2.proc_cgroup "$(cat /proc/$ipid/cgroup 2>&1)"
+report root.subtree_control "$(ctrl $CG/cgroup.subtree_control)"
+report parent.subtree_control "$(ctrl $P/cgroup.subtree_control)"
+report v2.controllers "$(ctrl $G/cgroup.controllers)"
+report v2.memory.max "$(ctrl $G/memory.max)"
+report v2.memory.swap.max "$(ctrl $G/memory.swap.max)"
+report v2.pids.max "$(ctrl $G/pids.max)"
+report v2.cpu.max "$(ctrl $G/cpu.max)"
+report v2.cpu.weight "$(ctrl $G/cpu.weight)"
+report v2.exec_cgroup "$(cml container exec v2 -- /bin/cat /proc/self/cgroup 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+report v2.init_cgroup_inside "$(cml container exec v2 -- /bin/cat /proc/1/cgroup 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+
+# --- v2-lim: explicit limits, side by side with v2 ----------------------------------------
+L=$P/v2-lim
+run start.v2-lim container start v2-lim
+report v2-lim.state "$(show v2-lim state)"
+lpid=$(show v2-lim pid)
+report v2-lim.init_in_group "$(grep -qx "$lpid" $L/cgroup.procs 2>/dev/null && echo yes || echo "no (pid '$lpid', procs '$(ctrl $L/cgroup.procs)')")"
+report v2-lim.proc_cgroup "$(cat /proc/$lpid/cgroup 2>&1)"
+report v2-lim.controllers "$(ctrl $L/cgroup.controllers)"
+report v2-lim.memory.max "$(ctrl $L/memory.max)"
+report v2-lim.pids.max "$(ctrl $L/pids.max)"
+report v2-lim.cpu.max "$(ctrl $L/cpu.max)"
+report v2-lim.cpu.weight "$(ctrl $L/cpu.weight)"
+report v2-lim.cpuset.cpus "$(ctrl $L/cpuset.cpus)"
+report v2-lim.cpuset.cpus.effective "$(ctrl $L/cpuset.cpus.effective)"
+# the memory limit holds: a 96 MiB buffer does not fit under 64 MiB
+cml container exec v2-lim -- /bin/dd if=/dev/zero of=/dev/null bs=96M count=1 >/tmp/out 2>&1
+report v2-lim.dd_96m "$?"
+report v2-lim.oom_kill "$(sed -n 's/^oom_kill //p' $L/memory.events)"
+report v2-lim.state_after_oom "$(show v2-lim state)"
+# the pids limit holds: 40 more processes do not fit under 16
+cml container exec v2-lim -- /bin/sh -c 'i=0; while [ $i -lt 40 ]; do sleep 600 </dev/null >/dev/null 2>&1 & i=$((i+1)); done; echo all started' >/tmp/out 2>&1
+report v2-lim.fork_loop "$? $(grep -c "can't fork" /tmp/out) $(grep -c 'all started' /tmp/out)"
+report v2-lim.pids.current "$(ctrl $L/pids.current)"
+report v2-lim.pids.events "$(ctrl $L/pids.events)"
+run stop.v2-lim container stop v2-lim
+report v2-lim.state_after_stop "$(show v2-lim state)"
+report v2-lim.group_after_stop "$(exists $L)"
+report v2-lim.init_after_stop "$(gone "$lpid")"
+report parent_while_v2_runs "$(exists $P)"
+
+# --- v2: freeze and unfreeze ---------------------------------------------------------
+run freeze.v2 container freeze v2
+report v2.state_frozen "$(show v2 state)"
+report v2.cgroup.freeze "$(ctrl $G/cgroup.freeze)"
+report v2.events_frozen "$(grep '^frozen ' $G/cgroup.events 2>&1)"
+run unfreeze.v2 container unfreeze v2
+report v2.state_thawed "$(show v2 state)"
+report v2.cgroup.freeze_thawed "$(ctrl $G/cgroup.freeze)"
+report v2.events_thawed "$(grep '^frozen ' $G/cgroup.events 2>&1)"
+report v2.exec_after_thaw "$(cml container exec v2 -- /bin/echo alive 2>&1)"
+
+# --- v2: stop; nothing left --------------------------------------------------------------
+run stop.v2 container stop v2
+report v2.state_after_stop "$(show v2 state)"
+report v2.group_after_stop "$(exists $G)"
+report parent_after_stop "$(exists $P)"
+report v2.init_after_stop "$(gone "$ipid")"
+report cgroups_left "$(find $CG -mindepth 1 -type d | tr '\n' ' ')"
+
+# cmld ends (sanitizer builds report leaks only then)
+kill -TERM $cmld_pid 2>/dev/null
+i=0
+while [ $i -lt 200 ] && kill -0 $cmld_pid 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill -0 $cmld_pid 2>/dev/null; then
+	report cmld_exit "still running after 20 s"
+else
+	report cmld_exit exited
+fi
+report sanitizer "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' $STACK/log/cmld.log)"
+report done "$(cut -d' ' -f1 /proc/uptime)"
+tail -n 100 $STACK/log/cmld.log | sed 's/^/CMLVM-LOG /'
+off
