@@ -3,8 +3,9 @@
  * does not keep leaves the bounding set, so no program in the container,
  * setuid or run by root, can ever hold it; the process's own sets shrink
  * to the kept ones and the ambient set is emptied.  The sets are worked
- * out once per container (container_free releases them).  On cgroup v2, where
- * no device cgroup backs the allow list, CAP_MKNOD always goes.
+ * out once per container (container_free releases them).  A kept
+ * CAP_MKNOD makes only the nodes the device allow list grants 'm' for:
+ * the device cgroup (v1) or its BPF program (v2) refuses the others.
  */
 #include "config.h"
 
@@ -33,11 +34,6 @@ c_caps_prepare(struct container *c, char **cause)
 	if (last < 0 || last > 63)
 		last = CAP_LAST_CAP;
 	c->cap_last = last;
-	if (c->cgroup_v2 && (c->caps & (1ULL << CAP_MKNOD)) != 0) {
-		log_info("container %s: CAP_MKNOD dropped: cgroup v2 has no "
-		    "device cgroup to back it", c->name);
-		c->caps &= ~(1ULL << CAP_MKNOD);
-	}
 	if ((caps = cap_init()) == NULL) {
 		*cause = xasprintf("cap_init: %s", strerror(errno));
 		return -1;

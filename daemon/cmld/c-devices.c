@@ -5,9 +5,8 @@
  * allowed nodes (copies of the host's, or bind mounts of them where mknod
  * is impossible or not granted), a new devpts instance and /dev/shm.
  *
- * cgroup v2 has no device controller without a BPF program, which cml
- * does not load: there the allow list is enforced by the nodes in /dev and
- * the dropped CAP_MKNOD only, and each start says so in the log.
+ * On cgroup v2 the device cgroup is a BPF program made from the same
+ * rules (c-devbpf.c), attached to the group before init joins it.
  */
 #include "config.h"
 
@@ -200,12 +199,8 @@ c_devices_started(struct container *c, char **cause)
 	size_t i;
 	int rc = 0;
 
-	if (c->cgroup_v2) {
-		log_info("container %s: cgroup v2 without a BPF device filter: "
-		    "the device allow list is enforced by the nodes in its /dev "
-		    "and the dropped CAP_MKNOD only", c->name);
-		return 0;
-	}
+	if (c->cgroup_v2)
+		return c_devices_bpf_attach(c, c->cgroup2, cause);
 	path = xasprintf("%s/devices.deny", c->cgroup[CONTAINER_CG_DEVICES]);
 	if (container_write_file(path, "a") == -1) {
 		*cause = xasprintf("setting %s to 'a' failed: %s", path,

@@ -367,6 +367,12 @@ int container_write_file(const char *path, const char *s);
  * or '_', the first a letter or digit.  -1 with *cause set when not.
  */
 int c_cgroups_parent_ok(const char *name, char **cause);
+/*
+ * c-devbpf: attaches a BPF device program made from c's rules to the
+ * cgroup v2 group dir: every device access not allowed by a rule is
+ * denied.  -1 with *cause set (the kernel's verifier log included).
+ */
+int c_devices_bpf_attach(struct container *c, const char *dir, char **cause);
 /* c-cgroups: finds the cgroup version and sets the paths (no changes). */
 void c_cgroups_paths(struct container *c);
 /* c-cgroups: freezes or thaws and waits until done; -1 with *cause set. */

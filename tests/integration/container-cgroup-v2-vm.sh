@@ -38,8 +38,12 @@
 # (scripts/deps); skips loudly without them.  $CML_VM_KERNEL names another
 # kernel image (its modules in /lib/modules/VERSION, VERSION from the file
 # name vmlinuz-VERSION, or $CML_VM_KVER).
+#   - the device allow list is a BPF program on v2: with CAP_MKNOD kept,
+#     mknod and open of a device without a rule fail with EPERM, a rule's
+#     device works, a read-only rule lets reads through and not writes.
 # Proves: APS 04, CR 7.1, CR 7.2 (limits on cgroup v2; no leftovers after
-# stop), TSF.ISOL (cgroup namespace on v2; the freezer on v2).
+# stop), TSF.ISOL (cgroup namespace on v2; the freezer on v2), TSF.DEV,
+# CR 7.7 (device access on v2).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -83,7 +87,7 @@ pki_make "$SCRATCH/pki"
 cp "$SCRATCH/pki/root.crt" "$payload/root.crt"
 guestos_make "$payload/busybox-1.0" busybox 1.0
 printf '%s\n' '{"name":"v2","guestos":{"name":"busybox"}}' >"$payload/v2.json"
-printf '%s\n' '{"name":"v2-lim","guestos":{"name":"busybox"},"linux":{"resources":{"memory":{"limit":67108864},"pids":{"limit":16},"cpu":{"quota":50000,"cpus":"0"}}}}' >"$payload/v2-lim.json"
+printf '%s\n' '{"name":"v2-lim","guestos":{"name":"busybox"},"process":{"capabilities":{"bounding":["CAP_MKNOD"]}},"linux":{"resources":{"memory":{"limit":67108864},"pids":{"limit":16},"cpu":{"quota":50000,"cpus":"0"},"devices":[{"type":"c","major":5,"minor":1,"access":"r"}]}}}' >"$payload/v2-lim.json"
 
 initrd=$SCRATCH/initrd.cpio
 _run_tool "mkinitramfs" bash "$VM_DIR/mkinitramfs" "$initrd" --kver "$kver" \
@@ -212,6 +216,18 @@ expect_eq "v2-lim cpu.max (quota 50000 per 100000)" "50000 100000" "$(got v2-lim
 expect_eq "v2-lim cpu.weight" 39 "$(got v2-lim.cpu.weight)"
 expect_eq "v2-lim cpuset.cpus" 0 "$(got v2-lim.cpuset.cpus)"
 expect_eq "v2-lim cpuset.cpus.effective" 0 "$(got v2-lim.cpuset.cpus.effective)"
+# the device allow list, as a BPF program (v2-lim keeps CAP_MKNOD)
+expect_match "v2-lim: mknod of /dev/mem's device (no rule) is denied" \
+    "^1 mknod: /tmp/mem: Operation not permitted\$" "$(got v2-lim.dev.mknod_mem)"
+expect_eq "v2-lim: mknod of null's device (rule c 1:3 rwm) works, and writing to it" \
+    "0 written" "$(got v2-lim.dev.mknod_null)"
+expect_match "v2-lim: a node of loop0 (b 7:0, no rule) made by the VM cannot be opened" \
+    "^[12] .*/tmp/loop0: Operation not permitted\$" "$(got v2-lim.dev.open_loop0)"
+expect_eq "v2-lim: /dev/console (rule c 5:1 r) opens for reading" "0 read-ok" "$(got v2-lim.dev.console_read)"
+expect_match "v2-lim: /dev/console does not open for writing (the rule grants r only)" \
+    "^[12] .*/dev/console: Operation not permitted\$" "$(got v2-lim.dev.console_write)"
+expect_match "v2: a node of the console (no rule in v2) cannot be opened" \
+    "^[12] .*/tmp/console: Operation not permitted\$" "$(got v2.dev.console_read)"
 expect_eq "v2-lim: a 96 MiB buffer inside is killed (128 + SIGKILL)" 137 "$(got v2-lim.dd_96m)"
 expect_match "v2-lim memory.events counts the OOM kill" "^[1-9][0-9]*\$" "$(got v2-lim.oom_kill)"
 expect_eq "v2-lim runs on after the OOM kill" running "$(got v2-lim.state_after_oom)"

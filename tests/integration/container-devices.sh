@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -d /sys/fs/cgroup/devices ] ||
-    skip "no cgroup v1 devices controller: on cgroup v2 cml enforces the allow list by /dev and CAP_MKNOD only (no BPF device program)"
+    skip "no cgroup v1 devices controller here: container-cgroup-v2-vm.sh tests the allow list on cgroup v2 (a BPF device program)"
 [ -c /dev/fuse ] || skip "no /dev/fuse (c 10:229) on this host to allow"
 ct_setup
 
