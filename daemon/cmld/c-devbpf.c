@@ -123,9 +123,8 @@ c_devbpf_rule(const struct container_device *d, struct bpf_insn *prog,
 	}
 }
 
-/* Makes the program of c's rules; returns its length. */
-static struct bpf_insn *
-c_devbpf_program(const struct container *c, size_t *len)
+struct bpf_insn *
+c_devices_bpf_program(const struct container *c, size_t *len)
 {
 	struct bpf_insn *prog;
 	size_t i, n = 0;
@@ -157,7 +156,7 @@ c_devices_bpf_attach(struct container *c, const char *dir, char **cause)
 	size_t len;
 	int pfd, cfd, saved;
 
-	prog = c_devbpf_program(c, &len);
+	prog = c_devices_bpf_program(c, &len);
 	memset(&attr, 0, sizeof attr);
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	attr.insns = (uint64_t)(uintptr_t)prog;

@@ -373,6 +373,14 @@ int c_cgroups_parent_ok(const char *name, char **cause);
  * denied.  -1 with *cause set (the kernel's verifier log included).
  */
 int c_devices_bpf_attach(struct container *c, const char *dir, char **cause);
+/*
+ * c-devbpf: the program itself, *len instructions (free it): allows an
+ * access when a rule matches its type, numbers and every access bit
+ * wanted, denies otherwise.
+ */
+struct bpf_insn;
+struct bpf_insn *c_devices_bpf_program(const struct container *c,
+    size_t *len);
 /* c-cgroups: finds the cgroup version and sets the paths (no changes). */
 void c_cgroups_paths(struct container *c);
 /* c-cgroups: freezes or thaws and waits until done; -1 with *cause set. */
