@@ -61,10 +61,14 @@ c_devbpf_insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 /* if (reg != imm) goto +off */
 #define JNE(reg, imm, off) \
 	c_devbpf_insn(BPF_JMP | BPF_JNE | BPF_K, (reg), 0, (off), (imm))
-#define AND32(dst, imm) c_devbpf_insn(BPF_ALU | BPF_AND | BPF_K, (dst), 0, 0, (imm))
-#define RSH32(dst, imm) c_devbpf_insn(BPF_ALU | BPF_RSH | BPF_K, (dst), 0, 0, (imm))
-#define MOV64(dst, src) c_devbpf_insn(BPF_ALU64 | BPF_MOV | BPF_X, (dst), (src), 0, 0)
-#define MOV64I(dst, imm) c_devbpf_insn(BPF_ALU64 | BPF_MOV | BPF_K, (dst), 0, 0, (imm))
+#define AND32(dst, imm) \
+	c_devbpf_insn(BPF_ALU | BPF_AND | BPF_K, (dst), 0, 0, (imm))
+#define RSH32(dst, imm) \
+	c_devbpf_insn(BPF_ALU | BPF_RSH | BPF_K, (dst), 0, 0, (imm))
+#define MOV64(dst, src) \
+	c_devbpf_insn(BPF_ALU64 | BPF_MOV | BPF_X, (dst), (src), 0, 0)
+#define MOV64I(dst, imm) \
+	c_devbpf_insn(BPF_ALU64 | BPF_MOV | BPF_K, (dst), 0, 0, (imm))
 #define EXIT() c_devbpf_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
 /* The BPF_DEVCG_ACC_* bits of an access string such as "rwm". */

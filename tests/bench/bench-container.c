@@ -30,8 +30,8 @@
  * device): cml is measured with each.  The image floor needs a squashfs
  * root image in one of them.
  *
- * cml does more than the other two: it mounts the image under an overlay, sets memory, CPU, pids and device cgroups and a
- * seccomp filter, and brings up loopback.  crun gets the same namespaces
+ * cml does more than the other two: it mounts the image under an
+ * overlay, sets memory, CPU, pids and device cgroups and a seccomp filter, and brings up loopback.  crun gets the same namespaces
  * and limits (memory, pids, device cgroup, cgroup namespace) but no
  * seccomp filter.  crun refuses the hybrid cgroup layout of machines with
  * a non-empty /sys/fs/cgroup/unified, so the benchmark runs in a mount

@@ -24,7 +24,8 @@
 
 /* Runs prog on one access; fails the test on anything it cannot run. */
 static int
-run(const struct bpf_insn *prog, size_t len, const struct bpf_cgroup_dev_ctx *ctx)
+run(const struct bpf_insn *prog, size_t len,
+    const struct bpf_cgroup_dev_ctx *ctx)
 {
 	uint64_t r[11] = { 0 };
 	size_t pc = 0, steps = 0;
