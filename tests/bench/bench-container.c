@@ -32,7 +32,8 @@
  *
  * cml does more than the other two: it mounts the image under an
  * overlay, sets memory, CPU, pids and device cgroups and a seccomp filter,
- * and brings up loopback.  crun gets the same namespaces and limits (memory, pids, device cgroup, cgroup namespace) but no
+ * and brings up loopback.  crun gets the same namespaces and limits
+ * (memory, pids, device cgroup, cgroup namespace) but no
  * seccomp filter.  crun refuses the hybrid cgroup layout of machines with
  * a non-empty /sys/fs/cgroup/unified, so the benchmark runs in a mount
  * namespace of its own without that mount; cml uses the v1 controllers
