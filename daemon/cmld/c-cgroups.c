@@ -528,7 +528,7 @@ c_cgroups_prepare_v2(struct container *c, char **cause)
 {
 	char *parent, *swap, buf[64];
 	int need[C_CGROUPS_V2_COUNT], use[C_CGROUPS_V2_COUNT];
-	int i, rc = -1, tries;
+	int has_swap, i, rc = -1, tries;
 	long long weight;
 
 	if (c_cgroups_v2_select(c, need, use, cause) == -1)
@@ -580,10 +580,10 @@ c_cgroups_prepare_v2(struct container *c, char **cause)
 		goto out;
 	/* With swap accounting, no swap beyond the limit either. */
 	swap = xasprintf("%s/memory.swap.max", c->cgroup2);
-	i = access(swap, F_OK) == 0 && c_cgroups_set(c->cgroup2,
-	    "memory.swap.max", "0", cause) == -1;
+	has_swap = access(swap, F_OK) == 0;
 	free(swap);
-	if (i)
+	if (has_swap && c_cgroups_set(c->cgroup2, "memory.swap.max", "0",
+	    cause) == -1)
 		goto out;
 	if (use[C_CGROUPS_V2_CPU]) {
 		/* cpu.shares 2..262144 onto cpu.weight 1..10000 (as runc). */

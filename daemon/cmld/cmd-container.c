@@ -625,19 +625,13 @@ start_launch(struct start_job *sj)
 	struct ctr *k = sj->k;
 	struct cmld *cmld = k->cmld;
 	const struct guestos_manifest *m;
-	char *rundir, *cause = NULL, *inside;
+	char *cause = NULL, *inside;
 	size_t i;
 	int fd, rc;
 
-	/* Search permission for all: a user namespace root is nobody here. */
-	rundir = xasprintf("%s/containers", cmld->run_dir);
-	if ((mkdir(rundir, 0711) == -1 && errno != EEXIST) ||
-	    chmod(rundir, 0711) == -1)
-		log_warn("mkdir %s", rundir);
 	m = guestos_ready_manifest(sj->ready);
 	k->rt = container_new(&k->cfg, guestos_ready_path(sj->ready), m,
-	    rundir, cmld->cgroup_parent, (int)k->idx);
-	free(rundir);
+	    cmld->ctr_dir, cmld->cgroup_parent, (int)k->idx);
 	for (i = 0; i < m->nimages; i++) {
 		if ((fd = guestos_ready_take_fd(sj->ready, i)) == -1) {
 			cause = xasprintf("image %s of guest OS %s %s was not "
@@ -1195,9 +1189,8 @@ ctr_adopt(struct ctr *k, long long pid)
 	struct cmld *cmld = k->cmld;
 	struct guestos_ready *r;
 	const char *error, *reason = "it ended while cmld was not running";
-	char *cause = NULL, *rundir;
+	char *cause = NULL;
 
-	rundir = xasprintf("%s/containers", cmld->run_dir);
 	r = k->version != NULL ? guestos_ready_open(cmld, k->cfg.guestos_name,
 	    k->version, &error, &cause) : NULL;
 	if (r == NULL) {
@@ -1208,7 +1201,7 @@ ctr_adopt(struct ctr *k, long long pid)
 		 * on.  Found with an empty manifest, it is killed and purged.
 		 */
 		memset(&none, 0, sizeof none);
-		k->rt = container_new(&k->cfg, "", &none, rundir,
+		k->rt = container_new(&k->cfg, "", &none, cmld->ctr_dir,
 		    cmld->cgroup_parent, (int)k->idx);
 		if (pid <= 0)
 			pid = container_find(k->rt);
@@ -1221,13 +1214,12 @@ ctr_adopt(struct ctr *k, long long pid)
 		pid = 0;
 	} else {
 		k->rt = container_new(&k->cfg, guestos_ready_path(r),
-		    guestos_ready_manifest(r), rundir, cmld->cgroup_parent,
+		    guestos_ready_manifest(r), cmld->ctr_dir, cmld->cgroup_parent,
 		    (int)k->idx);
 		guestos_ready_free(r);
 		if (pid <= 0)
 			pid = container_find(k->rt);
 	}
-	free(rundir);
 	if (k->rt != NULL && pid > 0 &&
 	    container_adopt(k->rt, (pid_t)pid, &cause) == 0) {
 		ctr_watch(k);

@@ -417,7 +417,10 @@ main(int argc, char **argv)
 	cmld.conf_dir = xasprintf("%s/etc/cml", root);
 	cmld.sock_path = xasprintf("%s/control.sock", cmld.run_dir);
 	cmld.pid_path = xasprintf("%s/cmld.pid", cmld.run_dir);
+	cmld.ctr_dir = xasprintf("%s/containers", cmld.run_dir);
 	cmld_mkdirs(cmld.run_dir, 0755);
+	/* Search permission for all: a user namespace's root is nobody here. */
+	cmld_mkdirs(cmld.ctr_dir, 0711);
 	cmld_mkdirs(cmld.state_dir, 0700);
 	cmld_mkdirs(cmld.conf_dir, 0755);
 	umask(0077);
@@ -477,6 +480,7 @@ main(int argc, char **argv)
 	free(cmld.conf_dir);
 	free(cmld.sock_path);
 	free(cmld.pid_path);
+	free(cmld.ctr_dir);
 	log_info("stopped");
 	return 0;
 }

@@ -69,6 +69,7 @@ TAILQ_HEAD(job_list, job);
 /* The daemon's context. */
 struct cmld {
 	char *run_dir;
+	char *ctr_dir; /* run_dir/containers: the containers' mount points */
 	char *state_dir;
 	const char *cgroup_parent; /* of containers' cgroups (--cgroup-parent) */
 	char *conf_dir;

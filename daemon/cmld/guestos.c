@@ -714,7 +714,6 @@ out:
 	return ret;
 }
 
-
 /*
  * How much of an image of size bytes, got of them done, the next read of
  * a step with budget bytes left takes.
