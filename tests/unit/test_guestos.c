@@ -26,6 +26,7 @@
 
 #include "guestos.h"
 #include "log.h"
+#include "testutil.h"
 #include "xmalloc.h"
 
 /* Two well-formed SHA-256 values for manifests that are only parsed. */
@@ -660,36 +661,6 @@ struct fixture {
 	size_t manifest_len;
 };
 
-/* Removes dir and everything below it without following symlinks. */
-static int
-remove_tree(const char *dir)
-{
-	struct dirent *de;
-	struct stat sb;
-	DIR *d;
-	char *p;
-	int ret = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			if (remove_tree(p) == -1)
-				ret = -1;
-		} else if (unlink(p) == -1)
-			ret = -1;
-		free(p);
-	}
-	closedir(d);
-	if (rmdir(dir) == -1)
-		ret = -1;
-	return ret;
-}
-
 static int
 setup(void **state)
 {
@@ -715,40 +686,13 @@ teardown(void **state)
 	struct fixture *f = *state;
 	int ret;
 
-	ret = remove_tree(f->dir);
+	ret = test_remove_tree(f->dir);
 	guestos_manifest_clear(&f->m);
 	free(f->manifest);
 	free(f->dest);
 	free(f->src);
 	free(f);
 	return ret;
-}
-
-/* Reads a whole file; fails the test if it cannot. */
-static unsigned char *
-read_all(const char *path, size_t *len)
-{
-	unsigned char *buf = NULL;
-	size_t size = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	*len = 0;
-	for (;;) {
-		if (*len == size) {
-			size = size == 0 ? 65536 : size * 2;
-			buf = xreallocarray(buf, size, 1);
-		}
-		if ((n = read(fd, buf + *len, size - *len)) == -1)
-			fail_msg("cannot read %s: %s", path, strerror(errno));
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return buf;
 }
 
 /* Writes a file, replacing it. */
@@ -804,7 +748,7 @@ sha256_file(const char *path, char hex[65])
 	unsigned int mdlen, i;
 	size_t len;
 
-	buf = read_all(path, &len);
+	buf = test_read_all(path, &len);
 	assert_int_equal(EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL),
 	    1);
 	assert_int_equal(mdlen, 32);
@@ -954,8 +898,8 @@ assert_same_file(const char *a, const char *b)
 	unsigned char *ba, *bb;
 	size_t la, lb;
 
-	ba = read_all(a, &la);
-	bb = read_all(b, &lb);
+	ba = test_read_all(a, &la);
+	bb = test_read_all(b, &lb);
 	assert_int_equal(la, lb);
 	assert_memory_equal(ba, bb, la);
 	free(bb);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "testutil.h"
 #include "xmalloc.h"
 #include "log.h"
 
@@ -31,39 +32,6 @@ struct fixture {
 	char main_path[PATH_MAX];
 	char audit_path[PATH_MAX];
 };
-
-/*
- * Removes dir and everything below it; -1 if something stayed.  Teardown
- * uses it too, after a failed test that left a subdirectory behind.
- */
-static int
-remove_dir(const char *dir)
-{
-	struct dirent *de;
-	struct stat sb;
-	DIR *d;
-	char *p;
-	int ret = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		p = xasprintf("%s/%s", dir, de->d_name);
-		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			if (remove_dir(p) == -1)
-				ret = -1;
-		} else if (unlink(p) == -1)
-			ret = -1;
-		free(p);
-	}
-	closedir(d);
-	if (rmdir(dir) == -1)
-		ret = -1;
-	return ret;
-}
 
 static int
 setup(void **state)
@@ -88,36 +56,9 @@ teardown(void **state)
 	struct fixture *f = *state;
 	int ret;
 
-	ret = remove_dir(f->dir);
+	ret = test_remove_tree(f->dir);
 	free(f);
 	return ret;
-}
-
-/* Reads a whole file; fails the test if it cannot. */
-static unsigned char *
-read_all(const char *path, size_t *len)
-{
-	unsigned char *buf = NULL;
-	size_t size = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	*len = 0;
-	for (;;) {
-		if (*len == size) {
-			size = size == 0 ? 65536 : size * 2;
-			buf = xreallocarray(buf, size, 1);
-		}
-		if ((n = read(fd, buf + *len, size - *len)) == -1)
-			fail_msg("cannot read %s: %s", path, strerror(errno));
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return buf;
 }
 
 /* Writes len bytes at offset off, or replaces the file when off is -1. */
@@ -270,7 +211,7 @@ assert_refused_untouched(struct fixture *f, const char *path,
 	struct store *st;
 	char *cause = NULL;
 
-	before = read_all(path, &before_len);
+	before = test_read_all(path, &before_len);
 	st = store_open(f->dir, &cause);
 	if (st != NULL) {
 		store_close(st);
@@ -280,7 +221,7 @@ assert_refused_untouched(struct fixture *f, const char *path,
 	assert_non_null(strstr(cause, path));
 	if (strstr(cause, want) == NULL)
 		fail_msg("cause \"%s\" does not contain \"%s\"", cause, want);
-	after = read_all(path, &after_len);
+	after = test_read_all(path, &after_len);
 	assert_int_equal(before_len, after_len);
 	assert_memory_equal(before, after, before_len);
 
@@ -505,7 +446,7 @@ test_store_open_each_earlier_version_migrates_to_current(void **state)
 			assert_tables_work(st);
 			store_close(st);
 
-			assert_int_equal(remove_dir(dir), 0);
+			assert_int_equal(test_remove_tree(dir), 0);
 			free(dir);
 			n++;
 		}
@@ -599,7 +540,7 @@ test_store_open_overwritten_page_refused_untouched(void **state)
 	size_t len, ps;
 
 	make_populated_store(f);
-	buf = read_all(f->main_path, &len);
+	buf = test_read_all(f->main_path, &len);
 	ps = page_size_of(buf, len);
 	assert_true(len >= 4 * ps);
 	/* Page 2 is the first table's root; 0xa5 is no b-tree page type. */
@@ -622,7 +563,7 @@ test_store_open_overwritten_audit_page_refused_untouched(void **state)
 	char *want;
 
 	make_populated_store(f);
-	buf = read_all(f->audit_path, &len);
+	buf = test_read_all(f->audit_path, &len);
 	ps = page_size_of(buf, len);
 	assert_true(len >= 4 * ps);
 	/* A leaf in the middle of the audit table; pages count from 1. */
@@ -646,7 +587,7 @@ test_store_open_truncated_file_refused_untouched(void **state)
 	size_t len, ps;
 
 	make_populated_store(f);
-	buf = read_all(f->main_path, &len);
+	buf = test_read_all(f->main_path, &len);
 	ps = page_size_of(buf, len);
 	assert_true(len >= 4 * ps);
 
@@ -756,7 +697,7 @@ test_store_open_after_crash_recovers_wal(void **state)
 	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
 		src = xasprintf("%s/%s", f->dir, files[i]);
 		dst = xasprintf("%s/%s", copy, files[i]);
-		buf = read_all(src, &len);
+		buf = test_read_all(src, &len);
 		write_at(dst, buf, len, -1);
 		free(buf);
 		free(dst);
@@ -768,7 +709,7 @@ test_store_open_after_crash_recovers_wal(void **state)
 		fail_msg("store_open after a crash: %s", cause);
 	assert_setting(st, "device_name", "gw1");
 	store_close(st);
-	assert_int_equal(remove_dir(copy), 0);
+	assert_int_equal(test_remove_tree(copy), 0);
 	free(copy);
 }
 
