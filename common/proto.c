@@ -67,6 +67,8 @@ proto_reader_fill(struct proto_reader *r, int fd)
 void
 proto_reader_feed(struct proto_reader *r, const void *data, size_t len)
 {
+	if (len == 0)
+		return; /* an empty reader has no buffer to add to */
 	proto_reader_reserve(r, len);
 	memcpy(r->buf + r->len, data, len);
 	r->len += len;
@@ -86,7 +88,8 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
     char **cause)
 {
 	struct json_object *obj;
-	const char *start = r->buf + r->off;
+	/* A reader never fed has no buffer; then nothing below reads start. */
+	const char *start = r->buf != NULL ? r->buf + r->off : NULL;
 	char *nul;
 	size_t avail = r->len - r->off, mlen;
 
