@@ -4,6 +4,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +17,35 @@
 
 #define PROTO_READ_CHUNK 65536
 
+/* Closes n descriptors. */
+static void
+proto_close_fds(const int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
 void
 proto_reader_init(struct proto_reader *r)
 {
 	memset(r, 0, sizeof *r);
+	r->at_start = 1;
 }
 
 void
 proto_reader_free(struct proto_reader *r)
 {
+	size_t i;
+
+	for (i = 0; i < r->ngroups; i++)
+		proto_close_fds(r->groups[i].fds, r->groups[i].n);
+	proto_close_fds(r->fds, r->nfds);
 	free(r->buf);
 	memset(r, 0, sizeof *r);
+	r->at_start = 1;
 }
 
 /* Makes room for want more bytes, dropping what was already parsed. */
@@ -34,9 +53,11 @@ static void
 proto_reader_reserve(struct proto_reader *r, size_t want)
 {
 	if (r->off > 0 && r->off == r->len) {
+		r->base += r->len;
 		r->len = r->off = r->scanned = 0;
 	} else if (r->off > 0 && r->cap - r->len < want) {
 		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		r->base += r->off;
 		r->len -= r->off;
 		r->off = 0;
 	}
@@ -50,17 +71,112 @@ proto_reader_reserve(struct proto_reader *r, size_t want)
 	}
 }
 
+/*
+ * Files the descriptors that came with the n bytes just read at buffer
+ * offset p0: they belong to the last message starting in those bytes.
+ */
+static void
+proto_reader_file_fds(struct proto_reader *r, size_t p0, size_t n,
+    const int *fds, size_t nfds)
+{
+	struct proto_fd_group *g;
+	size_t q, start = (size_t)-1;
+
+	if (r->at_start)
+		start = p0;
+	for (q = p0; q + 1 < p0 + n; q++)
+		if (r->buf[q] == '\0')
+			start = q + 1;
+	if (start == (size_t)-1)
+		r->broken = "descriptors were passed in the middle of a "
+		    "message";
+	else if (r->ngroups == PROTO_MAX_FD_GROUPS)
+		r->broken = "too many messages with descriptors are waiting";
+	else if (r->ngroups > 0 &&
+	    r->groups[r->ngroups - 1].at == r->base + start)
+		r->broken = "descriptors were passed twice with one message";
+	if (r->broken != NULL) {
+		proto_close_fds(fds, nfds);
+		return;
+	}
+	g = &r->groups[r->ngroups++];
+	g->at = r->base + start;
+	memcpy(g->fds, fds, nfds * sizeof fds[0]);
+	g->n = nfds;
+}
+
 ssize_t
 proto_reader_fill(struct proto_reader *r, int fd)
 {
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+	} cbuf;
+	int fds[PROTO_MAX_FDS * 2];
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t nfds = 0, k, i;
 	ssize_t n;
 
 	proto_reader_reserve(r, PROTO_READ_CHUNK);
+	iov.iov_base = r->buf + r->len;
+	iov.iov_len = r->cap - r->len;
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof cbuf.buf;
 	do {
-		n = read(fd, r->buf + r->len, r->cap - r->len);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
-	if (n > 0)
+	if (n == -1 && errno == ENOTSOCK) {
+		/* a pipe or file, in tests and in-process transports */
+		do {
+			n = read(fd, r->buf + r->len, r->cap - r->len);
+		} while (n == -1 && errno == EINTR);
+		mh.msg_controllen = 0;
+		mh.msg_flags = 0;
+	}
+	if (n == -1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			int d;
+
+			memcpy(&d, CMSG_DATA(cm) + i * sizeof(int), sizeof d);
+			if (nfds < sizeof fds / sizeof fds[0])
+				fds[nfds++] = d;
+			else
+				close(d);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		proto_close_fds(fds, nfds);
+		nfds = 0;
+		if (r->broken == NULL)
+			r->broken = "more than the descriptors one message "
+			    "may carry were passed";
+	}
+	if (nfds > PROTO_MAX_FDS) {
+		proto_close_fds(fds, nfds);
+		nfds = 0;
+		if (r->broken == NULL)
+			r->broken = "more than the descriptors one message "
+			    "may carry were passed";
+	}
+	if (nfds > 0 && n > 0)
+		proto_reader_file_fds(r, r->len, (size_t)n, fds, nfds);
+	else
+		proto_close_fds(fds, nfds);
+	if (n > 0) {
 		r->len += (size_t)n;
+		r->at_start = r->buf[r->len - 1] == '\0';
+	}
 	return n;
 }
 
@@ -75,12 +191,13 @@ proto_reader_feed(struct proto_reader *r, const void *data, size_t len)
 }
 
 /*
- * A message is checked against RFC 8259's grammar only: its readers check
- * every value they use, and a reply may carry any string cmld stored.
+ * A message must have one meaning only: valid UTF-8, no \u0000, no field
+ * given twice.  The bound on fields keeps the search for repeated ones
+ * cheap.
  */
 static const struct jsonstrict_limits proto_json_limits = {
 	.max_depth = 32,
-	.flags = JSONSTRICT_SYNTAX_ONLY,
+	.max_fields = 1024,
 };
 
 int
@@ -94,6 +211,10 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
 	size_t avail = r->len - r->off, mlen;
 
 	*msg = NULL;
+	if (r->broken != NULL) {
+		*cause = xstrdup(r->broken);
+		return -1;
+	}
 	nul = avail > r->scanned ?
 	    memchr(start + r->scanned, '\0', avail - r->scanned) : NULL;
 	if (nul == NULL) {
@@ -106,6 +227,20 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
 		return 0;
 	}
 	mlen = (size_t)(nul - start);
+	proto_close_fds(r->fds, r->nfds);
+	r->nfds = 0;
+	if (r->ngroups > 0 && r->groups[0].at < r->base + r->off) {
+		*cause = xstrdup("descriptors were passed with no message");
+		return -1;
+	}
+	if (r->ngroups > 0 && r->groups[0].at == r->base + r->off) {
+		memcpy(r->fds, r->groups[0].fds,
+		    r->groups[0].n * sizeof r->fds[0]);
+		r->nfds = r->groups[0].n;
+		r->ngroups--;
+		memmove(&r->groups[0], &r->groups[1],
+		    r->ngroups * sizeof r->groups[0]);
+	}
 	r->off += mlen + 1;
 	r->scanned = 0;
 	if (mlen > PROTO_MAX_MSG) {
@@ -135,6 +270,27 @@ proto_reader_pending(const struct proto_reader *r)
 	return r->len > r->off;
 }
 
+size_t
+proto_reader_unparsed(const struct proto_reader *r)
+{
+	return r->len - r->off;
+}
+
+size_t
+proto_reader_take_fds(struct proto_reader *r, int *fds, size_t max)
+{
+	size_t i, n = r->nfds;
+
+	for (i = 0; i < n; i++) {
+		if (i < max)
+			fds[i] = r->fds[i];
+		else
+			close(r->fds[i]);
+	}
+	r->nfds = 0;
+	return n;
+}
+
 void
 proto_writer_init(struct proto_writer *w)
 {
@@ -144,6 +300,11 @@ proto_writer_init(struct proto_writer *w)
 void
 proto_writer_free(struct proto_writer *w)
 {
+	size_t i;
+
+	for (i = 0; i < w->ngroups; i++)
+		proto_close_fds(w->groups[i].fds, w->groups[i].n);
+	free(w->groups);
 	free(w->buf);
 	memset(w, 0, sizeof *w);
 }
@@ -151,13 +312,23 @@ proto_writer_free(struct proto_writer *w)
 int
 proto_writer_queue(struct proto_writer *w, struct json_object *msg)
 {
+	return proto_writer_queue_fds(w, msg, NULL, 0);
+}
+
+int
+proto_writer_queue_fds(struct proto_writer *w, struct json_object *msg,
+    const int *fds, size_t nfds)
+{
+	struct proto_out_group *g;
 	const char *s;
-	size_t len;
+	size_t len, i;
 
 	s = json_object_to_json_string_length(msg,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (s == NULL || len > PROTO_MAX_MSG)
+	if (s == NULL || len > PROTO_MAX_MSG || nfds > PROTO_MAX_FDS) {
+		proto_close_fds(fds, nfds);
 		return -1;
+	}
 	if (w->off > 0 && w->off == w->len)
 		w->off = w->len = 0;
 	if (w->cap - w->len < len + 1) {
@@ -165,6 +336,8 @@ proto_writer_queue(struct proto_writer *w, struct json_object *msg)
 
 		if (w->off > 0) {
 			memmove(w->buf, w->buf + w->off, w->len - w->off);
+			for (i = 0; i < w->ngroups; i++)
+				w->groups[i].at -= w->off;
 			w->len -= w->off;
 			w->off = 0;
 		}
@@ -175,10 +348,65 @@ proto_writer_queue(struct proto_writer *w, struct json_object *msg)
 			w->cap = cap;
 		}
 	}
+	if (nfds > 0) {
+		w->groups = xreallocarray(w->groups, w->ngroups + 1,
+		    sizeof *w->groups);
+		g = &w->groups[w->ngroups++];
+		g->at = w->len;
+		memcpy(g->fds, fds, nfds * sizeof fds[0]);
+		g->n = nfds;
+	}
 	memcpy(w->buf + w->len, s, len);
 	w->buf[w->len + len] = '\0';
 	w->len += len + 1;
 	return 0;
+}
+
+/*
+ * Sends bytes from w->off up to the next message with descriptors, or
+ * that message's first bytes with its descriptors.
+ */
+static ssize_t
+proto_writer_send(struct proto_writer *w, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+	} cbuf;
+	struct proto_out_group *g = w->ngroups > 0 ? &w->groups[0] : NULL;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	size_t end = w->len;
+	ssize_t n;
+
+	if (g != NULL && g->at > w->off)
+		end = g->at;
+	else if (w->ngroups > 1)
+		end = w->groups[1].at;
+	iov.iov_base = w->buf + w->off;
+	iov.iov_len = end - w->off;
+	memset(&mh, 0, sizeof mh);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (g != NULL && g->at == w->off) {
+		memset(&cbuf, 0, sizeof cbuf);
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * g->n);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * g->n);
+		memcpy(CMSG_DATA(cm), g->fds, sizeof(int) * g->n);
+	}
+	n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	if (n > 0 && mh.msg_control != NULL) {
+		proto_close_fds(g->fds, g->n);
+		w->ngroups--;
+		memmove(&w->groups[0], &w->groups[1],
+		    w->ngroups * sizeof w->groups[0]);
+	}
+	return n;
 }
 
 int
@@ -187,7 +415,7 @@ proto_writer_flush(struct proto_writer *w, int fd)
 	ssize_t n;
 
 	while (w->off < w->len) {
-		n = send(fd, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL);
+		n = proto_writer_send(w, fd);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -402,13 +630,32 @@ proto_connect(const char *path, char **cause)
 int
 proto_send(int fd, struct json_object *msg, char **cause)
 {
+	return proto_send_fds(fd, msg, NULL, 0, cause);
+}
+
+int
+proto_send_fds(int fd, struct json_object *msg, const int *fds, size_t nfds,
+    char **cause)
+{
 	struct proto_writer w;
+	int copies[PROTO_MAX_FDS] = { 0 };
+	size_t i;
 	int rc;
 
 	proto_writer_init(&w);
-	if (proto_writer_queue(&w, msg) == -1) {
-		*cause = xasprintf("message longer than %d bytes",
-		    PROTO_MAX_MSG);
+	for (i = 0; i < nfds && i < PROTO_MAX_FDS; i++) {
+		if ((copies[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1) {
+			*cause = xasprintf("cannot pass a file to cmld: %s",
+			    strerror(errno));
+			proto_close_fds(copies, i);
+			return -1;
+		}
+	}
+	if (proto_writer_queue_fds(&w, msg, copies, i) == -1 ||
+	    nfds > PROTO_MAX_FDS) {
+		*cause = nfds > PROTO_MAX_FDS ? xasprintf("more than %d files "
+		    "in one call", PROTO_MAX_FDS) : xasprintf("message "
+		    "longer than %d bytes", PROTO_MAX_MSG);
 		proto_writer_free(&w);
 		return -1;
 	}
