@@ -15,6 +15,12 @@
  * again.  On v2 a limit of the config needs its controller in the unified
  * hierarchy; without it the container does not start (it never runs
  * without its limits).
+ *
+ * The groups of a container that does not run (a cmld that died while
+ * starting it, or an earlier run) are swept from every hierarchy, v1 and
+ * v2, at cmld's start, at remove and at a stop of the stopped container:
+ * empty ones go, and when one holds a process nothing of that name is
+ * touched.
  */
 #include "config.h"
 
@@ -24,6 +30,7 @@
 #include <linux/magic.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -48,6 +55,8 @@
 #define C_CGROUPS_FILE_MAX 8192
 /* The longest name of the parent group. */
 #define C_CGROUPS_PARENT_MAX 64
+/* How deep a sweep goes below a container's own group. */
+#define C_CGROUPS_SWEEP_DEPTH 8
 
 static const char *const c_cgroups_names[CONTAINER_CG_COUNT] = {
 	[CONTAINER_CG_MEMORY] = "memory",
@@ -932,6 +941,240 @@ c_cgroups_cleanup(struct container *c)
 	}
 	c->cgroup_owned = 0;
 	c->frozen = 0;
+}
+
+/* Appends ", text" (or text) to *list. */
+static void
+c_cgroups_append(char **list, const char *sep, const char *text)
+{
+	char *tmp;
+
+	tmp = xasprintf("%s%s%s", *list != NULL ? *list : "",
+	    *list != NULL ? sep : "", text);
+	free(*list);
+	*list = tmp;
+}
+
+/* Orders hierarchies by path, so that reports read the same every time. */
+static int
+c_cgroups_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The cgroup hierarchies: CONTAINER_CGROUP_ROOT itself when it is cgroup
+ * v2 (its directories are groups then), else every cgroup or cgroup2 file
+ * system mounted on a directory in it, each once (a link such as cpu to
+ * cpu,cpuacct leads to one already seen).
+ */
+static char **
+c_cgroups_hierarchies(size_t *n)
+{
+	struct statfs fs;
+	struct stat sb;
+	struct dirent *de;
+	dev_t *seen = NULL;
+	char **v = NULL, *path;
+	size_t i;
+	DIR *d;
+
+	*n = 0;
+	if (statfs(CONTAINER_CGROUP_ROOT, &fs) == 0 &&
+	    fs.f_type == CGROUP2_SUPER_MAGIC) {
+		v = xcalloc(1, sizeof *v);
+		v[(*n)++] = xstrdup(CONTAINER_CGROUP_ROOT);
+		return v;
+	}
+	if ((d = opendir(CONTAINER_CGROUP_ROOT)) == NULL)
+		return NULL;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", CONTAINER_CGROUP_ROOT, de->d_name);
+		if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
+		    statfs(path, &fs) == -1 || (fs.f_type != CGROUP_SUPER_MAGIC &&
+		    fs.f_type != CGROUP2_SUPER_MAGIC)) {
+			free(path);
+			continue;
+		}
+		for (i = 0; i < *n && seen[i] != sb.st_dev; i++)
+			;
+		if (i < *n) {
+			free(path);
+			continue;
+		}
+		seen = xreallocarray(seen, *n + 1, sizeof *seen);
+		v = xreallocarray(v, *n + 1, sizeof *v);
+		seen[*n] = sb.st_dev;
+		v[(*n)++] = path;
+	}
+	closedir(d);
+	free(seen);
+	if (v != NULL)
+		qsort(v, *n, sizeof *v, c_cgroups_cmp);
+	return v;
+}
+
+/* What a sweep found: the groups, deepest first, and those in use. */
+struct c_cgroups_found {
+	char **dirs;
+	size_t ndirs;
+	char *busy;
+};
+
+/*
+ * Collects dir and the groups below it (those first) into f, and in
+ * f->busy the ones that hold processes.
+ */
+static void
+c_cgroups_scan(struct c_cgroups_found *f, const char *dir, int depth)
+{
+	struct dirent *de;
+	char *procs, *sub, *nl, *msg;
+	size_t i;
+	int n = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		if (errno != ENOENT) {
+			msg = xasprintf("cannot read cgroup %s: %s", dir,
+			    strerror(errno));
+			c_cgroups_append(&f->busy, "; ", msg);
+			free(msg);
+		}
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = xasprintf("%s/%s", dir, de->d_name);
+		if (depth < C_CGROUPS_SWEEP_DEPTH)
+			c_cgroups_scan(f, sub, depth + 1);
+		else {
+			msg = xasprintf("cgroup %s lies deeper than %d "
+			    "groups below the container's", sub,
+			    C_CGROUPS_SWEEP_DEPTH);
+			c_cgroups_append(&f->busy, "; ", msg);
+			free(msg);
+		}
+		free(sub);
+	}
+	closedir(d);
+	if ((procs = c_cgroups_read(dir, "cgroup.procs")) != NULL) {
+		for (i = 0; procs[i] != '\0'; i++)
+			n += procs[i] == '\n';
+		if (n > 0) {
+			if ((nl = strchr(procs, '\n')) != NULL)
+				*nl = '\0';
+			msg = xasprintf("cgroup %s holds %d process%s cmld did "
+			    "not start (pid %s%s)", dir, n, n == 1 ? "" : "es",
+			    procs, n > 1 ? " and others" : "");
+			c_cgroups_append(&f->busy, "; ", msg);
+			free(msg);
+		}
+		free(procs);
+	}
+	f->dirs = xreallocarray(f->dirs, f->ndirs + 1, sizeof *f->dirs);
+	f->dirs[f->ndirs++] = xstrdup(dir);
+}
+
+/*
+ * Removes an empty group; a task that has just exited may keep it busy
+ * for a moment.  A group that holds a process again is left: -1.
+ */
+static int
+c_cgroups_rmdir_empty(const char *dir)
+{
+	char *procs;
+	int i, empty;
+
+	for (i = 0;; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || (long long)i * C_CGROUPS_POLL_NS /
+		    1000000 >= C_CGROUPS_WAIT_MS)
+			return -1;
+		procs = c_cgroups_read(dir, "cgroup.procs");
+		empty = procs != NULL && procs[0] == '\0';
+		free(procs);
+		if (!empty) {
+			errno = EBUSY;
+			return -1;
+		}
+		c_cgroups_nap();
+	}
+}
+
+int
+c_cgroups_sweep(const char *parent, const char *name, char **report)
+{
+	struct c_cgroups_found f = { NULL, 0, NULL };
+	char **hier, *dir, *removed = NULL, *failed = NULL, *msg;
+	size_t nhier, i, j;
+	int rc = 0;
+
+	*report = NULL;
+	if (parent == NULL)
+		parent = CONTAINER_CGROUP_DIR;
+	hier = c_cgroups_hierarchies(&nhier);
+	for (i = 0; i < nhier; i++) {
+		dir = xasprintf("%s/%s/%s", hier[i], parent, name);
+		c_cgroups_scan(&f, dir, 0);
+		free(dir);
+	}
+	if (f.busy != NULL) {
+		*report = xasprintf("the cgroups of container '%s', which does "
+		    "not run, are left in place, not taken over: %s", name,
+		    f.busy);
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < f.ndirs; i++) {
+		if (c_cgroups_rmdir_empty(f.dirs[i]) == 0) {
+			c_cgroups_append(&removed, ", ", f.dirs[i]);
+			continue;
+		}
+		msg = xasprintf("cannot remove cgroup %s: %s", f.dirs[i],
+		    strerror(errno));
+		c_cgroups_append(&failed, "; ", msg);
+		free(msg);
+	}
+	/* The parent goes too where it is empty now, as after a stop. */
+	for (i = 0; removed != NULL && i < nhier; i++) {
+		dir = xasprintf("%s/%s", hier[i], parent);
+		for (j = 0; j < f.ndirs; j++) {
+			if (strncmp(f.dirs[j], dir, strlen(dir)) == 0 &&
+			    f.dirs[j][strlen(dir)] == '/')
+				break;
+		}
+		if (j < f.ndirs)
+			(void)rmdir(dir);
+		free(dir);
+	}
+	if (failed != NULL) {
+		*report = xasprintf("the leftover cgroups of container '%s', "
+		    "which does not run, are not all removed: %s%s%s", name,
+		    failed, removed != NULL ? "; removed " : "",
+		    removed != NULL ? removed : "");
+		rc = -1;
+	} else if (removed != NULL) {
+		*report = xasprintf("removed the leftover cgroups of container "
+		    "'%s', which does not run: %s", name, removed);
+		rc = 1;
+	}
+out:
+	for (i = 0; i < f.ndirs; i++)
+		free(f.dirs[i]);
+	free(f.dirs);
+	free(f.busy);
+	free(removed);
+	free(failed);
+	for (i = 0; i < nhier; i++)
+		free(hier[i]);
+	free(hier);
+	return rc;
 }
 
 const struct container_module c_cgroups_module = {

@@ -529,6 +529,31 @@ out:
 	free(why);
 }
 
+/*
+ * Removes the cgroups a container that does not run left behind (a cmld
+ * that died while starting it, an earlier run); groups holding processes
+ * cmld did not start are left and reported.  Audited once, if any.
+ */
+static void
+ctr_sweep(struct ctr *k)
+{
+	char *report = NULL;
+	int rc;
+
+	if (k->rt != NULL || k->starting)
+		return;
+	rc = c_cgroups_sweep(k->cmld->cgroup_parent, k->name, &report);
+	if (rc == 0)
+		return;
+	if (rc == -1)
+		log_warnx("container %s: %s", k->name, report);
+	else
+		log_info("container %s: %s", k->name, report);
+	audit_container(k->cmld, k->name, rc == -1 ? PROTO_ERR_BUSY : "ok",
+	    "%s", report);
+	free(report);
+}
+
 void
 cmd_container_remove(struct call *call)
 {
@@ -543,6 +568,7 @@ cmd_container_remove(struct call *call)
 		    "stop it first", k->name, k->state);
 		return;
 	}
+	ctr_sweep(k);
 	if (store_container_remove(call->cmld->store, k->name, &cause) != 1) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot remove "
 		    "container '%s': %s", k->name, cause != NULL ? cause :
@@ -761,8 +787,8 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 		goto fail;
 	}
 	k->starting = 1;
-	free(k->state);
-	k->state = xstrdup("starting");
+	/* Stored: a cmld that dies now leaves the next one to look. */
+	ctr_set_state(k, "starting", NULL, version);
 	sj->job.step = start_job_step;
 	sj->job.cancel = start_job_cancel;
 	if (call != NULL)
@@ -844,6 +870,7 @@ ctr_end(struct call *call, int sig)
 	if ((k = ctr_from_call(call)) == NULL)
 		return;
 	if (k->rt == NULL) {
+		ctr_sweep(k);
 		call_error(call, PROTO_ERR_BUSY, "name", "container '%s' is not "
 		    "running (%s)", k->name, k->state);
 		return;
@@ -1188,7 +1215,9 @@ ctr_adopt(struct ctr *k, long long pid)
 {
 	struct cmld *cmld = k->cmld;
 	struct guestos_ready *r;
-	const char *error, *reason = "it ended while cmld was not running";
+	const char *error, *reason = strcmp(k->state, "starting") == 0 ?
+	    "cmld ended while it was starting" :
+	    "it ended while cmld was not running";
 	char *cause = NULL;
 
 	r = k->version != NULL ? guestos_ready_open(cmld, k->cfg.guestos_name,
@@ -1259,6 +1288,7 @@ ctr_load_cb(const struct store_container *sc, void *arg)
 	if (strcmp(k->state, "stopped") != 0 &&
 	    strcmp(k->state, "failed") != 0)
 		ctr_adopt(k, sc->pid);
+	ctr_sweep(k);
 	return 0;
 }
 

@@ -390,5 +390,14 @@ pid_t *c_cgroups_procs(struct container *c);
 /* c-cgroups: counts the OOM kills and the times the pids limit was hit. */
 void c_cgroups_events(struct container *c, long long *oom_kills,
     long long *pids_hits);
+/*
+ * c-cgroups: removes the groups PARENT/NAME (and any below) of a container
+ * that does not run from every cgroup hierarchy, v1 and v2, and a parent
+ * emptied by that (parent NULL: CONTAINER_CGROUP_DIR).  When one holds a
+ * process, none is touched.  Returns 0 when there was none, 1 when all
+ * were removed, -1 when some are left; *report (to free) says what was
+ * removed or left and why.
+ */
+int c_cgroups_sweep(const char *parent, const char *name, char **report);
 
 #endif
