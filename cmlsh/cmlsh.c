@@ -392,128 +392,6 @@ out:
 	return status;
 }
 
-static void
-cmlsh_disconnect(struct cmlsh *sh)
-{
-	if (sh->fd != -1)
-		close(sh->fd);
-	sh->fd = -1;
-	proto_reader_free(&sh->reader);
-	proto_reader_init(&sh->reader);
-}
-
-/*
- * Returns 1 if the connection to cmld still looks usable: cmld sends
- * nothing between calls, so anything readable is its end of file.
- */
-static int
-cmlsh_connection_alive(struct cmlsh *sh)
-{
-	struct pollfd pfd;
-
-	pfd.fd = sh->fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 0;
-}
-
-/*
- * Sends a call, connecting first if needed; a connection that cmld has
- * dropped since the last call is replaced once.  -1 with *cause set.
- */
-static int
-cmlsh_send(struct cmlsh *sh, struct json_object *call, char **cause)
-{
-	int fresh = 0;
-
-	if (sh->fd != -1 && !cmlsh_connection_alive(sh))
-		cmlsh_disconnect(sh);
-	for (;;) {
-		if (sh->fd == -1) {
-			if ((sh->fd = proto_connect(sh->socket_path,
-			    cause)) == -1)
-				return -1;
-			fresh = 1;
-		}
-		if (proto_send(sh->fd, call, cause) == 0)
-			return 0;
-		if (fresh) {
-			/*
-			 * cmld may have refused the connection at once (no
-			 * role, too many clients): its answer waits to be read.
-			 */
-			free(*cause);
-			*cause = NULL;
-			return 0;
-		}
-		cmlsh_disconnect(sh);
-		free(*cause);
-		*cause = NULL;
-	}
-}
-
-/*
- * Receives one message from cmld, waiting with mask as the signal mask
- * (NULL: unchanged) so that Ctrl-C interrupts the wait when interactive.
- * -1 with *cause set; the connection is closed then.
- */
-static int
-cmlsh_recv(struct cmlsh *sh, const char *what, const sigset_t *mask,
-    struct json_object **msg, char **cause)
-{
-	struct pollfd pfd;
-	char *why = NULL;
-	ssize_t n;
-	int rc;
-
-	for (;;) {
-		rc = proto_reader_next(&sh->reader, msg, &why);
-		if (rc == 1)
-			return 0;
-		if (rc == -1) {
-			*cause = xasprintf("cmld at %s sent an invalid reply "
-			    "to '%s' (%s): check that this socket belongs to "
-			    "cmld", sh->socket_path, what, why);
-			free(why);
-			goto fail;
-		}
-		pfd.fd = sh->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (ppoll(&pfd, 1, NULL, mask) == -1) {
-			if (errno != EINTR) {
-				*cause = xasprintf("cannot wait for cmld: %s",
-				    strerror(errno));
-				goto fail;
-			}
-			if (cmlsh_signal != 0) {
-				/* after the ^C the terminal echoed */
-				fputc('\n', sh->err);
-				*cause = xasprintf("interrupted while waiting "
-				    "for '%s': cmld may still carry it out",
-				    what);
-				goto fail;
-			}
-			continue;
-		}
-		n = proto_reader_fill(&sh->reader, sh->fd);
-		if (n == 0) {
-			*cause = xasprintf("cmld closed the connection before "
-			    "it finished replying to '%s': it may have "
-			    "stopped; see its log", what);
-			goto fail;
-		}
-		if (n == -1) {
-			*cause = xasprintf("cannot read the reply to '%s' from "
-			    "cmld: %s", what, strerror(errno));
-			goto fail;
-		}
-	}
-fail:
-	cmlsh_disconnect(sh);
-	return -1;
-}
-
 /*
  * Writes out what is buffered; -1 if stdout is gone (a closed pipe says
  * nothing, any other failure says why).
@@ -562,38 +440,48 @@ cmlsh_progress(struct cmlsh *sh, struct json_object *params, int *shown)
 }
 
 /*
- * Writes the output of a command run in a container ({"stdout": ...} or
- * {"stderr": ...}) as it is, byte for byte; returns 1 if params was such
- * output.  A final reply's "exit_status" becomes *exit_status.
+ * Takes the output of a command run in a container: the first reply of a
+ * streamed exec passes the read ends of its pipes ({"stdout": 0,
+ * "stderr": 1}), copied here byte for byte; the last carries
+ * "exit_status", which becomes *exit_status.  Returns 1 if params was
+ * such a reply, -1 if copying failed (*cause set).
  */
 static int
-cmlsh_output(struct cmlsh *sh, struct json_object *params, int *exit_status)
+cmlsh_output(struct cmlsh *sh, struct json_object *params, const int *fds,
+    size_t nfds, const sigset_t *mask, int *exit_status, char **cause)
 {
-	struct json_object *v;
-	int found = 0;
+	struct json_object *o, *e, *v;
+	int src[2], dst[2];
 
 	if (sh->json)
 		return 0;
-	if (json_object_object_get_ex(params, "stdout", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		fwrite(json_object_get_string(v), 1,
-		    (size_t)json_object_get_string_len(v), sh->out);
+	if (json_object_object_get_ex(params, "stdout", &o) &&
+	    json_object_object_get_ex(params, "stderr", &e) &&
+	    json_object_is_type(o, json_type_int) &&
+	    json_object_is_type(e, json_type_int)) {
+		if (nfds != 2 || json_object_get_int(o) != 0 ||
+		    json_object_get_int(e) != 1) {
+			*cause = xstrdup("cmld passed no output pipes with "
+			    "the command's first reply");
+			return -1;
+		}
 		fflush(sh->out);
-		found = 1;
-	}
-	if (json_object_object_get_ex(params, "stderr", &v) &&
-	    json_object_is_type(v, json_type_string)) {
-		fwrite(json_object_get_string(v), 1,
-		    (size_t)json_object_get_string_len(v), sh->err);
 		fflush(sh->err);
-		found = 1;
+		src[0] = fds[0];
+		src[1] = fds[1];
+		dst[0] = fileno(sh->out);
+		dst[1] = fileno(sh->err);
+		if (client_copy_output(src, dst, 2, mask, &cmlsh_signal,
+		    cause) == -1)
+			return -1;
+		return 1;
 	}
 	if (json_object_object_get_ex(params, "exit_status", &v) &&
 	    json_object_is_type(v, json_type_int)) {
 		*exit_status = json_object_get_int(v);
-		found = 1;
+		return 1;
 	}
-	return found;
+	return 0;
 }
 
 /*
@@ -632,11 +520,23 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	struct proto_reply reply;
 	sigset_t block, saved, *mask = NULL;
 	char *cause = NULL, *why = NULL;
-	int status = CMLSH_EXIT_FAILED, progress = 0, exit_status = -1;
+	int status = CMLSH_EXIT_FAILED, progress = 0, exit_status = -1, rc;
+	int fds[PROTO_MAX_FDS], rfds[PROTO_MAX_FDS];
+	size_t nfds = 0, nrfds = 0, i;
+	/*
+	 * A command run in a container streams its output through pipes;
+	 * with --json its output comes whole in the reply instead.
+	 */
+	int more = (cmd->flags & CMD_STREAMS) && !(sh->json &&
+	    cmd->id == CMD_ID_CONTAINER_EXEC);
 
 	format_state_init(&fs);
-	call = proto_call_new(cmd->method, params,
-	    (cmd->flags & CMD_STREAMS) != 0);
+	if (client_open_files(cmd, params, fds, &nfds, &cause) == -1) {
+		json_object_put(params);
+		call = NULL;
+		goto out;
+	}
+	call = proto_call_new(cmd->method, params, more);
 	if (sh->interactive) {
 		/* Signals are taken only while waiting, so none is lost. */
 		sigemptyset(&block);
@@ -646,16 +546,23 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		sigprocmask(SIG_BLOCK, &block, &saved);
 		mask = &saved;
 	}
-	if (cmlsh_send(sh, call, &cause) == -1)
+	rc = client_send(&sh->cl, call, fds, nfds, &cause);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (rc == -1)
 		goto out;
 	for (;;) {
-		if (cmlsh_recv(sh, cmd->words, mask, &msg, &cause) == -1)
+		for (i = 0; i < nrfds; i++)
+			close(rfds[i]);
+		nrfds = 0;
+		if (client_recv(&sh->cl, cmd->words, mask, &msg, rfds, &nrfds,
+		    &cause) == -1)
 			goto out;
 		if (proto_reply_parse(msg, &reply, &why) == -1) {
 			cause = xasprintf("cmld at %s sent an invalid reply to "
 			    "'%s' (%s): check that this socket belongs to "
 			    "cmld", sh->socket_path, cmd->words, why);
-			cmlsh_disconnect(sh);
+			client_disconnect(&sh->cl);
 			goto out;
 		}
 		if (reply.continues && cmlsh_progress(sh, reply.params,
@@ -674,7 +581,18 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 			cmlsh_flush(sh);
 			goto out;
 		}
-		if (cmlsh_output(sh, reply.params, &exit_status)) {
+		rc = cmlsh_output(sh, reply.params, rfds, nrfds, mask,
+		    &exit_status, &cause);
+		nrfds = 0; /* taken: closed by cmlsh_output */
+		if (rc == -1) {
+			if (*cause == '\0') {
+				free(cause);
+				cause = NULL;
+			}
+			client_disconnect(&sh->cl);
+			goto out;
+		}
+		if (rc == 1) {
 			if (!reply.continues)
 				break;
 			json_object_put(msg);
@@ -699,7 +617,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		}
 		if (cmlsh_flush(sh) == -1) {
 			/* nobody reads the rest: stop a stream */
-			cmlsh_disconnect(sh);
+			client_disconnect(&sh->cl);
 			goto out;
 		}
 		if (!reply.continues)
@@ -711,6 +629,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	if (exit_status > 0)
 		status = exit_status;
 out:
+	for (i = 0; i < nrfds; i++)
+		close(rfds[i]);
 	if (progress)
 		fputs("\r\033[K", sh->err);
 	if (cause != NULL)
@@ -1307,10 +1227,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&sh, 0, sizeof sh);
-	sh.fd = -1;
 	sh.out = stdout;
 	sh.err = stderr;
-	proto_reader_init(&sh.reader);
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+:c:hy", longopts, NULL)) != -1) {
@@ -1360,6 +1278,7 @@ main(int argc, char **argv)
 		sh.socket_path = env != NULL && *env != '\0' ? env :
 		    CMLSH_DEFAULT_SOCKET;
 	}
+	client_init(&sh.cl, sh.socket_path, &cmlsh_signal);
 	sh.tty = isatty(STDIN_FILENO);
 
 	if (command != NULL)
@@ -1377,8 +1296,7 @@ main(int argc, char **argv)
 			    strerror(errno));
 		status = CMLSH_EXIT_FAILED;
 	}
-	cmlsh_disconnect(&sh);
-	proto_reader_free(&sh.reader);
+	client_disconnect(&sh.cl);
 	free(sh.history_path);
 	return status;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmdtab.h"
+#include "jsonstrict.h"
 #include "xmalloc.h"
 
 const struct cmd_family cmd_families[] = {
@@ -24,6 +25,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "device status",
 		.family = "device",
 		.method = "org.cml.Device.Status",
+		.id = CMD_ID_DEVICE_STATUS,
 		.summary = "show version, uptime, state and stages",
 		.help = "Shows the cml version, how long cmld has run, its "
 		    "state directory, the provisioning state, the device "
@@ -34,6 +36,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "device config get",
 		.family = "device",
 		.method = "org.cml.Device.GetConfig",
+		.id = CMD_ID_DEVICE_GET_CONFIG,
 		.args = {
 			{ .name = "key", .type = CMD_ARG_STRING,
 			  .flags = CMD_ARG_OPTIONAL, .metavar = "KEY",
@@ -49,6 +52,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "device config set",
 		.family = "device",
 		.method = "org.cml.Device.SetConfig",
+		.id = CMD_ID_DEVICE_SET_CONFIG,
 		.args = {
 			{ .name = "key", .type = CMD_ARG_STRING,
 			  .metavar = "KEY", .help = "the setting to change",
@@ -65,6 +69,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "audit list",
 		.family = "audit",
 		.method = "org.cml.Audit.List",
+		.id = CMD_ID_AUDIT_LIST,
 		.args = {
 			{ .name = "last", .type = CMD_ARG_INT,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
@@ -81,6 +86,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "ca list",
 		.family = "ca",
 		.method = "org.cml.Trust.List",
+		.id = CMD_ID_TRUST_LIST,
 		.summary = "show the trust anchors",
 		.help = "Shows every trust anchor: fingerprint (SHA-256), "
 		    "subject, key, end of validity, and whether the supplier "
@@ -91,8 +97,9 @@ const struct cmd_entry cmd_table[] = {
 		.words = "ca add",
 		.family = "ca",
 		.method = "org.cml.Trust.Add",
+		.id = CMD_ID_TRUST_ADD,
 		.args = {
-			{ .name = "path", .type = CMD_ARG_STRING,
+			{ .name = "cert", .type = CMD_ARG_FILE,
 			  .flags = CMD_ARG_PATH, .metavar = "CERT",
 			  .help = "a CA certificate, PEM or DER",
 			  .complete = CMD_COMPLETE_FILE },
@@ -108,6 +115,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "ca remove",
 		.family = "ca",
 		.method = "org.cml.Trust.Remove",
+		.id = CMD_ID_TRUST_REMOVE,
 		.args = {
 			{ .name = "fingerprint", .type = CMD_ARG_STRING,
 			  .metavar = "FINGERPRINT",
@@ -124,6 +132,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "guestos list",
 		.family = "guestos",
 		.method = "org.cml.GuestOS.List",
+		.id = CMD_ID_GUESTOS_LIST,
 		.summary = "show installed guest OSes",
 		.help = "Shows every installed guest OS version with its signer, "
 		    "number of images, their size in bytes and the install "
@@ -134,8 +143,9 @@ const struct cmd_entry cmd_table[] = {
 		.words = "guestos install",
 		.family = "guestos",
 		.method = "org.cml.GuestOS.Install",
+		.id = CMD_ID_GUESTOS_INSTALL,
 		.args = {
-			{ .name = "path", .type = CMD_ARG_STRING,
+			{ .name = "dir", .type = CMD_ARG_FILES,
 			  .flags = CMD_ARG_PATH, .metavar = "DIR",
 			  .help = "a guest OS directory: manifest.json, "
 			    "manifest.json.p7s and the images",
@@ -154,6 +164,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "guestos verify",
 		.family = "guestos",
 		.method = "org.cml.GuestOS.Verify",
+		.id = CMD_ID_GUESTOS_VERIFY,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the guest OS" },
@@ -171,6 +182,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "guestos remove",
 		.family = "guestos",
 		.method = "org.cml.GuestOS.Remove",
+		.id = CMD_ID_GUESTOS_REMOVE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the guest OS" },
@@ -189,6 +201,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container list",
 		.family = "container",
 		.method = "org.cml.Container.List",
+		.id = CMD_ID_CONTAINER_LIST,
 		.summary = "show the containers and their states",
 		.help = "Shows every container: state (stopped, starting, "
 		    "running, stopping, frozen, failed), guest OS and version, "
@@ -199,6 +212,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container show",
 		.family = "container",
 		.method = "org.cml.Container.Show",
+		.id = CMD_ID_CONTAINER_SHOW,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -212,6 +226,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container config",
 		.family = "container",
 		.method = "org.cml.Container.Config",
+		.id = CMD_ID_CONTAINER_CONFIG,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -225,9 +240,11 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container create",
 		.family = "container",
 		.method = "org.cml.Container.Create",
+		.id = CMD_ID_CONTAINER_CREATE,
 		.args = {
-			{ .name = "path", .type = CMD_ARG_STRING,
-			  .flags = CMD_ARG_PATH, .metavar = "CONFIG",
+			{ .name = "config", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH | CMD_ARG_SIGNED,
+			  .metavar = "CONFIG",
 			  .help = "the config file (JSON)",
 			  .complete = CMD_COMPLETE_FILE },
 		},
@@ -242,6 +259,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container start",
 		.family = "container",
 		.method = "org.cml.Container.Start",
+		.id = CMD_ID_CONTAINER_START,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -256,6 +274,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container stop",
 		.family = "container",
 		.method = "org.cml.Container.Stop",
+		.id = CMD_ID_CONTAINER_STOP,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -270,6 +289,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container kill",
 		.family = "container",
 		.method = "org.cml.Container.Kill",
+		.id = CMD_ID_CONTAINER_KILL,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -283,6 +303,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container freeze",
 		.family = "container",
 		.method = "org.cml.Container.Freeze",
+		.id = CMD_ID_CONTAINER_FREEZE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -296,6 +317,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container unfreeze",
 		.family = "container",
 		.method = "org.cml.Container.Unfreeze",
+		.id = CMD_ID_CONTAINER_UNFREEZE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -308,6 +330,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container remove",
 		.family = "container",
 		.method = "org.cml.Container.Remove",
+		.id = CMD_ID_CONTAINER_REMOVE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -321,6 +344,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "container exec",
 		.family = "container",
 		.method = "org.cml.Container.Exec",
+		.id = CMD_ID_CONTAINER_EXEC,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container" },
@@ -340,6 +364,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "api info",
 		.family = "api",
 		.method = "org.varlink.service.GetInfo",
+		.id = CMD_ID_SERVICE_GET_INFO,
 		.summary = "show the service and its varlink interfaces",
 		.help = "Shows what org.varlink.service.GetInfo answers: vendor, "
 		    "product, version and the interfaces cmld implements.",
@@ -349,6 +374,7 @@ const struct cmd_entry cmd_table[] = {
 		.words = "api describe",
 		.family = "api",
 		.method = "org.varlink.service.GetInterfaceDescription",
+		.id = CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION,
 		.args = {
 			{ .name = "interface", .type = CMD_ARG_STRING,
 			  .metavar = "INTERFACE",
@@ -364,14 +390,21 @@ const struct cmd_entry cmd_table[] = {
 const size_t cmd_table_len = sizeof cmd_table / sizeof cmd_table[0];
 
 const struct cmd_entry *
-cmd_find_method(const char *method)
+cmd_find_method_in(const struct cmd_entry *table, size_t len,
+    const char *method)
 {
 	size_t i;
 
-	for (i = 0; i < cmd_table_len; i++)
-		if (strcmp(cmd_table[i].method, method) == 0)
-			return &cmd_table[i];
+	for (i = 0; i < len; i++)
+		if (strcmp(table[i].method, method) == 0)
+			return &table[i];
 	return NULL;
+}
+
+const struct cmd_entry *
+cmd_find_method(const char *method)
+{
+	return cmd_find_method_in(cmd_table, cmd_table_len, method);
 }
 
 const struct cmd_entry *
@@ -494,8 +527,11 @@ cmd_arg_value(const struct cmd_arg *arg, const char *s, char **cause)
 		return json_object_new_boolean(1);
 	case CMD_ARG_STRING:
 	case CMD_ARG_STRINGS:
+	case CMD_ARG_FILE:
+	case CMD_ARG_FILES:
 		break;
 	}
+	/* a file's path stays a string until the client opens it */
 	if ((arg->flags & CMD_ARG_PATH) && s[0] != '/')
 		return cmd_absolute_path(s, cause);
 	return json_object_new_string(s);
@@ -596,6 +632,80 @@ cmd_find_arg(const struct cmd_entry *cmd, const char *name)
 	return NULL;
 }
 
+/* Says whether v is a descriptor index: an integer from 0. */
+static int
+cmd_is_fd_index(struct json_object *v)
+{
+	return v != NULL && json_object_is_type(v, json_type_int) &&
+	    json_object_get_int64(v) >= 0 &&
+	    json_object_get_int64(v) < CMD_MAX_FDS;
+}
+
+/* Says whether v is a string of 1 to max bytes. */
+static int
+cmd_is_name(struct json_object *v, int max)
+{
+	return v != NULL && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0 &&
+	    json_object_get_string_len(v) <= max;
+}
+
+/* Checks a passed file: {"fd": N, "name": S[, "signature": N]}. */
+static int
+cmd_check_file(const struct cmd_arg *a, struct json_object *v, char **cause)
+{
+	if (!json_object_is_type(v, json_type_object))
+		goto bad;
+	json_object_object_foreach(v, key, m) {
+		if (strcmp(key, "fd") == 0 && cmd_is_fd_index(m))
+			continue;
+		if (strcmp(key, "name") == 0 && cmd_is_name(m, CMD_MAX_STRING))
+			continue;
+		if (strcmp(key, "signature") == 0 &&
+		    (a->flags & CMD_ARG_SIGNED) && cmd_is_fd_index(m))
+			continue;
+		goto bad;
+	}
+	if (json_object_object_get(v, "fd") == NULL ||
+	    json_object_object_get(v, "name") == NULL)
+		goto bad;
+	return 0;
+bad:
+	*cause = xasprintf("'%s' must be a passed file: {\"fd\": N, "
+	    "\"name\": PATH%s}, N indexing the descriptors passed with the "
+	    "call", a->name, (a->flags & CMD_ARG_SIGNED) ?
+	    ", \"signature\": N" : "");
+	return -1;
+}
+
+/* Checks passed directory entries: {"name": S, "files": {E: N, ...}}. */
+static int
+cmd_check_files(const struct cmd_arg *a, struct json_object *v, char **cause)
+{
+	struct json_object *files = NULL;
+
+	if (!json_object_is_type(v, json_type_object) ||
+	    json_object_object_length(v) != 2 ||
+	    !cmd_is_name(json_object_object_get(v, "name"), CMD_MAX_STRING) ||
+	    !json_object_object_get_ex(v, "files", &files) ||
+	    files == NULL || !json_object_is_type(files, json_type_object) ||
+	    json_object_object_length(files) > CMD_MAX_FDS)
+		goto bad;
+	json_object_object_foreach(files, key, m) {
+		if (!cmd_is_fd_index(m) || key[0] == '\0' ||
+		    strlen(key) > CMD_MAX_FILE_NAME || strchr(key, '/') != NULL ||
+		    strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	*cause = xasprintf("'%s' must be passed files: {\"name\": PATH, "
+	    "\"files\": {NAME: N, ...}} with at most %d plain file names, N "
+	    "indexing the descriptors passed with the call", a->name,
+	    CMD_MAX_FDS);
+	return -1;
+}
+
 /* Checks one received value against its argument; -1 with *cause set. */
 static int
 cmd_check_value(const struct cmd_arg *a, struct json_object *v, char **cause)
@@ -615,7 +725,16 @@ cmd_check_value(const struct cmd_arg *a, struct json_object *v, char **cause)
 			    a->name);
 			return -1;
 		}
+		if (json_object_get_string_len(v) > CMD_MAX_STRING) {
+			*cause = xasprintf("'%s' is longer than %d bytes",
+			    a->name, CMD_MAX_STRING);
+			return -1;
+		}
 		return 0;
+	case CMD_ARG_FILE:
+		return cmd_check_file(a, v, cause);
+	case CMD_ARG_FILES:
+		return cmd_check_files(a, v, cause);
 	case CMD_ARG_INT:
 		if (!json_object_is_type(v, json_type_int)) {
 			*cause = xasprintf("'%s' must be an integer", a->name);
@@ -665,7 +784,12 @@ cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
 	json_object_object_foreach(params, key, val) {
 		if ((a = cmd_find_arg(cmd, key)) == NULL) {
 			*param = key;
-			*cause = xasprintf("unknown parameter '%s'", key);
+			{
+				char *q = jsonstrict_quotes(key);
+
+				*cause = xasprintf("unknown parameter '%s'", q);
+				free(q);
+			}
 			return -1;
 		}
 		if (val == NULL && (a->flags & CMD_ARG_OPTIONAL))

@@ -15,6 +15,17 @@ enum cmd_arg_type {
 	CMD_ARG_INT,
 	CMD_ARG_BOOL, /* an option without value: present means true */
 	CMD_ARG_STRINGS, /* all remaining words, as an array of strings */
+	/*
+	 * A file the client opens with its own rights and passes as a
+	 * descriptor: typed as a path, sent as {"fd": N, "name": PATH},
+	 * N indexing the descriptors passed with the call.
+	 */
+	CMD_ARG_FILE,
+	/*
+	 * A directory whose entries the client opens and passes: typed as a
+	 * path, sent as {"name": PATH, "files": {ENTRY: N, ...}}.
+	 */
+	CMD_ARG_FILES,
 };
 
 /* What a shell completes an argument with. */
@@ -27,7 +38,10 @@ enum cmd_complete {
 
 #define CMD_ARG_OPTIONAL 0x01 /* may be left out */
 #define CMD_ARG_OPTION 0x02 /* given as --name VALUE, not by position */
-#define CMD_ARG_PATH 0x04 /* a path cmld opens: made absolute by shells */
+#define CMD_ARG_PATH 0x04 /* a path: made absolute by shells */
+/* A CMD_ARG_FILE whose PATH.p7s the client passes too, when it exists, as
+ * member "signature": N. */
+#define CMD_ARG_SIGNED 0x08
 
 struct cmd_arg {
 	const char *name; /* varlink parameter; also the --option name */
@@ -50,8 +64,47 @@ struct cmd_arg {
 #define CMD_OPERATOR 0x80 /* changes state, yet operators may call it */
 
 #define CMD_MAX_ARGS 8
+/* The longest string parameter, and a file name passed. */
+#define CMD_MAX_STRING 4096
+#define CMD_MAX_FILE_NAME 255
+/* The most descriptors one call passes (PROTO_MAX_FDS). */
+#define CMD_MAX_FDS 32
+
+/*
+ * Every command's id: a daemon joins its handlers to its table through
+ * an array indexed by these, checked by a unit test.
+ */
+enum cmd_id {
+	CMD_ID_NONE,
+	CMD_ID_DEVICE_STATUS,
+	CMD_ID_DEVICE_GET_CONFIG,
+	CMD_ID_DEVICE_SET_CONFIG,
+	CMD_ID_AUDIT_LIST,
+	CMD_ID_TRUST_LIST,
+	CMD_ID_TRUST_ADD,
+	CMD_ID_TRUST_REMOVE,
+	CMD_ID_GUESTOS_LIST,
+	CMD_ID_GUESTOS_INSTALL,
+	CMD_ID_GUESTOS_VERIFY,
+	CMD_ID_GUESTOS_REMOVE,
+	CMD_ID_CONTAINER_LIST,
+	CMD_ID_CONTAINER_SHOW,
+	CMD_ID_CONTAINER_CONFIG,
+	CMD_ID_CONTAINER_CREATE,
+	CMD_ID_CONTAINER_START,
+	CMD_ID_CONTAINER_STOP,
+	CMD_ID_CONTAINER_KILL,
+	CMD_ID_CONTAINER_FREEZE,
+	CMD_ID_CONTAINER_UNFREEZE,
+	CMD_ID_CONTAINER_REMOVE,
+	CMD_ID_CONTAINER_EXEC,
+	CMD_ID_SERVICE_GET_INFO,
+	CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION,
+	CMD_ID_COUNT,
+};
 
 struct cmd_entry {
+	enum cmd_id id;
 	const char *words; /* shell words, e.g. "device config set" */
 	const char *family; /* first word; groups help */
 	const char *method; /* varlink method */
@@ -73,6 +126,9 @@ extern const size_t cmd_families_len;
 
 /* Returns the entry for a varlink method, or NULL. */
 const struct cmd_entry *cmd_find_method(const char *method);
+/* Returns the entry of table[0..len) for a varlink method, or NULL. */
+const struct cmd_entry *cmd_find_method_in(const struct cmd_entry *table,
+    size_t len, const char *method);
 /* Returns the entry whose words are exactly words (space-separated). */
 const struct cmd_entry *cmd_find_words(const char *words);
 /*

@@ -4,54 +4,212 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "file.h"
 #include "xmalloc.h"
 
 int
-file_read_small(int dirfd, const char *path, size_t max, char **buf,
-    size_t *len)
+file_check_fd(int fd, size_t max, struct stat *sb)
+{
+	struct statfs sf;
+
+	if (fstat(fd, sb) == -1)
+		return -1;
+	if (S_ISLNK(sb->st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	if (!S_ISREG(sb->st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* A FUSE file is served by a process that may never answer. */
+	if (fstatfs(fd, &sf) == -1 || sf.f_type == FILE_FUSE_MAGIC) {
+		errno = EREMOTE;
+		return -1;
+	}
+	if (max != 0 && (unsigned long long)sb->st_size > max) {
+		errno = EFBIG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+file_read_fd(int fd, size_t max, char **buf, size_t *len)
 {
 	struct stat sb;
 	ssize_t n;
 	size_t off = 0;
-	int fd, err;
+	int err;
 
 	*buf = NULL;
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if (file_check_fd(fd, max, &sb) == -1)
 		return -1;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		err = EINVAL;
-		goto fail;
-	}
-	if ((size_t)sb.st_size > max) {
-		err = EFBIG;
-		goto fail;
-	}
 	*buf = xmalloc((size_t)sb.st_size + 1);
 	while (off < (size_t)sb.st_size) {
-		n = read(fd, *buf + off, (size_t)sb.st_size - off);
+		n = pread(fd, *buf + off, (size_t)sb.st_size - off,
+		    (off_t)off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			err = n == 0 ? ENODATA : EIO;
-			goto fail;
+			free(*buf);
+			*buf = NULL;
+			errno = err;
+			return -1;
 		}
 		off += (size_t)n;
 	}
-	close(fd);
 	(*buf)[off] = '\0';
 	*len = off;
 	return 0;
-fail:
-	free(*buf);
+}
+
+char *
+file_error(const char *name, size_t max)
+{
+	switch (errno) {
+	case ELOOP:
+		return xasprintf("%s is a symbolic link", name);
+	case EINVAL:
+		return xasprintf("%s is not a regular file", name);
+	case EFBIG:
+		return xasprintf("%s is larger than %zu bytes", name, max);
+	case ENODATA:
+		return xasprintf("cannot read %s: it shrank", name);
+	case EREMOTE:
+		return xasprintf("%s is on a FUSE file system: copy it to a "
+		    "local disk first", name);
+	default:
+		return xasprintf("cannot read %s: %s", name, strerror(errno));
+	}
+}
+
+int
+file_read_small(int dirfd, const char *path, size_t max, char **buf,
+    size_t *len)
+{
+	int fd, err, rc;
+
 	*buf = NULL;
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	rc = file_read_fd(fd, max, buf, len);
+	err = errno;
 	close(fd);
 	errno = err;
+	return rc;
+}
+
+int
+file_open_pass(const char *path, int follow, char **cause)
+{
+	struct stat sb;
+	int fd;
+
+	if ((follow ? stat(path, &sb) : lstat(path, &sb)) == -1) {
+		*cause = xasprintf("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISREG(sb.st_mode))
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+		    (follow ? 0 : O_NOFOLLOW));
+	else
+		fd = open(path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	if (fd == -1)
+		*cause = xasprintf("cannot open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int
+file_set_add(struct file_set *set, const char *name, int fd)
+{
+	if (set->n == FILE_SET_MAX)
+		return -1;
+	set->names[set->n] = xstrdup(name);
+	set->fds[set->n++] = fd;
+	return 0;
+}
+
+int
+file_set_open_dir(struct file_set *set, const char *dir, char **cause)
+{
+	struct dirent *de;
+	DIR *d;
+	char *path;
+	int fd;
+
+	memset(set, 0, sizeof *set);
+	if ((d = opendir(dir)) == NULL) {
+		*cause = xasprintf("cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		fd = file_open_pass(path, 0, cause);
+		free(path);
+		if (fd == -1)
+			goto fail;
+		if (file_set_add(set, de->d_name, fd) == -1) {
+			close(fd);
+			*cause = xasprintf("%s has more than %d entries", dir,
+			    FILE_SET_MAX);
+			goto fail;
+		}
+		errno = 0;
+	}
+	if (errno != 0) {
+		*cause = xasprintf("cannot list %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	closedir(d);
+	return 0;
+fail:
+	closedir(d);
+	file_set_clear(set);
 	return -1;
+}
+
+int
+file_set_take(struct file_set *set, const char *name)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < set->n; i++) {
+		if (strcmp(set->names[i], name) == 0) {
+			fd = set->fds[i];
+			set->fds[i] = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+void
+file_set_clear(struct file_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++) {
+		if (set->fds[i] != -1)
+			close(set->fds[i]);
+		free(set->names[i]);
+	}
+	memset(set, 0, sizeof *set);
 }

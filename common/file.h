@@ -1,8 +1,33 @@
 #ifndef CML_FILE_H
 #define CML_FILE_H
 
+#include <sys/stat.h>
+
 #include <stddef.h>
 
+/* FUSE_SUPER_MAGIC */
+#define FILE_FUSE_MAGIC 0x65735546
+
+/*
+ * Checks a descriptor before reading it: a regular file (ELOOP for a
+ * symbolic link, EINVAL for anything else: a FIFO, socket, device or
+ * directory would block or never end), not on FUSE (EREMOTE), of at most
+ * max bytes (EFBIG; 0: any size).  0 with *sb filled, or -1 with errno.
+ */
+int file_check_fd(int fd, size_t max, struct stat *sb);
+/*
+ * Reads the whole regular file fd (a descriptor a client passed, or one
+ * opened here) of at most max bytes into *buf, NUL-terminated, its length
+ * in *len, from offset 0 whatever the file position.  0, or -1 with errno
+ * as file_check_fd sets it, ENODATA when it shrank while read, EIO when
+ * read(2) failed.  *buf is NULL after a failure.
+ */
+int file_read_fd(int fd, size_t max, char **buf, size_t *len);
+/*
+ * Says what errno of file_check_fd or file_read_fd means for the file
+ * called name (free it); it never quotes the file's content.
+ */
+char *file_error(const char *name, size_t max);
 /*
  * Reads the whole regular file path (relative to dirfd, or AT_FDCWD) of at
  * most max bytes into *buf, NUL-terminated, its length in *len; a final
@@ -13,5 +38,36 @@
  */
 int file_read_small(int dirfd, const char *path, size_t max, char **buf,
     size_t *len);
+
+/* The most files one set passes (a call's descriptors). */
+#define FILE_SET_MAX 32
+
+/* Files a client opened to pass them on, by name. */
+struct file_set {
+	size_t n;
+	char *names[FILE_SET_MAX];
+	int fds[FILE_SET_MAX]; /* -1 once taken */
+};
+
+/*
+ * Opens what a client passes for a path it names, with the client's own
+ * rights: a regular file (through symbolic links) for reading, anything
+ * else as an O_PATH descriptor that cannot be read, so that the receiver
+ * refuses it by its type without opening it.  Returns the descriptor, or
+ * -1 with *cause set.
+ */
+int file_open_pass(const char *path, int follow, char **cause);
+/*
+ * Opens every entry of directory dir as file_open_pass does, without
+ * following symbolic links; -1 with *cause set (more than FILE_SET_MAX
+ * entries, or one that cannot be opened).
+ */
+int file_set_open_dir(struct file_set *set, const char *dir, char **cause);
+/* Adds a descriptor under name (taken over); -1 when the set is full. */
+int file_set_add(struct file_set *set, const char *name, int fd);
+/* Takes the descriptor of name out of the set: it, or -1 if none. */
+int file_set_take(struct file_set *set, const char *name);
+/* Closes what is left and empties the set. */
+void file_set_clear(struct file_set *set);
 
 #endif

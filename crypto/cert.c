@@ -27,6 +27,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "policy.h"
+#include "file.h"
 #include "xmalloc.h"
 
 /* A certificate file bigger than this is something else. */
@@ -253,90 +254,37 @@ crypto_cert_from_der(const unsigned char *der, size_t len,
 	return rc;
 }
 
-/* Reads a whole small file; -1 with *cause set. */
-static int
-cert_read_file(const char *path, unsigned char **out, size_t *outlen,
-    char **cause)
-{
-	struct stat st;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*cause = xasprintf("cannot open %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		*cause = xasprintf("cannot stat %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*cause = xasprintf("%s is not a regular file", path);
-		goto out;
-	}
-	if (st.st_size > CERT_MAX_FILE) {
-		*cause = xasprintf("%s is larger than %d KiB: not a "
-		    "certificate", path, CERT_MAX_FILE / 1024);
-		goto out;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			*cause = xasprintf("cannot read %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
 int
-crypto_cert_load(const char *path, struct crypto_cert *cert, char **cause)
+crypto_cert_parse(const void *data, size_t len, const char *name,
+    struct crypto_cert *cert, char **cause)
 {
-	unsigned char *buf = NULL;
-	size_t len;
 	X509 *x = NULL;
 	BIO *bio = NULL;
-	char *why = NULL;
+	char *why = NULL, *text;
 	int rc = -1;
 
 	memset(cert, 0, sizeof *cert);
-	if (cert_read_file(path, &buf, &len, cause) == -1)
-		return -1;
-	if (strstr((char *)buf, "-----BEGIN") != NULL) {
-		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+	/* a NUL-terminated copy, for the PEM test */
+	text = xmalloc(len + 1);
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (strstr(text, "-----BEGIN") != NULL) {
+		if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL)
 			fatalx("out of memory in OpenSSL");
 		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
 			why = crypto_openssl_error();
 			*cause = xasprintf("%s holds no PEM certificate: %s",
-			    path, why);
+			    name, why);
 			goto out;
 		}
-	} else if ((x = cert_parse_der(buf, len, &why)) == NULL) {
+	} else if ((x = cert_parse_der((const unsigned char *)text, len,
+	    &why)) == NULL) {
 		*cause = xasprintf("%s holds no PEM or DER certificate: %s",
-		    path, why);
+		    name, why);
 		goto out;
 	}
 	if (cert_fill(x, cert, &why) == -1) {
-		*cause = xasprintf("%s: %s", path, why);
+		*cause = xasprintf("%s: %s", name, why);
 		goto out;
 	}
 	rc = 0;
@@ -344,6 +292,27 @@ out:
 	free(why);
 	X509_free(x);
 	BIO_free(bio);
+	free(text);
+	return rc;
+}
+
+int
+crypto_cert_load(const char *path, struct crypto_cert *cert, char **cause)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	memset(cert, 0, sizeof *cert);
+	if (file_read_small(AT_FDCWD, path, CERT_MAX_FILE, &buf, &len) == -1) {
+		if (errno == ENOENT || errno == EACCES || errno == EPERM)
+			*cause = xasprintf("cannot open %s: %s", path,
+			    strerror(errno));
+		else
+			*cause = file_error(path, CERT_MAX_FILE);
+		return -1;
+	}
+	rc = crypto_cert_parse(buf, len, path, cert, cause);
 	free(buf);
 	return rc;
 }

@@ -31,6 +31,14 @@ struct crypto_cert {
 	size_t der_len;
 };
 
+/*
+ * Reads a certificate, PEM or DER, from memory; name says where it came
+ * from in messages.  -1 with *cause set.
+ */
+int crypto_cert_parse(const void *data, size_t len, const char *name,
+    struct crypto_cert *cert, char **cause);
+/* The most bytes of a certificate file. */
+#define CRYPTO_CERT_MAX (1024 * 1024)
 /* Reads a PEM or DER certificate file; -1 with *cause set. */
 int crypto_cert_load(const char *path, struct crypto_cert *cert,
     char **cause);

@@ -11,7 +11,12 @@
 
 #include "cmld.h"
 #include "store.h"
+#include "utf8.h"
 #include "xmalloc.h"
+
+/* The most bytes a record keeps of its details, and of other fields. */
+#define AUDIT_DETAILS_MAX 2048
+#define AUDIT_FIELD_MAX 256
 
 long long
 audit_now_ms(void)
@@ -41,37 +46,53 @@ audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
     const char *fmt, va_list ap)
 {
 	struct audit_record rec = { 0 };
-	char *details, *cause = NULL;
+	char *raw, *details, *cause = NULL;
+	char *ctype, *cctr = NULL, *cobject, *cresult;
 
-	if (vasprintf(&details, fmt, ap) == -1)
+	if (vasprintf(&raw, fmt, ap) == -1)
 		fatalx("out of memory");
+	/*
+	 * Every field is bounded and safe to print, whatever a caller sent:
+	 * no record can grow the trail or break a listing.
+	 */
+	details = utf8_clean(raw, AUDIT_DETAILS_MAX);
+	free(raw);
+	ctype = utf8_clean(type, AUDIT_FIELD_MAX);
+	cobject = utf8_clean(object, AUDIT_FIELD_MAX);
+	cresult = utf8_clean(result, AUDIT_FIELD_MAX);
+	if (container != NULL)
+		cctr = utf8_clean(container, AUDIT_FIELD_MAX);
 	rec.time_ms = audit_now_ms();
-	rec.type = type;
+	rec.type = ctype;
 	rec.uid = uid;
 	rec.pid = pid;
-	rec.container = container;
-	rec.object = object;
-	rec.result = result;
+	rec.container = cctr;
+	rec.object = cobject;
+	rec.result = cresult;
 	rec.details = details;
 	if (store_audit_append(cmld->store, &rec, &cause) == -1) {
-		log_warnx("cannot write audit record (%s %s %s): %s", type,
-		    object, result, cause);
+		log_warnx("cannot write audit record (%s %s %s): %s", ctype,
+		    cobject, cresult, cause);
 		free(cause);
 	} else
 		log_debug("audit #%lld: %s uid %lld pid %lld %s %s %s",
-		    rec.seq, type, rec.uid, rec.pid, object, result, details);
+		    rec.seq, ctype, rec.uid, rec.pid, cobject, cresult,
+		    details);
 	free(details);
+	free(ctype);
+	free(cctr);
+	free(cobject);
+	free(cresult);
 }
 
 void
-audit_write(struct cmld *cmld, const char *type, const struct client *c,
-    const char *object, const char *result, const char *fmt, ...)
+audit_write(struct cmld *cmld, const char *type, const char *object,
+    const char *result, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, type, c != NULL ? (long long)c->uid : -1,
-	    c != NULL ? (long long)c->pid : -1, NULL, object, result, fmt, ap);
+	audit_vwrite(cmld, type, -1, -1, NULL, object, result, fmt, ap);
 	va_end(ap);
 }
 

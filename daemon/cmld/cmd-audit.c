@@ -88,7 +88,7 @@ cmd_audit_list(struct call *call)
 	    last != NULL)
 		n = json_object_get_int64(last);
 	st.records = json_object_new_array();
-	rc = store_audit_list(call->cmld->store, n, audit_list_cb, &st,
+	rc = store_audit_list(call_cmld(call)->store, n, audit_list_cb, &st,
 	    &cause);
 	if (rc == -1) {
 		json_object_put(st.records);

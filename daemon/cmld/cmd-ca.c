@@ -6,9 +6,11 @@
 
 #include <ctype.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cmld.h"
+#include "file.h"
 #include "crypto.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -89,7 +91,7 @@ cmd_ca_list(struct call *call)
 	char *cause = NULL;
 
 	list = json_object_new_array();
-	if (store_anchor_list(call->cmld->store, ca_list_cb, list, &cause) ==
+	if (store_anchor_list(call_cmld(call)->store, ca_list_cb, list, &cause) ==
 	    -1) {
 		json_object_put(list);
 		call_error(call, PROTO_ERR_FAILED, NULL,
@@ -108,18 +110,26 @@ cmd_ca_add(struct call *call)
 	struct crypto_cert cert = { 0 };
 	struct store_anchor a = { 0 };
 	const char *path;
-	char *cause = NULL;
-	int rc;
+	char *cause = NULL, *buf = NULL;
+	size_t len;
+	int rc, fd;
 
-	path = json_object_get_string(json_object_object_get(call->params,
-	    "path"));
-	if (crypto_cert_load(path, &cert, &cause) == -1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
+	/* The client opened the file with its own rights and passed it. */
+	path = json_object_get_string(json_object_object_get(
+	    json_object_object_get(call->params, "cert"), "name"));
+	fd = call_take_fd(call, "cert", "fd");
+	rc = file_read_fd(fd, CRYPTO_CERT_MAX, &buf, &len);
+	if (rc == -1)
+		cause = file_error(path, CRYPTO_CERT_MAX);
+	close(fd);
+	if (rc == -1 || crypto_cert_parse(buf, len, path, &cert,
+	    &cause) == -1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
 		    "cannot add %s as a trust anchor: %s", path, cause);
 		goto out;
 	}
 	if (crypto_cert_check_anchor(&cert, &cause) == -1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
 		    "cannot add %s as a trust anchor: %s", path, cause);
 		goto out;
 	}
@@ -131,19 +141,19 @@ cmd_ca_add(struct call *call)
 	a.added_ms = audit_now_ms();
 	a.der = cert.der;
 	a.der_len = cert.der_len;
-	rc = store_anchor_add(call->cmld->store, &a, &cause);
+	rc = store_anchor_add(call_cmld(call)->store, &a, &cause);
 	if (rc == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot store the trust anchor: %s", cause);
 		goto out;
 	}
 	if (rc == 1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
 		    "'%s' (%s) is already a trust anchor", cert.subject,
 		    cert.fingerprint);
 		goto out;
 	}
-	if (trust_reload(call->cmld, &cause) == -1) {
+	if (trust_reload(call_cmld(call), &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "the anchor is stored, but the trust store could not be "
 		    "reloaded: %s", cause);
@@ -155,6 +165,7 @@ cmd_ca_add(struct call *call)
 	    cert.key, cert.not_after, "owner"));
 out:
 	free(cause);
+	free(buf);
 	crypto_cert_clear(&cert);
 }
 
@@ -206,7 +217,7 @@ cmd_ca_remove(struct call *call)
 		goto out;
 	}
 	m.prefix = lower;
-	if (store_anchor_list(call->cmld->store, ca_match_cb, &m, &cause) ==
+	if (store_anchor_list(call_cmld(call)->store, ca_match_cb, &m, &cause) ==
 	    -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot read the trust anchors: %s", cause);
@@ -224,8 +235,8 @@ cmd_ca_remove(struct call *call)
 		    "more digits", m.n, lower);
 		goto out;
 	}
-	rc = store_anchor_remove(call->cmld->store, m.fingerprint, &cause);
-	if (rc != 1 || trust_reload(call->cmld, &cause) == -1) {
+	rc = store_anchor_remove(call_cmld(call)->store, m.fingerprint, &cause);
+	if (rc != 1 || trust_reload(call_cmld(call), &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot remove the trust anchor %s: %s", m.fingerprint,
 		    cause != NULL ? cause : "it is gone");

@@ -39,8 +39,8 @@
 
 /* One container cmld knows. */
 struct ctr {
-	struct ev_tag tag; /* EV_CONTAINER: init's pidfd */
-	struct ev_tag ttag; /* EV_TIMER: the stop timeout */
+	struct loop_watch pw; /* init's pidfd */
+	struct loop_timer timer; /* the stop timeout */
 	TAILQ_ENTRY(ctr) entry;
 	struct cmld *cmld;
 	char *name;
@@ -52,7 +52,6 @@ struct ctr {
 	char *reason;
 	char *version; /* guest OS version running or last started */
 	struct container *rt; /* while it runs */
-	int timerfd;
 	struct call *waiting; /* a stop or kill answered at the end */
 	int starting; /* a start job runs */
 };
@@ -81,7 +80,7 @@ ctr_from_call(struct call *call)
 
 	name = json_object_get_string(json_object_object_get(call->params,
 	    "name"));
-	if ((k = ctr_find(call->cmld, name)) == NULL)
+	if ((k = ctr_find(call_cmld(call), name)) == NULL)
 		call_error(call, PROTO_ERR_NOT_FOUND, "name",
 		    "no container '%s': 'container list' shows them", name);
 	return k;
@@ -91,8 +90,7 @@ ctr_from_call(struct call *call)
 static void
 ctr_free(struct ctr *k)
 {
-	if (k->timerfd != -1)
-		close(k->timerfd);
+	loop_timer_stop(k->cmld->loop, &k->timer);
 	cconfig_clear(&k->cfg);
 	free(k->name);
 	free(k->signer);
@@ -133,16 +131,25 @@ ctr_have_dm(void)
 	return access("/dev/mapper/control", F_OK) == 0;
 }
 
+static void ctr_exited(struct ctr *);
+
+/* Init's pidfd is readable: init ended. */
+static void
+ctr_init_event(struct loop_watch *w, unsigned int events)
+{
+	struct ctr *k = w->arg;
+
+	(void)events;
+	if (k->rt != NULL)
+		ctr_exited(k);
+}
+
 /* Watches init's pidfd. */
 static void
 ctr_watch(struct ctr *k)
 {
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLIN;
-	ev.data.ptr = &k->tag;
-	if (epoll_ctl(k->cmld->epfd, EPOLL_CTL_ADD, k->rt->pidfd, &ev) == -1)
+	if (loop_watch_add(k->cmld->loop, &k->pw, k->rt->pidfd, EPOLLIN,
+	    ctr_init_event, k) == -1)
 		log_warn("container %s: cannot watch its init", k->name);
 }
 
@@ -150,35 +157,34 @@ ctr_watch(struct ctr *k)
 static void
 ctr_timer_off(struct ctr *k)
 {
-	if (k->timerfd == -1)
+	loop_timer_stop(k->cmld->loop, &k->timer);
+}
+
+/* The stop timeout passed: init gets SIGKILL. */
+static void
+ctr_timer_fired(struct loop_timer *t)
+{
+	struct ctr *k = t->arg;
+	char *cause = NULL;
+
+	ctr_timer_off(k);
+	if (k->rt == NULL)
 		return;
-	(void)epoll_ctl(k->cmld->epfd, EPOLL_CTL_DEL, k->timerfd, NULL);
-	close(k->timerfd);
-	k->timerfd = -1;
+	log_info("container %s did not stop within %lld s: killing it",
+	    k->name, k->cmld->stop_timeout);
+	if (container_signal(k->rt, SIGKILL, &cause) == -1) {
+		log_warnx("container %s: %s", k->name, cause);
+		free(cause);
+	}
 }
 
 /* Arms the stop timeout: SIGKILL when init has not ended by then. */
 static void
 ctr_timer_on(struct ctr *k)
 {
-	struct itimerspec its;
-	struct epoll_event ev;
-
-	ctr_timer_off(k);
-	k->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
-	    TFD_NONBLOCK);
-	if (k->timerfd == -1) {
-		log_warn("container %s: timerfd", k->name);
-		return;
-	}
-	memset(&its, 0, sizeof its);
-	its.it_value.tv_sec = k->cmld->stop_timeout;
-	(void)timerfd_settime(k->timerfd, 0, &its, NULL);
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLIN;
-	ev.data.ptr = &k->ttag;
-	if (epoll_ctl(k->cmld->epfd, EPOLL_CTL_ADD, k->timerfd, &ev) == -1)
-		log_warn("container %s: cannot watch its stop timeout",
+	if (loop_timer_start(k->cmld->loop, &k->timer,
+	    k->cmld->stop_timeout * 1000) == -1)
+		log_warn("container %s: cannot arm its stop timeout",
 		    k->name);
 }
 
@@ -208,7 +214,7 @@ cmd_container_list(struct call *call)
 	struct ctr *k;
 
 	list = json_object_new_array();
-	TAILQ_FOREACH(k, &call->cmld->ctrs, entry)
+	TAILQ_FOREACH(k, &call_cmld(call)->ctrs, entry)
 		json_object_array_add(list, ctr_row(k));
 	p = json_object_new_object();
 	json_object_object_add(p, "containers", list);
@@ -274,27 +280,24 @@ ctr_require_signed(struct cmld *cmld)
 	return strcmp(cmld->require_signed_configs, "true") == 0;
 }
 
-/* Reads a whole small file, never through a symbolic link. */
+/*
+ * Reads a file a client passed: member ("fd", "signature") of parameter
+ * "config".  0, 1 when it was not passed, -1 with *cause set.
+ */
 static int
-ctr_read(const char *path, size_t max, char **buf, size_t *len, char **cause)
+ctr_read_passed(struct call *call, const char *member, const char *name,
+    size_t max, char **buf, size_t *len, char **cause)
 {
-	if (file_read_small(AT_FDCWD, path, max, buf, len) == 0)
-		return 0;
-	switch (errno) {
-	case EINVAL:
-	case EFBIG:
-		*cause = xasprintf("%s is not a regular file of at most %zu "
-		    "bytes", path, max);
-		return -1;
-	case ENODATA:
-	case EIO:
-		*cause = xasprintf("cannot read %s", path);
-		return -1;
-	default:
-		*cause = xasprintf("cannot open %s: %s", path,
-		    strerror(errno));
-		return errno == ENOENT ? 1 : -1;
-	}
+	int fd, rc;
+
+	*buf = NULL;
+	if ((fd = call_take_fd(call, "config", member)) == -1)
+		return 1;
+	rc = file_read_fd(fd, max, buf, len);
+	if (rc == -1)
+		*cause = file_error(name, max);
+	close(fd);
+	return rc;
 }
 
 /*
@@ -352,10 +355,8 @@ ctr_from_store(struct cmld *cmld, const struct store_container *sc)
 	char *cause = NULL;
 	int rc;
 
-	k->tag.kind = EV_CONTAINER;
-	k->ttag.kind = EV_TIMER;
 	k->cmld = cmld;
-	k->timerfd = -1;
+	loop_timer_init(&k->timer, ctr_timer_fired, k);
 	k->name = xstrdup(sc->name);
 	k->idx = sc->idx;
 	k->signer = sc->signer != NULL ? xstrdup(sc->signer) : NULL;
@@ -470,30 +471,28 @@ cmd_container_create(struct call *call)
 	size_t len = 0, siglen = 0;
 	int rc, signed_ = 0;
 
-	path = json_object_get_string(json_object_object_get(call->params,
-	    "path"));
+	path = json_object_get_string(json_object_object_get(
+	    json_object_object_get(call->params, "config"), "name"));
 	sigpath = xasprintf("%s%s", path, CCONFIG_SIGNATURE_SUFFIX);
-	if (path[0] != '/') {
-		cause = xasprintf("'%s' must be an absolute path", path);
+	if (ctr_read_passed(call, "fd", path, CCONFIG_MAX, &json, &len,
+	    &cause) != 0)
 		goto fail;
-	}
-	if (ctr_read(path, CCONFIG_MAX, &json, &len, &cause) != 0)
-		goto fail;
-	rc = ctr_read(sigpath, 64 * 1024, &sig, &siglen, &why);
+	rc = ctr_read_passed(call, "signature", sigpath, 64 * 1024, &sig,
+	    &siglen, &why);
 	if (rc == -1) {
 		error = PROTO_ERR_INVALID_SIGNATURE;
 		cause = why;
 		why = NULL;
 		goto fail;
 	}
-	if (rc == 1 && ctr_require_signed(call->cmld)) {
+	if (rc == 1 && ctr_require_signed(call_cmld(call))) {
 		error = PROTO_ERR_INVALID_SIGNATURE;
 		cause = xasprintf("the config is not signed (%s is missing) "
 		    "and require_signed_configs is on", sigpath);
 		goto fail;
 	}
 	if (rc == 0) {
-		if (crypto_verify_detached(call->cmld->trust, json, len, sig,
+		if (crypto_verify_detached(call_cmld(call)->trust, json, len, sig,
 		    siglen, &signer, &why) == -1) {
 			error = PROTO_ERR_INVALID_SIGNATURE;
 			cause = xasprintf("config signature: %s", why);
@@ -501,7 +500,7 @@ cmd_container_create(struct call *call)
 		}
 		signed_ = 1;
 	}
-	k = ctr_create(call->cmld, json, len, signed_ ? signer.subject : NULL,
+	k = ctr_create(call_cmld(call), json, len, signed_ ? signer.subject : NULL,
 	    0, &error, &cause);
 	if (k == NULL)
 		goto fail;
@@ -569,7 +568,7 @@ cmd_container_remove(struct call *call)
 		return;
 	}
 	ctr_sweep(k);
-	if (store_container_remove(call->cmld->store, k->name, &cause) != 1) {
+	if (store_container_remove(call_cmld(call)->store, k->name, &cause) != 1) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot remove "
 		    "container '%s': %s", k->name, cause != NULL ? cause :
 		    "it is gone");
@@ -579,7 +578,7 @@ cmd_container_remove(struct call *call)
 	call_set_details(call, "removed container %s", k->name);
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(k->name));
-	TAILQ_REMOVE(&call->cmld->ctrs, k, entry);
+	TAILQ_REMOVE(&call_cmld(call)->ctrs, k, entry);
 	ctr_free(k);
 	call_reply(call, o);
 }
@@ -793,7 +792,7 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 	sj->job.cancel = start_job_cancel;
 	if (call != NULL)
 		call_defer(call);
-	job_add(cmld, &sj->job);
+	loop_job_add(cmld->loop, &sj->job);
 	return 0;
 fail:
 	/* A refused check or set-up is the container's state; busy is not. */
@@ -958,7 +957,7 @@ ctr_exited(struct ctr *k)
 	char *reason = NULL;
 	int rc;
 
-	(void)epoll_ctl(k->cmld->epfd, EPOLL_CTL_DEL, k->rt->pidfd, NULL);
+	loop_watch_del(k->cmld->loop, &k->pw);
 	rc = container_reap(k->rt, &reason);
 	if (rc == -1) {
 		free(reason);
@@ -978,43 +977,71 @@ ctr_exited(struct ctr *k)
 	ctr_answer_waiting(k);
 }
 
-/* An exec: a command running inside a container, its output streamed. */
+/*
+ * An exec: a command running inside a container.  A streaming caller gets
+ * the read ends of its output pipes as descriptors, so the bytes reach it
+ * unchanged and a caller that does not read stops the command, not cmld;
+ * the last reply carries the exit status.  A caller that does not stream
+ * gets the first CTR_EXEC_KEEP bytes of each, base64-encoded, with it.
+ */
 struct ctr_exec {
-	struct ev_tag otag; /* EV_EXEC_OUT */
-	struct ev_tag etag; /* EV_EXEC_ERR */
-	struct ev_tag ptag; /* EV_EXEC_PID */
+	struct loop_watch ow, ew, pw;
 	struct cmld *cmld;
 	struct call *call;
 	char *name;
 	pid_t pid;
 	int pidfd, out, err;
 	int status; /* -1 until the command ended */
-	struct json_object *keep_out, *keep_err; /* for callers not streaming */
-	size_t kept;
+	struct ctr_exec_keep {
+		char *buf;
+		size_t len;
+	} keep_out, keep_err;
 };
-
-/* Adds fd to the loop with tag. */
-static void
-ctr_exec_watch(struct cmld *cmld, int fd, struct ev_tag *tag)
-{
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLIN;
-	ev.data.ptr = tag;
-	if (epoll_ctl(cmld->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-		fatal("epoll_ctl");
-}
 
 /* Closes one of an exec's descriptors. */
 static void
-ctr_exec_close(struct ctr_exec *x, int *fd)
+ctr_exec_close(struct ctr_exec *x, struct loop_watch *w, int *fd)
 {
 	if (*fd == -1)
 		return;
-	(void)epoll_ctl(x->cmld->epfd, EPOLL_CTL_DEL, *fd, NULL);
+	loop_watch_del(x->cmld->loop, w);
 	close(*fd);
 	*fd = -1;
+}
+
+/* Returns bytes as a base64 string. */
+static struct json_object *
+ctr_exec_base64(const struct ctr_exec_keep *k)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *b = (const unsigned char *)k->buf;
+	struct json_object *o;
+	char *s = xmalloc((k->len + 2) / 3 * 4 + 1), *p = s;
+	size_t i;
+	unsigned int v;
+
+	for (i = 0; i + 2 < k->len; i += 3) {
+		v = (unsigned int)b[i] << 16 | (unsigned int)b[i + 1] << 8 |
+		    b[i + 2];
+		*p++ = tab[v >> 18];
+		*p++ = tab[(v >> 12) & 63];
+		*p++ = tab[(v >> 6) & 63];
+		*p++ = tab[v & 63];
+	}
+	if (i < k->len) {
+		v = (unsigned int)b[i] << 16;
+		if (i + 1 < k->len)
+			v |= (unsigned int)b[i + 1] << 8;
+		*p++ = tab[v >> 18];
+		*p++ = tab[(v >> 12) & 63];
+		*p++ = i + 1 < k->len ? tab[(v >> 6) & 63] : '=';
+		*p++ = '=';
+	}
+	*p = '\0';
+	o = json_object_new_string(s);
+	free(s);
+	return o;
 }
 
 /* Answers an exec once its command ended and its output is drained. */
@@ -1026,79 +1053,93 @@ ctr_exec_finish(struct ctr_exec *x)
 	if (x->out != -1 || x->err != -1 || x->status == -1)
 		return;
 	o = json_object_new_object();
-	if (x->keep_out != NULL) {
-		json_object_object_add(o, "stdout", x->keep_out);
-		json_object_object_add(o, "stderr", x->keep_err);
-		x->keep_out = x->keep_err = NULL;
+	if (!x->call->more) {
+		json_object_object_add(o, "stdout",
+		    ctr_exec_base64(&x->keep_out));
+		json_object_object_add(o, "stderr",
+		    ctr_exec_base64(&x->keep_err));
 	}
 	json_object_object_add(o, "exit_status",
 	    json_object_new_int(x->status));
 	call_set_details(x->call, "ran in %s, exit status %d", x->name,
 	    x->status);
 	call_reply(x->call, o);
+	free(x->keep_out.buf);
+	free(x->keep_err.buf);
 	free(x->name);
 	free(x);
 }
 
-/* Reads output of an exec and passes it on. */
+/* Keeps output of an exec for a caller that does not stream. */
 static void
-ctr_exec_read(struct ctr_exec *x, int *fd, const char *key)
+ctr_exec_read(struct ctr_exec *x, struct loop_watch *w, int *fd,
+    struct ctr_exec_keep *keep)
 {
-	struct json_object *o, **keep;
 	char buf[CTR_EXEC_CHUNK];
 	ssize_t n;
+	size_t take;
 
 	n = read(*fd, buf, sizeof buf);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		ctr_exec_close(x, fd);
+		ctr_exec_close(x, w, fd);
 		ctr_exec_finish(x);
 		return;
 	}
-	if (x->call->more) {
-		o = json_object_new_object();
-		json_object_object_add(o, key,
-		    json_object_new_string_len(buf, (int)n));
-		call_reply_more(x->call, o);
-		return;
+	/* beyond the limit, output is read and dropped */
+	take = x->keep_out.len + x->keep_err.len + (size_t)n > CTR_EXEC_KEEP ?
+	    CTR_EXEC_KEEP - x->keep_out.len - x->keep_err.len : (size_t)n;
+	if (take > 0) {
+		keep->buf = xreallocarray(keep->buf, keep->len + take, 1);
+		memcpy(keep->buf + keep->len, buf, take);
+		keep->len += take;
 	}
-	keep = strcmp(key, "stdout") == 0 ? &x->keep_out : &x->keep_err;
-	if (x->kept + (size_t)n > CTR_EXEC_KEEP)
-		n = (ssize_t)(CTR_EXEC_KEEP - x->kept);
-	if (n > 0) {
-		char *joined = xasprintf("%s%.*s", json_object_get_string(*keep),
-		    (int)n, buf);
+}
 
-		json_object_put(*keep);
-		*keep = json_object_new_string(joined);
-		free(joined);
-		x->kept += (size_t)n;
-	}
+static void
+ctr_exec_out_event(struct loop_watch *w, unsigned int events)
+{
+	struct ctr_exec *x = w->arg;
+
+	(void)events;
+	ctr_exec_read(x, w, &x->out, &x->keep_out);
+}
+
+static void
+ctr_exec_err_event(struct loop_watch *w, unsigned int events)
+{
+	struct ctr_exec *x = w->arg;
+
+	(void)events;
+	ctr_exec_read(x, w, &x->err, &x->keep_err);
 }
 
 /* The command of an exec ended. */
 static void
-ctr_exec_reaped(struct ctr_exec *x)
+ctr_exec_reaped(struct loop_watch *w, unsigned int events)
 {
+	struct ctr_exec *x = w->arg;
 	siginfo_t si;
 
+	(void)events;
 	memset(&si, 0, sizeof si);
 	if (waitid(P_PID, (id_t)x->pid, &si, WEXITED | WNOHANG) == -1 ||
 	    si.si_pid == 0)
 		return;
 	x->status = si.si_code == CLD_EXITED ? si.si_status :
 	    128 + si.si_status;
-	ctr_exec_close(x, &x->pidfd);
+	ctr_exec_close(x, &x->pw, &x->pidfd);
 	ctr_exec_finish(x);
 }
 
 void
 cmd_container_exec(struct call *call)
 {
-	struct json_object *cmd;
+	struct json_object *cmd, *o;
 	struct ctr_exec *x;
 	struct ctr *k;
+	struct loop *loop = call_cmld(call)->loop;
 	char **argv, *cause = NULL;
 	size_t i, n;
 	int rc;
@@ -1125,10 +1166,7 @@ cmd_container_exec(struct call *call)
 		argv[i] = (char *)json_object_get_string(
 		    json_object_array_get_idx(cmd, i));
 	x = xcalloc(1, sizeof *x);
-	x->otag.kind = EV_EXEC_OUT;
-	x->etag.kind = EV_EXEC_ERR;
-	x->ptag.kind = EV_EXEC_PID;
-	x->cmld = call->cmld;
+	x->cmld = call_cmld(call);
 	x->call = call;
 	x->status = -1;
 	x->pidfd = -1;
@@ -1145,68 +1183,29 @@ cmd_container_exec(struct call *call)
 	if (x->pidfd == -1)
 		fatal("pidfd_open");
 	x->name = xstrdup(k->name);
-	if (!call->more) {
-		x->keep_out = json_object_new_string("");
-		x->keep_err = json_object_new_string("");
-	}
-	(void)fcntl(x->out, F_SETFL, O_NONBLOCK);
-	(void)fcntl(x->err, F_SETFL, O_NONBLOCK);
-	ctr_exec_watch(call->cmld, x->out, &x->otag);
-	ctr_exec_watch(call->cmld, x->err, &x->etag);
-	ctr_exec_watch(call->cmld, x->pidfd, &x->ptag);
 	call_set_details(call, "%s", argv[0]);
 	free(argv);
 	call_defer(call);
-}
-
-void
-container_event(struct cmld *cmld, struct ev_tag *tag, unsigned int events)
-{
-	struct ctr *k;
-	struct ctr_exec *x;
-	uint64_t ticks;
-	char *cause = NULL;
-
-	switch (tag->kind) {
-	case EV_CONTAINER:
-		k = (struct ctr *)((char *)tag - offsetof(struct ctr, tag));
-		if (k->rt != NULL)
-			ctr_exited(k);
-		break;
-	case EV_TIMER:
-		k = (struct ctr *)((char *)tag - offsetof(struct ctr, ttag));
-		if (read(k->timerfd, &ticks, sizeof ticks) < 0) {
-			/* nothing: the timer is stopped below */
-		}
-		ctr_timer_off(k);
-		if (k->rt != NULL) {
-			log_info("container %s did not stop within %lld s: "
-			    "killing it", k->name, cmld->stop_timeout);
-			if (container_signal(k->rt, SIGKILL, &cause) == -1) {
-				log_warnx("container %s: %s", k->name, cause);
-				free(cause);
-			}
-		}
-		break;
-	case EV_EXEC_OUT:
-		x = (struct ctr_exec *)((char *)tag -
-		    offsetof(struct ctr_exec, otag));
-		ctr_exec_read(x, &x->out, "stdout");
-		break;
-	case EV_EXEC_ERR:
-		x = (struct ctr_exec *)((char *)tag -
-		    offsetof(struct ctr_exec, etag));
-		ctr_exec_read(x, &x->err, "stderr");
-		break;
-	case EV_EXEC_PID:
-		x = (struct ctr_exec *)((char *)tag -
-		    offsetof(struct ctr_exec, ptag));
-		ctr_exec_reaped(x);
-		break;
-	default:
-		break;
+	if (call->more) {
+		/* the caller reads the pipes itself */
+		o = json_object_new_object();
+		json_object_object_add(o, "stdout", json_object_new_int(0));
+		json_object_object_add(o, "stderr", json_object_new_int(1));
+		(void)call_reply_more_fds(call, o, (int[]){ x->out, x->err },
+		    2);
+		x->out = x->err = -1;
+	} else {
+		(void)fcntl(x->out, F_SETFL, O_NONBLOCK);
+		(void)fcntl(x->err, F_SETFL, O_NONBLOCK);
+		if (loop_watch_add(loop, &x->ow, x->out, EPOLLIN,
+		    ctr_exec_out_event, x) == -1 ||
+		    loop_watch_add(loop, &x->ew, x->err, EPOLLIN,
+		    ctr_exec_err_event, x) == -1)
+			fatal("epoll_ctl");
 	}
-	(void)events;
+	if (loop_watch_add(loop, &x->pw, x->pidfd, EPOLLIN, ctr_exec_reaped,
+	    x) == -1)
+		fatal("epoll_ctl");
 }
 
 /* Finds a container running since before this cmld started. */

@@ -55,7 +55,7 @@ device_stage_state(struct cmld *cmld, const char *name)
 void
 cmd_device_status(struct call *call)
 {
-	struct cmld *cmld = call->cmld;
+	struct cmld *cmld = call_cmld(call);
 	struct json_object *p, *stages;
 	struct timespec now;
 	size_t i;
@@ -127,7 +127,7 @@ cmd_device_get_config(struct call *call)
 	for (i = 0; i < setting_defs_len; i++) {
 		if (def != NULL && def != &setting_defs[i])
 			continue;
-		if ((o = device_setting_json(call->cmld, &setting_defs[i],
+		if ((o = device_setting_json(call_cmld(call), &setting_defs[i],
 		    &cause)) == NULL) {
 			json_object_put(list);
 			call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
@@ -165,14 +165,14 @@ cmd_device_set_config(struct call *call)
 		free(cause);
 		return;
 	}
-	if (store_setting_set(call->cmld->store, key, canon, &cause) == -1) {
+	if (store_setting_set(call_cmld(call)->store, key, canon, &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot store %s: %s", key, cause);
 		free(cause);
 		free(canon);
 		return;
 	}
-	device_apply_setting(call->cmld, key, canon);
+	device_apply_setting(call_cmld(call), key, canon);
 	call_set_details(call, "%s=%s", key, canon);
 	p = json_object_new_object();
 	json_object_object_add(p, "key", json_object_new_string(key));
@@ -201,9 +201,10 @@ device_apply_setting(struct cmld *cmld, const char *key, const char *value)
 	} else if (strcmp(key, "require_signed_configs") == 0) {
 		free(cmld->require_signed_configs);
 		cmld->require_signed_configs = xstrdup(value);
-	} else if (strcmp(key, "max_clients") == 0)
+	} else if (strcmp(key, "max_clients") == 0) {
 		cmld->max_clients = strtoll(value, NULL, 10);
-	else if (strcmp(key, "audit_read_calls") == 0)
+		cmld_apply_limits(cmld);
+	} else if (strcmp(key, "audit_read_calls") == 0)
 		cmld->audit_read_calls = strcmp(value, "true") == 0;
 }
 

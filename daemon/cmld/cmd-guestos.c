@@ -47,42 +47,41 @@ guestos_now_ms(void)
 }
 
 /*
- * Reads a small regular file name in dirfd, never through a symbolic link.
- * Returns 0, or -1 with *cause set and errno kept (ENOENT, ELOOP, EFBIG).
+ * Reads a small regular file name: the descriptor of that name a client
+ * passed in set, or (set NULL) the file in dirfd, never through a symbolic
+ * link.  Returns 0, or -1 with *cause set and errno kept (ENOENT, ELOOP,
+ * EFBIG).
  */
 static int
-guestos_read_file(int dirfd, const char *name, size_t max, char **buf,
-    size_t *len, char **cause)
+guestos_read_file(int dirfd, struct file_set *set, const char *name,
+    size_t max, char **buf, size_t *len, char **cause)
 {
-	int saved;
+	int fd, saved, rc;
 
-	if (file_read_small(dirfd, name, max, buf, len) == 0)
-		return 0;
-	saved = errno;
-	switch (errno) {
-	case ELOOP:
-		*cause = xasprintf("%s is a symbolic link", name);
-		break;
-	case EINVAL:
-		*cause = xasprintf("%s is not a regular file", name);
-		break;
-	case EFBIG:
-		*cause = xasprintf("%s is larger than %zu bytes", name, max);
-		break;
-	case ENODATA:
-		*cause = xasprintf("cannot read %s: it shrank", name);
-		saved = EIO;
-		break;
-	case EIO:
-		*cause = xasprintf("cannot read %s: %s", name,
-		    strerror(errno));
-		break;
-	default:
-		*cause = xasprintf("cannot open %s: %s", name,
-		    strerror(errno));
-		break;
+	if (set != NULL) {
+		if ((fd = file_set_take(set, name)) == -1)
+			errno = ENOENT;
+	} else
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	if (fd == -1) {
+		saved = errno;
+		if (errno == ELOOP)
+			*cause = xasprintf("%s is a symbolic link", name);
+		else
+			*cause = xasprintf("cannot open %s: %s", name,
+			    strerror(errno));
+		errno = saved;
+		return -1;
 	}
+	rc = file_read_fd(fd, max, buf, len);
+	saved = errno;
+	close(fd);
+	if (rc == 0)
+		return 0;
 	errno = saved;
+	*cause = file_error(name, max);
+	errno = saved == ENODATA ? EIO : saved;
 	return -1;
 }
 
@@ -108,18 +107,18 @@ guestos_signed_clear(struct guestos_signed *s)
 }
 
 /*
- * Reads the manifest and signature in dirfd, verifies the signature
+ * Reads the manifest and signature (passed in set, or in dirfd), verifies the signature
  * against the trust anchors, then parses the manifest.  -1 with *error
  * (the varlink error) and *cause set.
  */
 static int
-guestos_open_signed(struct cmld *cmld, int dirfd, struct guestos_signed *s,
-    const char **error, char **cause)
+guestos_open_signed(struct cmld *cmld, int dirfd, struct file_set *set,
+    struct guestos_signed *s, const char **error, char **cause)
 {
 	char *why = NULL;
 
 	memset(s, 0, sizeof *s);
-	if (guestos_read_file(dirfd, GUESTOS_MANIFEST, GUESTOS_MANIFEST_MAX,
+	if (guestos_read_file(dirfd, set, GUESTOS_MANIFEST, GUESTOS_MANIFEST_MAX,
 	    &s->manifest, &s->manifest_len, &why) == -1) {
 		*error = errno == ELOOP ? PROTO_ERR_INTEGRITY :
 		    PROTO_ERR_INVALID_ARGUMENT;
@@ -127,7 +126,7 @@ guestos_open_signed(struct cmld *cmld, int dirfd, struct guestos_signed *s,
 		    xstrdup("there is no " GUESTOS_MANIFEST) : xstrdup(why);
 		goto fail;
 	}
-	if (guestos_read_file(dirfd, GUESTOS_SIGNATURE, GUESTOS_SIG_MAX,
+	if (guestos_read_file(dirfd, set, GUESTOS_SIGNATURE, GUESTOS_SIG_MAX,
 	    &s->sig, &s->sig_len, &why) == -1) {
 		*error = errno == ELOOP ? PROTO_ERR_INTEGRITY :
 		    PROTO_ERR_INVALID_SIGNATURE;
@@ -263,7 +262,7 @@ install_job_store(struct install_job *ij, const char *path, char **cause)
 		g.images[i].fs = m->images[i].fs;
 		g.images[i].mount = m->images[i].mount;
 	}
-	rc = store_guestos_add(ij->call->cmld->store, &g, cause);
+	rc = store_guestos_add(call_cmld(ij->call)->store, &g, cause);
 	free(g.images);
 	if (rc == 1) {
 		*cause = xasprintf("%s %s is already installed", m->name,
@@ -350,29 +349,24 @@ install_job_cancel(struct job *job)
 void
 cmd_guestos_install(struct call *call)
 {
-	struct cmld *cmld = call->cmld;
+	struct cmld *cmld = call_cmld(call);
 	struct install_job *ij;
+	struct json_object *dir, *files;
+	struct file_set set;
 	const char *path, *error = PROTO_ERR_INVALID_ARGUMENT;
 	char *cause = NULL, *newest = NULL, *root = NULL;
-	int dirfd;
 
-	path = json_object_get_string(json_object_object_get(call->params,
-	    "path"));
-	if (path[0] != '/') {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
-		    "guest OS directory '%s' must be an absolute path", path);
-		return;
-	}
-	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd == -1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "path",
-		    "guest OS in %s refused: cannot open the directory: %s",
-		    path, strerror(errno));
-		return;
-	}
+	/* The client passed every entry of the directory it names. */
+	memset(&set, 0, sizeof set);
+	dir = json_object_object_get(call->params, "dir");
+	path = json_object_get_string(json_object_object_get(dir, "name"));
+	files = json_object_object_get(dir, "files");
+	json_object_object_foreach(files, entry, v)
+		(void)file_set_add(&set, entry,
+		    call_take_fd_at(call, json_object_get_int64(v)));
 	ij = xcalloc(1, sizeof *ij);
 	ij->srcdir = xstrdup(path);
-	if (guestos_open_signed(cmld, dirfd, &ij->s, &error, &cause) == -1)
+	if (guestos_open_signed(cmld, -1, &set, &ij->s, &error, &cause) == -1)
 		goto fail;
 
 	/* Versions only go up, unless the signed manifest allows it. */
@@ -397,7 +391,8 @@ cmd_guestos_install(struct call *call)
 
 	error = PROTO_ERR_INTEGRITY;
 	root = guestos_root(cmld);
-	ij->copy = guestos_copy_begin(path, root, &ij->s.m, ij->s.manifest,
+	ij->copy = guestos_copy_begin(&set, path, root, &ij->s.m,
+	    ij->s.manifest,
 	    ij->s.manifest_len, ij->s.sig, ij->s.sig_len, &cause);
 	if (ij->copy == NULL)
 		goto fail;
@@ -407,14 +402,14 @@ cmd_guestos_install(struct call *call)
 	ij->job.cancel = install_job_cancel;
 	ij->last_ms = 0; /* the first step reports at once */
 	call_defer(call);
-	job_add(cmld, &ij->job);
+	loop_job_add(cmld->loop, &ij->job);
 	goto out;
 fail:
 	call_error(call, error, NULL, "guest OS in %s refused: %s", path,
 	    cause);
 	install_job_free(ij);
 out:
-	close(dirfd);
+	file_set_clear(&set);
 	free(newest);
 	free(root);
 	free(cause);
@@ -452,7 +447,7 @@ cmd_guestos_list(struct call *call)
 	char *cause = NULL;
 
 	list = json_object_new_array();
-	if (store_guestos_list(call->cmld->store, guestos_list_cb, list,
+	if (store_guestos_list(call_cmld(call)->store, guestos_list_cb, list,
 	    &cause) == -1) {
 		json_object_put(list);
 		call_error(call, PROTO_ERR_FAILED, NULL,
@@ -477,7 +472,7 @@ guestos_lookup(struct call *call, const char *name, const char *version,
 	int rc;
 
 	if (version == NULL) {
-		if (guestos_newest_version(call->cmld, name, &newest,
+		if (guestos_newest_version(call_cmld(call), name, &newest,
 		    &cause) == -1)
 			goto fail;
 		if (newest == NULL) {
@@ -488,7 +483,7 @@ guestos_lookup(struct call *call, const char *name, const char *version,
 		}
 		version = newest;
 	}
-	rc = store_guestos_get(call->cmld->store, name, version, g, &cause);
+	rc = store_guestos_get(call_cmld(call)->store, name, version, g, &cause);
 	if (rc == 1) {
 		free(newest);
 		return 1;
@@ -577,7 +572,7 @@ guestos_ready_open(struct cmld *cmld, const char *name, const char *version,
 		    strerror(errno));
 		goto fail;
 	}
-	if (guestos_open_signed(cmld, dirfd, &r->s, error, cause) == -1)
+	if (guestos_open_signed(cmld, dirfd, NULL, &r->s, error, cause) == -1)
 		goto fail;
 	*error = PROTO_ERR_INTEGRITY;
 	if (guestos_store_matches(&r->g, &r->s.m, cause) == -1)
@@ -726,7 +721,7 @@ cmd_guestos_verify(struct call *call)
 	vj->name = xstrdup(g.name);
 	vj->version = xstrdup(g.version);
 	store_guestos_clear(&g);
-	vj->ready = guestos_ready_open(call->cmld, vj->name, vj->version,
+	vj->ready = guestos_ready_open(call_cmld(call), vj->name, vj->version,
 	    &error, &cause);
 	if (vj->ready == NULL) {
 		call_error(call, error, NULL, "guest OS %s %s failed "
@@ -740,7 +735,7 @@ cmd_guestos_verify(struct call *call)
 	vj->job.cancel = verify_job_cancel;
 	vj->last_ms = 0; /* the first step reports at once */
 	call_defer(call);
-	job_add(call->cmld, &vj->job);
+	loop_job_add(call_cmld(call)->loop, &vj->job);
 }
 
 /* Collects the installed versions of one guest OS. */
@@ -795,14 +790,14 @@ cmd_guestos_remove(struct call *call)
 		all = 0;
 		json_object_array_add(gv.list,
 		    json_object_new_string(json_object_get_string(v)));
-	} else if (store_guestos_list(call->cmld->store, guestos_versions_cb,
+	} else if (store_guestos_list(call_cmld(call)->store, guestos_versions_cb,
 	    &gv, &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot read the guest OSes: %s", cause);
 		goto out;
 	}
 	n = json_object_array_length(gv.list);
-	user = containers_using_guestos(call->cmld, name, all ? NULL :
+	user = containers_using_guestos(call_cmld(call), name, all ? NULL :
 	    json_object_get_string(json_object_array_get_idx(gv.list, 0)));
 	if (user != NULL) {
 		call_error(call, PROTO_ERR_BUSY, "name", "guest OS %s%s%s is in "
@@ -822,9 +817,9 @@ cmd_guestos_remove(struct call *call)
 		version = json_object_get_string(
 		    json_object_array_get_idx(gv.list, i));
 		memset(&g, 0, sizeof g);
-		rc = store_guestos_get(call->cmld->store, name, version, &g,
+		rc = store_guestos_get(call_cmld(call)->store, name, version, &g,
 		    &cause);
-		if (rc == 1 && store_guestos_remove(call->cmld->store, name,
+		if (rc == 1 && store_guestos_remove(call_cmld(call)->store, name,
 		    version, &cause) == 1) {
 			json_object_array_add(removed,
 			    json_object_new_string(version));
@@ -847,7 +842,7 @@ cmd_guestos_remove(struct call *call)
 		json_object_put(removed);
 		goto out;
 	}
-	guestos_remove_name_dir(call->cmld, name);
+	guestos_remove_name_dir(call_cmld(call), name);
 	call_set_details(call, "removed %s %s", name,
 	    json_object_to_json_string_ext(removed, JSON_C_TO_STRING_PLAIN));
 	p = json_object_new_object();
@@ -889,7 +884,7 @@ guestos_remove_leftover(struct cmld *cmld, const char *path, const char *why)
 		return;
 	}
 	log_info("removed %s: %s", path, why);
-	audit_write(cmld, "daemon", NULL, "guestos", "ok", "removed %s: %s",
+	audit_write(cmld, "daemon", "guestos", "ok", "removed %s: %s",
 	    path, why);
 }
 

@@ -29,7 +29,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define CMLD_MAX_EVENTS 32
 
 static void
 usage(FILE *f)
@@ -37,7 +36,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: cmld [--root DIR] [--foreground] [--ready-fd N] "
 	    "[--log-level LEVEL]\n"
-	    "            [--cgroup-parent NAME]\n"
+	    "            [--cgroup-parent NAME] [--idle-timeout SECONDS]\n"
 	    "       cmld --version | --help\n"
 	    "  --root DIR         keep run, state and config directories "
 	    "under DIR\n"
@@ -47,7 +46,10 @@ usage(FILE *f)
 	    "log_level setting)\n"
 	    "  --cgroup-parent NAME\n"
 	    "                     make containers' cgroups under NAME "
-	    "(default: cml)\n");
+	    "(default: cml)\n"
+	    "  --idle-timeout SECONDS\n"
+	    "                     close connections idle this long "
+	    "(default: 300)\n");
 }
 
 /* Creates dir and its parents and gives dir mode; exits on failure. */
@@ -103,7 +105,7 @@ cmld_load_device(struct cmld *cmld)
 			fatalx("%s", cause);
 		log_info("first start: device %s created, state factory",
 		    uuid);
-		audit_write(cmld, "daemon", NULL, "device", "ok",
+		audit_write(cmld, "daemon", "device", "ok",
 		    "device %s created in state factory", uuid);
 		free(uuid);
 		rc = store_device_get(cmld->store, &dev, &cause);
@@ -113,51 +115,6 @@ cmld_load_device(struct cmld *cmld)
 	cmld->uuid = xstrdup(dev.uuid);
 	cmld->prov_state = xstrdup(dev.state);
 	store_device_clear(&dev);
-}
-
-/* Tells systemd that cmld is ready, when run under it. */
-static void
-cmld_sd_notify(const char *state)
-{
-	struct sockaddr_un sun;
-	const char *path = getenv("NOTIFY_SOCKET");
-	socklen_t len;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		log_warnx("NOTIFY_SOCKET is too long");
-		return;
-	}
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
-		log_warn("sd_notify socket");
-		return;
-	}
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len) == -1)
-		log_warn("sd_notify to %s", path);
-	close(fd);
-}
-
-/* Reports readiness on fd (the --ready-fd or the daemon pipe). */
-static void
-cmld_ready_fd(int fd)
-{
-	static const char msg[] = "READY=1\n";
-
-	if (fd == -1)
-		return;
-	if (write(fd, msg, sizeof msg - 1) == -1)
-		log_warn("cannot write to ready fd %d", fd);
-	close(fd);
 }
 
 /*
@@ -219,91 +176,23 @@ cmld_write_pid(struct cmld *cmld)
 	free(tmp);
 }
 
-/* Blocks the signals the loop handles and returns a signalfd for them. */
-static int
-cmld_signals(void)
-{
-	sigset_t set;
-	int fd;
-
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		fatal("sigprocmask");
-	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
-	return fd;
-}
-
-/* Handles the signals that arrived. */
+/* Handles a signal that arrived. */
 static void
-cmld_signal_event(struct cmld *cmld)
+cmld_signal(int signo, void *arg)
 {
-	struct signalfd_siginfo si;
+	struct cmld *cmld = arg;
 
-	while (read(cmld->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		switch (si.ssi_signo) {
-		case SIGTERM:
-		case SIGINT:
-			log_info("signal %u: shutting down", si.ssi_signo);
-			cmld->quit = 1;
-			break;
-		case SIGHUP:
-			log_info("SIGHUP: nothing to reload");
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-/* Adds fd to the loop with ptr as its tag. */
-static void
-cmld_watch(struct cmld *cmld, int fd, void *ptr)
-{
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof ev);
-	ev.events = EPOLLIN;
-	ev.data.ptr = ptr;
-	if (epoll_ctl(cmld->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-		fatal("epoll_ctl");
-}
-
-/* Runs the event loop until asked to quit. */
-static void
-cmld_loop(struct cmld *cmld)
-{
-	struct epoll_event evs[CMLD_MAX_EVENTS];
-	int i, n;
-
-	while (!cmld->quit) {
-		n = epoll_wait(cmld->epfd, evs, CMLD_MAX_EVENTS,
-		    job_pending(cmld) ? 0 : -1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &cmld->sigfd)
-				cmld_signal_event(cmld);
-			else if (evs[i].data.ptr == &cmld->lfd)
-				server_accept(cmld);
-			else if (((struct ev_tag *)evs[i].data.ptr)->kind ==
-			    EV_CLIENT)
-				server_client_event(cmld, evs[i].data.ptr,
-				    evs[i].events);
-			else
-				container_event(cmld, evs[i].data.ptr,
-				    evs[i].events);
-		}
-		if (!cmld->quit)
-			job_run(cmld);
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: shutting down", signo);
+		loop_quit(cmld->loop);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	default:
+		break;
 	}
 }
 
@@ -334,12 +223,15 @@ main(int argc, char **argv)
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cgroup-parent", required_argument, NULL, 'c' },
+		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmld cmld;
 	struct rlimit nocore = { 0, 0 };
+	sigset_t sigs;
+	char *end;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
 	char *cause = NULL;
@@ -347,9 +239,7 @@ main(int argc, char **argv)
 
 	memset(&cmld, 0, sizeof cmld);
 	cmld.cgroup_parent = CONTAINER_CGROUP_DIR;
-	cmld.lfd = cmld.epfd = cmld.sigfd = -1;
-	TAILQ_INIT(&cmld.clients);
-	TAILQ_INIT(&cmld.jobs);
+	cmld.idle_timeout = 300;
 	TAILQ_INIT(&cmld.ctrs);
 	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -378,6 +268,18 @@ main(int argc, char **argv)
 				return 2;
 			}
 			cmld.cgroup_parent = optarg;
+			break;
+		case 'i':
+			errno = 0;
+			cmld.idle_timeout = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    cmld.idle_timeout < 1 ||
+			    cmld.idle_timeout > 86400) {
+				fprintf(stderr, "cmld: --idle-timeout needs "
+				    "seconds from 1 to 86400, not '%s'\n",
+				    optarg);
+				return 2;
+			}
 			break;
 		case 'V':
 			printf("cmld %s\n", PACKAGE_VERSION);
@@ -425,7 +327,6 @@ main(int argc, char **argv)
 	cmld_mkdirs(cmld.conf_dir, 0755);
 	umask(0077);
 
-	server_check_handlers();
 	if ((cmld.store = store_open(cmld.state_dir, &cause)) == NULL)
 		fatalx("%s", cause);
 	if (device_load_settings(&cmld, &cause) == -1)
@@ -433,19 +334,34 @@ main(int argc, char **argv)
 	if (trust_reload(&cmld, &cause) == -1)
 		fatalx("%s", cause);
 	guestos_reconcile(&cmld);
-	server_listen(&cmld);
+	cmld.loop = loop_new();
+	cmld.srv_cfg.name = "cmld";
+	cmld.srv_cfg.sock_path = cmld.sock_path;
+	cmld.srv_cfg.operator_group = "cml";
+	cmld.srv_cfg.admin_group = "cml-admin";
+	cmld.srv_cfg.table = cmd_table;
+	cmld.srv_cfg.table_len = cmd_table_len;
+	cmld.srv_cfg.handlers = cmld_handlers;
+	cmld.srv_cfg.nhandlers = CMD_ID_COUNT;
+	cmld.srv_cfg.ctx = &cmld;
+	cmld.srv_cfg.policy = cmld_policy;
+	cmld.srv_cfg.done = cmld_call_done;
+	cmld.srv_cfg.session = cmld_session;
+	cmld.srv = srv_new(cmld.loop, &cmld.srv_cfg);
+	cmld_apply_limits(&cmld);
 	clock_gettime(CLOCK_MONOTONIC, &cmld.started);
 	cmld_load_device(&cmld);
 
-	if ((cmld.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll_create1");
-	cmld.sigfd = cmld_signals();
-	cmld_watch(&cmld, cmld.sigfd, &cmld.sigfd);
-	cmld_watch(&cmld, cmld.lfd, &cmld.lfd);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGCHLD);
+	loop_signals(cmld.loop, &sigs, cmld_signal, &cmld);
 	cmld_write_pid(&cmld);
 	containers_init(&cmld);
 
-	audit_write(&cmld, "daemon", NULL, "cmld", "ok",
+	audit_write(&cmld, "daemon", "cmld", "ok",
 	    "cmld %s started (pid %ld, device %s, %s)", PACKAGE_VERSION,
 	    (long)getpid(), cmld.uuid, cmld.prov_state);
 	log_info("serving %s (state %s, cgroups under %s)", cmld.sock_path,
@@ -454,22 +370,22 @@ main(int argc, char **argv)
 		log_init("cmld", 0, log_get_level());
 		cmld_detach_stdio();
 	}
-	cmld_ready_fd(ready_fd);
-	cmld_ready_fd(daemon_fd);
-	cmld_sd_notify("READY=1");
+	loop_ready(ready_fd);
+	loop_ready(daemon_fd);
+	loop_sd_notify("READY=1");
 
-	cmld_loop(&cmld);
+	loop_run(cmld.loop);
 
-	cmld_sd_notify("STOPPING=1");
-	job_cancel_all(&cmld);
-	server_shutdown(&cmld);
+	loop_sd_notify("STOPPING=1");
+	loop_job_cancel_all(cmld.loop);
+	srv_free(cmld.srv);
+	cmld.srv = NULL;
 	containers_release(&cmld);
-	audit_write(&cmld, "daemon", NULL, "cmld", "ok", "cmld stopped");
+	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
 	(void)unlink(cmld.pid_path);
 	store_close(cmld.store);
 	crypto_trust_free(cmld.trust);
-	close(cmld.epfd);
-	close(cmld.sigfd);
+	loop_free(cmld.loop);
 	free(cmld.uuid);
 	free(cmld.prov_state);
 	free(cmld.device_name);

@@ -14,57 +14,12 @@
 
 #include "cmdtab.h"
 #include "log.h"
+#include "loop.h"
 #include "proto.h"
+#include "server.h"
 
 struct store;
 struct ctr;
-
-enum cmld_role {
-	CMLD_ROLE_NONE,
-	CMLD_ROLE_OPERATOR,
-	CMLD_ROLE_ADMIN,
-};
-
-/* What an epoll event is about: the first member of what is watched. */
-enum ev_kind {
-	EV_CLIENT = 1,
-	EV_CONTAINER, /* a container's init ended */
-	EV_TIMER, /* a container's stop timeout */
-	EV_EXEC_OUT, /* output of a command run in a container */
-	EV_EXEC_ERR,
-	EV_EXEC_PID, /* that command ended */
-};
-
-struct ev_tag {
-	enum ev_kind kind;
-};
-
-/* One control connection. */
-struct client {
-	struct ev_tag tag; /* first: EV_CLIENT */
-	int fd;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	enum cmld_role role;
-	int closing; /* close once the queued replies are written */
-	unsigned int events; /* epoll interest registered */
-	struct call *pending; /* a deferred call still running */
-	struct proto_reader rd;
-	struct proto_writer wr;
-	TAILQ_ENTRY(client) entry;
-};
-TAILQ_HEAD(client_list, client);
-
-/* Work that runs in steps between events (hashing, copying images). */
-struct job {
-	/* Runs one step; returns 1 when the job is done (and freed). */
-	int (*step)(struct job *job);
-	/* Stops the job at shutdown: answers its call and frees it. */
-	void (*cancel)(struct job *job);
-	TAILQ_ENTRY(job) entry;
-};
-TAILQ_HEAD(job_list, job);
 
 /* The daemon's context. */
 struct cmld {
@@ -76,20 +31,17 @@ struct cmld {
 	char *sock_path;
 	char *pid_path;
 	struct store *store;
-	int epfd;
-	int sigfd;
-	int lfd;
-	int quit;
+	struct loop *loop;
+	struct srv *srv;
+	struct srv_config srv_cfg;
 	struct timespec started; /* CLOCK_MONOTONIC */
 	char *uuid;
 	char *prov_state;
-	struct client_list clients;
-	struct job_list jobs;
 	TAILQ_HEAD(, ctr) ctrs; /* the containers, c0 first */
 	struct crypto_trust *trust; /* the anchors in the store */
-	size_t nclients;
 	char *device_name; /* settings, as applied (cmld is their only writer) */
 	long long max_clients;
+	long long idle_timeout; /* seconds (--idle-timeout) */
 	int audit_read_calls;
 	long long stop_timeout; /* seconds from SIGTERM to SIGKILL */
 	char *c0_guestos; /* "" : no c0 */
@@ -97,69 +49,24 @@ struct cmld {
 	int log_level_pinned; /* --log-level given: the setting does not apply */
 };
 
-/* A call being handled; handlers answer through call_reply/call_error. */
-struct call {
-	struct cmld *cmld;
-	struct client *client; /* NULL for oneway calls and gone clients */
-	uid_t uid; /* the caller, for the audit record */
-	pid_t pid;
-	const struct cmd_entry *cmd;
-	struct json_object *params;
-	int more;
-	int deferred; /* answered later, from a job */
-	int replied; /* a final reply or error was produced */
-	const char *error; /* the error name answered, if any */
-	char *details; /* what the audit record says about the call */
-};
+/* The daemon of a call. */
+static inline struct cmld *
+call_cmld(const struct call *call)
+{
+	return call->ctx;
+}
 
-
-typedef void (*call_handler)(struct call *call);
-
-/* Method names and their handlers, one table for all of cmld. */
-struct method_handler {
-	const char *method;
-	call_handler fn;
-};
-extern const struct method_handler method_handlers[];
-extern const size_t method_handlers_len;
-
-/* Answers a call with params (taken over); the call is done. */
-void call_reply(struct call *call, struct json_object *params);
-/* Sends one of several replies of a "more" call (params taken over). */
-void call_reply_more(struct call *call, struct json_object *params);
-/* Answers a call with an error and a message; the call is done. */
-void call_error(struct call *call, const char *error, const char *param,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/*
- * Keeps the call open after its handler returns; a job answers it later
- * with call_reply/call_error, which then audit and free it.  The client's
- * further calls wait until then.
- */
-void call_defer(struct call *call);
-/* Sets the details the audit record of this call carries. */
-void call_set_details(struct call *call, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Opens the control socket; exits on failure. */
-void server_listen(struct cmld *cmld);
-/* Accepts waiting connections. */
-void server_accept(struct cmld *cmld);
-/* Handles readiness of a client's socket. */
-void server_client_event(struct cmld *cmld, struct client *c,
-    unsigned int events);
-/* Closes every client and the listening socket. */
-void server_shutdown(struct cmld *cmld);
-/* Checks that every command in the table has a handler; exits if not. */
-void server_check_handlers(void);
-
-/* Adds a job to the loop. */
-void job_add(struct cmld *cmld, struct job *job);
-/* Returns 1 if jobs wait to run. */
-int job_pending(struct cmld *cmld);
-/* Runs one step of every job. */
-void job_run(struct cmld *cmld);
-/* Cancels every job (at shutdown). */
-void job_cancel_all(struct cmld *cmld);
+/* cmld's handlers, indexed by command id (handlers.c). */
+extern const call_handler cmld_handlers[CMD_ID_COUNT];
+/* The policy cmld adds to the role check: the provisioning state. */
+int cmld_policy(struct call *call);
+/* Audits a finished call. */
+void cmld_call_done(struct call *call, int refused);
+/* Gives the server the connection limits of the settings and options. */
+void cmld_apply_limits(struct cmld *cmld);
+/* Audits an event of a connection. */
+void cmld_session(void *ctx, uid_t uid, pid_t pid, const char *object,
+    const char *error, const char *msg);
 
 /*
  * Removes what an interrupted install left in the guest OS directory
@@ -207,10 +114,10 @@ struct json_object *guestos_progress_reply(const struct guestos_progress *p);
 /* Rebuilds the trust store from the anchors in the store; -1 on error. */
 int trust_reload(struct cmld *cmld, char **cause);
 
-/* Writes an audit record; c may be NULL for the daemon's own events. */
-void audit_write(struct cmld *cmld, const char *type, const struct client *c,
-    const char *object, const char *result, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+/* Writes an audit record of the daemon's own (no caller). */
+void audit_write(struct cmld *cmld, const char *type, const char *object,
+    const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /*
  * Writes an audit record for a caller known by uid and pid (-1: none),
  * about container (NULL: none).
@@ -270,8 +177,5 @@ void containers_release(struct cmld *cmld);
  */
 const char *containers_using_guestos(struct cmld *cmld, const char *name,
     const char *version);
-/* Handles an event of a container, its stop timer or an exec. */
-void container_event(struct cmld *cmld, struct ev_tag *tag,
-    unsigned int events);
 
 #endif

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "crypto.h"
+#include "file.h"
 #include "guestos.h"
 #include "jsonstrict.h"
 #include "log.h"
@@ -825,41 +826,24 @@ guestos_name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Lists srcdir: every entry must be the manifest, its signature or an image. */
+/*
+ * Checks the files passed for srcdir: every entry must be the manifest,
+ * its signature or an image.
+ */
 static int
-guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
-    char **cause)
+guestos_copy_list(const struct file_set *src, const char *srcdir,
+    const struct guestos_copy *c, char **cause)
 {
-	struct dirent *de;
-	DIR *d;
-	char **names = NULL, *q;
-	size_t n = 0, i, k;
-	int fd, ret = -1;
+	char **names, *q;
+	size_t i, k;
+	int ret = -1;
 
-	if ((fd = dup(srcfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		xcause(cause, "cannot list %s: %s", srcdir,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		names = xreallocarray(names, n + 1, sizeof *names);
-		names[n++] = xstrdup(de->d_name);
-		errno = 0;
-	}
-	if (errno != 0) {
-		xcause(cause, "cannot list %s: %s", srcdir,
-		    strerror(errno));
-		goto out;
-	}
+	names = xcalloc(src->n + 1, sizeof *names);
+	for (i = 0; i < src->n; i++)
+		names[i] = src->names[i];
 	/* Sorted, so the same directory always gets the same message. */
-	qsort(names, n, sizeof *names, guestos_name_cmp);
-	for (i = 0; i < n; i++) {
+	qsort(names, src->n, sizeof *names, guestos_name_cmp);
+	for (i = 0; i < src->n; i++) {
 		if (strcmp(names[i], GUESTOS_MANIFEST) == 0 ||
 		    strcmp(names[i], GUESTOS_SIGNATURE) == 0)
 			continue;
@@ -877,65 +861,39 @@ guestos_copy_list(int srcfd, const char *srcdir, const struct guestos_copy *c,
 	}
 	ret = 0;
 out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
 	free(names);
-	closedir(d);
 	return ret;
 }
 
 /*
- * Opens an image in srcfd for copying: it must be a regular file, not a
- * symbolic link, with the size the manifest gives.  Checking the size
+ * Takes an image's descriptor for copying: it must be a regular file, not
+ * a symbolic link, with the size the manifest gives.  Checking the size
  * here refuses a wrong directory before a byte is copied.
  */
 static int
-guestos_copy_open(int srcfd, struct guestos_copy_image *img, char **cause)
+guestos_copy_open(struct file_set *src, struct guestos_copy_image *img,
+    char **cause)
 {
 	struct stat sb;
 	char *q;
 	int ret = -1;
 
 	q = jsonstrict_quotes(img->file);
-	if (fstatat(srcfd, img->file, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
-			xcause(cause, "image '%s' is missing", q);
-		else {
+	if ((img->srcfd = file_set_take(src, img->file)) == -1) {
+		xcause(cause, "image '%s' is missing", q);
+		goto out;
+	}
+	if (file_check_fd(img->srcfd, 0, &sb) == -1) {
+		if (errno == ELOOP)
+			xcause(cause, "image '%s' is a symbolic link", q);
+		else if (errno == EINVAL)
+			xcause(cause, "image '%s' is not a regular file", q);
+		else if (errno == EREMOTE)
+			xcause(cause, "image '%s' is on a FUSE file system: "
+			    "copy it to a local disk first", q);
+		else
 			xcause(cause, "cannot read image '%s': %s", q,
 			    strerror(errno));
-		}
-		goto out;
-	}
-	if (S_ISLNK(sb.st_mode)) {
-		xcause(cause, "image '%s' is a symbolic link", q);
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		xcause(cause, "image '%s' is not a regular file", q);
-		goto out;
-	}
-	/* O_NONBLOCK: a FIFO swapped in meanwhile must not block cmld. */
-	img->srcfd = openat(srcfd, img->file, O_RDONLY | O_NOFOLLOW |
-	    O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (img->srcfd == -1) {
-		if (errno == ELOOP) {
-			xcause(cause, "image '%s' is a symbolic link",
-			    q);
-		} else if (errno == ENOENT) {
-			xcause(cause, "image '%s' is missing", q);
-		} else {
-			xcause(cause, "cannot open image '%s': %s", q,
-			    strerror(errno));
-		}
-		goto out;
-	}
-	if (fstat(img->srcfd, &sb) == -1) {
-		xcause(cause, "cannot read image '%s': %s", q,
-		    strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		xcause(cause, "image '%s' is not a regular file", q);
 		goto out;
 	}
 	if ((long long)sb.st_size != img->size) {
@@ -1011,14 +969,13 @@ guestos_copy_names_ok(const struct guestos_manifest *m)
  * left behind.
  */
 struct guestos_copy *
-guestos_copy_begin(const char *srcdir, const char *destroot,
+guestos_copy_begin(struct file_set *src, const char *srcdir,
+    const char *destroot,
     const struct guestos_manifest *m, const void *manifest,
     size_t manifest_len, const void *sig, size_t sig_len, char **cause)
 {
 	struct guestos_copy *c;
-	struct stat sb;
 	char *tmpl = NULL;
-	int srcfd = -1;
 	size_t i;
 
 	c = xcalloc(1, sizeof *c);
@@ -1043,23 +1000,10 @@ guestos_copy_begin(const char *srcdir, const char *destroot,
 		c->images[i].srcfd = c->images[i].dstfd = -1;
 	}
 
-	srcfd = open(srcdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (srcfd == -1) {
-		if (errno == ELOOP || (errno == ENOTDIR &&
-		    lstat(srcdir, &sb) == 0 && S_ISLNK(sb.st_mode)))
-			xcause(cause, "%s is a symbolic link", srcdir);
-		else if (errno == ENOTDIR)
-			xcause(cause, "%s is not a directory", srcdir);
-		else {
-			xcause(cause, "cannot open %s: %s", srcdir,
-			    strerror(errno));
-		}
-		goto fail;
-	}
-	if (guestos_copy_list(srcfd, srcdir, c, cause) == -1)
+	if (guestos_copy_list(src, srcdir, c, cause) == -1)
 		goto fail;
 	for (i = 0; i < c->nimages; i++) {
-		if (guestos_copy_open(srcfd, &c->images[i], cause) == -1)
+		if (guestos_copy_open(src, &c->images[i], cause) == -1)
 			goto fail;
 		c->total += c->images[i].size;
 	}
@@ -1096,13 +1040,10 @@ guestos_copy_begin(const char *srcdir, const char *destroot,
 		goto fail;
 
 	c->buf = xmalloc(GUESTOS_BUFSIZE);
-	close(srcfd);
 	free(tmpl);
 	return c;
 
 fail:
-	if (srcfd != -1)
-		close(srcfd);
 	free(tmpl);
 	guestos_copy_free(c);
 	return NULL;

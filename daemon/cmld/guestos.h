@@ -52,15 +52,18 @@ struct guestos_progress {
 
 struct guestos_copy;
 
+struct file_set;
+
 /*
- * Starts installing the guest OS in srcdir, whose manifest bytes (already
- * verified) were parsed into m: checks that srcdir holds exactly the
+ * Starts installing the guest OS passed as the files of src (the entries
+ * of the directory srcdir a client named), whose manifest bytes (already
+ * verified) were parsed into m: checks that src holds exactly the
  * manifest, its signature and the listed images, all regular files (no
- * symlinks, nothing else), and creates a staging directory under destroot.
- * NULL with *cause set.
+ * symlinks, nothing else), takes the images' descriptors out of src, and
+ * creates a staging directory under destroot.  NULL with *cause set.
  */
-struct guestos_copy *guestos_copy_begin(const char *srcdir,
-    const char *destroot, const struct guestos_manifest *m,
+struct guestos_copy *guestos_copy_begin(struct file_set *src,
+    const char *srcdir, const char *destroot, const struct guestos_manifest *m,
     const void *manifest, size_t manifest_len, const void *sig,
     size_t sig_len, char **cause);
 /*

@@ -6,9 +6,11 @@ byte over a Unix stream socket) without any of cml's own code, and lets the
 integration tests send exactly the bytes they want.
 
 As a program:
-  varlink.py [--timeout S] SOCKET call METHOD [PARAMETERS-JSON]
+  varlink.py [--timeout S] SOCKET call METHOD [PARAMETERS-JSON] [--pass PATH]...
       prints the reply message as one line of JSON; exit 0 for a reply,
-      1 for an error reply, 3 when there was no reply
+      1 for an error reply, 3 when there was no reply; every --pass opens
+      PATH (for reading, without blocking; a socket as O_PATH) and passes
+      it with the call (SCM_RIGHTS), the first as descriptor 0
   varlink.py [--timeout S] SOCKET info
       prints the interfaces of GetInfo, one per line
   varlink.py [--timeout S] SOCKET describe INTERFACE
@@ -20,9 +22,21 @@ As a program:
 As a module: Connection(path).call(method, params) and friends.
 """
 
+import errno
 import json
+import os
 import socket
 import sys
+
+
+def open_pass(path):
+    """Opens what a client passes: for reading, never blocking on it."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as e:
+        if e.errno != errno.ENXIO:
+            raise
+        return os.open(path, os.O_PATH)
 
 
 class ProtocolError(Exception):
@@ -43,6 +57,7 @@ class Connection:
             raise
         self.buf = b""
         self.eof = False
+        self.fds = []  # passed with the replies received so far
 
     def send_raw(self, data):
         """Sends bytes; returns False if the peer had closed already."""
@@ -52,13 +67,22 @@ class Connection:
         except (BrokenPipeError, ConnectionResetError):
             return False
 
-    def send(self, method, parameters=None, **flags):
-        """Sends a call; returns False if the peer had closed already."""
+    def send(self, method, parameters=None, fds=(), **flags):
+        """Sends a call, passing descriptors fds with its first byte (as
+        cml's clients and systemd's varlink do); returns False if the peer
+        had closed already."""
         msg = {"method": method}
         if parameters is not None:
             msg["parameters"] = parameters
         msg.update(flags)
-        return self.send_raw(json.dumps(msg).encode() + b"\0")
+        data = json.dumps(msg).encode() + b"\0"
+        if not fds:
+            return self.send_raw(data)
+        try:
+            n = socket.send_fds(self.sock, [data], list(fds))
+            return self.send_raw(data[n:])
+        except (BrokenPipeError, ConnectionResetError):
+            return False
 
     def recv(self):
         """Returns the next message as a dict, or None when the peer closed.
@@ -71,7 +95,8 @@ class Connection:
                     raise ProtocolError("connection closed inside a message")
                 return None
             try:
-                chunk = self.sock.recv(65536)
+                chunk, fds, _, _ = socket.recv_fds(self.sock, 65536, 32)
+                self.fds.extend(fds)
             except ConnectionResetError:
                 chunk = b""
             if not chunk:
@@ -98,9 +123,9 @@ class Connection:
         finally:
             self.sock.settimeout(old)
 
-    def call(self, method, parameters=None):
+    def call(self, method, parameters=None, fds=()):
         """Sends a call and returns its reply (None if the peer closed)."""
-        self.send(method, {} if parameters is None else parameters)
+        self.send(method, {} if parameters is None else parameters, fds)
         return self.recv()
 
     def close(self):
@@ -133,9 +158,16 @@ def main(argv):
               file=sys.stderr)
         return 3
     try:
+        paths = []
+        while len(rest) >= 2 and rest[-2] == "--pass":
+            paths.insert(0, rest[-1])
+            rest = rest[:-2]
         if verb == "call" and len(rest) in (1, 2):
             params = json.loads(rest[1]) if len(rest) == 2 else {}
-            reply = conn.call(rest[0], params)
+            fds = [open_pass(p) for p in paths]
+            reply = conn.call(rest[0], params, fds)
+            for fd in fds:
+                os.close(fd)
             if reply is None:
                 print("varlink.py: connection closed without a reply",
                       file=sys.stderr)

@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/socket.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "file.h"
 #include "guestos.h"
 #include "log.h"
 #include "testutil.h"
@@ -819,6 +822,24 @@ make_guestos(struct fixture *f, const char *version)
 	free(root);
 }
 
+/*
+ * Starts a copy of the files of f->src, opened as a client opens what it
+ * passes; NULL with *cause set.
+ */
+static struct guestos_copy *
+begin(struct fixture *f, char **cause)
+{
+	struct guestos_copy *c;
+	struct file_set set;
+
+	if (file_set_open_dir(&set, f->src, cause) == -1)
+		return NULL;
+	c = guestos_copy_begin(&set, f->src, f->dest, &f->m, f->manifest,
+	    f->manifest_len, "signature", 9, cause);
+	file_set_clear(&set);
+	return c;
+}
+
 /* Starts a copy of f->src; fails the test if it is refused. */
 static struct guestos_copy *
 begin_ok(struct fixture *f)
@@ -826,8 +847,7 @@ begin_ok(struct fixture *f)
 	struct guestos_copy *c;
 	char *cause = NULL;
 
-	c = guestos_copy_begin(f->src, f->dest, &f->m, f->manifest,
-	    f->manifest_len, "signature", 9, &cause);
+	c = begin(f, &cause);
 	if (c == NULL)
 		fail_msg("guestos_copy_begin: %s", cause);
 	return c;
@@ -839,8 +859,7 @@ assert_begin_refused(struct fixture *f, const char *want)
 {
 	char *cause = NULL;
 
-	assert_null(guestos_copy_begin(f->src, f->dest, &f->m, f->manifest,
-	    f->manifest_len, "signature", 9, &cause));
+	assert_null(begin(f, &cause));
 	assert_non_null(cause);
 	if (strcmp(cause, want) != 0)
 		fail_msg("message \"%s\", expected \"%s\"", cause, want);
@@ -1081,22 +1100,39 @@ test_guestos_copy_directory_image_refused(void **state)
 	free(path);
 }
 
+/*
+ * An image passed as a FIFO, a socket or a device node is refused by its
+ * type, and nothing blocks: the client passes such entries as O_PATH
+ * descriptors, and the engine never reads them.
+ */
 static void
-test_guestos_copy_symlink_srcdir_refused(void **state)
+test_guestos_copy_fifo_socket_device_image_refused(void **state)
 {
 	struct fixture *f = *state;
-	char *link, *want, *src;
+	struct sockaddr_un sun;
+	char *path;
+	int sock;
 
 	make_guestos(f, "1.2.0");
-	link = xasprintf("%s/link", f->dir);
-	assert_int_equal(symlink(f->src, link), 0);
-	src = f->src;
-	f->src = link;
-	want = xasprintf("%s is a symbolic link", link);
-	assert_begin_refused(f, want);
-	f->src = src;
-	free(want);
-	free(link);
+	path = xasprintf("%s/data.ext4", f->src);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_begin_refused(f, "image 'data.ext4' is not a regular file");
+	assert_int_equal(unlink(path), 0);
+
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	assert_true(strlen(path) < sizeof sun.sun_path);
+	strcpy(sun.sun_path, path);
+	assert_int_equal(bind(sock, (struct sockaddr *)&sun, sizeof sun), 0);
+	assert_begin_refused(f, "image 'data.ext4' is not a regular file");
+	close(sock);
+	assert_int_equal(unlink(path), 0);
+
+	assert_int_equal(symlink("/dev/zero", path), 0);
+	assert_begin_refused(f, "image 'data.ext4' is a symbolic link");
+	free(path);
 }
 
 static void
@@ -1597,7 +1633,7 @@ main(void)
 		T(test_guestos_copy_extra_directory_refused),
 		T(test_guestos_copy_symlink_image_refused),
 		T(test_guestos_copy_directory_image_refused),
-		T(test_guestos_copy_symlink_srcdir_refused),
+		T(test_guestos_copy_fifo_socket_device_image_refused),
 		T(test_guestos_copy_missing_image_refused),
 		T(test_guestos_copy_size_mismatch_refused),
 		T(test_guestos_copy_hash_mismatch_removes_staging),

@@ -12,7 +12,7 @@
 #include <wchar.h>
 
 #include "cmdtab.h"
-#include "cmlsh.h"
+#include "client.h"
 #include "interfaces.h"
 #include "xmalloc.h"
 

@@ -1,0 +1,107 @@
+/*
+ * The client library of cmlsh, cmltui and cml-provision: the connection
+ * to a daemon's socket (connect, reconnect, calls with passed files,
+ * replies), the files a command passes, the output of a command run in a
+ * container, exit statuses, and the column formatting driven by the
+ * interface description.  Each client adds only its way of talking to a
+ * person.
+ */
+#ifndef CML_CLIENT_H
+#define CML_CLIENT_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "cmdtab.h"
+#include "proto.h"
+
+/* Exit statuses every client uses. */
+#define CLIENT_EXIT_OK 0
+#define CLIENT_EXIT_FAILED 1 /* refused, failed or cannot be reached */
+#define CLIENT_EXIT_USAGE 2
+
+/* A connection to a daemon. */
+struct client {
+	const char *socket_path;
+	int fd; /* -1 when there is none */
+	struct proto_reader rd;
+	/* set by the caller's signal handler: a wait it interrupts ends */
+	volatile sig_atomic_t *interrupted;
+};
+
+/* Prepares a client for the socket at path; it connects on first use. */
+void client_init(struct client *cl, const char *path,
+    volatile sig_atomic_t *interrupted);
+/* Closes the connection; the next call connects again. */
+void client_disconnect(struct client *cl);
+/*
+ * Sends a call with descriptors to pass (kept open), connecting first if
+ * needed; a connection the daemon dropped since the last call is replaced
+ * once.  -1 with *cause set.
+ */
+int client_send(struct client *cl, struct json_object *call, const int *fds,
+    size_t nfds, char **cause);
+/*
+ * Receives one message for the call named what, waiting with mask as the
+ * signal mask (NULL: unchanged); descriptors that came with it go to fds
+ * (at most PROTO_MAX_FDS; *nfds says how many; NULL: closed).  -1 with
+ * *cause set; the connection is closed then.
+ */
+int client_recv(struct client *cl, const char *what, const sigset_t *mask,
+    struct json_object **msg, int *fds, size_t *nfds, char **cause);
+
+/*
+ * Opens the files a command's parameters name (CMD_ARG_FILE and
+ * CMD_ARG_FILES, given as paths) with this process's rights and replaces
+ * each path by what the daemon expects; the descriptors to pass go to
+ * fds (*nfds of them; close them after the call).  -1 with *cause set,
+ * nothing left open.
+ */
+int client_open_files(const struct cmd_entry *cmd, struct json_object *params,
+    int *fds, size_t *nfds, char **cause);
+/*
+ * Copies what n pipes carry to the matching descriptors until every pipe
+ * ended, waiting with mask as the signal mask; closes the pipes.  -1 with
+ * *cause set when interrupted or a write failed.
+ */
+int client_copy_output(const int *src, const int *dst, size_t n,
+    const sigset_t *mask, volatile sig_atomic_t *interrupted, char **cause);
+
+/*
+ * How a stream of replies has been shown so far, so that a table streamed
+ * over several replies gets its header once and keeps its columns aligned.
+ */
+struct format_state {
+	char *columns; /* the last table's column names, "\n"-joined */
+	size_t *widths; /* and its column widths, which only grow */
+	size_t ncolumns;
+};
+
+/* Prepares an empty format state. */
+void format_state_init(struct format_state *fs);
+/* Releases what a format state holds. */
+void format_state_free(struct format_state *fs);
+/*
+ * Prints a successful reply's parameters for method as a table, as
+ * key-value lines or, with json set, as JSON.
+ */
+void format_reply(FILE *out, struct format_state *fs, const char *method,
+    struct json_object *params, int json);
+/*
+ * Prints an error reply: as JSON on out with json set, else as
+ * "cmlsh: MESSAGE" on err.
+ */
+void format_error(FILE *out, FILE *err, const char *error,
+    struct json_object *params, int json);
+/* Returns the display width of a UTF-8 string in terminal columns. */
+size_t format_width(const char *s);
+/*
+ * Prints text wrapped at width columns, from column col where the cursor
+ * is, every further line after indent spaces.
+ */
+void format_wrap(FILE *out, const char *text, size_t col, size_t indent,
+    size_t width);
+
+#endif

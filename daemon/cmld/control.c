@@ -1,0 +1,85 @@
+/*
+ * What cmld adds to the shared server: the provisioning policy and the
+ * audit of every call and of connection events.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cmld.h"
+
+int
+cmld_policy(struct call *call)
+{
+	struct cmld *cmld = call_cmld(call);
+	const struct cmd_entry *cmd = call->cmd;
+	int provisioned = strcmp(cmld->prov_state, "provisioned") == 0;
+
+	if (!provisioned && !(cmd->flags & CMD_UNPROVISIONED_OK)) {
+		call_error(call, PROTO_ERR_NOT_PROVISIONED, NULL,
+		    "'%s' needs a provisioned device: run cml-provision "
+		    "first", cmd->words);
+		return -1;
+	}
+	if (provisioned && (cmd->flags & CMD_FACTORY_ONLY)) {
+		call_error(call, PROTO_ERR_ALREADY_PROVISIONED, NULL,
+		    "'%s' is only allowed before provisioning; the device "
+		    "is provisioned", cmd->words);
+		return -1;
+	}
+	return 0;
+}
+
+/* Says whether an error reports a security event even for a read. */
+static int
+cmld_error_is_security(const char *error)
+{
+	return error != NULL && (strcmp(error, PROTO_ERR_INTEGRITY) == 0 ||
+	    strcmp(error, PROTO_ERR_INVALID_SIGNATURE) == 0);
+}
+
+void
+cmld_call_done(struct call *call, int refused)
+{
+	struct cmld *cmld = call_cmld(call);
+	const char *ctr = NULL;
+
+	if (!refused && (call->cmd->flags & CMD_READONLY) &&
+	    !cmld->audit_read_calls && !cmld_error_is_security(call->error))
+		return;
+	if (call->cmd->flags & CMD_NEEDS_CONTAINER)
+		ctr = json_object_get_string(json_object_object_get(
+		    call->params, "name"));
+	if (call->suppressed > 0)
+		audit_write_as(cmld, "call", (long long)call->uid,
+		    (long long)call->pid, ctr, call->cmd->method,
+		    call->error != NULL ? call->error : "ok",
+		    "%s (%llu like refusals before were not recorded)",
+		    call->details != NULL ? call->details : "",
+		    call->suppressed);
+	else
+		audit_write_as(cmld, "call", (long long)call->uid,
+		    (long long)call->pid, ctr, call->cmd->method,
+		    call->error != NULL ? call->error : "ok", "%s",
+		    call->details != NULL ? call->details : "");
+}
+
+void
+cmld_session(void *ctx, uid_t uid, pid_t pid, const char *object,
+    const char *error, const char *msg)
+{
+	audit_write_as(ctx, "session", (long long)uid, (long long)pid, NULL,
+	    object, error, "%s", msg);
+}
+
+void
+cmld_apply_limits(struct cmld *cmld)
+{
+	struct srv_limits lim = { 0 };
+
+	if (cmld->srv == NULL)
+		return;
+	lim.max_clients = cmld->max_clients;
+	lim.idle_ms = cmld->idle_timeout * 1000;
+	srv_set_limits(cmld->srv, &lim);
+}

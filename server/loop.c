@@ -1,0 +1,333 @@
+/*
+ * The event loop shared by cmld, scd and tpm2d.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+#define LOOP_MAX_EVENTS 32
+
+struct loop {
+	int epfd;
+	int quit;
+	struct job_list jobs;
+	struct loop_watch sigw;
+	void (*sigcb)(int, void *);
+	void *sigarg;
+};
+
+struct loop *
+loop_new(void)
+{
+	struct loop *loop = xcalloc(1, sizeof *loop);
+
+	if ((loop->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	TAILQ_INIT(&loop->jobs);
+	loop->sigw.fd = -1;
+	return loop;
+}
+
+void
+loop_free(struct loop *loop)
+{
+	if (loop == NULL)
+		return;
+	if (loop->sigw.fd != -1) {
+		loop_watch_del(loop, &loop->sigw);
+		close(loop->sigw.fd);
+	}
+	close(loop->epfd);
+	free(loop);
+}
+
+int
+loop_watch_add(struct loop *loop, struct loop_watch *w, int fd,
+    unsigned int events, void (*cb)(struct loop_watch *, unsigned int),
+    void *arg)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.events = events;
+	ev.data.ptr = w;
+	w->cb = cb;
+	w->arg = arg;
+	w->fd = fd;
+	w->events = events;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+		return -1;
+	w->added = 1;
+	return 0;
+}
+
+void
+loop_watch_mod(struct loop *loop, struct loop_watch *w, unsigned int events)
+{
+	struct epoll_event ev;
+
+	if (!w->added || w->events == events)
+		return;
+	memset(&ev, 0, sizeof ev);
+	ev.events = events;
+	ev.data.ptr = w;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) == -1)
+		fatal("epoll_ctl");
+	w->events = events;
+}
+
+void
+loop_watch_del(struct loop *loop, struct loop_watch *w)
+{
+	if (!w->added)
+		return;
+	(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->added = 0;
+}
+
+/* Reads a timer's expiry and calls its owner. */
+static void
+loop_timer_fire(struct loop_watch *w, unsigned int events)
+{
+	struct loop_timer *t = w->arg;
+	unsigned long long n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof n) != (ssize_t)sizeof n)
+		return;
+	t->cb(t);
+}
+
+void
+loop_timer_init(struct loop_timer *t, void (*cb)(struct loop_timer *),
+    void *arg)
+{
+	memset(t, 0, sizeof *t);
+	t->w.fd = -1;
+	t->cb = cb;
+	t->arg = arg;
+}
+
+int
+loop_timer_start(struct loop *loop, struct loop_timer *t, long long ms)
+{
+	struct itimerspec its;
+
+	if (t->w.fd == -1) {
+		t->w.fd = timerfd_create(CLOCK_MONOTONIC,
+		    TFD_CLOEXEC | TFD_NONBLOCK);
+		if (t->w.fd == -1)
+			return -1;
+		if (loop_watch_add(loop, &t->w, t->w.fd, EPOLLIN,
+		    loop_timer_fire, t) == -1) {
+			close(t->w.fd);
+			t->w.fd = -1;
+			return -1;
+		}
+	}
+	if (ms < 1)
+		ms = 1;
+	memset(&its, 0, sizeof its);
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000;
+	return timerfd_settime(t->w.fd, 0, &its, NULL);
+}
+
+void
+loop_timer_stop(struct loop *loop, struct loop_timer *t)
+{
+	if (t->w.fd == -1)
+		return;
+	loop_watch_del(loop, &t->w);
+	close(t->w.fd);
+	t->w.fd = -1;
+}
+
+int
+loop_timer_armed(const struct loop_timer *t)
+{
+	return t->w.fd != -1;
+}
+
+/* Delivers the signals that arrived. */
+static void
+loop_signal_event(struct loop_watch *w, unsigned int events)
+{
+	struct loop *loop = w->arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si)
+		loop->sigcb((int)si.ssi_signo, loop->sigarg);
+}
+
+void
+loop_signals(struct loop *loop, const sigset_t *set,
+    void (*cb)(int, void *), void *arg)
+{
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	loop->sigcb = cb;
+	loop->sigarg = arg;
+	if (loop_watch_add(loop, &loop->sigw, fd, EPOLLIN, loop_signal_event,
+	    loop) == -1)
+		fatal("epoll_ctl");
+}
+
+void
+loop_job_add(struct loop *loop, struct job *job)
+{
+	if (job->queued)
+		return;
+	job->queued = 1;
+	TAILQ_INSERT_TAIL(&loop->jobs, job, entry);
+}
+
+void
+loop_job_remove(struct loop *loop, struct job *job)
+{
+	if (!job->queued)
+		return;
+	job->queued = 0;
+	TAILQ_REMOVE(&loop->jobs, job, entry);
+}
+
+/* Runs one step of every queued job. */
+static void
+loop_job_run(struct loop *loop)
+{
+	struct job_list now;
+	struct job *job;
+	int rc;
+
+	/* Jobs added while these run (by a reply's next call) wait a turn. */
+	TAILQ_INIT(&now);
+	TAILQ_CONCAT(&now, &loop->jobs, entry);
+	while ((job = TAILQ_FIRST(&now)) != NULL) {
+		TAILQ_REMOVE(&now, job, entry);
+		job->queued = 0;
+		rc = job->step(job);
+		if (rc == JOB_AGAIN)
+			loop_job_add(loop, job);
+	}
+}
+
+void
+loop_job_cancel_all(struct loop *loop)
+{
+	struct job *job;
+
+	while ((job = TAILQ_FIRST(&loop->jobs)) != NULL) {
+		TAILQ_REMOVE(&loop->jobs, job, entry);
+		job->queued = 0;
+		job->cancel(job);
+	}
+}
+
+void
+loop_run(struct loop *loop)
+{
+	struct epoll_event evs[LOOP_MAX_EVENTS];
+	struct loop_watch *w;
+	int i, n;
+
+	while (!loop->quit) {
+		n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS,
+		    TAILQ_EMPTY(&loop->jobs) ? -1 : 0);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			w = evs[i].data.ptr;
+			w->cb(w, evs[i].events);
+		}
+		if (!loop->quit)
+			loop_job_run(loop);
+	}
+}
+
+void
+loop_quit(struct loop *loop)
+{
+	loop->quit = 1;
+}
+
+int
+loop_quitting(const struct loop *loop)
+{
+	return loop->quit;
+}
+
+long long
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+loop_sd_notify(const char *state)
+{
+	struct sockaddr_un sun;
+	const char *path = getenv("NOTIFY_SOCKET");
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		log_warnx("NOTIFY_SOCKET is too long");
+		return;
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("sd_notify socket");
+		return;
+	}
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify to %s", path);
+	close(fd);
+}
+
+void
+loop_ready(int fd)
+{
+	static const char msg[] = "READY=1\n";
+
+	if (fd != -1) {
+		if (write(fd, msg, sizeof msg - 1) == -1)
+			log_warn("cannot write to ready fd %d", fd);
+		close(fd);
+	}
+}
