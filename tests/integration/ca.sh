@@ -116,8 +116,17 @@ add_refused "ca add an RSA-2048 CA" "$pki/weakca.crt" org.cml.Error.InvalidArgum
 # (the end is OpenSSL's own words)
 add_refused "ca add a file that is no certificate" "$pki/root.key" org.cml.Error.InvalidArgument \
     "$(re_quote "$cannot $pki/root.key as a trust anchor: $pki/root.key holds no PEM certificate: ").+"
-add_refused "ca add a file that does not exist" "$SCRATCH/nosuch.crt" org.cml.Error.InvalidArgument \
-    "$(re_quote "$cannot $SCRATCH/nosuch.crt as a trust anchor: cannot open $SCRATCH/nosuch.crt: No such file or directory")"
+# a file the caller cannot open never reaches cmld: cmlsh opens it itself
+n0=$(audit_count)
+run_cmlsh ca add "$SCRATCH/nosuch.crt"
+expect_status "ca add a file that does not exist" 1 $rc
+expect_eq "ca add a file that does not exist: cmlsh says so" \
+    "cmlsh: cannot open $SCRATCH/nosuch.crt: No such file or directory" "$(cat "$SCRATCH/err")"
+expect_eq "ca add a file that does not exist: cmld was not called" "$n0" "$(audit_count)"
+# what cmld is passed, it checks: a FIFO (passed unopened) is no file to read
+mkfifo "$SCRATCH/fifo.crt"
+add_refused "ca add a FIFO" "$SCRATCH/fifo.crt" org.cml.Error.InvalidArgument \
+    "$(re_quote "$cannot $SCRATCH/fifo.crt as a trust anchor: $SCRATCH/fifo.crt is not a regular file")"
 
 # a relative path is the caller's, not cmld's
 (cd "$pki" && "$CMLSH" --socket "$SOCK" ca add root.crt >"$SCRATCH/out" 2>"$SCRATCH/err")

@@ -10,7 +10,8 @@
 # access, exclusive without a minor or on a default device, a bad CPU
 # list, a bad host name, an unknown token type, a guest OS not installed
 # or too old, a name taken already, a file too large, a directory, a
-# symbolic link, a missing file.  The man page's example is accepted, and
+# symbolic link to a FIFO (passed unopened, refused by cmld), a missing
+# file (cmlsh cannot open it; cmld is not called).  The man page's example is accepted, and
 # `container config` shows its effective config, which, created again
 # under another name, means the same.
 # Proves: OS 01 (container config), CR 3.5 (input validation), CR 7.6(1)
@@ -108,16 +109,23 @@ python3 -c 'import sys
 sys.stdout.write("{\"name\":\"%s\",\"guestos\":{\"name\":\"busybox\"},\"hostname\":\"%s\"}" % (sys.argv[1], "a" * 524288))' "$n" \
     >"$SCRATCH/big.json"
 refused_file "a file over 512 KiB" "$SCRATCH/big.json" org.cml.Error.InvalidArgument \
-    "$SCRATCH/big.json is not a regular file of at most 524288 bytes"
+    "$SCRATCH/big.json is larger than 524288 bytes"
 mkdir "$SCRATCH/dir.json"
 refused_file "a directory" "$SCRATCH/dir.json" org.cml.Error.InvalidArgument \
-    "$SCRATCH/dir.json is not a regular file of at most 524288 bytes"
-printf '%s' '{"name":"'"$n"'",'"$bb"'}' >"$SCRATCH/good.json"
-ln -s "$SCRATCH/good.json" "$SCRATCH/link.json"
-refused_file "a symbolic link" "$SCRATCH/link.json" org.cml.Error.InvalidArgument \
-    "cannot open $SCRATCH/link.json: Too many levels of symbolic links"
-refused_file "a missing file" "$SCRATCH/none.json" org.cml.Error.InvalidArgument \
-    "cannot open $SCRATCH/none.json: No such file or directory"
+    "$SCRATCH/dir.json is not a regular file"
+mkfifo "$SCRATCH/fifo.json"
+ln -s "$SCRATCH/fifo.json" "$SCRATCH/link.json"
+refused_file "a symbolic link to a FIFO" "$SCRATCH/link.json" org.cml.Error.InvalidArgument \
+    "$SCRATCH/link.json is not a regular file"
+# a file cmlsh cannot open never reaches cmld
+before=$(stored)
+n0=$(audit_count)
+ct_cmlsh container create "$SCRATCH/none.json"
+expect_status "a missing file: refused" 1 "$rc"
+expect_eq "a missing file: cmlsh says so" \
+    "cmlsh: cannot open $SCRATCH/none.json: No such file or directory" "$(cat "$SCRATCH/err")"
+expect_eq "a missing file: nothing stored" "$before" "$(stored)"
+expect_eq "a missing file: cmld was not called" "$n0" "$(audit_count)"
 
 # --- the man page's example, and its effective config -----------------------------------------
 ex=$(ct_name ex)

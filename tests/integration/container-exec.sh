@@ -5,7 +5,8 @@
 # arrive on cmlsh's stdout and stderr, output comes while the command
 # still runs (streamed, not at its end), a megabyte of output arrives
 # whole, the command gets the config's environment, / as its directory and
-# /dev/null as stdin; --json collects stdout, stderr and exit_status.  A
+# /dev/null as stdin; --json collects stdout and stderr (base64, since
+# output is bytes, not text) and exit_status.  A
 # relative or missing command is refused with the reason; every exec is
 # audited with its exit status.
 # Proves: OS 01 (exec into a container), CR 2.8 (audited), CR 7.1.
@@ -82,10 +83,11 @@ PATH=/bin:/sbin:/usr/bin" "$(grep -v -e '^PWD=' -e '^SHLVL=' <<<"$out" | LC_ALL=
 out=$(cmlsh_run --json container exec "$name" -- /bin/sh -c 'echo out; echo err >&2; exit 3' 2>&1)
 expect_status "--json: cmlsh exits with the command's status" 3 $?
 expect_eq "--json: stdout, stderr and exit_status" '["out\n", "err\n", 3]' \
-    "$(printf '%s' "$out" | python3 -c 'import json, sys
+    "$(printf '%s' "$out" | python3 -c 'import base64, json, sys
 try:
     r = json.load(sys.stdin)
-    print(json.dumps([r["stdout"], r["stderr"], r["exit_status"]]))
+    b = lambda v: base64.b64decode(v, validate=True).decode()
+    print(json.dumps([b(r["stdout"]), b(r["stderr"]), r["exit_status"]]))
 except (ValueError, KeyError) as e:
     print("<not an exec reply: %r>" % e)')"
 
