@@ -65,7 +65,8 @@ utf8_clean(const char *s, size_t max)
 
 	if (max < 16)
 		max = 16;
-	out = xmalloc(max + 1);
+	/* at most 4 bytes out for each byte in, and "..." */
+	out = xmalloc((max < len * 4 + 4 ? max : len * 4 + 4) + 1);
 	while (i < len) {
 		n = utf8_seq(p + i, len - i);
 		/* C1 controls: U+0080..U+009F, encoded c2 80..c2 9f */

@@ -685,7 +685,7 @@ int
 call_congested(const struct call *call)
 {
 	return call->client != NULL &&
-	    proto_writer_pending(&call->client->wr) >= SRV_OUT_HIGH;
+	    proto_writer_pending(&call->client->wr) >= SRV_STREAM_HIGH;
 }
 
 void
@@ -1000,7 +1000,7 @@ srv_client_pump(struct srv_client *c)
 			break;
 	}
 	if (c->pending != NULL && c->pending->on_drain != NULL &&
-	    proto_writer_pending(&c->wr) < SRV_OUT_LOW)
+	    proto_writer_pending(&c->wr) < SRV_STREAM_LOW)
 		srv_call_drained(c->pending);
 	srv_client_watch(c);
 	return 0;

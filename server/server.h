@@ -148,8 +148,13 @@ int call_take_fd(struct call *call, const char *param, const char *member);
 /* Takes descriptor number i of the call, or -1 (already taken, none). */
 int call_take_fd_at(struct call *call, long long i);
 
-/* Where a client's queue counts as full, and drained again. */
+/*
+ * Where a client's queue counts as full: no more of its calls are read
+ * (SRV_OUT_HIGH), a stream stops producing (SRV_STREAM_HIGH), and where
+ * a stream produces again (SRV_STREAM_LOW).
+ */
 #define SRV_OUT_HIGH (4 * PROTO_MAX_MSG)
-#define SRV_OUT_LOW (PROTO_MAX_MSG)
+#define SRV_STREAM_HIGH (256 * 1024)
+#define SRV_STREAM_LOW (64 * 1024)
 
 #endif

@@ -1041,20 +1041,18 @@ store_audit_append(struct store *st, struct audit_record *rec, char **cause)
  * Calls cb for the last `last` records (all when last <= 0), oldest first;
  * returns cb's value when it is not 0, -1 with *cause set on error.
  */
-int
-store_audit_list(struct store *st, long long last,
+/* Runs an audit query and calls cb for each record it returns. */
+static int
+store_audit_query(struct store *st, const char *sql,
+    const struct store_arg *args, size_t nargs,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg,
     char **cause)
 {
-	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
 	struct audit_record rec;
 	sqlite3_stmt *stmt = NULL;
 	int rc, ret = -1;
 
-	rc = store_prepare(st->db, &stmt,
-	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
-	    "details FROM (SELECT * FROM audit.audit ORDER BY seq DESC "
-	    "LIMIT ?) ORDER BY seq ASC", args, STORE_NITEMS(args));
+	rc = store_prepare(st->db, &stmt, sql, args, nargs);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			memset(&rec, 0, sizeof rec);
@@ -1085,6 +1083,59 @@ store_audit_list(struct store *st, long long last,
 out:
 	sqlite3_finalize(stmt);
 	return ret;
+}
+
+int
+store_audit_list(struct store *st, long long last,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
+    char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
+
+	return store_audit_query(st,
+	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
+	    "details FROM (SELECT * FROM audit.audit ORDER BY seq DESC "
+	    "LIMIT ?) ORDER BY seq ASC", args, STORE_NITEMS(args), cb, arg,
+	    cause);
+}
+
+int
+store_audit_range(struct store *st, long long after, long long until,
+    long long limit, int (*cb)(const struct audit_record *rec, void *arg),
+    void *arg, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(after), STORE_INT(until),
+	    STORE_INT(limit) };
+
+	return store_audit_query(st,
+	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
+	    "details FROM audit.audit WHERE seq > ? AND seq <= ? "
+	    "ORDER BY seq ASC LIMIT ?", args, STORE_NITEMS(args), cb, arg,
+	    cause);
+}
+
+int
+store_audit_bounds(struct store *st, long long last, long long *after,
+    long long *until, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = store_prepare(st->db, &stmt,
+	    "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0) FROM "
+	    "(SELECT seq FROM audit.audit ORDER BY seq DESC LIMIT ?)", args,
+	    STORE_NITEMS(args));
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*after = sqlite3_column_int64(stmt, 0) - 1;
+		*until = sqlite3_column_int64(stmt, 1);
+		sqlite3_finalize(stmt);
+		return 0;
+	}
+	store_cause(cause, st->db, rc, "cannot read the audit trail from %s",
+	    st->path[STORE_AUDIT]);
+	sqlite3_finalize(stmt);
+	return -1;
 }
 
 /* Returns the number of audit records, or -1 with *cause set. */

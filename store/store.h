@@ -89,6 +89,21 @@ int store_audit_append(struct store *st, struct audit_record *rec,
 int store_audit_list(struct store *st, long long last,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg,
     char **cause);
+/*
+ * Finds the records a listing of the last `last` records (all when
+ * last <= 0) covers, as of now: those with after < seq <= until.  -1 with
+ * *cause set.
+ */
+int store_audit_bounds(struct store *st, long long last, long long *after,
+    long long *until, char **cause);
+/*
+ * Calls cb for at most limit records with after < seq <= until, in
+ * ascending order of seq; stops and returns cb's value if it is not 0.
+ * -1 with *cause set on a database error.
+ */
+int store_audit_range(struct store *st, long long after, long long until,
+    long long limit, int (*cb)(const struct audit_record *rec, void *arg),
+    void *arg, char **cause);
 /* Returns the number of audit records, or -1 with *cause set. */
 long long store_audit_count(struct store *st, char **cause);
 

@@ -7,19 +7,36 @@
 
 #include "cmld.h"
 #include "store.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* Records per reply when streaming, so no reply nears the size limit. */
 #define AUDIT_CHUNK 500
 /* Records one plain reply may carry. */
 #define AUDIT_PLAIN_MAX 2000
+/* The longest field a listing shows (records are bounded when written). */
+#define AUDIT_SHOW_MAX 4096
 
-struct audit_list_state {
+/* A listing: plain in one go, streamed as a job that the client paces. */
+struct audit_list {
+	struct job job;
 	struct call *call;
+	long long after, until; /* the records left: after < seq <= until */
 	struct json_object *records;
 	size_t n;
-	int too_many;
 };
+
+/* Returns a field fit for a reply: valid UTF-8, bounded. */
+static struct json_object *
+audit_field(const char *s)
+{
+	struct json_object *o;
+	char *c = utf8_clean(s != NULL ? s : "", AUDIT_SHOW_MAX);
+
+	o = json_object_new_string(c);
+	free(c);
+	return o;
+}
 
 /* Returns a record as a Record object. */
 static struct json_object *
@@ -32,78 +49,151 @@ audit_record_json(const struct audit_record *rec)
 	o = json_object_new_object();
 	json_object_object_add(o, "seq", json_object_new_int64(rec->seq));
 	json_object_object_add(o, "time", json_object_new_string(time));
-	json_object_object_add(o, "type", json_object_new_string(rec->type));
+	json_object_object_add(o, "type", audit_field(rec->type));
 	json_object_object_add(o, "uid", json_object_new_int64(rec->uid));
 	json_object_object_add(o, "pid", json_object_new_int64(rec->pid));
-	json_object_object_add(o, "container", json_object_new_string(
-	    rec->container != NULL ? rec->container : ""));
-	json_object_object_add(o, "object",
-	    json_object_new_string(rec->object));
-	json_object_object_add(o, "result",
-	    json_object_new_string(rec->result));
-	json_object_object_add(o, "details", json_object_new_string(
-	    rec->details != NULL ? rec->details : ""));
+	json_object_object_add(o, "container", audit_field(rec->container));
+	json_object_object_add(o, "object", audit_field(rec->object));
+	json_object_object_add(o, "result", audit_field(rec->result));
+	json_object_object_add(o, "details", audit_field(rec->details));
 	return o;
 }
 
-/* Wraps the collected records into a reply's parameters. */
-static struct json_object *
-audit_list_params(struct audit_list_state *st)
-{
-	struct json_object *p = json_object_new_object();
-
-	json_object_object_add(p, "records", st->records);
-	st->records = json_object_new_array();
-	st->n = 0;
-	return p;
-}
-
-/* Collects one record; streams a chunk when one is full. */
+/* Collects one record. */
 static int
 audit_list_cb(const struct audit_record *rec, void *arg)
 {
-	struct audit_list_state *st = arg;
+	struct audit_list *l = arg;
 
-	json_object_array_add(st->records, audit_record_json(rec));
-	st->n++;
-	if (st->call->more && st->n == AUDIT_CHUNK)
-		call_reply_more(st->call, audit_list_params(st));
-	else if (!st->call->more && st->n > AUDIT_PLAIN_MAX) {
-		st->too_many = 1;
-		return 1;
-	}
+	json_object_array_add(l->records, audit_record_json(rec));
+	l->n++;
+	l->after = rec->seq;
 	return 0;
+}
+
+/* Takes the collected records as a reply's parameters. */
+static struct json_object *
+audit_list_params(struct audit_list *l)
+{
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "records", l->records);
+	l->records = json_object_new_array();
+	l->n = 0;
+	return p;
+}
+
+static void
+audit_list_free(struct audit_list *l)
+{
+	json_object_put(l->records);
+	free(l);
+}
+
+/* The client drained its replies (or left): produce again. */
+static void
+audit_list_drained(struct call *call)
+{
+	struct audit_list *l = call->drain_arg;
+
+	loop_job_add(call_cmld(call)->loop, &l->job);
+}
+
+/*
+ * Streams one chunk.  While the client's queue is full the job waits for
+ * it to drain, so a client that does not read costs one chunk, not the
+ * trail; it ends with its first error.
+ */
+static int
+audit_list_step(struct job *job)
+{
+	struct audit_list *l = (struct audit_list *)job;
+	struct call *call = l->call;
+	char *cause = NULL;
+
+	if (call->client == NULL) {
+		/* the client left: nothing more to send */
+		call_reply(call, NULL);
+		audit_list_free(l);
+		return JOB_DONE;
+	}
+	if (call_congested(call)) {
+		call->drain_arg = l;
+		call->on_drain = audit_list_drained;
+		return JOB_PARKED;
+	}
+	if (store_audit_range(call_cmld(call)->store, l->after, l->until,
+	    AUDIT_CHUNK, audit_list_cb, l, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot read the audit trail: %s", cause);
+		free(cause);
+		audit_list_free(l);
+		return JOB_DONE;
+	}
+	if (l->n == AUDIT_CHUNK && l->after < l->until) {
+		if (call_reply_more(call, audit_list_params(l)) == 0)
+			return JOB_AGAIN;
+		call_reply(call, NULL); /* the stream ended with an error */
+	} else
+		call_reply(call, audit_list_params(l));
+	audit_list_free(l);
+	return JOB_DONE;
+}
+
+/* Stops a listing at shutdown. */
+static void
+audit_list_cancel(struct job *job)
+{
+	struct audit_list *l = (struct audit_list *)job;
+
+	call_error(l->call, PROTO_ERR_FAILED, NULL, "cmld is stopping: the "
+	    "listing was cut short");
+	audit_list_free(l);
 }
 
 void
 cmd_audit_list(struct call *call)
 {
-	struct audit_list_state st = { .call = call };
+	struct cmld *cmld = call_cmld(call);
+	struct audit_list *l;
 	struct json_object *last;
 	long long n = 0;
 	char *cause = NULL;
-	int rc;
 
 	if (json_object_object_get_ex(call->params, "last", &last) &&
 	    last != NULL)
 		n = json_object_get_int64(last);
-	st.records = json_object_new_array();
-	rc = store_audit_list(call_cmld(call)->store, n, audit_list_cb, &st,
-	    &cause);
-	if (rc == -1) {
-		json_object_put(st.records);
+	l = xcalloc(1, sizeof *l);
+	l->call = call;
+	l->records = json_object_new_array();
+	if (store_audit_bounds(cmld->store, n, &l->after, &l->until,
+	    &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
 		    "cannot read the audit trail: %s", cause);
-		free(cause);
-		return;
+		goto out;
 	}
-	if (st.too_many) {
-		json_object_put(st.records);
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "last",
-		    "more than %d records: ask for the last N, or call with "
-		    "\"more\" to stream them", AUDIT_PLAIN_MAX);
-		return;
+	if (!call->more) {
+		if (l->until - l->after > AUDIT_PLAIN_MAX) {
+			call_error(call, PROTO_ERR_INVALID_ARGUMENT, "last",
+			    "more than %d records: ask for the last N, or call "
+			    "with \"more\" to stream them", AUDIT_PLAIN_MAX);
+			goto out;
+		}
+		if (store_audit_range(cmld->store, l->after, l->until,
+		    AUDIT_PLAIN_MAX, audit_list_cb, l, &cause) == -1) {
+			call_error(call, PROTO_ERR_FAILED, NULL,
+			    "cannot read the audit trail: %s", cause);
+			goto out;
+		}
+		call_reply(call, audit_list_params(l));
+		goto out;
 	}
-	call_reply(call, audit_list_params(&st));
-	json_object_put(st.records);
+	l->job.step = audit_list_step;
+	l->job.cancel = audit_list_cancel;
+	call_defer(call);
+	loop_job_add(cmld->loop, &l->job);
+	return;
+out:
+	free(cause);
+	audit_list_free(l);
 }
