@@ -8,7 +8,8 @@
 # /dev/null as stdin; --json collects stdout and stderr (base64, since
 # output is bytes, not text) and exit_status.  A
 # relative or missing command is refused with the reason; every exec is
-# audited with its exit status.
+# audited with its exit status.  A caller that does not read the output
+# of `yes` holds up `yes`, not cmld.
 # Proves: OS 01 (exec into a container), CR 2.8 (audited), CR 7.1.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -90,6 +91,44 @@ try:
     print(json.dumps([b(r["stdout"]), b(r["stderr"]), r["exit_status"]]))
 except (ValueError, KeyError) as e:
     print("<not an exec reply: %r>" % e)')"
+
+# --- a caller that does not read -------------------------------------------------------------
+# The command's pipes are the caller's: `yes` with nobody reading fills its
+# pipe and waits; cmld buffers nothing, answers others, and reports the end
+# once the caller goes away.
+cmld=$(cmld_pid) || fail "no cmld"
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$cmld/status"; }
+cat >"$SCRATCH/noread.py" <<'PY'
+import os, sys, time
+sys.path.insert(0, os.path.join(os.environ["CML_SRCDIR"], "tests/integration"))
+import varlink
+c = varlink.Connection(sys.argv[1], 20)
+c.send("org.cml.Container.Exec", {"name": sys.argv[2], "command": ["/bin/busybox", "yes"]}, more=True)
+m = c.recv()
+print("fds %d stdout %s stderr %s" % (len(c.fds), m["parameters"].get("stdout"),
+      m["parameters"].get("stderr")), flush=True)
+time.sleep(float(sys.argv[3]))
+PY
+before=$(rss)
+python3 "$SCRATCH/noread.py" "$SOCK" "$name" 6 >"$SCRATCH/noread" 2>&1 &
+npid=$!
+track_pid "$npid"
+sleep 4
+after=$(rss)
+expect_eq "a streamed exec passes two pipes: stdout as 0, stderr as 1" \
+    "fds 2 stdout 0 stderr 1" "$(head -n 1 "$SCRATCH/noread")"
+expect_eq "yes, unread for 4 s, costs cmld under 1 MiB (${before} -> ${after} KiB)" \
+    1 "$((after - before < 1024 ? 1 : 0))"
+expect_eq "yes runs, held up by its pipe" 1 "$(pgrep -f '^/bin/busybox yes$' | wc -l)"
+expect_eq "others get answers meanwhile" running "$(ct_state "$name")"
+wait "$npid"
+untrack_pid "$npid"
+# (the host sees the container's processes)
+for ((i = 0; i < 50; i++)); do
+	pgrep -f '^/bin/busybox yes$' >/dev/null || break
+	sleep 0.1
+done
+expect_eq "once the caller is gone, yes ends (SIGPIPE)" "" "$(pgrep -f '^/bin/busybox yes$')"
 
 # --- refused ---------------------------------------------------------------------------------------
 n0=$(audit_count)
