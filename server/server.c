@@ -355,17 +355,22 @@ srv_idle_arm(struct srv *srv)
 		log_warn("cannot arm the idle timer");
 }
 
-/* Marks c active now: it moves to the end of the idle order. */
+/*
+ * Marks c active now: it moves to the end of the idle order.  The timer
+ * is not moved: when it fires early it looks again and re-arms, which
+ * costs less than a timerfd_settime(2) per call.
+ */
 static void
 srv_client_touch(struct srv_client *c)
 {
 	struct srv *srv = c->srv;
-	int first = TAILQ_FIRST(&srv->clients) == c;
 
 	c->active_ms = loop_now_ms();
-	TAILQ_REMOVE(&srv->clients, c, entry);
-	TAILQ_INSERT_TAIL(&srv->clients, c, entry);
-	if (first || !loop_timer_armed(&srv->idle))
+	if (TAILQ_NEXT(c, entry) != NULL) {
+		TAILQ_REMOVE(&srv->clients, c, entry);
+		TAILQ_INSERT_TAIL(&srv->clients, c, entry);
+	}
+	if (!loop_timer_armed(&srv->idle))
 		srv_idle_arm(srv);
 }
 
