@@ -274,6 +274,82 @@ client_open_files(const struct cmd_entry *cmd, struct json_object *params,
 	return 0;
 }
 
+/* Returns the "progress" member of a reply that is only progress. */
+static struct json_object *
+client_progress_of(struct json_object *params)
+{
+	struct json_object *p;
+
+	if (json_object_object_length(params) != 1 ||
+	    !json_object_object_get_ex(params, "progress", &p) ||
+	    !json_object_is_type(p, json_type_object))
+		return NULL;
+	return p;
+}
+
+int
+client_call(struct client *cl, const struct cmd_entry *cmd,
+    struct json_object *params, int more, const sigset_t *mask,
+    const struct client_reply_ops *ops, char **cause)
+{
+	struct json_object *call = NULL, *msg = NULL, *pr;
+	struct proto_reply reply;
+	int fds[PROTO_MAX_FDS];
+	size_t nfds = 0;
+	char *why = NULL;
+	int rc = -1;
+
+	*cause = NULL;
+	if (client_open_files(cmd, params, fds, &nfds, cause) == -1) {
+		json_object_put(params);
+		return -1;
+	}
+	call = proto_call_new(cmd->method, params, more);
+	rc = client_send(cl, call, fds, nfds, cause);
+	client_close_fds(fds, nfds);
+	json_object_put(call);
+	if (rc == -1)
+		return -1;
+	for (;;) {
+		rc = -1;
+		if (client_recv(cl, cmd->words, mask, &msg, fds, &nfds,
+		    cause) == -1)
+			break;
+		if (proto_reply_parse(msg, &reply, &why) == -1) {
+			*cause = xasprintf("cmld at %s sent an invalid reply to "
+			    "'%s' (%s): check that this socket belongs to "
+			    "cmld", cl->socket_path, cmd->words, why);
+			free(why);
+			client_close_fds(fds, nfds);
+			client_disconnect(cl);
+			break;
+		}
+		if (reply.error != NULL) {
+			client_close_fds(fds, nfds);
+			ops->error(ops->arg, reply.error, reply.params);
+			rc = 1;
+			break;
+		}
+		if (reply.continues &&
+		    (pr = client_progress_of(reply.params)) != NULL) {
+			client_close_fds(fds, nfds);
+			if (ops->progress != NULL)
+				ops->progress(ops->arg, pr);
+		} else if (ops->reply(ops->arg, reply.params, reply.continues,
+		    fds, nfds, cause) == -1) {
+			client_disconnect(cl);
+			break;
+		} else if (!reply.continues) {
+			rc = 0;
+			break;
+		}
+		json_object_put(msg);
+		msg = NULL;
+	}
+	json_object_put(msg);
+	return rc;
+}
+
 /* Writes all of buf to fd; -1 on failure. */
 static int
 client_write_all(int fd, const char *buf, size_t len)

@@ -61,6 +61,34 @@ int client_recv(struct client *cl, const char *what, const sigset_t *mask,
  */
 int client_open_files(const struct cmd_entry *cmd, struct json_object *params,
     int *fds, size_t *nfds, char **cause);
+/* What a caller does with the replies of a call (client_call). */
+struct client_reply_ops {
+	void *arg;
+	/*
+	 * A reply that is no error and no progress: params (borrowed), the
+	 * descriptors it passed (the callback owns them).  Returns 0 to go
+	 * on, -1 to end the call (with *cause set, or NULL to say nothing).
+	 */
+	int (*reply)(void *arg, struct json_object *params, int continues,
+	    const int *fds, size_t nfds, char **cause);
+	/* A progress reply {"progress": {file, done, total}}; may be NULL. */
+	void (*progress)(void *arg, struct json_object *progress);
+	/* The error a call was answered with (params borrowed). */
+	void (*error)(void *arg, const char *error, struct json_object *params);
+};
+
+/*
+ * Calls cmd with params (taken over): opens the files it names, sends the
+ * call (with "more" if more), and hands every reply to ops until the last.
+ * Returns 0 once the last reply came, 1 when the call was answered with an
+ * error, -1 with *cause set (NULL when there is nothing to say) when the
+ * connection failed, the wait was interrupted or ops->reply ended it; the
+ * connection is closed then, since replies may still be under way.
+ */
+int client_call(struct client *cl, const struct cmd_entry *cmd,
+    struct json_object *params, int more, const sigset_t *mask,
+    const struct client_reply_ops *ops, char **cause);
+
 /*
  * Copies what n pipes carry to the matching descriptors until every pipe
  * ended, waiting with mask as the signal mask; closes the pipes.  -1 with

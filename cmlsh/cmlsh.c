@@ -407,26 +407,44 @@ cmlsh_flush(struct cmlsh *sh)
 	return -1;
 }
 
-/*
- * Shows a progress reply ({"progress": {file, done, total}}) as one line
- * that rewrites itself, when errors go to a terminal; returns 1 if params
- * was a progress reply (it is then not shown otherwise).
- */
-static int
-cmlsh_progress(struct cmlsh *sh, struct json_object *params, int *shown)
+/* How one call's replies are being shown. */
+struct cmlsh_call {
+	struct cmlsh *sh;
+	const struct cmd_entry *cmd;
+	const sigset_t *mask;
+	struct format_state fs;
+	struct json_object *acc; /* --json: the replies merged */
+	int progress; /* a progress line is on the terminal */
+	int exit_status; /* of a command run in a container, or -1 */
+};
+
+/* Erases a progress line before anything else is shown. */
+static void
+cmlsh_progress_clear(struct cmlsh_call *c)
 {
-	struct json_object *p, *file, *done, *total;
+	if (c->progress) {
+		fputs("\r\033[K", c->sh->err);
+		c->progress = 0;
+	}
+}
+
+/*
+ * Shows progress ({file, done, total}) as one line that rewrites itself,
+ * when errors go to a terminal and not with --json.
+ */
+static void
+cmlsh_progress(void *arg, struct json_object *p)
+{
+	struct cmlsh_call *c = arg;
+	struct cmlsh *sh = c->sh;
+	struct json_object *file, *done, *total;
 	long long d, t;
 
-	if (json_object_object_length(params) != 1 ||
-	    !json_object_object_get_ex(params, "progress", &p) ||
-	    !json_object_is_type(p, json_type_object))
-		return 0;
 	if (!isatty(fileno(sh->err)) || sh->json)
-		return 1;
+		return;
 	if (!json_object_object_get_ex(p, "done", &done) ||
 	    !json_object_object_get_ex(p, "total", &total))
-		return 1;
+		return;
 	d = json_object_get_int64(done);
 	t = json_object_get_int64(total);
 	file = json_object_object_get(p, "file");
@@ -435,23 +453,34 @@ cmlsh_progress(struct cmlsh *sh, struct json_object *params, int *shown)
 	    t > 0 ? d * 100 / t : 0, (double)d / (1024 * 1024),
 	    (double)t / (1024 * 1024));
 	fflush(sh->err);
-	*shown = 1;
-	return 1;
+	c->progress = 1;
+}
+
+/* Shows the error a call was answered with. */
+static void
+cmlsh_error(void *arg, const char *error, struct json_object *params)
+{
+	struct cmlsh_call *c = arg;
+
+	cmlsh_progress_clear(c);
+	format_error(c->sh->out, c->sh->err, error, params, c->sh->json);
+	cmlsh_flush(c->sh);
 }
 
 /*
  * Takes the output of a command run in a container: the first reply of a
  * streamed exec passes the read ends of its pipes ({"stdout": 0,
  * "stderr": 1}), copied here byte for byte; the last carries
- * "exit_status", which becomes *exit_status.  Returns 1 if params was
- * such a reply, -1 if copying failed (*cause set).
+ * "exit_status".  Returns 1 if params was such a reply, 0 if not, -1 if
+ * copying failed (*cause set, or NULL for a closed stdout).
  */
 static int
-cmlsh_output(struct cmlsh *sh, struct json_object *params, const int *fds,
-    size_t nfds, const sigset_t *mask, int *exit_status, char **cause)
+cmlsh_output(struct cmlsh_call *c, struct json_object *params,
+    const int *fds, size_t nfds, char **cause)
 {
+	struct cmlsh *sh = c->sh;
 	struct json_object *o, *e, *v;
-	int src[2], dst[2];
+	int dst[2];
 
 	if (sh->json)
 		return 0;
@@ -467,18 +496,21 @@ cmlsh_output(struct cmlsh *sh, struct json_object *params, const int *fds,
 		}
 		fflush(sh->out);
 		fflush(sh->err);
-		src[0] = fds[0];
-		src[1] = fds[1];
 		dst[0] = fileno(sh->out);
 		dst[1] = fileno(sh->err);
-		if (client_copy_output(src, dst, 2, mask, &cmlsh_signal,
-		    cause) == -1)
+		if (client_copy_output(fds, dst, 2, c->mask, &cmlsh_signal,
+		    cause) == -1) {
+			if (*cause != NULL && **cause == '\0') {
+				free(*cause);
+				*cause = NULL;
+			}
 			return -1;
+		}
 		return 1;
 	}
 	if (json_object_object_get_ex(params, "exit_status", &v) &&
 	    json_object_is_type(v, json_type_int)) {
-		*exit_status = json_object_get_int(v);
+		c->exit_status = json_object_get_int(v);
 		return 1;
 	}
 	return 0;
@@ -507,6 +539,40 @@ cmlsh_json_merge(struct json_object *acc, struct json_object *more)
 	}
 }
 
+/* Shows one reply: a table, key-value lines, output, or --json. */
+static int
+cmlsh_reply(void *arg, struct json_object *params, int continues,
+    const int *fds, size_t nfds, char **cause)
+{
+	struct cmlsh_call *c = arg;
+	struct cmlsh *sh = c->sh;
+	struct json_object *es;
+	size_t i;
+	int rc;
+
+	cmlsh_progress_clear(c);
+	rc = cmlsh_output(c, params, fds, nfds, cause);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (sh->json && c->acc == NULL)
+		c->acc = json_object_get(params);
+	else if (sh->json)
+		cmlsh_json_merge(c->acc, params);
+	if (!sh->json)
+		format_reply(sh->out, &c->fs, c->cmd->method, params, 0);
+	else if (!continues) {
+		format_reply(sh->out, &c->fs, c->cmd->method, c->acc, 1);
+		/* a command's exit status is cmlsh's, with --json too */
+		if (json_object_object_get_ex(c->acc, "exit_status", &es) &&
+		    json_object_is_type(es, json_type_int))
+			c->exit_status = json_object_get_int(es);
+	}
+	/* nobody reads the rest: stop a stream */
+	return cmlsh_flush(sh) == -1 ? -1 : 0;
+}
+
 /*
  * Calls cmd's method with params (taken over) and shows every reply;
  * returns the exit status.
@@ -515,14 +581,13 @@ static int
 cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
     struct json_object *params)
 {
-	struct json_object *call, *msg = NULL, *acc = NULL;
-	struct format_state fs;
-	struct proto_reply reply;
-	sigset_t block, saved, *mask = NULL;
-	char *cause = NULL, *why = NULL;
-	int status = CMLSH_EXIT_FAILED, progress = 0, exit_status = -1, rc;
-	int fds[PROTO_MAX_FDS], rfds[PROTO_MAX_FDS];
-	size_t nfds = 0, nrfds = 0, i;
+	struct cmlsh_call c = { .sh = sh, .cmd = cmd, .exit_status = -1 };
+	const struct client_reply_ops ops = { .arg = &c,
+	    .reply = cmlsh_reply, .progress = cmlsh_progress,
+	    .error = cmlsh_error };
+	sigset_t block, saved;
+	char *cause = NULL;
+	int status = CMLSH_EXIT_FAILED, rc;
 	/*
 	 * A command run in a container streams its output through pipes;
 	 * with --json its output comes whole in the reply instead.
@@ -530,13 +595,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	int more = (cmd->flags & CMD_STREAMS) && !(sh->json &&
 	    cmd->id == CMD_ID_CONTAINER_EXEC);
 
-	format_state_init(&fs);
-	if (client_open_files(cmd, params, fds, &nfds, &cause) == -1) {
-		json_object_put(params);
-		call = NULL;
-		goto out;
-	}
-	call = proto_call_new(cmd->method, params, more);
+	format_state_init(&c.fs);
 	if (sh->interactive) {
 		/* Signals are taken only while waiting, so none is lost. */
 		sigemptyset(&block);
@@ -544,105 +603,23 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		sigaddset(&block, SIGHUP);
 		sigaddset(&block, SIGTERM);
 		sigprocmask(SIG_BLOCK, &block, &saved);
-		mask = &saved;
+		c.mask = &saved;
 	}
-	rc = client_send(&sh->cl, call, fds, nfds, &cause);
-	for (i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (rc == -1)
-		goto out;
-	for (;;) {
-		for (i = 0; i < nrfds; i++)
-			close(rfds[i]);
-		nrfds = 0;
-		if (client_recv(&sh->cl, cmd->words, mask, &msg, rfds, &nrfds,
-		    &cause) == -1)
-			goto out;
-		if (proto_reply_parse(msg, &reply, &why) == -1) {
-			cause = xasprintf("cmld at %s sent an invalid reply to "
-			    "'%s' (%s): check that this socket belongs to "
-			    "cmld", sh->socket_path, cmd->words, why);
-			client_disconnect(&sh->cl);
-			goto out;
-		}
-		if (reply.continues && cmlsh_progress(sh, reply.params,
-		    &progress)) {
-			json_object_put(msg);
-			msg = NULL;
-			continue;
-		}
-		if (progress) {
-			fputs("\r\033[K", sh->err);
-			progress = 0;
-		}
-		if (reply.error != NULL) {
-			format_error(sh->out, sh->err, reply.error,
-			    reply.params, sh->json);
-			cmlsh_flush(sh);
-			goto out;
-		}
-		rc = cmlsh_output(sh, reply.params, rfds, nrfds, mask,
-		    &exit_status, &cause);
-		nrfds = 0; /* taken: closed by cmlsh_output */
-		if (rc == -1) {
-			if (*cause == '\0') {
-				free(cause);
-				cause = NULL;
-			}
-			client_disconnect(&sh->cl);
-			goto out;
-		}
-		if (rc == 1) {
-			if (!reply.continues)
-				break;
-			json_object_put(msg);
-			msg = NULL;
-			continue;
-		}
-		if (sh->json && acc == NULL)
-			acc = json_object_get(reply.params);
-		else if (sh->json)
-			cmlsh_json_merge(acc, reply.params);
-		if (!sh->json)
-			format_reply(sh->out, &fs, cmd->method, reply.params,
-			    0);
-		else if (!reply.continues) {
-			struct json_object *es;
-
-			format_reply(sh->out, &fs, cmd->method, acc, 1);
-			/* a command's exit status is cmlsh's, with --json too */
-			if (json_object_object_get_ex(acc, "exit_status", &es) &&
-			    json_object_is_type(es, json_type_int))
-				exit_status = json_object_get_int(es);
-		}
-		if (cmlsh_flush(sh) == -1) {
-			/* nobody reads the rest: stop a stream */
-			client_disconnect(&sh->cl);
-			goto out;
-		}
-		if (!reply.continues)
-			break;
-		json_object_put(msg);
-		msg = NULL;
-	}
-	status = CMLSH_EXIT_OK;
-	if (exit_status > 0)
-		status = exit_status;
-out:
-	for (i = 0; i < nrfds; i++)
-		close(rfds[i]);
-	if (progress)
-		fputs("\r\033[K", sh->err);
-	if (cause != NULL)
+	rc = client_call(&sh->cl, cmd, params, more, c.mask, &ops, &cause);
+	if (rc == 0)
+		status = c.exit_status > 0 ? c.exit_status : CMLSH_EXIT_OK;
+	cmlsh_progress_clear(&c);
+	if (cause != NULL) {
+		/* after the ^C the terminal echoed */
+		if (cmlsh_signal != 0)
+			fputc('\n', sh->err);
 		fprintf(sh->err, "cmlsh: %s\n", cause);
-	if (mask != NULL)
+	}
+	if (c.mask != NULL)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
-	free(why);
 	free(cause);
-	json_object_put(acc);
-	json_object_put(msg);
-	json_object_put(call);
-	format_state_free(&fs);
+	json_object_put(c.acc);
+	format_state_free(&c.fs);
 	return status;
 }
 

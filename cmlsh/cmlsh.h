@@ -13,9 +13,9 @@
 #include "proto.h"
 
 /* Exit statuses. */
-#define CMLSH_EXIT_OK 0
-#define CMLSH_EXIT_FAILED 1 /* cmld refused, failed or cannot be reached */
-#define CMLSH_EXIT_USAGE 2
+#define CMLSH_EXIT_OK CLIENT_EXIT_OK
+#define CMLSH_EXIT_FAILED CLIENT_EXIT_FAILED
+#define CMLSH_EXIT_USAGE CLIENT_EXIT_USAGE
 
 #define CMLSH_DEFAULT_SOCKET "/run/cml/control.sock"
 #define CMLSH_HISTORY_FILE ".cmlsh_history"
