@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonstrict.h"
 #include "names.h"
 #include "settings.h"
 #include "xmalloc.h"
@@ -91,7 +92,7 @@ setting_canonical(const struct setting_def *def, const char *value,
 {
 	const char *const *c;
 	const unsigned char *p;
-	char *end, *list;
+	char *end, *list, *q;
 	long long v;
 	size_t len;
 
@@ -124,9 +125,10 @@ setting_canonical(const struct setting_def *def, const char *value,
 		errno = 0;
 		v = strtoll(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || errno == ERANGE) {
+			q = jsonstrict_quotes(value);
 			*cause = xasprintf("%s must be an integer from %lld to "
-			    "%lld, not '%s'", def->key, def->min, def->max,
-			    value);
+			    "%lld, not '%s'", def->key, def->min, def->max, q);
+			free(q);
 			return -1;
 		}
 		if (v < def->min || v > def->max) {
@@ -149,8 +151,10 @@ setting_canonical(const struct setting_def *def, const char *value,
 			*out = xstrdup("false");
 			return 0;
 		}
+		q = jsonstrict_quotes(value);
 		*cause = xasprintf("%s must be true or false (yes/no, on/off, "
-		    "1/0), not '%s'", def->key, value);
+		    "1/0), not '%s'", def->key, q);
+		free(q);
 		return -1;
 	case SETTING_ENUM:
 		for (c = def->choices; *c != NULL; c++) {
@@ -160,8 +164,9 @@ setting_canonical(const struct setting_def *def, const char *value,
 			}
 		}
 		list = setting_choices(def);
-		*cause = xasprintf("%s must be %s, not '%s'", def->key, list,
-		    value);
+		q = jsonstrict_quotes(value);
+		*cause = xasprintf("%s must be %s, not '%s'", def->key, list, q);
+		free(q);
 		free(list);
 		return -1;
 	}
