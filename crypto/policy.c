@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "policy.h"
+#include "x509.h"
 #include "xmalloc.h"
 
 /* A digest the policy knows, allowed or not, with the name users know. */
