@@ -94,7 +94,8 @@ c_cgroups_parent_ok(const char *name, char **cause)
 	return 0;
 }
 
-void
+/* Finds the cgroup version and sets the paths; changes nothing. */
+static void
 c_cgroups_paths(struct container *c)
 {
 	struct statfs fs;
@@ -753,7 +754,8 @@ c_cgroups_nap(void)
 	nanosleep(&ts, NULL);
 }
 
-int
+/* Freezes or thaws, and waits until that is done; -1 with *cause set. */
+static int
 c_cgroups_freeze(struct container *c, int frozen, char **cause)
 {
 	const char *dir, *file, *value, *want, *key;
@@ -799,7 +801,8 @@ c_cgroups_freeze(struct container *c, int frozen, char **cause)
 	return -1;
 }
 
-pid_t *
+/* The processes in the container's (first) cgroup; 0 ends the array. */
+static pid_t *
 c_cgroups_procs(struct container *c)
 {
 	char *buf, *line, *save;
@@ -824,20 +827,20 @@ c_cgroups_procs(struct container *c)
 	return pids;
 }
 
-void
-c_cgroups_events(struct container *c, long long *oom_kills,
-    long long *pids_hits)
+/* Once init ended: counts the OOM kills and the pids limit's refusals. */
+static void
+c_cgroups_ended(struct container *c)
 {
 	if (c->cgroup_v2) {
-		*oom_kills = c_cgroups_key(c->cgroup2, "memory.events",
+		c->oom_kills = c_cgroups_key(c->cgroup2, "memory.events",
 		    "oom_kill");
-		*pids_hits = c_cgroups_key(c->cgroup2, "pids.events", "max");
+		c->pids_hits = c_cgroups_key(c->cgroup2, "pids.events", "max");
 		return;
 	}
-	*oom_kills = c_cgroups_key(c->cgroup[CONTAINER_CG_MEMORY],
+	c->oom_kills = c_cgroups_key(c->cgroup[CONTAINER_CG_MEMORY],
 	    "memory.oom_control", "oom_kill");
-	*pids_hits = c_cgroups_key(c->cgroup[CONTAINER_CG_PIDS], "pids.events",
-	    "max");
+	c->pids_hits = c_cgroups_key(c->cgroup[CONTAINER_CG_PIDS],
+	    "pids.events", "max");
 }
 
 /* A frozen container cannot act on SIGTERM, nor die of SIGKILL (v1). */
@@ -1179,6 +1182,7 @@ out:
 
 const struct container_module c_cgroups_module = {
 	.name = "cgroups",
+	.init = c_cgroups_paths,
 	.prepare = c_cgroups_prepare,
 	.started = c_cgroups_started,
 	.child = c_cgroups_child,
@@ -1186,4 +1190,7 @@ const struct container_module c_cgroups_module = {
 	.adopt = c_cgroups_adopt,
 	.stop = c_cgroups_stop,
 	.cleanup = c_cgroups_cleanup,
+	.freeze = c_cgroups_freeze,
+	.procs = c_cgroups_procs,
+	.ended = c_cgroups_ended,
 };

@@ -726,7 +726,10 @@ container_new(const struct cconfig *cfg, const char *guestos_dir,
 	    CONTAINER_CGROUP_DIR);
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++)
 		c->cgroup[cg] = NULL;
-	c_cgroups_paths(c);
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->init != NULL)
+			container_modules[i]->init(c);
+	}
 	return c;
 }
 
@@ -931,12 +934,27 @@ container_stop(struct container *c, char **cause)
 int
 container_freeze(struct container *c, int frozen, char **cause)
 {
+	const struct container_module *mod;
+	size_t i;
+	int done = 0;
+
 	if (c->pid == 0) {
 		*cause = xasprintf("container '%s' is not running", c->name);
 		return -1;
 	}
-	if (c_cgroups_freeze(c, frozen, cause) == -1)
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		mod = container_modules[i];
+		if (mod->freeze == NULL)
+			continue;
+		if (mod->freeze(c, frozen, cause) == -1)
+			return -1;
+		done = 1;
+	}
+	if (!done) {
+		*cause = xasprintf("container '%s' cannot be %s: no module "
+		    "freezes it", c->name, frozen ? "frozen" : "thawed");
 		return -1;
+	}
 	c->frozen = frozen;
 	return 0;
 }
@@ -968,8 +986,9 @@ container_reap(struct container *c, char **reason)
 {
 	struct pollfd pfd;
 	siginfo_t si;
-	long long oom = 0, pids = 0;
+	long long oom, pids;
 	char *base, *mem, *sig, *why;
+	size_t i;
 	int failed, code = -1, signo = 0;
 
 	if (c->pid == 0 || c->pidfd == -1) {
@@ -1002,7 +1021,13 @@ container_reap(struct container *c, char **reason)
 		}
 	}
 	c->reaped = 1;
-	c_cgroups_events(c, &oom, &pids);
+	c->oom_kills = c->pids_hits = 0;
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->ended != NULL)
+			container_modules[i]->ended(c);
+	}
+	oom = c->oom_kills;
+	pids = c->pids_hits;
 
 	if (code >= 0)
 		base = xasprintf("exited with status %d", code);
@@ -1368,12 +1393,15 @@ container_cleanup(struct container *c)
 pid_t
 container_find(struct container *c)
 {
-	pid_t *pids, found = 0;
+	pid_t *pids = NULL, found = 0;
 	char *cause = NULL;
 	size_t i;
 
-	pids = c_cgroups_procs(c);
-	for (i = 0; pids[i] != 0 && found == 0; i++) {
+	for (i = 0; i < CONTAINER_NMODULES && pids == NULL; i++) {
+		if (container_modules[i]->procs != NULL)
+			pids = container_modules[i]->procs(c);
+	}
+	for (i = 0; pids != NULL && pids[i] != 0 && found == 0; i++) {
 		if (container_adopt_nspid(pids[i], &cause) == 0)
 			found = pids[i];
 		free(cause);

@@ -246,6 +246,8 @@ struct container {
 	int psock; /* cmld's end, during container_start */
 	int rootfd; /* in the child: the new root, before pivot_root */
 	int mnt_owned; /* mntdir is this container's to remove */
+	long long oom_kills; /* at the end: processes the OOM killer ended */
+	long long pids_hits; /* at the end: times the pids limit was hit */
 
 	/* c-user. */
 	uint32_t idbase;
@@ -289,9 +291,20 @@ struct container {
  * SIGKILL.  cleanup: after the end (also after a failed prepare, so it
  * copes with partial state).  Hooks that run in cmld return -1 with
  * *cause set; child and enter return container_child_fail().
+ *
+ * Besides the lifecycle, the core asks the modules about a container
+ * through hooks, all in cmld, so that it never calls a module itself.
+ * init: when container_new makes the object, what the module derives from
+ * the settings, touching nothing on the system.  freeze: freezes (1) or
+ * thaws (0) every process and waits until that is done.  procs: the
+ * processes in the module's hold on the container (its cgroups), a
+ * 0-terminated array to free; container_find looks for init among them.
+ * ended: once init ended, before cleanup, counts what the module saw end
+ * it into c->oom_kills and c->pids_hits.
  */
 struct container_module {
 	const char *name;
+	void (*init)(struct container *);
 	int (*prepare)(struct container *, char **);
 	int (*started)(struct container *, char **);
 	int (*running)(struct container *, char **);
@@ -301,6 +314,9 @@ struct container_module {
 	int (*adopt)(struct container *, char **);
 	void (*stop)(struct container *);
 	void (*cleanup)(struct container *);
+	int (*freeze)(struct container *, int, char **);
+	pid_t *(*procs)(struct container *);
+	void (*ended)(struct container *);
 };
 
 extern const struct container_module c_user_module;
@@ -381,15 +397,6 @@ int c_devices_bpf_attach(struct container *c, const char *dir, char **cause);
 struct bpf_insn;
 struct bpf_insn *c_devices_bpf_program(const struct container *c,
     size_t *len);
-/* c-cgroups: finds the cgroup version and sets the paths (no changes). */
-void c_cgroups_paths(struct container *c);
-/* c-cgroups: freezes or thaws and waits until done; -1 with *cause set. */
-int c_cgroups_freeze(struct container *c, int frozen, char **cause);
-/* c-cgroups: the processes in the container's (first) cgroup; 0 ends it. */
-pid_t *c_cgroups_procs(struct container *c);
-/* c-cgroups: counts the OOM kills and the times the pids limit was hit. */
-void c_cgroups_events(struct container *c, long long *oom_kills,
-    long long *pids_hits);
 /*
  * c-cgroups: removes the groups PARENT/NAME (and any below) of a container
  * that does not run from every cgroup hierarchy, v1 and v2, and a parent
