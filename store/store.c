@@ -1851,6 +1851,43 @@ store_container_remove(struct store *st, const char *name, char **cause)
 }
 
 /*
+ * Finds a container that uses a guest OS, or one version of it while it
+ * starts or runs there; c0 first, then by name.  1 with *name set, 0 when
+ * none does, -1 with *cause set.
+ */
+int
+store_container_using_guestos(struct store *st, const char *guestos,
+    const char *version, char **name, char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_TEXT(guestos), STORE_TEXT(version),
+	};
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	*name = NULL;
+	rc = store_prepare(st->db, &stmt,
+	    "SELECT name FROM main.container WHERE guestos = ?1 AND "
+	    "(?2 IS NULL OR (guestos_version = ?2 AND state IN ('starting', "
+	    "'running', 'stopping', 'frozen'))) "
+	    "ORDER BY name <> 'c0', name LIMIT 1", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*name = xstrdup(store_column_text(stmt, 0));
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot read the containers "
+		    "using guest OS %s from %s", guestos == NULL ? "" : guestos,
+		    st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/*
  * Sets *idx to the smallest index no container uses: 0 when free, else
  * the lowest used index whose successor is free.  -1 with *cause set.
  */

@@ -241,6 +241,14 @@ int store_container_remove(struct store *st, const char *name,
 /* Sets *idx to the smallest index no container uses; -1 with *cause set. */
 int store_container_free_index(struct store *st, long long *idx,
     char **cause);
+/*
+ * Finds a container that uses guest OS guestos: any configured for it when
+ * version is NULL (all versions), else one that starts or runs on that
+ * version (state starting, running, stopping or frozen); c0 first, then by
+ * name.  1 with *name set (free it), 0 when none does, -1 with *cause set.
+ */
+int store_container_using_guestos(struct store *st, const char *guestos,
+    const char *version, char **name, char **cause);
 /* Releases what store_container_get or _list filled in and leaves c empty. */
 void store_container_clear(struct store_container *c);
 

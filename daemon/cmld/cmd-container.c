@@ -1338,20 +1338,3 @@ containers_release(struct cmld *cmld)
 		ctr_free(k);
 	}
 }
-
-const char *
-containers_using_guestos(struct cmld *cmld, const char *name,
-    const char *version)
-{
-	struct ctr *k;
-
-	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
-		if (!k->cfg_ok || strcmp(k->cfg.guestos_name, name) != 0)
-			continue;
-		/* all versions, or the one it runs or starts on */
-		if (version == NULL || ((k->rt != NULL || k->starting) &&
-		    k->version != NULL && strcmp(k->version, version) == 0))
-			return k->name;
-	}
-	return NULL;
-}

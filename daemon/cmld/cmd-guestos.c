@@ -776,8 +776,8 @@ cmd_guestos_remove(struct call *call)
 	struct guestos_versions gv;
 	struct store_guestos g;
 	struct json_object *v, *removed, *p;
-	const char *name, *version, *user;
-	char *cause = NULL;
+	const char *name, *version;
+	char *cause = NULL, *user = NULL;
 	size_t i, n;
 	int rc, all = 1;
 
@@ -797,8 +797,14 @@ cmd_guestos_remove(struct call *call)
 		goto out;
 	}
 	n = json_object_array_length(gv.list);
-	user = containers_using_guestos(call_cmld(call), name, all ? NULL :
-	    json_object_get_string(json_object_array_get_idx(gv.list, 0)));
+	rc = store_container_using_guestos(call_cmld(call)->store, name,
+	    all ? NULL : json_object_get_string(json_object_array_get_idx(
+	    gv.list, 0)), &user, &cause);
+	if (rc == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL,
+		    "cannot read the containers: %s", cause);
+		goto out;
+	}
 	if (user != NULL) {
 		call_error(call, PROTO_ERR_BUSY, "name", "guest OS %s%s%s is in "
 		    "use by container '%s': %s it first", name, all ? "" : " ",
@@ -851,6 +857,7 @@ cmd_guestos_remove(struct call *call)
 	call_reply(call, p);
 out:
 	json_object_put(gv.list);
+	free(user);
 	free(cause);
 }
 

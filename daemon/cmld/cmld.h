@@ -170,12 +170,5 @@ void cmd_container_exec(struct call *call);
 void containers_init(struct cmld *cmld);
 /* Lets go of the containers at cmld's end; they run on. */
 void containers_release(struct cmld *cmld);
-/*
- * Returns the name of a container that uses guest OS name: one configured
- * for it when version is NULL (all versions), else one running on that
- * version; NULL when none does.
- */
-const char *containers_using_guestos(struct cmld *cmld, const char *name,
-    const char *version);
 
 #endif

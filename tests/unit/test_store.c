@@ -2026,6 +2026,86 @@ test_store_container_free_index_reuses_gaps(void **state)
 	store_close(st);
 }
 
+/* Asks store_container_using_guestos; returns the name found, or NULL. */
+static char *
+using_guestos(struct store *st, const char *guestos, const char *version,
+    int want)
+{
+	char *name = NULL, *cause = NULL;
+
+	assert_int_equal(store_container_using_guestos(st, guestos, version,
+	    &name, &cause), want);
+	assert_null(cause);
+	return name;
+}
+
+static void
+test_store_container_using_guestos_config_or_running_version(void **state)
+{
+	struct fixture *f = *state;
+	const char *const names[] = { "web", "db", "c0", "other" };
+	struct store_container c;
+	struct store *st;
+	char *cause = NULL, *name;
+	size_t i;
+
+	st = open_ok(f);
+	assert_null(using_guestos(st, "busybox", NULL, 0));
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		c = make_container(names[i], (long long)i);
+		if (strcmp(names[i], "other") == 0)
+			c.guestos = (char *)"debian";
+		assert_int_equal(store_container_add(st, &c, &cause), 0);
+	}
+	/* Any version: every container configured for it, c0 first. */
+	name = using_guestos(st, "busybox", NULL, 1);
+	assert_string_equal(name, "c0");
+	free(name);
+	name = using_guestos(st, "debian", NULL, 1);
+	assert_string_equal(name, "other");
+	free(name);
+	assert_null(using_guestos(st, "alpine", NULL, 0));
+	assert_null(using_guestos(st, "busybox'--", NULL, 0));
+
+	/* One version: only a container that starts or runs on it. */
+	assert_null(using_guestos(st, "busybox", "1.0", 0));
+	assert_int_equal(store_container_set_state(st, "web", "starting", NULL,
+	    0, "1.0", &cause), 1);
+	name = using_guestos(st, "busybox", "1.0", 1);
+	assert_string_equal(name, "web");
+	free(name);
+	assert_null(using_guestos(st, "busybox", "2.0", 0));
+	assert_null(using_guestos(st, "debian", "1.0", 0));
+	/* Running, stopping and frozen count; the version sticks. */
+	assert_int_equal(store_container_set_state(st, "db", "running", NULL,
+	    42, "1.0", &cause), 1);
+	assert_int_equal(store_container_set_state(st, "web", "stopping", NULL,
+	    42, NULL, &cause), 1);
+	name = using_guestos(st, "busybox", "1.0", 1);
+	assert_string_equal(name, "db");
+	free(name);
+	assert_int_equal(store_container_set_state(st, "db", "stopped", NULL,
+	    0, NULL, &cause), 1);
+	name = using_guestos(st, "busybox", "1.0", 1);
+	assert_string_equal(name, "web");
+	free(name);
+	assert_int_equal(store_container_set_state(st, "web", "frozen", NULL,
+	    42, NULL, &cause), 1);
+	name = using_guestos(st, "busybox", "1.0", 1);
+	assert_string_equal(name, "web");
+	free(name);
+	/* Stopped and failed containers on that version do not. */
+	assert_int_equal(store_container_set_state(st, "web", "failed", "x", 0,
+	    NULL, &cause), 1);
+	assert_null(using_guestos(st, "busybox", "1.0", 0));
+	/* Configured for it they still are. */
+	name = using_guestos(st, "busybox", NULL, 1);
+	assert_string_equal(name, "c0");
+	free(name);
+	assert_null(cause);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -2086,6 +2166,7 @@ main(void)
 		T(test_store_container_set_state_invalid_refused),
 		T(test_store_container_remove_returns_one_then_zero),
 		T(test_store_container_free_index_reuses_gaps),
+		T(test_store_container_using_guestos_config_or_running_version),
 #undef T
 	};
 
