@@ -462,11 +462,19 @@ srv_accept(struct loop_watch *w, unsigned int events)
 		    (unsigned)c->uid, (long)c->pid, srv_role_name(c->role));
 
 		if (c->role == SRV_ROLE_NONE) {
-			if (srv->cfg->operator_group != NULL)
+			if (srv->cfg->operator_group != NULL &&
+			    srv->cfg->admin_group != NULL)
 				msg = xasprintf("permission denied: uid %u is "
 				    "in neither group %s nor %s",
 				    (unsigned)c->uid,
 				    srv->cfg->operator_group,
+				    srv->cfg->admin_group);
+			else if (srv->cfg->operator_group != NULL ||
+			    srv->cfg->admin_group != NULL)
+				msg = xasprintf("permission denied: uid %u is "
+				    "not in group %s", (unsigned)c->uid,
+				    srv->cfg->operator_group != NULL ?
+				    srv->cfg->operator_group :
 				    srv->cfg->admin_group);
 			else
 				msg = xasprintf("permission denied: only root "
