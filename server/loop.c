@@ -26,6 +26,7 @@ struct loop {
 	int epfd;
 	int quit;
 	struct job_list jobs;
+	struct job_list *turn; /* the jobs of the turn running, if one is */
 	struct loop_watch sigw;
 	void (*sigcb)(int, void *);
 	void *sigarg;
@@ -206,9 +207,18 @@ loop_job_add(struct loop *loop, struct job *job)
 void
 loop_job_remove(struct loop *loop, struct job *job)
 {
+	struct job *j;
+
 	if (!job->queued)
 		return;
 	job->queued = 0;
+	/* A job of the turn running is on that turn's list. */
+	if (loop->turn != NULL)
+		TAILQ_FOREACH(j, loop->turn, entry)
+			if (j == job) {
+				TAILQ_REMOVE(loop->turn, job, entry);
+				return;
+			}
 	TAILQ_REMOVE(&loop->jobs, job, entry);
 }
 
@@ -223,6 +233,7 @@ loop_job_run(struct loop *loop)
 	/* Jobs added while these run (by a reply's next call) wait a turn. */
 	TAILQ_INIT(&now);
 	TAILQ_CONCAT(&now, &loop->jobs, entry);
+	loop->turn = &now;
 	while ((job = TAILQ_FIRST(&now)) != NULL) {
 		TAILQ_REMOVE(&now, job, entry);
 		job->queued = 0;
@@ -230,6 +241,7 @@ loop_job_run(struct loop *loop)
 		if (rc == JOB_AGAIN)
 			loop_job_add(loop, job);
 	}
+	loop->turn = NULL;
 }
 
 void
