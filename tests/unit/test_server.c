@@ -1624,6 +1624,98 @@ test_slow_client_complete_replies(void **state)
 	cli_close(&c);
 }
 
+/* --- the loop's jobs ------------------------------------------------------ */
+
+/* Jobs that record that they ran and what each does to the others. */
+struct tturn {
+	struct loop *loop;
+	struct loop_timer guard;
+	struct tturn_job {
+		struct job job; /* first: the job is the tturn_job */
+		struct tturn *t;
+		int ran;
+	} a, b, d, e;
+	int timed_out;
+};
+
+static void
+tturn_guard(struct loop_timer *timer)
+{
+	struct tturn *t = timer->arg;
+
+	t->timed_out = 1;
+	loop_quit(t->loop);
+}
+
+/* a: takes b, queued behind it in the same turn, off; queues d. */
+static int
+tturn_a(struct job *job)
+{
+	struct tturn_job *j = (struct tturn_job *)job;
+
+	j->ran++;
+	loop_job_remove(j->t->loop, &j->t->b.job);
+	loop_job_add(j->t->loop, &j->t->d.job);
+	return JOB_DONE;
+}
+
+static int
+tturn_b(struct job *job)
+{
+	((struct tturn_job *)job)->ran++;
+	return JOB_DONE;
+}
+
+/* d: queues e. */
+static int
+tturn_d(struct job *job)
+{
+	struct tturn_job *j = (struct tturn_job *)job;
+
+	j->ran++;
+	loop_job_add(j->t->loop, &j->t->e.job);
+	return JOB_DONE;
+}
+
+/* e: the end. */
+static int
+tturn_e(struct job *job)
+{
+	struct tturn_job *j = (struct tturn_job *)job;
+
+	j->ran++;
+	loop_quit(j->t->loop);
+	return JOB_DONE;
+}
+
+static void
+test_loop_job_removed_in_its_turn_not_run_queue_intact(void **state)
+{
+	struct tturn t;
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	t.loop = loop_new();
+	t.a.t = t.b.t = t.d.t = t.e.t = &t;
+	t.a.job.step = tturn_a;
+	t.b.job.step = tturn_b;
+	t.d.job.step = tturn_d;
+	t.e.job.step = tturn_e;
+	loop_timer_init(&t.guard, tturn_guard, &t);
+	assert_int_equal(loop_timer_start(t.loop, &t.guard, 5000), 0);
+	/* b is the last of the turn that a runs in */
+	loop_job_add(t.loop, &t.a.job);
+	loop_job_add(t.loop, &t.b.job);
+	loop_run(t.loop);
+	assert_false(t.timed_out);
+	assert_int_equal(t.a.ran, 1);
+	assert_int_equal(t.b.ran, 0);
+	assert_int_equal(t.d.ran, 1);
+	assert_int_equal(t.e.ran, 1);
+	loop_timer_stop(t.loop, &t.guard);
+	loop_free(t.loop);
+}
+
 /* --- the peer client ------------------------------------------------------ */
 
 /* What the peer's callbacks saw. */
@@ -2045,6 +2137,8 @@ main(void)
 		cmocka_unit_test(test_limits_per_uid_and_admin_reserve_busy),
 		cmocka_unit_test(test_idle_timeout_closes_idle_keeps_busy),
 		T(test_slow_client_complete_replies),
+		cmocka_unit_test(
+		    test_loop_job_removed_in_its_turn_not_run_queue_intact),
 		T(test_peer_calls_answered_in_order),
 		T(test_peer_stream_every_reply),
 		T(test_peer_file_passed),
