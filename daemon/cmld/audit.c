@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "cmld.h"
+#include "audit.h"
+#include "ctx.h"
+#include "log.h"
 #include "store.h"
 #include "utf8.h"
 #include "xmalloc.h"

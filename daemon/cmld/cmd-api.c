@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "cmld.h"
+#include "handlers.h"
 #include "interfaces.h"
 
 void

@@ -5,7 +5,9 @@
 
 #include <stdlib.h>
 
-#include "cmld.h"
+#include "audit.h"
+#include "ctx.h"
+#include "handlers.h"
 #include "store.h"
 #include "utf8.h"
 #include "xmalloc.h"

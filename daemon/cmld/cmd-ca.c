@@ -9,10 +9,13 @@
 #include <unistd.h>
 #include <string.h>
 
-#include "cmld.h"
-#include "file.h"
+#include "audit.h"
 #include "crypto.h"
+#include "ctx.h"
+#include "file.h"
+#include "handlers.h"
 #include "store.h"
+#include "trust.h"
 #include "xmalloc.h"
 
 /* Hex digits of a fingerprint prefix that identify an anchor. */
@@ -44,35 +47,6 @@ ca_anchor_json(const char *fingerprint, const char *subject, const char *key,
 	json_object_object_add(o, "not_after", json_object_new_string(when));
 	json_object_object_add(o, "kind", json_object_new_string(kind));
 	return o;
-}
-
-/* Adds one stored anchor to the trust store being built. */
-static int
-ca_reload_cb(const struct store_anchor *a, void *arg)
-{
-	struct crypto_trust *trust = arg;
-	char *cause = NULL;
-
-	if (crypto_trust_add_der(trust, a->der, a->der_len, &cause) == -1) {
-		log_warnx("trust anchor %s (%s) is unusable: %s",
-		    a->fingerprint, a->subject, cause);
-		free(cause);
-	}
-	return 0;
-}
-
-int
-trust_reload(struct cmld *cmld, char **cause)
-{
-	struct crypto_trust *trust = crypto_trust_new();
-
-	if (store_anchor_list(cmld->store, ca_reload_cb, trust, cause) == -1) {
-		crypto_trust_free(trust);
-		return -1;
-	}
-	crypto_trust_free(cmld->trust);
-	cmld->trust = trust;
-	return 0;
 }
 
 /* Adds a stored anchor to a List reply. */

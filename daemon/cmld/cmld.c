@@ -1,6 +1,9 @@
 /*
  * cmld: the container management daemon (stage 3).  Owns the state store,
- * the control socket and the audit trail.
+ * the control socket and the audit trail.  This file is its main(): the
+ * options, the start-up in order (directories, store, settings, trust,
+ * guest OSes, server, containers) and the end; the parts it starts live
+ * in files of their own, which never call back into this one.
  */
 #include "config.h"
 
@@ -23,10 +26,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmld.h"
+#include "audit.h"
 #include "container.h"
+#include "control.h"
 #include "crypto.h"
+#include "ctr.h"
+#include "ctx.h"
+#include "device.h"
+#include "guestos-ready.h"
+#include "handlers.h"
+#include "log.h"
 #include "store.h"
+#include "trust.h"
 #include "xmalloc.h"
 
 

@@ -6,7 +6,9 @@
 
 #include <string.h>
 
-#include "cmld.h"
+#include "audit.h"
+#include "control.h"
+#include "ctx.h"
 
 int
 cmld_policy(struct call *call)

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "cmld.h"
+#include "handlers.h"
 
 const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_DEVICE_STATUS] = cmd_device_status,

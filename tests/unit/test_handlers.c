@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "cmdtab.h"
-#include "cmld.h"
+#include "handlers.h"
 
 /* Every command of cmld's table has a handler, found through its id. */
 static void

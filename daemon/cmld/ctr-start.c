@@ -1,0 +1,396 @@
+/*
+ * Starting containers and finding them again.  A start is a job: the guest
+ * OS is checked in steps (APS 02: its images are hashed again before every
+ * start, and the very files hashed are what is mounted), then the
+ * container starts; c0 first, then the autostart containers.  At cmld's
+ * start the stored containers are loaded, and those still running from
+ * before are adopted, or cleaned up when they ended or their guest OS no
+ * longer verifies.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cconfig.h"
+#include "container.h"
+#include "ctr.h"
+#include "ctx.h"
+#include "guestos-ready.h"
+#include "guestos.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+static const char *ctr_no_dm = "needs encrypted storage, but this kernel "
+    "has no device-mapper: cml does not start it with plain data";
+
+/* Says whether this kernel can open encrypted volumes. */
+static int
+ctr_have_dm(void)
+{
+	return access("/dev/mapper/control", F_OK) == 0;
+}
+
+/* A start: the guest OS checked in steps, then the container started. */
+struct ctr_start_job {
+	struct job job; /* first: the loop knows jobs by this */
+	struct ctr *k;
+	struct call *call; /* NULL for starts of cmld's own */
+	struct guestos_ready *ready;
+	char *version;
+	int then_autostart; /* c0: start the autostart containers after */
+	long long last_ms;
+};
+
+static void ctr_start_autostart(struct cmld *);
+
+/* Ends a start: the state, the audit record, the answer. */
+static void __attribute__((format(printf, 3, 4)))
+ctr_start_done(struct ctr_start_job *sj, const char *error, const char *fmt,
+    ...)
+{
+	struct ctr *k = sj->k;
+	struct json_object *o;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	k->starting = 0;
+	if (error != NULL) {
+		ctr_set_state(k, "failed", msg, NULL);
+		if (sj->call != NULL)
+			call_error(sj->call, error, NULL, "container '%s' did "
+			    "not start: %s", k->name, msg);
+		else
+			audit_container(k->cmld, k->name, error,
+			    "did not start: %s", msg);
+		log_warnx("container %s did not start: %s", k->name, msg);
+	} else {
+		if (sj->call != NULL) {
+			call_set_details(sj->call, "%s", msg);
+			o = json_object_new_object();
+			json_object_object_add(o, "name",
+			    json_object_new_string(k->name));
+			json_object_object_add(o, "state",
+			    json_object_new_string(k->state));
+			json_object_object_add(o, "pid",
+			    json_object_new_int64((long long)k->rt->pid));
+			call_reply(sj->call, o);
+		} else
+			audit_container(k->cmld, k->name, "ok",
+			    "%s", msg);
+		log_info("container %s: %s", k->name, msg);
+	}
+	free(msg);
+	if (sj->then_autostart)
+		ctr_start_autostart(k->cmld);
+	guestos_ready_free(sj->ready);
+	free(sj->version);
+	free(sj);
+}
+
+/* Starts the container once its guest OS checked out. */
+static void
+ctr_start_launch(struct ctr_start_job *sj)
+{
+	struct ctr *k = sj->k;
+	struct cmld *cmld = k->cmld;
+	const struct guestos_manifest *m;
+	char *cause = NULL, *inside;
+	size_t i;
+	int fd, rc;
+
+	m = guestos_ready_manifest(sj->ready);
+	k->rt = container_new(&k->cfg, guestos_ready_path(sj->ready), m,
+	    cmld->ctr_dir, cmld->cgroup_parent, (int)k->idx);
+	for (i = 0; i < m->nimages; i++) {
+		if ((fd = guestos_ready_take_fd(sj->ready, i)) == -1) {
+			cause = xasprintf("image %s of guest OS %s %s was not "
+			    "checked", m->images[i].file, k->cfg.guestos_name,
+			    sj->version);
+			goto fail;
+		}
+		container_set_image_fd(k->rt, i, fd);
+	}
+	if (k->cfg.is_c0) {
+		/*
+		 * c0 manages the device: it reaches cmld's control socket.  The
+		 * directory is bound, not the socket, so that c0 reaches the
+		 * socket of a restarted cmld too.
+		 */
+		inside = xstrdup("/run/cml");
+		rc = container_add_bind(k->rt, cmld->run_dir, inside, 1,
+		    &cause);
+		free(inside);
+		if (rc == -1)
+			goto fail;
+	}
+	if (container_start(k->rt, &cause) == -1)
+		goto fail;
+	ctr_set_state(k, "running", NULL, sj->version);
+	ctr_watch(k);
+	ctr_start_done(sj, NULL, "started %s on %s %s, init pid %ld", k->name,
+	    k->cfg.guestos_name, sj->version, (long)k->rt->pid);
+	return;
+fail:
+	container_free(k->rt);
+	k->rt = NULL;
+	ctr_start_done(sj, PROTO_ERR_FAILED, "%s", cause);
+	free(cause);
+}
+
+/* Checks a step of the guest OS; at the end starts the container. */
+static int
+ctr_start_step(struct job *job)
+{
+	struct ctr_start_job *sj = (struct ctr_start_job *)job;
+	struct guestos_progress p;
+	char *cause = NULL;
+	int rc;
+
+	rc = guestos_ready_step(sj->ready, &cause);
+	if (rc == 0) {
+		if (sj->call != NULL && sj->last_ms == 0) {
+			sj->last_ms = 1;
+			guestos_ready_progress(sj->ready, &p);
+			call_reply_more(sj->call, guestos_progress_reply(&p));
+		}
+		return 0;
+	}
+	if (rc == -1) {
+		ctr_start_done(sj, PROTO_ERR_INTEGRITY, "guest OS %s %s: %s",
+		    sj->k->cfg.guestos_name, sj->version, cause);
+		free(cause);
+		return 1;
+	}
+	ctr_start_launch(sj);
+	return 1;
+}
+
+/* Abandons a start at shutdown. */
+static void
+ctr_start_cancel(struct job *job)
+{
+	struct ctr_start_job *sj = (struct ctr_start_job *)job;
+
+	sj->then_autostart = 0;
+	ctr_start_done(sj, PROTO_ERR_FAILED, "cmld is stopping");
+}
+
+int
+ctr_start(struct ctr *k, struct call *call, int then_autostart)
+{
+	struct cmld *cmld = k->cmld;
+	struct ctr_start_job *sj;
+	const char *error = PROTO_ERR_FAILED;
+	char *cause = NULL, *version = NULL;
+
+	sj = xcalloc(1, sizeof *sj);
+	sj->k = k;
+	sj->call = call;
+	sj->then_autostart = then_autostart;
+	if (k->rt != NULL || k->starting) {
+		error = PROTO_ERR_BUSY;
+		cause = xasprintf("it is %s already", k->state);
+		goto fail;
+	}
+	if (!k->cfg_ok) {
+		cause = xstrdup(k->reason != NULL ? k->reason :
+		    "its config is refused");
+		goto fail;
+	}
+	if (k->cfg.storage_encrypted && !ctr_have_dm()) {
+		cause = xstrdup(ctr_no_dm);
+		goto fail;
+	}
+	if (guestos_newest(cmld, k->cfg.guestos_name,
+	    k->cfg.guestos_min_version, &version, &cause) == -1)
+		goto fail;
+	sj->version = version;
+	if (version == NULL) {
+		error = PROTO_ERR_NOT_FOUND;
+		cause = xasprintf("no version of guest OS '%s'%s%s is "
+		    "installed", k->cfg.guestos_name,
+		    k->cfg.guestos_min_version != NULL ? " >= " : "",
+		    k->cfg.guestos_min_version != NULL ?
+		    k->cfg.guestos_min_version : "");
+		goto fail;
+	}
+	/* APS 02: the images are checked again before every start. */
+	sj->ready = guestos_ready_open(cmld, k->cfg.guestos_name, version,
+	    &error, &cause);
+	if (sj->ready == NULL) {
+		char *why = xasprintf("guest OS %s %s: %s",
+		    k->cfg.guestos_name, version, cause);
+
+		free(cause);
+		cause = why;
+		goto fail;
+	}
+	k->starting = 1;
+	/* Stored: a cmld that dies now leaves the next one to look. */
+	ctr_set_state(k, "starting", NULL, version);
+	sj->job.step = ctr_start_step;
+	sj->job.cancel = ctr_start_cancel;
+	if (call != NULL)
+		call_defer(call);
+	loop_job_add(cmld->loop, &sj->job);
+	return 0;
+fail:
+	/* A refused check or set-up is the container's state; busy is not. */
+	if (strcmp(error, PROTO_ERR_BUSY) != 0 &&
+	    strcmp(error, PROTO_ERR_NOT_FOUND) != 0 && k->cfg_ok)
+		ctr_set_state(k, "failed", cause, NULL);
+	if (call != NULL)
+		call_error(call, error, strcmp(error, PROTO_ERR_BUSY) == 0 ?
+		    "name" : NULL,
+		    "container '%s' did not start: %s", k->name, cause);
+	else
+		audit_container(cmld, k->name, error,
+		    "did not start: %s", cause);
+	if (then_autostart)
+		ctr_start_autostart(cmld);
+	guestos_ready_free(sj->ready);
+	free(sj->version);
+	free(sj);
+	free(cause);
+	return -1;
+}
+
+/* Starts the autostart containers (after c0 is up). */
+static void
+ctr_start_autostart(struct cmld *cmld)
+{
+	struct ctr *k;
+
+	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
+		if (k->cfg_ok && !k->cfg.is_c0 && k->cfg.autostart &&
+		    k->rt == NULL && !k->starting)
+			(void)ctr_start(k, NULL, 0);
+	}
+}
+
+/* Finds a container running since before this cmld started. */
+static void
+ctr_adopt(struct ctr *k, long long pid)
+{
+	struct cmld *cmld = k->cmld;
+	struct guestos_ready *r;
+	const char *error, *reason = strcmp(k->state, "starting") == 0 ?
+	    "cmld ended while it was starting" :
+	    "it ended while cmld was not running";
+	char *cause = NULL;
+
+	r = k->version != NULL ? guestos_ready_open(cmld, k->cfg.guestos_name,
+	    k->version, &error, &cause) : NULL;
+	if (r == NULL) {
+		struct guestos_manifest none;
+
+		/*
+		 * Its guest OS is gone or no longer verifies: it must not run
+		 * on.  Found with an empty manifest, it is killed and purged.
+		 */
+		memset(&none, 0, sizeof none);
+		k->rt = container_new(&k->cfg, "", &none, cmld->ctr_dir,
+		    cmld->cgroup_parent, (int)k->idx);
+		if (pid <= 0)
+			pid = container_find(k->rt);
+		if (pid > 0 && container_adopt(k->rt, (pid_t)pid, &cause) == 0)
+			container_cleanup(k->rt);
+		free(cause);
+		cause = xstrdup("its guest OS is gone or no longer verifies");
+		reason = "stopped when cmld started: its guest OS is gone or "
+		    "no longer verifies";
+		pid = 0;
+	} else {
+		k->rt = container_new(&k->cfg, guestos_ready_path(r),
+		    guestos_ready_manifest(r), cmld->ctr_dir,
+		    cmld->cgroup_parent, (int)k->idx);
+		guestos_ready_free(r);
+		if (pid <= 0)
+			pid = container_find(k->rt);
+	}
+	if (k->rt != NULL && pid > 0 &&
+	    container_adopt(k->rt, (pid_t)pid, &cause) == 0) {
+		ctr_watch(k);
+		if (strcmp(k->state, "starting") == 0 ||
+		    strcmp(k->state, "stopping") == 0)
+			ctr_set_state(k, "running", NULL, NULL);
+		audit_container(cmld, k->name, "ok",
+		    "found running after a cmld restart (init pid %lld)", pid);
+		log_info("container %s found running (pid %lld)", k->name,
+		    pid);
+		return;
+	}
+	if (k->rt != NULL) {
+		char *why = NULL;
+
+		if (container_purge(k->rt, &why) == -1) {
+			log_warnx("container %s: %s", k->name, why);
+			free(why);
+		}
+		container_free(k->rt);
+		k->rt = NULL;
+	}
+	ctr_set_state(k, "stopped", reason, NULL);
+	audit_container(cmld, k->name, "stopped", "%s (%s); cleaned up",
+	    reason, cause != NULL ? cause : "no init");
+	free(cause);
+}
+
+/* Loads one stored container. */
+static int
+ctr_load_cb(const struct store_container *sc, void *arg)
+{
+	struct cmld *cmld = arg;
+	struct ctr *k = ctr_from_store(cmld, sc);
+
+	TAILQ_INSERT_TAIL(&cmld->ctrs, k, entry);
+	if (strcmp(k->state, "stopped") != 0 &&
+	    strcmp(k->state, "failed") != 0)
+		ctr_adopt(k, sc->pid);
+	ctr_sweep(k);
+	return 0;
+}
+
+void
+containers_init(struct cmld *cmld)
+{
+	struct ctr *c0;
+	const char *error;
+	char *cause = NULL, *json;
+
+	if (store_container_list(cmld->store, ctr_load_cb, cmld, &cause) ==
+	    -1)
+		fatalx("cannot read the containers: %s", cause);
+
+	/* c0, the management container, comes first; the others after. */
+	c0 = ctr_find(cmld, CCONFIG_C0_NAME);
+	if (c0 == NULL && cmld->c0_guestos[0] != '\0') {
+		json = xasprintf("{\"name\":\"c0\",\"guestos\":{\"name\":"
+		    "\"%s\"},\"autostart\":true}", cmld->c0_guestos);
+		c0 = ctr_create(cmld, json, strlen(json), NULL, 1, &error,
+		    &cause);
+		free(json);
+		if (c0 == NULL) {
+			log_warnx("cannot create c0: %s", cause);
+			audit_container(cmld, "c0", error,
+			    "cannot create c0: %s", cause);
+			free(cause);
+		} else
+			audit_container(cmld, "c0", "ok",
+			    "created c0 on guest OS %s", cmld->c0_guestos);
+	}
+	if (c0 != NULL && c0->rt == NULL && !c0->starting)
+		(void)ctr_start(c0, NULL, 1);
+	else
+		ctr_start_autostart(cmld);
+}

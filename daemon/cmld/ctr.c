@@ -1,0 +1,451 @@
+/*
+ * The containers cmld knows: their registry (c0 first), configs checked
+ * against each other, their lifecycle state recorded in the store (every
+ * change one transaction) and audited, the watch on each init and the stop
+ * timeout, and what is done when init ends: reaped, recorded, answered.
+ * (TSF.ISOL, TSF.DEV, OS 01/02/05, APS 02/04/05, CR 7.1/7.2/7.7.)
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "cconfig.h"
+#include "container.h"
+#include "ctr.h"
+#include "ctx.h"
+#include "guestos-ready.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct ctr *
+ctr_find(struct cmld *cmld, const char *name)
+{
+	struct ctr *k;
+
+	TAILQ_FOREACH(k, &cmld->ctrs, entry)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+/* Frees a container object (not what runs). */
+static void
+ctr_free(struct ctr *k)
+{
+	loop_timer_stop(k->cmld->loop, &k->timer);
+	cconfig_clear(&k->cfg);
+	free(k->name);
+	free(k->signer);
+	free(k->state);
+	free(k->reason);
+	free(k->version);
+	free(k);
+}
+
+void
+ctr_set_state(struct ctr *k, const char *state, const char *reason,
+    const char *version)
+{
+	char *cause = NULL;
+	long long pid = k->rt != NULL ? (long long)k->rt->pid : 0;
+
+	if (store_container_set_state(k->cmld->store, k->name, state, reason,
+	    pid, version, &cause) == -1) {
+		log_warnx("container %s: cannot record state %s: %s", k->name,
+		    state, cause);
+		free(cause);
+	}
+	free(k->state);
+	k->state = xstrdup(state);
+	free(k->reason);
+	k->reason = reason != NULL ? xstrdup(reason) : NULL;
+	if (version != NULL) {
+		free(k->version);
+		k->version = xstrdup(version);
+	}
+}
+
+static void ctr_exited(struct ctr *);
+
+/* Init's pidfd is readable: init ended. */
+static void
+ctr_init_event(struct loop_watch *w, unsigned int events)
+{
+	struct ctr *k = w->arg;
+
+	(void)events;
+	if (k->rt != NULL)
+		ctr_exited(k);
+}
+
+void
+ctr_watch(struct ctr *k)
+{
+	if (loop_watch_add(k->cmld->loop, &k->pw, k->rt->pidfd, EPOLLIN,
+	    ctr_init_event, k) == -1)
+		log_warn("container %s: cannot watch its init", k->name);
+}
+
+/* Stops the stop timeout. */
+static void
+ctr_timer_off(struct ctr *k)
+{
+	loop_timer_stop(k->cmld->loop, &k->timer);
+}
+
+/* The stop timeout passed: init gets SIGKILL. */
+static void
+ctr_timer_fired(struct loop_timer *t)
+{
+	struct ctr *k = t->arg;
+	char *cause = NULL;
+
+	ctr_timer_off(k);
+	if (k->rt == NULL)
+		return;
+	log_info("container %s did not stop within %lld s: killing it",
+	    k->name, k->cmld->stop_timeout);
+	if (container_signal(k->rt, SIGKILL, &cause) == -1) {
+		log_warnx("container %s: %s", k->name, cause);
+		free(cause);
+	}
+}
+
+/* Arms the stop timeout: SIGKILL when init has not ended by then. */
+static void
+ctr_timer_on(struct ctr *k)
+{
+	if (loop_timer_start(k->cmld->loop, &k->timer,
+	    k->cmld->stop_timeout * 1000) == -1)
+		log_warn("container %s: cannot arm its stop timeout",
+		    k->name);
+}
+
+/*
+ * Checks cfg against the other containers: exclusive devices and the one
+ * time container.  -1 with *cause set.
+ */
+static int
+ctr_check_others(struct cmld *cmld, const struct cconfig *cfg, char **cause)
+{
+	const struct cconfig_device *d;
+	struct ctr *k;
+	char *rule;
+	size_t i;
+
+	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
+		if (!k->cfg_ok || strcmp(k->name, cfg->name) == 0)
+			continue;
+		if (cfg->time && k->cfg.time) {
+			*cause = xasprintf("container '%s' is the time "
+			    "container already: there is only one", k->name);
+			return -1;
+		}
+		for (i = 0; i < cfg->ndevices; i++) {
+			d = &cfg->devices[i];
+			if (!d->exclusive || !cconfig_allows_device(&k->cfg,
+			    d->type, d->major, d->minor))
+				continue;
+			rule = cconfig_device_string(d);
+			*cause = xasprintf("device %s is to be assigned "
+			    "exclusively, but container '%s' may use it too",
+			    rule, k->name);
+			free(rule);
+			return -1;
+		}
+		for (i = 0; i < k->cfg.ndevices; i++) {
+			d = &k->cfg.devices[i];
+			if (!d->exclusive || !cconfig_allows_device(cfg,
+			    d->type, d->major, d->minor))
+				continue;
+			rule = cconfig_device_string(d);
+			*cause = xasprintf("device %s is assigned exclusively "
+			    "to container '%s'", rule, k->name);
+			free(rule);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct ctr *
+ctr_from_store(struct cmld *cmld, const struct store_container *sc)
+{
+	struct ctr *k = xcalloc(1, sizeof *k);
+	char *cause = NULL;
+	int rc;
+
+	k->cmld = cmld;
+	loop_timer_init(&k->timer, ctr_timer_fired, k);
+	k->name = xstrdup(sc->name);
+	k->idx = sc->idx;
+	k->signer = sc->signer != NULL ? xstrdup(sc->signer) : NULL;
+	k->state = xstrdup(sc->state);
+	k->reason = sc->reason != NULL ? xstrdup(sc->reason) : NULL;
+	k->version = sc->guestos_version != NULL ?
+	    xstrdup(sc->guestos_version) : NULL;
+	if (strcmp(sc->name, CCONFIG_C0_NAME) == 0)
+		rc = cconfig_parse_c0(sc->config, sc->config_len, &k->cfg,
+		    &cause);
+	else
+		rc = cconfig_parse(sc->config, sc->config_len, &k->cfg,
+		    &cause);
+	k->cfg_ok = rc == 0;
+	if (!k->cfg_ok) {
+		log_warnx("container %s: stored config refused: %s", k->name,
+		    cause);
+		free(k->reason);
+		k->reason = xasprintf("its config is refused: %s", cause);
+		free(cause);
+	}
+	return k;
+}
+
+struct ctr *
+ctr_create(struct cmld *cmld, const char *json, size_t len,
+    const char *signer, int c0, const char **error, char **cause)
+{
+	struct store_container sc = { 0 };
+	struct cconfig cfg;
+	char *version = NULL;
+	long long idx;
+	int rc;
+
+	*error = PROTO_ERR_INVALID_ARGUMENT;
+	rc = c0 ? cconfig_parse_c0(json, len, &cfg, cause) :
+	    cconfig_parse(json, len, &cfg, cause);
+	if (rc == -1)
+		return NULL;
+	if (ctr_find(cmld, cfg.name) != NULL) {
+		*cause = xasprintf("container '%s' exists already", cfg.name);
+		goto fail;
+	}
+	if (ctr_check_others(cmld, &cfg, cause) == -1)
+		goto fail;
+	*error = PROTO_ERR_FAILED;
+	if (guestos_newest(cmld, cfg.guestos_name, cfg.guestos_min_version,
+	    &version, cause) == -1)
+		goto fail;
+	if (version == NULL) {
+		*error = PROTO_ERR_NOT_FOUND;
+		*cause = xasprintf("guest OS '%s'%s%s is not installed: "
+		    "'guestos list' shows what is", cfg.guestos_name,
+		    cfg.guestos_min_version != NULL ? " >= " : "",
+		    cfg.guestos_min_version != NULL ?
+		    cfg.guestos_min_version : "");
+		goto fail;
+	}
+	if (store_container_free_index(cmld->store, &idx, cause) == -1)
+		goto fail;
+	sc.name = cfg.name;
+	sc.idx = idx;
+	sc.config = (char *)json;
+	sc.config_len = len;
+	sc.signer = (char *)signer;
+	sc.guestos = cfg.guestos_name;
+	sc.state = "stopped";
+	if ((rc = store_container_add(cmld->store, &sc, cause)) != 0) {
+		if (rc == 1)
+			*cause = xasprintf("container '%s' exists already",
+			    cfg.name);
+		goto fail;
+	}
+	{
+		struct store_container got = { 0 };
+		struct ctr *k;
+
+		rc = store_container_get(cmld->store, cfg.name, &got, cause);
+		cconfig_clear(&cfg);
+		free(version);
+		if (rc != 1) {
+			if (rc == 0)
+				*cause = xstrdup("the container vanished from "
+				    "the store");
+			return NULL;
+		}
+		k = ctr_from_store(cmld, &got);
+		store_container_clear(&got);
+		if (c0)
+			TAILQ_INSERT_HEAD(&cmld->ctrs, k, entry);
+		else
+			TAILQ_INSERT_TAIL(&cmld->ctrs, k, entry);
+		return k;
+	}
+fail:
+	cconfig_clear(&cfg);
+	free(version);
+	return NULL;
+}
+
+void
+ctr_sweep(struct ctr *k)
+{
+	char *report = NULL;
+	int rc;
+
+	if (k->rt != NULL || k->starting)
+		return;
+	rc = c_cgroups_sweep(k->cmld->cgroup_parent, k->name, &report);
+	if (rc == 0)
+		return;
+	if (rc == -1)
+		log_warnx("container %s: %s", k->name, report);
+	else
+		log_info("container %s: %s", k->name, report);
+	audit_container(k->cmld, k->name, rc == -1 ? PROTO_ERR_BUSY : "ok",
+	    "%s", report);
+	free(report);
+}
+
+int
+ctr_remove(struct ctr *k, const char **error, char **cause)
+{
+	struct cmld *cmld = k->cmld;
+	char *why = NULL;
+
+	if (k->rt != NULL || k->starting) {
+		*error = PROTO_ERR_BUSY;
+		*cause = xasprintf("container '%s' is %s: stop it first",
+		    k->name, k->state);
+		return -1;
+	}
+	ctr_sweep(k);
+	if (store_container_remove(cmld->store, k->name, &why) != 1) {
+		*error = PROTO_ERR_FAILED;
+		*cause = xasprintf("cannot remove container '%s': %s", k->name,
+		    why != NULL ? why : "it is gone");
+		free(why);
+		return -1;
+	}
+	TAILQ_REMOVE(&cmld->ctrs, k, entry);
+	ctr_free(k);
+	return 0;
+}
+
+/* Answers a stop or kill once init has ended. */
+static void
+ctr_answer_waiting(struct ctr *k)
+{
+	struct json_object *o;
+	struct call *call = k->waiting;
+
+	if (call == NULL)
+		return;
+	k->waiting = NULL;
+	call_set_details(call, "%s %s%s%s", k->name, k->state,
+	    k->reason != NULL ? ": " : "", k->reason != NULL ? k->reason : "");
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(k->name));
+	json_object_object_add(o, "state", json_object_new_string(k->state));
+	json_object_object_add(o, "reason",
+	    json_object_new_string(k->reason != NULL ? k->reason : ""));
+	call_reply(call, o);
+}
+
+int
+ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
+    char **cause)
+{
+	char *why = NULL;
+	int rc;
+
+	if (k->rt == NULL) {
+		ctr_sweep(k);
+		*error = PROTO_ERR_BUSY;
+		*cause = xasprintf("container '%s' is not running (%s)",
+		    k->name, k->state);
+		return -1;
+	}
+	if (k->waiting != NULL) {
+		*error = PROTO_ERR_BUSY;
+		*cause = xasprintf("container '%s' is being stopped already",
+		    k->name);
+		return -1;
+	}
+	rc = sig == SIGTERM ? container_stop(k->rt, &why) :
+	    container_signal(k->rt, sig, &why);
+	if (rc == -1) {
+		*error = PROTO_ERR_FAILED;
+		*cause = xasprintf("cannot stop container '%s': %s", k->name,
+		    why);
+		free(why);
+		return -1;
+	}
+	ctr_set_state(k, "stopping", NULL, NULL);
+	if (sig == SIGTERM)
+		ctr_timer_on(k);
+	k->waiting = call;
+	call_defer(call);
+	return 0;
+}
+
+int
+ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause)
+{
+	char *why = NULL;
+
+	if (k->rt == NULL || k->waiting != NULL ||
+	    strcmp(k->state, frozen ? "running" : "frozen") != 0) {
+		*error = PROTO_ERR_BUSY;
+		*cause = xasprintf("container '%s' is %s: only a %s container "
+		    "can be %s", k->name, k->state, frozen ? "running" :
+		    "frozen", frozen ? "frozen" : "unfrozen");
+		return -1;
+	}
+	if (container_freeze(k->rt, frozen, &why) == -1) {
+		*error = PROTO_ERR_FAILED;
+		*cause = xasprintf("cannot %s container '%s': %s", frozen ?
+		    "freeze" : "unfreeze", k->name, why);
+		free(why);
+		return -1;
+	}
+	ctr_set_state(k, frozen ? "frozen" : "running", NULL, NULL);
+	return 0;
+}
+
+/* Init ended: collect it, clean up, record why. */
+static void
+ctr_exited(struct ctr *k)
+{
+	char *reason = NULL;
+	int rc;
+
+	loop_watch_del(k->cmld->loop, &k->pw);
+	rc = container_reap(k->rt, &reason);
+	if (rc == -1) {
+		free(reason);
+		return; /* not ended after all */
+	}
+	ctr_timer_off(k);
+	container_free(k->rt);
+	k->rt = NULL;
+	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
+	    NULL);
+	audit_container(k->cmld, k->name,
+	    rc == CONTAINER_FAILED ? "failed" : "stopped", "%s",
+	    reason != NULL ? reason : "");
+	log_info("container %s %s%s%s", k->name, k->state,
+	    reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	free(reason);
+	ctr_answer_waiting(k);
+}
+
+void
+containers_release(struct cmld *cmld)
+{
+	struct ctr *k;
+
+	/* Containers run on without cmld; a new cmld finds them again. */
+	while ((k = TAILQ_FIRST(&cmld->ctrs)) != NULL) {
+		TAILQ_REMOVE(&cmld->ctrs, k, entry);
+		if (k->rt != NULL)
+			container_forget(k->rt);
+		ctr_free(k);
+	}
+}

@@ -1,0 +1,114 @@
+/*
+ * The container core: the containers cmld knows, around the runtime of
+ * container.c.  Their registry and recorded lifecycle state (ctr.c: every
+ * change is one transaction of the store, and audited), starting them as
+ * jobs and finding them again after a cmld restart (ctr-start.c), and
+ * commands run in them (ctr-exec.c).  The handlers of org.cml.Container
+ * ask it; where an answer comes only later (a start, a stop, an exec) it
+ * takes the call and answers it then.
+ */
+#ifndef CMLD_CTR_H
+#define CMLD_CTR_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+
+#include "cconfig.h"
+#include "loop.h"
+#include "server.h"
+
+struct cmld;
+struct container;
+struct store_container;
+
+/* One container cmld knows; the handlers read it, the core changes it. */
+struct ctr {
+	struct loop_watch pw; /* init's pidfd */
+	struct loop_timer timer; /* the stop timeout */
+	TAILQ_ENTRY(ctr) entry;
+	struct cmld *cmld;
+	char *name;
+	long long idx;
+	struct cconfig cfg;
+	int cfg_ok; /* the stored config still parses */
+	char *signer;
+	char *state;
+	char *reason;
+	char *version; /* guest OS version running or last started */
+	struct container *rt; /* while it runs */
+	struct call *waiting; /* a stop or kill answered at the end */
+	int starting; /* a start job runs */
+};
+
+/* --- ctr.c: the registry and the lifecycle state ------------------------ */
+
+/* Returns the container called name, or NULL. */
+struct ctr *ctr_find(struct cmld *cmld, const char *name);
+/* Makes a container object from a stored row (not yet registered). */
+struct ctr *ctr_from_store(struct cmld *cmld,
+    const struct store_container *sc);
+/*
+ * Registers a container from config bytes (already verified) with signer
+ * (may be NULL), c0 first when c0 is set; NULL with *error (a varlink error
+ * name) and *cause set.
+ */
+struct ctr *ctr_create(struct cmld *cmld, const char *json, size_t len,
+    const char *signer, int c0, const char **error, char **cause);
+/*
+ * Forgets a container that does not run, in the store and here (k is
+ * freed); -1 with *error and *cause (the whole message) set.
+ */
+int ctr_remove(struct ctr *k, const char **error, char **cause);
+/* Records a new state (and reason, and version unless NULL), stored. */
+void ctr_set_state(struct ctr *k, const char *state, const char *reason,
+    const char *version);
+/* Watches init's pidfd: its end is reaped, recorded and audited. */
+void ctr_watch(struct ctr *k);
+/*
+ * Removes the cgroups a container that does not run left behind; groups
+ * holding processes cmld did not start are left and reported.  Audited
+ * once, if any.
+ */
+void ctr_sweep(struct ctr *k);
+/*
+ * Ends a running container with sig: SIGTERM (SIGKILL once the stop
+ * timeout passed) or SIGKILL.  Defers call and answers it when init has
+ * ended; -1 with *error and *cause (the whole message) set, call not
+ * answered.
+ */
+int ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
+    char **cause);
+/*
+ * Freezes (frozen = 1) a running or thaws a frozen container, recorded;
+ * -1 with *error and *cause (the whole message) set.
+ */
+int ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause);
+/* Lets go of the containers at cmld's end; they run on. */
+void containers_release(struct cmld *cmld);
+
+/* --- ctr-start.c: starting, and finding them again ---------------------- */
+
+/*
+ * Begins starting k: its guest OS is checked in steps, then it starts.
+ * With call, defers and answers it at the end; without, audits.  A refusal
+ * is answered or audited at once.  Returns 0 when a start job runs, -1
+ * when refused.
+ */
+int ctr_start(struct ctr *k, struct call *call, int then_autostart);
+/* Loads the containers, finds running ones again, starts c0, autostarts. */
+void containers_init(struct cmld *cmld);
+
+/* --- ctr-exec.c: commands in a running container ------------------------ */
+
+/*
+ * Runs argv (NULL-terminated; argv[0] an absolute path inside) in running
+ * container k.  Defers call and answers it with the exit status once the
+ * command ended, its output streamed as passed pipes (call->more) or kept
+ * in the answer.  -1 with *error and *cause (the whole message) set, call
+ * not answered.
+ */
+int ctr_exec(struct ctr *k, struct call *call, char *const argv[],
+    const char **error, char **cause);
+
+#endif

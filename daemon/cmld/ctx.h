@@ -1,0 +1,58 @@
+/*
+ * cmld's context: the one struct every part of the daemon is handed,
+ * passed explicitly (cmld is a single-threaded epoll loop and keeps no
+ * other mutable state), and how a handler finds it from its call.
+ */
+#ifndef CMLD_CTX_H
+#define CMLD_CTX_H
+
+#include <sys/queue.h>
+
+#include <time.h>
+
+#include "server.h"
+
+struct crypto_trust;
+struct ctr;
+struct loop;
+struct store;
+
+/* The daemon's context. */
+struct cmld {
+	char *run_dir;
+	char *ctr_dir; /* run_dir/containers: the containers' mount points */
+	char *state_dir;
+	/* the parent of the containers' cgroups (--cgroup-parent) */
+	const char *cgroup_parent;
+	char *conf_dir;
+	char *sock_path;
+	char *pid_path;
+	struct store *store;
+	struct loop *loop;
+	struct srv *srv;
+	struct srv_config srv_cfg;
+	struct timespec started; /* CLOCK_MONOTONIC */
+	char *uuid;
+	char *prov_state;
+	TAILQ_HEAD(, ctr) ctrs; /* the containers, c0 first */
+	struct crypto_trust *trust; /* the anchors in the store */
+	/* settings, as applied (cmld is their only writer) */
+	char *device_name;
+	long long max_clients;
+	long long idle_timeout; /* seconds (--idle-timeout) */
+	int audit_read_calls;
+	long long stop_timeout; /* seconds from SIGTERM to SIGKILL */
+	char *c0_guestos; /* "" : no c0 */
+	char *require_signed_configs; /* "auto", "true" or "false" */
+	/* --log-level given: the setting does not apply */
+	int log_level_pinned;
+};
+
+/* The daemon of a call. */
+static inline struct cmld *
+call_cmld(const struct call *call)
+{
+	return call->ctx;
+}
+
+#endif

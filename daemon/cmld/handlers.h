@@ -1,0 +1,75 @@
+/*
+ * cmld's handlers (cmd-*.c), one per command of the table, and the table
+ * that joins them to it by command id (handlers.c).  A handler parses its
+ * call, asks the daemon's core, and answers.
+ */
+#ifndef CMLD_HANDLERS_H
+#define CMLD_HANDLERS_H
+
+#include "cmdtab.h"
+#include "server.h"
+
+/* cmld's handlers, indexed by command id. */
+extern const call_handler cmld_handlers[CMD_ID_COUNT];
+
+/* org.cml.Device (cmd-device.c) */
+/* Status: the version, uptime, provisioning state and the stages. */
+void cmd_device_status(struct call *call);
+/* GetConfig: every setting, or one, with its value, type and default. */
+void cmd_device_get_config(struct call *call);
+/* SetConfig: checks a value, stores it and applies it at once. */
+void cmd_device_set_config(struct call *call);
+
+/* org.cml.Audit (cmd-audit.c) */
+/* List: the audit trail, or its last N records; streamed when asked. */
+void cmd_audit_list(struct call *call);
+
+/* org.varlink.service (cmd-api.c) */
+/* GetInfo: vendor, product, version and the interfaces served. */
+void cmd_api_get_info(struct call *call);
+/* GetInterfaceDescription: the .varlink text of an interface. */
+void cmd_api_get_interface_description(struct call *call);
+
+/* org.cml.Trust (cmd-ca.c) */
+/* List: the trust anchors. */
+void cmd_ca_list(struct call *call);
+/* Add: registers a passed CA certificate as an owner anchor. */
+void cmd_ca_add(struct call *call);
+/* Remove: removes the anchor a fingerprint (prefix) names. */
+void cmd_ca_remove(struct call *call);
+
+/* org.cml.GuestOS (cmd-guestos.c) */
+/* List: the installed guest OS versions. */
+void cmd_guestos_list(struct call *call);
+/* Install: checks a passed guest OS and installs it, as a job. */
+void cmd_guestos_install(struct call *call);
+/* Verify: checks an installed guest OS again, as a job. */
+void cmd_guestos_verify(struct call *call);
+/* Remove: removes one or every version no container uses. */
+void cmd_guestos_remove(struct call *call);
+
+/* org.cml.Container (cmd-container.c) */
+/* List: every container with its state. */
+void cmd_container_list(struct call *call);
+/* Show: one container with the main settings of its config. */
+void cmd_container_show(struct call *call);
+/* Config: the effective config of a container and its signer. */
+void cmd_container_config(struct call *call);
+/* Create: registers a container from a passed (signed) config. */
+void cmd_container_create(struct call *call);
+/* Remove: forgets a container that does not run. */
+void cmd_container_remove(struct call *call);
+/* Start: checks the guest OS and starts a container, answered at the end. */
+void cmd_container_start(struct call *call);
+/* Stop: SIGTERM, SIGKILL after the stop timeout; answered at the end. */
+void cmd_container_stop(struct call *call);
+/* Kill: SIGKILL; answered once init ended. */
+void cmd_container_kill(struct call *call);
+/* Freeze: freezes every process of a running container. */
+void cmd_container_freeze(struct call *call);
+/* Unfreeze: thaws a frozen container. */
+void cmd_container_unfreeze(struct call *call);
+/* Exec: runs a command in a running container, answered at its end. */
+void cmd_container_exec(struct call *call);
+
+#endif
