@@ -9,6 +9,7 @@
 #include "ctx.h"
 #include "device.h"
 #include "handlers.h"
+#include "jsonstrict.h"
 #include "settings.h"
 #include "store.h"
 
@@ -73,16 +74,18 @@ cmd_device_get_config(struct call *call)
 {
 	const struct setting_def *def = NULL;
 	struct json_object *key, *list, *o;
-	char *cause = NULL;
+	char *cause = NULL, *q;
 	size_t i;
 
 	if (json_object_object_get_ex(call->params, "key", &key) &&
 	    key != NULL) {
 		def = setting_find(json_object_get_string(key));
 		if (def == NULL) {
+			q = jsonstrict_quotes(json_object_get_string(key));
 			call_error(call, PROTO_ERR_INVALID_ARGUMENT, "key",
 			    "unknown setting '%s': 'device config get' lists "
-			    "them", json_object_get_string(key));
+			    "them", q);
+			free(q);
 			return;
 		}
 	}
@@ -110,16 +113,17 @@ cmd_device_set_config(struct call *call)
 	const struct setting_def *def;
 	struct json_object *p;
 	const char *key, *value;
-	char *canon = NULL, *cause = NULL;
+	char *canon = NULL, *cause = NULL, *q;
 
 	key = json_object_get_string(json_object_object_get(call->params,
 	    "key"));
 	value = json_object_get_string(json_object_object_get(call->params,
 	    "value"));
 	if ((def = setting_find(key)) == NULL) {
+		q = jsonstrict_quotes(key);
 		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "key",
-		    "unknown setting '%s': 'device config get' lists them",
-		    key);
+		    "unknown setting '%s': 'device config get' lists them", q);
+		free(q);
 		return;
 	}
 	if (setting_canonical(def, value, &canon, &cause) == -1) {

@@ -192,6 +192,14 @@ guestos_version(struct json_object *obj, char **out, char **cause)
 			return -1;
 		}
 		*out = xasprintf("%lld", n);
+		/* the same bound as a version given as a string */
+		if (!names_version_ok(*out)) {
+			xcause(cause, "version %s must be at most 999999999",
+			    *out);
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
 		return 0;
 	case json_type_string:
 		if (!names_version_ok(json_object_get_string(v))) {

@@ -209,6 +209,10 @@ static const struct bad_case bad_cases[] = {
 	    M("'name':'busybox','version':-1,'init':'/sbin/init',"
 	    IMGS(ROOT)),
 	    "version -1 must not be negative", 0 },
+	{ "test_guestos_manifest_parse_version_ten_digits_refused",
+	    M("'name':'busybox','version':1234567890,'init':'/sbin/init',"
+	    IMGS(ROOT)),
+	    "version 1234567890 must be at most 999999999", 0 },
 	{ "test_guestos_manifest_parse_version_negative_string_refused",
 	    M("'name':'busybox','version':'-1','init':'/sbin/init',"
 	    IMGS(ROOT)),
