@@ -25,16 +25,6 @@
 /* At most one progress reply per this many milliseconds. */
 #define GUESTOS_PROGRESS_MS 250
 
-/* Returns CLOCK_MONOTONIC in milliseconds. */
-static long long
-guestos_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sets *version to the newest installed version of name, or NULL. */
 static int
 guestos_newest_version(struct cmld *cmld, const char *name, char **version,
@@ -111,7 +101,7 @@ install_job_step(struct job *job)
 
 	rc = guestos_copy_step(ij->copy, GUESTOS_STEP, &cause);
 	if (rc == 0) {
-		now = guestos_now_ms();
+		now = loop_now_ms();
 		if (now - ij->last_ms >= GUESTOS_PROGRESS_MS) {
 			ij->last_ms = now;
 			guestos_copy_progress(ij->copy, &p);
@@ -361,7 +351,7 @@ verify_job_step(struct job *job)
 
 	rc = guestos_ready_step(vj->ready, &cause);
 	if (rc == 0) {
-		now = guestos_now_ms();
+		now = loop_now_ms();
 		if (now - vj->last_ms >= GUESTOS_PROGRESS_MS) {
 			vj->last_ms = now;
 			guestos_ready_progress(vj->ready, &p);
