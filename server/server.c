@@ -558,16 +558,22 @@ srv_client_close(struct srv_client *c)
 }
 
 void
-srv_free(struct srv *srv)
+srv_close_clients(struct srv *srv)
 {
 	struct srv_client *c;
 
-	if (srv == NULL)
-		return;
 	while ((c = TAILQ_FIRST(&srv->clients)) != NULL) {
 		(void)proto_writer_flush(&c->wr, c->fd);
 		srv_client_close(c);
 	}
+}
+
+void
+srv_free(struct srv *srv)
+{
+	if (srv == NULL)
+		return;
+	srv_close_clients(srv);
 	loop_timer_stop(srv->loop, &srv->idle);
 	loop_watch_del(srv->loop, &srv->lw);
 	close(srv->lfd);

@@ -88,7 +88,17 @@ struct srv_limits {
 
 /* Listens on config->sock_path (config is kept); exits on failure. */
 struct srv *srv_new(struct loop *loop, const struct srv_config *config);
-/* Closes every client and the socket, removes it; NULL does nothing. */
+/*
+ * Closes every client (what is queued is written if the socket takes
+ * it); deferred calls go on without their client and their producers are
+ * told (on_drain), so that a job waiting for a client can end.  At
+ * shutdown: close the clients, cancel the jobs, then srv_free.
+ */
+void srv_close_clients(struct srv *srv);
+/*
+ * Closes every client and the socket, removes it; NULL does nothing.
+ * Calls still open must not be answered after it.
+ */
 void srv_free(struct srv *srv);
 /* Sets the connection limits; they apply to new connections. */
 void srv_set_limits(struct srv *srv, const struct srv_limits *limits);

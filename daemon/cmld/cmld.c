@@ -389,10 +389,11 @@ main(int argc, char **argv)
 
 	loop_sd_notify("STOPPING=1");
 	loop_job_cancel_all(cmld.loop);
+	srv_close_clients(cmld.srv);
+	/* jobs that waited for a client that was just let go */
+	loop_job_cancel_all(cmld.loop);
 	srv_free(cmld.srv);
 	cmld.srv = NULL;
-	/* jobs that waited for a client that srv_free just let go */
-	loop_job_cancel_all(cmld.loop);
 	containers_release(&cmld);
 	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
 	(void)unlink(cmld.pid_path);
