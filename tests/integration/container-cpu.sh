@@ -17,6 +17,8 @@
 #     time comes from the loop's own schedstat, and from cpuacct.usage too
 #     where cpuacct shares the cpu hierarchy), on the one CPU of its list;
 #     the same loop in the container without a quota is never throttled;
+#   - a CPU list naming a CPU the machine does not have (8191) makes the
+#     start fail, naming the file and value, and leaves no group;
 #   - stop removes every group of both, and the emptied parent.
 # Proves: APS 04 (CPU limits from the container config), CR 7.2 (a CPU
 # quota and CPU list enforced; no cgroup leaks), CR 7.1, TSF.ISOL
@@ -212,6 +214,18 @@ if [ -n "$u0" ] && [ -n "$u1" ] && [ "$((u1 - u0))" -gt 0 ]; then
 else
 	_check_failed "$def: the loop did not run (schedstat '$u0' then '$u1')"
 fi
+
+# --- a CPU the machine does not have: no start ----------------------------------------------
+no=$(ct_name cpu-none)
+ct_create "$no" '{"name":"'"$no"'","guestos":{"name":"busybox"},"linux":{"resources":{"cpu":{"cpus":"8191"}}}}'
+ct_cmlsh container start "$no"
+expect_status "$no (cpus 8191): the start fails" 1 "$rc"
+# (the kernel says EINVAL or, beyond its CPU ids, ERANGE)
+expect_match "$no: why" \
+    "^$(re_quote "cmlsh: container '$no' did not start: setting /sys/fs/cgroup/cpuset/$P/$no/cpuset.cpus to '8191' failed: ")(Invalid argument|Numerical result out of range)\$" \
+    "$(cat "$SCRATCH/err")"
+expect_eq "$no: failed" failed "$(ct_state "$no")"
+expect_eq "$no: no group of it is left" "" "$(ls -d /sys/fs/cgroup/*/"$P/$no" 2>/dev/null)"
 
 # --- stop: no group left ------------------------------------------------------------------
 for c in "$lim" "$def"; do
