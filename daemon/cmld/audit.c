@@ -1,6 +1,9 @@
 /*
  * cmld as the audit daemon: every security-relevant event becomes a record
  * in the audit store, with who caused it (TSF.AUDIT, CR 2.8, CR 2.12).
+ * The subject of a record is always a real process: the caller of a call
+ * or the peer of a session, and cmld itself for what it does on its own
+ * and for the container events it observes.
  */
 #include "config.h"
 
@@ -8,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "ctx.h"
@@ -94,7 +98,8 @@ audit_write(struct cmld *cmld, const char *type, const char *object,
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, type, -1, -1, NULL, object, result, fmt, ap);
+	audit_vwrite(cmld, type, (long long)getuid(), (long long)getpid(), NULL,
+	    object, result, fmt, ap);
 	va_end(ap);
 }
 
@@ -117,7 +122,7 @@ audit_container(struct cmld *cmld, const char *name, const char *result,
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, "container", -1, -1, name, "container", result, fmt,
-	    ap);
+	audit_vwrite(cmld, "container", (long long)getuid(), (long long)getpid(),
+	    name, "container", result, fmt, ap);
 	va_end(ap);
 }

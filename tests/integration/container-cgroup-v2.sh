@@ -153,7 +153,7 @@ done
 untrack_pid "$p1"
 expect_eq "the leftover group and the emptied parent are removed" "" "$(in_cmld_leftovers "$dead")"
 expect_match "audited" \
-    "(^|"$'\n'")type=container uid=-1 pid=-1 container=$dead object=container result=stopped details=it ended while cmld was not running \\(no init\\); cleaned up(\$|"$'\n'")" \
+    "(^|"$'\n'")type=container uid=0 pid=$(cmld_pid) container=$dead object=container result=stopped details=it ended while cmld was not running \\(no init\\); cleaned up(\$|"$'\n'")" \
     "$(audit_tail 5)"
 
 # --- a container on v2 (only where v2 has the controllers) ---------------------------------

@@ -136,7 +136,7 @@ state:  stopped
 reason: exited with status 0" "$(cat "$SCRATCH/out")"
 expect_eq "stop: audited, the container's end, then the call" "$((n0 + 2))" "$(audit_count)"
 expect_eq "stop: the audit records" \
-"type=container uid=-1 pid=-1 container=$name object=container result=stopped details=exited with status 0
+"type=container uid=0 pid=$(cmld_pid) container=$name object=container result=stopped details=exited with status 0
 type=call uid=0 pid=$pid container=$name object=org.cml.Container.Stop result=ok details=$name stopped: exited with status 0" \
     "$(audit_tail 2)"
 expect_eq "init is gone" "gone" "$(kill -0 "$ipid" 2>/dev/null && echo running || echo gone)"

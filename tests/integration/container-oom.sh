@@ -30,7 +30,7 @@ expect_match "container list: failed with the reason" \
     "(^|"$'\n'")$hog +failed +busybox +1\\.0 +0 +$(re_quote "$reason")(\$|"$'\n'")" "$(cmlsh_run container list 2>&1)"
 expect_eq "audited: the start, then the failure with the reason" \
     "$((n0 + 2))
-type=container uid=-1 pid=-1 container=$hog object=container result=failed details=$reason" "$(audit_last)"
+type=container uid=0 pid=$(cmld_pid) container=$hog object=container result=failed details=$reason" "$(audit_last)"
 expect_eq "nothing of $hog is left on the host" "" "$(ct_leftovers "$hog")"
 
 # and it starts again (and fails again the same way)

@@ -84,13 +84,13 @@ expect_eq "$gone's init was killed" "gone" \
 expect_eq "$idle: stopped, as it was" "stopped|" "$(ct_state "$idle")|$(ct_show "$idle" reason)"
 audit=$(audit_tail 7)
 expect_match "audited: $run found running" \
-    "(^|"$'\n'")type=container uid=-1 pid=-1 container=$run object=container result=ok details=found running after a cmld restart \\(init pid $run_pid\\)(\$|"$'\n'")" "$audit"
+    "(^|"$'\n'")type=container uid=0 pid=$(cmld_pid) container=$run object=container result=ok details=found running after a cmld restart \\(init pid $run_pid\\)(\$|"$'\n'")" "$audit"
 expect_match "audited: $frz found running (frozen)" \
-    "(^|"$'\n'")type=container uid=-1 pid=-1 container=$frz object=container result=ok details=found running after a cmld restart \\(init pid $frz_pid\\)(\$|"$'\n'")" "$audit"
+    "(^|"$'\n'")type=container uid=0 pid=$(cmld_pid) container=$frz object=container result=ok details=found running after a cmld restart \\(init pid $frz_pid\\)(\$|"$'\n'")" "$audit"
 expect_match "audited: $dead ended and cleaned up" \
-    "(^|"$'\n'")type=container uid=-1 pid=-1 container=$dead object=container result=stopped details=it ended while cmld was not running \\([^"$'\n'"]*\\); cleaned up(\$|"$'\n'")" "$audit"
+    "(^|"$'\n'")type=container uid=0 pid=$(cmld_pid) container=$dead object=container result=stopped details=it ended while cmld was not running \\([^"$'\n'"]*\\); cleaned up(\$|"$'\n'")" "$audit"
 expect_match "audited: $gone stopped and cleaned up" \
-    "(^|"$'\n'")type=container uid=-1 pid=-1 container=$gone object=container result=stopped details=stopped when cmld started: its guest OS is gone or no longer verifies \\(its guest OS is gone or no longer verifies\\); cleaned up(\$|"$'\n'")" "$audit"
+    "(^|"$'\n'")type=container uid=0 pid=$(cmld_pid) container=$gone object=container result=stopped details=stopped when cmld started: its guest OS is gone or no longer verifies \\(its guest OS is gone or no longer verifies\\); cleaned up(\$|"$'\n'")" "$audit"
 CHECKS=$((CHECKS + 1))
 if [[ "$audit" != *"container=$idle "* ]]; then
 	_check_passed "nothing audited about $idle, which did not run"

@@ -56,7 +56,7 @@ expect_eq "stop: the reply" "name:   $deaf
 state:  stopped
 reason: killed by SIGKILL" "$(cat "$SCRATCH/out")"
 expect_eq "stop: audited" \
-"type=container uid=-1 pid=-1 container=$deaf object=container result=stopped details=killed by SIGKILL
+"type=container uid=0 pid=$(cmld_pid) container=$deaf object=container result=stopped details=killed by SIGKILL
 type=call uid=0 pid=$pid container=$deaf object=org.cml.Container.Stop result=ok details=$deaf stopped: killed by SIGKILL" \
     "$(audit_tail 2)"
 expect_match "cmld logs the escalation" "container $deaf did not stop within 1 s: killing it" \
