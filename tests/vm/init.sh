@@ -151,6 +151,23 @@ exists() {
 	if [ -e "$1" ]; then echo present; else echo gone; fi
 }
 
+# mounts NAME: cmld's mounts of a container (below its mount point
+# directory), one mount point each
+mounts() {
+	awk -v d="$STACK/run/cml/containers/$1" '$5 == d || index($5, d "/") == 1 { print $5 }' \
+	    /proc/$cmld_pid/mountinfo | tr '\n' ' ' | sed 's/ $//'
+}
+
+# loops: the loop devices whose backing file lies in cmld's state
+loops() {
+	for f in /sys/block/loop*/loop/backing_file; do
+		[ -r "$f" ] || continue
+		case "$(cat "$f" 2>/dev/null)" in
+		$STACK/*) f=${f#/sys/block/}; echo "${f%%/*}" ;;
+		esac
+	done | tr '\n' ' ' | sed 's/ $//'
+}
+
 run ca_add ca add /payload/root.crt
 run guestos_install guestos install /payload/busybox-1.0
 run create.v2 container create /payload/v2.json
@@ -174,6 +191,8 @@ report v2.memory.swap.max "$(ctrl $G/memory.swap.max)"
 report v2.pids.max "$(ctrl $G/pids.max)"
 report v2.cpu.max "$(ctrl $G/cpu.max)"
 report v2.cpu.weight "$(ctrl $G/cpu.weight)"
+report v2.dir_running "$(exists $STACK/run/cml/containers/v2)"
+report v2.loops_running "$(loops | wc -w)"
 report v2.exec_cgroup "$(cml container exec v2 -- /bin/cat /proc/self/cgroup 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 report v2.init_cgroup_inside "$(cml container exec v2 -- /bin/cat /proc/1/cgroup 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 
@@ -215,6 +234,22 @@ cml container exec v2-lim -- /bin/dd if=/dev/zero of=/dev/null bs=96M count=1 >/
 report v2-lim.dd_96m "$?"
 report v2-lim.oom_kill "$(sed -n 's/^oom_kill //p' $L/memory.events)"
 report v2-lim.state_after_oom "$(show v2-lim state)"
+# the CPU quota holds: a busy loop of 2 s (no forks; the guest's own
+# clock) is throttled and gets at most about half a CPU
+# ("THROTTLED-DELTA USAGE-USEC-DELTA WALL-USEC")
+stat_key() {
+	sed -n "s/^$2 //p" "$1"
+}
+t0=$(stat_key $L/cpu.stat nr_throttled)
+c0=$(stat_key $L/cpu.stat usage_usec)
+read -r w0 _ </proc/uptime
+cml container exec v2-lim -- /bin/sh -c 'read s _ </proc/uptime; e=$((${s%.*} + 2)); while :; do read n _ </proc/uptime; [ ${n%.*} -lt $e ] || break; done' >/tmp/out 2>&1
+rc=$?
+read -r w1 _ </proc/uptime
+t1=$(stat_key $L/cpu.stat nr_throttled)
+c1=$(stat_key $L/cpu.stat usage_usec)
+report v2-lim.busy_loop "$rc $(tr '\n' ' ' </tmp/out | sed 's/ $//')"
+report v2-lim.cpu_quota "$((t1 - t0)) $((c1 - c0)) $(( (${w1%.*}${w1#*.} - ${w0%.*}${w0#*.}) * 10000 ))"
 # the pids limit holds: 40 more processes do not fit under 16
 cml container exec v2-lim -- /bin/sh -c 'i=0; while [ $i -lt 40 ]; do sleep 600 </dev/null >/dev/null 2>&1 & i=$((i+1)); done; echo all started' >/tmp/out 2>&1
 report v2-lim.fork_loop "$? $(grep -c "can't fork" /tmp/out) $(grep -c 'all started' /tmp/out)"
@@ -224,6 +259,8 @@ run stop.v2-lim container stop v2-lim
 report v2-lim.state_after_stop "$(show v2-lim state)"
 report v2-lim.group_after_stop "$(exists $L)"
 report v2-lim.init_after_stop "$(gone "$lpid")"
+report v2-lim.mounts_after_stop "$(mounts v2-lim)"
+report v2-lim.dir_after_stop "$(exists $STACK/run/cml/containers/v2-lim)"
 report parent_while_v2_runs "$(exists $P)"
 
 # --- v2: freeze and unfreeze ---------------------------------------------------------
@@ -243,6 +280,9 @@ report v2.state_after_stop "$(show v2 state)"
 report v2.group_after_stop "$(exists $G)"
 report parent_after_stop "$(exists $P)"
 report v2.init_after_stop "$(gone "$ipid")"
+report v2.mounts_after_stop "$(mounts v2)"
+report v2.dir_after_stop "$(exists $STACK/run/cml/containers/v2)"
+report loops_after_stop "$(loops)"
 report cgroups_left "$(find $CG -mindepth 1 -type d | tr '\n' ' ')"
 
 # cmld ends (sanitizer builds report leaks only then)
