@@ -238,6 +238,10 @@ range(const char *f, long long min, long long max, const char *msg)
 	free(big);
 }
 
+/*
+ * Proves: APS 04 (memory and CPU and PID limits read from the config),
+ * CR 7.6(1) (the effective config as JSON).
+ */
 static void
 test_parse_full_config_round_trips(void **state)
 {
@@ -316,6 +320,11 @@ test_parse_full_config_round_trips(void **state)
 	assert_empty(&c);
 }
 
+/*
+ * Proves: CR 7.6(1) (the defaults in the effective config),
+ * CR 7.7 (no capability and no device beyond the defaults unless listed),
+ * CR 7.2 (memory and PID limits also when the config names none).
+ */
 static void
 test_parse_minimal_config_gets_defaults(void **state)
 {
@@ -358,6 +367,7 @@ test_parse_minimal_config_gets_defaults(void **state)
 	cconfig_clear(&c);
 }
 
+/* Proves: none (null and empty objects read as absent). */
 static void
 test_parse_empty_objects_and_nulls_get_defaults(void **state)
 {
@@ -387,6 +397,7 @@ test_parse_empty_objects_and_nulls_get_defaults(void **state)
 	refuse("{\"name\":\"web\",\"guestos\":null}", "guestos is missing");
 }
 
+/* Proves: APS 04 (a CPU quota with the default period). */
 static void
 test_parse_quota_without_period_uses_default(void **state)
 {
@@ -404,6 +415,7 @@ test_parse_quota_without_period_uses_default(void **state)
 	cconfig_clear(&c);
 }
 
+/* Proves: none (config syntax checks). */
 static void
 test_parse_not_json_refused(void **state)
 {
@@ -450,6 +462,7 @@ test_parse_not_json_refused(void **state)
 	    "config is not valid JSON: unexpected byte 0x00 at offset 43");
 }
 
+/* Proves: none (config syntax checks). */
 static void
 test_parse_not_object_refused(void **state)
 {
@@ -461,6 +474,7 @@ test_parse_not_object_refused(void **state)
 	refuse(" true ", "config must be a JSON object");
 }
 
+/* Proves: none (config syntax checks). */
 static void
 test_parse_empty_refused(void **state)
 {
@@ -470,6 +484,7 @@ test_parse_empty_refused(void **state)
 	refuse("{}", "name is missing");
 }
 
+/* Proves: CR 7.1 (a config bounded at 512 KiB). */
 static void
 test_parse_oversize_refused(void **state)
 {
@@ -484,6 +499,7 @@ test_parse_oversize_refused(void **state)
 	free(big);
 }
 
+/* Proves: none (config syntax checks). */
 static void
 test_parse_duplicate_field_refused(void **state)
 {
@@ -496,6 +512,7 @@ test_parse_duplicate_field_refused(void **state)
 	    "field 'linux.resources.devices[0].type' appears twice");
 }
 
+/* Proves: none (config syntax checks). */
 static void
 test_parse_escaped_field_name_refused(void **state)
 {
@@ -503,6 +520,7 @@ test_parse_escaped_field_name_refused(void **state)
 	    "in a field name (field names must be plain) at offset 1");
 }
 
+/* Proves: CR 7.1 (a config's nesting bounded). */
 static void
 test_parse_deep_nesting_refused(void **state)
 {
@@ -513,6 +531,7 @@ test_parse_deep_nesting_refused(void **state)
 	    "cml.token.type must be a string");
 }
 
+/* Proves: CR 7.1 (a config's fields bounded). */
 static void
 test_parse_many_fields_refused(void **state)
 {
@@ -531,6 +550,7 @@ test_parse_many_fields_refused(void **state)
 	free(s);
 }
 
+/* Proves: none (config field checks). */
 static void
 test_parse_unknown_field_refused_at_each_level(void **state)
 {
@@ -565,6 +585,7 @@ test_parse_unknown_field_refused_at_each_level(void **state)
 	refuse(MIN ",\"\xc3\xa9'\":1}", "unknown field '\\xc3\\xa9\\x27'");
 }
 
+/* Proves: none (config field checks). */
 static void
 test_parse_wrong_type_refused_at_each_level(void **state)
 {
@@ -638,6 +659,7 @@ test_parse_wrong_type_refused_at_each_level(void **state)
 	refuse(MIN ",\"cml\":{\"time\":\"no\"}}", "cml.time must be true or false");
 }
 
+/* Proves: none (config field checks). */
 static void
 test_parse_missing_required_refused(void **state)
 {
@@ -648,6 +670,9 @@ test_parse_missing_required_refused(void **state)
 	    "linux.resources.devices[0].type is missing");
 }
 
+/*
+ * Proves: APS 04 (limits only within their ranges; never unlimited by mistake).
+ */
 static void
 test_parse_range_boundaries_checked(void **state)
 {
@@ -676,6 +701,7 @@ test_parse_range_boundaries_checked(void **state)
 	    "cml.storage.size_mb must be an integer from 1 to 1048576");
 }
 
+/* Proves: none (container name checks). */
 static void
 test_parse_bad_name_refused(void **state)
 {
@@ -707,6 +733,7 @@ test_parse_bad_name_refused(void **state)
 	    "a letter or digit");
 }
 
+/* Proves: none (guest OS name and version checks). */
 static void
 test_parse_guestos_checked(void **state)
 {
@@ -742,6 +769,7 @@ test_parse_guestos_checked(void **state)
 #undef BADVERSION
 }
 
+/* Proves: none (host name checks). */
 static void
 test_parse_bad_hostname_refused(void **state)
 {
@@ -787,6 +815,7 @@ test_parse_bad_hostname_refused(void **state)
 #undef BADHOST
 }
 
+/* Proves: OS 02 (only the management container is c0). */
 static void
 test_parse_c0_reserved_refused(void **state)
 {
@@ -804,6 +833,7 @@ test_parse_c0_reserved_refused(void **state)
 	accept("{\"name\":\"c01\",\"guestos\":{\"name\":\"busybox\"}}");
 }
 
+/* Proves: none (init argument checks). */
 static void
 test_parse_args_checked(void **state)
 {
@@ -840,6 +870,7 @@ test_parse_args_checked(void **state)
 	accept_free(fmt(MIN ",\"process\":{\"args\":[\"%s\"]}}", big));
 }
 
+/* Proves: none (environment checks). */
 static void
 test_parse_bad_env_refused(void **state)
 {
@@ -872,6 +903,7 @@ test_parse_bad_env_refused(void **state)
 	free(s);
 }
 
+/* Proves: none (capability name checks). */
 static void
 test_parse_unknown_capability_refused(void **state)
 {
@@ -916,6 +948,10 @@ refuse_cap(const char *cap, int also_c0, const char *msg)
 	free(s);
 }
 
+/*
+ * Proves: OS 05 (CAP_SYS_MODULE and the like never granted),
+ * TSF.ISOL (CAP_SYS_ADMIN for c0 only), CR 7.7.
+ */
 static void
 test_parse_forbidden_capability_refused(void **state)
 {
@@ -975,6 +1011,10 @@ test_parse_forbidden_capability_refused(void **state)
 	}
 }
 
+/*
+ * Proves: TSF.DEV (device rules checked; exclusive only for one device),
+ * CR 7.7 (every device for c0 only).
+ */
 static void
 test_parse_bad_device_rules_refused(void **state)
 {
@@ -1063,6 +1103,7 @@ test_parse_bad_device_rules_refused(void **state)
 #undef C0DEV
 }
 
+/* Proves: none (CPU list syntax). */
 static void
 test_parse_bad_cpus_refused(void **state)
 {
@@ -1092,6 +1133,7 @@ test_parse_bad_cpus_refused(void **state)
 	}
 }
 
+/* Proves: none (token type checks). */
 static void
 test_parse_bad_token_refused(void **state)
 {
@@ -1107,6 +1149,7 @@ test_parse_bad_token_refused(void **state)
 	cconfig_clear(&c);
 }
 
+/* Proves: TSF.DEV (the default device list is exactly these eight), CR 7.7. */
 static void
 test_device_string_formats_rules(void **state)
 {
@@ -1143,6 +1186,7 @@ test_device_string_formats_rules(void **state)
 	}
 }
 
+/* Proves: TSF.DEV (what a config allows; the test of exclusive assignment). */
 static void
 test_allows_device_covers_defaults_and_list(void **state)
 {
@@ -1169,6 +1213,7 @@ test_allows_device_covers_defaults_and_list(void **state)
 	cconfig_clear(&c);
 }
 
+/* Proves: CR 7.7 (a capability named is the one kept). */
 static void
 test_cap_names_match_kernel_numbers(void **state)
 {
@@ -1220,6 +1265,7 @@ test_cap_names_match_kernel_numbers(void **state)
 	assert_null(cconfig_cap_name(-1));
 }
 
+/* Proves: none (freeing nothing). */
 static void
 test_clear_null_does_nothing(void **state)
 {

@@ -47,6 +47,7 @@ parse(const char *line, const struct cmd_entry **cmd,
 	return cmd_parse_args(*cmd, argc - used, argv + used, params, cause);
 }
 
+/* Proves: none (command lookup in the shells). */
 static void
 test_match_longest_words_found(void **state)
 {
@@ -64,6 +65,7 @@ test_match_longest_words_found(void **state)
 	assert_int_equal(used, 0);
 }
 
+/* Proves: none (command lookup in the shells). */
 static void
 test_match_unknown_words_null(void **state)
 {
@@ -77,6 +79,7 @@ test_match_unknown_words_null(void **state)
 	assert_null(cmd_match(0, argv, &used));
 }
 
+/* Proves: none (consistency of the command table). */
 static void
 test_find_method_and_words_agree(void **state)
 {
@@ -92,6 +95,7 @@ test_find_method_and_words_agree(void **state)
 	assert_null(cmd_find_words("device"));
 }
 
+/* Proves: none (argument parsing in the shells). */
 static void
 test_parse_too_few_right_too_many(void **state)
 {
@@ -121,6 +125,7 @@ test_parse_too_few_right_too_many(void **state)
 	free(cause);
 }
 
+/* Proves: none (option parsing in the shells). */
 static void
 test_parse_optional_and_options(void **state)
 {
@@ -161,6 +166,7 @@ test_parse_optional_and_options(void **state)
 	json_object_put(p);
 }
 
+/* Proves: none (parameter type checks of calls). */
 static void
 test_check_params_types_and_unknown(void **state)
 {
@@ -211,6 +217,7 @@ test_check_params_types_and_unknown(void **state)
 	}
 }
 
+/* Proves: none (usage text). */
 static void
 test_synopsis_from_args(void **state)
 {
@@ -227,6 +234,7 @@ test_synopsis_from_args(void **state)
 	free(s);
 }
 
+/* Proves: none (the command table agrees with the interface files). */
 static void
 test_table_consistent_with_interfaces(void **state)
 {

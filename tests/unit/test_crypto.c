@@ -282,6 +282,7 @@ signature_digest(const char *path)
 
 /* --- crypto_openssl_error ----------------------------------------------- */
 
+/* Proves: none (OpenSSL's error text). */
 static void
 test_openssl_error_empty_queue_empty_string(void **state)
 {
@@ -293,6 +294,7 @@ test_openssl_error_empty_queue_empty_string(void **state)
 	free(e);
 }
 
+/* Proves: none (OpenSSL's error text). */
 static void
 test_openssl_error_queued_described_and_cleared(void **state)
 {
@@ -310,6 +312,7 @@ test_openssl_error_queued_described_and_cleared(void **state)
 
 /* --- certificates and anchors ------------------------------------------- */
 
+/* Proves: none (certificate fields read). */
 static void
 test_cert_load_pem_fields_filled(void **state)
 {
@@ -330,6 +333,7 @@ test_cert_load_pem_fields_filled(void **state)
 	assert_null(cert.subject);
 }
 
+/* Proves: none (DER and PEM read alike). */
 static void
 test_cert_load_der_same_as_pem(void **state)
 {
@@ -345,6 +349,7 @@ test_cert_load_der_same_as_pem(void **state)
 	crypto_cert_clear(&der);
 }
 
+/* Proves: none (key descriptions). */
 static void
 test_cert_load_rsa_key_described(void **state)
 {
@@ -363,6 +368,7 @@ test_cert_load_rsa_key_described(void **state)
 	crypto_cert_clear(&cert);
 }
 
+/* Proves: none (a missing file named). */
 static void
 test_cert_load_missing_file_refused(void **state)
 {
@@ -375,6 +381,7 @@ test_cert_load_missing_file_refused(void **state)
 	free(cause);
 }
 
+/* Proves: NDR 3.13 (a file that is no certificate is refused). */
 static void
 test_cert_load_garbage_refused(void **state)
 {
@@ -392,6 +399,7 @@ test_cert_load_garbage_refused(void **state)
 	free(cause);
 }
 
+/* Proves: NDR 3.13 (bytes after the certificate refused). */
 static void
 test_cert_from_der_trailing_bytes_refused(void **state)
 {
@@ -430,6 +438,7 @@ anchor(const char *path, const char *msg)
 	crypto_cert_clear(&cert);
 }
 
+/* Proves: NDR 3.13 (CA certificates become trust anchors), OS 03. */
 static void
 test_anchor_ca_certificates_accepted(void **state)
 {
@@ -439,6 +448,7 @@ test_anchor_ca_certificates_accepted(void **state)
 	anchor("r/root.crt", NULL);
 }
 
+/* Proves: NDR 3.13 (only CA certificates become trust anchors), OS 03. */
 static void
 test_anchor_leaf_refused(void **state)
 {
@@ -448,6 +458,7 @@ test_anchor_leaf_refused(void **state)
 	    "certificate: a trust anchor needs basicConstraints CA:TRUE");
 }
 
+/* Proves: NDR 3.13 (an expired CA refused), OS 03. */
 static void
 test_anchor_expired_refused(void **state)
 {
@@ -455,6 +466,7 @@ test_anchor_expired_refused(void **state)
 	    "2025-01-01 00:00 UTC");
 }
 
+/* Proves: NDR 3.13, COM 03 (RSA-2048 and Ed25519 anchors refused), CR 4.3. */
 static void
 test_anchor_weak_keys_refused(void **state)
 {
@@ -465,6 +477,7 @@ test_anchor_weak_keys_refused(void **state)
 	    "bits)");
 }
 
+/* Proves: none (a stored anchor that is no certificate). */
 static void
 test_trust_add_der_garbage_refused(void **state)
 {
@@ -481,6 +494,7 @@ test_trust_add_der_garbage_refused(void **state)
 
 /* --- signing ------------------------------------------------------------ */
 
+/* Proves: COM 03 (cml-sign: P-384 with SHA-384), CR 4.3. */
 static void
 test_sign_ec_p384_verifies_with_openssl(void **state)
 {
@@ -496,6 +510,7 @@ test_sign_ec_p384_verifies_with_openssl(void **state)
 	    "-out /dev/null 2>/dev/null"), 0);
 }
 
+/* Proves: COM 03 (cml-sign: RSA-3072 with SHA-256), CR 4.3. */
 static void
 test_sign_rsa_3072_verifies_with_openssl(void **state)
 {
@@ -509,6 +524,7 @@ test_sign_rsa_3072_verifies_with_openssl(void **state)
 	    "-out /dev/null 2>/dev/null"), 0);
 }
 
+/* Proves: none (cml-sign checks its inputs). */
 static void
 test_sign_key_of_other_cert_refused(void **state)
 {
@@ -522,6 +538,7 @@ test_sign_key_of_other_cert_refused(void **state)
 	assert_int_equal(access("x.p7s", F_OK), -1);
 }
 
+/* Proves: none (cml-sign checks its inputs). */
 static void
 test_sign_missing_inputs_refused(void **state)
 {
@@ -550,6 +567,7 @@ test_sign_missing_inputs_refused(void **state)
 	assert_int_equal(access("x.p7s", F_OK), -1);
 }
 
+/* Proves: none (a chain with duplicates still verifies). */
 static void
 test_sign_chain_with_signer_duplicate_verified(void **state)
 {
@@ -570,6 +588,7 @@ test_sign_chain_with_signer_duplicate_verified(void **state)
 
 /* --- verification: what passes ------------------------------------------ */
 
+/* Proves: CR 3.4(1) (verified up to the registered root; the signer named). */
 static void
 test_verify_good_ec_signature_verified(void **state)
 {
@@ -593,6 +612,7 @@ test_verify_good_ec_signature_verified(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: CR 3.4(1) (verified up to the second of two anchors). */
 static void
 test_verify_good_rsa_signature_verified(void **state)
 {
@@ -611,6 +631,7 @@ test_verify_good_rsa_signature_verified(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: none (a signature made by the openssl tool verifies). */
 static void
 test_verify_openssl_made_signature_verified(void **state)
 {
@@ -628,6 +649,7 @@ test_verify_openssl_made_signature_verified(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: CR 1.8 (a registered intermediate CA is an anchor). */
 static void
 test_verify_intermediate_anchor_verified(void **state)
 {
@@ -643,6 +665,7 @@ test_verify_intermediate_anchor_verified(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: CR 3.4(1) (a signature of nothing does not cover one byte). */
 static void
 test_verify_empty_file_verified(void **state)
 {
@@ -662,6 +685,7 @@ test_verify_empty_file_verified(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: none (verification does not wear out). */
 static void
 test_verify_many_times_still_verified(void **state)
 {
@@ -687,6 +711,7 @@ test_verify_many_times_still_verified(void **state)
 
 /* --- verification: every refusal ---------------------------------------- */
 
+/* Proves: CR 3.4(1) (changed data refused), APS 01, NDR 2.4(1). */
 static void
 test_verify_modified_data_mismatch(void **state)
 {
@@ -712,6 +737,10 @@ test_verify_modified_data_mismatch(void **state)
 	crypto_trust_free(trust);
 }
 
+/*
+ * Proves: CR 1.8 (no chain to a registered anchor: refused), OS 03, CR 3.4(1),
+ * NDR 2.4(1).
+ */
 static void
 test_verify_untrusted_root_no_chain(void **state)
 {
@@ -724,6 +753,10 @@ test_verify_untrusted_root_no_chain(void **state)
 	    "get local issuer certificate");
 }
 
+/*
+ * Proves: CR 1.8 (a root carried in the signature is not trusted), OS 03,
+ * CR 3.4(1).
+ */
 static void
 test_verify_carried_unregistered_root_no_chain(void **state)
 {
@@ -738,6 +771,7 @@ test_verify_carried_unregistered_root_no_chain(void **state)
 	    "self-signed certificate in certificate chain");
 }
 
+/* Proves: CR 1.8 (the chain is checked first). */
 static void
 test_verify_untrusted_and_modified_chain_first(void **state)
 {
@@ -755,6 +789,7 @@ test_verify_untrusted_and_modified_chain_first(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: CR 1.8 (without anchors nothing verifies), CR 3.4(1). */
 static void
 test_verify_no_anchors_no_chain(void **state)
 {
@@ -772,6 +807,7 @@ test_verify_no_anchors_no_chain(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: CR 1.8 (a signature without its chain is refused). */
 static void
 test_verify_without_chain_no_chain(void **state)
 {
@@ -784,6 +820,7 @@ test_verify_without_chain_no_chain(void **state)
 	    "certificate");
 }
 
+/* Proves: CR 1.8 (validity checked). */
 static void
 test_verify_expired_signer_refused(void **state)
 {
@@ -792,6 +829,7 @@ test_verify_expired_signer_refused(void **state)
 	    "2025-01-01 00:00 UTC");
 }
 
+/* Proves: CR 1.8 (validity checked). */
 static void
 test_verify_not_yet_valid_signer_refused(void **state)
 {
@@ -811,6 +849,7 @@ test_verify_not_yet_valid_signer_refused(void **state)
 	free(want);
 }
 
+/* Proves: CR 1.8 (key usage checked). */
 static void
 test_verify_no_codesigning_refused(void **state)
 {
@@ -819,6 +858,7 @@ test_verify_no_codesigning_refused(void **state)
 	    "code signing (no extendedKeyUsage codeSigning)");
 }
 
+/* Proves: CR 1.8 (CA constraints checked). */
 static void
 test_verify_ca_signer_refused(void **state)
 {
@@ -828,6 +868,7 @@ test_verify_ca_signer_refused(void **state)
 	    "certificate");
 }
 
+/* Proves: COM 03 (SHA-1 refused), CR 4.3. */
 static void
 test_verify_sha1_digest_refused(void **state)
 {
@@ -837,6 +878,7 @@ test_verify_sha1_digest_refused(void **state)
 	refused_a("sha1.p7s", "signature digest: SHA-1 " BSI_DIGEST);
 }
 
+/* Proves: COM 03 (MD5 refused), CR 4.3. */
 static void
 test_verify_md5_digest_refused(void **state)
 {
@@ -854,6 +896,7 @@ test_verify_md5_digest_refused(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: COM 03 (PSS with SHA-1 in MGF1 refused), CR 4.3. */
 static void
 test_verify_pss_mgf1_sha1_refused(void **state)
 {
@@ -881,6 +924,7 @@ test_verify_pss_mgf1_sha1_refused(void **state)
 	crypto_trust_free(trust);
 }
 
+/* Proves: COM 03 (a certificate signed with SHA-1 refused), CR 4.3, CR 1.8. */
 static void
 test_verify_sha1_signed_certificate_refused(void **state)
 {
@@ -889,6 +933,7 @@ test_verify_sha1_signed_certificate_refused(void **state)
 	    BSI_DIGEST);
 }
 
+/* Proves: COM 03 (RSA below 3072 bits refused), CR 4.3. */
 static void
 test_verify_rsa_2048_signer_refused(void **state)
 {
@@ -897,6 +942,7 @@ test_verify_rsa_2048_signer_refused(void **state)
 	    "weak (BSI TR-02102-1: at least 3072)");
 }
 
+/* Proves: COM 03 (curves outside the policy refused), CR 4.3. */
 static void
 test_verify_secp256k1_signer_refused(void **state)
 {
@@ -905,6 +951,7 @@ test_verify_secp256k1_signer_refused(void **state)
 	    "allowed " BSI_CURVES);
 }
 
+/* Proves: CR 3.4(1) (only a DER CMS signature is read). */
 static void
 test_verify_not_der_refused(void **state)
 {
@@ -920,6 +967,7 @@ test_verify_not_der_refused(void **state)
 	refused_a("root.der", "signature is not a DER CMS (PKCS#7) structure");
 }
 
+/* Proves: CR 3.4(1) (bytes after the signature refused). */
 static void
 test_verify_trailing_bytes_refused(void **state)
 {
@@ -930,6 +978,7 @@ test_verify_trailing_bytes_refused(void **state)
 	    "(PKCS#7) structure");
 }
 
+/* Proves: CR 3.4(1) (only detached signatures). */
 static void
 test_verify_embedded_content_refused(void **state)
 {
@@ -940,6 +989,7 @@ test_verify_embedded_content_refused(void **state)
 	    "own content (sign with a detached signature)");
 }
 
+/* Proves: CR 3.4(1) (the signer's certificate must come with it). */
 static void
 test_verify_without_signer_certificate_refused(void **state)
 {
@@ -950,6 +1000,7 @@ test_verify_without_signer_certificate_refused(void **state)
 	    "certificate: sign with the certificate included");
 }
 
+/* Proves: CR 3.4(1) (exactly one signer). */
 static void
 test_verify_two_signers_refused(void **state)
 {
@@ -979,6 +1030,7 @@ hash_file(const char *path, off_t offset, char *hex, off_t *size)
 	crypto_hex(md, sizeof md, hex);
 }
 
+/* Proves: CR 4.3 (SHA-256 gives the known digest). */
 static void
 test_sha256_fd_abc_known_digest(void **state)
 {
@@ -998,6 +1050,7 @@ test_sha256_fd_abc_known_digest(void **state)
 	assert_int_equal(size, 3);
 }
 
+/* Proves: CR 4.3 (SHA-256 gives the known digest). */
 static void
 test_sha256_fd_empty_known_digest(void **state)
 {
@@ -1011,6 +1064,7 @@ test_sha256_fd_empty_known_digest(void **state)
 	assert_int_equal(size, 0);
 }
 
+/* Proves: CR 4.3 (SHA-256 of large files read in parts). */
 static void
 test_sha256_fd_10mib_zeros_equals_oneshot(void **state)
 {
@@ -1038,6 +1092,7 @@ test_sha256_fd_10mib_zeros_equals_oneshot(void **state)
 	free(zeros);
 }
 
+/* Proves: CR 4.3 (SHA-256 of what a pipe carries). */
 static void
 test_sha256_fd_pipe_hashed(void **state)
 {
@@ -1057,6 +1112,7 @@ test_sha256_fd_pipe_hashed(void **state)
 	assert_int_equal(size, 3);
 }
 
+/* Proves: none (an unreadable descriptor named). */
 static void
 test_sha256_fd_unreadable_refused(void **state)
 {
@@ -1075,6 +1131,7 @@ test_sha256_fd_unreadable_refused(void **state)
 	close(fd);
 }
 
+/* Proves: CR 4.3 (SHA-256 in pieces equals the whole). */
 static void
 test_hash_streaming_pieces_equal_whole(void **state)
 {
@@ -1096,6 +1153,7 @@ test_hash_streaming_pieces_equal_whole(void **state)
 	crypto_hash_free(NULL);
 }
 
+/* Proves: none (hex formatting). */
 static void
 test_hex_lower_case_nul_terminated(void **state)
 {

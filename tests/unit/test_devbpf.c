@@ -5,7 +5,7 @@
  * be that of the rules read directly (a rule allows an access when its
  * type, numbers and access letters cover it).  The kernel's side, loading
  * and enforcing it, is tested in tests/integration/container-cgroup-v2-vm.sh.
- * Proves: TSF.DEV, CR 7.7 (the v2 device allow list is the rules).
+ * What each test proves is tagged on the test.
  */
 #include "config.h"
 
@@ -132,6 +132,10 @@ set_rules(struct container *c, struct container_device *d, size_t n)
 #define DENY(t, ma, mi, acc) \
 	assert_int_equal(verdict(&c, (t), (ma), (mi), (acc)), 0)
 
+/*
+ * Proves: TSF.DEV (the default list and nothing else),
+ * CR 7.7 (every other device denied).
+ */
 static void
 test_devbpf_defaults(void **state)
 {
@@ -155,6 +159,10 @@ test_devbpf_defaults(void **state)
 	DENY('b', 7, 0, "rw"); /* loop0 */
 }
 
+/*
+ * Proves: TSF.DEV (only the access a rule gives),
+ * CR 7.7 (every other device denied).
+ */
 static void
 test_devbpf_access_subset(void **state)
 {
@@ -178,6 +186,10 @@ test_devbpf_access_subset(void **state)
 	DENY('c', 10, 229, "w");
 }
 
+/*
+ * Proves: TSF.DEV (no rule: every device denied),
+ * CR 7.7 (every other device denied).
+ */
 static void
 test_devbpf_all_and_none(void **state)
 {
@@ -196,7 +208,11 @@ test_devbpf_all_and_none(void **state)
 	DENY('c', 1, 3, "r");
 }
 
-/* Random rule sets against their own reading, every kind of access. */
+/*
+ * Random rule sets against their own reading, every kind of access.
+ * Proves: TSF.DEV (the program's verdict is the rules' own),
+ * CR 7.7 (every other device denied).
+ */
 static void
 test_devbpf_random(void **state)
 {

@@ -77,6 +77,7 @@ refused(int dirfd, const char *path, size_t max, int want)
 	assert_int_equal(len, 42);
 }
 
+/* Proves: none (a small file read whole). */
 static void
 test_file_reads_whole_and_terminates(void **state)
 {
@@ -97,6 +98,7 @@ test_file_reads_whole_and_terminates(void **state)
 	free(buf);
 }
 
+/* Proves: none (a small file read by its absolute path). */
 static void
 test_file_absolute_path(void **state)
 {
@@ -111,6 +113,9 @@ test_file_absolute_path(void **state)
 	free(buf);
 }
 
+/*
+ * Proves: CR 7.1 (only regular files up to a size are read; no link followed).
+ */
 static void
 test_file_refusals(void **state)
 {

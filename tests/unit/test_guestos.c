@@ -383,6 +383,7 @@ static const struct bad_case bad_cases[] = {
 	    "allow_downgrade must be true or false", 0 },
 };
 
+/* Proves: none (manifest content checks: one message per kind of error). */
 static void
 test_bad_manifest(void **state)
 {
@@ -406,6 +407,7 @@ test_bad_manifest(void **state)
 	free(json);
 }
 
+/* Proves: none (manifest parsing). */
 static void
 test_guestos_manifest_parse_dotted_version_accepted(void **state)
 {
@@ -432,6 +434,7 @@ test_guestos_manifest_parse_dotted_version_accepted(void **state)
 	guestos_manifest_clear(&m);
 }
 
+/* Proves: none (manifest parsing). */
 static void
 test_guestos_manifest_parse_integer_version_canonical(void **state)
 {
@@ -456,6 +459,7 @@ test_guestos_manifest_parse_integer_version_canonical(void **state)
 	guestos_manifest_clear(&m);
 }
 
+/* Proves: none (manifest parsing at its limits). */
 static void
 test_guestos_manifest_parse_ext4_and_limits_accepted(void **state)
 {
@@ -485,6 +489,7 @@ test_guestos_manifest_parse_ext4_and_limits_accepted(void **state)
 	free(text);
 }
 
+/* Proves: none (manifest parsing at its limits). */
 static void
 test_guestos_manifest_parse_sixteen_images_accepted(void **state)
 {
@@ -516,6 +521,7 @@ test_guestos_manifest_parse_sixteen_images_accepted(void **state)
 	free(p);
 }
 
+/* Proves: none (manifest parsing at its limits). */
 static void
 test_guestos_manifest_parse_longest_description_accepted(void **state)
 {
@@ -527,6 +533,7 @@ test_guestos_manifest_parse_longest_description_accepted(void **state)
 	guestos_manifest_clear(&m);
 }
 
+/* Proves: CR 7.1 (a manifest bounded at 256 KiB). */
 static void
 test_guestos_manifest_parse_too_large_refused(void **state)
 {
@@ -546,6 +553,7 @@ test_guestos_manifest_parse_too_large_refused(void **state)
 	free(json);
 }
 
+/* Proves: CR 7.1 (a refusal quotes a long field name cut short). */
 static void
 test_guestos_manifest_parse_long_field_name_quoted_short(void **state)
 {
@@ -569,6 +577,7 @@ test_guestos_manifest_parse_long_field_name_quoted_short(void **state)
 	free(json);
 }
 
+/* Proves: CR 7.1 (a manifest's nesting bounded). */
 static void
 test_guestos_manifest_parse_deep_nesting_refused(void **state)
 {
@@ -604,6 +613,7 @@ many_fields(int n, int in_image)
 	return t;
 }
 
+/* Proves: CR 7.1 (a manifest's fields bounded). */
 static void
 test_guestos_manifest_parse_many_fields_refused(void **state)
 {
@@ -632,6 +642,9 @@ test_guestos_manifest_parse_many_fields_refused(void **state)
 	}
 }
 
+/*
+ * Proves: NDR 3.10 (versions ordered numerically for updates and downgrades).
+ */
 static void
 test_guestos_version_cmp_numeric(void **state)
 {
@@ -647,6 +660,7 @@ test_guestos_version_cmp_numeric(void **state)
 	    "9223372036854775806") > 0);
 }
 
+/* Proves: NDR 3.10 (equal versions recognised). */
 static void
 test_guestos_version_cmp_equal_is_zero(void **state)
 {
@@ -947,6 +961,7 @@ install_ok(struct fixture *f)
 	return path;
 }
 
+/* Proves: CR 3.4 (the installed files are the checked ones; private modes). */
 static void
 test_guestos_copy_good_commits_identical_files(void **state)
 {
@@ -1012,6 +1027,7 @@ test_guestos_copy_good_commits_identical_files(void **state)
 	free(path);
 }
 
+/* Proves: CR 7.1 (an install works in bounded steps). */
 static void
 test_guestos_copy_small_budget_steps_many_times(void **state)
 {
@@ -1039,6 +1055,7 @@ test_guestos_copy_small_budget_steps_many_times(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (nothing outside the manifest is installed), CR 3.4. */
 static void
 test_guestos_copy_extra_file_refused(void **state)
 {
@@ -1057,6 +1074,7 @@ test_guestos_copy_extra_file_refused(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (nothing outside the manifest is installed), CR 3.4. */
 static void
 test_guestos_copy_extra_directory_refused(void **state)
 {
@@ -1073,6 +1091,7 @@ test_guestos_copy_extra_directory_refused(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (an image must be a regular file), CR 3.4. */
 static void
 test_guestos_copy_symlink_image_refused(void **state)
 {
@@ -1091,6 +1110,7 @@ test_guestos_copy_symlink_image_refused(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (an image must be a regular file), CR 3.4. */
 static void
 test_guestos_copy_directory_image_refused(void **state)
 {
@@ -1109,6 +1129,7 @@ test_guestos_copy_directory_image_refused(void **state)
  * An image passed as a FIFO, a socket or a device node is refused by its
  * type, and nothing blocks: the client passes such entries as O_PATH
  * descriptors, and the engine never reads them.
+ * Proves: CR 7.1 (nothing blocks on a FIFO), CR 3.4.
  */
 static void
 test_guestos_copy_fifo_socket_device_image_refused(void **state)
@@ -1140,6 +1161,7 @@ test_guestos_copy_fifo_socket_device_image_refused(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (a missing image refused), CR 3.4. */
 static void
 test_guestos_copy_missing_image_refused(void **state)
 {
@@ -1154,6 +1176,10 @@ test_guestos_copy_missing_image_refused(void **state)
 	free(path);
 }
 
+/*
+ * Proves: TSF.INIT (size and hash against the signed manifest), COM 06,
+ * CR 3.4.
+ */
 static void
 test_guestos_copy_size_mismatch_refused(void **state)
 {
@@ -1171,6 +1197,10 @@ test_guestos_copy_size_mismatch_refused(void **state)
 	free(path);
 }
 
+/*
+ * Proves: TSF.INIT (size and hash against the signed manifest), COM 06,
+ * CR 3.4.
+ */
 static void
 test_guestos_copy_hash_mismatch_removes_staging(void **state)
 {
@@ -1246,6 +1276,10 @@ assert_copy_size_refused(struct fixture *f, struct guestos_copy *c,
 	free(want);
 }
 
+/*
+ * Proves: TSF.INIT (size and hash against the signed manifest), COM 06,
+ * CR 3.4.
+ */
 static void
 test_guestos_copy_image_grown_during_copy_refused(void **state)
 {
@@ -1260,6 +1294,10 @@ test_guestos_copy_image_grown_during_copy_refused(void **state)
 	free(path);
 }
 
+/*
+ * Proves: TSF.INIT (size and hash against the signed manifest), COM 06,
+ * CR 3.4.
+ */
 static void
 test_guestos_copy_image_shrunk_during_copy_refused(void **state)
 {
@@ -1274,6 +1312,7 @@ test_guestos_copy_image_shrunk_during_copy_refused(void **state)
 	free(path);
 }
 
+/* Proves: CR 3.4 (the file opened is the one copied), TSF.INIT. */
 static void
 test_guestos_copy_image_replaced_during_copy_copies_original(void **state)
 {
@@ -1301,6 +1340,7 @@ test_guestos_copy_image_replaced_during_copy_copies_original(void **state)
 	free(path);
 }
 
+/* Proves: none (a cancelled copy leaves nothing). */
 static void
 test_guestos_copy_free_uncommitted_removes_staging(void **state)
 {
@@ -1317,6 +1357,9 @@ test_guestos_copy_free_uncommitted_removes_staging(void **state)
 	guestos_copy_free(NULL);
 }
 
+/*
+ * Proves: TSF.INIT (nothing installed before every image is checked), CR 3.4.
+ */
 static void
 test_guestos_copy_commit_unfinished_refused(void **state)
 {
@@ -1334,6 +1377,7 @@ test_guestos_copy_commit_unfinished_refused(void **state)
 	assert_int_equal(count_entries(f->dest), 0);
 }
 
+/* Proves: CR 3.4 (an installed version is never overwritten). */
 static void
 test_guestos_copy_same_version_twice_refused(void **state)
 {
@@ -1364,6 +1408,7 @@ test_guestos_copy_same_version_twice_refused(void **state)
 	free(first);
 }
 
+/* Proves: CR 3.4 (what holds a version's place is kept). */
 static void
 test_guestos_copy_commit_onto_empty_directory_refused(void **state)
 {
@@ -1390,6 +1435,7 @@ test_guestos_copy_commit_onto_empty_directory_refused(void **state)
 	free(dir);
 }
 
+/* Proves: NDR 3.10 (a new version installs beside the other). */
 static void
 test_guestos_copy_second_version_installs_beside(void **state)
 {
@@ -1436,6 +1482,7 @@ run_check(const char *dir, const struct guestos_manifest *m, size_t budget,
 	return r;
 }
 
+/* Proves: APS 02 (every byte of every image checked), CR 3.4. */
 static void
 test_guestos_check_installed_ok(void **state)
 {
@@ -1453,6 +1500,10 @@ test_guestos_check_installed_ok(void **state)
 	free(path);
 }
 
+/*
+ * Proves: APS 02 (a changed image fails the check), TSF.INIT, COM 06, NDR 3.2,
+ * CR 3.4.
+ */
 static void
 test_guestos_check_flipped_byte_names_image(void **state)
 {
@@ -1476,6 +1527,10 @@ test_guestos_check_flipped_byte_names_image(void **state)
 	free(path);
 }
 
+/*
+ * Proves: APS 02 (a changed image fails the check), TSF.INIT, COM 06, NDR 3.2,
+ * CR 3.4.
+ */
 static void
 test_guestos_check_size_change_names_image(void **state)
 {
@@ -1498,6 +1553,9 @@ test_guestos_check_size_change_names_image(void **state)
 	free(path);
 }
 
+/*
+ * Proves: APS 02 (a missing image fails the check), TSF.INIT, NDR 3.2, CR 3.4.
+ */
 static void
 test_guestos_check_missing_image_names_image(void **state)
 {
@@ -1517,6 +1575,7 @@ test_guestos_check_missing_image_names_image(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (a link in place of an image fails the check), CR 3.4. */
 static void
 test_guestos_check_symlink_image_refused(void **state)
 {
@@ -1539,6 +1598,7 @@ test_guestos_check_symlink_image_refused(void **state)
 	free(path);
 }
 
+/* Proves: TSF.INIT (a missing guest OS fails the check). */
 static void
 test_guestos_check_missing_dir_refused(void **state)
 {
@@ -1556,6 +1616,7 @@ test_guestos_check_missing_dir_refused(void **state)
 	free(path);
 }
 
+/* Proves: none (removal follows no link). */
 static void
 test_guestos_remove_dir_removes_tree_not_link_targets(void **state)
 {
@@ -1594,6 +1655,7 @@ test_guestos_remove_dir_removes_tree_not_link_targets(void **state)
 	free(path);
 }
 
+/* Proves: none (removal of a parent directory refused). */
 static void
 test_guestos_remove_dir_dot_refused(void **state)
 {

@@ -17,7 +17,10 @@
 #include "cmdtab.h"
 #include "handlers.h"
 
-/* Every command of cmld's table has a handler, found through its id. */
+/*
+ * Every command of cmld's table has a handler, found through its id.
+ * Proves: none (consistency of the command table and the handlers).
+ */
 static void
 test_cmld_every_command_has_handler(void **state)
 {
@@ -37,7 +40,10 @@ test_cmld_every_command_has_handler(void **state)
 	}
 }
 
-/* Ids are unique and in range: no two commands share a handler slot. */
+/*
+ * Ids are unique and in range: no two commands share a handler slot.
+ * Proves: none (consistency of the command table).
+ */
 static void
 test_cmdtab_ids_unique_in_range(void **state)
 {
@@ -54,7 +60,10 @@ test_cmdtab_ids_unique_in_range(void **state)
 	}
 }
 
-/* cmld has no handler for an id no command of its table carries. */
+/*
+ * cmld has no handler for an id no command of its table carries.
+ * Proves: none (consistency of the command table and the handlers).
+ */
 static void
 test_cmld_no_handler_without_command(void **state)
 {

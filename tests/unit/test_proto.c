@@ -77,6 +77,7 @@ refused(const char *m)
 	return cause;
 }
 
+/* Proves: none (a message split across reads reassembled). */
 static void
 test_reader_split_reads_reassembled(void **state)
 {
@@ -102,6 +103,7 @@ test_reader_split_reads_reassembled(void **state)
 	proto_reader_free(&r);
 }
 
+/* Proves: none (several messages in one read). */
 static void
 test_reader_several_messages_in_one_read_all_returned(void **state)
 {
@@ -145,6 +147,7 @@ refused_whole(const char *m, size_t len)
 	return cause;
 }
 
+/* Proves: CR 7.1 (an escaped NUL in a string or key refused). */
 static void
 test_reader_escaped_nul_in_string_refused(void **state)
 {
@@ -156,6 +159,7 @@ test_reader_escaped_nul_in_string_refused(void **state)
 	free(refused_whole(k, sizeof k));
 }
 
+/* Proves: CR 7.1 (a message cut at a NUL refused as invalid). */
 static void
 test_reader_raw_nul_in_string_invalid(void **state)
 {
@@ -173,6 +177,7 @@ test_reader_raw_nul_in_string_invalid(void **state)
 	proto_reader_free(&r);
 }
 
+/* Proves: CR 7.1 (messages bounded at 1 MiB). */
 static void
 test_reader_oversize_without_nul_refused(void **state)
 {
@@ -195,6 +200,7 @@ test_reader_oversize_without_nul_refused(void **state)
 	free(big);
 }
 
+/* Proves: CR 7.1 (messages bounded at 1 MiB). */
 static void
 test_reader_oversize_with_nul_refused(void **state)
 {
@@ -218,6 +224,7 @@ test_reader_oversize_with_nul_refused(void **state)
 	free(big);
 }
 
+/* Proves: CR 7.1 (malformed messages refused). */
 static void
 test_reader_invalid_json_refused(void **state)
 {
@@ -234,6 +241,7 @@ test_reader_invalid_json_refused(void **state)
 		free(refused(bad[i]));
 }
 
+/* Proves: none (valid JSON read as such). */
 static void
 test_reader_valid_json_accepted(void **state)
 {
@@ -259,6 +267,7 @@ refused_with(const char *m, const char *want)
 	free(cause);
 }
 
+/* Proves: CR 7.1 (malformed messages refused with the reason). */
 static void
 test_reader_invalid_json_says_where(void **state)
 {
@@ -299,6 +308,7 @@ nested(int depth)
 	return s;
 }
 
+/* Proves: CR 7.1 (nesting bounded at 32 levels). */
 static void
 test_reader_nesting_limit_is_32_levels(void **state)
 {
@@ -322,6 +332,7 @@ test_reader_nesting_limit_is_32_levels(void **state)
  * A message has one meaning only: a field given twice, an escaped field
  * name, bytes that are not UTF-8, a lone surrogate and an integer beyond
  * 64 bits are refused, not read in some way.
+ * Proves: CR 7.1 (one meaning only; invalid UTF-8 refused).
  */
 static void
 test_reader_ambiguous_values_refused(void **state)
@@ -349,6 +360,7 @@ test_reader_ambiguous_values_refused(void **state)
 	}
 }
 
+/* Proves: CR 7.1 (calls of the wrong shape refused). */
 static void
 test_call_parse_shapes_checked(void **state)
 {
@@ -392,6 +404,7 @@ test_call_parse_shapes_checked(void **state)
 	}
 }
 
+/* Proves: none (replies and errors written and read back). */
 static void
 test_writer_roundtrip_over_socketpair(void **state)
 {
@@ -432,6 +445,7 @@ test_writer_roundtrip_over_socketpair(void **state)
 	close(sv[1]);
 }
 
+/* Proves: CR 7.1 (replies bounded too). */
 static void
 test_writer_oversize_refused(void **state)
 {
@@ -478,6 +492,7 @@ same_file(int a, int b)
 /*
  * Descriptors travel with the message they were queued with, whatever
  * comes before and after it and however the bytes are split.
+ * Proves: CR 7.1 (files passed as descriptors; none leaked).
  */
 static void
 test_fds_travel_with_their_message(void **state)
@@ -612,7 +627,7 @@ expect_stream_refused(int sock, const char *why)
 /*
  * Descriptors passed with bytes in the middle of a message, or more than
  * a message may carry, break the stream; none of them stays open.
- * Proves: CR 7.1
+ * Proves: CR 7.1 (misplaced or surplus descriptors refused; none kept).
  */
 static void
 test_fds_misplaced_or_too_many_refused(void **state)

@@ -777,6 +777,7 @@ teardown(void **state)
 
 /* --- framing ------------------------------------------------------------ */
 
+/* Proves: none (a call is answered). */
 static void
 test_framing_call_answered(void **state)
 {
@@ -788,6 +789,7 @@ test_framing_call_answered(void **state)
 	cli_close(&c);
 }
 
+/* Proves: none (two calls in one write answered in order). */
 static void
 test_framing_two_calls_in_one_write_answered_in_order(void **state)
 {
@@ -823,6 +825,7 @@ expect_protocol_close(struct tsrv *s, const char *raw, size_t len,
 	cli_close(&c);
 }
 
+/* Proves: CR 7.1 (a malformed message closes that client alone). */
 static void
 test_framing_malformed_protocol_error_closed(void **state)
 {
@@ -835,6 +838,7 @@ test_framing_malformed_protocol_error_closed(void **state)
 	    "malformed call: a call needs \"method\" as a string");
 }
 
+/* Proves: CR 7.1 (an oversized message closes that client). */
 static void
 test_framing_oversize_without_nul_closed(void **state)
 {
@@ -848,6 +852,7 @@ test_framing_oversize_without_nul_closed(void **state)
 	free(big);
 }
 
+/* Proves: CR 7.1 (invalid UTF-8 closes that client). */
 static void
 test_framing_invalid_utf8_closed(void **state)
 {
@@ -857,6 +862,7 @@ test_framing_invalid_utf8_closed(void **state)
 	expect_protocol_close(*state, bad, sizeof bad, "malformed message");
 }
 
+/* Proves: CR 7.1 (a key given twice closes that client). */
 static void
 test_framing_duplicate_key_closed(void **state)
 {
@@ -887,6 +893,7 @@ expect_refused(struct tsrv *s, const char *method, struct json_object *params,
 	cli_close(&c);
 }
 
+/* Proves: none (the varlink error for an unknown method). */
 static void
 test_method_unknown_method_not_found(void **state)
 {
@@ -894,6 +901,7 @@ test_method_unknown_method_not_found(void **state)
 	    PROTO_ERR_METHOD_NOT_FOUND, "method", "org.test.Nope");
 }
 
+/* Proves: none (the varlink error for an unknown interface). */
 static void
 test_method_unknown_interface_not_found(void **state)
 {
@@ -901,6 +909,7 @@ test_method_unknown_interface_not_found(void **state)
 	    PROTO_ERR_INTERFACE_NOT_FOUND, "interface", "org.other");
 }
 
+/* Proves: none (the varlink error for a method without a handler). */
 static void
 test_method_without_handler_not_implemented(void **state)
 {
@@ -908,6 +917,7 @@ test_method_without_handler_not_implemented(void **state)
 	    PROTO_ERR_METHOD_NOT_IMPLEMENTED, "method", "org.test.Unwired");
 }
 
+/* Proves: none (the varlink error for an unknown parameter). */
 static void
 test_param_unknown_invalid_parameter(void **state)
 {
@@ -918,6 +928,7 @@ test_param_unknown_invalid_parameter(void **state)
 	    PROTO_ERR_INVALID_PARAMETER, "parameter", "bogus");
 }
 
+/* Proves: CR 7.1 (the reply to a huge parameter name is bounded). */
 static void
 test_param_huge_name_reply_bounded(void **state)
 {
@@ -976,6 +987,7 @@ text_file(const struct tsrv *s, const char *text)
 	return fd;
 }
 
+/* Proves: CR 7.1 (files passed as descriptors). */
 static void
 test_fd_file_param_reaches_handler(void **state)
 {
@@ -993,6 +1005,7 @@ test_fd_file_param_reaches_handler(void **state)
 	close(fd);
 }
 
+/* Proves: CR 7.1 (a file named but not passed is refused). */
 static void
 test_fd_index_beyond_passed_refused(void **state)
 {
@@ -1015,6 +1028,7 @@ test_fd_index_beyond_passed_refused(void **state)
 	close(fd);
 }
 
+/* Proves: CR 7.1 (refused calls leak no descriptor). */
 static void
 test_fd_refused_calls_descriptors_closed(void **state)
 {
@@ -1147,6 +1161,9 @@ read_stream_raw(struct cli *c, long long count, long long size)
 	}
 }
 
+/*
+ * Proves: CR 7.1 (a stream waits for its reader; others are served).
+ */
 static void
 test_stream_unread_replies_memory_bounded(void **state)
 {
@@ -1204,6 +1221,7 @@ test_stream_unread_replies_memory_bounded(void **state)
 	cli_close(&c);
 }
 
+/* Proves: CR 7.1 (an oversized reply ends its stream with one error). */
 static void
 test_stream_oversize_reply_one_error_nothing_after(void **state)
 {
@@ -1256,6 +1274,7 @@ setup_many(void **state)
 	return 0;
 }
 
+/* Proves: CR 7.1 (1000 idle connections do not hold up a call). */
 static void
 test_idle_many_connections_call_answered_quickly(void **state)
 {
@@ -1440,6 +1459,7 @@ root_connect(const struct tsrv *s)
 	return fd;
 }
 
+/* Proves: CR 7.1 (max_clients enforced). */
 static void
 test_limits_max_clients_busy(void **state)
 {
@@ -1465,6 +1485,10 @@ test_limits_max_clients_busy(void **state)
 	tsrv_stop(&s);
 }
 
+/*
+ * Proves: CR 7.1 (a limit per uid; the last slots kept for admins),
+ * CR 2.1 (a uid in no group of the server is refused).
+ */
 static void
 test_limits_per_uid_and_admin_reserve_busy(void **state)
 {
@@ -1521,6 +1545,7 @@ test_limits_per_uid_and_admin_reserve_busy(void **state)
 	tsrv_stop(&s);
 }
 
+/* Proves: CR 7.1 (idle connections closed; busy ones kept). */
 static void
 test_idle_timeout_closes_idle_keeps_busy(void **state)
 {
@@ -1585,6 +1610,7 @@ recv_bytewise(int fd)
 	return msg;
 }
 
+/* Proves: none (a client reading byte by byte gets whole replies). */
 static void
 test_slow_client_complete_replies(void **state)
 {
@@ -1688,6 +1714,7 @@ tturn_e(struct job *job)
 	return JOB_DONE;
 }
 
+/* Proves: none (the event loop's job queue). */
 static void
 test_loop_job_removed_in_its_turn_not_run_queue_intact(void **state)
 {
@@ -1870,6 +1897,7 @@ expect_log(struct pstate *st, ...)
 	assert_int_equal(st->nlog, i);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_calls_answered_in_order(void **state)
 {
@@ -1896,6 +1924,7 @@ test_peer_calls_answered_in_order(void **state)
 	pstate_free(&st);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_stream_every_reply(void **state)
 {
@@ -1914,6 +1943,7 @@ test_peer_stream_every_reply(void **state)
 	pstate_free(&st);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_file_passed(void **state)
 {
@@ -1953,6 +1983,7 @@ p_restart(struct pstate *st)
 	    0), 0);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_server_dies_pending_failed_then_reconnects(void **state)
 {
@@ -1979,6 +2010,7 @@ test_peer_server_dies_pending_failed_then_reconnects(void **state)
 	pstate_free(&st);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_no_server_fails_from_loop(void **state)
 {
@@ -2014,6 +2046,7 @@ p_room_again(struct pstate *st)
 	    text_params("again"), 0), 0);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_queue_bound_eagain(void **state)
 {
@@ -2057,6 +2090,7 @@ p_after_timeout(struct pstate *st)
 	    0), 0);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_timeout_fails_call(void **state)
 {
@@ -2092,6 +2126,7 @@ p_free_now(struct pstate *st)
 	loop_quit(st->loop);
 }
 
+/* Proves: none (the peer client; no daemon calls another yet). */
 static void
 test_peer_free_fails_pending(void **state)
 {

@@ -39,6 +39,7 @@ refuse(const char *key, const char *value, const char *msg)
 	free(cause);
 }
 
+/* Proves: CR 7.6 (booleans canonical; anything else refused). */
 static void
 test_canonical_bool_forms_normalised(void **state)
 {
@@ -51,6 +52,7 @@ test_canonical_bool_forms_normalised(void **state)
 	    "or false (yes/no, on/off, 1/0), not 'maybe'");
 }
 
+/* Proves: CR 7.6 (integers checked against their range). */
 static void
 test_canonical_int_range_checked(void **state)
 {
@@ -67,6 +69,7 @@ test_canonical_int_range_checked(void **state)
 	    "integer from 1 to 1024, not '99999999999999999999'");
 }
 
+/* Proves: CR 7.6 (an enum takes only its choices). */
 static void
 test_canonical_enum_choices_listed(void **state)
 {
@@ -75,6 +78,7 @@ test_canonical_enum_choices_listed(void **state)
 	    "log_level must be warning, info or debug, not 'DEBUG'");
 }
 
+/* Proves: CR 7.6 (strings bounded; no control characters). */
 static void
 test_canonical_string_length_and_controls(void **state)
 {
@@ -94,6 +98,7 @@ test_canonical_string_length_and_controls(void **state)
 	    "device_name must not contain control characters");
 }
 
+/* Proves: CR 7.6 (every default passes its own check). */
 static void
 test_defaults_valid(void **state)
 {

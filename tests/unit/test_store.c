@@ -235,6 +235,7 @@ assert_refused_untouched(struct fixture *f, const char *path,
 	free(before);
 }
 
+/* Proves: CR 3.4 (private files in WAL mode). */
 static void
 test_store_open_fresh_dir_creates_both_at_current_versions(void **state)
 {
@@ -267,6 +268,7 @@ test_store_open_fresh_dir_creates_both_at_current_versions(void **state)
 	    "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
 }
 
+/* Proves: none (reopening a store). */
 static void
 test_store_open_existing_current_reopens_unchanged(void **state)
 {
@@ -408,6 +410,7 @@ assert_tables_work(struct store *st)
 	assert_tables3_work(st);
 }
 
+/* Proves: none (schema migrations). */
 static void
 test_store_open_each_earlier_version_migrates_to_current(void **state)
 {
@@ -455,6 +458,7 @@ test_store_open_each_earlier_version_migrates_to_current(void **state)
 	    (store_main_version + 1) * (store_audit_version + 1) - 1);
 }
 
+/* Proves: CR 3.4 (a store is never downgraded). */
 static void
 test_store_open_at_lower_version_does_not_downgrade(void **state)
 {
@@ -472,6 +476,7 @@ test_store_open_at_lower_version_does_not_downgrade(void **state)
 	store_close(st);
 }
 
+/* Proves: none (a test hook's bounds). */
 static void
 test_store_open_at_out_of_range_version_fails(void **state)
 {
@@ -490,6 +495,7 @@ test_store_open_at_out_of_range_version_fails(void **state)
 	assert_false(file_exists(f->audit_path));
 }
 
+/* Proves: none (a missing directory named). */
 static void
 test_store_open_missing_dir_fails_naming_path(void **state)
 {
@@ -504,6 +510,7 @@ test_store_open_missing_dir_fails_naming_path(void **state)
 	free(dir);
 }
 
+/* Proves: CR 3.4 (a damaged database refused and left untouched). */
 static void
 test_store_open_garbage_main_refused_untouched(void **state)
 {
@@ -521,6 +528,7 @@ test_store_open_garbage_main_refused_untouched(void **state)
 	assert_false(file_exists(f->audit_path));
 }
 
+/* Proves: CR 3.4 (a damaged database refused and left untouched). */
 static void
 test_store_open_garbage_audit_refused_untouched(void **state)
 {
@@ -532,6 +540,7 @@ test_store_open_garbage_audit_refused_untouched(void **state)
 	assert_false(file_exists(f->main_path));
 }
 
+/* Proves: CR 3.4 (a damaged database refused and left untouched). */
 static void
 test_store_open_overwritten_page_refused_untouched(void **state)
 {
@@ -554,6 +563,7 @@ test_store_open_overwritten_page_refused_untouched(void **state)
 	free(buf);
 }
 
+/* Proves: CR 3.4 (a damaged database refused and left untouched). */
 static void
 test_store_open_overwritten_audit_page_refused_untouched(void **state)
 {
@@ -579,6 +589,7 @@ test_store_open_overwritten_audit_page_refused_untouched(void **state)
 	free(buf);
 }
 
+/* Proves: CR 3.4 (a damaged database refused and left untouched). */
 static void
 test_store_open_truncated_file_refused_untouched(void **state)
 {
@@ -605,6 +616,7 @@ test_store_open_truncated_file_refused_untouched(void **state)
 	free(buf);
 }
 
+/* Proves: CR 3.4 (a newer database refused and left untouched). */
 static void
 test_store_open_newer_main_refused_untouched(void **state)
 {
@@ -624,6 +636,7 @@ test_store_open_newer_main_refused_untouched(void **state)
 	free(sql);
 }
 
+/* Proves: CR 3.4 (a newer database refused and left untouched). */
 static void
 test_store_open_newer_audit_refused_untouched(void **state)
 {
@@ -640,6 +653,7 @@ test_store_open_newer_audit_refused_untouched(void **state)
 	free(sql);
 }
 
+/* Proves: CR 3.4 (a refused file is not even switched to WAL). */
 static void
 test_store_open_newer_rollback_journal_file_left_in_its_mode(void **state)
 {
@@ -658,6 +672,7 @@ test_store_open_newer_rollback_journal_file_left_in_its_mode(void **state)
 	free(sql);
 }
 
+/* Proves: CR 3.4 (a failed migration leaves the old schema). */
 static void
 test_store_open_failing_migration_rolls_back(void **state)
 {
@@ -676,6 +691,7 @@ test_store_open_failing_migration_rolls_back(void **state)
 	    "SELECT count(*) FROM sqlite_schema WHERE name = 'device'"), 0);
 }
 
+/* Proves: CR 3.4 (committed writes survive a crash). */
 static void
 test_store_open_after_crash_recovers_wal(void **state)
 {
@@ -713,6 +729,7 @@ test_store_open_after_crash_recovers_wal(void **state)
 	free(copy);
 }
 
+/* Proves: none (closing nothing). */
 static void
 test_store_close_null_does_nothing(void **state)
 {
@@ -720,6 +737,7 @@ test_store_close_null_does_nothing(void **state)
 	store_close(NULL);
 }
 
+/* Proves: none (an unset setting reads as unset). */
 static void
 test_store_setting_get_unset_returns_null(void **state)
 {
@@ -731,6 +749,7 @@ test_store_setting_get_unset_returns_null(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 7.6 (a setting stored as given). */
 static void
 test_store_setting_set_then_get_returns_value(void **state)
 {
@@ -747,6 +766,7 @@ test_store_setting_set_then_get_returns_value(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 7.6 (one value per setting). */
 static void
 test_store_setting_set_twice_overwrites(void **state)
 {
@@ -763,6 +783,7 @@ test_store_setting_set_twice_overwrites(void **state)
 	    "SELECT count(*) FROM settings"), 1);
 }
 
+/* Proves: CR 7.6 (settings kept). */
 static void
 test_store_setting_set_survives_reopen(void **state)
 {
@@ -779,6 +800,7 @@ test_store_setting_set_survives_reopen(void **state)
 	store_close(st);
 }
 
+/* Proves: none (a NULL value refused). */
 static void
 test_store_setting_set_null_value_fails(void **state)
 {
@@ -794,6 +816,7 @@ test_store_setting_set_null_value_fails(void **state)
 	store_close(st);
 }
 
+/* Proves: none (no device row yet). */
 static void
 test_store_device_get_none_returns_zero(void **state)
 {
@@ -810,6 +833,7 @@ test_store_device_get_none_returns_zero(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 1.4 (the device identifier stored). */
 static void
 test_store_device_create_then_get_returns_factory(void **state)
 {
@@ -831,6 +855,7 @@ test_store_device_create_then_get_returns_factory(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 1.4 (the device identifier is made once). */
 static void
 test_store_device_create_twice_fails(void **state)
 {
@@ -847,6 +872,7 @@ test_store_device_create_twice_fails(void **state)
 	store_close(st);
 }
 
+/* Proves: none (the provisioning state stored). */
 static void
 test_store_device_set_state_provisioned_persists(void **state)
 {
@@ -863,6 +889,7 @@ test_store_device_set_state_provisioned_persists(void **state)
 	store_close(st);
 }
 
+/* Proves: none (provisioning states checked). */
 static void
 test_store_device_set_state_invalid_refused(void **state)
 {
@@ -882,6 +909,7 @@ test_store_device_set_state_invalid_refused(void **state)
 	store_close(st);
 }
 
+/* Proves: none (no state without a device). */
 static void
 test_store_device_set_state_without_device_fails(void **state)
 {
@@ -897,6 +925,10 @@ test_store_device_set_state_without_device_fails(void **state)
 	store_close(st);
 }
 
+/*
+ * Proves: CR 3.4 (the schema refuses invalid rows),
+ * CR 1.4 (one device row only).
+ */
 static void
 test_store_device_check_constraint_rejects_bad_state(void **state)
 {
@@ -977,6 +1009,7 @@ append_records(struct store *st, int n, long long *seqs)
 	}
 }
 
+/* Proves: TSF.AUDIT (records stored in order; also after a reopen). */
 static void
 test_store_audit_append_assigns_increasing_seq(void **state)
 {
@@ -999,6 +1032,7 @@ test_store_audit_append_assigns_increasing_seq(void **state)
 	store_close(st);
 }
 
+/* Proves: TSF.AUDIT (a record without its object is not stored). */
 static void
 test_store_audit_append_missing_object_fails(void **state)
 {
@@ -1020,6 +1054,10 @@ test_store_audit_append_missing_object_fails(void **state)
 	store_close(st);
 }
 
+/*
+ * Proves: CR 6.1 (the last N records),
+ * CR 2.12 (uid and pid kept with each record), TSF.AUDIT.
+ */
 static void
 test_store_audit_list_last_returns_newest_ascending(void **state)
 {
@@ -1058,6 +1096,7 @@ test_store_audit_list_last_returns_newest_ascending(void **state)
 	    "SELECT count(*) FROM audit WHERE uid < 0 OR pid < 0"), 0);
 }
 
+/* Proves: CR 6.1 (every record listed), TSF.AUDIT. */
 static void
 test_store_audit_list_all_returns_every_record(void **state)
 {
@@ -1092,6 +1131,7 @@ test_store_audit_list_all_returns_every_record(void **state)
 	store_close(st);
 }
 
+/* Proves: none (a listing stopped by its reader). */
 static void
 test_store_audit_list_callback_stop_propagates(void **state)
 {
@@ -1117,6 +1157,7 @@ test_store_audit_list_callback_stop_propagates(void **state)
 	store_close(st);
 }
 
+/* Proves: none (counting records). */
 static void
 test_store_audit_count_counts_records(void **state)
 {
@@ -1168,6 +1209,7 @@ anchors_cb(const struct store_anchor *a, void *arg)
 	return c->stop_value;
 }
 
+/* Proves: CR 3.4 (data kept across a schema upgrade). */
 static void
 test_store_migrate_1_with_data_to_2_keeps_data(void **state)
 {
@@ -1213,6 +1255,7 @@ test_store_migrate_1_with_data_to_2_keeps_data(void **state)
 	    "'guestos_image')"), 3);
 }
 
+/* Proves: NDR 3.13 (owner anchors stored and kept). */
 static void
 test_store_anchor_add_list_remove(void **state)
 {
@@ -1262,6 +1305,7 @@ test_store_anchor_add_list_remove(void **state)
 	store_close(st);
 }
 
+/* Proves: NDR 3.13 (a registered anchor is not replaced). */
 static void
 test_store_anchor_add_duplicate_returns_one_unchanged(void **state)
 {
@@ -1284,6 +1328,10 @@ test_store_anchor_add_duplicate_returns_one_unchanged(void **state)
 	store_close(st);
 }
 
+/*
+ * Proves: NDR 3.13 (an anchor needs its certificate and kind),
+ * CR 3.4 (the schema refuses the same).
+ */
 static void
 test_store_anchor_add_bad_kind_refused(void **state)
 {
@@ -1319,6 +1367,7 @@ test_store_anchor_add_bad_kind_refused(void **state)
 	sqlite3_close(db);
 }
 
+/* Proves: none (a listing callback may write). */
 static void
 test_store_anchor_list_callback_may_write_and_stop(void **state)
 {
@@ -1370,6 +1419,7 @@ guestoses_cb(const struct store_guestos *g, void *arg)
 	return 0;
 }
 
+/* Proves: none (guest OS records stored and listed and removed). */
 static void
 test_store_guestos_add_get_list_remove(void **state)
 {
@@ -1444,6 +1494,7 @@ test_store_guestos_add_get_list_remove(void **state)
 	    0);
 }
 
+/* Proves: CR 3.4 (an installed guest OS's record is not replaced). */
 static void
 test_store_guestos_add_duplicate_returns_one_unchanged(void **state)
 {
@@ -1472,6 +1523,7 @@ test_store_guestos_add_duplicate_returns_one_unchanged(void **state)
 	    "SELECT count(*) FROM guestos_image"), 2);
 }
 
+/* Proves: CR 3.4 (a failed add leaves nothing). */
 static void
 test_store_guestos_add_bad_image_rolls_back(void **state)
 {
@@ -1535,6 +1587,7 @@ containers_cb(const struct store_container *c, void *arg)
  * Schema 4 makes the image table anew to allow erofs: the images of a
  * guest OS installed before keep every column and their order, erofs is
  * taken, and a file system outside the list is still refused.
+ * Proves: CR 3.4 (images kept across the upgrade; bad file systems refused).
  */
 static void
 test_store_migrate_3_to_4_erofs(void **state)
@@ -1591,6 +1644,7 @@ test_store_migrate_3_to_4_erofs(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 3.4 (data kept across a schema upgrade). */
 static void
 test_store_migrate_2_with_data_to_3_keeps_data(void **state)
 {
@@ -1642,6 +1696,7 @@ test_store_migrate_2_with_data_to_3_keeps_data(void **state)
 	    "SELECT count(*) FROM container"), 1);
 }
 
+/* Proves: OS 01 (a container's record kept; stopped until started). */
 static void
 test_store_container_add_then_get_returns_stopped(void **state)
 {
@@ -1703,6 +1758,7 @@ test_store_container_add_then_get_returns_stopped(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 3.4 (a container's record is not replaced). */
 static void
 test_store_container_add_duplicate_returns_one_unchanged(void **state)
 {
@@ -1726,6 +1782,7 @@ test_store_container_add_duplicate_returns_one_unchanged(void **state)
 	    "SELECT count(*) FROM container"), 1);
 }
 
+/* Proves: TSF.ISOL (no two containers share a user namespace index). */
 static void
 test_store_container_add_taken_index_fails(void **state)
 {
@@ -1748,6 +1805,7 @@ test_store_container_add_taken_index_fails(void **state)
 	store_close(st);
 }
 
+/* Proves: CR 3.4 (invalid rows refused; also by the schema). */
 static void
 test_store_container_add_bad_input_refused(void **state)
 {
@@ -1801,6 +1859,7 @@ test_store_container_add_bad_input_refused(void **state)
 	    "SELECT pid = 0 AND started_ms = 0 FROM container"), 1);
 }
 
+/* Proves: OS 02 (c0 first). */
 static void
 test_store_container_list_orders_c0_first_then_by_name(void **state)
 {
@@ -1843,6 +1902,7 @@ test_store_container_list_orders_c0_first_then_by_name(void **state)
 	store_close(st);
 }
 
+/* Proves: none (a listing callback may write). */
 static void
 test_store_container_list_callback_may_write_and_stop(void **state)
 {
@@ -1871,6 +1931,7 @@ test_store_container_list_callback_may_write_and_stop(void **state)
 	store_close(st);
 }
 
+/* Proves: OS 01 (a container's state and the reason of its end kept). */
 static void
 test_store_container_set_state_with_and_without_version(void **state)
 {
@@ -1930,6 +1991,7 @@ test_store_container_set_state_with_and_without_version(void **state)
 	store_close(st);
 }
 
+/* Proves: none (container states checked). */
 static void
 test_store_container_set_state_invalid_refused(void **state)
 {
@@ -1960,6 +2022,7 @@ test_store_container_set_state_invalid_refused(void **state)
 	store_close(st);
 }
 
+/* Proves: none (removing a record). */
 static void
 test_store_container_remove_returns_one_then_zero(void **state)
 {
@@ -1984,6 +2047,7 @@ test_store_container_remove_returns_one_then_zero(void **state)
 	store_close(st);
 }
 
+/* Proves: none (index allocation). */
 static void
 test_store_container_free_index_reuses_gaps(void **state)
 {
@@ -2039,6 +2103,7 @@ using_guestos(struct store *st, const char *guestos, const char *version,
 	return name;
 }
 
+/* Proves: OS 01 (the containers that need a guest OS are found). */
 static void
 test_store_container_using_guestos_config_or_running_version(void **state)
 {
