@@ -55,9 +55,9 @@
 # kernel image (its modules in /lib/modules/VERSION, VERSION from the file
 # name vmlinuz-VERSION, or $CML_VM_KVER).  Every check is made whichever
 # accelerator runs the VM: KVM only saves time.
-# Proves: APS 04, CR 7.1, CR 7.2 (limits on cgroup v2; no leftovers after
-# stop), TSF.ISOL (cgroup namespace on v2; the freezer on v2), TSF.DEV,
-# CR 7.7 (device access on v2).
+# Proves: APS 04, CR 7.1, CR 7.2 (limits on cgroup v2, the CPU quota
+# enforced; no leftovers after stop), TSF.ISOL (cgroup namespace on v2;
+# the freezer on v2), TSF.DEV, CR 7.7 (device access on v2).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

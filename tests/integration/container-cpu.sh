@@ -20,9 +20,9 @@
 #   - a CPU list naming a CPU the machine does not have (8191) makes the
 #     start fail, naming the file and value, and leaves no group;
 #   - stop removes every group of both, and the emptied parent.
-# Proves: APS 04 (CPU limits from the container config), CR 7.2 (a CPU
-# quota and CPU list enforced; no cgroup leaks), CR 7.1, TSF.ISOL
-# (resource limits: CPU).
+# Proves: APS 04 (CPU limits from the container config), CR 7.2 (CPU
+# quota and CPU list enforced; no cgroup leaks), CR 7.1 (a busy loop
+# gets no more CPU than its quota), TSF.ISOL (resource limits: CPU).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
