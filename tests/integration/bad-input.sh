@@ -5,8 +5,10 @@
 # that are no object, an oversized message with and without its NUL, a
 # client that goes away at once or in the middle of a message, 50 clients at
 # once, and several calls in one write.
-# Proves: CR 7.1 (denial-of-service protection), CR 2.8 (protocol
-# violations are auditable events), CR 2.12 (with the offender's uid/pid).
+# Proves: CR 7.1 (a bad client is closed alone; everyone else is served),
+# CR 2.8 (protocol violations audited),
+# CR 2.12 (with the offender's uid and pid),
+# TSF.AUDIT (the records stored and listed).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

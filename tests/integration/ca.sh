@@ -6,9 +6,17 @@
 # fingerprint prefix of 8 or more hex digits, after which guest OSes signed
 # under that root are refused as untrusted (install and verify).  Every
 # change and every refusal is audited.
-# Proves: OS 03 (trusted CAs can be registered), NDR 3.13 (owner roots of
-# trust), COM 03 (algorithm policy for anchors), CR 2.1 (admin only),
-# CR 2.8 (audited).
+# Proves: OS 03 (the owner registers trust anchors),
+# NDR 3.13 (only CA certificates; admin only),
+# CR 1.8 (signatures must chain to a registered anchor),
+# COM 03 (an RSA-2048 anchor refused), CR 4.3,
+# CR 2.1 (an operator may list but not add or remove),
+# APS 01 (a guest OS not signed under a registered CA is refused),
+# NDR 2.4(1) (install and verify refused once the root is removed),
+# APS 02 (guestos verify checks the signature again),
+# CR 7.1 (a FIFO passed as a certificate is not read),
+# CR 2.8 (every change and refusal audited), CR 2.12 (with uid and pid),
+# CR 2.12(1) (an operator's refusal too).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

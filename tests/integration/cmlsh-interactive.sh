@@ -3,7 +3,7 @@
 # output, tab completion of command words and setting names, an error that
 # does not end the session, quit, and the history kept in ~/.cmlsh_history
 # and offered again in the next session.
-# Proves: CR 6.1 (the operator's shell works as a shell).
+# Proves: CR 7.6 (settings read and set in the interactive shell).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

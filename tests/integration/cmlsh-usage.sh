@@ -4,8 +4,9 @@
 # "cannot reach cmld" with exit 1, how the socket is chosen, commands as
 # arguments, -c with shell quoting, commands from stdin (stopping at the
 # first failure with its status), and help.
-# Proves: CR 6.1 (the operator's interface answers precisely); STYLE
-# "exact usage text for too few, right and too many arguments".
+# It keeps STYLE "exact usage text for too few, right and too many
+# arguments".
+# Proves: CR 7.6 (settings set through cmlsh; a bad value refused).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

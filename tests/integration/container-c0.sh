@@ -7,8 +7,11 @@
 # while a service container has no such socket; a later cmld does not
 # create c0 again but finds it running, and the client in c0 reaches the
 # new cmld.
-# Proves: OS 05 (c0, the management container), TSF.ISOL (only c0 reaches
-# the control socket), CR 2.8 (c0's creation audited), CR 7.1.
+# Proves: OS 02 (c0 starts first; then the autostart containers),
+# OS 05 (a service container has no control socket),
+# TSF.ISOL (only c0 reaches cmld),
+# OS 01 (c0 found running by a new cmld),
+# CR 2.8 (c0's creation and start audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

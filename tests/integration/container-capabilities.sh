@@ -5,8 +5,10 @@
 # three; mounting a file system, making a mount namespace and changing the
 # host name fail; the kept ones work (chown, binding port 80).  Without a
 # list, a container has no capability at all.
-# Proves: TSF.ISOL (capability bounding set reduced to the config's list),
-# CR 7.1, CR 2.1 (least privilege inside).
+# Proves: TSF.ISOL (the bounding set is the config's list),
+# OS 05 (no CAP_SYS_ADMIN: no mount and no new namespace),
+# CR 7.7 (no capability at all without a list),
+# CR 7.6(1) (the kept capabilities in the effective config).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -22,9 +22,10 @@
 #     other groups: nothing of a name whose groups are in use is touched),
 #     each time reported in the log and in an audit record naming the group
 #     and the pid.
-# Proves: CR 7.2 (no cgroup leaks, also after a crash), OS 01 (cleanup after
-# a restart), TSF.ISOL, CR 5.1 (groups holding processes cmld did not start
-# are not taken over), CR 2.8 (what was removed or kept is audited).
+# Proves: CR 7.2 (no cgroup left behind; also after a crash),
+# OS 01 (after a restart the container is stopped with nothing left),
+# TSF.ISOL (a group holding a foreign process is never taken over),
+# CR 2.8 (what was removed or kept is audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

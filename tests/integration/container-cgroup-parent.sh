@@ -12,8 +12,10 @@
 # fails with a reason naming the group and the pid, the container is
 # failed with it, the process lives on in its group, and the groups the
 # start had made are removed again.
-# Proves: TSF.ISOL, CR 5.1 (a container's cgroups are its own, never
-# shared with or taken from another cmld), CR 7.2 (no cgroup leaks), CR 7.1.
+# Proves: TSF.ISOL (cgroups of its own; a foreign group is not taken over),
+# CR 7.2 (a group per controller; none left after stop),
+# APS 04 (the config's CPU list in the cpuset group),
+# OS 01 (a refused start leaves the container failed with the reason).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -8,7 +8,8 @@
 # state directory, no host mount under the stack, no directory, no
 # process in its mount namespace, and cmld holds no descriptor of the
 # image, a loop device or the container's namespaces.
-# Proves: OS 01 (cleanup), TSF.ISOL, CR 7.2 (no resources leak), CR 7.1.
+# Proves: OS 01 (stop and kill leave nothing behind),
+# CR 7.2 (no cgroup or mount or loop device or descriptor left).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -14,8 +14,13 @@
 # file (cmlsh cannot open it; cmld is not called).  The man page's example is accepted, and
 # `container config` shows its effective config, which, created again
 # under another name, means the same.
-# Proves: OS 01 (container config), CR 3.5 (input validation), CR 7.6(1)
-# (machine-readable security settings), CR 2.8 (refusals audited).
+# Proves: OS 01 (containers from a checked config),
+# CR 7.6(1) (the effective config as JSON; created again it means the same),
+# OS 05 (CAP_SYS_MODULE and CAP_SYS_ADMIN refused),
+# CR 7.7 (forbidden capabilities and every-device rules refused),
+# TSF.DEV (device rules checked),
+# CR 7.1 (an oversized config or a FIFO refused at once),
+# CR 2.8 (every refusal audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
