@@ -8,8 +8,10 @@
 # with CAP_MKNOD kept, mknod of an allowed device works and of any other
 # fails with EPERM; the read-only rule lets /dev/fuse be opened for reading
 # and not for writing.
-# Proves: TSF.DEV, TSF.ISOL, OS 02 (device access per container),
-# CR 7.1, CR 2.1.
+# Proves: TSF.DEV (only the allow list; enforced by the device cgroup),
+# CR 7.7 (every other device denied),
+# TSF.ISOL (no host device such as /dev/mem),
+# CR 7.6(1) (the device rule in the effective config).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

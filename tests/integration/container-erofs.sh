@@ -6,9 +6,12 @@
 # left on the host.  A changed erofs image is refused at start like any
 # other.
 # With a user namespace, root inside is a range of 65536 host ids of the
-# container's own (OS 01), and init is that unprivileged id on the host.
-# Proves: APS 02 (images verified again before every start), TSF.ISOL, OS 01,
-# CR 3.4, APS 04/05 (no orphaned mounts or devices after stop).
+# container's own, and init is that unprivileged id on the host.
+# Proves: APS 02 (the image checked again before a start), TSF.INIT,
+# NDR 3.2 (a changed image fails the start), COM 06, CR 3.4,
+# OS 01 (a container runs from an erofs root),
+# OS 05 (with a user namespace init is an unprivileged host id),
+# CR 7.2 (no mount or loop device left after stop).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

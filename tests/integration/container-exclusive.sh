@@ -8,7 +8,8 @@
 # fine, and once the holder is removed, the refused config is accepted.
 # The holder's /dev has the node and its device cgroup allows it; a
 # neighbour's has neither.
-# Proves: TSF.DEV (exclusive assignment), OS 02, CR 7.1, CR 2.8.
+# Proves: TSF.DEV (exclusive assignment enforced both ways),
+# CR 2.8 (refusals audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

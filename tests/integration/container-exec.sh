@@ -10,7 +10,9 @@
 # relative or missing command is refused with the reason; every exec is
 # audited with its exit status.  A caller that does not read the output
 # of `yes` holds up `yes`, not cmld.
-# Proves: OS 01 (exec into a container), CR 2.8 (audited), CR 7.1.
+# Proves: OS 01 (exec into a container),
+# CR 7.1 (a caller that does not read holds up its command and not cmld),
+# CR 2.8 (every exec audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

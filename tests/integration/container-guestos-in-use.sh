@@ -2,7 +2,8 @@
 # A guest OS in use cannot be removed: not the version a container runs on,
 # and not all versions while a container is configured for it.  Once the
 # container is stopped and removed, the guest OS can be removed.
-# Proves: TSF.INIT (what runs stays verifiable), CR 2.8 (refusals audited).
+# Proves: OS 01 (a guest OS stays while a container needs it),
+# CR 2.8 (refusals audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -8,8 +8,10 @@
 # /etc/hostname says "slow", the swapped-in one says "other"), cmld holds
 # the checked file open until it is mounted, and the next start checks the
 # swapped-in file and refuses it, with the reason and an audit row.
-# Proves: APS 02 (images verified again before every start, no gap between
-# check and use), CR 3.4 (integrity of software), TSF.INIT, CR 2.8.
+# Proves: APS 02 (checked before the start; the checked file is mounted),
+# TSF.INIT, NDR 2.4 (checked before each start),
+# NDR 3.2 (a swapped-in image fails the next start),
+# COM 06, CR 3.4, CR 2.8 (audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

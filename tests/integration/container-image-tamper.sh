@@ -8,8 +8,12 @@
 # IntegrityViolation, and nothing was set up on the host.  A longer image
 # and a changed installed manifest are refused too.  With the byte put
 # back, the container starts.
-# Proves: APS 02 (images verified again before every start), TSF.INIT,
-# CR 3.4 (integrity of software), CR 2.8 (audited).
+# Proves: APS 02 (signature and images checked again before every start),
+# TSF.INIT, NDR 2.4, NDR 3.2 (a tampered image fails the start),
+# NDR 2.4(1) (a changed manifest fails its signature at start),
+# OS 03 (checked before execution), COM 06, CR 3.4, CR 3.4(1),
+# OS 01 (failed with the reason), CR 2.8 (audited),
+# CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -5,7 +5,9 @@
 # network interface of the host, only its own lo; it sees none of the
 # host's System V IPC objects; and each of its mount, PID, UTS, IPC,
 # network and cgroup namespaces is its own.
-# Proves: TSF.ISOL, OS 01, CR 5.1 (namespaces), CR 7.1.
+# Proves: TSF.ISOL (namespaces of its own), OS 01,
+# OS 05 (host processes and host name and IPC out of reach),
+# CR 5.1 (a network namespace of its own: lo only).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

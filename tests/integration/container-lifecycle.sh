@@ -7,8 +7,10 @@
 # frozen container, remove (asks for confirmation; then gone, and so is
 # its row).  `container list`, `container show` and the database agree at
 # every step, and every change is audited.
-# Proves: OS 01/05 (container lifecycle), CR 2.8 (audited), CR 3.4 (the
-# state in the store), CR 7.1.
+# Proves: OS 01 (create; start; freeze; stop; remove; state and reason),
+# APS 05 (a container with its own config and state and lifecycle),
+# CR 2.8 (every change and refusal audited),
+# CR 2.12 (the caller's uid and pid; cmld's for the container's end).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

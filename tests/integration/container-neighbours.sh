@@ -4,8 +4,10 @@
 # writable layer, /tmp, /dev/shm), not each other's System V IPC, not each
 # other's network; every namespace of one differs from the other's, and
 # each has its own cgroups on the host.
-# Proves: TSF.ISOL, OS 01, OS 05 (service containers never see each
-# other's files, processes or IPC), CR 5.1 (namespaces).
+# Proves: TSF.ISOL (none of each other's processes or files or IPC),
+# APS 05 (each app a container of its own),
+# OS 02 (service containers kept apart),
+# CR 5.1 (a network namespace each: no connection between them), OS 01.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

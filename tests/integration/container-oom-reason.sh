@@ -4,8 +4,9 @@
 # `container stop` asked for afterwards is a stop (state stopped, not
 # failed), whose reason still tells of that OOM kill; a `container kill`
 # is reported as killed by SIGKILL, not as killed by the OOM killer.
-# Proves: OS 01 (states: stopped, or failed with the reason), CR 2.8
-# (the audited reason is true), CR 7.2.
+# Proves: OS 01 (stopped; with a reason that tells of the OOM kill),
+# APS 04 (the memory limit enforced), CR 7.2 (the OOM reason reported),
+# CR 2.8 (audited as a stop).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -6,8 +6,11 @@
 # reported failed with the reason "killed by the OOM killer: memory limit
 # 64 MiB" by `container list` and `container show`, audited, and cleaned
 # up.
-# Proves: TSF.ISOL (resource limits: memory), CR 7.1, CR 7.2, CR 2.8
-# (the failure audited).
+# Proves: APS 04 (the config's memory limit set and enforced),
+# CR 7.1 (a container cannot exhaust memory),
+# CR 7.2 (the OOM reason reported; nothing left),
+# OS 01 (failed with the reason), CR 2.8 (the failure audited),
+# CR 2.12 (with cmld's pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

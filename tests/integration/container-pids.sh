@@ -6,8 +6,9 @@
 # an exec cannot even start and says why; the container keeps running,
 # and once processes end, exec works again; the stop reports how often the
 # limit was hit.  The host and other containers are not affected.
-# Proves: TSF.ISOL (resource limits: PIDs), CR 7.1, CR 7.2 (a fork bomb
-# stays inside).
+# Proves: APS 04 (the config's PID limit set and enforced),
+# CR 7.1 (a fork bomb stays inside),
+# CR 7.2 (the limit's hits in the reason).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

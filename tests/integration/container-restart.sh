@@ -10,9 +10,10 @@
 # was.  After a
 # plain stop and start of cmld the running container is found again.  In
 # the end nothing of any of them is left on the host.
-# Proves: OS 01 (restart: containers found again, or marked stopped and
-# cleaned up), CR 7.2, CR 2.8 (what was found audited), CR 3.4 (state in
-# the store).
+# Proves: OS 01 (found again after a restart or stopped and cleaned up),
+# TSF.INIT (a container whose guest OS no longer verifies is stopped),
+# CR 3.4, CR 7.2 (nothing left on the host),
+# CR 2.8 (what was found audited), CR 2.12 (with cmld's own pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -9,8 +9,8 @@
 # keyring calls and gets ENOSYS, not EPERM, for modules on a kernel
 # without them: so the EPERM inside comes from the filter, not from
 # missing capabilities alone.
-# Proves: TSF.ISOL (seccomp filter: module loading, kexec, reboot,
-# keyrings, raw I/O), CR 7.1, CR 5.1.
+# Proves: OS 05 (a seccomp deny list; also through the 32-bit entry),
+# TSF.ISOL, CR 7.7 (those system calls denied to init and exec).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

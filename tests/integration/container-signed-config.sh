@@ -9,8 +9,13 @@
 # is refused with the exact message and a signed one accepted; with auto
 # (the default) on a device not yet provisioned, and with false, an
 # unsigned config is accepted.
-# Proves: APS 01/02 (signed configs), TSF.INIT, CR 3.4 (integrity of
-# configs), CR 2.8 (refusals audited), CR 1.9 (BSI TR-02102-1 policy).
+# Proves: COM 06 (configs signed; mandatory with require_signed_configs),
+# CR 3.4(1) (a config's signature verified up to a registered anchor),
+# CR 1.8 (the signer's chain and validity and key usage checked),
+# COM 03 (a SHA-1 signature refused), CR 4.3,
+# TSF.UPD (configs can be required to be signed),
+# CR 7.6 (require_signed_configs applies at once),
+# CR 2.8 (refusals audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -4,8 +4,9 @@
 # ignores SIGTERM is stopped after about a second, reported "killed by
 # SIGKILL" (stopped, as asked), and cleaned up; with 2, after about two;
 # an init that obeys stops at once; `container kill` does not wait.
-# Proves: OS 01 (lifecycle: stop with a configurable timeout), CR 7.1,
-# CR 2.8 (audited).
+# Proves: OS 01 (stop with a configurable timeout; then SIGKILL),
+# CR 7.6 (stop_timeout applies at once), CR 7.2 (nothing left),
+# CR 2.8 (audited), CR 2.12 (the caller's and cmld's pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
