@@ -3,8 +3,7 @@
 # exactly as it was: garbage instead of cml.db, a cml.db with damaged pages,
 # garbage instead of audit.db, and a cml.db from a newer cml (higher
 # user_version).  scripts/stack reports such a failed start.
-# Proves: CR 3.4 (information integrity: no silent use or repair of a
-# damaged store), CR 7.4 (the state is kept for recovery).
+# Proves: CR 3.4 (no silent use or repair of a damaged or newer store).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

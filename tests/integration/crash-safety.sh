@@ -4,8 +4,7 @@
 # restart must succeed, the database must pass PRAGMA quick_check, and the
 # stored name must be one that was written and no older than the last one
 # cmld acknowledged (acknowledged means committed).
-# Proves: CR 3.4 (integrity of the system's information), CR 7.4
-# (recovery to a consistent state after a crash).
+# Proves: CR 3.4 (acknowledged writes survive SIGKILL; the database intact).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

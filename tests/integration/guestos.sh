@@ -6,10 +6,12 @@
 # afterwards (naming the image, audited); an operator may list but not
 # install; `guestos remove` asks for confirmation, removes with --yes / -y
 # and is audited.
-# Proves: APS 01 and APS 02 (signed images installed, checked again before
-# use), TSF.INIT (integrity of installed images re-checked), OS 03,
-# CR 3.4 (atomic install: nothing else in the tree), CR 2.1 (admin only),
-# CR 2.8 (audited).
+# Proves: APS 02 (guestos verify checks the images again),
+# COM 06 (a changed or truncated image fails against its signed SHA-256),
+# CR 3.4 (the installed files are the signed ones),
+# CR 2.1 (install is admin only),
+# CR 2.8 (installs and removals and failed verifications audited),
+# CR 2.12 (with uid and pid), CR 2.12(1) (an operator's refusal too).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -16,9 +16,10 @@
 #     refused at the framing layer or stored escaped, never raw, and cmlsh
 #     never prints control characters from cmld raw;
 #   - a key given twice or with an embedded \u0000 is refused.
-# Proves: CR 7.1 (denial-of-service protection), CR 2.1 (admins keep
-# access), CR 2.8, CR 2.9 (the trail stays bounded and readable), CR 6.1
-# (audit review works for everyone), CR 2.5 (idle sessions end).
+# Proves: CR 7.1 (per-uid limits; admin slots; idle timeout; paced streams),
+# CR 2.8 (refusals and idle closes audited),
+# TSF.AUDIT (a refusal flood leaves few records; names stored escaped),
+# CR 6.1 (audit list streams in parts after hostile input).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

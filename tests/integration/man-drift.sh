@@ -3,8 +3,9 @@
 # the same command table: they must name exactly the same commands, with
 # the same synopses.  A command added, renamed or removed in one place only
 # fails here.
-# Proves: DESIGN "one command table drives everything" (documentation and
-# interface cannot drift apart).
+# This keeps DESIGN "one command table drives everything": documentation
+# and interface cannot drift apart.
+# Proves: none (documentation drift).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -10,8 +10,8 @@
 # read a root-only file, even through a symbolic link: cmlsh cannot open
 # it, cmld is never called, and no message shows a byte of it.  A call
 # naming a descriptor it did not pass is refused.
-# Proves: CR 7.1 (a client cannot stall cmld), CR 2.1 (cmld reads only
-# what the caller may read), CR 2.8, OS 03, CR 3.4.
+# Proves: CR 7.1 (a FIFO or socket or device or directory refused at once),
+# CR 2.1 (a non-root admin cannot make cmld read a root-only file).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -2,8 +2,8 @@
 # cmld speaks plain varlink: a client written with nothing but Python's
 # standard library (varlink.py, none of cml's code) introspects it with
 # org.varlink.service and calls it; errors follow the varlink conventions.
-# Proves: CR 7.6(1) (a machine-readable, self-describing interface);
-# DESIGN "The control protocol".
+# It checks DESIGN "The control protocol".
+# Proves: CR 1.2(1) (the device UUID is a random version 4 UUID).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

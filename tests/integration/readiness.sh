@@ -3,8 +3,8 @@
 # with the control socket already serving; READY=1 to $NOTIFY_SOCKET
 # (sd_notify) when that is set.  SIGTERM and SIGINT end it with status 0; a
 # second cmld on the same directory is refused while the first serves on.
-# Proves: DESIGN "Processes" (staged start with readiness), CR 7.1 (a
-# second instance cannot take over the socket).
+# It checks DESIGN "Processes" (staged start with readiness).
+# Proves: CR 7.1 (a second cmld cannot take over; the first serves on).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -3,8 +3,11 @@
 # the 0660 socket and, when the socket is opened up, is refused and
 # disconnected; an operator (group cml) may read but not change; an admin
 # (group cml-admin) may change.  Every refusal is audited with uid and pid.
-# Proves: CR 2.1 (authorization enforcement, roles), CR 2.8 and CR 2.12
-# (refusals are audited with who tried).
+# Proves: CR 2.1 (roles from kernel credentials; socket 0660 group cml),
+# CR 2.8 (refusals and changes audited), CR 2.12 (with uid and pid),
+# CR 2.12(1) (operators and non-root admins alike),
+# CR 7.6 (settings changed by admins only),
+# CR 6.1 (an operator reads the audit trail).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -3,8 +3,8 @@
 # with canonical values, every kind of bad value refused with its message
 # and nothing changed, settings kept across a restart of cmld, and
 # log_level and max_clients applied at once.
-# Proves: CR 7.6 (security settings can be read and set), CR 7.6(1)
-# (--json), CR 7.2 (resource management: max_clients enforced).
+# Proves: CR 7.6 (typed and checked settings; kept across a restart),
+# CR 7.6(1) (the settings as JSON), CR 7.1 (max_clients applied at once).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -2,9 +2,10 @@
 # `device status`: the exact text lines and the --json form of
 # org.cml.Device.Status, against a private cmld; `api info` for the other
 # formatting rules.
-# Proves: CR 1.2 (the device's UUID is shown and stays the same across
-# restarts), CR 7.6(1) (a machine-readable report); DESIGN "Processes"
-# (each stage reported up, down or absent).
+# It checks DESIGN "Processes": each stage reported up, down or absent.
+# Proves: CR 1.2 (the device's UUID shown),
+# CR 1.2(1) (random and kept across a restart), CR 1.4 (made once and kept),
+# IAM 01 (the connector identifier).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

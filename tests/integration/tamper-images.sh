@@ -8,10 +8,13 @@
 # naming the image, nothing is written to the installed tree or the
 # database (no staging directory is left behind), and the refusal is
 # audited with the reason.
-# Proves: TSF.INIT and APS 02 (every image's size and hash are checked
-# before anything is installed), NDR 3.2 and COM 06 (only validated images
-# are installed), CR 3.4 (a failure leaves nothing half-installed), CR 2.8
-# (refusals audited).
+# Proves: TSF.INIT (every image's size and hash checked before install),
+# APS 02 (checked before installation),
+# COM 06 (images against their signed SHA-256),
+# NDR 3.2 (tampered images refused),
+# NDR 3.10(1) (a guest OS installs only checked), TSF.UPD,
+# CR 3.4 (a failure leaves nothing half-installed),
+# CR 2.8 (refusals audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

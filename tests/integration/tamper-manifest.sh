@@ -8,9 +8,11 @@
 # one is accepted only when its signed manifest says "allow_downgrade":
 # true.  Each refusal has its own message, changes nothing in the installed
 # tree or the database, and is audited with the reason.
-# Proves: APS 01 and COM 06 (only a valid signed manifest is installed),
-# NDR 3.10 (no rollback to an older signed version unless the signer
-# allows it), CR 3.4 (nothing half-installed), CR 2.8 (refusals audited).
+# Proves: NDR 3.10 (newer versions install beside the installed ones),
+# NDR 3.10(1) (no rollback unless the signed manifest allows it),
+# TSF.UPD (versions only go up),
+# CR 3.4 (a refused manifest leaves nothing half-installed),
+# CR 2.8 (refusals audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 

@@ -8,10 +8,13 @@
 # manifest edited after signing, a missing or garbled signature.  Each is refused with its own
 # message, nothing is written to the installed tree or the database, and
 # the refusal is audited with the reason.
-# Proves: APS 01, APS 02 and OS 03 (the signature is verified before
-# installation, against registered CAs), COM 03 (BSI TR-02102-1 algorithm
-# policy), TSF.INIT and NDR 2.4(1) (nothing unsigned is installed), CR 2.8
-# (refusals audited).
+# Proves: APS 01 (only a manifest signed under a registered CA installs),
+# APS 02 (the signature verified before installation),
+# OS 03 (against registered CAs only), NDR 2.4(1), CR 3.4(1),
+# CR 1.8 (chain and validity and CA constraints and key usage checked),
+# COM 03 (BSI TR-02102-1 algorithm policy), CR 4.3,
+# TSF.INIT (nothing unsigned installed), TSF.UPD, NDR 3.10(1),
+# CR 2.8 (refusals audited), CR 2.12 (with uid and pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
