@@ -46,6 +46,14 @@ TSF.C
   state: not implemented
   does: nothing yet.
 
+CR 9.8(2)
+  family: IEC 62443-4-2 FR 9 (testing)
+  requirement: an implemented enhancement
+  part: all
+  state: implemented
+  code: src/a.c (foo)
+  does: it.
+
 CR 9.9(1)
   family: IEC 62443-4-2 FR 9 (testing)
   requirement: an enhancement
@@ -106,7 +114,8 @@ class Tree:
                  "#!/bin/bash\n# X.\n# Proves: TSF.A.\nexit 0\n")
         self.put("tests/integration/y.sh",
                  "#!/bin/bash\n# Y.\n# Proves: TSF.B (a note), TSF.A\n"
-                 "# (a second note).\n\n# other text\nexit 0\n")
+                 "# (a second note), CR 9.8(2) (an\n# enhancement).\n\n"
+                 "# other text\nexit 0\n")
 
     def path(self, rel):
         return os.path.join(self.dir, rel)
@@ -209,8 +218,12 @@ class Mapping(unittest.TestCase):
         self.assertIn("| TSF.C | C must hold | — | not implemented | "
                       "nothing yet. | — |", tr)
         self.assertIn("| TSF | 3 | 1 | 1 | 1 | 0 |", tr)
-        self.assertIn("| **all** | 4 | 1 | 1 | 1 | 1 |", tr)
-        self.assertIn("| `tests/integration/y.sh` | TSF.B, TSF.A |", tr)
+        self.assertIn("| **all** | 5 | 2 | 1 | 1 | 1 |", tr)
+        self.assertIn("| IEC 62443-4-2 FR 9 (testing) | 2 | 1 | 0 | 0 | 1 "
+                      "|", tr)
+        # an enhancement's ID followed by a note
+        self.assertIn("| `tests/integration/y.sh` | TSF.B, TSF.A, "
+                      "CR 9.8(2) |", tr)
         rq = self.t.get("doc/requirements.md")
         self.assertIn("| CR 9.9(1) | IEC 62443-4-2 FR 9 (testing) | an "
                       "enhancement | none |", rq)
@@ -284,7 +297,7 @@ class Mapping(unittest.TestCase):
         self.t.edit("tests/unit/test_a.c", "Proves: TSF.A (", "Proves: "
                     "TSF.B (")
         self.t.edit("tests/integration/y.sh", ", TSF.A\n# (a second "
-                    "note).", ".")
+                    "note)", "")
         rc, out, err = self.t.evidence("check")
         self.assertEqual(rc, 1)
         self.assertIn("TSF.A is implemented but no test proves it", err)
@@ -365,7 +378,7 @@ class Report(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("| TSF.A | A must hold | implemented | not proven |",
                       md)
-        self.assertIn("2 claimed but not proven", md)
+        self.assertIn("3 claimed but not proven", md)
 
     def test_failing_test_not_proven(self):
         self.t.results(cmocka(test_one="FAILED", test_two="OK"), "FAIL",
@@ -394,12 +407,36 @@ class Report(unittest.TestCase):
         self.assertIn("| TSF.A | A must hold | implemented | not proven |",
                       md)
 
+    def test_function_named_at_run_time_takes_its_programs_result(self):
+        # one function run once per case under the case's name: cmocka's
+        # log does not name it, so its program's result is its own
+        self.t.edit("tests/unit/test_a.c", "int\nmain", "/* Proves: "
+                    "TSF.B (per case). */\nstatic void\ntest_case(void "
+                    "**state)\n{\n}\n\nint\nmain")
+        self.t.edit("tests/unit/test_a.c", "\treturn cmocka", "\t"
+                    "tests[0].test_func = test_case;\n\treturn cmocka")
+        self.t.edit("tests/unit/test_a.c", "/* Proves: TSF.B. */",
+                    "/* Proves: TSF.A. */")
+        self.t.edit("tests/integration/y.sh", "TSF.B (a note), ", "")
+        self.t.results(cmocka(test_one="OK", test_two="OK", case1="OK"),
+                       "PASS", "PASS", "PASS")
+        rc, out, err, md, rows = self.report("--strict")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("| TSF.B | B must hold | partial | proven | "
+                      "`test_a.c: test_case` pass |", md)
+        self.t.results(cmocka(test_one="OK", test_two="OK", case1="FAILED"),
+                       "FAIL", "PASS", "PASS")
+        rc, out, err, md, rows = self.report("--strict")
+        self.assertEqual(rc, 1)
+        self.assertIn("| TSF.B | B must hold | partial | not proven | "
+                      "`test_a.c: test_case` fail |", md)
+
     def test_report_links_logs_and_says_run(self):
         self.t.results(cmocka(test_one="OK", test_two="OK"), "PASS",
                        "PASS", "PASS")
         rc, out, err, md, rows = self.report("--strict")
         self.assertEqual(rc, 0, err)
-        self.assertIn("2 proven, 0 not proven, 2 not claimed", out)
+        self.assertIn("3 proven, 0 not proven, 2 not claimed", out)
         page = self.t.get("build/evidence.html")
         self.assertIn('href="tests/integration/x.log"', page)
         self.assertIn('href="tests/unit/test_a.log"', page)
