@@ -60,13 +60,16 @@ client_send(struct client *cl, struct json_object *call, const int *fds,
 {
 	int fresh = 0;
 
+	cl->unreachable = 0;
 	if (cl->fd != -1 && !client_alive(cl))
 		client_disconnect(cl);
 	for (;;) {
 		if (cl->fd == -1) {
 			if ((cl->fd = proto_connect(cl->socket_path,
-			    cause)) == -1)
+			    cause)) == -1) {
+				cl->unreachable = 1;
 				return -1;
+			}
 			fresh = 1;
 		}
 		if (proto_send_fds(cl->fd, call, fds, nfds, cause) == 0)

@@ -29,6 +29,7 @@ struct client {
 	struct proto_reader rd;
 	/* set by the caller's signal handler: a wait it interrupts ends */
 	volatile sig_atomic_t *interrupted;
+	int unreachable; /* the last call failed to connect */
 };
 
 /* Prepares a client for the socket at path; it connects on first use. */
@@ -123,6 +124,20 @@ void format_reply(FILE *out, struct format_state *fs, const char *method,
  */
 void format_error(FILE *out, FILE *err, const char *error,
     struct json_object *params, int json);
+/*
+ * The errors a client reports of its own (--json: as
+ * {"error": NAME, "parameters": {"message": ..., "usage": ...}}).
+ */
+#define CLIENT_ERR_USAGE "org.cml.Shell.UsageError"
+#define CLIENT_ERR_UNREACHABLE "org.cml.Shell.Unreachable"
+#define CLIENT_ERR_FAILED "org.cml.Shell.Failed"
+/*
+ * Prints an error of the client itself: with json set as one JSON object
+ * on out, else "cmlsh: usage: USAGE" (when usage is not NULL) and
+ * "cmlsh: MESSAGE" on err.
+ */
+void format_client_error(FILE *out, FILE *err, const char *error,
+    const char *usage, const char *message, int json);
 /* Returns the display width of a UTF-8 string in terminal columns. */
 size_t format_width(const char *s);
 /*

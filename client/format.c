@@ -704,6 +704,35 @@ format_error(FILE *out, FILE *err, const char *error,
 }
 
 void
+format_client_error(FILE *out, FILE *err, const char *error,
+    const char *usage, const char *message, int json)
+{
+	struct json_object *o, *p;
+	char *clean;
+
+	if (json) {
+		p = json_object_new_object();
+		json_object_object_add(p, "message",
+		    json_object_new_string(message));
+		if (usage != NULL)
+			json_object_object_add(p, "usage",
+			    json_object_new_string(usage));
+		o = json_object_new_object();
+		json_object_object_add(o, "error",
+		    json_object_new_string(error));
+		json_object_object_add(o, "parameters", p);
+		format_json(out, o);
+		json_object_put(o);
+		return;
+	}
+	if (usage != NULL)
+		fprintf(err, "cmlsh: usage: %s\n", usage);
+	clean = format_clean(message, 0);
+	fprintf(err, "cmlsh: %s\n", clean);
+	free(clean);
+}
+
+void
 format_wrap(FILE *out, const char *text, size_t col, size_t indent,
     size_t width)
 {

@@ -12,6 +12,7 @@
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,26 @@ static const struct {
 	{ "quit", "leave the shell (also: exit, Ctrl-D)",
 	    "Closes the connection to cmld and leaves the shell." },
 };
+
+/*
+ * Reports an error of the shell itself: "cmlsh: ..." on stderr, or with
+ * --json one error object on stdout; usage (may be NULL) is the synopsis.
+ */
+static void __attribute__((format(printf, 4, 5)))
+cmlsh_fail(struct cmlsh *sh, const char *error, const char *usage,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	format_client_error(sh->out, sh->err, error, usage,
+	    msg != NULL ? msg : "out of memory", sh->json);
+	free(msg);
+}
 
 /* Words of a command line. */
 struct cmlsh_words {
@@ -343,6 +364,105 @@ cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
 	free(notes);
 }
 
+/* Returns one command of the table as help's --json shows it. */
+static struct json_object *
+cmlsh_help_json_command(const struct cmd_entry *cmd, int full)
+{
+	const struct cmd_arg *a;
+	struct json_object *o, *args, *ao;
+	char *s;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "command", json_object_new_string(cmd->words));
+	json_object_object_add(o, "family", json_object_new_string(cmd->family));
+	s = cmd_synopsis(cmd);
+	json_object_object_add(o, "synopsis", json_object_new_string(s));
+	free(s);
+	json_object_object_add(o, "summary", json_object_new_string(cmd->summary));
+	if (!full)
+		return o;
+	json_object_object_add(o, "help", json_object_new_string(cmd->help));
+	json_object_object_add(o, "method", json_object_new_string(cmd->method));
+	args = json_object_new_array();
+	for (a = cmd->args; a->name != NULL; a++) {
+		ao = json_object_new_object();
+		json_object_object_add(ao, "name", json_object_new_string(a->name));
+		s = cmd_arg_label(a);
+		json_object_object_add(ao, "label", json_object_new_string(s));
+		free(s);
+		json_object_object_add(ao, "optional", json_object_new_boolean(
+		    (a->flags & CMD_ARG_OPTIONAL) != 0));
+		json_object_object_add(ao, "help", json_object_new_string(a->help));
+		json_object_array_add(args, ao);
+	}
+	json_object_object_add(o, "arguments", args);
+	s = cmd_flag_notes(cmd->flags);
+	json_object_object_add(o, "policy", json_object_new_string(s));
+	free(s);
+	return o;
+}
+
+/*
+ * help with --json: {"commands": [...]} for a list (the shell's own
+ * commands with an empty method), or one command's object.  Returns 1
+ * when nothing matched.
+ */
+static int
+cmlsh_help_json(struct cmlsh *sh, int argc, char *const *argv)
+{
+	const struct cmd_entry *cmd;
+	struct json_object *o, *list, *b;
+	char *joined;
+	size_t i;
+
+	joined = cmlsh_join(argc, argv);
+	if (argc > 0 && (cmd = cmd_find_words(joined)) != NULL) {
+		o = cmlsh_help_json_command(cmd, 1);
+		goto print;
+	}
+	list = json_object_new_array();
+	for (i = 0; i < cmd_table_len; i++)
+		if (cmlsh_common_words(cmd_table[i].words, argc, argv) == argc)
+			json_object_array_add(list,
+			    cmlsh_help_json_command(&cmd_table[i], 0));
+	for (i = 0; i < sizeof cmlsh_builtins / sizeof cmlsh_builtins[0];
+	    i++) {
+		char *name = cmlsh_word_at(cmlsh_builtins[i].synopsis, 0);
+
+		if (argc == 0 || (argc == 1 && (strcmp(name, argv[0]) == 0 ||
+		    (strcmp(name, "quit") == 0 &&
+		    strcmp(argv[0], "exit") == 0)))) {
+			b = json_object_new_object();
+			json_object_object_add(b, "command",
+			    json_object_new_string(name));
+			json_object_object_add(b, "family",
+			    json_object_new_string("shell"));
+			json_object_object_add(b, "synopsis",
+			    json_object_new_string(cmlsh_builtins[i].synopsis));
+			json_object_object_add(b, "summary",
+			    json_object_new_string(cmlsh_builtins[i].summary));
+			json_object_object_add(b, "help",
+			    json_object_new_string(cmlsh_builtins[i].help));
+			json_object_array_add(list, b);
+		}
+		free(name);
+	}
+	if (json_object_array_length(list) == 0 && !(argc == 1 &&
+	    cmd_find_family(argv[0]) != NULL)) {
+		json_object_put(list);
+		free(joined);
+		return 1;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "commands", list);
+print:
+	fprintf(sh->out, "%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	free(joined);
+	return 0;
+}
+
 /* The help builtin: "help", "help COMMAND...", "help FAMILY". */
 static int
 cmlsh_help(struct cmlsh *sh, int argc, char *const *argv)
@@ -352,6 +472,8 @@ cmlsh_help(struct cmlsh *sh, int argc, char *const *argv)
 	char *joined;
 	int status = CMLSH_EXIT_OK;
 
+	if (sh->json && cmlsh_help_json(sh, argc, argv) == 0)
+		return CMLSH_EXIT_OK;
 	if (argc == 0) {
 		cmlsh_help_list(sh, 0, NULL);
 		return CMLSH_EXIT_OK;
@@ -382,8 +504,8 @@ cmlsh_help(struct cmlsh *sh, int argc, char *const *argv)
 			fprintf(sh->out, "%s - %s\n", argv[0],
 			    cmd_find_family(argv[0])->summary);
 		else {
-			fprintf(sh->err, "cmlsh: no help for '%s': type 'help' "
-			    "for a list\n", joined);
+			cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "no help for "
+			    "'%s': type 'help' for a list", joined);
 			status = CMLSH_EXIT_USAGE;
 		}
 	}
@@ -613,7 +735,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		/* after the ^C the terminal echoed */
 		if (cmlsh_signal != 0)
 			fputc('\n', sh->err);
-		fprintf(sh->err, "cmlsh: %s\n", cause);
+		cmlsh_fail(sh, sh->cl.unreachable ? CLIENT_ERR_UNREACHABLE :
+		    CLIENT_ERR_FAILED, NULL, "%s", cause);
 	}
 	if (c.mask != NULL)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -669,18 +792,18 @@ cmlsh_unknown(struct cmlsh *sh, int argc, char *const *argv)
 			k = n;
 	}
 	if (k == 0) {
-		fprintf(sh->err, "cmlsh: unknown command '%s': type 'help' for "
-		    "a list\n", argv[0]);
+		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command '%s': "
+		    "type 'help' for a list", argv[0]);
 		return;
 	}
 	known = cmlsh_join(k, argv);
 	typed = cmlsh_join(k < argc ? k + 1 : k, argv);
 	if (k == argc)
-		fprintf(sh->err, "cmlsh: incomplete command '%s': type 'help "
-		    "%s' for a list\n", typed, known);
+		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "incomplete command "
+		    "'%s': type 'help %s' for a list", typed, known);
 	else
-		fprintf(sh->err, "cmlsh: unknown command '%s': type 'help %s' "
-		    "for a list\n", typed, known);
+		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command '%s': "
+		    "type 'help %s' for a list", typed, known);
 	free(typed);
 	free(known);
 }
@@ -700,8 +823,8 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 		return cmlsh_help(sh, argc - 1, argv + 1);
 	if (strcmp(argv[0], "quit") == 0 || strcmp(argv[0], "exit") == 0) {
 		if (argc > 1) {
-			fprintf(sh->err, "cmlsh: usage: %s\ncmlsh: too many "
-			    "arguments (unexpected '%s')\n", argv[0], argv[1]);
+			cmlsh_fail(sh, CLIENT_ERR_USAGE, argv[0], "too many "
+			    "arguments (unexpected '%s')", argv[1]);
 			return CMLSH_EXIT_USAGE;
 		}
 		sh->quit = 1;
@@ -714,22 +837,22 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 	if (cmd_parse_args(cmd, argc - consumed, argv + consumed, &params,
 	    &cause) == -1) {
 		syn = cmd_synopsis(cmd);
-		fprintf(sh->err, "cmlsh: usage: %s\ncmlsh: %s\n", syn, cause);
+		cmlsh_fail(sh, CLIENT_ERR_USAGE, syn, "%s", cause);
 		free(syn);
 		free(cause);
 		return CMLSH_EXIT_USAGE;
 	}
 	if ((cmd->flags & CMD_DESTRUCTIVE) && !sh->yes) {
 		if (!sh->tty) {
-			fprintf(sh->err, "cmlsh: '%s' asks for confirmation, "
-			    "and there is no terminal to ask on: add --yes to "
-			    "run it anyway\n", cmd->words);
+			cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "'%s' asks for "
+			    "confirmation, and there is no terminal to ask on: "
+			    "add --yes to run it anyway", cmd->words);
 			json_object_put(params);
 			return CMLSH_EXIT_USAGE;
 		}
 		if (!cmlsh_confirm(sh, argc, argv)) {
-			fprintf(sh->err, "cmlsh: '%s' not confirmed: nothing "
-			    "was done\n", cmd->words);
+			cmlsh_fail(sh, CLIENT_ERR_FAILED, NULL, "'%s' not "
+			    "confirmed: nothing was done", cmd->words);
 			json_object_put(params);
 			return CMLSH_EXIT_FAILED;
 		}
@@ -757,7 +880,7 @@ cmlsh_run_line(struct cmlsh *sh, const char *line)
 	if (cmlsh_empty_line(line))
 		return CMLSH_EXIT_OK;
 	if (cmlsh_split(line, 0, &w, &cause) == -1) {
-		fprintf(sh->err, "cmlsh: %s\n", cause);
+		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "%s", cause);
 		free(cause);
 		return CMLSH_EXIT_USAGE;
 	}
@@ -1110,6 +1233,11 @@ cmlsh_interactive(struct cmlsh *sh)
 				continue;
 			cmlsh_history_add(sh, one);
 			status = cmlsh_run_line(sh, one);
+			/*
+			 * Before the next prompt, also for the shell's own
+			 * commands and a stdout that is a pipe.
+			 */
+			cmlsh_flush(sh);
 		}
 		free(line);
 		if (cmlsh_signal == SIGINT)
@@ -1138,7 +1266,9 @@ cmlsh_batch(struct cmlsh *sh)
 			line[--len] = '\0';
 		if (cmlsh_empty_line(line))
 			continue;
-		if ((status = cmlsh_run_line(sh, line)) != CMLSH_EXIT_OK)
+		status = cmlsh_run_line(sh, line);
+		cmlsh_flush(sh); /* in order with the errors on stderr */
+		if (status != CMLSH_EXIT_OK)
 			break;
 	}
 	if (status == CMLSH_EXIT_OK && ferror(stdin)) {
@@ -1155,6 +1285,39 @@ cmlsh_usage(FILE *f)
 {
 	fprintf(f, "cmlsh: usage: cmlsh [--json] [--socket PATH] [--yes] "
 	    "[-c COMMAND | COMMAND [ARG...]]\n");
+}
+
+/*
+ * Reports a usage error in the options; in JSON when --json is among
+ * them, even after the bad one.  Returns the exit status.
+ */
+static int __attribute__((format(printf, 4, 5)))
+cmlsh_bad_options(struct cmlsh *sh, int argc, char **argv, const char *fmt,
+    ...)
+{
+	va_list ap;
+	char *msg;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			sh->json = 1;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	if (sh->json)
+		format_client_error(sh->out, sh->err, CLIENT_ERR_USAGE,
+		    "cmlsh [--json] [--socket PATH] [--yes] "
+		    "[-c COMMAND | COMMAND [ARG...]]",
+		    msg != NULL ? msg : "out of memory", 1);
+	else {
+		fprintf(sh->err, "cmlsh: %s\n", msg != NULL ? msg :
+		    "out of memory");
+		cmlsh_usage(sh->err);
+	}
+	free(msg);
+	return CMLSH_EXIT_USAGE;
 }
 
 static void
@@ -1229,27 +1392,19 @@ main(int argc, char **argv)
 			cmlsh_long_help();
 			return CMLSH_EXIT_OK;
 		case ':':
-			fprintf(stderr, "cmlsh: option '%s' needs a value\n",
-			    argv[optind - 1]);
-			cmlsh_usage(stderr);
-			return CMLSH_EXIT_USAGE;
+			return cmlsh_bad_options(&sh, argc, argv, "option '%s' "
+			    "needs a value", argv[optind - 1]);
 		default:
 			if (optopt != 0)
-				fprintf(stderr, "cmlsh: unknown option '-%c'\n",
-				    optopt);
-			else
-				fprintf(stderr, "cmlsh: unknown option '%s'\n",
-				    argv[optind - 1]);
-			cmlsh_usage(stderr);
-			return CMLSH_EXIT_USAGE;
+				return cmlsh_bad_options(&sh, argc, argv,
+				    "unknown option '-%c'", optopt);
+			return cmlsh_bad_options(&sh, argc, argv,
+			    "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (command != NULL && optind < argc) {
-		fprintf(stderr, "cmlsh: give the command either with -c or "
-		    "after the options, not both\n");
-		cmlsh_usage(stderr);
-		return CMLSH_EXIT_USAGE;
-	}
+	if (command != NULL && optind < argc)
+		return cmlsh_bad_options(&sh, argc, argv, "give the command "
+		    "either with -c or after the options, not both");
 	if (sh.socket_path == NULL) {
 		env = getenv("CML_SOCKET");
 		sh.socket_path = env != NULL && *env != '\0' ? env :
