@@ -12,7 +12,7 @@
  *       --workdir DIR [--runs N] [--crun PATH]
  *
  * DIR of --guestos holds manifest.json and the images of a busybox guest
- * OS (scripts/mkguestos); --rootfs is its root image unpacked; --workdir
+ * OS (scripts/cml-mkguestos); --rootfs is its root image unpacked; --workdir
  * receives mount points and crun's bundle and state.  One run of each
  * takes its turn in every round, so all of them see the same machine;
  * the round starts with another of them each time, and 20 ms pass between

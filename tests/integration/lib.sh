@@ -412,17 +412,17 @@ for r in json.load(sys.stdin)["records"]:
 # guest OS for each tampering (guestos_clone), and checks that a refused
 # install changed nothing (expect_install_refused, installed_snapshot).
 
-MKPKI=$CML_SRCDIR/provisioning/mkpki
+MKPKI=$CML_SRCDIR/provisioning/cml-mkpki
 CML_SIGN=$CML_BUILDDIR/provisioning/cml-sign
-MKGUESTOS=$CML_SRCDIR/scripts/mkguestos
+MKGUESTOS=$CML_SRCDIR/scripts/cml-mkguestos
 # the PKI guestos_make and manifest_sign use unless told otherwise
 GUESTOS_PKI=
 
 # Skips unless the PKI and guest OS tools and what they need are there.
 need_guestos_tools() {
-	[ -x "$MKPKI" ] || skip "no provisioning/mkpki at $MKPKI"
+	[ -x "$MKPKI" ] || skip "no provisioning/cml-mkpki at $MKPKI"
 	[ -x "$CML_SIGN" ] || skip "no cml-sign at $CML_SIGN: build first (or set CML_BUILDDIR)"
-	[ -x "$MKGUESTOS" ] || skip "no scripts/mkguestos at $MKGUESTOS"
+	[ -x "$MKGUESTOS" ] || skip "no scripts/cml-mkguestos at $MKGUESTOS"
 	need_prog openssl sqlite3 sha256sum python3 mksquashfs mkfs.ext4 busybox
 }
 
@@ -449,7 +449,7 @@ _run_tool() {
 pki_make() {
 	local dir=$1
 	shift
-	_run_tool "mkpki" "$MKPKI" "$dir" "$@"
+	_run_tool "cml-mkpki" "$MKPKI" "$dir" "$@"
 	[ -n "$GUESTOS_PKI" ] || GUESTOS_PKI=$dir
 }
 
@@ -459,7 +459,7 @@ pki_make() {
 pki_leaf() {
 	local dir=$1 name=$2
 	shift 2
-	_run_tool "mkpki leaf $name" "$MKPKI" leaf "$dir" "$name" "$@"
+	_run_tool "cml-mkpki leaf $name" "$MKPKI" leaf "$dir" "$name" "$@"
 }
 
 # Builds and signs a guest OS in DIR with GUESTOS_PKI:
@@ -468,7 +468,7 @@ guestos_make() {
 	local dir=$1 name=$2 version=$3
 	shift 3
 	[ -n "$GUESTOS_PKI" ] || fail "guestos_make: no PKI (call pki_make first)"
-	_run_tool "mkguestos $name $version" "$MKGUESTOS" "$dir" \
+	_run_tool "cml-mkguestos $name $version" "$MKGUESTOS" "$dir" \
 	    --pki "$GUESTOS_PKI" --name "$name" --version "$version" "$@"
 }
 

@@ -3,9 +3,9 @@
  * signatures (made with crypto_sign_file and with the openssl tool) and
  * every reason verification refuses one for, and streaming SHA-256.
  *
- * The PKIs are real ones, made by provisioning/mkpki in a temporary
+ * The PKIs are real ones, made by provisioning/cml-mkpki in a temporary
  * directory that the tests run in: "a" (ECDSA P-384, with deliberately bad
- * certificates from `mkpki leaf`), "r" (RSA-3072) and "o" (ECDSA P-384 of
+ * certificates from `cml-mkpki leaf`), "r" (RSA-3072) and "o" (ECDSA P-384 of
  * another organization, trusted by nobody).
  */
 #include "config.h"
@@ -36,7 +36,7 @@
 #include "crypto.h"
 #include "xmalloc.h"
 
-#define MKPKI CML_SRCDIR "/provisioning/mkpki"
+#define MKPKI CML_SRCDIR "/provisioning/cml-mkpki"
 
 /* The data every signature in these tests covers. */
 #define DATA "name=busybox version=1.2.0\n"
@@ -324,7 +324,7 @@ test_cert_load_pem_fields_filled(void **state)
 	assert_string_equal(cert.issuer, "CN=cml root CA,O=cml");
 	assert_string_equal(cert.key, "EC P-384");
 	assert_int_equal(cert.is_ca, 1);
-	/* mkpki: a root is valid for 7305 days (20 years). */
+	/* cml-mkpki: a root is valid for 7305 days (20 years). */
 	assert_true(cert.not_after - cert.not_before == 7305LL * 86400);
 	assert_true(cert.not_before <= (long long)time(NULL));
 	oneshot_hex(cert.der, cert.der_len, hex);
