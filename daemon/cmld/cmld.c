@@ -323,8 +323,16 @@ main(int argc, char **argv)
 	umask(0022);
 
 	log_init("cmld", 1, level);
+	/*
+	 * In the foreground too, a session of its own: a Ctrl-C meant for a
+	 * shell in the terminal that started it (scripts/demo) must not stop
+	 * cmld.  A process group leader (cmld -f typed at a shell, or run by
+	 * systemd) keeps its group: there, Ctrl-C stopping cmld is meant.
+	 */
 	if (!foreground)
 		daemon_fd = cmld_daemonize();
+	else if (getpgrp() != getpid() && setsid() == -1)
+		fatal("setsid");
 	cmld.run_dir = xasprintf("%s/run/cml", root);
 	cmld.state_dir = xasprintf("%s/var/lib/cml", root);
 	cmld.conf_dir = xasprintf("%s/etc/cml", root);
