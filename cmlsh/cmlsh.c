@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -30,9 +31,16 @@
 
 #define CMLSH_HELP_WIDTH 78
 #define CMLSH_HELP_GAP 3
+/* A longer synopsis gets its summary on a line of its own in lists. */
+#define CMLSH_HELP_SYNOPSIS_MAX 40
 
 /* The last signal caught while interactive (SIGINT, SIGHUP, SIGTERM). */
 static volatile sig_atomic_t cmlsh_signal;
+/*
+ * The shell, for readline's callbacks, which take no argument of ours;
+ * set once in main.
+ */
+static struct cmlsh *cmlsh_rl;
 
 /* The shell's own commands, listed by help after the table's. */
 static const struct {
@@ -240,6 +248,11 @@ static void
 cmlsh_help_line(struct cmlsh *sh, const char *synopsis, const char *summary,
     size_t width)
 {
+	if (format_width(synopsis) > width) {
+		fprintf(sh->out, "  %s\n%*s%s\n", synopsis,
+		    (int)(width + 2 + CMLSH_HELP_GAP), "", summary);
+		return;
+	}
 	fprintf(sh->out, "  %s%*s%s\n", synopsis,
 	    (int)(width - format_width(synopsis) + CMLSH_HELP_GAP), "",
 	    summary);
@@ -263,7 +276,8 @@ cmlsh_help_list(struct cmlsh *sh, int argc, char *const *argv)
 		if (cmlsh_common_words(cmd_table[i].words, argc, argv) != argc)
 			continue;
 		syn[i] = cmd_synopsis(&cmd_table[i]);
-		if (format_width(syn[i]) > width)
+		if (format_width(syn[i]) > width &&
+		    format_width(syn[i]) <= CMLSH_HELP_SYNOPSIS_MAX)
 			width = format_width(syn[i]);
 	}
 	if (argc == 0) {
@@ -929,14 +943,166 @@ cmlsh_complete_commands(struct cmlsh_matches *m, int argc, char *const *argv,
 	}
 }
 
+/* Returns monotonic seconds. */
+static long long
+cmlsh_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+/* Keeps a reply of a call made for completion. */
+static int
+cmlsh_fetch_reply(void *arg, struct json_object *params, int continues,
+    const int *fds, size_t nfds, char **cause)
+{
+	struct json_object **acc = arg;
+	size_t i;
+
+	(void)continues;
+	(void)cause;
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (*acc == NULL)
+		*acc = json_object_get(params);
+	else
+		cmlsh_json_merge(*acc, params);
+	return 0;
+}
+
+/* A call made for completion says nothing when it fails. */
+static void
+cmlsh_fetch_error(void *arg, const char *error, struct json_object *params)
+{
+	(void)arg;
+	(void)error;
+	(void)params;
+}
+
 /*
- * Adds what an argument of kind complete can be; returns 1 when file
- * names are wanted, which readline completes itself.
+ * Returns the list member of a reply of cmld that completion needs,
+ * asking cmld when what it said is older than CMLSH_CACHE_SECONDS; NULL
+ * when cmld cannot tell (nothing is shown then).
+ */
+static struct json_object *
+cmlsh_fetch(struct cmlsh *sh, enum cmlsh_cache_id id)
+{
+	static const struct {
+		const char *words, *member;
+	} lists[CMLSH_CACHE_COUNT] = {
+		[CMLSH_CACHE_CONTAINERS] = { "container list", "containers" },
+		[CMLSH_CACHE_GUESTOS] = { "guestos list", "guestos" },
+		[CMLSH_CACHE_ANCHORS] = { "ca list", "anchors" },
+		[CMLSH_CACHE_AUDIT] = { "audit list", "records" },
+	};
+	struct cmlsh_cache *c = &sh->cache[id];
+	struct json_object *acc = NULL, *params, *list;
+	const struct client_reply_ops ops = { .arg = &acc,
+	    .reply = cmlsh_fetch_reply, .error = cmlsh_fetch_error };
+	const struct cmd_entry *cmd;
+	char *cause = NULL;
+	long long now = cmlsh_now();
+
+	if (c->reply == NULL || now - c->at >= CMLSH_CACHE_SECONDS) {
+		if ((cmd = cmd_find_words(lists[id].words)) == NULL)
+			return NULL;
+		params = json_object_new_object();
+		if (id == CMLSH_CACHE_AUDIT)
+			json_object_object_add(params, "last",
+			    json_object_new_int(CMLSH_CACHE_AUDIT_LAST));
+		if (client_call(&sh->cl, cmd, params, 0, NULL, &ops,
+		    &cause) != 0) {
+			free(cause);
+			json_object_put(acc);
+			return NULL;
+		}
+		json_object_put(c->reply);
+		c->reply = acc;
+		c->at = now;
+	}
+	if (!json_object_object_get_ex(c->reply, lists[id].member, &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return NULL;
+	return list;
+}
+
+/*
+ * Adds member of every object in a list cmld gave, those whose match_key
+ * equals match_value when that is not NULL.
+ */
+static void
+cmlsh_match_list(struct cmlsh_matches *m, struct json_object *list,
+    const char *member, const char *match_key, const char *match_value,
+    const char *text)
+{
+	struct json_object *o, *v;
+	size_t i, n;
+
+	if (list == NULL)
+		return;
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(list, i);
+		if (match_key != NULL && (!json_object_object_get_ex(o,
+		    match_key, &v) || match_value == NULL ||
+		    strcmp(json_object_get_string(v), match_value) != 0))
+			continue;
+		if (json_object_object_get_ex(o, member, &v) &&
+		    json_object_is_type(v, json_type_string) &&
+		    json_object_get_string_len(v) > 0)
+			cmlsh_match_add(m, text,
+			    xstrdup(json_object_get_string(v)));
+	}
+}
+
+/* Adds the values a setting can take; key is the setting's name. */
+static void
+cmlsh_complete_setting_value(struct cmlsh *sh, struct cmlsh_matches *m,
+    const char *key, const char *text)
+{
+	const struct setting_def *def;
+	const char *const *c;
+
+	if (key == NULL || (def = setting_find(key)) == NULL)
+		return;
+	switch (def->type) {
+	case SETTING_ENUM:
+		for (c = def->choices; *c != NULL; c++)
+			cmlsh_match_add(m, text, xstrdup(*c));
+		break;
+	case SETTING_BOOL:
+		cmlsh_match_add(m, text, xstrdup("true"));
+		cmlsh_match_add(m, text, xstrdup("false"));
+		break;
+	case SETTING_GUESTOS:
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_GUESTOS),
+		    "name", NULL, NULL, text);
+		break;
+	case SETTING_INT:
+		cmlsh_match_add(m, text, xstrdup(def->def));
+		break;
+	case SETTING_STRING:
+		break;
+	}
+}
+
+/*
+ * Adds what an argument of kind complete can be; prev is the positional
+ * argument before it (NULL if none): the setting of a value, the guest
+ * OS of a version.  Returns 1 when file names are wanted, which readline
+ * completes itself.
  */
 static int
 cmlsh_complete_kind(struct cmlsh_matches *m, enum cmd_complete complete,
-    const char *text)
+    const char *prev, const char *text)
 {
+	static const char *const audit_types[] = {
+		"call", "session", "daemon", "container", NULL
+	};
+	struct cmlsh *sh = cmlsh_rl;
+	const char *const *t;
 	size_t i;
 
 	switch (complete) {
@@ -950,6 +1116,36 @@ cmlsh_complete_kind(struct cmlsh_matches *m, enum cmd_complete complete,
 		for (i = 0; i < cml_interfaces_len; i++)
 			cmlsh_match_add(m, text,
 			    xstrdup(cml_interfaces[i].name));
+		break;
+	case CMD_COMPLETE_CONTAINER:
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_CONTAINERS),
+		    "name", NULL, NULL, text);
+		break;
+	case CMD_COMPLETE_GUESTOS:
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_GUESTOS),
+		    "name", NULL, NULL, text);
+		break;
+	case CMD_COMPLETE_GUESTOS_VERSION:
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_GUESTOS),
+		    "version", "name", prev, text);
+		break;
+	case CMD_COMPLETE_ANCHOR:
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_ANCHORS),
+		    "fingerprint", NULL, NULL, text);
+		break;
+	case CMD_COMPLETE_SETTING_VALUE:
+		cmlsh_complete_setting_value(sh, m, prev, text);
+		break;
+	case CMD_COMPLETE_AUDIT_TYPE:
+		for (t = audit_types; *t != NULL; t++)
+			cmlsh_match_add(m, text, xstrdup(*t));
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_AUDIT),
+		    "type", NULL, NULL, text);
+		break;
+	case CMD_COMPLETE_AUDIT_RESULT:
+		cmlsh_match_add(m, text, xstrdup("ok"));
+		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_AUDIT),
+		    "result", NULL, NULL, text);
 		break;
 	case CMD_COMPLETE_NONE:
 		break;
@@ -967,6 +1163,7 @@ cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
     int argc, char *const *argv, const char *text)
 {
 	const struct cmd_arg *a, *pos = cmd->args;
+	const char *prev = NULL;
 	int i, dashdash = 0, rest = 0;
 
 	for (i = 0; i < argc; i++) {
@@ -982,13 +1179,14 @@ cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
 			if (a->name != NULL && a->type != CMD_ARG_BOOL &&
 			    ++i == argc)
 				return cmlsh_complete_kind(m, a->complete,
-				    text);
+				    NULL, text);
 			continue;
 		}
 		while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
 			pos++;
 		if (pos->name == NULL)
 			return 0;
+		prev = argv[i];
 		if (pos->type == CMD_ARG_STRINGS)
 			rest = 1;
 		else
@@ -1005,7 +1203,7 @@ cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
 		pos++;
 	if (pos->name == NULL)
 		return 0;
-	return cmlsh_complete_kind(m, pos->complete, text);
+	return cmlsh_complete_kind(m, pos->complete, prev, text);
 }
 
 /*
@@ -1411,6 +1609,7 @@ main(int argc, char **argv)
 		    CMLSH_DEFAULT_SOCKET;
 	}
 	client_init(&sh.cl, sh.socket_path, &cmlsh_signal);
+	cmlsh_rl = &sh;
 	sh.tty = isatty(STDIN_FILENO);
 
 	if (command != NULL)
@@ -1429,6 +1628,8 @@ main(int argc, char **argv)
 		status = CMLSH_EXIT_FAILED;
 	}
 	client_disconnect(&sh.cl);
+	for (ch = 0; ch < CMLSH_CACHE_COUNT; ch++)
+		json_object_put(sh.cache[ch].reply);
 	free(sh.history_path);
 	return status;
 }

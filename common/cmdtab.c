@@ -58,7 +58,8 @@ const struct cmd_entry cmd_table[] = {
 			  .metavar = "KEY", .help = "the setting to change",
 			  .complete = CMD_COMPLETE_SETTING },
 			{ .name = "value", .type = CMD_ARG_STRING,
-			  .metavar = "VALUE", .help = "its new value" },
+			  .metavar = "VALUE", .help = "its new value",
+			  .complete = CMD_COMPLETE_SETTING_VALUE },
 		},
 		.summary = "change a device setting",
 		.help = "Validates VALUE against the setting's type and range, "
@@ -73,13 +74,46 @@ const struct cmd_entry cmd_table[] = {
 		.args = {
 			{ .name = "last", .type = CMD_ARG_INT,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
-			  .metavar = "N", .help = "only the last N records",
+			  .metavar = "N", .help = "only the last N records "
+			    "(of those the other options select)",
 			  .min = 1, .max = 1000000 },
+			{ .name = "since", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "TIME", .help = "only records at or after "
+			    "TIME: RFC 3339 (2026-12-03T10:00:00Z), a date "
+			    "(2026-12-03, midnight UTC) or a span before now "
+			    "(30s, 10m, 2h, 7d)" },
+			{ .name = "until", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "TIME", .help = "only records before TIME, "
+			    "given as for --since" },
+			{ .name = "container", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "NAME", .help = "only records about this "
+			    "container",
+			  .complete = CMD_COMPLETE_CONTAINER },
+			{ .name = "type", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "TYPE", .help = "only records of this type: "
+			    "call, session, daemon or container",
+			  .complete = CMD_COMPLETE_AUDIT_TYPE },
+			{ .name = "result", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "RESULT", .help = "only records with this "
+			    "result: ok, or an error name",
+			  .complete = CMD_COMPLETE_AUDIT_RESULT },
+			{ .name = "uid", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "UID", .help = "only records of callers "
+			    "with this uid (cmld's own records carry its uid)",
+			  .min = 0, .max = 4294967295LL },
 		},
 		.summary = "show audit records",
 		.help = "Shows the audit trail, oldest first: sequence number, "
-		    "UTC time, type, caller uid and pid, container, object, "
-		    "result and details. Long trails arrive in parts.",
+		    "UTC time, type, caller uid and pid (cmld for the "
+		    "daemon's own records), container, object, result and "
+		    "details. The options select records; all that are given "
+		    "must match. Long trails arrive in parts.",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
 	},
 	{
@@ -120,7 +154,8 @@ const struct cmd_entry cmd_table[] = {
 			{ .name = "fingerprint", .type = CMD_ARG_STRING,
 			  .metavar = "FINGERPRINT",
 			  .help = "the anchor's fingerprint, or its first 8 or "
-			    "more hex digits" },
+			    "more hex digits",
+			  .complete = CMD_COMPLETE_ANCHOR },
 		},
 		.summary = "remove a trust anchor",
 		.help = "Removes a trust anchor. Whatever is signed only under "
@@ -167,10 +202,12 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_GUESTOS_VERIFY,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the guest OS" },
+			  .metavar = "NAME", .help = "the guest OS",
+			  .complete = CMD_COMPLETE_GUESTOS },
 			{ .name = "version", .type = CMD_ARG_STRING,
 			  .flags = CMD_ARG_OPTIONAL, .metavar = "VERSION",
-			  .help = "which version (default: the newest)" },
+			  .help = "which version (default: the newest)",
+			  .complete = CMD_COMPLETE_GUESTOS_VERSION },
 		},
 		.summary = "check an installed guest OS",
 		.help = "Checks the installed manifest's signature against the "
@@ -185,10 +222,12 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_GUESTOS_REMOVE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the guest OS" },
+			  .metavar = "NAME", .help = "the guest OS",
+			  .complete = CMD_COMPLETE_GUESTOS },
 			{ .name = "version", .type = CMD_ARG_STRING,
 			  .flags = CMD_ARG_OPTIONAL, .metavar = "VERSION",
-			  .help = "only this version (default: all)" },
+			  .help = "only this version (default: all)",
+			  .complete = CMD_COMPLETE_GUESTOS_VERSION },
 		},
 		.summary = "remove an installed guest OS",
 		.help = "Removes one version of a guest OS, or all of them, "
@@ -215,7 +254,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_SHOW,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "show one container",
 		.help = "Shows a container's state, reason, guest OS, signer, "
@@ -229,7 +269,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_CONFIG,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "show a container's effective config",
 		.help = "Shows the effective config as JSON, defaults filled in: "
@@ -262,7 +303,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_START,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "start a container",
 		.help = "Checks the guest OS images against their signed hashes, then "
@@ -277,7 +319,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_STOP,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "stop a container",
 		.help = "Sends SIGTERM to its init, and SIGKILL when it has not ended "
@@ -292,7 +335,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_KILL,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "kill a container at once",
 		.help = "Kills every process of the container with SIGKILL; answers "
@@ -306,7 +350,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_FREEZE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "freeze every process of a container",
 		.help = "Stops every process of the container (cgroup freezer) until "
@@ -320,7 +365,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_UNFREEZE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "let a frozen container run again",
 		.help = "Lets the processes of a frozen container run again. Audited.",
@@ -333,7 +379,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_REMOVE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 		},
 		.summary = "remove a stopped container",
 		.help = "Removes a container that is not running from the store. "
@@ -347,7 +394,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_EXEC,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 			{ .name = "command", .type = CMD_ARG_STRINGS,
 			  .metavar = "COMMAND",
 			  .help = "an absolute path inside the container and "

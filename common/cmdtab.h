@@ -34,6 +34,14 @@ enum cmd_complete {
 	CMD_COMPLETE_FILE,
 	CMD_COMPLETE_SETTING,
 	CMD_COMPLETE_INTERFACE,
+	/* live values, asked of cmld */
+	CMD_COMPLETE_CONTAINER, /* container names */
+	CMD_COMPLETE_GUESTOS, /* guest OS names */
+	CMD_COMPLETE_GUESTOS_VERSION, /* versions of the guest OS before */
+	CMD_COMPLETE_ANCHOR, /* trust anchor fingerprints */
+	CMD_COMPLETE_SETTING_VALUE, /* values of the setting before */
+	CMD_COMPLETE_AUDIT_TYPE, /* audit record types */
+	CMD_COMPLETE_AUDIT_RESULT, /* audit results seen lately */
 };
 
 #define CMD_ARG_OPTIONAL 0x01 /* may be left out */

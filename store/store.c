@@ -1099,36 +1099,84 @@ store_audit_list(struct store *st, long long last,
 	    cause);
 }
 
-int
-store_audit_range(struct store *st, long long after, long long until,
-    long long limit, int (*cb)(const struct audit_record *rec, void *arg),
-    void *arg, char **cause)
+void
+store_audit_filter_init(struct audit_filter *f)
 {
-	const struct store_arg args[] = { STORE_INT(after), STORE_INT(until),
-	    STORE_INT(limit) };
+	memset(f, 0, sizeof *f);
+	f->since_ms = -1;
+	f->until_ms = -1;
+	f->uid = -1;
+}
 
-	return store_audit_query(st,
-	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
-	    "details FROM audit.audit WHERE seq > ? AND seq <= ? "
-	    "ORDER BY seq ASC LIMIT ?", args, STORE_NITEMS(args), cb, arg,
-	    cause);
+/*
+ * The filter's conditions, numbered ?3 to ?8 after the two of the query
+ * (STORE_AUDIT_FILTER_ARGS binds them); a NULL binding matches anything,
+ * so one statement serves every combination.
+ */
+#define STORE_AUDIT_FILTER_SQL \
+	" AND (?3 IS NULL OR time_ms >= ?3) AND (?4 IS NULL OR time_ms < ?4)" \
+	" AND (?5 IS NULL OR container = ?5) AND (?6 IS NULL OR type = ?6)" \
+	" AND (?7 IS NULL OR result = ?7) AND (?8 IS NULL OR uid = ?8)"
+#define STORE_AUDIT_FILTER_ARGS(f) \
+	STORE_ID((f)->since_ms), STORE_ID((f)->until_ms), \
+	STORE_TEXT((f)->container), STORE_TEXT((f)->type), \
+	STORE_TEXT((f)->result), STORE_ID((f)->uid)
+
+int
+store_audit_range(struct store *st, const struct audit_filter *f,
+    long long after, long long until, long long limit,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
+    char **cause)
+{
+	struct audit_filter all;
+
+	if (f == NULL) {
+		store_audit_filter_init(&all);
+		f = &all;
+	}
+	{
+		const struct store_arg args[] = { STORE_INT(after),
+		    STORE_INT(until), STORE_AUDIT_FILTER_ARGS(f),
+		    STORE_INT(limit) };
+
+		return store_audit_query(st,
+		    "SELECT seq, time_ms, type, uid, pid, container, object, "
+		    "result, details FROM audit.audit WHERE seq > ?1 AND "
+		    "seq <= ?2" STORE_AUDIT_FILTER_SQL " ORDER BY seq ASC "
+		    "LIMIT ?9", args, STORE_NITEMS(args), cb, arg, cause);
+	}
 }
 
 int
-store_audit_bounds(struct store *st, long long last, long long *after,
-    long long *until, char **cause)
+store_audit_bounds(struct store *st, const struct audit_filter *f,
+    long long last, long long *after, long long *until, long long *count,
+    char **cause)
 {
-	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
+	struct audit_filter all;
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	rc = store_prepare(st->db, &stmt,
-	    "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0) FROM "
-	    "(SELECT seq FROM audit.audit ORDER BY seq DESC LIMIT ?)", args,
-	    STORE_NITEMS(args));
+	if (f == NULL) {
+		store_audit_filter_init(&all);
+		f = &all;
+	}
+	{
+		/* ?1 and ?2 bound the seq as in store_audit_range: all */
+		const struct store_arg args[] = { STORE_INT(0),
+		    STORE_INT(LLONG_MAX), STORE_AUDIT_FILTER_ARGS(f),
+		    STORE_INT(last > 0 ? last : -1) };
+
+		rc = store_prepare(st->db, &stmt,
+		    "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0), "
+		    "count(*) FROM (SELECT seq FROM audit.audit WHERE "
+		    "seq > ?1 AND seq <= ?2" STORE_AUDIT_FILTER_SQL
+		    " ORDER BY seq DESC LIMIT ?9)", args, STORE_NITEMS(args));
+	}
 	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*after = sqlite3_column_int64(stmt, 0) - 1;
 		*until = sqlite3_column_int64(stmt, 1);
+		if (count != NULL)
+			*count = sqlite3_column_int64(stmt, 2);
 		sqlite3_finalize(stmt);
 		return 0;
 	}

@@ -90,20 +90,38 @@ int store_audit_list(struct store *st, long long last,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg,
     char **cause);
 /*
- * Finds the records a listing of the last `last` records (all when
- * last <= 0) covers, as of now: those with after < seq <= until.  -1 with
+ * Which audit records a listing selects: every member that is set must
+ * match (strings exactly); a NULL filter selects every record.
+ */
+struct audit_filter {
+	long long since_ms; /* time_ms >= since_ms; -1: no bound */
+	long long until_ms; /* time_ms < until_ms; -1: no bound */
+	const char *container; /* NULL: any */
+	const char *type; /* NULL: any */
+	const char *result; /* NULL: any */
+	long long uid; /* -1: any */
+};
+
+/* Sets a filter that selects every record. */
+void store_audit_filter_init(struct audit_filter *f);
+/*
+ * Finds the records a listing of the last `last` records that f selects
+ * (all of them when last <= 0) covers, as of now: those f selects with
+ * after < seq <= until, *count of them (count may be NULL).  -1 with
  * *cause set.
  */
-int store_audit_bounds(struct store *st, long long last, long long *after,
-    long long *until, char **cause);
+int store_audit_bounds(struct store *st, const struct audit_filter *f,
+    long long last, long long *after, long long *until, long long *count,
+    char **cause);
 /*
- * Calls cb for at most limit records with after < seq <= until, in
- * ascending order of seq; stops and returns cb's value if it is not 0.
- * -1 with *cause set on a database error.
+ * Calls cb for at most limit records that f selects with
+ * after < seq <= until, in ascending order of seq; stops and returns cb's
+ * value if it is not 0.  -1 with *cause set on a database error.
  */
-int store_audit_range(struct store *st, long long after, long long until,
-    long long limit, int (*cb)(const struct audit_record *rec, void *arg),
-    void *arg, char **cause);
+int store_audit_range(struct store *st, const struct audit_filter *f,
+    long long after, long long until, long long limit,
+    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
+    char **cause);
 /* Returns the number of audit records, or -1 with *cause set. */
 long long store_audit_count(struct store *st, char **cause);
 

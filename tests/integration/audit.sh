@@ -152,7 +152,7 @@ usage_error() {
 	expect_status "audit list --last '$bad'" 2 $?
 	expect_eq "audit list --last '$bad': nothing on stdout" "" "$out"
 	expect_eq "audit list --last '$bad': usage and reason" \
-"cmlsh: usage: audit list [--last N]
+"cmlsh: usage: audit list [--last N] [--since TIME] [--until TIME] [--container NAME] [--type TYPE] [--result RESULT] [--uid UID]
 cmlsh: $reason" "$(cat "$SCRATCH/err")"
 }
 usage_error 0 "N must be between 1 and 1000000, not 0"

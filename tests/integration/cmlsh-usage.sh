@@ -40,7 +40,7 @@ run "too many arguments for device status" 2 "" \
 "cmlsh: usage: device status
 cmlsh: too many arguments (unexpected 'now')" --socket "$SOCK" -c 'device status now'
 run "unknown option of a command" 2 "" \
-"cmlsh: usage: audit list [--last N]
+"cmlsh: usage: audit list [--last N] [--since TIME] [--until TIME] [--container NAME] [--type TYPE] [--result RESULT] [--uid UID]
 cmlsh: unknown option '--first'" --socket "$SOCK" -c 'audit list --first 3'
 run "unknown command" 2 "" \
 "cmlsh: unknown command 'foo': type 'help' for a list" --socket "$SOCK" -c 'foo'
@@ -146,7 +146,7 @@ Type 'help COMMAND' for a command's arguments, 'help FAMILY' for one family." \
 expect_match "help: lists device config set" \
     $'\n  device config set KEY VALUE +change a device setting\n' "$out"
 expect_match "help: lists audit list" \
-    $'\n  audit list \\[--last N\\] +show audit records\n' "$out"
+    $'\n  audit list \\[--last N\\] \\[--since TIME\\] [^\n]*\\[--uid UID\\]\n +show audit records\n' "$out"
 # without a daemon too: help is the shell's own
 out2=$("$CMLSH" --socket "$SCRATCH/none.sock" -c help 2>&1)
 expect_status "help without a daemon" 0 $?
@@ -166,7 +166,8 @@ Arguments:
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \
 "audit - the audit trail
-  audit list [--last N]   show audit records" "" --socket "$SOCK" -c 'help audit'
+  audit list [--last N] [--since TIME] [--until TIME] [--container NAME] [--type TYPE] [--result RESULT] [--uid UID]
+     show audit records" "" --socket "$SOCK" -c 'help audit'
 out=$("$CMLSH" --socket "$SOCK" -c 'help nothing' 2>"$SCRATCH/err")
 expect_status "help for an unknown command" 2 $?
 expect_match "help for an unknown command: says so" "^cmlsh: no help for 'nothing'" \

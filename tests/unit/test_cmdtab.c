@@ -230,7 +230,9 @@ test_synopsis_from_args(void **state)
 	assert_string_equal(s, "device config get [KEY]");
 	free(s);
 	s = cmd_synopsis(cmd_find_words("audit list"));
-	assert_string_equal(s, "audit list [--last N]");
+	assert_string_equal(s, "audit list [--last N] [--since TIME] "
+	    "[--until TIME] [--container NAME] [--type TYPE] "
+	    "[--result RESULT] [--uid UID]");
 	free(s);
 }
 
