@@ -25,6 +25,7 @@
 
 #include "cmdtab.h"
 #include "cmlsh.h"
+#include "exec.h"
 #include "interfaces.h"
 #include "settings.h"
 #include "xmalloc.h"
@@ -36,6 +37,8 @@
 
 /* The last signal caught while interactive (SIGINT, SIGHUP, SIGTERM). */
 static volatile sig_atomic_t cmlsh_signal;
+/* One command from -c: stdin is free for it (container exec). */
+static int cmlsh_stdin_free;
 /*
  * The shell, for readline's callbacks, which take no argument of ours;
  * set once in main.
@@ -615,35 +618,16 @@ cmlsh_output(struct cmlsh_call *c, struct json_object *params,
     const int *fds, size_t nfds, char **cause)
 {
 	struct cmlsh *sh = c->sh;
-	struct json_object *o, *e, *v;
-	int dst[2];
+	struct json_object *v;
+	int rc;
 
 	if (sh->json)
 		return 0;
-	if (json_object_object_get_ex(params, "stdout", &o) &&
-	    json_object_object_get_ex(params, "stderr", &e) &&
-	    json_object_is_type(o, json_type_int) &&
-	    json_object_is_type(e, json_type_int)) {
-		if (nfds != 2 || json_object_get_int(o) != 0 ||
-		    json_object_get_int(e) != 1) {
-			*cause = xstrdup("cmld passed no output pipes with "
-			    "the command's first reply");
-			return -1;
-		}
-		fflush(sh->out);
-		fflush(sh->err);
-		dst[0] = fileno(sh->out);
-		dst[1] = fileno(sh->err);
-		if (client_copy_output(fds, dst, 2, c->mask, &cmlsh_signal,
-		    cause) == -1) {
-			if (*cause != NULL && **cause == '\0') {
-				free(*cause);
-				*cause = NULL;
-			}
-			return -1;
-		}
-		return 1;
-	}
+	fflush(sh->out);
+	fflush(sh->err);
+	/* the pipes, pty or console cmld passed: pumped in client/exec.c */
+	if ((rc = exec_attach(params, fds, nfds, cause)) != 0)
+		return rc;
 	if (json_object_object_get_ex(params, "exit_status", &v) &&
 	    json_object_is_type(v, json_type_int)) {
 		c->exit_status = json_object_get_int(v);
@@ -732,6 +716,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	    cmd->id == CMD_ID_CONTAINER_EXEC);
 
 	format_state_init(&c.fs);
+	if (!sh->json)
+		exec_prepare(cmd, params, cmlsh_stdin_free);
 	if (sh->interactive) {
 		/* Signals are taken only while waiting, so none is lost. */
 		sigemptyset(&block);
@@ -1612,6 +1598,7 @@ main(int argc, char **argv)
 	cmlsh_rl = &sh;
 	sh.tty = isatty(STDIN_FILENO);
 
+	cmlsh_stdin_free = command != NULL;
 	if (command != NULL)
 		status = cmlsh_run_line(&sh, command);
 	else if (optind < argc)

@@ -396,15 +396,48 @@ const struct cmd_entry cmd_table[] = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container",
 			  .complete = CMD_COMPLETE_CONTAINER },
+			{ .name = "interactive", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "STDIN",
+			  .letter = 'i',
+			  .help = "pass the caller's stdin on to the command" },
+			{ .name = "tty", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "TTY",
+			  .letter = 't',
+			  .help = "run the command on a pseudo-terminal of the "
+			    "container (the caller's terminal goes raw)" },
+			{ .name = "rows", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "N", .min = 1, .max = 65535,
+			  .help = "with --tty, its height (cmlsh sends its "
+			    "terminal's)" },
+			{ .name = "cols", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "N", .min = 1, .max = 65535,
+			  .help = "with --tty, its width (cmlsh sends its "
+			    "terminal's)" },
+			{ .name = "signals", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "SIGNALS",
+			  .help = "pass the caller a pipe whose bytes are "
+			    "signals for the command (cmlsh passes its "
+			    "Ctrl-C on)" },
 			{ .name = "command", .type = CMD_ARG_STRINGS,
 			  .metavar = "COMMAND",
-			  .help = "an absolute path inside the container and "
-			    "its arguments (after --)" },
+			  .help = "an absolute path inside the container, or a "
+			    "name looked up in the container's PATH, and its "
+			    "arguments (after --)" },
 		},
 		.summary = "run a command inside a container",
 		.help = "Runs COMMAND in the running container's namespaces, root, "
 		    "cgroups, capabilities and seccomp filter. Its output comes "
-		    "back as it is written; the exit status is the command's. "
+		    "back as it is written; the exit status is the command's "
+		    "(128 + N for signal N). With -i the caller's stdin is the "
+		    "command's (also without -i when cmlsh -c reads no "
+		    "terminal); with -t the command runs on a pseudo-terminal "
+		    "of the container, the caller's terminal is raw, its size "
+		    "follows the caller's and Ctrl-C reaches the command. "
 		    "Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
 	},
@@ -597,6 +630,18 @@ cmd_find_option(const struct cmd_entry *cmd, const char *name)
 	return NULL;
 }
 
+/* Finds the option of cmd given as -letter; NULL if none. */
+static const struct cmd_arg *
+cmd_find_letter(const struct cmd_entry *cmd, char letter)
+{
+	const struct cmd_arg *a;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->letter != '\0' && a->letter == letter)
+			return a;
+	return NULL;
+}
+
 int
 cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
     struct json_object **params, char **cause)
@@ -630,6 +675,27 @@ cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
 			if ((v = cmd_arg_value(a, argv[i], cause)) == NULL)
 				goto fail;
 			json_object_object_add(p, a->name, v);
+			continue;
+		}
+		if (!dashdash && rest == NULL && w[0] == '-' && w[1] != '-' &&
+		    w[1] != '\0' && cmd_find_letter(cmd, w[1]) != NULL) {
+			const char *l;
+
+			for (l = w + 1; *l != '\0'; l++) {
+				if ((a = cmd_find_letter(cmd, *l)) == NULL) {
+					*cause = xasprintf("unknown option "
+					    "'-%c'", *l);
+					goto fail;
+				}
+				if (json_object_object_get_ex(p, a->name,
+				    NULL)) {
+					*cause = xasprintf("option '-%c' given "
+					    "twice", *l);
+					goto fail;
+				}
+				json_object_object_add(p, a->name,
+				    json_object_new_boolean(1));
+			}
 			continue;
 		}
 		if (rest != NULL) {
@@ -866,6 +932,8 @@ cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
 char *
 cmd_arg_label(const struct cmd_arg *a)
 {
+	if ((a->flags & CMD_ARG_OPTION) && a->letter != '\0')
+		return xasprintf("-%c|--%s", a->letter, a->name);
 	if (a->flags & CMD_ARG_OPTION)
 		return a->type == CMD_ARG_BOOL ? xasprintf("--%s", a->name) :
 		    xasprintf("--%s %s", a->name, a->metavar);

@@ -59,6 +59,8 @@ struct cmd_arg {
 	const char *help;
 	enum cmd_complete complete;
 	long long min, max; /* CMD_ARG_INT range, inclusive */
+	/* A CMD_ARG_BOOL option also given as -LETTER ("-it" for two). */
+	char letter;
 };
 
 /* Policy flags, checked by cmld in one place before a handler runs. */

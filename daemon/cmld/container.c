@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/poll.h>
 #include <sys/prctl.h>
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +104,7 @@ struct container_msg {
 };
 #define CONTAINER_MSG_ERROR 'E'
 #define CONTAINER_MSG_EXEC 'X' /* about to execute: EOF next means it did */
+#define CONTAINER_MSG_PTY 'P' /* an exec's pty master comes with it */
 
 static int
 container_pidfd_send_signal(int pidfd, int sig)
@@ -483,7 +486,9 @@ container_child_main(struct container *c, int sock, int nullfd)
 			container_child_abort(c, 1);
 	}
 	out = c->outfd != -1 ? c->outfd : nullfd;
-	if (dup2(nullfd, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1) {
+	/* A console (a pty) is init's input too; not its controlling tty. */
+	if (dup2(c->console ? out : nullfd, 0) == -1 || dup2(out, 1) == -1 ||
+	    dup2(out, 2) == -1) {
 		container_child_fail(c, errno, "redirection of init's standard "
 		    "input and output failed");
 		container_child_abort(c, 1);
@@ -501,8 +506,16 @@ container_child_main(struct container *c, int sock, int nullfd)
  * -1 with *cause set when a step failed or it ended without saying why.
  */
 static int
-container_sync_wait(struct container *c, int sock, pid_t pid, char **cause)
+container_sync_wait(struct container *c, int sock, pid_t pid, int *fdp,
+    char **cause)
 {
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct cmsghdr *cmsg;
+	struct msghdr mh;
+	struct iovec iov;
 	struct container_msg msg;
 	struct timespec t0, t1;
 	struct pollfd pfd;
@@ -533,7 +546,31 @@ container_sync_wait(struct container *c, int sock, pid_t pid, char **cause)
 		}
 		if (r == 0)
 			continue;
-		n = recv(sock, &msg, sizeof msg, 0);
+		memset(&mh, 0, sizeof mh);
+		iov.iov_base = &msg;
+		iov.iov_len = sizeof msg;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof u.buf;
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		/* Only an exec's pty master comes along, and only where asked. */
+		if (n > 0 && (cmsg = CMSG_FIRSTHDR(&mh)) != NULL &&
+		    cmsg->cmsg_level == SOL_SOCKET &&
+		    cmsg->cmsg_type == SCM_RIGHTS &&
+		    cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+			if (fdp == NULL || *fdp != -1 ||
+			    msg.type != CONTAINER_MSG_PTY) {
+				close(fd);
+				*cause = xasprintf("a descriptor nobody asked "
+				    "for came from the container's set-up");
+				return -1;
+			}
+			*fdp = fd;
+		}
 		/*
 		 * A child that ended with messages of cmld's unread leaves a
 		 * reset, reported before what it sent: read on.
@@ -563,6 +600,8 @@ container_sync_wait(struct container *c, int sock, pid_t pid, char **cause)
 			exec_seen = 1;
 			continue;
 		}
+		if (msg.type == CONTAINER_MSG_PTY && fdp != NULL && *fdp != -1)
+			continue;
 		if (msg.err != 0)
 			*cause = xasprintf("%s: %s", msg.text, strerror(msg.err));
 		else
@@ -776,6 +815,14 @@ void
 container_set_output(struct container *c, int fd)
 {
 	c->outfd = fd;
+	c->console = 0;
+}
+
+void
+container_set_console(struct container *c, int fd)
+{
+	c->outfd = fd;
+	c->console = 1;
 }
 
 /* Runs the cleanup hooks, last module first. */
@@ -863,7 +910,7 @@ container_start(struct container *c, char **cause)
 			goto fail;
 		}
 	}
-	if (container_sync_wait(c, sv[0], pid, cause) == -1)
+	if (container_sync_wait(c, sv[0], pid, NULL, cause) == -1)
 		goto fail;
 	c->psock = -1;
 	close(sv[0]);
@@ -1069,37 +1116,190 @@ container_reap(struct container *c, char **reason)
 	return failed ? CONTAINER_FAILED : CONTAINER_STOPPED;
 }
 
+/*
+ * Exec side, in the process that runs the command: executes argv[0], or
+ * with no '/' in it the first match in the PATH of the container's
+ * environment (the default PATH without one), as docker exec does.
+ * Never returns.
+ */
+static void __attribute__((noreturn))
+container_exec_path(struct container *c, char *const argv[])
+{
+	const char *path = CONTAINER_DEFAULT_PATH + 5, *p, *e;
+	char buf[PATH_MAX];
+	size_t i, dl, nl;
+	int seen = 0;
+
+	if (strchr(argv[0], '/') != NULL) {
+		execve(argv[0], argv, c->envp);
+		container_child_fail(c, errno, "execution of '%s' in container "
+		    "'%s' failed", argv[0], c->name);
+		container_child_abort(c, 127);
+	}
+	for (i = 0; c->envp != NULL && c->envp[i] != NULL; i++)
+		if (strncmp(c->envp[i], "PATH=", 5) == 0)
+			path = c->envp[i] + 5;
+	nl = strlen(argv[0]);
+	for (p = path;; p = e + 1) {
+		e = strchr(p, ':');
+		dl = e != NULL ? (size_t)(e - p) : strlen(p);
+		/* an empty entry is the directory itself: "/" here */
+		if (dl + 1 + nl < sizeof buf) {
+			memcpy(buf, p, dl);
+			buf[dl] = '/';
+			memcpy(buf + dl + 1, argv[0], nl + 1);
+			execve(buf, argv, c->envp);
+			if (errno == EACCES)
+				seen = 1;
+			else if (errno != ENOENT && errno != ENOTDIR) {
+				container_child_fail(c, errno, "execution of "
+				    "'%s' in container '%s' failed", buf,
+				    c->name);
+				container_child_abort(c, 127);
+			}
+		}
+		if (e == NULL)
+			break;
+	}
+	if (seen)
+		container_child_fail(c, EACCES, "execution of '%s' in container "
+		    "'%s' failed", argv[0], c->name);
+	else
+		container_child_fail(c, 0, "'%s' was not found in the PATH of "
+		    "container '%s' (%s)", argv[0], c->name, path);
+	container_child_abort(c, 127);
+}
+
 /* Exec side, in the process that runs the command: never returns. */
 static void __attribute__((noreturn))
-container_exec_run(struct container *c, char *const argv[], int nullfd,
-    int out, int err)
+container_exec_run(struct container *c, char *const argv[], int in, int out,
+    int err, int pty)
 {
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
-	    dup2(nullfd, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1) {
-		container_child_fail(c, errno, "redirection of the command's "
-		    "standard input and output failed");
-		container_child_abort(c, 126);
-	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto fail;
+	if (pty != -1) {
+		/* a session of its own, the pty its controlling terminal */
+		if (setsid() == -1 || ioctl(pty, TIOCSCTTY, 0) == -1 ||
+		    dup2(pty, 0) == -1 || dup2(pty, 1) == -1 ||
+		    dup2(pty, 2) == -1)
+			goto fail;
+	} else if (dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
+	    dup2(err, 2) == -1)
+		goto fail;
 	container_child_cloexec();
 	container_child_send(c->sock, CONTAINER_MSG_EXEC, 0, NULL);
-	execve(argv[0], argv, c->envp);
-	container_child_fail(c, errno, "execution of '%s' in container '%s' "
-	    "failed", argv[0], c->name);
-	container_child_abort(c, 127);
+	container_exec_path(c, argv);
+fail:
+	container_child_fail(c, errno, "redirection of the command's standard "
+	    "input and output failed");
+	container_child_abort(c, 126);
+}
+
+/*
+ * The command's pid, for the waiting process's signal handler: set in that
+ * forked process only, never in cmld.
+ */
+static volatile pid_t container_exec_cmd;
+
+/* The signals the waiting process passes on to the command. */
+static const int container_exec_fwd[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+};
+
+/* Exec side, the waiting process: passes a signal on to the command. */
+static void
+container_exec_forward(int sig)
+{
+	int saved = errno;
+
+	if (container_exec_cmd > 0)
+		kill(container_exec_cmd, sig);
+	errno = saved;
+}
+
+/*
+ * Exec side, with a tty: opens a pseudo-terminal of the container's own
+ * devpts (its /dev/ptmx, in its mount namespace and root), sized as asked,
+ * sends the master to cmld and returns the slave (opened from the master,
+ * so that no path in the container can stand in for it); -1 on failure.
+ */
+static int
+container_exec_pty(struct container *c, const struct container_exec_io *io)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct container_msg msg;
+	struct cmsghdr *cmsg;
+	struct msghdr mh;
+	struct iovec iov;
+	struct winsize ws;
+	int master, slave, unlock = 0;
+	ssize_t n;
+
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master == -1) {
+		container_child_fail(c, errno, "opening /dev/ptmx in container "
+		    "'%s' failed", c->name);
+		return -1;
+	}
+	if (ioctl(master, TIOCSPTLCK, &unlock) == -1 ||
+	    (slave = ioctl(master, TIOCGPTPEER,
+	    O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+		container_child_fail(c, errno, "opening a pseudo-terminal in "
+		    "container '%s' failed", c->name);
+		close(master);
+		return -1;
+	}
+	if (io->rows > 0 && io->cols > 0) {
+		memset(&ws, 0, sizeof ws);
+		ws.ws_row = io->rows;
+		ws.ws_col = io->cols;
+		(void)ioctl(master, TIOCSWINSZ, &ws);
+	}
+	memset(&msg, 0, sizeof msg);
+	msg.type = CONTAINER_MSG_PTY;
+	memset(&u, 0, sizeof u);
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = &msg;
+	iov.iov_len = sizeof msg;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof u.buf;
+	cmsg = CMSG_FIRSTHDR(&mh);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &master, sizeof master);
+	do
+		n = sendmsg(c->sock, &mh, MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	close(master);
+	if (n != (ssize_t)sizeof msg) {
+		close(slave);
+		return -1;
+	}
+	return slave;
 }
 
 /*
  * Exec side, the first process: enters the container's namespaces and
  * root, takes on its restrictions, forks the command into its PID
- * namespace and passes the command's status on as its own.
+ * namespace, passes on the signals it gets and the command's status as
+ * its own.
  */
 static void __attribute__((noreturn))
-container_exec_child(struct container *c, char *const argv[], int sock,
-    int rootfd, int nullfd, int out, int err)
+container_exec_child(struct container *c, char *const argv[],
+    const struct container_exec_io *io, int sock, int rootfd, int in,
+    int out, int err)
 {
+	struct sigaction sa;
+	sigset_t fwd, old;
 	size_t i;
 	pid_t pid;
-	int status, fd;
+	int status, fd, pty = -1;
 
 	c->sock = sock;
 	container_child_signals();
@@ -1124,17 +1324,33 @@ container_exec_child(struct container *c, char *const argv[], int sock,
 		if (container_modules[i]->enter(c) == -1)
 			container_child_abort(c, 126);
 	}
+	if (io->tty && (pty = container_exec_pty(c, io)) == -1)
+		container_child_abort(c, 126);
+	/* Held until the handlers know whom to pass them to. */
+	sigemptyset(&fwd);
+	for (i = 0; i < sizeof container_exec_fwd / sizeof(int); i++)
+		sigaddset(&fwd, container_exec_fwd[i]);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
 	if ((pid = fork()) == -1) {
 		container_child_fail(c, errno, "fork into container '%s' failed",
 		    c->name);
 		container_child_abort(c, 126);
 	}
-	if (pid == 0)
-		container_exec_run(c, argv, nullfd, out, err);
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		container_exec_run(c, argv, in, out, err, pty);
+	}
+	container_exec_cmd = pid;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = container_exec_forward;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof container_exec_fwd / sizeof(int); i++)
+		sigaction(container_exec_fwd[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	/*
 	 * This process only waits: it keeps none of cmld's descriptors (its
-	 * clients, its database) nor the command's pipes and socket, whose
-	 * end must mean the command's end.
+	 * clients, its database) nor the command's pipes, pty and socket,
+	 * whose end must mean the command's end.
 	 */
 	if (syscall(SYS_close_range, 0U, ~0U, 0) == -1) {
 		for (fd = 0; fd < 4096; fd++)
@@ -1153,9 +1369,25 @@ int
 container_exec(struct container *c, char *const argv[], pid_t *pidp,
     int *outp, int *errp, char **cause)
 {
+	const struct container_exec_io io = { 0 };
+	int fds[3];
+
+	if (container_exec_io(c, argv, &io, pidp, fds, cause) == -1)
+		return -1;
+	*outp = fds[1];
+	*errp = fds[2];
+	return 0;
+}
+
+int
+container_exec_io(struct container *c, char *const argv[],
+    const struct container_exec_io *io, pid_t *pidp, int fds[3],
+    char **cause)
+{
 	const struct container_module *mod;
 	int sv[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int rootfd = -1, nullfd = -1, rc = -1, status;
+	int in[2] = { -1, -1 }, rootfd = -1, nullfd = -1, rc = -1, status;
+	int pty = -1;
 	pid_t pid = -1;
 	char *path = NULL, go = CONTAINER_GO;
 	size_t i;
@@ -1169,9 +1401,10 @@ container_exec(struct container *c, char *const argv[], pid_t *pidp,
 		    "first", c->name);
 		return -1;
 	}
-	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0' ||
+	    (argv[0][0] != '/' && strchr(argv[0], '/') != NULL)) {
 		*cause = xasprintf("the command must be an absolute path inside "
-		    "the container");
+		    "the container or a name found in its PATH");
 		return -1;
 	}
 	path = xasprintf("/proc/%ld/root", (long)c->pid);
@@ -1181,7 +1414,9 @@ container_exec(struct container *c, char *const argv[], pid_t *pidp,
 		goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    (!io->tty && (pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1)) ||
+	    (!io->tty && io->input && pipe2(in, O_CLOEXEC) == -1) ||
 	    (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
 		*cause = xasprintf("cannot set up an exec: %s", strerror(errno));
 		goto out;
@@ -1192,17 +1427,24 @@ container_exec(struct container *c, char *const argv[], pid_t *pidp,
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		close(out[0]);
-		close(err[0]);
-		container_exec_child(c, argv, sv[1], rootfd, nullfd, out[1],
-		    err[1]);
+		if (!io->tty) {
+			close(out[0]);
+			close(err[0]);
+		}
+		if (in[1] != -1)
+			close(in[1]);
+		container_exec_child(c, argv, io, sv[1], rootfd,
+		    in[0] != -1 ? in[0] : nullfd, out[1], err[1]);
 	}
 	close(sv[1]);
 	sv[1] = -1;
-	close(out[1]);
-	out[1] = -1;
-	close(err[1]);
-	err[1] = -1;
+	if (out[1] != -1)
+		close(out[1]);
+	if (err[1] != -1)
+		close(err[1]);
+	if (in[0] != -1)
+		close(in[0]);
+	out[1] = err[1] = in[0] = -1;
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
 		mod = container_modules[i];
 		if (mod->join != NULL && mod->join(c, pid, cause) == -1)
@@ -1213,12 +1455,19 @@ container_exec(struct container *c, char *const argv[], pid_t *pidp,
 		    strerror(errno));
 		goto out;
 	}
-	if (container_sync_wait(c, sv[0], pid, cause) == -1)
+	if (container_sync_wait(c, sv[0], pid, io->tty ? &pty : NULL,
+	    cause) == -1)
 		goto out;
+	if (io->tty && pty == -1) {
+		*cause = xasprintf("no pseudo-terminal came from container "
+		    "'%s'", c->name);
+		goto out;
+	}
 	*pidp = pid;
-	*outp = out[0];
-	*errp = err[0];
-	out[0] = err[0] = -1;
+	fds[0] = in[1];
+	fds[1] = io->tty ? pty : out[0];
+	fds[2] = err[0];
+	in[1] = out[0] = err[0] = pty = -1;
 	pid = -1;
 	rc = 0;
 out:
@@ -1234,7 +1483,11 @@ out:
 			close(out[i]);
 		if (err[i] != -1)
 			close(err[i]);
+		if (in[i] != -1)
+			close(in[i]);
 	}
+	if (pty != -1)
+		close(pty);
 	if (nullfd != -1)
 		close(nullfd);
 	if (rootfd != -1)

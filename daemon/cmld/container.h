@@ -77,6 +77,12 @@ void container_set_image_fd(struct container *c, size_t i, int fd);
  */
 void container_set_output(struct container *c, int fd);
 /*
+ * Makes fd (the slave of a pty) init's console: its stdin, stdout and
+ * stderr, not its controlling terminal; fd need stay open only until
+ * container_start returns.
+ */
+void container_set_console(struct container *c, int fd);
+/*
  * Starts the container and returns once its init has been executed; sets
  * c->pid and c->pidfd (readable when init exits: then container_reap).
  * On failure everything set up is undone.  -1 with *cause naming the step
@@ -117,6 +123,25 @@ int container_reap(struct container *c, char **reason);
  */
 int container_exec(struct container *c, char *const argv[], pid_t *pid,
     int *out, int *err, char **cause);
+/* How container_exec_io connects a command. */
+struct container_exec_io {
+	int tty; /* a pseudo-terminal of the container's devpts */
+	int input; /* without tty: stdin from a pipe (else /dev/null) */
+	unsigned short rows, cols; /* tty: its size at the start (0: none) */
+};
+/*
+ * As container_exec, connected as io says, and argv[0] may also be a name
+ * without '/', looked up in the PATH of the container's environment (the
+ * default PATH without one) inside the container.  fds[0] writes the
+ * command's stdin (-1 without io->input or with io->tty); fds[1] reads
+ * its stdout, or is the master of its pty (its controlling terminal, and
+ * its stdin, stdout and stderr) with io->tty; fds[2] reads its stderr (-1
+ * with io->tty).  The waiting process *pid passes SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1 and SIGUSR2 on to the command.  -1 with *cause set.
+ */
+int container_exec_io(struct container *c, char *const argv[],
+    const struct container_exec_io *io, pid_t *pid, int fds[3],
+    char **cause);
 /*
  * Takes over a container still running after a cmld restart: pid must be
  * the init of a PID namespace, inside this container's cgroups, with an
@@ -236,6 +261,7 @@ struct container {
 	char *mntdir; /* rundir/NAME: the scratch tmpfs, inside only */
 	char *rundir;
 	int outfd; /* borrowed during container_start; -1: /dev/null */
+	int console; /* outfd is a console: init's stdin too */
 
 	/* Run state. */
 	int nsflags; /* CLONE_NEW* of the container, CLONE_NEWCGROUP included */

@@ -34,12 +34,13 @@
  * gets the first CTR_EXEC_KEEP bytes of each, base64-encoded, with it.
  */
 struct ctr_exec {
-	struct loop_watch ow, ew, pw;
+	struct loop_watch ow, ew, pw, sw;
 	struct cmld *cmld;
 	struct call *call;
 	char *name;
 	pid_t pid;
 	int pidfd, out, err;
+	int sig; /* reads the caller's signals for the command; -1 */
 	int status; /* -1 until the command ended */
 	struct ctr_exec_keep {
 		char *buf;
@@ -101,6 +102,7 @@ ctr_exec_finish(struct ctr_exec *x)
 
 	if (x->out != -1 || x->err != -1 || x->status == -1)
 		return;
+	ctr_exec_close(x, &x->sw, &x->sig);
 	o = json_object_new_object();
 	if (!x->call->more) {
 		json_object_object_add(o, "stdout",
@@ -164,6 +166,62 @@ ctr_exec_err_event(struct loop_watch *w, unsigned int events)
 	ctr_exec_read(x, w, &x->err, &x->keep_err);
 }
 
+/*
+ * The caller sent signals: each byte is one, passed to the waiting
+ * process, which passes it on to the command.  Only the signals a person
+ * sends from a terminal count; others are dropped.
+ */
+static void
+ctr_exec_sig_event(struct loop_watch *w, unsigned int events)
+{
+	struct ctr_exec *x = w->arg;
+	unsigned char buf[64];
+	ssize_t n, i;
+
+	(void)events;
+	n = read(x->sig, buf, sizeof buf);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ctr_exec_close(x, &x->sw, &x->sig);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		switch (buf[i]) {
+		case SIGINT:
+		case SIGQUIT:
+		case SIGTERM:
+		case SIGHUP:
+			if (x->status == -1 && x->pidfd != -1)
+				(void)syscall(SYS_pidfd_send_signal, x->pidfd,
+				    (int)buf[i], NULL, 0);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Returns a boolean parameter of a call; absent is false. */
+static int
+ctr_exec_flag(struct call *call, const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(call->params, name, &v) &&
+	    json_object_get_boolean(v);
+}
+
+/* Returns an integer parameter of a call; absent is 0. */
+static int
+ctr_exec_int(struct call *call, const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(call->params, name, &v) ?
+	    json_object_get_int(v) : 0;
+}
+
 /* The command of an exec ended. */
 static void
 ctr_exec_reaped(struct loop_watch *w, unsigned int events)
@@ -186,10 +244,13 @@ int
 ctr_exec(struct ctr *k, struct call *call, char *const argv[],
     const char **error, char **cause)
 {
+	struct container_exec_io io = { 0 };
 	struct json_object *o;
 	struct ctr_exec *x;
 	struct loop *loop = k->cmld->loop;
 	char *why = NULL;
+	int fds[3], pass[4], sp[2] = { -1, -1 };
+	size_t n = 0;
 
 	if (k->rt == NULL || strcmp(k->state, "running") != 0) {
 		*error = PROTO_ERR_BUSY;
@@ -197,10 +258,29 @@ ctr_exec(struct ctr *k, struct call *call, char *const argv[],
 		    "a running container", k->name, k->state);
 		return -1;
 	}
-	if (argv[0] == NULL || argv[0][0] != '/') {
+	if (argv[0] == NULL || argv[0][0] == '\0' ||
+	    (argv[0][0] != '/' && strchr(argv[0], '/') != NULL)) {
 		*error = PROTO_ERR_INVALID_ARGUMENT;
 		*cause = xstrdup("the command must start with an absolute path "
 		    "inside the container, e.g. /bin/ps");
+		return -1;
+	}
+	io.tty = ctr_exec_flag(call, "tty");
+	io.input = ctr_exec_flag(call, "interactive");
+	io.rows = (unsigned short)ctr_exec_int(call, "rows");
+	io.cols = (unsigned short)ctr_exec_int(call, "cols");
+	if ((io.tty || io.input || ctr_exec_flag(call, "signals")) &&
+	    !call->more) {
+		*error = PROTO_ERR_INVALID_ARGUMENT;
+		*cause = xstrdup("a terminal, stdin or signals need a streamed "
+		    "call (\"more\"): their descriptors come with the first "
+		    "reply");
+		return -1;
+	}
+	if (ctr_exec_flag(call, "signals") && pipe2(sp, O_CLOEXEC) == -1) {
+		*error = PROTO_ERR_FAILED;
+		*cause = xasprintf("cannot set up an exec: %s",
+		    strerror(errno));
 		return -1;
 	}
 	x = xcalloc(1, sizeof *x);
@@ -208,28 +288,60 @@ ctr_exec(struct ctr *k, struct call *call, char *const argv[],
 	x->call = call;
 	x->status = -1;
 	x->pidfd = -1;
-	if (container_exec(k->rt, argv, &x->pid, &x->out, &x->err,
-	    &why) == -1) {
+	x->sig = sp[0];
+	if (container_exec_io(k->rt, argv, &io, &x->pid, fds, &why) == -1) {
 		*error = PROTO_ERR_FAILED;
 		*cause = xasprintf("cannot run %s in container '%s': %s",
 		    argv[0], k->name, why);
 		free(why);
+		if (sp[0] != -1) {
+			close(sp[0]);
+			close(sp[1]);
+		}
 		free(x);
 		return -1;
 	}
+	x->out = fds[1];
+	x->err = fds[2];
 	x->pidfd = (int)syscall(SYS_pidfd_open, x->pid, 0);
 	if (x->pidfd == -1)
 		fatal("pidfd_open");
 	x->name = xstrdup(k->name);
-	call_set_details(call, "%s", argv[0]);
+	call_set_details(call, "%s%s", argv[0], io.tty ? " (tty)" : "");
 	call_defer(call);
 	if (call->more) {
-		/* the caller reads the pipes itself */
+		/*
+		 * The caller reads the pipes (or the pty) itself: cmld only
+		 * hands the descriptors over and never waits on them.
+		 */
 		o = json_object_new_object();
-		json_object_object_add(o, "stdout", json_object_new_int(0));
-		json_object_object_add(o, "stderr", json_object_new_int(1));
-		(void)call_reply_more_fds(call, o, (int[]){ x->out, x->err },
-		    2);
+		if (io.tty)
+			json_object_object_add(o, "tty",
+			    json_object_new_int((int)n));
+		else {
+			json_object_object_add(o, "stdout",
+			    json_object_new_int((int)n));
+			json_object_object_add(o, "stderr",
+			    json_object_new_int((int)n + 1));
+		}
+		pass[n++] = x->out;
+		if (!io.tty)
+			pass[n++] = x->err;
+		if (fds[0] != -1) {
+			json_object_object_add(o, "stdin",
+			    json_object_new_int((int)n));
+			pass[n++] = fds[0];
+		}
+		if (sp[1] != -1) {
+			json_object_object_add(o, "signal",
+			    json_object_new_int((int)n));
+			pass[n++] = sp[1];
+			(void)fcntl(x->sig, F_SETFL, O_NONBLOCK);
+			if (loop_watch_add(loop, &x->sw, x->sig, EPOLLIN,
+			    ctr_exec_sig_event, x) == -1)
+				fatal("epoll_ctl");
+		}
+		(void)call_reply_more_fds(call, o, pass, n);
 		x->out = x->err = -1;
 	} else {
 		(void)fcntl(x->out, F_SETFL, O_NONBLOCK);

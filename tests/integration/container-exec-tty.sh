@@ -1,0 +1,180 @@
+#!/bin/bash
+# `container exec -it NAME -- CMD...` in a real pseudo-terminal (script):
+# cmld opens a pty of the container's own devpts, the command's
+# controlling terminal; the caller's terminal is raw, so that Ctrl-C
+# travels as a byte and the line discipline inside turns it into SIGINT
+# (`sleep 100` ends, cmlsh exits 130); a shell runs two commands typed
+# into it; `stty size` inside sees the caller's size at the start and
+# after a resize (SIGWINCH, passed on as TIOCSWINSZ).  Without -t, stdin
+# is passed through (`echo hi | cmlsh -c 'container exec c -- cat'`) and
+# Ctrl-C is passed on as SIGINT.  A bare command name is found through
+# the container's PATH, inside the container.  Every exec is audited.
+# Proves: OS 01 (interactive exec into a container), CR 2.8 (every exec audited).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+need_prog script
+need_prog python3
+ct_setup
+
+name=$(ct_name tty)
+ct_create "$name" '{"name":"'"$name"'","guestos":{"name":"busybox"}}'
+ct_start "$name"
+
+# --- PATH lookup ---------------------------------------------------------------------------
+out=$(ct_exec "$name" echo found 2>&1)
+expect_status "a bare name through the container's PATH" 0 $?
+expect_eq "a bare name through the container's PATH: output" "found" "$out"
+out=$(ct_exec "$name" no-such-program 2>&1)
+expect_status "a bare name not in the PATH" 1 $?
+expect_eq "a bare name not in the PATH: why" \
+    "cmlsh: cannot run no-such-program in container '$name': 'no-such-program' was not found in the PATH of container '$name' (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)" "$out"
+
+# --- stdin without a tty ------------------------------------------------------------------------
+out=$(echo hi | "$CMLSH" --socket "$SOCK" -c "container exec $name -- cat" 2>&1)
+expect_status "stdin piped through exec: status" 0 $?
+expect_eq "stdin piped through exec: cat prints it" "hi" "$out"
+out=$(head -c 300000 /dev/zero | "$CMLSH" --socket "$SOCK" -c "container exec $name -- wc -c" 2>&1)
+expect_eq "300000 bytes of stdin arrive whole" "300000" "$(echo $out)"
+out=$(printf 'a\nb\n' | "$CMLSH" --socket "$SOCK" container exec -i "$name" -- sh -c 'read x; read y; echo "$y$x"' 2>&1)
+expect_eq "-i passes stdin in argument mode" "ba" "$out"
+
+# --- Ctrl-C without a tty: SIGINT passed on ---------------------------------------------------
+"$CMLSH" --socket "$SOCK" container exec "$name" -- sleep 100 >"$SCRATCH/int.out" 2>&1 &
+ipid=$!
+track_pid "$ipid"
+for ((i = 0; i < 50; i++)); do
+	pgrep -f '^sleep 100$' >/dev/null && break
+	sleep 0.1
+done
+kill -INT "$ipid"
+wait "$ipid"
+expect_status "SIGINT to cmlsh ends sleep inside: 128 + 2" 130 $?
+untrack_pid "$ipid"
+
+# --- a real terminal: script(1) and a FIFO for the keys --------------------------------------
+# tty_run ROWS COLS CMLSH-ARGS...: runs cmlsh in a pty of that size, keys
+# come from $SCRATCH/keys (written with keys), output to $SCRATCH/tty.out
+tty_start() {
+	local rows=$1 cols=$2
+	shift 2
+	rm -f "$SCRATCH/keys" "$SCRATCH/tty.out"
+	mkfifo "$SCRATCH/keys"
+	printf -v args '%q ' "$CMLSH" --socket "$SOCK" "$@"
+	script -qfec "stty rows $rows cols $cols; exec $args" /dev/null \
+	    <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
+	tpid=$!
+	track_pid "$tpid"
+	exec 9>"$SCRATCH/keys"
+}
+keys() {
+	printf "$1" >&9
+}
+# tty_wait TEXT: waits until the output shows TEXT
+tty_wait() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q -- "$1" "$SCRATCH/tty.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+tty_end() {
+	exec 9>&-
+	wait "$tpid"
+	trc=$?
+	untrack_pid "$tpid"
+}
+
+n0=$(audit_count)
+tty_start 33 101 container exec -it "$name" -- /bin/sh
+tty_wait '#' || true
+keys 'echo one-$((1+1)); stty size\r'
+tty_wait '33 101' || true
+keys 'tty; echo two-$((2+1))\r'
+tty_wait 'two-3' || true
+keys 'exit 7\r'
+tty_end
+out=$(tr -d '\r' <"$SCRATCH/tty.out")
+expect_match "a shell on a pty runs the first command" '(^|
+)one-2
+' "$out"
+expect_match "stty size inside: the caller's size" '
+33 101
+' "$out"
+expect_match "the command's terminal is a pty of the container" '
+/dev/pts/0
+' "$out"
+expect_match "a shell on a pty runs the second command" '
+two-3
+' "$out"
+expect_status "exit 7 in the shell: cmlsh exits 7" 7 "$trc"
+expect_eq "audited with its exit status" "$((n0 + 1))
+type=call uid=0 pid=$(audit_last | sed -n 's/.* pid=\([0-9]*\) .*/\1/p') container=$name object=org.cml.Container.Exec result=ok details=ran in $name, exit status 7" \
+    "$(audit_last)"
+
+# --- a resize -----------------------------------------------------------------------------------
+tty_start 24 80 container exec -t "$name" -- /bin/sh
+tty_wait '#' || true
+keys 'stty size\r'
+tty_wait '24 80' || true
+# the size script's pty gets, then SIGWINCH to cmlsh (script passes it on
+# only for its own terminal): cmlsh reads its terminal's size again
+spty=$(ps -o tty= -p "$(pgrep -P "$tpid" -n)" 2>/dev/null | tr -d ' ')
+cpid=$(pgrep -f "^$CMLSH --socket $SOCK container exec -t" | head -n 1)
+stty -F "/dev/$spty" rows 50 cols 132 2>/dev/null
+kill -WINCH "$cpid"
+sleep 0.5
+keys 'stty size\r'
+tty_wait '50 132' || true
+keys 'exit\r'
+tty_end
+out=$(tr -d '\r' <"$SCRATCH/tty.out")
+expect_match "stty size before the resize" '
+24 80
+' "$out"
+expect_match "stty size after the resize" '
+50 132
+' "$out"
+expect_status "the shell's end" 0 "$trc"
+
+# --- Ctrl-C through the pty ------------------------------------------------------------------------
+tty_start 24 80 container exec -it "$name" -- sleep 100
+for ((i = 0; i < 50; i++)); do
+	pgrep -f '^sleep 100$' >/dev/null && break
+	sleep 0.1
+done
+keys '\003'
+tty_end
+expect_status "Ctrl-C ends sleep 100 inside: 128 + SIGINT" 130 "$trc"
+expect_eq "sleep is gone" "" "$(pgrep -f '^sleep 100$')"
+tty_start 24 80 container exec -it "$name" -- /bin/sh
+tty_wait '#' || true
+keys 'sleep 100\r'
+for ((i = 0; i < 50; i++)); do
+	pgrep -f '^sleep 100$' >/dev/null && break
+	sleep 0.1
+done
+keys '\003'
+sleep 0.3
+keys 'echo status=$?\r'
+tty_wait 'status=' || true
+keys 'exit\r'
+tty_end
+expect_match "Ctrl-C in the shell ends sleep, the shell goes on" 'status=130' "$(tr -d '\r' <"$SCRATCH/tty.out")"
+
+# --- the terminal is restored --------------------------------------------------------------------
+rm -f "$SCRATCH/keys"
+mkfifo "$SCRATCH/keys"
+printf -v args '%q ' "$CMLSH" --socket "$SOCK" container exec -t "$name" -- true
+script -qfec "stty -a | grep -o -- '-\?icanon'; $args; stty -a | grep -o -- '-\?icanon'" /dev/null \
+    <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
+tpid=$!
+track_pid "$tpid"
+exec 9>"$SCRATCH/keys"
+tty_end
+expect_eq "the caller's terminal is cooked again after exec -t" "icanon
+icanon" "$(grep -a -o -- '-\?icanon' "$SCRATCH/tty.out")"
+
+expect_eq "after all that, the container runs" "running" "$(ct_state "$name")"
+finish
