@@ -259,7 +259,9 @@ const struct cmd_entry cmd_table[] = {
 		},
 		.summary = "show one container",
 		.help = "Shows a container's state, reason, guest OS, signer, "
-		    "hostname and main limits.",
+		    "hostname and main limits, its data volume (mount point, "
+		    "size, space allocated, file) and, while it runs, how each "
+		    "image is mounted (from its file or a loop device).",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
 	},
 	{
@@ -381,10 +383,15 @@ const struct cmd_entry cmd_table[] = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container",
 			  .complete = CMD_COMPLETE_CONTAINER },
+			{ .name = "purge", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .help = "remove its data volume too" },
 		},
 		.summary = "remove a stopped container",
 		.help = "Removes a container that is not running from the store. "
-		    "Audited.",
+		    "Its data volume (cml.storage.volume) is kept, as a file "
+		    "named by the container's id that no container is given "
+		    "again, unless --purge removes it too. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_DESTRUCTIVE,
 	},
 	{

@@ -124,6 +124,14 @@ static const char *const store_main_migrations[] = {
 	" FROM main.guestos_image;"
 	"DROP TABLE main.guestos_image;"
 	"ALTER TABLE main.guestos_image_4 RENAME TO guestos_image;",
+
+	/*
+	 * 5: each container's own id, never given to another (names and
+	 * idx are reused): it names the container's data volume.
+	 */
+	"ALTER TABLE main.container ADD COLUMN uuid TEXT NOT NULL DEFAULT '';"
+	"UPDATE main.container SET uuid = lower(hex(randomblob(16)));"
+	"CREATE UNIQUE INDEX main.container_uuid ON container (uuid);",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -1680,13 +1688,14 @@ store_container_clear(struct store_container *c)
 	free(c->guestos_version);
 	free(c->state);
 	free(c->reason);
+	free(c->uuid);
 	memset(c, 0, sizeof *c);
 }
 
 /* The columns store_container_row reads, in its order. */
 #define STORE_CONTAINER_COLUMNS \
 	"name, idx, config, signer, guestos, guestos_version, state, " \
-	"reason, pid, created_ms, started_ms"
+	"reason, pid, created_ms, started_ms, uuid"
 
 /* Returns a text column that may be NULL, copied, or NULL. */
 static char *
@@ -1726,6 +1735,7 @@ store_container_row(sqlite3_stmt *stmt, struct store_container *c)
 	c->pid = sqlite3_column_int64(stmt, 8);
 	c->created_ms = sqlite3_column_int64(stmt, 9);
 	c->started_ms = sqlite3_column_int64(stmt, 10);
+	c->uuid = xstrdup(store_column_text(stmt, 11));
 }
 
 /*
@@ -1760,8 +1770,9 @@ store_container_add(struct store *st, const struct store_container *c,
 	/* Only a taken name is a duplicate; a taken idx is an error. */
 	rc = store_run(st->db, "INSERT INTO main.container (name, idx, config, "
 	    "signer, guestos, guestos_version, state, reason, pid, created_ms, "
-	    "started_ms) VALUES (?, ?, ?, ?, ?, NULL, 'stopped', NULL, 0, ?, "
-	    "0) ON CONFLICT (name) DO NOTHING", args, STORE_NITEMS(args));
+	    "started_ms, uuid) VALUES (?, ?, ?, ?, ?, NULL, 'stopped', NULL, "
+	    "0, ?, 0, lower(hex(randomblob(16)))) ON CONFLICT (name) DO "
+	    "NOTHING", args, STORE_NITEMS(args));
 	if (rc == SQLITE_DONE)
 		return sqlite3_changes(st->db) == 0 ? 1 : 0;
 	if (rc == SQLITE_CONSTRAINT_UNIQUE) {

@@ -220,6 +220,7 @@ struct store_container {
 	long long pid; /* init's pid while running, else 0 */
 	long long created_ms;
 	long long started_ms; /* 0 before the first start */
+	char *uuid; /* its own id (32 hex digits), never reused; set by add */
 };
 
 /*

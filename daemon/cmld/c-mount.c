@@ -2,14 +2,18 @@
  * Container modules: the root file system and the switch into it.
  *
  * While the child starts up, cmld attaches each guest OS image to a loop
- * device (read-only, autoclear; an erofs image needs none: the kernel
- * reads its file directly), mounts it read-only as a detached mount
+ * device (read-only, autoclear; an erofs image needs none where the kernel
+ * can read its file directly, and gets one over the same checked file
+ * where it cannot, as on a tmpfs), mounts it read-only as a detached mount
  * (fsmount(2)), in a user namespace with the container's id mapping, and
  * passes it to the child, which, in its own mount namespace, builds the
  * root under rundir/NAME: a tmpfs of the config's storage size
  * holding the overlay's upper layer, the root image as its lower layer,
  * the other images at their mount points; once /dev, /proc and /sys are
- * in place, the bind mounts go over them, and pivot_root follows.  Nothing
+ * in place, the bind mounts go over them, and pivot_root follows.  The
+ * data volume (c-volume.c made and checked it) is mounted the same way,
+ * read-write from a loop device, at its mount point in the new root, so
+ * that what the container writes there outlives it.  Nothing
  * of this is visible on the host; when the container's last process ends,
  * its mounts go, and with them the loop devices.
  */
@@ -110,9 +114,14 @@ c_mount_file(struct container_image *img, char **cause)
 	return fd;
 }
 
-/* Attaches file bfd to a free loop device, read-only, cleared after use. */
+/*
+ * Attaches file bfd (file names it in messages, path is what the loop
+ * device shows) to a free loop device, cleared after use, read-only when
+ * rdonly is set; sets *np to its number and *lfdp to it, open.
+ */
 static int
-c_mount_loop(struct container_image *img, int bfd, int *lfdp, char **cause)
+c_mount_loop(const char *file, const char *path, int bfd, int rdonly,
+    int *np, int *lfdp, char **cause)
 {
 	struct loop_config lc;
 	char dev[32];
@@ -130,7 +139,8 @@ c_mount_loop(struct container_image *img, int bfd, int *lfdp, char **cause)
 			break;
 		}
 		snprintf(dev, sizeof dev, "/dev/loop%d", n);
-		if ((lfd = open(dev, O_RDONLY | O_CLOEXEC)) == -1) {
+		if ((lfd = open(dev, (rdonly ? O_RDONLY : O_RDWR) |
+		    O_CLOEXEC)) == -1) {
 			if (errno == ENOENT || errno == ENXIO)
 				continue;
 			*cause = xasprintf("cannot open %s: %s", dev,
@@ -139,87 +149,183 @@ c_mount_loop(struct container_image *img, int bfd, int *lfdp, char **cause)
 		}
 		memset(&lc, 0, sizeof lc);
 		lc.fd = (uint32_t)bfd;
-		lc.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR;
+		lc.info.lo_flags = LO_FLAGS_AUTOCLEAR |
+		    (rdonly ? LO_FLAGS_READ_ONLY : 0);
 		snprintf((char *)lc.info.lo_file_name,
-		    sizeof lc.info.lo_file_name, "%s", img->path);
+		    sizeof lc.info.lo_file_name, "%s", path);
 		if (ioctl(lfd, LOOP_CONFIGURE, &lc) == 0) {
 			close(ctl);
-			img->loop = n;
+			*np = n;
 			*lfdp = lfd;
 			return 0;
 		}
 		close(lfd);
 		lfd = -1;
 		if (errno != EBUSY) {
-			*cause = xasprintf("cannot attach image %s to %s: %s",
-			    img->file, dev, strerror(errno));
+			*cause = xasprintf("cannot attach %s to %s: %s", file,
+			    dev, strerror(errno));
 			break;
 		}
 		/* Someone else took it between the two calls. */
 	}
 	if (tries == C_MOUNT_LOOP_TRIES) {
-		*cause = xasprintf("no free loop device for image %s after %d "
-		    "attempts", img->file, C_MOUNT_LOOP_TRIES);
+		*cause = xasprintf("no free loop device for %s after %d "
+		    "attempts", file, C_MOUNT_LOOP_TRIES);
 	}
 	close(ctl);
 	return -1;
 }
 
 /*
- * Mounts img as a detached read-only mount: erofs straight from its file,
- * squashfs and ext4 from a loop device.
+ * Makes a detached mount of file system fs from src (what names the
+ * mount in messages, via how it is reached: "" or " on /dev/loop3"),
+ * with the mount attributes attrs and "ro" when attrs has
+ * MOUNT_ATTR_RDONLY.  Returns 0 with *mfdp set, else the errno of the
+ * failure with *cause set.
+ */
+static int
+c_mount_fs(const char *what, const char *fs, const char *src,
+    const char *via, unsigned int attrs, int *mfdp, char **cause)
+{
+	int err, fsfd, mfd, rdonly = (attrs & MOUNT_ATTR_RDONLY) != 0;
+
+	if ((fsfd = (int)syscall(SYS_fsopen, fs, FSOPEN_CLOEXEC)) == -1) {
+		err = errno;
+		*cause = xasprintf("mount of %s failed: this kernel has no "
+		    "%s: %s", what, fs, strerror(err));
+		return err;
+	}
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", src,
+	    0) == -1 ||
+	    (rdonly && syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "ro",
+	    NULL, 0) == -1) ||
+	    (rdonly && strcmp(fs, "ext4") == 0 && syscall(SYS_fsconfig, fsfd,
+	    FSCONFIG_SET_FLAG, "noload", NULL, 0) == -1) ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL,
+	    0) == -1) {
+		err = errno;
+		*cause = xasprintf("mount of %s (%s%s) failed: %s", what, fs,
+		    via, strerror(err));
+		c_mount_fs_log(fsfd, cause);
+		close(fsfd);
+		return err;
+	}
+	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, attrs);
+	if (mfd == -1) {
+		err = errno;
+		*cause = xasprintf("mount of %s (%s%s) failed: %s", what, fs,
+		    via, strerror(err));
+		close(fsfd);
+		return err;
+	}
+	close(fsfd);
+	*mfdp = mfd;
+	return 0;
+}
+
+/*
+ * Mounts img as a detached read-only mount: erofs straight from its file
+ * where the file's file system allows it, else (ENOTBLK: a tmpfs), and
+ * squashfs and ext4 always, from a loop device over the same descriptor.
  */
 static int
 c_mount_image(struct container_image *img, char **cause)
 {
-	char src[64];
-	int bfd, fsfd = -1, lfd = -1, mfd, rc = -1;
+	char src[64], via[80], *what;
+	int bfd, lfd = -1, rc = -1, err;
+	unsigned int attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV;
 
 	if ((bfd = c_mount_file(img, cause)) == -1)
 		return -1;
+	what = xasprintf("image %s", img->file);
 	if (strcmp(img->fs, "erofs") == 0) {
 		/* File-backed: no loop device; the mount holds the file. */
 		snprintf(src, sizeof src, "/proc/self/fd/%d", bfd);
-	} else {
-		if (c_mount_loop(img, bfd, &lfd, cause) == -1)
+		err = c_mount_fs(what, img->fs, src, "", attrs, &img->mfd,
+		    cause);
+		if (err == 0) {
+			img->via = CONTAINER_VIA_FILE;
+			rc = 0;
 			goto out;
-		snprintf(src, sizeof src, "/dev/loop%d", img->loop);
+		}
+		if (err != ENOTBLK)
+			goto out;
+		free(*cause);
+		*cause = NULL;
 	}
-	if ((fsfd = (int)syscall(SYS_fsopen, img->fs, FSOPEN_CLOEXEC)) == -1) {
-		*cause = xasprintf("mount of image %s failed: this kernel has "
-		    "no %s: %s", img->file, img->fs, strerror(errno));
+	if (c_mount_loop(what, img->path, bfd, 1, &img->loop, &lfd,
+	    cause) == -1)
 		goto out;
-	}
-	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", src,
-	    0) == -1 ||
-	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) == -1 ||
-	    (strcmp(img->fs, "ext4") == 0 && syscall(SYS_fsconfig, fsfd,
-	    FSCONFIG_SET_FLAG, "noload", NULL, 0) == -1) ||
-	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL,
-	    0) == -1) {
-		*cause = xasprintf("mount of image %s (%s%s%s) failed: %s",
-		    img->file, img->fs, lfd != -1 ? " on " : "",
-		    lfd != -1 ? src : "", strerror(errno));
-		c_mount_fs_log(fsfd, cause);
+	snprintf(src, sizeof src, "/dev/loop%d", img->loop);
+	snprintf(via, sizeof via, " on %s", src);
+	if (c_mount_fs(what, img->fs, src, via, attrs, &img->mfd,
+	    cause) != 0)
 		goto out;
-	}
-	mfd = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC,
-	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV);
-	if (mfd == -1) {
-		*cause = xasprintf("mount of image %s (%s%s%s) failed: %s",
-		    img->file, img->fs, lfd != -1 ? " on " : "",
-		    lfd != -1 ? src : "", strerror(errno));
-		goto out;
-	}
-	img->mfd = mfd;
+	img->via = CONTAINER_VIA_LOOP;
 	rc = 0;
 out:
-	if (fsfd != -1)
-		close(fsfd);
 	/* The mount holds the loop device or file now; autoclear waits. */
 	if (lfd != -1)
 		close(lfd);
 	close(bfd);
+	free(what);
+	return rc;
+}
+
+void
+container_set_volume(struct container *c, int fd, const char *path,
+    const char *mount)
+{
+	if (c->vol.fd != -1)
+		close(c->vol.fd);
+	free(c->vol.file);
+	free(c->vol.mount);
+	c->vol.fd = fd;
+	c->vol.file = xstrdup(path);
+	c->vol.mount = xstrdup(mount);
+}
+
+/*
+ * Mounts the data volume read-write from a loop device, id-mapped in a
+ * user namespace (ufd), where the root of the container owns what root
+ * owns in the file system; a volume that cannot be id-mapped there would
+ * be nobody's inside, and the start is refused.
+ */
+static int
+c_mount_volume(struct container *c, int ufd, char **cause)
+{
+	struct mount_attr attr;
+	char src[64], via[80], *what;
+	int lfd = -1, rc = -1;
+
+	what = xasprintf("the data volume %s", c->vol.file);
+	if (c_mount_loop(what, c->vol.file, c->vol.fd, 0, &c->vol.loop, &lfd,
+	    cause) == -1)
+		goto out;
+	snprintf(src, sizeof src, "/dev/loop%d", c->vol.loop);
+	snprintf(via, sizeof via, " on %s", src);
+	if (c_mount_fs(what, "ext4", src, via, MOUNT_ATTR_NODEV |
+	    MOUNT_ATTR_NOSUID, &c->vol.mfd, cause) != 0)
+		goto out;
+	if (ufd != -1) {
+		memset(&attr, 0, sizeof attr);
+		attr.attr_set = MOUNT_ATTR_IDMAP;
+		attr.userns_fd = (uint64_t)ufd;
+		if (syscall(SYS_mount_setattr, c->vol.mfd, "", AT_EMPTY_PATH,
+		    &attr, sizeof attr) == -1) {
+			*cause = xasprintf("%s cannot be id-mapped into the "
+			    "user namespace of container '%s': %s", what,
+			    c->name, strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (lfd != -1)
+		close(lfd);
+	close(c->vol.fd);
+	c->vol.fd = -1;
+	free(what);
 	return rc;
 }
 
@@ -328,6 +434,10 @@ c_mount_close(struct container *c, int keep_root)
 			close(c->images[i].mfd);
 		c->images[i].mfd = -1;
 	}
+	if (!keep_root && c->vol.mfd != -1) {
+		close(c->vol.mfd);
+		c->vol.mfd = -1;
+	}
 }
 
 /*
@@ -369,6 +479,13 @@ c_mount_started(struct container *c, char **cause)
 			    c->images[i].fs, strerror(errno));
 		if (container_send_fd(c, c->images[i].mfd, cause) == -1)
 			goto out;
+	}
+	if (c->vol.mount != NULL) {
+		if (c_mount_volume(c, ufd, cause) == -1 ||
+		    container_send_fd(c, c->vol.mfd, cause) == -1)
+			goto out;
+		close(c->vol.mfd);
+		c->vol.mfd = -1;
 	}
 	/* The root image stays open a little longer: c_mount_running. */
 	c_mount_close(c, 1);
@@ -524,6 +641,10 @@ c_mount_child(struct container *c)
 			return container_child_fail(c, 0, "cmld gave up before "
 			    "image %s was mounted", c->images[i].file);
 	}
+	if (c->vol.mount != NULL && container_child_recv_fd(c,
+	    &c->vol.mfd) == -1)
+		return container_child_fail(c, 0, "cmld gave up before the "
+		    "data volume was mounted");
 	snprintf(data, sizeof data, "mode=0700,size=%lldm", c->storage_mb);
 	if (mount("tmpfs", c->mntdir, "tmpfs", 0, data) == -1)
 		return container_child_fail(c, errno, "mount of the writable "
@@ -581,6 +702,15 @@ c_mount_child(struct container *c)
 				return -1;
 		}
 	}
+	/* The data volume, over the images. */
+	if (c->vol.mount != NULL) {
+		if (container_attach(c, c->vol.mfd, c->vol.mount,
+		    CONTAINER_MP_DIR) == -1)
+			return container_child_fail(c, errno, "mount of the "
+			    "data volume on %s failed", c->vol.mount);
+		close(c->vol.mfd);
+		c->vol.mfd = -1;
+	}
 	return 0;
 }
 
@@ -630,14 +760,28 @@ c_mount_cleanup(struct container *c)
 		if (c->images[i].loop != -1)
 			c_mount_wait_loop(c, c->images[i].loop);
 		c->images[i].loop = -1;
+		c->images[i].via = CONTAINER_VIA_UNKNOWN;
 	}
+	if (c->vol.loop != -1)
+		c_mount_wait_loop(c, c->vol.loop);
+	c->vol.loop = -1;
 	if (c->mnt_owned && rmdir(c->mntdir) == -1 && errno != ENOENT)
 		log_warn("container %s: cannot remove %s", c->name, c->mntdir);
 	c->mnt_owned = 0;
 }
 
+/* No data volume until container_set_volume gives one. */
+static void
+c_mount_init(struct container *c)
+{
+	c->vol.fd = -1;
+	c->vol.mfd = -1;
+	c->vol.loop = -1;
+}
+
 const struct container_module c_mount_module = {
 	.name = "mount",
+	.init = c_mount_init,
 	.prepare = c_mount_prepare,
 	.started = c_mount_started,
 	.running = c_mount_running,

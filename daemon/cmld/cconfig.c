@@ -899,6 +899,80 @@ cconfig_read_linux(struct cconfig_parser *p, struct json_object *top,
 	    p->cause);
 }
 
+/*
+ * Checks the mount point of the data volume: an absolute, normalised path
+ * (no "//", ".", ".." or trailing '/'), not "/" and not in /dev, /proc or
+ * /sys, which the runtime makes itself.  -1 with *cause set.
+ */
+static int
+cconfig_check_volume_mount(const char *s, char **cause)
+{
+	static const char *const sys[] = { "/dev", "/proc", "/sys", NULL };
+	const char *p, *q;
+	size_t i, n;
+
+	if (s[0] != '/' || strcmp(s, "/") == 0 ||
+	    strlen(s) > CCONFIG_VOLUME_PATH_MAX || s[strlen(s) - 1] == '/')
+		goto bad;
+	for (p = s; *p != '\0'; p = q) {
+		p++;
+		q = p + strcspn(p, "/");
+		n = (size_t)(q - p);
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			goto bad;
+		for (i = 0; i < n; i++) {
+			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+				goto bad;
+		}
+	}
+	for (i = 0; sys[i] != NULL; i++) {
+		n = strlen(sys[i]);
+		if (strncmp(s, sys[i], n) == 0 && (s[n] == '\0' ||
+		    s[n] == '/')) {
+			xcause(cause, "cml.storage.volume.mount must not be in "
+			    "%s: the runtime makes it", sys[i]);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	xcause(cause, "cml.storage.volume.mount must be an absolute path "
+	    "below / without '.', '..', '//' or a trailing '/', at most %d "
+	    "bytes", CCONFIG_VOLUME_PATH_MAX);
+	return -1;
+}
+
+/* Reads cml.storage.volume: the data volume's size and mount point. */
+static int
+cconfig_read_volume(struct cconfig_parser *p, struct json_object *storage,
+    struct cconfig *c)
+{
+	static const char *const vknown[] = { "size_mb", "mount", NULL };
+	struct json_object *vol;
+	const char *s;
+
+	if (cconfig_sub(storage, "cml.storage", "volume", vknown, &vol,
+	    p->cause) == -1)
+		return -1;
+	if (vol == NULL)
+		return 0;
+	if (cconfig_member(vol, "size_mb") == NULL) {
+		xcause(p->cause, "cml.storage.volume.size_mb is missing: the "
+		    "data volume needs a size");
+		return -1;
+	}
+	if (cconfig_int(vol, "cml.storage.volume", "size_mb",
+	    CCONFIG_VOLUME_MIN, CCONFIG_VOLUME_MAX, &c->volume_size_mb,
+	    p->cause) == -1 ||
+	    jsonstrict_get_string(vol, "cml.storage.volume", "mount",
+	    CCONFIG_REQUIRED, &s, p->cause) == -1 ||
+	    cconfig_check_volume_mount(s, p->cause) == -1)
+		return -1;
+	c->volume_mount = xstrdup(s);
+	return 0;
+}
+
 /* Reads "cml": token, storage and the time container flag. */
 static int
 cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
@@ -906,7 +980,8 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 {
 	static const char *const known[] = { "token", "storage", "time", NULL };
 	static const char *const tknown[] = { "type", NULL };
-	static const char *const sknown[] = { "encrypted", "size_mb", NULL };
+	static const char *const sknown[] = { "encrypted", "size_mb", "volume",
+	    NULL };
 	struct json_object *cml, *token, *storage;
 	const char *s;
 	size_t i;
@@ -935,7 +1010,8 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 	    cconfig_bool(storage, "cml.storage", "encrypted",
 	    &c->storage_encrypted, p->cause) == -1 ||
 	    cconfig_int(storage, "cml.storage", "size_mb", CCONFIG_STORAGE_MIN,
-	    CCONFIG_STORAGE_MAX, &c->storage_size_mb, p->cause) == -1)
+	    CCONFIG_STORAGE_MAX, &c->storage_size_mb, p->cause) == -1 ||
+	    cconfig_read_volume(p, storage, c) == -1)
 		return -1;
 	return cconfig_bool(cml, "cml", "time", &c->time, p->cause);
 }
@@ -1089,6 +1165,7 @@ cconfig_clear(struct cconfig *c)
 	cconfig_free_vector(c->env);
 	free(c->cpu_cpus);
 	free(c->devices);
+	free(c->volume_mount);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1214,6 +1291,15 @@ cconfig_to_json(const struct cconfig *c)
 	    json_object_new_boolean(c->storage_encrypted));
 	json_object_object_add(res, "size_mb",
 	    json_object_new_int64(c->storage_size_mb));
+	if (c->volume_mount != NULL) {
+		a = json_object_new_object();
+		json_object_object_add(a, "size_mb",
+		    json_object_new_int64(c->volume_size_mb));
+		json_object_object_add(a, "mount",
+		    json_object_new_string(c->volume_mount));
+		json_object_object_add(res, "volume", a);
+	} else
+		json_object_object_add(res, "volume", NULL);
 	json_object_object_add(o, "storage", res);
 	json_object_object_add(o, "time", json_object_new_boolean(c->time));
 	json_object_object_add(top, "cml", o);

@@ -44,6 +44,10 @@
 #define CCONFIG_STORAGE_MIN 1
 #define CCONFIG_STORAGE_MAX 1048576
 #define CCONFIG_STORAGE_DEFAULT 64
+/* The data volume: its size in MiB, and its mount point's length. */
+#define CCONFIG_VOLUME_MIN 8
+#define CCONFIG_VOLUME_MAX 1048576
+#define CCONFIG_VOLUME_PATH_MAX 255
 
 /* Device rules. */
 #define CCONFIG_DEVICES_MAX 256
@@ -104,7 +108,13 @@ struct cconfig {
 
 	enum cconfig_token token;
 	int storage_encrypted;
-	long long storage_size_mb;
+	long long storage_size_mb; /* the scratch layer (tmpfs), lost at stop */
+	/*
+	 * The data volume, kept across stops: an ext4 file of this size,
+	 * mounted at volume_mount inside; NULL: none.
+	 */
+	char *volume_mount;
+	long long volume_size_mb;
 	int time; /* the time container: may keep CAP_SYS_TIME */
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "c-volume.h"
 #include "cconfig.h"
 #include "container.h"
 #include "crypto.h"
@@ -18,6 +19,7 @@
 #include "ctx.h"
 #include "file.h"
 #include "handlers.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* Returns the container a call names, or answers NotFound. */
@@ -85,6 +87,107 @@ cmd_container_list(struct call *call)
 	call_reply(call, p);
 }
 
+/* Returns a size in bytes as people read it ("256 MiB", "1.5 GiB"). */
+static char *
+cmd_container_size(long long n)
+{
+	static const char *const unit[] = { "bytes", "KiB", "MiB", "GiB",
+	    "TiB" };
+	double d = (double)n;
+	int i = 0;
+
+	while (d >= 1024 && i < 4) {
+		d /= 1024;
+		i++;
+	}
+	if (i == 0)
+		return xasprintf("%lld bytes", n);
+	if (d == (double)(long long)d)
+		return xasprintf("%lld %s", (long long)d, unit[i]);
+	return xasprintf("%.1f %s", d, unit[i]);
+}
+
+/* Returns the container's id (free it), or NULL. */
+static char *
+cmd_container_id(struct ctr *k)
+{
+	struct store_container sc = { 0 };
+	char *id = NULL, *cause = NULL;
+
+	if (store_container_get(k->cmld->store, k->name, &sc,
+	    &cause) == 1)
+		id = xstrdup(sc.uuid);
+	free(cause);
+	store_container_clear(&sc);
+	return id;
+}
+
+/* Adds the data volume to a Show answer: where, how big, how full. */
+static void
+cmd_container_show_volume(struct ctr *k, struct json_object *o)
+{
+	char *id, *path, *size, *alloc, *s;
+	long long bytes, allocated;
+
+	if (!k->cfg_ok || k->cfg.volume_mount == NULL)
+		return;
+	if ((id = cmd_container_id(k)) == NULL)
+		return;
+	path = cvol_path(k->cmld->state_dir, id);
+	size = cmd_container_size(k->cfg.volume_size_mb * 1024 * 1024);
+	if (cvol_stat(k->cmld->state_dir, id, &bytes,
+	    &allocated) == 0) {
+		alloc = cmd_container_size(allocated);
+		s = xasprintf("%s, %s, %s allocated", k->cfg.volume_mount,
+		    size, alloc);
+		free(alloc);
+		json_object_object_add(o, "volume_allocated",
+		    json_object_new_int64(allocated));
+	} else
+		s = xasprintf("%s, %s, made at the first start",
+		    k->cfg.volume_mount, size);
+	json_object_object_add(o, "volume", json_object_new_string(s));
+	json_object_object_add(o, "volume_size",
+	    json_object_new_int64(k->cfg.volume_size_mb * 1024 * 1024));
+	json_object_object_add(o, "volume_file", json_object_new_string(path));
+	free(s);
+	free(size);
+	free(path);
+	free(id);
+}
+
+/* Adds how the running container's images are mounted to a Show answer. */
+static void
+cmd_container_show_images(struct ctr *k, struct json_object *o)
+{
+	const struct container_image *img;
+	char *s = NULL, *how, *tmp;
+	size_t i;
+
+	if (k->rt == NULL || k->rt->pid == 0)
+		return;
+	for (i = 0; i < k->rt->nimages; i++) {
+		img = &k->rt->images[i];
+		if (img->via == CONTAINER_VIA_FILE)
+			how = xasprintf("%s (%s) from its file", img->file,
+			    img->fs);
+		else if (img->via == CONTAINER_VIA_LOOP)
+			how = xasprintf("%s (%s) on loop device /dev/loop%d",
+			    img->file, img->fs, img->loop);
+		else
+			how = xasprintf("%s (%s), mounted before cmld "
+			    "restarted", img->file, img->fs);
+		tmp = xasprintf("%s%s%s", s != NULL ? s : "",
+		    s != NULL ? ", " : "", how);
+		free(how);
+		free(s);
+		s = tmp;
+	}
+	if (s != NULL)
+		json_object_object_add(o, "images", json_object_new_string(s));
+	free(s);
+}
+
 void
 cmd_container_show(struct call *call)
 {
@@ -112,6 +215,8 @@ cmd_container_show(struct call *call)
 		json_object_object_add(o, "user_namespace",
 		    json_object_new_boolean(k->cfg.user_namespace));
 	}
+	cmd_container_show_volume(k, o);
+	cmd_container_show_images(k, o);
 	call_reply(call, o);
 }
 
@@ -235,24 +340,47 @@ out:
 void
 cmd_container_remove(struct call *call)
 {
+	struct cmld *cmld = call_cmld(call);
 	struct json_object *o;
 	struct ctr *k;
 	const char *error;
-	char *cause = NULL, *name;
+	char *cause = NULL, *name, *id = NULL, *path = NULL, *vol = NULL;
+	long long size, allocated;
+	int purge;
 
 	if ((k = cmd_container_find(call)) == NULL)
 		return;
+	purge = json_object_get_boolean(json_object_object_get(call->params,
+	    "purge"));
 	name = xstrdup(k->name);
+	/* Its id names its data volume; the row goes with the remove. */
+	if ((id = cmd_container_id(k)) != NULL &&
+	    cvol_stat(cmld->state_dir, id, &size, &allocated) == 0)
+		path = cvol_path(cmld->state_dir, id);
 	if (ctr_remove(k, &error, &cause) == -1) {
 		cmd_container_refuse(call, error, cause);
-		free(name);
-		return;
+		goto out;
 	}
-	call_set_details(call, "removed container %s", name);
+	if (path != NULL && purge) {
+		if (cvol_remove(cmld->state_dir, id, &cause) == -1) {
+			vol = xasprintf("not removed: %s", cause);
+			free(cause);
+		} else
+			vol = xasprintf("removed %s", path);
+	} else if (path != NULL)
+		vol = xasprintf("kept in %s (remove --purge removes it)", path);
+	call_set_details(call, "removed container %s%s%s", name,
+	    vol != NULL ? "; data volume " : "", vol != NULL ? vol : "");
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
-	free(name);
+	if (vol != NULL)
+		json_object_object_add(o, "volume", json_object_new_string(vol));
 	call_reply(call, o);
+out:
+	free(name);
+	free(id);
+	free(path);
+	free(vol);
 }
 
 void

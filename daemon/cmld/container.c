@@ -1718,6 +1718,10 @@ container_forget(struct container *c)
 		free(c->binds[i].dst);
 	}
 	free(c->binds);
+	if (c->vol.fd != -1)
+		close(c->vol.fd);
+	free(c->vol.file);
+	free(c->vol.mount);
 	free(c->mntdir);
 	free(c->rundir);
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {

@@ -72,6 +72,14 @@ int container_add_bind(struct container *c, const char *src, const char *dst,
  */
 void container_set_image_fd(struct container *c, size_t i, int fd);
 /*
+ * Gives the container its data volume: fd, the ext4 image file checked
+ * by c-volume (path names it in messages), is mounted read-write at mount
+ * (an absolute path inside) at the start.  The container owns fd from
+ * now on.
+ */
+void container_set_volume(struct container *c, int fd, const char *path,
+    const char *mount);
+/*
  * Sends init's stdout and stderr to fd (default: /dev/null); fd need stay
  * open only until container_start returns.
  */
@@ -208,6 +216,25 @@ struct container_image {
 	int fd; /* the checked image file; -1 (then path is opened) */
 	int mfd; /* the detached read-only mount; -1 */
 	int loop; /* loop device number; -1 */
+	int via; /* how it is mounted: CONTAINER_VIA_* */
+};
+
+/* How an image or the data volume was mounted (container show). */
+#define CONTAINER_VIA_UNKNOWN 0 /* not by this cmld (or not yet) */
+#define CONTAINER_VIA_FILE 1 /* straight from its file (erofs) */
+#define CONTAINER_VIA_LOOP 2 /* from a loop device over the file */
+
+/*
+ * The container's data volume (c-mount): an ext4 image file that cmld
+ * made and checked (c-volume.h), mounted read-write from a loop device at
+ * mount inside the container.
+ */
+struct container_volume {
+	int fd; /* the checked volume file; -1: no volume */
+	char *file; /* its path, for messages and the loop device */
+	char *mount; /* absolute path inside the container */
+	int mfd; /* the detached mount; -1 */
+	int loop; /* loop device number; -1 */
 };
 
 /* A bind mount from the host. */
@@ -258,6 +285,7 @@ struct container {
 	size_t nimages;
 	struct container_bind *binds;
 	size_t nbinds;
+	struct container_volume vol;
 	char *mntdir; /* rundir/NAME: the scratch tmpfs, inside only */
 	char *rundir;
 	int outfd; /* borrowed during container_start; -1: /dev/null */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "c-volume.h"
 #include "cconfig.h"
 #include "container.h"
 #include "ctr.h"
@@ -42,6 +43,8 @@ struct ctr_start_job {
 	struct ctr *k;
 	struct call *call; /* NULL for starts of cmld's own */
 	struct guestos_ready *ready;
+	int checked; /* the guest OS checked out */
+	struct cvol *vol; /* the data volume being made ready; NULL: none */
 	char *version;
 	int then_autostart; /* c0: start the autostart containers after */
 	long long last_ms;
@@ -93,6 +96,7 @@ ctr_start_done(struct ctr_start_job *sj, const char *error, const char *fmt,
 	if (sj->then_autostart)
 		ctr_start_autostart(k->cmld);
 	guestos_ready_free(sj->ready);
+	cvol_free(sj->vol);
 	free(sj->version);
 	free(sj);
 }
@@ -120,6 +124,9 @@ ctr_start_launch(struct ctr_start_job *sj)
 		}
 		container_set_image_fd(k->rt, i, fd);
 	}
+	if (sj->vol != NULL)
+		container_set_volume(k->rt, cvol_take_fd(sj->vol),
+		    cvol_file(sj->vol), k->cfg.volume_mount);
 	if (k->cfg.is_c0) {
 		/*
 		 * c0 manages the device: it reaches cmld's control socket.  The
@@ -137,8 +144,11 @@ ctr_start_launch(struct ctr_start_job *sj)
 		goto fail;
 	ctr_set_state(k, "running", NULL, sj->version);
 	ctr_watch(k);
-	ctr_start_done(sj, NULL, "started %s on %s %s, init pid %ld", k->name,
-	    k->cfg.guestos_name, sj->version, (long)k->rt->pid);
+	ctr_start_done(sj, NULL, "started %s on %s %s, init pid %ld%s%s%s",
+	    k->name, k->cfg.guestos_name, sj->version, (long)k->rt->pid,
+	    sj->vol != NULL ? "; data volume " : "",
+	    sj->vol != NULL ? cvol_done(sj->vol) : "",
+	    sj->vol != NULL ? " and mounted" : "");
 	return;
 fail:
 	container_free(k->rt);
@@ -156,6 +166,18 @@ ctr_start_step(struct job *job)
 	char *cause = NULL;
 	int rc;
 
+	if (sj->checked) {
+		/* Then the data volume: made or checked by a child. */
+		if ((rc = cvol_step(sj->vol, &cause)) == 0)
+			return 0;
+		if (rc == -1) {
+			ctr_start_done(sj, PROTO_ERR_FAILED, "%s", cause);
+			free(cause);
+			return 1;
+		}
+		ctr_start_launch(sj);
+		return 1;
+	}
 	rc = guestos_ready_step(sj->ready, &cause);
 	if (rc == 0) {
 		if (sj->call != NULL && sj->last_ms == 0) {
@@ -170,6 +192,10 @@ ctr_start_step(struct job *job)
 		    sj->k->cfg.guestos_name, sj->version, cause);
 		free(cause);
 		return 1;
+	}
+	if (sj->vol != NULL) {
+		sj->checked = 1;
+		return 0;
 	}
 	ctr_start_launch(sj);
 	return 1;
@@ -235,6 +261,23 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 		cause = why;
 		goto fail;
 	}
+	if (k->cfg.volume_mount != NULL) {
+		struct store_container sc = { 0 };
+		char *why = NULL;
+
+		if (store_container_get(cmld->store, k->name, &sc, &why) != 1) {
+			cause = xasprintf("cannot read its id: %s",
+			    why != NULL ? why : "it is gone");
+			free(why);
+			store_container_clear(&sc);
+			goto fail;
+		}
+		sj->vol = cvol_open(cmld->state_dir, k->name, sc.uuid,
+		    k->cfg.volume_size_mb, &cause);
+		store_container_clear(&sc);
+		if (sj->vol == NULL)
+			goto fail;
+	}
 	k->starting = 1;
 	/* Stored: a cmld that dies now leaves the next one to look. */
 	ctr_set_state(k, "starting", NULL, version);
@@ -259,6 +302,7 @@ fail:
 	if (then_autostart)
 		ctr_start_autostart(cmld);
 	guestos_ready_free(sj->ready);
+	cvol_free(sj->vol);
 	free(sj->version);
 	free(sj);
 	free(cause);

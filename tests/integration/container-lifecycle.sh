@@ -77,7 +77,10 @@ hostname:       life
 autostart:      no
 memory:         256 MiB
 pids:           1024
-user namespace: no" "$(cmlsh_run container show "$name" 2>&1)"
+user namespace: no
+images:         $(ct_show "$name" images)" "$(cmlsh_run container show "$name" 2>&1)"
+expect_match "container show: the root image is on a loop device" \
+    '^root\.squashfs \(squashfs\) on loop device /dev/loop[0-9]+$' "$(ct_show "$name" images)"
 expect_eq "database: running with a pid" "running||1" "$(row)"
 
 n0=$(audit_count)

@@ -302,7 +302,7 @@ test_parse_full_config_round_trips(void **state)
 	    "\"access\":\"r\",\"exclusive\":false}]},"
 	    "\"user_namespace\":true},"
 	    "\"cml\":{\"token\":{\"type\":\"softtoken\"},"
-	    "\"storage\":{\"encrypted\":true,\"size_mb\":128},\"time\":true},"
+	    "\"storage\":{\"encrypted\":true,\"size_mb\":128,\"volume\":null},\"time\":true},"
 	    DEFAULT_DEVICES "}");
 
 	/* The effective config, less the built-in list, parses to itself. */
@@ -362,7 +362,7 @@ test_parse_minimal_config_gets_defaults(void **state)
 	    "\"cpus\":null},\"pids\":{\"limit\":1024},\"devices\":[]},"
 	    "\"user_namespace\":false},"
 	    "\"cml\":{\"token\":{\"type\":\"none\"},"
-	    "\"storage\":{\"encrypted\":false,\"size_mb\":64},\"time\":false},"
+	    "\"storage\":{\"encrypted\":false,\"size_mb\":64,\"volume\":null},\"time\":false},"
 	    DEFAULT_DEVICES "}");
 	cconfig_clear(&c);
 }
@@ -657,6 +657,59 @@ test_parse_wrong_type_refused_at_each_level(void **state)
 	refuse(MIN ",\"cml\":{\"storage\":{\"size_mb\":\"64\"}}}",
 	    "cml.storage.size_mb must be an integer from 1 to 1048576");
 	refuse(MIN ",\"cml\":{\"time\":\"no\"}}", "cml.time must be true or false");
+}
+
+#define VOL(v) MIN ",\"cml\":{\"storage\":{\"volume\":" v "}}}"
+#define VOL_PATH_MSG "cml.storage.volume.mount must be an absolute path " \
+	"below / without '.', '..', '//' or a trailing '/', at most 255 bytes"
+
+/* Proves: OS 01 (a data volume's size and mount point are checked). */
+static void
+test_parse_volume(void **state)
+{
+	struct json_object *eff;
+	struct cconfig c;
+	char *cause = NULL;
+	const char *json = VOL("{\"size_mb\":256,\"mount\":\"/var/data\"}");
+
+	(void)state;
+	assert_int_equal(cconfig_parse(json, strlen(json), &c, &cause), 0);
+	assert_string_equal(c.volume_mount, "/var/data");
+	assert_int_equal(c.volume_size_mb, 256);
+	eff = cconfig_to_json(&c);
+	assert_string_equal(json_object_to_json_string_ext(
+	    json_object_object_get(json_object_object_get(
+	    json_object_object_get(eff, "cml"), "storage"), "volume"),
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    "{\"size_mb\":256,\"mount\":\"/var/data\"}");
+	json_object_put(eff);
+	cconfig_clear(&c);
+
+	refuse(VOL("true"), "cml.storage.volume must be an object");
+	refuse(VOL("{\"mount\":\"/data\"}"), "cml.storage.volume.size_mb is "
+	    "missing: the data volume needs a size");
+	refuse(VOL("{\"size_mb\":4,\"mount\":\"/data\"}"),
+	    "cml.storage.volume.size_mb must be an integer from 8 to 1048576");
+	refuse(VOL("{\"size_mb\":8}"),
+	    "cml.storage.volume.mount is missing");
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/data\",\"ro\":true}"),
+	    "unknown field 'cml.storage.volume.ro'");
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"data\"}"), VOL_PATH_MSG);
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/\"}"), VOL_PATH_MSG);
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/data/\"}"), VOL_PATH_MSG);
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/a//b\"}"), VOL_PATH_MSG);
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/a/../b\"}"), VOL_PATH_MSG);
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/a/./b\"}"), VOL_PATH_MSG);
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/proc/x\"}"),
+	    "cml.storage.volume.mount must not be in /proc: the runtime "
+	    "makes it");
+	refuse(VOL("{\"size_mb\":8,\"mount\":\"/dev\"}"),
+	    "cml.storage.volume.mount must not be in /dev: the runtime "
+	    "makes it");
+	/* "/system" is not "/sys" */
+	json = VOL("{\"size_mb\":8,\"mount\":\"/system\"}");
+	assert_int_equal(cconfig_parse(json, strlen(json), &c, &cause), 0);
+	cconfig_clear(&c);
 }
 
 /* Proves: none (config field checks). */
@@ -1306,6 +1359,7 @@ main(void)
 		cmocka_unit_test(test_device_string_formats_rules),
 		cmocka_unit_test(test_allows_device_covers_defaults_and_list),
 		cmocka_unit_test(test_cap_names_match_kernel_numbers),
+		cmocka_unit_test(test_parse_volume),
 		cmocka_unit_test(test_clear_null_does_nothing),
 	};
 

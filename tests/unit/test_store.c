@@ -1607,7 +1607,8 @@ test_store_migrate_3_to_4_erofs(void **state)
 	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 3);
 
 	st = open_ok(f);
-	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"), 4);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"),
+	    store_main_version);
 	assert_int_equal(store_guestos_get(st, "busybox", "1", &got, &cause),
 	    1);
 	assert_int_equal(got.nimages, 2);
@@ -1641,6 +1642,50 @@ test_store_migrate_3_to_4_erofs(void **state)
 	assert_non_null(strstr(cause, "CHECK constraint failed"));
 	free(cause);
 	assert_int_equal(store_guestos_get(st, "bad", "1", &got, &cause), 0);
+	store_close(st);
+}
+
+/*
+ * Containers stored before version 5 get ids of their own, and every new
+ * one gets another: a data volume is named by it, never by a reused name.
+ * Proves: CR 3.4 (data kept across a schema upgrade), TSF.ISOL (a volume's
+ * id is never given to another container).
+ */
+static void
+test_store_migrate_4_to_5_container_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container c = make_container("new", 2), a, b, n, n2;
+	struct store *st;
+	char *cause = NULL;
+
+	if ((st = store_open_at(f->dir, 4, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(4, %d): %s", store_audit_version,
+		    cause);
+	store_close(st);
+	sql_on_file(f->main_path, "INSERT INTO container (name, idx, config, "
+	    "guestos, state, created_ms) VALUES ('a', 0, X'7B7D', 'busybox', "
+	    "'stopped', 1), ('b', 1, X'7B7D', 'busybox', 'stopped', 2)");
+	st = open_ok(f);
+	assert_int_equal(store_container_get(st, "a", &a, &cause), 1);
+	assert_int_equal(store_container_get(st, "b", &b, &cause), 1);
+	assert_int_equal(strlen(a.uuid), 32);
+	assert_int_equal(strspn(a.uuid, "0123456789abcdef"), 32);
+	assert_string_not_equal(a.uuid, b.uuid);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_get(st, "new", &n, &cause), 1);
+	assert_int_equal(strspn(n.uuid, "0123456789abcdef"), 32);
+	assert_string_not_equal(n.uuid, a.uuid);
+	/* removed and added again under its name: another id */
+	assert_int_equal(store_container_remove(st, "new", &cause), 1);
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_get(st, "new", &n2, &cause), 1);
+	assert_string_not_equal(n.uuid, n2.uuid);
+	store_container_clear(&a);
+	store_container_clear(&b);
+	store_container_clear(&n);
+	store_container_clear(&n2);
 	store_close(st);
 }
 
@@ -2221,6 +2266,7 @@ main(void)
 		T(test_store_guestos_add_bad_image_rolls_back),
 		T(test_store_migrate_2_with_data_to_3_keeps_data),
 		T(test_store_migrate_3_to_4_erofs),
+		T(test_store_migrate_4_to_5_container_ids),
 		T(test_store_container_add_then_get_returns_stopped),
 		T(test_store_container_add_duplicate_returns_one_unchanged),
 		T(test_store_container_add_taken_index_fails),

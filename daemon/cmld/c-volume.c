@@ -1,0 +1,472 @@
+/*
+ * Data volumes (c-volume.h): made with mke2fs the first time, checked with
+ * e2fsck -p before every later start, both child processes that a start
+ * job waits for in short steps.
+ */
+#include "config.h"
+
+#include <sys/poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "c-volume.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The longest one step waits for the child, in milliseconds. */
+#define CVOL_STEP_MS 10
+/* What is kept of a child's output for the reason of a refusal. */
+#define CVOL_OUTPUT_MAX 4096
+/* The descriptor the volume file has in the child. */
+#define CVOL_CHILD_FD 3
+#define CVOL_CHILD_PATH "/proc/self/fd/3"
+
+enum cvol_stage {
+	CVOL_MKFS, /* mke2fs runs on ID.ext4.new */
+	CVOL_CHECK, /* e2fsck runs on ID.ext4 */
+	CVOL_READY,
+};
+
+struct cvol {
+	char *name; /* the container's, for messages */
+	char *dir; /* state_dir/volumes */
+	char *base; /* ID.ext4 */
+	char *path; /* dir/base */
+	long long size; /* bytes */
+	enum cvol_stage stage;
+	const char *done;
+	int dfd; /* the directory */
+	int fd; /* the volume file (the new one while it is made) */
+	pid_t pid; /* the child; 0: none */
+	int pidfd;
+	int out; /* the child's stdout and stderr; -1 */
+	char output[CVOL_OUTPUT_MAX];
+	size_t outlen;
+};
+
+char *
+cvol_path(const char *state_dir, const char *id)
+{
+	return xasprintf("%s/" CVOL_DIR "/%s" CVOL_SUFFIX, state_dir, id);
+}
+
+/* Finds an e2fsprogs program where Debian and others install it. */
+static char *
+cvol_program(const char *name)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin",
+	    "/bin", NULL };
+	char *path;
+	size_t i;
+
+	for (i = 0; dirs[i] != NULL; i++) {
+		path = xasprintf("%s/%s", dirs[i], name);
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return NULL;
+}
+
+/*
+ * Runs argv[0] (a program of e2fsprogs) on the volume file, passed as
+ * descriptor CVOL_CHILD_FD, its output kept for messages.  -1 with
+ * *cause set.
+ */
+static int
+cvol_spawn(struct cvol *v, char *const argv[], char **cause)
+{
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	    "LC_ALL=C", NULL };
+	sigset_t all;
+	char *prog;
+	int p[2], nullfd, fd;
+	pid_t pid;
+
+	if ((prog = cvol_program(argv[0])) == NULL) {
+		*cause = xasprintf("%s is not installed (e2fsprogs): cml needs "
+		    "it for data volumes", argv[0]);
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		*cause = xasprintf("pipe: %s", strerror(errno));
+		free(prog);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xasprintf("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(prog);
+		return -1;
+	}
+	if (pid == 0) {
+		/* cmld blocks the signals it reads from a signalfd. */
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fd = fcntl(v->fd, F_DUPFD_CLOEXEC, 10);
+		if (nullfd == -1 || fd == -1 || dup2(nullfd, 0) == -1 ||
+		    dup2(p[1], 1) == -1 || dup2(p[1], 2) == -1 ||
+		    dup2(fd, CVOL_CHILD_FD) == -1)
+			_exit(126);
+		syscall(SYS_close_range, CVOL_CHILD_FD + 1, ~0U, 0);
+		execve(prog, argv, envp);
+		_exit(127);
+	}
+	free(prog);
+	close(p[1]);
+	v->pid = pid;
+	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (v->pidfd == -1)
+		fatal("pidfd_open");
+	v->out = p[0];
+	if (fcntl(v->out, F_SETFL, O_NONBLOCK) == -1)
+		fatal("fcntl");
+	v->outlen = 0;
+	v->output[0] = '\0';
+	return 0;
+}
+
+/* Reads what the child wrote so far (the rest of a long output is lost). */
+static void
+cvol_read_output(struct cvol *v)
+{
+	char buf[512];
+	ssize_t n;
+	size_t room;
+
+	while ((n = read(v->out, buf, sizeof buf)) > 0) {
+		room = sizeof v->output - 1 - v->outlen;
+		if ((size_t)n > room)
+			n = (ssize_t)room;
+		memcpy(v->output + v->outlen, buf, (size_t)n);
+		v->outlen += (size_t)n;
+		v->output[v->outlen] = '\0';
+	}
+}
+
+/*
+ * Waits up to CVOL_STEP_MS for the child.  Returns 0 while it runs, 1 when
+ * it ended, with *status its exit status (128 + N when killed by N).
+ */
+static int
+cvol_wait(struct cvol *v, int *status)
+{
+	struct pollfd pfd;
+	siginfo_t si;
+
+	pfd.fd = v->pidfd;
+	pfd.events = POLLIN;
+	cvol_read_output(v);
+	if (poll(&pfd, 1, CVOL_STEP_MS) != 1)
+		return 0;
+	memset(&si, 0, sizeof si);
+	while (waitid((idtype_t)P_PIDFD, (id_t)v->pidfd, &si, WEXITED) == -1) {
+		if (errno != EINTR)
+			fatal("waitid");
+	}
+	cvol_read_output(v);
+	close(v->pidfd);
+	v->pidfd = -1;
+	close(v->out);
+	v->out = -1;
+	v->pid = 0;
+	*status = si.si_code == CLD_EXITED ? si.si_status :
+	    128 + si.si_status;
+	return 1;
+}
+
+/*
+ * The gist of a child's output for a message: its first line, the
+ * descriptor path replaced by the volume's file (free it).
+ */
+static char *
+cvol_output(struct cvol *v)
+{
+	char *s, *line, *save, *out = xstrdup(""), *tmp, *at;
+
+	s = xstrdup(v->output);
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t\r");
+		if (*line == '\0')
+			continue;
+		free(out);
+		out = xstrdup(line);
+		break;
+	}
+	free(s);
+	while ((at = strstr(out, CVOL_CHILD_PATH)) != NULL) {
+		*at = '\0';
+		tmp = xasprintf("%s%s%s", out, v->base,
+		    at + strlen(CVOL_CHILD_PATH));
+		free(out);
+		out = tmp;
+	}
+	return out;
+}
+
+/* Starts e2fsck -p on the existing volume, after checking its file. */
+static int
+cvol_check(struct cvol *v, char **cause)
+{
+	char *argv[] = { "e2fsck", "-p", CVOL_CHILD_PATH, NULL };
+	struct stat sb;
+
+	if (fstat(v->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		*cause = xasprintf("the data volume %s is not a regular file",
+		    v->path);
+		return -1;
+	}
+	if (sb.st_uid != 0 || (sb.st_mode & 077) != 0 || sb.st_nlink != 1) {
+		*cause = xasprintf("the data volume %s is not root's alone "
+		    "(owner %ld, mode %04o, %ld links): cml does not use it",
+		    v->path, (long)sb.st_uid, (unsigned int)sb.st_mode & 07777,
+		    (long)sb.st_nlink);
+		return -1;
+	}
+	if (sb.st_size != v->size) {
+		*cause = xasprintf("the data volume %s has %lld bytes, the "
+		    "config says %lld MiB: cml does not resize volumes",
+		    v->path, (long long)sb.st_size, v->size / (1024 * 1024));
+		return -1;
+	}
+	v->stage = CVOL_CHECK;
+	return cvol_spawn(v, argv, cause);
+}
+
+struct cvol *
+cvol_open(const char *state_dir, const char *name, const char *id,
+    long long size_mb, char **cause)
+{
+	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext4", "-m", "0",
+	    "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
+	    CVOL_CHILD_PATH, NULL };
+	struct cvol *v;
+	struct stat sb;
+	char *tmp;
+
+	if (id == NULL || strlen(id) != 32 || strspn(id,
+	    "0123456789abcdef") != 32) {
+		*cause = xasprintf("container '%s' has no valid id for its "
+		    "data volume", name);
+		return NULL;
+	}
+	v = xcalloc(1, sizeof *v);
+	v->name = xstrdup(name);
+	v->dir = xasprintf("%s/" CVOL_DIR, state_dir);
+	v->base = xasprintf("%s" CVOL_SUFFIX, id);
+	v->path = xasprintf("%s/%s", v->dir, v->base);
+	v->size = size_mb * 1024 * 1024;
+	v->dfd = v->fd = v->pidfd = v->out = -1;
+	if (mkdir(v->dir, 0700) == -1 && errno != EEXIST) {
+		*cause = xasprintf("cannot create %s: %s", v->dir,
+		    strerror(errno));
+		goto fail;
+	}
+	v->dfd = open(v->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (v->dfd == -1 || fstat(v->dfd, &sb) == -1 || sb.st_uid != 0 ||
+	    (sb.st_mode & 077) != 0) {
+		*cause = xasprintf("%s must be a directory of root's alone "
+		    "(mode 0700)%s%s", v->dir, v->dfd == -1 ? ": " : "",
+		    v->dfd == -1 ? strerror(errno) : "");
+		goto fail;
+	}
+	v->fd = openat(v->dfd, v->base, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (v->fd != -1) {
+		if (cvol_check(v, cause) == -1)
+			goto fail;
+		return v;
+	}
+	if (errno != ENOENT) {
+		*cause = xasprintf("cannot open the data volume %s: %s",
+		    v->path, strerror(errno));
+		goto fail;
+	}
+	/* The first start: a sparse file of the size, made an ext4. */
+	tmp = xasprintf("%s.new", v->base);
+	v->fd = openat(v->dfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	free(tmp);
+	if (v->fd == -1 || ftruncate(v->fd, (off_t)v->size) == -1) {
+		*cause = xasprintf("cannot create the data volume %s: %s",
+		    v->path, strerror(errno));
+		goto fail;
+	}
+	v->stage = CVOL_MKFS;
+	if (cvol_spawn(v, argv, cause) == -1)
+		goto fail;
+	return v;
+fail:
+	cvol_free(v);
+	return NULL;
+}
+
+/* mke2fs succeeded: the new file becomes the volume, durably. */
+static int
+cvol_commit(struct cvol *v, char **cause)
+{
+	char *tmp;
+	int rc;
+
+	tmp = xasprintf("%s.new", v->base);
+	rc = fsync(v->fd) == -1 || renameat(v->dfd, tmp, v->dfd,
+	    v->base) == -1 || fsync(v->dfd) == -1 ? -1 : 0;
+	if (rc == -1)
+		*cause = xasprintf("cannot store the new data volume %s: %s",
+		    v->path, strerror(errno));
+	free(tmp);
+	return rc;
+}
+
+int
+cvol_step(struct cvol *v, char **cause)
+{
+	char *out;
+	int status;
+
+	if (v->stage == CVOL_READY)
+		return 1;
+	if (cvol_wait(v, &status) == 0)
+		return 0;
+	out = cvol_output(v);
+	if (v->stage == CVOL_MKFS) {
+		if (status != 0) {
+			*cause = xasprintf("mke2fs could not make the data "
+			    "volume %s (exit %d)%s%s", v->path, status,
+			    *out != '\0' ? ": " : "", out);
+			free(out);
+			return -1;
+		}
+		free(out);
+		if (cvol_commit(v, cause) == -1)
+			return -1;
+		v->done = "made";
+		v->stage = CVOL_READY;
+		return 1;
+	}
+	/* e2fsck: 1 and 2 say errors were fixed, 4 and up that not. */
+	if (status >= 4) {
+		*cause = xasprintf("the data volume %s is damaged: e2fsck -p "
+		    "cannot repair it safely (exit %d)%s%s; cml does not "
+		    "mount it: repair it by hand (e2fsck %s) or remove the "
+		    "container with its data", v->path, status,
+		    *out != '\0' ? ": " : "", out, v->path);
+		free(out);
+		return -1;
+	}
+	if (status != 0) {
+		log_warnx("container %s: e2fsck repaired its data volume %s: "
+		    "%s", v->name, v->path, out);
+		v->done = "repaired by e2fsck";
+	} else
+		v->done = "checked";
+	free(out);
+	v->stage = CVOL_READY;
+	return 1;
+}
+
+const char *
+cvol_done(const struct cvol *v)
+{
+	return v->done != NULL ? v->done : "";
+}
+
+const char *
+cvol_file(const struct cvol *v)
+{
+	return v->path;
+}
+
+int
+cvol_take_fd(struct cvol *v)
+{
+	int fd;
+
+	if (v->stage != CVOL_READY)
+		return -1;
+	fd = v->fd;
+	v->fd = -1;
+	return fd;
+}
+
+void
+cvol_free(struct cvol *v)
+{
+	siginfo_t si;
+
+	if (v == NULL)
+		return;
+	if (v->pid > 0) {
+		kill(v->pid, SIGKILL);
+		memset(&si, 0, sizeof si);
+		while (waitid(P_PID, (id_t)v->pid, &si, WEXITED) == -1 &&
+		    errno == EINTR)
+			;
+	}
+	if (v->pidfd != -1)
+		close(v->pidfd);
+	if (v->out != -1)
+		close(v->out);
+	if (v->fd != -1)
+		close(v->fd);
+	if (v->dfd != -1)
+		close(v->dfd);
+	free(v->name);
+	free(v->dir);
+	free(v->base);
+	free(v->path);
+	free(v);
+}
+
+int
+cvol_stat(const char *state_dir, const char *id, long long *size,
+    long long *allocated)
+{
+	struct stat sb;
+	char *path;
+	int rc;
+
+	path = cvol_path(state_dir, id);
+	rc = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? 0 : -1;
+	free(path);
+	if (rc == 0) {
+		*size = (long long)sb.st_size;
+		*allocated = (long long)sb.st_blocks * 512;
+	}
+	return rc;
+}
+
+int
+cvol_remove(const char *state_dir, const char *id, char **cause)
+{
+	char *path, *tmp;
+	int rc = 0;
+
+	path = cvol_path(state_dir, id);
+	tmp = xasprintf("%s.new", path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove the data volume %s: %s",
+		    path, strerror(errno));
+		rc = -1;
+	}
+	(void)unlink(tmp);
+	free(tmp);
+	free(path);
+	return rc;
+}
