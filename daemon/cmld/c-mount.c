@@ -250,6 +250,8 @@ c_mount_image(struct container_image *img, char **cause)
 		}
 		if (err != ENOTBLK)
 			goto out;
+		/* A tmpfs, for one: the same checked file, on a loop device. */
+		log_info("%s: %s; a loop device serves it", what, *cause);
 		free(*cause);
 		*cause = NULL;
 	}

@@ -722,10 +722,24 @@ ct_create() {
 	_run_tool "container create $1" "$CMLSH" --socket "$SOCK" container create "$path"
 }
 
-# Starts a container that must start: ct_start NAME
+# Prints to stderr why a container is in its state, as `container show`
+# says: ct_why NAME
+ct_why() {
+	echo "# $1: state $(ct_state "$1"), reason: $(ct_show "$1" reason)" >&2
+}
+
+# Starts a container that must start; when it does not, prints cmlsh's
+# message and the container's reason, and ends the test: ct_start NAME
 ct_start() {
+	local log
 	ct_track "$1"
-	_run_tool "container start $1" "$CMLSH" --socket "$SOCK" container start "$1"
+	make_scratch
+	log=$SCRATCH/tool.log
+	if ! "$CMLSH" --socket "$SOCK" container start "$1" >"$log" 2>&1; then
+		cat "$log" >&2
+		ct_why "$1"
+		fail "container start $1 failed"
+	fi
 }
 
 # Runs a command in a container through cmlsh: ct_exec NAME CMD...
@@ -883,6 +897,13 @@ ct_cmlsh() {
 	pid=$!
 	wait $pid
 	rc=$?
+	# a failed start says why, whether the test expected it or not
+	if [ "$rc" != 0 ] && [ "${1:-}" = container ] && [ "${2:-}" = start ] &&
+	    [ -n "${3:-}" ]; then
+		echo "# container start $3: exit $rc: $(cat "$SCRATCH/err")" >&2
+		ct_why "$3"
+	fi
+	return 0
 }
 
 # Prints `container list --json` as "NAME STATE REASON" lines.
