@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
@@ -345,6 +346,33 @@ cmlsh_help_list(struct cmlsh *sh, int argc, char *const *argv)
 	return listed;
 }
 
+/* Lists the device settings with the values each takes and its default. */
+static void
+cmlsh_help_settings(struct cmlsh *sh)
+{
+	size_t i, width = 0;
+	char *values, *text;
+
+	for (i = 0; i < setting_defs_len; i++)
+		if (format_width(setting_defs[i].key) > width)
+			width = format_width(setting_defs[i].key);
+	fprintf(sh->out, "\nSettings:\n");
+	for (i = 0; i < setting_defs_len; i++) {
+		values = setting_values(&setting_defs[i]);
+		text = xasprintf("%s; default %s. %c%s.", values,
+		    *setting_defs[i].def != '\0' ? setting_defs[i].def :
+		    "empty", toupper((unsigned char)setting_defs[i].help[0]),
+		    setting_defs[i].help + 1);
+		fprintf(sh->out, "  %s%*s", setting_defs[i].key,
+		    (int)(width - format_width(setting_defs[i].key) +
+		    CMLSH_HELP_GAP), "");
+		format_wrap(sh->out, text, width + 2 + CMLSH_HELP_GAP,
+		    width + 2 + CMLSH_HELP_GAP, CMLSH_HELP_WIDTH);
+		free(text);
+		free(values);
+	}
+}
+
 /* Explains one command: synopsis, summary, help, arguments, policy. */
 static void
 cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
@@ -373,6 +401,11 @@ cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
 		    width + 2 + CMLSH_HELP_GAP, CMLSH_HELP_WIDTH);
 		free(label);
 	}
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->complete == CMD_COMPLETE_SETTING)
+			break;
+	if (a->name != NULL)
+		cmlsh_help_settings(sh);
 	notes = cmd_flag_notes(cmd->flags);
 	if (*notes != '\0') {
 		fputc('\n', sh->out);
@@ -778,11 +811,79 @@ cmlsh_confirm(struct cmlsh *sh, int argc, char *const *argv)
 	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
 }
 
-/* Says which command was not found, and where to look. */
+/*
+ * Returns the edit distance of a and b (insertions, deletions,
+ * substitutions and swaps of neighbours), at most CMLSH_WORD_MAX + 1.
+ */
+#define CMLSH_WORD_MAX 32
+static size_t
+cmlsh_distance(const char *a, const char *b)
+{
+	size_t d[CMLSH_WORD_MAX + 1][CMLSH_WORD_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b), i, j, v;
+
+	if (la > CMLSH_WORD_MAX || lb > CMLSH_WORD_MAX)
+		return CMLSH_WORD_MAX + 1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/*
+ * Returns the command word that typed most likely misspells, among those
+ * that may follow the k words of argv before it (the shell's own at the
+ * start); NULL when none is close (one edit for short words, two else).
+ */
+static char *
+cmlsh_did_you_mean(int k, char *const *argv, const char *typed)
+{
+	static const char *const own[] = { "help", "quit", "exit", NULL };
+	const char *const *o;
+	char *best = NULL, *w;
+	size_t i, d, bestd, max = strlen(typed) <= 4 ? 1 : 2;
+
+	bestd = max + 1;
+	for (i = 0; i < cmd_table_len; i++) {
+		if (cmlsh_common_words(cmd_table[i].words, k, argv) != k ||
+		    (w = cmlsh_word_at(cmd_table[i].words, k)) == NULL)
+			continue;
+		if ((d = cmlsh_distance(typed, w)) < bestd) {
+			free(best);
+			best = w;
+			bestd = d;
+		} else
+			free(w);
+	}
+	for (o = own; k == 0 && *o != NULL; o++) {
+		if ((d = cmlsh_distance(typed, *o)) < bestd) {
+			free(best);
+			best = xstrdup(*o);
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+/* Says which command was not found, what was meant, and where to look. */
 static void
 cmlsh_unknown(struct cmlsh *sh, int argc, char *const *argv)
 {
-	char *known, *typed;
+	char *known, *typed, *mean, *meant;
 	size_t i;
 	int n, k = 0;
 
@@ -791,9 +892,16 @@ cmlsh_unknown(struct cmlsh *sh, int argc, char *const *argv)
 		if (n > k)
 			k = n;
 	}
+	mean = k < argc ? cmlsh_did_you_mean(k, argv, argv[k]) : NULL;
 	if (k == 0) {
-		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command '%s': "
-		    "type 'help' for a list", argv[0]);
+		if (mean != NULL)
+			cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command "
+			    "'%s': did you mean '%s'? type 'help' for a list",
+			    argv[0], mean);
+		else
+			cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command "
+			    "'%s': type 'help' for a list", argv[0]);
+		free(mean);
 		return;
 	}
 	known = cmlsh_join(k, argv);
@@ -801,9 +909,16 @@ cmlsh_unknown(struct cmlsh *sh, int argc, char *const *argv)
 	if (k == argc)
 		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "incomplete command "
 		    "'%s': type 'help %s' for a list", typed, known);
-	else
+	else if (mean != NULL) {
+		meant = xasprintf("%s %s", known, mean);
+		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command '%s': "
+		    "did you mean '%s'? type 'help %s' for a list", typed,
+		    meant, known);
+		free(meant);
+	} else
 		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "unknown command '%s': "
 		    "type 'help %s' for a list", typed, known);
+	free(mean);
 	free(typed);
 	free(known);
 }
@@ -1285,8 +1400,17 @@ cmlsh_on_signal(int sig)
 static int
 cmlsh_getc(FILE *in)
 {
+	struct cmlsh *sh = cmlsh_rl;
 	struct pollfd pfd;
+	struct timespec ts;
+	long long now, deadline = 0;
+	int rc, wait = -1;
 
+	if (sh->idle_timeout > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		deadline = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+		    sh->idle_timeout * 1000;
+	}
 	for (;;) {
 		if (cmlsh_signal == SIGINT) {
 			rl_replace_line("", 0);
@@ -1297,13 +1421,28 @@ cmlsh_getc(FILE *in)
 		pfd.fd = fileno(in);
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, -1) == -1) {
+		if (deadline > 0) {
+			/* idle since the last key: the session ends (CR 2.6) */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (long long)ts.tv_sec * 1000 +
+			    ts.tv_nsec / 1000000;
+			if (now >= deadline) {
+				/* what was typed is dropped, not run */
+				sh->idle_ended = 1;
+				rl_replace_line("", 0);
+				return EOF;
+			}
+			wait = (int)(deadline - now);
+		}
+		if ((rc = poll(&pfd, 1, wait)) == -1) {
 			if (errno != EINTR)
 				return EOF;
 			/* readline resets the terminal, then calls ours */
 			rl_check_signals();
 			continue;
 		}
+		if (rc == 0)
+			continue;
 		return rl_getc(in);
 	}
 }
@@ -1369,6 +1508,38 @@ cmlsh_history_add(struct cmlsh *sh, const char *line)
 	free(copy);
 }
 
+/*
+ * Reads session_idle_timeout from cmld into sh->idle_timeout; the
+ * setting's default when cmld does not tell.
+ */
+static void
+cmlsh_idle_timeout(struct cmlsh *sh)
+{
+	const struct setting_def *def = setting_find("session_idle_timeout");
+	const struct cmd_entry *cmd = cmd_find_words("device config get");
+	struct json_object *acc = NULL, *params, *v;
+	const struct client_reply_ops ops = { .arg = &acc,
+	    .reply = cmlsh_fetch_reply, .error = cmlsh_fetch_error };
+	const char *value = def != NULL ? def->def : "0";
+	char *cause = NULL;
+
+	params = json_object_new_object();
+	json_object_object_add(params, "key",
+	    json_object_new_string("session_idle_timeout"));
+	if (cmd != NULL && client_call(&sh->cl, cmd, params, 0, NULL, &ops,
+	    &cause) == 0 && json_object_object_get_ex(acc, "settings", &v) &&
+	    json_object_is_type(v, json_type_array) &&
+	    json_object_array_length(v) == 1 &&
+	    json_object_object_get_ex(json_object_array_get_idx(v, 0),
+	    "value", &v) && json_object_is_type(v, json_type_string))
+		value = json_object_get_string(v);
+	sh->idle_timeout = strtoll(value, NULL, 10);
+	if (sh->idle_timeout < 0)
+		sh->idle_timeout = 0;
+	free(cause);
+	json_object_put(acc);
+}
+
 /* The interactive loop; returns the last command's exit status. */
 static int
 cmlsh_interactive(struct cmlsh *sh)
@@ -1395,6 +1566,7 @@ cmlsh_interactive(struct cmlsh *sh)
 	if (!isatty(STDOUT_FILENO))
 		rl_outstream = stderr; /* the prompt belongs on the terminal */
 	cmlsh_history_load(sh);
+	cmlsh_idle_timeout(sh);
 
 	while (!sh->quit) {
 		line = readline(CMLSH_PROMPT);
@@ -1406,6 +1578,10 @@ cmlsh_interactive(struct cmlsh *sh)
 		if (line == NULL) {
 			if (cmlsh_signal == 0)
 				fputc('\n', rl_outstream);
+			if (sh->idle_ended)
+				fprintf(sh->err, "cmlsh: session ended after "
+				    "%lld s idle (session_idle_timeout)\n",
+				    sh->idle_timeout);
 			break;
 		}
 		/* A pasted block arrives as one line: run it line by line. */
@@ -1430,7 +1606,8 @@ cmlsh_interactive(struct cmlsh *sh)
 			break;
 	}
 	cmlsh_history_save(sh);
-	if (cmlsh_signal == SIGHUP || cmlsh_signal == SIGTERM)
+	if (cmlsh_signal == SIGHUP || cmlsh_signal == SIGTERM ||
+	    sh->idle_ended)
 		status = CMLSH_EXIT_FAILED;
 	return status;
 }

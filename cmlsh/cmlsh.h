@@ -56,6 +56,8 @@ struct cmlsh {
 	FILE *out; /* replies */
 	FILE *err; /* errors and prompts for confirmation */
 	struct cmlsh_cache cache[CMLSH_CACHE_COUNT];
+	long long idle_timeout; /* seconds without a key; 0: never */
+	int idle_ended; /* the session ended for idleness */
 };
 
 #endif

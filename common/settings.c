@@ -35,6 +35,9 @@ const struct setting_def setting_defs[] = {
 	    setting_auto_bool,
 	    "container configs must be signed: true, false, or auto (once "
 	    "the device is provisioned)" },
+	{ "session_idle_timeout", SETTING_INT, "900", 0, 86400, NULL,
+	    "seconds an interactive cmlsh may wait for a key before it ends "
+	    "the session (0: never); read when a session starts" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 
@@ -84,6 +87,31 @@ setting_choices(const struct setting_def *def)
 		s = t;
 	}
 	return s != NULL ? s : xstrdup("");
+}
+
+char *
+setting_values(const struct setting_def *def)
+{
+	char *list, *s;
+
+	switch (def->type) {
+	case SETTING_STRING:
+		return xasprintf("text of %lld to %lld characters", def->min,
+		    def->max);
+	case SETTING_INT:
+		return xasprintf("an integer from %lld to %lld", def->min,
+		    def->max);
+	case SETTING_BOOL:
+		return xstrdup("true or false");
+	case SETTING_ENUM:
+		list = setting_choices(def);
+		s = xasprintf("%s", list);
+		free(list);
+		return s;
+	case SETTING_GUESTOS:
+		return xstrdup("a guest OS name, or empty");
+	}
+	return xstrdup("unknown");
 }
 
 int

@@ -32,6 +32,11 @@ const struct setting_def *setting_find(const char *key);
 /* Returns the name of a type ("string", "integer", "boolean", "enum"). */
 const char *setting_type_name(enum setting_type type);
 /*
+ * Returns what a setting takes, in words: "warning, info or debug", "an
+ * integer from 1 to 1024" (free it).
+ */
+char *setting_values(const struct setting_def *def);
+/*
  * Validates value for def and returns its canonical form in *out (free it);
  * -1 with *cause set naming the key and what is allowed.
  */

@@ -163,6 +163,27 @@ Arguments:
   KEY     the setting to change
   VALUE   its new value
 
+Settings:
+  device_name              text of 1 to 64 characters; default cml. The
+                           device's name, shown in status and prompts.
+  log_level                warning, info or debug; default info. How much cmld
+                           logs: warning, info or debug; applied at once.
+  max_clients              an integer from 1 to 1024; default 64. Control
+                           connections served at once; more are refused.
+  audit_read_calls         true or false; default false. Audit read-only calls
+                           too, not only changes.
+  stop_timeout             an integer from 1 to 600; default 10. Seconds a
+                           container's init has after SIGTERM before SIGKILL.
+  c0_guestos               a guest OS name, or empty; default empty. The guest
+                           OS of the management container c0 (empty: no c0);
+                           takes effect at the next start of cmld.
+  require_signed_configs   auto, true or false; default auto. Container
+                           configs must be signed: true, false, or auto (once
+                           the device is provisioned).
+  session_idle_timeout     an integer from 0 to 86400; default 900. Seconds an
+                           interactive cmlsh may wait for a key before it ends
+                           the session (0: never); read when a session starts.
+
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \
 "audit - the audit trail

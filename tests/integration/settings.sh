@@ -28,7 +28,8 @@ max_clients             64     integer  64
 audit_read_calls        false  boolean  false
 stop_timeout            10     integer  10
 c0_guestos              -      string   -
-require_signed_configs  auto   enum     auto"
+require_signed_configs  auto   enum     auto
+session_idle_timeout    900    integer  900"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -44,7 +45,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -87,7 +88,8 @@ max_clients             256        integer  64
 audit_read_calls        true       boolean  false
 stop_timeout            10         integer  10
 c0_guestos              -          string   -
-require_signed_configs  auto       enum     auto"
+require_signed_configs  auto       enum     auto
+session_idle_timeout    900        integer  900"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed

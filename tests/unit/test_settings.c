@@ -117,6 +117,46 @@ test_defaults_valid(void **state)
 	assert_null(setting_find("no_such_key"));
 }
 
+/* Proves: CR 7.6 (what each type of setting takes, as help shows it). */
+static void
+test_values_in_words(void **state)
+{
+	char *s;
+
+	s = setting_values(setting_find("log_level"));
+	assert_string_equal(s, "warning, info or debug");
+	free(s);
+	s = setting_values(setting_find("require_signed_configs"));
+	assert_string_equal(s, "auto, true or false");
+	free(s);
+	s = setting_values(setting_find("max_clients"));
+	assert_string_equal(s, "an integer from 1 to 1024");
+	free(s);
+	s = setting_values(setting_find("audit_read_calls"));
+	assert_string_equal(s, "true or false");
+	free(s);
+	s = setting_values(setting_find("device_name"));
+	assert_string_equal(s, "text of 1 to 64 characters");
+	free(s);
+	s = setting_values(setting_find("c0_guestos"));
+	assert_string_equal(s, "a guest OS name, or empty");
+	free(s);
+}
+
+/* Proves: CR 2.6 (the idle limit of sessions: 0 turns it off, a day at most). */
+static void
+test_session_idle_timeout_range(void **state)
+{
+	accept("session_idle_timeout", "0", "0");
+	accept("session_idle_timeout", "86400", "86400");
+	accept("session_idle_timeout", "0300", "300");
+	refuse("session_idle_timeout", "86401",
+	    "session_idle_timeout must be from 0 to 86400, not 86401");
+	refuse("session_idle_timeout", "-1",
+	    "session_idle_timeout must be from 0 to 86400, not -1");
+	assert_string_equal(setting_find("session_idle_timeout")->def, "900");
+}
+
 int
 main(void)
 {
@@ -126,6 +166,8 @@ main(void)
 		cmocka_unit_test(test_canonical_enum_choices_listed),
 		cmocka_unit_test(test_canonical_string_length_and_controls),
 		cmocka_unit_test(test_defaults_valid),
+		cmocka_unit_test(test_values_in_words),
+		cmocka_unit_test(test_session_idle_timeout_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
