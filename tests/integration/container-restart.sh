@@ -9,10 +9,13 @@
 # was down is stopped, killed and cleaned up; a stopped one stays as it
 # was.  After a
 # plain stop and start of cmld the running container is found again.  In
-# the end nothing of any of them is left on the host.
+# the end nothing of any of them is left on the host, checked exactly: a
+# process in a later namespace that got the number of a container's is
+# not taken for the container's (the number alone would).
 # Proves: OS 01 (found again after a restart or stopped and cleaned up),
 # TSF.INIT (a container whose guest OS no longer verifies is stopped),
 # CR 3.4, CR 7.2 (nothing left on the host),
+# CR 7.2 (a leftover is told from a later namespace of the same number),
 # CR 2.8 (what was found audited), CR 2.12 (with cmld's own pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -63,6 +66,34 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 expect_eq "$dead's processes are gone" "" "$(ct_ns_procs "$dead_ns" "$dead")"
+# The kernel gives the number of a freed namespace to the next one made,
+# by anyone: a namespace made now takes that of $dead's, and a process in
+# it is no leftover of $dead (issue 10, bug 5: this check once failed
+# when another test's namespace got the number).
+impostor=
+for ((i = 0; i < 20 && ${#impostor} == 0; i++)); do
+	unshare -m sleep 120 &
+	p=$!
+	track_pid "$p"
+	for ((j = 0; j < 100; j++)); do
+		[ "$(readlink "/proc/$p/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
+		sleep 0.01
+	done
+	if [ "$(readlink "/proc/$p/ns/mnt")" = "${dead_ns%@*}" ]; then
+		impostor=$p
+	else
+		kill "$p"
+		wait "$p" 2>/dev/null
+		untrack_pid "$p"
+	fi
+done
+if [ -n "$impostor" ]; then
+	expect_match "a new namespace has the number of $dead's: the number alone takes it for $dead's" \
+	    "^$impostor \\(sleep, " "$(ct_ns_procs "${dead_ns%@*}" "$dead")"
+	expect_eq "the exact check (number, start time, cgroup) does not" "" "$(ct_ns_procs "$dead_ns" "$dead")"
+else
+	echo "# no new namespace got the number of $dead's (${dead_ns%@*}) in 20 tries: someone else holds it" >&2
+fi
 expect_match "$dead's cgroups are still there: nobody cleaned up yet" "/$CT_CGROUP_PARENT/$dead" "$(ct_cgroups "$dead")"
 
 # another's guest OS is changed while cmld is down
@@ -100,6 +131,11 @@ else
 fi
 expect_eq "nothing of $dead is left on the host" "" "$(ct_leftovers "$dead" "$dead_ns")"
 expect_eq "nothing of $gone is left on the host" "" "$(ct_leftovers "$gone" "$gone_ns")"
+if [ -n "$impostor" ]; then
+	kill "$impostor"
+	wait "$impostor" 2>/dev/null
+	untrack_pid "$impostor"
+fi
 
 # --- they work as before ------------------------------------------------------------------------
 expect_eq "$run takes exec" "ok" "$(ct_exec "$run" /bin/echo ok 2>&1)"

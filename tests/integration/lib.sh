@@ -795,28 +795,68 @@ ct_loops() {
 	return 0
 }
 
-# Prints the processes in a namespace (as readlink shows it,
-# "mnt:[4026532176]"), but for those in another container's cgroups: the
-# kernel gives a freed namespace's number to the next one, maybe another
-# test's container: ct_ns_procs NS [NAME]
+# Prints the clock ticks since boot, the unit of a process's start time
+# in /proc/PID/stat.
+ct_ticks() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", $1 * hz }' /proc/uptime
+}
+
+# Prints a process's start time in ticks since boot ("" when it is gone).
+ct_proc_start() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	# after the command name, which may hold spaces and parentheses:
+	# field 3 (state) on; the start time is field 22
+	awk '{ print $20 }' <<<"${stat##*) }"
+}
+
+# Prints the processes in a mount namespace that are a container's.  The
+# kernel gives a freed namespace's number to the next namespace made, by
+# anyone (another test's container before cmld moved it into its cgroups,
+# an unshare), so the number alone is not the namespace: with NAME and the
+# time the namespace was seen (ct_mntns: "mnt:[4026532176]@TICKS"), a
+# process counts when it is in the container's cgroups, or when it started
+# before that time, when the container's namespace still existed; one in
+# a namespace of that number made later does not.  Without the time, every
+# process in a namespace of that number counts, but those in another
+# container's cgroups.  Each is printed with what decided it:
+# "PID (COMM, started at TICKS, cgroup GROUP)".  ct_ns_procs NS[@TICKS] [NAME]
 ct_ns_procs() {
-	local p kind=${1%%:*} name=${2:-}
+	local p pid ns=${1%@*} since='' kind name=${2:-} cg start comm mine
+	kind=${ns%%:*}
+	[[ "$1" == *@* ]] && since=${1##*@}
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/$kind" 2>/dev/null)" = "$1" ] || continue
-		if [ -n "$name" ] && grep -v -e ":/$CT_CGROUP_PARENT/$name\$" -e ":/$CT_CGROUP_PARENT/$name/" "$p/cgroup" 2>/dev/null |
-		    grep -q ':/cml[-_a-zA-Z0-9]*/[^/]'; then
-			continue
+		[ "$(readlink "$p/ns/$kind" 2>/dev/null)" = "$ns" ] || continue
+		pid=${p#/proc/}
+		cg=$(cat "$p/cgroup" 2>/dev/null) || continue
+		mine=0
+		if [ -n "$name" ] && grep -qe ":/$CT_CGROUP_PARENT/$name\$" -e ":/$CT_CGROUP_PARENT/$name/" <<<"$cg"; then
+			mine=1
 		fi
-		echo "${p#/proc/}"
+		start=$(ct_proc_start "$pid")
+		[ -n "$start" ] || continue
+		if [ "$mine" = 0 ] && [ -n "$name" ]; then
+			if [ -n "$since" ]; then
+				[ "$start" -lt "$since" ] || continue
+			elif grep -v -e ":/$CT_CGROUP_PARENT/$name\$" -e ":/$CT_CGROUP_PARENT/$name/" <<<"$cg" |
+			    grep -q ':/cml[-_a-zA-Z0-9]*/[^/]'; then
+				continue
+			fi
+		fi
+		comm=$(cat "$p/comm" 2>/dev/null)
+		echo "$pid ($comm, started at $start, cgroup $(grep -m 1 -o ':/.*' <<<"$cg" | cut -c 2-))"
 	done
 	return 0
 }
 
-# Prints a container's mount namespace as the host sees it (it must run).
+# Prints a container's mount namespace as the host sees it (it must run),
+# with the time it was seen in ticks since boot: "mnt:[4026532176]@TICKS"
+# (ct_ns_procs tells that namespace from a later one of the same number).
 ct_mntns() {
-	local pid
+	local pid ns
 	pid=$(ct_show "$1" pid)
-	readlink "/proc/$pid/ns/mnt" 2>/dev/null || echo "<no process $pid>"
+	ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || ns="<no process $pid>"
+	echo "$ns@$(ct_ticks)"
 }
 
 # Prints the number of this stack's containers that run (or are starting,
@@ -830,7 +870,7 @@ ct_running_count() {
 # one for each container of the stack still running (a loop device does not
 # tell which container it serves; the busybox guest OS has one image), host
 # mounts under the stack directory, its mount point directory and, given
-# its mount namespace, the processes still in it:
+# its mount namespace (ct_mntns), the processes still in it (ct_ns_procs):
 # ct_leftovers NAME [MNTNS]
 ct_leftovers() {
 	local name=$1 mntns=${2:-} d loops running
@@ -844,7 +884,7 @@ ct_leftovers() {
 	d=$STACK_DIR/run/cml/containers/$name
 	[ -e "$d" ] && echo "directory $d"
 	if [ -n "$mntns" ]; then
-		ct_ns_procs "$mntns" "$name" | sed "s/^/process in $mntns: /"
+		ct_ns_procs "$mntns" "$name" | sed "s/^/process in ${mntns%@*}: /"
 	fi
 	return 0
 }
