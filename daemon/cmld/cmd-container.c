@@ -127,7 +127,7 @@ static void
 cmd_container_show_volume(struct ctr *k, struct json_object *o)
 {
 	char *id, *path, *size, *alloc, *s;
-	long long bytes, allocated;
+	long long bytes, allocated = -1;
 
 	if (!k->cfg_ok || k->cfg.volume_mount == NULL)
 		return;
@@ -141,14 +141,15 @@ cmd_container_show_volume(struct ctr *k, struct json_object *o)
 		s = xasprintf("%s, %s, %s allocated", k->cfg.volume_mount,
 		    size, alloc);
 		free(alloc);
-		json_object_object_add(o, "volume_allocated",
-		    json_object_new_int64(allocated));
 	} else
 		s = xasprintf("%s, %s, made at the first start",
 		    k->cfg.volume_mount, size);
 	json_object_object_add(o, "volume", json_object_new_string(s));
 	json_object_object_add(o, "volume_size",
 	    json_object_new_int64(k->cfg.volume_size_mb * 1024 * 1024));
+	if (allocated != -1)
+		json_object_object_add(o, "volume_allocated",
+		    json_object_new_int64(allocated));
 	json_object_object_add(o, "volume_file", json_object_new_string(path));
 	free(s);
 	free(size);

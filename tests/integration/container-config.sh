@@ -159,7 +159,8 @@ example='{
   },
   "cml": {
     "token": {"type": "none"},
-    "storage": {"encrypted": false, "size_mb": 64}
+    "storage": {"encrypted": false, "size_mb": 64,
+                "volume": {"size_mb": 256, "mount": "/var/lib/web"}}
   }
 }'
 ct_create "$ex" "$example"
@@ -171,7 +172,7 @@ print(json.dumps(c, sort_keys=True))'
 defaults='[{"access": "rwm", "allow": true, "exclusive": false, "major": 1, "minor": 3, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 1, "minor": 5, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 1, "minor": 7, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 1, "minor": 8, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 1, "minor": 9, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 5, "minor": 0, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 5, "minor": 2, "type": "c"}, {"access": "rwm", "allow": true, "exclusive": false, "major": 136, "minor": null, "type": "c"}]'
 eff=$(effective "$ex")
 expect_eq "the example's effective config: every field, the default device list" \
-    '{"autostart": true, "cml": {"storage": {"encrypted": false, "size_mb": 64, "volume": null}, "time": false, "token": {"type": "none"}}, "default_devices": '"$defaults"', "guestos": {"min_version": "1.0", "name": "busybox"}, "hostname": "web", "linux": {"resources": {"cpu": {"cpus": "0-1", "period": 100000, "quota": 50000, "shares": 512}, "devices": [{"access": "rw", "allow": true, "exclusive": true, "major": 188, "minor": 0, "type": "c"}], "memory": {"limit": 67108864}, "pids": {"limit": 128}}, "user_namespace": true}, "name": "'"$ex"'", "process": {"args": ["/sbin/init"], "capabilities": {"bounding": ["CAP_NET_BIND_SERVICE"]}, "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}}' \
+    '{"autostart": true, "cml": {"storage": {"encrypted": false, "size_mb": 64, "volume": {"mount": "/var/lib/web", "size_mb": 256}}, "time": false, "token": {"type": "none"}}, "default_devices": '"$defaults"', "guestos": {"min_version": "1.0", "name": "busybox"}, "hostname": "web", "linux": {"resources": {"cpu": {"cpus": "0-1", "period": 100000, "quota": 50000, "shares": 512}, "devices": [{"access": "rw", "allow": true, "exclusive": true, "major": 188, "minor": 0, "type": "c"}], "memory": {"limit": 67108864}, "pids": {"limit": 128}}, "user_namespace": true}, "name": "'"$ex"'", "process": {"args": ["/sbin/init"], "capabilities": {"bounding": ["CAP_NET_BIND_SERVICE"]}, "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}}' \
     "$eff"
 minimal=$(ct_name minimal)
 ct_create "$minimal" '{"name":"'"$minimal"'",'"$bb"'}'
