@@ -498,11 +498,66 @@ format_columns_key(char **cols)
 	return format_buf_take(&b);
 }
 
+/* Returns 1 if a member by that name holds a number of bytes. */
+static int
+format_is_size(const char *key)
+{
+	size_t n = strlen(key);
+
+	return strcmp(key, "size") == 0 ||
+	    (n > 5 && strcmp(key + n - 5, "_size") == 0) ||
+	    (n > 10 && strcmp(key + n - 10, "_allocated") == 0);
+}
+
+/* Returns bytes in binary units: "512 B", "1.5 MiB", "256 MiB". */
+static char *
+format_bytes(long long n)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
+	    "PiB" };
+	double v = (double)n;
+	long long div = 1024;
+	size_t u = 0;
+
+	if (n < 1024)
+		return xasprintf("%lld B", n);
+	while (u + 1 < sizeof units / sizeof units[0] && n / div >= 1024) {
+		div *= 1024;
+		u++;
+	}
+	v = (double)n / (double)div;
+	if (n % div == 0)
+		return xasprintf("%lld %s", n / div, units[u]);
+	return xasprintf(v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
 /*
- * Returns a table cell as a person reads it.  The one rule that knows a
- * method: an audit record that cmld wrote of its own accord (types daemon
- * and container) names cmld as its subject instead of a uid; --json keeps
- * the numbers.
+ * Returns a member as a person reads it where its name says more than its
+ * type: sizes in binary units, a pid of 0 or less (no process) as "-";
+ * NULL for the usual form.  --json keeps the numbers.
+ */
+static char *
+format_member(const char *key, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return NULL;
+	if (strcmp(key, "pid") == 0 && json_object_get_int64(v) <= 0)
+		return xstrdup("-");
+	if (format_is_size(key) && json_object_get_int64(v) >= 0)
+		return format_bytes(json_object_get_int64(v));
+	return NULL;
+}
+
+/* A fingerprint in a table shows this many hex digits, then "…". */
+#define FORMAT_FINGERPRINT_SHORT 16
+
+/*
+ * Returns a table cell as a person reads it: as format_member says, a
+ * long fingerprint shortened (show and --json give it whole; 16 hex
+ * digits are plenty to tell anchors apart and to name one).  The one rule
+ * that knows a method: an audit record that cmld wrote of its own accord
+ * (types daemon and container) names cmld as its subject instead of a
+ * uid; --json keeps the numbers.
  */
 static char *
 format_cell(const char *method, struct json_object *row, const char *col,
@@ -510,6 +565,15 @@ format_cell(const char *method, struct json_object *row, const char *col,
 {
 	struct json_object *type;
 	const char *t;
+	char *s;
+
+	if ((s = format_member(col, v)) != NULL)
+		return s;
+	if (strcmp(col, "fingerprint") == 0 &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > FORMAT_FINGERPRINT_SHORT + 1)
+		return xasprintf("%.*s\u2026", FORMAT_FINGERPRINT_SHORT,
+		    json_object_get_string(v));
 
 	if (method != NULL && strcmp(method, "org.cml.Audit.List") == 0 &&
 	    strcmp(col, "uid") == 0 &&
@@ -597,6 +661,24 @@ format_table(FILE *out, struct format_state *fs, const char *method,
 }
 
 /*
+ * Returns 1 for an object that holds objects or arrays (a container's
+ * config): shown as indented JSON, which "k=v" pairs would garble.
+ */
+static int
+format_nested(struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return 0;
+	json_object_object_foreach(v, k, m) {
+		(void)k;
+		if (json_object_is_type(m, json_type_object) ||
+		    json_object_is_type(m, json_type_array))
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Prints one member per line, values aligned one column after the longest
  * key; lines after the first of a multi-line value start at that column.
  */
@@ -615,7 +697,11 @@ format_pairs_lines(FILE *out, struct json_object *params)
 	}
 	json_object_object_foreach(params, k2, v2) {
 		key = format_key(k2, 0);
-		value = format_value(v2);
+		if ((value = format_member(k2, v2)) == NULL)
+			value = format_nested(v2) ? xstrdup(
+			    json_object_to_json_string_ext(v2,
+			    FORMAT_JSON_FLAGS | JSON_C_TO_STRING_SPACED)) :
+			    format_value(v2);
 
 		/* A final newline ends the text; it starts no empty line. */
 		w = strlen(value);

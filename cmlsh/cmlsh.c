@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #include <ctype.h>
@@ -79,6 +80,8 @@ cmlsh_fail(struct cmlsh *sh, const char *error, const char *usage,
 	    msg != NULL ? msg : "out of memory", sh->json);
 	free(msg);
 }
+
+static int cmlsh_help_text(struct cmlsh *, int, char *const *);
 
 /* Words of a command line. */
 struct cmlsh_words {
@@ -513,9 +516,75 @@ print:
 	return 0;
 }
 
-/* The help builtin: "help", "help COMMAND...", "help FAMILY". */
+/* Returns the height of the terminal on stdout (24 when it does not say). */
+static int
+cmlsh_rows(void)
+{
+	struct winsize ws;
+	const char *lines = getenv("LINES");
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		return ws.ws_row;
+	if (lines != NULL && atoi(lines) > 0)
+		return atoi(lines);
+	return 24;
+}
+
+/*
+ * Shows text: through $PAGER (else "less -FRX") when it is longer than
+ * the terminal on stdout; directly when it fits, PAGER is empty or the
+ * pager cannot be started.
+ */
+static void
+cmlsh_page(struct cmlsh *sh, const char *text, size_t len)
+{
+	const char *pager = getenv("PAGER");
+	size_t i, lines = 0;
+	FILE *p;
+
+	for (i = 0; i < len; i++)
+		if (text[i] == '\n')
+			lines++;
+	if (pager == NULL)
+		pager = "less -FRX";
+	if (*pager != '\0' && lines >= (size_t)cmlsh_rows()) {
+		fflush(sh->out);
+		if ((p = popen(pager, "w")) != NULL) {
+			fwrite(text, 1, len, p);
+			if (pclose(p) != -1)
+				return;
+		}
+	}
+	fwrite(text, 1, len, sh->out);
+}
+
+/*
+ * The help builtin: "help", "help COMMAND...", "help FAMILY"; paged when
+ * stdout is a terminal and the text longer than it.
+ */
 static int
 cmlsh_help(struct cmlsh *sh, int argc, char *const *argv)
+{
+	FILE *out = sh->out, *mem;
+	char *text = NULL;
+	size_t len = 0;
+	int status;
+
+	if (sh->json || !isatty(fileno(out)) ||
+	    (mem = open_memstream(&text, &len)) == NULL)
+		return cmlsh_help_text(sh, argc, argv);
+	sh->out = mem;
+	status = cmlsh_help_text(sh, argc, argv);
+	sh->out = out;
+	if (fclose(mem) == 0)
+		cmlsh_page(sh, text, len);
+	free(text);
+	return status;
+}
+
+/* Writes help's text to sh->out. */
+static int
+cmlsh_help_text(struct cmlsh *sh, int argc, char *const *argv)
 {
 	const struct cmd_entry *cmd;
 	size_t i;

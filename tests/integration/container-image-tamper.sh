@@ -38,7 +38,7 @@ refused_start() {
 	expect_eq "$desc: failed, with the reason" "failed|$reason" \
 	    "$(ct_state "$name")|$(ct_show "$name" reason)"
 	expect_lines "$desc: container list" "$(cmlsh_run container list 2>&1)" \
-	    '^NAME ' "^$name +failed +busybox +[-0-9.]+ +0 +$(re_quote "$reason")\$"
+	    '^NAME ' "^$name +failed +busybox +[-0-9.]+ +- +$(re_quote "$reason")\$"
 	expect_eq "$desc: the database" "failed|$reason|0" \
 	    "$(sqlite3 "$db" ".timeout 5000" "select state, reason, pid from container where name = '$name'")"
 	expect_eq "$desc: audited" "$((n0 + 1))

@@ -50,7 +50,7 @@ expect_eq "create: the reply" "name:   $name
 signer: -" "$(cat "$SCRATCH/out")"
 audited "$n0" ok "created container $name from $path (unsigned)" org.cml.Container.Create ""
 expect_lines "container list: stopped, never started" "$(cmlsh_run container list 2>&1)" \
-    "$HEADER" "^$name +stopped +busybox +- +0 +-\$"
+    "$HEADER" "^$name +stopped +busybox +- +- +-\$"
 expect_eq "database: stopped" "stopped||0" "$(row)"
 
 # --- start -----------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ type=call uid=0 pid=$pid container=$name object=org.cml.Container.Stop result=ok
     "$(audit_tail 2)"
 expect_eq "init is gone" "gone" "$(kill -0 "$ipid" 2>/dev/null && echo running || echo gone)"
 expect_lines "container list: stopped with the reason" "$(cmlsh_run container list 2>&1)" \
-    "$HEADER" "^$name +stopped +busybox +1\\.0 +0 +exited with status 0\$"
+    "$HEADER" "^$name +stopped +busybox +1\\.0 +- +exited with status 0\$"
 expect_eq "database: stopped, the reason, no pid" "stopped|exited with status 0|0" "$(row)"
 ct_cmlsh container stop "$name"
 expect_status "stop of a stopped container" 1 "$rc"

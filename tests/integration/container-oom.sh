@@ -30,7 +30,7 @@ expect_match "start $hog: it runs" "^name: +$hog"$'\n'"state: +running"$'\n'"pid
 expect_eq "$hog is killed and reported failed" "failed" "$(ct_wait_state "$hog" failed 10)"
 expect_eq "container show: the reason" "$reason" "$(ct_show "$hog" reason)"
 expect_match "container list: failed with the reason" \
-    "(^|"$'\n'")$hog +failed +busybox +1\\.0 +0 +$(re_quote "$reason")(\$|"$'\n'")" "$(cmlsh_run container list 2>&1)"
+    "(^|"$'\n'")$hog +failed +busybox +1\\.0 +- +$(re_quote "$reason")(\$|"$'\n'")" "$(cmlsh_run container list 2>&1)"
 expect_eq "audited: the start, then the failure with the reason" \
     "$((n0 + 2))
 type=container uid=0 pid=$(cmld_pid) container=$hog object=container result=failed details=$reason" "$(audit_last)"

@@ -46,6 +46,23 @@ image_bytes() {
 	python3 -c 'import json, sys
 print(sum(i["size"] for i in json.load(open(sys.argv[1]))["images"]))' "$1/manifest.json"
 }
+
+# The images' bytes as cmlsh shows them (binary units, client/format.c),
+# as a regular expression.
+image_size() {
+	python3 -c 'import re, sys
+n = int(sys.argv[1])
+if n < 1024:
+    s = "%d B" % n
+else:
+    units, div, u = ["KiB", "MiB", "GiB", "TiB", "PiB"], 1024, 0
+    while u + 1 < len(units) and n // div >= 1024:
+        div *= 1024; u += 1
+    v = n / div
+    s = "%d %s" % (n // div, units[u]) if n % div == 0 else \
+        ("%.1f %s" if v < 10 else "%.0f %s") % (v, units[u])
+print(re.escape(s))' "$(image_bytes "$1")"
+}
 # run_cmlsh ARGS...: cmlsh as root in the background, to learn its pid;
 # sets $pid and $rc, output in $SCRATCH/out and $SCRATCH/err
 run_cmlsh() {
@@ -87,7 +104,7 @@ expect_eq "no staging directory left" "" "$(staging_dirs)"
 expect_eq "database: one guest OS row with its signer" \
     "busybox|1.0|$signer" "$(sqlite3 "$db" 'select name, version, signer from guestos')"
 
-size=$(image_bytes "$base")
+size=$(image_size "$base")
 out=$(cmlsh_run guestos list 2>&1)
 expect_lines "guestos list after the install" "$out" \
     "$HEADER" \
@@ -98,7 +115,7 @@ expect_eq "guestos list: columns aligned" \
     "$(sed -n 2p <<<"$out" | grep -bo '1\.0' | cut -d: -f1)"
 json=$(cmlsh_run --json guestos list)
 expect_eq "guestos list --json" \
-    "busybox 1.0 $signer 1 $size" \
+    "busybox 1.0 $signer 1 $(image_bytes "$base")" \
     "$(printf '%s' "$json" | python3 -c 'import json, sys
 g = json.load(sys.stdin)["guestos"][0]
 print(g["name"], g["version"], g["signer"], g["images"], g["size"])')"
@@ -126,7 +143,7 @@ expect_eq "big 3: installed files are the signed ones" \
     "$(files "$big")" "$(files "$state/guestos/big/3")"
 expect_lines "guestos list with two" "$(cmlsh_run guestos list 2>&1)" \
     "$HEADER" \
-    "^big  +3  +$(re_quote "$signer")  +2  +$(image_bytes "$big")  +$TIME\$" \
+    "^big  +3  +$(re_quote "$signer")  +2  +$(image_size "$big")  +$TIME\$" \
     "^busybox  +1\\.0  +$(re_quote "$signer")  +1  +$size  +$TIME\$"
 
 # --- verify ----------------------------------------------------------------
