@@ -385,6 +385,7 @@ const struct cmd_entry cmd_table[] = {
 			  .complete = CMD_COMPLETE_CONTAINER },
 			{ .name = "purge", .type = CMD_ARG_BOOL,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "PURGE",
 			  .help = "remove its data volume too" },
 		},
 		.summary = "remove a stopped container",
