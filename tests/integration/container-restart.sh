@@ -14,8 +14,8 @@
 # not taken for the container's (the number alone would).
 # Proves: OS 01 (found again after a restart or stopped and cleaned up),
 # TSF.INIT (a container whose guest OS no longer verifies is stopped),
-# CR 3.4, CR 7.2 (nothing left on the host),
-# CR 7.2 (a leftover is told from a later namespace of the same number),
+# CR 3.4, CR 7.2 (nothing left on the host, a leftover told from a later
+# namespace of the same number),
 # CR 2.8 (what was found audited), CR 2.12 (with cmld's own pid).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"

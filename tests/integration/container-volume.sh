@@ -15,7 +15,7 @@
 # container's root owns it.
 # Proves: OS 01 (data kept across stop, start and a cmld restart),
 # TSF.ISOL (a second container cannot see the first's volume),
-# CR 7.2 (size enforced), CR 7.2 (no loop device or mount left after stop),
+# CR 7.2 (size enforced; no loop device or mount left after stop),
 # CR 3.4 (a damaged volume is refused with the reason).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
