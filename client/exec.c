@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -71,9 +72,10 @@ exec_prepare(const struct cmd_entry *cmd, struct json_object *params,
 	struct winsize ws;
 	int tty;
 
-	if (cmd->id != CMD_ID_CONTAINER_EXEC)
+	if (cmd->id != CMD_ID_CONTAINER_EXEC &&
+	    cmd->id != CMD_ID_CONTAINER_CONSOLE)
 		return;
-	tty = exec_flag(params, "tty");
+	tty = cmd->id == CMD_ID_CONTAINER_CONSOLE || exec_flag(params, "tty");
 	if (tty && exec_winsize(&ws) == 0 &&
 	    !json_object_object_get_ex(params, "rows", NULL) &&
 	    !json_object_object_get_ex(params, "cols", NULL)) {
@@ -365,4 +367,76 @@ close:
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	return rc == -1 ? -1 : 1;
+}
+
+/* Returns the value of a base64 digit, -1 for any other byte. */
+static int
+exec_b64(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+exec_log(struct json_object *params, char **cause)
+{
+	struct json_object *v;
+	const unsigned char *s;
+	unsigned char *out;
+	size_t i, n = 0, len;
+	unsigned int acc = 0;
+	int bits = 0, d, rc = 1;
+
+	if (json_object_object_get_ex(params, "lost", &v))
+		dprintf(STDERR_FILENO, "cmlsh: %lld bytes of the log were "
+		    "lost: the log keeps the last 64 KiB\n",
+		    (long long)json_object_get_int64(v));
+	if (!json_object_object_get_ex(params, "log", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		if (!json_object_object_get_ex(params, "end", &v))
+			return 0;
+		if (isatty(STDERR_FILENO))
+			dprintf(STDERR_FILENO, "[%s]\r\n",
+			    json_object_get_string(v));
+		return 1;
+	}
+	s = (const unsigned char *)json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	out = xmalloc(len / 4 * 3 + 3);
+	for (i = 0; i < len && s[i] != '='; i++) {
+		if ((d = exec_b64(s[i])) == -1) {
+			*cause = xstrdup("cmld sent a log that is not base64");
+			free(out);
+			return -1;
+		}
+		acc = acc << 6 | (unsigned int)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	/* a console ends its lines with "\r\n"; a log file with "\n" */
+	for (i = 0, len = 0; i < n; i++)
+		if (!(out[i] == '\r' && i + 1 < n && out[i + 1] == '\n'))
+			out[len++] = out[i];
+	if (exec_write_all(STDOUT_FILENO, (char *)out, len) == -1) {
+		*cause = errno == EPIPE ? NULL : xasprintf("cannot write the "
+		    "output: %s", strerror(errno));
+		rc = -1;
+	}
+	free(out);
+	if (rc == 1 && json_object_object_get_ex(params, "end", &v) &&
+	    isatty(STDERR_FILENO))
+		dprintf(STDERR_FILENO, "[%s]\n", json_object_get_string(v));
+	return rc;
 }

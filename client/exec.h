@@ -40,4 +40,14 @@ void exec_prepare(const struct cmd_entry *cmd, struct json_object *params,
 int exec_attach(struct json_object *params, const int *fds, size_t nfds,
     char **cause);
 
+/*
+ * Shows a reply of container logs or the end of a console: "log" (bytes,
+ * base64) goes to stdout as printed through the console, "\r\n" as
+ * "\n"; "lost" says on stderr how many bytes the log lost meanwhile; "end"
+ * (why a stream ended) is shown on stderr when it is a terminal.  Returns
+ * 1 when params was such a reply, 0 when not, -1 with *cause set (NULL:
+ * stdout closed).
+ */
+int exec_log(struct json_object *params, char **cause);
+
 #endif

@@ -450,6 +450,52 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
 	},
 	{
+		.words = "container logs",
+		.family = "container",
+		.method = "org.cml.Container.Logs",
+		.id = CMD_ID_CONTAINER_LOGS,
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+			{ .name = "follow", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "FOLLOW",
+			  .letter = 'f',
+			  .help = "then show what init prints, until it ends" },
+		},
+		.summary = "show what the container's init printed",
+		.help = "Shows the last 64 KiB its init printed on its console "
+		    "since the last start, also after init ended; with "
+		    "--follow, what it prints next, until init ends.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
+	},
+	{
+		.words = "container console",
+		.family = "container",
+		.method = "org.cml.Container.Console",
+		.id = CMD_ID_CONTAINER_CONSOLE,
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container" },
+			{ .name = "rows", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "N", .min = 1, .max = 65535,
+			  .help = "the console's height (cmlsh sends its "
+			    "terminal's)" },
+			{ .name = "cols", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "N", .min = 1, .max = 65535,
+			  .help = "the console's width (cmlsh sends its "
+			    "terminal's)" },
+		},
+		.summary = "attach to the console of a container's init",
+		.help = "Attaches the terminal to the console of the running "
+		    "container's init: what init prints appears, what is "
+		    "typed reaches init's stdin. Ctrl-] detaches; init runs "
+		    "on. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
+	},
+	{
 		.words = "api info",
 		.family = "api",
 		.method = "org.varlink.service.GetInfo",

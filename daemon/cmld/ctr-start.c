@@ -140,7 +140,13 @@ ctr_start_launch(struct ctr_start_job *sj)
 		if (rc == -1)
 			goto fail;
 	}
-	if (container_start(k->rt, &cause) == -1)
+	/* init's stdin, stdout and stderr: the console cmld keeps a log of */
+	if ((fd = ctr_console_open(k)) != -1)
+		container_set_console(k->rt, fd);
+	rc = container_start(k->rt, &cause);
+	if (fd != -1)
+		close(fd);
+	if (rc == -1)
 		goto fail;
 	ctr_set_state(k, "running", NULL, sj->version);
 	ctr_watch(k);

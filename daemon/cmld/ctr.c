@@ -39,6 +39,7 @@ static void
 ctr_free(struct ctr *k)
 {
 	loop_timer_stop(k->cmld->loop, &k->timer);
+	ctr_console_free(k);
 	cconfig_clear(&k->cfg);
 	free(k->name);
 	free(k->signer);

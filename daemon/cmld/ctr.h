@@ -38,6 +38,7 @@ struct ctr {
 	char *version; /* guest OS version running or last started */
 	struct container *rt; /* while it runs */
 	struct call *waiting; /* a stop or kill answered at the end */
+	struct ctr_console *console; /* init's console and log; NULL */
 	int starting; /* a start job runs */
 };
 
@@ -110,5 +111,20 @@ void containers_init(struct cmld *cmld);
  */
 int ctr_exec(struct ctr *k, struct call *call, char *const argv[],
     const char **error, char **cause);
+
+/* --- ctr-console.c: init's console and the log of what it printed ------- */
+
+/* What the log keeps of what init printed since its start: the last bytes. */
+#define CTR_CONSOLE_RING (64 * 1024)
+
+/*
+ * Opens a new console for k's next start (the log starts empty; followers
+ * of the last one are ended) and returns its slave for
+ * container_set_console (close it once container_start returned); -1
+ * when there is none (logged: init then runs with /dev/null).
+ */
+int ctr_console_open(struct ctr *k);
+/* Ends k's console and its followers and frees them; none does nothing. */
+void ctr_console_free(struct ctr *k);
 
 #endif

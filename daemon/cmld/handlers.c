@@ -29,6 +29,8 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_CONTAINER_UNFREEZE] = cmd_container_unfreeze,
 	[CMD_ID_CONTAINER_REMOVE] = cmd_container_remove,
 	[CMD_ID_CONTAINER_EXEC] = cmd_container_exec,
+	[CMD_ID_CONTAINER_LOGS] = cmd_container_logs,
+	[CMD_ID_CONTAINER_CONSOLE] = cmd_container_console,
 	[CMD_ID_SERVICE_GET_INFO] = cmd_api_get_info,
 	[CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION] =
 	    cmd_api_get_interface_description,

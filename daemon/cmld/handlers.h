@@ -72,4 +72,10 @@ void cmd_container_unfreeze(struct call *call);
 /* Exec: runs a command in a running container, answered at its end. */
 void cmd_container_exec(struct call *call);
 
+/* org.cml.Container, init's console (ctr-console.c) */
+/* Logs: what init printed, then with follow what it prints next. */
+void cmd_container_logs(struct call *call);
+/* Console: passes a pipe of what init prints and its console to type to. */
+void cmd_container_console(struct call *call);
+
 #endif
