@@ -260,8 +260,9 @@ const struct cmd_entry cmd_table[] = {
 		.summary = "show one container",
 		.help = "Shows a container's state, reason, guest OS, signer, "
 		    "hostname and main limits, its data volume (mount point, "
-		    "size, space allocated, file) and, while it runs, how each "
-		    "image is mounted (from its file or a loop device).",
+		    "size, space used while it runs, space its file takes, "
+		    "file) and, while it runs, how each image is mounted (from "
+		    "its file or a loop device).",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
 	},
 	{

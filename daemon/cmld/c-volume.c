@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/poll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -114,6 +115,9 @@ cvol_spawn(struct cvol *v, char *const argv[], char **cause)
 		return -1;
 	}
 	if (pid == 0) {
+		/* A cmld that dies takes it along: no writer left behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(126);
 		/* cmld blocks the signals it reads from a signalfd. */
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);

@@ -6,6 +6,13 @@
  */
 #include "config.h"
 
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+#include <linux/magic.h>
+#include <linux/openat2.h>
+
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +129,50 @@ cmd_container_id(struct ctr *k)
 	return id;
 }
 
+/*
+ * Reads how much of the data volume of running container k is used, as
+ * df(1) says, from its mount point inside (resolved in the container's
+ * root, symbolic links refused); -1 when that is not its ext4.
+ */
+static int
+cmd_container_volume_used(struct ctr *k, long long *used)
+{
+	struct open_how how;
+	struct statfs sf;
+	char *path;
+	int rfd, fd, rc = -1;
+
+	if (k->rt == NULL || k->rt->pid == 0)
+		return -1;
+	path = xasprintf("/proc/%ld/root", (long)k->rt->pid);
+	rfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(path);
+	if (rfd == -1)
+		return -1;
+	memset(&how, 0, sizeof how);
+	how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, rfd, k->cfg.volume_mount, &how,
+	    sizeof how);
+	if (fd != -1 && fstatfs(fd, &sf) == 0 &&
+	    sf.f_type == EXT4_SUPER_MAGIC) {
+		*used = (long long)(sf.f_blocks - sf.f_bfree) *
+		    (long long)sf.f_frsize;
+		rc = 0;
+	}
+	if (fd != -1)
+		close(fd);
+	close(rfd);
+	return rc;
+}
+
 /* Adds the data volume to a Show answer: where, how big, how full. */
 static void
 cmd_container_show_volume(struct ctr *k, struct json_object *o)
 {
-	char *id, *path, *size, *alloc, *s;
-	long long bytes, allocated = -1;
+	char *id, *path, *size, *alloc, *s, *use = NULL, *tmp;
+	long long bytes, allocated = -1, used = -1;
 
 	if (!k->cfg_ok || k->cfg.volume_mount == NULL)
 		return;
@@ -135,11 +180,16 @@ cmd_container_show_volume(struct ctr *k, struct json_object *o)
 		return;
 	path = cvol_path(k->cmld->state_dir, id);
 	size = cmd_container_size(k->cfg.volume_size_mb * 1024 * 1024);
+	if (cmd_container_volume_used(k, &used) == 0) {
+		tmp = cmd_container_size(used);
+		use = xasprintf("%s used, ", tmp);
+		free(tmp);
+	}
 	if (cvol_stat(k->cmld->state_dir, id, &bytes,
 	    &allocated) == 0) {
 		alloc = cmd_container_size(allocated);
-		s = xasprintf("%s, %s, %s allocated", k->cfg.volume_mount,
-		    size, alloc);
+		s = xasprintf("%s, %s, %s%s allocated", k->cfg.volume_mount,
+		    size, use != NULL ? use : "", alloc);
 		free(alloc);
 	} else
 		s = xasprintf("%s, %s, made at the first start",
@@ -147,11 +197,15 @@ cmd_container_show_volume(struct ctr *k, struct json_object *o)
 	json_object_object_add(o, "volume", json_object_new_string(s));
 	json_object_object_add(o, "volume_size",
 	    json_object_new_int64(k->cfg.volume_size_mb * 1024 * 1024));
+	if (used != -1)
+		json_object_object_add(o, "volume_used",
+		    json_object_new_int64(used));
 	if (allocated != -1)
 		json_object_object_add(o, "volume_allocated",
 		    json_object_new_int64(allocated));
 	json_object_object_add(o, "volume_file", json_object_new_string(path));
 	free(s);
+	free(use);
 	free(size);
 	free(path);
 	free(id);

@@ -61,7 +61,7 @@ expect_match "$a: the volume file is named by an id" "^$(re_quote "$state")/volu
 expect_eq "$a: root's alone, of the size" "600 0 16777216" "$(stat -c '%a %u %s' "$file_a" 2>&1)"
 expect_eq "the volumes directory is root's alone" "700 0" "$(stat -c '%a %u' "$state/volumes" 2>&1)"
 expect_eq "$a: the size in show" "16777216" "$(ct_show "$a" volume_size)"
-expect_match "$a: show" "^/data, 16 MiB, [0-9.]+ (KiB|MiB) allocated\$" "$(ct_show "$a" volume)"
+expect_match "$a: show" "^/data, 16 MiB, [0-9.]+ (KiB|MiB) used, [0-9.]+ (KiB|MiB) allocated\$" "$(ct_show "$a" volume)"
 expect_eq "$a: an ext4 mounted at /data" "ext4 rw" \
     "$(ct_exec "$a" /bin/sh -c 'awk '\''$2 == "/data" { split($4, o, ","); print $3, o[1] }'\'' /proc/mounts' 2>&1)"
 ct_exec "$a" /bin/sh -c 'echo kept >/data/f && mkdir /data/d && echo deep >/data/d/g && echo lost >/etc/scratch' >/dev/null 2>&1
@@ -121,6 +121,13 @@ expect_eq "$b: no mount of $a's volume" "1" \
 out=$(ct_exec "$b" /bin/dd if=/dev/zero of=/data/big bs=1M count=64 2>&1)
 expect_match "$b: writing 64 MiB into 16 gives ENOSPC" "No space left on device" "$out"
 expect_eq "$b: the file on the host keeps its size" "16777216" "$(stat -c %s "$file_b")"
+CHECKS=$((CHECKS + 1))
+used=$(ct_show "$b" volume_used)
+if [ "${used:-0}" -gt $((12 * 1048576)) ] && [ "$used" -le 16777216 ]; then
+	_check_passed "$b: container show: the volume is full ($used bytes used)"
+else
+	_check_failed "$b: container show says $used bytes used"
+fi
 CHECKS=$((CHECKS + 1))
 alloc=$(($(stat -c '%b * %B' "$file_b")))
 if [ "$alloc" -le 16777216 ]; then
