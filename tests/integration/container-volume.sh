@@ -12,7 +12,9 @@
 # remove` keeps the volume file unless --purge; a new container with the
 # old name gets a new, empty volume.  No loop device or mount is left
 # after a stop.  With a user namespace the volume is id-mapped: the
-# container's root owns it.
+# container's root owns it.  A config asking for encrypted storage is
+# still refused on a kernel without device-mapper, and no plain volume is
+# made for it.
 # Proves: OS 01 (data kept across stop, start and a cmld restart),
 # TSF.ISOL (a second container cannot see the first's volume),
 # CR 7.2 (size enforced; no loop device or mount left after stop),
@@ -188,6 +190,19 @@ expect_eq "the new $a: an empty volume" "lost+found" "$(ct_exec "$a" /bin/ls /da
 mntns=$(ct_mntns "$a")
 cmlsh_run container stop "$a" >/dev/null || fail "stop $a failed"
 expect_eq "the new $a: nothing left on the host after stop" "" "$(ct_leftovers "$a" "$mntns")"
+
+# --- encrypted storage keeps its refusal: no plain volume instead --------------------------------------
+if [ ! -e /dev/mapper/control ]; then
+	e=$(ct_name vol-enc)
+	ct_create "$e" '{"name":"'"$e"'","guestos":{"name":"busybox"},"cml":{"storage":{"encrypted":true,"volume":{"size_mb":16,"mount":"/data"}}}}'
+	ct_cmlsh container start "$e"
+	expect_status "$e: encrypted storage without device-mapper: refused" 1 "$rc"
+	expect_eq "$e: the reason" \
+	    "cmlsh: container '$e' did not start: needs encrypted storage, but this kernel has no device-mapper: cml does not start it with plain data" \
+	    "$(cat "$SCRATCH/err")"
+	expect_eq "$e: no plain volume was made" "$(ct_show "$e" volume_file) absent" \
+	    "$(ct_show "$e" volume_file) $([ -e "$(ct_show "$e" volume_file)" ] && echo there || echo absent)"
+fi
 
 # --- with a user namespace: the volume is id-mapped to the container's root --------------------------
 chmod o+x "$SCRATCH" "$STACK_DIR" "$STACK_DIR/run" || fail "chmod o+x failed"
