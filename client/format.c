@@ -533,7 +533,8 @@ format_bytes(long long n)
 
 /*
  * Returns a member as a person reads it where its name says more than its
- * type: sizes in binary units, a pid of 0 or less (no process) as "-";
+ * type: sizes in binary units, a pid of 0 or less (no process) and a
+ * uid below 0 (records of old) as "-";
  * NULL for the usual form.  --json keeps the numbers.
  */
 static char *
@@ -541,7 +542,8 @@ format_member(const char *key, struct json_object *v)
 {
 	if (!json_object_is_type(v, json_type_int))
 		return NULL;
-	if (strcmp(key, "pid") == 0 && json_object_get_int64(v) <= 0)
+	if ((strcmp(key, "pid") == 0 && json_object_get_int64(v) <= 0) ||
+	    (strcmp(key, "uid") == 0 && json_object_get_int64(v) < 0))
 		return xstrdup("-");
 	if (format_is_size(key) && json_object_get_int64(v) >= 0)
 		return format_bytes(json_object_get_int64(v));

@@ -855,6 +855,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 static int
 cmlsh_confirm(struct cmlsh *sh, int argc, char *const *argv)
 {
+	struct pollfd pfd;
 	char answer[16], c, *words;
 	size_t n = 0;
 	ssize_t r;
@@ -865,6 +866,21 @@ cmlsh_confirm(struct cmlsh *sh, int argc, char *const *argv)
 	free(words);
 	/* Byte by byte, so no buffered input is taken from readline. */
 	for (;;) {
+		if (sh->interactive && sh->idle_timeout > 0) {
+			/* an unanswered question ends an idle session too */
+			pfd.fd = STDIN_FILENO;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			r = poll(&pfd, 1, (int)(sh->idle_timeout * 1000));
+			if (r == -1 && errno == EINTR && cmlsh_signal == 0)
+				continue;
+			if (r == 0) {
+				sh->idle_ended = 1;
+				sh->quit = 1;
+				fputc('\n', sh->err);
+				return 0;
+			}
+		}
 		r = read(STDIN_FILENO, &c, 1);
 		if (r == -1 && errno == EINTR && cmlsh_signal == 0)
 			continue;
@@ -1650,10 +1666,6 @@ cmlsh_interactive(struct cmlsh *sh)
 		if (line == NULL) {
 			if (cmlsh_signal == 0)
 				fputc('\n', rl_outstream);
-			if (sh->idle_ended)
-				fprintf(sh->err, "cmlsh: session ended after "
-				    "%lld s idle (session_idle_timeout)\n",
-				    sh->idle_timeout);
 			break;
 		}
 		/* A pasted block arrives as one line: run it line by line. */
@@ -1678,6 +1690,9 @@ cmlsh_interactive(struct cmlsh *sh)
 			break;
 	}
 	cmlsh_history_save(sh);
+	if (sh->idle_ended)
+		fprintf(sh->err, "cmlsh: session ended after %lld s idle "
+		    "(session_idle_timeout)\n", sh->idle_timeout);
 	if (cmlsh_signal == SIGHUP || cmlsh_signal == SIGTERM ||
 	    sh->idle_ended)
 		status = CMLSH_EXIT_FAILED;

@@ -2,8 +2,9 @@
 # Idle sessions: an interactive cmlsh (on a pseudo-terminal, as over
 # ssh -t) reads session_idle_timeout from cmld when it starts and ends the
 # session once no key came for that long, saying so, with exit status 1;
-# a line typed but not entered is dropped, not run; keys typed keep the
-# session alive; 0 turns the limit off.
+# a line typed but not entered is dropped, not run, and a question for
+# confirmation left unanswered is answered no; keys typed keep the session
+# alive; 0 turns the limit off.
 # Proves: CR 2.5 (an idle session does not stay open), CR 2.6 (an idle
 # remote session is terminated after the time the device setting gives).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -75,7 +76,43 @@ expect_match "it ended about 2 s after the last key, not while keys came" \
     'ENDED-AFTER-MS [0-9]+' "$(cat "$SCRATCH/idle.log")"
 expect_eq "the line typed but not entered was not run" info "$(value_of log_level)"
 
-# Session 2: with 0 the session stays, however long it waits.
+# Session 2: a question for confirmation left unanswered ends the session
+# too, and what it asked about is not done.
+n0=$(audit_count)
+cat >"$SCRATCH/confirm.exp" <<'EXP'
+set timeout 10
+proc fail {what} {
+	puts "\nEXPECT-FAIL: $what"
+	exit 3
+}
+spawn $env(CMLSH) --socket $env(SOCK)
+expect "cml> "
+send "ca remove 0123456789abcdef\r"
+expect {
+	"Really ca remove 0123456789abcdef? \[y/N\] " {}
+	timeout { fail "no question (timeout)" }
+}
+expect {
+	"cmlsh: 'ca remove' not confirmed: nothing was done" {}
+	timeout { fail "the unanswered question did not end (timeout)" }
+}
+expect {
+	"cmlsh: session ended after 2 s idle (session_idle_timeout)" {}
+	timeout { fail "the session did not end (timeout)" }
+	eof { fail "the session ended without saying why" }
+}
+expect eof
+set result [wait]
+exit [lindex $result 3]
+EXP
+INPUTRC=$SCRATCH/inputrc TERM=dumb HOME=$SCRATCH \
+    expect -f "$SCRATCH/confirm.exp" >"$SCRATCH/confirm.log" 2>&1
+rc=$?
+expect_status "an unanswered question ends an idle session" 1 $rc
+[ $rc = 1 ] || cat "$SCRATCH/confirm.log" >&2
+expect_eq "nothing was asked of cmld" "$n0" "$(audit_count)"
+
+# Session 3: with 0 the session stays, however long it waits.
 cmlsh_run -c 'device config set session_idle_timeout 0' >/dev/null ||
     fail "device config set session_idle_timeout 0 failed"
 cat >"$SCRATCH/noidle.exp" <<'EXP'
