@@ -92,7 +92,7 @@ if [ -n "$impostor" ]; then
 	    "^$impostor \\(sleep, " "$(ct_ns_procs "${dead_ns%@*}" "$dead")"
 	expect_eq "the exact check (number, start time, cgroup) does not" "" "$(ct_ns_procs "$dead_ns" "$dead")"
 else
-	echo "# no new namespace got the number of $dead's (${dead_ns%@*}) in 20 tries: someone else holds it" >&2
+	echo "# no new namespace of ours got the number of $dead's (${dead_ns%@*}) in 20 tries: another holds it: $(ct_ns_procs "${dead_ns%@*}" | head -n 3 | tr '\n' ';')" >&2
 fi
 expect_match "$dead's cgroups are still there: nobody cleaned up yet" "/$CT_CGROUP_PARENT/$dead" "$(ct_cgroups "$dead")"
 
