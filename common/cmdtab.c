@@ -457,7 +457,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_LOGS,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 			{ .name = "follow", .type = CMD_ARG_BOOL,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
 			  .metavar = "FOLLOW",
@@ -477,7 +478,8 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_CONTAINER_CONSOLE,
 		.args = {
 			{ .name = "name", .type = CMD_ARG_STRING,
-			  .metavar = "NAME", .help = "the container" },
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
 			{ .name = "rows", .type = CMD_ARG_INT,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
 			  .metavar = "N", .min = 1, .max = 65535,
