@@ -24,21 +24,6 @@
 
 need_prog mke2fs e2fsck
 
-# What container NAME (volume file FILE) left on the host while others
-# run: as ct_leftovers, but with two loop devices for each container that
-# runs (its root image and its volume), and none over FILE:
-# vol_leftovers NAME MNTNS FILE
-vol_leftovers() {
-	local loops running
-	ct_leftovers "$1" "$2" | grep -v '^loop device'
-	loops=$(ct_loops)
-	running=$(ct_running_count)
-	if [ -n "$loops" ] && [ "$(wc -l <<<"$loops")" -gt $((2 * running)) ]; then
-		sed "s/^/loop device (of $running running) /" <<<"$loops"
-	fi
-	ct_loops | grep -F " $3" | sed 's/^/loop device over its volume /'
-	return 0
-}
 ct_setup
 state=$(state_dir)
 
@@ -68,6 +53,10 @@ expect_eq "$a: an ext4 mounted at /data" "ext4 rw" \
     "$(ct_exec "$a" /bin/sh -c 'awk '\''$2 == "/data" { split($4, o, ","); print $3, o[1] }'\'' /proc/mounts' 2>&1)"
 ct_exec "$a" /bin/sh -c 'echo kept >/data/f && mkdir /data/d && echo deep >/data/d/g && echo lost >/etc/scratch' >/dev/null 2>&1
 expect_eq "$a: written" "kept deep lost" "$(ct_exec "$a" /bin/cat /data/f /data/d/g /etc/scratch 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+
+# the leftover check sees its volume's loop device while it runs
+expect_match "$a: while it runs, the leftover check sees its volume's loop device" \
+    "(^|"$'\n'")loop device over its volume loop[0-9]+ $(re_quote "$file_a")(\$|"$'\n'")" "$(ct_leftovers "$a")"
 
 # --- stop and start ------------------------------------------------------------------------------
 mntns=$(ct_mntns "$a")
@@ -148,7 +137,7 @@ expect_eq "$a: unaffected by $b's full volume" "kept again" \
 # --- damaged ------------------------------------------------------------------------------------------
 mntns=$(ct_mntns "$a")
 cmlsh_run container stop "$a" >/dev/null || fail "stop $a failed"
-expect_eq "$a: nothing left on the host after stop" "" "$(vol_leftovers "$a" "$mntns" "$file_a")"
+expect_eq "$a: nothing left on the host after stop" "" "$(ct_leftovers "$a" "$mntns")"
 mntns=$(ct_mntns "$b")
 cmlsh_run container stop "$b" >/dev/null || fail "stop $b failed"
 expect_eq "$b: nothing left on the host after stop" "" "$(ct_leftovers "$b" "$mntns")"

@@ -866,19 +866,25 @@ ct_running_count() {
 }
 
 # Prints what a container left on the host, one line each, nothing when it
-# left nothing: its cgroups, loop devices of the state directory beyond
-# one for each container of the stack still running (a loop device does not
-# tell which container it serves; the busybox guest OS has one image), host
-# mounts under the stack directory, its mount point directory and, given
-# its mount namespace (ct_mntns), the processes still in it (ct_ns_procs):
+# left nothing: its cgroups, loop devices of guest OS images beyond one for
+# each container of the stack still running (a loop device of an image
+# does not tell which container it serves; the busybox guest OS has one
+# image), a loop device over its data volume (cml.storage.volume; those of
+# other containers' volumes are theirs), host mounts under the stack
+# directory, its mount point directory and, given its mount namespace
+# (ct_mntns), the processes still in it (ct_ns_procs):
 # ct_leftovers NAME [MNTNS]
 ct_leftovers() {
-	local name=$1 mntns=${2:-} d loops running
+	local name=$1 mntns=${2:-} d loops running vol
 	ct_cgroups "$name" | sed 's/^/cgroup /'
-	loops=$(ct_loops)
+	loops=$(ct_loops | grep -v " $(state_dir)/volumes/")
 	running=$(ct_running_count)
 	if [ -n "$loops" ] && [ "$(wc -l <<<"$loops")" -gt "$running" ]; then
 		sed "s/^/loop device (of $running running) /" <<<"$loops"
+	fi
+	vol=$(ct_show "$name" volume_file 2>/dev/null)
+	if [[ "$vol" == /* ]]; then
+		ct_loops | grep -F " $vol" | sed 's/^/loop device over its volume /'
 	fi
 	grep -F " $STACK_DIR/" /proc/self/mountinfo | sed 's/^/host mount /'
 	d=$STACK_DIR/run/cml/containers/$name
