@@ -4,7 +4,8 @@
 # first start in the state directory (root's alone, named by the
 # container's id), mounted at the mount point inside.  What it writes
 # there survives a stop and start, cmld killed with SIGKILL and started
-# again, and another stop and start (e2fsck checks the volume each time);
+# again, and another stop and start (e2fsck checks the volume each time,
+# and repairs what it can on its own);
 # what it writes elsewhere does not.  A second container has a volume of
 # its own and sees nothing of the first's.  A full volume gives ENOSPC
 # inside, the file on the host keeps its size and the container goes on.
@@ -22,7 +23,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-need_prog mke2fs e2fsck
+need_prog mke2fs e2fsck debugfs
 
 ct_setup
 state=$(state_dir)
@@ -203,6 +204,21 @@ expect_eq "$u: root inside owns its volume and writes to it" "0:0 0:0 ok" \
 cmlsh_run container stop "$u" >/dev/null || fail "stop $u failed"
 ct_start "$u"
 expect_eq "$u: its data after stop and start" "ok" "$(ct_exec "$u" /bin/cat /data/f 2>&1)"
+mntns=$(ct_mntns "$u")
+cmlsh_run container stop "$u" >/dev/null || fail "stop $u failed"
+expect_eq "$u: nothing left on the host after stop" "" "$(ct_leftovers "$u" "$mntns")"
+
+# --- repaired: what e2fsck -p fixes on its own is fixed, and the start goes on ----------------------
+file_u=$(ct_show "$u" volume_file)
+# not cleanly unmounted, with a wrong free block count
+debugfs -w -R "ssv free_blocks_count 5" "$file_u" >/dev/null 2>&1
+debugfs -w -R "ssv state 0" "$file_u" >/dev/null 2>&1
+ct_cmlsh container start "$u"
+expect_status "$u: a volume e2fsck -p repairs: started" 0 "$rc"
+expect_match "audited: the volume was repaired" \
+    "container=$u object=org\\.cml\\.Container\\.Start result=ok details=started $u on busybox 1\\.0, init pid [0-9]+; data volume repaired by e2fsck and mounted" \
+    "$(audit_tail 3)"
+expect_eq "$u: its data after the repair" "ok" "$(ct_exec "$u" /bin/cat /data/f 2>&1)"
 mntns=$(ct_mntns "$u")
 cmlsh_run container stop "$u" >/dev/null || fail "stop $u failed"
 expect_eq "$u: nothing left on the host after stop" "" "$(ct_leftovers "$u" "$mntns")"
