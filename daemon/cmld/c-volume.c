@@ -11,8 +11,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +33,19 @@
 #define CVOL_STEP_MS 10
 /* What is kept of a child's output for the reason of a refusal. */
 #define CVOL_OUTPUT_MAX 4096
+/*
+ * How long a start waits for the loop device of the container's last run
+ * to be released (a container cmld found again after a restart ends
+ * without cmld knowing its loop device), in milliseconds.
+ */
+#define CVOL_IN_USE_MS 2000
 /* The descriptor the volume file has in the child. */
 #define CVOL_CHILD_FD 3
 #define CVOL_CHILD_PATH "/proc/self/fd/3"
 
 enum cvol_stage {
 	CVOL_MKFS, /* mke2fs runs on ID.ext4.new */
+	CVOL_IN_USE, /* a loop device still serves ID.ext4 */
 	CVOL_CHECK, /* e2fsck runs on ID.ext4 */
 	CVOL_READY,
 };
@@ -48,6 +57,7 @@ struct cvol {
 	char *path; /* dir/base */
 	long long size; /* bytes */
 	enum cvol_stage stage;
+	int waited_ms; /* in CVOL_IN_USE */
 	const char *done;
 	int dfd; /* the directory */
 	int fd; /* the volume file (the new one while it is made) */
@@ -225,11 +235,69 @@ cvol_output(struct cvol *v)
 	return out;
 }
 
-/* Starts e2fsck -p on the existing volume, after checking its file. */
+/*
+ * Returns the number of a loop device whose backing file is the volume
+ * (mounted by a container, or by hand), -1 when there is none.
+ */
+static int
+cvol_loop_of(const struct cvol *v)
+{
+	char path[300], buf[PATH_MAX + 2];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int fd, found = -1;
+
+	if ((d = opendir("/sys/block")) == NULL)
+		return -1;
+	while (found == -1 && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(path, sizeof path, "/sys/block/%s/loop/backing_file",
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		if (strcmp(buf, v->path) == 0)
+			found = atoi(de->d_name + 4);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Starts e2fsck -p on the existing volume, once no loop device serves it. */
+static int
+cvol_fsck(struct cvol *v, char **cause)
+{
+	char *argv[] = { "e2fsck", "-p", CVOL_CHILD_PATH, NULL };
+	int n;
+
+	if ((n = cvol_loop_of(v)) != -1) {
+		if (v->waited_ms >= CVOL_IN_USE_MS) {
+			*cause = xasprintf("the data volume %s is in use: "
+			    "/dev/loop%d serves it (mounted elsewhere?); cml "
+			    "neither checks nor mounts it then", v->path, n);
+			return -1;
+		}
+		/* Released a moment after the last run's namespace went. */
+		v->stage = CVOL_IN_USE;
+		usleep(CVOL_STEP_MS * 1000);
+		v->waited_ms += CVOL_STEP_MS;
+		return 0;
+	}
+	v->stage = CVOL_CHECK;
+	return cvol_spawn(v, argv, cause);
+}
+
+/* Checks the existing volume's file, then e2fsck -p (cvol_fsck). */
 static int
 cvol_check(struct cvol *v, char **cause)
 {
-	char *argv[] = { "e2fsck", "-p", CVOL_CHILD_PATH, NULL };
 	struct stat sb;
 
 	if (fstat(v->fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
@@ -250,8 +318,7 @@ cvol_check(struct cvol *v, char **cause)
 		    v->path, (long long)sb.st_size, v->size / (1024 * 1024));
 		return -1;
 	}
-	v->stage = CVOL_CHECK;
-	return cvol_spawn(v, argv, cause);
+	return cvol_fsck(v, cause);
 }
 
 struct cvol *
@@ -321,6 +388,17 @@ fail:
 	return NULL;
 }
 
+/* Removes the half-made new file. */
+static void
+cvol_unlink_new(struct cvol *v)
+{
+	char *tmp;
+
+	tmp = xasprintf("%s.new", v->base);
+	(void)unlinkat(v->dfd, tmp, 0);
+	free(tmp);
+}
+
 /* mke2fs succeeded: the new file becomes the volume, durably. */
 static int
 cvol_commit(struct cvol *v, char **cause)
@@ -346,6 +424,8 @@ cvol_step(struct cvol *v, char **cause)
 
 	if (v->stage == CVOL_READY)
 		return 1;
+	if (v->stage == CVOL_IN_USE)
+		return cvol_fsck(v, cause) == -1 ? -1 : 0;
 	if (cvol_wait(v, &status) == 0)
 		return 0;
 	out = cvol_output(v);
@@ -355,6 +435,7 @@ cvol_step(struct cvol *v, char **cause)
 			    "volume %s (exit %d)%s%s", v->path, status,
 			    *out != '\0' ? ": " : "", out);
 			free(out);
+			cvol_unlink_new(v);
 			return -1;
 		}
 		free(out);

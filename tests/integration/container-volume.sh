@@ -9,7 +9,8 @@
 # what it writes elsewhere does not.  A second container has a volume of
 # its own and sees nothing of the first's.  A full volume gives ENOSPC
 # inside, the file on the host keeps its size and the container goes on.
-# A damaged volume is refused at start with e2fsck's reason.  `container
+# A damaged volume is refused at start with e2fsck's reason, one a loop
+# device serves elsewhere as in use.  `container
 # remove` keeps the volume file unless --purge; a new container with the
 # old name gets a new, empty volume.  No loop device or mount is left
 # after a stop.  With a user namespace the volume is id-mapped: the
@@ -23,7 +24,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-need_prog mke2fs e2fsck debugfs
+need_prog mke2fs e2fsck debugfs losetup
 
 ct_setup
 state=$(state_dir)
@@ -64,6 +65,15 @@ mntns=$(ct_mntns "$a")
 cmlsh_run container stop "$a" >/dev/null || fail "stop $a failed"
 expect_eq "$a: nothing left on the host after stop" "" "$(ct_leftovers "$a" "$mntns")"
 expect_eq "$a: no loop device over its volume" "" "$(ct_loops | grep -F "$file_a")"
+# a volume a loop device serves (mounted by hand, say) is neither checked
+# nor mounted: the start waits a moment for it, then is refused
+loopdev=$(losetup -f --show "$file_a") || fail "losetup $file_a failed"
+ct_cmlsh container start "$a"
+expect_status "$a: a volume in use elsewhere: refused" 1 "$rc"
+expect_eq "$a: the reason" \
+    "cmlsh: container '$a' did not start: the data volume $file_a is in use: $loopdev serves it (mounted elsewhere?); cml neither checks nor mounts it then" \
+    "$(cat "$SCRATCH/err")"
+losetup -d "$loopdev" || fail "losetup -d $loopdev failed"
 ct_cmlsh container start "$a"
 expect_status "$a: started again" 0 "$rc"
 expect_match "audited: the volume was checked" \
