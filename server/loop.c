@@ -27,6 +27,13 @@ struct loop {
 	int quit;
 	struct job_list jobs;
 	struct job_list *turn; /* the jobs of the turn running, if one is */
+	/*
+	 * The events of the batch being dispatched, if one is: a watch
+	 * deleted meanwhile (its owner may be freed) is taken out of it.
+	 */
+	struct epoll_event *batch;
+	int nbatch;
+	int ibatch; /* the one being dispatched */
 	struct loop_watch sigw;
 	void (*sigcb)(int, void *);
 	void *sigarg;
@@ -95,10 +102,18 @@ loop_watch_mod(struct loop *loop, struct loop_watch *w, unsigned int events)
 void
 loop_watch_del(struct loop *loop, struct loop_watch *w)
 {
+	int i;
+
 	if (!w->added)
 		return;
 	(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->added = 0;
+	/* Its events still to come in this batch are not delivered. */
+	for (i = loop->ibatch + 1; loop->batch != NULL && i < loop->nbatch;
+	    i++) {
+		if (loop->batch[i].data.ptr == w)
+			loop->batch[i].data.ptr = NULL;
+	}
 }
 
 /* Reads a timer's expiry and calls its owner. */
@@ -271,10 +286,14 @@ loop_run(struct loop *loop)
 				continue;
 			fatal("epoll_wait");
 		}
+		loop->batch = evs;
+		loop->nbatch = n;
 		for (i = 0; i < n; i++) {
-			w = evs[i].data.ptr;
-			w->cb(w, evs[i].events);
+			loop->ibatch = i;
+			if ((w = evs[i].data.ptr) != NULL)
+				w->cb(w, evs[i].events);
 		}
+		loop->batch = NULL;
 		if (!loop->quit)
 			loop_job_run(loop);
 	}

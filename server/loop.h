@@ -64,7 +64,11 @@ int loop_watch_add(struct loop *loop, struct loop_watch *w, int fd,
 /* Changes what a watch waits for (0: nothing for now). */
 void loop_watch_mod(struct loop *loop, struct loop_watch *w,
     unsigned int events);
-/* Stops watching; the fd is not closed.  A watch never added is fine. */
+/*
+ * Stops watching; the fd is not closed.  A watch never added is fine.  A
+ * watch deleted while the loop dispatches events gets none of that batch
+ * after that, so a callback may delete and free other watches' owners.
+ */
 void loop_watch_del(struct loop *loop, struct loop_watch *w);
 
 /* Prepares a timer that calls cb(t) when it fires. */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -1743,6 +1744,64 @@ test_loop_job_removed_in_its_turn_not_run_queue_intact(void **state)
 	loop_free(t.loop);
 }
 
+/* Two watches whose events come in one batch; the first frees both. */
+struct tdel {
+	struct loop *loop;
+	struct loop_watch *a, *b;
+	int p[2], q[2];
+	int calls;
+};
+
+static void
+tdel_event(struct loop_watch *w, unsigned int events)
+{
+	struct tdel *t = w->arg;
+
+	(void)events;
+	t->calls++;
+	/* whichever comes first deletes and frees both */
+	loop_watch_del(t->loop, t->a);
+	loop_watch_del(t->loop, t->b);
+	free(t->a);
+	free(t->b);
+	t->a = t->b = NULL;
+	loop_quit(t->loop);
+}
+
+/*
+ * A callback that deletes and frees another watch whose event is in the
+ * same batch: that event is not delivered (ASan sees a use after free
+ * otherwise).
+ * Proves: none (the event loop's watches).
+ */
+static void
+test_loop_watch_deleted_in_its_batch_not_called(void **state)
+{
+	struct tdel t;
+
+	(void)state;
+	memset(&t, 0, sizeof t);
+	t.loop = loop_new();
+	assert_int_equal(pipe(t.p), 0);
+	assert_int_equal(pipe(t.q), 0);
+	t.a = xcalloc(1, sizeof *t.a);
+	t.b = xcalloc(1, sizeof *t.b);
+	assert_int_equal(loop_watch_add(t.loop, t.a, t.p[0], EPOLLIN,
+	    tdel_event, &t), 0);
+	assert_int_equal(loop_watch_add(t.loop, t.b, t.q[0], EPOLLIN,
+	    tdel_event, &t), 0);
+	/* both readable before the loop waits: one batch */
+	assert_int_equal(write(t.p[1], "x", 1), 1);
+	assert_int_equal(write(t.q[1], "x", 1), 1);
+	loop_run(t.loop);
+	assert_int_equal(t.calls, 1);
+	close(t.p[0]);
+	close(t.p[1]);
+	close(t.q[0]);
+	close(t.q[1]);
+	loop_free(t.loop);
+}
+
 /* --- the peer client ------------------------------------------------------ */
 
 /* What the peer's callbacks saw. */
@@ -2174,6 +2233,7 @@ main(void)
 		T(test_slow_client_complete_replies),
 		cmocka_unit_test(
 		    test_loop_job_removed_in_its_turn_not_run_queue_intact),
+		cmocka_unit_test(test_loop_watch_deleted_in_its_batch_not_called),
 		T(test_peer_calls_answered_in_order),
 		T(test_peer_stream_every_reply),
 		T(test_peer_file_passed),
