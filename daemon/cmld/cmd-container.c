@@ -429,7 +429,8 @@ cmd_container_remove(struct call *call)
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
 	if (vol != NULL)
-		json_object_object_add(o, "volume", json_object_new_string(vol));
+		json_object_object_add(o, "volume",
+		    json_object_new_string(vol));
 	call_reply(call, o);
 out:
 	free(name);
