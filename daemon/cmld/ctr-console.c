@@ -253,15 +253,27 @@ ctr_console_event(struct loop_watch *w, unsigned int events)
 	char buf[CTR_CONSOLE_CHUNK];
 	size_t off, take, done, total = 0;
 	ssize_t n;
+	int avail;
 
-	(void)events;
 	/*
 	 * A pty gives what was written, often a line per read: up to a
 	 * ring's worth is taken per event, so that followers get it in
-	 * replies of some size.
+	 * replies of some size.  An attached console holds this open file
+	 * too and may clear O_NONBLOCK on it: only what is there is read.
 	 */
 	while (total < CTR_CONSOLE_RING) {
-		n = read(con->master, buf, sizeof buf);
+		if (ioctl(con->master, FIONREAD, &avail) == -1)
+			avail = 0;
+		if (avail <= 0) {
+			/* the last holder of the slave closed it */
+			if (events & (EPOLLHUP | EPOLLERR)) {
+				ctr_console_close(con, "init ended");
+				return;
+			}
+			break;
+		}
+		n = read(con->master, buf, (size_t)avail < sizeof buf ?
+		    (size_t)avail : sizeof buf);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)

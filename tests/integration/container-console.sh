@@ -88,6 +88,43 @@ expect_eq "console: init runs on after the detach" running "$(ct_state "$name")"
 expect_eq "logs: what was typed and init's answer are in the log too" 1 \
     "$(grep -c '^got hello console$' "$SCRATCH/out")"
 
+# --- a console client that makes the master blocking and reads nothing ------------------------
+# It holds the master's open file too: cmld reads only what is there, so
+# it is not held up, and neither is a log reader.
+cat >"$SCRATCH/blocking.py" <<'PY'
+import fcntl, os, sys, time
+sys.path.insert(0, os.path.join(os.environ["CML_SRCDIR"], "tests/integration"))
+import varlink
+c = varlink.Connection(sys.argv[1], 20)
+c.send("org.cml.Container.Console", {"name": sys.argv[2]}, more=True)
+m = c.recv()
+out, inp = c.fds[m["parameters"]["output"]], c.fds[m["parameters"]["input"]]
+fl = fcntl.fcntl(inp, fcntl.F_GETFL)
+fcntl.fcntl(inp, fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
+print("attached, blocking", flush=True)
+time.sleep(float(sys.argv[3]))
+PY
+python3 "$SCRATCH/blocking.py" "$SOCK" "$name" 4 >"$SCRATCH/blocking" 2>&1 &
+bpid=$!
+track_pid "$bpid"
+sleep 1.5
+expect_eq "a console client made the master blocking" "attached, blocking" "$(cat "$SCRATCH/blocking")"
+# a cmld stuck in a read answers nothing, its cleanup included: end it
+stuck() {
+	kill -9 "$(cmld_pid)" 2>/dev/null
+	fail "cmld does not answer while a console client holds a blocking master"
+}
+timeout 5 "$CMLSH" --socket "$SOCK" container logs "$name" >"$SCRATCH/out" 2>&1 ||
+    stuck
+t0=$(grep -c '^tick-' "$SCRATCH/out")
+sleep 1.5
+timeout 5 "$CMLSH" --socket "$SOCK" container logs "$name" >"$SCRATCH/out" 2>&1 ||
+    stuck
+t1=$(grep -c '^tick-' "$SCRATCH/out")
+expect_eq "cmld still reads init's output and answers ($t0 -> $t1 ticks)" 1 "$(( t1 > t0 ? 1 : 0 ))"
+wait "$bpid"
+untrack_pid "$bpid"
+
 # --- a follower that does not read ------------------------------------------------------------------
 loud=$(ct_name loud)
 ct_create "$loud" '{"name":"'"$loud"'","guestos":{"name":"busybox"},"process":{"args":["/bin/sh","-c","echo loud-start; exec yes loud-line-of-some-length"]}}'
