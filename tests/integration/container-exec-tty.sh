@@ -176,5 +176,48 @@ tty_end
 expect_eq "the caller's terminal is cooked again after exec -t" "icanon
 icanon" "$(grep -a -o -- '-\?icanon' "$SCRATCH/tty.out")"
 
+# ... also when cmlsh is ended by a signal (SIGTERM, as a closed ssh
+# session's SIGHUP): the command inside loses its terminal and ends
+rm -f "$SCRATCH/keys"
+mkfifo "$SCRATCH/keys"
+printf -v args '%q ' "$CMLSH" --socket "$SOCK" container exec -it "$name" -- sleep 100
+script -qfec "$args; echo status=\$?; stty -a | grep -o -- '-\?icanon'" /dev/null \
+    <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
+tpid=$!
+track_pid "$tpid"
+exec 9>"$SCRATCH/keys"
+for ((i = 0; i < 50; i++)); do
+	pgrep -f '^sleep 100$' >/dev/null && break
+	sleep 0.1
+done
+kill -TERM "$(pgrep -f "^$CMLSH --socket $SOCK container exec -it $name -- sleep 100" | head -n 1)"
+for ((i = 0; i < 50; i++)); do
+	pgrep -f '^sleep 100$' >/dev/null || break
+	sleep 0.1
+done
+tty_end
+expect_eq "SIGTERM to cmlsh: its terminal is cooked again, it exits 1" "status=1
+icanon" "$(tr -d '\r' <"$SCRATCH/tty.out" | grep -a -o -e 'status=[0-9]*' -e '-\?icanon')"
+expect_eq "SIGTERM to cmlsh: the command inside lost its terminal and ended" "" "$(pgrep -f '^sleep 100$')"
+
+# --- from an interactive cmlsh session (readline) ----------------------------------------------
+tty_start 24 80
+tty_wait 'cml>' || true
+keys "container exec -it $name -- /bin/sh\r"
+tty_wait '# ' || true
+keys 'echo inner-$((6*7)); exit 5\r'
+tty_wait 'inner-42' || true
+sleep 0.3
+keys 'container exec '"$name"' -- echo back-in-cmlsh\r'
+tty_wait 'back-in-cmlsh' || true
+keys 'quit\r'
+tty_end
+out=$(tr -d '\r' <"$SCRATCH/tty.out")
+expect_match "interactive cmlsh: exec -it runs a shell" 'inner-42' "$out"
+expect_match "interactive cmlsh: the prompt comes back, the next command runs" '
+back-in-cmlsh
+' "$out"
+expect_status "interactive cmlsh: quit" 0 "$trc"
+
 expect_eq "after all that, the container runs" "running" "$(ct_state "$name")"
 finish
