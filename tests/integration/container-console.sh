@@ -187,5 +187,29 @@ done
 ct_cmlsh container logs "$name"
 expect_eq "the next start empties the log" "init-started" "$(head -n 1 "$SCRATCH/out")"
 expect_eq "the next start empties the log: no got line" 0 "$(grep -c '^got ' "$SCRATCH/out")"
+
+# --- after a cmld restart -------------------------------------------------------------------------
+# cmld's end closes the master: init's writes fail (EIO) and nothing more,
+# since the console is not its controlling terminal; the new cmld has no
+# console for it until its next start, and says so.
+ipid=$(ct_show "$name" pid)
+cpid=$(cmld_pid) || fail "no cmld"
+kill -KILL "$cpid"
+for ((i = 0; i < 50; i++)); do
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 0.1
+done
+STACK_RUNNING=0
+sleep 1.5
+stack_start
+expect_eq "after a cmld restart: init runs on (it printed to a console that is gone)" \
+    "running $ipid" "$(ct_state "$name") $(ct_show "$name" pid)"
+ct_cmlsh container console "$name"
+expect_status "after a cmld restart: console refused" 1 "$rc"
+expect_eq "after a cmld restart: why" "cmlsh: container '$name' has no console: cmld was restarted while it ran (it has one again from its next start)" \
+    "$(cat "$SCRATCH/err")"
+ct_cmlsh container logs "$name"
+expect_status "after a cmld restart: logs" 0 "$rc"
+expect_eq "after a cmld restart: the log is empty" "" "$(cat "$SCRATCH/out")"
 _run_tool "container kill $name" "$CMLSH" --socket "$SOCK" --yes container kill "$name"
 finish
