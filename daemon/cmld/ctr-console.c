@@ -206,6 +206,11 @@ ctr_follow_push(struct ctr_follow *f)
 			lost = 0; /* a terminal shows no gap notice */
 			continue;
 		}
+		/* "\r\n" in one reply, so that a reader may make it "\n" */
+		if (n > 1 && buf[n - 1] == '\r' && pos < con->end) {
+			n--;
+			pos--;
+		}
 		f->pos = pos;
 		o = json_object_new_object();
 		json_object_object_add(o, "log", ctr_console_base64(buf, n));
