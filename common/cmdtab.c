@@ -699,6 +699,18 @@ cmd_find_letter(const struct cmd_entry *cmd, char letter)
 	return NULL;
 }
 
+/* Says whether cmd has options given as -LETTER. */
+static int
+cmd_has_letters(const struct cmd_entry *cmd)
+{
+	const struct cmd_arg *a;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->letter != '\0')
+			return 1;
+	return 0;
+}
+
 int
 cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
     struct json_object **params, char **cause)
@@ -734,8 +746,9 @@ cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
 			json_object_object_add(p, a->name, v);
 			continue;
 		}
+		/* with -LETTER options, "-x" is one too, known or not */
 		if (!dashdash && rest == NULL && w[0] == '-' && w[1] != '-' &&
-		    w[1] != '\0' && cmd_find_letter(cmd, w[1]) != NULL) {
+		    w[1] != '\0' && cmd_has_letters(cmd)) {
 			const char *l;
 
 			for (l = w + 1; *l != '\0'; l++) {

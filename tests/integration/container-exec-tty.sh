@@ -30,6 +30,15 @@ expect_status "a bare name not in the PATH" 1 $?
 expect_eq "a bare name not in the PATH: why" \
     "cmlsh: cannot run no-such-program in container '$name': 'no-such-program' was not found in the PATH of container '$name' (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)" "$out"
 
+# --- options ---------------------------------------------------------------------------------
+ct_cmlsh container exec -ix "$name" -- true
+expect_status "an unknown -LETTER option: usage" 2 "$rc"
+expect_eq "an unknown -LETTER option: why" "cmlsh: usage: container exec NAME [-i|--interactive] [-t|--tty] [--rows N] [--cols N] [--signals] COMMAND...
+cmlsh: unknown option '-x'" "$(cat "$SCRATCH/err")"
+ct_cmlsh --json container exec -t "$name" -- true
+expect_status "--json with -t: refused" 1 "$rc"
+expect_match "--json with -t: why" 'a terminal, stdin or signals need a streamed call' "$(cat "$SCRATCH/out")"
+
 # --- stdin without a tty ------------------------------------------------------------------------
 out=$(echo hi | "$CMLSH" --socket "$SOCK" -c "container exec $name -- cat" 2>&1)
 expect_status "stdin piped through exec: status" 0 $?
