@@ -9,7 +9,8 @@
 # is passed through (`echo hi | cmlsh -c 'container exec c -- cat'`) and
 # Ctrl-C is passed on as SIGINT.  A bare command name is found through
 # the container's PATH, inside the container.  Every exec is audited.
-# Proves: OS 01 (interactive exec into a container), CR 2.8 (every exec audited).
+# Proves: OS 01 (interactive exec into a container, also in a user namespace),
+# CR 2.8 (every exec audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -228,6 +229,18 @@ expect_match "interactive cmlsh: the prompt comes back, the next command runs" '
 back-in-cmlsh
 ' "$out"
 expect_status "interactive cmlsh: quit" 0 "$trc"
+
+# --- in a user namespace ---------------------------------------------------------------------------
+# the pty is the container's own, opened inside, so root inside owns it
+uns=$(ct_name uns)
+ct_create "$uns" '{"name":"'"$uns"'","guestos":{"name":"busybox"},"linux":{"user_namespace":true}}'
+ct_start "$uns"
+printf -v args '%q ' "$CMLSH" --socket "$SOCK" container exec -t "$uns" -- sh -c 'tty; id -u; stty size'
+out=$(script -qfec "stty rows 20 cols 70; $args" /dev/null </dev/null 2>&1 | tr -d '\r')
+expect_eq "exec -t in a user namespace: a pty of its own devpts, root inside, the size" "/dev/pts/0
+0
+20 70" "$out"
+_run_tool "container kill $uns" "$CMLSH" --socket "$SOCK" --yes container kill "$uns"
 
 expect_eq "after all that, the container runs" "running" "$(ct_state "$name")"
 finish
