@@ -8,7 +8,10 @@
 # after a resize (SIGWINCH, passed on as TIOCSWINSZ).  Without -t, stdin
 # is passed through (`echo hi | cmlsh -c 'container exec c -- cat'`) and
 # Ctrl-C is passed on as SIGINT.  A bare command name is found through
-# the container's PATH, inside the container.  Every exec is audited.
+# the container's PATH, inside the container.  The caller's terminal is
+# cooked again after the command and after a SIGTERM to cmlsh (which ends
+# the command inside); exec -it works from an interactive session and in
+# a user namespace.  Every exec is audited.
 # Proves: OS 01 (interactive exec into a container, also in a user namespace),
 # CR 2.8 (every exec audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
