@@ -238,8 +238,13 @@ expect_status "interactive cmlsh: quit" 0 "$trc"
 uns=$(ct_name uns)
 ct_create "$uns" '{"name":"'"$uns"'","guestos":{"name":"busybox"},"linux":{"user_namespace":true}}'
 ct_start "$uns"
-printf -v args '%q ' "$CMLSH" --socket "$SOCK" container exec -t "$uns" -- sh -c 'tty; id -u; stty size'
-out=$(script -qfec "stty rows 20 cols 70; $args" /dev/null </dev/null 2>&1 | tr -d '\r')
+# (script's input stays open until the command ended: at its end script
+# would type an end-of-file character into the raw terminal, and cmlsh
+# passes every key on)
+tty_start 20 70 container exec -t "$uns" -- sh -c 'tty; id -u; stty size'
+tty_wait '20 70' || true
+tty_end
+out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_eq "exec -t in a user namespace: a pty of its own devpts, root inside, the size" "/dev/pts/0
 0
 20 70" "$out"
