@@ -132,6 +132,36 @@ static const char *const store_main_migrations[] = {
 	"ALTER TABLE main.container ADD COLUMN uuid TEXT NOT NULL DEFAULT '';"
 	"UPDATE main.container SET uuid = lower(hex(randomblob(16)));"
 	"CREATE UNIQUE INDEX main.container_uuid ON container (uuid);",
+
+	/*
+	 * 6: the device certificate (at most one: device cert install) and
+	 * the measurement log of container starts, one row per extend of the
+	 * measurement PCR.
+	 */
+	"CREATE TABLE main.device_cert ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" der BLOB NOT NULL CHECK (length(der) > 0),"
+	" subject TEXT NOT NULL,"
+	" issuer TEXT NOT NULL,"
+	" fingerprint TEXT NOT NULL CHECK (length(fingerprint) = 64),"
+	" not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL,"
+	" installed_ms INTEGER NOT NULL"
+	")" STORE_STRICT ";"
+	"CREATE TABLE main.measurement ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time_ms INTEGER NOT NULL,"
+	" reset_count INTEGER NOT NULL CHECK (reset_count >= 0),"
+	" container TEXT NOT NULL,"
+	" guestos TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" manifest_hash TEXT NOT NULL CHECK (length(manifest_hash) = 64),"
+	" config_hash TEXT NOT NULL CHECK (length(config_hash) = 64),"
+	" digest TEXT NOT NULL CHECK (length(digest) = 64),"
+	" pcr INTEGER NOT NULL CHECK (pcr >= 0 AND pcr < 24),"
+	" pcr_value TEXT NOT NULL CHECK (length(pcr_value) = 64)"
+	")" STORE_STRICT ";"
+	"CREATE INDEX main.measurement_reset ON measurement (reset_count, seq);",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -1965,5 +1995,202 @@ store_container_free_index(struct store *st, long long *idx, char **cause)
 	    "main.container AS b WHERE b.idx = a.idx + 1)) END", idx, cause,
 	    what);
 	free(what);
+	return ret;
+}
+
+/* Releases what store_device_cert_get filled in and leaves c empty. */
+void
+store_device_cert_clear(struct store_device_cert *c)
+{
+	free(c->der);
+	free(c->subject);
+	free(c->issuer);
+	memset(c, 0, sizeof *c);
+}
+
+/* Stores the device certificate, replacing any; -1 with *cause set. */
+int
+store_device_cert_set(struct store *st, const struct store_device_cert *c,
+    char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_BLOB(c->der, (int)c->der_len), STORE_TEXT(c->subject),
+		STORE_TEXT(c->issuer), STORE_TEXT(c->fingerprint),
+		STORE_INT(c->not_before), STORE_INT(c->not_after),
+		STORE_INT(c->installed_ms != 0 ? c->installed_ms :
+		    store_now_ms()),
+	};
+	int rc;
+
+	if (c->der == NULL || c->der_len == 0 || c->der_len > INT_MAX) {
+		xcause(cause, "cannot store the device certificate: it is "
+		    "empty or too large");
+		return -1;
+	}
+	rc = store_run(st->db, "INSERT INTO main.device_cert (id, der, "
+	    "subject, issuer, fingerprint, not_before, not_after, "
+	    "installed_ms) VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
+	    "DO UPDATE SET der = excluded.der, subject = excluded.subject, "
+	    "issuer = excluded.issuer, fingerprint = excluded.fingerprint, "
+	    "not_before = excluded.not_before, not_after = "
+	    "excluded.not_after, installed_ms = excluded.installed_ms",
+	    args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot store the device "
+		    "certificate in %s", st->path[STORE_MAIN]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the device certificate: 1 found, 0 none, -1 with *cause set. */
+int
+store_device_cert_get(struct store *st, struct store_device_cert *c,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	const void *blob;
+	int rc, ret = -1, len;
+
+	memset(c, 0, sizeof *c);
+	rc = store_prepare(st->db, &stmt, "SELECT der, subject, issuer, "
+	    "fingerprint, not_before, not_after, installed_ms FROM "
+	    "main.device_cert WHERE id = 1", NULL, 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		blob = sqlite3_column_blob(stmt, 0);
+		len = sqlite3_column_bytes(stmt, 0);
+		if (blob == NULL || len <= 0)
+			fatalx("out of memory reading the database");
+		c->der = xmalloc((size_t)len);
+		memcpy(c->der, blob, (size_t)len);
+		c->der_len = (size_t)len;
+		c->subject = xstrdup(store_column_text(stmt, 1));
+		c->issuer = xstrdup(store_column_text(stmt, 2));
+		/* the table's CHECK keeps it at 64 digits */
+		snprintf(c->fingerprint, sizeof c->fingerprint, "%s",
+		    store_column_text(stmt, 3));
+		c->not_before = sqlite3_column_int64(stmt, 4);
+		c->not_after = sqlite3_column_int64(stmt, 5);
+		c->installed_ms = sqlite3_column_int64(stmt, 6);
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else {
+		store_cause(cause, st->db, rc, "cannot read the device "
+		    "certificate from %s", st->path[STORE_MAIN]);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Removes the device certificate: 1 removed, 0 none, -1 with *cause set. */
+int
+store_device_cert_remove(struct store *st, char **cause)
+{
+	int rc;
+
+	rc = store_run(st->db, "DELETE FROM main.device_cert WHERE id = 1",
+	    NULL, 0);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot remove the device "
+		    "certificate from %s", st->path[STORE_MAIN]);
+		return -1;
+	}
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+/* Appends an entry to the measurement log and sets m->seq; -1 on error. */
+int
+store_measurement_add(struct store *st, struct store_measurement *m,
+    char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_INT(m->time_ms != 0 ? m->time_ms : store_now_ms()),
+		STORE_INT(m->reset_count), STORE_TEXT(m->container),
+		STORE_TEXT(m->guestos), STORE_TEXT(m->version),
+		STORE_TEXT(m->manifest_hash), STORE_TEXT(m->config_hash),
+		STORE_TEXT(m->digest), STORE_INT(m->pcr),
+		STORE_TEXT(m->pcr_value),
+	};
+	int rc;
+
+	rc = store_run(st->db, "INSERT INTO main.measurement (time_ms, "
+	    "reset_count, container, guestos, version, manifest_hash, "
+	    "config_hash, digest, pcr, pcr_value) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot append to the "
+		    "measurement log in %s", st->path[STORE_MAIN]);
+		return -1;
+	}
+	m->seq = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/* One row of the measurement log, as read (strings owned). */
+struct store_measurement_row {
+	struct store_measurement m;
+	char *s[8];
+};
+
+/*
+ * Calls cb for every entry of the measurement log made in TPM reset
+ * reset_count (all entries when it is negative), in order of seq; the
+ * rows are read first, so cb may use the store.  Returns cb's value when
+ * it is not 0, -1 with *cause set on error.
+ */
+int
+store_measurement_list(struct store *st, long long reset_count,
+    int (*cb)(const struct store_measurement *m, void *arg), void *arg,
+    char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(reset_count) };
+	struct store_measurement_row *all = NULL, *r;
+	sqlite3_stmt *stmt = NULL;
+	size_t n = 0, i, j;
+	int rc, ret = -1;
+
+	rc = store_prepare(st->db, &stmt, "SELECT seq, time_ms, reset_count, "
+	    "container, guestos, version, manifest_hash, config_hash, digest, "
+	    "pcr, pcr_value FROM main.measurement WHERE ?1 < 0 OR "
+	    "reset_count = ?1 ORDER BY seq", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			all = xreallocarray(all, n + 1, sizeof *all);
+			r = &all[n++];
+			memset(r, 0, sizeof *r);
+			r->m.seq = sqlite3_column_int64(stmt, 0);
+			r->m.time_ms = sqlite3_column_int64(stmt, 1);
+			r->m.reset_count = sqlite3_column_int64(stmt, 2);
+			for (j = 0; j < 6; j++)
+				r->s[j] = xstrdup(store_column_text(stmt,
+				    3 + (int)j));
+			r->m.pcr = sqlite3_column_int64(stmt, 9);
+			r->s[6] = xstrdup(store_column_text(stmt, 10));
+			r->m.container = r->s[0];
+			r->m.guestos = r->s[1];
+			r->m.version = r->s[2];
+			r->m.manifest_hash = r->s[3];
+			r->m.config_hash = r->s[4];
+			r->m.digest = r->s[5];
+			r->m.pcr_value = r->s[6];
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the measurement "
+		    "log from %s", st->path[STORE_MAIN]);
+		goto out;
+	}
+	ret = 0;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = cb(&all[i].m, arg);
+out:
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 8; j++)
+			free(all[i].s[j]);
+	free(all);
 	return ret;
 }

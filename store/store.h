@@ -271,4 +271,62 @@ int store_container_using_guestos(struct store *st, const char *guestos,
 /* Releases what store_container_get or _list filled in and leaves c empty. */
 void store_container_clear(struct store_container *c);
 
+/* The device certificate (schema main, migration 6): at most one. */
+struct store_device_cert {
+	unsigned char *der;
+	size_t der_len;
+	char *subject; /* RFC 2253 */
+	char *issuer;
+	char fingerprint[65]; /* SHA-256 of the DER, lower-case hex */
+	long long not_before; /* seconds since the epoch, UTC */
+	long long not_after;
+	long long installed_ms; /* 0 when storing: now */
+};
+
+/* Stores the device certificate, replacing any; -1 with *cause set. */
+int store_device_cert_set(struct store *st, const struct store_device_cert *c,
+    char **cause);
+/*
+ * Reads the device certificate: 1 found, 0 none, -1 with *cause set.
+ * Free with store_device_cert_clear.
+ */
+int store_device_cert_get(struct store *st, struct store_device_cert *c,
+    char **cause);
+/* Removes the device certificate: 1 removed, 0 none, -1 with *cause set. */
+int store_device_cert_remove(struct store *st, char **cause);
+/* Releases what store_device_cert_get filled in and leaves c empty. */
+void store_device_cert_clear(struct store_device_cert *c);
+
+/*
+ * One entry of the measurement log (schema main, migration 6): a
+ * container start measured into the measurement PCR.  Hashes and values
+ * are 64 lower-case hex digits.
+ */
+struct store_measurement {
+	long long seq; /* assigned by store_measurement_add */
+	long long time_ms; /* 0 when adding: now */
+	long long reset_count; /* the TPM's reset count of the extend */
+	const char *container;
+	const char *guestos;
+	const char *version;
+	const char *manifest_hash; /* SHA-256 of the signed manifest */
+	const char *config_hash; /* SHA-256 of the container's config */
+	const char *digest; /* SHA-256(manifest_hash || config_hash), raw */
+	long long pcr; /* the PCR extended */
+	const char *pcr_value; /* its value after the extend */
+};
+
+/* Appends an entry in one transaction and sets m->seq; -1 on error. */
+int store_measurement_add(struct store *st, struct store_measurement *m,
+    char **cause);
+/*
+ * Calls cb for every entry made in TPM reset reset_count (every entry
+ * when it is negative), in order of seq, after the database was read (cb
+ * may call the store); stops and returns cb's value when it is not 0.  -1
+ * with *cause set on a database error.
+ */
+int store_measurement_list(struct store *st, long long reset_count,
+    int (*cb)(const struct store_measurement *m, void *arg), void *arg,
+    char **cause);
+
 #endif

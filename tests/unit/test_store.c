@@ -1689,6 +1689,111 @@ test_store_migrate_4_to_5_container_ids(void **state)
 	store_close(st);
 }
 
+/* Collects the measurement log entries a listing returns. */
+static int
+measurement_collect_cb(const struct store_measurement *m, void *arg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 256 - len, "%lld:%lld:%s:%s:%s;", m->seq,
+	    m->reset_count, m->container, m->version, m->digest);
+	return 0;
+}
+
+/*
+ * Migration 6 keeps what version 5 held and adds the device certificate
+ * (one, replaced by the next) and the measurement log, listed by the TPM
+ * reset it was made in; bad hashes are refused by the schema.
+ * Proves: CR 3.4 (data kept across a schema upgrade).
+ */
+static void
+test_store_migrate_5_to_6_device_cert_and_measurements(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device_cert c = { 0 }, got;
+	struct store_measurement m = { 0 };
+	struct store_container ct;
+	struct store *st;
+	char *cause = NULL, list[256];
+	const char *h = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+
+	if ((st = store_open_at(f->dir, 5, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(5, %d): %s", store_audit_version,
+		    cause);
+	store_close(st);
+	sql_on_file(f->main_path, "INSERT INTO container (name, idx, config, "
+	    "guestos, state, created_ms, uuid) VALUES ('a', 0, X'7B7D', "
+	    "'busybox', 'stopped', 1, 'aa')");
+	st = open_ok(f);
+	assert_int_equal(store_container_get(st, "a", &ct, &cause), 1);
+	store_container_clear(&ct);
+
+	/* the device certificate: none, then one, then replaced, removed */
+	assert_int_equal(store_device_cert_get(st, &got, &cause), 0);
+	c.der = der;
+	c.der_len = sizeof der;
+	c.subject = "CN=dev1,O=cml device";
+	c.issuer = "CN=devca";
+	snprintf(c.fingerprint, sizeof c.fingerprint, "%s", h);
+	c.not_before = 100;
+	c.not_after = 200;
+	assert_int_equal(store_device_cert_set(st, &c, &cause), 0);
+	c.subject = "CN=dev2,O=cml device";
+	c.not_after = 300;
+	assert_int_equal(store_device_cert_set(st, &c, &cause), 0);
+	assert_int_equal(store_device_cert_get(st, &got, &cause), 1);
+	assert_string_equal(got.subject, "CN=dev2,O=cml device");
+	assert_string_equal(got.issuer, "CN=devca");
+	assert_string_equal(got.fingerprint, h);
+	assert_int_equal(got.not_after, 300);
+	assert_int_equal(got.der_len, sizeof der);
+	assert_memory_equal(got.der, der, sizeof der);
+	assert_true(got.installed_ms > 0);
+	store_device_cert_clear(&got);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM device_cert"), 1);
+
+	/* the measurement log, by reset count */
+	m.reset_count = 3;
+	m.container = "a";
+	m.guestos = "busybox";
+	m.version = "1";
+	m.manifest_hash = m.config_hash = m.digest = m.pcr_value = h;
+	m.pcr = 15;
+	assert_int_equal(store_measurement_add(st, &m, &cause), 0);
+	assert_int_equal(m.seq, 1);
+	m.version = "2";
+	assert_int_equal(store_measurement_add(st, &m, &cause), 0);
+	m.reset_count = 4;
+	m.container = "b";
+	assert_int_equal(store_measurement_add(st, &m, &cause), 0);
+	assert_int_equal(m.seq, 3);
+	list[0] = '\0';
+	assert_int_equal(store_measurement_list(st, 3, measurement_collect_cb,
+	    list, &cause), 0);
+	assert_string_equal(list, "1:3:a:1:0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef;2:3:a:2:0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef0123456789abcdef;");
+	list[0] = '\0';
+	assert_int_equal(store_measurement_list(st, -1, measurement_collect_cb,
+	    list, &cause), 0);
+	assert_int_equal(strlen(list), 3 * (strlen("1:3:a:1:;") + 64));
+
+	/* a digest that is no SHA-256 is refused by the schema */
+	m.digest = "abcd";
+	assert_int_equal(store_measurement_add(st, &m, &cause), -1);
+	assert_non_null(strstr(cause, "CHECK constraint failed"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_device_cert_remove(st, &cause), 1);
+	assert_int_equal(store_device_cert_remove(st, &cause), 0);
+	store_close(st);
+}
+
 /* Proves: CR 3.4 (data kept across a schema upgrade). */
 static void
 test_store_migrate_2_with_data_to_3_keeps_data(void **state)
@@ -2267,6 +2372,7 @@ main(void)
 		T(test_store_migrate_2_with_data_to_3_keeps_data),
 		T(test_store_migrate_3_to_4_erofs),
 		T(test_store_migrate_4_to_5_container_ids),
+		T(test_store_migrate_5_to_6_device_cert_and_measurements),
 		T(test_store_container_add_then_get_returns_stopped),
 		T(test_store_container_add_duplicate_returns_one_unchanged),
 		T(test_store_container_add_taken_index_fails),
