@@ -16,6 +16,7 @@ struct crypto_trust;
 struct ctr;
 struct loop;
 struct store;
+struct tpm;
 
 /* The daemon's context. */
 struct cmld {
@@ -36,6 +37,7 @@ struct cmld {
 	char *prov_state;
 	TAILQ_HEAD(, ctr) ctrs; /* the containers, c0 first */
 	struct crypto_trust *trust; /* the anchors in the store */
+	struct tpm *tpm; /* the link to tpm2d (tpm.c) */
 	/* settings, as applied (cmld is their only writer) */
 	char *device_name;
 	long long max_clients;
