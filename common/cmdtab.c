@@ -667,6 +667,7 @@ cmd_arg_value(const struct cmd_arg *arg, const char *s, char **cause)
 	case CMD_ARG_STRINGS:
 	case CMD_ARG_FILE:
 	case CMD_ARG_FILES:
+	case CMD_ARG_INTS:
 		break;
 	}
 	/* a file's path stays a string until the client opens it */
@@ -950,6 +951,27 @@ cmd_check_value(const struct cmd_arg *a, struct json_object *v, char **cause)
 			if (!json_object_is_type(e, json_type_string)) {
 				*cause = xasprintf("'%s' must be an array of "
 				    "strings", a->name);
+				return -1;
+			}
+		}
+		return 0;
+	case CMD_ARG_INTS:
+		if (!json_object_is_type(v, json_type_array) ||
+		    json_object_array_length(v) > CMD_MAX_INTS) {
+			*cause = xasprintf("'%s' must be an array of at most "
+			    "%d integers", a->name, CMD_MAX_INTS);
+			return -1;
+		}
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++) {
+			struct json_object *e = json_object_array_get_idx(v, i);
+
+			if (!json_object_is_type(e, json_type_int) ||
+			    json_object_get_int64(e) < a->min ||
+			    json_object_get_int64(e) > a->max) {
+				*cause = xasprintf("'%s' must be an array of "
+				    "integers between %lld and %lld", a->name,
+				    a->min, a->max);
 				return -1;
 			}
 		}

@@ -26,6 +26,11 @@ enum cmd_arg_type {
 	 * path, sent as {"name": PATH, "files": {ENTRY: N, ...}}.
 	 */
 	CMD_ARG_FILES,
+	/*
+	 * An array of integers, each within min..max, at most CMD_MAX_INTS
+	 * of them (tpm2d's PCR lists; no shell command takes one).
+	 */
+	CMD_ARG_INTS,
 };
 
 /* What a shell completes an argument with. */
@@ -79,6 +84,8 @@ struct cmd_arg {
 #define CMD_MAX_FILE_NAME 255
 /* The most descriptors one call passes (PROTO_MAX_FDS). */
 #define CMD_MAX_FDS 32
+/* The most integers a CMD_ARG_INTS array holds. */
+#define CMD_MAX_INTS 64
 
 /*
  * Every command's id: a daemon joins its handlers to its table through
@@ -110,6 +117,17 @@ enum cmd_id {
 	CMD_ID_CONTAINER_EXEC,
 	CMD_ID_CONTAINER_LOGS,
 	CMD_ID_CONTAINER_CONSOLE,
+	/* tpm2d's own table (daemon/tpm2d/table.c), not cmld's or cmlsh's */
+	CMD_ID_TPM_STATUS,
+	CMD_ID_TPM_PLATFORM_SECRET,
+	CMD_ID_TPM_RESET_SYSTEM_KEY,
+	CMD_ID_TPM_CHECK_SYSTEM_KEY,
+	CMD_ID_TPM_EXTEND,
+	CMD_ID_TPM_READ_PCRS,
+	CMD_ID_TPM_IDENTITY_PUBLIC,
+	CMD_ID_TPM_CREATE_CSR,
+	CMD_ID_TPM_QUOTE,
+	CMD_ID_TPM_TAKE_AUDIT,
 	CMD_ID_SERVICE_GET_INFO,
 	CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION,
 	CMD_ID_COUNT,

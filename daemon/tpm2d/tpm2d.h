@@ -9,13 +9,21 @@
 #include <stdarg.h>
 
 #include <tss2/tss2_esys.h>
+#include <tss2/tss2_tcti.h>
 
+#include "cmdtab.h"
 #include "server.h"
 
 struct loop;
+struct tpm2d_spool;
 
 /* The most PCRs a set names (one sha256 bank). */
 #define TPM2D_MAX_PCRS 24
+
+/* The errors of org.cml.TPM. */
+#define TPM2D_ERR_TPM "org.cml.TPM.TPMError"
+#define TPM2D_ERR_SYSKEY "org.cml.TPM.SystemKeyUnavailable"
+#define TPM2D_ERR_NO_IDENTITY "org.cml.TPM.NoIdentity"
 
 /* The daemon's context. */
 struct tpm2d {
@@ -24,9 +32,13 @@ struct tpm2d {
 	struct srv_config srv_cfg;
 	char *tcti; /* as configured: "swtpm:path=...", "device:/dev/tpmrm0" */
 	ESYS_CONTEXT *esys;
+	TSS2_TCTI_CONTEXT *tcti_ctx;
 	char *state_dir; /* tpm2d's own files: ROOT/var/lib/cml/tpm2d */
 	char *run_dir;
 	char *sock_path;
+	char *pid_path;
+	char manufacturer[16]; /* "IBM", from TPM2_PT_MANUFACTURER */
+	char firmware[32]; /* "1.2.3.4", from TPM2_PT_FIRMWARE_VERSION_* */
 	/* the PCRs the system key is sealed to, and the measurement PCR */
 	int seal_pcrs[TPM2D_MAX_PCRS];
 	size_t nseal_pcrs;
@@ -35,6 +47,19 @@ struct tpm2d {
 	unsigned char syskey[32];
 	int syskey_state; /* enum tpm2d_syskey */
 	char *syskey_reason; /* why it is not unsealed, or NULL */
+	/* the PCRs the blob on disk is sealed to (may differ from seal_pcrs) */
+	int sealed_pcrs[TPM2D_MAX_PCRS];
+	size_t nsealed_pcrs;
+	/* the state volume: "plain" or "encrypted", and why it is plain */
+	const char *state_volume;
+	char *state_volume_reason;
+	/* the device key (identity.c): "present" or "absent", its handle */
+	const char *identity_state;
+	unsigned int identity_handle;
+	/* identity.c and attest.c may keep their state here */
+	void *identity;
+	/* the audit spool (spool.c) */
+	struct tpm2d_spool *spool;
 };
 
 enum tpm2d_syskey {
@@ -69,7 +94,57 @@ void tpm2d_audit(struct tpm2d *t, const char *type, const char *object,
     const char *result, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Flushes a transient object or session; ESYS_TR_NONE does nothing. */
+/*
+ * Flushes a transient object or session and sets *handle to ESYS_TR_NONE;
+ * ESYS_TR_NONE does nothing.  A handle the TPM already dropped is closed
+ * in ESYS all the same.
+ */
 void tpm2d_flush(struct tpm2d *t, ESYS_TR *handle);
+
+/* The command table of tpm2d (table.c), and its handlers by command id. */
+extern const struct cmd_entry tpm2d_table[];
+extern const size_t tpm2d_table_len;
+extern const call_handler tpm2d_handlers[CMD_ID_COUNT];
+
+/* Handlers (one file each part). */
+void tpm2d_cmd_status(struct call *call);
+void tpm2d_cmd_platform_secret(struct call *call);
+void tpm2d_cmd_reset_system_key(struct call *call);
+void tpm2d_cmd_check_system_key(struct call *call);
+void tpm2d_cmd_extend(struct call *call);
+void tpm2d_cmd_read_pcrs(struct call *call);
+void tpm2d_cmd_take_audit(struct call *call);
+void tpm2d_cmd_get_info(struct call *call);
+void tpm2d_cmd_get_interface_description(struct call *call);
+
+/*
+ * The device key (identity.c), called once the TPM is up, after the
+ * system key; sets identity_state and identity_handle.  tpm2d.c holds an
+ * empty weak default until identity.c defines it; likewise
+ * tpm2d_identity_free at shutdown.
+ */
+void tpm2d_identity_init(struct tpm2d *t);
+void tpm2d_identity_free(struct tpm2d *t);
+
+/* The system key (syskey.c): unseals it, or makes it at first start. */
+void tpm2d_syskey_init(struct tpm2d *t);
+/* Wipes the system key in memory. */
+void tpm2d_syskey_free(struct tpm2d *t);
+
+/*
+ * PCRs (pcr.c): reads the sha256 values of the PCRs named into values
+ * (32 bytes each); 0, or -1 with *cause set.
+ */
+int tpm2d_pcr_read(struct tpm2d *t, const int *pcrs, size_t npcrs,
+    unsigned char values[][32], char **cause);
+/* Fills a sha256 PCR selection of the PCRs named. */
+void tpm2d_pcr_selection(const int *pcrs, size_t npcrs,
+    TPML_PCR_SELECTION *sel);
+/* Lower-case hex of len bytes (free it). */
+char *tpm2d_hex(const unsigned char *p, size_t len);
+
+/* The audit spool (spool.c). */
+void tpm2d_spool_init(struct tpm2d *t);
+void tpm2d_spool_free(struct tpm2d *t);
 
 #endif

@@ -1,0 +1,167 @@
+/*
+ * tpm2d's audit spool: the records it writes before cmld can store them
+ * (an unseal refused at start happens before cmld has opened its
+ * database).  A bounded ring: when it is full the oldest record goes and
+ * is counted; cmld takes the records with TakeAudit, acknowledging those
+ * it stored.  Every record is also logged.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "tpm2d.h"
+#include "utf8.h"
+#include "xmalloc.h"
+
+/*
+ * The most records held, and the longest text of a member: TakeAudit's
+ * reply of a full spool stays well under a message's limit.
+ */
+#define SPOOL_MAX 1024
+#define SPOOL_TEXT_MAX 512
+
+struct spool_record {
+	long long seq;
+	char time[32];
+	char *type;
+	char *object;
+	char *result;
+	char *details;
+};
+
+struct tpm2d_spool {
+	struct spool_record rec[SPOOL_MAX];
+	size_t first; /* index of the oldest record */
+	size_t n;
+	long long next_seq;
+	long long dropped;
+};
+
+void
+tpm2d_spool_init(struct tpm2d *t)
+{
+	t->spool = xcalloc(1, sizeof *t->spool);
+	t->spool->next_seq = 1;
+}
+
+static void
+spool_record_clear(struct spool_record *r)
+{
+	free(r->type);
+	free(r->object);
+	free(r->result);
+	free(r->details);
+	memset(r, 0, sizeof *r);
+}
+
+/* Drops the oldest record. */
+static void
+spool_drop_first(struct tpm2d_spool *s)
+{
+	spool_record_clear(&s->rec[s->first]);
+	s->first = (s->first + 1) % SPOOL_MAX;
+	s->n--;
+}
+
+void
+tpm2d_spool_free(struct tpm2d *t)
+{
+	if (t->spool == NULL)
+		return;
+	while (t->spool->n > 0)
+		spool_drop_first(t->spool);
+	free(t->spool);
+	t->spool = NULL;
+}
+
+/* Formats the time now as UTC with milliseconds (RFC 3339). */
+static void
+spool_now(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char day[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+	(void)snprintf(buf, size, "%.19s.%03dZ", day,
+	    (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+void
+tpm2d_audit(struct tpm2d *t, const char *type, const char *object,
+    const char *result, const char *fmt, ...)
+{
+	struct tpm2d_spool *s = t->spool;
+	struct spool_record *r;
+	va_list ap;
+	char *details;
+
+	va_start(ap, fmt);
+	if (vasprintf(&details, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	if (s->n == SPOOL_MAX) {
+		spool_drop_first(s);
+		s->dropped++;
+	}
+	r = &s->rec[(s->first + s->n) % SPOOL_MAX];
+	s->n++;
+	r->seq = s->next_seq++;
+	spool_now(r->time, sizeof r->time);
+	r->type = utf8_clean(type, SPOOL_TEXT_MAX);
+	r->object = utf8_clean(object != NULL ? object : "", SPOOL_TEXT_MAX);
+	r->result = utf8_clean(result, SPOOL_TEXT_MAX);
+	r->details = utf8_clean(details, SPOOL_TEXT_MAX);
+	free(details);
+	if (strcmp(r->result, "ok") == 0)
+		log_info("audit %lld: %s %s %s: %s", r->seq, r->type,
+		    r->object, r->result, r->details);
+	else
+		log_warnx("audit %lld: %s %s %s: %s", r->seq, r->type,
+		    r->object, r->result, r->details);
+}
+
+void
+tpm2d_cmd_take_audit(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	struct tpm2d_spool *s = t->spool;
+	struct json_object *p, *recs, *o, *v;
+	struct spool_record *r;
+	long long ack = 0;
+	size_t i;
+
+	if (json_object_object_get_ex(call->params, "ack", &v) && v != NULL)
+		ack = json_object_get_int64(v);
+	while (s->n > 0 && s->rec[s->first].seq <= ack)
+		spool_drop_first(s);
+	recs = json_object_new_array();
+	for (i = 0; i < s->n; i++) {
+		r = &s->rec[(s->first + i) % SPOOL_MAX];
+		o = json_object_new_object();
+		json_object_object_add(o, "seq", json_object_new_int64(r->seq));
+		json_object_object_add(o, "time",
+		    json_object_new_string(r->time));
+		json_object_object_add(o, "type",
+		    json_object_new_string(r->type));
+		json_object_object_add(o, "object",
+		    json_object_new_string(r->object));
+		json_object_object_add(o, "result",
+		    json_object_new_string(r->result));
+		json_object_object_add(o, "details",
+		    json_object_new_string(r->details));
+		json_object_array_add(recs, o);
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "records", recs);
+	json_object_object_add(p, "dropped", json_object_new_int64(s->dropped));
+	call_set_details(call, "ack %lld: %zu records handed over", ack, s->n);
+	call_reply(call, p);
+}

@@ -1,0 +1,166 @@
+/*
+ * tpm2d's command table: every method of org.cml.TPM and varlink's
+ * introspection, joined to their handlers by command id.  It is no part
+ * of cmld's table: cmlsh never talks to tpm2d; the words only name a
+ * method in errors and logs.  The socket is root's only, so every caller
+ * has the admin role.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "tpm2d.h"
+
+const struct cmd_entry tpm2d_table[] = {
+	{
+		.words = "tpm status",
+		.family = "tpm",
+		.method = "org.cml.TPM.Status",
+		.id = CMD_ID_TPM_STATUS,
+		.summary = "show the TPM, the system key and the identity",
+		.flags = CMD_READONLY,
+	},
+	{
+		.words = "tpm platform-secret",
+		.family = "tpm",
+		.method = "org.cml.TPM.PlatformSecret",
+		.id = CMD_ID_TPM_PLATFORM_SECRET,
+		.args = {
+			{ .name = "label", .type = CMD_ARG_STRING,
+			  .metavar = "LABEL",
+			  .help = "what the secret is for" },
+		},
+		.summary = "derive a secret from the system key",
+	},
+	{
+		.words = "tpm reset-system-key",
+		.family = "tpm",
+		.method = "org.cml.TPM.ResetSystemKey",
+		.id = CMD_ID_TPM_RESET_SYSTEM_KEY,
+		.summary = "destroy the sealed system key",
+		.flags = CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "tpm check-system-key",
+		.family = "tpm",
+		.method = "org.cml.TPM.CheckSystemKey",
+		.id = CMD_ID_TPM_CHECK_SYSTEM_KEY,
+		.summary = "unseal the system key again against the PCRs now",
+		.flags = CMD_READONLY,
+	},
+	{
+		.words = "tpm extend",
+		.family = "tpm",
+		.method = "org.cml.TPM.Extend",
+		.id = CMD_ID_TPM_EXTEND,
+		.args = {
+			{ .name = "digest", .type = CMD_ARG_STRING,
+			  .metavar = "DIGEST",
+			  .help = "a SHA-256 digest, hex" },
+		},
+		.summary = "extend the measurement PCR",
+	},
+	{
+		.words = "tpm read-pcrs",
+		.family = "tpm",
+		.method = "org.cml.TPM.ReadPCRs",
+		.id = CMD_ID_TPM_READ_PCRS,
+		.args = {
+			{ .name = "pcrs", .type = CMD_ARG_INTS,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "PCR",
+			  .help = "the PCRs to read", .min = 0,
+			  .max = TPM2D_MAX_PCRS - 1 },
+		},
+		.summary = "read PCR values (sha256 bank)",
+		.flags = CMD_READONLY,
+	},
+	{
+		.words = "tpm identity-public",
+		.family = "tpm",
+		.method = "org.cml.TPM.IdentityPublic",
+		.id = CMD_ID_TPM_IDENTITY_PUBLIC,
+		.summary = "show the device key's public half",
+		.flags = CMD_READONLY,
+	},
+	{
+		.words = "tpm create-csr",
+		.family = "tpm",
+		.method = "org.cml.TPM.CreateCSR",
+		.id = CMD_ID_TPM_CREATE_CSR,
+		.args = {
+			{ .name = "subject", .type = CMD_ARG_STRING,
+			  .metavar = "SUBJECT",
+			  .help = "the distinguished name" },
+		},
+		.summary = "make a PKCS#10 request for the device key",
+	},
+	{
+		.words = "tpm quote",
+		.family = "tpm",
+		.method = "org.cml.TPM.Quote",
+		.id = CMD_ID_TPM_QUOTE,
+		.args = {
+			{ .name = "nonce", .type = CMD_ARG_STRING,
+			  .metavar = "NONCE", .help = "hex, 8 to 64 bytes" },
+			{ .name = "pcrs", .type = CMD_ARG_INTS,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "PCR",
+			  .help = "the PCRs to quote", .min = 0,
+			  .max = TPM2D_MAX_PCRS - 1 },
+		},
+		.summary = "quote PCRs with the attestation key",
+	},
+	{
+		.words = "tpm take-audit",
+		.family = "tpm",
+		.method = "org.cml.TPM.TakeAudit",
+		.id = CMD_ID_TPM_TAKE_AUDIT,
+		.args = {
+			{ .name = "ack", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "SEQ",
+			  .help = "the last record stored", .min = 0,
+			  .max = 9007199254740991LL },
+		},
+		.summary = "hand over the spooled audit records",
+		/* not audited itself: it would feed the spool it empties */
+		.flags = CMD_READONLY,
+	},
+	{
+		.words = "api info",
+		.family = "api",
+		.method = "org.varlink.service.GetInfo",
+		.id = CMD_ID_SERVICE_GET_INFO,
+		.summary = "show the service and its varlink interfaces",
+		.flags = CMD_READONLY,
+	},
+	{
+		.words = "api describe",
+		.family = "api",
+		.method = "org.varlink.service.GetInterfaceDescription",
+		.id = CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION,
+		.args = {
+			{ .name = "interface", .type = CMD_ARG_STRING,
+			  .metavar = "INTERFACE", .help = "an interface name" },
+		},
+		.summary = "show the description of a varlink interface",
+		.flags = CMD_READONLY,
+	},
+};
+const size_t tpm2d_table_len = sizeof tpm2d_table / sizeof tpm2d_table[0];
+
+/* NULL: not implemented yet (answered MethodNotImplemented). */
+const call_handler tpm2d_handlers[CMD_ID_COUNT] = {
+	[CMD_ID_TPM_STATUS] = tpm2d_cmd_status,
+	[CMD_ID_TPM_PLATFORM_SECRET] = tpm2d_cmd_platform_secret,
+	[CMD_ID_TPM_RESET_SYSTEM_KEY] = tpm2d_cmd_reset_system_key,
+	[CMD_ID_TPM_CHECK_SYSTEM_KEY] = tpm2d_cmd_check_system_key,
+	[CMD_ID_TPM_EXTEND] = tpm2d_cmd_extend,
+	[CMD_ID_TPM_READ_PCRS] = tpm2d_cmd_read_pcrs,
+	/* identity.c and attest.c (helper B) */
+	[CMD_ID_TPM_IDENTITY_PUBLIC] = NULL,
+	[CMD_ID_TPM_CREATE_CSR] = NULL,
+	[CMD_ID_TPM_QUOTE] = NULL,
+	[CMD_ID_TPM_TAKE_AUDIT] = tpm2d_cmd_take_audit,
+	[CMD_ID_SERVICE_GET_INFO] = tpm2d_cmd_get_info,
+	[CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION] =
+	    tpm2d_cmd_get_interface_description,
+};

@@ -1,0 +1,693 @@
+/*
+ * tpm2d: the first stage, the only process that talks to the TPM.  This
+ * file is its main(): the options, the ESYS context over the configured
+ * TCTI, the start-up in order (TPM, system key, device key, server) and
+ * the end, and the methods that describe tpm2d itself (Status, GetInfo).
+ * The system key is in syskey.c, PCRs in pcr.c, the audit spool in
+ * spool.c, return codes in rc.c, the device key and quotes in identity.c
+ * and attest.c.
+ *
+ * TPM commands are synchronous: a handler blocks the loop for the few
+ * milliseconds a command takes.  tpm2d has few callers (cmld, scd).
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tss2/tss2_tctildr.h>
+
+#include "log.h"
+#include "proto.h"
+#include "tpm2d.h"
+#include "tpm2d-interfaces.h"
+#include "xmalloc.h"
+
+/* Where tpm2d talks to the TPM unless told otherwise. */
+#define TPM2D_DEFAULT_TCTI "device:/dev/tpmrm0"
+/*
+ * The PCRs the system key is sealed to by default: the firmware's code
+ * (0), option ROMs (2), the boot loader (4) and Secure Boot's policy (7).
+ */
+#define TPM2D_DEFAULT_SEAL_PCRS "0,2,4,7"
+/*
+ * The PCR containers' measurements go to: 13.  In the Linux TPM PCR
+ * registry it holds system extension images that systemd-stub measures,
+ * which an appliance booting one signed image has none of; 0-7 belong to
+ * the firmware, 8 and 9 to boot loaders and the kernel, 10 to IMA, 11 and
+ * 12 to unified kernel images and their command line, 14 to shim, 15 to
+ * systemd's machine and volume measurements.  16 and 23 can be reset at
+ * locality 0, so a measurement there could be wiped and replayed;
+ * 17 to 22 belong to dynamic launch.
+ */
+#define TPM2D_DEFAULT_MEASURE_PCR 13
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: tpm2d [--root DIR] [--tcti TCTI] [--seal-pcrs LIST] "
+	    "[--measure-pcr N]\n"
+	    "             [--foreground] [--ready-fd N] [--log-level LEVEL]\n"
+	    "       tpm2d --version | --help\n"
+	    "  --root DIR         keep the socket under DIR/run/cml and the "
+	    "state under\n"
+	    "                     DIR/var/lib/cml/tpm2d\n"
+	    "  --tcti TCTI        how to reach the TPM (default: %s;\n"
+	    "                     swtpm:path=SOCKET for a software TPM)\n"
+	    "  --seal-pcrs LIST   PCRs the system key is sealed to when made "
+	    "(default: %s)\n"
+	    "  --measure-pcr N    PCR that Extend measures into (default: "
+	    "%d)\n"
+	    "  --foreground, -f   stay in the foreground, log to stderr\n"
+	    "  --ready-fd N       write READY=1 to fd N once serving\n"
+	    "  --log-level LEVEL  warning, info or debug\n",
+	    TPM2D_DEFAULT_TCTI, TPM2D_DEFAULT_SEAL_PCRS,
+	    TPM2D_DEFAULT_MEASURE_PCR);
+}
+
+/*
+ * Parses a PCR list ("0,2,4,7") into pcrs, sorted, each once; -1 with
+ * *cause set on a bad one.
+ */
+static int
+tpm2d_parse_pcrs(const char *s, int *pcrs, size_t *npcrs, char **cause)
+{
+	int seen[TPM2D_MAX_PCRS] = { 0 }, i;
+	const char *p = s;
+	char *end;
+	long v;
+
+	*npcrs = 0;
+	for (;;) {
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (end == p || errno != 0 || v < 0 ||
+		    v >= TPM2D_MAX_PCRS || (*end != ',' && *end != '\0')) {
+			xcause(cause, "'%s' is no list of PCRs from 0 to %d "
+			    "(such as 0,2,4,7)", s, TPM2D_MAX_PCRS - 1);
+			return -1;
+		}
+		seen[v] = 1;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	for (i = 0; i < TPM2D_MAX_PCRS; i++)
+		if (seen[i])
+			pcrs[(*npcrs)++] = i;
+	return 0;
+}
+
+/* Parses a number from min to max; -1 if it is none. */
+static int
+tpm2d_parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Creates dir and its parents and gives dir mode; exits on failure. */
+static void
+tpm2d_mkdirs(const char *dir, mode_t mode)
+{
+	char *p, *s = xstrdup(dir);
+
+	for (p = s + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(s, 0755) == -1 && errno != EEXIST)
+			fatal("cannot create %s", s);
+		*p = '/';
+	}
+	if (mkdir(s, mode) == -1 && errno != EEXIST)
+		fatal("cannot create %s", s);
+	if (chmod(s, mode) == -1)
+		fatal("cannot set the mode of %s", s);
+	free(s);
+}
+
+/*
+ * Goes to the background.  The parent waits until the child is ready and
+ * exits 0, or exits 1 when the child dies first.  Returns, in the child,
+ * the fd to report readiness on.
+ */
+static int
+tpm2d_daemonize(void)
+{
+	char buf[16];
+	pid_t pid;
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid != 0) {
+		close(fds[1]);
+		_exit(read(fds[0], buf, sizeof buf) > 0 ? 0 : 1);
+	}
+	close(fds[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	return fds[1];
+}
+
+/* Detaches stdio from the terminal once the daemon is ready. */
+static void
+tpm2d_detach_stdio(void)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		fatal("/dev/null");
+	(void)dup2(fd, STDIN_FILENO);
+	(void)dup2(fd, STDOUT_FILENO);
+	(void)dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/* Writes the pid file; exits on failure. */
+static void
+tpm2d_write_pid(struct tpm2d *t)
+{
+	char *tmp;
+	FILE *f;
+
+	tmp = xasprintf("%s.tmp", t->pid_path);
+	if ((f = fopen(tmp, "we")) == NULL)
+		fatal("cannot write %s", tmp);
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0 || rename(tmp, t->pid_path) == -1)
+		fatal("cannot write %s", t->pid_path);
+	free(tmp);
+}
+
+void
+tpm2d_flush(struct tpm2d *t, ESYS_TR *handle)
+{
+	TSS2_RC rc;
+
+	if (*handle == ESYS_TR_NONE)
+		return;
+	rc = Esys_FlushContext(t->esys, *handle);
+	if (rc != TSS2_RC_SUCCESS) {
+		log_debug("flush: %s", tpm2d_rc_str(rc));
+		/* the TPM no longer has it: forget it in ESYS all the same */
+		(void)Esys_TR_Close(t->esys, handle);
+	}
+	*handle = ESYS_TR_NONE;
+}
+
+/* Reads one TPM property; 0 if the TPM does not say. */
+static UINT32
+tpm2d_property(struct tpm2d *t, TPM2_PT prop)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	UINT32 v = 0;
+	TSS2_RC rc;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES, prop, 1, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS) {
+		log_warnx("cannot read TPM property 0x%x: %s", (unsigned)prop,
+		    tpm2d_rc_str(rc));
+		return 0;
+	}
+	if (cap->data.tpmProperties.count > 0 &&
+	    cap->data.tpmProperties.tpmProperty[0].property == prop)
+		v = cap->data.tpmProperties.tpmProperty[0].value;
+	Esys_Free(cap);
+	return v;
+}
+
+/* Opens the TCTI and the ESYS context, starts the TPM up; exits on error. */
+static void
+tpm2d_tpm_open(struct tpm2d *t)
+{
+	TSS2_TCTI_CONTEXT *tcti = NULL;
+	TSS2_RC rc;
+	UINT32 m, f1, f2;
+	size_t i, n;
+	char c;
+
+	rc = Tss2_TctiLdr_Initialize(t->tcti, &tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		tpm2d_audit(t, "tpm", t->tcti, "error", "cannot open the TCTI "
+		    "'%s': %s", t->tcti, tpm2d_rc_str(rc));
+		fatalx("cannot open the TCTI '%s': %s", t->tcti,
+		    tpm2d_rc_str(rc));
+	}
+	t->tcti_ctx = tcti;
+	rc = Esys_Initialize(&t->esys, tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS)
+		fatalx("cannot make the ESYS context over '%s': %s", t->tcti,
+		    tpm2d_rc_str(rc));
+	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
+	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE)
+		fatalx("TPM2_Startup over '%s': %s", t->tcti,
+		    tpm2d_rc_str(rc));
+
+	m = tpm2d_property(t, TPM2_PT_MANUFACTURER);
+	n = 0;
+	for (i = 0; i < 4; i++) {
+		c = (char)((m >> (24 - 8 * i)) & 0xff);
+		if (c >= 0x21 && c <= 0x7e)
+			t->manufacturer[n++] = c;
+	}
+	t->manufacturer[n] = '\0';
+	f1 = tpm2d_property(t, TPM2_PT_FIRMWARE_VERSION_1);
+	f2 = tpm2d_property(t, TPM2_PT_FIRMWARE_VERSION_2);
+	(void)snprintf(t->firmware, sizeof t->firmware, "%u.%u.%u.%u",
+	    (unsigned)(f1 >> 16), (unsigned)(f1 & 0xffff),
+	    (unsigned)(f2 >> 16), (unsigned)(f2 & 0xffff));
+}
+
+/* Closes the ESYS context and the TCTI. */
+static void
+tpm2d_tpm_close(struct tpm2d *t)
+{
+	TSS2_TCTI_CONTEXT *tcti = t->tcti_ctx;
+
+	if (t->esys != NULL)
+		Esys_Finalize(&t->esys);
+	if (tcti != NULL)
+		Tss2_TctiLdr_Finalize(&tcti);
+	t->tcti_ctx = NULL;
+}
+
+/*
+ * Says whether cml's state directory can be an encrypted volume: only
+ * where the kernel has device-mapper.  Setting one up is not tpm2d's
+ * work yet, so the state directory is plain either way.
+ */
+static void
+tpm2d_state_volume(struct tpm2d *t)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f;
+	int dm = 0;
+
+	if ((f = fopen("/proc/misc", "re")) != NULL) {
+		while (getline(&buf, &len, f) != -1)
+			if (strstr(buf, " device-mapper") != NULL)
+				dm = 1;
+		free(buf);
+		fclose(f);
+	}
+	t->state_volume = "plain";
+	if (!dm)
+		t->state_volume_reason = xstrdup("the kernel has no "
+		    "device-mapper: the state directory stays plain, the "
+		    "sealed key protects the platform secret only");
+	else
+		t->state_volume_reason = xstrdup("no encrypted state volume "
+		    "is set up");
+	log_info("state volume: %s (%s)", t->state_volume,
+	    t->state_volume_reason);
+}
+
+/*
+ * The device key's parts, until identity.c defines them: no device key.
+ */
+__attribute__((weak)) void
+tpm2d_identity_init(struct tpm2d *t)
+{
+	t->identity_state = "absent";
+}
+
+__attribute__((weak)) void
+tpm2d_identity_free(struct tpm2d *t)
+{
+}
+
+/* Handles a signal that arrived. */
+static void
+tpm2d_signal(int signo, void *arg)
+{
+	struct tpm2d *t = arg;
+
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: shutting down", signo);
+		loop_quit(t->loop);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Audits the calls that change something or were refused; reading calls
+ * that succeeded are not (Status, ReadPCRs, TakeAudit).
+ */
+static void
+tpm2d_call_done(struct call *call, int refused)
+{
+	struct tpm2d *t = call_tpm2d(call);
+
+	if (!refused && call->error == NULL &&
+	    (call->cmd->flags & CMD_READONLY))
+		return;
+	tpm2d_audit(t, "call", call->cmd->method,
+	    call->error != NULL ? call->error : "ok", "uid %u pid %ld: %s",
+	    (unsigned)call->uid, (long)call->pid,
+	    call->details != NULL ? call->details : "");
+}
+
+/* Audits what happened to a connection (refused, malformed, idle). */
+static void
+tpm2d_session(void *ctx, uid_t uid, pid_t pid, const char *object,
+    const char *error, const char *msg)
+{
+	tpm2d_audit(ctx, "session", object, error != NULL ? error : "ok",
+	    "uid %u pid %ld: %s", (unsigned)uid, (long)pid, msg);
+}
+
+/* Returns the JSON array of a PCR list. */
+static struct json_object *
+tpm2d_pcr_array(const int *pcrs, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int(pcrs[i]));
+	return a;
+}
+
+static const char *
+tpm2d_syskey_name(int state)
+{
+	switch (state) {
+	case TPM2D_SYSKEY_UNSEALED:
+		return "unsealed";
+	case TPM2D_SYSKEY_REFUSED:
+		return "refused";
+	case TPM2D_SYSKEY_ABSENT:
+		return "absent";
+	default:
+		return "error";
+	}
+}
+
+void
+tpm2d_cmd_status(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	struct json_object *p;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "tcti", json_object_new_string(t->tcti));
+	json_object_object_add(p, "manufacturer",
+	    json_object_new_string(t->manufacturer));
+	json_object_object_add(p, "firmware",
+	    json_object_new_string(t->firmware));
+	json_object_object_add(p, "system_key",
+	    json_object_new_string(tpm2d_syskey_name(t->syskey_state)));
+	json_object_object_add(p, "reason", t->syskey_reason != NULL ?
+	    json_object_new_string(t->syskey_reason) : NULL);
+	/* what the key on disk is sealed to; else what a new one will be */
+	if (t->nsealed_pcrs > 0)
+		json_object_object_add(p, "seal_pcrs",
+		    tpm2d_pcr_array(t->sealed_pcrs, t->nsealed_pcrs));
+	else
+		json_object_object_add(p, "seal_pcrs",
+		    tpm2d_pcr_array(t->seal_pcrs, t->nseal_pcrs));
+	json_object_object_add(p, "measure_pcr",
+	    json_object_new_int(t->measure_pcr));
+	json_object_object_add(p, "identity", json_object_new_string(
+	    t->identity_state != NULL ? t->identity_state : "absent"));
+	json_object_object_add(p, "identity_handle",
+	    json_object_new_int64(t->identity_handle));
+	json_object_object_add(p, "state_volume",
+	    json_object_new_string(t->state_volume));
+	json_object_object_add(p, "state_volume_reason",
+	    t->state_volume_reason != NULL ?
+	    json_object_new_string(t->state_volume_reason) : NULL);
+	call_reply(call, p);
+}
+
+void
+tpm2d_cmd_get_info(struct call *call)
+{
+	struct json_object *p, *ifaces;
+	size_t i;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "vendor", json_object_new_string("cml"));
+	json_object_object_add(p, "product", json_object_new_string("tpm2d"));
+	json_object_object_add(p, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(p, "url", json_object_new_string(PACKAGE_URL));
+	ifaces = json_object_new_array();
+	for (i = 0; i < tpm2d_interfaces_len; i++)
+		json_object_array_add(ifaces,
+		    json_object_new_string(tpm2d_interfaces[i].name));
+	json_object_object_add(p, "interfaces", ifaces);
+	call_reply(call, p);
+}
+
+void
+tpm2d_cmd_get_interface_description(struct call *call)
+{
+	const struct cml_interface *iface;
+	struct json_object *p;
+	const char *name;
+
+	name = json_object_get_string(json_object_object_get(call->params,
+	    "interface"));
+	if ((iface = tpm2d_interface_find(name)) == NULL) {
+		call_error(call, PROTO_ERR_INTERFACE_NOT_FOUND, name,
+		    "no interface '%s' in tpm2d", name);
+		return;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "description",
+	    json_object_new_string(iface->description));
+	call_reply(call, p);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "tcti", required_argument, NULL, 't' },
+		{ "seal-pcrs", required_argument, NULL, 's' },
+		{ "measure-pcr", required_argument, NULL, 'm' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "ready-fd", required_argument, NULL, 'R' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tpm2d t;
+	struct rlimit nocore = { 0, 0 };
+	sigset_t sigs;
+	enum log_level level = LOG_LEVEL_INFO;
+	const char *root = "", *seal = TPM2D_DEFAULT_SEAL_PCRS;
+	char *cause = NULL;
+	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
+
+	memset(&t, 0, sizeof t);
+	t.tcti = xstrdup(TPM2D_DEFAULT_TCTI);
+	t.measure_pcr = TPM2D_DEFAULT_MEASURE_PCR;
+	t.syskey_state = TPM2D_SYSKEY_ERROR;
+	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			root = optarg;
+			break;
+		case 't':
+			if (*optarg == '\0' || strlen(optarg) > 1024) {
+				fprintf(stderr, "tpm2d: --tcti needs a TCTI "
+				    "such as %s\n", TPM2D_DEFAULT_TCTI);
+				return 2;
+			}
+			free(t.tcti);
+			t.tcti = xstrdup(optarg);
+			break;
+		case 's':
+			seal = optarg;
+			break;
+		case 'm':
+			if (tpm2d_parse_int(optarg, 0, TPM2D_MAX_PCRS - 1,
+			    &t.measure_pcr) == -1) {
+				fprintf(stderr, "tpm2d: --measure-pcr needs a "
+				    "PCR from 0 to %d, not '%s'\n",
+				    TPM2D_MAX_PCRS - 1, optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'R':
+			if (tpm2d_parse_int(optarg, 3, INT_MAX,
+			    &ready_fd) == -1 ||
+			    fcntl(ready_fd, F_GETFD) == -1) {
+				fprintf(stderr, "tpm2d: --ready-fd %s is not "
+				    "an open file descriptor above 2\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (log_level_parse(optarg, &level) == -1) {
+				fprintf(stderr, "tpm2d: unknown log level "
+				    "'%s': use warning, info or debug\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("tpm2d %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (tpm2d_parse_pcrs(seal, t.seal_pcrs, &t.nseal_pcrs, &cause) ==
+	    -1) {
+		fprintf(stderr, "tpm2d: --seal-pcrs: %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	if (*root != '\0' && root[0] != '/') {
+		fprintf(stderr, "tpm2d: --root needs an absolute path, not "
+		    "'%s'\n", root);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "tpm2d: must run as root\n");
+		return 1;
+	}
+
+	/* The system key passes through this process: no core dumps. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	umask(0022);
+	/*
+	 * ESYS and the TCTIs print their errors to stderr; tpm2d says what
+	 * failed itself (rc.c), and expected failures (a policy refused
+	 * after a PCR changed) are no errors.  TSS2_LOG set by the caller
+	 * wins; at debug level the library's errors are kept.
+	 */
+	(void)setenv("TSS2_LOG", level == LOG_LEVEL_DEBUG ?
+	    "all+error" : "all+none", 0);
+
+	log_init("tpm2d", 1, level);
+	if (!foreground)
+		daemon_fd = tpm2d_daemonize();
+	else if (getpgrp() != getpid() && setsid() == -1)
+		fatal("setsid");
+	t.run_dir = xasprintf("%s/run/cml", root);
+	t.state_dir = xasprintf("%s/var/lib/cml/tpm2d", root);
+	t.sock_path = xasprintf("%s/tpm2d.sock", t.run_dir);
+	t.pid_path = xasprintf("%s/tpm2d.pid", t.run_dir);
+	tpm2d_mkdirs(t.run_dir, 0755);
+	tpm2d_mkdirs(t.state_dir, 0700);
+	umask(0077);
+
+	tpm2d_spool_init(&t);
+	tpm2d_tpm_open(&t);
+	tpm2d_audit(&t, "daemon", "tpm2d", "ok", "tpm2d %s started (pid "
+	    "%ld, TPM %s firmware %s over %s)", PACKAGE_VERSION,
+	    (long)getpid(), t.manufacturer, t.firmware, t.tcti);
+	tpm2d_syskey_init(&t);
+	tpm2d_identity_init(&t);
+	tpm2d_state_volume(&t);
+
+	t.loop = loop_new();
+	t.srv_cfg.name = "tpm2d";
+	t.srv_cfg.sock_path = t.sock_path;
+	t.srv_cfg.operator_group = NULL;
+	t.srv_cfg.admin_group = NULL;
+	t.srv_cfg.table = tpm2d_table;
+	t.srv_cfg.table_len = tpm2d_table_len;
+	t.srv_cfg.handlers = tpm2d_handlers;
+	t.srv_cfg.nhandlers = CMD_ID_COUNT;
+	t.srv_cfg.ctx = &t;
+	t.srv_cfg.done = tpm2d_call_done;
+	t.srv_cfg.session = tpm2d_session;
+	t.srv = srv_new(t.loop, &t.srv_cfg);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	loop_signals(t.loop, &sigs, tpm2d_signal, &t);
+	tpm2d_write_pid(&t);
+
+	log_info("serving %s (TPM over %s, state %s)", t.sock_path, t.tcti,
+	    t.state_dir);
+	if (!foreground) {
+		log_init("tpm2d", 0, log_get_level());
+		tpm2d_detach_stdio();
+	}
+	loop_ready(ready_fd);
+	loop_ready(daemon_fd);
+	loop_sd_notify("READY=1");
+
+	loop_run(t.loop);
+
+	loop_sd_notify("STOPPING=1");
+	loop_job_cancel_all(t.loop);
+	srv_close_clients(t.srv);
+	loop_job_cancel_all(t.loop);
+	srv_free(t.srv);
+	t.srv = NULL;
+	tpm2d_identity_free(&t);
+	tpm2d_syskey_free(&t);
+	tpm2d_tpm_close(&t);
+	(void)unlink(t.pid_path);
+	loop_free(t.loop);
+	tpm2d_spool_free(&t);
+	free(t.tcti);
+	free(t.run_dir);
+	free(t.state_dir);
+	free(t.sock_path);
+	free(t.pid_path);
+	free(t.syskey_reason);
+	free(t.state_volume_reason);
+	log_info("stopped");
+	return 0;
+}
