@@ -67,6 +67,56 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
 	},
 	{
+		.words = "device csr",
+		.family = "device",
+		.method = "org.cml.Device.CSR",
+		.id = CMD_ID_DEVICE_CSR,
+		.summary = "print a certificate request for the device key",
+		.help = "Prints a PKCS#10 request (PEM) for the device key, "
+		    "signed in the TPM by tpm2d, whose subject is "
+		    "/CN=UUID/O=cml device: a device CA signs it, and "
+		    "'device cert install' installs the certificate. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "device cert install",
+		.family = "device",
+		.method = "org.cml.Device.InstallCertificate",
+		.id = CMD_ID_DEVICE_CERT_INSTALL,
+		.args = {
+			{ .name = "cert", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH, .metavar = "CERT",
+			  .help = "the device certificate, PEM or DER",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "install the device certificate",
+		.help = "Installs the certificate of the device key. It must "
+		    "chain to a trust anchor ('ca add'), be valid now, name "
+		    "the device UUID as its CN, and certify the TPM's device "
+		    "key; it replaces any installed before. Audited with its "
+		    "subject and expiry.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "device attest",
+		.family = "device",
+		.method = "org.cml.Device.Attest",
+		.id = CMD_ID_DEVICE_ATTEST,
+		.args = {
+			{ .name = "nonce", .type = CMD_ARG_STRING,
+			  .metavar = "NONCE",
+			  .help = "the verifier's nonce: 16 to 128 hex digits "
+			    "(8 to 64 bytes)" },
+		},
+		.summary = "show the evidence a verifier checks",
+		.help = "Has the TPM quote the measurement and sealing PCRs "
+		    "with NONCE, by the attestation key the device key "
+		    "certified, and shows the quote with the measurement "
+		    "log of the TPM's current reset and the device "
+		    "certificate. cml-attest(1) verifies what --json prints.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
 		.words = "audit list",
 		.family = "audit",
 		.method = "org.cml.Audit.List",

@@ -1,11 +1,12 @@
 /*
  * Starting containers and finding them again.  A start is a job: the guest
  * OS is checked in steps (APS 02: its images are hashed again before every
- * start, and the very files hashed are what is mounted), then the
- * container starts; c0 first, then the autostart containers.  At cmld's
- * start the stored containers are loaded, and those still running from
- * before are adopted, or cleaned up when they ended or their guest OS no
- * longer verifies.
+ * start, and the very files hashed are what is mounted), then the start
+ * is measured into tpm2d's measurement PCR and logged (measure.c: no
+ * measurement, no start), then the container starts; c0 first, then the
+ * autostart containers.  At cmld's start the stored containers are
+ * loaded, and those still running from before are adopted, or cleaned up
+ * when they ended or their guest OS no longer verifies.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include "guestos-ready.h"
 #include "guestos.h"
 #include "log.h"
+#include "measure.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -163,6 +165,62 @@ fail:
 	free(cause);
 }
 
+/* The start was measured (or not): starts the container, or refuses. */
+static void
+ctr_start_measured(void *arg, const char *error, const char *cause)
+{
+	struct ctr_start_job *sj = arg;
+
+	/* cmld is stopping (tpm2d's link ended): start nothing more */
+	if (loop_quitting(sj->k->cmld->loop))
+		sj->then_autostart = 0;
+	if (error != NULL) {
+		ctr_start_done(sj, error, "%s", cause);
+		return;
+	}
+	ctr_start_launch(sj);
+}
+
+/*
+ * Measures the start before init runs (CR 3.4(1)): the guest OS's
+ * manifest as its signature verified it and the config as stored; the
+ * job waits (parked) for tpm2d, then ctr_start_measured goes on.  A
+ * start that cannot be measured is refused.
+ */
+static int
+ctr_start_measure(struct ctr_start_job *sj)
+{
+	struct ctr *k = sj->k;
+	struct store_container sc = { 0 };
+	struct measure_what w;
+	char *cause = NULL;
+	int rc;
+
+	if (store_container_get(k->cmld->store, k->name, &sc, &cause) != 1) {
+		ctr_start_done(sj, PROTO_ERR_FAILED, "cannot read its config "
+		    "to measure the start: %s", cause != NULL ? cause :
+		    "it is gone");
+		free(cause);
+		store_container_clear(&sc);
+		return JOB_DONE;
+	}
+	memset(&w, 0, sizeof w);
+	w.container = k->name;
+	w.guestos = k->cfg.guestos_name;
+	w.version = sj->version;
+	w.manifest = guestos_ready_manifest_bytes(sj->ready, &w.manifest_len);
+	w.config = sc.config;
+	w.config_len = sc.config_len;
+	rc = measure_start(k->cmld, &w, ctr_start_measured, sj, &cause);
+	store_container_clear(&sc);
+	if (rc == -1) {
+		ctr_start_done(sj, PROTO_ERR_FAILED, "%s", cause);
+		free(cause);
+		return JOB_DONE;
+	}
+	return JOB_PARKED;
+}
+
 /* Checks a step of the guest OS; at the end starts the container. */
 static int
 ctr_start_step(struct job *job)
@@ -181,8 +239,7 @@ ctr_start_step(struct job *job)
 			free(cause);
 			return 1;
 		}
-		ctr_start_launch(sj);
-		return 1;
+		return ctr_start_measure(sj);
 	}
 	rc = guestos_ready_step(sj->ready, &cause);
 	if (rc == 0) {
@@ -203,8 +260,7 @@ ctr_start_step(struct job *job)
 		sj->checked = 1;
 		return 0;
 	}
-	ctr_start_launch(sj);
-	return 1;
+	return ctr_start_measure(sj);
 }
 
 /* Abandons a start at shutdown. */

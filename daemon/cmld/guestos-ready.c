@@ -274,6 +274,13 @@ guestos_ready_manifest(const struct guestos_ready *r)
 }
 
 const char *
+guestos_ready_manifest_bytes(const struct guestos_ready *r, size_t *len)
+{
+	*len = r->s.manifest_len;
+	return r->s.manifest;
+}
+
+const char *
 guestos_ready_path(const struct guestos_ready *r)
 {
 	return r->g.path;

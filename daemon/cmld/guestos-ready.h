@@ -72,6 +72,12 @@ void guestos_ready_progress(const struct guestos_ready *r,
 /* Returns the signed manifest of a checked guest OS. */
 const struct guestos_manifest *guestos_ready_manifest(
     const struct guestos_ready *r);
+/*
+ * Returns the bytes of its manifest exactly as its signature verified
+ * them (*len of them), what a measured start hashes.
+ */
+const char *guestos_ready_manifest_bytes(const struct guestos_ready *r,
+    size_t *len);
 /* Returns the directory of a checked guest OS. */
 const char *guestos_ready_path(const struct guestos_ready *r);
 /* The checked file of image i, once the check passed (see guestos.h). */

@@ -20,6 +20,20 @@ void cmd_device_get_config(struct call *call);
 /* SetConfig: checks a value, stores it and applies it at once. */
 void cmd_device_set_config(struct call *call);
 
+/* org.cml.Device, the device's identity (cmd-identity.c) */
+/* CSR: a request for the TPM's device key, made by tpm2d. */
+void cmd_device_csr(struct call *call);
+/* InstallCertificate: checks a passed device certificate and stores it. */
+void cmd_device_cert_install(struct call *call);
+/* Attest: tpm2d's quote with the measurement log and the certificate. */
+void cmd_device_attest(struct call *call);
+struct cmld;
+/*
+ * Adds the device certificate's subject ("certificate", "none" without
+ * one) and end of validity ("certificate_not_after") to a Status reply.
+ */
+void identity_status_fill(struct cmld *cmld, struct json_object *p);
+
 /* org.cml.Audit (cmd-audit.c) */
 /* List: the audit trail, or its last N records; streamed when asked. */
 void cmd_audit_list(struct call *call);

@@ -1,0 +1,289 @@
+/*
+ * The device certificate: what cmld checks before it installs the
+ * certificate of the TPM's device key (device cert install).  Each check
+ * has its own message, because a refusal must say why: the certificate is
+ * parsed, is no CA, is within the algorithm policy, is valid now, chains
+ * to a trust anchor, names this device, and certifies the TPM's key.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto.h"
+#include "devcert.h"
+#include "log.h"
+#include "policy.h"
+#include "xmalloc.h"
+
+/* The longest commonName compared (a UUID is 36 characters). */
+#define DEVCERT_CN_MAX 256
+
+/*
+ * Reads the leaf and, from PEM, the certificates after it (*rest, to
+ * free with sk_X509_pop_free); NULL with *cause set.
+ */
+static X509 *
+devcert_read(const void *data, size_t len, const char *name,
+    STACK_OF(X509) **rest, char **cause)
+{
+	const unsigned char *p;
+	X509 *x = NULL, *c;
+	BIO *bio;
+	char *text, *e;
+
+	*rest = NULL;
+	if (len == 0 || len > CRYPTO_DEVCERT_MAX) {
+		*cause = xasprintf("%s: %zu bytes cannot be a device "
+		    "certificate (at most %d)", name, len, CRYPTO_DEVCERT_MAX);
+		return NULL;
+	}
+	text = xmalloc(len + 1);
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (strstr(text, "-----BEGIN") == NULL) {
+		p = (const unsigned char *)text;
+		if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+			e = crypto_openssl_error();
+			*cause = xasprintf("%s holds no PEM or DER "
+			    "certificate: %s", name, e);
+			free(e);
+		} else if (p != (const unsigned char *)text + len) {
+			*cause = xasprintf("%s: bytes follow the DER "
+			    "certificate", name);
+			X509_free(x);
+			x = NULL;
+		}
+		free(text);
+		return x;
+	}
+	if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL)
+		fatalx("out of memory in OpenSSL");
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		e = crypto_openssl_error();
+		*cause = xasprintf("%s holds no PEM certificate: %s", name, e);
+		free(e);
+		goto out;
+	}
+	if ((*rest = sk_X509_new_null()) == NULL)
+		fatalx("out of memory in OpenSSL");
+	while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(*rest, c) <= 0)
+			fatalx("out of memory in OpenSSL");
+	}
+	/* the end of the PEM data is no error */
+	ERR_clear_error();
+out:
+	BIO_free(bio);
+	free(text);
+	return x;
+}
+
+/* Checks the subject's one commonName is the device UUID; -1 if not. */
+static int
+devcert_check_uuid(X509 *x, const char *subject, const char *uuid,
+    char **cause)
+{
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_ENTRY *ent;
+	unsigned char *cn = NULL;
+	int i, len, rc = -1;
+
+	i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	if (i < 0 || X509_NAME_get_index_by_NID(n, NID_commonName, i) >= 0) {
+		*cause = xasprintf("its subject '%s' does not name this "
+		    "device: it needs one CN, the device UUID %s", subject,
+		    uuid);
+		return -1;
+	}
+	ent = X509_NAME_get_entry(n, i);
+	len = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(ent));
+	if (len < 0) {
+		ERR_clear_error();
+		*cause = xasprintf("its subject '%s' has an unreadable CN",
+		    subject);
+		return -1;
+	}
+	if (len > DEVCERT_CN_MAX || strlen((char *)cn) != (size_t)len ||
+	    strcasecmp((char *)cn, uuid) != 0) {
+		*cause = xasprintf("it is for another device: its subject "
+		    "'%s' has not this device's UUID %s as its CN", subject,
+		    uuid);
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(cn);
+	return rc;
+}
+
+/* Checks the certificate's key is the TPM's device key; -1 if not. */
+static int
+devcert_check_key(X509 *x, const char *key_pem, char **cause)
+{
+	EVP_PKEY *tpm = NULL, *pub = X509_get0_pubkey(x);
+	BIO *bio;
+	char *e;
+	int rc = -1;
+
+	if ((bio = BIO_new_mem_buf(key_pem, -1)) == NULL)
+		fatalx("out of memory in OpenSSL");
+	if ((tpm = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
+		e = crypto_openssl_error();
+		*cause = xasprintf("tpm2d reported a device key that cannot "
+		    "be read: %s", e);
+		free(e);
+		goto out;
+	}
+	if (pub == NULL || EVP_PKEY_eq(pub, tpm) != 1) {
+		ERR_clear_error();
+		*cause = xstrdup("it certifies another key, not this device's "
+		    "TPM key ('device csr' makes a request for that one)");
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_free(tpm);
+	BIO_free(bio);
+	return rc;
+}
+
+/* Checks the chain from x to one of the anchors; -1 with *cause set. */
+static int
+devcert_check_chain(X509 *x, STACK_OF(X509) *rest,
+    const struct crypto_devcert_want *want, const char *subject,
+    char **cause)
+{
+	X509_STORE *store;
+	X509_STORE_CTX *ctx;
+	STACK_OF(X509) *chain;
+	const unsigned char *p;
+	X509 *a;
+	size_t i;
+	int ok, err, n, j, rc = -1;
+
+	if ((store = X509_STORE_new()) == NULL)
+		fatalx("out of memory in OpenSSL");
+	if (X509_STORE_set_purpose(store, X509_PURPOSE_ANY) != 1 ||
+	    X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN |
+	    X509_V_FLAG_X509_STRICT) != 1)
+		fatalx("cannot set up a trust store: %s",
+		    crypto_openssl_error());
+	for (i = 0; i < want->nanchors; i++) {
+		p = want->anchors[i];
+		if ((a = d2i_X509(NULL, &p, (long)want->anchor_lens[i])) ==
+		    NULL) {
+			/* the store checked it when it was added */
+			ERR_clear_error();
+			continue;
+		}
+		if (X509_STORE_add_cert(store, a) != 1)
+			ERR_clear_error(); /* a duplicate */
+		X509_free(a);
+	}
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, x, rest) != 1)
+		fatalx("cannot set up a certificate check: %s",
+		    crypto_openssl_error());
+	X509_STORE_CTX_set_time(ctx, 0, want->now);
+	ok = X509_verify_cert(ctx);
+	err = X509_STORE_CTX_get_error(ctx);
+	ERR_clear_error();
+	if (ok != 1) {
+		*cause = xasprintf("'%s' does not chain to a trust anchor "
+		    "(%s): 'ca add' registers the device CA", subject,
+		    X509_verify_cert_error_string(err != X509_V_OK ? err :
+		    X509_V_ERR_UNSPECIFIED));
+		goto out;
+	}
+	chain = X509_STORE_CTX_get0_chain(ctx);
+	n = chain != NULL ? sk_X509_num(chain) : 0;
+	for (j = 1; j < n; j++) {
+		if (crypto_policy_cert(sk_X509_value(chain, j), cause) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
+int
+crypto_devcert_check(const void *data, size_t len, const char *name,
+    const struct crypto_devcert_want *want, struct crypto_cert *cert,
+    char **cause)
+{
+	STACK_OF(X509) *rest = NULL;
+	unsigned char *der = NULL;
+	X509 *x;
+	char *subject = NULL, *why = NULL;
+	int dlen, rc = -1;
+
+	memset(cert, 0, sizeof *cert);
+	if ((x = devcert_read(data, len, name, &rest, cause)) == NULL)
+		return -1;
+	subject = crypto_x509_subject(x);
+	if ((dlen = i2d_X509(x, &der)) <= 0) {
+		ERR_clear_error();
+		*cause = xasprintf("%s: cannot encode the certificate", name);
+		goto out;
+	}
+	if (crypto_cert_from_der(der, (size_t)dlen, cert, &why) == -1) {
+		*cause = xasprintf("%s: %s", name, why);
+		goto out;
+	}
+	if (cert->is_ca) {
+		*cause = xasprintf("'%s' is a CA certificate, not a device "
+		    "certificate", subject);
+		goto out;
+	}
+	if (crypto_policy_cert(x, cause) == -1 ||
+	    crypto_x509_check_time(x, "device certificate", want->now,
+	    cause) == -1 ||
+	    devcert_check_chain(x, rest, want, subject, cause) == -1 ||
+	    devcert_check_uuid(x, subject, want->uuid, cause) == -1 ||
+	    devcert_check_key(x, want->key_pem, cause) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		crypto_cert_clear(cert);
+	free(why);
+	free(subject);
+	OPENSSL_free(der);
+	X509_free(x);
+	sk_X509_pop_free(rest, X509_free);
+	return rc;
+}
+
+char *
+crypto_der_pem(const unsigned char *der, size_t len, const char *label)
+{
+	BIO *bio;
+	char *data, *pem = NULL;
+	long n;
+
+	if (len == 0 || len > CRYPTO_DEVCERT_MAX)
+		return NULL;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		fatalx("out of memory in OpenSSL");
+	if (PEM_write_bio(bio, label, "", der, (long)len) > 0 &&
+	    (n = BIO_get_mem_data(bio, &data)) > 0) {
+		pem = xmalloc((size_t)n + 1);
+		memcpy(pem, data, (size_t)n);
+		pem[n] = '\0';
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	return pem;
+}

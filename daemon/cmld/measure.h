@@ -1,0 +1,48 @@
+/*
+ * Measured start (measure.c, CR 3.4(1)): before a container's init runs,
+ * cmld has tpm2d extend the measurement PCR with the digest of what is
+ * about to run, and keeps a log of every extend in the store, so that a
+ * verifier can replay the log against a quote of that PCR.
+ *
+ *   manifest_hash = SHA-256(the guest OS's signed manifest, as verified)
+ *   config_hash   = SHA-256(the container's config, as stored)
+ *   digest        = SHA-256(manifest_hash || config_hash), 32 raw bytes each
+ *   PCR           = SHA-256(PCR || digest)  (TPM2_PCR_Extend, sha256 bank)
+ *
+ * A start that cannot be measured and logged does not happen.
+ */
+#ifndef CMLD_MEASURE_H
+#define CMLD_MEASURE_H
+
+#include <stddef.h>
+
+struct cmld;
+
+/* What a start measures (borrowed until measure_start returns). */
+struct measure_what {
+	const char *container;
+	const char *guestos;
+	const char *version;
+	const void *manifest; /* the signed manifest bytes */
+	size_t manifest_len;
+	const void *config; /* the config bytes as stored */
+	size_t config_len;
+};
+
+/*
+ * The end of a measurement: error is NULL once the PCR was extended and
+ * the entry logged (audited), or a varlink error name with cause saying
+ * why the start must not go on.
+ */
+typedef void (*measure_cb)(void *arg, const char *error, const char *cause);
+
+/*
+ * Measures a start: asks tpm2d to extend the measurement PCR and logs
+ * the entry when it answered; cb gets the end later, from the loop.
+ * Returns 0, or -1 with *cause set at once (tpm2d is not running), cb
+ * not called.
+ */
+int measure_start(struct cmld *cmld, const struct measure_what *w,
+    measure_cb cb, void *arg, char **cause);
+
+#endif
