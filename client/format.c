@@ -1,8 +1,10 @@
 /*
  * How cmlsh shows replies.  Generic on purpose: a reply whose only member
  * is an array of objects is a table, anything else is key-value lines, and
- * --json prints the parameters as they came.  No command has code of its
- * own here, so new commands print correctly without changes.
+ * --json prints the parameters as they came.  New commands print
+ * correctly without changes; the few whose replies a person reads
+ * otherwise (a PEM request to redirect to a file, attestation evidence
+ * summed up) have a function of their own (format_special).
  */
 #include "config.h"
 
@@ -733,12 +735,215 @@ format_pairs_lines(FILE *out, struct json_object *params)
 	}
 }
 
+/* Returns member key of o if it is a non-empty string, else NULL. */
+static const char *
+format_str_member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Adds member key to o as "value" or "value (note)" (note may be NULL). */
+static void
+format_add_noted(struct json_object *o, const char *key, const char *value,
+    const char *note)
+{
+	char *s;
+
+	if (note != NULL)
+		s = xasprintf("%s (%s)", value, note);
+	else
+		s = xstrdup(value);
+	json_object_object_add(o, key, json_object_new_string(s));
+	free(s);
+}
+
+/*
+ * Returns device status as a person reads it: the TPM's state that tpm2d
+ * reported (object "tpm") as lines of their own, after the stages:
+ * tpm (what tpm2d talks to), system key (with the reason it is not
+ * unsealed, or the PCRs it is sealed to), identity, state volume; or why
+ * it is not known (tpm_error).
+ */
+static struct json_object *
+format_device_status(struct json_object *params)
+{
+	struct json_object *o = json_object_new_object(), *tpm = NULL, *v;
+	const char *st, *why, *err;
+	char *pcrs, *note;
+
+	json_object_object_foreach(params, key, val) {
+		if (strcmp(key, "tpm") == 0 || strcmp(key, "tpm_error") == 0)
+			continue;
+		json_object_object_add(o, key, json_object_get(val));
+	}
+	if (json_object_object_get_ex(params, "tpm", &tpm) &&
+	    json_object_is_type(tpm, json_type_object)) {
+		json_object_object_add(o, "tpm", json_object_new_string(
+		    format_str_member(tpm, "tcti") != NULL ?
+		    format_str_member(tpm, "tcti") : "-"));
+		st = format_str_member(tpm, "system_key");
+		why = format_str_member(tpm, "reason");
+		if (st != NULL && why != NULL) {
+			note = xasprintf("%s: %s", st, why);
+			json_object_object_add(o, "system_key",
+			    json_object_new_string(note));
+			free(note);
+		} else if (st != NULL && strcmp(st, "unsealed") == 0 &&
+		    json_object_object_get_ex(tpm, "seal_pcrs", &v) &&
+		    json_object_is_type(v, json_type_array)) {
+			pcrs = format_value(v);
+			note = xasprintf("sealed to PCRs %s", pcrs);
+			format_add_noted(o, "system_key", st, note);
+			free(note);
+			free(pcrs);
+		} else
+			format_add_noted(o, "system_key", st != NULL ? st : "-",
+			    NULL);
+		st = format_str_member(tpm, "identity");
+		if (st != NULL && strcmp(st, "present") == 0 &&
+		    json_object_object_get_ex(tpm, "identity_handle", &v) &&
+		    json_object_is_type(v, json_type_int)) {
+			note = xasprintf("0x%llx",
+			    (unsigned long long)json_object_get_int64(v));
+			format_add_noted(o, "identity", st, note);
+			free(note);
+		} else
+			format_add_noted(o, "identity", st != NULL ? st : "-",
+			    NULL);
+		st = format_str_member(tpm, "state_volume");
+		format_add_noted(o, "state_volume", st != NULL ? st : "-",
+		    format_str_member(tpm, "state_volume_reason"));
+	} else if ((err = format_str_member(params, "tpm_error")) != NULL)
+		format_add_noted(o, "tpm", "unknown", err);
+	return o;
+}
+
 static void
 format_json(FILE *out, struct json_object *o)
 {
 	fprintf(out, "%s\n", json_object_to_json_string_ext(o,
 	    FORMAT_JSON_FLAGS));
 }
+
+/* Returns member key of o when it is a string, else NULL. */
+static const char *
+format_get_string(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Returns integer member key of o, or -1. */
+static long long
+format_get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+/* Prints a string of a reply, cleaned of terminal escapes; "-" if none. */
+static void
+format_print_clean(FILE *out, const char *s)
+{
+	char *clean = format_clean(s != NULL ? s : "-", 0);
+
+	fputs(clean, out);
+	free(clean);
+}
+
+/* device csr: the PEM request alone, so that "> dev.csr" keeps it. */
+static void
+format_device_csr(FILE *out, struct json_object *params)
+{
+	const char *csr = format_get_string(params, "csr");
+	char *copy, *line, *next;
+
+	if (csr == NULL)
+		return;
+	copy = xstrdup(csr);
+	for (line = copy; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		format_print_clean(out, line);
+		fputc('\n', out);
+	}
+	free(copy);
+}
+
+/*
+ * device attest: what the evidence holds (the PCRs quoted, the log's
+ * entries, the certificate's subject), not its base64.
+ */
+static void
+format_device_attest(FILE *out, struct json_object *params)
+{
+	struct json_object *a, *e;
+	size_t i, n;
+
+	fputs("uuid:         ", out);
+	format_print_clean(out, format_get_string(params, "uuid"));
+	fputs("\nnonce:        ", out);
+	format_print_clean(out, format_get_string(params, "nonce"));
+	fprintf(out, "\nreset count:  %lld\n",
+	    format_get_int(params, "reset_count"));
+	fprintf(out, "measure pcr:  %lld\n",
+	    format_get_int(params, "measure_pcr"));
+	if (json_object_object_get_ex(params, "pcrs", &a) &&
+	    json_object_is_type(a, json_type_array)) {
+		n = json_object_array_length(a);
+		for (i = 0; i < n; i++) {
+			e = json_object_array_get_idx(a, i);
+			fprintf(out, "pcr %-9lld ", format_get_int(e, "index"));
+			format_print_clean(out, format_get_string(e, "value"));
+			fputc('\n', out);
+		}
+	}
+	n = json_object_object_get_ex(params, "log", &a) &&
+	    json_object_is_type(a, json_type_array) ?
+	    json_object_array_length(a) : 0;
+	fprintf(out, "log:          %zu %s\n", n, n == 1 ? "entry" :
+	    "entries");
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(a, i);
+		fprintf(out, "  %lld ", format_get_int(e, "seq"));
+		format_print_clean(out, format_get_string(e, "container"));
+		fputc(' ', out);
+		format_print_clean(out, format_get_string(e, "guestos"));
+		fputc(' ', out);
+		format_print_clean(out, format_get_string(e, "version"));
+		fputs(" digest ", out);
+		format_print_clean(out, format_get_string(e, "digest"));
+		fputc('\n', out);
+	}
+	fputs("certificate:  ", out);
+	format_print_clean(out, format_get_string(params,
+	    "certificate_subject") != NULL ? format_get_string(params,
+	    "certificate_subject") : "none");
+	fputc('\n', out);
+}
+
+/* The replies with a human form of their own, by method. */
+static const struct {
+	const char *method;
+	void (*print)(FILE *, struct json_object *);
+} format_special[] = {
+	{ "org.cml.Device.CSR", format_device_csr },
+	{ "org.cml.Device.Attest", format_device_attest },
+};
 
 void
 format_reply(FILE *out, struct format_state *fs, const char *method,
@@ -751,6 +956,19 @@ format_reply(FILE *out, struct format_state *fs, const char *method,
 
 	if (json) {
 		format_json(out, params);
+		goto out;
+	}
+	for (i = 0; i < sizeof format_special / sizeof format_special[0]; i++) {
+		if (method != NULL &&
+		    strcmp(method, format_special[i].method) == 0) {
+			format_special[i].print(out, params);
+			goto out;
+		}
+	}
+	if (method != NULL && strcmp(method, "org.cml.Device.Status") == 0) {
+		rows = format_device_status(params);
+		format_pairs_lines(out, rows);
+		json_object_put(rows);
 		goto out;
 	}
 	if ((rows = format_table_rows(params, &member)) == NULL) {

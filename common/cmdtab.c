@@ -12,6 +12,7 @@
 
 const struct cmd_family cmd_families[] = {
 	{ "device", "the device: status and settings" },
+	{ "tpm", "the TPM, through tpm2d: the sealed system key" },
 	{ "ca", "trust anchors that signatures must chain to" },
 	{ "guestos", "signed guest OS images" },
 	{ "container", "containers: create, start, stop, inspect" },
@@ -165,6 +166,21 @@ const struct cmd_entry cmd_table[] = {
 		    "details. The options select records; all that are given "
 		    "must match. Long trails arrive in parts.",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "tpm reset-system-key",
+		.family = "tpm",
+		.method = "org.cml.Device.ResetSystemKey",
+		.id = CMD_ID_DEVICE_RESET_SYSTEM_KEY,
+		.summary = "destroy the TPM-sealed system key",
+		.help = "Has tpm2d destroy the sealed system key (its blob and "
+		    "the PCR values it was sealed against); tpm2d makes a new "
+		    "one at its next start. Whatever the old key protected is "
+		    "lost for good: the platform secret scd mixes into "
+		    "PIN-derived keys, and where there is one the encrypted "
+		    "state volume. Refused at once while tpm2d is not running. "
+		    "Audited with the caller.",
+		.flags = CMD_ADMIN | CMD_DESTRUCTIVE | CMD_UNPROVISIONED_OK,
 	},
 	{
 		.words = "ca list",

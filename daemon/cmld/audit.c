@@ -45,11 +45,14 @@ audit_format_time(long long ms, char *buf, size_t len)
 	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-/* Writes one record; the caller is given by uid and pid. */
-static void __attribute__((format(printf, 8, 0)))
-audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
-    const char *container, const char *object, const char *result,
-    const char *fmt, va_list ap)
+/*
+ * Writes one record of time_ms (0: now); the subject is given by uid and
+ * pid.  Returns the record's seq in the trail, or -1 if it was not stored.
+ */
+static long long __attribute__((format(printf, 9, 0)))
+audit_vwrite(struct cmld *cmld, long long time_ms, const char *type,
+    long long uid, long long pid, const char *container, const char *object,
+    const char *result, const char *fmt, va_list ap)
 {
 	struct audit_record rec = { 0 };
 	char *raw, *details, *cause = NULL;
@@ -68,7 +71,7 @@ audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
 	cresult = utf8_clean(result, AUDIT_FIELD_MAX);
 	if (container != NULL)
 		cctr = utf8_clean(container, AUDIT_FIELD_MAX);
-	rec.time_ms = audit_now_ms();
+	rec.time_ms = time_ms > 0 ? time_ms : audit_now_ms();
 	rec.type = ctype;
 	rec.uid = uid;
 	rec.pid = pid;
@@ -80,6 +83,7 @@ audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
 		log_warnx("cannot write audit record (%s %s %s): %s", ctype,
 		    cobject, cresult, cause);
 		free(cause);
+		rec.seq = -1;
 	} else
 		log_debug("audit #%lld: %s uid %lld pid %lld %s %s %s",
 		    rec.seq, ctype, rec.uid, rec.pid, cobject, cresult,
@@ -89,6 +93,7 @@ audit_vwrite(struct cmld *cmld, const char *type, long long uid, long long pid,
 	free(cctr);
 	free(cobject);
 	free(cresult);
+	return rec.seq;
 }
 
 void
@@ -98,8 +103,8 @@ audit_write(struct cmld *cmld, const char *type, const char *object,
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, type, (long long)getuid(), (long long)getpid(), NULL,
-	    object, result, fmt, ap);
+	(void)audit_vwrite(cmld, 0, type, (long long)getuid(),
+	    (long long)getpid(), NULL, object, result, fmt, ap);
 	va_end(ap);
 }
 
@@ -111,8 +116,24 @@ audit_write_as(struct cmld *cmld, const char *type, long long uid,
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, type, uid, pid, container, object, result, fmt, ap);
+	(void)audit_vwrite(cmld, 0, type, uid, pid, container, object, result,
+	    fmt, ap);
 	va_end(ap);
+}
+
+long long
+audit_write_from(struct cmld *cmld, long long time_ms, const char *type,
+    long long uid, long long pid, const char *object, const char *result,
+    const char *fmt, ...)
+{
+	va_list ap;
+	long long seq;
+
+	va_start(ap, fmt);
+	seq = audit_vwrite(cmld, time_ms, type, uid, pid, NULL, object, result,
+	    fmt, ap);
+	va_end(ap);
+	return seq;
 }
 
 void
@@ -122,7 +143,7 @@ audit_container(struct cmld *cmld, const char *name, const char *result,
 	va_list ap;
 
 	va_start(ap, fmt);
-	audit_vwrite(cmld, "container", (long long)getuid(), (long long)getpid(),
-	    name, "container", result, fmt, ap);
+	(void)audit_vwrite(cmld, 0, "container", (long long)getuid(),
+	    (long long)getpid(), name, "container", result, fmt, ap);
 	va_end(ap);
 }

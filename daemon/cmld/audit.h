@@ -26,6 +26,16 @@ void audit_write_as(struct cmld *cmld, const char *type, long long uid,
     const char *result, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
 /*
+ * Stores a record another daemon wrote before cmld could (tpm2d's spool):
+ * with its original time (ms since the epoch; 0: now), and its writer as
+ * the subject (uid and pid, from SO_PEERCRED).  Returns the record's seq
+ * in the trail, or -1 if it could not be stored (logged).
+ */
+long long audit_write_from(struct cmld *cmld, long long time_ms,
+    const char *type, long long uid, long long pid, const char *object,
+    const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+/*
  * Writes an audit record (type "container") about a container's own event
  * that cmld observes or acts on by itself (its end, autostart, a sweep):
  * the subject is cmld, its uid and pid; name says which container.

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "ctx.h"
@@ -12,14 +13,18 @@
 #include "jsonstrict.h"
 #include "settings.h"
 #include "store.h"
+#include "tpm.h"
 
-/* The staged daemons before cmld, by socket name in the run directory. */
-static const char *const device_stages[] = { "tpm2d", "scd" };
+/* The staged daemons between tpm2d and cmld, by socket name. */
+static const char *const device_stages[] = { "scd" };
 
-void
-cmd_device_status(struct call *call)
+/*
+ * Returns the reply of Status but for tpm2d's part: version, uptime,
+ * state, and every stage but tpm2d's, which tpm says.
+ */
+static struct json_object *
+device_status_json(struct cmld *cmld, const char *tpm)
 {
-	struct cmld *cmld = call_cmld(call);
 	struct json_object *p, *stages;
 	struct timespec now;
 	size_t i;
@@ -39,13 +44,118 @@ cmd_device_status(struct call *call)
 	json_object_object_add(p, "name",
 	    json_object_new_string(cmld->device_name));
 	stages = json_object_new_object();
+	json_object_object_add(stages, "tpm2d", json_object_new_string(tpm));
 	for (i = 0; i < sizeof device_stages / sizeof device_stages[0]; i++)
 		json_object_object_add(stages, device_stages[i],
 		    json_object_new_string(device_stage_state(cmld,
 		    device_stages[i])));
 	json_object_object_add(stages, "cmld", json_object_new_string("up"));
 	json_object_object_add(p, "stages", stages);
+	return p;
+}
+
+/* Copies member key of from to to, if it is there and of type. */
+static void
+device_copy(struct json_object *to, struct json_object *from, const char *key,
+    json_type type)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(from, key, &v) &&
+	    json_object_is_type(v, type))
+		json_object_object_add(to, key, json_object_get(v));
+}
+
+/* Gets tpm2d's Status for a device status call. */
+static void
+device_status_tpm_cb(void *arg, const char *error, struct json_object *params)
+{
+	struct call *call = arg;
+	struct cmld *cmld = call_cmld(call);
+	struct json_object *p, *tpm;
+	static const char *const strs[] = { "tcti", "manufacturer",
+	    "firmware", "system_key", "reason", "identity", "state_volume",
+	    "state_volume_reason" };
+	size_t i;
+
+	p = device_status_json(cmld, tpm_state(cmld));
+	if (error != NULL) {
+		json_object_object_add(p, "tpm_error",
+		    json_object_new_string(tpm_error_message(params)));
+		call_reply(call, p);
+		return;
+	}
+	/* only what the interface says, whatever tpm2d sent */
+	tpm = json_object_new_object();
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		device_copy(tpm, params, strs[i], json_type_string);
+	device_copy(tpm, params, "seal_pcrs", json_type_array);
+	device_copy(tpm, params, "measure_pcr", json_type_int);
+	device_copy(tpm, params, "identity_handle", json_type_int);
+	json_object_object_add(p, "tpm", tpm);
 	call_reply(call, p);
+}
+
+void
+cmd_device_status(struct call *call)
+{
+	struct cmld *cmld = call_cmld(call);
+	struct json_object *p;
+	char *cause = NULL;
+
+	if (strcmp(tpm_state(cmld), "absent") == 0) {
+		call_reply(call, device_status_json(cmld, "absent"));
+		return;
+	}
+	/* tpm2d's state as it is now: asked, and answered from its reply */
+	if (tpm_call(cmld, "Status", NULL, device_status_tpm_cb, call,
+	    &cause) == 0) {
+		call_defer(call);
+		return;
+	}
+	p = device_status_json(cmld, tpm_state(cmld));
+	json_object_object_add(p, "tpm_error", json_object_new_string(cause));
+	free(cause);
+	call_reply(call, p);
+}
+
+/* Gets tpm2d's answer to ResetSystemKey. */
+static void
+device_reset_system_key_cb(void *arg, const char *error,
+    struct json_object *params)
+{
+	struct call *call = arg;
+	struct json_object *p;
+
+	if (error != NULL) {
+		tpm_call_error(call, error, params);
+		return;
+	}
+	call_set_details(call, "the sealed system key was destroyed; tpm2d "
+	    "makes a new one at its next start");
+	p = json_object_new_object();
+	json_object_object_add(p, "system_key",
+	    json_object_new_string("absent"));
+	json_object_object_add(p, "message", json_object_new_string(
+	    "The sealed system key is destroyed. tpm2d makes a new one at "
+	    "its next start; what the old one protected (the platform "
+	    "secret in scd's PIN-derived keys, an encrypted state volume) "
+	    "cannot be opened again."));
+	call_reply(call, p);
+}
+
+void
+cmd_device_reset_system_key(struct call *call)
+{
+	char *cause = NULL;
+
+	if (tpm_call(call_cmld(call), "ResetSystemKey", NULL,
+	    device_reset_system_key_cb, call, &cause) == 0) {
+		call_defer(call);
+		return;
+	}
+	call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
+	free(cause);
 }
 
 /* Returns one setting as a Setting object; NULL with *cause on error. */

@@ -37,6 +37,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "store.h"
+#include "tpm.h"
 #include "trust.h"
 #include "xmalloc.h"
 
@@ -48,6 +49,7 @@ usage(FILE *f)
 	    "usage: cmld [--root DIR] [--foreground] [--ready-fd N] "
 	    "[--log-level LEVEL]\n"
 	    "            [--cgroup-parent NAME] [--idle-timeout SECONDS]\n"
+	    "            [--tpm2d-socket PATH]\n"
 	    "       cmld --version | --help\n"
 	    "  --root DIR         keep run, state and config directories "
 	    "under DIR\n"
@@ -60,7 +62,11 @@ usage(FILE *f)
 	    "(default: cml)\n"
 	    "  --idle-timeout SECONDS\n"
 	    "                     close connections idle this long "
-	    "(default: 300)\n");
+	    "(default: 300)\n"
+	    "  --tpm2d-socket PATH\n"
+	    "                     reach tpm2d there (default: "
+	    "ROOT/run/cml/tpm2d.sock;\n"
+	    "                     '': run without tpm2d)\n");
 }
 
 /* Creates dir and its parents and gives dir mode; exits on failure. */
@@ -235,6 +241,7 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "cgroup-parent", required_argument, NULL, 'c' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "tpm2d-socket", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -244,8 +251,8 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	char *end;
 	enum log_level level = LOG_LEVEL_INFO;
-	const char *root = "";
-	char *cause = NULL;
+	const char *root = "", *tpm2d_sock = NULL;
+	char *cause = NULL, *tpm2d_default;
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&cmld, 0, sizeof cmld);
@@ -291,6 +298,9 @@ main(int argc, char **argv)
 				    optarg);
 				return 2;
 			}
+			break;
+		case 'T':
+			tpm2d_sock = optarg;
 			break;
 		case 'V':
 			printf("cmld %s\n", PACKAGE_VERSION);
@@ -368,6 +378,10 @@ main(int argc, char **argv)
 	cmld.srv_cfg.session = cmld_session;
 	cmld.srv = srv_new(cmld.loop, &cmld.srv_cfg);
 	cmld_apply_limits(&cmld);
+	/* tpm2d is reached from the loop: cmld does not wait for it */
+	tpm2d_default = xasprintf("%s/tpm2d.sock", cmld.run_dir);
+	tpm_start(&cmld, tpm2d_sock != NULL ? tpm2d_sock : tpm2d_default);
+	free(tpm2d_default);
 	clock_gettime(CLOCK_MONOTONIC, &cmld.started);
 	cmld_load_device(&cmld);
 
@@ -396,6 +410,8 @@ main(int argc, char **argv)
 	loop_run(cmld.loop);
 
 	loop_sd_notify("STOPPING=1");
+	/* calls out to tpm2d are failed while their clients are there */
+	tpm_stop(&cmld);
 	loop_job_cancel_all(cmld.loop);
 	srv_close_clients(cmld.srv);
 	/* jobs that waited for a client that was just let go */

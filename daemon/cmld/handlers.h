@@ -13,12 +13,17 @@
 extern const call_handler cmld_handlers[CMD_ID_COUNT];
 
 /* org.cml.Device (cmd-device.c) */
-/* Status: the version, uptime, provisioning state and the stages. */
+/*
+ * Status: the version, uptime, provisioning state, the stages and the
+ * TPM's state as tpm2d reports it.
+ */
 void cmd_device_status(struct call *call);
 /* GetConfig: every setting, or one, with its value, type and default. */
 void cmd_device_get_config(struct call *call);
 /* SetConfig: checks a value, stores it and applies it at once. */
 void cmd_device_set_config(struct call *call);
+/* ResetSystemKey: has tpm2d destroy the sealed system key. */
+void cmd_device_reset_system_key(struct call *call);
 
 /* org.cml.Device, the device's identity (cmd-identity.c) */
 /* CSR: a request for the TPM's device key, made by tpm2d. */

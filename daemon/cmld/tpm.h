@@ -38,8 +38,9 @@ typedef void (*tpm_reply_cb)(void *arg, const char *error,
  */
 void tpm_start(struct cmld *cmld, const char *sock_path);
 /*
- * Fails every call still waiting (their callbacks run now) and ends the
- * link.  At shutdown: after srv_close_clients, before srv_free.
+ * Fails every call still waiting (their callbacks run now, so their
+ * clients are told) and ends the link; tpm_call refuses from then on.
+ * At shutdown, before the jobs are cancelled and the clients closed.
  */
 void tpm_stop(struct cmld *cmld);
 /*
