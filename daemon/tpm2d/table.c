@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "identity.h"
 #include "tpm2d.h"
 
 const struct cmd_entry tpm2d_table[] = {
@@ -155,10 +156,9 @@ const call_handler tpm2d_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_TPM_CHECK_SYSTEM_KEY] = tpm2d_cmd_check_system_key,
 	[CMD_ID_TPM_EXTEND] = tpm2d_cmd_extend,
 	[CMD_ID_TPM_READ_PCRS] = tpm2d_cmd_read_pcrs,
-	/* identity.c and attest.c (helper B) */
-	[CMD_ID_TPM_IDENTITY_PUBLIC] = NULL,
-	[CMD_ID_TPM_CREATE_CSR] = NULL,
-	[CMD_ID_TPM_QUOTE] = NULL,
+	[CMD_ID_TPM_IDENTITY_PUBLIC] = tpm2d_cmd_identity_public,
+	[CMD_ID_TPM_CREATE_CSR] = tpm2d_cmd_create_csr,
+	[CMD_ID_TPM_QUOTE] = tpm2d_cmd_quote,
 	[CMD_ID_TPM_TAKE_AUDIT] = tpm2d_cmd_take_audit,
 	[CMD_ID_SERVICE_GET_INFO] = tpm2d_cmd_get_info,
 	[CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION] =

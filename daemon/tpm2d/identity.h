@@ -1,0 +1,65 @@
+/*
+ * The device identity (identity.c) and attestation (attest.c): two keys
+ * tpm2d makes in the TPM at its first start and keeps persistent.
+ *
+ * The device key is an ordinary ECC signing key (P-384, P-256 where the
+ * TPM has no P-384), created with TPM2_Create under a storage primary key
+ * from the owner hierarchy's seed, so its private part comes from the
+ * TPM's random number generator (sensitiveDataOrigin): re-creating the
+ * primary from the same template would give the same primary, but never
+ * the same device key.  It is fixedTPM and fixedParent (it cannot be
+ * duplicated or exported), unrestricted (it signs digests: CSRs, the AK's
+ * certification), and kept at TPM2D_IDENTITY_HANDLE.
+ *
+ * The attestation key (AK) is a restricted ECDSA P-256 signing key made
+ * the same way, but under a storage primary of the endorsement hierarchy,
+ * and kept at TPM2D_AK_HANDLE: restricted, the TPM lets it sign only data
+ * it generated itself (quotes, certifications), so a quote cannot be
+ * forged with TPM2_Sign.  In the endorsement hierarchy, because the TPM
+ * obfuscates the reset count (and clock and firmware) in what keys of
+ * the storage hierarchy sign, and a verifier replays the log of the
+ * reset count the quote names.  Each quote comes with a fresh
+ * TPM2_Certify of the AK by the device key whose qualifying data is the
+ * quote's nonce.
+ */
+#ifndef TPM2D_IDENTITY_H
+#define TPM2D_IDENTITY_H
+
+#include "tpm2d.h"
+
+/* The persistent handles of the device key and the AK (owner range). */
+#define TPM2D_IDENTITY_HANDLE 0x81000100
+#define TPM2D_AK_HANDLE 0x81000101
+
+/*
+ * Makes the device key and the AK if they are absent; -1 with *cause set.
+ * tpm2d_identity_init (tpm2d.h) calls it at tpm2d's start.
+ */
+int tpm2d_identity_start(struct tpm2d *t, char **cause);
+/* Returns 1 if the device key is present in the TPM. */
+int tpm2d_identity_present(struct tpm2d *t);
+/*
+ * Evicts the device key and the AK: for `device wipe` (not exposed yet).
+ * The next tpm2d_identity_start makes new ones.  -1 with *cause set.
+ */
+int tpm2d_identity_wipe(struct tpm2d *t, char **cause);
+
+/*
+ * Reads a persistent key's public area (and name, if wanted) into
+ * *handle (an ESYS_TR closed with Esys_TR_Close, not flushed); -1 with
+ * *rc (0 if not a TPM error) and *cause set.
+ */
+int tpm2d_persistent_open(struct tpm2d *t, TPM2_HANDLE persistent,
+    ESYS_TR *handle, TPM2B_PUBLIC **pub, TPM2B_NAME **name, TSS2_RC *rc,
+    char **cause);
+/* Closes what tpm2d_persistent_open opened; ESYS_TR_NONE does nothing. */
+void tpm2d_persistent_close(struct tpm2d *t, ESYS_TR *handle);
+/* The hash the device key signs with: SHA-384 for P-384, else SHA-256. */
+TPMI_ALG_HASH tpm2d_identity_hash(const TPMT_PUBLIC *pub);
+
+/* org.cml.TPM.IdentityPublic, CreateCSR (identity.c) and Quote (attest.c). */
+void tpm2d_cmd_identity_public(struct call *call);
+void tpm2d_cmd_create_csr(struct call *call);
+void tpm2d_cmd_quote(struct call *call);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * cml-attest: verifies a device's attestation, the reply of `cmlsh --json
+ * -c 'device attest NONCE'`: the device certificate against the CAs given,
+ * the attestation key's certification by the device key, the quote with
+ * the nonce, and the measurement log replayed against the quoted PCR (see
+ * crypto/attest.h).  Prints each container's measured guest OS and
+ * "attestation: ok", or the first thing that does not match.
+ *
+ *   cml-attest --ca FILE [--ca FILE]... --nonce HEX [--uuid UUID] [FILE]
+ *
+ * Exit status: 0 the attestation holds, 1 it does not (or the input
+ * cannot be read), 2 usage error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attest.h"
+#include "crypto.h"
+#include "xmalloc.h"
+
+#define CML_ATTEST_EXIT_OK 0
+#define CML_ATTEST_EXIT_FAIL 1
+#define CML_ATTEST_EXIT_USAGE 2
+
+/* The characters of a config hash printed. */
+#define CML_ATTEST_SHORT_HASH 12
+
+static void
+cml_attest_usage(FILE *f)
+{
+	fprintf(f, "cml-attest: usage: cml-attest --ca FILE [--ca FILE]... "
+	    "--nonce HEX [--uuid UUID] [FILE]\n");
+}
+
+static void
+cml_attest_help(void)
+{
+	printf("usage: cml-attest --ca FILE [--ca FILE]... --nonce HEX "
+	    "[--uuid UUID] [FILE]\n"
+	    "       cml-attest --version | --help\n"
+	    "\n"
+	    "Verifies a device's attestation: FILE (default: standard input) "
+	    "holds what\n"
+	    "`cmlsh --json -c 'device attest NONCE'` printed.\n"
+	    "\n"
+	    "  -a, --ca FILE     a CA certificate (PEM or DER) the device "
+	    "certificate must\n"
+	    "                    chain to; repeatable\n"
+	    "  -n, --nonce HEX   the nonce the attestation was asked with "
+	    "(%d to %d bytes)\n"
+	    "  -u, --uuid UUID   the device's UUID: the certificate's CN "
+	    "must be it\n"
+	    "\n"
+	    "Checks the device certificate's chain, the attestation key's "
+	    "certification\n"
+	    "by the device key, the quote's nonce, signature and PCR "
+	    "values, and replays\n"
+	    "the measurement log against the quoted PCR.  Prints each "
+	    "container's\n"
+	    "measured guest OS and 'attestation: ok', or the first thing "
+	    "that does not\n"
+	    "match.  Exit status: 0 ok, 1 it does not hold, 2 usage error.  "
+	    "See\n"
+	    "cml-attest(1).\n", CRYPTO_ATTEST_NONCE_MIN,
+	    CRYPTO_ATTEST_NONCE_MAX);
+}
+
+/* Reports a usage error; returns the usage exit status. */
+static int
+cml_attest_usage_error(const char *msg, const char *arg)
+{
+	if (arg != NULL)
+		fprintf(stderr, "cml-attest: %s '%s'\n", msg, arg);
+	else
+		fprintf(stderr, "cml-attest: %s\n", msg);
+	cml_attest_usage(stderr);
+	return CML_ATTEST_EXIT_USAGE;
+}
+
+/* Reads all of fd, up to max bytes; NULL with *cause set. */
+static char *
+cml_attest_read(int fd, size_t max, size_t *len, char **cause)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			if (cap > max) {
+				free(buf);
+				*cause = xasprintf("larger than %zu MiB: not "
+				    "an attestation", max / (1024 * 1024));
+				return NULL;
+			}
+			cap = cap == 0 ? 65536 : cap * 2;
+			buf = xreallocarray(buf, 1, cap + 1);
+		}
+		n = read(fd, buf + *len, cap - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			*cause = xasprintf("cannot read: %s", strerror(errno));
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	if (*len > max) {
+		free(buf);
+		*cause = xasprintf("larger than %zu MiB: not an attestation",
+		    max / (1024 * 1024));
+		return NULL;
+	}
+	if (buf == NULL)
+		buf = xmalloc(1);
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* Prints what an accepted attestation says. */
+static void
+cml_attest_print(const struct crypto_attest_result *r)
+{
+	size_t i;
+
+	printf("device certificate: %s (issued by %s)\n", r->subject,
+	    r->issuer);
+	if (r->uuid != NULL)
+		printf("device: %s\n", r->uuid);
+	printf("quote: PCRs");
+	for (i = 0; i < r->npcrs; i++)
+		printf("%s%d", i == 0 ? " " : ", ", r->pcrs[i]);
+	printf(" (sha256), TPM reset %u, measurement PCR %d\n",
+	    r->reset_count, r->measure_pcr);
+	if (r->nstarts == 0)
+		printf("no container started since the TPM's last reset\n");
+	for (i = 0; i < r->nstarts; i++)
+		printf("container %s: guest OS %s %s, config %.*s\n",
+		    r->starts[i].container, r->starts[i].guestos,
+		    r->starts[i].version, CML_ATTEST_SHORT_HASH,
+		    r->starts[i].config_hash);
+	printf("attestation: ok\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ca", required_argument, NULL, 'a' },
+		{ "nonce", required_argument, NULL, 'n' },
+		{ "uuid", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct crypto_attest_want want;
+	struct crypto_attest_result result;
+	struct crypto_cert *certs = NULL;
+	unsigned char nonce[CRYPTO_ATTEST_NONCE_MAX];
+	const unsigned char **anchors = NULL;
+	size_t *anchor_lens = NULL, ncas = 0, i, len;
+	const char **cas = NULL, *nonce_hex = NULL, *uuid = NULL, *path;
+	char *data = NULL, *cause = NULL;
+	int ch, fd, n, status = CML_ATTEST_EXIT_FAIL;
+
+	memset(&want, 0, sizeof want);
+	while ((ch = getopt_long(argc, argv, ":a:n:u:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			cas = xreallocarray(cas, ncas + 1, sizeof *cas);
+			cas[ncas++] = optarg;
+			break;
+		case 'n':
+			nonce_hex = optarg;
+			break;
+		case 'u':
+			uuid = optarg;
+			break;
+		case 'h':
+			free(cas);
+			cml_attest_help();
+			return CML_ATTEST_EXIT_OK;
+		case 'V':
+			free(cas);
+			printf("cml-attest %s\n", PACKAGE_VERSION);
+			return CML_ATTEST_EXIT_OK;
+		case ':':
+			free(cas);
+			return cml_attest_usage_error("option needs a value:",
+			    argv[optind - 1]);
+		default:
+			free(cas);
+			if (optopt != 0) {
+				fprintf(stderr, "cml-attest: unknown option "
+				    "'-%c'\n", optopt);
+				cml_attest_usage(stderr);
+				return CML_ATTEST_EXIT_USAGE;
+			}
+			return cml_attest_usage_error("unknown option",
+			    argv[optind - 1]);
+		}
+	}
+	if (ncas == 0) {
+		free(cas);
+		return cml_attest_usage_error("needs at least one --ca FILE",
+		    NULL);
+	}
+	if (nonce_hex == NULL) {
+		free(cas);
+		return cml_attest_usage_error("needs --nonce HEX (the nonce "
+		    "the attestation was asked with)", NULL);
+	}
+	if ((n = crypto_attest_unhex(nonce_hex, nonce, sizeof nonce)) <
+	    CRYPTO_ATTEST_NONCE_MIN) {
+		free(cas);
+		return cml_attest_usage_error("the nonce must be 8 to 64 "
+		    "bytes as hex digits, not", nonce_hex);
+	}
+	if (argc - optind > 1) {
+		free(cas);
+		return cml_attest_usage_error("takes one FILE at most", NULL);
+	}
+	path = argc - optind == 1 ? argv[optind] : NULL;
+
+	certs = xcalloc(ncas, sizeof *certs);
+	anchors = xcalloc(ncas, sizeof *anchors);
+	anchor_lens = xcalloc(ncas, sizeof *anchor_lens);
+	for (i = 0; i < ncas; i++) {
+		if (crypto_cert_load(cas[i], &certs[i], &cause) == -1) {
+			fprintf(stderr, "cml-attest: %s\n", cause);
+			goto out;
+		}
+		anchors[i] = certs[i].der;
+		anchor_lens[i] = certs[i].der_len;
+	}
+	if (path == NULL || strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "cml-attest: %s: cannot open: %s\n", path,
+		    strerror(errno));
+		goto out;
+	}
+	data = cml_attest_read(fd, CRYPTO_ATTEST_MAX, &len, &cause);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (data == NULL) {
+		fprintf(stderr, "cml-attest: %s: %s\n",
+		    path != NULL ? path : "standard input", cause);
+		goto out;
+	}
+
+	want.nonce = nonce;
+	want.nonce_len = (size_t)n;
+	want.anchors = anchors;
+	want.anchor_lens = anchor_lens;
+	want.nanchors = ncas;
+	want.uuid = uuid;
+	if (crypto_attest_verify(data, len, &want, &result, &cause) == -1) {
+		fflush(stdout);
+		fprintf(stderr, "cml-attest: %s\n", cause);
+		goto out;
+	}
+	cml_attest_print(&result);
+	crypto_attest_result_clear(&result);
+	status = CML_ATTEST_EXIT_OK;
+out:
+	for (i = 0; i < ncas; i++)
+		crypto_cert_clear(&certs[i]);
+	free(certs);
+	free(anchors);
+	free(anchor_lens);
+	free(cas);
+	free(data);
+	free(cause);
+	return status;
+}
