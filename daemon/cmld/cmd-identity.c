@@ -512,6 +512,8 @@ identity_attest_quoted(void *arg, const char *error,
 	    "CERTIFICATE")) != NULL) {
 		json_object_object_add(p, "certificate",
 		    json_object_new_string(pem));
+		json_object_object_add(p, "certificate_subject",
+		    json_object_new_string(c.subject));
 		free(pem);
 	}
 	store_device_cert_clear(&c);

@@ -132,13 +132,10 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 		free(why);
 		return;
 	}
-	audit_container(cmld, ms->container, "ok", "measured start of guest "
-	    "OS %s %s: manifest %s, config %s, digest %s; PCR %lld = %s "
-	    "(TPM reset %lld, log entry %lld)", ms->guestos, ms->version,
-	    ms->manifest_hash, ms->config_hash, ms->digest, index, value,
-	    reset, m.seq);
-	log_info("container %s: start measured into PCR %lld (log entry %lld)",
-	    ms->container, index, m.seq);
+	/* The log entry is the record; the start's own record follows. */
+	log_info("container %s: start of %s %s measured into PCR %lld = %s "
+	    "(TPM reset %lld, log entry %lld)", ms->container, ms->guestos,
+	    ms->version, index, value, reset, m.seq);
 	measure_end(ms, NULL, NULL);
 }
 
