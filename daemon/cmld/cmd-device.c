@@ -51,6 +51,7 @@ device_status_json(struct cmld *cmld, const char *tpm)
 		    device_stages[i])));
 	json_object_object_add(stages, "cmld", json_object_new_string("up"));
 	json_object_object_add(p, "stages", stages);
+	identity_status_fill(cmld, p);
 	return p;
 }
 
