@@ -432,22 +432,13 @@ out:
 	return ret;
 }
 
-/* Step 3: the quote, its signature and its PCR digest. */
+/*
+ * Step 2, first: the quote is one the TPM made for this nonce (the one
+ * check a replayed attestation fails, named before any other).
+ */
 static int
-attest_quote(struct attest_ctx *c, char **cause)
+attest_quote_nonce(struct attest_ctx *c, char **cause)
 {
-	const TPMS_PCR_SELECTION *s;
-	struct json_object *list, *e, *v;
-	const EVP_MD *md;
-	EVP_MD_CTX *h = NULL;
-	unsigned char d[EVP_MAX_MD_SIZE], value[CRYPTO_SHA256_LEN];
-	const char *bank, *hex;
-	char *sub = NULL, *exp, *got;
-	unsigned int dlen;
-	size_t i, n;
-	int idx, ret = -1;
-	int64_t iv;
-
 	if (attest_base64(c, "quote", c->quote_bytes, sizeof c->quote_bytes,
 	    &c->quote_len, cause) == -1 ||
 	    attest_signature(c, "signature", &c->quote_sig, cause) == -1)
@@ -463,6 +454,25 @@ attest_quote(struct attest_ctx *c, char **cause)
 		    "0x%04x)", c->quote.type);
 	if (!attest_nonce_matches(c->want, &c->quote))
 		return attest_nonce_fail(c->want, &c->quote, "quoted", cause);
+	return 0;
+}
+
+/* Step 3: the quote's signature by the AK and its PCR digest. */
+static int
+attest_quote(struct attest_ctx *c, char **cause)
+{
+	const TPMS_PCR_SELECTION *s;
+	struct json_object *list, *e, *v;
+	const EVP_MD *md;
+	EVP_MD_CTX *h = NULL;
+	unsigned char d[EVP_MAX_MD_SIZE], value[CRYPTO_SHA256_LEN];
+	const char *bank, *hex;
+	char *sub = NULL, *exp, *got;
+	unsigned int dlen;
+	size_t i, n;
+	int idx, ret = -1;
+	int64_t iv;
+
 	if (tpmpub_verify(c->ak_key, &c->quote_sig, c->quote_bytes,
 	    c->quote_len, &sub) == -1) {
 		attest_fail(cause, "the quote is not signed by the AK: %s",
@@ -749,6 +759,7 @@ crypto_attest_verify(const char *json, size_t len,
 	    strlen(uuid) <= ATTEST_NAME_MAX)
 		result->uuid = utf8_clean(uuid, ATTEST_NAME_MAX);
 	if (attest_certificate(c, cause) == 0 &&
+	    attest_quote_nonce(c, cause) == 0 &&
 	    attest_certification(c, cause) == 0 &&
 	    attest_quote(c, cause) == 0 &&
 	    attest_log(c, cause) == 0)

@@ -8,13 +8,14 @@
  *
  *   1. the device certificate chains to one of the anchors (and its CN is
  *      the UUID asked for, if one is);
- *   2. the certification is signed by the certificate's key, is a
+ *   2. the quote is a TPM-generated TPMS_ATTEST of type quote with the
+ *      nonce as qualifying data (a replayed attestation fails here); the
+ *      certification is signed by the certificate's key, is a
  *      TPM-generated TPMS_ATTEST of type certify whose qualifying data is
  *      the nonce and whose certified name is the AK's (nameAlg ||
  *      H(TPMT_PUBLIC)); the AK is a restricted signing key that cannot
  *      leave its TPM, and ak_pem is that key;
- *   3. the quote is a TPM-generated TPMS_ATTEST of type quote, with the
- *      nonce as qualifying data, signed by the AK, and its PCR digest is
+ *   3. the quote is signed by the AK, and its PCR digest is
  *      the hash of the PCR values given, in the quote's selection order;
  *   4. the log, the entries of the quote's TPM reset count in seq order,
  *      replays from 32 zero bytes (pcr = SHA-256(pcr || digest)) to the

@@ -301,7 +301,8 @@ tpm2d_cmd_quote(struct call *call)
 	int try, matched = 0;
 
 	if (attest_nonce(call, &nonce) == -1 ||
-	    attest_pcr_list(call, &pcrs) == -1)
+	    attest_pcr_list(call, &pcrs) == -1 ||
+	    tpm2d_identity_usable(call) == -1)
 		return;
 	if (tpm2d_persistent_open(t, TPM2D_IDENTITY_HANDLE, &id, &id_pub,
 	    NULL, &rc, &cause) == -1 ||

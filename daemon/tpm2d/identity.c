@@ -421,6 +421,20 @@ tpm2d_identity_wipe(struct tpm2d *t, char **cause)
 	return 0;
 }
 
+int
+tpm2d_identity_usable(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+
+	if (t->identity_state != NULL &&
+	    strcmp(t->identity_state, "present") == 0)
+		return 0;
+	call_error(call, TPM2D_ERR_NO_IDENTITY, NULL, "tpm2d has no usable "
+	    "device key (at 0x%08x): its log from its start says why",
+	    TPM2D_IDENTITY_HANDLE);
+	return -1;
+}
+
 /*
  * Opens the device key for a call; answers the call and returns -1 if it
  * cannot.
@@ -433,6 +447,8 @@ identity_open(struct call *call, ESYS_TR *h, TPM2B_PUBLIC **pub,
 	char *cause = NULL;
 	TSS2_RC rc;
 
+	if (tpm2d_identity_usable(call) == -1)
+		return -1;
 	if (tpm2d_persistent_open(t, TPM2D_IDENTITY_HANDLE, h, pub, name, &rc,
 	    &cause) == 0)
 		return 0;

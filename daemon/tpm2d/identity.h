@@ -54,6 +54,11 @@ int tpm2d_persistent_open(struct tpm2d *t, TPM2_HANDLE persistent,
     char **cause);
 /* Closes what tpm2d_persistent_open opened; ESYS_TR_NONE does nothing. */
 void tpm2d_persistent_close(struct tpm2d *t, ESYS_TR *handle);
+/*
+ * Says whether the device key and the AK are there and cml's (made or
+ * found at start): 0, or answers the call with NoIdentity and returns -1.
+ */
+int tpm2d_identity_usable(struct call *call);
 /* The hash the device key signs with: SHA-384 for P-384, else SHA-256. */
 TPMI_ALG_HASH tpm2d_identity_hash(const TPMT_PUBLIC *pub);
 
