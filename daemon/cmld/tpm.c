@@ -72,8 +72,7 @@ struct tpm {
 	long long backoff_ms;
 	int stopping;
 	/* the audit spool */
-	int taking; /* a TakeAudit is out */
-	int take_soon; /* take again once that one is answered */
+	int taking; /* TakeAudit calls out */
 	struct tpm_writer writer; /* the tpm2d taken from last */
 	int known; /* acked holds for writer */
 	long long acked; /* its last seq stored */
@@ -469,11 +468,19 @@ tpm_store_take(struct tpm *t, const struct tpm_writer *w,
 	free(recs);
 }
 
-/* A take's writer, kept with the call. */
+/*
+ * A take: the writer it asks, and the answer of a call it delivers once
+ * the records the call made are stored (then, then_params), if any.
+ */
 struct tpm_take_req {
 	struct tpm *t;
 	struct tpm_writer w;
+	struct tpm_req *then;
+	char *then_error;
+	struct json_object *then_params;
 };
+
+static void tpm_deliver(struct tpm_req *, const char *, struct json_object *);
 
 /* Gets a TakeAudit's answer. */
 static void
@@ -487,11 +494,9 @@ tpm_take_cb(void *arg, const char *error, struct json_object *params,
 	(void)continues;
 	(void)fds;
 	(void)nfds;
-	t->taking = 0;
-	if (t->stopping) {
-		free(tr);
-		return;
-	}
+	t->taking--;
+	if (t->stopping)
+		goto out;
 	if (error != NULL) {
 		msg = tpm_error_message(params);
 		if (tpm_lost_message(msg))
@@ -499,25 +504,34 @@ tpm_take_cb(void *arg, const char *error, struct json_object *params,
 		else {
 			log_warnx("tpm2d refused TakeAudit: %s", msg);
 			tpm_up(t);
-			tpm_arm(t, TPM_POLL_MS);
+			if (t->taking == 0)
+				tpm_arm(t, TPM_POLL_MS);
 		}
-		free(tr);
-		return;
+		goto out;
 	}
 	tpm_up(t);
 	if (tr->w.pid == t->writer.pid && tr->w.start_ms == t->writer.start_ms)
 		tpm_store_take(t, &tr->w, params);
+	if (t->taking == 0)
+		tpm_arm(t, TPM_POLL_MS);
+out:
+	/* the call's own answer, whatever became of the take */
+	if (tr->then != NULL)
+		tpm_deliver(tr->then, tr->then_error, tr->then_params);
+	free(tr->then_error);
+	json_object_put(tr->then_params);
 	free(tr);
-	tpm_arm(t, t->take_soon ? 0 : TPM_POLL_MS);
-	t->take_soon = 0;
 }
 
 /*
  * Takes tpm2d's spool, acknowledging what was stored of it if it is the
- * same tpm2d; the connection attempt when down.
+ * same tpm2d; then (if not NULL) gets its answer (then_error, NULL for a
+ * reply, and then_params) once that is done.  Returns 0 if the take went
+ * out, -1 if not (then is not answered).
  */
-static void
-tpm_take(struct tpm *t)
+static int
+tpm_take_then(struct tpm *t, struct tpm_req *then, const char *then_error,
+    struct json_object *then_params)
 {
 	struct tpm_take_req *tr;
 	struct json_object *params = NULL;
@@ -526,21 +540,18 @@ tpm_take(struct tpm *t)
 	int rc;
 
 	if (t->stopping || t->state == TPM_LINK_ABSENT)
-		return;
-	if (t->taking) {
-		t->take_soon = 1;
-		return;
-	}
+		return -1;
 	rc = tpm_probe(t, &cred, &cause);
 	if (rc == -1) {
 		tpm_down(t, cause);
 		free(cause);
-		return;
+		return -1;
 	}
 	if (rc == 1) {
 		/* it listens but is busy: the writer is not known now */
-		tpm_arm(t, t->state == TPM_LINK_UP ? TPM_POLL_MS : 500);
-		return;
+		if (t->taking == 0)
+			tpm_arm(t, t->state == TPM_LINK_UP ? TPM_POLL_MS : 500);
+		return -1;
 	}
 	if ((long long)cred.pid != t->writer.pid ||
 	    tpm_proc_start_ms(cred.pid) != t->writer.start_ms) {
@@ -564,10 +575,23 @@ tpm_take(struct tpm *t)
 	if (peer_call(t->peer, TPM_INTERFACE "TakeAudit", params, NULL, 0, 0,
 	    tpm_take_cb, tr) == -1) {
 		free(tr);
-		tpm_arm(t, TPM_POLL_MS);
-		return;
+		if (t->taking == 0)
+			tpm_arm(t, TPM_POLL_MS);
+		return -1;
 	}
-	t->taking = 1;
+	t->taking++;
+	tr->then = then;
+	tr->then_error = then_error != NULL ? xstrdup(then_error) : NULL;
+	tr->then_params = json_object_get(then_params);
+	return 0;
+}
+
+/* Takes the spool on its own, unless a take is out already. */
+static void
+tpm_take(struct tpm *t)
+{
+	if (t->taking == 0)
+		(void)tpm_take_then(t, NULL, NULL, NULL);
 }
 
 /* The timer: connect again, or take the spool. */
@@ -627,7 +651,19 @@ tpm_state(struct cmld *cmld)
 	return t->state == TPM_LINK_UP ? "up" : "down";
 }
 
-/* Gets a tpm_call's answer and passes it on. */
+/* Passes a call's answer on and frees the call. */
+static void
+tpm_deliver(struct tpm_req *req, const char *error, struct json_object *params)
+{
+	req->cb(req->arg, error, params);
+	free(req);
+}
+
+/*
+ * Gets a tpm_call's answer and passes it on: tpm2d's answer once its
+ * spool was taken (the call may have made records, which so come first
+ * in the trail), a failure for want of tpm2d as "tpm2d is not running".
+ */
 static void
 tpm_req_cb(void *arg, const char *error, struct json_object *params,
     int continues, const int *fds, size_t nfds)
@@ -644,10 +680,10 @@ tpm_req_cb(void *arg, const char *error, struct json_object *params,
 	if (error == NULL) {
 		if (!t->stopping) {
 			tpm_up(t);
-			/* the call may have made records: take them soon */
-			tpm_take(t);
+			if (tpm_take_then(t, req, NULL, params) == 0)
+				return;
 		}
-		req->cb(req->arg, NULL, params);
+		tpm_deliver(req, NULL, params);
 	} else if (tpm_lost_message(msg = tpm_error_message(params))) {
 		if (t->stopping)
 			s = xstrdup("cmld is stopping: the call to tpm2d was "
@@ -662,14 +698,17 @@ tpm_req_cb(void *arg, const char *error, struct json_object *params,
 		json_object_object_add(p, "message", json_object_new_string(s));
 		free(s);
 		tpm_down(t, msg);
-		req->cb(req->arg, PROTO_ERR_FAILED, p);
+		tpm_deliver(req, PROTO_ERR_FAILED, p);
 		json_object_put(p);
 	} else {
-		if (!t->stopping)
+		/* tpm2d answered: it audits a refusal too */
+		if (!t->stopping) {
 			tpm_up(t);
-		req->cb(req->arg, error, params);
+			if (tpm_take_then(t, req, error, params) == 0)
+				return;
+		}
+		tpm_deliver(req, error, params);
 	}
-	free(req);
 }
 
 int

@@ -2,7 +2,8 @@
 # `device status`: the exact text lines and the --json form of
 # org.cml.Device.Status, against a private cmld; `api info` for the other
 # formatting rules.
-# It checks DESIGN "Processes": each stage reported up, down or absent.
+# It checks DESIGN "Processes": each stage reported up, down or absent, and
+# the TPM's state tpm2d reports (the stack's swtpm, key sealed to 16,23).
 # Proves: CR 1.2 (the device's UUID shown),
 # CR 1.2(1) (random and kept across a restart), CR 1.4 (made once and kept),
 # IAM 01 (the connector identifier).
@@ -29,8 +30,14 @@ expect_lines "device status lines" "$out" \
 	'^provisioning:   factory$' \
 	"^uuid:           $uuid_re\$" \
 	'^name:           cml$' \
-	'^stages:         tpm2d=absent scd=absent cmld=up$'
-# everything but the uptime and the uuid, exactly
+	'^stages:         tpm2d=up scd=absent cmld=up$' \
+	'^certificate:    none$' \
+	"^tpm:            swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
+	'^system key:     unsealed \(sealed to PCRs 16, 23\)$' \
+	'^identity:       present \(0x[0-9a-f]{8}\)$' \
+	'^state volume:   (plain \(.+\)|encrypted)$'
+# everything but the uptime, the uuid, the key's handle and why the state
+# volume is plain or not (the kernel's), exactly
 expect_eq "device status text without the varying values" \
 "version:        $version
 uptime seconds: N
@@ -38,9 +45,16 @@ state dir:      $state_dir
 provisioning:   factory
 uuid:           U
 name:           cml
-stages:         tpm2d=absent scd=absent cmld=up" \
+stages:         tpm2d=up scd=absent cmld=up
+certificate:    none
+tpm:            swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock
+system key:     unsealed (sealed to PCRs 16, 23)
+identity:       present (H)
+state volume:   V" \
 	"$(printf '%s\n' "$out" | sed -E -e 's/^(uptime seconds: +)[0-9]+$/\1N/' \
-	    -e "s/^(uuid: +)$uuid_re\$/\\1U/")"
+	    -e "s/^(uuid: +)$uuid_re\$/\\1U/" \
+	    -e 's/^(identity: +present \()0x[0-9a-f]+\)$/\1H)/' \
+	    -e 's/^(state volume: +).*/\1V/')"
 uuid=$(printf '%s\n' "$out" | sed -n 's/^uuid: *//p')
 
 json=$(cmlsh_run --json -c 'device status' 2>"$SCRATCH/err")
@@ -48,11 +62,11 @@ expect_status "device status --json" 0 $?
 expect_eq "device status --json writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
 checked=$(printf '%s' "$json" | python3 -c '
 import json, re, sys
-version, state_dir, uuid = sys.argv[1:4]
+version, state_dir, uuid, tcti = sys.argv[1:5]
 d = json.load(sys.stdin)
 problems = []
 want_keys = ["version", "uptime_seconds", "state_dir", "provisioning",
-             "uuid", "name", "stages"]
+             "uuid", "name", "stages", "certificate", "tpm"]
 if sorted(d) != sorted(want_keys):
     problems.append("members %s, expected %s" % (sorted(d), sorted(want_keys)))
 def want(key, ok, what):
@@ -65,10 +79,21 @@ want("state_dir", lambda v: v == state_dir, repr(state_dir))
 want("provisioning", lambda v: v == "factory", "factory")
 want("uuid", lambda v: v == uuid, repr(uuid) + " (as in the text form)")
 want("name", lambda v: v == "cml", "cml")
-want("stages", lambda v: v == {"tpm2d": "absent", "scd": "absent",
-                               "cmld": "up"}, "tpm2d/scd absent, cmld up")
+want("certificate", lambda v: v == "none", "none")
+want("stages", lambda v: v == {"tpm2d": "up", "scd": "absent",
+                               "cmld": "up"}, "tpm2d up, scd absent, cmld up")
+tpm = d.get("tpm", {})
+want_tpm = {"tcti": tcti, "system_key": "unsealed", "seal_pcrs": [16, 23],
+            "identity": "present"}
+for k, v in want_tpm.items():
+    if tpm.get(k) != v:
+        problems.append("tpm.%s is %r, expected %r" % (k, tpm.get(k), v))
+if tpm.get("state_volume") not in ("plain", "encrypted"):
+    problems.append("tpm.state_volume is %r" % tpm.get("state_volume"))
+if "reason" in tpm:
+    problems.append("tpm.reason %r for an unsealed key" % tpm["reason"])
 print("\n".join(problems) if problems else "ok")
-' "$version" "$state_dir" "$uuid" 2>&1)
+' "$version" "$state_dir" "$uuid" "swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock" 2>&1)
 expect_eq "device status --json parses and has the fields" "ok" "$checked"
 
 expect_eq "device status --json is pretty-printed" "{" "$(printf '%s\n' "$json" | head -n 1)"
@@ -91,34 +116,34 @@ stack_start
 uuid2=$(cmlsh_run -c 'device status' | sed -n 's/^uuid: *//p')
 expect_eq "uuid after a restart" "$uuid" "$uuid2"
 
-# A stage is "up" when its socket accepts, "down" when the socket file is
-# there but nobody answers, "absent" when there is no socket file.
+# scd's stage is "up" when its socket accepts, "down" when the socket file
+# is there but nobody answers, "absent" when there is no socket file.
+# (tpm2d's is what cmld's link to it says: tests/integration/tpm-link.sh.)
 rundir=$STACK_DIR/run/cml
 python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen()
 print("listening", flush=True)
-time.sleep(30)' "$rundir/tpm2d.sock" >"$SCRATCH/tpm2d.out" &
+time.sleep(30)' "$rundir/scd.sock" >"$SCRATCH/scd.out" &
 listener=$!
 track_pid "$listener"
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$rundir/scd.sock"
 for ((i = 0; i < 100; i++)); do
-	[ -s "$SCRATCH/tpm2d.out" ] && break
+	[ -s "$SCRATCH/scd.out" ] && break
 	sleep 0.05
 done
-expect_eq "stages: a listening tpm2d is up, a dead scd socket is down" \
-    "stages:         tpm2d=up scd=down cmld=up" \
+expect_eq "stages: a listening scd is up" \
+    "stages:         tpm2d=up scd=up cmld=up" \
     "$(cmlsh_run -c 'device status' | grep '^stages:')"
 kill "$listener"
 wait "$listener" 2>/dev/null
 untrack_pid "$listener"
-expect_eq "stages: tpm2d down once it stopped listening" \
-    "stages:         tpm2d=down scd=down cmld=up" \
+expect_eq "stages: scd down once it stopped listening" \
+    "stages:         tpm2d=up scd=down cmld=up" \
     "$(cmlsh_run -c 'device status' | grep '^stages:')"
-rm -f "$rundir/tpm2d.sock" "$rundir/scd.sock"
-expect_eq "stages: absent again without socket files" \
-    "stages:         tpm2d=absent scd=absent cmld=up" \
+rm -f "$rundir/scd.sock"
+expect_eq "stages: scd absent again without its socket file" \
+    "stages:         tpm2d=up scd=absent cmld=up" \
     "$(cmlsh_run -c 'device status' | grep '^stages:')"
 
 finish
