@@ -19,11 +19,13 @@
 #include "xmalloc.h"
 
 /*
- * The most records held, and the longest text of a member: TakeAudit's
- * reply of a full spool stays well under a message's limit.
+ * The most records held, the longest text of a member, and the most bytes
+ * of text one TakeAudit reply carries (well under a message's limit: the
+ * rest waits for the next call, which acknowledges these).
  */
 #define SPOOL_MAX 1024
-#define SPOOL_TEXT_MAX 512
+#define SPOOL_TEXT_MAX 2048
+#define SPOOL_REPLY_MAX (256 * 1024)
 
 struct spool_record {
 	long long seq;
@@ -136,7 +138,7 @@ tpm2d_cmd_take_audit(struct call *call)
 	struct json_object *p, *recs, *o, *v;
 	struct spool_record *r;
 	long long ack = 0;
-	size_t i;
+	size_t i, bytes = 0;
 
 	if (json_object_object_get_ex(call->params, "ack", &v) && v != NULL)
 		ack = json_object_get_int64(v);
@@ -145,6 +147,11 @@ tpm2d_cmd_take_audit(struct call *call)
 	recs = json_object_new_array();
 	for (i = 0; i < s->n; i++) {
 		r = &s->rec[(s->first + i) % SPOOL_MAX];
+		/* JSON may double a text (quotes, backslashes) */
+		bytes += 2 * (strlen(r->type) + strlen(r->object) +
+		    strlen(r->result) + strlen(r->details)) + 128;
+		if (i > 0 && bytes > SPOOL_REPLY_MAX)
+			break;
 		o = json_object_new_object();
 		json_object_object_add(o, "seq", json_object_new_int64(r->seq));
 		json_object_object_add(o, "time",
@@ -162,6 +169,7 @@ tpm2d_cmd_take_audit(struct call *call)
 	p = json_object_new_object();
 	json_object_object_add(p, "records", recs);
 	json_object_object_add(p, "dropped", json_object_new_int64(s->dropped));
-	call_set_details(call, "ack %lld: %zu records handed over", ack, s->n);
+	call_set_details(call, "ack %lld: %zu of %zu records handed over",
+	    ack, i, s->n);
 	call_reply(call, p);
 }

@@ -367,7 +367,9 @@ tpm2d_signal(int signo, void *arg)
 
 /*
  * Audits the calls that change something or were refused; reading calls
- * that succeeded are not (Status, ReadPCRs, TakeAudit).
+ * that succeeded are not (Status, ReadPCRs, TakeAudit), nor measurements
+ * that succeeded: cmld keeps each in its measurement log, and a record of
+ * it would come back to cmld's trail with TakeAudit.
  */
 static void
 tpm2d_call_done(struct call *call, int refused)
@@ -375,7 +377,8 @@ tpm2d_call_done(struct call *call, int refused)
 	struct tpm2d *t = call_tpm2d(call);
 
 	if (!refused && call->error == NULL &&
-	    (call->cmd->flags & CMD_READONLY))
+	    ((call->cmd->flags & CMD_READONLY) ||
+	    call->cmd->id == CMD_ID_TPM_EXTEND))
 		return;
 	tpm2d_audit(t, "call", call->cmd->method,
 	    call->error != NULL ? call->error : "ok", "uid %u pid %ld: %s",

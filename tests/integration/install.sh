@@ -1,6 +1,7 @@
 #!/bin/bash
 # make install into a DESTDIR installs exactly cml's programs, man pages,
-# interface files, the systemd unit of cmld, its sysusers.d and tmpfiles.d
+# interface files, the systemd units of cmld and tpm2d (tpm2d ordered
+# before cmld), its sysusers.d and tmpfiles.d
 # files and the bash completion of cmlsh; every program has its man page;
 # systemd-analyze verify accepts the unit (and refuses a broken copy);
 # systemd-sysusers makes the groups cml and cml-admin from the file and
@@ -47,6 +48,7 @@ fi
 # --- exactly these files ---------------------------------------------------
 expected=$(sort <<EOF
 $sbindir/cmld
+$sbindir/tpm2d
 $bindir/cmlsh
 $bindir/cml-sign
 $bindir/cml-mkpki
@@ -58,6 +60,7 @@ $mandir/man1/cml-mkguestos.1
 $mandir/man5/cml-guestos.5
 $mandir/man5/cml-container.5
 $mandir/man8/cmld.8
+$mandir/man8/tpm2d.8
 $pkgdatadir/org.varlink.service.varlink
 $pkgdatadir/org.cml.Error.varlink
 $pkgdatadir/org.cml.Device.varlink
@@ -65,7 +68,9 @@ $pkgdatadir/org.cml.Audit.varlink
 $pkgdatadir/org.cml.Trust.varlink
 $pkgdatadir/org.cml.GuestOS.varlink
 $pkgdatadir/org.cml.Container.varlink
+$pkgdatadir/org.cml.TPM.varlink
 $unitdir/cmld.service
+$unitdir/tpm2d.service
 $sysusersdir/cml.conf
 $tmpfilesdir/cml.conf
 $compdir/cmlsh
@@ -74,7 +79,7 @@ EOF
 installed=$(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort)
 expect_eq "make install installs exactly these files" "$expected" "$installed"
 
-for p in "$sbindir/cmld" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
+for p in "$sbindir/cmld" "$sbindir/tpm2d" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
     "$bindir/cml-mkguestos"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
 done
@@ -110,6 +115,23 @@ out=$(cd "$SCRATCH/units" && MANPATH=$dest$mandir systemd-analyze verify \
     "$SCRATCH/units/bad.service" 2>&1)
 expect_match "systemd-analyze verify finds a broken copy's fault" \
     "bad.service:[0-9]+: Failed to parse service type, ignoring: notifyy" "$out"
+
+# tpm2d's unit: notify, before cmld, which orders itself after it
+unit=$dest$unitdir/tpm2d.service
+expect_match "tpm2d's unit is Type=notify, before cmld" \
+    $'(^|\n)Before=cmld.service\n(.*\n)*Type=notify\n' "$(cat "$unit")"
+expect_eq "tpm2d's unit starts the installed tpm2d in the foreground" \
+    "$sbindir/tpm2d --foreground" "$(sed -n 's/^ExecStart=//p' "$unit")"
+expect_match "tpm2d's unit lets it reach the TPM device alone" \
+    $'(^|\n)DevicePolicy=closed\nDeviceAllow=/dev/tpmrm0 rw\n' "$(cat "$unit")"
+expect_match "cmld's unit orders itself after tpm2d's" \
+    $'(^|\n)After=tpm2d.service\nWants=tpm2d.service\n' \
+    "$(cat "$dest$unitdir/cmld.service")"
+sed "s|^ExecStart=$sbindir/|ExecStart=$dest$sbindir/|" "$unit" >"$SCRATCH/units/tpm2d.service"
+out=$(cd "$SCRATCH/units" && MANPATH=$dest$mandir systemd-analyze verify \
+    "$SCRATCH/units/tpm2d.service" 2>&1)
+expect_status "systemd-analyze verify accepts tpm2d.service" 0 $?
+expect_eq "systemd-analyze verify of tpm2d.service: no complaint" "" "$out"
 
 # --- groups and directories ----------------------------------------------------
 mkdir -p "$dest/etc"

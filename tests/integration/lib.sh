@@ -182,6 +182,7 @@ make_scratch() {
 	chmod 755 "$SCRATCH"
 	STACK_DIR=$SCRATCH/stack
 	SOCK=$STACK_DIR/run/cml/control.sock
+	TPM2D_SOCK=$STACK_DIR/run/cml/tpm2d.sock
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -245,17 +246,19 @@ untrack_pid() {
 	BG_PIDS=("${keep[@]}")
 }
 
-# Looks for sanitizer reports in cmld's log; ASan and UBSan builds fail
-# the test on any.
+# Looks for sanitizer reports in cmld's and tpm2d's logs; ASan and UBSan
+# builds fail the test on any.
 check_sanitizer_reports() {
-	local log=$STACK_DIR/log/cmld.log
-	[ -f "$log" ] || return 0
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' "$log"; then
-		echo "not ok - cmld reported a sanitizer error:" >&2
-		grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 60 >&2
-		return 1
-	fi
-	return 0
+	local log rc=0
+	for log in "$STACK_DIR/log/cmld.log" "$STACK_DIR/log/tpm2d.log"; do
+		[ -f "$log" ] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' "$log"; then
+			echo "not ok - $(basename "$log" .log) reported a sanitizer error:" >&2
+			grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 60 >&2
+			rc=1
+		fi
+	done
+	return $rc
 }
 
 # Removes the stack's own parent cgroup (never cmld's default "cml") in every
@@ -283,6 +286,10 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	stack_stop
+	# what a failed or interrupted start left (tpm2d, swtpm): stop it too
+	if [ -n "$STACK_DIR" ] && [ -d "$STACK_DIR/run" ]; then
+		"$STACK" stop "$STACK_DIR" >/dev/null 2>&1
+	fi
 	cgroup_parent_remove
 	if [ -n "$STACK_DIR" ] && ! check_sanitizer_reports; then
 		FAILURES=$((FAILURES + 1))
@@ -300,6 +307,52 @@ cleanup() {
 		fi
 	fi
 	exit "$status"
+}
+
+# --- the TPM ------------------------------------------------------------------
+# The stack's tpm2d socket is $TPM2D_SOCK (scripts/stack starts swtpm and
+# tpm2d before cmld).  A test that needs a TPM of its own starts one with
+# swtpm_start; it is stopped at exit.
+
+# Starts a software TPM whose state and Unix socket are in DIR (never a TCP
+# port) and sets $SWTPM_TCTI to reach it (tpm2d --tcti, TPM2TOOLS_TCTI):
+# swtpm_start DIR.  swtpm serves one client at a time.
+swtpm_start() {
+	local d=$1 i pid
+	need_prog swtpm
+	mkdir -p "$d" || fail "mkdir $d"
+	swtpm socket --tpm2 --tpmstate "dir=$d" \
+	    --server "type=unixio,path=$d/sock" \
+	    --ctrl "type=unixio,path=$d/sock.ctrl" \
+	    --flags not-need-init,startup-clear --daemon \
+	    --pid "file=$d/pid" --log "file=$d/log" </dev/null ||
+	    fail "swtpm did not start in $d"
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$d/sock" ] && [ -s "$d/pid" ] && break
+		sleep 0.05
+	done
+	pid=$(head -n 1 "$d/pid" 2>/dev/null | tr -dc 0-9)
+	[ -n "$pid" ] || fail "swtpm in $d wrote no pid"
+	track_pid "$pid"
+	SWTPM_TCTI=swtpm:path=$d/sock
+}
+
+# Calls a method of tpm2d: tpm2d_call METHOD [PARAMETERS-JSON]; prints the
+# reply as varlink.py does (exit 1 for an error reply).
+tpm2d_call() {
+	python3 "$VARLINK_PY" "$TPM2D_SOCK" call "$@"
+}
+
+# Prints the pid of the stack's tpm2d, if it is the tpm2d of this test's
+# directory.
+tpm2d_pid() {
+	local pid
+	pid=$(head -n 1 "$STACK_DIR/run/cml/tpm2d.pid" 2>/dev/null | tr -dc 0-9)
+	[ -n "$pid" ] || return 1
+	case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in
+	*tpm2d*" --root $STACK_DIR "*) echo "$pid" ;;
+	*) return 1 ;;
+	esac
 }
 
 # Ends the test: 0 when every check passed, 1 otherwise.
