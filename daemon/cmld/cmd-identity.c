@@ -435,9 +435,9 @@ identity_log_cb(const struct store_measurement *m, void *arg)
 	json_object_object_add(o, "config_hash",
 	    json_object_new_string(m->config_hash));
 	json_object_object_add(o, "digest", json_object_new_string(m->digest));
-	json_object_object_add(o, "pcr", json_object_new_int64(m->pcr));
-	json_object_object_add(o, "pcr_value",
-	    json_object_new_string(m->pcr_value));
+	/* pcr: the value after the extend, as cml-attest replays it */
+	json_object_object_add(o, "pcr_index", json_object_new_int64(m->pcr));
+	json_object_object_add(o, "pcr", json_object_new_string(m->pcr_value));
 	json_object_array_add(arg, o);
 	return 0;
 }

@@ -9,16 +9,18 @@
 # ("cannot measure the start: tpm2d is not running"), the container does
 # not run, no entry is logged, and the refusal is audited.  Once tpm2d is
 # back the container starts and the log replays again.  `device attest`
-# gives the log of the TPM's current reset and the PCR it quoted; when
-# provisioning/cml-attest is built, it verifies that evidence.
+# gives the log of the TPM's current reset and the PCR it quoted, and
+# cml-attest verifies that evidence (with a device certificate from the
+# test's device CA) and refuses it once a log entry is altered.
 # Proves: CR 3.4(1) (a container's guest OS manifest and config are
 # measured into a TPM PCR before its init runs, logged, and the log replays
-# to the PCR; no start without a measurement).
+# to the PCR; no start without a measurement), COM 04 (the quote and the
+# measurement log verified by a remote verifier).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 ct_setup
-need_prog sha256sum sqlite3 python3
+need_prog sha256sum sqlite3 python3 openssl
 
 db=$(state_dir)/cml.db
 a=$(ct_name ms-a)
@@ -71,12 +73,9 @@ $b|busybox|1.0|$mh|$chb|$db_|$mpcr|$v2" "$(log)"
 expect_eq "the PCR read back equals the replay of the log" "$v2" "$(pcr "$mpcr")"
 
 # --- tpm2d down: no start --------------------------------------------------
-tpid=$(head -n 1 "$STACK_DIR/run/cml/tpm2d.pid" 2>/dev/null | tr -dc 0-9)
-[ -n "$tpid" ] && case "$(tr '\0' ' ' <"/proc/$tpid/cmdline" 2>/dev/null)" in
-*tpm2d*) ;;
-*) tpid= ;;
-esac
-[ -n "$tpid" ] || fail "cannot find this stack's tpm2d"
+tpid=$(tpm2d_pid) || fail "cannot find this stack's tpm2d"
+# its command line, to start it again the same way
+mapfile -d '' targv <"/proc/$tpid/cmdline"
 _run_tool "container stop $a" "$CMLSH" --socket "$SOCK" container stop "$a"
 kill "$tpid"
 for _ in $(seq 100); do
@@ -105,7 +104,21 @@ for r in json.load(sys.stdin)["records"][int(sys.argv[1]):]:
         r["details"]))' "$n0")"
 
 # --- tpm2d back: the start is measured again ---------------------------------
-"$STACK" start "$STACK_DIR" >/dev/null 2>&1 || true
+tpm2d_argv=()
+skip_next=0
+for w in "${targv[@]}"; do
+	if [ "$skip_next" = 1 ]; then
+		skip_next=0
+		continue
+	fi
+	case "$w" in
+	--foreground | -f) ;;
+	--ready-fd) skip_next=1 ;;
+	*) tpm2d_argv+=("$w") ;;
+	esac
+done
+"${tpm2d_argv[@]}" --foreground >>"$STACK_DIR/log/tpm2d.log" 2>&1 </dev/null &
+track_pid $!
 for _ in $(seq 100); do
 	[ "$(cmlsh_run --json device status 2>/dev/null | json_get stages tpm2d)" = up ] && break
 	sleep 0.1
@@ -116,23 +129,48 @@ expect_eq "three entries replay to the PCR" "$v3" "$(pcr "$mpcr")"
 expect_eq "the last entry records that value" "$v3" \
     "$(sqlite3 "$db" "select pcr_value from measurement order by seq desc limit 1")"
 
-# --- device attest: the log of this reset, and cml-attest -------------------
-nonce=$(python3 -c 'import os; print(os.urandom(20).hex())')
-if cmlsh_run --json -c "device attest $nonce" >"$SCRATCH/attest.json" 2>"$SCRATCH/attest.err"; then
-	expect_eq "attest: the log's digests, in order" "$da $db_ $da" \
-	    "$(python3 -c 'import json, sys
-print(" ".join(e["digest"] for e in json.load(sys.stdin)["log"]))' <"$SCRATCH/attest.json")"
-	expect_eq "attest: the measurement PCR" "$mpcr" "$(json_get measure_pcr <"$SCRATCH/attest.json")"
-	expect_eq "attest: the quoted measurement PCR equals the replay" "$v3" \
-	    "$(python3 -c 'import json, sys
+# --- device attest: the log of this reset, verified by cml-attest ------------
+# The device certificate, from the test's device CA, for cml-attest.
+cmlsh_run -c 'device csr' >"$SCRATCH/dev.csr" || fail "device csr failed"
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$SCRATCH/ext"
+openssl x509 -req -in "$SCRATCH/dev.csr" -CA "$SCRATCH/pki/devca.crt" \
+    -CAkey "$SCRATCH/pki/devca.key" -set_serial 7 -days 30 -sha384 \
+    -extfile "$SCRATCH/ext" -out "$SCRATCH/dev.crt" >/dev/null 2>&1 ||
+    fail "cannot sign the device's request"
+_run_tool "ca add devca" "$CMLSH" --socket "$SOCK" ca add "$SCRATCH/pki/devca.crt"
+_run_tool "device cert install" "$CMLSH" --socket "$SOCK" device cert install "$SCRATCH/dev.crt"
+uuid=$(cmlsh_run --json device status | json_get uuid)
+nonce=$(openssl rand -hex 20)
+cmlsh_run --json -c "device attest $nonce" >"$SCRATCH/attest.json" 2>"$SCRATCH/attest.err"
+expect_status "device attest" 0 $?
+expect_eq "attest: the log's entries, in order" "$a $da
+$b $db_
+$a $da" "$(python3 -c 'import json, sys
+for e in json.load(sys.stdin)["log"]:
+    print(e["container"], e["digest"])' <"$SCRATCH/attest.json")"
+expect_eq "attest: the measurement PCR" "$mpcr" "$(json_get measure_pcr <"$SCRATCH/attest.json")"
+expect_eq "attest: the quoted measurement PCR equals the replay" "$v3" \
+    "$(python3 -c 'import json, sys
 a = json.load(sys.stdin)
 print([p["value"] for p in a["pcrs"] if p["index"] == a["measure_pcr"]][0])' <"$SCRATCH/attest.json")"
-	if [ -x "$CML_BUILDDIR/provisioning/cml-attest" ]; then
-		"$CML_BUILDDIR/provisioning/cml-attest" --help >/dev/null 2>&1 &&
-		    echo "# cml-attest is built: device-identity.sh and B's tests verify the evidence" >&2
-	fi
+ATTEST=$CML_BUILDDIR/provisioning/cml-attest
+if [ -x "$ATTEST" ]; then
+	out=$("$ATTEST" --ca "$SCRATCH/pki/devca.crt" --nonce "$nonce" --uuid "$uuid" \
+	    "$SCRATCH/attest.json" 2>&1)
+	expect_status "cml-attest verifies the evidence" 0 $?
+	expect_match "cml-attest names each container's guest OS" \
+	    "$a.*busybox.*1\.0.*
+.*attestation: ok" "$out"
+	# a log whose first digest was altered no longer replays
+	python3 -c 'import json, sys
+a = json.load(open(sys.argv[1]))
+a["log"][0]["digest"] = "00" * 32
+json.dump(a, open(sys.argv[2], "w"))' "$SCRATCH/attest.json" "$SCRATCH/altered.json"
+	out=$("$ATTEST" --ca "$SCRATCH/pki/devca.crt" --nonce "$nonce" --uuid "$uuid" \
+	    "$SCRATCH/altered.json" 2>&1)
+	expect_status "cml-attest refuses an altered log" 1 $?
 else
-	echo "# device attest unavailable here: $(cat "$SCRATCH/attest.err")" >&2
+	echo "# no cml-attest in $CML_BUILDDIR/provisioning: evidence not verified" >&2
 fi
 
 finish
