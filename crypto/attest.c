@@ -621,7 +621,7 @@ attest_log(struct attest_ctx *c, char **cause)
 		    ATTEST_LOG_MAX);
 	r->starts = xcalloc(n != 0 ? n : 1, sizeof *r->starts);
 
-	memset(pcr, 0, sizeof pcr);
+	/* First the order of the whole log, then its replay. */
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(log, i);
 		if (!json_object_is_type(e, json_type_object) ||
@@ -632,12 +632,18 @@ attest_log(struct attest_ctx *c, char **cause)
 			return attest_fail(cause, "log entry %zu has no seq "
 			    "and reset_count", i + 1);
 		seq = json_object_get_int64(json_object_object_get(e, "seq"));
-		rc = json_object_get_int64(v);
 		if (i != 0 && seq <= last_seq)
 			return attest_fail(cause, "the measurement log is not "
 			    "in seq order: entry %lld after entry %lld", seq,
 			    last_seq);
 		last_seq = seq;
+	}
+	memset(pcr, 0, sizeof pcr);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(log, i);
+		seq = json_object_get_int64(json_object_object_get(e, "seq"));
+		rc = json_object_get_int64(json_object_object_get(e,
+		    "reset_count"));
 		if (rc != (int64_t)c->quote.clockInfo.resetCount)
 			continue;
 		st = &r->starts[r->nstarts];
