@@ -44,7 +44,7 @@ expect_eq "cmlsh's options" "--help
 --version
 --yes" "$(complete_words cmlsh --)"
 expect_eq "first words: the families and help" \
-    "$(table_commands | cut -d' ' -f1 | sort -u; echo help)" \
+    "$({ table_commands | cut -d' ' -f1; echo help; } | sort -u)" \
     "$(complete_words cmlsh '' | sort)"
 expect_eq "de completes to device" device "$(complete_words cmlsh de)"
 expect_eq "the words after device" "config
