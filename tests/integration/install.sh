@@ -51,10 +51,12 @@ $sbindir/cmld
 $sbindir/tpm2d
 $bindir/cmlsh
 $bindir/cml-sign
+$bindir/cml-attest
 $bindir/cml-mkpki
 $bindir/cml-mkguestos
 $mandir/man1/cmlsh.1
 $mandir/man1/cml-sign.1
+$mandir/man1/cml-attest.1
 $mandir/man1/cml-mkpki.1
 $mandir/man1/cml-mkguestos.1
 $mandir/man5/cml-guestos.5
@@ -80,7 +82,7 @@ installed=$(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort)
 expect_eq "make install installs exactly these files" "$expected" "$installed"
 
 for p in "$sbindir/cmld" "$sbindir/tpm2d" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
-    "$bindir/cml-mkguestos"; do
+    "$bindir/cml-mkguestos" "$bindir/cml-attest"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
 done
 # every program has its man page, and each page formats
