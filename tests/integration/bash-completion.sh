@@ -47,7 +47,10 @@ expect_eq "first words: the families and help" \
     "$({ table_commands | cut -d' ' -f1; echo help; } | sort -u)" \
     "$(complete_words cmlsh '' | sort)"
 expect_eq "de completes to device" device "$(complete_words cmlsh de)"
-expect_eq "the words after device" "config
+expect_eq "the words after device" "attest
+cert
+config
+csr
 status" "$(complete_words cmlsh device '')"
 expect_eq "after help too" "show
 start

@@ -32,6 +32,9 @@ stack_stop
 stack_start
 
 # --- c0 first, then the autostart containers ----------------------------------------------
+# Each start waits for tpm2d's measurement: cmld answers calls meanwhile.
+ct_wait_state c0 running >/dev/null
+ct_wait_state "$auto" running >/dev/null
 expect_eq "c0 comes first and runs, the autostart container runs, the other does not" \
 "c0 running 
 $auto running 
