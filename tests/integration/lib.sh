@@ -337,6 +337,44 @@ swtpm_start() {
 	SWTPM_TCTI=swtpm:path=$d/sock
 }
 
+# Starts tpm2d alone (no cmld) with --root $STACK_DIR on the TPM of
+# swtpm_start, its log in $STACK_DIR/log/tpm2d.log, and waits until it is
+# ready; sets $TPM2D_PID: tpm2d_up [TPM2D-OPTIONS...].  1 if it exits
+# first.  $TPM2D_WRAP, if set, are words put in front of it (setpriv ...).
+tpm2d_up() {
+	local line
+	make_scratch
+	mkdir -p "$STACK_DIR/log" || fail "mkdir $STACK_DIR/log"
+	chmod 755 "$STACK_DIR" "$STACK_DIR/log"
+	echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) tpm2d_up $*" >>"$STACK_DIR/log/tpm2d.log"
+	exec 3< <(exec ${TPM2D_WRAP:-} "$CML_BUILDDIR/daemon/tpm2d/tpm2d" --root "$STACK_DIR" \
+	    --tcti "$SWTPM_TCTI" --foreground --ready-fd 4 "$@" 4>&1 \
+	    >>"$STACK_DIR/log/tpm2d.log" 2>&1 </dev/null)
+	TPM2D_PID=$!
+	track_pid "$TPM2D_PID"
+	line=
+	IFS= read -r -t 20 -u 3 line
+	exec 3<&-
+	[ "$line" = READY=1 ] && return 0
+	tail -n 5 "$STACK_DIR/log/tpm2d.log" >&2
+	return 1
+}
+
+# Stops the tpm2d of tpm2d_up (SIGTERM) and waits until it is gone.
+tpm2d_down() {
+	local i
+	[ -n "${TPM2D_PID:-}" ] || return 0
+	kill -TERM "$TPM2D_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$TPM2D_PID" 2>/dev/null || break
+		[ "$(awk '{ print $3 }' "/proc/$TPM2D_PID/stat" 2>/dev/null)" = Z ] && break
+		sleep 0.1
+	done
+	wait "$TPM2D_PID" 2>/dev/null
+	untrack_pid "$TPM2D_PID"
+	TPM2D_PID=
+}
+
 # Calls a method of tpm2d: tpm2d_call METHOD [PARAMETERS-JSON]; prints the
 # reply as varlink.py does (exit 1 for an error reply).
 tpm2d_call() {
