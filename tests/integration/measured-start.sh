@@ -11,7 +11,9 @@
 # back the container starts and the log replays again.  `device attest`
 # gives the log of the TPM's current reset and the PCR it quoted, and
 # cml-attest verifies that evidence (with a device certificate from the
-# test's device CA) and refuses it once a log entry is altered.
+# test's device CA) and refuses it once a log entry is altered.  c0 is
+# measured too: after the whole stack restarted (swtpm too: a TPM reset)
+# c0 starts, and the evidence holds the new reset's log, c0's entry alone.
 # Proves: CR 3.4(1) (a container's guest OS manifest and config are
 # measured into a TPM PCR before its init runs, logged, and the log replays
 # to the PCR; no start without a measurement), COM 04 (the quote and the
@@ -171,6 +173,32 @@ json.dump(a, open(sys.argv[2], "w"))' "$SCRATCH/attest.json" "$SCRATCH/altered.j
 	expect_status "cml-attest refuses an altered log" 1 $?
 else
 	echo "# no cml-attest in $CML_BUILDDIR/provisioning: evidence not verified" >&2
+fi
+
+# --- c0, after a restart of the whole stack (a TPM reset) -----------------------
+reset1=$(json_get reset_count <"$SCRATCH/attest.json")
+_run_tool "device config set c0_guestos" "$CMLSH" --socket "$SOCK" device config set c0_guestos busybox
+ct_track c0
+stack_stop
+stack_start
+expect_eq "c0 starts" running "$(ct_wait_state c0 running)"
+ch0=$(sqlite3 "$db" "select hex(config) from container where name = 'c0'" |
+    python3 -c 'import hashlib, sys; print(hashlib.sha256(bytes.fromhex(sys.stdin.read().strip())).hexdigest())')
+d0=$(digest "$mh" "$ch0")
+nonce=$(openssl rand -hex 16)
+cmlsh_run --json -c "device attest $nonce" >"$SCRATCH/attest2.json" 2>"$SCRATCH/attest.err"
+expect_status "device attest after the restart" 0 $?
+expect_eq "a new TPM reset, whose log holds c0's start alone" "$((reset1 + 1)) c0 $d0 $(replay "$d0")" \
+    "$(python3 -c 'import json, sys
+a = json.load(sys.stdin)
+print(a["reset_count"], " ".join("%s %s %s" % (e["container"], e["digest"], e["pcr"]) for e in a["log"]))' <"$SCRATCH/attest2.json")"
+expect_eq "the PCR read back is c0's replay" "$(replay "$d0")" "$(pcr "$mpcr")"
+expect_eq "the earlier reset's entries are kept" "4" \
+    "$(sqlite3 "$db" "select count(*) from measurement")"
+if [ -x "$ATTEST" ]; then
+	out=$("$ATTEST" --ca "$SCRATCH/pki/devca.crt" --nonce "$nonce" --uuid "$uuid" \
+	    "$SCRATCH/attest2.json" 2>&1)
+	expect_status "cml-attest verifies c0's start" 0 $?
 fi
 
 finish
