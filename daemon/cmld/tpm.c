@@ -67,7 +67,9 @@ struct tpm {
 	struct peer *peer;
 	enum tpm_link state;
 	char *why; /* why it is down */
-	int audited_down; /* the loss was audited */
+	int ever_up; /* tpm2d answered since cmld started */
+	int noted_down; /* this time down was logged */
+	int audited_down; /* and audited (a loss: it was up before) */
 	struct loop_timer timer; /* the next attempt, or the next take */
 	long long backoff_ms;
 	int stopping;
@@ -138,12 +140,21 @@ tpm_up(struct tpm *t)
 	if (t->audited_down)
 		audit_write(t->cmld, "daemon", "tpm2d", "ok",
 		    "tpm2d answers again at %s", t->sock_path);
-	t->audited_down = 0;
+	else if (t->noted_down && !t->ever_up)
+		audit_write(t->cmld, "daemon", "tpm2d", "ok",
+		    "tpm2d answers at %s (it did not when cmld started)",
+		    t->sock_path);
+	t->ever_up = 1;
+	t->noted_down = t->audited_down = 0;
 	/* its spool first: what it wrote while cmld could not store it */
 	tpm_arm(t, 0);
 }
 
-/* Notes that tpm2d is not there (why: a message); tries again later. */
+/*
+ * Notes that tpm2d is not there (why: a message); tries again later.  Its
+ * loss is audited; that it is not there when cmld starts is logged (and
+ * device status says it), so that cmld's start stays one record.
+ */
 static void
 tpm_down(struct tpm *t, const char *why)
 {
@@ -157,14 +168,17 @@ tpm_down(struct tpm *t, const char *why)
 	if (was_up) {
 		t->state = TPM_LINK_DOWN;
 		t->backoff_ms = TPM_RETRY_MIN_MS;
+	}
+	if (!t->noted_down) {
 		log_warnx("tpm2d is down: %s", why);
-	} else if (!t->audited_down)
-		log_warnx("tpm2d is down: %s", why);
-	if (!t->audited_down) {
-		audit_write(t->cmld, "daemon", "tpm2d", PROTO_ERR_FAILED,
-		    "tpm2d is not running (stage 1): %s; commands that need "
-		    "the TPM are refused until it answers", why);
-		t->audited_down = 1;
+		t->noted_down = 1;
+		if (t->ever_up) {
+			audit_write(t->cmld, "daemon", "tpm2d",
+			    PROTO_ERR_FAILED, "tpm2d is not running (stage "
+			    "1): %s; commands that need the TPM are refused "
+			    "until it answers", why);
+			t->audited_down = 1;
+		}
 	}
 	tpm_arm(t, t->backoff_ms);
 	t->backoff_ms *= 2;

@@ -17,6 +17,9 @@
 need_root
 need_binaries
 need_prog python3
+# cmld's own records, exactly and in order: cmld alone, without tpm2d's
+# records arriving in between (tests/integration/tpm-link.sh has those).
+export CML_STACK_NO_TPM2D=1
 stack_start
 cpid=$(cmld_pid) || fail "cannot find the pid of cmld"
 
