@@ -161,7 +161,8 @@ static const char *const store_main_migrations[] = {
 	" pcr INTEGER NOT NULL CHECK (pcr >= 0 AND pcr < 24),"
 	" pcr_value TEXT NOT NULL CHECK (length(pcr_value) = 64)"
 	")" STORE_STRICT ";"
-	"CREATE INDEX main.measurement_reset ON measurement (reset_count, seq);",
+	"CREATE INDEX main.measurement_reset"
+	" ON measurement (reset_count, seq);",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
