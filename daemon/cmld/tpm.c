@@ -705,6 +705,10 @@ tpm_req_cb(void *arg, const char *error, struct json_object *params,
 		else if (strncmp(msg, TPM_NAME " did not answer",
 		    strlen(TPM_NAME " did not answer")) == 0)
 			s = xstrdup(msg);
+		else if (strstr(msg, "got no answer within") != NULL)
+			/* a call before this one hung: the same connection */
+			s = xasprintf("tpm2d does not answer (stage 1): %s",
+			    tpm_why(msg));
 		else
 			s = xasprintf("tpm2d is not running (stage 1): %s",
 			    tpm_why(msg));

@@ -5,7 +5,8 @@
 # tpm2d started again is found by cmld's retries without a command and
 # without restarting cmld; tpm2d's audit records reach cmld's trail with
 # tpm2d's times and pid, once, also when cmld ends between storing and
-# acknowledging them; tpm reset-system-key asks, is admin only, destroys
+# acknowledging them; a hung tpm2d makes calls fail after 5 s while cmld
+# serves other calls; tpm reset-system-key asks, is admin only, destroys
 # the key and is audited; cmld without tpm2d runs and says tpm2d is down.
 # Proves: CR 4.2 (tpm reset-system-key destroys the TPM-sealed system key:
 # confirmed, admin only, audited with the caller; tpm2d then reports it
@@ -168,6 +169,40 @@ expect_match "tpm2d back: its unseal stored with its pid" \
     "$(tpm2d_records)"
 expect_eq "tpm2d back: system key unsealed" "unsealed" \
     "$(status_get tpm system_key)"
+
+# --- tpm2d hung: calls time out with the reason, cmld serves on -------------
+kill -STOP "$tpid2"
+t0=$(date +%s%N)
+cmlsh_run --json -c 'device status' >"$SCRATCH/hung.json" 2>&1 &
+spid=$!
+track_pid "$spid"
+sleep 0.3
+t2=$(date +%s%N)
+out=$(cmlsh_run --json -c 'device config get device_name' | json_get settings 0 value)
+t3=$(date +%s%N)
+expect_eq "tpm2d hung: cmld answers other calls meanwhile" cml "$out"
+expect_eq "tpm2d hung: at once" yes \
+    "$([ $(((t3 - t2) / 1000000)) -lt 1000 ] && echo yes || echo "no: $(((t3 - t2) / 1000000)) ms")"
+wait "$spid"
+rc=$?
+untrack_pid "$spid"
+t1=$(date +%s%N)
+expect_status "tpm2d hung: device status answers" 0 $rc
+ms=$(((t1 - t0) / 1000000))
+expect_eq "tpm2d hung: device status after the call's timeout (5 s), not much later" yes \
+    "$([ "$ms" -ge 4500 ] && [ "$ms" -lt 11000 ] && echo yes || echo "no: $ms ms")"
+expect_eq "tpm2d hung: down" down "$(json_get stages tpm2d <"$SCRATCH/hung.json")"
+expect_match "tpm2d hung: why" \
+    "^tpm2d (did not answer org\\.cml\\.TPM\\.[A-Za-z]+ within 5 s|does not answer \\(stage 1\\): the connection was closed after org\\.cml\\.TPM\\.[A-Za-z]+ got no answer within 5 s)\$" \
+    "$(json_get tpm_error <"$SCRATCH/hung.json")"
+kill -CONT "$tpid2"
+up=
+for ((i = 0; i < 80; i++)); do
+	up=$(status_get stages tpm2d)
+	[ "$up" = up ] && break
+	sleep 0.1
+done
+expect_eq "tpm2d running again: up" up "$up"
 
 # --- cmld restarted: nothing stored twice ------------------------------------
 before=$(tpm2d_records | sed 's/^seq=[0-9]* //')
