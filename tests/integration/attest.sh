@@ -308,4 +308,9 @@ expect_match "cml-attest says when the input is no JSON" "^cml-attest: the reply
 
 dev_stop dev
 dev_stop other
+
+# Under ASan and UBSan, tpm2d reports what it found to its log.
+expect_eq "tpm2d's log has no sanitizer report" "" \
+    "$(grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SCRATCH/dev/tpm2d.log" "$SCRATCH/other/tpm2d.log")"
+
 finish

@@ -241,4 +241,8 @@ if [ "$(json_get public_key <<<"$pub3")" = "$(json_get public_key <<<"$pub")" ];
 fi
 tpm2d_stop
 
+# Under ASan and UBSan, tpm2d reports what it found to its log.
+expect_eq "tpm2d's log has no sanitizer report" "" \
+    "$(grep -hE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SCRATCH/tpm2d.log")"
+
 finish
