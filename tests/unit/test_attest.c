@@ -365,7 +365,8 @@ test_attest_pcr_value_changed_refused(void **state)
 	(void)state;
 	p = json_object_array_get_idx(json_object_object_get(o, "pcrs"), 0);
 	json_object_object_add(p, "value", json_object_new_string(
-	    "abababababababababababababababababababababababababababababababab"));
+	    "abababababababababababababababab"
+	    "abababababababababababababababab"));
 	expect_refused(o, "the PCR values do not match the quote: their "
 	    "digest is ");
 }
