@@ -86,13 +86,19 @@ syskey_primary(struct tpm2d *t, TSS2_RC *rc)
 	memset(&tmpl, 0, sizeof tmpl);
 	memset(&outside, 0, sizeof outside);
 	memset(&none, 0, sizeof none);
-	/* as tpm2_createprimary -C o -G ecc256:aes128cfb makes it */
+	/*
+	 * As tpm2_createprimary -C o -G ecc256:aes128cfb makes it, with noDA:
+	 * its authorization is empty, and a TPM counts every use of a
+	 * DA-protected object after a power loss (a shutdown that was not
+	 * orderly) as a failed try, so that a few power cuts would lock the
+	 * key out (TPM_RC_LOCKOUT).
+	 */
 	tmpl.publicArea.type = TPM2_ALG_ECC;
 	tmpl.publicArea.nameAlg = TPM2_ALG_SHA256;
 	tmpl.publicArea.objectAttributes = TPMA_OBJECT_RESTRICTED |
 	    TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
 	    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-	    TPMA_OBJECT_USERWITHAUTH;
+	    TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_NODA;
 	tmpl.publicArea.parameters.eccDetail.symmetric.algorithm =
 	    TPM2_ALG_AES;
 	tmpl.publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;

@@ -286,12 +286,26 @@ tpm2d_tpm_open(struct tpm2d *t)
 	    (unsigned)(f2 >> 16), (unsigned)(f2 & 0xffff));
 }
 
-/* Closes the ESYS context and the TCTI. */
+/*
+ * Closes the ESYS context and the TCTI.  A software TPM is told
+ * TPM2_Shutdown first, as a platform tells its TPM before power goes:
+ * swtpm is stopped next (scripts/stack), and a TPM that was not shut down
+ * in order counts the next use of a key under dictionary attack
+ * protection as a failed try.  A command after it undoes it, so a TPM
+ * that goes on (a device's, tpm2-tools on the same swtpm) is not harmed.
+ */
 static void
 tpm2d_tpm_close(struct tpm2d *t)
 {
 	TSS2_TCTI_CONTEXT *tcti = t->tcti_ctx;
+	TSS2_RC rc;
 
+	if (t->esys != NULL && strncmp(t->tcti, "swtpm:", 6) == 0) {
+		rc = Esys_Shutdown(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+		    ESYS_TR_NONE, TPM2_SU_CLEAR);
+		if (rc != TSS2_RC_SUCCESS)
+			log_warnx("TPM2_Shutdown: %s", tpm2d_rc_str(rc));
+	}
 	if (t->esys != NULL)
 		Esys_Finalize(&t->esys);
 	if (tcti != NULL)
