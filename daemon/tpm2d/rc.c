@@ -1,5 +1,6 @@
 /*
- * TSS2 return codes in words: the one place they become text.  The codes
+ * TSS2 return codes in words: the one place they become text.  And the
+ * one way handles go (tpm2d_flush).  The codes
  * callers meet most get words of our own (what happened, what to do);
  * every other code gets Tss2_RC_Decode's text.  The code itself is always
  * part of the text, so a log line can be looked up.
@@ -11,6 +12,7 @@
 
 #include <tss2/tss2_rc.h>
 
+#include "log.h"
 #include "proto.h"
 #include "tpm2d.h"
 
@@ -116,4 +118,20 @@ tpm2d_call_rc(struct call *call, const char *what, TSS2_RC rc)
 {
 	call_error(call, "org.cml.TPM.TPMError", NULL, "%s: %s", what,
 	    tpm2d_rc_str(rc));
+}
+
+void
+tpm2d_flush(struct tpm2d *t, ESYS_TR *handle)
+{
+	TSS2_RC rc;
+
+	if (*handle == ESYS_TR_NONE)
+		return;
+	rc = Esys_FlushContext(t->esys, *handle);
+	if (rc != TSS2_RC_SUCCESS) {
+		log_debug("flush: %s", tpm2d_rc_str(rc));
+		/* the TPM no longer has it: forget it in ESYS all the same */
+		(void)Esys_TR_Close(t->esys, handle);
+	}
+	*handle = ESYS_TR_NONE;
 }

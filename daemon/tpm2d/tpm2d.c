@@ -2,10 +2,10 @@
  * tpm2d: the first stage, the only process that talks to the TPM.  This
  * file is its main(): the options, the ESYS context over the configured
  * TCTI, the start-up in order (TPM, system key, device key, server) and
- * the end, and the methods that describe tpm2d itself (Status, GetInfo).
- * The system key is in syskey.c, PCRs in pcr.c, the audit spool in
- * spool.c, return codes in rc.c, the device key and quotes in identity.c
- * and attest.c.
+ * the end.  The methods that describe tpm2d itself (Status, GetInfo) are
+ * in status.c, the system key in syskey.c, PCRs in pcr.c, the audit spool
+ * in spool.c, return codes in rc.c, the device key and quotes in
+ * identity.c and attest.c.
  *
  * TPM commands are synchronous: a handler blocks the loop for the few
  * milliseconds a command takes.  tpm2d has few callers (cmld, scd).
@@ -31,7 +31,6 @@
 #include "log.h"
 #include "proto.h"
 #include "tpm2d.h"
-#include "tpm2d-interfaces.h"
 #include "xmalloc.h"
 
 /* Where tpm2d talks to the TPM unless told otherwise. */
@@ -203,22 +202,6 @@ tpm2d_write_pid(struct tpm2d *t)
 	if (fclose(f) != 0 || rename(tmp, t->pid_path) == -1)
 		fatal("cannot write %s", t->pid_path);
 	free(tmp);
-}
-
-void
-tpm2d_flush(struct tpm2d *t, ESYS_TR *handle)
-{
-	TSS2_RC rc;
-
-	if (*handle == ESYS_TR_NONE)
-		return;
-	rc = Esys_FlushContext(t->esys, *handle);
-	if (rc != TSS2_RC_SUCCESS) {
-		log_debug("flush: %s", tpm2d_rc_str(rc));
-		/* the TPM no longer has it: forget it in ESYS all the same */
-		(void)Esys_TR_Close(t->esys, handle);
-	}
-	*handle = ESYS_TR_NONE;
 }
 
 /* Reads one TPM property; 0 if the TPM does not say. */
@@ -407,110 +390,6 @@ tpm2d_session(void *ctx, uid_t uid, pid_t pid, const char *object,
 {
 	tpm2d_audit(ctx, "session", object, error != NULL ? error : "ok",
 	    "uid %u pid %ld: %s", (unsigned)uid, (long)pid, msg);
-}
-
-/* Returns the JSON array of a PCR list. */
-static struct json_object *
-tpm2d_pcr_array(const int *pcrs, size_t n)
-{
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_int(pcrs[i]));
-	return a;
-}
-
-static const char *
-tpm2d_syskey_name(int state)
-{
-	switch (state) {
-	case TPM2D_SYSKEY_UNSEALED:
-		return "unsealed";
-	case TPM2D_SYSKEY_REFUSED:
-		return "refused";
-	case TPM2D_SYSKEY_ABSENT:
-		return "absent";
-	default:
-		return "error";
-	}
-}
-
-void
-tpm2d_cmd_status(struct call *call)
-{
-	struct tpm2d *t = call_tpm2d(call);
-	struct json_object *p;
-
-	p = json_object_new_object();
-	json_object_object_add(p, "tcti", json_object_new_string(t->tcti));
-	json_object_object_add(p, "manufacturer",
-	    json_object_new_string(t->manufacturer));
-	json_object_object_add(p, "firmware",
-	    json_object_new_string(t->firmware));
-	json_object_object_add(p, "system_key",
-	    json_object_new_string(tpm2d_syskey_name(t->syskey_state)));
-	json_object_object_add(p, "reason", t->syskey_reason != NULL ?
-	    json_object_new_string(t->syskey_reason) : NULL);
-	/* what the key on disk is sealed to; else what a new one will be */
-	if (t->nsealed_pcrs > 0)
-		json_object_object_add(p, "seal_pcrs",
-		    tpm2d_pcr_array(t->sealed_pcrs, t->nsealed_pcrs));
-	else
-		json_object_object_add(p, "seal_pcrs",
-		    tpm2d_pcr_array(t->seal_pcrs, t->nseal_pcrs));
-	json_object_object_add(p, "measure_pcr",
-	    json_object_new_int(t->measure_pcr));
-	json_object_object_add(p, "identity", json_object_new_string(
-	    t->identity_state != NULL ? t->identity_state : "absent"));
-	json_object_object_add(p, "identity_handle",
-	    json_object_new_int64(t->identity_handle));
-	json_object_object_add(p, "state_volume",
-	    json_object_new_string(t->state_volume));
-	json_object_object_add(p, "state_volume_reason",
-	    t->state_volume_reason != NULL ?
-	    json_object_new_string(t->state_volume_reason) : NULL);
-	call_reply(call, p);
-}
-
-void
-tpm2d_cmd_get_info(struct call *call)
-{
-	struct json_object *p, *ifaces;
-	size_t i;
-
-	p = json_object_new_object();
-	json_object_object_add(p, "vendor", json_object_new_string("cml"));
-	json_object_object_add(p, "product", json_object_new_string("tpm2d"));
-	json_object_object_add(p, "version",
-	    json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(p, "url", json_object_new_string(PACKAGE_URL));
-	ifaces = json_object_new_array();
-	for (i = 0; i < tpm2d_interfaces_len; i++)
-		json_object_array_add(ifaces,
-		    json_object_new_string(tpm2d_interfaces[i].name));
-	json_object_object_add(p, "interfaces", ifaces);
-	call_reply(call, p);
-}
-
-void
-tpm2d_cmd_get_interface_description(struct call *call)
-{
-	const struct cml_interface *iface;
-	struct json_object *p;
-	const char *name;
-
-	name = json_object_get_string(json_object_object_get(call->params,
-	    "interface"));
-	if ((iface = tpm2d_interface_find(name)) == NULL) {
-		call_error(call, PROTO_ERR_INTERFACE_NOT_FOUND, name,
-		    "no interface '%s' in tpm2d", name);
-		return;
-	}
-	p = json_object_new_object();
-	json_object_object_add(p, "description",
-	    json_object_new_string(iface->description));
-	call_reply(call, p);
 }
 
 int

@@ -1,0 +1,116 @@
+/*
+ * The methods that describe tpm2d itself: org.cml.TPM.Status and
+ * varlink's introspection (GetInfo, GetInterfaceDescription).
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "proto.h"
+#include "tpm2d.h"
+#include "tpm2d-interfaces.h"
+
+/* Returns the JSON array of a PCR list. */
+static struct json_object *
+tpm2d_pcr_array(const int *pcrs, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int(pcrs[i]));
+	return a;
+}
+
+static const char *
+tpm2d_syskey_name(int state)
+{
+	switch (state) {
+	case TPM2D_SYSKEY_UNSEALED:
+		return "unsealed";
+	case TPM2D_SYSKEY_REFUSED:
+		return "refused";
+	case TPM2D_SYSKEY_ABSENT:
+		return "absent";
+	default:
+		return "error";
+	}
+}
+
+void
+tpm2d_cmd_status(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	struct json_object *p;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "tcti", json_object_new_string(t->tcti));
+	json_object_object_add(p, "manufacturer",
+	    json_object_new_string(t->manufacturer));
+	json_object_object_add(p, "firmware",
+	    json_object_new_string(t->firmware));
+	json_object_object_add(p, "system_key",
+	    json_object_new_string(tpm2d_syskey_name(t->syskey_state)));
+	json_object_object_add(p, "reason", t->syskey_reason != NULL ?
+	    json_object_new_string(t->syskey_reason) : NULL);
+	/* what the key on disk is sealed to; else what a new one will be */
+	if (t->nsealed_pcrs > 0)
+		json_object_object_add(p, "seal_pcrs",
+		    tpm2d_pcr_array(t->sealed_pcrs, t->nsealed_pcrs));
+	else
+		json_object_object_add(p, "seal_pcrs",
+		    tpm2d_pcr_array(t->seal_pcrs, t->nseal_pcrs));
+	json_object_object_add(p, "measure_pcr",
+	    json_object_new_int(t->measure_pcr));
+	json_object_object_add(p, "identity", json_object_new_string(
+	    t->identity_state != NULL ? t->identity_state : "absent"));
+	json_object_object_add(p, "identity_handle",
+	    json_object_new_int64(t->identity_handle));
+	json_object_object_add(p, "state_volume",
+	    json_object_new_string(t->state_volume));
+	json_object_object_add(p, "state_volume_reason",
+	    t->state_volume_reason != NULL ?
+	    json_object_new_string(t->state_volume_reason) : NULL);
+	call_reply(call, p);
+}
+
+void
+tpm2d_cmd_get_info(struct call *call)
+{
+	struct json_object *p, *ifaces;
+	size_t i;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "vendor", json_object_new_string("cml"));
+	json_object_object_add(p, "product", json_object_new_string("tpm2d"));
+	json_object_object_add(p, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(p, "url", json_object_new_string(PACKAGE_URL));
+	ifaces = json_object_new_array();
+	for (i = 0; i < tpm2d_interfaces_len; i++)
+		json_object_array_add(ifaces,
+		    json_object_new_string(tpm2d_interfaces[i].name));
+	json_object_object_add(p, "interfaces", ifaces);
+	call_reply(call, p);
+}
+
+void
+tpm2d_cmd_get_interface_description(struct call *call)
+{
+	const struct cml_interface *iface;
+	struct json_object *p;
+	const char *name;
+
+	name = json_object_get_string(json_object_object_get(call->params,
+	    "interface"));
+	if ((iface = tpm2d_interface_find(name)) == NULL) {
+		call_error(call, PROTO_ERR_INTERFACE_NOT_FOUND, name,
+		    "no interface '%s' in tpm2d", name);
+		return;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "description",
+	    json_object_new_string(iface->description));
+	call_reply(call, p);
+}
+
