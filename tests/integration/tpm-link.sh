@@ -6,12 +6,14 @@
 # without restarting cmld; tpm2d's audit records reach cmld's trail with
 # tpm2d's times and pid, once, also when cmld ends between storing and
 # acknowledging them; a hung tpm2d makes calls fail after 5 s while cmld
-# serves other calls; tpm reset-system-key asks, is admin only, destroys
+# serves other calls; records tpm2d dropped for lack of room are one record
+# saying how many, once; tpm reset-system-key asks, is admin only, destroys
 # the key and is audited; cmld without tpm2d runs and says tpm2d is down.
 # Proves: CR 4.2 (tpm reset-system-key destroys the TPM-sealed system key:
 # confirmed, admin only, audited with the caller; tpm2d then reports it
 # absent), TSF.AUDIT (tpm2d's records stored by cmld with their original
-# times, once across cmld restarts and crashes), CR 2.12 (tpm2d's records
+# times, once across cmld restarts and crashes; a spool overflow recorded
+# once with its count), CR 2.12 (tpm2d's records
 # carry tpm2d's uid and pid), CR 2.8 (the loss and return of tpm2d and the
 # refused and done resets audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -273,6 +275,57 @@ expect_eq "reset: tpm2d's record of the call stored once" 1 "$n"
 expect_match "reset: the new cmld found them in the trail" \
     "tpm2d's audit records: [0-9]+ stored, [1-9][0-9]* stored before" \
     "$(cat "$STACK_DIR/log/cmld.log")"
+
+# --- tpm2d's spool overflows while cmld is stopped: one record says so ------
+cpid=$(cmld_pid) || fail "cannot find cmld"
+sleep 2.5 # cmld acknowledges what it stored
+kill -TERM "$cpid"
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 0.05
+done
+STACK_RUNNING=0
+# 550 resets of the (absent) key, each two records of tpm2d's (the call,
+# the wipe): 1100, where its spool holds 1024
+n=$(python3 -c 'import sys
+sys.path.insert(0, sys.argv[2])
+import varlink
+c = varlink.Connection(sys.argv[1], 30)
+n = 0
+for i in range(550):
+    r = c.call("org.cml.TPM.ResetSystemKey", {})
+    if r is not None and "error" not in r:
+        n += 1
+print(n)' "$TPM2D_SOCK" "$(dirname "$VARLINK_PY")")
+expect_eq "tpm2d: 550 resets while cmld is stopped" 550 "$n"
+stack_start
+dropped=
+for ((i = 0; i < 50; i++)); do
+	dropped=$(tpm2d_records | grep ' result=dropped ')
+	[ -n "$dropped" ] && break
+	sleep 0.1
+done
+expect_match "overflow: one record says how many tpm2d dropped, with its pid" \
+    "^seq=[0-9]+ time=[^ ]+ uid=0 pid=$tpid2 object=audit spool result=dropped details=tpm2d dropped [0-9]+ of its audit records for lack of room \\([0-9]+ since it started\\)\$" \
+    "$dropped"
+k=$(printf '%s\n' "$dropped" | sed -n 's/.*details=tpm2d dropped \([0-9]*\) .*/\1/p')
+expect_eq "overflow: at least the 76 beyond the 1024 the spool holds" yes \
+    "$([ "${k:-0}" -ge 76 ] && echo yes || echo "no: ${k:-none}")"
+# (a take hands over a bounded part of the spool: the rest at the next)
+for ((i = 0; i < 60; i++)); do
+	n=$(tpm2d_records | grep -c " pid=$tpid2 .* details=#[0-9]* \(call\|syskey\): .*system key destroyed")
+	[ "$n" -ge 1024 ] && break
+	sleep 0.1
+done
+expect_eq "overflow: the 1024 it held stored" yes \
+    "$([ "$n" -ge 1024 ] && echo yes || echo "no: $n")"
+sleep 2.5
+kill -KILL "$(cmld_pid)"
+sleep 0.2
+stack_start
+sleep 2.5
+expect_eq "overflow: said once, though cmld was killed and started again" 1 \
+    "$(tpm2d_records | grep -c ' result=dropped ')"
 
 # --- cmld without tpm2d: runs, says tpm2d is down -------------------------
 stack_stop
