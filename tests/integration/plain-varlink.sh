@@ -110,8 +110,8 @@ else:
     if set(r) != {"parameters"}:
         problems.append("reply members %s" % sorted(r))
     want = {"version": version, "state_dir": state_dir,
-            "provisioning": "factory", "name": "cml",
-            "stages": {"tpm2d": "absent", "scd": "absent", "cmld": "up"}}
+            "provisioning": "factory", "name": "cml", "certificate": "none",
+            "stages": {"tpm2d": "up", "scd": "absent", "cmld": "up"}}
     for k, v in want.items():
         if p.get(k) != v:
             problems.append("%s is %r, expected %r" % (k, p.get(k), v))
@@ -120,7 +120,9 @@ else:
     if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
                         str(p.get("uuid"))):
         problems.append("uuid %r" % p.get("uuid"))
-    if len(p) != 7:
+    if not isinstance(p.get("tpm"), dict):
+        problems.append("tpm %r" % p.get("tpm"))
+    if len(p) != 9:
         problems.append("%d members: %s" % (len(p), sorted(p)))
 c.close()
 print("\n".join(problems) if problems else "ok")
