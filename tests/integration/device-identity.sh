@@ -8,7 +8,8 @@
 # reason and nothing changed: a certificate for another key (an openssl
 # key's request signed by the same CA), one from a CA that is no trust
 # anchor, one for another UUID (the TPM's key, another CN); an operator
-# may not install.  An operator may attest: `device attest NONCE` (nonce
+# may not install.  With only the root as anchor, the certificate is
+# accepted when its device CA follows it in the file, refused without.  An operator may attest: `device attest NONCE` (nonce
 # validated) gives evidence that cml-attest verifies against the device CA
 # (the certificate, the quote, the log), and refuses for another nonce.
 # With tpm2d stopped, csr, install and attest are refused at once, saying
@@ -148,6 +149,18 @@ install "$SCRATCH/junk.crt"
 expect_status "junk" 1 "$rc"
 expect_match "refused: no certificate" "holds no PEM or DER certificate" "$out"
 expect_eq "the refusals changed nothing" "$subject" "$(status_cert)"
+
+# --- with the root as the only anchor, the device CA comes along ------------
+_run_tool "ca add root" "$CMLSH" --socket "$SOCK" ca add "$pki/root.crt"
+fp=$(openssl x509 -in "$pki/devca.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+_run_tool "ca remove devca" "$CMLSH" --socket "$SOCK" --yes ca remove "$fp"
+install "$SCRATCH/dev.crt"
+expect_status "the root alone: the certificate without its CA refused" 1 "$rc"
+expect_match "refused: no chain to the root" "does not chain to a trust anchor" "$out"
+cat "$SCRATCH/dev.crt" "$pki/devca.crt" >"$SCRATCH/dev-chain.pem"
+install "$SCRATCH/dev-chain.pem"
+expect_status "the certificate with its device CA after it: accepted" 0 "$rc"
+_run_tool "ca add devca" "$CMLSH" --socket "$SOCK" ca add "$pki/devca.crt"
 
 # --- device attest ---------------------------------------------------------
 out=$(as_op device attest 1234 2>&1)
