@@ -764,14 +764,14 @@ format_add_noted(struct json_object *o, const char *key, const char *value,
 }
 
 /*
- * Returns device status as a person reads it: the TPM's state that tpm2d
+ * Prints device status as a person reads it: the TPM's state that tpm2d
  * reported (object "tpm") as lines of their own, after the stages:
  * tpm (what tpm2d talks to), system key (with the reason it is not
  * unsealed, or the PCRs it is sealed to), identity, state volume; or why
  * it is not known (tpm_error).
  */
-static struct json_object *
-format_device_status(struct json_object *params)
+static void
+format_device_status(FILE *out, struct json_object *params)
 {
 	struct json_object *o = json_object_new_object(), *tpm = NULL, *v;
 	const char *st, *why, *err;
@@ -821,7 +821,8 @@ format_device_status(struct json_object *params)
 		    format_str_member(tpm, "state_volume_reason"));
 	} else if ((err = format_str_member(params, "tpm_error")) != NULL)
 		format_add_noted(o, "tpm", "unknown", err);
-	return o;
+	format_pairs_lines(out, o);
+	json_object_put(o);
 }
 
 static void
@@ -941,6 +942,7 @@ static const struct {
 	const char *method;
 	void (*print)(FILE *, struct json_object *);
 } format_special[] = {
+	{ "org.cml.Device.Status", format_device_status },
 	{ "org.cml.Device.CSR", format_device_csr },
 	{ "org.cml.Device.Attest", format_device_attest },
 };
@@ -964,12 +966,6 @@ format_reply(FILE *out, struct format_state *fs, const char *method,
 			format_special[i].print(out, params);
 			goto out;
 		}
-	}
-	if (method != NULL && strcmp(method, "org.cml.Device.Status") == 0) {
-		rows = format_device_status(params);
-		format_pairs_lines(out, rows);
-		json_object_put(rows);
-		goto out;
 	}
 	if ((rows = format_table_rows(params, &member)) == NULL) {
 		format_pairs_lines(out, params);

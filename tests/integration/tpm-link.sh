@@ -13,9 +13,9 @@
 # confirmed, admin only, audited with the caller; tpm2d then reports it
 # absent), TSF.AUDIT (tpm2d's records stored by cmld with their original
 # times, once across cmld restarts and crashes; a spool overflow recorded
-# once with its count), CR 2.12 (tpm2d's records
-# carry tpm2d's uid and pid), CR 2.8 (the loss and return of tpm2d and the
-# refused and done resets audited).
+# once with its count), CR 2.12 (tpm2d's records carry tpm2d's uid and
+# pid), CR 2.8 (the loss and return of tpm2d and the refused and done
+# resets audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
