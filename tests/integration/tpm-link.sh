@@ -59,7 +59,7 @@ for r in json.load(sys.stdin)["records"]:
 wait_record() {
 	local i
 	for ((i = 0; i < 50; i++)); do
-		tpm2d_records | grep -qE "details=$1" && return 0
+		tpm2d_records | grep -E "details=$1" >/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
