@@ -26,8 +26,6 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,12 +90,14 @@ static void tpm_arm(struct tpm *, long long);
 static void tpm_take(struct tpm *);
 
 /*
- * Says whether a peer failure's message says tpm2d was not there or did
+ * Says whether a failure is the peer's, saying tpm2d was not there or did
  * not answer (rather than tpm2d answering with an error).
  */
 static int
-tpm_lost_message(const char *msg)
+tpm_lost(const char *error, const char *msg)
 {
+	if (error == NULL || strcmp(error, PROTO_ERR_FAILED) != 0)
+		return 0;
 	return strncmp(msg, TPM_NAME " is not reachable",
 	    strlen(TPM_NAME " is not reachable")) == 0 ||
 	    strncmp(msg, TPM_NAME " did not answer",
@@ -513,7 +513,7 @@ tpm_take_cb(void *arg, const char *error, struct json_object *params,
 		goto out;
 	if (error != NULL) {
 		msg = tpm_error_message(params);
-		if (tpm_lost_message(msg))
+		if (tpm_lost(error, msg))
 			tpm_down(t, msg);
 		else {
 			log_warnx("tpm2d refused TakeAudit: %s", msg);
@@ -698,7 +698,7 @@ tpm_req_cb(void *arg, const char *error, struct json_object *params,
 				return;
 		}
 		tpm_deliver(req, NULL, params);
-	} else if (tpm_lost_message(msg = tpm_error_message(params))) {
+	} else if (tpm_lost(error, msg = tpm_error_message(params))) {
 		if (t->stopping)
 			s = xstrdup("cmld is stopping: the call to tpm2d was "
 			    "given up");
