@@ -25,11 +25,16 @@
 /* The longest subject a request may carry, in bytes. */
 #define IDENTITY_SUBJECT_MAX 1024
 
-/* The attributes the device key and the AK have (and must have). */
+/*
+ * The attributes the device key and the AK have (and must have).  noDA:
+ * their authorization is empty, so there is nothing to guess, and a TPM
+ * in dictionary attack lockout (after unorderly shutdowns) must not make
+ * the device's identity unusable.
+ */
 #define IDENTITY_KEY_ATTRS \
 	(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
 	TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | \
-	TPMA_OBJECT_SIGN_ENCRYPT)
+	TPMA_OBJECT_NODA | TPMA_OBJECT_SIGN_ENCRYPT)
 #define IDENTITY_AK_ATTRS (IDENTITY_KEY_ATTRS | TPMA_OBJECT_RESTRICTED)
 
 /*

@@ -8,7 +8,8 @@
  * TPM's random number generator (sensitiveDataOrigin): re-creating the
  * primary from the same template would give the same primary, but never
  * the same device key.  It is fixedTPM and fixedParent (it cannot be
- * duplicated or exported), unrestricted (it signs digests: CSRs, the AK's
+ * duplicated or exported), noDA (its authorization is empty: a TPM in
+ * dictionary attack lockout still lets it sign), unrestricted (it signs digests: CSRs, the AK's
  * certification), and kept at TPM2D_IDENTITY_HANDLE.
  *
  * The attestation key (AK) is a restricted ECDSA P-256 signing key made

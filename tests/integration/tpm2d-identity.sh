@@ -2,14 +2,15 @@
 # tpm2d's device identity, against a real swtpm: at its first start tpm2d
 # makes a P-384 signing key in the TPM and keeps it persistent at
 # 0x81000100; IdentityPublic shows it (PEM, curve, name, attributes
-# fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign: it cannot
+# fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign: it cannot
 # leave the TPM), tpm2_readpublic reads the same key and attributes from
 # the TPM itself while tpm2d is stopped, and TPM2_Duplicate of it is
 # refused.  CreateCSR gives a PKCS#10 request that `openssl req -verify`
 # accepts, for the key shown and with the subject asked for (the device
 # UUID); subjects that are not /KEY=VALUE/..., too long, or with control
 # characters are refused with the reason.  tpm2d restarted keeps the same
-# key (and AK); a foreign key at the handle is neither used nor replaced.
+# key (and AK), which also sign while the TPM is in dictionary attack
+# lockout (noDA); a foreign key at the handle is neither used nor replaced.
 # Many CSRs and quotes leave no transient object or session in the TPM.
 # Proves: IAM 01 (the device key in the TPM, the CSR carries the device
 # UUID), CR 1.2 (the CSR for the device certificate is signed in the TPM),
@@ -22,7 +23,8 @@
 need_root
 need_prog swtpm openssl python3 tpm2_readpublic tpm2_getcap \
     tpm2_startauthsession tpm2_policycommandcode tpm2_duplicate \
-    tpm2_flushcontext tpm2_evictcontrol tpm2_createprimary
+    tpm2_flushcontext tpm2_evictcontrol tpm2_createprimary \
+    tpm2_dictionarylockout tpm2_sign
 TPM2D=$CML_BUILDDIR/daemon/tpm2d/tpm2d
 [ -x "$TPM2D" ] || skip "no tpm2d at $TPM2D: build first (or set CML_BUILDDIR)"
 make_scratch
@@ -102,7 +104,7 @@ expect_eq "Status: at persistent handle 0x81000100" $((0x81000100)) \
 pub=$(tpm2d_call org.cml.TPM.IdentityPublic)
 expect_eq "IdentityPublic: curve P-384" P-384 "$(json_get curve <<<"$pub")"
 expect_eq "IdentityPublic: attributes (fixedtpm, fixedparent: not exportable)" \
-    "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign" \
+    "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign" \
     "$(json_get attributes <<<"$pub")"
 json_get public_key <<<"$pub" >"$SCRATCH/id.pem"
 keytext=$(openssl pkey -pubin -in "$SCRATCH/id.pem" -noout -text 2>&1)
@@ -169,14 +171,14 @@ rp=$(tpm2_readpublic -T "$TCTI" -c 0x81000100 2>&1)
 expect_eq "tpm2_readpublic: the same name" "$name" "$(sed -n 's/^name: //p' <<<"$rp")"
 attrs=$(sed -n '/^attributes:/{n;s/^ *value: //p}' <<<"$rp")
 expect_eq "tpm2_readpublic: the key's attributes" \
-    "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign" "$attrs"
+    "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign" "$attrs"
 expect_match "tpm2_readpublic: fixedtpm and fixedparent are set" \
     '(^|\|)fixedtpm\|(.*\|)?fixedparent(\||$)' "$attrs"
 expect_match "tpm2_readpublic: the curve is NIST P-384" "value: NIST p384" "$rp"
 akattrs=$(tpm2_readpublic -T "$TCTI" -c 0x81000101 2>&1 |
     sed -n '/^attributes:/{n;s/^ *value: //p}')
 expect_eq "tpm2_readpublic: the AK is a restricted signing key" \
-    "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign" \
+    "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|restricted|sign" \
     "$akattrs"
 
 # Duplication (the one way a key leaves its TPM) is refused.
@@ -205,6 +207,33 @@ ak2=$(tpm2d_call org.cml.TPM.Quote '{"nonce": "0011223344556677"}' | json_get ak
 expect_eq "after a restart: the same AK" "$ak1" "$ak2"
 expect_eq "tpm2d made no new key" 1 "$(grep -c 'made the device key' "$SCRATCH/tpm2d.log")"
 tpm2d_stop
+
+# In dictionary attack lockout (one wrong password of a DA-protected key
+# with maxTries 1), the device key and the AK still sign: they are noDA.
+(
+	cd "$SCRATCH" || exit 1
+	tpm2_dictionarylockout -T "$TCTI" -s -n 1 -t 600 -l 600 &&
+	    tpm2_createprimary -T "$TCTI" -C o -G ecc -p secret \
+	    -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' \
+	    -c da.ctx >/dev/null || exit 1
+	echo data >da.msg
+	tpm2_sign -T "$TCTI" -c da.ctx -p wrong -g sha256 -o da.sig da.msg \
+	    >/dev/null 2>&1
+	tpm2_flushcontext -T "$TCTI" -t
+) || fail "cannot set up the lockout"
+expect_match "the TPM is in lockout" "inLockout: +1" \
+    "$(tpm2_getcap -T "$TCTI" properties-variable 2>&1)"
+tpm2d_start
+csr=$(tpm2d_call org.cml.TPM.CreateCSR "{\"subject\": \"/CN=$UUID\"}")
+json_get csr <<<"$csr" >"$SCRATCH/lockout.csr"
+openssl req -in "$SCRATCH/lockout.csr" -verify -noout >/dev/null 2>&1
+expect_status "in lockout: a CSR signed by the device key" 0 $?
+out=$(tpm2d_call org.cml.TPM.Quote '{"nonce": "0011223344556677"}')
+expect_match "in lockout: a quote by the AK, certified by the device key" \
+    '"certify_signature": ' "$out"
+tpm2d_stop
+tpm2_dictionarylockout -T "$TCTI" -c >/dev/null 2>&1 ||
+    fail "cannot clear the lockout"
 
 # A key of someone else's at the handle is neither used nor replaced.
 (
