@@ -84,6 +84,16 @@ struct tpm_req {
 	struct tpm *t;
 	tpm_reply_cb cb;
 	void *arg;
+	int now; /* its answer passed on at once, before a take */
+};
+
+/*
+ * The methods whose answer is passed on at once: tpm2d records nothing
+ * of them when they work (they read), or, for Extend, the measurement
+ * log's entry must follow the PCR's change without a round trip between.
+ */
+static const char *const tpm_answer_now[] = {
+	"Status", "ReadPCRs", "IdentityPublic", "Quote", "Extend",
 };
 
 static void tpm_arm(struct tpm *, long long);
@@ -676,7 +686,8 @@ tpm_deliver(struct tpm_req *req, const char *error, struct json_object *params)
 /*
  * Gets a tpm_call's answer and passes it on: tpm2d's answer once its
  * spool was taken (the call may have made records, which so come first
- * in the trail), a failure for want of tpm2d as "tpm2d is not running".
+ * in the trail; but see tpm_answer_now), a failure for want of tpm2d as
+ * "tpm2d is not running".
  */
 static void
 tpm_req_cb(void *arg, const char *error, struct json_object *params,
@@ -694,7 +705,9 @@ tpm_req_cb(void *arg, const char *error, struct json_object *params,
 	if (error == NULL) {
 		if (!t->stopping) {
 			tpm_up(t);
-			if (tpm_take_then(t, req, NULL, params) == 0)
+			if (req->now)
+				tpm_take(t);
+			else if (tpm_take_then(t, req, NULL, params) == 0)
 				return;
 		}
 		tpm_deliver(req, NULL, params);
@@ -736,6 +749,7 @@ tpm_call(struct cmld *cmld, const char *method, struct json_object *params,
 	struct tpm *t = cmld->tpm;
 	struct tpm_req *req;
 	char *m, *why = NULL;
+	size_t i;
 
 	if (t == NULL) {
 		json_object_put(params);
@@ -767,6 +781,9 @@ tpm_call(struct cmld *cmld, const char *method, struct json_object *params,
 	req->t = t;
 	req->cb = cb;
 	req->arg = arg;
+	for (i = 0; i < sizeof tpm_answer_now / sizeof tpm_answer_now[0]; i++)
+		if (strcmp(method, tpm_answer_now[i]) == 0)
+			req->now = 1;
 	m = xasprintf(TPM_INTERFACE "%s", method);
 	if (peer_call(t->peer, m, params, NULL, 0, 0, tpm_req_cb, req) == -1) {
 		*cause = xasprintf("tpm2d: cannot call %s: %s", method,
