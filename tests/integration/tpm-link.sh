@@ -8,7 +8,8 @@
 # acknowledging them; a hung tpm2d makes calls fail after 5 s while cmld
 # serves other calls; records tpm2d dropped for lack of room are one record
 # saying how many, once; tpm reset-system-key asks, is admin only, destroys
-# the key and is audited; cmld without tpm2d runs and says tpm2d is down.
+# the key and is audited; cmld without tpm2d runs and says tpm2d is down,
+# or absent when told to run without it.
 # Proves: CR 4.2 (tpm reset-system-key destroys the TPM-sealed system key:
 # confirmed, admin only, audited with the caller; tpm2d then reports it
 # absent), TSF.AUDIT (tpm2d's records stored by cmld with their original
@@ -337,5 +338,20 @@ out=$(cmlsh_run --yes -c 'tpm reset-system-key' 2>&1)
 expect_status "no tpm2d: reset refused" 1 $?
 expect_match "no tpm2d: reset refused with the reason" \
     "^cmlsh: tpm2d is not running \\(stage 1\\)" "$out"
+
+# --- cmld told to run without tpm2d (--tpm2d-socket ''): absent ----------
+stack_stop
+printf '#!/bin/sh\nexec "$@" --tpm2d-socket ""\n' >"$SCRATCH/no-tpm2d"
+chmod 755 "$SCRATCH/no-tpm2d"
+CML_STACK_NO_TPM2D=1 CML_TEST_WRAP=$SCRATCH/no-tpm2d stack_start
+expect_eq "--tpm2d-socket '': tpm2d absent" "absent" \
+    "$(status_get stages tpm2d)"
+expect_eq "--tpm2d-socket '': no TPM state, no error" "" \
+    "$(cmlsh_run -c 'device status' | grep -E '^(tpm|system key):')"
+out=$(cmlsh_run --yes -c 'tpm reset-system-key' 2>&1)
+expect_status "--tpm2d-socket '': reset refused" 1 $?
+expect_eq "--tpm2d-socket '': reset refused with the reason" \
+    "cmlsh: cmld runs without tpm2d (--tpm2d-socket ''): there is no TPM stage" \
+    "$out"
 
 finish
