@@ -286,7 +286,8 @@ tpm_proc_start_ms(long long pid)
 	fclose(f);
 	if (btime == 0 || hz <= 0)
 		return 0;
-	return (long long)(btime * 1000 + start * 1000 / (unsigned long long)hz);
+	return (long long)(btime * 1000 +
+	    start * 1000 / (unsigned long long)hz);
 }
 
 /* Parses tpm2d's record time ("2026-12-03T10:00:00.123Z"); -1 if bad. */

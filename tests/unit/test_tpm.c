@@ -104,7 +104,8 @@ f_take(struct call *call)
 		    json_object_new_string("syskey"));
 		json_object_object_add(o, "object",
 		    json_object_new_string("system key"));
-		json_object_object_add(o, "result", json_object_new_string("ok"));
+		json_object_object_add(o, "result",
+		    json_object_new_string("ok"));
 		json_object_object_add(o, "details",
 		    json_object_new_string("record of the fake"));
 		json_object_array_add(a, o);
