@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -687,6 +688,11 @@ tpm2d_syskey_init(struct tpm2d *t)
 	char *reason = NULL, *list, *cause = NULL, *path;
 	int refused;
 
+	/* the key stays in memory that is never swapped out, where it can */
+	if (mlock(t->syskey, sizeof t->syskey) == -1)
+		log_debug("cannot lock the system key's memory: %s",
+		    strerror(errno));
+
 	if (!syskey_exists(t, SYSKEY_BLOB)) {
 		/* values without a blob: a start that died half-way */
 		path = syskey_path(t, SYSKEY_PCRS);
@@ -743,6 +749,7 @@ void
 tpm2d_syskey_free(struct tpm2d *t)
 {
 	explicit_bzero(t->syskey, sizeof t->syskey);
+	(void)munlock(t->syskey, sizeof t->syskey);
 }
 
 void
