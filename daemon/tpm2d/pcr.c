@@ -82,6 +82,7 @@ tpm2d_pcr_read(struct tpm2d *t, const int *pcrs, size_t npcrs,
 		if (rc != TSS2_RC_SUCCESS) {
 			xcause(cause, "cannot read the PCRs: %s",
 			    tpm2d_rc_str(rc));
+			tpm2d_tpm_check(t, rc);
 			return -1;
 		}
 		/* the TPM leaves out what its sha256 bank does not have */

@@ -1,6 +1,7 @@
 /*
- * TSS2 return codes in words: the one place they become text.  And the
- * one way handles go (tpm2d_flush).  The codes
+ * TSS2 return codes in words: the one place they become text; a code that
+ * says the connection to the TPM broke (tpm2d_tpm_check); and the one way
+ * handles go (tpm2d_flush).  The codes
  * callers meet most get words of our own (what happened, what to do);
  * every other code gets Tss2_RC_Decode's text.  The code itself is always
  * part of the text, so a log line can be looked up.
@@ -116,6 +117,7 @@ tpm2d_rc_str(TSS2_RC rc)
 void
 tpm2d_call_rc(struct call *call, const char *what, TSS2_RC rc)
 {
+	tpm2d_tpm_check(call_tpm2d(call), rc);
 	call_error(call, "org.cml.TPM.TPMError", NULL, "%s: %s", what,
 	    tpm2d_rc_str(rc));
 }
@@ -134,4 +136,17 @@ tpm2d_flush(struct tpm2d *t, ESYS_TR *handle)
 		(void)Esys_TR_Close(t->esys, handle);
 	}
 	*handle = ESYS_TR_NONE;
+}
+
+void
+tpm2d_tpm_check(struct tpm2d *t, TSS2_RC rc)
+{
+	if (t->tpm_lost)
+		return;
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TCTI_RC_LAYER &&
+	    rc != TSS2_ESYS_RC_BAD_SEQUENCE && rc != TSS2_ESYS_RC_IO_ERROR)
+		return;
+	t->tpm_lost = 1;
+	tpm2d_audit(t, "tpm", t->tcti, "error", "the connection to the TPM "
+	    "broke (%s): reconnecting at the next call", tpm2d_rc_str(rc));
 }

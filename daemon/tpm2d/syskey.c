@@ -476,7 +476,7 @@ syskey_unseal(struct tpm2d *t, struct syskey_sealed *s, unsigned char *key,
 	TPM2B_SENSITIVE_DATA *data = NULL;
 	ESYS_TR primary = ESYS_TR_NONE, obj = ESYS_TR_NONE;
 	ESYS_TR sess = ESYS_TR_NONE;
-	TSS2_RC rc;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
 	char *cause = NULL, *diff;
 	int ret = -1;
 
@@ -550,6 +550,8 @@ syskey_unseal(struct tpm2d *t, struct syskey_sealed *s, unsigned char *key,
 	memcpy(key, data->buffer, sizeof t->syskey);
 	ret = 0;
 out:
+	if (ret == -1)
+		tpm2d_tpm_check(t, rc);
 	if (data != NULL) {
 		explicit_bzero(data, sizeof *data);
 		Esys_Free(data);
@@ -576,7 +578,7 @@ syskey_create(struct tpm2d *t, char **reason)
 	ESYS_TR primary = ESYS_TR_NONE;
 	size_t off = 0, i;
 	char *cause = NULL, *path;
-	TSS2_RC rc;
+	TSS2_RC rc = TSS2_RC_SUCCESS;
 	int ret = -1;
 
 	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key)
@@ -656,6 +658,8 @@ syskey_create(struct tpm2d *t, char **reason)
 	t->nsealed_pcrs = t->nseal_pcrs;
 	ret = 0;
 out:
+	if (ret == -1)
+		tpm2d_tpm_check(t, rc);
 	explicit_bzero(key, sizeof key);
 	explicit_bzero(&sens, sizeof sens);
 	if (rnd != NULL) {

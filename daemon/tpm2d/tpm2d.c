@@ -227,33 +227,55 @@ tpm2d_property(struct tpm2d *t, TPM2_PT prop)
 	return v;
 }
 
-/* Opens the TCTI and the ESYS context, starts the TPM up; exits on error. */
-static void
-tpm2d_tpm_open(struct tpm2d *t)
+/*
+ * Opens the TCTI and the ESYS context and starts the TPM up; 0, or -1 with
+ * *cause set (and nothing left open).
+ */
+static int
+tpm2d_tpm_connect(struct tpm2d *t, char **cause)
 {
 	TSS2_TCTI_CONTEXT *tcti = NULL;
 	TSS2_RC rc;
-	UINT32 m, f1, f2;
-	size_t i, n;
-	char c;
 
 	rc = Tss2_TctiLdr_Initialize(t->tcti, &tcti);
 	if (rc != TSS2_RC_SUCCESS) {
-		tpm2d_audit(t, "tpm", t->tcti, "error", "cannot open the TCTI "
-		    "'%s': %s", t->tcti, tpm2d_rc_str(rc));
-		fatalx("cannot open the TCTI '%s': %s", t->tcti,
+		xcause(cause, "cannot open the TCTI '%s': %s", t->tcti,
 		    tpm2d_rc_str(rc));
+		return -1;
+	}
+	rc = Esys_Initialize(&t->esys, tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		xcause(cause, "cannot make the ESYS context over '%s': %s",
+		    t->tcti, tpm2d_rc_str(rc));
+		Tss2_TctiLdr_Finalize(&tcti);
+		t->esys = NULL;
+		return -1;
+	}
+	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
+	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE) {
+		xcause(cause, "TPM2_Startup over '%s': %s", t->tcti,
+		    tpm2d_rc_str(rc));
+		Esys_Finalize(&t->esys);
+		Tss2_TctiLdr_Finalize(&tcti);
+		return -1;
 	}
 	t->tcti_ctx = tcti;
-	rc = Esys_Initialize(&t->esys, tcti, NULL);
-	if (rc != TSS2_RC_SUCCESS)
-		fatalx("cannot make the ESYS context over '%s': %s", t->tcti,
-		    tpm2d_rc_str(rc));
-	rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
-	if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE)
-		fatalx("TPM2_Startup over '%s': %s", t->tcti,
-		    tpm2d_rc_str(rc));
+	t->tpm_lost = 0;
+	return 0;
+}
 
+/* Opens the TPM and reads what it is; exits on error. */
+static void
+tpm2d_tpm_open(struct tpm2d *t)
+{
+	UINT32 m, f1, f2;
+	size_t i, n;
+	char *cause = NULL, c;
+
+	if (tpm2d_tpm_connect(t, &cause) == -1) {
+		tpm2d_audit(t, "tpm", t->tcti, "error", "%s", cause);
+		fatalx("%s", cause);
+	}
 	m = tpm2d_property(t, TPM2_PT_MANUFACTURER);
 	n = 0;
 	for (i = 0; i < 4; i++) {
@@ -267,6 +289,47 @@ tpm2d_tpm_open(struct tpm2d *t)
 	(void)snprintf(t->firmware, sizeof t->firmware, "%u.%u.%u.%u",
 	    (unsigned)(f1 >> 16), (unsigned)(f1 & 0xffff),
 	    (unsigned)(f2 >> 16), (unsigned)(f2 & 0xffff));
+}
+
+/*
+ * Before a call that needs the TPM: after the connection broke, opens it
+ * anew.  Returns 0, or answers the call and returns -1.
+ */
+static int
+tpm2d_policy(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	TSS2_TCTI_CONTEXT *tcti;
+	char *cause = NULL;
+
+	if (!t->tpm_lost)
+		return 0;
+	switch (call->cmd->id) {
+	case CMD_ID_TPM_STATUS:
+	case CMD_ID_TPM_TAKE_AUDIT:
+	case CMD_ID_TPM_PLATFORM_SECRET:
+	case CMD_ID_SERVICE_GET_INFO:
+	case CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION:
+		return 0;
+	default:
+		break;
+	}
+	/* what is left of the broken connection goes first */
+	tcti = t->tcti_ctx;
+	if (t->esys != NULL)
+		Esys_Finalize(&t->esys);
+	if (tcti != NULL)
+		Tss2_TctiLdr_Finalize(&tcti);
+	t->tcti_ctx = NULL;
+	if (tpm2d_tpm_connect(t, &cause) == -1) {
+		call_error(call, TPM2D_ERR_TPM, NULL, "the TPM cannot be "
+		    "reached: %s", cause);
+		free(cause);
+		return -1;
+	}
+	tpm2d_audit(t, "tpm", t->tcti, "ok", "reconnected to the TPM over %s",
+	    t->tcti);
+	return 0;
 }
 
 /*
@@ -542,6 +605,7 @@ main(int argc, char **argv)
 	t.srv_cfg.handlers = tpm2d_handlers;
 	t.srv_cfg.nhandlers = CMD_ID_COUNT;
 	t.srv_cfg.ctx = &t;
+	t.srv_cfg.policy = tpm2d_policy;
 	t.srv_cfg.done = tpm2d_call_done;
 	t.srv_cfg.session = tpm2d_session;
 	t.srv = srv_new(t.loop, &t.srv_cfg);

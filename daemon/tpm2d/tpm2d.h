@@ -33,6 +33,7 @@ struct tpm2d {
 	char *tcti; /* as configured: "swtpm:path=...", "device:/dev/tpmrm0" */
 	ESYS_CONTEXT *esys;
 	TSS2_TCTI_CONTEXT *tcti_ctx;
+	int tpm_lost; /* the connection broke: opened anew at the next call */
 	char *state_dir; /* tpm2d's own files: ROOT/var/lib/cml/tpm2d */
 	char *run_dir;
 	char *sock_path;
@@ -83,8 +84,18 @@ call_tpm2d(const struct call *call)
  */
 const char *tpm2d_rc_str(TSS2_RC rc);
 
-/* Answers a call with org.cml.TPM.TPMError: "WHAT: <tpm2d_rc_str(rc)>". */
+/*
+ * Answers a call with org.cml.TPM.TPMError: "WHAT: <tpm2d_rc_str(rc)>";
+ * notes a broken connection (tpm2d_tpm_check).
+ */
 void tpm2d_call_rc(struct call *call, const char *what, TSS2_RC rc);
+
+/*
+ * Notes that the connection to the TPM broke when rc says so (a TCTI
+ * error, ESYS out of step after one); the next call that needs the TPM
+ * opens it anew.  Any other rc does nothing.
+ */
+void tpm2d_tpm_check(struct tpm2d *t, TSS2_RC rc);
 
 /*
  * Writes an audit record to the log and into the bounded spool cmld

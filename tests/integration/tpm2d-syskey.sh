@@ -7,7 +7,9 @@
 # the value now, not PCR 23; PCR 16 reset -> unsealed again, the same key;
 # ResetSystemKey wipes blob and expected values, the next start makes a new
 # key (another secret); a truncated or altered blob and damaged expected
-# values are clear errors, tpm2d keeps serving; nothing is left in the TPM.
+# values are clear errors, tpm2d keeps serving; the TPM gone, calls that
+# need it fail with the TCTI's error in words, and once it is back the next
+# call reconnects (both audited); nothing is left in the TPM.
 # The socket is root's only (0600), a malformed message is answered and the
 # connection closed, bad parameters refused.
 # Proves: TSF.SDATA (the system key is sealed to PCRs in the TPM and
@@ -201,6 +203,27 @@ tpm2d_down
 cp "$SCRATCH/pcrs.good" "$state/syskey.pcrs"
 tpm2d_up --seal-pcrs 16,23 || fail "tpm2d did not start with its files restored"
 expect_eq "files restored: unsealed, the same key" "unsealed $s2" "$(status_key) $(secret "scd platform secret")"
+
+# --- the TPM goes away and comes back ----------------------------------------------
+kill -TERM "$(cat "$SCRATCH/tpm/pid")"
+for ((i = 0; i < 50; i++)); do
+	[ -S "$SCRATCH/tpm/sock" ] || break
+	kill -0 "$(cat "$SCRATCH/tpm/pid" 2>/dev/null)" 2>/dev/null || break
+	sleep 0.1
+done
+out=$(tpm2d_call org.cml.TPM.ReadPCRs '{"pcrs": [16]}')
+expect_eq "TPM gone: ReadPCRs fails with TPMError" org.cml.TPM.TPMError "$(json_get error <<<"$out")"
+expect_match "... saying the TPM cannot be talked to" \
+    'input/output error talking to the TPM \(TCTI_IO_ERROR, 0x[0-9a-f]+\)' "$(get message <<<"$out")"
+expect_eq "TPM gone: Status still answers" unsealed "$(status_key)"
+swtpm_start "$SCRATCH/tpm"
+expect_eq "TPM back: the next call reconnects and unseals" true \
+    "$(tpm2d_call org.cml.TPM.CheckSystemKey | get unseals)"
+audit=$(audit_lines)
+expect_match "audited: the connection broke" \
+    "(^|$nl)tpm $(re_quote "$SWTPM_TCTI") error: the connection to the TPM broke" "$audit"
+expect_match "audited: reconnected" \
+    "(^|$nl)tpm $(re_quote "$SWTPM_TCTI") ok: reconnected to the TPM" "$audit"
 tpm2d_down
 
 # --- nothing left in the TPM -------------------------------------------------------
