@@ -71,7 +71,11 @@ usage(FILE *f)
 	    "%d)\n"
 	    "  --foreground, -f   stay in the foreground, log to stderr\n"
 	    "  --ready-fd N       write READY=1 to fd N once serving\n"
-	    "  --log-level LEVEL  warning, info or debug\n",
+	    "  --log-level LEVEL  warning, info or debug\n"
+	    "Options not given are taken from /etc/cml/tpm2d.conf "
+	    "(DIR/etc/cml/tpm2d.conf\n"
+	    "with --root) if it exists: tcti, seal_pcrs, measure_pcr, "
+	    "log_level.\n",
 	    TPM2D_DEFAULT_TCTI, TPM2D_DEFAULT_SEAL_PCRS,
 	    TPM2D_DEFAULT_MEASURE_PCR);
 }
@@ -455,6 +459,99 @@ tpm2d_session(void *ctx, uid_t uid, pid_t pid, const char *object,
 	    "uid %u pid %ld: %s", (unsigned)uid, (long)pid, msg);
 }
 
+/* What the command line gave; the configuration file fills in the rest. */
+struct tpm2d_opts {
+	const char *tcti;
+	const char *seal;
+	const char *measure;
+	const char *level;
+};
+
+/*
+ * Reads the configuration file (ROOT/etc/cml/tpm2d.conf): "key = value"
+ * lines, # comments; tcti, seal_pcrs, measure_pcr and log_level, each
+ * taken only where the command line did not give it.  A missing file is
+ * no error.  Returns 0, or -1 with *cause set ("FILE:LINE: ...").  The
+ * values kept are copied into *keep (freed by the caller).
+ */
+static int
+tpm2d_read_config(const char *path, struct tpm2d_opts *o, char **keep,
+    char **cause)
+{
+	char *buf = NULL, *key, *value, *end, *p;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int line = 0, ret = -1, i = 0, k, seen[4] = { 0, 0, 0, 0 };
+	const char **slot;
+	static const char *keys[] = {
+		"tcti", "seal_pcrs", "measure_pcr", "log_level"
+	};
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		xcause(cause, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&buf, &cap, f)) != -1) {
+		line++;
+		if (len > 1024) {
+			xcause(cause, "%s:%d: the line is too long", path,
+			    line);
+			goto out;
+		}
+		for (key = buf; *key == ' ' || *key == '\t'; key++)
+			;
+		for (end = key + strlen(key); end > key && (end[-1] == '\n' ||
+		    end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');
+		    end--)
+			;
+		*end = '\0';
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((value = strchr(key, '=')) == NULL) {
+			xcause(cause, "%s:%d: not 'key = value'", path, line);
+			goto out;
+		}
+		for (p = value; p > key && (p[-1] == ' ' || p[-1] == '\t');
+		    p--)
+			;
+		*p = '\0';
+		for (value++; *value == ' ' || *value == '\t'; value++)
+			;
+		for (k = 0; k < 4 && strcmp(key, keys[k]) != 0; k++)
+			;
+		if (k == 4) {
+			xcause(cause, "%s:%d: unknown key '%s': use tcti, "
+			    "seal_pcrs, measure_pcr or log_level", path, line,
+			    key);
+			goto out;
+		}
+		if (seen[k]++) {
+			xcause(cause, "%s:%d: '%s' is given twice", path, line,
+			    key);
+			goto out;
+		}
+		slot = k == 0 ? &o->tcti : k == 1 ? &o->seal :
+		    k == 2 ? &o->measure : &o->level;
+		if (*value == '\0') {
+			xcause(cause, "%s:%d: '%s' has no value", path, line,
+			    key);
+			goto out;
+		}
+		if (*slot == NULL) {
+			keep[i] = xstrdup(value);
+			*slot = keep[i++];
+		}
+	}
+	ret = 0;
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -471,16 +568,15 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tpm2d t;
+	struct tpm2d_opts o = { NULL, NULL, NULL, NULL };
 	struct rlimit nocore = { 0, 0 };
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
-	const char *root = "", *seal = TPM2D_DEFAULT_SEAL_PCRS;
-	char *cause = NULL;
-	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
+	const char *root = "";
+	char *cause = NULL, *conf, *keep[4] = { NULL, NULL, NULL, NULL };
+	int ch, i, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&t, 0, sizeof t);
-	t.tcti = xstrdup(TPM2D_DEFAULT_TCTI);
-	t.measure_pcr = TPM2D_DEFAULT_MEASURE_PCR;
 	t.syskey_state = TPM2D_SYSKEY_ERROR;
 	while ((ch = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -488,25 +584,13 @@ main(int argc, char **argv)
 			root = optarg;
 			break;
 		case 't':
-			if (*optarg == '\0' || strlen(optarg) > 1024) {
-				fprintf(stderr, "tpm2d: --tcti needs a TCTI "
-				    "such as %s\n", TPM2D_DEFAULT_TCTI);
-				return 2;
-			}
-			free(t.tcti);
-			t.tcti = xstrdup(optarg);
+			o.tcti = optarg;
 			break;
 		case 's':
-			seal = optarg;
+			o.seal = optarg;
 			break;
 		case 'm':
-			if (tpm2d_parse_int(optarg, 0, TPM2D_MAX_PCRS - 1,
-			    &t.measure_pcr) == -1) {
-				fprintf(stderr, "tpm2d: --measure-pcr needs a "
-				    "PCR from 0 to %d, not '%s'\n",
-				    TPM2D_MAX_PCRS - 1, optarg);
-				return 2;
-			}
+			o.measure = optarg;
 			break;
 		case 'f':
 			foreground = 1;
@@ -522,12 +606,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'l':
-			if (log_level_parse(optarg, &level) == -1) {
-				fprintf(stderr, "tpm2d: unknown log level "
-				    "'%s': use warning, info or debug\n",
-				    optarg);
-				return 2;
-			}
+			o.level = optarg;
 			break;
 		case 'V':
 			printf("tpm2d %s\n", PACKAGE_VERSION);
@@ -544,17 +623,45 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (tpm2d_parse_pcrs(seal, t.seal_pcrs, &t.nseal_pcrs, &cause) ==
-	    -1) {
-		fprintf(stderr, "tpm2d: --seal-pcrs: %s\n", cause);
-		free(cause);
-		return 2;
-	}
 	if (*root != '\0' && root[0] != '/') {
 		fprintf(stderr, "tpm2d: --root needs an absolute path, not "
 		    "'%s'\n", root);
 		return 2;
 	}
+	conf = xasprintf("%s/etc/cml/tpm2d.conf", root);
+	if (tpm2d_read_config(conf, &o, keep, &cause) == -1) {
+		fprintf(stderr, "tpm2d: %s\n", cause);
+		return 2;
+	}
+	if (o.tcti != NULL && (*o.tcti == '\0' || strlen(o.tcti) > 1024)) {
+		fprintf(stderr, "tpm2d: the TCTI must be a string such as "
+		    "%s\n", TPM2D_DEFAULT_TCTI);
+		return 2;
+	}
+	t.tcti = xstrdup(o.tcti != NULL ? o.tcti : TPM2D_DEFAULT_TCTI);
+	if (tpm2d_parse_pcrs(o.seal != NULL ? o.seal :
+	    TPM2D_DEFAULT_SEAL_PCRS, t.seal_pcrs, &t.nseal_pcrs, &cause) ==
+	    -1) {
+		fprintf(stderr, "tpm2d: --seal-pcrs (seal_pcrs): %s\n", cause);
+		free(cause);
+		return 2;
+	}
+	t.measure_pcr = TPM2D_DEFAULT_MEASURE_PCR;
+	if (o.measure != NULL && tpm2d_parse_int(o.measure, 0,
+	    TPM2D_MAX_PCRS - 1, &t.measure_pcr) == -1) {
+		fprintf(stderr, "tpm2d: --measure-pcr (measure_pcr) needs a "
+		    "PCR from 0 to %d, not '%s'\n", TPM2D_MAX_PCRS - 1,
+		    o.measure);
+		return 2;
+	}
+	if (o.level != NULL && log_level_parse(o.level, &level) == -1) {
+		fprintf(stderr, "tpm2d: unknown log level '%s': use warning, "
+		    "info or debug\n", o.level);
+		return 2;
+	}
+	for (i = 0; i < 4; i++)
+		free(keep[i]);
+	free(conf);
 	if (geteuid() != 0) {
 		fprintf(stderr, "tpm2d: must run as root\n");
 		return 1;
@@ -617,8 +724,8 @@ main(int argc, char **argv)
 	loop_signals(t.loop, &sigs, tpm2d_signal, &t);
 	tpm2d_write_pid(&t);
 
-	log_info("serving %s (TPM over %s, state %s)", t.sock_path, t.tcti,
-	    t.state_dir);
+	log_info("serving %s (TPM over %s, state %s, log level %s)",
+	    t.sock_path, t.tcti, t.state_dir, log_level_name(log_get_level()));
 	if (!foreground) {
 		log_init("tpm2d", 0, log_get_level());
 		tpm2d_detach_stdio();
