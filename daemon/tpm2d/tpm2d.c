@@ -552,6 +552,58 @@ out:
 	return ret;
 }
 
+/*
+ * Applies the options, and the configuration file's values for those not
+ * given; -1 when one is bad (said on stderr).
+ */
+static int
+tpm2d_configure(struct tpm2d *t, const char *root, struct tpm2d_opts *o,
+    enum log_level *level)
+{
+	char *conf, *cause = NULL, *keep[4] = { NULL, NULL, NULL, NULL };
+	int i, ret = -1;
+
+	conf = xasprintf("%s/etc/cml/tpm2d.conf", root);
+	if (tpm2d_read_config(conf, o, keep, &cause) == -1) {
+		fprintf(stderr, "tpm2d: %s\n", cause);
+		goto out;
+	}
+	if (o->tcti != NULL && (*o->tcti == '\0' || strlen(o->tcti) > 1024)) {
+		fprintf(stderr, "tpm2d: the TCTI must be a string such as "
+		    "%s\n", TPM2D_DEFAULT_TCTI);
+		goto out;
+	}
+	t->tcti = xstrdup(o->tcti != NULL ? o->tcti : TPM2D_DEFAULT_TCTI);
+	if (tpm2d_parse_pcrs(o->seal != NULL ? o->seal :
+	    TPM2D_DEFAULT_SEAL_PCRS, t->seal_pcrs, &t->nseal_pcrs, &cause) ==
+	    -1) {
+		fprintf(stderr, "tpm2d: --seal-pcrs (seal_pcrs): %s\n", cause);
+		goto out;
+	}
+	t->measure_pcr = TPM2D_DEFAULT_MEASURE_PCR;
+	if (o->measure != NULL && tpm2d_parse_int(o->measure, 0,
+	    TPM2D_MAX_PCRS - 1, &t->measure_pcr) == -1) {
+		fprintf(stderr, "tpm2d: --measure-pcr (measure_pcr) needs a "
+		    "PCR from 0 to %d, not '%s'\n", TPM2D_MAX_PCRS - 1,
+		    o->measure);
+		goto out;
+	}
+	if (o->level != NULL && log_level_parse(o->level, level) == -1) {
+		fprintf(stderr, "tpm2d: unknown log level '%s': use warning, "
+		    "info or debug\n", o->level);
+		goto out;
+	}
+	ret = 0;
+out:
+	/* the values point into keep: o is not used after this */
+	memset(o, 0, sizeof *o);
+	for (i = 0; i < 4; i++)
+		free(keep[i]);
+	free(cause);
+	free(conf);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -573,8 +625,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
-	char *cause = NULL, *conf, *keep[4] = { NULL, NULL, NULL, NULL };
-	int ch, i, foreground = 0, ready_fd = -1, daemon_fd = -1;
+	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&t, 0, sizeof t);
 	t.syskey_state = TPM2D_SYSKEY_ERROR;
@@ -628,42 +679,13 @@ main(int argc, char **argv)
 		    "'%s'\n", root);
 		return 2;
 	}
-	conf = xasprintf("%s/etc/cml/tpm2d.conf", root);
-	if (tpm2d_read_config(conf, &o, keep, &cause) == -1) {
-		fprintf(stderr, "tpm2d: %s\n", cause);
+	if (tpm2d_configure(&t, root, &o, &level) == -1) {
+		free(t.tcti);
 		return 2;
 	}
-	if (o.tcti != NULL && (*o.tcti == '\0' || strlen(o.tcti) > 1024)) {
-		fprintf(stderr, "tpm2d: the TCTI must be a string such as "
-		    "%s\n", TPM2D_DEFAULT_TCTI);
-		return 2;
-	}
-	t.tcti = xstrdup(o.tcti != NULL ? o.tcti : TPM2D_DEFAULT_TCTI);
-	if (tpm2d_parse_pcrs(o.seal != NULL ? o.seal :
-	    TPM2D_DEFAULT_SEAL_PCRS, t.seal_pcrs, &t.nseal_pcrs, &cause) ==
-	    -1) {
-		fprintf(stderr, "tpm2d: --seal-pcrs (seal_pcrs): %s\n", cause);
-		free(cause);
-		return 2;
-	}
-	t.measure_pcr = TPM2D_DEFAULT_MEASURE_PCR;
-	if (o.measure != NULL && tpm2d_parse_int(o.measure, 0,
-	    TPM2D_MAX_PCRS - 1, &t.measure_pcr) == -1) {
-		fprintf(stderr, "tpm2d: --measure-pcr (measure_pcr) needs a "
-		    "PCR from 0 to %d, not '%s'\n", TPM2D_MAX_PCRS - 1,
-		    o.measure);
-		return 2;
-	}
-	if (o.level != NULL && log_level_parse(o.level, &level) == -1) {
-		fprintf(stderr, "tpm2d: unknown log level '%s': use warning, "
-		    "info or debug\n", o.level);
-		return 2;
-	}
-	for (i = 0; i < 4; i++)
-		free(keep[i]);
-	free(conf);
 	if (geteuid() != 0) {
 		fprintf(stderr, "tpm2d: must run as root\n");
+		free(t.tcti);
 		return 1;
 	}
 
