@@ -588,6 +588,13 @@ tpm2d_configure(struct tpm2d *t, const char *root, struct tpm2d_opts *o,
 		    o->measure);
 		goto out;
 	}
+	/* PCRs 17 to 22 take extends from localities 2 to 4 only */
+	if (t->measure_pcr >= 17 && t->measure_pcr <= 22) {
+		fprintf(stderr, "tpm2d: --measure-pcr (measure_pcr) %d is a "
+		    "dynamic launch PCR, which cannot be extended at locality "
+		    "0: choose one of 0 to 16 or 23\n", t->measure_pcr);
+		goto out;
+	}
 	if (o->level != NULL && log_level_parse(o->level, level) == -1) {
 		fprintf(stderr, "tpm2d: unknown log level '%s': use warning, "
 		    "info or debug\n", o->level);

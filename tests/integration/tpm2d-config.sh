@@ -2,8 +2,9 @@
 # tpm2d's options and its configuration file (ROOT/etc/cml/tpm2d.conf):
 # the file gives tcti, seal_pcrs, measure_pcr and log_level, the command
 # line wins over it, Status shows what applies; an unknown key, a key given
-# twice, a line that is no "key = value", a bad PCR list or PCR number and
-# an unknown log level are refused with exit 2 and the file and line named;
+# twice, a line that is no "key = value", a bad PCR list or PCR number, a
+# measurement PCR that locality 0 cannot extend and an unknown log level
+# are refused with exit 2 and the file and line named;
 # the usage is refused likewise; a TPM that cannot be reached ends tpm2d with
 # exit 1 and the TCTI's error in words.
 # Proves: none (configuration of tpm2d).
@@ -73,6 +74,8 @@ refused "bad PCR list on the command line" "" \
     "^tpm2d: --seal-pcrs \(seal_pcrs\): '1,,2' is no list of PCRs" --seal-pcrs 1,,2
 refused "bad measure PCR" "measure_pcr = x" \
     "^tpm2d: --measure-pcr \(measure_pcr\) needs a PCR from 0 to 23, not 'x'$"
+refused "a dynamic launch PCR to measure into" "measure_pcr = 17" \
+    "^tpm2d: --measure-pcr \(measure_pcr\) 17 is a dynamic launch PCR, which cannot be extended at locality 0"
 refused "bad log level" "log_level = loud" "^tpm2d: unknown log level 'loud'"
 refused "a relative root" "" "^tpm2d: --root needs an absolute path" --root rel
 refused "an argument" "" "^usage: tpm2d" extra
