@@ -136,7 +136,8 @@ static const char *const store_main_migrations[] = {
 	/*
 	 * 6: the device certificate (at most one: device cert install) and
 	 * the measurement log of container starts, one row per extend of the
-	 * measurement PCR.
+	 * measurement PCR: written before the extend (pending: no reset
+	 * count, PCR or value yet), completed once tpm2d answered.
 	 */
 	"CREATE TABLE main.device_cert ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -151,15 +152,17 @@ static const char *const store_main_migrations[] = {
 	"CREATE TABLE main.measurement ("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" time_ms INTEGER NOT NULL,"
-	" reset_count INTEGER NOT NULL CHECK (reset_count >= 0),"
+	" reset_count INTEGER CHECK (reset_count >= 0),"
 	" container TEXT NOT NULL,"
 	" guestos TEXT NOT NULL,"
 	" version TEXT NOT NULL,"
 	" manifest_hash TEXT NOT NULL CHECK (length(manifest_hash) = 64),"
 	" config_hash TEXT NOT NULL CHECK (length(config_hash) = 64),"
 	" digest TEXT NOT NULL CHECK (length(digest) = 64),"
-	" pcr INTEGER NOT NULL CHECK (pcr >= 0 AND pcr < 24),"
-	" pcr_value TEXT NOT NULL CHECK (length(pcr_value) = 64)"
+	" pcr INTEGER CHECK (pcr >= 0 AND pcr < 24),"
+	" pcr_value TEXT CHECK (length(pcr_value) = 64),"
+	" CHECK ((reset_count IS NULL) = (pcr_value IS NULL) AND"
+	"  (pcr IS NULL) = (pcr_value IS NULL))"
 	")" STORE_STRICT ";"
 	"CREATE INDEX main.measurement_reset"
 	" ON measurement (reset_count, seq);",
@@ -2155,8 +2158,9 @@ store_measurement_list(struct store *st, long long reset_count,
 
 	rc = store_prepare(st->db, &stmt, "SELECT seq, time_ms, reset_count, "
 	    "container, guestos, version, manifest_hash, config_hash, digest, "
-	    "pcr, pcr_value FROM main.measurement WHERE ?1 < 0 OR "
-	    "reset_count = ?1 ORDER BY seq", args, STORE_NITEMS(args));
+	    "pcr, pcr_value FROM main.measurement WHERE pcr_value IS NOT "
+	    "NULL AND (?1 < 0 OR reset_count = ?1) ORDER BY seq", args,
+	    STORE_NITEMS(args));
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			all = xreallocarray(all, n + 1, sizeof *all);
@@ -2193,5 +2197,154 @@ out:
 		for (j = 0; j < 8; j++)
 			free(all[i].s[j]);
 	free(all);
+	return ret;
+}
+
+/*
+ * Writes a pending entry (no reset count, PCR or value: the extend is
+ * yet to come) and sets m->seq; -1 with *cause set.
+ */
+int
+store_measurement_begin(struct store *st, struct store_measurement *m,
+    char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_INT(m->time_ms != 0 ? m->time_ms : store_now_ms()),
+		STORE_TEXT(m->container), STORE_TEXT(m->guestos),
+		STORE_TEXT(m->version), STORE_TEXT(m->manifest_hash),
+		STORE_TEXT(m->config_hash), STORE_TEXT(m->digest),
+	};
+	int rc;
+
+	rc = store_run(st->db, "INSERT INTO main.measurement (time_ms, "
+	    "container, guestos, version, manifest_hash, config_hash, digest) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot write to the "
+		    "measurement log in %s", st->path[STORE_MAIN]);
+		return -1;
+	}
+	m->seq = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/*
+ * Completes the pending entry *seq: the extend happened in TPM reset
+ * reset_count and left PCR pcr at value.  It takes the next seq (set in
+ * *seq), so that the log's order is the order of the extends.  1 done, 0
+ * no such pending entry, -1 with *cause set.
+ */
+int
+store_measurement_confirm(struct store *st, long long *seq,
+    long long reset_count, long long pcr, const char *value, char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_INT(reset_count), STORE_INT(pcr), STORE_TEXT(value),
+		STORE_INT(*seq),
+	};
+	int rc;
+
+	rc = store_run(st->db, "UPDATE main.measurement SET seq = (SELECT "
+	    "max(seq) + 1 FROM main.measurement), reset_count = ?, pcr = ?, "
+	    "pcr_value = ? WHERE seq = ? AND pcr_value IS NULL", args,
+	    STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot complete entry %lld of "
+		    "the measurement log in %s", *seq, st->path[STORE_MAIN]);
+		return -1;
+	}
+	if (sqlite3_changes(st->db) == 0)
+		return 0;
+	if (store_query_int(st->db, "SELECT max(seq) FROM main.measurement",
+	    seq, cause, "cannot read the measurement log") == -1)
+		return -1;
+	return 1;
+}
+
+/*
+ * Removes the pending entry seq (its extend did not happen); 1 removed,
+ * 0 none, -1 with *cause set.
+ */
+int
+store_measurement_drop(struct store *st, long long seq, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(seq) };
+	int rc;
+
+	rc = store_run(st->db, "DELETE FROM main.measurement WHERE seq = ? "
+	    "AND pcr_value IS NULL", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot remove entry %lld of "
+		    "the measurement log in %s", seq, st->path[STORE_MAIN]);
+		return -1;
+	}
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+/*
+ * Reads the pending entries before seq, oldest first, at most max of
+ * them (the newest): their seq into seqs and digest (64 hex digits) into
+ * digests; sets *n.  -1 with *cause set.
+ */
+int
+store_measurement_pending(struct store *st, long long before, size_t max,
+    long long *seqs, char (*digests)[65], size_t *n, char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_INT(before), STORE_INT((long long)max),
+	};
+	sqlite3_stmt *stmt = NULL;
+	size_t i = 0;
+	int rc;
+
+	*n = 0;
+	rc = store_prepare(st->db, &stmt, "SELECT seq, digest FROM (SELECT "
+	    "seq, digest FROM main.measurement WHERE pcr_value IS NULL AND "
+	    "seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq", args,
+	    STORE_NITEMS(args));
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && i < max) {
+			seqs[i] = sqlite3_column_int64(stmt, 0);
+			snprintf(digests[i], 65, "%s",
+			    store_column_text(stmt, 1));
+			i++;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_cause(cause, st->db, rc, "cannot read the measurement "
+		    "log from %s", st->path[STORE_MAIN]);
+		return -1;
+	}
+	*n = i;
+	return 0;
+}
+
+/*
+ * Reads the value the last completed entry of reset reset_count left (64
+ * hex digits into value); 1 found, 0 none, -1 with *cause set.
+ */
+int
+store_measurement_last(struct store *st, long long reset_count, char *value,
+    size_t size, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(reset_count) };
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = -1;
+
+	rc = store_prepare(st->db, &stmt, "SELECT pcr_value FROM "
+	    "main.measurement WHERE pcr_value IS NOT NULL AND reset_count = ? "
+	    "ORDER BY seq DESC LIMIT 1", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(value, size, "%s", store_column_text(stmt, 0));
+		ret = 1;
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		store_cause(cause, st->db, rc, "cannot read the measurement "
+		    "log from %s", st->path[STORE_MAIN]);
+	sqlite3_finalize(stmt);
 	return ret;
 }

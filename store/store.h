@@ -320,10 +320,40 @@ struct store_measurement {
 int store_measurement_add(struct store *st, struct store_measurement *m,
     char **cause);
 /*
- * Calls cb for every entry made in TPM reset reset_count (every entry
- * when it is negative), in order of seq, after the database was read (cb
- * may call the store); stops and returns cb's value when it is not 0.  -1
- * with *cause set on a database error.
+ * Writes a pending entry before its extend (reset_count, pcr and
+ * pcr_value are not read) and sets m->seq; -1 with *cause set.
+ */
+int store_measurement_begin(struct store *st, struct store_measurement *m,
+    char **cause);
+/*
+ * Completes the pending entry *seq: its extend happened in reset
+ * reset_count and left PCR pcr at value.  It takes the next seq (into
+ * *seq): the log's order is the order its entries were completed in,
+ * that of the extends.  1 done, 0 no such pending entry, -1 with *cause
+ * set.
+ */
+int store_measurement_confirm(struct store *st, long long *seq,
+    long long reset_count, long long pcr, const char *value, char **cause);
+/* Removes a pending entry: 1 removed, 0 none, -1 with *cause set. */
+int store_measurement_drop(struct store *st, long long seq, char **cause);
+/*
+ * Reads the newest max pending entries before seq before, oldest first:
+ * seqs and digests (64 hex digits and a NUL each), *n of them.  -1 with
+ * *cause set.
+ */
+int store_measurement_pending(struct store *st, long long before, size_t max,
+    long long *seqs, char (*digests)[65], size_t *n, char **cause);
+/*
+ * Reads the PCR value the last completed entry of reset reset_count left;
+ * 1 found, 0 none, -1 with *cause set.
+ */
+int store_measurement_last(struct store *st, long long reset_count,
+    char *value, size_t size, char **cause);
+/*
+ * Calls cb for every completed entry made in TPM reset reset_count (every
+ * completed entry when it is negative), in order of seq, after the
+ * database was read (cb may call the store); stops and returns cb's value
+ * when it is not 0.  -1 with *cause set on a database error.
  */
 int store_measurement_list(struct store *st, long long reset_count,
     int (*cb)(const struct store_measurement *m, void *arg), void *arg,

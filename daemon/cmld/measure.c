@@ -4,15 +4,19 @@
  * and every extend is logged in the store (see measure.h for the
  * formulas a verifier replays).
  *
- * The log entry is written once tpm2d answered.  When cmld dies between
- * the extend and the write, the PCR has moved and the log lacks that
- * entry: a verifier's replay of the log then fails, which is the honest
- * outcome (the start was not recorded), and the container never ran,
- * since its start goes on only after the entry is stored.
+ * The log entry is written before the extend, pending, and completed
+ * with the PCR's value once tpm2d answered; the start goes on only then.
+ * An extend whose answer never came (tpm2d too slow, cmld ending or
+ * dying between the extend and the write) leaves its entry pending: the
+ * next extend of the same reset settles it, by finding which pending
+ * extends the PCR's new value holds (measure_resolve).  An extend nobody
+ * logged leaves the log unable to replay in that reset, which is the
+ * honest outcome (audited).
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,14 +32,14 @@
 #include "tpm.h"
 #include "xmalloc.h"
 
+/* The most pending entries a completed extend is matched with. */
+#define MEASURE_PENDING_MAX 8
+
 /* A measurement waiting for tpm2d's answer. */
 struct measure {
 	struct cmld *cmld;
+	long long seq; /* its pending entry in the log */
 	char *container;
-	char *guestos;
-	char *version;
-	char manifest_hash[CRYPTO_SHA256_HEX];
-	char config_hash[CRYPTO_SHA256_HEX];
 	char digest[CRYPTO_SHA256_HEX];
 	measure_cb cb;
 	void *arg;
@@ -57,30 +61,153 @@ measure_is_sha256_hex(const char *s)
 	return 1;
 }
 
+/* Reads 64 hex digits into 32 bytes. */
+static void
+measure_unhex(const char *hex, unsigned char *out)
+{
+	size_t i;
+	unsigned int b;
+
+	for (i = 0; i < CRYPTO_SHA256_LEN; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			b = 0;
+		out[i] = (unsigned char)b;
+	}
+}
+
+/* pcr = SHA-256(pcr || digest): what TPM2_PCR_Extend does (sha256). */
+static void
+measure_extend(unsigned char *pcr, const unsigned char *digest)
+{
+	struct crypto_hash *h = crypto_sha256_new();
+
+	crypto_hash_update(h, pcr, CRYPTO_SHA256_LEN);
+	crypto_hash_update(h, digest, CRYPTO_SHA256_LEN);
+	crypto_hash_final(h, pcr);
+}
+
 /* Ends a measurement: the callback, then the state is freed. */
 static void
 measure_end(struct measure *ms, const char *error, const char *cause)
 {
 	ms->cb(ms->arg, error, cause);
 	free(ms->container);
-	free(ms->guestos);
-	free(ms->version);
 	free(ms);
 }
 
-/* tpm2d answered the Extend: logs the entry, then the start goes on. */
+/*
+ * Before this entry is completed, finds the pending entries before it
+ * whose extends happened after all (tpm2d answered them too late, or
+ * cmld ended before it could complete them): the fewest that, replayed
+ * in order from the last completed entry of this reset, lead with this
+ * extend to the value tpm2d reported.  They are completed first (the
+ * log's order is that of the extends); the others stay pending.  When
+ * nothing fits, the log no longer replays in this reset: audited.
+ */
+static void
+measure_resolve(struct measure *ms, long long reset, long long index,
+    const char *value)
+{
+	struct cmld *cmld = ms->cmld;
+	long long seqs[MEASURE_PENDING_MAX];
+	char digests[MEASURE_PENDING_MAX][65], last[65], hex[65];
+	unsigned char start[CRYPTO_SHA256_LEN], v[CRYPTO_SHA256_LEN];
+	unsigned char want[CRYPTO_SHA256_LEN], d[CRYPTO_SHA256_LEN];
+	unsigned char pd[CRYPTO_SHA256_LEN];
+	char *cause = NULL;
+	size_t n = 0, i, j;
+	unsigned int mask, found = 0;
+	int rc, matched = 0;
+
+	if (store_measurement_pending(cmld->store, ms->seq,
+	    MEASURE_PENDING_MAX, seqs, digests, &n, &cause) == -1 ||
+	    (rc = store_measurement_last(cmld->store, reset, last,
+	    sizeof last, &cause)) == -1) {
+		log_warnx("measured start: %s", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 1 && measure_is_sha256_hex(last))
+		measure_unhex(last, start);
+	else
+		memset(start, 0, sizeof start);
+	measure_unhex(value, want);
+	measure_unhex(ms->digest, d);
+	/* the fewest pending extends that explain the value, oldest first */
+	for (i = 0; i <= n && !matched; i++) {
+		for (mask = 0; mask < (1U << n) && !matched; mask++) {
+			if ((size_t)__builtin_popcount(mask) != i)
+				continue;
+			memcpy(v, start, sizeof v);
+			for (j = 0; j < n; j++) {
+				if (mask & (1U << j)) {
+					measure_unhex(digests[j], pd);
+					measure_extend(v, pd);
+				}
+			}
+			measure_extend(v, d);
+			if (memcmp(v, want, sizeof v) == 0) {
+				matched = 1;
+				found = mask;
+			}
+		}
+	}
+	memcpy(v, start, sizeof v);
+	for (i = 0; i < n; i++) {
+		if (matched && (found & (1U << i))) {
+			measure_unhex(digests[i], pd);
+			measure_extend(v, pd);
+			crypto_hex(v, sizeof v, hex);
+			if (store_measurement_confirm(cmld->store, &seqs[i],
+			    reset, index, hex, &cause) == -1) {
+				log_warnx("measured start: %s", cause);
+				free(cause);
+				cause = NULL;
+				continue;
+			}
+			audit_write(cmld, "daemon", "measurement", "ok",
+			    "the extend of measurement log entry %lld (digest "
+			    "%s) was found in PCR %lld after all (tpm2d "
+			    "answered it too late, or cmld ended first): the "
+			    "entry is completed; that start itself was refused",
+			    seqs[i], digests[i], index);
+		}
+		/*
+		 * The others stay pending: tpm2d may still do them (a
+		 * connection it has yet to read), and an extend that never
+		 * happens matches nothing.
+		 */
+	}
+	if (!matched)
+		audit_write(cmld, "daemon", "measurement", PROTO_ERR_INTEGRITY,
+		    "PCR %lld is %s after the extend of log entry %lld, which "
+		    "the measurement log of TPM reset %lld does not give: an "
+		    "extend cml did not log; attestation in this reset will "
+		    "not replay", index, value, ms->seq, reset);
+}
+
+/* tpm2d answered the Extend: completes the entry, then the start goes on. */
 static void
 measure_extended(void *arg, const char *error, struct json_object *params)
 {
 	struct measure *ms = arg;
 	struct cmld *cmld = ms->cmld;
-	struct store_measurement m = { 0 };
 	struct json_object *pcr, *v;
 	const char *value = NULL;
 	long long index = -1, reset = -1;
 	char *cause = NULL, *why = NULL;
 
 	if (error != NULL) {
+		/*
+		 * tpm2d's own errors say the extend did not happen; when the
+		 * link failed (no answer in time, cmld stopping) it may have:
+		 * the entry stays pending, for the next extend to settle.
+		 */
+		if (strncmp(error, "org.cml.TPM.", 12) == 0 &&
+		    store_measurement_drop(cmld->store, ms->seq, &why) == -1) {
+			log_warnx("measured start: %s", why);
+			free(why);
+		}
 		cause = xasprintf("cannot measure the start: %s",
 		    tpm_error_message(params));
 		measure_end(ms, PROTO_ERR_FAILED, cause);
@@ -101,41 +228,33 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 		reset = json_object_get_int64(v);
 	if (index < 0 || index > 23 || reset < 0 ||
 	    !measure_is_sha256_hex(value)) {
-		/* The PCR may have moved: the log cannot say how. */
+		/* The PCR may have moved: the entry stays pending. */
 		audit_container(cmld, ms->container, PROTO_ERR_FAILED,
 		    "measured start: tpm2d's answer to Extend of %s is "
-		    "malformed; the measurement log lacks this extend",
-		    ms->digest);
+		    "malformed", ms->digest);
 		measure_end(ms, PROTO_ERR_FAILED, "cannot measure the start: "
 		    "tpm2d's answer to Extend is malformed");
 		return;
 	}
-	m.reset_count = reset;
-	m.container = ms->container;
-	m.guestos = ms->guestos;
-	m.version = ms->version;
-	m.manifest_hash = ms->manifest_hash;
-	m.config_hash = ms->config_hash;
-	m.digest = ms->digest;
-	m.pcr = index;
-	m.pcr_value = value;
-	if (store_measurement_add(cmld->store, &m, &why) == -1) {
+	measure_resolve(ms, reset, index, value);
+	if (store_measurement_confirm(cmld->store, &ms->seq, reset, index,
+	    value, &why) != 1) {
 		audit_container(cmld, ms->container, PROTO_ERR_FAILED,
 		    "measured start: PCR %lld extended with %s, but the "
-		    "measurement log could not be written (%s); a replay of "
-		    "the log no longer matches the PCR", index, ms->digest,
-		    why);
+		    "measurement log could not be completed (%s)", index,
+		    ms->digest, why != NULL ? why : "its entry is gone");
 		cause = xasprintf("the start was measured, but the "
-		    "measurement log could not be written: %s", why);
+		    "measurement log could not be completed: %s",
+		    why != NULL ? why : "its entry is gone");
 		measure_end(ms, PROTO_ERR_FAILED, cause);
 		free(cause);
 		free(why);
 		return;
 	}
 	/* The log entry is the record; the start's own record follows. */
-	log_info("container %s: start of %s %s measured into PCR %lld = %s "
-	    "(TPM reset %lld, log entry %lld)", ms->container, ms->guestos,
-	    ms->version, index, value, reset, m.seq);
+	log_info("container %s: start measured into PCR %lld = %s (TPM reset "
+	    "%lld, log entry %lld)", ms->container, index, value, reset,
+	    ms->seq);
 	measure_end(ms, NULL, NULL);
 }
 
@@ -143,12 +262,13 @@ int
 measure_start(struct cmld *cmld, const struct measure_what *w,
     measure_cb cb, void *arg, char **cause)
 {
+	struct store_measurement m = { 0 };
 	struct measure *ms;
 	struct crypto_hash *h;
 	struct json_object *p;
 	unsigned char mh[CRYPTO_SHA256_LEN], ch[CRYPTO_SHA256_LEN];
 	unsigned char d[CRYPTO_SHA256_LEN];
-	char *why = NULL;
+	char mhex[CRYPTO_SHA256_HEX], chex[CRYPTO_SHA256_HEX], *why = NULL;
 
 	h = crypto_sha256_new();
 	crypto_hash_update(h, w->manifest, w->manifest_len);
@@ -164,24 +284,39 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	ms = xcalloc(1, sizeof *ms);
 	ms->cmld = cmld;
 	ms->container = xstrdup(w->container);
-	ms->guestos = xstrdup(w->guestos);
-	ms->version = xstrdup(w->version);
-	crypto_hex(mh, sizeof mh, ms->manifest_hash);
-	crypto_hex(ch, sizeof ch, ms->config_hash);
+	crypto_hex(mh, sizeof mh, mhex);
+	crypto_hex(ch, sizeof ch, chex);
 	crypto_hex(d, sizeof d, ms->digest);
 	ms->cb = cb;
 	ms->arg = arg;
 
+	/* Written before the extend: a crash after it leaves it pending. */
+	m.container = w->container;
+	m.guestos = w->guestos;
+	m.version = w->version;
+	m.manifest_hash = mhex;
+	m.config_hash = chex;
+	m.digest = ms->digest;
+	if (store_measurement_begin(cmld->store, &m, &why) == -1) {
+		*cause = xasprintf("cannot measure the start: %s", why);
+		goto fail;
+	}
+	ms->seq = m.seq;
 	p = json_object_new_object();
 	json_object_object_add(p, "digest", json_object_new_string(ms->digest));
 	if (tpm_call(cmld, "Extend", p, measure_extended, ms, &why) == -1) {
 		*cause = xasprintf("cannot measure the start: %s", why);
 		free(why);
-		free(ms->container);
-		free(ms->guestos);
-		free(ms->version);
-		free(ms);
-		return -1;
+		why = NULL;
+		/* tpm2d was not asked: no extend */
+		if (store_measurement_drop(cmld->store, ms->seq, &why) == -1)
+			log_warnx("measured start: %s", why);
+		goto fail;
 	}
 	return 0;
+fail:
+	free(why);
+	free(ms->container);
+	free(ms);
+	return -1;
 }

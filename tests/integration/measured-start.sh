@@ -8,7 +8,10 @@
 # last entry recorded.  With tpm2d stopped a start is refused at once
 # ("cannot measure the start: tpm2d is not running"), the container does
 # not run, no entry is logged, and the refusal is audited.  Once tpm2d is
-# back the container starts and the log replays again.  `device attest`
+# back the container starts and the log replays again.  A start while
+# tpm2d does not answer (stopped) is refused when the call times out; the
+# extend tpm2d does once it runs again is found by the next start's and
+# logged (audited), so the log replays still.  `device attest`
 # gives the log of the TPM's current reset and the PCR it quoted, and
 # cml-attest verifies that evidence (with a device certificate from the
 # test's device CA) and refuses it once a log entry is altered.  c0 is
@@ -51,7 +54,7 @@ print(v.hex())' "$@"
 log() {
 	sqlite3 "$db" ".timeout 5000" "select container, guestos, version, \
 	    manifest_hash, config_hash, digest, pcr, pcr_value from measurement \
-	    order by seq"
+	    where pcr_value is not null order by seq"
 }
 # pcr N: the sha256 value of PCR N as tpm2d reads it
 pcr() {
@@ -95,7 +98,7 @@ expect_eq "it does not run" "no" \
 expect_match "its reason names the measurement" \
     "^cannot measure the start: tpm2d is not running" "$(ct_show "$a" reason)"
 expect_eq "no entry logged" "2" \
-    "$(sqlite3 "$db" "select count(*) from measurement")"
+    "$(sqlite3 "$db" "select count(*) from measurement where pcr_value is not null")"
 expect_match "the refusal is audited" \
     "type=call uid=0 container=$a object=org.cml.Container.Start result=org.cml.Error.Failed details=[^|]*cannot measure the start: tpm2d is not running" \
     "$(cmlsh_run --json -c 'audit list' | python3 -c '
@@ -129,7 +132,32 @@ ct_start "$a"
 v3=$(replay "$da" "$db_" "$da")
 expect_eq "three entries replay to the PCR" "$v3" "$(pcr "$mpcr")"
 expect_eq "the last entry records that value" "$v3" \
-    "$(sqlite3 "$db" "select pcr_value from measurement order by seq desc limit 1")"
+    "$(sqlite3 "$db" "select pcr_value from measurement where pcr_value is not null order by seq desc limit 1")"
+
+# --- tpm2d too slow: the start is refused, its late extend logged after all ---
+_run_tool "container stop $b" "$CMLSH" --socket "$SOCK" container stop "$b"
+tpid=$(tpm2d_pid) || fail "cannot find this stack's tpm2d"
+pending0=$(sqlite3 "$db" "select count(*) from measurement where pcr_value is null")
+kill -STOP "$tpid"
+out=$(cmlsh_run container start "$b" 2>&1)
+rc=$?
+kill -CONT "$tpid"
+expect_status "start while tpm2d does not answer: refused" 1 "$rc"
+expect_match "it says tpm2d did not answer" \
+    "cannot measure the start: tpm2d did not answer org\.cml\.TPM\.Extend within" "$out"
+expect_eq "its entry is pending, not listed" "$((pending0 + 1))" \
+    "$(sqlite3 "$db" "select count(*) from measurement where pcr_value is null")"
+# tpm2d does the extend it read before it was stopped once it runs again
+sleep 1
+ct_start "$b"
+v5=$(replay "$da" "$db_" "$da" "$db_" "$db_")
+expect_eq "the late extend was found: the log replays to the PCR" "$v5" "$(pcr "$mpcr")"
+expect_eq "it is no longer pending; five entries" "$pending0 5" \
+    "$(sqlite3 "$db" "select sum(pcr_value is null) || ' ' || sum(pcr_value is not null) from measurement")"
+expect_match "the late extend is audited" \
+    "the extend of measurement log entry [0-9]+ \(digest $db_\) was found in PCR $mpcr after all" \
+    "$(cmlsh_run --json -c 'audit list' | python3 -c 'import json, sys
+print("\n".join(r["details"] or "" for r in json.load(sys.stdin)["records"]))')"
 
 # --- device attest: the log of this reset, verified by cml-attest ------------
 # The device certificate, from the test's device CA, for cml-attest.
@@ -147,11 +175,13 @@ cmlsh_run --json -c "device attest $nonce" >"$SCRATCH/attest.json" 2>"$SCRATCH/a
 expect_status "device attest" 0 $?
 expect_eq "attest: the log's entries, in order" "$a $da
 $b $db_
-$a $da" "$(python3 -c 'import json, sys
+$a $da
+$b $db_
+$b $db_" "$(python3 -c 'import json, sys
 for e in json.load(sys.stdin)["log"]:
     print(e["container"], e["digest"])' <"$SCRATCH/attest.json")"
 expect_eq "attest: the measurement PCR" "$mpcr" "$(json_get measure_pcr <"$SCRATCH/attest.json")"
-expect_eq "attest: the quoted measurement PCR equals the replay" "$v3" \
+expect_eq "attest: the quoted measurement PCR equals the replay" "$v5" \
     "$(python3 -c 'import json, sys
 a = json.load(sys.stdin)
 print([p["value"] for p in a["pcrs"] if p["index"] == a["measure_pcr"]][0])' <"$SCRATCH/attest.json")"
@@ -193,8 +223,8 @@ expect_eq "a new TPM reset, whose log holds c0's start alone" "$((reset1 + 1)) c
 a = json.load(sys.stdin)
 print(a["reset_count"], " ".join("%s %s %s" % (e["container"], e["digest"], e["pcr"]) for e in a["log"]))' <"$SCRATCH/attest2.json")"
 expect_eq "the PCR read back is c0's replay" "$(replay "$d0")" "$(pcr "$mpcr")"
-expect_eq "the earlier reset's entries are kept" "4" \
-    "$(sqlite3 "$db" "select count(*) from measurement")"
+expect_eq "the earlier reset's entries are kept" "6" \
+    "$(sqlite3 "$db" "select count(*) from measurement where pcr_value is not null")"
 if [ -x "$ATTEST" ]; then
 	out=$("$ATTEST" --ca "$SCRATCH/pki/devca.crt" --nonce "$nonce" --uuid "$uuid" \
 	    "$SCRATCH/attest2.json" 2>&1)

@@ -1704,7 +1704,9 @@ measurement_collect_cb(const struct store_measurement *m, void *arg)
 /*
  * Migration 6 keeps what version 5 held and adds the device certificate
  * (one, replaced by the next) and the measurement log, listed by the TPM
- * reset it was made in; bad hashes are refused by the schema.
+ * reset it was made in; entries written pending before their extend are
+ * listed only once completed, and can be dropped; bad hashes are refused
+ * by the schema.
  * Proves: CR 3.4 (data kept across a schema upgrade).
  */
 static void
@@ -1782,6 +1784,60 @@ test_store_migrate_5_to_6_device_cert_and_measurements(void **state)
 	assert_int_equal(store_measurement_list(st, -1, measurement_collect_cb,
 	    list, &cause), 0);
 	assert_int_equal(strlen(list), 3 * (strlen("1:3:a:1:;") + 64));
+
+	/* pending entries: written before the extend, completed after */
+	m.reset_count = 4;
+	m.container = "c";
+	m.digest = h;
+	assert_int_equal(store_measurement_begin(st, &m, &cause), 0);
+	assert_int_equal(m.seq, 4);
+	assert_int_equal(store_measurement_begin(st, &m, &cause), 0);
+	assert_int_equal(store_measurement_begin(st, &m, &cause), 0);
+	assert_int_equal(m.seq, 6);
+	{
+		long long seqs[4];
+		char digests[4][65], last[65];
+		size_t n;
+
+		assert_int_equal(store_measurement_pending(st, 6, 4, seqs,
+		    digests, &n, &cause), 0);
+		assert_int_equal(n, 2);
+		assert_int_equal(seqs[0], 4);
+		assert_int_equal(seqs[1], 5);
+		assert_string_equal(digests[1], h);
+		assert_int_equal(store_measurement_pending(st, 7, 1, seqs,
+		    digests, &n, &cause), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(seqs[0], 6);
+		assert_int_equal(store_measurement_last(st, 4, last,
+		    sizeof last, &cause), 1);
+		assert_string_equal(last, h);
+		assert_int_equal(store_measurement_last(st, 9, last,
+		    sizeof last, &cause), 0);
+	}
+	/* pending entries are not listed until completed */
+	list[0] = '\0';
+	assert_int_equal(store_measurement_list(st, 4, measurement_collect_cb,
+	    list, &cause), 0);
+	assert_int_equal(strlen(list), strlen("3:4:b:2:;") + 64);
+	/* completed: the next seq, after the entries completed before */
+	{
+		long long seq = 5;
+
+		assert_int_equal(store_measurement_confirm(st, &seq, 4, 13, h,
+		    &cause), 1);
+		assert_int_equal(seq, 7);
+		seq = 5;
+		assert_int_equal(store_measurement_confirm(st, &seq, 4, 13, h,
+		    &cause), 0);
+	}
+	assert_int_equal(store_measurement_drop(st, 4, &cause), 1);
+	assert_int_equal(store_measurement_drop(st, 7, &cause), 0);
+	list[0] = '\0';
+	assert_int_equal(store_measurement_list(st, 4, measurement_collect_cb,
+	    list, &cause), 0);
+	assert_int_equal(strlen(list), 2 * (strlen("3:4:b:2:;") + 64));
+	assert_non_null(strstr(list, ";7:4:c:2:"));
 
 	/* a digest that is no SHA-256 is refused by the schema */
 	m.digest = "abcd";
