@@ -11,10 +11,12 @@
 # back the container starts and the log replays again.  A start while
 # tpm2d does not answer (stopped) is refused when the call times out; the
 # extend tpm2d does once it runs again is found by the next start's and
-# logged (audited), so the log replays still.  `device attest`
-# gives the log of the TPM's current reset and the PCR it quoted, and
-# cml-attest verifies that evidence (with a device certificate from the
-# test's device CA) and refuses it once a log entry is altered.  c0 is
+# logged (audited), so the log replays still; likewise when cmld is
+# killed while tpm2d has yet to do the extend (the next cmld finds it).
+# `device attest` gives the log of the TPM's current reset and the PCR it
+# quoted, and cml-attest verifies that evidence (with a device
+# certificate from the test's device CA) and refuses it once a log entry
+# is altered.  c0 is
 # measured too: after the whole stack restarted (swtpm too: a TPM reset)
 # c0 starts, and the evidence holds the new reset's log, c0's entry alone.
 # Proves: CR 3.4(1) (a container's guest OS manifest and config are
@@ -159,6 +161,29 @@ expect_match "the late extend is audited" \
     "$(cmlsh_run --json -c 'audit list' | python3 -c 'import json, sys
 print("\n".join(r["details"] or "" for r in json.load(sys.stdin)["records"]))')"
 
+# --- cmld killed while tpm2d has yet to extend: the next cmld logs it ------------
+_run_tool "container stop $b" "$CMLSH" --socket "$SOCK" container stop "$b"
+pending0=$(sqlite3 "$db" "select count(*) from measurement where pcr_value is null")
+tpid=$(tpm2d_pid) || fail "cannot find this stack's tpm2d"
+kill -STOP "$tpid"
+cmlsh_run container start "$b" >/dev/null 2>&1 &
+spid=$!
+for _ in $(seq 100); do
+	[ "$(sqlite3 "$db" "select count(*) from measurement where pcr_value is null")" -gt "$pending0" ] && break
+	sleep 0.05
+done
+cpid=$(cmld_pid) || fail "cannot find this stack's cmld"
+kill -KILL "$cpid"
+wait "$spid"
+kill -CONT "$tpid"
+sleep 1
+stack_start
+ct_start "$b"
+v7=$(replay "$da" "$db_" "$da" "$db_" "$db_" "$db_" "$db_")
+expect_eq "the extend cmld did not live to log is found: the log replays" "$v7" "$(pcr "$mpcr")"
+expect_eq "seven entries" "7" \
+    "$(sqlite3 "$db" "select count(*) from measurement where pcr_value is not null")"
+
 # --- device attest: the log of this reset, verified by cml-attest ------------
 # The device certificate, from the test's device CA, for cml-attest.
 cmlsh_run -c 'device csr' >"$SCRATCH/dev.csr" || fail "device csr failed"
@@ -177,11 +202,13 @@ expect_eq "attest: the log's entries, in order" "$a $da
 $b $db_
 $a $da
 $b $db_
+$b $db_
+$b $db_
 $b $db_" "$(python3 -c 'import json, sys
 for e in json.load(sys.stdin)["log"]:
     print(e["container"], e["digest"])' <"$SCRATCH/attest.json")"
 expect_eq "attest: the measurement PCR" "$mpcr" "$(json_get measure_pcr <"$SCRATCH/attest.json")"
-expect_eq "attest: the quoted measurement PCR equals the replay" "$v5" \
+expect_eq "attest: the quoted measurement PCR equals the replay" "$v7" \
     "$(python3 -c 'import json, sys
 a = json.load(sys.stdin)
 print([p["value"] for p in a["pcrs"] if p["index"] == a["measure_pcr"]][0])' <"$SCRATCH/attest.json")"
@@ -223,7 +250,7 @@ expect_eq "a new TPM reset, whose log holds c0's start alone" "$((reset1 + 1)) c
 a = json.load(sys.stdin)
 print(a["reset_count"], " ".join("%s %s %s" % (e["container"], e["digest"], e["pcr"]) for e in a["log"]))' <"$SCRATCH/attest2.json")"
 expect_eq "the PCR read back is c0's replay" "$(replay "$d0")" "$(pcr "$mpcr")"
-expect_eq "the earlier reset's entries are kept" "6" \
+expect_eq "the earlier reset's entries are kept" "8" \
     "$(sqlite3 "$db" "select count(*) from measurement where pcr_value is not null")"
 if [ -x "$ATTEST" ]; then
 	out=$("$ATTEST" --ca "$SCRATCH/pki/devca.crt" --nonce "$nonce" --uuid "$uuid" \
