@@ -2348,3 +2348,24 @@ store_measurement_last(struct store *st, long long reset_count, char *value,
 	sqlite3_finalize(stmt);
 	return ret;
 }
+
+/*
+ * Removes the pending entries but the newest keep; -1 with *cause set.
+ */
+int
+store_measurement_prune(struct store *st, size_t keep, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT((long long)keep) };
+	int rc;
+
+	rc = store_run(st->db, "DELETE FROM main.measurement WHERE pcr_value "
+	    "IS NULL AND seq NOT IN (SELECT seq FROM main.measurement WHERE "
+	    "pcr_value IS NULL ORDER BY seq DESC LIMIT ?)", args,
+	    STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot prune the measurement "
+		    "log in %s", st->path[STORE_MAIN]);
+		return -1;
+	}
+	return 0;
+}

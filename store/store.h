@@ -343,6 +343,8 @@ int store_measurement_drop(struct store *st, long long seq, char **cause);
  */
 int store_measurement_pending(struct store *st, long long before, size_t max,
     long long *seqs, char (*digests)[65], size_t *n, char **cause);
+/* Removes the pending entries but the newest keep; -1 with *cause set. */
+int store_measurement_prune(struct store *st, size_t keep, char **cause);
 /*
  * Reads the PCR value the last completed entry of reset reset_count left;
  * 1 found, 0 none, -1 with *cause set.

@@ -178,6 +178,13 @@ measure_resolve(struct measure *ms, long long reset, long long index,
 		 * happens matches nothing.
 		 */
 	}
+	/* Those that never happened (tpm2d unreachable) must not pile up. */
+	if (store_measurement_prune(cmld->store, MEASURE_PENDING_MAX,
+	    &cause) == -1) {
+		log_warnx("measured start: %s", cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (!matched)
 		audit_write(cmld, "daemon", "measurement", PROTO_ERR_INTEGRITY,
 		    "PCR %lld is %s after the extend of log entry %lld, which "

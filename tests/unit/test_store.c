@@ -1839,6 +1839,15 @@ test_store_migrate_5_to_6_device_cert_and_measurements(void **state)
 	assert_int_equal(strlen(list), 2 * (strlen("3:4:b:2:;") + 64));
 	assert_non_null(strstr(list, ";7:4:c:2:"));
 
+	/* pruned to the newest pending entries */
+	assert_int_equal(store_measurement_begin(st, &m, &cause), 0);
+	assert_int_equal(store_measurement_begin(st, &m, &cause), 0);
+	assert_int_equal(store_measurement_prune(st, 2, &cause), 0);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "measurement WHERE pcr_value IS NULL"), 2);
+	assert_int_equal(int_on_file(f->main_path, "SELECT min(seq) FROM "
+	    "measurement WHERE pcr_value IS NULL"), 8);
+
 	/* a digest that is no SHA-256 is refused by the schema */
 	m.digest = "abcd";
 	assert_int_equal(store_measurement_add(st, &m, &cause), -1);
