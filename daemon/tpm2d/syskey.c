@@ -274,7 +274,8 @@ syskey_write_pcrs(struct tpm2d *t, const int *pcrs, size_t npcrs,
 	for (i = 0; i < npcrs; i++) {
 		e = json_object_new_object();
 		hex = tpm2d_hex(values[i], 32);
-		json_object_object_add(e, "index", json_object_new_int(pcrs[i]));
+		json_object_object_add(e, "index",
+		    json_object_new_int(pcrs[i]));
 		json_object_object_add(e, "value", json_object_new_string(hex));
 		free(hex);
 		json_object_array_add(a, e);
