@@ -130,18 +130,15 @@ tpm2d_audit(struct tpm2d *t, const char *type, const char *object,
 		    r->object, r->result, r->details);
 }
 
-void
-tpm2d_cmd_take_audit(struct call *call)
+struct json_object *
+tpm2d_spool_take(struct tpm2d *t, long long ack, size_t *taken,
+    size_t *held)
 {
-	struct tpm2d *t = call_tpm2d(call);
 	struct tpm2d_spool *s = t->spool;
-	struct json_object *p, *recs, *o, *v;
+	struct json_object *p, *recs, *o;
 	struct spool_record *r;
-	long long ack = 0;
 	size_t i, bytes = 0;
 
-	if (json_object_object_get_ex(call->params, "ack", &v) && v != NULL)
-		ack = json_object_get_int64(v);
 	while (s->n > 0 && s->rec[s->first].seq <= ack)
 		spool_drop_first(s);
 	recs = json_object_new_array();
@@ -169,7 +166,22 @@ tpm2d_cmd_take_audit(struct call *call)
 	p = json_object_new_object();
 	json_object_object_add(p, "records", recs);
 	json_object_object_add(p, "dropped", json_object_new_int64(s->dropped));
+	*taken = i;
+	*held = s->n;
+	return p;
+}
+
+void
+tpm2d_cmd_take_audit(struct call *call)
+{
+	struct json_object *p, *v;
+	long long ack = 0;
+	size_t taken, held;
+
+	if (json_object_object_get_ex(call->params, "ack", &v) && v != NULL)
+		ack = json_object_get_int64(v);
+	p = tpm2d_spool_take(call_tpm2d(call), ack, &taken, &held);
 	call_set_details(call, "ack %lld: %zu of %zu records handed over",
-	    ack, i, s->n);
+	    ack, taken, held);
 	call_reply(call, p);
 }

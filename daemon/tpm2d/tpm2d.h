@@ -157,5 +157,11 @@ char *tpm2d_hex(const unsigned char *p, size_t len);
 /* The audit spool (spool.c). */
 void tpm2d_spool_init(struct tpm2d *t);
 void tpm2d_spool_free(struct tpm2d *t);
+/*
+ * Drops the records up to ack and returns TakeAudit's reply: the oldest of
+ * the rest, as many as fit in one reply (*taken of the *held).
+ */
+struct json_object *tpm2d_spool_take(struct tpm2d *t, long long ack,
+    size_t *taken, size_t *held);
 
 #endif

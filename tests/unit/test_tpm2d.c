@@ -1,7 +1,8 @@
 /*
  * Unit tests of tpm2d's parts that need no TPM: TSS2 return codes in
  * words (rc.c), its command table against its handlers and the org.cml.TPM
- * interface file, and PCR lists as parameters (CMD_ARG_INTS).
+ * interface file, PCR lists as parameters (CMD_ARG_INTS), and the audit
+ * spool (spool.c).
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "log.h"
 #include "tpm2d.h"
 #include "xmalloc.h"
 
@@ -174,6 +176,83 @@ test_pcr_list_param(void **state)
 	json_object_put(params);
 }
 
+/*
+ * The audit spool is bounded: of 1100 records the oldest 76 are dropped
+ * and counted; TakeAudit hands them over oldest first, in replies of a
+ * bounded size, each acknowledging the last; long or malformed text is
+ * cut and escaped; an acknowledged record is never handed over again.
+ * Proves: TSF.AUDIT (records made before cmld can store them are kept in
+ * a bounded spool and handed over in order, losses counted).
+ */
+static void
+test_spool(void **state)
+{
+	struct tpm2d t;
+	struct json_object *p, *recs, *r;
+	char long_text[5000];
+	long long seq, last = 0, want = 77;
+	size_t taken, held, total = 0, n, i;
+	int rounds = 0;
+
+	(void)state;
+	log_init("test_tpm2d", 1, LOG_LEVEL_WARNING);
+	memset(&t, 0, sizeof t);
+	tpm2d_spool_init(&t);
+	memset(long_text, 'x', sizeof long_text - 1);
+	long_text[sizeof long_text - 1] = '\0';
+	/* 300 bytes of details each: a full spool takes several replies */
+	for (i = 1; i <= 1100; i++)
+		tpm2d_audit(&t, "test", "spool", "ok", "record %zu %.300s", i,
+		    i == 1100 ? long_text : long_text + 4000);
+	do {
+		p = tpm2d_spool_take(&t, last, &taken, &held);
+		assert_int_equal(json_object_get_int64(
+		    json_object_object_get(p, "dropped")), 76);
+		recs = json_object_object_get(p, "records");
+		n = json_object_array_length(recs);
+		assert_int_equal(n, taken);
+		assert_true(strlen(json_object_to_json_string(p)) <
+		    PROTO_MAX_MSG / 2);
+		for (i = 0; i < n; i++) {
+			r = json_object_array_get_idx(recs, i);
+			seq = json_object_get_int64(
+			    json_object_object_get(r, "seq"));
+			assert_int_equal(seq, want);
+			want++;
+			last = seq;
+		}
+		total += n;
+		json_object_put(p);
+		rounds++;
+	} while (n > 0);
+	assert_int_equal(total, 1024);
+	assert_true(rounds > 2);
+	assert_int_equal(last, 1100);
+	p = tpm2d_spool_take(&t, 1100, &taken, &held);
+	assert_int_equal(taken, 0);
+	assert_int_equal(held, 0);
+	json_object_put(p);
+
+	/* a long text is cut, bytes that are not UTF-8 escaped */
+	tpm2d_audit(&t, "test", "spool", "ok", "%s \xff\x01", long_text);
+	p = tpm2d_spool_take(&t, 1100, &taken, &held);
+	r = json_object_array_get_idx(json_object_object_get(p, "records"), 0);
+	assert_int_equal(json_object_get_int64(json_object_object_get(r,
+	    "seq")), 1101);
+	assert_true(strlen(json_object_get_string(json_object_object_get(r,
+	    "details"))) <= 2048);
+	json_object_put(p);
+	tpm2d_audit(&t, "test", "spool", "ok", "short \xff\x01");
+	p = tpm2d_spool_take(&t, 1101, &taken, &held);
+	r = json_object_array_get_idx(json_object_object_get(p, "records"), 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(r,
+	    "details")), "short \\xff\\x01");
+	assert_string_equal(json_object_get_string(json_object_object_get(r,
+	    "result")), "ok");
+	json_object_put(p);
+	tpm2d_spool_free(&t);
+}
+
 int
 main(void)
 {
@@ -182,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_rc_decode),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_pcr_list_param),
+		cmocka_unit_test(test_spool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
