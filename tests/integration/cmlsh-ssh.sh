@@ -56,6 +56,11 @@ for ((i = 0; i < 100; i++)); do
 done
 nsenter --net="/proc/$ns_pid/ns/net" ss -ltn 2>/dev/null | grep -q '127.0.0.1:2222' ||
     fail "sshd did not listen: $(cat "$S/sshd.log")"
+# unshare --fork ignores SIGTERM while it waits for its child: the cleanup
+# ends sshd itself, and unshare with it
+sshd_pid=$(pgrep -P "$ns_pid" -x sshd)
+[ -n "$sshd_pid" ] || fail "no sshd under unshare $ns_pid"
+track_pid "$sshd_pid"
 
 # ssh_tty ROWS COLS REMOTE-COMMAND: ssh -t from a pty of that size; keys
 # typed with keys(), ended with ssh_end (status in $trc)
