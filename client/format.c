@@ -586,6 +586,8 @@ format_cell(const char *method, struct json_object *row, const char *col,
 		t = json_object_get_string(type);
 		if (strcmp(t, "daemon") == 0 || strcmp(t, "container") == 0)
 			return xstrdup("cmld");
+		if (strcmp(t, "tpm2d") == 0)
+			return xstrdup("tpm2d");
 	}
 	return format_value(v);
 }

@@ -96,6 +96,10 @@ wait_record '#1 daemon: tpm2d .* started' ||
 rec=$(tpm2d_records | grep -E 'details=#1 daemon: tpm2d .* started' | head -n 1)
 expect_match "tpm2d's start: its uid and pid, its object and seq" \
     "^seq=[0-9]+ time=[^ ]+ uid=0 pid=$tpid object=tpm2d result=ok details=#1 daemon: tpm2d [^ ]+ started \\(pid $tpid," "$rec"
+# in human output the writer is named where the uid would be
+expect_match "audit list names tpm2d as the writer of its records" \
+    '^ *[0-9]+ +[^ ]+ +tpm2d +tpm2d +[0-9]+ ' \
+    "$(cmlsh_run -c 'audit list --type tpm2d --last 1' | sed -n 2p)"
 expect_match "tpm2d's key creation stored too" \
     "uid=0 pid=$tpid object=system key result=ok details=#[0-9]+ syskey: system key created, sealed to PCRs 16,23" \
     "$(tpm2d_records)"
