@@ -35,6 +35,7 @@
 #include "device.h"
 #include "guestos-ready.h"
 #include "handlers.h"
+#include "daemon.h"
 #include "log.h"
 #include "store.h"
 #include "tpm.h"
@@ -132,65 +133,6 @@ cmld_load_device(struct cmld *cmld)
 	cmld->uuid = xstrdup(dev.uuid);
 	cmld->prov_state = xstrdup(dev.state);
 	store_device_clear(&dev);
-}
-
-/*
- * Goes to the background.  The parent waits until the child is ready and
- * exits 0, or exits 1 when the child dies first (its errors went to the
- * parent's stderr).  Returns, in the child, the fd to report readiness on.
- */
-static int
-cmld_daemonize(void)
-{
-	char buf[16];
-	pid_t pid;
-	int fds[2];
-
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		fatal("pipe");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid != 0) {
-		close(fds[1]);
-		_exit(read(fds[0], buf, sizeof buf) > 0 ? 0 : 1);
-	}
-	close(fds[0]);
-	if (setsid() == -1)
-		fatal("setsid");
-	if (chdir("/") == -1)
-		fatal("chdir /");
-	return fds[1];
-}
-
-/* Detaches stdio from the terminal once the daemon is ready. */
-static void
-cmld_detach_stdio(void)
-{
-	int fd;
-
-	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
-		fatal("/dev/null");
-	(void)dup2(fd, STDIN_FILENO);
-	(void)dup2(fd, STDOUT_FILENO);
-	(void)dup2(fd, STDERR_FILENO);
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
-
-/* Writes the pid file; exits on failure. */
-static void
-cmld_write_pid(struct cmld *cmld)
-{
-	char *tmp;
-	FILE *f;
-
-	tmp = xasprintf("%s.tmp", cmld->pid_path);
-	if ((f = fopen(tmp, "we")) == NULL)
-		fatal("cannot write %s", tmp);
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0 || rename(tmp, cmld->pid_path) == -1)
-		fatal("cannot write %s", cmld->pid_path);
-	free(tmp);
 }
 
 /* Handles a signal that arrived. */
@@ -340,7 +282,7 @@ main(int argc, char **argv)
 	 * systemd) keeps its group: there, Ctrl-C stopping cmld is meant.
 	 */
 	if (!foreground)
-		daemon_fd = cmld_daemonize();
+		daemon_fd = daemon_background();
 	else if (getpgrp() != getpid() && setsid() == -1)
 		fatal("setsid");
 	cmld.run_dir = xasprintf("%s/run/cml", root);
@@ -391,7 +333,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGCHLD);
 	loop_signals(cmld.loop, &sigs, cmld_signal, &cmld);
-	cmld_write_pid(&cmld);
+	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
 
 	audit_write(&cmld, "daemon", "cmld", "ok",
@@ -401,7 +343,7 @@ main(int argc, char **argv)
 	    cmld.state_dir, cmld.cgroup_parent);
 	if (!foreground) {
 		log_init("cmld", 0, log_get_level());
-		cmld_detach_stdio();
+		daemon_detach_stdio();
 	}
 	loop_ready(ready_fd);
 	loop_ready(daemon_fd);

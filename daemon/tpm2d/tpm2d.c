@@ -28,6 +28,7 @@
 
 #include <tss2/tss2_tctildr.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "proto.h"
 #include "tpm2d.h"
@@ -147,65 +148,6 @@ tpm2d_mkdirs(const char *dir, mode_t mode)
 	if (chmod(s, mode) == -1)
 		fatal("cannot set the mode of %s", s);
 	free(s);
-}
-
-/*
- * Goes to the background.  The parent waits until the child is ready and
- * exits 0, or exits 1 when the child dies first.  Returns, in the child,
- * the fd to report readiness on.
- */
-static int
-tpm2d_daemonize(void)
-{
-	char buf[16];
-	pid_t pid;
-	int fds[2];
-
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		fatal("pipe");
-	if ((pid = fork()) == -1)
-		fatal("fork");
-	if (pid != 0) {
-		close(fds[1]);
-		_exit(read(fds[0], buf, sizeof buf) > 0 ? 0 : 1);
-	}
-	close(fds[0]);
-	if (setsid() == -1)
-		fatal("setsid");
-	if (chdir("/") == -1)
-		fatal("chdir /");
-	return fds[1];
-}
-
-/* Detaches stdio from the terminal once the daemon is ready. */
-static void
-tpm2d_detach_stdio(void)
-{
-	int fd;
-
-	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
-		fatal("/dev/null");
-	(void)dup2(fd, STDIN_FILENO);
-	(void)dup2(fd, STDOUT_FILENO);
-	(void)dup2(fd, STDERR_FILENO);
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
-
-/* Writes the pid file; exits on failure. */
-static void
-tpm2d_write_pid(struct tpm2d *t)
-{
-	char *tmp;
-	FILE *f;
-
-	tmp = xasprintf("%s.tmp", t->pid_path);
-	if ((f = fopen(tmp, "we")) == NULL)
-		fatal("cannot write %s", tmp);
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0 || rename(tmp, t->pid_path) == -1)
-		fatal("cannot write %s", t->pid_path);
-	free(tmp);
 }
 
 /* Reads one TPM property; 0 if the TPM does not say. */
@@ -711,7 +653,7 @@ main(int argc, char **argv)
 
 	log_init("tpm2d", 1, level);
 	if (!foreground)
-		daemon_fd = tpm2d_daemonize();
+		daemon_fd = daemon_background();
 	else if (getpgrp() != getpid() && setsid() == -1)
 		fatal("setsid");
 	t.run_dir = xasprintf("%s/run/cml", root);
@@ -751,13 +693,13 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	loop_signals(t.loop, &sigs, tpm2d_signal, &t);
-	tpm2d_write_pid(&t);
+	daemon_write_pid(t.pid_path);
 
 	log_info("serving %s (TPM over %s, state %s, log level %s)",
 	    t.sock_path, t.tcti, t.state_dir, log_level_name(log_get_level()));
 	if (!foreground) {
 		log_init("tpm2d", 0, log_get_level());
-		tpm2d_detach_stdio();
+		daemon_detach_stdio();
 	}
 	loop_ready(ready_fd);
 	loop_ready(daemon_fd);

@@ -1,0 +1,23 @@
+/*
+ * What every cml daemon does to become one: go to the background with
+ * its parent waiting for readiness, write its pid file, let go of the
+ * terminal once ready.
+ */
+#ifndef CML_DAEMON_H
+#define CML_DAEMON_H
+
+/*
+ * Goes to the background.  The parent waits until the child is ready and
+ * exits 0, or exits 1 when the child dies first (its errors went to the
+ * parent's stderr).  Returns, in the child (a session leader in /), the
+ * fd to report readiness on.
+ */
+int daemon_background(void);
+
+/* Writes the process's pid to path (through path.tmp); exits on failure. */
+void daemon_write_pid(const char *path);
+
+/* Points stdin, stdout and stderr at /dev/null (once the daemon is ready). */
+void daemon_detach_stdio(void);
+
+#endif
