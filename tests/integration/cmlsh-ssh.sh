@@ -62,49 +62,25 @@ sshd_pid=$(pgrep -P "$ns_pid" -x sshd)
 [ -n "$sshd_pid" ] || fail "no sshd under unshare $ns_pid"
 track_pid "$sshd_pid"
 
-# ssh_tty ROWS COLS REMOTE-COMMAND: ssh -t from a pty of that size; keys
-# typed with keys(), ended with ssh_end (status in $trc)
+# ssh_tty ROWS COLS REMOTE-COMMAND: ssh -t from a pty of that size (lib.sh's
+# pty_start: keys with pty_keys, ended with pty_end, status in $trc)
 ssh_tty() {
-	local rows=$1 cols=$2 cmd
+	local rows=$1 cols=$2
 	shift 2
-	rm -f "$SCRATCH/keys" "$SCRATCH/tty.out"
-	mkfifo "$SCRATCH/keys"
-	printf -v cmd '%q ' nsenter --net="/proc/$ns_pid/ns/net" ssh -t -p 2222 \
-	    -i "$S/user_key" -o UserKnownHostsFile=/dev/null \
+	pty_start "$rows" "$cols" nsenter --net="/proc/$ns_pid/ns/net" ssh -t \
+	    -p 2222 -i "$S/user_key" -o UserKnownHostsFile=/dev/null \
 	    -o StrictHostKeyChecking=no -o LogLevel=ERROR -o BatchMode=yes \
 	    root@127.0.0.1 "$*"
-	script -qfec "stty rows $rows cols $cols; exec $cmd" /dev/null \
-	    <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
-	tpid=$!
-	track_pid "$tpid"
-	exec 9>"$SCRATCH/keys"
-}
-keys() {
-	printf "$1" >&9
-}
-tty_wait() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q -- "$1" "$SCRATCH/tty.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-ssh_end() {
-	exec 9>&-
-	wait "$tpid"
-	trc=$?
-	untrack_pid "$tpid"
 }
 printf -v cmlsh '%q ' "$CMLSH" --socket "$SOCK"
 
 # --- exec -it over ssh -t -----------------------------------------------------------------
 ssh_tty 31 97 "$cmlsh container exec -it $name -- /bin/sh"
-tty_wait '#' || true
-keys 'tty; stty size; echo six-$((6*7))\r'
-tty_wait 'six-42' || true
-keys 'exit 3\r'
-ssh_end
+pty_wait '#' || true
+pty_keys 'tty; stty size; echo six-$((6*7))\r'
+pty_wait 'six-42' || true
+pty_keys 'exit 3\r'
+pty_end
 out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_match "over ssh -t: the container's own pty" '
 /dev/pts/0
@@ -123,8 +99,8 @@ for ((i = 0; i < 100; i++)); do
 	pgrep -f '^sleep 100$' >/dev/null && break
 	sleep 0.1
 done
-keys '\003'
-ssh_end
+pty_keys '\003'
+pty_end
 expect_status "over ssh -t: Ctrl-C ends sleep 100 inside: 128 + SIGINT" 130 "$trc"
 expect_eq "over ssh -t: sleep is gone" "" "$(pgrep -f '^sleep 100$')"
 
@@ -133,15 +109,15 @@ _run_tool "device config set session_idle_timeout 2" \
     "$CMLSH" --socket "$SOCK" -c 'device config set session_idle_timeout 2'
 t0=$(date +%s%N)
 ssh_tty 24 80 "$cmlsh"
-tty_wait 'cml>' || true
-keys 'container list\r'
-tty_wait "$name" || true
+pty_wait 'cml>' || true
+pty_keys 'container list\r'
+pty_wait "$name" || true
 # no key from now on: the session ends 2 s after the last one
 for ((i = 0; i < 100; i++)); do
 	kill -0 "$tpid" 2>/dev/null || break
 	sleep 0.1
 done
-ssh_end
+pty_end
 t1=$(date +%s%N)
 out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_match "over ssh -t: the idle session says why it ended" \

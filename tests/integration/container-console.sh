@@ -49,30 +49,13 @@ expect_eq "--follow: the log, then new lines as they come" 1 \
 expect_eq "--follow: still running while init runs" yes "$(kill -0 "$fpid" 2>/dev/null && echo yes || echo no)"
 
 # --- console --------------------------------------------------------------------------------------
-rm -f "$SCRATCH/keys"
-mkfifo "$SCRATCH/keys"
-printf -v args '%q ' "$CMLSH" --socket "$SOCK" container console "$name"
 n0=$(audit_count)
-script -qfec "stty rows 30 cols 90; exec $args" /dev/null <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
-tpid=$!
-track_pid "$tpid"
-exec 9>"$SCRATCH/keys"
-tty_wait() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -a -q -- "$1" "$SCRATCH/tty.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tty_wait 'tick-' || true
-printf 'hello console\r' >&9
-tty_wait 'got hello console' || true
-printf '\035' >&9
-exec 9>&-
-wait "$tpid"
-trc=$?
-untrack_pid "$tpid"
+pty_start 30 90 "$CMLSH" --socket "$SOCK" container console "$name"
+pty_wait 'tick-' || true
+pty_keys 'hello console\r'
+pty_wait 'got hello console' || true
+pty_keys '\035'
+pty_end
 out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_match "console: what init prints appears" '(^|
 )tick-[0-9]+

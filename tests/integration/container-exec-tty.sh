@@ -71,43 +71,18 @@ untrack_pid "$ipid"
 tty_start() {
 	local rows=$1 cols=$2
 	shift 2
-	rm -f "$SCRATCH/keys" "$SCRATCH/tty.out"
-	mkfifo "$SCRATCH/keys"
-	printf -v args '%q ' "$CMLSH" --socket "$SOCK" "$@"
-	script -qfec "stty rows $rows cols $cols; exec $args" /dev/null \
-	    <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
-	tpid=$!
-	track_pid "$tpid"
-	exec 9>"$SCRATCH/keys"
-}
-keys() {
-	printf "$1" >&9
-}
-# tty_wait TEXT: waits until the output shows TEXT
-tty_wait() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q -- "$1" "$SCRATCH/tty.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-tty_end() {
-	exec 9>&-
-	wait "$tpid"
-	trc=$?
-	untrack_pid "$tpid"
+	pty_start "$rows" "$cols" "$CMLSH" --socket "$SOCK" "$@"
 }
 
 n0=$(audit_count)
 tty_start 33 101 container exec -it "$name" -- /bin/sh
-tty_wait '#' || true
-keys 'echo one-$((1+1)); stty size\r'
-tty_wait '33 101' || true
-keys 'tty; echo two-$((2+1))\r'
-tty_wait 'two-3' || true
-keys 'exit 7\r'
-tty_end
+pty_wait '#' || true
+pty_keys 'echo one-$((1+1)); stty size\r'
+pty_wait '33 101' || true
+pty_keys 'tty; echo two-$((2+1))\r'
+pty_wait 'two-3' || true
+pty_keys 'exit 7\r'
+pty_end
 out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_match "a shell on a pty runs the first command" '(^|
 )one-2
@@ -128,9 +103,9 @@ type=call uid=0 pid=$(audit_last | sed -n 's/.* pid=\([0-9]*\) .*/\1/p') contain
 
 # --- a resize -----------------------------------------------------------------------------------
 tty_start 24 80 container exec -t "$name" -- /bin/sh
-tty_wait '#' || true
-keys 'stty size\r'
-tty_wait '24 80' || true
+pty_wait '#' || true
+pty_keys 'stty size\r'
+pty_wait '24 80' || true
 # the size script's pty gets, then SIGWINCH to cmlsh (script passes it on
 # only for its own terminal): cmlsh reads its terminal's size again
 spty=$(ps -o tty= -p "$(pgrep -P "$tpid" -n)" 2>/dev/null | tr -d ' ')
@@ -138,10 +113,10 @@ cpid=$(pgrep -f "^$CMLSH --socket $SOCK container exec -t" | head -n 1)
 stty -F "/dev/$spty" rows 50 cols 132 2>/dev/null
 kill -WINCH "$cpid"
 sleep 0.5
-keys 'stty size\r'
-tty_wait '50 132' || true
-keys 'exit\r'
-tty_end
+pty_keys 'stty size\r'
+pty_wait '50 132' || true
+pty_keys 'exit\r'
+pty_end
 out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_match "stty size before the resize" '
 24 80
@@ -157,23 +132,23 @@ for ((i = 0; i < 50; i++)); do
 	pgrep -f '^sleep 100$' >/dev/null && break
 	sleep 0.1
 done
-keys '\003'
-tty_end
+pty_keys '\003'
+pty_end
 expect_status "Ctrl-C ends sleep 100 inside: 128 + SIGINT" 130 "$trc"
 expect_eq "sleep is gone" "" "$(pgrep -f '^sleep 100$')"
 tty_start 24 80 container exec -it "$name" -- /bin/sh
-tty_wait '#' || true
-keys 'sleep 100\r'
+pty_wait '#' || true
+pty_keys 'sleep 100\r'
 for ((i = 0; i < 50; i++)); do
 	pgrep -f '^sleep 100$' >/dev/null && break
 	sleep 0.1
 done
-keys '\003'
+pty_keys '\003'
 sleep 0.3
-keys 'echo status=$?\r'
-tty_wait 'status=' || true
-keys 'exit\r'
-tty_end
+pty_keys 'echo status=$?\r'
+pty_wait 'status=' || true
+pty_keys 'exit\r'
+pty_end
 expect_match "Ctrl-C in the shell ends sleep, the shell goes on" 'status=130' "$(tr -d '\r' <"$SCRATCH/tty.out")"
 
 # --- the terminal is restored --------------------------------------------------------------------
@@ -185,7 +160,7 @@ script -qfec "stty -a | grep -o -- '-\?icanon'; $args; stty -a | grep -o -- '-\?
 tpid=$!
 track_pid "$tpid"
 exec 9>"$SCRATCH/keys"
-tty_end
+pty_end
 expect_eq "the caller's terminal is cooked again after exec -t" "icanon
 icanon" "$(grep -a -o -- '-\?icanon' "$SCRATCH/tty.out")"
 
@@ -208,23 +183,23 @@ for ((i = 0; i < 50; i++)); do
 	pgrep -f '^sleep 100$' >/dev/null || break
 	sleep 0.1
 done
-tty_end
+pty_end
 expect_eq "SIGTERM to cmlsh: its terminal is cooked again, it exits 1" "status=1
 icanon" "$(tr -d '\r' <"$SCRATCH/tty.out" | grep -a -o -e 'status=[0-9]*' -e '-\?icanon')"
 expect_eq "SIGTERM to cmlsh: the command inside lost its terminal and ended" "" "$(pgrep -f '^sleep 100$')"
 
 # --- from an interactive cmlsh session (readline) ----------------------------------------------
 tty_start 24 80
-tty_wait 'cml>' || true
-keys "container exec -it $name -- /bin/sh\r"
-tty_wait '# ' || true
-keys 'echo inner-$((6*7)); exit 5\r'
-tty_wait 'inner-42' || true
+pty_wait 'cml>' || true
+pty_keys "container exec -it $name -- /bin/sh\r"
+pty_wait '# ' || true
+pty_keys 'echo inner-$((6*7)); exit 5\r'
+pty_wait 'inner-42' || true
 sleep 0.3
-keys 'container exec '"$name"' -- echo back-in-cmlsh\r'
-tty_wait 'back-in-cmlsh' || true
-keys 'quit\r'
-tty_end
+pty_keys 'container exec '"$name"' -- echo back-in-cmlsh\r'
+pty_wait 'back-in-cmlsh' || true
+pty_keys 'quit\r'
+pty_end
 # readline's and busybox's terminal escapes are not what is looked at
 out=$(tr -d '\r' <"$SCRATCH/tty.out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g')
 expect_match "interactive cmlsh: exec -it runs a shell" 'inner-42' "$out"
@@ -242,8 +217,8 @@ ct_start "$uns"
 # would type an end-of-file character into the raw terminal, and cmlsh
 # passes every key on)
 tty_start 20 70 container exec -t "$uns" -- sh -c 'tty; id -u; stty size'
-tty_wait '20 70' || true
-tty_end
+pty_wait '20 70' || true
+pty_end
 out=$(tr -d '\r' <"$SCRATCH/tty.out")
 expect_eq "exec -t in a user namespace: a pty of its own devpts, root inside, the size" "/dev/pts/0
 0

@@ -309,6 +309,48 @@ cleanup() {
 	exit "$status"
 }
 
+# --- a pseudo-terminal ----------------------------------------------------------
+# pty_start ROWS COLS WORD...: runs the words on a pty of that size (under
+# script), output in $SCRATCH/tty.out; what pty_keys types is its input,
+# which stays open until pty_end (at its input's end script would type an
+# end-of-file character, which a raw terminal passes on); $tpid is script.
+pty_start() {
+	local rows=$1 cols=$2 args
+	shift 2
+	make_scratch
+	rm -f "$SCRATCH/keys" "$SCRATCH/tty.out"
+	mkfifo "$SCRATCH/keys" || fail "cannot make $SCRATCH/keys"
+	printf -v args '%q ' "$@"
+	script -qfec "stty rows $rows cols $cols; exec $args" /dev/null \
+	    <"$SCRATCH/keys" >"$SCRATCH/tty.out" 2>&1 &
+	tpid=$!
+	track_pid "$tpid"
+	exec 9>"$SCRATCH/keys"
+}
+
+# pty_keys TEXT: types TEXT (printf escapes: \r for Enter, \003 for Ctrl-C)
+pty_keys() {
+	printf "$1" >&9
+}
+
+# pty_wait TEXT: waits up to 10 s until the output shows TEXT
+pty_wait() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -a -q -- "$1" "$SCRATCH/tty.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# pty_end: closes the input and waits for the command; its status in $trc
+pty_end() {
+	exec 9>&-
+	wait "$tpid"
+	trc=$?
+	untrack_pid "$tpid"
+}
+
 # --- the TPM ------------------------------------------------------------------
 # The stack's tpm2d socket is $TPM2D_SOCK (scripts/stack starts swtpm and
 # tpm2d before cmld).  A test that needs a TPM of its own starts one with
