@@ -5,7 +5,7 @@
  * the end.  The methods that describe tpm2d itself (Status, GetInfo) are
  * in status.c, the system key in syskey.c, PCRs in pcr.c, the audit spool
  * in spool.c, return codes in rc.c, the device key and quotes in
- * identity.c and attest.c.
+ * identity.c and attest.c, the state volume in volume.c.
  *
  * TPM commands are synchronous: a handler blocks the loop for the few
  * milliseconds a command takes.  tpm2d has few callers (cmld, scd).
@@ -59,6 +59,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: tpm2d [--root DIR] [--tcti TCTI] [--seal-pcrs LIST] "
 	    "[--measure-pcr N]\n"
+	    "             [--state-volume PATH [--state-mount DIR]]\n"
 	    "             [--foreground] [--ready-fd N] [--log-level LEVEL]\n"
 	    "       tpm2d --version | --help\n"
 	    "  --root DIR         keep the socket under DIR/run/cml and the "
@@ -70,6 +71,12 @@ usage(FILE *f)
 	    "(default: %s)\n"
 	    "  --measure-pcr N    PCR that Extend measures into (default: "
 	    "%d)\n"
+	    "  --state-volume PATH  a LUKS2 volume (block device or image "
+	    "file) opened\n"
+	    "                     with the system key and mounted on the "
+	    "state directory\n"
+	    "  --state-mount DIR  where (default: ROOT/var/lib/cml, cmld's "
+	    "state)\n"
 	    "  --foreground, -f   stay in the foreground, log to stderr\n"
 	    "  --ready-fd N       write READY=1 to fd N once serving\n"
 	    "  --log-level LEVEL  warning, info or debug\n"
@@ -306,38 +313,6 @@ tpm2d_tpm_close(struct tpm2d *t)
 }
 
 /*
- * Says whether cml's state directory can be an encrypted volume: only
- * where the kernel has device-mapper.  Setting one up is not tpm2d's
- * work yet, so the state directory is plain either way.
- */
-static void
-tpm2d_state_volume(struct tpm2d *t)
-{
-	char *buf = NULL;
-	size_t len;
-	FILE *f;
-	int dm = 0;
-
-	if ((f = fopen("/proc/misc", "re")) != NULL) {
-		while (getline(&buf, &len, f) != -1)
-			if (strstr(buf, " device-mapper") != NULL)
-				dm = 1;
-		free(buf);
-		fclose(f);
-	}
-	t->state_volume = "plain";
-	if (!dm)
-		t->state_volume_reason = xstrdup("the kernel has no "
-		    "device-mapper: the state directory stays plain, the "
-		    "sealed key protects the platform secret only");
-	else
-		t->state_volume_reason = xstrdup("no encrypted state volume "
-		    "is set up");
-	log_info("state volume: %s (%s)", t->state_volume,
-	    t->state_volume_reason);
-}
-
-/*
  * The device key's parts, until identity.c defines them: no device key.
  */
 __attribute__((weak)) void
@@ -561,6 +536,8 @@ main(int argc, char **argv)
 		{ "tcti", required_argument, NULL, 't' },
 		{ "seal-pcrs", required_argument, NULL, 's' },
 		{ "measure-pcr", required_argument, NULL, 'm' },
+		{ "state-volume", required_argument, NULL, 'v' },
+		{ "state-mount", required_argument, NULL, 'M' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "ready-fd", required_argument, NULL, 'R' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -573,7 +550,7 @@ main(int argc, char **argv)
 	struct rlimit nocore = { 0, 0 };
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
-	const char *root = "";
+	const char *root = "", *volume = NULL, *mnt = NULL;
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&t, 0, sizeof t);
@@ -591,6 +568,12 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			o.measure = optarg;
+			break;
+		case 'v':
+			volume = optarg;
+			break;
+		case 'M':
+			mnt = optarg;
 			break;
 		case 'f':
 			foreground = 1;
@@ -628,6 +611,17 @@ main(int argc, char **argv)
 		    "'%s'\n", root);
 		return 2;
 	}
+	if ((volume != NULL && (volume[0] != '/' || strlen(volume) >
+	    PATH_MAX)) || (mnt != NULL && (mnt[0] != '/' ||
+	    strlen(mnt) > PATH_MAX || strcmp(mnt, "/") == 0))) {
+		fprintf(stderr, "tpm2d: --state-volume and --state-mount need "
+		    "absolute paths (not /)\n");
+		return 2;
+	}
+	if (mnt != NULL && volume == NULL) {
+		fprintf(stderr, "tpm2d: --state-mount needs --state-volume\n");
+		return 2;
+	}
 	if (tpm2d_configure(&t, root, &o, &level) == -1) {
 		free(t.tcti);
 		return 2;
@@ -660,6 +654,9 @@ main(int argc, char **argv)
 	t.state_dir = xasprintf("%s/var/lib/cml/tpm2d", root);
 	t.sock_path = xasprintf("%s/tpm2d.sock", t.run_dir);
 	t.pid_path = xasprintf("%s/tpm2d.pid", t.run_dir);
+	t.state_volume_path = volume != NULL ? xstrdup(volume) : NULL;
+	t.state_mount = mnt != NULL ? xstrdup(mnt) :
+	    xasprintf("%s/var/lib/cml", root);
 	tpm2d_mkdirs(t.run_dir, 0755);
 	tpm2d_mkdirs(t.state_dir, 0700);
 	umask(0077);
@@ -671,7 +668,7 @@ main(int argc, char **argv)
 	    (long)getpid(), t.manufacturer, t.firmware, t.tcti);
 	tpm2d_syskey_init(&t);
 	tpm2d_identity_init(&t);
-	tpm2d_state_volume(&t);
+	tpm2d_volume_init(&t);
 
 	t.loop = loop_new();
 	t.srv_cfg.name = "tpm2d";
@@ -714,6 +711,7 @@ main(int argc, char **argv)
 	srv_free(t.srv);
 	t.srv = NULL;
 	tpm2d_identity_free(&t);
+	tpm2d_volume_free(&t);
 	tpm2d_syskey_free(&t);
 	tpm2d_tpm_close(&t);
 	(void)unlink(t.pid_path);
@@ -726,6 +724,8 @@ main(int argc, char **argv)
 	free(t.pid_path);
 	free(t.syskey_reason);
 	free(t.state_volume_reason);
+	free(t.state_volume_path);
+	free(t.state_mount);
 	log_info("stopped");
 	return 0;
 }

@@ -51,9 +51,16 @@ struct tpm2d {
 	/* the PCRs the blob on disk is sealed to (may differ from seal_pcrs) */
 	int sealed_pcrs[TPM2D_MAX_PCRS];
 	size_t nsealed_pcrs;
-	/* the state volume: "plain" or "encrypted", and why it is plain */
+	/*
+	 * the state volume (volume.c): "plain", "encrypted" or "locked", and
+	 * what it is or why; the volume configured (--state-volume) or NULL,
+	 * and where it is mounted (cmld's state directory)
+	 */
 	const char *state_volume;
 	char *state_volume_reason;
+	char *state_volume_path;
+	char *state_mount;
+	void *volume;
 	/* the device key (identity.c): "present" or "absent", its handle */
 	const char *identity_state;
 	unsigned int identity_handle;
@@ -136,6 +143,14 @@ void tpm2d_cmd_get_interface_description(struct call *call);
  */
 void tpm2d_identity_init(struct tpm2d *t);
 void tpm2d_identity_free(struct tpm2d *t);
+
+/*
+ * The state volume (volume.c): after the system key, before readiness,
+ * opens and mounts it (or says why the state directory stays plain, or
+ * locks it); at stop, unmounts and closes it.
+ */
+void tpm2d_volume_init(struct tpm2d *t);
+void tpm2d_volume_free(struct tpm2d *t);
 
 /* The system key (syskey.c): unseals it, or makes it at first start. */
 void tpm2d_syskey_init(struct tpm2d *t);
