@@ -6,12 +6,20 @@
 # (container-cgroup-v2.sh checks the refusal on every host, and runs a
 # container on the host's own v2 only where it offers the controllers).
 #
+# The same boot proves tpm2d through a real TPM device and cml's encrypted
+# state volume, which need a kernel with device-mapper (see below).
+#
 # The test makes a PKI and a signed busybox guest OS here, and an
 # initramfs (tests/vm/mkinitramfs) with busybox-static, the freshly built
-# cmld, cmlsh and cml-sign with their libraries, the modules the guest
-# needs (loop, squashfs, overlay) and tests/vm/init.sh as init.  qemu
-# boots Debian's kernel (linux-image-amd64) with it, with
-# cgroup_no_v1=all, without network and without a disk.  Inside, the init
+# cmld, cmlsh, cml-sign and tpm2d with their libraries (and tpm2-tss's
+# TCTI for /dev/tpmrm0, which is loaded with dlopen, and mke2fs), the
+# modules the guest needs (loop, squashfs, overlay; virtio_blk, dm-mod,
+# dm-crypt, ecb, xts, algif_skcipher, ext4) and tests/vm/init.sh as init.
+# qemu boots Debian's kernel (linux-image-amd64) with it, with
+# cgroup_no_v1=all, without network, with a swtpm attached as its TPM
+# (tpm-tis) and an empty 64 MiB disk image (virtio) for the state volume.
+# Inside, the init starts tpm2d (device:/dev/tpmrm0, system key sealed to
+# PCRs 16 and 23, --state-volume /dev/vda) and then, once it is ready,
 # mounts cgroup2 at /sys/fs/cgroup, starts cmld, installs the guest OS and
 # runs two containers: "v2" with the default limits (256 MiB, 1024
 # processes) and "v2-lim" with 64 MiB, 16 processes, a CPU quota of 50 %
@@ -41,6 +49,26 @@
 #     cmld's namespace, no mount point directory, and no loop device of
 #     cmld's state (v2's image had one while it ran); cmld reports no
 #     sanitizer error.
+# The state volume (tpm2d, in the same boot):
+#   - /dev/tpmrm0 is there (swtpm through tpm-tis) and tpm2d is ready
+#     through it; before its readiness it formatted /dev/vda LUKS2
+#     (aes-xts-plain64), opened it as /dev/mapper/cml-state with the key
+#     derived from the sealed system key, made ext4 on it and mounted it
+#     on cmld's state directory (nosuid,nodev,noexec), its own directory
+#     with the sealed blob bound back outside the volume;
+#   - cmld runs on it (the containers above), device status says
+#     "encrypted"; cml.db and a marker file the VM writes live inside;
+#   - tpm2d stopped after cmld: unmounted and closed; tpm2d and cmld
+#     started again in the same boot: the volume opens again with the
+#     sealed key, the marker is there, cmld has the same device UUID and
+#     its containers;
+#   - PCR 16 extended (a raw TPM2_PCR_Extend through /dev/tpmrm0): tpm2d
+#     serves on but the system key is refused and the volume stays closed;
+#     tpm2d says so naming PCR 16, the state directory is locked (an empty
+#     read-only tmpfs with a file LOCKED saying why), and cmld refuses to
+#     start on it; tpm2d's stop removes the lock;
+#   - on the host, after the VM: the image has a LUKS2 header (blkid), and
+#     neither the marker nor SQLite's header appears in it.
 # A check the VM does not report fails, and so does a VM that never says
 # "done" (within CML_VM_TIMEOUT seconds, default 240).  The VM uses KVM when
 # /dev/kvm is writable and a probe boot of the same kernel under KVM alone
@@ -50,14 +78,18 @@
 # never prints a line, and the test says so loudly and uses TCG emulation (20-60 s
 # on two cores) instead of waiting out its timeout.  CML_VM_NO_KVM=1 forces
 # TCG.
-# Needs qemu-system-x86, linux-image-amd64, busybox-static and cpio
-# (scripts/deps); skips loudly without them.  $CML_VM_KERNEL names another
+# Needs qemu-system-x86, linux-image-amd64, busybox-static, cpio, swtpm
+# and e2fsprogs (scripts/deps); skips loudly without them.  $CML_VM_KERNEL names another
 # kernel image (its modules in /lib/modules/VERSION, VERSION from the file
 # name vmlinuz-VERSION, or $CML_VM_KVER).  Every check is made whichever
 # accelerator runs the VM: KVM only saves time.
 # Proves: APS 04, CR 7.1, CR 7.2 (limits on cgroup v2, the CPU quota
 # enforced; no leftovers after stop), TSF.ISOL (cgroup namespace on v2;
-# the freezer on v2), TSF.DEV, CR 7.7 (device access on v2).
+# the freezer on v2), TSF.DEV, CR 7.7 (device access on v2), TSF.SDATA
+# (cml's state directory is a LUKS2 volume opened only with the TPM-sealed
+# system key through /dev/tpmrm0, opened again after a restart, kept
+# closed and locked when a sealed PCR changed; the state is not in the
+# image in clear).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -66,7 +98,7 @@ VM_TIMEOUT=${CML_VM_TIMEOUT:-240}
 
 need_binaries
 need_guestos_tools
-need_prog qemu-system-x86_64 cpio timeout
+need_prog qemu-system-x86_64 cpio timeout swtpm blkid truncate
 [ -f "$VM_DIR/mkinitramfs" ] && [ -f "$VM_DIR/init.sh" ] || skip "no $VM_DIR/mkinitramfs or $VM_DIR/init.sh"
 
 # The kernel: $CML_VM_KERNEL, else the newest Debian kernel in /boot
@@ -103,10 +135,29 @@ guestos_make "$payload/busybox-1.0" busybox 1.0
 printf '%s\n' '{"name":"v2","guestos":{"name":"busybox"}}' >"$payload/v2.json"
 printf '%s\n' '{"name":"v2-lim","guestos":{"name":"busybox"},"process":{"capabilities":{"bounding":["CAP_MKNOD"]}},"linux":{"resources":{"memory":{"limit":67108864},"pids":{"limit":16},"cpu":{"quota":50000,"cpus":"0"},"devices":[{"type":"c","major":5,"minor":1,"access":"r"}]}}}' >"$payload/v2-lim.json"
 
+# the marker the VM writes into a file of the state volume
+marker="CMLVM-MARKER-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s\n' "$marker" >"$payload/marker"
+
+# tpm2d and what it needs: tpm2-tss's TCTI for /dev/tpmrm0 (loaded with
+# dlopen, so ldd does not list it), mke2fs for the volume's file system
+tcti_lib=
+for d in /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do
+	[ -f "$d/libtss2-tcti-device.so.0" ] && { tcti_lib=$d/libtss2-tcti-device.so.0; break; }
+done
+[ -n "$tcti_lib" ] || skip "no libtss2-tcti-device.so.0 (libtss2-dev) for tpm2d in the VM"
+mke2fs_bin=$(command -v mke2fs || echo /usr/sbin/mke2fs)
+[ -x "$mke2fs_bin" ] || skip "no mke2fs (e2fsprogs)"
+extras=(--extra "$tcti_lib" --extra "$mke2fs_bin")
+[ -f /etc/mke2fs.conf ] && extras+=(--extra /etc/mke2fs.conf)
+
 initrd=$SCRATCH/initrd.cpio
 _run_tool "mkinitramfs" bash "$VM_DIR/mkinitramfs" "$initrd" --kver "$kver" \
     --init "$VM_DIR/init.sh" --payload "$payload" \
-    --module loop --module squashfs --module overlay
+    --module loop --module squashfs --module overlay \
+    --module virtio_pci --module virtio_blk --module dm-mod --module dm-crypt \
+    --module ecb --module xts --module algif_skcipher --module crc32c_generic --module ext4 \
+    "${extras[@]}"
 t1=$(date +%s)
 echo "# kernel $kernel ($kver), initramfs of $(($(stat -c %s "$initrd") / 1048576)) MiB, made in $((t1 - t0)) s"
 
@@ -168,6 +219,25 @@ else
 fi
 tvm=$(date +%s)
 
+# --- the VM's TPM and disk ---------------------------------------------------------------
+# swtpm as the guest's TPM (qemu's tpm-tis over swtpm's control socket; it
+# ends when qemu closes it), and an empty disk image for the state volume
+tpmdir=$SCRATCH/vtpm
+mkdir -p "$tpmdir"
+swtpm socket --tpm2 --tpmstate "dir=$tpmdir" \
+    --ctrl "type=unixio,path=$tpmdir/sock" --terminate --daemon \
+    --pid "file=$tpmdir/pid" --log "file=$tpmdir/log" </dev/null ||
+    fail "swtpm for the VM did not start"
+for ((i = 0; i < 100; i++)); do
+	[ -S "$tpmdir/sock" ] && [ -s "$tpmdir/pid" ] && break
+	sleep 0.05
+done
+swtpm_pid=$(head -n 1 "$tpmdir/pid" 2>/dev/null | tr -dc 0-9)
+[ -n "$swtpm_pid" ] || fail "swtpm for the VM wrote no pid"
+track_pid "$swtpm_pid"
+disk=$SCRATCH/state.img
+truncate -s 64M "$disk" || fail "truncate $disk"
+
 # --- the VM ---------------------------------------------------------------------------
 console=$SCRATCH/console.log
 # The sanitizer settings of the test run (scripts/test) reach cmld in the
@@ -187,6 +257,9 @@ timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
     -nic none -serial "file:$console" -no-reboot \
     -kernel "$kernel" -initrd "$initrd" \
     -append "$append" \
+    -chardev "socket,id=chrtpm,path=$tpmdir/sock" \
+    -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
+    -drive "file=$disk,format=raw,if=virtio" \
     </dev/null >"$SCRATCH/qemu.log" 2>&1 &
 qpid=$!
 track_pid "$qpid"
@@ -347,6 +420,58 @@ expect_eq "no loop device of cmld's state is left" "" "$(got loops_after_stop)"
 expect_eq "no group left in the hierarchy" "" "$(got cgroups_left)"
 expect_eq "cmld exits on SIGTERM" exited "$(got cmld_exit)"
 expect_eq "no sanitizer report in cmld's log" 0 "$(got sanitizer)"
+
+# --- tpm2d through /dev/tpmrm0, the state volume opened by the sealed key ---------------
+expect_eq "the VM has /dev/tpmrm0 (swtpm as a TIS TPM)" present "$(got tpm_device)"
+expect_eq "the VM has device-mapper (/dev/mapper/control)" present "$(got dm_control)"
+expect_eq "the VM has the state disk /dev/vda" present "$(got disk)"
+expect_eq "tpm2d ready through device:/dev/tpmrm0 with --state-volume /dev/vda" ready "$(got tpm2d)"
+expect_match "the state directory is the dm-crypt volume, ext4, nosuid,nodev,noexec" \
+    '^/dev/mapper/cml-state ext4 rw,nosuid,nodev,noexec(,|$)' "$(got vol.mount)"
+expect_eq "tpm2d's own directory (the sealed blob) is bound back, outside the volume" "bound blob" "$(got vol.tpm2d_dir)"
+expect_eq "the dm-crypt device is cml-state" cml-state "$(got vol.mapped)"
+expect_match "tpm2d says it formatted and opened the volume before readiness" \
+    '^state volume: encrypted: /dev/vda \(LUKS2, aes-xts-plain64\) formatted and opened as /dev/mapper/cml-state, mounted on /stack/var/lib/cml$' \
+    "$(got vol.log)"
+expect_eq "device status (cmld, from tpm2d): state volume encrypted" encrypted "$(got vol.status)"
+expect_match "device status: a device UUID" '^[0-9a-f-]{32,36}$' "$(got vol.uuid)"
+expect_eq "the marker was written into the state directory" "$marker" "$(got vol.marker_inside)"
+expect_eq "cmld's database lives in the state directory" "SQLite format 3" "$(got vol.db)"
+expect_eq "tpm2d stopped (after cmld)" exited "$(got vol.tpm2d_stop)"
+expect_eq "tpm2d's stop unmounted the state directory" none "$(got vol.mount_stopped)"
+expect_eq "tpm2d's stop closed the dm-crypt device" "" "$(got vol.mapped_stopped)"
+expect_eq "tpm2d started again" ready "$(got vol.tpm2d_again)"
+expect_match "the volume opened again with the sealed key and mounted" \
+    '^/dev/mapper/cml-state ext4 ' "$(got vol.mount_again)"
+expect_eq "the marker is there again" "$marker" "$(got vol.marker_again)"
+expect_eq "cmld started again on the volume" ready "$(got vol.cmld_again)"
+expect_eq "cmld found its state: the same device UUID" "$(got vol.uuid)" "$(got vol.uuid_again)"
+expect_eq "cmld found its containers" "v2 v2-lim" "$(got vol.containers_again)"
+expect_eq "device status again: encrypted" encrypted "$(got vol.status_again)"
+expect_eq "cmld stopped again" exited "$(got vol.cmld_again_exit)"
+expect_eq "tpm2d stopped again" exited "$(got vol.tpm2d_again_stop)"
+expect_eq "the dm-crypt device closed again" "" "$(got vol.mapped_again_stopped)"
+expect_eq "PCR 16 extended through /dev/tpmrm0 (65 bytes, TPM_RC_SUCCESS)" "65 00000000" "$(got vol.extend)"
+expect_eq "tpm2d serves after the refusal (for diagnosis)" ready "$(got vol.tpm2d_refused)"
+expect_match "tpm2d: the state volume is locked, the reason names PCR 16" \
+    '^state volume: locked: the system key is not unsealed, so /dev/vda stays closed: .*PCR 16 changed' \
+    "$(got vol.refused_log)"
+expect_match "the state directory is locked: a read-only tmpfs" '^tmpfs tmpfs ro,' "$(got vol.mount_refused)"
+expect_eq "the volume was not opened" "" "$(got vol.mapped_refused)"
+expect_match "LOCKED in the state directory says why, naming PCR 16" \
+    "^cml's state volume /dev/vda is not open: .*PCR 16 changed" "$(got vol.locked_file)"
+expect_match "nothing of the volume is readable while it is locked" "No such file" "$(got vol.marker_refused)"
+expect_match "cmld does not start on the locked state directory" '^exit [1-9]' "$(got vol.cmld_locked)"
+expect_eq "tpm2d stopped after the refusal" exited "$(got vol.tpm2d_refused_stop)"
+expect_eq "tpm2d's stop removed the lock" none "$(got vol.mount_end)"
+expect_eq "no sanitizer report in tpm2d's log and cmld's second run" 0 "$(got vol.sanitizer)"
+# the disk image, on the host
+expect_eq "the disk image has a LUKS2 header (blkid)" "TYPE=crypto_LUKS VERSION=2" \
+    "$(blkid -p -s TYPE -s VERSION -o export "$disk" | grep -E '^(TYPE|VERSION)=' | sort | xargs)"
+expect_eq "the marker written into the state directory is not in the image" 0 \
+    "$(grep -c -a -F "$marker" "$disk")"
+expect_eq "no SQLite header in the image (cmld's database is encrypted)" 0 \
+    "$(grep -c -a -F "SQLite format 3" "$disk")"
 
 [ "$FAILURES" = 0 ] || show_console
 finish

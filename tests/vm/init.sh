@@ -86,23 +86,95 @@ report cgroup_fs "$(stat -f -c %t /sys/fs/cgroup) $(awk '$2 == "/sys/fs/cgroup" 
 report cgroup_controllers "$(cat /sys/fs/cgroup/cgroup.controllers)"
 report cgroup_v1 "$(awk '$3 == "cgroup" { print $2 }' /proc/mounts | tr '\n' ' ')"
 
-# --- cmld ------------------------------------------------------------------------------
+# --- tpm2d and the state volume -------------------------------------------------------
+# tpm2d (stage 1) talks to the swtpm the host attached as a TIS TPM through
+# the kernel's resource manager, unseals (at first: makes) the system key
+# sealed to PCRs 16 and 23, and opens the disk /dev/vda as cml's state
+# volume on $STACK/var/lib/cml before it reports readiness; cmld starts
+# after it, its database inside the volume.
 STACK=/stack
 SOCK=$STACK/run/cml/control.sock
+VOLDIR=$STACK/var/lib/cml
 mkdir -p $STACK/log $STACK/run
-cmld --root $STACK --foreground --ready-fd 4 4>/tmp/ready >$STACK/log/cmld.log 2>&1 </dev/null &
-cmld_pid=$!
-i=0
-while [ $i -lt 600 ] && ! grep -q READY=1 /tmp/ready 2>/dev/null; do
-	kill -0 $cmld_pid 2>/dev/null || break
-	sleep 0.1
-	i=$((i + 1))
-done
-if grep -q READY=1 /tmp/ready 2>/dev/null; then
+report tpm_device "$(if [ -c /dev/tpmrm0 ]; then echo present; else echo gone; fi)"
+report dm_control "$(if [ -c /dev/mapper/control ]; then echo present; else echo gone; fi)"
+report disk "$(if [ -b /dev/vda ]; then echo present; else echo gone; fi)"
+
+# waitready FILE PID: waits up to 60 s for READY=1 in FILE while PID runs
+waitready() {
+	i=0
+	while [ $i -lt 600 ] && ! grep -q READY=1 "$1" 2>/dev/null; do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q READY=1 "$1" 2>/dev/null
+}
+
+# stopwait KEY PID: SIGTERM, waits up to 20 s, reports "exited" or why not
+# (a zombie counts as ended; this shell is its parent and reaps it)
+stopwait() {
+	kill -TERM "$2" 2>/dev/null
+	i=0
+	while [ $i -lt 200 ] && [ -d "/proc/$2" ] &&
+	    ! grep -q '^State:[[:space:]]*Z' "/proc/$2/status" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -d "/proc/$2" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$2/status" 2>/dev/null; then
+		report "$1" "still running after 20 s"
+	else
+		wait "$2" 2>/dev/null
+		report "$1" exited
+	fi
+}
+
+# tpm2d_start KEY: starts tpm2d on the TPM and the state volume, reports
+# whether it is ready; sets tpm2d_pid
+tpm2d_start() {
+	rm -f /tmp/tready
+	echo "=== tpm2d_start $(cut -d' ' -f1 /proc/uptime)" >>$STACK/log/tpm2d.log
+	DM_DISABLE_UDEV=1 tpm2d --root $STACK --tcti device:/dev/tpmrm0 \
+	    --seal-pcrs 16,23 --state-volume /dev/vda --foreground \
+	    --ready-fd 5 5>/tmp/tready >>$STACK/log/tpm2d.log 2>&1 </dev/null &
+	tpm2d_pid=$!
+	if waitready /tmp/tready $tpm2d_pid; then
+		report "$1" ready
+	else
+		report "$1" "not ready: $(tail -n 3 $STACK/log/tpm2d.log | tr '\n' ' ')"
+	fi
+}
+
+# cmld_start LOG: starts cmld; sets cmld_pid
+cmld_start() {
+	rm -f /tmp/ready
+	cmld --root $STACK --foreground --ready-fd 4 4>/tmp/ready >>"$1" 2>&1 </dev/null &
+	cmld_pid=$!
+	waitready /tmp/ready $cmld_pid
+}
+
+# the mount on the state directory: "SOURCE FSTYPE OPTIONS", or "none"
+volmount() {
+	awk -v d="$VOLDIR" '$2 == d { m = $1 " " $3 " " $4 } END { print (m == "" ? "none" : m) }' /proc/mounts
+}
+
+# the dm-crypt devices: the names in /dev/mapper but control
+mapped() {
+	ls /dev/mapper 2>/dev/null | grep -v '^control$' | tr '\n' ' ' | sed 's/ $//'
+}
+
+tpm2d_start tpm2d
+report vol.mount "$(volmount)"
+report vol.tpm2d_dir "$(awk -v d="$VOLDIR/tpm2d" '$2 == d { print "bound" }' /proc/mounts) $(if [ -f $VOLDIR/tpm2d/syskey.blob ]; then echo blob; else echo no-blob; fi)"
+report vol.mapped "$(mapped)"
+report vol.log "$(grep -m 1 'state volume: [a-z]*: ' $STACK/log/tpm2d.log | sed 's/^tpm2d: //')"
+
+# --- cmld ------------------------------------------------------------------------------
+if cmld_start $STACK/log/cmld.log; then
 	report cmld ready
 else
 	report cmld "not ready after $((i / 10)) s"
-	sed 's/^/CMLVM-LOG /' $STACK/log/cmld.log
+	sed 's/^/CMLVM-LOG /' $STACK/log/cmld.log $STACK/log/tpm2d.log
 	off
 fi
 
@@ -285,6 +357,21 @@ report v2.dir_after_stop "$(exists $STACK/run/cml/containers/v2)"
 report loops_after_stop "$(loops)"
 report cgroups_left "$(find $CG -mindepth 1 -type d | tr '\n' ' ')"
 
+# --- the state volume: what lives in it ----------------------------------------------
+# (cmld still runs: its device UUID and what tpm2d says of the volume)
+devstatus() {
+	cml --json device status 2>/dev/null | tr ',{}' '\n\n\n' |
+	    sed -n "s/^ *\"$1\": *\"\([^\"]*\)\" *\$/\1/p" | head -n 1
+}
+uuid1=$(devstatus uuid)
+report vol.uuid "$uuid1"
+report vol.status "$(devstatus state_volume)"
+marker=$(cat /payload/marker 2>/dev/null)
+echo "$marker" >$VOLDIR/cmlvm-marker
+sync
+report vol.marker_inside "$(cat $VOLDIR/cmlvm-marker)"
+report vol.db "$(head -c 15 $VOLDIR/cml.db 2>&1)"
+
 # cmld ends (sanitizer builds report leaks only then)
 kill -TERM $cmld_pid 2>/dev/null
 i=0
@@ -298,6 +385,66 @@ else
 	report cmld_exit exited
 fi
 report sanitizer "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' $STACK/log/cmld.log)"
+
+# --- tpm2d stopped and started again: the volume opens again -----------------------------
+stopwait vol.tpm2d_stop $tpm2d_pid
+report vol.mount_stopped "$(volmount)"
+report vol.mapped_stopped "$(mapped)"
+tpm2d_start vol.tpm2d_again
+report vol.mount_again "$(volmount)"
+report vol.marker_again "$(cat $VOLDIR/cmlvm-marker 2>&1)"
+if cmld_start $STACK/log/cmld2.log; then
+	report vol.cmld_again ready
+else
+	report vol.cmld_again "not ready: $(tail -n 3 $STACK/log/cmld2.log | tr '\n' ' ')"
+fi
+report vol.uuid_again "$(devstatus uuid)"
+report vol.status_again "$(devstatus state_volume)"
+report vol.containers_again "$(cml container list 2>&1 | grep -oE 'v2(-lim)?' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+stopwait vol.cmld_again_exit $cmld_pid
+stopwait vol.tpm2d_again_stop $tpm2d_pid
+report vol.mapped_again_stopped "$(mapped)"
+
+# --- PCR 16 extended: the key refused, the volume stays closed, cmld cannot start ------------
+# TPM2_PCR_Extend of PCR 16 (sha256, 32 bytes 0x01) with an empty password
+# session, written as raw bytes to the kernel's resource manager: the
+# response code (bytes 7 to 10) is 0 on success.
+printf '\200\002\000\000\000\101\000\000\001\202\000\000\000\020\000\000\000\011\100\000\000\011\000\000\000\000\000\000\000\000\001\000\013' >/tmp/extend.bin
+i=0
+while [ $i -lt 32 ]; do
+	printf '\001' >>/tmp/extend.bin
+	i=$((i + 1))
+done
+exec 3<>/dev/tpmrm0
+dd if=/tmp/extend.bin bs=65 count=1 >&3 2>/dev/null
+dd bs=4096 count=1 <&3 2>/dev/null >/tmp/extend.out
+exec 3<&-
+report vol.extend "$(stat -c %s /tmp/extend.bin) $(od -An -tx1 -j 6 -N 4 /tmp/extend.out | tr -d ' \n')"
+tpm2d_start vol.tpm2d_refused
+report vol.refused_log "$(grep 'state volume: [a-z]*: ' $STACK/log/tpm2d.log | tail -n 1 | sed 's/^tpm2d: //')"
+report vol.mount_refused "$(volmount)"
+report vol.mapped_refused "$(mapped)"
+report vol.locked_file "$(cat $VOLDIR/LOCKED 2>&1 | head -c 400)"
+report vol.marker_refused "$(cat $VOLDIR/cmlvm-marker 2>&1 | head -c 200)"
+cmld --root $STACK --foreground >$STACK/log/cmld3.log 2>&1 </dev/null &
+cmld_pid=$!
+i=0
+while [ $i -lt 100 ] && kill -0 $cmld_pid 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if kill -0 $cmld_pid 2>/dev/null; then
+	report vol.cmld_locked "still running after 10 s"
+	kill -KILL $cmld_pid
+else
+	wait $cmld_pid
+	report vol.cmld_locked "exit $? $(tail -n 1 $STACK/log/cmld3.log)"
+fi
+stopwait vol.tpm2d_refused_stop $tpm2d_pid
+report vol.mount_end "$(volmount)"
+report vol.sanitizer "$(cat $STACK/log/tpm2d.log $STACK/log/cmld2.log | grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer')"
 report done "$(cut -d' ' -f1 /proc/uptime)"
 tail -n 100 $STACK/log/cmld.log | sed 's/^/CMLVM-LOG /'
+tail -n 60 $STACK/log/tpm2d.log | sed 's/^/CMLVM-LOG tpm2d: /'
+tail -n 20 $STACK/log/cmld2.log | sed 's/^/CMLVM-LOG cmld2: /'
 off
