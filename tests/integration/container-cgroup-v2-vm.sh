@@ -85,8 +85,8 @@
 # accelerator runs the VM: KVM only saves time.
 # Proves: APS 04, CR 7.1, CR 7.2 (limits on cgroup v2, the CPU quota
 # enforced; no leftovers after stop), TSF.ISOL (cgroup namespace on v2;
-# the freezer on v2), TSF.DEV, CR 7.7 (device access on v2), TSF.SDATA
-# (cml's state directory is a LUKS2 volume opened only with the TPM-sealed
+# the freezer on v2), TSF.DEV, CR 7.7 (device access on v2), CR 4.1,
+# TSF.SDATA (cml's state directory is a LUKS2 volume opened only with the TPM-sealed
 # system key through /dev/tpmrm0, opened again after a restart, kept
 # closed and locked when a sealed PCR changed; the state is not in the
 # image in clear).

@@ -22,7 +22,7 @@
 #     the volume is not opened, not formatted anew (UUID unchanged), and
 #     Status says why, naming PCR 16;
 #   - --state-mount without --state-volume, or relative paths: usage error.
-# Proves: TSF.SDATA (the state volume's keyslot opens only with the key
+# Proves: CR 4.1, TSF.SDATA (the state volume's keyslot opens only with the key
 # derived from the TPM-sealed system key; it is not opened nor formatted
 # anew when the PCRs changed; without device-mapper the state stays plain
 # and tpm2d says so).
