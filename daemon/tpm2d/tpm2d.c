@@ -83,7 +83,7 @@ usage(FILE *f)
 	    "Options not given are taken from /etc/cml/tpm2d.conf "
 	    "(DIR/etc/cml/tpm2d.conf\n"
 	    "with --root) if it exists: tcti, seal_pcrs, measure_pcr, "
-	    "log_level.\n",
+	    "log_level,\nstate_volume, state_mount.\n",
 	    TPM2D_DEFAULT_TCTI, TPM2D_DEFAULT_SEAL_PCRS,
 	    TPM2D_DEFAULT_MEASURE_PCR);
 }
@@ -382,12 +382,18 @@ struct tpm2d_opts {
 	const char *seal;
 	const char *measure;
 	const char *level;
+	const char *volume;
+	const char *mount;
 };
+
+/* The keys of the configuration file, in the order of struct tpm2d_opts. */
+#define TPM2D_NKEYS 6
 
 /*
  * Reads the configuration file (ROOT/etc/cml/tpm2d.conf): "key = value"
- * lines, # comments; tcti, seal_pcrs, measure_pcr and log_level, each
- * taken only where the command line did not give it.  A missing file is
+ * lines, # comments; tcti, seal_pcrs, measure_pcr, log_level,
+ * state_volume and state_mount, each taken only where the command line did
+ * not give it.  A missing file is
  * no error.  Returns 0, or -1 with *cause set ("FILE:LINE: ...").  The
  * values kept are copied into *keep (freed by the caller).
  */
@@ -399,10 +405,11 @@ tpm2d_read_config(const char *path, struct tpm2d_opts *o, char **keep,
 	size_t cap = 0;
 	ssize_t len;
 	FILE *f;
-	int line = 0, ret = -1, i = 0, k, seen[4] = { 0, 0, 0, 0 };
+	int line = 0, ret = -1, i = 0, k, seen[TPM2D_NKEYS] = { 0 };
 	const char **slot;
-	static const char *keys[] = {
-		"tcti", "seal_pcrs", "measure_pcr", "log_level"
+	static const char *keys[TPM2D_NKEYS] = {
+		"tcti", "seal_pcrs", "measure_pcr", "log_level",
+		"state_volume", "state_mount"
 	};
 
 	if ((f = fopen(path, "re")) == NULL) {
@@ -437,12 +444,12 @@ tpm2d_read_config(const char *path, struct tpm2d_opts *o, char **keep,
 		*p = '\0';
 		for (value++; *value == ' ' || *value == '\t'; value++)
 			;
-		for (k = 0; k < 4 && strcmp(key, keys[k]) != 0; k++)
+		for (k = 0; k < TPM2D_NKEYS && strcmp(key, keys[k]) != 0; k++)
 			;
-		if (k == 4) {
+		if (k == TPM2D_NKEYS) {
 			xcause(cause, "%s:%d: unknown key '%s': use tcti, "
-			    "seal_pcrs, measure_pcr or log_level", path, line,
-			    key);
+			    "seal_pcrs, measure_pcr, log_level, state_volume or "
+			    "state_mount", path, line, key);
 			goto out;
 		}
 		if (seen[k]++) {
@@ -451,7 +458,8 @@ tpm2d_read_config(const char *path, struct tpm2d_opts *o, char **keep,
 			goto out;
 		}
 		slot = k == 0 ? &o->tcti : k == 1 ? &o->seal :
-		    k == 2 ? &o->measure : &o->level;
+		    k == 2 ? &o->measure : k == 3 ? &o->level :
+		    k == 4 ? &o->volume : &o->mount;
 		if (*value == '\0') {
 			xcause(cause, "%s:%d: '%s' has no value", path, line,
 			    key);
@@ -477,7 +485,7 @@ static int
 tpm2d_configure(struct tpm2d *t, const char *root, struct tpm2d_opts *o,
     enum log_level *level)
 {
-	char *conf, *cause = NULL, *keep[4] = { NULL, NULL, NULL, NULL };
+	char *conf, *cause = NULL, *keep[TPM2D_NKEYS] = { NULL };
 	int i, ret = -1;
 
 	conf = xasprintf("%s/etc/cml/tpm2d.conf", root);
@@ -517,11 +525,28 @@ tpm2d_configure(struct tpm2d *t, const char *root, struct tpm2d_opts *o,
 		    "info or debug\n", o->level);
 		goto out;
 	}
+	if ((o->volume != NULL && (o->volume[0] != '/' ||
+	    strlen(o->volume) > PATH_MAX)) || (o->mount != NULL &&
+	    (o->mount[0] != '/' || strlen(o->mount) > PATH_MAX ||
+	    strcmp(o->mount, "/") == 0))) {
+		fprintf(stderr, "tpm2d: --state-volume (state_volume) and "
+		    "--state-mount (state_mount) need absolute paths (not "
+		    "/)\n");
+		goto out;
+	}
+	if (o->mount != NULL && o->volume == NULL) {
+		fprintf(stderr, "tpm2d: --state-mount (state_mount) needs "
+		    "--state-volume (state_volume)\n");
+		goto out;
+	}
+	t->state_volume_path = o->volume != NULL ? xstrdup(o->volume) : NULL;
+	t->state_mount = o->mount != NULL ? xstrdup(o->mount) :
+	    xasprintf("%s/var/lib/cml", root);
 	ret = 0;
 out:
 	/* the values point into keep: o is not used after this */
 	memset(o, 0, sizeof *o);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < TPM2D_NKEYS; i++)
 		free(keep[i]);
 	free(cause);
 	free(conf);
@@ -546,11 +571,11 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tpm2d t;
-	struct tpm2d_opts o = { NULL, NULL, NULL, NULL };
+	struct tpm2d_opts o = { NULL, NULL, NULL, NULL, NULL, NULL };
 	struct rlimit nocore = { 0, 0 };
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
-	const char *root = "", *volume = NULL, *mnt = NULL;
+	const char *root = "";
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&t, 0, sizeof t);
@@ -570,10 +595,10 @@ main(int argc, char **argv)
 			o.measure = optarg;
 			break;
 		case 'v':
-			volume = optarg;
+			o.volume = optarg;
 			break;
 		case 'M':
-			mnt = optarg;
+			o.mount = optarg;
 			break;
 		case 'f':
 			foreground = 1;
@@ -611,24 +636,17 @@ main(int argc, char **argv)
 		    "'%s'\n", root);
 		return 2;
 	}
-	if ((volume != NULL && (volume[0] != '/' || strlen(volume) >
-	    PATH_MAX)) || (mnt != NULL && (mnt[0] != '/' ||
-	    strlen(mnt) > PATH_MAX || strcmp(mnt, "/") == 0))) {
-		fprintf(stderr, "tpm2d: --state-volume and --state-mount need "
-		    "absolute paths (not /)\n");
-		return 2;
-	}
-	if (mnt != NULL && volume == NULL) {
-		fprintf(stderr, "tpm2d: --state-mount needs --state-volume\n");
-		return 2;
-	}
 	if (tpm2d_configure(&t, root, &o, &level) == -1) {
 		free(t.tcti);
+		free(t.state_volume_path);
+		free(t.state_mount);
 		return 2;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "tpm2d: must run as root\n");
 		free(t.tcti);
+		free(t.state_volume_path);
+		free(t.state_mount);
 		return 1;
 	}
 
@@ -654,9 +672,6 @@ main(int argc, char **argv)
 	t.state_dir = xasprintf("%s/var/lib/cml/tpm2d", root);
 	t.sock_path = xasprintf("%s/tpm2d.sock", t.run_dir);
 	t.pid_path = xasprintf("%s/tpm2d.pid", t.run_dir);
-	t.state_volume_path = volume != NULL ? xstrdup(volume) : NULL;
-	t.state_mount = mnt != NULL ? xstrdup(mnt) :
-	    xasprintf("%s/var/lib/cml", root);
 	tpm2d_mkdirs(t.run_dir, 0755);
 	tpm2d_mkdirs(t.state_dir, 0700);
 	umask(0077);

@@ -63,7 +63,7 @@ refused() {
 	expect_match "$desc: says why" "$want" "$out"
 }
 refused "unknown key" "tcti = $SWTPM_TCTI"$'\n'"color = blue" \
-    "^tpm2d: $(re_quote "$conf"):2: unknown key 'color': use tcti, seal_pcrs, measure_pcr or log_level$"
+    "^tpm2d: $(re_quote "$conf"):2: unknown key 'color': use tcti, seal_pcrs, measure_pcr, log_level, state_volume or state_mount$"
 refused "key twice" "measure_pcr = 13"$'\n'"measure_pcr = 14" \
     "^tpm2d: $(re_quote "$conf"):2: 'measure_pcr' is given twice$"
 refused "no key = value" "tcti" "^tpm2d: $(re_quote "$conf"):1: not 'key = value'$"

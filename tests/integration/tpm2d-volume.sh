@@ -15,7 +15,8 @@
 #     and a zero byte), and libcryptsetup (through ctypes) opens the keyslot
 #     with it, not with PlatformSecret("cml state volume") (which any
 #     caller of tpm2d may ask for), another label's or random bytes;
-#   - restarted, tpm2d finds the header and does not format again (UUID
+#   - restarted (the volume named by state_volume in tpm2d.conf this
+#     time), tpm2d finds the header and does not format again (UUID
 #     unchanged); an image that holds data but no LUKS2 header is not
 #     formatted over (unchanged), a too small one refused;
 #   - PCR 16 extended while tpm2d is stopped: the system key is refused,
@@ -172,12 +173,15 @@ for other in "$ps_secret" "$scd_secret" "$(head -c 32 /dev/urandom | od -An -tx1
 	    "LUKS2 aes xts-plain64 64 pbkdf2 1000 -1" "$(luks "$img" "$other")"
 done
 
-# --- restarted: the header found, not formatted again ----------------------------
-tpm2d_up --seal-pcrs 16,23 --state-volume "$img" || fail "tpm2d did not restart"
-expect_match "restarted: the volume's keyslot opens again, not formatted anew" \
-    "\(formatted before, keyslot 0 opens with the sealed key\)" \
+# --- restarted (the volume named in tpm2d.conf): the header found, not formatted again --
+mkdir -p "$STACK_DIR/etc/cml"
+printf 'state_volume = %s\n' "$img" >"$STACK_DIR/etc/cml/tpm2d.conf"
+tpm2d_up --seal-pcrs 16,23 || fail "tpm2d did not restart"
+expect_match "restarted (state_volume in tpm2d.conf): the volume's keyslot opens again, not formatted anew" \
+    "$(re_quote "$img") \(formatted before, keyslot 0 opens with the sealed key\)" \
     "$(tpm2d_call org.cml.TPM.Status | get state_volume_reason)"
 tpm2d_down
+rm -f "$STACK_DIR/etc/cml/tpm2d.conf"
 expect_eq "restarted: the same LUKS2 volume (UUID)" "$uuid1" "$(uuid "$img")"
 
 # --- an image holding data: not formatted over; too small: refused -----------------
