@@ -328,7 +328,7 @@ volume_mkfs(const char *dev, char **cause)
 	    "/usr/bin", "/bin", NULL };
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	    "LC_ALL=C", NULL };
-	char *prog = NULL, out[512];
+	char *prog = NULL, out[512], buf[512];
 	int p[2], status, fd;
 	ssize_t n;
 	size_t len = 0, i;
@@ -363,10 +363,16 @@ volume_mkfs(const char *dev, char **cause)
 		_exit(127);
 	}
 	close(p[1]);
-	while ((n = read(p[0], out + len, sizeof out - 1 - len)) > 0 ||
-	    (n == -1 && errno == EINTR))
-		if (n > 0)
-			len += (size_t)n;
+	/* all of it is read (mke2fs must not block), the start kept */
+	while ((n = read(p[0], buf, sizeof buf)) > 0 ||
+	    (n == -1 && errno == EINTR)) {
+		if (n <= 0)
+			continue;
+		if ((size_t)n > sizeof out - 1 - len)
+			n = (ssize_t)(sizeof out - 1 - len);
+		memcpy(out + len, buf, (size_t)n);
+		len += (size_t)n;
+	}
 	out[len] = '\0';
 	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
@@ -651,7 +657,11 @@ tpm2d_volume_init(struct tpm2d *t)
 
 fail:
 	if (dm) {
-		if (v->active) {
+		if (v->bound && umount2(t->state_dir, 0) == 0)
+			v->bound = 0;
+		if (v->mounted && umount2(t->state_mount, 0) == 0)
+			v->mounted = 0;
+		if (v->active && !v->mounted) {
 			(void)crypt_deactivate(cd, VOLUME_DM_NAME);
 			v->active = 0;
 		}
@@ -659,7 +669,8 @@ fail:
 		    cause);
 		tpm2d_audit(t, "volume", v->path, "error", "%s",
 		    t->state_volume_reason);
-		volume_lock(t, v);
+		if (!v->mounted)
+			volume_lock(t, v);
 	} else {
 		volume_unlitter(had_node);
 		volume_set(t, "plain", "the kernel has no device-mapper "

@@ -465,6 +465,10 @@ expect_match "cmld does not start on the locked state directory" '^exit [1-9]' "
 expect_eq "tpm2d stopped after the refusal" exited "$(got vol.tpm2d_refused_stop)"
 expect_eq "tpm2d's stop removed the lock" none "$(got vol.mount_end)"
 expect_eq "no sanitizer report in tpm2d's log and cmld's second run" 0 "$(got vol.sanitizer)"
+# (the guest's clock: when each tpm2d start began and was ready)
+echo "# tpm2d in the VM: first start (system key, device key, AK, format, mkfs, mount)" \
+    "$(got tpm2d.seconds); again $(got vol.tpm2d_again.seconds); refused" \
+    "$(got vol.tpm2d_refused.seconds); done at $(got done) s of uptime"
 # the disk image, on the host
 expect_eq "the disk image has a LUKS2 header (blkid)" "TYPE=crypto_LUKS VERSION=2" \
     "$(blkid -p -s TYPE -s VERSION -o export "$disk" | grep -E '^(TYPE|VERSION)=' | sort | xargs)"

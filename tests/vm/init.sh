@@ -138,8 +138,10 @@ tpm2d_start() {
 	    --seal-pcrs 16,23 --state-volume /dev/vda --foreground \
 	    --ready-fd 5 5>/tmp/tready >>$STACK/log/tpm2d.log 2>&1 </dev/null &
 	tpm2d_pid=$!
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	if waitready /tmp/tready $tpm2d_pid; then
 		report "$1" ready
+		report "$1.seconds" "$t0 $(cut -d' ' -f1 /proc/uptime)"
 	else
 		report "$1" "not ready: $(tail -n 3 $STACK/log/tpm2d.log | tr '\n' ' ')"
 	fi
