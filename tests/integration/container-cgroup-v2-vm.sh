@@ -67,6 +67,9 @@
 #     tpm2d says so naming PCR 16, the state directory is locked (an empty
 #     read-only tmpfs with a file LOCKED saying why), and cmld refuses to
 #     start on it; tpm2d's stop removes the lock;
+#   - an image file as the state volume (another root): tpm2d attaches it
+#     to a loop device, opens and mounts it; at stop it unmounts, closes
+#     and the loop device is detached;
 #   - on the host, after the VM: the image has a LUKS2 header (blkid), and
 #     neither the marker nor SQLite's header appears in it.
 # A check the VM does not report fails, and so does a VM that never says
@@ -465,6 +468,16 @@ expect_match "cmld does not start on the locked state directory" '^exit [1-9]' "
 expect_eq "tpm2d stopped after the refusal" exited "$(got vol.tpm2d_refused_stop)"
 expect_eq "tpm2d's stop removed the lock" none "$(got vol.mount_end)"
 expect_eq "no sanitizer report in tpm2d's log and cmld's second run" 0 "$(got vol.sanitizer)"
+# an image file as the state volume: on a loop device of tpm2d's
+expect_eq "an image file as the state volume: tpm2d ready" ready "$(got img.tpm2d)"
+expect_eq "the image file's volume is mounted through dm-crypt" \
+    "/dev/mapper/cml-state ext4" "$(got img.mount)"
+expect_match "tpm2d attached the image file to a loop device" '^loop[0-9]+$' "$(got img.loop)"
+expect_eq "the dm-crypt device sits on that loop device" "$(got img.loop)" "$(got img.slaves)"
+expect_eq "tpm2d stopped" exited "$(got img.tpm2d_stop)"
+expect_eq "the image file's volume is unmounted" "" "$(got img.mount_stopped)"
+expect_eq "the loop device is detached" "" "$(got img.loop_stopped)"
+expect_eq "the dm-crypt device is closed" "" "$(got img.mapped_stopped)"
 # (the guest's clock: when each tpm2d start began and was ready)
 echo "# tpm2d in the VM: first start (system key, device key, AK, format, mkfs, mount)" \
     "$(got tpm2d.seconds); again $(got vol.tpm2d_again.seconds); refused" \

@@ -444,6 +444,29 @@ else
 fi
 stopwait vol.tpm2d_refused_stop $tpm2d_pid
 report vol.mount_end "$(volmount)"
+
+# --- an image file as the state volume: attached to a loop device by tpm2d -------------------
+# (another root, so another system key, sealed to the PCRs as they are now)
+S2=/stack2
+mkdir -p $S2/log
+truncate -s 40M /tmp/state2.img
+rm -f /tmp/tready
+DM_DISABLE_UDEV=1 tpm2d --root $S2 --tcti device:/dev/tpmrm0 --seal-pcrs 16,23 \
+    --state-volume /tmp/state2.img --foreground --ready-fd 5 5>/tmp/tready \
+    >>$STACK/log/tpm2d.log 2>&1 </dev/null &
+tpm2d_pid=$!
+if waitready /tmp/tready $tpm2d_pid; then
+	report img.tpm2d ready
+else
+	report img.tpm2d "not ready: $(tail -n 3 $STACK/log/tpm2d.log | tr '\n' ' ')"
+fi
+report img.mount "$(awk -v d="$S2/var/lib/cml" '$2 == d { print $1, $3 }' /proc/mounts)"
+report img.loop "$(for f in /sys/block/loop*/loop/backing_file; do [ "$(cat "$f" 2>/dev/null)" = /tmp/state2.img ] && echo "${f%/loop/backing_file}"; done | sed 's|/sys/block/||' | tr '\n' ' ' | sed 's/ $//')"
+report img.slaves "$(ls /sys/block/dm-0/slaves 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+stopwait img.tpm2d_stop $tpm2d_pid
+report img.mount_stopped "$(awk -v d="$S2/var/lib/cml" '$2 == d { print $1 }' /proc/mounts)"
+report img.loop_stopped "$(for f in /sys/block/loop*/loop/backing_file; do [ "$(cat "$f" 2>/dev/null)" = /tmp/state2.img ] && echo "${f%/loop/backing_file}"; done)"
+report img.mapped_stopped "$(mapped)"
 report vol.sanitizer "$(cat $STACK/log/tpm2d.log $STACK/log/cmld2.log | grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer')"
 report done "$(cut -d' ' -f1 /proc/uptime)"
 tail -n 100 $STACK/log/cmld.log | sed 's/^/CMLVM-LOG /'
