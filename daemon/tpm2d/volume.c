@@ -572,6 +572,8 @@ tpm2d_volume_init(struct tpm2d *t)
 			    "device-mapper (dm-crypt), and the system key is "
 			    "not unsealed: %s is not opened, the state "
 			    "directory stays plain", v->path);
+			tpm2d_audit(t, "volume", v->path, "refused", "%s",
+			    t->state_volume_reason);
 			return;
 		}
 		volume_set(t, "locked", "the system key is not unsealed, so "

@@ -459,6 +459,9 @@ expect_eq "tpm2d serves after the refusal (for diagnosis)" ready "$(got vol.tpm2
 expect_match "tpm2d: the state volume is locked, the reason names PCR 16" \
     '^state volume: locked: the system key is not unsealed, so /dev/vda stays closed: .*PCR 16 changed' \
     "$(got vol.refused_log)"
+expect_match "tpm2d audits the volume refused" \
+    '^volume /dev/vda refused: the system key is not unsealed, so /dev/vda stays closed: .*PCR 16 changed' \
+    "$(got vol.refused_audit)"
 expect_match "the state directory is locked: a read-only tmpfs" '^tmpfs tmpfs ro,' "$(got vol.mount_refused)"
 expect_eq "the volume was not opened" "" "$(got vol.mapped_refused)"
 expect_match "LOCKED in the state directory says why, naming PCR 16" \

@@ -214,6 +214,11 @@ expect_eq "PCR 16 changed: the state directory stays plain" plain "$(get state_v
 expect_match "PCR 16 changed: Status says the volume is not opened, the key not unsealed" \
     "and the system key is not unsealed: $(re_quote "$img") is not opened" "$(get state_volume_reason <<<"$out")"
 expect_match "PCR 16 changed: the system key's reason names PCR 16" "PCR 16 changed" "$(get reason <<<"$out")"
+expect_match "PCR 16 changed: audited, the volume refused" \
+    "(^|$nl)volume $(re_quote "$img") refused: the kernel has no device-mapper \(dm-crypt\), and the system key is not unsealed" \
+    "$(tpm2d_call org.cml.TPM.TakeAudit | python3 -c 'import json, sys
+for r in json.load(sys.stdin)["parameters"]["records"]:
+    print("%s %s %s: %s" % (r["type"], r["object"], r["result"], r["details"]))')"
 tpm2d_down
 expect_eq "PCR 16 changed: the volume is not formatted anew (UUID)" "$uuid1" "$(uuid "$img")"
 expect_eq "PCR 16 changed: the keyslot still opens with the old derived key" \

@@ -424,6 +424,7 @@ exec 3<&-
 report vol.extend "$(stat -c %s /tmp/extend.bin) $(od -An -tx1 -j 6 -N 4 /tmp/extend.out | tr -d ' \n')"
 tpm2d_start vol.tpm2d_refused
 report vol.refused_log "$(grep 'state volume: [a-z]*: ' $STACK/log/tpm2d.log | tail -n 1 | sed 's/^tpm2d: //')"
+report vol.refused_audit "$(grep 'audit [0-9]*: volume /dev/vda ' $STACK/log/tpm2d.log | tail -n 1 | sed 's/^tpm2d: audit [0-9]*: //' | head -c 300)"
 report vol.mount_refused "$(volmount)"
 report vol.mapped_refused "$(mapped)"
 report vol.locked_file "$(cat $VOLDIR/LOCKED 2>&1 | head -c 400)"
