@@ -200,9 +200,17 @@ expect_eq "the completion file registers _cmlsh for cmlsh" "complete -F _cmlsh c
     "$(bash -c ". '$dest$compdir/cmlsh' && complete -p cmlsh")"
 
 # --- uninstall ------------------------------------------------------------------
-rm -rf "$dest/etc" "$dest/run" "$dest/var"
+# what sysusers and tmpfiles made (the prefix itself may lie under /var)
+rm -f "$dest/etc/passwd" "$dest/etc/group" "$dest/etc/shadow" "$dest/etc/gshadow" \
+    "$dest/etc/.pwd.lock"
+rm -rf "$dest/etc/cml" "$dest/run/cml" "$dest/var/lib/cml"
+for d in "$dest/etc" "$dest/run" "$dest/var/lib" "$dest/var"; do
+	rmdir "$d" 2>/dev/null
+done
 make -s -C "$CML_BUILDDIR" uninstall DESTDIR="$dest" >"$SCRATCH/uninstall.out" 2>&1
-expect_status "make uninstall" 0 $?
+rc=$?
+[ "$rc" = 0 ] || cat "$SCRATCH/uninstall.out" >&2
+expect_status "make uninstall" 0 "$rc"
 expect_eq "make uninstall leaves no file" "" "$(find "$dest" -type f -o -type l)"
 
 finish
