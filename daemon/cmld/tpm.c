@@ -136,6 +136,36 @@ tpm_error_message(struct json_object *params)
 	return "tpm2d answered an error without a message";
 }
 
+/* Says where cmld's state lives, as tpm2d's Status tells (once up). */
+static void
+tpm_volume_cb(void *arg, const char *error, struct json_object *params)
+{
+	struct json_object *v, *r;
+	const char *state = NULL, *why = NULL;
+
+	(void)arg;
+	if (error != NULL) {
+		log_warnx("state directory: tpm2d does not say how it is kept: "
+		    "%s", tpm_error_message(params));
+		return;
+	}
+	if (json_object_object_get_ex(params, "state_volume", &v) &&
+	    json_object_is_type(v, json_type_string))
+		state = json_object_get_string(v);
+	if (json_object_object_get_ex(params, "state_volume_reason", &r) &&
+	    json_object_is_type(r, json_type_string))
+		why = json_object_get_string(r);
+	if (state == NULL)
+		return;
+	if (strcmp(state, "encrypted") == 0)
+		log_info("state directory: on the encrypted state volume "
+		    "tpm2d opened%s%s", why != NULL ? ": " : "",
+		    why != NULL ? why : "");
+	else
+		log_warnx("state directory: %s%s%s", state,
+		    why != NULL ? ": " : "", why != NULL ? why : "");
+}
+
 /* Notes that tpm2d answered: the link is up. */
 static void
 tpm_up(struct tpm *t)
@@ -154,6 +184,15 @@ tpm_up(struct tpm *t)
 		audit_write(t->cmld, "daemon", "tpm2d", "ok",
 		    "tpm2d answers at %s (it did not when cmld started)",
 		    t->sock_path);
+	if (!t->ever_up) {
+		char *cause = NULL;
+
+		if (tpm_call(t->cmld, "Status", NULL, tpm_volume_cb, NULL,
+		    &cause) == -1) {
+			log_warnx("state directory: %s", cause);
+			free(cause);
+		}
+	}
 	t->ever_up = 1;
 	t->noted_down = t->audited_down = 0;
 	/* its spool first: what it wrote while cmld could not store it */
@@ -638,7 +677,8 @@ tpm_start(struct cmld *cmld, const char *sock_path)
 	cmld->tpm = t;
 	if (sock_path == NULL || *sock_path == '\0') {
 		t->state = TPM_LINK_ABSENT;
-		log_info("no tpm2d: cmld runs without the TPM stage");
+		log_info("no tpm2d: cmld runs without the TPM stage; "
+		    "state directory: plain (no sealed key protects it)");
 		return;
 	}
 	t->sock_path = xstrdup(sock_path);

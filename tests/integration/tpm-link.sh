@@ -87,7 +87,16 @@ expect_lines "device status: the TPM's lines" "$(printf '%s\n' "$out" |
 	"^tpm:            swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
 	'^system key:     unsealed \(sealed to PCRs 16, 23\)$' \
 	'^identity:       present \(0x[0-9a-f]+\)$' \
-	'^state volume:   (plain \(.*device-mapper.*\)|encrypted)$'
+	'^state volume:   (plain \((no state volume is configured|the kernel has no device-mapper).*\)|encrypted)$'
+
+# cmld says at start-up where its state lives, as tpm2d tells it
+for ((i = 0; i < 50; i++)); do
+	grep -q 'state directory: ' "$STACK_DIR/log/cmld.log" && break
+	sleep 0.1
+done
+expect_match "cmld's log says how its state directory is kept" \
+    'cmld: state directory: plain: no state volume is configured' \
+    "$(grep 'state directory: ' "$STACK_DIR/log/cmld.log")"
 
 # --- tpm2d's records: its times, its pid, stored after cmld's start --------
 tpid=$(tpm2d_pid) || fail "cannot find the stack's tpm2d"
