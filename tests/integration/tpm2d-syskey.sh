@@ -16,7 +16,9 @@
 # unsealed only while they hold their values, each changed PCR named; the
 # platform secret derived from it is refused when the platform changed),
 # CR 4.2 (ResetSystemKey destroys the sealed key: blob and expected values
-# wiped, the secret gone).
+# wiped, the secret gone), CR 1.5(1) (the platform secret comes from the
+# TPM-sealed key: the same after a restart, refused on another platform
+# state).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
