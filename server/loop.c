@@ -94,8 +94,10 @@ loop_watch_mod(struct loop *loop, struct loop_watch *w, unsigned int events)
 	memset(&ev, 0, sizeof ev);
 	ev.events = events;
 	ev.data.ptr = w;
+	/* EBADF here: the descriptor was closed while still watched */
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) == -1)
-		fatal("epoll_ctl");
+		fatal("epoll_ctl: changing the watch of fd %d to events %#x",
+		    w->fd, events);
 	w->events = events;
 }
 
