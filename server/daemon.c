@@ -3,6 +3,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,4 +65,24 @@ daemon_detach_stdio(void)
 	(void)dup2(fd, STDERR_FILENO);
 	if (fd > STDERR_FILENO)
 		close(fd);
+}
+
+void
+daemon_mkdirs(const char *dir, mode_t mode)
+{
+	char *p, *s = xstrdup(dir);
+
+	for (p = s + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(s, 0755) == -1 && errno != EEXIST)
+			fatal("cannot create %s", s);
+		*p = '/';
+	}
+	if (mkdir(s, mode) == -1 && errno != EEXIST)
+		fatal("cannot create %s", s);
+	if (chmod(s, mode) == -1)
+		fatal("cannot set the mode of %s", s);
+	free(s);
 }

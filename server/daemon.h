@@ -6,6 +6,8 @@
 #ifndef CML_DAEMON_H
 #define CML_DAEMON_H
 
+#include <sys/types.h>
+
 /*
  * Goes to the background.  The parent waits until the child is ready and
  * exits 0, or exits 1 when the child dies first (its errors went to the
@@ -13,6 +15,9 @@
  * fd to report readiness on.
  */
 int daemon_background(void);
+
+/* Creates dir and its parents and gives dir mode; exits on failure. */
+void daemon_mkdirs(const char *dir, mode_t mode);
 
 /* Writes the process's pid to path (through path.tmp); exits on failure. */
 void daemon_write_pid(const char *path);

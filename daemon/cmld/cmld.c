@@ -70,27 +70,6 @@ usage(FILE *f)
 	    "                     '': run without tpm2d)\n");
 }
 
-/* Creates dir and its parents and gives dir mode; exits on failure. */
-static void
-cmld_mkdirs(const char *dir, mode_t mode)
-{
-	char *p, *s = xstrdup(dir);
-
-	for (p = s + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(s, 0755) == -1 && errno != EEXIST)
-			fatal("cannot create %s", s);
-		*p = '/';
-	}
-	if (mkdir(s, mode) == -1 && errno != EEXIST)
-		fatal("cannot create %s", s);
-	if (chmod(s, mode) == -1)
-		fatal("cannot set the mode of %s", s);
-	free(s);
-}
-
 /* Makes a random (version 4) UUID. */
 static char *
 cmld_new_uuid(void)
@@ -291,11 +270,11 @@ main(int argc, char **argv)
 	cmld.sock_path = xasprintf("%s/control.sock", cmld.run_dir);
 	cmld.pid_path = xasprintf("%s/cmld.pid", cmld.run_dir);
 	cmld.ctr_dir = xasprintf("%s/containers", cmld.run_dir);
-	cmld_mkdirs(cmld.run_dir, 0755);
+	daemon_mkdirs(cmld.run_dir, 0755);
 	/* Search permission for all: a user namespace's root is nobody here. */
-	cmld_mkdirs(cmld.ctr_dir, 0711);
-	cmld_mkdirs(cmld.state_dir, 0700);
-	cmld_mkdirs(cmld.conf_dir, 0755);
+	daemon_mkdirs(cmld.ctr_dir, 0711);
+	daemon_mkdirs(cmld.state_dir, 0700);
+	daemon_mkdirs(cmld.conf_dir, 0755);
 	umask(0077);
 
 	if ((cmld.store = store_open(cmld.state_dir, &cause)) == NULL)

@@ -148,7 +148,7 @@ const struct cmd_entry tpm2d_table[] = {
 };
 const size_t tpm2d_table_len = sizeof tpm2d_table / sizeof tpm2d_table[0];
 
-/* NULL: not implemented yet (answered MethodNotImplemented). */
+/* Every method of the table has its handler (test_tpm2d checks it). */
 const call_handler tpm2d_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_TPM_STATUS] = tpm2d_cmd_status,
 	[CMD_ID_TPM_PLATFORM_SECRET] = tpm2d_cmd_platform_secret,

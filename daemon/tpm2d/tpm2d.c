@@ -136,27 +136,6 @@ tpm2d_parse_int(const char *s, long min, long max, int *out)
 	return 0;
 }
 
-/* Creates dir and its parents and gives dir mode; exits on failure. */
-static void
-tpm2d_mkdirs(const char *dir, mode_t mode)
-{
-	char *p, *s = xstrdup(dir);
-
-	for (p = s + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(s, 0755) == -1 && errno != EEXIST)
-			fatal("cannot create %s", s);
-		*p = '/';
-	}
-	if (mkdir(s, mode) == -1 && errno != EEXIST)
-		fatal("cannot create %s", s);
-	if (chmod(s, mode) == -1)
-		fatal("cannot set the mode of %s", s);
-	free(s);
-}
-
 /* Reads one TPM property; 0 if the TPM does not say. */
 static UINT32
 tpm2d_property(struct tpm2d *t, TPM2_PT prop)
@@ -672,8 +651,8 @@ main(int argc, char **argv)
 	t.state_dir = xasprintf("%s/var/lib/cml/tpm2d", root);
 	t.sock_path = xasprintf("%s/tpm2d.sock", t.run_dir);
 	t.pid_path = xasprintf("%s/tpm2d.pid", t.run_dir);
-	tpm2d_mkdirs(t.run_dir, 0755);
-	tpm2d_mkdirs(t.state_dir, 0700);
+	daemon_mkdirs(t.run_dir, 0755);
+	daemon_mkdirs(t.state_dir, 0700);
 	umask(0077);
 
 	tpm2d_spool_init(&t);
