@@ -1,12 +1,15 @@
 /*
  * The methods that describe tpm2d itself: org.cml.TPM.Status and
- * varlink's introspection (GetInfo, GetInterfaceDescription).
+ * varlink's introspection (GetInfo, GetInterfaceDescription); and its
+ * audit spool (server/spool.c) with TakeAudit.
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "proto.h"
+#include "spool.h"
 #include "tpm2d.h"
 #include "tpm2d-interfaces.h"
 
@@ -114,3 +117,40 @@ tpm2d_cmd_get_interface_description(struct call *call)
 	call_reply(call, p);
 }
 
+
+void
+tpm2d_spool_init(struct tpm2d *t)
+{
+	t->spool = spool_new();
+}
+
+void
+tpm2d_spool_free(struct tpm2d *t)
+{
+	spool_free(t->spool);
+	t->spool = NULL;
+}
+
+void
+tpm2d_audit(struct tpm2d *t, const char *type, const char *object,
+    const char *result, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	spool_vadd(t->spool, type, object, result, fmt, ap);
+	va_end(ap);
+}
+
+struct json_object *
+tpm2d_spool_take(struct tpm2d *t, long long ack, size_t *taken,
+    size_t *held)
+{
+	return spool_take(t->spool, ack, taken, held);
+}
+
+void
+tpm2d_cmd_take_audit(struct call *call)
+{
+	spool_take_audit(call_tpm2d(call)->spool, call);
+}

@@ -3,8 +3,8 @@
  * file is its main(): the options, the ESYS context over the configured
  * TCTI, the start-up in order (TPM, system key, device key, server) and
  * the end.  The methods that describe tpm2d itself (Status, GetInfo) are
- * in status.c, the system key in syskey.c, PCRs in pcr.c, the audit spool
- * in spool.c, return codes in rc.c, the device key and quotes in
+ * in status.c (with the audit spool), the system key in syskey.c, PCRs in
+ * pcr.c, return codes in rc.c, the device key and quotes in
  * identity.c and attest.c, the state volume in volume.c.
  *
  * TPM commands are synchronous: a handler blocks the loop for the few

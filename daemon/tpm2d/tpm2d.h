@@ -15,7 +15,7 @@
 #include "server.h"
 
 struct loop;
-struct tpm2d_spool;
+struct spool;
 
 /* The most PCRs a set names (one sha256 bank). */
 #define TPM2D_MAX_PCRS 24
@@ -66,8 +66,8 @@ struct tpm2d {
 	unsigned int identity_handle;
 	/* identity.c and attest.c may keep their state here */
 	void *identity;
-	/* the audit spool (spool.c) */
-	struct tpm2d_spool *spool;
+	/* the audit spool (server/spool.c) */
+	struct spool *spool;
 };
 
 enum tpm2d_syskey {
@@ -169,7 +169,7 @@ void tpm2d_pcr_selection(const int *pcrs, size_t npcrs,
 /* Lower-case hex of len bytes (free it). */
 char *tpm2d_hex(const unsigned char *p, size_t len);
 
-/* The audit spool (spool.c). */
+/* The audit spool (server/spool.c; status.c). */
 void tpm2d_spool_init(struct tpm2d *t);
 void tpm2d_spool_free(struct tpm2d *t);
 /*

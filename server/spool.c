@@ -1,9 +1,6 @@
 /*
- * tpm2d's audit spool: the records it writes before cmld can store them
- * (an unseal refused at start happens before cmld has opened its
- * database).  A bounded ring: when it is full the oldest record goes and
- * is counted; cmld takes the records with TakeAudit, acknowledging those
- * it stored.  Every record is also logged.
+ * The audit spool of a stage daemon (spool.h): a bounded ring of records
+ * that cmld takes with TakeAudit.
  */
 #include "config.h"
 
@@ -14,7 +11,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "tpm2d.h"
+#include "spool.h"
 #include "utf8.h"
 #include "xmalloc.h"
 
@@ -36,7 +33,7 @@ struct spool_record {
 	char *details;
 };
 
-struct tpm2d_spool {
+struct spool {
 	struct spool_record rec[SPOOL_MAX];
 	size_t first; /* index of the oldest record */
 	size_t n;
@@ -44,11 +41,13 @@ struct tpm2d_spool {
 	long long dropped;
 };
 
-void
-tpm2d_spool_init(struct tpm2d *t)
+struct spool *
+spool_new(void)
 {
-	t->spool = xcalloc(1, sizeof *t->spool);
-	t->spool->next_seq = 1;
+	struct spool *s = xcalloc(1, sizeof *s);
+
+	s->next_seq = 1;
+	return s;
 }
 
 static void
@@ -63,7 +62,7 @@ spool_record_clear(struct spool_record *r)
 
 /* Drops the oldest record. */
 static void
-spool_drop_first(struct tpm2d_spool *s)
+spool_drop_first(struct spool *s)
 {
 	spool_record_clear(&s->rec[s->first]);
 	s->first = (s->first + 1) % SPOOL_MAX;
@@ -71,14 +70,13 @@ spool_drop_first(struct tpm2d_spool *s)
 }
 
 void
-tpm2d_spool_free(struct tpm2d *t)
+spool_free(struct spool *s)
 {
-	if (t->spool == NULL)
+	if (s == NULL)
 		return;
-	while (t->spool->n > 0)
-		spool_drop_first(t->spool);
-	free(t->spool);
-	t->spool = NULL;
+	while (s->n > 0)
+		spool_drop_first(s);
+	free(s);
 }
 
 /* Formats the time now as UTC with milliseconds (RFC 3339). */
@@ -97,18 +95,25 @@ spool_now(char *buf, size_t size)
 }
 
 void
-tpm2d_audit(struct tpm2d *t, const char *type, const char *object,
+spool_add(struct spool *s, const char *type, const char *object,
     const char *result, const char *fmt, ...)
 {
-	struct tpm2d_spool *s = t->spool;
-	struct spool_record *r;
 	va_list ap;
-	char *details;
 
 	va_start(ap, fmt);
+	spool_vadd(s, type, object, result, fmt, ap);
+	va_end(ap);
+}
+
+void
+spool_vadd(struct spool *s, const char *type, const char *object,
+    const char *result, const char *fmt, va_list ap)
+{
+	struct spool_record *r;
+	char *details;
+
 	if (vasprintf(&details, fmt, ap) == -1)
 		fatalx("out of memory");
-	va_end(ap);
 	if (s->n == SPOOL_MAX) {
 		spool_drop_first(s);
 		s->dropped++;
@@ -131,10 +136,8 @@ tpm2d_audit(struct tpm2d *t, const char *type, const char *object,
 }
 
 struct json_object *
-tpm2d_spool_take(struct tpm2d *t, long long ack, size_t *taken,
-    size_t *held)
+spool_take(struct spool *s, long long ack, size_t *taken, size_t *held)
 {
-	struct tpm2d_spool *s = t->spool;
 	struct json_object *p, *recs, *o;
 	struct spool_record *r;
 	size_t i, bytes = 0;
@@ -172,7 +175,7 @@ tpm2d_spool_take(struct tpm2d *t, long long ack, size_t *taken,
 }
 
 void
-tpm2d_cmd_take_audit(struct call *call)
+spool_take_audit(struct spool *s, struct call *call)
 {
 	struct json_object *p, *v;
 	long long ack = 0;
@@ -180,7 +183,7 @@ tpm2d_cmd_take_audit(struct call *call)
 
 	if (json_object_object_get_ex(call->params, "ack", &v) && v != NULL)
 		ack = json_object_get_int64(v);
-	p = tpm2d_spool_take(call_tpm2d(call), ack, &taken, &held);
+	p = spool_take(s, ack, &taken, &held);
 	call_set_details(call, "ack %lld: %zu of %zu records handed over",
 	    ack, taken, held);
 	call_reply(call, p);
