@@ -707,22 +707,21 @@ call_congested(const struct call *call)
 	    proto_writer_pending(&call->client->wr) >= SRV_STREAM_HIGH;
 }
 
-void
-call_error(struct call *call, const char *error, const char *param,
-    const char *fmt, ...)
+/*
+ * Answers a call with an error, its message msg (taken over) and, if
+ * extra is set, its members (taken over) in the error's parameters.
+ */
+static void
+call_error_send(struct call *call, const char *error, const char *param,
+    struct json_object *extra, char *msg)
 {
-	struct json_object *err;
-	va_list ap;
-	char *msg, *q = NULL;
+	struct json_object *err, *p;
+	char *q = NULL;
 
 	if (call->replied && !call->ended)
 		fatalx("%s answered twice", call->cmd->method);
 	if (!call->ended)
 		call->error = error;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatalx("out of memory");
-	va_end(ap);
 	if (call->details == NULL)
 		call->details = xstrdup(msg);
 	if (param != NULL && strlen(param) > SRV_NAME_MAX)
@@ -730,6 +729,12 @@ call_error(struct call *call, const char *error, const char *param,
 	err = proto_error_new(error, param, "%s", msg);
 	free(msg);
 	free(q);
+	if (extra != NULL) {
+		p = json_object_object_get(err, "parameters");
+		json_object_object_foreach(extra, key, val)
+			json_object_object_add(p, key, json_object_get(val));
+		json_object_put(extra);
+	}
 	if (call->client != NULL && !call->ended)
 		(void)srv_queue(call->client, err);
 	else
@@ -737,6 +742,34 @@ call_error(struct call *call, const char *error, const char *param,
 	call->replied = 1;
 	if (call->deferred)
 		srv_call_finish_deferred(call);
+}
+
+void
+call_error(struct call *call, const char *error, const char *param,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	call_error_send(call, error, param, NULL, msg);
+}
+
+void
+call_error_params(struct call *call, const char *error,
+    struct json_object *params, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	call_error_send(call, error, NULL, params, msg);
 }
 
 void

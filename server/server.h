@@ -136,6 +136,13 @@ int call_reply_more_fds(struct call *call, struct json_object *params,
 void call_error(struct call *call, const char *error, const char *param,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /*
+ * As call_error, for an error with members besides its message: those of
+ * params (taken over) are added ("tries_left": 2).
+ */
+void call_error_params(struct call *call, const char *error,
+    struct json_object *params, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/*
  * Keeps the call open after its handler returns; a job answers it later
  * with call_reply/call_error, which then audit and free it.  The client's
  * further calls wait until then.
