@@ -278,9 +278,14 @@ card_apdu(struct card *c, const char *what, const unsigned char hdr[4],
 			goto out;
 		}
 		if (blen < 2 || blen > sizeof buf) {
-			xcause(cause, "the card in reader '%s' gave a "
-			    "malformed answer to %s (%lu bytes)", c->reader,
-			    what, (unsigned long)blen);
+			/* vpcd answers nothing when its card went away */
+			if (card_gone(c))
+				card_pcsc_cause(c->reader,
+				    SCARD_W_REMOVED_CARD, 1, cause);
+			else
+				xcause(cause, "the card in reader '%s' gave "
+				    "a malformed answer to %s (%lu bytes)",
+				    c->reader, what, (unsigned long)blen);
 			goto out;
 		}
 		s = (unsigned int)buf[blen - 2] << 8 | buf[blen - 1];
