@@ -10,8 +10,9 @@
  * buffer it came in, and a BER-TLV object must fit inside its parent.
  *
  * A command that carries a PIN is built in a buffer of card_apdu's that
- * is wiped as soon as the card answered; the card is reset when scd lets
- * it go (card_close), so no PIN stays verified for the next client.
+ * is wiped as soon as the card answered; when scd lets the card go
+ * (card_close) every PIN's verified state is dropped, so none stays
+ * verified for the next client.
  */
 #include "config.h"
 
@@ -52,6 +53,7 @@ struct card {
 	SCARDHANDLE h;
 	DWORD proto;
 	int connected;
+	int verified; /* a PIN may be verified: unverify at close */
 	char reader[MAX_READERNAME];
 	struct card_info info;
 };
@@ -925,13 +927,44 @@ card_open(const char *reader, struct card **out, char **cause)
 	return 0;
 }
 
+/*
+ * Drops the verified state of every PIN (VERIFY P1=FF, OpenPGP card 3.x),
+ * so that no other client can use what scd verified; -1 when the card
+ * does not take it: then it must be reset.  A reset costs the other
+ * clients sharing the card their state too (gpg's scdaemon gives up on
+ * the card), so it is the fallback only.
+ */
+static int
+card_unverify(struct card *c)
+{
+	static const int pws[] = { CARD_PW1_SIGN, CARD_PW1, CARD_PW3 };
+	unsigned char hdr[4] = { 0x00, 0x20, 0xff, 0x00 };
+	unsigned int sw;
+	size_t i;
+	int ret = 0;
+
+	if (!c->verified)
+		return 0;
+	if (card_begin(c, NULL) != 0)
+		return -1;
+	for (i = 0; i < sizeof pws / sizeof pws[0] && ret == 0; i++) {
+		hdr[3] = pws[i] & 0xff;
+		if (card_apdu(c, "VERIFY (reset)", hdr, NULL, 0, 0, NULL, 0,
+		    NULL, &sw, NULL) != 0 || sw != 0x9000)
+			ret = -1;
+	}
+	card_end(c);
+	return ret;
+}
+
 void
 card_close(struct card *c)
 {
 	if (c == NULL)
 		return;
 	if (c->connected)
-		SCardDisconnect(c->h, SCARD_RESET_CARD);
+		SCardDisconnect(c->h, card_unverify(c) == 0 ?
+		    SCARD_LEAVE_CARD : SCARD_RESET_CARD);
 	SCardReleaseContext(c->ctx);
 	explicit_bzero(c, sizeof *c);
 	free(c);
@@ -985,6 +1018,7 @@ card_check(struct card *c, const char *what, const unsigned char hdr[4],
 {
 	unsigned int sw;
 
+	c->verified = 1;
 	if (card_apdu(c, what, hdr, data, len, 0, NULL, 0, NULL, &sw,
 	    cause) != 0)
 		return -1;

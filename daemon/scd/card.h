@@ -66,8 +66,9 @@ int card_list_readers(struct card_reader **readers, size_t *n, char **cause);
  */
 int card_open(const char *reader, struct card **out, char **cause);
 /*
- * Disconnects, resetting the card so that no PIN stays verified for
- * another client; NULL does nothing.
+ * Disconnects, dropping the verified state of every PIN first (VERIFY
+ * P1=FF; a card that does not take it is reset), so that none stays
+ * verified for another client; NULL does nothing.
  */
 void card_close(struct card *c);
 /* Returns the card's name of its reader. */
