@@ -78,7 +78,7 @@ struct cmd_arg {
 #define CMD_STREAMS 0x40 /* may reply with "continues": true */
 #define CMD_OPERATOR 0x80 /* changes state, yet operators may call it */
 
-#define CMD_MAX_ARGS 8
+#define CMD_MAX_ARGS 10
 /* The longest string parameter, and a file name passed. */
 #define CMD_MAX_STRING 4096
 #define CMD_MAX_FILE_NAME 255
