@@ -21,8 +21,8 @@
  * RESET RETRY COUNTER, GENERATE ASYMMETRIC KEY PAIR (NIST P-256 in all
  * three slots: ECDSA for signing and authentication, ECDH for
  * decryption), PSO:COMPUTE DIGITAL SIGNATURE, PSO:DECIPHER, INTERNAL
- * AUTHENTICATE, GET CHALLENGE, TERMINATE DF, ACTIVATE FILE, GET RESPONSE;
- * short and extended APDUs and command chaining.
+ * AUTHENTICATE, GET CHALLENGE, SELECT DATA, TERMINATE DF, ACTIVATE FILE,
+ * GET RESPONSE; short and extended APDUs and command chaining.
  *
  * --remove-on INS closes the connection when a command with that
  * instruction byte arrives, without answering it (the card pulled out in
@@ -183,7 +183,7 @@ warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* --- the state file --------------------------------------------------------- */
+/* --- the state file ------------------------------------------------------- */
 
 /* One member of the state file: a byte string of a fixed or bounded size. */
 struct field {
@@ -449,7 +449,7 @@ resp_wrap(struct resp *r, size_t start, unsigned int tag)
 	r->len += hdr.len;
 }
 
-/* --- data objects ----------------------------------------------------------- */
+/* --- data objects --------------------------------------------------------- */
 
 static void
 card_aid(struct vcard *vc, unsigned char aid[16])
@@ -831,7 +831,7 @@ cmd_reset_retry(struct vcard *vc, const struct apdu *a)
 	return state_save(vc) == -1 ? SW_MEMORY : SW_OK;
 }
 
-/* --- PUT DATA --------------------------------------------------------------- */
+/* --- PUT DATA ------------------------------------------------------------- */
 
 /* Says whether attr are algorithm attributes this card has for slot k. */
 static int
@@ -944,7 +944,7 @@ cmd_put_data(struct vcard *vc, const struct apdu *a)
 	return state_save(vc) == -1 ? SW_MEMORY : SW_OK;
 }
 
-/* --- keys ------------------------------------------------------------------- */
+/* --- keys ----------------------------------------------------------------- */
 
 /* The slot a control reference template names (B6, B8, A4), or -1. */
 static int
@@ -1241,7 +1241,7 @@ cmd_internal_auth(struct vcard *vc, const struct apdu *a, struct resp *r)
 	return key_sign(vc, KEY_AUT, a, r);
 }
 
-/* --- the application's life cycle ------------------------------------------- */
+/* --- the application's life cycle ----------------------------------------- */
 
 static int
 cmd_select(struct vcard *vc, const struct apdu *a)
@@ -1262,6 +1262,23 @@ cmd_select(struct vcard *vc, const struct apdu *a)
 	    memcmp(a->data, aid, a->lc) != 0)
 		return SW_FILE_NOT_FOUND;
 	return vc->s.terminated ? SW_TERMINATED : SW_OK;
+}
+
+/*
+ * SELECT DATA: chooses which occurrence of the cardholder certificate
+ * (7F21) GET DATA reads; every occurrence of this card's is empty.
+ */
+static int
+cmd_select_data(const struct apdu *a)
+{
+	static const unsigned char want[] = { 0x60, 0x04, 0x5c, 0x02, 0x7f,
+		0x21 };
+
+	if (a->p1 > 2 || a->p2 != 0x04)
+		return SW_WRONG_P1P2;
+	if (a->lc != sizeof want || memcmp(a->data, want, sizeof want) != 0)
+		return SW_NOT_FOUND;
+	return SW_OK;
 }
 
 static void
@@ -1313,7 +1330,7 @@ cmd_challenge(const struct apdu *a, struct resp *r)
 	return SW_OK;
 }
 
-/* --- APDUs -------------------------------------------------------------------- */
+/* --- APDUs ---------------------------------------------------------------- */
 
 /*
  * Parses a command APDU (ISO 7816-3 cases 1 to 4, short and extended);
@@ -1393,6 +1410,8 @@ card_dispatch(struct vcard *vc, const struct apdu *a, struct resp *r)
 		return cmd_select(vc, a);
 	case 0xca:
 		return cmd_get_data(vc, a, r);
+	case 0xa5:
+		return cmd_select_data(a);
 	case 0xda:
 		return cmd_put_data(vc, a);
 	case 0x20:
@@ -1517,7 +1536,7 @@ card_apdu(struct vcard *vc, const unsigned char *b, size_t n,
 	return len;
 }
 
-/* --- the vpcd connection ---------------------------------------------------- */
+/* --- the vpcd connection -------------------------------------------------- */
 
 static size_t
 card_atr(unsigned char *out)
