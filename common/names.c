@@ -4,21 +4,37 @@
 
 #include "names.h"
 
-int
-names_guestos_ok(const char *s)
+/*
+ * Returns 1 if s is 1 to max of [a-z0-9] and, after the first, the
+ * characters of more.
+ */
+static int
+names_ok(const char *s, size_t max, const char *more)
 {
 	size_t i, n = strlen(s);
 
-	if (n == 0 || n > NAMES_GUESTOS_MAX)
+	if (n == 0 || n > max)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
 			continue;
-		if (i > 0 && (s[i] == '.' || s[i] == '_' || s[i] == '-'))
+		if (i > 0 && strchr(more, s[i]) != NULL)
 			continue;
 		return 0;
 	}
 	return 1;
+}
+
+int
+names_guestos_ok(const char *s)
+{
+	return names_ok(s, NAMES_GUESTOS_MAX, "._-");
+}
+
+int
+names_container_ok(const char *s)
+{
+	return names_ok(s, NAMES_CONTAINER_MAX, "-");
 }
 
 int

@@ -5,11 +5,17 @@
 #define CML_NAMES_H
 
 #define NAMES_GUESTOS_MAX 64 /* characters of a guest OS name */
+#define NAMES_CONTAINER_MAX 31 /* characters of a container name */
 #define NAMES_VERSION_PARTS 4
 #define NAMES_VERSION_DIGITS 9 /* each part at most 999999999 */
 
 /* Returns 1 if s is a guest OS name: [a-z0-9][a-z0-9._-]{0,63}. */
 int names_guestos_ok(const char *s);
+/*
+ * Returns 1 if s is a container name: [a-z0-9][a-z0-9-]{0,30} (also the
+ * name of its token in scd, and of directories: never a path).
+ */
+int names_container_ok(const char *s);
 /*
  * Returns 1 if s is a dotted version: 1 to 4 decimal numbers without
  * leading zeros, each at most 999999999.

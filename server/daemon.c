@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -85,4 +86,95 @@ daemon_mkdirs(const char *dir, mode_t mode)
 	if (chmod(s, mode) == -1)
 		fatal("cannot set the mode of %s", s);
 	free(s);
+}
+
+/* "a, b or c": the keys a file may use, for its errors (free it). */
+static char *
+daemon_config_keys(const char *const *keys, size_t nkeys)
+{
+	char *s = xstrdup(keys[0]), *t;
+	size_t k;
+
+	for (k = 1; k < nkeys; k++) {
+		t = xasprintf("%s%s%s", s, k + 1 == nkeys ? " or " : ", ",
+		    keys[k]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+int
+daemon_read_config(const char *path, const char *const *keys, size_t nkeys,
+    const char **slots, char **keep, char **cause)
+{
+	char *buf = NULL, *key, *value, *end, *p, *list;
+	size_t cap = 0, k, i = 0;
+	ssize_t len;
+	FILE *f;
+	int line = 0, ret = -1, *seen;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		xcause(cause, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	seen = xcalloc(nkeys, sizeof *seen);
+	while ((len = getline(&buf, &cap, f)) != -1) {
+		line++;
+		if (len > 1024) {
+			xcause(cause, "%s:%d: the line is too long", path,
+			    line);
+			goto out;
+		}
+		for (key = buf; *key == ' ' || *key == '\t'; key++)
+			;
+		for (end = key + strlen(key); end > key && (end[-1] == '\n' ||
+		    end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');
+		    end--)
+			;
+		*end = '\0';
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((value = strchr(key, '=')) == NULL) {
+			xcause(cause, "%s:%d: not 'key = value'", path, line);
+			goto out;
+		}
+		for (p = value; p > key && (p[-1] == ' ' || p[-1] == '\t');
+		    p--)
+			;
+		*p = '\0';
+		for (value++; *value == ' ' || *value == '\t'; value++)
+			;
+		for (k = 0; k < nkeys && strcmp(key, keys[k]) != 0; k++)
+			;
+		if (k == nkeys) {
+			list = daemon_config_keys(keys, nkeys);
+			xcause(cause, "%s:%d: unknown key '%s': use %s", path,
+			    line, key, list);
+			free(list);
+			goto out;
+		}
+		if (seen[k]++) {
+			xcause(cause, "%s:%d: '%s' is given twice", path, line,
+			    key);
+			goto out;
+		}
+		if (*value == '\0') {
+			xcause(cause, "%s:%d: '%s' has no value", path, line,
+			    key);
+			goto out;
+		}
+		if (slots[k] == NULL) {
+			keep[i] = xstrdup(value);
+			slots[k] = keep[i++];
+		}
+	}
+	ret = 0;
+out:
+	free(seen);
+	free(buf);
+	fclose(f);
+	return ret;
 }

@@ -25,4 +25,15 @@ void daemon_write_pid(const char *path);
 /* Points stdin, stdout and stderr at /dev/null (once the daemon is ready). */
 void daemon_detach_stdio(void);
 
+/*
+ * Reads a daemon's configuration file: "key = value" lines, # comments,
+ * each of the nkeys keys at most once.  A value is taken into slots[k]
+ * only where slots[k] is NULL (the command line wins); the copies made
+ * go to keep (nkeys of them, NULL-initialised; the caller frees them).
+ * A missing file is no error.  Returns 0, or -1 with *cause set
+ * ("FILE:LINE: ...").
+ */
+int daemon_read_config(const char *path, const char *const *keys,
+    size_t nkeys, const char **slots, char **keep, char **cause);
+
 #endif

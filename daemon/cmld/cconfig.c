@@ -22,7 +22,6 @@
 #include "names.h"
 #include "xmalloc.h"
 
-#define CCONFIG_NAME_MAX 31
 #define CCONFIG_HOSTNAME_MAX 64
 #define CCONFIG_LABEL_MAX 63
 
@@ -271,24 +270,6 @@ cconfig_strings(struct json_object *obj, const char *path, const char *key,
 	return -1;
 }
 
-/* Checks a container name: [a-z0-9][a-z0-9-]{0,30}. */
-static int
-cconfig_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > CCONFIG_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
-			continue;
-		if (i > 0 && s[i] == '-')
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
 /*
  * Checks a host name (RFC 1123): dot-separated labels of letters, digits
  * and '-', each 1 to 63 long and neither starting nor ending with '-',
@@ -413,7 +394,7 @@ cconfig_read_name(struct cconfig_parser *p, struct json_object *top,
 	    p->cause) == -1)
 		return -1;
 	q = jsonstrict_quotes(s);
-	if (!cconfig_name_ok(s))
+	if (!names_container_ok(s))
 		xcause(p->cause, "name '%s' must be 1 to 31 of a-z 0-9 -, "
 		    "starting with a letter or digit", q);
 	else if (!p->is_c0 && strcmp(s, CCONFIG_C0_NAME) == 0)

@@ -369,91 +369,32 @@ struct tpm2d_opts {
 #define TPM2D_NKEYS 6
 
 /*
- * Reads the configuration file (ROOT/etc/cml/tpm2d.conf): "key = value"
- * lines, # comments; tcti, seal_pcrs, measure_pcr, log_level,
- * state_volume and state_mount, each taken only where the command line did
- * not give it.  A missing file is
- * no error.  Returns 0, or -1 with *cause set ("FILE:LINE: ...").  The
- * values kept are copied into *keep (freed by the caller).
+ * Reads the configuration file (ROOT/etc/cml/tpm2d.conf): tcti,
+ * seal_pcrs, measure_pcr, log_level, state_volume and state_mount, each
+ * taken only where the command line did not give it (daemon_read_config).
  */
 static int
 tpm2d_read_config(const char *path, struct tpm2d_opts *o, char **keep,
     char **cause)
 {
-	char *buf = NULL, *key, *value, *end, *p;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *f;
-	int line = 0, ret = -1, i = 0, k, seen[TPM2D_NKEYS] = { 0 };
-	const char **slot;
-	static const char *keys[TPM2D_NKEYS] = {
+	static const char *const keys[TPM2D_NKEYS] = {
 		"tcti", "seal_pcrs", "measure_pcr", "log_level",
 		"state_volume", "state_mount"
 	};
+	const char *slots[TPM2D_NKEYS] = {
+		o->tcti, o->seal, o->measure, o->level, o->volume, o->mount
+	};
 
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		xcause(cause, "cannot read %s: %s", path, strerror(errno));
+	if (daemon_read_config(path, keys, TPM2D_NKEYS, slots, keep,
+	    cause) == -1)
 		return -1;
-	}
-	while ((len = getline(&buf, &cap, f)) != -1) {
-		line++;
-		if (len > 1024) {
-			xcause(cause, "%s:%d: the line is too long", path,
-			    line);
-			goto out;
-		}
-		for (key = buf; *key == ' ' || *key == '\t'; key++)
-			;
-		for (end = key + strlen(key); end > key && (end[-1] == '\n' ||
-		    end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r');
-		    end--)
-			;
-		*end = '\0';
-		if (*key == '\0' || *key == '#')
-			continue;
-		if ((value = strchr(key, '=')) == NULL) {
-			xcause(cause, "%s:%d: not 'key = value'", path, line);
-			goto out;
-		}
-		for (p = value; p > key && (p[-1] == ' ' || p[-1] == '\t');
-		    p--)
-			;
-		*p = '\0';
-		for (value++; *value == ' ' || *value == '\t'; value++)
-			;
-		for (k = 0; k < TPM2D_NKEYS && strcmp(key, keys[k]) != 0; k++)
-			;
-		if (k == TPM2D_NKEYS) {
-			xcause(cause, "%s:%d: unknown key '%s': use tcti, "
-			    "seal_pcrs, measure_pcr, log_level, state_volume or "
-			    "state_mount", path, line, key);
-			goto out;
-		}
-		if (seen[k]++) {
-			xcause(cause, "%s:%d: '%s' is given twice", path, line,
-			    key);
-			goto out;
-		}
-		slot = k == 0 ? &o->tcti : k == 1 ? &o->seal :
-		    k == 2 ? &o->measure : k == 3 ? &o->level :
-		    k == 4 ? &o->volume : &o->mount;
-		if (*value == '\0') {
-			xcause(cause, "%s:%d: '%s' has no value", path, line,
-			    key);
-			goto out;
-		}
-		if (*slot == NULL) {
-			keep[i] = xstrdup(value);
-			*slot = keep[i++];
-		}
-	}
-	ret = 0;
-out:
-	free(buf);
-	fclose(f);
-	return ret;
+	o->tcti = slots[0];
+	o->seal = slots[1];
+	o->measure = slots[2];
+	o->level = slots[3];
+	o->volume = slots[4];
+	o->mount = slots[5];
+	return 0;
 }
 
 /*
