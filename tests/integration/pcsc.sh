@@ -27,6 +27,7 @@
 #                         the private pcscd (PC/SC, shared access)
 #   pcsc_gpg ARGS...      runs gpg --batch with it (through pcsc_run)
 #   pcsc_gpg_stop         ends its gpg-agent and scdaemon
+#   vcard_check_logs      a check: no sanitizer report in the cards' logs
 # Everything started is stopped at the test's end (lib.sh's track_pid).
 
 VCARD=$CML_BUILDDIR/tests/tools/vcard
@@ -189,4 +190,23 @@ pcsc_gpg_stop() {
 		kill -0 "$pid" 2>/dev/null || untrack_pid "$pid"
 	done
 	PCSC_GPG_TRACKED=
+}
+
+# Checks the cards' logs ($PCSC_DIR/vcard*.log) for sanitizer reports (an
+# ASan or UBSan build): one check of the test.
+vcard_check_logs() {
+	local log bad=
+	CHECKS=$((CHECKS + 1))
+	for log in "$PCSC_DIR"/vcard*.log; do
+		[ -f "$log" ] || continue
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' "$log"; then
+			bad="$bad $log"
+			grep -E -A 30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 60 >&2
+		fi
+	done
+	if [ -n "$bad" ]; then
+		_check_failed "sanitizer reports in$bad"
+		return 1
+	fi
+	_check_passed "no sanitizer report in the cards' logs"
 }

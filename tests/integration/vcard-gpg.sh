@@ -407,7 +407,7 @@ track_pid "$fpid"
 read -r -t 10 -u 5 line
 [ "$line" = listening ] || fail "the test's vpcd did not start: $line"
 nsenter --net="/proc/$PCSCD_PID/ns/net" "$VCARD" --port "$fport" --state "$SCRATCH/fuzz.state" \
-    2>"$SCRATCH/fuzz.log" &
+    2>"$PCSC_DIR/vcard-fuzz.log" &
 fvc=$!
 track_pid "$fvc"
 out=$(timeout 120 cat <&5)
@@ -417,7 +417,7 @@ CHECKS=$((CHECKS + 1))
 if kill -0 "$fvc" 2>/dev/null; then
 	_check_passed "the card survived them"
 else
-	_check_failed "the card ended: $(cat "$SCRATCH/fuzz.log")"
+	_check_failed "the card ended: $(cat "$PCSC_DIR/vcard-fuzz.log")"
 fi
 kill -TERM "$fvc"
 wait "$fvc"
@@ -433,4 +433,5 @@ for p in $pids; do
 done
 expect_eq "gpg-agent and scdaemon stopped" "" "$left"
 vcard_remove
+vcard_check_logs
 finish
