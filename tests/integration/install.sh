@@ -49,6 +49,7 @@ fi
 expected=$(sort <<EOF
 $sbindir/cmld
 $sbindir/tpm2d
+$sbindir/scd
 $bindir/cmlsh
 $bindir/cml-sign
 $bindir/cml-attest
@@ -63,6 +64,7 @@ $mandir/man5/cml-guestos.5
 $mandir/man5/cml-container.5
 $mandir/man8/cmld.8
 $mandir/man8/tpm2d.8
+$mandir/man8/scd.8
 $pkgdatadir/org.varlink.service.varlink
 $pkgdatadir/org.cml.Error.varlink
 $pkgdatadir/org.cml.Device.varlink
@@ -71,8 +73,10 @@ $pkgdatadir/org.cml.Trust.varlink
 $pkgdatadir/org.cml.GuestOS.varlink
 $pkgdatadir/org.cml.Container.varlink
 $pkgdatadir/org.cml.TPM.varlink
+$pkgdatadir/org.cml.SCD.varlink
 $unitdir/cmld.service
 $unitdir/tpm2d.service
+$unitdir/scd.service
 $sysusersdir/cml.conf
 $tmpfilesdir/cml.conf
 $compdir/cmlsh
@@ -81,7 +85,7 @@ EOF
 installed=$(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort)
 expect_eq "make install installs exactly these files" "$expected" "$installed"
 
-for p in "$sbindir/cmld" "$sbindir/tpm2d" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
+for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
     "$bindir/cml-mkguestos" "$bindir/cml-attest"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
 done
