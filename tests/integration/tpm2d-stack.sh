@@ -1,11 +1,12 @@
 #!/bin/bash
-# scripts/stack stages swtpm, tpm2d and cmld: start prints cmld's socket
-# once all three run (swtpm on a Unix socket in the stack directory, never a
-# TCP port; tpm2d on it with the system key unsealed), status names each,
-# stop ends all three, cmld first; a cmld that died is started again next
-# to the tpm2d and swtpm that still run; a tpm2d that cannot start fails the
-# start and leaves nothing running (no swtpm); CML_STACK_NO_TPM2D=1 starts
-# cmld alone.
+# scripts/stack stages swtpm, tpm2d, scd and cmld: start prints cmld's
+# socket once all four run (swtpm on a Unix socket in the stack directory,
+# never a TCP port; tpm2d on it with the system key unsealed; scd with the
+# platform secret from it), status names each, stop ends all four, cmld
+# first; a cmld that died is started again next to the scd, tpm2d and
+# swtpm that still run; a tpm2d that cannot start fails the start and
+# leaves nothing running (no swtpm); CML_STACK_NO_SCD=1 leaves scd out;
+# CML_STACK_NO_TPM2D=1 starts cmld alone.
 # Proves: none (the staging of the stack, for tests and the demo).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -34,11 +35,12 @@ stack_start
 out=$("$STACK" status "$STACK_DIR")
 rc=$?
 expect_status "status: cmld runs" 0 $rc
-expect_lines "status names swtpm, tpm2d and cmld with their sockets" "$out" \
+expect_lines "status names swtpm, tpm2d, scd and cmld with their sockets" "$out" \
     "^swtpm runs \(pid [0-9]+\), socket $(re_quote "$STACK_DIR")/run/swtpm/swtpm\.sock$" \
     "^tpm2d runs \(pid [0-9]+\), socket $(re_quote "$TPM2D_SOCK")$" \
+    "^scd runs \(pid [0-9]+\), socket $(re_quote "$STACK_DIR")/run/cml/scd\.sock$" \
     "^cmld runs \(pid [0-9]+\), socket $(re_quote "$SOCK")$"
-expect_eq "three processes run for the stack" "cmld swtpm tpm2d" \
+expect_eq "four processes run for the stack" "cmld scd swtpm tpm2d" \
     "$(procs | awk '{ print $1 }' | sort | xargs)"
 swtpm=$(head -n 1 "$STACK_DIR/run/swtpm/swtpm.pid")
 expect_eq "swtpm listens on no TCP port" "" \
@@ -52,8 +54,12 @@ print(p["tcti"], p["system_key"], p["seal_pcrs"])')"
 expect_eq "the swtpm state is in the stack directory" yes \
     "$([ -n "$(ls -A "$STACK_DIR/var/lib/swtpm" 2>/dev/null)" ] && echo yes || echo no)"
 
-# cmld dies: the next start keeps tpm2d and swtpm
+expect_eq "scd has the platform secret from tpm2d" present \
+    "$(varlink_run "$STACK_DIR/run/cml/scd.sock" call org.cml.SCD.Status | json_get parameters platform_secret)"
+
+# cmld dies: the next start keeps scd, tpm2d and swtpm
 tpm2d=$(tpm2d_pid)
+scd=$(head -n 1 "$STACK_DIR/run/cml/scd.pid")
 pid=$(cmld_pid) || fail "no cmld"
 kill -KILL "$pid"
 for ((i = 0; i < 50; i++)); do
@@ -67,9 +73,10 @@ expect_status "start after cmld died" 0 $rc
 STACK_RUNNING=1
 expect_eq "start after cmld died: prints the socket" "$SOCK" "$out"
 expect_eq "start after cmld died: the same tpm2d" "$tpm2d" "$(tpm2d_pid)"
+expect_eq "start after cmld died: the same scd" "$scd" "$(head -n 1 "$STACK_DIR/run/cml/scd.pid")"
 expect_eq "start after cmld died: the same swtpm" "$swtpm" "$(head -n 1 "$STACK_DIR/run/swtpm/swtpm.pid")"
 
-# stop ends all three
+# stop ends all four
 "$STACK" stop "$STACK_DIR" >/dev/null
 rc=$?
 STACK_RUNNING=0
@@ -78,7 +85,8 @@ expect_eq "after stop nothing of the stack runs" "" "$(procs)"
 out=$("$STACK" status "$STACK_DIR")
 rc=$?
 expect_status "status after stop" 3 $rc
-expect_lines "status says none runs" "$out" '^swtpm does not run' '^tpm2d does not run' '^cmld does not run'
+expect_lines "status says none runs" "$out" '^swtpm does not run' '^tpm2d does not run' \
+    '^scd does not run' '^cmld does not run'
 
 # tpm2d cannot start: the start fails and leaves nothing
 out=$(TPM2D_SEAL_PCRS=99 "$STACK" start "$STACK_DIR" 2>"$SCRATCH/err")
@@ -88,6 +96,15 @@ expect_eq "... prints no socket" "" "$out"
 expect_match "... and says tpm2d exited, with its log" \
     'stack: tpm2d exited before it was ready.*--seal-pcrs' "$(tr '\n' ' ' <"$SCRATCH/err")"
 expect_eq "... and leaves nothing running (no swtpm)" "" "$(procs)"
+
+# no scd
+out=$(CML_STACK_NO_SCD=1 "$STACK" start "$STACK_DIR" 2>"$SCRATCH/err")
+rc=$?
+expect_status "CML_STACK_NO_SCD=1: start" 0 $rc
+STACK_RUNNING=1
+expect_eq "CML_STACK_NO_SCD=1: no scd" "cmld swtpm tpm2d" "$(procs | awk '{ print $1 }' | sort | xargs)"
+stack_stop
+expect_eq "after stop nothing of the stack runs" "" "$(procs)"
 
 # cmld alone
 out=$(CML_STACK_NO_TPM2D=1 "$STACK" start "$STACK_DIR" 2>"$SCRATCH/err")
