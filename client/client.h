@@ -124,6 +124,15 @@ void format_reply(FILE *out, struct format_state *fs, const char *method,
  */
 void format_error(FILE *out, FILE *err, const char *error,
     struct json_object *params, int json);
+/* A token's PIN or PUK was not accepted (org.cml.Token). */
+#define FORMAT_ERR_VERIFICATION "org.cml.Token.VerificationFailed"
+/*
+ * Prints a failed verification of command words on container name:
+ * "cmlsh: WORDS NAME: verification failed", the tries left on a line of
+ * their own, and what a blocked token's state asks for.
+ */
+void format_verification_failed(FILE *err, const char *words,
+    const char *name, struct json_object *params);
 /*
  * The errors a client reports of its own (--json: as
  * {"error": NAME, "parameters": {"message": ..., "usage": ...}}).

@@ -827,6 +827,93 @@ format_device_status(FILE *out, struct json_object *params)
 	json_object_put(o);
 }
 
+/*
+ * Adds a token's status (org.cml.Token's TokenStatus) to o as a person
+ * reads it: the tries left of their maximum, yes or no.
+ */
+static void
+format_token_fill(struct json_object *o, struct json_object *st)
+{
+	static const char *const tries[][3] = {
+		{ "pin_tries", "pin_tries_left", "pin_tries_max" },
+		{ "puk_tries", "puk_tries_left", "puk_tries_max" },
+	};
+	struct json_object *v, *m;
+	size_t i;
+	char *s;
+
+	json_object_object_foreach(st, key, val) {
+		if (strstr(key, "_tries_") != NULL)
+			continue;
+		if (json_object_is_type(val, json_type_boolean))
+			json_object_object_add(o, key, json_object_new_string(
+			    json_object_get_boolean(val) ? "yes" : "no"));
+		else
+			json_object_object_add(o, key, json_object_get(val));
+	}
+	for (i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+		if (!json_object_object_get_ex(st, tries[i][1], &v) ||
+		    !json_object_object_get_ex(st, tries[i][2], &m))
+			continue;
+		s = xasprintf("%lld of %lld",
+		    (long long)json_object_get_int64(v),
+		    (long long)json_object_get_int64(m));
+		json_object_object_add(o, tries[i][0],
+		    json_object_new_string(s));
+		free(s);
+	}
+}
+
+/*
+ * Prints a token's status, and after a token init the PUK scd made, once,
+ * and that the token there was is destroyed.
+ */
+static void
+format_token(FILE *out, struct json_object *params)
+{
+	struct json_object *o = json_object_new_object(), *st, *v;
+
+	if (json_object_object_get_ex(params, "status", &st) &&
+	    json_object_is_type(st, json_type_object))
+		format_token_fill(o, st);
+	format_pairs_lines(out, o);
+	json_object_put(o);
+	if (json_object_object_get_ex(params, "destroyed", &v) &&
+	    json_object_get_boolean(v))
+		fprintf(out, "The token there was is destroyed, and what it "
+		    "protected with it.\n");
+	if (format_str_member(params, "puk") != NULL) {
+		char *clean = format_clean(format_str_member(params, "puk"), 0);
+
+		fprintf(out, "PUK: %s (write it down: it is shown only now)\n",
+		    clean);
+		explicit_bzero(clean, strlen(clean));
+		free(clean);
+	}
+}
+
+void
+format_verification_failed(FILE *err, const char *words, const char *name,
+    struct json_object *params)
+{
+	const char *state = format_str_member(params, "state");
+	struct json_object *v;
+	char *clean = format_clean(name != NULL ? name : "", 0);
+
+	fprintf(err, "cmlsh: %s %s: verification failed\n", words, clean);
+	if (json_object_object_get_ex(params, "tries_left", &v) &&
+	    json_object_is_type(v, json_type_int))
+		fprintf(err, "tries left: %lld\n",
+		    (long long)json_object_get_int64(v));
+	if (state != NULL && strcmp(state, "blocked") == 0)
+		fprintf(err, "token blocked for good: only token init again "
+		    "(destroys its keys)\n");
+	else if (state != NULL && strcmp(state, "pin-blocked") == 0)
+		fprintf(err, "PIN blocked: unblock it with the PUK (token "
+		    "unblock %s)\n", clean);
+	free(clean);
+}
+
 static void
 format_json(FILE *out, struct json_object *o)
 {
@@ -947,6 +1034,11 @@ static const struct {
 	{ "org.cml.Device.Status", format_device_status },
 	{ "org.cml.Device.CSR", format_device_csr },
 	{ "org.cml.Device.Attest", format_device_attest },
+	{ "org.cml.Token.Init", format_token },
+	{ "org.cml.Token.Status", format_token },
+	{ "org.cml.Token.Verify", format_token },
+	{ "org.cml.Token.ChangePIN", format_token },
+	{ "org.cml.Token.Unblock", format_token },
 };
 
 void

@@ -29,6 +29,7 @@
 #include "cmlsh.h"
 #include "exec.h"
 #include "interfaces.h"
+#include "secret.h"
 #include "settings.h"
 #include "xmalloc.h"
 
@@ -655,6 +656,7 @@ struct cmlsh_call {
 	const sigset_t *mask;
 	struct format_state fs;
 	struct json_object *acc; /* --json: the replies merged */
+	struct json_object *params; /* the call's, until its secrets are wiped */
 	int progress; /* a progress line is on the terminal */
 	int exit_status; /* of a command run in a container, or -1 */
 };
@@ -704,7 +706,13 @@ cmlsh_error(void *arg, const char *error, struct json_object *params)
 	struct cmlsh_call *c = arg;
 
 	cmlsh_progress_clear(c);
-	format_error(c->sh->out, c->sh->err, error, params, c->sh->json);
+	if (!c->sh->json && strcmp(error, FORMAT_ERR_VERIFICATION) == 0)
+		format_verification_failed(c->sh->err, c->cmd->words,
+		    json_object_get_string(json_object_object_get(c->params,
+		    "name")), params);
+	else
+		format_error(c->sh->out, c->sh->err, error, params,
+		    c->sh->json);
 	cmlsh_flush(c->sh);
 }
 
@@ -821,6 +829,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	    cmd->id == CMD_ID_CONTAINER_EXEC);
 
 	format_state_init(&c.fs);
+	c.params = json_object_get(params);
 	if (!sh->json)
 		exec_prepare(cmd, params, cmlsh_stdin_free);
 	if (sh->interactive) {
@@ -833,6 +842,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		c.mask = &saved;
 	}
 	rc = client_call(&sh->cl, cmd, params, more, c.mask, &ops, &cause);
+	/* the PINs it sent are no longer needed here */
+	secret_wipe(cmd, c.params);
 	if (rc == 0)
 		status = c.exit_status > 0 ? c.exit_status : CMLSH_EXIT_OK;
 	cmlsh_progress_clear(&c);
@@ -847,6 +858,7 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 	free(cause);
 	json_object_put(c.acc);
+	json_object_put(c.params);
 	format_state_free(&c.fs);
 	return status;
 }
@@ -1018,7 +1030,7 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 	const struct cmd_entry *cmd;
 	struct json_object *params = NULL;
 	char *cause = NULL, *syn;
-	int consumed;
+	int consumed, rc;
 
 	if (argc == 0)
 		return CMLSH_EXIT_OK;
@@ -1059,6 +1071,17 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 			json_object_put(params);
 			return CMLSH_EXIT_FAILED;
 		}
+	}
+	if (cmd_secret_count(cmd) > 0 &&
+	    (rc = secret_collect(cmd, params, &cause)) != 0) {
+		syn = cmd_synopsis(cmd);
+		cmlsh_fail(sh, rc == -2 ? CLIENT_ERR_USAGE : CLIENT_ERR_FAILED,
+		    rc == -2 ? syn : NULL, "%s: %s", cmd->words, cause);
+		free(syn);
+		free(cause);
+		secret_wipe(cmd, params);
+		json_object_put(params);
+		return rc == -2 ? CMLSH_EXIT_USAGE : CMLSH_EXIT_FAILED;
 	}
 	return cmlsh_call(sh, cmd, params);
 }
@@ -1371,7 +1394,7 @@ cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
 				    NULL, text);
 			continue;
 		}
-		while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
+		while (pos->name != NULL && !cmd_arg_positional(pos))
 			pos++;
 		if (pos->name == NULL)
 			return 0;
@@ -1388,7 +1411,7 @@ cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
 				    xasprintf("--%s", a->name));
 		return 0;
 	}
-	while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
+	while (pos->name != NULL && !cmd_arg_positional(pos))
 		pos++;
 	if (pos->name == NULL)
 		return 0;

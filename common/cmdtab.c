@@ -16,10 +16,27 @@ const struct cmd_family cmd_families[] = {
 	{ "ca", "trust anchors that signatures must chain to" },
 	{ "guestos", "signed guest OS images" },
 	{ "container", "containers: create, start, stop, inspect" },
+	{ "token", "containers' tokens, through scd: PINs and PUKs" },
 	{ "audit", "the audit trail" },
 	{ "api", "the control interface itself" },
 };
 const size_t cmd_families_len = sizeof cmd_families / sizeof cmd_families[0];
+
+/* The option of every command that asks for a secret. */
+#define TOKEN_PIN_STDIN { .name = CMD_SECRET_STDIN, .type = CMD_ARG_BOOL, \
+	.flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION | CMD_ARG_LOCAL, \
+	.metavar = "--" CMD_SECRET_STDIN, \
+	.help = "read the secrets from stdin, one line each in the order " \
+	    "asked (a new PIN once), instead of from the terminal" }
+
+/* The container a token command is about. */
+#define TOKEN_NAME { .name = "name", .type = CMD_ARG_STRING, \
+	.metavar = "NAME", .help = "the container", \
+	.complete = CMD_COMPLETE_CONTAINER }
+/* The PIN a change or an unblock sets. */
+#define TOKEN_NEW_PIN { .name = "new_pin", .type = CMD_ARG_SECRET, \
+	.flags = CMD_ARG_NEW, .metavar = "PIN", \
+	.help = "the new PIN, 6 to 64 characters: asked twice" }
 
 const struct cmd_entry cmd_table[] = {
 	{
@@ -565,6 +582,142 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
 	},
 	{
+		.words = "token init",
+		.family = "token",
+		.method = "org.cml.Token.Init",
+		.id = CMD_ID_TOKEN_INIT,
+		.args = {
+			TOKEN_NAME,
+			{ .name = "reader", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "READER",
+			  .help = "the card's reader (usbtoken; default: the "
+			    "one reader with an OpenPGP card; 'token "
+			    "readers' lists them)" },
+			{ .name = "generate-puk", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION |
+			    CMD_ARG_LOCAL,
+			  .metavar = "--generate-puk",
+			  .help = "have scd make the PUK (12 digits), shown "
+			    "once, instead of asking for one" },
+			{ .name = "force", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "--force",
+			  .help = "replace the token there is (destroys what "
+			    "it protected; a card is reset)" },
+			TOKEN_PIN_STDIN,
+			{ .name = "pin", .type = CMD_ARG_SECRET,
+			  .flags = CMD_ARG_NEW, .metavar = "PIN",
+			  .help = "the first PIN, 6 to 64 characters: asked "
+			    "twice" },
+			{ .name = "puk", .type = CMD_ARG_SECRET,
+			  .flags = CMD_ARG_NEW | CMD_ARG_OPTIONAL,
+			  .metavar = "PUK", .unless = "generate-puk",
+			  .help = "the PUK, 8 to 64 characters, which unblocks "
+			    "the PIN: asked twice (not with --generate-puk)" },
+		},
+		.summary = "make a container's token, its PIN and PUK",
+		.help = "Makes the token the container's config names "
+		    "(cml.token.type: softtoken, a key file scd keeps, or "
+		    "usbtoken, an OpenPGP card) and binds it to the "
+		    "container. The flow: cmlsh asks for the first PIN twice "
+		    "(no echo; there is never a default PIN), then for the "
+		    "PUK twice, or with --generate-puk scd makes one and "
+		    "cmlsh shows it once: write it down. scd generates the "
+		    "token's keys (on the card, for a usbtoken) and sets its "
+		    "counters from token_pin_tries and token_puk_tries; cmld "
+		    "then makes the container's key, has it wrapped under "
+		    "the token and keeps only the wrapped key. A container "
+		    "whose config says cml.token.type none has no token. "
+		    "Audited (never with a PIN or PUK).",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "token status",
+		.family = "token",
+		.method = "org.cml.Token.Status",
+		.id = CMD_ID_TOKEN_STATUS,
+		.args = {
+			TOKEN_NAME,
+		},
+		.summary = "show a container's token: tries left, state",
+		.help = "Shows the container's token as scd keeps it: type, "
+		    "serial, reader, whether it is present, the PIN and PUK "
+		    "tries left of their maximum, its state (ready, "
+		    "pin-blocked: unblock it with the PUK, or blocked: only "
+		    "token init again) and whether the container's key is "
+		    "bound to it.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK |
+		    CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "token readers",
+		.family = "token",
+		.method = "org.cml.Token.Readers",
+		.id = CMD_ID_TOKEN_READERS,
+		.summary = "list the smartcard readers scd sees",
+		.help = "Lists the PC/SC readers and what is in each: no "
+		    "card, an OpenPGP card (its serial and version) or "
+		    "another card.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "token verify",
+		.family = "token",
+		.method = "org.cml.Token.Verify",
+		.id = CMD_ID_TOKEN_VERIFY,
+		.args = {
+			TOKEN_NAME, TOKEN_PIN_STDIN,
+			{ .name = "pin", .type = CMD_ARG_SECRET,
+			  .metavar = "PIN", .help = "the PIN: asked for" },
+		},
+		.summary = "check the PIN and the container's key",
+		.help = "Asks for the PIN and has scd unwrap the container's "
+		    "key with it, checking the key against its check value. "
+		    "A wrong PIN counts: every failure says the same, with "
+		    "the tries left on a line of its own. Audited.",
+		.flags = CMD_OPERATOR | CMD_UNPROVISIONED_OK |
+		    CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "token change-pin",
+		.family = "token",
+		.method = "org.cml.Token.ChangePIN",
+		.id = CMD_ID_TOKEN_CHANGE_PIN,
+		.args = {
+			TOKEN_NAME, TOKEN_PIN_STDIN,
+			{ .name = "pin", .type = CMD_ARG_SECRET,
+			  .metavar = "PIN", .help = "the PIN now: asked for" },
+			TOKEN_NEW_PIN,
+		},
+		.summary = "change a token's PIN",
+		.help = "Asks for the PIN, then for the new one twice. A wrong "
+		    "PIN counts as in token verify. Operators may change a "
+		    "PIN. Audited.",
+		.flags = CMD_OPERATOR | CMD_UNPROVISIONED_OK |
+		    CMD_NEEDS_CONTAINER,
+	},
+	{
+		.words = "token unblock",
+		.family = "token",
+		.method = "org.cml.Token.Unblock",
+		.id = CMD_ID_TOKEN_UNBLOCK,
+		.args = {
+			TOKEN_NAME, TOKEN_PIN_STDIN,
+			{ .name = "puk", .type = CMD_ARG_SECRET,
+			  .metavar = "PUK", .help = "the PUK: asked for" },
+			TOKEN_NEW_PIN,
+		},
+		.summary = "unblock a PIN with the PUK, setting a new PIN",
+		.help = "Asks for the PUK, then for a new PIN twice. A wrong "
+		    "PUK counts against the PUK's tries; when none is left "
+		    "the token is blocked for good and only token init "
+		    "makes it anew (destroying what it protected). Operators "
+		    "may unblock. Audited.",
+		.flags = CMD_OPERATOR | CMD_UNPROVISIONED_OK |
+		    CMD_NEEDS_CONTAINER,
+	},
+	{
 		.words = "api info",
 		.family = "api",
 		.method = "org.varlink.service.GetInfo",
@@ -734,12 +887,43 @@ cmd_arg_value(const struct cmd_arg *arg, const char *s, char **cause)
 	case CMD_ARG_FILE:
 	case CMD_ARG_FILES:
 	case CMD_ARG_INTS:
+	case CMD_ARG_SECRET:
 		break;
 	}
 	/* a file's path stays a string until the client opens it */
 	if ((arg->flags & CMD_ARG_PATH) && s[0] != '/')
 		return cmd_absolute_path(s, cause);
 	return json_object_new_string(s);
+}
+
+int
+cmd_arg_positional(const struct cmd_arg *arg)
+{
+	return !(arg->flags & CMD_ARG_OPTION) && arg->type != CMD_ARG_SECRET;
+}
+
+size_t
+cmd_secret_count(const struct cmd_entry *cmd)
+{
+	const struct cmd_arg *a;
+	size_t n = 0;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->type == CMD_ARG_SECRET)
+			n++;
+	return n;
+}
+
+/* Returns the secret argument of cmd named name, or NULL. */
+static const struct cmd_arg *
+cmd_find_secret(const struct cmd_entry *cmd, const char *name)
+{
+	const struct cmd_arg *a;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->type == CMD_ARG_SECRET && strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
 }
 
 /* Finds the --name option of cmd; NULL if none. */
@@ -795,6 +979,14 @@ cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
 			continue;
 		}
 		if (!dashdash && rest == NULL && strncmp(w, "--", 2) == 0) {
+			if ((a = cmd_find_secret(cmd, w + 2)) != NULL) {
+				/* the line may be in a history, ps or a log */
+				*cause = xasprintf("the %s is never given on "
+				    "the command line: it is asked for without "
+				    "echo, or read from stdin with --%s",
+				    a->metavar, CMD_SECRET_STDIN);
+				goto fail;
+			}
 			if ((a = cmd_find_option(cmd, w + 2)) == NULL) {
 				*cause = xasprintf("unknown option '%s'", w);
 				goto fail;
@@ -839,7 +1031,7 @@ cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
 			json_object_array_add(rest, json_object_new_string(w));
 			continue;
 		}
-		while (pos->name != NULL && (pos->flags & CMD_ARG_OPTION))
+		while (pos->name != NULL && !cmd_arg_positional(pos))
 			pos++;
 		if (pos->name == NULL) {
 			*cause = xasprintf("too many arguments (unexpected "
@@ -858,7 +1050,9 @@ cmd_parse_args(const struct cmd_entry *cmd, int argc, char *const *argv,
 		pos++;
 	}
 	for (a = cmd->args; a->name != NULL; a++) {
+		/* secrets are asked for once the words are right */
 		if (!(a->flags & CMD_ARG_OPTIONAL) &&
+		    a->type != CMD_ARG_SECRET &&
 		    !json_object_object_get_ex(p, a->name, NULL)) {
 			*cause = xasprintf("missing %s", a->metavar);
 			goto fail;
@@ -965,6 +1159,18 @@ cmd_check_value(const struct cmd_arg *a, struct json_object *v, char **cause)
 	long long iv;
 
 	switch (a->type) {
+	case CMD_ARG_SECRET:
+		/* never quoted back: it may be a PIN typed in a wrong place */
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) !=
+		    (size_t)json_object_get_string_len(v) ||
+		    json_object_get_string_len(v) == 0 ||
+		    json_object_get_string_len(v) > CMD_MAX_SECRET) {
+			*cause = xasprintf("'%s' must be a string of 1 to %d "
+			    "bytes without NUL", a->name, CMD_MAX_SECRET);
+			return -1;
+		}
+		return 0;
 	case CMD_ARG_STRING:
 		if (!json_object_is_type(v, json_type_string)) {
 			*cause = xasprintf("'%s' must be a string", a->name);
@@ -1054,7 +1260,9 @@ cmd_check_params(const struct cmd_entry *cmd, struct json_object *params,
 	struct json_object *v;
 
 	json_object_object_foreach(params, key, val) {
-		if ((a = cmd_find_arg(cmd, key)) == NULL) {
+		/* the shell's own options are never parameters */
+		if ((a = cmd_find_arg(cmd, key)) == NULL ||
+		    (a->flags & CMD_ARG_LOCAL)) {
 			*param = key;
 			{
 				char *q = jsonstrict_quotes(key);
@@ -1108,6 +1316,9 @@ cmd_synopsis(const struct cmd_entry *cmd)
 
 	s = xstrdup(cmd->words);
 	for (a = cmd->args; a->name != NULL; a++) {
+		/* asked for, never typed */
+		if (a->type == CMD_ARG_SECRET)
+			continue;
 		one = cmd_arg_label(a);
 		if (a->flags & CMD_ARG_OPTIONAL)
 			t = xasprintf("%s [%s]", s, one);

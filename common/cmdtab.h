@@ -31,6 +31,14 @@ enum cmd_arg_type {
 	 * of them (tpm2d's PCR lists; no shell command takes one).
 	 */
 	CMD_ARG_INTS,
+	/*
+	 * A PIN or PUK: never a word of the command line.  Shells ask for
+	 * it without echo on the terminal (twice for a CMD_ARG_NEW one) or
+	 * read it from stdin with --pin-stdin, one line each, in the order
+	 * of the table's arguments; sent as a string and wiped after the
+	 * call.  These come after every other argument.
+	 */
+	CMD_ARG_SECRET,
 };
 
 /* What a shell completes an argument with. */
@@ -55,6 +63,18 @@ enum cmd_complete {
 /* A CMD_ARG_FILE whose PATH.p7s the client passes too, when it exists, as
  * member "signature": N. */
 #define CMD_ARG_SIGNED 0x08
+/* A CMD_ARG_SECRET that is set now (a new PIN): asked twice. */
+#define CMD_ARG_NEW 0x10
+/*
+ * An option of the shell itself, never sent: --pin-stdin, or the option
+ * a secret's "unless" names.
+ */
+#define CMD_ARG_LOCAL 0x20
+
+/* The shell option that reads a command's secrets from stdin. */
+#define CMD_SECRET_STDIN "pin-stdin"
+/* The longest secret, in bytes (64 characters of UTF-8). */
+#define CMD_MAX_SECRET 256
 
 struct cmd_arg {
 	const char *name; /* varlink parameter; also the --option name */
@@ -66,6 +86,11 @@ struct cmd_arg {
 	long long min, max; /* CMD_ARG_INT range, inclusive */
 	/* A CMD_ARG_BOOL option also given as -LETTER ("-it" for two). */
 	char letter;
+	/*
+	 * A CMD_ARG_SECRET is not asked for when this CMD_ARG_LOCAL option
+	 * is given (--generate-puk: the daemon makes the PUK).
+	 */
+	const char *unless;
 };
 
 /* Policy flags, checked by cmld in one place before a handler runs. */
@@ -121,6 +146,12 @@ enum cmd_id {
 	CMD_ID_CONTAINER_EXEC,
 	CMD_ID_CONTAINER_LOGS,
 	CMD_ID_CONTAINER_CONSOLE,
+	CMD_ID_TOKEN_INIT,
+	CMD_ID_TOKEN_STATUS,
+	CMD_ID_TOKEN_READERS,
+	CMD_ID_TOKEN_VERIFY,
+	CMD_ID_TOKEN_CHANGE_PIN,
+	CMD_ID_TOKEN_UNBLOCK,
 	/* tpm2d's own table (daemon/tpm2d/table.c), not cmld's or cmlsh's */
 	CMD_ID_TPM_STATUS,
 	CMD_ID_TPM_PLATFORM_SECRET,
@@ -203,6 +234,10 @@ char *cmd_flag_notes(int flags);
 char *cmd_synopsis(const struct cmd_entry *cmd);
 /* Returns the interface of a method ("org.cml.Device"), newly allocated. */
 char *cmd_method_interface(const char *method);
+/* Says whether arg is given by position (not an option, not a secret). */
+int cmd_arg_positional(const struct cmd_arg *arg);
+/* Returns the number of secrets cmd asks for (CMD_ARG_SECRET arguments). */
+size_t cmd_secret_count(const struct cmd_entry *cmd);
 /* Returns the family description for name, or NULL. */
 const struct cmd_family *cmd_find_family(const char *name);
 

@@ -38,6 +38,12 @@ const struct setting_def setting_defs[] = {
 	{ "session_idle_timeout", SETTING_INT, "900", 0, 86400, NULL,
 	    "seconds an interactive cmlsh may wait for a key before it ends "
 	    "the session (0: never); read when a session starts" },
+	{ "token_pin_tries", SETTING_INT, "3", 1, 10, NULL,
+	    "wrong PINs a new token takes before its PIN is blocked (the "
+	    "PUK unblocks it); read at token init" },
+	{ "token_puk_tries", SETTING_INT, "3", 1, 10, NULL,
+	    "wrong PUKs a new token takes before it is blocked for good "
+	    "(only token init again); read at token init" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 

@@ -83,6 +83,9 @@ gen_completion_args(FILE *out)
 		fputs(")\n\t\techo ", out);
 		fputc('\'', out);
 		for (a = cmd_table[i].args; a->name != NULL; a++) {
+			/* asked for by cmlsh, never completed */
+			if (a->type == CMD_ARG_SECRET)
+				continue;
 			if (a != cmd_table[i].args)
 				fputc('\n', out);
 			if (a->flags & CMD_ARG_OPTION) {

@@ -166,6 +166,22 @@ static const char *const store_main_migrations[] = {
 	")" STORE_STRICT ";"
 	"CREATE INDEX main.measurement_reset"
 	" ON measurement (reset_count, seq);",
+
+	/*
+	 * 7: each container's key wrapped under its token (scd holds the
+	 * token; cmld only the wrapped key and the key's check value), gone
+	 * with the container.
+	 */
+	"CREATE TABLE main.container_key ("
+	" container TEXT NOT NULL PRIMARY KEY"
+	"  REFERENCES container (name) ON DELETE CASCADE,"
+	" token_type TEXT NOT NULL"
+	"  CHECK (token_type IN ('softtoken', 'usbtoken')),"
+	" serial TEXT NOT NULL,"
+	" wrapped BLOB NOT NULL CHECK (length(wrapped) > 0),"
+	" kcv BLOB NOT NULL CHECK (length(kcv) = 32),"
+	" created_ms INTEGER NOT NULL"
+	")" STORE_STRICT ";",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -2368,4 +2384,134 @@ store_measurement_prune(struct store *st, size_t keep, char **cause)
 		return -1;
 	}
 	return 0;
+}
+
+/* Releases what store_container_key_get filled in and leaves k empty. */
+void
+store_container_key_clear(struct store_container_key *k)
+{
+	free(k->container);
+	free(k->token_type);
+	free(k->serial);
+	free(k->wrapped);
+	explicit_bzero(k->kcv, sizeof k->kcv);
+	memset(k, 0, sizeof *k);
+}
+
+/*
+ * Stores a container's wrapped key, replacing the one it had; -1 with
+ * *cause set (no such container too).
+ */
+int
+store_container_key_set(struct store *st, const struct store_container_key *k,
+    char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_TEXT(k->container), STORE_TEXT(k->token_type),
+		STORE_TEXT(k->serial),
+		STORE_BLOB(k->wrapped, (int)k->wrapped_len),
+		STORE_BLOB(k->kcv, (int)sizeof k->kcv),
+		STORE_INT(k->created_ms != 0 ? k->created_ms : store_now_ms()),
+	};
+	int rc;
+
+	if (k->wrapped == NULL || k->wrapped_len == 0 ||
+	    k->wrapped_len > STORE_CONTAINER_KEY_MAX) {
+		xcause(cause, "cannot store the key of container '%s': the "
+		    "wrapped key is empty or too large", k->container);
+		return -1;
+	}
+	rc = store_run(st->db, "INSERT INTO main.container_key (container, "
+	    "token_type, serial, wrapped, kcv, created_ms) VALUES (?, ?, ?, "
+	    "?, ?, ?) ON CONFLICT (container) DO UPDATE SET token_type = "
+	    "excluded.token_type, serial = excluded.serial, wrapped = "
+	    "excluded.wrapped, kcv = excluded.kcv, created_ms = "
+	    "excluded.created_ms", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot store the key of "
+		    "container '%s' in %s", k->container, st->path[STORE_MAIN]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Copies a BLOB column of at most max bytes; -1 if it is longer or empty. */
+static int
+store_column_blob(sqlite3_stmt *stmt, int col, size_t max, unsigned char **out,
+    size_t *len)
+{
+	const void *blob = sqlite3_column_blob(stmt, col);
+	int n = sqlite3_column_bytes(stmt, col);
+
+	if (blob == NULL || n <= 0 || (size_t)n > max)
+		return -1;
+	*out = xmalloc((size_t)n);
+	memcpy(*out, blob, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * Reads a container's wrapped key: 1 found, 0 none, -1 with *cause set.
+ * Free with store_container_key_clear.
+ */
+int
+store_container_key_get(struct store *st, const char *container,
+    struct store_container_key *k, char **cause)
+{
+	const struct store_arg args[] = { STORE_TEXT(container) };
+	sqlite3_stmt *stmt = NULL;
+	unsigned char *kcv = NULL;
+	size_t kcvlen = 0;
+	int rc, ret = -1;
+
+	memset(k, 0, sizeof *k);
+	rc = store_prepare(st->db, &stmt, "SELECT container, token_type, "
+	    "serial, wrapped, kcv, created_ms FROM main.container_key WHERE "
+	    "container = ?", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		k->container = xstrdup(store_column_text(stmt, 0));
+		k->token_type = xstrdup(store_column_text(stmt, 1));
+		k->serial = xstrdup(store_column_text(stmt, 2));
+		k->created_ms = sqlite3_column_int64(stmt, 5);
+		/* the table's CHECKs keep both in shape */
+		if (store_column_blob(stmt, 3, STORE_CONTAINER_KEY_MAX,
+		    &k->wrapped, &k->wrapped_len) == -1 ||
+		    store_column_blob(stmt, 4, sizeof k->kcv, &kcv,
+		    &kcvlen) == -1 || kcvlen != sizeof k->kcv) {
+			xcause(cause, "the key of container '%s' in %s is "
+			    "malformed", container, st->path[STORE_MAIN]);
+			store_container_key_clear(k);
+		} else {
+			memcpy(k->kcv, kcv, sizeof k->kcv);
+			ret = 1;
+		}
+		free(kcv);
+	} else if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		store_cause(cause, st->db, rc, "cannot read the key of "
+		    "container '%s' from %s", container, st->path[STORE_MAIN]);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Removes a container's wrapped key: 1 removed, 0 none, -1 with *cause. */
+int
+store_container_key_remove(struct store *st, const char *container,
+    char **cause)
+{
+	const struct store_arg args[] = { STORE_TEXT(container) };
+	int rc;
+
+	rc = store_run(st->db, "DELETE FROM main.container_key WHERE "
+	    "container = ?", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot remove the key of "
+		    "container '%s' from %s", container, st->path[STORE_MAIN]);
+		return -1;
+	}
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }

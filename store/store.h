@@ -298,6 +298,41 @@ int store_device_cert_remove(struct store *st, char **cause);
 void store_device_cert_clear(struct store_device_cert *c);
 
 /*
+ * A container's key wrapped under its token (schema main, migration 7):
+ * at most one per container, removed with it.  The key itself is never
+ * stored; kcv, HMAC-SHA-256(key, "cml key check"), tells an unwrapped key
+ * is the right one.
+ */
+#define STORE_CONTAINER_KEY_MAX 4096
+struct store_container_key {
+	char *container;
+	char *token_type; /* "softtoken" or "usbtoken" */
+	char *serial; /* the token's, as scd says it */
+	unsigned char *wrapped; /* scd's blob */
+	size_t wrapped_len;
+	unsigned char kcv[32];
+	long long created_ms; /* 0 when storing: now */
+};
+
+/*
+ * Stores a container's wrapped key, replacing the one it had; -1 with
+ * *cause set (no such container too).
+ */
+int store_container_key_set(struct store *st,
+    const struct store_container_key *k, char **cause);
+/*
+ * Reads a container's wrapped key: 1 found, 0 none, -1 with *cause set.
+ * Free with store_container_key_clear.
+ */
+int store_container_key_get(struct store *st, const char *container,
+    struct store_container_key *k, char **cause);
+/* Removes a container's wrapped key: 1 removed, 0 none, -1 with *cause. */
+int store_container_key_remove(struct store *st, const char *container,
+    char **cause);
+/* Releases what store_container_key_get filled in and leaves k empty. */
+void store_container_key_clear(struct store_container_key *k);
+
+/*
  * One entry of the measurement log (schema main, migration 6): a
  * container start measured into the measurement PCR.  Hashes and values
  * are 64 lower-case hex digits.

@@ -11,23 +11,21 @@
 #include "device.h"
 #include "handlers.h"
 #include "jsonstrict.h"
+#include "scd.h"
 #include "settings.h"
 #include "store.h"
 #include "tpm.h"
-
-/* The staged daemons between tpm2d and cmld, by socket name. */
-static const char *const device_stages[] = { "scd" };
+#include "xmalloc.h"
 
 /*
- * Returns the reply of Status but for tpm2d's part: version, uptime,
- * state, and every stage but tpm2d's, which tpm says.
+ * Returns the reply of Status but for the stages: version, uptime, state
+ * and the device certificate.
  */
 static struct json_object *
-device_status_json(struct cmld *cmld, const char *tpm)
+device_status_json(struct cmld *cmld)
 {
-	struct json_object *p, *stages;
+	struct json_object *p;
 	struct timespec now;
-	size_t i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 
@@ -43,16 +41,79 @@ device_status_json(struct cmld *cmld, const char *tpm)
 	json_object_object_add(p, "uuid", json_object_new_string(cmld->uuid));
 	json_object_object_add(p, "name",
 	    json_object_new_string(cmld->device_name));
-	stages = json_object_new_object();
-	json_object_object_add(stages, "tpm2d", json_object_new_string(tpm));
-	for (i = 0; i < sizeof device_stages / sizeof device_stages[0]; i++)
-		json_object_object_add(stages, device_stages[i],
-		    json_object_new_string(device_stage_state(cmld,
-		    device_stages[i])));
-	json_object_object_add(stages, "cmld", json_object_new_string("up"));
-	json_object_object_add(p, "stages", stages);
+	/* in its place; filled in once the stages were asked */
+	json_object_object_add(p, "stages", NULL);
 	identity_status_fill(cmld, p);
 	return p;
+}
+
+/*
+ * Answers a device status call with p (taken over) and the stages as
+ * their links say now, after each was asked: "up" (it answered), "down"
+ * (cmld connects again), "absent" (cmld runs without it).
+ */
+static void
+device_status_reply(struct call *call, struct json_object *p)
+{
+	struct cmld *cmld = call_cmld(call);
+	struct json_object *stages;
+
+	stages = json_object_new_object();
+	json_object_object_add(stages, "tpm2d",
+	    json_object_new_string(tpm_state(cmld)));
+	json_object_object_add(stages, "scd",
+	    json_object_new_string(stage_state(cmld->scd)));
+	json_object_object_add(stages, "cmld", json_object_new_string("up"));
+	json_object_object_add(p, "stages", stages);
+	call_reply(call, p);
+}
+
+/* A device status call waiting for scd. */
+struct device_status_req {
+	struct call *call;
+	struct json_object *p;
+};
+
+/* Gets scd's Status: its stage is then as it is now. */
+static void
+device_status_scd_cb(void *arg, const char *error, struct json_object *params)
+{
+	struct device_status_req *r = arg;
+
+	(void)error;
+	(void)params;
+	device_status_reply(r->call, r->p);
+	free(r);
+}
+
+/*
+ * Asks scd how it is (unless cmld runs without it), then answers with p
+ * (taken over).  From the handler (handler set) the call is deferred
+ * only if scd was asked.
+ */
+static void
+device_status_scd(struct call *call, struct json_object *p, int handler)
+{
+	struct device_status_req *r;
+	char *cause = NULL;
+
+	if (strcmp(stage_state(call_cmld(call)->scd), "absent") == 0) {
+		device_status_reply(call, p);
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->call = call;
+	r->p = p;
+	if (scd_call(call_cmld(call), "Status", NULL, device_status_scd_cb, r,
+	    &cause) == -1) {
+		/* not there: its state says so */
+		free(cause);
+		free(r);
+		device_status_reply(call, p);
+		return;
+	}
+	if (handler)
+		call_defer(call);
 }
 
 /* Copies member key of from to to, if it is there and of type. */
@@ -67,23 +128,22 @@ device_copy(struct json_object *to, struct json_object *from, const char *key,
 		json_object_object_add(to, key, json_object_get(v));
 }
 
-/* Gets tpm2d's Status for a device status call. */
+/* Gets tpm2d's Status for a device status call; then scd is asked. */
 static void
 device_status_tpm_cb(void *arg, const char *error, struct json_object *params)
 {
 	struct call *call = arg;
-	struct cmld *cmld = call_cmld(call);
 	struct json_object *p, *tpm;
 	static const char *const strs[] = { "tcti", "manufacturer",
 	    "firmware", "system_key", "reason", "identity", "state_volume",
 	    "state_volume_reason" };
 	size_t i;
 
-	p = device_status_json(cmld, tpm_state(cmld));
+	p = device_status_json(call_cmld(call));
 	if (error != NULL) {
 		json_object_object_add(p, "tpm_error",
 		    json_object_new_string(tpm_error_message(params)));
-		call_reply(call, p);
+		device_status_scd(call, p, 0);
 		return;
 	}
 	/* only what the interface says, whatever tpm2d sent */
@@ -94,7 +154,7 @@ device_status_tpm_cb(void *arg, const char *error, struct json_object *params)
 	device_copy(tpm, params, "measure_pcr", json_type_int);
 	device_copy(tpm, params, "identity_handle", json_type_int);
 	json_object_object_add(p, "tpm", tpm);
-	call_reply(call, p);
+	device_status_scd(call, p, 0);
 }
 
 void
@@ -104,20 +164,20 @@ cmd_device_status(struct call *call)
 	struct json_object *p;
 	char *cause = NULL;
 
+	/* each stage's state as it is now: asked, and taken from its reply */
 	if (strcmp(tpm_state(cmld), "absent") == 0) {
-		call_reply(call, device_status_json(cmld, "absent"));
+		device_status_scd(call, device_status_json(cmld), 1);
 		return;
 	}
-	/* tpm2d's state as it is now: asked, and answered from its reply */
 	if (tpm_call(cmld, "Status", NULL, device_status_tpm_cb, call,
 	    &cause) == 0) {
 		call_defer(call);
 		return;
 	}
-	p = device_status_json(cmld, tpm_state(cmld));
+	p = device_status_json(cmld);
 	json_object_object_add(p, "tpm_error", json_object_new_string(cause));
 	free(cause);
-	call_reply(call, p);
+	device_status_scd(call, p, 1);
 }
 
 /* Gets tpm2d's answer to ResetSystemKey. */

@@ -38,6 +38,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "store.h"
+#include "scd.h"
 #include "tpm.h"
 #include "trust.h"
 #include "xmalloc.h"
@@ -50,7 +51,7 @@ usage(FILE *f)
 	    "usage: cmld [--root DIR] [--foreground] [--ready-fd N] "
 	    "[--log-level LEVEL]\n"
 	    "            [--cgroup-parent NAME] [--idle-timeout SECONDS]\n"
-	    "            [--tpm2d-socket PATH]\n"
+	    "            [--tpm2d-socket PATH] [--scd-socket PATH]\n"
 	    "       cmld --version | --help\n"
 	    "  --root DIR         keep run, state and config directories "
 	    "under DIR\n"
@@ -67,7 +68,10 @@ usage(FILE *f)
 	    "  --tpm2d-socket PATH\n"
 	    "                     reach tpm2d there (default: "
 	    "ROOT/run/cml/tpm2d.sock;\n"
-	    "                     '': run without tpm2d)\n");
+	    "                     '': run without tpm2d)\n"
+	    "  --scd-socket PATH  reach scd there (default: "
+	    "ROOT/run/cml/scd.sock;\n"
+	    "                     '': run without scd)\n");
 }
 
 /* Makes a random (version 4) UUID. */
@@ -163,6 +167,7 @@ main(int argc, char **argv)
 		{ "cgroup-parent", required_argument, NULL, 'c' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "tpm2d-socket", required_argument, NULL, 'T' },
+		{ "scd-socket", required_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -172,8 +177,8 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	char *end;
 	enum log_level level = LOG_LEVEL_INFO;
-	const char *root = "", *tpm2d_sock = NULL;
-	char *cause = NULL, *tpm2d_default;
+	const char *root = "", *tpm2d_sock = NULL, *scd_sock = NULL;
+	char *cause = NULL, *tpm2d_default, *scd_default;
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&cmld, 0, sizeof cmld);
@@ -222,6 +227,9 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			tpm2d_sock = optarg;
+			break;
+		case 'S':
+			scd_sock = optarg;
 			break;
 		case 'V':
 			printf("cmld %s\n", PACKAGE_VERSION);
@@ -303,6 +311,10 @@ main(int argc, char **argv)
 	tpm2d_default = xasprintf("%s/tpm2d.sock", cmld.run_dir);
 	tpm_start(&cmld, tpm2d_sock != NULL ? tpm2d_sock : tpm2d_default);
 	free(tpm2d_default);
+	scd_default = xasprintf("%s/scd.sock", cmld.run_dir);
+	cmld.scd = stage_start(&cmld, &scd_def,
+	    scd_sock != NULL ? scd_sock : scd_default);
+	free(scd_default);
 	clock_gettime(CLOCK_MONOTONIC, &cmld.started);
 	cmld_load_device(&cmld);
 
@@ -331,7 +343,9 @@ main(int argc, char **argv)
 	loop_run(cmld.loop);
 
 	loop_sd_notify("STOPPING=1");
-	/* calls out to tpm2d are failed while their clients are there */
+	/* calls out to the stages are failed while their clients are there */
+	stage_stop(cmld.scd);
+	cmld.scd = NULL;
 	tpm_stop(&cmld);
 	loop_job_cancel_all(cmld.loop);
 	srv_close_clients(cmld.srv);

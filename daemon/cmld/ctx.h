@@ -16,7 +16,10 @@ struct crypto_trust;
 struct ctr;
 struct loop;
 struct store;
-struct tpm;
+struct stage;
+
+/* Token calls out to scd at once, of all clients (cmd-token.c). */
+#define CMLD_TOKEN_CALLS 8
 
 /* The daemon's context. */
 struct cmld {
@@ -37,7 +40,10 @@ struct cmld {
 	char *prov_state;
 	TAILQ_HEAD(, ctr) ctrs; /* the containers, c0 first */
 	struct crypto_trust *trust; /* the anchors in the store */
-	struct tpm *tpm; /* the link to tpm2d (tpm.c) */
+	struct stage *tpm; /* the link to tpm2d (tpm.c) */
+	struct stage *scd; /* the link to scd (scd.c) */
+	/* the client processes with a token call out; 0: a free slot */
+	pid_t token_callers[CMLD_TOKEN_CALLS];
 	/* settings, as applied (cmld is their only writer) */
 	char *device_name;
 	long long max_clients;

@@ -35,6 +35,12 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_CONTAINER_EXEC] = cmd_container_exec,
 	[CMD_ID_CONTAINER_LOGS] = cmd_container_logs,
 	[CMD_ID_CONTAINER_CONSOLE] = cmd_container_console,
+	[CMD_ID_TOKEN_INIT] = cmd_token_init,
+	[CMD_ID_TOKEN_STATUS] = cmd_token_status,
+	[CMD_ID_TOKEN_READERS] = cmd_token_readers,
+	[CMD_ID_TOKEN_VERIFY] = cmd_token_verify,
+	[CMD_ID_TOKEN_CHANGE_PIN] = cmd_token_change_pin,
+	[CMD_ID_TOKEN_UNBLOCK] = cmd_token_unblock,
 	[CMD_ID_SERVICE_GET_INFO] = cmd_api_get_info,
 	[CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION] =
 	    cmd_api_get_interface_description,

@@ -39,6 +39,20 @@ struct cmld;
  */
 void identity_status_fill(struct cmld *cmld, struct json_object *p);
 
+/* org.cml.Token (cmd-token.c): every one a call of scd */
+/* Init: makes a container's token and binds a new wrapped key to it. */
+void cmd_token_init(struct call *call);
+/* Status: a container's token as scd keeps it, and whether it is bound. */
+void cmd_token_status(struct call *call);
+/* Readers: the PC/SC readers scd sees. */
+void cmd_token_readers(struct call *call);
+/* Verify: the PIN, by unwrapping the container's key and checking it. */
+void cmd_token_verify(struct call *call);
+/* ChangePIN: changes a token's PIN. */
+void cmd_token_change_pin(struct call *call);
+/* Unblock: unblocks a PIN with the PUK, setting a new PIN. */
+void cmd_token_unblock(struct call *call);
+
 /* org.cml.Audit (cmd-audit.c) */
 /* List: the audit trail, or its last N records; streamed when asked. */
 void cmd_audit_list(struct call *call);

@@ -1,14 +1,17 @@
 /*
- * cmld's link to tpm2d, the first stage (tpm.c): calls through the
- * server library's non-blocking client, the stage's state for `device
- * status`, reconnection with a backoff, and the audit records tpm2d
- * spooled before cmld could store them.  cmld never waits for tpm2d: it
- * starts without it, notices when it goes, and finds it again.
+ * cmld's link to tpm2d, the first stage (tpm.c, a stage link of
+ * stage.c): calls through the server library's non-blocking client, the
+ * stage's state for `device status`, reconnection with a backoff, and the
+ * audit records tpm2d spooled before cmld could store them.  cmld never
+ * waits for tpm2d: it starts without it, notices when it goes, and finds
+ * it again.
  */
 #ifndef CMLD_TPM_H
 #define CMLD_TPM_H
 
 #include <json-c/json.h>
+
+#include "stage.h"
 
 struct call;
 struct cmld;
@@ -16,10 +19,10 @@ struct cmld;
 /* How long tpm2d may work on one call before it fails. */
 #define TPM_CALL_TIMEOUT_MS 5000
 /* The first and the longest wait before connecting again. */
-#define TPM_RETRY_MIN_MS 100
-#define TPM_RETRY_MAX_MS 5000
+#define TPM_RETRY_MIN_MS STAGE_RETRY_MIN_MS
+#define TPM_RETRY_MAX_MS STAGE_RETRY_MAX_MS
 /* While up: how often the spool is taken (and the link checked). */
-#define TPM_POLL_MS 2000
+#define TPM_POLL_MS STAGE_POLL_MS
 
 /*
  * Gets the answer of a tpm_call, exactly once, from the loop (never from
@@ -29,8 +32,7 @@ struct cmld;
  * reached or did not answer in time, error is org.cml.Error.Failed and the
  * message says so ("tpm2d is not running (stage 1): ...").
  */
-typedef void (*tpm_reply_cb)(void *arg, const char *error,
-    struct json_object *params);
+typedef stage_reply_cb tpm_reply_cb;
 
 /*
  * Starts the link to tpm2d at sock_path (NULL or "": cmld runs without

@@ -139,6 +139,7 @@ tpm - the TPM, through tpm2d: the sealed system key
 ca - trust anchors that signatures must chain to
 guestos - signed guest OS images
 container - containers: create, start, stop, inspect
+token - containers' tokens, through scd: PINs and PUKs
 audit - the audit trail
 api - the control interface itself
 shell - commands of cmlsh itself
@@ -184,6 +185,12 @@ Settings:
   session_idle_timeout     an integer from 0 to 86400; default 900. Seconds an
                            interactive cmlsh may wait for a key before it ends
                            the session (0: never); read when a session starts.
+  token_pin_tries          an integer from 1 to 10; default 3. Wrong PINs a
+                           new token takes before its PIN is blocked (the PUK
+                           unblocks it); read at token init.
+  token_puk_tries          an integer from 1 to 10; default 3. Wrong PUKs a
+                           new token takes before it is blocked for good (only
+                           token init again); read at token init.
 
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \

@@ -37,7 +37,8 @@ org.cml.Device
 org.cml.Audit
 org.cml.Trust
 org.cml.GuestOS
-org.cml.Container" "$ifaces"
+org.cml.Container
+org.cml.Token" "$ifaces"
 
 # GetInterfaceDescription: the text of each .varlink file, as shipped
 for iface in $ifaces; do
@@ -111,7 +112,7 @@ else:
         problems.append("reply members %s" % sorted(r))
     want = {"version": version, "state_dir": state_dir,
             "provisioning": "factory", "name": "cml", "certificate": "none",
-            "stages": {"tpm2d": "up", "scd": "absent", "cmld": "up"}}
+            "stages": {"tpm2d": "up", "scd": "up", "cmld": "up"}}
     for k, v in want.items():
         if p.get(k) != v:
             problems.append("%s is %r, expected %r" % (k, p.get(k), v))

@@ -29,7 +29,9 @@ audit_read_calls        false  boolean  false
 stop_timeout            10     integer  10
 c0_guestos              -      string   -
 require_signed_configs  auto   enum     auto
-session_idle_timeout    900    integer  900"
+session_idle_timeout    900    integer  900
+token_pin_tries         3      integer  3
+token_puk_tries         3      integer  3"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -45,7 +47,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -89,7 +91,9 @@ audit_read_calls        true       boolean  false
 stop_timeout            10         integer  10
 c0_guestos              -          string   -
 require_signed_configs  auto       enum     auto
-session_idle_timeout    900        integer  900"
+session_idle_timeout    900        integer  900
+token_pin_tries         3          integer  3
+token_puk_tries         3          integer  3"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed

@@ -30,7 +30,7 @@ expect_lines "device status lines" "$out" \
 	'^provisioning:   factory$' \
 	"^uuid:           $uuid_re\$" \
 	'^name:           cml$' \
-	'^stages:         tpm2d=up scd=absent cmld=up$' \
+	'^stages:         tpm2d=up scd=up cmld=up$' \
 	'^certificate:    none$' \
 	"^tpm:            swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
 	'^system key:     unsealed \(sealed to PCRs 16, 23\)$' \
@@ -45,7 +45,7 @@ state dir:      $state_dir
 provisioning:   factory
 uuid:           U
 name:           cml
-stages:         tpm2d=up scd=absent cmld=up
+stages:         tpm2d=up scd=up cmld=up
 certificate:    none
 tpm:            swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock
 system key:     unsealed (sealed to PCRs 16, 23)
@@ -80,8 +80,8 @@ want("provisioning", lambda v: v == "factory", "factory")
 want("uuid", lambda v: v == uuid, repr(uuid) + " (as in the text form)")
 want("name", lambda v: v == "cml", "cml")
 want("certificate", lambda v: v == "none", "none")
-want("stages", lambda v: v == {"tpm2d": "up", "scd": "absent",
-                               "cmld": "up"}, "tpm2d up, scd absent, cmld up")
+want("stages", lambda v: v == {"tpm2d": "up", "scd": "up",
+                               "cmld": "up"}, "tpm2d up, scd up, cmld up")
 tpm = d.get("tpm", {})
 want_tpm = {"tcti": tcti, "system_key": "unsealed", "seal_pcrs": [16, 23],
             "identity": "present"}
@@ -107,7 +107,7 @@ expect_eq "api info lines" \
 product:    cml
 version:    $version
 url:        -
-interfaces: org.varlink.service, org.cml.Error, org.cml.Device, org.cml.Audit, org.cml.Trust, org.cml.GuestOS, org.cml.Container" "$out"
+interfaces: org.varlink.service, org.cml.Error, org.cml.Device, org.cml.Audit, org.cml.Trust, org.cml.GuestOS, org.cml.Container, org.cml.Token" "$out"
 expect_eq "api info writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
 
 # The UUID identifies the device: it survives a restart of cmld.
@@ -116,34 +116,33 @@ stack_start
 uuid2=$(cmlsh_run -c 'device status' | sed -n 's/^uuid: *//p')
 expect_eq "uuid after a restart" "$uuid" "$uuid2"
 
-# scd's stage is "up" when its socket accepts, "down" when the socket file
-# is there but nobody answers, "absent" when there is no socket file.
-# (tpm2d's is what cmld's link to it says: tests/integration/tpm-link.sh.)
-rundir=$STACK_DIR/run/cml
-python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen()
-print("listening", flush=True)
-time.sleep(30)' "$rundir/scd.sock" >"$SCRATCH/scd.out" &
-listener=$!
-track_pid "$listener"
+# scd's stage is what cmld's link to it says, as tpm2d's: "up" while it
+# answers, "down" once it does not (cmld connects again), "up" again once
+# it is back.  (tpm2d's: tests/integration/tpm-link.sh.)
+spid=$(head -n 1 "$STACK_DIR/run/cml/scd.pid" 2>/dev/null | tr -dc 0-9)
+[ -n "$spid" ] || fail "cannot find scd's pid"
+mapfile -d '' SCD_ARGV < <(cat "/proc/$spid/cmdline")
+kill -KILL "$spid"
 for ((i = 0; i < 100; i++)); do
-	[ -s "$SCRATCH/scd.out" ] && break
+	kill -0 "$spid" 2>/dev/null || break
 	sleep 0.05
 done
-expect_eq "stages: a listening scd is up" \
-    "stages:         tpm2d=up scd=up cmld=up" \
-    "$(cmlsh_run -c 'device status' | grep '^stages:')"
-kill "$listener"
-wait "$listener" 2>/dev/null
-untrack_pid "$listener"
-expect_eq "stages: scd down once it stopped listening" \
+expect_eq "stages: scd down once it is gone" \
     "stages:         tpm2d=up scd=down cmld=up" \
     "$(cmlsh_run -c 'device status' | grep '^stages:')"
-rm -f "$rundir/scd.sock"
-expect_eq "stages: scd absent again without its socket file" \
-    "stages:         tpm2d=up scd=absent cmld=up" \
+exec 5< <(exec "${SCD_ARGV[@]}" 4>&1 >>"$STACK_DIR/log/scd.log" 2>&1 \
+    </dev/null)
+IFS= read -r -t 10 -u 5 line
+exec 5<&-
+expect_eq "scd started again" "READY=1" "$line"
+expect_eq "stages: scd up again once it is back" \
+    "stages:         tpm2d=up scd=up cmld=up" \
+    "$(cmlsh_run -c 'device status' | grep '^stages:')"
+export CML_STACK_NO_SCD=1
+stack_stop
+stack_start
+expect_eq "stages: scd down when it does not run (cmld looks for it)" \
+    "stages:         tpm2d=up scd=down cmld=up" \
     "$(cmlsh_run -c 'device status' | grep '^stages:')"
 
 finish

@@ -1,0 +1,308 @@
+/*
+ * Asking for PINs and PUKs.  On the terminal the echo is off while one is
+ * typed and restored whatever happens (a signal ends the read); a new PIN
+ * is checked against the PIN policy before it is asked a second time, so
+ * that nobody types a refused PIN twice.  Every copy is wiped once it is
+ * in the parameters, and those are wiped once the call went out.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "pin.h"
+#include "secret.h"
+#include "xmalloc.h"
+
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Writes s to fd, whole; errors go unnoticed (the read reports them). */
+static void
+secret_write(int fd, const char *s)
+{
+	size_t off = 0, len = strlen(s);
+	ssize_t n;
+
+	while (off < len) {
+		if ((n = write(fd, s + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		off += (size_t)n;
+	}
+}
+
+/*
+ * Reads one line from fd into buf (room size, the newline dropped), a
+ * byte at a time so that nothing after it is taken.  Returns its length,
+ * or -1 with *cause set (the line is too long, the input ended, a
+ * signal came).
+ */
+static ssize_t
+secret_read_line(int fd, char *buf, size_t size, char **cause)
+{
+	size_t len = 0;
+	ssize_t n;
+	char c;
+
+	for (;;) {
+		n = read(fd, &c, 1);
+		if (n == -1) {
+			*cause = xstrdup(errno == EINTR ? "cancelled" :
+			    strerror(errno));
+			goto fail;
+		}
+		if (n == 0) {
+			if (len == 0) {
+				*cause = xstrdup("the input ended");
+				goto fail;
+			}
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (len + 1 >= size) {
+			*cause = xasprintf("longer than %d characters",
+			    PIN_MAX);
+			goto fail;
+		}
+		buf[len++] = c;
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	return (ssize_t)len;
+fail:
+	explicit_bzero(buf, size);
+	return -1;
+}
+
+int
+secret_ask(const char *prompt, char **out, char **cause)
+{
+	struct termios saved, quiet;
+	char buf[PIN_MAX_BYTES + 2], *why = NULL;
+	int fd, echo_off = 0;
+	ssize_t n;
+
+	if ((fd = open(SECRET_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot open %s: %s", SECRET_TTY,
+		    strerror(errno));
+		return -1;
+	}
+	if (tcgetattr(fd, &saved) == 0) {
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
+			echo_off = 1;
+	}
+	if (!echo_off) {
+		/* never typed where it shows */
+		close(fd);
+		*cause = xasprintf("cannot turn the echo off on %s",
+		    SECRET_TTY);
+		return -1;
+	}
+	secret_write(fd, prompt);
+	n = secret_read_line(fd, buf, sizeof buf, &why);
+	(void)tcsetattr(fd, TCSAFLUSH, &saved);
+	secret_write(fd, "\n");
+	close(fd);
+	if (n == -1) {
+		*cause = why;
+		return -1;
+	}
+	*out = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+/* Reads one secret, a line of stdin; what names it in errors. */
+static int
+secret_stdin(const char *what, char **out, char **cause)
+{
+	char buf[PIN_MAX_BYTES + 2];
+
+	/* stdio may hold the lines already (cmlsh reads its commands so) */
+	if (fgets(buf, sizeof buf, stdin) == NULL) {
+		*cause = xasprintf("--%s: stdin ended before the %s",
+		    CMD_SECRET_STDIN, what);
+		return -1;
+	}
+	if (strchr(buf, '\n') == NULL && !feof(stdin)) {
+		explicit_bzero(buf, sizeof buf);
+		*cause = xasprintf("--%s: the %s is longer than %d characters",
+		    CMD_SECRET_STDIN, what, PIN_MAX);
+		/* the rest of the line is no command */
+		while ((fgets(buf, sizeof buf, stdin)) != NULL &&
+		    strchr(buf, '\n') == NULL)
+			;
+		explicit_bzero(buf, sizeof buf);
+		return -1;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	*out = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+/* Says what kind of new secret an argument is, for the PIN policy. */
+static enum pin_kind
+secret_kind(const struct cmd_arg *a)
+{
+	return strcmp(a->metavar, "PUK") == 0 ? PIN_KIND_PUK : PIN_KIND_PIN;
+}
+
+/*
+ * Asks for a new secret on the terminal: until it passes the policy and
+ * is typed the same twice, SECRET_TRIES times at most.
+ */
+static int
+secret_ask_new(const struct cmd_arg *a, char **out, char **cause)
+{
+	char *first = NULL, *again = NULL, *prompt, *repeat, *why = NULL;
+	int tries, rc = -1, tty;
+
+	prompt = xasprintf("New %s: ", a->metavar);
+	repeat = xasprintf("Repeat new %s: ", a->metavar);
+	for (tries = 0; tries < SECRET_TRIES; tries++) {
+		if (secret_ask(prompt, &first, cause) == -1)
+			goto out;
+		if (pin_policy_check(first, secret_kind(a), &why) == -1) {
+			if ((tty = open(SECRET_TTY, O_WRONLY | O_CLOEXEC)) !=
+			    -1) {
+				secret_write(tty, why);
+				secret_write(tty, "\n");
+				close(tty);
+			}
+			secret_free(first);
+			first = NULL;
+			if (tries + 1 == SECRET_TRIES) {
+				*cause = why;
+				why = NULL;
+				goto out;
+			}
+			free(why);
+			why = NULL;
+			continue;
+		}
+		if (secret_ask(repeat, &again, cause) == -1)
+			goto out;
+		if (strcmp(first, again) == 0) {
+			*out = first;
+			first = NULL;
+			rc = 0;
+			goto out;
+		}
+		if ((tty = open(SECRET_TTY, O_WRONLY | O_CLOEXEC)) != -1) {
+			secret_write(tty, "They differ: again.\n");
+			close(tty);
+		}
+		secret_free(first);
+		secret_free(again);
+		first = again = NULL;
+	}
+	*cause = xasprintf("the new %ss typed differed %d times: nothing "
+	    "was done", a->metavar, SECRET_TRIES);
+out:
+	secret_free(first);
+	secret_free(again);
+	free(why);
+	free(prompt);
+	free(repeat);
+	return rc;
+}
+
+/* Says whether the boolean member key of params is there and true. */
+static int
+secret_flag(struct json_object *params, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(params, key, &v) &&
+	    json_object_get_boolean(v);
+}
+
+int
+secret_collect(const struct cmd_entry *cmd, struct json_object *params,
+    char **cause)
+{
+	const struct cmd_arg *a;
+	char *s = NULL, *prompt;
+	int from_stdin, rc, fd;
+
+	from_stdin = secret_flag(params, CMD_SECRET_STDIN);
+	/* without a controlling terminal its open fails (ENXIO) */
+	if (!from_stdin && cmd_secret_count(cmd) > 0) {
+		if ((fd = open(SECRET_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC)) ==
+		    -1) {
+			*cause = xasprintf("'%s' asks for a PIN, and there is "
+			    "no terminal to ask on: give it on stdin with --%s",
+			    cmd->words, CMD_SECRET_STDIN);
+			return -2;
+		}
+		close(fd);
+	}
+	for (a = cmd->args; a->name != NULL; a++) {
+		if (a->type != CMD_ARG_SECRET)
+			continue;
+		if (a->unless != NULL && secret_flag(params, a->unless))
+			continue;
+		if (from_stdin) {
+			rc = secret_stdin(a->metavar, &s, cause);
+			if (rc == 0 && (a->flags & CMD_ARG_NEW) &&
+			    pin_policy_check(s, secret_kind(a), cause) == -1)
+				rc = -1;
+		} else if (a->flags & CMD_ARG_NEW)
+			rc = secret_ask_new(a, &s, cause);
+		else {
+			prompt = xasprintf("%s: ", a->metavar);
+			rc = secret_ask(prompt, &s, cause);
+			free(prompt);
+		}
+		if (rc == -1) {
+			secret_free(s);
+			return -1;
+		}
+		json_object_object_add(params, a->name,
+		    json_object_new_string(s));
+		secret_free(s);
+		s = NULL;
+	}
+	/* the shell's own options are no parameters */
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->flags & CMD_ARG_LOCAL)
+			json_object_object_del(params, a->name);
+	return 0;
+}
+
+void
+secret_wipe(const struct cmd_entry *cmd, struct json_object *params)
+{
+	const struct cmd_arg *a;
+	struct json_object *v;
+
+	for (a = cmd->args; a->name != NULL; a++) {
+		if (a->type != CMD_ARG_SECRET ||
+		    !json_object_object_get_ex(params, a->name, &v) ||
+		    !json_object_is_type(v, json_type_string))
+			continue;
+		explicit_bzero((char *)json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v));
+		json_object_object_del(params, a->name);
+	}
+}

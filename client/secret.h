@@ -1,0 +1,45 @@
+/*
+ * The secrets a command asks for (CMD_ARG_SECRET: PINs and PUKs), as the
+ * clients ask for them: on the terminal without echo, a new one twice, or
+ * one line each from stdin (--pin-stdin), never from the command line.
+ * The command table says which a command asks for and in which order.
+ */
+#ifndef CML_SECRET_H
+#define CML_SECRET_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "cmdtab.h"
+
+/* How often a new secret is asked again when it is refused or differs. */
+#define SECRET_TRIES 3
+/* The terminal the secrets are asked on. */
+#define SECRET_TTY "/dev/tty"
+
+/*
+ * Asks for the secrets of cmd and adds them to params, which
+ * cmd_parse_args made: the shell's own options (--pin-stdin, and those a
+ * secret's "unless" names) are taken out of params.  Returns 0; -1 with
+ * *cause set when a secret could not be had (stdin ended, the new ones
+ * differed SECRET_TRIES times, the input was cancelled); -2 with *cause
+ * set for a usage error (no terminal to ask on and no --pin-stdin).
+ */
+int secret_collect(const struct cmd_entry *cmd, struct json_object *params,
+    char **cause);
+/*
+ * Asks for one secret on the terminal with prompt ("PIN: "), without
+ * echo, into *out (free it with secret_free).  Returns 0, or -1 with
+ * *cause set.
+ */
+int secret_ask(const char *prompt, char **out, char **cause);
+/* Wipes and frees a secret; NULL does nothing. */
+void secret_free(char *s);
+/*
+ * Wipes the secrets of cmd in params (the json strings themselves) and
+ * takes them out, once the call that carried them was sent.
+ */
+void secret_wipe(const struct cmd_entry *cmd, struct json_object *params);
+
+#endif
