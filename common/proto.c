@@ -205,6 +205,7 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
     char **cause)
 {
 	struct json_object *obj;
+	int rc;
 	/* A reader never fed has no buffer; then nothing below reads start. */
 	const char *start = r->buf != NULL ? r->buf + r->off : NULL;
 	char *nul;
@@ -252,8 +253,14 @@ proto_reader_next(struct proto_reader *r, struct json_object **msg,
 		return -1;
 	}
 
-	if (jsonstrict_parse(start, mlen, &proto_json_limits, &obj,
-	    cause) == -1)
+	/*
+	 * The message's bytes are wiped once parsed: a call may carry a PIN
+	 * (scd), which then lives on only in the call's JSON, which its
+	 * handler wipes.
+	 */
+	rc = jsonstrict_parse(start, mlen, &proto_json_limits, &obj, cause);
+	xwipe((char *)start, mlen);
+	if (rc == -1)
 		return -1;
 	if (!json_object_is_type(obj, json_type_object)) {
 		*cause = xstrdup("message is not a JSON object");

@@ -1237,7 +1237,8 @@ token_job_done(struct worker_job *wj)
 			    j->cause);
 		goto out;
 	}
-	if (t != NULL && t->card)
+	/* a card that answered is there; one that did not may be gone */
+	if (t != NULL && t->card && j->op != TOKEN_OP_INIT)
 		t->present = j->result != TOKEN_ERROR;
 	if (j->op == TOKEN_OP_INIT) {
 		if (j->result == TOKEN_OK)
