@@ -11,6 +11,8 @@
 # swtpm, so another platform secret) verifies no PIN there (counted).
 # Malformed calls (bad base64, a PIN too long, not UTF-8, control
 # characters, names that are paths) are refused clearly and count nothing.
+# Without tpm2d there is no platform secret and token calls are refused;
+# scd takes it once tpm2d serves.  Bad options and scd.conf keys refused.
 # No PIN, PUK or key (base64 or hex) is in scd's log, its files, cmld's
 # databases or the audit records.
 # Proves: CR 1.5 (the PIN key is derived from the PIN and the platform
@@ -140,6 +142,22 @@ scd_down() {
 	done
 	fail "scd (pid $pid) did not end after SIG$1"
 }
+
+# --- options and configuration ------------------------------------------------
+out=$("$SCD" --root "$SCRATCH/x" --kdf-cost cheap 2>&1)
+expect_status "--kdf-cost cheap: a usage error" 2 $?
+expect_eq "--kdf-cost cheap: says what is allowed" \
+    "scd: --kdf-cost (kdf_cost) is default, low or test, not 'cheap'" "$out"
+mkdir -p "$SCRATCH/x/etc/cml"
+printf 'kdf_cost = low\npin = 123456\n' >"$SCRATCH/x/etc/cml/scd.conf"
+out=$("$SCD" --root "$SCRATCH/x" 2>&1)
+expect_status "scd.conf with an unknown key: a usage error" 2 $?
+expect_eq "scd.conf: the file, line and keys named" \
+    "scd: $SCRATCH/x/etc/cml/scd.conf:2: unknown key 'pin': use tpm2d_socket, kdf_cost or log_level" "$out"
+out=$("$SCD" --root "$SCRATCH/x" --tpm2d-socket relative.sock 2>&1)
+expect_status "--tpm2d-socket relative: a usage error" 2 $?
+expect_match "scd --help names its options" "--tpm2d-socket PATH.*--kdf-cost CLASS" \
+    "$("$SCD" --help | tr '\n' ' ')"
 
 # --- the stack: scd serves, root only, with the platform secret ----------
 r=$(scd_call org.cml.SCD.Status)
@@ -325,23 +343,37 @@ expect_eq "c3 ready again" "3/3 3/3 ready" "$(counters c3)"
 # --- another device: its own swtpm, another platform secret -------------------
 D2=$SCRATCH/dev2
 swtpm_start "$SCRATCH/tpm2"
-mkdir -p "$D2/log" "$D2/var/lib/cml/scd/tokens"
+mkdir -p "$D2/log" "$D2/var/lib/cml/scd/tokens" "$D2/etc/cml"
 chmod 700 "$D2/var/lib/cml/scd" "$D2/var/lib/cml/scd/tokens"
 cp -a "$TOKENS/c2" "$D2/var/lib/cml/scd/tokens/c2"
-exec 3< <(exec "$CML_BUILDDIR/daemon/tpm2d/tpm2d" --root "$D2" --tcti "$SWTPM_TCTI" \
-    --seal-pcrs 16,23 --foreground --ready-fd 4 4>&1 >>"$D2/log/tpm2d.log" 2>&1 </dev/null)
-track_pid $!
-IFS= read -r -t 20 -u 3 line
-exec 3<&-
-[ "$line" = READY=1 ] || fail "the second tpm2d did not start"
-exec 3< <(exec "$SCD" --root "$D2" --kdf-cost test --foreground --ready-fd 4 4>&1 \
+# its scd first, its KDF cost from scd.conf: no platform secret until its
+# tpm2d serves, then it is taken without a restart
+printf '# the second device\nkdf_cost = test\n' >"$D2/etc/cml/scd.conf"
+exec 3< <(exec "$SCD" --root "$D2" --foreground --ready-fd 4 4>&1 \
     >>"$D2/log/scd.log" 2>&1 </dev/null)
 track_pid $!
 IFS= read -r -t 20 -u 3 line
 exec 3<&-
 [ "$line" = READY=1 ] || fail "the second scd did not start"
 SOCK2=$D2/run/cml/scd.sock
-for ((i = 0; i < 50; i++)); do
+r=$(scd_call org.cml.SCD.Status)
+expect_eq "device 2 without tpm2d: no platform secret" absent "$(get platform_secret <<<"$r")"
+expect_match "device 2 without tpm2d: Status says why" "^tpm2d: .*tpm2d" "$(get reason <<<"$r")"
+r=$(verify c2 "$PIN3")
+expect_eq "device 2 without tpm2d: token calls refused" org.cml.SCD.PlatformSecretUnavailable \
+    "$(json_get error <<<"$r")"
+r=$(scd_call org.cml.SCD.Init "{\"name\": \"c5\", \"type\": \"softtoken\", \"pin\": \"$PIN9\", \"pin_tries\": 3, \"puk_tries\": 3}")
+expect_eq "device 2 without tpm2d: Init refused" org.cml.SCD.PlatformSecretUnavailable \
+    "$(json_get error <<<"$r")"
+expect_eq "device 2 without tpm2d: nothing counted" "3/5 2/2 ready" "$(counters c2)"
+exec 3< <(exec "$CML_BUILDDIR/daemon/tpm2d/tpm2d" --root "$D2" --tcti "$SWTPM_TCTI" \
+    --seal-pcrs 16,23 --foreground --ready-fd 4 4>&1 >>"$D2/log/tpm2d.log" 2>&1 </dev/null)
+track_pid $!
+IFS= read -r -t 20 -u 3 line
+exec 3<&-
+[ "$line" = READY=1 ] || fail "the second tpm2d did not start"
+# scd asks again after at most 5 s
+for ((i = 0; i < 80; i++)); do
 	[ "$(scd_call org.cml.SCD.Status | get platform_secret)" = present ] && break
 	sleep 0.1
 done
