@@ -217,6 +217,107 @@ test_check_params_types_and_unknown(void **state)
 	}
 }
 
+/* Proves: CR 1.5 (a PIN is never a word of a command line). */
+static void
+test_secret_never_on_the_command_line(void **state)
+{
+	const struct cmd_entry *cmd;
+	const struct cmd_arg *a;
+	struct json_object *p = NULL;
+	char *cause = NULL;
+
+	/* the secrets are asked for later: the words alone parse */
+	assert_int_equal(parse("token verify c1", &cmd, &p, &cause), 0);
+	assert_string_equal(json_object_to_json_string_ext(p,
+	    JSON_C_TO_STRING_PLAIN), "{\"name\":\"c1\"}");
+	json_object_put(p);
+	assert_int_equal(cmd_secret_count(cmd), 1);
+	/* as an option: refused, without quoting what followed */
+	assert_int_equal(parse("token verify c1 --pin 482915", &cmd, &p,
+	    &cause), -1);
+	assert_string_equal(cause, "the PIN is never given on the command "
+	    "line: it is asked for without echo, or read from stdin with "
+	    "--pin-stdin");
+	free(cause);
+	assert_int_equal(parse("token unblock c1 --new_pin 482915", &cmd, &p,
+	    &cause), -1);
+	assert_null(strstr(cause, "482915"));
+	free(cause);
+	/* nor by position */
+	assert_int_equal(parse("token verify c1 482915", &cmd, &p, &cause),
+	    -1);
+	assert_string_equal(cause, "too many arguments (unexpected '482915')");
+	free(cause);
+	/* the shell's own options parse, for the shell to take out */
+	assert_int_equal(parse("token init c1 --generate-puk --pin-stdin",
+	    &cmd, &p, &cause), 0);
+	assert_true(json_object_get_boolean(json_object_object_get(p,
+	    "generate-puk")));
+	assert_true(json_object_get_boolean(json_object_object_get(p,
+	    "pin-stdin")));
+	json_object_put(p);
+	assert_int_equal(cmd_secret_count(cmd), 2);
+	for (a = cmd->args; a->name != NULL; a++)
+		assert_int_equal(cmd_arg_positional(a),
+		    strcmp(a->name, "name") == 0);
+}
+
+/* Proves: CR 1.5 (secrets checked as strings, shell options refused). */
+static void
+test_secret_params_checked(void **state)
+{
+	static const struct {
+		const char *json, *param;
+	} cases[] = {
+		{ "{\"name\":\"c1\",\"pin\":\"482915\"}", NULL },
+		{ "{\"name\":\"c1\"}", "pin" },
+		{ "{\"name\":\"c1\",\"pin\":482915}", "pin" },
+		{ "{\"name\":\"c1\",\"pin\":\"\"}", "pin" },
+		/* the shell's own option is no parameter of cmld */
+		{ "{\"name\":\"c1\",\"pin\":\"482915\",\"pin-stdin\":true}",
+		  "pin-stdin" },
+	};
+	const struct cmd_entry *cmd = cmd_find_method("org.cml.Token.Verify");
+	struct json_object *p;
+	const char *param;
+	char *cause, *big, *json;
+	size_t i;
+
+	assert_non_null(cmd);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		p = json_tokener_parse(cases[i].json);
+		assert_non_null(p);
+		param = NULL;
+		cause = NULL;
+		if (cases[i].param == NULL)
+			assert_int_equal(cmd_check_params(cmd, p, &param,
+			    &cause), 0);
+		else {
+			assert_int_equal(cmd_check_params(cmd, p, &param,
+			    &cause), -1);
+			assert_string_equal(param, cases[i].param);
+			/* a secret is never quoted back */
+			assert_null(strstr(cause, "482915"));
+			free(cause);
+		}
+		json_object_put(p);
+	}
+	/* longer than CMD_MAX_SECRET bytes */
+	big = malloc(CMD_MAX_SECRET + 2);
+	assert_non_null(big);
+	memset(big, 'x', CMD_MAX_SECRET + 1);
+	big[CMD_MAX_SECRET + 1] = '\0';
+	assert_true(asprintf(&json, "{\"name\":\"c1\",\"pin\":\"%s\"}",
+	    big) > 0);
+	p = json_tokener_parse(json);
+	assert_int_equal(cmd_check_params(cmd, p, &param, &cause), -1);
+	assert_string_equal(param, "pin");
+	free(cause);
+	json_object_put(p);
+	free(json);
+	free(big);
+}
+
 /* Proves: none (usage text). */
 static void
 test_synopsis_from_args(void **state)
@@ -225,6 +326,14 @@ test_synopsis_from_args(void **state)
 
 	s = cmd_synopsis(cmd_find_words("device config set"));
 	assert_string_equal(s, "device config set KEY VALUE");
+	free(s);
+	/* secrets are asked for, never typed: not in the synopsis */
+	s = cmd_synopsis(cmd_find_words("token unblock"));
+	assert_string_equal(s, "token unblock NAME [--pin-stdin]");
+	free(s);
+	s = cmd_synopsis(cmd_find_words("token init"));
+	assert_string_equal(s, "token init NAME [--reader READER] "
+	    "[--generate-puk] [--force] [--pin-stdin]");
 	free(s);
 	s = cmd_synopsis(cmd_find_words("device config get"));
 	assert_string_equal(s, "device config get [KEY]");
@@ -291,6 +400,8 @@ main(void)
 		cmocka_unit_test(test_parse_too_few_right_too_many),
 		cmocka_unit_test(test_parse_optional_and_options),
 		cmocka_unit_test(test_check_params_types_and_unknown),
+		cmocka_unit_test(test_secret_never_on_the_command_line),
+		cmocka_unit_test(test_secret_params_checked),
 		cmocka_unit_test(test_synopsis_from_args),
 		cmocka_unit_test(test_table_consistent_with_interfaces),
 	};

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,33 @@ test_session_idle_timeout_range(void **state)
 	assert_string_equal(setting_find("session_idle_timeout")->def, "900");
 }
 
+/* Proves: CR 1.11 (the tries a new token takes: 1 to 10, 3 by default). */
+static void
+test_token_tries_range(void **state)
+{
+	static const char *const keys[] = { "token_pin_tries",
+	    "token_puk_tries" };
+	char *want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		accept(keys[i], "1", "1");
+		accept(keys[i], "10", "10");
+		accept(keys[i], "05", "5");
+		want = NULL;
+		assert_true(asprintf(&want, "%s must be from 1 to 10, not 0",
+		    keys[i]) > 0);
+		refuse(keys[i], "0", want);
+		free(want);
+		assert_true(asprintf(&want, "%s must be from 1 to 10, not 11",
+		    keys[i]) > 0);
+		refuse(keys[i], "11", want);
+		free(want);
+		assert_string_equal(setting_find(keys[i])->def, "3");
+	}
+}
+
 int
 main(void)
 {
@@ -168,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_defaults_valid),
 		cmocka_unit_test(test_values_in_words),
 		cmocka_unit_test(test_session_idle_timeout_range),
+		cmocka_unit_test(test_token_tries_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

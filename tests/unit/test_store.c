@@ -1859,6 +1859,97 @@ test_store_migrate_5_to_6_device_cert_and_measurements(void **state)
 	store_close(st);
 }
 
+/*
+ * Migration 6 to 7: a container made before it keeps its row, and gets a
+ * wrapped key: stored, replaced, read back whole, refused for a container
+ * that does not exist or with a check value of the wrong size, removed,
+ * and gone with its container.
+ * Proves: CR 1.5 (cmld keeps only the wrapped key and its check value, and
+ * drops them with the container), CR 3.4 (data kept across the upgrade).
+ */
+static void
+test_store_migrate_6_to_7_container_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container_key k = { 0 }, got;
+	struct store_container ct;
+	struct store *st;
+	unsigned char wrapped[138], other[100];
+	char *cause = NULL;
+
+	if ((st = store_open_at(f->dir, 6, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(6, %d): %s", store_audit_version,
+		    cause);
+	store_close(st);
+	sql_on_file(f->main_path, "INSERT INTO container (name, idx, config, "
+	    "guestos, state, created_ms, uuid) VALUES ('a', 0, X'7B7D', "
+	    "'busybox', 'stopped', 1, 'aa')");
+	st = open_ok(f);
+	assert_int_equal(store_container_get(st, "a", &ct, &cause), 1);
+	store_container_clear(&ct);
+
+	assert_int_equal(store_container_key_get(st, "a", &got, &cause), 0);
+	memset(wrapped, 0x01, sizeof wrapped);
+	memset(other, 0x02, sizeof other);
+	k.container = "a";
+	k.token_type = "softtoken";
+	k.serial = "0011223344556677";
+	k.wrapped = wrapped;
+	k.wrapped_len = sizeof wrapped;
+	memset(k.kcv, 0xab, sizeof k.kcv);
+	assert_int_equal(store_container_key_set(st, &k, &cause), 0);
+	/* a new token replaces the key */
+	k.token_type = "usbtoken";
+	k.serial = "000F:0000A1B2";
+	k.wrapped = other;
+	k.wrapped_len = sizeof other;
+	assert_int_equal(store_container_key_set(st, &k, &cause), 0);
+	assert_int_equal(store_container_key_get(st, "a", &got, &cause), 1);
+	assert_string_equal(got.container, "a");
+	assert_string_equal(got.token_type, "usbtoken");
+	assert_string_equal(got.serial, "000F:0000A1B2");
+	assert_int_equal(got.wrapped_len, sizeof other);
+	assert_memory_equal(got.wrapped, other, sizeof other);
+	assert_memory_equal(got.kcv, k.kcv, sizeof k.kcv);
+	assert_true(got.created_ms > 0);
+	store_container_key_clear(&got);
+	assert_null(got.wrapped);
+
+	/* no such container: the foreign key refuses it */
+	k.container = "b";
+	assert_int_equal(store_container_key_set(st, &k, &cause), -1);
+	assert_non_null(strstr(cause, "container 'b'"));
+	free(cause);
+	cause = NULL;
+	/* empty: refused before SQLite sees it */
+	k.container = "a";
+	k.wrapped_len = 0;
+	assert_int_equal(store_container_key_set(st, &k, &cause), -1);
+	free(cause);
+	cause = NULL;
+	/* the schema keeps the type in shape */
+	k.wrapped_len = sizeof other;
+	k.token_type = "none";
+	assert_int_equal(store_container_key_set(st, &k, &cause), -1);
+	assert_non_null(strstr(cause, "CHECK constraint failed"));
+	free(cause);
+	cause = NULL;
+	k.token_type = "usbtoken";
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "container_key WHERE length(kcv) = 32 AND token_type = "
+	    "'usbtoken'"), 1);
+
+	assert_int_equal(store_container_key_remove(st, "a", &cause), 1);
+	assert_int_equal(store_container_key_remove(st, "a", &cause), 0);
+	assert_int_equal(store_container_key_get(st, "a", &got, &cause), 0);
+	/* gone with its container */
+	assert_int_equal(store_container_key_set(st, &k, &cause), 0);
+	assert_int_equal(store_container_remove(st, "a", &cause), 1);
+	assert_int_equal(store_container_key_get(st, "a", &got, &cause), 0);
+	store_close(st);
+}
+
 /* Proves: CR 3.4 (data kept across a schema upgrade). */
 static void
 test_store_migrate_2_with_data_to_3_keeps_data(void **state)
@@ -2438,6 +2529,7 @@ main(void)
 		T(test_store_migrate_3_to_4_erofs),
 		T(test_store_migrate_4_to_5_container_ids),
 		T(test_store_migrate_5_to_6_device_cert_and_measurements),
+		T(test_store_migrate_6_to_7_container_keys),
 		T(test_store_container_add_then_get_returns_stopped),
 		T(test_store_container_add_duplicate_returns_one_unchanged),
 		T(test_store_container_add_taken_index_fails),

@@ -1,9 +1,9 @@
 /*
- * Unit tests of cmld's link to tpm2d (daemon/cmld/tpm.c) against a fake
- * tpm2d: the server library in a child process, serving Status and
- * TakeAudit (a spool of three records that honours acks, as tpm2d's
- * does).  cmld's side runs on a loop in the test process with a store in
- * a scratch directory.
+ * Unit tests of cmld's link to tpm2d (daemon/cmld/tpm.c, a stage link of
+ * stage.c, as scd.c is) against a fake tpm2d: the server library in a
+ * child process, serving Status and TakeAudit (a spool of three records
+ * that honours acks, as tpm2d's does).  cmld's side runs on a loop in the
+ * test process with a store in a scratch directory.
  */
 #include "config.h"
 
@@ -30,6 +30,8 @@
 #include "loop.h"
 #include "server.h"
 #include "store.h"
+#include "scd.h"
+#include "stage.h"
 #include "testutil.h"
 #include "tpm.h"
 #include "xmalloc.h"
@@ -502,6 +504,43 @@ test_tpm_spool_not_stored_twice(void **state)
 	t_script_run(st, steps, sizeof steps / sizeof steps[0]);
 }
 
+/*
+ * Both stages without their daemons (an empty socket path): "absent", and
+ * every call refused at once naming the option, its callback never run;
+ * a stopped link refuses too.
+ * Proves: none (the stage links' configuration).
+ */
+static void
+test_stages_absent_refused(void **state)
+{
+	struct t_state *st = *state;
+	char *cause = NULL;
+
+	tpm_start(&st->cmld, "");
+	st->cmld.scd = stage_start(&st->cmld, &scd_def, NULL);
+	assert_string_equal(tpm_state(&st->cmld), "absent");
+	assert_string_equal(stage_state(st->cmld.scd), "absent");
+	assert_int_equal(tpm_call(&st->cmld, "Status", NULL, t_reply_cb,
+	    &st->r, &cause), -1);
+	assert_string_equal(cause, "cmld runs without tpm2d (--tpm2d-socket "
+	    "''): there is no TPM stage");
+	free(cause);
+	assert_int_equal(scd_call(&st->cmld, "Status", NULL, t_reply_cb,
+	    &st->r, &cause), -1);
+	assert_string_equal(cause, "cmld runs without scd (--scd-socket ''): "
+	    "there is no token stage");
+	free(cause);
+	stage_stop(st->cmld.scd);
+	st->cmld.scd = NULL;
+	assert_string_equal(stage_state(st->cmld.scd), "absent");
+	assert_int_equal(scd_call(&st->cmld, "Status", NULL, t_reply_cb,
+	    &st->r, &cause), -1);
+	assert_string_equal(cause, "cmld is stopping: scd is not called any "
+	    "more");
+	free(cause);
+	assert_int_equal(st->r.called, 0);
+}
+
 int
 main(void)
 {
@@ -510,6 +549,8 @@ main(void)
 		    test_tpm_down_refused_then_found, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_tpm_spool_not_stored_twice, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stages_absent_refused, t_setup, t_teardown),
 	};
 
 	log_init("test_tpm", 1, LOG_LEVEL_WARNING);
