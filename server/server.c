@@ -708,16 +708,18 @@ call_congested(const struct call *call)
 }
 
 /*
- * Answers a call with an error, its message msg (taken over) and, if
- * extra is set, its members (taken over) in the error's parameters.
+ * Answers a call with an error, its message and, if extra is set, its
+ * members (taken over) in the error's parameters.
  */
 static void
 call_error_send(struct call *call, const char *error, const char *param,
-    struct json_object *extra, char *msg)
+    struct json_object *extra, const char *fmt, va_list ap)
 {
 	struct json_object *err, *p;
-	char *q = NULL;
+	char *msg, *q = NULL;
 
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("out of memory");
 	if (call->replied && !call->ended)
 		fatalx("%s answered twice", call->cmd->method);
 	if (!call->ended)
@@ -749,13 +751,10 @@ call_error(struct call *call, const char *error, const char *param,
     const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatalx("out of memory");
+	call_error_send(call, error, param, NULL, fmt, ap);
 	va_end(ap);
-	call_error_send(call, error, param, NULL, msg);
 }
 
 void
@@ -763,13 +762,10 @@ call_error_params(struct call *call, const char *error,
     struct json_object *params, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		fatalx("out of memory");
+	call_error_send(call, error, NULL, params, fmt, ap);
 	va_end(ap);
-	call_error_send(call, error, NULL, params, msg);
 }
 
 void
