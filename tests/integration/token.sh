@@ -11,7 +11,10 @@
 # line; no PIN or PUK in a log, a database, scd's state or the audit trail;
 # the token calls audited with the caller, scd's records stored by cmld;
 # scd down: a clear error at once, and the counters kept across its
-# restart.
+# restart.  A usbtoken on the virtual OpenPGP card through pcscd and vpcd:
+# token readers lists it, init on it, verify, a wrong PIN counted as gpg
+# reads the card's counters, unblock with the PUK (the card's PW3),
+# change-pin, the card pulled out refused with the reader named.
 # Proves: CR 1.1 (a container's token unlocked by its PIN through cmlsh),
 # CR 1.5 (PINs and PUKs managed through cmlsh: set at init, changed,
 # unblocked with the PUK; never on a command line, never echoed, never
@@ -23,10 +26,15 @@
 # commands audited with the caller, never with a PIN).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pcsc.sh"
 
-need_prog script setsid
+need_prog script setsid gpg gpgconf
 # scd's cheapest key derivation: the flows, not the KDF's cost, are tested
 export CML_STACK_KDF_COST=test
+# the stack's scd reaches the private pcscd through PCSCLITE_CSOCK_NAME
+pcsc_start
+vcard_start "$SCRATCH/card.state" --serial 0000A1B2
+pcsc_gpg_init
 ct_setup
 ensure_groups
 user_programs
@@ -34,10 +42,12 @@ user_programs
 c1=$(ct_name tok1)
 c2=$(ct_name tok2)
 c3=$(ct_name tok3)
+c4=$(ct_name tokc)
 none=$(ct_name tokn)
 for n in "$c1" "$c2" "$c3"; do
 	ct_create "$n" '{"name":"'"$n"'","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"}}}'
 done
+ct_create "$c4" '{"name":"'"$c4"'","guestos":{"name":"busybox"},"cml":{"token":{"type":"usbtoken"}}}'
 ct_create "$none" '{"name":"'"$none"'","guestos":{"name":"busybox"}}'
 
 # PINs and PUKs of this run: none is a run, a repetition or a default,
@@ -49,7 +59,11 @@ PIN4=ju2648
 WRONG=rn5910
 PUK2=pk839201
 BADPUK=bd102938
-SECRETS=("$PIN1" "$PIN2" "$PIN3" "$PIN4" "$WRONG" "$PUK2" "$BADPUK")
+CPIN=cd4711x
+CPUK=Quark-8264
+CPIN2=tulip93x
+SECRETS=("$PIN1" "$PIN2" "$PIN3" "$PIN4" "$WRONG" "$PUK2" "$BADPUK" "$CPIN"
+    "$CPUK" "$CPIN2")
 
 # tok LINES COMMAND: runs cmlsh -c COMMAND with the lines on stdin; stdout
 # in $out, stderr in $err, the exit status in $rc
@@ -275,6 +289,62 @@ expect_eq "verify on a terminal: the message and the tries left, no PIN" \
 cmlsh: token verify $c3: verification failed
 tries left: 2" "$(tr -d '\r' <"$SCRATCH/tty.out")"
 
+# --- a usbtoken: the virtual OpenPGP card through pcscd and vpcd ---------------------
+# gpg's PW1 and PW3 counters of the card ("3 3"); its scdaemon let go after
+gpg_tries() {
+	local out
+	out=$(pcsc_gpg --with-colons --card-status 2>&1)
+	pcsc_gpg_stop
+	sed -n 's/^pinretry:\(.*\):$/\1/p' <<<"$out" | head -n 1 |
+	    awk -F: '{ print $1 " " $3 }'
+}
+json=$(cmlsh_run --json -c 'token readers')
+expect_eq "token readers: the card's reader, an OpenPGP card; vpcd's second reader, empty" \
+    "$VPCD_READER openpgp FF7F:0000A1B2
+${VPCD_READER% 00} 01 none None" \
+    "$(printf '%s' "$json" | python3 -c 'import json, sys
+for r in json.load(sys.stdin)["readers"]:
+    print(r["name"], r["card"], r.get("serial"))')"
+tok "$CPIN"$'\n'"$CPUK"$'\n' "token init $c4 --reader '$VPCD_READER' --pin-stdin"
+expect_status "usbtoken: init on the card" 0 "$rc"
+expect_lines "usbtoken: init: the card's status" "$out" \
+	"^name:      $c4\$" \
+	'^type:      usbtoken$' \
+	'^serial:    FF7F:0000A1B2$' \
+	"^reader:    $VPCD_READER\$" \
+	'^state:     ready$' \
+	'^present:   yes$' \
+	'^bound:     yes$' \
+	'^pin tries: 3 of 3$' \
+	'^puk tries: 3 of 3$'
+expect_eq "usbtoken: gpg reads the card's counters: 3 and 3" "3 3" "$(gpg_tries)"
+tok "$CPIN"$'\n' "token verify $c4 --pin-stdin"
+expect_status "usbtoken: verify (the card unwraps the container's key)" 0 "$rc"
+tok "$WRONG"$'\n' "token verify $c4 --pin-stdin"
+expect_status "usbtoken: a wrong PIN" 1 "$rc"
+expect_eq "usbtoken: a wrong PIN: the same message, the tries left" \
+    "cmlsh: token verify $c4: verification failed
+tries left: 2" "$err"
+expect_eq "usbtoken: 2 tries left" "2/3 3/3 ready bound=True" "$(tries "$c4")"
+expect_eq "usbtoken: gpg agrees: 2 and 3" "2 3" "$(gpg_tries)"
+tok "$CPUK"$'\n'"$CPIN2"$'\n' "token unblock $c4 --pin-stdin"
+expect_status "usbtoken: unblock with the PUK (the card's PW3)" 0 "$rc"
+expect_eq "usbtoken: gpg agrees: 3 and 3" "3 3" "$(gpg_tries)"
+tok "$CPIN2"$'\n' "token verify $c4 --pin-stdin"
+expect_status "usbtoken: verify the new PIN" 0 "$rc"
+tok "$CPIN2"$'\n'"$CPIN"$'\n' "token change-pin $c4 --pin-stdin"
+expect_status "usbtoken: change-pin" 0 "$rc"
+tok "$CPIN"$'\n' "token verify $c4 --pin-stdin"
+expect_status "usbtoken: verify after change-pin" 0 "$rc"
+vcard_remove
+tok "$CPIN"$'\n' "token verify $c4 --pin-stdin"
+expect_status "usbtoken: the card pulled out: refused" 1 "$rc"
+expect_match "usbtoken: the card pulled out: says so" \
+    "^cmlsh: cannot verify the PIN: .*'$VPCD_READER'" "$err"
+vcard_start "$SCRATCH/card.state" --serial 0000A1B2
+tok "$CPIN"$'\n' "token verify $c4 --pin-stdin"
+expect_status "usbtoken: the card back: verify" 0 "$rc"
+
 # --- audit: the calls with their callers, scd's own records; never a PIN ------------
 trail=$(audit_tail 400)
 expect_match "audit: init with the caller" \
@@ -336,6 +406,8 @@ keys=$(sqlite3 "$STACK_DIR/var/lib/cml/cml.db" "SELECT container || ' ' || token
 expect_eq "cmld keeps a wrapped key and a check value per token" \
 "$c1 softtoken 32 1
 $c2 softtoken 32 1
-$c3 softtoken 32 1" "$keys"
+$c3 softtoken 32 1
+$c4 usbtoken 32 1" "$keys"
+vcard_check_logs
 
 finish
