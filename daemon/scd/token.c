@@ -1137,17 +1137,23 @@ token_init_done(struct token_job *j)
 	final = token_dir(s, t->name);
 	if (token_save_in(t, j->dir, &cause) == -1)
 		goto fail;
-	/* the old token goes first, then the new one takes its place */
-	if ((old = token_find(s, t->name)) != NULL) {
+	/*
+	 * The old token goes first (one scd knows, or one it could not
+	 * read), then the new one takes its place.
+	 */
+	old = token_find(s, t->name);
+	if (old != NULL || access(final, F_OK) == 0) {
 		gone = xasprintf("%s/.%s.old", s->tokens_dir, t->name);
 		if (rename(final, gone) == -1) {
 			xcause(&cause, "cannot move %s aside: %s", final,
 			    strerror(errno));
 			goto fail;
 		}
-		TAILQ_REMOVE(&s->tokens, old, entry);
-		s->ntokens--;
-		token_free(old);
+		if (old != NULL) {
+			TAILQ_REMOVE(&s->tokens, old, entry);
+			s->ntokens--;
+			token_free(old);
+		}
 		j->destroyed = 1;
 	}
 	if (rename(j->dir, final) == -1) {
@@ -1398,7 +1404,8 @@ scd_cmd_init(struct call *call)
 	struct json_object *v;
 	unsigned char serial[8];
 	size_t i;
-	int card, force;
+	char *dir;
+	int card, force, unreadable;
 
 	if ((name = token_name_param(call)) == NULL)
 		goto wipe;
@@ -1435,7 +1442,15 @@ scd_cmd_init(struct call *call)
 	if (json_object_object_get(call->params, "puk") != NULL &&
 	    token_check_new(call, "puk", PIN_KIND_PUK) == -1)
 		goto wipe;
-	if ((old = token_find(s, name)) != NULL) {
+	dir = token_dir(s, name);
+	unreadable = access(dir, F_OK) == 0;
+	free(dir);
+	if ((old = token_find(s, name)) == NULL && unreadable && !force) {
+		call_error(call, SCD_ERR_EXISTS, NULL, "%s has a token scd "
+		    "cannot read (see its log); force destroys it", name);
+		goto wipe;
+	}
+	if (old != NULL) {
 		if (!force) {
 			call_error(call, SCD_ERR_EXISTS, NULL, "%s has a token "
 			    "already (%s %s); force destroys it and what it "

@@ -406,11 +406,26 @@ expect_eq "Init with force: destroyed says so" true "$(get destroyed <<<"$r")"
 expect_eq "the new c2 is ready" "3/3 3/3 ready" "$(counters c2)"
 expect_eq "what the old c2 protected is gone" "$VF 3 ready" "$(unwrap c2 "$PIN9" "$W2" | failed)"
 
+# --- a state file damaged: the token is not used, Init needs force -----------
+echo '{"type": "softtoken", "pin_tries_left": 99' >"$TOKENS/c1/state"
+scd_down TERM
+scd_up test
+expect_match "a damaged state file is said in the log" "token c1 cannot be used: .*c1/state" \
+    "$(cat "$STACK_DIR/log/scd.log")"
+expect_eq "the damaged token is not known" org.cml.Error.NotFound \
+    "$(scd_call org.cml.SCD.TokenStatus '{"name": "c1"}' | json_get error)"
+r=$(scd_call org.cml.SCD.Init "{\"name\": \"c1\", \"type\": \"softtoken\", \"pin\": \"$PIN9\", \"pin_tries\": 3, \"puk_tries\": 3}")
+expect_eq "Init over it without force: TokenExists" org.cml.SCD.TokenExists "$(json_get error <<<"$r")"
+r=$(scd_call org.cml.SCD.Init "{\"name\": \"c1\", \"type\": \"softtoken\", \"pin\": \"$PIN9\", \"puk\": \"$PUK2\", \"pin_tries\": 3, \"puk_tries\": 3, \"force\": true}")
+expect_eq "Init over it with force: destroyed" true "$(get destroyed <<<"$r")"
+expect_eq "the new c1" "3/3 3/3 ready" "$(counters c1)"
+
 # --- Remove --------------------------------------------------------------------
 r=$(scd_call org.cml.SCD.Remove '{"name": "c3"}')
 expect_status "Remove c3" 0 $?
 expect_eq "c3's files are gone" no "$([ -e "$TOKENS/c3" ] && echo yes || echo no)"
 expect_eq "Status: two tokens" 2 "$(scd_call org.cml.SCD.Status | get tokens)"
+expect_eq "nothing is left of replaced or removed tokens" "c1 c2" "$(ls -A "$TOKENS" | xargs)"
 
 # --- the audit records -------------------------------------------------------
 # scd's records as cmld stored them (type scd, details "#SEQ TYPE: ...")
