@@ -54,6 +54,7 @@ struct card {
 	DWORD proto;
 	int connected;
 	int verified; /* a PIN may be verified: unverify at close */
+	int info_valid; /* info is as the card has it */
 	char reader[MAX_READERNAME];
 	struct card_info info;
 };
@@ -701,12 +702,14 @@ card_read_info(struct card *c, char **cause)
 	if (card_get_data(c, 0x004f, aid, sizeof aid, &aidlen, cause) != 0 ||
 	    card_get_data(c, 0x006e, ard, sizeof ard, &ardlen, cause) != 0)
 		return -1;
+	c->info_valid = 0;
 	if (card_parse_info(ard, ardlen, aid, aidlen, &c->info, &why) != 0) {
 		xcause(cause, "the card in reader '%s' is not a usable "
 		    "OpenPGP card: %s", c->reader, why);
 		free(why);
 		return -1;
 	}
+	c->info_valid = 1;
 	return 0;
 }
 
@@ -733,6 +736,7 @@ card_read_tries(struct card *c, char **cause)
 	c->info.pw1_tries = v[4];
 	c->info.rc_tries = v[5];
 	c->info.pw3_tries = v[6];
+	c->info_valid = 1;
 	return 0;
 }
 
@@ -979,12 +983,15 @@ card_reader_name(const struct card *c)
 int
 card_get_info(struct card *c, struct card_info *info, char **cause)
 {
-	int ret;
+	int ret = 0;
 
-	if (card_begin(c, cause) != 0)
-		return -1;
-	ret = card_read_info(c, cause);
-	card_end(c);
+	/* every operation here keeps c->info as the card has it */
+	if (!c->info_valid) {
+		if (card_begin(c, cause) != 0)
+			return -1;
+		ret = card_read_info(c, cause);
+		card_end(c);
+	}
 	if (ret == 0)
 		*info = c->info;
 	return ret;
@@ -1019,6 +1026,7 @@ card_check(struct card *c, const char *what, const unsigned char hdr[4],
 	unsigned int sw;
 
 	c->verified = 1;
+	c->info_valid = 0;
 	if (card_apdu(c, what, hdr, data, len, 0, NULL, 0, NULL, &sw,
 	    cause) != 0)
 		return -1;
@@ -1140,6 +1148,7 @@ card_unblock(struct card *c, const char *puk, const char *new_pin,
 	    card_begin(c, cause) != 0)
 		return -1;
 	ret = card_verify_locked(c, CARD_PW3, puk, cause);
+	c->info_valid = 0;
 	if (ret == 0 && (card_apdu_ok(c, "RESET RETRY COUNTER", reset,
 	    (const unsigned char *)new_pin, strlen(new_pin), cause) != 0 ||
 	    card_read_tries(c, cause) != 0))
@@ -1182,6 +1191,7 @@ card_factory_reset(struct card *c, char **cause)
 
 	if (card_begin(c, cause) != 0)
 		return -1;
+	c->info_valid = 0;
 	if (card_block(c, CARD_PW1_SIGN, cause) != 0 ||
 	    card_block(c, CARD_PW3, cause) != 0 ||
 	    card_apdu_ok(c, "TERMINATE DF", terminate, NULL, 0, cause) != 0 ||
@@ -1270,6 +1280,7 @@ card_generate_decrypt_key(struct card *c, unsigned char pub[65],
 
 	if (card_begin(c, cause) != 0)
 		return -1;
+	c->info_valid = 0;
 	if (card_set_ecdh(c, cause) != 0 ||
 	    card_key_point(c, 0x80, pub, cause) != 0)
 		goto out;

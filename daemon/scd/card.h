@@ -73,7 +73,11 @@ int card_open(const char *reader, struct card **out, char **cause);
 void card_close(struct card *c);
 /* Returns the card's name of its reader. */
 const char *card_reader_name(const struct card *c);
-/* Reads the application related data (6E), the AID (4F) and counters. */
+/*
+ * The card's info: the application related data (6E), the AID (4F) and
+ * the counters, as read at card_open and kept as the card has them by
+ * every call since (read again only after a call that failed midway).
+ */
 int card_get_info(struct card *c, struct card_info *info, char **cause);
 /*
  * VERIFY pin for pw (0x82 PW1 for PSO:DECIPHER, 0x83 PW3); CARD_WRONG when

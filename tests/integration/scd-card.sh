@@ -297,12 +297,13 @@ expect_eq "the card back: the key unwraps, counters full" \
 
 # --- kill -9 of scd while the card checks a PIN -------------------------------
 vcard_remove
-# each APDU takes 400 ms: the VERIFY is the sixth of the Unwrap (after
-# SELECT and the reads of the AID and application data, twice)
+# each APDU takes 400 ms: the VERIFY is the fourth of the Unwrap (after
+# SELECT and the reads of the AID and the application data), answered
+# 1.6 s after the call
 vcard_start "$CARD_STATE" --delay-ms 400
 unwrap "$WRONG" "$wrapped" >"$SCRATCH/killed.out" 2>&1 &
 caller=$!
-sleep 2.2
+sleep 1.45
 scd_down KILL
 wait "$caller"
 expect_status "scd killed before it answered" 3 $?
