@@ -113,7 +113,7 @@ vcard_start() {
 	[ -n "$PCSCD_PID" ] || fail "vcard_start before pcsc_start"
 	[ -z "$VCARD_PID" ] || fail "vcard_start: a card ($VCARD_PID) is in the reader"
 	nsenter --net="/proc/$PCSCD_PID/ns/net" "$VCARD" --port "$VPCD_PORT" \
-	    --state "$state" "$@" 2>>"$PCSC_DIR/vcard.log" </dev/null &
+	    --state "$state" "$@" >/dev/null 2>>"$PCSC_DIR/vcard.log" </dev/null &
 	VCARD_PID=$!
 	export VCARD_PID
 	track_pid "$VCARD_PID"

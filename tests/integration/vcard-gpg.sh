@@ -7,12 +7,16 @@
 # right PIN refused), PW3 + RESET RETRY COUNTER -> 3, the resetting code
 # counted and used; a decryption key generated on the card is a valid
 # P-256 point, and PSO:DECIPHER gives the same secret as OpenSSL's ECDH
-# with the ephemeral key sent; the verified state goes at power off and
+# with the ephemeral key sent; OpenSSL verifies the signatures of PSO:CDS
+# and INTERNAL AUTHENTICATE; gpg shows the data objects PUT DATA set (name,
+# language, salutation, URL, login data, fingerprint and time, the
+# signature counter); the verified state goes at power off and
 # with VERIFY P1=FF; a removed card is gone for gpg, and the same state
 # inserted again is the same card (serial, counters, key); --remove-on
 # pulls the card out in the middle of a command; TERMINATE DF + ACTIVATE
 # FILE give a factory-fresh card; random and malformed APDUs get answers
-# and never end the card; an APDU round trip stays well under vpcd's 40 ms
+# and never end the card; 61xx and GET RESPONSE, extended Le and command
+# chaining; --delay-ms; an APDU round trip stays well under vpcd's 40 ms
 # delayed-ACK stall.
 # Proves: none (test infrastructure: the virtual card speaks the OpenPGP
 # card standard, as gpg and OpenSC read it)
@@ -247,6 +251,65 @@ expect_match "gpg: the decryption key's fingerprint and time" \
     $'\nEncryption key\\.+: 0011 2233 4455 6677 8899  AABB CCDD EEFF 0123 4567\n +created \\.+: 2020-07-0[34] ' \
     "$status"
 
+# --- signing and authentication keys -------------------------------------------------
+# OpenSSL checks an ECDSA signature of the card (r || s, made DER here):
+# ecdsa_ok PUBLIC-POINT-HEX DIGEST-HEX SIGNATURE-HEX
+ecdsa_ok() {
+	python3 - "$1" "$2" "$3" "$SCRATCH" <<'PY' || return 1
+import sys
+pub, digest, sig, d = sys.argv[1:5]
+def der_int(b):
+    b = b.lstrip(b"\0")
+    if not b or b[0] & 0x80:
+        b = b"\0" + b
+    return b"\x02" + bytes([len(b)]) + b
+rs = bytes.fromhex(sig)
+body = der_int(rs[:32]) + der_int(rs[32:])
+open(d + "/sig.der", "wb").write(b"\x30" + bytes([len(body)]) + body)
+open(d + "/digest.bin", "wb").write(bytes.fromhex(digest))
+open(d + "/key.der", "wb").write(bytes.fromhex(
+    "3059301306072A8648CE3D020106082A8648CE3D030107034200" + pub))
+PY
+	openssl pkeyutl -verify -pubin -keyform DER -inkey "$SCRATCH/key.der" \
+	    -in "$SCRATCH/digest.bin" -sigfile "$SCRATCH/sig.der" >/dev/null 2>&1
+}
+digest=$(printf 'cml' | openssl dgst -sha256 -r | cut -c 1-64 | tr a-f A-F)
+out=$(apdus "$PW3_OK" 0047800002B60000 0047800002A40000)
+sigpub=$(sed -n 2p <<<"$out")
+sigpub=${sigpub#9000 7F49438641}
+autpub=$(sed -n 3p <<<"$out")
+autpub=${autpub#9000 7F49438641}
+expect_match "signing and authentication keys generated" '^04[0-9A-F]{128} 04[0-9A-F]{128}$' "$sigpub $autpub"
+out=$(apdus "$(verify 81 123456)" "002A9E9A20${digest}00" "002A9E9A20${digest}00")
+expect_match "PSO:COMPUTE DIGITAL SIGNATURE once per PW1 (81)" \
+    '^9000'$'\n''9000 ([0-9A-F]{128})'$'\n''6982$' "$out"
+sig=$(sed -n 2p <<<"$out")
+ecdsa_ok "$sigpub" "$digest" "${sig#9000 }"
+expect_status "OpenSSL verifies the card's signature" 0 $?
+ecdsa_ok "$autpub" "$digest" "${sig#9000 }"
+expect_status "and not with the authentication key" 1 $?
+out=$(apdus "$PW1_OK" "0088000020${digest}00")
+ecdsa_ok "$autpub" "$digest" "$(sed -n 2p <<<"$out" | cut -c 6-)"
+expect_status "INTERNAL AUTHENTICATE: OpenSSL verifies it" 0 $?
+expect_match "GET CHALLENGE: 8 bytes" '^9000 [0-9A-F]{16}$' "$(apdus 0084000008)"
+
+# --- data objects as gpg shows them ------------------------------------------------
+out=$(OPENSC_CONF=$SCRATCH/reset.conf apdus "$PW3_OK" "00DA005B09$(pinhex "Doe<<John")" \
+    "00DA5F2D02$(pinhex de)" 00DA5F350131 "00DA5F5013$(pinhex https://example.org)" \
+    "00DA005E04$(pinhex user)" 00DA00C40101 "00DA00C209122A8648CE3D030107" \
+    00DA00C206010800002000 00DA00C10113)
+expect_eq "PUT DATA: name, language, salutation, URL, login, PW1 validity, P-256 attributes; RSA and a short one refused" \
+    "9000"$'\n'"9000"$'\n'"9000"$'\n'"9000"$'\n'"9000"$'\n'"9000"$'\n'"9000"$'\n'"9000"$'\n'"6A80"$'\n'"6A80" \
+    "$out"
+gpg_after_reset
+status=$(pcsc_gpg --card-status 2>&1)
+expect_match "gpg reads them" $'\nName of cardholder: John Doe\nLanguage prefs \\.+: de\nSalutation \\.+: Mr\\.\nURL of public key : https://example\\.org\nLogin data \\.+: user\nSignature PIN \\.+: not forced\nKey attributes \\.+: nistp256 nistp256 nistp256\n' \
+    "$status"
+expect_match "gpg: one signature made" $'\nSignature counter : 1\n' "$status"
+out=$(apdus "$(verify 81 123456)" "002A9E9A20${digest}00" "002A9E9A20${digest}00")
+expect_match "PW1 (81) valid for several signatures now" \
+    '^9000'$'\n''9000 [0-9A-F]{128}'$'\n''9000 [0-9A-F]{128}$' "$out"
+
 # --- removal and reinsertion --------------------------------------------------------
 expect_eq "one wrong PW1 before the removal" 63C2 "$(apdus "$PW1_BAD")"
 vcard_remove
@@ -340,6 +403,16 @@ def xfer(m):
 rnd = random.Random(int(sys.argv[3]))
 atr = xfer(b"\x04")
 assert atr[:2] == b"\x3b\xda", atr.hex()
+if n == 0:
+    # the time of an APDU, the shortest of three
+    import time
+    t = []
+    for i in range(3):
+        t0 = time.monotonic()
+        xfer(bytes.fromhex("00CA00C400"))
+        t.append(time.monotonic() - t0)
+    print("ms", int(min(t) * 1000))
+    sys.exit(0)
 # a response longer than Le: 61xx, then GET RESPONSE; extended Le at once
 full = xfer(bytes.fromhex("00CA006E00"))
 assert full[-2:] == b"\x90\x00" and len(full) > 100, full.hex()
@@ -400,29 +473,49 @@ r = xfer(bytes.fromhex("00CA00C400"))
 assert r[-2:] == b"\x90\x00" and len(r) == 9, r.hex()
 print("ok", n, flush=True)
 EOF
-fport=$((VPCD_PORT + 2))
-exec 5< <(exec nsenter --net="/proc/$PCSCD_PID/ns/net" python3 "$SCRATCH/fuzz.py" "$fport" 3000 "$$" 2>&1)
-fpid=$!
-track_pid "$fpid"
-read -r -t 10 -u 5 line
-[ "$line" = listening ] || fail "the test's vpcd did not start: $line"
-nsenter --net="/proc/$PCSCD_PID/ns/net" "$VCARD" --port "$fport" --state "$SCRATCH/fuzz.state" \
-    2>"$PCSC_DIR/vcard-fuzz.log" &
-fvc=$!
-track_pid "$fvc"
-out=$(timeout 120 cat <&5)
-exec 5<&-
+# Runs the test's vpcd (fuzz.py N SEED) against a card of its own, with
+# the card's options; sets $out to what it says at its end and leaves the
+# card running (its pid in $fvc): own_vpcd N VCARD-OPTION...
+own_vpcd() {
+	local n=$1 port=$((VPCD_PORT + 2)) line
+	shift
+	exec 5< <(exec nsenter --net="/proc/$PCSCD_PID/ns/net" python3 "$SCRATCH/fuzz.py" \
+	    "$port" "$n" "$$" 2>&1)
+	track_pid "$!"
+	read -r -t 10 -u 5 line
+	[ "$line" = listening ] || fail "the test's vpcd did not start: $line"
+	nsenter --net="/proc/$PCSCD_PID/ns/net" "$VCARD" --port "$port" "$@" \
+	    >/dev/null 2>>"$PCSC_DIR/vcard-own.log" </dev/null &
+	fvc=$!
+	track_pid "$fvc"
+	out=$(timeout 120 cat <&5)
+	exec 5<&-
+}
+
+own_vpcd 3000 --state "$SCRATCH/fuzz.state"
 expect_eq "3000 random APDUs answered" "ok 3000" "$out"
 CHECKS=$((CHECKS + 1))
 if kill -0 "$fvc" 2>/dev/null; then
 	_check_passed "the card survived them"
 else
-	_check_failed "the card ended: $(cat "$PCSC_DIR/vcard-fuzz.log")"
+	_check_failed "the card ended: $(cat "$PCSC_DIR/vcard-own.log")"
 fi
 kill -TERM "$fvc"
 wait "$fvc"
 expect_status "SIGTERM ends the card with status 0" 0 $?
 untrack_pid "$fvc"
+
+own_vpcd 0 --state "$SCRATCH/fuzz.state" --delay-ms 150
+kill -TERM "$fvc"
+wait "$fvc"
+untrack_pid "$fvc"
+CHECKS=$((CHECKS + 1))
+if [[ "$out" =~ ^ms\ ([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 150 ] &&
+    [ "${BASH_REMATCH[1]}" -lt 1000 ]; then
+	_check_passed "--delay-ms 150: an APDU takes $out"
+else
+	_check_failed "--delay-ms 150: $out"
+fi
 
 # --- gpg's agent and scdaemon end with the test ------------------------------------
 pids=$PCSC_GPG_TRACKED
