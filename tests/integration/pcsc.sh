@@ -25,7 +25,9 @@
 #                         default socket is the private pcscd's
 #   pcsc_gpg_init         a GNUPGHOME of the test whose scdaemon reaches
 #                         the private pcscd (PC/SC, shared access)
-#   pcsc_gpg ARGS...      runs gpg --batch with it (through pcsc_run)
+#   pcsc_gpg ARGS...      runs gpg --batch with it (through pcsc_run; gpg
+#                         and gpgconf run outside would look for another
+#                         agent, under the host's /run/user)
 #   pcsc_gpg_stop         ends its gpg-agent and scdaemon
 #   vcard_check_logs      a check: no sanitizer report in the cards' logs
 # Everything started is stopped at the test's end (lib.sh's track_pid).

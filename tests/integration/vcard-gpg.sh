@@ -139,7 +139,7 @@ out=$(apdus "${cmds[@]}")
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect_eq "100 GET DATA answered" 100 "$(grep -c '^9000 007F7F7F030003$' <<<"$out")"
 CHECKS=$((CHECKS + 1))
-if [ "$ms" -lt 1500 ]; then
+if [ "$ms" -lt 2500 ]; then
 	_check_passed "100 APDU round trips in $ms ms"
 else
 	_check_failed "100 APDU round trips took $ms ms (TCP_QUICKACK not working?)"
