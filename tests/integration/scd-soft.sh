@@ -7,8 +7,10 @@
 # blocks the token for good, until Init again with force destroys it (and
 # says so); ChangePIN; weak new PINs refused.  scd killed (-9) while a
 # verification is in flight costs a try, never gives one; a restart keeps
-# the counters.  A copy of a token's files on a second device (its own
-# swtpm, so another platform secret) verifies no PIN there (counted).
+# the counters; while one token is checked, a second check of it is Busy
+# and the loop answers TokenStatus.  A copy of a token's files on a second
+# device (its own swtpm, so another platform secret) verifies no PIN there
+# (counted).
 # Malformed calls (bad base64, a PIN too long, not UTF-8, control
 # characters, names that are paths) are refused clearly and count nothing.
 # Without tpm2d there is no platform secret and token calls are refused;
@@ -320,7 +322,8 @@ W3=$(scd_call org.cml.SCD.Wrap "{\"name\": \"c3\", \"key\": \"$KEY\"}" | get wra
 t0=$(date +%s%N)
 expect_eq "c3: the right PIN unwraps" "$KEY" "$(unwrap c3 "$PIN3" "$W3" | get key)"
 t1=$(date +%s%N)
-echo "# one Unwrap at the default KDF cost: $(((t1 - t0) / 1000000)) ms"
+kdf_ms=$(((t1 - t0) / 1000000))
+echo "# one Unwrap at the default KDF cost: $kdf_ms ms"
 for pin in "$PIN3" "$WRONG1"; do
 	want=$(counters c3)
 	want=${want%%/*}
@@ -337,6 +340,29 @@ for pin in "$PIN3" "$WRONG1"; do
 	expect_eq "after kill -9 during a check: one try fewer" "$((want - 1))/3 3/3 ready" \
 	    "$(counters c3)"
 done
+# one check of a token at a time; the loop answers while the worker works
+expect_eq "c3 after two kills" "1/3 3/3 ready" "$(counters c3)"
+unwrap c3 "$PIN3" "$W3" >"$SCRATCH/inflight" 2>&1 &
+cpid=$!
+for ((i = 0; i < 400; i++)); do
+	[ "$(json_get pin_tries_left <"$TOKENS/c3/state")" = 0 ] && break
+	sleep 0.005
+done
+r=$(verify c3 "$WRONG1")
+expect_eq "a second check of a busy token: Busy" "org.cml.Error.Busy token c3 is busy" \
+    "$(json_get error <<<"$r") $(get message <<<"$r")"
+t0=$(date +%s%N)
+r=$(scd_call org.cml.SCD.TokenStatus '{"name": "c3"}')
+t1=$(date +%s%N)
+expect_eq "TokenStatus answers while the KDF runs (the try taken)" 0 \
+    "$(get status pin_tries_left <<<"$r")"
+status_ms=$(((t1 - t0) / 1000000))
+echo "# TokenStatus during a check: $status_ms ms"
+expect_eq "TokenStatus does not wait for the check (under half an Unwrap)" yes \
+    "$([ "$status_ms" -lt $((kdf_ms / 2)) ] && echo yes || echo "no: $status_ms ms")"
+wait "$cpid"
+expect_eq "the check in flight ends with the key" "$KEY" "$(get key <"$SCRATCH/inflight")"
+expect_eq "and the Busy call counted nothing" "3/3 3/3 ready" "$(counters c3)"
 expect_eq "the right PIN again: the counter back at 3" "$KEY" "$(unwrap c3 "$PIN3" "$W3" | get key)"
 expect_eq "c3 ready again" "3/3 3/3 ready" "$(counters c3)"
 
