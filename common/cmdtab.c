@@ -1340,6 +1340,7 @@ cmd_flag_notes(int flags)
 	} notes[] = {
 		{ CMD_ADMIN, "Admin only." },
 		{ CMD_READONLY, "Read-only." },
+		{ CMD_OPERATOR, "Operators may run it." },
 		{ CMD_DESTRUCTIVE, "Asks for confirmation." },
 		{ CMD_UNPROVISIONED_OK, "Allowed before provisioning." },
 		{ CMD_FACTORY_ONLY, "Refused once provisioned." },
