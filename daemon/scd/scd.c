@@ -230,7 +230,6 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
-	char *statebase;
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
 	memset(&s, 0, sizeof s);
@@ -301,16 +300,14 @@ main(int argc, char **argv)
 	else if (getpgrp() != getpid() && setsid() == -1)
 		fatal("setsid");
 	s.run_dir = xasprintf("%s/run/cml", root);
-	statebase = xasprintf("%s/var/lib/cml", root);
-	s.state_dir = xasprintf("%s/scd", statebase);
+	s.state_dir = xasprintf("%s/var/lib/cml/scd", root);
 	s.tokens_dir = xasprintf("%s/tokens", s.state_dir);
 	s.sock_path = xasprintf("%s/scd.sock", s.run_dir);
 	s.pid_path = xasprintf("%s/scd.pid", s.run_dir);
+	/* cmld's state directory above keeps the mode it has */
 	daemon_mkdirs(s.run_dir, 0755);
-	daemon_mkdirs(statebase, 0755);
 	daemon_mkdirs(s.state_dir, 0700);
 	daemon_mkdirs(s.tokens_dir, 0700);
-	free(statebase);
 	umask(0077);
 
 	s.spool = spool_new();
