@@ -38,6 +38,7 @@ PCSC_DIR=
 PCSCD_PID=
 VCARD_PID=
 PCSC_GPG_TRACKED=
+PCSC_GPG_WATCH=
 # vpcd's own default port; nothing else listens in the private namespace
 VPCD_PORT=35963
 # pcscd names the reader FRIENDLYNAME, then the reader and slot numbers
@@ -166,10 +167,21 @@ pcsc_gpg_init() {
 	printf 'log-file %s\n' "$PCSC_DIR/gpg-agent.log" >"$GNUPGHOME/gpg-agent.conf"
 	for pid in $(pcsc_run gpg-connect-agent 'getinfo pid' 'scd getinfo pid' /bye 2>/dev/null |
 	    sed -n 's/^D \([0-9]*\)$/\1/p'); do
-		track_pid "$pid"
 		PCSC_GPG_TRACKED="$PCSC_GPG_TRACKED $pid"
 	done
 	[ -n "$PCSC_GPG_TRACKED" ] || fail "gpg-agent did not start: $(cat "$PCSC_DIR/gpg-agent.log" 2>&1)"
+	# gpg-agent and scdaemon put off a SIGTERM while a connection is open
+	# (a dead pcscd's included) and end at once on SIGINT: the cleanup's
+	# SIGTERM reaches this watcher, which passes SIGINT on
+	(
+		trap 'kill -INT $PCSC_GPG_TRACKED 2>/dev/null; exit 0' TERM
+		while kill -0 $PCSC_GPG_TRACKED 2>/dev/null; do
+			sleep 1 &
+			wait $!
+		done
+	) </dev/null >/dev/null 2>&1 &
+	PCSC_GPG_WATCH=$!
+	track_pid "$PCSC_GPG_WATCH"
 }
 
 # Runs gpg --batch in pcscd's namespaces with the test's GNUPGHOME:
@@ -181,17 +193,20 @@ pcsc_gpg() {
 # Stops the gpg-agent and scdaemon of the test's GNUPGHOME.
 pcsc_gpg_stop() {
 	local pid i
-	[ -n "${GNUPGHOME:-}" ] || return 0
+	[ -n "$PCSC_GPG_TRACKED" ] || return 0
 	pcsc_run gpgconf --kill all 2>/dev/null
 	for pid in $PCSC_GPG_TRACKED; do
 		for ((i = 0; i < 100; i++)); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
 		done
-		# one that lingers is ended at the test's end
-		kill -0 "$pid" 2>/dev/null || untrack_pid "$pid"
 	done
+	kill -INT $PCSC_GPG_TRACKED 2>/dev/null
+	kill -TERM "$PCSC_GPG_WATCH" 2>/dev/null
+	wait "$PCSC_GPG_WATCH" 2>/dev/null
+	untrack_pid "$PCSC_GPG_WATCH"
 	PCSC_GPG_TRACKED=
+	PCSC_GPG_WATCH=
 }
 
 # Checks the cards' logs ($PCSC_DIR/vcard*.log) for sanitizer reports (an
