@@ -70,6 +70,20 @@ token_wipe(struct json_object *o, const char *key)
 	json_object_object_del(o, key);
 }
 
+/*
+ * Wipes the PINs and PUKs of a call (its CMD_ARG_SECRET parameters): once
+ * they went out to scd, or when the call is refused before.
+ */
+static void
+token_wipe_call(struct call *call)
+{
+	const struct cmd_arg *a;
+
+	for (a = call->cmd->args; a->name != NULL; a++)
+		if (a->type == CMD_ARG_SECRET)
+			token_wipe(call->params, a->name);
+}
+
 /* Returns base64 of len bytes (free it, wiped when it held a key). */
 static char *
 token_base64(const unsigned char *in, size_t len)
@@ -296,8 +310,8 @@ token_end(struct token_req *r)
 
 /*
  * Calls scd's method with params (taken over) for r, and wipes the
- * secrets (members of secrets, NULL-terminated) from the call's
- * parameters and from params once the call went out.  Returns 0 (cb gets
+ * secrets (members of secrets, NULL-terminated) from params and the
+ * call's own once the call went out.  Returns 0 (cb gets
  * the answer), or -1 with the call answered (what says what failed) and
  * r ended.
  */
@@ -311,11 +325,10 @@ token_scd(struct token_req *r, const char *method, struct json_object *params,
 
 	json_object_get(params);
 	rc = scd_call(r->cmld, method, params, cb, r, &cause);
-	for (s = secrets; s != NULL && *s != NULL; s++) {
+	for (s = secrets; s != NULL && *s != NULL; s++)
 		token_wipe(params, *s);
-		token_wipe(r->call->params, *s);
-	}
 	json_object_put(params);
+	token_wipe_call(r->call);
 	if (rc == -1) {
 		call_error(r->call, PROTO_ERR_FAILED, NULL, "%s: %s", what,
 		    cause);
@@ -503,12 +516,12 @@ cmd_token_init(struct call *call)
 	struct json_object *p;
 
 	if ((k = token_container(call)) == NULL)
-		return;
+		goto refused;
 	if (!k->cfg_ok) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make a token "
 		    "for container '%s': its stored config does not parse",
 		    k->name);
-		return;
+		goto refused;
 	}
 	if (k->cfg.token == CCONFIG_TOKEN_NONE) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "container '%s' has "
@@ -516,10 +529,10 @@ cmd_token_init(struct call *call)
 		    "cml.token.type in its config to softtoken (a key file "
 		    "scd keeps) or usbtoken (an OpenPGP card) and create it "
 		    "again", k->name);
-		return;
+		goto refused;
 	}
 	if (token_begin(call, &r) == -1)
-		return;
+		goto refused;
 	r->type = k->cfg.token;
 	p = json_object_new_object();
 	json_object_object_add(p, "name", json_object_new_string(k->name));
@@ -536,6 +549,9 @@ cmd_token_init(struct call *call)
 	if (token_scd(r, "Init", p, token_init_secrets, token_init_made,
 	    "cannot make the token") == 0)
 		call_defer(call);
+	return;
+refused:
+	token_wipe_call(call);
 }
 
 /* --- token status, readers ------------------------------------------------- */
@@ -698,7 +714,7 @@ cmd_token_verify(struct call *call)
 	int rc;
 
 	if (token_container(call) == NULL)
-		return;
+		goto refused;
 	rc = store_container_key_get(call_cmld(call)->store,
 	    json_object_get_string(json_object_object_get(call->params,
 	    "name")), &k, &cause);
@@ -714,11 +730,11 @@ cmd_token_verify(struct call *call)
 			    json_object_get_string(json_object_object_get(
 			    call->params, "name")));
 		free(cause);
-		return;
+		goto refused;
 	}
 	if (token_begin(call, &r) == -1) {
 		store_container_key_clear(&k);
-		return;
+		goto refused;
 	}
 	b64 = token_base64(k.wrapped, k.wrapped_len);
 	store_container_key_clear(&k);
@@ -730,6 +746,9 @@ cmd_token_verify(struct call *call)
 	if (token_scd(r, "Unwrap", p, token_verify_secrets, token_verify_done,
 	    "cannot verify the PIN") == 0)
 		call_defer(call);
+	return;
+refused:
+	token_wipe_call(call);
 }
 
 /* --- token change-pin, unblock --------------------------------------------- */
@@ -770,8 +789,10 @@ token_change(struct call *call, const char *method,
 	struct json_object *p;
 	const char *const *s;
 
-	if (token_container(call) == NULL || token_begin(call, &r) == -1)
+	if (token_container(call) == NULL || token_begin(call, &r) == -1) {
+		token_wipe_call(call);
 		return;
+	}
 	p = json_object_new_object();
 	json_object_object_add(p, "name", json_object_new_string(r->name));
 	for (s = secrets; *s != NULL; s++)
