@@ -24,6 +24,13 @@
  * AUTHENTICATE, GET CHALLENGE, SELECT DATA, TERMINATE DF, ACTIVATE FILE,
  * GET RESPONSE; short and extended APDUs and command chaining.
  *
+ * A new card has the AID D2 76 00 01 24 01 03 04 FF 7F (manufacturer FF7F,
+ * of the range for test cards) and the serial, PW1 123456, PW3 12345678,
+ * no resetting code (its counter 0), NIST P-256 as every slot's algorithm
+ * and no keys.  A wrong PIN answers 63Cx with the tries left (63C0 for the
+ * one that blocks it), a blocked one 6983, a right one sets the counter
+ * back to 3.
+ *
  * --remove-on INS closes the connection when a command with that
  * instruction byte arrives, without answering it (the card pulled out in
  * the middle of a transaction), and ends the program.  --delay-ms N sleeps
@@ -581,7 +588,6 @@ cmd_get_data(struct vcard *vc, const struct apdu *a, struct resp *r)
 {
 	unsigned int tag = (unsigned int)a->p1 << 8 | a->p2;
 	unsigned char aid[16];
-	size_t start;
 
 	switch (tag) {
 	case 0x004f:
@@ -648,12 +654,6 @@ cmd_get_data(struct vcard *vc, const struct apdu *a, struct resp *r)
 	case 0x00de:
 		do_key_info(vc, r);
 		break;
-	case 0x0073:
-		start = r->len;
-		do_app_related(vc, r);
-		r->len = start;
-		/* only through 6E */
-		return SW_NOT_FOUND;
 	default:
 		return SW_NOT_FOUND;
 	}
