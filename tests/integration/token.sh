@@ -10,6 +10,7 @@
 # on a terminal without echo (a new one twice), never from the command
 # line; no PIN or PUK in a log, a database, scd's state or the audit trail;
 # the token calls audited with the caller, scd's records stored by cmld;
+# one token call per client process and 8 of all at a time (Busy beyond);
 # scd down: a clear error at once, and the counters kept across its
 # restart.  A usbtoken on the virtual OpenPGP card through pcscd and vpcd:
 # token readers lists it, init on it, verify, a wrong PIN counted as gpg
@@ -362,6 +363,60 @@ expect_match "audit: the operator's init refused" \
 expect_match "audit: scd's own records stored by cmld" \
     "(^|"$'\n'")type=scd uid=0 pid=[0-9]+ container= object=[^ ]+ result=[^ ]+ details=#[0-9]+ " \
     "$trail"
+
+# --- at most one token call per client, and 8 of all clients ------------------------
+# scd stopped (SIGSTOP): the calls out to it wait, holding their places
+spid=$(head -n 1 "$STACK_DIR/run/cml/scd.pid" 2>/dev/null | tr -dc 0-9)
+[ -n "$spid" ] || fail "cannot find scd's pid"
+busy=$(python3 - "$SOCK" "$c1" "$spid" "$CML_SRCDIR/tests/integration" <<'PY' 2>&1
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[4])
+import varlink
+sock, name, scd = sys.argv[1], sys.argv[2], int(sys.argv[3])
+call = ("org.cml.Token.Status", {"name": name})
+def said(r):
+    return "%s %s" % (r.get("error"), r.get("parameters", {}).get("message"))
+os.kill(scd, signal.SIGSTOP)
+try:
+    a = varlink.Connection(sock, 30)
+    a.send(*call)
+    time.sleep(0.3)
+    # the same process on a second connection
+    print(said(varlink.Connection(sock, 30).call(*call)))
+    # seven other processes take the other places
+    kids = []
+    for i in range(7):
+        pid = os.fork()
+        if pid == 0:
+            c = varlink.Connection(sock, 30)
+            c.send(*call)
+            r = c.recv()
+            os._exit(0 if r is not None and "error" not in r else 1)
+        kids.append(pid)
+    time.sleep(0.5)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, said(varlink.Connection(sock, 30).call(*call)).encode())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    print(os.read(r, 4096).decode())
+finally:
+    os.kill(scd, signal.SIGCONT)
+# once scd goes on, every call that waited is answered
+ok = a.recv() is not None
+for pid in kids:
+    ok = os.waitpid(pid, 0)[1] == 0 and ok
+print("waiting calls answered" if ok else "a waiting call failed")
+PY
+)
+expect_eq "busy: one token call per client, 8 of all clients" \
+"org.cml.Error.Busy 'token status': this client has a token call waiting for scd; one at a time
+org.cml.Error.Busy 'token status': 8 token calls are waiting for scd; try again shortly
+waiting calls answered" "$busy"
+tok "" "token status $c1"
+expect_status "busy: the places free again" 0 "$rc"
 
 # --- scd down: a clear error at once; back: the counters kept ---------------------
 tok "$WRONG"$'\n' "token verify $c3 --pin-stdin"
