@@ -37,7 +37,6 @@ VPCD_DRIVER=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
 PCSC_DIR=
 PCSCD_PID=
 VCARD_PID=
-PCSC_GPG_TRACKED=
 PCSC_GPG_WATCH=
 # vpcd's own default port; nothing else listens in the private namespace
 VPCD_PORT=35963
@@ -155,7 +154,6 @@ pcsc_run() {
 # and starts its gpg-agent and scdaemon (logs in $PCSC_DIR), which are
 # stopped at the test's end.
 pcsc_gpg_init() {
-	local pid
 	need_prog gpg gpgconf gpg-connect-agent
 	[ -x "$(gpgconf --list-components 2>/dev/null | sed -n 's/^scdaemon:[^:]*://p')" ] ||
 	    skip "no gpg scdaemon (Debian package scdaemon; scripts/deps --test installs it)"
@@ -165,17 +163,16 @@ pcsc_gpg_init() {
 	printf 'disable-ccid\npcsc-shared\nlog-file %s\n' "$PCSC_DIR/scdaemon.log" \
 	    >"$GNUPGHOME/scdaemon.conf"
 	printf 'log-file %s\n' "$PCSC_DIR/gpg-agent.log" >"$GNUPGHOME/gpg-agent.conf"
-	for pid in $(pcsc_run gpg-connect-agent 'getinfo pid' 'scd getinfo pid' /bye 2>/dev/null |
-	    sed -n 's/^D \([0-9]*\)$/\1/p'); do
-		PCSC_GPG_TRACKED="$PCSC_GPG_TRACKED $pid"
-	done
-	[ -n "$PCSC_GPG_TRACKED" ] || fail "gpg-agent did not start: $(cat "$PCSC_DIR/gpg-agent.log" 2>&1)"
+	pcsc_run gpg-connect-agent 'scd getinfo version' /bye >/dev/null 2>&1
+	[ -n "$(pcsc_gpg_pids)" ] ||
+	    fail "gpg-agent did not start: $(cat "$PCSC_DIR/gpg-agent.log" 2>&1)"
 	# gpg-agent and scdaemon put off a SIGTERM while a connection is open
 	# (a dead pcscd's included) and end at once on SIGINT: the cleanup's
-	# SIGTERM reaches this watcher, which passes SIGINT on
+	# SIGTERM reaches this watcher, which passes SIGINT on to those of
+	# this GNUPGHOME, the ones gpg started again after pcsc_gpg_stop too
 	(
-		trap 'kill -INT $PCSC_GPG_TRACKED 2>/dev/null; exit 0' TERM
-		while kill -0 $PCSC_GPG_TRACKED 2>/dev/null; do
+		trap 'kill -INT $(pcsc_gpg_pids) 2>/dev/null; exit 0' TERM
+		while :; do
 			sleep 1 &
 			wait $!
 		done
@@ -184,29 +181,42 @@ pcsc_gpg_init() {
 	track_pid "$PCSC_GPG_WATCH"
 }
 
+# Prints the pids of the gpg-agent and scdaemon of the test's GNUPGHOME
+# that run (not those ended and not yet reaped).
+pcsc_gpg_pids() {
+	local p cmd stat
+	for p in /proc/[0-9]*; do
+		case "$(cat "$p/comm" 2>/dev/null)" in
+		gpg-agent | scdaemon) ;;
+		*) continue ;;
+		esac
+		stat=$(cat "$p/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		[ "${stat%% *}" = Z ] && continue
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)
+		[[ "$cmd" == *" --homedir $GNUPGHOME "* ]] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
 # Runs gpg --batch in pcscd's namespaces with the test's GNUPGHOME:
 # pcsc_gpg ARGS...
 pcsc_gpg() {
 	pcsc_run gpg --batch "$@"
 }
 
-# Stops the gpg-agent and scdaemon of the test's GNUPGHOME.
+# Stops the gpg-agent and scdaemon of the test's GNUPGHOME (a later
+# pcsc_gpg starts them again).
 pcsc_gpg_stop() {
-	local pid i
-	[ -n "$PCSC_GPG_TRACKED" ] || return 0
+	local i
+	[ -n "${GNUPGHOME:-}" ] || return 0
 	pcsc_run gpgconf --kill all 2>/dev/null
-	for pid in $PCSC_GPG_TRACKED; do
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
+	for ((i = 0; i < 100; i++)); do
+		[ -z "$(pcsc_gpg_pids)" ] && return 0
+		sleep 0.05
 	done
-	kill -INT $PCSC_GPG_TRACKED 2>/dev/null
-	kill -TERM "$PCSC_GPG_WATCH" 2>/dev/null
-	wait "$PCSC_GPG_WATCH" 2>/dev/null
-	untrack_pid "$PCSC_GPG_WATCH"
-	PCSC_GPG_TRACKED=
-	PCSC_GPG_WATCH=
+	kill -INT $(pcsc_gpg_pids) 2>/dev/null
+	return 0
 }
 
 # Checks the cards' logs ($PCSC_DIR/vcard*.log) for sanitizer reports (an

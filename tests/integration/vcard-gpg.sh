@@ -148,6 +148,7 @@ fi
 # --- gpg and OpenSC read the counters --------------------------------------------------
 pcsc_gpg_init
 status=$(pcsc_gpg --card-status 2>&1)
+expect_eq "gpg-agent and scdaemon of the test's GNUPGHOME run" 2 "$(pcsc_gpg_pids | wc -l)"
 expect_match "gpg: the reader" $'(^|\n)Reader \\.+: '"$(re_quote "$VPCD_READER")"$'\n' "$status"
 expect_match "gpg: the application" \
     $'\nApplication ID \\.+: D276000124010304FF7F0000A1B20000\nApplication type \\.+: OpenPGP\nVersion \\.+: 3\\.4\n' \
@@ -518,13 +519,8 @@ else
 fi
 
 # --- gpg's agent and scdaemon end with the test ------------------------------------
-pids=$PCSC_GPG_TRACKED
 pcsc_gpg_stop
-left=
-for p in $pids; do
-	kill -0 "$p" 2>/dev/null && left="$left $p"
-done
-expect_eq "gpg-agent and scdaemon stopped" "" "$left"
+expect_eq "gpg-agent and scdaemon stopped" "" "$(pcsc_gpg_pids)"
 vcard_remove
 vcard_check_logs
 finish
