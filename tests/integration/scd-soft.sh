@@ -169,6 +169,10 @@ expect_eq "scd's socket is root's only" "600 root" "$(stat -c '%a %U' "$SCD_SOCK
 expect_match "scd warned that test KDF cost protects PINs weakly" "weakly protected" \
     "$(cat "$STACK_DIR/log/scd.log")"
 expect_eq "scd's state directory is 0700" 700 "$(stat -c %a "$STACK_DIR/var/lib/cml/scd")"
+pid=$(head -n 1 "$STACK_DIR/run/cml/scd.pid")
+expect_match "the platform secret is in locked memory" '^VmLck:[[:space:]]+[1-9][0-9]* kB$' \
+    "$(grep '^VmLck:' "/proc/$pid/status")"
+expect_eq "no core dumps of scd" "0 0" "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$pid/limits")"
 
 # --- Init: a generated PUK shown once, a given one not shown -------------
 r=$(scd_call org.cml.SCD.Init "{\"name\": \"c1\", \"type\": \"softtoken\", \"pin\": \"$PIN1\", \"pin_tries\": 3, \"puk_tries\": 3}")
