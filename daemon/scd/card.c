@@ -2,8 +2,11 @@
  * The OpenPGP card application (version 3.4) through pcsc-lite.
  *
  * Every operation runs inside one PC/SC transaction, so no other client
- * of pcscd can put an APDU between ours (a VERIFY and the command it
- * allows, a wrong VERIFY and the read of the counter it lowered).  APDUs
+ * of pcscd can put an APDU between ours (a wrong VERIFY and the read of
+ * the counter it lowered).  Once a PIN is verified the transaction is
+ * held across operations until card_close has unverified it: no other
+ * client ever finds a PIN verified by scd (to decipher with it between
+ * scd's VERIFY and its PSO:DECIPHER, say).  APDUs
  * are short (ISO 7816-4): nothing scd sends needs more than 255 bytes, and
  * longer answers come in pieces through GET RESPONSE (61xx).  What the
  * card answers is read as hostile: every length is checked against the
@@ -55,6 +58,11 @@ struct card {
 	int connected;
 	int verified; /* a PIN may be verified: unverify at close */
 	int info_valid; /* info is as the card has it */
+	/*
+	 * A PIN is verified: the transaction is held until card_close has
+	 * unverified it, so that no other client can use it meanwhile.
+	 */
+	int held;
 	char reader[MAX_READERNAME];
 	struct card_info info;
 };
@@ -439,14 +447,17 @@ card_select_active(struct card *c, char **cause)
 }
 
 /*
- * Starts a transaction.  A card reset by another client in between lost
- * the selected application, so it is reconnected and selected again.
+ * Starts a transaction, unless one is held.  A card reset by another
+ * client in between lost the selected application, so it is reconnected
+ * and selected again.
  */
 static int
 card_begin(struct card *c, char **cause)
 {
 	LONG rv;
 
+	if (c->held)
+		return 0;
 	rv = SCardBeginTransaction(c->h);
 	if (rv == SCARD_W_RESET_CARD) {
 		rv = SCardReconnect(c->h, SCARD_SHARE_SHARED, CARD_PROTOCOLS,
@@ -466,11 +477,12 @@ card_begin(struct card *c, char **cause)
 	return 0;
 }
 
-/* Ends the transaction; the card stays as it is. */
+/* Ends the transaction, unless it is held; the card stays as it is. */
 static void
 card_end(struct card *c)
 {
-	SCardEndTransaction(c->h, SCARD_LEAVE_CARD);
+	if (!c->held)
+		SCardEndTransaction(c->h, SCARD_LEAVE_CARD);
 }
 
 /* Reads a BER-TLV tag; 0 with *tag and the bytes it took, -1 if cut. */
@@ -957,6 +969,7 @@ card_unverify(struct card *c)
 		    NULL, &sw, NULL) != 0 || sw != 0x9000)
 			ret = -1;
 	}
+	c->held = 0;
 	card_end(c);
 	return ret;
 }
@@ -1091,6 +1104,8 @@ card_verify(struct card *c, int pw, const char *pin, int *tries_left,
 	    card_begin(c, cause) != 0)
 		return -1;
 	ret = card_verify_locked(c, pw, pin, cause);
+	if (ret == 0)
+		c->held = 1;
 	card_end(c);
 	if (ret >= 0)
 		*tries_left = card_tries(c, pw);
@@ -1148,6 +1163,8 @@ card_unblock(struct card *c, const char *puk, const char *new_pin,
 	    card_begin(c, cause) != 0)
 		return -1;
 	ret = card_verify_locked(c, CARD_PW3, puk, cause);
+	if (ret == 0)
+		c->held = 1;
 	c->info_valid = 0;
 	if (ret == 0 && (card_apdu_ok(c, "RESET RETRY COUNTER", reset,
 	    (const unsigned char *)new_pin, strlen(new_pin), cause) != 0 ||

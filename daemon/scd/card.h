@@ -82,7 +82,8 @@ int card_get_info(struct card *c, struct card_info *info, char **cause);
 /*
  * VERIFY pin for pw (0x82 PW1 for PSO:DECIPHER, 0x83 PW3); CARD_WRONG when
  * the card refused it (63Cx, 6982, 6983); *tries_left is the counter the
- * card reports after the check.
+ * card reports after the check.  A verified PIN keeps the card to this
+ * caller (one PC/SC transaction) until card_close unverifies it.
  */
 int card_verify(struct card *c, int pw, const char *pin, int *tries_left,
     char **cause);
