@@ -133,14 +133,10 @@ print("%s %s %s %s" % (m.get("error"), p.get("message"), p.get("tries_left"), p.
 # scdaemon that lingers keeps what it read of the card, and a gpg started
 # meanwhile would show that instead of the card.
 gpg_gone() {
-	local i
+	local pids
 	pcsc_gpg_stop
-	for ((i = 0; i < 100; i++)); do
-		[ -z "$(pcsc_gpg_pids)" ] && return 0
-		sleep 0.05
-	done
-	kill -KILL $(pcsc_gpg_pids) 2>/dev/null
-	sleep 0.1
+	pids=$(pcsc_gpg_pids)
+	[ -z "$pids" ] || { kill -KILL $pids 2>/dev/null; sleep 0.1; }
 }
 
 # The card as gpg sees it: --card-status --with-colons, by an scdaemon
