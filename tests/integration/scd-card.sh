@@ -18,7 +18,8 @@
 # of a card that holds keys is refused without force and with force
 # resets the card (a new key; destroyed says so, the old wrapped key is
 # lost); wrong PUKs block the token for good; no PIN, PUK, key, wrapped key
-# or platform secret is in scd's log, state or audit records.
+# or platform secret is in scd's log, state or audit records; with pcscd
+# gone Readers says PC/SC is down.
 # Proves: CR 1.5 (the card's key unwraps only with its PIN and only with
 # this device's platform secret), CR 1.7 (the card's factory PIN is
 # refused as a token PIN), CR 1.10 (one message for every failed
@@ -418,6 +419,16 @@ for s in "$PIN" "$PUK" "$NEWPIN" "$PIN2" "$KEY" "$KEYHEX" "$wrapped" \
 done
 expect_eq "no PIN, PUK, key, wrapped key or platform secret in scd's log, state or audit" \
     "" "$leaks"
+# --- PC/SC gone ------------------------------------------------------------------
+kill -TERM "$PCSCD_PID"
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$PCSCD_PID" 2>/dev/null || break
+	sleep 0.05
+done
+out=$(scd_call org.cml.SCD.Readers)
+expect_eq "pcscd gone: Readers says PC/SC is down" \
+    "org.cml.SCD.TokenUnavailable|PC/SC is down (pcscd is not running)" \
+    "$(json_get error <<<"$out")|$(get message <<<"$out")"
 expect_eq "scd's log has no sanitizer report" "" \
     "$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SCD_LOG")"
 scd_down
