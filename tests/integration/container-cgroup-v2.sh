@@ -248,6 +248,6 @@ untrack_pid "$p1"
 expect_eq "the leftover group and the emptied parent are removed" "" "$(in_cmld_leftovers "$dead")"
 expect_match "audited" \
     "(^|"$'\n'")type=container uid=0 pid=$(cmld_pid) container=$dead object=container result=stopped details=it ended while cmld was not running \\(no init\\); cleaned up(\$|"$'\n'")" \
-    "$(audit_tail 5)"
+    "$(audit_tail 12)"
 
 finish

@@ -154,7 +154,7 @@ expect_eq "after cmld stopped, $run's init runs on" "yes" "$(kill -0 "$run_pid" 
 stack_start
 expect_eq "$run: found again after a plain restart" "running $run_pid" "$(ct_state "$run") $(ct_show "$run" pid)"
 expect_match "audited: found again" "container=$run object=container result=ok details=found running after a cmld restart \\(init pid $run_pid\\)" \
-    "$(audit_tail 6)"
+    "$(audit_tail 12)"
 
 # --- and they end cleanly --------------------------------------------------------------------------
 ct_cmlsh container stop "$run"
