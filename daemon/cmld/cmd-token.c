@@ -217,7 +217,7 @@ static void
 token_error(struct call *call, const char *what, const char *error,
     struct json_object *params)
 {
-	const char *msg = scd_error_message(params), *state;
+	const char *msg = scd_error_message(params), *state, *name;
 	struct json_object *p, *v;
 
 	if (error != NULL && strcmp(error, TOKEN_SCD_ERR
@@ -238,6 +238,15 @@ token_error(struct call *call, const char *what, const char *error,
 		call_error(call, PROTO_ERR_FAILED, NULL, "%s: %s%s", what, msg,
 		    strstr(msg, "--force") != NULL ? "" :
 		    ": init --force replaces it");
+		return;
+	}
+	if (error != NULL && strcmp(error, PROTO_ERR_NOT_FOUND) == 0) {
+		/* scd's words are its methods': say the command */
+		name = json_object_get_string(json_object_object_get(
+		    call->params, "name"));
+		call_error(call, error, NULL, "%s: container '%s' has no token: "
+		    "'token init %s' makes one", what, name != NULL ? name : "",
+		    name != NULL ? name : "NAME");
 		return;
 	}
 	if (error != NULL && strncmp(error, "org.cml.Error.",

@@ -111,7 +111,8 @@ expect_eq "stdin ends before the PIN: says so" \
 # --- init with a generated PUK ---------------------------------------------------
 tok "" "token status $c1"
 expect_status "status before init: refused" 1 "$rc"
-expect_match "status before init: no token" "^cmlsh: cannot read the token: " "$err"
+expect_eq "status before init: no token, and what makes one" \
+    "cmlsh: cannot read the token: container '$c1' has no token: 'token init $c1' makes one" "$err"
 tok "123456"$'\n' "token init $c1 --generate-puk --pin-stdin"
 expect_status "init: a PIN against the policy refused by cmlsh" 1 "$rc"
 expect_match "init: the policy's reason, not the PIN" "^cmlsh: token init: " "$err"
