@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -246,6 +248,9 @@ secret_collect(const struct cmd_entry *cmd, struct json_object *params,
 	int from_stdin, rc, fd;
 
 	from_stdin = secret_flag(params, CMD_SECRET_STDIN);
+	/* from now on no core dump, and no ptrace by the same user, has them */
+	if (cmd_secret_count(cmd) > 0)
+		(void)prctl(PR_SET_DUMPABLE, 0);
 	/* without a controlling terminal its open fails (ENXIO) */
 	if (!from_stdin && cmd_secret_count(cmd) > 0) {
 		if ((fd = open(SECRET_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC)) ==
