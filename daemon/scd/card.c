@@ -1062,7 +1062,7 @@ card_pin_ok(const char *pin, size_t min, int max, const char *name,
 	if (max <= 0 || max > 127)
 		max = 127;
 	if (len < min || len > (size_t)max) {
-		xcause(cause, "the card takes a %s of %zu to %d characters",
+		xcause(cause, "the card takes a %s of %zu to %d bytes",
 		    name, min, max);
 		return -1;
 	}
@@ -1074,7 +1074,7 @@ static int
 card_secret_ok(const char *pin, const char *name, char **cause)
 {
 	if (*pin == '\0' || strlen(pin) > 127) {
-		xcause(cause, "a %s is 1 to 127 characters", name);
+		xcause(cause, "a %s is 1 to 127 bytes for the card", name);
 		return -1;
 	}
 	return 0;
