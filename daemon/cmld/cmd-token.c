@@ -268,6 +268,7 @@ token_begin(struct call *call, struct token_req **out)
 {
 	struct cmld *cmld = call_cmld(call);
 	struct token_req *r;
+	const char *name;
 	int i, free_slot = -1;
 
 	for (i = 0; i < CMLD_TOKEN_CALLS; i++) {
@@ -293,9 +294,9 @@ token_begin(struct call *call, struct token_req **out)
 	r->call = call;
 	r->cmld = cmld;
 	r->slot = free_slot;
-	r->name = xstrdup(json_object_get_string(json_object_object_get(
-	    call->params, "name")) != NULL ? json_object_get_string(
-	    json_object_object_get(call->params, "name")) : "");
+	name = json_object_get_string(json_object_object_get(call->params,
+	    "name"));
+	r->name = xstrdup(name != NULL ? name : "");
 	*out = r;
 	return 0;
 }
@@ -320,9 +321,8 @@ token_end(struct token_req *r)
 /*
  * Calls scd's method with params (taken over) for r, and wipes the
  * secrets (members of secrets, NULL-terminated) from params and the
- * call's own once the call went out.  Returns 0 (cb gets
- * the answer), or -1 with the call answered (what says what failed) and
- * r ended.
+ * call's own once the call went out.  Returns 0 (cb gets the answer), or
+ * -1 with the call answered (what says what failed) and r ended.
  */
 static int
 token_scd(struct token_req *r, const char *method, struct json_object *params,
@@ -453,7 +453,7 @@ token_init_made(void *arg, const char *error, struct json_object *params)
 	struct json_object *p, *v;
 	unsigned char key[TOKEN_KEY_LEN];
 	const char *puk;
-	char *b64;
+	char *b64, *cause = NULL;
 
 	if (error != NULL) {
 		token_error(r->call, "cannot make the token", error, params);
@@ -477,6 +477,19 @@ token_init_made(void *arg, const char *error, struct json_object *params)
 	r->status = json_object_new_object();
 	json_object_object_add(r->status, "status", json_object_get(
 	    json_object_object_get(params, "status")));
+	/*
+	 * A key wrapped before belongs to a token that is gone: never tried
+	 * against the new one (a try counted for nothing).
+	 */
+	if (store_container_key_remove(r->cmld->store, r->name,
+	    &cause) == -1) {
+		call_error(r->call, PROTO_ERR_FAILED, NULL, "the token was "
+		    "made, but the container's old key could not be removed "
+		    "('token init --force' makes it anew): %s", cause);
+		free(cause);
+		token_end(r);
+		return;
+	}
 
 	if (RAND_priv_bytes(key, sizeof key) != 1 ||
 	    token_kcv(key, sizeof key, r->kcv) == -1) {
