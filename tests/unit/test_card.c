@@ -2,7 +2,11 @@
  * Unit tests of the OpenPGP card driver's parts that need no card: the
  * BER-TLV reader against well-formed and hostile answers, the application
  * related data, the public key of GENERATE, status words in words and the
- * OpenPGP fingerprint of an ECDH key (against one gpg computed).
+ * OpenPGP fingerprint of an ECDH key (against one gpg computed).  The APDU
+ * exchange (GET RESPONSE, 6Cxx, bounds, the card pulled out, the held
+ * transaction) runs against a scripted PC/SC reader standing in for
+ * pcsc-lite; the card itself is tested through pcscd and the virtual card
+ * (scd-card.sh).
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <winscard.h>
 
 #include "card.h"
 
@@ -321,6 +326,339 @@ test_card_sw_words(void **state)
 	assert_string_equal(card_sw_str(0x1234), "an unknown status");
 }
 
+/* One exchange the scripted reader expects: the instruction, its answer. */
+struct mock_step {
+	unsigned char ins;
+	const char *answer; /* hex, SW included */
+	LONG rv; /* else the exchange fails so */
+};
+
+/* The scripted reader: what it expects, what it saw. */
+static struct {
+	const struct mock_step *steps;
+	size_t n, pos;
+	unsigned char last[300];
+	size_t last_len;
+	int in_transaction, begins, present;
+	DWORD disposition;
+} mock;
+
+static void
+mock_script(const struct mock_step *steps, size_t n)
+{
+	memset(&mock, 0, sizeof mock);
+	mock.steps = steps;
+	mock.n = n;
+	mock.present = 1;
+}
+
+LONG
+SCardEstablishContext(DWORD scope, LPCVOID r1, LPCVOID r2,
+    LPSCARDCONTEXT ctx)
+{
+	*ctx = 1;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardReleaseContext(SCARDCONTEXT ctx)
+{
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardConnect(SCARDCONTEXT ctx, LPCSTR reader, DWORD share, DWORD protos,
+    LPSCARDHANDLE h, LPDWORD proto)
+{
+	assert_string_equal(reader, "mock reader");
+	assert_int_equal(share, SCARD_SHARE_SHARED);
+	*h = 2;
+	*proto = SCARD_PROTOCOL_T1;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardReconnect(SCARDHANDLE h, DWORD share, DWORD protos, DWORD init,
+    LPDWORD proto)
+{
+	fail_msg("no reconnect expected");
+	return SCARD_F_INTERNAL_ERROR;
+}
+
+LONG
+SCardDisconnect(SCARDHANDLE h, DWORD disposition)
+{
+	mock.disposition = disposition;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardBeginTransaction(SCARDHANDLE h)
+{
+	assert_false(mock.in_transaction);
+	mock.in_transaction = 1;
+	mock.begins++;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardEndTransaction(SCARDHANDLE h, DWORD disposition)
+{
+	assert_true(mock.in_transaction);
+	mock.in_transaction = 0;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardGetStatusChange(SCARDCONTEXT ctx, DWORD timeout,
+    SCARD_READERSTATE *rs, DWORD n)
+{
+	if (rs->dwCurrentState != SCARD_STATE_UNAWARE)
+		return SCARD_E_TIMEOUT;
+	rs->dwEventState = mock.present ? SCARD_STATE_PRESENT :
+	    SCARD_STATE_EMPTY;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+SCardTransmit(SCARDHANDLE h, const SCARD_IO_REQUEST *pci, LPCBYTE cmd,
+    DWORD len, SCARD_IO_REQUEST *rpci, LPBYTE resp, LPDWORD rlen)
+{
+	const struct mock_step *st;
+	size_t n;
+
+	assert_true(mock.in_transaction);
+	assert_true(mock.pos < mock.n);
+	st = &mock.steps[mock.pos++];
+	assert_true(len >= 4 && len <= sizeof mock.last);
+	assert_int_equal(cmd[1], st->ins);
+	memcpy(mock.last, cmd, len);
+	mock.last_len = len;
+	if (st->rv != SCARD_S_SUCCESS)
+		return st->rv;
+	n = unhex(st->answer, resp, *rlen);
+	*rlen = (DWORD)n;
+	return SCARD_S_SUCCESS;
+}
+
+/* Writes the application related data as hex, then sw. */
+static void
+mock_ard_hex(char *out, size_t cap, int dec_fpr, const char *c4,
+    const char *sw)
+{
+	unsigned char ard[512];
+	size_t n, i;
+
+	n = card_ard(ard, sizeof ard, c4, dec_fpr);
+	assert_true(2 * n + strlen(sw) < cap);
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02X", ard[i]);
+	snprintf(out + 2 * n, cap - 2 * n, "%s", sw);
+}
+
+#define MOCK_AID "D2760001240103040FAB0000A1B20000"
+
+/*
+ * An answer in pieces (61xx, GET RESPONSE) is joined, a 6Cxx is repeated
+ * with the length asked for; card_get_info then costs no APDU.
+ * Proves: none (the card's answers are read as ISO 7816-4 says).
+ */
+static void
+test_card_open_pieces_joined(void **state)
+{
+	char first[512], rest[512], full[1100];
+	struct mock_step steps[] = {
+		{ 0xa4, "9000", 0 },
+		{ 0xca, "6C10", 0 },
+		{ 0xca, MOCK_AID "9000", 0 },
+		{ 0xca, first, 0 },
+		{ 0xc0, rest, 0 },
+	};
+	struct card_info info;
+	struct card *c;
+	char *cause = NULL;
+	size_t half;
+
+	(void)state;
+	mock_script(steps, 0);
+	mock_ard_hex(full, sizeof full, 0, "00 7F 7F 7F 03 00 03", "");
+	half = strlen(full) / 4 * 2;
+	snprintf(first, sizeof first, "%.*s6100", (int)half, full);
+	snprintf(rest, sizeof rest, "%s9000", full + half);
+	mock_script(steps, sizeof steps / sizeof steps[0]);
+	assert_int_equal(card_open("mock reader", &c, &cause), 0);
+	assert_int_equal(mock.pos, mock.n);
+	/* GET RESPONSE for 256 bytes (61 00) */
+	assert_int_equal(mock.last_len, 5);
+	assert_memory_equal(mock.last, "\x00\xc0\x00\x00\x00", 5);
+	assert_int_equal(card_get_info(c, &info, &cause), 0);
+	assert_int_equal(mock.pos, mock.n);
+	assert_string_equal(info.serial, "0FAB:0000A1B2");
+	assert_int_equal(info.pw1_tries, 3);
+	assert_int_equal(info.factory, 1);
+	assert_false(mock.in_transaction);
+	card_close(c);
+	/* nothing verified: nothing to unverify, the card left as it is */
+	assert_int_equal(mock.disposition, SCARD_LEAVE_CARD);
+}
+
+/*
+ * A card that answers 61xx forever, or more than the driver reads, is
+ * refused with a cause and no read past a buffer.
+ * Proves: none (a hostile card cannot make scd read out of bounds).
+ */
+static void
+test_card_endless_answers_refused(void **state)
+{
+	static const struct mock_step endless[] = {
+		{ 0xa4, "9000", 0 },
+		{ 0xca, "0102036101", 0 },
+		{ 0xc0, "046101", 0 }, { 0xc0, "056101", 0 },
+		{ 0xc0, "066101", 0 }, { 0xc0, "076101", 0 },
+		{ 0xc0, "086101", 0 }, { 0xc0, "096101", 0 },
+		{ 0xc0, "0A6101", 0 }, { 0xc0, "0B6101", 0 },
+		{ 0xc0, "0C6101", 0 }, { 0xc0, "0D6101", 0 },
+		{ 0xc0, "0E6101", 0 }, { 0xc0, "0F6101", 0 },
+		{ 0xc0, "106101", 0 }, { 0xc0, "116101", 0 },
+		{ 0xc0, "126101", 0 },
+	};
+	struct mock_step big[3 + 9];
+	char chunk[2 * 255 + 5];
+	struct card *c;
+	char *cause = NULL;
+	size_t i;
+
+	(void)state;
+	mock_script(endless, sizeof endless / sizeof endless[0]);
+	assert_int_equal(card_open("mock reader", &c, &cause), -1);
+	assert_null(c);
+	assert_non_null(strstr(cause, "kept answering GET DATA 4F"));
+	free(cause);
+	cause = NULL;
+
+	/* 9 pieces of 255 bytes: more than the 2048 the driver reads */
+	memset(chunk, 'A', 2 * 255);
+	memcpy(chunk + 2 * 255, "61FF", 5);
+	big[0] = (struct mock_step){ 0xa4, "9000", 0 };
+	big[1] = (struct mock_step){ 0xca, MOCK_AID "9000", 0 };
+	big[2] = (struct mock_step){ 0xca, chunk, 0 };
+	for (i = 3; i < sizeof big / sizeof big[0]; i++)
+		big[i] = (struct mock_step){ 0xc0, chunk, 0 };
+	mock_script(big, sizeof big / sizeof big[0]);
+	assert_int_equal(card_open("mock reader", &c, &cause), -1);
+	assert_non_null(strstr(cause, "answered GET DATA 6E with more than "
+	    "2048 bytes"));
+	assert_false(mock.in_transaction);
+	free(cause);
+}
+
+/*
+ * A wrong PIN gives CARD_WRONG and the card's count; the right one holds
+ * the transaction through PSO:DECIPHER until card_close has unverified
+ * every PIN; a card that gives the whole point gives its x-coordinate.
+ * Proves: CR 1.11 (the card's own counter is read after each check; no
+ * other client finds a PIN verified by scd).
+ */
+static void
+test_card_verify_held_until_close(void **state)
+{
+	char ard[1100], point[200], x[80];
+	struct mock_step steps[] = {
+		{ 0xa4, "9000", 0 },
+		{ 0xca, MOCK_AID "9000", 0 },
+		{ 0xca, ard, 0 },
+		{ 0x20, "63C2", 0 },
+		{ 0xca, "007F7F7F0200039000", 0 },
+		{ 0x20, "9000", 0 },
+		{ 0xca, "007F7F7F0300039000", 0 },
+		{ 0x2a, point, 0 },
+		{ 0x20, "9000", 0 }, { 0x20, "9000", 0 }, { 0x20, "9000", 0 },
+	};
+	unsigned char eph[65], z[32], want[32];
+	struct card *c;
+	char *cause = NULL;
+	int tries = -1, i;
+
+	(void)state;
+	mock_script(steps, 0);
+	mock_ard_hex(ard, sizeof ard, 1, "00 7F 7F 7F 03 00 03", "9000");
+	for (i = 0; i < 32; i++) {
+		snprintf(x + 2 * i, 3, "%02X", i + 1);
+		want[i] = (unsigned char)(i + 1);
+	}
+	snprintf(point, sizeof point, "04%s%s9000", x, x);
+	mock_script(steps, sizeof steps / sizeof steps[0]);
+	memset(eph, 0x11, sizeof eph);
+	eph[0] = 0x04;
+
+	assert_int_equal(card_open("mock reader", &c, &cause), 0);
+	assert_int_equal(card_verify(c, CARD_PW1, "wrong1", &tries, &cause),
+	    CARD_WRONG);
+	assert_int_equal(tries, 2);
+	/* the PIN went in the command, after the header and its length */
+	assert_memory_equal(mock.last, "\x00\xca\x00\xc4", 4);
+	assert_false(mock.in_transaction);
+	assert_int_equal(card_verify(c, CARD_PW1, "right1", &tries, &cause),
+	    0);
+	assert_int_equal(tries, 3);
+	assert_true(mock.in_transaction);
+	assert_int_equal(card_decipher(c, eph, z, &cause), 0);
+	assert_memory_equal(z, want, 32);
+	/* PSO:DECIPHER 2A 80 86 with A6 { 7F49 { 86 eph } } and Le */
+	assert_int_equal(mock.last_len, 5 + 72 + 1);
+	assert_memory_equal(mock.last, "\x00\x2a\x80\x86\x48\xa6\x46\x7f"
+	    "\x49\x43\x86\x41\x04", 13);
+	assert_true(mock.in_transaction);
+	card_close(c);
+	assert_int_equal(mock.pos, mock.n);
+	/* VERIFY P1=FF of PW3 last, the transaction ended, card left */
+	assert_memory_equal(mock.last, "\x00\x20\xff\x83", 4);
+	assert_false(mock.in_transaction);
+	assert_int_equal(mock.disposition, SCARD_LEAVE_CARD);
+}
+
+/*
+ * The card pulled out during an exchange: the cause names the reader and
+ * says nothing was changed, whether PC/SC says so or the reader answers
+ * nothing and then reports it empty.
+ * Proves: none (a card gone is a clear error).
+ */
+static void
+test_card_removed_named(void **state)
+{
+	char ard[1100];
+	struct mock_step steps[] = {
+		{ 0xa4, "9000", 0 },
+		{ 0xca, MOCK_AID "9000", 0 },
+		{ 0xca, ard, 0 },
+		{ 0x2a, "", SCARD_W_REMOVED_CARD },
+		{ 0x2a, "", 0 },
+	};
+	unsigned char eph[65], z[32];
+	struct card *c;
+	char *cause = NULL;
+
+	(void)state;
+	mock_script(steps, 0);
+	mock_ard_hex(ard, sizeof ard, 1, "00 7F 7F 7F 03 00 03", "9000");
+	mock_script(steps, sizeof steps / sizeof steps[0]);
+	memset(eph, 0x22, sizeof eph);
+	eph[0] = 0x04;
+	assert_int_equal(card_open("mock reader", &c, &cause), 0);
+	assert_int_equal(card_decipher(c, eph, z, &cause), -1);
+	assert_string_equal(cause, "the card was removed from reader 'mock "
+	    "reader' during the operation: nothing was changed");
+	free(cause);
+	cause = NULL;
+	mock.present = 0;
+	assert_int_equal(card_decipher(c, eph, z, &cause), -1);
+	assert_string_equal(cause, "the card was removed from reader 'mock "
+	    "reader' during the operation: nothing was changed");
+	free(cause);
+	assert_false(mock.in_transaction);
+	card_close(c);
+}
+
 int
 main(void)
 {
@@ -332,6 +670,10 @@ main(void)
 		cmocka_unit_test(test_card_parse_info_bad_refused),
 		cmocka_unit_test(test_card_parse_point),
 		cmocka_unit_test(test_card_sw_words),
+		cmocka_unit_test(test_card_open_pieces_joined),
+		cmocka_unit_test(test_card_endless_answers_refused),
+		cmocka_unit_test(test_card_verify_held_until_close),
+		cmocka_unit_test(test_card_removed_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
