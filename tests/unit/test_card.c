@@ -340,6 +340,8 @@ static struct {
 	unsigned char last[300];
 	size_t last_len;
 	int in_transaction, begins, present;
+	int reset; /* the next transaction finds the card reset */
+	int reconnects;
 	DWORD disposition;
 } mock;
 
@@ -381,8 +383,12 @@ LONG
 SCardReconnect(SCARDHANDLE h, DWORD share, DWORD protos, DWORD init,
     LPDWORD proto)
 {
-	fail_msg("no reconnect expected");
-	return SCARD_F_INTERNAL_ERROR;
+	assert_int_equal(share, SCARD_SHARE_SHARED);
+	/* reconnecting must not reset the card again */
+	assert_int_equal(init, SCARD_LEAVE_CARD);
+	mock.reconnects++;
+	*proto = SCARD_PROTOCOL_T1;
+	return SCARD_S_SUCCESS;
 }
 
 LONG
@@ -396,6 +402,10 @@ LONG
 SCardBeginTransaction(SCARDHANDLE h)
 {
 	assert_false(mock.in_transaction);
+	if (mock.reset) {
+		mock.reset = 0;
+		return SCARD_W_RESET_CARD;
+	}
 	mock.in_transaction = 1;
 	mock.begins++;
 	return SCARD_S_SUCCESS;
@@ -618,6 +628,42 @@ test_card_verify_held_until_close(void **state)
 }
 
 /*
+ * A card another client reset between two operations is reconnected
+ * and the application selected again before the next command.
+ * Proves: none (another client's reset does not break scd's use).
+ */
+static void
+test_card_reset_reselected(void **state)
+{
+	char ard[1100];
+	struct mock_step steps[] = {
+		{ 0xa4, "9000", 0 },
+		{ 0xca, MOCK_AID "9000", 0 },
+		{ 0xca, ard, 0 },
+		{ 0xa4, "9000", 0 },
+		{ 0x20, "63C1", 0 },
+		{ 0xca, "007F7F7F0100039000", 0 },
+		{ 0x20, "9000", 0 }, { 0x20, "9000", 0 }, { 0x20, "9000", 0 },
+	};
+	struct card *c;
+	char *cause = NULL;
+	int tries = -1;
+
+	(void)state;
+	mock_script(steps, 0);
+	mock_ard_hex(ard, sizeof ard, 1, "00 7F 7F 7F 02 00 03", "9000");
+	mock_script(steps, sizeof steps / sizeof steps[0]);
+	assert_int_equal(card_open("mock reader", &c, &cause), 0);
+	mock.reset = 1;
+	assert_int_equal(card_verify(c, CARD_PW1, "wrong1", &tries, &cause),
+	    CARD_WRONG);
+	assert_int_equal(tries, 1);
+	assert_int_equal(mock.reconnects, 1);
+	card_close(c);
+	assert_int_equal(mock.pos, mock.n);
+}
+
+/*
  * The card pulled out during an exchange: the cause names the reader and
  * says nothing was changed, whether PC/SC says so or the reader answers
  * nothing and then reports it empty.
@@ -673,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_card_open_pieces_joined),
 		cmocka_unit_test(test_card_endless_answers_refused),
 		cmocka_unit_test(test_card_verify_held_until_close),
+		cmocka_unit_test(test_card_reset_reselected),
 		cmocka_unit_test(test_card_removed_named),
 	};
 
