@@ -1,13 +1,8 @@
 /*
  * The device: its settings as the running daemon applies them (cmld is
- * their only writer, so what it applied is what the store holds), and the
- * state of the staged daemons before cmld.
+ * their only writer, so what it applied is what the store holds).
  */
 #include "config.h"
-
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,37 +15,6 @@
 #include "settings.h"
 #include "store.h"
 #include "xmalloc.h"
-
-const char *
-device_stage_state(struct cmld *cmld, const char *name)
-{
-	struct sockaddr_un sun;
-	struct stat sb;
-	const char *state = "down";
-	char *path;
-	int fd;
-
-	path = xasprintf("%s/%s.sock", cmld->run_dir, name);
-	if (stat(path, &sb) == -1) {
-		free(path);
-		return "absent";
-	}
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) < sizeof sun.sun_path) {
-		strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-		if (fd != -1) {
-			if (connect(fd, (struct sockaddr *)&sun,
-			    sizeof sun) == 0)
-				state = "up";
-			close(fd);
-		}
-	}
-	free(path);
-	return state;
-}
 
 void
 device_apply_setting(struct cmld *cmld, const char *key, const char *value)

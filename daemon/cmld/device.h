@@ -1,6 +1,5 @@
 /*
- * The device (device.c): its settings as the running daemon applies them,
- * and the state of the staged daemons before cmld.
+ * The device (device.c): its settings as the running daemon applies them.
  */
 #ifndef CMLD_DEVICE_H
 #define CMLD_DEVICE_H
@@ -12,10 +11,5 @@ void device_apply_setting(struct cmld *cmld, const char *key,
     const char *value);
 /* Loads every setting from the store and applies it; -1 on error. */
 int device_load_settings(struct cmld *cmld, char **cause);
-/*
- * Says whether the socket of stage name ("tpm2d") in the run directory is
- * "absent", accepting ("up") or "down".
- */
-const char *device_stage_state(struct cmld *cmld, const char *name);
 
 #endif
