@@ -56,7 +56,7 @@ struct card {
 	SCARDHANDLE h;
 	DWORD proto;
 	int connected;
-	int verified; /* a PIN may be verified: unverify at close */
+	int verified; /* the PINs that may be verified (card_pw_bit) */
 	int info_valid; /* info is as the card has it */
 	/*
 	 * A PIN is verified: the transaction is held until card_close has
@@ -943,12 +943,19 @@ card_open(const char *reader, struct card **out, char **cause)
 	return 0;
 }
 
+/* The bit of a PIN reference (81, 82, 83) in c->verified. */
+static int
+card_pw_bit(int pw)
+{
+	return pw == CARD_PW1_SIGN ? 1 : pw == CARD_PW1 ? 2 : 4;
+}
+
 /*
- * Drops the verified state of every PIN (VERIFY P1=FF, OpenPGP card 3.x),
- * so that no other client can use what scd verified; -1 when the card
- * does not take it: then it must be reset.  A reset costs the other
- * clients sharing the card their state too (gpg's scdaemon gives up on
- * the card), so it is the fallback only.
+ * Drops the verified state of the PINs scd may have verified (VERIFY
+ * P1=FF, OpenPGP card 3.x), so that no other client can use them; -1
+ * when the card does not take it: then it must be reset.  A reset costs
+ * the other clients sharing the card their state too (gpg's scdaemon
+ * gives up on the card), so it is the fallback only.
  */
 static int
 card_unverify(struct card *c)
@@ -964,6 +971,8 @@ card_unverify(struct card *c)
 	if (card_begin(c, NULL) != 0)
 		return -1;
 	for (i = 0; i < sizeof pws / sizeof pws[0] && ret == 0; i++) {
+		if (!(c->verified & card_pw_bit(pws[i])))
+			continue;
 		hdr[3] = pws[i] & 0xff;
 		if (card_apdu(c, "VERIFY (reset)", hdr, NULL, 0, 0, NULL, 0,
 		    NULL, &sw, NULL) != 0 || sw != 0x9000)
@@ -1038,7 +1047,10 @@ card_check(struct card *c, const char *what, const unsigned char hdr[4],
 {
 	unsigned int sw;
 
-	c->verified = 1;
+	/* a new PW1 may count as verified for both its references */
+	c->verified |= hdr[1] == 0x24 && hdr[3] != CARD_PW3 ?
+	    card_pw_bit(CARD_PW1_SIGN) | card_pw_bit(CARD_PW1) :
+	    card_pw_bit(hdr[3]);
 	c->info_valid = 0;
 	if (card_apdu(c, what, hdr, data, len, 0, NULL, 0, NULL, &sw,
 	    cause) != 0)
@@ -1163,8 +1175,11 @@ card_unblock(struct card *c, const char *puk, const char *new_pin,
 	    card_begin(c, cause) != 0)
 		return -1;
 	ret = card_verify_locked(c, CARD_PW3, puk, cause);
-	if (ret == 0)
+	if (ret == 0) {
 		c->held = 1;
+		c->verified |= card_pw_bit(CARD_PW1_SIGN) |
+		    card_pw_bit(CARD_PW1);
+	}
 	c->info_valid = 0;
 	if (ret == 0 && (card_apdu_ok(c, "RESET RETRY COUNTER", reset,
 	    (const unsigned char *)new_pin, strlen(new_pin), cause) != 0 ||
