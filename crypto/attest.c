@@ -139,28 +139,14 @@ attest_base64(struct attest_ctx *c, const char *key, uint8_t *out,
 {
 	const char *s;
 	unsigned char *buf;
-	size_t n, pad = 0;
-	int got;
 
 	if ((s = attest_string(c->root, key)) == NULL)
 		return attest_fail(cause, "the reply has no %s (a base64 "
 		    "string)", key);
-	n = strlen(s);
-	if (n == 0 || n % 4 != 0 || n > ATTEST_B64_MAX)
+	if (strlen(s) > ATTEST_B64_MAX ||
+	    crypto_unbase64(s, max, &buf, len) == -1)
 		return attest_fail(cause, "the reply's %s is no base64 of a "
 		    "TPM structure", key);
-	if (s[n - 1] == '=')
-		pad++;
-	if (s[n - 2] == '=')
-		pad++;
-	buf = xmalloc(n);
-	got = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)n);
-	if (got < 0 || (size_t)got < pad || (size_t)got - pad > max) {
-		free(buf);
-		return attest_fail(cause, "the reply's %s is no base64 of a "
-		    "TPM structure", key);
-	}
-	*len = (size_t)got - pad;
 	memcpy(out, buf, *len);
 	free(buf);
 	return 0;

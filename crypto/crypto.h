@@ -1,7 +1,8 @@
 /*
  * crypto/: every OpenSSL call of cml.  CMS detached signatures (sign and
  * verify against a trust store), the algorithm policy of BSI TR-02102-1,
- * certificates, and streaming SHA-256.
+ * certificates, streaming SHA-256, and bytes as the daemons pass them
+ * (base64, random, HMAC, constant-time comparison, wiping).
  */
 #ifndef CML_CRYPTO_H
 #define CML_CRYPTO_H
@@ -115,5 +116,24 @@ void crypto_hash_free(struct crypto_hash *h);
 int crypto_sha256_fd(int fd, unsigned char *out, off_t *size, char **cause);
 /* Writes len bytes as lower-case hex plus a NUL into out (2 * len + 1). */
 void crypto_hex(const unsigned char *in, size_t len, char *out);
+
+/* Returns base64 of len bytes (allocated, no line breaks). */
+char *crypto_base64(const void *in, size_t len);
+/*
+ * Decodes strict base64 (RFC 4648: padded, no blanks) of at most max bytes
+ * into *out (allocated; free it, wiped first where it held a key) and
+ * *len; -1 if s is no such base64 (nothing allocated).
+ */
+int crypto_unbase64(const char *s, size_t max, unsigned char **out,
+    size_t *len);
+/* Fills buf with random bytes fit for keys; -1 if the generator failed. */
+int crypto_random(void *buf, size_t len);
+/* HMAC-SHA-256 of data under key into out; -1 on failure. */
+int crypto_hmac_sha256(const void *key, size_t keylen, const void *data,
+    size_t len, unsigned char out[CRYPTO_SHA256_LEN]);
+/* Returns 1 if a and b hold the same len bytes, in time independent of them. */
+int crypto_equal(const void *a, const void *b, size_t len);
+/* Wipes len bytes so that the compiler cannot leave it out. */
+void crypto_wipe(void *buf, size_t len);
 
 #endif

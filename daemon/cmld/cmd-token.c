@@ -13,14 +13,10 @@
  */
 #include "config.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "ctr.h"
 #include "ctx.h"
 #include "handlers.h"
@@ -35,7 +31,7 @@
 #define TOKEN_KEY_LEN 64
 /* What the key check value is the HMAC of, under the key. */
 #define TOKEN_KCV_TEXT "cml key check"
-#define TOKEN_KCV_LEN 32
+#define TOKEN_KCV_LEN CRYPTO_SHA256_LEN
 /* scd's error names. */
 #define TOKEN_SCD_ERR "org.cml.SCD."
 #define TOKEN_ERR_VERIFICATION "org.cml.Token.VerificationFailed"
@@ -84,57 +80,13 @@ token_wipe_call(struct call *call)
 			token_wipe(call->params, a->name);
 }
 
-/* Returns base64 of len bytes (free it, wiped when it held a key). */
-static char *
-token_base64(const unsigned char *in, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-	return out;
-}
-
-/*
- * Decodes base64 s into at most max bytes at *out (free it, wiped when it
- * held a key); -1 if s is none or too long.
- */
-static int
-token_unbase64(const char *s, size_t max, unsigned char **out, size_t *len)
-{
-	size_t slen = strlen(s), pad = 0;
-	unsigned char *buf;
-	int n;
-
-	if (slen == 0 || slen % 4 != 0 || slen / 4 * 3 > max + 2)
-		return -1;
-	if (s[slen - 1] == '=')
-		pad++;
-	if (s[slen - 2] == '=')
-		pad++;
-	buf = xmalloc(slen / 4 * 3 + 1);
-	n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)slen);
-	if (n < 0 || (size_t)n < pad || (size_t)n - pad > max) {
-		OPENSSL_cleanse(buf, slen / 4 * 3 + 1);
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	*len = (size_t)n - pad;
-	return 0;
-}
-
 /* Computes a key's check value: HMAC-SHA-256(key, TOKEN_KCV_TEXT). */
 static int
 token_kcv(const unsigned char *key, size_t len,
     unsigned char kcv[TOKEN_KCV_LEN])
 {
-	unsigned int n = TOKEN_KCV_LEN;
-
-	if (HMAC(EVP_sha256(), key, (int)len,
-	    (const unsigned char *)TOKEN_KCV_TEXT, strlen(TOKEN_KCV_TEXT), kcv,
-	    &n) == NULL || n != TOKEN_KCV_LEN)
-		return -1;
-	return 0;
+	return crypto_hmac_sha256(key, len, TOKEN_KCV_TEXT,
+	    strlen(TOKEN_KCV_TEXT), kcv);
 }
 
 /* Returns member key of o when it is a string, else NULL. */
@@ -404,7 +356,7 @@ token_init_wrapped(void *arg, const char *error, struct json_object *params)
 	serial = token_string(json_object_object_get(r->status, "status"),
 	    "serial");
 	if (wrapped == NULL || serial == NULL ||
-	    token_unbase64(wrapped, STORE_CONTAINER_KEY_MAX, &k.wrapped,
+	    crypto_unbase64(wrapped, STORE_CONTAINER_KEY_MAX, &k.wrapped,
 	    &k.wrapped_len) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "the token was made, "
 		    "but scd answered no wrapped key ('token init --force' "
@@ -491,18 +443,18 @@ token_init_made(void *arg, const char *error, struct json_object *params)
 		return;
 	}
 
-	if (RAND_priv_bytes(key, sizeof key) != 1 ||
+	if (crypto_random(key, sizeof key) == -1 ||
 	    token_kcv(key, sizeof key, r->kcv) == -1) {
-		OPENSSL_cleanse(key, sizeof key);
+		crypto_wipe(key, sizeof key);
 		call_error(r->call, PROTO_ERR_FAILED, NULL, "the token was "
 		    "made, but no container key could be made for it "
-		    "(OpenSSL's random generator or HMAC failed; 'token init "
+		    "(the random generator or HMAC failed; 'token init "
 		    "--force' makes it anew)");
 		token_end(r);
 		return;
 	}
-	b64 = token_base64(key, sizeof key);
-	OPENSSL_cleanse(key, sizeof key);
+	b64 = crypto_base64(key, sizeof key);
+	crypto_wipe(key, sizeof key);
 	p = json_object_new_object();
 	json_object_object_add(p, "name", json_object_new_string(r->name));
 	json_object_object_add(p, "key", json_object_new_string(b64));
@@ -686,7 +638,7 @@ token_verify_done(void *arg, const char *error, struct json_object *params)
 		goto out;
 	}
 	b64 = token_string(params, "key");
-	rc = b64 != NULL ? token_unbase64(b64, TOKEN_KEY_LEN, &key, &len) : -1;
+	rc = b64 != NULL ? crypto_unbase64(b64, TOKEN_KEY_LEN, &key, &len) : -1;
 	/* scd's reply is freed after this: its copy of the key wiped first */
 	token_wipe(params, "key");
 	if (rc == -1) {
@@ -695,7 +647,7 @@ token_verify_done(void *arg, const char *error, struct json_object *params)
 		goto out;
 	}
 	ok = token_kcv(key, len, kcv) == 0;
-	OPENSSL_cleanse(key, len);
+	crypto_wipe(key, len);
 	free(key);
 	if ((rc = store_container_key_get(r->cmld->store, r->name, &k,
 	    &cause)) != 1) {
@@ -705,7 +657,7 @@ token_verify_done(void *arg, const char *error, struct json_object *params)
 		free(cause);
 		goto out;
 	}
-	if (!ok || CRYPTO_memcmp(kcv, k.kcv, sizeof kcv) != 0) {
+	if (!ok || !crypto_equal(kcv, k.kcv, sizeof kcv)) {
 		call_error(call, PROTO_ERR_INTEGRITY, NULL, "the PIN was "
 		    "right, but the key the token unwrapped is not the "
 		    "container's (its check value differs): the stored "
@@ -721,7 +673,7 @@ token_verify_done(void *arg, const char *error, struct json_object *params)
 	    "and checked");
 	token_reply_status(call, st);
 out:
-	OPENSSL_cleanse(kcv, sizeof kcv);
+	crypto_wipe(kcv, sizeof kcv);
 	store_container_key_clear(&k);
 	token_end(r);
 }
@@ -758,7 +710,7 @@ cmd_token_verify(struct call *call)
 		store_container_key_clear(&k);
 		goto refused;
 	}
-	b64 = token_base64(k.wrapped, k.wrapped_len);
+	b64 = crypto_base64(k.wrapped, k.wrapped_len);
 	store_container_key_clear(&k);
 	p = json_object_new_object();
 	json_object_object_add(p, "name", json_object_new_string(r->name));

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
 #include "crypto.h"
@@ -30,17 +29,6 @@ struct attest_pcrs {
 	size_t n;
 	unsigned char value[TPM2D_MAX_PCRS][CRYPTO_SHA256_LEN];
 };
-
-/* Returns base64 of data (allocated, no line breaks). */
-static char *
-attest_base64(const void *data, size_t len)
-{
-	char *out;
-
-	out = xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
 
 /* Returns the value of a hex digit, or -1. */
 static int
@@ -262,7 +250,7 @@ attest_add_sig(struct json_object *o, const char *key,
 	if (Tss2_MU_TPMT_SIGNATURE_Marshal(sig, buf, sizeof buf, &off) !=
 	    TSS2_RC_SUCCESS)
 		return -1;
-	b64 = attest_base64(buf, off);
+	b64 = crypto_base64(buf, off);
 	json_object_object_add(o, key, json_object_new_string(b64));
 	free(b64);
 	return 0;
@@ -275,7 +263,7 @@ attest_add_attest(struct json_object *o, const char *key,
 {
 	char *b64;
 
-	b64 = attest_base64(a->attestationData, a->size);
+	b64 = crypto_base64(a->attestationData, a->size);
 	json_object_object_add(o, key, json_object_new_string(b64));
 	free(b64);
 }
@@ -381,7 +369,7 @@ tpm2d_cmd_quote(struct call *call)
 	if (Tss2_MU_TPM2B_PUBLIC_Marshal(ak_pub, pubbuf, sizeof pubbuf,
 	    &off) != TSS2_RC_SUCCESS)
 		goto marshal;
-	b64 = attest_base64(pubbuf, off);
+	b64 = crypto_base64(pubbuf, off);
 	json_object_object_add(o, "ak_public", json_object_new_string(b64));
 	free(b64);
 	if ((pem = tpmpub_pem(&ak_pub->publicArea, &cause)) == NULL) {

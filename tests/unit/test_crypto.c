@@ -1167,6 +1167,46 @@ test_hex_lower_case_nul_terminated(void **state)
 	assert_string_equal(out, "");
 }
 
+/*
+ * Proves: none (base64 as the daemons pass keys: one spelling per value,
+ * bounded, round trip).
+ */
+static void
+test_base64_strict_round_trip(void **state)
+{
+	static const char *const bad[] = { "", "QQ", "QQ=", "Q===", "QQ=A",
+	    "Q Q=", "QUJD\n", "QU=D", "QUJD====", "QU*D", NULL };
+	unsigned char in[64], *out;
+	size_t i, n, len;
+	char *b64;
+
+	(void)state;
+	for (i = 0; i < sizeof in; i++)
+		in[i] = (unsigned char)(i * 37 + 1);
+	for (n = 1; n <= sizeof in; n++) {
+		b64 = crypto_base64(in, n);
+		assert_int_equal(strlen(b64), 4 * ((n + 2) / 3));
+		assert_int_equal(crypto_unbase64(b64, sizeof in, &out, &len), 0);
+		assert_int_equal(len, n);
+		assert_memory_equal(out, in, n);
+		free(out);
+		/* one byte more than allowed is refused */
+		assert_int_equal(crypto_unbase64(b64, n - 1, &out, &len), -1);
+		assert_null(out);
+		free(b64);
+	}
+	for (i = 0; bad[i] != NULL; i++) {
+		assert_int_equal(crypto_unbase64(bad[i], 64, &out, &len), -1);
+		assert_null(out);
+	}
+	assert_int_equal(crypto_unbase64("QUI=", 64, &out, &len), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, "AB", 2);
+	free(out);
+	assert_true(crypto_equal("abc", "abc", 3));
+	assert_false(crypto_equal("abc", "abd", 3));
+}
+
 int
 main(void)
 {
@@ -1228,6 +1268,7 @@ main(void)
 		cmocka_unit_test(test_sha256_fd_unreadable_refused),
 		cmocka_unit_test(test_hash_streaming_pieces_equal_whole),
 		cmocka_unit_test(test_hex_lower_case_nul_terminated),
+		cmocka_unit_test(test_base64_strict_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
