@@ -914,6 +914,22 @@ cmd_secret_count(const struct cmd_entry *cmd)
 	return n;
 }
 
+void
+cmd_wipe_secrets(const struct cmd_entry *cmd, struct json_object *params)
+{
+	const struct cmd_arg *a;
+	struct json_object *v;
+
+	if (cmd == NULL || params == NULL)
+		return;
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->type == CMD_ARG_SECRET &&
+		    json_object_object_get_ex(params, a->name, &v) &&
+		    json_object_is_type(v, json_type_string))
+			explicit_bzero((char *)json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v));
+}
+
 /* Returns the secret argument of cmd named name, or NULL. */
 static const struct cmd_arg *
 cmd_find_secret(const struct cmd_entry *cmd, const char *name)

@@ -238,6 +238,12 @@ char *cmd_method_interface(const char *method);
 int cmd_arg_positional(const struct cmd_arg *arg);
 /* Returns the number of secrets cmd asks for (CMD_ARG_SECRET arguments). */
 size_t cmd_secret_count(const struct cmd_entry *cmd);
+/*
+ * Wipes the text of every CMD_ARG_SECRET member of params in place (json-c
+ * keeps a string in its object: no copy is left there).  The server calls
+ * it when a call ends, whether it was refused, answered or deferred.
+ */
+void cmd_wipe_secrets(const struct cmd_entry *cmd, struct json_object *params);
 /* Returns the family description for name, or NULL. */
 const struct cmd_family *cmd_find_family(const char *name);
 

@@ -629,6 +629,8 @@ srv_call_done(struct call *call, int refused)
 	free(call->details);
 	call->details = NULL;
 	srv_call_close_fds(call);
+	/* a PIN the call carried goes now, whatever became of the call */
+	cmd_wipe_secrets(call->cmd, call->params);
 }
 
 /* Ends a deferred call: report, free, and let its client go on. */

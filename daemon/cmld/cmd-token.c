@@ -66,20 +66,6 @@ token_wipe(struct json_object *o, const char *key)
 	json_object_object_del(o, key);
 }
 
-/*
- * Wipes the PINs and PUKs of a call (its CMD_ARG_SECRET parameters): once
- * they went out to scd, or when the call is refused before.
- */
-static void
-token_wipe_call(struct call *call)
-{
-	const struct cmd_arg *a;
-
-	for (a = call->cmd->args; a->name != NULL; a++)
-		if (a->type == CMD_ARG_SECRET)
-			token_wipe(call->params, a->name);
-}
-
 /* Computes a key's check value: HMAC-SHA-256(key, TOKEN_KCV_TEXT). */
 static int
 token_kcv(const unsigned char *key, size_t len,
@@ -289,7 +275,7 @@ token_scd(struct token_req *r, const char *method, struct json_object *params,
 	for (s = secrets; s != NULL && *s != NULL; s++)
 		token_wipe(params, *s);
 	json_object_put(params);
-	token_wipe_call(r->call);
+	cmd_wipe_secrets(r->call->cmd, r->call->params);
 	if (rc == -1) {
 		call_error(r->call, PROTO_ERR_FAILED, NULL, "%s: %s", what,
 		    cause);
@@ -525,7 +511,7 @@ cmd_token_init(struct call *call)
 		call_defer(call);
 	return;
 refused:
-	token_wipe_call(call);
+	cmd_wipe_secrets(call->cmd, call->params);
 }
 
 /* --- token status, readers ------------------------------------------------- */
@@ -722,7 +708,7 @@ cmd_token_verify(struct call *call)
 		call_defer(call);
 	return;
 refused:
-	token_wipe_call(call);
+	cmd_wipe_secrets(call->cmd, call->params);
 }
 
 /* --- token change-pin, unblock --------------------------------------------- */
@@ -764,7 +750,7 @@ token_change(struct call *call, const char *method,
 	const char *const *s;
 
 	if (token_container(call) == NULL || token_begin(call, &r) == -1) {
-		token_wipe_call(call);
+		cmd_wipe_secrets(call->cmd, call->params);
 		return;
 	}
 	p = json_object_new_object();

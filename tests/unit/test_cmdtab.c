@@ -390,6 +390,40 @@ test_table_consistent_with_interfaces(void **state)
 	}
 }
 
+/*
+ * Proves: CR 1.5 (a PIN a call carried is wiped in place when the call
+ * ends; other members are left alone).
+ */
+static void
+test_wipe_secrets_in_place(void **state)
+{
+	const struct cmd_entry *cmd = cmd_find_method("org.cml.Token.Unblock");
+	struct json_object *p = json_object_new_object(), *v;
+	const char *pin, *name;
+	size_t i;
+
+	(void)state;
+	assert_non_null(cmd);
+	json_object_object_add(p, "name", json_object_new_string("c1"));
+	json_object_object_add(p, "puk", json_object_new_string("pk839201"));
+	json_object_object_add(p, "new_pin", json_object_new_string(
+	    "a long new PIN that json-c keeps out of line"));
+	cmd_wipe_secrets(cmd, p);
+	assert_true(json_object_object_get_ex(p, "puk", &v));
+	pin = json_object_get_string(v);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(pin[i], '\0');
+	assert_true(json_object_object_get_ex(p, "new_pin", &v));
+	pin = json_object_get_string(v);
+	for (i = 0; i < 44; i++)
+		assert_int_equal(pin[i], '\0');
+	name = json_object_get_string(json_object_object_get(p, "name"));
+	assert_string_equal(name, "c1");
+	cmd_wipe_secrets(NULL, p);
+	cmd_wipe_secrets(cmd, NULL);
+	json_object_put(p);
+}
+
 int
 main(void)
 {
@@ -404,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_secret_params_checked),
 		cmocka_unit_test(test_synopsis_from_args),
 		cmocka_unit_test(test_table_consistent_with_interfaces),
+		cmocka_unit_test(test_wipe_secrets_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
