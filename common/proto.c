@@ -43,9 +43,28 @@ proto_reader_free(struct proto_reader *r)
 	for (i = 0; i < r->ngroups; i++)
 		proto_close_fds(r->groups[i].fds, r->groups[i].n);
 	proto_close_fds(r->fds, r->nfds);
+	if (r->buf != NULL)
+		xwipe(r->buf, r->cap);
 	free(r->buf);
 	memset(r, 0, sizeof *r);
 	r->at_start = 1;
+}
+
+/*
+ * Grows a buffer holding used bytes to cap bytes.  Not realloc: a message
+ * may carry a PIN, so the old buffer is wiped before it is freed.
+ */
+static char *
+proto_buf_grow(char *buf, size_t oldcap, size_t used, size_t cap)
+{
+	char *nbuf = xmalloc(cap);
+
+	if (used > 0)
+		memcpy(nbuf, buf, used);
+	if (buf != NULL)
+		xwipe(buf, oldcap);
+	free(buf);
+	return nbuf;
 }
 
 /* Makes room for want more bytes, dropping what was already parsed. */
@@ -57,6 +76,8 @@ proto_reader_reserve(struct proto_reader *r, size_t want)
 		r->len = r->off = r->scanned = 0;
 	} else if (r->off > 0 && r->cap - r->len < want) {
 		memmove(r->buf, r->buf + r->off, r->len - r->off);
+		/* the moved bytes' old places */
+		xwipe(r->buf + r->len - r->off, r->off);
 		r->base += r->off;
 		r->len -= r->off;
 		r->off = 0;
@@ -66,7 +87,7 @@ proto_reader_reserve(struct proto_reader *r, size_t want)
 
 		while (cap - r->len < want)
 			cap *= 2;
-		r->buf = xreallocarray(r->buf, cap, 1);
+		r->buf = proto_buf_grow(r->buf, r->cap, r->len, cap);
 		r->cap = cap;
 	}
 }
@@ -312,6 +333,8 @@ proto_writer_free(struct proto_writer *w)
 	for (i = 0; i < w->ngroups; i++)
 		proto_close_fds(w->groups[i].fds, w->groups[i].n);
 	free(w->groups);
+	if (w->buf != NULL)
+		xwipe(w->buf, w->cap);
 	free(w->buf);
 	memset(w, 0, sizeof *w);
 }
@@ -343,6 +366,8 @@ proto_writer_queue_fds(struct proto_writer *w, struct json_object *msg,
 
 		if (w->off > 0) {
 			memmove(w->buf, w->buf + w->off, w->len - w->off);
+			/* the moved bytes' old places */
+			xwipe(w->buf + w->len - w->off, w->off);
 			for (i = 0; i < w->ngroups; i++)
 				w->groups[i].at -= w->off;
 			w->len -= w->off;
@@ -351,7 +376,7 @@ proto_writer_queue_fds(struct proto_writer *w, struct json_object *msg,
 		while (cap - w->len < len + 1)
 			cap *= 2;
 		if (cap != w->cap) {
-			w->buf = xreallocarray(w->buf, cap, 1);
+			w->buf = proto_buf_grow(w->buf, w->cap, w->len, cap);
 			w->cap = cap;
 		}
 	}
@@ -366,6 +391,12 @@ proto_writer_queue_fds(struct proto_writer *w, struct json_object *msg,
 	memcpy(w->buf + w->len, s, len);
 	w->buf[w->len + len] = '\0';
 	w->len += len + 1;
+	/*
+	 * A message may carry a PIN: json-c's copy of its text is wiped (it
+	 * writes the text anew each time it is asked for it), and so is
+	 * every byte once sent and the buffer when it goes.
+	 */
+	xwipe((char *)s, len);
 	return 0;
 }
 
@@ -430,6 +461,7 @@ proto_writer_flush(struct proto_writer *w, int fd)
 				return 0;
 			return -1;
 		}
+		xwipe(w->buf + w->off, (size_t)n);
 		w->off += (size_t)n;
 	}
 	w->off = w->len = 0;
