@@ -299,15 +299,26 @@ void
 secret_wipe(const struct cmd_entry *cmd, struct json_object *params)
 {
 	const struct cmd_arg *a;
-	struct json_object *v;
 
-	for (a = cmd->args; a->name != NULL; a++) {
-		if (a->type != CMD_ARG_SECRET ||
-		    !json_object_object_get_ex(params, a->name, &v) ||
-		    !json_object_is_type(v, json_type_string))
-			continue;
-		explicit_bzero((char *)json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
-		json_object_object_del(params, a->name);
-	}
+	cmd_wipe_secrets(cmd, params);
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->type == CMD_ARG_SECRET)
+			json_object_object_del(params, a->name);
+}
+
+/* stdin's buffer: secrets read with --pin-stdin pass through it. */
+static char secret_stdin_buf[BUFSIZ];
+
+static void
+secret_stdin_wipe(void)
+{
+	explicit_bzero(secret_stdin_buf, sizeof secret_stdin_buf);
+}
+
+void
+secret_stdin_init(void)
+{
+	if (setvbuf(stdin, secret_stdin_buf, _IOFBF,
+	    sizeof secret_stdin_buf) == 0)
+		atexit(secret_stdin_wipe);
 }

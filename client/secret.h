@@ -41,5 +41,10 @@ void secret_free(char *s);
  * takes them out, once the call that carried them was sent.
  */
 void secret_wipe(const struct cmd_entry *cmd, struct json_object *params);
+/*
+ * Gives stdin a buffer that is wiped at exit (secrets read with
+ * --pin-stdin pass through it); before anything reads stdin.
+ */
+void secret_stdin_init(void);
 
 #endif

@@ -1836,6 +1836,7 @@ main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
+	secret_stdin_init();
 
 	memset(&sh, 0, sizeof sh);
 	sh.out = stdout;
