@@ -476,7 +476,9 @@ const struct cmd_entry cmd_table[] = {
 		.help = "Removes a container that is not running from the store. "
 		    "Its data volume (cml.storage.volume) is kept, as a file "
 		    "named by the container's id that no container is given "
-		    "again, unless --purge removes it too. Audited.",
+		    "again, unless --purge removes it too. Its wrapped key "
+		    "goes with it, and its token is removed from scd (the "
+		    "answer says whether). Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_DESTRUCTIVE,
 	},
 	{

@@ -26,6 +26,7 @@
 #include "ctx.h"
 #include "file.h"
 #include "handlers.h"
+#include "scd.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -392,22 +393,68 @@ out:
 	free(why);
 }
 
+/* A container removed: its answer, waiting for scd to remove its token. */
+struct ctr_removed {
+	struct call *call;
+	struct json_object *reply;
+	char *details;
+};
+
+/* Answers a remove with what became of the token ("" if it had none). */
+static void
+cmd_container_removed(struct ctr_removed *r, const char *token)
+{
+	if (token[0] != '\0')
+		json_object_object_add(r->reply, "token",
+		    json_object_new_string(token));
+	call_set_details(r->call, "%s%s%s", r->details,
+	    token[0] != '\0' ? "; token " : "", token);
+	call_reply(r->call, r->reply);
+	free(r->details);
+	free(r);
+}
+
+/* scd removed the container's token, or could not. */
+static void
+cmd_container_token_removed(void *arg, const char *error,
+    struct json_object *params)
+{
+	struct ctr_removed *r = arg;
+	char *token;
+
+	if (error == NULL || strcmp(error, PROTO_ERR_NOT_FOUND) == 0)
+		token = xstrdup("removed");
+	else
+		token = xasprintf("not removed (scd: %s; 'token init --force' "
+		    "replaces it for a new container of this name)",
+		    scd_error_message(params));
+	cmd_container_removed(r, token);
+	free(token);
+}
+
+/*
+ * Removes a container; its token (when its config names one) is removed
+ * from scd too, and the answer waits for that: what the token protected
+ * is gone with the container (its wrapped key goes with its row).
+ */
 void
 cmd_container_remove(struct call *call)
 {
 	struct cmld *cmld = call_cmld(call);
-	struct json_object *o;
+	struct ctr_removed *r;
+	struct json_object *p;
 	struct ctr *k;
 	const char *error;
 	char *cause = NULL, *name, *id = NULL, *path = NULL, *vol = NULL;
 	long long size, allocated;
-	int purge;
+	int purge, token;
 
 	if ((k = cmd_container_find(call)) == NULL)
 		return;
 	purge = json_object_get_boolean(json_object_object_get(call->params,
 	    "purge"));
 	name = xstrdup(k->name);
+	token = k->cfg.token != CCONFIG_TOKEN_NONE;
 	/* Its id names its data volume; the row goes with the remove. */
 	if ((id = cmd_container_id(k)) != NULL &&
 	    cvol_stat(cmld->state_dir, id, &size, &allocated) == 0)
@@ -420,18 +467,36 @@ cmd_container_remove(struct call *call)
 		if (cvol_remove(cmld->state_dir, id, &cause) == -1) {
 			vol = xasprintf("not removed: %s", cause);
 			free(cause);
+			cause = NULL;
 		} else
 			vol = xasprintf("removed %s", path);
 	} else if (path != NULL)
 		vol = xasprintf("kept in %s (remove --purge removes it)", path);
-	call_set_details(call, "removed container %s%s%s", name,
+	r = xcalloc(1, sizeof *r);
+	r->call = call;
+	r->details = xasprintf("removed container %s%s%s", name,
 	    vol != NULL ? "; data volume " : "", vol != NULL ? vol : "");
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(name));
+	r->reply = json_object_new_object();
+	json_object_object_add(r->reply, "name", json_object_new_string(name));
 	if (vol != NULL)
-		json_object_object_add(o, "volume",
+		json_object_object_add(r->reply, "volume",
 		    json_object_new_string(vol));
-	call_reply(call, o);
+	if (!token) {
+		cmd_container_removed(r, "");
+		goto out;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "name", json_object_new_string(name));
+	if (scd_call(cmld, "Remove", p, cmd_container_token_removed, r,
+	    &cause) == -1) {
+		free(name);
+		name = xasprintf("not removed (%s; 'token init --force' "
+		    "replaces it for a new container of this name)", cause);
+		cmd_container_removed(r, name);
+		free(cause);
+		goto out;
+	}
+	call_defer(call);
 out:
 	free(name);
 	free(id);

@@ -449,6 +449,21 @@ expect_eq "scd back: the counters kept" "1/3 3/3 ready bound=True" "$(tries "$c3
 tok "$PIN2"$'\n' "token verify $c3 --pin-stdin"
 expect_status "scd back: verify" 0 "$rc"
 
+# --- container remove takes its token and wrapped key along ----------------------
+c5=$(ct_name tok5)
+ct_create "$c5" '{"name":"'"$c5"'","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"}}}'
+tok "$PIN1"$'\n' "token init $c5 --generate-puk --pin-stdin"
+expect_status "remove: a token to remove" 0 "$rc"
+out=$(cmlsh_run -y -c "container remove $c5" 2>&1)
+expect_match "remove: says the token is removed" "token: +removed" "$out"
+expect_eq "remove: no wrapped key left" 0 \
+    "$(sqlite3 "$STACK_DIR/var/lib/cml/cml.db" "SELECT count(*) FROM container_key WHERE container = '$c5'")"
+expect_eq "remove: scd forgot the token" "" \
+    "$(ls "$STACK_DIR/var/lib/cml/scd/tokens" | grep -Fx "$c5")"
+ct_create "$c5" '{"name":"'"$c5"'","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"}}}'
+tok "$PIN1"$'\n' "token init $c5 --generate-puk --pin-stdin"
+expect_status "remove: a new container of that name gets a token without --force" 0 "$rc"
+
 # --- no PIN or PUK anywhere: logs, databases, scd's state, the trail -----------------
 stack_stop
 for s in "${SECRETS[@]}"; do
@@ -463,6 +478,7 @@ expect_eq "cmld keeps a wrapped key and a check value per token" \
 "$c1 softtoken 32 1
 $c2 softtoken 32 1
 $c3 softtoken 32 1
+$c5 softtoken 32 1
 $c4 usbtoken 32 1" "$keys"
 vcard_check_logs
 
