@@ -310,13 +310,20 @@ expect_eq "the card back: the key unwraps, counters full" \
 
 # --- kill -9 of scd while the card checks a PIN -------------------------------
 vcard_remove
-# each APDU takes 400 ms: the VERIFY is the fourth of the Unwrap (after
-# SELECT and the reads of the AID and the application data), answered
-# 1.6 s after the call
-vcard_start "$CARD_STATE" --delay-ms 400
+# each APDU takes 600 ms: the VERIFY is the fourth of the Unwrap (after
+# SELECT and the reads of the AID and the application data), on the card
+# from 1.8 to 2.4 s after the job began, which is when scd stored the
+# counter it lowered before the check
+vcard_start "$CARD_STATE" --delay-ms 600
 unwrap "$WRONG" "$wrapped" >"$SCRATCH/killed.out" 2>&1 &
 caller=$!
-sleep 1.45
+for ((i = 0; i < 100; i++)); do
+	[ "$(json_get pin_tries_left <"$SCD_STATE/tokens/c1/state")" = 2 ] && break
+	sleep 0.02
+done
+expect_eq "the try is stored before the card checks it" 2 \
+    "$(json_get pin_tries_left <"$SCD_STATE/tokens/c1/state")"
+sleep 2.1
 scd_down KILL
 wait "$caller"
 expect_status "scd killed before it answered" 3 $?
