@@ -766,11 +766,36 @@ format_add_noted(struct json_object *o, const char *key, const char *value,
 }
 
 /*
+ * Adds scd's state (object "scd") to a device status as lines of their
+ * own: the platform secret, PC/SC (with why it is down) and the tokens
+ * scd keeps; or why it is not known (scd_error).
+ */
+static void
+format_device_scd(struct json_object *o, struct json_object *params)
+{
+	struct json_object *scd, *v;
+	const char *st, *err;
+
+	if (json_object_object_get_ex(params, "scd", &scd) &&
+	    json_object_is_type(scd, json_type_object)) {
+		st = format_str_member(scd, "platform_secret");
+		format_add_noted(o, "platform_secret", st != NULL ? st : "-",
+		    NULL);
+		st = format_str_member(scd, "pcsc");
+		format_add_noted(o, "pcsc", st != NULL ? st : "-",
+		    format_str_member(scd, "reason"));
+		if (json_object_object_get_ex(scd, "tokens", &v))
+			json_object_object_add(o, "tokens", json_object_get(v));
+	} else if ((err = format_str_member(params, "scd_error")) != NULL)
+		format_add_noted(o, "scd", "unknown", err);
+}
+
+/*
  * Prints device status as a person reads it: the TPM's state that tpm2d
  * reported (object "tpm") as lines of their own, after the stages:
  * tpm (what tpm2d talks to), system key (with the reason it is not
  * unsealed, or the PCRs it is sealed to), identity, state volume; or why
- * it is not known (tpm_error).
+ * it is not known (tpm_error); then scd's.
  */
 static void
 format_device_status(FILE *out, struct json_object *params)
@@ -780,7 +805,8 @@ format_device_status(FILE *out, struct json_object *params)
 	char *pcrs, *note;
 
 	json_object_object_foreach(params, key, val) {
-		if (strcmp(key, "tpm") == 0 || strcmp(key, "tpm_error") == 0)
+		if (strcmp(key, "tpm") == 0 || strcmp(key, "tpm_error") == 0 ||
+		    strcmp(key, "scd") == 0 || strcmp(key, "scd_error") == 0)
 			continue;
 		json_object_object_add(o, key, json_object_get(val));
 	}
@@ -823,6 +849,7 @@ format_device_status(FILE *out, struct json_object *params)
 		    format_str_member(tpm, "state_volume_reason"));
 	} else if ((err = format_str_member(params, "tpm_error")) != NULL)
 		format_add_noted(o, "tpm", "unknown", err);
+	format_device_scd(o, params);
 	format_pairs_lines(out, o);
 	json_object_put(o);
 }

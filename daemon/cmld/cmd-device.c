@@ -52,6 +52,18 @@ device_status_json(struct cmld *cmld)
  * their links say now, after each was asked: "up" (it answered), "down"
  * (cmld connects again), "absent" (cmld runs without it).
  */
+/* Copies member key of from to to, if it is there and of type. */
+static void
+device_copy(struct json_object *to, struct json_object *from, const char *key,
+    json_type type)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(from, key, &v) &&
+	    json_object_is_type(v, type))
+		json_object_object_add(to, key, json_object_get(v));
+}
+
 static void
 device_status_reply(struct call *call, struct json_object *p)
 {
@@ -79,9 +91,20 @@ static void
 device_status_scd_cb(void *arg, const char *error, struct json_object *params)
 {
 	struct device_status_req *r = arg;
+	struct json_object *scd;
 
-	(void)error;
-	(void)params;
+	if (error != NULL)
+		json_object_object_add(r->p, "scd_error",
+		    json_object_new_string(scd_error_message(params)));
+	else {
+		/* only what the interface says, whatever scd sent */
+		scd = json_object_new_object();
+		device_copy(scd, params, "platform_secret", json_type_string);
+		device_copy(scd, params, "pcsc", json_type_string);
+		device_copy(scd, params, "reason", json_type_string);
+		device_copy(scd, params, "tokens", json_type_int);
+		json_object_object_add(r->p, "scd", scd);
+	}
 	device_status_reply(r->call, r->p);
 	free(r);
 }
@@ -114,18 +137,6 @@ device_status_scd(struct call *call, struct json_object *p, int handler)
 	}
 	if (handler)
 		call_defer(call);
-}
-
-/* Copies member key of from to to, if it is there and of type. */
-static void
-device_copy(struct json_object *to, struct json_object *from, const char *key,
-    json_type type)
-{
-	struct json_object *v;
-
-	if (json_object_object_get_ex(from, key, &v) &&
-	    json_object_is_type(v, type))
-		json_object_object_add(to, key, json_object_get(v));
 }
 
 /* Gets tpm2d's Status for a device status call; then scd is asked. */

@@ -123,7 +123,9 @@ else:
         problems.append("uuid %r" % p.get("uuid"))
     if not isinstance(p.get("tpm"), dict):
         problems.append("tpm %r" % p.get("tpm"))
-    if len(p) != 9:
+    if not isinstance(p.get("scd"), dict):
+        problems.append("scd %r" % p.get("scd"))
+    if len(p) != 10:
         problems.append("%d members: %s" % (len(p), sorted(p)))
 c.close()
 print("\n".join(problems) if problems else "ok")

@@ -24,37 +24,43 @@ out=$(cmlsh_run -c 'device status' 2>"$SCRATCH/err")
 expect_status "device status" 0 $?
 expect_eq "device status writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
 expect_lines "device status lines" "$out" \
-	"^version:        ${version//./\\.}\$" \
-	'^uptime seconds: [0-9]+$' \
-	"^state dir:      ${state_dir//./\\.}\$" \
-	'^provisioning:   factory$' \
-	"^uuid:           $uuid_re\$" \
-	'^name:           cml$' \
-	'^stages:         tpm2d=up scd=up cmld=up$' \
-	'^certificate:    none$' \
-	"^tpm:            swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
-	'^system key:     unsealed \(sealed to PCRs 16, 23\)$' \
-	'^identity:       present \(0x[0-9a-f]{8}\)$' \
-	'^state volume:   (plain \(.+\)|encrypted)$'
+	"^version:         ${version//./\\.}\$" \
+	'^uptime seconds:  [0-9]+$' \
+	"^state dir:       ${state_dir//./\\.}\$" \
+	'^provisioning:    factory$' \
+	"^uuid:            $uuid_re\$" \
+	'^name:            cml$' \
+	'^stages:          tpm2d=up scd=up cmld=up$' \
+	'^certificate:     none$' \
+	"^tpm:             swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
+	'^system key:      unsealed \(sealed to PCRs 16, 23\)$' \
+	'^identity:        present \(0x[0-9a-f]{8}\)$' \
+	'^state volume:    (plain \(.+\)|encrypted)$' \
+	'^platform secret: present$' \
+	'^pcsc:            (up|down \(.+\))$' \
+	'^tokens:          0$'
 # everything but the uptime, the uuid, the key's handle and why the state
 # volume is plain or not (the kernel's), exactly
 expect_eq "device status text without the varying values" \
-"version:        $version
-uptime seconds: N
-state dir:      $state_dir
-provisioning:   factory
-uuid:           U
-name:           cml
-stages:         tpm2d=up scd=up cmld=up
-certificate:    none
-tpm:            swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock
-system key:     unsealed (sealed to PCRs 16, 23)
-identity:       present (H)
-state volume:   V" \
+"version:         $version
+uptime seconds:  N
+state dir:       $state_dir
+provisioning:    factory
+uuid:            U
+name:            cml
+stages:          tpm2d=up scd=up cmld=up
+certificate:     none
+tpm:             swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock
+system key:      unsealed (sealed to PCRs 16, 23)
+identity:        present (H)
+state volume:    V
+platform secret: present
+pcsc:            P
+tokens:          0" \
 	"$(printf '%s\n' "$out" | sed -E -e 's/^(uptime seconds: +)[0-9]+$/\1N/' \
 	    -e "s/^(uuid: +)$uuid_re\$/\\1U/" \
 	    -e 's/^(identity: +present \()0x[0-9a-f]+\)$/\1H)/' \
-	    -e 's/^(state volume: +).*/\1V/')"
+	    -e 's/^(state volume: +).*/\1V/' -e 's/^(pcsc: +).*/\1P/')"
 uuid=$(printf '%s\n' "$out" | sed -n 's/^uuid: *//p')
 
 json=$(cmlsh_run --json -c 'device status' 2>"$SCRATCH/err")
@@ -66,7 +72,7 @@ version, state_dir, uuid, tcti = sys.argv[1:5]
 d = json.load(sys.stdin)
 problems = []
 want_keys = ["version", "uptime_seconds", "state_dir", "provisioning",
-             "uuid", "name", "stages", "certificate", "tpm"]
+             "uuid", "name", "stages", "certificate", "tpm", "scd"]
 if sorted(d) != sorted(want_keys):
     problems.append("members %s, expected %s" % (sorted(d), sorted(want_keys)))
 def want(key, ok, what):
@@ -92,6 +98,10 @@ if tpm.get("state_volume") not in ("plain", "encrypted"):
     problems.append("tpm.state_volume is %r" % tpm.get("state_volume"))
 if "reason" in tpm:
     problems.append("tpm.reason %r for an unsealed key" % tpm["reason"])
+scd = d.get("scd", {})
+if scd.get("platform_secret") != "present" or scd.get("tokens") != 0 or \
+    scd.get("pcsc") not in ("up", "down"):
+    problems.append("scd is %r" % scd)
 print("\n".join(problems) if problems else "ok")
 ' "$version" "$state_dir" "$uuid" "swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock" 2>&1)
 expect_eq "device status --json parses and has the fields" "ok" "$checked"
@@ -136,7 +146,7 @@ IFS= read -r -t 10 -u 5 line
 exec 5<&-
 expect_eq "scd started again" "READY=1" "$line"
 expect_eq "stages: scd up again once it is back" \
-    "stages:         tpm2d=up scd=up cmld=up" \
+    "stages:          tpm2d=up scd=up cmld=up" \
     "$(cmlsh_run -c 'device status' | grep '^stages:')"
 export CML_STACK_NO_SCD=1
 stack_stop

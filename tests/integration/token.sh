@@ -85,6 +85,11 @@ print("%d/%d %d/%d %s bound=%s" % (s["pin_tries_left"], s["pin_tries_max"],
     s["puk_tries_left"], s["puk_tries_max"], s["state"], s["bound"]))'
 }
 
+# --- device status shows scd's state ---------------------------------------------
+out=$(cmlsh_run -c 'device status')
+expect_match "device status: scd has the platform secret" "platform secret: +present" "$out"
+expect_match "device status: scd's tokens" "tokens: +[0-9]+" "$out"
+
 # --- a container without a token ---------------------------------------------
 tok "$PIN1"$'\n' "token init $none --generate-puk --pin-stdin"
 expect_status "init: no token in the config: refused" 1 "$rc"

@@ -83,11 +83,11 @@ expect_eq "identity present" "present" "$(status_get tpm identity)"
 out=$(cmlsh_run -c 'device status')
 expect_lines "device status: the TPM's lines" "$(printf '%s\n' "$out" |
     grep -E '^(stages|tpm|system key|identity|state volume):')" \
-	'^stages:         tpm2d=up scd=up cmld=up$' \
-	"^tpm:            swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
-	'^system key:     unsealed \(sealed to PCRs 16, 23\)$' \
-	'^identity:       present \(0x[0-9a-f]+\)$' \
-	'^state volume:   (plain \((no state volume is configured|the kernel has no device-mapper).*\)|encrypted)$'
+	'^stages: +tpm2d=up scd=up cmld=up$' \
+	"^tpm: +swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
+	'^system key: +unsealed \(sealed to PCRs 16, 23\)$' \
+	'^identity: +present \(0x[0-9a-f]+\)$' \
+	'^state volume: +(plain \((no state volume is configured|the kernel has no device-mapper).*\)|encrypted)$'
 
 # cmld says at start-up where its state lives, as tpm2d tells it
 for ((i = 0; i < 50; i++)); do
