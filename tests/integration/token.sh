@@ -17,6 +17,7 @@
 # reads the card's counters, unblock with the PUK (the card's PW3),
 # change-pin, the card pulled out refused with the reader named.
 # Proves: CR 1.1 (a container's token unlocked by its PIN through cmlsh),
+# CR 1.1(2) (a usbtoken's key needs the card in its reader and its PIN),
 # CR 1.5 (PINs and PUKs managed through cmlsh: set at init, changed,
 # unblocked with the PUK; never on a command line, never echoed, never
 # stored or logged), CR 1.7 (a new PIN or PUK must pass the PIN policy in
