@@ -25,7 +25,8 @@
 # verification says the same, whatever the cause), CR 1.11 (three wrong
 # PINs block the PIN, wrong PUKs block the token for good; the tries left
 # exact at each step and kept across an scd restart), CR 2.8 (token
-# commands audited with the caller, never with a PIN).
+# commands audited with the caller, never with a PIN), TSF.CDATA (each
+# container's own key wrapped under its token, checked by token verify).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pcsc.sh"
