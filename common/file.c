@@ -113,6 +113,75 @@ file_read_small(int dirfd, const char *path, size_t max, char **buf,
 }
 
 int
+file_write_atomic(const char *dir, const char *name, const void *data,
+    size_t len, mode_t mode, char **cause)
+{
+	char *tmp;
+	const char *p = data;
+	ssize_t n;
+	int dfd, fd = -1, ret = -1;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		xcause(cause, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	tmp = xasprintf(".%s.tmp", name);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, mode);
+	if (fd == -1) {
+		xcause(cause, "cannot write %s/%s: %s", dir, tmp,
+		    strerror(errno));
+		goto out;
+	}
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			xcause(cause, "cannot write %s/%s: %s", dir, tmp,
+			    strerror(errno));
+			goto out;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		xcause(cause, "cannot write %s/%s: %s", dir, tmp,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, name) == -1 || fsync(dfd) == -1) {
+		xcause(cause, "cannot replace %s/%s: %s", dir, name,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (ret == -1)
+		(void)unlinkat(dfd, tmp, 0);
+	close(dfd);
+	free(tmp);
+	return ret;
+}
+
+int
+file_sync_dir(const char *dir)
+{
+	int fd, ret, err;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	ret = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
+int
 file_open_pass(const char *path, int follow, char **cause)
 {
 	struct stat sb;

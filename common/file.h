@@ -39,6 +39,20 @@ char *file_error(const char *name, size_t max);
 int file_read_small(int dirfd, const char *path, size_t max, char **buf,
     size_t *len);
 
+/*
+ * Writes data to dir/name through a temporary file (.name.tmp, of mode)
+ * that is fsync'd and renamed over it, the directory fsync'd after: a
+ * crash leaves the old or the new file, never a torn one.  0, or -1 with
+ * *cause set.
+ */
+int file_write_atomic(const char *dir, const char *name, const void *data,
+    size_t len, mode_t mode, char **cause);
+/*
+ * Fsyncs a directory, so that renames and unlinks in it last; 0, or -1
+ * with errno.
+ */
+int file_sync_dir(const char *dir);
+
 /* The most files one set passes (a call's descriptors). */
 #define FILE_SET_MAX 32
 

@@ -109,14 +109,6 @@ void scd_audit(struct scd *s, const char *type, const char *object,
     const char *result, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/*
- * Writes data to dir/name through a temporary file that is fsync'd and
- * renamed over it, the directory fsync'd after: a crash leaves the old
- * or the new file, never a torn one.  Mode 0600.  0, or -1 with *cause.
- */
-int scd_write_file(const char *dir, const char *name, const void *data,
-    size_t len, char **cause);
-
 /* The KDF classes: "default", "low", "test"; -1 for another name. */
 int scd_kdf_class(const char *name, struct scd_kdf *kdf);
 

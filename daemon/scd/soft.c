@@ -165,7 +165,7 @@ soft_store(const char *dir, const char *file, const char *name,
 		soft_error(cause, "cannot make the token's PKCS#12 file");
 		goto out;
 	}
-	ret = scd_write_file(dir, file, der, (size_t)len, cause);
+	ret = file_write_atomic(dir, file, der, (size_t)len, 0600, cause);
 	OPENSSL_free(der);
 out:
 	OPENSSL_cleanse(pass, sizeof pass);

@@ -4,7 +4,7 @@
  * (JSON: type, serial, reader, public key, KDF and salts, counters) and,
  * for a software token, token.p12 (the key pair under the PIN) and
  * puk.p12 (the same under the PUK, which is how the PUK can set a new
- * PIN).  A state file is only ever replaced whole (scd_write_file).
+ * PIN).  A state file is only ever replaced whole (file_write_atomic).
  *
  * The counters are scd's own: a PIN or PUK check first decrements its
  * counter and stores it, here on the loop, and only then queues the
@@ -213,73 +213,6 @@ token_unb64_fixed(struct json_object *v, unsigned char *out, size_t len)
 
 /* --- files ------------------------------------------------------------- */
 
-int
-scd_write_file(const char *dir, const char *name, const void *data,
-    size_t len, char **cause)
-{
-	char *tmp;
-	const char *p = data;
-	ssize_t n;
-	int dfd, fd = -1, ret = -1;
-
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		xcause(cause, "cannot open %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	tmp = xasprintf(".%s.tmp", name);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1) {
-		xcause(cause, "cannot write %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		goto out;
-	}
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			xcause(cause, "cannot write %s/%s: %s", dir, tmp,
-			    strerror(errno));
-			goto out;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		xcause(cause, "cannot write %s/%s: %s", dir, tmp,
-		    strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (renameat(dfd, tmp, dfd, name) == -1 || fsync(dfd) == -1) {
-		xcause(cause, "cannot replace %s/%s: %s", dir, name,
-		    strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (ret == -1)
-		(void)unlinkat(dfd, tmp, 0);
-	close(dfd);
-	free(tmp);
-	return ret;
-}
-
-/* Fsyncs a directory (after a rename in it). */
-static void
-token_sync_dir(const char *dir)
-{
-	int fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
 /* Removes a token's directory and what it holds (no subdirectories). */
 static int
 token_rmdir(const char *dir, char **cause)
@@ -381,7 +314,8 @@ token_save_in(const struct token *t, const char *dir, char **cause)
 	int ret;
 
 	json = token_state_json(t);
-	ret = scd_write_file(dir, "state", json, strlen(json), cause);
+	ret = file_write_atomic(dir, "state", json, strlen(json), 0600,
+	    cause);
 	free(json);
 	return ret;
 }
@@ -1161,7 +1095,7 @@ token_init_done(struct token_job *j)
 		    strerror(errno));
 		goto fail;
 	}
-	token_sync_dir(s->tokens_dir);
+	(void)file_sync_dir(s->tokens_dir);
 	if (gone != NULL && token_rmdir(gone, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
@@ -1655,7 +1589,7 @@ scd_cmd_remove(struct call *call)
 		    "%s", dir, strerror(errno));
 		goto out;
 	}
-	token_sync_dir(s->tokens_dir);
+	(void)file_sync_dir(s->tokens_dir);
 	if (token_rmdir(gone, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);

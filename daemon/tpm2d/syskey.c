@@ -164,65 +164,12 @@ out:
 	return ret;
 }
 
-/* Writes len bytes to path atomically: a temporary file, fsync, rename. */
-static int
-syskey_write(const char *path, const void *data, size_t len, char **cause)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	const unsigned char *p = data;
-	ssize_t n;
-	size_t off = 0;
-	int fd, ret = -1;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1) {
-		xcause(cause, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		n = write(fd, p + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xcause(cause, "cannot write %s: %s", tmp,
-			    strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1) {
-		xcause(cause, "cannot sync %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		xcause(cause, "cannot rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (ret == -1)
-		(void)unlink(tmp);
-	free(tmp);
-	return ret;
-}
-
 /* Syncs the state directory, so renames and unlinks in it last. */
 static void
 syskey_sync_dir(struct tpm2d *t)
 {
-	int fd;
-
-	if ((fd = open(t->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
-		log_warn("cannot open %s", t->state_dir);
-		return;
-	}
-	if (fsync(fd) == -1)
+	if (file_sync_dir(t->state_dir) == -1)
 		log_warn("cannot sync %s", t->state_dir);
-	close(fd);
 }
 
 /*
@@ -265,7 +212,7 @@ syskey_write_pcrs(struct tpm2d *t, const int *pcrs, size_t npcrs,
     unsigned char values[][32], char **cause)
 {
 	struct json_object *o, *a, *e;
-	char *path, *hex;
+	char *hex;
 	const char *text;
 	size_t i;
 	int ret;
@@ -285,9 +232,8 @@ syskey_write_pcrs(struct tpm2d *t, const int *pcrs, size_t npcrs,
 	json_object_object_add(o, "pcrs", a);
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	path = syskey_path(t, SYSKEY_PCRS);
-	ret = syskey_write(path, text, strlen(text), cause);
-	free(path);
+	ret = file_write_atomic(t->state_dir, SYSKEY_PCRS, text, strlen(text),
+	    0600, cause);
 	json_object_put(o);
 	return ret;
 }
@@ -578,7 +524,7 @@ syskey_create(struct tpm2d *t, char **reason)
 	    sizeof(TPM2B_PRIVATE)];
 	ESYS_TR primary = ESYS_TR_NONE;
 	size_t off = 0, i;
-	char *cause = NULL, *path;
+	char *cause = NULL;
 	TSS2_RC rc = TSS2_RC_SUCCESS;
 	int ret = -1;
 
@@ -646,14 +592,11 @@ syskey_create(struct tpm2d *t, char **reason)
 		*reason = cause;
 		goto out;
 	}
-	path = syskey_path(t, SYSKEY_BLOB);
-	if (syskey_write(path, blob, off, &cause) == -1) {
+	if (file_write_atomic(t->state_dir, SYSKEY_BLOB, blob, off, 0600,
+	    &cause) == -1) {
 		*reason = cause;
-		free(path);
 		goto out;
 	}
-	free(path);
-	syskey_sync_dir(t);
 	memcpy(t->syskey, key, sizeof key);
 	memcpy(t->sealed_pcrs, t->seal_pcrs, sizeof t->sealed_pcrs);
 	t->nsealed_pcrs = t->nseal_pcrs;
