@@ -1,5 +1,6 @@
 /*
- * What every cml daemon does to become one; see daemon.h.
+ * What every cml daemon does to become one, and what it answers of
+ * itself; see daemon.h.
  */
 #include "config.h"
 
@@ -7,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "loop.h"
 #include "xmalloc.h"
 
 int
@@ -177,4 +180,65 @@ out:
 	free(buf);
 	fclose(f);
 	return ret;
+}
+
+void
+daemon_signal(int signo, void *arg)
+{
+	struct loop *loop = arg;
+
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("signal %d: shutting down", signo);
+		loop_quit(loop);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	default:
+		break;
+	}
+}
+
+void
+daemon_get_info(struct call *call, const struct daemon_info *info)
+{
+	struct json_object *p, *ifaces;
+	size_t i;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "vendor", json_object_new_string("cml"));
+	json_object_object_add(p, "product",
+	    json_object_new_string(info->product));
+	json_object_object_add(p, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(p, "url", json_object_new_string(PACKAGE_URL));
+	ifaces = json_object_new_array();
+	for (i = 0; i < *info->ninterfaces; i++)
+		json_object_array_add(ifaces,
+		    json_object_new_string(info->interfaces[i].name));
+	json_object_object_add(p, "interfaces", ifaces);
+	call_reply(call, p);
+}
+
+void
+daemon_get_interface_description(struct call *call,
+    const struct daemon_info *info)
+{
+	const struct cml_interface *iface;
+	struct json_object *p;
+	const char *name;
+
+	name = json_object_get_string(json_object_object_get(call->params,
+	    "interface"));
+	if ((iface = info->find(name)) == NULL) {
+		call_error(call, PROTO_ERR_INTERFACE_NOT_FOUND, name,
+		    "no interface '%s'%s", name, info->unknown);
+		return;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "description",
+	    json_object_new_string(iface->description));
+	call_reply(call, p);
 }

@@ -1,12 +1,16 @@
 /*
  * What every cml daemon does to become one: go to the background with
  * its parent waiting for readiness, write its pid file, let go of the
- * terminal once ready.
+ * terminal once ready, handle the signals that stop it; and what every
+ * one answers of itself through org.varlink.service.
  */
 #ifndef CML_DAEMON_H
 #define CML_DAEMON_H
 
 #include <sys/types.h>
+
+#include "interfaces.h"
+#include "server.h"
 
 /*
  * Goes to the background.  The parent waits until the child is ready and
@@ -35,5 +39,29 @@ void daemon_detach_stdio(void);
  */
 int daemon_read_config(const char *path, const char *const *keys,
     size_t nkeys, const char **slots, char **keep, char **cause);
+
+/*
+ * Handles a signal that arrived (loop_signals; arg is the struct loop):
+ * SIGTERM and SIGINT end the loop, SIGHUP reloads nothing, others are
+ * ignored.
+ */
+void daemon_signal(int signo, void *arg);
+
+/* What a daemon tells of itself through org.varlink.service. */
+struct daemon_info {
+	const char *product; /* GetInfo's "product" */
+	const struct cml_interface *interfaces; /* the interfaces it serves */
+	const size_t *ninterfaces; /* their number */
+	/* Returns the interface called name, or NULL. */
+	const struct cml_interface *(*find)(const char *name);
+	/* What the error for an unknown interface says after its name. */
+	const char *unknown;
+};
+
+/* Answers org.varlink.service.GetInfo. */
+void daemon_get_info(struct call *call, const struct daemon_info *info);
+/* Answers org.varlink.service.GetInterfaceDescription. */
+void daemon_get_interface_description(struct call *call,
+    const struct daemon_info *info);
 
 #endif

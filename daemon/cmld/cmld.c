@@ -118,26 +118,6 @@ cmld_load_device(struct cmld *cmld)
 	store_device_clear(&dev);
 }
 
-/* Handles a signal that arrived. */
-static void
-cmld_signal(int signo, void *arg)
-{
-	struct cmld *cmld = arg;
-
-	switch (signo) {
-	case SIGTERM:
-	case SIGINT:
-		log_info("signal %d: shutting down", signo);
-		loop_quit(cmld->loop);
-		break;
-	case SIGHUP:
-		log_info("SIGHUP: nothing to reload");
-		break;
-	default:
-		break;
-	}
-}
-
 /* Parses a file descriptor number; exits on a bad one. */
 static int
 cmld_parse_fd(const char *s)
@@ -323,7 +303,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGCHLD);
-	loop_signals(cmld.loop, &sigs, cmld_signal, &cmld);
+	loop_signals(cmld.loop, &sigs, daemon_signal, cmld.loop);
 	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
 

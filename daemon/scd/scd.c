@@ -29,6 +29,7 @@
 #include "proto.h"
 #include "scd.h"
 #include "spool.h"
+#include "staged.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -88,43 +89,21 @@ scd_audit(struct scd *s, const char *type, const char *object,
 	va_end(ap);
 }
 
-/* Handles a signal that arrived. */
-static void
-scd_signal(int signo, void *arg)
-{
-	struct scd *s = arg;
-
-	switch (signo) {
-	case SIGTERM:
-	case SIGINT:
-		log_info("signal %d: shutting down", signo);
-		loop_quit(s->loop);
-		break;
-	case SIGHUP:
-		log_info("SIGHUP: nothing to reload");
-		break;
-	default:
-		break;
-	}
-}
-
 /*
  * Audits the calls that change something or were refused; reading calls
  * that succeeded are not (Status, TokenStatus, List, Readers, TakeAudit).
  * A call's details name the token, never a secret.
  */
+static int
+scd_quiet(const struct call *call)
+{
+	return (call->cmd->flags & CMD_READONLY) != 0;
+}
+
 static void
 scd_call_done(struct call *call, int refused)
 {
-	struct scd *s = call_scd(call);
-
-	if (!refused && call->error == NULL &&
-	    (call->cmd->flags & CMD_READONLY))
-		return;
-	scd_audit(s, "call", call->cmd->method,
-	    call->error != NULL ? call->error : "ok", "uid %u pid %ld: %s",
-	    (unsigned)call->uid, (long)call->pid,
-	    call->details != NULL ? call->details : "");
+	staged_audit_call(call_scd(call)->spool, call, refused, scd_quiet);
 }
 
 /* Audits what happened to a connection (refused, malformed, idle). */
@@ -132,8 +111,9 @@ static void
 scd_session(void *ctx, uid_t uid, pid_t pid, const char *object,
     const char *error, const char *msg)
 {
-	scd_audit(ctx, "session", object, error != NULL ? error : "ok",
-	    "uid %u pid %ld: %s", (unsigned)uid, (long)pid, msg);
+	struct scd *s = ctx;
+
+	staged_audit_session(s->spool, uid, pid, object, error, msg);
 }
 
 /* What the command line gave; the configuration file fills in the rest. */
@@ -343,7 +323,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
-	loop_signals(s.loop, &sigs, scd_signal, &s);
+	loop_signals(s.loop, &sigs, daemon_signal, s.loop);
 	daemon_write_pid(s.pid_path);
 
 	log_info("serving %s (%zu tokens in %s, tpm2d %s, log level %s)",

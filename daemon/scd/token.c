@@ -35,6 +35,7 @@
 #include <openssl/rand.h>
 
 #include "card.h"
+#include "daemon.h"
 #include "file.h"
 #include "log.h"
 #include "names.h"
@@ -1612,42 +1613,22 @@ scd_cmd_take_audit(struct call *call)
 	spool_take_audit(call_scd(call)->spool, call);
 }
 
+static const struct daemon_info scd_info = {
+	.product = "scd",
+	.interfaces = scd_interfaces,
+	.ninterfaces = &scd_interfaces_len,
+	.find = scd_interface_find,
+	.unknown = " in scd",
+};
+
 void
 scd_cmd_get_info(struct call *call)
 {
-	struct json_object *p, *ifaces;
-	size_t i;
-
-	p = json_object_new_object();
-	json_object_object_add(p, "vendor", json_object_new_string("cml"));
-	json_object_object_add(p, "product", json_object_new_string("scd"));
-	json_object_object_add(p, "version",
-	    json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(p, "url", json_object_new_string(PACKAGE_URL));
-	ifaces = json_object_new_array();
-	for (i = 0; i < scd_interfaces_len; i++)
-		json_object_array_add(ifaces,
-		    json_object_new_string(scd_interfaces[i].name));
-	json_object_object_add(p, "interfaces", ifaces);
-	call_reply(call, p);
+	daemon_get_info(call, &scd_info);
 }
 
 void
 scd_cmd_get_interface_description(struct call *call)
 {
-	const struct cml_interface *iface;
-	struct json_object *p;
-	const char *name;
-
-	name = json_object_get_string(json_object_object_get(call->params,
-	    "interface"));
-	if ((iface = scd_interface_find(name)) == NULL) {
-		call_error(call, PROTO_ERR_INTERFACE_NOT_FOUND, name,
-		    "no interface '%s' in scd", name);
-		return;
-	}
-	p = json_object_new_object();
-	json_object_object_add(p, "description",
-	    json_object_new_string(iface->description));
-	call_reply(call, p);
+	daemon_get_interface_description(call, &scd_info);
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "daemon.h"
 #include "proto.h"
 #include "spool.h"
 #include "tpm2d.h"
@@ -77,46 +78,25 @@ tpm2d_cmd_status(struct call *call)
 	call_reply(call, p);
 }
 
+static const struct daemon_info tpm2d_info = {
+	.product = "tpm2d",
+	.interfaces = tpm2d_interfaces,
+	.ninterfaces = &tpm2d_interfaces_len,
+	.find = tpm2d_interface_find,
+	.unknown = " in tpm2d",
+};
+
 void
 tpm2d_cmd_get_info(struct call *call)
 {
-	struct json_object *p, *ifaces;
-	size_t i;
-
-	p = json_object_new_object();
-	json_object_object_add(p, "vendor", json_object_new_string("cml"));
-	json_object_object_add(p, "product", json_object_new_string("tpm2d"));
-	json_object_object_add(p, "version",
-	    json_object_new_string(PACKAGE_VERSION));
-	json_object_object_add(p, "url", json_object_new_string(PACKAGE_URL));
-	ifaces = json_object_new_array();
-	for (i = 0; i < tpm2d_interfaces_len; i++)
-		json_object_array_add(ifaces,
-		    json_object_new_string(tpm2d_interfaces[i].name));
-	json_object_object_add(p, "interfaces", ifaces);
-	call_reply(call, p);
+	daemon_get_info(call, &tpm2d_info);
 }
 
 void
 tpm2d_cmd_get_interface_description(struct call *call)
 {
-	const struct cml_interface *iface;
-	struct json_object *p;
-	const char *name;
-
-	name = json_object_get_string(json_object_object_get(call->params,
-	    "interface"));
-	if ((iface = tpm2d_interface_find(name)) == NULL) {
-		call_error(call, PROTO_ERR_INTERFACE_NOT_FOUND, name,
-		    "no interface '%s' in tpm2d", name);
-		return;
-	}
-	p = json_object_new_object();
-	json_object_object_add(p, "description",
-	    json_object_new_string(iface->description));
-	call_reply(call, p);
+	daemon_get_interface_description(call, &tpm2d_info);
 }
-
 
 void
 tpm2d_spool_init(struct tpm2d *t)

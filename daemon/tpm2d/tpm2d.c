@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "proto.h"
+#include "staged.h"
 #include "tpm2d.h"
 #include "xmalloc.h"
 
@@ -305,45 +306,23 @@ tpm2d_identity_free(struct tpm2d *t)
 {
 }
 
-/* Handles a signal that arrived. */
-static void
-tpm2d_signal(int signo, void *arg)
-{
-	struct tpm2d *t = arg;
-
-	switch (signo) {
-	case SIGTERM:
-	case SIGINT:
-		log_info("signal %d: shutting down", signo);
-		loop_quit(t->loop);
-		break;
-	case SIGHUP:
-		log_info("SIGHUP: nothing to reload");
-		break;
-	default:
-		break;
-	}
-}
-
 /*
  * Audits the calls that change something or were refused; reading calls
  * that succeeded are not (Status, ReadPCRs, TakeAudit), nor measurements
  * that succeeded: cmld keeps each in its measurement log, and a record of
  * it would come back to cmld's trail with TakeAudit.
  */
+static int
+tpm2d_quiet(const struct call *call)
+{
+	return (call->cmd->flags & CMD_READONLY) ||
+	    call->cmd->id == CMD_ID_TPM_EXTEND;
+}
+
 static void
 tpm2d_call_done(struct call *call, int refused)
 {
-	struct tpm2d *t = call_tpm2d(call);
-
-	if (!refused && call->error == NULL &&
-	    ((call->cmd->flags & CMD_READONLY) ||
-	    call->cmd->id == CMD_ID_TPM_EXTEND))
-		return;
-	tpm2d_audit(t, "call", call->cmd->method,
-	    call->error != NULL ? call->error : "ok", "uid %u pid %ld: %s",
-	    (unsigned)call->uid, (long)call->pid,
-	    call->details != NULL ? call->details : "");
+	staged_audit_call(call_tpm2d(call)->spool, call, refused, tpm2d_quiet);
 }
 
 /* Audits what happened to a connection (refused, malformed, idle). */
@@ -351,8 +330,9 @@ static void
 tpm2d_session(void *ctx, uid_t uid, pid_t pid, const char *object,
     const char *error, const char *msg)
 {
-	tpm2d_audit(ctx, "session", object, error != NULL ? error : "ok",
-	    "uid %u pid %ld: %s", (unsigned)uid, (long)pid, msg);
+	struct tpm2d *t = ctx;
+
+	staged_audit_session(t->spool, uid, pid, object, error, msg);
 }
 
 /* What the command line gave; the configuration file fills in the rest. */
@@ -624,7 +604,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGHUP);
-	loop_signals(t.loop, &sigs, tpm2d_signal, &t);
+	loop_signals(t.loop, &sigs, daemon_signal, t.loop);
 	daemon_write_pid(t.pid_path);
 
 	log_info("serving %s (TPM over %s, state %s, log level %s)",
