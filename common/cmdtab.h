@@ -197,6 +197,52 @@ struct cmd_family {
 	const char *summary;
 };
 
+/*
+ * The entries a stage daemon's own table (tpm2d, scd) shares: its
+ * TakeAudit, under the words "FAMILY take-audit", and varlink's
+ * introspection.  cmld's table has its own, with help and completion
+ * for cmlsh.
+ */
+#define CMD_ENTRY_TAKE_AUDIT(fam, meth, cmd_id) \
+	{ \
+		.words = fam " take-audit", \
+		.family = fam, \
+		.method = meth, \
+		.id = cmd_id, \
+		.args = { \
+			{ .name = "ack", .type = CMD_ARG_INT, \
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "SEQ", \
+			  .help = "the last record stored", .min = 0, \
+			  .max = 9007199254740991LL }, \
+		}, \
+		.summary = "hand over the spooled audit records", \
+		/* not audited itself: it would feed the spool it empties */ \
+		.flags = CMD_READONLY, \
+	}
+#define CMD_ENTRY_SERVICE_GET_INFO \
+	{ \
+		.words = "api info", \
+		.family = "api", \
+		.method = "org.varlink.service.GetInfo", \
+		.id = CMD_ID_SERVICE_GET_INFO, \
+		.summary = "show the service and its varlink interfaces", \
+		.flags = CMD_READONLY, \
+	}
+#define CMD_ENTRY_SERVICE_GET_INTERFACE_DESCRIPTION \
+	{ \
+		.words = "api describe", \
+		.family = "api", \
+		.method = "org.varlink.service.GetInterfaceDescription", \
+		.id = CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION, \
+		.args = { \
+			{ .name = "interface", .type = CMD_ARG_STRING, \
+			  .metavar = "INTERFACE", \
+			  .help = "an interface name" }, \
+		}, \
+		.summary = "show the description of a varlink interface", \
+		.flags = CMD_READONLY, \
+	}
+
 extern const struct cmd_entry cmd_table[];
 extern const size_t cmd_table_len;
 extern const struct cmd_family cmd_families[];

@@ -110,41 +110,10 @@ const struct cmd_entry tpm2d_table[] = {
 		},
 		.summary = "quote PCRs with the attestation key",
 	},
-	{
-		.words = "tpm take-audit",
-		.family = "tpm",
-		.method = "org.cml.TPM.TakeAudit",
-		.id = CMD_ID_TPM_TAKE_AUDIT,
-		.args = {
-			{ .name = "ack", .type = CMD_ARG_INT,
-			  .flags = CMD_ARG_OPTIONAL, .metavar = "SEQ",
-			  .help = "the last record stored", .min = 0,
-			  .max = 9007199254740991LL },
-		},
-		.summary = "hand over the spooled audit records",
-		/* not audited itself: it would feed the spool it empties */
-		.flags = CMD_READONLY,
-	},
-	{
-		.words = "api info",
-		.family = "api",
-		.method = "org.varlink.service.GetInfo",
-		.id = CMD_ID_SERVICE_GET_INFO,
-		.summary = "show the service and its varlink interfaces",
-		.flags = CMD_READONLY,
-	},
-	{
-		.words = "api describe",
-		.family = "api",
-		.method = "org.varlink.service.GetInterfaceDescription",
-		.id = CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION,
-		.args = {
-			{ .name = "interface", .type = CMD_ARG_STRING,
-			  .metavar = "INTERFACE", .help = "an interface name" },
-		},
-		.summary = "show the description of a varlink interface",
-		.flags = CMD_READONLY,
-	},
+	CMD_ENTRY_TAKE_AUDIT("tpm", "org.cml.TPM.TakeAudit",
+	    CMD_ID_TPM_TAKE_AUDIT),
+	CMD_ENTRY_SERVICE_GET_INFO,
+	CMD_ENTRY_SERVICE_GET_INTERFACE_DESCRIPTION,
 };
 const size_t tpm2d_table_len = sizeof tpm2d_table / sizeof tpm2d_table[0];
 
