@@ -4,10 +4,13 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,61 @@
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
+
+int
+daemon_ready_fd(const char *name, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < 3 ||
+	    v > INT_MAX || fcntl((int)v, F_GETFD) == -1) {
+		fprintf(stderr, "%s: --ready-fd %s is not an open file "
+		    "descriptor above 2\n", name, arg);
+		return -1;
+	}
+	return (int)v;
+}
+
+int
+daemon_start(const char *name, int foreground, enum log_level level)
+{
+	struct rlimit nocore = { 0, 0 };
+	int fd = -1;
+
+	/* keys, PINs and secrets pass through every cml daemon */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	umask(0022);
+
+	log_init(name, 1, level);
+	/*
+	 * In the foreground too, a session of its own: a Ctrl-C meant for a
+	 * shell in the terminal that started it (scripts/demo) must not stop
+	 * the daemon.  A process group leader (a daemon typed at a shell with
+	 * -f, or run by systemd) keeps its group: there, Ctrl-C stopping it
+	 * is meant.
+	 */
+	if (!foreground)
+		fd = daemon_background();
+	else if (getpgrp() != getpid() && setsid() == -1)
+		fatal("setsid");
+	return fd;
+}
+
+void
+daemon_ready(const char *name, int foreground, int ready_fd, int daemon_fd)
+{
+	if (!foreground) {
+		log_init(name, 0, log_get_level());
+		daemon_detach_stdio();
+	}
+	loop_ready(ready_fd);
+	loop_ready(daemon_fd);
+	loop_sd_notify("READY=1");
+}
 
 int
 daemon_background(void)

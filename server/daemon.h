@@ -10,7 +10,30 @@
 #include <sys/types.h>
 
 #include "interfaces.h"
+#include "log.h"
 #include "server.h"
+
+/*
+ * Checks the argument of --ready-fd: an open descriptor above 2.  Returns
+ * it, or -1 after saying on stderr what is wrong (name: the daemon's).
+ */
+int daemon_ready_fd(const char *name, const char *arg);
+
+/*
+ * Begins the life of the daemon called name: no core dumps, umask 022,
+ * logging to stderr at level, and the background unless foreground (a
+ * session of its own then too, unless it leads its process group).
+ * Returns the fd daemon_background gave, or -1 in the foreground.
+ */
+int daemon_start(const char *name, int foreground, enum log_level level);
+
+/*
+ * Says that the daemon serves: unless in the foreground, it logs to
+ * syslog from now on and lets go of the terminal; readiness goes to
+ * ready_fd (--ready-fd), daemon_fd (daemon_start's) and systemd.
+ */
+void daemon_ready(const char *name, int foreground, int ready_fd,
+    int daemon_fd);
 
 /*
  * Goes to the background.  The parent waits until the child is ready and

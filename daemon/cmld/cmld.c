@@ -8,18 +8,14 @@
 #include "config.h"
 
 #include <sys/epoll.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,24 +114,6 @@ cmld_load_device(struct cmld *cmld)
 	store_device_clear(&dev);
 }
 
-/* Parses a file descriptor number; exits on a bad one. */
-static int
-cmld_parse_fd(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < 3 ||
-	    v > INT_MAX || fcntl((int)v, F_GETFD) == -1) {
-		fprintf(stderr, "cmld: --ready-fd %s is not an open file "
-		    "descriptor above 2\n", s);
-		exit(2);
-	}
-	return (int)v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -153,7 +131,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmld cmld;
-	struct rlimit nocore = { 0, 0 };
 	sigset_t sigs;
 	char *end;
 	enum log_level level = LOG_LEVEL_INFO;
@@ -174,7 +151,9 @@ main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'R':
-			ready_fd = cmld_parse_fd(optarg);
+			if ((ready_fd = daemon_ready_fd("cmld", optarg)) ==
+			    -1)
+				return 2;
 			break;
 		case 'l':
 			if (log_level_parse(optarg, &level) == -1) {
@@ -237,21 +216,7 @@ main(int argc, char **argv)
 	}
 
 	/* Keys will pass through this process: keep it out of core dumps. */
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	(void)prctl(PR_SET_DUMPABLE, 0);
-	umask(0022);
-
-	log_init("cmld", 1, level);
-	/*
-	 * In the foreground too, a session of its own: a Ctrl-C meant for a
-	 * shell in the terminal that started it (scripts/demo) must not stop
-	 * cmld.  A process group leader (cmld -f typed at a shell, or run by
-	 * systemd) keeps its group: there, Ctrl-C stopping cmld is meant.
-	 */
-	if (!foreground)
-		daemon_fd = daemon_background();
-	else if (getpgrp() != getpid() && setsid() == -1)
-		fatal("setsid");
+	daemon_fd = daemon_start("cmld", foreground, level);
 	cmld.run_dir = xasprintf("%s/run/cml", root);
 	cmld.state_dir = xasprintf("%s/var/lib/cml", root);
 	cmld.conf_dir = xasprintf("%s/etc/cml", root);
@@ -312,13 +277,7 @@ main(int argc, char **argv)
 	    (long)getpid(), cmld.uuid, cmld.prov_state);
 	log_info("serving %s (state %s, cgroups under %s)", cmld.sock_path,
 	    cmld.state_dir, cmld.cgroup_parent);
-	if (!foreground) {
-		log_init("cmld", 0, log_get_level());
-		daemon_detach_stdio();
-	}
-	loop_ready(ready_fd);
-	loop_ready(daemon_fd);
-	loop_sd_notify("READY=1");
+	daemon_ready("cmld", foreground, ready_fd, daemon_fd);
 
 	loop_run(cmld.loop);
 

@@ -8,14 +8,9 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,21 +170,6 @@ out:
 	return ret;
 }
 
-/* Parses a number from min to max; -1 if it is none. */
-static int
-scd_parse_int(const char *s, long min, long max, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -206,7 +186,6 @@ main(int argc, char **argv)
 	};
 	struct scd s;
 	const char *o[SCD_NKEYS] = { NULL, NULL, NULL };
-	struct rlimit nocore = { 0, 0 };
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
@@ -229,12 +208,8 @@ main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'R':
-			if (scd_parse_int(optarg, 3, INT_MAX, &ready_fd) ==
-			    -1 || fcntl(ready_fd, F_GETFD) == -1) {
-				fprintf(stderr, "scd: --ready-fd %s is not an "
-				    "open file descriptor above 2\n", optarg);
+			if ((ready_fd = daemon_ready_fd("scd", optarg)) == -1)
 				return 2;
-			}
 			break;
 		case 'l':
 			o[2] = optarg;
@@ -270,15 +245,7 @@ main(int argc, char **argv)
 	}
 
 	/* PINs, keys and the platform secret pass through: no core dumps */
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	(void)prctl(PR_SET_DUMPABLE, 0);
-	umask(0022);
-
-	log_init("scd", 1, level);
-	if (!foreground)
-		daemon_fd = daemon_background();
-	else if (getpgrp() != getpid() && setsid() == -1)
-		fatal("setsid");
+	daemon_fd = daemon_start("scd", foreground, level);
 	s.run_dir = xasprintf("%s/run/cml", root);
 	s.state_dir = xasprintf("%s/var/lib/cml/scd", root);
 	s.tokens_dir = xasprintf("%s/tokens", s.state_dir);
@@ -330,13 +297,7 @@ main(int argc, char **argv)
 	    s.sock_path, s.ntokens, s.tokens_dir,
 	    s.tpm2d_sock != NULL ? s.tpm2d_sock : "none",
 	    log_level_name(log_get_level()));
-	if (!foreground) {
-		log_init("scd", 0, log_get_level());
-		daemon_detach_stdio();
-	}
-	loop_ready(ready_fd);
-	loop_ready(daemon_fd);
-	loop_sd_notify("READY=1");
+	daemon_ready("scd", foreground, ready_fd, daemon_fd);
 
 	loop_run(s.loop);
 

@@ -12,12 +12,9 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -472,7 +469,6 @@ main(int argc, char **argv)
 	};
 	struct tpm2d t;
 	struct tpm2d_opts o = { NULL, NULL, NULL, NULL, NULL, NULL };
-	struct rlimit nocore = { 0, 0 };
 	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
@@ -504,14 +500,9 @@ main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'R':
-			if (tpm2d_parse_int(optarg, 3, INT_MAX,
-			    &ready_fd) == -1 ||
-			    fcntl(ready_fd, F_GETFD) == -1) {
-				fprintf(stderr, "tpm2d: --ready-fd %s is not "
-				    "an open file descriptor above 2\n",
-				    optarg);
+			if ((ready_fd = daemon_ready_fd("tpm2d", optarg)) ==
+			    -1)
 				return 2;
-			}
 			break;
 		case 'l':
 			o.level = optarg;
@@ -550,10 +541,6 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* The system key passes through this process: no core dumps. */
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	(void)prctl(PR_SET_DUMPABLE, 0);
-	umask(0022);
 	/*
 	 * ESYS and the TCTIs print their errors to stderr; tpm2d says what
 	 * failed itself (rc.c), and expected failures (a policy refused
@@ -562,12 +549,8 @@ main(int argc, char **argv)
 	 */
 	(void)setenv("TSS2_LOG", level == LOG_LEVEL_DEBUG ?
 	    "all+error" : "all+none", 0);
-
-	log_init("tpm2d", 1, level);
-	if (!foreground)
-		daemon_fd = daemon_background();
-	else if (getpgrp() != getpid() && setsid() == -1)
-		fatal("setsid");
+	/* The system key passes through this process: no core dumps. */
+	daemon_fd = daemon_start("tpm2d", foreground, level);
 	t.run_dir = xasprintf("%s/run/cml", root);
 	t.state_dir = xasprintf("%s/var/lib/cml/tpm2d", root);
 	t.sock_path = xasprintf("%s/tpm2d.sock", t.run_dir);
@@ -609,13 +592,7 @@ main(int argc, char **argv)
 
 	log_info("serving %s (TPM over %s, state %s, log level %s)",
 	    t.sock_path, t.tcti, t.state_dir, log_level_name(log_get_level()));
-	if (!foreground) {
-		log_init("tpm2d", 0, log_get_level());
-		daemon_detach_stdio();
-	}
-	loop_ready(ready_fd);
-	loop_ready(daemon_fd);
-	loop_sd_notify("READY=1");
+	daemon_ready("tpm2d", foreground, ready_fd, daemon_fd);
 
 	loop_run(t.loop);
 
