@@ -240,7 +240,8 @@ out:
 	return ret;
 }
 
-void
+/* Handles a signal that arrived (arg: the loop). */
+static void
 daemon_signal(int signo, void *arg)
 {
 	struct loop *loop = arg;
@@ -257,6 +258,20 @@ daemon_signal(int signo, void *arg)
 	default:
 		break;
 	}
+}
+
+void
+daemon_signals(struct loop *loop, int extra)
+{
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	if (extra != 0)
+		sigaddset(&sigs, extra);
+	loop_signals(loop, &sigs, daemon_signal, loop);
 }
 
 void

@@ -64,11 +64,11 @@ int daemon_read_config(const char *path, const char *const *keys,
     size_t nkeys, const char **slots, char **keep, char **cause);
 
 /*
- * Handles a signal that arrived (loop_signals; arg is the struct loop):
- * SIGTERM and SIGINT end the loop, SIGHUP reloads nothing, others are
- * ignored.
+ * Takes the signals that stop a daemon from the loop: SIGTERM and SIGINT
+ * end it, SIGHUP reloads nothing.  A signal extra (0: none) is taken too
+ * and ignored (cmld's SIGCHLD: it waits for its children itself).
  */
-void daemon_signal(int signo, void *arg);
+void daemon_signals(struct loop *loop, int extra);
 
 /* What a daemon tells of itself through org.varlink.service. */
 struct daemon_info {

@@ -131,7 +131,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cmld cmld;
-	sigset_t sigs;
 	char *end;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "", *tpm2d_sock = NULL, *scd_sock = NULL;
@@ -263,12 +262,7 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &cmld.started);
 	cmld_load_device(&cmld);
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGCHLD);
-	loop_signals(cmld.loop, &sigs, daemon_signal, cmld.loop);
+	daemon_signals(cmld.loop, SIGCHLD);
 	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
 

@@ -186,7 +186,6 @@ main(int argc, char **argv)
 	};
 	struct scd s;
 	const char *o[SCD_NKEYS] = { NULL, NULL, NULL };
-	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
@@ -286,11 +285,7 @@ main(int argc, char **argv)
 	s.srv_cfg.session = scd_session;
 	s.srv = srv_new(s.loop, &s.srv_cfg);
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	loop_signals(s.loop, &sigs, daemon_signal, s.loop);
+	daemon_signals(s.loop, 0);
 	daemon_write_pid(s.pid_path);
 
 	log_info("serving %s (%zu tokens in %s, tpm2d %s, log level %s)",

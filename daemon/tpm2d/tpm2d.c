@@ -469,7 +469,6 @@ main(int argc, char **argv)
 	};
 	struct tpm2d t;
 	struct tpm2d_opts o = { NULL, NULL, NULL, NULL, NULL, NULL };
-	sigset_t sigs;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "";
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
@@ -583,11 +582,7 @@ main(int argc, char **argv)
 	t.srv_cfg.session = tpm2d_session;
 	t.srv = srv_new(t.loop, &t.srv_cfg);
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	loop_signals(t.loop, &sigs, daemon_signal, t.loop);
+	daemon_signals(t.loop, 0);
 	daemon_write_pid(t.pid_path);
 
 	log_info("serving %s (TPM over %s, state %s, log level %s)",
