@@ -74,6 +74,7 @@ $pkgdatadir/org.cml.GuestOS.varlink
 $pkgdatadir/org.cml.Container.varlink
 $pkgdatadir/org.cml.TPM.varlink
 $pkgdatadir/org.cml.SCD.varlink
+$pkgdatadir/org.cml.Token.varlink
 $unitdir/cmld.service
 $unitdir/tpm2d.service
 $unitdir/scd.service
