@@ -32,9 +32,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "card.h"
+#include "crypto.h"
 #include "daemon.h"
 #include "file.h"
 #include "log.h"
@@ -146,53 +146,6 @@ token_free(struct token *t)
 
 /* --- base64 ------------------------------------------------------------ */
 
-static char *
-token_b64(const unsigned char *p, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-
-	(void)EVP_EncodeBlock((unsigned char *)out, p, (int)len);
-	return out;
-}
-
-/*
- * Decodes strict base64 (RFC 4648, padded, no blanks) of at most max
- * bytes into *out (free it); -1 if it is none.
- */
-static int
-token_unb64(const char *s, size_t max, unsigned char **out, size_t *outlen)
-{
-	size_t i, n = strlen(s), pad = 0;
-	unsigned char *b;
-	int len;
-
-	*out = NULL;
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > max + 2)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/')
-			continue;
-		if (s[i] == '=' && i >= n - 2 && (i == n - 1 || s[n - 1] ==
-		    '=')) {
-			pad++;
-			continue;
-		}
-		return -1;
-	}
-	b = xmalloc(n / 4 * 3 + 1);
-	len = EVP_DecodeBlock(b, (const unsigned char *)s, (int)n);
-	if (len < 0 || (size_t)len < pad || (size_t)len - pad > max) {
-		xwipe(b, n / 4 * 3 + 1);
-		free(b);
-		return -1;
-	}
-	*out = b;
-	*outlen = (size_t)len - pad;
-	return 0;
-}
-
 /* Decodes base64 of exactly len bytes into out; -1 if it is not. */
 static int
 token_unb64_fixed(struct json_object *v, unsigned char *out, size_t len)
@@ -201,7 +154,7 @@ token_unb64_fixed(struct json_object *v, unsigned char *out, size_t len)
 	size_t n;
 
 	if (!json_object_is_type(v, json_type_string) ||
-	    token_unb64(json_object_get_string(v), len, &b, &n) == -1)
+	    crypto_unbase64(json_object_get_string(v), len, &b, &n) == -1)
 		return -1;
 	if (n != len) {
 		free(b);
@@ -281,7 +234,7 @@ token_state_json(const struct token *t)
 
 	o = json_object_new_object();
 	token_json_common(o, t);
-	b = token_b64(t->pub, sizeof t->pub);
+	b = crypto_base64(t->pub, sizeof t->pub);
 	json_object_object_add(o, "public_key", json_object_new_string(b));
 	free(b);
 	if (!t->card) {
@@ -293,10 +246,10 @@ token_state_json(const struct token *t)
 		json_object_object_add(k, "r", json_object_new_int(t->kdf.r));
 		json_object_object_add(k, "p", json_object_new_int(t->kdf.p));
 		json_object_object_add(o, "kdf", k);
-		b = token_b64(t->salt, sizeof t->salt);
+		b = crypto_base64(t->salt, sizeof t->salt);
 		json_object_object_add(o, "salt", json_object_new_string(b));
 		free(b);
-		b = token_b64(t->puk_salt, sizeof t->puk_salt);
+		b = crypto_base64(t->puk_salt, sizeof t->puk_salt);
 		json_object_object_add(o, "puk_salt",
 		    json_object_new_string(b));
 		free(b);
@@ -514,7 +467,7 @@ token_reply_status(struct call *call, const struct token *t,
 	char *b;
 
 	if (key != NULL) {
-		b = token_b64(key, keylen);
+		b = crypto_base64(key, keylen);
 		json_object_object_add(p, "key", json_object_new_string(b));
 		xfree_secret(b);
 	}
@@ -1314,8 +1267,8 @@ token_gen_puk(void)
 
 	for (;;) {
 		for (n = 0; n < TOKEN_PUK_DIGITS;) {
-			if (RAND_bytes(r, sizeof r) != 1)
-				fatalx("RAND_bytes failed");
+			if (crypto_random(r, sizeof r) == -1)
+				fatalx("the random generator failed");
 			/* 250 = 25 * 10: no bias */
 			for (i = 0; i < sizeof r && n < TOKEN_PUK_DIGITS; i++)
 				if (r[i] < 250)
@@ -1338,7 +1291,6 @@ scd_cmd_init(struct call *call)
 	const char *name, *type, *reader;
 	struct json_object *v;
 	unsigned char serial[8];
-	size_t i;
 	char *dir;
 	int card, force, unreadable;
 
@@ -1416,13 +1368,11 @@ scd_cmd_init(struct call *call)
 	j->force = force;
 	j->kdf = s->kdf;
 	if (!card) {
-		if (RAND_bytes(j->salt, sizeof j->salt) != 1 ||
-		    RAND_bytes(j->puk_salt, sizeof j->puk_salt) != 1 ||
-		    RAND_bytes(serial, sizeof serial) != 1)
-			fatalx("RAND_bytes failed");
-		for (i = 0; i < sizeof serial; i++)
-			(void)snprintf(j->serial + 2 * i, 3, "%02x",
-			    serial[i]);
+		if (crypto_random(j->salt, sizeof j->salt) == -1 ||
+		    crypto_random(j->puk_salt, sizeof j->puk_salt) == -1 ||
+		    crypto_random(serial, sizeof serial) == -1)
+			fatalx("the random generator failed");
+		crypto_hex(serial, sizeof serial, j->serial);
 	}
 	(void)token_rmdir(j->dir, NULL);
 	j->pin = token_take_secret(call, "pin");
@@ -1450,7 +1400,7 @@ scd_cmd_wrap(struct call *call)
 
 	if ((t = token_of_call(call, 0)) == NULL)
 		goto out;
-	if (token_unb64(json_object_get_string(json_object_object_get(
+	if (crypto_unbase64(json_object_get_string(json_object_object_get(
 	    call->params, "key")), TOKENWRAP_KEY_MAX, &key, &keylen) == -1 ||
 	    keylen < TOKENWRAP_KEY_MIN) {
 		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "key", "'key' "
@@ -1465,7 +1415,7 @@ scd_cmd_wrap(struct call *call)
 		free(cause);
 		goto out;
 	}
-	b = token_b64(blob, bloblen);
+	b = crypto_base64(blob, bloblen);
 	p = json_object_new_object();
 	json_object_object_add(p, "wrapped", json_object_new_string(b));
 	free(b);
@@ -1501,7 +1451,7 @@ token_check(struct call *call, enum token_op op)
 	if ((op == TOKEN_OP_CHANGE || op == TOKEN_OP_UNBLOCK) &&
 	    token_check_new(call, "new_pin", PIN_KIND_PIN) == -1)
 		goto wipe;
-	if (op == TOKEN_OP_UNWRAP && (token_unb64(json_object_get_string(
+	if (op == TOKEN_OP_UNWRAP && (crypto_unbase64(json_object_get_string(
 	    json_object_object_get(call->params, "wrapped")),
 	    TOKENWRAP_BLOB_MAX, &blob, &bloblen) == -1 ||
 	    tokenwrap_split(blob, bloblen, &eph, NULL) == -1)) {
