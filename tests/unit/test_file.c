@@ -131,6 +131,42 @@ test_file_refusals(void **state)
 	refused(AT_FDCWD, "/dev/null", 100, EINVAL);
 }
 
+/*
+ * Proves: CR 1.11 (counters and keys are written whole or not at all: a
+ * temporary file fsync'd and renamed over the old one).
+ */
+static void
+test_file_write_atomic(void **state)
+{
+	struct fixture *f = *state;
+	char *cause = NULL, buf[64];
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	assert_int_equal(file_write_atomic(f->dir, "f", "first", 5, 0600,
+	    &cause), 0);
+	assert_int_equal(file_write_atomic(f->dir, "f", "second", 6, 0640,
+	    &cause), 0);
+	assert_null(cause);
+	fd = openat(f->dirfd, "f", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof buf);
+	close(fd);
+	assert_int_equal(n, 6);
+	assert_memory_equal(buf, "second", 6);
+	assert_int_equal(fstatat(f->dirfd, "f", &sb, 0), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	/* no temporary file is left behind */
+	assert_int_equal(fstatat(f->dirfd, ".f.tmp", &sb, 0), -1);
+	assert_int_equal(file_sync_dir(f->dir), 0);
+	/* a directory that is not there: the old file is untouched */
+	assert_int_equal(file_write_atomic("/nonexistent-cml", "f", "x", 1,
+	    0600, &cause), -1);
+	assert_non_null(cause);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -140,6 +176,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file_absolute_path, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file_refusals, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_file_write_atomic, setup,
 		    teardown),
 	};
 
