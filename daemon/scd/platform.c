@@ -8,6 +8,7 @@
  * then.  It is kept mlock'd, never logged, and wiped at exit.
  */
 #include "config.h"
+#include "spool.h"
 
 #include <sys/mman.h>
 
@@ -16,7 +17,7 @@
 
 #include "log.h"
 #include "peer.h"
-#include "scd.h"
+#include "context.h"
 #include "xmalloc.h"
 
 #define PLATFORM_RETRY_MIN_MS 100
@@ -32,7 +33,7 @@ platform_absent(struct scd *s, const char *why)
 		return;
 	free(s->psecret_reason);
 	s->psecret_reason = xstrdup(why);
-	scd_audit(s, "platform", "platform secret", "absent", "%s", why);
+	spool_add(s->spool, "platform", "platform secret", "absent", "%s", why);
 }
 
 static void
@@ -112,7 +113,7 @@ platform_reply(void *arg, const char *error, struct json_object *params,
 		s->psecret_ok = 1;
 		free(s->psecret_reason);
 		s->psecret_reason = NULL;
-		scd_audit(s, "platform", "platform secret", "ok",
+		spool_add(s->spool, "platform", "platform secret", "ok",
 		    "taken from tpm2d");
 	}
 	/* the hex in the reply is a copy of the secret */

@@ -22,7 +22,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "proto.h"
-#include "scd.h"
+#include "context.h"
 #include "spool.h"
 #include "staged.h"
 #include "worker.h"
@@ -71,17 +71,6 @@ scd_kdf_class(const char *name, struct scd_kdf *kdf)
 	else
 		return -1;
 	return 0;
-}
-
-void
-scd_audit(struct scd *s, const char *type, const char *object,
-    const char *result, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	spool_vadd(s->spool, type, object, result, fmt, ap);
-	va_end(ap);
 }
 
 /*
@@ -260,8 +249,8 @@ main(int argc, char **argv)
 	s.pcsc = "down";
 	s.pcsc_reason = xstrdup("not asked yet");
 	s.loop = loop_new();
-	scd_audit(&s, "daemon", "scd", "ok", "scd %s started (pid %ld, KDF "
-	    "cost %s for new software tokens)", PACKAGE_VERSION,
+	spool_add(s.spool, "daemon", "scd", "ok", "scd %s started (pid %ld, "
+	    "KDF cost %s for new software tokens)", PACKAGE_VERSION,
 	    (long)getpid(), s.kdf_class);
 	if (strcmp(s.kdf_class, "test") == 0)
 		log_warnx("--kdf-cost test: the PINs of new software tokens "

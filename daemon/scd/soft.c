@@ -27,7 +27,7 @@
 
 #include "crypto.h"
 #include "file.h"
-#include "scd.h"
+#include "context.h"
 #include "xmalloc.h"
 
 /* The PKCS#12 file's own KDF and MAC iterations. */

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "scd.h"
+#include "context.h"
 
 /* The arguments every token call starts with. */
 #define SCD_ARG_NAME \

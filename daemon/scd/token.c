@@ -41,7 +41,7 @@
 #include "names.h"
 #include "pin.h"
 #include "proto.h"
-#include "scd.h"
+#include "context.h"
 #include "scd-interfaces.h"
 #include "spool.h"
 #include "utf8.h"
@@ -979,16 +979,17 @@ token_after_check(struct token_job *j)
 		free(cause);
 	}
 	if (j->result == TOKEN_WRONG) {
-		scd_audit(s, "token", t->name, "failed", "%s verification "
-		    "failed (%d tries left)", what,
+		spool_add(s->spool, "token", t->name, "failed",
+		    "%s verification failed (%d tries left)", what,
 		    puk ? t->puk_left : t->pin_left);
 		if ((puk ? t->puk_left : t->pin_left) == 0)
-			scd_audit(s, "token", t->name, "blocked", "%s",
+			spool_add(s->spool, "token", t->name, "blocked", "%s",
 			    puk ? "PUK blocked: the token is blocked for "
 			    "good (only init again)" : "PIN blocked: the PUK "
 			    "unblocks it");
 	} else if (j->result == TOKEN_OK || j->result == TOKEN_NO_UNWRAP)
-		scd_audit(s, "token", t->name, "ok", "%s verified%s", what,
+		spool_add(s->spool, "token", t->name, "ok", "%s verified%s",
+		    what,
 		    j->op == TOKEN_OP_CHANGE ? ", PIN changed" :
 		    j->op == TOKEN_OP_UNBLOCK ? ", PIN unblocked and set" :
 		    j->result == TOKEN_NO_UNWRAP ? ", the key did not "
@@ -1057,8 +1058,8 @@ token_init_done(struct token_job *j)
 	}
 	TAILQ_INSERT_TAIL(&s->tokens, t, entry);
 	s->ntokens++;
-	scd_audit(s, "token", t->name, "ok", "token init: %s %s, %d PIN and "
-	    "%d PUK tries%s", t->card ? SCD_TYPE_CARD : SCD_TYPE_SOFT,
+	spool_add(s->spool, "token", t->name, "ok", "token init: %s %s, %d PIN "
+	    "and %d PUK tries%s", t->card ? SCD_TYPE_CARD : SCD_TYPE_SOFT,
 	    t->serial, t->pin_max, t->puk_max, j->destroyed ? "; the token "
 	    "it replaces was destroyed, and what it protected" : "");
 	p = json_object_new_object();
@@ -1073,7 +1074,7 @@ token_init_done(struct token_job *j)
 	free(gone);
 	return;
 fail:
-	scd_audit(s, "token", t->name, "error", "token init failed: %s",
+	spool_add(s->spool, "token", t->name, "error", "token init failed: %s",
 	    cause);
 	call_error(j->call, PROTO_ERR_FAILED, NULL, "token init %s: %s",
 	    t->name, cause);
@@ -1099,9 +1100,9 @@ token_pcsc_note(struct scd *s, struct token_job *j)
 	free(s->pcsc_reason);
 	s->pcsc_reason = j->pcsc_down ? xstrdup(j->cause) : NULL;
 	if (changed)
-		scd_audit(s, "pcsc", "pcsc", j->pcsc_down ? "down" : "ok",
-		    "PC/SC is %s%s%s", now, j->pcsc_down ? ": " : "",
-		    j->pcsc_down ? j->cause : "");
+		spool_add(s->spool, "pcsc", "pcsc",
+		    j->pcsc_down ? "down" : "ok", "PC/SC is %s%s%s", now,
+		    j->pcsc_down ? ": " : "", j->pcsc_down ? j->cause : "");
 }
 
 static void
@@ -1142,7 +1143,7 @@ token_job_done(struct worker_job *wj)
 			    j->cause);
 		else {
 			if (j->card)
-				scd_audit(s, "token", j->name, "error",
+				spool_add(s->spool, "token", j->name, "error",
 				    "token init failed: %s", j->cause);
 			call_error(j->call, j->card ? SCD_ERR_UNAVAILABLE :
 			    PROTO_ERR_FAILED, NULL, "token init %s: %s",
@@ -1166,8 +1167,8 @@ token_job_done(struct worker_job *wj)
 		break;
 	default:
 		if (j->card)
-			scd_audit(s, "token", t->name, "unavailable", "%s",
-			    j->cause);
+			spool_add(s->spool, "token", t->name, "unavailable",
+			    "%s", j->cause);
 		call_error(j->call, SCD_ERR_UNAVAILABLE, NULL, "token %s: %s",
 		    t->name, j->cause);
 		break;
@@ -1462,8 +1463,8 @@ token_check(struct call *call, enum token_op op)
 	/* blocked: refused as a wrong one would be, and nothing counted */
 	if ((puk && t->puk_left <= 0) || (!puk && (t->pin_left <= 0 ||
 	    t->puk_left <= 0))) {
-		scd_audit(call_scd(call), "token", t->name, "failed", "%s "
-		    "verification refused: %s", puk ? "PUK" : "PIN",
+		spool_add(call_scd(call)->spool, "token", t->name, "failed",
+		    "%s verification refused: %s", puk ? "PUK" : "PIN",
 		    token_state(t));
 		token_verify_failed(call, t, puk ? t->puk_left : t->pin_left);
 		goto wipe;
@@ -1545,8 +1546,8 @@ scd_cmd_remove(struct call *call)
 		log_warnx("%s", cause);
 		free(cause);
 	}
-	scd_audit(s, "token", name, "ok", "token removed (%s %s): what it "
-	    "protected cannot be unwrapped any more", t->card ?
+	spool_add(s->spool, "token", name, "ok", "token removed (%s %s): what "
+	    "it protected cannot be unwrapped any more", t->card ?
 	    SCD_TYPE_CARD : SCD_TYPE_SOFT, t->serial);
 	TAILQ_REMOVE(&s->tokens, t, entry);
 	s->ntokens--;

@@ -4,8 +4,8 @@
  * thread that does the slow work, its audit spool, and how a handler
  * finds the context from its call.
  */
-#ifndef SCD_H
-#define SCD_H
+#ifndef SCD_CONTEXT_H
+#define SCD_CONTEXT_H
 
 #include <sys/queue.h>
 
@@ -104,10 +104,6 @@ call_scd(const struct call *call)
 	return call->ctx;
 }
 
-/* Writes an audit record to the log and into the spool.  No secrets. */
-void scd_audit(struct scd *s, const char *type, const char *object,
-    const char *result, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
 
 /* The KDF classes: "default", "low", "test"; -1 for another name. */
 int scd_kdf_class(const char *name, struct scd_kdf *kdf);
