@@ -26,7 +26,7 @@
 #ifndef TPM2D_IDENTITY_H
 #define TPM2D_IDENTITY_H
 
-#include "tpm2d.h"
+#include "context.h"
 
 /* The persistent handles of the device key and the AK (owner range). */
 #define TPM2D_IDENTITY_HANDLE 0x81000100
@@ -34,7 +34,7 @@
 
 /*
  * Makes the device key and the AK if they are absent; -1 with *cause set.
- * tpm2d_identity_init (tpm2d.h) calls it at tpm2d's start.
+ * tpm2d_identity_init (context.h) calls it at tpm2d's start.
  */
 int tpm2d_identity_start(struct tpm2d *t, char **cause);
 /* Returns 1 if the device key is present in the TPM. */

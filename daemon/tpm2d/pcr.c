@@ -10,7 +10,7 @@
 
 #include "log.h"
 #include "proto.h"
-#include "tpm2d.h"
+#include "context.h"
 #include "xmalloc.h"
 
 /* The most PCRs one TPM2_PCR_Read answers (a TPML_DIGEST's room). */

@@ -15,7 +15,7 @@
 
 #include "log.h"
 #include "proto.h"
-#include "tpm2d.h"
+#include "context.h"
 
 /* Words of our own for the common codes, by their base code. */
 static const struct {

@@ -11,7 +11,7 @@
 #include "daemon.h"
 #include "proto.h"
 #include "spool.h"
-#include "tpm2d.h"
+#include "context.h"
 #include "tpm2d-interfaces.h"
 
 /* Returns the JSON array of a PCR list. */

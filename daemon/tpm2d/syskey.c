@@ -35,7 +35,7 @@
 #include "file.h"
 #include "log.h"
 #include "proto.h"
-#include "tpm2d.h"
+#include "context.h"
 #include "utf8.h"
 #include "xmalloc.h"
 

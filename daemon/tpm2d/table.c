@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "identity.h"
-#include "tpm2d.h"
+#include "context.h"
 
 const struct cmd_entry tpm2d_table[] = {
 	{

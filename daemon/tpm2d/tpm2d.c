@@ -29,7 +29,7 @@
 #include "log.h"
 #include "proto.h"
 #include "staged.h"
-#include "tpm2d.h"
+#include "context.h"
 #include "xmalloc.h"
 
 /* Where tpm2d talks to the TPM unless told otherwise. */

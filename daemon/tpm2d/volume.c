@@ -54,7 +54,7 @@
 #include <openssl/hmac.h>
 
 #include "log.h"
-#include "tpm2d.h"
+#include "context.h"
 #include "xmalloc.h"
 
 /* The dm-crypt device's name: /dev/mapper/cml-state. */

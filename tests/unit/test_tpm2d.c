@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "log.h"
-#include "tpm2d.h"
+#include "context.h"
 #include "xmalloc.h"
 
 /*

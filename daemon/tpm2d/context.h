@@ -3,8 +3,8 @@
  * is the only process that talks to the TPM), readable TSS2 errors, its
  * audit spool, and how a handler finds the context from its call.
  */
-#ifndef TPM2D_H
-#define TPM2D_H
+#ifndef TPM2D_CONTEXT_H
+#define TPM2D_CONTEXT_H
 
 #include <stdarg.h>
 
