@@ -72,6 +72,28 @@
 #     and the loop device is detached;
 #   - on the host, after the VM: the image has a LUKS2 header (blkid), and
 #     neither the marker nor SQLite's header appears in it.
+# Encrypted container storage (scd next to cmld, in the same boot):
+#   - "enc" (softtoken, cml.storage.encrypted, 64 MiB on /data): token init
+#     with the PIN on stdin; `container start --pin-stdin` formats
+#     STATE/volumes/ID.luks (LUKS2, aes-xts-plain64, hmac(sha256)
+#     integrity, label cml:enc) and opens cml-ID and cml-ID_dif; the reply
+#     has unlock_ms and open_ms, container show the encryption and
+#     integrity; the whole device reads cleanly; a marker written to /data
+#     is there after a stop and start and across a cmld restart, and not in
+#     the volume file in clear; every stop closes the dm devices;
+#   - "enc-auto" (encrypted, autostart) is locked after cmld's start, its
+#     volume not opened;
+#   - a wrong PIN: refused with "verification failed" and the tries left,
+#     enc locked, nothing opened;
+#   - one byte of the data area flipped: an I/O error reading the device
+#     (or a start refused naming an integrity error), the kernel's
+#     integrity error, cmld's audit record and integrity_errors >= 1;
+#   - `container wipe --yes` reports its checks, leaves no volume file and
+#     no device, and the next start makes a new, empty volume;
+#   - scd and cmld report no sanitizer error.
+# It also times whole `container start` commands of "plain" (the same
+# volume unencrypted) and "enc" and prints the figures as "# bench:" lines
+# (CML_VM_BENCH=N runs each, default 1; tests/bench/run-storage).
 # A check the VM does not report fails, and so does a VM that never says
 # "done" (within CML_VM_TIMEOUT seconds, default 240).  The VM uses KVM when
 # /dev/kvm is writable and a probe boot of the same kernel under KVM alone
@@ -92,7 +114,9 @@
 # TSF.SDATA (cml's state directory is a LUKS2 volume opened only with the TPM-sealed
 # system key through /dev/tpmrm0, opened again after a restart, kept
 # closed and locked when a sealed PCR changed; the state is not in the
-# image in clear).
+# image in clear), TSF.CDATA (a container's data volume encrypted and
+# integrity-protected, opened only with its token's PIN, tampering
+# detected, wiped on request).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +161,10 @@ cp "$SCRATCH/pki/root.crt" "$payload/root.crt"
 guestos_make "$payload/busybox-1.0" busybox 1.0
 printf '%s\n' '{"name":"v2","guestos":{"name":"busybox"}}' >"$payload/v2.json"
 printf '%s\n' '{"name":"v2-lim","guestos":{"name":"busybox"},"process":{"capabilities":{"bounding":["CAP_MKNOD"]}},"linux":{"resources":{"memory":{"limit":67108864},"pids":{"limit":16},"cpu":{"quota":50000,"cpus":"0"},"devices":[{"type":"c","major":5,"minor":1,"access":"r"}]}}}' >"$payload/v2-lim.json"
+vol='"volume":{"size_mb":64,"mount":"/data"}'
+printf '%s\n' '{"name":"enc","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,'"$vol"'}}}' >"$payload/enc.json"
+printf '%s\n' '{"name":"plain","guestos":{"name":"busybox"},"cml":{"storage":{'"$vol"'}}}' >"$payload/plain.json"
+printf '%s\n' '{"name":"enc-auto","guestos":{"name":"busybox"},"autostart":true,"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,'"$vol"'}}}' >"$payload/enc-auto.json"
 
 # the marker the VM writes into a file of the state volume
 marker="CMLVM-MARKER-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -151,7 +179,12 @@ done
 [ -n "$tcti_lib" ] || skip "no libtss2-tcti-device.so.0 (libtss2-dev) for tpm2d in the VM"
 mke2fs_bin=$(command -v mke2fs || echo /usr/sbin/mke2fs)
 [ -x "$mke2fs_bin" ] || skip "no mke2fs (e2fsprogs)"
-extras=(--extra "$tcti_lib" --extra "$mke2fs_bin")
+# e2fsck checks data volumes before later starts; coreutils' date times
+# the starts in milliseconds (busybox's has no %N)
+e2fsck_bin=$(command -v e2fsck || echo /usr/sbin/e2fsck)
+[ -x "$e2fsck_bin" ] || skip "no e2fsck (e2fsprogs)"
+extras=(--extra "$tcti_lib" --extra "$mke2fs_bin" --extra "$e2fsck_bin")
+[ -x /usr/bin/date ] && extras+=(--extra /usr/bin/date)
 [ -f /etc/mke2fs.conf ] && extras+=(--extra /etc/mke2fs.conf)
 
 initrd=$SCRATCH/initrd.cpio
@@ -160,6 +193,7 @@ _run_tool "mkinitramfs" bash "$VM_DIR/mkinitramfs" "$initrd" --kver "$kver" \
     --module loop --module squashfs --module overlay \
     --module virtio_pci --module virtio_blk --module dm-mod --module dm-crypt \
     --module ecb --module xts --module algif_skcipher --module crc32c_generic --module ext4 \
+    --module dm-integrity --module authenc --module hmac --module sha256_generic --module aes_generic \
     "${extras[@]}"
 t1=$(date +%s)
 echo "# kernel $kernel ($kver), initramfs of $(($(stat -c %s "$initrd") / 1048576)) MiB, made in $((t1 - t0)) s"
@@ -247,7 +281,7 @@ console=$SCRATCH/console.log
 # VM as init's environment: the kernel hands NAME=VALUE words of its command
 # line it does not know to init.
 append="console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all"
-for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS CML_VM_BENCH; do
 	val=${!v:-}
 	[ -n "$val" ] || continue
 	[[ "$val" =~ ^[A-Za-z0-9_=:,./+-]+$ ]] || fail "cannot pass $v='$val' on the kernel command line"
@@ -492,6 +526,116 @@ expect_eq "the marker written into the state directory is not in the image" 0 \
     "$(grep -c -a -F "$marker" "$disk")"
 expect_eq "no SQLite header in the image (cmld's database is encrypted)" 0 \
     "$(grep -c -a -F "SQLite format 3" "$disk")"
+
+# --- encrypted container storage (LUKS2 with integrity, dm-crypt in the VM) -------------
+encmark="ENC-$marker"
+expect_eq "scd ready (test KDF cost, the platform secret from tpm2d)" ready "$(got scd)"
+for k in create.enc create.plain create.enc-auto bench.plain_first bench.plain_first_stop \
+    enc.start enc.stop enc.start2 enc.stop2; do
+	expect_eq "cmlsh ${k//./ }: exit 0$([ -n "${vm[$k.out]+set}" ] && echo " (${vm[$k.out]})")" 0 "$(got "$k")"
+done
+expect_match "token init enc --pin-stdin --generate-puk: the PUK shown" '^0 .*[0-9]{12}' "$(got enc.token_init)"
+expect_match "token init enc-auto" '^0 ' "$(got enc-auto.token_init)"
+expect_match "token verify enc with the PIN" '^0 ' "$(got enc.token_verify)"
+expect_match "encrypted start: the reply has unlock_ms and open_ms" '^[0-9]+ [0-9]+ [0-9]+$' "$(got enc.start.ms)"
+id=$(got enc.id)
+expect_match "enc's volume id (32 hex digits)" '^[0-9a-f]{32}$' "$id"
+expect_eq "enc runs" running "$(got enc.state)"
+expect_eq "while enc runs: dm-crypt cml-ID and dm-integrity cml-ID_dif" "cml-$id cml-${id}_dif" "$(got enc.mapped)"
+expect_match "container show: encryption names LUKS2 and integrity" \
+    '(LUKS2.*[Ii]ntegrity|[Ii]ntegrity.*LUKS2)' "$(got enc.encryption)"
+expect_eq "container show: integrity true" true "$(got enc.integrity)"
+expect_eq "container show: no integrity error yet" 0 "$(got enc.integrity_errors_clean)"
+expect_eq "the volume file is STATE/volumes/ID.luks" "/stack/var/lib/cml/volumes/$id.luks" "$(got enc.volume_file)"
+expect_eq "the volume file is root's, 0600" "600 0" "$(got enc.volume_mode)"
+expect_eq "untampered, the whole dm device reads without an error" "0 0" "$(got enc.dm_read_clean)"
+expect_eq "a marker written into /data" "0 " "$(got enc.write)"
+expect_eq "the marker read back" "$encmark" "$(got enc.read)"
+expect_match "/data inside is ext4" ' ext4$' "$(got enc.mount_inside)"
+expect_eq "enc stopped" stopped "$(got enc.state_stopped)"
+expect_eq "after the stop no dm device of a container volume is left" "" "$(got enc.mapped_stopped)"
+expect_eq "the volume file starts with a LUKS2 header (magic, version 2)" "L U K S 272 276 0 2" "$(got enc.file_magic)"
+expect_eq "the LUKS2 header: aes-xts-plain64, hmac(sha256) integrity, label cml:enc" \
+    '"aes-xts-plain64" cml:enc hmac(sha256)' "$(got enc.file_header)"
+expect_eq "the marker is not in the volume file in clear" 0 "$(got enc.file_marker)"
+expect_eq "the volume file has the configured size" 67108864 "$(got enc.file_size)"
+expect_eq "started again with the PIN: the marker is there" "$encmark" "$(got enc.read2)"
+expect_eq "cmld stops with enc running" exited "$(got enc.cmld_stop)"
+expect_eq "cmld started again" ready "$(got enc.cmld_again)"
+expect_eq "enc runs on across cmld's restart" running "$(got enc.state_restarted)"
+expect_eq "the marker readable after cmld's restart" "$encmark" "$(got enc.read_restarted)"
+expect_eq "enc's dm devices stay across cmld's restart" "cml-$id cml-${id}_dif" "$(got enc.mapped_restarted)"
+expect_eq "enc-auto (autostart, encrypted) is locked after cmld's start" locked "$(got enc-auto.state)"
+expect_eq "container list shows enc-auto locked" locked "$(got enc-auto.listed)"
+expect_eq "enc-auto's volume is not opened" 0 "$(got enc-auto.mapped)"
+expect_eq "stopped after cmld's restart: no dm device left" "" "$(got enc.mapped_stopped2)"
+expect_match "a wrong PIN: refused, verification failed, tries left" \
+    '^[1-9][0-9]* .*verification failed.*tries left: 2' "$(got enc.wrong_pin)"
+expect_eq "a wrong PIN: enc is locked" locked "$(got enc.wrong_state)"
+expect_eq "a wrong PIN: container list shows enc locked" locked "$(got enc.wrong_listed)"
+expect_eq "a wrong PIN: no dm device opened" "" "$(got enc.wrong_mapped)"
+# tamper: one byte flipped in the data area ("BEFORE AFTER")
+read -r b0 b1 <<<"$(got enc.tamper)"
+expect_eq "one byte of the volume's data area flipped" "$((${b0:-0} ^ 255))" "${b1:-}"
+if [ "$(got enc.tamper_start)" = 0 ]; then
+	echo "# tamper: enc started (e2fsck did not read the flipped sector); read through the dm device"
+	expect_match "tampered: reading the dm device fails with an I/O error" '^[1-9][0-9]* [1-9]' "$(got enc.tamper_read)"
+else
+	echo "# tamper: the start itself failed: $(got enc.tamper_start.out)"
+	expect_match "tampered: the start names an integrity error" 'integrity error' "$(got enc.tamper_start.out)"
+fi
+expect_match "tampered: the kernel logs an integrity error" '^[1-9]' "$(got enc.tamper_dmesg)"
+echo "# kernel: $(got enc.tamper_dmesg_line)"
+expect_match "tampered: cmld audits an integrity error for enc" 'integrity error' "$(got enc.tamper_audit)"
+expect_match "tampered: container show counts integrity errors" '^[1-9][0-9]*$' "$(got enc.tamper_errors)"
+expect_eq "tampered, stopped: no dm device left" "" "$(got enc.tamper_mapped_stopped)"
+expect_match "container wipe enc --yes: exit 0" '^0 ' "$(got enc.wipe)"
+for w in header volume device key; do
+	expect_match "container wipe --json reports the $w check" "$w" "$(got enc.wipe)"
+done
+expect_eq "after the wipe: no volume file of enc" 0 "$(got enc.wipe_files)"
+expect_eq "after the wipe: no dm device" "" "$(got enc.wipe_mapped)"
+expect_eq "after the wipe: started with the PIN$([ -n "${vm[enc.start_wiped.out]+set}" ] && echo " (${vm[enc.start_wiped.out]})")" \
+    0 "$(got enc.start_wiped)"
+expect_match "after the wipe: a new, empty volume (the marker is gone)" 'No such file' "$(got enc.read_wiped)"
+expect_eq "at the end: no dm device of a container volume" "" "$(got enc.mapped_end)"
+expect_eq "at the end: no loop device of cmld's state" "" "$(got enc.loops_end)"
+expect_eq "at the end: no group left" "" "$(got enc.cgroups_end)"
+expect_eq "scd exits on SIGTERM" exited "$(got scd_stop)"
+expect_eq "no sanitizer report in scd's log" 0 "$(got scd_sanitizer)"
+
+# --- the storage benchmark's figures (CML_VM_BENCH=N runs; 1 by default) ----------------
+# stats LIST: "min MIN median MEDIAN" of integers
+stats() {
+	local a
+	a=($(printf '%s\n' "$@" | grep -E '^[0-9]+$' | sort -n))
+	[ "${#a[@]}" -gt 0 ] || { echo "min ? median ?"; return; }
+	echo "min ${a[0]} median ${a[$(((${#a[@]} - 1) / 2))]}"
+}
+bruns=$(got bench.runs)
+pw=() ew=() eu=() eo=()
+for ((n = 0; n < ${bruns//[!0-9]/}+0; n++)); do
+	expect_eq "bench: plain start $n$([ -n "${vm[bench.plain.$n.out]+set}" ] && echo " (${vm[bench.plain.$n.out]})")" 0 "$(got bench.plain.$n)"
+	expect_eq "bench: encrypted start $n$([ -n "${vm[bench.enc.$n.out]+set}" ] && echo " (${vm[bench.enc.$n.out]})")" 0 "$(got bench.enc.$n)"
+	read -r w _ _ <<<"$(got bench.plain.$n.ms)"
+	pw+=("$w")
+	read -r w u o <<<"$(got bench.enc.$n.ms)"
+	ew+=("$w")
+	eu+=("$u")
+	eo+=("$o")
+done
+read -r _ pmin _ pmed <<<"$(stats "${pw[@]}")"
+read -r _ emin _ emed <<<"$(stats "${ew[@]}")"
+echo "# bench: storage: $bruns run(s) each, whole \`cmlsh container start\` commands in the VM (ms)"
+echo "# bench: first start, plain (mke2fs): $(got bench.plain_first.ms | cut -d' ' -f1)"
+echo "# bench: first start, encrypted (LUKS2 format, integrity wipe, mke2fs): $(got enc.start.ms | cut -d' ' -f1) (unlock $(got enc.start.ms | cut -d' ' -f2), open $(got enc.start.ms | cut -d' ' -f3))"
+echo "# bench: plain start: min $pmin median $pmed"
+echo "# bench: encrypted start: min $emin median $emed"
+if [[ "$pmed" =~ ^[0-9]+$ ]] && [[ "$emed" =~ ^[0-9]+$ ]]; then
+	echo "# bench: encrypted above plain (medians): $((emed - pmed)) (target <= 300 with the test KDF cost: $([ $((emed - pmed)) -le 300 ] && echo met || echo MISSED))"
+fi
+echo "# bench: KDF cost (scd's unwrap, unlock_ms): $(stats "${eu[@]}")"
+echo "# bench: activation cost (open_ms): $(stats "${eo[@]}")"
 
 [ "$FAILURES" = 0 ] || show_console
 finish

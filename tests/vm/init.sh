@@ -21,9 +21,14 @@
 # Then the VM powers off.
 #
 # The payload: root.crt (the trust anchor), busybox-1.0/ (a signed guest
-# OS), and one config per container: v2.json (container "v2", the default
-# limits) and v2-lim.json (container "v2-lim", explicit memory, pids, CPU
-# quota and CPU list).
+# OS), marker (a random text), and one config per container: v2.json
+# (container "v2", the default limits), v2-lim.json (container "v2-lim",
+# explicit memory, pids, CPU quota and CPU list), enc.json, plain.json and
+# enc-auto.json (a 64 MiB data volume on /data: encrypted with a software
+# token, plain, and encrypted with autostart).  scd runs next to cmld, so
+# that encrypted containers start with their PIN; CML_VM_BENCH=N (on the
+# kernel command line) times N starts of "plain" and of "enc" each
+# (default 1), as "bench.plain.I" and "bench.enc.I" lines.
 PATH=/bin:/cml
 export PATH
 
@@ -147,10 +152,25 @@ tpm2d_start() {
 	fi
 }
 
-# cmld_start LOG: starts cmld; sets cmld_pid
+# scd_start KEY: starts scd (software tokens at the test KDF cost; the
+# platform secret from tpm2d), reports whether it is ready; sets scd_pid
+scd_start() {
+	rm -f /tmp/sready
+	scd --root $STACK --tpm2d-socket $STACK/run/cml/tpm2d.sock --kdf-cost test \
+	    --foreground --ready-fd 6 6>/tmp/sready >>$STACK/log/scd.log 2>&1 </dev/null &
+	scd_pid=$!
+	if waitready /tmp/sready $scd_pid; then
+		report "$1" ready
+	else
+		report "$1" "not ready: $(tail -n 3 $STACK/log/scd.log | tr '\n' ' ')"
+	fi
+}
+
+# cmld_start LOG: starts cmld; sets cmld_pid (libdevmapper in cmld's volume
+# child makes the /dev/mapper nodes itself: the VM runs no udev)
 cmld_start() {
 	rm -f /tmp/ready
-	cmld --root $STACK --foreground --ready-fd 4 4>/tmp/ready >>"$1" 2>&1 </dev/null &
+	DM_DISABLE_UDEV=1 cmld --root $STACK --foreground --ready-fd 4 4>/tmp/ready >>"$1" 2>&1 </dev/null &
 	cmld_pid=$!
 	waitready /tmp/ready $cmld_pid
 }
@@ -170,6 +190,7 @@ report vol.mount "$(volmount)"
 report vol.tpm2d_dir "$(awk -v d="$VOLDIR/tpm2d" '$2 == d { print "bound" }' /proc/mounts) $(if [ -f $VOLDIR/tpm2d/syskey.blob ]; then echo blob; else echo no-blob; fi)"
 report vol.mapped "$(mapped)"
 report vol.log "$(grep -m 1 'state volume: [a-z]*: ' $STACK/log/tpm2d.log | sed 's/^tpm2d: //')"
+scd_start scd
 
 # --- cmld ------------------------------------------------------------------------------
 if cmld_start $STACK/log/cmld.log; then
@@ -359,6 +380,238 @@ report v2.dir_after_stop "$(exists $STACK/run/cml/containers/v2)"
 report loops_after_stop "$(loops)"
 report cgroups_left "$(find $CG -mindepth 1 -type d | tr '\n' ' ')"
 
+# --- encrypted container storage --------------------------------------------------------
+# scd (started after tpm2d) keeps the software tokens.  Three containers
+# with a 64 MiB data volume on /data: "enc" (softtoken, LUKS2 with
+# integrity), "plain" (the same volume without encryption: the benchmark's
+# peer) and "enc-auto" (encrypted, autostart).  An encrypted volume is
+# STATE/volumes/ID.luks, opened as the dm devices cml-ID (dm-crypt) and
+# cml-ID_dif (dm-integrity) while its container runs.
+PIN=qz4829
+WRONG=rn5910
+ENCMARK="ENC-$(cat /payload/marker 2>/dev/null)"
+BENCH_RUNS=${CML_VM_BENCH:-1}
+
+# now_ms: a clock in milliseconds (coreutils' date, which the initramfs
+# carries because busybox's has no %N; else /proc/uptime's centiseconds)
+now_ms() {
+	if [ -x /usr/bin/date ]; then
+		echo $(($(/usr/bin/date +%s%N) / 1000000))
+	else
+		read -r u _ </proc/uptime
+		echo $((${u%.*}${u#*.} * 10))
+	fi
+}
+
+# jint KEY FILE: an integer member of the JSON in FILE (at any depth)
+jint() {
+	tr ',{}' '\n\n\n' <"$2" | sed -n "s/^ *\"$1\": *\([0-9][0-9]*\) *\$/\1/p" | head -n 1
+}
+
+# encmapped: the dm devices of container volumes (cml-* but the state volume)
+encmapped() {
+	ls /dev/mapper 2>/dev/null | grep '^cml-' | grep -v '^cml-state$' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# unmapped: waits up to 5 s for the container volumes' dm devices to go
+# (they are removed deferred, once their last user closes them), prints
+# those left
+unmapped() {
+	i=0
+	while [ $i -lt 50 ] && [ -n "$(encmapped)" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	encmapped
+}
+
+# volid NAME: the id that names a container's volume file and dm devices
+volid() {
+	vf=$(show "$1" volume_file)
+	vf=${vf##*/}
+	echo "${vf%.*}"
+}
+
+# jstr NAME KEY: a string member of `container show NAME --json`, whole
+# (show splits at commas)
+jstr() {
+	cml --json container show "$1" 2>/dev/null | grep -o "\"$2\": *\"[^\"]*\"" |
+	    head -n 1 | sed 's/^[^:]*: *"//; s/"$//'
+}
+
+# start KEY NAME [PIN]: `container start` (with the PIN on stdin if given),
+# timed; reports KEY (the exit status, and the output when it failed) and
+# KEY.ms ("WALL-MS UNLOCK-MS OPEN-MS", the last two from the JSON reply)
+start() {
+	if [ $# -ge 3 ]; then
+		t0=$(now_ms)
+		printf '%s\n' "$3" | cml --json container start "$2" --pin-stdin >/tmp/out 2>/tmp/err
+		rc=$?
+	else
+		t0=$(now_ms)
+		cml --json container start "$2" >/tmp/out 2>/tmp/err </dev/null
+		rc=$?
+	fi
+	t1=$(now_ms)
+	report "$1" "$rc"
+	[ "$rc" = 0 ] || report "$1.out" "$(cat /tmp/out /tmp/err | head -c 600 | tr '\n' ' ')"
+	report "$1.ms" "$((t1 - t0)) $(jint unlock_ms /tmp/out) $(jint open_ms /tmp/out)"
+	return $rc
+}
+
+# pin KEY LINE CMLSH-ARGS...: runs cmlsh with LINE on stdin; reports
+# "STATUS OUTPUT" (stdout and stderr, one line)
+pin() {
+	key=$1
+	line=$2
+	shift 2
+	printf '%s\n' "$line" | cml "$@" >/tmp/out 2>&1
+	report "$key" "$? $(head -c 600 /tmp/out | tr '\n' ' ' | sed 's/ $//')"
+}
+
+# listed NAME: the state column of NAME's line in `container list`
+listed() {
+	cml container list 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# dmread KEY ID: reads the whole dm-crypt device cml-ID from the VM's side;
+# reports "STATUS I/O-ERROR-LINES"
+dmread() {
+	dd if="/dev/mapper/cml-$2" of=/dev/null bs=1M conv=noerror >/tmp/dd.out 2>&1
+	report "$1" "$? $(grep -ci 'i/o error' /tmp/dd.out)"
+}
+
+# byteat FILE OFFSET: the byte there, as a decimal number
+byteat() {
+	dd if="$1" bs=1 skip="$2" count=1 2>/dev/null | od -An -tu1 | tr -d ' \n'
+}
+
+run create.enc container create /payload/enc.json
+run create.plain container create /payload/plain.json
+run create.enc-auto container create /payload/enc-auto.json
+pin enc.token_init "$PIN" token init enc --pin-stdin --generate-puk
+pin enc-auto.token_init "$PIN" token init enc-auto --pin-stdin --generate-puk
+pin enc.token_verify "$PIN" token verify enc --pin-stdin
+
+# the first starts: plain makes its ext4; enc formats LUKS2, wipes (so that
+# every sector has its integrity tag) and makes its ext4
+start bench.plain_first plain
+run bench.plain_first_stop container stop plain
+start enc.start enc "$PIN"
+id=$(volid enc)
+report enc.id "$id"
+report enc.state "$(show enc state)"
+report enc.mapped "$(encmapped)"
+report enc.encryption "$(jstr enc encryption)"
+report enc.integrity "$(show enc integrity)"
+report enc.integrity_errors_clean "$(show enc integrity_errors)"
+report enc.volume_file "$(show enc volume_file)"
+report enc.volume_mode "$(stat -c '%a %u' "$VOLDIR/volumes/$id.luks" 2>&1)"
+# untampered, the whole device reads without an error
+dmread enc.dm_read_clean "$id"
+cml container exec enc -- /bin/sh -c "echo $ENCMARK >/data/m; sync" >/tmp/out 2>&1
+report enc.write "$? $(head -c 300 /tmp/out | tr '\n' ' ')"
+report enc.read "$(cml container exec enc -- /bin/cat /data/m 2>&1)"
+report enc.mount_inside "$(cml container exec enc -- /bin/cat /proc/mounts 2>&1 | awk '$2 == "/data" { print $1, $3 }')"
+run enc.stop container stop enc
+report enc.state_stopped "$(show enc state)"
+report enc.mapped_stopped "$(unmapped)"
+# the volume file: a LUKS2 header (magic, version 2, integrity in its JSON
+# area), and the marker not in clear
+volf=$VOLDIR/volumes/$id.luks
+report enc.file_magic "$(od -An -c -N 6 "$volf" 2>&1 | tr -s ' ' | sed 's/^ //; s/ $//') $(od -An -tu1 -j 6 -N 2 "$volf" | tr -s ' ' | sed 's/^ //; s/ $//')"
+report enc.file_header "$(head -c 16384 "$volf" | grep -a -o -e 'hmac(sha256)' -e '"aes-xts-plain64"' -e 'cml:enc' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+report enc.file_marker "$(grep -c -a -F "$ENCMARK" "$volf")"
+report enc.file_size "$(stat -c %s "$volf" 2>&1)"
+
+# started again: the marker is there; cmld restarted: enc runs on, the
+# marker readable; enc-auto (autostart) is locked, not started
+start enc.start2 enc "$PIN"
+report enc.read2 "$(cml container exec enc -- /bin/cat /data/m 2>&1)"
+stopwait enc.cmld_stop $cmld_pid
+if cmld_start $STACK/log/cmld.log; then
+	report enc.cmld_again ready
+else
+	report enc.cmld_again "not ready: $(tail -n 3 $STACK/log/cmld.log | tr '\n' ' ')"
+fi
+report enc.state_restarted "$(show enc state)"
+report enc.read_restarted "$(cml container exec enc -- /bin/cat /data/m 2>&1)"
+report enc.mapped_restarted "$(encmapped)"
+report enc-auto.state "$(show enc-auto state)"
+report enc-auto.listed "$(listed enc-auto)"
+auto=$(volid enc-auto)
+report enc-auto.mapped "$(ls /dev/mapper 2>/dev/null | grep -c "^cml-${auto:-none}")"
+run enc.stop2 container stop enc
+report enc.mapped_stopped2 "$(unmapped)"
+
+# a wrong PIN: refused, locked, nothing opened
+printf '%s\n' "$WRONG" | cml container start enc --pin-stdin >/tmp/out 2>&1
+report enc.wrong_pin "$? $(head -c 400 /tmp/out | tr '\n' ' ' | sed 's/ $//')"
+report enc.wrong_state "$(show enc state)"
+report enc.wrong_listed "$(listed enc)"
+report enc.wrong_mapped "$(encmapped)"
+
+# --- the benchmark: plain against encrypted starts, whole commands ------------------------
+n=0
+while [ $n -lt "$BENCH_RUNS" ]; do
+	start bench.plain.$n plain
+	cml container stop plain >/dev/null 2>&1
+	start bench.enc.$n enc "$PIN"
+	cml container stop enc >/dev/null 2>&1
+	unmapped >/dev/null
+	n=$((n + 1))
+done
+report bench.runs "$BENCH_RUNS"
+
+# tamper: one byte of the data area flipped while enc is stopped.  The
+# offset, 40 MiB into the 64 MiB file, lies 24 MiB into the dm-integrity
+# device that follows the 16 MiB LUKS2 header: past its superblock,
+# journal and first tag area, in a data area; the wipe at the format
+# wrote every sector with its tag, so the sector there is checked when
+# read.
+off=41943040
+if [ -f "$volf" ]; then
+	b0=$(byteat "$volf" $off)
+	printf "\\$(printf %o $((b0 ^ 255)))" | dd of="$volf" bs=1 seek=$off count=1 conv=notrunc 2>/dev/null
+	sync
+	report enc.tamper "$b0 $(byteat "$volf" $off)"
+else
+	report enc.tamper "no volume file $volf"
+fi
+dmesg -c >/dev/null
+start enc.tamper_start enc "$PIN"
+report enc.tamper_state "$(show enc state)"
+if [ -n "$(encmapped)" ]; then
+	dmread enc.tamper_read "$id"
+else
+	report enc.tamper_read "not opened"
+fi
+report enc.tamper_dmesg "$(dmesg | grep -cE 'INTEGRITY AEAD ERROR|Checksum failed')"
+report enc.tamper_dmesg_line "$(dmesg | grep -m 1 -E 'INTEGRITY AEAD ERROR|Checksum failed' | head -c 300)"
+i=0
+while [ $i -lt 30 ] && ! cml audit list --container enc 2>/dev/null | grep -q 'integrity error'; do
+	sleep 0.1
+	i=$((i + 1))
+done
+report enc.tamper_audit "$(cml audit list --container enc 2>&1 | grep 'integrity error' | tail -n 1 | head -c 400)"
+report enc.tamper_errors "$(show enc integrity_errors)"
+cml container stop enc >/dev/null 2>&1
+report enc.tamper_mapped_stopped "$(unmapped)"
+
+# wipe: header, volume and key destroyed; a start after it makes a new volume
+cml --json container wipe enc --yes >/tmp/out 2>&1
+report enc.wipe "$? $(head -c 1200 /tmp/out | tr '\n' ' ')"
+report enc.wipe_files "$(ls "$VOLDIR/volumes" 2>/dev/null | grep -c "^$id\.")"
+report enc.wipe_mapped "$(encmapped)"
+start enc.start_wiped enc "$PIN"
+report enc.read_wiped "$(cml container exec enc -- /bin/cat /data/m 2>&1 | head -c 200)"
+report enc.id_wiped "$(volid enc)"
+cml container stop enc >/dev/null 2>&1
+report enc.mapped_end "$(unmapped)"
+report enc.loops_end "$(loops)"
+report enc.cgroups_end "$(find $CG -mindepth 1 -type d | tr '\n' ' ')"
+report enc.kmsg "$(dmesg | grep -E 'device-mapper|dm-|integrity' | tail -n 5 | tr '\n' '|' | head -c 600)"
+
 # --- the state volume: what lives in it ----------------------------------------------
 # (cmld still runs: its device UUID and what tpm2d says of the volume)
 devstatus() {
@@ -387,6 +640,9 @@ else
 	report cmld_exit exited
 fi
 report sanitizer "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' $STACK/log/cmld.log)"
+# scd ends before tpm2d (its tokens live in the state volume)
+stopwait scd_stop $scd_pid
+report scd_sanitizer "$(grep -cE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' $STACK/log/scd.log)"
 
 # --- tpm2d stopped and started again: the volume opens again -----------------------------
 stopwait vol.tpm2d_stop $tpm2d_pid
@@ -473,4 +729,5 @@ report done "$(cut -d' ' -f1 /proc/uptime)"
 tail -n 100 $STACK/log/cmld.log | sed 's/^/CMLVM-LOG /'
 tail -n 60 $STACK/log/tpm2d.log | sed 's/^/CMLVM-LOG tpm2d: /'
 tail -n 20 $STACK/log/cmld2.log | sed 's/^/CMLVM-LOG cmld2: /'
+tail -n 20 $STACK/log/scd.log | sed 's/^/CMLVM-LOG scd: /'
 off
