@@ -885,6 +885,14 @@ store_open_at(const char *dir, int main_version, int audit_version,
 		    st->path[STORE_AUDIT]);
 		goto fail;
 	}
+	/*
+	 * Every delete overwrites what it frees with zeros, in both files:
+	 * a deleted wrapped key must not linger in free space of the
+	 * database, where store_container_key_wipe could not prove it gone.
+	 */
+	if (store_exec(st->db, "PRAGMA secure_delete = ON", cause,
+	    "cannot enable secure delete") == -1)
+		goto fail;
 
 	for (i = 0; i < STORE_NSCHEMAS; i++) {
 		if (store_configure_schema(st, i, cause) == -1)
@@ -2514,4 +2522,126 @@ store_container_key_remove(struct store *st, const char *container,
 		return -1;
 	}
 	return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+/* Bytes read at once when a file is scanned for a wrapped key. */
+#define STORE_SCAN_CHUNK (64 * 1024)
+
+/*
+ * Scans the file at path for the bytes needle, streaming, with an overlap
+ * of nlen - 1 bytes between reads so that a match across two reads is
+ * found.  Sets *size to the file's size (0 when it does not exist) and
+ * *found; -1 with *cause set when it cannot be read.
+ */
+static int
+store_scan_file(const char *path, const unsigned char *needle, size_t nlen,
+    long long *size, int *found, char **cause)
+{
+	unsigned char *buf;
+	size_t keep = 0, have, cap;
+	ssize_t n;
+	int fd, ret = -1;
+
+	*size = 0;
+	*found = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		xcause(cause, "cannot read %s to check that the key is gone: "
+		    "%s", path, strerror(errno));
+		return -1;
+	}
+	cap = STORE_SCAN_CHUNK + nlen;
+	buf = xmalloc(cap);
+	for (;;) {
+		n = read(fd, buf + keep, cap - keep);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			xcause(cause, "cannot read %s to check that the key "
+			    "is gone: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		*size += n;
+		have = keep + (size_t)n;
+		if (memmem(buf, have, needle, nlen) != NULL)
+			*found = 1;
+		keep = have < nlen - 1 ? have : nlen - 1;
+		memmove(buf, buf + have - keep, keep);
+	}
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+int
+store_container_key_wipe(struct store *st, const char *container,
+    char **report, char **cause)
+{
+	struct store_container_key k;
+	const char *main_path = st->path[STORE_MAIN];
+	char *wal_path = NULL;
+	long long db_size, wal_size;
+	int rc, nlog = -1, nckpt = -1, in_db, in_wal, ret = -1;
+
+	*report = NULL;
+	memset(&k, 0, sizeof k);
+	rc = store_container_key_get(st, container, &k, cause);
+	if (rc != 1)
+		return rc;
+	if (k.wrapped_len == 0) {
+		xcause(cause, "the wrapped key of container '%s' is empty",
+		    container);
+		goto out;
+	}
+	if (store_container_key_remove(st, container, cause) != 1) {
+		if (*cause == NULL)
+			xcause(cause, "the wrapped key of container '%s' "
+			    "went away while it was deleted", container);
+		goto out;
+	}
+
+	/*
+	 * Copies the log into cml.db and truncates it to nothing.  Another
+	 * connection that reads (or a statement of ours still open) blocks
+	 * that: the key's old page may then stay in the log.
+	 */
+	rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+	    SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);
+	if (rc != SQLITE_OK) {
+		store_cause(cause, st->db, rc, "the wrapped key of container "
+		    "'%s' was deleted, but the write-ahead log of %s could "
+		    "not be checkpointed (another connection uses the "
+		    "database?): the key may remain in %s-wal; not verified",
+		    container, main_path, main_path);
+		goto out;
+	}
+
+	wal_path = xasprintf("%s-wal", main_path);
+	if (store_scan_file(main_path, k.wrapped, k.wrapped_len, &db_size,
+	    &in_db, cause) == -1 ||
+	    store_scan_file(wal_path, k.wrapped, k.wrapped_len, &wal_size,
+	    &in_wal, cause) == -1)
+		goto out;
+	if (in_db || in_wal) {
+		xcause(cause, "wrapped key (%zu bytes) of container '%s' "
+		    "deleted, but its bytes are still in %s%s%s",
+		    k.wrapped_len, container, in_db ? main_path : "",
+		    in_db && in_wal ? " and " : "", in_wal ? wal_path : "");
+		goto out;
+	}
+	*report = xasprintf("wrapped key (%zu bytes) deleted; not found in "
+	    "%s (%lld bytes) or its WAL (%lld bytes): verified",
+	    k.wrapped_len, store_schemas[STORE_MAIN].file, db_size, wal_size);
+	ret = 1;
+out:
+	if (k.wrapped != NULL)
+		explicit_bzero(k.wrapped, k.wrapped_len);
+	store_container_key_clear(&k);
+	free(wal_path);
+	return ret;
 }

@@ -331,6 +331,18 @@ int store_container_key_remove(struct store *st, const char *container,
     char **cause);
 /* Releases what store_container_key_get filled in and leaves k empty. */
 void store_container_key_clear(struct store_container_key *k);
+/*
+ * Deletes a container's wrapped key so that it is gone from disk too: the
+ * delete overwrites the freed bytes (secure_delete is on for the store),
+ * the write-ahead log is checkpointed into cml.db and truncated, then both
+ * files are scanned for the wrapped bytes.  1 when a key was deleted and
+ * none of it remains, with *report (free it) saying what was checked; 0
+ * when there was none; -1 with *cause set, also when the checkpoint was
+ * blocked by another connection (the key may remain in the log) or the
+ * bytes are still found (the cause says where).
+ */
+int store_container_key_wipe(struct store *st, const char *container,
+    char **report, char **cause);
 
 /*
  * One entry of the measurement log (schema main, migration 6): a

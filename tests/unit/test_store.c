@@ -2477,6 +2477,211 @@ test_store_container_using_guestos_config_or_running_version(void **state)
 	store_close(st);
 }
 
+/* --- deleting a wrapped key so that it is gone from disk ----------------- */
+
+/* Returns 1 when the file at path holds bytes b (a missing file: 0). */
+static int
+file_has(const char *path, const unsigned char *b, size_t len)
+{
+	unsigned char *buf;
+	size_t n;
+	int found;
+
+	if (access(path, F_OK) == -1)
+		return 0;
+	buf = test_read_all(path, &n);
+	found = memmem(buf, n, b, len) != NULL;
+	free(buf);
+	return found;
+}
+
+/* Returns the size of the file at path, 0 when it does not exist. */
+static long long
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == -1 ? 0 : (long long)sb.st_size;
+}
+
+/* Fills a wrapped key that no page of SQLite's own holds by chance. */
+static void
+fill_wrapped(unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (unsigned char)(i * 7 + 13);
+}
+
+/* Adds container name with wrapped key w as its key. */
+static void
+add_with_key(struct store *st, const char *name, long long idx,
+    unsigned char *w, size_t wlen)
+{
+	struct store_container c = make_container(name, idx);
+	struct store_container_key k = { 0 };
+	char *cause = NULL;
+
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	k.container = (char *)name;
+	k.token_type = (char *)"softtoken";
+	k.serial = (char *)"0011223344556677";
+	k.wrapped = w;
+	k.wrapped_len = wlen;
+	memset(k.kcv, 0xab, sizeof k.kcv);
+	if (store_container_key_set(st, &k, &cause) != 0)
+		fail_msg("store_container_key_set: %s", cause);
+}
+
+/*
+ * A wrapped key wiped: deleted, the log checkpointed and truncated, and
+ * its bytes, found in the files before, found in neither after.
+ * Proves: none (container wipe's key deletion, verified).
+ */
+static void
+test_store_container_key_wipe_deleted_and_verified_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container_key got;
+	struct store_container c;
+	struct store *st;
+	unsigned char w[178];
+	char wal[PATH_MAX + 8], want[256], *report = NULL, *cause = NULL;
+
+	snprintf(wal, sizeof wal, "%s-wal", f->main_path);
+	fill_wrapped(w, sizeof w);
+	st = open_ok(f);
+	add_with_key(st, "a", 0, w, sizeof w);
+	/* The scan below can see the key: it is on disk now. */
+	assert_true(file_has(f->main_path, w, sizeof w) ||
+	    file_has(wal, w, sizeof w));
+
+	assert_int_equal(store_container_key_wipe(st, "a", &report, &cause),
+	    1);
+	assert_null(cause);
+	snprintf(want, sizeof want, "wrapped key (178 bytes) deleted; not "
+	    "found in cml.db (%lld bytes) or its WAL (0 bytes): verified",
+	    file_size(f->main_path));
+	assert_string_equal(report, want);
+	free(report);
+	assert_false(file_has(f->main_path, w, sizeof w));
+	assert_false(file_has(wal, w, sizeof w));
+	assert_int_equal(file_size(wal), 0);
+
+	/* The key is gone, its container stays; a second wipe finds none. */
+	assert_int_equal(store_container_key_get(st, "a", &got, &cause), 0);
+	assert_int_equal(store_container_get(st, "a", &c, &cause), 1);
+	store_container_clear(&c);
+	report = (char *)"sentinel";
+	assert_int_equal(store_container_key_wipe(st, "a", &report, &cause),
+	    0);
+	assert_null(report);
+	assert_null(cause);
+	store_close(st);
+	assert_false(file_has(f->main_path, w, sizeof w));
+}
+
+/*
+ * Bytes that are still stored are found: another container holds the
+ * same wrapped bytes, so the wipe of one cannot be verified.
+ * Proves: none (the scan finds a key that remains).
+ */
+static void
+test_store_container_key_wipe_bytes_still_stored_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct store_container_key got;
+	struct store *st;
+	unsigned char w[178];
+	char *report = NULL, *cause = NULL;
+
+	fill_wrapped(w, sizeof w);
+	st = open_ok(f);
+	add_with_key(st, "a", 0, w, sizeof w);
+	add_with_key(st, "b", 1, w, sizeof w);
+	assert_int_equal(store_container_key_wipe(st, "a", &report, &cause),
+	    -1);
+	assert_null(report);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "its bytes are still in "));
+	assert_non_null(strstr(cause, f->main_path));
+	free(cause);
+	cause = NULL;
+	/* a's is deleted, b's untouched. */
+	assert_int_equal(store_container_key_get(st, "a", &got, &cause), 0);
+	assert_int_equal(store_container_key_get(st, "b", &got, &cause), 1);
+	assert_memory_equal(got.wrapped, w, sizeof w);
+	store_container_key_clear(&got);
+	store_close(st);
+}
+
+/*
+ * A reader on another connection blocks the checkpoint: the wipe fails
+ * and says the key may remain in the log, where it indeed still is.
+ * Proves: none (no success is claimed that was not verified).
+ */
+static void
+test_store_container_key_wipe_blocked_checkpoint_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	unsigned char w[178];
+	char wal[PATH_MAX + 8], *report = NULL, *cause = NULL;
+
+	snprintf(wal, sizeof wal, "%s-wal", f->main_path);
+	fill_wrapped(w, sizeof w);
+	st = open_ok(f);
+	add_with_key(st, "a", 0, w, sizeof w);
+
+	/* A read transaction left open on a connection of its own. */
+	assert_int_equal(sqlite3_open_v2(f->main_path, &db,
+	    SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM container",
+	    -1, &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+
+	assert_int_equal(store_container_key_wipe(st, "a", &report, &cause),
+	    -1);
+	assert_null(report);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "could not be checkpointed"));
+	assert_non_null(strstr(cause, "the key may remain in"));
+	free(cause);
+	/* Where it is: claiming success would have been wrong. */
+	assert_true(file_has(wal, w, sizeof w) ||
+	    file_has(f->main_path, w, sizeof w));
+
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	store_close(st);
+}
+
+/*
+ * Without secure_delete a deleted key stays in the file even after the
+ * checkpoint: what the store's pragma prevents, and what the scan sees.
+ * Proves: none (the pragma is needed; the scan can fail).
+ */
+static void
+test_store_container_key_without_secure_delete_stays_on_disk(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	unsigned char w[178];
+
+	fill_wrapped(w, sizeof w);
+	st = open_ok(f);
+	add_with_key(st, "a", 0, w, sizeof w);
+	store_close(st);
+	sql_on_file(f->main_path, "PRAGMA secure_delete = OFF; "
+	    "DELETE FROM container_key; PRAGMA wal_checkpoint(TRUNCATE)");
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "container_key"), 0);
+	assert_true(file_has(f->main_path, w, sizeof w));
+}
+
 int
 main(void)
 {
@@ -2541,6 +2746,10 @@ main(void)
 		T(test_store_container_remove_returns_one_then_zero),
 		T(test_store_container_free_index_reuses_gaps),
 		T(test_store_container_using_guestos_config_or_running_version),
+		T(test_store_container_key_wipe_deleted_and_verified_gone),
+		T(test_store_container_key_wipe_bytes_still_stored_fails),
+		T(test_store_container_key_wipe_blocked_checkpoint_fails),
+		T(test_store_container_key_without_secure_delete_stays_on_disk),
 #undef T
 	};
 
