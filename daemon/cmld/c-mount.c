@@ -12,7 +12,8 @@
  * the other images at their mount points; once /dev, /proc and /sys are
  * in place, the bind mounts go over them, and pivot_root follows.  The
  * data volume (c-volume.c made and checked it) is mounted the same way,
- * read-write from a loop device, at its mount point in the new root, so
+ * read-write from a loop device (an encrypted one from the dm-crypt
+ * device c-volume.c opened), at its mount point in the new root, so
  * that what the container writes there outlives it.  Nothing
  * of this is visible on the host; when the container's last process ends,
  * its mounts go, and with them the loop devices.
@@ -40,6 +41,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "dm.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -50,24 +52,6 @@
 /* How often and how long cleanup looks for the loop devices to clear. */
 #define C_MOUNT_LOOP_POLL_US 100
 #define C_MOUNT_LOOP_WAIT_MS 2000
-
-/* Whether the kernel has device-mapper (needed for encrypted storage). */
-static int
-c_mount_have_dm(void)
-{
-	char line[128];
-	FILE *f;
-	int found = 0;
-
-	if ((f = fopen("/proc/misc", "re")) == NULL)
-		return 0;
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strstr(line, " device-mapper") != NULL)
-			found = 1;
-	}
-	fclose(f);
-	return found;
-}
 
 /* Appends the messages a file system context logged to *cause. */
 static void
@@ -114,12 +98,7 @@ c_mount_file(struct container_image *img, char **cause)
 	return fd;
 }
 
-/*
- * Attaches file bfd (file names it in messages, path is what the loop
- * device shows) to a free loop device, cleared after use, read-only when
- * rdonly is set; sets *np to its number and *lfdp to it, open.
- */
-static int
+int
 c_mount_loop(const char *file, const char *path, int bfd, int rdonly,
     int *np, int *lfdp, char **cause)
 {
@@ -285,13 +264,25 @@ container_set_volume(struct container *c, int fd, const char *path,
 	c->vol.fd = fd;
 	c->vol.file = xstrdup(path);
 	c->vol.mount = xstrdup(mount);
+	c->vol.device[0] = '\0';
+}
+
+void
+container_set_volume_blockdev(struct container *c, int fd, const char *file,
+    const char *device, const char *mount)
+{
+	container_set_volume(c, fd, file, mount);
+	if (snprintf(c->vol.device, sizeof c->vol.device, "%s", device) >=
+	    (int)sizeof c->vol.device)
+		fatalx("device name %s too long", device);
 }
 
 /*
- * Mounts the data volume read-write from a loop device, id-mapped in a
- * user namespace (ufd), where the root of the container owns what root
- * owns in the file system; a volume that cannot be id-mapped there would
- * be nobody's inside, and the start is refused.
+ * Mounts the data volume read-write from a loop device over its file, or
+ * straight from its opened dm-crypt device (an encrypted volume),
+ * id-mapped in a user namespace (ufd), where the root of the container
+ * owns what root owns in the file system; a volume that cannot be
+ * id-mapped there would be nobody's inside, and the start is refused.
  */
 static int
 c_mount_volume(struct container *c, int ufd, char **cause)
@@ -301,11 +292,17 @@ c_mount_volume(struct container *c, int ufd, char **cause)
 	int lfd = -1, rc = -1;
 
 	what = xasprintf("the data volume %s", c->vol.file);
-	if (c_mount_loop(what, c->vol.file, c->vol.fd, 0, &c->vol.loop, &lfd,
-	    cause) == -1)
-		goto out;
-	snprintf(src, sizeof src, "/dev/loop%d", c->vol.loop);
-	snprintf(via, sizeof via, " on %s", src);
+	if (c->vol.device[0] != '\0') {
+		/* The very device c-volume opened, not whatever has its name. */
+		snprintf(src, sizeof src, "/proc/self/fd/%d", c->vol.fd);
+		snprintf(via, sizeof via, " from %s", c->vol.device);
+	} else {
+		if (c_mount_loop(what, c->vol.file, c->vol.fd, 0,
+		    &c->vol.loop, &lfd, cause) == -1)
+			goto out;
+		snprintf(src, sizeof src, "/dev/loop%d", c->vol.loop);
+		snprintf(via, sizeof via, " on %s", src);
+	}
 	if (c_mount_fs(what, "ext4", src, via, MOUNT_ATTR_NODEV |
 	    MOUNT_ATTR_NOSUID, &c->vol.mfd, cause) != 0)
 		goto out;
@@ -372,8 +369,9 @@ c_mount_prepare(struct container *c, char **cause)
 	struct stat sb;
 	size_t i, roots = 0;
 
-	if (c->encrypted) {
-		if (!c_mount_have_dm())
+	/* Encrypted: only from the dm-crypt device c-volume.c opened. */
+	if (c->encrypted && c->vol.device[0] == '\0') {
+		if (!dm_present())
 			*cause = xasprintf("container '%s' needs encrypted "
 			    "storage but this kernel has no device-mapper",
 			    c->name);
@@ -779,6 +777,7 @@ c_mount_init(struct container *c)
 	c->vol.fd = -1;
 	c->vol.mfd = -1;
 	c->vol.loop = -1;
+	c->vol.device[0] = '\0';
 }
 
 const struct container_module c_mount_module = {

@@ -80,6 +80,23 @@ void container_set_image_fd(struct container *c, size_t i, int fd);
 void container_set_volume(struct container *c, int fd, const char *path,
     const char *mount);
 /*
+ * Gives the container its encrypted data volume: fd, the opened dm-crypt
+ * block device (device names it, "/dev/mapper/cml-ID") over the LUKS2
+ * file (file names it in messages), whose ext4 is mounted read-write at
+ * mount at the start, with no loop device of its own.  The container owns
+ * fd from now on.
+ */
+void container_set_volume_blockdev(struct container *c, int fd,
+    const char *file, const char *device, const char *mount);
+/*
+ * Attaches file bfd (file names it in messages, path is what the loop
+ * device shows) to a free loop device, cleared after use, read-only when
+ * rdonly is set; sets *np to its number and *lfdp to it, open.  -1 with
+ * *cause set.
+ */
+int c_mount_loop(const char *file, const char *path, int bfd, int rdonly,
+    int *np, int *lfdp, char **cause);
+/*
  * Sends init's stdout and stderr to fd (default: /dev/null); fd need stay
  * open only until container_start returns.
  */
@@ -227,7 +244,8 @@ struct container_image {
 /*
  * The container's data volume (c-mount): an ext4 image file that cmld
  * made and checked (c-volume.h), mounted read-write from a loop device at
- * mount inside the container.
+ * mount inside the container; or, encrypted, the dm-crypt device over its
+ * LUKS2 file, mounted straight.
  */
 struct container_volume {
 	int fd; /* the checked volume file; -1: no volume */
@@ -235,6 +253,7 @@ struct container_volume {
 	char *mount; /* absolute path inside the container */
 	int mfd; /* the detached mount; -1 */
 	int loop; /* loop device number; -1 */
+	char device[64]; /* "/dev/mapper/cml-ID" of fd; "": a plain file */
 };
 
 /* A bind mount from the host. */

@@ -53,8 +53,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "log.h"
 #include "context.h"
+#include "dm.h"
+#include "log.h"
 #include "xmalloc.h"
 
 /* The dm-crypt device's name: /dev/mapper/cml-state. */
@@ -106,48 +107,6 @@ volume_set(struct tpm2d *t, const char *state, const char *fmt, ...)
 	va_end(ap);
 	t->state_volume = state;
 	log_info("state volume: %s: %s", state, t->state_volume_reason);
-}
-
-/*
- * Whether the kernel offers device-mapper: its control node opens (a node
- * can exist without the driver: libdevmapper makes it), or /proc/misc
- * lists it (libdevmapper makes the node then).
- */
-static int
-volume_have_dm(void)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	int dm = 0, fd;
-
-	if ((fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC)) != -1) {
-		close(fd);
-		return 1;
-	}
-	if ((f = fopen("/proc/misc", "re")) != NULL) {
-		while (getline(&buf, &len, f) != -1)
-			if (strstr(buf, " device-mapper") != NULL)
-				dm = 1;
-		free(buf);
-		fclose(f);
-	}
-	return dm;
-}
-
-/*
- * Without device-mapper, libdevmapper still makes /dev/mapper/control when
- * libcryptsetup asks it anything; a node that was not there before and
- * leads nowhere is removed, so that nothing looks as if it had
- * device-mapper.
- */
-static void
-volume_unlitter(int had_node)
-{
-	if (had_node || volume_have_dm())
-		return;
-	if (unlink("/dev/mapper/control") == 0)
-		(void)rmdir("/dev/mapper");
 }
 
 /* The keyslot's passphrase, 32 bytes, from the system key. */
@@ -546,8 +505,8 @@ tpm2d_volume_init(struct tpm2d *t)
 		    "only");
 		return;
 	}
-	dm = volume_have_dm();
-	had_node = access("/dev/mapper/control", F_OK) == 0;
+	dm = dm_present();
+	had_node = dm_node_exists();
 	v = xcalloc(1, sizeof *v);
 	v->path = xstrdup(t->state_volume_path);
 	v->loop_fd = -1;
@@ -629,7 +588,7 @@ tpm2d_volume_init(struct tpm2d *t)
 	if (!dm) {
 		r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT,
 		    (const char *)pass, 32, 0);
-		volume_unlitter(had_node);
+		dm_unlitter(had_node);
 		if (r < 0) {
 			xcause(&cause, "its keyslot does not open with the "
 			    "key derived from the system key: %s",
@@ -674,7 +633,7 @@ fail:
 		if (!v->mounted)
 			volume_lock(t, v);
 	} else {
-		volume_unlitter(had_node);
+		dm_unlitter(had_node);
 		volume_set(t, "plain", "the kernel has no device-mapper "
 		    "(dm-crypt): the state directory stays plain; and %s "
 		    "cannot be used: %s", v->path, cause);
