@@ -23,7 +23,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -34,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,9 +160,9 @@ cvol_close_leftover(const char *id, char **cause)
 			/* The first takes its _dif along, where it can. */
 			r = crypt_deactivate(NULL, names[i]);
 			if (r < 0 && cluks_dm_exists(names[i])) {
-				*cause = xasprintf("the device-mapper device %s "
-				    "is left from an earlier run and cannot be "
-				    "removed: %s (still open?)", names[i],
+				*cause = xasprintf("the device-mapper device "
+				    "%s is left from an earlier run and cannot "
+				    "be removed: %s (still open?)", names[i],
 				    strerror(-r));
 				return -1;
 			}
@@ -346,35 +344,18 @@ cluks_destroy_header(int fd, const char *path, long long *area,
 }
 
 /*
- * Closes every descriptor but 0, 1, 2 and the n in keep (sorted): the
- * child must not hold cmld's clients or files open.
- */
-static void
-cluks_close_others(const int *keep, size_t n)
-{
-	unsigned int from = 3;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((unsigned int)keep[i] > from)
-			syscall(SYS_close_range, from, keep[i] - 1, 0);
-		from = (unsigned int)keep[i] + 1;
-	}
-	syscall(SYS_close_range, from, ~0U, 0);
-}
-
-/*
  * Forks a child with a SOCK_SEQPACKET socket to the parent; in the child
- * (returns 0) cmld's death kills it, it is not dumpable, its signals are
- * the defaults and only keep[] (at most 3) and the socket stay open.
+ * (returns 0) cmld's death kills it, it is not dumpable and its signals
+ * are the defaults.  It keeps cmld's descriptors: libcryptsetup in cmld
+ * may hold some (its random source) that it uses in the child too, and
+ * the child ends within the start; what it runs gets none (close-on-exec).
  * The parent gets 1 with *sockp and *pidp, or -1 with *cause set.
  */
 static int
-cluks_fork(int *keep, size_t nkeep, int *sockp, pid_t *pidp, char **cause)
+cluks_fork(int *sockp, pid_t *pidp, char **cause)
 {
-	int sv[2], fds[4], t;
+	int sv[2];
 	sigset_t all;
-	size_t i, j, k;
 	pid_t pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -403,17 +384,6 @@ cluks_fork(int *keep, size_t nkeep, int *sockp, pid_t *pidp, char **cause)
 	signal(SIGPIPE, SIG_DFL);
 	close(sv[0]);
 	*sockp = sv[1];
-	for (i = 0; i < nkeep && i < 3; i++)
-		fds[i] = keep[i];
-	fds[i++] = sv[1];
-	for (j = 1; j < i; j++) {
-		t = fds[j];
-		for (k = j; k > 0 && fds[k - 1] > t; k--)
-			fds[k] = fds[k - 1];
-		fds[k] = t;
-	}
-	closelog();
-	cluks_close_others(fds, i);
 	return 0;
 }
 
@@ -863,15 +833,14 @@ cluks_spawn_open(const struct cluks_open *o, int *sockp, pid_t *pidp,
 	unsigned char *key;
 	long long t0 = cluks_now_ms();
 	long page = sysconf(_SC_PAGESIZE);
-	int keep[1], dmfd = -1, r;
+	int dmfd = -1, r;
 
-	keep[0] = o->fd;
 	if (o->keylen == 0 || o->keylen > (size_t)page) {
 		*cause = xasprintf("a container key of %zu bytes cannot open "
 		    "a data volume", o->keylen);
 		return -1;
 	}
-	if ((r = cluks_fork(keep, 1, sockp, pidp, cause)) != 0)
+	if ((r = cluks_fork(sockp, pidp, cause)) != 0)
 		return r == 1 ? 0 : -1;
 	/* The child: its own copy of the key, locked, not in core dumps. */
 	key = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE |
@@ -917,8 +886,8 @@ cluks_wipe_file(const struct cluks_wipe *w, const char *name, int luks,
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return cluks_refuse(m, CVOL_REFUSED_OTHER, "%s is not a regular "
-		    "file: cml does not wipe it", path);
+		return cluks_refuse(m, CVOL_REFUSED_OTHER, "%s is not a "
+		    "regular file: cml does not wipe it", path);
 	}
 	if (luks) {
 		if (cluks_destroy_header(fd, path, &area, &cause) == -1) {
@@ -997,8 +966,8 @@ cluks_wipe_child(const struct cluks_wipe *w, struct cluks_msg *m)
 		any |= r;
 	}
 	if (fsync(w->dfd) == -1)
-		return cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot fsync %s: %s",
-		    w->dir, strerror(errno));
+		return cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot fsync %s: "
+		    "%s", w->dir, strerror(errno));
 	if (cluks_left(w, name, sizeof name))
 		return cluks_refuse(m, CVOL_REFUSED_OTHER, "a file of the "
 		    "volume is left in %s: %s", w->dir, name);
@@ -1028,10 +997,9 @@ cluks_spawn_wipe(const struct cluks_wipe *w, int *sockp, pid_t *pidp,
 {
 	struct cluks_msg m;
 	long long t0 = cluks_now_ms();
-	int keep[1], r;
+	int r;
 
-	keep[0] = w->dfd;
-	if ((r = cluks_fork(keep, 1, sockp, pidp, cause)) != 0)
+	if ((r = cluks_fork(sockp, pidp, cause)) != 0)
 		return r == 1 ? 0 : -1;
 	memset(&m, 0, sizeof m);
 	m.keyslot = -1;

@@ -21,7 +21,7 @@
 
 /* What the child says, once, in one message of exactly this size. */
 struct cluks_msg {
-	int32_t ready; /* 1: ready (an fd comes along for an open), 0: refused */
+	int32_t ready; /* 1: ready (an open sends its fd along), 0: refused */
 	int32_t refusal; /* enum cvol_refusal */
 	int32_t keyslot; /* -1: not verified */
 	int32_t formatted; /* 1: a new volume was formatted (and renamed) */

@@ -293,7 +293,7 @@ c_mount_volume(struct container *c, int ufd, char **cause)
 
 	what = xasprintf("the data volume %s", c->vol.file);
 	if (c->vol.device[0] != '\0') {
-		/* The very device c-volume opened, not whatever has its name. */
+		/* The device c-volume opened, not whatever has its name. */
 		snprintf(src, sizeof src, "/proc/self/fd/%d", c->vol.fd);
 		snprintf(via, sizeof via, " from %s", c->vol.device);
 	} else {
