@@ -18,12 +18,15 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <linux/dm-ioctl.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -70,6 +73,9 @@ static const unsigned char cluks_magic1[] = { 'L', 'U', 'K', 'S', 0xba,
     0xbe };
 static const unsigned char cluks_magic2[] = { 'S', 'K', 'U', 'L', 0xba,
     0xbe };
+
+/* The device-mapper ioctl interface version deferred removal needs. */
+#define CLUKS_DM_MINOR 27
 
 /* Milliseconds of the monotonic clock. */
 static long long
@@ -176,6 +182,33 @@ cvol_close_leftover(const char *id, char **cause)
 			(void)unlink(node);
 	}
 	return 0;
+}
+
+/*
+ * Marks the dm device name for deferred removal: the kernel removes it
+ * when its last opener closes it.  libcryptsetup's deferred deactivation
+ * removes an integrity device underneath at once, which fails while the
+ * device over it is open, so both are marked here, the upper one first.
+ * 0, or -1 with errno.
+ */
+static int
+cluks_dm_defer(const char *name)
+{
+	struct dm_ioctl io;
+	int fd, rc;
+
+	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&io, 0, sizeof io);
+	io.version[0] = DM_VERSION_MAJOR;
+	io.version[1] = CLUKS_DM_MINOR;
+	io.data_size = sizeof io;
+	io.data_start = sizeof io;
+	io.flags = DM_DEFERRED_REMOVE;
+	snprintf(io.name, sizeof io.name, "%s", name);
+	rc = ioctl(fd, DM_DEV_REMOVE, &io);
+	close(fd);
+	return rc == -1 ? -1 : 0;
 }
 
 /*
@@ -696,10 +729,11 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
     const unsigned char *key, const char *dmname, struct cluks_msg *m,
     int *dmfd)
 {
-	char mapper[96];
+	char mapper[96], dif[80];
 	int r, active = 0, rc = -1;
 
 	snprintf(mapper, sizeof mapper, "/dev/mapper/%s", dmname);
+	snprintf(dif, sizeof dif, "%s_dif", dmname);
 	/* The wipe needs no journal: it is all written or made again. */
 	r = crypt_activate_by_passphrase(cd, dmname, m->keyslot,
 	    (const char *)key, o->keylen, o->is_new && o->integrity ?
@@ -738,10 +772,10 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
 		goto out;
 	}
 	/* It stays while *dmfd is open, then while the mount holds it. */
-	if ((r = crypt_deactivate_by_name(cd, dmname,
-	    CRYPT_DEACTIVATE_DEFERRED)) < 0) {
+	if (cluks_dm_defer(dmname) == -1 || (cluks_dm_exists(dif) &&
+	    cluks_dm_defer(dif) == -1)) {
 		cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot mark %s for "
-		    "deferred removal: %s", mapper, strerror(-r));
+		    "deferred removal: %s", mapper, strerror(errno));
 		goto out;
 	}
 	active = 0;
@@ -751,8 +785,14 @@ out:
 		close(*dmfd);
 		*dmfd = -1;
 	}
-	if (active && (r = crypt_deactivate(cd, dmname)) < 0)
+	/* What a failure leaves active goes now, the integrity device too. */
+	if (active && cluks_dm_exists(dmname) &&
+	    (r = crypt_deactivate(cd, dmname)) < 0)
 		log_warnx("cannot close %s: %s", mapper, strerror(-r));
+	if (active && cluks_dm_exists(dif) &&
+	    (r = crypt_deactivate(NULL, dif)) < 0)
+		log_warnx("cannot close /dev/mapper/%s: %s", dif,
+		    strerror(-r));
 	return rc;
 }
 
