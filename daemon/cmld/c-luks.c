@@ -459,39 +459,16 @@ cluks_send(int sock, const struct cluks_msg *m, int fd)
 static int
 cluks_run(char *const argv[], char *out, size_t outsz, char **cause)
 {
-	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	    "LC_ALL=C", NULL };
-	char *prog, buf[512];
+	char buf[512];
 	size_t len = 0;
 	ssize_t n;
-	int p[2], nullfd, status;
+	int rfd, status;
 	pid_t pid;
 
 	out[0] = '\0';
-	if ((prog = cvol_program(argv[0])) == NULL) {
-		*cause = xasprintf("%s is not installed (e2fsprogs): cml needs "
-		    "it for data volumes", argv[0]);
+	if ((pid = cvol_fork_program(argv, -1, &rfd, cause)) == -1)
 		return -1;
-	}
-	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		*cause = xasprintf("cannot run %s: %s", argv[0],
-		    strerror(errno));
-		free(prog);
-		return -1;
-	}
-	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-			_exit(126);
-		nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (nullfd == -1 || dup2(nullfd, 0) == -1 ||
-		    dup2(p[1], 1) == -1 || dup2(p[1], 2) == -1)
-			_exit(126);
-		execve(prog, argv, envp);
-		_exit(127);
-	}
-	free(prog);
-	close(p[1]);
-	while ((n = read(p[0], buf, sizeof buf)) != 0) {
+	while ((n = read(rfd, buf, sizeof buf)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -503,7 +480,7 @@ cluks_run(char *const argv[], char *out, size_t outsz, char **cause)
 		len += (size_t)n;
 		out[len] = '\0';
 	}
-	close(p[0]);
+	close(rfd);
 	while (waitpid(pid, &status, 0) == -1) {
 		if (errno != EINTR)
 			fatal("waitpid");

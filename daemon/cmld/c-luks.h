@@ -73,8 +73,13 @@ int cluks_destroy_header(int fd, const char *path, long long *area,
 /* Says whether the dm device called name exists (sysfs) (1) or not (0). */
 int cluks_dm_exists(const char *name);
 
-/* From c-volume.c: finds an e2fsprogs program (free it); NULL if none. */
-char *cvol_program(const char *name);
+/*
+ * From c-volume.c: forks argv[0] (a program of e2fsprogs, found where
+ * Debian and others install it) with stdout and stderr to the pipe *outp reads, fd (if
+ * not -1) as descriptor 3, nothing else open, cmld's death its end.  Its
+ * pid, or -1 with *cause set.
+ */
+pid_t cvol_fork_program(char *const argv[], int fd, int *outp, char **cause);
 /* From c-volume.c: the number of a loop device backing path, or -1. */
 int cvol_loop_of_path(const char *path);
 

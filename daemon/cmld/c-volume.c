@@ -108,7 +108,7 @@ cvol_have_dm(void)
 }
 
 /* Finds an e2fsprogs program where Debian and others install it. */
-char *
+static char *
 cvol_program(const char *name)
 {
 	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin",
@@ -125,19 +125,14 @@ cvol_program(const char *name)
 	return NULL;
 }
 
-/*
- * Runs argv[0] (a program of e2fsprogs) on the volume file, passed as
- * descriptor CVOL_CHILD_FD, its output kept for messages.  -1 with
- * *cause set.
- */
-static int
-cvol_spawn(struct cvol *v, char *const argv[], char **cause)
+pid_t
+cvol_fork_program(char *const argv[], int fd, int *outp, char **cause)
 {
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	    "LC_ALL=C", NULL };
 	sigset_t all;
 	char *prog;
-	int p[2], nullfd, fd;
+	int p[2], nullfd, cfd = -1;
 	pid_t pid;
 
 	if ((prog = cvol_program(argv[0])) == NULL) {
@@ -166,22 +161,40 @@ cvol_spawn(struct cvol *v, char *const argv[], char **cause)
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		fd = fcntl(v->fd, F_DUPFD_CLOEXEC, 10);
-		if (nullfd == -1 || fd == -1 || dup2(nullfd, 0) == -1 ||
-		    dup2(p[1], 1) == -1 || dup2(p[1], 2) == -1 ||
-		    dup2(fd, CVOL_CHILD_FD) == -1)
+		if (fd != -1)
+			cfd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+		if (nullfd == -1 || (fd != -1 && cfd == -1) ||
+		    dup2(nullfd, 0) == -1 || dup2(p[1], 1) == -1 ||
+		    dup2(p[1], 2) == -1 ||
+		    (cfd != -1 && dup2(cfd, CVOL_CHILD_FD) == -1))
 			_exit(126);
-		syscall(SYS_close_range, CVOL_CHILD_FD + 1, ~0U, 0);
+		syscall(SYS_close_range, cfd != -1 ? CVOL_CHILD_FD + 1 : 3,
+		    ~0U, 0);
 		execve(prog, argv, envp);
 		_exit(127);
 	}
 	free(prog);
 	close(p[1]);
+	*outp = p[0];
+	return pid;
+}
+
+/*
+ * Runs argv[0] (a program of e2fsprogs) on the volume file, passed as
+ * descriptor CVOL_CHILD_FD, its output kept for messages.  -1 with
+ * *cause set.
+ */
+static int
+cvol_spawn(struct cvol *v, char *const argv[], char **cause)
+{
+	pid_t pid;
+
+	if ((pid = cvol_fork_program(argv, v->fd, &v->out, cause)) == -1)
+		return -1;
 	v->pid = pid;
 	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (v->pidfd == -1)
 		fatal("pidfd_open");
-	v->out = p[0];
 	if (fcntl(v->out, F_SETFL, O_NONBLOCK) == -1)
 		fatal("fcntl");
 	v->outlen = 0;
