@@ -630,6 +630,8 @@ cvol_recv(struct cvol *v)
 	    v->msg.header[sizeof v->msg.header - 1] != '\0' ||
 	    v->msg.volume[sizeof v->msg.volume - 1] != '\0' ||
 	    v->msg.device[sizeof v->msg.device - 1] != '\0' ||
+	    v->msg.refusal < CVOL_REFUSED_OTHER ||
+	    v->msg.refusal > CVOL_REFUSED_INTEGRITY ||
 	    (v->msg.ready && v->stage == CVOL_LUKS && v->msgfd == -1))
 		fatalx("the volume child of container %s sent a bad message "
 		    "(%zd bytes)", v->name, n);
@@ -680,8 +682,12 @@ cvol_step_child(struct cvol *v, char **cause)
 		v->wipe_volume = cvol_line(v->msg.volume);
 		v->wipe_device = cvol_line(v->msg.device);
 	}
-	/* A LUKS2 volume formatted counts, even where it was not opened. */
-	if (v->is_new && v->msg.formatted) {
+	/*
+	 * A new volume counts once made; where device-mapper is missing,
+	 * once formatted (its token says its ext4 is still to be made).
+	 */
+	if (v->is_new && v->msg.formatted && (v->msg.ready ||
+	    v->msg.refusal == CVOL_REFUSED_NO_DM)) {
 		if (cvol_commit(v, cause) == -1) {
 			v->refusal = CVOL_REFUSED_OTHER;
 			return -1;
