@@ -239,20 +239,55 @@ secret_flag(struct json_object *params, const char *key)
 	    json_object_get_boolean(v);
 }
 
+/*
+ * Says whether secret a is asked for now: one the daemon may not need
+ * (CMD_ARG_ON_DEMAND) only once it said so (demanded), or with
+ * --pin-stdin, which reads every secret at once.
+ */
+static int
+secret_wanted(const struct cmd_arg *a, struct json_object *params,
+    int from_stdin, int demanded)
+{
+	if (a->type != CMD_ARG_SECRET)
+		return 0;
+	if (a->unless != NULL && secret_flag(params, a->unless))
+		return 0;
+	if ((a->flags & CMD_ARG_ON_DEMAND) && !from_stdin && !demanded)
+		return 0;
+	/* asked for once only */
+	return !json_object_object_get_ex(params, a->name, NULL);
+}
+
+int
+secret_pending(const struct cmd_entry *cmd, struct json_object *params)
+{
+	const struct cmd_arg *a;
+
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->type == CMD_ARG_SECRET &&
+		    (a->flags & CMD_ARG_ON_DEMAND) &&
+		    !json_object_object_get_ex(params, a->name, NULL))
+			return 1;
+	return 0;
+}
+
 int
 secret_collect(const struct cmd_entry *cmd, struct json_object *params,
-    char **cause)
+    int demanded, char **cause)
 {
 	const struct cmd_arg *a;
 	char *s = NULL, *prompt;
-	int from_stdin, rc, fd;
+	int from_stdin, rc, fd, wanted = 0;
 
 	from_stdin = secret_flag(params, CMD_SECRET_STDIN);
+	for (a = cmd->args; a->name != NULL; a++)
+		if (secret_wanted(a, params, from_stdin, demanded))
+			wanted++;
 	/* from now on no core dump, and no ptrace by the same user, has them */
-	if (cmd_secret_count(cmd) > 0)
+	if (wanted > 0)
 		(void)prctl(PR_SET_DUMPABLE, 0);
 	/* without a controlling terminal its open fails (ENXIO) */
-	if (!from_stdin && cmd_secret_count(cmd) > 0) {
+	if (!from_stdin && wanted > 0) {
 		if ((fd = open(SECRET_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC)) ==
 		    -1) {
 			*cause = xasprintf("'%s' asks for a PIN, and there is "
@@ -263,9 +298,7 @@ secret_collect(const struct cmd_entry *cmd, struct json_object *params,
 		close(fd);
 	}
 	for (a = cmd->args; a->name != NULL; a++) {
-		if (a->type != CMD_ARG_SECRET)
-			continue;
-		if (a->unless != NULL && secret_flag(params, a->unless))
+		if (!secret_wanted(a, params, from_stdin, demanded))
 			continue;
 		if (from_stdin) {
 			rc = secret_stdin(a->metavar, &s, cause);

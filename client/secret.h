@@ -20,14 +20,22 @@
 
 /*
  * Asks for the secrets of cmd and adds them to params, which
- * cmd_parse_args made: the shell's own options (--pin-stdin, and those a
+ * cmd_parse_args made (those asked for on demand only when demanded is
+ * set, or with --pin-stdin): the shell's own options (--pin-stdin, and those a
  * secret's "unless" names) are taken out of params.  Returns 0; -1 with
  * *cause set when a secret could not be had (stdin ended, the new ones
  * differed SECRET_TRIES times, the input was cancelled); -2 with *cause
  * set for a usage error (no terminal to ask on and no --pin-stdin).
  */
 int secret_collect(const struct cmd_entry *cmd, struct json_object *params,
-    char **cause);
+    int demanded, char **cause);
+/*
+ * Says whether cmd has a secret asked for only when the daemon needs it
+ * (CMD_ARG_ON_DEMAND) that params does not hold yet: its call is then sent
+ * without it, and when answered PROTO_ERR_SECRET_REQUIRED, secret_collect
+ * with demanded set asks for it before the call is sent again.
+ */
+int secret_pending(const struct cmd_entry *cmd, struct json_object *params);
 /*
  * Asks for one secret on the terminal with prompt ("PIN: "), without
  * echo, into *out (free it with secret_free).  Returns 0, or -1 with

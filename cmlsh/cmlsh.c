@@ -657,6 +657,8 @@ struct cmlsh_call {
 	struct format_state fs;
 	struct json_object *acc; /* --json: the replies merged */
 	struct json_object *params; /* the call's, until its secrets are wiped */
+	/* answered PROTO_ERR_SECRET_REQUIRED: not shown, asked for instead */
+	int may_demand, demanded;
 	int progress; /* a progress line is on the terminal */
 	int exit_status; /* of a command run in a container, or -1 */
 };
@@ -706,6 +708,10 @@ cmlsh_error(void *arg, const char *error, struct json_object *params)
 	struct cmlsh_call *c = arg;
 
 	cmlsh_progress_clear(c);
+	if (c->may_demand && strcmp(error, PROTO_ERR_SECRET_REQUIRED) == 0) {
+		c->demanded = 1;
+		return;
+	}
 	if (!c->sh->json && strcmp(error, FORMAT_ERR_VERIFICATION) == 0)
 		format_verification_failed(c->sh->err, c->cmd->words,
 		    json_object_get_string(json_object_object_get(c->params,
@@ -808,13 +814,15 @@ cmlsh_reply(void *arg, struct json_object *params, int continues,
 
 /*
  * Calls cmd's method with params (taken over) and shows every reply;
- * returns the exit status.
+ * returns the exit status.  With demanded, an answer that a secret is
+ * required is not shown but sets *demanded.
  */
 static int
-cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
-    struct json_object *params)
+cmlsh_call_once(struct cmlsh *sh, const struct cmd_entry *cmd,
+    struct json_object *params, int *demanded)
 {
-	struct cmlsh_call c = { .sh = sh, .cmd = cmd, .exit_status = -1 };
+	struct cmlsh_call c = { .sh = sh, .cmd = cmd, .exit_status = -1,
+	    .may_demand = demanded != NULL };
 	const struct client_reply_ops ops = { .arg = &c,
 	    .reply = cmlsh_reply, .progress = cmlsh_progress,
 	    .error = cmlsh_error };
@@ -860,7 +868,42 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 	json_object_put(c.acc);
 	json_object_put(c.params);
 	format_state_free(&c.fs);
+	if (demanded != NULL)
+		*demanded = c.demanded;
 	return status;
+}
+
+/*
+ * Calls cmd's method with params (taken over): a call whose secret is
+ * asked for on demand (the PIN of a container start) goes without it
+ * first, and again with it when the daemon says it needs it.
+ */
+static int
+cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
+    struct json_object *params)
+{
+	char *cause = NULL, *syn;
+	int demanded = 0, status, rc;
+
+	if (!secret_pending(cmd, params))
+		return cmlsh_call_once(sh, cmd, params, NULL);
+	json_object_get(params);
+	status = cmlsh_call_once(sh, cmd, params, &demanded);
+	if (!demanded) {
+		json_object_put(params);
+		return status;
+	}
+	if ((rc = secret_collect(cmd, params, 1, &cause)) != 0) {
+		syn = cmd_synopsis(cmd);
+		cmlsh_fail(sh, rc == -2 ? CLIENT_ERR_USAGE : CLIENT_ERR_FAILED,
+		    rc == -2 ? syn : NULL, "%s: %s", cmd->words, cause);
+		free(syn);
+		free(cause);
+		secret_wipe(cmd, params);
+		json_object_put(params);
+		return rc == -2 ? CMLSH_EXIT_USAGE : CMLSH_EXIT_FAILED;
+	}
+	return cmlsh_call_once(sh, cmd, params, NULL);
 }
 
 /* Asks on the terminal whether to run a destructive command; 1 for yes. */
@@ -1073,7 +1116,7 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 		}
 	}
 	if (cmd_secret_count(cmd) > 0 &&
-	    (rc = secret_collect(cmd, params, &cause)) != 0) {
+	    (rc = secret_collect(cmd, params, 0, &cause)) != 0) {
 		syn = cmd_synopsis(cmd);
 		cmlsh_fail(sh, rc == -2 ? CLIENT_ERR_USAGE : CLIENT_ERR_FAILED,
 		    rc == -2 ? syn : NULL, "%s: %s", cmd->words, cause);

@@ -391,11 +391,23 @@ const struct cmd_entry cmd_table[] = {
 			{ .name = "name", .type = CMD_ARG_STRING,
 			  .metavar = "NAME", .help = "the container",
 			  .complete = CMD_COMPLETE_CONTAINER },
+			TOKEN_PIN_STDIN,
+			{ .name = "pin", .type = CMD_ARG_SECRET,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_ON_DEMAND,
+			  .metavar = "PIN",
+			  .help = "the PIN of its token: asked for when the "
+			    "container keeps its data encrypted" },
 		},
 		.summary = "start a container",
 		.help = "Checks the guest OS images against their signed hashes, then "
 		    "starts the container in its own namespaces and cgroups. "
-		    "Audited.",
+		    "A container with encrypted storage (cml.storage.encrypted) "
+		    "needs the PIN of its token: cmlsh asks for it (no echo) "
+		    "when cmld says so, or reads it from stdin with "
+		    "--pin-stdin; scd unwraps the volume's key with it, cmld "
+		    "opens the LUKS2 volume and wipes the key. A wrong PIN "
+		    "counts, and leaves the container locked. Audited (never "
+		    "with the PIN).",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
 	},
 	{
@@ -479,6 +491,28 @@ const struct cmd_entry cmd_table[] = {
 		    "again, unless --purge removes it too. Its wrapped key "
 		    "goes with it, and its token is removed from scd (the "
 		    "answer says whether). Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "container wipe",
+		.family = "container",
+		.method = "org.cml.Container.Wipe",
+		.id = CMD_ID_CONTAINER_WIPE,
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
+		},
+		.summary = "destroy a container's data for good, and prove it",
+		.help = "Destroys the data of a container that is not running: "
+		    "the LUKS2 header and keyslots of its encrypted volume are "
+		    "overwritten (a plain volume is overwritten whole), the "
+		    "volume file is removed and its wrapped key deleted from "
+		    "cmld's database; then cmld checks that no key, header, "
+		    "volume or device-mapper device of it remains, and "
+		    "reports each check. The container and its token stay: "
+		    "its next start makes a new, empty volume under a new "
+		    "key. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_DESTRUCTIVE,
 	},
 	{

@@ -70,6 +70,13 @@ enum cmd_complete {
  * a secret's "unless" names.
  */
 #define CMD_ARG_LOCAL 0x20
+/*
+ * A CMD_ARG_SECRET the daemon may not need (the PIN of a container start:
+ * only an encrypted container's): shells send the call without it and ask
+ * for it when the answer is PROTO_ERR_SECRET_REQUIRED, or send it at once
+ * when --pin-stdin is given.
+ */
+#define CMD_ARG_ON_DEMAND 0x40
 
 /* The shell option that reads a command's secrets from stdin. */
 #define CMD_SECRET_STDIN "pin-stdin"
@@ -146,6 +153,7 @@ enum cmd_id {
 	CMD_ID_CONTAINER_EXEC,
 	CMD_ID_CONTAINER_LOGS,
 	CMD_ID_CONTAINER_CONSOLE,
+	CMD_ID_CONTAINER_WIPE,
 	CMD_ID_TOKEN_INIT,
 	CMD_ID_TOKEN_STATUS,
 	CMD_ID_TOKEN_READERS,

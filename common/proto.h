@@ -33,6 +33,8 @@
 #define PROTO_ERR_INVALID_SIGNATURE "org.cml.Error.InvalidSignature"
 #define PROTO_ERR_INTEGRITY "org.cml.Error.IntegrityViolation"
 #define PROTO_ERR_DOWNGRADE "org.cml.Error.Downgrade"
+/* A call needs a secret it was sent without (parameter "secret": its name). */
+#define PROTO_ERR_SECRET_REQUIRED "org.cml.Error.SecretRequired"
 
 /* Descriptors that came with the message starting at stream offset at. */
 struct proto_fd_group {

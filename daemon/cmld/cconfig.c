@@ -961,8 +961,8 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 {
 	static const char *const known[] = { "token", "storage", "time", NULL };
 	static const char *const tknown[] = { "type", NULL };
-	static const char *const sknown[] = { "encrypted", "size_mb", "volume",
-	    NULL };
+	static const char *const sknown[] = { "encrypted", "integrity",
+	    "size_mb", "volume", NULL };
 	struct json_object *cml, *token, *storage;
 	const char *s;
 	size_t i;
@@ -990,10 +990,25 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 	    p->cause) == -1 ||
 	    cconfig_bool(storage, "cml.storage", "encrypted",
 	    &c->storage_encrypted, p->cause) == -1 ||
+	    cconfig_bool(storage, "cml.storage", "integrity",
+	    &c->storage_integrity, p->cause) == -1 ||
 	    cconfig_int(storage, "cml.storage", "size_mb", CCONFIG_STORAGE_MIN,
 	    CCONFIG_STORAGE_MAX, &c->storage_size_mb, p->cause) == -1 ||
 	    cconfig_read_volume(p, storage, c) == -1)
 		return -1;
+	/* What is encrypted is the data volume, under the token's PIN. */
+	if (c->storage_encrypted && c->volume_mount == NULL) {
+		xcause(p->cause, "cml.storage.encrypted needs "
+		    "cml.storage.volume: the data volume is what is "
+		    "encrypted");
+		return -1;
+	}
+	if (c->storage_encrypted && c->token == CCONFIG_TOKEN_NONE) {
+		xcause(p->cause, "cml.storage.encrypted needs cml.token.type "
+		    "softtoken or usbtoken: the token's PIN unlocks the "
+		    "volume's key");
+		return -1;
+	}
 	return cconfig_bool(cml, "cml", "time", &c->time, p->cause);
 }
 
@@ -1049,6 +1064,7 @@ cconfig_defaults(struct cconfig *c, int is_c0)
 	c->pids_limit = CCONFIG_PIDS_DEFAULT;
 	c->token = CCONFIG_TOKEN_NONE;
 	c->storage_size_mb = CCONFIG_STORAGE_DEFAULT;
+	c->storage_integrity = 1;
 }
 
 /* Parses for cconfig_parse and cconfig_parse_c0. */
@@ -1270,6 +1286,8 @@ cconfig_to_json(const struct cconfig *c)
 	res = json_object_new_object();
 	json_object_object_add(res, "encrypted",
 	    json_object_new_boolean(c->storage_encrypted));
+	json_object_object_add(res, "integrity",
+	    json_object_new_boolean(c->storage_integrity));
 	json_object_object_add(res, "size_mb",
 	    json_object_new_int64(c->storage_size_mb));
 	if (c->volume_mount != NULL) {

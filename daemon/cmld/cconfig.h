@@ -108,6 +108,11 @@ struct cconfig {
 
 	enum cconfig_token token;
 	int storage_encrypted;
+	/*
+	 * With storage_encrypted: LUKS2 with integrity protection
+	 * (authenticated encryption); 0: opted out, encryption alone.
+	 */
+	int storage_integrity;
 	long long storage_size_mb; /* the scratch layer (tmpfs), lost at stop */
 	/*
 	 * The data volume, kept across stops: an ext4 file of this size,

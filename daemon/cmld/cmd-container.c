@@ -168,6 +168,34 @@ cmd_container_volume_used(struct ctr *k, long long *used)
 	return rc;
 }
 
+/*
+ * Adds how the data volume is encrypted to a Show answer, whether it has
+ * integrity protection, the integrity errors the kernel reported on it,
+ * and its device-mapper device while it is open.
+ */
+static void
+cmd_container_show_encryption(struct ctr *k, struct json_object *o)
+{
+	char *dev;
+
+	json_object_object_add(o, "encryption", json_object_new_string(
+	    k->cfg.storage_integrity ? "LUKS2, aes-xts-plain64 with "
+	    "hmac(sha256) integrity (authenticated encryption), unlocked by "
+	    "its token's PIN" : "LUKS2, aes-xts-plain64, no integrity "
+	    "protection (opted out: cml.storage.integrity false), unlocked "
+	    "by its token's PIN"));
+	json_object_object_add(o, "integrity",
+	    json_object_new_boolean(k->cfg.storage_integrity));
+	json_object_object_add(o, "integrity_errors",
+	    json_object_new_int64(k->integrity_errors));
+	if (k->id != NULL && cvol_device_exists(k->id)) {
+		dev = xasprintf("/dev/mapper/cml-%s", k->id);
+		json_object_object_add(o, "volume_device",
+		    json_object_new_string(dev));
+		free(dev);
+	}
+}
+
 /* Adds the data volume to a Show answer: where, how big, how full. */
 static void
 cmd_container_show_volume(struct ctr *k, struct json_object *o)
@@ -179,7 +207,9 @@ cmd_container_show_volume(struct ctr *k, struct json_object *o)
 		return;
 	if ((id = cmd_container_id(k)) == NULL)
 		return;
-	path = cvol_path(k->cmld->state_dir, id);
+	path = k->cfg.storage_encrypted ?
+	    cvol_path_luks(k->cmld->state_dir, id) :
+	    cvol_path(k->cmld->state_dir, id);
 	size = cmd_container_size(k->cfg.volume_size_mb * 1024 * 1024);
 	if (cmd_container_volume_used(k, &used) == 0) {
 		tmp = cmd_container_size(used);
@@ -205,6 +235,8 @@ cmd_container_show_volume(struct ctr *k, struct json_object *o)
 		json_object_object_add(o, "volume_allocated",
 		    json_object_new_int64(allocated));
 	json_object_object_add(o, "volume_file", json_object_new_string(path));
+	if (k->cfg.storage_encrypted)
+		cmd_container_show_encryption(k, o);
 	free(s);
 	free(use);
 	free(size);

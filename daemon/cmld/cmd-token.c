@@ -25,10 +25,9 @@
 #include "scd.h"
 #include "settings.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
-/* The container key a token protects, in bytes. */
-#define TOKEN_KEY_LEN 64
 /* What the key check value is the HMAC of, under the key. */
 #define TOKEN_KCV_TEXT "cml key check"
 #define TOKEN_KCV_LEN CRYPTO_SHA256_LEN
@@ -47,6 +46,10 @@ struct token_req {
 	int destroyed; /* init: a token there was is gone */
 	struct json_object *status; /* init: scd's reply with the status */
 	unsigned char kcv[TOKEN_KCV_LEN]; /* init: the new key's check value */
+	/* unlock: who takes the key, and the wrapped key made for it */
+	token_key_cb key_cb;
+	void *key_arg;
+	char *wrapped; /* base64; NULL: the stored one was used */
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -252,6 +255,7 @@ token_end(struct token_req *r)
 	}
 	json_object_put(r->status);
 	explicit_bzero(r->kcv, sizeof r->kcv);
+	free(r->wrapped);
 	free(r->name);
 	free(r);
 }
@@ -773,4 +777,245 @@ void
 cmd_token_unblock(struct call *call)
 {
 	token_change(call, "Unblock", token_unblock_secrets);
+}
+
+/* --- unlocking a container's key (container start) ------------------------ */
+
+static const char *const token_unlock_secrets[] = { "pin", NULL };
+
+/*
+ * Says why a failed unwrap leaves the container locked, for its state
+ * (free it): the tries left after a wrong PIN, or scd's message.
+ */
+static char *
+token_locked_reason(const char *name, const char *error,
+    struct json_object *params)
+{
+	struct json_object *v;
+	const char *state = token_string(params, "state");
+
+	if (error != NULL && strcmp(error, TOKEN_SCD_ERR
+	    "VerificationFailed") == 0) {
+		if (state != NULL && strcmp(state, "ready") != 0)
+			return xasprintf("wrong PIN: its token is %s now "
+			    "('token status %s' says what unblocks it)", state,
+			    name);
+		return xasprintf("wrong PIN (%d tries left): 'container start "
+		    "%s' asks again",
+		    json_object_object_get_ex(params, "tries_left", &v) ?
+		    json_object_get_int(v) : 0, name);
+	}
+	return xasprintf("its key was not unlocked: %s",
+	    scd_error_message(params));
+}
+
+/* Hands a failed unlock on: the call was answered already. */
+static void
+token_unlock_fail(struct token_req *r, char *why)
+{
+	r->key_cb(r->key_arg, NULL, 0, why);
+	free(why);
+	token_end(r);
+}
+
+/*
+ * scd unwrapped the key with the PIN: it is checked against its check
+ * value (a new one is stored first, now that the PIN proved the token),
+ * handed to the start and wiped.
+ */
+static void
+token_unlock_done(void *arg, const char *error, struct json_object *params)
+{
+	struct token_req *r = arg;
+	struct store_container_key k;
+	struct json_object *st;
+	unsigned char *key = NULL, kcv[TOKEN_KCV_LEN];
+	const char *b64;
+	char *cause = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	if (error != NULL) {
+		token_error(r->call, "cannot unlock the container's storage",
+		    error, params);
+		token_unlock_fail(r, token_locked_reason(r->name, error,
+		    params));
+		return;
+	}
+	b64 = token_string(params, "key");
+	rc = b64 != NULL ? crypto_unbase64(b64, TOKEN_KEY_LEN, &key, &len) : -1;
+	/* scd's reply is freed after this: its copy of the key wiped first */
+	token_wipe(params, "key");
+	if (rc == -1 || len != TOKEN_KEY_LEN || token_kcv(key, len, kcv) == -1) {
+		call_error(r->call, PROTO_ERR_FAILED, NULL, "cannot unlock the "
+		    "container's storage: scd answered no key");
+		goto fail;
+	}
+	if (r->wrapped == NULL) {
+		rc = store_container_key_get(r->cmld->store, r->name, &k,
+		    &cause);
+		if (rc != 1 || !crypto_equal(kcv, k.kcv, sizeof kcv)) {
+			call_error(r->call, PROTO_ERR_INTEGRITY, NULL, "cannot "
+			    "unlock the container's storage: %s", rc == -1 ?
+			    cause : rc == 0 ? "its key is gone" : "the key "
+			    "the token unwrapped is not the container's (its "
+			    "check value differs)");
+			goto fail;
+		}
+	} else {
+		/* A new key: stored once the PIN proved the token. */
+		st = json_object_object_get(params, "status");
+		if (!crypto_equal(kcv, r->kcv, sizeof kcv) ||
+		    token_string(st, "serial") == NULL ||
+		    crypto_unbase64(r->wrapped, STORE_CONTAINER_KEY_MAX,
+		    &k.wrapped, &k.wrapped_len) == -1) {
+			call_error(r->call, PROTO_ERR_FAILED, NULL, "cannot "
+			    "unlock the container's storage: scd did not give "
+			    "back the new key");
+			goto fail;
+		}
+		k.container = r->name;
+		k.token_type = (char *)cconfig_token_name(r->type);
+		k.serial = (char *)token_string(st, "serial");
+		memcpy(k.kcv, kcv, sizeof k.kcv);
+		rc = store_container_key_set(r->cmld->store, &k, &cause);
+		free(k.wrapped);
+		memset(&k, 0, sizeof k);
+		if (rc == -1) {
+			call_error(r->call, PROTO_ERR_FAILED, NULL, "cannot "
+			    "store the container's new key: %s", cause);
+			goto fail;
+		}
+	}
+	store_container_key_clear(&k);
+	crypto_wipe(kcv, sizeof kcv);
+	r->key_cb(r->key_arg, key, len, NULL);
+	crypto_wipe(key, len);
+	free(key);
+	token_end(r);
+	return;
+fail:
+	store_container_key_clear(&k);
+	crypto_wipe(kcv, sizeof kcv);
+	if (key != NULL) {
+		crypto_wipe(key, len);
+		free(key);
+	}
+	token_unlock_fail(r, xasprintf("its key was not unlocked%s%s",
+	    cause != NULL ? ": " : "", cause != NULL ? cause : ""));
+	free(cause);
+}
+
+/*
+ * Sends the PIN and the wrapped key (base64) to scd to unwrap: 0, or -1
+ * with the call answered and r ended (as token_scd).
+ */
+static int
+token_unlock_unwrap(struct token_req *r, const char *wrapped)
+{
+	struct json_object *p;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "name", json_object_new_string(r->name));
+	token_copy(p, r->call->params, "pin");
+	json_object_object_add(p, "wrapped", json_object_new_string(wrapped));
+	return token_scd(r, "Unwrap", p, token_unlock_secrets,
+	    token_unlock_done, "cannot unlock the container's storage");
+}
+
+/* scd wrapped a new key for a container that had none: now the PIN. */
+static void
+token_unlock_wrapped(void *arg, const char *error, struct json_object *params)
+{
+	struct token_req *r = arg;
+	const char *wrapped = token_string(params, "wrapped");
+	token_key_cb cb;
+	void *cb_arg;
+
+	if (error != NULL || wrapped == NULL) {
+		token_error(r->call, "cannot make the container's new key",
+		    error != NULL ? error : PROTO_ERR_FAILED, params);
+		cmd_wipe_secrets(r->call->cmd, r->call->params);
+		token_unlock_fail(r, xasprintf("its new key was not made: %s",
+		    scd_error_message(params)));
+		return;
+	}
+	r->wrapped = xstrdup(wrapped);
+	cb = r->key_cb;
+	cb_arg = r->key_arg;
+	if (token_unlock_unwrap(r, r->wrapped) == -1)
+		cb(cb_arg, NULL, 0, "scd could not be asked to unwrap its key");
+}
+
+int
+token_unlock(struct call *call, struct ctr *k, token_key_cb cb, void *arg)
+{
+	struct store_container_key key;
+	struct token_req *r;
+	struct json_object *p;
+	unsigned char fresh[TOKEN_KEY_LEN];
+	char *cause = NULL, *b64;
+	int rc;
+
+	if (token_begin(call, &r) == -1) {
+		cmd_wipe_secrets(call->cmd, call->params);
+		return -1;
+	}
+	free(r->name);
+	r->name = xstrdup(k->name);
+	r->type = k->cfg.token;
+	r->key_cb = cb;
+	r->key_arg = arg;
+	rc = store_container_key_get(r->cmld->store, k->name, &key, &cause);
+	if (rc == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "cannot unlock the "
+		    "container's storage: %s", cause);
+		free(cause);
+		cmd_wipe_secrets(call->cmd, call->params);
+		token_end(r);
+		return -1;
+	}
+	if (rc == 1) {
+		b64 = crypto_base64(key.wrapped, key.wrapped_len);
+		store_container_key_clear(&key);
+		rc = token_unlock_unwrap(r, b64);
+		free(b64);
+		return rc;
+	}
+	/*
+	 * No key (its storage was wiped): a new one, wrapped under the
+	 * token, is stored once the PIN unwrapped it again.
+	 */
+	if (crypto_random(fresh, sizeof fresh) == -1 ||
+	    token_kcv(fresh, sizeof fresh, r->kcv) == -1) {
+		crypto_wipe(fresh, sizeof fresh);
+		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make the "
+		    "container's new key (the random generator or HMAC "
+		    "failed)");
+		cmd_wipe_secrets(call->cmd, call->params);
+		token_end(r);
+		return -1;
+	}
+	b64 = crypto_base64(fresh, sizeof fresh);
+	crypto_wipe(fresh, sizeof fresh);
+	p = json_object_new_object();
+	json_object_object_add(p, "name", json_object_new_string(r->name));
+	json_object_object_add(p, "key", json_object_new_string(b64));
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	/* the PIN stays in the call's params until the unwrap */
+	json_object_get(p);
+	rc = scd_call(r->cmld, "Wrap", p, token_unlock_wrapped, r, &cause);
+	token_wipe(p, "key");
+	json_object_put(p);
+	if (rc == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make the "
+		    "container's new key: %s", cause);
+		free(cause);
+		cmd_wipe_secrets(call->cmd, call->params);
+		token_end(r);
+		return -1;
+	}
+	return 0;
 }

@@ -28,6 +28,7 @@
 #include "crypto.h"
 #include "ctr.h"
 #include "ctx.h"
+#include "kmsg.h"
 #include "device.h"
 #include "guestos-ready.h"
 #include "handlers.h"
@@ -112,6 +113,14 @@ cmld_load_device(struct cmld *cmld)
 	cmld->uuid = xstrdup(dev.uuid);
 	cmld->prov_state = xstrdup(dev.state);
 	store_device_clear(&dev);
+}
+
+/* The kernel reported an integrity error: the containers' core looks. */
+static void
+cmld_integrity_error(void *arg, const char *dm_name, long long sector,
+    const char *what)
+{
+	ctr_integrity_error(arg, dm_name, sector, what);
 }
 
 int
@@ -265,6 +274,8 @@ main(int argc, char **argv)
 	daemon_signals(cmld.loop, SIGCHLD);
 	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
+	/* from now on: integrity errors on the containers' volumes */
+	cmld.kmsg = kmsg_open(cmld.loop, cmld_integrity_error, &cmld);
 
 	audit_write(&cmld, "daemon", "cmld", "ok",
 	    "cmld %s started (pid %ld, device %s, %s)", PACKAGE_VERSION,
@@ -286,6 +297,7 @@ main(int argc, char **argv)
 	loop_job_cancel_all(cmld.loop);
 	srv_free(cmld.srv);
 	cmld.srv = NULL;
+	kmsg_close(cmld.kmsg);
 	containers_release(&cmld);
 	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
 	(void)unlink(cmld.pid_path);

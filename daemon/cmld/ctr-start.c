@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "audit.h"
 #include "c-volume.h"
 #include "cconfig.h"
+#include "crypto.h"
 #include "container.h"
 #include "ctr.h"
 #include "ctx.h"
@@ -27,16 +29,17 @@
 #include "log.h"
 #include "measure.h"
 #include "store.h"
+#include "token.h"
 #include "xmalloc.h"
 
-static const char *ctr_no_dm = "needs encrypted storage, but this kernel "
-    "has no device-mapper: cml does not start it with plain data";
-
-/* Says whether this kernel can open encrypted volumes. */
-static int
-ctr_have_dm(void)
+/* Milliseconds of the monotonic clock. */
+static long long
+ctr_ms(void)
 {
-	return access("/dev/mapper/control", F_OK) == 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A start: the guest OS checked in steps, then the container started. */
@@ -50,9 +53,13 @@ struct ctr_start_job {
 	char *version;
 	int then_autostart; /* c0: start the autostart containers after */
 	long long last_ms;
+	/* encrypted storage: when the unlock began, what it and the open took */
+	long long unlock_t0, unlock_ms;
 };
 
 static void ctr_start_autostart(struct cmld *);
+static int ctr_start_step(struct job *);
+static void ctr_start_cancel(struct job *);
 
 /* Ends a start: the state, the audit record, the answer. */
 static void __attribute__((format(printf, 3, 4)))
@@ -88,6 +95,12 @@ ctr_start_done(struct ctr_start_job *sj, const char *error, const char *fmt,
 			    json_object_new_string(k->state));
 			json_object_object_add(o, "pid",
 			    json_object_new_int64((long long)k->rt->pid));
+			if (k->cfg.storage_encrypted && sj->vol != NULL) {
+				json_object_object_add(o, "unlock_ms",
+				    json_object_new_int64(sj->unlock_ms));
+				json_object_object_add(o, "open_ms",
+				    json_object_new_int64(cvol_open_ms(sj->vol)));
+			}
 			call_reply(sj->call, o);
 		} else
 			audit_container(k->cmld, k->name, "ok",
@@ -126,7 +139,11 @@ ctr_start_launch(struct ctr_start_job *sj)
 		}
 		container_set_image_fd(k->rt, i, fd);
 	}
-	if (sj->vol != NULL)
+	if (sj->vol != NULL && cvol_device(sj->vol) != NULL)
+		container_set_volume_blockdev(k->rt, cvol_take_fd(sj->vol),
+		    cvol_file(sj->vol), cvol_device(sj->vol),
+		    k->cfg.volume_mount);
+	else if (sj->vol != NULL)
 		container_set_volume(k->rt, cvol_take_fd(sj->vol),
 		    cvol_file(sj->vol), k->cfg.volume_mount);
 	if (k->cfg.is_c0) {
@@ -235,7 +252,10 @@ ctr_start_step(struct job *job)
 		if ((rc = cvol_step(sj->vol, &cause)) == 0)
 			return 0;
 		if (rc == -1) {
-			ctr_start_done(sj, PROTO_ERR_FAILED, "%s", cause);
+			ctr_start_done(sj, cvol_refusal(sj->vol) ==
+			    CVOL_REFUSED_KEY || cvol_refusal(sj->vol) ==
+			    CVOL_REFUSED_INTEGRITY ? PROTO_ERR_INTEGRITY :
+			    PROTO_ERR_FAILED, "%s", cause);
 			free(cause);
 			return 1;
 		}
@@ -273,11 +293,122 @@ ctr_start_cancel(struct job *job)
 	ctr_start_done(sj, PROTO_ERR_FAILED, "cmld is stopping");
 }
 
+/*
+ * Refuses a start (sj is freed): the state, the answer or the audit
+ * record; a refused check or set-up is the container's state, busy is
+ * not.
+ */
+static void
+ctr_start_refuse(struct ctr_start_job *sj, const char *error, char *cause)
+{
+	struct ctr *k = sj->k;
+	struct cmld *cmld = k->cmld;
+
+	if (strcmp(error, PROTO_ERR_BUSY) != 0 &&
+	    strcmp(error, PROTO_ERR_NOT_FOUND) != 0 && k->cfg_ok)
+		ctr_set_state(k, "failed", cause, NULL);
+	if (sj->call != NULL)
+		call_error(sj->call, error, strcmp(error, PROTO_ERR_BUSY) == 0 ?
+		    "name" : NULL,
+		    "container '%s' did not start: %s", k->name, cause);
+	else
+		audit_container(cmld, k->name, error,
+		    "did not start: %s", cause);
+	if (sj->then_autostart)
+		ctr_start_autostart(cmld);
+	guestos_ready_free(sj->ready);
+	cvol_free(sj->vol);
+	free(sj->version);
+	free(sj);
+	free(cause);
+}
+
+/*
+ * Sets the start going once everything it needs is there (for encrypted
+ * storage, key: the container key, which goes to the volume's child
+ * process and is wiped by the caller): the guest OS check and the data
+ * volume, as a job.  -1 with *error and *cause set.
+ */
+static int
+ctr_start_begin(struct ctr_start_job *sj, const unsigned char *key,
+    size_t keylen, const char **error, char **cause)
+{
+	struct ctr *k = sj->k;
+	struct cmld *cmld = k->cmld;
+	struct store_container sc = { 0 };
+	char *why = NULL;
+
+	/* APS 02: the images are checked again before every start. */
+	sj->ready = guestos_ready_open(cmld, k->cfg.guestos_name, sj->version,
+	    error, &why);
+	if (sj->ready == NULL) {
+		*cause = xasprintf("guest OS %s %s: %s", k->cfg.guestos_name,
+		    sj->version, why);
+		free(why);
+		return -1;
+	}
+	if (k->cfg.volume_mount != NULL) {
+		*error = PROTO_ERR_FAILED;
+		if (store_container_get(cmld->store, k->name, &sc, &why) != 1) {
+			*cause = xasprintf("cannot read its id: %s",
+			    why != NULL ? why : "it is gone");
+			free(why);
+			store_container_clear(&sc);
+			return -1;
+		}
+		/* The child checks or makes it meanwhile. */
+		if (k->cfg.storage_encrypted)
+			sj->vol = cvol_open_encrypted(cmld->state_dir, k->name,
+			    sc.uuid, k->cfg.volume_size_mb,
+			    k->cfg.storage_integrity, key, keylen, cause);
+		else
+			sj->vol = cvol_open(cmld->state_dir, k->name, sc.uuid,
+			    k->cfg.volume_size_mb, cause);
+		store_container_clear(&sc);
+		if (sj->vol == NULL)
+			return -1;
+	}
+	k->starting = 1;
+	/* Stored: a cmld that dies now leaves the next one to look. */
+	ctr_set_state(k, "starting", NULL, sj->version);
+	sj->job.step = ctr_start_step;
+	sj->job.cancel = ctr_start_cancel;
+	loop_job_add(cmld->loop, &sj->job);
+	return 0;
+}
+
+/*
+ * The key of a container with encrypted storage was unlocked with the PIN
+ * (or not: the call was answered, and the container stays locked).
+ */
+static void
+ctr_start_unlocked(void *arg, const unsigned char *key, size_t len,
+    const char *why)
+{
+	struct ctr_start_job *sj = arg;
+	struct ctr *k = sj->k;
+	const char *error = PROTO_ERR_FAILED;
+	char *cause = NULL;
+
+	k->starting = 0;
+	sj->unlock_ms = ctr_ms() - sj->unlock_t0;
+	if (key == NULL) {
+		ctr_set_state(k, "locked", why, NULL);
+		log_info("container %s stays locked: %s", k->name, why);
+		free(sj->version);
+		free(sj);
+		return;
+	}
+	if (ctr_start_begin(sj, key, len, &error, &cause) == -1)
+		ctr_start_refuse(sj, error, cause);
+}
+
 int
 ctr_start(struct ctr *k, struct call *call, int then_autostart)
 {
 	struct cmld *cmld = k->cmld;
 	struct ctr_start_job *sj;
+	struct json_object *p;
 	const char *error = PROTO_ERR_FAILED;
 	char *cause = NULL, *version = NULL;
 
@@ -285,9 +416,10 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 	sj->k = k;
 	sj->call = call;
 	sj->then_autostart = then_autostart;
-	if (k->rt != NULL || k->starting) {
+	if (k->rt != NULL || k->starting || k->wiping) {
 		error = PROTO_ERR_BUSY;
-		cause = xasprintf("it is %s already", k->state);
+		cause = k->wiping ? xstrdup("its data is being wiped") :
+		    xasprintf("it is %s already", k->state);
 		goto fail;
 	}
 	if (!k->cfg_ok) {
@@ -295,9 +427,33 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 		    "its config is refused");
 		goto fail;
 	}
-	if (k->cfg.storage_encrypted && !ctr_have_dm()) {
-		cause = xstrdup(ctr_no_dm);
+	if (k->cfg.storage_encrypted && call == NULL) {
+		/* TSF.CDATA: nobody is there to give the PIN. */
+		cause = xasprintf("waiting for the PIN of its token: "
+		    "'container start %s' unlocks it", k->name);
+		ctr_set_state(k, "locked", cause, NULL);
+		audit_container(cmld, k->name, "locked", "not started: %s",
+		    cause);
+		log_info("container %s is locked: %s", k->name, cause);
+		free(cause);
+		free(sj);
+		return -1;
+	}
+	if (k->cfg.storage_encrypted && k->cfg.storage_integrity &&
+	    !cvol_have_dm()) {
+		cause = xstrdup(CVOL_NO_DM);
 		goto fail;
+	}
+	if (k->cfg.storage_encrypted && !json_object_object_get_ex(call->params,
+	    "pin", NULL)) {
+		p = json_object_new_object();
+		json_object_object_add(p, "secret",
+		    json_object_new_string("pin"));
+		call_error_params(call, PROTO_ERR_SECRET_REQUIRED, p,
+		    "container '%s' keeps its data encrypted: the PIN of its "
+		    "token unlocks it", k->name);
+		free(sj);
+		return -1;
 	}
 	if (guestos_newest(cmld, k->cfg.guestos_name,
 	    k->cfg.guestos_min_version, &version, &cause) == -1)
@@ -312,62 +468,25 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 		    k->cfg.guestos_min_version : "");
 		goto fail;
 	}
-	/* APS 02: the images are checked again before every start. */
-	sj->ready = guestos_ready_open(cmld, k->cfg.guestos_name, version,
-	    &error, &cause);
-	if (sj->ready == NULL) {
-		char *why = xasprintf("guest OS %s %s: %s",
-		    k->cfg.guestos_name, version, cause);
-
-		free(cause);
-		cause = why;
-		goto fail;
-	}
-	if (k->cfg.volume_mount != NULL) {
-		struct store_container sc = { 0 };
-		char *why = NULL;
-
-		if (store_container_get(cmld->store, k->name, &sc, &why) != 1) {
-			cause = xasprintf("cannot read its id: %s",
-			    why != NULL ? why : "it is gone");
-			free(why);
-			store_container_clear(&sc);
-			goto fail;
+	if (k->cfg.storage_encrypted) {
+		/* The PIN first; the start goes on in ctr_start_unlocked. */
+		sj->unlock_t0 = ctr_ms();
+		if (token_unlock(call, k, ctr_start_unlocked, sj) == -1) {
+			free(sj->version);
+			free(sj);
+			return -1;
 		}
-		sj->vol = cvol_open(cmld->state_dir, k->name, sc.uuid,
-		    k->cfg.volume_size_mb, &cause);
-		store_container_clear(&sc);
-		if (sj->vol == NULL)
-			goto fail;
+		k->starting = 1;
+		call_defer(call);
+		return 0;
 	}
-	k->starting = 1;
-	/* Stored: a cmld that dies now leaves the next one to look. */
-	ctr_set_state(k, "starting", NULL, version);
-	sj->job.step = ctr_start_step;
-	sj->job.cancel = ctr_start_cancel;
+	if (ctr_start_begin(sj, NULL, 0, &error, &cause) == -1)
+		goto fail;
 	if (call != NULL)
 		call_defer(call);
-	loop_job_add(cmld->loop, &sj->job);
 	return 0;
 fail:
-	/* A refused check or set-up is the container's state; busy is not. */
-	if (strcmp(error, PROTO_ERR_BUSY) != 0 &&
-	    strcmp(error, PROTO_ERR_NOT_FOUND) != 0 && k->cfg_ok)
-		ctr_set_state(k, "failed", cause, NULL);
-	if (call != NULL)
-		call_error(call, error, strcmp(error, PROTO_ERR_BUSY) == 0 ?
-		    "name" : NULL,
-		    "container '%s' did not start: %s", k->name, cause);
-	else
-		audit_container(cmld, k->name, error,
-		    "did not start: %s", cause);
-	if (then_autostart)
-		ctr_start_autostart(cmld);
-	guestos_ready_free(sj->ready);
-	cvol_free(sj->vol);
-	free(sj->version);
-	free(sj);
-	free(cause);
+	ctr_start_refuse(sj, error, cause);
 	return -1;
 }
 
@@ -461,7 +580,8 @@ ctr_load_cb(const struct store_container *sc, void *arg)
 
 	TAILQ_INSERT_TAIL(&cmld->ctrs, k, entry);
 	if (strcmp(k->state, "stopped") != 0 &&
-	    strcmp(k->state, "failed") != 0)
+	    strcmp(k->state, "failed") != 0 &&
+	    strcmp(k->state, "locked") != 0)
 		ctr_adopt(k, sc->pid);
 	ctr_sweep(k);
 	return 0;

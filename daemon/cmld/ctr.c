@@ -10,12 +10,14 @@
 #include <sys/epoll.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "cconfig.h"
 #include "container.h"
+#include "c-volume.h"
 #include "ctr.h"
 #include "ctx.h"
 #include "guestos-ready.h"
@@ -42,6 +44,7 @@ ctr_free(struct ctr *k)
 	ctr_console_free(k);
 	cconfig_clear(&k->cfg);
 	free(k->name);
+	free(k->id);
 	free(k->signer);
 	free(k->state);
 	free(k->reason);
@@ -185,6 +188,7 @@ ctr_from_store(struct cmld *cmld, const struct store_container *sc)
 	k->cmld = cmld;
 	loop_timer_init(&k->timer, ctr_timer_fired, k);
 	k->name = xstrdup(sc->name);
+	k->id = xstrdup(sc->uuid != NULL ? sc->uuid : "");
 	k->idx = sc->idx;
 	k->signer = sc->signer != NULL ? xstrdup(sc->signer) : NULL;
 	k->state = xstrdup(sc->state);
@@ -284,6 +288,8 @@ fail:
 	return NULL;
 }
 
+static void ctr_volume_closed(struct ctr *);
+
 void
 ctr_sweep(struct ctr *k)
 {
@@ -292,6 +298,9 @@ ctr_sweep(struct ctr *k)
 
 	if (k->rt != NULL || k->starting)
 		return;
+	/* a device a dead cmld's start left open (its child was killed) */
+	if (k->cfg_ok && k->cfg.storage_encrypted)
+		ctr_volume_closed(k);
 	rc = c_cgroups_sweep(k->cmld->cgroup_parent, k->name, &report);
 	if (rc == 0)
 		return;
@@ -310,10 +319,10 @@ ctr_remove(struct ctr *k, const char **error, char **cause)
 	struct cmld *cmld = k->cmld;
 	char *why = NULL;
 
-	if (k->rt != NULL || k->starting) {
+	if (k->rt != NULL || k->starting || k->wiping) {
 		*error = PROTO_ERR_BUSY;
 		*cause = xasprintf("container '%s' is %s: stop it first",
-		    k->name, k->state);
+		    k->name, k->wiping ? "being wiped" : k->state);
 		return -1;
 	}
 	ctr_sweep(k);
@@ -410,6 +419,59 @@ ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause)
 	return 0;
 }
 
+/*
+ * After an encrypted container's end: its dm-crypt device was set to go
+ * when its last user closes it (the container's mount); one that is still
+ * there without users is removed now.  Logged, and audited when one had
+ * to be removed or cannot be.
+ */
+static void
+ctr_volume_closed(struct ctr *k)
+{
+	char *cause = NULL;
+
+	if (!cvol_device_exists(k->id))
+		return;
+	if (cvol_close_leftover(k->id, &cause) == -1) {
+		log_warnx("container %s: its volume's device is still open: "
+		    "%s", k->name, cause);
+		audit_container(k->cmld, k->name, PROTO_ERR_BUSY, "its "
+		    "volume's device-mapper device is still open after its "
+		    "end: %s", cause);
+		free(cause);
+		return;
+	}
+	log_info("container %s: its volume's device was closed", k->name);
+}
+
+void
+ctr_integrity_error(struct cmld *cmld, const char *dm_name, long long sector,
+    const char *what)
+{
+	struct ctr *k;
+	char id[33], where[48] = "";
+
+	if (strncmp(dm_name, "cml-", 4) != 0 || strlen(dm_name) < 4 + 32)
+		return;
+	memcpy(id, dm_name + 4, 32);
+	id[32] = '\0';
+	if (dm_name[4 + 32] != '\0' && strcmp(dm_name + 4 + 32, "_dif") != 0)
+		return;
+	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
+		if (strcmp(k->id, id) != 0)
+			continue;
+		k->integrity_errors++;
+		if (sector >= 0)
+			snprintf(where, sizeof where, ", sector %lld", sector);
+		log_warnx("container %s: integrity error on its data volume "
+		    "(%s%s): %s", k->name, dm_name, where, what);
+		audit_container(cmld, k->name, "integrity", "integrity error "
+		    "on its data volume (%s%s): its data was changed outside "
+		    "cml, the read failed: %s", dm_name, where, what);
+		return;
+	}
+}
+
 /* Init ended: collect it, clean up, record why. */
 static void
 ctr_exited(struct ctr *k)
@@ -426,6 +488,8 @@ ctr_exited(struct ctr *k)
 	ctr_timer_off(k);
 	container_free(k->rt);
 	k->rt = NULL;
+	if (k->cfg_ok && k->cfg.storage_encrypted)
+		ctr_volume_closed(k);
 	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
 	    NULL);
 	audit_container(k->cmld, k->name,

@@ -29,6 +29,7 @@ struct ctr {
 	TAILQ_ENTRY(ctr) entry;
 	struct cmld *cmld;
 	char *name;
+	char *id; /* its own id (32 hex digits), which names its data volume */
 	long long idx;
 	struct cconfig cfg;
 	int cfg_ok; /* the stored config still parses */
@@ -40,6 +41,9 @@ struct ctr {
 	struct call *waiting; /* a stop or kill answered at the end */
 	struct ctr_console *console; /* init's console and log; NULL */
 	int starting; /* a start job runs */
+	int wiping; /* container wipe runs */
+	/* integrity errors the kernel reported on its volume since cmld began */
+	long long integrity_errors;
 };
 
 /* --- ctr.c: the registry and the lifecycle state ------------------------ */
@@ -87,6 +91,13 @@ int ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 int ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause);
 /* Lets go of the containers at cmld's end; they run on. */
 void containers_release(struct cmld *cmld);
+/*
+ * The kernel reported an integrity error (what, at sector, -1 if none)
+ * on the device-mapper device dm_name: when it is a container's volume
+ * ("cml-ID" or "cml-ID_dif"), counted and audited against it.
+ */
+void ctr_integrity_error(struct cmld *cmld, const char *dm_name,
+    long long sector, const char *what);
 
 /* --- ctr-start.c: starting, and finding them again ---------------------- */
 

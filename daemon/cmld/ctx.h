@@ -42,6 +42,7 @@ struct cmld {
 	struct crypto_trust *trust; /* the anchors in the store */
 	struct stage *tpm; /* the link to tpm2d (tpm.c) */
 	struct stage *scd; /* the link to scd (scd.c) */
+	struct kmsg *kmsg; /* the kernel's log: integrity errors (kmsg.c) */
 	/* the client processes with a token call out; 0: a free slot */
 	pid_t token_callers[CMLD_TOKEN_CALLS];
 	/* settings, as applied (cmld is their only writer) */

@@ -32,6 +32,7 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_CONTAINER_FREEZE] = cmd_container_freeze,
 	[CMD_ID_CONTAINER_UNFREEZE] = cmd_container_unfreeze,
 	[CMD_ID_CONTAINER_REMOVE] = cmd_container_remove,
+	[CMD_ID_CONTAINER_WIPE] = cmd_container_wipe,
 	[CMD_ID_CONTAINER_EXEC] = cmd_container_exec,
 	[CMD_ID_CONTAINER_LOGS] = cmd_container_logs,
 	[CMD_ID_CONTAINER_CONSOLE] = cmd_container_console,

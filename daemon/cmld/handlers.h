@@ -110,5 +110,7 @@ void cmd_container_exec(struct call *call);
 void cmd_container_logs(struct call *call);
 /* Console: passes a pipe of what init prints and its console to type to. */
 void cmd_container_console(struct call *call);
+/* org.cml.Container.Wipe (ctr-wipe.c): destroys its data, and proves it. */
+void cmd_container_wipe(struct call *call);
 
 #endif

@@ -194,7 +194,7 @@ expect_eq "the new $a: nothing left on the host after stop" "" "$(ct_leftovers "
 # --- encrypted storage keeps its refusal: no plain volume instead --------------------------------------
 if [ ! -e /dev/mapper/control ]; then
 	e=$(ct_name vol-enc)
-	ct_create "$e" '{"name":"'"$e"'","guestos":{"name":"busybox"},"cml":{"storage":{"encrypted":true,"volume":{"size_mb":16,"mount":"/data"}}}}'
+	ct_create "$e" '{"name":"'"$e"'","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,"volume":{"size_mb":16,"mount":"/data"}}}}'
 	ct_cmlsh container start "$e"
 	expect_status "$e: encrypted storage without device-mapper: refused" 1 "$rc"
 	expect_eq "$e: the reason" \

@@ -54,7 +54,9 @@ static const char full_config[] =
     "  },\n"
     "  \"cml\": {\n"
     "    \"token\": {\"type\": \"softtoken\"},\n"
-    "    \"storage\": {\"encrypted\": true, \"size_mb\": 128},\n"
+    "    \"storage\": {\"encrypted\": true, \"integrity\": false, "
+    "\"size_mb\": 128,\n"
+    "      \"volume\": {\"size_mb\": 32, \"mount\": \"/data\"}},\n"
     "    \"time\": true\n"
     "  }\n"
     "}\n";
@@ -281,7 +283,9 @@ test_parse_full_config_round_trips(void **state)
 	assert_true(c.user_namespace);
 	assert_int_equal(c.token, CCONFIG_TOKEN_SOFTTOKEN);
 	assert_true(c.storage_encrypted);
+	assert_false(c.storage_integrity);
 	assert_int_equal(c.storage_size_mb, 128);
+	assert_string_equal(c.volume_mount, "/data");
 	assert_true(c.time);
 	assert_false(c.is_c0);
 
@@ -302,7 +306,8 @@ test_parse_full_config_round_trips(void **state)
 	    "\"access\":\"r\",\"exclusive\":false}]},"
 	    "\"user_namespace\":true},"
 	    "\"cml\":{\"token\":{\"type\":\"softtoken\"},"
-	    "\"storage\":{\"encrypted\":true,\"size_mb\":128,\"volume\":null},\"time\":true},"
+	    "\"storage\":{\"encrypted\":true,\"integrity\":false,\"size_mb\":128,"
+	    "\"volume\":{\"size_mb\":32,\"mount\":\"/data\"}},\"time\":true},"
 	    DEFAULT_DEVICES "}");
 
 	/* The effective config, less the built-in list, parses to itself. */
@@ -362,7 +367,8 @@ test_parse_minimal_config_gets_defaults(void **state)
 	    "\"cpus\":null},\"pids\":{\"limit\":1024},\"devices\":[]},"
 	    "\"user_namespace\":false},"
 	    "\"cml\":{\"token\":{\"type\":\"none\"},"
-	    "\"storage\":{\"encrypted\":false,\"size_mb\":64,\"volume\":null},\"time\":false},"
+	    "\"storage\":{\"encrypted\":false,\"integrity\":true,\"size_mb\":64,"
+	    "\"volume\":null},\"time\":false},"
 	    DEFAULT_DEVICES "}");
 	cconfig_clear(&c);
 }
@@ -654,6 +660,17 @@ test_parse_wrong_type_refused_at_each_level(void **state)
 	    "cml.storage must be an object");
 	refuse(MIN ",\"cml\":{\"storage\":{\"encrypted\":0}}}",
 	    "cml.storage.encrypted must be true or false");
+	refuse(MIN ",\"cml\":{\"storage\":{\"integrity\":\"no\"}}}",
+	    "cml.storage.integrity must be true or false");
+	/* TSF.CDATA: encrypted storage is the volume's, under a token */
+	refuse(MIN ",\"cml\":{\"token\":{\"type\":\"softtoken\"},"
+	    "\"storage\":{\"encrypted\":true}}}",
+	    "cml.storage.encrypted needs cml.storage.volume: the data volume "
+	    "is what is encrypted");
+	refuse(MIN ",\"cml\":{\"storage\":{\"encrypted\":true,"
+	    "\"volume\":{\"size_mb\":16,\"mount\":\"/data\"}}}}",
+	    "cml.storage.encrypted needs cml.token.type softtoken or usbtoken: "
+	    "the token's PIN unlocks the volume's key");
 	refuse(MIN ",\"cml\":{\"storage\":{\"size_mb\":\"64\"}}}",
 	    "cml.storage.size_mb must be an integer from 1 to 1048576");
 	refuse(MIN ",\"cml\":{\"time\":\"no\"}}", "cml.time must be true or false");
