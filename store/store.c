@@ -182,6 +182,35 @@ static const char *const store_main_migrations[] = {
 	" kcv BLOB NOT NULL CHECK (length(kcv) = 32),"
 	" created_ms INTEGER NOT NULL"
 	")" STORE_STRICT ";",
+
+	/*
+	 * 8: the state "locked": a container with encrypted storage that
+	 * waits for its token's PIN (a CHECK changes: the table is made anew,
+	 * foreign keys off as during every migration, so that container_key
+	 * keeps its rows).
+	 */
+	"CREATE TABLE main.container_8 ("
+	" name TEXT NOT NULL PRIMARY KEY,"
+	" idx INTEGER NOT NULL UNIQUE CHECK (idx >= 0),"
+	" config BLOB NOT NULL CHECK (length(config) > 0),"
+	" signer TEXT,"
+	" guestos TEXT NOT NULL,"
+	" guestos_version TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('stopped', 'starting',"
+	"  'running', 'stopping', 'frozen', 'failed', 'locked')),"
+	" reason TEXT,"
+	" pid INTEGER NOT NULL DEFAULT 0,"
+	" created_ms INTEGER NOT NULL,"
+	" started_ms INTEGER NOT NULL DEFAULT 0,"
+	" uuid TEXT NOT NULL DEFAULT ''"
+	")" STORE_STRICT ";"
+	"INSERT INTO main.container_8 (name, idx, config, signer, guestos,"
+	" guestos_version, state, reason, pid, created_ms, started_ms, uuid)"
+	" SELECT name, idx, config, signer, guestos, guestos_version, state,"
+	" reason, pid, created_ms, started_ms, uuid FROM main.container;"
+	"DROP TABLE main.container;"
+	"ALTER TABLE main.container_8 RENAME TO container;"
+	"CREATE UNIQUE INDEX main.container_uuid ON container (uuid);",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -1716,6 +1745,7 @@ store_guestos_remove(struct store *st, const char *name, const char *version,
 /* The states of a container; the table's CHECK lists the same. */
 static const char *const store_container_states[] = {
 	"stopped", "starting", "running", "stopping", "frozen", "failed",
+	"locked",
 };
 
 /* Checks a container state in words before the table's CHECK does. */
@@ -1730,7 +1760,7 @@ store_container_state_ok(const char *state, char **cause)
 			return 0;
 	}
 	xcause(cause, "invalid container state '%s': use stopped, "
-	    "starting, running, stopping, frozen or failed",
+	    "starting, running, stopping, frozen, failed or locked",
 	    state == NULL ? "" : state);
 	return -1;
 }
@@ -2528,53 +2558,70 @@ store_container_key_remove(struct store *st, const char *container,
 #define STORE_SCAN_CHUNK (64 * 1024)
 
 /*
- * Scans the file at path for the bytes needle, streaming, with an overlap
- * of nlen - 1 bytes between reads so that a match across two reads is
- * found.  Sets *size to the file's size (0 when it does not exist) and
- * *found; -1 with *cause set when it cannot be read.
+ * Scans a file of schema main for the bytes needle: the database itself
+ * (op SQLITE_FCNTL_FILE_POINTER) or its write-ahead log
+ * (SQLITE_FCNTL_JOURNAL_POINTER), read through SQLite's own open file
+ * (path names it in messages).  Never through a descriptor of its own:
+ * closing any descriptor of a file drops every POSIX lock this process
+ * holds on it, SQLite's included, and another connection could then take
+ * the log away from under this one.  Streams, with an overlap of nlen - 1
+ * bytes between reads so that a match across two reads is found.  Sets
+ * *size (0 for a log that is not open: checked to be absent or empty)
+ * and *found; -1 with *cause set when it cannot be read.
  */
 static int
-store_scan_file(const char *path, const unsigned char *needle, size_t nlen,
-    long long *size, int *found, char **cause)
+store_scan_file(sqlite3 *db, int op, const char *path,
+    const unsigned char *needle, size_t nlen, long long *size, int *found,
+    char **cause)
 {
+	sqlite3_file *f = NULL;
+	sqlite3_int64 fsize = 0, off = 0;
 	unsigned char *buf;
-	size_t keep = 0, have, cap;
-	ssize_t n;
-	int fd, ret = -1;
+	size_t keep = 0, have, cap, want;
+	struct stat sb;
+	int rc, ret = -1;
 
 	*size = 0;
 	*found = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		if (errno == ENOENT)
+	if (sqlite3_file_control(db, "main", op, &f) != SQLITE_OK || f == NULL ||
+	    f->pMethods == NULL) {
+		/* no log open: then there must be none with anything in it */
+		if (stat(path, &sb) == -1 && errno == ENOENT)
+			return 0;
+		if (stat(path, &sb) == 0 && sb.st_size == 0)
 			return 0;
 		xcause(cause, "cannot read %s to check that the key is gone: "
-		    "%s", path, strerror(errno));
+		    "SQLite has it not open", path);
+		return -1;
+	}
+	if ((rc = f->pMethods->xFileSize(f, &fsize)) != SQLITE_OK) {
+		store_cause(cause, db, rc, "cannot read %s to check that the "
+		    "key is gone", path);
 		return -1;
 	}
 	cap = STORE_SCAN_CHUNK + nlen;
 	buf = xmalloc(cap);
-	for (;;) {
-		n = read(fd, buf + keep, cap - keep);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			xcause(cause, "cannot read %s to check that the key "
-			    "is gone: %s", path, strerror(errno));
+	while (off < fsize) {
+		want = cap - keep;
+		if ((sqlite3_int64)want > fsize - off)
+			want = (size_t)(fsize - off);
+		rc = f->pMethods->xRead(f, buf + keep, (int)want, off);
+		if (rc != SQLITE_OK) {
+			store_cause(cause, db, rc, "cannot read %s to check "
+			    "that the key is gone", path);
 			goto out;
 		}
-		if (n == 0)
-			break;
-		*size += n;
-		have = keep + (size_t)n;
+		off += (sqlite3_int64)want;
+		have = keep + want;
 		if (memmem(buf, have, needle, nlen) != NULL)
 			*found = 1;
 		keep = have < nlen - 1 ? have : nlen - 1;
 		memmove(buf, buf + have - keep, keep);
 	}
+	*size = (long long)fsize;
 	ret = 0;
 out:
 	free(buf);
-	close(fd);
 	return ret;
 }
 
@@ -2622,10 +2669,10 @@ store_container_key_wipe(struct store *st, const char *container,
 	}
 
 	wal_path = xasprintf("%s-wal", main_path);
-	if (store_scan_file(main_path, k.wrapped, k.wrapped_len, &db_size,
-	    &in_db, cause) == -1 ||
-	    store_scan_file(wal_path, k.wrapped, k.wrapped_len, &wal_size,
-	    &in_wal, cause) == -1)
+	if (store_scan_file(st->db, SQLITE_FCNTL_FILE_POINTER, main_path,
+	    k.wrapped, k.wrapped_len, &db_size, &in_db, cause) == -1 ||
+	    store_scan_file(st->db, SQLITE_FCNTL_JOURNAL_POINTER, wal_path,
+	    k.wrapped, k.wrapped_len, &wal_size, &in_wal, cause) == -1)
 		goto out;
 	if (in_db || in_wal) {
 		xcause(cause, "wrapped key (%zu bytes) of container '%s' "

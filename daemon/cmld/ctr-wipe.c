@@ -86,6 +86,8 @@ ctr_wipe_key(struct ctr_wipe *w)
 	    NULL ? cvol_wipe_device(w->vol) : "none", report);
 	log_info("container %s: its data was wiped and the wipe verified",
 	    k->name);
+	ctr_set_state(k, "stopped", "its data was wiped: its next start "
+	    "makes a new key and volume", NULL);
 	call_reply(w->call, o);
 	free(report);
 }

@@ -54,7 +54,23 @@ need_prog cryptsetup blkid
 # scd's cheapest key derivation: the flows, not the KDF's cost, are tested
 export CML_STACK_KDF_COST=test
 ct_setup
-[ ! -e /dev/mapper/control ] || skip "this kernel has device-mapper: container-cgroup-v2-vm.sh covers the activation; this test proves the refusal where there is none"
+! grep -q ' device-mapper$' /proc/misc ||
+    skip "this kernel has device-mapper: container-cgroup-v2-vm.sh covers the activation; this test proves the refusal where there is none"
+# cryptsetup (libdevmapper) makes /dev/mapper/control when it asks for
+# device-mapper, even where the kernel has none: what this test's own
+# cryptsetup left is removed after it, so that nothing here looks as if
+# the kernel had device-mapper (cmld leaves none: checked below)
+had_control=$([ -e /dev/mapper/control ] && echo 1 || echo 0)
+cryptsetup() {
+	local rc
+	command cryptsetup "$@"
+	rc=$?
+	if [ "$had_control" = 0 ] && [ -e /dev/mapper/control ]; then
+		rm -f /dev/mapper/control
+		rmdir /dev/mapper 2>/dev/null
+	fi
+	return $rc
+}
 
 PIN=lk3958q
 WRONG=zz1047m
@@ -109,7 +125,7 @@ expect_eq "$e1: the exact reason" \
     "$(cat "$SCRATCH/err")"
 expect_eq "$e1: no PIN was asked or counted" "$max" "$(tries "$e1")"
 expect_eq "$e1: no volume file was made" "absent" "$([ -e "$f1" ] && echo there || echo absent)"
-expect_eq "$e1: no device-mapper control node was left behind" "absent" \
+[ "$had_control" = 1 ] || expect_eq "$e1: no device-mapper control node was left behind" "absent" \
     "$([ -e /dev/mapper/control ] && echo there || echo absent)"
 
 # --- the PIN is asked for only when needed ------------------------------------------------------
@@ -138,9 +154,9 @@ expect_eq "$e2: the volume file is there, root's alone" "-rw------- 0 33554432" 
 expect_eq "$e2: blkid: a LUKS2 volume" "TYPE=crypto_LUKS VERSION=2" \
     "$(blkid -p -s TYPE -s VERSION -o export "$f2" | grep -E '^(TYPE|VERSION)=' | sort | xargs)"
 dump=$(cryptsetup luksDump "$f2" 2>&1)
-expect_match "luksDump: LUKS2" '(^|'$'\n'')Version: +2(\n|$)' "$dump"
-expect_match "luksDump: cml's label" "(^|"$'\n'")Label: +cml:$(re_quote "$e2")("$'\n'"|\$)" "$dump"
-expect_match "luksDump: cml's subsystem" '(^|'$'\n'')Subsystem: +cml('$'\n''|$)' "$dump"
+expect_eq "luksDump: LUKS2" "Version: 2" "$(printf '%s\n' "$dump" | grep '^Version:' | xargs)"
+expect_eq "luksDump: cml's label" "Label: cml:$e2" "$(printf '%s\n' "$dump" | grep '^Label:' | xargs)"
+expect_eq "luksDump: cml's subsystem" "Subsystem: cml" "$(printf '%s\n' "$dump" | grep '^Subsystem:' | xargs)"
 expect_match "luksDump: aes-xts-plain64" 'cipher: +aes-xts-plain64' "$dump"
 expect_eq "luksDump: one keyslot, 0" "0: luks2" "$(printf '%s\n' "$dump" | grep -E '^ +[0-9]+: luks2' | xargs)"
 expect_match "luksDump: PBKDF2 (the passphrase is a 512-bit random key)" 'PBKDF: +pbkdf2' "$dump"
@@ -215,7 +231,7 @@ wrapped=$(sqlite3 "$db" "SELECT hex(wrapped) FROM container_key WHERE container 
 ct_cmlsh container wipe "$e2"
 expect_status "container wipe without --yes and no terminal: a usage error" 2 "$rc"
 expect_eq "$e2: nothing was wiped then" "there" "$([ -e "$f2" ] && echo there || echo absent)"
-cmlsh_run --json container wipe "$e2" --yes >"$SCRATCH/wipe.json" 2>"$SCRATCH/err"
+cmlsh_run --json --yes container wipe "$e2" >"$SCRATCH/wipe.json" 2>"$SCRATCH/err"
 expect_status "container wipe $e2 --yes" 0 "$?"
 wj=$(cat "$SCRATCH/wipe.json")
 expect_eq "the wipe says it verified" "true" "$(json_get verified <<<"$wj")"
@@ -239,11 +255,14 @@ for f in (sys.argv[2], sys.argv[2] + "-wal"):
 print(n)' "$wrapped" "$db")"
 expect_match "the wipe is audited with its checks" \
     "container=$(re_quote "$e2") object=.* result=ok details=wiped container $(re_quote "$e2")'s data and verified it: header: " "$(audit_tail 5)"
-expect_eq "$e2: the container and its token stay" "stopped softtoken" \
-    "$(ct_list | grep "^$e2 " | cut -d' ' -f2) $(cmlsh_run --json token status "$e2" | json_get status type)"
+expect_eq "$e2: the container and its token stay; its state says why" \
+    "$e2 stopped its data was wiped: its next start makes a new key and volume softtoken" \
+    "$(ct_list | grep "^$e2 ") $(cmlsh_run --json token status "$e2" | json_get status type)"
 # the next start: a new key and a new volume
 pstart "$PIN" "$e2"
 expect_match "$e2 after the wipe: a new volume, its new key verified" "opens keyslot 0 of the LUKS2 volume" "$(cat "$SCRATCH/err")"
+# (read by another process, sqlite3: cmld's own connection kept its
+# database whole through the wipe's scan)
 expect_eq "$e2: a new wrapped key was stored" 1 "$(sqlite3 "$db" "SELECT count(*) FROM container_key WHERE container = '$e2' AND hex(wrapped) != '$wrapped'")"
 uuid2=$(cryptsetup luksUUID "$f2" 2>&1)
 expect_match "$e2: the new volume has another UUID" '^[0-9a-f-]{36}$' "$uuid2"
@@ -252,11 +271,11 @@ expect_match "$e2: the new volume has another UUID" '^[0-9a-f-]{36}$' "$uuid2"
 # a plain volume: not while it runs; then overwritten and removed
 ct_start "$pl"
 fp=$(ct_show "$pl" volume_file)
-ct_cmlsh container wipe "$pl" --yes
+ct_cmlsh --yes container wipe "$pl"
 expect_status "$pl: not wiped while it runs" 1 "$rc"
 expect_match "$pl: stop it first" "container '$pl' is running: stop it first" "$(cat "$SCRATCH/err")"
 ct_cmlsh container stop "$pl"
-ct_cmlsh container wipe "$pl" --yes
+ct_cmlsh --yes container wipe "$pl"
 expect_status "$pl: wiped once stopped" 0 "$rc"
 expect_eq "$pl: its volume is gone" "absent" "$([ -e "$fp" ] && echo there || echo absent)"
 

@@ -2311,7 +2311,12 @@ test_store_container_set_state_invalid_refused(void **state)
 	assert_int_equal(store_container_set_state(st, "web", "paused", "x",
 	    1, "2", &cause), -1);
 	assert_string_equal(cause, "invalid container state 'paused': use "
-	    "stopped, starting, running, stopping, frozen or failed");
+	    "stopped, starting, running, stopping, frozen, failed or locked");
+	free(cause);
+	cause = NULL;
+	/* a container waiting for its token's PIN (schema version 8) */
+	assert_int_equal(store_container_set_state(st, "web", "locked",
+	    "waiting for the PIN", 0, NULL, &cause), 1);
 	free(cause);
 	cause = NULL;
 	assert_int_equal(store_container_set_state(st, "web", NULL, NULL, 0,
