@@ -2315,10 +2315,12 @@ test_store_container_set_state_invalid_refused(void **state)
 	free(cause);
 	cause = NULL;
 	/* a container waiting for its token's PIN (schema version 8) */
-	assert_int_equal(store_container_set_state(st, "web", "locked",
+	c.name = "lk";
+	c.idx = 1;
+	assert_int_equal(store_container_add(st, &c, &cause), 0);
+	assert_int_equal(store_container_set_state(st, "lk", "locked",
 	    "waiting for the PIN", 0, NULL, &cause), 1);
-	free(cause);
-	cause = NULL;
+	c.name = "web";
 	assert_int_equal(store_container_set_state(st, "web", NULL, NULL, 0,
 	    NULL, &cause), -1);
 	assert_non_null(strstr(cause, "invalid container state ''"));
