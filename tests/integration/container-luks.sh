@@ -43,7 +43,7 @@
 # Proves: TSF.CDATA (a container's data only ever on its LUKS2 volume,
 # under a key wrapped by its token and verified against the keyslot; never
 # plain), CR 4.1 (confidentiality at rest: no plain data in the volume
-# file), CR 4.2 and CR 4.2(2) (container wipe destroys header, keyslots,
+# file), CR 4.2, CR 4.2(2) (container wipe destroys header, keyslots,
 # volume and key, and verifies that none remains), CR 1.1 (the PIN unlocks
 # the container's storage), CR 1.11 (a wrong PIN counts and leaves it
 # locked).

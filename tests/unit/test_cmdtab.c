@@ -391,8 +391,8 @@ test_table_consistent_with_interfaces(void **state)
 }
 
 /*
- * Proves: CR 1.5 (a PIN a call carried is wiped in place when the call
- * ends; other members are left alone).
+ * Proves: CR 1.5, CR 4.2(1) (a PIN a call carried is wiped in place when
+ * the call ends; other members are left alone).
  */
 static void
 test_wipe_secrets_in_place(void **state)

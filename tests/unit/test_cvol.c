@@ -123,6 +123,8 @@ teardown(void **st)
 	return 0;
 }
 
+/* Proves: TSF.CDATA (integrity protection needs device-mapper: refused at once,
+ * with the exact reason, nothing made). */
 static void
 test_cvol_integrity_nodm_refused(void **st)
 {
@@ -137,6 +139,8 @@ test_cvol_integrity_nodm_refused(void **st)
 	assert_int_equal(stat(voldir, &sb), -1);
 }
 
+/* Proves: TSF.CDATA, CR 4.1 (a LUKS2 header made and the key verified against
+ * its keyslot without activation; no plain data). */
 static void
 test_cvol_format_nodm_keyslot_verified(void **st)
 {
@@ -191,6 +195,7 @@ test_cvol_format_nodm_keyslot_verified(void **st)
 	free(path);
 }
 
+/* Proves: TSF.CDATA (a key that opens no keyslot is refused). */
 static void
 test_cvol_wrong_key_refused(void **st)
 {
@@ -212,6 +217,8 @@ test_cvol_wrong_key_refused(void **st)
 	free(path);
 }
 
+/* Proves: CR 4.2, CR 4.2(2) (header and keyslots overwritten, checked, the file
+ * removed). */
 static void
 test_cvol_wipe_luks_destroyed(void **st)
 {
@@ -264,6 +271,7 @@ test_cvol_wipe_luks_destroyed(void **st)
 	free(path);
 }
 
+/* Proves: CR 4.2, CR 4.2(2) (a plain volume zeroed, checked, removed). */
 static void
 test_cvol_wipe_plain_zeroed(void **st)
 {
@@ -306,6 +314,7 @@ test_cvol_wipe_plain_zeroed(void **st)
 	free(path);
 }
 
+/* Proves: TSF.CDATA (a file that is not cml's LUKS2 volume is refused). */
 static void
 test_cvol_foreign_file_refused(void **st)
 {
@@ -327,6 +336,7 @@ test_cvol_foreign_file_refused(void **st)
 	free(path);
 }
 
+/* Proves: CR 4.2 (remove --purge destroys the header first). */
 static void
 test_cvol_remove_luks(void **st)
 {
