@@ -420,10 +420,11 @@ ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause)
 }
 
 /*
- * After an encrypted container's end: its dm-crypt device was set to go
- * when its last user closes it (the container's mount); one that is still
- * there without users is removed now.  Logged, and audited when one had
- * to be removed or cannot be.
+ * After an encrypted container's end, and for one not running when cmld
+ * starts: its dm-crypt device was set to go when its last user closes it
+ * (the container's mount, gone with its last process); one still there
+ * without users (its deferred removal never set: a start's child killed
+ * midway) is removed now, and audited.  One still in use goes by itself.
  */
 static void
 ctr_volume_closed(struct ctr *k)
@@ -433,15 +434,15 @@ ctr_volume_closed(struct ctr *k)
 	if (!cvol_device_exists(k->id))
 		return;
 	if (cvol_close_leftover(k->id, &cause) == -1) {
-		log_warnx("container %s: its volume's device is still open: "
-		    "%s", k->name, cause);
-		audit_container(k->cmld, k->name, PROTO_ERR_BUSY, "its "
-		    "volume's device-mapper device is still open after its "
-		    "end: %s", cause);
+		log_info("container %s: its volume's device goes when its last "
+		    "user closes it: %s", k->name, cause);
 		free(cause);
 		return;
 	}
-	log_info("container %s: its volume's device was closed", k->name);
+	log_info("container %s: its volume's device was left open; closed",
+	    k->name);
+	audit_container(k->cmld, k->name, "ok", "its volume's device-mapper "
+	    "device was left open; closed");
 }
 
 void
