@@ -181,6 +181,18 @@ expect_match "$e2: again: the key opens keyslot 0 of the existing volume" \
     "opens keyslot 0 of the LUKS2 volume $(re_quote "$f2"); checked without activation\\)\$" "$(cat "$SCRATCH/err")"
 expect_eq "$e2: the existing volume was not formatted again" "$uuid" "$(cryptsetup luksUUID "$f2" 2>&1)"
 
+# on a terminal: cmlsh asks for the PIN once cmld says it needs one,
+# without echo
+pty_start 24 80 "$CMLSH" --socket "$SOCK" -c "container start $e2"
+pty_wait "PIN: " || fail "container start on a terminal: no PIN prompt"
+pty_keys "$PIN\r"
+pty_end
+expect_status "$e2 on a terminal: the PIN asked, then refused (no device-mapper)" 1 "$trc"
+expect_match "$e2 on a terminal: the prompt, then the reason with the keyslot" \
+    "^PIN: "$'\n'"cmlsh: container '$(re_quote "$e2")' did not start: needs encrypted storage, .* opens keyslot 0 of the LUKS2 volume" \
+    "$(tr -d '\r' <"$SCRATCH/tty.out")"
+expect_eq "$e2 on a terminal: the PIN was not echoed" "" "$(grep -aF -- "$PIN" "$SCRATCH/tty.out")"
+
 # --- a foreign header: the key opens no keyslot -------------------------------------------------
 cp "$f2" "$SCRATCH/own.luks"
 truncate -s 32M "$SCRATCH/foreign.luks"
@@ -269,7 +281,10 @@ expect_match "$e2: the new volume has another UUID" '^[0-9a-f-]{36}$' "$uuid2"
 [ "$uuid2" != "$uuid" ] || _check_failed "$e2: the new volume has the old UUID $uuid"
 
 # a plain volume: not while it runs; then overwritten and removed
-ct_start "$pl"
+pty_start 24 80 "$CMLSH" --socket "$SOCK" -c "container start $pl"
+pty_end
+expect_status "$pl (plain) on a terminal: started" 0 "$trc"
+expect_eq "$pl (plain): no PIN was asked" "" "$(grep -a "PIN" "$SCRATCH/tty.out")"
 fp=$(ct_show "$pl" volume_file)
 ct_cmlsh --yes container wipe "$pl"
 expect_status "$pl: not wiped while it runs" 1 "$rc"
