@@ -17,7 +17,8 @@
 # dm-crypt, ecb, xts, algif_skcipher, ext4) and tests/vm/init.sh as init.
 # qemu boots Debian's kernel (linux-image-amd64) with it, with
 # cgroup_no_v1=all, without network, with a swtpm attached as its TPM
-# (tpm-tis) and an empty 64 MiB disk image (virtio) for the state volume.
+# (tpm-tis) and an empty 256 MiB disk image (virtio, sparse) for the state
+# volume (it holds the containers' data volumes too).
 # Inside, the init starts tpm2d (device:/dev/tpmrm0, system key sealed to
 # PCRs 16 and 23, --state-volume /dev/vda) and then, once it is ready,
 # mounts cgroup2 at /sys/fs/cgroup, starts cmld, installs the guest OS and
@@ -272,8 +273,10 @@ done
 swtpm_pid=$(head -n 1 "$tpmdir/pid" 2>/dev/null | tr -dc 0-9)
 [ -n "$swtpm_pid" ] || fail "swtpm for the VM wrote no pid"
 track_pid "$swtpm_pid"
+# (room for the 64 MiB data volumes of "enc", whose integrity wipe writes
+# all of it, and "plain", next to the guest OS and the database)
 disk=$SCRATCH/state.img
-truncate -s 64M "$disk" || fail "truncate $disk"
+truncate -s 256M "$disk" || fail "truncate $disk"
 
 # --- the VM ---------------------------------------------------------------------------
 console=$SCRATCH/console.log
@@ -554,9 +557,11 @@ expect_eq "the marker read back" "$encmark" "$(got enc.read)"
 expect_match "/data inside is ext4" ' ext4$' "$(got enc.mount_inside)"
 expect_eq "enc stopped" stopped "$(got enc.state_stopped)"
 expect_eq "after the stop no dm device of a container volume is left" "" "$(got enc.mapped_stopped)"
+# (removed by the kernel, deferred: without udev nobody removes the nodes)
+echo "# /dev/mapper nodes after the stop (the VM runs no udev): '$(got enc.nodes_stopped)'"
 expect_eq "the volume file starts with a LUKS2 header (magic, version 2)" "L U K S 272 276 0 2" "$(got enc.file_magic)"
 expect_eq "the LUKS2 header: aes-xts-plain64, hmac(sha256) integrity, label cml:enc" \
-    '"aes-xts-plain64" cml:enc hmac(sha256)' "$(got enc.file_header)"
+    '"aes-xts-plain64" hmac(sha256) cml:enc' "$(got enc.file_header)"
 expect_eq "the marker is not in the volume file in clear" 0 "$(got enc.file_marker)"
 expect_eq "the volume file has the configured size" 67108864 "$(got enc.file_size)"
 expect_eq "started again with the PIN: the marker is there" "$encmark" "$(got enc.read2)"
@@ -579,7 +584,9 @@ read -r b0 b1 <<<"$(got enc.tamper)"
 expect_eq "one byte of the volume's data area flipped" "$((${b0:-0} ^ 255))" "${b1:-}"
 if [ "$(got enc.tamper_start)" = 0 ]; then
 	echo "# tamper: enc started (e2fsck did not read the flipped sector); read through the dm device"
-	expect_match "tampered: reading the dm device fails with an I/O error" '^[1-9][0-9]* [1-9]' "$(got enc.tamper_read)"
+	# ("STATUS ERROR-LINES": busybox dd with conv=noerror goes on past an
+	# error, says so and ends with 0)
+	expect_match "tampered: reading the dm device meets an I/O error" '^[0-9]+ [1-9]' "$(got enc.tamper_read)"
 else
 	echo "# tamper: the start itself failed: $(got enc.tamper_start.out)"
 	expect_match "tampered: the start names an integrity error" 'integrity error' "$(got enc.tamper_start.out)"
@@ -589,10 +596,11 @@ echo "# kernel: $(got enc.tamper_dmesg_line)"
 expect_match "tampered: cmld audits an integrity error for enc" 'integrity error' "$(got enc.tamper_audit)"
 expect_match "tampered: container show counts integrity errors" '^[1-9][0-9]*$' "$(got enc.tamper_errors)"
 expect_eq "tampered, stopped: no dm device left" "" "$(got enc.tamper_mapped_stopped)"
-expect_match "container wipe enc --yes: exit 0" '^0 ' "$(got enc.wipe)"
+expect_match "cmlsh --yes container wipe enc: exit 0" '^0 ' "$(got enc.wipe)"
 for w in header volume device key; do
-	expect_match "container wipe --json reports the $w check" "$w" "$(got enc.wipe)"
+	expect_match "container wipe --json reports the $w check" "\"$w\": *\"[^\"]+\"" "$(got enc.wipe)"
 done
+expect_match "container wipe --json: verified" '"verified": *true' "$(got enc.wipe)"
 expect_eq "after the wipe: no volume file of enc" 0 "$(got enc.wipe_files)"
 expect_eq "after the wipe: no dm device" "" "$(got enc.wipe_mapped)"
 expect_eq "after the wipe: started with the PIN$([ -n "${vm[enc.start_wiped.out]+set}" ] && echo " (${vm[enc.start_wiped.out]})")" \

@@ -180,9 +180,11 @@ volmount() {
 	awk -v d="$VOLDIR" '$2 == d { m = $1 " " $3 " " $4 } END { print (m == "" ? "none" : m) }' /proc/mounts
 }
 
-# the dm-crypt devices: the names in /dev/mapper but control
+# the device-mapper devices, by name, as the kernel has them (sysfs: a
+# device removed by the kernel itself, deferred, leaves its node in
+# /dev/mapper behind when no udev runs)
 mapped() {
-	ls /dev/mapper 2>/dev/null | grep -v '^control$' | tr '\n' ' ' | sed 's/ $//'
+	cat /sys/block/dm-*/dm/name 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 tpm2d_start tpm2d
@@ -408,8 +410,14 @@ jint() {
 	tr ',{}' '\n\n\n' <"$2" | sed -n "s/^ *\"$1\": *\([0-9][0-9]*\) *\$/\1/p" | head -n 1
 }
 
-# encmapped: the dm devices of container volumes (cml-* but the state volume)
+# encmapped: the dm devices of container volumes (cml-* but the state
+# volume), as the kernel has them
 encmapped() {
+	mapped | tr ' ' '\n' | grep '^cml-' | grep -v '^cml-state$' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# encnodes: the nodes of container volumes' dm devices in /dev/mapper
+encnodes() {
 	ls /dev/mapper 2>/dev/null | grep '^cml-' | grep -v '^cml-state$' | tr '\n' ' ' | sed 's/ $//'
 }
 
@@ -478,7 +486,8 @@ listed() {
 # reports "STATUS I/O-ERROR-LINES"
 dmread() {
 	dd if="/dev/mapper/cml-$2" of=/dev/null bs=1M conv=noerror >/tmp/dd.out 2>&1
-	report "$1" "$? $(grep -ci 'i/o error' /tmp/dd.out)"
+	report "$1" "$? $(grep -ciE 'input/output error|i/o error' /tmp/dd.out)"
+	report "$1.out" "$(head -c 300 /tmp/dd.out | tr '\n' ' ')"
 }
 
 # byteat FILE OFFSET: the byte there, as a decimal number
@@ -516,11 +525,15 @@ report enc.mount_inside "$(cml container exec enc -- /bin/cat /proc/mounts 2>&1 
 run enc.stop container stop enc
 report enc.state_stopped "$(show enc state)"
 report enc.mapped_stopped "$(unmapped)"
+report enc.nodes_stopped "$(encnodes)"
 # the volume file: a LUKS2 header (magic, version 2, integrity in its JSON
 # area), and the marker not in clear
 volf=$VOLDIR/volumes/$id.luks
 report enc.file_magic "$(od -An -c -N 6 "$volf" 2>&1 | tr -s ' ' | sed 's/^ //; s/ $//') $(od -An -tu1 -j 6 -N 2 "$volf" | tr -s ' ' | sed 's/^ //; s/ $//')"
-report enc.file_header "$(head -c 16384 "$volf" | grep -a -o -e 'hmac(sha256)' -e '"aes-xts-plain64"' -e 'cml:enc' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+# (the JSON area follows the 4 KiB binary header; NULs pad both)
+head -c 16384 "$volf" | tr '\000' '\n' >/tmp/hdr
+report enc.file_header "$(for w in '"aes-xts-plain64"' 'hmac(sha256)' 'cml:enc'; do grep -q -F "$w" /tmp/hdr && printf '%s ' "$w"; done | sed 's/ $//')"
+report enc.file_json "$(dd if="$volf" bs=4096 skip=1 count=1 2>/dev/null | tr -d '\000' | head -c 900)"
 report enc.file_marker "$(grep -c -a -F "$ENCMARK" "$volf")"
 report enc.file_size "$(stat -c %s "$volf" 2>&1)"
 
@@ -599,7 +612,7 @@ cml container stop enc >/dev/null 2>&1
 report enc.tamper_mapped_stopped "$(unmapped)"
 
 # wipe: header, volume and key destroyed; a start after it makes a new volume
-cml --json container wipe enc --yes >/tmp/out 2>&1
+cml --json --yes container wipe enc >/tmp/out 2>&1
 report enc.wipe "$? $(head -c 1200 /tmp/out | tr '\n' ' ')"
 report enc.wipe_files "$(ls "$VOLDIR/volumes" 2>/dev/null | grep -c "^$id\.")"
 report enc.wipe_mapped "$(encmapped)"
