@@ -874,6 +874,30 @@ cmlsh_call_once(struct cmlsh *sh, const struct cmd_entry *cmd,
 }
 
 /*
+ * Asks for the secrets of cmd into params (demanded: those asked for on
+ * demand too).  Returns -1 when they are there; else the exit status,
+ * said why, params freed.
+ */
+static int
+cmlsh_secrets(struct cmlsh *sh, const struct cmd_entry *cmd,
+    struct json_object *params, int demanded)
+{
+	char *cause = NULL, *syn;
+	int rc;
+
+	if ((rc = secret_collect(cmd, params, demanded, &cause)) == 0)
+		return -1;
+	syn = cmd_synopsis(cmd);
+	cmlsh_fail(sh, rc == -2 ? CLIENT_ERR_USAGE : CLIENT_ERR_FAILED,
+	    rc == -2 ? syn : NULL, "%s: %s", cmd->words, cause);
+	free(syn);
+	free(cause);
+	secret_wipe(cmd, params);
+	json_object_put(params);
+	return rc == -2 ? CMLSH_EXIT_USAGE : CMLSH_EXIT_FAILED;
+}
+
+/*
  * Calls cmd's method with params (taken over): a call whose secret is
  * asked for on demand (the PIN of a container start) goes without it
  * first, and again with it when the daemon says it needs it.
@@ -882,7 +906,6 @@ static int
 cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
     struct json_object *params)
 {
-	char *cause = NULL, *syn;
 	int demanded = 0, status, rc;
 
 	if (!secret_pending(cmd, params))
@@ -893,16 +916,8 @@ cmlsh_call(struct cmlsh *sh, const struct cmd_entry *cmd,
 		json_object_put(params);
 		return status;
 	}
-	if ((rc = secret_collect(cmd, params, 1, &cause)) != 0) {
-		syn = cmd_synopsis(cmd);
-		cmlsh_fail(sh, rc == -2 ? CLIENT_ERR_USAGE : CLIENT_ERR_FAILED,
-		    rc == -2 ? syn : NULL, "%s: %s", cmd->words, cause);
-		free(syn);
-		free(cause);
-		secret_wipe(cmd, params);
-		json_object_put(params);
-		return rc == -2 ? CMLSH_EXIT_USAGE : CMLSH_EXIT_FAILED;
-	}
+	if ((rc = cmlsh_secrets(sh, cmd, params, 1)) != -1)
+		return rc;
 	return cmlsh_call_once(sh, cmd, params, NULL);
 }
 
@@ -1116,16 +1131,8 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 		}
 	}
 	if (cmd_secret_count(cmd) > 0 &&
-	    (rc = secret_collect(cmd, params, 0, &cause)) != 0) {
-		syn = cmd_synopsis(cmd);
-		cmlsh_fail(sh, rc == -2 ? CLIENT_ERR_USAGE : CLIENT_ERR_FAILED,
-		    rc == -2 ? syn : NULL, "%s: %s", cmd->words, cause);
-		free(syn);
-		free(cause);
-		secret_wipe(cmd, params);
-		json_object_put(params);
-		return rc == -2 ? CMLSH_EXIT_USAGE : CMLSH_EXIT_FAILED;
-	}
+	    (rc = cmlsh_secrets(sh, cmd, params, 0)) != -1)
+		return rc;
 	return cmlsh_call(sh, cmd, params);
 }
 

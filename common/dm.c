@@ -3,7 +3,9 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,4 +48,37 @@ dm_unlitter(int had_node)
 		return;
 	if (unlink(DM_CONTROL) == 0)
 		(void)rmdir("/dev/mapper");
+}
+
+int
+sysblock_find(const char *prefix, const char *attr, const char *value)
+{
+	char path[PATH_MAX], buf[PATH_MAX + 2];
+	struct dirent *de;
+	size_t plen = strlen(prefix);
+	ssize_t n;
+	DIR *d;
+	int fd, found = -1;
+
+	if ((d = opendir("/sys/block")) == NULL)
+		return -1;
+	while (found == -1 && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+		    de->d_name[plen] < '0' || de->d_name[plen] > '9')
+			continue;
+		snprintf(path, sizeof path, "/sys/block/%s/%s", de->d_name,
+		    attr);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		if (strcmp(buf, value) == 0)
+			found = atoi(de->d_name + plen);
+	}
+	closedir(d);
+	return found;
 }

@@ -24,5 +24,11 @@ int dm_node_exists(void);
  * libcryptsetup was asked anything (a node that was there stays).
  */
 void dm_unlitter(int had_node);
+/*
+ * Finds the block device /sys/block/PREFIXN whose attribute attr (a path
+ * below it: "dm/name", "loop/backing_file") reads value (its first line):
+ * returns N, or -1 when there is none.
+ */
+int sysblock_find(const char *prefix, const char *attr, const char *value);
 
 #endif

@@ -113,31 +113,7 @@ cluks_refuse(struct cluks_msg *m, enum cvol_refusal r, const char *fmt, ...)
 int
 cluks_dm_exists(const char *name)
 {
-	char path[300], buf[256];
-	struct dirent *de;
-	ssize_t n;
-	DIR *d;
-	int fd, found = 0;
-
-	if ((d = opendir("/sys/block")) == NULL)
-		return 0;
-	while (!found && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "dm-", 3) != 0)
-			continue;
-		snprintf(path, sizeof path, "/sys/block/%s/dm/name",
-		    de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		found = strcmp(buf, name) == 0;
-	}
-	closedir(d);
-	return found;
+	return sysblock_find("dm-", "dm/name", name) != -1;
 }
 
 int

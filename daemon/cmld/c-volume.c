@@ -287,32 +287,7 @@ cvol_output(struct cvol *v)
 int
 cvol_loop_of_path(const char *path)
 {
-	char sys[300], buf[PATH_MAX + 2];
-	struct dirent *de;
-	ssize_t n;
-	DIR *d;
-	int fd, found = -1;
-
-	if ((d = opendir("/sys/block")) == NULL)
-		return -1;
-	while (found == -1 && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "loop", 4) != 0)
-			continue;
-		snprintf(sys, sizeof sys, "/sys/block/%s/loop/backing_file",
-		    de->d_name);
-		if ((fd = open(sys, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		if (strcmp(buf, path) == 0)
-			found = atoi(de->d_name + 4);
-	}
-	closedir(d);
-	return found;
+	return sysblock_find("loop", "loop/backing_file", path);
 }
 
 /* Starts e2fsck -p on the existing volume, once no loop device serves it. */

@@ -385,6 +385,34 @@ out:
 }
 
 /*
+ * Makes a new random container key, keeps its check value in r->kcv and
+ * returns the parameters of scd's Wrap for it (the key in base64, wiped
+ * by token_scd or the caller once sent); NULL when the random generator
+ * or HMAC failed.
+ */
+static struct json_object *
+token_new_key(struct token_req *r)
+{
+	unsigned char key[TOKEN_KEY_LEN];
+	struct json_object *p;
+	char *b64;
+
+	if (crypto_random(key, sizeof key) == -1 ||
+	    token_kcv(key, sizeof key, r->kcv) == -1) {
+		crypto_wipe(key, sizeof key);
+		return NULL;
+	}
+	b64 = crypto_base64(key, sizeof key);
+	crypto_wipe(key, sizeof key);
+	p = json_object_new_object();
+	json_object_object_add(p, "name", json_object_new_string(r->name));
+	json_object_object_add(p, "key", json_object_new_string(b64));
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	return p;
+}
+
+/*
  * scd made the token: a new container key is made, its check value kept,
  * and scd wraps it.
  */
@@ -393,9 +421,8 @@ token_init_made(void *arg, const char *error, struct json_object *params)
 {
 	struct token_req *r = arg;
 	struct json_object *p, *v;
-	unsigned char key[TOKEN_KEY_LEN];
 	const char *puk;
-	char *b64, *cause = NULL;
+	char *cause = NULL;
 
 	if (error != NULL) {
 		token_error(r->call, "cannot make the token", error, params);
@@ -433,9 +460,7 @@ token_init_made(void *arg, const char *error, struct json_object *params)
 		return;
 	}
 
-	if (crypto_random(key, sizeof key) == -1 ||
-	    token_kcv(key, sizeof key, r->kcv) == -1) {
-		crypto_wipe(key, sizeof key);
+	if ((p = token_new_key(r)) == NULL) {
 		call_error(r->call, PROTO_ERR_FAILED, NULL, "the token was "
 		    "made, but no container key could be made for it "
 		    "(the random generator or HMAC failed; 'token init "
@@ -443,13 +468,6 @@ token_init_made(void *arg, const char *error, struct json_object *params)
 		token_end(r);
 		return;
 	}
-	b64 = crypto_base64(key, sizeof key);
-	crypto_wipe(key, sizeof key);
-	p = json_object_new_object();
-	json_object_object_add(p, "name", json_object_new_string(r->name));
-	json_object_object_add(p, "key", json_object_new_string(b64));
-	explicit_bzero(b64, strlen(b64));
-	free(b64);
 	(void)token_scd(r, "Wrap", p, token_key_secrets, token_init_wrapped,
 	    "the token was made, but the container's key could not be "
 	    "wrapped under it ('token init --force' makes it anew)");
@@ -948,13 +966,27 @@ token_unlock_wrapped(void *arg, const char *error, struct json_object *params)
 		cb(cb_arg, NULL, 0, "scd could not be asked to unwrap its key");
 }
 
+/*
+ * Refuses an unlock at once (cause is freed): the call answered, its PIN
+ * wiped, r ended.  Returns -1.
+ */
+static int
+token_unlock_refuse(struct token_req *r, char *cause)
+{
+	call_error(r->call, PROTO_ERR_FAILED, NULL, "cannot unlock the "
+	    "container's storage: %s", cause);
+	free(cause);
+	cmd_wipe_secrets(r->call->cmd, r->call->params);
+	token_end(r);
+	return -1;
+}
+
 int
 token_unlock(struct call *call, struct ctr *k, token_key_cb cb, void *arg)
 {
 	struct store_container_key key;
 	struct token_req *r;
 	struct json_object *p;
-	unsigned char fresh[TOKEN_KEY_LEN];
 	char *cause = NULL, *b64;
 	int rc;
 
@@ -968,14 +1000,8 @@ token_unlock(struct call *call, struct ctr *k, token_key_cb cb, void *arg)
 	r->key_cb = cb;
 	r->key_arg = arg;
 	rc = store_container_key_get(r->cmld->store, k->name, &key, &cause);
-	if (rc == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot unlock the "
-		    "container's storage: %s", cause);
-		free(cause);
-		cmd_wipe_secrets(call->cmd, call->params);
-		token_end(r);
-		return -1;
-	}
+	if (rc == -1)
+		return token_unlock_refuse(r, cause);
 	if (rc == 1) {
 		b64 = crypto_base64(key.wrapped, key.wrapped_len);
 		store_container_key_clear(&key);
@@ -987,35 +1013,15 @@ token_unlock(struct call *call, struct ctr *k, token_key_cb cb, void *arg)
 	 * No key (its storage was wiped): a new one, wrapped under the
 	 * token, is stored once the PIN unwrapped it again.
 	 */
-	if (crypto_random(fresh, sizeof fresh) == -1 ||
-	    token_kcv(fresh, sizeof fresh, r->kcv) == -1) {
-		crypto_wipe(fresh, sizeof fresh);
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make the "
-		    "container's new key (the random generator or HMAC "
-		    "failed)");
-		cmd_wipe_secrets(call->cmd, call->params);
-		token_end(r);
-		return -1;
-	}
-	b64 = crypto_base64(fresh, sizeof fresh);
-	crypto_wipe(fresh, sizeof fresh);
-	p = json_object_new_object();
-	json_object_object_add(p, "name", json_object_new_string(r->name));
-	json_object_object_add(p, "key", json_object_new_string(b64));
-	explicit_bzero(b64, strlen(b64));
-	free(b64);
+	if ((p = token_new_key(r)) == NULL)
+		return token_unlock_refuse(r, xstrdup("no new key could be "
+		    "made (the random generator or HMAC failed)"));
 	/* the PIN stays in the call's params until the unwrap */
 	json_object_get(p);
 	rc = scd_call(r->cmld, "Wrap", p, token_unlock_wrapped, r, &cause);
 	token_wipe(p, "key");
 	json_object_put(p);
-	if (rc == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make the "
-		    "container's new key: %s", cause);
-		free(cause);
-		cmd_wipe_secrets(call->cmd, call->params);
-		token_end(r);
-		return -1;
-	}
+	if (rc == -1)
+		return token_unlock_refuse(r, cause);
 	return 0;
 }
