@@ -545,6 +545,7 @@ id=$(got enc.id)
 expect_match "enc's volume id (32 hex digits)" '^[0-9a-f]{32}$' "$id"
 expect_eq "enc runs" running "$(got enc.state)"
 expect_eq "while enc runs: dm-crypt cml-ID and dm-integrity cml-ID_dif" "cml-$id cml-${id}_dif" "$(got enc.mapped)"
+expect_eq "while enc runs: /dev/mapper/cml-ID and cml-ID_dif" "cml-$id cml-${id}_dif" "$(got enc.nodes)"
 expect_match "container show: encryption names LUKS2 and integrity" \
     '(LUKS2.*[Ii]ntegrity|[Ii]ntegrity.*LUKS2)' "$(got enc.encryption)"
 expect_eq "container show: integrity true" true "$(got enc.integrity)"
