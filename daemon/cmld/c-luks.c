@@ -125,33 +125,88 @@ cvol_device_exists(const char *id)
 	return cluks_dm_exists(name);
 }
 
+/*
+ * Asks device-mapper about the device name: 1 with *users its open count,
+ * 0 when there is none, -1 with errno.  Never waits.
+ */
+static int cluks_dm_defer(const char *);
+
+static int
+cluks_dm_status(const char *name, int *users)
+{
+	struct dm_ioctl io;
+	int fd, rc;
+
+	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&io, 0, sizeof io);
+	io.version[0] = DM_VERSION_MAJOR;
+	io.version[1] = CLUKS_DM_MINOR;
+	io.data_size = sizeof io;
+	io.data_start = sizeof io;
+	snprintf(io.name, sizeof io.name, "%s", name);
+	rc = ioctl(fd, DM_DEV_STATUS, &io);
+	close(fd);
+	if (rc == -1)
+		return errno == ENXIO ? 0 : -1;
+	*users = io.open_count;
+	return 1;
+}
+
+/* Removes the unused device name at once (no retries: never waits). */
+static int
+cluks_dm_remove(const char *name)
+{
+	struct dm_ioctl io;
+	int fd, rc;
+
+	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&io, 0, sizeof io);
+	io.version[0] = DM_VERSION_MAJOR;
+	io.version[1] = CLUKS_DM_MINOR;
+	io.data_size = sizeof io;
+	io.data_start = sizeof io;
+	snprintf(io.name, sizeof io.name, "%s", name);
+	rc = ioctl(fd, DM_DEV_REMOVE, &io);
+	close(fd);
+	return rc == -1 ? -1 : 0;
+}
+
 int
 cvol_close_leftover(const char *id, char **cause)
 {
 	char names[2][64], node[160];
 	struct stat sb;
-	int i, r;
+	int i, users = 0, rc;
 
 	if (!dm_present())
 		return 0;
 	snprintf(names[0], sizeof names[0], CVOL_DM_PREFIX "%s", id);
 	snprintf(names[1], sizeof names[1], CVOL_DM_PREFIX "%s_dif", id);
-	crypt_set_log_callback(NULL, cluks_log, NULL);
+	/* The upper first: it holds its _dif open. */
 	for (i = 0; i < 2; i++) {
-		if (cluks_dm_exists(names[i])) {
-			/* The first takes its _dif along, where it can. */
-			r = crypt_deactivate(NULL, names[i]);
-			if (r < 0 && cluks_dm_exists(names[i])) {
-				*cause = xasprintf("the device-mapper device "
-				    "%s is left from an earlier run and cannot "
-				    "be removed: %s (still open?)", names[i],
-				    strerror(-r));
-				return -1;
-			}
+		if ((rc = cluks_dm_status(names[i], &users)) == 1 &&
+		    users > 0) {
+			/* in use: it goes by itself once closed */
+			(void)cluks_dm_defer(names[i]);
+			xcause(cause, "the device-mapper device %s is still "
+			    "open (%d users); marked to go when the last "
+			    "closes it", names[i], users);
+			return -1;
+		}
+		if (rc == 1 && cluks_dm_remove(names[i]) == -1) {
+			xcause(cause, "the device-mapper device %s is left "
+			    "from an earlier run and cannot be removed: %s",
+			    names[i], strerror(errno));
+			return -1;
+		}
+		if (rc == 1)
 			log_info("removed the device-mapper device %s left "
 			    "from an earlier run", names[i]);
-		}
-		/* Without udev, a deferred removal leaves its node. */
+	}
+	/* Without udev nobody removes the nodes of removed devices. */
+	for (i = 0; i < 2; i++) {
 		snprintf(node, sizeof node, "/dev/mapper/%s", names[i]);
 		if (lstat(node, &sb) == 0 && S_ISBLK(sb.st_mode) &&
 		    !cluks_dm_exists(names[i]))

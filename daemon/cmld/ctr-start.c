@@ -357,6 +357,11 @@ ctr_start_begin(struct ctr_start_job *sj, const unsigned char *key,
 			return -1;
 		}
 		/* The child checks or makes it meanwhile. */
+		if (k->cfg.storage_encrypted &&
+		    cvol_close_leftover(sc.uuid, cause) == -1) {
+			store_container_clear(&sc);
+			return -1;
+		}
 		if (k->cfg.storage_encrypted)
 			sj->vol = cvol_open_encrypted(cmld->state_dir, k->name,
 			    sc.uuid, k->cfg.volume_size_mb,

@@ -41,6 +41,7 @@ static void
 ctr_free(struct ctr *k)
 {
 	loop_timer_stop(k->cmld->loop, &k->timer);
+	loop_timer_stop(k->cmld->loop, &k->vtimer);
 	ctr_console_free(k);
 	cconfig_clear(&k->cfg);
 	free(k->name);
@@ -131,6 +132,8 @@ ctr_timer_on(struct ctr *k)
 		    k->name);
 }
 
+static void ctr_volume_timer(struct loop_timer *);
+
 /*
  * Checks cfg against the other containers: exclusive devices and the one
  * time container.  -1 with *cause set.
@@ -187,6 +190,7 @@ ctr_from_store(struct cmld *cmld, const struct store_container *sc)
 
 	k->cmld = cmld;
 	loop_timer_init(&k->timer, ctr_timer_fired, k);
+	loop_timer_init(&k->vtimer, ctr_volume_timer, k);
 	k->name = xstrdup(sc->name);
 	k->id = xstrdup(sc->uuid != NULL ? sc->uuid : "");
 	k->idx = sc->idx;
@@ -419,23 +423,37 @@ ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause)
 	return 0;
 }
 
+/* How often, and how long, a container's end looks for its device to go. */
+#define CTR_VOLUME_POLL_MS 100
+#define CTR_VOLUME_TRIES 100
+
 /*
  * After an encrypted container's end, and for one not running when cmld
  * starts: its dm-crypt device was set to go when its last user closes it
  * (the container's mount, gone with its last process); one still there
  * without users (its deferred removal never set: a start's child killed
- * midway) is removed now, and audited.  One still in use goes by itself.
+ * midway) is removed now, and audited.  One still in use goes by itself
+ * (looked at again a little later, so that its nodes, which nobody
+ * removes without udev, go too).
  */
 static void
 ctr_volume_closed(struct ctr *k)
 {
 	char *cause = NULL;
 
-	if (!cvol_device_exists(k->id))
+	if (!cvol_device_exists(k->id)) {
+		/* gone; without udev its nodes are left: removed here */
+		(void)cvol_close_leftover(k->id, &cause);
+		free(cause);
 		return;
+	}
 	if (cvol_close_leftover(k->id, &cause) == -1) {
-		log_info("container %s: its volume's device goes when its last "
-		    "user closes it: %s", k->name, cause);
+		if (k->vtries++ < CTR_VOLUME_TRIES && k->rt == NULL)
+			(void)loop_timer_start(k->cmld->loop, &k->vtimer,
+			    CTR_VOLUME_POLL_MS);
+		else
+			log_info("container %s: its volume's device goes when "
+			    "its last user closes it: %s", k->name, cause);
 		free(cause);
 		return;
 	}
@@ -443,6 +461,17 @@ ctr_volume_closed(struct ctr *k)
 	    k->name);
 	audit_container(k->cmld, k->name, "ok", "its volume's device-mapper "
 	    "device was left open; closed");
+}
+
+/* Looks again whether an ended container's volume device went. */
+static void
+ctr_volume_timer(struct loop_timer *t)
+{
+	struct ctr *k = t->arg;
+
+	loop_timer_stop(k->cmld->loop, &k->vtimer);
+	if (k->rt == NULL && !k->starting)
+		ctr_volume_closed(k);
 }
 
 void
@@ -489,8 +518,10 @@ ctr_exited(struct ctr *k)
 	ctr_timer_off(k);
 	container_free(k->rt);
 	k->rt = NULL;
-	if (k->cfg_ok && k->cfg.storage_encrypted)
+	if (k->cfg_ok && k->cfg.storage_encrypted) {
+		k->vtries = 0;
 		ctr_volume_closed(k);
+	}
 	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
 	    NULL);
 	audit_container(k->cmld, k->name,

@@ -26,6 +26,9 @@ struct store_container;
 struct ctr {
 	struct loop_watch pw; /* init's pidfd */
 	struct loop_timer timer; /* the stop timeout */
+	/* after an encrypted container's end: until its volume's device went */
+	struct loop_timer vtimer;
+	int vtries;
 	TAILQ_ENTRY(ctr) entry;
 	struct cmld *cmld;
 	char *name;

@@ -526,6 +526,13 @@ report enc.mount_inside "$(cml container exec enc -- /bin/cat /proc/mounts 2>&1 
 run enc.stop container stop enc
 report enc.state_stopped "$(show enc state)"
 report enc.mapped_stopped "$(unmapped)"
+# cmld removes the nodes once the kernel removed the devices (no udev
+# here to do it): given up to 5 s
+i=0
+while [ -n "$(encnodes)" ] && [ "$i" -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 report enc.nodes_stopped "$(encnodes)"
 # the volume file: a LUKS2 header (magic, version 2, integrity in its JSON
 # area), and the marker not in clear
