@@ -554,6 +554,63 @@ cluks_unmade(struct crypt_device *cd)
 }
 
 /*
+ * Says whether device-mapper has the target type name registered (1) or
+ * not (0); -1 when it cannot be asked.  (A target whose module is not
+ * loaded yet is loaded when a table names it, where modprobe can.)
+ */
+static int
+cluks_dm_target(const char *name)
+{
+	struct dm_target_versions *tv;
+	struct dm_ioctl *io;
+	size_t size = 16384;
+	uint32_t off;
+	int fd, rc, found = 0;
+
+	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	io = xcalloc(1, size);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->version[1] = CLUKS_DM_MINOR;
+	io->data_size = (uint32_t)size;
+	io->data_start = sizeof *io;
+	rc = ioctl(fd, DM_LIST_VERSIONS, io);
+	close(fd);
+	if (rc == -1 || (io->flags & DM_BUFFER_FULL_FLAG)) {
+		free(io);
+		return -1;
+	}
+	for (off = io->data_start; off + sizeof *tv < size;) {
+		tv = (struct dm_target_versions *)((char *)io + off);
+		if (strnlen(tv->name, size - off - sizeof *tv) <
+		    size - off - sizeof *tv && strcmp(tv->name, name) == 0)
+			found = 1;
+		if (tv->next == 0)
+			break;
+		off += tv->next;
+	}
+	free(io);
+	return found;
+}
+
+/*
+ * The refusal when a volume with integrity protection cannot be made or
+ * opened: the kernel's dm-integrity missing is said as such.
+ */
+static int
+cluks_refuse_integrity(struct cluks_msg *m, const struct cluks_open *o,
+    const char *what, int r)
+{
+	if (cluks_dm_target("integrity") == 0)
+		return cluks_refuse(m, CVOL_REFUSED_NO_DM, "needs encrypted "
+		    "storage with integrity protection, but this kernel has "
+		    "no dm-integrity: cml does not start it without (a config "
+		    "may opt out with cml.storage.integrity false)");
+	return cluks_refuse(m, CVOL_REFUSED_OTHER, "%s %s: %s", what,
+	    o->path, strerror(-r));
+}
+
+/*
  * Formats a new volume LUKS2 with one keyslot for key, and the token that
  * says its ext4 is not made yet.  0, or -1 with the refusal in m.
  */
@@ -581,6 +638,9 @@ cluks_format(struct crypt_device *cd, const struct cluks_open *o,
 	p.subsystem = CLUKS_SUBSYSTEM;
 	r = crypt_format(cd, CRYPT_LUKS2, CLUKS_CIPHER, CLUKS_MODE, NULL, NULL,
 	    CLUKS_KEY_BYTES + (o->integrity ? CLUKS_HMAC_KEY_BYTES : 0), &p);
+	if (r < 0 && o->integrity)
+		return cluks_refuse_integrity(m, o, "cannot format LUKS2 with "
+		    "integrity protection: the data volume", r);
 	if (r < 0)
 		return cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot format the "
 		    "data volume %s LUKS2: %s", o->path, strerror(-r));
@@ -738,14 +798,21 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
     int *dmfd)
 {
 	char mapper[96], dif[80];
+	long long t0;
 	int r, active = 0, rc = -1;
 
 	snprintf(mapper, sizeof mapper, "/dev/mapper/%s", dmname);
 	snprintf(dif, sizeof dif, "%s_dif", dmname);
+	t0 = cluks_now_ms();
 	/* The wipe needs no journal: it is all written or made again. */
 	r = crypt_activate_by_passphrase(cd, dmname, m->keyslot,
 	    (const char *)key, o->keylen, o->is_new && o->integrity ?
 	    CRYPT_ACTIVATE_NO_JOURNAL : 0);
+	if (r < 0 && o->integrity) {
+		cluks_refuse_integrity(m, o, "cannot open the LUKS2 volume with "
+		    "integrity protection", r);
+		goto out;
+	}
 	if (r < 0) {
 		cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot open the LUKS2 "
 		    "volume %s as %s: %s", o->path, mapper, strerror(-r));
@@ -772,7 +839,11 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
 		}
 		active = 1;
 	}
-	if (cluks_fs(cd, o, mapper, m) == -1)
+	m->activate_ms = cluks_now_ms() - t0;
+	t0 = cluks_now_ms();
+	r = cluks_fs(cd, o, mapper, m);
+	m->fs_ms = cluks_now_ms() - t0;
+	if (r == -1)
 		goto out;
 	if ((*dmfd = open(mapper, O_RDWR | O_CLOEXEC)) == -1) {
 		cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot open %s: %s",

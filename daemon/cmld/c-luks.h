@@ -26,6 +26,9 @@ struct cluks_msg {
 	int32_t keyslot; /* -1: not verified */
 	int32_t formatted; /* 1: a new volume was formatted (and renamed) */
 	int64_t keyslot_ms; /* KDF and keyslot verification */
+	int64_t activate_ms; /* dm-integrity and dm-crypt set up (a new
+				volume's integrity tags written too) */
+	int64_t fs_ms; /* mke2fs or e2fsck -p on the device */
 	int64_t total_ms; /* all the child did */
 	char text[1024]; /* what was done, or the refusal's cause */
 	char header[512]; /* a wipe's checks, "" where they did not apply */

@@ -779,6 +779,18 @@ cvol_keyslot_ms(const struct cvol *v)
 	return v->got_msg ? (long long)v->msg.keyslot_ms : 0;
 }
 
+long long
+cvol_activate_ms(const struct cvol *v)
+{
+	return v->got_msg ? (long long)v->msg.activate_ms : 0;
+}
+
+long long
+cvol_fs_ms(const struct cvol *v)
+{
+	return v->got_msg ? (long long)v->msg.fs_ms : 0;
+}
+
 const char *
 cvol_wipe_header(const struct cvol *v)
 {

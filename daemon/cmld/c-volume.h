@@ -101,6 +101,10 @@ const char *cvol_device(const struct cvol *v);
 long long cvol_open_ms(const struct cvol *v);
 /* Milliseconds the child spent on the keyslot (KDF and verification). */
 long long cvol_keyslot_ms(const struct cvol *v);
+/* ... on setting up dm-integrity and dm-crypt (a new one's tags too). */
+long long cvol_activate_ms(const struct cvol *v);
+/* ... on mke2fs or e2fsck -p on the device. */
+long long cvol_fs_ms(const struct cvol *v);
 /* A wipe's checks, one line each; NULL where one did not apply. */
 const char *cvol_wipe_header(const struct cvol *v);
 const char *cvol_wipe_volume(const struct cvol *v);

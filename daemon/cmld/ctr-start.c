@@ -100,6 +100,14 @@ ctr_start_done(struct ctr_start_job *sj, const char *error, const char *fmt,
 				    json_object_new_int64(sj->unlock_ms));
 				json_object_object_add(o, "open_ms",
 				    json_object_new_int64(cvol_open_ms(sj->vol)));
+				json_object_object_add(o, "keyslot_ms",
+				    json_object_new_int64(
+				    cvol_keyslot_ms(sj->vol)));
+				json_object_object_add(o, "activate_ms",
+				    json_object_new_int64(
+				    cvol_activate_ms(sj->vol)));
+				json_object_object_add(o, "fs_ms",
+				    json_object_new_int64(cvol_fs_ms(sj->vol)));
 			}
 			call_reply(sj->call, o);
 		} else
