@@ -540,7 +540,7 @@ done
 expect_match "token init enc --pin-stdin --generate-puk: the PUK shown" '^0 .*[0-9]{12}' "$(got enc.token_init)"
 expect_match "token init enc-auto" '^0 ' "$(got enc-auto.token_init)"
 expect_match "token verify enc with the PIN" '^0 ' "$(got enc.token_verify)"
-expect_match "encrypted start: the reply has unlock_ms and open_ms" '^[0-9]+ [0-9]+ [0-9]+$' "$(got enc.start.ms)"
+expect_match "encrypted start: the reply has unlock_ms, open_ms, keyslot_ms, activate_ms and fs_ms" '^[0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+$' "$(got enc.start.ms)"
 id=$(got enc.id)
 expect_match "enc's volume id (32 hex digits)" '^[0-9a-f]{32}$' "$id"
 expect_eq "enc runs" running "$(got enc.state)"
@@ -599,6 +599,15 @@ expect_match "tampered: cmld audits an integrity error for enc" 'integrity error
 expect_match "tampered: container show counts integrity errors" '^[1-9][0-9]*$' "$(got enc.tamper_errors)"
 expect_eq "tampered, stopped: no dm device left" "" "$(got enc.tamper_mapped_stopped)"
 expect_match "cmlsh --yes container wipe enc: exit 0" '^0 ' "$(got enc.wipe)"
+# a kernel without dm-integrity (the module unloaded in the VM)
+expect_match "dm-integrity unloaded" '^0 ' "$(got noint.rmmod)"
+expect_match "without dm-integrity: the start is refused with that reason" \
+    "did not start: needs encrypted storage with integrity protection, but this kernel has no dm-integrity: cml does not start it without \\(a config may opt out with cml.storage.integrity false\\)" \
+    "$(got noint.start.out)"
+expect_eq "without dm-integrity: enc-auto failed" failed "$(got noint.state)"
+expect_eq "without dm-integrity: no dm device opened" "" "$(got noint.mapped)"
+expect_eq "without dm-integrity: no volume file left (none was made)" 0 "$(got noint.files)"
+expect_match "dm-integrity loaded again" '^0 ' "$(got noint.insmod)"
 for w in header volume device key; do
 	expect_match "container wipe --json reports the $w check" "\"$w\": *\"[^\"]+\"" "$(got enc.wipe)"
 done
@@ -623,16 +632,19 @@ stats() {
 	echo "min ${a[0]} median ${a[$(((${#a[@]} - 1) / 2))]}"
 }
 bruns=$(got bench.runs)
-pw=() ew=() eu=() eo=()
+pw=() ew=() eu=() eo=() ek=() ea=() ef=()
 for ((n = 0; n < ${bruns//[!0-9]/}+0; n++)); do
 	expect_eq "bench: plain start $n$([ -n "${vm[bench.plain.$n.out]+set}" ] && echo " (${vm[bench.plain.$n.out]})")" 0 "$(got bench.plain.$n)"
 	expect_eq "bench: encrypted start $n$([ -n "${vm[bench.enc.$n.out]+set}" ] && echo " (${vm[bench.enc.$n.out]})")" 0 "$(got bench.enc.$n)"
-	read -r w _ _ <<<"$(got bench.plain.$n.ms)"
+	read -r w _ <<<"$(got bench.plain.$n.ms)"
 	pw+=("$w")
-	read -r w u o <<<"$(got bench.enc.$n.ms)"
+	read -r w u o k a f <<<"$(got bench.enc.$n.ms)"
 	ew+=("$w")
 	eu+=("$u")
 	eo+=("$o")
+	ek+=("$k")
+	ea+=("$a")
+	ef+=("$f")
 done
 read -r _ pmin _ pmed <<<"$(stats "${pw[@]}")"
 read -r _ emin _ emed <<<"$(stats "${ew[@]}")"
@@ -646,6 +658,9 @@ if [[ "$pmed" =~ ^[0-9]+$ ]] && [[ "$emed" =~ ^[0-9]+$ ]]; then
 fi
 echo "# bench: KDF cost (scd's unwrap, unlock_ms): $(stats "${eu[@]}")"
 echo "# bench: activation cost (open_ms): $(stats "${eo[@]}")"
+echo "# bench:   of it the keyslot (keyslot_ms): $(stats "${ek[@]}")"
+echo "# bench:   dm-integrity and dm-crypt set up (activate_ms): $(stats "${ea[@]}")"
+echo "# bench:   e2fsck -p on the device (fs_ms): $(stats "${ef[@]}")"
 
 [ "$FAILURES" = 0 ] || show_console
 finish
