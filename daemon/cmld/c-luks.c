@@ -76,6 +76,8 @@ static const unsigned char cluks_magic2[] = { 'S', 'K', 'U', 'L', 0xba,
 
 /* The device-mapper ioctl interface version deferred removal needs. */
 #define CLUKS_DM_MINOR 27
+/* The largest volume key: 512 bits of XTS and 256 of HMAC, and room. */
+#define CLUKS_VK_MAX 256
 
 /* Milliseconds of the monotonic clock. */
 static long long
@@ -794,7 +796,8 @@ cluks_wait_idle(const struct cluks_open *o, const char *dmname,
  */
 static int
 cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
-    const unsigned char *key, const char *dmname, struct cluks_msg *m,
+    const unsigned char *vk, size_t vklen, const char *dmname,
+    struct cluks_msg *m,
     int *dmfd)
 {
 	char mapper[96], dif[80];
@@ -805,9 +808,8 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
 	snprintf(dif, sizeof dif, "%s_dif", dmname);
 	t0 = cluks_now_ms();
 	/* The wipe needs no journal: it is all written or made again. */
-	r = crypt_activate_by_passphrase(cd, dmname, m->keyslot,
-	    (const char *)key, o->keylen, o->is_new && o->integrity ?
-	    CRYPT_ACTIVATE_NO_JOURNAL : 0);
+	r = crypt_activate_by_volume_key(cd, dmname, (const char *)vk, vklen,
+	    o->is_new && o->integrity ? CRYPT_ACTIVATE_NO_JOURNAL : 0);
 	if (r < 0 && o->integrity) {
 		cluks_refuse_integrity(m, o, "cannot open the LUKS2 volume with "
 		    "integrity protection", r);
@@ -830,8 +832,8 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
 		}
 		active = 0;
 		if ((r = crypt_deactivate(cd, dmname)) < 0 ||
-		    (r = crypt_activate_by_passphrase(cd, dmname, m->keyslot,
-		    (const char *)key, o->keylen, 0)) < 0) {
+		    (r = crypt_activate_by_volume_key(cd, dmname,
+		    (const char *)vk, vklen, 0)) < 0) {
 			cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot open the "
 			    "LUKS2 volume %s as %s again: %s", o->path, mapper,
 			    strerror(-r));
@@ -876,16 +878,18 @@ out:
 }
 
 /*
- * The open child's work, with key its own locked copy: 0 with m ready and
- * *dmfd the device, or -1 with the refusal in m.
+ * The open child's work, with key its own locked copy and vk room for the
+ * volume key (CLUKS_VK_MAX bytes, locked too): 0 with m ready and *dmfd
+ * the device, or -1 with the refusal in m.
  */
 static int
 cluks_open_child(const struct cluks_open *o, const unsigned char *key,
-    struct cluks_msg *m, int *dmfd)
+    unsigned char *vk, struct cluks_msg *m, int *dmfd)
 {
 	struct crypt_device *cd = NULL;
 	char dmname[64], loopdev[32], *cause = NULL;
 	long long t0;
+	size_t vklen = 0;
 	int dm, had_node, lfd = -1, n, r, rc = -1;
 
 	dm = dm_present();
@@ -909,10 +913,18 @@ cluks_open_child(const struct cluks_open *o, const unsigned char *key,
 	    cluks_load(cd, o, m)) == -1)
 		goto out;
 
-	/* The keyslot, checked with no device: all a dm-less kernel does. */
+	/*
+	 * The keyslot, checked with no device (all a dm-less kernel does),
+	 * opened once: its volume key (in the child's locked page, after
+	 * the container key) activates the device without a second KDF.
+	 */
 	t0 = cluks_now_ms();
-	r = crypt_activate_by_passphrase(cd, NULL, CRYPT_ANY_SLOT,
-	    (const char *)key, o->keylen, 0);
+	vklen = (size_t)crypt_get_volume_key_size(cd);
+	if (vklen == 0 || vklen > CLUKS_VK_MAX)
+		r = -EINVAL;
+	else
+		r = crypt_volume_key_get(cd, CRYPT_ANY_SLOT, (char *)vk,
+		    &vklen, (const char *)key, o->keylen);
 	m->keyslot_ms = cluks_now_ms() - t0;
 	if (r == -EPERM) {
 		cluks_refuse(m, CVOL_REFUSED_KEY, "the container's key does "
@@ -932,7 +944,7 @@ cluks_open_child(const struct cluks_open *o, const unsigned char *key,
 		    "volume %s; checked without activation)", r, o->path);
 		goto out;
 	}
-	rc = cluks_activate(cd, o, key, dmname, m, dmfd);
+	rc = cluks_activate(cd, o, vk, vklen, dmname, m, dmfd);
 out:
 	if (cd != NULL)
 		crypt_free(cd);
@@ -954,7 +966,8 @@ cluks_spawn_open(const struct cluks_open *o, int *sockp, pid_t *pidp,
 	long page = sysconf(_SC_PAGESIZE);
 	int dmfd = -1, r;
 
-	if (o->keylen == 0 || o->keylen > (size_t)page) {
+	if (o->keylen == 0 || o->keylen > (size_t)page / 2 ||
+	    CLUKS_VK_MAX > page / 2) {
 		*cause = xasprintf("a container key of %zu bytes cannot open "
 		    "a data volume", o->keylen);
 		return -1;
@@ -973,7 +986,7 @@ cluks_spawn_open(const struct cluks_open *o, int *sockp, pid_t *pidp,
 
 	memset(&m, 0, sizeof m);
 	m.keyslot = -1;
-	if (cluks_open_child(o, key, &m, &dmfd) == 0)
+	if (cluks_open_child(o, key, key + page / 2, &m, &dmfd) == 0)
 		m.ready = 1;
 	xwipe(key, (size_t)page);
 	m.total_ms = cluks_now_ms() - t0;
