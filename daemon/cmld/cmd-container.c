@@ -479,7 +479,7 @@ cmd_container_remove(struct call *call)
 	const char *error;
 	char *cause = NULL, *name, *id = NULL, *path = NULL, *vol = NULL;
 	long long size, allocated;
-	int purge, token;
+	int purge, token, encrypted;
 
 	if ((k = cmd_container_find(call)) == NULL)
 		return;
@@ -488,9 +488,11 @@ cmd_container_remove(struct call *call)
 	name = xstrdup(k->name);
 	token = k->cfg.token != CCONFIG_TOKEN_NONE;
 	/* Its id names its data volume; the row goes with the remove. */
+	encrypted = k->cfg_ok && k->cfg.storage_encrypted;
 	if ((id = cmd_container_id(k)) != NULL &&
 	    cvol_stat(cmld->state_dir, id, &size, &allocated) == 0)
-		path = cvol_path(cmld->state_dir, id);
+		path = encrypted ? cvol_path_luks(cmld->state_dir, id) :
+		    cvol_path(cmld->state_dir, id);
 	if (ctr_remove(k, &error, &cause) == -1) {
 		cmd_container_refuse(call, error, cause);
 		goto out;
@@ -502,7 +504,11 @@ cmd_container_remove(struct call *call)
 			cause = NULL;
 		} else
 			vol = xasprintf("removed %s", path);
-	} else if (path != NULL)
+	} else if (path != NULL && encrypted)
+		vol = xasprintf("kept in %s, but its key went with the "
+		    "container: nothing opens it again (remove --purge "
+		    "destroys it)", path);
+	else if (path != NULL)
 		vol = xasprintf("kept in %s (remove --purge removes it)", path);
 	r = xcalloc(1, sizeof *r);
 	r->call = call;

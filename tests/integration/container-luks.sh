@@ -294,6 +294,13 @@ ct_cmlsh --yes container wipe "$pl"
 expect_status "$pl: wiped once stopped" 0 "$rc"
 expect_eq "$pl: its volume is gone" "absent" "$([ -e "$fp" ] && echo there || echo absent)"
 
+# --- remove: a kept encrypted volume is said to be unopenable ------------------------------------
+ct_cmlsh --yes container remove "$e2"
+expect_status "container remove $e2" 0 "$rc"
+expect_match "$e2: the kept volume cannot be opened again: its key went with the container" \
+    "kept in $(re_quote "$f2"), but its key went with the container: nothing opens it again" "$(cat "$SCRATCH/out")"
+expect_eq "$e2: no wrapped key row after the remove" 0 "$(sqlite3 "$db" "SELECT count(*) FROM container_key WHERE container = '$e2'")"
+
 # --- no PIN anywhere ----------------------------------------------------------------------------
 for s in "$PIN" "$WRONG"; do
 	expect_eq "the PIN $s is in no log, database or audit record" "" \
