@@ -160,6 +160,8 @@ expect_eq "luksDump: cml's subsystem" "Subsystem: cml" "$(printf '%s\n' "$dump" 
 expect_match "luksDump: aes-xts-plain64" 'cipher: +aes-xts-plain64' "$dump"
 expect_eq "luksDump: one keyslot, 0" "0: luks2" "$(printf '%s\n' "$dump" | grep -E '^ +[0-9]+: luks2' | xargs)"
 expect_match "luksDump: PBKDF2 (the passphrase is a 512-bit random key)" 'PBKDF: +pbkdf2' "$dump"
+expect_eq "luksDump: keyslot and digest at PBKDF2's least, 1000 iterations (no stretching of a random key)" \
+    "Iterations: 1000 Iterations: 1000" "$(printf '%s\n' "$dump" | sed -n '/^Keyslots:/,$p' | grep -E '^[[:space:]]+Iterations:' | xargs)"
 expect_eq "luksDump: no integrity (opted out)" "" "$(printf '%s\n' "$dump" | grep -i 'integrity:' | grep -v 'integrity: (none)')"
 # the data area was never written in clear: no ext4 superblock magic
 # (0xEF53 at 1080 of a file system) anywhere in the file

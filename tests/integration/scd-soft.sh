@@ -352,19 +352,29 @@ for pin in "$PIN3" "$WRONG1"; do
 done
 # one check of a token at a time; the loop answers while the worker works
 expect_eq "c3 after two kills" "1/3 3/3 ready" "$(counters c3)"
-unwrap c3 "$PIN3" "$W3" >"$SCRATCH/inflight" 2>&1 &
-cpid=$!
-for ((i = 0; i < 400; i++)); do
-	[ "$(json_get pin_tries_left <"$TOKENS/c3/state")" = 0 ] && break
-	sleep 0.005
+# (each attempt holds only while the check is still in flight when the
+# calls come back: one that ended first on a loaded machine says nothing,
+# and is made again, three times at most)
+for attempt in 1 2 3; do
+	taken=$(counters c3)
+	taken=$((${taken%%/*} - 1))
+	unwrap c3 "$PIN3" "$W3" >"$SCRATCH/inflight" 2>&1 &
+	cpid=$!
+	for ((i = 0; i < 400; i++)); do
+		[ "$(json_get pin_tries_left <"$TOKENS/c3/state")" = "$taken" ] && break
+		sleep 0.005
+	done
+	rb=$(verify c3 "$WRONG1")
+	t0=$(date +%s%N)
+	r=$(scd_call org.cml.SCD.TokenStatus '{"name": "c3"}')
+	t1=$(date +%s%N)
+	kill -0 "$cpid" 2>/dev/null && break
+	echo "# attempt $attempt: the check ended before the calls came back; again"
+	wait "$cpid"
 done
-r=$(verify c3 "$WRONG1")
 expect_eq "a second check of a busy token: Busy" "org.cml.Error.Busy token c3 is busy" \
-    "$(json_get error <<<"$r") $(get message <<<"$r")"
-t0=$(date +%s%N)
-r=$(scd_call org.cml.SCD.TokenStatus '{"name": "c3"}')
-t1=$(date +%s%N)
-expect_eq "TokenStatus answers while the KDF runs (the try taken)" 0 \
+    "$(json_get error <<<"$rb") $(get message <<<"$rb")"
+expect_eq "TokenStatus answers while the KDF runs (the try taken)" "$taken" \
     "$(get status pin_tries_left <<<"$r")"
 status_ms=$(((t1 - t0) / 1000000))
 echo "# TokenStatus during a check: $status_ms ms"
