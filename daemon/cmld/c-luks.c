@@ -24,6 +24,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <linux/dm-ioctl.h>
@@ -42,7 +43,6 @@
 #include <libcryptsetup.h>
 
 #include "c-luks.h"
-#include "c-volume.h"
 #include "container.h"
 #include "dm.h"
 #include "log.h"
@@ -110,6 +110,84 @@ cluks_refuse(struct cluks_msg *m, enum cvol_refusal r, const char *fmt, ...)
 	(void)vsnprintf(m->text, sizeof m->text, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* Finds an e2fsprogs program where Debian and others install it. */
+static char *
+cvol_program(const char *name)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin",
+	    "/bin", NULL };
+	char *path;
+	size_t i;
+
+	for (i = 0; dirs[i] != NULL; i++) {
+		path = xasprintf("%s/%s", dirs[i], name);
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return NULL;
+}
+
+pid_t
+cvol_fork_program(char *const argv[], int fd, int *outp, char **cause)
+{
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	    "LC_ALL=C", NULL };
+	sigset_t all;
+	char *prog;
+	int p[2], nullfd, cfd = -1;
+	pid_t pid;
+
+	if ((prog = cvol_program(argv[0])) == NULL) {
+		*cause = xasprintf("%s is not installed (e2fsprogs): cml needs "
+		    "it for data volumes", argv[0]);
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		*cause = xasprintf("pipe: %s", strerror(errno));
+		free(prog);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		*cause = xasprintf("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		free(prog);
+		return -1;
+	}
+	if (pid == 0) {
+		/* A cmld that dies takes it along: no writer left behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(126);
+		/* cmld blocks the signals it reads from a signalfd. */
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd != -1)
+			cfd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+		if (nullfd == -1 || (fd != -1 && cfd == -1) ||
+		    dup2(nullfd, 0) == -1 || dup2(p[1], 1) == -1 ||
+		    dup2(p[1], 2) == -1 ||
+		    (cfd != -1 && dup2(cfd, CVOL_CHILD_FD) == -1))
+			_exit(126);
+		syscall(SYS_close_range, cfd != -1 ? CVOL_CHILD_FD + 1 : 3,
+		    ~0U, 0);
+		execve(prog, argv, envp);
+		_exit(127);
+	}
+	free(prog);
+	close(p[1]);
+	*outp = p[0];
+	return pid;
+}
+
+int
+cvol_loop_of_path(const char *path)
+{
+	return sysblock_find("loop", "loop/backing_file", path);
 }
 
 int

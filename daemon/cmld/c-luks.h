@@ -2,8 +2,10 @@
  * The encrypted side of data volumes (c-volume.h): what a child process
  * of cmld does with libcryptsetup and the container key, and the wipe of
  * a volume, each reported back to c-volume.c in one message over a
- * SOCK_SEQPACKET socket (with the opened dm-crypt device, when ready).
- * Only c-volume.c uses this header.
+ * SOCK_SEQPACKET socket (with the opened dm-crypt device, when ready);
+ * and what both sides share: the volumes' names, the refusals, the
+ * device-mapper devices of a volume, the programs of e2fsprogs.
+ * c-volume.h includes it: users of data volumes include that.
  */
 #ifndef CMLD_C_LUKS_H
 #define CMLD_C_LUKS_H
@@ -12,6 +14,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The directory of the volumes below the state directory. */
+#define CVOL_DIR "volumes"
+#define CVOL_SUFFIX ".ext4"
+#define CVOL_LUKS_SUFFIX ".luks"
+/* The prefix of an encrypted volume's device-mapper name, "cml-ID". */
+#define CVOL_DM_PREFIX "cml-"
+
+/* The refusal of an encrypted volume where device-mapper is missing. */
+#define CVOL_NO_DM "needs encrypted storage, but this kernel has no " \
+	"device-mapper: cml does not start it with plain data"
+
+/* Why a volume was refused (after cvol_step returned -1). */
+enum cvol_refusal {
+	CVOL_REFUSED_OTHER,
+	CVOL_REFUSED_NO_DM, /* the kernel has no device-mapper */
+	CVOL_REFUSED_KEY, /* the key opens no keyslot */
+	CVOL_REFUSED_INTEGRITY, /* the data failed its integrity check */
+};
 
 /* mke2fs's arguments for a data volume, plain or encrypted, but the target. */
 #define CVOL_MKE2FS_ARGS "mke2fs", "-q", "-F", "-t", "ext4", "-m", "0", \
@@ -76,14 +97,23 @@ int cluks_destroy_header(int fd, const char *path, long long *area,
 /* Says whether the dm device called name exists (sysfs) (1) or not (0). */
 int cluks_dm_exists(const char *name);
 
+/* The descriptor the volume file has in the child. */
+#define CVOL_CHILD_FD 3
 /*
- * From c-volume.c: forks argv[0] (a program of e2fsprogs, found where
- * Debian and others install it) with stdout and stderr to the pipe *outp reads, fd (if
- * not -1) as descriptor 3, nothing else open, cmld's death its end.  Its
- * pid, or -1 with *cause set.
+ * Forks argv[0] (a program of e2fsprogs, found where Debian and others
+ * install it) with stdout and stderr to the pipe *outp reads, fd (if not
+ * -1) as descriptor CVOL_CHILD_FD, nothing else open, cmld's death its
+ * end.  Its pid, or -1 with *cause set.
  */
 pid_t cvol_fork_program(char *const argv[], int fd, int *outp, char **cause);
-/* From c-volume.c: the number of a loop device backing path, or -1. */
+/* The number of a loop device backing path, or -1. */
 int cvol_loop_of_path(const char *path);
+/*
+ * Removes a dm device cml-ID (and cml-ID_dif) left behind with no opener;
+ * 0 if none was there or it was removed, -1 with *cause set (still open).
+ */
+int cvol_close_leftover(const char *id, char **cause);
+/* Says whether the dm device cml-ID exists (1) or not (0). */
+int cvol_device_exists(const char *id);
 
 #endif

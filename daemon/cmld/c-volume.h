@@ -23,26 +23,10 @@
 
 #include <stddef.h>
 
+#include "c-luks.h"
+
 struct cvol;
 
-/* The directory of the volumes below the state directory. */
-#define CVOL_DIR "volumes"
-#define CVOL_SUFFIX ".ext4"
-#define CVOL_LUKS_SUFFIX ".luks"
-/* The prefix of an encrypted volume's device-mapper name, "cml-ID". */
-#define CVOL_DM_PREFIX "cml-"
-
-/* The refusal of an encrypted volume where device-mapper is missing. */
-#define CVOL_NO_DM "needs encrypted storage, but this kernel has no " \
-	"device-mapper: cml does not start it with plain data"
-
-/* Why a volume was refused (after cvol_step returned -1). */
-enum cvol_refusal {
-	CVOL_REFUSED_OTHER,
-	CVOL_REFUSED_NO_DM, /* the kernel has no device-mapper */
-	CVOL_REFUSED_KEY, /* the key opens no keyslot */
-	CVOL_REFUSED_INTEGRITY, /* the data failed its integrity check */
-};
 
 /* Returns state_dir/volumes/ID.ext4 (free it). */
 char *cvol_path(const char *state_dir, const char *id);
@@ -129,12 +113,5 @@ int cvol_stat(const char *state_dir, const char *id, long long *size,
  * also when there was none, -1 with *cause set.
  */
 int cvol_remove(const char *state_dir, const char *id, char **cause);
-/*
- * Removes a dm device cml-ID (and cml-ID_dif) left behind with no opener;
- * 0 if none was there or it was removed, -1 with *cause set (still open).
- */
-int cvol_close_leftover(const char *id, char **cause);
-/* Says whether the dm device cml-ID exists (1) or not (0). */
-int cvol_device_exists(const char *id);
 
 #endif
