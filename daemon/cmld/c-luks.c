@@ -206,51 +206,68 @@ cvol_device_exists(const char *id)
 }
 
 /*
- * Asks device-mapper about the device name: 1 with *users its open count,
- * 0 when there is none, -1 with errno.  Never waits.
+ * Sends the device-mapper command cmd for the device name, with flags,
+ * into *io: the ioctl's result (-1 with errno).  Never waits.
  */
-static int cluks_dm_defer(const char *);
-
 static int
-cluks_dm_status(const char *name, int *users)
+cluks_dm_ioctl(unsigned long cmd, const char *name, uint32_t flags,
+    struct dm_ioctl *io)
 {
-	struct dm_ioctl io;
 	int fd, rc;
 
 	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
-	memset(&io, 0, sizeof io);
-	io.version[0] = DM_VERSION_MAJOR;
-	io.version[1] = CLUKS_DM_MINOR;
-	io.data_size = sizeof io;
-	io.data_start = sizeof io;
-	snprintf(io.name, sizeof io.name, "%s", name);
-	rc = ioctl(fd, DM_DEV_STATUS, &io);
+	memset(io, 0, sizeof *io);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->version[1] = CLUKS_DM_MINOR;
+	io->data_size = sizeof *io;
+	io->data_start = sizeof *io;
+	io->flags = flags;
+	snprintf(io->name, sizeof io->name, "%s", name);
+	rc = ioctl(fd, cmd, io);
 	close(fd);
-	if (rc == -1)
+	return rc;
+}
+
+/*
+ * Asks device-mapper about the device name: 1 with *users its open count,
+ * 0 when there is none, -1 with errno.
+ */
+static int
+cluks_dm_status(const char *name, int *users)
+{
+	struct dm_ioctl io;
+
+	if (cluks_dm_ioctl(DM_DEV_STATUS, name, 0, &io) == -1)
 		return errno == ENXIO ? 0 : -1;
 	*users = io.open_count;
 	return 1;
 }
 
-/* Removes the unused device name at once (no retries: never waits). */
+/*
+ * Removes the device name: at once when unused (no retries), or with
+ * DM_DEFERRED_REMOVE in flags when its last opener closes it.  0, or -1
+ * with errno.
+ */
 static int
-cluks_dm_remove(const char *name)
+cluks_dm_remove(const char *name, uint32_t flags)
 {
 	struct dm_ioctl io;
-	int fd, rc;
 
-	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
-		return -1;
-	memset(&io, 0, sizeof io);
-	io.version[0] = DM_VERSION_MAJOR;
-	io.version[1] = CLUKS_DM_MINOR;
-	io.data_size = sizeof io;
-	io.data_start = sizeof io;
-	snprintf(io.name, sizeof io.name, "%s", name);
-	rc = ioctl(fd, DM_DEV_REMOVE, &io);
-	close(fd);
-	return rc == -1 ? -1 : 0;
+	return cluks_dm_ioctl(DM_DEV_REMOVE, name, flags, &io) == -1 ? -1 : 0;
+}
+
+/*
+ * Marks the dm device name for deferred removal: the kernel removes it
+ * when its last opener closes it.  libcryptsetup's deferred deactivation
+ * removes an integrity device underneath at once, which fails while the
+ * device over it is open, so both are marked here, the upper one first.
+ * 0, or -1 with errno.
+ */
+static int
+cluks_dm_defer(const char *name)
+{
+	return cluks_dm_remove(name, DM_DEFERRED_REMOVE);
 }
 
 int
@@ -275,51 +292,24 @@ cvol_close_leftover(const char *id, char **cause)
 			    "closes it", names[i], users);
 			return -1;
 		}
-		if (rc == 1 && cluks_dm_remove(names[i]) == -1) {
+		if (rc == 1 && cluks_dm_remove(names[i], 0) == -1) {
 			xcause(cause, "the device-mapper device %s is left "
-			    "from an earlier run and cannot be removed: %s",
-			    names[i], strerror(errno));
+			    "and cannot be removed: %s", names[i],
+			    strerror(errno));
 			return -1;
 		}
 		if (rc == 1)
-			log_info("removed the device-mapper device %s left "
-			    "from an earlier run", names[i]);
-	}
-	/* Without udev nobody removes the nodes of removed devices. */
-	for (i = 0; i < 2; i++) {
+			log_debug("removed the unused device-mapper device %s",
+			    names[i]);
+		/*
+		 * Gone now (device-mapper says so: sysfs may lag): without
+		 * udev nobody removes its node.
+		 */
 		snprintf(node, sizeof node, "/dev/mapper/%s", names[i]);
-		if (lstat(node, &sb) == 0 && S_ISBLK(sb.st_mode) &&
-		    !cluks_dm_exists(names[i]))
+		if (rc != -1 && lstat(node, &sb) == 0 && S_ISBLK(sb.st_mode))
 			(void)unlink(node);
 	}
 	return 0;
-}
-
-/*
- * Marks the dm device name for deferred removal: the kernel removes it
- * when its last opener closes it.  libcryptsetup's deferred deactivation
- * removes an integrity device underneath at once, which fails while the
- * device over it is open, so both are marked here, the upper one first.
- * 0, or -1 with errno.
- */
-static int
-cluks_dm_defer(const char *name)
-{
-	struct dm_ioctl io;
-	int fd, rc;
-
-	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
-		return -1;
-	memset(&io, 0, sizeof io);
-	io.version[0] = DM_VERSION_MAJOR;
-	io.version[1] = CLUKS_DM_MINOR;
-	io.data_size = sizeof io;
-	io.data_start = sizeof io;
-	io.flags = DM_DEFERRED_REMOVE;
-	snprintf(io.name, sizeof io.name, "%s", name);
-	rc = ioctl(fd, DM_DEV_REMOVE, &io);
-	close(fd);
-	return rc == -1 ? -1 : 0;
 }
 
 /*

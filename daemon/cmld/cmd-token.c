@@ -91,6 +91,33 @@ token_string(struct json_object *o, const char *key)
 }
 
 /*
+ * Takes the container key scd's reply carries (member "key", base64):
+ * *key (TOKEN_KEY_LEN bytes; wipe and free it) and its check value in
+ * kcv.  scd's copy in params is wiped either way, since the reply is
+ * freed after this.  0, or -1 when there is no key of that length.
+ */
+static int
+token_take_key(struct json_object *params, unsigned char **key,
+    unsigned char kcv[TOKEN_KCV_LEN])
+{
+	const char *b64 = token_string(params, "key");
+	size_t len = 0;
+	int rc;
+
+	*key = NULL;
+	rc = b64 != NULL ? crypto_unbase64(b64, TOKEN_KEY_LEN, key, &len) : -1;
+	token_wipe(params, "key");
+	if (rc == 0 && len == TOKEN_KEY_LEN && token_kcv(*key, len, kcv) == 0)
+		return 0;
+	if (*key != NULL) {
+		crypto_wipe(*key, len);
+		free(*key);
+		*key = NULL;
+	}
+	return -1;
+}
+
+/*
  * Returns scd's status of a reply as org.cml.Token's TokenStatus: only
  * the members the interface names, and bound (the container's key is
  * wrapped under this very token).  NULL if scd's reply has none.
@@ -635,27 +662,20 @@ token_verify_done(void *arg, const char *error, struct json_object *params)
 	struct store_container_key k;
 	struct json_object *st;
 	unsigned char *key = NULL, kcv[TOKEN_KCV_LEN];
-	const char *b64;
 	char *cause = NULL;
-	size_t len = 0;
-	int rc, ok;
+	int rc;
 
 	memset(&k, 0, sizeof k);
 	if (error != NULL) {
 		token_error(call, "cannot verify the PIN", error, params);
 		goto out;
 	}
-	b64 = token_string(params, "key");
-	rc = b64 != NULL ? crypto_unbase64(b64, TOKEN_KEY_LEN, &key, &len) : -1;
-	/* scd's reply is freed after this: its copy of the key wiped first */
-	token_wipe(params, "key");
-	if (rc == -1) {
+	if (token_take_key(params, &key, kcv) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot verify the "
 		    "PIN: scd answered no key");
 		goto out;
 	}
-	ok = token_kcv(key, len, kcv) == 0;
-	crypto_wipe(key, len);
+	crypto_wipe(key, TOKEN_KEY_LEN);
 	free(key);
 	if ((rc = store_container_key_get(r->cmld->store, r->name, &k,
 	    &cause)) != 1) {
@@ -665,7 +685,7 @@ token_verify_done(void *arg, const char *error, struct json_object *params)
 		free(cause);
 		goto out;
 	}
-	if (!ok || !crypto_equal(kcv, k.kcv, sizeof kcv)) {
+	if (!crypto_equal(kcv, k.kcv, sizeof kcv)) {
 		call_error(call, PROTO_ERR_INTEGRITY, NULL, "the PIN was "
 		    "right, but the key the token unwrapped is not the "
 		    "container's (its check value differs): the stored "
@@ -848,9 +868,7 @@ token_unlock_done(void *arg, const char *error, struct json_object *params)
 	struct store_container_key k;
 	struct json_object *st;
 	unsigned char *key = NULL, kcv[TOKEN_KCV_LEN];
-	const char *b64;
 	char *cause = NULL;
-	size_t len = 0;
 	int rc;
 
 	memset(&k, 0, sizeof k);
@@ -861,11 +879,7 @@ token_unlock_done(void *arg, const char *error, struct json_object *params)
 		    params));
 		return;
 	}
-	b64 = token_string(params, "key");
-	rc = b64 != NULL ? crypto_unbase64(b64, TOKEN_KEY_LEN, &key, &len) : -1;
-	/* scd's reply is freed after this: its copy of the key wiped first */
-	token_wipe(params, "key");
-	if (rc == -1 || len != TOKEN_KEY_LEN || token_kcv(key, len, kcv) == -1) {
+	if (token_take_key(params, &key, kcv) == -1) {
 		call_error(r->call, PROTO_ERR_FAILED, NULL, "cannot unlock the "
 		    "container's storage: scd answered no key");
 		goto fail;
@@ -908,8 +922,8 @@ token_unlock_done(void *arg, const char *error, struct json_object *params)
 	}
 	store_container_key_clear(&k);
 	crypto_wipe(kcv, sizeof kcv);
-	r->key_cb(r->key_arg, key, len, NULL);
-	crypto_wipe(key, len);
+	r->key_cb(r->key_arg, key, TOKEN_KEY_LEN, NULL);
+	crypto_wipe(key, TOKEN_KEY_LEN);
 	free(key);
 	token_end(r);
 	return;
@@ -917,7 +931,7 @@ fail:
 	store_container_key_clear(&k);
 	crypto_wipe(kcv, sizeof kcv);
 	if (key != NULL) {
-		crypto_wipe(key, len);
+		crypto_wipe(key, TOKEN_KEY_LEN);
 		free(key);
 	}
 	token_unlock_fail(r, xasprintf("its key was not unlocked%s%s",

@@ -432,35 +432,24 @@ ctr_freeze(struct ctr *k, int frozen, const char **error, char **cause)
  * starts: its dm-crypt device was set to go when its last user closes it
  * (the container's mount, gone with its last process); one still there
  * without users (its deferred removal never set: a start's child killed
- * midway) is removed now, and audited.  One still in use goes by itself
- * (looked at again a little later, so that its nodes, which nobody
- * removes without udev, go too).
+ * midway) is removed now, with the nodes that nobody removes without
+ * udev.  One still in use goes by itself, and is looked at again a little
+ * later, so that its nodes go too.
  */
 static void
 ctr_volume_closed(struct ctr *k)
 {
 	char *cause = NULL;
 
-	if (!cvol_device_exists(k->id)) {
-		/* gone; without udev its nodes are left: removed here */
-		(void)cvol_close_leftover(k->id, &cause);
-		free(cause);
+	if (cvol_close_leftover(k->id, &cause) == 0)
 		return;
-	}
-	if (cvol_close_leftover(k->id, &cause) == -1) {
-		if (k->vtries++ < CTR_VOLUME_TRIES && k->rt == NULL)
-			(void)loop_timer_start(k->cmld->loop, &k->vtimer,
-			    CTR_VOLUME_POLL_MS);
-		else
-			log_info("container %s: its volume's device goes when "
-			    "its last user closes it: %s", k->name, cause);
-		free(cause);
-		return;
-	}
-	log_info("container %s: its volume's device was left open; closed",
-	    k->name);
-	audit_container(k->cmld, k->name, "ok", "its volume's device-mapper "
-	    "device was left open; closed");
+	if (k->vtries++ < CTR_VOLUME_TRIES && k->rt == NULL)
+		(void)loop_timer_start(k->cmld->loop, &k->vtimer,
+		    CTR_VOLUME_POLL_MS);
+	else
+		log_info("container %s: its volume's device goes when its last "
+		    "user closes it: %s", k->name, cause);
+	free(cause);
 }
 
 /* Looks again whether an ended container's volume device went. */
