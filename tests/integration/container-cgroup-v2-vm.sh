@@ -96,7 +96,11 @@
 # volume unencrypted) and "enc" and prints the figures as "# bench:" lines
 # (CML_VM_BENCH=N runs each, default 1; tests/bench/run-storage).
 # A check the VM does not report fails, and so does a VM that never says
-# "done" (within CML_VM_TIMEOUT seconds, default 240).  The VM uses KVM when
+# "done".  The VM is stopped when its console stays silent for
+# CML_VM_STALL seconds (default 180: each step in the VM has a bound of
+# its own of 120 s, so a silence that long is a hang) or when it has run
+# CML_VM_TIMEOUT seconds in all (default 900: an ASan build under TCG on a
+# slow machine needs more than three minutes of steady progress).  The VM uses KVM when
 # /dev/kvm is writable and a probe boot of the same kernel under KVM alone
 # prints its first console line ("Linux version") within
 # CML_VM_PROBE_TIMEOUT seconds (default 20): where /dev/kvm exists but
@@ -122,7 +126,8 @@
 . "$(dirname "$0")/lib.sh"
 
 VM_DIR=$CML_SRCDIR/tests/vm
-VM_TIMEOUT=${CML_VM_TIMEOUT:-240}
+VM_TIMEOUT=${CML_VM_TIMEOUT:-900}
+VM_STALL=${CML_VM_STALL:-180}
 
 need_binaries
 need_guestos_tools
@@ -292,7 +297,7 @@ for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS CML_VM_BENCH; do
 done
 # (in the background, so that the cleanup can stop it when the test is
 # interrupted)
-timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
+qemu-system-x86_64 \
     "${accel[@]}" -smp 2 -m 1024 -nodefaults -no-user-config -display none \
     -nic none -serial "file:$console" -no-reboot \
     -kernel "$kernel" -initrd "$initrd" \
@@ -303,6 +308,33 @@ timeout -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
     </dev/null >"$SCRATCH/qemu.log" 2>&1 &
 qpid=$!
 track_pid "$qpid"
+# the watchdog: progress is the console growing
+stopped=
+last_size=-1
+last_change=$(date +%s)
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 1
+	now=$(date +%s)
+	size=$(stat -c %s "$console" 2>/dev/null || echo 0)
+	if [ "$size" != "$last_size" ]; then
+		last_size=$size
+		last_change=$now
+	fi
+	if [ $((now - last_change)) -ge "$VM_STALL" ]; then
+		stopped="the VM's console was silent for $VM_STALL s (after $((now - tvm)) s)"
+	elif [ $((now - tvm)) -ge "$VM_TIMEOUT" ]; then
+		stopped="the VM did not finish within $VM_TIMEOUT s"
+	fi
+	if [ -n "$stopped" ]; then
+		kill -TERM "$qpid" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$qpid" 2>/dev/null
+		break
+	fi
+done
 wait "$qpid"
 qrc=$?
 untrack_pid "$qpid"
@@ -346,7 +378,7 @@ got() {
 
 if [ -z "${vm[done]+set}" ]; then
 	show_console
-	[ "$qrc" = 124 ] && fail "the VM did not finish within $VM_TIMEOUT s"
+	[ -n "$stopped" ] && fail "$stopped"
 	fail "the VM did not report 'done' (qemu exit $qrc)"
 fi
 
