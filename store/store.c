@@ -1,5 +1,6 @@
 /*
- * The state store.  Every SQL statement of cml is in this file, and every
+ * The state store.  Every SQL statement of cml is in store/ (this file,
+ * and store-audit.c for the audit trail), and every
  * value reaches SQLite as a bound parameter.  The exceptions are PRAGMA
  * statements, which take no parameters: the schema names and numbers in
  * them are this file's own constants, never a caller's.
@@ -21,10 +22,9 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store-int.h"
 #include "xmalloc.h"
 #include "log.h"
-
-#define STORE_NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* How long a statement waits for a lock held by another connection. */
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -241,11 +241,6 @@ struct store_schema {
 	int cache_kib; /* page cache limit; cmld's idle RSS is small */
 };
 
-enum {
-	STORE_MAIN = 0,
-	STORE_AUDIT = 1,
-	STORE_NSCHEMAS = 2,
-};
 
 static const struct store_schema store_schemas[STORE_NSCHEMAS] = {
 	[STORE_MAIN] = { "main", "cml.db", store_main_migrations,
@@ -254,10 +249,6 @@ static const struct store_schema store_schemas[STORE_NSCHEMAS] = {
 	    (int)STORE_NITEMS(store_audit_migrations), 256 },
 };
 
-struct store {
-	sqlite3 *db;
-	char *path[STORE_NSCHEMAS];
-};
 
 /*
  * Describes SQLite result rc in words: db's own message when db holds that
@@ -302,7 +293,7 @@ store_reason(sqlite3 *db, int rc)
 }
 
 /* Sets *cause to "WHAT: REASON" for SQLite result rc. */
-static void __attribute__((format(printf, 4, 5)))
+void
 store_cause(char **cause, sqlite3 *db, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -321,7 +312,7 @@ store_cause(char **cause, sqlite3 *db, int rc, const char *fmt, ...)
 }
 
 /* Returns the current time in milliseconds since the epoch, UTC. */
-static long long
+long long
 store_now_ms(void)
 {
 	struct timespec ts;
@@ -334,7 +325,7 @@ store_now_ms(void)
  * Returns a NOT NULL text column.  SQLite yields NULL there only when it
  * cannot allocate the text, and allocation failures are fatal in cml.
  */
-static const char *
+const char *
 store_column_text(sqlite3_stmt *stmt, int col)
 {
 	const unsigned char *s;
@@ -344,28 +335,6 @@ store_column_text(sqlite3_stmt *stmt, int col)
 	return (const char *)s;
 }
 
-/* What a struct store_arg holds. */
-enum store_arg_type {
-	STORE_ARG_TEXT, /* a NULL pointer binds NULL */
-	STORE_ARG_INT,
-	STORE_ARG_ID, /* an integer; negative ("none") binds NULL */
-	STORE_ARG_BLOB,
-};
-
-/* One parameter of a statement; make it with STORE_TEXT and the like. */
-struct store_arg {
-	enum store_arg_type type;
-	const char *text;
-	long long num;
-	const void *blob;
-	int len;
-};
-
-#define STORE_TEXT(s)		{ .type = STORE_ARG_TEXT, .text = (s) }
-#define STORE_INT(n)		{ .type = STORE_ARG_INT, .num = (n) }
-#define STORE_ID(n)		{ .type = STORE_ARG_ID, .num = (n) }
-#define STORE_BLOB(p, n) \
-	{ .type = STORE_ARG_BLOB, .blob = (p), .len = (n) }
 
 /*
  * Binds args to the parameters of stmt, in order, without copying them;
@@ -410,7 +379,7 @@ store_bind(sqlite3_stmt *stmt, const struct store_arg *args, size_t nargs)
  * that failed, SQLITE_OK otherwise.  The caller finalizes *stmt whatever
  * the result (it is NULL when the prepare failed).
  */
-static int
+int
 store_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *sql,
     const struct store_arg *args, size_t nargs)
 {
@@ -427,7 +396,7 @@ store_prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *sql,
  * the error for store_cause, and sqlite3_changes and
  * sqlite3_last_insert_rowid still tell what the statement did.
  */
-static int
+int
 store_run(sqlite3 *db, const char *sql, const struct store_arg *args,
     size_t nargs)
 {
@@ -444,7 +413,7 @@ store_run(sqlite3 *db, const char *sql, const struct store_arg *args,
  * Runs every statement of sql, which takes no parameters, discarding any
  * rows; -1 with *cause set to "WHAT: REASON".
  */
-static int
+int
 store_exec(sqlite3 *db, const char *sql, char **cause, const char *what)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -476,7 +445,7 @@ store_exec(sqlite3 *db, const char *sql, char **cause, const char *what)
  * Runs sql, which returns one integer, and stores it in *value; -1 with
  * *cause set to "WHAT: REASON".
  */
-static int
+int
 store_query_int(sqlite3 *db, const char *sql, long long *value,
     char **cause, const char *what)
 {
@@ -727,7 +696,7 @@ out:
 }
 
 /* Rolls back the open transaction, if SQLite has not done so already. */
-static void
+void
 store_rollback(sqlite3 *db)
 {
 	if (!sqlite3_get_autocommit(db))
@@ -1106,195 +1075,6 @@ store_setting_set(struct store *st, const char *key, const char *value,
 		return -1;
 	}
 	return 0;
-}
-
-/* Appends a record in one transaction and sets rec->seq; -1 on error. */
-int
-store_audit_append(struct store *st, struct audit_record *rec, char **cause)
-{
-	const struct store_arg args[] = {
-		STORE_INT(rec->time_ms), STORE_TEXT(rec->type),
-		STORE_ID(rec->uid), STORE_ID(rec->pid),
-		STORE_TEXT(rec->container), STORE_TEXT(rec->object),
-		STORE_TEXT(rec->result), STORE_TEXT(rec->details),
-	};
-	int rc;
-
-	rc = store_run(st->db, "INSERT INTO audit.audit (time_ms, type, uid, "
-	    "pid, container, object, result, details) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", args, STORE_NITEMS(args));
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot append an audit record "
-		    "to %s", st->path[STORE_AUDIT]);
-		return -1;
-	}
-	rec->seq = sqlite3_last_insert_rowid(st->db);
-	return 0;
-}
-
-/*
- * Calls cb for the last `last` records (all when last <= 0), oldest first;
- * returns cb's value when it is not 0, -1 with *cause set on error.
- */
-/* Runs an audit query and calls cb for each record it returns. */
-static int
-store_audit_query(struct store *st, const char *sql,
-    const struct store_arg *args, size_t nargs,
-    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
-    char **cause)
-{
-	struct audit_record rec;
-	sqlite3_stmt *stmt = NULL;
-	int rc, ret = -1;
-
-	rc = store_prepare(st->db, &stmt, sql, args, nargs);
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			memset(&rec, 0, sizeof rec);
-			rec.seq = sqlite3_column_int64(stmt, 0);
-			rec.time_ms = sqlite3_column_int64(stmt, 1);
-			rec.type = store_column_text(stmt, 2);
-			rec.uid = sqlite3_column_type(stmt, 3) == SQLITE_NULL ?
-			    -1 : sqlite3_column_int64(stmt, 3);
-			rec.pid = sqlite3_column_type(stmt, 4) == SQLITE_NULL ?
-			    -1 : sqlite3_column_int64(stmt, 4);
-			rec.container =
-			    (const char *)sqlite3_column_text(stmt, 5);
-			rec.object = store_column_text(stmt, 6);
-			rec.result = store_column_text(stmt, 7);
-			rec.details =
-			    (const char *)sqlite3_column_text(stmt, 8);
-			if ((ret = cb(&rec, arg)) != 0)
-				goto out;
-		}
-	}
-	if (rc == SQLITE_DONE)
-		ret = 0;
-	else {
-		ret = -1;
-		store_cause(cause, st->db, rc, "cannot read the audit trail "
-		    "from %s", st->path[STORE_AUDIT]);
-	}
-out:
-	sqlite3_finalize(stmt);
-	return ret;
-}
-
-int
-store_audit_list(struct store *st, long long last,
-    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
-    char **cause)
-{
-	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
-
-	return store_audit_query(st,
-	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
-	    "details FROM (SELECT * FROM audit.audit ORDER BY seq DESC "
-	    "LIMIT ?) ORDER BY seq ASC", args, STORE_NITEMS(args), cb, arg,
-	    cause);
-}
-
-void
-store_audit_filter_init(struct audit_filter *f)
-{
-	memset(f, 0, sizeof *f);
-	f->since_ms = -1;
-	f->until_ms = -1;
-	f->uid = -1;
-}
-
-/*
- * The filter's conditions, numbered ?3 to ?8 after the two of the query
- * (STORE_AUDIT_FILTER_ARGS binds them); a NULL binding matches anything,
- * so one statement serves every combination.
- */
-#define STORE_AUDIT_FILTER_SQL \
-	" AND (?3 IS NULL OR time_ms >= ?3) AND (?4 IS NULL OR time_ms < ?4)" \
-	" AND (?5 IS NULL OR container = ?5) AND (?6 IS NULL OR type = ?6)" \
-	" AND (?7 IS NULL OR result = ?7) AND (?8 IS NULL OR uid = ?8)"
-#define STORE_AUDIT_FILTER_ARGS(f) \
-	STORE_ID((f)->since_ms), STORE_ID((f)->until_ms), \
-	STORE_TEXT((f)->container), STORE_TEXT((f)->type), \
-	STORE_TEXT((f)->result), STORE_ID((f)->uid)
-
-int
-store_audit_range(struct store *st, const struct audit_filter *f,
-    long long after, long long until, long long limit,
-    int (*cb)(const struct audit_record *rec, void *arg), void *arg,
-    char **cause)
-{
-	struct audit_filter all;
-
-	if (f == NULL) {
-		store_audit_filter_init(&all);
-		f = &all;
-	}
-	{
-		const struct store_arg args[] = { STORE_INT(after),
-		    STORE_INT(until), STORE_AUDIT_FILTER_ARGS(f),
-		    STORE_INT(limit) };
-
-		return store_audit_query(st,
-		    "SELECT seq, time_ms, type, uid, pid, container, object, "
-		    "result, details FROM audit.audit WHERE seq > ?1 AND "
-		    "seq <= ?2" STORE_AUDIT_FILTER_SQL " ORDER BY seq ASC "
-		    "LIMIT ?9", args, STORE_NITEMS(args), cb, arg, cause);
-	}
-}
-
-int
-store_audit_bounds(struct store *st, const struct audit_filter *f,
-    long long last, long long *after, long long *until, long long *count,
-    char **cause)
-{
-	struct audit_filter all;
-	sqlite3_stmt *stmt = NULL;
-	int rc;
-
-	if (f == NULL) {
-		store_audit_filter_init(&all);
-		f = &all;
-	}
-	{
-		/* ?1 and ?2 bound the seq as in store_audit_range: all */
-		const struct store_arg args[] = { STORE_INT(0),
-		    STORE_INT(LLONG_MAX), STORE_AUDIT_FILTER_ARGS(f),
-		    STORE_INT(last > 0 ? last : -1) };
-
-		rc = store_prepare(st->db, &stmt,
-		    "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0), "
-		    "count(*) FROM (SELECT seq FROM audit.audit WHERE "
-		    "seq > ?1 AND seq <= ?2" STORE_AUDIT_FILTER_SQL
-		    " ORDER BY seq DESC LIMIT ?9)", args, STORE_NITEMS(args));
-	}
-	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		*after = sqlite3_column_int64(stmt, 0) - 1;
-		*until = sqlite3_column_int64(stmt, 1);
-		if (count != NULL)
-			*count = sqlite3_column_int64(stmt, 2);
-		sqlite3_finalize(stmt);
-		return 0;
-	}
-	store_cause(cause, st->db, rc, "cannot read the audit trail from %s",
-	    st->path[STORE_AUDIT]);
-	sqlite3_finalize(stmt);
-	return -1;
-}
-
-/* Returns the number of audit records, or -1 with *cause set. */
-long long
-store_audit_count(struct store *st, char **cause)
-{
-	long long n;
-	char *what;
-	int ret;
-
-	what = xasprintf("cannot count the audit records in %s",
-	    st->path[STORE_AUDIT]);
-	ret = store_query_int(st->db, "SELECT count(*) FROM audit.audit", &n,
-	    cause, what);
-	free(what);
-	return ret == -1 ? -1 : n;
 }
 
 /* Checks an anchor's kind in words; the table's CHECK says the same. */
