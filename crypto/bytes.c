@@ -1,8 +1,8 @@
 /*
  * Bytes as the daemons pass them: base64 (RFC 4648, padded, no line
- * breaks) in JSON, random bytes for keys, HMAC-SHA-256, comparison in
- * constant time and wiping.  Decoding is strict: only the alphabet and
- * padding where it belongs, so one value has one spelling.
+ * breaks) and lower-case hex in JSON, random bytes for keys, HMAC-SHA-256,
+ * comparison in constant time and wiping.  Decoding is strict: only the
+ * alphabet and padding where it belongs, so one value has one spelling.
  */
 #include "config.h"
 
@@ -66,6 +66,34 @@ crypto_unbase64(const char *s, size_t max, unsigned char **out, size_t *len)
 	*out = b;
 	*len = (size_t)got - pad;
 	return 0;
+}
+
+/* Returns the value of a lower-case hex digit, or -1. */
+static int
+crypto_xdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+crypto_unhex(const char *s, unsigned char *out, size_t max)
+{
+	size_t len = strlen(s), i;
+	int hi, lo;
+
+	if (len % 2 != 0 || len / 2 > max)
+		return -1;
+	for (i = 0; i < len; i += 2) {
+		if ((hi = crypto_xdigit(s[i])) == -1 ||
+		    (lo = crypto_xdigit(s[i + 1])) == -1)
+			return -1;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	return (int)(len / 2);
 }
 
 int

@@ -116,6 +116,12 @@ void crypto_hash_free(struct crypto_hash *h);
 int crypto_sha256_fd(int fd, unsigned char *out, off_t *size, char **cause);
 /* Writes len bytes as lower-case hex plus a NUL into out (2 * len + 1). */
 void crypto_hex(const unsigned char *in, size_t len, char *out);
+/*
+ * Parses lower-case hex (an even number of digits, as crypto_hex writes
+ * it: one value, one spelling) of at most max bytes into out; returns the
+ * length in bytes, or -1 if s is no such hex.
+ */
+int crypto_unhex(const char *s, unsigned char *out, size_t max);
 
 /* Returns base64 of len bytes (allocated, no line breaks). */
 char *crypto_base64(const void *in, size_t len);
