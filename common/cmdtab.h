@@ -171,6 +171,8 @@ enum cmd_id {
 	CMD_ID_TPM_CREATE_CSR,
 	CMD_ID_TPM_QUOTE,
 	CMD_ID_TPM_TAKE_AUDIT,
+	CMD_ID_TPM_SIGN_CHECKPOINT,
+	CMD_ID_TPM_SIGN_DIGEST,
 	/* scd's own table (daemon/scd/table.c) */
 	CMD_ID_SCD_STATUS,
 	CMD_ID_SCD_READERS,

@@ -1,7 +1,10 @@
 /*
  * The device identity: a non-exportable ECC signing key in the TPM, made
- * at tpm2d's first start and kept persistent, its public half, and
- * PKCS#10 requests it signs (see identity.h for how the keys are made).
+ * at tpm2d's first start and kept persistent, its public half, PKCS#10
+ * requests it signs, and the two other things it signs: the audit
+ * trail's checkpoints (a digest tpm2d makes itself) and the digests of
+ * the audit forwarder's TLS handshakes (see identity.h for how the keys
+ * are made).
  */
 #include "config.h"
 
@@ -15,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "auditchain.h"
 #include "crypto.h"
 #include "identity.h"
 #include "log.h"
@@ -739,4 +743,155 @@ out:
 	X509_NAME_free(subject);
 	Esys_Free(sig);
 	Esys_Free(pub);
+}
+
+/*
+ * Signs digest (len bytes, made with hash) with the device key into *der
+ * (DER ECDSA-Sig-Value, *derlen bytes) and *key (the key's public half);
+ * answers the call and returns -1 if it cannot.
+ */
+static int
+identity_sign_der(struct call *call, TPMI_ALG_HASH hash,
+    const unsigned char *digest, size_t len, unsigned char **der,
+    size_t *derlen, EVP_PKEY **key)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	TPM2B_PUBLIC *pub = NULL;
+	TPMT_SIGNATURE *sig = NULL;
+	ESYS_TR h = ESYS_TR_NONE;
+	char *cause = NULL;
+	TSS2_RC rc;
+	int ret = -1;
+
+	*der = NULL;
+	*key = NULL;
+	if (identity_open(call, &h, &pub, NULL) == -1)
+		return -1;
+	if ((*key = tpmpub_pkey(&pub->publicArea, &cause)) == NULL)
+		goto failed;
+	if (identity_sign(t, h, hash, digest, len, &sig, &rc) == -1) {
+		tpm2d_call_rc(call, "cannot sign with the device key", rc);
+		goto out;
+	}
+	if ((*der = tpmpub_ecdsa_der(&sig->signature.ecdsa, derlen,
+	    &cause)) == NULL)
+		goto failed;
+	ret = 0;
+	goto out;
+failed:
+	call_error(call, PROTO_ERR_FAILED, NULL, "the device key: %s", cause);
+	free(cause);
+out:
+	if (ret == -1) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+	}
+	tpm2d_persistent_close(t, &h);
+	Esys_Free(sig);
+	Esys_Free(pub);
+	return ret;
+}
+
+/* Answers a call with {"signature": base64 of der}. */
+static void
+identity_reply_signature(struct call *call, const unsigned char *der,
+    size_t len)
+{
+	struct json_object *o = json_object_new_object();
+	char *b64 = crypto_base64(der, len);
+
+	json_object_object_add(o, "signature", json_object_new_string(b64));
+	free(b64);
+	call_reply(call, o);
+}
+
+void
+tpm2d_cmd_sign_checkpoint(struct call *call)
+{
+	unsigned char head[AUDITCHAIN_HASH_LEN], digest[AUDITCHAIN_HASH_LEN];
+	unsigned char *der = NULL;
+	EVP_PKEY *key = NULL;
+	long long seq, time_ms;
+	const char *hex;
+	char *cause = NULL;
+	size_t len;
+
+	/* The table checked the types and ranges. */
+	seq = json_object_get_int64(json_object_object_get(call->params,
+	    "seq"));
+	time_ms = json_object_get_int64(json_object_object_get(call->params,
+	    "time_ms"));
+	hex = json_object_get_string(json_object_object_get(call->params,
+	    "head"));
+	if (strlen(hex) != 2 * AUDITCHAIN_HASH_LEN ||
+	    crypto_unhex(hex, head, sizeof head) != AUDITCHAIN_HASH_LEN) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "head",
+		    "head must be the hash of record %lld: 64 lower-case hex "
+		    "digits", seq);
+		return;
+	}
+	/* tpm2d makes the digest itself: this signs checkpoints only. */
+	auditchain_checkpoint_digest(seq, time_ms, head, digest);
+	if (identity_sign_der(call, TPM2_ALG_SHA256, digest, sizeof digest,
+	    &der, &len, &key) == -1)
+		return;
+	/* What the TPM signed must verify as a verifier checks it. */
+	if (auditchain_checkpoint_verify(key, seq, time_ms, head, der, len,
+	    &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "the TPM's signature "
+		    "of checkpoint #%lld: %s", seq, cause);
+		free(cause);
+		goto out;
+	}
+	call_set_details(call, "checkpoint #%lld at %lld ms, head %.16s...",
+	    seq, time_ms, hex);
+	identity_reply_signature(call, der, len);
+out:
+	free(der);
+	EVP_PKEY_free(key);
+}
+
+void
+tpm2d_cmd_sign_digest(struct call *call)
+{
+	unsigned char digest[64], *der = NULL;
+	EVP_PKEY *key = NULL;
+	TPMI_ALG_HASH hash;
+	const char *hex, *purpose;
+	char *q;
+	size_t len;
+	int n;
+
+	hex = json_object_get_string(json_object_object_get(call->params,
+	    "digest"));
+	purpose = json_object_get_string(json_object_object_get(call->params,
+	    "purpose"));
+	if (strcmp(purpose, "tls-client") != 0) {
+		q = utf8_clean(purpose, 64);
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "purpose",
+		    "the device key signs digests only for 'tls-client', not "
+		    "for '%s'", q);
+		free(q);
+		return;
+	}
+	n = crypto_unhex(hex, digest, sizeof digest);
+	if (n == 32)
+		hash = TPM2_ALG_SHA256;
+	else if (n == 48)
+		hash = TPM2_ALG_SHA384;
+	else if (n == 64)
+		hash = TPM2_ALG_SHA512;
+	else {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "digest",
+		    "digest must be a SHA-256, SHA-384 or SHA-512 digest: 64, "
+		    "96 or 128 lower-case hex digits");
+		return;
+	}
+	if (identity_sign_der(call, hash, digest, (size_t)n, &der, &len,
+	    &key) == -1)
+		return;
+	call_set_details(call, "a %d-byte digest for %s", n, purpose);
+	identity_reply_signature(call, der, len);
+	free(der);
+	EVP_PKEY_free(key);
 }

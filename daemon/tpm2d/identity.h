@@ -9,8 +9,9 @@
  * primary from the same template would give the same primary, but never
  * the same device key.  It is fixedTPM and fixedParent (it cannot be
  * duplicated or exported), noDA (its authorization is empty: a TPM in
- * dictionary attack lockout still lets it sign), unrestricted (it signs digests: CSRs, the AK's
- * certification), and kept at TPM2D_IDENTITY_HANDLE.
+ * dictionary attack lockout still lets it sign), unrestricted (it signs
+ * digests: CSRs, the AK's certification, the audit trail's checkpoints,
+ * the audit forwarder's TLS handshakes), and kept at TPM2D_IDENTITY_HANDLE.
  *
  * The attestation key (AK) is a restricted ECDSA P-256 signing key made
  * the same way, but under a storage primary of the endorsement hierarchy,
@@ -63,9 +64,14 @@ int tpm2d_identity_usable(struct call *call);
 /* The hash the device key signs with: SHA-384 for P-384, else SHA-256. */
 TPMI_ALG_HASH tpm2d_identity_hash(const TPMT_PUBLIC *pub);
 
-/* org.cml.TPM.IdentityPublic, CreateCSR (identity.c) and Quote (attest.c). */
+/*
+ * org.cml.TPM.IdentityPublic, CreateCSR, SignCheckpoint, SignDigest
+ * (identity.c) and Quote (attest.c).
+ */
 void tpm2d_cmd_identity_public(struct call *call);
 void tpm2d_cmd_create_csr(struct call *call);
+void tpm2d_cmd_sign_checkpoint(struct call *call);
+void tpm2d_cmd_sign_digest(struct call *call);
 void tpm2d_cmd_quote(struct call *call);
 
 #endif

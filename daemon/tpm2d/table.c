@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "identity.h"
@@ -110,6 +111,39 @@ const struct cmd_entry tpm2d_table[] = {
 		},
 		.summary = "quote PCRs with the attestation key",
 	},
+	{
+		.words = "tpm sign-checkpoint",
+		.family = "tpm",
+		.method = "org.cml.TPM.SignCheckpoint",
+		.id = CMD_ID_TPM_SIGN_CHECKPOINT,
+		.args = {
+			{ .name = "seq", .type = CMD_ARG_INT, .metavar = "SEQ",
+			  .help = "the record the checkpoint covers",
+			  .min = 1, .max = LLONG_MAX },
+			{ .name = "time_ms", .type = CMD_ARG_INT,
+			  .metavar = "MS",
+			  .help = "the checkpoint's time, ms since the epoch",
+			  .min = 0, .max = LLONG_MAX },
+			{ .name = "head", .type = CMD_ARG_STRING,
+			  .metavar = "HEAD",
+			  .help = "the hash of record SEQ, hex" },
+		},
+		.summary = "sign an audit checkpoint with the device key",
+	},
+	{
+		.words = "tpm sign-digest",
+		.family = "tpm",
+		.method = "org.cml.TPM.SignDigest",
+		.id = CMD_ID_TPM_SIGN_DIGEST,
+		.args = {
+			{ .name = "digest", .type = CMD_ARG_STRING,
+			  .metavar = "DIGEST",
+			  .help = "SHA-256, -384 or -512, hex" },
+			{ .name = "purpose", .type = CMD_ARG_STRING,
+			  .metavar = "PURPOSE", .help = "tls-client" },
+		},
+		.summary = "sign a digest with the device key for TLS",
+	},
 	CMD_ENTRY_TAKE_AUDIT("tpm", "org.cml.TPM.TakeAudit",
 	    CMD_ID_TPM_TAKE_AUDIT),
 	CMD_ENTRY_SERVICE_GET_INFO,
@@ -128,6 +162,8 @@ const call_handler tpm2d_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_TPM_IDENTITY_PUBLIC] = tpm2d_cmd_identity_public,
 	[CMD_ID_TPM_CREATE_CSR] = tpm2d_cmd_create_csr,
 	[CMD_ID_TPM_QUOTE] = tpm2d_cmd_quote,
+	[CMD_ID_TPM_SIGN_CHECKPOINT] = tpm2d_cmd_sign_checkpoint,
+	[CMD_ID_TPM_SIGN_DIGEST] = tpm2d_cmd_sign_digest,
 	[CMD_ID_TPM_TAKE_AUDIT] = tpm2d_cmd_take_audit,
 	[CMD_ID_SERVICE_GET_INFO] = tpm2d_cmd_get_info,
 	[CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION] =
