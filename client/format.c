@@ -1053,6 +1053,56 @@ format_device_attest(FILE *out, struct json_object *params)
 	fputc('\n', out);
 }
 
+/*
+ * An audit export: each line as one compact JSON object per line (the
+ * export format of cml-audit(5)), for a file that cml-audit-verify reads.
+ */
+static void
+format_audit_export(FILE *out, struct json_object *params)
+{
+	struct json_object *lines, *line;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(params, "lines", &lines) ||
+	    !json_object_is_type(lines, json_type_array))
+		return;
+	n = json_object_array_length(lines);
+	for (i = 0; i < n; i++) {
+		line = json_object_array_get_idx(lines, i);
+		fprintf(out, "%s\n", json_object_to_json_string_ext(line,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+}
+
+/*
+ * A part of audit follow: a notice as one line that stands out; records
+ * as a table (the generic form).  Returns 1 when nothing else is to be
+ * printed of params.
+ */
+static int
+format_audit_follow(FILE *out, struct json_object *params)
+{
+	struct json_object *n, *r;
+	const char *level, *msg;
+	char *clean;
+
+	if (json_object_object_get_ex(params, "notice", &n) &&
+	    json_object_is_type(n, json_type_object)) {
+		level = format_get_string(n, "level");
+		msg = format_get_string(n, "message");
+		clean = format_clean(msg != NULL ? msg : "", 0);
+		fprintf(out, "*** audit %s (record #%lld): %s\n",
+		    level != NULL ? level : "notice",
+		    json_object_object_get_ex(n, "seq", &r) ?
+		    (long long)json_object_get_int64(r) : 0LL, clean);
+		free(clean);
+		return 1;
+	}
+	return json_object_object_get_ex(params, "records", &r) &&
+	    json_object_is_type(r, json_type_array) &&
+	    json_object_array_length(r) == 0;
+}
+
 /* The replies with a human form of their own, by method. */
 static const struct {
 	const char *method;
@@ -1066,6 +1116,7 @@ static const struct {
 	{ "org.cml.Token.Verify", format_token },
 	{ "org.cml.Token.ChangePIN", format_token },
 	{ "org.cml.Token.Unblock", format_token },
+	{ "org.cml.Audit.Export", format_audit_export },
 };
 
 void
@@ -1081,6 +1132,9 @@ format_reply(FILE *out, struct format_state *fs, const char *method,
 		format_json(out, params);
 		goto out;
 	}
+	if (method != NULL && strcmp(method, "org.cml.Audit.Follow") == 0 &&
+	    format_audit_follow(out, params))
+		goto out;
 	for (i = 0; i < sizeof format_special / sizeof format_special[0]; i++) {
 		if (method != NULL &&
 		    strcmp(method, format_special[i].method) == 0) {

@@ -1458,7 +1458,7 @@ cmlsh_complete_args(struct cmlsh_matches *m, const struct cmd_entry *cmd,
 		for (a = cmd->args; a->name != NULL; a++)
 			if (a->flags & CMD_ARG_OPTION)
 				cmlsh_match_add(m, text,
-				    xasprintf("--%s", a->name));
+				    xasprintf("--%s", CMD_ARG_OPTION_NAME(a)));
 		return 0;
 	}
 	while (pos->name != NULL && !cmd_arg_positional(pos))

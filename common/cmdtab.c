@@ -185,6 +185,115 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
 	},
 	{
+		.words = "audit show",
+		.family = "audit",
+		.method = "org.cml.Audit.Show",
+		.id = CMD_ID_AUDIT_SHOW,
+		.args = {
+			{ .name = "seq", .type = CMD_ARG_INT, .metavar = "SEQ",
+			  .help = "the record's sequence number",
+			  .min = 1, .max = 9007199254740991LL },
+		},
+		.summary = "show one audit record whole",
+		.help = "Shows record SEQ with every field: the subject's uid, "
+		    "pid and command, the hash of the record before it and "
+		    "its own (the chain), whether it was acknowledged, and "
+		    "whether a signed checkpoint covers it yet.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "audit ack",
+		.family = "audit",
+		.method = "org.cml.Audit.Ack",
+		.id = CMD_ID_AUDIT_ACK,
+		.args = {
+			{ .name = "seq", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "SEQ",
+			  .help = "the record to acknowledge",
+			  .min = 1, .max = 9007199254740991LL },
+			{ .name = "up_to", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .option = "up-to",
+			  .metavar = "SEQ", .help = "acknowledge every record "
+			    "up to and including SEQ",
+			  .min = 1, .max = 9007199254740991LL },
+		},
+		.summary = "acknowledge audit records as reviewed",
+		.help = "Marks record SEQ, or with --up-to every record up to "
+		    "SEQ, as reviewed. When the trail is full and "
+		    "audit_full_action is drop-acknowledged, only records an "
+		    "operator acknowledged or the collector received are "
+		    "dropped, oldest first. Works while the trail is full. "
+		    "Audited.",
+		.flags = CMD_OPERATOR | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "audit status",
+		.family = "audit",
+		.method = "org.cml.Audit.Status",
+		.id = CMD_ID_AUDIT_STATUS,
+		.summary = "show the audit trail's state",
+		.help = "Shows the records held (first and last), the bytes "
+		    "they take against audit_capacity and its two thresholds, "
+		    "the level (ok, warning, critical, full), the action when "
+		    "full and whether commands are refused, the oldest "
+		    "unacknowledged record, the last signed checkpoint, and "
+		    "forwarding (collector, state, cursor).",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "audit follow",
+		.family = "audit",
+		.method = "org.cml.Audit.Follow",
+		.id = CMD_ID_AUDIT_FOLLOW,
+		.args = {
+			{ .name = "notices", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "--notices", .help = "only the notices: thresholds crossed, the "
+			    "trail full, integrity violations" },
+			{ .name = "after", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "SEQ", .help = "start after record SEQ "
+			    "(default: the newest)",
+			  .min = 0, .max = 9007199254740991LL },
+		},
+		.summary = "follow the audit trail live",
+		.help = "Shows each record as it is stored, and notices at "
+		    "once: a threshold of the trail crossed, the trail full, "
+		    "an integrity violation (a failed verification, a broken "
+		    "chain, an unseal refused). Runs until interrupted.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "audit export",
+		.family = "audit",
+		.method = "org.cml.Audit.Export",
+		.id = CMD_ID_AUDIT_EXPORT,
+		.summary = "export the audit trail with its chain",
+		.help = "Prints the whole trail as JSON lines (a header, every "
+		    "record with its hashes, every signed checkpoint; after "
+		    "dropped records the checkpoint that anchors the rest "
+		    "first). Redirect it to a file: cml-audit-verify(1) checks "
+		    "it off the device with the device certificate and its "
+		    "CA. Works while the trail is full.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "audit verify",
+		.family = "audit",
+		.method = "org.cml.Audit.Verify",
+		.id = CMD_ID_AUDIT_VERIFY,
+		.summary = "check the audit trail's chain and checkpoints",
+		.help = "Recomputes every record's hash and the chain, and "
+		    "checks every checkpoint's signature with the installed "
+		    "device certificate's key; names the first broken record "
+		    "or checkpoint. After dropped records it starts from the "
+		    "signed checkpoint before the gap and says so. A broken "
+		    "trail is recorded and notified as an integrity "
+		    "violation.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
 		.words = "tpm reset-system-key",
 		.family = "tpm",
 		.method = "org.cml.Device.ResetSystemKey",
@@ -985,7 +1094,8 @@ cmd_find_option(const struct cmd_entry *cmd, const char *name)
 	const struct cmd_arg *a;
 
 	for (a = cmd->args; a->name != NULL; a++)
-		if ((a->flags & CMD_ARG_OPTION) && strcmp(a->name, name) == 0)
+		if ((a->flags & CMD_ARG_OPTION) &&
+		    strcmp(CMD_ARG_OPTION_NAME(a), name) == 0)
 			return a;
 	return NULL;
 }
@@ -1351,10 +1461,12 @@ char *
 cmd_arg_label(const struct cmd_arg *a)
 {
 	if ((a->flags & CMD_ARG_OPTION) && a->letter != '\0')
-		return xasprintf("-%c|--%s", a->letter, a->name);
+		return xasprintf("-%c|--%s", a->letter,
+		    CMD_ARG_OPTION_NAME(a));
 	if (a->flags & CMD_ARG_OPTION)
-		return a->type == CMD_ARG_BOOL ? xasprintf("--%s", a->name) :
-		    xasprintf("--%s %s", a->name, a->metavar);
+		return a->type == CMD_ARG_BOOL ?
+		    xasprintf("--%s", CMD_ARG_OPTION_NAME(a)) :
+		    xasprintf("--%s %s", CMD_ARG_OPTION_NAME(a), a->metavar);
 	if (a->type == CMD_ARG_STRINGS)
 		return xasprintf("%s...", a->metavar);
 	return xstrdup(a->metavar);

@@ -98,7 +98,15 @@ struct cmd_arg {
 	 * is given (--generate-puk: the daemon makes the PUK).
 	 */
 	const char *unless;
+	/*
+	 * The option's name on a command line when it differs from the
+	 * parameter's ("up-to" for up_to); NULL: name.
+	 */
+	const char *option;
 };
+
+/* The name a CMD_ARG_OPTION is given by on a command line (no dashes). */
+#define CMD_ARG_OPTION_NAME(a) ((a)->option != NULL ? (a)->option : (a)->name)
 
 /* Policy flags, checked by cmld in one place before a handler runs. */
 #define CMD_READONLY 0x01 /* changes nothing; operators may call it */
@@ -130,6 +138,12 @@ enum cmd_id {
 	CMD_ID_DEVICE_SET_CONFIG,
 	CMD_ID_DEVICE_RESET_SYSTEM_KEY,
 	CMD_ID_AUDIT_LIST,
+	CMD_ID_AUDIT_SHOW,
+	CMD_ID_AUDIT_ACK,
+	CMD_ID_AUDIT_STATUS,
+	CMD_ID_AUDIT_FOLLOW,
+	CMD_ID_AUDIT_EXPORT,
+	CMD_ID_AUDIT_VERIFY,
 	CMD_ID_DEVICE_CSR,
 	CMD_ID_DEVICE_CERT_INSTALL,
 	CMD_ID_DEVICE_ATTEST,

@@ -33,6 +33,8 @@
 #define PROTO_ERR_INVALID_SIGNATURE "org.cml.Error.InvalidSignature"
 #define PROTO_ERR_INTEGRITY "org.cml.Error.IntegrityViolation"
 #define PROTO_ERR_DOWNGRADE "org.cml.Error.Downgrade"
+/* The audit trail is full: state-changing calls wait for room. */
+#define PROTO_ERR_AUDIT_FULL "org.cml.Error.AuditFull"
 /* A call needs a secret it was sent without (parameter "secret": its name). */
 #define PROTO_ERR_SECRET_REQUIRED "org.cml.Error.SecretRequired"
 

@@ -16,6 +16,9 @@ static const char *const setting_log_levels[] = {
 static const char *const setting_auto_bool[] = {
 	"auto", "true", "false", NULL
 };
+static const char *const setting_audit_full[] = {
+	"refuse", "drop-acknowledged", NULL
+};
 
 const struct setting_def setting_defs[] = {
 	{ "device_name", SETTING_STRING, "cml", 1, 64, NULL,
@@ -41,6 +44,35 @@ const struct setting_def setting_defs[] = {
 	{ "token_pin_tries", SETTING_INT, "3", 1, 10, NULL,
 	    "wrong PINs a new token takes before its PIN is blocked (the "
 	    "PUK unblocks it); read at token init" },
+	{ "audit_capacity", SETTING_INT, "67108864", 65536,
+	    68719476736LL, NULL,
+	    "bytes the audit trail may take (records and checkpoints); "
+	    "see audit_full_action for what happens when it is full" },
+	{ "audit_warn_percent", SETTING_INT, "75", 1, 99, NULL,
+	    "first threshold: a warning record and a notice to connected "
+	    "clients when the trail fills past this share of its capacity" },
+	{ "audit_critical_percent", SETTING_INT, "90", 1, 99, NULL,
+	    "second threshold, above the first: a critical record and "
+	    "notice" },
+	{ "audit_full_action", SETTING_ENUM, "refuse", 0, 0,
+	    setting_audit_full,
+	    "when the trail is full: refuse (state-changing commands are "
+	    "refused until space is freed) or drop-acknowledged (the oldest "
+	    "acknowledged records go, never unacknowledged ones)" },
+	{ "audit_checkpoint_records", SETTING_INT, "100", 1, 100000, NULL,
+	    "a signed checkpoint over the chain after this many records" },
+	{ "audit_checkpoint_seconds", SETTING_INT, "60", 1, 86400, NULL,
+	    "a signed checkpoint at most this many seconds after a record "
+	    "that none covers yet" },
+	{ "audit_forward_host", SETTING_STRING, "", 0, 253, NULL,
+	    "the syslog collector records are forwarded to over TLS (RFC "
+	    "5425), a host name or address its certificate names (empty: "
+	    "no forwarding)" },
+	{ "audit_forward_port", SETTING_INT, "6514", 1, 65535, NULL,
+	    "the collector's TCP port" },
+	{ "audit_kernel", SETTING_BOOL, "false", 0, 0, NULL,
+	    "register cmld as the kernel's audit daemon and keep kernel "
+	    "audit records in the trail; read when cmld starts" },
 	{ "token_puk_tries", SETTING_INT, "3", 1, 10, NULL,
 	    "wrong PUKs a new token takes before it is blocked for good "
 	    "(only token init again); read at token init" },

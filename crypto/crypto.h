@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <openssl/types.h>
+
 #define CRYPTO_SHA256_LEN 32
 #define CRYPTO_SHA256_HEX 65 /* 64 hex digits and a NUL */
 
@@ -123,6 +125,12 @@ void crypto_hex(const unsigned char *in, size_t len, char *out);
  */
 int crypto_unhex(const char *s, unsigned char *out, size_t max);
 
+/*
+ * Returns the public key of a certificate (DER), to check signatures made
+ * with its private key (EVP_PKEY_free it); NULL with *cause set.
+ */
+EVP_PKEY *crypto_der_pubkey(const unsigned char *der, size_t len,
+    char **cause);
 /* Returns base64 of len bytes (allocated, no line breaks). */
 char *crypto_base64(const void *in, size_t len);
 /*

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "log.h"
+#include "crypto.h"
 #include "x509.h"
 #include "xmalloc.h"
 
@@ -134,4 +135,26 @@ crypto_x509_check_time(X509 *x, const char *what, time_t now, char **cause)
 out:
 	free(subject);
 	return rc;
+}
+
+EVP_PKEY *
+crypto_der_pubkey(const unsigned char *der, size_t len, char **cause)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *key;
+	X509 *x;
+
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    p != der + len) {
+		X509_free(x);
+		ERR_clear_error();
+		*cause = xstrdup("the certificate is not valid DER");
+		return NULL;
+	}
+	if ((key = X509_get_pubkey(x)) == NULL) {
+		ERR_clear_error();
+		*cause = xstrdup("the certificate's key cannot be read");
+	}
+	X509_free(x);
+	return key;
 }

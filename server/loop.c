@@ -37,6 +37,8 @@ struct loop {
 	struct loop_watch sigw;
 	void (*sigcb)(int, void *);
 	void *sigarg;
+	void (*prewait)(void *); /* before each wait (loop_set_prewait) */
+	void *prewait_arg;
 };
 
 struct loop *
@@ -281,6 +283,8 @@ loop_run(struct loop *loop)
 	int i, n;
 
 	while (!loop->quit) {
+		if (loop->prewait != NULL)
+			loop->prewait(loop->prewait_arg);
 		n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS,
 		    TAILQ_EMPTY(&loop->jobs) ? -1 : 0);
 		if (n == -1) {
@@ -299,6 +303,13 @@ loop_run(struct loop *loop)
 		if (!loop->quit)
 			loop_job_run(loop);
 	}
+}
+
+void
+loop_set_prewait(struct loop *loop, void (*cb)(void *), void *arg)
+{
+	loop->prewait = cb;
+	loop->prewait_arg = arg;
 }
 
 void

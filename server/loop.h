@@ -95,6 +95,12 @@ void loop_job_remove(struct loop *loop, struct job *job);
 /* Cancels every queued job (at shutdown); parked ones are the owner's. */
 void loop_job_cancel_all(struct loop *loop);
 
+/*
+ * Calls cb(arg) each time before the loop waits for events (NULL: none):
+ * work gathered during a turn is finished in one go there (the audit
+ * trail's group commit).
+ */
+void loop_set_prewait(struct loop *loop, void (*cb)(void *), void *arg);
 /* Runs until loop_quit. */
 void loop_run(struct loop *loop);
 /* Makes loop_run return after the current events. */

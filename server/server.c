@@ -1036,11 +1036,14 @@ srv_client_process(struct srv_client *c)
 static int
 srv_client_pump(struct srv_client *c)
 {
+	const struct srv_config *cfg = c->srv->cfg;
 	int rc, stalled = 0;
 
 	for (;;) {
 		if (c->pending == NULL)
 			stalled = srv_client_process(c);
+		if (cfg->barrier != NULL && proto_writer_pending(&c->wr) > 0)
+			cfg->barrier(cfg->ctx);
 		rc = proto_writer_flush(&c->wr, c->fd);
 		if (rc == -1 || (rc == 1 && c->closing)) {
 			srv_client_close(c);

@@ -73,6 +73,11 @@ struct srv_config {
 	int (*policy)(struct call *call);
 	/* Called once per finished call, refused or not (the audit). */
 	void (*done)(struct call *call, int refused);
+	/*
+	 * Called before replies are written to a client (NULL: none): what
+	 * the calls recorded is made durable before their answers leave.
+	 */
+	void (*barrier)(void *ctx);
 	/* Called for events of a connection (refused, malformed, idle). */
 	void (*session)(void *ctx, uid_t uid, pid_t pid, const char *object,
 	    const char *error, const char *msg);

@@ -39,10 +39,10 @@ store_audit_append(struct store *st, struct audit_record *rec, char **cause)
 	return 0;
 }
 
-/*
- * Calls cb for the last `last` records (all when last <= 0), oldest first;
- * returns cb's value when it is not 0, -1 with *cause set on error.
- */
+/* The columns store_audit_query reads, in its order. */
+#define STORE_AUDIT_COLUMNS "seq, time_ms, type, uid, pid, container, " \
+	"object, result, details, comm, prev, hash, acked_ms"
+
 /* Runs an audit query and calls cb for each record it returns. */
 static int
 store_audit_query(struct store *st, const char *sql,
@@ -71,6 +71,18 @@ store_audit_query(struct store *st, const char *sql,
 			rec.result = store_column_text(stmt, 7);
 			rec.details =
 			    (const char *)sqlite3_column_text(stmt, 8);
+			rec.comm = store_column_text(stmt, 9);
+			rec.chained =
+			    sqlite3_column_bytes(stmt, 10) == STORE_AUDIT_HASH_LEN &&
+			    sqlite3_column_bytes(stmt, 11) == STORE_AUDIT_HASH_LEN;
+			if (rec.chained) {
+				memcpy(rec.prev, sqlite3_column_blob(stmt, 10),
+				    STORE_AUDIT_HASH_LEN);
+				memcpy(rec.hash, sqlite3_column_blob(stmt, 11),
+				    STORE_AUDIT_HASH_LEN);
+			}
+			rec.acked_ms = sqlite3_column_type(stmt, 12) ==
+			    SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 12);
 			if ((ret = cb(&rec, arg)) != 0)
 				goto out;
 		}
@@ -95,8 +107,8 @@ store_audit_list(struct store *st, long long last,
 	const struct store_arg args[] = { STORE_INT(last > 0 ? last : -1) };
 
 	return store_audit_query(st,
-	    "SELECT seq, time_ms, type, uid, pid, container, object, result, "
-	    "details FROM (SELECT * FROM audit.audit ORDER BY seq DESC "
+	    "SELECT " STORE_AUDIT_COLUMNS " FROM (SELECT * FROM audit.audit "
+	    "ORDER BY seq DESC "
 	    "LIMIT ?) ORDER BY seq ASC", args, STORE_NITEMS(args), cb, arg,
 	    cause);
 }
@@ -142,8 +154,8 @@ store_audit_range(struct store *st, const struct audit_filter *f,
 		    STORE_INT(limit) };
 
 		return store_audit_query(st,
-		    "SELECT seq, time_ms, type, uid, pid, container, object, "
-		    "result, details FROM audit.audit WHERE seq > ?1 AND "
+		    "SELECT " STORE_AUDIT_COLUMNS " FROM audit.audit WHERE "
+		    "seq > ?1 AND "
 		    "seq <= ?2" STORE_AUDIT_FILTER_SQL " ORDER BY seq ASC "
 		    "LIMIT ?9", args, STORE_NITEMS(args), cb, arg, cause);
 	}
@@ -204,3 +216,393 @@ store_audit_count(struct store *st, char **cause)
 	return ret == -1 ? -1 : n;
 }
 
+
+/* Inserts one chained record with the prepared statement stmt. */
+static int
+store_audit_insert(sqlite3_stmt *stmt, const struct audit_record *r)
+{
+	const struct store_arg args[] = {
+		STORE_INT(r->seq), STORE_INT(r->time_ms), STORE_TEXT(r->type),
+		STORE_ID(r->uid), STORE_ID(r->pid), STORE_TEXT(r->container),
+		STORE_TEXT(r->object), STORE_TEXT(r->result),
+		STORE_TEXT(r->details),
+		STORE_TEXT(r->comm != NULL ? r->comm : ""),
+		STORE_BLOB(r->prev, STORE_AUDIT_HASH_LEN),
+		STORE_BLOB(r->hash, STORE_AUDIT_HASH_LEN),
+	};
+	int rc;
+
+	sqlite3_reset(stmt);
+	if ((rc = store_bind(stmt, args, STORE_NITEMS(args))) != SQLITE_OK)
+		return rc;
+	return sqlite3_step(stmt);
+}
+
+int
+store_audit_append_batch(struct store *st, const struct audit_record *recs,
+    size_t n, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t i;
+	int rc;
+	char *what;
+
+	if (n == 0)
+		return 0;
+	what = xasprintf("cannot append %zu audit record%s to %s", n,
+	    n == 1 ? "" : "s", st->path[STORE_AUDIT]);
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = store_prepare(st->db, &stmt, "INSERT INTO audit.audit (seq, "
+	    "time_ms, type, uid, pid, container, object, result, details, "
+	    "comm, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    NULL, 0);
+	for (i = 0; rc == SQLITE_OK && i < n; i++)
+		if ((rc = store_audit_insert(stmt, &recs[i])) == SQLITE_DONE)
+			rc = SQLITE_OK;
+	if (rc != SQLITE_OK) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (store_exec(st->db, "COMMIT", cause, what) == -1)
+		goto fail;
+	free(what);
+	return 0;
+fail:
+	sqlite3_finalize(stmt);
+	store_rollback(st->db);
+	free(what);
+	return -1;
+}
+
+int
+store_audit_head(struct store *st, long long *seq,
+    unsigned char hash[STORE_AUDIT_HASH_LEN], int *chained, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*seq = 0;
+	*chained = 1;
+	memset(hash, 0, STORE_AUDIT_HASH_LEN);
+	rc = store_prepare(st->db, &stmt, "SELECT seq, hash FROM audit.audit "
+	    "ORDER BY seq DESC LIMIT 1", NULL, 0);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(stmt, 0);
+		if (sqlite3_column_bytes(stmt, 1) == STORE_AUDIT_HASH_LEN)
+			memcpy(hash, sqlite3_column_blob(stmt, 1),
+			    STORE_AUDIT_HASH_LEN);
+		else
+			*chained = 0;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the newest audit "
+		    "record of %s", st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_set_chain(struct store *st, const struct audit_record *recs,
+    size_t n, char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t i;
+	int rc;
+	char *what;
+
+	what = xasprintf("cannot chain the audit records of %s",
+	    st->path[STORE_AUDIT]);
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = store_prepare(st->db, &stmt, "UPDATE audit.audit SET prev = ?, "
+	    "hash = ? WHERE seq = ?", NULL, 0);
+	for (i = 0; rc == SQLITE_OK && i < n; i++) {
+		const struct store_arg args[] = {
+			STORE_BLOB(recs[i].prev, STORE_AUDIT_HASH_LEN),
+			STORE_BLOB(recs[i].hash, STORE_AUDIT_HASH_LEN),
+			STORE_INT(recs[i].seq),
+		};
+
+		sqlite3_reset(stmt);
+		if ((rc = store_bind(stmt, args, STORE_NITEMS(args))) ==
+		    SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK) {
+		store_cause(cause, st->db, rc, "%s", what);
+		store_rollback(st->db);
+		free(what);
+		return -1;
+	}
+	rc = store_exec(st->db, "COMMIT", cause, what);
+	if (rc == -1)
+		store_rollback(st->db);
+	free(what);
+	return rc;
+}
+
+/* Runs sql, which returns one integer (0 for NULL), with args into *v. */
+static int
+store_audit_int(struct store *st, const char *sql,
+    const struct store_arg *args, size_t nargs, long long *v, char **cause,
+    const char *what)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*v = 0;
+	rc = store_prepare(st->db, &stmt, sql, args, nargs);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s in %s", what,
+		    st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_first(struct store *st, long long *seq, char **cause)
+{
+	return store_audit_int(st, "SELECT coalesce(min(seq), 0) FROM "
+	    "audit.audit", NULL, 0, seq, cause,
+	    "cannot find the oldest audit record");
+}
+
+int
+store_audit_ack(struct store *st, long long from, long long to,
+    long long now_ms, long long *n, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(now_ms), STORE_INT(from),
+	    STORE_INT(to) };
+	int rc;
+
+	rc = store_run(st->db, "UPDATE audit.audit SET acked_ms = ? WHERE "
+	    "acked_ms IS NULL AND seq >= ? AND seq <= ?", args,
+	    STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot acknowledge audit "
+		    "records in %s", st->path[STORE_AUDIT]);
+		return -1;
+	}
+	*n = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_audit_first_unacked(struct store *st, long long after,
+    long long *seq, long long *count, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(after) };
+
+	if (store_audit_int(st, "SELECT coalesce(min(seq), 0) FROM "
+	    "audit.audit WHERE acked_ms IS NULL AND seq > ?", args,
+	    STORE_NITEMS(args), seq, cause,
+	    "cannot find unacknowledged audit records") == -1)
+		return -1;
+	if (count == NULL)
+		return 0;
+	return store_audit_int(st, "SELECT count(*) FROM audit.audit WHERE "
+	    "acked_ms IS NULL AND seq > ?", args, STORE_NITEMS(args), count,
+	    cause, "cannot count unacknowledged audit records");
+}
+
+int
+store_audit_drop(struct store *st, long long seq, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(seq) };
+	char *what;
+	int rc;
+
+	what = xasprintf("cannot drop audit records up to #%lld from %s",
+	    seq, st->path[STORE_AUDIT]);
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = store_run(st->db, "DELETE FROM audit.audit WHERE seq <= ?", args,
+	    STORE_NITEMS(args));
+	if (rc == SQLITE_DONE)
+		rc = store_run(st->db, "DELETE FROM audit.checkpoint WHERE "
+		    "seq < ?", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s", what);
+		store_rollback(st->db);
+		free(what);
+		return -1;
+	}
+	rc = store_exec(st->db, "COMMIT", cause, what);
+	if (rc == -1)
+		store_rollback(st->db);
+	free(what);
+	return rc;
+}
+
+int
+store_audit_used(struct store *st, long long *bytes, char **cause)
+{
+	long long pages, free_pages, size;
+
+	if (store_query_int(st->db, "PRAGMA audit.page_count", &pages, cause,
+	    "cannot read the size of the audit trail") == -1 ||
+	    store_query_int(st->db, "PRAGMA audit.freelist_count", &free_pages,
+	    cause, "cannot read the size of the audit trail") == -1 ||
+	    store_query_int(st->db, "PRAGMA audit.page_size", &size, cause,
+	    "cannot read the size of the audit trail") == -1)
+		return -1;
+	*bytes = (pages - free_pages) * size;
+	return 0;
+}
+
+int
+store_audit_checkpoint_add(struct store *st,
+    const struct audit_checkpoint *cp, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(cp->seq),
+	    STORE_INT(cp->time_ms), STORE_BLOB(cp->head, STORE_AUDIT_HASH_LEN),
+	    STORE_BLOB(cp->sig, (int)cp->siglen) };
+	int rc;
+
+	rc = store_run(st->db, "INSERT INTO audit.checkpoint (seq, time_ms, "
+	    "head, signature) VALUES (?, ?, ?, ?)", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot store the audit "
+		    "checkpoint at #%lld in %s", cp->seq,
+		    st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads a checkpoint row (seq, time_ms, head, signature) into *cp. */
+static void
+store_audit_checkpoint_row(sqlite3_stmt *stmt, struct audit_checkpoint *cp)
+{
+	memset(cp, 0, sizeof *cp);
+	cp->seq = sqlite3_column_int64(stmt, 0);
+	cp->time_ms = sqlite3_column_int64(stmt, 1);
+	if (sqlite3_column_bytes(stmt, 2) == STORE_AUDIT_HASH_LEN)
+		memcpy(cp->head, sqlite3_column_blob(stmt, 2),
+		    STORE_AUDIT_HASH_LEN);
+	cp->sig = sqlite3_column_blob(stmt, 3);
+	cp->siglen = (size_t)sqlite3_column_bytes(stmt, 3);
+}
+
+int
+store_audit_checkpoints(struct store *st, long long after, long long until,
+    int (*cb)(const struct audit_checkpoint *cp, void *arg), void *arg,
+    char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(after), STORE_INT(until) };
+	struct audit_checkpoint cp;
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret;
+
+	rc = store_prepare(st->db, &stmt, "SELECT seq, time_ms, head, "
+	    "signature FROM audit.checkpoint WHERE seq > ? AND seq <= ? "
+	    "ORDER BY seq ASC", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK)
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			store_audit_checkpoint_row(stmt, &cp);
+			if ((ret = cb(&cp, arg)) != 0) {
+				sqlite3_finalize(stmt);
+				return ret;
+			}
+		}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the audit "
+		    "checkpoints of %s", st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_checkpoint_before(struct store *st, long long seq,
+    struct audit_checkpoint *cp, int *found, char **cause)
+{
+	const struct store_arg args[] = { STORE_INT(seq) };
+	sqlite3_stmt *stmt = NULL;
+	unsigned char *sig;
+	int rc;
+
+	*found = 0;
+	memset(cp, 0, sizeof *cp);
+	rc = store_prepare(st->db, &stmt, "SELECT seq, time_ms, head, "
+	    "signature FROM audit.checkpoint WHERE seq <= ? ORDER BY seq DESC "
+	    "LIMIT 1", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		store_audit_checkpoint_row(stmt, cp);
+		sig = xmalloc(cp->siglen > 0 ? cp->siglen : 1);
+		if (cp->siglen > 0)
+			memcpy(sig, cp->sig, cp->siglen);
+		cp->sig = sig;
+		*found = 1;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the audit "
+		    "checkpoints of %s", st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_meta_get(struct store *st, const char *key, char **value,
+    char **cause)
+{
+	const struct store_arg args[] = { STORE_TEXT(key) };
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*value = NULL;
+	rc = store_prepare(st->db, &stmt, "SELECT value FROM audit.meta WHERE "
+	    "key = ?", args, STORE_NITEMS(args));
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*value = xstrdup(store_column_text(stmt, 0));
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the audit trail's "
+		    "%s from %s", key, st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_audit_meta_set(struct store *st, const char *key, const char *value,
+    char **cause)
+{
+	const struct store_arg args[] = { STORE_TEXT(key), STORE_TEXT(value) };
+	int rc;
+
+	rc = store_run(st->db, "INSERT INTO audit.meta (key, value) VALUES "
+	    "(?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	    args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot store the audit trail's "
+		    "%s in %s", key, st->path[STORE_AUDIT]);
+		return -1;
+	}
+	return 0;
+}

@@ -55,6 +55,9 @@ void store_cause(char **cause, sqlite3 *db, int rc, const char *fmt, ...)
 long long store_now_ms(void);
 /* Returns a NOT NULL text column (never NULL). */
 const char *store_column_text(sqlite3_stmt *stmt, int col);
+/* Binds args to stmt's parameters in order; SQLITE_OK or the failure. */
+int store_bind(sqlite3_stmt *stmt, const struct store_arg *args,
+    size_t nargs);
 /*
  * Prepares sql and binds args; returns the SQLite result of the first call
  * that failed, SQLITE_OK otherwise.  The caller finalizes *stmt whatever

@@ -227,6 +227,26 @@ static const char *const store_audit_migrations[] = {
 	" result TEXT NOT NULL,"
 	" details TEXT"
 	")" STORE_STRICT ";",
+	/*
+	 * 2: the hash chain (prev and hash; rows of version 1 are chained
+	 * when cmld opens the trail), the subject's command, operators'
+	 * acknowledgements, signed checkpoints and the trail's own state.
+	 */
+	"ALTER TABLE audit.audit ADD COLUMN comm TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE audit.audit ADD COLUMN prev BLOB;"
+	"ALTER TABLE audit.audit ADD COLUMN hash BLOB;"
+	"ALTER TABLE audit.audit ADD COLUMN acked_ms INTEGER;"
+	"CREATE INDEX audit.audit_unacked ON audit (seq) WHERE acked_ms IS NULL;"
+	"CREATE TABLE audit.checkpoint ("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ms INTEGER NOT NULL,"
+	" head BLOB NOT NULL,"
+	" signature BLOB NOT NULL"
+	")" STORE_STRICT ";"
+	"CREATE TABLE audit.meta ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL"
+	")" STORE_STRICT ";",
 };
 
 const int store_main_version = (int)STORE_NITEMS(store_main_migrations);
@@ -341,7 +361,7 @@ store_column_text(sqlite3_stmt *stmt, int col)
  * returns the SQLite result of the first bind that failed, SQLITE_OK
  * otherwise.
  */
-static int
+int
 store_bind(sqlite3_stmt *stmt, const struct store_arg *args, size_t nargs)
 {
 	const struct store_arg *a;

@@ -65,18 +65,96 @@ int store_setting_get(struct store *st, const char *key, char **value,
 int store_setting_set(struct store *st, const char *key, const char *value,
     char **cause);
 
+/* The length of a record's hash and of a checkpoint's head (SHA-256). */
+#define STORE_AUDIT_HASH_LEN 32
+
 /* One audit record. */
 struct audit_record {
-	long long seq; /* assigned by store_audit_append */
+	long long seq; /* 1, 2, ...: given by cmld before it is stored */
 	long long time_ms; /* UTC, milliseconds since the epoch */
-	const char *type; /* "call", "session", "daemon", ... */
-	long long uid; /* -1 when no caller (the daemon itself) */
-	long long pid; /* -1 when no caller */
+	const char *type; /* "container", "token", ... (cml-audit(5)) */
+	long long uid; /* the subject: -1 when unknown */
+	long long pid; /* -1 when unknown */
+	const char *comm; /* the subject's command name; may be NULL */
 	const char *container; /* may be NULL */
 	const char *object; /* e.g. the method called */
 	const char *result; /* "ok", or an error name */
 	const char *details; /* may be NULL */
+	/* the chain: the hash of the record before and of this one */
+	unsigned char prev[STORE_AUDIT_HASH_LEN];
+	unsigned char hash[STORE_AUDIT_HASH_LEN];
+	int chained; /* prev and hash are set (records of schema 1 lack them) */
+	long long acked_ms; /* when an operator acknowledged it; -1: not */
 };
+
+/* A signed checkpoint over the chain up to and including record seq. */
+struct audit_checkpoint {
+	long long seq;
+	long long time_ms;
+	unsigned char head[STORE_AUDIT_HASH_LEN]; /* the hash of record seq */
+	const unsigned char *sig; /* DER ECDSA signature by the device key */
+	size_t siglen;
+};
+
+/*
+ * Appends n chained records (their seq, prev and hash set by the caller)
+ * in one transaction; nothing of them is stored on error (-1 with *cause).
+ */
+int store_audit_append_batch(struct store *st,
+    const struct audit_record *recs, size_t n, char **cause);
+/*
+ * Reads the newest record's seq and hash (*seq 0 and a zero hash when the
+ * trail is empty, *chained 0 when that record is not chained yet).
+ */
+int store_audit_head(struct store *st, long long *seq,
+    unsigned char hash[STORE_AUDIT_HASH_LEN], int *chained, char **cause);
+/* Sets the chain of records stored without one (schema 1), in one go. */
+int store_audit_set_chain(struct store *st, const struct audit_record *recs,
+    size_t n, char **cause);
+/* The seq of the oldest record (0: none). */
+int store_audit_first(struct store *st, long long *seq, char **cause);
+/*
+ * Marks the records from..to (inclusive) acknowledged at now_ms; *n says
+ * how many were not acknowledged before.
+ */
+int store_audit_ack(struct store *st, long long from, long long to,
+    long long now_ms, long long *n, char **cause);
+/*
+ * The oldest record after `after` nobody acknowledged (*seq 0: none), and
+ * how many such records there are (count may be NULL).
+ */
+int store_audit_first_unacked(struct store *st, long long after,
+    long long *seq, long long *count, char **cause);
+/*
+ * Deletes the records up to and including seq, and the checkpoints before
+ * seq (the one at seq stays: it anchors the chain), in one transaction.
+ */
+int store_audit_drop(struct store *st, long long seq, char **cause);
+/* The bytes audit.db's pages in use take (free pages not counted). */
+int store_audit_used(struct store *st, long long *bytes, char **cause);
+/* Stores a checkpoint. */
+int store_audit_checkpoint_add(struct store *st,
+    const struct audit_checkpoint *cp, char **cause);
+/*
+ * Calls cb for the checkpoints with after < seq <= until in ascending
+ * order; stops and returns cb's value if it is not 0.
+ */
+int store_audit_checkpoints(struct store *st, long long after,
+    long long until,
+    int (*cb)(const struct audit_checkpoint *cp, void *arg), void *arg,
+    char **cause);
+/*
+ * The newest checkpoint at or before seq (*found 0: none); its sig is
+ * copied into cp->sig (free it).
+ */
+int store_audit_checkpoint_before(struct store *st, long long seq,
+    struct audit_checkpoint *cp, int *found, char **cause);
+/* Reads a value of the trail's own state; *value NULL when unset. */
+int store_audit_meta_get(struct store *st, const char *key, char **value,
+    char **cause);
+/* Stores a value of the trail's own state (its own transaction). */
+int store_audit_meta_set(struct store *st, const char *key,
+    const char *value, char **cause);
 
 /* Appends a record in one transaction and sets rec->seq; -1 on error. */
 int store_audit_append(struct store *st, struct audit_record *rec,

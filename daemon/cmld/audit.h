@@ -1,14 +1,45 @@
 /*
  * cmld as the audit daemon (audit.c): every security-relevant event
- * becomes a record in the audit store, with who caused it (CR 2.12): the
- * uid and pid of the acting process, never -1.
+ * becomes a record in the audit trail, with who caused it (CR 2.12): the
+ * uid, pid and command of the acting process.  Records are hash-chained
+ * as they are written and stored in groups (one transaction for what a
+ * loop turn wrote: before cmld waits again, before a reply leaves, or
+ * when audit_sync asks); audit-space.c keeps the trail within its
+ * capacity, audit-cp.c has tpm2d sign checkpoints over the chain.
  */
 #ifndef CMLD_AUDIT_H
 #define CMLD_AUDIT_H
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
+struct audit_record;
+struct call;
 struct cmld;
+
+/* The most records waiting for their group commit. */
+#define AUDIT_QUEUE_MAX 1024
+
+/*
+ * Opens the trail (chains records of an older schema, reads the head) and
+ * makes the loop commit what a turn wrote; -1 with *cause set.  Records
+ * written before this are held and stored then.
+ */
+int audit_open(struct cmld *cmld, char **cause);
+/* Stores what is queued and stops the trail's timers (at shutdown). */
+void audit_close(struct cmld *cmld);
+/*
+ * Stores the queued records now; 0 when nothing is left queued (they are
+ * durable), -1 when they could not be stored (they stay queued).
+ */
+int audit_sync(struct cmld *cmld);
+
+/*
+ * Says whether the trail is full and state-changing commands are refused
+ * (audit_full_action refuse, or nothing acknowledged left to drop).
+ */
+int audit_refusing(struct cmld *cmld);
 
 /*
  * Writes an audit record of what cmld does on its own (no caller): the
@@ -26,15 +57,15 @@ void audit_write_as(struct cmld *cmld, const char *type, long long uid,
     const char *result, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
 /*
- * Stores a record another daemon wrote before cmld could (tpm2d's spool):
- * with its original time (ms since the epoch; 0: now), and its writer as
- * the subject (uid and pid, from SO_PEERCRED).  Returns the record's seq
- * in the trail, or -1 if it could not be stored (logged).
+ * Queues a record another daemon wrote before cmld could (a stage's
+ * spool): with its original time (ms since the epoch; 0: now), and its
+ * writer as the subject (uid, pid, command).  Returns the record's seq in
+ * the trail (durable after audit_sync), or -1 if it could not be queued.
  */
 long long audit_write_from(struct cmld *cmld, long long time_ms,
-    const char *type, long long uid, long long pid, const char *object,
-    const char *result, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+    const char *type, long long uid, long long pid, const char *comm,
+    const char *object, const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
 /*
  * Writes an audit record (type "container") about a container's own event
  * that cmld observes or acts on by itself (its end, autostart, a sweep):
@@ -46,5 +77,22 @@ void audit_container(struct cmld *cmld, const char *name, const char *result,
 void audit_format_time(long long ms, char *buf, size_t len);
 /* Returns the current UTC time in milliseconds. */
 long long audit_now_ms(void);
+/*
+ * Returns a record as org.cml.Audit's Record (full 0: what a listing
+ * shows) or FullRecord (full 1: with time_ms, the chain and whether it
+ * was acknowledged; an export line without "kind").
+ */
+struct json_object *audit_record_json(const struct audit_record *rec,
+    int full);
+/* The seq of the newest record stored (0: none). */
+long long audit_stored_seq(struct cmld *cmld);
+
+/*
+ * Something happened that connected clients following the trail are told
+ * at once (a threshold crossed, an integrity violation): level is
+ * "warning", "critical" or "integrity"; seq the record that says so.
+ */
+void audit_notice(struct cmld *cmld, const char *level, long long seq,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

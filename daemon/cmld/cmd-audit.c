@@ -20,8 +20,6 @@
 #define AUDIT_CHUNK 500
 /* Records one plain reply may carry. */
 #define AUDIT_PLAIN_MAX 2000
-/* The longest field a listing shows (records are bounded when written). */
-#define AUDIT_SHOW_MAX 4096
 
 /* A listing: plain in one go, streamed as a job that the client paces. */
 struct audit_list {
@@ -33,46 +31,13 @@ struct audit_list {
 	size_t n;
 };
 
-/* Returns a field fit for a reply: valid UTF-8, bounded. */
-static struct json_object *
-audit_field(const char *s)
-{
-	struct json_object *o;
-	char *c = utf8_clean(s != NULL ? s : "", AUDIT_SHOW_MAX);
-
-	o = json_object_new_string(c);
-	free(c);
-	return o;
-}
-
-/* Returns a record as a Record object. */
-static struct json_object *
-audit_record_json(const struct audit_record *rec)
-{
-	struct json_object *o;
-	char time[32];
-
-	audit_format_time(rec->time_ms, time, sizeof time);
-	o = json_object_new_object();
-	json_object_object_add(o, "seq", json_object_new_int64(rec->seq));
-	json_object_object_add(o, "time", json_object_new_string(time));
-	json_object_object_add(o, "type", audit_field(rec->type));
-	json_object_object_add(o, "uid", json_object_new_int64(rec->uid));
-	json_object_object_add(o, "pid", json_object_new_int64(rec->pid));
-	json_object_object_add(o, "container", audit_field(rec->container));
-	json_object_object_add(o, "object", audit_field(rec->object));
-	json_object_object_add(o, "result", audit_field(rec->result));
-	json_object_object_add(o, "details", audit_field(rec->details));
-	return o;
-}
-
 /* Collects one record. */
 static int
 audit_list_cb(const struct audit_record *rec, void *arg)
 {
 	struct audit_list *l = arg;
 
-	json_object_array_add(l->records, audit_record_json(rec));
+	json_object_array_add(l->records, audit_record_json(rec, 0));
 	l->n++;
 	l->after = rec->seq;
 	return 0;

@@ -10,6 +10,8 @@
 #include "control.h"
 #include "ctx.h"
 
+static int audit_allowed_when_full(struct call *call);
+
 int
 cmld_policy(struct call *call)
 {
@@ -23,6 +25,14 @@ cmld_policy(struct call *call)
 		    "first", cmd->words);
 		return -1;
 	}
+	if (audit_refusing(cmld) && !audit_allowed_when_full(call)) {
+		call_error(call, PROTO_ERR_AUDIT_FULL, NULL, "the audit trail "
+		    "is full: '%s' changes state and is refused until room is "
+		    "made (audit status; audit ack, and audit_full_action "
+		    "drop-acknowledged or a larger audit_capacity)",
+		    cmd->words);
+		return -1;
+	}
 	if (provisioned && (cmd->flags & CMD_FACTORY_ONLY)) {
 		call_error(call, PROTO_ERR_ALREADY_PROVISIONED, NULL,
 		    "'%s' is only allowed before provisioning; the device "
@@ -30,6 +40,31 @@ cmld_policy(struct call *call)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Says whether a call is served while the audit trail is full: reads,
+ * acknowledging records, and the audit settings that make room.
+ */
+static int
+audit_allowed_when_full(struct call *call)
+{
+	struct json_object *key;
+
+	if (call->cmd->flags & CMD_READONLY)
+		return 1;
+	if (call->cmd->id == CMD_ID_AUDIT_ACK)
+		return 1;
+	return call->cmd->id == CMD_ID_DEVICE_SET_CONFIG &&
+	    json_object_object_get_ex(call->params, "key", &key) &&
+	    json_object_is_type(key, json_type_string) &&
+	    strncmp(json_object_get_string(key), "audit_", 6) == 0;
+}
+
+void
+cmld_barrier(void *ctx)
+{
+	(void)audit_sync(ctx);
 }
 
 /* Says whether an error reports a security event even for a read. */

@@ -16,6 +16,11 @@ struct cmld;
 int cmld_policy(struct call *call);
 /* Audits a finished call. */
 void cmld_call_done(struct call *call, int refused);
+/*
+ * Makes what calls recorded durable before their replies leave (the
+ * server's barrier): the audit trail's group commit.
+ */
+void cmld_barrier(void *ctx);
 /* Gives the server the connection limits of the settings and options. */
 void cmld_apply_limits(struct cmld *cmld);
 /* Audits an event of a connection. */

@@ -56,6 +56,19 @@ void cmd_token_unblock(struct call *call);
 /* org.cml.Audit (cmd-audit.c) */
 /* List: the audit trail, or its last N records; streamed when asked. */
 void cmd_audit_list(struct call *call);
+/* org.cml.Audit (cmd-audit-review.c) */
+/* Show: one record whole, with its chain. */
+void cmd_audit_show(struct call *call);
+/* Ack: acknowledges one record, or every record up to one. */
+void cmd_audit_ack(struct call *call);
+/* Status: records, room, thresholds, checkpoints, forwarding. */
+void cmd_audit_status(struct call *call);
+/* Follow: streams records as they are stored, and notices. */
+void cmd_audit_follow(struct call *call);
+/* Export: the trail as JSON lines with its chain and checkpoints. */
+void cmd_audit_export(struct call *call);
+/* Verify: recomputes the chain and checks the checkpoints. */
+void cmd_audit_verify(struct call *call);
 
 /* org.varlink.service (cmd-api.c) */
 /* GetInfo: vendor, product, version and the interfaces served. */

@@ -474,7 +474,7 @@ stage_store_take(struct stage *sg, const struct stage_writer *w,
 		}
 		if (audit_write_from(sg->cmld,
 		    recs[i].time_ms > 0 ? recs[i].time_ms : 0,
-		    sg->def->audit_type, w->uid, w->pid,
+		    sg->def->audit_type, w->uid, w->pid, sg->def->name,
 		    *recs[i].object != '\0' ? recs[i].object : sg->def->name,
 		    *recs[i].result != '\0' ? recs[i].result : "-",
 		    "#%lld %s: %s%s%s%s%s%s", recs[i].seq, recs[i].type,
@@ -489,7 +489,8 @@ stage_store_take(struct stage *sg, const struct stage_writer *w,
 			max = recs[i].seq;
 	}
 	if (dropped > recorded && audit_write_from(sg->cmld, 0,
-	    sg->def->audit_type, w->uid, w->pid, "audit spool", "dropped",
+	    sg->def->audit_type, w->uid, w->pid, sg->def->name, "audit spool",
+	    "dropped",
 	    "%s dropped %lld of its audit records for lack of room "
 	    "(%lld since it started)", sg->def->name, dropped - recorded,
 	    dropped) != -1)
@@ -601,7 +602,8 @@ stage_take_then(struct stage *sg, struct stage_req *then, const char *then_error
 		log_debug("%s is pid %lld (uid %lld)", sg->def->name,
 		    sg->writer.pid, sg->writer.uid);
 	}
-	if (sg->known && sg->acked > 0) {
+	/* an acknowledgement only for records durable in the trail */
+	if (sg->known && sg->acked > 0 && audit_sync(sg->cmld) == 0) {
 		params = json_object_new_object();
 		json_object_object_add(params, "ack",
 		    json_object_new_int64(sg->acked));

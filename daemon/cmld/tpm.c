@@ -22,6 +22,7 @@ static void tpm_first_up(struct cmld *);
  */
 static const char *const tpm_answer_now[] = {
 	"Status", "ReadPCRs", "IdentityPublic", "Quote", "Extend",
+	"SignCheckpoint",
 };
 
 static const struct stage_def tpm_def = {
