@@ -307,13 +307,16 @@ tpm2d_identity_free(struct tpm2d *t)
  * Audits the calls that change something or were refused; reading calls
  * that succeeded are not (Status, ReadPCRs, TakeAudit), nor measurements
  * that succeeded: cmld keeps each in its measurement log, and a record of
- * it would come back to cmld's trail with TakeAudit.
+ * it would come back to cmld's trail with TakeAudit.  Nor checkpoints
+ * signed: the checkpoint itself is in the trail, and a record of each
+ * would need a checkpoint of its own, and so on, forever.
  */
 static int
 tpm2d_quiet(const struct call *call)
 {
 	return (call->cmd->flags & CMD_READONLY) ||
-	    call->cmd->id == CMD_ID_TPM_EXTEND;
+	    call->cmd->id == CMD_ID_TPM_EXTEND ||
+	    call->cmd->id == CMD_ID_TPM_SIGN_CHECKPOINT;
 }
 
 static void
