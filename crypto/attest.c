@@ -22,6 +22,7 @@
 
 #include "attest.h"
 #include "crypto.h"
+#include "devcert.h"
 #include "tpmpub.h"
 #include "utf8.h"
 #include "x509.h"
@@ -46,8 +47,6 @@ struct attest_ctx {
 	struct json_object *root; /* the reply's parameters */
 	const struct crypto_attest_want *want;
 	struct crypto_attest_result *result;
-	X509 *cert;
-	STACK_OF(X509) *chain; /* intermediates that came with it */
 	EVP_PKEY *device_key;
 	EVP_PKEY *ak_key;
 	TPM2B_PUBLIC ak_public;
@@ -188,104 +187,21 @@ static int
 attest_certificate(struct attest_ctx *c, char **cause)
 {
 	const struct crypto_attest_want *want = c->want;
-	X509_STORE *store = NULL;
-	X509_STORE_CTX *ctx = NULL;
-	X509 *x, *anchor;
-	BIO *bio = NULL;
-	const unsigned char *p;
+	struct crypto_devcert_checked dc;
 	const char *pem;
-	char *err;
-	int ret = -1, ok, verr, lastpos;
-	size_t i;
-	X509_NAME_ENTRY *e;
-	ASN1_STRING *cn_str;
-	unsigned char *cn = NULL;
+	int ret;
 
 	if ((pem = attest_string(c->root, "certificate")) == NULL ||
 	    *pem == '\0')
 		return attest_fail(cause, "the reply carries no device "
 		    "certificate: install one on the device ('device cert "
 		    "install')");
-	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL ||
-	    (c->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-		err = crypto_openssl_error();
-		attest_fail(cause, "the reply's device certificate is no PEM "
-		    "certificate: %s", err);
-		free(err);
-		goto out;
-	}
-	c->chain = sk_X509_new_null();
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		sk_X509_push(c->chain, x);
-	free(crypto_openssl_error());
-	c->result->subject = crypto_x509_subject(c->cert);
-	c->result->issuer = crypto_x509_name(X509_get_issuer_name(c->cert));
-
-	store = X509_STORE_new();
-	for (i = 0; i < want->nanchors; i++) {
-		p = want->anchors[i];
-		if ((anchor = d2i_X509(NULL, &p,
-		    (long)want->anchor_lens[i])) == NULL) {
-			free(crypto_openssl_error());
-			attest_fail(cause, "CA certificate %zu cannot be read",
-			    i + 1);
-			goto out;
-		}
-		X509_STORE_add_cert(store, anchor);
-		X509_free(anchor);
-	}
-	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN |
-	    X509_V_FLAG_X509_STRICT);
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    X509_STORE_CTX_init(ctx, store, c->cert, c->chain) != 1) {
-		err = crypto_openssl_error();
-		attest_fail(cause, "cannot check the certificate: %s", err);
-		free(err);
-		goto out;
-	}
-	if (want->now != 0)
-		X509_STORE_CTX_set_time(ctx, 0, want->now);
-	ok = X509_verify_cert(ctx);
-	verr = X509_STORE_CTX_get_error(ctx);
-	free(crypto_openssl_error());
-	if (ok != 1) {
-		attest_fail(cause, "the device certificate (%s, issued by %s) "
-		    "does not chain to a CA given: %s", c->result->subject,
-		    c->result->issuer, X509_verify_cert_error_string(
-		    verr != X509_V_OK ? verr : X509_V_ERR_UNSPECIFIED));
-		goto out;
-	}
-	if (X509_check_ca(c->cert) != 0) {
-		attest_fail(cause, "the device certificate (%s) is a CA "
-		    "certificate", c->result->subject);
-		goto out;
-	}
-	if (want->uuid != NULL) {
-		lastpos = X509_NAME_get_index_by_NID(
-		    X509_get_subject_name(c->cert), NID_commonName, -1);
-		if (lastpos < 0 || (e = X509_NAME_get_entry(
-		    X509_get_subject_name(c->cert), lastpos)) == NULL ||
-		    (cn_str = X509_NAME_ENTRY_get_data(e)) == NULL ||
-		    ASN1_STRING_to_UTF8(&cn, cn_str) < 0 ||
-		    strcasecmp((char *)cn, want->uuid) != 0) {
-			attest_fail(cause, "the device certificate (%s) is not "
-			    "for device %s (its CN is not that UUID)",
-			    c->result->subject, want->uuid);
-			goto out;
-		}
-	}
-	if ((c->device_key = X509_get_pubkey(c->cert)) == NULL) {
-		free(crypto_openssl_error());
-		attest_fail(cause, "the device certificate's key cannot be "
-		    "read");
-		goto out;
-	}
-	ret = 0;
-out:
-	OPENSSL_free(cn);
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
-	BIO_free(bio);
+	ret = crypto_devcert_verify(pem, "the reply's device certificate",
+	    want->anchors, want->anchor_lens, want->nanchors, want->uuid,
+	    want->now, &dc, cause);
+	c->result->subject = dc.subject;
+	c->result->issuer = dc.issuer;
+	c->device_key = dc.key;
 	return ret;
 }
 
@@ -758,8 +674,6 @@ crypto_attest_verify(const char *json, size_t len,
 		ret = 0;
 	EVP_PKEY_free(c->ak_key);
 	EVP_PKEY_free(c->device_key);
-	sk_X509_pop_free(c->chain, X509_free);
-	X509_free(c->cert);
 	free(c);
 	json_object_put(root);
 	if (ret == -1)

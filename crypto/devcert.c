@@ -1,13 +1,17 @@
 /*
  * The device certificate: what cmld checks before it installs the
- * certificate of the TPM's device key (device cert install).  Each check
+ * certificate of the TPM's device key (device cert install), and what a
+ * verifier off the device checks against the CAs it is given
+ * (crypto_devcert_verify: cml-attest, cml-audit-verify).  Each check
  * has its own message, because a refusal must say why: the certificate is
  * parsed, is no CA, is within the algorithm policy, is valid now, chains
  * to a trust anchor, names this device, and certifies the TPM's key.
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +27,7 @@
 #include "devcert.h"
 #include "log.h"
 #include "policy.h"
+#include "x509.h"
 #include "xmalloc.h"
 
 /* The longest commonName compared (a UUID is 36 characters). */
@@ -264,6 +269,184 @@ out:
 	X509_free(x);
 	sk_X509_pop_free(rest, X509_free);
 	return rc;
+}
+
+/* Sets *cause; returns -1. */
+static int
+devcert_fail(char **cause, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+devcert_fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = xstrdup("out of memory");
+	va_end(ap);
+	return -1;
+}
+
+/* Checks that x's first CN is uuid, case aside; -1 if not. */
+static int
+devcert_cn_is(X509 *x, const char *uuid)
+{
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_ENTRY *e;
+	ASN1_STRING *str;
+	unsigned char *cn = NULL;
+	int i, rc = -1;
+
+	if ((i = X509_NAME_get_index_by_NID(n, NID_commonName, -1)) >= 0 &&
+	    (e = X509_NAME_get_entry(n, i)) != NULL &&
+	    (str = X509_NAME_ENTRY_get_data(e)) != NULL &&
+	    ASN1_STRING_to_UTF8(&cn, str) >= 0 &&
+	    strcasecmp((char *)cn, uuid) == 0)
+		rc = 0;
+	OPENSSL_free(cn);
+	ERR_clear_error();
+	return rc;
+}
+
+int
+crypto_devcert_verify(const char *pem, const char *name,
+    const unsigned char *const *anchors, const size_t *anchor_lens,
+    size_t nanchors, const char *uuid, time_t now,
+    struct crypto_devcert_checked *out, char **cause)
+{
+	X509_STORE *store = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *chain = NULL;
+	X509 *cert = NULL, *x, *anchor;
+	BIO *bio = NULL;
+	const unsigned char *p;
+	char *err;
+	int ret = -1, ok, verr;
+	size_t i;
+
+	memset(out, 0, sizeof *out);
+	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL ||
+	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		err = crypto_openssl_error();
+		devcert_fail(cause, "%s is no PEM certificate: %s", name, err);
+		free(err);
+		goto out;
+	}
+	if ((chain = sk_X509_new_null()) == NULL)
+		fatalx("out of memory in OpenSSL");
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(chain, x) <= 0)
+			fatalx("out of memory in OpenSSL");
+	}
+	/* the end of the PEM data is no error */
+	free(crypto_openssl_error());
+	out->subject = crypto_x509_subject(cert);
+	out->issuer = crypto_x509_name(X509_get_issuer_name(cert));
+
+	if ((store = X509_STORE_new()) == NULL)
+		fatalx("out of memory in OpenSSL");
+	for (i = 0; i < nanchors; i++) {
+		p = anchors[i];
+		if ((anchor = d2i_X509(NULL, &p, (long)anchor_lens[i])) ==
+		    NULL) {
+			free(crypto_openssl_error());
+			devcert_fail(cause, "CA certificate %zu cannot be read",
+			    i + 1);
+			goto out;
+		}
+		if (X509_STORE_add_cert(store, anchor) != 1)
+			ERR_clear_error(); /* a duplicate */
+		X509_free(anchor);
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN |
+	    X509_V_FLAG_X509_STRICT);
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, store, cert, chain) != 1) {
+		err = crypto_openssl_error();
+		devcert_fail(cause, "cannot check the certificate: %s", err);
+		free(err);
+		goto out;
+	}
+	if (now != 0)
+		X509_STORE_CTX_set_time(ctx, 0, now);
+	ok = X509_verify_cert(ctx);
+	verr = X509_STORE_CTX_get_error(ctx);
+	free(crypto_openssl_error());
+	if (ok != 1) {
+		devcert_fail(cause, "the device certificate (%s, issued by %s) "
+		    "does not chain to a CA given: %s", out->subject,
+		    out->issuer, X509_verify_cert_error_string(
+		    verr != X509_V_OK ? verr : X509_V_ERR_UNSPECIFIED));
+		goto out;
+	}
+	if (X509_check_ca(cert) != 0) {
+		devcert_fail(cause, "the device certificate (%s) is a CA "
+		    "certificate", out->subject);
+		goto out;
+	}
+	if (uuid != NULL && devcert_cn_is(cert, uuid) == -1) {
+		devcert_fail(cause, "the device certificate (%s) is not for "
+		    "device %s (its CN is not that UUID)", out->subject, uuid);
+		goto out;
+	}
+	if ((out->key = X509_get_pubkey(cert)) == NULL) {
+		free(crypto_openssl_error());
+		devcert_fail(cause, "the device certificate's key cannot be "
+		    "read");
+		goto out;
+	}
+	ret = 0;
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(cert);
+	BIO_free(bio);
+	return ret;
+}
+
+void
+crypto_devcert_checked_clear(struct crypto_devcert_checked *c)
+{
+	free(c->subject);
+	free(c->issuer);
+	EVP_PKEY_free(c->key);
+	memset(c, 0, sizeof *c);
+}
+
+int
+crypto_anchors_load(struct crypto_anchors *a, const char **paths,
+    size_t n, char **cause)
+{
+	size_t i;
+
+	a->certs = xcalloc(n, sizeof *a->certs);
+	a->der = xcalloc(n, sizeof *a->der);
+	a->len = xcalloc(n, sizeof *a->len);
+	a->n = n;
+	for (i = 0; i < n; i++) {
+		if (crypto_cert_load(paths[i], &a->certs[i], cause) == -1) {
+			crypto_anchors_clear(a);
+			return -1;
+		}
+		a->der[i] = a->certs[i].der;
+		a->len[i] = a->certs[i].der_len;
+	}
+	return 0;
+}
+
+void
+crypto_anchors_clear(struct crypto_anchors *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		crypto_cert_clear(&a->certs[i]);
+	free(a->certs);
+	free(a->der);
+	free(a->len);
+	memset(a, 0, sizeof *a);
 }
 
 char *

@@ -23,6 +23,7 @@
 
 #include "attest.h"
 #include "crypto.h"
+#include "devcert.h"
 #include "xmalloc.h"
 
 #define CML_ATTEST_EXIT_OK 0
@@ -166,15 +167,15 @@ main(int argc, char **argv)
 	};
 	struct crypto_attest_want want;
 	struct crypto_attest_result result;
-	struct crypto_cert *certs = NULL;
+	struct crypto_anchors anchors;
 	unsigned char nonce[CRYPTO_ATTEST_NONCE_MAX];
-	const unsigned char **anchors = NULL;
-	size_t *anchor_lens = NULL, ncas = 0, i, len;
+	size_t ncas = 0, len;
 	const char **cas = NULL, *nonce_hex = NULL, *uuid = NULL, *path;
 	char *data = NULL, *cause = NULL;
 	int ch, fd, n, status = CML_ATTEST_EXIT_FAIL;
 
 	memset(&want, 0, sizeof want);
+	memset(&anchors, 0, sizeof anchors);
 	while ((ch = getopt_long(argc, argv, ":a:n:u:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -234,16 +235,9 @@ main(int argc, char **argv)
 	}
 	path = argc - optind == 1 ? argv[optind] : NULL;
 
-	certs = xcalloc(ncas, sizeof *certs);
-	anchors = xcalloc(ncas, sizeof *anchors);
-	anchor_lens = xcalloc(ncas, sizeof *anchor_lens);
-	for (i = 0; i < ncas; i++) {
-		if (crypto_cert_load(cas[i], &certs[i], &cause) == -1) {
-			fprintf(stderr, "cml-attest: %s\n", cause);
-			goto out;
-		}
-		anchors[i] = certs[i].der;
-		anchor_lens[i] = certs[i].der_len;
+	if (crypto_anchors_load(&anchors, cas, ncas, &cause) == -1) {
+		fprintf(stderr, "cml-attest: %s\n", cause);
+		goto out;
 	}
 	if (path == NULL || strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
@@ -263,9 +257,9 @@ main(int argc, char **argv)
 
 	want.nonce = nonce;
 	want.nonce_len = (size_t)n;
-	want.anchors = anchors;
-	want.anchor_lens = anchor_lens;
-	want.nanchors = ncas;
+	want.anchors = anchors.der;
+	want.anchor_lens = anchors.len;
+	want.nanchors = anchors.n;
 	want.uuid = uuid;
 	if (crypto_attest_verify(data, len, &want, &result, &cause) == -1) {
 		fflush(stdout);
@@ -276,11 +270,7 @@ main(int argc, char **argv)
 	crypto_attest_result_clear(&result);
 	status = CML_ATTEST_EXIT_OK;
 out:
-	for (i = 0; i < ncas; i++)
-		crypto_cert_clear(&certs[i]);
-	free(certs);
-	free(anchors);
-	free(anchor_lens);
+	crypto_anchors_clear(&anchors);
 	free(cas);
 	free(data);
 	free(cause);

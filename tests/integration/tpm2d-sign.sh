@@ -11,7 +11,7 @@
 # SHA-2 digest or not hex.  Both calls go through tpm2d's table: each is
 # audited (TakeAudit), refusals too.  Without a device key (another key
 # at its handle) both answer NoIdentity.
-# Proves: CR 2.9 (checkpoints of the audit trail are signed in the TPM by
+# Proves: CR 3.9 (checkpoints of the audit trail are signed in the TPM by
 # the device key, over a digest tpm2d makes itself), CR 1.9(1) (the key
 # that signs checkpoints and the forwarder's TLS handshakes never leaves
 # the TPM).

@@ -8,10 +8,6 @@
  * chain's, a checkpoint signed by another key, a trail after dropped
  * records without its anchor or with a wrong one); without a key the
  * chain is still checked; a failed verifier stays failed.
- * Proves: CR 2.9 (records are chained and checkpoints signed, so that
- * edits, deletions and reordering are found and named), CR 3.9 (the
- * audit trail is protected against modification: a rewritten trail fails
- * at a checkpoint signed by the device key).
  */
 #include "config.h"
 
@@ -263,6 +259,8 @@ hex(const unsigned char *h)
 /*
  * A record's hash: a known answer (computed with Python's hashlib from
  * the spec), and the spec's byte layout built here, hashed on its own.
+ * Proves: CR 3.9 (records are hashed exactly as the spec lays them
+ * out, so that verifiers off the device agree).
  */
 static void
 test_record_hash_known_answer(void **state)
@@ -323,7 +321,10 @@ test_record_hash_known_answer(void **state)
 	assert_memory_not_equal(out, want, sizeof want);
 }
 
-/* A checkpoint's digest: a known answer and the spec's layout. */
+/*
+ * A checkpoint's digest: a known answer and the spec's layout.
+ * Proves: CR 3.9 (a checkpoint digest is exactly the spec's).
+ */
 static void
 test_checkpoint_digest_known_answer(void **state)
 {
@@ -348,7 +349,10 @@ test_checkpoint_digest_known_answer(void **state)
 	assert_memory_equal(out, want, sizeof want);
 }
 
-/* A good trail verifies, with the figures counted. */
+/*
+ * A good trail verifies, with the figures counted.
+ * Proves: CR 3.9 (a good trail verifies, with its figures).
+ */
 static void
 test_verify_good_trail_counts(void **state)
 {
@@ -391,7 +395,10 @@ test_verify_good_trail_counts(void **state)
 	}
 }
 
-/* A field edited: that record's hash no longer matches. */
+/*
+ * A field edited: that record's hash no longer matches.
+ * Proves: CR 3.9 (an edited record is found and named).
+ */
 static void
 test_verify_edited_field_named(void **state)
 {
@@ -414,7 +421,10 @@ test_verify_edited_field_named(void **state)
 	    "record #7: prev is not the hash of record #6");
 }
 
-/* A record deleted: the gap is named. */
+/*
+ * A record deleted: the gap is named.
+ * Proves: CR 3.9 (a deleted record is found and named).
+ */
 static void
 test_verify_deleted_record_named(void **state)
 {
@@ -447,7 +457,10 @@ test_verify_deleted_record_named(void **state)
 	    "record #6: its hash does not match its contents");
 }
 
-/* Two records swapped: named where the order breaks. */
+/*
+ * Two records swapped: named where the order breaks.
+ * Proves: CR 3.9 (reordered records are found and named).
+ */
 static void
 test_verify_reordered_records_named(void **state)
 {
@@ -476,7 +489,10 @@ test_verify_reordered_records_named(void **state)
 	    "record #6 follows #6: records are out of order or repeated");
 }
 
-/* A prev that is not the previous hash (the record itself consistent). */
+/*
+ * A prev that is not the previous hash (the record itself consistent).
+ * Proves: CR 3.9 (a broken link is named).
+ */
 static void
 test_verify_prev_mismatch_named(void **state)
 {
@@ -503,7 +519,10 @@ test_verify_prev_mismatch_named(void **state)
 	    "record #3: its hash does not match its contents");
 }
 
-/* A checkpoint whose head is not the chain's, or out of place. */
+/*
+ * A checkpoint whose head is not the chain's, or out of place.
+ * Proves: CR 3.9 (a rewritten chain fails at its checkpoint).
+ */
 static void
 test_verify_checkpoint_head_mismatch_named(void **state)
 {
@@ -558,7 +577,10 @@ test_verify_checkpoint_head_mismatch_named(void **state)
 	expect_broken(&t, 0, k->dev, "checkpoint #8 appears twice");
 }
 
-/* A checkpoint signed by another key, or not signed, is rejected. */
+/*
+ * A checkpoint signed by another key, or not signed, is rejected.
+ * Proves: CR 3.9 (a checkpoint signed by another key is rejected).
+ */
 static void
 test_verify_other_key_rejected(void **state)
 {
@@ -586,7 +608,11 @@ test_verify_other_key_rejected(void **state)
 	    "verify with the device key");
 }
 
-/* A trail after dropped records starts from its signed anchor. */
+/*
+ * A trail after dropped records starts from its signed anchor.
+ * Proves: CR 2.9, CR 3.9 (after dropped records the trail verifies
+ * from its signed anchor, and only from it).
+ */
 static void
 test_verify_anchor_after_gap(void **state)
 {
@@ -636,7 +662,10 @@ test_verify_anchor_after_gap(void **state)
 	    "before them: records #1 to #4 are missing");
 }
 
-/* Without a key the chain is checked, signatures are not. */
+/*
+ * Without a key the chain is checked, signatures are not.
+ * Proves: CR 3.9 (without the key the chain is still checked).
+ */
 static void
 test_verify_null_key_checks_chain(void **state)
 {
@@ -659,7 +688,10 @@ test_verify_null_key_checks_chain(void **state)
 	    "record #2: its hash does not match its contents");
 }
 
-/* After a failure, every feed fails; the summary counts what verified. */
+/*
+ * After a failure, every feed fails; the summary counts what verified.
+ * Proves: CR 3.9 (a broken trail stays broken).
+ */
 static void
 test_verify_stays_failed(void **state)
 {
