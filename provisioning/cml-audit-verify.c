@@ -79,6 +79,12 @@ static const char *const cav_checkpoint_keys[] = { "kind", "seq", "time_ms",
 static const char *const cav_record_keys[] = { "kind", "seq", "time",
 	"time_ms", "type", "uid", "pid", "comm", "container", "object",
 	"result", "details", "prev", "hash", NULL };
+/*
+ * A record's member it may have besides: whether a collector or operator
+ * acknowledged it (state that changes after the record was written, so
+ * no part of its hash; shown by cmld, not checked here).
+ */
+#define CAV_RECORD_ACK "acknowledged"
 
 static void
 cav_usage(FILE *f)
@@ -195,10 +201,18 @@ cav_parse(struct cav *c, const char *const *keys, const char *kind,
 	int known;
 
 	json_object_object_foreach(o, k, val) {
-		(void)val;
 		known = 0;
 		for (i = 0; keys[i] != NULL; i++)
 			known |= strcmp(keys[i], k) == 0;
+		if (keys == cav_record_keys && strcmp(k, CAV_RECORD_ACK) == 0) {
+			if (!json_object_is_type(val, json_type_boolean)) {
+				cav_fail(c, -1, "%s: line %lu: the record's '%s' "
+				    "is no boolean", c->name, c->line,
+				    CAV_RECORD_ACK);
+				return NULL;
+			}
+			known = 1;
+		}
 		if (!known) {
 			char *q = jsonstrict_quotes(k);
 
@@ -326,7 +340,8 @@ cav_header(struct cav *c, struct json_object *o)
 	if (strlen(device) > CAV_DEVICE_MAX)
 		return cav_fail(c, CAV_EXIT_USAGE, "%s: the header's device "
 		    "is longer than %d bytes", c->name, CAV_DEVICE_MAX);
-	if (c->first_seq < 0 || c->last_seq < c->first_seq)
+	/* An empty trail has last_seq first_seq - 1. */
+	if (c->first_seq < 1 || c->last_seq < c->first_seq - 1)
 		return cav_fail(c, CAV_EXIT_USAGE, "%s: the header's seqs "
 		    "%lld to %lld are no range", c->name, c->first_seq,
 		    c->last_seq);
@@ -382,6 +397,12 @@ cav_record(struct cav *c, struct json_object *o)
 	char *why = NULL;
 
 	memset(&r, 0, sizeof r);
+	if (!json_object_object_get_ex(o, "prev", NULL) &&
+	    !json_object_object_get_ex(o, "hash", NULL) &&
+	    cav_int(c, o, "seq", "record", &r.seq) == 0)
+		return cav_fail(c, CAV_EXIT_BROKEN, "record #%lld carries no "
+		    "hash: it is not part of a chain and cannot be verified",
+		    r.seq);
 	if (cav_parse(c, cav_record_keys, "record", o) == NULL ||
 	    cav_int(c, o, "seq", "record", &r.seq) == -1 ||
 	    cav_int(c, o, "time_ms", "record", &r.time_ms) == -1 ||
@@ -494,9 +515,13 @@ cav_run(struct cav *c)
 static int
 cav_check_range(struct cav *c, const struct auditchain_summary *s)
 {
-	if (s->records == 0 && c->last_seq == 0)
+	if (s->records == 0 && c->last_seq < c->first_seq)
 		return 0;
-	if (s->records == 0 || s->last_seq < c->last_seq)
+	if (s->records == 0)
+		return cav_fail(c, CAV_EXIT_BROKEN, "the export holds no "
+		    "records, but its header says it holds #%lld to #%lld",
+		    c->first_seq, c->last_seq);
+	if (s->last_seq < c->last_seq)
 		return cav_fail(c, CAV_EXIT_BROKEN, "the export ends at "
 		    "record #%lld, but its header says it holds records up to "
 		    "#%lld: records are missing at its end", s->last_seq,

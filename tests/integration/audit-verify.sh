@@ -202,6 +202,42 @@ expect_match "ending at a checkpoint: nothing unsigned" \
     "verified 24 records \(#1 to #24\), 3 checkpoints signed by the device key [^;]*
 audit trail: ok$" "$out"
 
+# cmld's export shows whether each record was acknowledged (no part of
+# the hash); an empty trail verifies; records without hashes do not.
+python3 - "$SCRATCH/good.jsonl" "$SCRATCH/acked.jsonl" <<'EOF'
+import json, sys
+with open(sys.argv[2], "w") as f:
+	for l in open(sys.argv[1]):
+		o = json.loads(l)
+		if o["kind"] == "record":
+			o["acknowledged"] = o["seq"] < 5
+		f.write(json.dumps(o) + "\n")
+EOF
+verify "$SCRATCH/acked.jsonl"
+expect_status "records marked acknowledged or not verify" 0 "$rc"
+ex set "$SCRATCH/acked.jsonl" "$SCRATCH/badack.jsonl" 2 acknowledged '"yes"'
+verify "$SCRATCH/badack.jsonl"
+expect_eq "acknowledged must be a boolean" \
+    "cml-audit-verify: $SCRATCH/badack.jsonl: line 3: the record's 'acknowledged' is no boolean" "$out"
+head -n 1 "$SCRATCH/good.jsonl" | sed 's/"last_seq":25/"last_seq":0/' >"$SCRATCH/empty-trail.jsonl"
+verify "$SCRATCH/empty-trail.jsonl"
+expect_status "an empty trail (last_seq 0) verifies" 0 "$rc"
+expect_match "it says so" "verified no records, 0 checkpoints" "$out"
+head -n 1 "$SCRATCH/good.jsonl" >"$SCRATCH/allgone.jsonl"
+verify "$SCRATCH/allgone.jsonl"
+expect_eq "a header naming records that are not there: refused" \
+    "cml-audit-verify: the export holds no records, but its header says it holds #1 to #25" "$out"
+python3 - "$SCRATCH/good.jsonl" "$SCRATCH/nohash.jsonl" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+del lines[3]["prev"], lines[3]["hash"]
+open(sys.argv[2], "w").write("".join(json.dumps(o) + "\n" for o in lines))
+EOF
+verify "$SCRATCH/nohash.jsonl"
+expect_status "a record without hashes: refused" 1 "$rc"
+expect_eq "it says it cannot be verified" \
+    "cml-audit-verify: record #3 carries no hash: it is not part of a chain and cannot be verified" "$out"
+
 # --- tampering, each named ---------------------------------------------------------
 # broken DESC OP ARGS... -- MESSAGE: the changed export fails with exit 1
 # and exactly that message.
