@@ -153,7 +153,7 @@ audit_space_check(struct cmld *cmld)
 	long long warn = audit_setting_int(cmld, "audit_warn_percent");
 	long long crit = audit_setting_int(cmld, "audit_critical_percent");
 	long long seq;
-	enum audit_level level;
+	enum audit_level level, prev;
 	char *action, *cause = NULL;
 
 	if (store_audit_used(cmld->store, &t->used, &cause) == -1) {
@@ -195,7 +195,9 @@ audit_space_check(struct cmld *cmld)
 		    "trail has room again (%lld of %lld bytes): commands are "
 		    "served again", t->used, cap);
 	}
-	if (level > t->level && level < AUDIT_LEVEL_FULL) {
+	prev = t->level;
+	t->level = level;
+	if (level > prev && level < AUDIT_LEVEL_FULL) {
 		seq = audit_self(cmld, audit_level_names[level],
 		    "the audit trail passed its %s threshold: %lld of %lld "
 		    "bytes (%lld%%)", level == AUDIT_LEVEL_WARNING ? "first" :
@@ -204,5 +206,4 @@ audit_space_check(struct cmld *cmld)
 		    "trail is %lld%% full (%lld of %lld bytes)",
 		    t->used * 100 / cap, t->used, cap);
 	}
-	t->level = level;
 }

@@ -266,11 +266,16 @@ audit_sync(struct cmld *cmld)
 	for (i = 0; i < n; i++)
 		audit_queued_clear(&t->queue[i]);
 	t->nqueue = 0;
-	t->in_flush = 0;
-	/* what the new records mean for the trail's room and checkpoints */
+	/*
+	 * What the new records mean for the trail's room, its checkpoints
+	 * and its followers.  Still "in flush": what this records is queued
+	 * and stored just below, not by a nested commit (a reply to a
+	 * follower passes the server's barrier).
+	 */
 	audit_space_check(cmld);
 	audit_cp_check(cmld);
 	audit_followers_kick(cmld);
+	t->in_flush = 0;
 	return t->nqueue == 0 ? 0 : audit_sync(cmld);
 }
 

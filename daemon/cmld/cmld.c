@@ -28,6 +28,7 @@
 #include "crypto.h"
 #include "ctr.h"
 #include "ctx.h"
+#include "kaudit.h"
 #include "kmsg.h"
 #include "device.h"
 #include "guestos-ready.h"
@@ -246,6 +247,9 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	guestos_reconcile(&cmld);
 	cmld.loop = loop_new();
+	/* from now on records are stored (those before were held) */
+	if (audit_open(&cmld, &cause) == -1)
+		fatalx("%s", cause);
 	cmld.srv_cfg.name = "cmld";
 	cmld.srv_cfg.sock_path = cmld.sock_path;
 	cmld.srv_cfg.operator_group = "cml";
@@ -258,6 +262,7 @@ main(int argc, char **argv)
 	cmld.srv_cfg.policy = cmld_policy;
 	cmld.srv_cfg.done = cmld_call_done;
 	cmld.srv_cfg.session = cmld_session;
+	cmld.srv_cfg.barrier = cmld_barrier;
 	cmld.srv = srv_new(cmld.loop, &cmld.srv_cfg);
 	cmld_apply_limits(&cmld);
 	/* tpm2d is reached from the loop: cmld does not wait for it */
@@ -280,6 +285,7 @@ main(int argc, char **argv)
 	audit_write(&cmld, "daemon", "cmld", "ok",
 	    "cmld %s started (pid %ld, device %s, %s)", PACKAGE_VERSION,
 	    (long)getpid(), cmld.uuid, cmld.prov_state);
+	(void)kaudit_start(&cmld);
 	log_info("serving %s (state %s, cgroups under %s)", cmld.sock_path,
 	    cmld.state_dir, cmld.cgroup_parent);
 	daemon_ready("cmld", foreground, ready_fd, daemon_fd);
@@ -298,8 +304,10 @@ main(int argc, char **argv)
 	srv_free(cmld.srv);
 	cmld.srv = NULL;
 	kmsg_close(cmld.kmsg);
+	kaudit_stop(&cmld);
 	containers_release(&cmld);
 	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
+	audit_close(&cmld);
 	(void)unlink(cmld.pid_path);
 	store_close(cmld.store);
 	crypto_trust_free(cmld.trust);

@@ -1097,3 +1097,22 @@ except (ValueError, KeyError):
 for c in cs:
     print(c["name"], c["state"], c["reason"])'
 }
+
+# Gives the device a certificate for its TPM key: a PKI in DIR (cml-mkpki)
+# whose device CA signs `device csr`, the device CA added as an anchor,
+# the certificate installed.  Leaves DIR/dev.crt and DIR/devca.{crt,key}.
+device_cert_setup() {
+	local dir=$1
+	pki_make "$dir"
+	cmlsh_run -c 'device csr' >"$dir/dev.csr" 2>"$dir/err" ||
+	    fail "device csr: $(cat "$dir/err")"
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' \
+	    >"$dir/dev.ext"
+	openssl x509 -req -in "$dir/dev.csr" -CA "$dir/devca.crt" \
+	    -CAkey "$dir/devca.key" -set_serial "0x$(openssl rand -hex 8)" \
+	    -days 30 -sha384 -extfile "$dir/dev.ext" -out "$dir/dev.crt" \
+	    >/dev/null 2>&1 || fail "openssl x509 -req $dir/dev.csr failed"
+	_run_tool "ca add devca" "$CMLSH" --socket "$SOCK" ca add "$dir/devca.crt"
+	_run_tool "device cert install" "$CMLSH" --socket "$SOCK" \
+	    device cert install "$dir/dev.crt"
+}
