@@ -44,6 +44,7 @@ struct cmld {
 	struct stage *scd; /* the link to scd (scd.c) */
 	struct kmsg *kmsg; /* the kernel's log: integrity errors (kmsg.c) */
 	struct kaudit *kaudit; /* cmld as the kernel's audit daemon */
+	struct forward *forward; /* audit forwarding (forward.c) */
 	/* the client processes with a token call out; 0: a free slot */
 	pid_t token_callers[CMLD_TOKEN_CALLS];
 	/* settings, as applied (cmld is their only writer) */
