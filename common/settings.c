@@ -44,6 +44,9 @@ const struct setting_def setting_defs[] = {
 	{ "token_pin_tries", SETTING_INT, "3", 1, 10, NULL,
 	    "wrong PINs a new token takes before its PIN is blocked (the "
 	    "PUK unblocks it); read at token init" },
+	{ "token_puk_tries", SETTING_INT, "3", 1, 10, NULL,
+	    "wrong PUKs a new token takes before it is blocked for good "
+	    "(only token init again); read at token init" },
 	{ "audit_capacity", SETTING_INT, "67108864", 65536,
 	    68719476736LL, NULL,
 	    "bytes the audit trail may take (records and checkpoints); "
@@ -73,9 +76,6 @@ const struct setting_def setting_defs[] = {
 	{ "audit_kernel", SETTING_BOOL, "false", 0, 0, NULL,
 	    "register cmld as the kernel's audit daemon and keep kernel "
 	    "audit records in the trail; read when cmld starts" },
-	{ "token_puk_tries", SETTING_INT, "3", 1, 10, NULL,
-	    "wrong PUKs a new token takes before it is blocked for good "
-	    "(only token init again); read at token init" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 

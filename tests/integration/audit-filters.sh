@@ -71,13 +71,13 @@ expect_eq "--type daemon: cmld's pid in the record (--json keeps the numbers)" "
     "$(cmlsh_run --json audit list --type daemon | json_get records 1 pid)"
 out=$(cmlsh_run audit list --type daemon 2>&1)
 expect_lines "--type daemon as a table: UID says cmld, PID is cmld's" "$out" \
-    '^SEQ +TIME +TYPE +UID +PID +CONTAINER +OBJECT +RESULT +DETAILS$' \
-    "^1 +[-0-9T:.]+Z +daemon +cmld +$pid +- +device +ok +device [-0-9a-f]+ created in state factory\$" \
-    "^2 +[-0-9T:.]+Z +daemon +cmld +$pid +- +cmld +ok +cmld [0-9].* started \\(pid $pid, "
+    '^SEQ +TIME +TYPE +UID +PID +COMM +CONTAINER +OBJECT +RESULT +DETAILS$' \
+    "^1 +[-0-9T:.]+Z +daemon +cmld +$pid +cmld +- +device +ok +device [-0-9a-f]+ created in state factory\$" \
+    "^2 +[-0-9T:.]+Z +daemon +cmld +$pid +cmld +- +cmld +ok +cmld [0-9].* started \\(pid $pid, "
 out=$(cmlsh_run audit list --type call --result ok --last 1 2>&1)
 expect_lines "a caller's record as a table: UID is the caller's" "$out" \
-    '^SEQ +TIME +TYPE +UID +PID +CONTAINER +OBJECT +RESULT +DETAILS$' \
-    '^[0-9]+ +[-0-9T:.]+Z +call +0 +[0-9]+ +- +org\.cml\.Device\.SetConfig +ok +log_level=info$'
+    '^SEQ +TIME +TYPE +UID +PID +COMM +CONTAINER +OBJECT +RESULT +DETAILS$' \
+    '^[0-9]+ +[-0-9T:.]+Z +call +0 +[0-9]+ +cmlsh +- +org\.cml\.Device\.SetConfig +ok +log_level=info$'
 
 expect_lines "--container: the refused start of that container alone" \
     "$(sel --container "$ghost")" \

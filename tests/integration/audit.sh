@@ -136,9 +136,9 @@ expect_status "audit list --last 2" 0 $?
 expect_eq "audit list --last 2: nothing on stderr" "" "$(cat "$SCRATCH/err")"
 ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 expect_lines "audit list --last 2: header and two rows" "$out" \
-    '^SEQ +TIME +TYPE +UID +PID +CONTAINER +OBJECT +RESULT +DETAILS$' \
-    "^$((n2 - 1)) +$ts +call +0 +$status_pid +- +org\\.cml\\.Device\\.Status +ok +-\$" \
-    "^$n2 +$ts +call +0 +$pid +- +org\\.cml\\.Device\\.SetConfig +ok +audit_read_calls=false\$"
+    '^SEQ +TIME +TYPE +UID +PID +COMM +CONTAINER +OBJECT +RESULT +DETAILS$' \
+    "^$((n2 - 1)) +$ts +call +0 +$status_pid +cmlsh +- +org\\.cml\\.Device\\.Status +ok +-\$" \
+    "^$n2 +$ts +call +0 +$pid +cmlsh +- +org\\.cml\\.Device\\.SetConfig +ok +audit_read_calls=false\$"
 # the columns line up: each header word starts where its cells start
 aligned=$(printf '%s\n' "$out" | python3 -c '
 import re, sys
@@ -219,8 +219,8 @@ out=$(TZ=$zone cmlsh_run -c 'audit list --last 1' 2>"$SCRATCH/err")
 expect_status "TZ=$zone cmlsh audit list --last 1" 0 $?
 expect_eq "TZ=$zone cmlsh: nothing on stderr" "" "$(cat "$SCRATCH/err")"
 expect_lines "TZ=$zone cmlsh: the record with a UTC time" "$out" \
-    '^SEQ +TIME +TYPE +UID +PID +CONTAINER +OBJECT +RESULT +DETAILS$' \
-    "^$((stop_seq + 2)) +$ts +call +0 +$pid +- +org\\.cml\\.Device\\.SetConfig +ok +device_name=in-another-zone\$"
+    '^SEQ +TIME +TYPE +UID +PID +COMM +CONTAINER +OBJECT +RESULT +DETAILS$' \
+    "^$((stop_seq + 2)) +$ts +call +0 +$pid +cmlsh +- +org\\.cml\\.Device\\.SetConfig +ok +device_name=in-another-zone\$"
 t=$(printf '%s\n' "$out" | awk 'NR == 2 { print $2 }')
 expect_eq "TZ=$zone cmlsh: the TIME column $t is UTC now" recent "$(recent "$(utc_age "$t")")"
 t=$(TZ=$zone cmlsh_run --json -c 'audit list --last 1' | json_get records 0 time)

@@ -166,37 +166,77 @@ Arguments:
   VALUE   its new value
 
 Settings:
-  device_name              text of 1 to 64 characters; default cml. The
-                           device's name, shown in status and prompts.
-  log_level                warning, info or debug; default info. How much cmld
-                           logs: warning, info or debug; applied at once.
-  max_clients              an integer from 1 to 1024; default 64. Control
-                           connections served at once; more are refused.
-  audit_read_calls         true or false; default false. Audit read-only calls
-                           too, not only changes.
-  stop_timeout             an integer from 1 to 600; default 10. Seconds a
-                           container's init has after SIGTERM before SIGKILL.
-  c0_guestos               a guest OS name, or empty; default empty. The guest
-                           OS of the management container c0 (empty: no c0);
-                           takes effect at the next start of cmld.
-  require_signed_configs   auto, true or false; default auto. Container
-                           configs must be signed: true, false, or auto (once
-                           the device is provisioned).
-  session_idle_timeout     an integer from 0 to 86400; default 900. Seconds an
-                           interactive cmlsh may wait for a key before it ends
-                           the session (0: never); read when a session starts.
-  token_pin_tries          an integer from 1 to 10; default 3. Wrong PINs a
-                           new token takes before its PIN is blocked (the PUK
-                           unblocks it); read at token init.
-  token_puk_tries          an integer from 1 to 10; default 3. Wrong PUKs a
-                           new token takes before it is blocked for good (only
-                           token init again); read at token init.
+  device_name                text of 1 to 64 characters; default cml. The
+                             device's name, shown in status and prompts.
+  log_level                  warning, info or debug; default info. How much
+                             cmld logs: warning, info or debug; applied at
+                             once.
+  max_clients                an integer from 1 to 1024; default 64. Control
+                             connections served at once; more are refused.
+  audit_read_calls           true or false; default false. Audit read-only
+                             calls too, not only changes.
+  stop_timeout               an integer from 1 to 600; default 10. Seconds a
+                             container's init has after SIGTERM before
+                             SIGKILL.
+  c0_guestos                 a guest OS name, or empty; default empty. The
+                             guest OS of the management container c0 (empty:
+                             no c0); takes effect at the next start of cmld.
+  require_signed_configs     auto, true or false; default auto. Container
+                             configs must be signed: true, false, or auto
+                             (once the device is provisioned).
+  session_idle_timeout       an integer from 0 to 86400; default 900. Seconds
+                             an interactive cmlsh may wait for a key before it
+                             ends the session (0: never); read when a session
+                             starts.
+  token_pin_tries            an integer from 1 to 10; default 3. Wrong PINs a
+                             new token takes before its PIN is blocked (the
+                             PUK unblocks it); read at token init.
+  token_puk_tries            an integer from 1 to 10; default 3. Wrong PUKs a
+                             new token takes before it is blocked for good
+                             (only token init again); read at token init.
+  audit_capacity             an integer from 65536 to 68719476736; default
+                             67108864. Bytes the audit trail may take (records
+                             and checkpoints); see audit_full_action for what
+                             happens when it is full.
+  audit_warn_percent         an integer from 1 to 99; default 75. First
+                             threshold: a warning record and a notice to
+                             connected clients when the trail fills past this
+                             share of its capacity.
+  audit_critical_percent     an integer from 1 to 99; default 90. Second
+                             threshold, above the first: a critical record and
+                             notice.
+  audit_full_action          refuse or drop-acknowledged; default refuse. When
+                             the trail is full: refuse (state-changing
+                             commands are refused until space is freed) or
+                             drop-acknowledged (the oldest acknowledged
+                             records go, never unacknowledged ones).
+  audit_checkpoint_records   an integer from 1 to 100000; default 100. A
+                             signed checkpoint over the chain after this many
+                             records.
+  audit_checkpoint_seconds   an integer from 1 to 86400; default 60. A signed
+                             checkpoint at most this many seconds after a
+                             record that none covers yet.
+  audit_forward_host         text of 0 to 253 characters; default empty. The
+                             syslog collector records are forwarded to over
+                             TLS (RFC 5425), a host name or address its
+                             certificate names (empty: no forwarding).
+  audit_forward_port         an integer from 1 to 65535; default 6514. The
+                             collector's TCP port.
+  audit_kernel               true or false; default false. Register cmld as
+                             the kernel's audit daemon and keep kernel audit
+                             records in the trail; read when cmld starts.
 
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \
 "audit - the audit trail
   audit list [--last N] [--since TIME] [--until TIME] [--container NAME] [--type TYPE] [--result RESULT] [--uid UID]
-     show audit records" "" --socket "$SOCK" -c 'help audit'
+                                           show audit records
+  audit show SEQ                           show one audit record whole
+  audit ack [SEQ] [--up-to SEQ]            acknowledge audit records as reviewed
+  audit status                             show the audit trail's state
+  audit follow [--notices] [--after SEQ]   follow the audit trail live
+  audit export                             export the audit trail with its chain
+  audit verify                             check the audit trail's chain and checkpoints" "" --socket "$SOCK" -c 'help audit'
 out=$("$CMLSH" --socket "$SOCK" -c 'help nothing' 2>"$SCRATCH/err")
 expect_status "help for an unknown command" 2 $?
 expect_match "help for an unknown command: says so" "^cmlsh: no help for 'nothing'" \

@@ -21,17 +21,26 @@ value_of() {
 	cmlsh_run --json -c "device config get $1" | json_get settings 0 value
 }
 
-defaults="KEY                     VALUE  TYPE     DEFAULT
-device_name             cml    string   cml
-log_level               info   enum     info
-max_clients             64     integer  64
-audit_read_calls        false  boolean  false
-stop_timeout            10     integer  10
-c0_guestos              -      string   -
-require_signed_configs  auto   enum     auto
-session_idle_timeout    900    integer  900
-token_pin_tries         3      integer  3
-token_puk_tries         3      integer  3"
+defaults="KEY                       VALUE     TYPE     DEFAULT
+device_name               cml       string   cml
+log_level                 info      enum     info
+max_clients               64        integer  64
+audit_read_calls          false     boolean  false
+stop_timeout              10        integer  10
+c0_guestos                -         string   -
+require_signed_configs    auto      enum     auto
+session_idle_timeout      900       integer  900
+token_pin_tries           3         integer  3
+token_puk_tries           3         integer  3
+audit_capacity            67108864  integer  67108864
+audit_warn_percent        75        integer  75
+audit_critical_percent    90        integer  90
+audit_full_action         refuse    enum     refuse
+audit_checkpoint_records  100       integer  100
+audit_checkpoint_seconds  60        integer  60
+audit_forward_host        -         string   -
+audit_forward_port        6514      integer  6514
+audit_kernel              false     boolean  false"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -47,7 +56,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -83,17 +92,26 @@ set_ok audit_read_calls 1 true
 set_ok audit_read_calls FALSE false
 set_ok audit_read_calls on true
 
-expected="KEY                     VALUE      TYPE     DEFAULT
-device_name             gateway-7  string   cml
-log_level               info       enum     info
-max_clients             256        integer  64
-audit_read_calls        true       boolean  false
-stop_timeout            10         integer  10
-c0_guestos              -          string   -
-require_signed_configs  auto       enum     auto
-session_idle_timeout    900        integer  900
-token_pin_tries         3          integer  3
-token_puk_tries         3          integer  3"
+expected="KEY                       VALUE      TYPE     DEFAULT
+device_name               gateway-7  string   cml
+log_level                 info       enum     info
+max_clients               256        integer  64
+audit_read_calls          true       boolean  false
+stop_timeout              10         integer  10
+c0_guestos                -          string   -
+require_signed_configs    auto       enum     auto
+session_idle_timeout      900        integer  900
+token_pin_tries           3          integer  3
+token_puk_tries           3          integer  3
+audit_capacity            67108864   integer  67108864
+audit_warn_percent        75         integer  75
+audit_critical_percent    90         integer  90
+audit_full_action         refuse     enum     refuse
+audit_checkpoint_records  100        integer  100
+audit_checkpoint_seconds  60         integer  60
+audit_forward_host        -          string   -
+audit_forward_port        6514       integer  6514
+audit_kernel              false      boolean  false"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed
