@@ -111,6 +111,7 @@ static const struct {
 	int type;
 	const char *name;
 } kaudit_types[] = {
+	/* clang-format off */
 	{ 1005, "USER" }, { 1006, "LOGIN" },
 	{ 1100, "USER_AUTH" }, { 1101, "USER_ACCT" }, { 1102, "USER_MGMT" },
 	{ 1103, "CRED_ACQ" }, { 1104, "CRED_DISP" }, { 1105, "USER_START" },
@@ -157,6 +158,7 @@ static const struct {
 	{ 1802, "INTEGRITY_STATUS" }, { 1803, "INTEGRITY_HASH" },
 	{ 1804, "INTEGRITY_PCR" }, { 1805, "INTEGRITY_RULE" },
 	{ 1806, "INTEGRITY_EVM_XATTR" }, { 1807, "INTEGRITY_POLICY_RULE" },
+	/* clang-format on */
 };
 
 const char *
@@ -178,8 +180,8 @@ kaudit_type_name(int type)
  * at the end.
  */
 static int
-kaudit_next(const char **pp, const char **key, size_t *klen,
-    const char **val, size_t *vlen, int *quoted)
+kaudit_next(const char **pp, const char **key, size_t *klen, const char **val,
+    size_t *vlen, int *quoted)
 {
 	const char *p = *pp, *e;
 	char q;
@@ -218,8 +220,8 @@ kaudit_next(const char **pp, const char **key, size_t *klen,
 
 /* As kaudit_field, also giving the quote around the value (0: none). */
 static int
-kaudit_find(const char *text, const char *key, char *val, size_t vlen,
-    int *quoted)
+kaudit_find(
+    const char *text, const char *key, char *val, size_t vlen, int *quoted)
 {
 	const char *p = text, *k, *v;
 	size_t kl, vl, n = strlen(key);
@@ -399,15 +401,15 @@ kaudit_avc(const char *fields, struct kaudit_msg *m, int *have_res)
 	size_t kl, vl;
 	int q, words = 0;
 
-	while (!*have_res && words < 4 &&
-	    kaudit_next(&p, &k, &kl, &v, &vl, &q)) {
+	while (
+	    !*have_res && words < 4 && kaudit_next(&p, &k, &kl, &v, &vl, &q)) {
 		words++;
 		if (v != NULL)
 			break;
 		if ((kl == 6 && memcmp(k, "denied", 6) == 0) ||
 		    (kl == 7 && memcmp(k, "granted", 7) == 0)) {
-			snprintf(m->result, sizeof m->result, "%.*s", (int)kl,
-			    k);
+			snprintf(
+			    m->result, sizeof m->result, "%.*s", (int)kl, k);
 			*have_res = 1;
 		}
 	}
@@ -470,8 +472,10 @@ kaudit_ns(const char *proc, const char *pid, const char *ns, char *buf,
 
 	snprintf(path, sizeof path, "%s/%s/ns/%s", proc, pid, ns);
 	if ((n = readlink(path, buf, len - 1)) == -1) {
-		xcause(why, "cannot tell cmld's namespaces from the initial "
-		    "ones: %s: %s", path, strerror(errno));
+		xcause(why,
+		    "cannot tell cmld's namespaces from the initial "
+		    "ones: %s: %s",
+		    path, strerror(errno));
 		return -1;
 	}
 	buf[n] = '\0';
@@ -489,21 +493,25 @@ kaudit_eligible(const char *proc, long long euid, char **why)
 	size_t i;
 
 	if (euid != 0) {
-		xcause(why, "cmld does not run as root (its effective uid is "
-		    "%lld): only root may be the kernel's audit daemon", euid);
+		xcause(why,
+		    "cmld does not run as root (its effective uid is "
+		    "%lld): only root may be the kernel's audit daemon",
+		    euid);
 		return -1;
 	}
 	for (i = 0; i < sizeof ns / sizeof ns[0]; i++) {
-		if (kaudit_ns(proc, "self", ns[i][0], self, sizeof self,
-		    why) == -1 ||
+		if (kaudit_ns(proc, "self", ns[i][0], self, sizeof self, why) ==
+			-1 ||
 		    kaudit_ns(proc, "1", ns[i][0], init, sizeof init, why) ==
-		    -1)
+			-1)
 			return -1;
 		if (strcmp(self, init) != 0) {
-			xcause(why, "cmld runs in a %s namespace of its own "
+			xcause(why,
+			    "cmld runs in a %s namespace of its own "
 			    "(%s), not the initial one (%s): the kernel's "
 			    "audit daemon must run in the initial %s "
-			    "namespace", ns[i][1], self, init, ns[i][1]);
+			    "namespace",
+			    ns[i][1], self, init, ns[i][1]);
 			return -1;
 		}
 	}
@@ -515,8 +523,8 @@ kaudit_eligible(const char *proc, long long euid, char **why)
  * besides NLM_F_REQUEST; -1 with errno set.
  */
 static int
-kaudit_send(struct kaudit *ka, int type, int flags, const void *payload,
-    size_t len)
+kaudit_send(
+    struct kaudit *ka, int type, int flags, const void *payload, size_t len)
 {
 	union {
 		struct nlmsghdr h;
@@ -617,8 +625,8 @@ kaudit_lost(struct kaudit *ka, const char *why)
 	if (ka->lost_logged_ms != -1 &&
 	    now - ka->lost_logged_ms < KAUDIT_LOST_LOG_MS)
 		return;
-	log_warnx("kernel audit records were lost (%llu time%s): %s",
-	    ka->lost, ka->lost == 1 ? "" : "s", why);
+	log_warnx("kernel audit records were lost (%llu time%s): %s", ka->lost,
+	    ka->lost == 1 ? "" : "s", why);
 	audit_write(ka->cmld, "audit", "kernel", PROTO_ERR_FAILED,
 	    "kernel audit records were lost (%llu time%s): %s", ka->lost,
 	    ka->lost == 1 ? "" : "s", why);
@@ -626,18 +634,16 @@ kaudit_lost(struct kaudit *ka, const char *why)
 	ka->lost_logged_ms = now;
 }
 
-/* Stores one kernel record in the trail. */
+/* Stores one kernel record (its type, its payload of len bytes). */
 static void
-kaudit_record(struct kaudit *ka, const struct nlmsghdr *h)
+kaudit_record(struct kaudit *ka, int type, const char *data, size_t len)
 {
 	struct kaudit_msg *m = &ka->msg;
 
-	if (h->nlmsg_type == AUDIT_EOE)
+	if (type == AUDIT_EOE)
 		return;
-	if (kaudit_parse(h->nlmsg_type, NLMSG_DATA(h),
-	    h->nlmsg_len - NLMSG_HDRLEN, m) == -1) {
-		log_debug("kernel audit: an empty record of type %d",
-		    h->nlmsg_type);
+	if (kaudit_parse(type, data, len, m) == -1) {
+		log_debug("kernel audit: an empty record of type %d", type);
 		return;
 	}
 	/*
@@ -659,7 +665,7 @@ kaudit_record(struct kaudit *ka, const struct nlmsghdr *h)
 			memcpy(m->comm, ka->ev_comm, sizeof m->comm);
 	}
 	if (audit_write_from(ka->cmld, m->time_ms, "kernel", m->uid, m->pid,
-	    m->comm, m->object, m->result, "%s", m->text) == -1)
+		m->comm, m->object, m->result, "%s", m->text) == -1)
 		kaudit_lost(ka, "the trail did not take them");
 	else
 		ka->stored++;
@@ -673,7 +679,7 @@ kaudit_registered(struct kaudit *ka, int error)
 
 	if (error == EEXIST) {
 		why = xasprintf("another audit daemon (pid %u) is registered "
-		    "with the kernel, so kernel records go to it",
+				"with the kernel, so kernel records go to it",
 		    ka->old_pid);
 		kaudit_fail(ka, why);
 		free(why);
@@ -681,7 +687,8 @@ kaudit_registered(struct kaudit *ka, int error)
 	}
 	if (error != 0) {
 		why = xasprintf("the kernel refused cmld as its audit daemon: "
-		    "%s", strerror(error));
+				"%s",
+		    strerror(error));
 		kaudit_fail(ka, why);
 		free(why);
 		return;
@@ -693,10 +700,12 @@ kaudit_registered(struct kaudit *ka, int error)
 	    "cmld is the kernel's audit daemon (pid %d): kernel audit records "
 	    "are kept in the trail as type kernel; auditing was %s%s",
 	    (int)getpid(),
-	    ka->old_enabled == 0 ? "off and is on now" :
-	    ka->old_enabled == 2 ? "on and locked" : "on",
+	    ka->old_enabled == 0       ? "off and is on now"
+		: ka->old_enabled == 2 ? "on and locked"
+				       : "on",
 	    ka->old_pid != 0 ? " (the daemon registered before, which no "
-	    "longer answered, was replaced)" : "");
+			       "longer answered, was replaced)"
+			     : "");
 }
 
 /* The kernel's audit status: remembered, then cmld registers. */
@@ -716,7 +725,7 @@ kaudit_status(struct kaudit *ka, const struct nlmsghdr *h)
 	/* Locked (2): it stays as it is, on. */
 	ka->set_enabled = s.enabled == 0;
 	if (kaudit_set(ka, (unsigned int)getpid(), 1,
-	    ka->set_enabled ? 1 : -1) == -1) {
+		ka->set_enabled ? 1 : -1) == -1) {
 		why = xasprintf("cannot ask the kernel to register cmld: %s",
 		    strerror(errno));
 		ka->set_enabled = 0;
@@ -728,11 +737,12 @@ kaudit_status(struct kaudit *ka, const struct nlmsghdr *h)
 }
 
 /*
- * Handles one message from the kernel; returns the error of an
- * acknowledgement of request seq (0: done), or -1 for any other message.
+ * Handles one message from the kernel that is no record; returns the
+ * error of the acknowledgement of the latest request (0: done), or -1 for
+ * any other message.
  */
 static int
-kaudit_message(struct kaudit *ka, const struct nlmsghdr *h, unsigned int seq)
+kaudit_message(struct kaudit *ka, const struct nlmsghdr *h)
 {
 	const struct nlmsgerr *e;
 	char *why;
@@ -743,14 +753,15 @@ kaudit_message(struct kaudit *ka, const struct nlmsghdr *h, unsigned int seq)
 		if (h->nlmsg_len < NLMSG_LENGTH(sizeof *e))
 			return -1;
 		e = NLMSG_DATA(h);
-		if (e->msg.nlmsg_seq != seq)
+		if (e->msg.nlmsg_seq != ka->seq)
 			return -1;
 		error = -e->error;
 		if (ka->state == KAUDIT_SETTING)
 			kaudit_registered(ka, error);
 		else if (ka->state == KAUDIT_GETTING && error != 0) {
 			why = xasprintf("the kernel did not give its audit "
-			    "status: %s", strerror(error));
+					"status: %s",
+			    strerror(error));
 			kaudit_fail(ka, why);
 			free(why);
 		}
@@ -763,31 +774,48 @@ kaudit_message(struct kaudit *ka, const struct nlmsghdr *h, unsigned int seq)
 		kaudit_status(ka, h);
 		return -1;
 	default:
-		if (h->nlmsg_type >= AUDIT_FIRST_USER_MSG &&
-		    h->nlmsg_type <= AUDIT_LAST_USER_MSG2 &&
-		    ka->state != KAUDIT_GETTING)
-			kaudit_record(ka, h);
-		else
-			log_debug("kernel audit: message type %d ignored",
-			    h->nlmsg_type);
+		log_debug(
+		    "kernel audit: message type %d ignored", h->nlmsg_type);
 		return -1;
 	}
 }
 
+int
+kaudit_datagram(const void *buf, size_t n, const char **data, size_t *len)
+{
+	const struct nlmsghdr *h = buf;
+	size_t max;
+
+	if (n < NLMSG_HDRLEN || h->nlmsg_type < AUDIT_FIRST_USER_MSG ||
+	    h->nlmsg_type > AUDIT_LAST_USER_MSG2)
+		return 0;
+	/*
+	 * The kernel sends each record in a datagram of its own, and its
+	 * nlmsg_len counts the payload only (auditd reads it so); a length
+	 * that counts the header too, as netlink has it elsewhere, is cut
+	 * to the datagram as well.
+	 */
+	max = n - NLMSG_HDRLEN;
+	*data = (const char *)buf + NLMSG_HDRLEN;
+	*len = h->nlmsg_len < max ? h->nlmsg_len : max;
+	return h->nlmsg_type;
+}
+
 /*
  * Reads up to max messages without waiting; returns the error of the
- * acknowledgement of request seq when it came (0: done), -1 when it did
- * not, -2 when nothing more is to be read now (or cmld gave up).
+ * acknowledgement of the latest request when it came (0: done), -1 when
+ * it did not, -2 when nothing more is to be read now (or cmld gave up).
  */
 static int
-kaudit_read(struct kaudit *ka, int max, unsigned int seq)
+kaudit_read(struct kaudit *ka, int max)
 {
 	struct sockaddr_nl sa;
 	socklen_t salen;
 	struct nlmsghdr *h;
+	const char *data;
 	ssize_t n;
-	size_t left;
-	int done = 0, r, ack = -1;
+	size_t left, len;
+	int done = 0, r, ack = -1, type;
 	char *why;
 
 	while (done < max && ack == -1 && ka->state != KAUDIT_OFF) {
@@ -804,7 +832,8 @@ kaudit_read(struct kaudit *ka, int max, unsigned int seq)
 				continue;
 			}
 			why = xasprintf("cannot read the kernel's audit "
-			    "socket: %s", strerror(errno));
+					"socket: %s",
+			    strerror(errno));
 			kaudit_fail(ka, why);
 			free(why);
 			return -2;
@@ -813,11 +842,20 @@ kaudit_read(struct kaudit *ka, int max, unsigned int seq)
 		if (salen < sizeof sa || sa.nl_family != AF_NETLINK ||
 		    sa.nl_pid != 0)
 			continue;
-		left = (size_t)n;
-		for (h = &ka->buf.h; NLMSG_OK(h, left) && ka->state !=
-		    KAUDIT_OFF; h = NLMSG_NEXT(h, left)) {
+		if ((type = kaudit_datagram(
+			 ka->buf.b, (size_t)n, &data, &len)) != 0) {
 			done++;
-			if ((r = kaudit_message(ka, h, seq)) >= 0)
+			/* (Records come only once cmld is registered.) */
+			if (ka->state != KAUDIT_GETTING)
+				kaudit_record(ka, type, data, len);
+			continue;
+		}
+		left = (size_t)n;
+		for (h = &ka->buf.h;
+		     NLMSG_OK(h, left) && ka->state != KAUDIT_OFF;
+		     h = NLMSG_NEXT(h, left)) {
+			done++;
+			if ((r = kaudit_message(ka, h)) >= 0)
 				ack = r;
 		}
 	}
@@ -832,7 +870,7 @@ kaudit_readable(struct loop_watch *w, unsigned int events)
 
 	(void)events;
 	/* More is left after the batch: the watch fires again. */
-	(void)kaudit_read(ka, KAUDIT_BATCH, ka->seq);
+	(void)kaudit_read(ka, KAUDIT_BATCH);
 }
 
 /* The kernel did not answer the registration in time. */
@@ -841,9 +879,17 @@ kaudit_timeout(struct loop_timer *t)
 {
 	struct kaudit *ka = t->arg;
 
-	if (ka->state == KAUDIT_GETTING || ka->state == KAUDIT_SETTING)
-		kaudit_fail(ka, "the kernel did not answer the registration "
-		    "within 5 s");
+	if (ka->state != KAUDIT_GETTING && ka->state != KAUDIT_SETTING)
+		return;
+	/* The kernel may have taken cmld without its answer arriving. */
+	if (ka->state == KAUDIT_SETTING &&
+	    kaudit_set(ka, 0, 1, ka->set_enabled ? (int)ka->old_enabled : -1) ==
+		-1)
+		log_warn("cannot unregister as the kernel's audit daemon");
+	ka->set_enabled = 0;
+	kaudit_fail(ka,
+	    "the kernel did not answer the registration within "
+	    "5 s");
 }
 
 /* Returns the setting audit_kernel: 1 true, 0 false. */
@@ -859,8 +905,10 @@ kaudit_wanted(struct cmld *cmld)
 		log_warnx("%s", cause);
 		free(cause);
 	}
-	on = strcmp(value != NULL ? value : def != NULL ? def->def : "false",
-	    "true") == 0;
+	on = strcmp(value != NULL  ? value
+		     : def != NULL ? def->def
+				   : "false",
+		 "true") == 0;
 	free(value);
 	return on;
 }
@@ -874,7 +922,7 @@ kaudit_start(struct cmld *cmld)
 
 	if (!kaudit_wanted(cmld)) {
 		log_debug("kernel audit records are not collected: the "
-		    "setting audit_kernel is false");
+			  "setting audit_kernel is false");
 		return -1;
 	}
 	if (kaudit_eligible("/proc", (long long)geteuid(), &why) == -1) {
@@ -882,16 +930,19 @@ kaudit_start(struct cmld *cmld)
 		free(why);
 		return -1;
 	}
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    NETLINK_AUDIT);
+	fd = socket(
+	    AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_AUDIT);
 	if (fd == -1) {
 		if (errno == EPROTONOSUPPORT)
-			kaudit_refuse(cmld, "this kernel has no audit support "
+			kaudit_refuse(cmld,
+			    "this kernel has no audit support "
 			    "(CONFIG_AUDIT), or it was turned off at boot "
 			    "(audit=0)");
 		else
-			kaudit_refuse(cmld, "cannot open the kernel's audit "
-			    "socket: %s", strerror(errno));
+			kaudit_refuse(cmld,
+			    "cannot open the kernel's audit "
+			    "socket: %s",
+			    strerror(errno));
 		return -1;
 	}
 	/* Room for a burst; root may go past rmem_max. */
@@ -906,42 +957,46 @@ kaudit_start(struct cmld *cmld)
 	ka->ev_serial = -1;
 	ka->lost_logged_ms = -1;
 	loop_timer_init(&ka->timer, kaudit_timeout, ka);
-	if (loop_watch_add(cmld->loop, &ka->w, fd, EPOLLIN, kaudit_readable,
-	    ka) == -1) {
-		kaudit_refuse(cmld, "cannot watch the kernel's audit socket: "
-		    "%s", strerror(errno));
+	if (loop_watch_add(
+		cmld->loop, &ka->w, fd, EPOLLIN, kaudit_readable, ka) == -1) {
+		kaudit_refuse(cmld,
+		    "cannot watch the kernel's audit socket: "
+		    "%s",
+		    strerror(errno));
 		close(fd);
 		free(ka);
 		return -1;
 	}
 	if (kaudit_send(ka, AUDIT_GET, 0, NULL, 0) == -1 ||
 	    loop_timer_start(cmld->loop, &ka->timer, KAUDIT_REPLY_MS) == -1) {
-		kaudit_refuse(cmld, "cannot ask the kernel for its audit "
-		    "status: %s", strerror(errno));
+		kaudit_refuse(cmld,
+		    "cannot ask the kernel for its audit "
+		    "status: %s",
+		    strerror(errno));
 		kaudit_shut(ka);
 		free(ka);
 		return -1;
 	}
 	cmld->kaudit = ka;
 	log_debug("kernel audit: asking the kernel to make cmld its audit "
-	    "daemon");
+		  "daemon");
 	return 0;
 }
 
 /*
- * Waits up to KAUDIT_STOP_MS for the acknowledgement of request seq,
- * storing the records before it; returns its error (0: done), or -1 when
- * it did not come.
+ * Waits up to KAUDIT_STOP_MS for the acknowledgement of the latest
+ * request, storing the records before it; returns its error (0: done), or
+ * -1 when it did not come.
  */
 static int
-kaudit_wait_ack(struct kaudit *ka, unsigned int seq)
+kaudit_wait_ack(struct kaudit *ka)
 {
 	struct pollfd pfd = { .fd = ka->fd, .events = POLLIN };
 	long long end = loop_now_ms() + KAUDIT_STOP_MS, now;
 	int r;
 
 	while (ka->state != KAUDIT_OFF) {
-		if ((r = kaudit_read(ka, KAUDIT_STOP_DRAIN, seq)) >= 0)
+		if ((r = kaudit_read(ka, KAUDIT_STOP_DRAIN)) >= 0)
 			return r;
 		if ((now = loop_now_ms()) >= end)
 			break;
@@ -962,27 +1017,30 @@ kaudit_stop(struct cmld *cmld)
 	cmld->kaudit = NULL;
 	/* What came before the stop; the registration's answer among it. */
 	if (ka->state != KAUDIT_OFF)
-		(void)kaudit_read(ka, KAUDIT_STOP_DRAIN, ka->seq);
+		(void)kaudit_read(ka, KAUDIT_STOP_DRAIN);
 	if (ka->state == KAUDIT_REGISTERED) {
 		r = -1;
 		if (kaudit_set(ka, 0, 1,
-		    ka->set_enabled ? (int)ka->old_enabled : -1) == 0)
-			r = kaudit_wait_ack(ka, ka->seq);
+			ka->set_enabled ? (int)ka->old_enabled : -1) == 0)
+			r = kaudit_wait_ack(ka);
 		/* Records sent before the kernel let go of cmld. */
 		if (ka->state != KAUDIT_OFF)
-			(void)kaudit_read(ka, KAUDIT_STOP_DRAIN, 0);
+			(void)kaudit_read(ka, KAUDIT_STOP_DRAIN);
 		if (r == 0) {
 			log_info("cmld is no longer the kernel's audit daemon "
-			    "(%llu kernel records kept)", ka->stored);
+				 "(%llu kernel records kept)",
+			    ka->stored);
 			audit_write(cmld, "audit", "kernel", "ok",
 			    "cmld is no longer the kernel's audit daemon "
 			    "(%llu kernel records kept); auditing %s",
-			    ka->stored, ka->set_enabled ? "is off again, as "
-			    "it was" : "stays on, as it was");
+			    ka->stored,
+			    ka->set_enabled ? "is off again, as "
+					      "it was"
+					    : "stays on, as it was");
 		} else {
 			log_warnx("cmld could not unregister as the kernel's "
-			    "audit daemon: %s", r > 0 ? strerror(r) :
-			    "the kernel did not answer");
+				  "audit daemon: %s",
+			    r > 0 ? strerror(r) : "the kernel did not answer");
 			audit_write(cmld, "audit", "kernel", PROTO_ERR_FAILED,
 			    "cmld could not unregister as the kernel's audit "
 			    "daemon (%s); the kernel lets go of it when its "

@@ -17,7 +17,8 @@ struct kaudit;
 #define KAUDIT_TEXT_MAX 2048
 /* Room for the object: a type name ("CONFIG_CHANGE") or "type NNNNN". */
 #define KAUDIT_OBJECT_MAX 32
-/* Room for the result: "ok", "failed", "-" or the value as the kernel has it. */
+/* Room for the result: "ok", "failed", "-" or the value as the kernel has it.
+ */
 #define KAUDIT_RESULT_MAX 32
 /* Room for a command name (the kernel's comm is at most 15 bytes). */
 #define KAUDIT_COMM_MAX 64
@@ -68,8 +69,14 @@ const char *kaudit_type_name(int type);
  * too.  Returns 0, or -1 for an empty payload or one that does not start
  * with printable text.
  */
-int kaudit_parse(int type, const char *data, size_t len,
-    struct kaudit_msg *m);
+int kaudit_parse(int type, const char *data, size_t len, struct kaudit_msg *m);
+/*
+ * Returns the type of a kernel audit record in the datagram buf (n bytes
+ * as received), with *data and *len its payload; 0 when the datagram
+ * holds no record (an acknowledgement, the status, a message of the
+ * protocol).  The kernel's nlmsg_len of a record counts its payload only.
+ */
+int kaudit_datagram(const void *buf, size_t n, const char **data, size_t *len);
 /*
  * Returns the value of field key in text (key=value, key="value",
  * key='value'; whole keys only: "pid" does not match "ppid"), copied

@@ -92,6 +92,16 @@
 #   - `container wipe --yes` reports its checks, leaves no volume file and
 #     no device, and the next start makes a new, empty volume;
 #   - scd and cmld report no sanitizer error.
+# cmld as the kernel's audit daemon (the setting audit_kernel, same boot):
+#   - before, the kernel audits nothing and has no audit daemon (AUDIT_GET,
+#     by a small static helper built here); with audit_kernel true cmld's
+#     start registers it and turns auditing on; a shell killed by SIGSEGV
+#     is an ANOM_ABEND record of type kernel in the trail with its uid,
+#     pid, result and the kernel's text, the registration's CONFIG_CHANGE
+#     and cmld's own audit record are there;
+#   - cmld's stop unregisters and turns auditing off again, and says so;
+#   - another audit daemon registered first: cmld's start says so in the
+#     trail, naming its pid, and leaves the kernel's state as it was.
 # It also times whole `container start` commands of "plain" (the same
 # volume unencrypted) and "enc" and prints the figures as "# bench:" lines
 # (CML_VM_BENCH=N runs each, default 1; tests/bench/run-storage).
@@ -121,7 +131,9 @@
 # closed and locked when a sealed PCR changed; the state is not in the
 # image in clear), TSF.CDATA (a container's data volume encrypted and
 # integrity-protected, opened only with its token's PIN, tampering
-# detected, wiped on request).
+# detected, wiped on request), TSF.AUDIT, CR 2.8 (kernel audit records in
+# the trail where cmld is the kernel's audit daemon; the kernel's audit
+# state given back at its stop).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -171,6 +183,72 @@ vol='"volume":{"size_mb":64,"mount":"/data"}'
 printf '%s\n' '{"name":"enc","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,'"$vol"'}}}' >"$payload/enc.json"
 printf '%s\n' '{"name":"plain","guestos":{"name":"busybox"},"cml":{"storage":{'"$vol"'}}}' >"$payload/plain.json"
 printf '%s\n' '{"name":"enc-auto","guestos":{"name":"busybox"},"autostart":true,"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,'"$vol"'}}}' >"$payload/enc-auto.json"
+
+# kauditstat, for the kernel audit checks: prints the kernel's audit
+# status ("enabled E pid P", AUDIT_GET over NETLINK_AUDIT), or with "hold"
+# registers itself as the audit daemon, prints "held" and keeps it until
+# SIGTERM (another daemon for cmld to meet); static, the VM has no libc
+# of its own beyond what its binaries bring
+cc -static -O2 -o "$payload/kauditstat" -x c - <<'KAUDITSTAT' || fail "cannot build kauditstat (cc -static)"
+#include <sys/socket.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+static volatile sig_atomic_t stop;
+static void onterm(int s) { (void)s; stop = 1; }
+static int req(int fd, int type, int flags, const void *p, size_t len) {
+	struct { struct nlmsghdr h; struct audit_status s; } r;
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	memset(&r, 0, sizeof r);
+	r.h.nlmsg_len = NLMSG_LENGTH(len); r.h.nlmsg_type = type;
+	r.h.nlmsg_flags = NLM_F_REQUEST | flags; r.h.nlmsg_seq = 1;
+	memcpy(&r.s, p, len);
+	return sendto(fd, &r, r.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0 ? -1 : 0;
+}
+/* the answer to the request: the status (GET) or the acknowledgement */
+static int answer(int fd, int want) {
+	static char buf[16384];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	for (;;) {
+		if (poll(&p, 1, 5000) != 1) { fprintf(stderr, "no answer\n"); return 1; }
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		for (; n > 0 && NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+				if (e->error != 0) { fprintf(stderr, "%s\n", strerror(-e->error)); return 1; }
+				if (want == NLMSG_ERROR) return 0;
+			} else if (h->nlmsg_type == want && want == AUDIT_GET) {
+				struct audit_status *s = NLMSG_DATA(h);
+				printf("enabled %u pid %u\n", s->enabled, s->pid);
+				return 0;
+			}
+		}
+	}
+}
+int main(int argc, char **argv) {
+	struct audit_status s;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (fd < 0) { perror("socket"); return 1; }
+	if (argc < 2) {
+		if (req(fd, AUDIT_GET, 0, NULL, 0) < 0) { perror("send"); return 1; }
+		return answer(fd, AUDIT_GET);
+	}
+	signal(SIGTERM, onterm);
+	memset(&s, 0, sizeof s);
+	s.mask = AUDIT_STATUS_PID; s.pid = getpid();
+	if (req(fd, AUDIT_SET, NLM_F_ACK, &s, sizeof s) < 0 || answer(fd, NLMSG_ERROR) != 0) return 1;
+	printf("held\n"); fflush(stdout);
+	while (!stop) pause();
+	s.pid = 0;
+	if (req(fd, AUDIT_SET, NLM_F_ACK, &s, sizeof s) < 0 || answer(fd, NLMSG_ERROR) != 0) return 1;
+	return 0;
+}
+KAUDITSTAT
 
 # the marker the VM writes into a file of the state volume
 marker="CMLVM-MARKER-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -654,6 +732,47 @@ expect_eq "at the end: no loop device of cmld's state" "" "$(got enc.loops_end)"
 expect_eq "at the end: no group left" "" "$(got enc.cgroups_end)"
 expect_eq "scd exits on SIGTERM" exited "$(got scd_stop)"
 expect_eq "no sanitizer report in scd's log" 0 "$(got scd_sanitizer)"
+
+# --- cmld as the kernel's audit daemon (audit_kernel) ----------------------------------
+kpid=$(got kaudit.cmld_pid)
+segv=$(got kaudit.segv_pid)
+read -r hpid _ <<<"$(got kaudit.hold_pid)"
+expect_eq "kernel audit before: auditing off, no audit daemon" "enabled 0 pid 0" "$(got kaudit.before)"
+expect_eq "cmlsh device config set audit_kernel true: exit 0" 0 "$(got kaudit.set)"
+expect_eq "cmld stopped for the restart" exited "$(got kaudit.cmld_stop)"
+expect_eq "cmld started with audit_kernel true" ready "$(got kaudit.cmld)"
+expect_eq "the kernel: auditing on, cmld is its audit daemon" "enabled 1 pid $kpid" "$(got kaudit.running)"
+expect_match "the trail: cmld says it is the kernel's audit daemon, auditing turned on" \
+    "\"type\": *\"audit\".*\"object\": *\"kernel\".*\"result\": *\"ok\".*\"details\": *\"cmld is the kernel's audit daemon \\(pid $kpid\\): .*auditing was off and is on now\"" \
+    "$(got kaudit.registered)"
+# (the records whole, as audit show --json has them)
+kcc=$(got kaudit.config_change)
+expect_match "the trail: the registration's CONFIG_CHANGE, type kernel" '"type": *"kernel"' "$kcc"
+expect_match "CONFIG_CHANGE: the object is the record type's name" '"object": *"CONFIG_CHANGE"' "$kcc"
+expect_match "CONFIG_CHANGE: res=1 is the result ok" '"result": *"ok"' "$kcc"
+expect_match "CONFIG_CHANGE: the kernel names no process (uid and pid -1)" '"uid": *-1,.*"pid": *-1' "$kcc"
+expect_match "CONFIG_CHANGE: the details are the kernel's whole text" \
+    "\"details\": *\"audit\\([0-9]+\\.[0-9]{3}:[0-9]+\\): op=set audit_pid=$kpid old=0 auid=4294967295 ses=4294967295 .*res=1\"" "$kcc"
+kab=$(got kaudit.abend)
+expect_match "the trail: a shell killed by SIGSEGV is ANOM_ABEND of type kernel" '"type": *"kernel".*"object": *"ANOM_ABEND"' "$kab"
+expect_match "ANOM_ABEND: the subject is the shell: uid 0, its pid, comm sh" \
+    "\"uid\": *0,.*\"pid\": *$segv,.*\"comm\": *\"sh\"" "$kab"
+expect_match "ANOM_ABEND: res=1 is the result ok" '"result": *"ok"' "$kab"
+expect_match "ANOM_ABEND: the details are the kernel's whole text, sig=11" \
+    "\"details\": *\"audit\\([0-9]+\\.[0-9]{3}:[0-9]+\\): auid=4294967295 uid=0 .*pid=$segv comm=.*sig=11 res=1\"" "$kab"
+expect_eq "cmld stopped" exited "$(got kaudit.cmld_stop2)"
+expect_eq "after cmld's stop: no audit daemon, auditing off again" "enabled 0 pid 0" "$(got kaudit.after)"
+expect_match "the trail: cmld's stop gave the kernel back" \
+    "\"object\": *\"kernel\".*\"result\": *\"ok\".*\"details\": *\"cmld is no longer the kernel's audit daemon \\([1-9][0-9]* kernel records kept\\); auditing is off again" \
+    "$(got kaudit.unregistered)"
+expect_match "another audit daemon registered first" '^[0-9]+ held ?$' "$(got kaudit.hold_pid)"
+expect_eq "cmld started next to it" ready "$(got kaudit.cmld_held)"
+expect_match "the trail: kernel records not collected, the other daemon named" \
+    "\"object\": *\"kernel\".*\"result\": *\"org.cml.Error.Failed\".*\"details\": *\"kernel audit records are not collected: another audit daemon \\(pid $hpid\\) is registered" \
+    "$(got kaudit.refused)"
+expect_eq "the kernel: the other daemon keeps it, auditing off as it was" "enabled 0 pid $hpid" "$(got kaudit.refused_state)"
+expect_eq "cmlsh device config set audit_kernel false: exit 0" 0 "$(got kaudit.unset)"
+expect_eq "the other daemon let go" "0 enabled 0 pid 0" "$(got kaudit.released)"
 
 # --- the storage benchmark's figures (CML_VM_BENCH=N runs; 1 by default) ----------------
 # stats LIST: "min MIN median MEDIAN" of integers

@@ -16,6 +16,8 @@
 
 #include <sys/stat.h>
 
+#include <linux/netlink.h>
+
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,7 +71,8 @@ static void
 test_kaudit_parse_anom_abend_subject_and_result(void **state)
 {
 	struct kaudit_msg m;
-	const char *rec = "audit(1700000000.123:45): auid=4294967295 uid=0 "
+	const char *rec =
+	    "audit(1700000000.123:45): auid=4294967295 uid=0 "
 	    "gid=0 ses=4294967295 subj=unconfined pid=321 comm=\"sh\" "
 	    "exe=\"/bin/busybox\" sig=11 res=1";
 
@@ -84,6 +87,14 @@ test_kaudit_parse_anom_abend_subject_and_result(void **state)
 	assert_string_equal(m.comm, "sh");
 	assert_string_equal(m.result, "ok");
 	assert_string_equal(m.text, rec);
+
+	/* As Linux 6.1 sent it in the test VM, with its NUL. */
+	rec = "audit(1796305330.880:3): auid=4294967295 uid=0 gid=0 "
+	      "ses=4294967295 subj=unconfined pid=1618 comm=\"sh\" "
+	      "exe=\"/bin/busybox\" sig=11 res=1";
+	assert_int_equal(kaudit_parse(1701, rec, strlen(rec) + 1, &m), 0);
+	assert_int_equal(m.pid, 1618);
+	assert_string_equal(m.result, "ok");
 }
 
 /* Proves: TSF.AUDIT (SYSCALL: success=, whole keys: ppid is not pid). */
@@ -93,10 +104,14 @@ test_kaudit_parse_syscall_success_and_whole_keys(void **state)
 	struct kaudit_msg m;
 
 	(void)state;
-	assert_int_equal(parse(1300, "audit(1700000001.002:46): "
-	    "arch=c000003e syscall=59 success=no exit=-13 a0=1 items=1 "
-	    "ppid=1 pid=77 auid=1000 uid=1001 gid=0 euid=0 comm=\"cat\" "
-	    "exe=\"/bin/cat\" key=(null)\n", &m), 0);
+	assert_int_equal(
+	    parse(1300,
+		"audit(1700000001.002:46): "
+		"arch=c000003e syscall=59 success=no exit=-13 a0=1 items=1 "
+		"ppid=1 pid=77 auid=1000 uid=1001 gid=0 euid=0 comm=\"cat\" "
+		"exe=\"/bin/cat\" key=(null)\n",
+		&m),
+	    0);
 	assert_string_equal(m.object, "SYSCALL");
 	assert_int_equal(m.time_ms, 1700000001002LL);
 	assert_int_equal(m.pid, 77);
@@ -107,8 +122,11 @@ test_kaudit_parse_syscall_success_and_whole_keys(void **state)
 	assert_null(strchr(m.text, '\n'));
 
 	/* Only ppid=, and audit_pid=: no pid of the subject. */
-	assert_int_equal(parse(1300, "audit(1.000:1): ppid=5 audit_pid=6 "
-	    "xpid=7 success=yes", &m), 0);
+	assert_int_equal(parse(1300,
+			     "audit(1.000:1): ppid=5 audit_pid=6 "
+			     "xpid=7 success=yes",
+			     &m),
+	    0);
 	assert_int_equal(m.pid, -1);
 	assert_string_equal(m.result, "ok");
 }
@@ -123,8 +141,11 @@ test_kaudit_parse_config_change_without_process(void **state)
 	struct kaudit_msg m;
 
 	(void)state;
-	assert_int_equal(parse(1305, "audit(1700000002.000:47): op=set "
-	    "audit_pid=123 old=0 auid=4294967295 ses=4294967295 res=1", &m),
+	assert_int_equal(
+	    parse(1305,
+		"audit(1700000002.000:47): op=set "
+		"audit_pid=123 old=0 auid=4294967295 ses=4294967295 res=1",
+		&m),
 	    0);
 	assert_string_equal(m.object, "CONFIG_CHANGE");
 	assert_int_equal(m.uid, -1);
@@ -132,8 +153,11 @@ test_kaudit_parse_config_change_without_process(void **state)
 	assert_string_equal(m.comm, "");
 	assert_string_equal(m.result, "ok");
 
-	assert_int_equal(parse(1305, "audit(1700000002.000:48): op=set "
-	    "audit_enabled=0 old=1 auid=1000 ses=3 res=0", &m), 0);
+	assert_int_equal(parse(1305,
+			     "audit(1700000002.000:48): op=set "
+			     "audit_enabled=0 old=1 auid=1000 ses=3 res=0",
+			     &m),
+	    0);
 	assert_int_equal(m.uid, 1000);
 	assert_string_equal(m.result, "failed");
 	/* uid= wins over auid=. */
@@ -151,17 +175,21 @@ test_kaudit_parse_user_message_inner_result(void **state)
 	struct kaudit_msg m;
 
 	(void)state;
-	assert_int_equal(parse(1100, "audit(1700000003.500:49): pid=900 "
-	    "uid=0 auid=1000 ses=2 msg='op=PAM:authentication grantors=? "
-	    "acct=\"root\" exe=\"/bin/su\" pid=1 hostname=? addr=? "
-	    "terminal=pts/0 res=failed'", &m), 0);
+	assert_int_equal(
+	    parse(1100,
+		"audit(1700000003.500:49): pid=900 "
+		"uid=0 auid=1000 ses=2 msg='op=PAM:authentication grantors=? "
+		"acct=\"root\" exe=\"/bin/su\" pid=1 hostname=? addr=? "
+		"terminal=pts/0 res=failed'",
+		&m),
+	    0);
 	assert_string_equal(m.object, "USER_AUTH");
 	assert_int_equal(m.pid, 900);
 	assert_int_equal(m.uid, 0);
 	assert_string_equal(m.result, "failed");
 
-	assert_int_equal(parse(1005, "pid=3 uid=0 msg='op=x res=success'",
-	    &m), 0);
+	assert_int_equal(
+	    parse(1005, "pid=3 uid=0 msg='op=x res=success'", &m), 0);
 	assert_string_equal(m.result, "ok");
 	/* An outer res= wins over the one inside. */
 	assert_int_equal(parse(1005, "res=0 msg='res=1'", &m), 0);
@@ -187,31 +215,44 @@ test_kaudit_parse_results(void **state)
 	assert_string_equal(m.result, "failed");
 	assert_int_equal(parse(1305, "op=x res=maybe", &m), 0);
 	assert_string_equal(m.result, "maybe");
-	assert_int_equal(parse(1302, "audit(1.000:2): item=0 name=\"/x\"",
-	    &m), 0);
+	assert_int_equal(
+	    parse(1302, "audit(1.000:2): item=0 name=\"/x\"", &m), 0);
 	assert_string_equal(m.result, "-");
 	/* A value that looks like a field does not count. */
-	assert_int_equal(parse(1300, "exe=\"/x res=1\" comm=\"a res=1\"", &m),
-	    0);
+	assert_int_equal(
+	    parse(1300, "exe=\"/x res=1\" comm=\"a res=1\"", &m), 0);
 	assert_string_equal(m.result, "-");
 	assert_string_equal(m.comm, "a res=1");
 	/* An over-long result is cut to its room. */
-	assert_int_equal(parse(1300, "res=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaa", &m), 0);
+	assert_int_equal(parse(1300,
+			     "res=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			     "aaaaaaaaaa",
+			     &m),
+	    0);
 	assert_int_equal(strlen(m.result), KAUDIT_RESULT_MAX - 1);
 
-	assert_int_equal(parse(1400, "audit(1700000004.000:50): avc:  denied  "
-	    "{ read } for  pid=12 comm=\"cat\" name=\"shadow\" dev=\"vda\" "
-	    "ino=5 scontext=u:r:t:s0 tcontext=u:r:s:s0 tclass=file "
-	    "permissive=0", &m), 0);
+	assert_int_equal(
+	    parse(1400,
+		"audit(1700000004.000:50): avc:  denied  "
+		"{ read } for  pid=12 comm=\"cat\" name=\"shadow\" dev=\"vda\" "
+		"ino=5 scontext=u:r:t:s0 tcontext=u:r:s:s0 tclass=file "
+		"permissive=0",
+		&m),
+	    0);
 	assert_string_equal(m.object, "AVC");
 	assert_string_equal(m.result, "denied");
 	assert_int_equal(m.pid, 12);
-	assert_int_equal(parse(1107, "pid=1 uid=0 msg='avc:  granted  { x } "
-	    "for'", &m), 0);
+	assert_int_equal(parse(1107,
+			     "pid=1 uid=0 msg='avc:  granted  { x } "
+			     "for'",
+			     &m),
+	    0);
 	assert_string_equal(m.result, "-");
-	assert_int_equal(parse(1400, "avc:  granted  { setenforce } for "
-	    "pid=2", &m), 0);
+	assert_int_equal(parse(1400,
+			     "avc:  granted  { setenforce } for "
+			     "pid=2",
+			     &m),
+	    0);
 	assert_string_equal(m.result, "granted");
 }
 
@@ -223,8 +264,7 @@ test_kaudit_parse_comm_hex_decoded(void **state)
 
 	(void)state;
 	/* "my prog" has a blank: the kernel prints it in hex. */
-	assert_int_equal(parse(1701, "pid=4 comm=6D792070726F67 res=1", &m),
-	    0);
+	assert_int_equal(parse(1701, "pid=4 comm=6D792070726F67 res=1", &m), 0);
 	assert_string_equal(m.comm, "my prog");
 	assert_int_equal(parse(1701, "pid=4 comm=(null)", &m), 0);
 	assert_string_equal(m.comm, "(null)");
@@ -265,8 +305,11 @@ test_kaudit_parse_malformed_stamp_and_numbers(void **state)
 		assert_int_equal(m.serial, -1);
 		assert_string_equal(m.text, bad[i]);
 	}
-	assert_int_equal(parse(1300, "pid=99999999999999999999 "
-	    "uid=4294967296", &m), 0);
+	assert_int_equal(parse(1300,
+			     "pid=99999999999999999999 "
+			     "uid=4294967296",
+			     &m),
+	    0);
 	assert_int_equal(m.pid, -1);
 	assert_int_equal(m.uid, -1);
 	assert_int_equal(parse(1300, "pid=-5 uid=-1 auid=x", &m), 0);
@@ -334,7 +377,7 @@ static void
 test_kaudit_parse_garbage_stays_bounded(void **state)
 {
 	static const char alphabet[] = "audit(0123456789.:) =\"'pidures"
-	    "msgcomm\n\t\x01\xff\xc3";
+				       "msgcomm\n\t\x01\xff\xc3";
 	struct kaudit_msg m;
 	char buf[4096];
 	unsigned int seed = 14;
@@ -364,6 +407,54 @@ test_kaudit_parse_garbage_stays_bounded(void **state)
 	}
 }
 
+/*
+ * Proves: TSF.AUDIT (a record's whole text is read from its datagram: the
+ * kernel's nlmsg_len counts the payload only, which must not cut off its
+ * last 16 bytes, res= among them; other messages are no records).
+ */
+static void
+test_kaudit_datagram_kernel_length_quirk(void **state)
+{
+	static const char text[] = "audit(1.000:2): op=set audit_pid=9 "
+				   "old=0 auid=4294967295 ses=4294967295 res=1";
+	union {
+		struct nlmsghdr h;
+		char b[256];
+	} d;
+	const char *data;
+	size_t len, n = NLMSG_HDRLEN + sizeof text - 1;
+	struct kaudit_msg m;
+
+	(void)state;
+	memset(&d, 0, sizeof d);
+	memcpy(d.b + NLMSG_HDRLEN, text, sizeof text - 1);
+	d.h.nlmsg_type = 1305;
+	/* As the kernel sends it. */
+	d.h.nlmsg_len = sizeof text - 1;
+	assert_int_equal(kaudit_datagram(d.b, n, &data, &len), 1305);
+	assert_int_equal(len, sizeof text - 1);
+	assert_memory_equal(data, text, len);
+	assert_int_equal(kaudit_parse(1305, data, len, &m), 0);
+	assert_string_equal(m.result, "ok");
+	/* As netlink counts elsewhere (header and payload). */
+	d.h.nlmsg_len = NLMSG_LENGTH(sizeof text - 1);
+	assert_int_equal(kaudit_datagram(d.b, n, &data, &len), 1305);
+	assert_int_equal(len, sizeof text - 1);
+	/* A length past the datagram is cut to it. */
+	d.h.nlmsg_len = 100000;
+	assert_int_equal(kaudit_datagram(d.b, n, &data, &len), 1305);
+	assert_int_equal(len, sizeof text - 1);
+	/* Too short for a header, or no record: 0. */
+	assert_int_equal(
+	    kaudit_datagram(d.b, NLMSG_HDRLEN - 1, &data, &len), 0);
+	d.h.nlmsg_type = NLMSG_ERROR;
+	assert_int_equal(kaudit_datagram(d.b, n, &data, &len), 0);
+	d.h.nlmsg_type = 1000; /* AUDIT_GET: the status */
+	assert_int_equal(kaudit_datagram(d.b, n, &data, &len), 0);
+	d.h.nlmsg_type = 3000;
+	assert_int_equal(kaudit_datagram(d.b, n, &data, &len), 0);
+}
+
 /* Proves: none (field lookup: whole keys, quotes, bounds). */
 static void
 test_kaudit_field_lookup(void **state)
@@ -379,10 +470,9 @@ test_kaudit_field_lookup(void **state)
 	assert_int_equal(kaudit_field("a=\"x b=4\"", "b", v, sizeof v), 0);
 	assert_int_equal(kaudit_field("a='x b=4' b=5", "b", v, sizeof v), 1);
 	assert_string_equal(v, "5");
-	assert_int_equal(kaudit_field("a=\"unterminated b=6", "b", v,
-	    sizeof v), 0);
-	assert_int_equal(kaudit_field("a=\"unterminated", "a", v, sizeof v),
-	    1);
+	assert_int_equal(
+	    kaudit_field("a=\"unterminated b=6", "b", v, sizeof v), 0);
+	assert_int_equal(kaudit_field("a=\"unterminated", "a", v, sizeof v), 1);
 	assert_string_equal(v, "untermi");
 	assert_int_equal(kaudit_field("a= b=1", "a", v, sizeof v), 1);
 	assert_string_equal(v, "");
@@ -492,10 +582,10 @@ main(void)
 		cmocka_unit_test(test_kaudit_parse_user_message_inner_result),
 		cmocka_unit_test(test_kaudit_parse_results),
 		cmocka_unit_test(test_kaudit_parse_comm_hex_decoded),
-		cmocka_unit_test(
-		    test_kaudit_parse_malformed_stamp_and_numbers),
+		cmocka_unit_test(test_kaudit_parse_malformed_stamp_and_numbers),
 		cmocka_unit_test(test_kaudit_parse_bounds),
 		cmocka_unit_test(test_kaudit_parse_garbage_stays_bounded),
+		cmocka_unit_test(test_kaudit_datagram_kernel_length_quirk),
 		cmocka_unit_test(test_kaudit_field_lookup),
 		cmocka_unit_test_setup_teardown(
 		    test_kaudit_eligible_root_initial_namespaces_only,

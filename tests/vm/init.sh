@@ -28,7 +28,9 @@
 # token, plain, and encrypted with autostart).  scd runs next to cmld, so
 # that encrypted containers start with their PIN; CML_VM_BENCH=N (on the
 # kernel command line) times N starts of "plain" and of "enc" each
-# (default 1), as "bench.plain.I" and "bench.enc.I" lines.
+# (default 1), as "bench.plain.I" and "bench.enc.I" lines.  The payload's
+# kauditstat (a static helper the test builds) reads the kernel's audit
+# state for the checks of cmld as the kernel's audit daemon.
 PATH=/bin:/cml
 export PATH
 
@@ -665,6 +667,76 @@ report noint.files "$(ls "$VOLDIR/volumes" 2>/dev/null | grep -c "^${auto:-none}
 insmod "/lib/modules/$(uname -r)/dm_integrity.ko" >/tmp/insmod.out 2>&1
 report noint.insmod "$? $(head -c 200 /tmp/insmod.out | tr '\n' ' ')"
 echo "$modprobe_was" >/proc/sys/kernel/modprobe
+
+# --- cmld as the kernel's audit daemon (audit_kernel) --------------------------------------
+# /payload/kauditstat prints the kernel's audit status ("enabled E pid P"),
+# or with "hold" is another audit daemon until SIGTERM.  With the setting
+# on, cmld registers at its start (auditing on), a process killed by
+# SIGSEGV is an ANOM_ABEND record in the trail, and cmld's stop gives the
+# kernel back as it was; a daemon already registered is left alone.
+KSTAT=/payload/kauditstat
+# kstart KEY: starts cmld, reports whether it is ready
+kstart() {
+	if cmld_start $STACK/log/cmld.log; then
+		report "$1" ready
+	else
+		report "$1" "not ready: $(tail -n 3 $STACK/log/cmld.log | tr '\n' ' ')"
+	fi
+}
+report kaudit.before "$($KSTAT 2>&1)"
+run kaudit.set device config set audit_kernel true
+stopwait kaudit.cmld_stop $cmld_pid
+kstart kaudit.cmld
+report kaudit.cmld_pid "$cmld_pid"
+# (the registration completes in cmld's loop)
+i=0
+while [ $i -lt 50 ] && ! $KSTAT 2>/dev/null | grep -q " pid $cmld_pid\$"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+report kaudit.running "$($KSTAT 2>&1)"
+sh -c 'echo $$ >/tmp/segv.pid; kill -SEGV $$'
+report kaudit.segv_pid "$(cat /tmp/segv.pid)"
+# klist TYPE PATTERN: the last record of TYPE matching, waited for up to 5 s
+klist() {
+	i=0
+	while [ $i -lt 50 ] && ! cml audit list --type "$1" 2>/dev/null | grep -qE "$2"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cml audit list --type "$1" 2>&1 | grep -E "$2" | tail -n 1 | head -c 600
+}
+# kshow TYPE PATTERN: that record whole, as audit show --json has it (one
+# line; the listing cuts long details)
+kshow() {
+	seq=$(klist "$1" "$2" | awk '{ print $1 }')
+	if [ -n "$seq" ]; then
+		cml --json audit show "$seq" 2>&1 | tr '\n' ' ' | tr -s ' ' | head -c 1500
+	else
+		echo "no record of type $1 matching $2"
+	fi
+}
+report kaudit.abend "$(kshow kernel "ANOM_ABEND .*pid=$(cat /tmp/segv.pid) ")"
+report kaudit.config_change "$(kshow kernel "CONFIG_CHANGE .*audit_pid=$cmld_pid ")"
+report kaudit.registered "$(kshow audit "is the kernel's audit daemon")"
+stopwait kaudit.cmld_stop2 $cmld_pid
+report kaudit.after "$($KSTAT 2>&1)"
+$KSTAT hold >/tmp/hold.out 2>&1 &
+hold_pid=$!
+i=0
+while [ $i -lt 50 ] && ! grep -q held /tmp/hold.out; do
+	sleep 0.1
+	i=$((i + 1))
+done
+report kaudit.hold_pid "$hold_pid $(head -c 200 /tmp/hold.out | tr '\n' ' ')"
+kstart kaudit.cmld_held
+report kaudit.unregistered "$(kshow audit "no longer the kernel's audit daemon")"
+report kaudit.refused "$(kshow audit "another audit daemon")"
+report kaudit.refused_state "$($KSTAT 2>&1)"
+run kaudit.unset device config set audit_kernel false
+kill -TERM $hold_pid
+wait $hold_pid
+report kaudit.released "$? $($KSTAT 2>&1)"
 
 # --- the state volume: what lives in it ----------------------------------------------
 # (cmld still runs: its device UUID and what tpm2d says of the volume)
