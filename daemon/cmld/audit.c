@@ -27,6 +27,7 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "forward.h"
 #include "log.h"
 #include "proto.h"
 #include "settings.h"
@@ -275,6 +276,7 @@ audit_sync(struct cmld *cmld)
 	audit_space_check(cmld);
 	audit_cp_check(cmld);
 	audit_followers_kick(cmld);
+	forward_kick(cmld);
 	t->in_flush = 0;
 	return t->nqueue == 0 ? 0 : audit_sync(cmld);
 }

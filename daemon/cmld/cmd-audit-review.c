@@ -20,6 +20,7 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "forward.h"
 #include "handlers.h"
 #include "log.h"
 #include "store.h"
@@ -206,6 +207,7 @@ cmd_audit_status(struct call *call)
 	if (t->cp_error != NULL)
 		json_object_object_add(p, "checkpoint_error",
 		    json_object_new_string(t->cp_error));
+	forward_status(cmld, p);
 	free(action);
 	call_reply(call, p);
 }

@@ -28,6 +28,7 @@
 #include "crypto.h"
 #include "ctr.h"
 #include "ctx.h"
+#include "forward.h"
 #include "kaudit.h"
 #include "kmsg.h"
 #include "device.h"
@@ -268,6 +269,8 @@ main(int argc, char **argv)
 	/* tpm2d is reached from the loop: cmld does not wait for it */
 	tpm2d_default = xasprintf("%s/tpm2d.sock", cmld.run_dir);
 	tpm_start(&cmld, tpm2d_sock != NULL ? tpm2d_sock : tpm2d_default);
+	/* cml-forward has the device key sign through tpm2d, too */
+	forward_start(&cmld, tpm2d_sock != NULL ? tpm2d_sock : tpm2d_default);
 	free(tpm2d_default);
 	scd_default = xasprintf("%s/scd.sock", cmld.run_dir);
 	cmld.scd = stage_start(&cmld, &scd_def,
@@ -307,6 +310,7 @@ main(int argc, char **argv)
 	kaudit_stop(&cmld);
 	containers_release(&cmld);
 	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
+	forward_stop(&cmld);
 	audit_close(&cmld);
 	(void)unlink(cmld.pid_path);
 	store_close(cmld.store);
