@@ -147,6 +147,11 @@ void format_verification_failed(FILE *err, const char *words,
  */
 void format_client_error(FILE *out, FILE *err, const char *error,
     const char *usage, const char *message, int json);
+/*
+ * Returns s with control characters escaped (tabs kept when keep_tab is
+ * set), so that text from a daemon cannot reprogram the terminal.
+ */
+char *format_clean(const char *s, int keep_tab);
 /* Returns the display width of a UTF-8 string in terminal columns. */
 size_t format_width(const char *s);
 /*

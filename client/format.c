@@ -109,7 +109,7 @@ format_width(const char *s)
  * cannot move the cursor or reprogram the operator's terminal.  Tabs are
  * kept when keep_tab is set.
  */
-static char *
+char *
 format_clean(const char *s, int keep_tab)
 {
 	struct format_buf b = { NULL, 0, 0 };

@@ -1562,7 +1562,7 @@ static int
 cmlsh_getc(FILE *in)
 {
 	struct cmlsh *sh = cmlsh_rl;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	struct timespec ts;
 	long long now, deadline = 0;
 	int rc, wait = -1;
@@ -1579,9 +1579,13 @@ cmlsh_getc(FILE *in)
 		}
 		if (cmlsh_signal != 0)
 			return EOF;
-		pfd.fd = fileno(in);
-		pfd.events = POLLIN;
-		pfd.revents = 0;
+		pfd[0].fd = fileno(in);
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		/* and the audit trail's notices, printed above the prompt */
+		pfd[1].fd = cmlsh_notice_fd(sh);
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
 		if (deadline > 0) {
 			/* idle since the last key: the session ends (CR 2.6) */
 			clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1595,7 +1599,7 @@ cmlsh_getc(FILE *in)
 			}
 			wait = (int)(deadline - now);
 		}
-		if ((rc = poll(&pfd, 1, wait)) == -1) {
+		if ((rc = poll(pfd, pfd[1].fd >= 0 ? 2 : 1, wait)) == -1) {
 			if (errno != EINTR)
 				return EOF;
 			/* readline resets the terminal, then calls ours */
@@ -1603,6 +1607,11 @@ cmlsh_getc(FILE *in)
 			continue;
 		}
 		if (rc == 0)
+			continue;
+		/* a notice is no key: the idle deadline stands */
+		if (pfd[1].fd >= 0 && pfd[1].revents != 0)
+			cmlsh_notice_read(sh);
+		if (pfd[0].revents == 0)
 			continue;
 		return rl_getc(in);
 	}
@@ -1728,6 +1737,7 @@ cmlsh_interactive(struct cmlsh *sh)
 		rl_outstream = stderr; /* the prompt belongs on the terminal */
 	cmlsh_history_load(sh);
 	cmlsh_idle_timeout(sh);
+	cmlsh_notice_start(sh);
 
 	while (!sh->quit) {
 		line = readline(CMLSH_PROMPT);
@@ -1762,6 +1772,7 @@ cmlsh_interactive(struct cmlsh *sh)
 		else if (cmlsh_signal != 0)
 			break;
 	}
+	cmlsh_notice_stop(sh);
 	cmlsh_history_save(sh);
 	if (sh->idle_ended)
 		fprintf(sh->err, "cmlsh: session ended after %lld s idle "
@@ -1933,6 +1944,7 @@ main(int argc, char **argv)
 		    CMLSH_DEFAULT_SOCKET;
 	}
 	client_init(&sh.cl, sh.socket_path, &cmlsh_signal);
+	client_init(&sh.notice, sh.socket_path, NULL);
 	cmlsh_rl = &sh;
 	sh.tty = isatty(STDIN_FILENO);
 

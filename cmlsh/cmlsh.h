@@ -50,6 +50,8 @@ struct cmlsh {
 	int tty; /* stdin is a terminal: destructive commands ask */
 	int interactive; /* reading commands with readline */
 	struct client cl; /* the connection to cmld */
+	/* interactive: the audit trail's notices (notice.c); fd -1: none */
+	struct client notice;
 	char *history_path; /* NULL when there is no HOME */
 	int history_added; /* lines added to the history this session */
 	int quit; /* quit or exit was typed */
@@ -59,5 +61,11 @@ struct cmlsh {
 	long long idle_timeout; /* seconds without a key; 0: never */
 	int idle_ended; /* the session ended for idleness */
 };
+
+/* notice.c: the audit trail's notices above the prompt */
+void cmlsh_notice_start(struct cmlsh *sh);
+void cmlsh_notice_stop(struct cmlsh *sh);
+int cmlsh_notice_fd(struct cmlsh *sh);
+void cmlsh_notice_read(struct cmlsh *sh);
 
 #endif

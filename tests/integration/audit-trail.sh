@@ -5,8 +5,10 @@
 #   - records carry the subject's command; `audit show` gives one whole
 #     with its chain; `audit ack` SEQ and --up-to SEQ;
 #   - the first and the second threshold each give one record and one
-#     notice to a client following the trail (`audit follow --notices`),
-#     at the first commit past them, in order;
+#     notice to a client following the trail (`audit follow --notices`)
+#     and to an interactive cmlsh waiting at its prompt (printed above
+#     it, the line being typed kept), at the first commit past them, in
+#     order;
 #   - full with audit_full_action refuse: state-changing commands are
 #     refused (AuditFull) while audit status, list, export and ack still
 #     work; a larger capacity (an audit_* setting is served) lifts it;
@@ -22,13 +24,13 @@
 # Proves: CR 2.9, CR 2.9(1) (capacity, thresholds, action when full),
 # CR 3.9 (hash chain, TPM-signed checkpoints, verify), CR 6.1 (review:
 # show, ack, status, follow, export), CR 3.4(2) (integrity violations
-# pushed to clients at once), CR 2.12 (the subject's command), TSF.AUDIT.
+# pushed to clients at once, also to an interactive cmlsh at its prompt), CR 2.12 (the subject's command), TSF.AUDIT.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 need_root
 need_binaries
-need_prog python3 sqlite3 openssl
+need_prog python3 sqlite3 openssl script
 need_guestos_tools
 stack_start
 DB=$STACK_DIR/var/lib/cml/audit.db
@@ -73,6 +75,13 @@ for ((i = 0; i < 50; i++)); do
 	[ -s "$SCRATCH/notices" ] || [ "$i" -gt 10 ] && break
 	sleep 0.1
 done
+# and an operator at an interactive cmlsh's prompt, halfway through a line
+export INPUTRC=$SCRATCH/inputrc
+printf 'set enable-bracketed-paste off\n' >"$INPUTRC"
+HOME=$SCRATCH pty_start 24 200 "$CMLSH" --socket "$SOCK"
+pty_wait "cml> " || fail "no prompt from the interactive cmlsh"
+pty_keys 'audit sta'
+sleep 0.3
 set_cfg audit_warn_percent 50
 set_cfg audit_critical_percent 75
 set_cfg audit_capacity 131072
@@ -107,6 +116,17 @@ expect_lines "the follower was told each at once" "$(cat "$SCRATCH/notices")" \
     "^\\*\\*\\* audit warning \\(record #$wseq\\): the audit trail is [0-9]+% full" \
     "^\\*\\*\\* audit critical \\(record #$cseq\\): " \
     "^\\*\\*\\* audit full \\(record #$fseq\\): the audit trail is full"
+
+pty_wait "audit full (record #$fseq)"
+expect_match "the interactive cmlsh showed each notice above its prompt" \
+    "\*\*\* audit warning \(record #$wseq\).*\*\*\* audit critical \(record #$cseq\).*\*\*\* audit full \(record #$fseq\)" \
+    "$(tr -d '\r' <"$SCRATCH/tty.out" | tr '\n' ' ')"
+pty_keys 'tus\r'
+pty_wait "refusing:" 
+expect_match "the line being typed was kept: audit status ran" "refusing: +yes" \
+    "$(tr -d '\r' <"$SCRATCH/tty.out")"
+pty_keys 'quit\r'
+pty_end
 
 # --- full: refuse -----------------------------------------------------------------
 out=$(cmlsh_run -c 'device config set device_name refused' 2>&1)
