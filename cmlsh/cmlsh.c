@@ -1361,7 +1361,8 @@ cmlsh_complete_kind(struct cmlsh_matches *m, enum cmd_complete complete,
     const char *prev, const char *text)
 {
 	static const char *const audit_types[] = {
-		"call", "session", "daemon", "container", "tpm2d", NULL
+		"call", "session", "daemon", "container", "tpm2d", "scd",
+		"audit", "integrity", "kernel", NULL
 	};
 	struct cmlsh *sh = cmlsh_rl;
 	const char *const *t;

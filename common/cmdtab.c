@@ -163,7 +163,8 @@ const struct cmd_entry cmd_table[] = {
 			{ .name = "type", .type = CMD_ARG_STRING,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
 			  .metavar = "TYPE", .help = "only records of this type: "
-			    "call, session, daemon or container",
+			    "call, session, daemon, container, tpm2d, scd, "
+			    "audit, integrity or kernel (cml-audit(5))",
 			  .complete = CMD_COMPLETE_AUDIT_TYPE },
 			{ .name = "result", .type = CMD_ARG_STRING,
 			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
