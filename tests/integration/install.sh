@@ -34,6 +34,7 @@ bindir=$(dir_of bindir)
 sbindir=$(dir_of sbindir)
 mandir=$(dir_of mandir)
 pkgdatadir=$(dir_of pkgdatadir)
+pkglibexecdir=$(dir_of pkglibexecdir)
 unitdir=$(dir_of systemdsystemunitdir)
 sysusersdir=$(dir_of sysusersdir)
 tmpfilesdir=$(dir_of tmpfilesdir)
@@ -53,18 +54,23 @@ $sbindir/scd
 $bindir/cmlsh
 $bindir/cml-sign
 $bindir/cml-attest
+$bindir/cml-audit-verify
 $bindir/cml-mkpki
 $bindir/cml-mkguestos
 $mandir/man1/cmlsh.1
 $mandir/man1/cml-sign.1
 $mandir/man1/cml-attest.1
+$mandir/man1/cml-audit-verify.1
 $mandir/man1/cml-mkpki.1
 $mandir/man1/cml-mkguestos.1
 $mandir/man5/cml-guestos.5
 $mandir/man5/cml-container.5
+$mandir/man5/cml-audit.5
 $mandir/man8/cmld.8
 $mandir/man8/tpm2d.8
 $mandir/man8/scd.8
+$mandir/man8/cml-forward.8
+$pkglibexecdir/cml-forward
 $pkgdatadir/org.varlink.service.varlink
 $pkgdatadir/org.cml.Error.varlink
 $pkgdatadir/org.cml.Device.varlink
@@ -87,14 +93,15 @@ installed=$(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort)
 expect_eq "make install installs exactly these files" "$expected" "$installed"
 
 for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
-    "$bindir/cml-mkguestos" "$bindir/cml-attest"; do
+    "$bindir/cml-mkguestos" "$bindir/cml-attest" "$bindir/cml-audit-verify" \
+    "$pkglibexecdir/cml-forward"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
 done
 # every program has its man page, and each page formats
-for p in "$dest$bindir"/* "$dest$sbindir"/*; do
+for p in "$dest$bindir"/* "$dest$sbindir"/* "$dest$pkglibexecdir"/*; do
 	name=${p##*/}
 	sect=1
-	[ "$p" = "$dest$sbindir/$name" ] && sect=8
+	[ "$p" = "$dest$bindir/$name" ] || sect=8
 	[ -f "$dest$mandir/man$sect/$name.$sect" ]
 	expect_status "$name has its man page $name($sect)" 0 $?
 done
