@@ -279,34 +279,66 @@ fail:
 	return -1;
 }
 
-int
-store_audit_head(struct store *st, long long *seq,
-    unsigned char hash[STORE_AUDIT_HASH_LEN], int *chained, char **cause)
+/*
+ * Runs sql with args and, if it returns a row, hands it to row(stmt, arg);
+ * no row leaves things as they are.  -1 with *cause set to "WHAT in
+ * audit.db: REASON".
+ */
+static int
+store_audit_row(struct store *st, const char *sql,
+    const struct store_arg *args, size_t nargs,
+    void (*row)(sqlite3_stmt *, void *), void *arg, char **cause,
+    const char *what)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	*seq = 0;
-	*chained = 1;
-	memset(hash, 0, STORE_AUDIT_HASH_LEN);
-	rc = store_prepare(st->db, &stmt, "SELECT seq, hash FROM audit.audit "
-	    "ORDER BY seq DESC LIMIT 1", NULL, 0);
+	rc = store_prepare(st->db, &stmt, sql, args, nargs);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(stmt, 0);
-		if (sqlite3_column_bytes(stmt, 1) == STORE_AUDIT_HASH_LEN)
-			memcpy(hash, sqlite3_column_blob(stmt, 1),
-			    STORE_AUDIT_HASH_LEN);
-		else
-			*chained = 0;
+		row(stmt, arg);
 		rc = SQLITE_DONE;
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot read the newest audit "
-		    "record of %s", st->path[STORE_AUDIT]);
+		store_cause(cause, st->db, rc, "%s in %s", what,
+		    st->path[STORE_AUDIT]);
 		return -1;
 	}
 	return 0;
+}
+
+/* What store_audit_head reads of the newest record. */
+struct store_audit_headrow {
+	long long *seq;
+	unsigned char *hash;
+	int *chained;
+};
+
+static void
+store_audit_head_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct store_audit_headrow *h = arg;
+
+	*h->seq = sqlite3_column_int64(stmt, 0);
+	if (sqlite3_column_bytes(stmt, 1) == STORE_AUDIT_HASH_LEN)
+		memcpy(h->hash, sqlite3_column_blob(stmt, 1),
+		    STORE_AUDIT_HASH_LEN);
+	else
+		*h->chained = 0;
+}
+
+int
+store_audit_head(struct store *st, long long *seq,
+    unsigned char hash[STORE_AUDIT_HASH_LEN], int *chained, char **cause)
+{
+	struct store_audit_headrow h = { seq, hash, chained };
+
+	*seq = 0;
+	*chained = 1;
+	memset(hash, 0, STORE_AUDIT_HASH_LEN);
+	return store_audit_row(st, "SELECT seq, hash FROM audit.audit ORDER "
+	    "BY seq DESC LIMIT 1", NULL, 0, store_audit_head_row, &h, cause,
+	    "cannot read the newest audit record");
 }
 
 int
@@ -352,28 +384,22 @@ store_audit_set_chain(struct store *st, const struct audit_record *recs,
 	return rc;
 }
 
+/* Reads an integer column. */
+static void
+store_audit_int_row(sqlite3_stmt *stmt, void *arg)
+{
+	*(long long *)arg = sqlite3_column_int64(stmt, 0);
+}
+
 /* Runs sql, which returns one integer (0 for NULL), with args into *v. */
 static int
 store_audit_int(struct store *st, const char *sql,
     const struct store_arg *args, size_t nargs, long long *v, char **cause,
     const char *what)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc;
-
 	*v = 0;
-	rc = store_prepare(st->db, &stmt, sql, args, nargs);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		*v = sqlite3_column_int64(stmt, 0);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "%s in %s", what,
-		    st->path[STORE_AUDIT]);
-		return -1;
-	}
-	return 0;
+	return store_audit_row(st, sql, args, nargs, store_audit_int_row, v,
+	    cause, what);
 }
 
 int
@@ -533,36 +559,41 @@ store_audit_checkpoints(struct store *st, long long after, long long until,
 	return 0;
 }
 
+/* Reads a checkpoint row and keeps a copy of its signature. */
+static void
+store_audit_checkpoint_copy(sqlite3_stmt *stmt, void *arg)
+{
+	struct audit_checkpoint *cp = arg;
+	unsigned char *sig;
+
+	store_audit_checkpoint_row(stmt, cp);
+	sig = xmalloc(cp->siglen > 0 ? cp->siglen : 1);
+	if (cp->siglen > 0)
+		memcpy(sig, cp->sig, cp->siglen);
+	cp->sig = sig;
+}
+
 int
 store_audit_checkpoint_before(struct store *st, long long seq,
     struct audit_checkpoint *cp, int *found, char **cause)
 {
 	const struct store_arg args[] = { STORE_INT(seq) };
-	sqlite3_stmt *stmt = NULL;
-	unsigned char *sig;
-	int rc;
 
-	*found = 0;
 	memset(cp, 0, sizeof *cp);
-	rc = store_prepare(st->db, &stmt, "SELECT seq, time_ms, head, "
-	    "signature FROM audit.checkpoint WHERE seq <= ? ORDER BY seq DESC "
-	    "LIMIT 1", args, STORE_NITEMS(args));
-	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		store_audit_checkpoint_row(stmt, cp);
-		sig = xmalloc(cp->siglen > 0 ? cp->siglen : 1);
-		if (cp->siglen > 0)
-			memcpy(sig, cp->sig, cp->siglen);
-		cp->sig = sig;
-		*found = 1;
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot read the audit "
-		    "checkpoints of %s", st->path[STORE_AUDIT]);
+	if (store_audit_row(st, "SELECT seq, time_ms, head, signature FROM "
+	    "audit.checkpoint WHERE seq <= ? ORDER BY seq DESC LIMIT 1", args,
+	    STORE_NITEMS(args), store_audit_checkpoint_copy, cp, cause,
+	    "cannot read the audit checkpoints") == -1)
 		return -1;
-	}
+	*found = cp->sig != NULL;
 	return 0;
+}
+
+/* Reads a text column as a copy. */
+static void
+store_audit_text_row(sqlite3_stmt *stmt, void *arg)
+{
+	*(char **)arg = xstrdup(store_column_text(stmt, 0));
 }
 
 int
@@ -570,23 +601,11 @@ store_audit_meta_get(struct store *st, const char *key, char **value,
     char **cause)
 {
 	const struct store_arg args[] = { STORE_TEXT(key) };
-	sqlite3_stmt *stmt = NULL;
-	int rc;
 
 	*value = NULL;
-	rc = store_prepare(st->db, &stmt, "SELECT value FROM audit.meta WHERE "
-	    "key = ?", args, STORE_NITEMS(args));
-	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		*value = xstrdup(store_column_text(stmt, 0));
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot read the audit trail's "
-		    "%s from %s", key, st->path[STORE_AUDIT]);
-		return -1;
-	}
-	return 0;
+	return store_audit_row(st, "SELECT value FROM audit.meta WHERE key = ?",
+	    args, STORE_NITEMS(args), store_audit_text_row, value, cause,
+	    "cannot read the audit trail's own state");
 }
 
 int
