@@ -315,3 +315,16 @@ daemon_get_interface_description(struct call *call,
 	    json_object_new_string(iface->description));
 	call_reply(call, p);
 }
+
+int
+daemon_child_init(int deathsig)
+{
+	sigset_t none;
+
+	if (prctl(PR_SET_PDEATHSIG, deathsig) == -1)
+		return -1;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	return 0;
+}

@@ -49,6 +49,14 @@ void daemon_mkdirs(const char *dir, mode_t mode);
 /* Writes the process's pid to path (through path.tmp); exits on failure. */
 void daemon_write_pid(const char *path);
 
+/*
+ * In a child a daemon forked to run a helper: it gets deathsig when the
+ * daemon dies, and the signals the daemon blocks (it reads them from a
+ * signalfd) and SIGPIPE are back to normal.  -1 when the death signal
+ * cannot be set (the child should _exit then).
+ */
+int daemon_child_init(int deathsig);
+
 /* Points stdin, stdout and stderr at /dev/null (once the daemon is ready). */
 void daemon_detach_stdio(void);
 

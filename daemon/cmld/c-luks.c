@@ -44,6 +44,7 @@
 
 #include "c-luks.h"
 #include "container.h"
+#include "daemon.h"
 #include "dm.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -135,7 +136,6 @@ cvol_fork_program(char *const argv[], int fd, int *outp, char **cause)
 {
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	    "LC_ALL=C", NULL };
-	sigset_t all;
 	char *prog;
 	int p[2], nullfd, cfd = -1;
 	pid_t pid;
@@ -159,12 +159,8 @@ cvol_fork_program(char *const argv[], int fd, int *outp, char **cause)
 	}
 	if (pid == 0) {
 		/* A cmld that dies takes it along: no writer left behind. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		if (daemon_child_init(SIGKILL) == -1)
 			_exit(126);
-		/* cmld blocks the signals it reads from a signalfd. */
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (fd != -1)
 			cfd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
@@ -489,7 +485,6 @@ static int
 cluks_fork(int *sockp, pid_t *pidp, char **cause)
 {
 	int sv[2];
-	sigset_t all;
 	pid_t pid, parent = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -509,13 +504,9 @@ cluks_fork(int *sockp, pid_t *pidp, char **cause)
 		return 1;
 	}
 	/* A cmld that dies takes it along: no key holder left behind. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+	if (daemon_child_init(SIGKILL) == -1 || getppid() != parent)
 		_exit(126);
 	(void)prctl(PR_SET_DUMPABLE, 0);
-	/* cmld blocks the signals it reads from a signalfd. */
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	close(sv[0]);
 	*sockp = sv[1];
 	return 0;

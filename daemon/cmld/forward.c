@@ -36,6 +36,7 @@
 #include "audit-int.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "daemon.h"
 #include "forward.h"
 #include "jsonstrict.h"
 #include "log.h"
@@ -526,7 +527,6 @@ forward_spawn(struct forward *fw, int sv[2], char **cause)
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 	    "LC_ALL=C", NULL };
 	char fdarg[16], *argv[8];
-	sigset_t none;
 	pid_t pid;
 	int nullfd;
 
@@ -551,12 +551,8 @@ forward_spawn(struct forward *fw, int sv[2], char **cause)
 	}
 	if (pid == 0) {
 		/* A cmld that dies takes it along. */
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		if (daemon_child_init(SIGTERM) == -1)
 			_exit(126);
-		/* cmld blocks the signals it reads from a signalfd. */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (nullfd == -1 || dup2(nullfd, 0) == -1 ||
 		    dup2(sv[1], FORWARD_CHILD_FD) == -1)
