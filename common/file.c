@@ -282,3 +282,26 @@ file_set_clear(struct file_set *set)
 	}
 	memset(set, 0, sizeof *set);
 }
+
+void
+file_proc_comm(long long pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	if (pid <= 0 || len < 2)
+		return;
+	snprintf(path, sizeof path, "/proc/%lld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}

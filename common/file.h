@@ -52,6 +52,11 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
  * with errno.
  */
 int file_sync_dir(const char *dir);
+/*
+ * Reads a process's command name (/proc/PID/comm, 15 bytes at most) into
+ * buf; "" when the process is gone or pid is none.
+ */
+void file_proc_comm(long long pid, char *buf, size_t len);
 
 /* The most files one set passes (a call's descriptors). */
 #define FILE_SET_MAX 32

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "jsonstrict.h"
 #include "log.h"
 #include "server.h"
@@ -39,6 +40,7 @@ struct srv_client {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	char comm[16]; /* the peer's command name when it connected */
 	enum srv_role role;
 	int closing; /* close once the queued replies are written */
 	struct call *pending; /* a deferred call still running */
@@ -446,6 +448,8 @@ srv_accept(struct loop_watch *w, unsigned int events)
 		c->uid = cred.uid;
 		c->gid = cred.gid;
 		c->pid = cred.pid;
+		/* read once: the audit records of every call name it */
+		file_proc_comm((long long)cred.pid, c->comm, sizeof c->comm);
 		c->refusal_tokens = SRV_REFUSAL_BURST;
 		c->active_ms = loop_now_ms();
 		proto_reader_init(&c->rd);
@@ -963,6 +967,7 @@ srv_dispatch(struct srv_client *c, struct json_object *msg)
 	call->client = pc.oneway ? NULL : c;
 	call->uid = c->uid;
 	call->pid = c->pid;
+	memcpy(call->comm, c->comm, sizeof call->comm);
 	call->role = c->role;
 	call->cmd = cmd;
 	call->params = pc.params;

@@ -33,6 +33,7 @@ struct call {
 	struct srv_client *client; /* NULL for oneway calls and gone clients */
 	uid_t uid; /* the caller, for the audit record */
 	pid_t pid;
+	char comm[16]; /* its command name, as it connected ("": gone) */
 	enum srv_role role;
 	const struct cmd_entry *cmd;
 	struct json_object *params;

@@ -39,9 +39,87 @@ store_audit_append(struct store *st, struct audit_record *rec, char **cause)
 	return 0;
 }
 
+/*
+ * The acknowledged records: ranges of seq, sorted, apart (neither
+ * overlapping nor touching), as the table ack keeps them.
+ */
+struct store_audit_acks {
+	long long (*r)[2]; /* from, to (inclusive) */
+	size_t n;
+};
+
+/* Reads the ranges; -1 with *cause set. */
+static int
+store_audit_acks_load(struct store *st, struct store_audit_acks *a,
+    char **cause)
+{
+	sqlite3_stmt *stmt = NULL;
+	size_t cap = 0;
+	int rc;
+
+	a->r = NULL;
+	a->n = 0;
+	rc = store_prepare(st->db, &stmt, "SELECT from_seq, to_seq FROM "
+	    "audit.ack ORDER BY from_seq", NULL, 0);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (a->n == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			a->r = xreallocarray(a->r, cap, sizeof *a->r);
+		}
+		a->r[a->n][0] = sqlite3_column_int64(stmt, 0);
+		a->r[a->n][1] = sqlite3_column_int64(stmt, 1);
+		a->n++;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot read the audit "
+		    "acknowledgements of %s", st->path[STORE_AUDIT]);
+		free(a->r);
+		a->r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Says whether a range covers seq (a binary search). */
+static int
+store_audit_acks_cover(const struct store_audit_acks *a, long long seq)
+{
+	size_t lo = 0, hi = a->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a->r[mid][1] < seq)
+			lo = mid + 1;
+		else if (a->r[mid][0] > seq)
+			hi = mid;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* How many seqs of from..to the ranges cover. */
+static long long
+store_audit_acks_covered(const struct store_audit_acks *a, long long from,
+    long long to)
+{
+	long long n = 0, lo, hi;
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		lo = a->r[i][0] > from ? a->r[i][0] : from;
+		hi = a->r[i][1] < to ? a->r[i][1] : to;
+		if (lo <= hi)
+			n += hi - lo + 1;
+	}
+	return n;
+}
+
 /* The columns store_audit_query reads, in its order. */
 #define STORE_AUDIT_COLUMNS "seq, time_ms, type, uid, pid, container, " \
-	"object, result, details, comm, prev, hash, acked_ms"
+	"object, result, details, comm, prev, hash"
 
 /* Runs an audit query and calls cb for each record it returns. */
 static int
@@ -50,10 +128,13 @@ store_audit_query(struct store *st, const char *sql,
     int (*cb)(const struct audit_record *rec, void *arg), void *arg,
     char **cause)
 {
+	struct store_audit_acks acks = { 0 };
 	struct audit_record rec;
 	sqlite3_stmt *stmt = NULL;
 	int rc, ret = -1;
 
+	if (store_audit_acks_load(st, &acks, cause) == -1)
+		return -1;
 	rc = store_prepare(st->db, &stmt, sql, args, nargs);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -81,8 +162,7 @@ store_audit_query(struct store *st, const char *sql,
 				memcpy(rec.hash, sqlite3_column_blob(stmt, 11),
 				    STORE_AUDIT_HASH_LEN);
 			}
-			rec.acked_ms = sqlite3_column_type(stmt, 12) ==
-			    SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 12);
+			rec.acked = store_audit_acks_cover(&acks, rec.seq);
 			if ((ret = cb(&rec, arg)) != 0)
 				goto out;
 		}
@@ -96,6 +176,7 @@ store_audit_query(struct store *st, const char *sql,
 	}
 out:
 	sqlite3_finalize(stmt);
+	free(acks.r);
 	return ret;
 }
 
@@ -410,42 +491,108 @@ store_audit_first(struct store *st, long long *seq, char **cause)
 	    "cannot find the oldest audit record");
 }
 
+/* The oldest and the newest record's seq (0 and 0: none). */
+static int
+store_audit_bounds_all(struct store *st, long long *first, long long *last,
+    char **cause)
+{
+	if (store_audit_first(st, first, cause) == -1)
+		return -1;
+	return store_audit_int(st, "SELECT coalesce(max(seq), 0) FROM "
+	    "audit.audit", NULL, 0, last, cause,
+	    "cannot find the newest audit record");
+}
+
 int
 store_audit_ack(struct store *st, long long from, long long to,
     long long now_ms, long long *n, char **cause)
 {
-	const struct store_arg args[] = { STORE_INT(now_ms), STORE_INT(from),
-	    STORE_INT(to) };
+	struct store_audit_acks a = { 0 };
+	long long first, last, lo, hi;
+	size_t i;
 	int rc;
+	char *what;
 
-	rc = store_run(st->db, "UPDATE audit.audit SET acked_ms = ? WHERE "
-	    "acked_ms IS NULL AND seq >= ? AND seq <= ?", args,
-	    STORE_NITEMS(args));
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot acknowledge audit "
-		    "records in %s", st->path[STORE_AUDIT]);
+	what = xasprintf("cannot acknowledge audit records in %s",
+	    st->path[STORE_AUDIT]);
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause, what) == -1) {
+		free(what);
 		return -1;
 	}
-	*n = sqlite3_changes(st->db);
+	if (store_audit_bounds_all(st, &first, &last, cause) == -1 ||
+	    store_audit_acks_load(st, &a, cause) == -1)
+		goto fail;
+	/* what is newly acknowledged: the records held, not covered yet */
+	lo = from > first ? from : first;
+	hi = to < last ? to : last;
+	*n = lo <= hi ? (hi - lo + 1) - store_audit_acks_covered(&a, lo, hi) :
+	    0;
+	/* merged into the ranges it overlaps or touches: one row for them */
+	for (i = 0; i < a.n; i++)
+		if (a.r[i][1] + 1 >= from && a.r[i][0] <= to + 1) {
+			if (a.r[i][0] < from)
+				from = a.r[i][0];
+			if (a.r[i][1] > to)
+				to = a.r[i][1];
+		}
+	{
+		const struct store_arg del[] = { STORE_INT(from),
+		    STORE_INT(to) };
+		const struct store_arg ins[] = { STORE_INT(from),
+		    STORE_INT(to), STORE_INT(now_ms) };
+
+		rc = store_run(st->db, "DELETE FROM audit.ack WHERE "
+		    "from_seq >= ? AND to_seq <= ?", del, STORE_NITEMS(del));
+		if (rc == SQLITE_DONE)
+			rc = store_run(st->db, "INSERT INTO audit.ack (from_seq, "
+			    "to_seq, acked_ms) VALUES (?, ?, ?)", ins,
+			    STORE_NITEMS(ins));
+	}
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "%s", what);
+		goto fail;
+	}
+	if (store_exec(st->db, "COMMIT", cause, what) == -1)
+		goto fail;
+	free(a.r);
+	free(what);
 	return 0;
+fail:
+	store_rollback(st->db);
+	free(a.r);
+	free(what);
+	return -1;
 }
 
 int
 store_audit_first_unacked(struct store *st, long long after,
     long long *seq, long long *count, char **cause)
 {
-	const struct store_arg args[] = { STORE_INT(after) };
+	struct store_audit_acks a = { 0 };
+	long long first, last, s;
+	size_t i;
 
-	if (store_audit_int(st, "SELECT coalesce(min(seq), 0) FROM "
-	    "audit.audit WHERE acked_ms IS NULL AND seq > ?", args,
-	    STORE_NITEMS(args), seq, cause,
-	    "cannot find unacknowledged audit records") == -1)
+	*seq = 0;
+	if (count != NULL)
+		*count = 0;
+	if (store_audit_bounds_all(st, &first, &last, cause) == -1 ||
+	    store_audit_acks_load(st, &a, cause) == -1)
 		return -1;
-	if (count == NULL)
+	if (first == 0) {
+		free(a.r);
 		return 0;
-	return store_audit_int(st, "SELECT count(*) FROM audit.audit WHERE "
-	    "acked_ms IS NULL AND seq > ?", args, STORE_NITEMS(args), count,
-	    cause, "cannot count unacknowledged audit records");
+	}
+	/* the records held are first..last without a gap */
+	s = after + 1 > first ? after + 1 : first;
+	for (i = 0; i < a.n; i++)
+		if (a.r[i][0] <= s && s <= a.r[i][1])
+			s = a.r[i][1] + 1;
+	if (s <= last)
+		*seq = s;
+	if (count != NULL && s <= last)
+		*count = (last - s + 1) - store_audit_acks_covered(&a, s, last);
+	free(a.r);
+	return 0;
 }
 
 int
@@ -466,6 +613,13 @@ store_audit_drop(struct store *st, long long seq, char **cause)
 	if (rc == SQLITE_DONE)
 		rc = store_run(st->db, "DELETE FROM audit.checkpoint WHERE "
 		    "seq < ?", args, STORE_NITEMS(args));
+	/* acknowledgements of what is gone go with it */
+	if (rc == SQLITE_DONE)
+		rc = store_run(st->db, "DELETE FROM audit.ack WHERE "
+		    "to_seq <= ?1", args, STORE_NITEMS(args));
+	if (rc == SQLITE_DONE)
+		rc = store_run(st->db, "UPDATE audit.ack SET from_seq = ?1 + 1 "
+		    "WHERE from_seq <= ?1", args, STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "%s", what);
 		store_rollback(st->db);

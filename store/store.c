@@ -229,14 +229,36 @@ static const char *const store_audit_migrations[] = {
 	")" STORE_STRICT ";",
 	/*
 	 * 2: the hash chain (prev and hash; rows of version 1 are chained
-	 * when cmld opens the trail), the subject's command, operators'
-	 * acknowledgements, signed checkpoints and the trail's own state.
+	 * when cmld opens the trail) and the subject's command, in a table
+	 * whose seq cmld gives (no AUTOINCREMENT to keep up: a cost on
+	 * every row); operators' acknowledgements as ranges of seq (few
+	 * rows, none written with a record); signed checkpoints; the
+	 * trail's own small state (the forwarding cursor).
 	 */
-	"ALTER TABLE audit.audit ADD COLUMN comm TEXT NOT NULL DEFAULT '';"
-	"ALTER TABLE audit.audit ADD COLUMN prev BLOB;"
-	"ALTER TABLE audit.audit ADD COLUMN hash BLOB;"
-	"ALTER TABLE audit.audit ADD COLUMN acked_ms INTEGER;"
-	"CREATE INDEX audit.audit_unacked ON audit (seq) WHERE acked_ms IS NULL;"
+	"CREATE TABLE audit.audit_2 ("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ms INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" uid INTEGER,"
+	" pid INTEGER,"
+	" container TEXT,"
+	" object TEXT NOT NULL,"
+	" result TEXT NOT NULL,"
+	" details TEXT,"
+	" comm TEXT NOT NULL DEFAULT '',"
+	" prev BLOB,"
+	" hash BLOB"
+	")" STORE_STRICT ";"
+	"INSERT INTO audit.audit_2 (seq, time_ms, type, uid, pid, container, "
+	" object, result, details) SELECT seq, time_ms, type, uid, pid, "
+	" container, object, result, details FROM audit.audit;"
+	"DROP TABLE audit.audit;"
+	"ALTER TABLE audit.audit_2 RENAME TO audit;"
+	"CREATE TABLE audit.ack ("
+	" from_seq INTEGER PRIMARY KEY,"
+	" to_seq INTEGER NOT NULL CHECK (to_seq >= from_seq),"
+	" acked_ms INTEGER NOT NULL"
+	")" STORE_STRICT ";"
 	"CREATE TABLE audit.checkpoint ("
 	" seq INTEGER PRIMARY KEY,"
 	" time_ms INTEGER NOT NULL,"

@@ -84,7 +84,7 @@ struct audit_record {
 	unsigned char prev[STORE_AUDIT_HASH_LEN];
 	unsigned char hash[STORE_AUDIT_HASH_LEN];
 	int chained; /* prev and hash are set (records of schema 1 lack them) */
-	long long acked_ms; /* when an operator acknowledged it; -1: not */
+	int acked; /* an operator acknowledged it */
 };
 
 /* A signed checkpoint over the chain up to and including record seq. */

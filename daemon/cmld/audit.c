@@ -27,6 +27,7 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "file.h"
 #include "forward.h"
 #include "log.h"
 #include "proto.h"
@@ -186,7 +187,6 @@ audit_vwrite(struct cmld *cmld, long long time_ms, const char *type,
 	rec->time_ms = time_ms > 0 ? time_ms : audit_now_ms();
 	rec->uid = uid;
 	rec->pid = pid;
-	rec->acked_ms = -1;
 	rec->seq = seq = t->next_seq++;
 	audit_chain(rec, t->head);
 	memcpy(t->head, rec->hash, STORE_AUDIT_HASH_LEN);
@@ -387,34 +387,6 @@ audit_close(struct cmld *cmld)
 	t->open = 0;
 }
 
-/* Reads a process's command name from procfs ("" if it is gone). */
-static void
-audit_comm_of(long long pid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	if (pid <= 0)
-		return;
-	if (pid == (long long)getpid()) {
-		snprintf(buf, len, "cmld");
-		return;
-	}
-	snprintf(path, sizeof path, "/proc/%lld/comm", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0) {
-		buf[0] = '\0';
-		return;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 void
 audit_write(struct cmld *cmld, const char *type, const char *object,
     const char *result, const char *fmt, ...)
@@ -429,13 +401,19 @@ audit_write(struct cmld *cmld, const char *type, const char *object,
 
 void
 audit_write_as(struct cmld *cmld, const char *type, long long uid,
-    long long pid, const char *container, const char *object,
-    const char *result, const char *fmt, ...)
+    long long pid, const char *comm, const char *container,
+    const char *object, const char *result, const char *fmt, ...)
 {
-	char comm[32];
+	char buf[32];
 	va_list ap;
 
-	audit_comm_of(pid, comm, sizeof comm);
+	if (comm == NULL) {
+		if (pid == (long long)getpid())
+			snprintf(buf, sizeof buf, "cmld");
+		else
+			file_proc_comm(pid, buf, sizeof buf);
+		comm = buf;
+	}
 	va_start(ap, fmt);
 	(void)audit_vwrite(cmld, 0, type, uid, pid, comm, container, object,
 	    result, fmt, ap);
@@ -534,6 +512,6 @@ audit_record_json(const struct audit_record *rec, int full)
 		    json_object_new_string(hex));
 	}
 	json_object_object_add(o, "acknowledged",
-	    json_object_new_boolean(rec->acked_ms >= 0));
+	    json_object_new_boolean(rec->acked));
 	return o;
 }

@@ -50,12 +50,13 @@ void audit_write(struct cmld *cmld, const char *type, const char *object,
     __attribute__((format(printf, 5, 6)));
 /*
  * Writes an audit record for a caller known by uid and pid (from
- * SO_PEERCRED), about container (NULL: none).
+ * SO_PEERCRED) and its command name (NULL: read now from procfs), about
+ * container (NULL: none).
  */
 void audit_write_as(struct cmld *cmld, const char *type, long long uid,
-    long long pid, const char *container, const char *object,
-    const char *result, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+    long long pid, const char *comm, const char *container,
+    const char *object, const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 9, 10)));
 /*
  * Queues a record another daemon wrote before cmld could (a stage's
  * spool): with its original time (ms since the epoch; 0: now), and its

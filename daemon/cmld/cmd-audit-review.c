@@ -358,7 +358,7 @@ audit_walk_verdict(struct audit_walk *w)
 	if (w->broken != NULL) {
 		/* an integrity violation: recorded, notified, an error */
 		audit_write_as(cmld, "integrity", (long long)w->call->uid,
-		    (long long)w->call->pid, NULL, "audit trail", "broken",
+		    (long long)w->call->pid, w->call->comm, NULL, "audit trail", "broken",
 		    "audit verify: %s", w->broken);
 		call_error_params(w->call, PROTO_ERR_INTEGRITY, p, "the audit "
 		    "trail is broken: %s (%lld records before it verified)",

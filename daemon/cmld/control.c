@@ -89,14 +89,14 @@ cmld_call_done(struct call *call, int refused)
 		    call->params, "name"));
 	if (call->suppressed > 0)
 		audit_write_as(cmld, "call", (long long)call->uid,
-		    (long long)call->pid, ctr, call->cmd->method,
+		    (long long)call->pid, call->comm, ctr, call->cmd->method,
 		    call->error != NULL ? call->error : "ok",
 		    "%s (%llu like refusals before were not recorded)",
 		    call->details != NULL ? call->details : "",
 		    call->suppressed);
 	else
 		audit_write_as(cmld, "call", (long long)call->uid,
-		    (long long)call->pid, ctr, call->cmd->method,
+		    (long long)call->pid, call->comm, ctr, call->cmd->method,
 		    call->error != NULL ? call->error : "ok", "%s",
 		    call->details != NULL ? call->details : "");
 }
@@ -106,7 +106,7 @@ cmld_session(void *ctx, uid_t uid, pid_t pid, const char *object,
     const char *error, const char *msg)
 {
 	audit_write_as(ctx, "session", (long long)uid, (long long)pid, NULL,
-	    object, error, "%s", msg);
+	    NULL, object, error, "%s", msg);
 }
 
 void
