@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,23 @@ audit_open(struct cmld *cmld, char **cause)
 	if (store_audit_first(cmld->store, &first, cause) == -1)
 		return -1;
 	t->dropped_to = first > 1 ? first - 1 : 0;
+	if (seq == 0) {
+		/*
+		 * No record, but a checkpoint: every record was dropped, and
+		 * the chain goes on from the checkpoint that anchors it.
+		 */
+		struct audit_checkpoint cp;
+		int found;
+
+		if (store_audit_checkpoint_before(cmld->store, LLONG_MAX, &cp,
+		    &found, cause) == -1)
+			return -1;
+		if (found) {
+			seq = t->dropped_to = cp.seq;
+			memcpy(head, cp.head, STORE_AUDIT_HASH_LEN);
+			free((void *)cp.sig);
+		}
+	}
 	t->stored_seq = seq;
 	memcpy(t->stored_head, head, STORE_AUDIT_HASH_LEN);
 	/* records queued before the trail was open follow the stored ones */

@@ -1173,6 +1173,153 @@ test_store_audit_count_counts_records(void **state)
 	store_close(st);
 }
 
+/* Appends records from..to as one chained batch (fake hashes: seq-made). */
+static void
+append_chained(struct store *st, long long from, long long to)
+{
+	struct audit_record recs[64];
+	long long i;
+	size_t n = 0;
+	char *cause = NULL;
+
+	assert_true(to - from + 1 <= 64);
+	for (i = from; i <= to; i++) {
+		struct audit_record *r = &recs[n++];
+
+		memset(r, 0, sizeof *r);
+		r->seq = i;
+		r->time_ms = 1000 + i;
+		r->type = "call";
+		r->uid = 0;
+		r->pid = 42;
+		r->comm = "cmlsh";
+		r->object = "org.cml.Device.SetConfig";
+		r->result = "ok";
+		r->details = "device_name=x";
+		memset(r->prev, (int)(i - 1), sizeof r->prev);
+		memset(r->hash, (int)i, sizeof r->hash);
+	}
+	if (store_audit_append_batch(st, recs, n, &cause) == -1)
+		fail_msg("store_audit_append_batch: %s", cause);
+}
+
+/* Takes the acknowledged flags of the records listed. */
+static int
+acked_cb(const struct audit_record *rec, void *arg)
+{
+	char *flags = arg;
+
+	flags[rec->seq] = rec->acked ? 'a' : '-';
+	assert_true(rec->chained);
+	assert_string_equal(rec->comm, "cmlsh");
+	return 0;
+}
+
+/* Proves: CR 2.9 (acknowledgements and what may be dropped). */
+static void
+test_store_audit_chain_acks_and_drop(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct audit_checkpoint cp = { 0 }, got;
+	unsigned char head[STORE_AUDIT_HASH_LEN], sig[8] = "sig-5678";
+	long long seq, n, count, used;
+	char flags[32], *cause = NULL, *v = NULL;
+	int chained, found;
+
+	st = open_ok(f);
+	assert_int_equal(store_audit_head(st, &seq, head, &chained, &cause), 0);
+	assert_int_equal(seq, 0);
+	append_chained(st, 1, 20);
+	assert_int_equal(store_audit_head(st, &seq, head, &chained, &cause), 0);
+	assert_int_equal(seq, 20);
+	assert_true(chained);
+	assert_int_equal(head[0], 20);
+	/* a seq given twice: nothing of the batch is stored */
+	{
+		struct audit_record r = { .seq = 20, .time_ms = 1, .type = "x",
+		    .object = "o", .result = "ok" };
+
+		assert_int_equal(store_audit_append_batch(st, &r, 1, &cause),
+		    -1);
+		free(cause);
+		cause = NULL;
+	}
+	assert_int_equal(store_audit_count(st, &cause), 20);
+
+	/* acknowledgements: one, a range over it, one apart */
+	assert_int_equal(store_audit_ack(st, 3, 3, 5, &n, &cause), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_audit_ack(st, 1, 5, 6, &n, &cause), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_audit_ack(st, 8, 8, 7, &n, &cause), 0);
+	assert_int_equal(store_audit_ack(st, 8, 8, 7, &n, &cause), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_audit_ack(st, 19, 99, 7, &n, &cause), 0);
+	assert_int_equal(n, 2); /* only records held count */
+	memset(flags, 0, sizeof flags);
+	assert_int_equal(store_audit_range(st, NULL, 0, 20, 100, acked_cb,
+	    flags, &cause), 0);
+	assert_string_equal(flags + 1, "aaaaa--a----------aa");
+	assert_int_equal(store_audit_first_unacked(st, 0, &seq, &count,
+	    &cause), 0);
+	assert_int_equal(seq, 6);
+	assert_int_equal(count, 20 - 8);
+	/* the collector received up to 7: the next not acknowledged is 9 */
+	assert_int_equal(store_audit_first_unacked(st, 7, &seq, &count,
+	    &cause), 0);
+	assert_int_equal(seq, 9);
+	assert_int_equal(count, 10);
+	/* 6 and 7 acknowledged: 1..8 become one range */
+	assert_int_equal(store_audit_ack(st, 6, 7, 8, &n, &cause), 0);
+	assert_int_equal(int_on_file(f->audit_path,
+	    "SELECT count(*) FROM ack"), 2);
+	assert_int_equal(store_audit_first_unacked(st, 0, &seq, NULL,
+	    &cause), 0);
+	assert_int_equal(seq, 9);
+
+	/* checkpoints, and a drop that keeps the anchor */
+	memset(cp.head, 5, sizeof cp.head);
+	cp.seq = 5;
+	cp.time_ms = 2000;
+	cp.sig = sig;
+	cp.siglen = sizeof sig;
+	assert_int_equal(store_audit_checkpoint_add(st, &cp, &cause), 0);
+	cp.seq = 10;
+	assert_int_equal(store_audit_checkpoint_add(st, &cp, &cause), 0);
+	assert_int_equal(store_audit_checkpoint_before(st, 9, &got, &found,
+	    &cause), 0);
+	assert_true(found);
+	assert_int_equal(got.seq, 5);
+	assert_memory_equal(got.sig, sig, sizeof sig);
+	free((void *)got.sig);
+	assert_int_equal(store_audit_drop(st, 5, &cause), 0);
+	assert_int_equal(store_audit_first(st, &seq, &cause), 0);
+	assert_int_equal(seq, 6);
+	assert_int_equal(int_on_file(f->audit_path,
+	    "SELECT min(seq) FROM checkpoint"), 5);
+	assert_int_equal(int_on_file(f->audit_path,
+	    "SELECT min(from_seq) FROM ack"), 6);
+	assert_int_equal(store_audit_first_unacked(st, 0, &seq, &count,
+	    &cause), 0);
+	assert_int_equal(seq, 9);
+	assert_int_equal(count, 10);
+
+	/* the trail's own state, and its size */
+	assert_int_equal(store_audit_meta_get(st, "forward_cursor", &v,
+	    &cause), 0);
+	assert_null(v);
+	assert_int_equal(store_audit_meta_set(st, "forward_cursor", "12",
+	    &cause), 0);
+	assert_int_equal(store_audit_meta_get(st, "forward_cursor", &v,
+	    &cause), 0);
+	assert_string_equal(v, "12");
+	free(v);
+	assert_int_equal(store_audit_used(st, &used, &cause), 0);
+	assert_true(used > 0 && used % 512 == 0);
+	store_close(st);
+}
+
 /* Collects what store_anchor_list hands over. */
 struct anchors {
 	char fingerprint[8][16];
@@ -2729,6 +2876,7 @@ main(void)
 		T(test_store_audit_list_all_returns_every_record),
 		T(test_store_audit_list_callback_stop_propagates),
 		T(test_store_audit_count_counts_records),
+		T(test_store_audit_chain_acks_and_drop),
 		T(test_store_migrate_1_with_data_to_2_keeps_data),
 		T(test_store_anchor_add_list_remove),
 		T(test_store_anchor_add_duplicate_returns_one_unchanged),
