@@ -415,6 +415,18 @@ stage_search_trail(struct stage *sg, const struct stage_writer *w,
 }
 
 /*
+ * Says whether a stage's record reports an integrity violation, which
+ * connected clients are told at once (CR 3.4(2)): the system key or the
+ * state volume refused because a sealed PCR changed.
+ */
+static int
+stage_rec_violation(const struct stage_rec *r)
+{
+	return strcmp(r->result, "refused") == 0 &&
+	    (strcmp(r->type, "syskey") == 0 || strcmp(r->type, "volume") == 0);
+}
+
+/*
  * Stores the records of a take (params: the stage's reply) that its
  * process w wrote; sets what the next take acknowledges.
  */
@@ -423,6 +435,7 @@ stage_store_take(struct stage *sg, const struct stage_writer *w,
     struct json_object *params)
 {
 	struct json_object *records, *o, *v;
+	long long seq;
 	struct stage_rec *recs;
 	long long dropped = 0, recorded, max = sg->known ? sg->acked : 0;
 	size_t i, n = 0, nstored = 0, nknown = 0;
@@ -472,7 +485,7 @@ stage_store_take(struct stage *sg, const struct stage_writer *w,
 				max = recs[i].seq;
 			continue;
 		}
-		if (audit_write_from(sg->cmld,
+		if ((seq = audit_write_from(sg->cmld,
 		    recs[i].time_ms > 0 ? recs[i].time_ms : 0,
 		    sg->def->audit_type, w->uid, w->pid, sg->def->name,
 		    *recs[i].object != '\0' ? recs[i].object : sg->def->name,
@@ -482,8 +495,11 @@ stage_store_take(struct stage *sg, const struct stage_writer *w,
 		    recs[i].time_ms > 0 ? "" : sg->def->name,
 		    recs[i].time_ms > 0 ? "" : "'s time unreadable: ",
 		    recs[i].time_ms > 0 ? "" : recs[i].time,
-		    recs[i].time_ms > 0 ? "" : ")") == -1)
+		    recs[i].time_ms > 0 ? "" : ")")) == -1)
 			break; /* not stored: neither this nor later acked */
+		if (stage_rec_violation(&recs[i]))
+			audit_notice(sg->cmld, "integrity", seq, "%s: %s: %s",
+			    sg->def->name, recs[i].object, recs[i].details);
 		nstored++;
 		if (recs[i].seq > max)
 			max = recs[i].seq;
