@@ -76,13 +76,7 @@ for ((k = 1; k <= KILLS; k++)); do
 	done
 	# a random point in the burst: 50 to 450 ms after it began
 	sleep "0.$((RANDOM % 5))5"
-	pid=$(cmld_pid) || fail "no cmld runs for $STACK_DIR"
-	kill -KILL "$pid"
-	for ((w = 0; w < 100; w++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -0 "$pid" 2>/dev/null && fail "cmld $pid survived SIGKILL"
+	cmld_kill9
 	for p in "${pids[@]}"; do
 		wait "$p"
 		untrack_pid "$p"

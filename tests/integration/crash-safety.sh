@@ -56,14 +56,7 @@ for ((k = 1; k <= KILLS; k++)); do
 		sleep 0.1
 	done
 	sleep 0.$((RANDOM % 3 + 1))
-	pid=$(cmld_pid) || fail "no cmld runs for $STACK_DIR"
-	kill -KILL "$pid"
-	# wait until it is gone (it is not our child)
-	for ((w = 0; w < 100; w++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -0 "$pid" 2>/dev/null && fail "cmld $pid survived SIGKILL"
+	cmld_kill9
 	stop_writer
 	acked=$(cat "$writer_dir/acked" 2>/dev/null || echo 0)
 	written=$(cat "$writer_dir/next")

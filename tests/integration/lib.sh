@@ -221,6 +221,20 @@ cmld_pid() {
 	esac
 }
 
+# Kills the stack's cmld with SIGKILL and waits until it is gone (it is not
+# our child); fails the test when there is none or it survives.
+cmld_kill9() {
+	local pid w
+	pid=$(cmld_pid) || fail "no cmld runs for $STACK_DIR"
+	kill -KILL "$pid"
+	for ((w = 0; w < 100; w++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "cmld $pid survived SIGKILL"
+	return 0
+}
+
 # Runs the shell against the stack: cmlsh_run ARGS...
 cmlsh_run() {
 	"$CMLSH" --socket "$SOCK" "$@"
