@@ -319,6 +319,26 @@ store_audit_insert(sqlite3_stmt *stmt, const struct audit_record *r)
 	return sqlite3_step(stmt);
 }
 
+/*
+ * Ends a transaction of the trail: commits it when rc is ok (the result
+ * its last statement should have), rolls it back otherwise, with *cause
+ * set to "WHAT: REASON"; frees what.  0 when committed.
+ */
+static int
+store_audit_finish(struct store *st, int rc, int ok, char *what, char **cause)
+{
+	int ret = -1;
+
+	if (rc != ok)
+		store_cause(cause, st->db, rc, "%s", what);
+	else if (store_exec(st->db, "COMMIT", cause, what) == 0)
+		ret = 0;
+	if (ret == -1)
+		store_rollback(st->db);
+	free(what);
+	return ret;
+}
+
 int
 store_audit_append_batch(struct store *st, const struct audit_record *recs,
     size_t n, char **cause)
@@ -343,21 +363,8 @@ store_audit_append_batch(struct store *st, const struct audit_record *recs,
 	for (i = 0; rc == SQLITE_OK && i < n; i++)
 		if ((rc = store_audit_insert(stmt, &recs[i])) == SQLITE_DONE)
 			rc = SQLITE_OK;
-	if (rc != SQLITE_OK) {
-		store_cause(cause, st->db, rc, "%s", what);
-		goto fail;
-	}
 	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (store_exec(st->db, "COMMIT", cause, what) == -1)
-		goto fail;
-	free(what);
-	return 0;
-fail:
-	sqlite3_finalize(stmt);
-	store_rollback(st->db);
-	free(what);
-	return -1;
+	return store_audit_finish(st, rc, SQLITE_OK, what, cause);
 }
 
 /*
@@ -452,17 +459,7 @@ store_audit_set_chain(struct store *st, const struct audit_record *recs,
 			rc = SQLITE_OK;
 	}
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_OK) {
-		store_cause(cause, st->db, rc, "%s", what);
-		store_rollback(st->db);
-		free(what);
-		return -1;
-	}
-	rc = store_exec(st->db, "COMMIT", cause, what);
-	if (rc == -1)
-		store_rollback(st->db);
-	free(what);
-	return rc;
+	return store_audit_finish(st, rc, SQLITE_OK, what, cause);
 }
 
 /* Reads an integer column. */
@@ -548,15 +545,8 @@ store_audit_ack(struct store *st, long long from, long long to,
 			    "to_seq, acked_ms) VALUES (?, ?, ?)", ins,
 			    STORE_NITEMS(ins));
 	}
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "%s", what);
-		goto fail;
-	}
-	if (store_exec(st->db, "COMMIT", cause, what) == -1)
-		goto fail;
 	free(a.r);
-	free(what);
-	return 0;
+	return store_audit_finish(st, rc, SQLITE_DONE, what, cause);
 fail:
 	store_rollback(st->db);
 	free(a.r);
@@ -620,17 +610,7 @@ store_audit_drop(struct store *st, long long seq, char **cause)
 	if (rc == SQLITE_DONE)
 		rc = store_run(st->db, "UPDATE audit.ack SET from_seq = ?1 + 1 "
 		    "WHERE from_seq <= ?1", args, STORE_NITEMS(args));
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "%s", what);
-		store_rollback(st->db);
-		free(what);
-		return -1;
-	}
-	rc = store_exec(st->db, "COMMIT", cause, what);
-	if (rc == -1)
-		store_rollback(st->db);
-	free(what);
-	return rc;
+	return store_audit_finish(st, rc, SQLITE_DONE, what, cause);
 }
 
 int
