@@ -33,6 +33,8 @@ struct audit_cp_req {
 	unsigned char head[STORE_AUDIT_HASH_LEN];
 };
 
+static void audit_cp_check(struct cmld *cmld);
+
 /* Notes a failed signing once (a record), until one works again. */
 static void
 audit_cp_failed(struct cmld *cmld, long long seq, const char *why)
@@ -142,7 +144,7 @@ audit_cp_timer(struct loop_timer *timer)
 	audit_cp_sign(timer->arg);
 }
 
-void
+static void
 audit_cp_check(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
@@ -160,7 +162,7 @@ audit_cp_check(struct cmld *cmld)
 		    audit_setting_int(cmld, "audit_checkpoint_seconds") * 1000);
 }
 
-void
+static void
 audit_cp_open(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
@@ -182,7 +184,7 @@ audit_cp_open(struct cmld *cmld)
 	}
 }
 
-void
+static void
 audit_cp_close(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
@@ -192,3 +194,9 @@ audit_cp_close(struct cmld *cmld)
 	free(t->cp_error);
 	t->cp_error = NULL;
 }
+
+const struct audit_hook audit_cp_hook = {
+	.open = audit_cp_open,
+	.committed = audit_cp_check,
+	.close = audit_cp_close,
+};

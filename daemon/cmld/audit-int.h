@@ -67,6 +67,9 @@ struct audit_trail {
 	struct loop_timer cp_timer;
 
 	struct audit_follower_list followers;
+
+	const struct audit_hook *hooks[AUDIT_HOOKS_MAX];
+	size_t nhooks;
 };
 
 /* The trail of cmld. */
@@ -84,19 +87,14 @@ long long audit_self(struct cmld *cmld, const char *result,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The name of a level: "ok", "warning", "critical", "full". */
 const char *audit_level_name(int level);
-/* audit-space.c: after a commit, measures the trail and acts on it. */
+/* audit-space.c: measures the trail after a commit and acts on it. */
 void audit_space_check(struct cmld *cmld);
+extern const struct audit_hook audit_space_hook;
 /* The forward cursor (0: none or not forwarding). */
 long long audit_forward_cursor(struct cmld *cmld);
-/* audit-cp.c: after a commit, signs a checkpoint when one is due. */
-void audit_cp_check(struct cmld *cmld);
-/* Reads the newest checkpoint at start. */
-void audit_cp_open(struct cmld *cmld);
-void audit_cp_close(struct cmld *cmld);
-/* cmd-audit-follow: sends followers what was stored, or a notice. */
-void audit_followers_kick(struct cmld *cmld);
-void audit_followers_notice(struct cmld *cmld, struct json_object *notice);
-/* Ends every follower (at shutdown). */
-void audit_followers_end(struct cmld *cmld);
+/* audit-cp.c: signs a checkpoint when one is due. */
+extern const struct audit_hook audit_cp_hook;
+/* cmd-audit-review.c: sends followers what was stored, and notices. */
+extern const struct audit_hook audit_follow_hook;
 
 #endif

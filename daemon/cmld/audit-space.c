@@ -207,3 +207,7 @@ audit_space_check(struct cmld *cmld)
 		    t->used * 100 / cap, t->used, cap);
 	}
 }
+
+const struct audit_hook audit_space_hook = {
+	.committed = audit_space_check,
+};

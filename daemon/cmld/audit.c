@@ -29,7 +29,6 @@
 #include "crypto.h"
 #include "ctx.h"
 #include "file.h"
-#include "forward.h"
 #include "log.h"
 #include "proto.h"
 #include "settings.h"
@@ -54,6 +53,16 @@ audit_trail(struct cmld *cmld)
 		TAILQ_INIT(&audit_the_trail.followers);
 	}
 	return &audit_the_trail;
+}
+
+void
+audit_hook(struct cmld *cmld, const struct audit_hook *hook)
+{
+	struct audit_trail *t = audit_trail(cmld);
+
+	if (t->nhooks == AUDIT_HOOKS_MAX)
+		fatalx("too many audit hooks");
+	t->hooks[t->nhooks++] = hook;
 }
 
 long long
@@ -274,10 +283,9 @@ audit_sync(struct cmld *cmld)
 	 * and stored just below, not by a nested commit (a reply to a
 	 * follower passes the server's barrier).
 	 */
-	audit_space_check(cmld);
-	audit_cp_check(cmld);
-	audit_followers_kick(cmld);
-	forward_kick(cmld);
+	for (i = 0; i < t->nhooks; i++)
+		if (t->hooks[i]->committed != NULL)
+			t->hooks[i]->committed(cmld);
 	t->in_flush = 0;
 	return t->nqueue == 0 ? 0 : audit_sync(cmld);
 }
@@ -379,7 +387,9 @@ audit_open(struct cmld *cmld, char **cause)
 		memcpy(t->head, t->queue[i].hash, STORE_AUDIT_HASH_LEN);
 	}
 	t->open = 1;
-	audit_cp_open(cmld);
+	for (i = 0; i < t->nhooks; i++)
+		if (t->hooks[i]->open != NULL)
+			t->hooks[i]->open(cmld);
 	if (cmld->loop != NULL)
 		loop_set_prewait(cmld->loop, audit_prewait, cmld);
 	return audit_sync(cmld) == -1 ? 0 : 0;
@@ -392,8 +402,9 @@ audit_close(struct cmld *cmld)
 	size_t i;
 
 	(void)audit_sync(cmld);
-	audit_cp_close(cmld);
-	audit_followers_end(cmld);
+	for (i = 0; i < t->nhooks; i++)
+		if (t->hooks[i]->close != NULL)
+			t->hooks[i]->close(cmld);
 	if (cmld->loop != NULL)
 		loop_set_prewait(cmld->loop, NULL, NULL);
 	for (i = 0; i < t->nqueue; i++)
@@ -469,9 +480,11 @@ void
 audit_notice(struct cmld *cmld, const char *level, long long seq,
     const char *fmt, ...)
 {
+	struct audit_trail *t = audit_trail(cmld);
 	struct json_object *n;
 	char *msg, *clean, time[32];
 	va_list ap;
+	size_t i;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
@@ -487,7 +500,9 @@ audit_notice(struct cmld *cmld, const char *level, long long seq,
 	json_object_object_add(n, "message", json_object_new_string(clean));
 	log_warnx("audit notice (%s, record #%lld): %s", level, seq, clean);
 	free(clean);
-	audit_followers_notice(cmld, n);
+	for (i = 0; i < t->nhooks; i++)
+		if (t->hooks[i]->notice != NULL)
+			t->hooks[i]->notice(cmld, n);
 	json_object_put(n);
 }
 

@@ -22,6 +22,25 @@ struct cmld;
 #define AUDIT_QUEUE_MAX 1024
 
 /*
+ * What a part of cmld does with the trail's events; any member may be
+ * NULL.  The parts that act on the trail (its room, checkpoints,
+ * followers, forwarding) hook in here, so that the trail calls none of
+ * them by name.
+ */
+struct audit_hook {
+	void (*open)(struct cmld *cmld); /* the trail is open */
+	void (*committed)(struct cmld *cmld); /* records were stored */
+	/* a notice (its level, seq, time and message) for the clients */
+	void (*notice)(struct cmld *cmld, struct json_object *notice);
+	void (*close)(struct cmld *cmld); /* the trail closes */
+};
+/* The most hooks. */
+#define AUDIT_HOOKS_MAX 8
+
+/* Adds a hook (kept: a static one); before audit_open. */
+void audit_hook(struct cmld *cmld, const struct audit_hook *hook);
+
+/*
  * Opens the trail (chains records of an older schema, reads the head) and
  * makes the loop commit what a turn wrote; -1 with *cause set.  Records
  * written before this are held and stored then.

@@ -616,7 +616,7 @@ audit_follow_send(struct cmld *cmld, struct audit_follower *f)
 	}
 }
 
-void
+static void
 audit_followers_kick(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
@@ -629,7 +629,7 @@ audit_followers_kick(struct cmld *cmld)
 	}
 }
 
-void
+static void
 audit_followers_notice(struct cmld *cmld, struct json_object *notice)
 {
 	struct audit_trail *t = audit_trail(cmld);
@@ -654,7 +654,7 @@ audit_followers_notice(struct cmld *cmld, struct json_object *notice)
 	}
 }
 
-void
+static void
 audit_followers_end(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
@@ -701,3 +701,9 @@ cmd_audit_follow(struct call *call)
 	}
 	audit_follow_send(cmld, f);
 }
+
+const struct audit_hook audit_follow_hook = {
+	.committed = audit_followers_kick,
+	.notice = audit_followers_notice,
+	.close = audit_followers_end,
+};

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit-int.h"
 #include "container.h"
 #include "control.h"
 #include "crypto.h"
@@ -248,6 +249,11 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	guestos_reconcile(&cmld);
 	cmld.loop = loop_new();
+	/* what acts on the trail: its room, checkpoints, followers, forwarding */
+	audit_hook(&cmld, &audit_space_hook);
+	audit_hook(&cmld, &audit_cp_hook);
+	audit_hook(&cmld, &audit_follow_hook);
+	audit_hook(&cmld, &forward_audit_hook);
 	/* from now on records are stored (those before were held) */
 	if (audit_open(&cmld, &cause) == -1)
 		fatalx("%s", cause);

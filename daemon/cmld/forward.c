@@ -701,3 +701,7 @@ forward_stop(struct cmld *cmld)
 	free(fw->pending);
 	free(fw);
 }
+
+const struct audit_hook forward_audit_hook = {
+	.committed = forward_kick,
+};

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+struct audit_hook;
 struct cmld;
 
 /* Records sent to cml-forward and not yet received by the collector. */
@@ -31,6 +32,8 @@ struct cmld;
 void forward_start(struct cmld *cmld, const char *tpm2d_sock);
 /* Sends the records committed since; call after each audit commit. */
 void forward_kick(struct cmld *cmld);
+/* forward_kick as the trail's hook (audit_hook). */
+extern const struct audit_hook forward_audit_hook;
 /*
  * Adds forward_host ("" when off), forward_state ("off", "starting",
  * "connected", "disconnected", "restarting", "unconfigured"),

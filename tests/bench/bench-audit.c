@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit-int.h"
 #include "ctx.h"
 #include "file.h"
 #include "log.h"
@@ -238,6 +239,9 @@ bench_cml(struct bench *b, const char *dir, struct bench_result *res)
 		bench_fail(res, "%s", cause);
 		goto out;
 	}
+	/* what cmld hooks in that runs without a loop: the room, checkpoints */
+	audit_hook(&cmld, &audit_space_hook);
+	audit_hook(&cmld, &audit_cp_hook);
 	if (audit_open(&cmld, &cause) == -1) {
 		bench_fail(res, "%s", cause);
 		goto out;
