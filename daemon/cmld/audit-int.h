@@ -23,6 +23,7 @@ struct audit_follower {
 	long long after; /* the newest record it was sent */
 	int notices_only;
 	int parked; /* waits for its client to drain */
+	long long missed; /* notices not sent while its client did not read */
 	TAILQ_ENTRY(audit_follower) entry;
 };
 TAILQ_HEAD(audit_follower_list, audit_follower);

@@ -221,6 +221,7 @@ struct audit_walk {
 	int verify; /* 1: Verify, 0: Export */
 	long long after, until; /* the records left: after < seq <= until */
 	long long cp_after; /* checkpoints sent/checked up to here */
+	long long cp_next; /* the next checkpoint's seq (0: not looked up) */
 	struct json_object *lines; /* Export: the lines of this step */
 	struct auditchain_verify *v;
 	char *broken; /* Verify: what broke first */
@@ -283,6 +284,29 @@ audit_walk_cp_cb(const struct audit_checkpoint *cp, void *arg)
 	return 0;
 }
 
+/* Takes the first checkpoint's seq (a callback that stops at once). */
+static int
+audit_walk_cp_first(const struct audit_checkpoint *cp, void *arg)
+{
+	*(long long *)arg = cp->seq;
+	return 1;
+}
+
+/* Finds the seq of the next checkpoint after those fed; -1 on error. */
+static int
+audit_walk_cp_next(struct audit_walk *w)
+{
+	char *cause = NULL;
+
+	w->cp_next = LLONG_MAX;
+	if (store_audit_checkpoints(call_cmld(w->call)->store, w->cp_after,
+	    LLONG_MAX, audit_walk_cp_first, &w->cp_next, &cause) == -1) {
+		w->cause = cause;
+		return -1;
+	}
+	return 0;
+}
+
 /* Feeds one record, then the checkpoint at it, if any. */
 static int
 audit_walk_record(const struct audit_record *rec, void *arg)
@@ -307,12 +331,17 @@ audit_walk_record(const struct audit_record *rec, void *arg)
 		    rec->hash, &cause) == -1)
 			w->broken = cause;
 	}
+	/* the checkpoints up to it: looked up once a checkpoint, not a record */
+	if (w->cp_next == 0 && audit_walk_cp_next(w) == -1)
+		return 1;
+	if (rec->seq < w->cp_next)
+		return 0;
 	if (store_audit_checkpoints(call_cmld(w->call)->store, w->cp_after,
 	    rec->seq, audit_walk_cp_cb, w, &cause) == -1) {
 		w->cause = cause;
 		return 1;
 	}
-	return 0;
+	return audit_walk_cp_next(w) == -1 ? 1 : 0;
 }
 
 /* The client drained its replies (or left): produce again. */
@@ -549,6 +578,29 @@ audit_follow_cb(const struct audit_record *rec, void *arg)
 static void audit_follow_send(struct cmld *cmld, struct audit_follower *f);
 static void audit_follow_end(struct cmld *cmld, struct audit_follower *f);
 
+/* Tells a follower how many notices it missed while it did not read. */
+static void
+audit_follow_missed(struct cmld *cmld, struct audit_follower *f)
+{
+	struct json_object *n, *p;
+	char time[32], *msg;
+
+	audit_format_time(audit_now_ms(), time, sizeof time);
+	msg = xasprintf("%lld notices were not sent while this client did not "
+	    "read: audit list has what they told", f->missed);
+	n = json_object_new_object();
+	json_object_object_add(n, "level", json_object_new_string("missed"));
+	json_object_object_add(n, "seq",
+	    json_object_new_int64(audit_stored_seq(cmld)));
+	json_object_object_add(n, "time", json_object_new_string(time));
+	json_object_object_add(n, "message", json_object_new_string(msg));
+	free(msg);
+	p = json_object_new_object();
+	json_object_object_add(p, "notice", n);
+	f->missed = 0;
+	(void)call_reply_more(f->call, p);
+}
+
 /* The follower's client drained its replies: send what it missed. */
 static void
 audit_follow_drained(struct call *call)
@@ -561,6 +613,8 @@ audit_follow_drained(struct call *call)
 		return;
 	}
 	call->on_drain = audit_follow_drained; /* one-shot: again */
+	if (f->missed > 0 && !call_congested(call))
+		audit_follow_missed(call_cmld(call), f);
 	audit_follow_send(call_cmld(call), f);
 }
 
@@ -636,15 +690,19 @@ audit_followers_notice(struct cmld *cmld, struct json_object *notice)
 	struct audit_follower *f, *next;
 	struct json_object *p;
 
-	/*
-	 * A notice goes out even to a congested client: they are few (a
-	 * threshold crossed, a violation), and they must not wait.
-	 */
 	for (f = TAILQ_FIRST(&t->followers); f != NULL; f = next) {
 		next = TAILQ_NEXT(f, entry);
 		if (f->call->client == NULL) {
 			if (!f->parked)
 				audit_follow_end(cmld, f);
+			continue;
+		}
+		/*
+		 * A client that does not read gets no more queued: it is told
+		 * how many it missed once it reads again (the trail has them).
+		 */
+		if (call_congested(f->call)) {
+			f->missed++;
 			continue;
 		}
 		p = json_object_new_object();
