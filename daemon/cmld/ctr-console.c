@@ -314,6 +314,7 @@ ctr_console_open(struct ctr *k)
 
 	if (con == NULL) {
 		con = k->console = xcalloc(1, sizeof *con);
+		k->console_free = ctr_console_free;
 		con->cmld = k->cmld;
 		con->master = -1;
 		TAILQ_INIT(&con->follows);

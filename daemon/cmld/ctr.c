@@ -42,7 +42,8 @@ ctr_free(struct ctr *k)
 {
 	loop_timer_stop(k->cmld->loop, &k->timer);
 	loop_timer_stop(k->cmld->loop, &k->vtimer);
-	ctr_console_free(k);
+	if (k->console_free != NULL)
+		k->console_free(k);
 	cconfig_clear(&k->cfg);
 	free(k->name);
 	free(k->id);

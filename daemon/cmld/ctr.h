@@ -43,6 +43,8 @@ struct ctr {
 	struct container *rt; /* while it runs */
 	struct call *waiting; /* a stop or kill answered at the end */
 	struct ctr_console *console; /* init's console and log; NULL */
+	/* frees console (ctr-console.c sets it with console) */
+	void (*console_free)(struct ctr *k);
 	int starting; /* a start job runs */
 	int wiping; /* container wipe runs */
 	/* integrity errors the kernel reported on its volume since cmld began */
