@@ -325,9 +325,11 @@ audit_rechain_cb(const struct audit_record *rec, void *arg)
 	}
 	r = &rc->recs[rc->n++];
 	*r = *rec;
-	/* only seq, prev and hash are stored: the strings are not kept */
 	audit_chain(r, rc->prev);
 	memcpy(rc->prev, r->hash, STORE_AUDIT_HASH_LEN);
+	/* only seq, prev and hash are stored: the row's strings go now */
+	r->type = r->comm = r->container = r->object = r->result = NULL;
+	r->details = NULL;
 	return 0;
 }
 
