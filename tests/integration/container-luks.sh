@@ -46,7 +46,7 @@
 # file), CR 4.2, CR 4.2(2) (container wipe destroys header, keyslots,
 # volume and key, and verifies that none remains), CR 1.1 (the PIN unlocks
 # the container's storage), CR 1.11 (a wrong PIN counts and leaves it
-# locked).
+# locked), TSF.AUDIT (no PIN and no key material in the trail).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -303,9 +303,24 @@ expect_match "$e2: the kept volume cannot be opened again: its key went with the
     "kept in $(re_quote "$f2"), but its key went with the container: nothing opens it again" "$(cat "$SCRATCH/out")"
 expect_eq "$e2: no wrapped key row after the remove" 0 "$(sqlite3 "$db" "SELECT count(*) FROM container_key WHERE container = '$e2'")"
 
-# --- no PIN anywhere ----------------------------------------------------------------------------
+# --- no PIN anywhere, no key material in the trail -----------------------------------------------
 for s in "$PIN" "$WRONG"; do
 	expect_eq "the PIN $s is in no log, database or audit record" "" \
 	    "$(grep -rlaF "$s" "$STACK_DIR" 2>/dev/null)"
 done
+# the wrapped key that was wiped: neither its bytes nor any spelling of
+# them (hex, base64) in audit.db or in the exported trail
+cmlsh_run audit export >"$SCRATCH/trail.jsonl" 2>"$SCRATCH/err" ||
+    fail "audit export: $(cat "$SCRATCH/err")"
+expect_eq "the wrapped key is in no audit record, in no spelling" 0 \
+    "$(python3 -c 'import base64, os, sys
+w = bytes.fromhex(sys.argv[1])
+forms = [w, sys.argv[1].encode(), sys.argv[1].lower().encode(),
+    base64.b64encode(w), base64.b64encode(w[:48])]
+n = 0
+for f in (sys.argv[2], sys.argv[2] + "-wal", sys.argv[3]):
+    if os.path.exists(f):
+        data = open(f, "rb").read()
+        n += sum(data.count(x) for x in forms)
+print(n)' "$wrapped" "$(state_dir)/audit.db" "$SCRATCH/trail.jsonl")"
 finish
