@@ -328,3 +328,14 @@ daemon_child_init(int deathsig)
 	signal(SIGPIPE, SIG_DFL);
 	return 0;
 }
+
+int
+daemon_check_root(const char *name, const char *root)
+{
+	if (*root != '\0' && root[0] != '/') {
+		fprintf(stderr, "%s: --root needs an absolute path, not '%s'\n",
+		    name, root);
+		return -1;
+	}
+	return 0;
+}

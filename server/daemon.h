@@ -43,6 +43,12 @@ void daemon_ready(const char *name, int foreground, int ready_fd,
  */
 int daemon_background(void);
 
+/*
+ * Checks a daemon's --root: "" (the real root) or an absolute path; 0, or
+ * -1 after saying why on stderr (exit 2 then: a usage error).
+ */
+int daemon_check_root(const char *name, const char *root);
+
 /* Creates dir and its parents and gives dir mode; exits on failure. */
 void daemon_mkdirs(const char *dir, mode_t mode);
 

@@ -220,11 +220,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "cmld: must run as root\n");
 		return 1;
 	}
-	if (*root != '\0' && root[0] != '/') {
-		fprintf(stderr, "cmld: --root needs an absolute path, not "
-		    "'%s'\n", root);
+	if (daemon_check_root("cmld", root) == -1)
 		return 2;
-	}
 
 	/* Keys will pass through this process: keep it out of core dumps. */
 	daemon_fd = daemon_start("cmld", foreground, level);

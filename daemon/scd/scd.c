@@ -217,11 +217,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (*root != '\0' && root[0] != '/') {
-		fprintf(stderr, "scd: --root needs an absolute path, not "
-		    "'%s'\n", root);
+	if (daemon_check_root("scd", root) == -1)
 		return 2;
-	}
 	if (scd_configure(&s, root, o, &level) == -1) {
 		free(s.tpm2d_sock);
 		return 2;

@@ -524,11 +524,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (*root != '\0' && root[0] != '/') {
-		fprintf(stderr, "tpm2d: --root needs an absolute path, not "
-		    "'%s'\n", root);
+	if (daemon_check_root("tpm2d", root) == -1)
 		return 2;
-	}
 	if (tpm2d_configure(&t, root, &o, &level) == -1) {
 		free(t.tcti);
 		free(t.state_volume_path);
