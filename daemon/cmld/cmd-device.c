@@ -80,115 +80,116 @@ device_status_reply(struct call *call, struct json_object *p)
 	call_reply(call, p);
 }
 
-/* A device status call waiting for scd. */
+/*
+ * A device status call: tpm2d and scd are asked at once, and the call is
+ * answered once both have (or could not be asked).
+ */
 struct device_status_req {
 	struct call *call;
-	struct json_object *p;
+	struct json_object *p; /* the reply but for the stages */
+	struct json_object *tpm, *scd; /* what each answered */
+	char *tpm_error, *scd_error; /* or why not */
+	int pending; /* stages asked that have yet to answer */
 };
+
+/* Answers once neither stage is pending: tpm2d's part, then scd's. */
+static void
+device_status_done(struct device_status_req *r)
+{
+	if (r->pending > 0)
+		return;
+	if (r->tpm != NULL)
+		json_object_object_add(r->p, "tpm", r->tpm);
+	else if (r->tpm_error != NULL)
+		json_object_object_add(r->p, "tpm_error",
+		    json_object_new_string(r->tpm_error));
+	if (r->scd != NULL)
+		json_object_object_add(r->p, "scd", r->scd);
+	else if (r->scd_error != NULL)
+		json_object_object_add(r->p, "scd_error",
+		    json_object_new_string(r->scd_error));
+	device_status_reply(r->call, r->p);
+	free(r->tpm_error);
+	free(r->scd_error);
+	free(r);
+}
 
 /* Gets scd's Status: its stage is then as it is now. */
 static void
 device_status_scd_cb(void *arg, const char *error, struct json_object *params)
 {
 	struct device_status_req *r = arg;
-	struct json_object *scd;
 
 	if (error != NULL)
-		json_object_object_add(r->p, "scd_error",
-		    json_object_new_string(scd_error_message(params)));
+		r->scd_error = xstrdup(scd_error_message(params));
 	else {
 		/* only what the interface says, whatever scd sent */
-		scd = json_object_new_object();
-		device_copy(scd, params, "platform_secret", json_type_string);
-		device_copy(scd, params, "pcsc", json_type_string);
-		device_copy(scd, params, "reason", json_type_string);
-		device_copy(scd, params, "tokens", json_type_int);
-		json_object_object_add(r->p, "scd", scd);
+		r->scd = json_object_new_object();
+		device_copy(r->scd, params, "platform_secret",
+		    json_type_string);
+		device_copy(r->scd, params, "pcsc", json_type_string);
+		device_copy(r->scd, params, "reason", json_type_string);
+		device_copy(r->scd, params, "tokens", json_type_int);
 	}
-	device_status_reply(r->call, r->p);
-	free(r);
+	r->pending--;
+	device_status_done(r);
 }
 
-/*
- * Asks scd how it is (unless cmld runs without it), then answers with p
- * (taken over).  From the handler (handler set) the call is deferred
- * only if scd was asked.
- */
-static void
-device_status_scd(struct call *call, struct json_object *p, int handler)
-{
-	struct device_status_req *r;
-	char *cause = NULL;
-
-	if (strcmp(stage_state(call_cmld(call)->scd), "absent") == 0) {
-		device_status_reply(call, p);
-		return;
-	}
-	r = xcalloc(1, sizeof *r);
-	r->call = call;
-	r->p = p;
-	if (scd_call(call_cmld(call), "Status", NULL, device_status_scd_cb, r,
-	    &cause) == -1) {
-		/* not there: its state says so */
-		free(cause);
-		free(r);
-		device_status_reply(call, p);
-		return;
-	}
-	if (handler)
-		call_defer(call);
-}
-
-/* Gets tpm2d's Status for a device status call; then scd is asked. */
+/* Gets tpm2d's Status. */
 static void
 device_status_tpm_cb(void *arg, const char *error, struct json_object *params)
 {
-	struct call *call = arg;
-	struct json_object *p, *tpm;
+	struct device_status_req *r = arg;
 	static const char *const strs[] = { "tcti", "manufacturer",
 	    "firmware", "system_key", "reason", "identity", "state_volume",
 	    "state_volume_reason" };
 	size_t i;
 
-	p = device_status_json(call_cmld(call));
-	if (error != NULL) {
-		json_object_object_add(p, "tpm_error",
-		    json_object_new_string(tpm_error_message(params)));
-		device_status_scd(call, p, 0);
-		return;
+	if (error != NULL)
+		r->tpm_error = xstrdup(tpm_error_message(params));
+	else {
+		/* only what the interface says, whatever tpm2d sent */
+		r->tpm = json_object_new_object();
+		for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
+			device_copy(r->tpm, params, strs[i], json_type_string);
+		device_copy(r->tpm, params, "seal_pcrs", json_type_array);
+		device_copy(r->tpm, params, "measure_pcr", json_type_int);
+		device_copy(r->tpm, params, "identity_handle", json_type_int);
 	}
-	/* only what the interface says, whatever tpm2d sent */
-	tpm = json_object_new_object();
-	for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
-		device_copy(tpm, params, strs[i], json_type_string);
-	device_copy(tpm, params, "seal_pcrs", json_type_array);
-	device_copy(tpm, params, "measure_pcr", json_type_int);
-	device_copy(tpm, params, "identity_handle", json_type_int);
-	json_object_object_add(p, "tpm", tpm);
-	device_status_scd(call, p, 0);
+	r->pending--;
+	device_status_done(r);
 }
 
 void
 cmd_device_status(struct call *call)
 {
 	struct cmld *cmld = call_cmld(call);
-	struct json_object *p;
+	struct device_status_req *r;
 	char *cause = NULL;
 
-	/* each stage's state as it is now: asked, and taken from its reply */
-	if (strcmp(tpm_state(cmld), "absent") == 0) {
-		device_status_scd(call, device_status_json(cmld), 1);
-		return;
+	/* each stage's state as it is now: both asked at once */
+	r = xcalloc(1, sizeof *r);
+	r->call = call;
+	r->p = device_status_json(cmld);
+	if (strcmp(tpm_state(cmld), "absent") != 0) {
+		if (tpm_call(cmld, "Status", NULL, device_status_tpm_cb, r,
+		    &cause) == 0)
+			r->pending++;
+		else
+			r->tpm_error = cause;
 	}
-	if (tpm_call(cmld, "Status", NULL, device_status_tpm_cb, call,
-	    &cause) == 0) {
+	cause = NULL;
+	if (strcmp(stage_state(cmld->scd), "absent") != 0) {
+		/* not there: its state says so */
+		if (scd_call(cmld, "Status", NULL, device_status_scd_cb, r,
+		    &cause) == 0)
+			r->pending++;
+		else
+			free(cause);
+	}
+	if (r->pending > 0)
 		call_defer(call);
-		return;
-	}
-	p = device_status_json(cmld);
-	json_object_object_add(p, "tpm_error", json_object_new_string(cause));
-	free(cause);
-	device_status_scd(call, p, 1);
+	device_status_done(r);
 }
 
 /* Gets tpm2d's answer to ResetSystemKey. */
