@@ -42,17 +42,18 @@
 /* A command name (the kernel's comm has 15 bytes). */
 #define AUDIT_COMM_MAX 64
 
-static struct audit_trail audit_the_trail;
-
 struct audit_trail *
 audit_trail(struct cmld *cmld)
 {
-	if (audit_the_trail.cmld == NULL) {
-		audit_the_trail.cmld = cmld;
-		audit_the_trail.next_seq = 1;
-		TAILQ_INIT(&audit_the_trail.followers);
+	struct audit_trail *t = cmld->audit;
+
+	if (t == NULL) {
+		t = cmld->audit = xcalloc(1, sizeof *t);
+		t->cmld = cmld;
+		t->next_seq = 1;
+		TAILQ_INIT(&t->followers);
 	}
-	return &audit_the_trail;
+	return t;
 }
 
 void
@@ -414,8 +415,8 @@ audit_close(struct cmld *cmld)
 	if (t->nqueue > 0)
 		log_warnx("%zu audit records could not be stored at shutdown",
 		    t->nqueue);
-	t->nqueue = 0;
-	t->open = 0;
+	free(t);
+	cmld->audit = NULL;
 }
 
 void

@@ -13,6 +13,7 @@
 #include "server.h"
 
 struct crypto_trust;
+struct audit_trail;
 struct ctr;
 struct loop;
 struct store;
@@ -45,6 +46,7 @@ struct cmld {
 	struct kmsg *kmsg; /* the kernel's log: integrity errors (kmsg.c) */
 	struct kaudit *kaudit; /* cmld as the kernel's audit daemon */
 	struct forward *forward; /* audit forwarding (forward.c) */
+	struct audit_trail *audit; /* the audit trail (audit.c) */
 	/* the client processes with a token call out; 0: a free slot */
 	pid_t token_callers[CMLD_TOKEN_CALLS];
 	/* settings, as applied (cmld is their only writer) */

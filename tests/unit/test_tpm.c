@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "audit.h"
 #include "ctx.h"
 #include "log.h"
 #include "loop.h"
@@ -198,6 +199,9 @@ t_setup(void **state)
 	st->cmld.store = store_open(st->dir, &cause);
 	if (st->cmld.store == NULL)
 		fail_msg("store_open: %s", cause);
+	/* records are stored as cmld stores them: committed each turn */
+	if (audit_open(&st->cmld, &cause) == -1)
+		fail_msg("audit_open: %s", cause);
 	*state = st;
 	return 0;
 }
@@ -214,6 +218,7 @@ t_teardown(void **state)
 		fake_stop(st->pid);
 	json_object_put(st->r.params);
 	free(st->r.error);
+	audit_close(&st->cmld);
 	store_close(st->cmld.store);
 	loop_free(st->cmld.loop);
 	(void)test_remove_tree(st->dir);
