@@ -107,8 +107,10 @@
 # (CML_VM_BENCH=N runs each, default 1; tests/bench/run-storage).
 # A check the VM does not report fails, and so does a VM that never says
 # "done".  The VM is stopped when its console stays silent for
-# CML_VM_STALL seconds (default 180: each step in the VM has a bound of
-# its own of 120 s, so a silence that long is a hang) or when it has run
+# CML_VM_STALL seconds (default 180: the VM prints a heartbeat every 20 s,
+# so a silence that long is a VM that stands still; a cmlsh command in it
+# that takes over 100 s prints what cmld and its children are doing, the
+# end of cmld's log and the kernel's, and ends the VM) or when it has run
 # CML_VM_TIMEOUT seconds in all (default 900: an ASan build under TCG on a
 # slow machine needs more than three minutes of steady progress).  The VM uses KVM when
 # /dev/kvm is writable and a probe boot of the same kernel under KVM alone

@@ -71,6 +71,11 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
 exec </dev/console >/dev/console 2>&1
 echo 1 >/proc/sys/kernel/printk 2>/dev/null
+# a task blocked for 30 s is told in the kernel's log (hang_report reads it)
+echo 30 >/proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+# a heartbeat: the host's watchdog stops a VM whose console stays silent,
+# and this tells a VM that works slowly from one that stands still
+( while sleep 20; do echo "CMLVM-BEAT $(cut -d' ' -f1 /proc/uptime)"; done ) &
 report boot "$(cut -d' ' -f1 /proc/uptime)"
 report kernel "$(uname -r)"
 report sanitizer_options "ASAN_OPTIONS=${ASAN_OPTIONS:-} UBSAN_OPTIONS=${UBSAN_OPTIONS:-}"
@@ -205,8 +210,43 @@ else
 	off
 fi
 
+# hang_report WHAT: what cmld and its children are doing, cmld's log and
+# the kernel's last words, on the console (CMLVM-HANG lines; the console
+# itself, since a command's output may be taken by $(...)), when a
+# command did not finish in time
+hang_report() {
+	hang_report_lines "$@" >/dev/console 2>&1
+}
+hang_report_lines() {
+	local p
+	echo "CMLVM-HANG $1 did not finish in time (uptime $(cut -d' ' -f1 /proc/uptime))"
+	for p in /proc/[0-9]*; do
+		[ -r $p/stat ] || continue
+		case "$(cat $p/comm 2>/dev/null)" in
+		cmld | cmlsh | cml-* | tpm2d | scd | sh | init)
+			echo "CMLVM-HANG pid ${p#/proc/} $(cat $p/comm 2>/dev/null) state $(sed -n 's/^State:[[:space:]]*//p' $p/status 2>/dev/null) ppid $(sed -n 's/^PPid:[[:space:]]*//p' $p/status 2>/dev/null) wchan $(cat $p/wchan 2>/dev/null) cgroup $(cat $p/cgroup 2>/dev/null)"
+			sed 's/^/CMLVM-HANG   stack /' $p/stack 2>/dev/null | head -n 12
+			;;
+		esac
+	done
+	tail -n 20 $STACK/log/cmld.log | sed 's/^/CMLVM-HANG log /'
+	dmesg 2>/dev/null | tail -n 20 | sed 's/^/CMLVM-HANG kernel /'
+}
+
+# (a command cut off at 100 s says what hung, well within the host's
+# watchdog; -k: a cmlsh that does not end on SIGTERM is killed)
 cml() {
-	timeout 120 cmlsh --socket $SOCK "$@"
+	local t0 rc
+	t0=$(cut -d. -f1 /proc/uptime)
+	timeout -k 5 100 cmlsh --socket $SOCK "$@"
+	rc=$?
+	# (by the time taken: a command's own status may be 137 or 143 too)
+	if [ $(($(cut -d. -f1 /proc/uptime) - t0)) -ge 100 ]; then
+		# what hung, then the VM ends: the host fails the test with it
+		hang_report "cmlsh $*"
+		off
+	fi
+	return $rc
 }
 
 # run KEY CMLSH-ARGS...: reports KEY's exit status, and the output when
