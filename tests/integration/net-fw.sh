@@ -14,10 +14,13 @@
 # cause naming the rule, and leave `nft -j list table inet cml` exactly as
 # it was.  Removing a container leaves nothing of it.  Nothing outside the
 # test's namespaces is touched.
+# Island mode (no link at all) is the container's side and not tested here.
 # Proves: TSF.ISOL (only c0 reaches a service container; containers never
 # reach each other), CR 5.1 (default deny on every container link, one
 # transaction per change), NDR 5.2 (only configured flows, both directions),
-# NDR 5.2(1), NDR 5.2(2), NDR 5.2(3)
+# NDR 5.2(1) (deny all, permit by exception), NDR 5.2(3) (fail closed: the
+# deny is in force before a container's rules, and a failed change leaves
+# nothing of them)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
