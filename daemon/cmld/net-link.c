@@ -40,9 +40,15 @@
 
 /* How long a request may wait for its answer before it counts as lost. */
 #define NET_LINK_TIMEOUT_MS 2000
-/* Requests and answers: our requests are small, and with NETLINK_CAP_ACK
- * an error does not echo them back. */
-#define NET_LINK_BUFSIZE 8192
+/* Our requests are small; answers are larger (a link's description with
+ * its statistics) but, with NETLINK_CAP_ACK, an error does not echo the
+ * request back. */
+#define NET_LINK_MSGSIZE 1024
+/* What libmnl advises for dumps (MNL_SOCKET_DUMP_SIZE): the kernel sizes
+ * a dump's messages by what we read with, up to 32 KiB. */
+#define NET_LINK_RECVSIZE 32768
+/* Room for an interface name in a cause: the name, or 16 bytes and "...". */
+#define NET_LINK_NAMEBUF (IFNAMSIZ + 4)
 /* Room for the kernel's extended-ACK message in a cause. */
 #define NET_LINK_EXTMSG_MAX 160
 
@@ -53,14 +59,44 @@ struct net_nl {
 	uint32_t seq;
 };
 
-/* What one request's answer said, for the cause. */
+/* The names a link dump collects (net_link_list). */
+struct net_link_names {
+	const char *prefix;
+	char **names; /* NULL-terminated */
+	size_t n;
+};
+
+/* What one request's answer said. */
 struct net_link_answer {
 	int error;			   /* errno of a negative ACK, 0 */
 	char extmsg[NET_LINK_EXTMSG_MAX]; /* the kernel's message, or "" */
 	int ifindex;			   /* from an RTM_NEWLINK answer */
+	struct net_link_names *list;	   /* a dump's names, or NULL */
 };
 
 /* --- addresses and the pool ------------------------------------------ */
+
+/*
+ * Copies s into buf (len bytes, at least 4) for a message: bytes other
+ * than printable ASCII become '?', and what does not fit is cut, ending in
+ * "...".  Returns buf.
+ */
+static const char *
+net_link_printable(const char *s, char *buf, size_t len)
+{
+	size_t i, n = strnlen(s, len);
+
+	if (n == len)
+		n = len - 4;
+	for (i = 0; i < n; i++)
+		buf[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
 
 /* The full length in bits of family's addresses. */
 static unsigned int
@@ -73,14 +109,16 @@ int
 net_addr_parse(const char *s, int need_prefix, struct net_addr *a,
     char **cause)
 {
-	char buf[NET_ADDR_STRLEN], *slash, *end;
+	char buf[NET_ADDR_STRLEN], text[NET_ADDR_STRLEN], *slash, *end;
 	unsigned long prefix;
 
 	memset(a, 0, sizeof *a);
 	if (strlen(s) >= sizeof buf) {
-		xcause(cause, "'%.*s...' is too long for an address", 16, s);
+		xcause(cause, "'%s' is too long for an address",
+		    net_link_printable(s, text, 20));
 		return -1;
 	}
+	net_link_printable(s, text, sizeof text);
 	memcpy(buf, s, strlen(s) + 1);
 	if ((slash = strchr(buf, '/')) != NULL)
 		*slash++ = '\0';
@@ -89,14 +127,14 @@ net_addr_parse(const char *s, int need_prefix, struct net_addr *a,
 	else if (inet_pton(AF_INET6, buf, &a->a.v6) == 1)
 		a->family = AF_INET6;
 	else {
-		xcause(cause, "'%s' is no IPv4 or IPv6 address", s);
+		xcause(cause, "'%s' is no IPv4 or IPv6 address", text);
 		return -1;
 	}
 	a->prefix = net_link_family_bits(a->family);
 	if (slash == NULL) {
 		if (need_prefix) {
 			xcause(cause, "'%s' has no prefix length (ADDR/LEN)",
-			    s);
+			    text);
 			return -1;
 		}
 		return 0;
@@ -105,8 +143,8 @@ net_addr_parse(const char *s, int need_prefix, struct net_addr *a,
 	if (*slash < '0' || *slash > '9' ||
 	    (prefix = strtoul(slash, &end, 10), *end != '\0') ||
 	    errno != 0 || prefix > a->prefix) {
-		xcause(cause, "'%s': the prefix length must be 0..%u", s,
-		    a->prefix);
+		xcause(cause, "'%s': the prefix length must be 0..%u",
+		    text, a->prefix);
 		return -1;
 	}
 	a->prefix = (unsigned int)prefix;
@@ -554,17 +592,12 @@ static int
 net_link_extack_cb(const struct nlattr *attr, void *data)
 {
 	struct net_link_answer *ans = data;
-	const char *s;
-	size_t i, n;
 
 	if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG ||
 	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == -1)
 		return MNL_CB_OK;
-	s = mnl_attr_get_str(attr);
-	n = strnlen(s, sizeof ans->extmsg - 1);
-	for (i = 0; i < n; i++)
-		ans->extmsg[i] = s[i] >= ' ' && s[i] < 0x7f ? s[i] : '?';
-	ans->extmsg[n] = '\0';
+	net_link_printable(mnl_attr_get_str(attr), ans->extmsg,
+	    sizeof ans->extmsg);
 	return MNL_CB_OK;
 }
 
@@ -596,37 +629,76 @@ net_link_error_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
-/* Keeps the index an RTM_NEWLINK answer carries. */
+/* Keeps an RTM_NEWLINK answer's name (for a dump's list) or index. */
 static int
 net_link_data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct net_link_answer *ans = data;
+	struct net_link_names *l = ans->list;
 	const struct ifinfomsg *ifm;
+	const struct nlattr *attr;
+	const char *name;
 
-	if (nlh->nlmsg_type == RTM_NEWLINK &&
-	    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof *ifm)) {
-		ifm = mnl_nlmsg_get_payload(nlh);
-		ans->ifindex = ifm->ifi_index;
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof *ifm))
+		return MNL_CB_OK;
+	ifm = mnl_nlmsg_get_payload(nlh);
+	ans->ifindex = ifm->ifi_index;
+	if (l == NULL)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof *ifm) {
+		if (mnl_attr_get_type(attr) != IFLA_IFNAME ||
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == -1)
+			continue;
+		name = mnl_attr_get_str(attr);
+		if (strncmp(name, l->prefix, strlen(l->prefix)) != 0 ||
+		    !net_link_name_ok(name))
+			break;
+		l->names = xreallocarray(l->names, l->n + 2, sizeof *l->names);
+		l->names[l->n++] = xstrdup(name);
+		l->names[l->n] = NULL;
+		break;
 	}
 	return MNL_CB_OK;
 }
 
+/* Ends a dump; one that the kernel cut short carries its error. */
+static int
+net_link_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct net_link_answer *ans = data;
+	int err;
+
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof err) {
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
+		if (err < 0) {
+			ans->error = -err;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_STOP;
+}
+
 /*
- * Sends the request nlh on nl and reads its answer up to the ACK.  0, or
- * -1 with errno set and ans->error (and ans->extmsg) saying why.
+ * Sends the request nlh on nl and reads its answer up to the ACK (or, for
+ * a dump, up to its end), collecting link names into list if not NULL.
+ * 0, or -1 with errno set and ans->error (and ans->extmsg) saying why.
  */
 static int
 net_link_talk(struct net_nl *nl, struct nlmsghdr *nlh,
-    struct net_link_answer *ans)
+    struct net_link_names *list, struct net_link_answer *ans)
 {
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+	/* With a table of its own libmnl runs no default for the others. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { /* never written */
 		[NLMSG_ERROR] = net_link_error_cb,
+		[NLMSG_DONE] = net_link_done_cb,
 	};
-	char buf[NET_LINK_BUFSIZE];
+	char buf[NET_LINK_RECVSIZE];
 	ssize_t n;
 	int ret;
 
 	memset(ans, 0, sizeof *ans);
+	ans->list = list;
 	nlh->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) == -1) {
 		ans->error = errno;
@@ -675,7 +747,7 @@ net_link_request(struct net_nl *nl, struct nlmsghdr *nlh, const char *what,
 		    what);
 		return -1;
 	}
-	if (net_link_talk(nl, nlh, ans) == -1) {
+	if (net_link_talk(nl, nlh, NULL, ans) == -1) {
 		net_link_cause(cause, what, ans);
 		return -1;
 	}
@@ -687,17 +759,18 @@ net_link_request(struct net_nl *nl, struct nlmsghdr *nlh, const char *what,
 int
 net_link_index(struct net_nl *nl, const char *name, char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[64];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[64];
 	struct net_link_answer ans;
 	struct nlmsghdr *nlh;
 
-	snprintf(what, sizeof what, "looking up link '%.*s'", IFNAMSIZ, name);
+	snprintf(what, sizeof what, "looking up link '%s'",
+	    net_link_printable(name, n, sizeof n));
 	nlh = net_link_msg_link(buf, sizeof buf, 0, RTM_GETLINK, name, 0, -1);
 	if (nlh == NULL) {
 		xcause(cause, "%s failed: invalid name", what);
 		return -1;
 	}
-	if (net_link_talk(nl, nlh, &ans) == -1) {
+	if (net_link_talk(nl, nlh, NULL, &ans) == -1) {
 		if (ans.error == ENODEV)
 			return 0;
 		net_link_cause(cause, what, &ans);
@@ -712,14 +785,60 @@ net_link_index(struct net_nl *nl, const char *name, char **cause)
 }
 
 int
+net_link_list(struct net_nl *nl, const char *prefix, char ***names,
+    size_t *n, char **cause)
+{
+	char buf[NET_LINK_MSGSIZE];
+	struct net_link_names list = { prefix, NULL, 0 };
+	struct net_link_answer ans;
+	struct nlmsghdr *nlh;
+	void *hdr;
+
+	*names = NULL;
+	*n = 0;
+	nlh = net_link_msg_start(buf, sizeof buf, 0, RTM_GETLINK, NLM_F_DUMP,
+	    sizeof(struct ifinfomsg), &hdr);
+	if (nlh == NULL) {
+		xcause(cause, "listing the links failed: request too long");
+		return -1;
+	}
+	/* A dump ends with NLMSG_DONE, not with an ACK. */
+	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	if (net_link_talk(nl, nlh, &list, &ans) == -1) {
+		net_link_cause(cause, "listing the links", &ans);
+		net_link_names_free(list.names);
+		return -1;
+	}
+	if (list.names == NULL)
+		list.names = xcalloc(1, sizeof *list.names);
+	*names = list.names;
+	*n = list.n;
+	return 0;
+}
+
+void
+net_link_names_free(char **names)
+{
+	size_t i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
 net_link_add_veth(struct net_nl *nl, const char *name, const char *peer,
     int peer_nsfd, char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[96];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], p[NET_LINK_NAMEBUF];
+	char what[96];
 	struct net_link_answer ans;
 
-	snprintf(what, sizeof what, "creating veth pair '%.*s'/'%.*s'",
-	    IFNAMSIZ, name, IFNAMSIZ, peer);
+	snprintf(what, sizeof what, "creating veth pair '%s'/'%s'",
+	    net_link_printable(name, n, sizeof n),
+	    net_link_printable(peer, p, sizeof p));
 	return net_link_request(nl, net_link_msg_veth(buf, sizeof buf, 0,
 	    name, peer, peer_nsfd), what, &ans, cause);
 }
@@ -727,10 +846,11 @@ net_link_add_veth(struct net_nl *nl, const char *name, const char *peer,
 int
 net_link_del(struct net_nl *nl, const char *name, char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[64];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[64];
 	struct net_link_answer ans;
 
-	snprintf(what, sizeof what, "deleting link '%.*s'", IFNAMSIZ, name);
+	snprintf(what, sizeof what, "deleting link '%s'",
+	    net_link_printable(name, n, sizeof n));
 	return net_link_request(nl, net_link_msg_link(buf, sizeof buf, 0,
 	    RTM_DELLINK, name, 0, -1), what, &ans, cause);
 }
@@ -738,11 +858,11 @@ net_link_del(struct net_nl *nl, const char *name, char **cause)
 int
 net_link_up(struct net_nl *nl, const char *name, char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[64];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[64];
 	struct net_link_answer ans;
 
-	snprintf(what, sizeof what, "setting link '%.*s' up", IFNAMSIZ,
-	    name);
+	snprintf(what, sizeof what, "setting link '%s' up",
+	    net_link_printable(name, n, sizeof n));
 	return net_link_request(nl, net_link_msg_link(buf, sizeof buf, 0,
 	    RTM_NEWLINK, name, 1, -1), what, &ans, cause);
 }
@@ -750,11 +870,11 @@ net_link_up(struct net_nl *nl, const char *name, char **cause)
 int
 net_link_move(struct net_nl *nl, const char *name, int nsfd, char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[80];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[80];
 	struct net_link_answer ans;
 
-	snprintf(what, sizeof what, "moving link '%.*s' to another network "
-	    "namespace", IFNAMSIZ, name);
+	snprintf(what, sizeof what, "moving link '%s' to another network "
+	    "namespace", net_link_printable(name, n, sizeof n));
 	if (nsfd < 0) {
 		xcause(cause, "%s failed: no namespace given", what);
 		return -1;
@@ -767,14 +887,14 @@ int
 net_link_add_addr(struct net_nl *nl, const char *name,
     const struct net_addr *a, char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[128], text[NET_ADDR_STRLEN];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[128], text[NET_ADDR_STRLEN];
 	struct net_link_answer ans;
 	int ifindex;
 
 	if (net_addr_format(a, text, sizeof text) == -1)
 		snprintf(text, sizeof text, "(invalid address)");
-	snprintf(what, sizeof what, "adding address %s to link '%.*s'", text,
-	    IFNAMSIZ, name);
+	snprintf(what, sizeof what, "adding address %s to link '%s'", text,
+	    net_link_printable(name, n, sizeof n));
 	if ((ifindex = net_link_index(nl, name, cause)) == -1)
 		return -1;
 	if (ifindex == 0) {
@@ -789,7 +909,7 @@ int
 net_link_add_default_route(struct net_nl *nl, const struct net_addr *gw,
     char **cause)
 {
-	char buf[NET_LINK_BUFSIZE], what[96], ip[INET6_ADDRSTRLEN];
+	char buf[NET_LINK_MSGSIZE], what[96], ip[INET6_ADDRSTRLEN];
 	struct net_link_answer ans;
 
 	if (inet_ntop(gw->family, &gw->a, ip, sizeof ip) == NULL)

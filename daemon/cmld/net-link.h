@@ -110,6 +110,16 @@ void net_nl_close(struct net_nl *nl);
  */
 int net_link_index(struct net_nl *nl, const char *name, char **cause);
 /*
+ * The names of the links in nl's namespace that begin with prefix ("" for
+ * all), in the kernel's order, as a NULL-terminated array in *names (free
+ * it with net_link_names_free) and their count in *n: how cmld finds the
+ * links it made before a restart.  0, or -1 with a cause.
+ */
+int net_link_list(struct net_nl *nl, const char *prefix, char ***names,
+    size_t *n, char **cause);
+/* Frees what net_link_list gave; NULL does nothing. */
+void net_link_names_free(char **names);
+/*
  * Creates a veth pair: name in nl's namespace and peer in the namespace
  * peer_nsfd refers to (-1: nl's).  Both ends down.  0, or -1 with a
  * cause (nothing created then).

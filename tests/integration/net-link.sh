@@ -118,6 +118,8 @@ run "connecting container 4" 0 "" \
 	connect "$(nsf "$C0")" "$(nsf "$CT2")" cml4 eth0 $POOL4 $POOL6 4
 pings "$CT2" 10.200.0.17; expect_status "container 4 -> c0" 0 $?
 pings "$CT2" 10.200.0.14; expect_status "container 4 -/-> container 3 (c0 does not forward)" 1 $?
+run "listing c0's container links" 0 "cml3
+cml4" list "$(nsf "$C0")" cml
 host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
 run "forwarding on in c0, IPv4" 0 "" forward "$(nsf "$C0")" 4 1
 run "forwarding on in c0, IPv6" 0 "" forward "$(nsf "$C0")" 6 1
@@ -154,7 +156,7 @@ run "a name the kernel would not take" 1 \
 	"net-link: deleting link 'a/b' failed: invalid name or request too long" \
 	del "$(nsf "$C0")" a/b
 run "a name too long" 1 \
-	"net-link: creating veth pair 'cml-0123456789ab'/'eth0' failed: invalid name or request too long" \
+	"net-link: creating veth pair 'cml-0123456789ab...'/'eth0' failed: invalid name or request too long" \
 	veth "$(nsf "$C0")" cml-0123456789abcdef "$(nsf "$CT3")" eth0
 
 # --- a link that fails half way leaves nothing ------------------------------------
@@ -181,6 +183,7 @@ run "deleting it again is" 1 "net-link: deleting link 'cml3' failed: No such dev
 	del "$(nsf "$C0")" cml3
 run "disconnecting container 4" 0 "" disconnect "$(nsf "$C0")" cml4
 expect_eq "c0 holds no link any more" "lo" "$(links "$C0")"
+run "listing finds none" 0 "" list "$(nsf "$C0")" cml
 expect_eq "container 4 holds no link any more" "lo" "$(links "$CT2")"
 
 # --- interface assignment: move an interface in and back ------------------------------

@@ -5,6 +5,7 @@
  *
  *   net-link pool V4|- V6|- INDEX
  *   net-link index NS NAME
+ *   net-link list NS PREFIX
  *   net-link veth NS NAME PEER_NS PEER
  *   net-link del NS NAME
  *   net-link up NS NAME
@@ -17,7 +18,8 @@
  *
  * NS is a network namespace file (/run/netns/X, /proc/PID/ns/net), or "-"
  * for the tool's own.  pool prints the lease ("c0_v4 10.200.0.1/30", ...),
- * index the link's index or "absent".  Exits 0, 1 with "net-link: CAUSE"
+ * index the link's index or "absent", list the
+ * names of the links that begin with PREFIX, one a line.  Exits 0, 1 with "net-link: CAUSE"
  * on stderr, 2 on a usage error.
  */
 #include "config.h"
@@ -39,7 +41,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: net-link pool|index|veth|del|up|addr|route|"
+	fprintf(stderr, "usage: net-link pool|index|list|veth|del|up|addr|route|"
 	    "move|forward|connect|disconnect ARGS (see tests/tools/"
 	    "net-link.c)\n");
 	exit(2);
@@ -157,6 +159,17 @@ main(int argc, char **argv)
 		else if (n == 0)
 			printf("absent\n");
 		ret = n == -1 ? -1 : 0;
+	} else if (strcmp(op, "list") == 0 && argc == 2) {
+		char **names;
+		size_t i, count;
+
+		nl = nl_open(argv[0]);
+		if ((ret = net_link_list(nl, argv[1], &names, &count,
+		    &cause)) == 0) {
+			for (i = 0; i < count; i++)
+				printf("%s\n", names[i]);
+			net_link_names_free(names);
+		}
 	} else if (strcmp(op, "veth") == 0 && argc == 4) {
 		nl = nl_open(argv[0]);
 		fd = ns_open(argv[2]);

@@ -240,6 +240,11 @@ test_addr_parse_strict(void **state)
 		free(cause);
 		cause = NULL;
 	}
+	/* Causes carry no control characters from the input. */
+	assert_int_equal(net_addr_parse("1\x01\n\x80", 0, &a, &cause), -1);
+	assert_string_equal(cause, "'1???" "' is no IPv4 or IPv6 address");
+	free(cause);
+	cause = NULL;
 	memset(longer, '1', sizeof longer - 1);
 	longer[sizeof longer - 1] = '\0';
 	assert_int_equal(net_addr_parse(longer, 0, &a, &cause), -1);
