@@ -68,10 +68,10 @@ struct net_link_names {
 
 /* What one request's answer said. */
 struct net_link_answer {
-	int error;			   /* errno of a negative ACK, 0 */
+	int error; /* errno of a negative ACK, 0 */
 	char extmsg[NET_LINK_EXTMSG_MAX]; /* the kernel's message, or "" */
-	int ifindex;			   /* from an RTM_NEWLINK answer */
-	struct net_link_names *list;	   /* a dump's names, or NULL */
+	int ifindex; /* from an RTM_NEWLINK answer */
+	struct net_link_names *list; /* a dump's names, or NULL */
 };
 
 /* --- addresses and the pool ------------------------------------------ */
@@ -106,8 +106,7 @@ net_link_family_bits(int family)
 }
 
 int
-net_addr_parse(const char *s, int need_prefix, struct net_addr *a,
-    char **cause)
+net_addr_parse(const char *s, int need_prefix, struct net_addr *a, char **cause)
 {
 	char buf[NET_ADDR_STRLEN], text[NET_ADDR_STRLEN], *slash, *end;
 	unsigned long prefix;
@@ -141,10 +140,10 @@ net_addr_parse(const char *s, int need_prefix, struct net_addr *a,
 	}
 	errno = 0;
 	if (*slash < '0' || *slash > '9' ||
-	    (prefix = strtoul(slash, &end, 10), *end != '\0') ||
-	    errno != 0 || prefix > a->prefix) {
-		xcause(cause, "'%s': the prefix length must be 0..%u",
-		    text, a->prefix);
+	    (prefix = strtoul(slash, &end, 10), *end != '\0') || errno != 0 ||
+	    prefix > a->prefix) {
+		xcause(cause, "'%s': the prefix length must be 0..%u", text,
+		    a->prefix);
 		return -1;
 	}
 	a->prefix = (unsigned int)prefix;
@@ -176,8 +175,9 @@ net_link_host_bits_zero(const struct net_addr *a)
 
 		if (first + 8 <= a->prefix)
 			continue;
-		mask = first >= a->prefix ? 0xff :
-		    (uint8_t)(0xff >> (a->prefix - first));
+		mask = first >= a->prefix
+		    ? 0xff
+		    : (uint8_t)(0xff >> (a->prefix - first));
 		if (p[i] & mask)
 			return 0;
 	}
@@ -224,7 +224,7 @@ net_link_pool_prefix(const char *s, int family, unsigned int max_prefix,
 
 		for (i = 0; i < net_link_family_bits(family); i++)
 			if (i >= net.prefix)
-				p[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+				p[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
 		if (net_addr_format(&net, want, sizeof want) == -1)
 			snprintf(want, sizeof want, "?");
 		xcause(cause, "the %s pool '%s' has host bits set (meant %s?)",
@@ -235,31 +235,33 @@ net_link_pool_prefix(const char *s, int family, unsigned int max_prefix,
 }
 
 int
-net_pool_init(struct net_pool *pool, const char *v4, const char *v6,
-    char **cause)
+net_pool_init(
+    struct net_pool *pool, const char *v4, const char *v6, char **cause)
 {
 	uint32_t n4 = NET_POOL_MAX, n6 = NET_POOL_MAX;
 
 	memset(pool, 0, sizeof *pool);
 	if (v4 == NULL && v6 == NULL) {
-		xcause(cause, "the address pool has neither an IPv4 nor an "
+		xcause(cause,
+		    "the address pool has neither an IPv4 nor an "
 		    "IPv6 prefix");
 		return -1;
 	}
 	if (v4 != NULL) {
 		if (net_link_pool_prefix(v4, AF_INET, NET_LINK_V4_PREFIX,
-		    "IPv4", &pool->v4, cause) == -1)
+			"IPv4", &pool->v4, cause) == -1)
 			return -1;
 		pool->has_v4 = 1;
 		n4 = net_link_count(NET_LINK_V4_PREFIX - pool->v4.prefix);
 	}
 	if (v6 != NULL) {
-		if (net_link_pool_prefix(v6, AF_INET6,
-		    NET_LINK_V6_PREFIX_SMALL, "IPv6", &pool->v6, cause) == -1)
+		if (net_link_pool_prefix(v6, AF_INET6, NET_LINK_V6_PREFIX_SMALL,
+			"IPv6", &pool->v6, cause) == -1)
 			return -1;
 		pool->has_v6 = 1;
-		pool->v6_link_prefix = pool->v6.prefix <= NET_LINK_V6_PREFIX ?
-		    NET_LINK_V6_PREFIX : NET_LINK_V6_PREFIX_SMALL;
+		pool->v6_link_prefix = pool->v6.prefix <= NET_LINK_V6_PREFIX
+		    ? NET_LINK_V6_PREFIX
+		    : NET_LINK_V6_PREFIX_SMALL;
 		n6 = net_link_count(pool->v6_link_prefix - pool->v6.prefix);
 	}
 	pool->size = n4 < n6 ? n4 : n6;
@@ -298,8 +300,7 @@ net_pool_lease(const struct net_pool *pool, uint32_t index,
 
 		lease->has_v4 = 1;
 		lease->c0_v4.family = lease->ctr_v4.family = AF_INET;
-		lease->c0_v4.prefix = lease->ctr_v4.prefix =
-		    NET_LINK_V4_PREFIX;
+		lease->c0_v4.prefix = lease->ctr_v4.prefix = NET_LINK_V4_PREFIX;
 		lease->c0_v4.a.v4.s_addr = htonl(net + 1);
 		lease->ctr_v4.a.v4.s_addr = htonl(net + 2);
 	}
@@ -374,7 +375,7 @@ net_link_msg_veth(void *buf, size_t len, uint32_t seq, const char *name,
 	if (!net_link_name_ok(name) || !net_link_name_ok(peer))
 		return NULL;
 	if ((nlh = net_link_msg_start(buf, len, seq, RTM_NEWLINK,
-	    NLM_F_CREATE | NLM_F_EXCL, sizeof *ifm, &hdr)) == NULL)
+		 NLM_F_CREATE | NLM_F_EXCL, sizeof *ifm, &hdr)) == NULL)
 		return NULL;
 	ifm = hdr;
 	ifm->ifi_family = AF_UNSPEC;
@@ -384,8 +385,8 @@ net_link_msg_veth(void *buf, size_t len, uint32_t seq, const char *name,
 	    !mnl_attr_put_strz_check(nlh, len, IFLA_INFO_KIND, "veth") ||
 	    (data = mnl_attr_nest_start_check(nlh, len, IFLA_INFO_DATA)) ==
 		NULL ||
-	    (peerinfo = mnl_attr_nest_start_check(nlh, len,
-		VETH_INFO_PEER)) == NULL)
+	    (peerinfo = mnl_attr_nest_start_check(nlh, len, VETH_INFO_PEER)) ==
+		NULL)
 		return NULL;
 	/* The peer's attribute starts with its own ifinfomsg. */
 	if (nlh->nlmsg_len + MNL_ALIGN(sizeof *ifm) > len)
@@ -396,8 +397,9 @@ net_link_msg_veth(void *buf, size_t len, uint32_t seq, const char *name,
 	nlh->nlmsg_len += MNL_ALIGN(sizeof *ifm);
 	if (!mnl_attr_put_strz_check(nlh, len, IFLA_IFNAME, peer))
 		return NULL;
-	if (peer_nsfd != -1 && !mnl_attr_put_u32_check(nlh, len,
-	    IFLA_NET_NS_FD, (uint32_t)peer_nsfd))
+	if (peer_nsfd != -1 &&
+	    !mnl_attr_put_u32_check(
+		nlh, len, IFLA_NET_NS_FD, (uint32_t)peer_nsfd))
 		return NULL;
 	mnl_attr_nest_end(nlh, peerinfo);
 	mnl_attr_nest_end(nlh, data);
@@ -413,11 +415,11 @@ net_link_msg_link(void *buf, size_t len, uint32_t seq, uint16_t type,
 	struct ifinfomsg *ifm;
 	void *hdr;
 
-	if (!net_link_name_ok(name) || (type != RTM_GETLINK &&
-	    type != RTM_DELLINK && type != RTM_NEWLINK))
+	if (!net_link_name_ok(name) ||
+	    (type != RTM_GETLINK && type != RTM_DELLINK && type != RTM_NEWLINK))
 		return NULL;
-	if ((nlh = net_link_msg_start(buf, len, seq, type, 0, sizeof *ifm,
-	    &hdr)) == NULL)
+	if ((nlh = net_link_msg_start(
+		 buf, len, seq, type, 0, sizeof *ifm, &hdr)) == NULL)
 		return NULL;
 	ifm = hdr;
 	ifm->ifi_family = AF_UNSPEC;
@@ -434,8 +436,8 @@ net_link_msg_link(void *buf, size_t len, uint32_t seq, uint16_t type,
 }
 
 struct nlmsghdr *
-net_link_msg_addr(void *buf, size_t len, uint32_t seq, int ifindex,
-    const struct net_addr *a)
+net_link_msg_addr(
+    void *buf, size_t len, uint32_t seq, int ifindex, const struct net_addr *a)
 {
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
@@ -446,7 +448,7 @@ net_link_msg_addr(void *buf, size_t len, uint32_t seq, int ifindex,
 	    a->prefix > net_link_family_bits(a->family))
 		return NULL;
 	if ((nlh = net_link_msg_start(buf, len, seq, RTM_NEWADDR,
-	    NLM_F_CREATE | NLM_F_EXCL, sizeof *ifa, &hdr)) == NULL)
+		 NLM_F_CREATE | NLM_F_EXCL, sizeof *ifa, &hdr)) == NULL)
 		return NULL;
 	ifa = hdr;
 	ifa->ifa_family = (uint8_t)a->family;
@@ -465,8 +467,8 @@ net_link_msg_addr(void *buf, size_t len, uint32_t seq, int ifindex,
 }
 
 struct nlmsghdr *
-net_link_msg_route(void *buf, size_t len, uint32_t seq,
-    const struct net_addr *gw)
+net_link_msg_route(
+    void *buf, size_t len, uint32_t seq, const struct net_addr *gw)
 {
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
@@ -475,7 +477,7 @@ net_link_msg_route(void *buf, size_t len, uint32_t seq,
 	if (gw->family != AF_INET && gw->family != AF_INET6)
 		return NULL;
 	if ((nlh = net_link_msg_start(buf, len, seq, RTM_NEWROUTE,
-	    NLM_F_CREATE | NLM_F_EXCL, sizeof *rtm, &hdr)) == NULL)
+		 NLM_F_CREATE | NLM_F_EXCL, sizeof *rtm, &hdr)) == NULL)
 		return NULL;
 	rtm = hdr;
 	rtm->rtm_family = (uint8_t)gw->family;
@@ -484,8 +486,9 @@ net_link_msg_route(void *buf, size_t len, uint32_t seq,
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
-	if (!mnl_attr_put_check(nlh, len, RTA_GATEWAY, gw->family == AF_INET ?
-	    sizeof gw->a.v4 : sizeof gw->a.v6, &gw->a))
+	if (!mnl_attr_put_check(nlh, len, RTA_GATEWAY,
+		gw->family == AF_INET ? sizeof gw->a.v4 : sizeof gw->a.v6,
+		&gw->a))
 		return NULL;
 	return nlh;
 }
@@ -504,8 +507,10 @@ net_link_ns_enter(int nsfd, int *self, char **cause)
 		return 0;
 	if ((*self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) ==
 	    -1) {
-		xcause(cause, "opening this thread's network namespace "
-		    "failed: %s", strerror(errno));
+		xcause(cause,
+		    "opening this thread's network namespace "
+		    "failed: %s",
+		    strerror(errno));
 		return -1;
 	}
 	if (setns(nsfd, CLONE_NEWNET) == -1) {
@@ -565,9 +570,11 @@ net_nl_open(int nsfd, char **cause)
 	(void)mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof one);
 	(void)mnl_socket_setsockopt(sock, NETLINK_CAP_ACK, &one, sizeof one);
 	if (setsockopt(mnl_socket_get_fd(sock), SOL_SOCKET, SO_RCVTIMEO, &tv,
-	    sizeof tv) == -1) {
-		xcause(cause, "setting the netlink socket's timeout failed: "
-		    "%s", strerror(errno));
+		sizeof tv) == -1) {
+		xcause(cause,
+		    "setting the netlink socket's timeout failed: "
+		    "%s",
+		    strerror(errno));
 		mnl_socket_close(sock);
 		return NULL;
 	}
@@ -596,8 +603,8 @@ net_link_extack_cb(const struct nlattr *attr, void *data)
 	if (mnl_attr_get_type(attr) != NLMSGERR_ATTR_MSG ||
 	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == -1)
 		return MNL_CB_OK;
-	net_link_printable(mnl_attr_get_str(attr), ans->extmsg,
-	    sizeof ans->extmsg);
+	net_link_printable(
+	    mnl_attr_get_str(attr), ans->extmsg, sizeof ans->extmsg);
 	return MNL_CB_OK;
 }
 
@@ -620,11 +627,12 @@ net_link_error_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
 		off = sizeof *err;
 		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			off += err->msg.nlmsg_len > MNL_NLMSG_HDRLEN ?
-			    err->msg.nlmsg_len - MNL_NLMSG_HDRLEN : 0;
+			off += err->msg.nlmsg_len > MNL_NLMSG_HDRLEN
+			    ? err->msg.nlmsg_len - MNL_NLMSG_HDRLEN
+			    : 0;
 		if (MNL_NLMSG_HDRLEN + MNL_ALIGN(off) < nlh->nlmsg_len)
-			(void)mnl_attr_parse(nlh, MNL_ALIGN(off),
-			    net_link_extack_cb, ans);
+			(void)mnl_attr_parse(
+			    nlh, MNL_ALIGN(off), net_link_extack_cb, ans);
 	}
 	return MNL_CB_ERROR;
 }
@@ -646,7 +654,8 @@ net_link_data_cb(const struct nlmsghdr *nlh, void *data)
 	ans->ifindex = ifm->ifi_index;
 	if (l == NULL)
 		return MNL_CB_OK;
-	mnl_attr_for_each(attr, nlh, sizeof *ifm) {
+	mnl_attr_for_each(attr, nlh, sizeof *ifm)
+	{
 		if (mnl_attr_get_type(attr) != IFLA_IFNAME ||
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == -1)
 			continue;
@@ -689,7 +698,8 @@ net_link_talk(struct net_nl *nl, struct nlmsghdr *nlh,
     struct net_link_names *list, struct net_link_answer *ans)
 {
 	/* With a table of its own libmnl runs no default for the others. */
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { /* never written */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		/* never written */
 		[NLMSG_ERROR] = net_link_error_cb,
 		[NLMSG_DONE] = net_link_done_cb,
 	};
@@ -707,8 +717,9 @@ net_link_talk(struct net_nl *nl, struct nlmsghdr *nlh,
 	do {
 		if ((n = mnl_socket_recvfrom(nl->sock, buf, sizeof buf)) ==
 		    -1) {
-			ans->error = errno == EAGAIN || errno == EWOULDBLOCK ?
-			    ETIMEDOUT : errno;
+			ans->error = errno == EAGAIN || errno == EWOULDBLOCK
+			    ? ETIMEDOUT
+			    : errno;
 			errno = ans->error;
 			return -1;
 		}
@@ -726,8 +737,8 @@ net_link_talk(struct net_nl *nl, struct nlmsghdr *nlh,
 
 /* Sets *cause to "WHAT failed: ERRNO TEXT (the kernel's message)". */
 static void
-net_link_cause(char **cause, const char *what,
-    const struct net_link_answer *ans)
+net_link_cause(
+    char **cause, const char *what, const struct net_link_answer *ans)
 {
 	xcause(cause, "%s failed: %s%s%s%s", what, strerror(ans->error),
 	    ans->extmsg[0] != '\0' ? " (" : "", ans->extmsg,
@@ -743,8 +754,8 @@ net_link_request(struct net_nl *nl, struct nlmsghdr *nlh, const char *what,
     struct net_link_answer *ans, char **cause)
 {
 	if (nlh == NULL) {
-		xcause(cause, "%s failed: invalid name or request too long",
-		    what);
+		xcause(
+		    cause, "%s failed: invalid name or request too long", what);
 		return -1;
 	}
 	if (net_link_talk(nl, nlh, NULL, ans) == -1) {
@@ -777,16 +788,16 @@ net_link_index(struct net_nl *nl, const char *name, char **cause)
 		return -1;
 	}
 	if (ans.ifindex <= 0) {
-		xcause(cause, "%s failed: the kernel's answer has no index",
-		    what);
+		xcause(
+		    cause, "%s failed: the kernel's answer has no index", what);
 		return -1;
 	}
 	return ans.ifindex;
 }
 
 int
-net_link_list(struct net_nl *nl, const char *prefix, char ***names,
-    size_t *n, char **cause)
+net_link_list(struct net_nl *nl, const char *prefix, char ***names, size_t *n,
+    char **cause)
 {
 	char buf[NET_LINK_MSGSIZE];
 	struct net_link_names list = { prefix, NULL, 0 };
@@ -839,8 +850,9 @@ net_link_add_veth(struct net_nl *nl, const char *name, const char *peer,
 	snprintf(what, sizeof what, "creating veth pair '%s'/'%s'",
 	    net_link_printable(name, n, sizeof n),
 	    net_link_printable(peer, p, sizeof p));
-	return net_link_request(nl, net_link_msg_veth(buf, sizeof buf, 0,
-	    name, peer, peer_nsfd), what, &ans, cause);
+	return net_link_request(nl,
+	    net_link_msg_veth(buf, sizeof buf, 0, name, peer, peer_nsfd), what,
+	    &ans, cause);
 }
 
 int
@@ -851,8 +863,9 @@ net_link_del(struct net_nl *nl, const char *name, char **cause)
 
 	snprintf(what, sizeof what, "deleting link '%s'",
 	    net_link_printable(name, n, sizeof n));
-	return net_link_request(nl, net_link_msg_link(buf, sizeof buf, 0,
-	    RTM_DELLINK, name, 0, -1), what, &ans, cause);
+	return net_link_request(nl,
+	    net_link_msg_link(buf, sizeof buf, 0, RTM_DELLINK, name, 0, -1),
+	    what, &ans, cause);
 }
 
 int
@@ -863,8 +876,9 @@ net_link_up(struct net_nl *nl, const char *name, char **cause)
 
 	snprintf(what, sizeof what, "setting link '%s' up",
 	    net_link_printable(name, n, sizeof n));
-	return net_link_request(nl, net_link_msg_link(buf, sizeof buf, 0,
-	    RTM_NEWLINK, name, 1, -1), what, &ans, cause);
+	return net_link_request(nl,
+	    net_link_msg_link(buf, sizeof buf, 0, RTM_NEWLINK, name, 1, -1),
+	    what, &ans, cause);
 }
 
 int
@@ -873,21 +887,25 @@ net_link_move(struct net_nl *nl, const char *name, int nsfd, char **cause)
 	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[80];
 	struct net_link_answer ans;
 
-	snprintf(what, sizeof what, "moving link '%s' to another network "
-	    "namespace", net_link_printable(name, n, sizeof n));
+	snprintf(what, sizeof what,
+	    "moving link '%s' to another network "
+	    "namespace",
+	    net_link_printable(name, n, sizeof n));
 	if (nsfd < 0) {
 		xcause(cause, "%s failed: no namespace given", what);
 		return -1;
 	}
-	return net_link_request(nl, net_link_msg_link(buf, sizeof buf, 0,
-	    RTM_NEWLINK, name, 0, nsfd), what, &ans, cause);
+	return net_link_request(nl,
+	    net_link_msg_link(buf, sizeof buf, 0, RTM_NEWLINK, name, 0, nsfd),
+	    what, &ans, cause);
 }
 
 int
-net_link_add_addr(struct net_nl *nl, const char *name,
-    const struct net_addr *a, char **cause)
+net_link_add_addr(
+    struct net_nl *nl, const char *name, const struct net_addr *a, char **cause)
 {
-	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[128], text[NET_ADDR_STRLEN];
+	char buf[NET_LINK_MSGSIZE], n[NET_LINK_NAMEBUF], what[128],
+	    text[NET_ADDR_STRLEN];
 	struct net_link_answer ans;
 	int ifindex;
 
@@ -901,13 +919,14 @@ net_link_add_addr(struct net_nl *nl, const char *name,
 		xcause(cause, "%s failed: %s", what, strerror(ENODEV));
 		return -1;
 	}
-	return net_link_request(nl, net_link_msg_addr(buf, sizeof buf, 0,
-	    ifindex, a), what, &ans, cause);
+	return net_link_request(nl,
+	    net_link_msg_addr(buf, sizeof buf, 0, ifindex, a), what, &ans,
+	    cause);
 }
 
 int
-net_link_add_default_route(struct net_nl *nl, const struct net_addr *gw,
-    char **cause)
+net_link_add_default_route(
+    struct net_nl *nl, const struct net_addr *gw, char **cause)
 {
 	char buf[NET_LINK_MSGSIZE], what[96], ip[INET6_ADDRSTRLEN];
 	struct net_link_answer ans;
@@ -915,15 +934,16 @@ net_link_add_default_route(struct net_nl *nl, const struct net_addr *gw,
 	if (inet_ntop(gw->family, &gw->a, ip, sizeof ip) == NULL)
 		snprintf(ip, sizeof ip, "(invalid address)");
 	snprintf(what, sizeof what, "adding a default route via %s", ip);
-	return net_link_request(nl, net_link_msg_route(buf, sizeof buf, 0, gw),
-	    what, &ans, cause);
+	return net_link_request(
+	    nl, net_link_msg_route(buf, sizeof buf, 0, gw), what, &ans, cause);
 }
 
 int
 net_link_forwarding(int nsfd, int family, int on, char **cause)
 {
-	const char *path = family == AF_INET ? "/proc/sys/net/ipv4/ip_forward" :
-	    "/proc/sys/net/ipv6/conf/all/forwarding";
+	const char *path = family == AF_INET
+	    ? "/proc/sys/net/ipv4/ip_forward"
+	    : "/proc/sys/net/ipv6/conf/all/forwarding";
 	const char *val = on ? "1\n" : "0\n";
 	int fd, self;
 
@@ -963,17 +983,19 @@ net_link_connect(struct net_nl *c0, struct net_nl *ctr, int ctr_nsfd,
 	if (net_link_add_veth(c0, c0_name, ctr_name, ctr_nsfd, cause) == -1)
 		return -1;
 	if ((lease->has_v4 &&
-	    (net_link_add_addr(c0, c0_name, &lease->c0_v4, &why) == -1 ||
-	    net_link_add_addr(ctr, ctr_name, &lease->ctr_v4, &why) == -1)) ||
+		(net_link_add_addr(c0, c0_name, &lease->c0_v4, &why) == -1 ||
+		    net_link_add_addr(ctr, ctr_name, &lease->ctr_v4, &why) ==
+			-1)) ||
 	    (lease->has_v6 &&
-	    (net_link_add_addr(c0, c0_name, &lease->c0_v6, &why) == -1 ||
-	    net_link_add_addr(ctr, ctr_name, &lease->ctr_v6, &why) == -1)) ||
+		(net_link_add_addr(c0, c0_name, &lease->c0_v6, &why) == -1 ||
+		    net_link_add_addr(ctr, ctr_name, &lease->ctr_v6, &why) ==
+			-1)) ||
 	    net_link_up(c0, c0_name, &why) == -1 ||
 	    net_link_up(ctr, ctr_name, &why) == -1 ||
 	    (lease->has_v4 &&
-	    net_link_add_default_route(ctr, &lease->c0_v4, &why) == -1) ||
+		net_link_add_default_route(ctr, &lease->c0_v4, &why) == -1) ||
 	    (lease->has_v6 &&
-	    net_link_add_default_route(ctr, &lease->c0_v6, &why) == -1))
+		net_link_add_default_route(ctr, &lease->c0_v6, &why) == -1))
 		goto fail;
 	return 0;
 

@@ -48,8 +48,8 @@ struct net_addr {
 struct net_pool {
 	int has_v4;
 	int has_v6;
-	struct net_addr v4;	  /* the IPv4 pool, host bits zero */
-	struct net_addr v6;	  /* the IPv6 pool, host bits zero */
+	struct net_addr v4; /* the IPv4 pool, host bits zero */
+	struct net_addr v6; /* the IPv6 pool, host bits zero */
 	unsigned int v6_link_prefix; /* 64 or 126 */
 	uint32_t size;
 };
@@ -68,8 +68,8 @@ struct net_lease {
  * the address's full length is taken, unless need_prefix, which makes a
  * missing prefix an error.  0, or -1 with a cause.
  */
-int net_addr_parse(const char *s, int need_prefix, struct net_addr *a,
-    char **cause);
+int net_addr_parse(
+    const char *s, int need_prefix, struct net_addr *a, char **cause);
 /* Writes a as "ADDR/PREFIX" into buf (len bytes); -1 if it does not fit. */
 int net_addr_format(const struct net_addr *a, char *buf, size_t len);
 
@@ -78,8 +78,8 @@ int net_addr_format(const struct net_addr *a, char *buf, size_t len);
  * and an IPv6 prefix (e.g. "fd00:c41::/48", at most /126); either may be
  * NULL, not both.  Host bits must be zero.  0, or -1 with a cause.
  */
-int net_pool_init(struct net_pool *pool, const char *v4, const char *v6,
-    char **cause);
+int net_pool_init(
+    struct net_pool *pool, const char *v4, const char *v6, char **cause);
 /*
  * The addresses of the link of the container with the given index: the
  * index-th /30 of the IPv4 pool (c0 .1, container .2) and the index-th
@@ -136,16 +136,15 @@ int net_link_up(struct net_nl *nl, const char *name, char **cause);
  * (interface assignment and its return); the link arrives down and
  * without addresses.  0, or -1 with a cause.
  */
-int net_link_move(struct net_nl *nl, const char *name, int nsfd,
-    char **cause);
+int net_link_move(struct net_nl *nl, const char *name, int nsfd, char **cause);
 /* Adds address a (with its prefix) to the link name, usable at once (no
  * duplicate address detection).  0, or -1 with a cause. */
 int net_link_add_addr(struct net_nl *nl, const char *name,
     const struct net_addr *a, char **cause);
 /* Adds a default route of gw's family via gw in nl's namespace; 0, or -1
  * with a cause. */
-int net_link_add_default_route(struct net_nl *nl, const struct net_addr *gw,
-    char **cause);
+int net_link_add_default_route(
+    struct net_nl *nl, const struct net_addr *gw, char **cause);
 /*
  * Turns IP forwarding of family (AF_INET: net.ipv4.ip_forward, AF_INET6:
  * net.ipv6.conf.all.forwarding) on or off in the namespace nsfd refers to
@@ -166,8 +165,7 @@ int net_link_connect(struct net_nl *c0, struct net_nl *ctr, int ctr_nsfd,
     char **cause);
 /* Removes a container's link by c0's end; 0 also when it is gone already
  * (a stop after a crash), -1 with a cause. */
-int net_link_disconnect(struct net_nl *c0, const char *c0_name,
-    char **cause);
+int net_link_disconnect(struct net_nl *c0, const char *c0_name, char **cause);
 
 /*
  * The requests, built into buf (len bytes) with sequence number seq and
@@ -185,10 +183,10 @@ struct nlmsghdr *net_link_msg_veth(void *buf, size_t len, uint32_t seq,
 struct nlmsghdr *net_link_msg_link(void *buf, size_t len, uint32_t seq,
     uint16_t type, const char *name, int up, int nsfd);
 /* RTM_NEWADDR adding a to the link with index ifindex. */
-struct nlmsghdr *net_link_msg_addr(void *buf, size_t len, uint32_t seq,
-    int ifindex, const struct net_addr *a);
+struct nlmsghdr *net_link_msg_addr(
+    void *buf, size_t len, uint32_t seq, int ifindex, const struct net_addr *a);
 /* RTM_NEWROUTE adding a default route via gw in the main table. */
-struct nlmsghdr *net_link_msg_route(void *buf, size_t len, uint32_t seq,
-    const struct net_addr *gw);
+struct nlmsghdr *net_link_msg_route(
+    void *buf, size_t len, uint32_t seq, const struct net_addr *gw);
 
 #endif

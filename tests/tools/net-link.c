@@ -19,8 +19,8 @@
  * NS is a network namespace file (/run/netns/X, /proc/PID/ns/net), or "-"
  * for the tool's own.  pool prints the lease ("c0_v4 10.200.0.1/30", ...),
  * index the link's index or "absent", list the
- * names of the links that begin with PREFIX, one a line.  Exits 0, 1 with "net-link: CAUSE"
- * on stderr, 2 on a usage error.
+ * names of the links that begin with PREFIX, one a line.  Exits 0, 1 with
+ * "net-link: CAUSE" on stderr, 2 on a usage error.
  */
 #include "config.h"
 
@@ -38,10 +38,10 @@
 #include "xmalloc.h"
 
 /* Prints the usage and exits 2. */
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: net-link pool|index|list|veth|del|up|addr|route|"
+	fprintf(stderr,
+	    "usage: net-link pool|index|list|veth|del|up|addr|route|"
 	    "move|forward|connect|disconnect ARGS (see tests/tools/"
 	    "net-link.c)\n");
 	exit(2);
@@ -88,7 +88,7 @@ pool_open(struct net_pool *pool, const char *v4, const char *v6)
 	char *cause = NULL;
 
 	if (net_pool_init(pool, strcmp(v4, "-") == 0 ? NULL : v4,
-	    strcmp(v6, "-") == 0 ? NULL : v6, &cause) == -1) {
+		strcmp(v6, "-") == 0 ? NULL : v6, &cause) == -1) {
 		fprintf(stderr, "net-link: %s\n", cause);
 		exit(1);
 	}
@@ -140,8 +140,8 @@ main(int argc, char **argv)
 	argv += 2;
 	if (strcmp(op, "pool") == 0 && argc == 3) {
 		pool_open(&pool, argv[0], argv[1]);
-		if ((ret = net_pool_lease(&pool, index_arg(argv[2]), &lease,
-		    &cause)) == 0) {
+		if ((ret = net_pool_lease(
+			 &pool, index_arg(argv[2]), &lease, &cause)) == 0) {
 			if (lease.has_v4) {
 				print_addr("c0_v4", &lease.c0_v4);
 				print_addr("ctr_v4", &lease.ctr_v4);
@@ -164,8 +164,8 @@ main(int argc, char **argv)
 		size_t i, count;
 
 		nl = nl_open(argv[0]);
-		if ((ret = net_link_list(nl, argv[1], &names, &count,
-		    &cause)) == 0) {
+		if ((ret = net_link_list(
+			 nl, argv[1], &names, &count, &cause)) == 0) {
 			for (i = 0; i < count; i++)
 				printf("%s\n", names[i]);
 			net_link_names_free(names);
@@ -197,17 +197,18 @@ main(int argc, char **argv)
 		    (strcmp(argv[2], "0") != 0 && strcmp(argv[2], "1") != 0))
 			usage();
 		fd = ns_open(argv[0]);
-		ret = net_link_forwarding(fd, argv[1][0] == '4' ? AF_INET :
-		    AF_INET6, argv[2][0] == '1', &cause);
+		ret = net_link_forwarding(fd,
+		    argv[1][0] == '4' ? AF_INET : AF_INET6, argv[2][0] == '1',
+		    &cause);
 	} else if (strcmp(op, "connect") == 0 && argc == 7) {
 		pool_open(&pool, argv[4], argv[5]);
-		if ((ret = net_pool_lease(&pool, index_arg(argv[6]), &lease,
-		    &cause)) == 0) {
+		if ((ret = net_pool_lease(
+			 &pool, index_arg(argv[6]), &lease, &cause)) == 0) {
 			nl = nl_open(argv[0]);
 			ctr = nl_open(argv[1]);
 			fd = ns_open(argv[1]);
-			ret = net_link_connect(nl, ctr, fd, argv[2], argv[3],
-			    &lease, &cause);
+			ret = net_link_connect(
+			    nl, ctr, fd, argv[2], argv[3], &lease, &cause);
 		}
 	} else if (strcmp(op, "disconnect") == 0 && argc == 2) {
 		nl = nl_open(argv[0]);

@@ -152,8 +152,8 @@ test_pool_leases_disjoint_and_bounded(void **state)
 		assert_int_equal(l.ctr_v6.prefix, 126);
 	}
 	assert_int_equal(net_pool_lease(&pool, 64, &l, &cause), -1);
-	assert_string_equal(cause,
-	    "link 64 is beyond the address pool (64 links)");
+	assert_string_equal(
+	    cause, "link 64 is beyond the address pool (64 links)");
 	free(cause);
 	cause = NULL;
 	assert_int_equal(net_pool_lease(&pool, UINT32_MAX, &l, &cause), -1);
@@ -190,15 +190,18 @@ test_pool_bad_refused_with_cause(void **state)
 	(void)state;
 	pool_refused(NULL, NULL,
 	    "the address pool has neither an IPv4 nor an IPv6 prefix");
-	pool_refused("10.200.0.1/16", NULL, "the IPv4 pool '10.200.0.1/16' "
+	pool_refused("10.200.0.1/16", NULL,
+	    "the IPv4 pool '10.200.0.1/16' "
 	    "has host bits set (meant 10.200.0.0/16?)");
-	pool_refused(NULL, "fd00:c41::1/48", "the IPv6 pool 'fd00:c41::1/48' "
+	pool_refused(NULL, "fd00:c41::1/48",
+	    "the IPv6 pool 'fd00:c41::1/48' "
 	    "has host bits set (meant fd00:c41::/48?)");
 	pool_refused("10.200.0.0/31", NULL,
 	    "the IPv4 pool '10.200.0.0/31' is too small: at most /30");
 	pool_refused(NULL, "fd00::/127",
 	    "the IPv6 pool 'fd00::/127' is too small: at most /126");
-	pool_refused("10.200.0.0", NULL, "the IPv4 pool: '10.200.0.0' has "
+	pool_refused("10.200.0.0", NULL,
+	    "the IPv4 pool: '10.200.0.0' has "
 	    "no prefix length (ADDR/LEN)");
 	pool_refused("fd00::/48", NULL,
 	    "the IPv4 pool 'fd00::/48' is not an IPv4 prefix");
@@ -206,8 +209,8 @@ test_pool_bad_refused_with_cause(void **state)
 	    "the IPv6 pool '10.0.0.0/8' is not an IPv6 prefix");
 	pool_refused("10.0.0.0/33", NULL,
 	    "the IPv4 pool: '10.0.0.0/33': the prefix length must be 0..32");
-	pool_refused("ten/8", NULL,
-	    "the IPv4 pool: 'ten/8' is no IPv4 or IPv6 address");
+	pool_refused(
+	    "ten/8", NULL, "the IPv4 pool: 'ten/8' is no IPv4 or IPv6 address");
 }
 
 /* Proves: none (addresses: exact parsing, every malformed form refused). */
@@ -242,13 +245,16 @@ test_addr_parse_strict(void **state)
 	}
 	/* Causes carry no control characters from the input. */
 	assert_int_equal(net_addr_parse("1\x01\n\x80", 0, &a, &cause), -1);
-	assert_string_equal(cause, "'1???" "' is no IPv4 or IPv6 address");
+	assert_string_equal(cause,
+	    "'1???"
+	    "' is no IPv4 or IPv6 address");
 	free(cause);
 	cause = NULL;
 	memset(longer, '1', sizeof longer - 1);
 	longer[sizeof longer - 1] = '\0';
 	assert_int_equal(net_addr_parse(longer, 0, &a, &cause), -1);
-	assert_string_equal(cause, "'1111111111111111...' is too long for an "
+	assert_string_equal(cause,
+	    "'1111111111111111...' is too long for an "
 	    "address");
 	free(cause);
 	/* Formatting never overruns: too small a buffer is an error. */
@@ -280,32 +286,32 @@ test_name_ok_kernel_rules(void **state)
  * len bytes) refuses every buffer shorter than the request and returns the
  * same request in one of exactly its size.
  */
-#define CHECK_BOUNDED(call)                                                  \
-	do {                                                                 \
-		size_t len_, need_;                                          \
-		const struct nlmsghdr *full_;                                \
-		char small_[512];                                            \
-		{                                                            \
-			void *buf = big;                                     \
-			size_t len = sizeof big;                             \
-			full_ = (call);                                      \
-		}                                                            \
-		assert_non_null(full_);                                      \
-		need_ = full_->nlmsg_len;                                    \
-		assert_true(need_ <= sizeof small_);                         \
-		for (len_ = 0; len_ < need_; len_++) {                       \
-			void *buf = small_;                                  \
-			size_t len = len_;                                   \
-			if ((call) != NULL)                                  \
-				fail_msg("fit into %zu of %zu bytes", len_,  \
-				    need_);                                  \
-		}                                                            \
-		{                                                            \
-			void *buf = small_;                                  \
-			size_t len = need_;                                  \
-			assert_non_null(call);                               \
-			assert_memory_equal(small_, big, need_);             \
-		}                                                            \
+#define CHECK_BOUNDED(call)                                                    \
+	do {                                                                   \
+		size_t len_, need_;                                            \
+		const struct nlmsghdr *full_;                                  \
+		char small_[512];                                              \
+		{                                                              \
+			void *buf = big;                                       \
+			size_t len = sizeof big;                               \
+			full_ = (call);                                        \
+		}                                                              \
+		assert_non_null(full_);                                        \
+		need_ = full_->nlmsg_len;                                      \
+		assert_true(need_ <= sizeof small_);                           \
+		for (len_ = 0; len_ < need_; len_++) {                         \
+			void *buf = small_;                                    \
+			size_t len = len_;                                     \
+			if ((call) != NULL)                                    \
+				fail_msg(                                      \
+				    "fit into %zu of %zu bytes", len_, need_); \
+		}                                                              \
+		{                                                              \
+			void *buf = small_;                                    \
+			size_t len = need_;                                    \
+			assert_non_null(call);                                 \
+			assert_memory_equal(small_, big, need_);               \
+		}                                                              \
 	} while (0)
 
 /* Proves: TSF.ISOL, CR 5.1 (the veth pair's far end is created directly in
@@ -324,20 +330,22 @@ test_msg_veth_layout(void **state)
 	nlh = net_link_msg_veth(big, sizeof big, 42, "cml0", "eth0", 7);
 	assert_non_null(nlh);
 	assert_int_equal(nlh->nlmsg_type, RTM_NEWLINK);
-	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK |
-	    NLM_F_CREATE | NLM_F_EXCL);
+	assert_int_equal(nlh->nlmsg_flags,
+	    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
 	assert_int_equal(nlh->nlmsg_seq, 42);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof(struct ifinfomsg),
-	    attrs_cb, &top), MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof(struct ifinfomsg), attrs_cb, &top),
+	    MNL_CB_OK);
 	assert_string_equal(mnl_attr_get_str(top.tb[IFLA_IFNAME]), "cml0");
 	assert_null(top.tb[IFLA_NET_NS_FD]); /* c0's end stays */
 	assert_non_null(top.tb[IFLA_LINKINFO]);
-	assert_int_equal(mnl_attr_parse_nested(top.tb[IFLA_LINKINFO],
-	    attrs_cb, &info), MNL_CB_OK);
-	assert_string_equal(mnl_attr_get_str(info.tb[IFLA_INFO_KIND]),
-	    "veth");
-	assert_int_equal(mnl_attr_parse_nested(info.tb[IFLA_INFO_DATA],
-	    attrs_cb, &data), MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse_nested(top.tb[IFLA_LINKINFO], attrs_cb, &info),
+	    MNL_CB_OK);
+	assert_string_equal(mnl_attr_get_str(info.tb[IFLA_INFO_KIND]), "veth");
+	assert_int_equal(
+	    mnl_attr_parse_nested(info.tb[IFLA_INFO_DATA], attrs_cb, &data),
+	    MNL_CB_OK);
 	pa = data.tb[VETH_INFO_PEER];
 	assert_non_null(pa);
 	/* The peer: its own ifinfomsg, then its name and namespace. */
@@ -345,9 +353,11 @@ test_msg_veth_layout(void **state)
 	ifm = mnl_attr_get_payload(pa);
 	assert_int_equal(ifm->ifi_family, AF_UNSPEC);
 	assert_int_equal(ifm->ifi_index, 0);
-	assert_int_equal(mnl_attr_parse_payload((const char *)ifm +
-	    MNL_ALIGN(sizeof *ifm), mnl_attr_get_payload_len(pa) -
-	    MNL_ALIGN(sizeof *ifm), attrs_cb, &peer), MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse_payload((const char *)ifm + MNL_ALIGN(sizeof *ifm),
+		mnl_attr_get_payload_len(pa) - MNL_ALIGN(sizeof *ifm), attrs_cb,
+		&peer),
+	    MNL_CB_OK);
 	assert_string_equal(mnl_attr_get_str(peer.tb[IFLA_IFNAME]), "eth0");
 	assert_int_equal(mnl_attr_get_u32(peer.tb[IFLA_NET_NS_FD]), 7);
 
@@ -358,27 +368,32 @@ test_msg_veth_layout(void **state)
 	memset(&top, 0, sizeof top);
 	memset(&info, 0, sizeof info);
 	memset(&data, 0, sizeof data);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof(struct ifinfomsg),
-	    attrs_cb, &top), MNL_CB_OK);
-	assert_int_equal(mnl_attr_parse_nested(top.tb[IFLA_LINKINFO],
-	    attrs_cb, &info), MNL_CB_OK);
-	assert_int_equal(mnl_attr_parse_nested(info.tb[IFLA_INFO_DATA],
-	    attrs_cb, &data), MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof(struct ifinfomsg), attrs_cb, &top),
+	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse_nested(top.tb[IFLA_LINKINFO], attrs_cb, &info),
+	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse_nested(info.tb[IFLA_INFO_DATA], attrs_cb, &data),
+	    MNL_CB_OK);
 	pa = data.tb[VETH_INFO_PEER];
-	assert_int_equal(mnl_attr_parse_payload((const char *)
-	    mnl_attr_get_payload(pa) + MNL_ALIGN(sizeof *ifm),
-	    mnl_attr_get_payload_len(pa) - MNL_ALIGN(sizeof *ifm), attrs_cb,
-	    &peer), MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse_payload(
+		(const char *)mnl_attr_get_payload(pa) + MNL_ALIGN(sizeof *ifm),
+		mnl_attr_get_payload_len(pa) - MNL_ALIGN(sizeof *ifm), attrs_cb,
+		&peer),
+	    MNL_CB_OK);
 	assert_string_equal(mnl_attr_get_str(peer.tb[IFLA_IFNAME]), "vb");
 	assert_null(peer.tb[IFLA_NET_NS_FD]);
 
 	/* Bad names build nothing. */
 	assert_null(net_link_msg_veth(big, sizeof big, 1, "", "vb", -1));
-	assert_null(net_link_msg_veth(big, sizeof big, 1, "va",
-	    "0123456789abcdef", -1));
+	assert_null(net_link_msg_veth(
+	    big, sizeof big, 1, "va", "0123456789abcdef", -1));
 
-	CHECK_BOUNDED(net_link_msg_veth(buf, len, 9, "cml-0123456789a",
-	    "eth0", 3));
+	CHECK_BOUNDED(
+	    net_link_msg_veth(buf, len, 9, "cml-0123456789a", "eth0", 3));
 }
 
 /* Proves: TSF.DEV (interface assignment: the move names the target
@@ -400,8 +415,8 @@ test_msg_link_layout(void **state)
 	assert_int_equal(ifm->ifi_flags, IFF_UP);
 	assert_int_equal(ifm->ifi_change, IFF_UP);
 	memset(&a, 0, sizeof a);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *ifm, attrs_cb, &a),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *ifm, attrs_cb, &a), MNL_CB_OK);
 	assert_string_equal(mnl_attr_get_str(a.tb[IFLA_IFNAME]), "up0");
 	assert_null(a.tb[IFLA_NET_NS_FD]);
 
@@ -409,8 +424,8 @@ test_msg_link_layout(void **state)
 	ifm = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(ifm->ifi_change, 0);
 	memset(&a, 0, sizeof a);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *ifm, attrs_cb, &a),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *ifm, attrs_cb, &a), MNL_CB_OK);
 	assert_int_equal(mnl_attr_get_u32(a.tb[IFLA_NET_NS_FD]), 9);
 
 	nlh = net_link_msg_link(big, sizeof big, 3, RTM_DELLINK, "up0", 1, 9);
@@ -418,16 +433,16 @@ test_msg_link_layout(void **state)
 	ifm = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(ifm->ifi_change, 0); /* only NEWLINK sets flags */
 	memset(&a, 0, sizeof a);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *ifm, attrs_cb, &a),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *ifm, attrs_cb, &a), MNL_CB_OK);
 	assert_null(a.tb[IFLA_NET_NS_FD]);
 
-	assert_null(net_link_msg_link(big, sizeof big, 3, RTM_NEWADDR, "x", 0,
-	    -1));
-	assert_null(net_link_msg_link(big, sizeof big, 3, RTM_GETLINK, "a/b",
-	    0, -1));
-	CHECK_BOUNDED(net_link_msg_link(buf, len, 5, RTM_NEWLINK, "uplink0",
-	    1, 4));
+	assert_null(
+	    net_link_msg_link(big, sizeof big, 3, RTM_NEWADDR, "x", 0, -1));
+	assert_null(
+	    net_link_msg_link(big, sizeof big, 3, RTM_GETLINK, "a/b", 0, -1));
+	CHECK_BOUNDED(
+	    net_link_msg_link(buf, len, 5, RTM_NEWLINK, "uplink0", 1, 4));
 }
 
 /* Proves: none (an address request: both ends' fields, no DAD wait). */
@@ -452,21 +467,22 @@ test_msg_addr_layout(void **state)
 	assert_int_equal(ifa->ifa_index, 12);
 	assert_int_equal(ifa->ifa_flags, IFA_F_NODAD);
 	memset(&at, 0, sizeof at);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *ifa, attrs_cb, &at),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *ifa, attrs_cb, &at), MNL_CB_OK);
 	assert_int_equal(mnl_attr_get_payload_len(at.tb[IFA_LOCAL]), 16);
-	assert_memory_equal(mnl_attr_get_payload(at.tb[IFA_ADDRESS]), &a.a.v6,
-	    16);
+	assert_memory_equal(
+	    mnl_attr_get_payload(at.tb[IFA_ADDRESS]), &a.a.v6, 16);
 	assert_int_equal(mnl_attr_get_u32(at.tb[IFA_FLAGS]), IFA_F_NODAD);
 
 	assert_int_equal(net_addr_parse("10.200.0.1/30", 1, &a, NULL), 0);
 	nlh = net_link_msg_addr(big, sizeof big, 1, 12, &a);
 	memset(&at, 0, sizeof at);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *ifa, attrs_cb, &at),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *ifa, attrs_cb, &at), MNL_CB_OK);
 	assert_int_equal(mnl_attr_get_payload_len(at.tb[IFA_LOCAL]), 4);
-	assert_int_equal(*(const uint32_t *)mnl_attr_get_payload(
-	    at.tb[IFA_LOCAL]), a.a.v4.s_addr);
+	assert_int_equal(
+	    *(const uint32_t *)mnl_attr_get_payload(at.tb[IFA_LOCAL]),
+	    a.a.v4.s_addr);
 
 	assert_null(net_link_msg_addr(big, sizeof big, 1, 0, &a));
 	a.prefix = 33;
@@ -497,16 +513,16 @@ test_msg_route_layout(void **state)
 	assert_int_equal(rtm->rtm_table, RT_TABLE_MAIN);
 	assert_int_equal(rtm->rtm_type, RTN_UNICAST);
 	memset(&at, 0, sizeof at);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *rtm, attrs_cb, &at),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *rtm, attrs_cb, &at), MNL_CB_OK);
 	assert_null(at.tb[RTA_DST]);
 	assert_int_equal(mnl_attr_get_payload_len(at.tb[RTA_GATEWAY]), 4);
 
 	assert_int_equal(net_addr_parse("fd00::1", 0, &gw, NULL), 0);
 	nlh = net_link_msg_route(big, sizeof big, 1, &gw);
 	memset(&at, 0, sizeof at);
-	assert_int_equal(mnl_attr_parse(nlh, sizeof *rtm, attrs_cb, &at),
-	    MNL_CB_OK);
+	assert_int_equal(
+	    mnl_attr_parse(nlh, sizeof *rtm, attrs_cb, &at), MNL_CB_OK);
 	assert_int_equal(mnl_attr_get_payload_len(at.tb[RTA_GATEWAY]), 16);
 	CHECK_BOUNDED(net_link_msg_route(buf, len, 2, &gw));
 }
