@@ -145,6 +145,19 @@ audit_drop_acknowledged(struct cmld *cmld, long long low)
 	return done;
 }
 
+/* The level of a trail using used of cap bytes, thresholds in percent. */
+static enum audit_level
+audit_level_of(long long used, long long cap, long long warn, long long crit)
+{
+	if (used >= cap)
+		return AUDIT_LEVEL_FULL;
+	if (used * 100 >= cap * crit)
+		return AUDIT_LEVEL_CRITICAL;
+	if (used * 100 >= cap * warn)
+		return AUDIT_LEVEL_WARNING;
+	return AUDIT_LEVEL_OK;
+}
+
 void
 audit_space_check(struct cmld *cmld)
 {
@@ -163,17 +176,12 @@ audit_space_check(struct cmld *cmld)
 	}
 	if (crit < warn)
 		crit = warn;
-	level = t->used >= cap ? AUDIT_LEVEL_FULL :
-	    t->used * 100 >= cap * crit ? AUDIT_LEVEL_CRITICAL :
-	    t->used * 100 >= cap * warn ? AUDIT_LEVEL_WARNING : AUDIT_LEVEL_OK;
+	level = audit_level_of(t->used, cap, warn, crit);
 	if (level == AUDIT_LEVEL_FULL) {
 		action = audit_setting(cmld, "audit_full_action");
 		if (strcmp(action, "drop-acknowledged") == 0 &&
 		    audit_drop_acknowledged(cmld, cap * warn / 100) > 0)
-			level = t->used >= cap ? AUDIT_LEVEL_FULL :
-			    t->used * 100 >= cap * crit ?
-			    AUDIT_LEVEL_CRITICAL : t->used * 100 >=
-			    cap * warn ? AUDIT_LEVEL_WARNING : AUDIT_LEVEL_OK;
+			level = audit_level_of(t->used, cap, warn, crit);
 		if (level == AUDIT_LEVEL_FULL && !t->refusing) {
 			t->refusing = 1;
 			seq = audit_self(cmld, "full", "the audit "
