@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@
 #include "jsonstrict.h"
 #include "log.h"
 #include "names.h"
+#include "net-fw.h"
+#include "net-link.h"
 #include "xmalloc.h"
 
 #define CCONFIG_HOSTNAME_MAX 64
@@ -268,6 +272,42 @@ cconfig_strings(struct json_object *obj, const char *path, const char *key,
 	xcause(cause, "%s must be an array of strings", name);
 	free(name);
 	return -1;
+}
+
+/*
+ * Looks up an optional array of at most max objects: *out is NULL when it
+ * is absent.  -1 with *cause set.
+ */
+static int
+cconfig_objects(struct json_object *obj, const char *path, const char *key,
+    size_t max, struct json_object **out, char **cause)
+{
+	struct json_object *a;
+	size_t i, n;
+	char *name;
+	int ret = -1;
+
+	*out = NULL;
+	if ((a = cconfig_member(obj, key)) == NULL)
+		return 0;
+	name = cconfig_path(path, key);
+	n = json_object_is_type(a, json_type_array) ?
+	    json_object_array_length(a) : 0;
+	for (i = 0; i < n; i++) {
+		if (!json_object_is_type(json_object_array_get_idx(a, i),
+		    json_type_object))
+			break;
+	}
+	if (!json_object_is_type(a, json_type_array) || i < n)
+		xcause(cause, "%s must be an array of objects", name);
+	else if (n > max)
+		xcause(cause, "%s must have at most %zu entries", name, max);
+	else {
+		*out = a;
+		ret = 0;
+	}
+	free(name);
+	return ret;
 }
 
 /*
@@ -803,36 +843,19 @@ static int
 cconfig_read_devices(struct cconfig_parser *p, struct json_object *res,
     struct cconfig *c)
 {
-	static const char *const path = "linux.resources.devices";
 	struct json_object *a;
 	size_t i, n;
 	char *name;
 
-	if ((a = cconfig_member(res, "devices")) == NULL)
-		return 0;
-	if (!json_object_is_type(a, json_type_array)) {
-		xcause(p->cause, "%s must be an array of objects", path);
+	if (cconfig_objects(res, "linux.resources", "devices",
+	    CCONFIG_DEVICES_MAX, &a, p->cause) == -1)
 		return -1;
-	}
-	n = json_object_array_length(a);
-	for (i = 0; i < n; i++) {
-		if (!json_object_is_type(json_object_array_get_idx(a, i),
-		    json_type_object)) {
-			xcause(p->cause, "%s must be an array of objects",
-			    path);
-			return -1;
-		}
-	}
-	if (n > CCONFIG_DEVICES_MAX) {
-		xcause(p->cause, "%s must have at most %d entries", path,
-		    CCONFIG_DEVICES_MAX);
-		return -1;
-	}
+	n = a == NULL ? 0 : json_object_array_length(a);
 	if (n == 0)
 		return 0;
 	c->devices = xcalloc(n, sizeof *c->devices);
 	for (i = 0; i < n; i++) {
-		name = xasprintf("%s[%zu]", path, i);
+		name = xasprintf("linux.resources.devices[%zu]", i);
 		if (cconfig_read_device(p, json_object_array_get_idx(a, i),
 		    name, &c->devices[i]) == -1) {
 			free(name);
@@ -954,12 +977,495 @@ cconfig_read_volume(struct cconfig_parser *p, struct json_object *storage,
 	return 0;
 }
 
-/* Reads "cml": token, storage and the time container flag. */
+/* The protocols an allowance names, as the firewall numbers them. */
+static const struct {
+	const char *name;
+	int proto;
+} cconfig_protos[] = {
+	{ "any", 0 },
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+};
+
+/* Returns the name of a protocol of cconfig_protos. */
+static const char *
+cconfig_proto_name(int proto)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof cconfig_protos / sizeof cconfig_protos[0]; i++) {
+		if (cconfig_protos[i].proto == proto)
+			return cconfig_protos[i].name;
+	}
+	return "any";
+}
+
+/*
+ * Reads "proto" of the allowance at path into *out: "tcp" or "udp", and
+ * with any (then it is optional) also "any", its default.  -1 with *cause
+ * set.
+ */
+static int
+cconfig_read_proto(struct json_object *o, const char *path, int any,
+    int *out, char **cause)
+{
+	const char *s;
+	size_t i;
+
+	if (jsonstrict_get_string(o, path, "proto", any ? CCONFIG_OPTIONAL :
+	    CCONFIG_REQUIRED, &s, cause) == -1)
+		return -1;
+	*out = 0;
+	if (s == NULL)
+		return 0;
+	for (i = any ? 0 : 1; i < sizeof cconfig_protos /
+	    sizeof cconfig_protos[0]; i++) {
+		if (strcmp(s, cconfig_protos[i].name) == 0) {
+			*out = cconfig_protos[i].proto;
+			return 0;
+		}
+	}
+	xcause(cause, "%s.proto must be tcp%s udp%s", path, any ? "," : " or",
+	    any ? " or any" : "");
+	return -1;
+}
+
+/*
+ * Reads port member key (1 to 65535) of the allowance at path into *out,
+ * which stays 0 when it is absent and not required.  -1 with *cause set.
+ */
+static int
+cconfig_read_port(struct json_object *o, const char *path, const char *key,
+    int required, uint16_t *out, char **cause)
+{
+	long long n = 0;
+
+	if (required && cconfig_member(o, key) == NULL) {
+		xcause(cause, "%s.%s is missing", path, key);
+		return -1;
+	}
+	if (cconfig_int(o, path, key, 1, 65535, &n, cause) == -1)
+		return -1;
+	*out = (uint16_t)n;
+	return 0;
+}
+
+/*
+ * Checks the interface name s at path (an uplink or an assigned
+ * interface): a name the kernel takes, and not a container link's.  -1
+ * with *cause set.
+ */
+static int
+cconfig_check_ifname(const char *s, const char *path, char **cause)
+{
+	char *q;
+
+	q = jsonstrict_quotes(s);
+	if (!net_link_name_ok(s))
+		xcause(cause, "%s '%s' must be an interface name: 1 to %d "
+		    "bytes of printable ASCII without '/', ':' or spaces, not "
+		    "'.' or '..'", path, q, NET_FW_IFNAME_MAX);
+	else if (strncmp(s, CCONFIG_NET_LINK_PREFIX,
+	    strlen(CCONFIG_NET_LINK_PREFIX)) == 0)
+		xcause(cause, "%s '%s' names a container link (%s...), not "
+		    "one of the device's interfaces", path, q,
+		    CCONFIG_NET_LINK_PREFIX);
+	else {
+		free(q);
+		return 0;
+	}
+	free(q);
+	return -1;
+}
+
+/*
+ * Reads the required interface name member key of the allowance at path
+ * into *out (the parser's string).  -1 with *cause set.
+ */
+static int
+cconfig_read_ifname(struct json_object *o, const char *path,
+    const char *key, const char **out, char **cause)
+{
+	char *name;
+	int ret;
+
+	if (jsonstrict_get_string(o, path, key, CCONFIG_REQUIRED, out,
+	    cause) == -1)
+		return -1;
+	name = cconfig_path(path, key);
+	ret = cconfig_check_ifname(*out, name, cause);
+	free(name);
+	return ret;
+}
+
+/*
+ * Parses the address or prefix s at path with the firewall's parser into
+ * *pfx.  -1 with *cause set, quoting what the parser refused.
+ */
+static int
+cconfig_parse_prefix(const char *s, const char *path,
+    struct net_fw_prefix *pfx, char **cause)
+{
+	char *q, *why = NULL;
+	int ret;
+
+	/*
+	 * The parser quotes the text in its cause as it is, so it gets the
+	 * text made fit for a message: every valid prefix is printable
+	 * ASCII without quotes and far shorter than the cut, so the two
+	 * texts are the same exactly when s can be valid.
+	 */
+	q = jsonstrict_quotes(s);
+	if ((ret = net_fw_prefix_parse(q, pfx, &why)) == -1)
+		xcause(cause, "%s: %s", path, why);
+	free(why);
+	free(q);
+	return ret;
+}
+
+/* Reads one entry of cml.network.egress at path. */
+static int
+cconfig_read_egress(struct cconfig_parser *p, struct json_object *o,
+    const char *path, struct net_fw_egress *e)
+{
+	static const char *const known[] = {
+		"to", "proto", "port", "uplink", NULL
+	};
+	const char *s;
+	char *name;
+	int ret;
+
+	if (cconfig_object(o, path, known, p->cause) == -1 ||
+	    jsonstrict_get_string(o, path, "to", CCONFIG_REQUIRED, &s,
+	    p->cause) == -1)
+		return -1;
+	name = cconfig_path(path, "to");
+	ret = cconfig_parse_prefix(s, name, &e->dst, p->cause);
+	free(name);
+	if (ret == -1 ||
+	    cconfig_read_proto(o, path, 1, &e->port.proto, p->cause) == -1 ||
+	    cconfig_read_port(o, path, "port", 0, &e->port.port,
+	    p->cause) == -1)
+		return -1;
+	if (e->port.port != 0 && e->port.proto == 0) {
+		xcause(p->cause, "%s.port needs proto tcp or udp", path);
+		return -1;
+	}
+	if (cconfig_read_ifname(o, path, "uplink", &s, p->cause) == -1)
+		return -1;
+	e->uplink = xstrdup(s);
+	return 0;
+}
+
+/* Reads one entry of cml.network.forward at path; i is its index. */
+static int
+cconfig_read_forward(struct cconfig_parser *p, struct json_object *o,
+    const char *path, struct cconfig_net *net, size_t i)
+{
+	static const char *const known[] = {
+		"uplink", "proto", "port", "to_port", NULL
+	};
+	struct net_fw_forward *f = &net->forward[i];
+	const char *s;
+	size_t k;
+	char *q;
+
+	if (cconfig_object(o, path, known, p->cause) == -1 ||
+	    cconfig_read_ifname(o, path, "uplink", &s, p->cause) == -1 ||
+	    cconfig_read_proto(o, path, 0, &f->port.proto, p->cause) == -1 ||
+	    cconfig_read_port(o, path, "port", 1, &f->port.port,
+	    p->cause) == -1 ||
+	    cconfig_read_port(o, path, "to_port", 0, &f->to_port,
+	    p->cause) == -1)
+		return -1;
+	if (f->to_port == 0)
+		f->to_port = f->port.port;
+	/* One port of an uplink leads to one place. */
+	for (k = 0; k < i; k++) {
+		if (strcmp(net->forward[k].uplink, s) == 0 &&
+		    net->forward[k].port.proto == f->port.proto &&
+		    net->forward[k].port.port == f->port.port) {
+			q = jsonstrict_quotes(s);
+			xcause(p->cause, "%s forwards %s port %u of uplink "
+			    "'%s' again, as cml.network.forward[%zu] does",
+			    path, cconfig_proto_name(f->port.proto),
+			    f->port.port, q, k);
+			free(q);
+			return -1;
+		}
+	}
+	f->uplink = xstrdup(s);
+	return 0;
+}
+
+/* Reads one entry of cml.network.management at path; i is its index. */
+static int
+cconfig_read_mgmt(struct cconfig_parser *p, struct json_object *o,
+    const char *path, struct cconfig_net *net, size_t i)
+{
+	static const char *const known[] = { "proto", "port", NULL };
+	struct net_fw_port *m = &net->mgmt[i];
+	size_t k;
+
+	if (cconfig_object(o, path, known, p->cause) == -1 ||
+	    cconfig_read_proto(o, path, 0, &m->proto, p->cause) == -1 ||
+	    cconfig_read_port(o, path, "port", 1, &m->port, p->cause) == -1)
+		return -1;
+	for (k = 0; k < i; k++) {
+		if (net->mgmt[k].proto == m->proto &&
+		    net->mgmt[k].port == m->port) {
+			xcause(p->cause, "%s lists %s port %u again, as "
+			    "cml.network.management[%zu] does", path,
+			    cconfig_proto_name(m->proto), m->port, k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reads the allowance list key of cml.network (egress, forward or
+ * management) with at most max entries of size bytes each into *v and
+ * *n, each entry by read.  -1 with *cause set.
+ */
+static int
+cconfig_read_net_list(struct cconfig_parser *p, struct json_object *net,
+    const char *key, size_t max, size_t size, void **v, size_t *n,
+    int (*read)(struct cconfig_parser *, struct json_object *,
+    const char *, struct cconfig_net *, size_t), struct cconfig *c)
+{
+	struct json_object *a;
+	size_t i, len;
+	char *path;
+	int ret;
+
+	if (cconfig_objects(net, "cml.network", key, max, &a, p->cause) == -1)
+		return -1;
+	len = a == NULL ? 0 : json_object_array_length(a);
+	if (len == 0)
+		return 0;
+	if (c->net.mode == CCONFIG_NET_ISLAND) {
+		xcause(p->cause, "cml.network.%s needs cml.network.mode "
+		    "link: an island container has only lo", key);
+		return -1;
+	}
+	*v = xcalloc(len, size);
+	for (i = 0; i < len; i++) {
+		path = xasprintf("cml.network.%s[%zu]", key, i);
+		ret = read(p, json_object_array_get_idx(a, i), path, &c->net,
+		    i);
+		free(path);
+		if (ret == -1)
+			return -1;
+		/* Counted as read, so that clearing frees what it holds. */
+		*n = i + 1;
+	}
+	return 0;
+}
+
+/* Reads egress entry i for cconfig_read_net_list. */
+static int
+cconfig_read_egress_at(struct cconfig_parser *p, struct json_object *o,
+    const char *path, struct cconfig_net *net, size_t i)
+{
+	return cconfig_read_egress(p, o, path, &net->egress[i]);
+}
+
+/*
+ * Reads a list of strings of cml.network (dns or interfaces) with at most
+ * max entries, none twice, each checked by check, into a NULL-terminated
+ * vector of what check made of it.  -1 with *cause set.
+ */
+static int
+cconfig_read_net_strings(struct cconfig_parser *p, struct json_object *net,
+    const char *key, size_t max,
+    char *(*check)(const char *, const char *, char **),
+    struct cconfig *c, char ***v, size_t *n)
+{
+	struct json_object *a;
+	size_t i, k, len;
+	char *path, *s, *q;
+
+	if (cconfig_strings(net, "cml.network", key, &a, p->cause) == -1)
+		return -1;
+	len = a == NULL ? 0 : json_object_array_length(a);
+	if (len > max) {
+		xcause(p->cause, "cml.network.%s must have at most %zu "
+		    "entries", key, max);
+		return -1;
+	}
+	if (len > 0 && c->net.mode == CCONFIG_NET_ISLAND) {
+		xcause(p->cause, "cml.network.%s needs cml.network.mode "
+		    "link: an island container has only lo", key);
+		return -1;
+	}
+	*v = xcalloc(len + 1, sizeof **v);
+	for (i = 0; i < len; i++) {
+		path = xasprintf("cml.network.%s[%zu]", key, i);
+		s = check(json_object_get_string(json_object_array_get_idx(a,
+		    i)), path, p->cause);
+		if (s == NULL) {
+			free(path);
+			return -1;
+		}
+		for (k = 0; k < i; k++) {
+			if (strcmp((*v)[k], s) == 0)
+				break;
+		}
+		if (k < i) {
+			q = jsonstrict_quotes(s);
+			xcause(p->cause, "%s '%s' is listed twice, as "
+			    "cml.network.%s[%zu]", path, q, key, k);
+			free(q);
+			free(path);
+			free(s);
+			return -1;
+		}
+		free(path);
+		(*v)[i] = s;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Checks a DNS server's address at path: one address, no prefix length.
+ * Returns its canonical text, or NULL with *cause set.
+ */
+static char *
+cconfig_check_dns(const char *s, const char *path, char **cause)
+{
+	struct net_fw_prefix pfx;
+	char buf[NET_FW_PREFIX_STRLEN], *q;
+
+	if (cconfig_parse_prefix(s, path, &pfx, cause) == -1)
+		return NULL;
+	if (strchr(s, '/') != NULL) {
+		q = jsonstrict_quotes(s);
+		xcause(cause, "%s '%s' must be one address, without a "
+		    "prefix length", path, q);
+		free(q);
+		return NULL;
+	}
+	net_fw_prefix_format(&pfx, buf, sizeof buf);
+	*strchr(buf, '/') = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * Checks an interface to assign at path.  Returns a copy of it, or NULL
+ * with *cause set.
+ */
+static char *
+cconfig_check_iface(const char *s, const char *path, char **cause)
+{
+	if (cconfig_check_ifname(s, path, cause) == -1)
+		return NULL;
+	return xstrdup(s);
+}
+
+/*
+ * Refuses an assigned interface that an allowance names as an uplink: it
+ * leaves c0's namespace while the container runs.
+ */
+static int
+cconfig_check_ifaces_uplinks(struct cconfig_parser *p,
+    const struct cconfig_net *net)
+{
+	size_t i, k;
+	const char *up;
+	char *q;
+
+	for (i = 0; i < net->ninterfaces; i++) {
+		for (k = 0; k < net->negress + net->nforward; k++) {
+			up = k < net->negress ? net->egress[k].uplink :
+			    net->forward[k - net->negress].uplink;
+			if (strcmp(up, net->interfaces[i]) != 0)
+				continue;
+			q = jsonstrict_quotes(up);
+			xcause(p->cause, "cml.network.interfaces[%zu] '%s' is "
+			    "an uplink of cml.network.%s[%zu] too: an "
+			    "assigned interface leaves c0", i, q,
+			    k < net->negress ? "egress" : "forward",
+			    k < net->negress ? k : k - net->negress);
+			free(q);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reads cml.network: the mode, the allowances, the DNS servers and the
+ * interfaces assigned, then checks the whole as the firewall will at
+ * start, so that a config accepted here is never refused there.
+ */
+static int
+cconfig_read_network(struct cconfig_parser *p, struct json_object *cml,
+    struct cconfig *c)
+{
+	static const char *const known[] = {
+		"mode", "egress", "forward", "management", "dns",
+		"interfaces", NULL
+	};
+	static const struct net_fw_prefix any_addr = { .family = AF_INET,
+	    .len = 32 };
+	struct net_fw_forward fwd[CCONFIG_NET_FORWARD_MAX];
+	struct json_object *net;
+	struct net_fw_ctr ctr;
+	const char *s;
+	char *why = NULL;
+
+	if (cconfig_sub(cml, "cml", "network", known, &net, p->cause) == -1 ||
+	    jsonstrict_get_string(net, "cml.network", "mode",
+	    CCONFIG_OPTIONAL, &s, p->cause) == -1)
+		return -1;
+	if (s != NULL && strcmp(s, "link") == 0)
+		c->net.mode = CCONFIG_NET_LINK;
+	else if (s != NULL && strcmp(s, "island") != 0) {
+		xcause(p->cause, "cml.network.mode must be island or link");
+		return -1;
+	}
+	if (c->net.mode == CCONFIG_NET_LINK && p->is_c0) {
+		xcause(p->cause, "cml.network.mode link is for service "
+		    "containers: c0 holds the uplinks");
+		return -1;
+	}
+	if (cconfig_read_net_list(p, net, "egress", CCONFIG_NET_EGRESS_MAX,
+	    sizeof *c->net.egress, (void **)&c->net.egress, &c->net.negress,
+	    cconfig_read_egress_at, c) == -1 ||
+	    cconfig_read_net_list(p, net, "forward", CCONFIG_NET_FORWARD_MAX,
+	    sizeof *c->net.forward, (void **)&c->net.forward,
+	    &c->net.nforward, cconfig_read_forward, c) == -1 ||
+	    cconfig_read_net_list(p, net, "management", CCONFIG_NET_MGMT_MAX,
+	    sizeof *c->net.mgmt, (void **)&c->net.mgmt, &c->net.nmgmt,
+	    cconfig_read_mgmt, c) == -1 ||
+	    cconfig_read_net_strings(p, net, "dns", CCONFIG_NET_DNS_MAX,
+	    cconfig_check_dns, c, &c->net.dns, &c->net.ndns) == -1 ||
+	    cconfig_read_net_strings(p, net, "interfaces",
+	    CCONFIG_NET_IFACES_MAX, cconfig_check_iface, c,
+	    &c->net.interfaces, &c->net.ninterfaces) == -1 ||
+	    cconfig_check_ifaces_uplinks(p, &c->net) == -1)
+		return -1;
+	if (c->net.mode == CCONFIG_NET_ISLAND)
+		return 0;
+	if (cconfig_net_fw_ctr(c, CCONFIG_NET_LINK_PREFIX "0", &any_addr, fwd,
+	    &ctr, &why) == -1) {
+		xcause(p->cause, "cml.network: %s", why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads "cml": token, storage the time container flag and the network. */
 static int
 cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
     struct cconfig *c)
 {
-	static const char *const known[] = { "token", "storage", "time", NULL };
+	static const char *const known[] = {
+		"token", "storage", "time", "network", NULL
+	};
 	static const char *const tknown[] = { "type", NULL };
 	static const char *const sknown[] = { "encrypted", "integrity",
 	    "size_mb", "volume", NULL };
@@ -1009,7 +1515,9 @@ cconfig_read_cml(struct cconfig_parser *p, struct json_object *top,
 		    "volume's key");
 		return -1;
 	}
-	return cconfig_bool(cml, "cml", "time", &c->time, p->cause);
+	if (cconfig_bool(cml, "cml", "time", &c->time, p->cause) == -1)
+		return -1;
+	return cconfig_read_network(p, cml, c);
 }
 
 /* Refuses capabilities this container may not keep, in listed order. */
@@ -1107,6 +1615,11 @@ cconfig_parse_as(const char *json, size_t len, int is_c0, struct cconfig *c,
 	if (ret == 0) {
 		if (c->env == NULL)
 			c->env = xcalloc(1, sizeof *c->env);
+		if (c->net.dns == NULL)
+			c->net.dns = xcalloc(1, sizeof *c->net.dns);
+		if (c->net.interfaces == NULL)
+			c->net.interfaces = xcalloc(1,
+			    sizeof *c->net.interfaces);
 		return 0;
 	}
 fail:
@@ -1152,6 +1665,8 @@ cconfig_free_vector(char **v)
 void
 cconfig_clear(struct cconfig *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
 	free(c->name);
@@ -1163,6 +1678,16 @@ cconfig_clear(struct cconfig *c)
 	free(c->cpu_cpus);
 	free(c->devices);
 	free(c->volume_mount);
+	/* The uplinks are the config's own copies. */
+	for (i = 0; i < c->net.negress; i++)
+		free((char *)c->net.egress[i].uplink);
+	free(c->net.egress);
+	for (i = 0; i < c->net.nforward; i++)
+		free((char *)c->net.forward[i].uplink);
+	free(c->net.forward);
+	free(c->net.mgmt);
+	cconfig_free_vector(c->net.dns);
+	cconfig_free_vector(c->net.interfaces);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1214,6 +1739,63 @@ cconfig_json_one(const char *key, struct json_object *v)
 
 	o = json_object_new_object();
 	json_object_object_add(o, key, v);
+	return o;
+}
+
+/* Returns a protocol and port: "proto" and, unless 0, "key". */
+static struct json_object *
+cconfig_json_port(const struct net_fw_port *pp, const char *key)
+{
+	struct json_object *o;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "proto",
+	    json_object_new_string(cconfig_proto_name(pp->proto)));
+	json_object_object_add(o, key, pp->port == 0 ? NULL :
+	    json_object_new_int(pp->port));
+	return o;
+}
+
+/* Returns cml.network, every list present, empty ones too. */
+static struct json_object *
+cconfig_json_network(const struct cconfig_net *net)
+{
+	struct json_object *o, *a, *e;
+	char buf[NET_FW_PREFIX_STRLEN];
+	size_t i;
+
+	o = json_object_new_object();
+	json_object_object_add(o, "mode",
+	    json_object_new_string(cconfig_net_mode_name(net->mode)));
+	a = json_object_new_array();
+	for (i = 0; i < net->negress; i++) {
+		e = cconfig_json_port(&net->egress[i].port, "port");
+		net_fw_prefix_format(&net->egress[i].dst, buf, sizeof buf);
+		json_object_object_add(e, "to", json_object_new_string(buf));
+		json_object_object_add(e, "uplink",
+		    json_object_new_string(net->egress[i].uplink));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "egress", a);
+	a = json_object_new_array();
+	for (i = 0; i < net->nforward; i++) {
+		e = cconfig_json_port(&net->forward[i].port, "port");
+		json_object_object_add(e, "to_port",
+		    json_object_new_int(net->forward[i].to_port));
+		json_object_object_add(e, "uplink",
+		    json_object_new_string(net->forward[i].uplink));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "forward", a);
+	a = json_object_new_array();
+	for (i = 0; i < net->nmgmt; i++)
+		json_object_array_add(a, cconfig_json_port(&net->mgmt[i],
+		    "port"));
+	json_object_object_add(o, "management", a);
+	json_object_object_add(o, "dns", cconfig_json_vector(net->dns,
+	    net->ndns));
+	json_object_object_add(o, "interfaces",
+	    cconfig_json_vector(net->interfaces, net->ninterfaces));
 	return o;
 }
 
@@ -1301,6 +1883,7 @@ cconfig_to_json(const struct cconfig *c)
 		json_object_object_add(res, "volume", NULL);
 	json_object_object_add(o, "storage", res);
 	json_object_object_add(o, "time", json_object_new_boolean(c->time));
+	json_object_object_add(o, "network", cconfig_json_network(&c->net));
 	json_object_object_add(top, "cml", o);
 
 	a = json_object_new_array();
@@ -1385,4 +1968,44 @@ cconfig_token_name(enum cconfig_token t)
 	    sizeof cconfig_token_names[0])
 		return "none";
 	return cconfig_token_names[t];
+}
+
+/* Returns the name of a network mode. */
+const char *
+cconfig_net_mode_name(enum cconfig_net_mode m)
+{
+	return m == CCONFIG_NET_LINK ? "link" : "island";
+}
+
+/*
+ * Fills *ctr with the firewall's view of c's network, the port forwards
+ * copied into fwd with to_addr as their target, and checks it.  -1 with a
+ * cause.
+ */
+int
+cconfig_net_fw_ctr(const struct cconfig *c, const char *link,
+    const struct net_fw_prefix *to_addr, struct net_fw_forward *fwd,
+    struct net_fw_ctr *ctr, char **cause)
+{
+	size_t i;
+
+	memset(ctr, 0, sizeof *ctr);
+	if (c->net.mode != CCONFIG_NET_LINK) {
+		xcause(cause, "container '%s' is an island: it has no link",
+		    c->name);
+		return -1;
+	}
+	for (i = 0; i < c->net.nforward; i++) {
+		fwd[i] = c->net.forward[i];
+		fwd[i].to_addr = *to_addr;
+	}
+	ctr->id = c->name;
+	ctr->link = link;
+	ctr->egress = c->net.egress;
+	ctr->negress = c->net.negress;
+	ctr->forward = fwd;
+	ctr->nforward = c->net.nforward;
+	ctr->mgmt = c->net.mgmt;
+	ctr->nmgmt = c->net.nmgmt;
+	return net_fw_ctr_check(ctr, cause);
 }

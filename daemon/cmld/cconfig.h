@@ -13,6 +13,8 @@
 
 #include <json-c/json.h>
 
+#include "net-fw.h"
+
 /* Largest config accepted, in bytes. */
 #define CCONFIG_MAX (512 * 1024)
 /* The detached CMS signature of CONFIG.json is CONFIG.json.p7s. */
@@ -71,6 +73,46 @@ struct cconfig_device {
 extern const struct cconfig_device cconfig_default_devices[];
 extern const size_t cconfig_default_devices_len;
 
+/*
+ * The network section (cml.network): the most entries of each list, and
+ * the prefix of the c0 ends of container links, which no uplink or
+ * assigned interface may have (traffic through another container's link
+ * would be traffic between containers).  At most 3 DNS servers, as
+ * resolv.conf(5) takes.
+ */
+#define CCONFIG_NET_EGRESS_MAX 32
+#define CCONFIG_NET_FORWARD_MAX 16
+#define CCONFIG_NET_MGMT_MAX 16
+#define CCONFIG_NET_DNS_MAX 3
+#define CCONFIG_NET_IFACES_MAX 8
+#define CCONFIG_NET_LINK_PREFIX "vc-"
+
+enum cconfig_net_mode {
+	CCONFIG_NET_ISLAND, /* only lo (the default) */
+	CCONFIG_NET_LINK, /* a link to c0, and what the lists allow */
+};
+
+/*
+ * A container's network, its allowances as the firewall takes them
+ * (cconfig_net_fw_ctr).  The strings the allowances point to belong to
+ * the config.  A port forward's to_addr is the container's address, known
+ * only at start, and is zero here; its to_port is always set (the port
+ * when the config names none).
+ */
+struct cconfig_net {
+	enum cconfig_net_mode mode;
+	struct net_fw_egress *egress;
+	size_t negress;
+	struct net_fw_forward *forward;
+	size_t nforward;
+	struct net_fw_port *mgmt;
+	size_t nmgmt;
+	char **dns; /* canonical addresses, NULL-terminated, never NULL */
+	size_t ndns;
+	char **interfaces; /* assigned exclusively; NULL-terminated, never NULL */
+	size_t ninterfaces;
+};
+
 enum cconfig_token {
 	CCONFIG_TOKEN_NONE,
 	CCONFIG_TOKEN_SOFTTOKEN,
@@ -121,6 +163,7 @@ struct cconfig {
 	char *volume_mount;
 	long long volume_size_mb;
 	int time; /* the time container: may keep CAP_SYS_TIME */
+	struct cconfig_net net;
 };
 
 /*
@@ -143,6 +186,20 @@ void cconfig_clear(struct cconfig *c);
  * built-in device list as "default_devices".  Never NULL.
  */
 struct json_object *cconfig_to_json(const struct cconfig *c);
+
+/*
+ * Fills *ctr with the firewall's view of c's network: its name as id, the
+ * c0 end link, and its allowances, the port forwards copied into fwd (room
+ * for CCONFIG_NET_FORWARD_MAX) with to_addr, the container's address, as
+ * their target; then checks it as net_fw_ctr_add will.  ctr points into c
+ * and fwd.  -1 with a cause for an island container (it has no link) or
+ * what the firewall refuses.
+ */
+int cconfig_net_fw_ctr(const struct cconfig *c, const char *link,
+    const struct net_fw_prefix *to_addr, struct net_fw_forward *fwd,
+    struct net_fw_ctr *ctr, char **cause);
+/* Returns the name of a network mode ("island", "link"). */
+const char *cconfig_net_mode_name(enum cconfig_net_mode m);
 
 /* Formats a rule as the device cgroup takes it ("c 188:0 rwm"; free it). */
 char *cconfig_device_string(const struct cconfig_device *d);

@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <linux/capability.h>
+/* Not <netinet/in.h>: its <sys/socket.h> has an accept() of its own. */
+#include <linux/in.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,6 +82,12 @@ static const char full_config[] =
 	"\"access\":\"rwm\",\"exclusive\":false}," \
 	"{\"allow\":true,\"type\":\"c\",\"major\":136,\"minor\":null," \
 	"\"access\":\"rwm\",\"exclusive\":false}]"
+
+/* The network section of the effective config when the config has none. */
+#define ISLAND_NET \
+	"{\"mode\":\"island\",\"egress\":[],\"forward\":[]," \
+	"\"management\":[],\"dns\":[],\"interfaces\":[]}"
+#define ISLAND "\"network\":" ISLAND_NET
 
 /* Formats a config. */
 static char * __attribute__((format(printf, 1, 2)))
@@ -307,8 +315,8 @@ test_parse_full_config_round_trips(void **state)
 	    "\"user_namespace\":true},"
 	    "\"cml\":{\"token\":{\"type\":\"softtoken\"},"
 	    "\"storage\":{\"encrypted\":true,\"integrity\":false,\"size_mb\":128,"
-	    "\"volume\":{\"size_mb\":32,\"mount\":\"/data\"}},\"time\":true},"
-	    DEFAULT_DEVICES "}");
+	    "\"volume\":{\"size_mb\":32,\"mount\":\"/data\"}},\"time\":true,"
+	    ISLAND "}," DEFAULT_DEVICES "}");
 
 	/* The effective config, less the built-in list, parses to itself. */
 	eff = cconfig_to_json(&c);
@@ -368,7 +376,7 @@ test_parse_minimal_config_gets_defaults(void **state)
 	    "\"user_namespace\":false},"
 	    "\"cml\":{\"token\":{\"type\":\"none\"},"
 	    "\"storage\":{\"encrypted\":false,\"integrity\":true,\"size_mb\":64,"
-	    "\"volume\":null},\"time\":false},"
+	    "\"volume\":null},\"time\":false," ISLAND "},"
 	    DEFAULT_DEVICES "}");
 	cconfig_clear(&c);
 }
@@ -580,7 +588,6 @@ test_parse_unknown_field_refused_at_each_level(void **state)
 	refuse(MIN ",\"linux\":{\"resources\":{\"devices\":[{\"type\":\"c\"},"
 	    "{\"type\":\"c\",\"path\":\"/dev/x\"}]}}}",
 	    "unknown field 'linux.resources.devices[1].path'");
-	refuse(MIN ",\"cml\":{\"network\":{}}}", "unknown field 'cml.network'");
 	refuse(MIN ",\"cml\":{\"token\":{\"pin\":\"1234\"}}}",
 	    "unknown field 'cml.token.pin'");
 	refuse(MIN ",\"cml\":{\"storage\":{\"size\":1}}}",
@@ -1335,6 +1342,522 @@ test_cap_names_match_kernel_numbers(void **state)
 	assert_null(cconfig_cap_name(-1));
 }
 
+/* A config with a network section n (the object's members). */
+#define NET(n) MIN ",\"cml\":{\"network\":{" n "}}}"
+/* A linked config with network members n besides the mode. */
+#define LINK(n) NET("\"mode\":\"link\"," n)
+
+/* A network section with every list used, as an operator writes it. */
+#define NET_FULL LINK( \
+	"\"egress\":[{\"to\":\"192.0.2.0/24\",\"proto\":\"tcp\"," \
+	"\"port\":443,\"uplink\":\"up0\"}," \
+	"{\"to\":\"2001:DB8:0::/32\",\"uplink\":\"up1\"}," \
+	"{\"to\":\"198.51.100.7\",\"proto\":\"udp\",\"uplink\":\"up0\"}]," \
+	"\"forward\":[{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":8080," \
+	"\"to_port\":80},{\"uplink\":\"up0\",\"proto\":\"udp\"," \
+	"\"port\":8080}]," \
+	"\"management\":[{\"proto\":\"tcp\",\"port\":22}]," \
+	"\"dns\":[\"192.0.2.53\",\"2001:DB8::0:53\"]," \
+	"\"interfaces\":[\"eth1\",\"wlan0\"]")
+
+/* What the effective config shows of NET_FULL. */
+#define NET_FULL_EFFECTIVE \
+	"{\"mode\":\"link\"," \
+	"\"egress\":[{\"proto\":\"tcp\",\"port\":443,\"to\":\"192.0.2.0/24\"," \
+	"\"uplink\":\"up0\"},{\"proto\":\"any\",\"port\":null," \
+	"\"to\":\"2001:db8::/32\",\"uplink\":\"up1\"},{\"proto\":\"udp\"," \
+	"\"port\":null,\"to\":\"198.51.100.7/32\",\"uplink\":\"up0\"}]," \
+	"\"forward\":[{\"proto\":\"tcp\",\"port\":8080,\"to_port\":80," \
+	"\"uplink\":\"up0\"},{\"proto\":\"udp\",\"port\":8080," \
+	"\"to_port\":8080,\"uplink\":\"up0\"}]," \
+	"\"management\":[{\"proto\":\"tcp\",\"port\":22}]," \
+	"\"dns\":[\"192.0.2.53\",\"2001:db8::53\"]," \
+	"\"interfaces\":[\"eth1\",\"wlan0\"]}"
+
+/* Returns the effective config's cml.network as plain JSON (free it). */
+static char *
+effective_network(const struct cconfig *c)
+{
+	struct json_object *eff;
+	char *s;
+
+	eff = cconfig_to_json(c);
+	s = xstrdup(json_object_to_json_string_ext(json_object_object_get(
+	    json_object_object_get(eff, "cml"), "network"),
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(eff);
+	return s;
+}
+
+/* Returns the address family of address s, as the firewall's parser says. */
+static int
+family_of(const char *s)
+{
+	struct net_fw_prefix p;
+
+	assert_int_equal(net_fw_prefix_parse(s, &p, NULL), 0);
+	return p.family;
+}
+
+/* Returns a JSON array of n copies of item, joined by commas (free it). */
+static char *
+repeat(const char *item, size_t n)
+{
+	char *s, *t;
+	size_t i;
+
+	s = xstrdup("");
+	for (i = 0; i < n; i++) {
+		t = fmt("%s%s%s", s, i == 0 ? "" : ",", item);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+/*
+ * Proves: NDR 5.2(2) (island, only lo, is the default: no section, an
+ * empty one, mode island and empty lists all read as island).
+ */
+static void
+test_parse_network_default_is_island(void **state)
+{
+	static const char *const islands[] = {
+		MIN "}",
+		MIN ",\"cml\":{\"network\":null}}",
+		NET(""),
+		NET("\"mode\":\"island\""),
+		NET("\"mode\":null,\"egress\":[],\"forward\":null,"
+		    "\"management\":[],\"dns\":[],\"interfaces\":[]"),
+	};
+	struct cconfig c;
+	char *eff;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof islands / sizeof islands[0]; i++) {
+		accept_as(0, islands[i], &c);
+		assert_int_equal(c.net.mode, CCONFIG_NET_ISLAND);
+		assert_int_equal(c.net.negress + c.net.nforward + c.net.nmgmt +
+		    c.net.ndns + c.net.ninterfaces, 0);
+		assert_non_null(c.net.dns);
+		assert_null(c.net.dns[0]);
+		assert_non_null(c.net.interfaces);
+		assert_null(c.net.interfaces[0]);
+		eff = effective_network(&c);
+		assert_string_equal(eff, ISLAND_NET);
+		free(eff);
+		cconfig_clear(&c);
+		assert_empty(&c);
+	}
+	/* c0 holds the uplinks; island is all it may say. */
+	accept_as(1, "{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"cml\":{\"network\":{\"mode\":\"island\"}}}", &c);
+	assert_int_equal(c.net.mode, CCONFIG_NET_ISLAND);
+	cconfig_clear(&c);
+}
+
+/*
+ * Proves: NDR 5.2(1) (a container's allowances are exactly those its
+ * config lists, as the firewall takes them), NDR 5.2 (the effective
+ * config shows them).
+ */
+static void
+test_parse_network_link_round_trips(void **state)
+{
+	struct json_object *eff;
+	struct cconfig c, again;
+	char *s;
+
+	(void)state;
+	accept_as(0, NET_FULL, &c);
+	assert_int_equal(c.net.mode, CCONFIG_NET_LINK);
+	assert_int_equal(c.net.negress, 3);
+	assert_int_equal(c.net.egress[0].dst.family, family_of("10.0.0.1"));
+	assert_int_equal(c.net.egress[0].dst.len, 24);
+	assert_int_equal(c.net.egress[0].dst.addr[2], 2);
+	assert_int_equal(c.net.egress[0].port.proto, IPPROTO_TCP);
+	assert_int_equal(c.net.egress[0].port.port, 443);
+	assert_string_equal(c.net.egress[0].uplink, "up0");
+	assert_int_equal(c.net.egress[1].dst.family, family_of("::1"));
+	assert_int_not_equal(family_of("::1"), family_of("10.0.0.1"));
+	assert_int_equal(c.net.egress[1].dst.len, 32);
+	assert_int_equal(c.net.egress[1].port.proto, 0);
+	assert_int_equal(c.net.egress[1].port.port, 0);
+	assert_int_equal(c.net.egress[2].dst.len, 32);
+	assert_int_equal(c.net.egress[2].port.proto, IPPROTO_UDP);
+	assert_int_equal(c.net.nforward, 2);
+	assert_string_equal(c.net.forward[0].uplink, "up0");
+	assert_int_equal(c.net.forward[0].port.proto, IPPROTO_TCP);
+	assert_int_equal(c.net.forward[0].port.port, 8080);
+	assert_int_equal(c.net.forward[0].to_port, 80);
+	assert_int_equal(c.net.forward[1].to_port, 8080);
+	assert_int_equal(c.net.forward[1].to_addr.family, 0);
+	assert_int_equal(c.net.nmgmt, 1);
+	assert_int_equal(c.net.mgmt[0].proto, IPPROTO_TCP);
+	assert_int_equal(c.net.mgmt[0].port, 22);
+	assert_int_equal(c.net.ndns, 2);
+	assert_string_equal(c.net.dns[1], "2001:db8::53");
+	assert_null(c.net.dns[2]);
+	assert_int_equal(c.net.ninterfaces, 2);
+	assert_string_equal(c.net.interfaces[1], "wlan0");
+	assert_null(c.net.interfaces[2]);
+	s = effective_network(&c);
+	assert_string_equal(s, NET_FULL_EFFECTIVE);
+	free(s);
+
+	/* The effective config, less the built-in list, parses to itself. */
+	eff = cconfig_to_json(&c);
+	json_object_object_del(eff, "default_devices");
+	accept_as(0, json_object_to_json_string(eff), &again);
+	json_object_put(eff);
+	s = effective_network(&again);
+	assert_string_equal(s, NET_FULL_EFFECTIVE);
+	free(s);
+	cconfig_clear(&again);
+	cconfig_clear(&c);
+	assert_empty(&c);
+
+	/* A link and nothing else: everything is denied. */
+	accept_as(0, LINK("\"egress\":[]"), &c);
+	assert_int_equal(c.net.mode, CCONFIG_NET_LINK);
+	assert_int_equal(c.net.negress, 0);
+	cconfig_clear(&c);
+}
+
+/* Proves: NDR 5.2(1) (the allowances of a config are what the firewall gets). */
+static void
+test_net_fw_ctr_fills_the_firewalls_view(void **state)
+{
+	struct net_fw_forward fwd[CCONFIG_NET_FORWARD_MAX];
+	struct net_fw_prefix to;
+	struct net_fw_ctr ctr;
+	struct cconfig c;
+	char *cause = NULL, *plan;
+
+	(void)state;
+	assert_int_equal(net_fw_prefix_parse("10.200.0.2", &to, &cause), 0);
+	accept_as(0, NET_FULL, &c);
+	assert_int_equal(cconfig_net_fw_ctr(&c, "vc-7", &to, fwd, &ctr,
+	    &cause), 0);
+	assert_null(cause);
+	assert_string_equal(ctr.id, "web");
+	assert_string_equal(ctr.link, "vc-7");
+	assert_ptr_equal(ctr.egress, c.net.egress);
+	assert_int_equal(ctr.negress, 3);
+	assert_ptr_equal(ctr.forward, fwd);
+	assert_int_equal(ctr.nforward, 2);
+	assert_memory_equal(&fwd[0].to_addr, &to, sizeof to);
+	assert_memory_equal(&fwd[1].to_addr, &to, sizeof to);
+	assert_int_equal(fwd[0].to_port, 80);
+	assert_string_equal(fwd[0].uplink, "up0");
+	assert_ptr_equal(ctr.mgmt, c.net.mgmt);
+	assert_int_equal(ctr.nmgmt, 1);
+	/* The firewall plans rules for it. */
+	plan = net_fw_ctr_plan(&ctr, &cause);
+	assert_non_null(plan);
+	assert_non_null(strstr(plan, "ctr-web"));
+	free(plan);
+	/* The firewall's own checks: the link may not be an uplink. */
+	assert_int_equal(cconfig_net_fw_ctr(&c, "up1", &to, fwd, &ctr,
+	    &cause), -1);
+	assert_string_equal(cause,
+	    "container 'web': egress 2: the uplink is the container's link");
+	free(cause);
+	cause = NULL;
+	cconfig_clear(&c);
+
+	/* An island has no link. */
+	accept_as(0, MIN "}", &c);
+	assert_int_equal(cconfig_net_fw_ctr(&c, "vc-7", &to, fwd, &ctr,
+	    &cause), -1);
+	assert_string_equal(cause, "container 'web' is an island: it has no "
+	    "link");
+	free(cause);
+	cconfig_clear(&c);
+}
+
+/* Proves: NDR 5.2(2) (an island container gets no allowance at all). */
+static void
+test_parse_network_island_with_allowance_refused(void **state)
+{
+	(void)state;
+	refuse(NET("\"mode\":\"bridge\""),
+	    "cml.network.mode must be island or link");
+	refuse(NET("\"mode\":1"), "cml.network.mode must be a string");
+	refuse(MIN ",\"cml\":{\"network\":\"link\"}}",
+	    "cml.network must be an object");
+	refuse(NET("\"egress\":[{\"to\":\"0.0.0.0/0\",\"uplink\":\"up0\"}]"),
+	    "cml.network.egress needs cml.network.mode link: an island "
+	    "container has only lo");
+	refuse(NET("\"mode\":\"island\",\"forward\":[{}]"),
+	    "cml.network.forward needs cml.network.mode link: an island "
+	    "container has only lo");
+	refuse(NET("\"management\":[{\"proto\":\"tcp\",\"port\":22}]"),
+	    "cml.network.management needs cml.network.mode link: an island "
+	    "container has only lo");
+	refuse(NET("\"dns\":[\"192.0.2.53\"]"),
+	    "cml.network.dns needs cml.network.mode link: an island "
+	    "container has only lo");
+	refuse(NET("\"interfaces\":[\"eth1\"]"),
+	    "cml.network.interfaces needs cml.network.mode link: an island "
+	    "container has only lo");
+	refuse_c0("{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"cml\":{\"network\":{\"mode\":\"link\"}}}",
+	    "cml.network.mode link is for service containers: c0 holds the "
+	    "uplinks");
+	refuse(NET("\"mode\":\"link\",\"vlan\":3"),
+	    "unknown field 'cml.network.vlan'");
+}
+
+/* Proves: NDR 5.2(1) (an egress allowance is checked field by field). */
+static void
+test_parse_network_bad_egress_refused(void **state)
+{
+	(void)state;
+#define EG(e) LINK("\"egress\":[{\"to\":\"10.0.0.0/8\",\"uplink\":\"up0\"}," \
+	e "]")
+	refuse(LINK("\"egress\":{}"),
+	    "cml.network.egress must be an array of objects");
+	refuse(LINK("\"egress\":[\"10.0.0.0/8\"]"),
+	    "cml.network.egress must be an array of objects");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"uplink\":\"up0\",\"via\":1}"),
+	    "unknown field 'cml.network.egress[1].via'");
+	refuse(EG("{\"uplink\":\"up0\"}"), "cml.network.egress[1].to is "
+	    "missing");
+	refuse(EG("{\"to\":10,\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to must be a string");
+	refuse(EG("{\"to\":\"10.0.0.300\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: '10.0.0.300' is no IPv4 or IPv6 "
+	    "address");
+	refuse(EG("{\"to\":\"web.example\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: 'web.example' is no IPv4 or IPv6 "
+	    "address");
+	refuse(EG("{\"to\":\"10.0.0.1/8\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: '10.0.0.1/8' has address bits set "
+	    "past /8");
+	refuse(EG("{\"to\":\"fd00::1/64\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: 'fd00::1/64' has address bits set "
+	    "past /64");
+	refuse(EG("{\"to\":\"10.0.0.0/33\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: '10.0.0.0/33': the prefix length must "
+	    "be 0 to 32");
+	refuse(EG("{\"to\":\"fd00::/129\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: 'fd00::/129': the prefix length must "
+	    "be 0 to 128");
+	refuse(EG("{\"to\":\"10.0.0.0/\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: '10.0.0.0/': the prefix length must "
+	    "be 0 to 32");
+	/* What cannot be an address is quoted fit for a terminal. */
+	refuse(EG("{\"to\":\"10.0.0.0\\u001b[2J\",\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].to: '10.0.0.0\\x1b[2J' is no IPv4 or IPv6 "
+	    "address");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"proto\":\"icmp\","
+	    "\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].proto must be tcp, udp or any");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"proto\":\"tcp\",\"port\":0,"
+	    "\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].port must be an integer from 1 to 65535");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"proto\":\"tcp\",\"port\":65536,"
+	    "\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].port must be an integer from 1 to 65535");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"proto\":\"tcp\",\"port\":\"80\","
+	    "\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].port must be an integer from 1 to 65535");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"proto\":\"any\",\"port\":53,"
+	    "\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].port needs proto tcp or udp");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"port\":53,\"uplink\":\"up0\"}"),
+	    "cml.network.egress[1].port needs proto tcp or udp");
+	refuse(EG("{\"to\":\"10.0.0.0/8\"}"),
+	    "cml.network.egress[1].uplink is missing");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"uplink\":\"\"}"),
+	    "cml.network.egress[1].uplink '' must be an interface name: 1 to "
+	    "15 bytes of printable ASCII without '/', ':' or spaces, not '.' "
+	    "or '..'");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"uplink\":\"eth0:1\"}"),
+	    "cml.network.egress[1].uplink 'eth0:1' must be an interface "
+	    "name: 1 to 15 bytes of printable ASCII without '/', ':' or "
+	    "spaces, not '.' or '..'");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"uplink\":\"a-very-long-name\"}"),
+	    "cml.network.egress[1].uplink 'a-very-long-name' must be an "
+	    "interface name: 1 to 15 bytes of printable ASCII without '/', "
+	    "':' or spaces, not '.' or '..'");
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"uplink\":\"vc-3\"}"),
+	    "cml.network.egress[1].uplink 'vc-3' names a container link "
+	    "(vc-...), not one of the device's interfaces");
+	/* The firewall's own check of what it can match on. */
+	refuse(EG("{\"to\":\"10.0.0.0/8\",\"uplink\":\"up*\"}"),
+	    "cml.network: container 'web': egress 2: 'up*' is no interface "
+	    "name");
+#undef EG
+}
+
+/* Proves: NDR 5.2(1) (port forwards and management ports are checked). */
+static void
+test_parse_network_bad_forward_and_management_refused(void **state)
+{
+	(void)state;
+#define FW(f) LINK("\"forward\":[" f "]")
+	refuse(FW("{\"proto\":\"tcp\",\"port\":80}"),
+	    "cml.network.forward[0].uplink is missing");
+	refuse(FW("{\"uplink\":\"up0\",\"port\":80}"),
+	    "cml.network.forward[0].proto is missing");
+	refuse(FW("{\"uplink\":\"up0\",\"proto\":\"any\",\"port\":80}"),
+	    "cml.network.forward[0].proto must be tcp or udp");
+	refuse(FW("{\"uplink\":\"up0\",\"proto\":\"tcp\"}"),
+	    "cml.network.forward[0].port is missing");
+	refuse(FW("{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":null}"),
+	    "cml.network.forward[0].port is missing");
+	refuse(FW("{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":80,"
+	    "\"to_port\":0}"),
+	    "cml.network.forward[0].to_port must be an integer from 1 to "
+	    "65535");
+	refuse(FW("{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":80,"
+	    "\"to\":\"10.0.0.2\"}"),
+	    "unknown field 'cml.network.forward[0].to'");
+	refuse(FW("{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":80},"
+	    "{\"uplink\":\"up1\",\"proto\":\"tcp\",\"port\":80},"
+	    "{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":80,"
+	    "\"to_port\":81}"),
+	    "cml.network.forward[2] forwards tcp port 80 of uplink 'up0' "
+	    "again, as cml.network.forward[0] does");
+	refuse(FW("{\"uplink\":\"u'p\",\"proto\":\"udp\",\"port\":53},"
+	    "{\"uplink\":\"u'p\",\"proto\":\"udp\",\"port\":53}"),
+	    "cml.network.forward[1] forwards udp port 53 of uplink 'u\\x27p' "
+	    "again, as cml.network.forward[0] does");
+	/* The same port of another protocol or uplink is another forward. */
+	accept(FW("{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":80},"
+	    "{\"uplink\":\"up1\",\"proto\":\"tcp\",\"port\":80},"
+	    "{\"uplink\":\"up0\",\"proto\":\"udp\",\"port\":80}"));
+#undef FW
+#define MG(m) LINK("\"management\":[" m "]")
+	refuse(MG("{\"port\":22}"),
+	    "cml.network.management[0].proto is missing");
+	refuse(MG("{\"proto\":\"any\",\"port\":22}"),
+	    "cml.network.management[0].proto must be tcp or udp");
+	refuse(MG("{\"proto\":\"udp\"}"),
+	    "cml.network.management[0].port is missing");
+	refuse(MG("{\"proto\":\"udp\",\"port\":-1}"),
+	    "cml.network.management[0].port must be an integer from 1 to "
+	    "65535");
+	refuse(MG("{\"proto\":\"tcp\",\"port\":22,\"from\":\"c0\"}"),
+	    "unknown field 'cml.network.management[0].from'");
+	refuse(MG("{\"proto\":\"tcp\",\"port\":22},{\"proto\":\"udp\","
+	    "\"port\":22},{\"proto\":\"tcp\",\"port\":22}"),
+	    "cml.network.management[2] lists tcp port 22 again, as "
+	    "cml.network.management[0] does");
+#undef MG
+}
+
+/* Proves: TSF.DEV (interfaces assigned are named validly, once each). */
+static void
+test_parse_network_bad_dns_and_interfaces_refused(void **state)
+{
+	(void)state;
+	refuse(LINK("\"dns\":\"192.0.2.53\""),
+	    "cml.network.dns must be an array of strings");
+	refuse(LINK("\"dns\":[53]"),
+	    "cml.network.dns must be an array of strings");
+	refuse(LINK("\"dns\":[\"192.0.2.53\",\"ns.example\"]"),
+	    "cml.network.dns[1]: 'ns.example' is no IPv4 or IPv6 address");
+	refuse(LINK("\"dns\":[\"192.0.2.0/24\"]"),
+	    "cml.network.dns[0] '192.0.2.0/24' must be one address, without "
+	    "a prefix length");
+	refuse(LINK("\"dns\":[\"192.0.2.53/32\"]"),
+	    "cml.network.dns[0] '192.0.2.53/32' must be one address, without "
+	    "a prefix length");
+	refuse(LINK("\"dns\":[\"2001:db8::53\",\"2001:DB8:0::53\"]"),
+	    "cml.network.dns[1] '2001:db8::53' is listed twice, as "
+	    "cml.network.dns[0]");
+	refuse(LINK("\"interfaces\":[\"eth1\",\"eth 2\"]"),
+	    "cml.network.interfaces[1] 'eth 2' must be an interface name: 1 "
+	    "to 15 bytes of printable ASCII without '/', ':' or spaces, not "
+	    "'.' or '..'");
+	refuse(LINK("\"interfaces\":[\"..\"]"),
+	    "cml.network.interfaces[0] '..' must be an interface name: 1 "
+	    "to 15 bytes of printable ASCII without '/', ':' or spaces, not "
+	    "'.' or '..'");
+	refuse(LINK("\"interfaces\":[\"vc-web\"]"),
+	    "cml.network.interfaces[0] 'vc-web' names a container link "
+	    "(vc-...), not one of the device's interfaces");
+	refuse(LINK("\"interfaces\":[\"eth1\",\"eth1\"]"),
+	    "cml.network.interfaces[1] 'eth1' is listed twice, as "
+	    "cml.network.interfaces[0]");
+	refuse(LINK("\"interfaces\":[\"eth1\",\"up0\"],"
+	    "\"forward\":[{\"uplink\":\"up0\",\"proto\":\"tcp\",\"port\":80}]"),
+	    "cml.network.interfaces[1] 'up0' is an uplink of "
+	    "cml.network.forward[0] too: an assigned interface leaves c0");
+	refuse(LINK("\"interfaces\":[\"up0\"],\"egress\":[{\"to\":\"::/0\","
+	    "\"uplink\":\"up0\"}]"),
+	    "cml.network.interfaces[0] 'up0' is an uplink of "
+	    "cml.network.egress[0] too: an assigned interface leaves c0");
+}
+
+/* Proves: NDR 5.2 (each list bounded, so a transaction is bounded). */
+static void
+test_parse_network_counts_bounded(void **state)
+{
+	static const struct {
+		const char *key;
+		const char *item; /* '@' is the entry's number */
+		size_t max;
+	} lists[] = {
+		{ "egress", "{\"to\":\"10.0.0.@\",\"uplink\":\"up0\"}",
+		    CCONFIG_NET_EGRESS_MAX },
+		{ "forward", "{\"uplink\":\"up0\",\"proto\":\"tcp\","
+		    "\"port\":@}", CCONFIG_NET_FORWARD_MAX },
+		{ "management", "{\"proto\":\"udp\",\"port\":@}",
+		    CCONFIG_NET_MGMT_MAX },
+		{ "dns", "\"10.0.0.@\"", CCONFIG_NET_DNS_MAX },
+		{ "interfaces", "\"eth@\"", CCONFIG_NET_IFACES_MAX },
+	};
+	struct cconfig c;
+	char *items, *t, *item, num[8], *json, *msg;
+	size_t i, k;
+
+	(void)state;
+	assert_int_equal(CCONFIG_NET_EGRESS_MAX, 32);
+	assert_int_equal(CCONFIG_NET_FORWARD_MAX, 16);
+	assert_int_equal(CCONFIG_NET_MGMT_MAX, 16);
+	assert_int_equal(CCONFIG_NET_DNS_MAX, 3);
+	assert_int_equal(CCONFIG_NET_IFACES_MAX, 8);
+	for (i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		items = xstrdup("");
+		for (k = 0; k <= lists[i].max; k++) {
+			snprintf(num, sizeof num, "%zu", k + 1);
+			item = subst(lists[i].item, num);
+			t = fmt("%s%s%s", items, k == 0 ? "" : ",", item);
+			free(item);
+			free(items);
+			items = t;
+			json = fmt(MIN ",\"cml\":{\"network\":{\"mode\":"
+			    "\"link\",\"%s\":[%s]}}}", lists[i].key, items);
+			if (k + 1 < lists[i].max) {
+				free(json);
+				continue;
+			}
+			if (k + 1 == lists[i].max) {
+				accept_as(0, json, &c);
+				cconfig_clear(&c);
+				free(json);
+				continue;
+			}
+			msg = fmt("cml.network.%s must have at most %zu entries",
+			    lists[i].key, lists[i].max);
+			refuse_free(json, msg);
+			free(msg);
+		}
+		free(items);
+	}
+	/* The refusal comes before any entry is read. */
+	items = repeat("{}", CCONFIG_NET_EGRESS_MAX + 1);
+	json = fmt(MIN ",\"cml\":{\"network\":{\"mode\":\"link\","
+	    "\"egress\":[%s]}}}", items);
+	refuse_free(json, "cml.network.egress must have at most 32 entries");
+	free(items);
+}
+
 /* Proves: none (freeing nothing). */
 static void
 test_clear_null_does_nothing(void **state)
@@ -1377,6 +1900,17 @@ main(void)
 		cmocka_unit_test(test_allows_device_covers_defaults_and_list),
 		cmocka_unit_test(test_cap_names_match_kernel_numbers),
 		cmocka_unit_test(test_parse_volume),
+		cmocka_unit_test(test_parse_network_default_is_island),
+		cmocka_unit_test(test_parse_network_link_round_trips),
+		cmocka_unit_test(test_net_fw_ctr_fills_the_firewalls_view),
+		cmocka_unit_test(
+		    test_parse_network_island_with_allowance_refused),
+		cmocka_unit_test(test_parse_network_bad_egress_refused),
+		cmocka_unit_test(
+		    test_parse_network_bad_forward_and_management_refused),
+		cmocka_unit_test(
+		    test_parse_network_bad_dns_and_interfaces_refused),
+		cmocka_unit_test(test_parse_network_counts_bounded),
 		cmocka_unit_test(test_clear_null_does_nothing),
 	};
 
