@@ -1343,9 +1343,11 @@ cmlsh_complete_setting_value(struct cmlsh *sh, struct cmlsh_matches *m,
 		    "name", NULL, NULL, text);
 		break;
 	case SETTING_INT:
+	case SETTING_PREFIX:
 		cmlsh_match_add(m, text, xstrdup(def->def));
 		break;
 	case SETTING_STRING:
+	case SETTING_IFLIST:
 		break;
 	}
 }

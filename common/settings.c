@@ -1,5 +1,10 @@
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +81,18 @@ const struct setting_def setting_defs[] = {
 	{ "audit_kernel", SETTING_BOOL, "false", 0, 0, NULL,
 	    "register cmld as the kernel's audit daemon and keep kernel "
 	    "audit records in the trail; read when cmld starts" },
+	{ "net_pool_v4", SETTING_PREFIX, "10.200.0.0/16", 4, 30, NULL,
+	    "the IPv4 prefix container links get their addresses from, a /30 "
+	    "each by the container's index (empty: no IPv4); read at each "
+	    "start of a linked container" },
+	{ "net_pool_v6", SETTING_PREFIX, "fd00:c41::/48", 6, 126, NULL,
+	    "the IPv6 prefix container links get their addresses from, a "
+	    "/64 each (/126 when the prefix is longer than /64; empty: no "
+	    "IPv6); read at each start of a linked container" },
+	{ "net_masquerade", SETTING_IFLIST, "", 0, 8, NULL,
+	    "uplinks of c0 through which container traffic leaves with the "
+	    "uplink's address (comma-separated; empty: routed as it is); "
+	    "read when the base ruleset is loaded" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 
@@ -103,6 +120,8 @@ setting_type_name(enum setting_type type)
 	case SETTING_ENUM:
 		return "enum";
 	case SETTING_GUESTOS:
+	case SETTING_PREFIX:
+	case SETTING_IFLIST:
 		return "string";
 	}
 	return "unknown";
@@ -148,8 +167,122 @@ setting_values(const struct setting_def *def)
 		return s;
 	case SETTING_GUESTOS:
 		return xstrdup("a guest OS name, or empty");
+	case SETTING_PREFIX:
+		return xasprintf("an IPv%lld prefix ADDR/LEN with LEN at most "
+		    "%lld and no address bits set past it, or empty", def->min,
+		    def->max);
+	case SETTING_IFLIST:
+		return xasprintf("at most %lld network interface names, "
+		    "comma-separated, or empty", def->max);
 	}
 	return xstrdup("unknown");
+}
+
+/*
+ * The canonical form of an address prefix of family def->min (4 or 6), at
+ * most def->max bits long, with no host bits set; "" stays "".
+ */
+static int
+setting_prefix(const struct setting_def *def, const char *value, char **out,
+    char **cause)
+{
+	unsigned char a[16];
+	char addr[INET6_ADDRSTRLEN], *end, *q;
+	const char *slash;
+	size_t alen, bytes = def->min == 4 ? 4 : 16;
+	long len;
+	unsigned int i;
+
+	if (*value == '\0') {
+		*out = xstrdup("");
+		return 0;
+	}
+	slash = strchr(value, '/');
+	alen = slash != NULL ? (size_t)(slash - value) : 0;
+	errno = 0;
+	len = slash != NULL ? strtol(slash + 1, &end, 10) : -1;
+	if (slash == NULL || alen == 0 || alen >= sizeof addr ||
+	    slash[1] == '\0' || *end != '\0' || errno != 0 || len < 1 ||
+	    len > def->max)
+		goto bad;
+	memcpy(addr, value, alen);
+	addr[alen] = '\0';
+	if (inet_pton(def->min == 4 ? AF_INET : AF_INET6, addr, a) != 1)
+		goto bad;
+	for (i = (unsigned int)len; i < bytes * 8; i++) {
+		if (a[i / 8] & (0x80 >> (i % 8))) {
+			q = jsonstrict_quotes(value);
+			*cause = xasprintf("%s: '%s' has address bits set past "
+			    "/%ld", def->key, q, len);
+			free(q);
+			return -1;
+		}
+	}
+	inet_ntop(def->min == 4 ? AF_INET : AF_INET6, a, addr, sizeof addr);
+	*out = xasprintf("%s/%ld", addr, len);
+	return 0;
+bad:
+	q = jsonstrict_quotes(value);
+	*cause = xasprintf("%s must be an IPv%lld prefix ADDR/LEN with LEN "
+	    "from 1 to %lld, or empty, not '%s'", def->key, def->min, def->max,
+	    q);
+	free(q);
+	return -1;
+}
+
+/*
+ * The canonical form of a list of interface names: comma-separated, no
+ * blanks, each a valid name (1..15 bytes, none of '/', ':', ',', blanks or
+ * control characters, not "." or ".."), none twice, at most def->max.
+ */
+static int
+setting_iflist(const struct setting_def *def, const char *value, char **out,
+    char **cause)
+{
+	const char *p = value, *e, *k;
+	size_t n = 0, len;
+	char *q;
+
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		len = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (len == 0 || len > 15 || (len == 1 && *p == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			goto bad;
+		for (k = p; k < p + len; k++) {
+			if ((unsigned char)*k <= 0x20 || *k == 0x7f ||
+			    *k == '/' || *k == ':')
+				goto bad;
+		}
+		for (k = value; k < p; k += strcspn(k, ",") + 1) {
+			if (strncmp(k, p, len) == 0 && (k[len] == ',')) {
+				q = jsonstrict_quotes(value);
+				*cause = xasprintf("%s names an interface twice: "
+				    "'%s'", def->key, q);
+				free(q);
+				return -1;
+			}
+		}
+		if (++n > (size_t)def->max) {
+			*cause = xasprintf("%s names more than %lld "
+			    "interfaces", def->key, def->max);
+			return -1;
+		}
+		if (e == NULL)
+			break;
+		p = e + 1;
+		if (*p == '\0')
+			goto bad;
+	}
+	*out = xstrdup(value);
+	return 0;
+bad:
+	q = jsonstrict_quotes(value);
+	*cause = xasprintf("%s must be interface names (1 to 15 bytes, no "
+	    "blank, '/', ':' or ',') separated by commas, or empty, not '%s'",
+	    def->key, q);
+	free(q);
+	return -1;
 }
 
 int
@@ -163,6 +296,10 @@ setting_canonical(const struct setting_def *def, const char *value,
 	size_t len;
 
 	switch (def->type) {
+	case SETTING_PREFIX:
+		return setting_prefix(def, value, out, cause);
+	case SETTING_IFLIST:
+		return setting_iflist(def, value, out, cause);
 	case SETTING_GUESTOS:
 		if (*value != '\0' && !names_guestos_ok(value)) {
 			*cause = xasprintf("%s must be a guest OS name (a-z 0-9 "

@@ -13,13 +13,18 @@ enum setting_type {
 	SETTING_BOOL,
 	SETTING_ENUM,
 	SETTING_GUESTOS, /* a guest OS name, or empty */
+	SETTING_PREFIX, /* an address prefix of family min (4 or 6), at
+			   most max bits long, or empty */
+	SETTING_IFLIST, /* network interface names, comma-separated, at
+			   most max of them, or empty */
 };
 
 struct setting_def {
 	const char *key;
 	enum setting_type type;
 	const char *def; /* canonical default */
-	long long min, max; /* SETTING_INT; SETTING_STRING: max length */
+	long long min, max; /* SETTING_INT; SETTING_STRING: max length;
+			       SETTING_PREFIX, SETTING_IFLIST: see there */
 	const char *const *choices; /* SETTING_ENUM, NULL-terminated */
 	const char *help;
 };

@@ -77,8 +77,6 @@ struct audit_trail {
 struct audit_trail *audit_trail(struct cmld *cmld);
 /* Reads an integer setting (its default when unset or unreadable). */
 long long audit_setting_int(struct cmld *cmld, const char *key);
-/* Reads a setting's canonical value (its default when unset); free it. */
-char *audit_setting(struct cmld *cmld, const char *key);
 
 /*
  * Writes a record of the audit system itself (type "audit", object

@@ -28,6 +28,7 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "device.h"
 #include "file.h"
 #include "log.h"
 #include "proto.h"
@@ -87,25 +88,10 @@ audit_format_time(long long ms, char *buf, size_t len)
 	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-char *
-audit_setting(struct cmld *cmld, const char *key)
-{
-	const struct setting_def *def = setting_find(key);
-	char *value = NULL, *cause = NULL;
-
-	if (store_setting_get(cmld->store, key, &value, &cause) == -1) {
-		log_warnx("%s", cause);
-		free(cause);
-	}
-	if (value == NULL)
-		value = xstrdup(def != NULL ? def->def : "");
-	return value;
-}
-
 long long
 audit_setting_int(struct cmld *cmld, const char *key)
 {
-	char *v = audit_setting(cmld, key);
+	char *v = device_setting(cmld, key);
 	long long n = strtoll(v, NULL, 10);
 
 	free(v);

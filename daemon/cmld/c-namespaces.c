@@ -1,7 +1,8 @@
 /*
  * Container module: what the new UTS and network namespaces start with.
  * The container's hostname is its own; its network namespace holds only a
- * loopback interface, brought up here (links to c0 are the network's).
+ * loopback interface, brought up here; one that cmld made (a link to c0,
+ * net.c) or c0's, cmld's own, is left as cmld set it up.
  * The namespaces themselves come from the clone (container.c).
  */
 #include "config.h"
@@ -26,6 +27,9 @@ c_namespaces_child(struct container *c)
 	if (sethostname(c->hostname, strlen(c->hostname)) == -1)
 		return container_child_fail(c, errno, "setting the hostname "
 		    "'%s' failed", c->hostname);
+	/* A namespace cmld gave is set up by cmld, lo included. */
+	if (c->netns != -1)
+		return 0;
 	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return container_child_fail(c, errno, "no socket for the "
 		    "loopback interface");

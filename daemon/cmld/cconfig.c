@@ -81,6 +81,7 @@ enum cconfig_cap_rule {
 	CCONFIG_CAP_NEVER,
 	CCONFIG_CAP_C0_ONLY,
 	CCONFIG_CAP_TIME_ONLY,
+	CCONFIG_CAP_NOT_C0,
 };
 static const struct {
 	const char *name;
@@ -101,6 +102,9 @@ static const struct {
 	{ "CAP_SYS_ADMIN", CCONFIG_CAP_C0_ONLY,
 	    "it would let the container mount file systems and undo its "
 	    "isolation" },
+	{ "CAP_NET_ADMIN", CCONFIG_CAP_NOT_C0,
+	    "c0 runs in cmld's network namespace, whose links, addresses, "
+	    "routes and firewall only cmld changes" },
 	{ "CAP_SYS_TIME", CCONFIG_CAP_TIME_ONLY,
 	    "it would let the container set the host's clock" },
 };
@@ -1547,6 +1551,12 @@ cconfig_check_caps(struct cconfig_parser *p, const struct cconfig *c)
 				continue;
 			xcause(p->cause, "%s is granted only to c0: %s",
 			    name, cconfig_cap_policy[k].why);
+			return -1;
+		case CCONFIG_CAP_NOT_C0:
+			if (!c->is_c0)
+				continue;
+			xcause(p->cause, "%s is never granted to c0: %s", name,
+			    cconfig_cap_policy[k].why);
 			return -1;
 		case CCONFIG_CAP_TIME_ONLY:
 			if (c->time)

@@ -20,6 +20,7 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "device.h"
 #include "forward.h"
 #include "handlers.h"
 #include "log.h"
@@ -163,7 +164,7 @@ cmd_audit_status(struct call *call)
 	cap = audit_setting_int(cmld, "audit_capacity");
 	warn = audit_setting_int(cmld, "audit_warn_percent");
 	crit = audit_setting_int(cmld, "audit_critical_percent");
-	action = audit_setting(cmld, "audit_full_action");
+	action = device_setting(cmld, "audit_full_action");
 	if ((records = store_audit_count(cmld->store, &cause)) == -1 ||
 	    store_audit_first(cmld->store, &first, &cause) == -1 ||
 	    store_audit_first_unacked(cmld->store, 0, &unacked, &count,

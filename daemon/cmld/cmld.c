@@ -37,6 +37,7 @@
 #include "handlers.h"
 #include "daemon.h"
 #include "log.h"
+#include "net.h"
 #include "store.h"
 #include "scd.h"
 #include "tpm.h"
@@ -312,6 +313,7 @@ main(int argc, char **argv)
 	kmsg_close(cmld.kmsg);
 	kaudit_stop(&cmld);
 	containers_release(&cmld);
+	net_free(&cmld);
 	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
 	forward_stop(&cmld);
 	audit_close(&cmld);

@@ -45,6 +45,7 @@
 #include "container.h"
 #include "guestos.h"
 #include "log.h"
+#include "netns.h"
 #include "xmalloc.h"
 
 /* How long a child may take to set itself up, in milliseconds. */
@@ -712,6 +713,7 @@ container_new(const struct cconfig *cfg, const char *guestos_dir,
 	c->sock = -1;
 	c->psock = -1;
 	c->rootfd = -1;
+	c->netns = -1;
 	c->index = index;
 	c->hostname = xstrdup(cfg->hostname != NULL ? cfg->hostname :
 	    cfg->name);
@@ -852,6 +854,47 @@ container_kill_child(pid_t pid, int pidfd)
 		;
 }
 
+/*
+ * Clones the container's init: into new namespaces, or into the network
+ * namespace cmld made for it (container_set_netns), which cmld enters only
+ * for the clone (the child inherits it) and leaves at once; cmld exits
+ * rather than go on in the wrong namespace.  As container_clone, -1 with
+ * *cause set.
+ */
+static pid_t
+container_clone_in(struct container *c, int *pidfd, char **cause)
+{
+	int flags = c->nsflags & ~CLONE_NEWCGROUP, self = -1, err;
+	char *why = NULL;
+	pid_t pid;
+
+	if (c->netns != -1) {
+		flags &= ~CLONE_NEWNET;
+		if (netns_enter(c->netns, &self, &why) == -1) {
+			*cause = xasprintf("cannot enter the network namespace "
+			    "of container '%s': %s", c->name, why);
+			free(why);
+			return -1;
+		}
+	}
+	pid = container_clone(flags, pidfd);
+	err = errno;
+	if (pid != 0)
+		netns_leave(self);
+	if (pid == -1)
+		*cause = xasprintf("creating the namespaces of container '%s' "
+		    "failed (clone): %s", c->name, strerror(err));
+	return pid;
+}
+
+void
+container_set_netns(struct container *c, int fd)
+{
+	if (c->netns != -1)
+		close(c->netns);
+	c->netns = fd;
+}
+
 int
 container_start(struct container *c, char **cause)
 {
@@ -881,12 +924,9 @@ container_start(struct container *c, char **cause)
 		*cause = xasprintf("cannot open /dev/null: %s", strerror(errno));
 		goto fail;
 	}
-	pid = container_clone(c->nsflags & ~CLONE_NEWCGROUP, &pidfd);
-	if (pid == -1) {
-		*cause = xasprintf("creating the namespaces of container '%s' "
-		    "failed (clone): %s", c->name, strerror(errno));
+	pid = container_clone_in(c, &pidfd, cause);
+	if (pid == -1)
 		goto fail;
-	}
 	if (pid == 0) {
 		close(sv[0]);
 		container_child_main(c, sv[1], nullfd);
@@ -1698,6 +1738,8 @@ container_forget(struct container *c)
 		return;
 	if (c->pidfd != -1)
 		close(c->pidfd);
+	if (c->netns != -1)
+		close(c->netns);
 	free(c->name);
 	free(c->hostname);
 	container_strv_free(c->argv);

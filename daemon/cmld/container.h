@@ -97,6 +97,13 @@ void container_set_volume_blockdev(struct container *c, int fd,
 int c_mount_loop(const char *file, const char *path, int bfd, int rdonly,
     int *np, int *lfdp, char **cause);
 /*
+ * Gives the container the network namespace fd refers to (one cmld made
+ * and set up, or cmld's own for c0) instead of a new one from the clone;
+ * its interfaces are cmld's to bring up (lo included).  The container owns
+ * fd from now on.
+ */
+void container_set_netns(struct container *c, int fd);
+/*
  * Sends init's stdout and stderr to fd (default: /dev/null); fd need stay
  * open only until container_start returns.
  */
@@ -309,6 +316,7 @@ struct container {
 	char *rundir;
 	int outfd; /* borrowed during container_start; -1: /dev/null */
 	int console; /* outfd is a console: init's stdin too */
+	int netns; /* the network namespace cmld gave; -1: the clone's own */
 
 	/* Run state. */
 	int nsflags; /* CLONE_NEW* of the container, CLONE_NEWCGROUP included */

@@ -28,6 +28,7 @@
 #include "guestos.h"
 #include "log.h"
 #include "measure.h"
+#include "net.h"
 #include "store.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -167,6 +168,9 @@ ctr_start_launch(struct ctr_start_job *sj)
 		if (rc == -1)
 			goto fail;
 	}
+	/* its network, before the clone: a start it fails is refused */
+	if (net_ctr_up(k, k->rt, &cause) == -1)
+		goto fail;
 	/* init's stdin, stdout and stderr: the console cmld keeps a log of */
 	if ((fd = ctr_console_open(k)) != -1)
 		container_set_console(k->rt, fd);
@@ -186,6 +190,7 @@ ctr_start_launch(struct ctr_start_job *sj)
 fail:
 	container_free(k->rt);
 	k->rt = NULL;
+	net_ctr_down(k);
 	ctr_start_done(sj, PROTO_ERR_FAILED, "%s", cause);
 	free(cause);
 }
@@ -610,6 +615,8 @@ containers_init(struct cmld *cmld)
 	if (store_container_list(cmld->store, ctr_load_cb, cmld, &cause) ==
 	    -1)
 		fatalx("cannot read the containers: %s", cause);
+	/* The base ruleset and the orphans' removal come before any start. */
+	net_init(cmld);
 
 	/* c0, the management container, comes first; the others after. */
 	c0 = ctr_find(cmld, CCONFIG_C0_NAME);

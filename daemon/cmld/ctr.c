@@ -22,6 +22,7 @@
 #include "ctx.h"
 #include "guestos-ready.h"
 #include "log.h"
+#include "net.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -44,6 +45,7 @@ ctr_free(struct ctr *k)
 	loop_timer_stop(k->cmld->loop, &k->vtimer);
 	if (k->console_free != NULL)
 		k->console_free(k);
+	net_ctr_forget(k);
 	cconfig_clear(&k->cfg);
 	free(k->name);
 	free(k->id);
@@ -508,6 +510,7 @@ ctr_exited(struct ctr *k)
 	ctr_timer_off(k);
 	container_free(k->rt);
 	k->rt = NULL;
+	net_ctr_down(k);
 	if (k->cfg_ok && k->cfg.storage_encrypted) {
 		k->vtries = 0;
 		ctr_volume_closed(k);

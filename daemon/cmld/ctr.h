@@ -21,6 +21,7 @@
 struct cmld;
 struct container;
 struct store_container;
+struct net_ctr;
 
 /* One container cmld knows; the handlers read it, the core changes it. */
 struct ctr {
@@ -49,6 +50,7 @@ struct ctr {
 	int wiping; /* container wipe runs */
 	/* integrity errors the kernel reported on its volume since cmld began */
 	long long integrity_errors;
+	struct net_ctr *net; /* its link, rules, interfaces (net.c); NULL */
 };
 
 /* --- ctr.c: the registry and the lifecycle state ------------------------ */

@@ -14,6 +14,7 @@
 
 struct crypto_trust;
 struct audit_trail;
+struct net;
 struct ctr;
 struct loop;
 struct store;
@@ -47,6 +48,7 @@ struct cmld {
 	struct kaudit *kaudit; /* cmld as the kernel's audit daemon */
 	struct forward *forward; /* audit forwarding (forward.c) */
 	struct audit_trail *audit; /* the audit trail (audit.c) */
+	struct net *net; /* links, rules, interfaces (net.c) */
 	/* the client processes with a token call out; 0: a free slot */
 	pid_t token_callers[CMLD_TOKEN_CALLS];
 	/* settings, as applied (cmld is their only writer) */

@@ -36,6 +36,7 @@
 #include "audit-int.h"
 #include "crypto.h"
 #include "ctx.h"
+#include "device.h"
 #include "daemon.h"
 #include "forward.h"
 #include "jsonstrict.h"
@@ -618,7 +619,7 @@ void
 forward_start(struct cmld *cmld, const char *tpm2d_sock)
 {
 	struct forward *fw;
-	char *host = audit_setting(cmld, "audit_forward_host");
+	char *host = device_setting(cmld, "audit_forward_host");
 	long long stored;
 
 	if (cmld->forward != NULL || *host == '\0') {

@@ -57,6 +57,7 @@
 
 #include "log.h"
 #include "net-fw.h"
+#include "netns.h"
 #include "xmalloc.h"
 
 /* The longest description of a message: a rule's comment, and the kernel
@@ -836,29 +837,12 @@ net_fw_open(int netns_fd, char **cause)
 	struct mnl_socket *nl = NULL;
 	int self = -1, one = 1, size = FW_RECV_SIZE * 16, saved;
 
-	if (netns_fd != -1) {
-		if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) ==
-		    -1) {
-			xcause(cause, "firewall: cannot open this process's "
-				      "network namespace: %s", strerror(errno));
-			return NULL;
-		}
-		if (setns(netns_fd, CLONE_NEWNET) == -1) {
-			xcause(cause, "firewall: cannot enter the network "
-				      "namespace: %s", strerror(errno));
-			close(self);
-			return NULL;
-		}
-	}
+	if (netns_enter(netns_fd, &self, cause) == -1)
+		return NULL;
 	/* The socket belongs to the namespace it was made in. */
 	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	saved = errno;
-	if (self != -1) {
-		/* Going on in the wrong namespace would be worse than dying. */
-		if (setns(self, CLONE_NEWNET) == -1)
-			fatal("net-fw: cannot return to cmld's network namespace");
-		close(self);
-	}
+	netns_leave(self);
 	if (nl == NULL) {
 		xcause(cause, "firewall: cannot open a netfilter netlink "
 			      "socket: %s", strerror(saved));

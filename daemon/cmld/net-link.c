@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "net-link.h"
+#include "netns.h"
 #include "xmalloc.h"
 
 /* How long a request may wait for its answer before it counts as lost. */
@@ -495,52 +496,6 @@ net_link_msg_route(
 
 /* --- the socket ---------------------------------------------------------- */
 
-/*
- * Enters the network namespace nsfd refers to, keeping this thread's own
- * in *self (-1 when nsfd is -1: nothing to do).  0, or -1 with a cause.
- */
-static int
-net_link_ns_enter(int nsfd, int *self, char **cause)
-{
-	*self = -1;
-	if (nsfd == -1)
-		return 0;
-	if ((*self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) ==
-	    -1) {
-		xcause(cause,
-		    "opening this thread's network namespace "
-		    "failed: %s",
-		    strerror(errno));
-		return -1;
-	}
-	if (setns(nsfd, CLONE_NEWNET) == -1) {
-		xcause(cause, "entering the network namespace failed: %s",
-		    strerror(errno));
-		close(*self);
-		*self = -1;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Returns to the namespace net_link_ns_enter kept; errno is kept.  Going
- * on in another namespace would put everything after it in the wrong
- * place, so failing to return ends the process.
- */
-static void
-net_link_ns_leave(int self)
-{
-	int saved = errno;
-
-	if (self == -1)
-		return;
-	if (setns(self, CLONE_NEWNET) == -1)
-		fatal("returning to the own network namespace");
-	close(self);
-	errno = saved;
-}
-
 struct net_nl *
 net_nl_open(int nsfd, char **cause)
 {
@@ -550,10 +505,10 @@ net_nl_open(int nsfd, char **cause)
 		(NET_LINK_TIMEOUT_MS % 1000) * 1000 };
 	int self, one = 1;
 
-	if (net_link_ns_enter(nsfd, &self, cause) == -1)
+	if (netns_enter(nsfd, &self, cause) == -1)
 		return NULL;
 	sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	net_link_ns_leave(self);
+	netns_leave(self);
 	if (sock == NULL) {
 		xcause(cause, "opening a netlink socket failed: %s",
 		    strerror(errno));
@@ -953,10 +908,10 @@ net_link_forwarding(int nsfd, int family, int on, char **cause)
 		return -1;
 	}
 	/* /proc/sys/net is the namespace of whoever opens the file. */
-	if (net_link_ns_enter(nsfd, &self, cause) == -1)
+	if (netns_enter(nsfd, &self, cause) == -1)
 		return -1;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	net_link_ns_leave(self);
+	netns_leave(self);
 	if (fd == -1) {
 		xcause(cause, "opening %s failed: %s", path, strerror(errno));
 		return -1;

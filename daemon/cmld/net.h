@@ -31,8 +31,8 @@ struct ctr;
 struct container;
 struct json_object;
 
-/* The c0 end of container INDEX's link is NET_LINK_PREFIX "INDEX". */
-#define NET_LINK_PREFIX "vc-"
+/* The c0 end of container INDEX's link is CCONFIG_NET_LINK_PREFIX "INDEX"
+ * ("vc-3"). */
 /* The container's end of its link, inside its namespace. */
 #define NET_CTR_IFNAME "eth0"
 
@@ -64,6 +64,8 @@ int net_ctr_up(struct ctr *k, struct container *rt, char **cause);
  * it had none.
  */
 void net_ctr_down(struct ctr *k);
+/* At cmld's end: lets go of k's network state; it stays in the kernel. */
+void net_ctr_forget(struct ctr *k);
 /*
  * After k (init pid) was found running again after a cmld restart: takes
  * its link, rules and interfaces back into k's state.  0, or -1 with a
@@ -72,7 +74,8 @@ void net_ctr_down(struct ctr *k);
 int net_ctr_adopt(struct ctr *k, pid_t pid, char **cause);
 
 /*
- * `container net show NAME`: {"name", "mode": "island"|"link", "running",
+ * `container net show NAME`: {"name", "mode": "island"|"link"|"c0" (c0
+ * shares cmld's namespace), "running",
  * "link": null | {"c0_end": "vc-3", "container_end": "eth0",
  * "c0_addresses": ["10.200.0.13/30", ...], "addresses": [...]},
  * "dns": [...], "interfaces": [{"name", "held": true|false}],
