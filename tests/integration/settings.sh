@@ -21,26 +21,29 @@ value_of() {
 	cmlsh_run --json -c "device config get $1" | json_get settings 0 value
 }
 
-defaults="KEY                       VALUE     TYPE     DEFAULT
-device_name               cml       string   cml
-log_level                 info      enum     info
-max_clients               64        integer  64
-audit_read_calls          false     boolean  false
-stop_timeout              10        integer  10
-c0_guestos                -         string   -
-require_signed_configs    auto      enum     auto
-session_idle_timeout      900       integer  900
-token_pin_tries           3         integer  3
-token_puk_tries           3         integer  3
-audit_capacity            67108864  integer  67108864
-audit_warn_percent        75        integer  75
-audit_critical_percent    90        integer  90
-audit_full_action         refuse    enum     refuse
-audit_checkpoint_records  100       integer  100
-audit_checkpoint_seconds  60        integer  60
-audit_forward_host        -         string   -
-audit_forward_port        6514      integer  6514
-audit_kernel              false     boolean  false"
+defaults="KEY                       VALUE          TYPE     DEFAULT
+device_name               cml            string   cml
+log_level                 info           enum     info
+max_clients               64             integer  64
+audit_read_calls          false          boolean  false
+stop_timeout              10             integer  10
+c0_guestos                -              string   -
+require_signed_configs    auto           enum     auto
+session_idle_timeout      900            integer  900
+token_pin_tries           3              integer  3
+token_puk_tries           3              integer  3
+audit_capacity            67108864       integer  67108864
+audit_warn_percent        75             integer  75
+audit_critical_percent    90             integer  90
+audit_full_action         refuse         enum     refuse
+audit_checkpoint_records  100            integer  100
+audit_checkpoint_seconds  60             integer  60
+audit_forward_host        -              string   -
+audit_forward_port        6514           integer  6514
+audit_kernel              false          boolean  false
+net_pool_v4               10.200.0.0/16  string   10.200.0.0/16
+net_pool_v6               fd00:c41::/48  string   fd00:c41::/48
+net_masquerade            -              string   -"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -56,7 +59,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}, {"key": "net_pool_v4", "value": "10.200.0.0/16", "type": "string", "default": "10.200.0.0/16"}, {"key": "net_pool_v6", "value": "fd00:c41::/48", "type": "string", "default": "fd00:c41::/48"}, {"key": "net_masquerade", "value": "", "type": "string", "default": ""}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -91,27 +94,34 @@ set_ok audit_read_calls off false
 set_ok audit_read_calls 1 true
 set_ok audit_read_calls FALSE false
 set_ok audit_read_calls on true
+# the address pools of the container links: canonical prefixes
+set_ok net_pool_v4 10.9.0.0/24 10.9.0.0/24
+set_ok net_pool_v4 10.200.0.0/16 10.200.0.0/16
+set_ok net_pool_v6 FD00:C41:0::/48 fd00:c41::/48
 
-expected="KEY                       VALUE      TYPE     DEFAULT
-device_name               gateway-7  string   cml
-log_level                 info       enum     info
-max_clients               256        integer  64
-audit_read_calls          true       boolean  false
-stop_timeout              10         integer  10
-c0_guestos                -          string   -
-require_signed_configs    auto       enum     auto
-session_idle_timeout      900        integer  900
-token_pin_tries           3          integer  3
-token_puk_tries           3          integer  3
-audit_capacity            67108864   integer  67108864
-audit_warn_percent        75         integer  75
-audit_critical_percent    90         integer  90
-audit_full_action         refuse     enum     refuse
-audit_checkpoint_records  100        integer  100
-audit_checkpoint_seconds  60         integer  60
-audit_forward_host        -          string   -
-audit_forward_port        6514       integer  6514
-audit_kernel              false      boolean  false"
+expected="KEY                       VALUE          TYPE     DEFAULT
+device_name               gateway-7      string   cml
+log_level                 info           enum     info
+max_clients               256            integer  64
+audit_read_calls          true           boolean  false
+stop_timeout              10             integer  10
+c0_guestos                -              string   -
+require_signed_configs    auto           enum     auto
+session_idle_timeout      900            integer  900
+token_pin_tries           3              integer  3
+token_puk_tries           3              integer  3
+audit_capacity            67108864       integer  67108864
+audit_warn_percent        75             integer  75
+audit_critical_percent    90             integer  90
+audit_full_action         refuse         enum     refuse
+audit_checkpoint_records  100            integer  100
+audit_checkpoint_seconds  60             integer  60
+audit_forward_host        -              string   -
+audit_forward_port        6514           integer  6514
+audit_kernel              false          boolean  false
+net_pool_v4               10.200.0.0/16  string   10.200.0.0/16
+net_pool_v6               fd00:c41::/48  string   fd00:c41::/48
+net_masquerade            -              string   -"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed
@@ -147,6 +157,16 @@ set_bad "string too long" "device config set device_name ${long64}x" \
     "device_name must be 1 to 64 characters long"
 set_bad "control character" $'device config set device_name a\x1bb' \
     "device_name must not contain control characters"
+set_bad "pool with host bits" 'device config set net_pool_v4 10.200.0.1/16' \
+    "net_pool_v4: '10.200.0.1/16' has address bits set past /16"
+set_bad "pool too small" 'device config set net_pool_v4 10.200.0.0/31' \
+    "net_pool_v4 must be an IPv4 prefix ADDR/LEN with LEN from 1 to 30, or empty, not '10.200.0.0/31'"
+set_bad "pool of the other family" 'device config set net_pool_v6 10.200.0.0/16' \
+    "net_pool_v6 must be an IPv6 prefix ADDR/LEN with LEN from 1 to 126, or empty, not '10.200.0.0/16'"
+set_bad "uplink list with a blank" 'device config set net_masquerade "up0, up1"' \
+    "net_masquerade must be interface names (1 to 15 bytes, no blank, '/', ':' or ',') separated by commas, or empty, not 'up0, up1'"
+set_bad "uplink named twice" 'device config set net_masquerade up0,up1,up0' \
+    "net_masquerade names an interface twice: 'up0,up1,up0'"
 
 # the same through plain varlink: a newline, an empty name, the error name
 for v in '"a\nb"' '""' '"\u007f"'; do
