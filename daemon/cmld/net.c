@@ -403,9 +403,12 @@ net_link_up_ctr(struct ctr *k, struct net_ctr *nc, struct net_nl *cnl,
 	return 0;
 }
 
-/* Moves k's assigned interfaces into its namespace; -1 with a cause. */
+/*
+ * Checks that k may have its assigned interfaces: none held by a running
+ * container, each in c0's namespace.  -1 with a cause.
+ */
 static int
-net_ifaces_in(struct ctr *k, struct net_ctr *nc, char **cause)
+net_ifaces_check(struct ctr *k, char **cause)
 {
 	struct net *n = net_of(k->cmld);
 	const char *name;
@@ -414,7 +417,6 @@ net_ifaces_in(struct ctr *k, struct net_ctr *nc, char **cause)
 	size_t i;
 	int idx;
 
-	nc->ifaces = xcalloc(k->cfg.net.ninterfaces + 1, sizeof *nc->ifaces);
 	for (i = 0; i < k->cfg.net.ninterfaces; i++) {
 		name = k->cfg.net.interfaces[i];
 		if ((o = net_iface_holder(k->cmld, k, name)) != NULL) {
@@ -429,6 +431,22 @@ net_ifaces_in(struct ctr *k, struct net_ctr *nc, char **cause)
 			free(why);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Moves k's assigned interfaces into its namespace; -1 with a cause. */
+static int
+net_ifaces_in(struct ctr *k, struct net_ctr *nc, char **cause)
+{
+	struct net *n = net_of(k->cmld);
+	const char *name;
+	char *why = NULL;
+	size_t i;
+
+	nc->ifaces = xcalloc(k->cfg.net.ninterfaces + 1, sizeof *nc->ifaces);
+	for (i = 0; i < k->cfg.net.ninterfaces; i++) {
+		name = k->cfg.net.interfaces[i];
 		if (net_link_move(n->nl, name, nc->nsfd, &why) == -1) {
 			xcause(cause, "interface %s cannot be moved in: %s",
 			    name, why);
@@ -499,8 +517,9 @@ net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 		    n != NULL ? n->error : "cmld has no network");
 		return -1;
 	}
-	if (k->cfg.net.mode == CCONFIG_NET_LINK &&
-	    net_base_ensure(cmld, cause) == -1)
+	if (net_ifaces_check(k, cause) == -1 ||
+	    (k->cfg.net.mode == CCONFIG_NET_LINK &&
+	    net_base_ensure(cmld, cause) == -1))
 		return -1;
 	nc = net_ctr_new();
 	if ((nc->nsfd = netns_new(&why)) == -1 ||
