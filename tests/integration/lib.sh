@@ -35,6 +35,8 @@ STACK_DIR=
 SOCK=
 STACK_RUNNING=0
 BG_PIDS=()
+# network namespaces this test made (net_ns_add), removed at cleanup
+NET_NSES=()
 # The parent cgroup of the stack's containers (cmld --cgroup-parent): one
 # of the test's own, so that tests running side by side never share
 # groups; removed at cleanup.
@@ -305,6 +307,7 @@ cleanup() {
 		"$STACK" stop "$STACK_DIR" >/dev/null 2>&1
 	fi
 	cgroup_parent_remove
+	net_ns_cleanup
 	if [ -n "$STACK_DIR" ] && ! check_sanitizer_reports; then
 		FAILURES=$((FAILURES + 1))
 		[ "$status" = 0 ] && status=1
@@ -1129,4 +1132,92 @@ device_cert_setup() {
 	_run_tool "ca add devca" "$CMLSH" --socket "$SOCK" ca add "$dir/devca.crt"
 	_run_tool "device cert install" "$CMLSH" --socket "$SOCK" \
 	    device cert install "$dir/dev.crt"
+}
+
+# --- network namespaces ---------------------------------------------------------
+# A network test makes namespaces of its own (net_ns_add) and never puts an
+# address on the host's interfaces or a rule in the host's ruleset: cmld
+# runs in one (net_stack_ns, then stack_start or ct_setup), the outside
+# world is another.  They are removed at cleanup, after the stack stopped.
+
+# Makes network namespace NS with lo up, removed at cleanup: net_ns_add NS
+net_ns_add() {
+	ip netns add "$1" || fail "cannot make network namespace $1"
+	NET_NSES+=("$1")
+	ip -n "$1" link set lo up || fail "cannot bring up lo in $1"
+}
+
+# Removes the namespaces of net_ns_add; their interfaces go once nothing
+# runs in them any more.
+net_ns_cleanup() {
+	local ns
+	for ns in "${NET_NSES[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	NET_NSES=()
+}
+
+# Runs a command in namespace NS through nsenter (which keeps the mounts,
+# /sys and the cgroups included, unlike `ip netns exec`): net_in NS CMD...
+net_in() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# Makes cmld's namespace NET_C0 (cmlnet-PID) and the outside NET_OUT
+# (cmlout-PID), joined by a veth pair: the uplink up0 in NET_C0
+# (192.0.2.1/24, 2001:db8::1/64) and ext0 in NET_OUT (192.0.2.2/24,
+# 2001:db8::2/64), the outside routing cmld's default pools
+# (10.200.0.0/16, fd00:c41::/48) back through up0; sets CML_TEST_WRAP so
+# that the next stack_start runs cmld in NET_C0.
+net_stack_ns() {
+	need_prog ip nsenter
+	NET_C0=cmlnet-$$
+	NET_OUT=cmlout-$$
+	net_ns_add "$NET_C0"
+	net_ns_add "$NET_OUT"
+	ip -n "$NET_C0" link add up0 type veth peer name ext0 netns "$NET_OUT" ||
+	    fail "cannot make the uplink up0"
+	ip -n "$NET_C0" addr add 192.0.2.1/24 dev up0 &&
+	    ip -n "$NET_C0" addr add 2001:db8::1/64 dev up0 nodad &&
+	    ip -n "$NET_OUT" addr add 192.0.2.2/24 dev ext0 &&
+	    ip -n "$NET_OUT" addr add 2001:db8::2/64 dev ext0 nodad &&
+	    ip -n "$NET_C0" link set up0 up &&
+	    ip -n "$NET_OUT" link set ext0 up &&
+	    ip -n "$NET_OUT" route add 10.200.0.0/16 via 192.0.2.1 &&
+	    ip -n "$NET_OUT" -6 route add fd00:c41::/48 via 2001:db8::1 ||
+	    fail "cannot set up the uplink's addresses and routes"
+	CML_TEST_WRAP="nsenter --net=/run/netns/$NET_C0"
+}
+
+# Starts a TCP server in namespace NS that answers TEXT on PORT (busybox
+# nc, a process per connection), and waits until it listens:
+# net_serve NS PORT TEXT
+net_serve() {
+	local i
+	net_in "$1" busybox nc -ll -p "$2" -e echo "$3" </dev/null >/dev/null 2>&1 &
+	track_pid $!
+	for ((i = 0; i < 50; i++)); do
+		net_in "$1" busybox netstat -ltn | grep -q ":$2 " && return 0
+		sleep 0.1
+	done
+	fail "no server on port $2 in $1"
+}
+
+# Prints what a TCP connection from namespace NS to ADDR PORT got: the
+# server's answer, or busybox nc's error ("nc: timed out" when it was
+# dropped): net_tcp NS ADDR PORT
+net_tcp() {
+	net_in "$1" busybox nc -w 1 "$2" "$3" </dev/null 2>&1
+}
+
+# Prints "ok" when one ping from namespace NS reaches ADDR within a
+# second, "no" otherwise: net_ping NS ADDR
+net_ping() {
+	if net_in "$1" busybox ping -c 1 -W 1 "$2" >/dev/null 2>&1; then
+		echo ok
+	else
+		echo no
+	fi
 }
