@@ -1103,6 +1103,264 @@ format_audit_follow(FILE *out, struct json_object *params)
 	    json_object_array_length(r) == 0;
 }
 
+/* Returns an array member of o, or NULL. */
+static struct json_object *
+format_get_array(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+/*
+ * Adds one end of a container link to o as "NAME ADDRESS, ADDRESS" (the
+ * members name and addrs of end).
+ */
+static void
+format_net_end(struct json_object *o, const char *key, struct json_object *end,
+    const char *name, const char *addrs)
+{
+	struct json_object *a = format_get_array(end, addrs);
+	const char *n = format_get_string(end, name);
+	char *list = NULL, *s;
+
+	if (a != NULL && json_object_array_length(a) > 0)
+		list = format_value(a);
+	s = xasprintf("%s%s%s", n != NULL ? n : "-", list != NULL ? " " : "",
+	    list != NULL ? list : "");
+	json_object_object_add(o, key, json_object_new_string(s));
+	free(s);
+	free(list);
+}
+
+/*
+ * Prints a rule of a chain: "handle N: COMMENT" (the comment says what it
+ * is for), then its expressions as libnftnl prints them, indented.
+ */
+static void
+format_net_rule(FILE *out, struct json_object *rule)
+{
+	const char *comment = format_get_string(rule, "comment");
+
+	fprintf(out, "\t\thandle %lld", format_get_int(rule, "handle"));
+	if (comment != NULL && *comment != '\0') {
+		fputs(": ", out);
+		format_print_clean(out, comment);
+	}
+	fputs("\n\t\t\t", out);
+	format_print_clean(out, format_get_string(rule, "expr"));
+	fputc('\n', out);
+}
+
+/* Prints a chain's head as nft lists it: name, hook, priority, policy. */
+static void
+format_net_chain(FILE *out, struct json_object *chain)
+{
+	const char *hook = format_get_string(chain, "hook");
+	const char *policy = format_get_string(chain, "policy");
+
+	fputs("\tchain ", out);
+	format_print_clean(out, format_get_string(chain, "name"));
+	fputs(" {\n", out);
+	if (hook != NULL) {
+		fputs("\t\thook ", out);
+		format_print_clean(out, hook);
+		fprintf(
+		    out, " priority %lld;", format_get_int(chain, "priority"));
+		if (policy != NULL) {
+			fputs(" policy ", out);
+			format_print_clean(out, policy);
+			fputc(';', out);
+		}
+		fputc('\n', out);
+	}
+}
+
+/*
+ * Adds the interfaces of params (member "interfaces") to o as "NAME (NOTE),
+ * ...": NOTE is each one's member note, or for a boolean one its name or
+ * "not" and its name ("held", "not held").
+ */
+static void
+format_net_ifaces(
+    struct json_object *o, struct json_object *params, const char *note)
+{
+	struct json_object *a, *e, *v;
+	const char *name, *what;
+	char *t = NULL, *tmp, *how;
+	size_t i, n;
+
+	n = (a = format_get_array(params, "interfaces")) != NULL
+	    ? json_object_array_length(a)
+	    : 0;
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(a, i);
+		name = format_get_string(e, "name");
+		if (json_object_object_get_ex(e, note, &v) &&
+		    json_object_is_type(v, json_type_boolean))
+			how = xasprintf("%s%s",
+			    json_object_get_boolean(v) ? "" : "not ", note);
+		else
+			how = xstrdup(
+			    (what = format_get_string(e, note)) != NULL ? what
+									: "-");
+		tmp = xasprintf("%s%s%s (%s)", t != NULL ? t : "",
+		    t != NULL ? ", " : "", name != NULL ? name : "-", how);
+		free(how);
+		free(t);
+		t = tmp;
+	}
+	json_object_object_add(
+	    o, "interfaces", json_object_new_string(t != NULL ? t : "-"));
+	free(t);
+}
+
+/*
+ * container net show: mode, the link's ends and addresses, DNS servers,
+ * assigned interfaces, then the rules in force, by chain as net rules
+ * shows them.
+ */
+static void
+format_net_show(FILE *out, struct json_object *params)
+{
+	static const char *const head[] = { "name", "mode", "running" };
+	struct json_object *o = json_object_new_object(), *v, *e, *rules;
+	const char *chain, *last = NULL;
+	size_t i, n;
+	char *t;
+
+	for (i = 0; i < sizeof head / sizeof head[0]; i++)
+		if (json_object_object_get_ex(params, head[i], &v))
+			json_object_object_add(o, head[i], json_object_get(v));
+	if (json_object_object_get_ex(params, "link", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		format_net_end(o, "c0_end", v, "c0_end", "c0_addresses");
+		format_net_end(
+		    o, "container_end", v, "container_end", "addresses");
+	} else
+		json_object_object_add(
+		    o, "link", json_object_new_string("none (only lo)"));
+	if ((v = format_get_array(params, "dns")) != NULL)
+		json_object_object_add(o, "dns", json_object_get(v));
+	format_net_ifaces(o, params, "held");
+	n = (rules = format_get_array(params, "rules")) != NULL
+	    ? json_object_array_length(rules)
+	    : 0;
+	t = n > 0 ? xasprintf("%zu in force", n) : xstrdup("none in force");
+	json_object_object_add(o, "rules", json_object_new_string(t));
+	free(t);
+	format_pairs_lines(out, o);
+	json_object_put(o);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(rules, i);
+		chain = format_get_string(e, "chain");
+		if (last == NULL || chain == NULL || strcmp(last, chain) != 0) {
+			if (last != NULL)
+				fputs("\t}\n", out);
+			fputs("\tchain ", out);
+			format_print_clean(out, chain);
+			fputs(" {\n", out);
+			last = chain != NULL ? chain : "-";
+		}
+		format_net_rule(out, e);
+	}
+	if (last != NULL)
+		fputs("\t}\n", out);
+}
+
+/* The columns of net status's segments, in order. */
+static char *format_net_segment_cols[] = { "container", "c0_end",
+	"c0_addresses", "container_end", "addresses", "rules", NULL };
+
+/*
+ * net status: the base ruleset, the pool and its use, the masquerade
+ * uplinks and the assigned interfaces, then one line per segment.
+ */
+static void
+format_net_status(FILE *out, struct json_object *params)
+{
+	struct json_object *o = json_object_new_object(), *v, *e, *segs;
+	struct format_state fs;
+	const char *s, *err, *v4, *v6;
+	char *t;
+	size_t n;
+
+	if (json_object_object_get_ex(params, "base_ruleset", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		s = format_get_string(v, "table");
+		err = format_get_string(v, "error");
+		t = xasprintf("%s (table %s)%s%s",
+		    json_object_object_get_ex(v, "loaded", &e) &&
+			    json_object_get_boolean(e)
+			? "loaded"
+			: "not loaded",
+		    s != NULL ? s : "-", err != NULL ? ": " : "",
+		    err != NULL ? err : "");
+		json_object_object_add(
+		    o, "base_ruleset", json_object_new_string(t));
+		free(t);
+	}
+	if (json_object_object_get_ex(params, "pool", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		v4 = format_get_string(v, "v4");
+		v6 = format_get_string(v, "v6");
+		t = xasprintf("%s, %s: %lld of %lld links in use",
+		    v4 != NULL ? v4 : "no IPv4", v6 != NULL ? v6 : "no IPv6",
+		    format_get_int(v, "used"), format_get_int(v, "size"));
+		json_object_object_add(o, "pool", json_object_new_string(t));
+		free(t);
+	}
+	if ((v = format_get_array(params, "masquerade")) != NULL)
+		json_object_object_add(o, "masquerade", json_object_get(v));
+	format_net_ifaces(o, params, "container");
+	n = (segs = format_get_array(params, "segments")) != NULL
+	    ? json_object_array_length(segs)
+	    : 0;
+	json_object_object_add(
+	    o, "segments", json_object_new_int64((int64_t)n));
+	format_pairs_lines(out, o);
+	json_object_put(o);
+	if (n == 0)
+		return;
+	fputc('\n', out);
+	format_state_init(&fs);
+	format_table(out, &fs, NULL, format_net_segment_cols, segs);
+	format_state_free(&fs);
+}
+
+/*
+ * net rules: cmld's table laid out as nft lists it, chain by chain, each
+ * rule by its handle and comment with its expressions below.
+ */
+static void
+format_net_rules(FILE *out, struct json_object *params)
+{
+	struct json_object *chains, *c, *rules;
+	size_t i, j, n, m;
+
+	fputs("table ", out);
+	format_print_clean(out, format_get_string(params, "table"));
+	fputs(" {\n", out);
+	n = (chains = format_get_array(params, "chains")) != NULL
+	    ? json_object_array_length(chains)
+	    : 0;
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(chains, i);
+		format_net_chain(out, c);
+		m = (rules = format_get_array(c, "rules")) != NULL
+		    ? json_object_array_length(rules)
+		    : 0;
+		for (j = 0; j < m; j++)
+			format_net_rule(
+			    out, json_object_array_get_idx(rules, j));
+		fputs("\t}\n", out);
+	}
+	fputs("}\n", out);
+}
+
 /* The replies with a human form of their own, by method. */
 static const struct {
 	const char *method;
@@ -1117,6 +1375,9 @@ static const struct {
 	{ "org.cml.Token.ChangePIN", format_token },
 	{ "org.cml.Token.Unblock", format_token },
 	{ "org.cml.Audit.Export", format_audit_export },
+	{ "org.cml.Container.NetShow", format_net_show },
+	{ "org.cml.Network.Status", format_net_status },
+	{ "org.cml.Network.Rules", format_net_rules },
 };
 
 void

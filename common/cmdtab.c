@@ -16,6 +16,7 @@ const struct cmd_family cmd_families[] = {
 	{ "ca", "trust anchors that signatures must chain to" },
 	{ "guestos", "signed guest OS images" },
 	{ "container", "containers: create, start, stop, inspect" },
+	{ "net", "the containers' network: links to c0 and the firewall" },
 	{ "token", "containers' tokens, through scd: PINs and PUKs" },
 	{ "audit", "the audit trail" },
 	{ "api", "the control interface itself" },
@@ -474,6 +475,25 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
 	},
 	{
+		.words = "container net show",
+		.family = "container",
+		.method = "org.cml.Container.NetShow",
+		.id = CMD_ID_CONTAINER_NET_SHOW,
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .metavar = "NAME", .help = "the container",
+			  .complete = CMD_COMPLETE_CONTAINER },
+		},
+		.summary = "show a container's network and the rules in force",
+		.help = "Shows a container's network: its mode (island: only "
+		    "lo; link: a veth pair to c0), the link's two ends and "
+		    "their addresses, its DNS servers and assigned interfaces "
+		    "(held while it runs), then the firewall rules in force "
+		    "for it, as the kernel has them (none while it does not "
+		    "run).",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
 		.words = "container create",
 		.family = "container",
 		.method = "org.cml.Container.Create",
@@ -726,6 +746,31 @@ const struct cmd_entry cmd_table[] = {
 		    "typed reaches init's stdin. Ctrl-] detaches; init runs "
 		    "on. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER | CMD_STREAMS,
+	},
+	{
+		.words = "net status",
+		.family = "net",
+		.method = "org.cml.Network.Status",
+		.id = CMD_ID_NET_STATUS,
+		.summary = "show the base ruleset, the address pool and the links",
+		.help = "Shows whether cmld's base ruleset (table inet cml, "
+		    "default deny) is loaded, the address pool and how much "
+		    "of it is in use, the uplinks traffic is masqueraded on, "
+		    "one line per container link (segment: container, c0's "
+		    "end, addresses, rules) and the interfaces assigned to "
+		    "containers.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "net rules",
+		.family = "net",
+		.method = "org.cml.Network.Rules",
+		.id = CMD_ID_NET_RULES,
+		.summary = "show the firewall rules in force",
+		.help = "Shows cmld's nftables table as the kernel has it: "
+		    "each chain with its hook, priority and policy, and its "
+		    "rules with handle, comment and expression.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
 	},
 	{
 		.words = "token init",

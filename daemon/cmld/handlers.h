@@ -126,4 +126,12 @@ void cmd_container_console(struct call *call);
 /* org.cml.Container.Wipe (ctr-wipe.c): destroys its data, and proves it. */
 void cmd_container_wipe(struct call *call);
 
+/* org.cml.Container.NetShow and org.cml.Network (cmd-net.c) */
+/* NetShow: a container's link, addresses, DNS and rules in force. */
+void cmd_container_net_show(struct call *call);
+/* Status: the base ruleset, the pool, the links and assigned interfaces. */
+void cmd_net_status(struct call *call);
+/* Rules: cmld's nftables table as the kernel has it. */
+void cmd_net_rules(struct call *call);
+
 #endif

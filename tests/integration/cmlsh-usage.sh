@@ -139,6 +139,7 @@ tpm - the TPM, through tpm2d: the sealed system key
 ca - trust anchors that signatures must chain to
 guestos - signed guest OS images
 container - containers: create, start, stop, inspect
+net - the containers' network: links to c0 and the firewall
 token - containers' tokens, through scd: PINs and PUKs
 audit - the audit trail
 api - the control interface itself

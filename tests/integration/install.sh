@@ -81,6 +81,7 @@ $pkgdatadir/org.cml.Container.varlink
 $pkgdatadir/org.cml.TPM.varlink
 $pkgdatadir/org.cml.SCD.varlink
 $pkgdatadir/org.cml.Token.varlink
+$pkgdatadir/org.cml.Network.varlink
 $unitdir/cmld.service
 $unitdir/tpm2d.service
 $unitdir/scd.service

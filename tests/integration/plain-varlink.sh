@@ -38,7 +38,8 @@ org.cml.Audit
 org.cml.Trust
 org.cml.GuestOS
 org.cml.Container
-org.cml.Token" "$ifaces"
+org.cml.Token
+org.cml.Network" "$ifaces"
 
 # GetInterfaceDescription: the text of each .varlink file, as shipped
 for iface in $ifaces; do
