@@ -1221,3 +1221,35 @@ net_ping() {
 		echo no
 	fi
 }
+
+# Prints the chains of table inet cml in namespace NS as `nft -j` lists
+# them (an independent reading of what cmld loaded), "NAME POLICY" a
+# line, sorted; "<no table: ...>" when there is none: net_chains NS
+net_chains() {
+	net_in "$1" nft -j list table inet cml 2>&1 | python3 -c '
+import json, sys
+text = sys.stdin.read()
+try:
+    d = json.loads(text)["nftables"]
+except ValueError:
+    print("<no table: %s>" % text.strip()[:200])
+    sys.exit(0)
+for o in d:
+    if "chain" in o:
+        print("%s %s" % (o["chain"]["name"], o["chain"].get("policy", "-")))' | sort
+}
+
+# Prints the container links (vc-...) in namespace NS, names on one line,
+# sorted: net_vc_links NS
+net_vc_links() {
+	ip -n "$1" -j link show | python3 -c '
+import json, sys
+print(" ".join(sorted(i["ifname"] for i in json.load(sys.stdin)
+                      if i["ifname"].startswith("vc-"))))'
+}
+
+# Prints the host's interface names, one a line, sorted (a network test
+# compares them before and after).
+net_host_links() {
+	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
+}

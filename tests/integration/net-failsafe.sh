@@ -34,10 +34,7 @@
 
 need_root
 need_prog ip nft busybox nsenter python3 mkfifo
-host_links() {
-	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
-}
-host_before=$(host_links)
+host_before=$(net_host_links)
 net_stack_ns
 C0=$NET_C0
 OUT=$NET_OUT
@@ -49,26 +46,11 @@ ct_setup
 out=$(cmlsh_run --json -c 'net status' 2>&1) ||
     skip "cmld has no network yet ('net status': $out)"
 
-# the c0 ends in c0's namespace, names only, on one line
 vc_links() {
-	ip -n "$C0" -j link show | python3 -c '
-import json, sys
-print(" ".join(sorted(i["ifname"] for i in json.load(sys.stdin)
-                      if i["ifname"].startswith("vc-"))))'
+	net_vc_links "$C0"
 }
-# the chains of table inet cml: "NAME POLICY" on one line each, sorted
 chains() {
-	net_in "$C0" nft -j list table inet cml 2>&1 | python3 -c '
-import json, sys
-text = sys.stdin.read()
-try:
-    d = json.loads(text)["nftables"]
-except ValueError:
-    print("<no table: %s>" % text.strip()[:200])
-    sys.exit(0)
-for o in d:
-    if "chain" in o:
-        print("%s %s" % (o["chain"]["name"], o["chain"].get("policy", "-")))' | sort
+	net_chains "$C0"
 }
 # "yes" when interface NAME is in c0's namespace, "no" otherwise
 in_c0() {
@@ -218,5 +200,5 @@ expect_match "the refusal is audited" \
     "(^|"$'\n'")container $fw container failed: network not set up: .*forward up0 tcp/9080" \
     "$(audit_net "$n0")"
 
-expect_eq "the host's links are as they were" "$host_before" "$(host_links)"
+expect_eq "the host's links are as they were" "$host_before" "$(net_host_links)"
 finish

@@ -33,10 +33,7 @@
 
 need_root
 need_prog ip nft busybox nsenter python3
-host_links() {
-	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort
-}
-host_before=$(host_links)
+host_before=$(net_host_links)
 host_table_before=$(nft list table inet cml 2>&1)
 net_stack_ns
 ct_setup
@@ -97,17 +94,7 @@ for i in sorted(json.load(sys.stdin), key=lambda i: i["ifname"]):
 }
 # the table as `nft -j` shows it: "chain NAME POLICY" a chain, sorted
 chains() {
-	net_in "$C0" nft -j list table inet cml 2>&1 | python3 -c '
-import json, sys
-text = sys.stdin.read()
-try:
-    d = json.loads(text)["nftables"]
-except ValueError:
-    print("<no table: %s>" % text.strip()[:200])
-    sys.exit(0)
-for o in d:
-    if "chain" in o:
-        print("chain %s %s" % (o["chain"]["name"], o["chain"].get("policy", "-")))' | sort
+	net_chains "$C0" | sed 's/^/chain /'
 }
 # the ctr- chains only
 ctr_chains() {
@@ -239,9 +226,7 @@ expect_eq "after web's stop: db still reaches out" out:8001 "$(ct_tcp "$db" 192.
 _run_tool "container stop $db" "$CMLSH" --socket "$SOCK" container stop "$db"
 _run_tool "container stop $isl" "$CMLSH" --socket "$SOCK" container stop "$isl"
 expect_eq "after the stops: no vc- link in c0's namespace" "" \
-    "$(ip -n "$C0" -j link show | python3 -c '
-import json, sys
-print(" ".join(i["ifname"] for i in json.load(sys.stdin) if i["ifname"].startswith("vc-")))')"
+    "$(net_vc_links "$C0")"
 expect_eq "after the stops: no container's chain, the deny stays" "chain forward drop" \
     "$(chains | grep -e '^chain ctr-' -e '^chain forward ')"
 
@@ -261,7 +246,7 @@ expect_lines "audit: the base ruleset loaded once, web's network set up and take
     "^container $web container: network taken down: chain ctr-$web removed; link ${c0end[$web]} removed\$"
 
 # --- the host ------------------------------------------------------------------
-expect_eq "the host's links are as they were" "$host_before" "$(host_links)"
+expect_eq "the host's links are as they were" "$host_before" "$(net_host_links)"
 expect_eq "the host's table inet cml is as it was" "$host_table_before" \
     "$(nft list table inet cml 2>&1)"
 
