@@ -226,6 +226,24 @@ Settings:
   audit_kernel               true or false; default false. Register cmld as
                              the kernel's audit daemon and keep kernel audit
                              records in the trail; read when cmld starts.
+  net_pool_v4                an IPv4 prefix ADDR/LEN with LEN at most 30 and
+                             no address bits set past it, or empty; default
+                             10.200.0.0/16. The IPv4 prefix container links
+                             get their addresses from, a /30 each by the
+                             container's index (empty: no IPv4); read at each
+                             start of a linked container.
+  net_pool_v6                an IPv6 prefix ADDR/LEN with LEN at most 126 and
+                             no address bits set past it, or empty; default
+                             fd00:c41::/48. The IPv6 prefix container links
+                             get their addresses from, a /64 each (/126 when
+                             the prefix is longer than /64; empty: no IPv6);
+                             read at each start of a linked container.
+  net_masquerade             at most 8 network interface names,
+                             comma-separated, or empty; default empty. Uplinks
+                             of c0 through which container traffic leaves with
+                             the uplink's address (comma-separated; empty:
+                             routed as it is); read when the base ruleset is
+                             loaded.
 
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \

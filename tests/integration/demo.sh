@@ -4,6 +4,9 @@
 # serving; quitting stops the container and cmld and removes the demo's
 # directory.  When its container cannot be stopped (cmld was killed, the
 # container runs on), the demo says so, keeps the directory and exits 1.
+# cmld runs in the demo's own network namespace: its container reaches the
+# web server outside through its link, nothing of it is in the host's
+# namespace, and quitting removes the namespaces.
 # Proves: none (the demo's terminal handling and cleanup).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +28,11 @@ tm() {
 demo_exit() {
 	local status=$?
 	tm kill-server 2>/dev/null
+	if [ -n "${netns:-}" ]; then
+		ip netns pids "$netns-out" 2>/dev/null | xargs -r kill
+		ip netns del "$netns-out" 2>/dev/null
+		ip netns del "$netns" 2>/dev/null
+	fi
 	(exit "$status")
 	cleanup
 }
@@ -94,6 +102,20 @@ pane_sid=$(ps -o sid= -p "$pane_pid" | tr -d ' ')
 expect_eq "cmld is in another session than the terminal's shell" yes \
     "$([ -n "$pane_sid" ] && [ "$pane_sid" != "$pid" ] && echo yes || echo "no: $pane_sid")"
 
+# the network: cmld in the demo's own namespace, 'demo' reaching only the
+# web server outside; nothing in the host's namespace
+netns=cml-demo-$(printf '%s' "$dir" | sha256sum | cut -c 1-8)
+expect_eq "cmld runs in the demo's network namespace" "$netns" \
+    "$(ip netns identify "$pid")"
+nft list table inet cml >/dev/null 2>&1
+expect_status "no table inet cml in the host's namespace" 1 $?
+expect_eq "demo reaches the web server outside" "hello from outside" \
+    "$(cmlsh_run container exec demo -- /bin/sh -c 'timeout 10 wget -qO- http://192.0.2.2/' 2>&1)"
+cmlsh_run container exec demo -- /bin/sh -c 'timeout 2 wget -qO- http://192.0.2.2:81/ || exit 7' >/dev/null 2>&1
+expect_status "demo does not reach another port outside" 7 $?
+expect_match "net status shows demo's segment" 'demo' \
+    "$(cmlsh_run -c 'net status' 2>&1)"
+
 tm send-keys -t one C-c
 sleep 1
 runs "$pid"
@@ -114,6 +136,8 @@ runs "$pid"
 expect_status "quit stops cmld" 1 $?
 [ -e "$dir" ]
 expect_status "quit removes the demo directory" 1 $?
+[ -e "/run/netns/$netns" ] || [ -e "/run/netns/$netns-out" ]
+expect_status "quit removes the demo's network namespaces" 1 $?
 expect_eq "no process is left in the demo's cgroups" "" \
     "$(find /sys/fs/cgroup/*/"$CT_CGROUP_PARENT" /sys/fs/cgroup/"$CT_CGROUP_PARENT" \
         -name cgroup.procs -exec cat {} + 2>/dev/null)"
@@ -150,9 +174,14 @@ left=$(find /sys/fs/cgroup/*/"$CT_CGROUP_PARENT" /sys/fs/cgroup/"$CT_CGROUP_PARE
     -name cgroup.procs -exec cat {} + 2>/dev/null)
 expect_match "the container still runs" '[0-9]' "$left"
 
-# as the demo says: cmld on the kept directory finds the container again
-# and stops it
+netns=cml-demo-$(printf '%s' "$dir" | sha256sum | cut -c 1-8)
+expect_match "the demo says its network namespaces stay" \
+    "demo: the network namespaces $netns and $netns-out stay too" "$out"
+
+# as the demo says: cmld on the kept directory (in the kept namespace)
+# finds the container again and stops it
 STACK_RUNNING=0
+CML_TEST_WRAP="nsenter --net=/run/netns/$netns"
 stack_start
 cmlsh_run -c 'container stop demo' >/dev/null
 expect_status "cmld on the kept directory stops the container" 0 $?
@@ -160,5 +189,8 @@ expect_eq "nothing is left in the demo's cgroups then" "" \
     "$(find /sys/fs/cgroup/*/"$CT_CGROUP_PARENT" /sys/fs/cgroup/"$CT_CGROUP_PARENT" \
         -name cgroup.procs -exec cat {} + 2>/dev/null)"
 stack_stop
+ip netns pids "$netns-out" 2>/dev/null | xargs -r kill
+ip netns del "$netns-out"
+ip netns del "$netns"
 
 finish
