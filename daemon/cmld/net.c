@@ -861,27 +861,34 @@ net_json_link(const struct net_ctr *nc)
 }
 
 /*
- * The rules of chain (NULL: every chain's) in table t, flattened into
- * [{"chain", "handle", "comment", "expr"}].
+ * The rules in force for a container in table t, flattened into
+ * [{"chain", "handle", "comment", "expr"}]: those of the base chains that
+ * send its link's traffic to its chain (their comments begin with the
+ * chain's name and a colon), then its chain's own.
  */
 static struct json_object *
 net_json_rules(struct json_object *t, const char *chain)
 {
 	struct json_object *out = json_object_new_array(), *chains, *c, *v;
-	struct json_object *rules, *r, *f;
-	size_t i, j;
+	struct json_object *rules, *r, *f, *cm;
+	size_t i, j, len = strlen(chain);
+	int own;
 
 	if (!json_object_object_get_ex(t, "chains", &chains))
 		return out;
 	for (i = 0; i < json_object_array_length(chains); i++) {
 		c = json_object_array_get_idx(chains, i);
 		if (!json_object_object_get_ex(c, "name", &v) ||
-		    (chain != NULL &&
-		    strcmp(json_object_get_string(v), chain) != 0) ||
 		    !json_object_object_get_ex(c, "rules", &rules))
 			continue;
+		own = strcmp(json_object_get_string(v), chain) == 0;
 		for (j = 0; j < json_object_array_length(rules); j++) {
 			r = json_object_array_get_idx(rules, j);
+			if (!own && (!json_object_object_get_ex(r, "comment",
+			    &cm) || !json_object_is_type(cm, json_type_string) ||
+			    strncmp(json_object_get_string(cm), chain, len) !=
+			    0 || json_object_get_string(cm)[len] != ':'))
+				continue;
 			f = json_object_new_object();
 			json_object_object_add(f, "chain", json_object_get(v));
 			json_object_object_foreach(r, key, val)

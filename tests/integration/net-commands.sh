@@ -222,17 +222,21 @@ expect_eq "the container's end: the addresses shown are the kernel's" \
 expect_match "c0's end holds $c0_v4" "(^| )$(re_quote "$c0_v4")( |\$)" \
     "$(ip -n "$NS" -j addr show dev "$c0_end" | ip_addrs)"
 
-# the rules in force: its chain in nft's table, handle for handle
+# the rules in force: the base chains' jumps to its chain (their comments
+# name it), then its chain, as in nft's table, handle for handle
 nft1=$(nft_table)
-expect_eq "container net show: its rules are its chain's in the kernel" same \
+expect_eq "container net show: its rules are its jumps and its chain's in the kernel" same \
     "$(python3 - "$show" "$nft1" "ctr-$web" <<'EOF'
 import json, sys
 mine = [(r["chain"], r["handle"], r["comment"])
         for r in json.loads(sys.argv[1])["rules"]]
 nft = [(o["rule"]["chain"], o["rule"]["handle"], o["rule"].get("comment"))
        for o in json.loads(sys.argv[2]).get("nftables", [])
-       if "rule" in o and o["rule"]["chain"] == sys.argv[3]]
-print("same" if mine == nft and mine else "ours %r, nft %r" % (mine, nft))
+       if "rule" in o and (o["rule"]["chain"] == sys.argv[3] or
+       (o["rule"].get("comment") or "").startswith(sys.argv[3] + ":"))]
+jumps = [r for r in mine if r[0] != sys.argv[3]]
+print("same" if sorted(mine) == sorted(nft) and mine and jumps
+      else "ours %r, nft %r" % (mine, nft))
 EOF
 )"
 expect_eq "container net show: the egress allowance is in force" 1 \
@@ -251,8 +255,10 @@ expect_match "container net show (linked): c0's end" \
     "${NL}c0 end: +$c0_end $(re_quote "$c0_v4")(, [0-9a-f:]+/[0-9]+)?$NL" "$out"
 expect_match "container net show (linked): the container's end" \
     "${NL}container end: +eth0 $(re_quote "$ctr_v4")(, [0-9a-f:]+/[0-9]+)?$NL" "$out"
-expect_match "container net show (linked): the rules' count, then its chain" \
-    "${NL}rules: +$nrules in force$NL${TAB}chain ctr-$web \\{$NL" "$out"
+expect_match "container net show (linked): the rules' count, then a base chain" \
+    "${NL}rules: +$nrules in force$NL${TAB}chain forward \\{$NL" "$out"
+expect_match "container net show (linked): its own chain" \
+    "$NL${TAB}chain ctr-$web \\{$NL" "$out"
 expect_eq "container net show (linked): a handle line and an expression line per rule" \
     "$nrules $nrules" "$(printf '%s\n' "$out" | grep -c "^$TAB${TAB}handle [0-9]") $(printf '%s\n' "$out" | grep -c "^$TAB$TAB$TAB\\[ ")"
 expect_match "container net show (linked): the egress rule" \
