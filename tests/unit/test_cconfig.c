@@ -1027,7 +1027,8 @@ refuse_cap(const char *cap, int also_c0, const char *msg)
 
 /*
  * Proves: OS 05 (CAP_SYS_MODULE and the like never granted),
- * TSF.ISOL (CAP_SYS_ADMIN for c0 only), CR 7.7.
+ * TSF.ISOL (CAP_SYS_ADMIN for c0 only), CR 7.7, NDR 5.2 (c0 cannot change
+ * the rules cmld enforces in its namespace: no CAP_NET_ADMIN).
  */
 static void
 test_parse_forbidden_capability_refused(void **state)
@@ -1052,6 +1053,13 @@ test_parse_forbidden_capability_refused(void **state)
 	refuse_cap("CAP_SYS_TIME", 1, "CAP_SYS_TIME is granted only to the "
 	    "time container (cml.time true): it would let the container set "
 	    "the host's clock");
+
+	/* c0 shares cmld's network namespace: no CAP_NET_ADMIN there. */
+	refuse_c0("{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"process\":{\"capabilities\":{\"bounding\":[\"CAP_NET_ADMIN\"]}}}",
+	    "CAP_NET_ADMIN is never granted to c0: c0 runs in cmld's network "
+	    "namespace, whose links, addresses, routes and firewall only cmld "
+	    "changes");
 
 	/* The first one listed is named. */
 	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
