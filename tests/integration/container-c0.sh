@@ -7,7 +7,9 @@
 # while a service container has no such socket; a later cmld does not
 # create c0 again but finds it running, and the client in c0 reaches the
 # new cmld.
+# c0 runs in cmld's network namespace without CAP_NET_ADMIN.
 # Proves: OS 02 (c0 starts first; then the autostart containers),
+# NDR 5.2 (c0 cannot change the links and rules cmld keeps),
 # OS 05 (a service container has no control socket),
 # TSF.ISOL (only c0 reaches cmld),
 # OS 01 (c0 found running by a new cmld),
@@ -107,6 +109,14 @@ out=$(ct_exec c0 /bin/touch /run/cml/x 2>&1)
 expect_eq "c0 cannot write into cmld's run directory" "touch: /run/cml/x: Read-only file system" "$out"
 expect_eq "a service container has no control socket" "absent" \
     "$(ct_exec "$auto" /bin/sh -c '[ -e /run/cml/control.sock ] && echo present || echo absent' 2>&1)"
+# c0 runs in cmld's network namespace (the uplinks' one); a service
+# container in one of its own; c0 cannot change links or rules there
+expect_eq "c0 shares cmld's network namespace" "$(readlink "/proc/$(cmld_pid)/ns/net")" \
+    "$(readlink "/proc/$(ct_show c0 pid)/ns/net")"
+[ "$(readlink "/proc/$(cmld_pid)/ns/net")" != "$(readlink "/proc/$(ct_show "$auto" pid)/ns/net")" ]
+expect_status "a service container has a network namespace of its own" 0 $?
+expect_eq "c0 has no CAP_NET_ADMIN (bit 12) in its bounding set" 0 \
+    "$(( 0x$(awk '/^CapBnd:/ { print $2 }' "/proc/$(ct_show c0 pid)/status") >> 12 & 1 ))"
 
 # --- a later cmld finds c0 again ---------------------------------------------------------------
 c0pid=$(ct_show c0 pid)
