@@ -1137,22 +1137,27 @@ format_net_end(struct json_object *o, const char *key, struct json_object *end,
 }
 
 /*
- * Prints a rule of a chain: "handle N: COMMENT" (the comment says what it
- * is for), then its expressions as libnftnl prints them, indented.
+ * Prints a rule of a chain on one line as `nft -a list` does: its
+ * expressions in nft's words, its comment (what the rule is for) and its
+ * handle, "EXPR comment "COMMENT" # handle N".
  */
 static void
 format_net_rule(FILE *out, struct json_object *rule)
 {
+	const char *expr = format_get_string(rule, "expr");
 	const char *comment = format_get_string(rule, "comment");
 
-	fprintf(out, "\t\thandle %lld", format_get_int(rule, "handle"));
-	if (comment != NULL && *comment != '\0') {
-		fputs(": ", out);
-		format_print_clean(out, comment);
+	fputs("\t\t", out);
+	if (expr != NULL && *expr != '\0') {
+		format_print_clean(out, expr);
+		fputc(' ', out);
 	}
-	fputs("\n\t\t\t", out);
-	format_print_clean(out, format_get_string(rule, "expr"));
-	fputc('\n', out);
+	if (comment != NULL && *comment != '\0') {
+		fputs("comment \"", out);
+		format_print_clean(out, comment);
+		fputs("\" ", out);
+	}
+	fprintf(out, "# handle %lld\n", format_get_int(rule, "handle"));
 }
 
 /* Prints a chain's head as nft lists it: name, hook, priority, policy. */
@@ -1332,8 +1337,8 @@ format_net_status(FILE *out, struct json_object *params)
 }
 
 /*
- * net rules: cmld's table laid out as nft lists it, chain by chain, each
- * rule by its handle and comment with its expressions below.
+ * net rules: cmld's table laid out as `nft -a list` lists it, chain by
+ * chain, one line per rule.
  */
 static void
 format_net_rules(FILE *out, struct json_object *params)

@@ -774,23 +774,691 @@ fw_msg_verb(uint16_t type)
 	}
 }
 
+/*
+ * A rule's expressions in nft's words, as `nft list table inet cml` lists
+ * them.  Each load is paired with the cmp that reads its register (with a
+ * bitwise between them for a prefix or a set of bits); what cannot be
+ * paired, or is of a kind not known here, stays in libnftnl's form, "[ ...
+ * ]", so nothing in the kernel is ever shown as something it is not.  As
+ * nft does, a match of the family ("meta nfproto") or of the transport
+ * protocol ("meta l4proto") is left out where the match right after it
+ * implies it: nft adds it again from the words alone ("ip daddr" needs
+ * ipv4, "tcp dport" tcp, "icmpv6 type" both ipv6 and ipv6-icmp).
+ */
+
+/* What a rendered part is to a payload match right after it. */
+enum fw_dep {
+	FW_DEP_NONE,
+	FW_DEP_NFPROTO, /* meta nfproto == val */
+	FW_DEP_L4PROTO, /* meta l4proto == val */
+};
+
+/* A rule's expressions, and its parts in nft's words so far. */
+struct fw_render {
+	struct nftnl_expr **e;
+	size_t n;
+	char **part;
+	enum fw_dep *dep;
+	uint32_t *val;
+	size_t np;
+};
+
+/* Returns one expression as libnftnl prints it, "[ NAME ... ]". */
+static char *
+fw_expr_raw(const struct nftnl_expr *e)
+{
+	char buf[512];
+
+	if (nftnl_expr_snprintf(buf, sizeof(buf), e, NFTNL_OUTPUT_DEFAULT,
+		0) < 0)
+		snprintf(buf, sizeof(buf), "?");
+	return xasprintf("[ %s %s]", nftnl_expr_get_str(e, NFTNL_EXPR_NAME),
+	    buf);
+}
+
+/* Appends a part (taking text) and what it is to the match after it. */
+static void
+fw_render_add(struct fw_render *rd, char *text, enum fw_dep dep, uint32_t val)
+{
+	rd->part[rd->np] = text;
+	rd->dep[rd->np] = dep;
+	rd->val[rd->np] = val;
+	rd->np++;
+}
+
+/* Returns whether part back (1: the last) is the dependency dep == val. */
+static int
+fw_render_has_dep(const struct fw_render *rd, size_t back, enum fw_dep dep,
+    uint32_t val)
+{
+	return rd->np >= back && rd->dep[rd->np - back] == dep &&
+	    rd->val[rd->np - back] == val;
+}
+
+/* Drops the last part: a dependency the next match implies. */
+static void
+fw_render_drop(struct fw_render *rd)
+{
+	free(rd->part[--rd->np]);
+}
+
+/* Returns whether expression i exists and is of the kind name. */
+static int
+fw_render_is(const struct fw_render *rd, size_t i, const char *name)
+{
+	return i < rd->n &&
+	    strcmp(nftnl_expr_get_str(rd->e[i], NFTNL_EXPR_NAME), name) == 0;
+}
+
+/* Returns whether len bytes at p are all zero. */
+static int
+fw_zero(const unsigned char *p, uint32_t len)
+{
+	while (len-- > 0)
+		if (*p++ != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Finds what reads the register a load at i writes: a cmp right after it,
+ * or a bitwise "reg = (reg & mask) ^ 0" on that register and then the cmp.
+ * Returns how many expressions after the load that is (1 or 2; 0: none),
+ * with the bitwise (or NULL) and the cmp.
+ */
+static size_t
+fw_render_reader(const struct fw_render *rd, size_t i, uint32_t reg,
+    const struct nftnl_expr **bw, const struct nftnl_expr **cmp)
+{
+	const struct nftnl_expr *b;
+	const void *mask, *x;
+	uint32_t mlen, xlen;
+
+	*bw = NULL;
+	if (fw_render_is(rd, i + 1, "bitwise")) {
+		b = rd->e[i + 1];
+		mask = nftnl_expr_get(b, NFTNL_EXPR_BITWISE_MASK, &mlen);
+		x = nftnl_expr_get(b, NFTNL_EXPR_BITWISE_XOR, &xlen);
+		if (nftnl_expr_get_u32(b, NFTNL_EXPR_BITWISE_SREG) != reg ||
+		    nftnl_expr_get_u32(b, NFTNL_EXPR_BITWISE_DREG) != reg ||
+		    (nftnl_expr_is_set(b, NFTNL_EXPR_BITWISE_OP) &&
+			nftnl_expr_get_u32(b, NFTNL_EXPR_BITWISE_OP) !=
+			    NFT_BITWISE_BOOL) ||
+		    mask == NULL || x == NULL || mlen != xlen ||
+		    mlen != nftnl_expr_get_u32(b, NFTNL_EXPR_BITWISE_LEN) ||
+		    !fw_zero(x, xlen))
+			return 0;
+		*bw = b;
+		i++;
+	}
+	if (!fw_render_is(rd, i + 1, "cmp") ||
+	    nftnl_expr_get_u32(rd->e[i + 1], NFTNL_EXPR_CMP_SREG) != reg)
+		return 0;
+	*cmp = rd->e[i + 1];
+	return *bw != NULL ? 2 : 1;
+}
+
+/* Returns nft's operator of a cmp and a space ("" for ==), or NULL when
+ * only == and != make sense and it is another. */
+static const char *
+fw_render_op(const struct nftnl_expr *cmp, int ordered)
+{
+	switch (nftnl_expr_get_u32(cmp, NFTNL_EXPR_CMP_OP)) {
+	case NFT_CMP_EQ:
+		return "";
+	case NFT_CMP_NEQ:
+		return "!= ";
+	case NFT_CMP_LT:
+		return ordered ? "< " : NULL;
+	case NFT_CMP_LTE:
+		return ordered ? "<= " : NULL;
+	case NFT_CMP_GT:
+		return ordered ? "> " : NULL;
+	case NFT_CMP_GTE:
+		return ordered ? ">= " : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Returns nft's name of a transport protocol, or its number in buf. */
+static const char *
+fw_render_l4name(uint32_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMPV6:
+		return "ipv6-icmp";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+/*
+ * An interface name as nft shows it, quoted, into buf: data padded with
+ * NULs is an exact name, data shorter than IFNAMSIZ without one is a
+ * prefix ("vc*").  -1 when it is neither, or holds a character nft would
+ * quote differently.
+ */
+static int
+fw_render_ifname(const unsigned char *data, uint32_t len, char *buf,
+    size_t size)
+{
+	const unsigned char *nul;
+	uint32_t n, i;
+	int prefix;
+
+	if (len == 0 || len > NET_FW_IFNAME_MAX + 1)
+		return -1;
+	if ((nul = memchr(data, '\0', len)) != NULL) {
+		n = nul - data;
+		if (n == 0 || !fw_zero(nul, len - n))
+			return -1;
+		prefix = 0;
+	} else if (len <= NET_FW_IFNAME_MAX) {
+		n = len;
+		prefix = 1;
+	} else
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!isgraph(data[i]) || data[i] == '"' || data[i] == '\\' ||
+		    data[i] == '*')
+			return -1;
+	}
+	snprintf(buf, size, "\"%.*s%s\"", (int)n, (const char *)data,
+	    prefix ? "*" : "");
+	return 0;
+}
+
+/* meta iifname, oifname, nfproto, l4proto and its cmp. */
+static size_t
+fw_render_meta(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *e = rd->e[i], *bw, *cmp;
+	const unsigned char *d;
+	const char *op, *name;
+	char buf[NET_FW_IFNAME_MAX + 8], num[16];
+	uint32_t key, reg, len, val;
+	size_t k;
+
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG))
+		return 0;
+	key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+	reg = nftnl_expr_get_u32(e, NFTNL_EXPR_META_DREG);
+	if ((k = fw_render_reader(rd, i, reg, &bw, &cmp)) == 0 || bw != NULL ||
+	    (op = fw_render_op(cmp, 0)) == NULL)
+		return 0;
+	d = nftnl_expr_get(cmp, NFTNL_EXPR_CMP_DATA, &len);
+	switch (key) {
+	case NFT_META_IIFNAME:
+	case NFT_META_OIFNAME:
+		if (d == NULL || fw_render_ifname(d, len, buf, sizeof(buf)) == -1)
+			return 0;
+		fw_render_add(rd, xasprintf("%s %s%s", key == NFT_META_IIFNAME ?
+		    "iifname" : "oifname", op, buf), FW_DEP_NONE, 0);
+		return 1 + k;
+	case NFT_META_NFPROTO:
+	case NFT_META_L4PROTO:
+		if (d == NULL || len != 1)
+			return 0;
+		val = d[0];
+		if (key == NFT_META_L4PROTO)
+			name = fw_render_l4name(val, num, sizeof(num));
+		else if (val == NFPROTO_IPV4 || val == NFPROTO_IPV6)
+			name = val == NFPROTO_IPV4 ? "ipv4" : "ipv6";
+		else {
+			snprintf(num, sizeof(num), "%u", val);
+			name = num;
+		}
+		fw_render_add(rd, xasprintf("meta %s %s%s",
+		    key == NFT_META_L4PROTO ? "l4proto" : "nfproto", op, name),
+		    *op != '\0' ? FW_DEP_NONE : key == NFT_META_L4PROTO ?
+		    FW_DEP_L4PROTO : FW_DEP_NFPROTO, val);
+		return 1 + k;
+	default:
+		return 0;
+	}
+}
+
+/* Returns nft's name of an ICMPv6 type, or its number in buf. */
+static const char *
+fw_render_icmp6name(uint8_t type, char *buf, size_t len)
+{
+	static const struct {
+		uint8_t type;
+		const char *name;
+	} names[] = {
+		{ 1, "destination-unreachable" }, { 2, "packet-too-big" },
+		{ 3, "time-exceeded" }, { 4, "parameter-problem" },
+		{ 128, "echo-request" }, { 129, "echo-reply" },
+		{ 133, "nd-router-solicit" }, { 134, "nd-router-advert" },
+		{ 135, "nd-neighbor-solicit" }, { 136, "nd-neighbor-advert" },
+		{ 137, "nd-redirect" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].type == type)
+			return names[i].name;
+	snprintf(buf, len, "%u", type);
+	return buf;
+}
+
+/*
+ * payload: ip/ip6 saddr and daddr (a prefix through a bitwise), tcp/udp
+ * sport and dport, icmpv6 type, and its cmp; only right after the
+ * dependencies its words imply, which it then takes the place of.
+ */
+static size_t
+fw_render_payload(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *e = rd->e[i], *bw, *cmp;
+	const unsigned char *d, *m = NULL;
+	const char *op, *what;
+	char addr[INET6_ADDRSTRLEN], num[16];
+	uint32_t base, off, len, dlen, mlen = 0, plen, bits;
+	uint16_t port;
+	int family;
+	size_t k;
+
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_DREG) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG) ||
+	    (k = fw_render_reader(rd, i,
+		 nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG), &bw, &cmp)) ==
+		0)
+		return 0;
+	base = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE);
+	off = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET);
+	len = nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN);
+	d = nftnl_expr_get(cmp, NFTNL_EXPR_CMP_DATA, &dlen);
+	if (d == NULL || dlen != len)
+		return 0;
+	if (bw != NULL) {
+		m = nftnl_expr_get(bw, NFTNL_EXPR_BITWISE_MASK, &mlen);
+		if (mlen != len)
+			return 0;
+	}
+
+	if (base == NFT_PAYLOAD_NETWORK_HEADER) {
+		if (len == 4 && (off == 12 || off == 16))
+			family = AF_INET;
+		else if (len == 16 && (off == 8 || off == 24))
+			family = AF_INET6;
+		else
+			return 0;
+		if (!fw_render_has_dep(rd, 1, FW_DEP_NFPROTO,
+			family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6) ||
+		    (op = fw_render_op(cmp, 0)) == NULL)
+			return 0;
+		/* A prefix: leading ones in the mask, nothing past them. */
+		plen = len * 8;
+		if (m != NULL) {
+			for (plen = 0; plen < len * 8 &&
+			     (m[plen / 8] & (0x80 >> (plen % 8))); plen++)
+				;
+			for (bits = plen; bits < len * 8; bits++)
+				if ((m[bits / 8] | d[bits / 8]) &
+				    (0x80 >> (bits % 8)))
+					return 0;
+		}
+		if (inet_ntop(family, d, addr, sizeof(addr)) == NULL)
+			return 0;
+		fw_render_drop(rd);
+		snprintf(num, sizeof(num), "/%u", plen);
+		fw_render_add(rd, xasprintf("%s %s %s%s%s",
+		    family == AF_INET ? "ip" : "ip6",
+		    off == 12 || off == 8 ? "saddr" : "daddr", op, addr,
+		    plen < len * 8 ? num : ""), FW_DEP_NONE, 0);
+		return 1 + k;
+	}
+	if (base != NFT_PAYLOAD_TRANSPORT_HEADER || bw != NULL)
+		return 0;
+	if ((fw_render_has_dep(rd, 1, FW_DEP_L4PROTO, IPPROTO_TCP) ||
+		fw_render_has_dep(rd, 1, FW_DEP_L4PROTO, IPPROTO_UDP)) &&
+	    len == 2 && (off == 0 || off == 2)) {
+		if ((op = fw_render_op(cmp, 1)) == NULL)
+			return 0;
+		memcpy(&port, d, sizeof(port));
+		what = rd->val[rd->np - 1] == IPPROTO_TCP ? "tcp" : "udp";
+		fw_render_drop(rd);
+		fw_render_add(rd, xasprintf("%s %s %s%u", what,
+		    off == 0 ? "sport" : "dport", op, ntohs(port)),
+		    FW_DEP_NONE, 0);
+		return 1 + k;
+	}
+	if (fw_render_has_dep(rd, 1, FW_DEP_L4PROTO, IPPROTO_ICMPV6) &&
+	    fw_render_has_dep(rd, 2, FW_DEP_NFPROTO, NFPROTO_IPV6) &&
+	    len == 1 && off == 0) {
+		if ((op = fw_render_op(cmp, 0)) == NULL)
+			return 0;
+		fw_render_drop(rd);
+		fw_render_drop(rd);
+		fw_render_add(rd, xasprintf("icmpv6 type %s%s", op,
+		    fw_render_icmp6name(d[0], num, sizeof(num))), FW_DEP_NONE,
+		    0);
+		return 1 + k;
+	}
+	return 0;
+}
+
+/* ct state and status, names by bit, as nft shows a set of them. */
+static const struct fw_bitname {
+	uint32_t bit;
+	const char *name;
+} fw_ct_state_names[] = {
+	{ NF_CT_STATE_INVALID_BIT, "invalid" },
+	{ NF_CT_STATE_BIT(IP_CT_ESTABLISHED), "established" },
+	{ NF_CT_STATE_BIT(IP_CT_RELATED), "related" },
+	{ NF_CT_STATE_BIT(IP_CT_NEW), "new" },
+	{ NF_CT_STATE_UNTRACKED_BIT, "untracked" },
+	{ 0, NULL },
+}, fw_ct_status_names[] = {
+	{ IPS_EXPECTED, "expected" },
+	{ IPS_SEEN_REPLY, "seen-reply" },
+	{ IPS_ASSURED, "assured" },
+	{ IPS_CONFIRMED, "confirmed" },
+	{ IPS_SRC_NAT, "snat" },
+	{ IPS_DST_NAT, "dnat" },
+	{ IPS_DYING, "dying" },
+	{ 0, NULL },
+};
+
+/*
+ * ct state or status with one of a set of bits: the load, a bitwise with
+ * the bits and a cmp != 0 ("ct state established,related").
+ */
+static size_t
+fw_render_ct(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *e = rd->e[i], *bw, *cmp;
+	const struct fw_bitname *names;
+	const unsigned char *d, *m;
+	uint32_t key, dlen, mlen, mask, left;
+	char *s, *tmp;
+	size_t k;
+
+	if (!nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR))
+		return 0;
+	key = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+	if (key == NFT_CT_STATE)
+		names = fw_ct_state_names;
+	else if (key == NFT_CT_STATUS)
+		names = fw_ct_status_names;
+	else
+		return 0;
+	if ((k = fw_render_reader(rd, i,
+		 nftnl_expr_get_u32(e, NFTNL_EXPR_CT_DREG), &bw, &cmp)) == 0 ||
+	    bw == NULL ||
+	    nftnl_expr_get_u32(cmp, NFTNL_EXPR_CMP_OP) != NFT_CMP_NEQ)
+		return 0;
+	d = nftnl_expr_get(cmp, NFTNL_EXPR_CMP_DATA, &dlen);
+	m = nftnl_expr_get(bw, NFTNL_EXPR_BITWISE_MASK, &mlen);
+	if (d == NULL || dlen != sizeof(mask) || !fw_zero(d, dlen) ||
+	    mlen != sizeof(mask))
+		return 0;
+	memcpy(&mask, m, sizeof(mask));
+	if (mask == 0)
+		return 0;
+	s = xstrdup("");
+	for (left = mask; names->name != NULL; names++) {
+		if ((mask & names->bit) == 0)
+			continue;
+		tmp = xasprintf("%s%s%s", s, *s != '\0' ? "," : "",
+		    names->name);
+		free(s);
+		s = tmp;
+		left &= ~names->bit;
+	}
+	if (left != 0) {
+		free(s);
+		return 0;
+	}
+	fw_render_add(rd, xasprintf("ct %s %s",
+	    key == NFT_CT_STATE ? "state" : "status", s), FW_DEP_NONE, 0);
+	free(s);
+	return 1 + k;
+}
+
+/* counter, with what it counted. */
+static size_t
+fw_render_counter(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *e = rd->e[i];
+
+	fw_render_add(rd, xasprintf("counter packets %llu bytes %llu",
+	    (unsigned long long)nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS),
+	    (unsigned long long)nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES)),
+	    FW_DEP_NONE, 0);
+	return 1;
+}
+
+/* Returns whether a chain's name is one nft shows without quotes. */
+static int
+fw_render_chain_ok(const char *name)
+{
+	const char *c;
+
+	if (name == NULL || !isalpha((unsigned char)*name))
+		return 0;
+	for (c = name; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' &&
+		    *c != '.')
+			return 0;
+	return c - name <= NFT_CHAIN_MAXNAMELEN;
+}
+
+/* An immediate verdict: accept, drop, continue, return, jump, goto. */
+static size_t
+fw_render_verdict(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *e = rd->e[i];
+	const char *word, *chain;
+	int32_t v;
+
+	if (nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT))
+		return 0;
+	switch ((v = (int32_t)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT))) {
+	case NF_ACCEPT:
+		word = "accept";
+		break;
+	case NF_DROP:
+		word = "drop";
+		break;
+	case NFT_CONTINUE:
+		word = "continue";
+		break;
+	case NFT_RETURN:
+		word = "return";
+		break;
+	case NFT_JUMP:
+	case NFT_GOTO:
+		chain = nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN);
+		if (!fw_render_chain_ok(chain))
+			return 0;
+		fw_render_add(rd, xasprintf("%s %s",
+		    v == NFT_JUMP ? "jump" : "goto", chain), FW_DEP_NONE, 0);
+		return 1;
+	default:
+		return 0;
+	}
+	fw_render_add(rd, xstrdup(word), FW_DEP_NONE, 0);
+	return 1;
+}
+
+/*
+ * dnat or snat to one address and maybe one port: an immediate of the
+ * address, perhaps one of the port, and the nat that reads them
+ * ("dnat ip to 10.200.0.2:80", "dnat ip6 to [fd00::2]:80").
+ */
+static size_t
+fw_render_nat(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *a = rd->e[i], *p = NULL, *nat;
+	const unsigned char *ad, *pd = NULL;
+	char addr[INET6_ADDRSTRLEN];
+	uint32_t areg, preg = 0, alen, plen = 0, type, fam, flags;
+	uint16_t port;
+	int family;
+	size_t k = 1;
+
+	areg = nftnl_expr_get_u32(a, NFTNL_EXPR_IMM_DREG);
+	if (areg == NFT_REG_VERDICT ||
+	    (ad = nftnl_expr_get(a, NFTNL_EXPR_IMM_DATA, &alen)) == NULL)
+		return 0;
+	if (fw_render_is(rd, i + 1, "immediate")) {
+		p = rd->e[i + 1];
+		preg = nftnl_expr_get_u32(p, NFTNL_EXPR_IMM_DREG);
+		if (preg == NFT_REG_VERDICT || preg == areg ||
+		    (pd = nftnl_expr_get(p, NFTNL_EXPR_IMM_DATA, &plen)) ==
+			NULL ||
+		    plen != sizeof(port))
+			return 0;
+		k++;
+	}
+	if (!fw_render_is(rd, i + k, "nat"))
+		return 0;
+	nat = rd->e[i + k];
+	type = nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_TYPE);
+	fam = nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_FAMILY);
+	flags = nftnl_expr_is_set(nat, NFTNL_EXPR_NAT_FLAGS) ?
+	    nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_FLAGS) : 0;
+	family = fam == NFPROTO_IPV4 ? AF_INET : AF_INET6;
+	if ((type != NFT_NAT_DNAT && type != NFT_NAT_SNAT) ||
+	    (fam != NFPROTO_IPV4 && fam != NFPROTO_IPV6) ||
+	    alen != (family == AF_INET ? 4u : 16u) ||
+	    (flags & ~(NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED)) !=
+		0 ||
+	    nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN) != areg ||
+	    (nftnl_expr_is_set(nat, NFTNL_EXPR_NAT_REG_ADDR_MAX) &&
+		nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MAX) != areg))
+		return 0;
+	if (p != NULL) {
+		if (nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN) !=
+			preg ||
+		    (nftnl_expr_is_set(nat, NFTNL_EXPR_NAT_REG_PROTO_MAX) &&
+			nftnl_expr_get_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MAX) !=
+			    preg))
+			return 0;
+	} else if (nftnl_expr_is_set(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN) ||
+	    nftnl_expr_is_set(nat, NFTNL_EXPR_NAT_REG_PROTO_MAX))
+		return 0;
+	if (inet_ntop(family, ad, addr, sizeof(addr)) == NULL)
+		return 0;
+	if (p != NULL) {
+		memcpy(&port, pd, sizeof(port));
+		fw_render_add(rd, xasprintf("%s %s to %s%s%s:%u",
+		    type == NFT_NAT_DNAT ? "dnat" : "snat",
+		    family == AF_INET ? "ip" : "ip6",
+		    family == AF_INET6 ? "[" : "", addr,
+		    family == AF_INET6 ? "]" : "", ntohs(port)), FW_DEP_NONE,
+		    0);
+	} else
+		fw_render_add(rd, xasprintf("%s %s to %s",
+		    type == NFT_NAT_DNAT ? "dnat" : "snat",
+		    family == AF_INET ? "ip" : "ip6", addr), FW_DEP_NONE, 0);
+	return k + 1;
+}
+
+/* masquerade, without flags or ports. */
+static size_t
+fw_render_masq(struct fw_render *rd, size_t i)
+{
+	const struct nftnl_expr *e = rd->e[i];
+
+	if ((nftnl_expr_is_set(e, NFTNL_EXPR_MASQ_FLAGS) &&
+		nftnl_expr_get_u32(e, NFTNL_EXPR_MASQ_FLAGS) != 0) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN) ||
+	    nftnl_expr_is_set(e, NFTNL_EXPR_MASQ_REG_PROTO_MAX))
+		return 0;
+	fw_render_add(rd, xstrdup("masquerade"), FW_DEP_NONE, 0);
+	return 1;
+}
+
+/* The expressions' kinds known here, and what renders each. */
+static const struct {
+	const char *name;
+	size_t (*render)(struct fw_render *, size_t);
+} fw_renderers[] = {
+	{ "meta", fw_render_meta },
+	{ "payload", fw_render_payload },
+	{ "ct", fw_render_ct },
+	{ "counter", fw_render_counter },
+	{ "immediate", fw_render_verdict },
+	{ "immediate", fw_render_nat },
+	{ "masq", fw_render_masq },
+};
+
+char *
+net_fw_rule_nft(const struct nftnl_rule *r)
+{
+	struct fw_render rd = { 0 };
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *e;
+	size_t i, j, used, len = 1;
+	char *out, *p;
+
+	if ((it = nftnl_expr_iter_create(r)) == NULL)
+		fatalx("net-fw: cannot iterate a rule's expressions");
+	while ((e = nftnl_expr_iter_next(it)) != NULL) {
+		rd.e = xreallocarray(rd.e, rd.n + 1, sizeof(*rd.e));
+		rd.e[rd.n++] = e;
+	}
+	nftnl_expr_iter_destroy(it);
+	/* Each part takes one expression or more. */
+	rd.part = xcalloc(rd.n + 1, sizeof(*rd.part));
+	rd.dep = xcalloc(rd.n + 1, sizeof(*rd.dep));
+	rd.val = xcalloc(rd.n + 1, sizeof(*rd.val));
+	for (i = 0; i < rd.n; i += used) {
+		used = 0;
+		for (j = 0; j < sizeof(fw_renderers) / sizeof(fw_renderers[0]) &&
+		     used == 0; j++)
+			if (fw_render_is(&rd, i, fw_renderers[j].name))
+				used = fw_renderers[j].render(&rd, i);
+		if (used == 0) {
+			fw_render_add(&rd, fw_expr_raw(rd.e[i]), FW_DEP_NONE,
+			    0);
+			used = 1;
+		}
+	}
+	for (i = 0; i < rd.np; i++)
+		len += strlen(rd.part[i]) + 1;
+	p = out = xmalloc(len);
+	*p = '\0';
+	for (i = 0; i < rd.np; i++) {
+		p += sprintf(p, "%s%s", i > 0 ? " " : "", rd.part[i]);
+		free(rd.part[i]);
+	}
+	free(rd.part);
+	free(rd.dep);
+	free(rd.val);
+	free(rd.e);
+	return out;
+}
+
 /* Returns a rule's expressions as one line, as libnftnl prints them. */
 static char *
 fw_rule_exprs(const struct nftnl_rule *r)
 {
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *e;
-	char buf[512];
-	char *out = xstrdup(""), *tmp;
+	char *out = xstrdup(""), *tmp, *raw;
 
 	if ((it = nftnl_expr_iter_create(r)) == NULL)
 		fatalx("net-fw: cannot iterate a rule's expressions");
 	while ((e = nftnl_expr_iter_next(it)) != NULL) {
-		if (nftnl_expr_snprintf(buf, sizeof(buf), e,
-			NFTNL_OUTPUT_DEFAULT, 0) < 0)
-			snprintf(buf, sizeof(buf), "?");
-		tmp = xasprintf("%s%s[ %s %s]", out, *out != '\0' ? " " : "",
-		    nftnl_expr_get_str(e, NFTNL_EXPR_NAME), buf);
+		raw = fw_expr_raw(e);
+		tmp = xasprintf("%s%s%s", out, *out != '\0' ? " " : "", raw);
+		free(raw);
 		free(out);
 		out = tmp;
 	}
@@ -1005,15 +1673,11 @@ out:
 	return ret;
 }
 
-int
-net_fw_base_install(struct net_fw *fw, const struct net_fw_base *base,
-    char **cause)
+/* Checks the base ruleset's settings; -1 with a cause naming the bad one. */
+static int
+fw_check_base(const struct net_fw_base *base, char **cause)
 {
-	struct fw_tx tx = { 0 };
-	struct nftnl_rule *r;
-	char c[FW_WHAT_MAX];
 	size_t i;
-	int ret;
 
 	if (fw_check_ifname(base->link_prefix, "the container links' prefix",
 		cause) == -1)
@@ -1032,48 +1696,116 @@ net_fw_base_install(struct net_fw *fw, const struct net_fw_base *base,
 			cause) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+/* Builds the messages that make table inet cml anew with the base ruleset
+ * into tx; the settings are checked. */
+static void
+fw_plan_base(struct fw_tx *tx, const struct net_fw_base *base)
+{
+	struct nftnl_rule *r;
+	char c[FW_WHAT_MAX];
+	size_t i;
 
 	/* Made, deleted and made anew: the delete does not fail on a first
 	 * install, and the old table stays whole if anything fails. */
-	fw_tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE, "table inet " NET_FW_TABLE);
-	fw_tx_table(&tx, NFT_MSG_DELTABLE, 0, "table inet " NET_FW_TABLE);
-	fw_tx_table(&tx, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+	fw_tx_table(tx, NFT_MSG_NEWTABLE, NLM_F_CREATE,
 	    "table inet " NET_FW_TABLE);
-	fw_tx_chain(&tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_FORWARD, "filter",
+	fw_tx_table(tx, NFT_MSG_DELTABLE, 0, "table inet " NET_FW_TABLE);
+	fw_tx_table(tx, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL,
+	    "table inet " NET_FW_TABLE);
+	fw_tx_chain(tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_FORWARD, "filter",
 	    NF_INET_FORWARD, 0, NF_DROP);
-	fw_tx_chain(&tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_INPUT, "filter",
+	fw_tx_chain(tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_INPUT, "filter",
 	    NF_INET_LOCAL_IN, 0, NF_ACCEPT);
-	fw_tx_chain(&tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_OUTPUT, "filter",
+	fw_tx_chain(tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_OUTPUT, "filter",
 	    NF_INET_LOCAL_OUT, 0, NF_ACCEPT);
-	fw_tx_chain(&tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_PREROUTING, "nat",
+	fw_tx_chain(tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_PREROUTING, "nat",
 	    NF_INET_PRE_ROUTING, -100, NF_ACCEPT);
-	fw_tx_chain(&tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_POSTROUTING, "nat",
+	fw_tx_chain(tx, NFT_MSG_NEWCHAIN, NLM_F_CREATE, FW_POSTROUTING, "nat",
 	    NF_INET_POST_ROUTING, 100, NF_ACCEPT);
 
 	fw_comment(c, "cml: no container link reaches another");
-	r = fw_tx_rule(&tx, NLM_F_CREATE | NLM_F_APPEND, FW_FORWARD, c);
+	r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_FORWARD, c);
 	fw_ifname(r, NFT_META_IIFNAME, base->link_prefix, 1);
 	fw_ifname(r, NFT_META_OIFNAME, base->link_prefix, 1);
 	fw_verdict(r, NF_DROP, NULL);
 	fw_comment(c, "cml: nothing else from a container link");
-	r = fw_tx_rule(&tx, NLM_F_CREATE | NLM_F_APPEND, FW_INPUT, c);
+	r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_INPUT, c);
 	fw_ifname(r, NFT_META_IIFNAME, base->link_prefix, 1);
 	fw_verdict(r, NF_DROP, NULL);
 	fw_comment(c, "cml: nothing else to a container link");
-	r = fw_tx_rule(&tx, NLM_F_CREATE | NLM_F_APPEND, FW_OUTPUT, c);
+	r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_OUTPUT, c);
 	fw_ifname(r, NFT_META_OIFNAME, base->link_prefix, 1);
 	fw_verdict(r, NF_DROP, NULL);
 	for (i = 0; i < base->nmasquerade; i++) {
 		fw_comment(c, "cml: masquerade through %s",
 		    base->masquerade[i]);
-		r = fw_tx_rule(&tx, NLM_F_CREATE | NLM_F_APPEND,
+		r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND,
 		    FW_POSTROUTING, c);
 		fw_ifname(r, NFT_META_OIFNAME, base->masquerade[i], 0);
 		nftnl_rule_add_expr(r, fw_expr("masq"));
 	}
+}
+
+int
+net_fw_base_install(struct net_fw *fw, const struct net_fw_base *base,
+    char **cause)
+{
+	struct fw_tx tx = { 0 };
+	int ret;
+
+	if (fw_check_base(base, cause) == -1)
+		return -1;
+	fw_plan_base(&tx, base);
 	ret = fw_tx_commit(fw, &tx, "firewall base ruleset", cause);
 	fw_tx_clear(&tx);
 	return ret;
+}
+
+char *
+net_fw_plan_nft(const struct net_fw_base *base, const struct net_fw_ctr *ctr,
+    char **cause)
+{
+	struct fw_tx tx = { 0 };
+	struct nlmsghdr *nlh;
+	struct nftnl_rule *back;
+	char *buf, *out = xstrdup(""), *tmp, *exprs;
+	size_t i;
+
+	if ((base != NULL && fw_check_base(base, cause) == -1) ||
+	    (ctr != NULL && net_fw_ctr_check(ctr, cause) == -1)) {
+		free(out);
+		return NULL;
+	}
+	if (base != NULL)
+		fw_plan_base(&tx, base);
+	if (ctr != NULL)
+		fw_plan_ctr(&tx, ctr);
+	buf = xmalloc(FW_BATCH_PAGE);
+	for (i = 0; i < tx.n; i++) {
+		if (tx.msgs[i].rule == NULL || tx.msgs[i].type != NFT_MSG_NEWRULE)
+			continue;
+		/* Rendered as read back: through a netlink message. */
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
+		    0, 0);
+		nftnl_rule_nlmsg_build_payload(nlh, tx.msgs[i].rule);
+		if ((back = nftnl_rule_alloc()) == NULL)
+			fatalx("net-fw: cannot allocate a rule");
+		if (nftnl_rule_nlmsg_parse(nlh, back) < 0)
+			fatalx("net-fw: cannot parse a rule of its own");
+		exprs = net_fw_rule_nft(back);
+		tmp = xasprintf("%s%s: %s\n", out,
+		    nftnl_rule_get_str(back, NFTNL_RULE_CHAIN), exprs);
+		free(exprs);
+		free(out);
+		out = tmp;
+		nftnl_rule_free(back);
+	}
+	free(buf);
+	fw_tx_clear(&tx);
+	return out;
 }
 
 int
@@ -1405,8 +2137,12 @@ net_fw_list(struct net_fw *fw, char **cause)
 			json_object_object_add(jr, "comment",
 			    comment != NULL ? json_object_new_string(comment) :
 					      NULL);
-			exprs = fw_rule_exprs(r);
+			exprs = net_fw_rule_nft(r);
 			json_object_object_add(jr, "expr",
+			    json_object_new_string(exprs));
+			free(exprs);
+			exprs = fw_rule_exprs(r);
+			json_object_object_add(jr, "raw",
 			    json_object_new_string(exprs));
 			free(exprs);
 			json_object_array_add(jrules, jr);

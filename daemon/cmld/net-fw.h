@@ -22,6 +22,7 @@
 #include "names.h"
 
 struct json_object;
+struct nftnl_rule;
 
 /* cmld's own table, family inet. */
 #define NET_FW_TABLE "cml"
@@ -112,8 +113,9 @@ int net_fw_ctr_remove(struct net_fw *fw, const char *id, char **cause);
 int net_fw_ctr_ids(struct net_fw *fw, char ***ids, size_t *n, char **cause);
 /* Returns the table's chains and rules as read back from the kernel (JSON:
  * {"table","chains":[{"name","hook","priority","policy","rules":[{"handle",
- * "comment","expr"}]}]}), or NULL with a cause; "chains" is empty when the
- * table does not exist. */
+ * "comment","expr","raw"}]}]}: expr as `nft list` shows the rule, what it
+ * cannot say left as libnftnl prints it, and raw all as libnftnl prints it),
+ * or NULL with a cause; "chains" is empty when the table does not exist. */
 struct json_object *net_fw_list(struct net_fw *fw, char **cause);
 
 /* Checks a container's rules as net_fw_ctr_add does before it sends
@@ -122,6 +124,15 @@ int net_fw_ctr_check(const struct net_fw_ctr *ctr, char **cause);
 /* Returns what net_fw_ctr_add would send, one line per message (chain,
  * comment, expressions), or NULL with a cause; for tests and debugging. */
 char *net_fw_ctr_plan(const struct net_fw_ctr *ctr, char **cause);
+/* Returns a rule's expressions as `nft list` shows them, each load with
+ * the cmp that reads its register; what cannot be said so (an expression of
+ * a kind not known, or one not paired) stays as libnftnl prints it. */
+char *net_fw_rule_nft(const struct nftnl_rule *r);
+/* Returns the rules net_fw_base_install (base, if not NULL) and then
+ * net_fw_ctr_add (ctr, if not NULL) would add, one line per rule, "CHAIN:
+ * EXPR", EXPR as net_fw_list shows it, or NULL with a cause; for tests. */
+char *net_fw_plan_nft(const struct net_fw_base *base,
+    const struct net_fw_ctr *ctr, char **cause);
 /* Parses "ADDR" or "ADDR/LEN" (IPv4 or IPv6) into *p; the address must have
  * no bits set past LEN; -1 with a cause on failure. */
 int net_fw_prefix_parse(const char *s, struct net_fw_prefix *p,

@@ -1239,6 +1239,45 @@ for o in d:
         print("%s %s" % (o["chain"]["name"], o["chain"].get("policy", "-")))' | sort
 }
 
+# Compares the rules of table inet cml in JSON as cmld shows them (`net
+# rules --json`, or net-fw list: {"chains": [{"name", "rules": [{"handle",
+# "comment", "expr"}]}]}) with `nft -a list table inet cml` in namespace
+# NS, an independent reading: the same rules in the same order, each with
+# the same chain, handle, comment and expressions in nft's words
+# (whitespace normalised; the counters' numbers left out, the kernel counts
+# on its own between the two readings).  Prints "same N" (N rules) or the
+# first rules that differ: net_rules_vs_nft NS JSON
+net_rules_vs_nft() {
+	net_in "$1" nft -a list table inet cml 2>&1 | python3 -c '
+import json, re, sys
+def norm(s):
+    s = re.sub(r"\bcounter packets [0-9]+ bytes [0-9]+", "counter", s or "")
+    return " ".join(s.split())
+nft, chain = [], None
+for line in sys.stdin:
+    line = line.strip()
+    m = re.match(r"chain (\S+) \{", line)
+    if m:
+        chain = m.group(1)
+        continue
+    m = re.match(r"(.*?)\s*# handle ([0-9]+)$", line)
+    if chain is None or m is None or line.startswith("table "):
+        continue
+    expr, comment = m.group(1), None
+    c = re.match(r"(.*?)\s*comment \"((?:[^\"\\]|\\.)*)\"$", expr)
+    if c:
+        expr, comment = c.group(1), c.group(2)
+    nft.append((chain, int(m.group(2)), comment, norm(expr)))
+ours = [(c["name"], r["handle"], r["comment"], norm(r["expr"]))
+        for c in json.loads(sys.argv[1])["chains"] for r in c["rules"]]
+if ours == nft:
+    print("same %d" % len(ours))
+else:
+    diff = [(a, b) for a, b in zip(ours, nft) if a != b][:3]
+    print("ours %d rules, nft %d; first differing (ours, nft): %r" %
+          (len(ours), len(nft), diff))' "$2"
+}
+
 # Prints the container links (vc-...) in namespace NS, names on one line,
 # sorted: net_vc_links NS
 net_vc_links() {

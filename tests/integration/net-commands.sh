@@ -9,9 +9,10 @@
 # only lo, and it needs no table.  An unknown name: NotFound.  A linked
 # container with one egress allowance: its link's ends and addresses (the
 # pool's /30 of its index) as `ip -j addr` shows them on both sides, its
-# rules as the kernel has them (handles and comments compared with nft's),
-# net status counting its segment and its rules with the base ruleset
-# loaded, net rules agreeing with nft chain by chain.  Once it stopped: no
+# rules as the kernel has them (handles, comments and expressions in nft's
+# words compared with nft's own listing), net status counting its segment
+# and its rules with the base ruleset loaded, net rules agreeing with nft
+# chain by chain, each rule's line that of `nft -a list` (counters aside).  Once it stopped: no
 # link, no rules, no segment.
 # Proves: NDR 5.2 (the flows a container is allowed are shown as the rules
 # in force, read back from the kernel), CR 5.1 (the segments and the
@@ -259,10 +260,16 @@ expect_match "container net show (linked): the rules' count, then a base chain" 
     "${NL}rules: +$nrules in force$NL${TAB}chain forward \\{$NL" "$out"
 expect_match "container net show (linked): its own chain" \
     "$NL${TAB}chain ctr-$web \\{$NL" "$out"
-expect_eq "container net show (linked): a handle line and an expression line per rule" \
-    "$nrules $nrules" "$(printf '%s\n' "$out" | grep -c "^$TAB${TAB}handle [0-9]") $(printf '%s\n' "$out" | grep -c "^$TAB$TAB$TAB\\[ ")"
-expect_match "container net show (linked): the egress rule" \
-    "$NL$TAB${TAB}handle [0-9]+: ctr-$web: egress 192\\.0\\.2\\.0/24 tcp/80 via up0$NL$TAB$TAB$TAB\\[ [^$NL]* \\]$NL" "$out"
+expect_eq "container net show (linked): one line per rule, ending in its handle" \
+    "$nrules" "$(printf '%s\n' "$out" | grep -c "^$TAB$TAB[^$TAB].* # handle [0-9][0-9]*\$")"
+# Proves: NDR 5.2 (an allowance is shown as the rule nft lists, in nft's
+# words)
+expect_match "container net show (linked): the egress rule in nft's words" \
+    "$NL$TAB${TAB}iifname \"$c0_end\" oifname \"up0\" ip daddr 192\\.0\\.2\\.0/24 tcp dport 80 accept comment \"ctr-$web: egress 192\\.0\\.2\\.0/24 tcp/80 via up0\" # handle [0-9]+$NL" "$out"
+expect_match "container net show (linked): the jump from the forward chain" \
+    "$NL${TAB}chain forward \\{$NL$TAB${TAB}iifname \"$c0_end\" jump ctr-$web comment \"ctr-$web: from $c0_end\" # handle [0-9]+$NL" "$out"
+expect_match "container net show (linked): its chain's last rule counts and drops" \
+    "$NL$TAB${TAB}counter packets [0-9]+ bytes [0-9]+ drop comment \"ctr-$web: everything else\" # handle [0-9]+$NL$TAB\\}\$" "$out"
 
 # net status counts the segment, and its rules
 status1=$(cmlsh_run --json net status 2>"$SCRATCH/err")
@@ -301,10 +308,40 @@ expect_status "net rules (one link)" 0 $?
 expect_match "net rules: a base chain's hook, priority and policy" \
     "$NL${TAB}chain [a-z0-9-]+ \\{$NL$TAB${TAB}hook forward priority -?[0-9]+; policy drop;$NL" "$out"
 expect_match "net rules: the container's chain, regular (no hook), its rules" \
-    "$NL${TAB}chain ctr-$web \\{$NL$TAB${TAB}handle [0-9]+: " "$out"
-expect_eq "net rules: one handle line per rule" \
-    "$(python3 -c 'import json,sys; print(sum(len(c["rules"]) for c in json.loads(sys.argv[1])["chains"]))' "$rules1")" \
-    "$(printf '%s\n' "$out" | grep -c "^$TAB${TAB}handle [0-9]")"
+    "$NL${TAB}chain ctr-$web \\{$NL$TAB${TAB}ct state established,related accept comment \"ctr-$web: established, related\" # handle [0-9]+$NL" "$out"
+nrules1=$(python3 -c 'import json,sys; print(sum(len(c["rules"]) for c in json.loads(sys.argv[1])["chains"]))' "$rules1")
+expect_eq "net rules: one line per rule, ending in its handle" "$nrules1" \
+    "$(printf '%s\n' "$out" | grep -c "^$TAB$TAB[^$TAB].* # handle [0-9][0-9]*\$")"
+# Proves: CR 5.1, NDR 5.2 (the rules in force, as an operator reads them,
+# are what nft itself lists from the kernel)
+expect_eq "net rules --json: each rule's expressions are nft's listing" \
+    "same $nrules1" "$(net_rules_vs_nft "$NS" "$rules1")"
+# nft -a's rule lines and net rules' are the same lines (counters aside)
+nft_lines() {
+	sed -E -e '/^[[:space:]]*(table|chain) /d' \
+	    -e 's/counter packets [0-9]+ bytes [0-9]+/counter/' \
+	    -e 's/^[[:space:]]+//' | grep ' # handle [0-9][0-9]*$'
+}
+expect_eq "net rules: each rule's line is nft -a's" \
+    "$(nsenter --net="/run/netns/$NS" nft -a list table inet cml | nft_lines)" \
+    "$(printf '%s\n' "$out" | nft_lines)"
+expect_eq "container net show --json: its rules are net rules' (expressions too)" same \
+    "$(python3 - "$show" "$rules1" <<'EOF'
+import json, re, sys
+mine = [(r["chain"], r["handle"], r["comment"], r["expr"], r["raw"])
+        for r in json.loads(sys.argv[1])["rules"]]
+table = {(c["name"], r["handle"]): (c["name"], r["handle"], r["comment"],
+                                    r["expr"])
+         for c in json.loads(sys.argv[2])["chains"] for r in c["rules"]}
+# counters aside: the two were read at different times
+strip = lambda t: tuple(re.sub(r"counter packets [0-9]+ bytes [0-9]+",
+                               "counter", x) if isinstance(x, str) else x
+                        for x in t)
+bad = [m for m in mine if strip(table.get(m[:2], ())) != strip(m[:4]) or
+       not m[4].startswith("[ ")]
+print("same" if mine and not bad else "differ: %r" % bad[:2])
+EOF
+)"
 expect_eq "net rules: the table's end" "}" "$(printf '%s\n' "$out" | tail -n 1)"
 # the island container is in none of it
 expect_eq "net status: the island container has no segment" "" \

@@ -178,6 +178,10 @@ out=$(in_ns c0 "$FW" add db vc-db egress up0 192.0.2.0/24 any mgmt tcp/22 2>&1)
 expect_status "db's rules added" 0 $?
 expect_eq "containers with chains" "web
 db" "$(in_ns c0 "$FW" ids)"
+# Proves: CR 5.1, NDR 5.2 (the rules in force are shown as nft itself
+# lists them, read back independently)
+expect_eq "the rules as cmld shows them are nft's listing, rule by rule" \
+	"same 26" "$(net_rules_vs_nft "$(ns c0)" "$(in_ns c0 "$FW" list)")"
 
 expect_eq "web reaches its allowed port, masqueraded" "out:8000 from 192.0.2.1" \
 	"$(tcp web 192.0.2.2 8000)"
@@ -263,5 +267,34 @@ output accept 2
 prerouting accept 0
 postrouting accept 1
 ctr-db - 5" "$out"
+
+# Every kind of allowance, IPv6 too, as cmld shows it and nft lists it:
+# the family and the protocol left out where the address, port or ICMPv6
+# type implies them, prefixes, any port, any protocol, port forwards to
+# IPv4 and IPv6, conntrack, counters after traffic, jumps, masquerade.
+# Proves: CR 5.1, NDR 5.2 (the rules in force are shown truthfully)
+out=$(in_ns c0 "$FW" add all vc-all egress up0 192.0.2.2/32 tcp/8000 \
+	egress up0 2001:db8::/32 udp egress up0 10.9.0.0/20 any \
+	egress up0 0.0.0.0/0 tcp forward up0 tcp/8080 10.200.0.10 80 \
+	forward up0 udp/5353 fd00:c41::2 53 mgmt tcp/22 mgmt udp/161 2>&1)
+expect_status "a container with every kind of allowance added" 0 $?
+expect_eq "web cannot ping db (counted)" dropped "$(pings web 10.200.0.6)"
+list=$(in_ns c0 "$FW" list)
+expect_eq "every kind of rule as cmld shows it is nft's listing" \
+	"same 31" "$(net_rules_vs_nft "$(ns c0)" "$list")"
+expect_eq "every kind of rule: nothing left in libnftnl's form" "" \
+	"$(printf '%s' "$list" | python3 -c 'import json, sys
+for c in json.load(sys.stdin)["chains"]:
+    for r in c["rules"]:
+        if "[ " in r["expr"] or not r["raw"].startswith("[ "):
+            print(c["name"], r["handle"], r["expr"])')"
+expect_eq "the counters shown are the kernel's: web's ping to db counted" yes \
+	"$(printf '%s' "$list" | python3 -c 'import json, re, sys
+for c in json.load(sys.stdin)["chains"]:
+    for r in c["rules"]:
+        if r["comment"] == "cml: no container link reaches another":
+            m = re.search(r"counter packets ([0-9]+) bytes ([0-9]+) drop$",
+                          r["expr"])
+            print("yes" if m and int(m.group(1)) > 0 else r["expr"])')"
 
 finish

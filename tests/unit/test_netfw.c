@@ -3,22 +3,32 @@
  * without the kernel: the address prefixes it parses, the allowances it
  * refuses before anything is sent (with a cause naming the allowance), and
  * the messages it plans for one transaction (the rules, their chains, their
- * order).  tests/integration/net-fw.sh applies them to a kernel and sends
- * traffic through them.  What each test proves is tagged on the test.
+ * order), and how a rule read back is shown: in nft's words, what cannot be
+ * said so in libnftnl's.  tests/integration/net-fw.sh applies them to a
+ * kernel, sends traffic through them, and compares what is shown with
+ * nft's own listing.  What each test proves is tagged on the test.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 
 #include "net-fw.h"
 
@@ -317,6 +327,299 @@ test_netfw_plan_allowances_in_order(void **state)
 	free(plan);
 }
 
+/*
+ * Every rule the base ruleset and a container's allowances make, read
+ * back through a netlink message, is shown exactly as `nft list table inet
+ * cml` lists it (the texts are nft 1.0.6's): interface names exact and by
+ * prefix, the family and transport protocol left out where the address,
+ * port or ICMPv6 type implies them and kept where nothing does, address
+ * prefixes, conntrack state and status, counters, verdicts and jumps,
+ * DNAT to IPv4 and IPv6 with a port, masquerade.
+ * Proves: CR 5.1, NDR 5.2 (the rules in force are shown as what they are)
+ */
+static void
+test_netfw_plan_nft_every_kind_as_nft_lists_it(void **state)
+{
+	static const char *const masq[] = { "up0" };
+	struct net_fw_base base = { .link_prefix = "vc", .masquerade = masq,
+		.nmasquerade = 1 };
+	struct net_fw_egress eg[4] = {
+		{ .uplink = "up0", .port = { IPPROTO_TCP, 8000 } },
+		{ .uplink = "up0", .port = { IPPROTO_UDP, 0 } },
+		{ .uplink = "up0", .port = { 0, 0 } },
+		{ .uplink = "up1", .port = { IPPROTO_TCP, 0 } },
+	};
+	struct net_fw_forward fwd[2] = {
+		{ .uplink = "up0", .port = { IPPROTO_TCP, 8080 }, .to_port = 80 },
+		{ .uplink = "up0", .port = { IPPROTO_UDP, 53 }, .to_port = 5353 },
+	};
+	struct net_fw_port mgmt[2] = { { IPPROTO_TCP, 22 }, { IPPROTO_UDP, 161 } };
+	struct net_fw_ctr ctr = { .id = "web", .link = "vc-web", .egress = eg,
+		.negress = 4, .forward = fwd, .nforward = 2, .mgmt = mgmt,
+		.nmgmt = 2 };
+	char *cause = NULL, *plan;
+
+	eg[0].dst = prefix("192.0.2.2");
+	eg[1].dst = prefix("fd00::/8");
+	eg[2].dst = prefix("10.9.0.0/20");
+	eg[3].dst = prefix("0.0.0.0/0");
+	fwd[0].to_addr = prefix("10.200.0.2");
+	fwd[1].to_addr = prefix("fd00:c41::2");
+	plan = net_fw_plan_nft(&base, &ctr, &cause);
+	assert_non_null(plan);
+	assert_string_equal(plan,
+	    "forward: iifname \"vc*\" oifname \"vc*\" counter packets 0 bytes 0 "
+	    "drop\n"
+	    "input: iifname \"vc*\" counter packets 0 bytes 0 drop\n"
+	    "output: oifname \"vc*\" counter packets 0 bytes 0 drop\n"
+	    "postrouting: oifname \"up0\" masquerade\n"
+	    "ctr-web: ct state established,related accept\n"
+	    "ctr-web: icmpv6 type nd-neighbor-solicit accept\n"
+	    "ctr-web: icmpv6 type nd-neighbor-advert accept\n"
+	    "ctr-web: iifname \"vc-web\" oifname \"up0\" ip daddr 192.0.2.2 "
+	    "tcp dport 8000 accept\n"
+	    "ctr-web: iifname \"vc-web\" oifname \"up0\" ip6 daddr fd00::/8 "
+	    "meta l4proto udp accept\n"
+	    "ctr-web: iifname \"vc-web\" oifname \"up0\" ip daddr 10.9.0.0/20 "
+	    "accept\n"
+	    "ctr-web: iifname \"vc-web\" oifname \"up1\" meta nfproto ipv4 "
+	    "meta l4proto tcp accept\n"
+	    "ctr-web: iifname \"up0\" oifname \"vc-web\" ip daddr 10.200.0.2 "
+	    "tcp dport 80 ct status dnat accept\n"
+	    "prerouting: iifname \"up0\" meta nfproto ipv4 tcp dport 8080 "
+	    "dnat ip to 10.200.0.2:80\n"
+	    "ctr-web: iifname \"up0\" oifname \"vc-web\" ip6 daddr fd00:c41::2 "
+	    "udp dport 5353 ct status dnat accept\n"
+	    "prerouting: iifname \"up0\" meta nfproto ipv6 udp dport 53 "
+	    "dnat ip6 to [fd00:c41::2]:5353\n"
+	    "ctr-web: counter packets 0 bytes 0 drop\n"
+	    "forward: iifname \"vc-web\" jump ctr-web\n"
+	    "forward: oifname \"vc-web\" jump ctr-web\n"
+	    "input: iifname \"vc-web\" jump ctr-web\n"
+	    "output: oifname \"vc-web\" jump ctr-web\n"
+	    "output: oifname \"vc-web\" tcp dport 22 accept\n"
+	    "output: oifname \"vc-web\" udp dport 161 accept\n");
+	free(plan);
+
+	/* The checks come first, as for net_fw_base_install. */
+	base.link_prefix = "vc-a-long-prefix";
+	assert_null(net_fw_plan_nft(&base, NULL, &cause));
+	assert_string_equal(cause, "the container links' prefix: interface "
+				   "name 'vc-a-long-prefix' is longer than 15");
+	free(cause);
+}
+
+/* A rule being built by hand, for what cmld itself never makes. */
+static struct nftnl_rule *
+rule_new(void)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	assert_non_null(r);
+	return r;
+}
+
+/* Appends an expression of kind name with up to three u32 attributes
+ * (type, value; type 0 ends) and returns it for more. */
+static struct nftnl_expr *
+rule_expr(struct nftnl_rule *r, const char *name, uint16_t t1, uint32_t v1,
+    uint16_t t2, uint32_t v2, uint16_t t3, uint32_t v3)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	assert_non_null(e);
+	if (t1 != 0)
+		nftnl_expr_set_u32(e, t1, v1);
+	if (t2 != 0)
+		nftnl_expr_set_u32(e, t2, v2);
+	if (t3 != 0)
+		nftnl_expr_set_u32(e, t3, v3);
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+/* Appends: cmp (op) of register reg with len bytes of data. */
+static void
+rule_cmp(struct nftnl_rule *r, uint32_t reg, uint32_t op, const void *data,
+    uint32_t len)
+{
+	struct nftnl_expr *e = rule_expr(r, "cmp", NFTNL_EXPR_CMP_SREG, reg,
+	    NFTNL_EXPR_CMP_OP, op, 0, 0);
+
+	nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+/* Appends: bitwise reg = (reg & mask) ^ 0 over len bytes. */
+static void
+rule_and(struct nftnl_rule *r, const void *mask, uint32_t len)
+{
+	static const unsigned char zero[16];
+	struct nftnl_expr *e = rule_expr(r, "bitwise",
+	    NFTNL_EXPR_BITWISE_SREG, NFT_REG_1, NFTNL_EXPR_BITWISE_DREG,
+	    NFT_REG_1, NFTNL_EXPR_BITWISE_LEN, len);
+
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+}
+
+/* Appends: load meta key into register 1. */
+static void
+rule_meta(struct nftnl_rule *r, uint32_t key)
+{
+	rule_expr(r, "meta", NFTNL_EXPR_META_KEY, key, NFTNL_EXPR_META_DREG,
+	    NFT_REG_1, 0, 0);
+}
+
+/* Appends: load len bytes at offset of header base into register 1. */
+static void
+rule_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
+{
+	struct nftnl_expr *e = rule_expr(r, "payload",
+	    NFTNL_EXPR_PAYLOAD_BASE, base, NFTNL_EXPR_PAYLOAD_OFFSET, off,
+	    NFTNL_EXPR_PAYLOAD_LEN, len);
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+}
+
+/* Appends the verdict v (to chain, if not NULL). */
+static void
+rule_verdict(struct nftnl_rule *r, int32_t v, const char *chain)
+{
+	struct nftnl_expr *e = rule_expr(r, "immediate", NFTNL_EXPR_IMM_DREG,
+	    NFT_REG_VERDICT, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v, 0, 0);
+
+	if (chain != NULL)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+/* Asserts that r is shown as want, and frees it. */
+static void
+rule_shown(struct nftnl_rule *r, const char *want)
+{
+	char *got = net_fw_rule_nft(r);
+
+	assert_string_equal(got, want);
+	free(got);
+	nftnl_rule_free(r);
+}
+
+/*
+ * What nft's words cannot say truthfully stays in libnftnl's form, that
+ * part only, and the rest of the rule is still in nft's words: a load of
+ * a kind not known here, a load no cmp reads (another register), a port
+ * without the transport protocol before it, an ICMPv6 type without the
+ * family, a mask that is no prefix, conntrack bits without a name, a DNAT
+ * with flags, an interface name nft would quote otherwise, and an
+ * expression of a kind not known at all.  Negations, ranges, goto, return
+ * and continue are said as nft says them.
+ * Proves: CR 5.1 (nothing in the kernel is shown as what it is not)
+ */
+static void
+test_netfw_rule_nft_unknown_stays_raw(void **state)
+{
+	struct nftnl_rule *r;
+	struct nftnl_expr *e;
+	uint8_t tcp = IPPROTO_TCP, icmp6 = IPPROTO_ICMPV6, ns = 135;
+	uint8_t v4 = NFPROTO_IPV4;
+	uint16_t port = htons(1024);
+	uint32_t mark = 1, bits = 0x100, zero = 0;
+	unsigned char addr[4] = { 10, 0, 0, 0 }, mask[4] = { 255, 0, 255, 0 };
+	char name[16] = "vc\"x";
+
+	/* A known load next to an unknown one. */
+	r = rule_new();
+	rule_meta(r, NFT_META_MARK);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark));
+	rule_meta(r, NFT_META_L4PROTO);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &tcp, 1);
+	rule_verdict(r, NF_ACCEPT, NULL);
+	rule_shown(r, "[ meta load mark => reg 1 ] [ cmp eq reg 1 0x00000001 ] "
+		      "meta l4proto tcp accept");
+
+	/* A cmp of another register: the load is not paired. */
+	r = rule_new();
+	rule_meta(r, NFT_META_L4PROTO);
+	rule_cmp(r, NFT_REG_2, NFT_CMP_EQ, &tcp, 1);
+	rule_verdict(r, NF_DROP, NULL);
+	rule_shown(r, "[ meta load l4proto => reg 1 ] "
+		      "[ cmp eq reg 2 0x00000006 ] drop");
+
+	/* A port without "meta l4proto tcp" before it. */
+	r = rule_new();
+	rule_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &port, 2);
+	rule_verdict(r, NFT_RETURN, NULL);
+	rule_shown(r, "[ payload load 2b @ transport header + 2 => reg 1 ] "
+		      "[ cmp eq reg 1 0x00000004 ] return");
+
+	/* An ICMPv6 type without "meta nfproto ipv6". */
+	r = rule_new();
+	rule_meta(r, NFT_META_L4PROTO);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &icmp6, 1);
+	rule_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &ns, 1);
+	rule_verdict(r, NFT_CONTINUE, NULL);
+	rule_shown(r, "meta l4proto ipv6-icmp "
+		      "[ payload load 1b @ transport header + 0 => reg 1 ] "
+		      "[ cmp eq reg 1 0x00000087 ] continue");
+
+	/* A mask that is no prefix; negations and ranges. */
+	r = rule_new();
+	rule_meta(r, NFT_META_NFPROTO);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &v4, 1);
+	rule_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+	rule_and(r, mask, 4);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, addr, 4);
+	rule_meta(r, NFT_META_IIFNAME);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_NEQ, "up0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	rule_meta(r, NFT_META_L4PROTO);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, &tcp, 1);
+	rule_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_LT, &port, 2);
+	rule_verdict(r, NFT_GOTO, "ctr-x");
+	rule_shown(r, "meta nfproto ipv4 "
+		      "[ payload load 4b @ network header + 16 => reg 1 ] "
+		      "[ bitwise reg 1 = ( reg 1 & 0x00ff00ff ) ^ 0x00000000 ] "
+		      "[ cmp eq reg 1 0x0000000a ] iifname != \"up0\" "
+		      "tcp sport < 1024 goto ctr-x");
+
+	/* Conntrack bits without a name; a name nft would escape. */
+	r = rule_new();
+	rule_expr(r, "ct", NFTNL_EXPR_CT_KEY, NFT_CT_STATE,
+	    NFTNL_EXPR_CT_DREG, NFT_REG_1, 0, 0);
+	rule_and(r, &bits, sizeof(bits));
+	rule_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof(zero));
+	rule_meta(r, NFT_META_OIFNAME);
+	rule_cmp(r, NFT_REG_1, NFT_CMP_EQ, name, sizeof(name));
+	rule_shown(r, "[ ct load state => reg 1 ] "
+		      "[ bitwise reg 1 = ( reg 1 & 0x00000100 ) ^ 0x00000000 ] "
+		      "[ cmp neq reg 1 0x00000000 ] "
+		      "[ meta load oifname => reg 1 ] "
+		      "[ cmp eq reg 1 0x78226376 0x00000000 0x00000000 "
+		      "0x00000000 ]");
+
+	/* A DNAT to an address only; a kind not known at all; a DNAT with
+	 * a flag nft would show. */
+	r = rule_new();
+	e = rule_expr(r, "immediate", NFTNL_EXPR_IMM_DREG, NFT_REG_1, 0, 0, 0,
+	    0);
+	nftnl_expr_set_data(e, NFTNL_EXPR_IMM_DATA, addr, 4);
+	rule_expr(r, "nat", NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT,
+	    NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4, NFTNL_EXPR_NAT_REG_ADDR_MIN,
+	    NFT_REG_1);
+	rule_expr(r, "notrack", 0, 0, 0, 0, 0, 0);
+	rule_shown(r, "dnat ip to 10.0.0.0 [ notrack ]");
+
+	r = rule_new();
+	e = rule_expr(r, "immediate", NFTNL_EXPR_IMM_DREG, NFT_REG_1, 0, 0, 0,
+	    0);
+	nftnl_expr_set_data(e, NFTNL_EXPR_IMM_DATA, addr, 4);
+	rule_expr(r, "nat", NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT,
+	    NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4, NFTNL_EXPR_NAT_FLAGS,
+	    NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PERSISTENT);
+	rule_shown(r, "[ immediate reg 1 0x0000000a ] [ nat dnat ip flags 0x9 ]");
+}
+
 int
 main(void)
 {
@@ -325,6 +628,8 @@ main(void)
 		cmocka_unit_test(test_netfw_ctr_check_bad_allowance_refused),
 		cmocka_unit_test(test_netfw_plan_island_default_deny),
 		cmocka_unit_test(test_netfw_plan_allowances_in_order),
+		cmocka_unit_test(test_netfw_plan_nft_every_kind_as_nft_lists_it),
+		cmocka_unit_test(test_netfw_rule_nft_unknown_stays_raw),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
