@@ -79,7 +79,7 @@ int net_ctr_adopt(struct ctr *k, pid_t pid, char **cause);
  * "link": null | {"c0_end": "vc-3", "container_end": "eth0",
  * "c0_addresses": ["10.200.0.13/30", ...], "addresses": [...]},
  * "dns": [...], "interfaces": [{"name", "held": true|false}],
- * "rules": [{"chain", "handle", "comment", "expr"}]} (rules as the kernel
+^ * "rules": [{"chain", "handle", "comment", "expr", "raw"}]} (rules as the kernel
  * has them; empty while it does not run).  NULL with a cause.
  */
 struct json_object *net_ctr_show(struct ctr *k, char **cause);
@@ -95,7 +95,7 @@ struct json_object *net_status(struct cmld *cmld, char **cause);
 /*
  * `net rules`: the table as the kernel has it (net_fw_list): {"table",
  * "chains": [{"name", "hook", "priority", "policy", "rules": [{"handle",
- * "comment", "expr"}]}]}.  NULL with a cause.
+ * "comment", "expr", "raw"}]}]}.  NULL with a cause.
  */
 struct json_object *net_rules(struct cmld *cmld, char **cause);
 
