@@ -79,8 +79,10 @@ int net_ctr_adopt(struct ctr *k, pid_t pid, char **cause);
  * "link": null | {"c0_end": "vc-3", "container_end": "eth0",
  * "c0_addresses": ["10.200.0.13/30", ...], "addresses": [...]},
  * "dns": [...], "interfaces": [{"name", "held": true|false}],
-^ * "rules": [{"chain", "handle", "comment", "expr", "raw"}]} (rules as the kernel
- * has them; empty while it does not run).  NULL with a cause.
+ * "rules": [{"chain", "handle", "comment", "expr", "raw"}]} (the rules
+ * as the kernel has them, expr in nft's syntax, raw libnftnl's: the base
+ * chains' jumps to its chain, then its chain; empty while it does not
+ * run).  NULL with a cause.
  */
 struct json_object *net_ctr_show(struct ctr *k, char **cause);
 /*
