@@ -1173,6 +1173,7 @@ net_in() {
 # that the next stack_start runs cmld in NET_C0.
 net_stack_ns() {
 	need_prog ip nsenter
+	make_scratch
 	NET_C0=cmlnet-$$
 	NET_OUT=cmlout-$$
 	net_ns_add "$NET_C0"
@@ -1196,7 +1197,9 @@ net_stack_ns() {
 # net_serve NS PORT TEXT
 net_serve() {
 	local i
-	net_in "$1" busybox nc -ll -p "$2" -e echo "$3" </dev/null >/dev/null 2>&1 &
+	# nsenter itself, not through a function: $! is the server
+	nsenter --net="/run/netns/$1" busybox nc -ll -p "$2" -e echo "$3" \
+	    </dev/null >/dev/null 2>&1 &
 	track_pid $!
 	for ((i = 0; i < 50; i++)); do
 		net_in "$1" busybox netstat -ltn | grep -q ":$2 " && return 0

@@ -89,7 +89,7 @@ ct_create "$i2" '{"name":"'"$i2"'","guestos":{"name":"busybox"},"cml":{"network"
 # --- fail-closed: the table is another's -------------------------------------
 # nft -i holds the netlink socket that owns the table while its input is open
 mkfifo "$SCRATCH/nft.in" || fail "mkfifo failed"
-net_in "$C0" nft -i <"$SCRATCH/nft.in" >"$SCRATCH/nft.out" 2>&1 &
+nsenter --net="/run/netns/$C0" nft -i <"$SCRATCH/nft.in" >"$SCRATCH/nft.out" 2>&1 &
 holder=$!
 track_pid "$holder"
 exec 8>"$SCRATCH/nft.in"
