@@ -44,6 +44,7 @@
 
 #include "c-luks.h"
 #include "container.h"
+#include "crypto.h"
 #include "daemon.h"
 #include "dm.h"
 #include "log.h"
@@ -79,6 +80,8 @@ static const unsigned char cluks_magic2[] = { 'S', 'K', 'U', 'L', 0xba,
 #define CLUKS_DM_MINOR 27
 /* The largest volume key: 512 bits of XTS and 256 of HMAC, and room. */
 #define CLUKS_VK_MAX 256
+/* m->keyslot when the derived volume key opened it, not a keyslot */
+#define CLUKS_DERIVED 1000
 
 /* Milliseconds of the monotonic clock. */
 static long long
@@ -672,17 +675,56 @@ cluks_refuse_integrity(struct cluks_msg *m, const struct cluks_open *o,
 }
 
 /*
+ * The volume key of a volume made by this cmld, derived from the
+ * container's key (HMAC-SHA-256 in counter mode, the key as the HMAC key,
+ * "cml luks2 volume key" and the block number as the message) into vk,
+ * vklen bytes (at most CLUKS_VK_MAX).  The keyslot holds the same key
+ * under the container's key as well, but a start that derives it skips
+ * the keyslot's anti-forensic stripes: the digest alone checks it.
+ * 0, or -1.
+ */
+static int
+cluks_derive(const unsigned char *key, size_t keylen, unsigned char *vk,
+    size_t vklen)
+{
+	static const char label[] = "cml luks2 volume key";
+	unsigned char msg[sizeof label], block[CRYPTO_SHA256_LEN];
+	size_t off, n;
+	int rc = 0;
+
+	memcpy(msg, label, sizeof label - 1);
+	for (off = 0; off < vklen; off += n) {
+		msg[sizeof label - 1] = (unsigned char)(off / sizeof block + 1);
+		if (crypto_hmac_sha256(key, keylen, msg, sizeof msg,
+		    block) == -1) {
+			rc = -1;
+			break;
+		}
+		n = vklen - off < sizeof block ? vklen - off : sizeof block;
+		memcpy(vk + off, block, n);
+	}
+	crypto_wipe(block, sizeof block);
+	return rc;
+}
+
+/*
  * Formats a new volume LUKS2 with one keyslot for key, and the token that
  * says its ext4 is not made yet.  0, or -1 with the refusal in m.
  */
 static int
 cluks_format(struct crypt_device *cd, const struct cluks_open *o,
-    const unsigned char *key, struct cluks_msg *m)
+    const unsigned char *key, unsigned char *vk, struct cluks_msg *m)
 {
 	struct crypt_pbkdf_type pbkdf;
 	struct crypt_params_luks2 p;
+	size_t vklen = CLUKS_KEY_BYTES +
+	    (o->integrity ? CLUKS_HMAC_KEY_BYTES : 0);
 	char label[48];
 	int r;
+
+	if (cluks_derive(key, o->keylen, vk, vklen) == -1)
+		return cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot derive the "
+		    "volume key of the data volume %s", o->path);
 
 	memset(&pbkdf, 0, sizeof pbkdf);
 	pbkdf.type = CRYPT_KDF_PBKDF2;
@@ -697,8 +739,8 @@ cluks_format(struct crypt_device *cd, const struct cluks_open *o,
 	p.sector_size = CLUKS_SECTOR;
 	p.label = label;
 	p.subsystem = CLUKS_SUBSYSTEM;
-	r = crypt_format(cd, CRYPT_LUKS2, CLUKS_CIPHER, CLUKS_MODE, NULL, NULL,
-	    CLUKS_KEY_BYTES + (o->integrity ? CLUKS_HMAC_KEY_BYTES : 0), &p);
+	r = crypt_format(cd, CRYPT_LUKS2, CLUKS_CIPHER, CLUKS_MODE, NULL,
+	    (const char *)vk, vklen, &p);
 	if (r < 0 && o->integrity)
 		return cluks_refuse_integrity(m, o, "cannot format LUKS2 with "
 		    "integrity protection: the data volume", r);
@@ -968,19 +1010,26 @@ cluks_open_child(const struct cluks_open *o, const unsigned char *key,
 		goto out;
 	}
 	crypt_set_log_callback(cd, cluks_log, NULL);
-	if ((o->is_new ? cluks_format(cd, o, key, m) :
+	if ((o->is_new ? cluks_format(cd, o, key, vk, m) :
 	    cluks_load(cd, o, m)) == -1)
 		goto out;
 
 	/*
-	 * The keyslot, checked with no device (all a dm-less kernel does),
-	 * opened once: its volume key (in the child's locked page, after
-	 * the container key) activates the device without a second KDF.
+	 * With device-mapper, the volume key derived from the container's
+	 * key, checked against the header's digest, activates the device
+	 * (a volume made before keys were derived fails that check and goes
+	 * the keyslot's way).  Otherwise the keyslot, checked with no device
+	 * (all a dm-less kernel does), opened once: its volume key (in the
+	 * child's locked page, after the container key) activates the device
+	 * without a second KDF.
 	 */
 	t0 = cluks_now_ms();
 	vklen = (size_t)crypt_get_volume_key_size(cd);
 	if (vklen == 0 || vklen > CLUKS_VK_MAX)
 		r = -EINVAL;
+	else if (dm && cluks_derive(key, o->keylen, vk, vklen) == 0 &&
+	    crypt_volume_key_verify(cd, (const char *)vk, vklen) >= 0)
+		r = CLUKS_DERIVED;
 	else
 		r = crypt_volume_key_get(cd, CRYPT_ANY_SLOT, (char *)vk,
 		    &vklen, (const char *)key, o->keylen);
