@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -55,6 +56,16 @@ struct net_ctr {
 	size_t nifaces;
 	char *resolv; /* the resolv.conf cmld wrote for it; NULL */
 };
+
+/* Microseconds on the monotonic clock, for the debug log's timings. */
+static long long
+net_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static struct net *
 net_of(struct cmld *cmld)
@@ -272,11 +283,14 @@ net_resolv(struct ctr *k, struct container *rt, struct net_ctr *nc,
 
 /*
  * Undoes what nc holds: its rules, its interfaces (back to c0), its link,
- * its resolv.conf.  Appends what it did (or could not) to *done.
+ * its resolv.conf.  Appends what it did (or could not) to *done.  Unless
+ * sync, a link goes with the container's namespace, once cmld lets go of
+ * it: the kernel removes both ends in the background (deleting a veth
+ * waits for the network's grace periods, tens of milliseconds a link).
  */
 static void
 net_undo(struct cmld *cmld, const char *name, struct net_ctr *nc,
-    char **done)
+    char **done, int sync)
 {
 	struct net *n = net_of(cmld);
 	struct net_nl *cnl = NULL;
@@ -324,6 +338,10 @@ net_undo(struct cmld *cmld, const char *name, struct net_ctr *nc,
 	free(nc->ifaces);
 	nc->ifaces = NULL;
 	nc->nifaces = 0;
+	if (nc->link[0] != '\0' && !sync && nc->nsfd != -1) {
+		NET_SAY("link %s goes with its namespace", nc->link);
+		nc->link[0] = '\0';
+	}
 	if (nc->link[0] != '\0') {
 		if (net_link_disconnect(n->nl, nc->link, &why) == 0)
 			NET_SAY("link %s removed", nc->link);
@@ -355,6 +373,23 @@ net_ctr_new(void)
 	return nc;
 }
 
+/* 1 when name is the link or chain id of a running container. */
+static int
+net_in_use(struct cmld *cmld, const char *link, const char *id)
+{
+	struct ctr *k;
+
+	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
+		if (k->net == NULL)
+			continue;
+		if (link != NULL && strcmp(k->net->link, link) == 0)
+			return 1;
+		if (id != NULL && k->net->rules && strcmp(k->name, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Sets up k's link and its rules in nc; -1 with a cause. */
 static int
 net_link_up_ctr(struct ctr *k, struct net_ctr *nc, struct net_nl *cnl,
@@ -367,6 +402,7 @@ net_link_up_ctr(struct ctr *k, struct net_ctr *nc, struct net_nl *cnl,
 	struct net_fw_prefix to;
 	struct net_fw_ctr fctr;
 	char *why = NULL;
+	long long t0, t1;
 
 	if (net_pool_read(cmld, &pool, &why) == -1 ||
 	    net_pool_lease(&pool, (uint32_t)k->idx, &nc->lease, &why) == -1) {
@@ -376,6 +412,17 @@ net_link_up_ctr(struct ctr *k, struct net_ctr *nc, struct net_nl *cnl,
 	}
 	snprintf(nc->link, sizeof nc->link, CCONFIG_NET_LINK_PREFIX "%lld",
 	    k->idx);
+	/* The link of its last run, if the kernel has not removed it yet. */
+	if (net_link_index(n->nl, nc->link, NULL) > 0 &&
+	    !net_in_use(cmld, nc->link, NULL) &&
+	    net_link_del(n->nl, nc->link, &why) == -1) {
+		xcause(cause, "the link %s of its last run cannot be removed: %s",
+		    nc->link, why);
+		free(why);
+		nc->link[0] = '\0';
+		return -1;
+	}
+	t0 = net_now_us();
 	if (net_link_connect(n->nl, cnl, nc->nsfd, nc->link, NET_CTR_IFNAME,
 	    &nc->lease, &why) == -1) {
 		nc->link[0] = '\0';
@@ -393,6 +440,7 @@ net_link_up_ctr(struct ctr *k, struct net_ctr *nc, struct net_nl *cnl,
 		return -1;
 	}
 	net_forward_to(&nc->lease, &to);
+	t1 = net_now_us();
 	if (cconfig_net_fw_ctr(&k->cfg, nc->link, &to, fwd, &fctr,
 	    &why) == -1 || net_fw_ctr_add(n->fw, &fctr, &why) == -1) {
 		xcause(cause, "its rules cannot be applied: %s", why);
@@ -400,6 +448,8 @@ net_link_up_ctr(struct ctr *k, struct net_ctr *nc, struct net_nl *cnl,
 		return -1;
 	}
 	nc->rules = 1;
+	log_debug("container %s: link %s in %lld us, rules in %lld us",
+	    k->name, nc->link, t1 - t0, net_now_us() - t1);
 	return 0;
 }
 
@@ -494,6 +544,7 @@ net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 	struct net_ctr *nc;
 	struct net_nl *cnl = NULL;
 	char *why = NULL, *done, *what;
+	long long t[4];
 	int fd;
 
 	if (k->net != NULL)
@@ -522,6 +573,7 @@ net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 	    net_base_ensure(cmld, cause) == -1))
 		return -1;
 	nc = net_ctr_new();
+	t[0] = net_now_us();
 	if ((nc->nsfd = netns_new(&why)) == -1 ||
 	    (cnl = net_nl_open(nc->nsfd, &why)) == NULL ||
 	    net_link_up(cnl, "lo", &why) == -1) {
@@ -529,13 +581,20 @@ net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 		free(why);
 		goto fail;
 	}
-	if ((k->cfg.net.mode == CCONFIG_NET_LINK &&
-	    net_link_up_ctr(k, nc, cnl, cause) == -1) ||
-	    net_ifaces_in(k, nc, cause) == -1 ||
+	t[1] = net_now_us();
+	if (k->cfg.net.mode == CCONFIG_NET_LINK &&
+	    net_link_up_ctr(k, nc, cnl, cause) == -1)
+		goto fail;
+	t[2] = net_now_us();
+	if (net_ifaces_in(k, nc, cause) == -1 ||
 	    (k->cfg.net.mode == CCONFIG_NET_LINK &&
 	    net_resolv(k, rt, nc, cause) == -1))
 		goto fail;
 	net_nl_close(cnl);
+	t[3] = net_now_us();
+	log_debug("container %s: network in %lld us (namespace %lld, link and "
+	    "rules %lld, interfaces and resolv.conf %lld)", k->name,
+	    t[3] - t[0], t[1] - t[0], t[2] - t[1], t[3] - t[2]);
 	if ((fd = dup(nc->nsfd)) == -1) {
 		xcause(cause, "dup: %s", strerror(errno));
 		cnl = NULL;
@@ -552,7 +611,7 @@ net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 fail:
 	net_nl_close(cnl);
 	done = xstrdup("");
-	net_undo(cmld, k->name, nc, &done);
+	net_undo(cmld, k->name, nc, &done, 1);
 	audit_container(cmld, k->name, "failed", "network not set up: %s%s%s",
 	    *cause, *done != '\0' ? "; undone: " : "", done);
 	free(done);
@@ -574,7 +633,7 @@ net_ctr_down(struct ctr *k)
 		return;
 	}
 	done = xstrdup("");
-	net_undo(k->cmld, k->name, nc, &done);
+	net_undo(k->cmld, k->name, nc, &done, 0);
 	k->net = nc;
 	net_ctr_forget(k);
 	if (*done != '\0') {
@@ -647,23 +706,6 @@ net_ctr_adopt(struct ctr *k, pid_t pid, char **cause)
 		if (net_link_index(n->nl, k->cfg.net.interfaces[i], NULL) == 0)
 			nc->ifaces[nc->nifaces++] =
 			    xstrdup(k->cfg.net.interfaces[i]);
-	}
-	return 0;
-}
-
-/* 1 when name is the link or chain id of a running container. */
-static int
-net_in_use(struct cmld *cmld, const char *link, const char *id)
-{
-	struct ctr *k;
-
-	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
-		if (k->net == NULL)
-			continue;
-		if (link != NULL && strcmp(k->net->link, link) == 0)
-			return 1;
-		if (id != NULL && k->net->rules && strcmp(k->name, id) == 0)
-			return 1;
 	}
 	return 0;
 }

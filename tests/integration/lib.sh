@@ -1290,6 +1290,19 @@ print(" ".join(sorted(i["ifname"] for i in json.load(sys.stdin)
                       if i["ifname"].startswith("vc-"))))'
 }
 
+# As net_vc_links, once they are gone: the kernel removes a stopped
+# container's link with its namespace, in the background; waits up to 5 s
+# and prints what is left then: net_vc_links_gone NS
+net_vc_links_gone() {
+	local i left
+	for ((i = 0; i < 100; i++)); do
+		left=$(net_vc_links "$1")
+		[ -z "$left" ] && break
+		sleep 0.05
+	done
+	printf '%s\n' "$left"
+}
+
 # Prints the host's interface names, one a line, sorted (a network test
 # compares them before and after).
 net_host_links() {
