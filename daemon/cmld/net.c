@@ -231,6 +231,8 @@ net_base_ensure(struct cmld *cmld, char **cause)
 		return 0;
 	if (net_base_load(cmld, &why) == -1) {
 		xcause(cause, "the base ruleset cannot be loaded: %s", why);
+		audit_write(cmld, "network", "inet cml", "failed", "the base "
+		    "ruleset cannot be loaded (no link is made): %s", why);
 		free(why);
 		return -1;
 	}
