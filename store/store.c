@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "settings.h"
 #include "store.h"
 #include "store-int.h"
 #include "xmalloc.h"
@@ -1095,6 +1096,21 @@ store_setting_get(struct store *st, const char *key, char **value,
 	}
 	sqlite3_finalize(stmt);
 	return ret;
+}
+
+char *
+store_setting_value(struct store *st, const char *key)
+{
+	const struct setting_def *def = setting_find(key);
+	char *value = NULL, *cause = NULL;
+
+	if (store_setting_get(st, key, &value, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	if (value == NULL)
+		value = xstrdup(def != NULL ? def->def : "");
+	return value;
 }
 
 /* Stores a setting in one transaction; -1 with *cause set. */

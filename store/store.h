@@ -61,6 +61,11 @@ void store_device_clear(struct store_device *dev);
 /* Reads a setting; *value is NULL when it was never set.  -1 on error. */
 int store_setting_get(struct store *st, const char *key, char **value,
     char **cause);
+/*
+ * The value of setting key: the stored one, else its default (also when
+ * the store cannot be read: logged); free it.
+ */
+char *store_setting_value(struct store *st, const char *key);
 /* Stores a setting in one transaction; -1 with *cause set. */
 int store_setting_set(struct store *st, const char *key, const char *value,
     char **cause);

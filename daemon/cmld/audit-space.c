@@ -17,7 +17,6 @@
 #include "audit.h"
 #include "audit-int.h"
 #include "ctx.h"
-#include "device.h"
 #include "log.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -179,7 +178,7 @@ audit_space_check(struct cmld *cmld)
 		crit = warn;
 	level = audit_level_of(t->used, cap, warn, crit);
 	if (level == AUDIT_LEVEL_FULL) {
-		action = device_setting(cmld, "audit_full_action");
+		action = store_setting_value(cmld->store, "audit_full_action");
 		if (strcmp(action, "drop-acknowledged") == 0 &&
 		    audit_drop_acknowledged(cmld, cap * warn / 100) > 0)
 			level = audit_level_of(t->used, cap, warn, crit);

@@ -28,7 +28,6 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
-#include "device.h"
 #include "file.h"
 #include "log.h"
 #include "proto.h"
@@ -91,7 +90,7 @@ audit_format_time(long long ms, char *buf, size_t len)
 long long
 audit_setting_int(struct cmld *cmld, const char *key)
 {
-	char *v = device_setting(cmld, key);
+	char *v = store_setting_value(cmld->store, key);
 	long long n = strtoll(v, NULL, 10);
 
 	free(v);

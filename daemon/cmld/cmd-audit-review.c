@@ -20,7 +20,6 @@
 #include "auditchain.h"
 #include "crypto.h"
 #include "ctx.h"
-#include "device.h"
 #include "forward.h"
 #include "handlers.h"
 #include "log.h"
@@ -164,7 +163,7 @@ cmd_audit_status(struct call *call)
 	cap = audit_setting_int(cmld, "audit_capacity");
 	warn = audit_setting_int(cmld, "audit_warn_percent");
 	crit = audit_setting_int(cmld, "audit_critical_percent");
-	action = device_setting(cmld, "audit_full_action");
+	action = store_setting_value(cmld->store, "audit_full_action");
 	if ((records = store_audit_count(cmld->store, &cause)) == -1 ||
 	    store_audit_first(cmld->store, &first, &cause) == -1 ||
 	    store_audit_first_unacked(cmld->store, 0, &unacked, &count,

@@ -73,18 +73,3 @@ device_load_settings(struct cmld *cmld, char **cause)
 	}
 	return 0;
 }
-
-char *
-device_setting(struct cmld *cmld, const char *key)
-{
-	const struct setting_def *def = setting_find(key);
-	char *value = NULL, *cause = NULL;
-
-	if (store_setting_get(cmld->store, key, &value, &cause) == -1) {
-		log_warnx("%s", cause);
-		free(cause);
-	}
-	if (value == NULL)
-		value = xstrdup(def != NULL ? def->def : "");
-	return value;
-}

@@ -11,10 +11,5 @@ void device_apply_setting(struct cmld *cmld, const char *key,
     const char *value);
 /* Loads every setting from the store and applies it; -1 on error. */
 int device_load_settings(struct cmld *cmld, char **cause);
-/*
- * The stored value of setting key (its default when none is stored, or
- * the store cannot be read: logged); free it.
- */
-char *device_setting(struct cmld *cmld, const char *key);
 
 #endif

@@ -36,7 +36,6 @@
 #include "audit-int.h"
 #include "crypto.h"
 #include "ctx.h"
-#include "device.h"
 #include "daemon.h"
 #include "forward.h"
 #include "jsonstrict.h"
@@ -619,7 +618,7 @@ void
 forward_start(struct cmld *cmld, const char *tpm2d_sock)
 {
 	struct forward *fw;
-	char *host = device_setting(cmld, "audit_forward_host");
+	char *host = store_setting_value(cmld->store, "audit_forward_host");
 	long long stored;
 
 	if (cmld->forward != NULL || *host == '\0') {

@@ -26,13 +26,13 @@
 #include "container.h"
 #include "ctr.h"
 #include "ctx.h"
-#include "device.h"
 #include "file.h"
 #include "log.h"
 #include "net-fw.h"
 #include "net-link.h"
 #include "net.h"
 #include "netns.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* cmld's side: c0's namespace (its own), and the sockets in it. */
@@ -123,8 +123,8 @@ net_pool_read(struct cmld *cmld, struct net_pool *pool, char **cause)
 	char *v4, *v6;
 	int rc;
 
-	v4 = device_setting(cmld, "net_pool_v4");
-	v6 = device_setting(cmld, "net_pool_v6");
+	v4 = store_setting_value(cmld->store, "net_pool_v4");
+	v6 = store_setting_value(cmld->store, "net_pool_v6");
 	if (*v4 == '\0' && *v6 == '\0') {
 		xcause(cause, "net_pool_v4 and net_pool_v6 are both empty");
 		rc = -1;
@@ -166,7 +166,7 @@ net_base_load(struct cmld *cmld, char **cause)
 	char *list, *copy;
 	int rc;
 
-	list = device_setting(cmld, "net_masquerade");
+	list = store_setting_value(cmld->store, "net_masquerade");
 	copy = xstrdup(list);
 	memset(&base, 0, sizeof base);
 	base.link_prefix = CCONFIG_NET_LINK_PREFIX;
@@ -839,7 +839,7 @@ net_init(struct cmld *cmld)
 	}
 	if (present == 1) {
 		n->base_loaded = 1;
-		n->masquerade = device_setting(cmld, "net_masquerade");
+		n->masquerade = store_setting_value(cmld->store, "net_masquerade");
 	} else if (need || present == -1) {
 		/* Missing or damaged while something needs it: load it now. */
 		if (net_base_load(cmld, &why) == -1) {
@@ -1029,8 +1029,8 @@ net_status(struct cmld *cmld, char **cause)
 	    json_object_new_string(n->error) : NULL);
 	json_object_object_add(o, "base_ruleset", b);
 
-	v4 = device_setting(cmld, "net_pool_v4");
-	v6 = device_setting(cmld, "net_pool_v6");
+	v4 = store_setting_value(cmld->store, "net_pool_v4");
+	v6 = store_setting_value(cmld->store, "net_pool_v6");
 	p = json_object_new_object();
 	json_object_object_add(p, "v4", *v4 != '\0' ?
 	    json_object_new_string(v4) : NULL);
