@@ -15,9 +15,9 @@
 # chain by chain, each rule's line that of `nft -a list` (counters aside).  Once it stopped: no
 # link, no rules, no segment.
 # Proves: NDR 5.2 (the flows a container is allowed are shown as the rules
-# in force, read back from the kernel), CR 5.1 (the segments and the
-# default-deny base ruleset of the container links are visible to an
-# operator)
+# in force, read back from the kernel, in nft's words), CR 5.1 (the
+# segments and the default-deny base ruleset of the container links are
+# visible to an operator, as nft itself lists them)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -262,8 +262,7 @@ expect_match "container net show (linked): its own chain" \
     "$NL${TAB}chain ctr-$web \\{$NL" "$out"
 expect_eq "container net show (linked): one line per rule, ending in its handle" \
     "$nrules" "$(printf '%s\n' "$out" | grep -c "^$TAB$TAB[^$TAB].* # handle [0-9][0-9]*\$")"
-# Proves: NDR 5.2 (an allowance is shown as the rule nft lists, in nft's
-# words)
+# an allowance is shown as the rule nft lists, in nft's words
 expect_match "container net show (linked): the egress rule in nft's words" \
     "$NL$TAB${TAB}iifname \"$c0_end\" oifname \"up0\" ip daddr 192\\.0\\.2\\.0/24 tcp dport 80 accept comment \"ctr-$web: egress 192\\.0\\.2\\.0/24 tcp/80 via up0\" # handle [0-9]+$NL" "$out"
 expect_match "container net show (linked): the jump from the forward chain" \
@@ -312,8 +311,8 @@ expect_match "net rules: the container's chain, regular (no hook), its rules" \
 nrules1=$(python3 -c 'import json,sys; print(sum(len(c["rules"]) for c in json.loads(sys.argv[1])["chains"]))' "$rules1")
 expect_eq "net rules: one line per rule, ending in its handle" "$nrules1" \
     "$(printf '%s\n' "$out" | grep -c "^$TAB$TAB[^$TAB].* # handle [0-9][0-9]*\$")"
-# Proves: CR 5.1, NDR 5.2 (the rules in force, as an operator reads them,
-# are what nft itself lists from the kernel)
+# the rules in force, as an operator reads them, are what nft itself
+# lists from the kernel
 expect_eq "net rules --json: each rule's expressions are nft's listing" \
     "same $nrules1" "$(net_rules_vs_nft "$NS" "$rules1")"
 # nft -a's rule lines and net rules' are the same lines (counters aside)
