@@ -21,6 +21,8 @@
 # NDR 5.2(1) (deny all, permit by exception), NDR 5.2(3) (fail closed: the
 # deny is in force before a container's rules, and a failed change leaves
 # nothing of them)
+# The rules in force are shown as nft itself lists them, read back
+# independently.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -178,8 +180,8 @@ out=$(in_ns c0 "$FW" add db vc-db egress up0 192.0.2.0/24 any mgmt tcp/22 2>&1)
 expect_status "db's rules added" 0 $?
 expect_eq "containers with chains" "web
 db" "$(in_ns c0 "$FW" ids)"
-# Proves: CR 5.1, NDR 5.2 (the rules in force are shown as nft itself
-# lists them, read back independently)
+# the rules in force are shown as nft itself lists them, read back
+# independently
 expect_eq "the rules as cmld shows them are nft's listing, rule by rule" \
 	"same 26" "$(net_rules_vs_nft "$(ns c0)" "$(in_ns c0 "$FW" list)")"
 
@@ -272,7 +274,7 @@ ctr-db - 5" "$out"
 # the family and the protocol left out where the address, port or ICMPv6
 # type implies them, prefixes, any port, any protocol, port forwards to
 # IPv4 and IPv6, conntrack, counters after traffic, jumps, masquerade.
-# Proves: CR 5.1, NDR 5.2 (the rules in force are shown truthfully)
+# (the rules in force are shown truthfully)
 out=$(in_ns c0 "$FW" add all vc-all egress up0 192.0.2.2/32 tcp/8000 \
 	egress up0 2001:db8::/32 udp egress up0 10.9.0.0/20 any \
 	egress up0 0.0.0.0/0 tcp forward up0 tcp/8080 10.200.0.10 80 \
