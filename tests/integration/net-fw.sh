@@ -15,14 +15,14 @@
 # it was.  Removing a container leaves nothing of it.  Nothing outside the
 # test's namespaces is touched.
 # Island mode (no link at all) is the container's side and not tested here.
+# The rules in force are shown as nft itself lists them, read back
+# independently.
 # Proves: TSF.ISOL (only c0 reaches a service container; containers never
 # reach each other), CR 5.1 (default deny on every container link, one
 # transaction per change), NDR 5.2 (only configured flows, both directions),
 # NDR 5.2(1) (deny all, permit by exception), NDR 5.2(3) (fail closed: the
 # deny is in force before a container's rules, and a failed change leaves
 # nothing of them)
-# The rules in force are shown as nft itself lists them, read back
-# independently.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
