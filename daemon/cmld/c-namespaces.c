@@ -18,11 +18,26 @@
 
 #include "container.h"
 
+/* cmld's network hook, if any: the network of the new namespace. */
+static int
+c_namespaces_started(struct container *c, char **cause)
+{
+	if (c->net_hook == NULL)
+		return 0;
+	if (c->net_hook(c, c->pid, c->net_arg, cause) == -1)
+		return -1;
+	return container_release(c, cause);
+}
+
 static int
 c_namespaces_child(struct container *c)
 {
 	struct ifreq ifr;
 	int s;
+
+	if (c->net_hook != NULL && container_child_await(c) == -1)
+		return container_child_fail(c, 0, "cmld gave up before the "
+		    "network was set up");
 
 	if (sethostname(c->hostname, strlen(c->hostname)) == -1)
 		return container_child_fail(c, errno, "setting the hostname "
@@ -52,5 +67,6 @@ c_namespaces_child(struct container *c)
 
 const struct container_module c_namespaces_module = {
 	.name = "namespaces",
+	.started = c_namespaces_started,
 	.child = c_namespaces_child,
 };

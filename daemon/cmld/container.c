@@ -888,6 +888,14 @@ container_clone_in(struct container *c, int *pidfd, char **cause)
 }
 
 void
+container_set_net_hook(struct container *c,
+    int (*hook)(struct container *, pid_t, void *, char **), void *arg)
+{
+	c->net_hook = hook;
+	c->net_arg = arg;
+}
+
+void
 container_set_netns(struct container *c, int fd)
 {
 	if (c->netns != -1)

@@ -104,6 +104,16 @@ int c_mount_loop(const char *file, const char *path, int bfd, int rdonly,
  */
 void container_set_netns(struct container *c, int fd);
 /*
+ * Has cmld call hook(c, pid, arg, cause) once init's process exists in
+ * its new namespaces, before it goes on to execute init: how a container
+ * in a user namespace of its own gets its network, in the network
+ * namespace the clone made (owned by its user namespace, so that it can
+ * mount its sysfs).  The hook returns -1 with *cause set to fail the
+ * start.
+ */
+void container_set_net_hook(struct container *c,
+    int (*hook)(struct container *, pid_t, void *, char **), void *arg);
+/*
  * Sends init's stdout and stderr to fd (default: /dev/null); fd need stay
  * open only until container_start returns.
  */
@@ -317,6 +327,9 @@ struct container {
 	int outfd; /* borrowed during container_start; -1: /dev/null */
 	int console; /* outfd is a console: init's stdin too */
 	int netns; /* the network namespace cmld gave; -1: the clone's own */
+	/* container_set_net_hook: called in cmld once init's process exists */
+	int (*net_hook)(struct container *, pid_t, void *, char **);
+	void *net_arg;
 
 	/* Run state. */
 	int nsflags; /* CLONE_NEW* of the container, CLONE_NEWCGROUP included */

@@ -26,7 +26,6 @@
 #include "container.h"
 #include "ctr.h"
 #include "ctx.h"
-#include "file.h"
 #include "log.h"
 #include "net-fw.h"
 #include "net-link.h"
@@ -264,17 +263,34 @@ net_resolv(struct ctr *k, struct container *rt, struct net_ctr *nc,
 	char *text = xstrdup("# written by cmld from cml.network.dns\n"), *t;
 	char *name;
 	size_t i;
-	int rc;
+	int fd, rc;
 
 	for (i = 0; i < k->cfg.net.ndns; i++) {
 		t = xasprintf("%snameserver %s\n", text, k->cfg.net.dns[i]);
 		free(text);
 		text = t;
 	}
-	name = xasprintf("%s.resolv.conf", k->name);
-	nc->resolv = xasprintf("%s/%s", k->cmld->ctr_dir, name);
-	rc = file_write_atomic(k->cmld->ctr_dir, name, text, strlen(text),
-	    0644, cause);
+	/*
+	 * Made anew at every start (no fsync: it is run-time state), mode
+	 * 0644 whatever cmld's umask, so that a container's root that is
+	 * nobody on the host (a user namespace) reads it too.
+	 */
+	name = xasprintf("%s/%s.resolv.conf", k->cmld->ctr_dir, k->name);
+	(void)unlink(name);
+	rc = -1;
+	if ((fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) != -1) {
+		nc->resolv = name;
+		name = NULL;
+		if (fchmod(fd, 0644) == 0 &&
+		    write(fd, text, strlen(text)) == (ssize_t)strlen(text))
+			rc = 0;
+		if (close(fd) == -1)
+			rc = -1;
+	}
+	if (rc == -1)
+		xcause(cause, "cannot write %s: %s", nc->resolv != NULL ?
+		    nc->resolv : name, strerror(errno));
 	free(name);
 	free(text);
 	if (rc == -1)
@@ -538,15 +554,99 @@ net_describe(const struct ctr *k, const struct net_ctr *nc)
 	return s;
 }
 
+/*
+ * Sets up k's network in the namespace nc->nsfd refers to: lo up (unless
+ * the container brings it up itself), its link and rules, its interfaces.
+ * 0, or -1 with a cause (the caller undoes).
+ */
+static int
+net_setup_in(struct ctr *k, struct net_ctr *nc, int lo, char **cause)
+{
+	struct net_nl *cnl;
+	char *why = NULL;
+	long long t0 = net_now_us();
+	int rc = -1;
+
+	if ((cnl = net_nl_open(nc->nsfd, &why)) == NULL ||
+	    (lo && net_link_up(cnl, "lo", &why) == -1)) {
+		xcause(cause, "its network namespace cannot be set up: %s",
+		    why);
+		free(why);
+		goto out;
+	}
+	if ((k->cfg.net.mode == CCONFIG_NET_LINK &&
+	    net_link_up_ctr(k, nc, cnl, cause) == -1) ||
+	    net_ifaces_in(k, nc, cause) == -1)
+		goto out;
+	rc = 0;
+	log_debug("container %s: network set up in %lld us", k->name,
+	    net_now_us() - t0);
+out:
+	net_nl_close(cnl);
+	return rc;
+}
+
+/* Audits and logs what k's network is now. */
+static void
+net_set_up(struct ctr *k, struct net_ctr *nc)
+{
+	char *what = net_describe(k, nc);
+
+	audit_container(k->cmld, k->name, "ok", "network set up: %s", what);
+	log_info("container %s: %s", k->name, what);
+	free(what);
+}
+
+/* Undoes a network that could not be set up, audited with cause. */
+static void
+net_failed(struct ctr *k, struct net_ctr *nc, const char *cause)
+{
+	char *done = xstrdup("");
+
+	net_undo(k->cmld, k->name, nc, &done, 1);
+	audit_container(k->cmld, k->name, "failed", "network not set up: "
+	    "%s%s%s", cause, *done != '\0' ? "; undone: " : "", done);
+	free(done);
+	if (k->net == nc)
+		k->net = NULL;
+	free(nc);
+}
+
+/*
+ * The network of a container in a user namespace of its own, in the
+ * namespace its clone made (owned by its user namespace: its sysfs
+ * mounts), set up while its init waits.
+ */
+static int
+net_hook(struct container *rt, pid_t pid, void *arg, char **cause)
+{
+	struct ctr *k = arg;
+	struct net_ctr *nc = k->net;
+	char path[64];
+
+	(void)rt;
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)pid);
+	if ((nc->nsfd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xcause(cause, "its network namespace cannot be opened: %s",
+		    strerror(errno));
+		net_failed(k, nc, *cause);
+		return -1;
+	}
+	if (net_setup_in(k, nc, 0, cause) == -1) {
+		net_failed(k, nc, *cause);
+		return -1;
+	}
+	net_set_up(k, nc);
+	return 0;
+}
+
 int
 net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 {
 	struct cmld *cmld = k->cmld;
 	struct net *n = net_of(cmld);
 	struct net_ctr *nc;
-	struct net_nl *cnl = NULL;
-	char *why = NULL, *done, *what;
-	long long t[4];
+	char *why = NULL;
 	int fd;
 
 	if (k->net != NULL)
@@ -575,49 +675,33 @@ net_ctr_up(struct ctr *k, struct container *rt, char **cause)
 	    net_base_ensure(cmld, cause) == -1))
 		return -1;
 	nc = net_ctr_new();
-	t[0] = net_now_us();
-	if ((nc->nsfd = netns_new(&why)) == -1 ||
-	    (cnl = net_nl_open(nc->nsfd, &why)) == NULL ||
-	    net_link_up(cnl, "lo", &why) == -1) {
+	if (k->cfg.net.mode == CCONFIG_NET_LINK &&
+	    net_resolv(k, rt, nc, cause) == -1)
+		goto fail;
+	if (k->cfg.user_namespace) {
+		/* Set up once its clone made the namespace (net_hook). */
+		k->net = nc;
+		container_set_net_hook(rt, net_hook, k);
+		return 0;
+	}
+	if ((nc->nsfd = netns_new(&why)) == -1) {
 		xcause(cause, "its network namespace cannot be made: %s", why);
 		free(why);
 		goto fail;
 	}
-	t[1] = net_now_us();
-	if (k->cfg.net.mode == CCONFIG_NET_LINK &&
-	    net_link_up_ctr(k, nc, cnl, cause) == -1)
+	if (net_setup_in(k, nc, 1, cause) == -1)
 		goto fail;
-	t[2] = net_now_us();
-	if (net_ifaces_in(k, nc, cause) == -1 ||
-	    (k->cfg.net.mode == CCONFIG_NET_LINK &&
-	    net_resolv(k, rt, nc, cause) == -1))
-		goto fail;
-	net_nl_close(cnl);
-	t[3] = net_now_us();
-	log_debug("container %s: network in %lld us (namespace %lld, link and "
-	    "rules %lld, interfaces and resolv.conf %lld)", k->name,
-	    t[3] - t[0], t[1] - t[0], t[2] - t[1], t[3] - t[2]);
 	if ((fd = dup(nc->nsfd)) == -1) {
 		xcause(cause, "dup: %s", strerror(errno));
-		cnl = NULL;
 		goto fail;
 	}
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	container_set_netns(rt, fd);
 	k->net = nc;
-	what = net_describe(k, nc);
-	audit_container(cmld, k->name, "ok", "network set up: %s", what);
-	log_info("container %s: %s", k->name, what);
-	free(what);
+	net_set_up(k, nc);
 	return 0;
 fail:
-	net_nl_close(cnl);
-	done = xstrdup("");
-	net_undo(cmld, k->name, nc, &done, 1);
-	audit_container(cmld, k->name, "failed", "network not set up: %s%s%s",
-	    *cause, *done != '\0' ? "; undone: " : "", done);
-	free(done);
-	free(nc);
+	net_failed(k, nc, *cause);
 	return -1;
 }
 

@@ -19,6 +19,8 @@
 # the stops: a chain per running linked container, none left after the
 # stops, nor any vc- link; the deny stays.  Nothing outside the test's
 # namespaces is touched (the host's links and ruleset are compared).
+# A linked container in a user namespace of its own gets the same, in the
+# namespace its clone made, and its root cannot change its addresses.
 # Pings from a container's namespace are sent by busybox on the host
 # (nsenter): the container's root has no CAP_NET_RAW over it.
 # Proves: NDR 5.2 (only configured flows, both directions), NDR 5.2(1)
@@ -215,6 +217,11 @@ expect_eq "c0: no ping to web" no "$(net_ping "$C0" "${ip4[$web]}")"
 # --- stop ----------------------------------------------------------------------
 web_link=${c0end[$web]}
 _run_tool "container stop $web" "$CMLSH" --socket "$SOCK" container stop "$web"
+# the kernel removes the link with the container's namespace: soon after
+for ((i = 0; i < 100; i++)); do
+	c0_links | grep -q "^$web_link " || break
+	sleep 0.05
+done
 expect_eq "after web's stop: its c0 end $web_link is gone" "" \
     "$(c0_links | grep "^$web_link ")"
 expect_eq "after web's stop: one chain left (db's)" 1 "$(ctr_chains | wc -l)"
@@ -229,6 +236,27 @@ expect_eq "after the stops: no vc- link in c0's namespace (the kernel removes th
     "$(net_vc_links_gone "$C0")"
 expect_eq "after the stops: no container's chain, the deny stays" "chain forward drop" \
     "$(chains | grep -e '^chain ctr-' -e '^chain forward ')"
+
+# --- a linked container in a user namespace of its own --------------------------
+# its network namespace is the one its clone made (owned by its user
+# namespace: its sysfs mounts), set up by cmld while its init waits
+usr=$(ct_name usr)
+ct_create "$usr" '{"name":"'"$usr"'","guestos":{"name":"busybox"},"linux":{"user_namespace":true},
+ "cml":{"network":{"mode":"link",
+ "egress":[{"to":"192.0.2.2/32","proto":"tcp","port":8000,"uplink":"up0"}],
+ "dns":["192.0.2.53"]}}}'
+ct_start "$usr"
+expect_eq "$usr (user namespace): eth0 has its pool addresses" 2 "$(ct_addrs "$usr" | grep -c -e '^10\.200\.' -e '^fd00:c41:')"
+expect_eq "$usr (user namespace): reaches its egress" out:8000 "$(ct_tcp "$usr" 192.0.2.2 8000)"
+expect_eq "$usr (user namespace): another port dropped" "nc: timed out" "$(ct_tcp "$usr" 192.0.2.2 8001)"
+expect_eq "$usr (user namespace): reads its resolv.conf" "nameserver 192.0.2.53" \
+    "$(ct_exec "$usr" /bin/cat /etc/resolv.conf 2>&1 | grep '^nameserver')"
+out=$(ct_exec "$usr" /bin/busybox ip addr add 10.9.9.9/32 dev eth0 2>&1)
+expect_match "$usr (user namespace): its root cannot change its addresses" \
+    "Operation not permitted" "$out"
+_run_tool "container stop $usr" "$CMLSH" --socket "$SOCK" container stop "$usr"
+expect_eq "after $usr's stop: no vc- link, no chain" " chain forward drop" \
+    "$(net_vc_links_gone "$C0") $(chains | grep -e '^chain ctr-' -e '^chain forward ')"
 
 # the changes, audited with what changed
 audit_net() {
