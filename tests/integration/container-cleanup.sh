@@ -26,9 +26,12 @@ cmld_holds() {
 		echo "<no cmld>"
 		return
 	}
+	# cmld keeps its own network namespace open (c0's, net.c): not a
+	# container's
 	for f in /proc/"$p"/fd/*; do
 		readlink "$f" 2>/dev/null
-	done | grep -E "^(/dev/loop|$(re_quote "$img")|(mnt|pid|net|ipc|uts|cgroup):\\[)" || true
+	done | grep -v -x -F "$(readlink "/proc/$p/ns/net")" |
+	    grep -E "^(/dev/loop|$(re_quote "$img")|(mnt|pid|net|ipc|uts|cgroup):\\[)" || true
 }
 # running_leftovers DESC: what the check sees while the container runs
 running_leftovers() {
