@@ -1348,6 +1348,7 @@ cmlsh_complete_setting_value(struct cmlsh *sh, struct cmlsh_matches *m,
 		break;
 	case SETTING_STRING:
 	case SETTING_IFLIST:
+	case SETTING_PORTLIST:
 		break;
 	}
 }

@@ -93,6 +93,15 @@ const struct setting_def setting_defs[] = {
 	    "uplinks of c0 through which container traffic leaves with the "
 	    "uplink's address (comma-separated; empty: routed as it is); "
 	    "read when the base ruleset is loaded" },
+	{ "net_guard_uplinks", SETTING_IFLIST, "", 0, 8, NULL,
+	    "uplinks on which c0 itself takes only the answers to its own "
+	    "traffic, IPv6 neighbour discovery and the ports of net_c0_ports "
+	    "(comma-separated; empty: c0 is not guarded); read when the base "
+	    "ruleset is loaded" },
+	{ "net_c0_ports", SETTING_PORTLIST, "", 0, 16, NULL,
+	    "the ports c0 takes on the guarded uplinks, as PROTO/PORT "
+	    "(tcp/22,udp/161; empty: none); read when the base ruleset is "
+	    "loaded" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 
@@ -122,6 +131,7 @@ setting_type_name(enum setting_type type)
 	case SETTING_GUESTOS:
 	case SETTING_PREFIX:
 	case SETTING_IFLIST:
+	case SETTING_PORTLIST:
 		return "string";
 	}
 	return "unknown";
@@ -173,6 +183,9 @@ setting_values(const struct setting_def *def)
 		    def->max);
 	case SETTING_IFLIST:
 		return xasprintf("at most %lld network interface names, "
+		    "comma-separated, or empty", def->max);
+	case SETTING_PORTLIST:
+		return xasprintf("at most %lld ports as tcp/PORT or udp/PORT, "
 		    "comma-separated, or empty", def->max);
 	}
 	return xstrdup("unknown");
@@ -285,6 +298,78 @@ bad:
 	return -1;
 }
 
+/*
+ * The canonical form of a list of ports: PROTO/PORT, PROTO tcp or udp (any
+ * case), PORT 1..65535, comma-separated, none twice, at most def->max (64
+ * at most).
+ */
+static int
+setting_portlist(const struct setting_def *def, const char *value,
+    char **out, char **cause)
+{
+	char *copy = xstrdup(value), *p = copy, *e, *slash, *end, *res, *t;
+	long seen[64], port;
+	size_t n = 0, i;
+	int udp;
+
+	res = xstrdup("");
+	while (*p != '\0') {
+		if ((e = strchr(p, ',')) != NULL)
+			*e = '\0';
+		if ((slash = strchr(p, '/')) == NULL)
+			goto bad;
+		*slash = '\0';
+		if (strcasecmp(p, "tcp") == 0)
+			udp = 0;
+		else if (strcasecmp(p, "udp") == 0)
+			udp = 1;
+		else
+			goto bad;
+		errno = 0;
+		port = strtol(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' ||
+		    errno != 0 || port < 1 || port > 65535)
+			goto bad;
+		port += udp ? 65536 : 0;
+		for (i = 0; i < n; i++) {
+			if (seen[i] == port) {
+				t = jsonstrict_quotes(value);
+				*cause = xasprintf("%s names a port twice: '%s'",
+				    def->key, t);
+				free(t);
+				goto fail;
+			}
+		}
+		if (n >= (size_t)def->max || n >= sizeof seen / sizeof *seen) {
+			*cause = xasprintf("%s names more than %lld ports",
+			    def->key, def->max);
+			goto fail;
+		}
+		seen[n++] = port;
+		t = xasprintf("%s%s%s/%ld", res, n > 1 ? "," : "",
+		    udp ? "udp" : "tcp", port - (udp ? 65536 : 0));
+		free(res);
+		res = t;
+		if (e == NULL)
+			break;
+		p = e + 1;
+		if (*p == '\0')
+			goto bad;
+	}
+	free(copy);
+	*out = res;
+	return 0;
+bad:
+	t = jsonstrict_quotes(value);
+	*cause = xasprintf("%s must be ports as tcp/PORT or udp/PORT (PORT 1 "
+	    "to 65535) separated by commas, or empty, not '%s'", def->key, t);
+	free(t);
+fail:
+	free(copy);
+	free(res);
+	return -1;
+}
+
 int
 setting_canonical(const struct setting_def *def, const char *value,
     char **out, char **cause)
@@ -300,6 +385,8 @@ setting_canonical(const struct setting_def *def, const char *value,
 		return setting_prefix(def, value, out, cause);
 	case SETTING_IFLIST:
 		return setting_iflist(def, value, out, cause);
+	case SETTING_PORTLIST:
+		return setting_portlist(def, value, out, cause);
 	case SETTING_GUESTOS:
 		if (*value != '\0' && !names_guestos_ok(value)) {
 			*cause = xasprintf("%s must be a guest OS name (a-z 0-9 "

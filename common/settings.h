@@ -17,6 +17,8 @@ enum setting_type {
 			   most max bits long, or empty */
 	SETTING_IFLIST, /* network interface names, comma-separated, at
 			   most max of them, or empty */
+	SETTING_PORTLIST, /* PROTO/PORT (tcp or udp, 1..65535),
+			     comma-separated, at most max of them, or empty */
 };
 
 struct setting_def {

@@ -358,6 +358,20 @@ fw_dport(struct nftnl_rule *r, const struct net_fw_port *pp, uint16_t port)
 	fw_cmp(r, NFT_CMP_EQ, &be, sizeof(be));
 }
 
+/* Appends a match of ICMPv6 messages of type. */
+static void
+fw_icmpv6_type(struct nftnl_rule *r, uint8_t type)
+{
+	uint8_t icmp6 = IPPROTO_ICMPV6, nfp6 = NFPROTO_IPV6;
+
+	fw_meta(r, NFT_META_NFPROTO);
+	fw_cmp(r, NFT_CMP_EQ, &nfp6, sizeof(nfp6));
+	fw_meta(r, NFT_META_L4PROTO);
+	fw_cmp(r, NFT_CMP_EQ, &icmp6, sizeof(icmp6));
+	fw_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	fw_cmp(r, NFT_CMP_EQ, &type, sizeof(type));
+}
+
 /* Appends the verdict: NF_ACCEPT, NF_DROP, or NFT_JUMP to chain. */
 static void
 fw_verdict(struct nftnl_rule *r, int verdict, const char *chain)
@@ -651,7 +665,7 @@ fw_plan_ctr(struct fw_tx *tx, const struct net_fw_ctr *ctr)
 	char chain[sizeof(NET_FW_CHAIN_PREFIX) + NET_FW_ID_MAX];
 	char c[FW_WHAT_MAX], pfx[NET_FW_PREFIX_STRLEN], port[32];
 	struct nftnl_rule *r;
-	uint8_t icmp6 = IPPROTO_ICMPV6, nfp6 = NFPROTO_IPV6, type;
+	uint8_t type;
 	size_t i;
 
 	snprintf(chain, sizeof(chain), NET_FW_CHAIN_PREFIX "%s", ctr->id);
@@ -671,12 +685,7 @@ fw_plan_ctr(struct fw_tx *tx, const struct net_fw_ctr *ctr)
 		fw_comment(c, "%s: neighbour %s", chain,
 		    type == 135 ? "solicitation" : "advertisement");
 		r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, chain, c);
-		fw_meta(r, NFT_META_NFPROTO);
-		fw_cmp(r, NFT_CMP_EQ, &nfp6, sizeof(nfp6));
-		fw_meta(r, NFT_META_L4PROTO);
-		fw_cmp(r, NFT_CMP_EQ, &icmp6, sizeof(icmp6));
-		fw_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-		fw_cmp(r, NFT_CMP_EQ, &type, sizeof(type));
+		fw_icmpv6_type(r, type);
 		fw_verdict(r, NF_ACCEPT, NULL);
 	}
 
@@ -1696,7 +1705,72 @@ fw_check_base(const struct net_fw_base *base, char **cause)
 			cause) == -1)
 			return -1;
 	}
+	if (base->nguard > FW_LIST_MAX || base->nc0_ports > FW_LIST_MAX) {
+		xcause(cause, "more than %d guarded uplinks or c0 ports",
+		    FW_LIST_MAX);
+		return -1;
+	}
+	for (i = 0; i < base->nguard; i++) {
+		if (fw_check_ifname(base->guard[i], "guarded uplink",
+			cause) == -1)
+			return -1;
+		if (strncmp(base->guard[i], base->link_prefix,
+			strlen(base->link_prefix)) == 0) {
+			xcause(cause, "guarded uplink '%s' is a container link",
+			    base->guard[i]);
+			return -1;
+		}
+	}
+	for (i = 0; i < base->nc0_ports; i++) {
+		if ((base->c0_ports[i].proto != IPPROTO_TCP &&
+			base->c0_ports[i].proto != IPPROTO_UDP) ||
+		    base->c0_ports[i].port == 0) {
+			xcause(cause, "c0 port %zu: a TCP or UDP port is needed",
+			    i);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+/* c0's guard on one uplink: answers, neighbour discovery, its ports, and a
+ * counted drop of the rest, appended to the input chain. */
+static void
+fw_plan_guard(struct fw_tx *tx, const struct net_fw_base *base,
+    const char *uplink)
+{
+	struct nftnl_rule *r;
+	char c[FW_WHAT_MAX], port[32];
+	uint8_t type;
+	size_t i;
+
+	fw_comment(c, "cml: c0 on %s: answers", uplink);
+	r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_INPUT, c);
+	fw_ifname(r, NFT_META_IIFNAME, uplink, 0);
+	fw_ct_any(r, NFT_CT_STATE,
+	    NF_CT_STATE_BIT(IP_CT_ESTABLISHED) |
+		NF_CT_STATE_BIT(IP_CT_RELATED));
+	fw_verdict(r, NF_ACCEPT, NULL);
+	/* router solicitation .. neighbour advertisement */
+	for (type = 133; type <= 136; type++) {
+		fw_comment(c, "cml: c0 on %s: ICMPv6 type %u", uplink, type);
+		r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_INPUT, c);
+		fw_ifname(r, NFT_META_IIFNAME, uplink, 0);
+		fw_icmpv6_type(r, type);
+		fw_verdict(r, NF_ACCEPT, NULL);
+	}
+	for (i = 0; i < base->nc0_ports; i++) {
+		fw_port_format(&base->c0_ports[i], port, sizeof(port));
+		fw_comment(c, "cml: c0 on %s: %s", uplink, port);
+		r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_INPUT, c);
+		fw_ifname(r, NFT_META_IIFNAME, uplink, 0);
+		fw_dport(r, &base->c0_ports[i], base->c0_ports[i].port);
+		fw_verdict(r, NF_ACCEPT, NULL);
+	}
+	fw_comment(c, "cml: c0 on %s: nothing else", uplink);
+	r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_INPUT, c);
+	fw_ifname(r, NFT_META_IIFNAME, uplink, 0);
+	fw_verdict(r, NF_DROP, NULL);
 }
 
 /* Builds the messages that make table inet cml anew with the base ruleset
@@ -1739,6 +1813,8 @@ fw_plan_base(struct fw_tx *tx, const struct net_fw_base *base)
 	r = fw_tx_rule(tx, NLM_F_CREATE | NLM_F_APPEND, FW_OUTPUT, c);
 	fw_ifname(r, NFT_META_OIFNAME, base->link_prefix, 1);
 	fw_verdict(r, NF_DROP, NULL);
+	for (i = 0; i < base->nguard; i++)
+		fw_plan_guard(tx, base, base->guard[i]);
 	for (i = 0; i < base->nmasquerade; i++) {
 		fw_comment(c, "cml: masquerade through %s",
 		    base->masquerade[i]);

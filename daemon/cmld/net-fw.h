@@ -81,11 +81,20 @@ struct net_fw_ctr {
 /* The base ruleset: every container link's name starts with link_prefix
  * (what arrives on or leaves through such a link and no container's chain
  * accepts is dropped); what is forwarded out of the masquerade uplinks
- * leaves with the uplink's address. */
+ * leaves with the uplink's address; c0 itself takes on a guarded uplink
+ * only its listed ports. */
 struct net_fw_base {
 	const char *link_prefix;
 	const char *const *masquerade;
 	size_t nmasquerade;
+	/* Uplinks guarded for c0 itself: what arrives on one for c0 is
+	 * dropped unless it answers c0's own traffic, is IPv6 neighbour or
+	 * router discovery, or goes to one of c0_ports (any protocol and port
+	 * is refused there). */
+	const char *const *guard;
+	size_t nguard;
+	const struct net_fw_port *c0_ports;
+	size_t nc0_ports;
 };
 
 struct net_fw;

@@ -160,21 +160,44 @@ static int
 net_base_load(struct cmld *cmld, char **cause)
 {
 	struct net *n = net_of(cmld);
-	const char *masq[8];
+	const char *masq[8], *guard[8], *pv[16];
+	struct net_fw_port ports[16];
 	struct net_fw_base base;
-	char *list, *copy;
+	char *list, *copy, *glist, *gcopy, *plist, *pcopy, *slash;
+	size_t i, np;
 	int rc;
 
 	list = store_setting_value(cmld->store, "net_masquerade");
+	glist = store_setting_value(cmld->store, "net_guard_uplinks");
+	plist = store_setting_value(cmld->store, "net_c0_ports");
 	copy = xstrdup(list);
+	gcopy = xstrdup(glist);
+	pcopy = xstrdup(plist);
 	memset(&base, 0, sizeof base);
 	base.link_prefix = CCONFIG_NET_LINK_PREFIX;
 	base.masquerade = masq;
 	base.nmasquerade = net_split(copy, masq, sizeof masq / sizeof *masq);
+	base.guard = guard;
+	base.nguard = net_split(gcopy, guard, sizeof guard / sizeof *guard);
+	/* Canonical (settings.c): "tcp/22,udp/161". */
+	np = net_split(pcopy, pv, sizeof pv / sizeof *pv);
+	for (i = 0; i < np; i++) {
+		slash = strchr(pv[i], '/');
+		ports[i].proto = strncmp(pv[i], "udp", 3) == 0 ? IPPROTO_UDP :
+		    IPPROTO_TCP;
+		ports[i].port = (uint16_t)(slash != NULL ?
+		    strtoul(slash + 1, NULL, 10) : 0);
+	}
+	base.c0_ports = ports;
+	base.nc0_ports = np;
 	rc = net_fw_base_install(n->fw, &base, cause);
 	free(copy);
+	free(gcopy);
+	free(pcopy);
 	if (rc == -1) {
 		free(list);
+		free(glist);
+		free(plist);
 		return -1;
 	}
 	n->base_loaded = 1;
@@ -183,8 +206,13 @@ net_base_load(struct cmld *cmld, char **cause)
 	audit_write(cmld, "network", "inet cml", "ok", "base ruleset loaded: "
 	    "forward policy drop, container to container dropped, every "
 	    "container link (" CCONFIG_NET_LINK_PREFIX "*) dropped unless its "
-	    "chain accepts; masquerade through: %s",
-	    *list != '\0' ? list : "none");
+	    "chain accepts; masquerade through: %s; c0 guarded on: %s%s%s%s",
+	    *list != '\0' ? list : "none", *glist != '\0' ? glist : "none",
+	    *glist != '\0' ? " (ports: " : "",
+	    *glist != '\0' ? (*plist != '\0' ? plist : "none") : "",
+	    *glist != '\0' ? ")" : "");
+	free(glist);
+	free(plist);
 	return 0;
 }
 

@@ -244,6 +244,18 @@ Settings:
                              the uplink's address (comma-separated; empty:
                              routed as it is); read when the base ruleset is
                              loaded.
+  net_guard_uplinks          at most 8 network interface names,
+                             comma-separated, or empty; default empty. Uplinks
+                             on which c0 itself takes only the answers to its
+                             own traffic, IPv6 neighbour discovery and the
+                             ports of net_c0_ports (comma-separated; empty: c0
+                             is not guarded); read when the base ruleset is
+                             loaded.
+  net_c0_ports               at most 16 ports as tcp/PORT or udp/PORT,
+                             comma-separated, or empty; default empty. The
+                             ports c0 takes on the guarded uplinks, as
+                             PROTO/PORT (tcp/22,udp/161; empty: none); read
+                             when the base ruleset is loaded.
 
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \

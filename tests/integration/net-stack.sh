@@ -14,7 +14,9 @@
 # ping; a second container allowed any protocol pings), nothing outside
 # reaches it but through its port forward, which works (and is gone with
 # the container); two linked containers reach each other in neither
-# direction; c0 reaches a container's management port and no other.  The
+# direction; c0 reaches a container's management port and no other.  c0
+# itself, guarded on its uplink, is reached from outside only at its listed
+# port, and its own connections out are answered.  The
 # table is read with `nft -j` as an independent check after the starts and
 # the stops: a chain per running linked container, none left after the
 # stops, nor any vc- link; the deny stays.  Nothing outside the test's
@@ -29,7 +31,8 @@
 # container's only link is its own to c0; containers never reach each
 # other), OS 02 (service containers kept apart on the network), TSF.ISOL
 # (only c0 reaches a service container, at its management port), NDR 1.13
-# (from the untrusted outside only a port forward reaches a container)
+# (from the untrusted outside only a port forward reaches a container, and
+# c0 itself only at its listed ports on a guarded uplink)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -107,6 +110,14 @@ ctr_chains() {
 net_serve "$OUT" 8000 out:8000
 net_serve "$OUT" 8001 out:8001
 net_serve "$C0" 2222 c0:2222
+net_serve "$C0" 2223 c0:2223
+
+# c0 itself guarded on its uplink: only its port 2222 from outside (read
+# when the base ruleset loads, at the first link)
+_run_tool "device config set net_guard_uplinks" "$CMLSH" --socket "$SOCK" \
+    device config set net_guard_uplinks up0
+_run_tool "device config set net_c0_ports" "$CMLSH" --socket "$SOCK" \
+    device config set net_c0_ports tcp/2222
 
 # --- island --------------------------------------------------------------------
 isl=$(ct_name isl)
@@ -209,6 +220,12 @@ expect_eq "web cannot ping db" no "$(ct_ping "$web" "${ip4[$db]}")"
 expect_eq "db cannot ping web" no "$(ct_ping "$db" "${ip4[$web]}")"
 
 # --- c0 ------------------------------------------------------------------------
+expect_eq "outside reaches c0's listed port on the guarded uplink" c0:2222 \
+    "$(net_tcp "$OUT" 192.0.2.1 2222)"
+expect_eq "outside: c0's other port dropped on the guarded uplink" "nc: timed out" \
+    "$(net_tcp "$OUT" 192.0.2.1 2223)"
+expect_eq "outside: no ping to c0 on the guarded uplink" no "$(net_ping "$OUT" 192.0.2.1)"
+expect_eq "c0's own connections out are answered" out:8000 "$(net_tcp "$C0" 192.0.2.2 8000)"
 expect_eq "c0 reaches web's management port" web:2222 "$(net_tcp "$C0" "${ip4[$web]}" 2222)"
 expect_eq "c0 reaches db's management port" db:2222 "$(net_tcp "$C0" "${ip4[$db]}" 2222)"
 expect_eq "c0: web's other port dropped" "nc: timed out" "$(net_tcp "$C0" "${ip4[$web]}" 8080)"
@@ -225,9 +242,8 @@ done
 expect_eq "after web's stop: its c0 end $web_link is gone" "" \
     "$(c0_links | grep "^$web_link ")"
 expect_eq "after web's stop: one chain left (db's)" 1 "$(ctr_chains | wc -l)"
-# nothing forwards port 9080 any more: c0 answers itself, where nothing listens
-expect_eq "after web's stop: the port forward is gone" \
-    "nc: can't connect to remote host (192.0.2.1): Connection refused" \
+# nothing forwards port 9080 any more: it is c0's, which its guard drops
+expect_eq "after web's stop: the port forward is gone" "nc: timed out" \
     "$(net_tcp "$OUT" 192.0.2.1 9080)"
 expect_eq "after web's stop: db still reaches out" out:8001 "$(ct_tcp "$db" 192.0.2.2 8001)"
 _run_tool "container stop $db" "$CMLSH" --socket "$SOCK" container stop "$db"

@@ -43,7 +43,9 @@ audit_forward_port        6514           integer  6514
 audit_kernel              false          boolean  false
 net_pool_v4               10.200.0.0/16  string   10.200.0.0/16
 net_pool_v6               fd00:c41::/48  string   fd00:c41::/48
-net_masquerade            -              string   -"
+net_masquerade            -              string   -
+net_guard_uplinks         -              string   -
+net_c0_ports              -              string   -"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -59,7 +61,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}, {"key": "net_pool_v4", "value": "10.200.0.0/16", "type": "string", "default": "10.200.0.0/16"}, {"key": "net_pool_v6", "value": "fd00:c41::/48", "type": "string", "default": "fd00:c41::/48"}, {"key": "net_masquerade", "value": "", "type": "string", "default": ""}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}, {"key": "net_pool_v4", "value": "10.200.0.0/16", "type": "string", "default": "10.200.0.0/16"}, {"key": "net_pool_v6", "value": "fd00:c41::/48", "type": "string", "default": "fd00:c41::/48"}, {"key": "net_masquerade", "value": "", "type": "string", "default": ""}, {"key": "net_guard_uplinks", "value": "", "type": "string", "default": ""}, {"key": "net_c0_ports", "value": "", "type": "string", "default": ""}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -98,30 +100,33 @@ set_ok audit_read_calls on true
 set_ok net_pool_v4 10.9.0.0/24 10.9.0.0/24
 set_ok net_pool_v4 10.200.0.0/16 10.200.0.0/16
 set_ok net_pool_v6 FD00:C41:0::/48 fd00:c41::/48
+set_ok net_c0_ports TCP/22,udp/0161 tcp/22,udp/161
 
-expected="KEY                       VALUE          TYPE     DEFAULT
-device_name               gateway-7      string   cml
-log_level                 info           enum     info
-max_clients               256            integer  64
-audit_read_calls          true           boolean  false
-stop_timeout              10             integer  10
-c0_guestos                -              string   -
-require_signed_configs    auto           enum     auto
-session_idle_timeout      900            integer  900
-token_pin_tries           3              integer  3
-token_puk_tries           3              integer  3
-audit_capacity            67108864       integer  67108864
-audit_warn_percent        75             integer  75
-audit_critical_percent    90             integer  90
-audit_full_action         refuse         enum     refuse
-audit_checkpoint_records  100            integer  100
-audit_checkpoint_seconds  60             integer  60
-audit_forward_host        -              string   -
-audit_forward_port        6514           integer  6514
-audit_kernel              false          boolean  false
-net_pool_v4               10.200.0.0/16  string   10.200.0.0/16
-net_pool_v6               fd00:c41::/48  string   fd00:c41::/48
-net_masquerade            -              string   -"
+expected="KEY                       VALUE           TYPE     DEFAULT
+device_name               gateway-7       string   cml
+log_level                 info            enum     info
+max_clients               256             integer  64
+audit_read_calls          true            boolean  false
+stop_timeout              10              integer  10
+c0_guestos                -               string   -
+require_signed_configs    auto            enum     auto
+session_idle_timeout      900             integer  900
+token_pin_tries           3               integer  3
+token_puk_tries           3               integer  3
+audit_capacity            67108864        integer  67108864
+audit_warn_percent        75              integer  75
+audit_critical_percent    90              integer  90
+audit_full_action         refuse          enum     refuse
+audit_checkpoint_records  100             integer  100
+audit_checkpoint_seconds  60              integer  60
+audit_forward_host        -               string   -
+audit_forward_port        6514            integer  6514
+audit_kernel              false           boolean  false
+net_pool_v4               10.200.0.0/16   string   10.200.0.0/16
+net_pool_v6               fd00:c41::/48   string   fd00:c41::/48
+net_masquerade            -               string   -
+net_guard_uplinks         -               string   -
+net_c0_ports              tcp/22,udp/161  string   -"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed
@@ -167,6 +172,12 @@ set_bad "uplink list with a blank" 'device config set net_masquerade "up0, up1"'
     "net_masquerade must be interface names (1 to 15 bytes, no blank, '/', ':' or ',') separated by commas, or empty, not 'up0, up1'"
 set_bad "uplink named twice" 'device config set net_masquerade up0,up1,up0' \
     "net_masquerade names an interface twice: 'up0,up1,up0'"
+set_bad "port without a protocol" 'device config set net_c0_ports 22' \
+    "net_c0_ports must be ports as tcp/PORT or udp/PORT (PORT 1 to 65535) separated by commas, or empty, not '22'"
+set_bad "port 0" 'device config set net_c0_ports tcp/0' \
+    "net_c0_ports must be ports as tcp/PORT or udp/PORT (PORT 1 to 65535) separated by commas, or empty, not 'tcp/0'"
+set_bad "port named twice" 'device config set net_c0_ports tcp/22,udp/161,TCP/22' \
+    "net_c0_ports names a port twice: 'tcp/22,udp/161,TCP/22'"
 
 # the same through plain varlink: a newline, an empty name, the error name
 for v in '"a\nb"' '""' '"\u007f"'; do

@@ -409,6 +409,56 @@ test_netfw_plan_nft_every_kind_as_nft_lists_it(void **state)
 	free(cause);
 }
 
+/*
+ * c0's guard on an uplink: the answers to its own traffic, IPv6 router and
+ * neighbour discovery, its listed ports, and a counted drop of the rest,
+ * in the input chain after the container links' rules; a guarded uplink
+ * that is a container link, or a port without a protocol, is refused.
+ * Proves: NDR 1.13 (what arrives for c0 on an untrusted uplink is
+ * controlled: only the listed ports)
+ */
+static void
+test_netfw_plan_guard(void **state)
+{
+	static const char *const guard[] = { "up0" };
+	static const char *const bad_guard[] = { "vc-9" };
+	struct net_fw_port ports[2] = { { IPPROTO_TCP, 22 },
+		{ IPPROTO_UDP, 161 } };
+	struct net_fw_port bad_port[1] = { { 0, 22 } };
+	struct net_fw_base base = { .link_prefix = "vc-", .guard = guard,
+		.nguard = 1, .c0_ports = ports, .nc0_ports = 2 };
+	char *cause = NULL, *plan;
+
+	(void)state;
+	plan = net_fw_plan_nft(&base, NULL, &cause);
+	assert_non_null(plan);
+	assert_string_equal(plan,
+	    "forward: iifname \"vc-*\" oifname \"vc-*\" counter packets 0 "
+	    "bytes 0 drop\n"
+	    "input: iifname \"vc-*\" counter packets 0 bytes 0 drop\n"
+	    "output: oifname \"vc-*\" counter packets 0 bytes 0 drop\n"
+	    "input: iifname \"up0\" ct state established,related accept\n"
+	    "input: iifname \"up0\" icmpv6 type nd-router-solicit accept\n"
+	    "input: iifname \"up0\" icmpv6 type nd-router-advert accept\n"
+	    "input: iifname \"up0\" icmpv6 type nd-neighbor-solicit accept\n"
+	    "input: iifname \"up0\" icmpv6 type nd-neighbor-advert accept\n"
+	    "input: iifname \"up0\" tcp dport 22 accept\n"
+	    "input: iifname \"up0\" udp dport 161 accept\n"
+	    "input: iifname \"up0\" counter packets 0 bytes 0 drop\n");
+	free(plan);
+
+	base.guard = bad_guard;
+	assert_null(net_fw_plan_nft(&base, NULL, &cause));
+	assert_string_equal(cause, "guarded uplink 'vc-9' is a container link");
+	free(cause);
+	base.guard = guard;
+	base.c0_ports = bad_port;
+	base.nc0_ports = 1;
+	assert_null(net_fw_plan_nft(&base, NULL, &cause));
+	assert_string_equal(cause, "c0 port 0: a TCP or UDP port is needed");
+	free(cause);
+}
+
 /* A rule being built by hand, for what cmld itself never makes. */
 static struct nftnl_rule *
 rule_new(void)
@@ -629,6 +679,7 @@ main(void)
 		cmocka_unit_test(test_netfw_plan_island_default_deny),
 		cmocka_unit_test(test_netfw_plan_allowances_in_order),
 		cmocka_unit_test(test_netfw_plan_nft_every_kind_as_nft_lists_it),
+		cmocka_unit_test(test_netfw_plan_guard),
 		cmocka_unit_test(test_netfw_rule_nft_unknown_stays_raw),
 	};
 
