@@ -60,3 +60,18 @@ names_version_ok(const char *s)
 		digits = 0;
 	}
 }
+
+int
+names_ifname_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > NAMES_IFNAME_MAX || (len == 1 && s[0] == '.') ||
+	    (len == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f ||
+		    s[i] == '/' || s[i] == ':')
+			return 0;
+	return 1;
+}

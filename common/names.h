@@ -4,6 +4,8 @@
 #ifndef CML_NAMES_H
 #define CML_NAMES_H
 
+#include <stddef.h>
+
 #define NAMES_GUESTOS_MAX 64 /* characters of a guest OS name */
 #define NAMES_CONTAINER_MAX 31 /* characters of a container name */
 #define NAMES_VERSION_PARTS 4
@@ -21,5 +23,12 @@ int names_container_ok(const char *s);
  * leading zeros, each at most 999999999.
  */
 int names_version_ok(const char *s);
+/* The longest network interface name (the kernel's IFNAMSIZ less its NUL). */
+#define NAMES_IFNAME_MAX 15
+/*
+ * Returns 1 if the len bytes at s can name a network interface: 1 to 15
+ * bytes of printable ASCII without a blank, '/' or ':', not "." or "..".
+ */
+int names_ifname_ok(const char *s, size_t len);
 
 #endif

@@ -259,14 +259,8 @@ setting_iflist(const struct setting_def *def, const char *value, char **out,
 	while (*p != '\0') {
 		e = strchr(p, ',');
 		len = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (len == 0 || len > 15 || (len == 1 && *p == '.') ||
-		    (len == 2 && p[0] == '.' && p[1] == '.'))
+		if (!names_ifname_ok(p, len))
 			goto bad;
-		for (k = p; k < p + len; k++) {
-			if ((unsigned char)*k <= 0x20 || *k == 0x7f ||
-			    *k == '/' || *k == ':')
-				goto bad;
-		}
 		for (k = value; k < p; k += strcspn(k, ",") + 1) {
 			if (strncmp(k, p, len) == 0 && (k[len] == ',')) {
 				q = jsonstrict_quotes(value);

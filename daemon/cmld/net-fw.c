@@ -524,8 +524,6 @@ net_fw_prefix_parse(const char *s, struct net_fw_prefix *p, char **cause)
 static int
 fw_check_ifname(const char *name, const char *what, char **cause)
 {
-	const char *c;
-
 	if (name == NULL || *name == '\0') {
 		xcause(cause, "%s: no interface name", what);
 		return -1;
@@ -535,13 +533,10 @@ fw_check_ifname(const char *name, const char *what, char **cause)
 		    what, name, NET_FW_IFNAME_MAX);
 		return -1;
 	}
-	for (c = name; *c != '\0'; c++) {
-		if (!isgraph((unsigned char)*c) || *c == '/' || *c == '*' ||
-		    *c == ':') {
-			xcause(cause, "%s: '%s' is no interface name", what,
-			    name);
-			return -1;
-		}
+	/* '*' is nftables' wildcard: a name matched exactly has none. */
+	if (!names_ifname_ok(name, strlen(name)) || strchr(name, '*') != NULL) {
+		xcause(cause, "%s: '%s' is no interface name", what, name);
+		return -1;
 	}
 	return 0;
 }

@@ -31,7 +31,7 @@ struct nftnl_rule;
 /* The longest container id: a container's name (common/names.h). */
 #define NET_FW_ID_MAX NAMES_CONTAINER_MAX
 /* The longest interface name (IFNAMSIZ less its NUL). */
-#define NET_FW_IFNAME_MAX 15
+#define NET_FW_IFNAME_MAX NAMES_IFNAME_MAX
 
 /* An IPv4 or IPv6 address prefix: the address and its length in bits. */
 struct net_fw_prefix {

@@ -35,6 +35,7 @@
 #include <libmnl/libmnl.h>
 
 #include "log.h"
+#include "names.h"
 #include "net-link.h"
 #include "netns.h"
 #include "xmalloc.h"
@@ -326,17 +327,7 @@ net_pool_lease(const struct net_pool *pool, uint32_t index,
 int
 net_link_name_ok(const char *name)
 {
-	size_t len = strlen(name), i;
-
-	if (len == 0 || len >= IFNAMSIZ || strcmp(name, ".") == 0 ||
-	    strcmp(name, "..") == 0)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (name[i] == '/' || name[i] == ':' ||
-		    (unsigned char)name[i] <= ' ' ||
-		    (unsigned char)name[i] >= 0x7f)
-			return 0;
-	return 1;
+	return names_ifname_ok(name, strlen(name));
 }
 
 /* --- the requests ------------------------------------------------------ */
