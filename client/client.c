@@ -425,3 +425,83 @@ out:
 		close(src[i]);
 	return rc;
 }
+
+void
+client_json_merge(struct json_object *acc, struct json_object *more)
+{
+	struct json_object *old;
+	size_t i, n;
+
+	json_object_object_foreach(more, key, val) {
+		if (json_object_object_get_ex(acc, key, &old) &&
+		    json_object_is_type(old, json_type_array) &&
+		    json_object_is_type(val, json_type_array)) {
+			n = json_object_array_length(val);
+			for (i = 0; i < n; i++)
+				json_object_array_add(old, json_object_get(
+				    json_object_array_get_idx(val, i)));
+		} else
+			json_object_object_add(acc, key, json_object_get(val));
+	}
+}
+
+int
+client_notice_start(struct client *cl, const char *path)
+{
+	struct json_object *call, *params;
+	char *cause = NULL;
+	int fl;
+
+	client_init(cl, path, NULL);
+	call = json_object_new_object();
+	params = json_object_new_object();
+	json_object_object_add(params, "notices",
+	    json_object_new_boolean(1));
+	json_object_object_add(call, "method",
+	    json_object_new_string("org.cml.Audit.Follow"));
+	json_object_object_add(call, "parameters", params);
+	json_object_object_add(call, "more", json_object_new_boolean(1));
+	if (client_send(cl, call, NULL, 0, &cause) == -1) {
+		free(cause);
+		client_disconnect(cl);
+	} else if ((fl = fcntl(cl->fd, F_GETFL)) == -1 ||
+	    fcntl(cl->fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		client_disconnect(cl);
+	json_object_put(call);
+	return cl->fd == -1 ? -1 : 0;
+}
+
+int
+client_notice_read(struct client *cl,
+    void (*fn)(void *, struct json_object *), void *arg)
+{
+	struct json_object *msg, *params, *n;
+	char *cause = NULL;
+	ssize_t got;
+	int rc;
+
+	got = proto_reader_fill(&cl->rd, cl->fd);
+	if (got == 0 || (got == -1 && errno != EAGAIN && errno != EINTR)) {
+		client_disconnect(cl);
+		return -1;
+	}
+	while ((rc = proto_reader_next(&cl->rd, &msg, &cause)) == 1) {
+		if (json_object_object_get_ex(msg, "error", NULL)) {
+			/* refused (an older cmld): no notices, no noise */
+			json_object_put(msg);
+			client_disconnect(cl);
+			return -1;
+		}
+		if (json_object_object_get_ex(msg, "parameters", &params) &&
+		    json_object_object_get_ex(params, "notice", &n) &&
+		    json_object_is_type(n, json_type_object))
+			fn(arg, n);
+		json_object_put(msg);
+	}
+	if (rc == -1) {
+		free(cause);
+		client_disconnect(cl);
+		return -1;
+	}
+	return 0;
+}

@@ -91,6 +91,27 @@ int client_call(struct client *cl, const struct cmd_entry *cmd,
     const struct client_reply_ops *ops, char **cause);
 
 /*
+ * Adds a streamed reply's parameters to what came before, so that the
+ * replies make one document: arrays are concatenated, other members
+ * replaced.
+ */
+void client_json_merge(struct json_object *acc, struct json_object *more);
+/*
+ * Follows the audit trail's notices (CR 3.4(2), CR 2.9(1)) on a second
+ * connection cl to path (org.cml.Audit.Follow with "notices"), made
+ * non-blocking: wait for cl->fd and call client_notice_read.  -1 (cl->fd
+ * -1) when cmld cannot be reached or says no: only the notices are lost.
+ */
+int client_notice_start(struct client *cl, const char *path);
+/*
+ * Reads what the notice connection has, without waiting, and hands each
+ * notice ({level, seq, time, message}, borrowed) to fn.  Returns -1 when
+ * the connection ended (an error, cmld gone or refusing).
+ */
+int client_notice_read(struct client *cl,
+    void (*fn)(void *, struct json_object *), void *arg);
+
+/*
  * Copies what n pipes carry to the matching descriptors until every pipe
  * ended, waiting with mask as the signal mask; closes the pipes.  -1 with
  * *cause set when interrupted or a write failed.

@@ -755,29 +755,6 @@ cmlsh_output(struct cmlsh_call *c, struct json_object *params,
 	return 0;
 }
 
-/*
- * Adds a streamed reply's parameters to what came before, so that --json
- * prints one document: arrays are concatenated, other members replaced.
- */
-static void
-cmlsh_json_merge(struct json_object *acc, struct json_object *more)
-{
-	struct json_object *old;
-	size_t i, n;
-
-	json_object_object_foreach(more, key, val) {
-		if (json_object_object_get_ex(acc, key, &old) &&
-		    json_object_is_type(old, json_type_array) &&
-		    json_object_is_type(val, json_type_array)) {
-			n = json_object_array_length(val);
-			for (i = 0; i < n; i++)
-				json_object_array_add(old, json_object_get(
-				    json_object_array_get_idx(val, i)));
-		} else
-			json_object_object_add(acc, key, json_object_get(val));
-	}
-}
-
 /* Shows one reply: a table, key-value lines, output, or --json. */
 static int
 cmlsh_reply(void *arg, struct json_object *params, int continues,
@@ -798,7 +775,7 @@ cmlsh_reply(void *arg, struct json_object *params, int continues,
 	if (sh->json && c->acc == NULL)
 		c->acc = json_object_get(params);
 	else if (sh->json)
-		cmlsh_json_merge(c->acc, params);
+		client_json_merge(c->acc, params);
 	if (!sh->json)
 		format_reply(sh->out, &c->fs, c->cmd->method, params, 0);
 	else if (!continues) {
@@ -1230,7 +1207,7 @@ cmlsh_fetch_reply(void *arg, struct json_object *params, int continues,
 	if (*acc == NULL)
 		*acc = json_object_get(params);
 	else
-		cmlsh_json_merge(*acc, params);
+		client_json_merge(*acc, params);
 	return 0;
 }
 

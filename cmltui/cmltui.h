@@ -50,6 +50,7 @@
 #define TUI_KEY_ESC 27
 #define TUI_KEY_TAB '\t'
 #define TUI_KEY_ENTER '\n'
+#define TUI_IS_ENTER(c) ((c) == '\n' || (c) == '\r' || (c) == KEY_ENTER)
 #define TUI_CTRL(c) ((c) & 0x1f)
 
 /* What tui_getch returns besides a key. */
@@ -168,6 +169,9 @@ struct tui {
 };
 
 /* cmltui.c: the loop, the connection and the view stack */
+
+/* Runs the dashboard and what is opened from it until quit; exit status. */
+int tui_run(struct tui *t);
 
 /* Returns monotonic milliseconds. */
 long long tui_now_ms(void);
