@@ -27,10 +27,12 @@
 
 #include "cmdtab.h"
 #include "cmlsh.h"
+#include "complete.h"
 #include "exec.h"
-#include "interfaces.h"
+#include "help.h"
 #include "secret.h"
 #include "settings.h"
+#include "words.h"
 #include "xmalloc.h"
 
 #define CMLSH_HELP_WIDTH 78
@@ -83,129 +85,6 @@ cmlsh_fail(struct cmlsh *sh, const char *error, const char *usage,
 }
 
 static int cmlsh_help_text(struct cmlsh *, int, char *const *);
-
-/* Words of a command line. */
-struct cmlsh_words {
-	char **argv;
-	int argc;
-};
-
-static void
-cmlsh_words_free(struct cmlsh_words *w)
-{
-	int i;
-
-	for (i = 0; i < w->argc; i++)
-		free(w->argv[i]);
-	free(w->argv);
-	w->argv = NULL;
-	w->argc = 0;
-}
-
-static void
-cmlsh_words_add(struct cmlsh_words *w, char *word)
-{
-	w->argv = xreallocarray(w->argv, (size_t)w->argc + 2,
-	    sizeof *w->argv);
-	w->argv[w->argc++] = word;
-	w->argv[w->argc] = NULL;
-}
-
-static int
-cmlsh_blank(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/*
- * Splits line into words as a POSIX shell does with 'single' and "double"
- * quotes and backslashes, without expansions.  -1 with *cause set when a
- * quote is not closed or a backslash ends the line; with lenient set
- * (completion of a line still being typed), an unclosed last word is
- * dropped instead.
- */
-static int
-cmlsh_split(const char *line, int lenient, struct cmlsh_words *w,
-    char **cause)
-{
-	const char *p = line;
-	char *word;
-	size_t n;
-	char q;
-
-	memset(w, 0, sizeof *w);
-	for (;;) {
-		while (cmlsh_blank((unsigned char)*p))
-			p++;
-		if (*p == '\0')
-			break;
-		word = xmalloc(strlen(p) + 1);
-		n = 0;
-		while (*p != '\0' && !cmlsh_blank((unsigned char)*p)) {
-			if (*p == '\'' || *p == '"') {
-				q = *p++;
-				while (*p != '\0' && *p != q) {
-					if (q == '"' && *p == '\\' &&
-					    p[1] != '\0' &&
-					    strchr("\"\\$`", p[1]) != NULL)
-						p++;
-					word[n++] = *p++;
-				}
-				if (*p == '\0') {
-					free(word);
-					if (lenient)
-						return 0;
-					*cause = xasprintf("unbalanced %c in the "
-					    "command: close the quote, or "
-					    "escape the %c with a backslash",
-					    q, q);
-					goto fail;
-				}
-				p++;
-			} else if (*p == '\\') {
-				if (*++p == '\0') {
-					free(word);
-					if (lenient)
-						return 0;
-					*cause = xstrdup("the command ends with "
-					    "a backslash: remove it, or quote "
-					    "it as '\\'");
-					goto fail;
-				}
-				word[n++] = *p++;
-			} else
-				word[n++] = *p++;
-		}
-		word[n] = '\0';
-		cmlsh_words_add(w, word);
-	}
-	return 0;
-fail:
-	cmlsh_words_free(w);
-	return -1;
-}
-
-/* Returns argv's words joined by spaces. */
-static char *
-cmlsh_join(int argc, char *const *argv)
-{
-	size_t len = 1, off = 0, n;
-	char *s;
-	int i;
-
-	for (i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = xmalloc(len);
-	for (i = 0; i < argc; i++) {
-		n = strlen(argv[i]);
-		if (i > 0)
-			s[off++] = ' ';
-		memcpy(s + off, argv[i], n);
-		off += n;
-	}
-	s[off] = '\0';
-	return s;
-}
 
 /* Returns how many of argv's first words spell the start of words. */
 static int
@@ -350,74 +229,6 @@ cmlsh_help_list(struct cmlsh *sh, int argc, char *const *argv)
 	return listed;
 }
 
-/* Lists the device settings with the values each takes and its default. */
-static void
-cmlsh_help_settings(struct cmlsh *sh)
-{
-	size_t i, width = 0;
-	char *values, *text;
-
-	for (i = 0; i < setting_defs_len; i++)
-		if (format_width(setting_defs[i].key) > width)
-			width = format_width(setting_defs[i].key);
-	fprintf(sh->out, "\nSettings:\n");
-	for (i = 0; i < setting_defs_len; i++) {
-		values = setting_values(&setting_defs[i]);
-		text = xasprintf("%s; default %s. %c%s.", values,
-		    *setting_defs[i].def != '\0' ? setting_defs[i].def :
-		    "empty", toupper((unsigned char)setting_defs[i].help[0]),
-		    setting_defs[i].help + 1);
-		fprintf(sh->out, "  %s%*s", setting_defs[i].key,
-		    (int)(width - format_width(setting_defs[i].key) +
-		    CMLSH_HELP_GAP), "");
-		format_wrap(sh->out, text, width + 2 + CMLSH_HELP_GAP,
-		    width + 2 + CMLSH_HELP_GAP, CMLSH_HELP_WIDTH);
-		free(text);
-		free(values);
-	}
-}
-
-/* Explains one command: synopsis, summary, help, arguments, policy. */
-static void
-cmlsh_help_command(struct cmlsh *sh, const struct cmd_entry *cmd)
-{
-	const struct cmd_arg *a;
-	size_t width = 0;
-	char *syn, *label, *notes;
-
-	syn = cmd_synopsis(cmd);
-	fprintf(sh->out, "usage: %s\n%s\n\n", syn, cmd->summary);
-	free(syn);
-	format_wrap(sh->out, cmd->help, 0, 0, CMLSH_HELP_WIDTH);
-	for (a = cmd->args; a->name != NULL; a++) {
-		label = cmd_arg_label(a);
-		if (format_width(label) > width)
-			width = format_width(label);
-		free(label);
-	}
-	if (cmd->args[0].name != NULL)
-		fprintf(sh->out, "\nArguments:\n");
-	for (a = cmd->args; a->name != NULL; a++) {
-		label = cmd_arg_label(a);
-		fprintf(sh->out, "  %s%*s", label,
-		    (int)(width - format_width(label) + CMLSH_HELP_GAP), "");
-		format_wrap(sh->out, a->help, width + 2 + CMLSH_HELP_GAP,
-		    width + 2 + CMLSH_HELP_GAP, CMLSH_HELP_WIDTH);
-		free(label);
-	}
-	for (a = cmd->args; a->name != NULL; a++)
-		if (a->complete == CMD_COMPLETE_SETTING)
-			break;
-	if (a->name != NULL)
-		cmlsh_help_settings(sh);
-	notes = cmd_flag_notes(cmd->flags);
-	if (*notes != '\0') {
-		fputc('\n', sh->out);
-		format_wrap(sh->out, notes, 0, 0, CMLSH_HELP_WIDTH);
-	}
-	free(notes);
-}
-
 /* Returns one command of the table as help's --json shows it. */
 static struct json_object *
 cmlsh_help_json_command(const struct cmd_entry *cmd, int full)
@@ -469,7 +280,7 @@ cmlsh_help_json(struct cmlsh *sh, int argc, char *const *argv)
 	char *joined;
 	size_t i;
 
-	joined = cmlsh_join(argc, argv);
+	joined = words_join(argc, argv);
 	if (argc > 0 && (cmd = cmd_find_words(joined)) != NULL) {
 		o = cmlsh_help_json_command(cmd, 1);
 		goto print;
@@ -598,9 +409,9 @@ cmlsh_help_text(struct cmlsh *sh, int argc, char *const *argv)
 		cmlsh_help_list(sh, 0, NULL);
 		return CMLSH_EXIT_OK;
 	}
-	joined = cmlsh_join(argc, argv);
+	joined = words_join(argc, argv);
 	if ((cmd = cmd_find_words(joined)) != NULL) {
-		cmlsh_help_command(sh, cmd);
+		help_command(sh->out, cmd, CMLSH_HELP_WIDTH);
 		goto out;
 	}
 	for (i = 0; argc == 1 &&
@@ -907,7 +718,7 @@ cmlsh_confirm(struct cmlsh *sh, int argc, char *const *argv)
 	size_t n = 0;
 	ssize_t r;
 
-	words = cmlsh_join(argc, argv);
+	words = words_join(argc, argv);
 	fprintf(sh->err, "Really %s? [y/N] ", words);
 	fflush(sh->err);
 	free(words);
@@ -940,7 +751,7 @@ cmlsh_confirm(struct cmlsh *sh, int argc, char *const *argv)
 		if (n < sizeof answer - 1)
 			answer[n++] = c;
 	}
-	while (n > 0 && cmlsh_blank((unsigned char)answer[n - 1]))
+	while (n > 0 && words_blank((unsigned char)answer[n - 1]))
 		n--;
 	answer[n] = '\0';
 	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
@@ -1039,8 +850,8 @@ cmlsh_unknown(struct cmlsh *sh, int argc, char *const *argv)
 		free(mean);
 		return;
 	}
-	known = cmlsh_join(k, argv);
-	typed = cmlsh_join(k < argc ? k + 1 : k, argv);
+	known = words_join(k, argv);
+	typed = words_join(k < argc ? k + 1 : k, argv);
 	if (k == argc)
 		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "incomplete command "
 		    "'%s': type 'help %s' for a list", typed, known);
@@ -1117,7 +928,7 @@ cmlsh_run_words(struct cmlsh *sh, int argc, char *const *argv)
 static int
 cmlsh_empty_line(const char *line)
 {
-	while (cmlsh_blank((unsigned char)*line))
+	while (words_blank((unsigned char)*line))
 		line++;
 	return *line == '\0' || *line == '#';
 }
@@ -1126,19 +937,19 @@ cmlsh_empty_line(const char *line)
 static int
 cmlsh_run_line(struct cmlsh *sh, const char *line)
 {
-	struct cmlsh_words w;
+	struct words w;
 	char *cause = NULL;
 	int status;
 
 	if (cmlsh_empty_line(line))
 		return CMLSH_EXIT_OK;
-	if (cmlsh_split(line, 0, &w, &cause) == -1) {
+	if (words_split(line, 0, &w, &cause) == -1) {
 		cmlsh_fail(sh, CLIENT_ERR_USAGE, NULL, "%s", cause);
 		free(cause);
 		return CMLSH_EXIT_USAGE;
 	}
 	status = cmlsh_run_words(sh, w.argc, w.argv);
-	cmlsh_words_free(&w);
+	words_free(&w);
 	return status;
 }
 
@@ -1182,154 +993,6 @@ cmlsh_complete_commands(struct cmlsh_matches *m, int argc, char *const *argv,
 	}
 }
 
-/* Returns monotonic seconds. */
-static long long
-cmlsh_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
-}
-
-/* Keeps a reply of a call made for completion. */
-static int
-cmlsh_fetch_reply(void *arg, struct json_object *params, int continues,
-    const int *fds, size_t nfds, char **cause)
-{
-	struct json_object **acc = arg;
-	size_t i;
-
-	(void)continues;
-	(void)cause;
-	for (i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (*acc == NULL)
-		*acc = json_object_get(params);
-	else
-		client_json_merge(*acc, params);
-	return 0;
-}
-
-/* A call made for completion says nothing when it fails. */
-static void
-cmlsh_fetch_error(void *arg, const char *error, struct json_object *params)
-{
-	(void)arg;
-	(void)error;
-	(void)params;
-}
-
-/*
- * Returns the list member of a reply of cmld that completion needs,
- * asking cmld when what it said is older than CMLSH_CACHE_SECONDS; NULL
- * when cmld cannot tell (nothing is shown then).
- */
-static struct json_object *
-cmlsh_fetch(struct cmlsh *sh, enum cmlsh_cache_id id)
-{
-	static const struct {
-		const char *words, *member;
-	} lists[CMLSH_CACHE_COUNT] = {
-		[CMLSH_CACHE_CONTAINERS] = { "container list", "containers" },
-		[CMLSH_CACHE_GUESTOS] = { "guestos list", "guestos" },
-		[CMLSH_CACHE_ANCHORS] = { "ca list", "anchors" },
-		[CMLSH_CACHE_AUDIT] = { "audit list", "records" },
-	};
-	struct cmlsh_cache *c = &sh->cache[id];
-	struct json_object *acc = NULL, *params, *list;
-	const struct client_reply_ops ops = { .arg = &acc,
-	    .reply = cmlsh_fetch_reply, .error = cmlsh_fetch_error };
-	const struct cmd_entry *cmd;
-	char *cause = NULL;
-	long long now = cmlsh_now();
-
-	if (c->reply == NULL || now - c->at >= CMLSH_CACHE_SECONDS) {
-		if ((cmd = cmd_find_words(lists[id].words)) == NULL)
-			return NULL;
-		params = json_object_new_object();
-		if (id == CMLSH_CACHE_AUDIT)
-			json_object_object_add(params, "last",
-			    json_object_new_int(CMLSH_CACHE_AUDIT_LAST));
-		if (client_call(&sh->cl, cmd, params, 0, NULL, &ops,
-		    &cause) != 0) {
-			free(cause);
-			json_object_put(acc);
-			return NULL;
-		}
-		json_object_put(c->reply);
-		c->reply = acc;
-		c->at = now;
-	}
-	if (!json_object_object_get_ex(c->reply, lists[id].member, &list) ||
-	    !json_object_is_type(list, json_type_array))
-		return NULL;
-	return list;
-}
-
-/*
- * Adds member of every object in a list cmld gave, those whose match_key
- * equals match_value when that is not NULL.
- */
-static void
-cmlsh_match_list(struct cmlsh_matches *m, struct json_object *list,
-    const char *member, const char *match_key, const char *match_value,
-    const char *text)
-{
-	struct json_object *o, *v;
-	size_t i, n;
-
-	if (list == NULL)
-		return;
-	n = json_object_array_length(list);
-	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(list, i);
-		if (match_key != NULL && (!json_object_object_get_ex(o,
-		    match_key, &v) || match_value == NULL ||
-		    strcmp(json_object_get_string(v), match_value) != 0))
-			continue;
-		if (json_object_object_get_ex(o, member, &v) &&
-		    json_object_is_type(v, json_type_string) &&
-		    json_object_get_string_len(v) > 0)
-			cmlsh_match_add(m, text,
-			    xstrdup(json_object_get_string(v)));
-	}
-}
-
-/* Adds the values a setting can take; key is the setting's name. */
-static void
-cmlsh_complete_setting_value(struct cmlsh *sh, struct cmlsh_matches *m,
-    const char *key, const char *text)
-{
-	const struct setting_def *def;
-	const char *const *c;
-
-	if (key == NULL || (def = setting_find(key)) == NULL)
-		return;
-	switch (def->type) {
-	case SETTING_ENUM:
-		for (c = def->choices; *c != NULL; c++)
-			cmlsh_match_add(m, text, xstrdup(*c));
-		break;
-	case SETTING_BOOL:
-		cmlsh_match_add(m, text, xstrdup("true"));
-		cmlsh_match_add(m, text, xstrdup("false"));
-		break;
-	case SETTING_GUESTOS:
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_GUESTOS),
-		    "name", NULL, NULL, text);
-		break;
-	case SETTING_INT:
-	case SETTING_PREFIX:
-		cmlsh_match_add(m, text, xstrdup(def->def));
-		break;
-	case SETTING_STRING:
-	case SETTING_IFLIST:
-	case SETTING_PORTLIST:
-		break;
-	}
-}
-
 /*
  * Adds what an argument of kind complete can be; prev is the positional
  * argument before it (NULL if none): the setting of a value, the guest
@@ -1340,59 +1003,17 @@ static int
 cmlsh_complete_kind(struct cmlsh_matches *m, enum cmd_complete complete,
     const char *prev, const char *text)
 {
-	static const char *const audit_types[] = {
-		"call", "session", "daemon", "container", "tpm2d", "scd",
-		"audit", "integrity", "kernel", NULL
-	};
 	struct cmlsh *sh = cmlsh_rl;
-	const char *const *t;
-	size_t i;
+	struct words values;
+	int i;
 
-	switch (complete) {
-	case CMD_COMPLETE_FILE:
+	if (complete == CMD_COMPLETE_FILE)
 		return 1;
-	case CMD_COMPLETE_SETTING:
-		for (i = 0; i < setting_defs_len; i++)
-			cmlsh_match_add(m, text, xstrdup(setting_defs[i].key));
-		break;
-	case CMD_COMPLETE_INTERFACE:
-		for (i = 0; i < cml_interfaces_len; i++)
-			cmlsh_match_add(m, text,
-			    xstrdup(cml_interfaces[i].name));
-		break;
-	case CMD_COMPLETE_CONTAINER:
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_CONTAINERS),
-		    "name", NULL, NULL, text);
-		break;
-	case CMD_COMPLETE_GUESTOS:
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_GUESTOS),
-		    "name", NULL, NULL, text);
-		break;
-	case CMD_COMPLETE_GUESTOS_VERSION:
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_GUESTOS),
-		    "version", "name", prev, text);
-		break;
-	case CMD_COMPLETE_ANCHOR:
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_ANCHORS),
-		    "fingerprint", NULL, NULL, text);
-		break;
-	case CMD_COMPLETE_SETTING_VALUE:
-		cmlsh_complete_setting_value(sh, m, prev, text);
-		break;
-	case CMD_COMPLETE_AUDIT_TYPE:
-		for (t = audit_types; *t != NULL; t++)
-			cmlsh_match_add(m, text, xstrdup(*t));
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_AUDIT),
-		    "type", NULL, NULL, text);
-		break;
-	case CMD_COMPLETE_AUDIT_RESULT:
-		cmlsh_match_add(m, text, xstrdup("ok"));
-		cmlsh_match_list(m, cmlsh_fetch(sh, CMLSH_CACHE_AUDIT),
-		    "result", NULL, NULL, text);
-		break;
-	case CMD_COMPLETE_NONE:
-		break;
-	}
+	complete_values(&sh->cl, &sh->cache, complete, prev, text, &values);
+	/* the words are the matches' now */
+	for (i = 0; i < values.argc; i++)
+		cmlsh_match_add(m, text, values.argv[i]);
+	free(values.argv);
 	return 0;
 }
 
@@ -1459,7 +1080,7 @@ cmlsh_complete(const char *text, int start, int end)
 {
 	const struct cmd_entry *cmd;
 	struct cmlsh_matches m = { NULL, 0 };
-	struct cmlsh_words w;
+	struct words w;
 	char **argv, **res = NULL, *prefix;
 	size_t i, lcd;
 	int argc, consumed, files = 0;
@@ -1469,7 +1090,7 @@ cmlsh_complete(const char *text, int start, int end)
 	prefix = xmalloc((size_t)start + 1);
 	memcpy(prefix, rl_line_buffer, (size_t)start);
 	prefix[start] = '\0';
-	cmlsh_split(prefix, 1, &w, NULL);
+	words_split(prefix, 1, &w, NULL);
 	free(prefix);
 	argv = w.argv;
 	argc = w.argc;
@@ -1498,7 +1119,7 @@ cmlsh_complete(const char *text, int start, int end)
 			files = cmlsh_complete_args(&m, cmd, argc - consumed,
 			    argv + consumed, text);
 	}
-	cmlsh_words_free(&w);
+	words_free(&w);
 
 	if (files && m.n == 0) {
 		/* readline's own file name completion */
@@ -1646,7 +1267,7 @@ cmlsh_history_add(struct cmlsh *sh, const char *line)
 	char *copy;
 
 	/* without the blank a completion leaves at the end */
-	while (len > 0 && cmlsh_blank((unsigned char)line[len - 1]))
+	while (len > 0 && words_blank((unsigned char)line[len - 1]))
 		len--;
 	copy = xmalloc(len + 1);
 	memcpy(copy, line, len);
@@ -1667,18 +1288,14 @@ static void
 cmlsh_idle_timeout(struct cmlsh *sh)
 {
 	const struct setting_def *def = setting_find("session_idle_timeout");
-	const struct cmd_entry *cmd = cmd_find_words("device config get");
 	struct json_object *acc = NULL, *params, *v;
-	const struct client_reply_ops ops = { .arg = &acc,
-	    .reply = cmlsh_fetch_reply, .error = cmlsh_fetch_error };
 	const char *value = def != NULL ? def->def : "0";
-	char *cause = NULL;
 
 	params = json_object_new_object();
 	json_object_object_add(params, "key",
 	    json_object_new_string("session_idle_timeout"));
-	if (cmd != NULL && client_call(&sh->cl, cmd, params, 0, NULL, &ops,
-	    &cause) == 0 && json_object_object_get_ex(acc, "settings", &v) &&
+	if (complete_query(&sh->cl, "device config get", params, &acc) == 0 &&
+	    json_object_object_get_ex(acc, "settings", &v) &&
 	    json_object_is_type(v, json_type_array) &&
 	    json_object_array_length(v) == 1 &&
 	    json_object_object_get_ex(json_object_array_get_idx(v, 0),
@@ -1687,7 +1304,6 @@ cmlsh_idle_timeout(struct cmlsh *sh)
 	sh->idle_timeout = strtoll(value, NULL, 10);
 	if (sh->idle_timeout < 0)
 		sh->idle_timeout = 0;
-	free(cause);
 	json_object_put(acc);
 }
 
@@ -1925,6 +1541,7 @@ main(int argc, char **argv)
 		    CMLSH_DEFAULT_SOCKET;
 	}
 	client_init(&sh.cl, sh.socket_path, &cmlsh_signal);
+	sh.cache.max_age = CMLSH_CACHE_SECONDS;
 	client_init(&sh.notice, sh.socket_path, NULL);
 	cmlsh_rl = &sh;
 	sh.tty = isatty(STDIN_FILENO);
@@ -1946,8 +1563,7 @@ main(int argc, char **argv)
 		status = CMLSH_EXIT_FAILED;
 	}
 	client_disconnect(&sh.cl);
-	for (ch = 0; ch < CMLSH_CACHE_COUNT; ch++)
-		json_object_put(sh.cache[ch].reply);
+	complete_cache_clear(&sh.cache);
 	free(sh.history_path);
 	return status;
 }

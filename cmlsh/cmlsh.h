@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "complete.h"
 #include "proto.h"
 
 /* Exit statuses. */
@@ -24,23 +25,6 @@
 
 /* How long a list fetched from cmld for completion is used. */
 #define CMLSH_CACHE_SECONDS 5
-/* Audit records whose types and results complete audit list's filters. */
-#define CMLSH_CACHE_AUDIT_LAST 500
-
-/* The lists that completion asks cmld for. */
-enum cmlsh_cache_id {
-	CMLSH_CACHE_CONTAINERS,
-	CMLSH_CACHE_GUESTOS,
-	CMLSH_CACHE_ANCHORS,
-	CMLSH_CACHE_AUDIT,
-	CMLSH_CACHE_COUNT,
-};
-
-/* A reply of cmld kept for completion, briefly. */
-struct cmlsh_cache {
-	struct json_object *reply; /* NULL: not fetched */
-	long long at; /* when, in monotonic seconds */
-};
 
 /* All of the shell's state; one per process. */
 struct cmlsh {
@@ -57,7 +41,7 @@ struct cmlsh {
 	int quit; /* quit or exit was typed */
 	FILE *out; /* replies */
 	FILE *err; /* errors and prompts for confirmation */
-	struct cmlsh_cache cache[CMLSH_CACHE_COUNT];
+	struct complete_cache cache; /* lists asked of cmld for completion */
 	long long idle_timeout; /* seconds without a key; 0: never */
 	int idle_ended; /* the session ended for idleness */
 };
