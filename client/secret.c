@@ -170,27 +170,44 @@ secret_kind(const struct cmd_arg *a)
 }
 
 /*
- * Asks for a new secret on the terminal: until it passes the policy and
- * is typed the same twice, SECRET_TRIES times at most.
+ * Asks for a secret on the terminal: note (why it is asked again) first,
+ * on a line of its own.
  */
 static int
-secret_ask_new(const struct cmd_arg *a, char **out, char **cause)
+secret_tty_ask(void *arg, const char *prompt, const char *note, char **out,
+    char **cause)
+{
+	int tty;
+
+	(void)arg;
+	if (note != NULL && (tty = open(SECRET_TTY, O_WRONLY | O_CLOEXEC)) !=
+	    -1) {
+		secret_write(tty, note);
+		secret_write(tty, "\n");
+		close(tty);
+	}
+	return secret_ask(prompt, out, cause);
+}
+
+/*
+ * Asks for a new secret: until it passes the policy and is typed the same
+ * twice, SECRET_TRIES times at most; each try again says why.
+ */
+static int
+secret_ask_new(const struct cmd_arg *a, const struct secret_asker *asker,
+    char **out, char **cause)
 {
 	char *first = NULL, *again = NULL, *prompt, *repeat, *why = NULL;
-	int tries, rc = -1, tty;
+	int tries, rc = -1;
 
 	prompt = xasprintf("New %s: ", a->metavar);
 	repeat = xasprintf("Repeat new %s: ", a->metavar);
 	for (tries = 0; tries < SECRET_TRIES; tries++) {
-		if (secret_ask(prompt, &first, cause) == -1)
+		if (asker->ask(asker->arg, prompt, why, &first, cause) == -1)
 			goto out;
+		free(why);
+		why = NULL;
 		if (pin_policy_check(first, secret_kind(a), &why) == -1) {
-			if ((tty = open(SECRET_TTY, O_WRONLY | O_CLOEXEC)) !=
-			    -1) {
-				secret_write(tty, why);
-				secret_write(tty, "\n");
-				close(tty);
-			}
 			secret_free(first);
 			first = NULL;
 			if (tries + 1 == SECRET_TRIES) {
@@ -198,11 +215,9 @@ secret_ask_new(const struct cmd_arg *a, char **out, char **cause)
 				why = NULL;
 				goto out;
 			}
-			free(why);
-			why = NULL;
 			continue;
 		}
-		if (secret_ask(repeat, &again, cause) == -1)
+		if (asker->ask(asker->arg, repeat, NULL, &again, cause) == -1)
 			goto out;
 		if (strcmp(first, again) == 0) {
 			*out = first;
@@ -210,10 +225,7 @@ secret_ask_new(const struct cmd_arg *a, char **out, char **cause)
 			rc = 0;
 			goto out;
 		}
-		if ((tty = open(SECRET_TTY, O_WRONLY | O_CLOEXEC)) != -1) {
-			secret_write(tty, "They differ: again.\n");
-			close(tty);
-		}
+		why = xstrdup("They differ: again.");
 		secret_free(first);
 		secret_free(again);
 		first = again = NULL;
@@ -275,11 +287,19 @@ int
 secret_collect(const struct cmd_entry *cmd, struct json_object *params,
     int demanded, char **cause)
 {
+	return secret_collect_with(cmd, params, demanded, NULL, cause);
+}
+
+int
+secret_collect_with(const struct cmd_entry *cmd, struct json_object *params,
+    int demanded, const struct secret_asker *asker, char **cause)
+{
+	static const struct secret_asker tty = { .ask = secret_tty_ask };
 	const struct cmd_arg *a;
 	char *s = NULL, *prompt;
 	int from_stdin, rc, fd, wanted = 0;
 
-	from_stdin = secret_flag(params, CMD_SECRET_STDIN);
+	from_stdin = asker == NULL && secret_flag(params, CMD_SECRET_STDIN);
 	for (a = cmd->args; a->name != NULL; a++)
 		if (secret_wanted(a, params, from_stdin, demanded))
 			wanted++;
@@ -287,7 +307,7 @@ secret_collect(const struct cmd_entry *cmd, struct json_object *params,
 	if (wanted > 0)
 		(void)prctl(PR_SET_DUMPABLE, 0);
 	/* without a controlling terminal its open fails (ENXIO) */
-	if (!from_stdin && wanted > 0) {
+	if (asker == NULL && !from_stdin && wanted > 0) {
 		if ((fd = open(SECRET_TTY, O_RDWR | O_NOCTTY | O_CLOEXEC)) ==
 		    -1) {
 			*cause = xasprintf("'%s' asks for a PIN, and there is "
@@ -297,6 +317,8 @@ secret_collect(const struct cmd_entry *cmd, struct json_object *params,
 		}
 		close(fd);
 	}
+	if (asker == NULL)
+		asker = &tty;
 	for (a = cmd->args; a->name != NULL; a++) {
 		if (!secret_wanted(a, params, from_stdin, demanded))
 			continue;
@@ -306,10 +328,10 @@ secret_collect(const struct cmd_entry *cmd, struct json_object *params,
 			    pin_policy_check(s, secret_kind(a), cause) == -1)
 				rc = -1;
 		} else if (a->flags & CMD_ARG_NEW)
-			rc = secret_ask_new(a, &s, cause);
+			rc = secret_ask_new(a, asker, &s, cause);
 		else {
 			prompt = xasprintf("%s: ", a->metavar);
-			rc = secret_ask(prompt, &s, cause);
+			rc = asker->ask(asker->arg, prompt, NULL, &s, cause);
 			free(prompt);
 		}
 		if (rc == -1) {

@@ -29,6 +29,26 @@
  */
 int secret_collect(const struct cmd_entry *cmd, struct json_object *params,
     int demanded, char **cause);
+/* How a client that is no terminal's asks for one secret. */
+struct secret_asker {
+	void *arg;
+	/*
+	 * Asks for a secret with prompt ("PIN: ", "Repeat new PIN: "); note,
+	 * when not NULL, says why it is asked again (the new PINs differed,
+	 * the policy refused the last).  Returns 0 with *out (freed with
+	 * secret_free), or -1 with *cause set (cancelled).
+	 */
+	int (*ask)(void *arg, const char *prompt, const char *note,
+	    char **out, char **cause);
+};
+/*
+ * As secret_collect, asking through asker (NULL: on the terminal, or
+ * from stdin with --pin-stdin, as secret_collect does); a new secret is
+ * checked against the PIN policy and asked twice all the same.
+ */
+int secret_collect_with(const struct cmd_entry *cmd,
+    struct json_object *params, int demanded,
+    const struct secret_asker *asker, char **cause);
 /*
  * Says whether cmd has a secret asked for only when the daemon needs it
  * (CMD_ARG_ON_DEMAND) that params does not hold yet: its call is then sent
