@@ -460,6 +460,26 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
 	},
 	{
+		.words = "container stats",
+		.family = "container",
+		.method = "org.cml.Container.Stats",
+		.id = CMD_ID_CONTAINER_STATS,
+		.args = {
+			{ .name = "name", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "NAME",
+			  .help = "only this container (default: all)",
+			  .complete = CMD_COMPLETE_CONTAINER },
+		},
+		.summary = "show what the containers use",
+		.help = "Shows each container's state and guest OS and, while "
+		    "it runs or is frozen, how long since its start (seconds), "
+		    "the CPU time of all its processes since then "
+		    "(microseconds), the memory charged to it and its limit "
+		    "(bytes), and its processes and threads, as its cgroups "
+		    "count them. Cheap enough to be asked every second.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK | CMD_NEEDS_CONTAINER,
+	},
+	{
 		.words = "container config",
 		.family = "container",
 		.method = "org.cml.Container.Config",

@@ -305,3 +305,33 @@ file_proc_comm(long long pid, char *buf, size_t len)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 }
+
+long long
+file_proc_start_ms(long long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd, i;
+
+	if (pid <= 0 || hz <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%lld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* the name may hold anything: fields count from its last ')' */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	/* state is field 3, starttime field 22 */
+	for (i = 3; i <= 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
+		return -1;
+	return (long long)(start * 1000 / (unsigned long long)hz);
+}

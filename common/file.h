@@ -57,6 +57,12 @@ int file_sync_dir(const char *dir);
  * buf; "" when the process is gone or pid is none.
  */
 void file_proc_comm(long long pid, char *buf, size_t len);
+/*
+ * Returns when process pid started, in milliseconds since boot (the clock
+ * of CLOCK_BOOTTIME, as /proc/PID/stat counts it), or -1 when the process
+ * is gone or /proc does not say.
+ */
+long long file_proc_start_ms(long long pid);
 
 /* The most files one set passes (a call's descriptors). */
 #define FILE_SET_MAX 32

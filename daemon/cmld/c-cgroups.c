@@ -21,6 +21,14 @@
  * v2, at cmld's start, at remove and at a stop of the stopped container:
  * empty ones go, and when one holds a process nothing of that name is
  * touched.
+ *
+ * What a running container uses is read from its groups' counters (CPU
+ * time, memory, processes), whose descriptors stay open while it runs: a
+ * control file read again from its start is made anew, so that a dashboard
+ * asking every second costs one read each.  On v1 the CPU time needs the
+ * cpuacct controller: where it is a hierarchy of its own the container
+ * gets a group there too (it limits nothing); mounted with cpu, the cpu
+ * group counts.
  */
 #include "config.h"
 
@@ -57,6 +65,10 @@
 #define C_CGROUPS_PARENT_MAX 64
 /* How deep a sweep goes below a container's own group. */
 #define C_CGROUPS_SWEEP_DEPTH 8
+/* The largest counter file read (v2's cpu.stat: a few lines). */
+#define C_CGROUPS_COUNTER_MAX 512
+/* A counter whose file does not exist: not looked for again. */
+#define C_CGROUPS_COUNTER_NONE (-2)
 
 static const char *const c_cgroups_names[CONTAINER_CG_COUNT] = {
 	[CONTAINER_CG_MEMORY] = "memory",
@@ -65,13 +77,49 @@ static const char *const c_cgroups_names[CONTAINER_CG_COUNT] = {
 	[CONTAINER_CG_PIDS] = "pids",
 	[CONTAINER_CG_FREEZER] = "freezer",
 	[CONTAINER_CG_DEVICES] = "devices",
+	[CONTAINER_CG_CPUACCT] = "cpuacct",
 };
 
-/* Whether a controller is used; cpuset only for a config that sets cpus. */
+/* Whether v1's cpuacct is a hierarchy of its own, not cpu's. */
+static int
+c_cgroups_cpuacct_apart(void)
+{
+	struct statfs fs;
+	struct stat acct, cpu;
+
+	if (statfs(CONTAINER_CGROUP_ROOT "/cpuacct", &fs) == -1 ||
+	    fs.f_type != CGROUP_SUPER_MAGIC ||
+	    stat(CONTAINER_CGROUP_ROOT "/cpuacct", &acct) == -1)
+		return 0;
+	return stat(CONTAINER_CGROUP_ROOT "/cpu", &cpu) == -1 ||
+	    cpu.st_dev != acct.st_dev;
+}
+
+/*
+ * Whether a controller is used: cpuset only for a config that sets cpus,
+ * cpuacct only where cpu's group does not count already.
+ */
 static int
 c_cgroups_wanted(const struct container *c, int cg)
 {
-	return cg != CONTAINER_CG_CPUSET || c->cpus != NULL;
+	if (cg == CONTAINER_CG_CPUSET)
+		return c->cpus != NULL;
+	if (cg == CONTAINER_CG_CPUACCT)
+		return c_cgroups_cpuacct_apart();
+	return 1;
+}
+
+/* Closes the descriptors of the container's counters. */
+static void
+c_cgroups_counters_close(struct container *c)
+{
+	int i;
+
+	for (i = 0; i < CONTAINER_COUNTER_COUNT; i++) {
+		if (c->counter[i] >= 0)
+			close(c->counter[i]);
+		c->counter[i] = -1;
+	}
 }
 
 int
@@ -101,6 +149,7 @@ c_cgroups_paths(struct container *c)
 	struct statfs fs;
 	int cg;
 
+	c_cgroups_counters_close(c);
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
 		free(c->cgroup[cg]);
 		c->cgroup[cg] = NULL;
@@ -186,23 +235,34 @@ c_cgroups_read(const char *dir, const char *file)
 	return buf;
 }
 
+/* Finds "key N" on a line of text (changed) into *v; -1 when absent. */
+static int
+c_cgroups_find(char *text, const char *key, long long *v)
+{
+	char *line, *save;
+	size_t klen = strlen(key);
+
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
+			*v = strtoll(line + klen + 1, NULL, 10);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Finds "key N" on a line of dir/file; 0 when absent or unreadable. */
 static long long
 c_cgroups_key(const char *dir, const char *file, const char *key)
 {
-	char *buf, *line, *save;
-	size_t klen = strlen(key);
+	char *buf;
 	long long v = 0;
 
 	if (dir == NULL || (buf = c_cgroups_read(dir, file)) == NULL)
 		return 0;
-	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, key, klen) == 0 && line[klen] == ' ') {
-			v = strtoll(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
+	if (c_cgroups_find(buf, key, &v) == -1)
+		v = 0;
 	free(buf);
 	return v;
 }
@@ -722,6 +782,12 @@ c_cgroups_adopt(struct container *c, char **cause)
 		    (long)c->pid, c->cgroup2);
 		goto out;
 	}
+	/* Started by a cmld that made none: its CPU time is not counted. */
+	if (c->cgroup[CONTAINER_CG_CPUACCT] != NULL &&
+	    !seen[CONTAINER_CG_CPUACCT]) {
+		free(c->cgroup[CONTAINER_CG_CPUACCT]);
+		c->cgroup[CONTAINER_CG_CPUACCT] = NULL;
+	}
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
 		if (c->cgroup[cg] != NULL && !seen[cg]) {
 			*cause = xasprintf("process %ld is not in cgroup %s",
@@ -924,6 +990,7 @@ c_cgroups_cleanup(struct container *c)
 	char *path;
 	int cg;
 
+	c_cgroups_counters_close(c);
 	if (!c->cgroup_owned)
 		return;
 	if (c->cgroup_v2) {
@@ -944,6 +1011,91 @@ c_cgroups_cleanup(struct container *c)
 	}
 	c->cgroup_owned = 0;
 	c->frozen = 0;
+}
+
+/*
+ * Where counter i is: its group's directory (NULL: none), file, the key
+ * of its line (NULL: the file is the number) and the divisor to its unit.
+ */
+static const char *
+c_cgroups_counter_file(const struct container *c, int i, const char **file,
+    const char **key, long long *div)
+{
+	*key = NULL;
+	*div = 1;
+	switch (i) {
+	case CONTAINER_COUNTER_CPU:
+		if (c->cgroup_v2) {
+			*file = "cpu.stat";
+			*key = "usage_usec";
+			return c->cgroup2;
+		}
+		*file = "cpuacct.usage"; /* nanoseconds */
+		*div = 1000;
+		return c->cgroup[CONTAINER_CG_CPUACCT] != NULL ?
+		    c->cgroup[CONTAINER_CG_CPUACCT] :
+		    c->cgroup[CONTAINER_CG_CPU];
+	case CONTAINER_COUNTER_MEMORY:
+		if (c->cgroup_v2) {
+			*file = "memory.current";
+			return c->cgroup2;
+		}
+		*file = "memory.usage_in_bytes";
+		return c->cgroup[CONTAINER_CG_MEMORY];
+	default:
+		*file = "pids.current";
+		return c->cgroup_v2 ? c->cgroup2 : c->cgroup[CONTAINER_CG_PIDS];
+	}
+}
+
+/*
+ * Reads counter i of the running container, opening its file at the first
+ * read; -1 when it cannot.
+ */
+static long long
+c_cgroups_counter(struct container *c, int i)
+{
+	char buf[C_CGROUPS_COUNTER_MAX], *path;
+	const char *dir, *file, *key;
+	long long v, div;
+	ssize_t n;
+
+	if (c->counter[i] == C_CGROUPS_COUNTER_NONE)
+		return -1;
+	dir = c_cgroups_counter_file(c, i, &file, &key, &div);
+	if (c->counter[i] == -1) {
+		if (dir == NULL)
+			return -1;
+		path = xasprintf("%s/%s", dir, file);
+		c->counter[i] = open(path, O_RDONLY | O_CLOEXEC);
+		/* else (out of descriptors?) tried again at the next read */
+		if (c->counter[i] == -1 && errno == ENOENT)
+			c->counter[i] = C_CGROUPS_COUNTER_NONE;
+		free(path);
+		if (c->counter[i] < 0)
+			return -1;
+	}
+	/* From the start, the kernel makes the text anew. */
+	while ((n = pread(c->counter[i], buf, sizeof buf - 1, 0)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (key == NULL)
+		v = strtoll(buf, NULL, 10);
+	else if (c_cgroups_find(buf, key, &v) == -1)
+		return -1;
+	return v < 0 ? -1 : v / div;
+}
+
+/* What the running container uses, as its groups count it. */
+static void
+c_cgroups_usage(struct container *c, struct container_usage *u)
+{
+	u->cpu_usec = c_cgroups_counter(c, CONTAINER_COUNTER_CPU);
+	u->memory_bytes = c_cgroups_counter(c, CONTAINER_COUNTER_MEMORY);
+	u->pids = c_cgroups_counter(c, CONTAINER_COUNTER_PIDS);
 }
 
 /* Appends ", text" (or text) to *list. */
@@ -1193,4 +1345,5 @@ const struct container_module c_cgroups_module = {
 	.freeze = c_cgroups_freeze,
 	.procs = c_cgroups_procs,
 	.ended = c_cgroups_ended,
+	.usage = c_cgroups_usage,
 };

@@ -62,9 +62,9 @@ cmd_container_refuse(struct call *call, const char *error, char *cause)
 	free(cause);
 }
 
-/* Returns a container as a row of List. */
+/* Returns what every answer about a container begins with. */
 static struct json_object *
-cmd_container_row(struct ctr *k)
+cmd_container_head(struct ctr *k)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -72,6 +72,15 @@ cmd_container_row(struct ctr *k)
 	json_object_object_add(o, "state", json_object_new_string(k->state));
 	json_object_object_add(o, "guestos", json_object_new_string(
 	    k->cfg_ok ? k->cfg.guestos_name : "-"));
+	return o;
+}
+
+/* Returns a container as a row of List. */
+static struct json_object *
+cmd_container_row(struct ctr *k)
+{
+	struct json_object *o = cmd_container_head(k);
+
 	json_object_object_add(o, "version",
 	    json_object_new_string(k->version != NULL ? k->version : ""));
 	json_object_object_add(o, "pid", json_object_new_int64(
@@ -306,6 +315,57 @@ cmd_container_show(struct call *call)
 	cmd_container_show_volume(k, o);
 	cmd_container_show_images(k, o);
 	call_reply(call, o);
+}
+
+/* Adds member key with value n to o, unless n is -1 (not known). */
+static void
+cmd_container_add_known(struct json_object *o, const char *key, long long n)
+{
+	if (n != -1)
+		json_object_object_add(o, key, json_object_new_int64(n));
+}
+
+/* Returns a container as a row of Stats. */
+static struct json_object *
+cmd_container_stats_row(struct ctr *k)
+{
+	struct json_object *o = cmd_container_head(k);
+	struct container_usage u;
+
+	if (k->rt == NULL || (strcmp(k->state, "running") != 0 &&
+	    strcmp(k->state, "frozen") != 0) ||
+	    container_usage(k->rt, &u) == -1)
+		u.uptime_ms = u.cpu_usec = u.memory_bytes = u.pids = -1;
+	cmd_container_add_known(o, "uptime_seconds",
+	    u.uptime_ms != -1 ? u.uptime_ms / 1000 : -1);
+	cmd_container_add_known(o, "cpu_usec", u.cpu_usec);
+	cmd_container_add_known(o, "memory_bytes", u.memory_bytes);
+	cmd_container_add_known(o, "memory_limit",
+	    k->cfg_ok ? k->cfg.memory_limit : -1);
+	cmd_container_add_known(o, "pids", u.pids);
+	return o;
+}
+
+void
+cmd_container_stats(struct call *call)
+{
+	struct json_object *list, *p;
+	struct ctr *k;
+
+	list = json_object_new_array();
+	if (json_object_object_get(call->params, "name") != NULL) {
+		if ((k = cmd_container_find(call)) == NULL) {
+			json_object_put(list);
+			return;
+		}
+		json_object_array_add(list, cmd_container_stats_row(k));
+	} else {
+		TAILQ_FOREACH(k, &call_cmld(call)->ctrs, entry)
+			json_object_array_add(list, cmd_container_stats_row(k));
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "containers", list);
+	call_reply(call, p);
 }
 
 void

@@ -43,6 +43,7 @@
 
 #include "cconfig.h"
 #include "container.h"
+#include "file.h"
 #include "guestos.h"
 #include "log.h"
 #include "netns.h"
@@ -767,6 +768,8 @@ container_new(const struct cconfig *cfg, const char *guestos_dir,
 	    CONTAINER_CGROUP_DIR);
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++)
 		c->cgroup[cg] = NULL;
+	for (i = 0; i < CONTAINER_COUNTER_COUNT; i++)
+		c->counter[i] = -1;
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
 		if (container_modules[i]->init != NULL)
 			container_modules[i]->init(c);
@@ -1051,6 +1054,31 @@ container_freeze(struct container *c, int frozen, char **cause)
 		return -1;
 	}
 	c->frozen = frozen;
+	return 0;
+}
+
+int
+container_usage(struct container *c, struct container_usage *u)
+{
+	struct timespec ts;
+	size_t i;
+
+	u->uptime_ms = u->cpu_usec = u->memory_bytes = u->pids = -1;
+	if (c->pid == 0)
+		return -1;
+	/* The same process while it runs: its start is read once. */
+	if (c->started_ms <= 0)
+		c->started_ms = file_proc_start_ms(c->pid);
+	if (c->started_ms > 0 && clock_gettime(CLOCK_BOOTTIME, &ts) == 0) {
+		u->uptime_ms = (long long)ts.tv_sec * 1000 +
+		    ts.tv_nsec / 1000000 - c->started_ms;
+		if (u->uptime_ms < 0)
+			u->uptime_ms = 0;
+	}
+	for (i = 0; i < CONTAINER_NMODULES; i++) {
+		if (container_modules[i]->usage != NULL)
+			container_modules[i]->usage(c, u);
+	}
 	return 0;
 }
 
@@ -1687,6 +1715,7 @@ container_cleanup(struct container *c)
 		close(c->pidfd);
 	c->pidfd = -1;
 	c->pid = 0;
+	c->started_ms = 0;
 	c->frozen = 0;
 	container_cleanup_modules(c);
 }
@@ -1776,6 +1805,10 @@ container_forget(struct container *c)
 	free(c->rundir);
 	for (cg = 0; cg < CONTAINER_CG_COUNT; cg++) {
 		free(c->cgroup[cg]);
+	}
+	for (i = 0; i < CONTAINER_COUNTER_COUNT; i++) {
+		if (c->counter[i] >= 0)
+			close(c->counter[i]);
 	}
 	free(c->cgroup2);
 	free(c->cgparent);

@@ -184,6 +184,20 @@ struct container_exec_io {
 int container_exec_io(struct container *c, char *const argv[],
     const struct container_exec_io *io, pid_t *pid, int fds[3],
     char **cause);
+/* What a running container uses; -1 where it is not known. */
+struct container_usage {
+	long long uptime_ms; /* since init started */
+	long long cpu_usec; /* CPU time of all its processes, cumulative */
+	long long memory_bytes; /* memory charged to it, page cache included */
+	long long pids; /* its processes and threads */
+};
+/*
+ * Fills u with what the container uses now, as its cgroups count it.
+ * Cheap (a read of each counter, whose descriptor stays open while it
+ * runs): fit to be asked every second for every container.  -1 when it
+ * does not run.
+ */
+int container_usage(struct container *c, struct container_usage *u);
 /*
  * Takes over a container still running after a cmld restart: pid must be
  * the init of a PID namespace, inside this container's cgroups, with an
@@ -287,7 +301,17 @@ enum container_cgroup_ctrl {
 	CONTAINER_CG_PIDS,
 	CONTAINER_CG_FREEZER,
 	CONTAINER_CG_DEVICES,
+	/* v1 only where cpuacct is not mounted with cpu: only counts */
+	CONTAINER_CG_CPUACCT,
 	CONTAINER_CG_COUNT,
+};
+
+/* The counters of a container's use that c-cgroups keeps open. */
+enum container_counter {
+	CONTAINER_COUNTER_CPU,
+	CONTAINER_COUNTER_MEMORY,
+	CONTAINER_COUNTER_PIDS,
+	CONTAINER_COUNTER_COUNT,
 };
 
 /* Room for the message of a failed step in the child. */
@@ -342,6 +366,7 @@ struct container {
 	int mnt_owned; /* mntdir is this container's to remove */
 	long long oom_kills; /* at the end: processes the OOM killer ended */
 	long long pids_hits; /* at the end: times the pids limit was hit */
+	long long started_ms; /* init's start, CLOCK_BOOTTIME; 0: not read */
 
 	/* c-user. */
 	uint32_t idbase;
@@ -352,6 +377,8 @@ struct container {
 	char *cgroup[CONTAINER_CG_COUNT]; /* v1 directories; NULL: unused */
 	char *cgroup2; /* the v2 directory */
 	char *cgparent; /* the parent group's name ("cml") */
+	/* its counters' descriptors, opened at the first read; -1: not open */
+	int counter[CONTAINER_COUNTER_COUNT];
 
 	/* c-devices. */
 	struct container_node *nodes;
@@ -394,7 +421,8 @@ struct container {
  * processes in the module's hold on the container (its cgroups), a
  * 0-terminated array to free; container_find looks for init among them.
  * ended: once init ended, before cleanup, counts what the module saw end
- * it into c->oom_kills and c->pids_hits.
+ * it into c->oom_kills and c->pids_hits.  usage: fills in what the module
+ * counts of the running container's use (container_usage).
  */
 struct container_module {
 	const char *name;
@@ -411,6 +439,7 @@ struct container_module {
 	int (*freeze)(struct container *, int, char **);
 	pid_t *(*procs)(struct container *);
 	void (*ended)(struct container *);
+	void (*usage)(struct container *, struct container_usage *);
 };
 
 extern const struct container_module c_user_module;

@@ -30,6 +30,7 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_GUESTOS_REMOVE] = cmd_guestos_remove,
 	[CMD_ID_CONTAINER_LIST] = cmd_container_list,
 	[CMD_ID_CONTAINER_SHOW] = cmd_container_show,
+	[CMD_ID_CONTAINER_STATS] = cmd_container_stats,
 	[CMD_ID_CONTAINER_CONFIG] = cmd_container_config,
 	[CMD_ID_CONTAINER_CREATE] = cmd_container_create,
 	[CMD_ID_CONTAINER_START] = cmd_container_start,

@@ -99,6 +99,8 @@ void cmd_guestos_remove(struct call *call);
 void cmd_container_list(struct call *call);
 /* Show: one container with the main settings of its config. */
 void cmd_container_show(struct call *call);
+/* Stats: what every container, or one, uses while it runs. */
+void cmd_container_stats(struct call *call);
 /* Config: the effective config of a container and its signer. */
 void cmd_container_config(struct call *call);
 /* Create: registers a container from a passed (signed) config. */

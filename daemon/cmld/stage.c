@@ -36,6 +36,7 @@
 
 #include "audit.h"
 #include "ctx.h"
+#include "file.h"
 #include "log.h"
 #include "peer.h"
 #include "proto.h"
@@ -259,26 +260,12 @@ stage_probe(struct stage *sg, struct ucred *cred, char **cause)
 static long long
 stage_proc_start_ms(long long pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0, btime = 0;
-	long hz = sysconf(_SC_CLK_TCK);
+	char buf[256];
+	unsigned long long btime = 0;
+	long long start;
 	FILE *f;
-	size_t n;
-	int i;
 
-	snprintf(path, sizeof path, "/proc/%lld/stat", pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the name may hold anything: fields count from its last ')' */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
-	/* state is field 3, starttime field 22 */
-	for (i = 3; i <= 22 && p != NULL; i++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
+	if ((start = file_proc_start_ms(pid)) == -1)
 		return 0;
 	if ((f = fopen("/proc/stat", "re")) == NULL)
 		return 0;
@@ -286,10 +273,9 @@ stage_proc_start_ms(long long pid)
 		if (sscanf(buf, "btime %llu", &btime) == 1)
 			break;
 	fclose(f);
-	if (btime == 0 || hz <= 0)
+	if (btime == 0)
 		return 0;
-	return (long long)(btime * 1000 +
-	    start * 1000 / (unsigned long long)hz);
+	return (long long)btime * 1000 + start;
 }
 
 /* Parses a stage's record time ("2026-12-03T10:00:00.123Z"); -1 if bad. */

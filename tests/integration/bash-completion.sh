@@ -54,6 +54,7 @@ csr
 status" "$(complete_words cmlsh device '')"
 expect_eq "after help too" "show
 start
+stats
 stop" "$(complete_words cmlsh help container s)"
 expect_eq "after cmlsh's options" container "$(complete_words cmlsh --json -y cont)"
 

@@ -4,7 +4,8 @@
 # exit status 2, the exact message, and nothing created.  With a parent of
 # its own (cml-test-PID), a running container's groups are exactly
 # /sys/fs/cgroup/<ctrl>/PARENT/NAME for every v1 controller it uses
-# (memory, cpu, cpuset, pids, freezer, devices), init is in each of them,
+# (memory, cpu, cpuset, pids, freezer, devices, and cpuacct where it is
+# a hierarchy apart from cpu), init is in each of them,
 # /proc/PID/cgroup says so, and nothing of it is under the shared "cml";
 # after stop the groups and the emptied parent are gone.  A group of a
 # container's name that exists already and holds a process cmld did not
@@ -43,6 +44,11 @@ for c in "${ctrls[@]}"; do
 	[ "$(stat -f -c %T "/sys/fs/cgroup/$c" 2>/dev/null)" = cgroupfs ] ||
 	    skip "no cgroup v1 $c hierarchy at /sys/fs/cgroup/$c"
 done
+# cpuacct (for container stats' CPU time) where it is a hierarchy apart
+if [ "$(stat -f -c %T /sys/fs/cgroup/cpuacct 2>/dev/null)" = cgroupfs ] &&
+    [ "$(stat -c %d /sys/fs/cgroup/cpuacct/)" != "$(stat -c %d /sys/fs/cgroup/cpu/)" ]; then
+	ctrls+=(cpuacct)
+fi
 CT_CGROUP_PARENT=cml-test-$$
 P=$CT_CGROUP_PARENT
 ct_setup
