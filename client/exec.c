@@ -440,3 +440,24 @@ exec_log(struct json_object *params, char **cause)
 		dprintf(STDERR_FILENO, "[%s]\n", json_object_get_string(v));
 	return rc;
 }
+
+int
+exec_output(struct json_object *params, const int *fds, size_t nfds,
+    int *exit_status, char **cause)
+{
+	struct json_object *v;
+	int rc;
+
+	/* the pipes, pty or console cmld passed: pumped here */
+	if ((rc = exec_attach(params, fds, nfds, cause)) != 0)
+		return rc;
+	/* what init printed (container logs), and the end of a stream */
+	if ((rc = exec_log(params, cause)) != 0)
+		return rc;
+	if (json_object_object_get_ex(params, "exit_status", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		*exit_status = json_object_get_int(v);
+		return 1;
+	}
+	return 0;
+}

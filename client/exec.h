@@ -50,4 +50,14 @@ int exec_attach(struct json_object *params, const int *fds, size_t nfds,
  */
 int exec_log(struct json_object *params, char **cause);
 
+/*
+ * Takes a reply of a command run in a container, a console or container
+ * logs: the descriptors to pump (exec_attach), what was logged
+ * (exec_log), or the last reply's "exit_status" (into *exit_status).
+ * Returns 1 when params was such a reply, 0 when not, -1 with *cause set
+ * (NULL: nothing to say).
+ */
+int exec_output(struct json_object *params, const int *fds, size_t nfds,
+    int *exit_status, char **cause);
+
 #endif

@@ -545,25 +545,12 @@ cmlsh_output(struct cmlsh_call *c, struct json_object *params,
     const int *fds, size_t nfds, char **cause)
 {
 	struct cmlsh *sh = c->sh;
-	struct json_object *v;
-	int rc;
 
 	if (sh->json)
 		return 0;
 	fflush(sh->out);
 	fflush(sh->err);
-	/* the pipes, pty or console cmld passed: pumped in client/exec.c */
-	if ((rc = exec_attach(params, fds, nfds, cause)) != 0)
-		return rc;
-	/* what init printed (container logs), and the end of a stream */
-	if ((rc = exec_log(params, cause)) != 0)
-		return rc;
-	if (json_object_object_get_ex(params, "exit_status", &v) &&
-	    json_object_is_type(v, json_type_int)) {
-		c->exit_status = json_object_get_int(v);
-		return 1;
-	}
-	return 0;
+	return exec_output(params, fds, nfds, &c->exit_status, cause);
 }
 
 /* Shows one reply: a table, key-value lines, output, or --json. */

@@ -363,4 +363,34 @@ void tui_lock_setting(struct tui *t);
  */
 int tui_lock(struct tui *t);
 
+/*
+ * menu.c and form.c, for each other and for their unit test
+ * (tests/unit/test_tuimenu.c): what the menus list, built the way they
+ * build it.
+ */
+
+/* The families the first menu lists, in its order; NULL-ended (free it). */
+const char **tui_menu_families(void);
+/* The commands a family's menu lists, in its order; NULL-ended (free it). */
+const struct cmd_entry **tui_menu_commands(const char *family);
+/* Pushes the menu of a family's commands. */
+void tui_menu_push_family(struct tui *t, const char *family);
+/*
+ * The arguments cmd's form has a field for, in its order; NULL-ended
+ * (free it).  Secrets are asked for when it runs, and --pin-stdin is the
+ * shell's.
+ */
+const struct cmd_arg **tui_form_args(const struct cmd_entry *cmd);
+/* Returns cmd's help as cmlsh's help shows it, width columns wide. */
+char *tui_menu_help(const struct cmd_entry *cmd, size_t width);
+/*
+ * Draws text in rows x cols at y, x of win, lines too long broken, from
+ * line *top on (kept in range; NULL: the first), the first line in
+ * attribute first and the others in rest; a last line says when there
+ * is more.
+ */
+void tui_menu_draw_text(struct tui *t, WINDOW *win, int y, int x, int rows,
+    int cols, const char *text, int *top, enum tui_attr first,
+    enum tui_attr rest);
+
 #endif
