@@ -286,6 +286,24 @@ form_label_width(struct form_view *f)
 	return w > FORM_LABEL_MAX ? FORM_LABEL_MAX : (int)w;
 }
 
+/* Returns the synopsis of what the form holds (the shell's options not). */
+static char *
+form_synopsis(struct form_view *f)
+{
+	char *s = xstrdup(f->cmd->words), *label, *t;
+	size_t i;
+
+	for (i = 0; i + 1 < f->n; i++) {
+		label = cmd_arg_label(f->fields[i].arg);
+		t = xasprintf((f->fields[i].arg->flags & CMD_ARG_OPTIONAL) ?
+		    "%s [%s]" : "%s %s", s, label);
+		free(label);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
 /* Returns the help of an argument, one line: "LABEL: what it is". */
 static char *
 form_arg_help(const struct cmd_arg *a)
@@ -351,7 +369,7 @@ form_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 				break;
 	}
 
-	syn = cmd_synopsis(f->cmd);
+	syn = form_synopsis(f);
 	tui_print_attr(t, win, 0, 1, width - 2, TUI_A_HEADING, syn);
 	free(syn);
 	for (i = 0; i + 1 < f->n; i++) {
