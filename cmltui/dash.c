@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "cmltui.h"
 #include "xmalloc.h"
 
@@ -153,6 +154,8 @@ dash_tick(struct tui *t, struct tui_view *v)
 
 	slow = d->ticks++ % DASH_SLOW_EVERY == 0 || t->reconnected ||
 	    d->status == NULL;
+	if (cmd_find_words("container stats") == NULL)
+		d->no_stats = 1;
 	if (!d->no_stats) {
 		rc = tui_call(t, "container stats", NULL, &r, &err);
 		/* an older cmld: its list, without the figures */
@@ -301,28 +304,46 @@ struct dash_cols {
 };
 
 static void
-dash_columns(int cols, struct dash_cols *c)
+dash_columns(int cols, struct json_object *list, int stats,
+    struct dash_cols *c)
 {
+	size_t i, n = list != NULL ? json_object_array_length(list) : 0, w;
+	int longest = 4, fixed, avail;
+
 	c->state = 9;
 	c->uptime = 8;
 	c->cpu = 5;
 	c->mem = 9;
 	if (cols >= 120) {
-		c->name = 20;
-		c->guestos = 22;
 		c->spark = 24;
 		c->bar = 16;
 	} else if (cols >= 100) {
-		c->name = 16;
-		c->guestos = 18;
 		c->spark = 16;
 		c->bar = 10;
 	} else {
-		c->name = 12;
-		c->guestos = 14;
 		c->spark = 8;
 		c->bar = 6;
 	}
+	for (i = 0; i < n; i++) {
+		w = format_width(dash_str(json_object_array_get_idx(list, i),
+		    "name", ""));
+		if ((int)w > longest)
+			longest = (int)w;
+	}
+	/* the names as long as they are, the guest OS the rest */
+	fixed = 1 + c->state + 1 + 1;
+	if (stats)
+		fixed += c->uptime + 1 + c->cpu + c->spark + 1 + c->mem +
+		    c->bar;
+	avail = cols - 1 - fixed;
+	if (longest > 32)
+		longest = 32;
+	if (longest > avail - 14)
+		longest = avail - 14;
+	c->name = longest;
+	c->guestos = avail - c->name - 1;
+	if (c->guestos > 30)
+		c->guestos = 30;
 }
 
 /* One container's line. */
@@ -397,7 +418,7 @@ dash_containers(struct tui *t, struct dash *d, WINDOW *win, int y, int rows,
 		    "no answer from cmld");
 		return y + 1;
 	}
-	dash_columns(cols, &c);
+	dash_columns(cols, list, !d->no_stats, &c);
 	wattron(win, t->attr[TUI_A_HEADING]);
 	x = 1;
 	tui_print(win, y, x, c.name, "NAME");

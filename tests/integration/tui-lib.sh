@@ -38,7 +38,9 @@ tui_start() {
 	done
 	need_prog tmux
 	make_scratch
-	TUI_TMUX=$SCRATCH/tmux.sock
+	# a server of its own each time: one ended with tui_end is gone
+	TUI_STARTS=$((${TUI_STARTS:-0} + 1))
+	TUI_TMUX=$SCRATCH/tmux-$TUI_STARTS.sock
 	[ -x "$CMLTUI" ] || fail "no $CMLTUI"
 	printf -v cmd '%q ' env "${envs[@]}" "$CMLTUI" --socket "$SOCK" "${args[@]}"
 	_tui_tmux new-session -d -s "$TUI_TARGET" -x "$cols" -y "$rows" \
