@@ -54,6 +54,16 @@ tui_push(struct tui *t, struct tui_view *v)
 	tui_redraw(t);
 }
 
+/* Frees a view taken off the stack. */
+static void
+tui_view_free(struct tui_view *v)
+{
+	if (v->ops->free != NULL)
+		v->ops->free(v);
+	free(v->title);
+	free(v);
+}
+
 void
 tui_pop(struct tui *t)
 {
@@ -62,10 +72,7 @@ tui_pop(struct tui *t)
 	if (v == NULL || v->below == NULL)
 		return;
 	t->top = v->below;
-	if (v->ops->free != NULL)
-		v->ops->free(v);
-	free(v->title);
-	free(v);
+	tui_view_free(v);
 	if (t->top->ops->tick != NULL)
 		t->top->ops->tick(t, t->top);
 	tui_redraw(t);
@@ -587,8 +594,12 @@ tui_run(struct tui *t)
 		if (t->top != NULL)
 			tui_redraw(t);
 	}
-	while (t->top != NULL && t->top->below != NULL)
-		tui_pop(t);
+	while (t->top != NULL) {
+		struct tui_view *v = t->top;
+
+		t->top = v->below;
+		tui_view_free(v);
+	}
 	client_disconnect(&t->notice);
 	client_disconnect(&t->cl);
 	return TUI_EXIT_OK;
