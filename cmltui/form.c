@@ -469,8 +469,12 @@ form_goto(struct form_view *f, int i)
 	if (i < 0 || (size_t)i >= f->n)
 		return;
 	f->current = i;
-	if (f->form != NULL)
-		set_current_field(f->form, f->ff[i]);
+	if (f->form == NULL)
+		return;
+	set_current_field(f->form, f->ff[i]);
+	/* typing goes on after what the field holds */
+	if (form_is_text(&f->fields[i]))
+		form_driver(f->form, REQ_END_LINE);
 }
 
 /*

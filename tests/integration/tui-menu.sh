@@ -3,8 +3,9 @@
 # tmux against a real stack: the families (with their help beside the list
 # on a wide terminal), a family's commands, a command's form.  A container
 # is started from the menus (its name picked from the list of containers
-# cmld knows) and stopped with the flow's confirmation, `cmlsh` seeing it
-# running, then stopped; `container list` from the menu shows cmlsh's
+# cmld knows), a command run in it has the terminal (its words split as
+# cmlsh splits them) and its exit status is shown, and it is stopped with
+# the flow's confirmation, `cmlsh` seeing it running, then stopped; `container list` from the menu shows cmlsh's
 # table line for line; `container remove` asks "Really ...?" as cmlsh
 # does: declined, nothing is done and the form says so in cmlsh's words;
 # confirmed, the container is gone and the reply reads as cmlsh's.  A form
@@ -97,6 +98,25 @@ tui_expect "the chosen name in its field" "^ NAME \* +$name *\$"
 tui_keys F5
 tui_expect "run: the container runs" "$name: running"
 expect_eq "cmlsh: running" running "$(ct_state "$name")"
+tui_keys Enter
+
+# --- a command in the container: the terminal is its until it ends ----------------
+open_command container exec
+tui_expect "container exec: its form" '^ COMMAND\.\.\. \*'
+tui_type "$name"
+tui_keys Tab
+tui_type "echo 'hé  llo' \"x y\" \$HOME"
+tui_keys F5
+tui_expect "exec: the command's output, its words split as cmlsh splits them" \
+    "^$(re_quote "$(ct_exec "$name" echo 'hé  llo' "x y" '$HOME')")\$"
+tui_expect "exec: its exit status" '^\[container exec: exit status 0\]'
+tui_keys Enter
+tui_expect "exec: Enter goes back to the form, the values kept" \
+    "^ COMMAND\\.\\.\\. \\* +echo 'hé  llo' \"x y\" \\\$HOME *\$"
+tui_keys C-u
+tui_type "sh -c 'exit 3'"
+tui_keys F5
+tui_expect "exec: the command's exit status" '^\[container exec: exit status 3\]'
 tui_keys Enter
 open_command container stop
 tui_type "$name"
