@@ -316,6 +316,11 @@ form_arg_help(const struct cmd_arg *a)
 	return s;
 }
 
+/*
+ * Draws the form: the synopsis, a label and a field per argument, the
+ * button, the message about the values, what the current field is, and
+ * the command's help beside or below.
+ */
 static void
 form_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 {
@@ -615,6 +620,7 @@ form_progress_show(struct form_call *c, struct json_object *p)
 	doupdate();
 }
 
+/* A progress reply of a call (client_reply_ops). */
 static void
 form_progress(void *arg, struct json_object *p)
 {
@@ -675,6 +681,7 @@ form_output(struct form_call *c, struct json_object *params,
 	return exec_output(params, fds, nfds, &c->exit_status, cause);
 }
 
+/* A reply of a call: merged with those before (client_reply_ops). */
 static int
 form_reply(void *arg, struct json_object *params, int continues,
     const int *fds, size_t nfds, char **cause)
@@ -696,6 +703,10 @@ form_reply(void *arg, struct json_object *params, int continues,
 	return 0;
 }
 
+/*
+ * The error a call was answered with (client_reply_ops): kept, unless it
+ * asks for a secret that is asked for on demand.
+ */
 static void
 form_error(void *arg, const char *error, struct json_object *params)
 {
@@ -749,7 +760,8 @@ form_call_once(struct tui *t, const struct cmd_entry *cmd,
 	c->cmd = cmd;
 	c->exit_status = -1;
 	exec_prepare(cmd, params, 0);
-	if (cmd->flags & CMD_STREAMS)
+	/* a stream, or a change that may take a while: it is under way */
+	if ((cmd->flags & CMD_STREAMS) || !(cmd->flags & CMD_READONLY))
 		form_progress_show(c, NULL);
 	rc = tui_call_ops(t, cmd, json_object_get(params),
 	    (cmd->flags & CMD_STREAMS) != 0, &ops, &cause);
@@ -1062,6 +1074,11 @@ form_type(struct form_view *f, int ch)
 	}
 }
 
+/*
+ * The form's keys: moving between fields, editing the current one,
+ * choosing from its list, toggling, running; Esc and the F-keys of every
+ * view are the loop's.
+ */
 static int
 form_key(struct tui *t, struct tui_view *v, int ch)
 {
@@ -1165,6 +1182,7 @@ form_key(struct tui *t, struct tui_view *v, int ch)
 	return 0;
 }
 
+/* Frees the form and what its fields held. */
 static void
 form_free(struct tui_view *v)
 {

@@ -50,7 +50,8 @@ tui_menu_offers(const struct cmd_entry *cmd)
 	 * Every command of cmld's table, as cmlsh's help lists them all:
 	 * the stage daemons' own tables are no one's to run.
 	 */
-	return cmd != NULL && cmd >= cmd_table && cmd < cmd_table + cmd_table_len;
+	return cmd != NULL && cmd >= cmd_table &&
+	    cmd < cmd_table + cmd_table_len;
 }
 
 /* Says whether list (n long) holds s. */
@@ -331,6 +332,10 @@ tui_menu_draw_text(struct tui *t, WINDOW *win, int y, int x, int rows,
 	words_free(&lines);
 }
 
+/*
+ * Draws a menu: the list (made anew for the body's size) and the help of
+ * the selected entry beside it on a wide terminal, else below it.
+ */
 static void
 menu_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 {
@@ -394,6 +399,7 @@ menu_open(struct tui *t, struct menu_view *m)
 	free(args);
 }
 
+/* A menu's keys: moving, opening, the help scrolled or whole. */
 static int
 menu_key(struct tui *t, struct tui_view *v, int ch)
 {
@@ -453,6 +459,7 @@ menu_key(struct tui *t, struct tui_view *v, int ch)
 	return 1;
 }
 
+/* Frees a menu and its lists. */
 static void
 menu_free(struct tui_view *v)
 {
