@@ -435,8 +435,11 @@ menu_key(struct tui *t, struct tui_view *v, int ch)
 	case 'l':
 		menu_open(t, m);
 		return 1;
+	case KEY_F(2):
+	case 'm':
+		/* the menus are open already: not a second time on top */
+		return 1;
 	case KEY_F(3):
-	case 'h':
 		if (m->family != NULL) {
 			char *help = menu_help_text(m, 78);
 
@@ -476,7 +479,7 @@ static const struct tui_view_ops menu_ops = {
 	.draw = menu_draw,
 	.key = menu_key,
 	.free = menu_free,
-	.help = "Enter open  PgDn help  h all  Esc back",
+	.help = "Enter open  PgDn help  F3 all of it  Esc back",
 };
 
 void
