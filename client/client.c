@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "file.h"
+#include "settings.h"
 #include "xmalloc.h"
 
 void
@@ -443,6 +444,32 @@ client_json_merge(struct json_object *acc, struct json_object *more)
 		} else
 			json_object_object_add(acc, key, json_object_get(val));
 	}
+}
+
+long long
+client_idle_timeout(struct json_object *reply)
+{
+	const struct setting_def *def = setting_find("session_idle_timeout");
+	const char *value = def != NULL ? def->def : "0";
+	struct json_object *v;
+	long long seconds, max = def != NULL ? def->max : 86400;
+	char *end;
+
+	if (reply != NULL && json_object_object_get_ex(reply, "settings",
+	    &v) && json_object_is_type(v, json_type_array) &&
+	    json_object_array_length(v) == 1 &&
+	    json_object_object_get_ex(json_object_array_get_idx(v, 0),
+	    "value", &v) && json_object_is_type(v, json_type_string))
+		value = json_object_get_string(v);
+	errno = 0;
+	seconds = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0')
+		seconds = def != NULL ? strtoll(def->def, NULL, 10) : 0;
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds > max)
+		seconds = max;
+	return seconds;
 }
 
 int

@@ -97,6 +97,13 @@ int client_call(struct client *cl, const struct cmd_entry *cmd,
  */
 void client_json_merge(struct json_object *acc, struct json_object *more);
 /*
+ * Returns the seconds of session_idle_timeout (after which cmlsh ends an
+ * idle session and cmltui locks, CR 2.5, 2.6) in a reply of device config
+ * get for it (NULL: cmld did not answer): the setting's default when the
+ * reply does not tell, or tells what is no number.
+ */
+long long client_idle_timeout(struct json_object *reply);
+/*
  * Follows the audit trail's notices (CR 3.4(2), CR 2.9(1)) on a second
  * connection cl to path (org.cml.Audit.Follow with "notices"), made
  * non-blocking: wait for cl->fd and call client_notice_read.  -1 (cl->fd

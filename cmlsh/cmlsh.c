@@ -31,7 +31,6 @@
 #include "exec.h"
 #include "help.h"
 #include "secret.h"
-#include "settings.h"
 #include "words.h"
 #include "xmalloc.h"
 
@@ -1274,23 +1273,14 @@ cmlsh_history_add(struct cmlsh *sh, const char *line)
 static void
 cmlsh_idle_timeout(struct cmlsh *sh)
 {
-	const struct setting_def *def = setting_find("session_idle_timeout");
-	struct json_object *acc = NULL, *params, *v;
-	const char *value = def != NULL ? def->def : "0";
+	struct json_object *acc = NULL, *params;
 
 	params = json_object_new_object();
 	json_object_object_add(params, "key",
 	    json_object_new_string("session_idle_timeout"));
-	if (complete_query(&sh->cl, "device config get", params, &acc) == 0 &&
-	    json_object_object_get_ex(acc, "settings", &v) &&
-	    json_object_is_type(v, json_type_array) &&
-	    json_object_array_length(v) == 1 &&
-	    json_object_object_get_ex(json_object_array_get_idx(v, 0),
-	    "value", &v) && json_object_is_type(v, json_type_string))
-		value = json_object_get_string(v);
-	sh->idle_timeout = strtoll(value, NULL, 10);
-	if (sh->idle_timeout < 0)
-		sh->idle_timeout = 0;
+	if (complete_query(&sh->cl, "device config get", params, &acc) != 0)
+		acc = NULL;
+	sh->idle_timeout = client_idle_timeout(acc);
 	json_object_put(acc);
 }
 

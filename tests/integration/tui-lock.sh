@@ -1,0 +1,250 @@
+#!/bin/bash
+# cmltui's screen lock, driven through tmux against a real stack with
+# session_idle_timeout set to 2 s through cmlsh: keys pressed each second
+# keep the session open beyond the timeout; without keys the screen locks
+# and nothing of the dashboard shows (no container, no uuid, no stages);
+# PAM (the service file dist/pam.d/cmltui, installed for the test when the
+# host has none) checks the name and password typed: a wrong password and
+# an unknown user get the same words, with a wait during which keys are
+# dropped; a valid user who is neither the session's owner nor an
+# administrator is told that he may not unlock; an administrator (group
+# cml-admin) unlocks a session of root, and the dashboard is back; the
+# operator's lock key locks at once, and SIGTERM ends a locked session.
+# As an unprivileged operator (group cml, vt100 without colours) only the
+# owner's own password unlocks (PAM's unix_chkpwd checks no other); a
+# resize while locked keeps the lock and lays the dashboard out anew.  No
+# password typed shows on the screen or is stored anywhere in the stack's
+# directory (cmld's log, the audit trail).
+# Proves: CR 2.5 (the session locks after the device's idle time and stays
+# locked until the owner or an authorised user authenticates), CR 1.1
+# (the user who unlocks is identified and authenticated by PAM), CR 1.10
+# (one message for a wrong password and an unknown user; the password is
+# never shown), CR 2.1 (an authenticated user without the right is refused)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tui-lib.sh"
+
+need_prog tmux useradd userdel chpasswd setpriv getent pgrep
+ct_setup
+ensure_groups
+ct=$(ct_name lock)
+ct_create "$ct" '{"name":"'"$ct"'","guestos":{"name":"busybox"}}'
+uuid=$(cmlsh_run --json -c 'device status' | json_get uuid)
+
+PAM_FILE=/etc/pam.d/cmltui
+PAM_SAVED=
+PAM_INSTALLED=0
+TEST_USERS=()
+
+# Removes the test's users and puts the host's PAM file back.
+lock_cleanup() {
+	local u
+	for u in "${TEST_USERS[@]}"; do
+		userdel "$u" 2>/dev/null
+	done
+	if [ -n "$PAM_SAVED" ]; then
+		cp -p "$PAM_SAVED" "$PAM_FILE"
+	elif [ "$PAM_INSTALLED" = 1 ]; then
+		rm -f "$PAM_FILE"
+	fi
+}
+trap 'st=$?; lock_cleanup; (exit $st); ct_exit' EXIT
+
+# The PAM service cmltui uses (fixed: an environment must not choose it).
+if ! cmp -s "$CML_SRCDIR/dist/pam.d/cmltui" "$PAM_FILE"; then
+	if [ -e "$PAM_FILE" ]; then
+		PAM_SAVED=$SCRATCH/pam.cmltui.host
+		cp -p "$PAM_FILE" "$PAM_SAVED" || fail "cannot save $PAM_FILE"
+	fi
+	PAM_INSTALLED=1
+	install -m 644 "$CML_SRCDIR/dist/pam.d/cmltui" "$PAM_FILE" ||
+	    fail "cannot install $PAM_FILE"
+fi
+
+# A random password of letters and digits.
+new_password() {
+	tr -dc 'A-Za-z0-9' </dev/urandom | head -c 20
+}
+
+# Creates a user without home and login shell with a random password in
+# PW_<var>: add_user VAR NAME [GROUP]
+add_user() {
+	local pw
+	pw=$(new_password)
+	useradd -M -s /usr/sbin/nologin ${3:+-G "$3"} "$2" ||
+	    fail "useradd $2 failed"
+	TEST_USERS+=("$2")
+	echo "$2:$pw" | chpasswd || fail "chpasswd $2 failed"
+	printf -v "$1" '%s' "$pw"
+}
+OWNER=cmltui-own-$$
+OTHER=cmltui-oth-$$
+ADMIN=cmltui-adm-$$
+add_user PW_OWNER "$OWNER" cml
+add_user PW_OTHER "$OTHER"
+add_user PW_ADMIN "$ADMIN" cml-admin
+PW_WRONG=wrong$(new_password)
+PASSWORDS=("$PW_OWNER" "$PW_OTHER" "$PW_ADMIN" "$PW_WRONG")
+
+# A check: no password typed shows on the screen: no_password WHEN
+no_password() {
+	local p screen bad=0
+	screen=$(tui_screen)
+	for p in "${PASSWORDS[@]}"; do
+		case $screen in *"$p"*) bad=1 ;; esac
+	done
+	expect_eq "no password on the screen ($1)" 0 "$bad"
+}
+
+# Types into the lock screen's fields (the user field cleared first) and
+# unlocks: unlock USER PASSWORD
+unlock() {
+	tui_keys Up C-u
+	tui_type "$1"
+	tui_keys Enter
+	tui_type "$2"
+	no_password "typed, before Enter"
+	tui_keys Enter
+}
+
+# Waits until the wait after a failure is over.
+wait_over() {
+	tui_wait '\(wait [0-9]+ s\)' 3
+	tui_wait_gone '\(wait [0-9]+ s\)' 40 ||
+	    _check_failed "the wait after a failure ends" "still waiting"
+}
+
+# The lines from the outcome of the last try down to the box's end.
+outcome() {
+	tui_screen | sed -n '/unlock failed/,$p' | sed -E 's/ +$//'
+}
+
+# cmltui's pid (the child of the shell in the tmux pane).
+cmltui_pid() {
+	local pane
+	pane=$(_tui_tmux display-message -p -t "$TUI_TARGET" '#{pane_pid}')
+	pgrep -P "$pane" -x cmltui
+}
+
+cmlsh_run -c 'device config set session_idle_timeout 2' >/dev/null ||
+    fail "device config set session_idle_timeout 2 failed"
+
+# --- root's session, 80x24 ------------------------------------------------
+tui_start 80 24
+# keys each second keep it open for three times the timeout, the
+# dashboard's content in sight
+locked=0 seen_ct=0 seen_uuid=0
+for ((i = 0; i < 6; i++)); do
+	tui_keys Down
+	sleep 1
+	screen=$(tui_screen)
+	case $screen in *"cmltui locked"*) locked=1 ;; esac
+	case $screen in *"$ct"*) seen_ct=1 ;; esac
+	case $screen in *"$uuid"*) seen_uuid=1 ;; esac
+done
+expect_eq "keys each second keep the session unlocked for 6 s" 0 "$locked"
+expect_eq "the dashboard showed the container" 1 "$seen_ct"
+expect_eq "the dashboard showed the device's uuid" 1 "$seen_uuid"
+
+tui_expect "idle for 2 s, the screen locks" 'cmltui locked \(idle 2 s\)'
+tui_expect_not "locked: no container shows" "$ct"
+tui_expect_not "locked: no uuid shows" "$uuid"
+tui_expect_not "locked: no stage shows" 'Stages|tpm2d|Containers|Audit'
+tui_expect "locked: whose session it is" 'session of root'
+tui_expect "locked: asks for the user" 'User:'
+tui_expect "locked: asks for the password" 'Password:'
+
+# a wrong password
+unlock "$ADMIN" "$PW_WRONG"
+tui_expect "a wrong password: unlock failed" 'unlock failed'
+tui_expect "a wrong password: still locked" 'cmltui locked'
+no_password "after a wrong password"
+# typed during the wait: Tab would go to the user field, the rest into it
+tui_keys Tab
+tui_type "dropped$$"
+wait_over
+tui_expect_not "keys typed during the wait are dropped" "dropped$$"
+failed_wrong=$(outcome)
+
+# an unknown user: the same words
+unlock "cmltui-none-$$" "$PW_WRONG"
+tui_expect "an unknown user: unlock failed" 'unlock failed \(wait'
+wait_over
+expect_eq "an unknown user and a wrong password look the same" \
+    "$failed_wrong" "$(outcome)"
+tui_expect "the second failure in a row: still locked" 'cmltui locked'
+
+# a valid user without the right
+unlock "$OTHER" "$PW_OTHER"
+tui_expect "a user neither owner nor admin is refused" \
+    "$OTHER may not unlock this session"
+tui_expect_not "refused: no container shows" "$ct"
+no_password "refused"
+wait_over
+
+# an administrator unlocks
+# (2 s idle lock it again: what is checked is checked at once)
+unlock "$ADMIN" "$PW_ADMIN"
+tui_expect "an administrator unlocks: the dashboard is back" "$uuid"
+tui_expect_not "unlocked: the lock screen is gone" 'cmltui locked'
+no_password "unlocked"
+
+# the operator's key locks at once; SIGTERM ends the locked session
+tui_keys L
+tui_expect "the lock key locks at once" 'cmltui locked by the operator'
+tui_expect_not "locked by the key: no container shows" "$ct"
+pid=$(cmltui_pid)
+[ -n "$pid" ] || fail "no cmltui process in the tmux pane"
+kill -TERM "$pid"
+tui_expect "SIGTERM ends a locked session with status 1" '^cmltui-exit=1$'
+tui_end
+
+# --- an operator's session (group cml), vt100 without colours ---------------
+mkdir -p "$SCRATCH/bin" || fail "mkdir $SCRATCH/bin"
+cp "$CMLTUI" "$SCRATCH/bin/cmltui" || fail "cannot copy cmltui"
+chmod 755 "$SCRATCH/bin" "$SCRATCH/bin/cmltui"
+cat >"$SCRATCH/bin/cmltui-as-owner" <<EOF
+#!/bin/sh
+exec setpriv --reuid=$OWNER --regid=$OWNER --init-groups -- "$SCRATCH/bin/cmltui" "\$@"
+EOF
+chmod 755 "$SCRATCH/bin/cmltui-as-owner"
+CMLTUI=$SCRATCH/bin/cmltui-as-owner
+tui_start 80 24 TERM=vt100 NO_COLOR=1 HOME=/
+tui_expect "the operator's dashboard shows the device's uuid" "$uuid"
+tui_expect "idle, the operator's screen locks" 'cmltui locked \(idle 2 s\)'
+tui_expect_not "locked: no container shows (vt100)" "$ct"
+tui_expect "the owner's name is offered" "User: +$OWNER"
+
+# not root: PAM checks no password but the owner's own
+unlock "$ADMIN" "$PW_ADMIN"
+tui_expect "as an operator, an administrator's password fails" \
+    'unlock failed'
+no_password "operator, after a failure"
+wait_over
+# resized while locked: still locked, and laid out anew once unlocked
+tui_resize 100 30
+tui_expect "resized to 100x30 while locked: the lock screen stays" \
+    'cmltui locked \(idle 2 s\)'
+tui_expect_not "resized while locked: no uuid shows" "$uuid"
+unlock "$OWNER" "$PW_OWNER"
+tui_expect "the owner unlocks: the dashboard is back" "$uuid"
+wide=$(tui_screen | awk '{ if (length($0) > w) w = length($0) } END { print w + 0 }')
+expect_eq "unlocked after the resize: the dashboard is 100 columns wide" \
+    100 "$wide"
+tui_expect_not "the owner unlocked: the lock screen is gone" \
+    'cmltui locked'
+no_password "operator, unlocked"
+tui_keys q
+tui_end
+# (a vt100 has no screen of its own to leave: the status follows the
+# help line's rest on the same line)
+expect_eq "the operator's cmltui quits with status 0" 0 "${trc%%[!0-9]*}"
+
+# --- nothing typed is kept ------------------------------------------------
+kept=0
+for p in "${PASSWORDS[@]}"; do
+	grep -r -a -q -F -- "$p" "$STACK_DIR" && kept=1
+done
+expect_eq "no password in cmld's log, audit trail or state" 0 "$kept"
+
+finish
