@@ -4,7 +4,8 @@
  * family, through the same functions the menus are built with; every
  * argument a person types has a field in its command's form, and no
  * secret has one; the lists that need no cmld complete from the tables,
- * and those that do are empty, not missing, when cmld is away.
+ * and those that do are empty, not missing, when cmld is away; a value
+ * shown in a field of several words (words_quote) splits back whole.
  */
 #include "config.h"
 
@@ -19,6 +20,7 @@
 
 #include "cmltui.h"
 #include "settings.h"
+#include "words.h"
 
 /*
  * cmlsh lists, completes and runs every command of cmld's table
@@ -276,6 +278,33 @@ test_completions_without_cmld(void **state)
 	client_disconnect(&t.cl);
 }
 
+/* What words_quote makes of a word, words_split gives back whole. */
+static void
+test_words_quote_splits_back(void **state)
+{
+	static const char *const words[] = {
+		"plain", "", "two words", "it's", "\"quoted\"", "back\\slash",
+		"tab\there", "$HOME", "'", "''", "hé llo", NULL,
+	};
+	struct words w;
+	char *q, *cause = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; words[i] != NULL; i++) {
+		q = words_quote(words[i]);
+		if (words_split(q, 0, &w, &cause) == -1)
+			fail_msg("%s: %s", q, cause);
+		assert_int_equal(w.argc, 1);
+		assert_string_equal(w.argv[0], words[i]);
+		words_free(&w);
+		free(q);
+	}
+	q = words_quote("plain");
+	assert_string_equal(q, "plain");
+	free(q);
+}
+
 int
 main(void)
 {
@@ -288,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_form_fields_in_command_line_order),
 		cmocka_unit_test(test_completions_from_the_tables),
 		cmocka_unit_test(test_completions_without_cmld),
+		cmocka_unit_test(test_words_quote_splits_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
