@@ -150,7 +150,7 @@ dash_tick(struct tui *t, struct tui_view *v)
 	struct dash *d = v->data;
 	struct json_object *r;
 	char *err = NULL;
-	int rc, slow;
+	int rc = -1, slow;
 
 	slow = d->ticks++ % DASH_SLOW_EVERY == 0 || t->reconnected ||
 	    d->status == NULL;
