@@ -241,14 +241,63 @@ flow_audit_verify(struct tui *t, struct flow_audit *a)
 		    "the trail was changed");
 		a->verdict_attr = TUI_A_BAD;
 	}
-	a->verdict_more = xasprintf("%s%s%s%s",
-	    json_object_get_boolean(json_object_object_get(r,
-	    "signatures_checked")) ? "signatures checked" :
-	    "signatures not checked",
-	    flow_int(r, "anchor", 0) > 0 ? "; starts at the checkpoint of "
-	    "dropped records" : "",
-	    note != NULL ? "; " : "", note != NULL ? note : "");
+	if (note != NULL)
+		a->verdict_more = xstrdup(note);
+	else
+		a->verdict_more = xasprintf("every checkpoint's signature "
+		    "checked%s", flow_int(r, "anchor", 0) > 0 ? "; it starts "
+		    "at the checkpoint before dropped records" : "");
 	json_object_put(r);
+}
+
+/* Returns s, or "-" when it is NULL or empty. */
+static const char *
+flow_audit_or(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+/*
+ * Returns audit show's reply as the details view shows it: a field a
+ * line, the subject in one, the details wrapped at width below.
+ */
+static char *
+flow_audit_record_text(struct json_object *reply, int width)
+{
+	struct json_object *r = json_object_object_get(reply, "record");
+	const char *p, *line, *details = flow_str(r, "details");
+	char *text = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return xstrdup("");
+	fprintf(f, "Record #%lld  %s\n\n", flow_int(r, "seq", 0),
+	    flow_audit_or(flow_str(r, "time")));
+	fprintf(f, "Type          %s\n", flow_audit_or(flow_str(r, "type")));
+	fprintf(f, "Subject       uid %lld, pid %lld, %s\n",
+	    flow_int(r, "uid", -1), flow_int(r, "pid", -1),
+	    flow_audit_or(flow_str(r, "comm")));
+	fprintf(f, "Container     %s\n", flow_audit_or(flow_str(r,
+	    "container")));
+	fprintf(f, "Object        %s\n", flow_audit_or(flow_str(r, "object")));
+	fprintf(f, "Result        %s\n", flow_audit_or(flow_str(r, "result")));
+	fprintf(f, "Acknowledged  %s\n", json_object_get_boolean(
+	    json_object_object_get(r, "acknowledged")) ? "yes" : "no");
+	fprintf(f, "Checkpoint    %s\n", json_object_get_boolean(
+	    json_object_object_get(reply, "covered_by_checkpoint")) ?
+	    "covered by a signed checkpoint" : "not yet covered by a signed "
+	    "checkpoint");
+	fprintf(f, "Hash          %s\n", flow_audit_or(flow_str(r, "hash")));
+	fprintf(f, "Previous      %s\n", flow_audit_or(flow_str(r, "prev")));
+	fprintf(f, "\nDetails\n");
+	for (p = details != NULL ? details : ""; *p != '\0'; ) {
+		line = p;
+		n = flow_wrap_next(&p, width > 10 ? width - 2 : 8);
+		fprintf(f, "  %.*s\n", (int)n, line);
+	}
+	fclose(f);
+	return text;
 }
 
 /* Shows the selected record whole. */
@@ -271,7 +320,7 @@ flow_audit_show(struct tui *t, struct flow_audit *a)
 		free(msg);
 		return;
 	}
-	text = tui_format_reply("org.cml.Audit.Show", reply);
+	text = flow_audit_record_text(reply, t->cols - 4);
 	title = xasprintf("Audit record #%lld", seq);
 	tui_text_push(t, title, text);
 	free(title);
@@ -355,6 +404,7 @@ flow_audit_ask(struct tui *t, struct json_object *filters, const char *key)
 	const char **choices;
 	const char *param = NULL;
 	char **list = NULL, *typed = NULL, *init, *prompt, *cause = NULL;
+	char *title;
 	size_t n = 0, i;
 	int pick, rc = -1;
 
@@ -370,7 +420,9 @@ flow_audit_ask(struct tui *t, struct json_object *filters, const char *key)
 		for (i = 0; i < n; i++)
 			choices[i + 1] = list[i];
 		choices[n + 1] = "other: type it";
-		pick = tui_pick(t, arg->help, choices, n + 2);
+		title = xasprintf("Filter by %s", key);
+		pick = tui_pick(t, title, choices, n + 2);
+		free(title);
 		if (pick >= 1 && (size_t)pick <= n)
 			typed = xstrdup(list[pick - 1]);
 		free(choices);
@@ -526,23 +578,31 @@ flow_audit_layout(int cols, struct flow_audit_cols *c)
 	c->time = c->wide ? 19 : 8;
 	c->type = 9;
 	c->uid = c->wide ? 5 : 0;
-	c->result = c->wide ? 18 : 14;
+	c->result = 18;
 	rest = cols - 1 - (c->seq + c->time + c->type + c->uid + c->result) -
 	    (c->wide ? 7 : 6);
 	if (rest < 12)
 		rest = 12;
-	c->container = rest / 5;
-	c->object = rest * 2 / 5;
+	c->container = rest / 6 > 9 ? rest / 6 : 9;
+	c->object = rest / 3 < 22 ? rest / 3 : 22;
 	c->details = rest - c->container - c->object;
 }
 
-/* Returns name without "org.cml.", as the table shows it. */
+/*
+ * Returns an object as the table shows it: without "org.cml."
+ * (Container.Start); with last, a result's error by its own name
+ * (VerificationFailed).
+ */
 static const char *
-flow_audit_short(const char *name)
+flow_audit_short(const char *name, int last)
 {
-	if (name != NULL && strncmp(name, "org.cml.", 8) == 0)
-		return name + 8;
-	return name;
+	const char *dot;
+
+	if (name == NULL || strncmp(name, "org.", 4) != 0)
+		return name;
+	if (last && (dot = strrchr(name, '.')) != NULL)
+		return dot + 1;
+	return strncmp(name, "org.cml.", 8) == 0 ? name + 8 : name;
 }
 
 /* Draws one row of the table at y, x: the cells given, clipped. */
@@ -620,8 +680,7 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		else
 			snprintf(uid, sizeof uid, "%lld", flow_int(r, "uid",
 			    -1));
-		/* org.cml.Container.Start: Container.Start, and the errors */
-		obj = flow_audit_short(flow_str(r, "object"));
+		obj = flow_audit_short(flow_str(r, "object"), 0);
 		result = flow_str(r, "result");
 		cell[0] = seq;
 		cell[1] = time;
@@ -630,7 +689,7 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		cell[4] = flow_str(r, "container") != NULL ?
 		    flow_str(r, "container") : "";
 		cell[5] = obj != NULL ? obj : "";
-		cell[6] = result != NULL ? flow_audit_short(result) : "";
+		cell[6] = result != NULL ? flow_audit_short(result, 1) : "";
 		cell[7] = flow_str(r, "details") != NULL ?
 		    flow_str(r, "details") : "";
 		if (i == a->sel)

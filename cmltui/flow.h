@@ -73,7 +73,15 @@ void flow_audit_push(struct tui *t, struct json_object *params,
 /* Pushes container name's details; with console, attaches to it at once. */
 void flow_container_push(struct tui *t, const char *name, int console);
 
-/* Prints text wrapped at n columns from y, x; returns the lines used. */
+/*
+ * Returns the length of the next line of text at *p wrapped at n
+ * characters (at a blank where it can, at a newline), moving *p past it.
+ */
+size_t flow_wrap_next(const char **p, int n);
+/*
+ * Prints text wrapped at n columns from y, x, at most max_lines; returns
+ * the lines used (win NULL: only counts them).
+ */
 int flow_wrap(struct tui *t, WINDOW *win, int y, int x, int n, int max_lines,
     enum tui_attr a, const char *text);
 

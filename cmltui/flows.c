@@ -58,38 +58,52 @@ flow_int(struct json_object *o, const char *key, long long def)
 	return json_object_get_int64(v);
 }
 
+size_t
+flow_wrap_next(const char **p, int n)
+{
+	const char *q, *brk = NULL, *start = *p;
+	size_t len;
+	int w = 0;
+
+	/* the most whole words that fit in n characters */
+	for (q = start; *q != '\0' && *q != '\n'; q++) {
+		if ((*q & 0xc0) == 0x80)
+			continue;
+		if (w == n)
+			break;
+		if (*q == ' ')
+			brk = q;
+		w++;
+	}
+	if (*q != '\0' && *q != '\n' && *q != ' ' && brk != NULL)
+		q = brk;
+	len = (size_t)(q - start);
+	if (*q == ' ' || *q == '\n')
+		q++;
+	*p = q;
+	return len;
+}
+
 int
 flow_wrap(struct tui *t, WINDOW *win, int y, int x, int n, int max_lines,
     enum tui_attr a, const char *text)
 {
-	const char *p = text, *q, *brk;
+	const char *p = text, *start;
 	char *line;
-	int lines = 0, w;
+	size_t len;
+	int lines = 0;
 
 	while (*p != '\0' && lines < max_lines && n > 0) {
-		/* the most whole words that fit in n characters */
-		brk = NULL;
-		w = 0;
-		for (q = p; *q != '\0' && *q != '\n'; q++) {
-			if ((*q & 0xc0) == 0x80)
-				continue;
-			if (w == n)
-				break;
-			if (*q == ' ')
-				brk = q;
-			w++;
+		start = p;
+		len = flow_wrap_next(&p, n);
+		if (win != NULL) {
+			line = xmalloc(len + 1);
+			memcpy(line, start, len);
+			line[len] = '\0';
+			tui_print_attr(t, win, y + lines, x, n, a, line);
+			free(line);
 		}
-		if (*q != '\0' && *q != '\n' && *q != ' ' && brk != NULL)
-			q = brk;
-		line = xmalloc((size_t)(q - p) + 1);
-		memcpy(line, p, (size_t)(q - p));
-		line[q - p] = '\0';
-		tui_print_attr(t, win, y + lines, x, n, a, line);
-		free(line);
 		lines++;
-		p = q;
-		if (*p == ' ' || *p == '\n')
-			p++;
 	}
 	return lines;
 }
@@ -232,24 +246,63 @@ flow_win_unplace(struct flow_win *fw)
 	fw->win = NULL;
 }
 
-/* Lays the window out for its content, in the middle of the screen. */
+/* Returns the images shown, a bar each. */
+static size_t
+flow_win_shown(struct flow_win *fw)
+{
+	return fw->nfiles > FLOW_FILES_MAX ? FLOW_FILES_MAX : fw->nfiles;
+}
+
+/* Returns the width of the window on this screen. */
+static int
+flow_win_cols(struct flow_win *fw)
+{
+	int cols = fw->t->cols - 4;
+
+	if (cols > FLOW_WIN_COLS)
+		cols = FLOW_WIN_COLS;
+	return cols < 20 ? 20 : cols;
+}
+
+/* Returns the rows the window's content takes, its border included. */
+static int
+flow_win_rows(struct flow_win *fw)
+{
+	int rows = 2 + 1;
+
+	if (flow_win_shown(fw) > 0)
+		rows += (int)flow_win_shown(fw);
+	else if (fw->file != NULL)
+		rows++;
+	if (fw->total > 0)
+		rows++;
+	if (fw->verdict != NULL) {
+		rows += 2;
+		if (fw->text != NULL)
+			rows += flow_wrap(fw->t, NULL, 0, 0,
+			    flow_win_cols(fw) - 4, fw->t->rows, TUI_A_NORMAL,
+			    fw->text);
+	}
+	return rows;
+}
+
+/*
+ * Lays the window out for its content, in the middle of the screen; again
+ * when its content grew or shrank.
+ */
 static void
 flow_win_place(struct flow_win *fw)
 {
 	struct tui *t = fw->t;
-	int rows, cols, shown;
+	int rows = flow_win_rows(fw), cols = flow_win_cols(fw);
 
-	shown = fw->nfiles > FLOW_FILES_MAX ? FLOW_FILES_MAX :
-	    (int)fw->nfiles;
-	/* border, what, file or images, overall, blank, verdict, 4 lines */
-	rows = 2 + 1 + (shown > 0 ? shown : 1) + 1 + 1 + 1 + 4 + 1;
 	if (rows > t->rows - 2)
 		rows = t->rows - 2;
-	cols = t->cols - 4 < FLOW_WIN_COLS ? t->cols - 4 : FLOW_WIN_COLS;
-	if (rows < 5)
-		rows = 5;
-	if (cols < 20)
-		cols = 20;
+	if (rows < 4)
+		rows = 4;
+	if (fw->win != NULL && getmaxy(fw->win) == rows &&
+	    getmaxx(fw->win) == cols)
+		return;
 	flow_win_unplace(fw);
 	fw->win = newwin(rows, cols, (t->rows - rows) / 2,
 	    (t->cols - cols) / 2);
@@ -280,26 +333,36 @@ flow_win_what(struct flow_win *fw, const char *what)
 	fw->what = xstrdup(what);
 }
 
-/* Draws a bar labelled label at y: "label [####    ]  42%". */
+/* The columns of a bar's label and of what follows its percentage. */
+#define FLOW_BAR_LABEL 16
+#define FLOW_BAR_SUFFIX 20
+
+/*
+ * Draws a bar labelled label at y: "label [####    ]  42%  suffix"; the
+ * bars of one window line up.
+ */
 static void
 flow_win_bar(struct flow_win *fw, int y, const char *label, long long done,
-    long long total)
+    long long total, const char *suffix)
 {
 	WINDOW *w = fw->win;
-	int cols, lw, bw;
+	int cols, bw, x;
 	double f = total > 0 ? (double)done / (double)total : 0;
 	char pct[8];
 
 	cols = getmaxx(w) - 4;
-	lw = cols / 3;
-	bw = cols - lw - 6;
+	bw = cols - FLOW_BAR_LABEL - 1 - 5 - 1 - FLOW_BAR_SUFFIX;
 	if (f > 1)
 		f = 1;
-	tui_print(w, y, 2, lw, label);
-	if (bw > 4)
-		tui_bar(fw->t, w, y, 2 + lw + 1, bw, f);
-	snprintf(pct, sizeof pct, "%3d%%", (int)(f * 100));
-	tui_print(w, y, 2 + lw + 1 + (bw > 4 ? bw : 0) + 1, 5, pct);
+	tui_print(w, y, 2, FLOW_BAR_LABEL, label);
+	x = 2 + FLOW_BAR_LABEL + 1;
+	if (bw > 4) {
+		tui_bar(fw->t, w, y, x, bw, f);
+		x += bw;
+	}
+	snprintf(pct, sizeof pct, "%4d%%", (int)(f * 100));
+	tui_print(w, y, x, 5, pct);
+	tui_print(w, y, x + 6, FLOW_BAR_SUFFIX, suffix);
 }
 
 /* Draws the window and shows it now. */
@@ -309,19 +372,17 @@ flow_win_draw(struct flow_win *fw)
 	struct tui *t = fw->t;
 	WINDOW *w;
 	long long before = 0, mine;
-	size_t i, first = 0, shown;
+	size_t i, first = 0, shown = flow_win_shown(fw);
 	int y = 1, cols, rows;
 	char a[32], b[32], *line;
 
-	if (fw->win == NULL)
-		flow_win_place(fw);
+	flow_win_place(fw);
 	if ((w = fw->win) == NULL)
 		return;
 	getmaxyx(w, rows, cols);
 	werase(w);
 	tui_box(t, w, fw->title);
 	tui_print(w, y++, 2, cols - 4, fw->what);
-	shown = fw->nfiles > FLOW_FILES_MAX ? FLOW_FILES_MAX : fw->nfiles;
 	if (shown > 0) {
 		/* a bar per image: what of the bytes done is this image's */
 		for (i = 0; i < fw->nfiles && fw->file != NULL; i++)
@@ -336,23 +397,22 @@ flow_win_draw(struct flow_win *fw)
 				mine = 0;
 			if (mine > fw->sizes[i])
 				mine = fw->sizes[i];
-			flow_win_bar(fw, y++, fw->files[i], mine, fw->sizes[i]);
+			tui_bytes(a, sizeof a, fw->sizes[i]);
+			flow_win_bar(fw, y++, fw->files[i], mine, fw->sizes[i],
+			    a);
 			before += fw->sizes[i];
 		}
 	} else if (fw->file != NULL)
 		tui_print(w, y++, 2, cols - 4, fw->file);
-	else
-		y++;
 	if (fw->total > 0) {
 		tui_bytes(a, sizeof a, fw->done);
 		tui_bytes(b, sizeof b, fw->total);
-		line = xasprintf("all: %s of %s", a, b);
-		flow_win_bar(fw, y++, line, fw->done, fw->total);
+		line = xasprintf("%s of %s", a, b);
+		flow_win_bar(fw, y++, "all", fw->done, fw->total, line);
 		free(line);
-	} else
+	}
+	if (fw->verdict != NULL && y + 1 < rows - 1) {
 		y++;
-	y++;
-	if (fw->verdict != NULL && y < rows - 1) {
 		tui_print_attr(t, w, y++, 2, cols - 4, fw->verdict_attr,
 		    fw->verdict);
 		if (fw->text != NULL && y < rows - 1)
@@ -690,7 +750,7 @@ flow_start_verdict(struct flow_win *fw, const char *name,
     struct json_object *r)
 {
 	const char *state = flow_str(r, "state");
-	char *verdict, *text, *steps;
+	char *verdict, *text;
 	long long pid = flow_int(r, "pid", 0);
 
 	if (state == NULL)
@@ -700,16 +760,16 @@ flow_start_verdict(struct flow_win *fw, const char *name,
 	else
 		verdict = xasprintf("%s: %s", name, state);
 	if (flow_int(r, "unlock_ms", -1) >= 0) {
-		steps = xasprintf("PIN accepted: the key unwrapped in %lld ms."
+		text = xasprintf("PIN accepted: the key unwrapped in %lld ms."
 		    "\nVolume opened in %lld ms: keyslot %lld ms, activate "
 		    "%lld ms, file system %lld ms.",
 		    flow_int(r, "unlock_ms", 0), flow_int(r, "open_ms", 0),
 		    flow_int(r, "keyslot_ms", 0),
 		    flow_int(r, "activate_ms", 0), flow_int(r, "fs_ms", 0));
-		text = xasprintf("Guest OS images checked.\n%s", steps);
-		free(steps);
 	} else
-		text = xstrdup("Guest OS images checked.");
+		text = NULL;
+	flow_win_what(fw, "Its guest OS images checked against their signed "
+	    "hashes");
 	flow_win_verdict(fw, tui_state_attr(state), verdict, text);
 	free(verdict);
 	free(text);
@@ -837,6 +897,7 @@ tui_flow_stop(struct tui *t, const char *name)
 	rc = flow_call(t, "container stop", flow_name_params(name), &fc,
 	    &msg);
 	if (rc == 0) {
+		flow_win_what(fw, "Its init ended");
 		reason = flow_str(fc.reply, "reason");
 		verdict = xasprintf("%s: %s", name,
 		    flow_str(fc.reply, "state") != NULL ?
