@@ -72,6 +72,8 @@ cmd_container_head(struct ctr *k)
 	json_object_object_add(o, "state", json_object_new_string(k->state));
 	json_object_object_add(o, "guestos", json_object_new_string(
 	    k->cfg_ok ? k->cfg.guestos_name : "-"));
+	json_object_object_add(o, "version",
+	    json_object_new_string(k->version != NULL ? k->version : ""));
 	return o;
 }
 
@@ -81,8 +83,6 @@ cmd_container_row(struct ctr *k)
 {
 	struct json_object *o = cmd_container_head(k);
 
-	json_object_object_add(o, "version",
-	    json_object_new_string(k->version != NULL ? k->version : ""));
 	json_object_object_add(o, "pid", json_object_new_int64(
 	    k->rt != NULL ? (long long)k->rt->pid : 0));
 	json_object_object_add(o, "reason",
