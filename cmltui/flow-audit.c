@@ -569,23 +569,29 @@ struct flow_audit_cols {
 };
 
 static void
-flow_audit_layout(int cols, struct flow_audit_cols *c)
+flow_audit_layout(int cols, long long last_seq, struct flow_audit_cols *c)
 {
 	int rest;
 
 	c->wide = cols >= 110;
-	c->seq = 6;
+	/* as wide as the newest record's number */
+	for (c->seq = 1; last_seq >= 10; last_seq /= 10)
+		c->seq++;
+	if (c->seq < 3)
+		c->seq = 3;
 	c->time = c->wide ? 19 : 8;
 	c->type = 9;
 	c->uid = c->wide ? 5 : 0;
-	c->result = 18;
+	c->result = cols >= 100 ? 18 : 12;
 	rest = cols - 1 - (c->seq + c->time + c->type + c->uid + c->result) -
 	    (c->wide ? 7 : 6);
 	if (rest < 12)
 		rest = 12;
 	c->container = rest / 6 > 9 ? rest / 6 : 9;
-	c->object = rest / 3 < 22 ? rest / 3 : 22;
+	c->object = rest / 3 < 15 ? 15 : rest / 3 > 22 ? 22 : rest / 3;
 	c->details = rest - c->container - c->object;
+	if (c->details < 1)
+		c->details = 1;
 }
 
 /*
@@ -653,7 +659,8 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 			tui_print_attr(t, win, y++, 3, cols - 4, TUI_A_DIM,
 			    a->verdict_more);
 	}
-	flow_audit_layout(cols, &c);
+	flow_audit_layout(cols, n > 0 ? flow_int(flow_audit_record(a, n - 1),
+	    "seq", 0) : 0, &c);
 	flow_audit_row(t, win, y++, &c, TUI_A_HEADING, (const char **)head);
 	a->rows = rows - y - 1;
 	if (a->rows < 1)
@@ -836,8 +843,8 @@ static const struct tui_view_ops flow_audit_ops = {
 	.fd = flow_audit_fd,
 	.readable = flow_audit_readable,
 	.free = flow_audit_free,
-	.help = "Enter details  a ack  f follow  v verify  / filter  "
-	    "r reload  Esc back",
+	.help = "Enter show  a ack  f follow  v verify  / filter  "
+	    "r reload",
 };
 
 void

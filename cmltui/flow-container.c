@@ -607,8 +607,8 @@ static const struct tui_view_ops flow_ct_ops = {
 	.fd = flow_ct_fd,
 	.readable = flow_ct_readable,
 	.free = flow_ct_free,
-	.help = "s start  x stop  c console  p PIN  u PUK  r refresh  "
-	    "PgUp/PgDn log  Esc back",
+	.help = "s start  x stop  c console  p/u PIN/PUK  r refresh  "
+	    "PgUp log",
 };
 
 void

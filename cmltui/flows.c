@@ -14,8 +14,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -77,6 +75,9 @@ flow_wrap_next(const char **p, int n)
 	}
 	if (*q != '\0' && *q != '\n' && *q != ' ' && brk != NULL)
 		q = brk;
+	/* at least a character a line, however narrow */
+	if (q == start && *q != '\0' && *q != '\n' && *q != ' ')
+		q++;
 	len = (size_t)(q - start);
 	if (*q == ' ' || *q == '\n')
 		q++;
@@ -300,8 +301,10 @@ flow_win_place(struct flow_win *fw)
 		rows = t->rows - 2;
 	if (rows < 4)
 		rows = 4;
+	/* the same place as before, unless the content or the screen changed */
 	if (fw->win != NULL && getmaxy(fw->win) == rows &&
-	    getmaxx(fw->win) == cols)
+	    getmaxx(fw->win) == cols && getbegy(fw->win) ==
+	    (t->rows - rows) / 2 && getbegx(fw->win) == (t->cols - cols) / 2)
 		return;
 	flow_win_unplace(fw);
 	fw->win = newwin(rows, cols, (t->rows - rows) / 2,
@@ -776,6 +779,41 @@ flow_start_verdict(struct flow_win *fw, const char *name,
 }
 
 /*
+ * Says whether a token in state is blocked; a blocked PIN is offered its
+ * unblock with the PUK (said first when say is set; a failed verification
+ * said it already), a token blocked for good is said to be.
+ */
+static int
+flow_blocked(struct tui *t, const char *title, const char *name,
+    const char *state, int say)
+{
+	char *text;
+
+	if (state == NULL || strcmp(state, "ready") == 0)
+		return 0;
+	if (strcmp(state, "pin-blocked") != 0) {
+		if (say) {
+			text = xasprintf("The token of %s is %s: only token "
+			    "init makes it anew (destroying what it "
+			    "protected).", name, state);
+			tui_message(t, title, text);
+			free(text);
+		}
+		return 1;
+	}
+	if (say)
+		text = xasprintf("The token of %s is pin-blocked: unblock its "
+		    "PIN with the PUK first. Unblock it now?", name);
+	else
+		text = xstrdup("The PIN is blocked. Unblock it with the PUK "
+		    "now?");
+	if (tui_confirm(t, title, text))
+		tui_flow_unblock(t, name);
+	free(text);
+	return 1;
+}
+
+/*
  * Asks for the PIN of container name's token and starts it with it, again
  * after a wrong one while tries are left.  Returns 1 when a PIN started
  * (or a right PIN was refused for another reason: the verdict is in fc),
@@ -788,31 +826,17 @@ flow_start_pin(struct tui *t, struct flow_win *fw, const char *name,
 	struct json_object *status, *params;
 	char *note, *text;
 	long long left = -1, max = 0;
-	const char *state = NULL;
-	int asks, asked;
+	int asks, asked, blocked;
 
 	if ((status = flow_token_status(t, name)) != NULL) {
 		left = flow_int(status, "pin_tries_left", -1);
 		max = flow_int(status, "pin_tries_max", 0);
-		state = flow_str(status, "state");
-	}
-	if (state != NULL && strcmp(state, "ready") != 0) {
-		text = xasprintf("The token of %s is %s: %s", name, state,
-		    strcmp(state, "pin-blocked") == 0 ? "unblock its PIN with "
-		    "the PUK first." : "only token init makes it anew "
-		    "(destroying what it protected).");
+		blocked = flow_blocked(t, title, name,
+		    flow_str(status, "state"), 1);
 		json_object_put(status);
-		if (strcmp(state, "pin-blocked") != 0) {
-			tui_message(t, title, text);
-			free(text);
+		if (blocked)
 			return 0;
-		}
-		if (tui_confirm(t, title, text))
-			tui_flow_unblock(t, name);
-		free(text);
-		return 0;
 	}
-	json_object_put(status);
 	for (asks = 0; asks < FLOW_PIN_ASKS; asks++) {
 		params = flow_name_params(name);
 		note = flow_tries_note("PIN", left, max);
@@ -839,8 +863,8 @@ flow_start_pin(struct tui *t, struct flow_win *fw, const char *name,
 		tui_message(t, title, text);
 		free(text);
 		left = flow_int(fc->error_params, "tries_left", -1);
-		state = flow_str(fc->error_params, "state");
-		if (left == 0 || (state != NULL && strcmp(state, "ready") != 0))
+		if (flow_blocked(t, title, name, flow_str(fc->error_params,
+		    "state"), 0) || left == 0)
 			return 0;
 	}
 	return 0;
