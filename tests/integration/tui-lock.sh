@@ -86,14 +86,27 @@ add_user PW_ADMIN "$ADMIN" cml-admin
 PW_WRONG=wrong$(new_password)
 PASSWORDS=("$PW_OWNER" "$PW_OTHER" "$PW_ADMIN" "$PW_WRONG")
 
-# A check: no password typed shows on the screen: no_password WHEN
+# A check: no password typed shows on the screen (now, or as captured
+# before): no_password WHEN [SCREEN]
 no_password() {
 	local p screen bad=0
-	screen=$(tui_screen)
+	screen=${2-$(tui_screen)}
 	for p in "${PASSWORDS[@]}"; do
 		case $screen in *"$p"*) bad=1 ;; esac
 	done
 	expect_eq "no password on the screen ($1)" 0 "$bad"
+}
+
+# A check: a screen captured before does not match ERE:
+# screen_lacks TEXT ERE SCREEN
+screen_lacks() {
+	CHECKS=$((CHECKS + 1))
+	if grep -E -q -- "$2" <<<"$3"; then
+		_check_failed "$1" "the screen matched /$2/"
+		printf '%s\n' "--- screen ---" "$3" "--------------" >&2
+	else
+		_check_passed "$1"
+	fi
 }
 
 # Types into the lock screen's fields (the user field cleared first) and
@@ -182,15 +195,16 @@ tui_expect_not "refused: no container shows" "$ct"
 no_password "refused"
 wait_over
 
-# an administrator unlocks
-# (2 s idle lock it again: what is checked is checked at once)
+# an administrator unlocks (2 s idle lock it again: the screen unlocked is
+# kept at once and checked after the next key)
 unlock "$ADMIN" "$PW_ADMIN"
 tui_expect "an administrator unlocks: the dashboard is back" "$uuid"
-tui_expect_not "unlocked: the lock screen is gone" 'cmltui locked'
-no_password "unlocked"
+unlocked=$(tui_screen)
 
 # the operator's key locks at once; SIGTERM ends the locked session
 tui_keys L
+screen_lacks "unlocked: the lock screen is gone" 'cmltui locked' "$unlocked"
+no_password "unlocked" "$unlocked"
 tui_expect "the lock key locks at once" 'cmltui locked by the operator'
 tui_expect_not "locked by the key: no container shows" "$ct"
 pid=$(cmltui_pid)
@@ -228,13 +242,15 @@ tui_expect "resized to 100x30 while locked: the lock screen stays" \
 tui_expect_not "resized while locked: no uuid shows" "$uuid"
 unlock "$OWNER" "$PW_OWNER"
 tui_expect "the owner unlocks: the dashboard is back" "$uuid"
-wide=$(tui_screen | awk '{ if (length($0) > w) w = length($0) } END { print w + 0 }')
+unlocked=$(tui_screen)
+tui_keys q
+wide=$(awk '{ if (length($0) > w) w = length($0) } END { print w + 0 }' \
+    <<<"$unlocked")
 expect_eq "unlocked after the resize: the dashboard is 100 columns wide" \
     100 "$wide"
-tui_expect_not "the owner unlocked: the lock screen is gone" \
-    'cmltui locked'
-no_password "operator, unlocked"
-tui_keys q
+screen_lacks "the owner unlocked: the lock screen is gone" 'cmltui locked' \
+    "$unlocked"
+no_password "operator, unlocked" "$unlocked"
 tui_end
 # (a vt100 has no screen of its own to leave: the status follows the
 # help line's rest on the same line)
