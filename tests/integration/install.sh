@@ -39,6 +39,7 @@ unitdir=$(dir_of systemdsystemunitdir)
 sysusersdir=$(dir_of sysusersdir)
 tmpfilesdir=$(dir_of tmpfilesdir)
 compdir=$(dir_of bashcompletiondir)
+sysconfdir=$(dir_of sysconfdir)
 expect_match "the build names its unit directory" '^/.*/systemd/system$' "$unitdir"
 
 if ! make -s -C "$CML_BUILDDIR" install DESTDIR="$dest" >"$SCRATCH/install.out" 2>&1; then
@@ -52,12 +53,14 @@ $sbindir/cmld
 $sbindir/tpm2d
 $sbindir/scd
 $bindir/cmlsh
+$bindir/cmltui
 $bindir/cml-sign
 $bindir/cml-attest
 $bindir/cml-audit-verify
 $bindir/cml-mkpki
 $bindir/cml-mkguestos
 $mandir/man1/cmlsh.1
+$mandir/man1/cmltui.1
 $mandir/man1/cml-sign.1
 $mandir/man1/cml-attest.1
 $mandir/man1/cml-audit-verify.1
@@ -88,12 +91,13 @@ $unitdir/scd.service
 $sysusersdir/cml.conf
 $tmpfilesdir/cml.conf
 $compdir/cmlsh
+$sysconfdir/pam.d/cmltui
 EOF
 )
 installed=$(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort)
 expect_eq "make install installs exactly these files" "$expected" "$installed"
 
-for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cml-sign" "$bindir/cml-mkpki" \
+for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cmltui" "$bindir/cml-sign" "$bindir/cml-mkpki" \
     "$bindir/cml-mkguestos" "$bindir/cml-attest" "$bindir/cml-audit-verify" \
     "$pkglibexecdir/cml-forward"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"

@@ -93,7 +93,8 @@ tui_end() {
 		[ "$k" = F10 ] && tui_wait '^cmltui-exit=' 2
 	done
 	tui_wait '^cmltui-exit=' 10 || true
-	trc=$(tui_screen | sed -n 's/^cmltui-exit=//p' | tail -n 1)
+	# (a vt100 has no alternate screen: the help line's rest follows)
+	trc=$(tui_screen | sed -n 's/^cmltui-exit=\([0-9]*\).*/\1/p' | tail -n 1)
 	_tui_tmux kill-server 2>/dev/null
 	return 0
 }
