@@ -26,9 +26,10 @@
 #     show), acknowledged (audit status counts it), followed live (a
 #     record made by cmlsh appears), the chain verified (its verdict shown
 #     above the table);
-#   - a container's details: state, guest OS, signer, the network, and
-#     its live log, a line printed by its init appearing as it comes;
-#     stopped from there (confirmed), its state and reason shown;
+#   - a container's details: state, guest OS, the network, and its live
+#     log, a line printed by its init appearing as it comes; its console
+#     (curses leaves the terminal to it, Ctrl-] comes back); stopped from
+#     there (confirmed), its state shown;
 #   - no PIN, PUK or new PIN on any screen, in any log or database.
 # Proves: CR 1.10 (every failed PIN check says the same, with the tries
 # left), CR 1.11 (the tries left shown and counted; a blocked PIN asks
@@ -247,6 +248,21 @@ expect_screen "details: the network" "Network +island"
 expect_screen "details: the log so far" "init-started"
 n=$(tui_screen | grep -o 'tick-[0-9]*' | tail -n 1 | tr -dc 0-9)
 expect_screen "details: a new line of the log appears as init prints it" "tick-$((${n:-0} + 2))"
+# the console: curses leaves the terminal to it until Ctrl-] detaches
+n0=$(audit_count)
+tui_keys c
+tui_expect "console: the terminal is the container's" "^Console of $logc: Ctrl-\] detaches\.$"
+for ((i = 0; i < 50; i++)); do
+	[ "$(tui_screen | grep -c '^tick-[0-9]*$')" -ge 2 ] && break
+	sleep 0.1
+done
+expect_match "console: what init prints comes through, line by line" \
+    "^tick-[0-9]+"$'\n'"tick-[0-9]+" "$(tui_screen | sed -n '/^Console of/,$p' | sed 1d)"
+tui_keys 'C-]'
+expect_screen "console: detached, back at the details" "console: detached"
+expect_screen "console: the details drawn again" ">  Container $logc"
+expect_match "console: attach audited" "object=org\.cml\.Container\.Console result=ok details=detached" \
+    "$(audit_tail $(($(audit_count) - n0)))"
 tui_keys x
 expect_screen "stop: confirmed first" "Stop container $logc\?"
 tui_keys y
