@@ -4,8 +4,9 @@
  * acknowledges it or every record up to it, 'f' follows the trail live
  * (audit follow on a connection of its own, read between keys, the
  * filters applied to what comes), 'v' verifies the chain and shows the
- * verdict above the table, '/' sets the filters in a dialog whose lists
- * come from live values.
+ * verdict below the table (where the banner of the integrity notice that
+ * a broken chain raises does not cover it), '/' sets the filters in a
+ * dialog whose lists come from live values.
  */
 #include "config.h"
 
@@ -216,16 +217,20 @@ static void
 flow_audit_verify(struct tui *t, struct flow_audit *a)
 {
 	struct json_object *r = NULL;
-	char *msg = NULL;
+	char *msg = NULL, *err = NULL;
 	const char *note;
 
 	free(a->verdict);
 	free(a->verdict_more);
 	a->verdict = a->verdict_more = NULL;
-	if (flow_run(t, "audit verify", NULL, &r, NULL, NULL, &msg) != 0) {
-		a->verdict = xstrdup("Chain NOT VERIFIED");
+	if (flow_run(t, "audit verify", NULL, &r, &err, NULL, &msg) != 0) {
+		/* a broken trail is answered as an integrity violation */
+		a->verdict = xstrdup(err != NULL && strcmp(err,
+		    PROTO_ERR_INTEGRITY) == 0 ? "Chain BROKEN" :
+		    "Chain NOT VERIFIED");
 		a->verdict_more = msg;
 		a->verdict_attr = TUI_A_BAD;
+		free(err);
 		return;
 	}
 	note = flow_str(r, "note");
@@ -640,11 +645,9 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 	char seq[24], time[32], uid[24], *line;
 	size_t i, n = flow_audit_count(a);
 	enum tui_attr attr;
-	int rows, cols, y = 0;
+	int rows, cols, y = 0, bottom, more;
 
 	getmaxyx(win, rows, cols);
-	wattrset(win, t->attr[TUI_A_SELECTED]);
-	wattrset(win, A_NORMAL);
 	line = flow_audit_filters_line(a);
 	tui_print(win, y, 1, cols - 14, line);
 	free(line);
@@ -652,17 +655,24 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		tui_print_attr(t, win, y, cols - 12, 11, TUI_A_OK,
 		    "[following]");
 	y++;
+	/* the chain's verdict at the bottom, where no banner covers it */
+	bottom = rows - 1;
 	if (a->verdict != NULL) {
-		tui_print_attr(t, win, y++, 1, cols - 2, a->verdict_attr,
+		if (a->verdict_more != NULL) {
+			more = flow_wrap(t, NULL, 0, 0, cols - 4, 3,
+			    TUI_A_NORMAL, a->verdict_more);
+			bottom -= more;
+			flow_wrap(t, win, bottom, 3, cols - 4, more,
+			    a->verdict_attr == TUI_A_BAD ? TUI_A_BAD :
+			    TUI_A_DIM, a->verdict_more);
+		}
+		tui_print_attr(t, win, --bottom, 1, cols - 2, a->verdict_attr,
 		    a->verdict);
-		if (a->verdict_more != NULL)
-			tui_print_attr(t, win, y++, 3, cols - 4, TUI_A_DIM,
-			    a->verdict_more);
 	}
 	flow_audit_layout(cols, n > 0 ? flow_int(flow_audit_record(a, n - 1),
 	    "seq", 0) : 0, &c);
 	flow_audit_row(t, win, y++, &c, TUI_A_HEADING, (const char **)head);
-	a->rows = rows - y - 1;
+	a->rows = bottom - y;
 	if (a->rows < 1)
 		return;
 	if (n == 0)

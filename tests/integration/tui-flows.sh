@@ -25,20 +25,21 @@
 #     dialog (result, from the values seen), a record's details (audit
 #     show), acknowledged (audit status counts it), followed live (a
 #     record made by cmlsh appears), the chain verified (its verdict shown
-#     above the table);
+#     above the table), and after a record was changed behind cmld's back
+#     the verdict BROKEN naming the record;
 #   - a container's details: state, guest OS, the network, and its live
 #     log, a line printed by its init appearing as it comes; its console
 #     (curses leaves the terminal to it, Ctrl-] comes back); stopped from
 #     there (confirmed), its state shown;
 #   - no PIN, PUK or new PIN on any screen, in any log or database.
-# Proves: CR 1.10 (every failed PIN check says the same, with the tries
-# left), CR 1.11 (the tries left shown and counted; a blocked PIN asks
-# for the PUK), CR 1.5 (PIN change and unblock with the PUK from the
-# console), CR 1.7 (a new PIN the policy refuses is refused before it is
-# asked twice), CR 1.1 (the PIN unlocks the container's storage), CR 6.1
-# (audit review in cmltui: filters, details, acknowledge, follow,
-# verify), CR 3.4 (a guest OS verified before it is installed, the
-# verdict shown; a tampered one refused)
+# Proves: CR 1.10 (every failed PIN check says the same, with the tries left),
+# CR 1.11 (the tries left shown and counted; a blocked PIN asks for the PUK),
+# CR 1.5 (PIN change and unblock with the PUK from the console), CR 1.7 (a new
+# PIN the policy refuses is refused before it is asked twice), CR 1.1 (the PIN
+# unlocks the container's storage), CR 6.1 (audit review in cmltui: filters,
+# details, acknowledge, follow, verify), CR 3.9 (a changed audit record found
+# and named), CR 3.4 (a guest OS verified before it is installed, the verdict
+# shown; a tampered one refused)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui-lib.sh"
@@ -365,6 +366,19 @@ expect_screen "verify: the chain's verdict" "Chain OK: [0-9]+ records \(#[0-9]+\
 tui_keys Escape
 tui_end
 expect_eq "cmltui ended well" 0 "$trc"
+
+# a record changed behind cmld's back: the verdict says BROKEN, and where
+stack_stop
+sqlite3 "$(state_dir)/audit.db" "UPDATE audit SET details = 'nothing happened' WHERE seq = 20" ||
+    fail "sqlite3 could not change the trail"
+stack_start
+tui_start 100 30
+tui_wait "Stages" 20 || fail "no dashboard after the restart: $(tui_screen)"
+tui_keys a
+tui_expect "audit again" "SEQ +TIME"
+tui_keys v
+expect_flat "verify: the chain BROKEN, and where" "Chain BROKEN the audit trail is broken: record #20: its hash does not match its contents"
+tui_end
 
 # --- no PIN anywhere ---------------------------------------------------------------------------
 for s in "$PIN" "$WRONG" "$NEWPIN" "$UNBLOCKED" "$PUK"; do
