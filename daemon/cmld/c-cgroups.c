@@ -25,8 +25,11 @@
  * What a running container uses is read from its groups' counters (CPU
  * time, memory, processes), whose descriptors stay open while it runs: a
  * control file read again from its start is made anew, so that a dashboard
- * asking every second costs one read each.  On v1 the CPU time needs the
- * cpuacct controller: where it is a hierarchy of its own the container
+ * asking every second costs one read each; for a container whose CPU time
+ * did not move, only that one (nothing in it ran, so its processes and
+ * memory are as they were, but for what the kernel's reclaim took: read
+ * again after C_CGROUPS_USAGE_STALE_MS anyway).  On v1 the CPU time needs
+ * the cpuacct controller: where it is a hierarchy of its own the container
  * gets a group there too (it limits nothing); mounted with cpu, the cpu
  * group counts.
  */
@@ -69,6 +72,8 @@
 #define C_CGROUPS_COUNTER_MAX 512
 /* A counter whose file does not exist: not looked for again. */
 #define C_CGROUPS_COUNTER_NONE (-2)
+/* How long memory and processes are taken from the last read at most. */
+#define C_CGROUPS_USAGE_STALE_MS 10000
 
 static const char *const c_cgroups_names[CONTAINER_CG_COUNT] = {
 	[CONTAINER_CG_MEMORY] = "memory",
@@ -120,6 +125,7 @@ c_cgroups_counters_close(struct container *c)
 			close(c->counter[i]);
 		c->counter[i] = -1;
 	}
+	c->counter_at = 0;
 }
 
 int
@@ -1089,13 +1095,31 @@ c_cgroups_counter(struct container *c, int i)
 	return v < 0 ? -1 : v / div;
 }
 
-/* What the running container uses, as its groups count it. */
+/*
+ * What the running container uses, as its groups count it: memory and
+ * processes read again only when its CPU time moved, or once stale.
+ */
 static void
 c_cgroups_usage(struct container *c, struct container_usage *u)
 {
+	struct timespec ts;
+	long long now;
+
 	u->cpu_usec = c_cgroups_counter(c, CONTAINER_COUNTER_CPU);
-	u->memory_bytes = c_cgroups_counter(c, CONTAINER_COUNTER_MEMORY);
-	u->pids = c_cgroups_counter(c, CONTAINER_COUNTER_PIDS);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (u->cpu_usec == -1 || c->counter_at == 0 ||
+	    u->cpu_usec != c->counter_last[CONTAINER_COUNTER_CPU] ||
+	    now - c->counter_at >= C_CGROUPS_USAGE_STALE_MS) {
+		c->counter_last[CONTAINER_COUNTER_MEMORY] =
+		    c_cgroups_counter(c, CONTAINER_COUNTER_MEMORY);
+		c->counter_last[CONTAINER_COUNTER_PIDS] =
+		    c_cgroups_counter(c, CONTAINER_COUNTER_PIDS);
+		c->counter_at = now;
+	}
+	c->counter_last[CONTAINER_COUNTER_CPU] = u->cpu_usec;
+	u->memory_bytes = c->counter_last[CONTAINER_COUNTER_MEMORY];
+	u->pids = c->counter_last[CONTAINER_COUNTER_PIDS];
 }
 
 /* Appends ", text" (or text) to *list. */

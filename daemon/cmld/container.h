@@ -379,6 +379,8 @@ struct container {
 	char *cgparent; /* the parent group's name ("cml") */
 	/* its counters' descriptors, opened at the first read; -1: not open */
 	int counter[CONTAINER_COUNTER_COUNT];
+	long long counter_last[CONTAINER_COUNTER_COUNT]; /* their last values */
+	long long counter_at; /* when memory and pids were read (ms); 0: never */
 
 	/* c-devices. */
 	struct container_node *nodes;

@@ -5,8 +5,8 @@
 #     /proc says, growing; cpu_usec between the host's cpuacct.usage of its
 #     group read before and after (so from its own group, not the root's),
 #     growing by at least a busy loop's CPU time run inside it; memory_bytes
-#     > 0; pids as many as the tasks of its pids group (>= 1); memory_limit
-#     its config's limit;
+#     > 0; pids as many as the tasks of its pids group (>= 1), one more
+#     after a process was started in it; memory_limit its config's limit;
 #   - a stopped container: state stopped, its limit, and no uptime, CPU,
 #     memory or pids; a frozen one still has them;
 #   - NAME gives that container alone; an unknown one is refused with the
@@ -92,6 +92,8 @@ expect_eq "two rows, in the order of container list" "$run $idle" \
     "$(python3 -c 'import json, sys; print(" ".join(r["name"] for r in json.loads(sys.argv[1])["containers"]))' "$s" 2>&1)"
 expect_eq "$run: running" running "$(member "$s" "$run" state)"
 expect_eq "$run: its guest OS" busybox "$(member "$s" "$run" guestos)"
+expect_eq "$run: its version" 1.0 "$(member "$s" "$run" version)"
+expect_eq "$idle: no version before its first start" "" "$(member "$s" "$idle" version)"
 up=$(member "$s" "$run" uptime_seconds)
 start=$(ct_proc_start "$ipid")
 want=$(( ($(ct_ticks) - start) / HZ ))
@@ -127,6 +129,15 @@ ge "$run: uptime_seconds grew ($up -> $(member "$s" "$run" uptime_seconds))" \
     "$(member "$s" "$run" uptime_seconds)" "$((up + 1))"
 expect_eq "the same descriptors, none more" "$COUNTERS" "$(counters "$run")"
 
+# a process more: the next call counts it (its CPU time moved)
+ct_exec "$run" /bin/sh -c 'sleep 60 >/dev/null 2>&1 &' >/dev/null 2>&1 ||
+    fail "cannot start a process in $run"
+pids0=$(member "$s" "$run" pids)
+s=$(stats "$run")
+expect_eq "$run: one process more ($pids0 before)" "$((pids0 + 1))" "$(member "$s" "$run" pids)"
+expect_eq "$run: pids as its pids group's tasks" \
+    "$(wc -l <"/sys/fs/cgroup/pids/$P/$run/tasks")" "$(member "$s" "$run" pids)"
+
 # --- frozen -----------------------------------------------------------------------------------
 cmlsh_run container freeze "$run" >/dev/null || fail "freeze $run failed"
 s=$(stats "$run")
@@ -149,11 +160,11 @@ expect_eq "an unknown name: NotFound, as container show" \
 # --- the table --------------------------------------------------------------------------------
 out=$(cmlsh_run container stats 2>&1)
 expect_match "the table's header: a column for each member" \
-    '^NAME +STATE +GUESTOS +UPTIME SECONDS +CPU USEC +MEMORY BYTES +MEMORY LIMIT +PIDS'$'\n' "$out"
+    '^NAME +STATE +GUESTOS +VERSION +UPTIME SECONDS +CPU USEC +MEMORY BYTES +MEMORY LIMIT +PIDS'$'\n' "$out"
 expect_match "the table: $run with numbers" \
-    $'\n'"$run +running +busybox +[0-9]+ +[0-9]+ +[0-9]+ +134217728 +[0-9]+"$'(\n|$)' "$out"
+    $'\n'"$run +running +busybox +1\\.0 +[0-9]+ +[0-9]+ +[0-9]+ +134217728 +[0-9]+"$'(\n|$)' "$out"
 expect_match "the table: $idle with '-' where it has none" \
-    $'\n'"$idle +stopped +busybox +- +- +- +268435456 +-"$'(\n|$)' "$out"
+    $'\n'"$idle +stopped +busybox +- +- +- +- +268435456 +-"$'(\n|$)' "$out"
 
 # --- an operator ------------------------------------------------------------------------------
 out=$(as_user cml "$USER_CMLSH" --socket "$SOCK" --json container stats 2>&1)
