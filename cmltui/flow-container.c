@@ -343,10 +343,14 @@ flow_ct_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		    flow_str(s, "signer"));
 		y = flow_ct_field(t, win, y, cols, "Hostname", TUI_A_NORMAL,
 		    flow_str(s, "hostname"));
+		if (flow_int(s, "pids", -1) >= 0)
+			snprintf(buf, sizeof buf, "%lld", flow_int(s, "pids",
+			    0));
+		else
+			snprintf(buf, sizeof buf, "-");
 		line = xasprintf("memory %s, pids %s",
 		    flow_str(s, "memory") != NULL ? flow_str(s, "memory") :
-		    "-", flow_int(s, "pids", -1) >= 0 ? (snprintf(buf,
-		    sizeof buf, "%lld", flow_int(s, "pids", 0)), buf) : "-");
+		    "-", buf);
 		y = flow_ct_field(t, win, y, cols, "Limits", TUI_A_NORMAL,
 		    line);
 		free(line);
