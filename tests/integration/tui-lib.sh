@@ -92,9 +92,10 @@ tui_end() {
 		tui_keys "$k"
 		[ "$k" = F10 ] && tui_wait '^cmltui-exit=' 2
 	done
-	tui_wait '^cmltui-exit=' 10 || true
+	tui_wait '^cmltui-exit=' 20 || true
 	# (a vt100 has no alternate screen: the help line's rest follows)
 	trc=$(tui_screen | sed -n 's/^cmltui-exit=\([0-9]*\).*/\1/p' | tail -n 1)
+	[ -n "$trc" ] || { echo "# cmltui did not end:" >&2; _tui_show; }
 	_tui_tmux kill-server 2>/dev/null
 	return 0
 }
