@@ -532,3 +532,22 @@ client_notice_read(struct client *cl,
 	}
 	return 0;
 }
+
+void
+client_notice_parse(struct json_object *n, const char **level,
+    long long *seq, const char **message)
+{
+	struct json_object *v;
+
+	*level = "notice";
+	*message = "";
+	*seq = 0;
+	if (json_object_object_get_ex(n, "level", &v) &&
+	    json_object_is_type(v, json_type_string))
+		*level = json_object_get_string(v);
+	if (json_object_object_get_ex(n, "message", &v) &&
+	    json_object_is_type(v, json_type_string))
+		*message = json_object_get_string(v);
+	if (json_object_object_get_ex(n, "seq", &v))
+		*seq = json_object_get_int64(v);
+}

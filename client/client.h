@@ -117,6 +117,12 @@ int client_notice_start(struct client *cl, const char *path);
  */
 int client_notice_read(struct client *cl,
     void (*fn)(void *, struct json_object *), void *arg);
+/*
+ * Takes a notice apart: its level ("notice" when missing), its record's
+ * seq (0) and its message ("").  The strings are n's.
+ */
+void client_notice_parse(struct json_object *n, const char **level,
+    long long *seq, const char **message);
 
 /*
  * Copies what n pipes carry to the matching descriptors until every pipe

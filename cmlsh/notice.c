@@ -42,20 +42,12 @@ cmlsh_notice_fd(struct cmlsh *sh)
 static void
 cmlsh_notice_print(void *arg, struct json_object *n)
 {
-	struct json_object *v;
-	const char *level = "notice", *msg = "";
+	const char *level, *msg;
 	char *clean;
-	long long seq = 0;
+	long long seq;
 
 	(void)arg;
-	if (json_object_object_get_ex(n, "level", &v) &&
-	    json_object_is_type(v, json_type_string))
-		level = json_object_get_string(v);
-	if (json_object_object_get_ex(n, "message", &v) &&
-	    json_object_is_type(v, json_type_string))
-		msg = json_object_get_string(v);
-	if (json_object_object_get_ex(n, "seq", &v))
-		seq = json_object_get_int64(v);
+	client_notice_parse(n, &level, &seq, &msg);
 	clean = format_clean(msg, 0);
 	/* clear the prompt's line, print, and draw prompt and line again */
 	fprintf(rl_outstream, "\r\033[K*** audit %s (record #%lld): %s\n",

@@ -217,19 +217,11 @@ static void
 tui_notice(void *arg, struct json_object *n)
 {
 	struct tui *t = arg;
-	struct json_object *v;
-	const char *level = "notice", *msg = "";
-	long long seq = 0;
+	const char *level, *msg;
+	long long seq;
 	char *text;
 
-	if (json_object_object_get_ex(n, "level", &v) &&
-	    json_object_is_type(v, json_type_string))
-		level = json_object_get_string(v);
-	if (json_object_object_get_ex(n, "message", &v) &&
-	    json_object_is_type(v, json_type_string))
-		msg = json_object_get_string(v);
-	if (json_object_object_get_ex(n, "seq", &v))
-		seq = json_object_get_int64(v);
+	client_notice_parse(n, &level, &seq, &msg);
 	text = xasprintf("audit %s (record #%lld): %s", level, seq, msg);
 	free(t->banner);
 	t->banner = text;

@@ -249,6 +249,10 @@ char *tui_duration(char *buf, size_t size, long long seconds);
 
 /* view.c: a scrollable text (a command's output, help) */
 
+/* Member key of o (NULL allowed) as a string or an integer, else def. */
+const char *tui_str(struct json_object *o, const char *key, const char *def);
+long long tui_int(struct json_object *o, const char *key, long long def);
+
 /*
  * Pushes a read-only view of text (copied) titled title: arrows, PgUp,
  * PgDn, Home, End scroll it, '/' searches, Esc goes back.

@@ -44,30 +44,6 @@ struct dash {
 	size_t nctrs;
 };
 
-/* Returns member key of o as a string, or def. */
-static const char *
-dash_str(struct json_object *o, const char *key, const char *def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return def;
-}
-
-/* Returns member key of o as an integer, or def. */
-static long long
-dash_int(struct json_object *o, const char *key, long long def)
-{
-	struct json_object *v;
-
-	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_int))
-		return json_object_get_int64(v);
-	return def;
-}
-
 /* Returns the array member key of o, or NULL. */
 static struct json_object *
 dash_array(struct json_object *o, const char *key)
@@ -112,9 +88,9 @@ dash_sample(struct dash *d)
 	n = list != NULL ? json_object_array_length(list) : 0;
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(list, i);
-		c = dash_ctr(d, dash_str(o, "name", "?"));
+		c = dash_ctr(d, tui_str(o, "name", "?"));
 		c->seen = 1;
-		usec = dash_int(o, "cpu_usec", -1);
+		usec = tui_int(o, "cpu_usec", -1);
 		memmove(c->cpu, c->cpu + 1, sizeof c->cpu - sizeof c->cpu[0]);
 		if (usec >= 0 && c->cpu_usec >= 0 && usec >= c->cpu_usec &&
 		    now > c->at_ms)
@@ -182,7 +158,7 @@ dash_tick(struct tui *t, struct tui_view *v)
 		d->status_error = err;
 		if (d->status != NULL) {
 			free(t->device_name);
-			t->device_name = xstrdup(dash_str(d->status, "name",
+			t->device_name = xstrdup(tui_str(d->status, "name",
 			    ""));
 		}
 		rc = tui_call(t, "guestos list", NULL, &r, NULL);
@@ -227,37 +203,37 @@ dash_device(struct tui *t, struct dash *d, WINDOW *win, int y, int cols)
 		return y + 3;
 	}
 	snprintf(buf, sizeof buf, "%s  uuid %s  cml %s  up %s",
-	    dash_str(s, "name", "?"), dash_str(s, "uuid", "?"),
-	    dash_str(s, "version", "?"),
-	    tui_duration(up, sizeof up, dash_int(s, "uptime_seconds", -1)));
+	    tui_str(s, "name", "?"), tui_str(s, "uuid", "?"),
+	    tui_str(s, "version", "?"),
+	    tui_duration(up, sizeof up, tui_int(s, "uptime_seconds", -1)));
 	tui_print(win, y, x, cols - x, buf);
 	y++;
 
 	x = dash_label(t, win, y, "Stages");
 	stages = json_object_object_get_ex(s, "stages", &v) ? v : NULL;
 	for (i = 0; i < 3; i++) {
-		st = dash_str(stages, stage_names[i], "absent");
+		st = tui_str(stages, stage_names[i], "absent");
 		x += tui_print(win, y, x, cols - x, stage_names[i]);
 		x += tui_print(win, y, x, cols - x, " ");
 		x = dash_state(t, win, y, x, cols - x,
 		    strcmp(st, "up") == 0 ? "ready" : st) + 3;
 	}
 	x += tui_print(win, y, x, cols - x, "provisioning ");
-	dash_state(t, win, y, x, cols - x, dash_str(s, "provisioning", "?"));
+	dash_state(t, win, y, x, cols - x, tui_str(s, "provisioning", "?"));
 	y++;
 
 	x = dash_label(t, win, y, "Identity");
 	if (json_object_object_get_ex(s, "tpm", &v) &&
 	    json_object_is_type(v, json_type_object))
 		snprintf(buf, sizeof buf, "certificate %s%s%s  TPM system "
-		    "key %s", dash_str(s, "certificate", "none"),
-		    dash_str(s, "certificate_not_after", NULL) != NULL ?
-		    " until " : "", dash_str(s, "certificate_not_after", ""),
-		    dash_str(v, "system_key", "?"));
+		    "key %s", tui_str(s, "certificate", "none"),
+		    tui_str(s, "certificate_not_after", NULL) != NULL ?
+		    " until " : "", tui_str(s, "certificate_not_after", ""),
+		    tui_str(v, "system_key", "?"));
 	else
 		snprintf(buf, sizeof buf, "certificate %s  TPM %s",
-		    dash_str(s, "certificate", "none"),
-		    dash_str(s, "tpm_error", "absent"));
+		    tui_str(s, "certificate", "none"),
+		    tui_str(s, "tpm_error", "absent"));
 	tui_print(win, y, x, cols - x, buf);
 	return y + 1;
 }
@@ -277,11 +253,11 @@ dash_audit(struct tui *t, struct dash *d, WINDOW *win, int y, int cols)
 		    "not known");
 		return y + 1;
 	}
-	bytes = dash_int(a, "bytes", 0);
-	cap = dash_int(a, "capacity", 0);
-	warn = dash_int(a, "warning_at", 0);
-	crit = dash_int(a, "critical_at", 0);
-	unack = dash_int(a, "unacknowledged", 0);
+	bytes = tui_int(a, "bytes", 0);
+	cap = tui_int(a, "capacity", 0);
+	warn = tui_int(a, "warning_at", 0);
+	crit = tui_int(a, "critical_at", 0);
+	unack = tui_int(a, "unacknowledged", 0);
 	bw = cols >= 100 ? 20 : 10;
 	x += tui_print(win, y, x, cols - x, "[");
 	tui_bar(t, win, y, x, bw, cap > 0 ? (double)bytes / (double)cap : 0);
@@ -289,9 +265,9 @@ dash_audit(struct tui *t, struct dash *d, WINDOW *win, int y, int cols)
 	snprintf(buf, sizeof buf, "] %s of %s  ",
 	    tui_bytes(b1, sizeof b1, bytes), tui_bytes(b2, sizeof b2, cap));
 	x += tui_print(win, y, x, cols - x, buf);
-	x = dash_state(t, win, y, x, cols - x, dash_str(a, "level", "?"));
+	x = dash_state(t, win, y, x, cols - x, tui_str(a, "level", "?"));
 	snprintf(buf, sizeof buf, "  %lld records  %lld unacknowledged  "
-	    "warn %lld%% crit %lld%%", dash_int(a, "records", 0), unack,
+	    "warn %lld%% crit %lld%%", tui_int(a, "records", 0), unack,
 	    cap > 0 ? warn * 100 / cap : 0, cap > 0 ? crit * 100 / cap : 0);
 	tui_print_attr(t, win, y, x, cols - x, unack > 0 ? TUI_A_WARN :
 	    TUI_A_NORMAL, buf);
@@ -325,7 +301,7 @@ dash_columns(int cols, struct json_object *list, int stats,
 		c->bar = 6;
 	}
 	for (i = 0; i < n; i++) {
-		w = format_width(dash_str(json_object_array_get_idx(list, i),
+		w = format_width(tui_str(json_object_array_get_idx(list, i),
 		    "name", ""));
 		if ((int)w > longest)
 			longest = (int)w;
@@ -351,12 +327,12 @@ static void
 dash_ctr_line(struct tui *t, struct dash *d, WINDOW *win, int y,
     const struct dash_cols *c, struct json_object *o, int selected)
 {
-	const char *name = dash_str(o, "name", "?");
-	const char *state = dash_str(o, "state", "?");
+	const char *name = tui_str(o, "name", "?");
+	const char *state = tui_str(o, "state", "?");
 	struct dash_ctr *k = dash_ctr(d, name);
-	long long mem = dash_int(o, "memory_bytes", -1);
-	long long limit = dash_int(o, "memory_limit", -1);
-	long long up = dash_int(o, "uptime_seconds", -1);
+	long long mem = tui_int(o, "memory_bytes", -1);
+	long long limit = tui_int(o, "memory_limit", -1);
+	long long up = tui_int(o, "uptime_seconds", -1);
 	char buf[256];
 	int x = 1, running = strcmp(state, "running") == 0 ||
 	    strcmp(state, "frozen") == 0;
@@ -372,8 +348,8 @@ dash_ctr_line(struct tui *t, struct dash *d, WINDOW *win, int y,
 	x += c->name + 1;
 	dash_state(t, win, y, x, c->state, state);
 	x += c->state + 1;
-	snprintf(buf, sizeof buf, "%s %s", dash_str(o, "guestos", ""),
-	    dash_str(o, "version", ""));
+	snprintf(buf, sizeof buf, "%s %s", tui_str(o, "guestos", ""),
+	    tui_str(o, "version", ""));
 	tui_print(win, y, x, c->guestos, buf);
 	x += c->guestos + 1;
 	if (d->no_stats)
@@ -469,8 +445,8 @@ dash_guestos(struct tui *t, struct dash *d, WINDOW *win, int y, int cols)
 	for (i = 0; i < n && len < sizeof buf - 1; i++) {
 		o = json_object_array_get_idx(list, i);
 		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s %s",
-		    i > 0 ? ", " : "", dash_str(o, "name", "?"),
-		    dash_str(o, "version", "?"));
+		    i > 0 ? ", " : "", tui_str(o, "name", "?"),
+		    tui_str(o, "version", "?"));
 	}
 	tui_print_attr(t, win, y, x, cols - x, n == 0 ? TUI_A_DIM :
 	    TUI_A_NORMAL, list == NULL ? "not known" : n == 0 ? "none" : buf);
@@ -498,7 +474,7 @@ dash_selected(struct dash *d)
 	if (list == NULL || d->selected < 0 ||
 	    (size_t)d->selected >= json_object_array_length(list))
 		return NULL;
-	return dash_str(json_object_array_get_idx(list,
+	return tui_str(json_object_array_get_idx(list,
 	    (size_t)d->selected), "name", NULL);
 }
 

@@ -77,14 +77,14 @@ flow_audit_match(struct flow_audit *a, struct json_object *r)
 	size_t i;
 
 	for (i = 0; i < sizeof strings / sizeof strings[0]; i++) {
-		if ((want = flow_str(a->filters, strings[i])) == NULL)
+		if ((want = tui_str(a->filters, strings[i], NULL)) == NULL)
 			continue;
-		have = flow_str(r, strings[i]);
+		have = tui_str(r, strings[i], NULL);
 		if (have == NULL || strcmp(want, have) != 0)
 			return 0;
 	}
 	if (json_object_object_get_ex(a->filters, "uid", NULL) &&
-	    flow_int(r, "uid", -1) != flow_int(a->filters, "uid", -2))
+	    tui_int(r, "uid", -1) != tui_int(a->filters, "uid", -2))
 		return 0;
 	return 1;
 }
@@ -95,7 +95,7 @@ flow_audit_trim(struct flow_audit *a)
 {
 	size_t n = flow_audit_count(a), keep;
 
-	keep = (size_t)flow_int(a->filters, "last", FLOW_AUDIT_MAX);
+	keep = (size_t)tui_int(a->filters, "last", FLOW_AUDIT_MAX);
 	if (keep > FLOW_AUDIT_MAX)
 		keep = FLOW_AUDIT_MAX;
 	if (n <= keep)
@@ -150,11 +150,11 @@ flow_audit_follow_reply(void *arg, const char *error,
 	if (json_object_object_get_ex(params, "notice", &notice) &&
 	    json_object_is_type(notice, json_type_object)) {
 		text = xasprintf("audit %s (record #%lld): %s",
-		    flow_str(notice, "level") != NULL ?
-		    flow_str(notice, "level") : "notice",
-		    flow_int(notice, "seq", 0),
-		    flow_str(notice, "message") != NULL ?
-		    flow_str(notice, "message") : "");
+		    tui_str(notice, "level", NULL) != NULL ?
+		    tui_str(notice, "level", NULL) : "notice",
+		    tui_int(notice, "seq", 0),
+		    tui_str(notice, "message", NULL) != NULL ?
+		    tui_str(notice, "message", NULL) : "");
 		flow_audit_status(a, TUI_A_BAD, text);
 		free(text);
 	}
@@ -188,7 +188,7 @@ flow_audit_follow_start(struct tui *t, struct flow_audit *a)
 	params = json_object_new_object();
 	if (n > 0 && (last = flow_audit_record(a, n - 1)) != NULL)
 		json_object_object_add(params, "after",
-		    json_object_new_int64(flow_int(last, "seq", 0)));
+		    json_object_new_int64(tui_int(last, "seq", 0)));
 	if (flow_stream_start(t, &a->follow, "audit follow", params,
 	    &cause) == -1) {
 		text = xasprintf("cannot follow the trail: %s", cause);
@@ -233,16 +233,16 @@ flow_audit_verify(struct tui *t, struct flow_audit *a)
 		free(err);
 		return;
 	}
-	note = flow_str(r, "note");
+	note = tui_str(r, "note", NULL);
 	if (json_object_get_boolean(json_object_object_get(r, "verified"))) {
 		a->verdict = xasprintf("Chain OK: %lld records (#%lld..#%lld) "
-		    "and %lld checkpoints verified", flow_int(r, "records", 0),
-		    flow_int(r, "first_seq", 0), flow_int(r, "last_seq", 0),
-		    flow_int(r, "checkpoints", 0));
+		    "and %lld checkpoints verified", tui_int(r, "records", 0),
+		    tui_int(r, "first_seq", 0), tui_int(r, "last_seq", 0),
+		    tui_int(r, "checkpoints", 0));
 		a->verdict_attr = TUI_A_OK;
 	} else {
 		a->verdict = xasprintf("Chain BROKEN: %s",
-		    flow_str(r, "broken") != NULL ? flow_str(r, "broken") :
+		    tui_str(r, "broken", NULL) != NULL ? tui_str(r, "broken", NULL) :
 		    "the trail was changed");
 		a->verdict_attr = TUI_A_BAD;
 	}
@@ -250,7 +250,7 @@ flow_audit_verify(struct tui *t, struct flow_audit *a)
 		a->verdict_more = xstrdup(note);
 	else
 		a->verdict_more = xasprintf("every checkpoint's signature "
-		    "checked%s", flow_int(r, "anchor", 0) > 0 ? "; it starts "
+		    "checked%s", tui_int(r, "anchor", 0) > 0 ? "; it starts "
 		    "at the checkpoint before dropped records" : "");
 	json_object_put(r);
 }
@@ -270,31 +270,31 @@ static char *
 flow_audit_record_text(struct json_object *reply, int width)
 {
 	struct json_object *r = json_object_object_get(reply, "record");
-	const char *p, *line, *details = flow_str(r, "details");
+	const char *p, *line, *details = tui_str(r, "details", NULL);
 	char *text = NULL;
 	size_t len = 0, n;
 	FILE *f;
 
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return xstrdup("");
-	fprintf(f, "Record #%lld  %s\n\n", flow_int(r, "seq", 0),
-	    flow_audit_or(flow_str(r, "time")));
-	fprintf(f, "Type          %s\n", flow_audit_or(flow_str(r, "type")));
+	fprintf(f, "Record #%lld  %s\n\n", tui_int(r, "seq", 0),
+	    flow_audit_or(tui_str(r, "time", NULL)));
+	fprintf(f, "Type          %s\n", flow_audit_or(tui_str(r, "type", NULL)));
 	fprintf(f, "Subject       uid %lld, pid %lld, %s\n",
-	    flow_int(r, "uid", -1), flow_int(r, "pid", -1),
-	    flow_audit_or(flow_str(r, "comm")));
-	fprintf(f, "Container     %s\n", flow_audit_or(flow_str(r,
-	    "container")));
-	fprintf(f, "Object        %s\n", flow_audit_or(flow_str(r, "object")));
-	fprintf(f, "Result        %s\n", flow_audit_or(flow_str(r, "result")));
+	    tui_int(r, "uid", -1), tui_int(r, "pid", -1),
+	    flow_audit_or(tui_str(r, "comm", NULL)));
+	fprintf(f, "Container     %s\n", flow_audit_or(tui_str(r,
+	    "container", NULL)));
+	fprintf(f, "Object        %s\n", flow_audit_or(tui_str(r, "object", NULL)));
+	fprintf(f, "Result        %s\n", flow_audit_or(tui_str(r, "result", NULL)));
 	fprintf(f, "Acknowledged  %s\n", json_object_get_boolean(
 	    json_object_object_get(r, "acknowledged")) ? "yes" : "no");
 	fprintf(f, "Checkpoint    %s\n", json_object_get_boolean(
 	    json_object_object_get(reply, "covered_by_checkpoint")) ?
 	    "covered by a signed checkpoint" : "not yet covered by a signed "
 	    "checkpoint");
-	fprintf(f, "Hash          %s\n", flow_audit_or(flow_str(r, "hash")));
-	fprintf(f, "Previous      %s\n", flow_audit_or(flow_str(r, "prev")));
+	fprintf(f, "Hash          %s\n", flow_audit_or(tui_str(r, "hash", NULL)));
+	fprintf(f, "Previous      %s\n", flow_audit_or(tui_str(r, "prev", NULL)));
 	fprintf(f, "\nDetails\n");
 	for (p = details != NULL ? details : ""; *p != '\0'; ) {
 		line = p;
@@ -316,7 +316,7 @@ flow_audit_show(struct tui *t, struct flow_audit *a)
 
 	if (r == NULL)
 		return;
-	seq = flow_int(r, "seq", 0);
+	seq = tui_int(r, "seq", 0);
 	params = json_object_new_object();
 	json_object_object_add(params, "seq", json_object_new_int64(seq));
 	if (flow_run(t, "audit show", params, &reply, NULL, NULL,
@@ -346,7 +346,7 @@ flow_audit_ack(struct tui *t, struct flow_audit *a)
 
 	if (r == NULL)
 		return;
-	seq = flow_int(r, "seq", 0);
+	seq = tui_int(r, "seq", 0);
 	one = xasprintf("Acknowledge record #%lld", seq);
 	upto = xasprintf("Acknowledge every record up to #%lld", seq);
 	choices[0] = one;
@@ -364,17 +364,17 @@ flow_audit_ack(struct tui *t, struct flow_audit *a)
 		free(msg);
 		return;
 	}
-	oldest = flow_int(reply, "oldest_unacknowledged", 0);
+	oldest = tui_int(reply, "oldest_unacknowledged", 0);
 	if (oldest > 0)
 		text = xasprintf("acknowledged %lld record%s; %lld "
 		    "unacknowledged left, the oldest #%lld",
-		    flow_int(reply, "acknowledged", 0),
-		    flow_int(reply, "acknowledged", 0) == 1 ? "" : "s",
-		    flow_int(reply, "unacknowledged", 0), oldest);
+		    tui_int(reply, "acknowledged", 0),
+		    tui_int(reply, "acknowledged", 0) == 1 ? "" : "s",
+		    tui_int(reply, "unacknowledged", 0), oldest);
 	else
 		text = xasprintf("acknowledged %lld record%s; none is left "
-		    "unacknowledged", flow_int(reply, "acknowledged", 0),
-		    flow_int(reply, "acknowledged", 0) == 1 ? "" : "s");
+		    "unacknowledged", tui_int(reply, "acknowledged", 0),
+		    tui_int(reply, "acknowledged", 0) == 1 ? "" : "s");
 	flow_audit_status(a, TUI_A_OK, text);
 	free(text);
 	json_object_put(reply);
@@ -669,7 +669,7 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		tui_print_attr(t, win, --bottom, 1, cols - 2, a->verdict_attr,
 		    a->verdict);
 	}
-	flow_audit_layout(cols, n > 0 ? flow_int(flow_audit_record(a, n - 1),
+	flow_audit_layout(cols, n > 0 ? tui_int(flow_audit_record(a, n - 1),
 	    "seq", 0) : 0, &c);
 	flow_audit_row(t, win, y++, &c, TUI_A_HEADING, (const char **)head);
 	a->rows = bottom - y;
@@ -686,29 +686,29 @@ flow_audit_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		a->top = a->sel - (size_t)a->rows + 1;
 	for (i = a->top; i < n && i < a->top + (size_t)a->rows; i++) {
 		r = flow_audit_record(a, i);
-		snprintf(seq, sizeof seq, "%lld", flow_int(r, "seq", 0));
-		flow_audit_time(flow_str(r, "time"), c.wide, time,
+		snprintf(seq, sizeof seq, "%lld", tui_int(r, "seq", 0));
+		flow_audit_time(tui_str(r, "time", NULL), c.wide, time,
 		    sizeof time);
-		type = flow_str(r, "type");
+		type = tui_str(r, "type", NULL);
 		/* cmld's own records name cmld, as cmlsh shows them */
 		if (type != NULL && (strcmp(type, "daemon") == 0 ||
 		    strcmp(type, "container") == 0))
 			snprintf(uid, sizeof uid, "cmld");
 		else
-			snprintf(uid, sizeof uid, "%lld", flow_int(r, "uid",
+			snprintf(uid, sizeof uid, "%lld", tui_int(r, "uid",
 			    -1));
-		obj = flow_audit_short(flow_str(r, "object"), 0);
-		result = flow_str(r, "result");
+		obj = flow_audit_short(tui_str(r, "object", NULL), 0);
+		result = tui_str(r, "result", NULL);
 		cell[0] = seq;
 		cell[1] = time;
 		cell[2] = type != NULL ? type : "";
 		cell[3] = uid;
-		cell[4] = flow_str(r, "container") != NULL ?
-		    flow_str(r, "container") : "";
+		cell[4] = tui_str(r, "container", NULL) != NULL ?
+		    tui_str(r, "container", NULL) : "";
 		cell[5] = obj != NULL ? obj : "";
 		cell[6] = result != NULL ? flow_audit_short(result, 1) : "";
-		cell[7] = flow_str(r, "details") != NULL ?
-		    flow_str(r, "details") : "";
+		cell[7] = tui_str(r, "details", NULL) != NULL ?
+		    tui_str(r, "details", NULL) : "";
 		if (i == a->sel)
 			attr = TUI_A_SELECTED;
 		else if (type != NULL && strcmp(type, "integrity") == 0)

@@ -155,16 +155,16 @@ flow_ct_log_reply(void *arg, const char *error, struct json_object *params)
 		free(text);
 		return;
 	}
-	if (flow_int(params, "lost", 0) > 0) {
+	if (tui_int(params, "lost", 0) > 0) {
 		line = xasprintf("[%lld bytes of the log were lost: it keeps "
-		    "the last 64 KiB]", flow_int(params, "lost", 0));
+		    "the last 64 KiB]", tui_int(params, "lost", 0));
 		flow_ct_add_line(c, line);
 		free(line);
 	}
-	if ((s = flow_str(params, "log")) != NULL &&
+	if ((s = tui_str(params, "log", NULL)) != NULL &&
 	    flow_ct_feed_base64(c, s) == -1)
 		flow_ct_add_line(c, "[cmld sent a log that is not base64]");
-	if ((s = flow_str(params, "end")) != NULL) {
+	if ((s = tui_str(params, "end", NULL)) != NULL) {
 		if (c->plen > 0)
 			flow_ct_end_line(c);
 		line = xasprintf("[%s]", s);
@@ -187,7 +187,7 @@ flow_ct_log_start(struct tui *t, struct flow_ct *c)
 	c->plen = 0;
 	c->esc = 0;
 	c->scroll = 0;
-	c->log_pid = flow_int(c->show, "pid", 0);
+	c->log_pid = tui_int(c->show, "pid", 0);
 	params = json_object_new_object();
 	json_object_object_add(params, "name", json_object_new_string(c->name));
 	json_object_object_add(params, "follow", json_object_new_boolean(1));
@@ -233,8 +233,8 @@ flow_ct_refresh(struct tui *t, struct flow_ct *c, int net)
 	}
 	/* a new run of init (or a cmld come back): its log from the start */
 	if (c->show != NULL && flow_stream_fd(&c->log) == -1 &&
-	    flow_int(c->show, "pid", 0) > 0 &&
-	    flow_int(c->show, "pid", 0) != c->log_pid)
+	    tui_int(c->show, "pid", 0) > 0 &&
+	    tui_int(c->show, "pid", 0) != c->log_pid)
 		flow_ct_log_start(t, c);
 }
 
@@ -252,7 +252,7 @@ static char *
 flow_ct_net_line(struct json_object *net)
 {
 	struct json_object *link, *a, *rules, *dns;
-	const char *mode = flow_str(net, "mode");
+	const char *mode = tui_str(net, "mode", NULL);
 	char *s, *t;
 	size_t i, n;
 
@@ -269,9 +269,9 @@ flow_ct_net_line(struct json_object *net)
 			free(s);
 			s = t;
 		}
-		if (flow_str(link, "c0_end") != NULL) {
+		if (tui_str(link, "c0_end", NULL) != NULL) {
 			t = xasprintf("%s (c0's end %s)", s,
-			    flow_str(link, "c0_end"));
+			    tui_str(link, "c0_end", NULL));
 			free(s);
 			s = t;
 		}
@@ -322,53 +322,53 @@ flow_ct_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 	if (c->error != NULL)
 		y += flow_wrap(t, win, y, 1, cols - 2, 3, TUI_A_BAD, c->error);
 	if (s != NULL) {
-		state = flow_str(s, "state");
-		if (flow_int(s, "pid", 0) > 0)
+		state = tui_str(s, "state", NULL);
+		if (tui_int(s, "pid", 0) > 0)
 			line = xasprintf("%s, pid %lld", state,
-			    flow_int(s, "pid", 0));
+			    tui_int(s, "pid", 0));
 		else
 			line = xstrdup(state != NULL ? state : "?");
 		y = flow_ct_field(t, win, y, cols, "State",
 		    tui_state_attr(state), line);
 		free(line);
 		y = flow_ct_field(t, win, y, cols, "Reason", TUI_A_NORMAL,
-		    flow_str(s, "reason"));
-		line = xasprintf("%s %s", flow_str(s, "guestos") != NULL ?
-		    flow_str(s, "guestos") : "?", flow_str(s, "version") !=
-		    NULL ? flow_str(s, "version") : "");
+		    tui_str(s, "reason", NULL));
+		line = xasprintf("%s %s", tui_str(s, "guestos", NULL) != NULL ?
+		    tui_str(s, "guestos", NULL) : "?", tui_str(s, "version", NULL) !=
+		    NULL ? tui_str(s, "version", NULL) : "");
 		y = flow_ct_field(t, win, y, cols, "Guest OS", TUI_A_NORMAL,
 		    line);
 		free(line);
 		y = flow_ct_field(t, win, y, cols, "Signer", TUI_A_NORMAL,
-		    flow_str(s, "signer"));
+		    tui_str(s, "signer", NULL));
 		y = flow_ct_field(t, win, y, cols, "Hostname", TUI_A_NORMAL,
-		    flow_str(s, "hostname"));
-		if (flow_int(s, "pids", -1) >= 0)
-			snprintf(buf, sizeof buf, "%lld", flow_int(s, "pids",
+		    tui_str(s, "hostname", NULL));
+		if (tui_int(s, "pids", -1) >= 0)
+			snprintf(buf, sizeof buf, "%lld", tui_int(s, "pids",
 			    0));
 		else
 			snprintf(buf, sizeof buf, "-");
 		line = xasprintf("memory %s, pids %s",
-		    flow_str(s, "memory") != NULL ? flow_str(s, "memory") :
+		    tui_str(s, "memory", NULL) != NULL ? tui_str(s, "memory", NULL) :
 		    "-", buf);
 		y = flow_ct_field(t, win, y, cols, "Limits", TUI_A_NORMAL,
 		    line);
 		free(line);
 		y = flow_ct_field(t, win, y, cols, "Volume", TUI_A_NORMAL,
-		    flow_str(s, "volume"));
-		if (flow_int(s, "integrity_errors", 0) > 0) {
+		    tui_str(s, "volume", NULL));
+		if (tui_int(s, "integrity_errors", 0) > 0) {
 			line = xasprintf("%s; %lld integrity errors",
-			    flow_str(s, "encryption") != NULL ?
-			    flow_str(s, "encryption") : "",
-			    flow_int(s, "integrity_errors", 0));
+			    tui_str(s, "encryption", NULL) != NULL ?
+			    tui_str(s, "encryption", NULL) : "",
+			    tui_int(s, "integrity_errors", 0));
 			y = flow_ct_field(t, win, y, cols, "Encryption",
 			    TUI_A_BAD, line);
 			free(line);
 		} else
 			y = flow_ct_field(t, win, y, cols, "Encryption",
-			    TUI_A_NORMAL, flow_str(s, "encryption"));
+			    TUI_A_NORMAL, tui_str(s, "encryption", NULL));
 		y = flow_ct_field(t, win, y, cols, "Images", TUI_A_NORMAL,
-		    flow_str(s, "images"));
+		    tui_str(s, "images", NULL));
 	}
 	if (c->net != NULL) {
 		line = flow_ct_net_line(c->net);
@@ -439,9 +439,9 @@ flow_ct_console_reply(void *arg, struct json_object *params, int continues,
 	if (rc == 0)
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
-	if (flow_str(params, "end") != NULL) {
+	if (tui_str(params, "end", NULL) != NULL) {
 		free(fc->end);
-		fc->end = xstrdup(flow_str(params, "end"));
+		fc->end = xstrdup(tui_str(params, "end", NULL));
 	}
 	return 0;
 }

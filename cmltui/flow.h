@@ -1,6 +1,6 @@
 /*
  * What the guided flows share (flows.c, flow-audit.c, flow-container.c):
- * members of replies, a streamed call on a connection of its own that the
+ * a streamed call on a connection of its own that the
  * loop waits on (audit follow, container logs --follow), and a window that
  * shows a call's progress and then its verdict.
  */
@@ -8,11 +8,6 @@
 #define CMLTUI_FLOW_H
 
 #include "cmltui.h"
-
-/* Returns member key of o when it is a string, else NULL. */
-const char *flow_str(struct json_object *o, const char *key);
-/* Returns integer member key of o, or def when there is none. */
-long long flow_int(struct json_object *o, const char *key, long long def);
 
 /*
  * A streamed call (with "more") on a second connection, made

@@ -34,28 +34,6 @@
 /* How often a wrong PIN is asked again at most, when scd does not say. */
 #define FLOW_PIN_ASKS 10
 
-const char *
-flow_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-long long
-flow_int(struct json_object *o, const char *key, long long def)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return def;
-	return json_object_get_int64(v);
-}
-
 size_t
 flow_wrap_next(const char **p, int n)
 {
@@ -432,14 +410,14 @@ flow_win_draw(struct flow_win *fw)
 static void
 flow_win_progress(struct flow_win *fw, struct json_object *p)
 {
-	const char *file = flow_str(p, "file");
+	const char *file = tui_str(p, "file", NULL);
 
 	if (file != NULL && (fw->file == NULL || strcmp(fw->file, file) != 0)) {
 		free(fw->file);
 		fw->file = xstrdup(file);
 	}
-	fw->done = flow_int(p, "done", fw->done);
-	fw->total = flow_int(p, "total", fw->total);
+	fw->done = tui_int(p, "done", fw->done);
+	fw->total = tui_int(p, "total", fw->total);
 	flow_win_draw(fw);
 }
 
@@ -752,9 +730,9 @@ static void
 flow_start_verdict(struct flow_win *fw, const char *name,
     struct json_object *r)
 {
-	const char *state = flow_str(r, "state");
+	const char *state = tui_str(r, "state", NULL);
 	char *verdict, *text;
-	long long pid = flow_int(r, "pid", 0);
+	long long pid = tui_int(r, "pid", 0);
 
 	if (state == NULL)
 		state = "started";
@@ -762,13 +740,13 @@ flow_start_verdict(struct flow_win *fw, const char *name,
 		verdict = xasprintf("%s: %s, pid %lld", name, state, pid);
 	else
 		verdict = xasprintf("%s: %s", name, state);
-	if (flow_int(r, "unlock_ms", -1) >= 0) {
+	if (tui_int(r, "unlock_ms", -1) >= 0) {
 		text = xasprintf("PIN accepted: the key unwrapped in %lld ms."
 		    "\nVolume opened in %lld ms: keyslot %lld ms, activate "
 		    "%lld ms, file system %lld ms.",
-		    flow_int(r, "unlock_ms", 0), flow_int(r, "open_ms", 0),
-		    flow_int(r, "keyslot_ms", 0),
-		    flow_int(r, "activate_ms", 0), flow_int(r, "fs_ms", 0));
+		    tui_int(r, "unlock_ms", 0), tui_int(r, "open_ms", 0),
+		    tui_int(r, "keyslot_ms", 0),
+		    tui_int(r, "activate_ms", 0), tui_int(r, "fs_ms", 0));
 	} else
 		text = NULL;
 	flow_win_what(fw, "Its guest OS images checked against their signed "
@@ -829,10 +807,10 @@ flow_start_pin(struct tui *t, struct flow_win *fw, const char *name,
 	int asks, asked, blocked;
 
 	if ((status = flow_token_status(t, name)) != NULL) {
-		left = flow_int(status, "pin_tries_left", -1);
-		max = flow_int(status, "pin_tries_max", 0);
+		left = tui_int(status, "pin_tries_left", -1);
+		max = tui_int(status, "pin_tries_max", 0);
 		blocked = flow_blocked(t, title, name,
-		    flow_str(status, "state"), 1);
+		    tui_str(status, "state", NULL), 1);
 		json_object_put(status);
 		if (blocked)
 			return 0;
@@ -862,9 +840,9 @@ flow_start_pin(struct tui *t, struct flow_win *fw, const char *name,
 		    fc->error_params);
 		tui_message(t, title, text);
 		free(text);
-		left = flow_int(fc->error_params, "tries_left", -1);
-		if (flow_blocked(t, title, name, flow_str(fc->error_params,
-		    "state"), 0) || left == 0)
+		left = tui_int(fc->error_params, "tries_left", -1);
+		if (flow_blocked(t, title, name, tui_str(fc->error_params,
+		    "state", NULL), 0) || left == 0)
 			return 0;
 	}
 	return 0;
@@ -922,12 +900,12 @@ tui_flow_stop(struct tui *t, const char *name)
 	    &msg);
 	if (rc == 0) {
 		flow_win_what(fw, "Its init ended");
-		reason = flow_str(fc.reply, "reason");
+		reason = tui_str(fc.reply, "reason", NULL);
 		verdict = xasprintf("%s: %s", name,
-		    flow_str(fc.reply, "state") != NULL ?
-		    flow_str(fc.reply, "state") : "stopped");
-		flow_win_verdict(fw, tui_state_attr(flow_str(fc.reply,
-		    "state")), verdict, reason != NULL && *reason != '\0' ?
+		    tui_str(fc.reply, "state", NULL) != NULL ?
+		    tui_str(fc.reply, "state", NULL) : "stopped");
+		flow_win_verdict(fw, tui_state_attr(tui_str(fc.reply,
+		    "state", NULL)), verdict, reason != NULL && *reason != '\0' ?
 		    reason : NULL);
 		free(verdict);
 	} else
@@ -958,9 +936,9 @@ flow_token_change(struct tui *t, const char *name, int puk)
 	title = xasprintf(puk ? "Unblock the PIN of %s" : "Change the PIN "
 	    "of %s", name);
 	if ((status = flow_token_status(t, name)) != NULL)
-		note = flow_tries_note(what, flow_int(status, puk ?
+		note = flow_tries_note(what, tui_int(status, puk ?
 		    "puk_tries_left" : "pin_tries_left", -1),
-		    flow_int(status, puk ? "puk_tries_max" : "pin_tries_max",
+		    tui_int(status, puk ? "puk_tries_max" : "pin_tries_max",
 		    0));
 	json_object_put(status);
 	params = flow_name_params(name);
@@ -976,8 +954,8 @@ flow_token_change(struct tui *t, const char *name, int puk)
 	else {
 		st = NULL;
 		json_object_object_get_ex(reply, "status", &st);
-		after = flow_tries_note("PIN", flow_int(st, "pin_tries_left",
-		    -1), flow_int(st, "pin_tries_max", 0));
+		after = flow_tries_note("PIN", tui_int(st, "pin_tries_left",
+		    -1), tui_int(st, "pin_tries_max", 0));
 		text = xasprintf("%s\n%s", puk ? "PIN unblocked, the new PIN "
 		    "set." : "PIN changed.", after != NULL ? after : "");
 		free(after);
@@ -1029,11 +1007,11 @@ flow_install_images(struct flow_win *fw, const char *dir)
 		fw->sizes = xcalloc(n, sizeof *fw->sizes);
 		for (i = 0; i < n; i++) {
 			img = json_object_array_get_idx(images, i);
-			if ((file = flow_str(img, "file")) == NULL ||
-			    flow_int(img, "size", -1) < 0)
+			if ((file = tui_str(img, "file", NULL)) == NULL ||
+			    tui_int(img, "size", -1) < 0)
 				continue;
 			fw->files[fw->nfiles] = xstrdup(file);
-			fw->sizes[fw->nfiles++] = flow_int(img, "size", 0);
+			fw->sizes[fw->nfiles++] = tui_int(img, "size", 0);
 		}
 	}
 	json_object_put(m);
@@ -1087,12 +1065,12 @@ tui_flow_guestos_install(struct tui *t, const char *dir)
 		}
 		flow_win_what(fw, "Signature and every image verified");
 		text = xasprintf("Installed %s %s, signed by %s.",
-		    flow_str(fc.reply, "name") != NULL ?
-		    flow_str(fc.reply, "name") : "?",
-		    flow_str(fc.reply, "version") != NULL ?
-		    flow_str(fc.reply, "version") : "?",
-		    flow_str(fc.reply, "signer") != NULL ?
-		    flow_str(fc.reply, "signer") : "?");
+		    tui_str(fc.reply, "name", NULL) != NULL ?
+		    tui_str(fc.reply, "name", NULL) : "?",
+		    tui_str(fc.reply, "version", NULL) != NULL ?
+		    tui_str(fc.reply, "version", NULL) : "?",
+		    tui_str(fc.reply, "signer", NULL) != NULL ?
+		    tui_str(fc.reply, "signer", NULL) : "?");
 		flow_win_verdict(fw, TUI_A_OK, "VERIFIED", text);
 		free(text);
 	} else {
@@ -1115,7 +1093,7 @@ tui_flow_guestos_install(struct tui *t, const char *dir)
 	static void \
 	fn(struct tui *t, struct json_object *params) \
 	{ \
-		const char *name = flow_str(params, "name"); \
+		const char *name = tui_str(params, "name", NULL); \
 \
 		if (name != NULL) \
 			flow; \
@@ -1130,7 +1108,7 @@ FLOW_FOR_NAME(flow_for_console, flow_container_push(t, name, 1))
 static void
 flow_for_install(struct tui *t, struct json_object *params)
 {
-	tui_flow_guestos_install(t, flow_str(params, "dir"));
+	tui_flow_guestos_install(t, tui_str(params, "dir", NULL));
 }
 
 static void

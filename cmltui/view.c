@@ -539,3 +539,25 @@ tui_pick(struct tui *t, const char *title, const char *const *choices,
 	tui_dialog_close(t, &d);
 	return (int)sel;
 }
+
+const char *
+tui_str(struct json_object *o, const char *key, const char *def)
+{
+	struct json_object *v;
+
+	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return def;
+}
+
+long long
+tui_int(struct json_object *o, const char *key, long long def)
+{
+	struct json_object *v;
+
+	if (o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_int))
+		return json_object_get_int64(v);
+	return def;
+}
