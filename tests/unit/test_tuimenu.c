@@ -25,6 +25,7 @@
 /*
  * cmlsh lists, completes and runs every command of cmld's table
  * (cmlsh_help_list walks cmd_table whole): so must the menus.
+ * Proves: none (cmltui's menus and forms come from the command table).
  */
 static void
 test_menu_offers_every_command(void **state)
@@ -38,7 +39,9 @@ test_menu_offers_every_command(void **state)
 	}
 }
 
-/* A command of no table of cmld's (a stage daemon's own) is not offered. */
+/* A command of no table of cmld's (a stage daemon's own) is not offered.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_menu_offers_nothing_else(void **state)
 {
@@ -62,7 +65,9 @@ count_in(const char **list, const char *s)
 	return n;
 }
 
-/* Every command is listed once, under its own family, listed once. */
+/* Every command is listed once, under its own family, listed once.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_menu_every_command_under_its_family(void **state)
 {
@@ -96,7 +101,9 @@ test_menu_every_command_under_its_family(void **state)
 	free(families);
 }
 
-/* The families come in cmd_families' order, each with commands. */
+/* The families come in cmd_families' order, each with commands.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_menu_families_in_order(void **state)
 {
@@ -129,6 +136,7 @@ test_menu_families_in_order(void **state)
  * Every argument but secrets (asked for in dialogs) and --pin-stdin (the
  * shell's) has a field, once; an option a secret depends on
  * (--generate-puk) is a choice of the form too.
+ * Proves: none (cmltui's menus and forms come from the command table).
  */
 static void
 test_form_fields_cover_every_argument(void **state)
@@ -159,7 +167,9 @@ test_form_fields_cover_every_argument(void **state)
 	}
 }
 
-/* Positional arguments come first in their order, then the options. */
+/* Positional arguments come first in their order, then the options.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_form_fields_in_command_line_order(void **state)
 {
@@ -215,7 +225,9 @@ list_len(char **list)
 	return n;
 }
 
-/* Settings and their values complete from the settings' table. */
+/* Settings and their values complete from the settings' table.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_completions_from_the_tables(void **state)
 {
@@ -260,7 +272,9 @@ test_completions_from_the_tables(void **state)
 	client_disconnect(&t.cl);
 }
 
-/* Live lists from a cmld that cannot be reached: empty, and said so. */
+/* Live lists from a cmld that cannot be reached: empty, and said so.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_completions_without_cmld(void **state)
 {
@@ -278,7 +292,9 @@ test_completions_without_cmld(void **state)
 	client_disconnect(&t.cl);
 }
 
-/* What words_quote makes of a word, words_split gives back whole. */
+/* What words_quote makes of a word, words_split gives back whole.
+ * Proves: none (cmltui's menus and forms come from the command table).
+ */
 static void
 test_words_quote_splits_back(void **state)
 {
