@@ -6,7 +6,9 @@
 # container runs on), the demo says so, keeps the directory and exits 1.
 # cmld runs in the demo's own network namespace: its container reaches the
 # web server outside through its link, nothing of it is in the host's
-# namespace, and quitting removes the namespaces.
+# namespace, and quitting removes the namespaces.  With --tui the demo
+# opens cmltui, whose dashboard shows the container demo running; F10
+# ends the demo as quit does.
 # Proves: none (the demo's terminal handling and cleanup).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -38,13 +40,16 @@ demo_exit() {
 }
 trap demo_exit EXIT
 
-# Starts the demo in a new tmux session NAME; the pane stays open after
-# the demo ends, with a line DEMO-EXIT=STATUS.
+# Starts the demo in a new tmux session NAME (with the options after it);
+# the pane stays open after the demo ends, with a line DEMO-EXIT=STATUS.
 demo_start() {
-	tm new-session -d -s "$1" -x 160 -y 50 \
+	local name=$1
+	shift
+	tm new-session -d -s "$name" -x 160 -y 50 \
 	    "cd /; env HOME=$SCRATCH/home INPUTRC=$SCRATCH/inputrc TMPDIR=$SCRATCH/tmp \
 	    CML_BUILDDIR=$CML_BUILDDIR CMLD_CGROUP_PARENT=$CT_CGROUP_PARENT \
-	    bash $CML_SRCDIR/scripts/demo; echo DEMO-EXIT=\$?; sleep 600" ||
+	    LANG=C.UTF-8 TERM=tmux-256color \
+	    bash $CML_SRCDIR/scripts/demo $*; echo DEMO-EXIT=\$?; sleep 600" ||
 		fail "tmux new-session failed"
 }
 
@@ -141,6 +146,30 @@ expect_status "quit removes the demo's network namespaces" 1 $?
 expect_eq "no process is left in the demo's cgroups" "" \
     "$(find /sys/fs/cgroup/*/"$CT_CGROUP_PARENT" /sys/fs/cgroup/"$CT_CGROUP_PARENT" \
         -name cgroup.procs -exec cat {} + 2>/dev/null)"
+STACK_RUNNING=0
+
+# --- the demo with cmltui ------------------------------------------------
+demo_start tui --tui
+if ! wait_pane tui 120 'Press Enter'; then
+	pane tui >&2
+	fail "scripts/demo --tui did not get ready within 120 s"
+fi
+dir=$(demo_dir) || fail "no demo directory under $SCRATCH/tmp"
+use_demo_stack "$dir"
+pid=$(cmld_pid) || fail "no cmld runs for $dir"
+tm send-keys -t tui Enter
+wait_pane tui 20 '[ >]demo +running +busybox'
+expect_status "cmltui's dashboard shows the container demo running" 0 $?
+wait_pane tui 10 'Stages +tpm2d ready +scd ready +cmld ready'
+expect_status "and the demo's stages ready" 0 $?
+tm send-keys -t tui F10
+wait_pane tui 60 'DEMO-EXIT=[0-9]+'
+expect_status "the demo ends after F10 in cmltui" 0 $?
+expect_match "the demo exits 0 after F10" 'DEMO-EXIT=0' "$(pane tui)"
+runs "$pid"
+expect_status "F10 in cmltui stops cmld" 1 $?
+[ -e "$dir" ]
+expect_status "and removes the demo directory" 1 $?
 STACK_RUNNING=0
 
 # --- a container that cannot be stopped: the directory stays --------------
