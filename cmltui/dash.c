@@ -5,7 +5,7 @@
  * memory (a sparkline and a bar each), and the guest OSes.  The
  * containers' figures are asked for at every refresh (container stats,
  * one call); the rest, which changes seldom and costs the stages a
- * question each, every DASH_SLOW_EVERY refreshes.
+ * question each, every DASH_SLOW_MS.
  */
 #include "config.h"
 
@@ -17,8 +17,13 @@
 #include "cmltui.h"
 #include "xmalloc.h"
 
-/* The device, the trail and the guest OSes are asked every n refreshes. */
-#define DASH_SLOW_EVERY 5
+/*
+ * The device, the trail and the guest OSes are asked this often (ms): the
+ * stages' health and the rest change seldom, and each of these calls
+ * costs cmld more than the containers' figures (device status asks tpm2d
+ * and scd); a notice of the trail comes at once anyway, and r asks now.
+ */
+#define DASH_SLOW_MS 10000
 
 /* What the dashboard keeps of one container between refreshes. */
 struct dash_ctr {
@@ -36,7 +41,7 @@ struct dash {
 	char *stats_error;
 	struct json_object *guestos; /* guestos list */
 	struct json_object *audit; /* audit status */
-	int ticks;
+	long long slow_at; /* when to ask for the device and the rest again */
 	int selected;
 	int scroll;
 	int no_stats; /* cmld has no container stats: container list */
@@ -128,7 +133,7 @@ dash_tick(struct tui *t, struct tui_view *v)
 	char *err = NULL;
 	int rc = -1, slow;
 
-	slow = d->ticks++ % DASH_SLOW_EVERY == 0 || t->reconnected ||
+	slow = tui_now_ms() >= d->slow_at || t->reconnected ||
 	    d->status == NULL;
 	if (cmd_find_words("container stats") == NULL)
 		d->no_stats = 1;
@@ -151,6 +156,7 @@ dash_tick(struct tui *t, struct tui_view *v)
 	if (!t->reachable)
 		return;
 	if (slow) {
+		d->slow_at = tui_now_ms() + DASH_SLOW_MS;
 		err = NULL;
 		rc = tui_call(t, "device status", NULL, &r, &err);
 		dash_keep(&d->status, rc == 0 ? r : NULL);
@@ -541,6 +547,7 @@ dash_key(struct tui *t, struct tui_view *v, int ch)
 		}
 		break;
 	case 'r':
+		d->slow_at = 0; /* everything, now */
 		dash_tick(t, v);
 		break;
 	default:
