@@ -8,7 +8,8 @@
 # a monochrome vt100 render without colours (line drawing from the
 # terminal's set, ASCII bars), UTF-8 with colours otherwise; cmld killed
 # and started again: cmltui says it is unreachable, then reconnects by
-# itself and shows the containers again.  Reference screens
+# itself and shows the containers again; its options are checked, and it
+# refuses to run without a terminal.  Reference screens
 # (tests/integration/tui-screens/) are compared with figures that change
 # from run to run masked.
 # Proves: CR 6.1 (the audit trail's state in the console), CR 3.4(2) (a
@@ -20,6 +21,20 @@
 . "$(dirname "$0")/tui-lib.sh"
 
 need_prog tmux
+
+# --- the command line ------------------------------------------------------------
+out=$("$CMLTUI" --help 2>&1)
+expect_status "--help" 0 $?
+expect_match "--help names the options" 'usage: cmltui \[--socket PATH\] \[--interval MS\] \[--no-color\] \[--ascii\]' "$out"
+out=$("$CMLTUI" --interval 5 2>&1)
+expect_status "--interval out of range: a usage error" 2 $?
+expect_match "it says the range" 'cmltui: --interval: 5: not a number of milliseconds in 200\.\.60000' "$out"
+out=$("$CMLTUI" --bogus 2>&1)
+expect_status "an unknown option: a usage error" 2 $?
+out=$("$CMLTUI" </dev/null 2>&1)
+expect_status "no terminal: fails" 1 $?
+expect_match "and says to use cmlsh" 'cmltui: needs a terminal \(use cmlsh for scripts\)' "$out"
+
 ct_setup
 run=$(ct_name dash-run)
 idle=$(ct_name dash-idle)
