@@ -1281,8 +1281,34 @@ static char *format_net_segment_cols[] = { "container", "c0_end",
 	"c0_addresses", "container_end", "addresses", "rules", NULL };
 
 /*
+ * Adds c0's guard to o as "c0_guard": "up0, up1 (ports tcp/22)", or an
+ * empty list (shown "-") when c0 is not guarded.
+ */
+static void
+format_net_guard(struct json_object *o, struct json_object *g)
+{
+	struct json_object *up = format_get_array(g, "uplinks");
+	struct json_object *ports = format_get_array(g, "ports");
+	char *ul, *pl, *t;
+
+	if (up == NULL || json_object_array_length(up) == 0) {
+		json_object_object_add(o, "c0_guard", json_object_new_array());
+		return;
+	}
+	ul = format_value(up);
+	pl = ports != NULL && json_object_array_length(ports) > 0 ?
+	    format_value(ports) : NULL;
+	t = xasprintf("%s (ports: %s)", ul, pl != NULL ? pl : "none");
+	json_object_object_add(o, "c0_guard", json_object_new_string(t));
+	free(t);
+	free(ul);
+	free(pl);
+}
+
+/*
  * net status: the base ruleset, the pool and its use, the masquerade
- * uplinks and the assigned interfaces, then one line per segment.
+ * uplinks, c0's guard and the assigned interfaces, then one line per
+ * segment.
  */
 static void
 format_net_status(FILE *out, struct json_object *params)
@@ -1320,6 +1346,9 @@ format_net_status(FILE *out, struct json_object *params)
 	}
 	if ((v = format_get_array(params, "masquerade")) != NULL)
 		json_object_object_add(o, "masquerade", json_object_get(v));
+	if (json_object_object_get_ex(params, "c0_guard", &v) &&
+	    json_object_is_type(v, json_type_object))
+		format_net_guard(o, v);
 	format_net_ifaces(o, params, "container");
 	n = (segs = format_get_array(params, "segments")) != NULL
 	    ? json_object_array_length(segs)

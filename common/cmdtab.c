@@ -776,6 +776,8 @@ const struct cmd_entry cmd_table[] = {
 		.help = "Shows whether cmld's base ruleset (table inet cml, "
 		    "default deny) is loaded, the address pool and how much "
 		    "of it is in use, the uplinks traffic is masqueraded on, "
+		    "the uplinks c0 is guarded on with the ports it may be "
+		    "reached at, "
 		    "one line per container link (segment: container, c0's "
 		    "end, addresses, rules) and the interfaces assigned to "
 		    "containers.",

@@ -42,6 +42,8 @@ struct net {
 	int base_loaded; /* the base ruleset is in the kernel */
 	char *error; /* why the network cannot be used; NULL */
 	char *masquerade; /* net_masquerade as the base ruleset has it */
+	char *guard; /* net_guard_uplinks as it has it */
+	char *c0_ports; /* net_c0_ports as it has it */
 };
 
 /* What a container holds of the network while it runs. */
@@ -203,6 +205,10 @@ net_base_load(struct cmld *cmld, char **cause)
 	n->base_loaded = 1;
 	free(n->masquerade);
 	n->masquerade = list;
+	free(n->guard);
+	n->guard = xstrdup(glist);
+	free(n->c0_ports);
+	n->c0_ports = xstrdup(plist);
 	audit_write(cmld, "network", "inet cml", "ok", "base ruleset loaded: "
 	    "forward policy drop, container to container dropped, every "
 	    "container link (" CCONFIG_NET_LINK_PREFIX "*) dropped unless its "
@@ -952,6 +958,9 @@ net_init(struct cmld *cmld)
 	if (present == 1) {
 		n->base_loaded = 1;
 		n->masquerade = store_setting_value(cmld->store, "net_masquerade");
+		n->guard = store_setting_value(cmld->store,
+		    "net_guard_uplinks");
+		n->c0_ports = store_setting_value(cmld->store, "net_c0_ports");
 	} else if (need || present == -1) {
 		/* Missing or damaged while something needs it: load it now. */
 		if (net_base_load(cmld, &why) == -1) {
@@ -981,6 +990,8 @@ net_free(struct cmld *cmld)
 		close(n->selfns);
 	free(n->error);
 	free(n->masquerade);
+	free(n->guard);
+	free(n->c0_ports);
 	free(n);
 	cmld->net = NULL;
 }
@@ -1111,17 +1122,32 @@ net_ctr_show(struct ctr *k, char **cause)
 	return o;
 }
 
+/* Returns a comma-separated list (a setting; NULL: none) as an array. */
+static struct json_object *
+net_json_list(const char *list)
+{
+	struct json_object *a = json_object_new_array();
+	const char *v[16];
+	char *copy = xstrdup(list != NULL ? list : "");
+	size_t i, n;
+
+	n = net_split(copy, v, sizeof v / sizeof *v);
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	free(copy);
+	return a;
+}
+
 struct json_object *
 net_status(struct cmld *cmld, char **cause)
 {
 	struct net *n = net_of(cmld);
-	struct json_object *o, *b, *p, *a, *s, *t = NULL, *r;
+	struct json_object *o, *b, *p, *a, *s, *t = NULL, *r, *g;
 	struct net_pool pool;
-	const char *masq[8];
 	struct ctr *k;
 	char chain[sizeof NET_FW_CHAIN_PREFIX + NET_FW_ID_MAX];
-	char *v4, *v6, *m, *why = NULL;
-	size_t i, nm, used = 0, cnt;
+	char *v4, *v6, *why = NULL;
+	size_t i, used = 0, cnt;
 	int present = 0;
 
 	if (n != NULL && n->fw != NULL) {
@@ -1163,13 +1189,14 @@ net_status(struct cmld *cmld, char **cause)
 	    (int64_t)used));
 	json_object_object_add(o, "pool", p);
 
-	m = xstrdup(n != NULL && n->masquerade != NULL ? n->masquerade : "");
-	nm = net_split(m, masq, sizeof masq / sizeof *masq);
-	a = json_object_new_array();
-	for (i = 0; i < nm; i++)
-		json_object_array_add(a, json_object_new_string(masq[i]));
-	free(m);
-	json_object_object_add(o, "masquerade", a);
+	json_object_object_add(o, "masquerade", net_json_list(n != NULL ?
+	    n->masquerade : NULL));
+	g = json_object_new_object();
+	json_object_object_add(g, "uplinks", net_json_list(n != NULL ?
+	    n->guard : NULL));
+	json_object_object_add(g, "ports", net_json_list(n != NULL &&
+	    n->guard != NULL && *n->guard != '\0' ? n->c0_ports : NULL));
+	json_object_object_add(o, "c0_guard", g);
 
 	a = json_object_new_array();
 	TAILQ_FOREACH(k, &cmld->ctrs, entry) {

@@ -89,6 +89,7 @@ struct json_object *net_ctr_show(struct ctr *k, char **cause);
  * `net status`: {"base_ruleset": {"loaded": bool, "table": "inet cml",
  * "error": null | text}, "pool": {"v4": null | prefix, "v6": null |
  * prefix, "size": N, "used": N}, "masquerade": [uplink, ...],
+ * "c0_guard": {"uplinks": [uplink, ...], "ports": ["tcp/22", ...]},
  * "segments": [{"container", "c0_end", "container_end", "c0_addresses",
  * "addresses", "rules": N}], "interfaces": [{"name", "container"}]}.
  * NULL with a cause.

@@ -103,6 +103,7 @@ expect_eq "net status --json on a fresh stack" \
 table=inet cml
 pool=10.200.0.0/16 fd00:c41::/48 used=0
 masquerade=[]
+c0_guard={\"uplinks\": [], \"ports\": []}
 segments=[]
 interfaces=[]" "$(python3 - "$status0" <<'EOF'
 import json, sys
@@ -112,6 +113,7 @@ print("loaded=%s" % ("true" if b["loaded"] else "false"))
 print("table=%s" % b["table"])
 print("pool=%s %s used=%d" % (p["v4"], p["v6"], p["used"]))
 print("masquerade=%s" % json.dumps(s["masquerade"]))
+print("c0_guard=%s" % json.dumps(s["c0_guard"]))
 print("segments=%s" % json.dumps(s["segments"]))
 print("interfaces=%s" % json.dumps(s["interfaces"]))
 EOF
@@ -124,6 +126,7 @@ expect_eq "net status, human, on a fresh stack" \
 "base ruleset: not loaded (table inet cml)
 pool:         10.200.0.0/16, fd00:c41::/48: 0 of $size0 links in use
 masquerade:   -
+c0 guard:     -
 interfaces:   -
 segments:     0" "$out"
 

@@ -220,6 +220,10 @@ expect_eq "web cannot ping db" no "$(ct_ping "$web" "${ip4[$db]}")"
 expect_eq "db cannot ping web" no "$(ct_ping "$db" "${ip4[$web]}")"
 
 # --- c0 ------------------------------------------------------------------------
+expect_eq "net status shows c0's guard as in force" "c0 guard:     up0 (ports: tcp/2222)" \
+    "$(cmlsh_run net status 2>&1 | grep '^c0 guard:')"
+expect_eq "net status --json: c0's guard" '{"uplinks": ["up0"], "ports": ["tcp/2222"]}' \
+    "$(cmlsh_run --json net status | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["c0_guard"]))')"
 expect_eq "outside reaches c0's listed port on the guarded uplink" c0:2222 \
     "$(net_tcp "$OUT" 192.0.2.1 2222)"
 expect_eq "outside: c0's other port dropped on the guarded uplink" "nc: timed out" \
