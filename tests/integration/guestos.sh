@@ -112,7 +112,7 @@ expect_lines "guestos list after the install" "$out" \
 # the columns line up under the header
 expect_eq "guestos list: columns aligned" \
     "$(sed -n 1p <<<"$out" | grep -bo 'VERSION' | cut -d: -f1)" \
-    "$(sed -n 2p <<<"$out" | grep -bo '1\.0' | cut -d: -f1)"
+    "$(sed -n 2p <<<"$out" | grep -bo '1\.0' | head -n 1 | cut -d: -f1)"
 json=$(cmlsh_run --json guestos list)
 expect_eq "guestos list --json" \
     "busybox 1.0 $signer 1 $(image_bytes "$base")" \

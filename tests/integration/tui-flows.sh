@@ -310,7 +310,7 @@ tui_keys Enter
 expect_screen "a tampered image: the verdict" "REFUSED"
 expect_screen "a tampered image: cmld's reason" "guest OS in $(re_quote "$bad") refused"
 tui_keys Enter
-expect_eq "nothing of it installed" "" "$(cmlsh_run guestos list | grep '1\.2')"
+expect_eq "nothing of it installed" "" "$(cmlsh_run guestos list | grep -E '^busybox +1\.2 ')"
 
 # --- the audit review -------------------------------------------------------------------------
 # a table row: "SEQ HH:MM:SS TYPE ..."
