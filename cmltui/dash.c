@@ -44,7 +44,6 @@ struct dash {
 	long long slow_at; /* when to ask for the device and the rest again */
 	int selected;
 	int scroll;
-	int no_stats; /* cmld has no container stats: container list */
 	struct dash_ctr *ctrs;
 	size_t nctrs;
 };
@@ -131,24 +130,11 @@ dash_tick(struct tui *t, struct tui_view *v)
 	struct dash *d = v->data;
 	struct json_object *r;
 	char *err = NULL;
-	int rc = -1, slow;
+	int rc, slow;
 
 	slow = tui_now_ms() >= d->slow_at || t->reconnected ||
 	    d->status == NULL;
-	if (cmd_find_words("container stats") == NULL)
-		d->no_stats = 1;
-	if (!d->no_stats) {
-		rc = tui_call(t, "container stats", NULL, &r, &err);
-		/* an older cmld: its list, without the figures */
-		if (rc == 1 && err != NULL &&
-		    strstr(err, "not implemented") != NULL)
-			d->no_stats = 1;
-	}
-	if (d->no_stats) {
-		free(err);
-		err = NULL;
-		rc = tui_call(t, "container list", NULL, &r, &err);
-	}
+	rc = tui_call(t, "container stats", NULL, &r, &err);
 	dash_keep(&d->stats, rc == 0 ? r : NULL);
 	free(d->stats_error);
 	d->stats_error = err;
@@ -286,8 +272,7 @@ struct dash_cols {
 };
 
 static void
-dash_columns(int cols, struct json_object *list, int stats,
-    struct dash_cols *c)
+dash_columns(int cols, struct json_object *list, struct dash_cols *c)
 {
 	size_t i, n = list != NULL ? json_object_array_length(list) : 0, w;
 	int longest = 4, fixed, avail;
@@ -313,10 +298,8 @@ dash_columns(int cols, struct json_object *list, int stats,
 			longest = (int)w;
 	}
 	/* the names as long as they are, the guest OS the rest */
-	fixed = 1 + c->state + 1 + 1;
-	if (stats)
-		fixed += c->uptime + 1 + c->cpu + c->spark + 1 + c->mem +
-		    c->bar;
+	fixed = 1 + c->state + 1 + 1 + c->uptime + 1 + c->cpu + c->spark + 1 +
+	    c->mem + c->bar;
 	avail = cols - 1 - fixed;
 	if (longest > 32)
 		longest = 32;
@@ -358,8 +341,6 @@ dash_ctr_line(struct tui *t, struct dash *d, WINDOW *win, int y,
 	    tui_str(o, "version", ""));
 	tui_print(win, y, x, c->guestos, buf);
 	x += c->guestos + 1;
-	if (d->no_stats)
-		return;
 	tui_print(win, y, x, c->uptime, running ?
 	    tui_duration(buf, sizeof buf, up) : "-");
 	x += c->uptime + 1;
@@ -400,7 +381,7 @@ dash_containers(struct tui *t, struct dash *d, WINDOW *win, int y, int rows,
 		    "no answer from cmld");
 		return y + 1;
 	}
-	dash_columns(cols, list, !d->no_stats, &c);
+	dash_columns(cols, list, &c);
 	wattron(win, t->attr[TUI_A_HEADING]);
 	x = 1;
 	tui_print(win, y, x, c.name, "NAME");
@@ -409,13 +390,11 @@ dash_containers(struct tui *t, struct dash *d, WINDOW *win, int y, int rows,
 	x += c.state + 1;
 	tui_print(win, y, x, c.guestos, "GUEST OS");
 	x += c.guestos + 1;
-	if (!d->no_stats) {
-		tui_print(win, y, x, c.uptime, "UPTIME");
-		x += c.uptime + 1;
-		tui_print(win, y, x, c.cpu + c.spark, "CPU");
-		x += c.cpu + c.spark + 1;
-		tui_print(win, y, x, c.mem + c.bar, "MEMORY");
-	}
+	tui_print(win, y, x, c.uptime, "UPTIME");
+	x += c.uptime + 1;
+	tui_print(win, y, x, c.cpu + c.spark, "CPU");
+	x += c.cpu + c.spark + 1;
+	tui_print(win, y, x, c.mem + c.bar, "MEMORY");
 	wattroff(win, t->attr[TUI_A_HEADING]);
 	y++;
 	if (d->selected >= n)
