@@ -12,6 +12,7 @@
 
 const struct cmd_family cmd_families[] = {
 	{ "device", "the device: status and settings" },
+	{ "provision", "the factory provisioning: its steps and the lock" },
 	{ "tpm", "the TPM, through tpm2d: the sealed system key" },
 	{ "ca", "trust anchors that signatures must chain to" },
 	{ "guestos", "signed guest OS images" },
@@ -134,6 +135,208 @@ const struct cmd_entry cmd_table[] = {
 		    "log of the TPM's current reset and the device "
 		    "certificate. cml-attest(1) verifies what --json prints.",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "device wipe",
+		.family = "device",
+		.method = "org.cml.Device.Wipe",
+		.id = CMD_ID_DEVICE_WIPE,
+		.args = {
+			{ .name = "confirm", .type = CMD_ARG_STRING,
+			  .metavar = "UUID",
+			  .help = "the device UUID ('device status' shows "
+			    "it), to say this device" },
+		},
+		.summary = "destroy every key and all state: back to factory",
+		.help = "Returns the device to factory, for good: stops and "
+		    "destroys every container (volumes, keys, configs), every "
+		    "token scd holds, the TPM's device and attestation keys, "
+		    "the sealed system key, the device certificate, every "
+		    "trust anchor, the settings and the provisioning steps, "
+		    "and starts a new audit trail whose first record names "
+		    "the one destroyed. Then checks that each is gone, on "
+		    "disk, in the store and in the TPM, and shows each check; "
+		    "it fails, naming what remains, if one does not pass. "
+		    "Guest OS images stay. Export the audit trail first if "
+		    "it is to be kept.",
+		.flags = CMD_ADMIN | CMD_DESTRUCTIVE | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "provision status",
+		.family = "provision",
+		.method = "org.cml.Provision.Status",
+		.id = CMD_ID_PROVISION_STATUS,
+		.summary = "show the provisioning steps and their state",
+		.help = "Shows the provisioning state (factory or "
+		    "provisioned), the device UUID and each of the seven "
+		    "steps: pending, done (when, and what it did) or failed "
+		    "(why), and the next step to do.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "provision check",
+		.family = "provision",
+		.method = "org.cml.Provision.Check",
+		.id = CMD_ID_PROVISION_CHECK,
+		.summary = "step 1: check the TPM, the stages and the clock",
+		.help = "Checks that tpm2d is up and its TPM answers, that the "
+		    "TPM holds the device key, that scd is up and that the "
+		    "clock is sane (after cml's build date). The step is "
+		    "done when every check passes. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision identity",
+		.family = "provision",
+		.method = "org.cml.Provision.Identity",
+		.id = CMD_ID_PROVISION_IDENTITY,
+		.summary = "step 2: the device key and its certificate request",
+		.help = "Has tpm2d make the device key in the TPM if there is "
+		    "none and prints a PKCS#10 request (PEM) for it, signed "
+		    "in the TPM, whose subject is /CN=UUID/O=cml device: the "
+		    "device CA signs it. Done once; later calls print the "
+		    "same request. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision certificate",
+		.family = "provision",
+		.method = "org.cml.Provision.Certificate",
+		.id = CMD_ID_PROVISION_CERTIFICATE,
+		.args = {
+			{ .name = "cert", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH, .metavar = "CERT",
+			  .help = "the device certificate, PEM or DER "
+			    "(intermediates after it, PEM)",
+			  .complete = CMD_COMPLETE_FILE },
+			{ .name = "ca", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH, .metavar = "CA",
+			  .help = "the device CA's root certificate",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "step 3: install the device certificate",
+		.help = "Installs the certificate the device CA issued for the "
+		    "request of step 2. It must chain to CA, be valid now, "
+		    "name the device UUID as its CN and certify the TPM's "
+		    "device key: a certificate for another key is refused. "
+		    "CA is kept as the device CA anchor, which certifies "
+		    "device keys and no software. Done once. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision anchor",
+		.family = "provision",
+		.method = "org.cml.Provision.Anchor",
+		.id = CMD_ID_PROVISION_ANCHOR,
+		.args = {
+			{ .name = "cert", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH, .metavar = "CERT",
+			  .help = "the anchor's CA certificate, PEM or DER",
+			  .complete = CMD_COMPLETE_FILE },
+			{ .name = "kind", .type = CMD_ARG_STRING,
+			  .metavar = "supplier|owner",
+			  .help = "supplier: software signing, fixed once "
+			    "provisioned; owner: an admin may remove it" },
+			{ .name = "confirm", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "FINGERPRINT",
+			  .help = "install it if its SHA-256 fingerprint is "
+			    "this one (without: only show it)" },
+		},
+		.summary = "step 4: show, then install, a trust anchor",
+		.help = "Without --confirm, shows the anchor's subject, key, "
+		    "validity and fingerprint and stores nothing; with "
+		    "--confirm FINGERPRINT (all 64 hex digits, as shown) it "
+		    "installs it, if the fingerprint is the certificate's. "
+		    "The step is done once a supplier anchor is installed; "
+		    "owner anchors may be added until the lock. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision token",
+		.family = "provision",
+		.method = "org.cml.Provision.Token",
+		.id = CMD_ID_PROVISION_TOKEN,
+		.args = {
+			{ .name = "type", .type = CMD_ARG_STRING,
+			  .metavar = "softtoken|usbtoken",
+			  .help = "a key file scd keeps, or an OpenPGP card" },
+			{ .name = "reader", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "READER",
+			  .help = "the card's reader (usbtoken; default: the "
+			    "one reader with an OpenPGP card)" },
+			{ .name = "generate-puk", .type = CMD_ARG_BOOL,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION |
+			    CMD_ARG_LOCAL,
+			  .metavar = "--generate-puk",
+			  .help = "have scd make the PUK (12 digits), shown "
+			    "once, instead of asking for one" },
+			TOKEN_PIN_STDIN,
+			{ .name = "pin", .type = CMD_ARG_SECRET,
+			  .flags = CMD_ARG_NEW, .metavar = "PIN",
+			  .help = "the initial PIN, 6 to 64 characters: asked "
+			    "twice" },
+			{ .name = "puk", .type = CMD_ARG_SECRET,
+			  .flags = CMD_ARG_NEW | CMD_ARG_OPTIONAL,
+			  .metavar = "PUK", .unless = "generate-puk",
+			  .help = "the PUK, 8 to 64 characters: asked twice "
+			    "(not with --generate-puk)" },
+		},
+		.summary = "step 5: make c0's token, its PIN and PUK",
+		.help = "Makes the token of c0, the management container (c0 "
+		    "is made now if it is not yet: c0_guestos must name an "
+		    "installed guest OS), with the initial PIN and the PUK, "
+		    "or with --generate-puk a PUK scd makes, shown once: "
+		    "write it down. Neither is stored in clear, logged or "
+		    "audited. Done once.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision settings",
+		.family = "provision",
+		.method = "org.cml.Provision.Settings",
+		.id = CMD_ID_PROVISION_SETTINGS,
+		.args = {
+			{ .name = "settings", .type = CMD_ARG_STRINGS,
+			  .metavar = "KEY=VALUE...",
+			  .help = "the settings to set",
+			  .complete = CMD_COMPLETE_SETTING },
+		},
+		.summary = "step 6: set device settings, all or none",
+		.help = "Checks every KEY=VALUE first (audit_capacity and its "
+		    "thresholds, audit_forward_host, net_guard_uplinks, ...: "
+		    "'device config get' lists them), then stores and "
+		    "applies them all; none is set if one is invalid. May be "
+		    "run again until the lock. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision lock",
+		.family = "provision",
+		.method = "org.cml.Provision.Lock",
+		.id = CMD_ID_PROVISION_LOCK,
+		.summary = "step 7: lock the device: provisioned, for good",
+		.help = "Makes the device provisioned, one way (only 'device "
+		    "wipe' returns to factory): container configs must then "
+		    "be signed, factory-only commands are refused and "
+		    "supplier anchors cannot be removed. Refused while a "
+		    "step before it is not done. Audited.",
+		.flags = CMD_ADMIN | CMD_DESTRUCTIVE | CMD_UNPROVISIONED_OK |
+		    CMD_FACTORY_ONLY,
+	},
+	{
+		.words = "provision report",
+		.family = "provision",
+		.method = "org.cml.Provision.Report",
+		.id = CMD_ID_PROVISION_REPORT,
+		.summary = "the provisioning report, signed in the TPM",
+		.help = "Prints the provisioning report: the device identity, "
+		    "every step with its result, the anchors and the "
+		    "settings, signed with the TPM device key, with the "
+		    "device certificate; --json gives the form cml-attest "
+		    "--report verifies off the device. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
 	},
 	{
 		.words = "audit list",

@@ -212,6 +212,35 @@ static const char *const store_main_migrations[] = {
 	"DROP TABLE main.container;"
 	"ALTER TABLE main.container_8 RENAME TO container;"
 	"CREATE UNIQUE INDEX main.container_uuid ON container (uuid);",
+
+	/*
+	 * 9: provisioning. Each step's state (a row once tried; "done" rows
+	 * are never redone), its summary, its last error, and what it keeps
+	 * for a repeated call (the CSR of step 2). Trust anchors gain the
+	 * kind "device": the device CA, which certifies device keys only.
+	 */
+	"CREATE TABLE main.provision_step ("
+	" name TEXT NOT NULL PRIMARY KEY CHECK (name IN ('check', 'identity',"
+	"  'certificate', 'anchors', 'token', 'settings', 'lock')),"
+	" state TEXT NOT NULL CHECK (state IN ('done', 'failed')),"
+	" time_ms INTEGER NOT NULL,"
+	" summary TEXT,"
+	" error TEXT,"
+	" data TEXT"
+	")" STORE_STRICT ";"
+	"CREATE TABLE main.trust_anchor_9 ("
+	" fingerprint TEXT NOT NULL PRIMARY KEY,"
+	" subject TEXT NOT NULL,"
+	" key TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('owner', 'supplier', 'device')),"
+	" not_after INTEGER NOT NULL,"
+	" added_ms INTEGER NOT NULL,"
+	" der BLOB NOT NULL CHECK (length(der) > 0)"
+	")" STORE_STRICT ";"
+	"INSERT INTO main.trust_anchor_9 SELECT fingerprint, subject, key,"
+	" kind, not_after, added_ms, der FROM main.trust_anchor;"
+	"DROP TABLE main.trust_anchor;"
+	"ALTER TABLE main.trust_anchor_9 RENAME TO trust_anchor;",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
