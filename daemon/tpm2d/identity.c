@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "identity.h"
 #include "log.h"
+#include "provreport.h"
 #include "tpmpub.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -320,18 +321,20 @@ out:
 }
 
 int
-tpm2d_identity_start(struct tpm2d *t, char **cause)
+tpm2d_identity_start(struct tpm2d *t, int *made_any, char **cause)
 {
 	TPM2B_PUBLIC tmpl;
 	TPMI_ECC_CURVE curve;
 	int made;
 
+	*made_any = 0;
 	curve = identity_curve(t);
 	identity_key_template(&tmpl, curve);
 	if (identity_ensure(t, "device key", ESYS_TR_RH_OWNER,
 	    TPM2D_IDENTITY_HANDLE, &tmpl, &made, cause) == -1)
 		return -1;
 	if (made) {
+		*made_any = 1;
 		log_info("made the device key (ECC %s) at 0x%08x",
 		    curve == TPM2_ECC_NIST_P384 ? "P-384" : "P-256",
 		    TPM2D_IDENTITY_HANDLE);
@@ -345,6 +348,7 @@ tpm2d_identity_start(struct tpm2d *t, char **cause)
 	    TPM2D_AK_HANDLE, &tmpl, &made, cause) == -1)
 		return -1;
 	if (made) {
+		*made_any = 1;
 		log_info("made the attestation key (ECC P-256) at 0x%08x",
 		    TPM2D_AK_HANDLE);
 		tpm2d_audit(t, "tpm.identity", "attestation key", "ok",
@@ -357,10 +361,11 @@ void
 tpm2d_identity_init(struct tpm2d *t)
 {
 	char *cause = NULL;
+	int made;
 
 	t->identity_handle = TPM2D_IDENTITY_HANDLE;
 	t->identity_state = "absent";
-	if (tpm2d_identity_start(t, &cause) == -1) {
+	if (tpm2d_identity_start(t, &made, &cause) == -1) {
 		log_warnx("the device identity: %s", cause);
 		tpm2d_audit(t, "tpm.identity", "device key", "failed", "%s",
 		    cause);
@@ -403,12 +408,15 @@ identity_evict(struct tpm2d *t, TPM2_HANDLE persistent, char **cause)
 	rc = Esys_TR_FromTPMPublic(t->esys, persistent, ESYS_TR_NONE,
 	    ESYS_TR_NONE, ESYS_TR_NONE, &h);
 	if (rc == TSS2_RC_SUCCESS) {
-		/* Evicting a persistent object frees its ESYS_TR too. */
 		rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, h,
 		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, persistent,
 		    &out);
-		if (rc != TSS2_RC_SUCCESS)
-			tpm2d_persistent_close(t, &h);
+		/*
+		 * ESYS keeps its object of the evicted key (with the old
+		 * key's name) after an eviction too: left there, opening the
+		 * next key made at the handle fails with "Name mismatch".
+		 */
+		tpm2d_persistent_close(t, &h);
 	}
 	if (rc != TSS2_RC_SUCCESS) {
 		*cause = xasprintf("cannot evict the key at 0x%08x: %s",
@@ -471,8 +479,13 @@ identity_open(struct call *call, ESYS_TR *h, TPM2B_PUBLIC **pub,
 	return -1;
 }
 
-void
-tpm2d_cmd_identity_public(struct call *call)
+/*
+ * Answers a call with the device key's public half: public_key, curve
+ * and name, then attributes (IdentityPublic) or made (CreateIdentity,
+ * made >= 0).
+ */
+static void
+identity_reply_public(struct call *call, int made)
 {
 	struct tpm2d *t = call_tpm2d(call);
 	struct json_object *p;
@@ -492,22 +505,95 @@ tpm2d_cmd_identity_public(struct call *call)
 		goto out;
 	}
 	curve = tpmpub_curve(&pub->publicArea);
-	tpmpub_attrs(pub->publicArea.objectAttributes, attrs, sizeof attrs);
 	hex = xmalloc(2 * (size_t)name->size + 1);
 	crypto_hex(name->name, name->size, hex);
 
 	p = json_object_new_object();
+	if (made >= 0)
+		json_object_object_add(p, "made",
+		    json_object_new_boolean(made));
 	json_object_object_add(p, "public_key", json_object_new_string(pem));
 	json_object_object_add(p, "curve",
 	    json_object_new_string(curve != NULL ? curve : "unknown"));
 	json_object_object_add(p, "name", json_object_new_string(hex));
-	json_object_object_add(p, "attributes", json_object_new_string(attrs));
+	if (made < 0) {
+		tpmpub_attrs(pub->publicArea.objectAttributes, attrs,
+		    sizeof attrs);
+		json_object_object_add(p, "attributes",
+		    json_object_new_string(attrs));
+	}
 	call_reply(call, p);
 	free(hex);
 	free(pem);
 out:
 	Esys_Free(pub);
 	Esys_Free(name);
+}
+
+void
+tpm2d_cmd_identity_public(struct call *call)
+{
+	identity_reply_public(call, -1);
+}
+
+void
+tpm2d_cmd_create_identity(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	char *cause = NULL;
+	int made;
+
+	/*
+	 * As at tpm2d's start: a key there already is kept (if it is cml's),
+	 * so a repeated call changes nothing and answers the same key.
+	 */
+	if (tpm2d_identity_start(t, &made, &cause) == -1) {
+		call_error(call, TPM2D_ERR_TPM, NULL, "the device identity: "
+		    "%s", cause);
+		free(cause);
+		return;
+	}
+	t->identity_state = "present";
+	call_set_details(call, made ? "made the device identity at 0x%08x" :
+	    "the device identity at 0x%08x was there", TPM2D_IDENTITY_HANDLE);
+	identity_reply_public(call, made);
+}
+
+void
+tpm2d_cmd_wipe_identity(struct call *call)
+{
+	struct tpm2d *t = call_tpm2d(call);
+	struct json_object *p;
+	char *cause = NULL;
+	TSS2_RC rc;
+	int dk, ak;
+
+	if (tpm2d_identity_wipe(t, &cause) == -1) {
+		call_error(call, TPM2D_ERR_TPM, NULL, "the device identity: "
+		    "%s", cause);
+		free(cause);
+		return;
+	}
+	/* The wipe is verified: both handles must be free now. */
+	if ((dk = identity_handle_used(t, TPM2D_IDENTITY_HANDLE, &rc)) == -1 ||
+	    (ak = identity_handle_used(t, TPM2D_AK_HANDLE, &rc)) == -1) {
+		tpm2d_call_rc(call, "cannot list the TPM's persistent handles "
+		    "after the wipe", rc);
+		return;
+	}
+	if (dk || ak) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "the TPM still holds "
+		    "%s%s%s after the wipe: check the TPM with tpm2_getcap "
+		    "handles-persistent", dk ? "the device key" : "",
+		    dk && ak ? " and " : "", ak ? "the attestation key" : "");
+		return;
+	}
+	call_set_details(call, "evicted the device key (0x%08x) and the "
+	    "attestation key (0x%08x); both handles are free",
+	    TPM2D_IDENTITY_HANDLE, TPM2D_AK_HANDLE);
+	p = json_object_new_object();
+	json_object_object_add(p, "present", json_object_new_boolean(0));
+	call_reply(call, p);
 }
 
 /*
@@ -805,6 +891,25 @@ identity_reply_signature(struct call *call, const unsigned char *der,
 	call_reply(call, o);
 }
 
+/*
+ * Reads the string parameter name (the table checked it is one) as a
+ * SHA-256 digest, 64 lower-case hex digits, into out; returns the hex, or
+ * NULL if it is no such digest.
+ */
+static const char *
+identity_sha256_param(struct call *call, const char *name,
+    unsigned char out[CRYPTO_SHA256_LEN])
+{
+	const char *hex;
+
+	hex = json_object_get_string(json_object_object_get(call->params,
+	    name));
+	if (strlen(hex) != 2 * CRYPTO_SHA256_LEN ||
+	    crypto_unhex(hex, out, CRYPTO_SHA256_LEN) != CRYPTO_SHA256_LEN)
+		return NULL;
+	return hex;
+}
+
 void
 tpm2d_cmd_sign_checkpoint(struct call *call)
 {
@@ -821,10 +926,7 @@ tpm2d_cmd_sign_checkpoint(struct call *call)
 	    "seq"));
 	time_ms = json_object_get_int64(json_object_object_get(call->params,
 	    "time_ms"));
-	hex = json_object_get_string(json_object_object_get(call->params,
-	    "head"));
-	if (strlen(hex) != 2 * AUDITCHAIN_HASH_LEN ||
-	    crypto_unhex(hex, head, sizeof head) != AUDITCHAIN_HASH_LEN) {
+	if ((hex = identity_sha256_param(call, "head", head)) == NULL) {
 		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "head",
 		    "head must be the hash of record %lld: 64 lower-case hex "
 		    "digits", seq);
@@ -891,6 +993,33 @@ tpm2d_cmd_sign_digest(struct call *call)
 	    &key) == -1)
 		return;
 	call_set_details(call, "a %d-byte digest for %s", n, purpose);
+	identity_reply_signature(call, der, len);
+	free(der);
+	EVP_PKEY_free(key);
+}
+
+void
+tpm2d_cmd_sign_report(struct call *call)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN], digest[CRYPTO_SHA256_LEN];
+	unsigned char *der = NULL;
+	EVP_PKEY *key = NULL;
+	const char *hex;
+	size_t len;
+
+	if ((hex = identity_sha256_param(call, "report_digest",
+	    hash)) == NULL) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "report_digest",
+		    "report_digest must be the report's SHA-256: 64 lower-case "
+		    "hex digits");
+		return;
+	}
+	/* tpm2d makes the digest itself: this signs reports only. */
+	provreport_digest(hash, digest);
+	if (identity_sign_der(call, TPM2_ALG_SHA256, digest, sizeof digest,
+	    &der, &len, &key) == -1)
+		return;
+	call_set_details(call, "the provisioning report %.16s...", hex);
 	identity_reply_signature(call, der, len);
 	free(der);
 	EVP_PKEY_free(key);

@@ -34,14 +34,15 @@
 #define TPM2D_AK_HANDLE 0x81000101
 
 /*
- * Makes the device key and the AK if they are absent; -1 with *cause set.
- * tpm2d_identity_init (context.h) calls it at tpm2d's start.
+ * Makes the device key and the AK if they are absent, and sets *made if
+ * it made one; -1 with *cause set.  tpm2d_identity_init (context.h) calls
+ * it at tpm2d's start, CreateIdentity after a wipe.
  */
-int tpm2d_identity_start(struct tpm2d *t, char **cause);
+int tpm2d_identity_start(struct tpm2d *t, int *made, char **cause);
 /* Returns 1 if the device key is present in the TPM. */
 int tpm2d_identity_present(struct tpm2d *t);
 /*
- * Evicts the device key and the AK: for `device wipe` (not exposed yet).
+ * Evicts the device key and the AK: for `device wipe` (WipeIdentity).
  * The next tpm2d_identity_start makes new ones.  -1 with *cause set.
  */
 int tpm2d_identity_wipe(struct tpm2d *t, char **cause);
@@ -65,13 +66,17 @@ int tpm2d_identity_usable(struct call *call);
 TPMI_ALG_HASH tpm2d_identity_hash(const TPMT_PUBLIC *pub);
 
 /*
- * org.cml.TPM.IdentityPublic, CreateCSR, SignCheckpoint, SignDigest
- * (identity.c) and Quote (attest.c).
+ * org.cml.TPM.IdentityPublic, CreateCSR, SignCheckpoint, SignDigest,
+ * CreateIdentity, WipeIdentity, SignReport (identity.c) and Quote
+ * (attest.c).
  */
 void tpm2d_cmd_identity_public(struct call *call);
 void tpm2d_cmd_create_csr(struct call *call);
 void tpm2d_cmd_sign_checkpoint(struct call *call);
 void tpm2d_cmd_sign_digest(struct call *call);
+void tpm2d_cmd_create_identity(struct call *call);
+void tpm2d_cmd_wipe_identity(struct call *call);
+void tpm2d_cmd_sign_report(struct call *call);
 void tpm2d_cmd_quote(struct call *call);
 
 #endif

@@ -440,6 +440,22 @@ tpm2d_call() {
 	python3 "$VARLINK_PY" "$TPM2D_SOCK" call "$@"
 }
 
+# Calls a method of tpm2d and prints the reply's parameters (the test fails
+# on an error reply): tpm2d_params METHOD [PARAMETERS-JSON].
+tpm2d_params() {
+	local out
+	out=$(tpm2d_call "$@") || fail "tpm2d answered $1 with $out"
+	json_get parameters <<<"$out"
+}
+
+# Calls a method of tpm2d that is to fail and prints "ERROR NAME: MESSAGE"
+# of its error reply: tpm2d_refused METHOD [PARAMETERS-JSON].
+tpm2d_refused() {
+	tpm2d_call "$@" | python3 -c 'import json, sys
+m = json.load(sys.stdin)
+print("ERROR %s: %s" % (m.get("error"), m.get("parameters", {}).get("message", "")))'
+}
+
 # Prints the pid of the stack's tpm2d, if it is the tpm2d of this test's
 # directory.
 tpm2d_pid() {
