@@ -1169,10 +1169,10 @@ static int
 store_anchor_kind_ok(const char *kind, char **cause)
 {
 	if (kind != NULL && (strcmp(kind, "owner") == 0 ||
-	    strcmp(kind, "supplier") == 0))
+	    strcmp(kind, "supplier") == 0 || strcmp(kind, "device") == 0))
 		return 0;
-	xcause(cause, "invalid trust anchor kind '%s': use owner or "
-	    "supplier", kind == NULL ? "" : kind);
+	xcause(cause, "invalid trust anchor kind '%s': use owner, supplier "
+	    "or device", kind == NULL ? "" : kind);
 	return -1;
 }
 

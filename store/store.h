@@ -58,6 +58,55 @@ int store_device_set_state(struct store *st, const char *state,
 /* Releases what store_device_get filled in. */
 void store_device_clear(struct store_device *dev);
 
+/*
+ * The provisioning steps (store-provision.c; schema main, migration 9),
+ * in their order: "check", "identity", "certificate", "anchors", "token",
+ * "settings", "lock".
+ */
+#define STORE_PROVISION_NSTEPS 7
+extern const char *const store_provision_steps[STORE_PROVISION_NSTEPS];
+/* Returns the index of a step's name in store_provision_steps, or -1. */
+int store_provision_index(const char *name);
+
+/*
+ * A provisioning step's row: there is one once the step was tried.  What
+ * store_provision_get and _list fill in is allocated (released with
+ * store_provision_step_clear); what store_provision_set is given, the
+ * caller's.
+ */
+struct store_provision_step {
+	const char *name; /* one of store_provision_steps */
+	const char *state; /* "done" or "failed" */
+	long long time_ms; /* when; 0 when setting: now */
+	const char *summary; /* what it did, or NULL */
+	const char *error; /* why it failed, or NULL */
+	const char *data; /* what a repeated call answers (a CSR), or NULL */
+};
+
+/*
+ * Reads the row of step name into *out: 1 found, 0 not tried yet (*out
+ * empty), -1 with *cause set.
+ */
+int store_provision_get(struct store *st, const char *name,
+    struct store_provision_step *out, char **cause);
+/*
+ * Records a step (inserts or replaces its row), except that a "done" row
+ * is never replaced by a "failed" one: 1 recorded, 0 left done, -1 with
+ * *cause set.
+ */
+int store_provision_set(struct store *st, const struct store_provision_step *s,
+    char **cause);
+/*
+ * Calls cb for the row of every step tried, in step order, after the
+ * database was read (cb may call the store); stops and returns cb's value
+ * when it is not 0.  -1 with *cause set on a database error.
+ */
+int store_provision_list(struct store *st,
+    int (*cb)(const struct store_provision_step *s, void *arg), void *arg,
+    char **cause);
+/* Releases what store_provision_get or _list filled in; leaves s empty. */
+void store_provision_step_clear(struct store_provision_step *s);
+
 /* Reads a setting; *value is NULL when it was never set.  -1 on error. */
 int store_setting_get(struct store *st, const char *key, char **value,
     char **cause);
@@ -214,7 +263,12 @@ struct store_anchor {
 	char *fingerprint; /* SHA-256 hex of the DER */
 	char *subject;
 	char *key; /* e.g. "EC P-384" */
-	char *kind; /* "owner" (ca add) or "supplier" (provisioning) */
+	/*
+	 * "owner" (ca add, provision anchor), "supplier" (provision anchor)
+	 * or "device" (the device CA, provision certificate: it certifies
+	 * device keys, no software)
+	 */
+	char *kind;
 	long long not_after; /* seconds since the epoch */
 	long long added_ms; /* 0 when adding: now */
 	unsigned char *der;

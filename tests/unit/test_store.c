@@ -1491,7 +1491,7 @@ test_store_anchor_add_bad_kind_refused(void **state)
 	st = open_ok(f);
 	assert_int_equal(store_anchor_add(st, &a, &cause), -1);
 	assert_string_equal(cause, "invalid trust anchor kind 'vendor': use "
-	    "owner or supplier");
+	    "owner, supplier or device");
 	free(cause);
 	cause = NULL;
 	a.kind = (char *)"owner";
@@ -2836,6 +2836,246 @@ test_store_container_key_without_secure_delete_stays_on_disk(void **state)
 	assert_true(file_has(f->main_path, w, sizeof w));
 }
 
+/* Collects the steps store_provision_list gives, as "name:state" words. */
+static int
+provision_collect(const struct store_provision_step *s, void *arg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 256 - len, "%s%s:%s", len > 0 ? " " : "",
+	    s->name, s->state);
+	return strcmp(s->name, "token") == 0 ? 7 : 0;
+}
+
+/*
+ * Steps recorded in any order are listed in step order, each with what it
+ * was given (NULL stays NULL), and are kept across a reopen; a step not
+ * tried has no row; a callback's value stops the list.
+ * Proves: CR 1.2 (the provisioning record of the device's identity steps
+ * is kept in the store), CR 7.6 (the state of each step, machine-readable).
+ */
+static void
+test_store_provision_set_get_list_in_step_order(void **state)
+{
+	struct fixture *f = *state;
+	struct store_provision_step s, got;
+	struct store *st;
+	char *cause = NULL, list[256] = "";
+
+	st = open_ok(f);
+	memset(&s, 0, sizeof s);
+	s.name = "token";
+	s.state = "done";
+	s.time_ms = 1767225600123LL;
+	s.summary = "softtoken of c0";
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	s.name = "check";
+	s.state = "failed";
+	s.time_ms = 0;
+	s.summary = NULL;
+	s.error = "scd is not up";
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	s.name = "identity";
+	s.state = "done";
+	s.error = NULL;
+	s.summary = "CN=x";
+	s.data = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	store_close(st);
+
+	st = open_ok(f);
+	assert_int_equal(store_provision_get(st, "identity", &got, &cause), 1);
+	assert_string_equal(got.name, "identity");
+	assert_string_equal(got.state, "done");
+	assert_string_equal(got.summary, "CN=x");
+	assert_null(got.error);
+	assert_string_equal(got.data, "-----BEGIN CERTIFICATE REQUEST-----\n");
+	store_provision_step_clear(&got);
+	assert_null(got.name);
+	assert_int_equal(store_provision_get(st, "check", &got, &cause), 1);
+	assert_string_equal(got.state, "failed");
+	assert_string_equal(got.error, "scd is not up");
+	assert_null(got.summary);
+	assert_null(got.data);
+	/* time 0: stamped with the time of the call */
+	assert_true(got.time_ms > 1767225600123LL);
+	store_provision_step_clear(&got);
+	assert_int_equal(store_provision_get(st, "token", &got, &cause), 1);
+	assert_int_equal(got.time_ms, 1767225600123LL);
+	store_provision_step_clear(&got);
+	assert_int_equal(store_provision_get(st, "lock", &got, &cause), 0);
+	assert_null(got.name);
+
+	/* "token" stops the list with its value, after the steps before it */
+	assert_int_equal(store_provision_list(st, provision_collect, list,
+	    &cause), 7);
+	assert_string_equal(list, "check:failed identity:done token:done");
+	s.name = "lock";
+	s.state = "done";
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	s.name = "anchors";
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	list[0] = '\0';
+	assert_int_equal(store_provision_list(st, provision_collect, list,
+	    &cause), 7);
+	assert_string_equal(list,
+	    "check:failed identity:done anchors:done token:done");
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM provision_step"), 5);
+}
+
+/*
+ * A step done stays done: a failure recorded after it (a repeated call
+ * refused) changes nothing; a failed step may be failed again or done,
+ * and a done step done again takes the new summary.
+ * Proves: CR 1.2 (a provisioning step done is not undone by a later
+ * attempt: the record of the device's identity steps stays true).
+ */
+static void
+test_store_provision_done_never_replaced_by_failed(void **state)
+{
+	struct fixture *f = *state;
+	struct store_provision_step s, got;
+	struct store *st;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	memset(&s, 0, sizeof s);
+	s.name = "certificate";
+	s.state = "failed";
+	s.error = "the certificate is not valid yet";
+	s.time_ms = 10;
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	s.error = "the certificate certifies another key";
+	s.time_ms = 20;
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	assert_int_equal(store_provision_get(st, "certificate", &got, &cause),
+	    1);
+	assert_string_equal(got.error, "the certificate certifies another key");
+	assert_int_equal(got.time_ms, 20);
+	store_provision_step_clear(&got);
+
+	s.state = "done";
+	s.error = NULL;
+	s.summary = "CN=dev";
+	s.data = "abc";
+	s.time_ms = 30;
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	s.state = "failed";
+	s.summary = NULL;
+	s.data = NULL;
+	s.error = "another certificate is installed";
+	s.time_ms = 40;
+	assert_int_equal(store_provision_set(st, &s, &cause), 0);
+	assert_int_equal(store_provision_get(st, "certificate", &got, &cause),
+	    1);
+	assert_string_equal(got.state, "done");
+	assert_string_equal(got.summary, "CN=dev");
+	assert_string_equal(got.data, "abc");
+	assert_null(got.error);
+	assert_int_equal(got.time_ms, 30);
+	store_provision_step_clear(&got);
+
+	s.state = "done";
+	s.error = NULL;
+	s.summary = "CN=dev, again";
+	s.time_ms = 50;
+	assert_int_equal(store_provision_set(st, &s, &cause), 1);
+	assert_int_equal(store_provision_get(st, "certificate", &got, &cause),
+	    1);
+	assert_string_equal(got.summary, "CN=dev, again");
+	assert_int_equal(got.time_ms, 50);
+	store_provision_step_clear(&got);
+	store_close(st);
+}
+
+/*
+ * Names that are no step and states other than done and failed are
+ * refused in words, and nothing is stored; the table refuses the same.
+ * Proves: none (input checks of the store).
+ */
+static void
+test_store_provision_bad_name_or_state_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_provision_step s, got;
+	struct store *st;
+	sqlite3 *db;
+	char *cause = NULL;
+
+	st = open_ok(f);
+	memset(&s, 0, sizeof s);
+	s.name = "wipe";
+	s.state = "done";
+	assert_int_equal(store_provision_set(st, &s, &cause), -1);
+	assert_string_equal(cause, "there is no provisioning step 'wipe'");
+	free(cause);
+	cause = NULL;
+	s.name = NULL;
+	assert_int_equal(store_provision_set(st, &s, &cause), -1);
+	assert_string_equal(cause, "there is no provisioning step ''");
+	free(cause);
+	cause = NULL;
+	s.name = "lock";
+	s.state = "pending";
+	assert_int_equal(store_provision_set(st, &s, &cause), -1);
+	assert_string_equal(cause, "invalid state 'pending' of provisioning "
+	    "step 'lock': use done or failed");
+	free(cause);
+	cause = NULL;
+	assert_int_equal(store_provision_get(st, "Lock", &got, &cause), -1);
+	assert_string_equal(cause, "there is no provisioning step 'Lock'");
+	free(cause);
+	assert_int_equal(store_provision_index("check"), 0);
+	assert_int_equal(store_provision_index("lock"), 6);
+	assert_int_equal(store_provision_index(NULL), -1);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM provision_step"), 0);
+
+	assert_int_equal(sqlite3_open(f->main_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO provision_step (name, "
+	    "state, time_ms) VALUES ('wipe', 'done', 1)", NULL, NULL, NULL),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO provision_step (name, "
+	    "state, time_ms) VALUES ('lock', 'pending', 1)", NULL, NULL,
+	    NULL), SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+}
+
+/*
+ * Migration 9 keeps the anchors of schema 8 and lets kind 'device' in:
+ * the device CA, stored and listed like the others.
+ * Proves: NDR 3.12 (anchors kept across a schema upgrade), CR 1.8 (the
+ * device CA is kept as an anchor of its own kind).
+ */
+static void
+test_store_migrate_8_to_9_device_anchors(void **state)
+{
+	struct fixture *f = *state;
+	struct store_anchor a = make_anchor("f2", "CN=devca", "device");
+	struct store *st;
+	char *cause = NULL;
+
+	if ((st = store_open_at(f->dir, 8, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(8, %d): %s", store_audit_version,
+		    cause);
+	store_close(st);
+	sql_on_file(f->main_path, "INSERT INTO trust_anchor VALUES ('f1', "
+	    "'CN=supplier', 'EC P-384', 'supplier', 5, 6, x'3000')");
+	st = open_ok(f);
+	assert_int_equal(store_anchor_add(st, &a, &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "trust_anchor WHERE fingerprint = 'f1' AND kind = 'supplier' AND "
+	    "not_after = 5 AND added_ms = 6 AND der = x'3000'"), 1);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "trust_anchor WHERE fingerprint = 'f2' AND kind = 'device'"), 1);
+}
+
 int
 main(void)
 {
@@ -2905,6 +3145,10 @@ main(void)
 		T(test_store_container_key_wipe_bytes_still_stored_fails),
 		T(test_store_container_key_wipe_blocked_checkpoint_fails),
 		T(test_store_container_key_without_secure_delete_stays_on_disk),
+		T(test_store_provision_set_get_list_in_step_order),
+		T(test_store_provision_done_never_replaced_by_failed),
+		T(test_store_provision_bad_name_or_state_refused),
+		T(test_store_migrate_8_to_9_device_anchors),
 #undef T
 	};
 
