@@ -355,6 +355,19 @@ void tui_audit_push(struct tui *t);
 /* A container's details, its network and its live log; its console. */
 void tui_container_push(struct tui *t, const char *name);
 
+/* flow-provision.c: the factory provisioning, its steps as screens */
+
+/* Pushes the provisioning screen (p on the dashboard). */
+void tui_provision_push(struct tui *t);
+/*
+ * Returns the dashboard's line about the provisioning (free it) when the
+ * device (device status's reply) is in state factory and needs it now (a
+ * step begun, or no container yet: containers is how many there are),
+ * or NULL.
+ */
+char *tui_provision_line(struct tui *t, struct json_object *device,
+    int containers);
+
 /* lock.c: the idle lock (CR 2.5) */
 
 /* Reads session_idle_timeout from cmld (the setting cmlsh uses). */

@@ -41,6 +41,8 @@ struct dash {
 	char *stats_error;
 	struct json_object *guestos; /* guestos list */
 	struct json_object *audit; /* audit status */
+	char *prov_line; /* the provisioning a factory device needs; NULL */
+	int prov_offered; /* its screen was shown first, or not needed */
 	long long slow_at; /* when to ask for the device and the rest again */
 	int selected;
 	int scroll;
@@ -157,8 +159,19 @@ dash_tick(struct tui *t, struct tui_view *v)
 		dash_keep(&d->guestos, rc == 0 ? r : NULL);
 		rc = tui_call(t, "audit status", NULL, &r, NULL);
 		dash_keep(&d->audit, rc == 0 ? r : NULL);
+		r = dash_array(d->stats, "containers");
+		free(d->prov_line);
+		d->prov_line = d->status == NULL ? NULL : tui_provision_line(t,
+		    d->status, r != NULL ? (int)json_object_array_length(r) :
+		    -1);
 	}
 	v->dirty = 1;
+	/* a factory device that needs it: the provisioning first, once */
+	if (d->status != NULL && !d->prov_offered) {
+		d->prov_offered = 1;
+		if (d->prov_line != NULL)
+			tui_provision_push(t);
+	}
 }
 
 /* Prints "LABEL" in the heading look, returns the column after it. */
@@ -445,6 +458,11 @@ dash_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 
 	getmaxyx(win, rows, cols);
 	y = dash_device(t, d, win, 0, cols);
+	if (d->prov_line != NULL) {
+		dash_label(t, win, y, "Provision");
+		tui_print_attr(t, win, y++, 12, cols - 13, TUI_A_WARN,
+		    d->prov_line);
+	}
 	y = dash_audit(t, d, win, y, cols);
 	dash_guestos(t, d, win, y++, cols);
 	dash_containers(t, d, win, y, rows, cols);
@@ -525,6 +543,9 @@ dash_key(struct tui *t, struct tui_view *v, int ch)
 			free(dir);
 		}
 		break;
+	case 'p':
+		tui_provision_push(t);
+		break;
 	case 'r':
 		d->slow_at = 0; /* everything, now */
 		dash_tick(t, v);
@@ -553,6 +574,7 @@ dash_free(struct tui_view *v)
 	json_object_put(d->audit);
 	free(d->status_error);
 	free(d->stats_error);
+	free(d->prov_line);
 	for (i = 0; i < d->nctrs; i++)
 		free(d->ctrs[i].name);
 	free(d->ctrs);

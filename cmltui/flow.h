@@ -52,6 +52,21 @@ int flow_run(struct tui *t, const char *words, struct json_object *params,
     struct json_object **reply, char **error_name,
     struct json_object **error_params, char **msg);
 
+/*
+ * Asks for the secrets of the command words into params in dialogs, as
+ * cmlsh asks on the terminal (a new PIN checked against the policy and
+ * asked twice); with demanded, those asked for only when cmld needs them.
+ * Returns 0; -1 when cancelled (nothing said) or never agreed on (said).
+ */
+int flow_secrets(struct tui *t, const char *words, const char *title,
+    const char *note, struct json_object *params, int demanded);
+
+/*
+ * Returns the provisioning screen's flow for a command of the provision
+ * family or device wipe (flow-provision.c), or NULL.
+ */
+tui_flow_fn flow_provision_for(const struct cmd_entry *cmd);
+
 /* What the audit review does first. */
 enum flow_audit_mode {
 	FLOW_AUDIT_LIST,

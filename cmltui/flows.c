@@ -695,13 +695,7 @@ flow_asker_ask(void *arg, const char *prompt, const char *note, char **out,
 	return 0;
 }
 
-/*
- * Asks for the secrets of the command words into params in dialogs, as
- * cmlsh asks on the terminal (a new PIN checked against the policy and
- * asked twice); with demanded, those asked for only when cmld needs them.
- * Returns 0; -1 when cancelled (nothing said) or never agreed on (said).
- */
-static int
+int
 flow_secrets(struct tui *t, const char *words, const char *title,
     const char *note, struct json_object *params, int demanded)
 {
@@ -1148,10 +1142,13 @@ tui_flow_for(const struct cmd_entry *cmd)
 		{ CMD_ID_CONTAINER_LOGS, flow_for_container },
 		{ CMD_ID_CONTAINER_CONSOLE, flow_for_console },
 	};
+	tui_flow_fn fn;
 	size_t i;
 
 	if (cmd == NULL)
 		return NULL;
+	if ((fn = flow_provision_for(cmd)) != NULL)
+		return fn;
 	for (i = 0; i < sizeof flows / sizeof flows[0]; i++)
 		if (flows[i].id == cmd->id)
 			return flows[i].fn;
