@@ -759,3 +759,27 @@ store_audit_meta_set(struct store *st, const char *key, const char *value,
 	}
 	return 0;
 }
+
+int
+store_audit_reset(struct store *st, long long *records, char **cause)
+{
+	static const char *const tables[] = {
+		"DELETE FROM audit.checkpoint", "DELETE FROM audit.ack",
+		"DELETE FROM audit.meta",
+	};
+	char *what;
+	size_t i;
+	int rc;
+
+	what = xasprintf("cannot destroy the audit trail in %s",
+	    st->path[STORE_AUDIT]);
+	if (store_exec(st->db, "BEGIN IMMEDIATE", cause, what) == -1) {
+		free(what);
+		return -1;
+	}
+	rc = store_run(st->db, "DELETE FROM audit.audit", NULL, 0);
+	*records = sqlite3_changes(st->db);
+	for (i = 0; rc == SQLITE_DONE && i < STORE_NITEMS(tables); i++)
+		rc = store_run(st->db, tables[i], NULL, 0);
+	return store_audit_finish(st, rc, SQLITE_DONE, what, cause);
+}

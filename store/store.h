@@ -545,4 +545,42 @@ int store_measurement_list(struct store *st, long long reset_count,
     int (*cb)(const struct store_measurement *m, void *arg), void *arg,
     char **cause);
 
+
+/*
+ * A device wipe (store-wipe.c): the tables of the device's state in
+ * cml.db, emptied at once and counted afterwards.
+ */
+enum store_wipe_table {
+	STORE_WIPE_DEVICE_CERT,
+	STORE_WIPE_ANCHORS,
+	STORE_WIPE_SETTINGS,
+	STORE_WIPE_PROVISION,
+	STORE_WIPE_CONTAINERS,
+	STORE_WIPE_CONTAINER_KEYS,
+	STORE_WIPE_NTABLES,
+};
+/* The name of a table of the device's state ("trust_anchor"). */
+const char *store_wipe_table_name(enum store_wipe_table t);
+/*
+ * Deletes every row of table t in one statement (secure_delete overwrites
+ * them) and sets *n to how many; -1 with *cause set.
+ */
+int store_wipe_clear(struct store *st, enum store_wipe_table t, long long *n,
+    char **cause);
+/* Counts the rows of table t into *n; -1 with *cause set. */
+int store_wipe_count(struct store *st, enum store_wipe_table t, long long *n,
+    char **cause);
+/*
+ * Moves the write-ahead logs of cml.db and audit.db into the files and
+ * truncates them, so that no page of a deleted row remains in a log; -1
+ * with *cause set when another connection blocks it.
+ */
+int store_wipe_sync(struct store *st, char **cause);
+/*
+ * Destroys the audit trail (store-audit.c): every record, checkpoint,
+ * acknowledgement and value of its own state, in one transaction; *records
+ * says how many records there were.  -1 with *cause set (nothing deleted).
+ */
+int store_audit_reset(struct store *st, long long *records, char **cause);
+
 #endif

@@ -31,6 +31,7 @@ struct audit_cp_req {
 	struct cmld *cmld;
 	long long seq, time_ms;
 	unsigned char head[STORE_AUDIT_HASH_LEN];
+	long long epoch; /* the trail's restarts when it was asked */
 };
 
 static void audit_cp_check(struct cmld *cmld);
@@ -63,6 +64,11 @@ audit_cp_signed(void *arg, const char *error, struct json_object *params)
 	size_t siglen = 0;
 	char *cause = NULL;
 
+	/* over a trail destroyed since: its chain is gone, and so is this */
+	if (r->epoch != t->cp_epoch) {
+		free(r);
+		return;
+	}
 	t->cp_signing = 0;
 	if (error != NULL) {
 		audit_cp_failed(cmld, r->seq, tpm_error_message(params));
@@ -116,6 +122,7 @@ audit_cp_sign(struct cmld *cmld)
 	r = xcalloc(1, sizeof *r);
 	r->cmld = cmld;
 	r->seq = t->stored_seq;
+	r->epoch = t->cp_epoch;
 	r->time_ms = audit_now_ms();
 	memcpy(r->head, t->stored_head, STORE_AUDIT_HASH_LEN);
 	crypto_hex(r->head, STORE_AUDIT_HASH_LEN, hex);
@@ -184,13 +191,16 @@ audit_cp_open(struct cmld *cmld)
 	}
 }
 
-static void
-audit_cp_close(struct cmld *cmld)
+void
+audit_cp_reset(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
 
 	if (cmld->loop != NULL)
 		loop_timer_stop(cmld->loop, &t->cp_timer);
+	t->cp_epoch++;
+	t->cp_seq = t->cp_time_ms = t->cp_signing = 0;
+	t->cp_failing = 0;
 	free(t->cp_error);
 	t->cp_error = NULL;
 }
@@ -198,5 +208,5 @@ audit_cp_close(struct cmld *cmld)
 const struct audit_hook audit_cp_hook = {
 	.open = audit_cp_open,
 	.committed = audit_cp_check,
-	.close = audit_cp_close,
+	.close = audit_cp_reset, /* at shutdown: the timer and error go */
 };

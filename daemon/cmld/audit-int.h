@@ -61,6 +61,8 @@ struct audit_trail {
 
 	/* audit-cp.c */
 	long long cp_seq; /* the newest checkpoint */
+	/* counts the trail's restarts: a signing of an older chain is void */
+	long long cp_epoch;
 	long long cp_time_ms;
 	long long cp_signing; /* the seq being signed (0: none) */
 	int cp_failing; /* the last signing failed (recorded once) */
@@ -93,6 +95,11 @@ extern const struct audit_hook audit_space_hook;
 long long audit_forward_cursor(struct cmld *cmld);
 /* audit-cp.c: signs a checkpoint when one is due. */
 extern const struct audit_hook audit_cp_hook;
+/*
+ * audit-cp.c: forgets the checkpoints of a trail destroyed (audit_restart):
+ * none is due, and a signing still out at tpm2d is dropped when it comes.
+ */
+void audit_cp_reset(struct cmld *cmld);
 /* cmd-audit-review.c: sends followers what was stored, and notices. */
 extern const struct audit_hook audit_follow_hook;
 

@@ -404,6 +404,47 @@ audit_close(struct cmld *cmld)
 	cmld->audit = NULL;
 }
 
+int
+audit_restart(struct cmld *cmld, const char *type, long long uid,
+    long long pid, const char *comm, const char *why, long long *records,
+    char *head, char **cause)
+{
+	struct audit_trail *t = audit_trail(cmld);
+	struct audit_follower *f;
+	long long first = t->dropped_to + 1, last, n;
+
+	if (!t->open || audit_sync(cmld) == -1) {
+		*cause = xstrdup("the audit records queued cannot be stored, "
+		    "so the trail is kept ('audit status' says why)");
+		return -1;
+	}
+	last = t->stored_seq;
+	crypto_hex(t->stored_head, STORE_AUDIT_HASH_LEN, head);
+	if (store_audit_reset(cmld->store, &n, cause) == -1)
+		return -1;
+	/* the new chain starts as a new device's: #1 after 32 zero bytes */
+	t->next_seq = 1;
+	memset(t->head, 0, sizeof t->head);
+	t->stored_seq = 0;
+	memset(t->stored_head, 0, sizeof t->stored_head);
+	t->dropped_to = 0;
+	t->failing = 0;
+	/* the room it takes is measured at the next commit */
+	t->used = 0;
+	t->level = AUDIT_LEVEL_OK;
+	t->refusing = 0;
+	audit_cp_reset(cmld);
+	TAILQ_FOREACH(f, &t->followers, entry)
+		f->after = 0;
+	(void)audit_fwrite(cmld, 0, type, uid, pid, comm, NULL, "audit trail",
+	    "ok", "the audit trail before this record was destroyed: %lld "
+	    "records (#%lld to #%lld), its head %s; %s", n, n > 0 ? first : 0,
+	    last, head, why);
+	(void)audit_sync(cmld);
+	*records = n;
+	return 0;
+}
+
 void
 audit_write(struct cmld *cmld, const char *type, const char *object,
     const char *result, const char *fmt, ...)

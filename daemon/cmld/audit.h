@@ -107,6 +107,23 @@ struct json_object *audit_record_json(const struct audit_record *rec,
 /* The seq of the newest record stored (0: none). */
 long long audit_stored_seq(struct cmld *cmld);
 
+/* A trail's head as hex, with its NUL. */
+#define AUDIT_HEAD_HEX 65
+/*
+ * Destroys the trail and begins a new chain, as a new device's (a device
+ * wipe: the device key that signed the old checkpoints is gone).  What is
+ * queued is stored first; then every record, checkpoint and
+ * acknowledgement and the forwarding cursor are deleted (stop forwarding
+ * before), and the new trail's first record, #1, of type by the caller
+ * (uid, pid, comm), names the trail destroyed (its records and head),
+ * then says why.  Followers go on with the new trail from its start.
+ * Sets *records and head (AUDIT_HEAD_HEX bytes) to what was destroyed;
+ * -1 with *cause set, the trail kept as it was.
+ */
+int audit_restart(struct cmld *cmld, const char *type, long long uid,
+    long long pid, const char *comm, const char *why, long long *records,
+    char *head, char **cause);
+
 /*
  * Something happened that connected clients following the trail are told
  * at once (a threshold crossed, an integrity violation): level is
