@@ -25,6 +25,12 @@ cmld_policy(struct call *call)
 		    "first", cmd->words);
 		return -1;
 	}
+	if (cmld->wiping && !(cmd->flags & CMD_READONLY)) {
+		call_error(call, PROTO_ERR_BUSY, NULL, "the device is being "
+		    "wiped: '%s' is refused until the wipe has ended",
+		    cmd->words);
+		return -1;
+	}
 	if (audit_refusing(cmld) && !audit_allowed_when_full(call)) {
 		call_error(call, PROTO_ERR_AUDIT_FULL, NULL, "the audit trail "
 		    "is full: '%s' changes state and is refused until room is "

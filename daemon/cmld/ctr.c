@@ -398,7 +398,8 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 	if (sig == SIGTERM)
 		ctr_timer_on(k);
 	k->waiting = call;
-	call_defer(call);
+	if (call != NULL)
+		call_defer(call);
 	return 0;
 }
 

@@ -86,7 +86,8 @@ void ctr_sweep(struct ctr *k);
 /*
  * Ends a running container with sig: SIGTERM (SIGKILL once the stop
  * timeout passed) or SIGKILL.  Defers call and answers it when init has
- * ended; -1 with *error and *cause (the whole message) set, call not
+ * ended (NULL: nobody is answered, as for a device wipe, which watches
+ * the state); -1 with *error and *cause (the whole message) set, call not
  * answered.
  */
 int ctr_end(struct ctr *k, int sig, struct call *call, const char **error,

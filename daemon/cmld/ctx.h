@@ -49,6 +49,7 @@ struct cmld {
 	struct forward *forward; /* audit forwarding (forward.c) */
 	struct audit_trail *audit; /* the audit trail (audit.c) */
 	struct net *net; /* links, rules, interfaces (net.c) */
+	int wiping; /* a device wipe runs: other changes wait (cmd-wipe.c) */
 	/* the client processes with a token call out; 0: a free slot */
 	pid_t token_callers[CMLD_TOKEN_CALLS];
 	/* settings, as applied (cmld is their only writer) */

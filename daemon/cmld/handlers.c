@@ -11,6 +11,7 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_DEVICE_GET_CONFIG] = cmd_device_get_config,
 	[CMD_ID_DEVICE_SET_CONFIG] = cmd_device_set_config,
 	[CMD_ID_DEVICE_RESET_SYSTEM_KEY] = cmd_device_reset_system_key,
+	[CMD_ID_DEVICE_WIPE] = cmd_device_wipe,
 	[CMD_ID_AUDIT_LIST] = cmd_audit_list,
 	[CMD_ID_AUDIT_SHOW] = cmd_audit_show,
 	[CMD_ID_AUDIT_ACK] = cmd_audit_ack,

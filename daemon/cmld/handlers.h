@@ -24,6 +24,8 @@ void cmd_device_get_config(struct call *call);
 void cmd_device_set_config(struct call *call);
 /* ResetSystemKey: has tpm2d destroy the sealed system key. */
 void cmd_device_reset_system_key(struct call *call);
+/* Wipe: destroys every key and all state, back to factory, and checks. */
+void cmd_device_wipe(struct call *call);
 
 /* org.cml.Device, the device's identity (cmd-identity.c) */
 /* CSR: a request for the TPM's device key, made by tpm2d. */
