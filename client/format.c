@@ -1395,6 +1395,217 @@ format_net_rules(FILE *out, struct json_object *params)
 	fputs("}\n", out);
 }
 
+/* --- provision: the steps of the factory provisioning ------------------- */
+
+/*
+ * Prints a step (org.cml.Provision's Step) on one line: "step: NAME
+ * STATE at TIME: what it did, or why it failed".
+ */
+static void
+format_provision_step(FILE *out, struct json_object *params)
+{
+	struct json_object *st;
+	const char *time, *what;
+
+	if (!json_object_object_get_ex(params, "step", &st) ||
+	    !json_object_is_type(st, json_type_object))
+		return;
+	fputs("step: ", out);
+	format_print_clean(out, format_get_string(st, "name"));
+	fputc(' ', out);
+	format_print_clean(out, format_get_string(st, "state"));
+	if ((time = format_get_string(st, "time")) != NULL) {
+		fputs(" at ", out);
+		format_print_clean(out, time);
+	}
+	if ((what = format_get_string(st, "error")) != NULL ||
+	    (what = format_get_string(st, "summary")) != NULL) {
+		fputs(": ", out);
+		format_print_clean(out, what);
+	}
+	fputc('\n', out);
+}
+
+/* Prints a table of rows (an array of objects) with the columns named. */
+static void
+format_provision_table(FILE *out, struct json_object *rows,
+    const char *const *names)
+{
+	struct format_state fs;
+	char **cols;
+	size_t n, i;
+
+	for (n = 0; names[n] != NULL; n++)
+		;
+	cols = xcalloc(n + 1, sizeof *cols);
+	for (i = 0; i < n; i++)
+		cols[i] = xstrdup(names[i]);
+	format_state_init(&fs);
+	format_table(out, &fs, NULL, cols, rows);
+	format_state_free(&fs);
+	format_free_list(cols);
+}
+
+/*
+ * provision status: the state and the UUID, a table of the seven steps
+ * (when each was done or failed, what it did or why not), the next one.
+ */
+static void
+format_provision_status(FILE *out, struct json_object *params)
+{
+	static const char *const cols[] = { "step", "state", "time", "detail",
+	    NULL };
+	struct json_object *steps, *rows, *st, *row;
+	const char *detail, *next;
+	size_t i, n;
+	char *num;
+
+	fputs("state: ", out);
+	format_print_clean(out, format_get_string(params, "state"));
+	fputs("\nuuid:  ", out);
+	format_print_clean(out, format_get_string(params, "uuid"));
+	fputs("\n\n", out);
+	rows = json_object_new_array();
+	steps = format_get_array(params, "steps");
+	n = steps != NULL ? json_object_array_length(steps) : 0;
+	for (i = 0; i < n; i++) {
+		st = json_object_array_get_idx(steps, i);
+		row = json_object_new_object();
+		num = xasprintf("%zu %s", i + 1,
+		    format_get_string(st, "name") != NULL ?
+		    format_get_string(st, "name") : "-");
+		json_object_object_add(row, "step",
+		    json_object_new_string(num));
+		free(num);
+		json_object_object_add(row, "state", json_object_new_string(
+		    format_get_string(st, "state") != NULL ?
+		    format_get_string(st, "state") : "-"));
+		json_object_object_add(row, "time", json_object_new_string(
+		    format_get_string(st, "time") != NULL ?
+		    format_get_string(st, "time") : "-"));
+		if ((detail = format_get_string(st, "error")) == NULL &&
+		    (detail = format_get_string(st, "summary")) == NULL)
+			detail = format_get_string(st, "title");
+		json_object_object_add(row, "detail",
+		    json_object_new_string(detail != NULL ? detail : "-"));
+		json_object_array_add(rows, row);
+	}
+	format_provision_table(out, rows, cols);
+	json_object_put(rows);
+	if ((next = format_get_string(params, "next")) != NULL) {
+		fputs("\nnext: ", out);
+		format_print_clean(out, next);
+		fputc('\n', out);
+	}
+}
+
+/* provision check: each check, passed or not, then the step. */
+static void
+format_provision_check(FILE *out, struct json_object *params)
+{
+	static const char *const cols[] = { "name", "ok", "detail", NULL };
+	struct json_object *checks, *rows, *c, *row;
+	size_t i, n;
+
+	rows = json_object_new_array();
+	checks = format_get_array(params, "checks");
+	n = checks != NULL ? json_object_array_length(checks) : 0;
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(checks, i);
+		row = json_object_new_object();
+		json_object_object_add(row, "name", json_object_new_string(
+		    format_get_string(c, "name") != NULL ?
+		    format_get_string(c, "name") : "-"));
+		json_object_object_add(row, "ok", json_object_new_string(
+		    json_object_get_boolean(json_object_object_get(c, "ok")) ?
+		    "yes" : "NO"));
+		json_object_object_add(row, "detail", json_object_new_string(
+		    format_get_string(c, "detail") != NULL ?
+		    format_get_string(c, "detail") : "-"));
+		json_object_array_add(rows, row);
+	}
+	format_provision_table(out, rows, cols);
+	json_object_put(rows);
+	format_provision_step(out, params);
+}
+
+/* Prints the members of params but the step as lines, then the step. */
+static void
+format_provision_pairs(FILE *out, struct json_object *params)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_foreach(params, key, val) {
+		if (strcmp(key, "step") != 0 && val != NULL)
+			json_object_object_add(o, key, json_object_get(val));
+	}
+	format_pairs_lines(out, o);
+	json_object_put(o);
+	format_provision_step(out, params);
+}
+
+/*
+ * provision anchor: the anchor for the operator to check, and how to
+ * install it when it is not (yet).
+ */
+static void
+format_provision_anchor(FILE *out, struct json_object *params)
+{
+	static const char *const keys[] = { "subject", "key", "not_after",
+	    "fingerprint", "kind" };
+	struct json_object *o = json_object_new_object(), *v;
+	const char *fp = format_get_string(params, "fingerprint");
+	size_t i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (json_object_object_get_ex(params, keys[i], &v))
+			json_object_object_add(o, keys[i], json_object_get(v));
+	format_pairs_lines(out, o);
+	json_object_put(o);
+	if (json_object_get_boolean(json_object_object_get(params,
+	    "installed")))
+		fputs("installed\n", out);
+	else {
+		fputs("not installed: check the fingerprint, then confirm "
+		    "with --confirm ", out);
+		format_print_clean(out, fp);
+		fputc('\n', out);
+	}
+	format_provision_step(out, params);
+}
+
+/* provision settings: the settings set, as a table, then the step. */
+static void
+format_provision_settings(FILE *out, struct json_object *params)
+{
+	static const char *const cols[] = { "key", "value", NULL };
+	struct json_object *rows = format_get_array(params, "settings");
+
+	if (rows != NULL)
+		format_provision_table(out, rows, cols);
+	format_provision_step(out, params);
+}
+
+/* provision token: c0's token as token init shows it, the PUK once. */
+static void
+format_provision_token(FILE *out, struct json_object *params)
+{
+	format_token(out, params);
+	format_provision_step(out, params);
+}
+
+/* provision lock: the state, in words, and the step. */
+static void
+format_provision_lock(FILE *out, struct json_object *params)
+{
+	fputs("The device is ", out);
+	format_print_clean(out, format_get_string(params, "state"));
+	fputs(": container configs must be signed, factory-only commands "
+	    "are refused, supplier anchors are fixed. Only 'device wipe' "
+	    "returns it to factory.\n", out);
+	format_provision_step(out, params);
+}
+
 /* The replies with a human form of their own, by method. */
 static const struct {
 	const char *method;
@@ -1403,6 +1614,14 @@ static const struct {
 	{ "org.cml.Device.Status", format_device_status },
 	{ "org.cml.Device.CSR", format_device_csr },
 	{ "org.cml.Device.Attest", format_device_attest },
+	{ "org.cml.Provision.Status", format_provision_status },
+	{ "org.cml.Provision.Check", format_provision_check },
+	{ "org.cml.Provision.Identity", format_device_csr },
+	{ "org.cml.Provision.Certificate", format_provision_pairs },
+	{ "org.cml.Provision.Anchor", format_provision_anchor },
+	{ "org.cml.Provision.Token", format_provision_token },
+	{ "org.cml.Provision.Settings", format_provision_settings },
+	{ "org.cml.Provision.Lock", format_provision_lock },
 	{ "org.cml.Token.Init", format_token },
 	{ "org.cml.Token.Status", format_token },
 	{ "org.cml.Token.Verify", format_token },

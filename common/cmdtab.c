@@ -520,8 +520,9 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_TRUST_LIST,
 		.summary = "show the trust anchors",
 		.help = "Shows every trust anchor: fingerprint (SHA-256), "
-		    "subject, key, end of validity, and whether the supplier "
-		    "or the owner registered it.",
+		    "subject, key, end of validity, and its kind: supplier or "
+		    "owner, or device (the device CA, which certifies device "
+		    "keys and no software).",
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
 	},
 	{
@@ -557,7 +558,8 @@ const struct cmd_entry cmd_table[] = {
 		.summary = "remove a trust anchor",
 		.help = "Removes a trust anchor. Whatever is signed only under "
 		    "it can no longer be installed, verified or started. "
-		    "Audited.",
+		    "Once the device is provisioned, supplier and device "
+		    "anchors cannot be removed. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_DESTRUCTIVE,
 	},
 	{

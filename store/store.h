@@ -106,6 +106,12 @@ int store_provision_list(struct store *st,
     char **cause);
 /* Releases what store_provision_get or _list filled in; leaves s empty. */
 void store_provision_step_clear(struct store_provision_step *s);
+/*
+ * Replaces the stored config of container name (provisioning gives c0 the
+ * token type it makes); -1 with *cause set.
+ */
+int store_container_set_config(struct store *st, const char *name,
+    const char *config, size_t len, char **cause);
 
 /* Reads a setting; *value is NULL when it was never set.  -1 on error. */
 int store_setting_get(struct store *st, const char *key, char **value,

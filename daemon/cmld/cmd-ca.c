@@ -1,6 +1,8 @@
 /*
  * org.cml.Trust: the trust anchors that signatures must chain to (OS 03,
  * NDR 3.13).  Owners register their own roots; every change is audited.
+ * Reading, checking and storing an anchor is shared with the anchors and
+ * the device CA of provisioning (provision.h).
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 #include "ctx.h"
 #include "file.h"
 #include "handlers.h"
+#include "provision.h"
 #include "store.h"
 #include "trust.h"
 #include "xmalloc.h"
@@ -21,8 +24,7 @@
 /* Hex digits of a fingerprint prefix that identify an anchor. */
 #define CA_MIN_PREFIX 8
 
-/* Formats seconds since the epoch as an RFC 3339 UTC date and time. */
-static void
+void
 ca_format_time(long long secs, char *buf, size_t len)
 {
 	audit_format_time(secs * 1000, buf, len);
@@ -31,8 +33,7 @@ ca_format_time(long long secs, char *buf, size_t len)
 		strcpy(buf + 19, "Z");
 }
 
-/* Returns an anchor as the Anchor type of org.cml.Trust. */
-static struct json_object *
+struct json_object *
 ca_anchor_json(const char *fingerprint, const char *subject, const char *key,
     long long not_after, const char *kind)
 {
@@ -78,47 +79,122 @@ cmd_ca_list(struct call *call)
 	call_reply(call, p);
 }
 
+int
+ca_passed_read(struct call *call, const char *param, size_t max, char **buf,
+    size_t *len, const char **name, char **cause)
+{
+	int fd, rc;
+
+	/* The client opened the file with its own rights and passed it. */
+	*name = json_object_get_string(json_object_object_get(
+	    json_object_object_get(call->params, param), "name"));
+	if (*name == NULL)
+		*name = "the file passed";
+	fd = call_take_fd(call, param, "fd");
+	rc = file_read_fd(fd, max, buf, len);
+	if (rc == -1)
+		*cause = file_error(*name, max);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+int
+ca_anchor_read(struct call *call, const char *param, struct crypto_cert *cert,
+    const char **name, char **cause)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	memset(cert, 0, sizeof *cert);
+	if (ca_passed_read(call, param, CRYPTO_CERT_MAX, &buf, &len, name,
+	    cause) == -1)
+		return -1;
+	rc = crypto_cert_parse(buf, len, *name, cert, cause);
+	free(buf);
+	if (rc == 0 && (rc = crypto_cert_check_anchor(cert, cause)) == -1)
+		crypto_cert_clear(cert);
+	return rc;
+}
+
+/* Finds the kind of the anchor with a fingerprint. */
+struct ca_kind {
+	const char *fingerprint;
+	char *kind;
+};
+
+static int
+ca_kind_cb(const struct store_anchor *a, void *arg)
+{
+	struct ca_kind *k = arg;
+
+	if (strcmp(a->fingerprint, k->fingerprint) != 0)
+		return 0;
+	k->kind = xstrdup(a->kind);
+	return 1;
+}
+
+int
+ca_anchor_kind(struct cmld *cmld, const char *fingerprint, char **kind,
+    char **cause)
+{
+	struct ca_kind k = { fingerprint, NULL };
+
+	if (store_anchor_list(cmld->store, ca_kind_cb, &k, cause) == -1)
+		return -1;
+	*kind = k.kind;
+	return 0;
+}
+
+int
+ca_anchor_install(struct cmld *cmld, const struct crypto_cert *cert,
+    const char *kind, char **cause)
+{
+	struct store_anchor a = { 0 };
+	char *why = NULL;
+	int rc;
+
+	a.fingerprint = (char *)cert->fingerprint;
+	a.subject = cert->subject;
+	a.key = cert->key;
+	a.kind = (char *)kind;
+	a.not_after = cert->not_after;
+	a.added_ms = audit_now_ms();
+	a.der = cert->der;
+	a.der_len = cert->der_len;
+	if ((rc = store_anchor_add(cmld->store, &a, &why)) == -1) {
+		*cause = xasprintf("cannot store the trust anchor: %s", why);
+		free(why);
+		return -1;
+	}
+	if (rc == 1)
+		return 1;
+	if (trust_reload(cmld, &why) == -1) {
+		*cause = xasprintf("the anchor is stored, but the trust store "
+		    "could not be reloaded: %s", why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 void
 cmd_ca_add(struct call *call)
 {
 	struct crypto_cert cert = { 0 };
-	struct store_anchor a = { 0 };
 	const char *path;
-	char *cause = NULL, *buf = NULL;
-	size_t len;
-	int rc, fd;
+	char *cause = NULL;
+	int rc;
 
-	/* The client opened the file with its own rights and passed it. */
-	path = json_object_get_string(json_object_object_get(
-	    json_object_object_get(call->params, "cert"), "name"));
-	fd = call_take_fd(call, "cert", "fd");
-	rc = file_read_fd(fd, CRYPTO_CERT_MAX, &buf, &len);
-	if (rc == -1)
-		cause = file_error(path, CRYPTO_CERT_MAX);
-	close(fd);
-	if (rc == -1 || crypto_cert_parse(buf, len, path, &cert,
-	    &cause) == -1) {
+	if (ca_anchor_read(call, "cert", &cert, &path, &cause) == -1) {
 		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
 		    "cannot add %s as a trust anchor: %s", path, cause);
 		goto out;
 	}
-	if (crypto_cert_check_anchor(&cert, &cause) == -1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
-		    "cannot add %s as a trust anchor: %s", path, cause);
-		goto out;
-	}
-	a.fingerprint = cert.fingerprint;
-	a.subject = cert.subject;
-	a.key = cert.key;
-	a.kind = "owner";
-	a.not_after = cert.not_after;
-	a.added_ms = audit_now_ms();
-	a.der = cert.der;
-	a.der_len = cert.der_len;
-	rc = store_anchor_add(call_cmld(call)->store, &a, &cause);
+	rc = ca_anchor_install(call_cmld(call), &cert, "owner", &cause);
 	if (rc == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL,
-		    "cannot store the trust anchor: %s", cause);
+		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
 		goto out;
 	}
 	if (rc == 1) {
@@ -127,19 +203,12 @@ cmd_ca_add(struct call *call)
 		    cert.fingerprint);
 		goto out;
 	}
-	if (trust_reload(call_cmld(call), &cause) == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL,
-		    "the anchor is stored, but the trust store could not be "
-		    "reloaded: %s", cause);
-		goto out;
-	}
 	call_set_details(call, "added owner anchor %s (%s) from %s",
 	    cert.fingerprint, cert.subject, path);
 	call_reply(call, ca_anchor_json(cert.fingerprint, cert.subject,
 	    cert.key, cert.not_after, "owner"));
 out:
 	free(cause);
-	free(buf);
 	crypto_cert_clear(&cert);
 }
 
@@ -148,6 +217,7 @@ struct ca_match {
 	int n;
 	char *fingerprint;
 	char *subject;
+	char *kind;
 };
 
 /* Collects the anchors whose fingerprint starts with the prefix. */
@@ -161,6 +231,7 @@ ca_match_cb(const struct store_anchor *a, void *arg)
 	if (m->n++ == 0) {
 		m->fingerprint = xstrdup(a->fingerprint);
 		m->subject = xstrdup(a->subject);
+		m->kind = xstrdup(a->kind);
 	}
 	return 0;
 }
@@ -209,6 +280,18 @@ cmd_ca_remove(struct call *call)
 		    "more digits", m.n, lower);
 		goto out;
 	}
+	/*
+	 * Provisioned, the supplier's anchors and the device CA are fixed
+	 * (NDR 3.12): only a wipe removes them.  The owner's stay the owner's.
+	 */
+	if (strcmp(call_cmld(call)->prov_state, "provisioned") == 0 &&
+	    strcmp(m.kind, "owner") != 0) {
+		call_error(call, PROTO_ERR_ALREADY_PROVISIONED, "fingerprint",
+		    "the %s anchor %s (%s) cannot be removed: the device is "
+		    "provisioned, and only 'device wipe' removes %s anchors",
+		    m.kind, m.fingerprint, m.subject, m.kind);
+		goto out;
+	}
 	rc = store_anchor_remove(call_cmld(call)->store, m.fingerprint, &cause);
 	if (rc != 1 || trust_reload(call_cmld(call), &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL,
@@ -226,6 +309,7 @@ cmd_ca_remove(struct call *call)
 out:
 	free(m.fingerprint);
 	free(m.subject);
+	free(m.kind);
 	free(lower);
 	free(cause);
 }

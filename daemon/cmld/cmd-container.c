@@ -389,12 +389,15 @@ cmd_container_config(struct call *call)
 	call_reply(call, o);
 }
 
-/* Whether configs must be signed: the setting, "auto" = once provisioned. */
+/*
+ * Whether configs must be signed: always once provisioned (a "false" set
+ * in the factory does not outlive the lock), else as the setting says.
+ */
 static int
 cmd_container_require_signed(struct cmld *cmld)
 {
-	if (strcmp(cmld->require_signed_configs, "auto") == 0)
-		return strcmp(cmld->prov_state, "provisioned") == 0;
+	if (strcmp(cmld->prov_state, "provisioned") == 0)
+		return 1;
 	return strcmp(cmld->require_signed_configs, "true") == 0;
 }
 

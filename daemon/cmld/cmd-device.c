@@ -10,6 +10,7 @@
 #include "ctx.h"
 #include "device.h"
 #include "handlers.h"
+#include "provision.h"
 #include "jsonstrict.h"
 #include "scd.h"
 #include "settings.h"
@@ -290,39 +291,79 @@ cmd_device_get_config(struct call *call)
 	call_reply(call, o);
 }
 
+int
+device_config_check(struct cmld *cmld, const char *key, const char *value,
+    char **canon, const char **param, char **cause)
+{
+	const struct setting_def *def;
+	char *q;
+
+	*canon = NULL;
+	if ((def = setting_find(key)) == NULL) {
+		q = jsonstrict_quotes(key);
+		*param = "key";
+		*cause = xasprintf("unknown setting '%s': 'device config get' "
+		    "lists them", q);
+		free(q);
+		return -1;
+	}
+	*param = "value";
+	if (setting_canonical(def, value, canon, cause) == -1)
+		return -1;
+	/* Provisioned is one way: signed configs stay required (NDR 3.12). */
+	if (strcmp(key, "require_signed_configs") == 0 &&
+	    strcmp(*canon, "false") == 0 &&
+	    strcmp(cmld->prov_state, "provisioned") == 0) {
+		*cause = xstrdup("require_signed_configs cannot be false on a "
+		    "provisioned device: container configs must be signed "
+		    "(true or auto); only 'device wipe' returns to factory");
+		free(*canon);
+		*canon = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+device_config_set(struct cmld *cmld, const char *key, const char *canon,
+    char **cause)
+{
+	char *why = NULL;
+
+	if (store_setting_set(cmld->store, key, canon, &why) == -1) {
+		*cause = xasprintf("cannot store %s: %s", key, why);
+		free(why);
+		return -1;
+	}
+	device_apply_setting(cmld, key, canon);
+	return 0;
+}
+
 void
 cmd_device_set_config(struct call *call)
 {
-	const struct setting_def *def;
+	struct cmld *cmld = call_cmld(call);
 	struct json_object *p;
-	const char *key, *value;
-	char *canon = NULL, *cause = NULL, *q;
+	const char *key, *value, *param;
+	char *canon = NULL, *cause = NULL;
 
 	key = json_object_get_string(json_object_object_get(call->params,
 	    "key"));
 	value = json_object_get_string(json_object_object_get(call->params,
 	    "value"));
-	if ((def = setting_find(key)) == NULL) {
-		q = jsonstrict_quotes(key);
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "key",
-		    "unknown setting '%s': 'device config get' lists them", q);
-		free(q);
-		return;
-	}
-	if (setting_canonical(def, value, &canon, &cause) == -1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "value", "%s",
+	if (device_config_check(cmld, key, value, &canon, &param,
+	    &cause) == -1) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, param, "%s",
 		    cause);
 		free(cause);
 		return;
 	}
-	if (store_setting_set(call_cmld(call)->store, key, canon, &cause) == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL,
-		    "cannot store %s: %s", key, cause);
+	if (device_config_set(cmld, key, canon, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
 		free(cause);
 		free(canon);
 		return;
 	}
-	device_apply_setting(call_cmld(call), key, canon);
 	call_set_details(call, "%s=%s", key, canon);
 	p = json_object_new_object();
 	json_object_object_add(p, "key", json_object_new_string(key));

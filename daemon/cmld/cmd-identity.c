@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 #include "handlers.h"
 #include "jsonstrict.h"
 #include "log.h"
+#include "provision.h"
 #include "store.h"
 #include "tpm.h"
 #include "xmalloc.h"
@@ -37,20 +39,10 @@
 /* TPMS_ATTEST's magic (TPM_GENERATED_VALUE). */
 #define IDENTITY_TPM_GENERATED 0xff544347U
 
-/* Returns the subject of the device's requests: /CN=UUID/O=cml device. */
-static char *
+char *
 identity_subject(struct cmld *cmld)
 {
 	return xasprintf("/CN=%s/O=cml device", cmld->uuid);
-}
-
-/* Formats seconds since the epoch as RFC 3339 UTC, whole seconds. */
-static void
-identity_format_time(long long secs, char *buf, size_t len)
-{
-	audit_format_time(secs * 1000, buf, len);
-	if (strlen(buf) > 20)
-		strcpy(buf + 19, "Z");
 }
 
 /* Returns member key of o when it is a string, else NULL. */
@@ -74,7 +66,7 @@ identity_status_fill(struct cmld *cmld, struct json_object *p)
 
 	rc = store_device_cert_get(cmld->store, &c, &cause);
 	if (rc == 1) {
-		identity_format_time(c.not_after, when, sizeof when);
+		ca_format_time(c.not_after, when, sizeof when);
 		json_object_object_add(p, "certificate",
 		    json_object_new_string(c.subject));
 		json_object_object_add(p, "certificate_not_after",
@@ -92,28 +84,61 @@ identity_status_fill(struct cmld *cmld, struct json_object *p)
 
 /* --- device csr ---------------------------------------------------------- */
 
+/*
+ * Reads the PEM member of a tpm2d answer that starts with "-----BEGIN
+ * label-----": borrowed from params, or NULL with *why (borrowed).
+ */
+static const char *
+identity_pem_answer(const char *error, struct json_object *params,
+    const char *member, const char *label, const char *none,
+    const char **why)
+{
+	const char *pem;
+	char begin[64];
+
+	if (error != NULL) {
+		*why = tpm_error_message(params);
+		return NULL;
+	}
+	(void)snprintf(begin, sizeof begin, "-----BEGIN %s-----", label);
+	pem = identity_string(params, member);
+	if (pem == NULL || strlen(pem) > IDENTITY_FIELD_MAX ||
+	    strncmp(pem, begin, strlen(begin)) != 0) {
+		*why = none;
+		return NULL;
+	}
+	return pem;
+}
+
+const char *
+identity_csr_answer(const char *error, struct json_object *params,
+    const char **why)
+{
+	return identity_pem_answer(error, params, "csr",
+	    "CERTIFICATE REQUEST", "tpm2d answered no PEM request", why);
+}
+
+const char *
+identity_key_answer(const char *error, struct json_object *params,
+    const char **why)
+{
+	return identity_pem_answer(error, params, "public_key", "PUBLIC KEY",
+	    "tpm2d answered no device key", why);
+}
+
 /* tpm2d made the request (or not). */
 static void
 identity_csr_done(void *arg, const char *error, struct json_object *params)
 {
 	struct call *call = arg;
 	struct json_object *p;
-	const char *csr;
+	const char *csr, *why;
 	char *subject;
 
 	subject = identity_subject(call_cmld(call));
-	if (error != NULL) {
+	if ((csr = identity_csr_answer(error, params, &why)) == NULL) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make a "
-		    "certificate request for the device key: %s",
-		    tpm_error_message(params));
-		goto out;
-	}
-	csr = identity_string(params, "csr");
-	if (csr == NULL || strlen(csr) > IDENTITY_FIELD_MAX ||
-	    strncmp(csr, "-----BEGIN CERTIFICATE REQUEST-----", 35) != 0) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make a "
-		    "certificate request for the device key: tpm2d answered "
-		    "no PEM request");
+		    "certificate request for the device key: %s", why);
 		goto out;
 	}
 	call_set_details(call, "certificate request for the device key, "
@@ -157,27 +182,25 @@ struct identity_install {
 	size_t len;
 };
 
-/* The anchors, as crypto_devcert_check takes them. */
-struct identity_anchors {
-	unsigned char **der;
-	size_t *len;
-	size_t n;
-};
-
 static int
 identity_anchor_cb(const struct store_anchor *a, void *arg)
 {
-	struct identity_anchors *an = arg;
-
-	an->der = xreallocarray(an->der, an->n + 1, sizeof *an->der);
-	an->len = xreallocarray(an->len, an->n + 1, sizeof *an->len);
-	an->der[an->n] = xmalloc(a->der_len);
-	memcpy(an->der[an->n], a->der, a->der_len);
-	an->len[an->n++] = a->der_len;
+	identity_anchors_add(arg, a->der, a->der_len);
 	return 0;
 }
 
-static void
+void
+identity_anchors_add(struct identity_anchors *an, const unsigned char *der,
+    size_t len)
+{
+	an->der = xreallocarray(an->der, an->n + 1, sizeof *an->der);
+	an->len = xreallocarray(an->len, an->n + 1, sizeof *an->len);
+	an->der[an->n] = xmalloc(len);
+	memcpy(an->der[an->n], der, len);
+	an->len[an->n++] = len;
+}
+
+void
 identity_anchors_free(struct identity_anchors *an)
 {
 	size_t i;
@@ -186,6 +209,67 @@ identity_anchors_free(struct identity_anchors *an)
 		free(an->der[i]);
 	free(an->der);
 	free(an->len);
+	memset(an, 0, sizeof *an);
+}
+
+int
+identity_cert_install(struct cmld *cmld, const char *buf, size_t len,
+    const char *name, const char *key, const struct identity_anchors *an,
+    struct crypto_cert *cert, const char **error, char **cause)
+{
+	struct crypto_devcert_want want;
+	struct store_device_cert sc;
+	char *why = NULL;
+
+	memset(&want, 0, sizeof want);
+	want.anchors = (const unsigned char *const *)an->der;
+	want.anchor_lens = an->len;
+	want.nanchors = an->n;
+	want.key_pem = key;
+	want.uuid = cmld->uuid;
+	want.now = time(NULL);
+	if (crypto_devcert_check(buf, len, name, &want, cert, &why) == -1) {
+		*error = PROTO_ERR_INVALID_ARGUMENT;
+		*cause = xasprintf("%s is not this device's certificate: %s",
+		    name, why);
+		free(why);
+		return -1;
+	}
+	memset(&sc, 0, sizeof sc);
+	sc.der = cert->der;
+	sc.der_len = cert->der_len;
+	sc.subject = cert->subject;
+	sc.issuer = cert->issuer;
+	memcpy(sc.fingerprint, cert->fingerprint, sizeof sc.fingerprint);
+	sc.not_before = cert->not_before;
+	sc.not_after = cert->not_after;
+	sc.installed_ms = audit_now_ms();
+	if (store_device_cert_set(cmld->store, &sc, &why) == -1) {
+		*error = PROTO_ERR_FAILED;
+		*cause = xasprintf("cannot install the device certificate: %s",
+		    why);
+		free(why);
+		crypto_cert_clear(cert);
+		return -1;
+	}
+	return 0;
+}
+
+struct json_object *
+identity_cert_json(const struct crypto_cert *cert)
+{
+	struct json_object *p = json_object_new_object();
+	char when[32];
+
+	ca_format_time(cert->not_after, when, sizeof when);
+	json_object_object_add(p, "subject",
+	    json_object_new_string(cert->subject));
+	json_object_object_add(p, "issuer",
+	    json_object_new_string(cert->issuer));
+	json_object_object_add(p, "not_after", json_object_new_string(when));
+	json_object_object_add(p, "fingerprint",
+	    json_object_new_string(cert->fingerprint));
+	return p;
 }
 
 /* Checks the certificate against the TPM's key, stores it, answers. */
@@ -196,23 +280,15 @@ identity_install_key(void *arg, const char *error, struct json_object *params)
 	struct call *call = in->call;
 	struct cmld *cmld = call_cmld(call);
 	struct identity_anchors an = { 0 };
-	struct crypto_devcert_want want;
 	struct crypto_cert cert = { 0 };
-	struct store_device_cert sc;
 	struct json_object *p;
-	const char *key;
-	char *cause = NULL, when[32];
+	const char *key, *why, *err;
+	char *cause = NULL;
 
-	if (error != NULL) {
+	if ((key = identity_key_answer(error, params, &why)) == NULL) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot install the "
 		    "device certificate: cannot read the TPM's device key: %s",
-		    tpm_error_message(params));
-		goto out;
-	}
-	key = identity_string(params, "public_key");
-	if (key == NULL || strlen(key) > IDENTITY_FIELD_MAX) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot install the "
-		    "device certificate: tpm2d answered no device key");
+		    why);
 		goto out;
 	}
 	if (store_anchor_list(cmld->store, identity_anchor_cb, &an,
@@ -222,46 +298,17 @@ identity_install_key(void *arg, const char *error, struct json_object *params)
 		    cause);
 		goto out;
 	}
-	memset(&want, 0, sizeof want);
-	want.anchors = (const unsigned char *const *)an.der;
-	want.anchor_lens = an.len;
-	want.nanchors = an.n;
-	want.key_pem = key;
-	want.uuid = cmld->uuid;
-	want.now = time(NULL);
-	if (crypto_devcert_check(in->buf, in->len, in->path, &want, &cert,
-	    &cause) == -1) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
-		    "%s is not this device's certificate: %s", in->path,
-		    cause);
+	if (identity_cert_install(cmld, in->buf, in->len, in->path, key, &an,
+	    &cert, &err, &cause) == -1) {
+		call_error(call, err, strcmp(err, PROTO_ERR_FAILED) != 0 ?
+		    "cert" : NULL, "%s", cause);
 		goto out;
 	}
-	memset(&sc, 0, sizeof sc);
-	sc.der = cert.der;
-	sc.der_len = cert.der_len;
-	sc.subject = cert.subject;
-	sc.issuer = cert.issuer;
-	memcpy(sc.fingerprint, cert.fingerprint, sizeof sc.fingerprint);
-	sc.not_before = cert.not_before;
-	sc.not_after = cert.not_after;
-	sc.installed_ms = audit_now_ms();
-	if (store_device_cert_set(cmld->store, &sc, &cause) == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot install the "
-		    "device certificate: %s", cause);
-		goto out;
-	}
-	identity_format_time(cert.not_after, when, sizeof when);
+	p = identity_cert_json(&cert);
 	call_set_details(call, "installed device certificate '%s' issued by "
-	    "'%s', valid until %s (%s)", cert.subject, cert.issuer, when,
+	    "'%s', valid until %s (%s)", cert.subject, cert.issuer,
+	    json_object_get_string(json_object_object_get(p, "not_after")),
 	    cert.fingerprint);
-	p = json_object_new_object();
-	json_object_object_add(p, "subject",
-	    json_object_new_string(cert.subject));
-	json_object_object_add(p, "issuer",
-	    json_object_new_string(cert.issuer));
-	json_object_object_add(p, "not_after", json_object_new_string(when));
-	json_object_object_add(p, "fingerprint",
-	    json_object_new_string(cert.fingerprint));
 	call_reply(call, p);
 out:
 	crypto_cert_clear(&cert);
@@ -278,26 +325,17 @@ cmd_device_cert_install(struct call *call)
 	struct identity_install *in;
 	const char *path;
 	char *cause = NULL;
-	int fd, rc;
 
-	/* The client opened the file with its own rights and passed it. */
-	path = json_object_get_string(json_object_object_get(
-	    json_object_object_get(call->params, "cert"), "name"));
 	in = xcalloc(1, sizeof *in);
 	in->call = call;
-	in->path = xstrdup(path != NULL ? path : "the certificate");
-	fd = call_take_fd(call, "cert", "fd");
-	rc = file_read_fd(fd, CRYPTO_DEVCERT_MAX, &in->buf, &in->len);
-	if (rc == -1)
-		cause = file_error(in->path, CRYPTO_DEVCERT_MAX);
-	if (fd != -1)
-		close(fd);
-	if (rc == -1) {
+	if (ca_passed_read(call, "cert", CRYPTO_DEVCERT_MAX, &in->buf,
+	    &in->len, &path, &cause) == -1) {
 		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "cert",
 		    "cannot install %s as the device certificate: %s",
-		    in->path, cause);
+		    path, cause);
 		goto fail;
 	}
+	in->path = xstrdup(path);
 	if (tpm_call(call_cmld(call), "IdentityPublic", NULL,
 	    identity_install_key, in, &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot install the "

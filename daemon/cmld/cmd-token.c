@@ -46,6 +46,9 @@ struct token_req {
 	int destroyed; /* init: a token there was is gone */
 	struct json_object *status; /* init: scd's reply with the status */
 	unsigned char kcv[TOKEN_KCV_LEN]; /* init: the new key's check value */
+	/* init: who answers the call with the token made (NULL: Init's) */
+	token_init_cb init_cb;
+	void *init_arg;
 	/* unlock: who takes the key, and the wrapped key made for it */
 	token_key_cb key_cb;
 	void *key_arg;
@@ -398,10 +401,15 @@ token_init_wrapped(void *arg, const char *error, struct json_object *params)
 	    "bound to it%s", cconfig_token_name(r->type), serial,
 	    r->destroyed ? " (the token there was is destroyed)" : "", r->name,
 	    r->puk != NULL ? "; the PUK was generated and shown once" : "");
-	p = json_object_new_object();
 	st = token_status(r->cmld, r->name, r->status);
-	json_object_object_add(p, "status", st != NULL ? st :
-	    json_object_new_object());
+	if (st == NULL)
+		st = json_object_new_object();
+	if (r->init_cb != NULL) {
+		r->init_cb(r->init_arg, call, st, r->puk);
+		goto out;
+	}
+	p = json_object_new_object();
+	json_object_object_add(p, "status", st);
 	if (r->puk != NULL)
 		json_object_object_add(p, "puk", json_object_new_string(r->puk));
 	json_object_object_add(p, "destroyed",
@@ -521,11 +529,20 @@ void
 cmd_token_init(struct call *call)
 {
 	struct ctr *k;
+
+	if ((k = token_container(call)) == NULL) {
+		cmd_wipe_secrets(call->cmd, call->params);
+		return;
+	}
+	token_init(call, k, NULL, NULL);
+}
+
+void
+token_init(struct call *call, struct ctr *k, token_init_cb cb, void *arg)
+{
 	struct token_req *r;
 	struct json_object *p;
 
-	if ((k = token_container(call)) == NULL)
-		goto refused;
 	if (!k->cfg_ok) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "cannot make a token "
 		    "for container '%s': its stored config does not parse",
@@ -542,7 +559,11 @@ cmd_token_init(struct call *call)
 	}
 	if (token_begin(call, &r) == -1)
 		goto refused;
+	free(r->name);
+	r->name = xstrdup(k->name);
 	r->type = k->cfg.token;
+	r->init_cb = cb;
+	r->init_arg = arg;
 	p = json_object_new_object();
 	json_object_object_add(p, "name", json_object_new_string(k->name));
 	json_object_object_add(p, "type",

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "control.h"
 #include "ctx.h"
+#include "provision.h"
 
 static int audit_allowed_when_full(struct call *call);
 
@@ -87,6 +88,9 @@ cmld_call_done(struct call *call, int refused)
 	struct cmld *cmld = call_cmld(call);
 	const char *ctr = NULL;
 
+	/* A provisioning step a handler failed: its state says why. */
+	if (!refused && call->error != NULL)
+		provision_call_failed(call);
 	if (!refused && (call->cmd->flags & CMD_READONLY) &&
 	    !cmld->audit_read_calls && !cmld_error_is_security(call->error))
 		return;

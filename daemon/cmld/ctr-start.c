@@ -29,6 +29,7 @@
 #include "log.h"
 #include "measure.h"
 #include "net.h"
+#include "provision.h"
 #include "store.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -605,12 +606,38 @@ ctr_load_cb(const struct store_container *sc, void *arg)
 	return 0;
 }
 
+struct ctr *
+ctr_c0_create(struct cmld *cmld, const char *token, const char **error,
+    char **cause)
+{
+	struct ctr *c0;
+	char *json;
+
+	/* c0's config is cmld's own: on c0_guestos, started first. */
+	json = xasprintf("{\"name\":\"c0\",\"guestos\":{\"name\":"
+	    "\"%s\"},\"autostart\":true%s%s%s}", cmld->c0_guestos,
+	    token != NULL ? ",\"cml\":{\"token\":{\"type\":\"" : "",
+	    token != NULL ? token : "", token != NULL ? "\"}}" : "");
+	c0 = ctr_create(cmld, json, strlen(json), NULL, 1, error, cause);
+	free(json);
+	if (c0 == NULL) {
+		log_warnx("cannot create c0: %s", *cause);
+		audit_container(cmld, "c0", *error, "cannot create c0: %s",
+		    *cause);
+	} else
+		audit_container(cmld, "c0", "ok", "created c0 on guest OS "
+		    "%s%s%s%s", cmld->c0_guestos, token != NULL ? " with a " :
+		    "", token != NULL ? token : "", token != NULL ? " token" :
+		    "");
+	return c0;
+}
+
 void
 containers_init(struct cmld *cmld)
 {
 	struct ctr *c0;
 	const char *error;
-	char *cause = NULL, *json;
+	char *cause = NULL;
 
 	if (store_container_list(cmld->store, ctr_load_cb, cmld, &cause) ==
 	    -1)
@@ -620,21 +647,9 @@ containers_init(struct cmld *cmld)
 
 	/* c0, the management container, comes first; the others after. */
 	c0 = ctr_find(cmld, CCONFIG_C0_NAME);
-	if (c0 == NULL && cmld->c0_guestos[0] != '\0') {
-		json = xasprintf("{\"name\":\"c0\",\"guestos\":{\"name\":"
-		    "\"%s\"},\"autostart\":true}", cmld->c0_guestos);
-		c0 = ctr_create(cmld, json, strlen(json), NULL, 1, &error,
-		    &cause);
-		free(json);
-		if (c0 == NULL) {
-			log_warnx("cannot create c0: %s", cause);
-			audit_container(cmld, "c0", error,
-			    "cannot create c0: %s", cause);
-			free(cause);
-		} else
-			audit_container(cmld, "c0", "ok",
-			    "created c0 on guest OS %s", cmld->c0_guestos);
-	}
+	if (c0 == NULL && cmld->c0_guestos[0] != '\0' &&
+	    (c0 = ctr_c0_create(cmld, NULL, &error, &cause)) == NULL)
+		free(cause);
 	if (c0 != NULL && c0->rt == NULL && !c0->starting)
 		(void)ctr_start(c0, NULL, 1);
 	else

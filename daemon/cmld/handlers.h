@@ -41,6 +41,24 @@ struct cmld;
  */
 void identity_status_fill(struct cmld *cmld, struct json_object *p);
 
+/* org.cml.Provision (cmd-provision.c, provision.c): factory only */
+/* Status: the provisioning state, the device UUID, the steps, the next. */
+void cmd_provision_status(struct call *call);
+/* Check: step 1, the TPM, the device key, scd and the clock. */
+void cmd_provision_check(struct call *call);
+/* Identity: step 2, the device key in the TPM and its request. */
+void cmd_provision_identity(struct call *call);
+/* Certificate: step 3, the device certificate and the device CA. */
+void cmd_provision_certificate(struct call *call);
+/* Anchor: step 4, a supplier or owner anchor, shown, then confirmed. */
+void cmd_provision_anchor(struct call *call);
+/* Token: step 5, c0's token with its PIN and PUK. */
+void cmd_provision_token(struct call *call);
+/* Settings: step 6, device settings, all checked before any is set. */
+void cmd_provision_settings(struct call *call);
+/* Lock: step 7, the device provisioned, for good. */
+void cmd_provision_lock(struct call *call);
+
 /* org.cml.Token (cmd-token.c): every one a call of scd */
 /* Init: makes a container's token and binds a new wrapped key to it. */
 void cmd_token_init(struct call *call);

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 struct call;
 struct ctr;
 
@@ -35,6 +37,25 @@ typedef void (*token_key_cb)(void *arg, const unsigned char *key, size_t len,
  * once it went out.
  */
 int token_unlock(struct call *call, struct ctr *k, token_key_cb cb,
+    void *arg);
+
+/*
+ * The end of a token init that went well, for a caller of token_init:
+ * status (org.cml.Token's TokenStatus, taken over) and the PUK scd made
+ * (NULL: the caller gave one; wiped once this returns).  cb answers the
+ * call; the call's details say what was made.
+ */
+typedef void (*token_init_cb)(void *arg, struct call *call,
+    struct json_object *status, const char *puk);
+
+/*
+ * Makes k's token of the type its config names, with the PIN, the PUK
+ * and the reader of call's params (as org.cml.Token.Init), and binds a
+ * new container key to it; then cb answers the call (NULL: Init's reply).
+ * Every failure is answered at once or from scd's reply, cb not called.
+ * The secrets are wiped from the call's params once they went out.
+ */
+void token_init(struct call *call, struct ctr *k, token_init_cb cb,
     void *arg);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * The trust store: the anchors of the state store, rebuilt whenever they
- * change, against which every signature is verified (OS 03, NDR 3.13).
+ * change, against which every signature is verified (OS 03, NDR 3.13);
+ * all but the device CA (kind "device"), which certifies device keys.
  */
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "crypto.h"
 #include "ctx.h"
@@ -19,6 +21,9 @@ trust_reload_cb(const struct store_anchor *a, void *arg)
 	struct crypto_trust *trust = arg;
 	char *cause = NULL;
 
+	/* The device CA certifies device keys only, never software. */
+	if (strcmp(a->kind, "device") == 0)
+		return 0;
 	if (crypto_trust_add_der(trust, a->der, a->der_len, &cause) == -1) {
 		log_warnx("trust anchor %s (%s) is unusable: %s",
 		    a->fingerprint, a->subject, cause);
