@@ -335,7 +335,8 @@ steps_anchor(struct prov *p, const char *path, const char *kind,
 		goto out;
 	}
 	steps_keep(p, "anchors", r.params);
-	prov_say(p, "Installed as a %s anchor.", kind);
+	prov_say(p, "Installed as %s %s anchor.", strcmp(kind, "owner") == 0 ?
+	    "an" : "a", kind);
 out:
 	prov_reply_free(&r);
 	free(fp);
@@ -857,8 +858,8 @@ steps_settings_step(struct prov *p)
 			for (i = 0; i < json_object_array_length(list); i++) {
 				s = json_object_array_get_idx(list, i);
 				v = prov_str(s, "key");
-				prov_say_clean(p, v != NULL ? v : "?",
-				    prov_str(s, "value"));
+				prov_say_pair(p, PROV_SETTING_WIDTH,
+				    v != NULL ? v : "?", prov_str(s, "value"));
 			}
 		steps_keep(p, NULL, r.params);
 	}
@@ -884,7 +885,7 @@ steps_review(struct prov *p)
 		return p->message != NULL ? PROV_FAILED : PROV_LOST;
 	prov_say(p, "Settings:");
 	for (i = 0; i < STEPS_NSETTINGS; i++)
-		prov_say_clean(p, steps_settings[i],
+		prov_say_pair(p, PROV_SETTING_WIDTH, steps_settings[i],
 		    prov_str(now, steps_settings[i]));
 	json_object_put(now);
 	return PROV_OK;

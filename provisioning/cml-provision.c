@@ -65,13 +65,19 @@ prov_say(struct prov *p, const char *fmt, ...)
 }
 
 void
-prov_say_clean(struct prov *p, const char *label, const char *text)
+prov_say_pair(struct prov *p, int width, const char *label, const char *text)
 {
 	char *clean = format_clean(text != NULL ? text : "", 0);
 
-	fprintf(p->out, "  %-16s %s\n", label, clean);
+	fprintf(p->out, "  %-*s %s\n", width, label, clean);
 	fflush(p->out);
 	free(clean);
+}
+
+void
+prov_say_clean(struct prov *p, const char *label, const char *text)
+{
+	prov_say_pair(p, PROV_LABEL_WIDTH, label, text);
 }
 
 const char *
@@ -451,12 +457,12 @@ prov_json_line(struct json_object *o)
 	explicit_bzero((char *)s, strlen(s));
 }
 
-/* Adds member key to o as a string when s is not NULL. */
+/* Adds member key to o: the string s, or null. */
 static void
 prov_json_add(struct json_object *o, const char *key, const char *s)
 {
-	if (s != NULL)
-		json_object_object_add(o, key, json_object_new_string(s));
+	json_object_object_add(o, key, s != NULL ? json_object_new_string(s) :
+	    NULL);
 }
 
 /*
@@ -485,12 +491,9 @@ prov_step_json(struct prov *p, enum prov_step s, int rc, int before)
 	prov_json_add(o, "state", prov_str(st, "state"));
 	prov_json_add(o, "time", prov_str(st, "time"));
 	prov_json_add(o, "summary", prov_str(st, "summary"));
-	if (rc != PROV_OK) {
-		prov_json_add(o, "error", p->error);
-		prov_json_add(o, "message", p->message);
-	}
-	if (p->result != NULL)
-		json_object_object_add(o, "reply", json_object_get(p->result));
+	prov_json_add(o, "error", rc != PROV_OK ? p->error : NULL);
+	prov_json_add(o, "message", rc != PROV_OK ? p->message : NULL);
+	json_object_object_add(o, "reply", json_object_get(p->result));
 	prov_json_line(o);
 	json_object_put(o);
 }
@@ -511,9 +514,12 @@ prov_show_steps(struct prov *p)
 		error = prov_str(st, "error");
 		clean = format_clean(strcmp(state, "failed") == 0 &&
 		    error != NULL ? error : summary != NULL ? summary : "", 0);
-		fprintf(p->out, "  %d %-12s %-8s %-24s %s\n", s + 1,
-		    prov_step_names[s], state, time != NULL ? time : "",
-		    clean);
+		if (time != NULL)
+			fprintf(p->out, "  %d %-12s %-8s %-24s %s\n", s + 1,
+			    prov_step_names[s], state, time, clean);
+		else
+			fprintf(p->out, "  %d %-12s %s\n", s + 1,
+			    prov_step_names[s], state);
 		free(clean);
 	}
 	fflush(p->out);
@@ -687,8 +693,8 @@ prov_summary(struct prov *p, int status)
 			json_object_object_add(o, "steps", json_object_get(v));
 		prov_json_add(o, "csr", p->csr_path);
 		prov_json_add(o, "report", p->report_path);
-		if (status != PROV_EXIT_OK)
-			prov_json_add(o, "message", p->message);
+		prov_json_add(o, "message", status != PROV_EXIT_OK ?
+		    p->message : NULL);
 		prov_json_line(o);
 		json_object_put(o);
 	}
@@ -742,7 +748,7 @@ prov_report(struct prov *p)
  * step 2 is written again while no certificate is installed (a cut may
  * have come before it was written), and the owner anchors of a batch
  * file are installed (each is installed once; the step is done with the
- * supplier's).
+ * supplier's); and the lock, when cmld says it is next all the same.
  */
 static int
 prov_rerun(struct prov *p, enum prov_step s)
@@ -752,6 +758,9 @@ prov_rerun(struct prov *p, enum prov_step s)
 		    "done") != 0;
 	if (s == PROV_ANCHORS && p->batch != NULL)
 		return p->batch->owner_anchors.argc > 0;
+	/* the lock recorded, cut before the state changed: lock again */
+	if (s == PROV_LOCK)
+		return prov_str(p->status, "next") != NULL;
 	return 0;
 }
 

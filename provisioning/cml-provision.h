@@ -109,7 +109,16 @@ extern volatile sig_atomic_t prov_signal;
 /* Writes a line for a person (to p->out). */
 void prov_say(struct prov *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Writes text from cmld for a person, its control characters escaped. */
+/* The column a label takes, and a setting's name. */
+#define PROV_LABEL_WIDTH 16
+#define PROV_SETTING_WIDTH 23
+/*
+ * Writes "  LABEL TEXT" for a person, the label in a column of width, text
+ * from cmld with its control characters escaped.
+ */
+void prov_say_pair(struct prov *p, int width, const char *label,
+    const char *text);
+/* As prov_say_pair, in a column of PROV_LABEL_WIDTH. */
 void prov_say_clean(struct prov *p, const char *label, const char *text);
 /*
  * Calls the command of words with the arguments argv (as cmlsh parses
