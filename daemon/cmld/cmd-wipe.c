@@ -487,7 +487,8 @@ wipe_tokens(struct wipe *w)
 		if (scd_call(w->cmld, "List", NULL, wipe_tokens_listed, w,
 		    &cause) == 0)
 			return JOB_PARKED;
-		wipe_note(w, WIPE_TOKENS, 1, "%s", cause);
+		wipe_note(w, WIPE_TOKENS, 1, "scd cannot list its tokens: %s",
+		    cause);
 		free(cause);
 		w->phase = WIPE_PH_IDENTITY;
 		return JOB_AGAIN;
@@ -499,7 +500,7 @@ wipe_tokens(struct wipe *w)
 		if (scd_call(w->cmld, "Remove", p, wipe_token_removed, w,
 		    &cause) == 0)
 			return JOB_PARKED;
-		wipe_note(w, WIPE_TOKENS, 1, "token %s: %s",
+		wipe_note(w, WIPE_TOKENS, 1, "scd cannot remove token %s: %s",
 		    w->tokens[w->next_token - 1], cause);
 		free(cause);
 		cause = NULL;
@@ -582,12 +583,15 @@ wipe_tpm(struct wipe *w)
 	}
 	if (tpm_call(w->cmld, method, NULL, cb, w, &cause) == 0)
 		return JOB_PARKED;
+	/* as when tpm2d answers an error */
 	if (w->phase == WIPE_PH_IDENTITY) {
-		wipe_note(w, WIPE_DEVICE_KEY, 1, "%s", cause);
-		wipe_note(w, WIPE_AK, 1, "%s", cause);
+		wipe_note(w, WIPE_DEVICE_KEY, 1, "tpm2d cannot evict it: %s",
+		    cause);
+		wipe_note(w, WIPE_AK, 1, "tpm2d cannot evict it: %s", cause);
 		w->phase = WIPE_PH_SYSKEY;
 	} else {
-		wipe_note(w, WIPE_SYSKEY, 1, "%s", cause);
+		wipe_note(w, WIPE_SYSKEY, 1, "tpm2d cannot destroy it: %s",
+		    cause);
 		w->phase = WIPE_PH_STATE;
 	}
 	free(cause);

@@ -79,16 +79,24 @@ for f in sys.argv[2:]:
 handles() {
 	TPM2TOOLS_TCTI=swtpm:path=$SWTPM_SOCK tpm2_getcap handles-persistent 2>&1
 }
-# tpm2d_stop: stops the stack's tpm2d and waits until it is gone
-tpm2d_stop() {
+# stage_down NAME: stops the stack's tpm2d or scd (SIGTERM) and waits
+# until it is gone
+stage_down() {
 	local pid i
-	pid=$(tpm2d_pid) || fail "no tpm2d runs for $STACK_DIR"
+	pid=$(head -n 1 "$STACK_DIR/run/cml/$1.pid" 2>/dev/null | tr -dc 0-9)
+	case "$(tr '\0' ' ' <"/proc/${pid:-0}/cmdline" 2>/dev/null)" in
+	*"$1"*" --root $STACK_DIR "*) ;;
+	*) fail "no $1 runs for $STACK_DIR" ;;
+	esac
 	kill -TERM "$pid"
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
-	fail "tpm2d $pid did not stop"
+	fail "$1 $pid did not stop"
+}
+tpm2d_stop() {
+	stage_down tpm2d
 }
 # wipe ARGS...: device wipe as root with --json; $out, $err, $rc
 wipe() {
@@ -243,9 +251,7 @@ expect_eq "the TPM holds no attestation key ($AK)" "" "$(grep -i "$AK" <<<"$out"
 expect_eq "the sealed system key's files are gone" "" \
     "$(ls "$TPMSTATE"/syskey.* 2>/dev/null)"
 
-expect_match "tpm2_getcap lists the handles it finds" '^(- 0x[0-9a-fA-F]+)?' "$out"
-
-# --- back up: a new identity; a wipe with tpm2d down, and again ---------------------
+# --- back up: a new identity; a wipe with tpm2d and scd down, and again -------------
 # scd takes the platform secret of the new system key at its start
 stack_stop
 stack_start
@@ -257,17 +263,31 @@ expect_match "a new device key: its request has a key" '^[0-9a-f]{64}$' "$NEW_KE
 [ "$NEW_KEY" != "$OLD_KEY" ]
 expect_status "a new device key: not the old one" 0 $?
 
+# a token again, whose container then goes: scd must still remove it
+_run_tool "ca add" "$CMLSH" --socket "$SOCK" ca add "$SCRATCH/pki/root.crt"
+c3=$(ct_name wipe3)
+ct_create "$c3" '{"name":"'"$c3"'","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"}}}'
+out=$(printf 'pin4729x\n' | cmlsh_run -c "token init $c3 --generate-puk --pin-stdin" 2>&1) ||
+    fail "token init $c3: $out"
+stage_down scd
 tpm2d_stop
+out=$(handles)
+expect_match "with tpm2d stopped tpm2_getcap sees the new device key" "$DEVICE_KEY" "$out"
+expect_match "and the new attestation key" "$AK" "$out"
 wipe "$uuid"
-expect_status "a wipe with tpm2d down: fails" 1 "$rc"
+expect_status "a wipe with tpm2d and scd down: fails" 1 "$rc"
 expect_eq "it fails as org.cml.Error.Failed" org.cml.Error.Failed "$(printf '%s' "$out" | json_get error)"
 msg=$(printf '%s' "$out" | json_get parameters message)
-expect_match "it names the TPM's keys as left, and why" \
-    "^the wipe left something behind \(what was destroyed stays destroyed\): device-key \(tpm2d cannot evict it: tpm2d is not running \(stage 1\)" "$msg"
+expect_match "it names the tokens as left first, and why" \
+    "^the wipe left something behind \(what was destroyed stays destroyed\): tokens \(scd cannot list its tokens: scd is not running \(stage 2\)" "$msg"
+expect_match "it names the TPM's keys, and why" \
+    "; device-key \(tpm2d cannot evict it: tpm2d is not running \(stage 1\)" "$msg"
 expect_match "it says to wipe again" "then 'device wipe' again$" "$msg"
-expect_eq "its items: the TPM's and the trail remain, the rest is verified" \
-    "containers=true tokens=true device-key=false attestation-key=false system-key=false certificate=true anchors=true settings=true provisioning=true audit-trail=false" \
+expect_eq "its items: tokens, the TPM's and the trail remain, the rest is verified" \
+    "containers=true tokens=false device-key=false attestation-key=false system-key=false certificate=true anchors=true settings=true provisioning=true audit-trail=false" \
     "$(printf '%s' "$out" | verdicts | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "the token is still on disk" "$c3" "$(ls "$TOKENS")"
+expect_eq "its container is gone" 0 "$(rows container)"
 expect_eq "with tpm2d down the trail is kept (its key is not destroyed)" \
     "$FIRST_DETAILS" "$(sqlite3 "$ADB" 'SELECT details FROM audit WHERE seq = 1')"
 expect_eq "the failed wipe is in it" 1 \
@@ -275,7 +295,7 @@ expect_eq "the failed wipe is in it" 1 \
 stack_stop
 stack_start
 for ((i = 0; i < 100; i++)); do
-	[ "$(cmlsh_run --json device status | json_get stages tpm2d)" = up ] && break
+	[ "$(cmlsh_run --json device status | json_get stages)" = '{"tpm2d": "up", "scd": "up", "cmld": "up"}' ] && break
 	sleep 0.1
 done
 wipe "$uuid"
@@ -283,6 +303,9 @@ expect_status "a second wipe finishes the job" 0 "$rc"
 expect_eq "a second wipe: every item verified" \
     "containers=true tokens=true device-key=true attestation-key=true system-key=true certificate=true anchors=true settings=true provisioning=true audit-trail=true" \
     "$(printf '%s' "$out" | verdicts | tr '\n' ' ' | sed 's/ $//')"
+expect_match "a second wipe: scd removed the token left" "scd removed 1 of 1 tokens" \
+    "$(printf '%s' "$out" | json_get wiped 1 detail)"
+expect_eq "a second wipe: scd's token directory is empty" "" "$(ls -A "$TOKENS" 2>/dev/null)"
 
 # --- provisioned again: a new certificate, a trail signed again --------------------
 stack_stop
