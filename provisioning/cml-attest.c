@@ -1,15 +1,27 @@
 /*
- * cml-attest: verifies a device's attestation, the reply of `cmlsh --json
- * -c 'device attest NONCE'`: the device certificate against the CAs given,
- * the attestation key's certification by the device key, the quote with
- * the nonce, and the measurement log replayed against the quoted PCR (see
- * crypto/attest.h).  Prints each container's measured guest OS and
- * "attestation: ok", or the first thing that does not match.
+ * cml-attest: verifies what a device says about itself, off the device,
+ * against the CAs given.  Two kinds of evidence, both signed by keys that
+ * never leave the device's TPM and vouched for by the device certificate:
+ *
+ * - an attestation, the reply of `cmlsh --json -c 'device attest NONCE'`:
+ *   the attestation key's certification by the device key, the quote
+ *   with the nonce, and the measurement log replayed against the quoted
+ *   PCR (crypto/attest.h).  Prints each container's measured guest OS and
+ *   "attestation: ok";
+ * - with --report, a provisioning report, what `cmlsh --json provision
+ *   report` printed: its signature by the device key, the device
+ *   certificate and CA it names (crypto/report.h).  Prints the device, its
+ *   state and every step, and "report: ok".
+ *
+ * Both are one program because they check the same thing first, the
+ * device certificate against the CAs the verifier trusts, and take the
+ * same options for it; the first check that fails is printed.
  *
  *   cml-attest --ca FILE [--ca FILE]... --nonce HEX [--uuid UUID] [FILE]
+ *   cml-attest --ca FILE [--ca FILE]... --report FILE [--uuid UUID]
  *
- * Exit status: 0 the attestation holds, 1 it does not (or the input
- * cannot be read), 2 usage error.
+ * Exit status: 0 the evidence holds, 1 it does not (or the input cannot
+ * be read), 2 usage error.
  */
 #include "config.h"
 
@@ -19,11 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "attest.h"
 #include "crypto.h"
 #include "devcert.h"
+#include "report.h"
 #include "xmalloc.h"
 
 #define CML_ATTEST_EXIT_OK 0
@@ -37,7 +51,9 @@ static void
 cml_attest_usage(FILE *f)
 {
 	fprintf(f, "cml-attest: usage: cml-attest --ca FILE [--ca FILE]... "
-	    "--nonce HEX [--uuid UUID] [FILE]\n");
+	    "--nonce HEX [--uuid UUID] [FILE]\n"
+	    "       cml-attest --ca FILE [--ca FILE]... --report FILE "
+	    "[--uuid UUID]\n");
 }
 
 static void
@@ -45,17 +61,24 @@ cml_attest_help(void)
 {
 	printf("usage: cml-attest --ca FILE [--ca FILE]... --nonce HEX "
 	    "[--uuid UUID] [FILE]\n"
+	    "       cml-attest --ca FILE [--ca FILE]... --report FILE "
+	    "[--uuid UUID]\n"
 	    "       cml-attest --version | --help\n"
 	    "\n"
 	    "Verifies a device's attestation: FILE (default: standard input) "
 	    "holds what\n"
-	    "`cmlsh --json -c 'device attest NONCE'` printed.\n"
+	    "`cmlsh --json -c 'device attest NONCE'` printed.  With --report, "
+	    "verifies a\n"
+	    "provisioning report: what `cmlsh --json provision report` "
+	    "printed.\n"
 	    "\n"
 	    "  -a, --ca FILE     a CA certificate (PEM or DER) the device "
 	    "certificate must\n"
 	    "                    chain to; repeatable\n"
 	    "  -n, --nonce HEX   the nonce the attestation was asked with "
 	    "(%d to %d bytes)\n"
+	    "  -r, --report FILE the provisioning report to verify ('-': "
+	    "standard input)\n"
 	    "  -u, --uuid UUID   the device's UUID: the certificate's CN "
 	    "must be it\n"
 	    "\n"
@@ -67,8 +90,11 @@ cml_attest_help(void)
 	    "container's\n"
 	    "measured guest OS and 'attestation: ok', or the first thing "
 	    "that does not\n"
-	    "match.  Exit status: 0 ok, 1 it does not hold, 2 usage error.  "
-	    "See\n"
+	    "match.  A report: the certificate's chain, the device CA, the "
+	    "signature by\n"
+	    "the device key; prints the device, its state and steps and "
+	    "'report: ok'.\n"
+	    "Exit status: 0 ok, 1 it does not hold, 2 usage error.  See "
 	    "cml-attest(1).\n", CRYPTO_ATTEST_NONCE_MIN,
 	    CRYPTO_ATTEST_NONCE_MAX);
 }
@@ -85,9 +111,13 @@ cml_attest_usage_error(const char *msg, const char *arg)
 	return CML_ATTEST_EXIT_USAGE;
 }
 
-/* Reads all of fd, up to max bytes; NULL with *cause set. */
+/*
+ * Reads all of fd, up to max bytes (what: what it should be, for the
+ * message when it is larger); NULL with *cause set.
+ */
 static char *
-cml_attest_read(int fd, size_t max, size_t *len, char **cause)
+cml_attest_read(int fd, size_t max, const char *what, size_t *len,
+    char **cause)
 {
 	char *buf = NULL;
 	size_t cap = 0;
@@ -99,7 +129,7 @@ cml_attest_read(int fd, size_t max, size_t *len, char **cause)
 			if (cap > max) {
 				free(buf);
 				*cause = xasprintf("larger than %zu MiB: not "
-				    "an attestation", max / (1024 * 1024));
+				    "%s", max / (1024 * 1024), what);
 				return NULL;
 			}
 			cap = cap == 0 ? 65536 : cap * 2;
@@ -119,8 +149,8 @@ cml_attest_read(int fd, size_t max, size_t *len, char **cause)
 	}
 	if (*len > max) {
 		free(buf);
-		*cause = xasprintf("larger than %zu MiB: not an attestation",
-		    max / (1024 * 1024));
+		*cause = xasprintf("larger than %zu MiB: not %s",
+		    max / (1024 * 1024), what);
 		return NULL;
 	}
 	if (buf == NULL)
@@ -154,12 +184,102 @@ cml_attest_print(const struct crypto_attest_result *r)
 	printf("attestation: ok\n");
 }
 
+/* Prints what a verified report says. */
+static void
+cml_attest_print_report(const struct report_result *r)
+{
+	const struct report_step *s;
+	size_t i, done = 0;
+
+	printf("device: %s (%s)\n", r->uuid, r->name);
+	printf("device certificate: %s (issued by %s)\n", r->subject,
+	    r->issuer);
+	if (r->ca_subject != NULL)
+		printf("device CA: %s\n", r->ca_subject);
+	printf("report: made %s by cml %s, signed by the device key (%s)\n",
+	    r->made, r->version, r->curve);
+	printf("state: %s\n", r->state);
+	for (i = 0; i < r->nsteps; i++) {
+		s = &r->steps[i];
+		if (strcmp(s->state, "done") == 0)
+			done++;
+		printf("step %zu %-11s %-7s", i + 1, s->name, s->state);
+		if (s->time != NULL)
+			printf(" %s", s->time);
+		if (s->summary != NULL)
+			printf(" %s", s->summary);
+		if (s->error != NULL)
+			printf(" (error: %s)", s->error);
+		printf("\n");
+	}
+	printf("steps done: %zu of %zu; trust anchors: %zu; settings: %zu\n",
+	    done, r->nsteps, r->nanchors, r->nsettings);
+	printf("report: ok\n");
+}
+
+/*
+ * Verifies the report in path ("-": standard input) against the anchors
+ * and, if uuid is not NULL, that it is that device's; prints it.  Returns
+ * the exit status.
+ */
+static int
+cml_attest_report(const char *path, const struct crypto_anchors *anchors,
+    const char *uuid)
+{
+	struct report_result result;
+	struct report_want want;
+	char *data, *cause = NULL;
+	size_t len;
+	int fd, status = CML_ATTEST_EXIT_FAIL;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "cml-attest: %s: cannot open: %s\n", path,
+		    strerror(errno));
+		return CML_ATTEST_EXIT_FAIL;
+	}
+	data = cml_attest_read(fd, REPORT_FILE_MAX, "a provisioning report",
+	    &len, &cause);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (data == NULL) {
+		fprintf(stderr, "cml-attest: %s: %s\n", strcmp(path, "-") == 0 ?
+		    "standard input" : path, cause);
+		free(cause);
+		return CML_ATTEST_EXIT_FAIL;
+	}
+	memset(&want, 0, sizeof want);
+	want.anchors = anchors->der;
+	want.anchor_lens = anchors->len;
+	want.nanchors = anchors->n;
+	if (report_verify(data, len, &want, &result, &cause) == -1) {
+		fprintf(stderr, "cml-attest: the report does not verify: %s\n",
+		    cause);
+		goto out;
+	}
+	if (uuid != NULL && strcasecmp(uuid, result.uuid) != 0) {
+		fprintf(stderr, "cml-attest: the report is of device %s, not "
+		    "of %s\n", result.uuid, uuid);
+		report_result_clear(&result);
+		goto out;
+	}
+	cml_attest_print_report(&result);
+	report_result_clear(&result);
+	status = CML_ATTEST_EXIT_OK;
+out:
+	free(cause);
+	free(data);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "ca", required_argument, NULL, 'a' },
 		{ "nonce", required_argument, NULL, 'n' },
+		{ "report", required_argument, NULL, 'r' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -171,12 +291,13 @@ main(int argc, char **argv)
 	unsigned char nonce[CRYPTO_ATTEST_NONCE_MAX];
 	size_t ncas = 0, len;
 	const char **cas = NULL, *nonce_hex = NULL, *uuid = NULL, *path;
+	const char *report = NULL;
 	char *data = NULL, *cause = NULL;
 	int ch, fd, n, status = CML_ATTEST_EXIT_FAIL;
 
 	memset(&want, 0, sizeof want);
 	memset(&anchors, 0, sizeof anchors);
-	while ((ch = getopt_long(argc, argv, ":a:n:u:h", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:n:r:u:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -185,6 +306,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			nonce_hex = optarg;
+			break;
+		case 'r':
+			report = optarg;
 			break;
 		case 'u':
 			uuid = optarg;
@@ -218,10 +342,27 @@ main(int argc, char **argv)
 		return cml_attest_usage_error("needs at least one --ca FILE",
 		    NULL);
 	}
+	if (report != NULL && (nonce_hex != NULL || optind < argc)) {
+		free(cas);
+		return cml_attest_usage_error("--report FILE takes no --nonce "
+		    "and no other FILE", NULL);
+	}
+	if (report != NULL) {
+		if (crypto_anchors_load(&anchors, cas, ncas, &cause) == -1) {
+			fprintf(stderr, "cml-attest: %s\n", cause);
+			free(cause);
+			free(cas);
+			return CML_ATTEST_EXIT_FAIL;
+		}
+		status = cml_attest_report(report, &anchors, uuid);
+		crypto_anchors_clear(&anchors);
+		free(cas);
+		return status;
+	}
 	if (nonce_hex == NULL) {
 		free(cas);
 		return cml_attest_usage_error("needs --nonce HEX (the nonce "
-		    "the attestation was asked with)", NULL);
+		    "the attestation was asked with) or --report FILE", NULL);
 	}
 	if ((n = crypto_attest_unhex(nonce_hex, nonce, sizeof nonce)) <
 	    CRYPTO_ATTEST_NONCE_MIN) {
@@ -246,7 +387,8 @@ main(int argc, char **argv)
 		    strerror(errno));
 		goto out;
 	}
-	data = cml_attest_read(fd, CRYPTO_ATTEST_MAX, &len, &cause);
+	data = cml_attest_read(fd, CRYPTO_ATTEST_MAX, "an attestation", &len,
+	    &cause);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (data == NULL) {

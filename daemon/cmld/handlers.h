@@ -58,6 +58,8 @@ void cmd_provision_token(struct call *call);
 void cmd_provision_settings(struct call *call);
 /* Lock: step 7, the device provisioned, for good. */
 void cmd_provision_lock(struct call *call);
+/* Report (cmd-provision-report.c): the report, signed in the TPM. */
+void cmd_provision_report(struct call *call);
 
 /* org.cml.Token (cmd-token.c): every one a call of scd */
 /* Init: makes a container's token and binds a new wrapped key to it. */
