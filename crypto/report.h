@@ -39,8 +39,12 @@
 
 /* The format cmld writes and the verifier reads. */
 #define REPORT_FORMAT 1
-/* The most bytes of a report text, and of what the verifier reads. */
-#define REPORT_MAX (1024 * 1024)
+/*
+ * The most bytes of a report text (a quarter of a protocol message, so
+ * that the reply, the text escaped as a JSON string with the
+ * certificates beside it, fits in one), and of what the verifier reads.
+ */
+#define REPORT_MAX (256 * 1024)
 #define REPORT_FILE_MAX (4 * 1024 * 1024)
 
 /* A report being written (cmld). */

@@ -218,9 +218,10 @@ make_report(const struct spec *s)
 	r = report_new(s->uuid, "gateway-7", "factory", "1.2.3",
 	    "2026-12-03T23:40:01.123Z");
 	for (i = 0; i < 7; i++)
-		report_add_step(r, steps[i], i < 3 ? "done" : "pending",
-		    i < 3 ? "2026-12-03T23:39:00.000Z" : NULL,
-		    i < 3 ? "did it" : NULL, NULL);
+		report_add_step(r, steps[i], i < 3 ? "done" : i == 3 ?
+		    "failed" : "pending", i <= 3 ? "2026-12-03T23:39:00.000Z" :
+		    NULL, i < 3 ? "did it" : NULL, i == 3 ? "no supplier "
+		    "anchor: the fingerprint does not match" : NULL);
 	key = pubkey_pem(s->report_key);
 	report_set_key(r, key, "P-256", "000b1234");
 	free(key);
@@ -412,6 +413,10 @@ test_good_report_verifies(void **state)
 	assert_string_equal(res.steps[0].state, "done");
 	assert_string_equal(res.steps[0].summary, "did it");
 	assert_null(res.steps[0].error);
+	assert_string_equal(res.steps[3].state, "failed");
+	assert_null(res.steps[3].summary);
+	assert_string_equal(res.steps[3].error, "no supplier anchor: the "
+	    "fingerprint does not match");
 	assert_string_equal(res.steps[6].name, "lock");
 	assert_string_equal(res.steps[6].state, "pending");
 	assert_null(res.steps[6].time);
@@ -456,6 +461,27 @@ test_text_form(void **state)
 	assert_string_equal(hex, want);
 	free(t1);
 	free(t2);
+}
+
+/* Proves: CR 7.6(1) (a report too large for one reply is refused, not
+ * cut). */
+static void
+test_text_too_large(void **state)
+{
+	struct report *r;
+	char value[1025], *cause = NULL;
+	size_t i, len;
+
+	memset(value, 'v', sizeof value - 1);
+	value[sizeof value - 1] = '\0';
+	r = report_new(UUID, "gateway-7", "factory", "1.2.3",
+	    "2026-12-03T23:40:01.123Z");
+	for (i = 0; i < REPORT_MAX / 1024; i++)
+		report_add_setting(r, "key", value);
+	assert_null(report_text(r, &len, &cause));
+	assert_non_null(strstr(cause, "more than"));
+	free(cause);
+	report_free(r);
 }
 
 /*
@@ -702,6 +728,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_report_verifies),
 		cmocka_unit_test(test_text_form),
+		cmocka_unit_test(test_text_too_large),
 		cmocka_unit_test(test_changed_report_fails),
 		cmocka_unit_test(test_changed_signature_fails),
 		cmocka_unit_test(test_changed_certificate_fails),
