@@ -191,6 +191,9 @@ expect_lines "... and prints the device, its state and every step" "$out" \
     "^report: ok$"
 attest r.json --uuid "$uuid"
 expect_status "... also when asked for this device's UUID" 0 "$rc"
+attest - <r.json
+expect_status "... also from standard input" 0 "$rc"
+expect_eq "... with the same words" "report: ok" "$(tail -n 1 <<<"$out")"
 
 # tamper PART: r.json with one byte of the reply's member PART changed (in
 # the middle; a base64 character by another one) into t.json.
