@@ -1499,33 +1499,45 @@ format_provision_status(FILE *out, struct json_object *params)
 	}
 }
 
+/*
+ * Prints member key of params, an array of objects with a name, a
+ * boolean and a detail, as a table: the boolean as yes or NO.
+ */
+static void
+format_verdicts(FILE *out, struct json_object *params, const char *key,
+    const char *name, const char *flag)
+{
+	const char *const cols[] = { name, flag, "detail", NULL };
+	struct json_object *list, *rows, *e, *row;
+	size_t i, n;
+
+	rows = json_object_new_array();
+	list = format_get_array(params, key);
+	n = list != NULL ? json_object_array_length(list) : 0;
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(list, i);
+		row = json_object_new_object();
+		json_object_object_add(row, name, json_object_new_string(
+		    format_get_string(e, name) != NULL ?
+		    format_get_string(e, name) : "-"));
+		json_object_object_add(row, flag, json_object_new_string(
+		    json_object_get_boolean(json_object_object_get(e, flag)) ?
+		    "yes" : "NO"));
+		json_object_object_add(row, "detail", json_object_new_string(
+		    format_get_string(e, "detail") != NULL ?
+		    format_get_string(e, "detail") : "-"));
+		json_object_array_add(rows, row);
+	}
+	if (n > 0)
+		format_provision_table(out, rows, cols);
+	json_object_put(rows);
+}
+
 /* provision check: each check, passed or not, then the step. */
 static void
 format_provision_check(FILE *out, struct json_object *params)
 {
-	static const char *const cols[] = { "name", "ok", "detail", NULL };
-	struct json_object *checks, *rows, *c, *row;
-	size_t i, n;
-
-	rows = json_object_new_array();
-	checks = format_get_array(params, "checks");
-	n = checks != NULL ? json_object_array_length(checks) : 0;
-	for (i = 0; i < n; i++) {
-		c = json_object_array_get_idx(checks, i);
-		row = json_object_new_object();
-		json_object_object_add(row, "name", json_object_new_string(
-		    format_get_string(c, "name") != NULL ?
-		    format_get_string(c, "name") : "-"));
-		json_object_object_add(row, "ok", json_object_new_string(
-		    json_object_get_boolean(json_object_object_get(c, "ok")) ?
-		    "yes" : "NO"));
-		json_object_object_add(row, "detail", json_object_new_string(
-		    format_get_string(c, "detail") != NULL ?
-		    format_get_string(c, "detail") : "-"));
-		json_object_array_add(rows, row);
-	}
-	format_provision_table(out, rows, cols);
-	json_object_put(rows);
+	format_verdicts(out, params, "checks", "name", "ok");
 	format_provision_step(out, params);
 }
 
@@ -1606,6 +1618,19 @@ format_provision_lock(FILE *out, struct json_object *params)
 	format_provision_step(out, params);
 }
 
+/*
+ * device wipe: the state it left, then what it destroyed with its check
+ * afterwards, one line each.
+ */
+static void
+format_device_wipe(FILE *out, struct json_object *params)
+{
+	fputs("state: ", out);
+	format_print_clean(out, format_get_string(params, "state"));
+	fputc('\n', out);
+	format_verdicts(out, params, "wiped", "what", "verified");
+}
+
 /* The replies with a human form of their own, by method. */
 static const struct {
 	const char *method;
@@ -1614,6 +1639,7 @@ static const struct {
 	{ "org.cml.Device.Status", format_device_status },
 	{ "org.cml.Device.CSR", format_device_csr },
 	{ "org.cml.Device.Attest", format_device_attest },
+	{ "org.cml.Device.Wipe", format_device_wipe },
 	{ "org.cml.Provision.Status", format_provision_status },
 	{ "org.cml.Provision.Check", format_provision_check },
 	{ "org.cml.Provision.Identity", format_device_csr },
