@@ -1,41 +1,45 @@
 #!/bin/bash
 # device wipe on the full stack (swtpm, tpm2d, scd with software tokens,
-# cmld): a device with a certificate for its TPM key, trust anchors,
-# changed settings, audit checkpoints signed by the device key, and two
-# containers with soft tokens and plain data volumes (one running) is
-# wiped back to factory.  A wrong UUID, and an operator, are refused with
-# nothing lost.  The wipe answers each item verified, and the test checks
-# each one itself, on disk and in the TPM: cml.db holds no certificate,
-# anchor, setting, provisioning step, container or wrapped key (nor the
-# wrapped key's bytes, nor a setting's value, anywhere in its files); the
-# data volumes are gone; scd's token directory is empty; with tpm2d
-# stopped, tpm2_getcap on the same swtpm lists neither the device key
-# (0x81000100) nor the attestation key (0x81000101), and the sealed system
-# key's files are gone.  The audit trail is new: it begins at #1 with the
-# wipe's record by the caller, naming the trail destroyed (its records
-# and head), nothing of the old trail is left in audit.db, and `audit
-# verify` passes.  device status says factory, the settings are the
-# defaults.  A wipe with tpm2d down fails naming the TPM's keys and keeps
-# the trail; once tpm2d is back a second wipe finishes the job.  After a
-# restart the device has a new device key (its request's key differs from
-# the old one), takes a new certificate, and its trail verifies with
-# signed checkpoints again.
+# cmld): a device provisioned and locked through cmlsh's seven steps (its
+# certificate for the TPM key, supplier, owner and device CA anchors, c0's
+# token, settings), with audit checkpoints signed by the device key and
+# two more containers with soft tokens and plain data volumes (one
+# running), is wiped back to factory.  A wrong UUID, an operator, and
+# cmlsh without --yes and a terminal are refused with nothing lost.  The
+# wipe answers each item verified, and the test checks each one itself,
+# on disk and in the TPM: cml.db holds no certificate, anchor, setting,
+# provisioning step, container or wrapped key (nor the wrapped key's
+# bytes, nor a setting's value, anywhere in its files); the data volumes
+# are gone; scd's token directory is empty; with tpm2d stopped,
+# tpm2_getcap on the same swtpm lists neither the device key (0x81000100)
+# nor the attestation key (0x81000101), and the sealed system key's files
+# are gone.  The audit trail is new: it begins at #1 with the wipe's
+# record by the caller, naming the trail destroyed (its records and head),
+# nothing of the old trail is left in audit.db, and `audit verify` passes.
+# device status and provision status say factory, the settings are the
+# defaults, guest OS images stay.  With tpm2d and scd down a wipe fails
+# naming the tokens and the TPM's keys and keeps the trail; once they are
+# back a second wipe finishes the job, a token whose container went
+# included.  After a restart the device provisions again with a new
+# device key (the wiped key's certificate is refused), locks, and its
+# trail verifies with signed checkpoints.
 # Proves: CR 4.2 (information persistence: every key and all state
 # purged, back to factory), CR 4.2(1) (the keys destroyed: wrapped keys,
 # tokens, the TPM's device and attestation keys, the sealed system key),
 # CR 4.2(2) (the wipe verified, item by item, and independently on disk
 # and in the TPM), CR 1.9 (the device key is replaced: a new identity
 # after a wipe), NDR 3.12 (the trust anchors are removed with the
-# device's state, and provisioned again afterwards), CR 2.8 (the wipe
-# audited: the new trail's first record names the caller and the trail
-# destroyed).
+# device's state, and provisioned again afterwards), NDR 3.13 (the owner
+# anchors likewise), CR 2.8 (the wipe audited: the new trail's first
+# record names the caller and the trail destroyed).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/provision-lib.sh"
 
 need_prog openssl sqlite3 tpm2_getcap setpriv getent groupadd
 # scd's cheapest key derivation: the wipe, not the KDF, is tested
 export CML_STACK_KDF_COST=test
-ct_setup
+prov_setup
 ensure_groups
 user_programs
 
@@ -137,13 +141,18 @@ csr_key() {
 	    openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1
 }
 
-# --- the device before: identity, anchors, settings, containers, tokens -----
-device_cert_setup "$SCRATCH/dpki"
-OLD_KEY=$(csr_key)
-[ -n "$OLD_KEY" ] || fail "no device key before the wipe"
-_run_tool "device config set" "$CMLSH" --socket "$SOCK" device config set audit_checkpoint_records 5
-_run_tool "device config set" "$CMLSH" --socket "$SOCK" device config set stop_timeout 3
+# provision: the seven steps through cmlsh, each of which must pass
+provision() {
+	local out
+	out=$(cmlsh_run "$@" 2>&1) || fail "$*: $out"
+	printf '%s\n' "$out"
+}
+# fp CERT: the fingerprint as provision anchor --confirm takes it
+fp() {
+	prov_fp "$1" | tr -d : | tr A-F a-f
+}
 
+# --- the device before: provisioned and locked, with containers and tokens --
 c1=$(ct_name wipe1)
 c2=$(ct_name wipe2)
 vol='"storage":{"volume":{"size_mb":16,"mount":"/data"}}'
@@ -152,8 +161,28 @@ for n in "$c1" "$c2"; do
 	out=$(printf 'pin4729x\n' | cmlsh_run -c "token init $n --generate-puk --pin-stdin" 2>&1) ||
 	    fail "token init $n: $out"
 done
+# started before the lock, after which configs must be signed
 ct_start "$c1"
 expect_eq "$c1 runs" running "$(ct_state "$c1")"
+provision -c 'provision check' >/dev/null
+provision --json -c 'provision identity' | json_get csr >"$SCRATCH/dev.csr"
+prov_sign "$SCRATCH/dev.csr" "$SCRATCH/dev.crt"
+provision provision certificate "$SCRATCH/dev.crt" "$FAB/root.crt" >/dev/null
+provision provision anchor "$FAB/swca.crt" supplier --confirm "$(fp "$FAB/swca.crt")" >/dev/null
+provision provision anchor "$OWN/root.crt" owner --confirm "$(fp "$OWN/root.crt")" >/dev/null
+provision device config set c0_guestos busybox >/dev/null
+printf 'c0pin4729\n' | provision -c 'provision token softtoken --generate-puk --pin-stdin' >/dev/null
+provision provision settings audit_checkpoint_records=5 stop_timeout=3 >/dev/null
+provision --yes provision lock >/dev/null
+expect_eq "before: the device is provisioned" provisioned \
+    "$(cmlsh_run --json device status | json_get provisioning)"
+expect_eq "before: every provisioning step is done" 7 \
+    "$(sqlite3 "$DB" "SELECT count(*) FROM provision_step WHERE state = 'done'")"
+expect_eq "before: anchors of every kind" "device owner supplier" \
+    "$(sqlite3 "$DB" 'SELECT DISTINCT kind FROM trust_anchor ORDER BY kind' | tr '\n' ' ' | sed 's/ $//')"
+OLD_KEY=$(openssl req -in "$SCRATCH/dev.csr" -noout -pubkey |
+    openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+expect_eq "before: the device key is the one provisioned" "$OLD_KEY" "$(csr_key)"
 ID1=$(sqlite3 "$DB" "SELECT uuid FROM container WHERE name = '$c1'")
 WRAPPED=$(sqlite3 "$DB" "SELECT hex(wrapped) FROM container_key WHERE container = '$c1'")
 [ -n "$WRAPPED" ] || fail "no wrapped key of $c1 in the store"
@@ -162,7 +191,7 @@ cp_seq=$(checkpointed)
 _run_tool "device config set" "$CMLSH" --socket "$SOCK" device config set device_name "$MARK"
 expect_match "before: the device key signed audit checkpoints" '^[1-9][0-9]*$' "$cp_seq"
 expect_eq "before: the TPM holds the device key" present "$(tpm2d_call org.cml.TPM.Status | json_get parameters identity)"
-expect_eq "before: scd holds two token directories" 2 "$(ls "$TOKENS" | wc -l)"
+expect_eq "before: scd holds three token directories (c0's too)" 3 "$(ls "$TOKENS" | wc -l)"
 expect_eq "before: the system key's blob" yes "$([ -f "$TPMSTATE/syskey.blob" ] && echo yes)"
 expect_match "before: the value stands in cml.db" "cml\\.db" "$(in_files "$(hex "$MARK")" "$DB" "$DB-wal")"
 
@@ -174,15 +203,16 @@ expect_eq "a wrong UUID: says so, and that nothing was destroyed" \
 out=$(as_user cml "$USER_CMLSH" --socket "$SOCK" --yes device wipe "$uuid" 2>&1)
 expect_status "an operator: refused" 1 $?
 expect_eq "refused: nothing lost: $c1 runs" running "$(ct_state "$c1")"
+expect_eq "refused: nothing lost: provisioned" provisioned "$(sqlite3 "$DB" 'SELECT state FROM device')"
 expect_eq "refused: nothing lost: the certificate" 1 "$(rows device_cert)"
-expect_eq "refused: nothing lost: the wrapped keys" 2 "$(rows container_key)"
-expect_eq "refused: nothing lost: the tokens" 2 "$(ls "$TOKENS" | wc -l)"
+expect_eq "refused: nothing lost: the wrapped keys" 3 "$(rows container_key)"
+expect_eq "refused: nothing lost: the tokens" 3 "$(ls "$TOKENS" | wc -l)"
 expect_eq "refused: nothing lost: the device key" present "$(tpm2d_call org.cml.TPM.Status | json_get parameters identity)"
 out=$(cmlsh_run device wipe "$uuid" </dev/null 2>&1)
 expect_status "without --yes and no terminal: not run (a usage error)" 2 $?
 expect_eq "without --yes: says to add it" \
     "cmlsh: 'device wipe' asks for confirmation, and there is no terminal to ask on: add --yes to run it anyway" "$out"
-expect_eq "without --yes: nothing lost" 2 "$(rows container)"
+expect_eq "without --yes: nothing lost" 3 "$(rows container)"
 
 # --- the wipe -----------------------------------------------------------------
 OLD_RECORDS=$(sqlite3 "$ADB" "SELECT count(*) FROM audit")
@@ -219,6 +249,12 @@ expect_eq "device status: the default name" cml "$(printf '%s' "$out" | json_get
 expect_eq "the settings are the defaults" 10 \
     "$(cmlsh_run --json -c 'device config get stop_timeout' | json_get settings 0 value)"
 expect_eq "no container" "" "$(ct_list)"
+out=$(cmlsh_run --json provision status)
+expect_eq "provision status: factory, every step pending, the first next" \
+    "factory check pending pending pending pending pending pending pending" \
+    "$(printf '%s' "$out" | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+print(s["state"], s["next"], " ".join(x["state"] for x in s["steps"]))')"
 
 # --- the audit trail: new, and it verifies ----------------------------------------
 first=$(cmlsh_run --json -c 'audit list' | python3 -c 'import json, sys
@@ -307,15 +343,29 @@ expect_match "a second wipe: scd removed the token left" "scd removed 1 of 1 tok
     "$(printf '%s' "$out" | json_get wiped 1 detail)"
 expect_eq "a second wipe: scd's token directory is empty" "" "$(ls -A "$TOKENS" 2>/dev/null)"
 
-# --- provisioned again: a new certificate, a trail signed again --------------------
+# --- provisioned again: a new identity, certificate and lock; a signed trail ------
 stack_stop
 stack_start
-NEW_KEY2=$(csr_key)
+provision -c 'provision check' >/dev/null
+provision --json -c 'provision identity' | json_get csr >"$SCRATCH/dev2.csr"
+NEW_KEY2=$(openssl req -in "$SCRATCH/dev2.csr" -noout -pubkey |
+    openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+expect_match "provisioned again: the request has a key" '^[0-9a-f]{64}$' "$NEW_KEY2"
 [ "$NEW_KEY2" != "$OLD_KEY" ] && [ "$NEW_KEY2" != "$NEW_KEY" ]
-expect_status "after the second wipe: another new device key" 0 $?
-device_cert_setup "$SCRATCH/dpki2"
-expect_match "a new certificate installed" "CN=$uuid" "$(cmlsh_run --json device status | json_get certificate)"
-_run_tool "device config set" "$CMLSH" --socket "$SOCK" device config set audit_checkpoint_records 5
+expect_status "provisioned again: a device key that is neither of the wiped ones" 0 $?
+prov_sign "$SCRATCH/dev2.csr" "$SCRATCH/dev2.crt"
+out=$(cmlsh_run provision certificate "$SCRATCH/dev.crt" "$FAB/root.crt" 2>&1)
+expect_status "the certificate of the wiped key is refused" 1 $?
+provision provision certificate "$SCRATCH/dev2.crt" "$FAB/root.crt" >/dev/null
+provision provision anchor "$FAB/swca.crt" supplier --confirm "$(fp "$FAB/swca.crt")" >/dev/null
+provision provision anchor "$SCRATCH/pki/root.crt" owner --confirm "$(fp "$SCRATCH/pki/root.crt")" >/dev/null
+provision device config set c0_guestos busybox >/dev/null
+printf 'c0pin4729\n' | provision -c 'provision token softtoken --generate-puk --pin-stdin' >/dev/null
+provision provision settings audit_checkpoint_records=5 >/dev/null
+provision --yes provision lock >/dev/null
+out=$(cmlsh_run --json device status)
+expect_eq "provisioned again: locked, with the new certificate" "provisioned CN=$uuid" \
+    "$(printf '%s' "$out" | json_get provisioning) $(printf '%s' "$out" | json_get certificate | grep -o "CN=$uuid")"
 cp_seq=$(checkpointed)
 expect_match "the new device key signs checkpoints" '^[1-9][0-9]*$' "$cp_seq"
 out=$(cmlsh_run --json -c 'audit verify')
