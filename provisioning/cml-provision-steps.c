@@ -417,32 +417,38 @@ steps_anchors(struct prov *p)
 
 /* --- 5 token ----------------------------------------------------------------- */
 
-/* Returns the settings of `device config get` as KEY: VALUE, or NULL. */
-static struct json_object *
-steps_settings_now(struct prov *p)
+/*
+ * Puts the settings of `device config get` into *map as KEY: VALUE.
+ * Returns PROV_OK, or a failure (*map NULL).
+ */
+static int
+steps_settings_now(struct prov *p, struct json_object **map)
 {
 	struct prov_reply r;
-	struct json_object *list, *map = NULL, *s;
+	struct json_object *list, *s;
 	const char *k, *v;
 	size_t i;
 	int rc;
 
-	rc = prov_call(p, "device config get", 0, NULL, NULL, &r);
-	if (rc == 0 && json_object_object_get_ex(r.params, "settings",
-	    &list) && json_object_is_type(list, json_type_array)) {
-		map = json_object_new_object();
+	*map = NULL;
+	rc = prov_outcome(p, prov_call(p, "device config get", 0, NULL, NULL,
+	    &r), &r);
+	if (rc == PROV_OK && (!json_object_object_get_ex(r.params, "settings",
+	    &list) || !json_object_is_type(list, json_type_array)))
+		rc = prov_fail(p, "cmld's answer to 'device config get' holds "
+		    "no settings");
+	if (rc == PROV_OK) {
+		*map = json_object_new_object();
 		for (i = 0; i < json_object_array_length(list); i++) {
 			s = json_object_array_get_idx(list, i);
 			if ((k = prov_str(s, "key")) != NULL &&
 			    (v = prov_str(s, "value")) != NULL)
-				json_object_object_add(map, k,
+				json_object_object_add(*map, k,
 				    json_object_new_string(v));
 		}
-	} else if (prov_outcome(p, rc, &r) == PROV_OK)
-		prov_fail(p, "cmld's answer to 'device config get' holds no "
-		    "settings");
+	}
 	prov_reply_free(&r);
-	return map;
+	return rc;
 }
 
 /* Says whether c0 exists: 1, 0, or a failure. */
@@ -540,8 +546,8 @@ steps_c0(struct prov *p)
 
 	if ((rc = steps_c0_exists(p)) != 0)
 		return rc == 1 ? PROV_OK : rc;
-	if ((settings = steps_settings_now(p)) == NULL)
-		return p->message != NULL ? PROV_FAILED : PROV_LOST;
+	if ((rc = steps_settings_now(p, &settings)) != PROV_OK)
+		return rc;
 	now = prov_str(settings, "c0_guestos");
 	if (p->batch != NULL) {
 		if (p->batch->c0_guestos == NULL && (now == NULL ||
@@ -829,8 +835,8 @@ steps_settings_step(struct prov *p)
 	size_t i;
 	int rc = PROV_OK;
 
-	if ((now = steps_settings_now(p)) == NULL)
-		return p->message != NULL ? PROV_FAILED : PROV_LOST;
+	if ((rc = steps_settings_now(p, &now)) != PROV_OK)
+		return rc;
 	if (p->batch != NULL && p->batch->settings.argc > 0) {
 		for (i = 0; i < (size_t)p->batch->settings.argc; i++)
 			words_add(&words, xstrdup(p->batch->settings.argv[i]));
@@ -878,11 +884,12 @@ steps_review(struct prov *p)
 {
 	struct json_object *now;
 	size_t i;
+	int rc;
 
 	prov_say(p, "Review:");
 	prov_show_steps(p);
-	if ((now = steps_settings_now(p)) == NULL)
-		return p->message != NULL ? PROV_FAILED : PROV_LOST;
+	if ((rc = steps_settings_now(p, &now)) != PROV_OK)
+		return rc;
 	prov_say(p, "Settings:");
 	for (i = 0; i < STEPS_NSETTINGS; i++)
 		prov_say_pair(p, PROV_SETTING_WIDTH, steps_settings[i],
@@ -937,12 +944,11 @@ prov_write_report(struct prov *p, const char *path)
 	FILE *f;
 	int rc;
 
-	if ((rc = prov_call(p, "provision report", 0, NULL, NULL, &r)) != 0) {
-		free(p->message);
-		p->message = r.message;
-		r.message = NULL;
+	rc = prov_outcome(p, prov_call(p, "provision report", 0, NULL, NULL,
+	    &r), &r);
+	if (rc != PROV_OK) {
 		prov_reply_free(&r);
-		return -1;
+		return rc;
 	}
 	/* the form of `cmlsh --json provision report`, which cml-attest reads */
 	if ((f = open_memstream(&text, &len)) == NULL)
@@ -956,14 +962,14 @@ prov_write_report(struct prov *p, const char *path)
 		free(p->message);
 		p->message = cause;
 		free(text);
-		return -1;
+		return PROV_FAILED;
 	}
 	free(text);
 	free(p->report_path);
 	p->report_path = xstrdup(path);
 	prov_say(p, "The signed provisioning report is in %s ('cml-attest "
 	    "--report' verifies it).", path);
-	return 0;
+	return PROV_OK;
 }
 
 int

@@ -736,11 +736,12 @@ prov_report(struct prov *p)
 	}
 	rc = prov_write_report(p, path);
 	free(path);
-	if (rc == 0)
+	if (rc == PROV_OK)
 		return PROV_EXIT_OK;
 	fprintf(stderr, "%s: the provisioning report: %s\n", PROV_NAME,
 	    p->message);
-	return PROV_EXIT_REPORT;
+	return rc == PROV_LOST ? PROV_EXIT_UNREACHABLE : rc == PROV_ABORTED ?
+	    PROV_EXIT_ABORTED : PROV_EXIT_REPORT;
 }
 
 /*

@@ -171,7 +171,10 @@ int prov_write_file(const char *path, const char *data, size_t len,
 int prov_run_step(struct prov *p, enum prov_step s);
 /* Offers more owner anchors while the device is in factory (step 4). */
 int prov_owner_anchors(struct prov *p);
-/* Asks for the report and writes it to path; -1 with p->message set. */
+/*
+ * Asks for the report and writes it to path: PROV_OK, or a failure with
+ * p->message set (PROV_LOST: cmld could not be reached).
+ */
 int prov_write_report(struct prov *p, const char *path);
 
 /* cml-provision-batch.c */

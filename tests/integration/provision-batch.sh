@@ -24,7 +24,6 @@
 . "$(dirname "$0")/provision-lib.sh"
 
 prov_setup
-cd "$SCRATCH" || fail "cd $SCRATCH"
 pin='Qw7!pin9x'
 puk='Puk-8832-zz'
 fresh=$(prov_state)

@@ -3,11 +3,13 @@
 # factory PKI $FAB (cml-mkpki) whose software-signing CA is the supplier's
 # anchor and whose root is the device CA, and an owner's PKI $OWN.
 #
-#   prov_setup          ct_setup, c0 tracked, $FAB and $OWN made, $UUID set
+#   prov_setup          ct_setup, c0 tracked, $FAB and $OWN made, $UUID
+#                       set; the working directory is $SCRATCH
 #   prov_fresh          a new stack in the same directory: new TPM, new
 #                       state, busybox installed again; $UUID set
 #   prov ARGS...        cml-provision --socket $SOCK ARGS...
 #   prov_fp CERT        the SHA-256 fingerprint as openssl prints it
+#   prov_gone PID       waits until a process killed is gone (5 s at most)
 #   prov_sign CSR OUT   $FAB's device CA signs CSR: OUT is the certificate
 #                       with the device CA after it
 #   prov_state          the end state, to compare: the provisioning steps
@@ -44,6 +46,11 @@ prov_setup() {
 	    >"$SCRATCH/dev.ext"
 	UUID=$(cmlsh_run --json device status | json_get uuid)
 	[ -n "$UUID" ] || fail "device status names no uuid"
+	cd "$SCRATCH" || fail "cd $SCRATCH"
+}
+
+prov_gone() {
+	timeout 5 tail --pid="$1" -f /dev/null || fail "process $1 survived SIGKILL"
 }
 
 prov_fresh() {
