@@ -444,6 +444,7 @@ prov_call(struct tui *t, struct prov *p, const char *title, const char *words,
 		return -1;
 	}
 	free(msg);
+	prov_note(p, TUI_A_DIM, NULL);
 	return 0;
 }
 
@@ -1263,13 +1264,13 @@ prov_review_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 			    prov_setting_keys[k]) != 0)
 				continue;
 			more = xasprintf("%s%s%s=%s", line, *line != '\0' ?
-			    "  " : "", prov_setting_keys[k],
+			    ", " : "", prov_setting_keys[k],
 			    tui_str(o, "value", ""));
 			free(line);
 			line = more;
 		}
 	tui_print_attr(t, win, y, 1, 14, TUI_A_HEADING, "Settings");
-	y += flow_wrap(t, win, y, 16, cols - 17, 4, TUI_A_NORMAL, line);
+	y += flow_wrap(t, win, y, 16, cols - 17, 5, TUI_A_NORMAL, line);
 	free(line);
 	y++;
 	if (pending != NULL) {
@@ -1390,6 +1391,9 @@ prov_report(struct tui *t, struct prov *p)
 		    "is in %s (%zu bytes). cml-attest --report verifies it "
 		    "off the device.", p->report_path, strlen(text));
 		tui_message(t, title, line);
+		free(line);
+		line = xasprintf("The signed report is in %s.",
+		    p->report_path);
 		prov_note(p, TUI_A_OK, line);
 		free(line);
 	}
@@ -1403,8 +1407,9 @@ prov_wipe(struct tui *t, struct prov *p)
 {
 	const char *title = "Wipe the device";
 	struct json_object *r = NULL, *list, *o;
+	const char *detail, *start;
 	char *text = NULL, *line, *prompt;
-	size_t i, n, bad = 0;
+	size_t i, n, len, bad = 0;
 
 	if (!tui_confirm(t, title, "This destroys every container (volumes, "
 	    "keys, configs), every token, the TPM's device and attestation "
@@ -1415,7 +1420,7 @@ prov_wipe(struct tui *t, struct prov *p)
 		prov_note(p, TUI_A_DIM, "Not wiped: nothing was done.");
 		return;
 	}
-	prompt = xasprintf("Type the device UUID (%s) to wipe it:",
+	prompt = xasprintf("To wipe it, type its UUID %s:",
 	    prov_uuid(p));
 	if (prov_ask_path(t, title, prompt, &p->wipe_confirm, "") == -1) {
 		free(prompt);
@@ -1451,11 +1456,18 @@ prov_wipe(struct tui *t, struct prov *p)
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(list, i);
 		free(line);
-		line = xasprintf("%-8s %s: %s", json_object_get_boolean(
+		line = xasprintf("%-8s %s", json_object_get_boolean(
 		    json_object_object_get(o, "verified")) ? "gone" :
-		    "REMAINS", tui_str(o, "what", "?"), tui_str(o, "detail",
-		    ""));
+		    "REMAINS", tui_str(o, "what", "?"));
 		prov_line(&text, "", line);
+		/* the check's words whole, indented under it */
+		for (detail = tui_str(o, "detail", ""); *detail != '\0';) {
+			start = detail;
+			len = flow_wrap_next(&detail, t->cols - 14);
+			free(line);
+			line = xasprintf("         %.*s", (int)len, start);
+			prov_line(&text, "", line);
+		}
 	}
 	prov_note(p, bad == 0 ? TUI_A_OK : TUI_A_BAD, "Wiped: the device is "
 	    "back in factory.");
@@ -1605,9 +1617,9 @@ tui_provision_line(struct tui *t, struct json_object *device, int containers)
 		return NULL;
 	if (prov_wanted(r, containers) &&
 	    (next = tui_str(r, "next", NULL)) != NULL)
-		line = xasprintf("not provisioned: step %zu of %d (%s) is "
-		    "next  p: the provisioning screen", prov_row_of(next) + 1,
-		    PROV_STEPS, next);
+		line = xasprintf("step %zu of %d (%s) is next  p: the "
+		    "provisioning screen", prov_row_of(next) + 1, PROV_STEPS,
+		    next);
 	json_object_put(r);
 	return line;
 }
