@@ -440,6 +440,11 @@ batch_check(struct prov_batch *b, int mode, char **cause)
 		*cause = xstrdup("token_reader is for token_type=usbtoken");
 		return -1;
 	}
+	if (strcmp(b->path, "-") == 0 && (b->pin_fd == 0 || b->puk_fd == 0)) {
+		*cause = xstrdup("the batch file is stdin: the PIN and PUK "
+		    "cannot be lines of it too (pin_fd, puk_fd 0)");
+		return -1;
+	}
 	if (b->secrets_inline && S_ISREG(mode) && (mode & 077) != 0) {
 		*cause = xasprintf("it holds a PIN or PUK and others may read "
 		    "it (mode %04o): make it private (chmod 600), or give "

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -589,6 +590,8 @@ static void
 prov_step_reset(struct prov *p, enum prov_step s)
 {
 	p->step = s;
+	/* a PUK scd made is in step 5's reply */
+	cmd_wipe_secrets(cmd_find_words("provision token"), p->result);
 	json_object_put(p->result);
 	p->result = NULL;
 	free(p->error);
@@ -910,6 +913,8 @@ main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);
 	secret_stdin_init();
+	/* PINs and PUKs pass through: no core dump, no ptrace by the user */
+	(void)prctl(PR_SET_DUMPABLE, 0);
 	memset(&p, 0, sizeof p);
 	p.out = stdout;
 	p.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
