@@ -808,8 +808,12 @@ prov_flow(struct prov *p)
 		    !prov_rerun(p, (enum prov_step)s)) {
 			/* interactive: owner anchors until the next step */
 			if (s == PROV_ANCHORS && p->batch == NULL &&
-			    strcmp(prov_step_state(p, PROV_TOKEN), "done") != 0)
+			    strcmp(prov_step_state(p, PROV_TOKEN), "done") !=
+			    0) {
+				prov_say(p, "\nStep 4 (anchors) is done; owner "
+				    "anchors may still be added.");
 				rc = prov_owner_anchors(p);
+			}
 			prov_step_json(p, (enum prov_step)s, rc, 1);
 			if (rc != PROV_OK)
 				break;
