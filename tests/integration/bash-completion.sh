@@ -51,7 +51,8 @@ expect_eq "the words after device" "attest
 cert
 config
 csr
-status" "$(complete_words cmlsh device '')"
+status
+wipe" "$(complete_words cmlsh device '')"
 expect_eq "after help too" "show
 start
 stats

@@ -43,7 +43,7 @@ expect_eq "unreachable cmld: nothing on stderr" "" "$err"
 run_json --socket "$SOCK" -c help
 expect_status "help" 0 "$rc"
 expect_eq "help: every command of the table and the shell's own" \
-    "device status|device config get|device config set|device csr|device cert install|device attest|help|quit" \
+    "device status|device config get|device config set|device csr|device cert install|device attest|device wipe|help|quit" \
     "$(python3 -c 'import json, sys
 c = [x["command"] for x in json.load(sys.stdin)["commands"]]
 print("|".join(x for x in c if x.startswith("device") or x in ("help", "quit")))' <<<"$out")"

@@ -135,6 +135,7 @@ expect_status "help" 0 $?
 expect_eq "help: nothing on stderr" "" "$(cat "$SCRATCH/err")"
 expect_eq "help: the families, in order" \
 "device - the device: status and settings
+provision - the factory provisioning: its steps and the lock
 tpm - the TPM, through tpm2d: the sealed system key
 ca - trust anchors that signatures must chain to
 guestos - signed guest OS images

@@ -52,6 +52,7 @@ expected=$(sort <<EOF
 $sbindir/cmld
 $sbindir/tpm2d
 $sbindir/scd
+$sbindir/cml-provision
 $bindir/cmlsh
 $bindir/cmltui
 $bindir/cml-sign
@@ -73,6 +74,7 @@ $mandir/man8/cmld.8
 $mandir/man8/tpm2d.8
 $mandir/man8/scd.8
 $mandir/man8/cml-forward.8
+$mandir/man8/cml-provision.8
 $pkglibexecdir/cml-forward
 $pkgdatadir/org.varlink.service.varlink
 $pkgdatadir/org.cml.Error.varlink
@@ -85,6 +87,7 @@ $pkgdatadir/org.cml.TPM.varlink
 $pkgdatadir/org.cml.SCD.varlink
 $pkgdatadir/org.cml.Token.varlink
 $pkgdatadir/org.cml.Network.varlink
+$pkgdatadir/org.cml.Provision.varlink
 $unitdir/cmld.service
 $unitdir/tpm2d.service
 $unitdir/scd.service
@@ -99,7 +102,7 @@ expect_eq "make install installs exactly these files" "$expected" "$installed"
 
 for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cmltui" "$bindir/cml-sign" "$bindir/cml-mkpki" \
     "$bindir/cml-mkguestos" "$bindir/cml-attest" "$bindir/cml-audit-verify" \
-    "$pkglibexecdir/cml-forward"; do
+    "$sbindir/cml-provision" "$pkglibexecdir/cml-forward"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
 done
 # every program has its man page, and each page formats

@@ -39,7 +39,8 @@ org.cml.Trust
 org.cml.GuestOS
 org.cml.Container
 org.cml.Token
-org.cml.Network" "$ifaces"
+org.cml.Network
+org.cml.Provision" "$ifaces"
 
 # GetInterfaceDescription: the text of each .varlink file, as shipped
 for iface in $ifaces; do

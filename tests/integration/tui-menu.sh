@@ -79,7 +79,7 @@ tui_expect "F2: the families, the help of the selected one beside them" \
 tui_expect "F2: the first family selected, its commands beside" \
     '^ > device +the device: status and settings *$'
 tui_expect "F2: the selected family's commands beside the list" \
-    '^   tpm +the TPM.* +device status$'
+    '^   provision +the factory provisioning.* +device status$'
 tui_keys Escape
 tui_end
 
