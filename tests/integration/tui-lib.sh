@@ -88,13 +88,14 @@ tui_end() {
 	local k
 	# F10, or (a vt100 has no F10) back to the dashboard and q
 	for k in F10 Escape Escape Escape q; do
-		tui_screen | grep -q '^cmltui-exit=' && break
+		tui_screen | grep -q 'cmltui-exit=' && break
 		tui_keys "$k"
-		[ "$k" = F10 ] && tui_wait '^cmltui-exit=' 2
+		[ "$k" = F10 ] && tui_wait 'cmltui-exit=' 2
 	done
-	tui_wait '^cmltui-exit=' 20 || true
-	# (a vt100 has no alternate screen: the help line's rest follows)
-	trc=$(tui_screen | sed -n 's/^cmltui-exit=\([0-9]*\).*/\1/p' | tail -n 1)
+	tui_wait 'cmltui-exit=' 20 || true
+	# (a vt100 has no alternate screen: the help line's rest follows; a key
+	# sent while cmltui was already ending is echoed before the status)
+	trc=$(tui_screen | sed -n 's/.*cmltui-exit=\([0-9]*\).*/\1/p' | tail -n 1)
 	[ -n "$trc" ] || { echo "# cmltui did not end:" >&2; _tui_show; }
 	_tui_tmux kill-server 2>/dev/null
 	return 0
