@@ -24,9 +24,8 @@
 # device key (the wiped key's certificate is refused), locks, and its
 # trail verifies with signed checkpoints.
 # Proves: CR 4.2 (information persistence: every key and all state
-# purged, back to factory), CR 4.2(1) (the keys destroyed: wrapped keys,
-# tokens, the TPM's device and attestation keys, the sealed system key),
-# CR 4.2(2) (the wipe verified, item by item, and independently on disk
+# purged, back to factory: wrapped keys, tokens, the TPM's device and
+# attestation keys, the sealed system key), CR 4.2(2) (the wipe verified, item by item, and independently on disk
 # and in the TPM), CR 1.9 (the device key is replaced: a new identity
 # after a wipe), NDR 3.12 (the trust anchors are removed with the
 # device's state, and provisioned again afterwards), NDR 3.13 (the owner

@@ -23,8 +23,8 @@
 # (the connector identifier: the certificate of the TPM-held key),
 # NDR 3.12, NDR 3.13 (supplier and owner roots of trust provisioned, each
 # confirmed by its fingerprint), CR 1.5 (the token's PIN and PUK set up
-# without echo, the PUK shown once and stored nowhere in clear), one
-# console TUI for the whole lifecycle (factory, provisioned, wiped)
+# without echo, the PUK shown once and stored nowhere in clear), CR 4.2
+# (the wipe from the console, back to factory)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tui-lib.sh"
