@@ -36,6 +36,8 @@ struct worker;
 #define SCD_SALT_LEN 16
 /* A token's name is a container's: [a-z0-9][a-z0-9-]{0,30}. */
 #define SCD_NAME_MAX 31
+/* The most token inits at once (no more than the worker's jobs). */
+#define SCD_INITS_MAX 16
 #define SCD_TRIES_MAX 10
 
 #define SCD_TYPE_SOFT "softtoken"
@@ -93,6 +95,8 @@ struct scd {
 	struct token_list tokens;
 	size_t ntokens;
 	struct worker *worker;
+	/* the names token inits are making (token.c): one init a name */
+	char initing[SCD_INITS_MAX][SCD_NAME_MAX + 1];
 	struct spool *spool;
 	int stopping;
 };

@@ -95,6 +95,7 @@ struct token_job {
 	char *pin, *new_pin, *puk;
 	unsigned char *blob;
 	size_t bloblen;
+	int initing; /* holds its name in s->initing */
 	/* the result */
 	int result;
 	char *cause;
@@ -655,9 +656,45 @@ token_job_new(struct scd *s, struct call *call, struct token *t,
 	return j;
 }
 
+/* An init makes name: 1 when one does already. */
+static int
+token_initing(const struct scd *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < SCD_INITS_MAX; i++)
+		if (strcmp(s->initing[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Holds the job's name while it runs: -1 when SCD_INITS_MAX inits run. */
+static int
+token_initing_hold(struct token_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < SCD_INITS_MAX; i++) {
+		if (j->s->initing[i][0] == '\0') {
+			memcpy(j->s->initing[i], j->name, sizeof j->name);
+			j->initing = 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static void
 token_job_free(struct token_job *j)
 {
+	size_t i;
+
+	for (i = 0; j->initing && i < SCD_INITS_MAX; i++) {
+		if (strcmp(j->s->initing[i], j->name) == 0) {
+			j->s->initing[i][0] = '\0';
+			break;
+		}
+	}
 	xfree_secret(j->pin);
 	xfree_secret(j->new_pin);
 	xfree_secret(j->puk);
@@ -1333,6 +1370,12 @@ scd_cmd_init(struct call *call)
 	dir = token_dir(s, name);
 	unreadable = access(dir, F_OK) == 0;
 	free(dir);
+	/* two inits of one name would make one directory .NAME.new */
+	if (token_initing(s, name)) {
+		call_error(call, PROTO_ERR_BUSY, NULL, "token %s is being "
+		    "made: try again once that ends", name);
+		goto wipe;
+	}
 	if ((old = token_find(s, name)) == NULL && unreadable && !force) {
 		call_error(call, SCD_ERR_EXISTS, NULL, "%s has a token scd "
 		    "cannot read (see its log); force destroys it", name);
@@ -1363,6 +1406,12 @@ scd_cmd_init(struct call *call)
 	/* the old token stays busy: nothing else may use it meanwhile */
 	j->tok = old;
 	(void)snprintf(j->name, sizeof j->name, "%.*s", SCD_NAME_MAX, name);
+	if (token_initing_hold(j) == -1) {
+		token_job_free(j);
+		call_error(call, PROTO_ERR_BUSY, NULL, "scd is making %d "
+		    "tokens: try again later", SCD_INITS_MAX);
+		goto wipe;
+	}
 	j->dir = xasprintf("%s/.%s.new", s->tokens_dir, name);
 	j->card = card;
 	j->reader = reader != NULL ? xstrdup(reader) : NULL;

@@ -8,7 +8,8 @@
 # says so); ChangePIN; weak new PINs refused.  scd killed (-9) while a
 # verification is in flight costs a try, never gives one; a restart keeps
 # the counters; while one token is checked, a second check of it is Busy
-# and the loop answers TokenStatus.  A copy of a token's files on a second
+# and the loop answers TokenStatus; while a token is made, a second Init
+# of that name is Busy.  A copy of a token's files on a second
 # device (its own swtpm, so another platform secret) verifies no PIN there
 # (counted).
 # Malformed calls (bad base64, a PIN too long, not UTF-8, control
@@ -328,6 +329,39 @@ scd_up default
 r=$(scd_call org.cml.SCD.Init "{\"name\": \"c3\", \"type\": \"softtoken\", \"pin\": \"$PIN3\", \"puk\": \"$PUK2\", \"pin_tries\": 3, \"puk_tries\": 3}")
 expect_status "Init c3 at the default KDF cost" 0 $?
 expect_eq "c3 is scrypt N=2^17" 17 "$(json_get kdf log2n <"$TOKENS/c3/state")"
+# two inits of one new token, at the default cost: the second is Busy, the
+# first ends well
+# (an attempt holds only while the first init is still running when the
+# second comes; a new name each time)
+for attempt in 1 2 3; do
+	tn=n$attempt
+	scd_call org.cml.SCD.Init "{\"name\": \"$tn\", \"type\": \"softtoken\", \"pin\": \"$PIN9\", \"puk\": \"$PUK2\", \"pin_tries\": 3, \"puk_tries\": 3}" \
+	    >"$SCRATCH/init1" 2>&1 &
+	cpid=$!
+	for ((i = 0; i < 400; i++)); do
+		[ -e "$TOKENS/.$tn.new" ] && break
+		sleep 0.005
+	done
+	rb=$(scd_call org.cml.SCD.Init "{\"name\": \"$tn\", \"type\": \"softtoken\", \"pin\": \"$PIN9\", \"puk\": \"$PUK2\", \"pin_tries\": 3, \"puk_tries\": 3}")
+	# (TokenExists: the first had ended when the second came)
+	[ "$(json_get error <<<"$rb")" = org.cml.SCD.TokenExists ] || break
+	echo "# attempt $attempt: the first init ended before the second came; again"
+	wait "$cpid"
+done
+expect_eq "a second init of a token being made: Busy" \
+    "org.cml.Error.Busy token $tn is being made: try again once that ends" \
+    "$(json_get error <<<"$rb") $(get message <<<"$rb")"
+wait "$cpid"
+expect_eq "the first init ends with its token" "false" "$(get destroyed <"$SCRATCH/init1")"
+expect_eq "the token made is the first init's: its PIN verifies" "3/3 3/3 ready" \
+    "$(verify "$tn" "$PIN9" >/dev/null; counters "$tn")"
+expect_eq "no directory of the init is left" "" \
+    "$(cd "$TOKENS" && ls -A | grep -F ".$tn." || true)"
+for ((i = 1; i <= attempt; i++)); do
+	scd_call org.cml.SCD.Remove "{\"name\": \"n$i\"}" >/dev/null
+	expect_status "token n$i removed" 0 $?
+done
+
 W3=$(scd_call org.cml.SCD.Wrap "{\"name\": \"c3\", \"key\": \"$KEY\"}" | get wrapped)
 t0=$(date +%s%N)
 expect_eq "c3: the right PIN unwraps" "$KEY" "$(unwrap c3 "$PIN3" "$W3" | get key)"
