@@ -1147,18 +1147,42 @@ int
 store_setting_set(struct store *st, const char *key, const char *value,
     char **cause)
 {
-	const struct store_arg args[] = {
-		STORE_TEXT(key), STORE_TEXT(value), STORE_INT(store_now_ms()),
-	};
+	return store_settings_set(st, &key, &value, 1, cause);
+}
+
+int
+store_settings_set(struct store *st, const char *const *keys,
+    const char *const *values, size_t n, char **cause)
+{
+	long long now = store_now_ms();
+	size_t i;
 	int rc;
 
-	rc = store_run(st->db, "INSERT INTO main.settings (key, value, "
-	    "updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-	    "value = excluded.value, updated_ms = excluded.updated_ms", args,
-	    STORE_NITEMS(args));
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot store setting '%s' in "
-		    "%s", key == NULL ? "" : key, st->path[STORE_MAIN]);
+	if (n > 1 && store_exec(st->db, "BEGIN IMMEDIATE", cause,
+	    "cannot store settings") == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct store_arg args[] = {
+			STORE_TEXT(keys[i]), STORE_TEXT(values[i]),
+			STORE_INT(now),
+		};
+
+		rc = store_run(st->db, "INSERT INTO main.settings (key, "
+		    "value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) "
+		    "DO UPDATE SET value = excluded.value, updated_ms = "
+		    "excluded.updated_ms", args, STORE_NITEMS(args));
+		if (rc != SQLITE_DONE) {
+			store_cause(cause, st->db, rc, "cannot store setting "
+			    "'%s' in %s%s", keys[i] == NULL ? "" : keys[i],
+			    st->path[STORE_MAIN], n > 1 ? " (no setting was "
+			    "stored)" : "");
+			store_rollback(st->db);
+			return -1;
+		}
+	}
+	if (n > 1 && store_exec(st->db, "COMMIT", cause,
+	    "cannot store settings (none was stored)") == -1) {
+		store_rollback(st->db);
 		return -1;
 	}
 	return 0;

@@ -124,6 +124,12 @@ char *store_setting_value(struct store *st, const char *key);
 /* Stores a setting in one transaction; -1 with *cause set. */
 int store_setting_set(struct store *st, const char *key, const char *value,
     char **cause);
+/*
+ * Stores n settings (keys[i] = values[i]) in one transaction: all of them
+ * or, -1 with *cause set, none.
+ */
+int store_settings_set(struct store *st, const char *const *keys,
+    const char *const *values, size_t n, char **cause);
 
 /* The length of a record's hash and of a checkpoint's head (SHA-256). */
 #define STORE_AUDIT_HASH_LEN 32

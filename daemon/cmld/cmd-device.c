@@ -325,17 +325,15 @@ device_config_check(struct cmld *cmld, const char *key, const char *value,
 }
 
 int
-device_config_set(struct cmld *cmld, const char *key, const char *canon,
-    char **cause)
+device_config_set(struct cmld *cmld, const char *const *keys,
+    const char *const *canon, size_t n, char **cause)
 {
-	char *why = NULL;
+	size_t i;
 
-	if (store_setting_set(cmld->store, key, canon, &why) == -1) {
-		*cause = xasprintf("cannot store %s: %s", key, why);
-		free(why);
+	if (store_settings_set(cmld->store, keys, canon, n, cause) == -1)
 		return -1;
-	}
-	device_apply_setting(cmld, key, canon);
+	for (i = 0; i < n; i++)
+		device_apply_setting(cmld, keys[i], canon[i]);
 	return 0;
 }
 
@@ -358,7 +356,8 @@ cmd_device_set_config(struct call *call)
 		free(cause);
 		return;
 	}
-	if (device_config_set(cmld, key, canon, &cause) == -1) {
+	if (device_config_set(cmld, &key, (const char *const *)&canon, 1,
+	    &cause) == -1) {
 		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
 		free(cause);
 		free(canon);

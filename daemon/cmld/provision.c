@@ -281,15 +281,13 @@ cmd_provision_settings(struct call *call)
 			goto out;
 		}
 	}
+	if (device_config_set(cmld, (const char *const *)keys,
+	    (const char *const *)canon, n, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
+		goto out;
+	}
 	out = json_object_new_array();
 	for (i = 0; i < n; i++) {
-		if (device_config_set(cmld, keys[i], canon[i], &cause) == -1) {
-			json_object_put(out);
-			call_error(call, PROTO_ERR_FAILED, NULL, "%s (the "
-			    "settings before it were set: run the step again)",
-			    cause);
-			goto out;
-		}
 		o = json_object_new_object();
 		json_object_object_add(o, "key", json_object_new_string(
 		    keys[i]));

@@ -114,9 +114,12 @@ struct json_object *identity_cert_json(const struct crypto_cert *cert);
  */
 int device_config_check(struct cmld *cmld, const char *key,
     const char *value, char **canon, const char **param, char **cause);
-/* Stores a checked setting and applies it; -1 with *cause set. */
-int device_config_set(struct cmld *cmld, const char *key, const char *canon,
-    char **cause);
+/*
+ * Stores n checked settings in one transaction and applies them: all or,
+ * -1 with *cause set, none.
+ */
+int device_config_set(struct cmld *cmld, const char *const *keys,
+    const char *const *canon, size_t n, char **cause);
 
 /* --- ctr-start.c ----------------------------------------------------------- */
 

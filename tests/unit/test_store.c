@@ -783,6 +783,42 @@ test_store_setting_set_twice_overwrites(void **state)
 	    "SELECT count(*) FROM settings"), 1);
 }
 
+/*
+ * Proves: CR 7.6 (the settings of one change, e.g. provisioning's, are
+ * stored all together or not at all).
+ */
+static void
+test_store_settings_set_all_or_none(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	const char *keys[] = { "max_clients", "log_level", "device_name" };
+	const char *values[] = { "12", "debug", NULL };
+	char *cause = NULL;
+
+	st = open_ok(f);
+	assert_int_equal(store_settings_set(st, keys, values, 2, &cause), 0);
+	assert_setting(st, "max_clients", "12");
+	assert_setting(st, "log_level", "debug");
+	/* the third fails (no value): the two before it are not changed */
+	values[0] = "13";
+	values[1] = "info";
+	assert_int_equal(store_settings_set(st, keys, values, 3, &cause), -1);
+	assert_non_null(strstr(cause, "no setting was stored"));
+	free(cause);
+	assert_setting(st, "max_clients", "12");
+	assert_setting(st, "log_level", "debug");
+	/* and the store takes the next change */
+	values[2] = "gw-1";
+	cause = NULL;
+	assert_int_equal(store_settings_set(st, keys, values, 3, &cause), 0);
+	store_close(st);
+	assert_int_equal(int_on_file(f->main_path,
+	    "SELECT count(*) FROM settings WHERE (key, value) IN "
+	    "(VALUES ('max_clients', '13'), ('log_level', 'info'), "
+	    "('device_name', 'gw-1'))"), 3);
+}
+
 /* Proves: CR 7.6 (settings kept). */
 static void
 test_store_setting_set_survives_reopen(void **state)
@@ -3102,6 +3138,7 @@ main(void)
 		T(test_store_setting_set_then_get_returns_value),
 		T(test_store_setting_set_twice_overwrites),
 		T(test_store_setting_set_survives_reopen),
+		T(test_store_settings_set_all_or_none),
 		T(test_store_setting_set_null_value_fails),
 		T(test_store_device_get_none_returns_zero),
 		T(test_store_device_create_then_get_returns_factory),
