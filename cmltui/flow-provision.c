@@ -45,23 +45,6 @@
 /* What an operator types to lock. */
 #define PROV_LOCK_WORD "lock"
 
-/* The device settings the settings step offers, in their order. */
-static const char *const prov_setting_keys[] = {
-	"device_name",
-	"audit_capacity",
-	"audit_warn_percent",
-	"audit_critical_percent",
-	"audit_full_action",
-	"audit_forward_host",
-	"audit_forward_port",
-	"net_guard_uplinks",
-	"net_c0_ports",
-	"net_masquerade",
-	"session_idle_timeout",
-};
-#define PROV_NSETTINGS \
-	(sizeof prov_setting_keys / sizeof prov_setting_keys[0])
-
 /* The screen's state. */
 struct prov {
 	struct json_object *status; /* provision status; NULL: none */
@@ -1012,8 +995,8 @@ prov_set_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 	tui_print_attr(t, win, y++, 1, cols - 2, TUI_A_HEADING, "Device "
 	    "settings (step 6): all are checked, then all set, or none");
 	y++;
-	for (i = 0; i < PROV_NSETTINGS && y < rows - 6; i++, y++) {
-		value = prov_set_value(s, prov_setting_keys[i], &changed);
+	for (i = 0; i < setting_provision_keys_len && y < rows - 6; i++, y++) {
+		value = prov_set_value(s, setting_provision_keys[i], &changed);
 		if (i == s->sel) {
 			wattron(win, t->attr[TUI_A_SELECTED]);
 			mvwhline(win, y, 0, ' ', cols);
@@ -1024,14 +1007,14 @@ prov_set_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 		tui_print_attr(t, win, y, 1, 1, i == s->sel ? TUI_A_SELECTED :
 		    TUI_A_WARN, changed ? "*" : " ");
 		tui_print_attr(t, win, y, 3, PROV_LABEL, i == s->sel ?
-		    TUI_A_SELECTED : TUI_A_NORMAL, prov_setting_keys[i]);
+		    TUI_A_SELECTED : TUI_A_NORMAL, setting_provision_keys[i]);
 		tui_print_attr(t, win, y, 4 + PROV_LABEL, cols - 5 - PROV_LABEL,
 		    i == s->sel ? TUI_A_SELECTED : TUI_A_FIELD,
 		    value != NULL ? (*value != '\0' ? value : "(empty)") :
 		    "?");
 	}
 	y++;
-	if ((def = setting_find(prov_setting_keys[s->sel])) != NULL) {
+	if ((def = setting_find(setting_provision_keys[s->sel])) != NULL) {
 		takes = setting_values(def);
 		line = xasprintf("%s. Takes %s; default %s.", def->help, takes,
 		    *def->def != '\0' ? def->def : "empty");
@@ -1053,7 +1036,7 @@ static void
 prov_set_edit(struct tui *t, struct prov_set *s)
 {
 	static const char *const bools[] = { "true", "false", NULL };
-	const char *key = prov_setting_keys[s->sel];
+	const char *key = setting_provision_keys[s->sel];
 	const struct setting_def *def = setting_find(key);
 	const char *const *choices;
 	const char *value;
@@ -1103,11 +1086,11 @@ prov_set_apply(struct tui *t, struct tui_view *v)
 	int changed;
 
 	list = json_object_new_array();
-	for (i = 0; i < PROV_NSETTINGS; i++) {
-		if ((value = prov_set_value(s, prov_setting_keys[i],
+	for (i = 0; i < setting_provision_keys_len; i++) {
+		if ((value = prov_set_value(s, setting_provision_keys[i],
 		    &changed)) == NULL)
 			continue;
-		kv = xasprintf("%s=%s", prov_setting_keys[i], value);
+		kv = xasprintf("%s=%s", setting_provision_keys[i], value);
 		json_object_array_add(list, json_object_new_string(kv));
 		free(kv);
 	}
@@ -1159,7 +1142,7 @@ prov_set_key(struct tui *t, struct tui_view *v, int ch)
 		break;
 	case KEY_DOWN:
 	case 'j':
-		if (s->sel + 1 < PROV_NSETTINGS)
+		if (s->sel + 1 < setting_provision_keys_len)
 			s->sel++;
 		break;
 	case KEY_F(5):
@@ -1257,14 +1240,14 @@ prov_review_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 	list = prov_array(r->settings, "settings");
 	n = list != NULL ? json_object_array_length(list) : 0;
 	line = xstrdup("");
-	for (k = 0; k < PROV_NSETTINGS; k++)
+	for (k = 0; k < setting_provision_keys_len; k++)
 		for (i = 0; i < n; i++) {
 			o = json_object_array_get_idx(list, i);
 			if (strcmp(tui_str(o, "key", ""),
-			    prov_setting_keys[k]) != 0)
+			    setting_provision_keys[k]) != 0)
 				continue;
 			more = xasprintf("%s%s%s=%s", line, *line != '\0' ?
-			    ", " : "", prov_setting_keys[k],
+			    ", " : "", setting_provision_keys[k],
 			    tui_str(o, "value", ""));
 			free(line);
 			line = more;

@@ -105,6 +105,22 @@ const struct setting_def setting_defs[] = {
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 
+const char *const setting_provision_keys[] = {
+	"device_name",
+	"audit_capacity",
+	"audit_warn_percent",
+	"audit_critical_percent",
+	"audit_full_action",
+	"audit_forward_host",
+	"audit_forward_port",
+	"net_guard_uplinks",
+	"net_c0_ports",
+	"net_masquerade",
+	"session_idle_timeout",
+};
+const size_t setting_provision_keys_len =
+    sizeof setting_provision_keys / sizeof setting_provision_keys[0];
+
 const struct setting_def *
 setting_find(const char *key)
 {

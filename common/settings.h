@@ -33,6 +33,12 @@ struct setting_def {
 
 extern const struct setting_def setting_defs[];
 extern const size_t setting_defs_len;
+/*
+ * The settings provisioning asks for (cml-provision, cmltui), in the order
+ * it asks; provision settings takes any setting.
+ */
+extern const char *const setting_provision_keys[];
+extern const size_t setting_provision_keys_len;
 
 /* Returns the definition of key, or NULL. */
 const struct setting_def *setting_find(const char *key);

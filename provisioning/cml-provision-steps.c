@@ -21,19 +21,6 @@
 #include "settings.h"
 #include "xmalloc.h"
 
-/* The settings the wizard asks for (step 6), in its order. */
-static const char *const steps_settings[] = {
-	"audit_capacity",
-	"audit_warn_percent",
-	"audit_critical_percent",
-	"audit_full_action",
-	"audit_forward_host",
-	"audit_forward_port",
-	"net_guard_uplinks",
-	"net_masquerade",
-};
-#define STEPS_NSETTINGS (sizeof steps_settings / sizeof steps_settings[0])
-
 /* An anchor shown to the operator was not confirmed. */
 #define STEPS_DECLINED 1
 
@@ -844,11 +831,11 @@ steps_settings_step(struct prov *p)
 		if (p->batch == NULL)
 			prov_say(p, "The device settings; the value now is in "
 			    "brackets.");
-		for (i = 0; i < STEPS_NSETTINGS; i++) {
-			def = setting_find(steps_settings[i]);
-			v = prov_str(now, steps_settings[i]);
+		for (i = 0; i < setting_provision_keys_len; i++) {
+			def = setting_find(setting_provision_keys[i]);
+			v = prov_str(now, setting_provision_keys[i]);
 			if (p->batch != NULL || def == NULL)
-				word = xasprintf("%s=%s", steps_settings[i],
+				word = xasprintf("%s=%s", setting_provision_keys[i],
 				    v != NULL ? v : "");
 			else if ((rc = steps_ask_setting(p, def, v,
 			    &word)) != 0)
@@ -891,9 +878,9 @@ steps_review(struct prov *p)
 	if ((rc = steps_settings_now(p, &now)) != PROV_OK)
 		return rc;
 	prov_say(p, "Settings:");
-	for (i = 0; i < STEPS_NSETTINGS; i++)
-		prov_say_pair(p, PROV_SETTING_WIDTH, steps_settings[i],
-		    prov_str(now, steps_settings[i]));
+	for (i = 0; i < setting_provision_keys_len; i++)
+		prov_say_pair(p, PROV_SETTING_WIDTH, setting_provision_keys[i],
+		    prov_str(now, setting_provision_keys[i]));
 	json_object_put(now);
 	return PROV_OK;
 }

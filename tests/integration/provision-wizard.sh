@@ -180,7 +180,10 @@ puk=$(tui_screen | sed -n 's/^  PUK: *\([0-9]*\)$/\1/p' | tail -n 1)
 expect_match "the PUK: 12 digits" '^[0-9]{12}$' "$puk"
 tui_expect_not "the PIN never showed" "$pin|111111"
 wiz_answer ""
-wiz_prompt "step 6: the audit capacity, its value now the default" '^audit_capacity \[67108864\]:$'
+wiz_prompt "step 6: the device's name first, its value now the default" '^device_name \[cml\]:$'
+tui_expect "with what it is" "the device's name, shown in status and prompts"
+wiz_answer "gw-7"
+wiz_prompt "the audit capacity, its value now the default" '^audit_capacity \[67108864\]:$'
 tui_expect "with what it is" 'bytes the audit trail may take'
 wiz_answer "2097152"
 wiz_prompt "the first threshold" '^audit_warn_percent \[75\]:$'
@@ -198,11 +201,15 @@ wiz_prompt "its port" '^audit_forward_port \[6514\]:$'
 wiz_answer ""
 wiz_prompt "the guarded uplinks" '^net_guard_uplinks:$'
 wiz_answer ""
+wiz_prompt "c0's ports on them" '^net_c0_ports:$'
+wiz_answer ""
 wiz_prompt "the masquerading uplinks" '^net_masquerade:$'
+wiz_answer ""
+wiz_prompt "the idle time of a session" '^session_idle_timeout \[900\]:$'
 wiz_answer ""
 wiz_prompt "step 7: the lock, typed" "^Type 'lock' to lock the device \\(Enter: not now\\):\$"
 tui_expect "after the review of the settings" '^  audit_full_action +drop-acknowledged$'
-tui_expect "and of the steps" '^  6 settings +done +20[0-9-]+T[0-9:.]+Z audit_capacity=2097152, audit_warn_percent=70, '
+tui_expect "and of the steps" '^  6 settings +done +20[0-9-]+T[0-9:.]+Z device_name=gw-7, audit_capacity=2097152, '
 wiz_answer "lock"
 wiz_prompt "then the report" "^Write the signed provisioning report to \\[\\./$UUID-report\\.json\\]:\$"
 wiz_answer ""
@@ -214,7 +221,7 @@ expect_match "the last progress line: every step done" \
 
 state=$(prov_state "$SCRATCH/$UUID-report.json")
 expect_match "the end state: provisioned, every step done" \
-    '^# provision status'$'\n''state provisioned next None'$'\n''check done .*'$'\n''identity done .*'$'\n''certificate done .*'$'\n''anchors done supplier anchor .CN=cml software signing CA,O=cml. .*'$'\n''token done softtoken <hex> of c0, PIN and PUK set \(the PUK made by scd, shown once\) -'$'\n''settings done audit_capacity=2097152, audit_warn_percent=70, audit_critical_percent=90, audit_full_action=drop-acknowledged, audit_forward_host=, audit_forward_port=6514, net_guard_uplinks=, net_masquerade= -'$'\n''lock done ' \
+    '^# provision status'$'\n''state provisioned next None'$'\n''check done .*'$'\n''identity done .*'$'\n''certificate done .*'$'\n''anchors done supplier anchor .CN=cml software signing CA,O=cml. .*'$'\n''token done softtoken <hex> of c0, PIN and PUK set \(the PUK made by scd, shown once\) -'$'\n''settings done device_name=gw-7, audit_capacity=2097152, audit_warn_percent=70, audit_critical_percent=90, audit_full_action=drop-acknowledged, audit_forward_host=, audit_forward_port=6514, net_guard_uplinks=, net_c0_ports=, net_masquerade=, session_idle_timeout=900 -'$'\n''lock done ' \
     "$state"
 expect_match "the report verifies" $'\n''state: provisioned'$'\n''report: ok$' "$state"
 expect_eq "the anchors: device CA, owners, supplier" \
