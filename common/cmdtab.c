@@ -299,7 +299,7 @@ const struct cmd_entry cmd_table[] = {
 		.id = CMD_ID_PROVISION_SETTINGS,
 		.args = {
 			{ .name = "settings", .type = CMD_ARG_STRINGS,
-			  .metavar = "KEY=VALUE...",
+			  .metavar = "KEY=VALUE",
 			  .help = "the settings to set",
 			  .complete = CMD_COMPLETE_SETTING },
 		},
