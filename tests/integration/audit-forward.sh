@@ -11,12 +11,15 @@
 # and the cursor, which is the trail's last record once all arrived; a
 # collector whose certificate is not from the configured CA (the trust
 # anchors) is refused, with the reason in `audit status` and in the trail,
-# and gets nothing; a cml-forward that is killed is started again and goes
+# and gets nothing; a client with a certificate naming another device, or
+# with none, gets nothing into the collector; a cml-forward that is killed is started again and goes
 # on from the cursor; no private key is anywhere in the device's state (the
 # device key is the TPM's, fixedtpm).
 # Proves: CR 6.2 (audit records forwarded to a collector continuously,
 # authenticated and encrypted, none lost or repeated across an outage),
-# TSF.AUDIT.
+# TSF.AUDIT, COM 02 (mutual authentication: the device refuses a collector
+# its anchors do not vouch for; the collector takes only the device
+# certificate, whose key is the TPM's).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -238,6 +241,50 @@ wait_state connected 30 || fail "not connected after cmld's restart"
 records 2
 wait_cursor || fail "after cmld's restart the cursor stays at $(status forward_cursor)"
 expect_all "across a restart of cmld" "$out"
+
+# --- the collector's side: only this device's certificate gets in ----------
+# client_cert NAME CN: a client certificate from the device CA naming CN
+client_cert() {
+	local dir=$SCRATCH/client-$1
+	mkdir -p "$dir"
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' \
+	    >"$dir/ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes \
+	    -keyout "$dir/key.pem" -subj "/CN=$2/O=cml device" -out "$dir/req.pem" \
+	    >/dev/null 2>&1 || fail "openssl req (client $1) failed"
+	openssl x509 -req -in "$dir/req.pem" -CA "$pki/devca.crt" -CAkey "$pki/devca.key" \
+	    -set_serial "0x$(openssl rand -hex 8)" -days 30 -sha384 \
+	    -extfile "$dir/ext" -out "$dir/cert.pem" >/dev/null 2>&1 ||
+		fail "openssl x509 -req (client $1) failed"
+}
+# probe MARKER [openssl s_client options]: one octet-counted RFC 5424
+# message of app-name cml with MSGID MARKER, sent over TLS to the collector
+probe() {
+	local marker=$1 msg
+	shift
+	msg="<13>1 2026-01-01T00:00:00Z probe cml - $marker - probe"
+	printf '%d %s' "${#msg}" "$msg" |
+	    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$port" \
+	    -CAfile "$pki/devca.crt" "$@" >/dev/null 2>&1
+	sleep 1
+}
+client_cert other "$(cat /proc/sys/kernel/random/uuid)"
+client_cert same "$uuid"
+probe probe-other -cert "$SCRATCH/client-other/cert.pem" -key "$SCRATCH/client-other/key.pem"
+probe probe-none
+# (the control: a certificate naming this device gets in, so the probes are
+# heard; only the device CA issues it, for the TPM's key)
+probe probe-same -cert "$SCRATCH/client-same/cert.pem" -key "$SCRATCH/client-same/key.pem"
+for i in $(seq 1 50); do
+	grep -q ' probe-same ' "$out" && break
+	sleep 0.1
+done
+expect_eq "the collector takes a client certificate naming this device" 1 \
+    "$(grep -c ' probe-same ' "$out")"
+expect_eq "the collector refuses a certificate of the device CA naming another device" 0 \
+    "$(grep -c ' probe-other ' "$out")"
+expect_eq "the collector refuses a client without a certificate" 0 \
+    "$(grep -c ' probe-none ' "$out")"
 
 # --- an untrusted collector: refused, nothing delivered --------------------
 collector_stop
