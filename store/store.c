@@ -241,6 +241,16 @@ static const char *const store_main_migrations[] = {
 	" kind, not_after, added_ms, der FROM main.trust_anchor;"
 	"DROP TABLE main.trust_anchor;"
 	"ALTER TABLE main.trust_anchor_9 RENAME TO trust_anchor;",
+
+	/*
+	 * 10: the device certificate's chain: the CA certificates on the
+	 * path from it to the trust anchor it was checked against (DER, one
+	 * after another, its issuer first), handed out with it so that a
+	 * verifier needs the anchor alone.  A certificate installed before
+	 * keeps an empty chain.
+	 */
+	"ALTER TABLE main.device_cert ADD COLUMN chain BLOB NOT NULL"
+	" DEFAULT x'' CHECK (length(chain) <= 65536);",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -1947,6 +1957,22 @@ store_container_free_index(struct store *st, long long *idx, char **cause)
 	return ret;
 }
 
+/* Copies a BLOB column of at most max bytes; -1 if it is longer or empty. */
+static int
+store_column_blob(sqlite3_stmt *stmt, int col, size_t max, unsigned char **out,
+    size_t *len)
+{
+	const void *blob = sqlite3_column_blob(stmt, col);
+	int n = sqlite3_column_bytes(stmt, col);
+
+	if (blob == NULL || n <= 0 || (size_t)n > max)
+		return -1;
+	*out = xmalloc((size_t)n);
+	memcpy(*out, blob, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
 /* Releases what store_device_cert_get filled in and leaves c empty. */
 void
 store_device_cert_clear(struct store_device_cert *c)
@@ -1954,6 +1980,7 @@ store_device_cert_clear(struct store_device_cert *c)
 	free(c->der);
 	free(c->subject);
 	free(c->issuer);
+	free(c->chain);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1968,6 +1995,7 @@ store_device_cert_set(struct store *st, const struct store_device_cert *c,
 		STORE_INT(c->not_before), STORE_INT(c->not_after),
 		STORE_INT(c->installed_ms != 0 ? c->installed_ms :
 		    store_now_ms()),
+		STORE_BLOB(c->chain, (int)c->chain_len),
 	};
 	int rc;
 
@@ -1976,14 +2004,22 @@ store_device_cert_set(struct store *st, const struct store_device_cert *c,
 		    "empty or too large");
 		return -1;
 	}
+	if (c->chain_len > STORE_DEVICE_CHAIN_MAX) {
+		xcause(cause, "cannot store the device certificate: its "
+		    "chain of %zu bytes is more than %d", c->chain_len,
+		    STORE_DEVICE_CHAIN_MAX);
+		return -1;
+	}
+	/* No chain binds NULL: stored as the empty chain. */
 	rc = store_run(st->db, "INSERT INTO main.device_cert (id, der, "
 	    "subject, issuer, fingerprint, not_before, not_after, "
-	    "installed_ms) VALUES (1, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) "
-	    "DO UPDATE SET der = excluded.der, subject = excluded.subject, "
-	    "issuer = excluded.issuer, fingerprint = excluded.fingerprint, "
+	    "installed_ms, chain) VALUES (1, ?, ?, ?, ?, ?, ?, ?, "
+	    "coalesce(?, x'')) ON CONFLICT (id) DO UPDATE SET der = "
+	    "excluded.der, subject = excluded.subject, issuer = "
+	    "excluded.issuer, fingerprint = excluded.fingerprint, "
 	    "not_before = excluded.not_before, not_after = "
-	    "excluded.not_after, installed_ms = excluded.installed_ms",
-	    args, STORE_NITEMS(args));
+	    "excluded.not_after, installed_ms = excluded.installed_ms, "
+	    "chain = excluded.chain", args, STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot store the device "
 		    "certificate in %s", st->path[STORE_MAIN]);
@@ -2003,7 +2039,7 @@ store_device_cert_get(struct store *st, struct store_device_cert *c,
 
 	memset(c, 0, sizeof *c);
 	rc = store_prepare(st->db, &stmt, "SELECT der, subject, issuer, "
-	    "fingerprint, not_before, not_after, installed_ms FROM "
+	    "fingerprint, not_before, not_after, installed_ms, chain FROM "
 	    "main.device_cert WHERE id = 1", NULL, 0);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
@@ -2023,7 +2059,15 @@ store_device_cert_get(struct store *st, struct store_device_cert *c,
 		c->not_before = sqlite3_column_int64(stmt, 4);
 		c->not_after = sqlite3_column_int64(stmt, 5);
 		c->installed_ms = sqlite3_column_int64(stmt, 6);
-		ret = 1;
+		/* the empty chain is none; the CHECK bounds the others */
+		if (sqlite3_column_bytes(stmt, 7) > 0 &&
+		    store_column_blob(stmt, 7, STORE_DEVICE_CHAIN_MAX,
+		    &c->chain, &c->chain_len) == -1) {
+			xcause(cause, "the device certificate's chain in %s "
+			    "cannot be read", st->path[STORE_MAIN]);
+			store_device_cert_clear(c);
+		} else
+			ret = 1;
 	} else if (rc == SQLITE_DONE)
 		ret = 0;
 	else {
@@ -2361,22 +2405,6 @@ store_container_key_set(struct store *st, const struct store_container_key *k,
 		    "container '%s' in %s", k->container, st->path[STORE_MAIN]);
 		return -1;
 	}
-	return 0;
-}
-
-/* Copies a BLOB column of at most max bytes; -1 if it is longer or empty. */
-static int
-store_column_blob(sqlite3_stmt *stmt, int col, size_t max, unsigned char **out,
-    size_t *len)
-{
-	const void *blob = sqlite3_column_blob(stmt, col);
-	int n = sqlite3_column_bytes(stmt, col);
-
-	if (blob == NULL || n <= 0 || (size_t)n > max)
-		return -1;
-	*out = xmalloc((size_t)n);
-	memcpy(*out, blob, (size_t)n);
-	*len = (size_t)n;
 	return 0;
 }
 

@@ -420,10 +420,22 @@ int store_container_using_guestos(struct store *st, const char *guestos,
 /* Releases what store_container_get or _list filled in and leaves c empty. */
 void store_container_clear(struct store_container *c);
 
-/* The device certificate (schema main, migration 6): at most one. */
+/* The most bytes of the device certificate's chain (the table's CHECK). */
+#define STORE_DEVICE_CHAIN_MAX 65536
+
+/*
+ * The device certificate (schema main, migration 6): at most one; with
+ * its chain (migration 10).
+ */
 struct store_device_cert {
 	unsigned char *der;
 	size_t der_len;
+	/*
+	 * The CA certificates between it and its trust anchor, its issuer
+	 * first: DER, one after another; none: NULL and 0.
+	 */
+	unsigned char *chain;
+	size_t chain_len;
 	char *subject; /* RFC 2253 */
 	char *issuer;
 	char fingerprint[65]; /* SHA-256 of the DER, lower-case hex */

@@ -3112,6 +3112,111 @@ test_store_migrate_8_to_9_device_anchors(void **state)
 	    "trust_anchor WHERE fingerprint = 'f2' AND kind = 'device'"), 1);
 }
 
+/*
+ * Migration 10 keeps the device certificate of schema 9 with an empty
+ * chain; a chain set is read back as stored, and replaced (or emptied)
+ * with the certificate; a chain beyond the bound is refused by the store
+ * and by the schema, nothing changed.
+ * Proves: CR 1.8 (the device certificate is kept with the CA
+ * certificates of its path, so that a verifier needs only the root),
+ * CR 3.4 (the certificate kept across a schema upgrade).
+ */
+static void
+test_store_migrate_9_to_10_device_cert_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device_cert c = { 0 }, got;
+	struct store *st;
+	sqlite3 *db;
+	char *cause = NULL;
+	const char *h = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	unsigned char chain[] = { 0x30, 0x03, 0x02, 0x01, 0x02, 0x30, 0x03,
+	    0x02, 0x01, 0x03 };
+	unsigned char *big;
+
+	if ((st = store_open_at(f->dir, 9, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(9, %d): %s", store_audit_version,
+		    cause);
+	store_close(st);
+	sql_on_file(f->main_path, "INSERT INTO device_cert (id, der, subject, "
+	    "issuer, fingerprint, not_before, not_after, installed_ms) VALUES "
+	    "(1, x'3003020101', 'CN=dev', 'CN=devca', '0123456789abcdef01234"
+	    "56789abcdef0123456789abcdef0123456789abcdef', 1, 2, 3)");
+	st = open_ok(f);
+	assert_int_equal(int_on_file(f->main_path, "PRAGMA user_version"),
+	    store_main_version);
+
+	/* the old certificate: all kept, no chain */
+	assert_int_equal(store_device_cert_get(st, &got, &cause), 1);
+	assert_string_equal(got.subject, "CN=dev");
+	assert_int_equal(got.der_len, sizeof der);
+	assert_memory_equal(got.der, der, sizeof der);
+	assert_int_equal(got.installed_ms, 3);
+	assert_null(got.chain);
+	assert_int_equal(got.chain_len, 0);
+	store_device_cert_clear(&got);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "device_cert WHERE chain = x''"), 1);
+
+	/* a chain: read back byte for byte */
+	c.der = der;
+	c.der_len = sizeof der;
+	c.subject = "CN=dev2";
+	c.issuer = "CN=devca";
+	snprintf(c.fingerprint, sizeof c.fingerprint, "%s", h);
+	c.chain = chain;
+	c.chain_len = sizeof chain;
+	assert_int_equal(store_device_cert_set(st, &c, &cause), 0);
+	assert_int_equal(store_device_cert_get(st, &got, &cause), 1);
+	assert_string_equal(got.subject, "CN=dev2");
+	assert_int_equal(got.chain_len, sizeof chain);
+	assert_memory_equal(got.chain, chain, sizeof chain);
+	store_device_cert_clear(&got);
+	assert_null(got.chain);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "device_cert WHERE chain = x'30030201023003020103'"), 1);
+
+	/* too long: refused, the chain before kept */
+	big = xcalloc(1, STORE_DEVICE_CHAIN_MAX + 1);
+	c.chain = big;
+	c.chain_len = STORE_DEVICE_CHAIN_MAX + 1;
+	c.subject = "CN=dev3";
+	assert_int_equal(store_device_cert_set(st, &c, &cause), -1);
+	assert_string_equal(cause, "cannot store the device certificate: "
+	    "its chain of 65537 bytes is more than 65536");
+	free(cause);
+	cause = NULL;
+	free(big);
+	assert_int_equal(store_device_cert_get(st, &got, &cause), 1);
+	assert_string_equal(got.subject, "CN=dev2");
+	assert_int_equal(got.chain_len, sizeof chain);
+	store_device_cert_clear(&got);
+
+	/* another certificate without a chain: the chain goes with it */
+	c.chain = NULL;
+	c.chain_len = 0;
+	assert_int_equal(store_device_cert_set(st, &c, &cause), 0);
+	assert_int_equal(store_device_cert_get(st, &got, &cause), 1);
+	assert_string_equal(got.subject, "CN=dev3");
+	assert_null(got.chain);
+	assert_int_equal(got.chain_len, 0);
+	store_device_cert_clear(&got);
+	store_close(st);
+
+	/* the schema bounds the chain too */
+	assert_int_equal(sqlite3_open(f->main_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE device_cert SET chain = "
+	    "zeroblob(65537)", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "UPDATE device_cert SET chain = "
+	    "NULL", NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+	assert_int_equal(int_on_file(f->main_path, "SELECT length(chain) FROM "
+	    "device_cert"), 0);
+}
+
 int
 main(void)
 {
@@ -3186,6 +3291,7 @@ main(void)
 		T(test_store_provision_done_never_replaced_by_failed),
 		T(test_store_provision_bad_name_or_state_refused),
 		T(test_store_migrate_8_to_9_device_anchors),
+		T(test_store_migrate_9_to_10_device_cert_chain),
 #undef T
 	};
 
