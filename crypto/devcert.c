@@ -34,6 +34,39 @@
 #define DEVCERT_CN_MAX 256
 
 /*
+ * Reads the certificates after the leaf from bio: at most
+ * CRYPTO_DEVCERT_CERTS_MAX - 1 of them (to free with sk_X509_pop_free);
+ * NULL with *cause set when there are more.
+ */
+static STACK_OF(X509) *
+devcert_read_rest(BIO *bio, const char *name, char **cause)
+{
+	STACK_OF(X509) *rest;
+	X509 *c;
+
+	if ((rest = sk_X509_new_null()) == NULL)
+		fatalx("out of memory in OpenSSL");
+	while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(rest) == CRYPTO_DEVCERT_CERTS_MAX - 1) {
+			X509_free(c);
+			sk_X509_pop_free(rest, X509_free);
+			ERR_clear_error();
+			*cause = xasprintf("%s holds more than %d certificates "
+			    "(the device certificate and at most %d CA "
+			    "certificates of its chain)", name,
+			    CRYPTO_DEVCERT_CERTS_MAX,
+			    CRYPTO_DEVCERT_CERTS_MAX - 1);
+			return NULL;
+		}
+		if (sk_X509_push(rest, c) <= 0)
+			fatalx("out of memory in OpenSSL");
+	}
+	/* the end of the PEM data is no error */
+	ERR_clear_error();
+	return rest;
+}
+
+/*
  * Reads the leaf and, from PEM, the certificates after it (*rest, to
  * free with sk_X509_pop_free); NULL with *cause set.
  */
@@ -42,7 +75,7 @@ devcert_read(const void *data, size_t len, const char *name,
     STACK_OF(X509) **rest, char **cause)
 {
 	const unsigned char *p;
-	X509 *x = NULL, *c;
+	X509 *x = NULL;
 	BIO *bio;
 	char *text, *e;
 
@@ -79,14 +112,10 @@ devcert_read(const void *data, size_t len, const char *name,
 		free(e);
 		goto out;
 	}
-	if ((*rest = sk_X509_new_null()) == NULL)
-		fatalx("out of memory in OpenSSL");
-	while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_push(*rest, c) <= 0)
-			fatalx("out of memory in OpenSSL");
+	if ((*rest = devcert_read_rest(bio, name, cause)) == NULL) {
+		X509_free(x);
+		x = NULL;
 	}
-	/* the end of the PEM data is no error */
-	ERR_clear_error();
 out:
 	BIO_free(bio);
 	free(text);
@@ -162,10 +191,89 @@ out:
 	return rc;
 }
 
-/* Checks the chain from x to one of the anchors; -1 with *cause set. */
+/*
+ * Checks that each certificate given after the leaf is on the verified
+ * path (chain: the leaf first, the anchor last); -1 with *cause naming the
+ * first that is not.
+ */
+static int
+devcert_check_rest(STACK_OF(X509) *rest, STACK_OF(X509) *chain,
+    const char *name, char **cause)
+{
+	char *s, *top;
+	int i, j, n = sk_X509_num(chain);
+
+	for (i = 0; i < sk_X509_num(rest); i++) {
+		for (j = 1; j < n; j++) {
+			if (X509_cmp(sk_X509_value(rest, i),
+			    sk_X509_value(chain, j)) == 0)
+				break;
+		}
+		if (j < n)
+			continue;
+		s = crypto_x509_subject(sk_X509_value(rest, i));
+		top = crypto_x509_subject(sk_X509_value(chain, n - 1));
+		*cause = xasprintf("it comes with a certificate off its "
+		    "path: certificate %d in %s, '%s', is not between it and "
+		    "the trust anchor '%s' (give the device certificate and "
+		    "only the CA certificates between it and the anchor)",
+		    i + 2, name, s, top);
+		free(top);
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns the DER of the untrusted CA certificates of a verified chain
+ * (chain[1] up to, not including, the first from the trust store), one
+ * after another, in *der (NULL when there are none; free it); -1 with
+ * *cause set when they do not fit.
+ */
+static int
+devcert_chain_der(X509_STORE_CTX *ctx, unsigned char **der, size_t *len,
+    char **cause)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	unsigned char *one;
+	int j, n, dlen;
+
+	*der = NULL;
+	*len = 0;
+	n = X509_STORE_CTX_get_num_untrusted(ctx);
+	for (j = 1; chain != NULL && j < n && j < sk_X509_num(chain); j++) {
+		one = NULL;
+		if ((dlen = i2d_X509(sk_X509_value(chain, j), &one)) <= 0 ||
+		    *len + (size_t)dlen > CRYPTO_DEVCERT_MAX) {
+			OPENSSL_free(one);
+			ERR_clear_error();
+			free(*der);
+			*der = NULL;
+			*len = 0;
+			*cause = xasprintf("the device certificate's chain "
+			    "cannot be encoded in %d bytes",
+			    CRYPTO_DEVCERT_MAX);
+			return -1;
+		}
+		*der = xreallocarray(*der, 1, *len + (size_t)dlen);
+		memcpy(*der + *len, one, (size_t)dlen);
+		*len += (size_t)dlen;
+		OPENSSL_free(one);
+	}
+	return 0;
+}
+
+/*
+ * Checks the chain from x to one of the anchors, with the certificates
+ * given after it (rest, each of which must be on the path), and returns
+ * the CA certificates between x and the anchor (*chain_der, DER);
+ * -1 with *cause set.
+ */
 static int
 devcert_check_chain(X509 *x, STACK_OF(X509) *rest,
-    const struct crypto_devcert_want *want, const char *subject,
+    const struct crypto_devcert_want *want, const char *name,
+    const char *subject, unsigned char **chain_der, size_t *chain_len,
     char **cause)
 {
 	X509_STORE *store;
@@ -216,7 +324,14 @@ devcert_check_chain(X509 *x, STACK_OF(X509) *rest,
 		if (crypto_policy_cert(sk_X509_value(chain, j), cause) == -1)
 			goto out;
 	}
-	rc = 0;
+	/*
+	 * What the file adds must be the path a verifier walks: anything
+	 * else would be handed out with the certificate as if it were.
+	 */
+	if (rest != NULL && devcert_check_rest(rest, chain, name,
+	    cause) == -1)
+		goto out;
+	rc = devcert_chain_der(ctx, chain_der, chain_len, cause);
 out:
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
@@ -226,7 +341,7 @@ out:
 int
 crypto_devcert_check(const void *data, size_t len, const char *name,
     const struct crypto_devcert_want *want, struct crypto_cert *cert,
-    char **cause)
+    unsigned char **chain, size_t *chain_len, char **cause)
 {
 	STACK_OF(X509) *rest = NULL;
 	unsigned char *der = NULL;
@@ -235,6 +350,8 @@ crypto_devcert_check(const void *data, size_t len, const char *name,
 	int dlen, rc = -1;
 
 	memset(cert, 0, sizeof *cert);
+	*chain = NULL;
+	*chain_len = 0;
 	if ((x = devcert_read(data, len, name, &rest, cause)) == NULL)
 		return -1;
 	subject = crypto_x509_subject(x);
@@ -255,14 +372,19 @@ crypto_devcert_check(const void *data, size_t len, const char *name,
 	if (crypto_policy_cert(x, cause) == -1 ||
 	    crypto_x509_check_time(x, "device certificate", want->now,
 	    cause) == -1 ||
-	    devcert_check_chain(x, rest, want, subject, cause) == -1 ||
+	    devcert_check_chain(x, rest, want, name, subject, chain,
+	    chain_len, cause) == -1 ||
 	    devcert_check_uuid(x, subject, want->uuid, cause) == -1 ||
 	    devcert_check_key(x, want->key_pem, cause) == -1)
 		goto out;
 	rc = 0;
 out:
-	if (rc == -1)
+	if (rc == -1) {
 		crypto_cert_clear(cert);
+		free(*chain);
+		*chain = NULL;
+		*chain_len = 0;
+	}
 	free(why);
 	free(subject);
 	OPENSSL_free(der);
@@ -318,7 +440,7 @@ crypto_devcert_verify(const char *pem, const char *name,
 	X509_STORE *store = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	STACK_OF(X509) *chain = NULL;
-	X509 *cert = NULL, *x, *anchor;
+	X509 *cert = NULL, *anchor;
 	BIO *bio = NULL;
 	const unsigned char *p;
 	char *err;
@@ -333,14 +455,8 @@ crypto_devcert_verify(const char *pem, const char *name,
 		free(err);
 		goto out;
 	}
-	if ((chain = sk_X509_new_null()) == NULL)
-		fatalx("out of memory in OpenSSL");
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_push(chain, x) <= 0)
-			fatalx("out of memory in OpenSSL");
-	}
-	/* the end of the PEM data is no error */
-	free(crypto_openssl_error());
+	if ((chain = devcert_read_rest(bio, name, cause)) == NULL)
+		goto out;
 	out->subject = crypto_x509_subject(cert);
 	out->issuer = crypto_x509_name(X509_get_issuer_name(cert));
 
@@ -468,5 +584,38 @@ crypto_der_pem(const unsigned char *der, size_t len, const char *label)
 	}
 	ERR_clear_error();
 	BIO_free(bio);
+	return pem;
+}
+
+char *
+crypto_devcert_pem(const unsigned char *der, size_t len,
+    const unsigned char *chain, size_t chain_len)
+{
+	const unsigned char *p = chain, *start, *end = chain + chain_len;
+	char *pem, *one, *all;
+	X509 *x;
+	int n = 1;
+
+	if ((pem = crypto_der_pem(der, len, "CERTIFICATE")) == NULL)
+		return NULL;
+	while (chain != NULL && p < end) {
+		start = p;
+		if (++n > CRYPTO_DEVCERT_CERTS_MAX ||
+		    (x = d2i_X509(NULL, &p, (long)(end - p))) == NULL) {
+			ERR_clear_error();
+			free(pem);
+			return NULL;
+		}
+		X509_free(x);
+		if ((one = crypto_der_pem(start, (size_t)(p - start),
+		    "CERTIFICATE")) == NULL) {
+			free(pem);
+			return NULL;
+		}
+		all = xasprintf("%s%s", pem, one);
+		free(one);
+		free(pem);
+		pem = all;
+	}
 	return pem;
 }

@@ -16,6 +16,8 @@
 
 /* The most bytes of a device certificate file (with its chain). */
 #define CRYPTO_DEVCERT_MAX (64 * 1024)
+/* The most certificates in one: the device certificate and its chain. */
+#define CRYPTO_DEVCERT_CERTS_MAX 8
 
 /* What a device certificate must match. */
 struct crypto_devcert_want {
@@ -32,15 +34,19 @@ struct crypto_devcert_want {
 
 /*
  * Checks a device certificate, PEM or DER, from memory (name says where
- * it came from); PEM may carry intermediate CA certificates after it.  It
- * must be no CA, within the algorithm policy, valid now, chain to one of
- * the anchors (an anchor need not be a root), have want->uuid as its CN,
- * and certify the very key want->key_pem names.  Fills *cert (the leaf);
- * -1 with *cause saying which check failed.
+ * it came from); PEM may carry intermediate CA certificates after it (at
+ * most CRYPTO_DEVCERT_CERTS_MAX certificates in all), each of which must
+ * be on its path to the anchor.  It must be no CA, within the algorithm
+ * policy, valid now, chain to one of the anchors (an anchor need not be a
+ * root), have want->uuid as its CN, and certify the very key
+ * want->key_pem names.  Fills *cert (the leaf) and *chain (the CA
+ * certificates between it and the anchor, its issuer first, DER one after
+ * another; NULL and 0 when there are none; free it); -1 with *cause
+ * saying which check failed.
  */
 int crypto_devcert_check(const void *data, size_t len, const char *name,
     const struct crypto_devcert_want *want, struct crypto_cert *cert,
-    char **cause);
+    unsigned char **chain, size_t *chain_len, char **cause);
 /* A device certificate checked off the device, against CAs alone. */
 struct crypto_devcert_checked {
 	char *subject; /* RFC 2253 */
@@ -86,5 +92,13 @@ void crypto_anchors_clear(struct crypto_anchors *a);
  * when it cannot be encoded.
  */
 char *crypto_der_pem(const unsigned char *der, size_t len, const char *label);
+/*
+ * Returns the device certificate (DER) and then its chain (DER
+ * certificates one after another, as crypto_devcert_check gives it) as
+ * PEM, allocated: what a verifier checks with the anchor alone.  NULL
+ * when one cannot be read or there are more than CRYPTO_DEVCERT_CERTS_MAX.
+ */
+char *crypto_devcert_pem(const unsigned char *der, size_t len,
+    const unsigned char *chain, size_t chain_len);
 
 #endif

@@ -219,7 +219,10 @@ identity_cert_install(struct cmld *cmld, const char *buf, size_t len,
 {
 	struct crypto_devcert_want want;
 	struct store_device_cert sc;
+	unsigned char *chain = NULL;
+	size_t chain_len = 0;
 	char *why = NULL;
+	int rc = -1;
 
 	memset(&want, 0, sizeof want);
 	want.anchors = (const unsigned char *const *)an->der;
@@ -228,16 +231,23 @@ identity_cert_install(struct cmld *cmld, const char *buf, size_t len,
 	want.key_pem = key;
 	want.uuid = cmld->uuid;
 	want.now = time(NULL);
-	if (crypto_devcert_check(buf, len, name, &want, cert, &why) == -1) {
+	if (crypto_devcert_check(buf, len, name, &want, cert, &chain,
+	    &chain_len, &why) == -1) {
 		*error = PROTO_ERR_INVALID_ARGUMENT;
 		*cause = xasprintf("%s is not this device's certificate: %s",
 		    name, why);
 		free(why);
 		return -1;
 	}
+	/*
+	 * The CA certificates between it and the anchor go with it, so that
+	 * whoever gets it from the device needs the anchor alone.
+	 */
 	memset(&sc, 0, sizeof sc);
 	sc.der = cert->der;
 	sc.der_len = cert->der_len;
+	sc.chain = chain;
+	sc.chain_len = chain_len;
 	sc.subject = cert->subject;
 	sc.issuer = cert->issuer;
 	memcpy(sc.fingerprint, cert->fingerprint, sizeof sc.fingerprint);
@@ -250,9 +260,12 @@ identity_cert_install(struct cmld *cmld, const char *buf, size_t len,
 		    why);
 		free(why);
 		crypto_cert_clear(cert);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(chain);
+	return rc;
 }
 
 struct json_object *
@@ -546,8 +559,9 @@ identity_attest_quoted(void *arg, const char *error,
 	    json_object_new_int64(at->measure_pcr));
 
 	rc = store_device_cert_get(cmld->store, &c, &cause);
-	if (rc == 1 && (pem = crypto_der_pem(c.der, c.der_len,
-	    "CERTIFICATE")) != NULL) {
+	/* with its chain: a verifier needs the anchor alone */
+	if (rc == 1 && (pem = crypto_devcert_pem(c.der, c.der_len, c.chain,
+	    c.chain_len)) != NULL) {
 		json_object_object_add(p, "certificate",
 		    json_object_new_string(pem));
 		json_object_object_add(p, "certificate_subject",

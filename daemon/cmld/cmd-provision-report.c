@@ -171,10 +171,11 @@ preport_write(struct preport *pr, const char *key, const char *curve,
 	if ((rc = store_device_cert_get(cmld->store, &c, cause)) == -1)
 		goto out;
 	if (rc == 1) {
-		if ((pr->certificate = crypto_der_pem(c.der, c.der_len,
-		    "CERTIFICATE")) == NULL) {
+		/* with its chain: a verifier needs the root alone */
+		if ((pr->certificate = crypto_devcert_pem(c.der, c.der_len,
+		    c.chain, c.chain_len)) == NULL) {
 			*cause = xstrdup("the device certificate in the store "
-			    "cannot be encoded as PEM");
+			    "or its chain cannot be encoded as PEM");
 			goto out;
 		}
 		ca_format_time(c.not_before, nb, sizeof nb);

@@ -37,6 +37,7 @@
 #include "crypto.h"
 #include "ctx.h"
 #include "daemon.h"
+#include "devcert.h"
 #include "forward.h"
 #include "jsonstrict.h"
 #include "log.h"
@@ -173,8 +174,15 @@ forward_config(struct forward *fw, char **cause)
 		free(ca);
 		return NULL;
 	}
-	cert = forward_pem(dc.der, dc.der_len);
+	/* With its chain, the path to the root a collector may trust. */
+	cert = crypto_devcert_pem(dc.der, dc.der_len, dc.chain, dc.chain_len);
 	store_device_cert_clear(&dc);
+	if (cert == NULL) {
+		*cause = xstrdup("the device certificate in the store or its "
+		    "chain cannot be encoded as PEM");
+		free(ca);
+		return NULL;
+	}
 	cfg = json_object_new_object();
 	json_object_object_add(cfg, "host", json_object_new_string(fw->host));
 	json_object_object_add(cfg, "port", json_object_new_int64(fw->port));

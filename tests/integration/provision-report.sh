@@ -10,18 +10,24 @@
 # report's SHA-256.  With the stack stopped, in a directory of its own,
 # the report verifies: openssl alone checks the signature over
 # SHA-256("cml-provision-report-v1" NUL SHA-256(report)) with the
-# certificate's key, and cml-attest --report --ca DEVCA prints the device,
-# the state and every step.  Refused, each with its reason: one byte
-# changed in the report, in the signature, in the certificate; another
-# CA; another UUID asked for; the same report signed by another TPM (a
-# second swtpm's device key, a signature valid for that key) with the
-# first device's certificate.
-# Proves: CR 1.2 (the report names the device its certificate names),
-# CR 1.2(1) (the certificate's CN is the report's UUID), CR 1.9(1) (signed
-# by the TPM-held device key: another TPM's signature fails), NDR 3.12
-# (the device CA anchor installed in provisioning is the one the report
-# names and a verifier trusts), CR 7.6(1) (a machine-readable, signed
-# report of the settings and anchors), CR 2.8 (the report is audited).
+# certificate's key, and cml-attest --report --ca ROOT prints the device,
+# the state and every step: the root alone, because the reply's
+# certificate is the device certificate followed by the device CA it was
+# installed with (kept in the store as its chain).  Refused, each with its
+# reason: one byte changed in the report, in the signature, in the
+# certificate, in its device CA; the device CA dropped from the reply
+# (while root and device CA given to the verifier still verify it);
+# another CA; another UUID asked for; the same report signed by another
+# TPM (a second swtpm's device key, a signature valid for that key) with
+# the first device's certificate.
+# Proves: CR 1.8 (the device certificate handed out with its chain: a
+# verifier needs only the root CA), CR 1.2 (the report names the device
+# its certificate names), CR 1.2(1) (the certificate's CN is the report's
+# UUID), CR 1.9(1) (signed by the TPM-held device key: another TPM's
+# signature fails), NDR 3.12 (the device CA anchor installed in
+# provisioning is the one the report names and a verifier trusts), CR
+# 7.6(1) (a machine-readable, signed report of the settings and anchors),
+# CR 2.8 (the report is audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -42,14 +48,14 @@ uuid=$(cmlsh_run --json device status | json_get uuid)
 [ -n "$uuid" ] || fail "device status names no uuid"
 DB=$(state_dir)/cml.db
 
-# attest FILE [OPTIONS...]: cml-attest --report FILE with the CAs of the
-# test's PKI: the root (the device CA anchor) and the device CA under it,
-# which issues device certificates; sets $out (stdout and stderr) and $rc.
+# attest FILE [OPTIONS...]: cml-attest --report FILE with the root CA of
+# the test's PKI alone (the device CA anchor; the device CA under it, which
+# issues device certificates, comes with the certificate); sets $out
+# (stdout and stderr) and $rc.
 attest() {
 	local f=$1
 	shift
-	out=$("$ATTEST" --ca "$PKI/root.crt" --ca "$PKI/devca.crt" \
-	    --report "$f" "$@" 2>&1)
+	out=$("$ATTEST" --ca "$PKI/root.crt" --report "$f" "$@" 2>&1)
 	rc=$?
 }
 
@@ -146,6 +152,12 @@ expect_eq "the device key it names is the certificate's" \
 expect_eq "the reply's certificate and CA are the installed ones" \
     "$(openssl x509 -in "$PKI/dev.crt") $(openssl x509 -in "$PKI/root.crt")" \
     "$(json_get certificate <"$SCRATCH/r.json" | openssl x509) $(json_get ca <"$SCRATCH/r.json" | openssl x509)"
+expect_eq "the store keeps the device CA as the certificate's chain" \
+    "$(openssl x509 -in "$PKI/devca.crt" -outform DER | od -An -v -tx1 | tr -d ' \n')" \
+    "$(sqlite3 "$DB" 'SELECT lower(hex(chain)) FROM device_cert')"
+expect_eq "the reply's certificate is the device certificate, then its device CA" \
+    "$(openssl x509 -in "$PKI/dev.crt"; openssl x509 -in "$PKI/devca.crt")" \
+    "$(json_get certificate <"$SCRATCH/r.json")"
 expect_match "the report is audited with its SHA-256" \
     "object=org.cml.Provision.Report result=ok details=provisioning report of [0-9]+ bytes, SHA-256 $digest, state factory, with the device certificate" \
     "$(audit_tail 1)"
@@ -222,16 +234,46 @@ attest t.json
 expect_status "a byte changed in the signature fails" 1 "$rc"
 expect_match "... for the signature" \
     "^cml-attest: the report does not verify: the report's signature (does not verify|is no)" "$out"
-tamper certificate
+# chain EXPR: r.json with the reply's certificate's PEM blocks (b: the
+# list, the device certificate first) replaced by the Python expression
+# EXPR of them into t.json; flip(c) is c with one base64 character changed
+# in the middle.
+chain() {
+	python3 - "$1" <<'PY' || fail "chain $1"
+import json, sys
+r = json.load(open("r.json"))
+e = "-----END CERTIFICATE-----\n"
+b = [c + e for c in r["certificate"].split(e) if c]
+def flip(c):
+    i = len(c) // 2
+    while c[i] in "\n-=":
+        i += 1
+    return c[:i] + ("B" if c[i] == "A" else "A") + c[i + 1:]
+r["certificate"] = "".join(eval(sys.argv[1]))
+json.dump(r, open("t.json", "w"))
+PY
+}
+chain '[flip(b[0])] + b[1:]'
 attest t.json
 expect_status "a byte changed in the certificate fails" 1 "$rc"
 expect_match "... for the certificate" \
     "^cml-attest: the report does not verify: the (reply's )?device certificate" "$out"
+chain 'b[:1] + [flip(b[1])]'
+attest t.json
+expect_status "a byte changed in the device CA after the certificate fails" 1 "$rc"
+expect_match "... for the certificate" \
+    "^cml-attest: the report does not verify: the (reply's )?device certificate" "$out"
+chain 'b[:1]'
+attest t.json
+expect_status "the device CA dropped from the reply: the root alone fails" 1 "$rc"
+expect_match "... the certificate does not chain to the root" \
+    "^cml-attest: the report does not verify: the device certificate \(O=cml device,CN=$uuid, issued by CN=cml device CA,O=cml\) does not chain to a CA given" "$out"
+out=$("$ATTEST" --ca "$PKI/root.crt" --ca "$PKI/devca.crt" --report t.json 2>&1)
+expect_status "... while root and device CA given verify it" 0 "$?"
 
 pki_make "$SCRATCH/pki2"
-out=$("$ATTEST" --ca "$SCRATCH/pki2/root.crt" --ca "$SCRATCH/pki2/devca.crt" \
-    --report r.json 2>&1)
-expect_status "another PKI's CAs fail" 1 "$?"
+out=$("$ATTEST" --ca "$SCRATCH/pki2/root.crt" --report r.json 2>&1)
+expect_status "another PKI's root fails" 1 "$?"
 expect_match "... the certificate does not chain to them" \
     "^cml-attest: the report does not verify: the device certificate .* does not chain to a CA given" "$out"
 out=$("$ATTEST" --ca "$PKI/devca.crt" --report r.json 2>&1)

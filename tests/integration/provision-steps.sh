@@ -5,18 +5,22 @@
 # run again answers the same without a second change in the audit trail
 # (the token step, which would change the device, is refused). Refused with
 # the reason and nothing stored: a certificate for another key with the
-# device UUID as CN, an anchor confirmed with a wrong fingerprint, the lock
-# before every step is done (the steps named). The token step makes c0 on
-# c0_guestos with the token type in its config. The device CA is kept as
-# an anchor of kind device that signs no software (a config signed under it
-# is refused). After the lock: an unsigned config refused, a factory-only
+# device UUID as CN, the right certificate with a CA certificate off its
+# path to the root in the file (the device CA on it is stored as the
+# certificate's chain once accepted), an anchor confirmed with a wrong
+# fingerprint, the lock before every step is done (the steps named). The
+# token step makes c0 on c0_guestos with the token type in its config. The
+# device CA is kept as an anchor of kind device that signs no software (a
+# config signed under it is refused). After the lock: an unsigned config refused, a factory-only
 # command refused as AlreadyProvisioned, require_signed_configs false
 # refused, the supplier and device anchors cannot be removed but an owner
 # anchor can; and cmld restarted is still provisioned.
 # Proves: CR 1.2 (the CSR carries the device UUID, the certificate must
 # certify the TPM's key), IAM 01 (the device certificate names the device
 # UUID and the TPM key), CR 1.9 (a certificate for another key refused),
-# CR 1.5 (c0's token made with its PIN and PUK, neither stored nor audited),
+# CR 1.8 (only the CA certificates on the path to the anchor are kept with
+# the device certificate), CR 1.5 (c0's token made with its PIN and PUK,
+# neither stored nor audited),
 # NDR 3.12 (the supplier anchor installed on confirmation and fixed once
 # provisioned), NDR 3.13 (owner anchors stay removable), CR 7.6 (settings
 # checked before any is stored), COM 06 (signed configs required once
@@ -122,6 +126,14 @@ issue() {
 	    fail "openssl x509 -req $1 failed"
 	cat "$DEV/devca.crt" >>"$2"
 }
+# cert_refused: the certificate step failed and stored nothing
+cert_refused() {
+	expect_eq "no device certificate stored" 0 \
+	    "$(sqlite3 "$db" ".timeout 5000" 'select count(*) from device_cert')"
+	expect_eq "the device CA is not stored either" 0 \
+	    "$(sqlite3 "$db" ".timeout 5000" "select count(*) from trust_anchor where kind = 'device'")"
+	step_is certificate failed
+}
 # A certificate with the device UUID as CN, for a key of its own.
 openssl ecparam -name secp384r1 -genkey -noout -out "$SCRATCH/other.key" 2>/dev/null
 openssl req -new -key "$SCRATCH/other.key" -subj "/CN=$UUID/O=cml device" \
@@ -132,16 +144,21 @@ expect_status "a certificate for another key: refused" 1 "$rc"
 expect_match "with the reason" \
     "^cmlsh: $SCRATCH/other.pem is not this device's certificate: .*key" \
     "$(cat "$SCRATCH/err")"
-expect_eq "no device certificate stored" 0 \
-    "$(sqlite3 "$db" ".timeout 5000" 'select count(*) from device_cert')"
-expect_eq "the device CA is not stored either" 0 \
-    "$(sqlite3 "$db" ".timeout 5000" "select count(*) from trust_anchor where kind = 'device'")"
-step_is certificate failed
+cert_refused
 expect_match "the step says why" "is not this device's certificate" \
     "$(cmlsh_run --json provision status | python3 -c 'import json, sys
 print([s for s in json.load(sys.stdin)["steps"] if s["name"] == "certificate"][0]["error"])')"
 
 issue "$SCRATCH/dev.csr" "$SCRATCH/dev.pem"
+# The right certificate and its device CA, then a CA certificate off its
+# path (the software-signing CA under the same root).
+cat "$SCRATCH/dev.pem" "$DEV/swca.crt" >"$SCRATCH/dev-extra.pem"
+run provision certificate "$SCRATCH/dev-extra.pem" "$DEV/root.crt"
+expect_status "a certificate off the path in the file: refused" 1 "$rc"
+expect_match "with the reason, naming it" \
+    "^cmlsh: $SCRATCH/dev-extra.pem is not this device's certificate: it comes with a certificate off its path: certificate 3 in $SCRATCH/dev-extra.pem, 'CN=device maker software signing CA,O=device maker', is not between it and the trust anchor 'CN=device maker root CA,O=device maker'" \
+    "$(cat "$SCRATCH/err")"
+cert_refused
 run provision certificate "$SCRATCH/dev.pem" "$DEV/root.crt"
 expect_status "provision certificate" 0 "$rc"
 cp "$SCRATCH/out" "$SCRATCH/cert1.out"
@@ -150,6 +167,9 @@ step_is certificate done
 expect_eq "the device certificate is stored" \
     "$(openssl x509 -in "$SCRATCH/dev.pem" -outform DER | sha256sum | cut -d' ' -f1)" \
     "$(sqlite3 "$db" ".timeout 5000" 'select fingerprint from device_cert')"
+expect_eq "with the device CA between it and the root as its chain" \
+    "$(openssl x509 -in "$DEV/devca.crt" -outform DER | od -An -v -tx1 | tr -d ' \n')" \
+    "$(sqlite3 "$db" ".timeout 5000" 'select lower(hex(chain)) from device_cert')"
 DEVCA_FP=$(openssl x509 -in "$DEV/root.crt" -outform DER | sha256sum | cut -d' ' -f1)
 expect_eq "the device CA is an anchor of kind device" "device" \
     "$(sqlite3 "$db" ".timeout 5000" "select kind from trust_anchor where fingerprint = '$DEVCA_FP'")"
