@@ -32,8 +32,6 @@
 /* The most members of one object, and entries of one array, of a report. */
 #define REPORT_FIELDS 64
 #define REPORT_ENTRIES 4096
-/* The most certificates in the reply's certificate (leaf and chain). */
-#define REPORT_CHAIN_MAX 8
 /* The most bytes of the signature, decoded (a DER ECDSA-Sig-Value). */
 #define REPORT_SIG_MAX 256
 /* The longest string of a report a result keeps. */
@@ -341,7 +339,8 @@ report_check_certificate(struct report_check *c, char **cause)
 		return -1;
 	}
 	if (report_read_pem(c->cert_pem, len, "the reply's device "
-	    "certificate", REPORT_CHAIN_MAX, &c->leaf, &n, cause) == -1)
+	    "certificate", CRYPTO_DEVCERT_CERTS_MAX, &c->leaf, &n,
+	    cause) == -1)
 		return -1;
 	return crypto_devcert_verify(c->cert_pem, "the reply's device "
 	    "certificate", w->anchors, w->anchor_lens, w->nanchors, NULL,

@@ -9,15 +9,17 @@
 # (a replayed attestation), a measurement log altered (a digest changed, a
 # config hash changed, an entry removed, two entries swapped, out of seq
 # order), a PCR value changed, a CA that did not issue the certificate,
-# another UUID, no certificate, the AK's certification by another device's
-# key, another device's AK, a quote signed by another AK.  Entries of an
-# earlier TPM reset are not replayed.  Usage errors exit 2.
+# another UUID, no certificate, more than 8 certificates, the AK's
+# certification by another device's key, another device's AK, a quote
+# signed by another AK.  Entries of an earlier TPM reset are not replayed.  The certificate followed by its
+# device CA verifies against the root alone.  Usage errors exit 2.
 # Proves: CR 1.2 (the device certificate vouches for the AK and its
 # quotes), CR 1.2(1) (the attestation names one device: its certificate
 # and UUID), CR 1.9(1) (the quote and the certification are signed by
 # keys that never leave the TPM; a restricted AK signs only what the TPM
 # made), CR 3.4(1) (a verifier replays the measurement log of container
-# starts against the quoted PCR and finds any change).
+# starts against the quoted PCR and finds any change), CR 1.8 (the device
+# certificate's chain checked up to the root the verifier gives).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -270,6 +272,24 @@ reject "another UUID" \
 mutate 'del q["certificate"]'
 reject "a reply without a device certificate" \
     "the reply carries no device certificate" "${ok_args[@]}"
+
+# The certificate followed by its device CA, as device attest gives it
+# when the certificate was installed with it: the root alone verifies it,
+# and not the certificate without it; more than 8 certificates are
+# refused.
+mutate 'q["certificate"] += open(sys.argv[1].replace("reply.json", "pki/devca.crt")).read()'
+out=$("$ATTEST" --ca "$SCRATCH/pki/root.crt" --nonce "$NONCE" --uuid "$UUID" \
+    "$SCRATCH/bad.json" 2>&1)
+expect_status "the certificate with its device CA: the root alone verifies it" 0 $?
+expect_match "... attestation: ok" "(^|
+)attestation: ok$" "$out"
+reject "the certificate without its device CA, against the root alone" \
+    "the device certificate \(O=cml device,CN=$UUID, issued by CN=cml device CA,O=cml\) does not chain to a CA given" \
+    --ca "$SCRATCH/pki/root.crt" --nonce "$NONCE" "$SCRATCH/reply.json"
+mutate 'q["certificate"] += open(sys.argv[1].replace("reply.json", "pki/devca.crt")).read() * 8'
+reject "a certificate followed by 8 more" \
+    "the reply's device certificate holds more than 8 certificates" \
+    "${ok_args[@]}"
 
 # Another device's parts: its key certifying our AK, its AK, its quote.
 reply other "$NONCE" "$log" >"$SCRATCH/other.json"

@@ -9,22 +9,26 @@
 # key's request signed by the same CA), one from a CA that is no trust
 # anchor, one for another UUID (the TPM's key, another CN); an operator
 # may not install.  With only the root as anchor, the certificate is
-# accepted when its device CA follows it in the file, refused without.  An operator may attest: `device attest NONCE` (nonce
-# validated) gives evidence that cml-attest verifies against the device CA
-# (the certificate, the quote, the log), and refuses for another nonce.
+# accepted when its device CA follows it in the file (which is stored as
+# its chain), refused without, and refused, nothing changed, when a CA
+# certificate off its path follows too.  An operator may attest: `device
+# attest NONCE` (nonce validated) gives evidence, the certificate followed
+# by its device CA, that cml-attest verifies against the root alone (the
+# certificate, the quote, the log), and refuses for another nonce.
 # With tpm2d stopped, csr, install and attest are refused at once, saying
 # so.
 # Proves: CR 1.2 (the device identified by a TPM-held key certified for
 # its UUID), IAM 01 (device identity: CSR, certificate checked against
 # the TPM key and the trust anchors), CR 1.9(1) (a certificate for another
 # key, another device or an unknown CA refused), COM 04 (attestation
-# evidence a remote verifier checks).
+# evidence a remote verifier checks), CR 1.8 (the certificate kept and
+# handed out with the CA certificates of its path, and no other).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 need_root
 need_binaries
-need_prog openssl python3 setpriv getent groupadd
+need_prog openssl python3 setpriv getent groupadd sqlite3
 [ -x "$MKPKI" ] || skip "no provisioning/cml-mkpki at $MKPKI"
 ensure_groups
 stack_start
@@ -32,6 +36,7 @@ user_programs
 
 uuid=$(cmlsh_run --json device status | json_get uuid)
 [ -n "$uuid" ] || fail "device status names no uuid"
+DB=$(state_dir)/cml.db
 # last_call OBJECT: the newest audit record of that method, as one line
 last_call() {
 	cmlsh_run --json -c 'audit list' | python3 -c '
@@ -158,8 +163,19 @@ install "$SCRATCH/dev.crt"
 expect_status "the root alone: the certificate without its CA refused" 1 "$rc"
 expect_match "refused: no chain to the root" "does not chain to a trust anchor" "$out"
 cat "$SCRATCH/dev.crt" "$pki/devca.crt" >"$SCRATCH/dev-chain.pem"
+cat "$SCRATCH/dev-chain.pem" "$pki/swca.crt" >"$SCRATCH/dev-extra.pem"
+install "$SCRATCH/dev-extra.pem"
+expect_status "with a CA certificate off its path after them: refused" 1 "$rc"
+expect_match "refused: naming the certificate off the path" \
+    "dev-extra\\.pem is not this device's certificate: it comes with a certificate off its path: certificate 3 in .*dev-extra\\.pem, 'CN=cml software signing CA,O=cml', is not between it and the trust anchor 'CN=cml root CA,O=cml'" "$out"
+expect_eq "the refusal changed nothing: the certificate installed under the device CA, no chain" \
+    "$(openssl x509 -in "$SCRATCH/dev.crt" -outform DER | sha256sum | cut -d' ' -f1) 0" \
+    "$(sqlite3 "$DB" 'SELECT fingerprint, length(chain) FROM device_cert' | tr '|' ' ')"
 install "$SCRATCH/dev-chain.pem"
 expect_status "the certificate with its device CA after it: accepted" 0 "$rc"
+expect_eq "the device CA is kept as its chain" \
+    "$(openssl x509 -in "$pki/devca.crt" -outform DER | od -An -v -tx1 | tr -d ' \n')" \
+    "$(sqlite3 "$DB" 'SELECT lower(hex(chain)) FROM device_cert')"
 _run_tool "ca add devca" "$CMLSH" --socket "$SOCK" ca add "$pki/devca.crt"
 
 # --- device attest ---------------------------------------------------------
@@ -175,25 +191,25 @@ expect_eq "attest: uuid, nonce, certificate subject" "$uuid $nonce $subject" \
     "$(python3 -c 'import json, sys
 d = json.load(sys.stdin)
 print(d["uuid"], d["nonce"], d["certificate_subject"])' <"$SCRATCH/attest.json")"
-expect_eq "attest: the certificate is the one installed" \
-    "$(openssl x509 -in "$SCRATCH/dev.crt" -outform DER | sha256sum)" \
-    "$(json_get certificate <"$SCRATCH/attest.json" | openssl x509 -outform DER | sha256sum)"
+expect_eq "attest: the certificate is the one installed, then its device CA" \
+    "$(openssl x509 -in "$SCRATCH/dev.crt"; openssl x509 -in "$pki/devca.crt")" \
+    "$(json_get certificate <"$SCRATCH/attest.json")"
 out=$(cmlsh_run device attest "$nonce")
 expect_match "attest: the human form sums it up" \
     "(^|
 )log: +0 entries
 certificate: +$subject$" "$out"
 if [ -x "$CML_BUILDDIR/provisioning/cml-attest" ]; then
-	out=$("$CML_BUILDDIR/provisioning/cml-attest" --ca "$pki/devca.crt" \
+	out=$("$CML_BUILDDIR/provisioning/cml-attest" --ca "$pki/root.crt" \
 	    --nonce "$nonce" --uuid "$uuid" "$SCRATCH/attest.json" 2>&1)
-	expect_status "cml-attest verifies the evidence" 0 $?
+	expect_status "cml-attest verifies the evidence with the root alone" 0 $?
 	expect_match "cml-attest: ok" "attestation: ok" "$out"
-	"$CML_BUILDDIR/provisioning/cml-attest" --ca "$pki/devca.crt" \
+	"$CML_BUILDDIR/provisioning/cml-attest" --ca "$pki/root.crt" \
 	    --nonce "$(openssl rand -hex 20)" --uuid "$uuid" "$SCRATCH/attest.json" >/dev/null 2>&1
 	expect_status "cml-attest refuses it for another nonce" 1 $?
-	"$CML_BUILDDIR/provisioning/cml-attest" --ca "$SCRATCH/pki2/devca.crt" \
+	"$CML_BUILDDIR/provisioning/cml-attest" --ca "$SCRATCH/pki2/root.crt" \
 	    --nonce "$nonce" --uuid "$uuid" "$SCRATCH/attest.json" >/dev/null 2>&1
-	expect_status "cml-attest refuses it under another CA" 1 $?
+	expect_status "cml-attest refuses it under another root" 1 $?
 else
 	echo "# no cml-attest in $CML_BUILDDIR/provisioning: not verified here" >&2
 fi

@@ -10,11 +10,13 @@
 # answers as JSON, PIN and PUK on stdin, then do every step left: the end
 # state is exactly the one asked for (steps, certificate, the supplier,
 # owner and device CA anchors, settings, c0's softtoken with that PIN,
-# provisioned) and the signed report verifies off the device (a changed
-# byte fails it). --json gives one object per step and a summary; --status
+# provisioned) and the signed report verifies off the device with the
+# factory's root CA alone, the device CA coming with the certificate (a
+# changed byte fails it). --json gives one object per step and a summary; --status
 # shows the steps; a run on a provisioned device has nothing left to do.
 # Proves: CR 1.2 (the request and certificate carry the device UUID), IAM 01
-# (the device certificate for the TPM key, installed by provisioning), CR 1.9
+# (the device certificate for the TPM key, installed by provisioning), CR 1.8
+# (the certificate kept and handed out with its device CA), CR 1.9
 # (the device PKI's certificate checked against the TPM key), NDR 3.12,
 # NDR 3.13 (supplier and owner anchors, each installed only with its
 # fingerprint confirmed), CR 1.5 (c0's token made with the PIN given), CR 7.6
@@ -228,7 +230,7 @@ r = json.load(open(sys.argv[1]))
 r["report"] = r["report"].replace("provisioned", "provisionee", 1)
 json.dump(r, open(sys.argv[1] + ".changed", "w"))
 PY
-"$CML_ATTEST" --ca "$FAB/root.crt" --ca "$FAB/devca.crt" --report report.json.changed >/dev/null 2>&1
+"$CML_ATTEST" --ca "$FAB/root.crt" --report report.json.changed >/dev/null 2>&1
 expect_status "a report with one byte changed does not verify" 1 $?
 
 # --- again: nothing left to do ---------------------------------------------------
@@ -237,7 +239,7 @@ out=$(printf '%s\n%s\n' "$pin" "$puk" | prov --batch device.json 2>&1)
 expect_status "a run on the provisioned device" 0 $?
 expect_match "says there is nothing left to do" "It is provisioned: there is nothing left to do\\." "$out"
 expect_eq "and writes the report again" "report: ok" \
-    "$("$CML_ATTEST" --ca "$FAB/root.crt" --ca "$FAB/devca.crt" --report report.json 2>&1 | tail -n 1)"
+    "$("$CML_ATTEST" --ca "$FAB/root.crt" --report report.json 2>&1 | tail -n 1)"
 expect_eq "the state did not change" "$state" "$(prov_state "$SCRATCH/report.json")"
 
 # --- exit statuses of the client itself --------------------------------------------
