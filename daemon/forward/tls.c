@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto.h"
+#include "devcert.h"
 #include "tls.h"
 #include "tpmkey.h"
 #include "loop.h"
@@ -112,9 +113,10 @@ fail:
 static int
 fwd_tls_load_cert(struct fwd_tls *t, const char *pem, char **cause)
 {
-	X509 *cert = NULL;
+	X509 *cert = NULL, *ca;
 	char *why;
 	BIO *bio;
+	size_t n = 0;
 	int rc = -1;
 
 	if ((bio = BIO_new_mem_buf(pem, -1)) != NULL) {
@@ -136,9 +138,32 @@ fwd_tls_load_cert(struct fwd_tls *t, const char *pem, char **cause)
 		free(why);
 		goto out;
 	}
+	/*
+	 * The CA certificates cmld keeps with the device certificate follow
+	 * it (leaf first, then each issuer), so that a collector that
+	 * trusts only the root accepts the device.
+	 */
+	if ((bio = BIO_new_mem_buf(pem, -1)) == NULL)
+		goto chain;
+	X509_free(PEM_read_bio_X509(bio, NULL, NULL, NULL));
+	for (n = 0; n < CRYPTO_DEVCERT_CERTS_MAX &&
+	    (ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL; n++) {
+		if (SSL_CTX_add0_chain_cert(t->ctx, ca) != 1) {
+			X509_free(ca);
+			BIO_free(bio);
+			why = crypto_openssl_error();
+			*cause = xasprintf("the device certificate's CA "
+			    "certificates cannot be sent: %s", why);
+			free(why);
+			goto out;
+		}
+	}
+	BIO_free(bio);
+chain:
 	/* Intermediate CAs among the configured ones go along. */
-	SSL_CTX_build_cert_chain(t->ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
-	    SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR);
+	if (n == 0)
+		SSL_CTX_build_cert_chain(t->ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+		    SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR);
 	ERR_clear_error();
 	rc = 0;
 out:

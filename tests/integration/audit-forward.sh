@@ -2,7 +2,8 @@
 # Audit forwarding to a real rsyslog over TLS (RFC 5424 messages, RFC 5425
 # transport, rsyslog-gnutls) on loopback, with mutual authentication: the
 # collector accepts only the device certificate (x509/name, the device's
-# UUID), whose key stays in the TPM behind tpm2d (cml-forward asks tpm2d's
+# UUID; the collector trusts only the root, the device sends its device CA
+# certificate along), whose key stays in the TPM behind tpm2d (cml-forward asks tpm2d's
 # SignDigest to sign the handshake).  Every record arrives exactly once and
 # in order, as an RFC 5424 message with the record in its structured data;
 # after the collector is stopped, records are written and the collector is
@@ -50,8 +51,11 @@ openssl x509 -req -in "$SCRATCH/dev.csr" -CA "$pki/devca.crt" -CAkey "$pki/devca
     -set_serial "0x$(openssl rand -hex 8)" -days 30 -sha384 \
     -extfile "$SCRATCH/dev.ext" -out "$SCRATCH/dev.crt" >/dev/null 2>&1 ||
 	fail "openssl x509 -req (device) failed"
-_run_tool "ca add devca" "$CMLSH" --socket "$SOCK" ca add "$pki/devca.crt"
-_run_tool "device cert install" "$CMLSH" --socket "$SOCK" device cert install "$SCRATCH/dev.crt"
+# the root is the one anchor: the device certificate comes with the device
+# CA, and so does the collector's
+cat "$SCRATCH/dev.crt" "$pki/devca.crt" >"$SCRATCH/dev-chain.pem"
+_run_tool "ca add root" "$CMLSH" --socket "$SOCK" ca add "$pki/root.crt"
+_run_tool "device cert install" "$CMLSH" --socket "$SOCK" device cert install "$SCRATCH/dev-chain.pem"
 
 # collector_cert DIR CA: a server certificate for 127.0.0.1 from CA
 collector_cert() {
@@ -66,6 +70,7 @@ collector_cert() {
 	    -set_serial "0x$(openssl rand -hex 8)" -days 30 -sha256 \
 	    -extfile "$dir/ext" -out "$dir/cert.pem" >/dev/null 2>&1 ||
 		fail "openssl x509 -req (collector) failed"
+	cat "$ca.crt" >>"$dir/cert.pem"
 }
 collector_cert "$SCRATCH/good" "$pki/devca"
 # another PKI's: a collector the device must refuse
@@ -90,7 +95,7 @@ collector_start() {
 	cat >"$dir/rsyslog.conf" <<EOF
 global(workDirectory="$dir/work"
     defaultNetstreamDriver="gtls"
-    defaultNetstreamDriverCAFile="$pki/devca.crt"
+    defaultNetstreamDriverCAFile="$pki/root.crt"
     defaultNetstreamDriverCertFile="$certdir/cert.pem"
     defaultNetstreamDriverKeyFile="$certdir/key.pem")
 module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1"
@@ -265,16 +270,18 @@ probe() {
 	msg="<13>1 2026-01-01T00:00:00Z probe cml - $marker - probe"
 	printf '%d %s' "${#msg}" "$msg" |
 	    timeout 10 openssl s_client -quiet -connect "127.0.0.1:$port" \
-	    -CAfile "$pki/devca.crt" "$@" >/dev/null 2>&1
+	    -CAfile "$pki/root.crt" "$@" >/dev/null 2>&1
 	sleep 1
 }
 client_cert other "$(cat /proc/sys/kernel/random/uuid)"
 client_cert same "$uuid"
-probe probe-other -cert "$SCRATCH/client-other/cert.pem" -key "$SCRATCH/client-other/key.pem"
+probe probe-other -cert "$SCRATCH/client-other/cert.pem" -key "$SCRATCH/client-other/key.pem" \
+    -cert_chain "$pki/devca.crt"
 probe probe-none
 # (the control: a certificate naming this device gets in, so the probes are
 # heard; only the device CA issues it, for the TPM's key)
-probe probe-same -cert "$SCRATCH/client-same/cert.pem" -key "$SCRATCH/client-same/key.pem"
+probe probe-same -cert "$SCRATCH/client-same/cert.pem" -key "$SCRATCH/client-same/key.pem" \
+    -cert_chain "$pki/devca.crt"
 for i in $(seq 1 50); do
 	grep -q ' probe-same ' "$out" && break
 	sleep 0.1
