@@ -93,9 +93,11 @@ const char *identity_key_answer(const char *error, struct json_object *params,
     const char **why);
 /*
  * Checks a device certificate (buf, PEM or DER, from the file called
- * name) against the anchors an, the TPM's device key key (PEM) and the
- * device UUID, and stores it as the device certificate; fills *cert
- * (crypto_cert_clear it).  -1 with *error (a varlink error name) and
+ * name; in PEM it may be followed by the CA certificates between it and
+ * the anchor, and by nothing else) against the anchors an, the TPM's
+ * device key key (PEM) and the device UUID, and stores it with those CA
+ * certificates as the device certificate; fills *cert (crypto_cert_clear
+ * it).  -1 with *error (a varlink error name) and
  * *cause (the whole message) set.
  */
 int identity_cert_install(struct cmld *cmld, const char *buf, size_t len,
