@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <linux/capability.h>
 #include <netinet/in.h>
 
 #include <stdarg.h>
@@ -680,7 +681,7 @@ cconfig_read_process(struct cconfig_parser *p, struct json_object *top,
     struct cconfig *c)
 {
 	static const char *const known[] = {
-		"args", "env", "capabilities", NULL
+		"args", "env", "capabilities", "init_shim", NULL
 	};
 	struct json_object *proc;
 
@@ -688,8 +689,20 @@ cconfig_read_process(struct cconfig_parser *p, struct json_object *top,
 		return -1;
 	if (cconfig_read_args(p, proc, c) == -1 ||
 	    cconfig_read_env(p, proc, c) == -1 ||
-	    cconfig_read_caps(p, proc, c) == -1)
+	    cconfig_read_caps(p, proc, c) == -1 ||
+	    cconfig_bool(proc, "process", "init_shim", &c->init_shim,
+	    p->cause) == -1)
 		return -1;
+	/*
+	 * The shim is a fork of cmld that never executes a program: what
+	 * may trace it could read what cmld held in memory at the start.
+	 */
+	if (c->init_shim && (c->caps & (UINT64_C(1) << CAP_SYS_PTRACE))) {
+		xcause(p->cause, "process.init_shim cannot go with "
+		    "CAP_SYS_PTRACE: the shim is a copy of cmld, whose memory "
+		    "a process that may trace it could read");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1846,6 +1859,8 @@ cconfig_to_json(const struct cconfig *c)
 	}
 	json_object_object_add(o, "capabilities",
 	    cconfig_json_one("bounding", a));
+	json_object_object_add(o, "init_shim",
+	    json_object_new_boolean(c->init_shim));
 	json_object_object_add(top, "process", o);
 
 	res = json_object_new_object();

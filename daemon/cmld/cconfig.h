@@ -137,6 +137,11 @@ struct cconfig {
 	char **env; /* never NULL */
 	size_t nenv;
 	uint64_t caps; /* bit n set: capability n stays in the bounding set */
+	/*
+	 * PID 1 is cml's init shim, which passes signals on to the init
+	 * (its child) and reaps orphans, instead of the init itself.
+	 */
+	int init_shim;
 
 	long long memory_limit; /* bytes */
 	long long cpu_shares;

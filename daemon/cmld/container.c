@@ -468,6 +468,145 @@ container_child_abort(struct container *c, int status)
 	_exit(status);
 }
 
+/*
+ * The pid that a waiting process (an exec's, or the init shim) passes
+ * signals on to: set in that forked process only, never in cmld.
+ */
+static volatile pid_t container_fwd_pid;
+
+/* The signals a waiting process passes on. */
+static const int container_fwd_sigs[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+};
+#define CONTAINER_NFWD (sizeof container_fwd_sigs / sizeof(int))
+
+/* A waiting process's handler: passes a signal on. */
+static void
+container_fwd_handler(int sig)
+{
+	int saved = errno;
+
+	if (container_fwd_pid > 0)
+		kill(container_fwd_pid, sig);
+	errno = saved;
+}
+
+/*
+ * Before the fork of what a process will wait for: blocks the signals it
+ * passes on (held until it knows whom to pass them to) and catches them,
+ * the previous mask in *old.  Caught from now on, they are never lost
+ * for a PID 1, whose default action the kernel skips.
+ */
+static void
+container_fwd_prepare(sigset_t *old)
+{
+	struct sigaction sa;
+	sigset_t fwd;
+	size_t i;
+
+	sigemptyset(&fwd);
+	for (i = 0; i < CONTAINER_NFWD; i++)
+		sigaddset(&fwd, container_fwd_sigs[i]);
+	sigprocmask(SIG_BLOCK, &fwd, old);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = container_fwd_handler;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < CONTAINER_NFWD; i++)
+		sigaction(container_fwd_sigs[i], &sa, NULL);
+}
+
+/* In the forked child: the default actions and mask old back. */
+static void
+container_fwd_child(const sigset_t *old)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < CONTAINER_NFWD; i++)
+		sigaction(container_fwd_sigs[i], &sa, NULL);
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * The waiting process: passes the signals on to pid, keeps none of
+ * cmld's descriptors (its clients, its database) nor the child's pipes,
+ * pty and socket, whose end must mean the child's end, waits for pid
+ * (reaping any other child on the way: a PID 1 inherits orphans) and
+ * ends with its status, 128 + N when signal N killed it.
+ */
+static void __attribute__((noreturn))
+container_fwd_wait(pid_t pid, const sigset_t *old)
+{
+	pid_t got;
+	int status, fd;
+
+	container_fwd_pid = pid;
+	sigprocmask(SIG_SETMASK, old, NULL);
+	if (syscall(SYS_close_range, 0U, ~0U, 0) == -1) {
+		for (fd = 0; fd < 4096; fd++)
+			close(fd);
+	}
+	for (;;) {
+		got = waitpid(-1, &status, 0);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			_exit(126);
+		if (got == pid)
+			break;
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	_exit(128 + WTERMSIG(status));
+}
+
+/*
+ * Child side, with the init shim, once every module set the child up
+ * (so the shim keeps exactly init's namespaces, root, cgroups, seccomp
+ * filter and capability bounding set): forks.  The child returns, to go
+ * on and execute init; this process stays PID 1, catching the signals
+ * of container_fwd_sigs from before init runs, passing them on to init,
+ * reaping orphans, and ending with init's status.  It executes nothing
+ * and keeps a copy of cmld's memory, so it cannot be dumped or traced
+ * (cconfig refuses CAP_SYS_PTRACE with it) and holds no capability.
+ */
+static void
+container_child_shim(struct container *c)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+	sigset_t old;
+	pid_t pid;
+
+	container_fwd_prepare(&old);
+	if (prctl(PR_SET_DUMPABLE, 0) == -1) {
+		container_child_fail(c, errno, "the init shim cannot be made "
+		    "undumpable");
+		container_child_abort(c, 1);
+	}
+	if ((pid = fork()) == -1) {
+		container_child_fail(c, errno, "the init shim cannot fork "
+		    "the init");
+		container_child_abort(c, 1);
+	}
+	if (pid == 0) {
+		container_fwd_child(&old);
+		return;
+	}
+	memset(&hdr, 0, sizeof hdr);
+	memset(data, 0, sizeof data);
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	/* It only signals and waits for its own children. */
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capset, &hdr, data) == -1) {
+		kill(pid, SIGKILL);
+		_exit(1);
+	}
+	container_fwd_wait(pid, &old);
+}
+
 /* The child of container_start: becomes the container's init. */
 static void __attribute__((noreturn))
 container_child_main(struct container *c, int sock, int nullfd)
@@ -487,6 +626,8 @@ container_child_main(struct container *c, int sock, int nullfd)
 		if (container_modules[i]->child(c) == -1)
 			container_child_abort(c, 1);
 	}
+	if (c->init_shim)
+		container_child_shim(c);
 	out = c->outfd != -1 ? c->outfd : nullfd;
 	/* A console (a pty) is init's input too; not its controlling tty. */
 	if (dup2(c->console ? out : nullfd, 0) == -1 || dup2(out, 1) == -1 ||
@@ -506,14 +647,18 @@ container_child_main(struct container *c, int sock, int nullfd)
 /*
  * Waits for the child's verdict on sock: 0 once it executed its program,
  * -1 with *cause set when a step failed or it ended without saying why.
+ * With execp, sock passes credentials (SO_PASSCRED) and *execp is set to
+ * the pid, in cmld's PID namespace, of the process that said it executes
+ * the program (the init shim's child).
  */
 static int
 container_sync_wait(struct container *c, int sock, pid_t pid, int *fdp,
-    char **cause)
+    pid_t *execp, char **cause)
 {
 	union {
 		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int)) +
+		    CMSG_SPACE(sizeof(struct ucred))];
 	} u;
 	struct cmsghdr *cmsg;
 	struct msghdr mh;
@@ -557,12 +702,24 @@ container_sync_wait(struct container *c, int sock, pid_t pid, int *fdp,
 		mh.msg_controllen = sizeof u.buf;
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		/* Only an exec's pty master comes along, and only where asked. */
-		if (n > 0 && (cmsg = CMSG_FIRSTHDR(&mh)) != NULL &&
-		    cmsg->cmsg_level == SOL_SOCKET &&
-		    cmsg->cmsg_type == SCM_RIGHTS &&
-		    cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+		for (cmsg = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cmsg != NULL;
+		    cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+			struct ucred cred;
 			int fd;
 
+			if (cmsg->cmsg_level != SOL_SOCKET)
+				continue;
+			if (cmsg->cmsg_type == SCM_CREDENTIALS &&
+			    cmsg->cmsg_len == CMSG_LEN(sizeof cred)) {
+				memcpy(&cred, CMSG_DATA(cmsg), sizeof cred);
+				if (execp != NULL &&
+				    msg.type == CONTAINER_MSG_EXEC)
+					*execp = cred.pid;
+				continue;
+			}
+			if (cmsg->cmsg_type != SCM_RIGHTS ||
+			    cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+				continue;
 			memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
 			if (fdp == NULL || *fdp != -1 ||
 			    msg.type != CONTAINER_MSG_PTY) {
@@ -726,6 +883,7 @@ container_new(const struct cconfig *cfg, const char *guestos_dir,
 		    CONTAINER_DEFAULT_INIT);
 	}
 	c->envp = container_env(cfg);
+	c->init_shim = cfg->init_shim;
 	c->caps = cfg->caps;
 	c->memory_limit = cfg->memory_limit;
 	c->cpu_shares = cfg->cpu_shares;
@@ -910,8 +1068,8 @@ int
 container_start(struct container *c, char **cause)
 {
 	const struct container_module *mod;
-	int sv[2] = { -1, -1 }, nullfd = -1, pidfd = -1;
-	pid_t pid = -1;
+	int sv[2] = { -1, -1 }, nullfd = -1, pidfd = -1, one = 1;
+	pid_t pid = -1, initpid = 0;
 	size_t i;
 	struct timespec t0, t1;
 
@@ -931,6 +1089,12 @@ container_start(struct container *c, char **cause)
 		goto fail;
 	}
 	c->psock = sv[0];
+	/* The shim's child says it executes init: its pid comes along. */
+	if (c->init_shim && setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one,
+	    sizeof one) == -1) {
+		*cause = xasprintf("SO_PASSCRED: %s", strerror(errno));
+		goto fail;
+	}
 	if ((nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
 		*cause = xasprintf("cannot open /dev/null: %s", strerror(errno));
 		goto fail;
@@ -961,14 +1125,23 @@ container_start(struct container *c, char **cause)
 			goto fail;
 		}
 	}
-	if (container_sync_wait(c, sv[0], pid, NULL, cause) == -1)
+	if (container_sync_wait(c, sv[0], pid, NULL,
+	    c->init_shim ? &initpid : NULL, cause) == -1)
 		goto fail;
+	if (c->init_shim) {
+		if (initpid <= 0) {
+			*cause = xasprintf("the init shim of container '%s' "
+			    "did not say which process is init", c->name);
+			goto fail;
+		}
+		c->pid = initpid;
+	}
 	c->psock = -1;
 	close(sv[0]);
 	close(nullfd);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	log_debug("container %s: init %ld started in %.1f ms", c->name,
-	    (long)pid, (t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (long)c->pid, (t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	return 0;
 
@@ -1021,6 +1194,89 @@ container_signal(struct container *c, int sig, char **cause)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Reads what a small file of /proc says into buf (NUL-terminated), at
+ * most len - 1 bytes, in one go; -1 when it cannot be read.
+ */
+static int
+container_proc_read(const char *path, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return -1;
+	while (off < len - 1) {
+		n = read(fd, buf + off, len - 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	return off > 0 ? 0 : -1;
+}
+
+/*
+ * Finds the line "KEY:\tVALUE" in a /proc status text and reads VALUE
+ * in base (10 or 16); -1 when it is not there or not a number.
+ */
+static int
+container_status_field(const char *text, const char *key, int base,
+    long long *value)
+{
+	size_t klen = strlen(key);
+	const char *p;
+	char *end;
+
+	for (p = text; p != NULL; p = strchr(p, '\n'), p = p != NULL ?
+	    p + 1 : NULL) {
+		if (strncmp(p, key, klen) != 0 || p[klen] != ':')
+			continue;
+		errno = 0;
+		*value = (long long)strtoull(p + klen + 1, &end, base);
+		if (errno != 0 || end == p + klen + 1 ||
+		    (*end != '\n' && *end != '\0'))
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+int
+container_sigaction(struct container *c, int sig)
+{
+	char path[64], buf[4096];
+	long long pid, cgt, ign;
+	unsigned long long bit;
+
+	if (c->pidfd == -1 || sig < 1 || sig > 64)
+		return -1;
+	/* The pid the pidfd names (-1 once it ended), not one reused since. */
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", c->pidfd);
+	if (container_proc_read(path, buf, sizeof buf) == -1 ||
+	    container_status_field(buf, "Pid", 10, &pid) == -1 || pid <= 0 ||
+	    pid > INT_MAX)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%lld/status", pid);
+	if (container_proc_read(path, buf, sizeof buf) == -1 ||
+	    container_status_field(buf, "SigCgt", 16, &cgt) == -1 ||
+	    container_status_field(buf, "SigIgn", 16, &ign) == -1)
+		return -1;
+	/* Still alive after the read: what it said was about this process. */
+	if (container_pidfd_send_signal(c->pidfd, 0) == -1)
+		return -1;
+	bit = 1ULL << (sig - 1);
+	if ((unsigned long long)cgt & bit)
+		return CONTAINER_SIG_CAUGHT;
+	if ((unsigned long long)ign & bit)
+		return CONTAINER_SIG_IGNORED;
+	return CONTAINER_SIG_DEFAULT;
 }
 
 int
@@ -1134,6 +1390,15 @@ container_reap(struct container *c, char **reason)
 			code = si.si_status;
 		else
 			signo = si.si_status;
+		/*
+		 * The shim ends with init's status, 128 + N when signal N
+		 * ended init (a PID 1 cannot end by its own signal): what
+		 * ended init is what ended the container.
+		 */
+		if (c->init_shim && code > 128 && code <= 128 + SIGRTMAX) {
+			signo = code - 128;
+			code = -1;
+		}
 	} else {
 		pfd.fd = c->pidfd;
 		pfd.events = POLLIN;
@@ -1272,28 +1537,6 @@ fail:
 }
 
 /*
- * The command's pid, for the waiting process's signal handler: set in that
- * forked process only, never in cmld.
- */
-static volatile pid_t container_exec_cmd;
-
-/* The signals the waiting process passes on to the command. */
-static const int container_exec_fwd[] = {
-	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-};
-
-/* Exec side, the waiting process: passes a signal on to the command. */
-static void
-container_exec_forward(int sig)
-{
-	int saved = errno;
-
-	if (container_exec_cmd > 0)
-		kill(container_exec_cmd, sig);
-	errno = saved;
-}
-
-/*
  * Exec side, with a tty: opens a pseudo-terminal of the container's own
  * devpts (its /dev/ptmx, in its mount namespace and root), sized as asked,
  * sends the master to cmld and returns the slave (opened from the master,
@@ -1371,11 +1614,10 @@ container_exec_child(struct container *c, char *const argv[],
     const struct container_exec_io *io, int sock, int rootfd, int in,
     int out, int err)
 {
-	struct sigaction sa;
-	sigset_t fwd, old;
+	sigset_t old;
 	size_t i;
 	pid_t pid;
-	int status, fd, pty = -1;
+	int pty = -1;
 
 	c->sock = sock;
 	container_child_signals();
@@ -1402,43 +1644,17 @@ container_exec_child(struct container *c, char *const argv[],
 	}
 	if (io->tty && (pty = container_exec_pty(c, io)) == -1)
 		container_child_abort(c, 126);
-	/* Held until the handlers know whom to pass them to. */
-	sigemptyset(&fwd);
-	for (i = 0; i < sizeof container_exec_fwd / sizeof(int); i++)
-		sigaddset(&fwd, container_exec_fwd[i]);
-	sigprocmask(SIG_BLOCK, &fwd, &old);
+	container_fwd_prepare(&old);
 	if ((pid = fork()) == -1) {
 		container_child_fail(c, errno, "fork into container '%s' failed",
 		    c->name);
 		container_child_abort(c, 126);
 	}
 	if (pid == 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		container_fwd_child(&old);
 		container_exec_run(c, argv, in, out, err, pty);
 	}
-	container_exec_cmd = pid;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = container_exec_forward;
-	sa.sa_flags = SA_RESTART;
-	for (i = 0; i < sizeof container_exec_fwd / sizeof(int); i++)
-		sigaction(container_exec_fwd[i], &sa, NULL);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	/*
-	 * This process only waits: it keeps none of cmld's descriptors (its
-	 * clients, its database) nor the command's pipes, pty and socket,
-	 * whose end must mean the command's end.
-	 */
-	if (syscall(SYS_close_range, 0U, ~0U, 0) == -1) {
-		for (fd = 0; fd < 4096; fd++)
-			close(fd);
-	}
-	while (waitpid(pid, &status, 0) == -1) {
-		if (errno != EINTR)
-			_exit(126);
-	}
-	if (WIFEXITED(status))
-		_exit(WEXITSTATUS(status));
-	_exit(128 + WTERMSIG(status));
+	container_fwd_wait(pid, &old);
 }
 
 int
@@ -1531,7 +1747,7 @@ container_exec_io(struct container *c, char *const argv[],
 		    strerror(errno));
 		goto out;
 	}
-	if (container_sync_wait(c, sv[0], pid, io->tty ? &pty : NULL,
+	if (container_sync_wait(c, sv[0], pid, io->tty ? &pty : NULL, NULL,
 	    cause) == -1)
 		goto out;
 	if (io->tty && pty == -1) {
@@ -1641,11 +1857,73 @@ out:
 	return rc;
 }
 
+/*
+ * Reads process pid's parent and its pid in its own PID namespace (the
+ * last of NSpid); -1 when it is gone.
+ */
+static int
+container_proc_ids(pid_t pid, long long *ppid, long long *nspid)
+{
+	char path[64], buf[4096];
+	const char *p, *e;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if (container_proc_read(path, buf, sizeof buf) == -1 ||
+	    container_status_field(buf, "PPid", 10, ppid) == -1 ||
+	    (p = strstr(buf, "\nNSpid:")) == NULL)
+		return -1;
+	if ((e = strchr(p + 1, '\n')) == NULL)
+		return -1;
+	while (e > p && (e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (p = e; p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (p == e)
+		return -1;
+	*nspid = strtoll(p, NULL, 10);
+	return 0;
+}
+
+/*
+ * With the init shim: from pid, the shim (a namespace's init) or its
+ * child init (as the store records it), finds both: *shim to adopt, and
+ * *init (the shim itself when its child is gone).
+ */
+static void
+container_adopt_shim(struct container *c, pid_t pid, pid_t *shim,
+    pid_t *init)
+{
+	long long ppid, nspid;
+	pid_t *pids = NULL;
+	size_t i;
+
+	*shim = *init = pid;
+	if (container_proc_ids(pid, &ppid, &nspid) == -1)
+		return;
+	if (nspid != 1) {
+		*shim = (pid_t)ppid;
+		return;
+	}
+	for (i = 0; i < CONTAINER_NMODULES && pids == NULL; i++) {
+		if (container_modules[i]->procs != NULL)
+			pids = container_modules[i]->procs(c);
+	}
+	for (i = 0; pids != NULL && pids[i] != 0; i++) {
+		if (container_proc_ids(pids[i], &ppid, &nspid) == 0 &&
+		    ppid == pid && nspid == 2) {
+			*init = pids[i];
+			break;
+		}
+	}
+	free(pids);
+}
+
 int
 container_adopt(struct container *c, pid_t pid, char **cause)
 {
 	size_t i;
 	int pidfd;
+	pid_t init = pid;
 
 	if (c->pid != 0) {
 		*cause = xasprintf("container '%s' is running already", c->name);
@@ -1655,7 +1933,9 @@ container_adopt(struct container *c, pid_t pid, char **cause)
 		*cause = xasprintf("%ld is no container's init", (long)pid);
 		return -1;
 	}
-	if ((pidfd = container_pidfd_open(pid)) == -1) {
+	if (c->init_shim)
+		container_adopt_shim(c, pid, &pid, &init);
+	if (pid <= 1 || (pidfd = container_pidfd_open(pid)) == -1) {
 		*cause = xasprintf("process %ld is gone: %s", (long)pid,
 		    strerror(errno));
 		return -1;
@@ -1675,6 +1955,8 @@ container_adopt(struct container *c, pid_t pid, char **cause)
 		*cause = xasprintf("process %ld is gone", (long)pid);
 		goto fail;
 	}
+	/* What is reported is the init program's pid, the shim's child. */
+	c->pid = init;
 	c->adopted = 1;
 	c->reaped = 0;
 	c->stopping = 0;

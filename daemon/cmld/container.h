@@ -126,7 +126,8 @@ void container_set_output(struct container *c, int fd);
 void container_set_console(struct container *c, int fd);
 /*
  * Starts the container and returns once its init has been executed; sets
- * c->pid and c->pidfd (readable when init exits: then container_reap).
+ * c->pid and c->pidfd (readable when init exits, or with the init shim
+ * when the shim ended after init: then container_reap).
  * On failure everything set up is undone.  -1 with *cause naming the step
  * that failed ("mount of the root image 'root.sqfs' failed: ...").
  */
@@ -142,6 +143,18 @@ int container_stop(struct container *c, char **cause);
  * is thawed first for SIGTERM and SIGKILL).  -1 with *cause set.
  */
 int container_signal(struct container *c, int sig, char **cause);
+/* What the container's PID 1 does with a signal (container_sigaction). */
+#define CONTAINER_SIG_DEFAULT 0 /* the default action: from outside, lost */
+#define CONTAINER_SIG_CAUGHT 1 /* a handler */
+#define CONTAINER_SIG_IGNORED 2
+/*
+ * Says what the container's PID 1 (init, or the init shim) does with sig
+ * now, as its /proc/PID/status says (the pid its pidfd names, read once,
+ * without blocking): the kernel drops a signal sent from outside its PID
+ * namespace to a namespace's init that does not catch it.  -1 when it is
+ * gone or /proc does not say.
+ */
+int container_sigaction(struct container *c, int sig);
 /*
  * Freezes (frozen = 1) or thaws (0) every process of the container and
  * waits until the cgroup says so.  -1 with *cause set.
@@ -201,8 +214,9 @@ int container_usage(struct container *c, struct container_usage *u);
 /*
  * Takes over a container still running after a cmld restart: pid must be
  * the init of a PID namespace, inside this container's cgroups, with an
- * overlay root.  Sets c->pid and c->pidfd.  -1 with *cause saying which
- * check failed.
+ * overlay root (with the init shim, pid may also be the shim's child, the
+ * init, whose parent is then checked).  Sets c->pid and c->pidfd.  -1
+ * with *cause saying which check failed.
  */
 int container_adopt(struct container *c, pid_t pid, char **cause);
 /*
@@ -320,8 +334,13 @@ enum container_counter {
 struct container {
 	/* For cmld: read only. */
 	char *name;
-	pid_t pid; /* init, in cmld's PID namespace; 0: not running */
-	int pidfd; /* init's pidfd; -1: not running */
+	/*
+	 * init, in cmld's PID namespace; 0: not running.  With the init
+	 * shim, the shim's child that runs the init program, once started.
+	 */
+	pid_t pid;
+	/* PID 1's pidfd (init, or the init shim); -1: not running */
+	int pidfd;
 	int frozen;
 
 	/* Settings, copied from the config and the manifest. */
@@ -329,6 +348,7 @@ struct container {
 	char *hostname;
 	char **argv;
 	char **envp;
+	int init_shim; /* PID 1 is the init shim, init its child */
 	uint64_t caps; /* capabilities kept in the bounding set */
 	long long memory_limit;
 	long long cpu_shares;

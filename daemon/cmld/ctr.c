@@ -42,6 +42,7 @@ static void
 ctr_free(struct ctr *k)
 {
 	loop_timer_stop(k->cmld->loop, &k->timer);
+	loop_timer_stop(k->cmld->loop, &k->ttimer);
 	loop_timer_stop(k->cmld->loop, &k->vtimer);
 	if (k->console_free != NULL)
 		k->console_free(k);
@@ -100,11 +101,67 @@ ctr_watch(struct ctr *k)
 		log_warn("container %s: cannot watch its init", k->name);
 }
 
-/* Stops the stop timeout. */
+/* How often a stop looks whether the init catches SIGTERM yet. */
+#define CTR_TERM_POLL_MS 20
+
+/* Stops the stop timeout and the watch on init's SIGTERM handler. */
 static void
 ctr_timer_off(struct ctr *k)
 {
 	loop_timer_stop(k->cmld->loop, &k->timer);
+	loop_timer_stop(k->cmld->loop, &k->ttimer);
+}
+
+/*
+ * During a stop whose SIGTERM found an init that did not catch it: once
+ * the init catches SIGTERM, sends it again; until then looks again every
+ * CTR_TERM_POLL_MS (until the stop timeout).  The look reads /proc once.
+ */
+static void
+ctr_term_check(struct ctr *k)
+{
+	char *cause = NULL;
+	int a;
+
+	if (k->rt == NULL)
+		return;
+	a = container_sigaction(k->rt, SIGTERM);
+	if (a == -1)
+		return; /* gone: its end is on its way */
+	if (a != CONTAINER_SIG_CAUGHT) {
+		k->term_watch = a;
+		if (loop_timer_start(k->cmld->loop, &k->ttimer,
+		    CTR_TERM_POLL_MS) == -1)
+			log_warn("container %s: cannot watch whether its init "
+			    "catches SIGTERM", k->name);
+		return;
+	}
+	k->term_watch = CONTAINER_SIG_CAUGHT;
+	log_info("container %s: its init catches SIGTERM now, %lld ms after "
+	    "the stop: SIGTERM sent again", k->name,
+	    loop_now_ms() - k->term_since);
+	if (container_signal(k->rt, SIGTERM, &cause) == -1) {
+		log_warnx("container %s: %s", k->name, cause);
+		free(cause);
+	}
+}
+
+/* The watch's timer: looks again. */
+static void
+ctr_term_timer(struct loop_timer *t)
+{
+	struct ctr *k = t->arg;
+
+	loop_timer_stop(k->cmld->loop, &k->ttimer);
+	ctr_term_check(k);
+}
+
+/* What the init did with SIGTERM, for a reason: "does not catch". */
+static const char *
+ctr_term_words(const struct ctr *k)
+{
+	return k->term_watch == CONTAINER_SIG_IGNORED ? "ignores" :
+	    "does not catch";
 }
 
 /* The stop timeout passed: init gets SIGKILL. */
@@ -114,11 +171,16 @@ ctr_timer_fired(struct loop_timer *t)
 	struct ctr *k = t->arg;
 	char *cause = NULL;
 
+	/* Its init never caught SIGTERM: the end's reason says so. */
+	k->term_missed = k->term_watch != CONTAINER_SIG_CAUGHT;
 	ctr_timer_off(k);
 	if (k->rt == NULL)
 		return;
+	if (k->term_missed)
+		log_info("container %s: its init %s SIGTERM", k->name,
+		    ctr_term_words(k));
 	log_info("container %s did not stop within %lld s: killing it",
-	    k->name, k->cmld->stop_timeout);
+	    k->name, k->stop_secs);
 	if (container_signal(k->rt, SIGKILL, &cause) == -1) {
 		log_warnx("container %s: %s", k->name, cause);
 		free(cause);
@@ -129,8 +191,9 @@ ctr_timer_fired(struct loop_timer *t)
 static void
 ctr_timer_on(struct ctr *k)
 {
+	k->stop_secs = k->cmld->stop_timeout;
 	if (loop_timer_start(k->cmld->loop, &k->timer,
-	    k->cmld->stop_timeout * 1000) == -1)
+	    k->stop_secs * 1000) == -1)
 		log_warn("container %s: cannot arm its stop timeout",
 		    k->name);
 }
@@ -193,6 +256,8 @@ ctr_from_store(struct cmld *cmld, const struct store_container *sc)
 
 	k->cmld = cmld;
 	loop_timer_init(&k->timer, ctr_timer_fired, k);
+	loop_timer_init(&k->ttimer, ctr_term_timer, k);
+	k->term_watch = CONTAINER_SIG_CAUGHT;
 	loop_timer_init(&k->vtimer, ctr_volume_timer, k);
 	k->name = xstrdup(sc->name);
 	k->id = xstrdup(sc->uuid != NULL ? sc->uuid : "");
@@ -370,7 +435,7 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
     char **cause)
 {
 	char *why = NULL;
-	int rc;
+	int rc, before = -1;
 
 	if (k->rt == NULL) {
 		ctr_sweep(k);
@@ -385,6 +450,12 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		    k->name);
 		return -1;
 	}
+	/*
+	 * Read before the signal: a handler installed after the read and
+	 * before the signal makes the watch send it once more, never none.
+	 */
+	if (sig == SIGTERM)
+		before = container_sigaction(k->rt, SIGTERM);
 	rc = sig == SIGTERM ? container_stop(k->rt, &why) :
 	    container_signal(k->rt, sig, &why);
 	if (rc == -1) {
@@ -395,8 +466,22 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		return -1;
 	}
 	ctr_set_state(k, "stopping", NULL, NULL);
-	if (sig == SIGTERM)
+	k->term_missed = 0;
+	k->term_watch = CONTAINER_SIG_CAUGHT;
+	if (sig == SIGTERM) {
 		ctr_timer_on(k);
+		/* Lost on an init that does not catch it (yet): watch. */
+		if (before == CONTAINER_SIG_DEFAULT ||
+		    before == CONTAINER_SIG_IGNORED) {
+			k->term_since = loop_now_ms();
+			log_info("container %s: its init %s: SIGTERM goes "
+			    "again once it catches it", k->name,
+			    before == CONTAINER_SIG_IGNORED ?
+			    "ignores SIGTERM for now" :
+			    "does not catch SIGTERM yet");
+			ctr_term_check(k);
+		}
+	}
 	k->waiting = call;
 	if (call != NULL)
 		call_defer(call);
@@ -515,6 +600,21 @@ ctr_exited(struct ctr *k)
 	if (k->cfg_ok && k->cfg.storage_encrypted) {
 		k->vtries = 0;
 		ctr_volume_closed(k);
+	}
+	if (k->term_missed) {
+		char *why;
+
+		/* Not a slow init: one that never took SIGTERM. */
+		if (reason != NULL && strcmp(reason, "killed by SIGKILL") == 0)
+			why = xasprintf("the init %s SIGTERM: killed after "
+			    "%lld s", ctr_term_words(k), k->stop_secs);
+		else
+			why = xasprintf("%s; the init %s SIGTERM",
+			    reason != NULL ? reason : "ended",
+			    ctr_term_words(k));
+		free(reason);
+		reason = why;
+		k->term_missed = 0;
 	}
 	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
 	    NULL);

@@ -27,6 +27,16 @@ struct net_ctr;
 struct ctr {
 	struct loop_watch pw; /* init's pidfd */
 	struct loop_timer timer; /* the stop timeout */
+	/*
+	 * A stop's SIGTERM reached an init that did not catch it (lost: the
+	 * kernel drops it for a namespace's init): looks again every few ms
+	 * and sends it again once the init catches it.
+	 */
+	struct loop_timer ttimer;
+	int term_watch; /* what the init did with SIGTERM: CONTAINER_SIG_* */
+	int term_missed; /* the stop timeout passed while it did not catch it */
+	long long term_since; /* when the stop sent SIGTERM (loop ms) */
+	long long stop_secs; /* the stop timeout of this stop */
 	/* after an encrypted container's end: until its volume's device went */
 	struct loop_timer vtimer;
 	int vtries;

@@ -112,6 +112,22 @@ expect_match() {
 	return 1
 }
 
+# expect_between DESCRIPTION LOW HIGH VALUE: LOW <= VALUE < HIGH (a
+# duration in ms).
+expect_between() {
+	CHECKS=$((CHECKS + 1))
+	if [ "$4" -ge "$2" ] && [ "$4" -lt "$3" ]; then
+		_check_passed "$1 ($4 ms)"
+	else
+		_check_failed "$1: $4 ms, expected $2 to $3"
+	fi
+}
+
+# Prints the milliseconds since the epoch, without a fork.
+ms_now() {
+	echo $((${EPOCHREALTIME/./} / 1000))
+}
+
 # expect_status DESCRIPTION EXPECTED ACTUAL: exit statuses.
 expect_status() {
 	local desc=$1 want=$2 got=$3
@@ -1116,6 +1132,15 @@ ct_cmlsh() {
 		ct_why "$3"
 	fi
 	return 0
+}
+
+# Stops a container through ct_cmlsh, timed: sets $rc, $pid and $elapsed
+# (ms): ct_timed_stop NAME
+ct_timed_stop() {
+	local t0
+	t0=$(ms_now)
+	ct_cmlsh container stop "$1"
+	elapsed=$(($(ms_now) - t0))
 }
 
 # Prints `container list --json` as "NAME STATE REASON" lines.

@@ -37,7 +37,8 @@ static const char full_config[] =
     "    \"args\": [\"/sbin/init\", \"-v\", \"\"],\n"
     "    \"env\": [\"PATH=/usr/bin:/bin\", \"_X1=a=b\", \"EMPTY=\"],\n"
     "    \"capabilities\": {\"bounding\": [\"CAP_NET_RAW\", "
-    "\"CAP_NET_BIND_SERVICE\", \"CAP_SYS_TIME\"]}\n"
+    "\"CAP_NET_BIND_SERVICE\", \"CAP_SYS_TIME\"]},\n"
+    "    \"init_shim\": true\n"
     "  },\n"
     "  \"linux\": {\n"
     "    \"resources\": {\n"
@@ -272,6 +273,7 @@ test_parse_full_config_round_trips(void **state)
 	assert_int_equal(c.nenv, 3);
 	assert_string_equal(c.env[1], "_X1=a=b");
 	assert_null(c.env[3]);
+	assert_true(c.init_shim);
 	assert_true(c.caps == ((UINT64_C(1) << CAP_NET_RAW) |
 	    (UINT64_C(1) << CAP_NET_BIND_SERVICE) |
 	    (UINT64_C(1) << CAP_SYS_TIME)));
@@ -304,7 +306,7 @@ test_parse_full_config_round_trips(void **state)
 	    "\"process\":{\"args\":[\"/sbin/init\",\"-v\",\"\"],"
 	    "\"env\":[\"PATH=/usr/bin:/bin\",\"_X1=a=b\",\"EMPTY=\"],"
 	    "\"capabilities\":{\"bounding\":[\"CAP_NET_BIND_SERVICE\","
-	    "\"CAP_NET_RAW\",\"CAP_SYS_TIME\"]}},"
+	    "\"CAP_NET_RAW\",\"CAP_SYS_TIME\"]},\"init_shim\":true},"
 	    "\"linux\":{\"resources\":{\"memory\":{\"limit\":67108864},"
 	    "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":200000,"
 	    "\"cpus\":\"0-1,3\"},\"pids\":{\"limit\":128},"
@@ -365,11 +367,12 @@ test_parse_minimal_config_gets_defaults(void **state)
 	assert_false(c.storage_encrypted);
 	assert_int_equal(c.storage_size_mb, 64);
 	assert_false(c.time);
+	assert_false(c.init_shim);
 	assert_effective(&c, "{\"name\":\"web\","
 	    "\"guestos\":{\"name\":\"busybox\",\"min_version\":null},"
 	    "\"hostname\":\"web\",\"autostart\":false,"
 	    "\"process\":{\"args\":null,\"env\":[],"
-	    "\"capabilities\":{\"bounding\":[]}},"
+	    "\"capabilities\":{\"bounding\":[]},\"init_shim\":false},"
 	    "\"linux\":{\"resources\":{\"memory\":{\"limit\":268435456},"
 	    "\"cpu\":{\"shares\":1024,\"quota\":null,\"period\":100000,"
 	    "\"cpus\":null},\"pids\":{\"limit\":1024},\"devices\":[]},"
@@ -1000,6 +1003,36 @@ test_parse_unknown_capability_refused(void **state)
 	refuse(MIN ",\"process\":{\"capabilities\":{\"bounding\":["
 	    "\"CAP_KILL\",\"CAP_CHOWN\",\"CAP_KILL\"]}}}",
 	    "process.capabilities.bounding lists CAP_KILL twice");
+}
+
+/*
+ * Proves: OS 05 (the init shim, a copy of cmld, never with a capability
+ * that could trace it).
+ */
+static void
+test_parse_init_shim_checked(void **state)
+{
+	struct cconfig c;
+
+	(void)state;
+	accept_as(0, MIN ",\"process\":{\"init_shim\":true}}", &c);
+	assert_true(c.init_shim);
+	cconfig_clear(&c);
+	accept_as(1, "{\"name\":\"c0\",\"guestos\":{\"name\":\"busybox\"},"
+	    "\"process\":{\"init_shim\":true}}", &c);
+	assert_true(c.init_shim);
+	cconfig_clear(&c);
+	refuse(MIN ",\"process\":{\"init_shim\":1}}",
+	    "process.init_shim must be true or false");
+	refuse(MIN ",\"process\":{\"init_shim\":\"yes\"}}",
+	    "process.init_shim must be true or false");
+	refuse(MIN ",\"process\":{\"init_shim\":true,\"capabilities\":"
+	    "{\"bounding\":[\"CAP_SYS_PTRACE\"]}}}",
+	    "process.init_shim cannot go with CAP_SYS_PTRACE: the shim is a "
+	    "copy of cmld, whose memory a process that may trace it could "
+	    "read");
+	accept(MIN ",\"process\":{\"init_shim\":false,\"capabilities\":"
+	    "{\"bounding\":[\"CAP_SYS_PTRACE\"]}}}");
 }
 
 /* Expects cap to be refused for a service container and for c0 with msg. */
@@ -1900,6 +1933,7 @@ main(void)
 		cmocka_unit_test(test_parse_args_checked),
 		cmocka_unit_test(test_parse_bad_env_refused),
 		cmocka_unit_test(test_parse_unknown_capability_refused),
+		cmocka_unit_test(test_parse_init_shim_checked),
 		cmocka_unit_test(test_parse_forbidden_capability_refused),
 		cmocka_unit_test(test_parse_bad_device_rules_refused),
 		cmocka_unit_test(test_parse_bad_cpus_refused),
