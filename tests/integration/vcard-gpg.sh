@@ -129,14 +129,20 @@ expect_eq "a session that powers the card off at its end" 9000 \
 expect_eq "power off drops the verified state" 63C3 "$(apdus 00200082)"
 
 # 100 GET DATA round trips in one session: vpcd's delayed-ACK stall would
-# make each ~40 ms
+# make each ~40 ms, every time; other load on the machine slows some runs
+# only, so the fastest of three runs counts
 cmds=()
 for ((i = 0; i < 100; i++)); do
 	cmds+=(00CA00C400)
 done
-t0=$(date +%s%N)
-out=$(apdus "${cmds[@]}")
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=
+for run in 1 2 3; do
+	t0=$(date +%s%N)
+	out=$(apdus "${cmds[@]}")
+	t=$((($(date +%s%N) - t0) / 1000000))
+	[ -z "$ms" ] || [ "$t" -lt "$ms" ] && ms=$t
+	[ "$ms" -lt 2500 ] && break
+done
 expect_eq "100 GET DATA answered" 100 "$(grep -c '^9000 007F7F7F030003$' <<<"$out")"
 CHECKS=$((CHECKS + 1))
 if [ "$ms" -lt 2500 ]; then
