@@ -200,8 +200,14 @@ for i in 1 2 3 4 5 6; do
 done
 sleep 3
 after=$(rss_kib)
-expect_eq "6 clients that never read a listing cost cmld under 16 MiB (${before} -> ${after} KiB)" \
-    1 "$((after - before < 16384 ? 1 : 0))"
+# (AddressSanitizer's redzones and quarantine of freed blocks about double
+# what cmld's buffers take; 6 listings held in full would take 180 MiB)
+limit=16
+if ldd "$CMLD" | grep -q libasan; then
+	limit=32
+fi
+expect_eq "6 clients that never read a listing cost cmld under $limit MiB (${before} -> ${after} KiB)" \
+    1 "$((after - before < limit * 1024 ? 1 : 0))"
 expect_eq "others get answers meanwhile" "ok" "$(run_probe status)"
 
 # --- 8. bytes that are not UTF-8, control characters, ambiguous keys ------------------------
