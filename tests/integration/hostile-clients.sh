@@ -143,8 +143,10 @@ out=$(as_user cml "$USER_CMLSH" --socket "$SOCK" device status 2>&1 >/dev/null)
 expect_match "the same operator's next connection is refused with the reason" \
     "too many connections from uid 65534 \\(at most 16\\)" "$out"
 n0=$(audit_count)
+# (among the last few: on a loaded machine a checkpoint or a stage's
+# records may come after it)
 expect_match "the refusal is audited" "result=org.cml.Error.Busy details=too many connections from uid 65534" \
-    "$(audit_tail 3)"
+    "$(audit_tail 10)"
 # idle connections are closed after the timeout (4 s here), and audited
 sleep 6
 expect_eq "after the idle timeout the operator can connect again" "" \
@@ -200,14 +202,15 @@ for i in 1 2 3 4 5 6; do
 done
 sleep 3
 after=$(rss_kib)
-# (AddressSanitizer's redzones and quarantine of freed blocks about double
-# what cmld's buffers take; 6 listings held in full would take 180 MiB)
-limit=16
+# (6 listings held in full would take 180 MiB.  AddressSanitizer keeps
+# freed blocks in quarantine, so there the resident size says what was
+# allocated meanwhile, not what is held: not checked)
 if ldd "$CMLD" | grep -q libasan; then
-	limit=32
+	echo "# the memory of 6 clients that never read is not checked: AddressSanitizer's quarantine (${before} -> ${after} KiB)"
+else
+	expect_eq "6 clients that never read a listing cost cmld under 16 MiB (${before} -> ${after} KiB)" \
+	    1 "$((after - before < 16384 ? 1 : 0))"
 fi
-expect_eq "6 clients that never read a listing cost cmld under $limit MiB (${before} -> ${after} KiB)" \
-    1 "$((after - before < limit * 1024 ? 1 : 0))"
 expect_eq "others get answers meanwhile" "ok" "$(run_probe status)"
 
 # --- 8. bytes that are not UTF-8, control characters, ambiguous keys ------------------------
