@@ -47,6 +47,7 @@
 #include "guestos.h"
 #include "log.h"
 #include "netns.h"
+#include "phases.h"
 #include "xmalloc.h"
 
 /* How long a child may take to set itself up, in milliseconds. */
@@ -1049,6 +1050,12 @@ container_clone_in(struct container *c, int *pidfd, char **cause)
 }
 
 void
+container_set_phases(struct container *c, struct phases *ph)
+{
+	c->phases = ph;
+}
+
+void
 container_set_net_hook(struct container *c,
     int (*hook)(struct container *, pid_t, void *, char **), void *arg)
 {
@@ -1083,6 +1090,8 @@ container_start(struct container *c, char **cause)
 		mod = container_modules[i];
 		if (mod->prepare != NULL && mod->prepare(c, cause) == -1)
 			goto fail;
+		if (mod->prepare != NULL)
+			phases_mark(c->phases, mod->name);
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		*cause = xasprintf("socketpair: %s", strerror(errno));
@@ -1110,6 +1119,7 @@ container_start(struct container *c, char **cause)
 	sv[1] = -1;
 	c->pid = pid;
 	c->pidfd = pidfd;
+	phases_mark(c->phases, "clone");
 
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
 		mod = container_modules[i];
@@ -1117,6 +1127,8 @@ container_start(struct container *c, char **cause)
 			container_sync_pending(sv[0], cause);
 			goto fail;
 		}
+		if (mod->started != NULL)
+			phases_mark(c->phases, mod->name);
 	}
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
 		mod = container_modules[i];
@@ -1124,10 +1136,13 @@ container_start(struct container *c, char **cause)
 			container_sync_pending(sv[0], cause);
 			goto fail;
 		}
+		if (mod->running != NULL)
+			phases_mark(c->phases, mod->name);
 	}
 	if (container_sync_wait(c, sv[0], pid, NULL,
 	    c->init_shim ? &initpid : NULL, cause) == -1)
 		goto fail;
+	phases_mark(c->phases, "child");
 	if (c->init_shim) {
 		if (initpid <= 0) {
 			*cause = xasprintf("the init shim of container '%s' "

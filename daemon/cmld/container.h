@@ -23,6 +23,7 @@
 
 struct cconfig;
 struct guestos_manifest;
+struct phases;
 
 /*
  * User namespace ids: the container with index i maps its ids 0..65535 to
@@ -132,6 +133,11 @@ void container_set_console(struct container *c, int fd);
  * that failed ("mount of the root image 'root.sqfs' failed: ...").
  */
 int container_start(struct container *c, char **cause);
+/*
+ * Has container_start mark its phases in ph (borrowed; NULL: none): each
+ * module's hooks by its name, the clone, the wait for the child.
+ */
+void container_set_phases(struct container *c, struct phases *ph);
 /*
  * Asks init to stop: thaws a frozen container, then sends SIGTERM.  The
  * caller sends SIGKILL (container_signal) when it takes too long.  -1 with
@@ -382,6 +388,7 @@ struct container {
 	int reaped;
 	int sock; /* the child's end of the sync socket, in the child */
 	int psock; /* cmld's end, during container_start */
+	struct phases *phases; /* container_set_phases; NULL */
 	int rootfd; /* in the child: the new root, before pivot_root */
 	int mnt_owned; /* mntdir is this container's to remove */
 	long long oom_kills; /* at the end: processes the OOM killer ended */

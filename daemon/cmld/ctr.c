@@ -450,6 +450,8 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		    k->name);
 		return -1;
 	}
+	phases_begin(&k->stop_ph);
+	k->stop_what = sig == SIGTERM ? "stopped" : "killed";
 	/*
 	 * Read before the signal: a handler installed after the read and
 	 * before the signal makes the watch send it once more, never none.
@@ -463,9 +465,12 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		*cause = xasprintf("cannot stop container '%s': %s", k->name,
 		    why);
 		free(why);
+		k->stop_ph.on = 0;
 		return -1;
 	}
+	phases_mark(&k->stop_ph, "signal");
 	ctr_set_state(k, "stopping", NULL, NULL);
+	phases_mark(&k->stop_ph, "stopping");
 	k->term_missed = 0;
 	k->term_watch = CONTAINER_SIG_CAUGHT;
 	if (sig == SIGTERM) {
@@ -585,21 +590,26 @@ static void
 ctr_exited(struct ctr *k)
 {
 	char *reason = NULL;
+	long long audit_ns;
 	int rc;
 
+	phases_mark(&k->stop_ph, "wait");
 	loop_watch_del(k->cmld->loop, &k->pw);
 	rc = container_reap(k->rt, &reason);
 	if (rc == -1) {
 		free(reason);
 		return; /* not ended after all */
 	}
+	phases_mark(&k->stop_ph, "reap");
 	ctr_timer_off(k);
 	container_free(k->rt);
 	k->rt = NULL;
 	net_ctr_down(k);
+	phases_mark(&k->stop_ph, "net");
 	if (k->cfg_ok && k->cfg.storage_encrypted) {
 		k->vtries = 0;
 		ctr_volume_closed(k);
+		phases_mark(&k->stop_ph, "volume");
 	}
 	if (k->term_missed) {
 		char *why;
@@ -618,13 +628,20 @@ ctr_exited(struct ctr *k)
 	}
 	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
 	    NULL);
+	phases_mark(&k->stop_ph, "stored");
 	audit_container(k->cmld, k->name,
 	    rc == CONTAINER_FAILED ? "failed" : "stopped", "%s",
 	    reason != NULL ? reason : "");
 	log_info("container %s %s%s%s", k->name, k->state,
 	    reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	free(reason);
+	/* The reply passes the audit's commit: named apart. */
+	audit_ns = audit_commit_ns(k->cmld);
 	ctr_answer_waiting(k);
+	phases_mark(&k->stop_ph, "reply");
+	phases_move(&k->stop_ph, "reply", "audit",
+	    audit_commit_ns(k->cmld) - audit_ns);
+	phases_log(&k->stop_ph, "container %s %s", k->name, k->stop_what);
 }
 
 void

@@ -16,6 +16,7 @@
 
 #include "cconfig.h"
 #include "loop.h"
+#include "phases.h"
 #include "server.h"
 
 struct cmld;
@@ -61,6 +62,9 @@ struct ctr {
 	/* integrity errors the kernel reported on its volume since cmld began */
 	long long integrity_errors;
 	struct net_ctr *net; /* its link, rules, interfaces (net.c); NULL */
+	/* a stop's or kill's phases, for a debug line at its end */
+	struct phases stop_ph;
+	const char *stop_what; /* "stopped" or "killed" */
 };
 
 /* --- ctr.c: the registry and the lifecycle state ------------------------ */

@@ -27,6 +27,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "measure.h"
+#include "phases.h"
 #include "proto.h"
 #include "store.h"
 #include "tpm.h"
@@ -41,6 +42,7 @@ struct measure {
 	long long seq; /* its pending entry in the log */
 	char *container;
 	char digest[CRYPTO_SHA256_HEX];
+	struct phases *ph; /* the start's; NULL */
 	measure_cb cb;
 	void *arg;
 };
@@ -204,6 +206,7 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 	long long index = -1, reset = -1;
 	char *cause = NULL, *why = NULL;
 
+	phases_mark(ms->ph, "tpm");
 	if (error != NULL) {
 		/*
 		 * tpm2d's own errors say the extend did not happen; when the
@@ -258,6 +261,7 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 		free(why);
 		return;
 	}
+	phases_mark(ms->ph, "confirm");
 	/* The log entry is the record; the start's own record follows. */
 	log_info("container %s: start measured into PCR %lld = %s (TPM reset "
 	    "%lld, log entry %lld)", ms->container, index, value, reset,
@@ -294,6 +298,7 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	crypto_hex(mh, sizeof mh, mhex);
 	crypto_hex(ch, sizeof ch, chex);
 	crypto_hex(d, sizeof d, ms->digest);
+	ms->ph = w->phases;
 	ms->cb = cb;
 	ms->arg = arg;
 
