@@ -411,8 +411,14 @@ ctr_start_begin(struct ctr_start_job *sj, const unsigned char *key,
 		phases_mark(&sj->ph, "volume");
 	}
 	k->starting = 1;
-	/* Stored: a cmld that dies now leaves the next one to look. */
-	ctr_set_state(k, "starting", NULL, sj->version);
+	/*
+	 * Stored: a cmld that dies now leaves the next one to look.  Not
+	 * waited for on the disk: the start's one durable commit, of the
+	 * state "running" or "failed" before the answer, puts it there; only
+	 * an end of the whole system, which ends the start's processes and
+	 * mounts too, could lose it before.
+	 */
+	ctr_set_state_lazy(k, "starting", NULL, sj->version);
 	phases_mark(&sj->ph, "starting");
 	sj->job.step = ctr_start_step;
 	sj->job.cancel = ctr_start_cancel;

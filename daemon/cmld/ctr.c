@@ -58,18 +58,41 @@ ctr_free(struct ctr *k)
 }
 
 void
-ctr_set_state(struct ctr *k, const char *state, const char *reason,
-    const char *version)
+ctr_store_lazy(struct cmld *cmld, int lazy)
+{
+	char *cause = NULL;
+
+	if (store_durable(cmld->store, !lazy, &cause) == 0)
+		return;
+	/* Not lazy after all: only slower. */
+	if (lazy) {
+		log_warnx("%s", cause);
+		free(cause);
+		return;
+	}
+	/* Every answer after this would rest on commits that may not last. */
+	fatalx("%s", cause);
+}
+
+/* Stores a state; lazy: the commit does not wait for the disk. */
+static void
+ctr_state_write(struct ctr *k, const char *state, const char *reason,
+    const char *version, int lazy)
 {
 	char *cause = NULL;
 	long long pid = k->rt != NULL ? (long long)k->rt->pid : 0;
 
+	if (lazy)
+		ctr_store_lazy(k->cmld, 1);
 	if (store_container_set_state(k->cmld->store, k->name, state, reason,
 	    pid, version, &cause) == -1) {
 		log_warnx("container %s: cannot record state %s: %s", k->name,
 		    state, cause);
 		free(cause);
+		cause = NULL;
 	}
+	if (lazy)
+		ctr_store_lazy(k->cmld, 0);
 	free(k->state);
 	k->state = xstrdup(state);
 	free(k->reason);
@@ -78,6 +101,20 @@ ctr_set_state(struct ctr *k, const char *state, const char *reason,
 		free(k->version);
 		k->version = xstrdup(version);
 	}
+}
+
+void
+ctr_set_state(struct ctr *k, const char *state, const char *reason,
+    const char *version)
+{
+	ctr_state_write(k, state, reason, version, 0);
+}
+
+void
+ctr_set_state_lazy(struct ctr *k, const char *state, const char *reason,
+    const char *version)
+{
+	ctr_state_write(k, state, reason, version, 1);
 }
 
 static void ctr_exited(struct ctr *);
@@ -469,7 +506,13 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		return -1;
 	}
 	phases_mark(&k->stop_ph, "signal");
-	ctr_set_state(k, "stopping", NULL, NULL);
+	/*
+	 * Not waited for on the disk: the end's state ("stopped", before the
+	 * answer) is, and this one with it.  Lost only with the whole system,
+	 * and the init with it, it would say nothing a restarted cmld uses:
+	 * it finds a "stopping" container running again, or cleans it up.
+	 */
+	ctr_set_state_lazy(k, "stopping", NULL, NULL);
 	phases_mark(&k->stop_ph, "stopping");
 	k->term_missed = 0;
 	k->term_watch = CONTAINER_SIG_CAUGHT;
