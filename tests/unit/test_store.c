@@ -692,23 +692,20 @@ test_store_open_failing_migration_rolls_back(void **state)
 	    "SELECT count(*) FROM sqlite_schema WHERE name = 'device'"), 0);
 }
 
-/* Proves: CR 3.4 (committed writes survive a crash). */
-static void
-test_store_open_after_crash_recovers_wal(void **state)
+/*
+ * Copies the store's files, open or not, to f->dir/copy (returned): what
+ * a crash of the process leaves on the disk, as seen later.
+ */
+static char *
+crash_copy(struct fixture *f)
 {
-	struct fixture *f = *state;
-	struct store *st;
-	unsigned char *buf;
-	char *cause = NULL, *src, *dst, *copy;
 	const char *const files[] = {
 		"cml.db", "cml.db-wal", "audit.db", "audit.db-wal",
 	};
+	unsigned char *buf;
+	char *src, *dst, *copy;
 	size_t i, len;
 
-	/* Copy the files while the store is open: a crash, as seen later. */
-	st = open_ok(f);
-	assert_int_equal(store_setting_set(st, "device_name", "gw1", &cause),
-	    0);
 	copy = xasprintf("%s/copy", f->dir);
 	assert_int_equal(mkdir(copy, 0700), 0);
 	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -720,6 +717,22 @@ test_store_open_after_crash_recovers_wal(void **state)
 		free(dst);
 		free(src);
 	}
+	return copy;
+}
+
+/* Proves: CR 3.4 (committed writes survive a crash). */
+static void
+test_store_open_after_crash_recovers_wal(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	char *cause = NULL, *copy;
+
+	/* Copy the files while the store is open: a crash, as seen later. */
+	st = open_ok(f);
+	assert_int_equal(store_setting_set(st, "device_name", "gw1", &cause),
+	    0);
+	copy = crash_copy(f);
 	store_close(st);
 
 	if ((st = store_open(copy, &cause)) == NULL)
@@ -758,12 +771,7 @@ test_store_durable_lazy_commits_survive_a_crash(void **state)
 {
 	struct fixture *f = *state;
 	struct store *st;
-	unsigned char *buf;
-	char *cause = NULL, *src, *dst, *copy;
-	const char *const files[] = {
-		"cml.db", "cml.db-wal", "audit.db", "audit.db-wal",
-	};
-	size_t i, len;
+	char *cause = NULL, *copy;
 
 	st = open_ok(f);
 	/* 2 is FULL, 1 NORMAL */
@@ -781,17 +789,7 @@ test_store_durable_lazy_commits_survive_a_crash(void **state)
 	    "settings WHERE key = 'device_name' AND value = 'lazy1'"), 1);
 
 	/* The files as a crash of cmld leaves them (the page cache's). */
-	copy = xasprintf("%s/copy", f->dir);
-	assert_int_equal(mkdir(copy, 0700), 0);
-	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-		src = xasprintf("%s/%s", f->dir, files[i]);
-		dst = xasprintf("%s/%s", copy, files[i]);
-		buf = test_read_all(src, &len);
-		write_at(dst, buf, len, -1);
-		free(buf);
-		free(dst);
-		free(src);
-	}
+	copy = crash_copy(f);
 	store_close(st);
 	if ((st = store_open(copy, &cause)) == NULL)
 		fail_msg("store_open after a crash: %s", cause);
