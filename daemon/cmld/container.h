@@ -388,6 +388,11 @@ struct container {
 	int reaped;
 	int sock; /* the child's end of the sync socket, in the child */
 	int psock; /* cmld's end, during container_start */
+	/*
+	 * The signals whose disposition cmld changed (bit sig - 1), read
+	 * before each clone or fork: what its child sets back.
+	 */
+	unsigned long long sigs_changed;
 	struct phases *phases; /* container_set_phases; NULL */
 	int rootfd; /* in the child: the new root, before pivot_root */
 	int mnt_owned; /* mntdir is this container's to remove */
@@ -513,6 +518,22 @@ int container_mkdirs(const char *path);
  * -1 with errno set.
  */
 int container_mountpoint(struct container *c, const char *path, int how);
+/*
+ * The same below the directory dirfd (in the new root) rather than from
+ * the new root itself.
+ */
+int container_mountpoint_at(struct container *c, int dirfd,
+    const char *path, int how);
+/* The same below the directory dirfd (as container_mountpoint_at). */
+int container_mount_at(struct container *c, int dirfd, const char *source,
+    const char *path, const char *fstype, unsigned long flags,
+    const char *data, int how);
+/*
+ * Mounts source (fstype, flags, data as mount(2)) on the mount point fd
+ * from container_mountpoint; errno is kept.
+ */
+int container_mount_fd(int fd, const char *source, const char *fstype,
+    unsigned long flags, const char *data);
 /*
  * Child side: mount(2) of source (type fstype) on path in the new root, as
  * container_mountpoint finds or makes it.  -1 with errno set.
