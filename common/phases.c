@@ -71,7 +71,8 @@ phases_move(struct phases *ph, const char *from, const char *to,
 {
 	long long *f, *t;
 
-	if (ph == NULL || !ph->on || ns <= 0 || (f = phases_slot(ph, from)) == NULL ||
+	if (ph == NULL || !ph->on || ns <= 0 ||
+	    (f = phases_slot(ph, from)) == NULL ||
 	    (t = phases_slot(ph, to)) == NULL)
 		return;
 	if (ns > *f)
