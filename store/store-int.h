@@ -23,6 +23,8 @@ enum {
 struct store {
 	sqlite3 *db;
 	char *path[STORE_NSCHEMAS];
+	int wal[STORE_NSCHEMAS]; /* its journal is a write-ahead log */
+	int lazy; /* store_durable(st, 0): main's commits do not wait */
 };
 
 /* What a struct store_arg holds. */

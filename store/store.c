@@ -754,7 +754,8 @@ store_configure_schema(struct store *st, int i, char **cause)
 		goto out;
 	}
 	mode = store_column_text(stmt, 0);
-	if (strcasecmp(mode, "wal") != 0) {
+	st->wal[i] = strcasecmp(mode, "wal") == 0;
+	if (!st->wal[i]) {
 		log_warnx("database %s stays in journal mode %s: the file "
 		    "system cannot hold a write-ahead log", st->path[i], mode);
 	}
@@ -775,6 +776,23 @@ out:
 	free(sql);
 	free(what);
 	return ret;
+}
+
+int
+store_durable(struct store *st, int durable, char **cause)
+{
+	int rc;
+
+	/* Without a write-ahead log a commit that does not wait is unsafe. */
+	if (!st->wal[STORE_MAIN] || st->lazy == !durable)
+		return 0;
+	rc = store_exec(st->db, durable ? "PRAGMA main.synchronous = FULL" :
+	    "PRAGMA main.synchronous = NORMAL", cause, durable ?
+	    "cannot make the commits wait for the disk again" :
+	    "cannot let the commits go on without the disk");
+	if (rc == 0)
+		st->lazy = !durable;
+	return rc;
 }
 
 /* Rolls back the open transaction, if SQLite has not done so already. */

@@ -396,6 +396,16 @@ int store_container_list(struct store *st,
     int (*cb)(const struct store_container *c, void *arg), void *arg,
     char **cause);
 /*
+ * Makes the commits of the main database that follow wait for the disk
+ * (durable 1, synchronous=FULL: the default) or not (0: NORMAL).  In WAL
+ * mode a commit that does not wait is still atomic and in order: every
+ * reader sees it, and it survives cmld's end however that comes; only an
+ * end of the whole system (power loss, a kernel crash) can lose it, with
+ * the commits after it up to the next one that waits, which puts it on
+ * the disk too.  Without WAL every commit waits.  -1 with *cause set.
+ */
+int store_durable(struct store *st, int durable, char **cause);
+/*
  * Sets state, reason (may be NULL), pid, and, when guestos_version is not
  * NULL, guestos_version and started_ms = now; one transaction.  1 updated,
  * 0 no such container, -1 with *cause set (also for an invalid state).

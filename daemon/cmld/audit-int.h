@@ -52,6 +52,7 @@ struct audit_trail {
 	/* records that could not even be queued; written as one record */
 	long long lost;
 	int in_flush; /* a commit is running: records wait for the next */
+	long long commit_ns; /* in commits so far; counted at debug level */
 
 	/* audit-space.c */
 	long long used; /* bytes, as of the last commit */

@@ -30,6 +30,7 @@
 #include "ctx.h"
 #include "file.h"
 #include "log.h"
+#include "phases.h"
 #include "proto.h"
 #include "settings.h"
 #include "store.h"
@@ -229,8 +230,9 @@ audit_sync(struct cmld *cmld)
 {
 	struct audit_trail *t = audit_trail(cmld);
 	char *cause = NULL;
-	long long lost;
+	long long lost, t0;
 	size_t i, n;
+	int rc;
 
 	if (!t->open || t->in_flush)
 		return t->nqueue == 0 ? 0 : -1;
@@ -246,7 +248,12 @@ audit_sync(struct cmld *cmld)
 		return 0;
 	n = t->nqueue;
 	t->in_flush = 1;
-	if (store_audit_append_batch(cmld->store, t->queue, n, &cause) == -1) {
+	/* The phases of a start or stop name the commits' share. */
+	t0 = log_get_level() >= LOG_LEVEL_DEBUG ? phases_now_ns() : 0;
+	rc = store_audit_append_batch(cmld->store, t->queue, n, &cause);
+	if (t0 != 0)
+		t->commit_ns += phases_now_ns() - t0;
+	if (rc == -1) {
 		if (!t->failing)
 			log_warnx("cannot store %zu audit records (kept, tried "
 			    "again): %s", n, cause);
@@ -274,6 +281,12 @@ audit_sync(struct cmld *cmld)
 			t->hooks[i]->committed(cmld);
 	t->in_flush = 0;
 	return t->nqueue == 0 ? 0 : audit_sync(cmld);
+}
+
+long long
+audit_commit_ns(struct cmld *cmld)
+{
+	return audit_trail(cmld)->commit_ns;
 }
 
 /* Commits what a loop turn wrote (the loop's pre-wait hook). */

@@ -53,6 +53,11 @@ void audit_close(struct cmld *cmld);
  * durable), -1 when they could not be stored (they stay queued).
  */
 int audit_sync(struct cmld *cmld);
+/*
+ * Nanoseconds spent storing records so far, counted only while the log
+ * level is debug: the audit's share of a start or stop (phases.h).
+ */
+long long audit_commit_ns(struct cmld *cmld);
 
 /*
  * Says whether the trail is full and state-changing commands are refused

@@ -224,41 +224,46 @@ c_devices_started(struct container *c, char **cause)
 }
 
 /*
- * Makes a node in the new /dev: a copy of the host's (mknod), or a bind
- * mount of it where mknod is impossible (a user namespace) or forbidden
- * (no rule grants 'm': the device cgroup, which init may have joined
- * already, would refuse it).
+ * Makes a node in the new /dev (devfd): a copy of the host's (mknod, its
+ * mode as it is: the caller's umask is 0), or a bind mount of it where
+ * mknod is impossible (a user namespace) or forbidden (no rule grants
+ * 'm': the device cgroup, which init may have joined already, would
+ * refuse it).
  */
 static int
-c_devices_node(struct container *c, const struct container_node *node)
+c_devices_node(struct container *c, int devfd,
+    const struct container_node *node)
 {
 	char path[PATH_MAX];
 	const char *base;
 	int fd, rc, saved;
 
-	snprintf(path, sizeof path, "/dev/%s", node->name);
 	if (c->userns || !node->mknod) {
-		if (container_mount(c, node->host, path, NULL, MS_BIND, NULL,
-		    CONTAINER_MP_FILE) == -1)
+		if (container_mount_at(c, devfd, node->host, node->name, NULL,
+		    MS_BIND, NULL, CONTAINER_MP_FILE) == -1)
 			return container_child_fail(c, errno, "bind mount of "
 			    "device %s failed", node->host);
 		return 0;
 	}
 	/* The parents (for "snd/pcmC0D0p"), then the node itself. */
-	*strrchr(path, '/') = '\0';
-	if ((fd = container_mountpoint(c, path, CONTAINER_MP_DIR)) == -1)
-		return container_child_fail(c, errno, "cannot create %s", path);
-	base = strrchr(node->name, '/') != NULL ?
-	    strrchr(node->name, '/') + 1 : node->name;
+	fd = devfd;
+	base = node->name;
+	if (strrchr(node->name, '/') != NULL) {
+		snprintf(path, sizeof path, "%s", node->name);
+		*strrchr(path, '/') = '\0';
+		if ((fd = container_mountpoint_at(c, devfd, path,
+		    CONTAINER_MP_DIR)) == -1)
+			return container_child_fail(c, errno, "cannot create "
+			    "/dev/%s", path);
+		base = strrchr(node->name, '/') + 1;
+	}
 	rc = mknodat(fd, base, node->mode, node->rdev);
-	/* As on the host, whatever the umask (022 here). */
-	if (rc == 0 && (node->mode & 022) != 0)
-		rc = fchmodat(fd, base, node->mode & 07777, 0);
 	if (rc == 0 && (node->uid != 0 || node->gid != 0))
 		rc = fchownat(fd, base, node->uid, node->gid,
 		    AT_SYMLINK_NOFOLLOW);
 	saved = errno;
-	close(fd);
+	if (fd != devfd)
+		close(fd);
 	if (rc == -1)
 		return container_child_fail(c, saved, "mknod of /dev/%s failed",
 		    node->name);
@@ -267,15 +272,10 @@ c_devices_node(struct container *c, const struct container_node *node)
 
 /* A symbolic link in the new /dev (a fresh tmpfs: no links to follow). */
 static int
-c_devices_symlink(struct container *c, const char *target, const char *name)
+c_devices_symlink(struct container *c, int devfd, const char *target,
+    const char *name)
 {
-	int fd, rc;
-
-	if ((fd = container_mountpoint(c, "/dev", CONTAINER_MP_LOOKUP)) == -1)
-		return container_child_fail(c, errno, "cannot open /dev");
-	rc = symlinkat(target, fd, name);
-	close(fd);
-	if (rc == -1 && errno != EEXIST)
+	if (symlinkat(target, devfd, name) == -1 && errno != EEXIST)
 		return container_child_fail(c, errno, "cannot create /dev/%s",
 		    name);
 	return 0;
@@ -292,7 +292,8 @@ c_devices_child(struct container *c)
 	};
 	char data[64];
 	size_t i;
-	int tfd;
+	mode_t um;
+	int tfd, devfd, rc = -1;
 
 	if (c_devices_all(c)) {
 		/* Every device: the host's /dev, with a devpts of its own. */
@@ -308,32 +309,48 @@ c_devices_child(struct container *c)
 	    CONTAINER_MP_DIR) == -1)
 		return container_child_fail(c, errno, "mount of /dev (tmpfs) "
 		    "failed");
+	/* The new /dev, looked up once: all that follows is made in it. */
+	if ((devfd = container_mountpoint(c, "/dev",
+	    CONTAINER_MP_LOOKUP)) == -1)
+		return container_child_fail(c, errno, "cannot open the new "
+		    "/dev");
+	/* The nodes' modes as on the host, with no chmod after each. */
+	um = umask(0);
 	for (i = 0; i < c->nnodes && !c_devices_all(c); i++) {
-		if (c_devices_node(c, &c->nodes[i]) == -1)
-			return -1;
+		if (c_devices_node(c, devfd, &c->nodes[i]) == -1) {
+			umask(um);
+			goto out;
+		}
 	}
-	if (container_mount(c, "devpts", "/dev/pts", "devpts",
+	umask(um);
+	if (container_mount_at(c, devfd, "devpts", "pts", "devpts",
 	    MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5",
-	    CONTAINER_MP_DIR) == -1)
-		return container_child_fail(c, errno, "mount of /dev/pts "
-		    "(devpts) failed");
+	    CONTAINER_MP_DIR) == -1) {
+		container_child_fail(c, errno, "mount of /dev/pts (devpts) "
+		    "failed");
+		goto out;
+	}
 	/* With the host's nodes, its ptmx finds the pts beside it. */
-	if (!c_devices_all(c) && c_devices_symlink(c, "pts/ptmx",
+	if (!c_devices_all(c) && c_devices_symlink(c, devfd, "pts/ptmx",
 	    "ptmx") == -1)
-		return -1;
+		goto out;
 	snprintf(data, sizeof data, "mode=1777,size=%lldk",
 	    c->memory_limit / 1024);
-	if (container_mount(c, "tmpfs", "/dev/shm", "tmpfs",
-	    MS_NOSUID | MS_NODEV | MS_NOEXEC, data, CONTAINER_MP_DIR) == -1)
-		return container_child_fail(c, errno, "mount of /dev/shm "
-		    "(tmpfs) failed");
-	if (c_devices_all(c))
-		return 0;
-	for (i = 0; i < sizeof links / sizeof links[0]; i++) {
-		if (c_devices_symlink(c, links[i][0], links[i][1]) == -1)
-			return -1;
+	if (container_mount_at(c, devfd, "tmpfs", "shm", "tmpfs",
+	    MS_NOSUID | MS_NODEV | MS_NOEXEC, data, CONTAINER_MP_DIR) == -1) {
+		container_child_fail(c, errno, "mount of /dev/shm (tmpfs) "
+		    "failed");
+		goto out;
 	}
-	return 0;
+	for (i = 0; i < sizeof links / sizeof links[0] &&
+	    !c_devices_all(c); i++) {
+		if (c_devices_symlink(c, devfd, links[i][0], links[i][1]) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	close(devfd);
+	return rc;
 }
 
 static void

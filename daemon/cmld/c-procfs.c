@@ -52,26 +52,47 @@ static const char *const c_procfs_ro_paths[] = {
 
 #define C_PROCFS_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Whether path exists in the new root; the rest need not be masked. */
+/*
+ * The directory of path ("/proc" or "/sys") in the new root, opened once
+ * for all the paths below it: procfd or sysfd.
+ */
 static int
-c_procfs_exists(struct container *c, const char *path)
+c_procfs_dir(const char *path, int procfd, int sysfd)
 {
-	int fd;
-
-	if ((fd = container_mountpoint(c, path, CONTAINER_MP_LOOKUP)) == -1)
-		return 0;
-	close(fd);
-	return 1;
+	return strncmp(path, "/proc/", 6) == 0 ? procfd : sysfd;
 }
 
-/* Makes path a read-only bind mount of itself. */
+/*
+ * Masks path (below dirfd, which is /proc or /sys) with source: a path
+ * that is not there needs no mask.  -1 with errno set when the mount
+ * failed.
+ */
 static int
-c_procfs_readonly(struct container *c, const char *path)
+c_procfs_mask(struct container *c, int dirfd, const char *path,
+    const char *source, const char *fstype, unsigned long flags,
+    const char *data)
+{
+	int fd, rc, saved;
+
+	if ((fd = container_mountpoint_at(c, dirfd, strchr(path + 1, '/') + 1,
+	    CONTAINER_MP_LOOKUP)) == -1)
+		return 0;
+	rc = container_mount_fd(fd, source, fstype, flags, data);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Makes path (below dirfd, /proc) a read-only bind mount of itself. */
+static int
+c_procfs_readonly(struct container *c, int dirfd, const char *path)
 {
 	struct mount_attr attr;
 	int fd, tfd, rc = -1;
 
-	if ((fd = container_mountpoint(c, path, CONTAINER_MP_LOOKUP)) == -1)
+	if ((fd = container_mountpoint_at(c, dirfd, strchr(path + 1, '/') + 1,
+	    CONTAINER_MP_LOOKUP)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	tfd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE |
 	    OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
@@ -96,6 +117,7 @@ static int
 c_procfs_child(struct container *c)
 {
 	size_t i;
+	int procfd = -1, sysfd = -1, rc = -1;
 
 	if (container_mount(c, "proc", "/proc", "proc", C_PROCFS_FLAGS, NULL,
 	    CONTAINER_MP_DIR) == -1)
@@ -103,29 +125,47 @@ c_procfs_child(struct container *c)
 	if (container_mount(c, "sysfs", "/sys", "sysfs",
 	    C_PROCFS_FLAGS | MS_RDONLY, NULL, CONTAINER_MP_DIR) == -1)
 		return container_child_fail(c, errno, "mount of /sys failed");
+	/* The fresh mounts, each looked up once for what is masked in it. */
+	if ((procfd = container_mountpoint(c, "/proc",
+	    CONTAINER_MP_LOOKUP)) == -1 || (sysfd = container_mountpoint(c,
+	    "/sys", CONTAINER_MP_LOOKUP)) == -1) {
+		container_child_fail(c, errno, "cannot open the new /proc or "
+		    "/sys");
+		goto out;
+	}
 	for (i = 0; i < C_PROCFS_LEN(c_procfs_null); i++) {
-		if (!c_procfs_exists(c, c_procfs_null[i]))
-			continue;
-		if (container_mount(c, "/dev/null", c_procfs_null[i], NULL,
-		    MS_BIND, NULL, CONTAINER_MP_LOOKUP) == -1)
-			return container_child_fail(c, errno, "masking %s "
-			    "failed", c_procfs_null[i]);
+		if (c_procfs_mask(c, c_procfs_dir(c_procfs_null[i], procfd,
+		    sysfd), c_procfs_null[i], "/dev/null", NULL, MS_BIND,
+		    NULL) == -1) {
+			container_child_fail(c, errno, "masking %s failed",
+			    c_procfs_null[i]);
+			goto out;
+		}
 	}
 	for (i = 0; i < C_PROCFS_LEN(c_procfs_empty); i++) {
-		if (!c_procfs_exists(c, c_procfs_empty[i]))
-			continue;
-		if (container_mount(c, "tmpfs", c_procfs_empty[i], "tmpfs",
-		    C_PROCFS_FLAGS | MS_RDONLY, "size=0,mode=0555",
-		    CONTAINER_MP_LOOKUP) == -1)
-			return container_child_fail(c, errno, "masking %s "
-			    "failed", c_procfs_empty[i]);
+		if (c_procfs_mask(c, c_procfs_dir(c_procfs_empty[i], procfd,
+		    sysfd), c_procfs_empty[i], "tmpfs", "tmpfs",
+		    C_PROCFS_FLAGS | MS_RDONLY, "size=0,mode=0555") == -1) {
+			container_child_fail(c, errno, "masking %s failed",
+			    c_procfs_empty[i]);
+			goto out;
+		}
 	}
 	for (i = 0; i < C_PROCFS_LEN(c_procfs_ro_paths); i++) {
-		if (c_procfs_readonly(c, c_procfs_ro_paths[i]) == -1)
-			return container_child_fail(c, errno, "making %s "
-			    "read-only failed", c_procfs_ro_paths[i]);
+		if (c_procfs_readonly(c, c_procfs_dir(c_procfs_ro_paths[i],
+		    procfd, sysfd), c_procfs_ro_paths[i]) == -1) {
+			container_child_fail(c, errno, "making %s read-only "
+			    "failed", c_procfs_ro_paths[i]);
+			goto out;
+		}
 	}
-	return 0;
+	rc = 0;
+out:
+	if (procfd != -1)
+		close(procfd);
+	if (sysfd != -1)
+		close(sysfd);
+	return rc;
 }
 
 const struct container_module c_procfs_module = {

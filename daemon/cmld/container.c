@@ -47,6 +47,7 @@
 #include "guestos.h"
 #include "log.h"
 #include "netns.h"
+#include "phases.h"
 #include "xmalloc.h"
 
 /* How long a child may take to set itself up, in milliseconds. */
@@ -182,12 +183,20 @@ container_mkdirs(const char *path)
 int
 container_mountpoint(struct container *c, const char *path, int how)
 {
+	return container_mountpoint_at(c, c->rootfd, path, how);
+}
+
+int
+container_mountpoint_at(struct container *c, int dirfd, const char *path,
+    int how)
+{
 	char comp[NAME_MAX + 1];
 	const char *p = path, *e;
 	size_t len;
 	int dfd, nfd, last, saved;
 
-	if ((dfd = openat(c->rootfd, ".", O_PATH | O_DIRECTORY |
+	(void)c;
+	if ((dfd = openat(dirfd, ".", O_PATH | O_DIRECTORY |
 	    O_CLOEXEC)) == -1)
 		return -1;
 	for (;;) {
@@ -248,16 +257,33 @@ fail:
 }
 
 int
+container_mount_fd(int fd, const char *source, const char *fstype,
+    unsigned long flags, const char *data)
+{
+	char target[64];
+
+	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+	return mount(source, target, fstype, flags, data);
+}
+
+int
 container_mount(struct container *c, const char *source, const char *path,
     const char *fstype, unsigned long flags, const char *data, int how)
 {
-	char target[64];
+	return container_mount_at(c, c->rootfd, source, path, fstype, flags,
+	    data, how);
+}
+
+int
+container_mount_at(struct container *c, int dirfd, const char *source,
+    const char *path, const char *fstype, unsigned long flags,
+    const char *data, int how)
+{
 	int fd, rc, saved;
 
-	if ((fd = container_mountpoint(c, path, how)) == -1)
+	if ((fd = container_mountpoint_at(c, dirfd, path, how)) == -1)
 		return -1;
-	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-	rc = mount(source, target, fstype, flags, data);
+	rc = container_mount_fd(fd, source, fstype, flags, data);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -319,22 +345,36 @@ container_child_send(int sock, char type, int err, const char *text)
 	while (n == -1 && errno == EINTR);
 }
 
+static unsigned long long container_sigs_changed(void);
+
 /*
  * Child side: restores what a program expects at start (no blocked or
  * ignored signals: cmld blocks the ones its loop reads from a signalfd).
+ * Only the dispositions cmld changed (c->sigs_changed) are set back: the
+ * others are the default already.
  */
 static void
-container_child_signals(void)
+container_child_signals(const struct container *c)
 {
+	/* The kernel's struct sigaction, all zero: SIG_DFL, no flags. */
+	unsigned long ksa[4] = { 0 };
 	struct sigaction sa;
 	sigset_t set;
 	int sig;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+	for (sig = 1; sig < NSIG && sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP ||
+		    (c->sigs_changed & (1ULL << (sig - 1))) == 0)
+			continue;
+		/*
+		 * The C library keeps two signals for itself and refuses them
+		 * (32 and 33): ignored by whoever started cmld, they are set
+		 * back all the same.
+		 */
+		if (sigaction(sig, &sa, NULL) == -1 && errno == EINVAL)
+			(void)syscall(SYS_rt_sigaction, sig, ksa, NULL, 8);
 	}
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
@@ -615,7 +655,7 @@ container_child_main(struct container *c, int sock, int nullfd)
 	int out;
 
 	c->sock = sock;
-	container_child_signals();
+	container_child_signals(c);
 	/* Signals to cmld's process group or session are not the container's. */
 	setsid();
 	/* What the kernel gives the first init. */
@@ -1049,6 +1089,12 @@ container_clone_in(struct container *c, int *pidfd, char **cause)
 }
 
 void
+container_set_phases(struct container *c, struct phases *ph)
+{
+	c->phases = ph;
+}
+
+void
 container_set_net_hook(struct container *c,
     int (*hook)(struct container *, pid_t, void *, char **), void *arg)
 {
@@ -1083,6 +1129,8 @@ container_start(struct container *c, char **cause)
 		mod = container_modules[i];
 		if (mod->prepare != NULL && mod->prepare(c, cause) == -1)
 			goto fail;
+		if (mod->prepare != NULL)
+			phases_mark(c->phases, mod->name);
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		*cause = xasprintf("socketpair: %s", strerror(errno));
@@ -1099,6 +1147,7 @@ container_start(struct container *c, char **cause)
 		*cause = xasprintf("cannot open /dev/null: %s", strerror(errno));
 		goto fail;
 	}
+	c->sigs_changed = container_sigs_changed();
 	pid = container_clone_in(c, &pidfd, cause);
 	if (pid == -1)
 		goto fail;
@@ -1110,6 +1159,7 @@ container_start(struct container *c, char **cause)
 	sv[1] = -1;
 	c->pid = pid;
 	c->pidfd = pidfd;
+	phases_mark(c->phases, "clone");
 
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
 		mod = container_modules[i];
@@ -1117,6 +1167,8 @@ container_start(struct container *c, char **cause)
 			container_sync_pending(sv[0], cause);
 			goto fail;
 		}
+		if (mod->started != NULL)
+			phases_mark(c->phases, mod->name);
 	}
 	for (i = 0; i < CONTAINER_NMODULES; i++) {
 		mod = container_modules[i];
@@ -1124,10 +1176,13 @@ container_start(struct container *c, char **cause)
 			container_sync_pending(sv[0], cause);
 			goto fail;
 		}
+		if (mod->running != NULL)
+			phases_mark(c->phases, mod->name);
 	}
 	if (container_sync_wait(c, sv[0], pid, NULL,
 	    c->init_shim ? &initpid : NULL, cause) == -1)
 		goto fail;
+	phases_mark(c->phases, "child");
 	if (c->init_shim) {
 		if (initpid <= 0) {
 			*cause = xasprintf("the init shim of container '%s' "
@@ -1246,6 +1301,24 @@ container_status_field(const char *text, const char *key, int base,
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * The signals whose disposition this process changed from the default
+ * (ignored or caught: SigIgn and SigCgt of /proc/self/status), bit sig -
+ * 1; all of them when that cannot be read.
+ */
+static unsigned long long
+container_sigs_changed(void)
+{
+	char buf[4096];
+	long long cgt, ign;
+
+	if (container_proc_read("/proc/self/status", buf, sizeof buf) == -1 ||
+	    container_status_field(buf, "SigCgt", 16, &cgt) == -1 ||
+	    container_status_field(buf, "SigIgn", 16, &ign) == -1)
+		return ~0ULL;
+	return (unsigned long long)cgt | (unsigned long long)ign;
 }
 
 int
@@ -1620,7 +1693,7 @@ container_exec_child(struct container *c, char *const argv[],
 	int pty = -1;
 
 	c->sock = sock;
-	container_child_signals();
+	container_child_signals(c);
 	umask(022);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
 	    container_child_wait(sock) == -1)
@@ -1713,6 +1786,7 @@ container_exec_io(struct container *c, char *const argv[],
 		*cause = xasprintf("cannot set up an exec: %s", strerror(errno));
 		goto out;
 	}
+	c->sigs_changed = container_sigs_changed();
 	if ((pid = fork()) == -1) {
 		*cause = xasprintf("fork: %s", strerror(errno));
 		goto out;

@@ -23,6 +23,7 @@
 
 struct cconfig;
 struct guestos_manifest;
+struct phases;
 
 /*
  * User namespace ids: the container with index i maps its ids 0..65535 to
@@ -132,6 +133,11 @@ void container_set_console(struct container *c, int fd);
  * that failed ("mount of the root image 'root.sqfs' failed: ...").
  */
 int container_start(struct container *c, char **cause);
+/*
+ * Has container_start mark its phases in ph (borrowed; NULL: none): each
+ * module's hooks by its name, the clone, the wait for the child.
+ */
+void container_set_phases(struct container *c, struct phases *ph);
 /*
  * Asks init to stop: thaws a frozen container, then sends SIGTERM.  The
  * caller sends SIGKILL (container_signal) when it takes too long.  -1 with
@@ -382,6 +388,12 @@ struct container {
 	int reaped;
 	int sock; /* the child's end of the sync socket, in the child */
 	int psock; /* cmld's end, during container_start */
+	/*
+	 * The signals whose disposition cmld changed (bit sig - 1), read
+	 * before each clone or fork: what its child sets back.
+	 */
+	unsigned long long sigs_changed;
+	struct phases *phases; /* container_set_phases; NULL */
 	int rootfd; /* in the child: the new root, before pivot_root */
 	int mnt_owned; /* mntdir is this container's to remove */
 	long long oom_kills; /* at the end: processes the OOM killer ended */
@@ -506,6 +518,22 @@ int container_mkdirs(const char *path);
  * -1 with errno set.
  */
 int container_mountpoint(struct container *c, const char *path, int how);
+/*
+ * The same below the directory dirfd (in the new root) rather than from
+ * the new root itself.
+ */
+int container_mountpoint_at(struct container *c, int dirfd,
+    const char *path, int how);
+/* The same below the directory dirfd (as container_mountpoint_at). */
+int container_mount_at(struct container *c, int dirfd, const char *source,
+    const char *path, const char *fstype, unsigned long flags,
+    const char *data, int how);
+/*
+ * Mounts source (fstype, flags, data as mount(2)) on the mount point fd
+ * from container_mountpoint; errno is kept.
+ */
+int container_mount_fd(int fd, const char *source, const char *fstype,
+    unsigned long flags, const char *data);
 /*
  * Child side: mount(2) of source (type fstype) on path in the new root, as
  * container_mountpoint finds or makes it.  -1 with errno set.

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "measure.h"
 #include "net.h"
+#include "phases.h"
 #include "provision.h"
 #include "store.h"
 #include "token.h"
@@ -57,6 +58,7 @@ struct ctr_start_job {
 	long long last_ms;
 	/* encrypted storage: when the unlock began, what it and the open took */
 	long long unlock_t0, unlock_ms;
+	struct phases ph; /* for a debug line at its end */
 };
 
 static void ctr_start_autostart(struct cmld *);
@@ -70,14 +72,18 @@ ctr_start_done(struct ctr_start_job *sj, const char *error, const char *fmt,
 {
 	struct ctr *k = sj->k;
 	struct json_object *o;
+	long long audit_ns;
 	va_list ap;
 	char *msg;
 
+	phases_mark(&sj->ph, "done");
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatalx("out of memory");
 	va_end(ap);
 	k->starting = 0;
+	/* The answer passes the audit's commit: named apart. */
+	audit_ns = audit_commit_ns(k->cmld);
 	if (error != NULL) {
 		ctr_set_state(k, "failed", msg, NULL);
 		if (sj->call != NULL)
@@ -117,6 +123,11 @@ ctr_start_done(struct ctr_start_job *sj, const char *error, const char *fmt,
 			    "%s", msg);
 		log_info("container %s: %s", k->name, msg);
 	}
+	phases_mark(&sj->ph, "reply");
+	phases_move(&sj->ph, "reply", "audit",
+	    audit_commit_ns(k->cmld) - audit_ns);
+	phases_log(&sj->ph, "container %s %s", k->name, error != NULL ?
+	    "did not start" : "started");
 	free(msg);
 	if (sj->then_autostart)
 		ctr_start_autostart(k->cmld);
@@ -169,18 +180,24 @@ ctr_start_launch(struct ctr_start_job *sj)
 		if (rc == -1)
 			goto fail;
 	}
+	phases_mark(&sj->ph, "prepare");
 	/* its network, before the clone: a start it fails is refused */
 	if (net_ctr_up(k, k->rt, &cause) == -1)
 		goto fail;
+	phases_mark(&sj->ph, "net");
 	/* init's stdin, stdout and stderr: the console cmld keeps a log of */
 	if ((fd = ctr_console_open(k)) != -1)
 		container_set_console(k->rt, fd);
+	phases_mark(&sj->ph, "console");
+	container_set_phases(k->rt, &sj->ph);
 	rc = container_start(k->rt, &cause);
+	container_set_phases(k->rt, NULL);
 	if (fd != -1)
 		close(fd);
 	if (rc == -1)
 		goto fail;
 	ctr_set_state(k, "running", NULL, sj->version);
+	phases_mark(&sj->ph, "running");
 	ctr_watch(k);
 	ctr_start_done(sj, NULL, "started %s on %s %s, init pid %ld%s%s%s",
 	    k->name, k->cfg.guestos_name, sj->version, (long)k->rt->pid,
@@ -242,6 +259,7 @@ ctr_start_measure(struct ctr_start_job *sj)
 	w.manifest = guestos_ready_manifest_bytes(sj->ready, &w.manifest_len);
 	w.config = sc.config;
 	w.config_len = sc.config_len;
+	w.phases = &sj->ph;
 	rc = measure_start(k->cmld, &w, ctr_start_measured, sj, &cause);
 	store_container_clear(&sc);
 	if (rc == -1) {
@@ -249,6 +267,7 @@ ctr_start_measure(struct ctr_start_job *sj)
 		free(cause);
 		return JOB_DONE;
 	}
+	phases_mark(&sj->ph, "measure");
 	return JOB_PARKED;
 }
 
@@ -273,6 +292,7 @@ ctr_start_step(struct job *job)
 			free(cause);
 			return 1;
 		}
+		phases_mark(&sj->ph, "volume");
 		return ctr_start_measure(sj);
 	}
 	rc = guestos_ready_step(sj->ready, &cause);
@@ -290,6 +310,7 @@ ctr_start_step(struct job *job)
 		free(cause);
 		return 1;
 	}
+	phases_mark(&sj->ph, "hash");
 	if (sj->vol != NULL) {
 		sj->checked = 1;
 		return 0;
@@ -361,6 +382,7 @@ ctr_start_begin(struct ctr_start_job *sj, const unsigned char *key,
 		free(why);
 		return -1;
 	}
+	phases_mark(&sj->ph, "manifest");
 	if (k->cfg.volume_mount != NULL) {
 		*error = PROTO_ERR_FAILED;
 		if (store_container_get(cmld->store, k->name, &sc, &why) != 1) {
@@ -386,10 +408,18 @@ ctr_start_begin(struct ctr_start_job *sj, const unsigned char *key,
 		store_container_clear(&sc);
 		if (sj->vol == NULL)
 			return -1;
+		phases_mark(&sj->ph, "volume");
 	}
 	k->starting = 1;
-	/* Stored: a cmld that dies now leaves the next one to look. */
-	ctr_set_state(k, "starting", NULL, sj->version);
+	/*
+	 * Stored: a cmld that dies now leaves the next one to look.  Not
+	 * waited for on the disk: the start's one durable commit, of the
+	 * state "running" or "failed" before the answer, puts it there; only
+	 * an end of the whole system, which ends the start's processes and
+	 * mounts too, could lose it before.
+	 */
+	ctr_set_state_lazy(k, "starting", NULL, sj->version);
+	phases_mark(&sj->ph, "starting");
 	sj->job.step = ctr_start_step;
 	sj->job.cancel = ctr_start_cancel;
 	loop_job_add(cmld->loop, &sj->job);
@@ -411,6 +441,7 @@ ctr_start_unlocked(void *arg, const unsigned char *key, size_t len,
 
 	k->starting = 0;
 	sj->unlock_ms = ctr_ms() - sj->unlock_t0;
+	phases_mark(&sj->ph, "unlock");
 	if (key == NULL) {
 		ctr_set_state(k, "locked", why, NULL);
 		log_info("container %s stays locked: %s", k->name, why);
@@ -432,6 +463,7 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 	char *cause = NULL, *version = NULL;
 
 	sj = xcalloc(1, sizeof *sj);
+	phases_begin(&sj->ph);
 	sj->k = k;
 	sj->call = call;
 	sj->then_autostart = then_autostart;
@@ -487,6 +519,7 @@ ctr_start(struct ctr *k, struct call *call, int then_autostart)
 		    k->cfg.guestos_min_version : "");
 		goto fail;
 	}
+	phases_mark(&sj->ph, "check");
 	if (k->cfg.storage_encrypted) {
 		/* The PIN first; the start goes on in ctr_start_unlocked. */
 		sj->unlock_t0 = ctr_ms();

@@ -58,18 +58,41 @@ ctr_free(struct ctr *k)
 }
 
 void
-ctr_set_state(struct ctr *k, const char *state, const char *reason,
-    const char *version)
+ctr_store_lazy(struct cmld *cmld, int lazy)
+{
+	char *cause = NULL;
+
+	if (store_durable(cmld->store, !lazy, &cause) == 0)
+		return;
+	/* Not lazy after all: only slower. */
+	if (lazy) {
+		log_warnx("%s", cause);
+		free(cause);
+		return;
+	}
+	/* Every answer after this would rest on commits that may not last. */
+	fatalx("%s", cause);
+}
+
+/* Stores a state; lazy: the commit does not wait for the disk. */
+static void
+ctr_state_write(struct ctr *k, const char *state, const char *reason,
+    const char *version, int lazy)
 {
 	char *cause = NULL;
 	long long pid = k->rt != NULL ? (long long)k->rt->pid : 0;
 
+	if (lazy)
+		ctr_store_lazy(k->cmld, 1);
 	if (store_container_set_state(k->cmld->store, k->name, state, reason,
 	    pid, version, &cause) == -1) {
 		log_warnx("container %s: cannot record state %s: %s", k->name,
 		    state, cause);
 		free(cause);
+		cause = NULL;
 	}
+	if (lazy)
+		ctr_store_lazy(k->cmld, 0);
 	free(k->state);
 	k->state = xstrdup(state);
 	free(k->reason);
@@ -78,6 +101,20 @@ ctr_set_state(struct ctr *k, const char *state, const char *reason,
 		free(k->version);
 		k->version = xstrdup(version);
 	}
+}
+
+void
+ctr_set_state(struct ctr *k, const char *state, const char *reason,
+    const char *version)
+{
+	ctr_state_write(k, state, reason, version, 0);
+}
+
+void
+ctr_set_state_lazy(struct ctr *k, const char *state, const char *reason,
+    const char *version)
+{
+	ctr_state_write(k, state, reason, version, 1);
 }
 
 static void ctr_exited(struct ctr *);
@@ -450,6 +487,8 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		    k->name);
 		return -1;
 	}
+	phases_begin(&k->stop_ph);
+	k->stop_what = sig == SIGTERM ? "stopped" : "killed";
 	/*
 	 * Read before the signal: a handler installed after the read and
 	 * before the signal makes the watch send it once more, never none.
@@ -463,9 +502,18 @@ ctr_end(struct ctr *k, int sig, struct call *call, const char **error,
 		*cause = xasprintf("cannot stop container '%s': %s", k->name,
 		    why);
 		free(why);
+		k->stop_ph.on = 0;
 		return -1;
 	}
-	ctr_set_state(k, "stopping", NULL, NULL);
+	phases_mark(&k->stop_ph, "signal");
+	/*
+	 * Not waited for on the disk: the end's state ("stopped", before the
+	 * answer) is, and this one with it.  Lost only with the whole system,
+	 * and the init with it, it would say nothing a restarted cmld uses:
+	 * it finds a "stopping" container running again, or cleans it up.
+	 */
+	ctr_set_state_lazy(k, "stopping", NULL, NULL);
+	phases_mark(&k->stop_ph, "stopping");
 	k->term_missed = 0;
 	k->term_watch = CONTAINER_SIG_CAUGHT;
 	if (sig == SIGTERM) {
@@ -585,21 +633,26 @@ static void
 ctr_exited(struct ctr *k)
 {
 	char *reason = NULL;
+	long long audit_ns;
 	int rc;
 
+	phases_mark(&k->stop_ph, "wait");
 	loop_watch_del(k->cmld->loop, &k->pw);
 	rc = container_reap(k->rt, &reason);
 	if (rc == -1) {
 		free(reason);
 		return; /* not ended after all */
 	}
+	phases_mark(&k->stop_ph, "reap");
 	ctr_timer_off(k);
 	container_free(k->rt);
 	k->rt = NULL;
 	net_ctr_down(k);
+	phases_mark(&k->stop_ph, "net");
 	if (k->cfg_ok && k->cfg.storage_encrypted) {
 		k->vtries = 0;
 		ctr_volume_closed(k);
+		phases_mark(&k->stop_ph, "volume");
 	}
 	if (k->term_missed) {
 		char *why;
@@ -618,13 +671,20 @@ ctr_exited(struct ctr *k)
 	}
 	ctr_set_state(k, rc == CONTAINER_FAILED ? "failed" : "stopped", reason,
 	    NULL);
+	phases_mark(&k->stop_ph, "stored");
 	audit_container(k->cmld, k->name,
 	    rc == CONTAINER_FAILED ? "failed" : "stopped", "%s",
 	    reason != NULL ? reason : "");
 	log_info("container %s %s%s%s", k->name, k->state,
 	    reason != NULL ? ": " : "", reason != NULL ? reason : "");
 	free(reason);
+	/* The reply passes the audit's commit: named apart. */
+	audit_ns = audit_commit_ns(k->cmld);
 	ctr_answer_waiting(k);
+	phases_mark(&k->stop_ph, "reply");
+	phases_move(&k->stop_ph, "reply", "audit",
+	    audit_commit_ns(k->cmld) - audit_ns);
+	phases_log(&k->stop_ph, "container %s %s", k->name, k->stop_what);
 }
 
 void

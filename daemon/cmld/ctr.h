@@ -16,6 +16,7 @@
 
 #include "cconfig.h"
 #include "loop.h"
+#include "phases.h"
 #include "server.h"
 
 struct cmld;
@@ -61,10 +62,20 @@ struct ctr {
 	/* integrity errors the kernel reported on its volume since cmld began */
 	long long integrity_errors;
 	struct net_ctr *net; /* its link, rules, interfaces (net.c); NULL */
+	/* a stop's or kill's phases, for a debug line at its end */
+	struct phases stop_ph;
+	const char *stop_what; /* "stopped" or "killed" */
 };
 
 /* --- ctr.c: the registry and the lifecycle state ------------------------ */
 
+/*
+ * Lets the store's commits that follow go on without waiting for the
+ * disk (lazy 1; store_durable), or makes them wait again (0; cmld ends
+ * when it cannot).  Only for writes that a durable commit follows before
+ * anybody is answered on them.
+ */
+void ctr_store_lazy(struct cmld *cmld, int lazy);
 /* Returns the container called name, or NULL. */
 struct ctr *ctr_find(struct cmld *cmld, const char *name);
 /* Makes a container object from a stored row (not yet registered). */
@@ -84,6 +95,12 @@ struct ctr *ctr_create(struct cmld *cmld, const char *json, size_t len,
 int ctr_remove(struct ctr *k, const char **error, char **cause);
 /* Records a new state (and reason, and version unless NULL), stored. */
 void ctr_set_state(struct ctr *k, const char *state, const char *reason,
+    const char *version);
+/*
+ * The same, its commit not waited for on the disk (ctr_store_lazy): for a
+ * state a durable commit follows before anybody is answered on it.
+ */
+void ctr_set_state_lazy(struct ctr *k, const char *state, const char *reason,
     const char *version);
 /* Watches init's pidfd: its end is reaped, recorded and audited. */
 void ctr_watch(struct ctr *k);

@@ -24,9 +24,11 @@
 
 #include "audit.h"
 #include "crypto.h"
+#include "ctr.h"
 #include "ctx.h"
 #include "log.h"
 #include "measure.h"
+#include "phases.h"
 #include "proto.h"
 #include "store.h"
 #include "tpm.h"
@@ -41,6 +43,7 @@ struct measure {
 	long long seq; /* its pending entry in the log */
 	char *container;
 	char digest[CRYPTO_SHA256_HEX];
+	struct phases *ph; /* the start's; NULL */
 	measure_cb cb;
 	void *arg;
 };
@@ -203,7 +206,9 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 	const char *value = NULL;
 	long long index = -1, reset = -1;
 	char *cause = NULL, *why = NULL;
+	int rc;
 
+	phases_mark(ms->ph, "tpm");
 	if (error != NULL) {
 		/*
 		 * tpm2d's own errors say the extend did not happen; when the
@@ -244,8 +249,16 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 		return;
 	}
 	measure_resolve(ms, reset, index, value);
-	if (store_measurement_confirm(cmld->store, &ms->seq, reset, index,
-	    value, &why) != 1) {
+	/*
+	 * Not waited for on the disk either: the start's state "running" or
+	 * "failed" puts it there before the answer.  Lost with the whole
+	 * system, it would leave the entry pending in a reset that is over.
+	 */
+	ctr_store_lazy(cmld, 1);
+	rc = store_measurement_confirm(cmld->store, &ms->seq, reset, index,
+	    value, &why);
+	ctr_store_lazy(cmld, 0);
+	if (rc != 1) {
 		audit_container(cmld, ms->container, PROTO_ERR_FAILED,
 		    "measured start: PCR %lld extended with %s, but the "
 		    "measurement log could not be completed (%s)", index,
@@ -258,6 +271,7 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 		free(why);
 		return;
 	}
+	phases_mark(ms->ph, "confirm");
 	/* The log entry is the record; the start's own record follows. */
 	log_info("container %s: start measured into PCR %lld = %s (TPM reset "
 	    "%lld, log entry %lld)", ms->container, index, value, reset,
@@ -276,6 +290,7 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	unsigned char mh[CRYPTO_SHA256_LEN], ch[CRYPTO_SHA256_LEN];
 	unsigned char d[CRYPTO_SHA256_LEN];
 	char mhex[CRYPTO_SHA256_HEX], chex[CRYPTO_SHA256_HEX], *why = NULL;
+	int rc;
 
 	h = crypto_sha256_new();
 	crypto_hash_update(h, w->manifest, w->manifest_len);
@@ -294,17 +309,29 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	crypto_hex(mh, sizeof mh, mhex);
 	crypto_hex(ch, sizeof ch, chex);
 	crypto_hex(d, sizeof d, ms->digest);
+	ms->ph = w->phases;
 	ms->cb = cb;
 	ms->arg = arg;
 
-	/* Written before the extend: a crash after it leaves it pending. */
+	/*
+	 * Written before the extend: a cmld that ends after it leaves it
+	 * pending.  Its commit is not waited for on the disk: the start's
+	 * next durable commit (the state "running" or "failed", before the
+	 * answer) puts it there.  Only an end of the whole system could lose
+	 * it before, and that resets the PCR too (a TPM reset: the PCRs of
+	 * the next reset begin at zero, and the entry's reset is over); an
+	 * orderly suspend writes it to the disk first.
+	 */
+	ctr_store_lazy(cmld, 1);
 	m.container = w->container;
 	m.guestos = w->guestos;
 	m.version = w->version;
 	m.manifest_hash = mhex;
 	m.config_hash = chex;
 	m.digest = ms->digest;
-	if (store_measurement_begin(cmld->store, &m, &why) == -1) {
+	rc = store_measurement_begin(cmld->store, &m, &why);
+	ctr_store_lazy(cmld, 0);
+	if (rc == -1) {
 		*cause = xasprintf("cannot measure the start: %s", why);
 		goto fail;
 	}

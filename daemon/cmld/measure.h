@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 struct cmld;
+struct phases;
 
 /* What a start measures (borrowed until measure_start returns). */
 struct measure_what {
@@ -27,6 +28,8 @@ struct measure_what {
 	size_t manifest_len;
 	const void *config; /* the config bytes as stored */
 	size_t config_len;
+	/* the start's phases (marked until the end is reported); NULL */
+	struct phases *phases;
 };
 
 /*

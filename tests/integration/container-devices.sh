@@ -2,7 +2,8 @@
 # A container reaches only the devices of its allow list, enforced by the
 # device cgroup: the host's devices.list of its group is exactly the
 # default list plus the config's rule (c 10:229 r, /dev/fuse read-only); its
-# /dev holds only those nodes; allowed nodes work; a node of a device
+# /dev holds only those nodes, each with the host's mode and owner;
+# allowed nodes work; a node of a device
 # outside the list, made by the host in the container's /tmp, cannot be
 # opened (EPERM), while a node of an allowed device made the same way can;
 # with CAP_MKNOD kept, mknod of an allowed device works and of any other
@@ -58,6 +59,13 @@ stdout -> /proc/self/fd/1
 tty character special file 5:0
 urandom character special file 1:9
 zero character special file 1:5" "$out"
+
+# the copies (mknod) and the bound node (fuse: no 'm') as the host has them
+for n in null zero full random urandom tty fuse; do
+	expect_eq "/dev/$n inside: the host's mode and owner" \
+	    "$(stat -c '%A %u:%g' "/dev/$n")" \
+	    "$(ct_exec "$name" /bin/stat -c '%A %u:%g' "/dev/$n" 2>&1)"
+done
 
 # --- allowed devices work ----------------------------------------------------------------
 out=$(ct_exec "$name" /bin/sh -c 'echo x >/dev/null && head -c 5 /dev/zero | wc -c && head -c 8 /dev/urandom | wc -c' 2>&1)

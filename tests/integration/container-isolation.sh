@@ -3,9 +3,11 @@
 # own processes only and a host process is out of reach; it has its own
 # host name, which it cannot change, and the host's stays; it sees no
 # network interface of the host, only its own lo; it sees none of the
-# host's System V IPC objects; and each of its mount, PID, UTS, IPC,
-# network and cgroup namespaces is its own.
-# Proves: TSF.ISOL (namespaces of its own), OS 01,
+# host's System V IPC objects; the files of /proc and /sys that tell about
+# or act on the host are masked or read-only; no signal is ignored or
+# blocked in its processes (as cmld ignores SIGPIPE); and each of its
+# mount, PID, UTS, IPC, network and cgroup namespaces is its own.
+# Proves: TSF.ISOL (namespaces of its own; /proc and /sys masked), OS 01,
 # OS 05 (host processes and host name and IPC out of reach),
 # CR 5.1 (a network namespace of its own: lo only).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -79,6 +81,44 @@ expect_match "the host sees its shared memory segment" " $shmid " "$(cat /proc/s
 out=$(ct_exec "$name" /bin/cat /proc/sysvipc/shm 2>&1)
 ipcrm -m "$shmid"
 expect_lines "/proc/sysvipc/shm inside: the header, no segment of the host" "$out" '^ +key +shmid perms '
+
+# --- /proc and /sys --------------------------------------------------------------
+# Each mask is a mount of its own inside (mountinfo: mount point, options).
+mounts=$(ct_exec "$name" /bin/cat /proc/self/mountinfo 2>&1)
+mopts() { awk -v p="$1" '$5 == p { o = $6 } END { print o }' <<<"$mounts"; }
+for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats; do
+	[ -e "$f" ] || continue
+	expect_match "$f inside: masked (a mount over it)" '.' "$(mopts "$f")"
+	expect_eq "$f inside: empty (/dev/null)" "0" \
+	    "$(ct_exec "$name" /bin/sh -c "wc -c <$f" 2>&1 | tr -d ' ')"
+done
+for d in /proc/acpi /proc/scsi /proc/asound /sys/firmware; do
+	[ -e "$d" ] || continue
+	expect_match "$d inside: an empty read-only tmpfs over it" '^ro,' "$(mopts "$d")"
+	expect_eq "$d inside: empty" "" "$(ct_exec "$name" /bin/ls -A "$d" 2>&1)"
+done
+for p in /proc/sys /proc/sysrq-trigger /proc/irq /proc/bus /proc/fs; do
+	[ -e "$p" ] || continue
+	expect_match "$p inside: read-only" '^ro,' "$(mopts "$p")"
+done
+expect_match "/sys inside: read-only" '^ro,' "$(mopts /sys)"
+# the same value written back: refused, and harmless if it were not
+out=$(ct_exec "$name" /bin/sh -c 'cat /proc/sys/kernel/printk_ratelimit >/proc/sys/kernel/printk_ratelimit' 2>&1)
+expect_match "a write to /proc/sys inside: refused" 'Read-only file system' "$out"
+
+# --- signals ---------------------------------------------------------------------
+# cmld ignores SIGPIPE, and what its starter ignored (SIGHUP, SIGINT...):
+# none of that reaches init (its shell may ignore signals of its own).
+ipid=$(ct_show "$name" pid)
+cign=$(sed -n 's/^SigIgn:\t//p' "/proc/$(cmld_pid)/status")
+iign=$(sed -n 's/^SigIgn:\t//p' "/proc/$ipid/status")
+expect_eq "init ignores none of the signals cmld ignores (cmld $cign, init $iign)" \
+    "0" "$(((16#$cign | 1 << 12) & 16#$iign & ~(1 << 2)))"
+expect_eq "init blocks no signal" \
+    "0000000000000000" "$(sed -n 's/^SigBlk:\t//p' "/proc/$ipid/status")"
+expect_eq "an exec ignores and blocks no signal" \
+    "SigBlk:	0000000000000000
+SigIgn:	0000000000000000" "$(ct_exec "$name" /bin/grep -E '^Sig(Blk|Ign):' /proc/self/status 2>&1)"
 
 # --- namespaces ----------------------------------------------------------------
 for ns in mnt pid uts ipc net cgroup; do

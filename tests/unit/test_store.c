@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "store-int.h"
 #include "testutil.h"
 #include "xmalloc.h"
 #include "log.h"
@@ -691,23 +692,20 @@ test_store_open_failing_migration_rolls_back(void **state)
 	    "SELECT count(*) FROM sqlite_schema WHERE name = 'device'"), 0);
 }
 
-/* Proves: CR 3.4 (committed writes survive a crash). */
-static void
-test_store_open_after_crash_recovers_wal(void **state)
+/*
+ * Copies the store's files, open or not, to f->dir/copy (returned): what
+ * a crash of the process leaves on the disk, as seen later.
+ */
+static char *
+crash_copy(struct fixture *f)
 {
-	struct fixture *f = *state;
-	struct store *st;
-	unsigned char *buf;
-	char *cause = NULL, *src, *dst, *copy;
 	const char *const files[] = {
 		"cml.db", "cml.db-wal", "audit.db", "audit.db-wal",
 	};
+	unsigned char *buf;
+	char *src, *dst, *copy;
 	size_t i, len;
 
-	/* Copy the files while the store is open: a crash, as seen later. */
-	st = open_ok(f);
-	assert_int_equal(store_setting_set(st, "device_name", "gw1", &cause),
-	    0);
 	copy = xasprintf("%s/copy", f->dir);
 	assert_int_equal(mkdir(copy, 0700), 0);
 	for (i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -719,11 +717,85 @@ test_store_open_after_crash_recovers_wal(void **state)
 		free(dst);
 		free(src);
 	}
+	return copy;
+}
+
+/* Proves: CR 3.4 (committed writes survive a crash). */
+static void
+test_store_open_after_crash_recovers_wal(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	char *cause = NULL, *copy;
+
+	/* Copy the files while the store is open: a crash, as seen later. */
+	st = open_ok(f);
+	assert_int_equal(store_setting_set(st, "device_name", "gw1", &cause),
+	    0);
+	copy = crash_copy(f);
 	store_close(st);
 
 	if ((st = store_open(copy, &cause)) == NULL)
 		fail_msg("store_open after a crash: %s", cause);
 	assert_setting(st, "device_name", "gw1");
+	store_close(st);
+	assert_int_equal(test_remove_tree(copy), 0);
+	free(copy);
+}
+
+/* The synchronous setting of schema on the store's own connection. */
+static long long
+synchronous_of(struct store *st, const char *schema)
+{
+	sqlite3_stmt *stmt;
+	char *sql = xasprintf("PRAGMA %s.synchronous", schema);
+	long long v;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(st->db));
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	free(sql);
+	return v;
+}
+
+/*
+ * Proves: CR 3.4 (a commit that does not wait for the disk is committed
+ * all the same: other readers see it, and it survives a crash of cmld;
+ * the commits after store_durable(st, 1) wait again, and the audit
+ * trail's always do).
+ */
+static void
+test_store_durable_lazy_commits_survive_a_crash(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	char *cause = NULL, *copy;
+
+	st = open_ok(f);
+	/* 2 is FULL, 1 NORMAL */
+	assert_int_equal(synchronous_of(st, "main"), 2);
+	assert_int_equal(store_durable(st, 0, &cause), 0);
+	assert_int_equal(store_durable(st, 0, &cause), 0);
+	assert_int_equal(synchronous_of(st, "main"), 1);
+	assert_int_equal(synchronous_of(st, "audit"), 2);
+	assert_int_equal(store_setting_set(st, "device_name", "lazy1", &cause),
+	    0);
+	assert_int_equal(store_durable(st, 1, &cause), 0);
+	assert_int_equal(synchronous_of(st, "main"), 2);
+	assert_int_equal(synchronous_of(st, "audit"), 2);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "settings WHERE key = 'device_name' AND value = 'lazy1'"), 1);
+
+	/* The files as a crash of cmld leaves them (the page cache's). */
+	copy = crash_copy(f);
+	store_close(st);
+	if ((st = store_open(copy, &cause)) == NULL)
+		fail_msg("store_open after a crash: %s", cause);
+	assert_setting(st, "device_name", "lazy1");
+	/* A store opened anew waits for the disk. */
+	assert_int_equal(synchronous_of(st, "main"), 2);
 	store_close(st);
 	assert_int_equal(test_remove_tree(copy), 0);
 	free(copy);
@@ -3238,6 +3310,7 @@ main(void)
 		T(test_store_open_newer_rollback_journal_file_left_in_its_mode),
 		T(test_store_open_failing_migration_rolls_back),
 		T(test_store_open_after_crash_recovers_wal),
+		T(test_store_durable_lazy_commits_survive_a_crash),
 		T(test_store_close_null_does_nothing),
 		T(test_store_setting_get_unset_returns_null),
 		T(test_store_setting_set_then_get_returns_value),
