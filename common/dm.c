@@ -3,15 +3,25 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
+
+#include <linux/dm-ioctl.h>
+
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dm.h"
+#include "xmalloc.h"
+
+/* The device-mapper interface minor version cml asks for. */
+#define DM_IOCTL_MINOR 27
 
 int
 dm_present(void)
@@ -80,5 +90,90 @@ sysblock_find(const char *prefix, const char *attr, const char *value)
 			found = atoi(de->d_name + plen);
 	}
 	closedir(d);
+	return found;
+}
+
+/*
+ * Sends the device-mapper command cmd for the device name, with flags,
+ * into *io: the ioctl's result (-1 with errno).  Never waits.
+ */
+static int
+dm_ioctl_name(unsigned long cmd, const char *name, uint32_t flags,
+    struct dm_ioctl *io)
+{
+	int fd, rc;
+
+	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(io, 0, sizeof *io);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->version[1] = DM_IOCTL_MINOR;
+	io->data_size = sizeof *io;
+	io->data_start = sizeof *io;
+	io->flags = flags;
+	snprintf(io->name, sizeof io->name, "%s", name);
+	rc = ioctl(fd, cmd, io);
+	close(fd);
+	return rc;
+}
+
+int
+dm_status(const char *name, int *users)
+{
+	struct dm_ioctl io;
+
+	if (dm_ioctl_name(DM_DEV_STATUS, name, 0, &io) == -1)
+		return errno == ENXIO ? 0 : -1;
+	*users = io.open_count;
+	return 1;
+}
+
+int
+dm_remove(const char *name, int deferred)
+{
+	struct dm_ioctl io;
+
+	return dm_ioctl_name(DM_DEV_REMOVE, name, deferred ?
+	    DM_DEFERRED_REMOVE : 0, &io) == -1 ? -1 : 0;
+}
+
+int
+dm_defer(const char *name)
+{
+	return dm_remove(name, 1);
+}
+
+int
+dm_target(const char *name)
+{
+	struct dm_target_versions *tv;
+	struct dm_ioctl *io;
+	size_t size = 16384;
+	uint32_t off;
+	int fd, rc, found = 0;
+
+	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	io = xcalloc(1, size);
+	io->version[0] = DM_VERSION_MAJOR;
+	io->version[1] = DM_IOCTL_MINOR;
+	io->data_size = (uint32_t)size;
+	io->data_start = sizeof *io;
+	rc = ioctl(fd, DM_LIST_VERSIONS, io);
+	close(fd);
+	if (rc == -1 || (io->flags & DM_BUFFER_FULL_FLAG)) {
+		free(io);
+		return -1;
+	}
+	for (off = io->data_start; off + sizeof *tv < size;) {
+		tv = (struct dm_target_versions *)((char *)io + off);
+		if (strnlen(tv->name, size - off - sizeof *tv) <
+		    size - off - sizeof *tv && strcmp(tv->name, name) == 0)
+			found = 1;
+		if (tv->next == 0)
+			break;
+		off += tv->next;
+	}
+	free(io);
 	return found;
 }

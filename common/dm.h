@@ -30,5 +30,29 @@ void dm_unlitter(int had_node);
  * returns N, or -1 when there is none.
  */
 int sysblock_find(const char *prefix, const char *attr, const char *value);
+/*
+ * Asks device-mapper about the device name: 1 with *users its open count,
+ * 0 when there is none, -1 with errno.
+ */
+int dm_status(const char *name, int *users);
+/*
+ * Removes the device name: at once when unused (no retries), or, deferred,
+ * when its last opener closes it.  0, or -1 with errno.  Never waits.
+ */
+int dm_remove(const char *name, int deferred);
+/*
+ * Marks the device name for deferred removal: the kernel removes it when
+ * its last opener closes it (at once when none has it open).  libcryptsetup's
+ * deferred deactivation removes an integrity device underneath at once,
+ * which fails while the device over it is open: callers mark each device
+ * themselves, the upper one first.  0, or -1 with errno.
+ */
+int dm_defer(const char *name);
+/*
+ * Says whether device-mapper has the target type name registered (1) or
+ * not (0); -1 when it cannot be asked.  (A target whose module is not
+ * loaded yet is loaded when a table names it, where modprobe can.)
+ */
+int dm_target(const char *name);
 
 #endif

@@ -34,6 +34,11 @@ const struct setting_def setting_defs[] = {
 	    "control connections served at once; more are refused" },
 	{ "audit_read_calls", SETTING_BOOL, "false", 0, 0, NULL,
 	    "audit read-only calls too, not only changes" },
+	{ "guestos_verity", SETTING_BOOL, "true", 0, 0, NULL,
+	    "check guest OS images block by block with dm-verity as they "
+	    "are read, where the kernel has dm-verity and the images carry "
+	    "a hash tree (false: hash every image in full before each "
+	    "start)" },
 	{ "stop_timeout", SETTING_INT, "10", 1, 600, NULL,
 	    "seconds a container's init has after SIGTERM before SIGKILL" },
 	{ "c0_guestos", SETTING_GUESTOS, "", 0, 64, NULL,

@@ -76,8 +76,6 @@ static const unsigned char cluks_magic1[] = { 'L', 'U', 'K', 'S', 0xba,
 static const unsigned char cluks_magic2[] = { 'S', 'K', 'U', 'L', 0xba,
     0xbe };
 
-/* The device-mapper ioctl interface version deferred removal needs. */
-#define CLUKS_DM_MINOR 27
 /* The largest volume key: 512 bits of XTS and 256 of HMAC, and room. */
 #define CLUKS_VK_MAX 256
 /* m->keyslot when the derived volume key opened it, not a keyslot */
@@ -204,71 +202,6 @@ cvol_device_exists(const char *id)
 	return cluks_dm_exists(name);
 }
 
-/*
- * Sends the device-mapper command cmd for the device name, with flags,
- * into *io: the ioctl's result (-1 with errno).  Never waits.
- */
-static int
-cluks_dm_ioctl(unsigned long cmd, const char *name, uint32_t flags,
-    struct dm_ioctl *io)
-{
-	int fd, rc;
-
-	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
-		return -1;
-	memset(io, 0, sizeof *io);
-	io->version[0] = DM_VERSION_MAJOR;
-	io->version[1] = CLUKS_DM_MINOR;
-	io->data_size = sizeof *io;
-	io->data_start = sizeof *io;
-	io->flags = flags;
-	snprintf(io->name, sizeof io->name, "%s", name);
-	rc = ioctl(fd, cmd, io);
-	close(fd);
-	return rc;
-}
-
-/*
- * Asks device-mapper about the device name: 1 with *users its open count,
- * 0 when there is none, -1 with errno.
- */
-static int
-cluks_dm_status(const char *name, int *users)
-{
-	struct dm_ioctl io;
-
-	if (cluks_dm_ioctl(DM_DEV_STATUS, name, 0, &io) == -1)
-		return errno == ENXIO ? 0 : -1;
-	*users = io.open_count;
-	return 1;
-}
-
-/*
- * Removes the device name: at once when unused (no retries), or with
- * DM_DEFERRED_REMOVE in flags when its last opener closes it.  0, or -1
- * with errno.
- */
-static int
-cluks_dm_remove(const char *name, uint32_t flags)
-{
-	struct dm_ioctl io;
-
-	return cluks_dm_ioctl(DM_DEV_REMOVE, name, flags, &io) == -1 ? -1 : 0;
-}
-
-/*
- * Marks the dm device name for deferred removal: the kernel removes it
- * when its last opener closes it.  libcryptsetup's deferred deactivation
- * removes an integrity device underneath at once, which fails while the
- * device over it is open, so both are marked here, the upper one first.
- * 0, or -1 with errno.
- */
-static int
-cluks_dm_defer(const char *name)
-{
-	return cluks_dm_remove(name, DM_DEFERRED_REMOVE);
-}
-
 int
 cvol_close_leftover(const char *id, char **cause)
 {
@@ -282,16 +215,16 @@ cvol_close_leftover(const char *id, char **cause)
 	snprintf(names[1], sizeof names[1], CVOL_DM_PREFIX "%s_dif", id);
 	/* The upper first: it holds its _dif open. */
 	for (i = 0; i < 2; i++) {
-		if ((rc = cluks_dm_status(names[i], &users)) == 1 &&
+		if ((rc = dm_status(names[i], &users)) == 1 &&
 		    users > 0) {
 			/* in use: it goes by itself once closed */
-			(void)cluks_dm_defer(names[i]);
+			(void)dm_defer(names[i]);
 			xcause(cause, "the device-mapper device %s is still "
 			    "open (%d users); marked to go when the last "
 			    "closes it", names[i], users);
 			return -1;
 		}
-		if (rc == 1 && cluks_dm_remove(names[i], 0) == -1) {
+		if (rc == 1 && dm_remove(names[i], 0) == -1) {
 			xcause(cause, "the device-mapper device %s is left "
 			    "and cannot be removed: %s", names[i],
 			    strerror(errno));
@@ -618,46 +551,6 @@ cluks_unmade(struct crypt_device *cd)
 }
 
 /*
- * Says whether device-mapper has the target type name registered (1) or
- * not (0); -1 when it cannot be asked.  (A target whose module is not
- * loaded yet is loaded when a table names it, where modprobe can.)
- */
-static int
-cluks_dm_target(const char *name)
-{
-	struct dm_target_versions *tv;
-	struct dm_ioctl *io;
-	size_t size = 16384;
-	uint32_t off;
-	int fd, rc, found = 0;
-
-	if ((fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) == -1)
-		return -1;
-	io = xcalloc(1, size);
-	io->version[0] = DM_VERSION_MAJOR;
-	io->version[1] = CLUKS_DM_MINOR;
-	io->data_size = (uint32_t)size;
-	io->data_start = sizeof *io;
-	rc = ioctl(fd, DM_LIST_VERSIONS, io);
-	close(fd);
-	if (rc == -1 || (io->flags & DM_BUFFER_FULL_FLAG)) {
-		free(io);
-		return -1;
-	}
-	for (off = io->data_start; off + sizeof *tv < size;) {
-		tv = (struct dm_target_versions *)((char *)io + off);
-		if (strnlen(tv->name, size - off - sizeof *tv) <
-		    size - off - sizeof *tv && strcmp(tv->name, name) == 0)
-			found = 1;
-		if (tv->next == 0)
-			break;
-		off += tv->next;
-	}
-	free(io);
-	return found;
-}
-
-/*
  * The refusal when a volume with integrity protection cannot be made or
  * opened: the kernel's dm-integrity missing is said as such.
  */
@@ -665,7 +558,7 @@ static int
 cluks_refuse_integrity(struct cluks_msg *m, const struct cluks_open *o,
     const char *what, int r)
 {
-	if (cluks_dm_target("integrity") == 0)
+	if (dm_target("integrity") == 0)
 		return cluks_refuse(m, CVOL_REFUSED_NO_DM, "needs encrypted "
 		    "storage with integrity protection, but this kernel has "
 		    "no dm-integrity: cml does not start it without (a config "
@@ -954,8 +847,8 @@ cluks_activate(struct crypt_device *cd, const struct cluks_open *o,
 		goto out;
 	}
 	/* It stays while *dmfd is open, then while the mount holds it. */
-	if (cluks_dm_defer(dmname) == -1 || (cluks_dm_exists(dif) &&
-	    cluks_dm_defer(dif) == -1)) {
+	if (dm_defer(dmname) == -1 || (cluks_dm_exists(dif) &&
+	    dm_defer(dif) == -1)) {
 		cluks_refuse(m, CVOL_REFUSED_OTHER, "cannot mark %s for "
 		    "deferred removal: %s", mapper, strerror(errno));
 		goto out;

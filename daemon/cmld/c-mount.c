@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "c-verity.h"
 #include "container.h"
 #include "dm.h"
 #include "log.h"
@@ -203,6 +204,44 @@ c_mount_fs(const char *what, const char *fs, const char *src,
 }
 
 /*
+ * Mounts img (what names it, bfd its file) from the dm-verity device over
+ * its loop device: the kernel checks each block against the signed root
+ * hash as it is read.  The device goes by itself with the last mount of
+ * it (deferred removal), the loop device after it (autoclear).
+ */
+static int
+c_mount_verity(struct container_image *img, const char *what, int bfd,
+    unsigned int attrs, char **cause)
+{
+	char loopdev[32], node[96], via[128];
+	int lfd = -1, rc = -1;
+
+	if (c_mount_loop(what, img->path, bfd, 1, &img->loop, &lfd,
+	    cause) == -1)
+		return -1;
+	snprintf(loopdev, sizeof loopdev, "/dev/loop%d", img->loop);
+	if (cverity_open(img->dmname, loopdev, &img->verity, cause) == -1)
+		goto out;
+	snprintf(node, sizeof node, "/dev/mapper/%s", img->dmname);
+	snprintf(via, sizeof via, " on dm-verity %s over %s", img->dmname,
+	    loopdev);
+	if (c_mount_fs(what, img->fs, node, via, attrs, &img->mfd,
+	    cause) != 0) {
+		cverity_close(img->dmname);
+		goto out;
+	}
+	/* the mount holds it now: it goes with the mount */
+	if (dm_defer(img->dmname) == -1)
+		log_warn("%s: cannot mark %s for removal with its mount", what,
+		    img->dmname);
+	img->via = CONTAINER_VIA_VERITY;
+	rc = 0;
+out:
+	close(lfd);
+	return rc;
+}
+
+/*
  * Mounts img as a detached read-only mount: erofs straight from its file
  * where the file's file system allows it, else (ENOTBLK: a tmpfs), and
  * squashfs and ext4 always, from a loop device over the same descriptor.
@@ -217,6 +256,12 @@ c_mount_image(struct container_image *img, char **cause)
 	if ((bfd = c_mount_file(img, cause)) == -1)
 		return -1;
 	what = xasprintf("image %s", img->file);
+	if (img->verity.present && img->dmname[0] != '\0') {
+		rc = c_mount_verity(img, what, bfd, attrs, cause);
+		close(bfd);
+		free(what);
+		return rc;
+	}
 	if (strcmp(img->fs, "erofs") == 0) {
 		/* File-backed: no loop device; the mount holds the file. */
 		snprintf(src, sizeof src, "/proc/self/fd/%d", bfd);

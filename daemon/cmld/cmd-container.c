@@ -271,6 +271,10 @@ cmd_container_show_images(struct ctr *k, struct json_object *o)
 		else if (img->via == CONTAINER_VIA_LOOP)
 			how = xasprintf("%s (%s) on loop device /dev/loop%d",
 			    img->file, img->fs, img->loop);
+		else if (img->via == CONTAINER_VIA_VERITY)
+			how = xasprintf("%s (%s) on dm-verity device %s over "
+			    "/dev/loop%d", img->file, img->fs, img->dmname,
+			    img->loop);
 		else
 			how = xasprintf("%s (%s), mounted before cmld "
 			    "restarted", img->file, img->fs);

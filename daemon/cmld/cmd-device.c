@@ -27,6 +27,7 @@ device_status_json(struct cmld *cmld)
 {
 	struct json_object *p;
 	struct timespec now;
+	char *how;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 
@@ -45,6 +46,13 @@ device_status_json(struct cmld *cmld)
 	/* in its place; filled in once the stages were asked */
 	json_object_object_add(p, "stages", NULL);
 	identity_status_fill(cmld, p);
+	if (cmld->verity_ok && cmld->guestos_verity)
+		how = xstrdup("dm-verity");
+	else
+		how = xasprintf("full hash (%s)", !cmld->verity_ok ?
+		    cmld->verity_why : "the setting guestos_verity is false");
+	json_object_object_add(p, "image_check", json_object_new_string(how));
+	free(how);
 	return p;
 }
 

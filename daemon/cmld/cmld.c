@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "c-verity.h"
 #include "audit-int.h"
 #include "container.h"
 #include "control.h"
@@ -282,6 +283,13 @@ main(int argc, char **argv)
 	free(scd_default);
 	clock_gettime(CLOCK_MONOTONIC, &cmld.started);
 	cmld_load_device(&cmld);
+	cmld.verity_ok = cverity_available(&cmld.verity_why);
+	if (cmld.verity_ok)
+		log_info("guest OS images with a hash tree are checked by "
+		    "dm-verity as they are read");
+	else
+		log_info("guest OS images are hashed in full before every "
+		    "start: %s", cmld.verity_why);
 
 	daemon_signals(cmld.loop, SIGCHLD);
 	daemon_write_pid(cmld.pid_path);
@@ -326,6 +334,7 @@ main(int argc, char **argv)
 	free(cmld.device_name);
 	free(cmld.c0_guestos);
 	free(cmld.require_signed_configs);
+	free(cmld.verity_why);
 	free(cmld.run_dir);
 	free(cmld.state_dir);
 	free(cmld.conf_dir);

@@ -1015,6 +1015,18 @@ container_set_image_fd(struct container *c, size_t i, int fd)
 }
 
 void
+container_set_image_verity(struct container *c, size_t i,
+    const struct guestos_verity *vy, const char *dmname)
+{
+	if (i >= c->nimages)
+		return;
+	c->images[i].verity = *vy;
+	if (snprintf(c->images[i].dmname, sizeof c->images[i].dmname, "%s",
+	    dmname) >= (int)sizeof c->images[i].dmname)
+		fatalx("device-mapper name %s too long", dmname);
+}
+
+void
 container_set_output(struct container *c, int fd)
 {
 	c->outfd = fd;

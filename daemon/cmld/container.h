@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guestos.h"
+
 struct cconfig;
 struct guestos_manifest;
 struct phases;
@@ -72,6 +74,13 @@ int container_add_bind(struct container *c, const char *src, const char *dst,
  * The container owns fd from now on.
  */
 void container_set_image_fd(struct container *c, size_t i, int fd);
+/*
+ * Has image i mounted through the read-only dm-verity device dmname over
+ * its loop device, with the signed parameters vy (the image's file was
+ * not hashed: dm-verity checks each block as it is read).
+ */
+void container_set_image_verity(struct container *c, size_t i,
+    const struct guestos_verity *vy, const char *dmname);
 /*
  * Gives the container its data volume: fd, the ext4 image file checked
  * by c-volume (path names it in messages), is mounted read-write at mount
@@ -285,12 +294,16 @@ struct container_image {
 	int mfd; /* the detached read-only mount; -1 */
 	int loop; /* loop device number; -1 */
 	int via; /* how it is mounted: CONTAINER_VIA_* */
+	/* container_set_image_verity: checked as read, through dmname */
+	struct guestos_verity verity;
+	char dmname[64];
 };
 
 /* How an image or the data volume was mounted (container show). */
 #define CONTAINER_VIA_UNKNOWN 0 /* not by this cmld (or not yet) */
 #define CONTAINER_VIA_FILE 1 /* straight from its file (erofs) */
 #define CONTAINER_VIA_LOOP 2 /* from a loop device over the file */
+#define CONTAINER_VIA_VERITY 3 /* from a dm-verity device over the loop */
 
 /*
  * The container's data volume (c-mount): an ext4 image file that cmld

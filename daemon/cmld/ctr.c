@@ -600,18 +600,47 @@ ctr_volume_timer(struct loop_timer *t)
 		ctr_volume_closed(k);
 }
 
+/*
+ * Records a block of image i of k's guest OS that dm-verity found changed
+ * (dm_name, where: ", sector N" or "", what: the kernel's words).
+ */
+static void
+ctr_image_integrity_error(struct ctr *k, size_t i, const char *dm_name,
+    const char *where, const char *what)
+{
+	const char *file = "?";
+
+	if (k->rt != NULL && i < k->rt->nimages)
+		file = k->rt->images[i].file;
+	log_warnx("container %s: integrity error on image %s of guest OS "
+	    "%s %s (%s%s): %s", k->name, file, k->cfg.guestos_name,
+	    k->version != NULL ? k->version : "?", dm_name, where, what);
+	audit_container(k->cmld, k->name, "integrity", "integrity error on "
+	    "image %s of guest OS %s %s (%s%s): the image was changed after "
+	    "install, the read failed: %s", file, k->cfg.guestos_name,
+	    k->version != NULL ? k->version : "?", dm_name, where, what);
+}
+
 void
 ctr_integrity_error(struct cmld *cmld, const char *dm_name, long long sector,
     const char *what)
 {
 	struct ctr *k;
-	char id[33], where[48] = "";
+	char id[33], where[48] = "", *end;
+	const char *suffix;
+	long image = -1;
 
 	if (strncmp(dm_name, "cml-", 4) != 0 || strlen(dm_name) < 4 + 32)
 		return;
 	memcpy(id, dm_name + 4, 32);
 	id[32] = '\0';
-	if (dm_name[4 + 32] != '\0' && strcmp(dm_name + 4 + 32, "_dif") != 0)
+	suffix = dm_name + 4 + 32;
+	if (strncmp(suffix, "_v", 2) == 0 && suffix[2] >= '0' &&
+	    suffix[2] <= '9') {
+		image = strtol(suffix + 2, &end, 10);
+		if (*end != '\0' || image > 1000)
+			return;
+	} else if (*suffix != '\0' && strcmp(suffix, "_dif") != 0)
 		return;
 	TAILQ_FOREACH(k, &cmld->ctrs, entry) {
 		if (strcmp(k->id, id) != 0)
@@ -619,6 +648,11 @@ ctr_integrity_error(struct cmld *cmld, const char *dm_name, long long sector,
 		k->integrity_errors++;
 		if (sector >= 0)
 			snprintf(where, sizeof where, ", sector %lld", sector);
+		if (image >= 0) {
+			ctr_image_integrity_error(k, (size_t)image, dm_name,
+			    where, what);
+			return;
+		}
 		log_warnx("container %s: integrity error on its data volume "
 		    "(%s%s): %s", k->name, dm_name, where, what);
 		audit_container(cmld, k->name, "integrity", "integrity error "

@@ -60,6 +60,10 @@ struct cmld {
 	long long stop_timeout; /* seconds from SIGTERM to SIGKILL */
 	char *c0_guestos; /* "" : no c0 */
 	char *require_signed_configs; /* "auto", "true" or "false" */
+	int guestos_verity; /* images checked by dm-verity where it can */
+	/* whether this kernel has dm-verity (probed at start); why not */
+	int verity_ok;
+	char *verity_why;
 	/* --log-level given: the setting does not apply */
 	int log_level_pinned;
 };

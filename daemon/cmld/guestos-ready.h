@@ -64,6 +64,13 @@ struct guestos_ready;
  */
 struct guestos_ready *guestos_ready_open(struct cmld *cmld, const char *name,
     const char *version, const char **error, char **cause);
+/*
+ * Where every image of the guest OS carries a dm-verity hash tree (and the
+ * caller maps them through dm-verity): makes the check open the images and
+ * check their size only, and returns 1; 0 (the full hash stays) when an
+ * image has none.  Before the first step.
+ */
+int guestos_ready_by_verity(struct guestos_ready *r);
 /* Hashes a step: 1 all images match, 0 more to do, -1 with *cause set. */
 int guestos_ready_step(struct guestos_ready *r, char **cause);
 /* Reports how far the check is. */

@@ -14,12 +14,30 @@
 #define GUESTOS_SIGNATURE "manifest.json.p7s"
 #define GUESTOS_MANIFEST_MAX (256 * 1024)
 
+/* The most hex digits of a dm-verity salt (veritysetup's limit, 256 bytes). */
+#define GUESTOS_VERITY_SALT_MAX 512
+/* dm-verity's data and hash block size in a guest OS image. */
+#define GUESTOS_VERITY_BLOCK 4096
+
+/*
+ * An image's dm-verity hash tree (optional): format 1, sha256, 4096-byte
+ * blocks, no superblock, at byte data_size of the image file, after the
+ * file system it covers.
+ */
+struct guestos_verity {
+	int present;
+	char root_hash[65]; /* lower-case hex */
+	char salt[GUESTOS_VERITY_SALT_MAX + 1]; /* lower-case hex, may be "" */
+	long long data_size; /* bytes of file system, a multiple of 4096 */
+};
+
 struct guestos_image {
 	char *file; /* a plain file name in the guest OS directory */
 	long long size;
 	char sha256[65]; /* lower-case hex */
 	char *fs; /* "squashfs" or "ext4" */
 	char *mount; /* absolute mount point in the container, "/" for root */
+	struct guestos_verity verity;
 };
 
 struct guestos_manifest {
@@ -89,6 +107,12 @@ struct guestos_check;
 /* Starts checking the images of an installed guest OS in dir. */
 struct guestos_check *guestos_check_begin(const char *dir,
     const struct guestos_image *images, size_t nimages, char **cause);
+/*
+ * Makes a check, before its first step, open each image and check its
+ * type and size only, without hashing it: for images whose every block
+ * dm-verity checks against the signed root hash as it is read.
+ */
+void guestos_check_skip_hash(struct guestos_check *k);
 /*
  * Hashes up to budget bytes: 1 when every image matches, 0 when more
  * remains, -1 with *cause naming the image and what differs.

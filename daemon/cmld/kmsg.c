@@ -7,7 +7,11 @@
  *	device-mapper: integrity: %pg: Checksum failed at sector 0x%llx
  * where %pg is the block device's kernel name, "dm-N" for a dm device;
  * that is mapped to the device-mapper name through sysfs.  Older kernels
- * printed the same through bio_devname ("%s").  Only records of the
+ * printed the same through bio_devname ("%s").  dm-verity logs
+ *	device-mapper: verity: MAJ:MIN: data block %llu is corrupted
+ *	device-mapper: verity: MAJ:MIN: metadata block %llu is corrupted
+ * naming its data device by number: that is mapped to the dm device
+ * that holds it (SYSFS/dev/block/MAJ:MIN/holders/dm-N).  Only records of the
  * kernel's own facility count: a process that writes to /dev/kmsg gets
  * facility LOG_USER, so it cannot fake one.
  */
@@ -15,6 +19,7 @@
 
 #include <sys/epoll.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,12 +140,64 @@ kmsg_sanitize(const char *text, char *what, size_t what_len)
 	what[i] = '\0';
 }
 
+/*
+ * Parses what follows "device-mapper: verity: " in text: "MAJ:MIN: data
+ * block N is corrupted" (or metadata): the device number as the name, the
+ * block's first sector (4096-byte blocks, the only size cml uses).
+ */
+static int
+kmsg_parse_verity(const char *text, const char *p, char *dm_name,
+    size_t dm_name_len, long long *sector, char *what, size_t what_len)
+{
+	static const char data[] = "data block ";
+	static const char meta[] = "metadata block ";
+	static const char tail[] = " is corrupted";
+	const char *name = p, *num;
+	char digits[24];
+	long long block;
+	size_t nlen, dlen;
+	int colons = 0;
+
+	for (; (*p >= '0' && *p <= '9') || (*p == ':' && colons == 0); p++) {
+		if (*p == ':')
+			colons++;
+	}
+	nlen = (size_t)(p - name);
+	if (colons != 1 || nlen < 3 || name[0] == ':' || p[-1] == ':' ||
+	    nlen >= dm_name_len || nlen >= KMSG_NAME_MAX ||
+	    strncmp(p, ": ", 2) != 0)
+		return 0;
+	p += 2;
+	if (strncmp(p, data, sizeof data - 1) == 0)
+		p += sizeof data - 1;
+	else if (strncmp(p, meta, sizeof meta - 1) == 0)
+		p += sizeof meta - 1;
+	else
+		return 0;
+	num = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	dlen = (size_t)(p - num);
+	if (dlen == 0 || dlen >= sizeof digits || strcmp(p, tail) != 0)
+		return 0;
+	memcpy(digits, num, dlen);
+	digits[dlen] = '\0';
+	if ((block = kmsg_number(digits, 10)) == -1 || block > LLONG_MAX / 8)
+		return 0;
+	memcpy(dm_name, name, nlen);
+	dm_name[nlen] = '\0';
+	*sector = block * 8;
+	kmsg_sanitize(text, what, what_len);
+	return 1;
+}
+
 int
 kmsg_parse(const char *rec, size_t len, char *dm_name, size_t dm_name_len,
     long long *sector, char *what, size_t what_len)
 {
 	static const char crypt[] = "device-mapper: crypt: ";
 	static const char integ[] = "device-mapper: integrity: ";
+	static const char verity[] = "device-mapper: verity: ";
 	static const char trusted[] = "trusted_key: ";
 	static const char aead[] = "INTEGRITY AEAD ERROR";
 	static const char csum[] = "Checksum failed";
@@ -173,6 +230,9 @@ kmsg_parse(const char *rec, size_t len, char *dm_name, size_t dm_name_len,
 	} else if (strncmp(p, integ, sizeof integ - 1) == 0) {
 		is_crypt = 0;
 		p += sizeof integ - 1;
+	} else if (strncmp(p, verity, sizeof verity - 1) == 0) {
+		return kmsg_parse_verity(text, p + sizeof verity - 1, dm_name,
+		    dm_name_len, sector, what, what_len);
 	} else
 		return 0;
 
@@ -204,6 +264,42 @@ kmsg_parse(const char *rec, size_t len, char *dm_name, size_t dm_name_len,
 	*sector = sec;
 	kmsg_sanitize(text, what, what_len);
 	return 1;
+}
+
+/*
+ * Maps a device number "MAJ:MIN" (dm-verity's data device) to the name
+ * of the dm device that holds it, through SYSFS_ROOT/dev/block/MAJ:MIN/
+ * holders; -1 when there is none (or not exactly one).
+ */
+static int
+kmsg_holder_name(const char *sysfs_root, const char *devno, char *name,
+    size_t name_len)
+{
+	char path[PATH_MAX], kname[KMSG_NAME_MAX] = "";
+	struct dirent *de;
+	size_t i;
+	int len, n = 0;
+	DIR *d;
+
+	for (i = 0; devno[i] != '\0'; i++) {
+		if ((devno[i] < '0' || devno[i] > '9') && devno[i] != ':')
+			return -1;
+	}
+	len = snprintf(path, sizeof path, "%s/dev/block/%s/holders",
+	    sysfs_root, devno);
+	if (len < 0 || (size_t)len >= sizeof path ||
+	    (d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n++ == 0 && strlen(de->d_name) < sizeof kname)
+			memcpy(kname, de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	if (n != 1)
+		return -1;
+	return kmsg_dm_name(sysfs_root, kname, name, name_len);
 }
 
 int
@@ -285,7 +381,8 @@ kmsg_record(struct kmsg *km, const char *rec, size_t len)
 	if (kmsg_parse(rec, len, kname, sizeof kname, &sector, what,
 	    sizeof what) != 1)
 		return;
-	if (kmsg_dm_name(km->sysfs_root, kname, name, sizeof name) == -1) {
+	if (kmsg_dm_name(km->sysfs_root, kname, name, sizeof name) == -1 &&
+	    kmsg_holder_name(km->sysfs_root, kname, name, sizeof name) == -1) {
 		/* A name, not dm-N, or a device gone already: as printed. */
 		memcpy(name, kname, sizeof name);
 	}

@@ -19,7 +19,8 @@ struct kmsg;
 
 /*
  * Called once per integrity error seen on a dm device: dm_name is the
- * device-mapper name ("cml-<32 hex>" or "cml-<32 hex>_dif"; the callee
+ * device-mapper name ("cml-<32 hex>", "cml-<32 hex>_dif" or, for a guest
+ * OS image checked by dm-verity, "cml-<32 hex>_v<image>"; the callee
  * maps it; it is the kernel name "dm-N" when the device was gone before
  * its name could be read), sector as the kernel says (-1 if none), what:
  * the kernel's message text (bounded, valid UTF-8, no control characters).
@@ -47,7 +48,8 @@ void kmsg_close(struct kmsg *km);
  * Parses one /dev/kmsg record ("6,1234,5678,-;text\n KEY=V\n"): 1 when it
  * is an integrity error that the kernel (not a process writing to
  * /dev/kmsg) logged for a device, with *dm_name set to the device as the
- * kernel printed it (its kernel name "dm-N", or a device-mapper name),
+ * kernel printed it (its kernel name "dm-N", a device-mapper name, or,
+ * for dm-verity, the number "MAJ:MIN" of the device it checks),
  * *sector (-1 if none) and *what (the message text, control and non-ASCII
  * bytes replaced by '?', cut to what_len - 1 bytes); 0 for any other or
  * malformed record.

@@ -177,6 +177,11 @@ Settings:
                              connections served at once; more are refused.
   audit_read_calls           true or false; default false. Audit read-only
                              calls too, not only changes.
+  guestos_verity             true or false; default true. Check guest OS
+                             images block by block with dm-verity as they are
+                             read, where the kernel has dm-verity and the
+                             images carry a hash tree (false: hash every image
+                             in full before each start).
   stop_timeout               an integer from 1 to 600; default 10. Seconds a
                              container's init has after SIGTERM before
                              SIGKILL.

@@ -127,7 +127,9 @@ else:
         problems.append("tpm %r" % p.get("tpm"))
     if not isinstance(p.get("scd"), dict):
         problems.append("scd %r" % p.get("scd"))
-    if len(p) != 10:
+    if not str(p.get("image_check")).startswith(("dm-verity", "full hash (")):
+        problems.append("image_check %r" % p.get("image_check"))
+    if len(p) != 11:
         problems.append("%d members: %s" % (len(p), sorted(p)))
 c.close()
 print("\n".join(problems) if problems else "ok")

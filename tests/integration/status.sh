@@ -32,6 +32,7 @@ expect_lines "device status lines" "$out" \
 	'^name:            cml$' \
 	'^stages:          tpm2d=up scd=up cmld=up$' \
 	'^certificate:     none$' \
+	'^image check:     (dm-verity|full hash \(.+\))$' \
 	"^tpm:             swtpm:path=${STACK_DIR//./\\.}/run/swtpm/swtpm\\.sock\$" \
 	'^system key:      unsealed \(sealed to PCRs 16, 23\)$' \
 	'^identity:        present \(0x[0-9a-f]{8}\)$' \
@@ -50,6 +51,7 @@ uuid:            U
 name:            cml
 stages:          tpm2d=up scd=up cmld=up
 certificate:     none
+image check:     I
 tpm:             swtpm:path=$STACK_DIR/run/swtpm/swtpm.sock
 system key:      unsealed (sealed to PCRs 16, 23)
 identity:        present (H)
@@ -60,7 +62,8 @@ tokens:          0" \
 	"$(printf '%s\n' "$out" | sed -E -e 's/^(uptime seconds: +)[0-9]+$/\1N/' \
 	    -e "s/^(uuid: +)$uuid_re\$/\\1U/" \
 	    -e 's/^(identity: +present \()0x[0-9a-f]+\)$/\1H)/' \
-	    -e 's/^(state volume: +).*/\1V/' -e 's/^(pcsc: +).*/\1P/')"
+	    -e 's/^(state volume: +).*/\1V/' -e 's/^(pcsc: +).*/\1P/' \
+	    -e 's/^(image check: +).*/\1I/')"
 uuid=$(printf '%s\n' "$out" | sed -n 's/^uuid: *//p')
 
 json=$(cmlsh_run --json -c 'device status' 2>"$SCRATCH/err")
@@ -72,7 +75,8 @@ version, state_dir, uuid, tcti = sys.argv[1:5]
 d = json.load(sys.stdin)
 problems = []
 want_keys = ["version", "uptime_seconds", "state_dir", "provisioning",
-             "uuid", "name", "stages", "certificate", "tpm", "scd"]
+             "uuid", "name", "stages", "certificate", "tpm", "scd",
+             "image_check"]
 if sorted(d) != sorted(want_keys):
     problems.append("members %s, expected %s" % (sorted(d), sorted(want_keys)))
 def want(key, ok, what):
@@ -86,6 +90,9 @@ want("provisioning", lambda v: v == "factory", "factory")
 want("uuid", lambda v: v == uuid, repr(uuid) + " (as in the text form)")
 want("name", lambda v: v == "cml", "cml")
 want("certificate", lambda v: v == "none", "none")
+want("image_check", lambda v: v == "dm-verity" or
+     re.match(r"full hash \(.+\)$", v) is not None,
+     "dm-verity or full hash (WHY)")
 want("stages", lambda v: v == {"tpm2d": "up", "scd": "up",
                                "cmld": "up"}, "tpm2d up, scd up, cmld up")
 tpm = d.get("tpm", {})

@@ -47,6 +47,13 @@
 #define ROOT IMG("'root.squashfs'", "4096", "'" SHA_A "'", "'squashfs'", "'/'")
 #define DATA IMG("'data.ext4'", "8192", "'" SHA_B "'", "'ext4'", "'/data'")
 #define IMGS(x) "'images':[" x "]"
+/* a root image of 12288 bytes with the verity object v */
+#define VIMG(v) "{'file':'root.squashfs','size':12288,'sha256':'" SHA_A \
+	"','fs':'squashfs','mount':'/','verity':" v "}"
+#define VROOT "'root_hash':'" SHA_B "'"
+#define VSALT "'salt':'00ff'"
+#define SHA_UPPER \
+	"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"
 #define M(x) "{" x "}"
 #define ROOT4 ROOT "," ROOT "," ROOT "," ROOT
 /* Descriptions of 1025 bytes, one more than allowed, and of 1024. */
@@ -378,6 +385,43 @@ static const struct bad_case bad_cases[] = {
 	    M(H "," IMGS(ROOT "," IMG("'d'", "1", "'" SHA_A "'", "'ext4'",
 	    "'/data/..'"))),
 	    "images[1].mount '/data/..' must not contain '..'", 0 },
+	{ "test_guestos_manifest_parse_verity_not_object_refused",
+	    M(H "," IMGS(VIMG("'x'"))),
+	    "images[0].verity must be an object", 0 },
+	{ "test_guestos_manifest_parse_verity_unknown_field_refused",
+	    M(H "," IMGS(VIMG("{" VROOT "," VSALT ",'data_size':4096,"
+	    "'hash':'sha1'}"))),
+	    "unknown field 'hash' in images[0].verity", 0 },
+	{ "test_guestos_manifest_parse_verity_short_root_refused",
+	    M(H "," IMGS(VIMG("{'root_hash':'abcd'," VSALT ","
+	    "'data_size':4096}"))),
+	    "images[0].verity.root_hash must be 64 lower-case hex digits "
+	    "(a SHA-256)", 0 },
+	{ "test_guestos_manifest_parse_verity_upper_root_refused",
+	    M(H "," IMGS(VIMG("{'root_hash':'" SHA_UPPER "'," VSALT ","
+	    "'data_size':4096}"))),
+	    "images[0].verity.root_hash must be 64 lower-case hex digits "
+	    "(a SHA-256)", 0 },
+	{ "test_guestos_manifest_parse_verity_odd_salt_refused",
+	    M(H "," IMGS(VIMG("{" VROOT ",'salt':'abc','data_size':4096}"))),
+	    "images[0].verity.salt must be an even number of lower-case hex "
+	    "digits, at most 512", 0 },
+	{ "test_guestos_manifest_parse_verity_missing_salt_refused",
+	    M(H "," IMGS(VIMG("{" VROOT ",'data_size':4096}"))),
+	    "images[0].verity.salt is missing", 0 },
+	{ "test_guestos_manifest_parse_verity_unaligned_size_refused",
+	    M(H "," IMGS(VIMG("{" VROOT "," VSALT ",'data_size':4095}"))),
+	    "images[0].verity.data_size must be a multiple of 4096 greater "
+	    "than 0 and less than the image's size (the hash tree follows "
+	    "the file system)", 0 },
+	{ "test_guestos_manifest_parse_verity_size_not_below_image_refused",
+	    M(H "," IMGS(VIMG("{" VROOT "," VSALT ",'data_size':12288}"))),
+	    "images[0].verity.data_size must be a multiple of 4096 greater "
+	    "than 0 and less than the image's size (the hash tree follows "
+	    "the file system)", 0 },
+	{ "test_guestos_manifest_parse_verity_missing_size_refused",
+	    M(H "," IMGS(VIMG("{" VROOT "," VSALT "}"))),
+	    "images[0].verity.data_size is missing", 0 },
 	{ "test_guestos_manifest_parse_allow_downgrade_string_refused",
 	    M(H ",'allow_downgrade':'yes'," IMGS(ROOT)),
 	    "allow_downgrade must be true or false", 0 },
@@ -431,6 +475,30 @@ test_guestos_manifest_parse_dotted_version_accepted(void **state)
 	guestos_manifest_clear(&m);
 	assert_null(m.name);
 	/* Clearing twice does nothing. */
+	guestos_manifest_clear(&m);
+}
+
+/* Proves: APS 02 (the signed root hash of an image's dm-verity tree). */
+static void
+test_guestos_manifest_parse_verity_accepted(void **state)
+{
+	struct guestos_manifest m;
+
+	(void)state;
+	parse_ok(M(H "," IMGS(VIMG("{" VROOT "," VSALT ",'data_size':8192}")
+	    "," DATA)), &m);
+	assert_true(m.images[0].verity.present);
+	assert_string_equal(m.images[0].verity.root_hash, SHA_B);
+	assert_string_equal(m.images[0].verity.salt, "00ff");
+	assert_int_equal(m.images[0].verity.data_size, 8192);
+	/* optional: an image without one is hashed in full */
+	assert_false(m.images[1].verity.present);
+	guestos_manifest_clear(&m);
+	/* an empty salt is a salt of no bytes */
+	parse_ok(M(H "," IMGS(VIMG("{" VROOT ",'salt':'','data_size':4096}"))),
+	    &m);
+	assert_true(m.images[0].verity.present);
+	assert_string_equal(m.images[0].verity.salt, "");
 	guestos_manifest_clear(&m);
 }
 
@@ -1528,6 +1596,57 @@ test_guestos_check_flipped_byte_names_image(void **state)
 }
 
 /*
+ * Proves: APS 02 (images checked by dm-verity are opened, their type and
+ * size checked, and handed over unhashed: the kernel checks each block).
+ */
+static void
+test_guestos_check_skip_hash_opens_and_checks_size(void **state)
+{
+	struct fixture *f = *state;
+	struct guestos_check *k;
+	char *path, *image, *cause = NULL;
+	int fd, steps = 0, r;
+	struct stat sb;
+
+	make_guestos(f, "1.2.0");
+	path = install_ok(f);
+	image = xasprintf("%s/root.squashfs", path);
+	/* a changed byte is dm-verity's to find, at the read */
+	flip_byte(image, 5);
+	k = guestos_check_begin(path, f->m.images, f->m.nimages, &cause);
+	assert_non_null(k);
+	guestos_check_skip_hash(k);
+	assert_int_equal(guestos_check_take_fd(k, 0), -1);
+	do {
+		r = guestos_check_step(k, 4096, &cause);
+		steps++;
+	} while (r == 0);
+	assert_int_equal(r, 1);
+	assert_null(cause);
+	/* one step: nothing is read, whatever the budget */
+	assert_int_equal(steps, 1);
+	fd = guestos_check_take_fd(k, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_size, ROOT_SIZE);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
+	close(fd);
+	guestos_check_free(k);
+
+	/* a size other than the signed one is refused all the same */
+	append_file(image, 1);
+	k = guestos_check_begin(path, f->m.images, f->m.nimages, &cause);
+	assert_non_null(k);
+	guestos_check_skip_hash(k);
+	assert_int_equal(guestos_check_step(k, 0, &cause), -1);
+	assert_non_null(strstr(cause, "was changed after install: it has"));
+	free(cause);
+	guestos_check_free(k);
+	free(image);
+	free(path);
+}
+
+/*
  * Proves: APS 02 (a changed image fails the check), TSF.INIT, COM 06, NDR 3.2,
  * CR 3.4.
  */
@@ -1691,6 +1810,7 @@ main(void)
 		    test_guestos_manifest_parse_deep_nesting_refused),
 		cmocka_unit_test(
 		    test_guestos_manifest_parse_many_fields_refused),
+		cmocka_unit_test(test_guestos_manifest_parse_verity_accepted),
 		cmocka_unit_test(test_guestos_version_cmp_numeric),
 		cmocka_unit_test(test_guestos_version_cmp_equal_is_zero),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1715,6 +1835,7 @@ main(void)
 		T(test_guestos_check_installed_ok),
 		T(test_guestos_check_flipped_byte_names_image),
 		T(test_guestos_check_size_change_names_image),
+		T(test_guestos_check_skip_hash_opens_and_checks_size),
 		T(test_guestos_check_missing_image_names_image),
 		T(test_guestos_check_symlink_image_refused),
 		T(test_guestos_check_missing_dir_refused),

@@ -117,6 +117,59 @@ test_kmsg_parse_integrity_checksum_failed_matches(void **state)
 	assert_int_equal(p.sector, 0xabcdef);
 }
 
+/*
+ * Proves: APS 02 (a block of a guest OS image that dm-verity finds changed
+ * is seen: its data device, the block's sector, the kernel's words).
+ */
+static void
+test_kmsg_parse_verity_corrupted_block_matches(void **state)
+{
+	static const char *const bad[] = {
+		"3,1,2,-;device-mapper: verity: 7:3: data block 5 is corrupted "
+		    "now\n",
+		"3,1,2,-;device-mapper: verity: 7:3: data block 5\n",
+		"3,1,2,-;device-mapper: verity: 7:3: data block  is corrupted\n",
+		"3,1,2,-;device-mapper: verity: 7:3: data block -5 is "
+		    "corrupted\n",
+		"3,1,2,-;device-mapper: verity: 7:3: data block "
+		    "99999999999999999999 is corrupted\n",
+		"3,1,2,-;device-mapper: verity: 7:3: block 5 is corrupted\n",
+		"3,1,2,-;device-mapper: verity: :3: data block 5 is "
+		    "corrupted\n",
+		"3,1,2,-;device-mapper: verity: 7:: data block 5 is "
+		    "corrupted\n",
+		"3,1,2,-;device-mapper: verity: 7:3:4: data block 5 is "
+		    "corrupted\n",
+		"3,1,2,-;device-mapper: verity: 73: data block 5 is "
+		    "corrupted\n",
+		"3,1,2,-;device-mapper: verity: dm-3: data block 5 is "
+		    "corrupted\n",
+		"3,1,2,-;device-mapper: verity: 7:3 data block 5 is "
+		    "corrupted\n",
+		/* from user space */
+		"12,1,2,-;device-mapper: verity: 7:3: data block 5 is "
+		    "corrupted\n",
+	};
+	struct parsed p;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse("3,88,99,-;device-mapper: verity: 7:3: data "
+	    "block 5 is corrupted\n SUBSYSTEM=block\n", &p), 1);
+	assert_string_equal(p.name, "7:3");
+	assert_int_equal(p.sector, 40);
+	assert_string_equal(p.what, "device-mapper: verity: 7:3: data block 5 "
+	    "is corrupted");
+	assert_int_equal(parse("3,88,99,-;device-mapper: verity: 259:12: "
+	    "metadata block 0 is corrupted", &p), 1);
+	assert_string_equal(p.name, "259:12");
+	assert_int_equal(p.sector, 0);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (parse(bad[i], &p) != 0)
+			fail_msg("record %zu matched: %s", i, bad[i]);
+	}
+}
+
 /* Proves: none (everything else is no integrity error). */
 static void
 test_kmsg_parse_other_records_do_not_match(void **state)
@@ -310,6 +363,12 @@ setup_sysfs(void **state)
 	write_file(dir, "block/dm-8/dm/name", big, sizeof big);
 	write_file(dir, "block/dm-9/dm/name", "\n", 1);
 	write_file(dir, "block/sda/dm/name", "sda\n", 4);
+	/* loop device 7:3 held by dm-10, a guest OS image's dm-verity */
+	write_file(dir, "block/dm-10/dm/name", "cml-" ID "_v0\n", 40);
+	write_file(dir, "dev/block/7:3/holders/dm-10/dev", "254:10\n", 7);
+	/* 7:4 held by two: not attributed */
+	write_file(dir, "dev/block/7:4/holders/dm-3/dev", "254:3\n", 6);
+	write_file(dir, "dev/block/7:4/holders/dm-4/dev", "254:4\n", 6);
 	*state = dir;
 	return 0;
 }
@@ -423,14 +482,18 @@ test_kmsg_watch_reports_mapped_errors_in_order(void **state)
 	    "failed at sector 0x10\n");
 	send_rec(sv[1], "3,203,1,-;device-mapper: crypt: dm-77: INTEGRITY "
 	    "AEAD ERROR, sector 1\n");
-	s.want = 3;
+	send_rec(sv[1], "3,204,1,-;device-mapper: verity: 7:3: data block 2 "
+	    "is corrupted\n");
+	send_rec(sv[1], "3,205,1,-;device-mapper: verity: 7:4: data block 2 "
+	    "is corrupted\n");
+	s.want = 5;
 	loop_timer_init(&s.guard, seen_guard, &s);
 	assert_int_equal(loop_timer_start(s.loop, &s.guard, 5000), 0);
 	loop_run(s.loop);
 	loop_timer_stop(s.loop, &s.guard);
 
 	assert_false(s.timed_out);
-	assert_int_equal(s.n, 3);
+	assert_int_equal(s.n, 5);
 	assert_string_equal(s.name[0], "cml-" ID);
 	assert_int_equal(s.sector[0], 8);
 	assert_string_equal(s.what[0], "device-mapper: crypt: dm-3: INTEGRITY "
@@ -439,6 +502,11 @@ test_kmsg_watch_reports_mapped_errors_in_order(void **state)
 	assert_int_equal(s.sector[1], 16);
 	/* A device gone before its name was read: its kernel name. */
 	assert_string_equal(s.name[2], "dm-77");
+	/* dm-verity's data device: the dm device holding it */
+	assert_string_equal(s.name[3], "cml-" ID "_v0");
+	assert_int_equal(s.sector[3], 16);
+	/* held by more than one: as printed */
+	assert_string_equal(s.name[4], "7:4");
 
 	kmsg_close(km);
 	close(sv[1]);
@@ -453,6 +521,8 @@ main(void)
 		cmocka_unit_test(test_kmsg_parse_crypt_aead_error_matches),
 		cmocka_unit_test(
 		    test_kmsg_parse_integrity_checksum_failed_matches),
+		cmocka_unit_test(
+		    test_kmsg_parse_verity_corrupted_block_matches),
 		cmocka_unit_test(test_kmsg_parse_other_records_do_not_match),
 		cmocka_unit_test(
 		    test_kmsg_parse_truncated_records_never_overread),
