@@ -73,6 +73,8 @@ struct crypto_signer {
 	char *subject;
 	char *issuer;
 	char fingerprint[CRYPTO_SHA256_HEX];
+	/* the earliest end of validity on the chain verified (UTC) */
+	time_t not_after;
 };
 
 /*

@@ -257,9 +257,32 @@ verify_ca_usage(X509 *x, char **cause)
  * certificates the signature carries as untrusted intermediates.  Time is
  * checked separately, so that an expired certificate is named as such.
  */
+/*
+ * Returns the earliest end of validity of the certificates of chain (all
+ * valid at now): until then a signature verified now verifies the same.
+ * now when one cannot be read.
+ */
+static time_t
+verify_not_after(STACK_OF(X509) *chain, time_t now)
+{
+	struct tm tm;
+	time_t t, min = (time_t)-1;
+	int i, n = sk_X509_num(chain);
+
+	for (i = 0; i < n; i++) {
+		memset(&tm, 0, sizeof tm);
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(chain, i)),
+		    &tm) != 1 || (t = timegm(&tm)) == (time_t)-1)
+			return now;
+		if (min == (time_t)-1 || t < min)
+			min = t;
+	}
+	return min == (time_t)-1 ? now : min;
+}
+
 static int
 verify_chain(struct crypto_trust *trust, X509 *x, STACK_OF(X509) *certs,
-    const char *subject, time_t now, char **cause)
+    const char *subject, time_t now, time_t *not_after, char **cause)
 {
 	X509_STORE_CTX *ctx;
 	STACK_OF(X509) *chain;
@@ -297,6 +320,7 @@ verify_chain(struct crypto_trust *trust, X509 *x, STACK_OF(X509) *certs,
 		    "CA certificate", now, cause) == -1)
 			goto out;
 	}
+	*not_after = verify_not_after(chain, now);
 	rc = 0;
 out:
 	X509_STORE_CTX_free(ctx);
@@ -419,7 +443,7 @@ crypto_verify_detached(struct crypto_trust *trust, const void *data,
 	X509_ALGOR *dig, *alg;
 	X509 *x;
 	char *subject = NULL;
-	time_t now = time(NULL);
+	time_t now = time(NULL), not_after;
 	int rc = -1;
 
 	memset(signer, 0, sizeof *signer);
@@ -442,11 +466,13 @@ crypto_verify_detached(struct crypto_trust *trust, const void *data,
 		goto out;
 	if (crypto_x509_check_time(x, "signer certificate", now, cause) == -1)
 		goto out;
-	if (verify_chain(trust, x, certs, subject, now, cause) == -1)
+	if (verify_chain(trust, x, certs, subject, now, &not_after,
+	    cause) == -1)
 		goto out;
 	if (verify_signature(trust, cms, data, len, subject, cause) == -1)
 		goto out;
 	verify_fill_signer(x, signer);
+	signer->not_after = not_after;
 	rc = 0;
 out:
 	ERR_clear_error();

@@ -413,7 +413,7 @@ cmd_guestos_verify(struct call *call)
 	vj->version = xstrdup(g.version);
 	store_guestos_clear(&g);
 	vj->ready = guestos_ready_open(call_cmld(call), vj->name, vj->version,
-	    &error, &cause);
+	    0, &error, &cause);
 	if (vj->ready == NULL) {
 		call_error(call, error, NULL, "guest OS %s %s failed "
 		    "verification: %s", vj->name, vj->version, cause);

@@ -335,6 +335,7 @@ main(int argc, char **argv)
 	free(cmld.c0_guestos);
 	free(cmld.require_signed_configs);
 	free(cmld.verity_why);
+	guestos_vcache_free(&cmld);
 	free(cmld.run_dir);
 	free(cmld.state_dir);
 	free(cmld.conf_dir);

@@ -384,7 +384,7 @@ ctr_start_begin(struct ctr_start_job *sj, const unsigned char *key,
 
 	/* APS 02: the images are checked again before every start. */
 	sj->ready = guestos_ready_open(cmld, k->cfg.guestos_name, sj->version,
-	    error, &why);
+	    1, error, &why);
 	if (sj->ready == NULL) {
 		*cause = xasprintf("guest OS %s %s: %s", k->cfg.guestos_name,
 		    sj->version, why);
@@ -585,7 +585,7 @@ ctr_adopt(struct ctr *k, long long pid)
 	char *cause = NULL;
 
 	r = k->version != NULL ? guestos_ready_open(cmld, k->cfg.guestos_name,
-	    k->version, &error, &cause) : NULL;
+	    k->version, 1, &error, &cause) : NULL;
 	if (r == NULL) {
 		struct guestos_manifest none;
 

@@ -19,6 +19,7 @@ struct ctr;
 struct loop;
 struct store;
 struct stage;
+struct guestos_vcache;
 
 /* Token calls out to scd at once, of all clients (cmd-token.c). */
 #define CMLD_TOKEN_CALLS 8
@@ -61,6 +62,10 @@ struct cmld {
 	char *c0_guestos; /* "" : no c0 */
 	char *require_signed_configs; /* "auto", "true" or "false" */
 	int guestos_verity; /* images checked by dm-verity where it can */
+	/* the trust anchors' generation: trust_reload counts it up */
+	unsigned long trust_gen;
+	/* guest OS signature checks kept (guestos-ready.c) */
+	struct guestos_vcache *gcache;
 	/* whether this kernel has dm-verity (probed at start); why not */
 	int verity_ok;
 	char *verity_why;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -83,9 +84,116 @@ guestos_signed_clear(struct guestos_signed *s)
 	memset(s, 0, sizeof *s);
 }
 
-int
-guestos_open_signed(struct cmld *cmld, int dirfd, struct file_set *set,
-    struct guestos_signed *s, const char **error, char **cause)
+/*
+ * The signature checks of installed guest OSes kept, so that a start does
+ * the check once per guest OS rather than once per start: an entry is the
+ * SHA-256 of the manifest and of its signature as verified, against which
+ * anchors (the trust store's generation) and until when (the earliest end
+ * of validity on the verified chain).  A start reads both files again and
+ * takes the kept result only for the very bytes verified, under the same
+ * anchors, before that end and not before the check (a clock set back
+ * checks again): what it verifies is then what it verified.
+ */
+#define GUESTOS_VCACHE_MAX 16
+
+struct guestos_vcache_entry {
+	int used;
+	unsigned char manifest_md[CRYPTO_SHA256_LEN];
+	unsigned char sig_md[CRYPTO_SHA256_LEN];
+	unsigned long trust_gen;
+	time_t verified_at;
+	struct crypto_signer signer;
+};
+
+struct guestos_vcache {
+	struct guestos_vcache_entry e[GUESTOS_VCACHE_MAX];
+	size_t next; /* the entry replaced next */
+};
+
+/* Hashes len bytes of p into md. */
+static void
+guestos_md(const void *p, size_t len, unsigned char *md)
+{
+	struct crypto_hash *h = crypto_sha256_new();
+
+	crypto_hash_update(h, p, len);
+	crypto_hash_final(h, md);
+}
+
+/* Copies a signer (strings duplicated). */
+static void
+guestos_signer_copy(struct crypto_signer *to, const struct crypto_signer *from)
+{
+	*to = *from;
+	to->subject = xstrdup(from->subject != NULL ? from->subject : "");
+	to->issuer = xstrdup(from->issuer != NULL ? from->issuer : "");
+}
+
+/* Finds the kept check of what s holds: 1 (s->signer filled), or 0. */
+static int
+guestos_vcache_get(struct cmld *cmld, struct guestos_signed *s)
+{
+	struct guestos_vcache_entry *e;
+	unsigned char mmd[CRYPTO_SHA256_LEN], smd[CRYPTO_SHA256_LEN];
+	time_t now = time(NULL);
+	size_t i;
+
+	if (cmld->gcache == NULL)
+		return 0;
+	guestos_md(s->manifest, s->manifest_len, mmd);
+	guestos_md(s->sig, s->sig_len, smd);
+	for (i = 0; i < GUESTOS_VCACHE_MAX; i++) {
+		e = &cmld->gcache->e[i];
+		if (!e->used || e->trust_gen != cmld->trust_gen ||
+		    now < e->verified_at || now >= e->signer.not_after ||
+		    memcmp(e->manifest_md, mmd, sizeof mmd) != 0 ||
+		    memcmp(e->sig_md, smd, sizeof smd) != 0)
+			continue;
+		guestos_signer_copy(&s->signer, &e->signer);
+		return 1;
+	}
+	return 0;
+}
+
+/* Keeps the check of what s holds, just verified. */
+static void
+guestos_vcache_put(struct cmld *cmld, const struct guestos_signed *s)
+{
+	struct guestos_vcache_entry *e;
+
+	if (cmld->gcache == NULL)
+		cmld->gcache = xcalloc(1, sizeof *cmld->gcache);
+	e = &cmld->gcache->e[cmld->gcache->next];
+	cmld->gcache->next = (cmld->gcache->next + 1) % GUESTOS_VCACHE_MAX;
+	crypto_signer_clear(&e->signer);
+	guestos_md(s->manifest, s->manifest_len, e->manifest_md);
+	guestos_md(s->sig, s->sig_len, e->sig_md);
+	e->trust_gen = cmld->trust_gen;
+	e->verified_at = time(NULL);
+	guestos_signer_copy(&e->signer, &s->signer);
+	e->used = 1;
+}
+
+void
+guestos_vcache_free(struct cmld *cmld)
+{
+	size_t i;
+
+	if (cmld->gcache == NULL)
+		return;
+	for (i = 0; i < GUESTOS_VCACHE_MAX; i++)
+		crypto_signer_clear(&cmld->gcache->e[i].signer);
+	free(cmld->gcache);
+	cmld->gcache = NULL;
+}
+
+/*
+ * guestos_open_signed; with kept set, the signature check is the one kept
+ * for these very bytes where there is one (and kept after a check).
+ */
+static int
+guestos_open_signed_kept(struct cmld *cmld, int dirfd, struct file_set *set,
+    struct guestos_signed *s, int kept, const char **error, char **cause)
 {
 	char *why = NULL;
 
@@ -108,11 +216,16 @@ guestos_open_signed(struct cmld *cmld, int dirfd, struct file_set *set,
 		    xstrdup(why);
 		goto fail;
 	}
-	if (crypto_verify_detached(cmld->trust, s->manifest, s->manifest_len,
-	    s->sig, s->sig_len, &s->signer, &why) == -1) {
-		*error = PROTO_ERR_INVALID_SIGNATURE;
-		*cause = xasprintf("manifest signature: %s", why);
-		goto fail;
+	if (!kept || guestos_vcache_get(cmld, s) == 0) {
+		if (crypto_verify_detached(cmld->trust, s->manifest,
+		    s->manifest_len, s->sig, s->sig_len, &s->signer,
+		    &why) == -1) {
+			*error = PROTO_ERR_INVALID_SIGNATURE;
+			*cause = xasprintf("manifest signature: %s", why);
+			goto fail;
+		}
+		if (kept)
+			guestos_vcache_put(cmld, s);
 	}
 	if (guestos_manifest_parse(s->manifest, s->manifest_len, &s->m,
 	    &why) == -1) {
@@ -125,6 +238,13 @@ fail:
 	free(why);
 	guestos_signed_clear(s);
 	return -1;
+}
+
+int
+guestos_open_signed(struct cmld *cmld, int dirfd, struct file_set *set,
+    struct guestos_signed *s, const char **error, char **cause)
+{
+	return guestos_open_signed_kept(cmld, dirfd, set, s, 0, error, cause);
 }
 
 /* Finds the newest installed version of a guest OS, at least min. */
@@ -212,7 +332,7 @@ guestos_ready_free(struct guestos_ready *r)
 
 struct guestos_ready *
 guestos_ready_open(struct cmld *cmld, const char *name, const char *version,
-    const char **error, char **cause)
+    int kept, const char **error, char **cause)
 {
 	struct guestos_ready *r;
 	char *why = NULL;
@@ -235,7 +355,8 @@ guestos_ready_open(struct cmld *cmld, const char *name, const char *version,
 		    strerror(errno));
 		goto fail;
 	}
-	if (guestos_open_signed(cmld, dirfd, NULL, &r->s, error, cause) == -1)
+	if (guestos_open_signed_kept(cmld, dirfd, NULL, &r->s, kept, error,
+	    cause) == -1)
 		goto fail;
 	*error = PROTO_ERR_INTEGRITY;
 	if (guestos_store_matches(&r->g, &r->s.m, cause) == -1)

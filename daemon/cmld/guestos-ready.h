@@ -59,11 +59,16 @@ struct guestos_ready;
 /*
  * Opens an installed guest OS to check it before use: its manifest
  * signature against the current anchors and the store against the signed
- * manifest; then guestos_ready_step hashes the images.  NULL with *error
- * (a varlink error name) and *cause set.
+ * manifest; then guestos_ready_step hashes the images.  With kept, the
+ * signature check kept from an earlier one is taken for the very same
+ * manifest and signature bytes, while the anchors are the same and the
+ * chain is valid (a start); else it is done anew (guestos verify).  NULL
+ * with *error (a varlink error name) and *cause set.
  */
 struct guestos_ready *guestos_ready_open(struct cmld *cmld, const char *name,
-    const char *version, const char **error, char **cause);
+    const char *version, int kept, const char **error, char **cause);
+/* Frees the signature checks kept (at cmld's end). */
+void guestos_vcache_free(struct cmld *cmld);
 /*
  * Where every image of the guest OS carries a dm-verity hash tree (and the
  * caller maps them through dm-verity): makes the check open the images and

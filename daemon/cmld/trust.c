@@ -44,5 +44,7 @@ trust_reload(struct cmld *cmld, char **cause)
 	}
 	crypto_trust_free(cmld->trust);
 	cmld->trust = trust;
+	/* what was verified against the old anchors is verified again */
+	cmld->trust_gen++;
 	return 0;
 }

@@ -7,7 +7,11 @@
 # reason in `container list` and the database, the refusal is audited as
 # IntegrityViolation, and nothing was set up on the host.  A longer image
 # and a changed installed manifest are refused too.  With the byte put
-# back, the container starts.
+# back, the container starts.  A start keeps its signature check for the
+# very manifest and signature bytes (a changed manifest after verified
+# starts is refused all the same), but not past a change of the anchors:
+# with the signer's root removed after verified starts, the next start is
+# refused; with it back, it starts.
 # Proves: APS 02 (signature and images checked again before every start),
 # TSF.INIT, NDR 2.4, NDR 3.2 (a tampered image fails the start),
 # NDR 2.4(1) (a changed manifest fails its signature at start),
@@ -100,4 +104,15 @@ cp "$SCRATCH/manifest.json.orig" "$inst/manifest.json"
 ct_cmlsh container start "$name"
 expect_status "all put back: start" 0 "$rc"
 expect_eq "running again, no reason" "running|" "$(ct_state "$name")|$(ct_show "$name" reason)"
+
+# --- the anchor removed: the signature check kept from the starts above goes with it ----------
+cmlsh_run container stop "$name" >/dev/null || fail "stop $name failed"
+root_fp=$(openssl x509 -in "$SCRATCH/pki/root.crt" -noout -fingerprint -sha256 |
+    sed 's/^.*=//; s/://g' | tr 'A-F' 'a-f')
+cmlsh_run --yes ca remove "$root_fp" >/dev/null || fail "ca remove failed"
+refused_start "the anchor removed after verified starts" org.cml.Error.InvalidSignature \
+    "guest OS busybox 1.0: manifest signature: signer certificate '$(openssl x509 -in "$SCRATCH/pki/signer.crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')' does not chain to a trusted root: unable to get local issuer certificate"
+cmlsh_run ca add "$SCRATCH/pki/root.crt" >/dev/null || fail "ca add failed"
+ct_cmlsh container start "$name"
+expect_status "the anchor back: start" 0 "$rc"
 finish

@@ -588,7 +588,10 @@ test_sign_chain_with_signer_duplicate_verified(void **state)
 
 /* --- verification: what passes ------------------------------------------ */
 
-/* Proves: CR 3.4(1) (verified up to the registered root; the signer named). */
+/*
+ * Proves: CR 3.4(1) (verified up to the registered root; the signer named;
+ * how long the verification holds).
+ */
 static void
 test_verify_good_ec_signature_verified(void **state)
 {
@@ -596,6 +599,7 @@ test_verify_good_ec_signature_verified(void **state)
 	struct crypto_signer signer;
 	struct crypto_cert cert;
 	char *cause = NULL;
+	long long min;
 
 	sign_a("signer", "good.p7s");
 	assert_int_equal(verify(trust, DATA, strlen(DATA), "good.p7s",
@@ -606,7 +610,17 @@ test_verify_good_ec_signature_verified(void **state)
 	    "CN=cml software signing CA,O=cml");
 	assert_int_equal(crypto_cert_load("a/signer.crt", &cert, &cause), 0);
 	assert_string_equal(signer.fingerprint, cert.fingerprint);
+	/* valid until the first certificate on the chain ends */
+	min = cert.not_after;
 	crypto_cert_clear(&cert);
+	assert_int_equal(crypto_cert_load("a/swca.crt", &cert, &cause), 0);
+	min = cert.not_after < min ? cert.not_after : min;
+	crypto_cert_clear(&cert);
+	assert_int_equal(crypto_cert_load("a/root.crt", &cert, &cause), 0);
+	min = cert.not_after < min ? cert.not_after : min;
+	crypto_cert_clear(&cert);
+	assert_true(min > time(NULL));
+	assert_int_equal((long long)signer.not_after, min);
 	crypto_signer_clear(&signer);
 	assert_null(signer.subject);
 	crypto_trust_free(trust);
