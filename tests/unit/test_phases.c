@@ -56,7 +56,7 @@ logged(struct phases *ph, const char *name)
 	return buf;
 }
 
-/* Proves: issue 18 (below log level debug nothing is timed or logged). */
+/* Proves: none (below log level debug nothing is timed or logged). */
 static void
 test_off_below_debug(void **state)
 {
@@ -79,7 +79,7 @@ test_off_below_debug(void **state)
 }
 
 /*
- * Proves: issue 18 (each phase named with its milliseconds, in the order
+ * Proves: none (each phase named with its milliseconds, in the order
  * first marked, a phase marked twice added up, a part moved apart, the
  * total over all).
  */
@@ -121,7 +121,7 @@ test_line(void **state)
 	free(out);
 }
 
-/* Proves: issue 18 (more phases than room: the rest counts as "other"). */
+/* Proves: none (more phases than room: the rest counts as "other"). */
 static void
 test_full(void **state)
 {
