@@ -49,8 +49,8 @@ device_status_json(struct cmld *cmld)
 	if (cmld->verity_ok && cmld->guestos_verity)
 		how = xstrdup("dm-verity");
 	else
-		how = xasprintf("full hash (%s)", !cmld->verity_ok ?
-		    cmld->verity_why : "the setting guestos_verity is false");
+		how = xasprintf("full hash (%s)", !cmld->guestos_verity ?
+		    "the setting guestos_verity is false" : cmld->verity_why);
 	json_object_object_add(p, "image_check", json_object_new_string(how));
 	free(how);
 	return p;

@@ -41,6 +41,8 @@ device_apply_setting(struct cmld *cmld, const char *key, const char *value)
 		cmld_apply_limits(cmld);
 	} else if (strcmp(key, "audit_read_calls") == 0)
 		cmld->audit_read_calls = strcmp(value, "true") == 0;
+	else if (strcmp(key, "guestos_verity") == 0)
+		cmld->guestos_verity = strcmp(value, "true") == 0;
 }
 
 int
