@@ -261,6 +261,10 @@ cmd_container_show_images(struct ctr *k, struct json_object *o)
 	char *s = NULL, *how, *tmp;
 	size_t i;
 
+	/* blocks of its images dm-verity found changed (encrypted: above) */
+	if (k->integrity_errors > 0 && !k->cfg.storage_encrypted)
+		json_object_object_add(o, "integrity_errors",
+		    json_object_new_int64(k->integrity_errors));
 	if (k->rt == NULL || k->rt->pid == 0)
 		return;
 	for (i = 0; i < k->rt->nimages; i++) {

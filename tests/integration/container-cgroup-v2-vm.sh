@@ -102,9 +102,31 @@
 #   - cmld's stop unregisters and turns auditing off again, and says so;
 #   - another audit daemon registered first: cmld's start says so in the
 #     trail, naming its pid, and leaves the kernel's state as it was.
+# Guest OS images checked by dm-verity as they are read (same boot; the
+# kernel's dm-verity module loaded): "vsmall" (the busybox root and a 2 MiB
+# ext4 on /data, made with cml-mkguestos --verity, in the payload) and
+# "vbig" (the same and a 252 MiB ext4 on /pad, about 256 MiB, from a second
+# virtio disk: an ext4 made here with mke2fs -d):
+#   - device status says "image check: dm-verity"; both install;
+#   - vsmall starts through one read-only dm-verity device per image
+#     (cml-ID_v0, cml-ID_v1; container show names them), each over a loop
+#     device of the installed image file itself; its files read; after the
+#     stop no dm-verity device and no loop device are left; the same for
+#     vbig;
+#   - guestos_verity false: "full hash (the setting ...)", vbig starts on
+#     loop devices with no dm-verity device; true again;
+#   - one byte of the installed /data image changed (a block of its root
+#     directory, found here with debugfs): the start does not hash and
+#     starts, a lookup in /data fails with an I/O error while the rest of
+#     the guest OS runs, the kernel logs "device-mapper: verity: MAJ:MIN:
+#     data block N is corrupted", cmld audits an integrity error for vsmall
+#     naming the image, the guest OS and the dm device, and container show
+#     counts it; after the stop no dm-verity device is left.
 # It also times whole `container start` commands of "plain" (the same
-# volume unencrypted) and "enc" and prints the figures as "# bench:" lines
-# (CML_VM_BENCH=N runs each, default 1; tests/bench/run-storage).
+# volume unencrypted) and "enc", and whole start+stop pairs of vsmall and
+# vbig with dm-verity and with the full hash, and prints the figures as
+# "# bench:" lines, with the ratio 256 MiB / 2 MiB (CML_VM_BENCH=N runs
+# each, default 1; tests/bench/run-storage, tests/bench/run-start --vm).
 # A check the VM does not report fails, and so does a VM that never says
 # "done".  The VM is stopped when its console stays silent for
 # CML_VM_STALL seconds (default 180: the VM prints a heartbeat every 20 s,
@@ -133,7 +155,9 @@
 # closed and locked when a sealed PCR changed; the state is not in the
 # image in clear), TSF.CDATA (a container's data volume encrypted and
 # integrity-protected, opened only with its token's PIN, tampering
-# detected, wiped on request), TSF.AUDIT, CR 2.8 (kernel audit records in
+# detected, wiped on request), APS 02, NDR 3.2, CR 3.4 (guest OS images
+# checked block by block by dm-verity against the signed root hash, a
+# changed block failing its read and audited), TSF.AUDIT, CR 2.8 (kernel audit records in
 # the trail where cmld is the kernel's audit daemon; the kernel's audit
 # state given back at its stop).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -185,6 +209,23 @@ vol='"volume":{"size_mb":64,"mount":"/data"}'
 printf '%s\n' '{"name":"enc","guestos":{"name":"busybox"},"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,'"$vol"'}}}' >"$payload/enc.json"
 printf '%s\n' '{"name":"plain","guestos":{"name":"busybox"},"cml":{"storage":{'"$vol"'}}}' >"$payload/plain.json"
 printf '%s\n' '{"name":"enc-auto","guestos":{"name":"busybox"},"autostart":true,"cml":{"token":{"type":"softtoken"},"storage":{"encrypted":true,'"$vol"'}}}' >"$payload/enc-auto.json"
+
+# guest OSes with signed dm-verity hash trees: vsmall (the busybox root and
+# a 2 MiB ext4 on /data) in the payload, vbig (the same and a 252 MiB ext4
+# on /pad: about 256 MiB) on a disk of its own (the initramfs is copied to
+# a tmpfs in the VM: 256 MiB more of it would not fit its memory)
+need_prog veritysetup debugfs mke2fs
+guestos_make "$payload/vsmall-1.0" vsmall 1.0 --verity --extra-image data.ext4:2:/data
+printf '%s\n' '{"name":"vsmall","guestos":{"name":"vsmall"}}' >"$payload/vsmall.json"
+printf '%s\n' '{"name":"vbig","guestos":{"name":"vbig"}}' >"$payload/vbig.json"
+# a byte of the root directory's block of the /data image (4096-byte blocks)
+vblk=$(debugfs -R 'bmap <2> 0' "$payload/vsmall-1.0/data.ext4" 2>/dev/null)
+[[ "$vblk" =~ ^[0-9]+$ ]] || fail "debugfs found no root directory block in vsmall's data.ext4"
+echo $((vblk * 4096 + 64)) >"$payload/vsmall.offset"
+mkdir -p "$SCRATCH/bigroot"
+guestos_make "$SCRATCH/bigroot/vbig-1.0" vbig 1.0 --verity --extra-image pad.ext4:252:/pad
+bigdisk=$SCRATCH/big.img
+_run_tool "mke2fs of the vbig disk" mke2fs -q -F -t ext4 -L vbig -d "$SCRATCH/bigroot" "$bigdisk" 320M
 
 # kauditstat, for the kernel audit checks: prints the kernel's audit
 # status ("enabled E pid P", AUDIT_GET over NETLINK_AUDIT), or with "hold"
@@ -280,6 +321,7 @@ _run_tool "mkinitramfs" bash "$VM_DIR/mkinitramfs" "$initrd" --kver "$kver" \
     --module virtio_pci --module virtio_blk --module dm-mod --module dm-crypt \
     --module ecb --module xts --module algif_skcipher --module crc32c_generic --module ext4 \
     --module dm-integrity --module authenc --module hmac --module sha256_generic --module aes_generic \
+    --module dm-verity \
     "${extras[@]}"
 t1=$(date +%s)
 echo "# kernel $kernel ($kver), initramfs of $(($(stat -c %s "$initrd") / 1048576)) MiB, made in $((t1 - t0)) s"
@@ -359,9 +401,10 @@ swtpm_pid=$(head -n 1 "$tpmdir/pid" 2>/dev/null | tr -dc 0-9)
 [ -n "$swtpm_pid" ] || fail "swtpm for the VM wrote no pid"
 track_pid "$swtpm_pid"
 # (room for the 64 MiB data volumes of "enc", whose integrity wipe writes
-# all of it, and "plain", next to the guest OS and the database)
+# all of it, and "plain", next to the guest OSes, vbig's 256 MiB among
+# them, and the database; sparse)
 disk=$SCRATCH/state.img
-truncate -s 256M "$disk" || fail "truncate $disk"
+truncate -s 768M "$disk" || fail "truncate $disk"
 
 # --- the VM ---------------------------------------------------------------------------
 console=$SCRATCH/console.log
@@ -385,6 +428,7 @@ qemu-system-x86_64 \
     -chardev "socket,id=chrtpm,path=$tpmdir/sock" \
     -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
     -drive "file=$disk,format=raw,if=virtio" \
+    -drive "file=$bigdisk,format=raw,if=virtio,readonly=on" \
     </dev/null >"$SCRATCH/qemu.log" 2>&1 &
 qpid=$!
 track_pid "$qpid"
@@ -733,6 +777,52 @@ expect_eq "at the end: no dm device of a container volume" "" "$(got enc.mapped_
 expect_eq "at the end: no loop device of cmld's state" "" "$(got enc.loops_end)"
 expect_eq "at the end: no group left" "" "$(got enc.cgroups_end)"
 expect_eq "scd exits on SIGTERM" exited "$(got scd_stop)"
+
+# --- guest OS images checked by dm-verity as they are read ------------------------------
+expect_eq "dm-verity: device status says images are checked by it" dm-verity "$(got verity.image_check)"
+for k in install_small install_big create_small create_big start_small stop_small start_big stop_big \
+    off off_start off_stop on tamper_stop; do
+	expect_eq "dm-verity: $k$([ -n "${vm[verity.$k.out]+set}" ] && echo " (${vm[verity.$k.out]})")" 0 "$(got verity.$k)"
+done
+expect_match "dm-verity: the vbig disk mounted" '^0 ' "$(got verity.big_disk)"
+expect_eq "dm-verity: vsmall runs" running "$(got verity.small_state)"
+expect_match "dm-verity: container show names both images' dm-verity devices" \
+    '^root\.squashfs \(squashfs\) on dm-verity device cml-[0-9a-f]{32}_v0 over /dev/loop[0-9]+, data\.ext4 \(ext4\) on dm-verity device cml-[0-9a-f]{32}_v1 over /dev/loop[0-9]+$' \
+    "$(got verity.small_images)"
+expect_eq "dm-verity: two devices while vsmall runs" 2 "$(got verity.small_mapped)"
+expect_eq "dm-verity: they read the installed images themselves" \
+    "/stack/var/lib/cml/guestos/vsmall/1.0/data.ext4 /stack/var/lib/cml/guestos/vsmall/1.0/root.squashfs" \
+    "$(got verity.small_backing)"
+expect_eq "dm-verity: the /data image reads" lost+found "$(got verity.small_read)"
+expect_eq "dm-verity: a program of the root image runs" alive "$(got verity.small_exec)"
+expect_eq "dm-verity: after the stop no dm-verity device" "" "$(got verity.small_mapped_stopped)"
+expect_eq "dm-verity: after the stop no loop device of cmld's state" "" "$(got verity.small_loops_stopped)"
+expect_eq "dm-verity: vbig (256 MiB) runs" running "$(got verity.big_state)"
+expect_eq "dm-verity: vbig's two devices" 2 "$(got verity.big_mapped)"
+expect_eq "dm-verity: vbig's /pad image reads" lost+found "$(got verity.big_read)"
+expect_eq "dm-verity: after vbig's stop no dm-verity device" "" "$(got verity.big_mapped_stopped)"
+expect_eq "guestos_verity false: device status says full hash" \
+    "full hash (the setting guestos_verity is false)" "$(got verity.off_image_check)"
+expect_eq "guestos_verity false: no dm-verity device" "" "$(got verity.off_mapped)"
+expect_match "guestos_verity false: the images on loop devices" \
+    '^root\.squashfs \(squashfs\) on loop device /dev/loop[0-9]+, pad\.ext4 \(ext4\) on loop device /dev/loop[0-9]+$' \
+    "$(got verity.off_images)"
+expect_eq "guestos_verity true again" dm-verity "$(got verity.on_image_check)"
+read -r b0 b1 <<<"$(got verity.tamper)"
+expect_match "dm-verity tamper: a byte of the installed /data image changed" '^[0-9]+ [0-9]+$' "$(got verity.tamper)"
+[ "${b0:-x}" != "${b1:-x}" ] || fail "the tampered byte did not change: $(got verity.tamper)"
+expect_eq "dm-verity tamper: the start does not hash, it starts" 0 "$(got verity.tamper_start)"
+expect_match "dm-verity tamper: reading the changed block fails with an I/O error" \
+    '^[1-9][0-9]* .*(I/O|Input/output) error' "$(got verity.tamper_read)"
+expect_eq "dm-verity tamper: the rest of the guest OS runs" alive "$(got verity.tamper_exec)"
+expect_match "dm-verity tamper: the kernel names the corrupted block" \
+    'device-mapper: verity: [0-9]+:[0-9]+: data block [0-9]+ is corrupted' "$(got verity.tamper_dmesg_line)"
+echo "# kernel: $(got verity.tamper_dmesg_line)"
+expect_match "dm-verity tamper: cmld audits it against vsmall, naming the image" \
+    ' vsmall +container +integrity +integrity error on image data\.ext4 of guest OS vsmall 1\.0 \(cml-[0-9a-f]{32}_v1, sector [0-9]+\): the image was changed after install, the read failed: device-mapper: verity: [0-9]+:[0-9]+: data block [0-9]+ is corrupted$' \
+    "$(got verity.tamper_audit)"
+expect_match "dm-verity tamper: container show counts it" '^[1-9][0-9]*$' "$(got verity.tamper_errors)"
+expect_eq "dm-verity tamper, stopped: no dm-verity device" "" "$(got verity.tamper_mapped_stopped)"
 expect_eq "no sanitizer report in scd's log" 0 "$(got scd_sanitizer)"
 
 # --- cmld as the kernel's audit daemon (audit_kernel) ----------------------------------
@@ -814,6 +904,36 @@ echo "# bench: activation cost (open_ms): $(stats "${eo[@]}")"
 echo "# bench:   of it the keyslot (keyslot_ms): $(stats "${ek[@]}")"
 echo "# bench:   dm-integrity and dm-crypt set up (activate_ms): $(stats "${ea[@]}")"
 echo "# bench:   e2fsck -p on the device (fs_ms): $(stats "${ef[@]}")"
+# start+stop of the 2 MiB and the 256 MiB guest OS, checked by dm-verity
+# and hashed in full, in the same boot
+declare -A vb=()
+for ((n = 0; n < ${bruns//[!0-9]/}+0; n++)); do
+	for k in vsmall vbig hsmall hbig; do
+		expect_eq "bench: $k start+stop $n$([ -n "${vm[bench.$k.$n.out]+set}" ] && echo " (${vm[bench.$k.$n.out]})")" \
+		    0 "$(got bench.$k.$n)"
+		vb[$k]+=" $(got bench.$k.$n.ms)"
+	done
+done
+# ratio A B: A/B to two decimals
+ratio() {
+	if [[ "$1" =~ ^[0-9]+$ ]] && [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
+		printf '%d.%02d' $(($1 / $2)) $((($1 * 100 / $2) % 100))
+	else
+		echo "?"
+	fi
+}
+read -r _ _ _ vsmed <<<"$(stats ${vb[vsmall]})"
+read -r _ _ _ vbmed <<<"$(stats ${vb[vbig]})"
+read -r _ _ _ hsmed <<<"$(stats ${vb[hsmall]})"
+read -r _ _ _ hbmed <<<"$(stats ${vb[hbig]})"
+echo "# bench: start path: $bruns run(s) each, whole \`cmlsh container start\` + \`cmlsh container stop\` in the VM (ms)"
+echo "# bench: dm-verity, 2 MiB: $(stats ${vb[vsmall]})"
+echo "# bench: dm-verity, 256 MiB: $(stats ${vb[vbig]})"
+echo "# bench: full hash, 2 MiB: $(stats ${vb[hsmall]})"
+echo "# bench: full hash, 256 MiB: $(stats ${vb[hbig]})"
+r=$(ratio "$vbmed" "$vsmed")
+echo "# bench: 256 MiB / 2 MiB with dm-verity (medians): ${r}x (target <= 1.2x: $([[ "$r" =~ ^[0-9] ]] && [ "${r/./}" -le 120 ] && echo met || echo MISSED))"
+echo "# bench: 256 MiB / 2 MiB with the full hash (medians): $(ratio "$hbmed" "$hsmed")x"
 
 [ "$FAILURES" = 0 ] || show_console
 finish

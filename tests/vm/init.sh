@@ -708,6 +708,148 @@ insmod "/lib/modules/$(uname -r)/dm_integrity.ko" >/tmp/insmod.out 2>&1
 report noint.insmod "$? $(head -c 200 /tmp/insmod.out | tr '\n' ' ')"
 echo "$modprobe_was" >/proc/sys/kernel/modprobe
 
+# --- guest OS images checked by dm-verity as they are read ---------------------------------
+# /payload/vsmall-1.0: the busybox root and a 2 MiB ext4 on /data, each with
+# its signed hash tree (cml-mkguestos --verity); /dev/vdb: an ext4 holding
+# vbig-1.0, the same with a 252 MiB ext4 on /pad (about 256 MiB in all);
+# containers "vsmall" and "vbig" on them.  /payload/vsmall.offset: a byte
+# of the root directory's block in the /data image, to change.
+# vdm: the dm-verity devices of container images (cml-ID_vN)
+vdm() {
+	mapped | tr ' ' '\n' | grep -E '^cml-[0-9a-f]{32}_v[0-9]+$' | tr '\n' ' ' | sed 's/ $//'
+}
+# vgone: waits up to 5 s for them to go (removed with the last mount of
+# them), prints those left
+vgone() {
+	i=0
+	while [ $i -lt 50 ] && [ -n "$(vdm)" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	vdm
+}
+# vbacking NAME: for each dm-verity device, the file its loop device reads
+vbacking() {
+	for d in /sys/block/dm-*; do
+		case "$(cat $d/dm/name 2>/dev/null)" in
+		cml-*_v[0-9]*) ;;
+		*) continue ;;
+		esac
+		for l in $d/slaves/*; do
+			cat /sys/block/${l##*/}/loop/backing_file 2>/dev/null
+		done
+	done | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# imagecheck: device status's image_check
+imagecheck() {
+	cml --json device status 2>/dev/null | tr ',{}' '\n\n\n' |
+	    sed -n 's/^ *"image_check": *"\([^"]*\)" *$/\1/p'
+}
+# cycle KEY NAME: one start and one stop, timed as whole commands ("KEY
+# STATUS" and "KEY.ms MS")
+cycle() {
+	t0=$(now_ms)
+	cml container start "$2" >/tmp/out 2>&1 </dev/null && cml container stop "$2" >>/tmp/out 2>&1
+	rc=$?
+	t1=$(now_ms)
+	report "$1" "$rc"
+	[ "$rc" = 0 ] || report "$1.out" "$(head -c 400 /tmp/out | tr '\n' ' ')"
+	report "$1.ms" "$((t1 - t0))"
+}
+report verity.image_check "$(imagecheck)"
+run verity.install_small guestos install /payload/vsmall-1.0
+mkdir -p /big
+mount -t ext4 -o ro /dev/vdb /big >/tmp/out 2>&1
+report verity.big_disk "$? $(head -c 200 /tmp/out | tr '\n' ' ')"
+run verity.install_big guestos install /big/vbig-1.0
+run verity.create_small container create /payload/vsmall.json
+run verity.create_big container create /payload/vbig.json
+run verity.start_small container start vsmall
+report verity.small_state "$(show vsmall state)"
+report verity.small_images "$(jstr vsmall images)"
+report verity.small_mapped "$(vdm | wc -w)"
+report verity.small_backing "$(vbacking)"
+report verity.small_read "$(cml container exec vsmall -- /bin/ls /data 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+report verity.small_exec "$(cml container exec vsmall -- /bin/echo alive 2>&1)"
+run verity.stop_small container stop vsmall
+report verity.small_mapped_stopped "$(vgone)"
+settled
+report verity.small_loops_stopped "$(loops)"
+run verity.start_big container start vbig
+report verity.big_state "$(show vbig state)"
+report verity.big_mapped "$(vdm | wc -w)"
+report verity.big_read "$(cml container exec vbig -- /bin/ls /pad 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+run verity.stop_big container stop vbig
+report verity.big_mapped_stopped "$(vgone)"
+
+# guestos_verity false: the images are hashed in full, no dm-verity device
+run verity.off device config set guestos_verity false
+report verity.off_image_check "$(imagecheck)"
+run verity.off_start container start vbig
+report verity.off_mapped "$(vdm)"
+report verity.off_images "$(jstr vbig images)"
+run verity.off_stop container stop vbig
+run verity.on device config set guestos_verity true
+report verity.on_image_check "$(imagecheck)"
+
+# the benchmark: start+stop of the 2 MiB and the 256 MiB guest OS in turn,
+# checked by dm-verity, then hashed in full (guestos_verity false)
+n=0
+while [ $n -lt "$BENCH_RUNS" ]; do
+	settled
+	cycle bench.vsmall.$n vsmall
+	settled
+	cycle bench.vbig.$n vbig
+	n=$((n + 1))
+done
+cml device config set guestos_verity false >/dev/null 2>&1
+n=0
+while [ $n -lt "$BENCH_RUNS" ]; do
+	settled
+	cycle bench.hsmall.$n vsmall
+	settled
+	cycle bench.hbig.$n vbig
+	n=$((n + 1))
+done
+cml device config set guestos_verity true >/dev/null 2>&1
+
+# tamper: one byte of the installed /data image changed (its root
+# directory's block, in the file system, not the tree): the start does not
+# hash, the read of /data fails with an I/O error, the kernel says why,
+# cmld audits it against vsmall
+vimg=$VOLDIR/guestos/vsmall/1.0/data.ext4
+voff=$(cat /payload/vsmall.offset 2>/dev/null)
+if [ -f "$vimg" ] && [ -n "$voff" ]; then
+	b0=$(byteat "$vimg" "$voff")
+	printf "\\$(printf %o $((b0 ^ 255)))" | dd of="$vimg" bs=1 seek="$voff" count=1 conv=notrunc 2>/dev/null
+	sync
+	report verity.tamper "$b0 $(byteat "$vimg" "$voff")"
+else
+	report verity.tamper "no image $vimg or offset '$voff'"
+fi
+dmesg -c >/dev/null
+settled
+run verity.tamper_start container start vsmall
+# (a lookup in the root directory reads its block; busybox's ls would
+# not say that its readdir failed)
+cml container exec vsmall -- /bin/cat /data/lost+found/none >/tmp/out 2>&1
+report verity.tamper_read "$? $(head -c 300 /tmp/out | tr '\n' ' ' | sed 's/ $//')"
+report verity.tamper_exec "$(cml container exec vsmall -- /bin/echo alive 2>&1)"
+report verity.tamper_dmesg_line "$(dmesg | grep -m 1 'device-mapper: verity: .* is corrupted' | head -c 300)"
+i=0
+while [ $i -lt 30 ] && ! cml audit list --container vsmall 2>/dev/null | grep -q 'integrity error'; do
+	sleep 0.1
+	i=$((i + 1))
+done
+report verity.tamper_audit "$(cml audit list --container vsmall 2>&1 | grep 'integrity error' | tail -n 1 | head -c 500)"
+report verity.tamper_errors "$(show vsmall integrity_errors)"
+run verity.tamper_stop container stop vsmall
+report verity.tamper_mapped_stopped "$(vgone)"
+if [ -n "${b0:-}" ]; then
+	printf "\\$(printf %o "$b0")" | dd of="$vimg" bs=1 seek="$voff" count=1 conv=notrunc 2>/dev/null
+fi
+umount /big 2>/dev/null
+
 # --- cmld as the kernel's audit daemon (audit_kernel) --------------------------------------
 # /payload/kauditstat prints the kernel's audit status ("enabled E pid P"),
 # or with "hold" is another audit daemon until SIGTERM.  With the setting
