@@ -463,16 +463,34 @@ encnodes() {
 	ls /dev/mapper 2>/dev/null | grep '^cml-' | grep -v '^cml-state$' | tr '\n' ' ' | sed 's/ $//'
 }
 
-# unmapped: waits up to 5 s for the container volumes' dm devices to go
-# (they are removed deferred, once their last user closes them), prints
-# those left
-unmapped() {
+# integrity_record NAME: waits up to 3 s for an integrity error record of
+# container NAME in the trail (cmld reads the kernel's log as it comes),
+# prints the last
+integrity_record() {
 	i=0
-	while [ $i -lt 50 ] && [ -n "$(encmapped)" ]; do
+	while [ $i -lt 30 ] && ! cml audit list --container "$1" 2>/dev/null | grep -q 'integrity error'; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	encmapped
+	cml audit list --container "$1" 2>&1 | grep 'integrity error' | tail -n 1
+}
+
+# gonewait LIST: waits up to 5 s until the function LIST prints nothing
+# (dm devices are removed deferred, once their last user closes them),
+# prints what it prints then
+gonewait() {
+	i=0
+	while [ $i -lt 50 ] && [ -n "$($1)" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	$1
+}
+
+# unmapped: waits for the container volumes' dm devices to go, prints those
+# left
+unmapped() {
+	gonewait encmapped
 }
 
 # volid NAME: the id that names a container's volume file and dm devices
@@ -669,12 +687,7 @@ else
 fi
 report enc.tamper_dmesg "$(dmesg | grep -cE 'INTEGRITY AEAD ERROR|Checksum failed')"
 report enc.tamper_dmesg_line "$(dmesg | grep -m 1 -E 'INTEGRITY AEAD ERROR|Checksum failed' | head -c 300)"
-i=0
-while [ $i -lt 30 ] && ! cml audit list --container enc 2>/dev/null | grep -q 'integrity error'; do
-	sleep 0.1
-	i=$((i + 1))
-done
-report enc.tamper_audit "$(cml audit list --container enc 2>&1 | grep 'integrity error' | tail -n 1 | head -c 400)"
+report enc.tamper_audit "$(integrity_record enc | head -c 400)"
 report enc.tamper_errors "$(show enc integrity_errors)"
 cml container stop enc >/dev/null 2>&1
 report enc.tamper_mapped_stopped "$(unmapped)"
@@ -689,6 +702,9 @@ report enc.read_wiped "$(cml container exec enc -- /bin/cat /data/m 2>&1 | head 
 report enc.id_wiped "$(volid enc)"
 cml container stop enc >/dev/null 2>&1
 report enc.mapped_end "$(unmapped)"
+# (a loop device goes a moment after the dm device over it: waited for,
+# as after each start of the benchmark)
+settled
 report enc.loops_end "$(loops)"
 report enc.cgroups_end "$(find $CG -mindepth 1 -type d | tr '\n' ' ')"
 report enc.kmsg "$(dmesg | grep -E 'device-mapper|dm-|integrity' | tail -n 5 | tr '\n' '|' | head -c 600)"
@@ -718,17 +734,12 @@ echo "$modprobe_was" >/proc/sys/kernel/modprobe
 vdm() {
 	mapped | tr ' ' '\n' | grep -E '^cml-[0-9a-f]{32}_v[0-9]+$' | tr '\n' ' ' | sed 's/ $//'
 }
-# vgone: waits up to 5 s for them to go (removed with the last mount of
-# them), prints those left
+# vgone: waits for them to go (removed with the last mount of them),
+# prints those left
 vgone() {
-	i=0
-	while [ $i -lt 50 ] && [ -n "$(vdm)" ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	vdm
+	gonewait vdm
 }
-# vbacking NAME: for each dm-verity device, the file its loop device reads
+# vbacking: for each dm-verity device, the file its loop device reads
 vbacking() {
 	for d in /sys/block/dm-*; do
 		case "$(cat $d/dm/name 2>/dev/null)" in
@@ -739,6 +750,13 @@ vbacking() {
 			cat /sys/block/${l##*/}/loop/backing_file 2>/dev/null
 		done
 	done | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# vmntdev NAME DIR: the dm device (its name) of the mount on DIR in the
+# mount namespace of NAME's init, as the kernel has it; "none MAJ:MIN"
+# when it is not one
+vmntdev() {
+	mm=$(awk -v d="$2" '$5 == d { m = $3 } END { print m }' "/proc/$(show "$1" pid)/mountinfo" 2>/dev/null)
+	cat "/sys/dev/block/$mm/dm/name" 2>/dev/null || echo "none $mm"
 }
 # imagecheck: device status's image_check
 imagecheck() {
@@ -769,6 +787,7 @@ report verity.small_state "$(show vsmall state)"
 report verity.small_images "$(jstr vsmall images)"
 report verity.small_mapped "$(vdm | wc -w)"
 report verity.small_backing "$(vbacking)"
+report verity.small_data_dev "$(vmntdev vsmall /data)"
 report verity.small_read "$(cml container exec vsmall -- /bin/ls /data 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 report verity.small_exec "$(cml container exec vsmall -- /bin/echo alive 2>&1)"
 run verity.stop_small container stop vsmall
@@ -778,9 +797,12 @@ report verity.small_loops_stopped "$(loops)"
 run verity.start_big container start vbig
 report verity.big_state "$(show vbig state)"
 report verity.big_mapped "$(vdm | wc -w)"
+report verity.big_pad_dev "$(vmntdev vbig /pad)"
 report verity.big_read "$(cml container exec vbig -- /bin/ls /pad 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 run verity.stop_big container stop vbig
 report verity.big_mapped_stopped "$(vgone)"
+settled
+report verity.big_loops_stopped "$(loops)"
 
 # guestos_verity false: the images are hashed in full, no dm-verity device
 run verity.off device config set guestos_verity false
@@ -794,22 +816,16 @@ report verity.on_image_check "$(imagecheck)"
 
 # the benchmark: start+stop of the 2 MiB and the 256 MiB guest OS in turn,
 # checked by dm-verity, then hashed in full (guestos_verity false)
-n=0
-while [ $n -lt "$BENCH_RUNS" ]; do
-	settled
-	cycle bench.vsmall.$n vsmall
-	settled
-	cycle bench.vbig.$n vbig
-	n=$((n + 1))
-done
-cml device config set guestos_verity false >/dev/null 2>&1
-n=0
-while [ $n -lt "$BENCH_RUNS" ]; do
-	settled
-	cycle bench.hsmall.$n vsmall
-	settled
-	cycle bench.hbig.$n vbig
-	n=$((n + 1))
+for how in v:true h:false; do
+	cml device config set guestos_verity "${how#*:}" >/dev/null 2>&1
+	n=0
+	while [ $n -lt "$BENCH_RUNS" ]; do
+		settled
+		cycle "bench.${how%:*}small.$n" vsmall
+		settled
+		cycle "bench.${how%:*}big.$n" vbig
+		n=$((n + 1))
+	done
 done
 cml device config set guestos_verity true >/dev/null 2>&1
 
@@ -836,12 +852,7 @@ cml container exec vsmall -- /bin/cat /data/lost+found/none >/tmp/out 2>&1
 report verity.tamper_read "$? $(head -c 300 /tmp/out | tr '\n' ' ' | sed 's/ $//')"
 report verity.tamper_exec "$(cml container exec vsmall -- /bin/echo alive 2>&1)"
 report verity.tamper_dmesg_line "$(dmesg | grep -m 1 'device-mapper: verity: .* is corrupted' | head -c 300)"
-i=0
-while [ $i -lt 30 ] && ! cml audit list --container vsmall 2>/dev/null | grep -q 'integrity error'; do
-	sleep 0.1
-	i=$((i + 1))
-done
-report verity.tamper_audit "$(cml audit list --container vsmall 2>&1 | grep 'integrity error' | tail -n 1 | head -c 500)"
+report verity.tamper_audit "$(integrity_record vsmall | head -c 500)"
 report verity.tamper_errors "$(show vsmall integrity_errors)"
 run verity.tamper_stop container stop vsmall
 report verity.tamper_mapped_stopped "$(vgone)"
