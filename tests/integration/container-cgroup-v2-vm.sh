@@ -17,8 +17,9 @@
 # dm-crypt, ecb, xts, algif_skcipher, ext4) and tests/vm/init.sh as init.
 # qemu boots Debian's kernel (linux-image-amd64) with it, with
 # cgroup_no_v1=all, without network, with a swtpm attached as its TPM
-# (tpm-tis) and an empty 256 MiB disk image (virtio, sparse) for the state
-# volume (it holds the containers' data volumes too).
+# (tpm-tis), an empty 768 MiB disk image (virtio, sparse) for the state
+# volume (it holds the containers' data volumes and the installed guest
+# OSes too) and a read-only second disk holding the 256 MiB guest OS below.
 # Inside, the init starts tpm2d (device:/dev/tpmrm0, system key sealed to
 # PCRs 16 and 23, --state-volume /dev/vda) and then, once it is ready,
 # mounts cgroup2 at /sys/fs/cgroup, starts cmld, installs the guest OS and
@@ -106,13 +107,16 @@
 # kernel's dm-verity module loaded): "vsmall" (the busybox root and a 2 MiB
 # ext4 on /data, made with cml-mkguestos --verity, in the payload) and
 # "vbig" (the same and a 252 MiB ext4 on /pad, about 256 MiB, from a second
-# virtio disk: an ext4 made here with mke2fs -d):
+# virtio disk: an ext4 made here with mke2fs -d); before the boot,
+# `veritysetup verify` passes on each of their images with the manifest's
+# root hash, salt and data size:
 #   - device status says "image check: dm-verity"; both install;
 #   - vsmall starts through one read-only dm-verity device per image
 #     (cml-ID_v0, cml-ID_v1; container show names them), each over a loop
-#     device of the installed image file itself; its files read; after the
-#     stop no dm-verity device and no loop device are left; the same for
-#     vbig;
+#     device of the installed image file itself, the container's /data
+#     mounted from cml-ID_v1 (its init's mountinfo); its files read; after
+#     the stop no dm-verity device and no loop device are left; the same
+#     for vbig;
 #   - guestos_verity false: "full hash (the setting ...)", vbig starts on
 #     loop devices with no dm-verity device; true again;
 #   - one byte of the installed /data image changed (a block of its root
@@ -224,6 +228,20 @@ vblk=$(debugfs -R 'bmap <2> 0' "$payload/vsmall-1.0/data.ext4" 2>/dev/null)
 echo $((vblk * 4096 + 64)) >"$payload/vsmall.offset"
 mkdir -p "$SCRATCH/bigroot"
 guestos_make "$SCRATCH/bigroot/vbig-1.0" vbig 1.0 --verity --extra-image pad.ext4:252:/pad
+# cml-mkguestos --verity's trees, checked in user space with the
+# manifest's values (the interface's format: no superblock, the tree at
+# data_size), before the VM relies on them
+for d in "$payload/vsmall-1.0" "$SCRATCH/bigroot/vbig-1.0"; do
+	for i in 0 1; do
+		f=$(manifest_get "$d" images $i file)
+		ds=$(manifest_get "$d" images $i verity data_size)
+		veritysetup verify --no-superblock --format=1 --hash=sha256 --data-block-size=4096 \
+		    --hash-block-size=4096 --data-blocks="$((ds / 4096))" --hash-offset="$ds" \
+		    --salt="$(manifest_get "$d" images $i verity salt)" "$d/$f" "$d/$f" \
+		    "$(manifest_get "$d" images $i verity root_hash)" >/dev/null 2>&1
+		expect_status "cml-mkguestos --verity: veritysetup verify of ${d##*/}/$f with the manifest's values" 0 $?
+	done
+done
 bigdisk=$SCRATCH/big.img
 _run_tool "mke2fs of the vbig disk" mke2fs -q -F -t ext4 -L vbig -d "$SCRATCH/bigroot" "$bigdisk" 320M
 
@@ -790,6 +808,9 @@ expect_match "dm-verity: container show names both images' dm-verity devices" \
     '^root\.squashfs \(squashfs\) on dm-verity device cml-[0-9a-f]{32}_v0 over /dev/loop[0-9]+, data\.ext4 \(ext4\) on dm-verity device cml-[0-9a-f]{32}_v1 over /dev/loop[0-9]+$' \
     "$(got verity.small_images)"
 expect_eq "dm-verity: two devices while vsmall runs" 2 "$(got verity.small_mapped)"
+small_id=$(sed -n 's/.* on dm-verity device cml-\([0-9a-f]\{32\}\)_v0 .*/\1/p' <<<"$(got verity.small_images)")
+expect_eq "dm-verity: the container's /data is mounted from its dm-verity device" \
+    "cml-${small_id:-?}_v1" "$(got verity.small_data_dev)"
 expect_eq "dm-verity: they read the installed images themselves" \
     "/stack/var/lib/cml/guestos/vsmall/1.0/data.ext4 /stack/var/lib/cml/guestos/vsmall/1.0/root.squashfs" \
     "$(got verity.small_backing)"
@@ -800,7 +821,10 @@ expect_eq "dm-verity: after the stop no loop device of cmld's state" "" "$(got v
 expect_eq "dm-verity: vbig (256 MiB) runs" running "$(got verity.big_state)"
 expect_eq "dm-verity: vbig's two devices" 2 "$(got verity.big_mapped)"
 expect_eq "dm-verity: vbig's /pad image reads" lost+found "$(got verity.big_read)"
+expect_match "dm-verity: vbig's /pad is mounted from its dm-verity device" \
+    '^cml-[0-9a-f]{32}_v1$' "$(got verity.big_pad_dev)"
 expect_eq "dm-verity: after vbig's stop no dm-verity device" "" "$(got verity.big_mapped_stopped)"
+expect_eq "dm-verity: after vbig's stop no loop device of cmld's state" "" "$(got verity.big_loops_stopped)"
 expect_eq "guestos_verity false: device status says full hash" \
     "full hash (the setting guestos_verity is false)" "$(got verity.off_image_check)"
 expect_eq "guestos_verity false: no dm-verity device" "" "$(got verity.off_mapped)"
