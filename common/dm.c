@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <linux/dm-ioctl.h>
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "dm.h"
+#include "log.h"
 #include "xmalloc.h"
 
 /* The device-mapper interface minor version cml asks for. */
@@ -176,4 +178,36 @@ dm_target(const char *name)
 	}
 	free(io);
 	return found;
+}
+
+int
+dm_clear_leftover(const char *name, char **cause)
+{
+	char node[160];
+	struct stat sb;
+	int users = 0, rc;
+
+	if ((rc = dm_status(name, &users)) == 1 && users > 0) {
+		/* in use: it goes by itself once closed */
+		(void)dm_defer(name);
+		xcause(cause, "the device-mapper device %s is still open (%d "
+		    "users); marked to go when the last closes it", name,
+		    users);
+		return -1;
+	}
+	if (rc == 1 && dm_remove(name, 0) == -1) {
+		xcause(cause, "the device-mapper device %s is left and cannot "
+		    "be removed: %s", name, strerror(errno));
+		return -1;
+	}
+	if (rc == 1)
+		log_debug("removed the unused device-mapper device %s", name);
+	/*
+	 * Gone now (device-mapper says so: sysfs may lag): without udev
+	 * nobody removes its node.
+	 */
+	snprintf(node, sizeof node, "/dev/mapper/%s", name);
+	if (rc != -1 && lstat(node, &sb) == 0 && S_ISBLK(sb.st_mode))
+		(void)unlink(node);
+	return 0;
 }

@@ -54,5 +54,12 @@ int dm_defer(const char *name);
  * loaded yet is loaded when a table names it, where modprobe can.)
  */
 int dm_target(const char *name);
+/*
+ * Clears what a daemon that ended left of the device name: removes it (and
+ * its node in /dev/mapper, which nobody else removes without udev) when
+ * nothing holds it; when something does, marks it to go once closed and
+ * refuses.  0 (gone or never there), or -1 with *cause set.
+ */
+int dm_clear_leftover(const char *name, char **cause);
 
 #endif

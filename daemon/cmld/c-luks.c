@@ -91,8 +91,7 @@ cluks_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Tells libcryptsetup's messages to cmld's log, at debug level. */
-static void
+void
 cluks_log(int level, const char *msg, void *arg)
 {
 	(void)arg;
@@ -205,9 +204,8 @@ cvol_device_exists(const char *id)
 int
 cvol_close_leftover(const char *id, char **cause)
 {
-	char names[2][64], node[160];
-	struct stat sb;
-	int i, users = 0, rc;
+	char names[2][64];
+	int i;
 
 	if (!dm_present())
 		return 0;
@@ -215,31 +213,8 @@ cvol_close_leftover(const char *id, char **cause)
 	snprintf(names[1], sizeof names[1], CVOL_DM_PREFIX "%s_dif", id);
 	/* The upper first: it holds its _dif open. */
 	for (i = 0; i < 2; i++) {
-		if ((rc = dm_status(names[i], &users)) == 1 &&
-		    users > 0) {
-			/* in use: it goes by itself once closed */
-			(void)dm_defer(names[i]);
-			xcause(cause, "the device-mapper device %s is still "
-			    "open (%d users); marked to go when the last "
-			    "closes it", names[i], users);
+		if (dm_clear_leftover(names[i], cause) == -1)
 			return -1;
-		}
-		if (rc == 1 && dm_remove(names[i], 0) == -1) {
-			xcause(cause, "the device-mapper device %s is left "
-			    "and cannot be removed: %s", names[i],
-			    strerror(errno));
-			return -1;
-		}
-		if (rc == 1)
-			log_debug("removed the unused device-mapper device %s",
-			    names[i]);
-		/*
-		 * Gone now (device-mapper says so: sysfs may lag): without
-		 * udev nobody removes its node.
-		 */
-		snprintf(node, sizeof node, "/dev/mapper/%s", names[i]);
-		if (rc != -1 && lstat(node, &sb) == 0 && S_ISBLK(sb.st_mode))
-			(void)unlink(node);
 	}
 	return 0;
 }

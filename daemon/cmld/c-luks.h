@@ -116,4 +116,7 @@ int cvol_close_leftover(const char *id, char **cause);
 /* Says whether the dm device cml-ID exists (1) or not (0). */
 int cvol_device_exists(const char *id);
 
+/* Tells libcryptsetup's messages to cmld's log, at debug level. */
+void cluks_log(int level, const char *msg, void *arg);
+
 #endif

@@ -24,20 +24,12 @@
 
 #include <libcryptsetup.h>
 
+#include "c-luks.h"
 #include "c-verity.h"
 #include "crypto.h"
 #include "dm.h"
 #include "log.h"
 #include "xmalloc.h"
-
-/* Tells libcryptsetup's messages to cmld's log, at debug level. */
-static void
-cverity_log(int level, const char *msg, void *arg)
-{
-	(void)arg;
-	(void)level;
-	log_debug("libcryptsetup: %.*s", (int)strcspn(msg, "\n"), msg);
-}
 
 int
 cverity_available(char **why)
@@ -64,7 +56,7 @@ cverity_open(const char *dmname, const char *dev,
 	struct crypt_params_verity p;
 	struct crypt_device *cd = NULL;
 	unsigned char root[32], salt[GUESTOS_VERITY_SALT_MAX / 2];
-	int r, saltlen, users;
+	int r, saltlen;
 
 	if (crypto_unhex(vy->root_hash, root, sizeof root) != sizeof root ||
 	    (saltlen = vy->salt[0] == '\0' ? 0 : crypto_unhex(vy->salt, salt,
@@ -87,28 +79,15 @@ cverity_open(const char *dmname, const char *dev,
 	p.flags = CRYPT_VERITY_NO_HEADER;
 
 	/* one left by a cmld that ended while a start was under way */
-	if (dm_status(dmname, &users) == 1) {
-		if (users > 0) {
-			(void)dm_defer(dmname);
-			*cause = xasprintf("the dm-verity device %s is still "
-			    "open (%d users); marked to go when the last "
-			    "closes it", dmname, users);
-			return -1;
-		}
-		if (dm_remove(dmname, 0) == -1) {
-			*cause = xasprintf("the dm-verity device %s is left "
-			    "and cannot be removed: %s", dmname,
-			    strerror(errno));
-			return -1;
-		}
-	}
-	crypt_set_log_callback(NULL, cverity_log, NULL);
+	if (dm_clear_leftover(dmname, cause) == -1)
+		return -1;
+	crypt_set_log_callback(NULL, cluks_log, NULL);
 	if ((r = crypt_init_data_device(&cd, dev, dev)) < 0) {
 		*cause = xasprintf("cannot use %s for dm-verity: %s", dev,
 		    strerror(-r));
 		return -1;
 	}
-	crypt_set_log_callback(cd, cverity_log, NULL);
+	crypt_set_log_callback(cd, cluks_log, NULL);
 	if ((r = crypt_format(cd, CRYPT_VERITY, NULL, NULL, NULL, NULL, 0,
 	    &p)) < 0) {
 		*cause = xasprintf("cannot set up dm-verity over %s: %s", dev,

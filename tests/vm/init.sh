@@ -463,16 +463,21 @@ encnodes() {
 	ls /dev/mapper 2>/dev/null | grep '^cml-' | grep -v '^cml-state$' | tr '\n' ' ' | sed 's/ $//'
 }
 
-# integrity_record NAME: waits up to 3 s for an integrity error record of
-# container NAME in the trail (cmld reads the kernel's log as it comes),
-# prints the last
-integrity_record() {
+# auditlast OPTION VALUE PATTERN: the last record of `audit list OPTION
+# VALUE` matching the extended regex PATTERN, waited for up to 5 s (cmld
+# reads the kernel's log as it comes)
+auditlast() {
 	i=0
-	while [ $i -lt 30 ] && ! cml audit list --container "$1" 2>/dev/null | grep -q 'integrity error'; do
+	while [ $i -lt 50 ] && ! cml audit list "$1" "$2" 2>/dev/null | grep -qE "$3"; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	cml audit list --container "$1" 2>&1 | grep 'integrity error' | tail -n 1
+	cml audit list "$1" "$2" 2>&1 | grep -E "$3" | tail -n 1
+}
+
+# integrity_record NAME: the last integrity error record of container NAME
+integrity_record() {
+	auditlast --container "$1" 'integrity error'
 }
 
 # gonewait LIST: waits up to 5 s until the function LIST prints nothing
@@ -892,12 +897,7 @@ sh -c 'echo $$ >/tmp/segv.pid; kill -SEGV $$'
 report kaudit.segv_pid "$(cat /tmp/segv.pid)"
 # klist TYPE PATTERN: the last record of TYPE matching, waited for up to 5 s
 klist() {
-	i=0
-	while [ $i -lt 50 ] && ! cml audit list --type "$1" 2>/dev/null | grep -qE "$2"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	cml audit list --type "$1" 2>&1 | grep -E "$2" | tail -n 1 | head -c 600
+	auditlast --type "$1" "$2" | head -c 600
 }
 # kshow TYPE PATTERN: that record whole, as audit show --json has it (one
 # line; the listing cuts long details)
