@@ -101,6 +101,13 @@ void crypto_signer_clear(struct crypto_signer *signer);
 int crypto_sign_file(const char *path, const char *keypath,
     const char *certpath, const char *chainpath, const char *outpath,
     char **cause);
+/*
+ * The same for len bytes at data: the DER signature in *der (*derlen
+ * bytes; free it).  -1 with *cause set.
+ */
+int crypto_sign_data(const void *data, size_t len, const char *keypath,
+    const char *certpath, const char *chainpath, unsigned char **der,
+    size_t *derlen, char **cause);
 
 /* A streaming SHA-256. */
 struct crypto_hash;

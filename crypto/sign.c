@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,9 +228,14 @@ out:
 	return rc;
 }
 
-int
-crypto_sign_file(const char *path, const char *keypath,
-    const char *certpath, const char *chainpath, const char *outpath,
+/*
+ * Signs what in reads (what names it in messages) with the key and
+ * certificate (and chain) of the paths given: a detached CMS SignedData
+ * in *out.  -1 with *cause set.
+ */
+static int
+sign_bio(BIO *in, const char *what, const char *keypath,
+    const char *certpath, const char *chainpath, CMS_ContentInfo **out,
     char **cause)
 {
 	const unsigned int flags = CMS_DETACHED | CMS_BINARY |
@@ -238,7 +244,6 @@ crypto_sign_file(const char *path, const char *keypath,
 	CMS_ContentInfo *cms = NULL;
 	EVP_PKEY *key = NULL;
 	X509 *cert;
-	BIO *in = NULL, *buf = NULL;
 	char *e;
 	int rc = -1;
 
@@ -256,15 +261,6 @@ crypto_sign_file(const char *path, const char *keypath,
 		    "certificate in %s", keypath, certpath);
 		goto out;
 	}
-	if ((in = sign_open(path, "file", cause)) == NULL)
-		goto out;
-	/* CMS reads its input a KiB at a time: not a system call each. */
-	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
-	    BIO_set_read_buffer_size(buf, SIGN_READ_BUF) != 1)
-		fatalx("out of memory in OpenSSL");
-	in = BIO_push(buf, in);
-	buf = NULL;
-
 	if ((cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL ||
 	    CMS_add1_signer(cms, cert, key, sign_digest(key), flags) == NULL) {
 		e = crypto_openssl_error();
@@ -277,21 +273,73 @@ crypto_sign_file(const char *path, const char *keypath,
 		goto out;
 	if (CMS_final(cms, in, NULL, flags) != 1) {
 		e = crypto_openssl_error();
-		*cause = xasprintf("cannot sign %s: %s", path,
+		*cause = xasprintf("cannot sign %s: %s", what,
 		    *e != '\0' ? e : "read error");
 		free(e);
 		goto out;
 	}
-	if (sign_write(cms, outpath, cause) == -1)
-		goto out;
+	*out = cms;
+	cms = NULL;
 	rc = 0;
 out:
 	ERR_clear_error();
-	BIO_free(buf);
-	BIO_free_all(in);
 	CMS_ContentInfo_free(cms);
 	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(certs, X509_free);
 	EVP_PKEY_free(key);
+	return rc;
+}
+
+int
+crypto_sign_file(const char *path, const char *keypath,
+    const char *certpath, const char *chainpath, const char *outpath,
+    char **cause)
+{
+	CMS_ContentInfo *cms = NULL;
+	BIO *in, *buf;
+	int rc = -1;
+
+	if ((in = sign_open(path, "file", cause)) == NULL)
+		return -1;
+	/* CMS reads its input a KiB at a time: not a system call each. */
+	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_read_buffer_size(buf, SIGN_READ_BUF) != 1)
+		fatalx("out of memory in OpenSSL");
+	in = BIO_push(buf, in);
+	if (sign_bio(in, path, keypath, certpath, chainpath, &cms,
+	    cause) == 0 && sign_write(cms, outpath, cause) == 0)
+		rc = 0;
+	ERR_clear_error();
+	BIO_free_all(in);
+	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
+int
+crypto_sign_data(const void *data, size_t len, const char *keypath,
+    const char *certpath, const char *chainpath, unsigned char **der,
+    size_t *derlen, char **cause)
+{
+	CMS_ContentInfo *cms = NULL;
+	unsigned char *p = NULL;
+	BIO *in;
+	int n, rc = -1;
+
+	if (len > INT_MAX || (in = BIO_new_mem_buf(data, (int)len)) == NULL)
+		fatalx("out of memory in OpenSSL");
+	if (sign_bio(in, "the data", keypath, certpath, chainpath, &cms,
+	    cause) == 0) {
+		if ((n = i2d_CMS_ContentInfo(cms, &p)) <= 0)
+			fatalx("cannot encode a signature: %s",
+			    crypto_openssl_error());
+		*der = xmalloc((size_t)n);
+		memcpy(*der, p, (size_t)n);
+		*derlen = (size_t)n;
+		OPENSSL_free(p);
+		rc = 0;
+	}
+	ERR_clear_error();
+	BIO_free(in);
+	CMS_ContentInfo_free(cms);
 	return rc;
 }

@@ -56,6 +56,7 @@ $sbindir/cml-provision
 $bindir/cmlsh
 $bindir/cmltui
 $bindir/cml-sign
+$bindir/cml-bundle
 $bindir/cml-attest
 $bindir/cml-audit-verify
 $bindir/cml-mkpki
@@ -63,6 +64,7 @@ $bindir/cml-mkguestos
 $mandir/man1/cmlsh.1
 $mandir/man1/cmltui.1
 $mandir/man1/cml-sign.1
+$mandir/man1/cml-bundle.1
 $mandir/man1/cml-attest.1
 $mandir/man1/cml-audit-verify.1
 $mandir/man1/cml-mkpki.1
@@ -70,6 +72,7 @@ $mandir/man1/cml-mkguestos.1
 $mandir/man5/cml-guestos.5
 $mandir/man5/cml-container.5
 $mandir/man5/cml-audit.5
+$mandir/man5/cml-bundle.5
 $mandir/man8/cmld.8
 $mandir/man8/tpm2d.8
 $mandir/man8/scd.8
@@ -100,7 +103,7 @@ EOF
 installed=$(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort)
 expect_eq "make install installs exactly these files" "$expected" "$installed"
 
-for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cmltui" "$bindir/cml-sign" "$bindir/cml-mkpki" \
+for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cmltui" "$bindir/cml-sign" "$bindir/cml-bundle" "$bindir/cml-mkpki" \
     "$bindir/cml-mkguestos" "$bindir/cml-attest" "$bindir/cml-audit-verify" \
     "$sbindir/cml-provision" "$pkglibexecdir/cml-forward"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
