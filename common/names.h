@@ -23,6 +23,11 @@ int names_container_ok(const char *s);
  * leading zeros, each at most 999999999.
  */
 int names_version_ok(const char *s);
+/*
+ * Compares two versions numerically, part by part, a missing part counting
+ * as 0 ("1" equals "1.0"): <0, 0 or >0 as a is older, the same or newer.
+ */
+int names_version_cmp(const char *a, const char *b);
 /* The longest network interface name (the kernel's IFNAMSIZ less its NUL). */
 #define NAMES_IFNAME_MAX 15
 /*

@@ -190,13 +190,13 @@ cmd_guestos_install(struct call *call)
 	if (guestos_newest_version(cmld, ij->s.m.name, &newest, &cause) == -1)
 		goto fail;
 	error = PROTO_ERR_DOWNGRADE;
-	if (newest != NULL && guestos_version_cmp(ij->s.m.version, newest) ==
+	if (newest != NULL && names_version_cmp(ij->s.m.version, newest) ==
 	    0) {
 		cause = xasprintf("%s %s is already installed", ij->s.m.name,
 		    newest);
 		goto fail;
 	}
-	if (newest != NULL && guestos_version_cmp(ij->s.m.version,
+	if (newest != NULL && names_version_cmp(ij->s.m.version,
 	    newest) < 0 && !ij->s.m.allow_downgrade) {
 		cause = xasprintf("%s %s is older than the installed %s; a "
 		    "downgrade needs a manifest signed with "

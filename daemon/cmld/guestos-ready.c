@@ -261,10 +261,10 @@ guestos_newest_cb(const struct store_guestos *g, void *arg)
 
 	if (strcmp(g->name, n->name) != 0)
 		return 0;
-	if (n->min != NULL && guestos_version_cmp(g->version, n->min) < 0)
+	if (n->min != NULL && names_version_cmp(g->version, n->min) < 0)
 		return 0;
 	if (n->version == NULL ||
-	    guestos_version_cmp(g->version, n->version) > 0) {
+	    names_version_cmp(g->version, n->version) > 0) {
 		free(n->version);
 		n->version = xstrdup(g->version);
 	}

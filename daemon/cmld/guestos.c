@@ -591,46 +591,6 @@ guestos_manifest_clear(struct guestos_manifest *m)
 	memset(m, 0, sizeof *m);
 }
 
-/*
- * Compares two versions numerically, part by part, a missing part counting
- * as 0 ("1" equals "1.0"); parts of any length are compared exactly.
- */
-int
-guestos_version_cmp(const char *a, const char *b)
-{
-	size_t na, nb;
-	int c;
-
-	while (*a != '\0' || *b != '\0') {
-		while (*a == '0' && a[1] >= '0' && a[1] <= '9')
-			a++;
-		while (*b == '0' && b[1] >= '0' && b[1] <= '9')
-			b++;
-		na = strcspn(a, ".");
-		nb = strcspn(b, ".");
-		/* A missing part is "0". */
-		if (na == 0 && *a == '\0') {
-			a = "0";
-			na = 1;
-		}
-		if (nb == 0 && *b == '\0') {
-			b = "0";
-			nb = 1;
-		}
-		if (na != nb)
-			return na < nb ? -1 : 1;
-		if ((c = memcmp(a, b, na)) != 0)
-			return c < 0 ? -1 : 1;
-		a += na;
-		b += nb;
-		if (*a == '.')
-			a++;
-		if (*b == '.')
-			b++;
-	}
-	return 0;
-}
-
 /* Writes all of buf to fd; -1 with errno set. */
 static int
 guestos_write_all(int fd, const void *buf, size_t len)

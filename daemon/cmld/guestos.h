@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "names.h"
+
 #define GUESTOS_MANIFEST "manifest.json"
 #define GUESTOS_SIGNATURE "manifest.json.p7s"
 #define GUESTOS_MANIFEST_MAX (256 * 1024)
@@ -58,8 +60,6 @@ int guestos_manifest_parse(const char *json, size_t len,
     struct guestos_manifest *m, char **cause);
 /* Releases a parsed manifest. */
 void guestos_manifest_clear(struct guestos_manifest *m);
-/* Compares two canonical versions numerically, part by part: <0, 0, >0. */
-int guestos_version_cmp(const char *a, const char *b);
 
 /* Progress of a copy or a check. */
 struct guestos_progress {

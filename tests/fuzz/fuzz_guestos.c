@@ -104,10 +104,10 @@ fuzz_guestos_accepted(const struct guestos_manifest *m)
 			roots++;
 	}
 	FUZZ_CHECK(roots == 1);
-	FUZZ_CHECK(guestos_version_cmp(m->version, m->version) == 0);
-	FUZZ_CHECK(guestos_version_cmp(m->version, "0") >= 0);
-	FUZZ_CHECK(guestos_version_cmp("1.2", m->version) ==
-	    -guestos_version_cmp(m->version, "1.2"));
+	FUZZ_CHECK(names_version_cmp(m->version, m->version) == 0);
+	FUZZ_CHECK(names_version_cmp(m->version, "0") >= 0);
+	FUZZ_CHECK(names_version_cmp("1.2", m->version) ==
+	    -names_version_cmp(m->version, "1.2"));
 
 	j = fuzz_guestos_json(m);
 	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);

@@ -714,31 +714,31 @@ test_guestos_manifest_parse_many_fields_refused(void **state)
  * Proves: NDR 3.10 (versions ordered numerically for updates and downgrades).
  */
 static void
-test_guestos_version_cmp_numeric(void **state)
+test_names_version_cmp_numeric(void **state)
 {
 	(void)state;
-	assert_true(guestos_version_cmp("1.10", "1.9") > 0);
-	assert_true(guestos_version_cmp("1.9", "1.10") < 0);
-	assert_true(guestos_version_cmp("2", "1.99.99") > 0);
-	assert_true(guestos_version_cmp("1.99.99", "2") < 0);
-	assert_true(guestos_version_cmp("10", "9") > 0);
-	assert_true(guestos_version_cmp("1.2.3.4", "1.2.3") > 0);
-	assert_true(guestos_version_cmp("999999999", "1000000000") < 0);
-	assert_true(guestos_version_cmp("9223372036854775807",
+	assert_true(names_version_cmp("1.10", "1.9") > 0);
+	assert_true(names_version_cmp("1.9", "1.10") < 0);
+	assert_true(names_version_cmp("2", "1.99.99") > 0);
+	assert_true(names_version_cmp("1.99.99", "2") < 0);
+	assert_true(names_version_cmp("10", "9") > 0);
+	assert_true(names_version_cmp("1.2.3.4", "1.2.3") > 0);
+	assert_true(names_version_cmp("999999999", "1000000000") < 0);
+	assert_true(names_version_cmp("9223372036854775807",
 	    "9223372036854775806") > 0);
 }
 
 /* Proves: NDR 3.10 (equal versions recognised). */
 static void
-test_guestos_version_cmp_equal_is_zero(void **state)
+test_names_version_cmp_equal_is_zero(void **state)
 {
 	(void)state;
-	assert_int_equal(guestos_version_cmp("1.2.0", "1.2.0"), 0);
-	assert_int_equal(guestos_version_cmp("7", "7"), 0);
-	assert_int_equal(guestos_version_cmp("0", "0"), 0);
+	assert_int_equal(names_version_cmp("1.2.0", "1.2.0"), 0);
+	assert_int_equal(names_version_cmp("7", "7"), 0);
+	assert_int_equal(names_version_cmp("0", "0"), 0);
 	/* A missing part counts as 0. */
-	assert_int_equal(guestos_version_cmp("1", "1.0"), 0);
-	assert_int_equal(guestos_version_cmp("1.0.0", "1"), 0);
+	assert_int_equal(names_version_cmp("1", "1.0"), 0);
+	assert_int_equal(names_version_cmp("1.0.0", "1"), 0);
 }
 
 /* The copy and check engines work in this private directory. */
@@ -1811,8 +1811,8 @@ main(void)
 		cmocka_unit_test(
 		    test_guestos_manifest_parse_many_fields_refused),
 		cmocka_unit_test(test_guestos_manifest_parse_verity_accepted),
-		cmocka_unit_test(test_guestos_version_cmp_numeric),
-		cmocka_unit_test(test_guestos_version_cmp_equal_is_zero),
+		cmocka_unit_test(test_names_version_cmp_numeric),
+		cmocka_unit_test(test_names_version_cmp_equal_is_zero),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_guestos_copy_good_commits_identical_files),
 		T(test_guestos_copy_small_budget_steps_many_times),
