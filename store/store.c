@@ -251,6 +251,37 @@ static const char *const store_main_migrations[] = {
 	 */
 	"ALTER TABLE main.device_cert ADD COLUMN chain BLOB NOT NULL"
 	" DEFAULT x'' CHECK (length(chain) <= 65536);",
+
+	/*
+	 * 11: updates.  The version floor of each kind and name (nothing
+	 * older installs), and the history of installs: what each bundle
+	 * was (the SHA-256 of its signed manifest), who signed it, and how
+	 * it ended; a row "installing" that is still there at a start is an
+	 * install a power cut or a kill interrupted.
+	 */
+	"CREATE TABLE main.update_floor ("
+	" kind TEXT NOT NULL CHECK (kind IN ('guestos', 'configs', 'cml',"
+	"  'boot')),"
+	" name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),"
+	" version TEXT NOT NULL CHECK (length(version) BETWEEN 1 AND 64),"
+	" time_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, name)"
+	")" STORE_STRICT ";"
+	"CREATE TABLE main.update_history ("
+	" id INTEGER PRIMARY KEY,"
+	" time_ms INTEGER NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('guestos', 'configs', 'cml',"
+	"  'boot')),"
+	" name TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" digest TEXT NOT NULL CHECK (length(digest) = 64),"
+	" size INTEGER NOT NULL,"
+	" signers TEXT NOT NULL,"
+	" result TEXT NOT NULL CHECK (result IN ('installing', 'installed',"
+	"  'pending', 'confirmed', 'failed', 'rolled-back', 'fell-back')),"
+	" detail TEXT,"
+	" end_ms INTEGER"
+	")" STORE_STRICT ";",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */

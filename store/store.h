@@ -617,4 +617,66 @@ int store_wipe_sync(struct store *st, char **cause);
  */
 int store_audit_reset(struct store *st, long long *records, char **cause);
 
+/*
+ * Updates (store-update.c, migration 11): the version floor of each kind
+ * and name, below which nothing installs, and the history of installs.
+ */
+/*
+ * Reads the floor of kind and name into *version (free it): 1 found, 0
+ * none (*version NULL), -1 with *cause set.
+ */
+int store_floor_get(struct store *st, const char *kind, const char *name,
+    char **version, char **cause);
+/*
+ * Raises the floor of kind and name to version if it is higher (or there
+ * is none): 1 raised, 0 it was as high already, -1 with *cause set.
+ * Never lowers it.
+ */
+int store_floor_raise(struct store *st, const char *kind, const char *name,
+    const char *version, char **cause);
+/* Calls cb for every floor, by kind and name; stops at a nonzero return. */
+int store_floor_list(struct store *st,
+    int (*cb)(const char *kind, const char *name, const char *version,
+    long long time_ms, void *arg), void *arg, char **cause);
+
+/* The most history rows kept: older ones go as new ones come. */
+#define STORE_UPDATE_HISTORY_MAX 256
+
+/* One install, as the history has it. */
+struct store_update {
+	long long id;
+	long long time_ms; /* when it began */
+	char *kind;
+	char *name;
+	char *version;
+	char *digest; /* SHA-256 of the bundle's signed manifest, hex */
+	long long size; /* the bundle's bytes */
+	char *signers; /* JSON array of { subject, fingerprint, anchor } */
+	char *result; /* installing, installed, pending, confirmed, failed,
+			 rolled-back, fell-back */
+	char *detail; /* why it failed, where it went; or NULL */
+	long long end_ms; /* when it ended, or 0 */
+};
+
+/* Records an install beginning (result "installing"); sets u->id. */
+int store_update_begin(struct store *st, struct store_update *u,
+    char **cause);
+/* Sets the result and detail of install id, and its end when final. */
+int store_update_end(struct store *st, long long id, const char *result,
+    const char *detail, char **cause);
+/*
+ * Reads the newest install (of kind, or of any kind when NULL) whose
+ * result is result (any when NULL): 1 found, 0 none, -1 with *cause set.
+ */
+int store_update_last(struct store *st, const char *kind, const char *result,
+    struct store_update *u, char **cause);
+/* Reads install id: 1 found, 0 none, -1 with *cause set. */
+int store_update_get(struct store *st, long long id, struct store_update *u,
+    char **cause);
+/* Calls cb for the newest max installs, newest first. */
+int store_update_list(struct store *st, size_t max,
+    int (*cb)(const struct store_update *u, void *arg), void *arg,
+    char **cause);
+void store_update_clear(struct store_update *u);
+
 #endif

@@ -3289,6 +3289,90 @@ test_store_migrate_9_to_10_device_cert_chain(void **state)
 	    "device_cert"), 0);
 }
 
+/*
+ * Proves: NDR 3.10(1), TSF.UPD: a version floor only goes up, numerically
+ * ("10" above "9"), per kind and name, and is read back after a reopen.
+ */
+static void
+test_store_floor_only_goes_up(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f);
+	char *cause = NULL, *v = NULL;
+
+	assert_int_equal(store_floor_get(st, "guestos", "core", &v, &cause),
+	    0);
+	assert_null(v);
+	assert_int_equal(store_floor_raise(st, "guestos", "core", "1.9",
+	    &cause), 1);
+	assert_int_equal(store_floor_raise(st, "guestos", "core", "1.10",
+	    &cause), 1);
+	assert_int_equal(store_floor_raise(st, "guestos", "core", "1.2",
+	    &cause), 0);
+	assert_int_equal(store_floor_raise(st, "guestos", "core", "1.10.0",
+	    &cause), 0);
+	assert_int_equal(store_floor_raise(st, "cml", "core", "0.1",
+	    &cause), 1);
+	assert_int_equal(store_floor_raise(st, "guestos", "core", "x",
+	    &cause), -1);
+	assert_non_null(strstr(cause, "not a version"));
+	free(cause);
+	cause = NULL;
+	store_close(st);
+	st = open_ok(f);
+	assert_int_equal(store_floor_get(st, "guestos", "core", &v, &cause),
+	    1);
+	assert_string_equal(v, "1.10");
+	free(v);
+	assert_int_equal(store_floor_get(st, "cml", "core", &v, &cause), 1);
+	assert_string_equal(v, "0.1");
+	free(v);
+	store_close(st);
+}
+
+/* Proves: TSF.UPD, CR 2.8: the update history records each install's end
+ * and keeps only its newest rows. */
+static void
+test_store_update_history_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = open_ok(f);
+	struct store_update u = { 0 }, got;
+	char *cause = NULL;
+	long long first = 0;
+	int i;
+
+	u.kind = "guestos";
+	u.name = "core";
+	u.version = "1";
+	u.digest = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	u.size = 4096;
+	u.signers = "[]";
+	for (i = 0; i < STORE_UPDATE_HISTORY_MAX + 3; i++) {
+		if (store_update_begin(st, &u, &cause) == -1)
+			fail_msg("store_update_begin: %s", cause);
+		if (i == 0)
+			first = u.id;
+	}
+	assert_int_equal(store_update_get(st, first, &got, &cause), 0);
+	assert_int_equal(int_on_file(f->main_path, "SELECT count(*) FROM "
+	    "update_history"), STORE_UPDATE_HISTORY_MAX);
+	assert_int_equal(store_update_end(st, u.id, "installed", NULL,
+	    &cause), 0);
+	assert_int_equal(store_update_last(st, "guestos", "installed", &got,
+	    &cause), 1);
+	assert_int_equal(got.id, u.id);
+	assert_string_equal(got.result, "installed");
+	assert_true(got.end_ms > 0);
+	store_update_clear(&got);
+	assert_int_equal(store_update_last(st, "cml", NULL, &got, &cause), 0);
+	assert_int_equal(store_update_end(st, u.id + 100, "failed", "x",
+	    &cause), -1);
+	free(cause);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -3365,6 +3449,8 @@ main(void)
 		T(test_store_provision_bad_name_or_state_refused),
 		T(test_store_migrate_8_to_9_device_anchors),
 		T(test_store_migrate_9_to_10_device_cert_chain),
+		T(test_store_floor_only_goes_up),
+		T(test_store_update_history_bounded),
 #undef T
 	};
 
