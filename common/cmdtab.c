@@ -16,6 +16,7 @@ const struct cmd_family cmd_families[] = {
 	{ "tpm", "the TPM, through tpm2d: the sealed system key" },
 	{ "ca", "trust anchors that signatures must chain to" },
 	{ "guestos", "signed guest OS images" },
+	{ "update", "signed update bundles: check, install, confirm, receipts" },
 	{ "container", "containers: create, start, stop, inspect" },
 	{ "net", "the containers' network: links to c0 and the firewall" },
 	{ "token", "containers' tokens, through scd: PINs and PUKs" },
@@ -634,6 +635,96 @@ const struct cmd_entry cmd_table[] = {
 		    "runs on that version, or, for all versions, while a "
 		    "container is configured for it. Audited.",
 		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_DESTRUCTIVE,
+	},
+	{
+		.words = "update info",
+		.family = "update",
+		.method = "org.cml.Update.Info",
+		.id = CMD_ID_UPDATE_INFO,
+		.args = {
+			{ .name = "bundle", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH, .metavar = "BUNDLE",
+			  .help = "the bundle file (cml-bundle(5))",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "show what a bundle holds and whether it would install",
+		.help = "Reads a bundle without installing it: its kind, name, "
+		    "version and payloads, every signature with its signer "
+		    "and the anchor it chains to (or why it does not "
+		    "verify), the signers this device requires for the kind "
+		    "and which of them are missing, the version floor, and "
+		    "whether it would install now and if not, why. Payloads "
+		    "are not hashed here; install hashes them.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "update install",
+		.family = "update",
+		.method = "org.cml.Update.Install",
+		.id = CMD_ID_UPDATE_INSTALL,
+		.args = {
+			{ .name = "bundle", .type = CMD_ARG_FILE,
+			  .flags = CMD_ARG_PATH, .metavar = "BUNDLE",
+			  .help = "the bundle file (cml-bundle(5))",
+			  .complete = CMD_COMPLETE_FILE },
+		},
+		.summary = "install a signed update bundle",
+		.help = "Checks the bundle's signatures against the anchors its "
+		    "kind requires and the device's required signers, and its "
+		    "version against the floor; then copies every payload "
+		    "while hashing it and moves it into place at once: a "
+		    "guest OS, container configs, or cml itself and the boot "
+		    "image into their inactive slot, to be tried at the next "
+		    "start and confirmed by 'update mark-good'. Anything "
+		    "unsigned, tampered or below the floor is refused, and "
+		    "nothing is left behind. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK | CMD_STREAMS,
+	},
+	{
+		.words = "update status",
+		.family = "update",
+		.method = "org.cml.Update.Status",
+		.id = CMD_ID_UPDATE_STATUS,
+		.summary = "show slots, versions, floors and recent installs",
+		.help = "Shows the slots of cml and of the boot image (which "
+		    "runs, which is good, which waits to be tried or "
+		    "confirmed, the last fallback), the version floors of "
+		    "every kind and name (as the state store and the TPM "
+		    "hold them), the signers required per kind, and the "
+		    "newest installs with their results.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "update mark-good",
+		.family = "update",
+		.method = "org.cml.Update.MarkGood",
+		.id = CMD_ID_UPDATE_MARK_GOOD,
+		.summary = "confirm the running slot as good",
+		.help = "Confirms that the slot cml runs from (after an update "
+		    "of cml) works: it becomes the good slot and is started "
+		    "from now on. Without it, the next start falls back to the "
+		    "slot before. cmld confirms by itself once it and c0 are "
+		    "up. Audited.",
+		.flags = CMD_ADMIN | CMD_UNPROVISIONED_OK,
+	},
+	{
+		.words = "update receipt",
+		.family = "update",
+		.method = "org.cml.Update.Receipt",
+		.id = CMD_ID_UPDATE_RECEIPT,
+		.args = {
+			{ .name = "id", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL, .metavar = "ID",
+			  .help = "the install (default: the newest)",
+			  .min = 1, .max = LLONG_MAX },
+		},
+		.summary = "a TPM-signed receipt of an install",
+		.help = "Returns a record of an install (the bundle's digest, "
+		    "kind, name, version, signers, time and result) signed "
+		    "with the device key in the TPM, with a quote of the "
+		    "measured PCRs over it and the measurement log: "
+		    "'cml-attest --receipt' verifies it off the device.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
 	},
 	{
 		.words = "container list",
