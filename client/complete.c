@@ -208,6 +208,7 @@ complete_setting_value(struct complete_matches *m, struct client *cl,
 	case SETTING_STRING:
 	case SETTING_IFLIST:
 	case SETTING_PORTLIST:
+	case SETTING_SIGNERS:
 		break;
 	}
 }

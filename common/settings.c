@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,25 @@ const struct setting_def setting_defs[] = {
 	    "are read, where the kernel has dm-verity and the images carry "
 	    "a hash tree (false: hash every image in full before each "
 	    "start)" },
+	{ "update_signers_guestos", SETTING_SIGNERS, "", 0,
+	    SETTING_SIGNERS_MAX, NULL,
+	    "updates of guest OSes need signatures of at least M of these "
+	    "signers (M:FINGERPRINT,...; empty: one signature chaining to a "
+	    "supplier or owner anchor)" },
+	{ "update_signers_configs", SETTING_SIGNERS, "", 0,
+	    SETTING_SIGNERS_MAX, NULL,
+	    "updates of container configs need signatures of at least M of "
+	    "these signers (empty: one signature chaining to an owner or "
+	    "supplier anchor)" },
+	{ "update_signers_cml", SETTING_SIGNERS, "", 0, SETTING_SIGNERS_MAX,
+	    NULL,
+	    "updates of cml itself need signatures of at least M of these "
+	    "signers (empty: one signature chaining to a supplier anchor)" },
+	{ "update_signers_boot", SETTING_SIGNERS, "", 0, SETTING_SIGNERS_MAX,
+	    NULL,
+	    "updates of the kernel and boot image need signatures of at "
+	    "least M of these signers (empty: one signature chaining to a "
+	    "supplier anchor)" },
 	{ "stop_timeout", SETTING_INT, "10", 1, 600, NULL,
 	    "seconds a container's init has after SIGTERM before SIGKILL" },
 	{ "c0_guestos", SETTING_GUESTOS, "", 0, 64, NULL,
@@ -153,6 +173,7 @@ setting_type_name(enum setting_type type)
 	case SETTING_PREFIX:
 	case SETTING_IFLIST:
 	case SETTING_PORTLIST:
+	case SETTING_SIGNERS:
 		return "string";
 	}
 	return "unknown";
@@ -208,6 +229,10 @@ setting_values(const struct setting_def *def)
 	case SETTING_PORTLIST:
 		return xasprintf("at most %lld ports as tcp/PORT or udp/PORT, "
 		    "comma-separated, or empty", def->max);
+	case SETTING_SIGNERS:
+		return xasprintf("M:FINGERPRINT,... (at least M of at most "
+		    "%lld signer certificates' SHA-256 fingerprints), or empty",
+		    def->max);
 	}
 	return xstrdup("unknown");
 }
@@ -385,6 +410,77 @@ fail:
 	return -1;
 }
 
+/*
+ * The canonical form of "M:FP,FP,...": M from 1 to the number of
+ * fingerprints, at most def->max distinct SHA-256 fingerprints, each 64
+ * hex digits (colons between bytes allowed), written lower-case without
+ * colons; "" stays "".
+ */
+static int
+setting_signers(const struct setting_def *def, const char *value, char **out,
+    char **cause)
+{
+	char fps[SETTING_SIGNERS_MAX][65], *res, *end;
+	const char *p = value;
+	size_t n = 0, k, i;
+	long m;
+
+	if (*value == '\0') {
+		*out = xstrdup("");
+		return 0;
+	}
+	errno = 0;
+	m = strtol(p, &end, 10);
+	if (end == p || *end != ':' || errno != 0 || m < 1 ||
+	    m > SETTING_SIGNERS_MAX)
+		goto bad;
+	p = end + 1;
+	for (;;) {
+		if (n == (size_t)def->max || n == SETTING_SIGNERS_MAX)
+			goto bad;
+		for (k = 0; k < 64 && *p != '\0' && *p != ','; p++) {
+			if (*p == ':' && k % 2 == 0 && k > 0)
+				continue;
+			if (!isxdigit((unsigned char)*p))
+				goto bad;
+			fps[n][k++] = (char)tolower((unsigned char)*p);
+		}
+		fps[n][k] = '\0';
+		if (k != 64 || (*p != '\0' && *p != ','))
+			goto bad;
+		for (i = 0; i < n; i++) {
+			if (strcmp(fps[i], fps[n]) == 0) {
+				*cause = xasprintf("%s names signer %s twice",
+				    def->key, fps[n]);
+				return -1;
+			}
+		}
+		n++;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	if ((size_t)m > n) {
+		*cause = xasprintf("%s requires %ld signers of only %zu named",
+		    def->key, m, n);
+		return -1;
+	}
+	res = xasprintf("%ld:", m);
+	for (i = 0; i < n; i++) {
+		end = xasprintf("%s%s%s", res, i == 0 ? "" : ",", fps[i]);
+		free(res);
+		res = end;
+	}
+	*out = res;
+	return 0;
+bad:
+	*cause = xasprintf("%s must be M:FINGERPRINT,... with M from 1 to the "
+	    "number of fingerprints and at most %lld SHA-256 fingerprints "
+	    "(64 hex digits each), or empty, not '%s'", def->key, def->max,
+	    value);
+	return -1;
+}
+
 int
 setting_canonical(const struct setting_def *def, const char *value,
     char **out, char **cause)
@@ -402,6 +498,8 @@ setting_canonical(const struct setting_def *def, const char *value,
 		return setting_iflist(def, value, out, cause);
 	case SETTING_PORTLIST:
 		return setting_portlist(def, value, out, cause);
+	case SETTING_SIGNERS:
+		return setting_signers(def, value, out, cause);
 	case SETTING_GUESTOS:
 		if (*value != '\0' && !names_guestos_ok(value)) {
 			*cause = xasprintf("%s must be a guest OS name (a-z 0-9 "

@@ -19,7 +19,12 @@ enum setting_type {
 			   most max of them, or empty */
 	SETTING_PORTLIST, /* PROTO/PORT (tcp or udp, 1..65535),
 			     comma-separated, at most max of them, or empty */
+	SETTING_SIGNERS, /* M:FP,FP,... (SHA-256 fingerprints of signer
+			    certificates, at most max), or empty */
 };
+
+/* The most signers an update_signers_KIND setting names. */
+#define SETTING_SIGNERS_MAX 8
 
 struct setting_def {
 	const char *key;

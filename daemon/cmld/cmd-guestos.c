@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "store.h"
+#include "update.h"
 #include "xmalloc.h"
 
 /* At most one progress reply per this many milliseconds. */
@@ -52,12 +53,12 @@ install_job_free(struct install_job *ij)
 	free(ij);
 }
 
-/* Records the installed guest OS; -1 with *cause set. */
-static int
-install_job_store(struct install_job *ij, const char *path, char **cause)
+int
+guestos_store_installed(struct cmld *cmld, const struct guestos_signed *s,
+    const char *path, char **cause)
 {
 	struct store_guestos g = { 0 };
-	const struct guestos_manifest *m = &ij->s.m;
+	const struct guestos_manifest *m = &s->m;
 	size_t i;
 	int rc;
 
@@ -65,7 +66,7 @@ install_job_store(struct install_job *ij, const char *path, char **cause)
 	g.version = m->version;
 	g.description = m->description;
 	g.init = m->init;
-	g.signer = ij->s.signer.subject;
+	g.signer = s->signer.subject;
 	g.path = (char *)path;
 	g.installed_ms = audit_now_ms();
 	g.nimages = m->nimages;
@@ -78,7 +79,7 @@ install_job_store(struct install_job *ij, const char *path, char **cause)
 		g.images[i].fs = m->images[i].fs;
 		g.images[i].mount = m->images[i].mount;
 	}
-	rc = store_guestos_add(call_cmld(ij->call)->store, &g, cause);
+	rc = store_guestos_add(cmld->store, &g, cause);
 	free(g.images);
 	if (rc == 1) {
 		*cause = xasprintf("%s %s is already installed", m->name,
@@ -121,7 +122,8 @@ install_job_step(struct job *job)
 		    ij->srcdir, cause);
 		goto done;
 	}
-	if (install_job_store(ij, path, &cause) == -1) {
+	if (guestos_store_installed(call_cmld(call), &ij->s, path, &cause) ==
+	    -1) {
 		if (guestos_remove_dir(path, &why) == -1) {
 			log_warnx("cannot remove %s: %s", path, why);
 			free(why);
@@ -130,6 +132,9 @@ install_job_step(struct job *job)
 		    "guest OS in %s refused: %s", ij->srcdir, cause);
 		goto done;
 	}
+	if (!ij->s.m.allow_downgrade)
+		update_floor_raise(call_cmld(call), "guestos", ij->s.m.name,
+		    ij->s.m.version);
 	call_set_details(call, "installed %s %s from %s, signed by %s",
 	    ij->s.m.name, ij->s.m.version, ij->srcdir, ij->s.signer.subject);
 	{
@@ -160,6 +165,32 @@ install_job_cancel(struct job *job)
 	    "install of %s was abandoned and nothing was installed",
 	    ij->srcdir);
 	install_job_free(ij);
+}
+
+/*
+ * The TPM's floor is known: below the floor nothing installs, unless the
+ * signed manifest allows a downgrade, which then does not raise it.
+ */
+static void
+install_job_floor(void *arg, int avail, const char *tpm_floor,
+    const char *note)
+{
+	struct install_job *ij = arg;
+	struct cmld *cmld = call_cmld(ij->call);
+	const char *error;
+	char *cause = NULL, *floor = NULL;
+
+	if (update_floor_check(cmld, "guestos", ij->s.m.name, ij->s.m.version,
+	    avail, tpm_floor, note, &floor, &error, &cause) == -1 &&
+	    (strcmp(error, PROTO_ERR_DOWNGRADE) != 0 ||
+	    !ij->s.m.allow_downgrade)) {
+		call_error(ij->call, error, NULL, "guest OS in %s refused: %s",
+		    ij->srcdir, cause);
+		install_job_free(ij);
+	} else
+		loop_job_add(cmld->loop, &ij->job);
+	free(floor);
+	free(cause);
 }
 
 void
@@ -218,7 +249,8 @@ cmd_guestos_install(struct call *call)
 	ij->job.cancel = install_job_cancel;
 	ij->last_ms = 0; /* the first step reports at once */
 	call_defer(call);
-	loop_job_add(cmld->loop, &ij->job);
+	/* The floor: the state store's and the TPM's (update.h). */
+	update_floor_ask(cmld, "guestos", ij->s.m.name, install_job_floor, ij);
 	goto out;
 fail:
 	call_error(call, error, NULL, "guest OS in %s refused: %s", path,

@@ -43,6 +43,7 @@
 #include "scd.h"
 #include "tpm.h"
 #include "trust.h"
+#include "update.h"
 #include "xmalloc.h"
 
 
@@ -247,6 +248,7 @@ main(int argc, char **argv)
 	if (trust_reload(&cmld, &cause) == -1)
 		fatalx("%s", cause);
 	guestos_reconcile(&cmld);
+	update_reconcile(&cmld);
 	cmld.loop = loop_new();
 	/* what acts on the trail: its room, checkpoints, followers, forwarding */
 	audit_hook(&cmld, &audit_space_hook);
@@ -327,7 +329,7 @@ main(int argc, char **argv)
 	audit_close(&cmld);
 	(void)unlink(cmld.pid_path);
 	store_close(cmld.store);
-	crypto_trust_free(cmld.trust);
+	trust_free(&cmld);
 	loop_free(cmld.loop);
 	free(cmld.uuid);
 	free(cmld.prov_state);

@@ -43,6 +43,9 @@ struct cmld {
 	char *prov_state;
 	TAILQ_HEAD(, ctr) ctrs; /* the containers, c0 first */
 	struct crypto_trust *trust; /* the anchors in the store */
+	/* the same, of one kind each: what an update of a kind needs */
+	struct crypto_trust *trust_supplier;
+	struct crypto_trust *trust_owner;
 	struct stage *tpm; /* the link to tpm2d (tpm.c) */
 	struct stage *scd; /* the link to scd (scd.c) */
 	struct kmsg *kmsg; /* the kernel's log: integrity errors (kmsg.c) */

@@ -26,8 +26,6 @@
 #include "store.h"
 #include "xmalloc.h"
 
-/* The largest signature file read. */
-#define GUESTOS_SIG_MAX (64 * 1024)
 
 char *
 guestos_root(struct cmld *cmld)
@@ -216,13 +214,29 @@ guestos_open_signed_kept(struct cmld *cmld, int dirfd, struct file_set *set,
 		    xstrdup(why);
 		goto fail;
 	}
+	if (guestos_signed_check(cmld, s, kept, error, cause) == -1)
+		goto fail;
+	return 0;
+fail:
+	free(why);
+	guestos_signed_clear(s);
+	return -1;
+}
+
+int
+guestos_signed_check(struct cmld *cmld, struct guestos_signed *s, int kept,
+    const char **error, char **cause)
+{
+	char *why = NULL;
+
 	if (!kept || guestos_vcache_get(cmld, s) == 0) {
 		if (crypto_verify_detached(cmld->trust, s->manifest,
 		    s->manifest_len, s->sig, s->sig_len, &s->signer,
 		    &why) == -1) {
 			*error = PROTO_ERR_INVALID_SIGNATURE;
 			*cause = xasprintf("manifest signature: %s", why);
-			goto fail;
+			free(why);
+			return -1;
 		}
 		if (kept)
 			guestos_vcache_put(cmld, s);
@@ -231,13 +245,10 @@ guestos_open_signed_kept(struct cmld *cmld, int dirfd, struct file_set *set,
 	    &why) == -1) {
 		*error = PROTO_ERR_INVALID_ARGUMENT;
 		*cause = xasprintf("manifest: %s", why);
-		goto fail;
+		free(why);
+		return -1;
 	}
 	return 0;
-fail:
-	free(why);
-	guestos_signed_clear(s);
-	return -1;
 }
 
 int

@@ -44,6 +44,20 @@ struct guestos_signed {
  */
 int guestos_open_signed(struct cmld *cmld, int dirfd, struct file_set *set,
     struct guestos_signed *s, const char **error, char **cause);
+/*
+ * Verifies s->manifest and s->sig (set by the caller, s otherwise zeroed)
+ * against the trust anchors (with kept, a check kept for the same bytes
+ * serves) and parses the manifest.  -1 with *error and *cause set; s is the
+ * caller's to clear either way.
+ */
+int guestos_signed_check(struct cmld *cmld, struct guestos_signed *s, int kept,
+    const char **error, char **cause);
+/*
+ * Records a guest OS installed at path (moved into place) in the store;
+ * -1 with *cause set ("... is already installed" when it is).
+ */
+int guestos_store_installed(struct cmld *cmld, const struct guestos_signed *s,
+    const char *path, char **cause);
 /* Releases what guestos_open_signed filled in. */
 void guestos_signed_clear(struct guestos_signed *s);
 

@@ -37,7 +37,6 @@
 #define GUESTOS_FILE_MAX 128
 #define GUESTOS_PATH_MAX 255
 #define GUESTOS_DESCRIPTION_MAX 1024
-#define GUESTOS_IMAGES_MAX 16
 
 /* The JSON accepted; a manifest needs 3 levels and 6 fields. */
 static const struct jsonstrict_limits guestos_json_limits = {
@@ -793,6 +792,12 @@ struct guestos_copy_image {
 	long long size;
 	char sha256[65];
 	int srcfd; /* open from begin until its last byte is checked */
+	/*
+	 * ranged: the image is size bytes at srcoff of srcfd (a bundle's
+	 * payload), read with pread; else the whole file srcfd.
+	 */
+	int ranged;
+	long long srcoff;
 	int dstfd; /* open until commit, for fsync */
 };
 
@@ -1003,19 +1008,14 @@ guestos_copy_names_ok(const struct guestos_manifest *m)
 }
 
 /*
- * Starts installing the guest OS in srcdir: checks the directory's
- * contents, opens every image, creates destroot/.staging-XXXXXX and writes
- * the manifest and its signature there.  NULL with *cause set, nothing
- * left behind.
+ * Makes a copy of m's images to destroot, its sources not yet open; NULL
+ * with *cause set.
  */
-struct guestos_copy *
-guestos_copy_begin(struct file_set *src, const char *srcdir,
-    const char *destroot,
-    const struct guestos_manifest *m, const void *manifest,
-    size_t manifest_len, const void *sig, size_t sig_len, char **cause)
+static struct guestos_copy *
+guestos_copy_new(const char *srcname, const char *destroot,
+    const struct guestos_manifest *m, char **cause)
 {
 	struct guestos_copy *c;
-	char *tmpl = NULL;
 	size_t i;
 
 	c = xcalloc(1, sizeof *c);
@@ -1024,8 +1024,9 @@ guestos_copy_begin(struct file_set *src, const char *srcdir,
 	c->destroot = xstrdup(destroot);
 	if (!guestos_copy_names_ok(m)) {
 		xcause(cause, "the manifest for %s was not validated",
-		    srcdir);
-		goto fail;
+		    srcname);
+		guestos_copy_free(c);
+		return NULL;
 	}
 	c->name = xstrdup(m->name);
 	c->version = xstrdup(m->version);
@@ -1038,33 +1039,40 @@ guestos_copy_begin(struct file_set *src, const char *srcdir,
 		    sizeof c->images[i].sha256);
 		c->images[i].sha256[sizeof c->images[i].sha256 - 1] = '\0';
 		c->images[i].srcfd = c->images[i].dstfd = -1;
-	}
-
-	if (guestos_copy_list(src, srcdir, c, cause) == -1)
-		goto fail;
-	for (i = 0; i < c->nimages; i++) {
-		if (guestos_copy_open(src, &c->images[i], cause) == -1)
-			goto fail;
 		c->total += c->images[i].size;
 	}
+	return c;
+}
+
+/*
+ * Creates destroot/.staging-XXXXXX and writes the manifest and its
+ * signature there; -1 with *cause set.
+ */
+static int
+guestos_copy_stage(struct guestos_copy *c, const void *manifest,
+    size_t manifest_len, const void *sig, size_t sig_len, char **cause)
+{
+	const char *destroot = c->destroot;
+	char *tmpl = NULL;
+	int ret = -1;
 
 	if (mkdir(destroot, 0700) == -1 && errno != EEXIST) {
 		xcause(cause, "cannot create %s: %s", destroot,
 		    strerror(errno));
-		goto fail;
+		goto out;
 	}
 	c->rootfd = open(destroot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (c->rootfd == -1) {
 		xcause(cause, "cannot open %s: %s", destroot,
 		    strerror(errno));
-		goto fail;
+		goto out;
 	}
 	tmpl = xasprintf("%s/.staging-XXXXXX", destroot);
 	if (mkdtemp(tmpl) == NULL) {
 		xcause(cause, "cannot create a staging directory in "
 		    "%s: %s", destroot, strerror(errno));
-		goto fail;
+		goto out;
 	}
 	c->staging = xstrdup(strrchr(tmpl, '/') + 1);
 	c->stagefd = openat(c->rootfd, c->staging, O_RDONLY | O_DIRECTORY |
@@ -1072,19 +1080,78 @@ guestos_copy_begin(struct file_set *src, const char *srcdir,
 	if (c->stagefd == -1) {
 		xcause(cause, "cannot open %s: %s", tmpl,
 		    strerror(errno));
-		goto fail;
+		goto out;
 	}
 	if (guestos_copy_meta(c, 0, GUESTOS_MANIFEST, manifest, manifest_len,
 	    cause) == -1 || guestos_copy_meta(c, 1, GUESTOS_SIGNATURE, sig,
 	    sig_len, cause) == -1)
-		goto fail;
-
+		goto out;
 	c->buf = xmalloc(GUESTOS_BUFSIZE);
+	ret = 0;
+out:
 	free(tmpl);
-	return c;
+	return ret;
+}
 
+/*
+ * Starts installing the guest OS in srcdir: checks the directory's
+ * contents, opens every image, creates destroot/.staging-XXXXXX and writes
+ * the manifest and its signature there.  NULL with *cause set, nothing
+ * left behind.
+ */
+struct guestos_copy *
+guestos_copy_begin(struct file_set *src, const char *srcdir,
+    const char *destroot,
+    const struct guestos_manifest *m, const void *manifest,
+    size_t manifest_len, const void *sig, size_t sig_len, char **cause)
+{
+	struct guestos_copy *c;
+	size_t i;
+
+	if ((c = guestos_copy_new(srcdir, destroot, m, cause)) == NULL)
+		return NULL;
+	if (guestos_copy_list(src, srcdir, c, cause) == -1)
+		goto fail;
+	for (i = 0; i < c->nimages; i++) {
+		if (guestos_copy_open(src, &c->images[i], cause) == -1)
+			goto fail;
+	}
+	if (guestos_copy_stage(c, manifest, manifest_len, sig, sig_len,
+	    cause) == -1)
+		goto fail;
+	return c;
 fail:
-	free(tmpl);
+	guestos_copy_free(c);
+	return NULL;
+}
+
+struct guestos_copy *
+guestos_copy_begin_at(int srcfd, const long long *offsets,
+    const char *srcname, const char *destroot,
+    const struct guestos_manifest *m, const void *manifest,
+    size_t manifest_len, const void *sig, size_t sig_len, char **cause)
+{
+	struct guestos_copy *c;
+	size_t i;
+
+	if ((c = guestos_copy_new(srcname, destroot, m, cause)) == NULL)
+		return NULL;
+	for (i = 0; i < c->nimages; i++) {
+		if ((c->images[i].srcfd = fcntl(srcfd, F_DUPFD_CLOEXEC, 0)) ==
+		    -1) {
+			xcause(cause, "cannot read %s: %s", srcname,
+			    strerror(errno));
+			goto fail;
+		}
+		c->images[i].ranged = 1;
+		c->images[i].srcoff = offsets[i];
+	}
+	(void)posix_fadvise(srcfd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (guestos_copy_stage(c, manifest, manifest_len, sig, sig_len,
+	    cause) == -1)
+		goto fail;
+	return c;
+fail:
 	guestos_copy_free(c);
 	return NULL;
 }
@@ -1145,7 +1212,13 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 		}
 		if (c->copied < img->size) {
 			want = guestos_step_len(img->size, c->copied, budget);
-			n = guestos_read(img->srcfd, c->buf, want);
+			if (img->ranged) {
+				do {
+					n = pread(img->srcfd, c->buf, want,
+					    img->srcoff + c->copied);
+				} while (n == -1 && errno == EINTR);
+			} else
+				n = guestos_read(img->srcfd, c->buf, want);
 			if (n == -1) {
 				q = jsonstrict_quotes(img->file);
 				xcause(cause, "cannot read image '%s': "
@@ -1174,7 +1247,8 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 		}
 
 		/* Every byte is copied: the source must end here. */
-		if ((n = guestos_read(img->srcfd, c->buf, 1)) != 0) {
+		if (!img->ranged &&
+		    (n = guestos_read(img->srcfd, c->buf, 1)) != 0) {
 			if (n == -1) {
 				q = jsonstrict_quotes(img->file);
 				xcause(cause, "cannot read image '%s': "

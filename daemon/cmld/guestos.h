@@ -15,6 +15,10 @@
 #define GUESTOS_MANIFEST "manifest.json"
 #define GUESTOS_SIGNATURE "manifest.json.p7s"
 #define GUESTOS_MANIFEST_MAX (256 * 1024)
+/* The most images a guest OS has. */
+#define GUESTOS_IMAGES_MAX 16
+/* The most bytes of a manifest's signature. */
+#define GUESTOS_SIG_MAX (64 * 1024)
 
 /* The most hex digits of a dm-verity salt (veritysetup's limit, 256 bytes). */
 #define GUESTOS_VERITY_SALT_MAX 512
@@ -84,6 +88,16 @@ struct guestos_copy *guestos_copy_begin(struct file_set *src,
     const char *srcdir, const char *destroot, const struct guestos_manifest *m,
     const void *manifest, size_t manifest_len, const void *sig,
     size_t sig_len, char **cause);
+/*
+ * The same for a guest OS inside a bundle (cml-bundle(5)): image i is
+ * m->images[i].size bytes at offsets[i] of srcfd (not taken: duplicated),
+ * whose signed SHA-256 the bundle's manifest and m agree on; srcname names
+ * the bundle in messages.
+ */
+struct guestos_copy *guestos_copy_begin_at(int srcfd, const long long *offsets,
+    const char *srcname, const char *destroot,
+    const struct guestos_manifest *m, const void *manifest,
+    size_t manifest_len, const void *sig, size_t sig_len, char **cause);
 /*
  * Copies and hashes up to budget bytes; the hash and size checked are
  * those of the bytes written.  1 when every image is in place and

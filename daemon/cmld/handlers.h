@@ -115,6 +115,11 @@ void cmd_guestos_install(struct call *call);
 void cmd_guestos_verify(struct call *call);
 /* Remove: removes one or every version no container uses. */
 void cmd_guestos_remove(struct call *call);
+/* org.cml.Update (cmd-update.c) */
+void cmd_update_info(struct call *call);
+void cmd_update_install(struct call *call);
+void cmd_update_status(struct call *call);
+void cmd_update_mark_good(struct call *call);
 
 /* org.cml.Container (cmd-container.c) */
 /* List: every container with its state. */

@@ -14,17 +14,27 @@
 #include "store.h"
 #include "trust.h"
 
-/* Adds one stored anchor to the trust store being built. */
+/* The trust stores being built: all software anchors, and each kind. */
+struct trust_build {
+	struct crypto_trust *all;
+	struct crypto_trust *supplier;
+	struct crypto_trust *owner;
+};
+
+/* Adds one stored anchor to the trust stores being built. */
 static int
 trust_reload_cb(const struct store_anchor *a, void *arg)
 {
-	struct crypto_trust *trust = arg;
+	struct trust_build *b = arg;
+	struct crypto_trust *kind;
 	char *cause = NULL;
 
 	/* The device CA certifies device keys only, never software. */
 	if (strcmp(a->kind, "device") == 0)
 		return 0;
-	if (crypto_trust_add_der(trust, a->der, a->der_len, &cause) == -1) {
+	kind = strcmp(a->kind, "supplier") == 0 ? b->supplier : b->owner;
+	if (crypto_trust_add_der(b->all, a->der, a->der_len, &cause) == -1 ||
+	    crypto_trust_add_der(kind, a->der, a->der_len, &cause) == -1) {
 		log_warnx("trust anchor %s (%s) is unusable: %s",
 		    a->fingerprint, a->subject, cause);
 		free(cause);
@@ -35,16 +45,31 @@ trust_reload_cb(const struct store_anchor *a, void *arg)
 int
 trust_reload(struct cmld *cmld, char **cause)
 {
-	struct crypto_trust *trust = crypto_trust_new();
+	struct trust_build b;
 
-	if (store_anchor_list(cmld->store, trust_reload_cb, trust,
-	    cause) == -1) {
-		crypto_trust_free(trust);
+	b.all = crypto_trust_new();
+	b.supplier = crypto_trust_new();
+	b.owner = crypto_trust_new();
+	if (store_anchor_list(cmld->store, trust_reload_cb, &b, cause) == -1) {
+		crypto_trust_free(b.all);
+		crypto_trust_free(b.supplier);
+		crypto_trust_free(b.owner);
 		return -1;
 	}
-	crypto_trust_free(cmld->trust);
-	cmld->trust = trust;
+	trust_free(cmld);
+	cmld->trust = b.all;
+	cmld->trust_supplier = b.supplier;
+	cmld->trust_owner = b.owner;
 	/* what was verified against the old anchors is verified again */
 	cmld->trust_gen++;
 	return 0;
+}
+
+void
+trust_free(struct cmld *cmld)
+{
+	crypto_trust_free(cmld->trust);
+	crypto_trust_free(cmld->trust_supplier);
+	crypto_trust_free(cmld->trust_owner);
+	cmld->trust = cmld->trust_supplier = cmld->trust_owner = NULL;
 }

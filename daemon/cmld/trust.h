@@ -9,5 +9,7 @@ struct cmld;
 
 /* Rebuilds the trust store from the anchors in the store; -1 on error. */
 int trust_reload(struct cmld *cmld, char **cause);
+/* Frees the trust stores (at cmld's end). */
+void trust_free(struct cmld *cmld);
 
 #endif
