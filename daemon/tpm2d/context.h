@@ -66,6 +66,11 @@ struct tpm2d {
 	unsigned int identity_handle;
 	/* identity.c and attest.c may keep their state here */
 	void *identity;
+	/*
+	 * why the TPM refused to define the floor index at the last try, or
+	 * NULL (floor.c)
+	 */
+	char *floor_reason;
 	/* the audit spool (server/spool.c) */
 	struct spool *spool;
 };
@@ -134,6 +139,12 @@ void tpm2d_cmd_read_pcrs(struct call *call);
 void tpm2d_cmd_take_audit(struct call *call);
 void tpm2d_cmd_get_info(struct call *call);
 void tpm2d_cmd_get_interface_description(struct call *call);
+/* Version floors in the TPM (floor.c). */
+void tpm2d_cmd_floors(struct call *call);
+void tpm2d_cmd_raise_floor(struct call *call);
+
+/* Reads one TPM property (status.c); 0 if the TPM does not say. */
+UINT32 tpm2d_property(struct tpm2d *t, TPM2_PT prop);
 
 /*
  * The device key (identity.c), called once the TPM is up, after the
