@@ -97,6 +97,13 @@ call_tpm2d(const struct call *call)
 const char *tpm2d_rc_str(TSS2_RC rc);
 
 /*
+ * Returns the code without what names the handle, session or parameter it
+ * is about (format 1 codes of the TPM carry those in bits 6 and 8 to 11);
+ * a code of another layer than the TPM's as it is.
+ */
+TSS2_RC tpm2d_rc_base(TSS2_RC rc);
+
+/*
  * Answers a call with org.cml.TPM.TPMError: "WHAT: <tpm2d_rc_str(rc)>";
  * notes a broken connection (tpm2d_tpm_check).
  */

@@ -172,6 +172,7 @@ floor_decode(const unsigned char *buf, size_t size, struct floor_table *ft,
 		for (j = 0; j < NAMES_VERSION_PARTS; j++) {
 			ft->entries[i].parts[j] = floor_get32(e +
 			    FLOOR_KEY_LEN + 4 * j);
+			/* names_version_ok's largest part */
 			if (ft->entries[i].parts[j] > 999999999) {
 				xcause(cause, "entry %zu holds no version",
 				    i + 1);
@@ -259,13 +260,6 @@ static int
 floor_rc_tpm(TSS2_RC rc)
 {
 	return (rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER;
-}
-
-/* Returns rc without what names its handle, session or parameter. */
-static TSS2_RC
-floor_rc_base(TSS2_RC rc)
-{
-	return (rc & TPM2_RC_FMT1) ? rc & (TPM2_RC_FMT1 | 0x3f) : rc & 0xfff;
 }
 
 /*
@@ -382,8 +376,7 @@ floor_load(struct tpm2d *t, struct floor_state *fs, TSS2_RC *rc,
 	    ESYS_TR_NONE, ESYS_TR_NONE, &fs->h);
 	if (*rc != TSS2_RC_SUCCESS) {
 		fs->h = ESYS_TR_NONE;
-		if (!floor_rc_tpm(*rc) ||
-		    floor_rc_base(*rc) != TPM2_RC_HANDLE) {
+		if (tpm2d_rc_base(*rc) != TPM2_RC_HANDLE) {
 			xcause(cause, "cannot read the public area of the NV "
 			    "index at 0x%08x", FLOOR_HANDLE);
 			return -1;

@@ -234,6 +234,22 @@ tpm2d_down
 expect_eq "the index's bytes: the 42 floors, guestos/os39 not among them" \
     "$(table "${FULL[@]}")" "$(nv_hex)"
 
+# --- a table this tpm2d cannot read: left as it is ---------------------------------
+python3 -c 'import sys
+sys.stdout.buffer.write(b"CMLF\x02\x00\x00\x00" + bytes(1016))' >"$SCRATCH/format2"
+tpm2_nvwrite -C o -i "$SCRATCH/format2" "$INDEX" >/dev/null 2>&1 ||
+    fail "cannot write a table of format 2 into the index"
+tpm2d_up --seal-pcrs 16 || fail "tpm2d did not start again"
+UNREAD="the floor index at 0x01800f10 holds no floor table this tpm2d can read (format 2, which this tpm2d does not know (it reads and writes format 1)): it is left as it is, and the floors are kept in cmld's database only"
+expect_eq "a table of a newer format: Floors says it is not available, and why" \
+    "false 0 $INDEX $UNREAD" "$(floors)"
+expect_eq "a table of a newer format: RaiseFloor is refused" \
+    "ERROR org.cml.TPM.FloorUnavailable None: $UNREAD" \
+    "$(bad '{"kind": "guestos", "name": "core", "version": "9"}')"
+tpm2d_down
+expect_eq "the table of a newer format is left as it was" \
+    "434d4c4602000000$(printf '0%.0s' {1..2032})" "$(nv_hex)"
+
 # --- an index of another at the handle ----------------------------------------------
 swtpm_start "$SCRATCH/tpm2"
 export TPM2TOOLS_TCTI=$SWTPM_TCTI
