@@ -234,6 +234,16 @@ tpm2d_down
 expect_eq "the index's bytes: the 42 floors, guestos/os39 not among them" \
     "$(table "${FULL[@]}")" "$(nv_hex)"
 
+# unavailable WHAT REASON: Floors says the floors are not available and
+# why, and RaiseFloor is refused with FloorUnavailable and the same reason.
+unavailable() {
+	expect_eq "$1: Floors says it is not available, and why" \
+	    "false 0 $INDEX $2" "$(floors)"
+	expect_eq "$1: RaiseFloor is refused" \
+	    "ERROR org.cml.TPM.FloorUnavailable None: $2" \
+	    "$(bad '{"kind": "guestos", "name": "core", "version": "9"}')"
+}
+
 # --- a table this tpm2d cannot read: left as it is ---------------------------------
 python3 -c 'import sys
 sys.stdout.buffer.write(b"CMLF\x02\x00\x00\x00" + bytes(1016))' >"$SCRATCH/format2"
@@ -241,11 +251,7 @@ tpm2_nvwrite -C o -i "$SCRATCH/format2" "$INDEX" >/dev/null 2>&1 ||
     fail "cannot write a table of format 2 into the index"
 tpm2d_up --seal-pcrs 16 || fail "tpm2d did not start again"
 UNREAD="the floor index at 0x01800f10 holds no floor table this tpm2d can read (format 2, which this tpm2d does not know (it reads and writes format 1)): it is left as it is, and the floors are kept in cmld's database only"
-expect_eq "a table of a newer format: Floors says it is not available, and why" \
-    "false 0 $INDEX $UNREAD" "$(floors)"
-expect_eq "a table of a newer format: RaiseFloor is refused" \
-    "ERROR org.cml.TPM.FloorUnavailable None: $UNREAD" \
-    "$(bad '{"kind": "guestos", "name": "core", "version": "9"}')"
+unavailable "a table of a newer format" "$UNREAD"
 tpm2d_down
 expect_eq "the table of a newer format is left as it was" \
     "434d4c4602000000$(printf '0%.0s' {1..2032})" "$(nv_hex)"
@@ -262,11 +268,7 @@ STACK_DIR=$SCRATCH/other
 TPM2D_SOCK=$STACK_DIR/run/cml/tpm2d.sock
 tpm2d_up --seal-pcrs 16 || fail "tpm2d did not start on the second swtpm"
 OTHER="the TPM's NV index at 0x01800f10 is not cml's floor index (attributes 0x20020002, 64 bytes; cml's has 0x02061002, 32 to 1024 bytes, no policy): it is left alone, and the floors are kept in cmld's database only; remove it (tpm2_nvundefine 0x01800f10) if nothing uses it"
-expect_eq "another's index: Floors says it is not available, and why" \
-    "false 0 $INDEX $OTHER" "$(floors)"
-expect_eq "another's index: RaiseFloor is refused" \
-    "ERROR org.cml.TPM.FloorUnavailable None: $OTHER" \
-    "$(bad '{"kind": "guestos", "name": "core", "version": "1"}')"
+unavailable "another's index" "$OTHER"
 tpm2d_down
 expect_eq "another's index keeps its bytes" "$before" \
     "$(tpm2_nvread -C o -s 17 "$INDEX" 2>/dev/null)"
@@ -289,11 +291,12 @@ done
 expect_match "the third swtpm's NV is full" '^[0-9]{2,}$' "$n"
 tpm2d_up --seal-pcrs 16 || fail "tpm2d did not start on the full swtpm"
 NOSPACE="the TPM cannot define the floor index at 0x01800f10 (1024 bytes): tpm:error(2.0): insufficient space for NV allocation (0x14b)"
+expect_eq "a full NV: before the first RaiseFloor it is not known" \
+    "true 42 $INDEX -" "$(floors)"
 expect_eq "a full NV: RaiseFloor fails with the TPM's reason" \
     "ERROR org.cml.TPM.FloorUnavailable None: $NOSPACE" \
     "$(bad '{"kind": "guestos", "name": "core", "version": "1"}')"
-expect_eq "then Floors says the floors are not available, and why" \
-    "false 0 $INDEX $NOSPACE" "$(floors)"
+unavailable "a full NV, after a RaiseFloor" "$NOSPACE"
 expect_match "the refusal is audited" \
     "floor guestos/core refused cannot raise the floor to 1: the TPM cannot define the floor index" \
     "$(audit)"
@@ -310,11 +313,7 @@ STACK_DIR=$SCRATCH/noowner
 TPM2D_SOCK=$STACK_DIR/run/cml/tpm2d.sock
 tpm2d_up --seal-pcrs 16 || fail "tpm2d did not start on the fourth swtpm"
 NOOWNER="the TPM's owner hierarchy is disabled (shEnable is clear in TPM2_PT_STARTUP_CLEAR): its NV indices cannot be used until the platform enables it"
-expect_eq "owner hierarchy disabled: Floors says so" \
-    "false 0 $INDEX $NOOWNER" "$(floors)"
-expect_eq "owner hierarchy disabled: RaiseFloor is refused" \
-    "ERROR org.cml.TPM.FloorUnavailable None: $NOOWNER" \
-    "$(bad '{"kind": "guestos", "name": "core", "version": "1"}')"
+unavailable "owner hierarchy disabled" "$NOOWNER"
 tpm2d_down
 
 finish
