@@ -66,6 +66,11 @@ struct tpm2d {
 	unsigned int identity_handle;
 	/* identity.c and attest.c may keep their state here */
 	void *identity;
+	/*
+	 * why the TPM refused to define the floor index at the last try, or
+	 * NULL (floor.c)
+	 */
+	char *floor_reason;
 	/* the audit spool (server/spool.c) */
 	struct spool *spool;
 };
@@ -90,6 +95,13 @@ call_tpm2d(const struct call *call)
  * 0x99d)".  The one place codes become words.
  */
 const char *tpm2d_rc_str(TSS2_RC rc);
+
+/*
+ * Returns the code without what names the handle, session or parameter it
+ * is about (format 1 codes of the TPM carry those in bits 6 and 8 to 11);
+ * a code of another layer than the TPM's as it is.
+ */
+TSS2_RC tpm2d_rc_base(TSS2_RC rc);
 
 /*
  * Answers a call with org.cml.TPM.TPMError: "WHAT: <tpm2d_rc_str(rc)>";
@@ -134,6 +146,12 @@ void tpm2d_cmd_read_pcrs(struct call *call);
 void tpm2d_cmd_take_audit(struct call *call);
 void tpm2d_cmd_get_info(struct call *call);
 void tpm2d_cmd_get_interface_description(struct call *call);
+/* Version floors in the TPM (floor.c). */
+void tpm2d_cmd_floors(struct call *call);
+void tpm2d_cmd_raise_floor(struct call *call);
+
+/* Reads one TPM property (status.c); 0 if the TPM does not say. */
+UINT32 tpm2d_property(struct tpm2d *t, TPM2_PT prop);
 
 /*
  * The device key (identity.c), called once the TPM is up, after the

@@ -79,11 +79,7 @@ static const struct {
 	  "a stored TPM structure has a bad value" },
 };
 
-/*
- * The code without what names the handle, session or parameter it is
- * about (format 1 codes of the TPM carry those in bits 6 and 8 to 11).
- */
-static TSS2_RC
+TSS2_RC
 tpm2d_rc_base(TSS2_RC rc)
 {
 	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)

@@ -1,7 +1,7 @@
 /*
  * The methods that describe tpm2d itself: org.cml.TPM.Status and
- * varlink's introspection (GetInfo, GetInterfaceDescription); and its
- * audit spool (server/spool.c) with TakeAudit.
+ * varlink's introspection (GetInfo, GetInterfaceDescription); the TPM's
+ * properties; and its audit spool (server/spool.c) with TakeAudit.
  */
 #include "config.h"
 
@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "proto.h"
 #include "spool.h"
 #include "context.h"
@@ -76,6 +77,28 @@ tpm2d_cmd_status(struct call *call)
 	    t->state_volume_reason != NULL ?
 	    json_object_new_string(t->state_volume_reason) : NULL);
 	call_reply(call, p);
+}
+
+UINT32
+tpm2d_property(struct tpm2d *t, TPM2_PT prop)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	UINT32 v = 0;
+	TSS2_RC rc;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES, prop, 1, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS) {
+		log_warnx("cannot read TPM property 0x%x: %s", (unsigned)prop,
+		    tpm2d_rc_str(rc));
+		return 0;
+	}
+	if (cap->data.tpmProperties.count > 0 &&
+	    cap->data.tpmProperties.tpmProperty[0].property == prop)
+		v = cap->data.tpmProperties.tpmProperty[0].value;
+	Esys_Free(cap);
+	return v;
 }
 
 static const struct daemon_info tpm2d_info = {

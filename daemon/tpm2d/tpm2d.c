@@ -5,7 +5,8 @@
  * the end.  The methods that describe tpm2d itself (Status, GetInfo) are
  * in status.c (with the audit spool), the system key in syskey.c, PCRs in
  * pcr.c, return codes in rc.c, the device key and quotes in
- * identity.c and attest.c, the state volume in volume.c.
+ * identity.c and attest.c, the state volume in volume.c, version floors
+ * in floor.c.
  *
  * TPM commands are synchronous: a handler blocks the loop for the few
  * milliseconds a command takes.  tpm2d has few callers (cmld, scd).
@@ -132,29 +133,6 @@ tpm2d_parse_int(const char *s, long min, long max, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
-}
-
-/* Reads one TPM property; 0 if the TPM does not say. */
-static UINT32
-tpm2d_property(struct tpm2d *t, TPM2_PT prop)
-{
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	UINT32 v = 0;
-	TSS2_RC rc;
-
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-	    ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES, prop, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS) {
-		log_warnx("cannot read TPM property 0x%x: %s", (unsigned)prop,
-		    tpm2d_rc_str(rc));
-		return 0;
-	}
-	if (cap->data.tpmProperties.count > 0 &&
-	    cap->data.tpmProperties.tpmProperty[0].property == prop)
-		v = cap->data.tpmProperties.tpmProperty[0].value;
-	Esys_Free(cap);
-	return v;
 }
 
 /*
@@ -610,6 +588,7 @@ main(int argc, char **argv)
 	free(t.sock_path);
 	free(t.pid_path);
 	free(t.syskey_reason);
+	free(t.floor_reason);
 	free(t.state_volume_reason);
 	free(t.state_volume_path);
 	free(t.state_mount);
