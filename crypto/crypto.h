@@ -109,6 +109,15 @@ int crypto_sign_data(const void *data, size_t len, const char *keypath,
     const char *certpath, const char *chainpath, unsigned char **der,
     size_t *derlen, char **cause);
 
+/* The bytes of a version floor's key. */
+#define CRYPTO_FLOOR_KEY_LEN 8
+/*
+ * The key of the version floor of an update kind and name, as the TPM's
+ * floor index holds it (tpm2d(8)): the first bytes of SHA-256("KIND/NAME").
+ */
+void crypto_floor_key(const char *kind, const char *name,
+    unsigned char key[CRYPTO_FLOOR_KEY_LEN]);
+
 /* A streaming SHA-256. */
 struct crypto_hash;
 

@@ -125,3 +125,18 @@ crypto_hex(const unsigned char *in, size_t len, char *out)
 	}
 	out[2 * len] = '\0';
 }
+
+void
+crypto_floor_key(const char *kind, const char *name,
+    unsigned char key[CRYPTO_FLOOR_KEY_LEN])
+{
+	unsigned char digest[CRYPTO_SHA256_LEN];
+	struct crypto_hash *h;
+
+	h = crypto_sha256_new();
+	crypto_hash_update(h, kind, strlen(kind));
+	crypto_hash_update(h, "/", 1);
+	crypto_hash_update(h, name, strlen(name));
+	crypto_hash_final(h, digest);
+	memcpy(key, digest, CRYPTO_FLOOR_KEY_LEN);
+}

@@ -82,15 +82,10 @@ update_bundle_clear(struct update_bundle *b)
 void
 update_floor_key(const char *kind, const char *name, char out[17])
 {
-	unsigned char md[CRYPTO_SHA256_LEN];
-	struct crypto_hash *h;
+	unsigned char key[CRYPTO_FLOOR_KEY_LEN];
 
-	h = crypto_sha256_new();
-	crypto_hash_update(h, kind, strlen(kind));
-	crypto_hash_update(h, "/", 1);
-	crypto_hash_update(h, name, strlen(name));
-	crypto_hash_final(h, md);
-	crypto_hex(md, 8, out);
+	crypto_floor_key(kind, name, key);
+	crypto_hex(key, sizeof key, out);
 }
 
 /* Whether a kind takes signatures chaining to owner anchors too. */

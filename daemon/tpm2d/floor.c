@@ -56,20 +56,6 @@ floor_capacity(size_t size)
 	return (size - FLOOR_HEADER_LEN) / FLOOR_ENTRY_LEN;
 }
 
-void
-floor_key(const char *kind, const char *name, unsigned char key[FLOOR_KEY_LEN])
-{
-	unsigned char digest[CRYPTO_SHA256_LEN];
-	struct crypto_hash *h;
-
-	h = crypto_sha256_new();
-	crypto_hash_update(h, kind, strlen(kind));
-	crypto_hash_update(h, "/", 1);
-	crypto_hash_update(h, name, strlen(name));
-	crypto_hash_final(h, digest);
-	memcpy(key, digest, FLOOR_KEY_LEN);
-}
-
 int
 floor_kind_ok(const char *kind)
 {
@@ -620,7 +606,7 @@ floor_raise_tpm(struct tpm2d *t, const char *kind, const char *name,
 			*err = FLOOR_ERR_UNAVAILABLE;
 		return -1;
 	}
-	floor_key(kind, name, key);
+	crypto_floor_key(kind, name, key);
 	if ((r = floor_raise(&fs.table, key, version, old, now)) == -1) {
 		*err = FLOOR_ERR_FULL;
 		xcause(cause, "the TPM's floor index holds %zu floors: it has "

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto.h"
 #include "names.h"
 
 /* The index: in the owner range of NV indices (0x01800000-0x01bfffff). */
@@ -36,7 +37,7 @@
 #define FLOOR_MAGIC "CMLF"
 #define FLOOR_FORMAT 1
 #define FLOOR_HEADER_LEN 8
-#define FLOOR_KEY_LEN 8
+#define FLOOR_KEY_LEN CRYPTO_FLOOR_KEY_LEN
 #define FLOOR_ENTRY_LEN (FLOOR_KEY_LEN + 4 * NAMES_VERSION_PARTS)
 /* The most entries an index of FLOOR_SIZE_MAX bytes holds: 42. */
 #define FLOOR_ENTRIES_MAX \
@@ -61,10 +62,6 @@ struct floor_table {
 
 /* Returns how many entries an index of size bytes holds. */
 size_t floor_capacity(size_t size);
-
-/* Computes the key of kind and name: SHA-256("KIND/NAME"), 8 bytes. */
-void floor_key(const char *kind, const char *name,
-    unsigned char key[FLOOR_KEY_LEN]);
 
 /* Returns 1 if kind is an update kind (bundle_kind_name's). */
 int floor_kind_ok(const char *kind);

@@ -66,9 +66,9 @@ floor_of() {
 	sqlite3 "$db" ".timeout 5000" "select version from update_floor where kind = '$1' and name = '$2'"
 }
 
-# expect_update_refused DESC BUNDLE ERROR REASON-REGEX
+# expect_update_refused DESC BUNDLE ERROR REASON-REGEX [MORE-RECORDS]
 expect_update_refused() {
-	local desc=$1 b=$2 error=$3 reason=$4 before n0
+	local desc=$1 b=$2 error=$3 reason=$4 more=${5:-0} before n0
 	before=$(installed_snapshot)
 	n0=$(audit_count)
 	run update install "$b"
@@ -79,7 +79,7 @@ expect_update_refused() {
 	expect_eq "$desc: nothing installed or changed" "$before" "$(installed_snapshot)"
 	expect_eq "$desc: no staging directory left" "" "$(staging_dirs)"
 	audit_last >"$SCRATCH/audit"
-	expect_eq "$desc: one audit record" "$((n0 + 1))" "$(head -n 1 "$SCRATCH/audit")"
+	expect_eq "$desc: one audit record of the call" "$((n0 + 1 + more))" "$(head -n 1 "$SCRATCH/audit")"
 	expect_match "$desc: audited with the error and the reason" \
 	    "^type=call uid=0 pid=[0-9]+ container= object=org\\.cml\\.Update\\.Install result=$(re_quote "$error") details=.*${reason}" \
 	    "$(sed -n 2p "$SCRATCH/audit")"
@@ -131,8 +131,9 @@ expect_eq "the history" "guestos|busybox|1.0|installed" "$(history_of)"
 expect_eq "the history: the bundle's digest" "$digest1" \
     "$(sqlite3 "$db" "select digest from update_history order by id desc limit 1")"
 expect_eq "the floor" 1.0 "$(floor_of guestos busybox)"
+sqlite3 "$db" ".timeout 5000" ".backup '$SCRATCH/cml-1.0.db'" || fail "cannot copy the store"
 expect_eq "no staging directory left" "" "$(staging_dirs)"
-audit_tail 1 >"$SCRATCH/audit"
+audit_tail 4 | grep 'object=org\.cml\.Update\.Install' >"$SCRATCH/audit"
 expect_match "install audited" \
     "object=org\\.cml\\.Update\\.Install result=ok details=.*installed guestos busybox 1\\.0 from .* \\(bundle $digest1\\), signed by CN=cml software signer" \
     "$(cat "$SCRATCH/audit")"
@@ -221,11 +222,25 @@ b15=$SCRATCH/busybox-1.5.bundle
 bundle_guestos "$g15" "$b15" 1.5
 bundle_sign "$b15" "$sup"
 expect_update_refused "a version below the floor" "$b15" org.cml.Error.Downgrade \
-    "guestos busybox 1\\.5 is below the version floor 2\\.0 \\(held by [a-z ]+\\): nothing older than an installed update installs"
+    "guestos busybox 1\\.5 is below the version floor 2\\.0 \\(held by the TPM and the state store\\): nothing older than an installed update installs"
 run --yes guestos remove busybox 2.0
 expect_status "guestos remove busybox 2.0" 0 "$rc"
 expect_update_refused "below the floor after the newer one was removed" "$b15" \
     org.cml.Error.Downgrade "guestos busybox 1\\.5 is below the version floor 2\\.0 .*"
 expect_eq "the floor stays" 2.0 "$(floor_of guestos busybox)"
+
+# --- a state store restored from an older copy: the TPM holds the floor -----
+run --yes guestos remove busybox
+stack_stop
+cp "$SCRATCH/cml-1.0.db" "$db"
+rm -f "$db-wal" "$db-shm"
+stack_start
+expect_eq "the restored store's floor is the old one" 1.0 "$(floor_of guestos busybox)"
+expect_update_refused "below the TPM's floor after the store was restored" "$b15" \
+    org.cml.Error.Downgrade "guestos busybox 1\\.5 is below the version floor 2 \\(held by the TPM and the state store\\): .*" 1
+expect_eq "the store takes the TPM's floor back" 2 "$(floor_of guestos busybox)"
+expect_match "and says so in the audit trail" \
+    "type=update .*object=busybox result=restored details=version floor of guestos busybox raised from 1\\.0 to 2, as the TPM holds it" \
+    "$(audit_tail 10 | grep 'result=restored')"
 
 finish

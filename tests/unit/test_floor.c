@@ -27,7 +27,7 @@ key_hex(const char *kind, const char *name, char *out)
 	unsigned char key[FLOOR_KEY_LEN];
 	size_t i;
 
-	floor_key(kind, name, key);
+	crypto_floor_key(kind, name, key);
 	for (i = 0; i < FLOOR_KEY_LEN; i++)
 		(void)snprintf(out + 2 * i, 3, "%02x", key[i]);
 }
@@ -124,11 +124,11 @@ test_floor_encode_layout_exact(void **state)
 
 	(void)state;
 	floor_table_init(&ft, 1024);
-	floor_key("guestos", "core", key);
+	crypto_floor_key("guestos", "core", key);
 	assert_int_equal(floor_raise(&ft, key, "1.2.0.256", old, now), 1);
 	assert_string_equal(old, "");
 	assert_string_equal(now, "1.2.0.256");
-	floor_key("cml", "cml", key);
+	crypto_floor_key("cml", "cml", key);
 	assert_int_equal(floor_raise(&ft, key, "3", old, now), 1);
 	floor_encode(&ft, buf);
 	assert_memory_equal(buf, want, sizeof want);
@@ -151,9 +151,9 @@ one_floor(unsigned char *buf)
 	char old[FLOOR_VERSION_TEXT], now[FLOOR_VERSION_TEXT];
 
 	floor_table_init(&ft, 1024);
-	floor_key("guestos", "core", key);
+	crypto_floor_key("guestos", "core", key);
 	assert_int_equal(floor_raise(&ft, key, "2.1", old, now), 1);
-	floor_key("boot", "kernel", key);
+	crypto_floor_key("boot", "kernel", key);
 	assert_int_equal(floor_raise(&ft, key, "6.1.0", old, now), 1);
 	floor_encode(&ft, buf);
 }
@@ -240,7 +240,7 @@ test_floor_raise_never_lowers(void **state)
 
 	(void)state;
 	floor_table_init(&ft, 1024);
-	floor_key("configs", "web", key);
+	crypto_floor_key("configs", "web", key);
 	assert_int_equal(floor_raise(&ft, key, "2.9", old, now), 1);
 	floor_encode(&ft, before);
 
@@ -260,7 +260,7 @@ test_floor_raise_never_lowers(void **state)
 	assert_int_equal(ft.entries[0].parts[0], 2);
 	assert_int_equal(ft.entries[0].parts[1], 10);
 	/* another kind of the same name is another floor */
-	floor_key("guestos", "web", key);
+	crypto_floor_key("guestos", "web", key);
 	assert_int_equal(floor_raise(&ft, key, "1", old, now), 1);
 	assert_string_equal(old, "");
 	assert_int_equal(ft.count, 2);
@@ -284,7 +284,7 @@ test_floor_raise_full_keeps_old(void **state)
 	floor_table_init(&ft, 1024);
 	for (i = 0; i < 42; i++) {
 		(void)snprintf(name, sizeof name, "os%zu", i);
-		floor_key("guestos", name, key);
+		crypto_floor_key("guestos", name, key);
 		assert_int_equal(floor_raise(&ft, key, "1.0", old, now), 1);
 	}
 	assert_int_equal(ft.count, 42);
@@ -292,12 +292,12 @@ test_floor_raise_full_keeps_old(void **state)
 		assert_true(memcmp(ft.entries[i - 1].key, ft.entries[i].key,
 		    FLOOR_KEY_LEN) < 0);
 	floor_encode(&ft, before);
-	floor_key("guestos", "one-too-many", key);
+	crypto_floor_key("guestos", "one-too-many", key);
 	assert_int_equal(floor_raise(&ft, key, "1.0", old, now), -1);
 	floor_encode(&ft, after);
 	assert_memory_equal(before, after, 1024);
 
-	floor_key("guestos", "os7", key);
+	crypto_floor_key("guestos", "os7", key);
 	assert_int_equal(floor_raise(&ft, key, "1.1", old, now), 1);
 	assert_string_equal(old, "1");
 	assert_string_equal(now, "1.1");
