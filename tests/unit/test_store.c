@@ -3290,8 +3290,8 @@ test_store_migrate_9_to_10_device_cert_chain(void **state)
 }
 
 /*
- * Proves: NDR 3.10(1), TSF.UPD: a version floor only goes up, numerically
- * ("10" above "9"), per kind and name, and is read back after a reopen.
+ * Proves: NDR 3.10(1) (a version floor only goes up, numerically: "10"
+ * above "9", per kind and name, read back after a reopen), TSF.UPD.
  */
 static void
 test_store_floor_only_goes_up(void **state)
@@ -3330,8 +3330,10 @@ test_store_floor_only_goes_up(void **state)
 	store_close(st);
 }
 
-/* Proves: TSF.UPD, CR 2.8: the update history records each install's end
- * and keeps only its newest rows. */
+/*
+ * Proves: TSF.UPD (the update history records each install's end and
+ * keeps only its newest rows).
+ */
 static void
 test_store_update_history_bounded(void **state)
 {
