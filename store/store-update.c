@@ -281,3 +281,57 @@ store_update_clear(struct store_update *u)
 	free(u->detail);
 	memset(u, 0, sizeof *u);
 }
+
+int
+store_begin(struct store *st, char **cause)
+{
+	return store_exec(st->db, "BEGIN IMMEDIATE", cause, "cannot begin a "
+	    "transaction");
+}
+
+int
+store_commit(struct store *st, char **cause)
+{
+	if (store_exec(st->db, "COMMIT", cause, "cannot commit (nothing of "
+	    "it was stored)") == -1) {
+		store_rollback(st->db);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_abort(struct store *st)
+{
+	store_rollback(st->db);
+}
+
+int
+store_container_update_config(struct store *st, const char *name,
+    const char *config, size_t len, const char *signer, char **cause)
+{
+	const struct store_arg args[] = {
+		STORE_BLOB(config, (int)len), STORE_TEXT(signer),
+		STORE_TEXT(name),
+	};
+	int rc;
+
+	if (config == NULL || len == 0 || len > INT_MAX) {
+		xcause(cause, "cannot change the config of container %s: no "
+		    "config", name);
+		return -1;
+	}
+	rc = store_run(st->db, "UPDATE main.container SET config = ?, "
+	    "signer = ? WHERE name = ?", args, STORE_NITEMS(args));
+	if (rc != SQLITE_DONE) {
+		store_cause(cause, st->db, rc, "cannot change the config of "
+		    "container %s in %s", name, st->path[STORE_MAIN]);
+		return -1;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		xcause(cause, "cannot change the config of container %s: it "
+		    "is not in the store", name);
+		return -1;
+	}
+	return 0;
+}

@@ -639,6 +639,21 @@ int store_floor_list(struct store *st,
     int (*cb)(const char *kind, const char *name, const char *version,
     long long time_ms, void *arg), void *arg, char **cause);
 
+/*
+ * One transaction around several of the calls above (an update's configs,
+ * its history row and its floor): store_begin, then store_commit, or
+ * store_abort to undo everything since store_begin.  -1 with *cause set.
+ */
+int store_begin(struct store *st, char **cause);
+int store_commit(struct store *st, char **cause);
+void store_abort(struct store *st);
+/*
+ * Replaces the config of container name and who signed it (an update of
+ * container configs); -1 with *cause set.
+ */
+int store_container_update_config(struct store *st, const char *name,
+    const char *config, size_t len, const char *signer, char **cause);
+
 /* The most history rows kept: older ones go as new ones come. */
 #define STORE_UPDATE_HISTORY_MAX 256
 
