@@ -346,6 +346,34 @@ launch_signal(int signo, void *arg)
 	}
 }
 
+/*
+ * Checks that only we can change what path holds: it runs as root.  -1
+ * with *cause saying what to do.
+ */
+static int
+launch_check_owner(const char *path, char **cause)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == -1) {
+		xcause(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		xcause(cause, "%s is not a directory", path);
+		return -1;
+	}
+	if (sb.st_uid != geteuid() || (sb.st_mode & 022) != 0) {
+		xcause(cause, "%s is owned by uid %ld with mode %04o: others "
+		    "could plant what runs from it; make it uid %ld's and "
+		    "not writable by group or others (chmod go-w)", path,
+		    (long)sb.st_uid, (unsigned int)(sb.st_mode & 07777),
+		    (long)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 /* Starts DIR/<slot>/PROGRAM; -1 with *cause set when it cannot run. */
 static int
 launch_spawn(struct launch *l, char **cause)
@@ -353,6 +381,12 @@ launch_spawn(struct launch *l, char **cause)
 	char *path;
 	pid_t pid;
 
+	path = xasprintf("%s/%s", l->dir, slot_name(l->slot));
+	if (launch_check_owner(path, cause) == -1) {
+		free(path);
+		return -1;
+	}
+	free(path);
 	path = xasprintf("%s/%s/%s", l->dir, slot_name(l->slot), l->argv[0]);
 	if (access(path, X_OK) == -1) {
 		xcause(cause, "%s cannot be run: %s", path, strerror(errno));
@@ -628,6 +662,8 @@ main(int argc, char **argv)
 
 	/* Under systemd stderr is the journal. */
 	log_init("cml-launch", 1, level);
+	if (launch_check_owner(l.dir, &cause) == -1)
+		fatalx("%s", cause);
 	if (slot_recover(l.dir, &done, &cause) == -1)
 		fatalx("%s", cause);
 	if (done != NULL) {

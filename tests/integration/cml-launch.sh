@@ -258,6 +258,24 @@ expect_eq "with the same words" \
 cmp -s "$SLOTS/state" "$SCRATCH/state.good" && fail "the state was not edited"
 expect_eq "and nothing was changed" "tries=7" "$(state_get tries)"
 
+cp "$SCRATCH/state.good" "$SLOTS/state"
+chmod o+w "$SLOTS"
+out=$("$LAUNCH" --slots "$SLOTS" -- sbin/cmld --root "$STACK_DIR" 2>&1)
+expect_status "cml-launch refuses a slots directory others can write" 1 $?
+expect_eq "saying what to do" "cml-launch: $SLOTS is owned by uid 0 with mode 0757: others could plant what runs from it; make it uid 0's and not writable by group or others (chmod go-w)" "$out"
+chmod o-w "$SLOTS"
+chmod g+w "$SLOTS/b"
+launch_start
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$LPID" 2>/dev/null || break
+	sleep 0.05
+done
+launch_wait
+expect_eq "or a good slot others can write" 1 "$LRC"
+expect_match "and says so" "cml-launch: the good slot cannot start: $SLOTS/b is owned by uid 0 with mode 0775" \
+	"$(tail -n 1 "$LOG")"
+chmod g-w "$SLOTS/b"
+
 out=$("$LAUNCH" --slots "$SLOTS" -- /sbin/cmld 2>&1)
 expect_status "an absolute PROGRAM is a usage error" 2 $?
 expect_eq "said so" "cml-launch: PROGRAM must be a path inside a slot such as sbin/cmld, not '/sbin/cmld'" "$out"
