@@ -662,10 +662,12 @@ main(int argc, char **argv)
 
 	/* Under systemd stderr is the journal. */
 	log_init("cml-launch", 1, level);
-	if (launch_check_owner(l.dir, &cause) == -1)
-		fatalx("%s", cause);
-	if (slot_recover(l.dir, &done, &cause) == -1)
-		fatalx("%s", cause);
+	if (launch_check_owner(l.dir, &cause) == -1 ||
+	    slot_recover(l.dir, &done, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return 1;
+	}
 	if (done != NULL) {
 		log_warnx("%s", done);
 		free(done);
@@ -698,5 +700,15 @@ main(int argc, char **argv)
 	launch_next(&l);
 	if (!loop_quitting(l.loop))
 		loop_run(l.loop);
+
+	loop_timer_stop(l.loop, &l.confirm_t);
+	loop_timer_stop(l.loop, &l.kill_t);
+	loop_timer_stop(l.loop, &l.poll_t);
+	loop_timer_stop(l.loop, &l.restart_t);
+	if (l.inofd != -1) {
+		loop_watch_del(l.loop, &l.inw);
+		close(l.inofd);
+	}
+	loop_free(l.loop);
 	return l.status;
 }
