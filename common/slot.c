@@ -604,6 +604,23 @@ slot_rename(const char *dir, const char *from, const char *to,
 	return 0;
 }
 
+/* Checks the version an update is marked with; -1 with *cause set. */
+static int
+slot_check_version(enum slot_id slot, const char *version, char **cause)
+{
+	char *clean;
+
+	if (*version == '\0' || strlen(version) > SLOT_VERSION_MAX ||
+	    !names_version_ok(version)) {
+		clean = utf8_clean(version, 64);
+		xcause(cause, "cannot mark slot %s: '%s' is not a dotted "
+		    "version", slot_name(slot), clean);
+		free(clean);
+		return -1;
+	}
+	return 0;
+}
+
 /* The arguments of the marking step. */
 struct slot_mark {
 	const char *dir;
@@ -676,7 +693,8 @@ slot_stage_step(const char *dir, enum slot_id slot, const char *version,
 		ret = file_remove_tree(old, cause);
 		break;
 	case SLOT_STEP_MARK:
-		ret = slot_state_update(dir, slot_mark_fn, &m, cause);
+		if (slot_check_version(slot, version, cause) == 0)
+			ret = slot_state_update(dir, slot_mark_fn, &m, cause);
 		break;
 	default:
 		xcause(cause, "no step %d", (int)step);
@@ -696,12 +714,8 @@ slot_stage_commit(const char *dir, enum slot_id slot, const char *version,
 	struct slot_state st;
 	int step;
 
-	if (*version == '\0' || strlen(version) > SLOT_VERSION_MAX ||
-	    !names_version_ok(version)) {
-		xcause(cause, "cannot mark slot %s: '%s' is not a dotted "
-		    "version", slot_name(slot), version);
+	if (slot_check_version(slot, version, cause) == -1)
 		return -1;
-	}
 	if (slot_state_read(dir, &st, cause) == -1 ||
 	    slot_check_inactive(&st, slot, cause) == -1)
 		return -1;

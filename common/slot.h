@@ -156,7 +156,8 @@ int slot_stage_commit(const char *dir, enum slot_id slot,
     const char *version, char **cause);
 /*
  * Removes what an interrupted update left in DIR (<slot>.new, <slot>.old
- * and the state's temporary file).  *done says what was removed (free
+ * and the state's temporary file): only while no update is written
+ * (cml-launch, before it starts cmld).  *done says what was removed (free
  * it), NULL when nothing was.  -1 with *cause set.
  */
 int slot_recover(const char *dir, char **done, char **cause);

@@ -495,6 +495,14 @@ test_slot_stage_commit_marks_inactive(void **state)
 	    "version");
 	free(cause);
 	cause = NULL;
+	/* also when the step is run alone */
+	assert_int_equal(slot_stage_step(f->dir, SLOT_B,
+	    "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20",
+	    SLOT_STEP_MARK, &cause), -1);
+	assert_string_equal(cause, "cannot mark slot b: '1.2.3.4.5.6.7.8.9.10."
+	    "11.12.13.14.15.16.17.18.19.20' is not a dotted version");
+	free(cause);
+	cause = NULL;
 	assert_int_equal(slot_stage_commit(f->dir, SLOT_B, "2.0", &cause), 0);
 	free(path);
 	assert_int_equal(slot_state_read(f->dir, &st, &cause), 0);
