@@ -17,6 +17,9 @@
 #include "file.h"
 #include "xmalloc.h"
 
+/* Nesting allowed below a directory being removed or synced. */
+#define FILE_TREE_DEPTH 32
+
 int
 file_check_fd(int fd, size_t max, struct stat *sb)
 {
@@ -334,4 +337,227 @@ file_proc_start_ms(long long pid)
 	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
 		return -1;
 	return (long long)(start * 1000 / (unsigned long long)hz);
+}
+
+static int
+file_remove_depth(int parent, const char *name, const char *display,
+    int depth, char **cause)
+{
+	struct dirent *de;
+	DIR *d;
+	char *sub;
+	int fd, ret = -1, pass, again;
+
+	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM) {
+		xcause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		return -1;
+	}
+	if (depth >= FILE_TREE_DEPTH) {
+		xcause(cause, "cannot remove %s: nested deeper than %d "
+		    "levels", display, FILE_TREE_DEPTH);
+		return -1;
+	}
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		xcause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		xcause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Removing while reading may hide entries: read until it is empty. */
+	for (pass = 0, again = 1; again && pass < 4; pass++) {
+		again = 0;
+		rewinddir(d);
+		errno = 0;
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			again = 1;
+			sub = xasprintf("%s/%s", display, de->d_name);
+			ret = file_remove_depth(fd, de->d_name, sub,
+			    depth + 1, cause);
+			free(sub);
+			if (ret == -1)
+				goto out;
+			errno = 0;
+		}
+		if (errno != 0) {
+			xcause(cause, "cannot read %s: %s", display,
+			    strerror(errno));
+			ret = -1;
+			goto out;
+		}
+	}
+	if (unlinkat(parent, name, AT_REMOVEDIR) == -1 && errno != ENOENT) {
+		xcause(cause, "cannot remove %s: %s", display,
+		    strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	return ret;
+}
+
+int
+file_remove_at(int parent, const char *name, const char *display,
+    char **cause)
+{
+	return file_remove_depth(parent, name, display, 0, cause);
+}
+
+int
+file_remove_tree(const char *path, char **cause)
+{
+	char *parent, *base, *slash;
+	int pfd = -1, ret = -1;
+
+	parent = xstrdup(path);
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';
+	if ((slash = strrchr(parent, '/')) == NULL) {
+		base = xstrdup(parent);
+		free(parent);
+		parent = xstrdup(".");
+	} else {
+		base = xstrdup(slash + 1);
+		if (slash == parent)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		xcause(cause, "cannot remove %s: not a directory of "
+		    "its own", path);
+		goto out;
+	}
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd == -1) {
+		if (errno == ENOENT)
+			ret = 0;
+		else {
+			xcause(cause, "cannot remove %s: %s", path,
+			    strerror(errno));
+		}
+		goto out;
+	}
+	if (file_remove_at(pfd, base, path, cause) == -1)
+		goto out;
+	if (fsync(pfd) == -1) {
+		xcause(cause, "cannot sync %s: %s", parent,
+		    strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (pfd != -1)
+		close(pfd);
+	free(base);
+	free(parent);
+	return ret;
+}
+
+
+/*
+ * Fsyncs every regular file and directory below the directory fd (taken
+ * over and closed), then fd itself; symbolic links are not followed
+ * (their directory's fsync keeps them).  -1 with *cause set.
+ */
+static int
+file_sync_depth(int fd, const char *display, int depth, char **cause)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	char *sub;
+	int cfd, ret = -1;
+
+	if (depth >= FILE_TREE_DEPTH) {
+		xcause(cause, "cannot sync %s: nested deeper than %d levels",
+		    display, FILE_TREE_DEPTH);
+		close(fd);
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		xcause(cause, "cannot sync %s: %s", display, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = xasprintf("%s/%s", display, de->d_name);
+		cfd = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC);
+		if (cfd == -1 && errno == ELOOP) {
+			free(sub);
+			errno = 0;
+			continue;
+		}
+		if (cfd == -1 || fstat(cfd, &sb) == -1) {
+			xcause(cause, "cannot sync %s: %s", sub,
+			    strerror(errno));
+			if (cfd != -1)
+				close(cfd);
+			free(sub);
+			goto out;
+		}
+		if (S_ISDIR(sb.st_mode)) {
+			if (file_sync_depth(cfd, sub, depth + 1, cause) == -1) {
+				free(sub);
+				goto out;
+			}
+		} else {
+			if (S_ISREG(sb.st_mode) && fsync(cfd) == -1) {
+				xcause(cause, "cannot sync %s: %s", sub,
+				    strerror(errno));
+				close(cfd);
+				free(sub);
+				goto out;
+			}
+			close(cfd);
+		}
+		free(sub);
+		errno = 0;
+	}
+	if (errno != 0) {
+		xcause(cause, "cannot read %s: %s", display, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd) == -1) {
+		xcause(cause, "cannot sync %s: %s", display, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	closedir(d);
+	return ret;
+}
+
+int
+file_sync_tree(const char *path, char **cause)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		xcause(cause, "cannot sync %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return file_sync_depth(fd, path, 0, cause);
 }

@@ -53,6 +53,25 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
  */
 int file_sync_dir(const char *dir);
 /*
+ * Removes name in directory parent and, if it is a directory, everything
+ * below it, never following a symbolic link; display names it in
+ * messages.  A name already gone counts as removed.  -1 with *cause naming
+ * what could not be removed.
+ */
+int file_remove_at(int parent, const char *name, const char *display,
+    char **cause);
+/*
+ * Removes the directory tree path (nothing when it is gone already) and
+ * fsyncs its parent, so that the removal lasts; -1 with *cause set.
+ */
+int file_remove_tree(const char *path, char **cause);
+/*
+ * Fsyncs every regular file and directory in the tree path, path itself
+ * last, without following symbolic links: what was written there survives
+ * a power cut once this returned 0.  -1 with *cause set.
+ */
+int file_sync_tree(const char *path, char **cause);
+/*
  * Reads a process's command name (/proc/PID/comm, 15 bytes at most) into
  * buf; "" when the process is gone or pid is none.
  */

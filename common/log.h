@@ -13,6 +13,14 @@ enum log_level {
 	LOG_LEVEL_DEBUG = 2,
 };
 
+/* Returns the time now in milliseconds since the epoch (UTC). */
+long long log_now_ms(void);
+/*
+ * Formats milliseconds since the epoch as RFC 3339 UTC with milliseconds
+ * (2024-05-01T12:00:00.123Z; buf >= 32 bytes).
+ */
+void log_format_time(long long ms, char *buf, size_t len);
+
 /* Starts logging as ident; foreground logs to stderr, else to syslog. */
 void log_init(const char *ident, int foreground, enum log_level level);
 /* Changes the verbosity at run time. */

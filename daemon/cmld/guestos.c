@@ -46,9 +46,6 @@ static const struct jsonstrict_limits guestos_json_limits = {
 	.max_fields = 32,
 };
 
-/* Nesting allowed below a directory being removed. */
-#define GUESTOS_REMOVE_DEPTH 32
-
 /* Describes a position for a message: "the manifest" or "images[1]". */
 static const char *
 guestos_where(const char *path)
@@ -622,136 +619,13 @@ guestos_read(int fd, void *buf, size_t len)
 }
 
 /*
- * Removes name in directory parent and, if it is a directory, everything
- * below it, never following a symbolic link.  A name already gone counts
- * as removed.  -1 with *cause naming what could not be removed.
- */
-static int
-guestos_remove_at(int parent, const char *name, const char *display,
-    int depth, char **cause)
-{
-	struct dirent *de;
-	DIR *d;
-	char *sub;
-	int fd, ret = -1, pass, again;
-
-	if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM) {
-		xcause(cause, "cannot remove %s: %s", display,
-		    strerror(errno));
-		return -1;
-	}
-	if (depth >= GUESTOS_REMOVE_DEPTH) {
-		xcause(cause, "cannot remove %s: nested deeper than %d "
-		    "levels", display, GUESTOS_REMOVE_DEPTH);
-		return -1;
-	}
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		xcause(cause, "cannot remove %s: %s", display,
-		    strerror(errno));
-		return -1;
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		xcause(cause, "cannot remove %s: %s", display,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	/* Removing while reading may hide entries: read until it is empty. */
-	for (pass = 0, again = 1; again && pass < 4; pass++) {
-		again = 0;
-		rewinddir(d);
-		errno = 0;
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			again = 1;
-			sub = xasprintf("%s/%s", display, de->d_name);
-			ret = guestos_remove_at(fd, de->d_name, sub,
-			    depth + 1, cause);
-			free(sub);
-			if (ret == -1)
-				goto out;
-			errno = 0;
-		}
-		if (errno != 0) {
-			xcause(cause, "cannot read %s: %s", display,
-			    strerror(errno));
-			ret = -1;
-			goto out;
-		}
-	}
-	if (unlinkat(parent, name, AT_REMOVEDIR) == -1 && errno != ENOENT) {
-		xcause(cause, "cannot remove %s: %s", display,
-		    strerror(errno));
-		ret = -1;
-		goto out;
-	}
-	ret = 0;
-out:
-	closedir(d);
-	return ret;
-}
-
-/*
  * Removes an installed guest OS directory tree (nothing when it is gone
  * already) and makes the removal durable; -1 with *cause set.
  */
 int
 guestos_remove_dir(const char *path, char **cause)
 {
-	char *parent, *base, *slash;
-	int pfd = -1, ret = -1;
-
-	parent = xstrdup(path);
-	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
-	    slash != parent)
-		*slash = '\0';
-	if ((slash = strrchr(parent, '/')) == NULL) {
-		base = xstrdup(parent);
-		free(parent);
-		parent = xstrdup(".");
-	} else {
-		base = xstrdup(slash + 1);
-		if (slash == parent)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-	}
-	if (*base == '\0' || strcmp(base, ".") == 0 ||
-	    strcmp(base, "..") == 0) {
-		xcause(cause, "cannot remove %s: not a directory of "
-		    "its own", path);
-		goto out;
-	}
-	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd == -1) {
-		if (errno == ENOENT)
-			ret = 0;
-		else {
-			xcause(cause, "cannot remove %s: %s", path,
-			    strerror(errno));
-		}
-		goto out;
-	}
-	if (guestos_remove_at(pfd, base, path, 0, cause) == -1)
-		goto out;
-	if (fsync(pfd) == -1) {
-		xcause(cause, "cannot sync %s: %s", parent,
-		    strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (pfd != -1)
-		close(pfd);
-	free(base);
-	free(parent);
-	return ret;
+	return file_remove_tree(path, cause);
 }
 
 /*
@@ -853,7 +727,7 @@ guestos_copy_discard(struct guestos_copy *c)
 	c->hash = NULL;
 	if (c->staging != NULL && c->rootfd != -1) {
 		display = xasprintf("%s/%s", c->destroot, c->staging);
-		if (guestos_remove_at(c->rootfd, c->staging, display, 0,
+		if (file_remove_at(c->rootfd, c->staging, display,
 		    &cause) == -1) {
 			log_warnx("%s", cause);
 			free(cause);
@@ -1406,7 +1280,7 @@ fail:
 	c->state = GUESTOS_FAILED;
 	if (moved) {
 		/* In place but not durable: take it out again. */
-		if (guestos_remove_at(namefd, c->version, final, 0, NULL) == 0)
+		if (file_remove_at(namefd, c->version, final, NULL) == 0)
 			fsync(namefd);
 	}
 	if (namefd != -1)
