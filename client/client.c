@@ -354,24 +354,6 @@ client_call(struct client *cl, const struct cmd_entry *cmd,
 	return rc;
 }
 
-/* Writes all of buf to fd; -1 on failure. */
-static int
-client_write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 client_copy_output(const int *src, const int *dst, size_t n,
     const sigset_t *mask, volatile sig_atomic_t *interrupted, char **cause)
@@ -410,7 +392,7 @@ client_copy_output(const int *src, const int *dst, size_t n,
 				open--;
 				continue;
 			}
-			if (client_write_all(dst[i], buf, (size_t)r) == -1) {
+			if (file_write_all(dst[i], buf, (size_t)r) == -1) {
 				if (errno != EPIPE)
 					*cause = xasprintf("cannot write the "
 					    "output: %s", strerror(errno));

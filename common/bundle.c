@@ -236,13 +236,38 @@ bundle_file_ok(const char *s)
 	return 1;
 }
 
+/*
+ * Whether s is a relative path of at most BUNDLE_PATH_MAX bytes whose
+ * parts are plain file names (no "", ".", ".." or hidden part).
+ */
+static int
+bundle_path_ok(const char *s)
+{
+	char part[BUNDLE_PATH_MAX + 1];
+	size_t len = strlen(s), n;
+
+	if (len == 0 || len > BUNDLE_PATH_MAX)
+		return 0;
+	while (*s != '\0') {
+		n = strcspn(s, "/");
+		memcpy(part, s, n);
+		part[n] = '\0';
+		if (!bundle_file_ok(part))
+			return 0;
+		s += n;
+		if (*s == '/' && *++s == '\0')
+			return 0;
+	}
+	return 1;
+}
+
 /* Reads payloads[i] into p; prev_end: where the one before ends. */
 static int
 bundle_payload(struct json_object *obj, size_t i, uint64_t payload_end,
     uint64_t prev_end, struct bundle_payload *p, char **cause)
 {
 	static const char *const known[] = {
-		"name", "offset", "size", "sha256", NULL
+		"name", "offset", "size", "sha256", "path", "mode", NULL
 	};
 	char where[32], *q;
 	const char *s;
@@ -290,6 +315,29 @@ bundle_payload(struct json_object *obj, size_t i, uint64_t payload_end,
 		return -1;
 	}
 	memcpy(p->sha256, s, sizeof p->sha256);
+	if (jsonstrict_get_string(obj, where, "path", 0, &s, cause) == -1)
+		return -1;
+	if (s != NULL) {
+		if (!bundle_path_ok(s)) {
+			q = jsonstrict_quotes(s);
+			*cause = xasprintf("%s.path '%s' must be a relative path "
+			    "of at most %d bytes whose parts are plain file "
+			    "names", where, q, BUNDLE_PATH_MAX);
+			free(q);
+			return -1;
+		}
+		p->path = xstrdup(s);
+	}
+	if (jsonstrict_get_string(obj, where, "mode", 0, &s, cause) == -1)
+		return -1;
+	if (s != NULL) {
+		if (strcmp(s, "0644") != 0 && strcmp(s, "0755") != 0) {
+			*cause = xasprintf("%s.mode must be \"0644\" or "
+			    "\"0755\"", where);
+			return -1;
+		}
+		p->mode = strcmp(s, "0755") == 0 ? 0755 : 0644;
+	}
 	return 0;
 }
 
@@ -365,12 +413,26 @@ bundle_head(struct json_object *top, struct bundle_manifest *m, char **cause)
 	return 0;
 }
 
+/*
+ * Whether two paths cannot both be files: the same, or one a directory
+ * the other needs ("sbin" and "sbin/cmld").
+ */
+static int
+bundle_path_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > lb)
+		return bundle_path_clash(b, a);
+	return strncmp(a, b, la) == 0 && (b[la] == '\0' || b[la] == '/');
+}
+
 int
 bundle_manifest_parse(const char *json, size_t len, uint64_t payload_end,
     struct bundle_manifest *m, char **cause)
 {
 	static const struct jsonstrict_limits lim = {
-		"bundle manifest", BUNDLE_MANIFEST_MAX, 8, 64, 0
+		"bundle manifest", BUNDLE_MANIFEST_MAX, 8, 16, 0
 	};
 	struct json_object *top = NULL, *arr;
 	uint64_t prev_end = 0;
@@ -396,11 +458,27 @@ bundle_manifest_parse(const char *json, size_t len, uint64_t payload_end,
 		    payload_end, prev_end, &m->payloads[i], cause) == -1)
 			goto fail;
 		prev_end = m->payloads[i].offset + m->payloads[i].size;
+		if ((m->kind == BUNDLE_CML) != (m->payloads[i].path != NULL)) {
+			*cause = xasprintf("payloads[%zu] %s a path: a cml "
+			    "bundle places every payload by its path, other "
+			    "kinds by its name", i, m->kind == BUNDLE_CML ?
+			    "needs" : "must not have");
+			goto fail;
+		}
 		for (j = 0; j < i; j++) {
 			if (strcmp(m->payloads[j].name,
 			    m->payloads[i].name) == 0) {
 				*cause = xasprintf("payloads[%zu].name '%s' is "
 				    "given twice", i, m->payloads[i].name);
+				goto fail;
+			}
+			if (m->payloads[i].path != NULL &&
+			    bundle_path_clash(m->payloads[j].path,
+			    m->payloads[i].path)) {
+				*cause = xasprintf("payloads[%zu].path '%s' "
+				    "clashes with payloads[%zu].path '%s'", i,
+				    m->payloads[i].path, j,
+				    m->payloads[j].path);
 				goto fail;
 			}
 		}
@@ -418,8 +496,10 @@ bundle_manifest_clear(struct bundle_manifest *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->npayloads; i++)
+	for (i = 0; i < m->npayloads; i++) {
 		free(m->payloads[i].name);
+		free(m->payloads[i].path);
+	}
 	free(m->payloads);
 	free(m->name);
 	free(m->version);

@@ -25,7 +25,8 @@
 #define BUNDLE_MANIFEST_MAX (256 * 1024)
 #define BUNDLE_SIG_MAX (64 * 1024)
 #define BUNDLE_SIGS_MAX 16
-#define BUNDLE_PAYLOADS_MAX 64
+#define BUNDLE_PAYLOADS_MAX 256
+#define BUNDLE_PATH_MAX 255 /* bytes of a payload's path */
 #define BUNDLE_ALIGN 4096 /* payloads start on this boundary */
 
 /* What a bundle updates. */
@@ -42,6 +43,12 @@ struct bundle_payload {
 	uint64_t offset; /* a multiple of BUNDLE_ALIGN */
 	uint64_t size;
 	char sha256[65]; /* lower-case hex */
+	/*
+	 * cml bundles: where the payload goes in the slot (a relative path)
+	 * and its mode (0644 or 0755); NULL and 0 in other kinds.
+	 */
+	char *path;
+	int mode;
 };
 
 /* One signature, as the footer's table places it. */

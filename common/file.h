@@ -53,6 +53,11 @@ int file_write_atomic(const char *dir, const char *name, const void *data,
  */
 int file_sync_dir(const char *dir);
 /*
+ * Writes all of buf to fd (a blocking one), again after EINTR; -1 with
+ * errno set.
+ */
+int file_write_all(int fd, const void *buf, size_t len);
+/*
  * Removes name in directory parent and, if it is a directory, everything
  * below it, never following a symbolic link; display names it in
  * messages.  A name already gone counts as removed.  -1 with *cause naming

@@ -3,6 +3,8 @@
  *
  *   cml-bundle create -o OUT --kind KIND --name NAME --version VERSION
  *                     [--description TEXT] PAYLOAD=FILE...
+ *   cml-bundle create -o OUT --kind cml --name NAME --version VERSION
+ *                     [--description TEXT] --tree DIR
  *   cml-bundle sign --key KEY --cert CERT [--chain CHAIN] BUNDLE
  *   cml-bundle info [--ca ROOT]... BUNDLE
  *
@@ -19,6 +21,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,6 +37,7 @@
 
 #include "bundle.h"
 #include "crypto.h"
+#include "file.h"
 #include "xmalloc.h"
 
 #define EXIT_USAGE 2
@@ -44,28 +50,12 @@ usage(const char *msg)
 		fprintf(stderr, "cml-bundle: %s\n", msg);
 	fprintf(stderr, "usage: cml-bundle create -o OUT --kind KIND --name "
 	    "NAME --version VERSION [--description TEXT] PAYLOAD=FILE...\n"
+	    "       cml-bundle create -o OUT --kind cml --name NAME "
+	    "--version VERSION [--description TEXT] --tree DIR\n"
 	    "       cml-bundle sign --key KEY --cert CERT [--chain CHAIN] "
 	    "BUNDLE\n"
 	    "       cml-bundle info [--ca ROOT]... BUNDLE\n");
 	return EXIT_USAGE;
-}
-
-/* Writes len bytes; -1 with errno. */
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p = (const char *)p + n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /*
@@ -91,7 +81,7 @@ copy_payload(int out, uint64_t *at, const char *path, unsigned char *buf,
 	while ((n = read(fd, buf, COPY_BUF)) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 || write_all(out, buf, (size_t)n) == -1) {
+		if (n == -1 || file_write_all(out, buf, (size_t)n) == -1) {
 			fprintf(stderr, "cml-bundle: %s: %s\n", path,
 			    strerror(errno));
 			crypto_hash_free(h);
@@ -141,6 +131,13 @@ manifest_json(const struct bundle_manifest *m)
 		    json_object_new_int64((int64_t)m->payloads[i].size));
 		json_object_object_add(po, "sha256",
 		    json_object_new_string(m->payloads[i].sha256));
+		if (m->payloads[i].path != NULL) {
+			json_object_object_add(po, "path",
+			    json_object_new_string(m->payloads[i].path));
+			json_object_object_add(po, "mode",
+			    json_object_new_string(m->payloads[i].mode ==
+			    0755 ? "0755" : "0644"));
+		}
 		json_object_array_add(arr, po);
 	}
 	json_object_object_add(o, "payloads", arr);
@@ -148,6 +145,83 @@ manifest_json(const struct bundle_manifest *m)
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
+}
+
+/* What create packs: a payload's name, file, and path in a slot. */
+struct source {
+	char *name;
+	char *file;
+	char *path; /* NULL outside a tree */
+	int mode;
+};
+
+static int
+source_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct source *)a)->path,
+	    ((const struct source *)b)->path);
+}
+
+/*
+ * Adds every regular file below root/rel (rel "" at the top) to *src:
+ * its path relative to root, its name that path with '/' made '.', its
+ * mode from the owner's execute bit.  -1 after saying why (a symbolic
+ * link, a device, too many files).
+ */
+static int
+tree_add(const char *root, const char *rel, struct source **src, size_t *n)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	char *dir, *sub, *file, *p;
+	int rc = 0;
+
+	dir = *rel == '\0' ? xstrdup(root) : xasprintf("%s/%s", root, rel);
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "cml-bundle: %s: %s\n", dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = *rel == '\0' ? xstrdup(de->d_name) :
+		    xasprintf("%s/%s", rel, de->d_name);
+		file = xasprintf("%s/%s", root, sub);
+		if (lstat(file, &sb) == -1) {
+			fprintf(stderr, "cml-bundle: %s: %s\n", file,
+			    strerror(errno));
+			rc = -1;
+		} else if (S_ISDIR(sb.st_mode)) {
+			rc = tree_add(root, sub, src, n);
+		} else if (!S_ISREG(sb.st_mode)) {
+			fprintf(stderr, "cml-bundle: %s is not a regular file "
+			    "or a directory\n", file);
+			rc = -1;
+		} else if (*n == BUNDLE_PAYLOADS_MAX) {
+			fprintf(stderr, "cml-bundle: %s holds more than %d "
+			    "files\n", root, BUNDLE_PAYLOADS_MAX);
+			rc = -1;
+		} else {
+			*src = xreallocarray(*src, *n + 1, sizeof **src);
+			(*src)[*n].path = xstrdup(sub);
+			(*src)[*n].name = xstrdup(sub);
+			for (p = (*src)[*n].name; *p != '\0'; p++) {
+				if (*p == '/')
+					*p = '.';
+			}
+			(*src)[*n].file = xstrdup(file);
+			(*src)[*n].mode = (sb.st_mode & S_IXUSR) ? 0755 : 0644;
+			(*n)++;
+		}
+		free(sub);
+		free(file);
+	}
+	closedir(d);
+	free(dir);
+	return rc;
 }
 
 /* cml-bundle create. */
@@ -159,8 +233,12 @@ cmd_create(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "version", required_argument, NULL, 'v' },
 		{ "description", required_argument, NULL, 'd' },
+		{ "tree", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct source *src = NULL;
+	size_t nsrc = 0, k;
+	const char *tree = NULL;
 	struct bundle_manifest m, check;
 	struct bundle_layout l;
 	const char *out = NULL, *kind = NULL;
@@ -183,17 +261,18 @@ cmd_create(int argc, char **argv)
 			free(m.description);
 			m.description = xstrdup(optarg);
 			break;
+		case 't': tree = optarg; break;
 		default:
 			bundle_manifest_clear(&m);
 			return usage(NULL);
 		}
 	}
 	if (out == NULL || kind == NULL || m.name == NULL ||
-	    m.version == NULL || optind == argc ||
+	    m.version == NULL || (tree == NULL) == (optind == argc) ||
 	    argc - optind > BUNDLE_PAYLOADS_MAX) {
 		bundle_manifest_clear(&m);
 		return usage("create needs -o, --kind, --name, --version and "
-		    "1 to 64 PAYLOAD=FILE");
+		    "either 1 to 256 PAYLOAD=FILE or --tree DIR");
 	}
 	for (i = BUNDLE_GUESTOS; i <= BUNDLE_BOOT; i++) {
 		if (strcmp(kind, bundle_kind_name(i)) == 0)
@@ -204,7 +283,35 @@ cmd_create(int argc, char **argv)
 		return usage("--kind must be guestos, configs, cml or boot");
 	}
 	m.kind = (enum bundle_kind)i;
-	m.npayloads = (size_t)(argc - optind);
+	if ((m.kind == BUNDLE_CML) != (tree != NULL)) {
+		bundle_manifest_clear(&m);
+		return usage("a cml bundle is made from an install tree "
+		    "(--tree DIR), other kinds from PAYLOAD=FILE");
+	}
+	if (tree != NULL) {
+		if (tree_add(tree, "", &src, &nsrc) == -1)
+			goto out;
+		if (nsrc == 0) {
+			fprintf(stderr, "cml-bundle: %s holds no file\n", tree);
+			goto out;
+		}
+		qsort(src, nsrc, sizeof *src, source_cmp);
+	} else {
+		nsrc = (size_t)(argc - optind);
+		src = xcalloc(nsrc, sizeof *src);
+		for (k = 0; k < nsrc; k++) {
+			if ((eq = strchr(argv[optind + k], '=')) == NULL ||
+			    eq == argv[optind + k]) {
+				fprintf(stderr, "cml-bundle: '%s' is no "
+				    "PAYLOAD=FILE\n", argv[optind + k]);
+				goto out;
+			}
+			src[k].name = xasprintf("%.*s",
+			    (int)(eq - argv[optind + k]), argv[optind + k]);
+			src[k].file = xstrdup(eq + 1);
+		}
+	}
+	m.npayloads = nsrc;
 	m.payloads = xcalloc(m.npayloads, sizeof *m.payloads);
 	tmp = xasprintf("%s.tmp", out);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -214,18 +321,14 @@ cmd_create(int argc, char **argv)
 	}
 	buf = xmalloc(COPY_BUF);
 	for (i = 0; i < (int)m.npayloads; i++) {
-		if ((eq = strchr(argv[optind + i], '=')) == NULL ||
-		    eq == argv[optind + i]) {
-			fprintf(stderr, "cml-bundle: '%s' is no PAYLOAD=FILE\n",
-			    argv[optind + i]);
-			free(buf);
-			goto out;
+		m.payloads[i].name = xstrdup(src[i].name);
+		if (src[i].path != NULL) {
+			m.payloads[i].path = xstrdup(src[i].path);
+			m.payloads[i].mode = src[i].mode;
 		}
-		m.payloads[i].name = xasprintf("%.*s",
-		    (int)(eq - argv[optind + i]), argv[optind + i]);
 		/* each on its boundary */
 		if (at % BUNDLE_ALIGN != 0) {
-			if (write_all(fd, zero, BUNDLE_ALIGN -
+			if (file_write_all(fd, zero, BUNDLE_ALIGN -
 			    at % BUNDLE_ALIGN) == -1) {
 				fprintf(stderr, "cml-bundle: %s: %s\n", tmp,
 				    strerror(errno));
@@ -234,7 +337,8 @@ cmd_create(int argc, char **argv)
 			}
 			at += BUNDLE_ALIGN - at % BUNDLE_ALIGN;
 		}
-		if (copy_payload(fd, &at, eq + 1, buf, &m.payloads[i]) == -1) {
+		if (copy_payload(fd, &at, src[i].file, buf,
+		    &m.payloads[i]) == -1) {
 			free(buf);
 			goto out;
 		}
@@ -252,8 +356,8 @@ cmd_create(int argc, char **argv)
 	l.manifest_offset = at;
 	l.manifest_len = (uint32_t)strlen(json);
 	l.sigtable_offset = at + l.manifest_len;
-	if (write_all(fd, json, strlen(json)) == -1 ||
-	    write_all(fd, trailer, bundle_trailer(&l, trailer)) == -1 ||
+	if (file_write_all(fd, json, strlen(json)) == -1 ||
+	    file_write_all(fd, trailer, bundle_trailer(&l, trailer)) == -1 ||
 	    fsync(fd) == -1) {
 		fprintf(stderr, "cml-bundle: %s: %s\n", tmp, strerror(errno));
 		goto out;
@@ -274,6 +378,12 @@ out:
 	free(json);
 	free(cause);
 	bundle_manifest_clear(&m);
+	for (k = 0; k < nsrc; k++) {
+		free(src[k].name);
+		free(src[k].file);
+		free(src[k].path);
+	}
+	free(src);
 	return rc;
 }
 
@@ -453,10 +563,14 @@ cmd_info(int argc, char **argv)
 	for (i = 0; i < m.npayloads; i++) {
 		ok = payload_ok(fd, &m.payloads[i], buf);
 		bad += !ok;
-		printf("payload:     %s %llu bytes sha256 %s %s\n",
+		printf("payload:     %s %llu bytes sha256 %s %s",
 		    m.payloads[i].name,
 		    (unsigned long long)m.payloads[i].size,
 		    m.payloads[i].sha256, ok ? "ok" : "CHANGED");
+		if (m.payloads[i].path != NULL)
+			printf(" -> %s %04o", m.payloads[i].path,
+			    (unsigned int)m.payloads[i].mode);
+		printf("\n");
 	}
 	free(buf);
 	if (l.nsigs == 0)

@@ -40,6 +40,7 @@ struct update_req {
 	long long id; /* its history row, 0 before */
 	struct guestos_signed s;
 	struct guestos_copy *copy;
+	struct update_slot_copy *slot;
 	long long last_ms;
 };
 
@@ -47,6 +48,7 @@ static void
 update_req_free(struct update_req *r)
 {
 	guestos_copy_free(r->copy);
+	update_slot_free(r->slot);
 	guestos_signed_clear(&r->s);
 	update_bundle_clear(&r->b);
 	free(r);
@@ -249,15 +251,106 @@ update_cancel(struct job *job)
 	update_req_free(r);
 }
 
+/* Records the install beginning in the history; -1 with *cause set. */
+static int
+update_history_begin(struct update_req *r, char **cause)
+{
+	struct store_update u = { 0 };
+	char *signers;
+	int rc;
+
+	signers = update_signers_json(&r->b);
+	u.kind = (char *)bundle_kind_name(r->b.m.kind);
+	u.name = r->b.m.name;
+	u.version = r->b.m.version;
+	u.digest = r->b.digest;
+	u.size = (long long)r->b.l.size;
+	u.signers = signers;
+	rc = store_update_begin(call_cmld(r->call)->store, &u, cause);
+	free(signers);
+	if (rc == 0)
+		r->id = u.id;
+	return rc;
+}
+
+/* Copies a step of cml into its slot; at the end marks it to be tried. */
+static int
+update_cml_step(struct job *job)
+{
+	struct update_req *r = (struct update_req *)job;
+	struct cmld *cmld = call_cmld(r->call);
+	struct guestos_progress p;
+	struct json_object *o;
+	char *cause = NULL, *detail;
+	long long now;
+	int rc;
+
+	rc = update_slot_step(r->slot, &r->b, &cause);
+	if (rc == 0) {
+		now = loop_now_ms();
+		if (now - r->last_ms >= UPDATE_PROGRESS_MS) {
+			r->last_ms = now;
+			update_slot_progress(r->slot, &r->b, &p);
+			call_reply_more(r->call, guestos_progress_reply(&p));
+		}
+		return JOB_AGAIN;
+	}
+	if (rc == -1 || update_slot_commit(cmld, r->slot, r->b.m.version,
+	    &cause) == -1) {
+		update_fail(r, PROTO_ERR_INTEGRITY, cause);
+		free(cause);
+		return JOB_DONE;
+	}
+	detail = xasprintf("written to slot %s, to be tried at the restart "
+	    "that follows and confirmed once cmld and c0 are up",
+	    update_slot_name(r->slot));
+	update_history_end(r, "pending", detail);
+	call_set_details(r->call, "installed cml %s from %s (bundle %s) into "
+	    "slot %s, to be tried once", r->b.m.version, r->b.name,
+	    r->b.digest, update_slot_name(r->slot));
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(r->id));
+	json_object_object_add(o, "kind", json_object_new_string("cml"));
+	json_object_object_add(o, "name", json_object_new_string(r->b.m.name));
+	json_object_object_add(o, "version",
+	    json_object_new_string(r->b.m.version));
+	json_object_object_add(o, "result", json_object_new_string("pending"));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	free(detail);
+	call_reply(r->call, o);
+	update_req_free(r);
+	/* The launcher starts the new slot once this cmld ended. */
+	update_slot_restart(cmld);
+	return JOB_DONE;
+}
+
+/* Starts installing a checked cml bundle into the inactive slot. */
+static void
+update_install_cml(struct update_req *r)
+{
+	struct cmld *cmld = call_cmld(r->call);
+	char *cause = NULL;
+
+	if (update_history_begin(r, &cause) == -1 ||
+	    (r->slot = update_slot_begin(cmld, &r->b, &cause)) == NULL) {
+		update_fail(r, PROTO_ERR_FAILED, cause);
+		free(cause);
+		return;
+	}
+	r->job.step = update_cml_step;
+	r->job.cancel = update_cancel;
+	r->last_ms = 0;
+	loop_job_add(cmld->loop, &r->job);
+}
+
 /* Starts installing a checked guest OS bundle. */
 static void
 update_install_guestos(struct update_req *r)
 {
 	struct cmld *cmld = call_cmld(r->call);
-	struct store_update u = { 0 };
 	long long offsets[GUESTOS_IMAGES_MAX];
 	const char *error;
-	char *cause = NULL, *newest = NULL, *root, *signers;
+	char *cause = NULL, *newest = NULL, *root;
 
 	if (update_guestos_payloads(r, offsets, &error, &cause) == -1)
 		goto fail;
@@ -273,19 +366,8 @@ update_install_guestos(struct update_req *r)
 		goto fail;
 	}
 
-	signers = update_signers_json(&r->b);
-	u.kind = "guestos";
-	u.name = r->b.m.name;
-	u.version = r->b.m.version;
-	u.digest = r->b.digest;
-	u.size = (long long)r->b.l.size;
-	u.signers = signers;
-	if (store_update_begin(cmld->store, &u, &cause) == -1) {
-		free(signers);
+	if (update_history_begin(r, &cause) == -1)
 		goto fail;
-	}
-	free(signers);
-	r->id = u.id;
 
 	root = guestos_root(cmld);
 	r->copy = guestos_copy_begin_at(r->b.fd, offsets, r->b.name, root,
@@ -326,8 +408,10 @@ update_checked(struct update_req *r, int tpm_avail, const char *tpm_floor,
 	case BUNDLE_GUESTOS:
 		update_install_guestos(r);
 		return;
-	case BUNDLE_CONFIGS:
 	case BUNDLE_CML:
+		update_install_cml(r);
+		return;
+	case BUNDLE_CONFIGS:
 	case BUNDLE_BOOT:
 		break;
 	}
@@ -484,9 +568,21 @@ fail:
 void
 cmd_update_mark_good(struct call *call)
 {
-	call_error(call, PROTO_ERR_FAILED, NULL, "cml does not run from A/B "
-	    "slots here (cml-launch(8) starts it from them): there is no "
-	    "slot to confirm");
+	struct cmld *cmld = call_cmld(call);
+	struct json_object *o;
+	char *what = NULL, *cause = NULL;
+
+	if (update_slot_confirm(cmld, 0, &what, &cause) == -1) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
+		free(cause);
+		return;
+	}
+	call_set_details(call, "%s", what);
+	o = json_object_new_object();
+	json_object_object_add(o, "what", json_object_new_string("cml"));
+	json_object_object_add(o, "slot", json_object_new_string(what));
+	call_reply(call, o);
+	free(what);
 }
 
 /* Ends one install a stop interrupted: what is in place says how. */

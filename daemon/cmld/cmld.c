@@ -296,6 +296,7 @@ main(int argc, char **argv)
 	daemon_signals(cmld.loop, SIGCHLD);
 	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
+	update_slots_init(&cmld);
 	/* from now on: integrity errors on the containers' volumes */
 	cmld.kmsg = kmsg_open(cmld.loop, cmld_integrity_error, &cmld);
 
@@ -323,6 +324,7 @@ main(int argc, char **argv)
 	kmsg_close(cmld.kmsg);
 	kaudit_stop(&cmld);
 	containers_release(&cmld);
+	update_slots_free(&cmld);
 	net_free(&cmld);
 	audit_write(&cmld, "daemon", "cmld", "ok", "cmld stopped");
 	forward_stop(&cmld);
@@ -345,5 +347,5 @@ main(int argc, char **argv)
 	free(cmld.pid_path);
 	free(cmld.ctr_dir);
 	log_info("stopped");
-	return 0;
+	return cmld.exit_status;
 }

@@ -74,6 +74,17 @@ struct cmld {
 	char *verity_why;
 	/* --log-level given: the setting does not apply */
 	int log_level_pinned;
+	/*
+	 * cml-launch's slots (update-slots.c): the directory and the slot
+	 * cmld runs from (NULL: not from slots); the timer that confirms a
+	 * slot being tried, the one that ends cmld for the launcher to
+	 * start an updated slot, and cmld's exit status.
+	 */
+	char *slots_dir;
+	int slot; /* enum slot_id */
+	struct loop_timer confirm_timer;
+	struct loop_timer restart_timer;
+	int exit_status;
 };
 
 /* The daemon of a call. */

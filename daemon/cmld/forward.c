@@ -199,15 +199,21 @@ forward_config(struct forward *fw, char **cause)
 }
 
 /*
- * Finds cml-forward: next to a cmld run from the build tree
- * (daemon/cmld/cmld and daemon/forward/cml-forward), else where it is
- * installed.
+ * Finds cml-forward: in the slot cml-launch(8) runs cmld from, next to a
+ * cmld run from the build tree (daemon/cmld/cmld and
+ * daemon/forward/cml-forward), else where it is installed.
  */
 static char *
 forward_program(void)
 {
 	char exe[PATH_MAX], *slash, *path, *real;
+	const char *slots = getenv("CML_SLOTS"), *slot = getenv("CML_SLOT");
 	ssize_t n;
+
+	/* cml-launch's slot: the cml-forward of the same cml */
+	if (slots != NULL && slot != NULL && *slots == '/' &&
+	    (strcmp(slot, "a") == 0 || strcmp(slot, "b") == 0))
+		return xasprintf("%s/%s/libexec/cml/cml-forward", slots, slot);
 
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n <= 0)

@@ -587,25 +587,6 @@ guestos_manifest_clear(struct guestos_manifest *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Writes all of buf to fd; -1 with errno set. */
-static int
-guestos_write_all(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads up to len bytes, retrying on EINTR; -1 with errno set. */
 static ssize_t
 guestos_read(int fd, void *buf, size_t len)
@@ -849,7 +830,7 @@ guestos_copy_meta(struct guestos_copy *c, int i, const char *file,
 {
 	if ((c->metafd[i] = guestos_copy_create(c, file, cause)) == -1)
 		return -1;
-	if (guestos_write_all(c->metafd[i], data, len) == -1) {
+	if (file_write_all(c->metafd[i], data, len) == -1) {
 		xcause(cause, "cannot write %s/%s/%s: %s", c->destroot,
 		    c->staging, file, strerror(errno));
 		return -1;
@@ -1104,7 +1085,7 @@ guestos_copy_step(struct guestos_copy *c, size_t budget, char **cause)
 				guestos_copy_resized(img, cause);
 				goto fail;
 			}
-			if (guestos_write_all(img->dstfd, c->buf, (size_t)n) ==
+			if (file_write_all(img->dstfd, c->buf, (size_t)n) ==
 			    -1) {
 				q = jsonstrict_quotes(img->file);
 				xcause(cause, "cannot write image '%s' "

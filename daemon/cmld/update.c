@@ -315,12 +315,17 @@ void
 update_check(struct cmld *cmld, struct update_bundle *b, int tpm_avail,
     const char *tpm_floor, const char *tpm_note)
 {
+	char *why;
+
 	b->installable = 1;
 	update_check_sigs(cmld, b);
 	update_check_floor(cmld, b, tpm_avail, tpm_floor, tpm_note);
 	switch (b->m.kind) {
 	case BUNDLE_GUESTOS:
+		break;
 	case BUNDLE_CML:
+		if ((why = update_slots_check(cmld, b)) != NULL)
+			update_refuse(b, PROTO_ERR_FAILED, why);
 		break;
 	case BUNDLE_CONFIGS:
 		update_refuse(b, PROTO_ERR_FAILED, xstrdup("this cmld installs "

@@ -73,7 +73,7 @@ expect_eq "another root's anchor: both refused" 2 "$(grep -c 'REFUSED: .*does no
 "$BUNDLE" create -o "$SCRATCH/y" --kind kernel --name busybox --version 1 a="$SCRATCH/p1" >"$SCRATCH/out" 2>&1
 expect_status "an unknown kind" 2 $?
 expect_match "an unknown kind: why" 'kind must be guestos, configs, cml or boot' "$(cat "$SCRATCH/out")"
-"$BUNDLE" create -o "$SCRATCH/y" --kind cml --name Busybox --version 1 a="$SCRATCH/p1" >"$SCRATCH/out" 2>&1
+"$BUNDLE" create -o "$SCRATCH/y" --kind guestos --name Busybox --version 1 a="$SCRATCH/p1" >"$SCRATCH/out" 2>&1
 expect_status "a bad name" 1 $?
 expect_eq "a bad name: why" "cml-bundle: name 'Busybox' must be 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit" \
     "$(cat "$SCRATCH/out")"
@@ -82,5 +82,27 @@ head -c 9000 "$b" >"$SCRATCH/short.bundle"
 "$BUNDLE" info "$SCRATCH/short.bundle" >"$SCRATCH/out" 2>&1
 expect_status "a bundle cut short" 1 $?
 expect_eq "a bundle cut short: why" "cml-bundle: $SCRATCH/short.bundle: not a bundle: no bundle footer at its end" \
+    "$(cat "$SCRATCH/out")"
+
+# cml: an install tree, each file placed by its path with its mode
+mkdir -p "$SCRATCH/tree/sbin" "$SCRATCH/tree/share/man/man8"
+cp "$SCRATCH/p1" "$SCRATCH/tree/sbin/cmld"
+chmod 755 "$SCRATCH/tree/sbin/cmld"
+cp "$SCRATCH/p2" "$SCRATCH/tree/share/man/man8/cmld.8"
+chmod 600 "$SCRATCH/tree/share/man/man8/cmld.8"
+"$BUNDLE" create -o "$SCRATCH/cml.bundle" --kind cml --name cml --version 2 \
+    --tree "$SCRATCH/tree" >"$SCRATCH/out" 2>&1
+expect_status "create --tree" 0 $?
+"$BUNDLE" info "$SCRATCH/cml.bundle" >"$SCRATCH/out" 2>&1
+expect_lines "info: each file with its path and mode" "$(grep '^payload' "$SCRATCH/out")" \
+    "^payload: +sbin\\.cmld 5000 bytes sha256 [0-9a-f]{64} ok -> sbin/cmld 0755\$" \
+    "^payload: +share\\.man\\.man8\\.cmld\\.8 10000 bytes sha256 [0-9a-f]{64} ok -> share/man/man8/cmld\\.8 0644\$"
+"$BUNDLE" create -o "$SCRATCH/y" --kind cml --name cml --version 2 a="$SCRATCH/p1" >"$SCRATCH/out" 2>&1
+expect_status "a cml bundle of loose files" 2 $?
+expect_match "a cml bundle of loose files: why" "a cml bundle is made from an install tree" "$(cat "$SCRATCH/out")"
+ln -s cmld "$SCRATCH/tree/sbin/link"
+"$BUNDLE" create -o "$SCRATCH/y" --kind cml --name cml --version 2 --tree "$SCRATCH/tree" >"$SCRATCH/out" 2>&1
+expect_status "a tree with a symbolic link" 1 $?
+expect_eq "a tree with a symbolic link: why" "cml-bundle: $SCRATCH/tree/sbin/link is not a regular file or a directory" \
     "$(cat "$SCRATCH/out")"
 finish

@@ -187,9 +187,10 @@ bundle_guestos "$g2" "$SCRATCH/unsigned.bundle" 2.0
 expect_update_refused "an unsigned bundle" "$SCRATCH/unsigned.bundle" \
     org.cml.Error.InvalidSignature "the bundle is not signed: 'cml-bundle sign' adds a signature"
 
-head -c 10000 /dev/urandom >"$SCRATCH/cmld.bin"
+mkdir -p "$SCRATCH/tree/sbin"
+cp "$CML_BUILDDIR/daemon/cmld/cmld" "$SCRATCH/tree/sbin/cmld"
 _run_tool "cml-bundle create cml" "$BUNDLE" create -o "$SCRATCH/cml.bundle" --kind cml \
-    --name cml --version 9.0 cmld="$SCRATCH/cmld.bin"
+    --name cml --version 9.0 --tree "$SCRATCH/tree"
 bundle_sign "$SCRATCH/cml.bundle" "$own"
 expect_update_refused "a cml bundle signed under an owner anchor" "$SCRATCH/cml.bundle" \
     org.cml.Error.InvalidSignature \

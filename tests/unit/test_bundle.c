@@ -96,6 +96,13 @@ to_fd(const struct buf *b)
 	"{\"name\":\"" name "\",\"offset\":" #off ",\"size\":" #size \
 	",\"sha256\":\"" SHA_A "\"}"
 
+#define CML(payloads) \
+	"{\"format\":1,\"kind\":\"cml\",\"name\":\"cml\"," \
+	"\"version\":\"2\",\"payloads\":[" payloads "]}"
+#define PLACED(name, off, size, path, mode) \
+	"{\"name\":\"" name "\",\"offset\":" #off ",\"size\":" #size \
+	",\"sha256\":\"" SHA_A "\",\"path\":\"" path "\",\"mode\":\"" mode "\"}"
+
 /* Reads b; returns bundle_read's value, *cause set on failure. */
 static int
 read_buf(const struct buf *b, struct bundle_layout *l,
@@ -149,6 +156,19 @@ test_bundle_round_trip(void **state)
 	assert_int_equal(m.payloads[1].offset, 4096);
 	assert_int_equal(m.payloads[1].size, 904);
 	assert_string_equal(m.payloads[1].sha256, SHA_A);
+	bundle_manifest_clear(&m);
+	free(b.p);
+
+	/* cml: each payload placed by its path, with its mode */
+	b = make(5000, 8192, CML(PLACED("sbin.cmld", 0, 4096, "sbin/cmld",
+	    "0755") "," PLACED("man", 4096, 10, "share/man/man8/cmld.8",
+	    "0644")), 1, 300);
+	assert_int_equal(read_buf(&b, &l, &m, &cause), 0);
+	assert_int_equal(m.kind, BUNDLE_CML);
+	assert_string_equal(m.payloads[0].path, "sbin/cmld");
+	assert_int_equal(m.payloads[0].mode, 0755);
+	assert_string_equal(m.payloads[1].path, "share/man/man8/cmld.8");
+	assert_int_equal(m.payloads[1].mode, 0644);
 	bundle_manifest_clear(&m);
 	free(b.p);
 
@@ -262,8 +282,39 @@ test_bundle_manifest_refused(void **state)
 		{ "{\"format\":1,\"kind\":\"cml\",\"name\":\"a\",\"version\":"
 		    "\"1\",\"payloads\":[" PAYLOAD("a", 0, 1) "],\"x\":1}",
 		    "unknown field 'x' in the bundle manifest" },
-		{ MANIFEST(""), "payloads must be an array of 1 to 64 "
+		{ MANIFEST(""), "payloads must be an array of 1 to 256 "
 		    "payloads" },
+		{ CML(PAYLOAD("a", 0, 1)), "payloads[0] needs a path: a cml "
+		    "bundle places every payload by its path, other kinds by "
+		    "its name" },
+		{ MANIFEST(PLACED("a", 0, 1, "sbin/a", "0755")), "payloads[0] "
+		    "must not have a path: a cml bundle places every payload "
+		    "by its path, other kinds by its name" },
+		{ CML(PLACED("a", 0, 1, "../sbin/a", "0755")),
+		    "payloads[0].path '../sbin/a' must be a relative path of at "
+		    "most 255 bytes whose parts are plain file names" },
+		{ CML(PLACED("a", 0, 1, "/sbin/a", "0755")),
+		    "payloads[0].path '/sbin/a' must be a relative path of at "
+		    "most 255 bytes whose parts are plain file names" },
+		{ CML(PLACED("a", 0, 1, "sbin//a", "0755")),
+		    "payloads[0].path 'sbin//a' must be a relative path of at "
+		    "most 255 bytes whose parts are plain file names" },
+		{ CML(PLACED("a", 0, 1, "sbin/", "0755")),
+		    "payloads[0].path 'sbin/' must be a relative path of at "
+		    "most 255 bytes whose parts are plain file names" },
+		{ CML(PLACED("a", 0, 1, "sbin/.a", "0755")),
+		    "payloads[0].path 'sbin/.a' must be a relative path of at "
+		    "most 255 bytes whose parts are plain file names" },
+		{ CML(PLACED("a", 0, 1, "sbin/a", "4755")),
+		    "payloads[0].mode must be \"0644\" or \"0755\"" },
+		{ CML(PLACED("a", 0, 1, "sbin", "0755") ","
+		    PLACED("b", 4096, 1, "sbin/cmld", "0755")),
+		    "payloads[1].path 'sbin/cmld' clashes with payloads[0].path "
+		    "'sbin'" },
+		{ CML(PLACED("a", 0, 1, "sbin/cmld", "0755") ","
+		    PLACED("b", 4096, 1, "sbin/cmld", "0644")),
+		    "payloads[1].path 'sbin/cmld' clashes with payloads[0].path "
+		    "'sbin/cmld'" },
 		{ MANIFEST(PAYLOAD("../a", 0, 1)), "payloads[0].name '../a' "
 		    "must be a plain file name of 1 to 128 of A-Z a-z 0-9 . _ "
 		    "-, not starting with ." },
