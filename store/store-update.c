@@ -308,11 +308,12 @@ store_abort(struct store *st)
 
 int
 store_container_update_config(struct store *st, const char *name,
-    const char *config, size_t len, const char *signer, char **cause)
+    const char *config, size_t len, const char *signer, const char *guestos,
+    char **cause)
 {
 	const struct store_arg args[] = {
 		STORE_BLOB(config, (int)len), STORE_TEXT(signer),
-		STORE_TEXT(name),
+		STORE_TEXT(guestos), STORE_TEXT(name),
 	};
 	int rc;
 
@@ -322,7 +323,7 @@ store_container_update_config(struct store *st, const char *name,
 		return -1;
 	}
 	rc = store_run(st->db, "UPDATE main.container SET config = ?, "
-	    "signer = ? WHERE name = ?", args, STORE_NITEMS(args));
+	    "signer = ?, guestos = ? WHERE name = ?", args, STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot change the config of "
 		    "container %s in %s", name, st->path[STORE_MAIN]);

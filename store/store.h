@@ -648,11 +648,12 @@ int store_begin(struct store *st, char **cause);
 int store_commit(struct store *st, char **cause);
 void store_abort(struct store *st);
 /*
- * Replaces the config of container name and who signed it (an update of
- * container configs); -1 with *cause set.
+ * Replaces the config of container name, who signed it and its guest OS
+ * (an update of container configs); -1 with *cause set.
  */
 int store_container_update_config(struct store *st, const char *name,
-    const char *config, size_t len, const char *signer, char **cause);
+    const char *config, size_t len, const char *signer, const char *guestos,
+    char **cause);
 
 /* The most history rows kept: older ones go as new ones come. */
 #define STORE_UPDATE_HISTORY_MAX 256

@@ -251,26 +251,84 @@ update_cancel(struct job *job)
 	update_req_free(r);
 }
 
+/* The install's history row, to begin (u->signers is the caller's). */
+static void
+update_history_row(struct update_req *r, struct store_update *u)
+{
+	memset(u, 0, sizeof *u);
+	u->kind = (char *)bundle_kind_name(r->b.m.kind);
+	u->name = r->b.m.name;
+	u->version = r->b.m.version;
+	u->digest = r->b.digest;
+	u->size = (long long)r->b.l.size;
+	u->signers = update_signers_json(&r->b);
+}
+
 /* Records the install beginning in the history; -1 with *cause set. */
 static int
 update_history_begin(struct update_req *r, char **cause)
 {
-	struct store_update u = { 0 };
-	char *signers;
+	struct store_update u;
 	int rc;
 
-	signers = update_signers_json(&r->b);
-	u.kind = (char *)bundle_kind_name(r->b.m.kind);
-	u.name = r->b.m.name;
-	u.version = r->b.m.version;
-	u.digest = r->b.digest;
-	u.size = (long long)r->b.l.size;
-	u.signers = signers;
+	update_history_row(r, &u);
 	rc = store_update_begin(call_cmld(r->call)->store, &u, cause);
-	free(signers);
+	free(u.signers);
 	if (rc == 0)
 		r->id = u.id;
 	return rc;
+}
+
+/* The subject of the first signature that counts. */
+static const char *
+update_signer(const struct update_bundle *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->l.nsigs; i++) {
+		if (b->sig[i].counts)
+			return b->sig[i].signer.subject;
+	}
+	return "";
+}
+
+/* Installs checked container configs, all in one transaction. */
+static void
+update_install_configs(struct update_req *r)
+{
+	struct cmld *cmld = call_cmld(r->call);
+	struct store_update u;
+	struct json_object *o;
+	const char *error;
+	char *cause = NULL, *detail = NULL;
+	int rc;
+
+	update_history_row(r, &u);
+	rc = update_configs_install(cmld, &r->b, update_signer(&r->b), &u,
+	    &detail, &error, &cause);
+	free(u.signers);
+	if (rc == -1) {
+		update_fail(r, error, cause);
+		free(cause);
+		return;
+	}
+	r->id = u.id;
+	update_floor_raise(cmld, "configs", r->b.m.name, r->b.m.version);
+	call_set_details(r->call, "installed configs %s %s from %s (bundle "
+	    "%s), signed by %s: %s", r->b.m.name, r->b.m.version, r->b.name,
+	    r->b.digest, update_signer(&r->b), detail);
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(r->id));
+	json_object_object_add(o, "kind", json_object_new_string("configs"));
+	json_object_object_add(o, "name", json_object_new_string(r->b.m.name));
+	json_object_object_add(o, "version",
+	    json_object_new_string(r->b.m.version));
+	json_object_object_add(o, "result", json_object_new_string(
+	    "installed"));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	free(detail);
+	call_reply(r->call, o);
+	update_req_free(r);
 }
 
 /* Copies a step of cml into its slot; at the end marks it to be tried. */
@@ -412,6 +470,8 @@ update_checked(struct update_req *r, int tpm_avail, const char *tpm_floor,
 		update_install_cml(r);
 		return;
 	case BUNDLE_CONFIGS:
+		update_install_configs(r);
+		return;
 	case BUNDLE_BOOT:
 		break;
 	}

@@ -241,7 +241,7 @@ static void ctr_volume_timer(struct loop_timer *);
  * Checks cfg against the other containers: exclusive devices and the one
  * time container.  -1 with *cause set.
  */
-static int
+int
 ctr_check_others(struct cmld *cmld, const struct cconfig *cfg, char **cause)
 {
 	const struct cconfig_device *d;

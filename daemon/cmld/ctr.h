@@ -89,6 +89,12 @@ struct ctr *ctr_from_store(struct cmld *cmld,
 struct ctr *ctr_create(struct cmld *cmld, const char *json, size_t len,
     const char *signer, int c0, const char **error, char **cause);
 /*
+ * Checks cfg against the other containers (of other names): devices to be
+ * assigned exclusively, the one time container.  -1 with *cause set.
+ */
+int ctr_check_others(struct cmld *cmld, const struct cconfig *cfg,
+    char **cause);
+/*
  * Forgets a container that does not run, in the store and here (k is
  * freed); -1 with *error and *cause (the whole message) set.
  */

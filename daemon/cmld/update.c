@@ -328,9 +328,6 @@ update_check(struct cmld *cmld, struct update_bundle *b, int tpm_avail,
 			update_refuse(b, PROTO_ERR_FAILED, why);
 		break;
 	case BUNDLE_CONFIGS:
-		update_refuse(b, PROTO_ERR_FAILED, xstrdup("this cmld installs "
-		    "container configs with 'container create' and a signed "
-		    "config, not from bundles"));
 		break;
 	case BUNDLE_BOOT:
 		update_refuse(b, PROTO_ERR_FAILED, xstrdup("this device has "

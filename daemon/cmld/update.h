@@ -134,6 +134,20 @@ int update_payload_read(const struct update_bundle *b, size_t i, size_t max,
  */
 void update_reconcile(struct cmld *cmld);
 
+/* --- update-configs.c: container configs ------------------------------ */
+
+struct store_update;
+
+/*
+ * Installs the configs of a checked bundle of kind configs (signed by
+ * signer), with the history row u (begun and ended, u->id set) and the
+ * floor, in one transaction of the store; *detail says what changed (free
+ * it).  -1 with *error and *cause set: nothing changed.
+ */
+int update_configs_install(struct cmld *cmld, struct update_bundle *b,
+    const char *signer, struct store_update *u, char **detail,
+    const char **error, char **cause);
+
 /* --- update-slots.c: updates of cml itself, through cml-launch's slots -- */
 
 struct guestos_progress;
