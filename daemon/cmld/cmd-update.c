@@ -570,7 +570,7 @@ cmd_update_status(struct call *call)
 	static const char *const kinds[] = { "guestos", "configs", "cml",
 	    "boot" };
 	struct cmld *cmld = call_cmld(call);
-	struct json_object *o, *floors, *history, *signers, *q, *a;
+	struct json_object *o, *floors, *history, *signers, *q, *a, *slots;
 	char *cause = NULL, *key, *value, *p, *end;
 	size_t i;
 
@@ -607,7 +607,10 @@ cmd_update_status(struct call *call)
 		free(value);
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "slots", json_object_new_array());
+	slots = json_object_new_array();
+	if ((q = update_slots_status(cmld)) != NULL)
+		json_object_array_add(slots, q);
+	json_object_object_add(o, "slots", slots);
 	json_object_object_add(o, "floors", floors);
 	json_object_object_add(o, "tpm_floors", json_object_new_string(
 	    strcmp(tpm_state(cmld), "absent") == 0 ? "no TPM" :

@@ -412,3 +412,51 @@ update_slot_restart(struct cmld *cmld)
 	loop_timer_init(&cmld->restart_timer, update_restart_fired, cmld);
 	loop_timer_start(cmld->loop, &cmld->restart_timer, UPDATE_RESTART_MS);
 }
+
+struct json_object *
+update_slots_status(struct cmld *cmld)
+{
+	struct json_object *o;
+	struct slot_state st;
+	char *cause = NULL, when[32];
+	enum slot_id slot;
+
+	if (!update_slot_of(cmld, &slot))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "what", json_object_new_string("cml"));
+	json_object_object_add(o, "running", json_object_new_string(
+	    slot_name(slot)));
+	if (slot_state_read(cmld->slots_dir, &st, &cause) == -1) {
+		json_object_object_add(o, "good", json_object_new_string(
+		    "unknown"));
+		json_object_object_add(o, "last_failure",
+		    json_object_new_string(cause));
+		free(cause);
+		return o;
+	}
+	json_object_object_add(o, "good", json_object_new_string(
+	    slot_name(st.good)));
+	if (st.try != SLOT_NONE)
+		json_object_object_add(o, "try", json_object_new_string(
+		    slot_name(st.try)));
+	json_object_object_add(o, "tries", json_object_new_int(st.tries));
+	if (st.good_version[0] != '\0')
+		json_object_object_add(o, "good_version",
+		    json_object_new_string(st.good_version));
+	if (st.try_version[0] != '\0')
+		json_object_object_add(o, "try_version",
+		    json_object_new_string(st.try_version));
+	json_object_object_add(o, "pending_confirmation",
+	    json_object_new_boolean(st.try != SLOT_NONE && st.try == slot));
+	if (st.failed.slot != SLOT_NONE) {
+		audit_format_time(st.failed.time_ms, when, sizeof when);
+		cause = xasprintf("%s: cml %s in slot %s: %s", when,
+		    st.failed.version, slot_name(st.failed.slot),
+		    st.failed.reason);
+		json_object_object_add(o, "last_failure",
+		    json_object_new_string(cause));
+		free(cause);
+	}
+	return o;
+}

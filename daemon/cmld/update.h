@@ -185,6 +185,8 @@ int update_slot_commit(struct cmld *cmld, struct update_slot_copy *c,
     const char *version, char **cause);
 const char *update_slot_name(const struct update_slot_copy *c);
 void update_slot_free(struct update_slot_copy *c);
+/* The Slot of `update status` for cml itself, or NULL (not from slots). */
+struct json_object *update_slots_status(struct cmld *cmld);
 /* Ends cmld soon with CML_EXIT_RESTART (after the answer went out). */
 void update_slot_restart(struct cmld *cmld);
 
