@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -611,4 +613,20 @@ bundle_trailer(const struct bundle_layout *l, unsigned char *out)
 	bundle_put64(f + 32, l->sigtable_offset);
 	memcpy(f + 56, BUNDLE_MAGIC, 8);
 	return (size_t)l->nsigs * BUNDLE_SIGENTRY_LEN + BUNDLE_FOOTER_LEN;
+}
+
+int
+bundle_looks_like(int fd)
+{
+	unsigned char f[BUNDLE_FOOTER_LEN];
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size < BUNDLE_FOOTER_LEN)
+		return 0;
+	if (pread(fd, f, sizeof f, sb.st_size - BUNDLE_FOOTER_LEN) !=
+	    (ssize_t)sizeof f)
+		return 0;
+	return memcmp(f, BUNDLE_MAGIC, 8) == 0 &&
+	    memcmp(f + BUNDLE_FOOTER_LEN - 8, BUNDLE_MAGIC, 8) == 0;
 }

@@ -110,6 +110,9 @@ void bundle_manifest_clear(struct bundle_manifest *m);
 int bundle_read(int fd, struct bundle_layout *l, char **manifest,
     struct bundle_manifest *m, unsigned char **sigs, char **cause);
 
+/* Returns 1 when the file in fd ends with a bundle's footer. */
+int bundle_looks_like(int fd);
+
 /*
  * Writes the footer and signature table for a bundle whose payloads end at
  * manifest_offset, whose manifest is manifest_len bytes there and whose

@@ -118,6 +118,15 @@ int crypto_sign_data(const void *data, size_t len, const char *keypath,
 void crypto_floor_key(const char *kind, const char *name,
     unsigned char key[CRYPTO_FLOOR_KEY_LEN]);
 
+/*
+ * Adds a signature over the manifest of the update bundle in fd (opened
+ * for reading and writing; cml-bundle(5)) after those already there, and
+ * rewrites the bundle's signature table and footer; the payloads and the
+ * manifest do not move.  -1 with *cause set.
+ */
+int crypto_sign_bundle(int fd, const char *keypath, const char *certpath,
+    const char *chainpath, char **cause);
+
 /* A streaming SHA-256. */
 struct crypto_hash;
 

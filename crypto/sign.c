@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "bundle.h"
 #include "crypto.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -341,5 +342,61 @@ crypto_sign_data(const void *data, size_t len, const char *keypath,
 	ERR_clear_error();
 	BIO_free(in);
 	CMS_ContentInfo_free(cms);
+	return rc;
+}
+
+int
+crypto_sign_bundle(int fd, const char *keypath, const char *certpath,
+    const char *chainpath, char **cause)
+{
+	struct bundle_layout l;
+	struct bundle_manifest m;
+	unsigned char *sigs[BUNDLE_SIGS_MAX], *der = NULL;
+	unsigned char trailer[BUNDLE_SIGS_MAX * BUNDLE_SIGENTRY_LEN +
+	    BUNDLE_FOOTER_LEN];
+	char *manifest = NULL;
+	size_t derlen, n, i, nsigs;
+	uint64_t at;
+	int rc = -1;
+
+	if (bundle_read(fd, &l, &manifest, &m, sigs, cause) == -1)
+		return -1;
+	nsigs = l.nsigs;
+	if (l.nsigs == BUNDLE_SIGS_MAX) {
+		xcause(cause, "it has %d signatures already", BUNDLE_SIGS_MAX);
+		goto out;
+	}
+	if (crypto_sign_data(manifest, l.manifest_len, keypath, certpath,
+	    chainpath, &der, &derlen, cause) == -1)
+		goto out;
+	if (derlen > BUNDLE_SIG_MAX) {
+		xcause(cause, "a signature of %zu bytes: at most %d", derlen,
+		    BUNDLE_SIG_MAX);
+		goto out;
+	}
+	/*
+	 * The new signature where the table was, then table and footer: what
+	 * the other signers signed does not move.
+	 */
+	at = l.sigtable_offset;
+	l.sigs[l.nsigs].offset = at;
+	l.sigs[l.nsigs].len = (uint32_t)derlen;
+	l.nsigs++;
+	l.sigtable_offset = at + derlen;
+	n = bundle_trailer(&l, trailer);
+	if (pwrite(fd, der, derlen, (off_t)at) != (ssize_t)derlen ||
+	    pwrite(fd, trailer, n, (off_t)(at + derlen)) != (ssize_t)n ||
+	    ftruncate(fd, (off_t)(at + derlen + n)) == -1 || fsync(fd) == -1) {
+		xcause(cause, "cannot write the signature: %s",
+		    strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(manifest);
+	bundle_manifest_clear(&m);
+	for (i = 0; i < nsigs; i++)
+		free(sigs[i]);
+	free(der);
 	return rc;
 }

@@ -409,15 +409,8 @@ cmd_sign(int argc, char **argv)
 		{ "chain", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bundle_layout l;
-	struct bundle_manifest m;
-	unsigned char *sigs[BUNDLE_SIGS_MAX], *der = NULL;
-	unsigned char trailer[BUNDLE_SIGS_MAX * BUNDLE_SIGENTRY_LEN +
-	    BUNDLE_FOOTER_LEN];
 	const char *key = NULL, *cert = NULL, *chain = NULL, *path;
-	char *manifest = NULL, *cause = NULL;
-	size_t derlen, n;
-	uint64_t at;
+	char *cause = NULL;
 	int ch, fd, rc = 1;
 
 	optind = 1;
@@ -436,43 +429,10 @@ cmd_sign(int argc, char **argv)
 		fprintf(stderr, "cml-bundle: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	if (bundle_read(fd, &l, &manifest, &m, sigs, &cause) == -1) {
+	if (crypto_sign_bundle(fd, key, cert, chain, &cause) == -1)
 		fprintf(stderr, "cml-bundle: %s: %s\n", path, cause);
-		goto out;
-	}
-	if (l.nsigs == BUNDLE_SIGS_MAX) {
-		fprintf(stderr, "cml-bundle: %s has %d signatures already\n",
-		    path, BUNDLE_SIGS_MAX);
-		goto out;
-	}
-	if (crypto_sign_data(manifest, l.manifest_len, key, cert, chain, &der,
-	    &derlen, &cause) == -1) {
-		fprintf(stderr, "cml-bundle: %s: %s\n", path, cause);
-		goto out;
-	}
-	if (derlen > BUNDLE_SIG_MAX) {
-		fprintf(stderr, "cml-bundle: a signature of %zu bytes: at most "
-		    "%d\n", derlen, BUNDLE_SIG_MAX);
-		goto out;
-	}
-	/* the new signature where the table was, then table and footer */
-	at = l.sigtable_offset;
-	l.sigs[l.nsigs].offset = at;
-	l.sigs[l.nsigs].len = (uint32_t)derlen;
-	l.nsigs++;
-	l.sigtable_offset = at + derlen;
-	n = bundle_trailer(&l, trailer);
-	if (pwrite(fd, der, derlen, (off_t)at) != (ssize_t)derlen ||
-	    pwrite(fd, trailer, n, (off_t)(at + derlen)) != (ssize_t)n ||
-	    ftruncate(fd, (off_t)(at + derlen + n)) == -1 || fsync(fd) == -1) {
-		fprintf(stderr, "cml-bundle: %s: %s\n", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (manifest != NULL)
-		read_clear(manifest, &m, sigs);
-	free(der);
+	else
+		rc = 0;
 	free(cause);
 	close(fd);
 	return rc;

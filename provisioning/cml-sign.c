@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "crypto.h"
 #include "xmalloc.h"
 
@@ -58,7 +59,10 @@ cml_sign_help(void)
 	    "\n"
 	    "Signs FILE with a detached CMS signature (DER), or verifies one "
 	    "the way\n"
-	    "cmld does before it installs or starts software.\n"
+	    "cmld does before it installs or starts software.  An update "
+	    "bundle\n"
+	    "(cml-bundle(5)) given without -o takes one more signature in "
+	    "place.\n"
 	    "\n"
 	    "sign:\n"
 	    "  -k, --key KEY       the signer's private key (PEM, not "
@@ -212,7 +216,7 @@ cml_sign_sign(int argc, char **argv)
 	};
 	const char *key = NULL, *cert = NULL, *chain = NULL, *file;
 	char *out = NULL, *cause = NULL;
-	int ch, status;
+	int ch, status, fd;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+:k:c:o:h", longopts,
@@ -252,6 +256,22 @@ cml_sign_sign(int argc, char **argv)
 		    NULL);
 	}
 	file = argv[optind];
+	/* An update bundle takes one more signature, in place. */
+	if (out == NULL && (fd = open(file, O_RDWR | O_CLOEXEC)) != -1) {
+		if (bundle_looks_like(fd)) {
+			status = CML_SIGN_EXIT_OK;
+			if (crypto_sign_bundle(fd, key, cert, chain,
+			    &cause) == -1) {
+				fprintf(stderr, "cml-sign: %s: %s\n", file,
+				    cause);
+				status = CML_SIGN_EXIT_FAIL;
+			}
+			close(fd);
+			free(cause);
+			return status;
+		}
+		close(fd);
+	}
 	if (out == NULL)
 		out = xasprintf("%s.p7s", file);
 	if (crypto_sign_file(file, key, cert, chain, out, &cause) == -1) {

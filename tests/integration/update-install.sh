@@ -208,7 +208,12 @@ expect_eq "info: the present signer" "[\"$f1\"]" "$(json_get signers present <<<
 expect_eq "info: the missing signer" "[\"$f2\"]" "$(json_get signers missing <<<"$out" | tr -d ' ')"
 expect_update_refused "one of two required signers" "$b2" org.cml.Error.InvalidSignature \
     "a guestos bundle needs signatures of 2 of the 2 required signers \\(update_signers_guestos\\); it has 1 \\(${f1:0:16}\\), missing: ${f2:0:16}"
-bundle_sign "$b2" "$sup" second
+# cml-sign adds the second signature to the bundle in place
+_run_tool "cml-sign sign BUNDLE" "$CML_SIGN" sign --key "$sup/second.key" \
+    --cert "$sup/second.crt" --chain "$sup/chain.pem" "$b2"
+expect_eq "cml-sign wrote no .p7s beside the bundle" "" "$(ls "$b2.p7s" 2>/dev/null)"
+run --json update info "$b2"
+expect_eq "info: both required signers present" "[]" "$(json_get signers missing <"$SCRATCH/out" | tr -d ' ')"
 run update install "$b2"
 expect_status "both required signers: installed" 0 "$rc"
 expect_eq "busybox 2.0 installed" "guestos|busybox|2.0|installed" "$(history_of)"
