@@ -209,6 +209,7 @@ enum cmd_id {
 	CMD_ID_TPM_CREATE_IDENTITY,
 	CMD_ID_TPM_WIPE_IDENTITY,
 	CMD_ID_TPM_SIGN_REPORT,
+	CMD_ID_TPM_SIGN_RECEIPT,
 	/* scd's own table (daemon/scd/table.c) */
 	CMD_ID_SCD_STATUS,
 	CMD_ID_SCD_READERS,
