@@ -23,6 +23,7 @@
 #include "attest.h"
 #include "crypto.h"
 #include "devcert.h"
+#include "measurelog.h"
 #include "tpmpub.h"
 #include "utf8.h"
 #include "x509.h"
@@ -487,23 +488,6 @@ attest_sha256_2(const unsigned char *a, const unsigned char *b,
 	crypto_hash_final(h, out);
 }
 
-void
-crypto_attest_install_digest(const char *kind, const char *name,
-    const char *version, const unsigned char bundle[CRYPTO_SHA256_LEN],
-    unsigned char out[CRYPTO_SHA256_LEN])
-{
-	struct crypto_hash *h = crypto_sha256_new();
-
-	/* Each text with its NUL: no two installs give the same bytes. */
-	crypto_hash_update(h, CRYPTO_ATTEST_INSTALL_TAG,
-	    sizeof CRYPTO_ATTEST_INSTALL_TAG);
-	crypto_hash_update(h, kind, strlen(kind) + 1);
-	crypto_hash_update(h, name, strlen(name) + 1);
-	crypto_hash_update(h, version, strlen(version) + 1);
-	crypto_hash_update(h, bundle, CRYPTO_SHA256_LEN);
-	crypto_hash_final(h, out);
-}
-
 /* Frees what a start entry holds and empties it. */
 static void
 attest_start_clear(struct crypto_attest_start *st)
@@ -553,7 +537,7 @@ attest_log_start(struct crypto_attest_result *r, struct json_object *e,
 	}
 	r->nstarts++;
 	crypto_hex(ch, CRYPTO_SHA256_LEN, st->config_hash);
-	attest_sha256_2(mh, ch, dg);
+	measurelog_start_digest(mh, ch, dg);
 	*what = xstrdup(st->container);
 	return 0;
 }
@@ -582,7 +566,7 @@ attest_log_install(struct crypto_attest_result *r, struct json_object *e,
 	r->ninstalls++;
 	crypto_hex(bd, CRYPTO_SHA256_LEN, in->bundle_digest);
 	/* the digest of the texts as logged, before any cleaning */
-	crypto_attest_install_digest(attest_string(e, "kind"),
+	measurelog_install_digest(attest_string(e, "kind"),
 	    attest_string(e, "name"), attest_string(e, "version"), bd, dg);
 	*what = xasprintf("install of %s %s %s", in->kind, in->name,
 	    in->version);
@@ -663,7 +647,7 @@ attest_log(struct attest_ctx *c, char **cause)
 			ok = attest_log_start(r, e, seq, want_dg, dg, logged,
 			    &what, cause);
 		else if (strcmp(event, "install") == 0) {
-			formula = "SHA-256(\"" CRYPTO_ATTEST_INSTALL_TAG
+			formula = "SHA-256(\"" MEASURELOG_INSTALL_TAG
 			    "\" NUL kind NUL name NUL version NUL "
 			    "bundle_digest)";
 			ok = attest_log_install(r, e, seq, want_dg, dg, logged,

@@ -23,8 +23,7 @@
  *      gives: for a container's start (event "start", or no event: logs
  *      of before installs were measured) SHA-256(manifest_hash ||
  *      config_hash), for an install put in place (event "install")
- *      crypto_attest_install_digest of its kind, name, version and
- *      bundle_digest.
+ *      that of its kind, name, version and bundle_digest (measurelog.h).
  *
  * A log entry, as cmld gives it (org.cml.Device.Attest's log):
  *   start:   { seq, time, reset_count, event "start", container, guestos,
@@ -94,20 +93,6 @@ struct crypto_attest_result {
 	struct crypto_attest_install *installs;
 	size_t ninstalls;
 };
-
-/* The label of an install's measurement, hashed with its NUL. */
-#define CRYPTO_ATTEST_INSTALL_TAG "cml-update-v1"
-
-/*
- * out = SHA-256("cml-update-v1" NUL || kind NUL || name NUL || version
- * NUL || bundle[32]): what cmld extends the measurement PCR with for an
- * install put in place, bundle being the SHA-256 of the bundle's signed
- * manifest (the update history's digest).  The label keeps it from
- * standing for a container's start.
- */
-void crypto_attest_install_digest(const char *kind, const char *name,
-    const char *version, const unsigned char bundle[CRYPTO_SHA256_LEN],
-    unsigned char out[CRYPTO_SHA256_LEN]);
 
 /*
  * Verifies a reply (JSON text of len bytes) against want; fills *result.

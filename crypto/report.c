@@ -549,11 +549,11 @@ report_array(struct json_object *o, const char *key, struct json_object **out,
 }
 
 /*
- * The string members of an object of the report: keys[i] is required
+ * The string members of an object of a document: keys[i] is required
  * unless it starts with '?' (then null or absent gives NULL).
  */
-static int
-report_strings(struct json_object *o, const char *path,
+int
+report_get_strings(struct json_object *o, const char *noun, const char *path,
     const char *const *keys, const char **out, size_t n, char **cause)
 {
 	char *why = NULL;
@@ -565,12 +565,20 @@ report_strings(struct json_object *o, const char *path,
 		if (jsonstrict_get_string(o, path, keys[i] + opt, opt ?
 		    JSONSTRICT_NULL_ABSENT : JSONSTRICT_REQUIRED, &out[i],
 		    &why) == -1) {
-			xcause(cause, "the report's %s", why);
+			xcause(cause, "the %s's %s", noun, why);
 			free(why);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* The string members of an object of the report. */
+static int
+report_strings(struct json_object *o, const char *path,
+    const char *const *keys, const char **out, size_t n, char **cause)
+{
+	return report_get_strings(o, "report", path, keys, out, n, cause);
 }
 
 /* The steps, which the result keeps. */

@@ -184,5 +184,14 @@ int report_signed_check(struct json_object *params,
     const struct report_want *want, struct report_signed *s, char **cause);
 /* Releases what report_signed_check filled in. */
 void report_signed_clear(struct report_signed *s);
+/*
+ * Reads the string members keys of o, an object of a document (noun:
+ * "report", for messages; path: the object's name in them) into out:
+ * keys[i] is required unless it starts with '?' (then null or absent
+ * gives NULL).  -1 with *cause naming the member.
+ */
+int report_get_strings(struct json_object *o, const char *noun,
+    const char *path, const char *const *keys, const char **out, size_t n,
+    char **cause);
 
 #endif

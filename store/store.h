@@ -535,7 +535,7 @@ struct store_measurement {
 	const char *config_hash; /* a start's config; NULL for an install */
 	/*
 	 * What was extended: a start's SHA-256(manifest_hash ||
-	 * config_hash), raw; an install's crypto_attest_install_digest.
+	 * config_hash), raw; an install's (crypto/measurelog.h).
 	 */
 	const char *digest;
 	long long pcr; /* the PCR extended */

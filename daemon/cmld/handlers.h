@@ -79,6 +79,14 @@ void cmd_provision_lock(struct call *call);
 /* Report (cmd-provision-report.c): the report, signed in the TPM. */
 void cmd_provision_report(struct call *call);
 
+/* org.cml.Update */
+/*
+ * Receipt (cmd-update-receipt.c): a receipt of an install (param "id",
+ * default the newest), signed in the TPM, with a quote over it and the
+ * measurement log.
+ */
+void cmd_update_receipt(struct call *call);
+
 /* org.cml.Token (cmd-token.c): every one a call of scd */
 /* Init: makes a container's token and binds a new wrapped key to it. */
 void cmd_token_init(struct call *call);
