@@ -326,8 +326,9 @@ receipt_check_quote(struct receipt_ctx *c, char **cause)
 	receipt_pass(r, "quote", "by the attestation key over the receipt "
 	    "(nonce %.16s...), PCRs %s (sha256), TPM reset %u", nonce_hex,
 	    pcrs, a->reset_count);
-	receipt_pass(r, "measurement log", "%zu entries of TPM reset %u "
-	    "replay to PCR %d as quoted", r->nlog, a->reset_count,
+	receipt_pass(r, "measurement log", "%zu %s of TPM reset %u %s to "
+	    "PCR %d as quoted", r->nlog, r->nlog == 1 ? "entry" : "entries",
+	    a->reset_count, r->nlog == 1 ? "replays" : "replay",
 	    a->measure_pcr);
 	crypto_hex(a->measure_value, CRYPTO_SHA256_LEN, quoted);
 	if (r->pcr_index != a->measure_pcr || strcmp(r->pcr_value,
