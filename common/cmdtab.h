@@ -211,6 +211,7 @@ enum cmd_id {
 	CMD_ID_TPM_SIGN_REPORT,
 	CMD_ID_TPM_FLOORS,
 	CMD_ID_TPM_RAISE_FLOOR,
+	CMD_ID_TPM_SIGN_RECEIPT,
 	/* scd's own table (daemon/scd/table.c) */
 	CMD_ID_SCD_STATUS,
 	CMD_ID_SCD_READERS,

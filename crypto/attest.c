@@ -23,6 +23,7 @@
 #include "attest.h"
 #include "crypto.h"
 #include "devcert.h"
+#include "measurelog.h"
 #include "tpmpub.h"
 #include "utf8.h"
 #include "x509.h"
@@ -45,6 +46,7 @@
 /* A reply's parts while they are checked. */
 struct attest_ctx {
 	struct json_object *root; /* the reply's parameters */
+	const char *cert_pem; /* the device certificate; NULL: the root's */
 	const struct crypto_attest_want *want;
 	struct crypto_attest_result *result;
 	EVP_PKEY *device_key;
@@ -191,8 +193,9 @@ attest_certificate(struct attest_ctx *c, char **cause)
 	const char *pem;
 	int ret;
 
-	if ((pem = attest_string(c->root, "certificate")) == NULL ||
-	    *pem == '\0')
+	pem = c->cert_pem != NULL ? c->cert_pem : attest_string(c->root,
+	    "certificate");
+	if (pem == NULL || *pem == '\0')
 		return attest_fail(cause, "the reply carries no device "
 		    "certificate: install one on the device ('device cert "
 		    "install')");
@@ -485,21 +488,105 @@ attest_sha256_2(const unsigned char *a, const unsigned char *b,
 	crypto_hash_final(h, out);
 }
 
+/* Frees what a start entry holds and empties it. */
+static void
+attest_start_clear(struct crypto_attest_start *st)
+{
+	free(st->container);
+	free(st->guestos);
+	free(st->version);
+	memset(st, 0, sizeof *st);
+}
+
+/* Frees what an install entry holds and empties it. */
+static void
+attest_install_clear(struct crypto_attest_install *in)
+{
+	free(in->kind);
+	free(in->name);
+	free(in->version);
+	memset(in, 0, sizeof *in);
+}
+
+/*
+ * Reads a start entry into the result: *dg is its digest as it must be
+ * (SHA-256(manifest_hash || config_hash)), *got as logged, *logged the
+ * PCR value it says; *what names it in messages (free it).
+ */
+static int
+attest_log_start(struct crypto_attest_result *r, struct json_object *e,
+    long long seq, unsigned char *dg, unsigned char *got,
+    unsigned char *logged, char **what, char **cause)
+{
+	struct crypto_attest_start *st = &r->starts[r->nstarts];
+	unsigned char mh[CRYPTO_SHA256_LEN], ch[CRYPTO_SHA256_LEN];
+
+	st->seq = seq;
+	if ((st->container = attest_entry_text(e, "container")) == NULL ||
+	    (st->guestos = attest_entry_text(e, "guestos")) == NULL ||
+	    (st->version = attest_entry_text(e, "version")) == NULL ||
+	    attest_entry_hash(e, "manifest_hash", mh) == -1 ||
+	    attest_entry_hash(e, "config_hash", ch) == -1 ||
+	    attest_entry_hash(e, "digest", got) == -1 ||
+	    attest_entry_hash(e, "pcr", logged) == -1) {
+		attest_start_clear(st);
+		return attest_fail(cause, "log entry %lld is not "
+		    "{container, guestos, version, manifest_hash, "
+		    "config_hash, digest, pcr} (names as text, hashes "
+		    "as 64 hex digits)", seq);
+	}
+	r->nstarts++;
+	crypto_hex(ch, CRYPTO_SHA256_LEN, st->config_hash);
+	measurelog_start_digest(mh, ch, dg);
+	*what = xstrdup(st->container);
+	return 0;
+}
+
+/* As attest_log_start, for an install entry. */
+static int
+attest_log_install(struct crypto_attest_result *r, struct json_object *e,
+    long long seq, unsigned char *dg, unsigned char *got,
+    unsigned char *logged, char **what, char **cause)
+{
+	struct crypto_attest_install *in = &r->installs[r->ninstalls];
+	unsigned char bd[CRYPTO_SHA256_LEN];
+
+	in->seq = seq;
+	if ((in->kind = attest_entry_text(e, "kind")) == NULL ||
+	    (in->name = attest_entry_text(e, "name")) == NULL ||
+	    (in->version = attest_entry_text(e, "version")) == NULL ||
+	    attest_entry_hash(e, "bundle_digest", bd) == -1 ||
+	    attest_entry_hash(e, "digest", got) == -1 ||
+	    attest_entry_hash(e, "pcr", logged) == -1) {
+		attest_install_clear(in);
+		return attest_fail(cause, "log entry %lld is not "
+		    "{kind, name, version, bundle_digest, digest, pcr} "
+		    "(names as text, hashes as 64 hex digits)", seq);
+	}
+	r->ninstalls++;
+	crypto_hex(bd, CRYPTO_SHA256_LEN, in->bundle_digest);
+	/* the digest of the texts as logged, before any cleaning */
+	measurelog_install_digest(attest_string(e, "kind"),
+	    attest_string(e, "name"), attest_string(e, "version"), bd, dg);
+	*what = xasprintf("install of %s %s %s", in->kind, in->name,
+	    in->version);
+	return 0;
+}
+
 /* Step 4: the measurement log replays to the quoted measurement PCR. */
 static int
 attest_log(struct attest_ctx *c, char **cause)
 {
 	struct crypto_attest_result *r = c->result;
-	struct crypto_attest_start *st;
 	struct json_object *log, *e, *v;
-	unsigned char pcr[CRYPTO_SHA256_LEN], mh[CRYPTO_SHA256_LEN],
-	    ch[CRYPTO_SHA256_LEN], dg[CRYPTO_SHA256_LEN],
+	unsigned char pcr[CRYPTO_SHA256_LEN], dg[CRYPTO_SHA256_LEN],
 	    logged[CRYPTO_SHA256_LEN], want_dg[CRYPTO_SHA256_LEN];
-	char *exp, *got, *name;
+	const char *event, *formula;
+	char *exp, *got, *what = NULL;
 	long long seq, last_seq = 0;
 	int64_t mp, rc;
 	size_t i, n;
-	int any = 0;
+	int any = 0, ret = -1, ok;
 
 	if (!json_object_object_get_ex(c->root, "measure_pcr", &v) ||
 	    !json_object_is_type(v, json_type_int) ||
@@ -514,6 +601,7 @@ attest_log(struct attest_ctx *c, char **cause)
 	if (i == r->npcrs)
 		return attest_fail(cause, "the quote does not cover the "
 		    "measurement PCR %d", (int)mp);
+	memcpy(r->measure_value, c->pcr[mp], CRYPTO_SHA256_LEN);
 	if (!json_object_object_get_ex(c->root, "log", &log) ||
 	    !json_object_is_type(log, json_type_array))
 		return attest_fail(cause, "the reply has no log (an array)");
@@ -522,6 +610,7 @@ attest_log(struct attest_ctx *c, char **cause)
 		return attest_fail(cause, "the log has more than %d entries",
 		    ATTEST_LOG_MAX);
 	r->starts = xcalloc(n != 0 ? n : 1, sizeof *r->starts);
+	r->installs = xcalloc(n != 0 ? n : 1, sizeof *r->installs);
 
 	/* First the order of the whole log, then its replay. */
 	for (i = 0; i < n; i++) {
@@ -541,6 +630,7 @@ attest_log(struct attest_ctx *c, char **cause)
 		last_seq = seq;
 	}
 	memset(pcr, 0, sizeof pcr);
+	last_seq = 0;
 	for (i = 0; i < n; i++) {
 		e = json_object_array_get_idx(log, i);
 		seq = json_object_get_int64(json_object_object_get(e, "seq"));
@@ -548,52 +638,53 @@ attest_log(struct attest_ctx *c, char **cause)
 		    "reset_count"));
 		if (rc != (int64_t)c->quote.clockInfo.resetCount)
 			continue;
-		st = &r->starts[r->nstarts];
-		st->seq = seq;
-		if ((st->container = attest_entry_text(e, "container")) ==
-		    NULL ||
-		    (st->guestos = attest_entry_text(e, "guestos")) == NULL ||
-		    (st->version = attest_entry_text(e, "version")) == NULL ||
-		    attest_entry_hash(e, "manifest_hash", mh) == -1 ||
-		    attest_entry_hash(e, "config_hash", ch) == -1 ||
-		    attest_entry_hash(e, "digest", dg) == -1 ||
-		    attest_entry_hash(e, "pcr", logged) == -1) {
-			free(st->container);
-			free(st->guestos);
-			free(st->version);
-			memset(st, 0, sizeof *st);
-			return attest_fail(cause, "log entry %lld is not "
-			    "{container, guestos, version, manifest_hash, "
-			    "config_hash, digest, pcr} (names as text, hashes "
-			    "as 64 hex digits)", seq);
+		/* Entries without an event are starts: logs of before. */
+		event = attest_string(e, "event");
+		free(what);
+		what = NULL;
+		formula = "SHA-256(manifest_hash || config_hash)";
+		if (event == NULL || strcmp(event, "start") == 0)
+			ok = attest_log_start(r, e, seq, want_dg, dg, logged,
+			    &what, cause);
+		else if (strcmp(event, "install") == 0) {
+			formula = "SHA-256(\"" MEASURELOG_INSTALL_TAG
+			    "\" NUL kind NUL name NUL version NUL "
+			    "bundle_digest)";
+			ok = attest_log_install(r, e, seq, want_dg, dg, logged,
+			    &what, cause);
 		}
-		r->nstarts++;
-		crypto_hex(ch, CRYPTO_SHA256_LEN, st->config_hash);
-		name = st->container;
-		attest_sha256_2(mh, ch, want_dg);
+		else {
+			got = utf8_clean(event, ATTEST_NAME_MAX);
+			ok = attest_fail(cause, "log entry %lld is of the "
+			    "event '%s', which this verifier does not know",
+			    seq, got);
+			free(got);
+		}
+		if (ok == -1)
+			goto out;
 		if (memcmp(want_dg, dg, sizeof dg) != 0) {
 			exp = attest_hex(want_dg, sizeof want_dg);
 			got = attest_hex(dg, sizeof dg);
 			attest_fail(cause, "the measurement log does not "
-			    "replay: entry %lld (%s) has digest %s, but "
-			    "SHA-256(manifest_hash || config_hash) is %s",
-			    seq, name, got, exp);
+			    "replay: entry %lld (%s) has digest %s, but %s is "
+			    "%s", seq, what, got, formula, exp);
 			free(exp);
 			free(got);
-			return -1;
+			goto out;
 		}
 		attest_sha256_2(pcr, dg, pcr);
 		any = 1;
+		last_seq = seq;
 		if (memcmp(pcr, logged, sizeof pcr) != 0) {
 			exp = attest_hex(pcr, sizeof pcr);
 			got = attest_hex(logged, sizeof logged);
 			attest_fail(cause, "the measurement log does not "
 			    "replay: after entry %lld (%s) PCR %d would be "
-			    "%s, the entry says %s", seq, name, (int)mp, exp,
+			    "%s, the entry says %s", seq, what, (int)mp, exp,
 			    got);
 			free(exp);
 			free(got);
-			return -1;
+			goto out;
 		}
 	}
 	if (memcmp(pcr, c->pcr[mp], sizeof pcr) != 0) {
@@ -602,10 +693,8 @@ attest_log(struct attest_ctx *c, char **cause)
 		if (any)
 			attest_fail(cause, "the measurement log does not "
 			    "replay: after entry %lld (%s) PCR %d would be "
-			    "%s, quoted %s",
-			    r->starts[r->nstarts - 1].seq,
-			    r->starts[r->nstarts - 1].container, (int)mp,
-			    exp, got);
+			    "%s, quoted %s", last_seq, what, (int)mp, exp,
+			    got);
 		else
 			attest_fail(cause, "the measurement log does not "
 			    "replay: it has no entry of TPM reset %u, so PCR "
@@ -613,54 +702,62 @@ attest_log(struct attest_ctx *c, char **cause)
 			    c->quote.clockInfo.resetCount, (int)mp, exp, got);
 		free(exp);
 		free(got);
-		return -1;
+		goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	free(what);
+	return ret;
+}
+
+/*
+ * Parses a reply of at most CRYPTO_ATTEST_MAX bytes: one JSON object,
+ * nothing but white space after it.  NULL with *cause set.
+ */
+static struct json_object *
+attest_parse(const char *json, size_t len, char **cause)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	size_t i;
+
+	if (len > CRYPTO_ATTEST_MAX) {
+		attest_fail(cause, "the reply is larger than %d bytes",
+		    CRYPTO_ATTEST_MAX);
+		return NULL;
+	}
+	tok = json_tokener_new_ex(ATTEST_DEPTH);
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (root != NULL) {
+		/* Only white space may follow the object. */
+		i = (size_t)json_tokener_get_parse_end(tok);
+		while (i < len && strchr(" \t\r\n", json[i]) != NULL)
+			i++;
+		if (i < len || !json_object_is_type(root,
+		    json_type_object)) {
+			json_object_put(root);
+			root = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	if (root == NULL)
+		attest_fail(cause, "the reply is no JSON object");
+	return root;
 }
 
 int
-crypto_attest_verify(const char *json, size_t len,
+crypto_attest_verify_params(struct json_object *params, const char *cert_pem,
     const struct crypto_attest_want *want,
     struct crypto_attest_result *result, char **cause)
 {
-	struct json_tokener *tok;
-	struct json_object *root, *inner = NULL;
 	struct attest_ctx *c;
 	const char *uuid;
 	int ret = -1;
 
 	memset(result, 0, sizeof *result);
-	if (len > CRYPTO_ATTEST_MAX)
-		return attest_fail(cause, "the reply is larger than %d bytes",
-		    CRYPTO_ATTEST_MAX);
-	tok = json_tokener_new_ex(ATTEST_DEPTH);
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	if (root == NULL || (size_t)json_tokener_get_parse_end(tok) < len) {
-		/* Only white space may follow the object. */
-		size_t i = root != NULL ? json_tokener_get_parse_end(tok) : 0;
-
-		while (root != NULL && i < len && strchr(" \t\r\n",
-		    json[i]) != NULL)
-			i++;
-		if (root == NULL || i < len) {
-			json_object_put(root);
-			json_tokener_free(tok);
-			return attest_fail(cause, "the reply is no JSON "
-			    "object");
-		}
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		return attest_fail(cause, "the reply is no JSON object");
-	}
-	/* A reply message's "parameters", or the parameters themselves. */
 	c = xcalloc(1, sizeof *c);
-	c->root = root;
-	if (!json_object_object_get_ex(root, "quote", NULL) &&
-	    json_object_object_get_ex(root, "parameters", &inner) &&
-	    json_object_is_type(inner, json_type_object))
-		c->root = inner;
+	c->root = params;
+	c->cert_pem = cert_pem;
 	c->want = want;
 	c->result = result;
 	if ((uuid = attest_string(c->root, "uuid")) != NULL &&
@@ -675,9 +772,30 @@ crypto_attest_verify(const char *json, size_t len,
 	EVP_PKEY_free(c->ak_key);
 	EVP_PKEY_free(c->device_key);
 	free(c);
-	json_object_put(root);
 	if (ret == -1)
 		crypto_attest_result_clear(result);
+	return ret;
+}
+
+int
+crypto_attest_verify(const char *json, size_t len,
+    const struct crypto_attest_want *want,
+    struct crypto_attest_result *result, char **cause)
+{
+	struct json_object *root, *params, *inner;
+	int ret;
+
+	memset(result, 0, sizeof *result);
+	if ((root = attest_parse(json, len, cause)) == NULL)
+		return -1;
+	/* A reply message's "parameters", or the parameters themselves. */
+	params = root;
+	if (!json_object_object_get_ex(root, "quote", NULL) &&
+	    json_object_object_get_ex(root, "parameters", &inner) &&
+	    json_object_is_type(inner, json_type_object))
+		params = inner;
+	ret = crypto_attest_verify_params(params, NULL, want, result, cause);
+	json_object_put(root);
 	return ret;
 }
 
@@ -686,12 +804,12 @@ crypto_attest_result_clear(struct crypto_attest_result *result)
 {
 	size_t i;
 
-	for (i = 0; i < result->nstarts; i++) {
-		free(result->starts[i].container);
-		free(result->starts[i].guestos);
-		free(result->starts[i].version);
-	}
+	for (i = 0; i < result->nstarts; i++)
+		attest_start_clear(&result->starts[i]);
 	free(result->starts);
+	for (i = 0; i < result->ninstalls; i++)
+		attest_install_clear(&result->installs[i]);
+	free(result->installs);
 	free(result->subject);
 	free(result->issuer);
 	free(result->uuid);

@@ -19,8 +19,19 @@
  *      the hash of the PCR values given, in the quote's selection order;
  *   4. the log, the entries of the quote's TPM reset count in seq order,
  *      replays from 32 zero bytes (pcr = SHA-256(pcr || digest)) to the
- *      quoted measurement PCR, each entry's digest being
- *      SHA-256(manifest_hash || config_hash).
+ *      quoted measurement PCR, each entry's digest being what it names
+ *      gives: for a container's start (event "start", or no event: logs
+ *      of before installs were measured) SHA-256(manifest_hash ||
+ *      config_hash), for an install put in place (event "install")
+ *      that of its kind, name, version and bundle_digest (measurelog.h).
+ *
+ * A log entry, as cmld gives it (org.cml.Device.Attest's log):
+ *   start:   { seq, time, reset_count, event "start", container, guestos,
+ *              version, manifest_hash, config_hash, digest, pcr_index,
+ *              pcr }
+ *   install: { seq, time, reset_count, event "install", kind, name,
+ *              version, bundle_digest, digest, pcr_index, pcr }
+ * hashes as 64 lower-case hex digits, pcr the PCR's value after it.
  */
 #ifndef CML_CRYPTO_ATTEST_H
 #define CML_CRYPTO_ATTEST_H
@@ -57,6 +68,15 @@ struct crypto_attest_start {
 	char config_hash[CRYPTO_SHA256_HEX];
 };
 
+/* One install measured, of the quote's TPM reset. */
+struct crypto_attest_install {
+	long long seq;
+	char *kind;
+	char *name;
+	char *version;
+	char bundle_digest[CRYPTO_SHA256_HEX];
+};
+
 /* What an accepted attestation says. */
 struct crypto_attest_result {
 	char *subject; /* the device certificate's, RFC 2253 */
@@ -66,8 +86,12 @@ struct crypto_attest_result {
 	size_t npcrs;
 	int measure_pcr;
 	unsigned int reset_count;
+	/* the measurement PCR's value, as quoted */
+	unsigned char measure_value[CRYPTO_SHA256_LEN];
 	struct crypto_attest_start *starts;
 	size_t nstarts;
+	struct crypto_attest_install *installs;
+	size_t ninstalls;
 };
 
 /*
@@ -76,6 +100,16 @@ struct crypto_attest_result {
  */
 int crypto_attest_verify(const char *json, size_t len,
     const struct crypto_attest_want *want,
+    struct crypto_attest_result *result, char **cause);
+/*
+ * As crypto_attest_verify, for a reply's parameters already parsed (an
+ * object holding the quote's members, measure_pcr and log); cert_pem is
+ * the device certificate (with its chain), or NULL for the object's
+ * "certificate".
+ */
+struct json_object;
+int crypto_attest_verify_params(struct json_object *params,
+    const char *cert_pem, const struct crypto_attest_want *want,
     struct crypto_attest_result *result, char **cause);
 /* Releases what crypto_attest_verify filled in. */
 void crypto_attest_result_clear(struct crypto_attest_result *result);

@@ -1,6 +1,6 @@
 /*
- * The provisioning report's signature: the digest tpm2d signs and the
- * check a verifier makes (provreport.h).
+ * The signatures of the device's documents (reports, receipts): the
+ * digest tpm2d signs and the check a verifier makes (provreport.h).
  */
 #include "config.h"
 
@@ -9,41 +9,64 @@
 
 #include <openssl/evp.h>
 
+#include "log.h"
 #include "provreport.h"
 #include "xmalloc.h"
 
 /* The most bytes of a DER ECDSA-Sig-Value (P-521 and some room). */
 #define PROVREPORT_SIG_MAX 256
+/* The most bytes of a label with its NUL. */
+#define PROVREPORT_TAG_MAX 32
 
-/* The message signed: the label with its NUL, then the report's hash. */
-static void
-provreport_message(const unsigned char report_hash[CRYPTO_SHA256_LEN],
-    unsigned char msg[sizeof PROVREPORT_TAG + CRYPTO_SHA256_LEN])
+const struct provreport_kind provreport_report = {
+	PROVREPORT_TAG, "report",
+};
+const struct provreport_kind provreport_receipt = {
+	PROVREPORT_RECEIPT_TAG, "receipt",
+};
+
+/*
+ * The message signed: the label with its NUL, then the document's hash;
+ * returns its length.
+ */
+static size_t
+provreport_message(const struct provreport_kind *kind,
+    const unsigned char doc_hash[CRYPTO_SHA256_LEN],
+    unsigned char msg[PROVREPORT_TAG_MAX + CRYPTO_SHA256_LEN])
 {
-	memcpy(msg, PROVREPORT_TAG, sizeof PROVREPORT_TAG);
-	memcpy(msg + sizeof PROVREPORT_TAG, report_hash, CRYPTO_SHA256_LEN);
+	size_t n = strlen(kind->tag) + 1;
+
+	if (n > PROVREPORT_TAG_MAX)
+		fatalx("the label '%s' is too long", kind->tag);
+	memcpy(msg, kind->tag, n);
+	memcpy(msg + n, doc_hash, CRYPTO_SHA256_LEN);
+	return n + CRYPTO_SHA256_LEN;
 }
 
 void
-provreport_digest(const unsigned char report_hash[CRYPTO_SHA256_LEN],
+provreport_digest(const struct provreport_kind *kind,
+    const unsigned char doc_hash[CRYPTO_SHA256_LEN],
     unsigned char out[CRYPTO_SHA256_LEN])
 {
-	unsigned char msg[sizeof PROVREPORT_TAG + CRYPTO_SHA256_LEN];
+	unsigned char msg[PROVREPORT_TAG_MAX + CRYPTO_SHA256_LEN];
 	struct crypto_hash *h = crypto_sha256_new();
+	size_t n;
 
-	provreport_message(report_hash, msg);
-	crypto_hash_update(h, msg, sizeof msg);
+	n = provreport_message(kind, doc_hash, msg);
+	crypto_hash_update(h, msg, n);
 	crypto_hash_final(h, out);
 }
 
 int
-provreport_verify(EVP_PKEY *key, const void *report, size_t len,
-    const unsigned char *sig, size_t siglen, char **cause)
+provreport_verify(const struct provreport_kind *kind, EVP_PKEY *key,
+    const void *doc, size_t len, const unsigned char *sig, size_t siglen,
+    char **cause)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	unsigned char msg[sizeof PROVREPORT_TAG + CRYPTO_SHA256_LEN];
+	unsigned char msg[PROVREPORT_TAG_MAX + CRYPTO_SHA256_LEN];
 	struct crypto_hash *h;
 	EVP_MD_CTX *ctx;
+	size_t n;
 	int ok;
 
 	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
@@ -56,9 +79,9 @@ provreport_verify(EVP_PKEY *key, const void *report, size_t len,
 		return -1;
 	}
 	h = crypto_sha256_new();
-	crypto_hash_update(h, report, len);
+	crypto_hash_update(h, doc, len);
 	crypto_hash_final(h, hash);
-	provreport_message(hash, msg);
+	n = provreport_message(kind, hash, msg);
 	/* ECDSA with SHA-256 over the message: the digest tpm2d signed. */
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) != 1) {
@@ -68,12 +91,12 @@ provreport_verify(EVP_PKEY *key, const void *report, size_t len,
 		    "key");
 		return -1;
 	}
-	ok = EVP_DigestVerify(ctx, sig, siglen, msg, sizeof msg);
+	ok = EVP_DigestVerify(ctx, sig, siglen, msg, n);
 	EVP_MD_CTX_free(ctx);
 	free(crypto_openssl_error());
 	if (ok != 1) {
-		*cause = xstrdup("the report's signature does not verify "
-		    "with the device key");
+		*cause = xasprintf("the %s's signature does not verify "
+		    "with the device key", kind->noun);
 		return -1;
 	}
 	return 0;

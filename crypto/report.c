@@ -213,16 +213,17 @@ report_hash_hex(const char *text, size_t len, char out[CRYPTO_SHA256_HEX])
 struct report_check {
 	const struct report_want *want;
 	struct report_result *result;
-	struct json_object *reply; /* the reply's parameters (borrowed) */
 	struct json_object *root; /* the report */
-	const char *text; /* the report's bytes */
-	size_t text_len;
-	const char *cert_pem;
-	const char *ca_pem;
-	struct crypto_cert leaf; /* the device certificate */
-	struct crypto_cert ca; /* the reply's device CA, if any */
-	int has_ca;
-	struct crypto_devcert_checked checked;
+	struct report_signed s; /* its envelope */
+};
+
+/* A signed document's envelope while it is checked. */
+struct report_envelope {
+	const struct report_want *want;
+	const struct provreport_kind *kind;
+	const char *title; /* "provisioning report" */
+	struct json_object *reply; /* the reply's parameters (borrowed) */
+	struct report_signed *s;
 };
 
 /* Returns a string member of a reply, or NULL if it is none. */
@@ -316,108 +317,113 @@ out:
 
 /* The device certificate: present, as cmld gives it, chains to a CA. */
 static int
-report_check_certificate(struct report_check *c, char **cause)
+report_check_certificate(struct report_envelope *e, char **cause)
 {
-	const struct report_want *w = c->want;
+	const struct report_want *w = e->want;
+	struct report_signed *s = e->s;
 	size_t len, n;
 
-	if ((c->cert_pem = report_member(c->reply, "certificate",
+	if ((s->cert_pem = report_member(e->reply, "certificate",
 	    &len)) == NULL) {
 		xcause(cause, "the reply has no certificate "
-		    "(a string): it is no provisioning report");
+		    "(a string): it is no %s", e->title);
 		return -1;
 	}
 	if (len == 0) {
-		xcause(cause, "the report came without a device "
-		    "certificate (it was made before the certificate step): "
-		    "nothing can vouch for its signature");
+		xcause(cause, "the %s came without a device "
+		    "certificate (the device had none yet: provisioning "
+		    "step 3): nothing can vouch for its signature",
+		    e->kind->noun);
 		return -1;
 	}
-	if (len > CRYPTO_DEVCERT_MAX || strlen(c->cert_pem) != len) {
+	if (len > CRYPTO_DEVCERT_MAX || strlen(s->cert_pem) != len) {
 		xcause(cause, "the reply's certificate is no PEM "
 		    "certificate of at most %d bytes", CRYPTO_DEVCERT_MAX);
 		return -1;
 	}
-	if (report_read_pem(c->cert_pem, len, "the reply's device "
-	    "certificate", CRYPTO_DEVCERT_CERTS_MAX, &c->leaf, &n,
+	if (report_read_pem(s->cert_pem, len, "the reply's device "
+	    "certificate", CRYPTO_DEVCERT_CERTS_MAX, &s->leaf, &n,
 	    cause) == -1)
 		return -1;
-	return crypto_devcert_verify(c->cert_pem, "the reply's device "
+	return crypto_devcert_verify(s->cert_pem, "the reply's device "
 	    "certificate", w->anchors, w->anchor_lens, w->nanchors, NULL,
-	    w->now, &c->checked, cause);
+	    w->now, &s->checked, cause);
 }
 
 /* The reply's device CA, if it has one, is one of the CAs given. */
 static int
-report_check_ca(struct report_check *c, char **cause)
+report_check_ca(struct report_envelope *e, char **cause)
 {
-	const struct report_want *w = c->want;
+	const struct report_want *w = e->want;
+	struct report_signed *s = e->s;
+	const char *pem;
 	size_t len, n, i;
 
-	if ((c->ca_pem = report_member(c->reply, "ca", &len)) == NULL) {
+	if ((pem = report_member(e->reply, "ca", &len)) == NULL) {
 		xcause(cause, "the reply has no ca (a string): it "
-		    "is no provisioning report");
+		    "is no %s", e->title);
 		return -1;
 	}
 	if (len == 0)
 		return 0;
-	if (len > CRYPTO_DEVCERT_MAX || strlen(c->ca_pem) != len) {
+	if (len > CRYPTO_DEVCERT_MAX || strlen(pem) != len) {
 		xcause(cause, "the reply's device CA is no PEM "
 		    "certificate of at most %d bytes", CRYPTO_DEVCERT_MAX);
 		return -1;
 	}
-	if (report_read_pem(c->ca_pem, len, "the reply's device CA", 1,
-	    &c->ca, &n, cause) == -1)
+	if (report_read_pem(pem, len, "the reply's device CA", 1,
+	    &s->ca, &n, cause) == -1)
 		return -1;
-	c->has_ca = 1;
+	s->has_ca = 1;
 	for (i = 0; i < w->nanchors; i++) {
-		if (w->anchor_lens[i] == c->ca.der_len &&
-		    memcmp(w->anchors[i], c->ca.der, c->ca.der_len) == 0)
+		if (w->anchor_lens[i] == s->ca.der_len &&
+		    memcmp(w->anchors[i], s->ca.der, s->ca.der_len) == 0)
 			return 0;
 	}
 	xcause(cause, "the reply's device CA (%s, SHA-256 %s) is "
-	    "none of the CAs given", c->ca.subject, c->ca.fingerprint);
+	    "none of the CAs given", s->ca.subject, s->ca.fingerprint);
 	return -1;
 }
 
 /* The signature, as cmld gives it, verifies with the certificate's key. */
 static int
-report_check_signature(struct report_check *c, char **cause)
+report_check_signature(struct report_envelope *e, char **cause)
 {
+	struct report_signed *s = e->s;
+	const char *noun = e->kind->noun;
 	unsigned char *sig = NULL;
 	const char *b64;
 	char *again, *why = NULL;
 	size_t len;
 	int ret = -1;
 
-	if ((c->text = report_member(c->reply, "report",
-	    &c->text_len)) == NULL) {
-		xcause(cause, "the reply has no report (a string)");
+	if ((s->text = report_member(e->reply, noun, &s->text_len)) == NULL) {
+		xcause(cause, "the reply has no %s (a string)", noun);
 		return -1;
 	}
-	if ((b64 = report_member(c->reply, "signature", NULL)) == NULL) {
+	if ((b64 = report_member(e->reply, "signature", NULL)) == NULL) {
 		xcause(cause, "the reply has no signature (a "
 		    "string)");
 		return -1;
 	}
 	if (crypto_unbase64(b64, REPORT_SIG_MAX, &sig, &len) == -1) {
-		xcause(cause, "the report's signature is no "
-		    "base64 of at most %d bytes: it was changed",
+		xcause(cause, "the %s's signature is no "
+		    "base64 of at most %d bytes: it was changed", noun,
 		    REPORT_SIG_MAX);
 		return -1;
 	}
 	/* One value, one spelling: bits beyond the last byte are zero. */
 	again = crypto_base64(sig, len);
 	if (strcmp(again, b64) != 0) {
-		xcause(cause, "the report's signature is not as cmld "
-		    "gives it (base64): it was changed");
+		xcause(cause, "the %s's signature is not as cmld "
+		    "gives it (base64): it was changed", noun);
 		goto out;
 	}
-	if (provreport_verify(c->checked.key, c->text, c->text_len, sig, len,
-	    &why) == -1) {
-		xcause(cause, "%s (%s): the report, its signature or the "
+	if (provreport_verify(e->kind, s->checked.key, s->text, s->text_len,
+	    sig, len, &why) == -1) {
+		xcause(cause, "%s (%s): the %s, its signature or the "
 		    "certificate was changed, or another device's TPM signed "
-		    "it", why, c->checked.subject);
+		    "it", why, s->checked.subject, noun);
 		goto out;
 	}
 	ret = 0;
@@ -426,6 +432,65 @@ out:
 	free(again);
 	free(sig);
 	return ret;
+}
+
+int
+report_signed_check(struct json_object *reply,
+    const struct provreport_kind *kind, const char *title,
+    const struct report_want *want, struct report_signed *s, char **cause)
+{
+	struct report_envelope e;
+
+	memset(s, 0, sizeof *s);
+	e.want = want;
+	e.kind = kind;
+	e.title = title;
+	e.reply = reply;
+	e.s = s;
+	if (report_check_certificate(&e, cause) == -1 ||
+	    report_check_ca(&e, cause) == -1 ||
+	    report_check_signature(&e, cause) == -1)
+		return -1;
+	return 0;
+}
+
+void
+report_signed_clear(struct report_signed *s)
+{
+	crypto_devcert_checked_clear(&s->checked);
+	crypto_cert_clear(&s->leaf);
+	crypto_cert_clear(&s->ca);
+	memset(s, 0, sizeof *s);
+}
+
+int
+report_reply_parse(const char *json, size_t len, const char *key,
+    struct json_object **root, struct json_object **params, char **cause)
+{
+	struct jsonstrict_limits lim;
+	struct json_object *inner;
+
+	*root = NULL;
+	memset(&lim, 0, sizeof lim);
+	lim.what = "the reply";
+	lim.max_len = REPORT_FILE_MAX;
+	lim.max_depth = REPORT_DEPTH;
+	lim.flags = JSONSTRICT_SYNTAX_ONLY;
+	if (jsonstrict_parse(json, len, &lim, root, cause) == -1)
+		return -1;
+	if (!json_object_is_type(*root, json_type_object)) {
+		xcause(cause, "the reply is no JSON object");
+		json_object_put(*root);
+		*root = NULL;
+		return -1;
+	}
+	/* A reply message's "parameters", or the parameters themselves. */
+	*params = *root;
+	if (!json_object_object_get_ex(*root, key, NULL) &&
+	    json_object_object_get_ex(*root, "parameters", &inner) &&
+	    json_object_is_type(inner, json_type_object))
+		*params = inner;
+	return 0;
 }
 
 /* Returns a printable copy of a report's string, or NULL for NULL. */
@@ -484,11 +549,11 @@ report_array(struct json_object *o, const char *key, struct json_object **out,
 }
 
 /*
- * The string members of an object of the report: keys[i] is required
+ * The string members of an object of a document: keys[i] is required
  * unless it starts with '?' (then null or absent gives NULL).
  */
-static int
-report_strings(struct json_object *o, const char *path,
+int
+report_get_strings(struct json_object *o, const char *noun, const char *path,
     const char *const *keys, const char **out, size_t n, char **cause)
 {
 	char *why = NULL;
@@ -500,12 +565,20 @@ report_strings(struct json_object *o, const char *path,
 		if (jsonstrict_get_string(o, path, keys[i] + opt, opt ?
 		    JSONSTRICT_NULL_ABSENT : JSONSTRICT_REQUIRED, &out[i],
 		    &why) == -1) {
-			xcause(cause, "the report's %s", why);
+			xcause(cause, "the %s's %s", noun, why);
 			free(why);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* The string members of an object of the report. */
+static int
+report_strings(struct json_object *o, const char *path,
+    const char *const *keys, const char **out, size_t n, char **cause)
+{
+	return report_get_strings(o, "report", path, keys, out, n, cause);
 }
 
 /* The steps, which the result keeps. */
@@ -585,12 +658,12 @@ report_check_key(struct report_check *c, char **cause)
 		    "public key");
 		return -1;
 	}
-	same = EVP_PKEY_eq(key, c->checked.key);
+	same = EVP_PKEY_eq(key, c->s.checked.key);
 	EVP_PKEY_free(key);
 	if (same != 1) {
 		xcause(cause, "the report's device key is not "
 		    "the key the device certificate (%s) certifies",
-		    c->checked.subject);
+		    c->s.checked.subject);
 		return -1;
 	}
 	c->result->curve = report_show(v[1]);
@@ -615,30 +688,30 @@ report_check_named(struct report_check *c, char **cause)
 	if (report_strings(o, "certificate", report_cert_keys, v,
 	    REPORT_NKEYS(report_cert_keys), cause) == -1)
 		return -1;
-	if (strcmp(v[2], c->leaf.fingerprint) != 0) {
+	if (strcmp(v[2], c->s.leaf.fingerprint) != 0) {
 		xcause(cause, "the report names another device "
 		    "certificate (SHA-256 %.64s) than the one that came with "
-		    "it (%s)", v[2], c->leaf.fingerprint);
+		    "it (%s)", v[2], c->s.leaf.fingerprint);
 		return -1;
 	}
-	if (v[5] == NULL && c->has_ca) {
+	if (v[5] == NULL && c->s.has_ca) {
 		xcause(cause, "the report names no device CA, yet "
-		    "one came with it (%s)", c->ca.subject);
+		    "one came with it (%s)", c->s.ca.subject);
 		return -1;
 	}
-	if (v[5] != NULL && !c->has_ca) {
+	if (v[5] != NULL && !c->s.has_ca) {
 		xcause(cause, "the report names a device CA "
 		    "(SHA-256 %.64s), but none came with it", v[5]);
 		return -1;
 	}
-	if (v[5] != NULL && strcmp(v[5], c->ca.fingerprint) != 0) {
+	if (v[5] != NULL && strcmp(v[5], c->s.ca.fingerprint) != 0) {
 		xcause(cause, "the report names another device CA "
 		    "(SHA-256 %.64s) than the one that came with it (%s, %s)",
-		    v[5], c->ca.subject, c->ca.fingerprint);
+		    v[5], c->s.ca.subject, c->s.ca.fingerprint);
 		return -1;
 	}
-	if (c->has_ca)
-		c->result->ca_subject = xstrdup(c->ca.subject);
+	if (c->s.has_ca)
+		c->result->ca_subject = xstrdup(c->s.ca.subject);
 	return 0;
 }
 
@@ -660,7 +733,7 @@ report_check_text(struct report_check *c, char **cause)
 	lim.max_len = REPORT_MAX;
 	lim.max_depth = REPORT_DEPTH;
 	lim.max_fields = REPORT_FIELDS;
-	if (jsonstrict_parse(c->text, c->text_len, &lim, &c->root,
+	if (jsonstrict_parse(c->s.text, c->s.text_len, &lim, &c->root,
 	    cause) == -1)
 		return -1;
 	if (!json_object_is_type(c->root, json_type_object)) {
@@ -697,7 +770,7 @@ report_check_text(struct report_check *c, char **cause)
 	    REPORT_NKEYS(report_setting_keys), &r->nsettings, cause) == -1)
 		return -1;
 	/* The certificate names the device the report is about. */
-	ret = crypto_devcert_verify(c->cert_pem, "the reply's device "
+	ret = crypto_devcert_verify(c->s.cert_pem, "the reply's device "
 	    "certificate", w->anchors, w->anchor_lens, w->nanchors, d[0],
 	    w->now, &again, cause);
 	crypto_devcert_checked_clear(&again);
@@ -708,8 +781,7 @@ int
 report_verify(const char *json, size_t len, const struct report_want *want,
     struct report_result *result, char **cause)
 {
-	struct jsonstrict_limits lim;
-	struct json_object *root = NULL, *inner;
+	struct json_object *root = NULL, *reply;
 	struct report_check c;
 	int ret = -1;
 
@@ -718,36 +790,19 @@ report_verify(const char *json, size_t len, const struct report_want *want,
 	*cause = NULL;
 	c.want = want;
 	c.result = result;
-	memset(&lim, 0, sizeof lim);
-	lim.what = "the reply";
-	lim.max_len = REPORT_FILE_MAX;
-	lim.max_depth = REPORT_DEPTH;
-	lim.flags = JSONSTRICT_SYNTAX_ONLY;
-	if (jsonstrict_parse(json, len, &lim, &root, cause) == -1)
+	if (report_reply_parse(json, len, "report", &root, &reply,
+	    cause) == -1)
 		goto out;
-	if (!json_object_is_type(root, json_type_object)) {
-		xcause(cause, "the reply is no JSON object");
-		goto out;
-	}
-	/* A reply message's "parameters", or the parameters themselves. */
-	c.reply = root;
-	if (!json_object_object_get_ex(root, "report", NULL) &&
-	    json_object_object_get_ex(root, "parameters", &inner) &&
-	    json_object_is_type(inner, json_type_object))
-		c.reply = inner;
-	if (report_check_certificate(&c, cause) == 0 &&
-	    report_check_ca(&c, cause) == 0 &&
-	    report_check_signature(&c, cause) == 0 &&
+	if (report_signed_check(reply, &provreport_report,
+	    "provisioning report", want, &c.s, cause) == 0 &&
 	    report_check_text(&c, cause) == 0)
 		ret = 0;
 	if (ret == 0) {
-		result->subject = xstrdup(c.checked.subject);
-		result->issuer = xstrdup(c.checked.issuer);
+		result->subject = xstrdup(c.s.checked.subject);
+		result->issuer = xstrdup(c.s.checked.issuer);
 	}
 out:
-	crypto_devcert_checked_clear(&c.checked);
-	crypto_cert_clear(&c.leaf);
-	crypto_cert_clear(&c.ca);
+	report_signed_clear(&c.s);
 	json_object_put(c.root);
 	json_object_put(root);
 	if (ret == -1)

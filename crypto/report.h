@@ -36,6 +36,10 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "devcert.h"
+#include "provreport.h"
+
+struct json_object;
 
 /* The format cmld writes and the verifier reads. */
 #define REPORT_FORMAT 1
@@ -83,8 +87,8 @@ void report_add_setting(struct report *r, const char *key,
  */
 char *report_text(struct report *r, size_t *len, char **cause);
 /*
- * Writes the SHA-256 of a report's bytes as 64 lower-case hex digits, as
- * org.cml.TPM.SignReport takes it.
+ * Writes the SHA-256 of a report's (or a receipt's) bytes as 64 lower-case
+ * hex digits, as org.cml.TPM.SignReport (SignReceipt) takes it.
  */
 void report_hash_hex(const char *text, size_t len,
     char out[CRYPTO_SHA256_HEX]);
@@ -139,5 +143,55 @@ int report_verify(const char *json, size_t len, const struct report_want *want,
     struct report_result *result, char **cause);
 /* Releases what report_verify filled in. */
 void report_result_clear(struct report_result *result);
+
+/*
+ * The envelope of a signed document of the device (a report, a receipt)
+ * as its reply brings it, once checked: the document's text, the device
+ * certificate and the device CA.  Reports and receipts (receipt.h) are
+ * checked the same way up to their text.
+ */
+struct report_signed {
+	const char *text; /* the document's bytes (the reply's) */
+	size_t text_len;
+	const char *cert_pem; /* the reply's certificate (the reply's) */
+	struct crypto_cert leaf; /* the device certificate */
+	struct crypto_cert ca; /* the reply's device CA, if has_ca */
+	int has_ca;
+	struct crypto_devcert_checked checked; /* its subject and key */
+};
+
+/*
+ * Parses a reply (JSON text, at most REPORT_FILE_MAX bytes) into *root
+ * (json_object_put it) and points *params at its parameters: the object
+ * itself when it has member key, else its "parameters" (a whole reply
+ * message).  -1 with *cause set.
+ */
+int report_reply_parse(const char *json, size_t len, const char *key,
+    struct json_object **root, struct json_object **params, char **cause);
+/*
+ * Checks the envelope of a document of kind in a reply's parameters, in
+ * this order: the device certificate is present, in the form cmld gives
+ * it (so that no byte of it can change unnoticed), and chains to one of
+ * want's CAs; the reply's ca, if any, is one of those CAs; the signature,
+ * in the form cmld gives it, verifies over the member named kind->noun
+ * with the certificate's key under kind's label.  title names the
+ * document ("provisioning report") in messages about a reply that is
+ * none.  Fills *s (report_signed_clear it, also after a failure); -1 with
+ * *cause naming the first check that failed.
+ */
+int report_signed_check(struct json_object *params,
+    const struct provreport_kind *kind, const char *title,
+    const struct report_want *want, struct report_signed *s, char **cause);
+/* Releases what report_signed_check filled in. */
+void report_signed_clear(struct report_signed *s);
+/*
+ * Reads the string members keys of o, an object of a document (noun:
+ * "report", for messages; path: the object's name in them) into out:
+ * keys[i] is required unless it starts with '?' (then null or absent
+ * gives NULL).  -1 with *cause naming the member.
+ */
+int report_get_strings(struct json_object *o, const char *noun,
+    const char *path, const char *const *keys, const char **out, size_t n,
+    char **cause);
 
 #endif

@@ -11,7 +11,12 @@
  * - with --report, a provisioning report, what `cmlsh --json provision
  *   report` printed: its signature by the device key, the device
  *   certificate and CA it names (crypto/report.h).  Prints the device, its
- *   state and every step, and "report: ok".
+ *   state and every step, and "report: ok";
+ * - with --receipt, an install receipt, what `cmlsh --json update
+ *   receipt` printed: its signature by the device key, then the quote made
+ *   over it with its measurement log, and the install's measurement in
+ *   that log (crypto/receipt.h).  Prints what was installed, each check
+ *   passed, and "receipt: ok".
  *
  * Both are one program because they check the same thing first, the
  * device certificate against the CAs the verifier trusts, and take the
@@ -19,6 +24,7 @@
  *
  *   cml-attest --ca FILE [--ca FILE]... --nonce HEX [--uuid UUID] [FILE]
  *   cml-attest --ca FILE [--ca FILE]... --report FILE [--uuid UUID]
+ *   cml-attest --ca FILE [--ca FILE]... --receipt FILE [--uuid UUID]
  *
  * Exit status: 0 the evidence holds, 1 it does not (or the input cannot
  * be read), 2 usage error.
@@ -37,6 +43,7 @@
 #include "attest.h"
 #include "crypto.h"
 #include "devcert.h"
+#include "receipt.h"
 #include "report.h"
 #include "xmalloc.h"
 
@@ -53,6 +60,8 @@ cml_attest_usage(FILE *f)
 	fprintf(f, "cml-attest: usage: cml-attest --ca FILE [--ca FILE]... "
 	    "--nonce HEX [--uuid UUID] [FILE]\n"
 	    "       cml-attest --ca FILE [--ca FILE]... --report FILE "
+	    "[--uuid UUID]\n"
+	    "       cml-attest --ca FILE [--ca FILE]... --receipt FILE "
 	    "[--uuid UUID]\n");
 }
 
@@ -63,6 +72,8 @@ cml_attest_help(void)
 	    "[--uuid UUID] [FILE]\n"
 	    "       cml-attest --ca FILE [--ca FILE]... --report FILE "
 	    "[--uuid UUID]\n"
+	    "       cml-attest --ca FILE [--ca FILE]... --receipt FILE "
+	    "[--uuid UUID]\n"
 	    "       cml-attest --version | --help\n"
 	    "\n"
 	    "Verifies a device's attestation: FILE (default: standard input) "
@@ -70,6 +81,9 @@ cml_attest_help(void)
 	    "`cmlsh --json -c 'device attest NONCE'` printed.  With --report, "
 	    "verifies a\n"
 	    "provisioning report: what `cmlsh --json provision report` "
+	    "printed.\n"
+	    "With --receipt, verifies an install receipt: what `cmlsh --json "
+	    "update receipt`\n"
 	    "printed.\n"
 	    "\n"
 	    "  -a, --ca FILE     a CA certificate (PEM or DER) the device "
@@ -80,6 +94,8 @@ cml_attest_help(void)
 	    "  -n, --nonce HEX   the nonce the attestation was asked with "
 	    "(%d to %d bytes)\n"
 	    "  -r, --report FILE the provisioning report to verify ('-': "
+	    "standard input)\n"
+	    "  -R, --receipt FILE the install receipt to verify ('-': "
 	    "standard input)\n"
 	    "  -u, --uuid UUID   the device's UUID: the certificate's CN "
 	    "must be it\n"
@@ -96,6 +112,11 @@ cml_attest_help(void)
 	    "signature by\n"
 	    "the device key; prints the device, its state and steps and "
 	    "'report: ok'.\n"
+	    "A receipt: the same, then the quote over it, the measurement "
+	    "log replayed and\n"
+	    "the install's measurement in it; prints what was installed, "
+	    "each check and\n"
+	    "'receipt: ok'.\n"
 	    "Exit status: 0 ok, 1 it does not hold, 2 usage error.  See "
 	    "cml-attest(1).\n", CRYPTO_ATTEST_NONCE_MIN,
 	    CRYPTO_ATTEST_NONCE_MAX);
@@ -183,6 +204,11 @@ cml_attest_print(const struct crypto_attest_result *r)
 		    r->starts[i].container, r->starts[i].guestos,
 		    r->starts[i].version, CML_ATTEST_SHORT_HASH,
 		    r->starts[i].config_hash);
+	for (i = 0; i < r->ninstalls; i++)
+		printf("installed %s %s %s, bundle %.*s\n",
+		    r->installs[i].kind, r->installs[i].name,
+		    r->installs[i].version, CML_ATTEST_SHORT_HASH,
+		    r->installs[i].bundle_digest);
 	printf("attestation: ok\n");
 }
 
@@ -220,6 +246,34 @@ cml_attest_print_report(const struct report_result *r)
 }
 
 /*
+ * Reads the file at path ("-": standard input), at most max bytes (what:
+ * what it should be); NULL after saying why on standard error.
+ */
+static char *
+cml_attest_load(const char *path, size_t max, const char *what, size_t *len)
+{
+	char *data, *cause = NULL;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "cml-attest: %s: cannot open: %s\n", path,
+		    strerror(errno));
+		return NULL;
+	}
+	data = cml_attest_read(fd, max, what, len, &cause);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (data == NULL) {
+		fprintf(stderr, "cml-attest: %s: %s\n", strcmp(path, "-") == 0 ?
+		    "standard input" : path, cause);
+		free(cause);
+	}
+	return data;
+}
+
+/*
  * Verifies the report in path ("-": standard input) against the anchors
  * and, if uuid is not NULL, that it is that device's; prints it.  Returns
  * the exit status.
@@ -232,25 +286,11 @@ cml_attest_report(const char *path, const struct crypto_anchors *anchors,
 	struct report_want want;
 	char *data, *cause = NULL;
 	size_t len;
-	int fd, status = CML_ATTEST_EXIT_FAIL;
+	int status = CML_ATTEST_EXIT_FAIL;
 
-	if (strcmp(path, "-") == 0)
-		fd = STDIN_FILENO;
-	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		fprintf(stderr, "cml-attest: %s: cannot open: %s\n", path,
-		    strerror(errno));
+	if ((data = cml_attest_load(path, REPORT_FILE_MAX,
+	    "a provisioning report", &len)) == NULL)
 		return CML_ATTEST_EXIT_FAIL;
-	}
-	data = cml_attest_read(fd, REPORT_FILE_MAX, "a provisioning report",
-	    &len, &cause);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (data == NULL) {
-		fprintf(stderr, "cml-attest: %s: %s\n", strcmp(path, "-") == 0 ?
-		    "standard input" : path, cause);
-		free(cause);
-		return CML_ATTEST_EXIT_FAIL;
-	}
 	memset(&want, 0, sizeof want);
 	want.anchors = anchors->der;
 	want.anchor_lens = anchors->len;
@@ -275,6 +315,79 @@ out:
 	return status;
 }
 
+/* Prints what a receipt says was installed, as far as it was read. */
+static void
+cml_attest_print_install(const struct receipt_result *r)
+{
+	size_t i;
+
+	if (r->kind == NULL)
+		return;
+	printf("install %lld: %s %s %s, %s\n", r->id, r->kind, r->name,
+	    r->version, r->result);
+	printf("bundle: SHA-256 %s (of its signed manifest), %lld bytes\n",
+	    r->digest, r->size);
+	for (i = 0; i < r->nsigners; i++)
+		printf("signed by: %s%s%s%s\n", r->signers[i].subject,
+		    r->signers[i].anchor_kind != NULL ? " (" : "",
+		    r->signers[i].anchor_kind != NULL ?
+		    r->signers[i].anchor_kind : "",
+		    r->signers[i].anchor_kind != NULL ? " anchor)" : "");
+	printf("began: %s, ended: %s\n", r->began, r->ended != NULL ?
+	    r->ended : "(not yet)");
+	if (r->detail != NULL)
+		printf("detail: %s\n", r->detail);
+	printf("device: %s (%s)\n", r->uuid, r->device_name);
+	printf("receipt: made %s by cml %s\n", r->made, r->cml_version);
+}
+
+/*
+ * Verifies the install receipt in path ("-": standard input) against the
+ * anchors and, if uuid is not NULL, that it is that device's; prints what
+ * was installed and every check passed.  Returns the exit status.
+ */
+static int
+cml_attest_receipt(const char *path, const struct crypto_anchors *anchors,
+    const char *uuid)
+{
+	struct receipt_result result;
+	struct report_want want;
+	char *data, *cause = NULL;
+	size_t len, i;
+	int rc, status = CML_ATTEST_EXIT_FAIL;
+
+	if ((data = cml_attest_load(path, RECEIPT_FILE_MAX,
+	    "an install receipt", &len)) == NULL)
+		return CML_ATTEST_EXIT_FAIL;
+	memset(&want, 0, sizeof want);
+	want.anchors = anchors->der;
+	want.anchor_lens = anchors->len;
+	want.nanchors = anchors->n;
+	rc = receipt_verify(data, len, &want, &result, &cause);
+	if (rc == 0 && uuid != NULL && strcasecmp(uuid, result.uuid) != 0) {
+		cause = xasprintf("the receipt is of device %s, not of %s",
+		    result.uuid, uuid);
+		rc = -1;
+	}
+	cml_attest_print_install(&result);
+	for (i = 0; i < result.nchecks; i++)
+		printf("check %s: ok: %s\n", result.checks[i].name,
+		    result.checks[i].detail);
+	receipt_result_clear(&result);
+	if (rc == -1) {
+		fflush(stdout);
+		fprintf(stderr, "cml-attest: the receipt does not verify: %s\n",
+		    cause);
+		goto out;
+	}
+	printf("receipt: ok\n");
+	status = CML_ATTEST_EXIT_OK;
+out:
+	free(cause);
+	free(data);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -282,6 +395,7 @@ main(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'a' },
 		{ "nonce", required_argument, NULL, 'n' },
 		{ "report", required_argument, NULL, 'r' },
+		{ "receipt", required_argument, NULL, 'R' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -293,13 +407,13 @@ main(int argc, char **argv)
 	unsigned char nonce[CRYPTO_ATTEST_NONCE_MAX];
 	size_t ncas = 0, len;
 	const char **cas = NULL, *nonce_hex = NULL, *uuid = NULL, *path;
-	const char *report = NULL;
+	const char *report = NULL, *receipt = NULL;
 	char *data = NULL, *cause = NULL;
 	int ch, fd, n, status = CML_ATTEST_EXIT_FAIL;
 
 	memset(&want, 0, sizeof want);
 	memset(&anchors, 0, sizeof anchors);
-	while ((ch = getopt_long(argc, argv, ":a:n:r:u:h", longopts,
+	while ((ch = getopt_long(argc, argv, ":a:n:r:R:u:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -311,6 +425,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			report = optarg;
+			break;
+		case 'R':
+			receipt = optarg;
 			break;
 		case 'u':
 			uuid = optarg;
@@ -344,19 +461,28 @@ main(int argc, char **argv)
 		return cml_attest_usage_error("needs at least one --ca FILE",
 		    NULL);
 	}
-	if (report != NULL && (nonce_hex != NULL || optind < argc)) {
+	if (report != NULL && receipt != NULL) {
 		free(cas);
-		return cml_attest_usage_error("--report FILE takes no --nonce "
-		    "and no other FILE", NULL);
+		return cml_attest_usage_error("--report and --receipt: one at a "
+		    "time", NULL);
 	}
-	if (report != NULL) {
+	if ((report != NULL || receipt != NULL) &&
+	    (nonce_hex != NULL || optind < argc)) {
+		free(cas);
+		return cml_attest_usage_error(report != NULL ? "--report FILE "
+		    "takes no --nonce and no other FILE" : "--receipt FILE "
+		    "takes no --nonce (its quote's nonce is the receipt's "
+		    "SHA-256) and no other FILE", NULL);
+	}
+	if (report != NULL || receipt != NULL) {
 		if (crypto_anchors_load(&anchors, cas, ncas, &cause) == -1) {
 			fprintf(stderr, "cml-attest: %s\n", cause);
 			free(cause);
 			free(cas);
 			return CML_ATTEST_EXIT_FAIL;
 		}
-		status = cml_attest_report(report, &anchors, uuid);
+		status = report != NULL ? cml_attest_report(report, &anchors,
+		    uuid) : cml_attest_receipt(receipt, &anchors, uuid);
 		crypto_anchors_clear(&anchors);
 		free(cas);
 		return status;
@@ -364,7 +490,8 @@ main(int argc, char **argv)
 	if (nonce_hex == NULL) {
 		free(cas);
 		return cml_attest_usage_error("needs --nonce HEX (the nonce "
-		    "the attestation was asked with) or --report FILE", NULL);
+		    "the attestation was asked with), --report FILE or "
+		    "--receipt FILE", NULL);
 	}
 	if ((n = crypto_attest_unhex(nonce_hex, nonce, sizeof nonce)) <
 	    CRYPTO_ATTEST_NONCE_MIN) {

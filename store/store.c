@@ -282,6 +282,55 @@ static const char *const store_main_migrations[] = {
 	" detail TEXT,"
 	" end_ms INTEGER"
 	")" STORE_STRICT ";",
+
+	/*
+	 * 12: installs in the measurement log.  An entry is the start of a
+	 * container (container, guest OS, its manifest's and the config's
+	 * hashes, as before) or an install put in place (the update's kind,
+	 * the bundle's name, and as manifest_hash the SHA-256 of the
+	 * bundle's signed manifest, the history's digest).  Entries of
+	 * before are starts; the table is made anew (NOT NULL and CHECKs
+	 * change) with its seq counter, so that no seq is given twice.
+	 */
+	"CREATE TABLE main.measurement_12 ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time_ms INTEGER NOT NULL,"
+	" reset_count INTEGER CHECK (reset_count >= 0),"
+	" event TEXT NOT NULL DEFAULT 'start'"
+	"  CHECK (event IN ('start', 'install')),"
+	" container TEXT,"
+	" guestos TEXT,"
+	" kind TEXT CHECK (kind IN ('guestos', 'configs', 'cml', 'boot')),"
+	" name TEXT,"
+	" version TEXT NOT NULL,"
+	" manifest_hash TEXT NOT NULL CHECK (length(manifest_hash) = 64),"
+	" config_hash TEXT CHECK (length(config_hash) = 64),"
+	" digest TEXT NOT NULL CHECK (length(digest) = 64),"
+	" pcr INTEGER CHECK (pcr >= 0 AND pcr < 24),"
+	" pcr_value TEXT CHECK (length(pcr_value) = 64),"
+	" CHECK ((reset_count IS NULL) = (pcr_value IS NULL) AND"
+	"  (pcr IS NULL) = (pcr_value IS NULL)),"
+	" CHECK (CASE event WHEN 'start' THEN container IS NOT NULL AND"
+	"  guestos IS NOT NULL AND config_hash IS NOT NULL AND kind IS NULL"
+	"  AND name IS NULL ELSE container IS NULL AND guestos IS NULL AND"
+	"  config_hash IS NULL AND kind IS NOT NULL AND name IS NOT NULL END)"
+	")" STORE_STRICT ";"
+	"INSERT INTO main.measurement_12 (seq, time_ms, reset_count, event,"
+	" container, guestos, version, manifest_hash, config_hash, digest,"
+	" pcr, pcr_value) SELECT seq, time_ms, reset_count, 'start',"
+	" container, guestos, version, manifest_hash, config_hash, digest,"
+	" pcr, pcr_value FROM main.measurement;"
+	"UPDATE main.sqlite_sequence SET seq = max(seq, coalesce((SELECT seq"
+	" FROM main.sqlite_sequence WHERE name = 'measurement'), 0))"
+	" WHERE name = 'measurement_12';"
+	"INSERT INTO main.sqlite_sequence (name, seq) SELECT 'measurement_12',"
+	" seq FROM main.sqlite_sequence WHERE name = 'measurement' AND NOT"
+	" EXISTS (SELECT 1 FROM main.sqlite_sequence"
+	" WHERE name = 'measurement_12');"
+	"DROP TABLE main.measurement;"
+	"ALTER TABLE main.measurement_12 RENAME TO measurement;"
+	"CREATE INDEX main.measurement_reset"
+	" ON measurement (reset_count, seq);",
 };
 
 /* The migrations of audit.db, numbered as those of cml.db. */
@@ -2143,6 +2192,13 @@ store_device_cert_remove(struct store *st, char **cause)
 	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
 
+/* An entry's event: a start unless it says otherwise. */
+static const char *
+store_measurement_event(const struct store_measurement *m)
+{
+	return m->event != NULL ? m->event : "start";
+}
+
 /* Appends an entry to the measurement log and sets m->seq; -1 on error. */
 int
 store_measurement_add(struct store *st, struct store_measurement *m,
@@ -2150,18 +2206,20 @@ store_measurement_add(struct store *st, struct store_measurement *m,
 {
 	const struct store_arg args[] = {
 		STORE_INT(m->time_ms != 0 ? m->time_ms : store_now_ms()),
-		STORE_INT(m->reset_count), STORE_TEXT(m->container),
-		STORE_TEXT(m->guestos), STORE_TEXT(m->version),
-		STORE_TEXT(m->manifest_hash), STORE_TEXT(m->config_hash),
-		STORE_TEXT(m->digest), STORE_INT(m->pcr),
-		STORE_TEXT(m->pcr_value),
+		STORE_INT(m->reset_count), STORE_TEXT(store_measurement_event(m)),
+		STORE_TEXT(m->container), STORE_TEXT(m->guestos),
+		STORE_TEXT(m->kind), STORE_TEXT(m->name),
+		STORE_TEXT(m->version), STORE_TEXT(m->manifest_hash),
+		STORE_TEXT(m->config_hash), STORE_TEXT(m->digest),
+		STORE_INT(m->pcr), STORE_TEXT(m->pcr_value),
 	};
 	int rc;
 
 	rc = store_run(st->db, "INSERT INTO main.measurement (time_ms, "
-	    "reset_count, container, guestos, version, manifest_hash, "
-	    "config_hash, digest, pcr, pcr_value) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args, STORE_NITEMS(args));
+	    "reset_count, event, container, guestos, kind, name, version, "
+	    "manifest_hash, config_hash, digest, pcr, pcr_value) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args,
+	    STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot append to the "
 		    "measurement log in %s", st->path[STORE_MAIN]);
@@ -2174,7 +2232,7 @@ store_measurement_add(struct store *st, struct store_measurement *m,
 /* One row of the measurement log, as read (strings owned). */
 struct store_measurement_row {
 	struct store_measurement m;
-	char *s[8];
+	char *s[10];
 };
 
 /*
@@ -2195,10 +2253,10 @@ store_measurement_list(struct store *st, long long reset_count,
 	int rc, ret = -1;
 
 	rc = store_prepare(st->db, &stmt, "SELECT seq, time_ms, reset_count, "
-	    "container, guestos, version, manifest_hash, config_hash, digest, "
-	    "pcr, pcr_value FROM main.measurement WHERE pcr_value IS NOT "
-	    "NULL AND (?1 < 0 OR reset_count = ?1) ORDER BY seq", args,
-	    STORE_NITEMS(args));
+	    "event, container, guestos, kind, name, version, manifest_hash, "
+	    "config_hash, digest, pcr, pcr_value FROM main.measurement WHERE "
+	    "pcr_value IS NOT NULL AND (?1 < 0 OR reset_count = ?1) ORDER BY "
+	    "seq", args, STORE_NITEMS(args));
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			all = xreallocarray(all, n + 1, sizeof *all);
@@ -2207,18 +2265,23 @@ store_measurement_list(struct store *st, long long reset_count,
 			r->m.seq = sqlite3_column_int64(stmt, 0);
 			r->m.time_ms = sqlite3_column_int64(stmt, 1);
 			r->m.reset_count = sqlite3_column_int64(stmt, 2);
-			for (j = 0; j < 6; j++)
-				r->s[j] = xstrdup(store_column_text(stmt,
-				    3 + (int)j));
-			r->m.pcr = sqlite3_column_int64(stmt, 9);
-			r->s[6] = xstrdup(store_column_text(stmt, 10));
-			r->m.container = r->s[0];
-			r->m.guestos = r->s[1];
-			r->m.version = r->s[2];
-			r->m.manifest_hash = r->s[3];
-			r->m.config_hash = r->s[4];
-			r->m.digest = r->s[5];
-			r->m.pcr_value = r->s[6];
+			/* NULL stays NULL: a start has no kind, and so on */
+			for (j = 0; j < 9; j++)
+				r->s[j] = sqlite3_column_type(stmt, 3 +
+				    (int)j) == SQLITE_NULL ? NULL :
+				    xstrdup(store_column_text(stmt, 3 + (int)j));
+			r->m.pcr = sqlite3_column_int64(stmt, 12);
+			r->s[9] = xstrdup(store_column_text(stmt, 13));
+			r->m.event = r->s[0];
+			r->m.container = r->s[1];
+			r->m.guestos = r->s[2];
+			r->m.kind = r->s[3];
+			r->m.name = r->s[4];
+			r->m.version = r->s[5];
+			r->m.manifest_hash = r->s[6];
+			r->m.config_hash = r->s[7];
+			r->m.digest = r->s[8];
+			r->m.pcr_value = r->s[9];
 		}
 	}
 	sqlite3_finalize(stmt);
@@ -2232,7 +2295,7 @@ store_measurement_list(struct store *st, long long reset_count,
 		ret = cb(&all[i].m, arg);
 out:
 	for (i = 0; i < n; i++)
-		for (j = 0; j < 8; j++)
+		for (j = 0; j < STORE_NITEMS(all[i].s); j++)
 			free(all[i].s[j]);
 	free(all);
 	return ret;
@@ -2248,15 +2311,18 @@ store_measurement_begin(struct store *st, struct store_measurement *m,
 {
 	const struct store_arg args[] = {
 		STORE_INT(m->time_ms != 0 ? m->time_ms : store_now_ms()),
+		STORE_TEXT(store_measurement_event(m)),
 		STORE_TEXT(m->container), STORE_TEXT(m->guestos),
+		STORE_TEXT(m->kind), STORE_TEXT(m->name),
 		STORE_TEXT(m->version), STORE_TEXT(m->manifest_hash),
 		STORE_TEXT(m->config_hash), STORE_TEXT(m->digest),
 	};
 	int rc;
 
 	rc = store_run(st->db, "INSERT INTO main.measurement (time_ms, "
-	    "container, guestos, version, manifest_hash, config_hash, digest) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?)", args, STORE_NITEMS(args));
+	    "event, container, guestos, kind, name, version, manifest_hash, "
+	    "config_hash, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args,
+	    STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot write to the "
 		    "measurement log in %s", st->path[STORE_MAIN]);

@@ -516,20 +516,28 @@ int store_container_key_wipe(struct store *st, const char *container,
     char **report, char **cause);
 
 /*
- * One entry of the measurement log (schema main, migration 6): a
- * container start measured into the measurement PCR.  Hashes and values
- * are 64 lower-case hex digits.
+ * One entry of the measurement log (schema main, migrations 6 and 12): a
+ * container start or an install measured into the measurement PCR.
+ * Hashes and values are 64 lower-case hex digits.
  */
 struct store_measurement {
 	long long seq; /* assigned by store_measurement_add */
 	long long time_ms; /* 0 when adding: now */
 	long long reset_count; /* the TPM's reset count of the extend */
-	const char *container;
-	const char *guestos;
+	const char *event; /* "start" (or NULL when adding) or "install" */
+	const char *container; /* a start's; NULL for an install */
+	const char *guestos; /* a start's; NULL for an install */
+	const char *kind; /* an install's update kind; NULL for a start */
+	const char *name; /* an install's bundle name; NULL for a start */
 	const char *version;
-	const char *manifest_hash; /* SHA-256 of the signed manifest */
-	const char *config_hash; /* SHA-256 of the container's config */
-	const char *digest; /* SHA-256(manifest_hash || config_hash), raw */
+	/* SHA-256 of the signed manifest: the guest OS's, or the bundle's */
+	const char *manifest_hash;
+	const char *config_hash; /* a start's config; NULL for an install */
+	/*
+	 * What was extended: a start's SHA-256(manifest_hash ||
+	 * config_hash), raw; an install's (crypto/measurelog.h).
+	 */
+	const char *digest;
 	long long pcr; /* the PCR extended */
 	const char *pcr_value; /* its value after the extend */
 };

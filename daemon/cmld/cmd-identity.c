@@ -463,28 +463,45 @@ out:
 	return rc;
 }
 
-/* Adds one log entry to the reply's array. */
-static int
+int
 identity_log_cb(const struct store_measurement *m, void *arg)
 {
+	/* the members crypto/attest.h names for each event, in order */
+	const char *const start_keys[] = {
+		"container", "guestos", "version", "manifest_hash",
+		"config_hash",
+	};
+	const char *const start_values[] = {
+		m->container, m->guestos, m->version, m->manifest_hash,
+		m->config_hash,
+	};
+	const char *const install_keys[] = {
+		"kind", "name", "version", "bundle_digest",
+	};
+	const char *const install_values[] = {
+		m->kind, m->name, m->version, m->manifest_hash,
+	};
 	struct json_object *o = json_object_new_object();
+	const char *const *keys = start_keys, *const *values = start_values;
+	size_t i, n = sizeof start_keys / sizeof start_keys[0];
 	char when[32];
+	int install = m->event != NULL && strcmp(m->event, "install") == 0;
 
+	if (install) {
+		keys = install_keys;
+		values = install_values;
+		n = sizeof install_keys / sizeof install_keys[0];
+	}
 	audit_format_time(m->time_ms, when, sizeof when);
 	json_object_object_add(o, "seq", json_object_new_int64(m->seq));
 	json_object_object_add(o, "time", json_object_new_string(when));
 	json_object_object_add(o, "reset_count",
 	    json_object_new_int64(m->reset_count));
-	json_object_object_add(o, "container",
-	    json_object_new_string(m->container));
-	json_object_object_add(o, "guestos",
-	    json_object_new_string(m->guestos));
-	json_object_object_add(o, "version",
-	    json_object_new_string(m->version));
-	json_object_object_add(o, "manifest_hash",
-	    json_object_new_string(m->manifest_hash));
-	json_object_object_add(o, "config_hash",
-	    json_object_new_string(m->config_hash));
+	json_object_object_add(o, "event",
+	    json_object_new_string(install ? "install" : "start"));
+	for (i = 0; i < n; i++)
+		json_object_object_add(o, keys[i],
+		    json_object_new_string(values[i] != NULL ? values[i] : ""));
 	json_object_object_add(o, "digest", json_object_new_string(m->digest));
 	/* pcr: the value after the extend, as cml-attest replays it */
 	json_object_object_add(o, "pcr_index", json_object_new_int64(m->pcr));
@@ -499,6 +516,59 @@ static const char *const identity_quote_fields[] = {
 	"certify_signature",
 };
 
+struct json_object *
+identity_evidence(struct cmld *cmld, struct json_object *params,
+    const char *nonce, long long measure_pcr, long long *reset_out,
+    char **cause)
+{
+	struct json_object *p, *log, *pcrs;
+	unsigned char extra[IDENTITY_NONCE_MAX];
+	char extrahex[2 * IDENTITY_NONCE_MAX + 1];
+	const char *v;
+	long long reset = -1;
+	size_t i, extralen = 0;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "nonce", json_object_new_string(nonce));
+	for (i = 0; i < sizeof identity_quote_fields /
+	    sizeof identity_quote_fields[0]; i++) {
+		v = identity_string(params, identity_quote_fields[i]);
+		if (v == NULL || strlen(v) > IDENTITY_FIELD_MAX) {
+			*cause = xasprintf("tpm2d's quote lacks %s",
+			    identity_quote_fields[i]);
+			goto fail;
+		}
+		json_object_object_add(p, identity_quote_fields[i],
+		    json_object_new_string(v));
+	}
+	if (!json_object_object_get_ex(params, "pcrs", &pcrs) ||
+	    !json_object_is_type(pcrs, json_type_array) ||
+	    identity_quote_info(identity_string(params, "quote"), &reset,
+	    extra, &extralen) == -1) {
+		*cause = xstrdup("tpm2d's quote is malformed");
+		goto fail;
+	}
+	crypto_hex(extra, extralen, extrahex);
+	if (strcmp(extrahex, nonce) != 0) {
+		*cause = xstrdup("tpm2d's quote does not carry the nonce");
+		goto fail;
+	}
+	json_object_object_add(p, "pcrs", json_object_get(pcrs));
+	json_object_object_add(p, "reset_count", json_object_new_int64(reset));
+	json_object_object_add(p, "measure_pcr",
+	    json_object_new_int64(measure_pcr));
+	log = json_object_new_array();
+	json_object_object_add(p, "log", log);
+	if (store_measurement_list(cmld->store, reset, identity_log_cb, log,
+	    cause) == -1)
+		goto fail;
+	*reset_out = reset;
+	return p;
+fail:
+	json_object_put(p);
+	return NULL;
+}
+
 /* tpm2d quoted (or not): the reply with the log and the certificate. */
 static void
 identity_attest_quoted(void *arg, const char *error,
@@ -508,12 +578,9 @@ identity_attest_quoted(void *arg, const char *error,
 	struct call *call = at->call;
 	struct cmld *cmld = call_cmld(call);
 	struct store_device_cert c;
-	struct json_object *p, *log, *pcrs;
-	unsigned char extra[IDENTITY_NONCE_MAX];
-	char extrahex[2 * IDENTITY_NONCE_MAX + 1], *cause = NULL, *pem;
-	const char *v;
+	struct json_object *p, *log;
+	char *cause = NULL, *pem;
 	long long reset = -1;
-	size_t i, extralen = 0;
 	int rc;
 
 	if (error != NULL) {
@@ -521,42 +588,13 @@ identity_attest_quoted(void *arg, const char *error,
 		    "quote failed: %s", tpm_error_message(params));
 		goto out;
 	}
-	p = json_object_new_object();
+	if ((p = identity_evidence(cmld, params, at->nonce, at->measure_pcr,
+	    &reset, &cause)) == NULL) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "cannot attest: %s",
+		    cause);
+		goto out;
+	}
 	json_object_object_add(p, "uuid", json_object_new_string(cmld->uuid));
-	json_object_object_add(p, "nonce", json_object_new_string(at->nonce));
-	for (i = 0; i < sizeof identity_quote_fields /
-	    sizeof identity_quote_fields[0]; i++) {
-		v = identity_string(params, identity_quote_fields[i]);
-		if (v == NULL || strlen(v) > IDENTITY_FIELD_MAX) {
-			json_object_put(p);
-			call_error(call, PROTO_ERR_FAILED, NULL, "cannot "
-			    "attest: tpm2d's quote lacks %s",
-			    identity_quote_fields[i]);
-			goto out;
-		}
-		json_object_object_add(p, identity_quote_fields[i],
-		    json_object_new_string(v));
-	}
-	if (!json_object_object_get_ex(params, "pcrs", &pcrs) ||
-	    !json_object_is_type(pcrs, json_type_array) ||
-	    identity_quote_info(identity_string(params, "quote"), &reset,
-	    extra, &extralen) == -1) {
-		json_object_put(p);
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot attest: "
-		    "tpm2d's quote is malformed");
-		goto out;
-	}
-	crypto_hex(extra, extralen, extrahex);
-	if (strcmp(extrahex, at->nonce) != 0) {
-		json_object_put(p);
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot attest: "
-		    "tpm2d's quote does not carry the nonce");
-		goto out;
-	}
-	json_object_object_add(p, "pcrs", json_object_get(pcrs));
-	json_object_object_add(p, "reset_count", json_object_new_int64(reset));
-	json_object_object_add(p, "measure_pcr",
-	    json_object_new_int64(at->measure_pcr));
 
 	rc = store_device_cert_get(cmld->store, &c, &cause);
 	/* with its chain: a verifier needs the anchor alone */
@@ -575,20 +613,11 @@ identity_attest_quoted(void *arg, const char *error,
 		    cause);
 		goto out;
 	}
-	log = json_object_new_array();
-	if (store_measurement_list(cmld->store, reset, identity_log_cb, log,
-	    &cause) == -1) {
-		json_object_put(log);
-		json_object_put(p);
-		call_error(call, PROTO_ERR_FAILED, NULL, "cannot attest: %s",
-		    cause);
-		goto out;
-	}
+	log = json_object_object_get(p, "log");
 	call_set_details(call, "quote with nonce %s: TPM reset %lld, %zu "
 	    "measurement log entries, %s", at->nonce, reset,
 	    json_object_array_length(log), rc == 1 ? "with the device "
 	    "certificate" : "no device certificate");
-	json_object_object_add(p, "log", log);
 	call_reply(call, p);
 out:
 	free(cause);

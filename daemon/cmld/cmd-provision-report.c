@@ -56,13 +56,7 @@ preport_free(struct preport *pr)
 static const char *
 preport_string(struct json_object *o, const char *key)
 {
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) > PREPORT_FIELD_MAX)
-		return NULL;
-	return json_object_get_string(v);
+	return tpm_answer_string(o, key, PREPORT_FIELD_MAX);
 }
 
 /* The steps tried, by index in store_provision_steps. */
@@ -128,8 +122,11 @@ preport_anchor_cb(const struct store_anchor *a, void *arg)
 	struct preport_anchors *pa = arg;
 	char when[PREPORT_TIME_LEN];
 
-	ca_format_time(a->not_after, when, sizeof when);
-	report_add_anchor(pa->r, a->kind, a->subject, a->fingerprint, when);
+	if (pa->r != NULL) {
+		ca_format_time(a->not_after, when, sizeof when);
+		report_add_anchor(pa->r, a->kind, a->subject, a->fingerprint,
+		    when);
+	}
 	/* One device CA is installed (provision certificate); the first. */
 	if (pa->ca_pem == NULL && strcmp(a->kind, "device") == 0 &&
 	    (pa->ca_pem = crypto_der_pem(a->der, a->der_len,
@@ -137,6 +134,39 @@ preport_anchor_cb(const struct store_anchor *a, void *arg)
 		snprintf(pa->ca_fingerprint, sizeof pa->ca_fingerprint, "%s",
 		    a->fingerprint);
 	return 0;
+}
+
+int
+preport_credentials(struct cmld *cmld, char **certificate, char **ca,
+    char **cause)
+{
+	struct preport_anchors pa;
+	struct store_device_cert c;
+	int rc;
+
+	*certificate = *ca = NULL;
+	memset(&pa, 0, sizeof pa);
+	memset(&c, 0, sizeof c);
+	if (store_anchor_list(cmld->store, preport_anchor_cb, &pa,
+	    cause) == -1 ||
+	    (rc = store_device_cert_get(cmld->store, &c, cause)) == -1)
+		goto fail;
+	/* with its chain: a verifier needs the root alone */
+	if (rc == 1 && (*certificate = crypto_devcert_pem(c.der, c.der_len,
+	    c.chain, c.chain_len)) == NULL) {
+		*cause = xstrdup("the device certificate in the store or its "
+		    "chain cannot be encoded as PEM");
+		goto fail;
+	}
+	if (rc == 0)
+		*certificate = xstrdup("");
+	*ca = pa.ca_pem != NULL ? pa.ca_pem : xstrdup("");
+	store_device_cert_clear(&c);
+	return 0;
+fail:
+	store_device_cert_clear(&c);
+	free(pa.ca_pem);
+	return -1;
 }
 
 /*

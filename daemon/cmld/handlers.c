@@ -60,6 +60,7 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_PROVISION_SETTINGS] = cmd_provision_settings,
 	[CMD_ID_PROVISION_LOCK] = cmd_provision_lock,
 	[CMD_ID_PROVISION_REPORT] = cmd_provision_report,
+	[CMD_ID_UPDATE_RECEIPT] = cmd_update_receipt,
 	[CMD_ID_TOKEN_INIT] = cmd_token_init,
 	[CMD_ID_TOKEN_STATUS] = cmd_token_status,
 	[CMD_ID_TOKEN_READERS] = cmd_token_readers,

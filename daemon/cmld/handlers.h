@@ -35,6 +35,24 @@ void cmd_device_cert_install(struct call *call);
 /* Attest: tpm2d's quote with the measurement log and the certificate. */
 void cmd_device_attest(struct call *call);
 struct cmld;
+struct store_measurement;
+/*
+ * Adds a measurement log entry to arg (a json array) in the form
+ * crypto/attest.h names: the log of Device.Attest and Update.Receipt.
+ * Returns 0.
+ */
+int identity_log_cb(const struct store_measurement *m, void *arg);
+/*
+ * The evidence of a quote tpm2d answered (its parameters) for nonce (hex,
+ * lower case): the quote's members as tpm2d gives them, the nonce, the
+ * PCR values, the quote's TPM reset count (also in *reset) and
+ * measure_pcr, and the measurement log of that reset, as cml-attest reads
+ * them (crypto/attest.h).  NULL with *cause set when the quote is
+ * malformed or not of the nonce, or the log cannot be read.
+ */
+struct json_object *identity_evidence(struct cmld *cmld,
+    struct json_object *params, const char *nonce, long long measure_pcr,
+    long long *reset, char **cause);
 /*
  * Adds the device certificate's subject ("certificate", "none" without
  * one) and end of validity ("certificate_not_after") to a Status reply.
@@ -60,6 +78,14 @@ void cmd_provision_settings(struct call *call);
 void cmd_provision_lock(struct call *call);
 /* Report (cmd-provision-report.c): the report, signed in the TPM. */
 void cmd_provision_report(struct call *call);
+
+/* org.cml.Update */
+/*
+ * Receipt (cmd-update-receipt.c): a receipt of an install (param "id",
+ * default the newest), signed in the TPM, with a quote over it and the
+ * measurement log.
+ */
+void cmd_update_receipt(struct call *call);
 
 /* org.cml.Token (cmd-token.c): every one a call of scd */
 /* Init: makes a container's token and binds a new wrapped key to it. */

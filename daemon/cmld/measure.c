@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,25 +29,64 @@
 #include "ctx.h"
 #include "log.h"
 #include "measure.h"
+#include "measurelog.h"
 #include "phases.h"
 #include "proto.h"
 #include "store.h"
 #include "tpm.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* The most pending entries a completed extend is matched with. */
 #define MEASURE_PENDING_MAX 8
+/* The most bytes of an install's kind, name and version. */
+#define MEASURE_TEXT_MAX 64
 
 /* A measurement waiting for tpm2d's answer. */
 struct measure {
 	struct cmld *cmld;
 	long long seq; /* its pending entry in the log */
-	char *container;
+	int install; /* an install's, else a start's */
+	char *container; /* a start's; NULL */
+	char *what; /* names it in messages: "container web", "install ..." */
 	char digest[CRYPTO_SHA256_HEX];
 	struct phases *ph; /* the start's; NULL */
 	measure_cb cb;
 	void *arg;
 };
+
+static void
+measure_audit(struct measure *ms, const char *result, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Audits what befell a measurement: a start's as its container's record,
+ * an install's as the daemon's.
+ */
+static void
+measure_audit(struct measure *ms, const char *result, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (ms->install)
+		audit_write(ms->cmld, "daemon", "measurement", result,
+		    "measured install: %s: %s", ms->what, msg);
+	else
+		audit_container(ms->cmld, ms->container, result,
+		    "measured start: %s", msg);
+	free(msg);
+}
+
+/* What is measured, in messages: "start", "install". */
+static const char *
+measure_noun(const struct measure *ms)
+{
+	return ms->install ? "install" : "start";
+}
 
 /* Says whether s is 64 lower-case hex digits. */
 static int
@@ -89,13 +129,23 @@ measure_extend(unsigned char *pcr, const unsigned char *digest)
 	crypto_hash_final(h, pcr);
 }
 
+/* Frees a measurement; NULL does nothing. */
+static void
+measure_free(struct measure *ms)
+{
+	if (ms == NULL)
+		return;
+	free(ms->container);
+	free(ms->what);
+	free(ms);
+}
+
 /* Ends a measurement: the callback, then the state is freed. */
 static void
 measure_end(struct measure *ms, const char *error, const char *cause)
 {
 	ms->cb(ms->arg, error, cause);
-	free(ms->container);
-	free(ms);
+	measure_free(ms);
 }
 
 /*
@@ -126,7 +176,7 @@ measure_resolve(struct measure *ms, long long reset, long long index,
 	    MEASURE_PENDING_MAX, seqs, digests, &n, &cause) == -1 ||
 	    (rc = store_measurement_last(cmld->store, reset, last,
 	    sizeof last, &cause)) == -1) {
-		log_warnx("measured start: %s", cause);
+		log_warnx("measured %s: %s", measure_noun(ms), cause);
 		free(cause);
 		return;
 	}
@@ -163,7 +213,8 @@ measure_resolve(struct measure *ms, long long reset, long long index,
 			crypto_hex(v, sizeof v, hex);
 			if (store_measurement_confirm(cmld->store, &seqs[i],
 			    reset, index, hex, &cause) == -1) {
-				log_warnx("measured start: %s", cause);
+				log_warnx("measured %s: %s", measure_noun(ms),
+				    cause);
 				free(cause);
 				cause = NULL;
 				continue;
@@ -172,7 +223,7 @@ measure_resolve(struct measure *ms, long long reset, long long index,
 			    "the extend of measurement log entry %lld (digest "
 			    "%s) was found in PCR %lld after all (tpm2d "
 			    "answered it too late, or cmld ended first): the "
-			    "entry is completed; that start itself was refused",
+			    "entry is completed; what it measured was refused",
 			    seqs[i], digests[i], index);
 		}
 		/*
@@ -184,7 +235,7 @@ measure_resolve(struct measure *ms, long long reset, long long index,
 	/* Those that never happened (tpm2d unreachable) must not pile up. */
 	if (store_measurement_prune(cmld->store, MEASURE_PENDING_MAX,
 	    &cause) == -1) {
-		log_warnx("measured start: %s", cause);
+		log_warnx("measured %s: %s", measure_noun(ms), cause);
 		free(cause);
 		cause = NULL;
 	}
@@ -217,11 +268,11 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 		 */
 		if (strncmp(error, "org.cml.TPM.", 12) == 0 &&
 		    store_measurement_drop(cmld->store, ms->seq, &why) == -1) {
-			log_warnx("measured start: %s", why);
+			log_warnx("measured %s: %s", measure_noun(ms), why);
 			free(why);
 		}
-		cause = xasprintf("cannot measure the start: %s",
-		    tpm_error_message(params));
+		cause = xasprintf("cannot measure the %s: %s",
+		    measure_noun(ms), tpm_error_message(params));
 		measure_end(ms, PROTO_ERR_FAILED, cause);
 		free(cause);
 		return;
@@ -241,11 +292,12 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 	if (index < 0 || index > 23 || reset < 0 ||
 	    !measure_is_sha256_hex(value)) {
 		/* The PCR may have moved: the entry stays pending. */
-		audit_container(cmld, ms->container, PROTO_ERR_FAILED,
-		    "measured start: tpm2d's answer to Extend of %s is "
-		    "malformed", ms->digest);
-		measure_end(ms, PROTO_ERR_FAILED, "cannot measure the start: "
-		    "tpm2d's answer to Extend is malformed");
+		measure_audit(ms, PROTO_ERR_FAILED, "tpm2d's answer to Extend "
+		    "of %s is malformed", ms->digest);
+		cause = xasprintf("cannot measure the %s: tpm2d's answer to "
+		    "Extend is malformed", measure_noun(ms));
+		measure_end(ms, PROTO_ERR_FAILED, cause);
+		free(cause);
 		return;
 	}
 	measure_resolve(ms, reset, index, value);
@@ -254,18 +306,17 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 	 * "failed" puts it there before the answer.  Lost with the whole
 	 * system, it would leave the entry pending in a reset that is over.
 	 */
-	ctr_store_lazy(cmld, 1);
+	ctr_store_lazy(cmld, !ms->install);
 	rc = store_measurement_confirm(cmld->store, &ms->seq, reset, index,
 	    value, &why);
 	ctr_store_lazy(cmld, 0);
 	if (rc != 1) {
-		audit_container(cmld, ms->container, PROTO_ERR_FAILED,
-		    "measured start: PCR %lld extended with %s, but the "
-		    "measurement log could not be completed (%s)", index,
-		    ms->digest, why != NULL ? why : "its entry is gone");
-		cause = xasprintf("the start was measured, but the "
+		measure_audit(ms, PROTO_ERR_FAILED, "PCR %lld extended with "
+		    "%s, but the measurement log could not be completed (%s)",
+		    index, ms->digest, why != NULL ? why : "its entry is gone");
+		cause = xasprintf("the %s was measured, but the "
 		    "measurement log could not be completed: %s",
-		    why != NULL ? why : "its entry is gone");
+		    measure_noun(ms), why != NULL ? why : "its entry is gone");
 		measure_end(ms, PROTO_ERR_FAILED, cause);
 		free(cause);
 		free(why);
@@ -273,10 +324,53 @@ measure_extended(void *arg, const char *error, struct json_object *params)
 	}
 	phases_mark(ms->ph, "confirm");
 	/* The log entry is the record; the start's own record follows. */
-	log_info("container %s: start measured into PCR %lld = %s (TPM reset "
-	    "%lld, log entry %lld)", ms->container, index, value, reset,
+	log_info("%s: %s measured into PCR %lld = %s (TPM reset %lld, log "
+	    "entry %lld)", ms->what, measure_noun(ms), index, value, reset,
 	    ms->seq);
 	measure_end(ms, NULL, NULL);
+}
+
+/*
+ * Writes the pending entry m of ms (m->digest is ms's), then asks tpm2d
+ * for the extend; ms is freed on failure, when *cause is set.  A start's
+ * entry is not waited for on the disk (see measure_start); an install's
+ * is, its commit being its own.
+ */
+static int
+measure_begin(struct measure *ms, struct store_measurement *m, char **cause)
+{
+	struct cmld *cmld = ms->cmld;
+	struct json_object *p;
+	char *why = NULL;
+	int rc;
+
+	ctr_store_lazy(cmld, !ms->install);
+	m->digest = ms->digest;
+	rc = store_measurement_begin(cmld->store, m, &why);
+	ctr_store_lazy(cmld, 0);
+	if (rc == -1) {
+		*cause = xasprintf("cannot measure the %s: %s",
+		    measure_noun(ms), why);
+		goto fail;
+	}
+	ms->seq = m->seq;
+	p = json_object_new_object();
+	json_object_object_add(p, "digest", json_object_new_string(ms->digest));
+	if (tpm_call(cmld, "Extend", p, measure_extended, ms, &why) == -1) {
+		*cause = xasprintf("cannot measure the %s: %s",
+		    measure_noun(ms), why);
+		free(why);
+		why = NULL;
+		/* tpm2d was not asked: no extend */
+		if (store_measurement_drop(cmld->store, ms->seq, &why) == -1)
+			log_warnx("measured %s: %s", measure_noun(ms), why);
+		goto fail;
+	}
+	return 0;
+fail:
+	free(why);
+	measure_free(ms);
+	return -1;
 }
 
 int
@@ -286,11 +380,9 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	struct store_measurement m = { 0 };
 	struct measure *ms;
 	struct crypto_hash *h;
-	struct json_object *p;
 	unsigned char mh[CRYPTO_SHA256_LEN], ch[CRYPTO_SHA256_LEN];
 	unsigned char d[CRYPTO_SHA256_LEN];
-	char mhex[CRYPTO_SHA256_HEX], chex[CRYPTO_SHA256_HEX], *why = NULL;
-	int rc;
+	char mhex[CRYPTO_SHA256_HEX], chex[CRYPTO_SHA256_HEX];
 
 	h = crypto_sha256_new();
 	crypto_hash_update(h, w->manifest, w->manifest_len);
@@ -298,14 +390,12 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	h = crypto_sha256_new();
 	crypto_hash_update(h, w->config, w->config_len);
 	crypto_hash_final(h, ch);
-	h = crypto_sha256_new();
-	crypto_hash_update(h, mh, sizeof mh);
-	crypto_hash_update(h, ch, sizeof ch);
-	crypto_hash_final(h, d);
+	measurelog_start_digest(mh, ch, d);
 
 	ms = xcalloc(1, sizeof *ms);
 	ms->cmld = cmld;
 	ms->container = xstrdup(w->container);
+	ms->what = xasprintf("container %s", w->container);
 	crypto_hex(mh, sizeof mh, mhex);
 	crypto_hex(ch, sizeof ch, chex);
 	crypto_hex(d, sizeof d, ms->digest);
@@ -322,35 +412,69 @@ measure_start(struct cmld *cmld, const struct measure_what *w,
 	 * the next reset begin at zero, and the entry's reset is over); an
 	 * orderly suspend writes it to the disk first.
 	 */
-	ctr_store_lazy(cmld, 1);
 	m.container = w->container;
 	m.guestos = w->guestos;
 	m.version = w->version;
 	m.manifest_hash = mhex;
 	m.config_hash = chex;
-	m.digest = ms->digest;
-	rc = store_measurement_begin(cmld->store, &m, &why);
-	ctr_store_lazy(cmld, 0);
-	if (rc == -1) {
-		*cause = xasprintf("cannot measure the start: %s", why);
-		goto fail;
+	return measure_begin(ms, &m, cause);
+}
+
+int
+measure_install_digest(const char *kind, const char *name,
+    const char *version, const char *digest_hex,
+    char out[CRYPTO_SHA256_HEX], char **cause)
+{
+	unsigned char bundle[CRYPTO_SHA256_LEN], d[CRYPTO_SHA256_LEN];
+
+	if (!measure_is_sha256_hex(digest_hex)) {
+		*cause = xstrdup("the bundle's digest is no SHA-256 (64 "
+		    "lower-case hex digits)");
+		return -1;
 	}
-	ms->seq = m.seq;
-	p = json_object_new_object();
-	json_object_object_add(p, "digest", json_object_new_string(ms->digest));
-	if (tpm_call(cmld, "Extend", p, measure_extended, ms, &why) == -1) {
-		*cause = xasprintf("cannot measure the start: %s", why);
-		free(why);
-		why = NULL;
-		/* tpm2d was not asked: no extend */
-		if (store_measurement_drop(cmld->store, ms->seq, &why) == -1)
-			log_warnx("measured start: %s", why);
-		goto fail;
+	if (kind == NULL || name == NULL || version == NULL ||
+	    *kind == '\0' || *name == '\0' || *version == '\0' ||
+	    strlen(kind) > MEASURE_TEXT_MAX || strlen(name) > MEASURE_TEXT_MAX ||
+	    strlen(version) > MEASURE_TEXT_MAX ||
+	    !utf8_valid(kind, strlen(kind)) || !utf8_valid(name, strlen(name)) ||
+	    !utf8_valid(version, strlen(version))) {
+		*cause = xasprintf("an install is measured with its kind, "
+		    "name and version: each 1 to %d bytes of UTF-8",
+		    MEASURE_TEXT_MAX);
+		return -1;
 	}
+	measure_unhex(digest_hex, bundle);
+	measurelog_install_digest(kind, name, version, bundle, d);
+	crypto_hex(d, sizeof d, out);
 	return 0;
-fail:
-	free(why);
-	free(ms->container);
-	free(ms);
-	return -1;
+}
+
+int
+measure_install(struct cmld *cmld, const char *kind, const char *name,
+    const char *version, const char *digest_hex, measure_cb cb, void *arg,
+    char **cause)
+{
+	struct store_measurement m = { 0 };
+	struct measure *ms;
+	char d[CRYPTO_SHA256_HEX], *why = NULL;
+
+	if (measure_install_digest(kind, name, version, digest_hex, d,
+	    &why) == -1) {
+		*cause = xasprintf("cannot measure the install: %s", why);
+		free(why);
+		return -1;
+	}
+	ms = xcalloc(1, sizeof *ms);
+	ms->cmld = cmld;
+	ms->install = 1;
+	ms->what = xasprintf("install of %s %s %s", kind, name, version);
+	memcpy(ms->digest, d, sizeof ms->digest);
+	ms->cb = cb;
+	ms->arg = arg;
+	m.event = "install";
+	m.kind = kind;
+	m.name = name;
+	m.version = version;
+	m.manifest_hash = digest_hex;
+	return measure_begin(ms, &m, cause);
 }

@@ -10,6 +10,17 @@
  *   PCR           = SHA-256(PCR || digest)  (TPM2_PCR_Extend, sha256 bank)
  *
  * A start that cannot be measured and logged does not happen.
+ *
+ * An install put in place (measure_install) is measured the same way,
+ * logged as an install (its kind, name, version and bundle digest):
+ *
+ *   bundle = SHA-256(the bundle's signed manifest), the history's digest
+ *   digest = SHA-256("cml-update-v1" NUL kind NUL name NUL version NUL
+ *            bundle), bundle as 32 raw bytes (crypto/measurelog.h)
+ *   PCR    = SHA-256(PCR || digest)
+ *
+ * so that a quote shows what was installed since the TPM's last reset,
+ * and an install receipt (cmd-update-receipt.c) can point at it.
  */
 #ifndef CMLD_MEASURE_H
 #define CMLD_MEASURE_H
@@ -47,5 +58,26 @@ typedef void (*measure_cb)(void *arg, const char *error, const char *cause);
  */
 int measure_start(struct cmld *cmld, const struct measure_what *w,
     measure_cb cb, void *arg, char **cause);
+
+/*
+ * Measures an install that is in place: kind, name and version as the
+ * bundle's manifest says, digest_hex the SHA-256 of its signed manifest
+ * (64 lower-case hex digits, as the history row has it).  Asks tpm2d to
+ * extend the measurement PCR and logs the entry (durably) once it
+ * answered; cb gets the end later, from the loop (error NULL: measured).
+ * Returns 0, or -1 with *cause set at once (bad arguments, tpm2d not
+ * running, the store), cb not called.
+ */
+int measure_install(struct cmld *cmld, const char *kind, const char *name,
+    const char *version, const char *digest_hex, measure_cb cb, void *arg,
+    char **cause);
+/*
+ * Writes the digest measure_install extends for an install (64 hex
+ * digits into out); -1 with *cause set when the texts are empty, longer
+ * than 64 bytes or no UTF-8, or digest_hex is no SHA-256 in hex.
+ */
+int measure_install_digest(const char *kind, const char *name,
+    const char *version, const char *digest_hex, char out[65],
+    char **cause);
 
 #endif

@@ -63,6 +63,16 @@ int ca_anchor_kind(struct cmld *cmld, const char *fingerprint, char **kind,
 int ca_anchor_install(struct cmld *cmld, const struct crypto_cert *cert,
     const char *kind, char **cause);
 
+/* --- cmd-provision-report.c ----------------------------------------------- */
+
+/*
+ * The device certificate with its chain (PEM, "" without one) and the
+ * device CA anchor (PEM, "" without one), as the provisioning report and
+ * the install receipt hand them out (free both); -1 with *cause set.
+ */
+int preport_credentials(struct cmld *cmld, char **certificate, char **ca,
+    char **cause);
+
 /* --- cmd-identity.c -------------------------------------------------------- */
 
 /* The anchors a device certificate may chain to (DER). */

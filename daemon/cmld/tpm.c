@@ -39,6 +39,18 @@ tpm_error_message(struct json_object *params)
 	return stage_error_message(&tpm_def, params);
 }
 
+const char *
+tpm_answer_string(struct json_object *params, const char *key, size_t max)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(params, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) > max)
+		return NULL;
+	return json_object_get_string(v);
+}
+
 /* Says where cmld's state lives, as tpm2d's Status tells (once up). */
 static void
 tpm_volume_cb(void *arg, const char *error, struct json_object *params)

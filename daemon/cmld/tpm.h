@@ -9,6 +9,8 @@
 #ifndef CMLD_TPM_H
 #define CMLD_TPM_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
 
 #include "stage.h"
@@ -75,5 +77,11 @@ void tpm_call_error(struct call *call, const char *error,
  * none); borrowed.
  */
 const char *tpm_error_message(struct json_object *params);
+/*
+ * Returns member key of tpm2d's answer when it is a string of at most
+ * max bytes (borrowed), else NULL.
+ */
+const char *tpm_answer_string(struct json_object *params, const char *key,
+    size_t max);
 
 #endif

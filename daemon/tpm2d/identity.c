@@ -998,8 +998,14 @@ tpm2d_cmd_sign_digest(struct call *call)
 	EVP_PKEY_free(key);
 }
 
-void
-tpm2d_cmd_sign_report(struct call *call)
+/*
+ * Signs a document of kind (a report, a receipt) whose SHA-256 is the
+ * parameter param: tpm2d makes the digest itself, under the kind's own
+ * label, so that the signature holds for that kind of document alone.
+ */
+static void
+identity_sign_document(struct call *call, const struct provreport_kind *kind,
+    const char *param, const char *what)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN], digest[CRYPTO_SHA256_LEN];
 	unsigned char *der = NULL;
@@ -1007,20 +1013,32 @@ tpm2d_cmd_sign_report(struct call *call)
 	const char *hex;
 	size_t len;
 
-	if ((hex = identity_sha256_param(call, "report_digest",
-	    hash)) == NULL) {
-		call_error(call, PROTO_ERR_INVALID_ARGUMENT, "report_digest",
-		    "report_digest must be the report's SHA-256: 64 lower-case "
-		    "hex digits");
+	if ((hex = identity_sha256_param(call, param, hash)) == NULL) {
+		call_error(call, PROTO_ERR_INVALID_ARGUMENT, param,
+		    "%s must be the %s's SHA-256: 64 lower-case hex digits",
+		    param, kind->noun);
 		return;
 	}
-	/* tpm2d makes the digest itself: this signs reports only. */
-	provreport_digest(hash, digest);
+	provreport_digest(kind, hash, digest);
 	if (identity_sign_der(call, TPM2_ALG_SHA256, digest, sizeof digest,
 	    &der, &len, &key) == -1)
 		return;
-	call_set_details(call, "the provisioning report %.16s...", hex);
+	call_set_details(call, "the %s %.16s...", what, hex);
 	identity_reply_signature(call, der, len);
 	free(der);
 	EVP_PKEY_free(key);
+}
+
+void
+tpm2d_cmd_sign_report(struct call *call)
+{
+	identity_sign_document(call, &provreport_report, "report_digest",
+	    "provisioning report");
+}
+
+void
+tpm2d_cmd_sign_receipt(struct call *call)
+{
+	identity_sign_document(call, &provreport_receipt, "receipt_digest",
+	    "install receipt");
 }

@@ -67,8 +67,8 @@ TPMI_ALG_HASH tpm2d_identity_hash(const TPMT_PUBLIC *pub);
 
 /*
  * org.cml.TPM.IdentityPublic, CreateCSR, SignCheckpoint, SignDigest,
- * CreateIdentity, WipeIdentity, SignReport (identity.c) and Quote
- * (attest.c).
+ * CreateIdentity, WipeIdentity, SignReport, SignReceipt (identity.c) and
+ * Quote (attest.c).
  */
 void tpm2d_cmd_identity_public(struct call *call);
 void tpm2d_cmd_create_csr(struct call *call);
@@ -77,6 +77,7 @@ void tpm2d_cmd_sign_digest(struct call *call);
 void tpm2d_cmd_create_identity(struct call *call);
 void tpm2d_cmd_wipe_identity(struct call *call);
 void tpm2d_cmd_sign_report(struct call *call);
+void tpm2d_cmd_sign_receipt(struct call *call);
 void tpm2d_cmd_quote(struct call *call);
 
 #endif

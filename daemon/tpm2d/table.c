@@ -196,6 +196,18 @@ const struct cmd_entry tpm2d_table[] = {
 		},
 		.summary = "raise a version floor in the TPM (never lower)",
 	},
+	{
+		.words = "tpm sign-receipt",
+		.family = "tpm",
+		.method = "org.cml.TPM.SignReceipt",
+		.id = CMD_ID_TPM_SIGN_RECEIPT,
+		.args = {
+			{ .name = "receipt_digest", .type = CMD_ARG_STRING,
+			  .metavar = "DIGEST",
+			  .help = "the receipt's SHA-256, hex" },
+		},
+		.summary = "sign an install receipt with the device key",
+	},
 	CMD_ENTRY_TAKE_AUDIT("tpm", "org.cml.TPM.TakeAudit",
 	    CMD_ID_TPM_TAKE_AUDIT),
 	CMD_ENTRY_SERVICE_GET_INFO,
@@ -221,6 +233,7 @@ const call_handler tpm2d_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_TPM_SIGN_REPORT] = tpm2d_cmd_sign_report,
 	[CMD_ID_TPM_FLOORS] = tpm2d_cmd_floors,
 	[CMD_ID_TPM_RAISE_FLOOR] = tpm2d_cmd_raise_floor,
+	[CMD_ID_TPM_SIGN_RECEIPT] = tpm2d_cmd_sign_receipt,
 	[CMD_ID_TPM_TAKE_AUDIT] = tpm2d_cmd_take_audit,
 	[CMD_ID_SERVICE_GET_INFO] = tpm2d_cmd_get_info,
 	[CMD_ID_SERVICE_GET_INTERFACE_DESCRIPTION] =

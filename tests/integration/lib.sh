@@ -644,6 +644,28 @@ pki_leaf() {
 	_run_tool "cml-mkpki leaf $name" "$MKPKI" leaf "$dir" "$name" "$@"
 }
 
+# Gives the stack's device its identity under the PKI in DIR (steps 2 and
+# 3 of provisioning): the device key's request (provision identity), a
+# certificate for it issued by DIR's device CA (DIR/dev.crt), installed
+# with that CA as its chain (DIR/dev-chain.pem) and DIR's root as the
+# device CA anchor: provision_device_cert DIR
+provision_device_cert() {
+	local pki=$1
+	cmlsh_run --json provision identity >"$SCRATCH/identity.json" 2>"$SCRATCH/err" ||
+	    fail "provision identity: $(cat "$SCRATCH/err")"
+	json_get csr <"$SCRATCH/identity.json" >"$pki/dev.csr"
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' \
+	    >"$pki/dev.ext"
+	openssl x509 -req -in "$pki/dev.csr" -CA "$pki/devca.crt" \
+	    -CAkey "$pki/devca.key" -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+	    -sha384 -extfile "$pki/dev.ext" -out "$pki/dev.crt" >/dev/null 2>&1 ||
+	    fail "openssl x509 -req (the device CA signs the request)"
+	cat "$pki/dev.crt" "$pki/devca.crt" >"$pki/dev-chain.pem"
+	cmlsh_run provision certificate "$pki/dev-chain.pem" "$pki/root.crt" \
+	    >/dev/null 2>"$SCRATCH/err" ||
+	    fail "provision certificate: $(cat "$SCRATCH/err")"
+}
+
 # Builds and signs a guest OS in DIR with GUESTOS_PKI:
 # guestos_make DIR NAME VERSION [MKGUESTOS-OPTIONS...]
 guestos_make() {

@@ -89,19 +89,7 @@ expect_match "... saying there is no certificate to vouch for it" \
 # chain); the root above it becomes the device CA anchor.
 cmlsh_run -c 'device config set device_name gateway-7' >/dev/null ||
     fail "device config set device_name"
-cmlsh_run --json provision identity >"$SCRATCH/identity.json" 2>"$SCRATCH/err" ||
-    fail "provision identity: $(cat "$SCRATCH/err")"
-json_get csr <"$SCRATCH/identity.json" >"$PKI/dev.csr"
-printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' \
-    >"$PKI/dev.ext"
-openssl x509 -req -in "$PKI/dev.csr" -CA "$PKI/devca.crt" \
-    -CAkey "$PKI/devca.key" -set_serial "0x$(openssl rand -hex 8)" -days 30 \
-    -sha384 -extfile "$PKI/dev.ext" -out "$PKI/dev.crt" >/dev/null 2>&1 ||
-    fail "openssl x509 -req (the device CA signs the request)"
-cat "$PKI/dev.crt" "$PKI/devca.crt" >"$PKI/dev-chain.pem"
-cmlsh_run provision certificate "$PKI/dev-chain.pem" "$PKI/root.crt" \
-    >/dev/null 2>"$SCRATCH/err" ||
-    fail "provision certificate: $(cat "$SCRATCH/err")"
+provision_device_cert "$PKI"
 
 cmlsh_run --json provision report >"$SCRATCH/r.json" 2>"$SCRATCH/err" ||
     fail "provision report: $(cat "$SCRATCH/err")"

@@ -32,112 +32,18 @@
 #include "crypto.h"
 #include "devcert.h"
 #include "report.h"
+#include "testpki.h"
 
 #define UUID "0b7f0a4e-1111-4222-8333-444455556666"
 #define OTHER_UUID "0b7f0a4e-1111-4222-8333-777777777777"
 
-/* A certificate made here: the key, the X509, its PEM and DER. */
-struct tcert {
-	EVP_PKEY *key;
-	X509 *x;
-	char *pem;
-	struct crypto_cert c; /* DER and fingerprint */
-};
-
 /* Everything the tests sign and verify with. */
 struct pki {
-	struct tcert ca, other_ca, dev, dev_other_uuid, dev_other_ca;
+	struct testpki_cert ca, other_ca, dev, dev_other_uuid, dev_other_ca;
 	EVP_PKEY *other_key;
 };
 
 static struct pki *P;
-
-/* Adds extension nid = value to x, issued by issuer. */
-static void
-add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	assert_non_null(e);
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-}
-
-/*
- * Makes a certificate of a new key (or key, if not NULL) with subject
- * CN=cn,O=cml; a CA when is_ca; issued by issuer (NULL: self-signed).
- */
-static void
-make_cert(struct tcert *t, const char *cn, int is_ca, struct tcert *issuer,
-    EVP_PKEY *key)
-{
-	X509_NAME *name;
-	BIO *bio;
-	unsigned char *der = NULL;
-	char *data, *cause = NULL;
-	long n;
-	int dlen;
-
-	memset(t, 0, sizeof *t);
-	if (key != NULL) {
-		assert_int_equal(EVP_PKEY_up_ref(key), 1);
-		t->key = key;
-	} else
-		t->key = EVP_EC_gen(is_ca ? "P-384" : "P-256");
-	assert_non_null(t->key);
-	t->x = X509_new();
-	assert_non_null(t->x);
-	assert_int_equal(X509_set_version(t->x, 2), 1);
-	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(t->x),
-	    (long)(random() & 0x7fffffff) + 1), 1);
-	X509_gmtime_adj(X509_getm_notBefore(t->x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(t->x), 30L * 24 * 3600);
-	name = X509_get_subject_name(t->x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-	    (const unsigned char *)"cml", -1, -1, 0);
-	assert_int_equal(X509_set_issuer_name(t->x, issuer != NULL ?
-	    X509_get_subject_name(issuer->x) : name), 1);
-	assert_int_equal(X509_set_pubkey(t->x, t->key), 1);
-	add_ext(t->x, issuer != NULL ? issuer->x : t->x,
-	    NID_subject_key_identifier, "hash");
-	if (issuer != NULL)
-		add_ext(t->x, issuer->x, NID_authority_key_identifier,
-		    "keyid:always");
-	add_ext(t->x, issuer != NULL ? issuer->x : t->x,
-	    NID_basic_constraints, is_ca ? "critical,CA:TRUE" :
-	    "critical,CA:FALSE");
-	add_ext(t->x, issuer != NULL ? issuer->x : t->x, NID_key_usage,
-	    is_ca ? "critical,keyCertSign,cRLSign" :
-	    "critical,digitalSignature");
-	assert_true(X509_sign(t->x, issuer != NULL ? issuer->key : t->key,
-	    EVP_sha384()) > 0);
-
-	bio = BIO_new(BIO_s_mem());
-	assert_int_equal(PEM_write_bio_X509(bio, t->x), 1);
-	n = BIO_get_mem_data(bio, &data);
-	t->pem = calloc(1, (size_t)n + 1);
-	memcpy(t->pem, data, (size_t)n);
-	BIO_free(bio);
-	dlen = i2d_X509(t->x, &der);
-	assert_true(dlen > 0);
-	assert_int_equal(crypto_cert_from_der(der, (size_t)dlen, &t->c,
-	    &cause), 0);
-	OPENSSL_free(der);
-}
-
-static void
-free_cert(struct tcert *t)
-{
-	EVP_PKEY_free(t->key);
-	X509_free(t->x);
-	free(t->pem);
-	crypto_cert_clear(&t->c);
-}
 
 static int
 pki_setup(void **state)
@@ -145,11 +51,11 @@ pki_setup(void **state)
 	P = calloc(1, sizeof *P);
 	if (P == NULL)
 		return -1;
-	make_cert(&P->ca, "cml test device CA", 1, NULL, NULL);
-	make_cert(&P->other_ca, "cml test device CA", 1, NULL, NULL);
-	make_cert(&P->dev, UUID, 0, &P->ca, NULL);
-	make_cert(&P->dev_other_uuid, OTHER_UUID, 0, &P->ca, P->dev.key);
-	make_cert(&P->dev_other_ca, UUID, 0, &P->other_ca, P->dev.key);
+	testpki_cert(&P->ca, "cml test device CA", 1, NULL, NULL);
+	testpki_cert(&P->other_ca, "cml test device CA", 1, NULL, NULL);
+	testpki_cert(&P->dev, UUID, 0, &P->ca, NULL);
+	testpki_cert(&P->dev_other_uuid, OTHER_UUID, 0, &P->ca, P->dev.key);
+	testpki_cert(&P->dev_other_ca, UUID, 0, &P->other_ca, P->dev.key);
 	P->other_key = EVP_EC_gen("P-256");
 	*state = P;
 	return 0;
@@ -158,38 +64,22 @@ pki_setup(void **state)
 static int
 pki_teardown(void **state)
 {
-	free_cert(&P->ca);
-	free_cert(&P->other_ca);
-	free_cert(&P->dev);
-	free_cert(&P->dev_other_uuid);
-	free_cert(&P->dev_other_ca);
+	testpki_cert_free(&P->ca);
+	testpki_cert_free(&P->other_ca);
+	testpki_cert_free(&P->dev);
+	testpki_cert_free(&P->dev_other_uuid);
+	testpki_cert_free(&P->dev_other_ca);
 	EVP_PKEY_free(P->other_key);
 	free(P);
 	return 0;
-}
-
-/* Returns a key's public half as PEM (free it). */
-static char *
-pubkey_pem(EVP_PKEY *key)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *pem;
-	long n;
-
-	assert_int_equal(PEM_write_bio_PUBKEY(bio, key), 1);
-	n = BIO_get_mem_data(bio, &data);
-	pem = calloc(1, (size_t)n + 1);
-	memcpy(pem, data, (size_t)n);
-	BIO_free(bio);
-	return pem;
 }
 
 /* What a test report says; each test changes what it needs. */
 struct spec {
 	const char *uuid;
 	EVP_PKEY *report_key; /* the device key the report names */
-	const struct tcert *named_cert; /* NULL: the report names none */
-	const struct tcert *named_ca; /* NULL: none */
+	const struct testpki_cert *named_cert; /* NULL: the report names none */
+	const struct testpki_cert *named_ca; /* NULL: none */
 	int format;
 };
 
@@ -222,7 +112,7 @@ make_report(const struct spec *s)
 		    "failed" : "pending", i <= 3 ? "2026-12-03T23:39:00.000Z" :
 		    NULL, i < 3 ? "did it" : NULL, i == 3 ? "no supplier "
 		    "anchor: the fingerprint does not match" : NULL);
-	key = pubkey_pem(s->report_key);
+	key = testpki_pubkey_pem(s->report_key);
 	report_set_key(r, key, "P-256", "000b1234");
 	free(key);
 	if (s->named_cert != NULL)
@@ -256,24 +146,7 @@ make_report(const struct spec *s)
 static char *
 sign_report(EVP_PKEY *key, const char *text)
 {
-	static const char tag[] = "cml-provision-report-v1";
-	unsigned char msg[sizeof tag + 32], digest[32], sig[256];
-	unsigned int dlen;
-	size_t siglen = sizeof sig;
-	EVP_PKEY_CTX *ctx;
-
-	memcpy(msg, tag, sizeof tag); /* with its NUL */
-	assert_int_equal(EVP_Digest(text, strlen(text), msg + sizeof tag,
-	    &dlen, EVP_sha256(), NULL), 1);
-	assert_int_equal(EVP_Digest(msg, sizeof msg, digest, &dlen,
-	    EVP_sha256(), NULL), 1);
-	ctx = EVP_PKEY_CTX_new(key, NULL);
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_sign(ctx, sig, &siglen, digest,
-	    sizeof digest), 1);
-	EVP_PKEY_CTX_free(ctx);
-	return crypto_base64(sig, siglen);
+	return testpki_sign_labelled(key, "cml-provision-report-v1", text);
 }
 
 /* A reply: the four strings of org.cml.Provision.Report. */
@@ -341,7 +214,7 @@ reply_json(const struct reply *rp)
 
 /* Verifies a reply against ca; returns 0 or -1 with *cause set. */
 static int
-verify_with(const struct reply *rp, const struct tcert *ca,
+verify_with(const struct reply *rp, const struct testpki_cert *ca,
     struct report_result *res, char **cause)
 {
 	const unsigned char *der[1] = { ca->c.der };
@@ -362,7 +235,7 @@ verify_with(const struct reply *rp, const struct tcert *ca,
 
 /* Checks that a reply fails, with a message containing want. */
 static void
-expect_refused(const struct reply *rp, const struct tcert *ca,
+expect_refused(const struct reply *rp, const struct testpki_cert *ca,
     const char *want)
 {
 	struct report_result res;

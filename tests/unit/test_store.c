@@ -1956,6 +1956,92 @@ measurement_collect_cb(const struct store_measurement *m, void *arg)
 	return 0;
 }
 
+/* Adds an entry's event, kind and name to a list of entries. */
+static int
+measurement_event_cb(const struct store_measurement *m, void *arg)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 256 - len, "%lld:%s:%s:%s:%s:%s;", m->seq,
+	    m->event, m->container != NULL ? m->container : "-",
+	    m->kind != NULL ? m->kind : "-", m->name != NULL ? m->name : "-",
+	    m->config_hash != NULL ? "c" : "-");
+	return 0;
+}
+
+/*
+ * Migration 12 keeps the measurement log of version 11 as starts, with
+ * its seq counter (a seq dropped before is not given again), and takes
+ * installs: an install has a kind and name and no container, guest OS or
+ * config hash, a start the other way round (the schema refuses a mix).
+ * Proves: CR 3.4 (data kept across a schema upgrade; installs measured).
+ */
+static void
+test_store_migrate_11_to_12_measurement_installs(void **state)
+{
+	struct fixture *f = *state;
+	struct store_measurement m = { 0 };
+	struct store *st;
+	char *cause = NULL, list[256];
+	const char *h = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+
+	if ((st = store_open_at(f->dir, 11, store_audit_version, &cause)) ==
+	    NULL)
+		fail_msg("store_open_at(11, %d): %s", store_audit_version,
+		    cause);
+	store_close(st);
+	sql_on_file(f->main_path, "INSERT INTO measurement (time_ms, "
+	    "reset_count, container, guestos, version, manifest_hash, "
+	    "config_hash, digest, pcr, pcr_value) VALUES (1, 2, 'web', "
+	    "'busybox', '1', '0123456789abcdef0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef', '0123456789abcdef0123456789abcdef0123456789abc"
+	    "def0123456789abcdef', '0123456789abcdef0123456789abcdef012345678"
+	    "9abcdef0123456789abcdef', 13, '0123456789abcdef0123456789abcdef0"
+	    "123456789abcdef0123456789abcdef')");
+	sql_on_file(f->main_path, "INSERT INTO measurement (time_ms, "
+	    "container, guestos, version, manifest_hash, config_hash, digest) "
+	    "SELECT time_ms, container, guestos, version, manifest_hash, "
+	    "config_hash, digest FROM measurement");
+	sql_on_file(f->main_path, "DELETE FROM measurement WHERE seq = 2");
+	st = open_ok(f);
+	list[0] = '\0';
+	assert_int_equal(store_measurement_list(st, 2, measurement_event_cb,
+	    list, &cause), 0);
+	assert_string_equal(list, "1:start:web:-:-:c;");
+
+	m.event = "install";
+	m.reset_count = 2;
+	m.kind = "guestos";
+	m.name = "busybox";
+	m.version = "1.1";
+	m.manifest_hash = m.digest = m.pcr_value = h;
+	m.pcr = 13;
+	assert_int_equal(store_measurement_add(st, &m, &cause), 0);
+	/* seq 2 was given before the migration */
+	assert_int_equal(m.seq, 3);
+	list[0] = '\0';
+	assert_int_equal(store_measurement_list(st, 2, measurement_event_cb,
+	    list, &cause), 0);
+	assert_string_equal(list, "1:start:web:-:-:c;3:install:-:guestos:"
+	    "busybox:-;");
+	/* an install with a container, a start without one: refused */
+	m.container = "web";
+	assert_int_equal(store_measurement_add(st, &m, &cause), -1);
+	assert_non_null(strstr(cause, "CHECK constraint failed"));
+	free(cause);
+	cause = NULL;
+	memset(&m, 0, sizeof m);
+	m.version = "1";
+	m.guestos = "busybox";
+	m.manifest_hash = m.config_hash = m.digest = m.pcr_value = h;
+	assert_int_equal(store_measurement_add(st, &m, &cause), -1);
+	assert_non_null(strstr(cause, "CHECK constraint failed"));
+	free(cause);
+	store_close(st);
+}
+
 /*
  * Migration 6 keeps what version 5 held and adds the device certificate
  * (one, replaced by the next) and the measurement log, listed by the TPM
@@ -3383,6 +3469,7 @@ main(void)
 		T(test_store_open_fresh_dir_creates_both_at_current_versions),
 		T(test_store_open_existing_current_reopens_unchanged),
 		T(test_store_open_each_earlier_version_migrates_to_current),
+		T(test_store_migrate_11_to_12_measurement_installs),
 		T(test_store_open_at_lower_version_does_not_downgrade),
 		T(test_store_open_at_out_of_range_version_fails),
 		T(test_store_open_missing_dir_fails_naming_path),
