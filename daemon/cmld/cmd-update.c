@@ -19,6 +19,7 @@
 #include "guestos.h"
 #include "handlers.h"
 #include "log.h"
+#include "measure.h"
 #include "store.h"
 #include "tpm.h"
 #include "update.h"
@@ -42,6 +43,8 @@ struct update_req {
 	struct guestos_copy *copy;
 	struct update_slot_copy *slot;
 	long long last_ms;
+	struct json_object *reply; /* the answer, once measured */
+	int restart; /* cmld ends for the launcher after the answer */
 };
 
 static void
@@ -49,6 +52,8 @@ update_req_free(struct update_req *r)
 {
 	guestos_copy_free(r->copy);
 	update_slot_free(r->slot);
+	if (r->reply != NULL)
+		json_object_put(r->reply);
 	guestos_signed_clear(&r->s);
 	update_bundle_clear(&r->b);
 	free(r);
@@ -165,26 +170,62 @@ update_guestos_payloads(struct update_req *r, long long *offsets,
 	return 0;
 }
 
-/* Answers an install that is in place. */
+/* The install is measured (or could not be): the answer goes out. */
 static void
-update_installed(struct update_req *r)
+update_measured(void *arg, const char *error, const char *cause)
+{
+	struct update_req *r = arg;
+	struct cmld *cmld = call_cmld(r->call);
+	int restart = r->restart;
+
+	json_object_object_add(r->reply, "measured", json_object_new_string(
+	    error == NULL ? "yes" : cause != NULL ? cause : error));
+	if (error != NULL)
+		log_warnx("install %lld of %s %s %s is in place but not "
+		    "measured: %s", r->id, bundle_kind_name(r->b.m.kind),
+		    r->b.m.name, r->b.m.version, cause != NULL ? cause : error);
+	call_reply(r->call, r->reply);
+	r->reply = NULL;
+	update_req_free(r);
+	/* The launcher starts the new slot once this cmld ended. */
+	if (restart)
+		update_slot_restart(cmld);
+}
+
+/*
+ * Answers an install that is in place (result, detail): its measurement
+ * first (measure.h: the PCR extended, the log entry written), so that a
+ * receipt covers it, then the answer.
+ */
+static void
+update_answer(struct update_req *r, const char *result, const char *detail)
 {
 	struct cmld *cmld = call_cmld(r->call);
-	struct json_object *o;
+	char *cause = NULL;
 
-	update_floor_raise(cmld, bundle_kind_name(r->b.m.kind), r->b.m.name,
-	    r->b.m.version);
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_int64(r->id));
-	json_object_object_add(o, "kind", json_object_new_string(
+	r->reply = json_object_new_object();
+	json_object_object_add(r->reply, "id", json_object_new_int64(r->id));
+	json_object_object_add(r->reply, "kind", json_object_new_string(
 	    bundle_kind_name(r->b.m.kind)));
-	json_object_object_add(o, "name", json_object_new_string(r->b.m.name));
-	json_object_object_add(o, "version",
+	json_object_object_add(r->reply, "name",
+	    json_object_new_string(r->b.m.name));
+	json_object_object_add(r->reply, "version",
 	    json_object_new_string(r->b.m.version));
-	json_object_object_add(o, "result", json_object_new_string(
-	    "installed"));
-	call_reply(r->call, o);
-	update_req_free(r);
+	json_object_object_add(r->reply, "result",
+	    json_object_new_string(result));
+	if (detail != NULL)
+		json_object_object_add(r->reply, "detail",
+		    json_object_new_string(detail));
+	if (strcmp(tpm_state(cmld), "absent") == 0) {
+		update_measured(r, PROTO_ERR_FAILED, "no TPM: cmld runs "
+		    "without tpm2d");
+		return;
+	}
+	if (measure_install(cmld, bundle_kind_name(r->b.m.kind), r->b.m.name,
+	    r->b.m.version, r->b.digest, update_measured, r, &cause) == -1) {
+		update_measured(r, PROTO_ERR_FAILED, cause);
+		free(cause);
+	}
 }
 
 /* Copies a step of a guest OS; at the end moves it into place. */
@@ -233,7 +274,9 @@ update_guestos_step(struct job *job)
 	call_set_details(r->call, "installed guestos %s %s from %s (bundle "
 	    "%s), signed by %s", r->b.m.name, r->b.m.version, r->b.name,
 	    r->b.digest, r->s.signer.subject);
-	update_installed(r);
+	update_floor_raise(call_cmld(r->call), "guestos", r->b.m.name,
+	    r->b.m.version);
+	update_answer(r, "installed", NULL);
 	return JOB_DONE;
 }
 
@@ -298,7 +341,6 @@ update_install_configs(struct update_req *r)
 {
 	struct cmld *cmld = call_cmld(r->call);
 	struct store_update u;
-	struct json_object *o;
 	const char *error;
 	char *cause = NULL, *detail = NULL;
 	int rc;
@@ -317,18 +359,8 @@ update_install_configs(struct update_req *r)
 	call_set_details(r->call, "installed configs %s %s from %s (bundle "
 	    "%s), signed by %s: %s", r->b.m.name, r->b.m.version, r->b.name,
 	    r->b.digest, update_signer(&r->b), detail);
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_int64(r->id));
-	json_object_object_add(o, "kind", json_object_new_string("configs"));
-	json_object_object_add(o, "name", json_object_new_string(r->b.m.name));
-	json_object_object_add(o, "version",
-	    json_object_new_string(r->b.m.version));
-	json_object_object_add(o, "result", json_object_new_string(
-	    "installed"));
-	json_object_object_add(o, "detail", json_object_new_string(detail));
+	update_answer(r, "installed", detail);
 	free(detail);
-	call_reply(r->call, o);
-	update_req_free(r);
 }
 
 /* Copies a step of cml into its slot; at the end marks it to be tried. */
@@ -338,7 +370,6 @@ update_cml_step(struct job *job)
 	struct update_req *r = (struct update_req *)job;
 	struct cmld *cmld = call_cmld(r->call);
 	struct guestos_progress p;
-	struct json_object *o;
 	char *cause = NULL, *detail;
 	long long now;
 	int rc;
@@ -366,19 +397,9 @@ update_cml_step(struct job *job)
 	call_set_details(r->call, "installed cml %s from %s (bundle %s) into "
 	    "slot %s, to be tried once", r->b.m.version, r->b.name,
 	    r->b.digest, update_slot_name(r->slot));
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_int64(r->id));
-	json_object_object_add(o, "kind", json_object_new_string("cml"));
-	json_object_object_add(o, "name", json_object_new_string(r->b.m.name));
-	json_object_object_add(o, "version",
-	    json_object_new_string(r->b.m.version));
-	json_object_object_add(o, "result", json_object_new_string("pending"));
-	json_object_object_add(o, "detail", json_object_new_string(detail));
+	r->restart = 1;
+	update_answer(r, "pending", detail);
 	free(detail);
-	call_reply(r->call, o);
-	update_req_free(r);
-	/* The launcher starts the new slot once this cmld ended. */
-	update_slot_restart(cmld);
 	return JOB_DONE;
 }
 

@@ -18,10 +18,9 @@
 # (not measured) still gets a receipt that verifies and says it was not
 # put in place; an install marked installed that the log of this TPM reset
 # does not hold (the device restarted since) gets none, with the reason;
-# an unknown id is NotFound.
-# Where `update install` is not there yet, the install's row and its
-# measurement (tpm2d's Extend with the digest above, and the log's entry)
-# are made by hand while cmld is stopped; the test says so.
+# an unknown id is NotFound.  The failed install is a bundle with a
+# changed image byte; the install not in the log is the first one after the
+# stack (swtpm too) was stopped and started again: a new TPM reset.
 # Proves: TSF.UPD, NDR 3.10 (what was installed, signed by the device),
 # CR 1.9(1) (signed by the TPM-held device key), CR 3.4 (the install
 # measured into the TPM and quoted), CR 2.8 (the receipt is audited).
@@ -104,58 +103,18 @@ PY
 }
 want_extend=$(install_digest guestos busybox 1.0 "$digest")
 
-# cmld_stop: stops the stack's cmld alone (tpm2d and scd keep running);
-# cmld_start: starts it again
-cmld_stop() {
-	local pid i
-	pid=$(cmld_pid) || fail "no cmld runs for $STACK_DIR"
-	kill -TERM "$pid"
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	fail "cmld $pid did not stop"
-}
-cmld_start() {
-	CMLD_CGROUP_PARENT=$CT_CGROUP_PARENT CMLD_WRAP=${CML_TEST_WRAP:-} \
-	    "$STACK" start "$STACK_DIR" >/dev/null 2>"$SCRATCH/err" ||
-	    fail "cmld did not start again: $(cat "$SCRATCH/err")"
-}
-# measure_by_hand KIND NAME VERSION DIGEST: what measure_install does,
-# done here while cmld is stopped: tpm2d extends the measurement PCR, the
-# log gets the entry
-measure_by_hand() {
-	local d r
-	d=$(install_digest "$@")
-	r=$(tpm2d_params org.cml.TPM.Extend "{\"digest\": \"$d\"}")
-	sql "INSERT INTO measurement (time_ms, reset_count, event, kind, name, version, manifest_hash, digest, pcr, pcr_value) VALUES ($(date +%s%3N), $(json_get reset_count <<<"$r"), 'install', '$1', '$2', '$3', '$4', '$d', $(json_get pcr index <<<"$r"), '$(json_get pcr value <<<"$r")')" ||
-	    fail "cannot log the measurement by hand"
-}
 signers='[{"subject":"CN=cml software signer,O=cml","fingerprint":"'$(fp "$SUP/signer.crt")'","anchor_kind":"supplier"}]'
 
 n_before=$(sql "SELECT count(*) FROM measurement WHERE event = 'install'")
-cmlsh_run update install "$b1" >"$SCRATCH/out" 2>"$SCRATCH/err"
-rc=$?
-if [ $rc = 0 ]; then
-	by_hand=0
-	id=$(sql "SELECT id FROM update_history ORDER BY id DESC LIMIT 1")
-	expect_eq "the install is in the history" "guestos busybox 1.0 $digest installed" \
-	    "$(sql -separator ' ' "SELECT kind, name, version, digest, result FROM update_history WHERE id = $id")"
-	expect_eq "the install is measured: its entry in the log" \
-	    "$((n_before + 1)) guestos busybox 1.0 $digest $want_extend" \
-	    "$(sql -separator ' ' "SELECT (SELECT count(*) FROM measurement WHERE event = 'install'), kind, name, version, manifest_hash, digest FROM measurement WHERE event = 'install' ORDER BY seq DESC LIMIT 1")"
-elif grep -q 'MethodNotImplemented\|not implemented' "$SCRATCH/err"; then
-	by_hand=1
-	echo "NOTE: update install is not on this branch: the install's row and its measurement are made by hand" >&2
-	cmld_stop
-	sql "INSERT INTO update_history (time_ms, kind, name, version, digest, size, signers, result, end_ms) VALUES ($(date +%s%3N), 'guestos', 'busybox', '1.0', '$digest', $(stat -c %s "$b1"), '$signers', 'installed', $(date +%s%3N))" ||
-	    fail "cannot write the history row by hand"
-	id=$(sql "SELECT max(id) FROM update_history")
-	measure_by_hand guestos busybox 1.0 "$digest"
-	cmld_start
-else
-	fail "update install: $(cat "$SCRATCH/err")"
-fi
+cmlsh_run update install "$b1" >"$SCRATCH/out" 2>"$SCRATCH/err" ||
+    fail "update install: $(cat "$SCRATCH/err")"
+expect_match "the install answers that it is measured" "measured: +yes" "$(cat "$SCRATCH/out")"
+id=$(sql "SELECT id FROM update_history ORDER BY id DESC LIMIT 1")
+expect_eq "the install is in the history" "guestos busybox 1.0 $digest installed" \
+    "$(sql -separator ' ' "SELECT kind, name, version, digest, result FROM update_history WHERE id = $id")"
+expect_eq "the install is measured: its entry in the log" \
+    "$((n_before + 1)) guestos busybox 1.0 $digest $want_extend" \
+    "$(sql -separator ' ' "SELECT (SELECT count(*) FROM measurement WHERE event = 'install'), kind, name, version, manifest_hash, digest FROM measurement WHERE event = 'install' ORDER BY seq DESC LIMIT 1")"
 
 # --- the receipt -----------------------------------------------------------------
 # receipt_records: the audit records of Update.Receipt calls, oldest first
@@ -337,19 +296,24 @@ expect_match "... naming both" \
 cd "$SCRATCH" || fail "cd $SCRATCH"
 
 # --- a failed install, an install the log does not hold, an unknown id ----------
-# Rows the install code writes for such installs, made here while cmld is
-# stopped: a failed one is not measured; an installed one not measured in
-# this TPM reset is one installed before the device restarted.
-cmld_stop
-now=$(date +%s%3N)
-sql "INSERT INTO update_history (time_ms, kind, name, version, digest, size, signers, result, detail, end_ms) VALUES ($now, 'guestos', 'busybox', '1.1', '$(printf 1%.0s {1..64})', 4096, '$signers', 'failed', 'payload rootfs.img: its SHA-256 is not the manifest''s', $now)" ||
-    fail "cannot write the failed install's row"
+# a failed install: an image byte changed in the bundle (1.1), refused while
+# it was copied; not measured
+g2=$SCRATCH/g2
+guestos_make "$g2" busybox 1.1
+b2=$SCRATCH/busybox-1.1.bundle
+payloads=()
+for f in $(ls "$g2"); do
+	payloads+=("$f=$g2/$f")
+done
+_run_tool "cml-bundle create" "$BUNDLE" create -o "$b2" --kind guestos \
+    --name busybox --version 1.1 "${payloads[@]}"
+_run_tool "cml-bundle sign" "$BUNDLE" sign --key "$SUP/signer.key" \
+    --cert "$SUP/signer.crt" --chain "$SUP/chain.pem" "$b2"
+flip_byte "$b2" 700000
+cmlsh_run update install "$b2" >/dev/null 2>&1 && fail "a changed image byte was installed"
 failed_id=$(sql "SELECT max(id) FROM update_history")
-sql "INSERT INTO update_history (time_ms, kind, name, version, digest, size, signers, result, end_ms) VALUES ($now, 'guestos', 'busybox', '1.2', '$(printf 2%.0s {1..64})', 4096, '$signers', 'installed', $now)" ||
-    fail "cannot write the unmeasured install's row"
-unmeasured_id=$(sql "SELECT max(id) FROM update_history")
-cmld_start
-
+expect_eq "the failed install is in the history" "busybox 1.1 failed" \
+    "$(sql -separator ' ' "SELECT name, version, result FROM update_history WHERE id = $failed_id")"
 cmlsh_run --json update receipt "$failed_id" >"$SCRATCH/f.json" 2>"$SCRATCH/err" ||
     fail "update receipt $failed_id: $(cat "$SCRATCH/err")"
 out=$("$ATTEST" --ca "$PKI/root.crt" --receipt "$SCRATCH/f.json" 2>&1)
@@ -357,14 +321,19 @@ expect_status "a failed install's receipt verifies" 0 $?
 expect_lines "... saying it failed, why, and that it was not put in place" \
     "$(grep '^install \|^detail: \|^check install measured: \|^receipt: ok' <<<"$out")" \
     "^install $failed_id: guestos busybox 1\.1, failed$" \
-    "^detail: payload rootfs\.img: its SHA-256 is not the manifest's$" \
+    "^detail: image '[^']+' does not match its signed SHA-256 \(got [0-9a-f]{64}, manifest says [0-9a-f]{64}\)$" \
     "^check install measured: ok: not in the log, as an install that is failed was not put in place$" \
     "^receipt: ok$"
 
+# the device restarts (the TPM is reset): the install of 1.0 is not in the
+# log of the new reset
+stack_stop
+stack_start
+unmeasured_id=$id
 out=$(cmlsh_run update receipt "$unmeasured_id" 2>&1)
 expect_status "an installed install the log does not hold: refused" 1 $?
 expect_match "... saying why" \
-    "cannot make the receipt of install $unmeasured_id: the install \(guestos busybox 1\.2\) is installed, but the measurement log of TPM reset [0-9]+ does not hold it: it was not measured since the TPM's last reset \(the device restarted since it was installed\), so no quote can show it" \
+    "cannot make the receipt of install $unmeasured_id: the install \(guestos busybox 1\.0\) is installed, but the measurement log of TPM reset [0-9]+ does not hold it: it was not measured since the TPM's last reset \(the device restarted since it was installed\), so no quote can show it" \
     "$out"
 expect_match "... audited with the reason" \
     "^type=call uid=0 pid=[0-9]+ container= object=org\.cml\.Update\.Receipt result=org\.cml\.Error\.Failed details=receipt of install $unmeasured_id$" \
@@ -374,5 +343,4 @@ out=$(cmlsh_run update receipt 99999 2>&1)
 expect_status "an unknown id: refused" 1 $?
 expect_match "... NotFound, naming it" "there is no install 99999 in the update history" "$out"
 
-[ "$by_hand" = 1 ] && echo "NOTE: the install was measured by hand (update install is not on this branch)" >&2
 finish
