@@ -40,25 +40,6 @@ const struct setting_def setting_defs[] = {
 	    "are read, where the kernel has dm-verity and the images carry "
 	    "a hash tree (false: hash every image in full before each "
 	    "start)" },
-	{ "update_signers_guestos", SETTING_SIGNERS, "", 0,
-	    SETTING_SIGNERS_MAX, NULL,
-	    "updates of guest OSes need signatures of at least M of these "
-	    "signers (M:FINGERPRINT,...; empty: one signature chaining to a "
-	    "supplier or owner anchor)" },
-	{ "update_signers_configs", SETTING_SIGNERS, "", 0,
-	    SETTING_SIGNERS_MAX, NULL,
-	    "updates of container configs need signatures of at least M of "
-	    "these signers (empty: one signature chaining to an owner or "
-	    "supplier anchor)" },
-	{ "update_signers_cml", SETTING_SIGNERS, "", 0, SETTING_SIGNERS_MAX,
-	    NULL,
-	    "updates of cml itself need signatures of at least M of these "
-	    "signers (empty: one signature chaining to a supplier anchor)" },
-	{ "update_signers_boot", SETTING_SIGNERS, "", 0, SETTING_SIGNERS_MAX,
-	    NULL,
-	    "updates of the kernel and boot image need signatures of at "
-	    "least M of these signers (empty: one signature chaining to a "
-	    "supplier anchor)" },
 	{ "stop_timeout", SETTING_INT, "10", 1, 600, NULL,
 	    "seconds a container's init has after SIGTERM before SIGKILL" },
 	{ "c0_guestos", SETTING_GUESTOS, "", 0, 64, NULL,
@@ -127,6 +108,25 @@ const struct setting_def setting_defs[] = {
 	    "the ports c0 takes on the guarded uplinks, as PROTO/PORT "
 	    "(tcp/22,udp/161; empty: none); read when the base ruleset is "
 	    "loaded" },
+	{ "update_signers_guestos", SETTING_SIGNERS, "", 0,
+	    SETTING_SIGNERS_MAX, NULL,
+	    "updates of guest OSes need signatures of at least M of these "
+	    "signers (empty: one signature chaining to a supplier or owner "
+	    "anchor)" },
+	{ "update_signers_configs", SETTING_SIGNERS, "", 0,
+	    SETTING_SIGNERS_MAX, NULL,
+	    "updates of container configs need signatures of at least M of "
+	    "these signers (empty: one signature chaining to an owner or "
+	    "supplier anchor)" },
+	{ "update_signers_cml", SETTING_SIGNERS, "", 0, SETTING_SIGNERS_MAX,
+	    NULL,
+	    "updates of cml itself need signatures of at least M of these "
+	    "signers (empty: one signature chaining to a supplier anchor)" },
+	{ "update_signers_boot", SETTING_SIGNERS, "", 0, SETTING_SIGNERS_MAX,
+	    NULL,
+	    "updates of the kernel and boot image need signatures of at "
+	    "least M of these signers (empty: one signature chaining to a "
+	    "supplier anchor)" },
 };
 const size_t setting_defs_len = sizeof setting_defs / sizeof setting_defs[0];
 

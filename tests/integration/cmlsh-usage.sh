@@ -139,6 +139,7 @@ provision - the factory provisioning: its steps and the lock
 tpm - the TPM, through tpm2d: the sealed system key
 ca - trust anchors that signatures must chain to
 guestos - signed guest OS images
+update - signed update bundles: check, install, confirm, receipts
 container - containers: create, start, stop, inspect
 net - the containers' network: links to c0 and the firewall
 token - containers' tokens, through scd: PINs and PUKs
@@ -262,6 +263,29 @@ Settings:
                              ports c0 takes on the guarded uplinks, as
                              PROTO/PORT (tcp/22,udp/161; empty: none); read
                              when the base ruleset is loaded.
+  update_signers_guestos     M:FINGERPRINT,... (at least M of at most 8 signer
+                             certificates' SHA-256 fingerprints), or empty;
+                             default empty. Updates of guest OSes need
+                             signatures of at least M of these signers (empty:
+                             one signature chaining to a supplier or owner
+                             anchor).
+  update_signers_configs     M:FINGERPRINT,... (at least M of at most 8 signer
+                             certificates' SHA-256 fingerprints), or empty;
+                             default empty. Updates of container configs need
+                             signatures of at least M of these signers (empty:
+                             one signature chaining to an owner or supplier
+                             anchor).
+  update_signers_cml         M:FINGERPRINT,... (at least M of at most 8 signer
+                             certificates' SHA-256 fingerprints), or empty;
+                             default empty. Updates of cml itself need
+                             signatures of at least M of these signers (empty:
+                             one signature chaining to a supplier anchor).
+  update_signers_boot        M:FINGERPRINT,... (at least M of at most 8 signer
+                             certificates' SHA-256 fingerprints), or empty;
+                             default empty. Updates of the kernel and boot
+                             image need signatures of at least M of these
+                             signers (empty: one signature chaining to a
+                             supplier anchor).
 
 Admin only. Allowed before provisioning." "" --socket "$SOCK" -c 'help device config set'
 run "help audit" 0 \

@@ -93,6 +93,7 @@ $pkgdatadir/org.cml.SCD.varlink
 $pkgdatadir/org.cml.Token.varlink
 $pkgdatadir/org.cml.Network.varlink
 $pkgdatadir/org.cml.Provision.varlink
+$pkgdatadir/org.cml.Update.varlink
 $unitdir/cmld.service
 $unitdir/tpm2d.service
 $unitdir/scd.service

@@ -40,7 +40,8 @@ org.cml.GuestOS
 org.cml.Container
 org.cml.Token
 org.cml.Network
-org.cml.Provision" "$ifaces"
+org.cml.Provision
+org.cml.Update" "$ifaces"
 
 # GetInterfaceDescription: the text of each .varlink file, as shipped
 for iface in $ifaces; do

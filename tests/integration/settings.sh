@@ -46,7 +46,11 @@ net_pool_v4               10.200.0.0/16  string   10.200.0.0/16
 net_pool_v6               fd00:c41::/48  string   fd00:c41::/48
 net_masquerade            -              string   -
 net_guard_uplinks         -              string   -
-net_c0_ports              -              string   -"
+net_c0_ports              -              string   -
+update_signers_guestos    -              string   -
+update_signers_configs    -              string   -
+update_signers_cml        -              string   -
+update_signers_boot       -              string   -"
 
 out=$(config_table 2>"$SCRATCH/err")
 expect_status "device config get" 0 $?
@@ -62,7 +66,7 @@ max_clients  64     integer  64" "$out"
 json=$(cmlsh_run --json -c 'device config get')
 expect_status "device config get --json" 0 $?
 expect_eq "device config get --json" \
-    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "guestos_verity", "value": "true", "type": "boolean", "default": "true"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}, {"key": "net_pool_v4", "value": "10.200.0.0/16", "type": "string", "default": "10.200.0.0/16"}, {"key": "net_pool_v6", "value": "fd00:c41::/48", "type": "string", "default": "fd00:c41::/48"}, {"key": "net_masquerade", "value": "", "type": "string", "default": ""}, {"key": "net_guard_uplinks", "value": "", "type": "string", "default": ""}, {"key": "net_c0_ports", "value": "", "type": "string", "default": ""}]}' \
+    '{"settings": [{"key": "device_name", "value": "cml", "type": "string", "default": "cml"}, {"key": "log_level", "value": "info", "type": "enum", "default": "info"}, {"key": "max_clients", "value": "64", "type": "integer", "default": "64"}, {"key": "audit_read_calls", "value": "false", "type": "boolean", "default": "false"}, {"key": "guestos_verity", "value": "true", "type": "boolean", "default": "true"}, {"key": "stop_timeout", "value": "10", "type": "integer", "default": "10"}, {"key": "c0_guestos", "value": "", "type": "string", "default": ""}, {"key": "require_signed_configs", "value": "auto", "type": "enum", "default": "auto"}, {"key": "session_idle_timeout", "value": "900", "type": "integer", "default": "900"}, {"key": "token_pin_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "token_puk_tries", "value": "3", "type": "integer", "default": "3"}, {"key": "audit_capacity", "value": "67108864", "type": "integer", "default": "67108864"}, {"key": "audit_warn_percent", "value": "75", "type": "integer", "default": "75"}, {"key": "audit_critical_percent", "value": "90", "type": "integer", "default": "90"}, {"key": "audit_full_action", "value": "refuse", "type": "enum", "default": "refuse"}, {"key": "audit_checkpoint_records", "value": "100", "type": "integer", "default": "100"}, {"key": "audit_checkpoint_seconds", "value": "60", "type": "integer", "default": "60"}, {"key": "audit_forward_host", "value": "", "type": "string", "default": ""}, {"key": "audit_forward_port", "value": "6514", "type": "integer", "default": "6514"}, {"key": "audit_kernel", "value": "false", "type": "boolean", "default": "false"}, {"key": "net_pool_v4", "value": "10.200.0.0/16", "type": "string", "default": "10.200.0.0/16"}, {"key": "net_pool_v6", "value": "fd00:c41::/48", "type": "string", "default": "fd00:c41::/48"}, {"key": "net_masquerade", "value": "", "type": "string", "default": ""}, {"key": "net_guard_uplinks", "value": "", "type": "string", "default": ""}, {"key": "net_c0_ports", "value": "", "type": "string", "default": ""}, {"key": "update_signers_guestos", "value": "", "type": "string", "default": ""}, {"key": "update_signers_configs", "value": "", "type": "string", "default": ""}, {"key": "update_signers_cml", "value": "", "type": "string", "default": ""}, {"key": "update_signers_boot", "value": "", "type": "string", "default": ""}]}' \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
 
 # set KEY VALUE CANONICAL: set, check the reply and the stored value
@@ -102,6 +106,13 @@ set_ok net_pool_v4 10.9.0.0/24 10.9.0.0/24
 set_ok net_pool_v4 10.200.0.0/16 10.200.0.0/16
 set_ok net_pool_v6 FD00:C41:0::/48 fd00:c41::/48
 set_ok net_c0_ports TCP/22,udp/0161 tcp/22,udp/161
+# the signers an update kind needs: lower case, without colons
+fa=$(printf 'ab%.0s' {1..32})
+fb=$(printf '0c%.0s' {1..32})
+set_ok update_signers_cml "2:$(printf 'AB:%.0s' {1..31})AB,$fb" "2:$fa,$fb"
+cmlsh_run -c "device config set update_signers_cml ''" >/dev/null
+expect_status "update_signers_cml emptied again" 0 $?
+expect_eq "update_signers_cml: empty" "" "$(value_of update_signers_cml)"
 
 expected="KEY                       VALUE           TYPE     DEFAULT
 device_name               gateway-7       string   cml
@@ -128,7 +139,11 @@ net_pool_v4               10.200.0.0/16   string   10.200.0.0/16
 net_pool_v6               fd00:c41::/48   string   fd00:c41::/48
 net_masquerade            -               string   -
 net_guard_uplinks         -               string   -
-net_c0_ports              tcp/22,udp/161  string   -"
+net_c0_ports              tcp/22,udp/161  string   -
+update_signers_guestos    -               string   -
+update_signers_configs    -               string   -
+update_signers_cml        -               string   -
+update_signers_boot       -               string   -"
 expect_eq "device config get after the changes" "$expected" "$(config_table)"
 
 # bad values: exit 1, the message, nothing changed
@@ -144,6 +159,12 @@ set_bad "unknown key" 'device config set colour blue' \
     "unknown setting 'colour': 'device config get' lists them"
 set_bad "get an unknown key" 'device config get colour' \
     "unknown setting 'colour': 'device config get' lists them"
+set_bad "more signers required than named" "device config set update_signers_cml 3:$fa,$fb" \
+    "update_signers_cml requires 3 signers of only 2 named"
+set_bad "a signer named twice" "device config set update_signers_cml 1:$fa,$fa" \
+    "update_signers_cml names signer $fa twice"
+set_bad "a fingerprint that is none" "device config set update_signers_cml 1:abcd" \
+    "update_signers_cml must be M:FINGERPRINT,... with M from 1 to the number of fingerprints and at most 8 SHA-256 fingerprints (64 hex digits each), or empty, not '1:abcd'"
 set_bad "integer below the range" 'device config set max_clients 0' \
     "max_clients must be from 1 to 1024, not 0"
 set_bad "integer above the range" 'device config set max_clients 1025' \
