@@ -324,18 +324,15 @@ update_check(struct cmld *cmld, struct update_bundle *b, int tpm_avail,
 	case BUNDLE_GUESTOS:
 		break;
 	case BUNDLE_CML:
-		if ((why = update_slots_check(cmld, b)) != NULL)
+	case BUNDLE_BOOT:
+		why = update_slots_check(update_slots_of(cmld, b->m.kind), b);
+		if (why != NULL)
 			update_refuse(b, PROTO_ERR_FAILED, why);
 		break;
 	case BUNDLE_CONFIGS:
 		update_refuse(b, PROTO_ERR_FAILED, xstrdup("this cmld installs "
 		    "container configs with 'container create' and a signed "
 		    "config, not from bundles"));
-		break;
-	case BUNDLE_BOOT:
-		update_refuse(b, PROTO_ERR_FAILED, xstrdup("this device has "
-		    "no boot slots: the kernel and boot image are not "
-		    "updated by cmld here"));
 		break;
 	}
 }
