@@ -97,9 +97,10 @@ bootpick_own_cmdline(char **cause)
 	char *text = NULL, *out, *w, *save = NULL;
 	size_t len, at = 0;
 
-	if (file_read_small(AT_FDCWD, "/proc/cmdline", BOOTPICK_CMDLINE_MAX,
-	    &text, &len) == -1) {
-		*cause = file_error("/proc/cmdline", BOOTPICK_CMDLINE_MAX);
+	if (file_read_proc("/proc/cmdline", BOOTPICK_CMDLINE_MAX, &text,
+	    &len) == -1) {
+		*cause = xasprintf("cannot read /proc/cmdline: %s",
+		    strerror(errno));
 		return NULL;
 	}
 	out = xcalloc(1, len + 1);

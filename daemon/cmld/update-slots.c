@@ -221,8 +221,8 @@ update_boot_running(void)
 	char *text = NULL, *w, *save = NULL;
 	size_t len;
 
-	if (file_read_small(AT_FDCWD, "/proc/cmdline", UPDATE_CMDLINE_MAX,
-	    &text, &len) == -1) {
+	if (file_read_proc("/proc/cmdline", UPDATE_CMDLINE_MAX, &text,
+	    &len) == -1) {
 		log_warn("cannot read /proc/cmdline");
 		return SLOT_NONE;
 	}

@@ -532,7 +532,6 @@ static void
 test_slot_stage_commit_marks_inactive(void **state)
 {
 	struct fix *f = *state;
-	struct slot_state st;
 	char *path, *cause = NULL, *s;
 
 	put(f->dir, "b/sbin/cmld", "OLD", 0755);
