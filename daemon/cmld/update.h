@@ -106,7 +106,8 @@ typedef void (*update_floor_cb)(void *arg, int avail, const char *tpm_floor,
     const char *note);
 /*
  * Asks tpm2d for its floor of kind and name; cb gets the answer, exactly
- * once, now (no TPM, tpm2d down) or later from the loop.
+ * once, always later from the loop (also with no TPM or tpm2d down, so
+ * that a deferred call is never answered inside its handler).
  */
 void update_floor_ask(struct cmld *cmld, const char *kind, const char *name,
     update_floor_cb cb, void *arg);
