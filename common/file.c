@@ -116,6 +116,45 @@ file_read_small(int dirfd, const char *path, size_t max, char **buf,
 }
 
 int
+file_read_proc(const char *path, size_t max, char **buf, size_t *len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	*buf = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	*buf = xmalloc(max + 2);
+	for (;;) {
+		n = read(fd, *buf + off, max + 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			err = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+		if (off > max) {
+			err = EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (err != 0) {
+		free(*buf);
+		*buf = NULL;
+		errno = err;
+		return -1;
+	}
+	(*buf)[off] = '\0';
+	*len = off;
+	return 0;
+}
+
+int
 file_write_atomic(const char *dir, const char *name, const void *data,
     size_t len, mode_t mode, char **cause)
 {

@@ -38,6 +38,12 @@ char *file_error(const char *name, size_t max);
  */
 int file_read_small(int dirfd, const char *path, size_t max, char **buf,
     size_t *len);
+/*
+ * Reads a file whose size stat(2) does not tell (/proc/cmdline and the
+ * like) to its end, NUL-terminated, into *buf (free it): 0, or -1 with
+ * errno set (EFBIG when it holds more than max bytes).
+ */
+int file_read_proc(const char *path, size_t max, char **buf, size_t *len);
 
 /*
  * Writes data to dir/name through a temporary file (.name.tmp, of mode)

@@ -315,15 +315,37 @@ slot_state_format(const struct slot_state *st)
 	    st->failed.reported);
 }
 
-/* Returns 1 when DIR/<slot> holds SLOT_PROGRAM. */
+/*
+ * Returns 1 when the slot directory sdir holds what makes a slot
+ * installed: cml's SLOT_PROGRAM, or a boot slot's SLOT_KERNEL.
+ */
+static int
+slot_holds(const char *sdir)
+{
+	struct stat sb;
+	char *p;
+	int ok;
+
+	p = xasprintf("%s/%s", sdir, SLOT_PROGRAM);
+	ok = access(p, X_OK) == 0;
+	free(p);
+	if (ok)
+		return 1;
+	p = xasprintf("%s/%s", sdir, SLOT_KERNEL);
+	ok = stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
+	free(p);
+	return ok;
+}
+
+/* Returns 1 when DIR/<slot> is installed (slot_holds). */
 static int
 slot_installed(const char *dir, enum slot_id slot)
 {
 	char *p;
 	int ok;
 
-	p = xasprintf("%s/%s/%s", dir, slot_name(slot), SLOT_PROGRAM);
-	ok = access(p, X_OK) == 0;
+	p = xasprintf("%s/%s", dir, slot_name(slot));
+	ok = slot_holds(p);
 	free(p);
 	return ok;
 }
@@ -354,9 +376,11 @@ slot_state_read(const char *dir, struct slot_state *st, char **cause)
 	else if (slot_installed(dir, SLOT_B))
 		st->good = SLOT_B;
 	else {
-		xcause(cause, "neither %s/a nor %s/b holds %s and there is no "
-		    "%s: install cml into %s/a first (make install "
-		    "prefix=%s/a)", dir, dir, SLOT_PROGRAM, path, dir, dir);
+		xcause(cause, "neither %s/a nor %s/b holds %s or %s and there "
+		    "is no %s: install cml into %s/a first (make install "
+		    "prefix=%s/a), or the kernel as %s/a/%s", dir, dir,
+		    SLOT_PROGRAM, SLOT_KERNEL, path, dir, dir, dir,
+		    SLOT_KERNEL);
 		goto out;
 	}
 	ret = 0;
@@ -661,7 +685,7 @@ slot_stage_step(const char *dir, enum slot_id slot, const char *version,
     enum slot_step step, char **cause)
 {
 	struct slot_mark m = { dir, slot, version };
-	char *cur, *nw, *old, *prog = NULL;
+	char *cur, *nw, *old;
 	int ret = -1;
 
 	if (slot != SLOT_A && slot != SLOT_B) {
@@ -673,10 +697,10 @@ slot_stage_step(const char *dir, enum slot_id slot, const char *version,
 	old = slot_path(dir, slot, ".old");
 	switch (step) {
 	case SLOT_STEP_SYNC:
-		prog = xasprintf("%s/%s", nw, SLOT_PROGRAM);
-		if (access(prog, X_OK) == -1) {
-			xcause(cause, "%s has no %s: not an install prefix of "
-			    "cml", nw, SLOT_PROGRAM);
+		if (!slot_holds(nw)) {
+			xcause(cause, "%s has neither %s nor %s: not an "
+			    "install prefix of cml nor a boot slot", nw,
+			    SLOT_PROGRAM, SLOT_KERNEL);
 			break;
 		}
 		ret = file_sync_tree(nw, cause);
@@ -700,7 +724,6 @@ slot_stage_step(const char *dir, enum slot_id slot, const char *version,
 		xcause(cause, "no step %d", (int)step);
 		break;
 	}
-	free(prog);
 	free(old);
 	free(nw);
 	free(cur);

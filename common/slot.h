@@ -1,6 +1,8 @@
 /*
- * A/B slots of cml itself (cml-launch(8)).  A slots directory DIR holds
- * two whole install prefixes, DIR/a and DIR/b, and DIR/state, a small text
+ * A/B slots of cml itself (cml-launch(8)) and of the boot image
+ * (cml-bootpick(8)).  A slots directory DIR holds two slots, DIR/a and
+ * DIR/b (whole install prefixes of cml, or a kernel image with its
+ * initramfs), and DIR/state, a small text
  * file of key=value lines replaced atomically, that says which slot is
  * good, which one is being tried, how many starts the tried one has left,
  * and the last failure of a tried slot.
@@ -30,8 +32,12 @@
 #define SLOT_STATE_MAX 4096 /* bytes of a state file */
 #define SLOT_VERSION_MAX 39 /* a dotted version, names_version_ok */
 #define SLOT_REASON_MAX 200 /* bytes of a failure's reason */
-/* The program whose presence makes a slot an installed one. */
+/* The program whose presence makes a slot of cml an installed one. */
 #define SLOT_PROGRAM "sbin/cmld"
+/* The kernel image whose presence makes a boot slot an installed one. */
+#define SLOT_KERNEL "vmlinuz"
+/* A boot slot's initramfs, if it has one. */
+#define SLOT_INITRD "initrd.img"
 
 enum slot_id {
 	SLOT_NONE = 0,
@@ -88,7 +94,7 @@ int slot_state_parse(const char *text, size_t len, const char *path,
 char *slot_state_format(const struct slot_state *st);
 /*
  * Reads DIR/state.  Without one, the good slot is the one that holds
- * SLOT_PROGRAM, a before b, and nothing is tried.  -1 with *cause set when
+ * SLOT_PROGRAM or SLOT_KERNEL, a before b, and nothing is tried.  -1 with *cause set when
  * the file is malformed (never guessed around) or no slot is installed.
  */
 int slot_state_read(const char *dir, struct slot_state *st, char **cause);

@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "measure.h"
+#include "slot.h"
 #include "store.h"
 #include "tpm.h"
 #include "update.h"
@@ -363,16 +364,19 @@ update_install_configs(struct update_req *r)
 	free(detail);
 }
 
-/* Copies a step of cml into its slot; at the end marks it to be tried. */
+/*
+ * Copies a step of cml or the boot image into its slot; at the end marks
+ * it to be tried once.
+ */
 static int
-update_cml_step(struct job *job)
+update_slot_job(struct job *job)
 {
 	struct update_req *r = (struct update_req *)job;
-	struct cmld *cmld = call_cmld(r->call);
 	struct guestos_progress p;
+	const char *kind = bundle_kind_name(r->b.m.kind);
 	char *cause = NULL, *detail;
 	long long now;
-	int rc;
+	int rc, cml = r->b.m.kind == BUNDLE_CML;
 
 	rc = update_slot_step(r->slot, &r->b, &cause);
 	if (rc == 0) {
@@ -384,39 +388,47 @@ update_cml_step(struct job *job)
 		}
 		return JOB_AGAIN;
 	}
-	if (rc == -1 || update_slot_commit(cmld, r->slot, r->b.m.version,
+	if (rc == -1 || update_slot_commit(r->slot, r->b.m.version,
 	    &cause) == -1) {
 		update_fail(r, PROTO_ERR_INTEGRITY, cause);
 		free(cause);
 		return JOB_DONE;
 	}
-	detail = xasprintf("written to slot %s, to be tried at the restart "
-	    "that follows and confirmed once cmld and c0 are up",
-	    update_slot_name(r->slot));
+	if (cml)
+		detail = xasprintf("written to slot %s, to be tried at the "
+		    "restart that follows and confirmed once cmld and c0 are "
+		    "up", update_slot_name(r->slot));
+	else
+		detail = xasprintf("written to slot %s: boots from slot %s at "
+		    "the next start, once, and is confirmed once cmld and c0 "
+		    "are up", update_slot_name(r->slot),
+		    update_slot_name(r->slot));
 	update_history_end(r, "pending", detail);
-	call_set_details(r->call, "installed cml %s from %s (bundle %s) into "
-	    "slot %s, to be tried once", r->b.m.version, r->b.name,
-	    r->b.digest, update_slot_name(r->slot));
-	r->restart = 1;
+	call_set_details(r->call, "installed %s %s %s from %s (bundle %s) "
+	    "into slot %s, to be tried once", kind, r->b.m.name,
+	    r->b.m.version, r->b.name, r->b.digest, update_slot_name(r->slot));
+	/* The launcher starts the new slot of cml once this cmld ended. */
+	r->restart = cml;
 	update_answer(r, "pending", detail);
 	free(detail);
 	return JOB_DONE;
 }
 
-/* Starts installing a checked cml bundle into the inactive slot. */
+/* Starts installing a checked cml or boot bundle into the inactive slot. */
 static void
-update_install_cml(struct update_req *r)
+update_install_slot(struct update_req *r)
 {
 	struct cmld *cmld = call_cmld(r->call);
 	char *cause = NULL;
 
 	if (update_history_begin(r, &cause) == -1 ||
-	    (r->slot = update_slot_begin(cmld, &r->b, &cause)) == NULL) {
+	    (r->slot = update_slot_begin(update_slots_of(cmld, r->b.m.kind),
+	    &r->b, &cause)) == NULL) {
 		update_fail(r, PROTO_ERR_FAILED, cause);
 		free(cause);
 		return;
 	}
-	r->job.step = update_cml_step;
+	r->job.step = update_slot_job;
 	r->job.cancel = update_cancel;
 	r->last_ms = 0;
 	loop_job_add(cmld->loop, &r->job);
@@ -488,12 +500,12 @@ update_checked(struct update_req *r, int tpm_avail, const char *tpm_floor,
 		update_install_guestos(r);
 		return;
 	case BUNDLE_CML:
-		update_install_cml(r);
+	case BUNDLE_BOOT:
+		update_install_slot(r);
 		return;
 	case BUNDLE_CONFIGS:
 		update_install_configs(r);
 		return;
-	case BUNDLE_BOOT:
 		break;
 	}
 	update_fail(r, PROTO_ERR_FAILED, "this kind of bundle is not "
@@ -591,7 +603,7 @@ cmd_update_status(struct call *call)
 	static const char *const kinds[] = { "guestos", "configs", "cml",
 	    "boot" };
 	struct cmld *cmld = call_cmld(call);
-	struct json_object *o, *floors, *history, *signers, *q, *a, *slots;
+	struct json_object *o, *floors, *history, *signers, *slots, *q, *a;
 	char *cause = NULL, *key, *value, *p, *end;
 	size_t i;
 
@@ -627,10 +639,12 @@ cmd_update_status(struct call *call)
 		}
 		free(value);
 	}
-	o = json_object_new_object();
 	slots = json_object_new_array();
-	if ((q = update_slots_status(cmld)) != NULL)
+	if ((q = update_slots_json(&cmld->cml_slots)) != NULL)
 		json_object_array_add(slots, q);
+	if ((q = update_slots_json(&cmld->boot_slots)) != NULL)
+		json_object_array_add(slots, q);
+	o = json_object_new_object();
 	json_object_object_add(o, "slots", slots);
 	json_object_object_add(o, "floors", floors);
 	json_object_object_add(o, "tpm_floors", json_object_new_string(
@@ -649,24 +663,62 @@ fail:
 	free(cause);
 }
 
+/* Appends item (taken) to the list *list, "; " between. */
+static void
+update_join(char **list, char *item)
+{
+	char *t;
+
+	t = xasprintf("%s%s%s", *list != NULL ? *list : "",
+	    *list != NULL ? "; " : "", item);
+	free(*list);
+	free(item);
+	*list = t;
+}
+
 void
 cmd_update_mark_good(struct call *call)
 {
 	struct cmld *cmld = call_cmld(call);
+	struct cmld_slots *all[] = { &cmld->cml_slots, &cmld->boot_slots };
 	struct json_object *o;
-	char *what = NULL, *cause = NULL;
+	char *what = NULL, *cause = NULL, *whats = NULL, *causes = NULL;
+	const char *kinds = NULL;
+	size_t i;
 
-	if (update_slot_confirm(cmld, 0, &what, &cause) == -1) {
-		call_error(call, PROTO_ERR_FAILED, NULL, "%s", cause);
-		free(cause);
-		return;
+	/* each pair that runs from a known slot: cml's, the boot image's */
+	for (i = 0; i < 2; i++) {
+		if (all[i]->dir == NULL || all[i]->running == SLOT_NONE)
+			continue;
+		if (update_slots_confirm(all[i], 0, &what, &cause) == -1) {
+			update_join(&causes, cause);
+			cause = NULL;
+			continue;
+		}
+		update_join(&whats, what);
+		what = NULL;
+		kinds = kinds == NULL ? all[i]->kind : "cml and boot";
 	}
-	call_set_details(call, "%s", what);
+	if (causes == NULL && whats == NULL)
+		causes = xstrdup("neither cml nor the kernel runs from A/B "
+		    "slots here (cml-launch(8), cml-bootpick(8)): there is no "
+		    "slot to confirm");
+	if (causes != NULL) {
+		call_error(call, PROTO_ERR_FAILED, NULL, "%s%s%s%s", causes,
+		    whats != NULL ? " (done: " : "", whats != NULL ? whats : "",
+		    whats != NULL ? ")" : "");
+		if (whats != NULL)
+			call_set_details(call, "%s", whats);
+		goto out;
+	}
+	call_set_details(call, "%s", whats);
 	o = json_object_new_object();
-	json_object_object_add(o, "what", json_object_new_string("cml"));
-	json_object_object_add(o, "slot", json_object_new_string(what));
+	json_object_object_add(o, "what", json_object_new_string(kinds));
+	json_object_object_add(o, "slot", json_object_new_string(whats));
 	call_reply(call, o);
-	free(what);
+out:
+	free(causes);
+	free(whats);
 }
 
 /* Ends one install a stop interrupted: what is in place says how. */

@@ -54,7 +54,8 @@ usage(FILE *f)
 	    "usage: cmld [--root DIR] [--foreground] [--ready-fd N] "
 	    "[--log-level LEVEL]\n"
 	    "            [--cgroup-parent NAME] [--idle-timeout SECONDS]\n"
-	    "            [--tpm2d-socket PATH] [--scd-socket PATH]\n"
+	    "            [--tpm2d-socket PATH] [--scd-socket PATH] "
+	    "[--boot-slots DIR]\n"
 	    "       cmld --version | --help\n"
 	    "  --root DIR         keep run, state and config directories "
 	    "under DIR\n"
@@ -74,7 +75,11 @@ usage(FILE *f)
 	    "                     '': run without tpm2d)\n"
 	    "  --scd-socket PATH  reach scd there (default: "
 	    "ROOT/run/cml/scd.sock;\n"
-	    "                     '': run without scd)\n");
+	    "                     '': run without scd)\n"
+	    "  --boot-slots DIR   the A/B slots of the kernel and its "
+	    "initramfs that\n"
+	    "                     cml-bootpick(8) boots from (boot bundles "
+	    "install there)\n");
 }
 
 /* Makes a random (version 4) UUID. */
@@ -141,6 +146,7 @@ main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "tpm2d-socket", required_argument, NULL, 'T' },
 		{ "scd-socket", required_argument, NULL, 'S' },
+		{ "boot-slots", required_argument, NULL, 'B' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -149,6 +155,7 @@ main(int argc, char **argv)
 	char *end;
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *root = "", *tpm2d_sock = NULL, *scd_sock = NULL;
+	const char *boot_slots = NULL;
 	char *cause = NULL, *tpm2d_default, *scd_default;
 	int ch, foreground = 0, ready_fd = -1, daemon_fd = -1;
 
@@ -203,6 +210,14 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			scd_sock = optarg;
+			break;
+		case 'B':
+			if (*optarg != '/') {
+				fprintf(stderr, "cmld: --boot-slots needs an "
+				    "absolute path, not '%s'\n", optarg);
+				return 2;
+			}
+			boot_slots = optarg;
 			break;
 		case 'V':
 			printf("cmld %s\n", PACKAGE_VERSION);
@@ -296,7 +311,7 @@ main(int argc, char **argv)
 	daemon_signals(cmld.loop, SIGCHLD);
 	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
-	update_slots_init(&cmld);
+	update_slots_init(&cmld, boot_slots);
 	/* from now on: integrity errors on the containers' volumes */
 	cmld.kmsg = kmsg_open(cmld.loop, cmld_integrity_error, &cmld);
 

@@ -24,6 +24,18 @@ struct guestos_vcache;
 /* Token calls out to scd at once, of all clients (cmd-token.c). */
 #define CMLD_TOKEN_CALLS 8
 
+/*
+ * A pair of A/B slots (common/slot.h) whose running slot cmld confirms
+ * once it and c0 are up: cml's own, or the boot image's.
+ */
+struct cmld_slots {
+	struct cmld *cmld;
+	const char *kind; /* the bundle kind: "cml" or "boot" */
+	char *dir; /* the slots directory; NULL: none here */
+	int running; /* enum slot_id the running cml or kernel came from */
+	struct loop_timer confirm_timer;
+};
+
 /* The daemon's context. */
 struct cmld {
 	char *run_dir;
@@ -75,14 +87,12 @@ struct cmld {
 	/* --log-level given: the setting does not apply */
 	int log_level_pinned;
 	/*
-	 * cml-launch's slots (update-slots.c): the directory and the slot
-	 * cmld runs from (NULL: not from slots); the timer that confirms a
-	 * slot being tried, the one that ends cmld for the launcher to
-	 * start an updated slot, and cmld's exit status.
+	 * The A/B slots (update-slots.c): cml-launch's of cml itself and the
+	 * boot image's (--boot-slots); the timer that ends cmld for the
+	 * launcher to start an updated slot, and cmld's exit status.
 	 */
-	char *slots_dir;
-	int slot; /* enum slot_id */
-	struct loop_timer confirm_timer;
+	struct cmld_slots cml_slots;
+	struct cmld_slots boot_slots;
 	struct loop_timer restart_timer;
 	int exit_status;
 };

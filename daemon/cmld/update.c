@@ -324,15 +324,12 @@ update_check(struct cmld *cmld, struct update_bundle *b, int tpm_avail,
 	case BUNDLE_GUESTOS:
 		break;
 	case BUNDLE_CML:
-		if ((why = update_slots_check(cmld, b)) != NULL)
+	case BUNDLE_BOOT:
+		why = update_slots_check(update_slots_of(cmld, b->m.kind), b);
+		if (why != NULL)
 			update_refuse(b, PROTO_ERR_FAILED, why);
 		break;
 	case BUNDLE_CONFIGS:
-		break;
-	case BUNDLE_BOOT:
-		update_refuse(b, PROTO_ERR_FAILED, xstrdup("this device has "
-		    "no boot slots: the kernel and boot image are not "
-		    "updated by cmld here"));
 		break;
 	}
 }
@@ -552,7 +549,34 @@ struct update_floor_q {
 	char *name;
 	update_floor_cb cb;
 	void *arg;
+	/* without an answer of tpm2d: why, given from the loop */
+	struct loop_timer later;
+	char *note;
 };
+
+/* Releases a question. */
+static void
+update_floor_q_free(struct update_floor_q *q)
+{
+	free(q->note);
+	free(q->kind);
+	free(q->name);
+	free(q);
+}
+
+/*
+ * Answers a question tpm2d is not asked (no TPM, tpm2d down) from the
+ * loop, as tpm2d's answers come: the caller has deferred its call and
+ * must not be answered inside its handler.
+ */
+static void
+update_floor_later(struct loop_timer *t)
+{
+	struct update_floor_q *q = t->arg;
+
+	q->cb(q->arg, 0, NULL, q->note);
+	update_floor_q_free(q);
+}
 
 /* tpm2d's floors: the one asked for, if the TPM holds it. */
 static void
@@ -595,9 +619,7 @@ update_floor_answer(void *arg, const char *error, struct json_object *params)
 	}
 out:
 	q->cb(q->arg, avail, version, note);
-	free(q->kind);
-	free(q->name);
-	free(q);
+	update_floor_q_free(q);
 }
 
 void
@@ -607,21 +629,15 @@ update_floor_ask(struct cmld *cmld, const char *kind, const char *name,
 	struct update_floor_q *q;
 	char *cause = NULL;
 
-	if (strcmp(tpm_state(cmld), "absent") == 0) {
-		cb(arg, 0, NULL, NULL);
-		return;
-	}
 	q = xcalloc(1, sizeof *q);
 	q->kind = xstrdup(kind);
 	q->name = xstrdup(name);
 	q->cb = cb;
 	q->arg = arg;
-	if (tpm_call(cmld, "Floors", NULL, update_floor_answer, q, &cause) ==
-	    -1) {
-		free(q->kind);
-		free(q->name);
-		free(q);
-		cb(arg, 0, NULL, cause);
-		free(cause);
-	}
+	if (strcmp(tpm_state(cmld), "absent") != 0 && tpm_call(cmld, "Floors",
+	    NULL, update_floor_answer, q, &cause) == 0)
+		return;
+	q->note = cause;
+	loop_timer_init(&q->later, update_floor_later, q);
+	loop_timer_start(cmld->loop, &q->later, 0);
 }

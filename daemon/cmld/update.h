@@ -106,7 +106,8 @@ typedef void (*update_floor_cb)(void *arg, int avail, const char *tpm_floor,
     const char *note);
 /*
  * Asks tpm2d for its floor of kind and name; cb gets the answer, exactly
- * once, now (no TPM, tpm2d down) or later from the loop.
+ * once, always later from the loop (also with no TPM or tpm2d down, so
+ * that a deferred call is never answered inside its handler).
  */
 void update_floor_ask(struct cmld *cmld, const char *kind, const char *name,
     update_floor_cb cb, void *arg);
@@ -148,45 +149,51 @@ int update_configs_install(struct cmld *cmld, struct update_bundle *b,
     const char *signer, struct store_update *u, char **detail,
     const char **error, char **cause);
 
-/* --- update-slots.c: updates of cml itself, through cml-launch's slots -- */
+/* --- update-slots.c: updates through A/B slots, of cml and the boot image -- */
 
+struct cmld_slots;
 struct guestos_progress;
 struct update_slot_copy;
 
 /*
- * Takes the slot cmld runs from (CML_SLOTS, CML_SLOT, as cml-launch sets
- * them), audits a fallback the launcher recorded, and confirms a slot
- * being tried once c0 runs (at once without c0).
+ * Takes the slots of cml (CML_SLOTS, CML_SLOT, as cml-launch sets them) and
+ * of the boot image (boot_dir, --boot-slots; NULL: none; the running slot
+ * from cml.boot_slot= on the kernel's command line), audits a fallback
+ * the launcher or the loader recorded, and confirms a slot being tried
+ * once c0 runs (at once without c0).
  */
-void update_slots_init(struct cmld *cmld);
+void update_slots_init(struct cmld *cmld, const char *boot_dir);
 void update_slots_free(struct cmld *cmld);
-/* Why a cml bundle cannot install on this device now, or NULL. */
-char *update_slots_check(struct cmld *cmld, const struct update_bundle *b);
+/* The slots a bundle of kind installs into, or NULL for other kinds. */
+struct cmld_slots *update_slots_of(struct cmld *cmld, enum bundle_kind kind);
+/* Why a bundle cannot install into s now, or NULL (free it). */
+char *update_slots_check(struct cmld_slots *s, const struct update_bundle *b);
+/* The Slot of `update status` for s, or NULL when s has no slots here. */
+struct json_object *update_slots_json(const struct cmld_slots *s);
 /*
- * Confirms the slot cmld runs from as good (automatic: by itself, once up):
- * 1 confirmed now, 0 it was good already, *what saying which (free it);
- * -1 with *cause set.  Audited; the install's history and floor follow.
+ * Confirms the slot of s that runs as good (automatic: by itself, once
+ * up): 1 confirmed now, 0 it was good already, *what saying which (free
+ * it); -1 with *cause set.  Audited; the install's history and floor
+ * follow.
  */
-int update_slot_confirm(struct cmld *cmld, int automatic, char **what,
+int update_slots_confirm(struct cmld_slots *s, int automatic, char **what,
     char **cause);
 /*
- * Copies a cml bundle into the inactive slot, staged: begin (NULL with
+ * Copies a bundle into the inactive slot of s, staged: begin (NULL with
  * *cause set), step (0 more to do, 1 all copied and hashed, -1 with *cause
  * set), commit (the staged slot becomes the slot to try once), free (what
  * was not committed is removed).
  */
-struct update_slot_copy *update_slot_begin(struct cmld *cmld,
+struct update_slot_copy *update_slot_begin(struct cmld_slots *s,
     const struct update_bundle *b, char **cause);
 int update_slot_step(struct update_slot_copy *c, const struct update_bundle *b,
     char **cause);
 void update_slot_progress(const struct update_slot_copy *c,
     const struct update_bundle *b, struct guestos_progress *p);
-int update_slot_commit(struct cmld *cmld, struct update_slot_copy *c,
-    const char *version, char **cause);
+int update_slot_commit(struct update_slot_copy *c, const char *version,
+    char **cause);
 const char *update_slot_name(const struct update_slot_copy *c);
 void update_slot_free(struct update_slot_copy *c);
-/* The Slot of `update status` for cml itself, or NULL (not from slots). */
-struct json_object *update_slots_status(struct cmld *cmld);
 /* Ends cmld soon with CML_EXIT_RESTART (after the answer went out). */
 void update_slot_restart(struct cmld *cmld);
 

@@ -166,6 +166,7 @@
 # state given back at its stop).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-vm.sh"
 
 VM_DIR=$CML_SRCDIR/tests/vm
 VM_TIMEOUT=${CML_VM_TIMEOUT:-900}
@@ -176,27 +177,7 @@ need_guestos_tools
 need_prog qemu-system-x86_64 cpio timeout swtpm blkid truncate
 [ -f "$VM_DIR/mkinitramfs" ] && [ -f "$VM_DIR/init.sh" ] || skip "no $VM_DIR/mkinitramfs or $VM_DIR/init.sh"
 
-# The kernel: $CML_VM_KERNEL, else the newest Debian kernel in /boot
-# whose modules are installed.
-kernel=${CML_VM_KERNEL:-}
-kver=${CML_VM_KVER:-}
-if [ -z "$kernel" ]; then
-	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V -r); do
-		v=${k#/boot/vmlinuz-}
-		if [ -r "$k" ] && [ -f "/lib/modules/$v/modules.dep" ]; then
-			kernel=$k
-			break
-		fi
-	done
-	[ -n "$kernel" ] || skip "no kernel for the VM: install linux-image-amd64 (scripts/deps); none of /boot/vmlinuz-* is readable with its modules in /lib/modules"
-fi
-[ -r "$kernel" ] || skip "cannot read the VM's kernel $kernel"
-[ -n "$kver" ] || kver=${kernel##*/vmlinuz-}
-[ -f "/lib/modules/$kver/modules.dep" ] || [ -n "${CML_VM_MODULES_DIR:-}" ] ||
-    skip "no modules of kernel $kver in /lib/modules/$kver (linux-image-amd64)"
-if ! ldd /bin/busybox 2>&1 | grep -q 'not a dynamic executable'; then
-	skip "/bin/busybox is not static: install busybox-static"
-fi
+vm_kernel
 
 make_scratch
 t0=$(date +%s)
@@ -345,62 +326,7 @@ t1=$(date +%s)
 echo "# kernel $kernel ($kver), initramfs of $(($(stat -c %s "$initrd") / 1048576)) MiB, made in $((t1 - t0)) s"
 
 # --- the accelerator ------------------------------------------------------------------
-# Prints the time in milliseconds.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
-# kvm_probe: boots the kernel under KVM alone (no TCG fallback), without an
-# initramfs, with early serial output to a file, and returns 0 as soon as
-# the guest's first console line is there (qemu is killed then), 1 when it
-# is not there within CML_VM_PROBE_TIMEOUT seconds or qemu ends without it.
-# qemu's output is left in $SCRATCH/kvm-probe.qemu, the console in
-# $SCRATCH/kvm-probe.console.
-kvm_probe() {
-	local console=$SCRATCH/kvm-probe.console qlog=$SCRATCH/kvm-probe.qemu
-	local pid deadline
-	deadline=$(($(now_ms) + ${CML_VM_PROBE_TIMEOUT:-20} * 1000))
-	: >"$console"
-	qemu-system-x86_64 -accel kvm -smp 1 -m 256 -nodefaults -no-user-config \
-	    -display none -nic none -serial "file:$console" -no-reboot \
-	    -kernel "$kernel" -append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1" \
-	    </dev/null >"$qlog" 2>&1 &
-	pid=$!
-	track_pid "$pid"
-	while [ "$(now_ms)" -lt "$deadline" ]; do
-		grep -q 'Linux version' "$console" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	untrack_pid "$pid"
-	grep -q 'Linux version' "$console"
-}
-
-accel=(-accel tcg)
-if [ "${CML_VM_NO_KVM:-0}" = 1 ]; then
-	echo "# accelerator: tcg (CML_VM_NO_KVM=1)"
-elif [ ! -w /dev/kvm ]; then
-	echo "# accelerator: tcg (/dev/kvm is missing or not writable)"
-else
-	p0=$(now_ms)
-	if kvm_probe; then
-		accel=(-accel kvm)
-		echo "# accelerator: kvm (a probe boot reached its first console line in $(($(now_ms) - p0)) ms)"
-	else
-		echo "# ##########################################################################"
-		echo "# KVM is present (/dev/kvm) but could not boot a guest: no 'Linux version'"
-		echo "# on the console within ${CML_VM_PROBE_TIMEOUT:-20} s (probe took $(($(now_ms) - p0)) ms)."
-		echo "# qemu printed:"
-		{ cat "$SCRATCH/kvm-probe.qemu"; echo; } | sed '/^$/d; s/^/#   /'
-		echo "# the guest's console:"
-		{ tr -d '\r' <"$SCRATCH/kvm-probe.console"; echo; } | sed '/^$/d; s/^/#   /'
-		echo "# accelerator: tcg (emulation, slower)"
-		echo "# ##########################################################################"
-	fi
-fi
-tvm=$(date +%s)
+vm_accel
 
 # --- the VM's TPM and disk ---------------------------------------------------------------
 # swtpm as the guest's TPM (qemu's tpm-tis over swtpm's control socket; it
@@ -427,59 +353,19 @@ truncate -s 768M "$disk" || fail "truncate $disk"
 # --- the VM ---------------------------------------------------------------------------
 console=$SCRATCH/console.log
 # The sanitizer settings of the test run (scripts/test) reach cmld in the
-# VM as init's environment: the kernel hands NAME=VALUE words of its command
-# line it does not know to init.
-append="console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all"
-for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS CML_VM_BENCH; do
-	val=${!v:-}
-	[ -n "$val" ] || continue
-	[[ "$val" =~ ^[A-Za-z0-9_=:,./+-]+$ ]] || fail "cannot pass $v='$val' on the kernel command line"
-	append+=" $v=$val"
-done
+# VM as init's environment.
+vm_cmdline "console=ttyS0 panic=-1 quiet loglevel=3 cgroup_no_v1=all" CML_VM_BENCH
 # (in the background, so that the cleanup can stop it when the test is
 # interrupted)
-qemu-system-x86_64 \
+vm_run "$console" \
     "${accel[@]}" -smp 2 -m 1024 -nodefaults -no-user-config -display none \
-    -nic none -serial "file:$console" -no-reboot \
+    -nic none -no-reboot \
     -kernel "$kernel" -initrd "$initrd" \
     -append "$append" \
     -chardev "socket,id=chrtpm,path=$tpmdir/sock" \
     -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
     -drive "file=$disk,format=raw,if=virtio" \
-    -drive "file=$bigdisk,format=raw,if=virtio,readonly=on" \
-    </dev/null >"$SCRATCH/qemu.log" 2>&1 &
-qpid=$!
-track_pid "$qpid"
-# the watchdog: progress is the console growing
-stopped=
-last_size=-1
-last_change=$(date +%s)
-while kill -0 "$qpid" 2>/dev/null; do
-	sleep 1
-	now=$(date +%s)
-	size=$(stat -c %s "$console" 2>/dev/null || echo 0)
-	if [ "$size" != "$last_size" ]; then
-		last_size=$size
-		last_change=$now
-	fi
-	if [ $((now - last_change)) -ge "$VM_STALL" ]; then
-		stopped="the VM's console was silent for $VM_STALL s (after $((now - tvm)) s)"
-	elif [ $((now - tvm)) -ge "$VM_TIMEOUT" ]; then
-		stopped="the VM did not finish within $VM_TIMEOUT s"
-	fi
-	if [ -n "$stopped" ]; then
-		kill -TERM "$qpid" 2>/dev/null
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$qpid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$qpid" 2>/dev/null
-		break
-	fi
-done
-wait "$qpid"
-qrc=$?
-untrack_pid "$qpid"
+    -drive "file=$bigdisk,format=raw,if=virtio,readonly=on"
 t2=$(date +%s)
 echo "# the VM ran $((t2 - tvm)) s (exit $qrc, ${accel[*]}); $((t2 - t0)) s in all"
 

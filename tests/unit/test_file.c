@@ -98,6 +98,32 @@ test_file_reads_whole_and_terminates(void **state)
 	free(buf);
 }
 
+/*
+ * Proves: none (a /proc file, whose stat(2) size is 0, read to its end;
+ * more than max refused with EFBIG).
+ */
+static void
+test_file_read_proc_to_end(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	/* /proc/self/cmdline: "test_file" and more, NUL-separated */
+	assert_int_equal(file_read_proc("/proc/self/cmdline", 4096, &buf,
+	    &len), 0);
+	assert_true(len > 0);
+	assert_non_null(strstr(buf, "test_file"));
+	free(buf);
+	assert_int_equal(file_read_proc("/proc/self/cmdline", 2, &buf, &len),
+	    -1);
+	assert_int_equal(errno, EFBIG);
+	assert_null(buf);
+	assert_int_equal(file_read_proc("/proc/self/no-such-file", 2, &buf,
+	    &len), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 /* Proves: none (a small file read by its absolute path). */
 static void
 test_file_absolute_path(void **state)
@@ -173,6 +199,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_file_reads_whole_and_terminates, setup, teardown),
+		cmocka_unit_test(test_file_read_proc_to_end),
 		cmocka_unit_test_setup_teardown(test_file_absolute_path, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file_refusals, setup,

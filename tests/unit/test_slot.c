@@ -311,9 +311,66 @@ test_slot_state_missing_installed_slot_good(void **state)
 	assert_int_equal(test_remove_tree(p), 0);
 	free(p);
 	assert_int_equal(slot_state_read(f->dir, &st, &cause), -1);
-	assert_non_null(strstr(cause, "holds sbin/cmld and there is no"));
+	assert_non_null(strstr(cause, "holds sbin/cmld or vmlinuz and there "
+	    "is no"));
 	assert_non_null(strstr(cause, "install cml into"));
 	free(cause);
+}
+
+/* Commits the staged b (path, freed) as 2.0: marked to be tried once. */
+static void
+commit_b(struct fix *f, char *path)
+{
+	struct slot_state st;
+	char *cause = NULL;
+
+	assert_int_equal(slot_stage_commit(f->dir, SLOT_B, "2.0", &cause), 0);
+	free(path);
+	assert_int_equal(slot_state_read(f->dir, &st, &cause), 0);
+	assert_int_equal(st.good, SLOT_A);
+	assert_int_equal(st.try, SLOT_B);
+	assert_int_equal(st.tries, 1);
+	assert_string_equal(st.try_version, "2.0");
+}
+
+/*
+ * Proves: TSF.UPD, NDR 3.10 (boot slots: a slot holding a kernel image is
+ * installed, an update of kernel and initramfs is staged into the inactive
+ * slot and marked to be tried once; an empty kernel is no install).
+ */
+static void
+test_slot_boot_stage_marks_inactive(void **state)
+{
+	struct fix *f = *state;
+	struct slot_state st;
+	char *path, *cause = NULL, *p, *s;
+
+	p = xasprintf("%s/a", f->dir);
+	assert_int_equal(test_remove_tree(p), 0);
+	free(p);
+	put(f->dir, "a/" SLOT_KERNEL, "KERNEL A", 0644);
+	assert_int_equal(slot_state_read(f->dir, &st, &cause), 0);
+	assert_int_equal(st.good, SLOT_A);
+	assert_int_equal(slot_inactive(&st), SLOT_B);
+
+	assert_int_equal(slot_stage_begin(f->dir, SLOT_B, &path, &cause), 0);
+	/* an empty kernel image is not a boot slot */
+	put(path, SLOT_KERNEL, "", 0644);
+	assert_int_equal(slot_stage_commit(f->dir, SLOT_B, "2.0", &cause), -1);
+	assert_non_null(strstr(cause, "b.new has neither sbin/cmld nor "
+	    "vmlinuz"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(slot_state_read(f->dir, &st, &cause), 0);
+	assert_int_equal(st.try, SLOT_NONE);
+
+	put(path, SLOT_KERNEL, "KERNEL B", 0644);
+	put(path, SLOT_INITRD, "INITRD B", 0644);
+	commit_b(f, path);
+	s = get(f->dir, "b/" SLOT_INITRD);
+	assert_string_equal(s, "INITRD B");
+	free(s);
+	assert_false(exists(f->dir, "b.new"));
 }
 
 /*
@@ -475,7 +532,6 @@ static void
 test_slot_stage_commit_marks_inactive(void **state)
 {
 	struct fix *f = *state;
-	struct slot_state st;
 	char *path, *cause = NULL, *s;
 
 	put(f->dir, "b/sbin/cmld", "OLD", 0755);
@@ -503,13 +559,7 @@ test_slot_stage_commit_marks_inactive(void **state)
 	    "11.12.13.14.15.16.17.18.19.20' is not a dotted version");
 	free(cause);
 	cause = NULL;
-	assert_int_equal(slot_stage_commit(f->dir, SLOT_B, "2.0", &cause), 0);
-	free(path);
-	assert_int_equal(slot_state_read(f->dir, &st, &cause), 0);
-	assert_int_equal(st.good, SLOT_A);
-	assert_int_equal(st.try, SLOT_B);
-	assert_int_equal(st.tries, 1);
-	assert_string_equal(st.try_version, "2.0");
+	commit_b(f, path);
 	s = get(f->dir, "b/sbin/cmld");
 	assert_string_equal(s, "NEW");
 	free(s);
@@ -537,8 +587,8 @@ test_slot_stage_commit_marks_inactive(void **state)
 	put(f->dir, "a.new/bin/x", "x", 0644);
 	assert_int_equal(slot_stage_step(f->dir, SLOT_A, "3.0",
 	    SLOT_STEP_SYNC, &cause), -1);
-	assert_non_null(strstr(cause, "a.new has no sbin/cmld: not an install "
-	    "prefix of cml"));
+	assert_non_null(strstr(cause, "a.new has neither sbin/cmld nor "
+	    "vmlinuz: not an install prefix of cml nor a boot slot"));
 	free(cause);
 }
 
@@ -701,6 +751,7 @@ main(void)
 		T(test_slot_state_malformed_refused_with_line),
 		T(test_slot_state_read_bad_file_refused),
 		T(test_slot_state_missing_installed_slot_good),
+		T(test_slot_boot_stage_marks_inactive),
 		T(test_slot_pick_once_then_fallback),
 		T(test_slot_confirm_transitions),
 		T(test_slot_take_failure_once),
