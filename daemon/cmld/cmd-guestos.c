@@ -89,6 +89,22 @@ guestos_store_installed(struct cmld *cmld, const struct guestos_signed *s,
 	return rc;
 }
 
+/* Answers an install that is in place (its floor raised). */
+static void
+install_job_answer(void *arg)
+{
+	struct install_job *ij = arg;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(ij->s.m.name));
+	json_object_object_add(o, "version",
+	    json_object_new_string(ij->s.m.version));
+	json_object_object_add(o, "signer",
+	    json_object_new_string(ij->s.signer.subject));
+	call_reply(ij->call, o);
+	install_job_free(ij);
+}
+
 /* Copies a step; at the end commits, records and answers. */
 static int
 install_job_step(struct job *job)
@@ -132,22 +148,17 @@ install_job_step(struct job *job)
 		    "guest OS in %s refused: %s", ij->srcdir, cause);
 		goto done;
 	}
-	if (!ij->s.m.allow_downgrade)
-		update_floor_raise(call_cmld(call), "guestos", ij->s.m.name,
-		    ij->s.m.version);
 	call_set_details(call, "installed %s %s from %s, signed by %s",
 	    ij->s.m.name, ij->s.m.version, ij->srcdir, ij->s.signer.subject);
-	{
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "name",
-		    json_object_new_string(ij->s.m.name));
-		json_object_object_add(o, "version",
-		    json_object_new_string(ij->s.m.version));
-		json_object_object_add(o, "signer",
-		    json_object_new_string(ij->s.signer.subject));
-		call_reply(call, o);
-	}
+	free(cause);
+	free(path);
+	/* An allowed downgrade does not raise the floor. */
+	if (ij->s.m.allow_downgrade)
+		install_job_answer(ij);
+	else
+		update_floor_raise_then(call_cmld(call), "guestos",
+		    ij->s.m.name, ij->s.m.version, install_job_answer, ij);
+	return 1;
 done:
 	free(cause);
 	free(path);

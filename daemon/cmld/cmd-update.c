@@ -45,6 +45,7 @@ struct update_req {
 	struct update_slot_copy *slot;
 	long long last_ms;
 	struct json_object *reply; /* the answer, once measured */
+	char *detail; /* what an install did */
 	int restart; /* cmld ends for the launcher after the answer */
 };
 
@@ -55,6 +56,7 @@ update_req_free(struct update_req *r)
 	update_slot_free(r->slot);
 	if (r->reply != NULL)
 		json_object_put(r->reply);
+	free(r->detail);
 	guestos_signed_clear(&r->s);
 	update_bundle_clear(&r->b);
 	free(r);
@@ -229,6 +231,15 @@ update_answer(struct update_req *r, const char *result, const char *detail)
 	}
 }
 
+/* The floor is raised, in the TPM too: the answer, once measured. */
+static void
+update_raised(void *arg)
+{
+	struct update_req *r = arg;
+
+	update_answer(r, "installed", r->detail);
+}
+
 /* Copies a step of a guest OS; at the end moves it into place. */
 static int
 update_guestos_step(struct job *job)
@@ -275,9 +286,8 @@ update_guestos_step(struct job *job)
 	call_set_details(r->call, "installed guestos %s %s from %s (bundle "
 	    "%s), signed by %s", r->b.m.name, r->b.m.version, r->b.name,
 	    r->b.digest, r->s.signer.subject);
-	update_floor_raise(call_cmld(r->call), "guestos", r->b.m.name,
-	    r->b.m.version);
-	update_answer(r, "installed", NULL);
+	update_floor_raise_then(call_cmld(r->call), "guestos", r->b.m.name,
+	    r->b.m.version, update_raised, r);
 	return JOB_DONE;
 }
 
@@ -356,12 +366,12 @@ update_install_configs(struct update_req *r)
 		return;
 	}
 	r->id = u.id;
-	update_floor_raise(cmld, "configs", r->b.m.name, r->b.m.version);
 	call_set_details(r->call, "installed configs %s %s from %s (bundle "
 	    "%s), signed by %s: %s", r->b.m.name, r->b.m.version, r->b.name,
 	    r->b.digest, update_signer(&r->b), detail);
-	update_answer(r, "installed", detail);
-	free(detail);
+	r->detail = detail;
+	update_floor_raise_then(cmld, "configs", r->b.m.name, r->b.m.version,
+	    update_raised, r);
 }
 
 /*

@@ -501,25 +501,43 @@ fail:
 	return -1;
 }
 
+/* A raise of a floor in the TPM, for update_floor_raise_then. */
+struct update_raise {
+	char *what;
+	void (*done)(void *);
+	void *arg;
+};
+
 /* tpm2d raised a floor, or could not: the state store keeps it anyway. */
 static void
 update_floor_raised(void *arg, const char *error, struct json_object *params)
 {
-	char *what = arg;
+	struct update_raise *ur = arg;
 
 	if (error != NULL)
 		log_warnx("the TPM did not raise the version floor of %s: %s "
 		    "(the state store holds it; the next check tries again)",
-		    what, tpm_error_message(params));
-	free(what);
+		    ur->what, tpm_error_message(params));
+	if (ur->done != NULL)
+		ur->done(ur->arg);
+	free(ur->what);
+	free(ur);
 }
 
 void
 update_floor_raise(struct cmld *cmld, const char *kind, const char *name,
     const char *version)
 {
+	update_floor_raise_then(cmld, kind, name, version, NULL, NULL);
+}
+
+void
+update_floor_raise_then(struct cmld *cmld, const char *kind,
+    const char *name, const char *version, void (*done)(void *), void *arg)
+{
+	struct update_raise *ur;
 	struct json_object *p;
-	char *cause = NULL, *what;
+	char *cause = NULL;
 
 	if (store_floor_raise(cmld->store, kind, name, version, &cause) ==
 	    -1) {
@@ -527,19 +545,24 @@ update_floor_raise(struct cmld *cmld, const char *kind, const char *name,
 		free(cause);
 		cause = NULL;
 	}
-	if (strcmp(tpm_state(cmld), "absent") == 0)
+	ur = xcalloc(1, sizeof *ur);
+	ur->what = xasprintf("%s %s to %s", kind, name, version);
+	ur->done = done;
+	ur->arg = arg;
+	if (strcmp(tpm_state(cmld), "absent") == 0) {
+		update_floor_raised(ur, NULL, NULL);
 		return;
+	}
 	p = json_object_new_object();
 	json_object_object_add(p, "kind", json_object_new_string(kind));
 	json_object_object_add(p, "name", json_object_new_string(name));
 	json_object_object_add(p, "version", json_object_new_string(version));
-	what = xasprintf("%s %s to %s", kind, name, version);
-	if (tpm_call(cmld, "RaiseFloor", p, update_floor_raised, what,
+	if (tpm_call(cmld, "RaiseFloor", p, update_floor_raised, ur,
 	    &cause) == -1) {
-		log_warnx("the TPM's version floor of %s stays: %s", what,
+		log_warnx("the TPM's version floor of %s stays: %s", ur->what,
 		    cause);
 		free(cause);
-		free(what);
+		update_floor_raised(ur, NULL, NULL);
 	}
 }
 

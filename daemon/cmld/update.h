@@ -86,6 +86,13 @@ void update_check(struct cmld *cmld, struct update_bundle *b, int tpm_avail,
  */
 void update_floor_raise(struct cmld *cmld, const char *kind, const char *name,
     const char *version);
+/*
+ * The same, calling done(arg) once the TPM answered (its audit records
+ * taken into the trail) or at once when there is no TPM to ask: an install
+ * is answered after it, so that the trail holds all of it then.
+ */
+void update_floor_raise_then(struct cmld *cmld, const char *kind,
+    const char *name, const char *version, void (*done)(void *), void *arg);
 
 /*
  * Holds version against the floor of kind and name: the state store's, and

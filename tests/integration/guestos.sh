@@ -91,7 +91,14 @@ expect_eq "guestos install: the reply" \
 version: 1.0
 signer:  $signer" "$(cat "$SCRATCH/out")"
 expect_eq "guestos install: nothing on stderr (no terminal, no progress)" "" "$(cat "$SCRATCH/err")"
-expect_eq "guestos install: one audit record" "$((n0 + 1))" "$(audit_count)"
+# the install's record, after tpm2d's of the version floor it raised in
+# the TPM (the first: the floor index defined) which are in the trail
+# before the answer
+expect_eq "guestos install: its audit record and tpm2d's of the floor" "$((n0 + 4))" "$(audit_count)"
+expect_lines "guestos install: tpm2d raised the floor" "$(audit_tail 4 | head -n 3 | sed 's/ pid=[0-9]* / /')" \
+    '^type=tpm2d uid=0 container= object=floor index result=ok details=#[0-9]+ floor: defined the floor index at 0x[0-9a-f]+ .*$' \
+    '^type=tpm2d uid=0 container= object=guestos/busybox result=ok details=#[0-9]+ floor: floor raised: none -> 1$' \
+    '^type=tpm2d uid=0 container= object=org\.cml\.TPM\.RaiseFloor result=ok details=#[0-9]+ call: uid 0 pid [0-9]+: guestos/busybox: floor raised: none -> 1$'
 expect_eq "guestos install: audited with name, version, directory and signer" \
     "type=call uid=0 pid=$pid container= object=org.cml.GuestOS.Install result=ok details=installed busybox 1.0 from $base, signed by $signer" \
     "$(audit_tail 1)"

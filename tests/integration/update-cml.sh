@@ -210,7 +210,7 @@ run --json update status
 expect_eq "status: the slot that runs" b "$(json_get slots 0 running <"$SCRATCH/out")"
 expect_eq "status: the good slot" b "$(json_get slots 0 good <"$SCRATCH/out")"
 expect_eq "status: nothing pending" false "$(json_get slots 0 pending_confirmation <"$SCRATCH/out")"
-expect_match "status: the last failure" "cml 3\\.0 in slot a: exited with status 1 before confirming" \
+expect_match "status: the last failure" "slot a \\(cml 3\\.0\\): exited with status 1 before confirming" \
     "$(json_get slots 0 last_failure <"$SCRATCH/out")"
 
 kill -TERM "$LPID"
