@@ -248,6 +248,7 @@ main(int argc, char **argv)
 	if (trust_reload(&cmld, &cause) == -1)
 		fatalx("%s", cause);
 	guestos_reconcile(&cmld);
+	update_slots_open(&cmld);
 	update_reconcile(&cmld);
 	cmld.loop = loop_new();
 	/* what acts on the trail: its room, checkpoints, followers, forwarding */

@@ -131,20 +131,93 @@ update_confirm_poll(struct loop_timer *t)
 }
 
 void
-update_slots_init(struct cmld *cmld)
+update_slots_open(struct cmld *cmld)
 {
 	const char *dir = getenv("CML_SLOTS"), *name = getenv("CML_SLOT");
-	struct slot_failure f;
-	struct slot_state st;
 	enum slot_id slot;
-	char *cause = NULL;
 
-	loop_timer_init(&cmld->confirm_timer, update_confirm_poll, cmld);
 	if (dir == NULL || name == NULL || *dir != '/' ||
 	    slot_parse(name, &slot) == -1 || slot == SLOT_NONE)
 		return;
 	cmld->slot = (int)slot;
 	cmld->slots_dir = xstrdup(dir);
+}
+
+int
+update_slot_marked(struct cmld *cmld, const char *version)
+{
+	struct slot_state st;
+	char *cause = NULL;
+
+	if (cmld->slots_dir == NULL)
+		return 0;
+	if (slot_state_read(cmld->slots_dir, &st, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return 0;
+	}
+	if (st.try != SLOT_NONE)
+		return names_version_cmp(st.try_version, version) == 0;
+	return st.failed.slot != SLOT_NONE && !st.failed.reported &&
+	    names_version_cmp(st.failed.version, version) == 0;
+}
+
+/*
+ * Ends the newest pending install of cml when the state says how its
+ * trial ended but a cut came before the history did: confirmed, its slot
+ * good and this one, or fallen back after it began.
+ */
+static void
+update_slot_pending(struct cmld *cmld, const struct slot_state *st)
+{
+	struct store_update u;
+	enum slot_id slot = (enum slot_id)cmld->slot;
+	char *cause = NULL, *what = NULL;
+	int rc;
+
+	if (st->try != SLOT_NONE)
+		return;
+	if ((rc = store_update_last(cmld->store, "cml", "pending", &u,
+	    &cause)) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 0)
+		return;
+	if (st->failed.slot != SLOT_NONE && st->failed.time_ms >= u.time_ms &&
+	    names_version_cmp(st->failed.version, u.version) == 0) {
+		what = xasprintf("cml %s in slot %s did not come up: %s (the "
+		    "record of it completed at the next start)", u.version,
+		    slot_name(st->failed.slot), st->failed.reason);
+		audit_write(cmld, "update", "cml", "fell-back", "%s", what);
+		update_slot_history(cmld, u.version, "fell-back", what);
+	} else if (st->good == slot && names_version_cmp(st->good_version,
+	    u.version) == 0) {
+		what = xasprintf("slot %s (cml %s) confirmed good (the record "
+		    "of it completed at the next start)", slot_name(slot),
+		    u.version);
+		audit_write(cmld, "update", "cml", "ok", "%s", what);
+		update_slot_history(cmld, u.version, "confirmed", what);
+		update_floor_raise(cmld, "cml", "cml", u.version);
+	}
+	if (what != NULL)
+		log_info("%s", what);
+	free(what);
+	store_update_clear(&u);
+}
+
+void
+update_slots_init(struct cmld *cmld)
+{
+	const char *dir = cmld->slots_dir;
+	struct slot_failure f;
+	struct slot_state st;
+	char *cause = NULL;
+
+	loop_timer_init(&cmld->confirm_timer, update_confirm_poll, cmld);
+	if (dir == NULL)
+		return;
 	switch (slot_take_failure(dir, &f, &cause)) {
 	case 1:
 		audit_write(cmld, "update", "cml", "fell-back", "cml %s in "
@@ -167,6 +240,7 @@ update_slots_init(struct cmld *cmld)
 		free(cause);
 		return;
 	}
+	update_slot_pending(cmld, &st);
 	log_info("cml runs from slot %s of %s (%s)", slot_name((enum slot_id)cmld->slot),
 	    dir, st.try == (enum slot_id)cmld->slot ? "being tried: confirmed once cmld "
 	    "and c0 are up" : "the good slot");

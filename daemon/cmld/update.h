@@ -130,7 +130,8 @@ int update_payload_read(const struct update_bundle *b, size_t i, size_t max,
 /*
  * Ends the installs a stop interrupted (history rows still "installing"),
  * after guestos_reconcile removed what was half copied: an install found
- * in place is completed, any other rolled back; each is audited.
+ * in place is completed, one of cml whose slot was marked is pending (its
+ * trial ends it), any other rolled back; each is audited.
  */
 void update_reconcile(struct cmld *cmld);
 
@@ -141,8 +142,19 @@ struct update_slot_copy;
 
 /*
  * Takes the slot cmld runs from (CML_SLOTS, CML_SLOT, as cml-launch sets
- * them), audits a fallback the launcher recorded, and confirms a slot
- * being tried once c0 runs (at once without c0).
+ * them), before the state store's installs are reconciled.
+ */
+void update_slots_open(struct cmld *cmld);
+/*
+ * Says whether an install of cml version that a cut left installing had
+ * its slot marked: it is being tried, or its trial failed and the failure
+ * is not audited yet.  0 when not, or when the slots cannot be read.
+ */
+int update_slot_marked(struct cmld *cmld, const char *version);
+/*
+ * Audits a fallback the launcher recorded, ends the history of a trial a
+ * cut kept from it, and confirms a slot being tried once c0 runs (at once
+ * without c0).
  */
 void update_slots_init(struct cmld *cmld);
 void update_slots_free(struct cmld *cmld);
