@@ -282,6 +282,16 @@ update_guestos_step(struct job *job)
 		return JOB_DONE;
 	}
 	free(path);
+	/*
+	 * The floor before the history: a cut between the two leaves the row
+	 * installing, which the next start completes (floor included).
+	 */
+	if (store_floor_raise(call_cmld(r->call)->store, "guestos",
+	    r->b.m.name, r->b.m.version, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		cause = NULL;
+	}
 	update_history_end(r, "installed", NULL);
 	call_set_details(r->call, "installed guestos %s %s from %s (bundle "
 	    "%s), signed by %s", r->b.m.name, r->b.m.version, r->b.name,
@@ -755,11 +765,18 @@ update_reconcile_cb(const struct store_update *u, void *arg)
 			return 0;
 		}
 	}
+	/* Its slot marked: the trial ends it, confirmed or fallen back. */
+	if (update_slot_marked(cmld, u->kind, u->version))
+		result = "pending";
 	if (strcmp(result, "installed") == 0) {
 		detail = xstrdup("interrupted after it was in place: completed "
 		    "at the next start");
 		update_floor_raise(cmld, u->kind, u->name, u->version);
-	} else
+	} else if (strcmp(result, "pending") == 0)
+		detail = xstrdup("interrupted after its slot was marked: "
+		    "pending at the next start, to be confirmed or to fall "
+		    "back");
+	else
 		detail = xstrdup("interrupted before it was in place: rolled "
 		    "back at the next start, nothing of it is installed");
 	if (store_update_end(cmld->store, u->id, result, detail, &cause) ==
@@ -767,7 +784,7 @@ update_reconcile_cb(const struct store_update *u, void *arg)
 		log_warnx("%s", cause);
 		free(cause);
 	}
-	audit_write(cmld, "update", u->name, strcmp(result, "installed") ==
+	audit_write(cmld, "update", u->name, strcmp(result, "rolled-back") !=
 	    0 ? "ok" : "rolled-back", "install %lld of %s %s %s (bundle %s) "
 	    "was %s", u->id, u->kind, u->name, u->version, u->digest, detail);
 	log_info("install %lld of %s %s %s was %s", u->id, u->kind, u->name,

@@ -263,6 +263,7 @@ main(int argc, char **argv)
 	if (trust_reload(&cmld, &cause) == -1)
 		fatalx("%s", cause);
 	guestos_reconcile(&cmld);
+	update_slots_open(&cmld, boot_slots);
 	update_reconcile(&cmld);
 	cmld.loop = loop_new();
 	/* what acts on the trail: its room, checkpoints, followers, forwarding */
@@ -311,7 +312,7 @@ main(int argc, char **argv)
 	daemon_signals(cmld.loop, SIGCHLD);
 	daemon_write_pid(cmld.pid_path);
 	containers_init(&cmld);
-	update_slots_init(&cmld, boot_slots);
+	update_slots_init(&cmld);
 	/* from now on: integrity errors on the containers' volumes */
 	cmld.kmsg = kmsg_open(cmld.loop, cmld_integrity_error, &cmld);
 

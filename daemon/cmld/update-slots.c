@@ -168,6 +168,79 @@ update_confirm_poll(struct loop_timer *t)
 }
 
 /*
+ * Ends the newest pending install of s's kind when the state says how its
+ * trial ended but a cut came before the history did: confirmed (its slot
+ * the good one, the one that runs, of its version), or fallen back after
+ * it began.
+ */
+static void
+update_slot_pending(struct cmld_slots *s, const struct slot_state *st)
+{
+	struct cmld *cmld = s->cmld;
+	struct store_update u;
+	enum slot_id slot = (enum slot_id)s->running;
+	char *cause = NULL, *what = NULL;
+	int rc;
+
+	if (st->try != SLOT_NONE)
+		return;
+	if ((rc = store_update_last(cmld->store, s->kind, "pending", &u,
+	    &cause)) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 0)
+		return;
+	if (st->failed.slot != SLOT_NONE && st->failed.time_ms >= u.time_ms &&
+	    names_version_cmp(st->failed.version, u.version) == 0) {
+		what = xasprintf("%s %s in slot %s did not come up: %s (the "
+		    "record of it completed at the next start)",
+		    update_slots_noun(s), u.version,
+		    slot_name(st->failed.slot), st->failed.reason);
+		audit_write(cmld, "update", s->kind, "fell-back", "%s", what);
+		update_slot_history(s, u.version, "fell-back", what, 0);
+	} else if (slot != SLOT_NONE && st->good == slot &&
+	    names_version_cmp(st->good_version, u.version) == 0) {
+		what = xasprintf("slot %s (%s %s) confirmed good (the record "
+		    "of it completed at the next start)", slot_name(slot),
+		    update_slots_noun(s), u.version);
+		audit_write(cmld, "update", s->kind, "ok", "%s", what);
+		update_slot_history(s, u.version, "confirmed", what, 1);
+	}
+	if (what != NULL)
+		log_info("%s", what);
+	free(what);
+	store_update_clear(&u);
+}
+
+int
+update_slot_marked(struct cmld *cmld, const char *kind, const char *version)
+{
+	struct cmld_slots *s;
+	struct slot_state st;
+	char *cause = NULL;
+
+	if (strcmp(kind, "cml") == 0)
+		s = &cmld->cml_slots;
+	else if (strcmp(kind, "boot") == 0)
+		s = &cmld->boot_slots;
+	else
+		return 0;
+	if (s->dir == NULL)
+		return 0;
+	if (slot_state_read(s->dir, &st, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return 0;
+	}
+	if (st.try != SLOT_NONE)
+		return names_version_cmp(st.try_version, version) == 0;
+	return st.failed.slot != SLOT_NONE && !st.failed.reported &&
+	    names_version_cmp(st.failed.version, version) == 0;
+}
+
+/*
  * Audits a fallback the launcher or the loader recorded in s's state and
  * ends its install as fell-back; starts confirming s's running slot when
  * it is being tried.
@@ -202,6 +275,7 @@ update_slots_start(struct cmld_slots *s)
 		free(cause);
 		return;
 	}
+	update_slot_pending(s, &st);
 	log_info("%s runs from slot %s of %s (%s)", update_slots_noun(s),
 	    runs, s->dir, s->running == SLOT_NONE ? "not known: nothing is "
 	    "confirmed" : st.try == (enum slot_id)s->running && st.tries == 0 ?
@@ -239,7 +313,7 @@ update_boot_running(void)
 	return slot;
 }
 
-/* Makes s the slots of kind (dir NULL: none) and takes up their state. */
+/* Makes s the slots of kind (dir NULL: none). */
 static void
 update_slots_setup(struct cmld *cmld, struct cmld_slots *s, const char *kind,
     char *dir, enum slot_id running)
@@ -249,12 +323,19 @@ update_slots_setup(struct cmld *cmld, struct cmld_slots *s, const char *kind,
 	s->dir = dir;
 	s->running = (int)running;
 	loop_timer_init(&s->confirm_timer, update_confirm_poll, s);
-	if (dir != NULL)
-		update_slots_start(s);
 }
 
 void
-update_slots_init(struct cmld *cmld, const char *boot_dir)
+update_slots_init(struct cmld *cmld)
+{
+	if (cmld->cml_slots.dir != NULL)
+		update_slots_start(&cmld->cml_slots);
+	if (cmld->boot_slots.dir != NULL)
+		update_slots_start(&cmld->boot_slots);
+}
+
+void
+update_slots_open(struct cmld *cmld, const char *boot_dir)
 {
 	const char *dir = getenv("CML_SLOTS"), *name = getenv("CML_SLOT");
 	enum slot_id slot;

@@ -165,11 +165,24 @@ struct update_slot_copy;
 /*
  * Takes the slots of cml (CML_SLOTS, CML_SLOT, as cml-launch sets them) and
  * of the boot image (boot_dir, --boot-slots; NULL: none; the running slot
- * from cml.boot_slot= on the kernel's command line), audits a fallback
- * the launcher or the loader recorded, and confirms a slot being tried
- * once c0 runs (at once without c0).
+ * from cml.boot_slot= on the kernel's command line), before the store's
+ * installs are reconciled.
  */
-void update_slots_init(struct cmld *cmld, const char *boot_dir);
+void update_slots_open(struct cmld *cmld, const char *boot_dir);
+/*
+ * Says whether an install of kind (cml or boot) and version that a cut left
+ * installing had its slot marked: it is being tried, or its trial failed
+ * and the failure is not audited yet.  0 when not, or when the slots
+ * cannot be read.
+ */
+int update_slot_marked(struct cmld *cmld, const char *kind,
+    const char *version);
+/*
+ * Audits a fallback the launcher or the loader recorded, ends the history
+ * of a trial a cut kept from it, and confirms a slot being tried once c0
+ * runs (at once without c0).  Once the loop runs.
+ */
+void update_slots_init(struct cmld *cmld);
 void update_slots_free(struct cmld *cmld);
 /* The slots a bundle of kind installs into, or NULL for other kinds. */
 struct cmld_slots *update_slots_of(struct cmld *cmld, enum bundle_kind kind);

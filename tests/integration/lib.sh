@@ -239,18 +239,24 @@ cmld_pid() {
 	esac
 }
 
-# Kills the stack's cmld with SIGKILL and waits until it is gone (it is not
-# our child); fails the test when there is none or it survives.
-cmld_kill9() {
+# Sends the stack's cmld a signal and waits until it is gone (it is not our
+# child, 5 s at most); fails the test when there is none or it survives:
+# cmld_end SIGNAL
+cmld_end() {
 	local pid w
 	pid=$(cmld_pid) || fail "no cmld runs for $STACK_DIR"
-	kill -KILL "$pid"
+	kill -"$1" "$pid"
 	for ((w = 0; w < 100; w++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -0 "$pid" 2>/dev/null && fail "cmld $pid survived SIGKILL"
+	kill -0 "$pid" 2>/dev/null && fail "cmld $pid survived SIG$1"
 	return 0
+}
+
+# Kills the stack's cmld with SIGKILL and waits until it is gone.
+cmld_kill9() {
+	cmld_end KILL
 }
 
 # Runs the shell against the stack: cmlsh_run ARGS...

@@ -18,97 +18,21 @@
 # CR 2.8 (audited).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch-lib.sh"
 
-need_root
-need_binaries
-need_guestos_tools
-LAUNCH=$CML_BUILDDIR/daemon/launch/cml-launch
-BUNDLE=$CML_BUILDDIR/provisioning/cml-bundle
-[ -x "$LAUNCH" ] || skip "no cml-launch at $LAUNCH: build first"
-[ -x "$BUNDLE" ] || skip "no cml-bundle at $BUNDLE: build first"
+update_launch_need
 
 stack_start
 sup=$SCRATCH/sup
-pki_make "$sup"
-fp() {
-	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
-}
-cmlsh_run provision anchor "$sup/root.crt" supplier --confirm "$(fp "$sup/root.crt")" \
-    >/dev/null || fail "provision anchor (supplier) failed"
+supplier_anchor "$sup"
 db=$(state_dir)/cml.db
 
 # cmld from now on runs under the launcher, with tpm2d and scd as before
-pid=$(cmld_pid) || fail "no cmld runs"
-kill -TERM "$pid"
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-kill -0 "$pid" 2>/dev/null && fail "cmld $pid did not stop"
+launch_take_over
 
 SLOTS=$SCRATCH/slots
 LOG=$STACK_DIR/log/cmld.log
 mkdir -p "$SLOTS" || fail "mkdir"
-LPID=
-CPID=
-
-# Installs the built binaries into the prefix DIR as make install lays
-# them out: install_prefix DIR
-install_prefix() {
-	local d=$1
-	mkdir -p "$d/sbin" "$d/bin" "$d/libexec/cml" || fail "mkdir $d"
-	if ! cp "$CML_BUILDDIR/daemon/cmld/cmld" "$CML_BUILDDIR/daemon/tpm2d/tpm2d" \
-	    "$CML_BUILDDIR/daemon/scd/scd" "$LAUNCH" "$d/sbin/" ||
-	    ! cp "$CMLSH" "$d/bin/" ||
-	    ! cp "$CML_BUILDDIR/daemon/forward/cml-forward" "$d/libexec/cml/"; then
-		fail "cannot install into $d"
-	fi
-}
-
-launch_start() {
-	echo "=== $(date -u +%H:%M:%S.%N) cml-launch $*" >>"$LOG"
-	"$LAUNCH" --slots "$SLOTS" "$@" -- sbin/cmld --root "$STACK_DIR" \
-	    --foreground --cgroup-parent "$CT_CGROUP_PARENT" \
-	    </dev/null >>"$LOG" 2>&1 &
-	LPID=$!
-	track_pid "$LPID"
-	CPID=
-}
-
-# Waits until the launcher's child is a cmld of SLOT other than the last
-# one seen, answering on its socket; sets CPID: wait_cmld SLOT
-wait_cmld() {
-	local want=$SLOTS/$1/sbin/cmld i pid exe
-	for ((i = 0; i < 300; i++)); do
-		pid=$(awk '{ print $1 }' "/proc/$LPID/task/$LPID/children" 2>/dev/null)
-		if [ -n "$pid" ] && [ "$pid" != "$CPID" ]; then
-			exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
-			if [ "$exe" = "$want" ] &&
-			    cmlsh_run -c 'device status' >/dev/null 2>&1; then
-				CPID=$pid
-				return 0
-			fi
-		fi
-		kill -0 "$LPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "no cmld of slot $1 answers under cml-launch $LPID (child ${pid:-none}: ${exe:-no exe})"
-}
-
-state_get() {
-	sed -n "s/^$1=//p" "$SLOTS/state"
-}
-
-# Waits until the state file says FIELD=VALUE (10 s at most).
-wait_state() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(state_get "$1" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 run() {
 	cmlsh_run "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
 	rc=$?
@@ -157,9 +81,9 @@ else
 fi
 expect_eq "the new cmld runs from slot b" "$SLOTS/b/sbin/cmld" "$(readlink "/proc/$CPID/exe")"
 wait_state good b
-expect_eq "slot b confirmed itself: good" "b" "$(state_get good)"
-expect_eq "nothing is tried any more" "none" "$(state_get try)"
-expect_eq "the good version" "2.0" "$(state_get good_version)"
+expect_eq "slot b confirmed itself: good" "b" "$(slot_get good)"
+expect_eq "nothing is tried any more" "none" "$(slot_get try)"
+expect_eq "the good version" "2.0" "$(slot_get good_version)"
 expect_eq "the history: confirmed" "2.0|confirmed" "$(history_of)"
 expect_eq "the floor of cml" "2.0" \
     "$(sqlite3 "$db" ".timeout 5000" "select version from update_floor where kind = 'cml' and name = 'cml'")"
@@ -180,9 +104,9 @@ expect_status "install the broken cml 3.0" 0 "$rc"
 expect_match "pending in slot a" "detail: +written to slot a" "$(cat "$SCRATCH/out")"
 wait_cmld b
 expect_eq "slot b runs again" "$SLOTS/b/sbin/cmld" "$(readlink "/proc/$CPID/exe")"
-expect_eq "b is still good" "b" "$(state_get good)"
-expect_eq "the failure: slot a" "a" "$(state_get failed_slot)"
-expect_eq "the failure: why" "exited with status 1 before confirming" "$(state_get failed_reason)"
+expect_eq "b is still good" "b" "$(slot_get good)"
+expect_eq "the failure: slot a" "a" "$(slot_get failed_slot)"
+expect_eq "the failure: why" "exited with status 1 before confirming" "$(slot_get failed_reason)"
 for ((i = 0; i < 100; i++)); do
 	[ "$(history_of)" = "3.0|fell-back" ] && break
 	sleep 0.05
@@ -201,7 +125,7 @@ expect_status "cml 1.5: refused" 1 "$rc"
 expect_match "below the floor" \
     "refused: cml cml 1\\.5 is below the version floor 2\\.0 \\(held by the TPM and the state store\\)" \
     "$(cat "$SCRATCH/err")"
-expect_eq "nothing tried" "none" "$(state_get try)"
+expect_eq "nothing tried" "none" "$(slot_get try)"
 
 run update status
 expect_status "update status" 0 "$rc"
