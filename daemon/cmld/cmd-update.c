@@ -315,6 +315,8 @@ update_cml_step(struct job *job)
 	json_object_object_add(o, "version",
 	    json_object_new_string(r->b.m.version));
 	json_object_object_add(o, "result", json_object_new_string("pending"));
+	json_object_object_add(o, "slot",
+	    json_object_new_string(update_slot_name(r->slot)));
 	json_object_object_add(o, "detail", json_object_new_string(detail));
 	free(detail);
 	call_reply(r->call, o);
