@@ -23,18 +23,13 @@ need_root
 need_binaries
 need_guestos_tools
 LAUNCH=$CML_BUILDDIR/daemon/launch/cml-launch
-BUNDLE=$CML_BUILDDIR/provisioning/cml-bundle
 [ -x "$LAUNCH" ] || skip "no cml-launch at $LAUNCH: build first"
-[ -x "$BUNDLE" ] || skip "no cml-bundle at $BUNDLE: build first"
+need_bundle_tool
 
 stack_start
 sup=$SCRATCH/sup
 pki_make "$sup"
-fp() {
-	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
-}
-cmlsh_run provision anchor "$sup/root.crt" supplier --confirm "$(fp "$sup/root.crt")" \
-    >/dev/null || fail "provision anchor (supplier) failed"
+anchor_supplier "$sup"
 db=$(state_dir)/cml.db
 
 # cmld from now on runs under the launcher, with tpm2d and scd as before
@@ -122,8 +117,7 @@ bundle_cml() {
 	local out=$SCRATCH/cml-$2.bundle
 	_run_tool "cml-bundle create" "$BUNDLE" create -o "$out" --kind cml \
 	    --name cml --version "$2" --tree "$1"
-	_run_tool "cml-bundle sign" "$BUNDLE" sign --key "$sup/signer.key" \
-	    --cert "$sup/signer.crt" --chain "$sup/chain.pem" "$out"
+	bundle_sign "$out" "$sup"
 	echo "$out"
 }
 
