@@ -64,9 +64,18 @@ xasprintf(const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
 	if (vasprintf(&s, fmt, ap) == -1)
 		fatalx("out of memory formatting a string");
-	va_end(ap);
 	return s;
 }
 

@@ -5,6 +5,7 @@
 #ifndef CML_XMALLOC_H
 #define CML_XMALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Allocates size bytes; aborts on exhaustion. */
@@ -17,6 +18,9 @@ void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 /* Formats into a new string; aborts on exhaustion. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with a va_list. */
+char *xvasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 /* Sets *cause to a formatted message, unless cause is NULL. */
 void xcause(char **cause, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
