@@ -18,9 +18,8 @@
 
 need_root
 need_binaries
-LAUNCH=$CML_BUILDDIR/daemon/launch/cml-launch
 SLOT_TOOL=$CML_BUILDDIR/tests/tools/slot-tool
-[ -x "$LAUNCH" ] || skip "no cml-launch at $LAUNCH: build first"
+need_launch
 [ -x "$SLOT_TOOL" ] || skip "no tests/tools/slot-tool at $SLOT_TOOL: build first"
 
 make_scratch
@@ -28,52 +27,6 @@ SLOTS=$SCRATCH/slots
 LOG=$STACK_DIR/log/cmld.log
 mkdir -p "$SLOTS" "$STACK_DIR/log" || fail "mkdir"
 chmod 755 "$STACK_DIR" "$STACK_DIR/log"
-LPID=
-CPID=
-
-# Installs the built binaries into the prefix DIR as make install lays
-# them out: install_prefix DIR
-install_prefix() {
-	local d=$1
-	mkdir -p "$d/sbin" "$d/bin" "$d/libexec/cml" || fail "mkdir $d"
-	if ! cp "$CML_BUILDDIR/daemon/cmld/cmld" "$CML_BUILDDIR/daemon/tpm2d/tpm2d" \
-	    "$CML_BUILDDIR/daemon/scd/scd" "$LAUNCH" "$d/sbin/" ||
-	    ! cp "$CMLSH" "$d/bin/" ||
-	    ! cp "$CML_BUILDDIR/daemon/forward/cml-forward" "$d/libexec/cml/"; then
-		fail "cannot install into $d"
-	fi
-}
-
-# Starts the launcher on cmld alone: launch_start [LAUNCH-OPTIONS...]
-launch_start() {
-	echo "=== $(date -u +%H:%M:%S.%N) cml-launch $*" >>"$LOG"
-	"$LAUNCH" --slots "$SLOTS" "$@" -- sbin/cmld --root "$STACK_DIR" \
-	    --foreground --cgroup-parent "$CT_CGROUP_PARENT" \
-	    </dev/null >>"$LOG" 2>&1 &
-	LPID=$!
-	track_pid "$LPID"
-	CPID=
-}
-
-# Waits until the launcher's child is a cmld of SLOT other than the last
-# one seen, answering on its socket; sets CPID: wait_cmld SLOT
-wait_cmld() {
-	local want=$SLOTS/$1/sbin/cmld i pid exe
-	for ((i = 0; i < 200; i++)); do
-		pid=$(awk '{ print $1 }' "/proc/$LPID/task/$LPID/children" 2>/dev/null)
-		if [ -n "$pid" ] && [ "$pid" != "$CPID" ]; then
-			exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
-			if [ "$exe" = "$want" ] &&
-			    cmlsh_run -c 'device status' >/dev/null 2>&1; then
-				CPID=$pid
-				return 0
-			fi
-		fi
-		kill -0 "$LPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "no cmld of slot $1 answers under cml-launch $LPID (child ${pid:-none}: ${exe:-no exe})"
-}
 
 # Prints the CML_SLOT of process PID's environment.
 env_slot() {

@@ -826,6 +826,96 @@ open(path, "wb").write(d)
 PY
 }
 
+# --- cmld under cml-launch: the A/B slots of cml ---------------------------
+# launch_setup stops the stack's cmld and makes the slots directory $SLOTS;
+# install_prefix "$SLOTS/a" fills slot a, launch_start runs cml-launch
+# ($LPID) with cmld from the slot it picks, wait_cmld SLOT waits for it
+# ($CPID).
+LAUNCH=$CML_BUILDDIR/daemon/launch/cml-launch
+SLOTS=
+LPID=
+CPID=
+
+# Skips unless cml-launch is built.
+need_launch() {
+	[ -x "$LAUNCH" ] || skip "no cml-launch at $LAUNCH: build first"
+}
+
+# Stops the stack's cmld (tpm2d and scd go on) and makes $SLOTS.
+launch_setup() {
+	local pid i
+	pid=$(cmld_pid) || fail "no cmld runs"
+	kill -TERM "$pid"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "cmld $pid did not stop"
+	SLOTS=$SCRATCH/slots
+	mkdir -p "$SLOTS" || fail "mkdir $SLOTS"
+}
+
+# Installs the built binaries into the prefix DIR as make install lays
+# them out: install_prefix DIR
+install_prefix() {
+	local d=$1
+	mkdir -p "$d/sbin" "$d/bin" "$d/libexec/cml" || fail "mkdir $d"
+	if ! cp "$CML_BUILDDIR/daemon/cmld/cmld" "$CML_BUILDDIR/daemon/tpm2d/tpm2d" \
+	    "$CML_BUILDDIR/daemon/scd/scd" "$LAUNCH" "$d/sbin/" ||
+	    ! cp "$CMLSH" "$d/bin/" ||
+	    ! cp "$CML_BUILDDIR/daemon/forward/cml-forward" "$d/libexec/cml/"; then
+		fail "cannot install into $d"
+	fi
+}
+
+# Starts cml-launch on $SLOTS with cmld of the stack (its log the
+# stack's): launch_start [LAUNCH-OPTIONS...]
+launch_start() {
+	local log=$STACK_DIR/log/cmld.log
+	echo "=== $(date -u +%H:%M:%S.%N) cml-launch $*" >>"$log"
+	"$LAUNCH" --slots "$SLOTS" "$@" -- sbin/cmld --root "$STACK_DIR" \
+	    --foreground --cgroup-parent "$CT_CGROUP_PARENT" \
+	    </dev/null >>"$log" 2>&1 &
+	LPID=$!
+	track_pid "$LPID"
+	CPID=
+}
+
+# Waits until the launcher's child is a cmld of SLOT other than the last
+# one seen, answering on its socket; sets CPID: wait_cmld SLOT
+wait_cmld() {
+	local want=$SLOTS/$1/sbin/cmld i pid exe
+	for ((i = 0; i < 300; i++)); do
+		pid=$(awk '{ print $1 }' "/proc/$LPID/task/$LPID/children" 2>/dev/null)
+		if [ -n "$pid" ] && [ "$pid" != "$CPID" ]; then
+			exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+			if [ "$exe" = "$want" ] &&
+			    cmlsh_run -c 'device status' >/dev/null 2>&1; then
+				CPID=$pid
+				return 0
+			fi
+		fi
+		kill -0 "$LPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "no cmld of slot $1 answers under cml-launch $LPID (child ${pid:-none}: ${exe:-no exe})"
+}
+
+# Prints FIELD of the slots' state file: state_get FIELD
+state_get() {
+	sed -n "s/^$1=//p" "$SLOTS/state"
+}
+
+# Waits until the state file says FIELD=VALUE (10 s at most).
+wait_state() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(state_get "$1" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Quotes a string for use in a bash regex.
 re_quote() {
 	printf '%s' "$1" | sed 's|[][\.*^$+?(){}]|\\&|g; s/|/\\|/g'

@@ -25,7 +25,12 @@
 #     shows it installed;
 #   - an operator (group cml) sees the bundle and its verdict but is told
 #     why only an administrator installs; nothing is called, nothing
-#     installed.
+#     installed;
+#   - cml itself, with cmld run by cml-launch from slot a: the result is
+#     PENDING, cml restarting into slot b, with what follows in cmld's
+#     words; slot b holds the bundle's cmld, which runs and confirms
+#     itself, and the updates screen shows the install confirmed once
+#     cmld is back.
 # Proves: TSF.UPD, NDR 3.10 (an update verified before it installs, the
 # verdict and its signer shown), NDR 3.10(1), NDR 3.12, CR 2.1 (installs by
 # administrators only), CR 3.4 (a tampered bundle refused with its reason)
@@ -38,6 +43,7 @@ need_binaries
 need_guestos_tools
 need_prog tmux setpriv getent groupadd
 need_bundle_tool
+need_launch
 ensure_groups
 stack_start
 
@@ -303,5 +309,45 @@ expect_eq "operator: nothing recorded" "$n0" "$(installs)"
 expect_eq "operator: no install called" "$a0" "$(install_calls)"
 tui_end
 expect_eq "the operator's cmltui ended well" 0 "$trc"
+
+# --- cml itself, run by cml-launch from slot a: pending, restarts into b -----
+launch_setup
+install_prefix "$SLOTS/a"
+launch_start
+wait_cmld a
+install_prefix "$SCRATCH/tree2"
+bc=$SCRATCH/cml-2.0.bundle
+_run_tool "cml-bundle create" "$BUNDLE" create -o "$bc" --kind cml --name cml \
+    --version 2.0 --tree "$SCRATCH/tree2"
+bundle_sign "$bc" "$sup"
+CMLTUI=$CML_BUILDDIR/cmltui/cmltui
+tui_start 80 24 -- --interval 500
+tui_wait "cmltui" 20 || fail "cmltui did not start: $(tui_screen)"
+tui_to_dashboard
+tui_keys u
+open_bundle "$bc"
+tui_expect "cml: the kind" "Kind +cml"
+tui_expect "cml: installable" "Verdict +installable"
+tui_keys i
+expect_flat "cml: confirmed first" "Install cml cml 2\.0 from $(re_quote "$bc")\?" dialog
+old=$CPID
+tui_keys y
+tui_expect "cml: the result names the slot cml restarts into" "Result +PENDING: cml will restart into slot b"
+expect_flat "cml: what follows, as cmld says it" \
+    "written to slot b, to be tried at the restart that follows and confirmed once cmld and c0 are up"
+expect_eq "slot b holds the bundle's cmld" "$(sha256sum <"$SCRATCH/tree2/sbin/cmld")" \
+    "$(sha256sum <"$SLOTS/b/sbin/cmld")"
+wait_cmld b
+[ "$CPID" != "$old" ] || fail "cmld did not restart"
+wait_state good b
+expect_eq "cml: slot b confirmed itself" b "$(state_get good)"
+tui_keys Escape
+tui_expect "cml: the updates screen, once cmld is back, shows it confirmed" \
+    "Installs +#[0-9]+ [0-9-]+ [0-9:]+ cml cml 2\.0: confirmed"
+tui_end
+expect_eq "cmltui ended well after cmld restarted" 0 "$trc"
+kill -TERM "$LPID"
+wait "$LPID"
+untrack_pid "$LPID"
 
 finish

@@ -22,8 +22,7 @@
 need_root
 need_binaries
 need_guestos_tools
-LAUNCH=$CML_BUILDDIR/daemon/launch/cml-launch
-[ -x "$LAUNCH" ] || skip "no cml-launch at $LAUNCH: build first"
+need_launch
 need_bundle_tool
 
 stack_start
@@ -33,76 +32,7 @@ anchor_supplier "$sup"
 db=$(state_dir)/cml.db
 
 # cmld from now on runs under the launcher, with tpm2d and scd as before
-pid=$(cmld_pid) || fail "no cmld runs"
-kill -TERM "$pid"
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.05
-done
-kill -0 "$pid" 2>/dev/null && fail "cmld $pid did not stop"
-
-SLOTS=$SCRATCH/slots
-LOG=$STACK_DIR/log/cmld.log
-mkdir -p "$SLOTS" || fail "mkdir"
-LPID=
-CPID=
-
-# Installs the built binaries into the prefix DIR as make install lays
-# them out: install_prefix DIR
-install_prefix() {
-	local d=$1
-	mkdir -p "$d/sbin" "$d/bin" "$d/libexec/cml" || fail "mkdir $d"
-	if ! cp "$CML_BUILDDIR/daemon/cmld/cmld" "$CML_BUILDDIR/daemon/tpm2d/tpm2d" \
-	    "$CML_BUILDDIR/daemon/scd/scd" "$LAUNCH" "$d/sbin/" ||
-	    ! cp "$CMLSH" "$d/bin/" ||
-	    ! cp "$CML_BUILDDIR/daemon/forward/cml-forward" "$d/libexec/cml/"; then
-		fail "cannot install into $d"
-	fi
-}
-
-launch_start() {
-	echo "=== $(date -u +%H:%M:%S.%N) cml-launch $*" >>"$LOG"
-	"$LAUNCH" --slots "$SLOTS" "$@" -- sbin/cmld --root "$STACK_DIR" \
-	    --foreground --cgroup-parent "$CT_CGROUP_PARENT" \
-	    </dev/null >>"$LOG" 2>&1 &
-	LPID=$!
-	track_pid "$LPID"
-	CPID=
-}
-
-# Waits until the launcher's child is a cmld of SLOT other than the last
-# one seen, answering on its socket; sets CPID: wait_cmld SLOT
-wait_cmld() {
-	local want=$SLOTS/$1/sbin/cmld i pid exe
-	for ((i = 0; i < 300; i++)); do
-		pid=$(awk '{ print $1 }' "/proc/$LPID/task/$LPID/children" 2>/dev/null)
-		if [ -n "$pid" ] && [ "$pid" != "$CPID" ]; then
-			exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
-			if [ "$exe" = "$want" ] &&
-			    cmlsh_run -c 'device status' >/dev/null 2>&1; then
-				CPID=$pid
-				return 0
-			fi
-		fi
-		kill -0 "$LPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "no cmld of slot $1 answers under cml-launch $LPID (child ${pid:-none}: ${exe:-no exe})"
-}
-
-state_get() {
-	sed -n "s/^$1=//p" "$SLOTS/state"
-}
-
-# Waits until the state file says FIELD=VALUE (10 s at most).
-wait_state() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(state_get "$1" 2>/dev/null)" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+launch_setup
 
 run() {
 	cmlsh_run "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
