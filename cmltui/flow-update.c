@@ -45,8 +45,8 @@ struct upd_rows {
 
 /* Adds a line to r (label NULL: under the one before). */
 static void
-upd_add(struct upd_rows *r, const char *label, enum tui_attr a,
-    const char *fmt, ...)
+upd_add(struct upd_rows *r, const char *label, enum tui_attr a, const char *fmt,
+    ...)
 {
 	struct upd_row *row;
 	va_list ap;
@@ -81,8 +81,8 @@ upd_clear(struct upd_rows *r)
  * Returns the rows used.
  */
 static int
-upd_draw_rows(struct tui *t, WINDOW *win, int y, int rows, int cols,
-    struct upd_rows *r)
+upd_draw_rows(
+    struct tui *t, WINDOW *win, int y, int rows, int cols, struct upd_rows *r)
 {
 	const char *p, *start;
 	char *line;
@@ -102,8 +102,8 @@ upd_draw_rows(struct tui *t, WINDOW *win, int y, int rows, int cols,
 		r->top = 0;
 	for (i = 0; i < r->n && row - r->top < r->shown; i++) {
 		if (r->rows[i].label != NULL && row >= r->top)
-			tui_print_attr(t, win, y + row - r->top, 1, UPD_LABEL - 1,
-			    TUI_A_HEADING, r->rows[i].label);
+			tui_print_attr(t, win, y + row - r->top, 1,
+			    UPD_LABEL - 1, TUI_A_HEADING, r->rows[i].label);
 		p = r->rows[i].text;
 		do {
 			start = p;
@@ -118,10 +118,11 @@ upd_draw_rows(struct tui *t, WINDOW *win, int y, int rows, int cols,
 		} while (*p != '\0' && row - r->top < r->shown);
 	}
 	if (total > rows) {
-		line = xasprintf("rows %d-%d of %d: Up, Down, PgUp, PgDn scroll",
-		    r->top + 1, r->top + r->shown, total);
-		tui_print_attr(t, win, y + rows - 1, 1, cols - 2, TUI_A_DIM,
-		    line);
+		line =
+		    xasprintf("rows %d-%d of %d: Up, Down, PgUp, PgDn scroll",
+			r->top + 1, r->top + r->shown, total);
+		tui_print_attr(
+		    t, win, y + rows - 1, 1, cols - 2, TUI_A_DIM, line);
 		free(line);
 	}
 	return rows < total ? rows : total;
@@ -203,8 +204,8 @@ upd_join(struct json_object *a, size_t n, const char *none)
 	for (i = 0; i < len; i++) {
 		s = json_object_get_string(json_object_array_get_idx(a, i));
 		next = xasprintf("%s%s%.*s%s", out != NULL ? out : "",
-		    out != NULL ? ", " : "", n > 0 ? (int)n : (int)strlen(s),
-		    s, n > 0 && strlen(s) > n ? "..." : "");
+		    out != NULL ? ", " : "", n > 0 ? (int)n : (int)strlen(s), s,
+		    n > 0 && strlen(s) > n ? "..." : "");
 		free(out);
 		out = next;
 	}
@@ -220,8 +221,7 @@ upd_result_attr(const char *result)
 	if (strcmp(result, "installed") == 0 ||
 	    strcmp(result, "confirmed") == 0)
 		return TUI_A_OK;
-	if (strcmp(result, "pending") == 0 ||
-	    strcmp(result, "installing") == 0)
+	if (strcmp(result, "pending") == 0 || strcmp(result, "installing") == 0)
 		return TUI_A_WARN;
 	return TUI_A_BAD;
 }
@@ -263,8 +263,11 @@ upd_ask_bundle(struct tui *t, const char *def, int pick)
 	int i;
 
 	if (!pick) {
-		if (tui_ask_text(t, "Open an update bundle", "The bundle file "
-		    "(cml-bundle(5)):", def, &path) == -1 || *path == '\0') {
+		if (tui_ask_text(t, "Open an update bundle",
+			"The bundle file "
+			"(cml-bundle(5)):",
+			def, &path) == -1 ||
+		    *path == '\0') {
 			free(path);
 			return NULL;
 		}
@@ -277,16 +280,16 @@ upd_ask_bundle(struct tui *t, const char *def, int pick)
 		dir = xstrdup("");
 	for (;;) {
 		params = json_object_new_object();
-		json_object_object_add(params, "bundle",
-		    json_object_new_string(dir));
+		json_object_object_add(
+		    params, "bundle", json_object_new_string(dir));
 		list = tui_completions(t, cmd, &cmd->args[0], params);
 		json_object_put(params);
 		if (list == NULL)
 			break;
 		for (n = 0; list[n] != NULL; n++)
 			;
-		i = tui_pick(t, "Pick an update bundle",
-		    (const char *const *)list, n);
+		i = tui_pick(
+		    t, "Pick an update bundle", (const char *const *)list, n);
 		if (i >= 0) {
 			free(dir);
 			dir = xstrdup(list[i]);
@@ -355,11 +358,11 @@ upd_status_slot(struct upd_rows *r, struct json_object *s)
 	const char *failure = tui_str(s, "last_failure", NULL);
 	char *text, *more;
 
-	text = xasprintf("%s: good slot %s (%s)", what,
-	    tui_str(s, "good", "?"), tui_str(s, "good_version", "?"));
+	text = xasprintf("%s: good slot %s (%s)", what, tui_str(s, "good", "?"),
+	    tui_str(s, "good_version", "?"));
 	if (tui_str(s, "running", NULL) != NULL) {
-		more = xasprintf("%s, runs from %s", text,
-		    tui_str(s, "running", NULL));
+		more = xasprintf(
+		    "%s, runs from %s", text, tui_str(s, "running", NULL));
 		free(text);
 		text = more;
 	}
@@ -373,12 +376,14 @@ upd_status_slot(struct upd_rows *r, struct json_object *s)
 	}
 	if (upd_bool(s, "pending_confirmation", 0)) {
 		more = xasprintf("%s; waits for its confirmation (update "
-		    "mark-good)", text);
+				 "mark-good)",
+		    text);
 		free(text);
 		text = more;
 	}
-	upd_add(r, "Slots", upd_bool(s, "pending_confirmation", 0) ?
-	    TUI_A_WARN : TUI_A_NORMAL, "%s", text);
+	upd_add(r, "Slots",
+	    upd_bool(s, "pending_confirmation", 0) ? TUI_A_WARN : TUI_A_NORMAL,
+	    "%s", text);
 	if (failure != NULL)
 		upd_add(r, NULL, TUI_A_BAD, "last fallback: %s", failure);
 	free(text);
@@ -412,14 +417,18 @@ upd_status_build(struct upd_status *u)
 	a = upd_array(u->status, "floors");
 	n = a != NULL ? json_object_array_length(a) : 0;
 	if (n == 0)
-		upd_add(r, "Floors", TUI_A_DIM, "none yet: any version "
+		upd_add(r, "Floors", TUI_A_DIM,
+		    "none yet: any version "
 		    "installs");
 	for (i = 0, label = "Floors"; i < n; i++, label = NULL) {
 		o = json_object_array_get_idx(a, i);
-		upd_add(r, label, TUI_A_NORMAL, "%s %s: nothing older than %s"
-		    "%s%s", tui_str(o, "kind", "?"), tui_str(o, "name", "?"),
-		    tui_str(o, "version", "?"), tui_str(o, "tpm", NULL) !=
-		    NULL ? "; the TPM holds " : "", tui_str(o, "tpm", ""));
+		upd_add(r, label, TUI_A_NORMAL,
+		    "%s %s: nothing older than %s"
+		    "%s%s",
+		    tui_str(o, "kind", "?"), tui_str(o, "name", "?"),
+		    tui_str(o, "version", "?"),
+		    tui_str(o, "tpm", NULL) != NULL ? "; the TPM holds " : "",
+		    tui_str(o, "tpm", ""));
 	}
 	if (tui_str(u->status, "tpm_floors", NULL) != NULL)
 		upd_add(r, NULL, TUI_A_DIM, "%s",
@@ -428,7 +437,8 @@ upd_status_build(struct upd_status *u)
 	a = upd_array(u->status, "signers");
 	n = a != NULL ? json_object_array_length(a) : 0;
 	if (n == 0)
-		upd_add(r, "Signers", TUI_A_DIM, "no kind requires named "
+		upd_add(r, "Signers", TUI_A_DIM,
+		    "no kind requires named "
 		    "signers (update_signers_KIND)");
 	for (i = 0, label = "Signers"; i < n; i++, label = NULL) {
 		o = json_object_array_get_idx(a, i);
@@ -519,8 +529,9 @@ static const struct tui_view_ops upd_status_ops = {
 void
 tui_update_push(struct tui *t)
 {
-	tui_push(t, tui_view_new(&upd_status_ops,
-	    xcalloc(1, sizeof(struct upd_status)), "Updates"));
+	tui_push(t,
+	    tui_view_new(&upd_status_ops, xcalloc(1, sizeof(struct upd_status)),
+		"Updates"));
 }
 
 /* --- a bundle: update info, update install ----------------------------- */
@@ -567,8 +578,8 @@ upd_bundle_say(struct upd_bundle *u, enum tui_attr a, const char *text)
 
 /* Adds a signature's lines: who, under which anchor, whether it counts. */
 static void
-upd_bundle_signature(struct upd_rows *r, const char *label,
-    struct json_object *s)
+upd_bundle_signature(
+    struct upd_rows *r, const char *label, struct json_object *s)
 {
 	const char *subject = tui_str(s, "subject", NULL);
 	const char *kind = tui_str(s, "anchor_kind", NULL);
@@ -581,13 +592,17 @@ upd_bundle_signature(struct upd_rows *r, const char *label,
 		upd_add(r, NULL, TUI_A_BAD, "does not verify: %s",
 		    error != NULL ? error : "cmld does not say why");
 	else if (upd_bool(s, "counts", 0))
-		upd_add(r, NULL, TUI_A_OK, "verified under a %s anchor%s%s, "
-		    "counts; key %.*s...", kind != NULL ? kind : "?",
+		upd_add(r, NULL, TUI_A_OK,
+		    "verified under a %s anchor%s%s, "
+		    "counts; key %.*s...",
+		    kind != NULL ? kind : "?",
 		    tui_str(s, "anchor", NULL) != NULL ? " " : "",
 		    tui_str(s, "anchor", ""), UPD_FP, fp);
 	else
-		upd_add(r, NULL, TUI_A_WARN, "verified under a %s anchor, "
-		    "does not count: %s", kind != NULL ? kind : "?",
+		upd_add(r, NULL, TUI_A_WARN,
+		    "verified under a %s anchor, "
+		    "does not count: %s",
+		    kind != NULL ? kind : "?",
 		    error != NULL ? error : "cmld does not say why");
 }
 
@@ -619,7 +634,8 @@ upd_bundle_payloads(struct upd_rows *r, struct json_object *a)
 		names = next;
 	}
 	upd_add(r, "Payloads", TUI_A_NORMAL, "%zu, %s: %s", n,
-	    tui_bytes(size, sizeof size, upd_payload_bytes(a)), names != NULL ? names : "");
+	    tui_bytes(size, sizeof size, upd_payload_bytes(a)),
+	    names != NULL ? names : "");
 	free(names);
 }
 
@@ -647,15 +663,16 @@ upd_bundle_build(struct upd_bundle *u)
 	if (tui_str(i, "description", "")[0] != '\0')
 		upd_add(r, "About", TUI_A_NORMAL, "%s",
 		    tui_str(i, "description", ""));
-	upd_add(r, "Size", TUI_A_NORMAL, "%s", tui_bytes(size, sizeof size,
-	    tui_int(i, "size", -1)));
+	upd_add(r, "Size", TUI_A_NORMAL, "%s",
+	    tui_bytes(size, sizeof size, tui_int(i, "size", -1)));
 	upd_bundle_payloads(r, upd_array(i, "payloads"));
 	upd_add(r, "Digest", TUI_A_NORMAL, "%s", tui_str(i, "digest", "?"));
 
 	a = upd_array(i, "signatures");
 	n = a != NULL ? json_object_array_length(a) : 0;
 	if (n == 0)
-		upd_add(r, "Signatures", TUI_A_BAD, "none: 'cml-bundle sign' "
+		upd_add(r, "Signatures", TUI_A_BAD,
+		    "none: 'cml-bundle sign' "
 		    "adds one");
 	for (k = 0, label = "Signatures"; k < n; k++, label = NULL)
 		upd_bundle_signature(r, label, json_object_array_get_idx(a, k));
@@ -663,30 +680,38 @@ upd_bundle_build(struct upd_bundle *u)
 	if (json_object_object_get_ex(i, "signers", &signers) &&
 	    json_object_is_type(signers, json_type_object)) {
 		list = upd_join(upd_array(signers, "signers"), UPD_FP, "-");
-		present = upd_join(upd_array(signers, "present"), UPD_FP,
-		    "none");
-		missing = upd_join(upd_array(signers, "missing"), UPD_FP,
-		    "none");
-		upd_add(r, "Required", TUI_A_NORMAL, "%lld of %s "
-		    "(update_signers_%s)", tui_int(signers, "required", 0),
-		    list, tui_str(signers, "kind", "?"));
+		present =
+		    upd_join(upd_array(signers, "present"), UPD_FP, "none");
+		missing =
+		    upd_join(upd_array(signers, "missing"), UPD_FP, "none");
+		upd_add(r, "Required", TUI_A_NORMAL,
+		    "%lld of %s "
+		    "(update_signers_%s)",
+		    tui_int(signers, "required", 0), list,
+		    tui_str(signers, "kind", "?"));
 		upd_add(r, NULL, TUI_A_OK, "present: %s", present);
-		upd_add(r, NULL, upd_array(signers, "missing") != NULL &&
-		    json_object_array_length(upd_array(signers, "missing")) >
-		    0 ? TUI_A_BAD : TUI_A_NORMAL, "missing: %s", missing);
+		upd_add(r, NULL,
+		    upd_array(signers, "missing") != NULL &&
+			    json_object_array_length(
+				upd_array(signers, "missing")) > 0
+			? TUI_A_BAD
+			: TUI_A_NORMAL,
+		    "missing: %s", missing);
 		free(list);
 		free(present);
 		free(missing);
 	} else
-		upd_add(r, "Required", TUI_A_DIM, "no named signers for "
+		upd_add(r, "Required", TUI_A_DIM,
+		    "no named signers for "
 		    "this kind");
 
 	if (tui_str(i, "floor", NULL) != NULL ||
 	    tui_str(i, "tpm_floor", NULL) != NULL)
 		upd_add(r, "Floor", TUI_A_NORMAL, "%s%s%s%s",
 		    tui_str(i, "floor", "none in the state store"),
-		    tui_str(i, "tpm_floor", NULL) != NULL ? " (the TPM holds " :
-		    "", tui_str(i, "tpm_floor", ""),
+		    tui_str(i, "tpm_floor", NULL) != NULL ? " (the TPM holds "
+							  : "",
+		    tui_str(i, "tpm_floor", ""),
 		    tui_str(i, "tpm_floor", NULL) != NULL ? ")" : "");
 	else
 		upd_add(r, "Floor", TUI_A_DIM, "none yet for %s %s",
@@ -696,8 +721,7 @@ upd_bundle_build(struct upd_bundle *u)
 		upd_add(r, "Verdict", TUI_A_OK, "installable");
 	else {
 		reason = tui_str(i, "reason", "cmld does not say why");
-		upd_add(r, "Verdict", TUI_A_BAD, "not installable: %s",
-		    reason);
+		upd_add(r, "Verdict", TUI_A_BAD, "not installable: %s", reason);
 	}
 }
 
@@ -708,8 +732,8 @@ upd_bundle_read(struct tui *t, struct upd_bundle *u)
 	struct json_object *params;
 
 	params = json_object_new_object();
-	json_object_object_add(params, "bundle",
-	    json_object_new_string(u->path));
+	json_object_object_add(
+	    params, "bundle", json_object_new_string(u->path));
 	upd_ask(t, "update info", params, &u->info, &u->error);
 	upd_bundle_build(u);
 }
@@ -763,20 +787,24 @@ upd_bundle_ended(struct tui_view *v, const char *why)
 		/* every byte was hashed against the signed manifest */
 		u->done = u->total;
 		if (strcmp(result, "pending") == 0) {
-			u->verdict = slot != NULL ? xasprintf("PENDING: cml "
-			    "will restart into slot %s", slot) :
-			    xstrdup("PENDING: cml will restart into the "
-			    "new slot");
+			u->verdict = slot != NULL
+			    ? xasprintf("PENDING: cml "
+					"will restart into slot %s",
+				  slot)
+			    : xstrdup("PENDING: cml will restart into the "
+				      "new slot");
 			u->verdict_attr = TUI_A_WARN;
 			u->text = xasprintf("%s %s (install #%lld): %s.",
 			    tui_str(u->result, "name", "cml"),
 			    tui_str(u->result, "version", "?"),
 			    tui_int(u->result, "id", 0),
-			    tui_str(u->result, "detail", "to be tried once "
-			    "and confirmed by update mark-good"));
+			    tui_str(u->result, "detail",
+				"to be tried once "
+				"and confirmed by update mark-good"));
 		} else {
-			u->verdict = xasprintf("%s", strcmp(result,
-			    "installed") == 0 ? "INSTALLED" : result);
+			u->verdict = xasprintf("%s",
+			    strcmp(result, "installed") == 0 ? "INSTALLED"
+							     : result);
 			u->verdict_attr = upd_result_attr(result);
 			u->text = xasprintf("%s %s %s is %s (install #%lld).",
 			    tui_str(u->result, "kind", "?"),
@@ -784,23 +812,27 @@ upd_bundle_ended(struct tui_view *v, const char *why)
 			    tui_str(u->result, "version", "?"), result,
 			    tui_int(u->result, "id", 0));
 		}
-		upd_bundle_say(u, TUI_A_DIM, "Done: r reads the bundle "
+		upd_bundle_say(u, TUI_A_DIM,
+		    "Done: r reads the bundle "
 		    "again, Esc goes back");
 		return;
 	}
 	/* refused for what it is, or failed on the way */
 	u->verdict = xstrdup(u->failure_name != NULL &&
-	    strcmp(u->failure_name, PROTO_ERR_FAILED) != 0 ? "REFUSED" :
-	    "FAILED");
+		    strcmp(u->failure_name, PROTO_ERR_FAILED) != 0
+		? "REFUSED"
+		: "FAILED");
 	u->verdict_attr = TUI_A_BAD;
 	if (u->failure != NULL)
 		u->text = xasprintf("%s", u->failure);
 	else
-		u->text = xasprintf("%s: whether it was installed, update "
+		u->text = xasprintf(
+		    "%s: whether it was installed, update "
 		    "status says (an install cut short is completed or rolled "
-		    "back at cmld's next start)", why != NULL ? why :
-		    "the install ended without a reply");
-	upd_bundle_say(u, TUI_A_DIM, "Nothing of a refused bundle is "
+		    "back at cmld's next start)",
+		    why != NULL ? why : "the install ended without a reply");
+	upd_bundle_say(u, TUI_A_DIM,
+	    "Nothing of a refused bundle is "
 	    "installed: r reads it again, Esc goes back");
 }
 
@@ -818,35 +850,42 @@ upd_bundle_install(struct tui *t, struct tui_view *v)
 	char *question, *cause = NULL, *text;
 
 	if (!tui_admin()) {
-		text = xasprintf("Only an administrator installs updates: "
+		text = xasprintf(
+		    "Only an administrator installs updates: "
 		    "'update install' needs the admin role (root or group "
 		    "cml-admin), and %s has the role of an operator. "
-		    "Nothing was done.", t->user != NULL ? t->user :
-		    "this session");
+		    "Nothing was done.",
+		    t->user != NULL ? t->user : "this session");
 		tui_message(t, title, text);
-		upd_bundle_say(u, TUI_A_BAD, "not installed: an operator may "
+		upd_bundle_say(u, TUI_A_BAD,
+		    "not installed: an operator may "
 		    "look, only an administrator installs");
 		free(text);
 		return;
 	}
 	upd_bundle_read(t, u);
 	if (u->info == NULL || !upd_bool(u->info, "installable", 0)) {
-		text = xasprintf("cmld would refuse it: %s", u->error != NULL ?
-		    u->error : tui_str(u->info, "reason", "cmld does not "
-		    "say why"));
+		text = xasprintf("cmld would refuse it: %s",
+		    u->error != NULL ? u->error
+				     : tui_str(u->info, "reason",
+					   "cmld does not "
+					   "say why"));
 		tui_message(t, title, text);
-		upd_bundle_say(u, TUI_A_BAD, "not installed: it would be "
+		upd_bundle_say(u, TUI_A_BAD,
+		    "not installed: it would be "
 		    "refused (see Verdict)");
 		free(text);
 		return;
 	}
-	question = xasprintf("Install %s %s %s from %s? Every payload is "
+	question = xasprintf(
+	    "Install %s %s %s from %s? Every payload is "
 	    "hashed while it is copied; nothing is replaced unless all of "
-	    "it matches its signature.", tui_str(u->info, "kind", "?"),
-	    tui_str(u->info, "name", "?"), tui_str(u->info, "version", "?"),
-	    u->path);
+	    "it matches its signature.",
+	    tui_str(u->info, "kind", "?"), tui_str(u->info, "name", "?"),
+	    tui_str(u->info, "version", "?"), u->path);
 	if (!tui_confirm(t, title, question)) {
-		upd_bundle_say(u, TUI_A_DIM, "not confirmed: nothing was "
+		upd_bundle_say(u, TUI_A_DIM,
+		    "not confirmed: nothing was "
 		    "done");
 		free(question);
 		return;
@@ -866,10 +905,10 @@ upd_bundle_install(struct tui *t, struct tui_view *v)
 	/* until cmld says, all the payloads' bytes */
 	u->total = upd_payload_bytes(upd_array(u->info, "payloads"));
 	params = json_object_new_object();
-	json_object_object_add(params, "bundle",
-	    json_object_new_string(u->path));
-	if (flow_stream_start(t, &u->stream, "update install", params,
-	    &cause) == -1) {
+	json_object_object_add(
+	    params, "bundle", json_object_new_string(u->path));
+	if (flow_stream_start(
+		t, &u->stream, "update install", params, &cause) == -1) {
 		u->failure = cause;
 		upd_bundle_ended(v, NULL);
 		return;
@@ -884,8 +923,8 @@ upd_bundle_install(struct tui *t, struct tui_view *v)
  * returns the rows used.
  */
 static int
-upd_bundle_draw_install(struct tui *t, struct upd_bundle *u, WINDOW *win,
-    int y, int cols, int text_rows)
+upd_bundle_draw_install(struct tui *t, struct upd_bundle *u, WINDOW *win, int y,
+    int cols, int text_rows)
 {
 	char a[32], b[32], pct[8], *line;
 	double f = u->total > 0 ? (double)u->done / (double)u->total : 0;
@@ -894,8 +933,7 @@ upd_bundle_draw_install(struct tui *t, struct upd_bundle *u, WINDOW *win,
 	if (f > 1)
 		f = 1;
 	tui_hline(t, win, y++, 0, cols);
-	tui_print_attr(t, win, y, 1, UPD_LABEL - 1, TUI_A_HEADING,
-	    "Install");
+	tui_print_attr(t, win, y, 1, UPD_LABEL - 1, TUI_A_HEADING, "Install");
 	if (bw > 4)
 		tui_bar(t, win, y, 1 + UPD_LABEL, bw, f);
 	snprintf(pct, sizeof pct, "%3d%%", (int)(f * 100));
@@ -909,8 +947,8 @@ upd_bundle_draw_install(struct tui *t, struct upd_bundle *u, WINDOW *win,
 		    TUI_A_DIM, u->file);
 	y++;
 	if (u->verdict != NULL && text_rows > 0) {
-		tui_print_attr(t, win, y, 1, UPD_LABEL - 1, u->verdict_attr,
-		    "Result");
+		tui_print_attr(
+		    t, win, y, 1, UPD_LABEL - 1, u->verdict_attr, "Result");
 		tui_print_attr(t, win, y++, 1 + UPD_LABEL, cols - 2 - UPD_LABEL,
 		    u->verdict_attr, u->verdict);
 		if (u->text != NULL)
@@ -935,20 +973,22 @@ upd_bundle_draw(struct tui *t, struct tui_view *v, WINDOW *win)
 	 */
 	if (u->stage != UPD_IDLE) {
 		if (u->verdict != NULL)
-			text_rows = 1 + (u->text != NULL ? flow_wrap(t, NULL, 0,
-			    0, cols - 2 - UPD_LABEL, rows, TUI_A_NORMAL,
-			    u->text) : 0);
+			text_rows = 1 +
+			    (u->text != NULL ? flow_wrap(t, NULL, 0, 0,
+						   cols - 2 - UPD_LABEL, rows,
+						   TUI_A_NORMAL, u->text)
+					     : 0);
 		if (text_rows > rows / 2 - 3)
 			text_rows = rows / 2 - 3;
 		below += 3 + (text_rows > 0 ? text_rows : 0);
 	}
 	upd_draw_rows(t, win, 0, rows - below, cols, &u->rows);
 	if (u->stage != UPD_IDLE)
-		upd_bundle_draw_install(t, u, win, rows - below, cols,
-		    text_rows);
+		upd_bundle_draw_install(
+		    t, u, win, rows - below, cols, text_rows);
 	if (u->status != NULL)
-		tui_print_attr(t, win, rows - 1, 1, cols - 2, u->status_attr,
-		    u->status);
+		tui_print_attr(
+		    t, win, rows - 1, 1, cols - 2, u->status_attr, u->status);
 }
 
 /*
@@ -968,10 +1008,13 @@ upd_running_key(struct tui *t, struct tui_view *v, int ch)
 	case KEY_BACKSPACE:
 	case 'q':
 	case KEY_F(10):
-		if (tui_confirm(t, "The install runs", quit ? "Quit cmltui? "
-		    "The install goes on in cmld; update status shows how it "
-		    "ended." : "Leave this screen? The install goes on in "
-		    "cmld; update status shows how it ended."))
+		if (tui_confirm(t, "The install runs",
+			quit ? "Quit cmltui? "
+			       "The install goes on in cmld; update status "
+			       "shows how it "
+			       "ended."
+			     : "Leave this screen? The install goes on in "
+			       "cmld; update status shows how it ended."))
 			return 0; /* the loop goes back, or quits */
 		upd_bundle_say(u, TUI_A_DIM, "The install goes on");
 		break;
@@ -980,7 +1023,8 @@ upd_running_key(struct tui *t, struct tui_view *v, int ch)
 	case 'o':
 	case 'f':
 	case KEY_F(4):
-		upd_bundle_say(u, TUI_A_WARN, "The install runs: wait for its "
+		upd_bundle_say(u, TUI_A_WARN,
+		    "The install runs: wait for its "
 		    "end, or leave it to cmld with Esc");
 		break;
 	default:
@@ -1042,8 +1086,8 @@ upd_bundle_tick(struct tui *t, struct tui_view *v)
 	struct upd_bundle *u = v->data;
 
 	/* read once, and again when cmld came back; not while it installs */
-	if (u->stage != UPD_RUNNING && ((u->info == NULL && u->error ==
-	    NULL) || t->reconnected)) {
+	if (u->stage != UPD_RUNNING &&
+	    ((u->info == NULL && u->error == NULL) || t->reconnected)) {
 		upd_bundle_read(t, u);
 		v->dirty = 1;
 	}
@@ -1070,20 +1114,17 @@ upd_bundle_free(struct tui_view *v)
 }
 
 /* A bundle's screen, and the same while an install runs (its help). */
-#define UPD_BUNDLE_OPS(keys) { \
-	.name = "update", \
-	.draw = upd_bundle_draw, \
-	.key = upd_bundle_key, \
-	.tick = upd_bundle_tick, \
-	.fd = upd_bundle_fd, \
-	.readable = upd_bundle_readable, \
-	.free = upd_bundle_free, \
-	.help = keys, \
-}
-static const struct tui_view_ops upd_bundle_ops = UPD_BUNDLE_OPS(
-    "i install  o open  f pick  r read again  Esc back");
-static const struct tui_view_ops upd_running_ops = UPD_BUNDLE_OPS(
-    "installing  Esc leave it to cmld  Up/Down scroll");
+#define UPD_BUNDLE_OPS(keys)                                                   \
+	{                                                                      \
+		.name = "update", .draw = upd_bundle_draw,                     \
+		.key = upd_bundle_key, .tick = upd_bundle_tick,                \
+		.fd = upd_bundle_fd, .readable = upd_bundle_readable,          \
+		.free = upd_bundle_free, .help = keys,                         \
+	}
+static const struct tui_view_ops upd_bundle_ops =
+    UPD_BUNDLE_OPS("i install  o open  f pick  r read again  Esc back");
+static const struct tui_view_ops upd_running_ops =
+    UPD_BUNDLE_OPS("installing  Esc leave it to cmld  Up/Down scroll");
 
 void
 tui_update_bundle_push(struct tui *t, const char *path, int install)
