@@ -152,8 +152,7 @@ fail:
 	return -1;
 }
 
-/* Closes n descriptors. */
-static void
+void
 client_close_fds(const int *fds, size_t n)
 {
 	size_t i;
@@ -278,8 +277,7 @@ client_open_files(const struct cmd_entry *cmd, struct json_object *params,
 	return 0;
 }
 
-/* Returns the "progress" member of a reply that is only progress. */
-static struct json_object *
+struct json_object *
 client_progress_of(struct json_object *params)
 {
 	struct json_object *p;

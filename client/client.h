@@ -62,6 +62,13 @@ int client_recv(struct client *cl, const char *what, const sigset_t *mask,
  */
 int client_open_files(const struct cmd_entry *cmd, struct json_object *params,
     int *fds, size_t *nfds, char **cause);
+/* Closes n descriptors (those client_open_files opened, once sent). */
+void client_close_fds(const int *fds, size_t n);
+/*
+ * Returns the "progress" member ({file, done, total}, borrowed) of a
+ * reply's parameters that are only progress, else NULL.
+ */
+struct json_object *client_progress_of(struct json_object *params);
 /* What a caller does with the replies of a call (client_call). */
 struct client_reply_ops {
 	void *arg;

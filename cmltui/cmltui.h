@@ -355,6 +355,16 @@ void tui_audit_push(struct tui *t);
 /* A container's details, its network and its live log; its console. */
 void tui_container_push(struct tui *t, const char *name);
 
+/* flow-update.c: updates from signed bundles */
+
+/* Pushes the state of the updates: slots, floors, signers, installs (u). */
+void tui_update_push(struct tui *t);
+/*
+ * Pushes what the bundle at path holds and whether it would install;
+ * with install set, asks at once to install it (an administrator).
+ */
+void tui_update_bundle_push(struct tui *t, const char *path, int install);
+
 /* flow-provision.c: the factory provisioning, its steps as screens */
 
 /* Pushes the provisioning screen (p on the dashboard). */
@@ -370,6 +380,12 @@ char *tui_provision_line(struct tui *t, struct json_object *device,
 
 /* lock.c: the idle lock (CR 2.5) */
 
+/*
+ * Says whether cmltui runs with the role cmld gives administrators (root,
+ * or the group cml-admin among its groups), so that a flow does not ask
+ * to confirm what cmld would refuse.
+ */
+int tui_admin(void);
 /* Reads session_idle_timeout from cmld (the setting cmlsh uses). */
 void tui_lock_setting(struct tui *t);
 /*

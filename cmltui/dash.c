@@ -546,6 +546,9 @@ dash_key(struct tui *t, struct tui_view *v, int ch)
 	case 'p':
 		tui_provision_push(t);
 		break;
+	case 'u':
+		tui_update_push(t);
+		break;
 	case 'r':
 		d->slow_at = 0; /* everything, now */
 		dash_tick(t, v);

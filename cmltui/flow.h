@@ -22,7 +22,9 @@ struct flow_stream {
 void flow_stream_init(struct flow_stream *s);
 /*
  * Sends the command words with params (taken over) on a connection of its
- * own.  Returns 0, or -1 with *cause set (nothing runs then).
+ * own, the files they name opened here and passed as descriptors, as
+ * client_call passes them.  Returns 0, or -1 with *cause set (nothing runs
+ * then).
  */
 int flow_stream_start(struct tui *t, struct flow_stream *s, const char *words,
     struct json_object *params, char **cause);
@@ -82,6 +84,18 @@ void flow_audit_push(struct tui *t, struct json_object *params,
     enum flow_audit_mode mode);
 /* Pushes container name's details; with console, attaches to it at once. */
 void flow_container_push(struct tui *t, const char *name, int console);
+
+/*
+ * Returns the update flow for a command of the update family
+ * (flow-update.c): info, install and status, or NULL.
+ */
+tui_flow_fn flow_update_for(const struct cmd_entry *cmd);
+
+/*
+ * Returns path made absolute against the working directory, without a
+ * trailing '/' (free it): what cmld's messages and the screen name.
+ */
+char *flow_abs_path(const char *path);
 
 /*
  * Returns the length of the next line of text at *p wrapped at n

@@ -87,6 +87,21 @@ flow_wrap(struct tui *t, WINDOW *win, int y, int x, int n, int max_lines,
 	return lines;
 }
 
+char *
+flow_abs_path(const char *path)
+{
+	char *cwd, *abs;
+
+	if (*path != '/' && (cwd = getcwd(NULL, 0)) != NULL) {
+		abs = xasprintf("%s/%s", cwd, path);
+		free(cwd);
+	} else
+		abs = xstrdup(path);
+	while (strlen(abs) > 1 && abs[strlen(abs) - 1] == '/')
+		abs[strlen(abs) - 1] = '\0';
+	return abs;
+}
+
 void
 flow_stream_init(struct flow_stream *s)
 {
@@ -99,7 +114,8 @@ flow_stream_start(struct tui *t, struct flow_stream *s, const char *words,
 {
 	const struct cmd_entry *cmd = cmd_find_words(words);
 	struct json_object *call;
-	int fl;
+	int fds[PROTO_MAX_FDS], fl, rc;
+	size_t nfds = 0;
 
 	flow_stream_stop(s);
 	if (cmd == NULL) {
@@ -108,14 +124,20 @@ flow_stream_start(struct tui *t, struct flow_stream *s, const char *words,
 		    words);
 		return -1;
 	}
+	/* the files it names are opened here, with the operator's rights */
+	if (client_open_files(cmd, params, fds, &nfds, cause) == -1) {
+		json_object_put(params);
+		return -1;
+	}
 	client_init(&s->cl, t->socket_path, NULL);
 	call = proto_call_new(cmd->method, params, 1);
-	if (client_send(&s->cl, call, NULL, 0, cause) == -1) {
-		json_object_put(call);
+	rc = client_send(&s->cl, call, fds, nfds, cause);
+	client_close_fds(fds, nfds);
+	json_object_put(call);
+	if (rc == -1) {
 		client_disconnect(&s->cl);
 		return -1;
 	}
-	json_object_put(call);
 	/* the replies are read as they come, between keys */
 	if ((fl = fcntl(s->cl.fd, F_GETFL)) == -1 ||
 	    fcntl(s->cl.fd, F_SETFL, fl | O_NONBLOCK) == -1) {
@@ -1017,7 +1039,7 @@ tui_flow_guestos_install(struct tui *t, const char *dir)
 	struct flow_call fc = { 0 };
 	struct flow_win *fw;
 	struct json_object *params;
-	char *asked = NULL, *path, *cwd, *msg = NULL, *what, *text;
+	char *asked = NULL, *path, *msg = NULL, *what, *text;
 	int rc;
 
 	if (dir == NULL || *dir == '\0') {
@@ -1029,13 +1051,7 @@ tui_flow_guestos_install(struct tui *t, const char *dir)
 		}
 		dir = asked;
 	}
-	if (*dir != '/' && (cwd = getcwd(NULL, 0)) != NULL) {
-		path = xasprintf("%s/%s", cwd, dir);
-		free(cwd);
-	} else
-		path = xstrdup(dir);
-	while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
-		path[strlen(path) - 1] = '\0';
+	path = flow_abs_path(dir);
 
 	what = xasprintf("Checking the signature, then copying %s", path);
 	fw = flow_win_open(t, "Install a guest OS", what);
@@ -1147,7 +1163,8 @@ tui_flow_for(const struct cmd_entry *cmd)
 
 	if (cmd == NULL)
 		return NULL;
-	if ((fn = flow_provision_for(cmd)) != NULL)
+	if ((fn = flow_provision_for(cmd)) != NULL ||
+	    (fn = flow_update_for(cmd)) != NULL)
 		return fn;
 	for (i = 0; i < sizeof flows / sizeof flows[0]; i++)
 		if (flows[i].id == cmd->id)

@@ -84,6 +84,30 @@ struct tui_lock {
 	int ended; /* a signal or a hang-up: the session ends */
 };
 
+int
+tui_admin(void)
+{
+	struct group *gr;
+	gid_t *groups;
+	int n, i, admin = 0;
+
+	/* cmld sees the effective ids and the groups, as SO_PEERCRED does */
+	if (geteuid() == 0)
+		return 1;
+	if ((gr = getgrnam(TUI_LOCK_ADMIN_GROUP)) == NULL)
+		return 0;
+	if (getegid() == gr->gr_gid)
+		return 1;
+	if ((n = getgroups(0, NULL)) <= 0)
+		return 0;
+	groups = xreallocarray(NULL, (size_t)n, sizeof *groups);
+	n = getgroups(n, groups);
+	for (i = 0; i < n && !admin; i++)
+		admin = groups[i] == gr->gr_gid;
+	free(groups);
+	return admin;
+}
+
 void
 tui_lock_setting(struct tui *t)
 {

@@ -219,6 +219,9 @@ update_answer(struct update_req *r, const char *result, const char *detail)
 	if (detail != NULL)
 		json_object_object_add(r->reply, "detail",
 		    json_object_new_string(detail));
+	if (r->slot != NULL)
+		json_object_object_add(r->reply, "slot",
+		    json_object_new_string(update_slot_name(r->slot)));
 	if (strcmp(tpm_state(cmld), "absent") == 0) {
 		update_measured(r, PROTO_ERR_FAILED, "no TPM: cmld runs "
 		    "without tpm2d");

@@ -20,8 +20,6 @@
 #   wait_state FIELD VALUE waits until the state says so (10 s); 1 if not
 #   launch_take_over       stops the cmld of stack_start (tpm2d and scd
 #                          keep running), for the launcher to run it
-#   supplier_anchor DIR    a PKI in DIR (pki_make) whose root cmld takes
-#                          as a supplier anchor
 
 LPID=
 CPID=
@@ -101,12 +99,4 @@ update_launch_need() {
 	BUNDLE=$CML_BUILDDIR/provisioning/cml-bundle
 	[ -x "$LAUNCH" ] || skip "no cml-launch at $LAUNCH: build first"
 	[ -x "$BUNDLE" ] || skip "no cml-bundle at $BUNDLE: build first"
-}
-
-supplier_anchor() {
-	local fp
-	pki_make "$1"
-	fp=$(openssl x509 -in "$1/root.crt" -outform DER | sha256sum | cut -d' ' -f1)
-	cmlsh_run provision anchor "$1/root.crt" supplier --confirm "$fp" \
-	    >/dev/null || fail "provision anchor (supplier) $1/root.crt failed"
 }

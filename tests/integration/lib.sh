@@ -775,6 +775,85 @@ staging_dirs() {
 	find "$state/guestos" -maxdepth 1 -name '.staging-*' -printf '%f\n'
 }
 
+# --- update bundles (cml-bundle(5)) -----------------------------------------
+BUNDLE=$CML_BUILDDIR/provisioning/cml-bundle
+
+# Skips unless cml-bundle is built.
+need_bundle_tool() {
+	[ -x "$BUNDLE" ] || skip "no cml-bundle at $BUNDLE: build first"
+}
+
+# Prints the SHA-256 fingerprint of a certificate's DER (as cmld names
+# anchors and signers): cert_fp CERT
+cert_fp() {
+	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# Makes the root of PKI DIR a supplier anchor, confirmed by its
+# fingerprint: anchor_supplier DIR
+anchor_supplier() {
+	cmlsh_run provision anchor "$1/root.crt" supplier --confirm \
+	    "$(cert_fp "$1/root.crt")" >/dev/null ||
+	    fail "provision anchor (supplier) $1/root.crt failed"
+}
+
+# Packs the guest OS in DIR into a bundle OUT, unsigned:
+# bundle_guestos DIR OUT VERSION
+bundle_guestos() {
+	local dir=$1 out=$2 version=$3 f
+	local -a payloads=()
+	for f in $(ls "$dir"); do
+		payloads+=("$f=$dir/$f")
+	done
+	_run_tool "cml-bundle create" "$BUNDLE" create -o "$out" --kind guestos \
+	    --name "$(manifest_get "$dir" name)" --version "$version" "${payloads[@]}"
+}
+
+# Adds a signature by a signer of PKI DIR (signer unless told):
+# bundle_sign BUNDLE DIR [LEAF]
+bundle_sign() {
+	local leaf=${3:-signer}
+	_run_tool "cml-bundle sign" "$BUNDLE" sign --key "$2/$leaf.key" \
+	    --cert "$2/$leaf.crt" --chain "$2/chain.pem" "$1"
+}
+
+# Prints a bundle's digest (the SHA-256 of its manifest): bundle_digest B
+bundle_digest() {
+	python3 - "$1" <<'PY'
+import hashlib, struct, sys
+d = open(sys.argv[1], "rb").read()
+off, ln = struct.unpack_from("<QI", d[-64:], 16)
+print(hashlib.sha256(d[off:off + ln]).hexdigest())
+PY
+}
+
+# Prints where a payload of a bundle begins: bundle_payload_at B NAME
+bundle_payload_at() {
+	python3 - "$1" "$2" <<'PY'
+import json, struct, sys
+d = open(sys.argv[1], "rb").read()
+off, ln = struct.unpack_from("<QI", d[-64:], 16)
+for p in json.loads(d[off:off + ln])["payloads"]:
+    if p["name"] == sys.argv[2]:
+        print(p["offset"])
+PY
+}
+
+# Changes a byte of the first SHA-256 in a bundle's manifest, so that the
+# manifest stays valid JSON but its signature no longer verifies:
+# bundle_change_manifest BUNDLE
+bundle_change_manifest() {
+	python3 - "$1" <<'PY' || fail "cannot change the manifest of $1"
+import struct, sys
+path = sys.argv[1]
+d = bytearray(open(path, "rb").read())
+off, ln = struct.unpack_from("<QI", d[-64:], 16)
+i = d.index(b'"sha256":"', off) + 10
+d[i] = ord("0") if d[i] != ord("0") else ord("1")
+open(path, "wb").write(d)
+PY
+}
+
 # Quotes a string for use in a bash regex.
 re_quote() {
 	printf '%s' "$1" | sed 's|[][\.*^$+?(){}]|\\&|g; s/|/\\|/g'

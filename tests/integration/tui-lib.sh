@@ -17,6 +17,8 @@
 #   tui_end             quits (F10) unless it ended; its exit status in $trc
 #   tui_expect TEXT ERE    a check: the screen matches within 10 s
 #   tui_expect_not TEXT ERE  a check: the screen does not match now
+#   tui_select_entry WORD  moves a menu's selection down to the entry WORD
+#   tui_to_dashboard    Esc, view by view, until the dashboard shows
 
 CMLTUI=$CML_BUILDDIR/cmltui/cmltui
 TUI_TMUX=
@@ -126,4 +128,30 @@ tui_expect_not() {
 	else
 		_check_passed "$1"
 	fi
+}
+
+# Moves the menu's selection down to the entry WORD (a failed check, and 1,
+# when it is not there): tui_select_entry WORD
+tui_select_entry() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		tui_screen | grep -E -q -- "^ > $1( |\$)" && return 0
+		tui_keys Down
+		sleep 0.1
+	done
+	_check_failed "the menu has an entry '$1'" "not found going down"
+	_tui_show
+	return 1
+}
+
+# Goes back to the dashboard, view by view (a factory device with a
+# provisioning step done opens on the provisioning screen, above it).
+tui_to_dashboard() {
+	local i
+	for ((i = 0; i < 8; i++)); do
+		tui_screen | grep -E -q '^─*Containers \(' && return 0
+		tui_keys Escape
+		sleep 0.3
+	done
+	fail "Esc does not lead back to the dashboard"
 }

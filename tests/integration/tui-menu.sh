@@ -26,42 +26,18 @@ ct_setup
 name=$(ct_name menu)
 ct_create "$name" '{"name":"'"$name"'","guestos":{"name":"busybox"}}'
 
-# Moves the menu's selection down to the entry WORD: select WORD
-select_entry() {
-	local i
-	for ((i = 0; i < 40; i++)); do
-		tui_screen | grep -E -q -- "^ > $1( |\$)" && return 0
-		tui_keys Down
-		sleep 0.1
-	done
-	_check_failed "the menu has an entry '$1'" "not found going down"
-	_tui_show
-	return 1
-}
-
-# Goes back to the dashboard, view by view.
-to_dashboard() {
-	local i
-	for ((i = 0; i < 8; i++)); do
-		tui_screen | grep -E -q '^─*Containers \(' && return 0
-		tui_keys Escape
-		sleep 0.3
-	done
-	fail "Esc does not lead back to the dashboard"
-}
-
 # Opens the form (or the result) of a command from the dashboard:
 # open_command FAMILY WORDS...
 open_command() {
 	local family=$1
 	shift
-	to_dashboard
+	tui_to_dashboard
 	tui_keys F2
 	tui_wait '^ Families of commands' || fail "F2: no menu"
-	select_entry "$family" || return 1
+	tui_select_entry "$family" || return 1
 	tui_keys Enter
 	tui_wait "^ Commands of $family" || fail "no menu of $family"
-	select_entry "$*" || return 1
+	tui_select_entry "$*" || return 1
 	tui_keys Enter
 }
 

@@ -24,7 +24,8 @@ update_launch_need
 
 stack_start
 sup=$SCRATCH/sup
-supplier_anchor "$sup"
+pki_make "$sup"
+anchor_supplier "$sup"
 db=$(state_dir)/cml.db
 
 # cmld from now on runs under the launcher, with tpm2d and scd as before

@@ -22,8 +22,7 @@
 need_root
 need_binaries
 need_guestos_tools
-BUNDLE=$CML_BUILDDIR/provisioning/cml-bundle
-[ -x "$BUNDLE" ] || skip "no cml-bundle at $BUNDLE: build first"
+need_bundle_tool
 stack_start
 
 sup=$SCRATCH/sup
@@ -31,30 +30,10 @@ own=$SCRATCH/own
 pki_make "$sup"
 pki_leaf "$sup" second
 pki_make "$own"
-fp() {
-	openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1
-}
-cmlsh_run provision anchor "$sup/root.crt" supplier --confirm "$(fp "$sup/root.crt")" \
-    >/dev/null || fail "provision anchor (supplier) failed"
+anchor_supplier "$sup"
 cmlsh_run ca add "$own/root.crt" >/dev/null || fail "ca add (owner) failed"
 db=$(state_dir)/cml.db
 
-# bundle_guestos DIR OUT VERSION: packs the guest OS in DIR, unsigned
-bundle_guestos() {
-	local dir=$1 out=$2 version=$3 f
-	local -a payloads=()
-	for f in $(ls "$dir"); do
-		payloads+=("$f=$dir/$f")
-	done
-	_run_tool "cml-bundle create" "$BUNDLE" create -o "$out" --kind guestos \
-	    --name "$(manifest_get "$dir" name)" --version "$version" "${payloads[@]}"
-}
-# bundle_sign BUNDLE PKI [LEAF]
-bundle_sign() {
-	local leaf=${3:-signer}
-	_run_tool "cml-bundle sign" "$BUNDLE" sign --key "$2/$leaf.key" \
-	    --cert "$2/$leaf.crt" --chain "$2/chain.pem" "$1"
-}
 run() {
 	cmlsh_run "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
 	rc=$?
@@ -90,14 +69,7 @@ guestos_make "$g1" busybox 1.0
 b1=$SCRATCH/busybox-1.0.bundle
 bundle_guestos "$g1" "$b1" 1.0
 bundle_sign "$b1" "$sup"
-digest1=$(python3 - "$b1" <<'PY'
-import hashlib, struct, sys
-d = open(sys.argv[1], "rb").read()
-f = d[-64:]
-off, ln = struct.unpack_from("<QI", f, 16)
-print(hashlib.sha256(d[off:off + ln]).hexdigest())
-PY
-)
+digest1=$(bundle_digest "$b1")
 
 # --- info: what it holds, who signed it; nothing changes ----------------------
 before=$(installed_snapshot)
@@ -147,39 +119,20 @@ b2=$SCRATCH/busybox-2.0.bundle
 bundle_guestos "$g2" "$b2" 2.0
 bundle_sign "$b2" "$sup"
 
-# payload_at BUNDLE NAME: where a payload begins
-payload_at() {
-	python3 - "$1" "$2" <<'PY'
-import json, struct, sys
-d = open(sys.argv[1], "rb").read()
-off, ln = struct.unpack_from("<QI", d[-64:], 16)
-for p in json.loads(d[off:off + ln])["payloads"]:
-    if p["name"] == sys.argv[2]:
-        print(p["offset"])
-PY
-}
 img=$(manifest_get "$g2" images 0 file)
 cp "$b2" "$SCRATCH/x.bundle"
-flip_byte "$SCRATCH/x.bundle" $(($(payload_at "$b2" "$img") + 700000))
+flip_byte "$SCRATCH/x.bundle" $(($(bundle_payload_at "$b2" "$img") + 700000))
 expect_update_refused "a changed image byte" "$SCRATCH/x.bundle" \
     org.cml.Error.IntegrityViolation "image '$(re_quote "$img")' does not match its signed SHA-256 \\(got [0-9a-f]{64}, manifest says [0-9a-f]{64}\\)"
 expect_eq "a changed image byte: the history says failed" "guestos|busybox|2.0|failed" "$(history_of)"
 cp "$b2" "$SCRATCH/x.bundle"
-flip_byte "$SCRATCH/x.bundle" $(($(payload_at "$b2" manifest.json.p7s) + 100))
+flip_byte "$SCRATCH/x.bundle" $(($(bundle_payload_at "$b2" manifest.json.p7s) + 100))
 expect_update_refused "a changed byte of the guest OS's signature" "$SCRATCH/x.bundle" \
     org.cml.Error.IntegrityViolation "payload 'manifest\\.json\\.p7s' does not match its signed SHA-256 .*"
 
 # a changed manifest byte that keeps it valid JSON: a payload's SHA-256
 cp "$b2" "$SCRATCH/x.bundle"
-python3 - "$SCRATCH/x.bundle" <<'PY' || fail "cannot change the manifest"
-import struct, sys
-path = sys.argv[1]
-d = bytearray(open(path, "rb").read())
-off, ln = struct.unpack_from("<QI", d[-64:], 16)
-i = d.index(b'"sha256":"', off) + 10
-d[i] = ord("0") if d[i] != ord("0") else ord("1")
-open(path, "wb").write(d)
-PY
+bundle_change_manifest "$SCRATCH/x.bundle"
 expect_update_refused "a changed manifest byte" "$SCRATCH/x.bundle" \
     org.cml.Error.InvalidSignature "no signature verifies: .*"
 
@@ -197,8 +150,8 @@ expect_update_refused "a cml bundle signed under an owner anchor" "$SCRATCH/cml.
     "signed by CN=cml software signer,O=cml, which chains to an owner anchor: a cml bundle needs a signature chaining to a supplier anchor"
 
 # --- m of n -------------------------------------------------------------------
-f1=$(fp "$sup/signer.crt")
-f2=$(fp "$sup/second.crt")
+f1=$(cert_fp "$sup/signer.crt")
+f2=$(cert_fp "$sup/second.crt")
 run device config set update_signers_guestos "2:$f1,$f2"
 expect_status "require 2 of 2 signers" 0 "$rc"
 run --json update info "$b2"

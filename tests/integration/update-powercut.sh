@@ -49,7 +49,8 @@ CML_POINTS=${CML_POWERCUT_CML_POINTS:-10}
 
 stack_start
 sup=$SCRATCH/sup
-supplier_anchor "$sup"
+pki_make "$sup"
+anchor_supplier "$sup"
 db=$(state_dir)/cml.db
 
 sql() {
