@@ -124,7 +124,7 @@ expect_eq "api info lines" \
 product:    cml
 version:    $version
 url:        -
-interfaces: org.varlink.service, org.cml.Error, org.cml.Device, org.cml.Audit, org.cml.Trust, org.cml.GuestOS, org.cml.Container, org.cml.Token, org.cml.Network, org.cml.Provision" "$out"
+interfaces: org.varlink.service, org.cml.Error, org.cml.Device, org.cml.Audit, org.cml.Trust, org.cml.GuestOS, org.cml.Container, org.cml.Token, org.cml.Network, org.cml.Provision, org.cml.Update" "$out"
 expect_eq "api info writes nothing on stderr" "" "$(cat "$SCRATCH/err")"
 
 # The UUID identifies the device: it survives a restart of cmld.

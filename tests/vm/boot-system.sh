@@ -83,10 +83,15 @@ waitstate() {
 		i=$((i + 1))
 	done
 }
-# install KEY BUNDLE: reports the exit status and the last line
+# install KEY BUNDLE: reports the exit status and the detail line of the
+# answer (the last line when there is none: a refusal)
 install() {
+	local rc line
 	out=$(cm update install "$2" 2>&1)
-	report "$1" "$? $(echo "$out" | tail -n 1)"
+	rc=$?
+	line=$(echo "$out" | grep '^detail:' | tail -n 1)
+	[ -n "$line" ] || line=$(echo "$out" | tail -n 1)
+	report "$1" "$rc $line"
 }
 finish() {
 	report $B.status "$(cm --json update status 2>&1 | tr -d '\n')"
