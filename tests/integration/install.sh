@@ -53,6 +53,7 @@ $sbindir/cmld
 $sbindir/tpm2d
 $sbindir/scd
 $sbindir/cml-provision
+$sbindir/cml-bootpick
 $sbindir/cml-launch
 $bindir/cmlsh
 $bindir/cmltui
@@ -80,6 +81,7 @@ $mandir/man8/scd.8
 $mandir/man8/cml-forward.8
 $mandir/man8/cml-provision.8
 $mandir/man8/cml-launch.8
+$mandir/man8/cml-bootpick.8
 $pkglibexecdir/cml-forward
 $pkgdatadir/org.varlink.service.varlink
 $pkgdatadir/org.cml.Error.varlink
@@ -108,7 +110,8 @@ expect_eq "make install installs exactly these files" "$expected" "$installed"
 
 for p in "$sbindir/cmld" "$sbindir/tpm2d" "$sbindir/scd" "$bindir/cmlsh" "$bindir/cmltui" "$bindir/cml-sign" "$bindir/cml-bundle" "$bindir/cml-mkpki" \
     "$bindir/cml-mkguestos" "$bindir/cml-attest" "$bindir/cml-audit-verify" \
-    "$sbindir/cml-provision" "$sbindir/cml-launch" "$pkglibexecdir/cml-forward"; do
+    "$sbindir/cml-provision" "$sbindir/cml-launch" "$sbindir/cml-bootpick" \
+    "$pkglibexecdir/cml-forward"; do
 	expect_eq "$p is mode 755" 755 "$(stat -c %a "$dest$p" 2>/dev/null)"
 done
 # every program has its man page, and each page formats

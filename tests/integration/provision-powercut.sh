@@ -131,8 +131,12 @@ for who in client cmld; do
 			stack_start
 		fi
 		run
+		# A cut after step 3 stored the device CA as an anchor but
+		# before it recorded the step: the run again finds the anchor
+		# there and says so in the step's summary; all else is the same.
 		expect_eq "$who killed at step $k, run again: the state of a run never cut" \
-		    "$ref" "$(prov_state "$SCRATCH/report.json")"
+		    "$ref" "$(prov_state "$SCRATCH/report.json" |
+		    sed '/^certificate done /s/, an anchor before -$/ -/')"
 	done
 done
 
