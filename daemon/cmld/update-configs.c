@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,9 @@
 #include "store.h"
 #include "update.h"
 #include "xmalloc.h"
+
+/* The most bytes of all configs of one bundle. */
+#define UPDATE_CONFIGS_MAX (8 * 1024 * 1024)
 
 /* One config of the bundle. */
 struct update_config {
@@ -197,8 +201,19 @@ update_configs_install(struct cmld *cmld, struct update_bundle *b,
 {
 	struct update_config *c;
 	size_t i, n = b->m.npayloads, made = 0;
+	uint64_t total = 0;
 	char *list = NULL, *t;
 
+	/* Read within the loop: a bound keeps that short. */
+	for (i = 0; i < n; i++)
+		total += b->m.payloads[i].size;
+	if (total > UPDATE_CONFIGS_MAX) {
+		*error = PROTO_ERR_INVALID_ARGUMENT;
+		*cause = xasprintf("the configs of a bundle are %llu bytes, more "
+		    "than the %d MiB one bundle may hold",
+		    (unsigned long long)total, UPDATE_CONFIGS_MAX >> 20);
+		return -1;
+	}
 	c = xcalloc(n, sizeof *c);
 	for (i = 0; i < n; i++) {
 		if (update_config_read(cmld, b, i, &c[i], error, cause) == -1) {
