@@ -6,7 +6,7 @@
 # refused, each with its reason, audited, and with nothing of the bundle
 # stored (all or nothing): a config for a container that runs, a config
 # whose guest OS is not installed, a payload whose name is not its
-# container's, a version below the floor.
+# container's, a version below the floor, more than 8 MiB of configs.
 # Proves: COM 06 (signed container configs), TSF.UPD, NDR 3.10, NDR 3.10(1),
 # CR 3.4 (all configs of a bundle or none), CR 2.8.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -115,5 +115,18 @@ b0=$SCRATCH/site-0.bundle
 bundle_configs "$b0" 0.5 "$new2={\"name\":\"$new2\",$bb}"
 expect_refused "below the floor" "$b0" org.cml.Error.Downgrade \
     "configs site 0\\.5 is below the version floor 1 .*"
+
+# more configs than one bundle may hold: refused before one is read
+big=()
+for i in $(seq 1 17); do
+	head -c 524288 /dev/zero | tr '\0' ' ' >"$SCRATCH/big$i.json"
+	big+=("big$i.json=$SCRATCH/big$i.json")
+done
+_run_tool "cml-bundle create" "$BUNDLE" create -o "$SCRATCH/big.bundle" --kind configs \
+    --name site --version 9 "${big[@]}"
+_run_tool "cml-bundle sign" "$BUNDLE" sign --key "$pki/signer.key" \
+    --cert "$pki/signer.crt" --chain "$pki/chain.pem" "$SCRATCH/big.bundle"
+expect_refused "more than 8 MiB of configs" "$SCRATCH/big.bundle" org.cml.Error.InvalidArgument \
+    "the configs of a bundle are 8912896 bytes, more than the 8 MiB one bundle may hold"
 
 finish
