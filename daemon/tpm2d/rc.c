@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 
 #include "log.h"
@@ -145,4 +146,27 @@ tpm2d_tpm_check(struct tpm2d *t, TSS2_RC rc)
 	t->tpm_lost = 1;
 	tpm2d_audit(t, "tpm", t->tcti, "error", "the connection to the TPM "
 	    "broke (%s): reconnecting at the next call", tpm2d_rc_str(rc));
+}
+
+/* Reads one TPM property; 0 when the TPM does not say (logged). */
+UINT32
+tpm2d_property(struct tpm2d *t, TPM2_PT prop)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TPMI_YES_NO more;
+	UINT32 v = 0;
+	TSS2_RC rc;
+
+	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES, prop, 1, &more, &cap);
+	if (rc != TSS2_RC_SUCCESS) {
+		log_warnx("cannot read TPM property 0x%x: %s", (unsigned)prop,
+		    tpm2d_rc_str(rc));
+		return 0;
+	}
+	if (cap->data.tpmProperties.count > 0 &&
+	    cap->data.tpmProperties.tpmProperty[0].property == prop)
+		v = cap->data.tpmProperties.tpmProperty[0].value;
+	Esys_Free(cap);
+	return v;
 }

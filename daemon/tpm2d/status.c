@@ -79,28 +79,6 @@ tpm2d_cmd_status(struct call *call)
 	call_reply(call, p);
 }
 
-UINT32
-tpm2d_property(struct tpm2d *t, TPM2_PT prop)
-{
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	TPMI_YES_NO more;
-	UINT32 v = 0;
-	TSS2_RC rc;
-
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-	    ESYS_TR_NONE, TPM2_CAP_TPM_PROPERTIES, prop, 1, &more, &cap);
-	if (rc != TSS2_RC_SUCCESS) {
-		log_warnx("cannot read TPM property 0x%x: %s", (unsigned)prop,
-		    tpm2d_rc_str(rc));
-		return 0;
-	}
-	if (cap->data.tpmProperties.count > 0 &&
-	    cap->data.tpmProperties.tpmProperty[0].property == prop)
-		v = cap->data.tpmProperties.tpmProperty[0].value;
-	Esys_Free(cap);
-	return v;
-}
-
 static const struct daemon_info tpm2d_info = {
 	.product = "tpm2d",
 	.interfaces = tpm2d_interfaces,
