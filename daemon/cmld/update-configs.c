@@ -218,6 +218,7 @@ update_configs_install(struct cmld *cmld, struct update_bundle *b,
 	for (i = 0; i < n; i++) {
 		if (update_config_read(cmld, b, i, &c[i], error, cause) == -1) {
 			update_configs_free(c, n);
+			free(list);
 			return -1;
 		}
 		made += c[i].k == NULL;
