@@ -509,8 +509,7 @@ bundle_manifest_clear(struct bundle_manifest *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Reads exactly len bytes at off; -1 with errno (EIO: a short file). */
-static int
+int
 bundle_pread(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t got = 0;

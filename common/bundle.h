@@ -110,6 +110,8 @@ void bundle_manifest_clear(struct bundle_manifest *m);
 int bundle_read(int fd, struct bundle_layout *l, char **manifest,
     struct bundle_manifest *m, unsigned char **sigs, char **cause);
 
+/* Reads exactly len bytes at off of fd; -1 with errno (EIO: it ends early). */
+int bundle_pread(int fd, void *buf, size_t len, uint64_t off);
 /* Returns 1 when the file in fd ends with a bundle's footer. */
 int bundle_looks_like(int fd);
 

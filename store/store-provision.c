@@ -3,8 +3,8 @@
  * it was tried, "done" or "failed", with when, what it did, why it failed
  * and what a repeated call needs (the CSR of step 2).  A done row is never
  * turned back into a failed one: a step done stays done until a wipe
- * empties the table.  And the one change provisioning makes to a stored
- * container: c0's config gains the token type step 5 asks for.
+ * empties the table.  (c0's config gains the token type step 5 asks for
+ * through store_container_update_config, store-update.c.)
  */
 #include "config.h"
 
@@ -186,33 +186,4 @@ out:
 	for (i = 0; i < n; i++)
 		store_provision_step_clear(&all[i]);
 	return ret;
-}
-
-int
-store_container_set_config(struct store *st, const char *name,
-    const char *config, size_t len, char **cause)
-{
-	const struct store_arg args[] = {
-		STORE_BLOB(config, (int)len), STORE_TEXT(name),
-	};
-	int rc;
-
-	if (config == NULL || len == 0 || len > INT_MAX) {
-		xcause(cause, "cannot change the config of container %s: no "
-		    "config", name);
-		return -1;
-	}
-	rc = store_run(st->db, "UPDATE main.container SET config = ? WHERE "
-	    "name = ?", args, STORE_NITEMS(args));
-	if (rc != SQLITE_DONE) {
-		store_cause(cause, st->db, rc, "cannot change the config of "
-		    "container %s in %s", name, st->path[STORE_MAIN]);
-		return -1;
-	}
-	if (sqlite3_changes(st->db) == 0) {
-		xcause(cause, "cannot change the config of container %s: it "
-		    "is not in the store", name);
-		return -1;
-	}
-	return 0;
 }

@@ -322,8 +322,10 @@ store_container_update_config(struct store *st, const char *name,
 		    "config", name);
 		return -1;
 	}
+	/* NULL keeps what is stored. */
 	rc = store_run(st->db, "UPDATE main.container SET config = ?, "
-	    "signer = ?, guestos = ? WHERE name = ?", args, STORE_NITEMS(args));
+	    "signer = coalesce(?, signer), guestos = coalesce(?, guestos) "
+	    "WHERE name = ?", args, STORE_NITEMS(args));
 	if (rc != SQLITE_DONE) {
 		store_cause(cause, st->db, rc, "cannot change the config of "
 		    "container %s in %s", name, st->path[STORE_MAIN]);

@@ -106,12 +106,6 @@ int store_provision_list(struct store *st,
     char **cause);
 /* Releases what store_provision_get or _list filled in; leaves s empty. */
 void store_provision_step_clear(struct store_provision_step *s);
-/*
- * Replaces the stored config of container name (provisioning gives c0 the
- * token type it makes); -1 with *cause set.
- */
-int store_container_set_config(struct store *st, const char *name,
-    const char *config, size_t len, char **cause);
 
 /* Reads a setting; *value is NULL when it was never set.  -1 on error. */
 int store_setting_get(struct store *st, const char *key, char **value,
@@ -657,7 +651,8 @@ int store_commit(struct store *st, char **cause);
 void store_abort(struct store *st);
 /*
  * Replaces the config of container name, who signed it and its guest OS
- * (an update of container configs); -1 with *cause set.
+ * (an update of container configs; NULL keeps the stored signer or guest
+ * OS: provisioning gives c0 the token type it makes); -1 with *cause set.
  */
 int store_container_update_config(struct store *st, const char *name,
     const char *config, size_t len, const char *signer, const char *guestos,

@@ -729,8 +729,8 @@ provision_c0_set_token(struct cmld *cmld, struct ctr *k,
 		*cause = xstrdup("c0's config does not take the token type");
 		goto out;
 	}
-	if (store_container_set_config(cmld->store, k->name, json,
-	    strlen(json), cause) == -1)
+	if (store_container_update_config(cmld->store, k->name, json,
+	    strlen(json), NULL, NULL, cause) == -1)
 		goto out;
 	k->cfg.token = type;
 	audit_container(cmld, k->name, "ok", "c0's config names a %s token "

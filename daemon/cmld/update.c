@@ -398,8 +398,7 @@ update_payload_read(const struct update_bundle *b, size_t i, size_t max,
 	unsigned char md[CRYPTO_SHA256_LEN];
 	char hex[CRYPTO_SHA256_HEX], *q;
 	struct crypto_hash *h;
-	size_t got = 0;
-	ssize_t n;
+	size_t got;
 
 	*buf = NULL;
 	q = jsonstrict_quotes(p->name);
@@ -410,18 +409,12 @@ update_payload_read(const struct update_bundle *b, size_t i, size_t max,
 		return -1;
 	}
 	*buf = xmalloc((size_t)p->size + 1);
-	while (got < p->size) {
-		n = pread(b->fd, *buf + got, (size_t)p->size - got,
-		    (off_t)(p->offset + got));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xcause(cause, "cannot read payload '%s' of %s: %s", q,
-			    b->name, n == 0 ? "the file ends early" :
-			    strerror(errno));
-			goto fail;
-		}
-		got += (size_t)n;
+	got = (size_t)p->size;
+	if (bundle_pread(b->fd, *buf, got, p->offset) == -1) {
+		xcause(cause, "cannot read payload '%s' of %s: %s", q,
+		    b->name, errno == EIO ? "the file ends early" :
+		    strerror(errno));
+		goto fail;
 	}
 	(*buf)[got] = '\0';
 	h = crypto_sha256_new();
