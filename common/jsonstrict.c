@@ -7,10 +7,13 @@
 #include "config.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/printbuf.h>
 
 #include "jsonstrict.h"
 #include "log.h"
@@ -558,6 +561,62 @@ jsonstrict_value(struct jsonstrict *j)
 	}
 }
 
+/*
+ * The tokener of this thread, kept from one parse to the next (making one
+ * costs more than parsing a short message).  Whatever a parse left in its
+ * string buffer (a PIN, say) is wiped at once after it, and the tokener
+ * is freed when its thread ends.
+ */
+static __thread struct json_tokener *jsonstrict_tok;
+static pthread_key_t jsonstrict_tok_key;
+static pthread_once_t jsonstrict_tok_once = PTHREAD_ONCE_INIT;
+
+/* Wipes what the last parse left in the tokener's buffer. */
+static void
+jsonstrict_tok_wipe(struct json_tokener *tok)
+{
+	if (tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
+		xwipe(tok->pb->buf, (size_t)tok->pb->size);
+}
+
+/* Wipes and frees a tokener (at its thread's end too). */
+static void
+jsonstrict_tok_free(void *arg)
+{
+	struct json_tokener *tok = arg;
+
+	if (tok == NULL)
+		return;
+	jsonstrict_tok_wipe(tok);
+	json_tokener_free(tok);
+}
+
+static void
+jsonstrict_tok_init(void)
+{
+	if (pthread_key_create(&jsonstrict_tok_key, jsonstrict_tok_free) != 0)
+		fatalx("pthread_key_create failed");
+}
+
+/* Returns this thread's tokener for max_depth, reset. */
+static struct json_tokener *
+jsonstrict_tok_get(int max_depth)
+{
+	struct json_tokener *tok = jsonstrict_tok;
+
+	if (tok != NULL && tok->max_depth == max_depth) {
+		json_tokener_reset(tok);
+		return tok;
+	}
+	(void)pthread_once(&jsonstrict_tok_once, jsonstrict_tok_init);
+	jsonstrict_tok_free(tok);
+	if ((tok = json_tokener_new_ex(max_depth)) == NULL)
+		fatalx("out of memory parsing JSON");
+	jsonstrict_tok = tok;
+	(void)pthread_setspecific(jsonstrict_tok_key, tok);
+	return tok;
+}
+
 /* Builds the tree of a text the scanner passed into *out; -1 with j->err. */
 static int
 jsonstrict_build(struct jsonstrict *j, struct json_object **out)
@@ -566,8 +625,7 @@ jsonstrict_build(struct jsonstrict *j, struct json_object **out)
 	enum json_tokener_error e;
 	size_t end;
 
-	if ((tok = json_tokener_new_ex(j->lim->max_depth + 1)) == NULL)
-		fatalx("out of memory parsing JSON");
+	tok = jsonstrict_tok_get(j->lim->max_depth + 1);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    (j->strict ? JSON_TOKENER_VALIDATE_UTF8 : 0));
 	*out = json_tokener_parse_ex(tok, (const char *)j->p, (int)j->len);
@@ -578,7 +636,7 @@ jsonstrict_build(struct jsonstrict *j, struct json_object **out)
 		*out = json_tokener_parse_ex(tok, "", 1);
 		e = json_tokener_get_error(tok);
 	}
-	json_tokener_free(tok);
+	jsonstrict_tok_wipe(tok);
 	if (e == json_tokener_success && end == j->len)
 		return 0;
 	json_object_put(*out);
@@ -594,6 +652,8 @@ jsonstrict_parse(const char *text, size_t len,
     const struct jsonstrict_limits *lim, struct json_object **out,
     char **cause)
 {
+	/* the usual depth on the stack: a message parsed allocates less */
+	struct jsonstrict_level stack_levels[32];
 	struct jsonstrict j;
 	size_t i, max;
 
@@ -615,14 +675,21 @@ jsonstrict_parse(const char *text, size_t len,
 		    "allowed", lim->what != NULL ? lim->what : "text", len,
 		    max);
 	else {
-		j.level = xcalloc((size_t)lim->max_depth, sizeof *j.level);
+		if ((size_t)lim->max_depth <= sizeof stack_levels /
+		    sizeof stack_levels[0]) {
+			memset(stack_levels, 0, sizeof stack_levels);
+			j.level = stack_levels;
+		} else
+			j.level = xcalloc((size_t)lim->max_depth,
+			    sizeof *j.level);
 		if (jsonstrict_value(&j) == 0) {
 			jsonstrict_ws(&j);
 			if (j.off < j.len)
 				jsonstrict_unexpected(&j);
 		}
 		free(j.names);
-		free(j.level);
+		if (j.level != stack_levels)
+			free(j.level);
 		if (j.err == NULL)
 			jsonstrict_build(&j, out);
 	}

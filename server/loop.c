@@ -128,8 +128,10 @@ loop_timer_fire(struct loop_watch *w, unsigned int events)
 	unsigned long long n;
 
 	(void)events;
+	/* nothing to read: disarmed or started anew since it fired */
 	if (read(w->fd, &n, sizeof n) != (ssize_t)sizeof n)
 		return;
+	t->armed = 0;
 	t->cb(t);
 }
 
@@ -165,12 +167,16 @@ loop_timer_start(struct loop *loop, struct loop_timer *t, long long ms)
 	memset(&its, 0, sizeof its);
 	its.it_value.tv_sec = ms / 1000;
 	its.it_value.tv_nsec = (ms % 1000) * 1000000;
-	return timerfd_settime(t->w.fd, 0, &its, NULL);
+	if (timerfd_settime(t->w.fd, 0, &its, NULL) == -1)
+		return -1;
+	t->armed = 1;
+	return 0;
 }
 
 void
 loop_timer_stop(struct loop *loop, struct loop_timer *t)
 {
+	t->armed = 0;
 	if (t->w.fd == -1)
 		return;
 	loop_watch_del(loop, &t->w);
@@ -178,10 +184,23 @@ loop_timer_stop(struct loop *loop, struct loop_timer *t)
 	t->w.fd = -1;
 }
 
+void
+loop_timer_disarm(struct loop_timer *t)
+{
+	struct itimerspec its;
+
+	t->armed = 0;
+	if (t->w.fd == -1)
+		return;
+	/* also forgets an expiry not read yet: the loop reads nothing */
+	memset(&its, 0, sizeof its);
+	(void)timerfd_settime(t->w.fd, 0, &its, NULL);
+}
+
 int
 loop_timer_armed(const struct loop_timer *t)
 {
-	return t->w.fd != -1;
+	return t->armed;
 }
 
 /* Delivers the signals that arrived. */

@@ -30,6 +30,7 @@ struct loop_timer {
 	struct loop_watch w;
 	void (*cb)(struct loop_timer *t);
 	void *arg;
+	int armed; /* set until it fires or is disarmed */
 };
 
 /* Work that runs in steps between events (hashing, copying images). */
@@ -78,7 +79,13 @@ void loop_timer_init(struct loop_timer *t, void (*cb)(struct loop_timer *),
 int loop_timer_start(struct loop *loop, struct loop_timer *t, long long ms);
 /* Disarms a timer and releases its descriptor; safe when not armed. */
 void loop_timer_stop(struct loop *loop, struct loop_timer *t);
-/* Returns 1 while a timer is armed. */
+/*
+ * Disarms a timer but keeps its descriptor for the next start (a timer
+ * armed and disarmed for every call costs no descriptor each time);
+ * loop_timer_stop releases it.
+ */
+void loop_timer_disarm(struct loop_timer *t);
+/* Returns 1 while a timer is armed (started, and not fired since). */
 int loop_timer_armed(const struct loop_timer *t);
 
 /*

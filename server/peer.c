@@ -51,6 +51,7 @@ struct peer {
 	size_t n; /* in both lists */
 	struct loop_timer deadline; /* of the first of reqs */
 	long long timeout_ms;
+	unsigned long long generation; /* counts the connections made */
 };
 
 static void peer_event(struct loop_watch *, unsigned int);
@@ -142,7 +143,7 @@ static void
 peer_arm(struct peer *p)
 {
 	if (TAILQ_EMPTY(&p->reqs))
-		loop_timer_stop(p->loop, &p->deadline);
+		loop_timer_disarm(&p->deadline);
 	else if (loop_timer_start(p->loop, &p->deadline, p->timeout_ms) == -1)
 		log_warn("%s: cannot arm a call's deadline", p->name);
 }
@@ -250,6 +251,7 @@ peer_connect(struct peer *p, char **cause)
 		return -1;
 	}
 	p->fd = fd;
+	p->generation++;
 	return 0;
 }
 
@@ -390,6 +392,12 @@ size_t
 peer_pending(const struct peer *p)
 {
 	return p->n;
+}
+
+unsigned long long
+peer_connection(const struct peer *p)
+{
+	return p->fd != -1 && p->connected ? p->generation : 0;
 }
 
 int

@@ -54,6 +54,13 @@ void peer_set_timeout(struct peer *p, long long ms);
 /* Returns the number of calls not yet finished (their callbacks due). */
 size_t peer_pending(const struct peer *p);
 /*
+ * Returns which connection the peer holds (1 for its first, counting
+ * up), or 0 when it holds none now (never made, or given up: its server
+ * closed it, a call failed or timed out).  A value seen again later
+ * means the same connection to the same process all along.
+ */
+unsigned long long peer_connection(const struct peer *p);
+/*
  * Queues a call of method with params and descriptors (all taken over,
  * also on failure; params may be NULL), with "more" if more is set, and
  * returns 0: cb then gets its replies, or its failure, from the loop,

@@ -25,6 +25,14 @@ struct store {
 	char *path[STORE_NSCHEMAS];
 	int wal[STORE_NSCHEMAS]; /* its journal is a write-ahead log */
 	int lazy; /* store_durable(st, 0): main's commits do not wait */
+	/* store_device_cert_brief's last answer and the changes it saw */
+	struct {
+		int valid;
+		int rc;
+		char *subject;
+		long long not_after;
+		long long changes;
+	} brief;
 };
 
 /* What a struct store_arg holds. */

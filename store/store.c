@@ -1098,6 +1098,7 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	free(st->brief.subject);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		log_warnx("closing the database: %s", sqlite3_errmsg(st->db));
 	for (i = 0; i < STORE_NSCHEMAS; i++)
@@ -2177,6 +2178,30 @@ store_device_cert_get(struct store *st, struct store_device_cert *c,
 }
 
 /* Removes the device certificate: 1 removed, 0 none, -1 with *cause set. */
+int
+store_device_cert_brief(struct store *st, const char **subject,
+    long long *not_after, char **cause)
+{
+	struct store_device_cert c;
+	long long changes = (long long)sqlite3_total_changes64(st->db);
+	int rc;
+
+	if (!st->brief.valid || st->brief.changes != changes) {
+		if ((rc = store_device_cert_get(st, &c, cause)) == -1)
+			return -1;
+		free(st->brief.subject);
+		st->brief.subject = rc == 1 ? xstrdup(c.subject) : NULL;
+		st->brief.not_after = rc == 1 ? c.not_after : 0;
+		st->brief.rc = rc;
+		st->brief.changes = changes;
+		st->brief.valid = 1;
+		store_device_cert_clear(&c);
+	}
+	*subject = st->brief.subject;
+	*not_after = st->brief.not_after;
+	return st->brief.rc;
+}
+
 int
 store_device_cert_remove(struct store *st, char **cause)
 {

@@ -457,6 +457,15 @@ int store_device_cert_set(struct store *st, const struct store_device_cert *c,
  */
 int store_device_cert_get(struct store *st, struct store_device_cert *c,
     char **cause);
+/*
+ * Reads the device certificate's subject (borrowed: valid until the next
+ * store call) and not-after time, for `device status`: 1 found, 0 none,
+ * -1 with *cause set.  What it read is kept while this connection changed
+ * no row (sqlite3_total_changes; cmld is the database's only writer), so
+ * asking again costs no query.
+ */
+int store_device_cert_brief(struct store *st, const char **subject,
+    long long *not_after, char **cause);
 /* Removes the device certificate: 1 removed, 0 none, -1 with *cause set. */
 int store_device_cert_remove(struct store *st, char **cause);
 /* Releases what store_device_cert_get filled in and leaves c empty. */

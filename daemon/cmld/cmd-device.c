@@ -14,6 +14,7 @@
 #include "jsonstrict.h"
 #include "scd.h"
 #include "settings.h"
+#include "stage.h"
 #include "store.h"
 #include "tpm.h"
 #include "xmalloc.h"
@@ -91,8 +92,14 @@ device_status_reply(struct call *call, struct json_object *p)
 
 /*
  * A device status call: tpm2d and scd are asked at once, and the call is
- * answered once both have (or could not be asked).
+ * answered once both have (or could not be asked).  A stage's answer is
+ * used again for DEVICE_STATUS_MAX_AGE_MS on the same connection, unless
+ * a call that may change it went to it meanwhile (stage_status_fresh):
+ * so a client that asks in a loop costs the stages nothing, and a stage
+ * that went away is still seen at once (its connection is gone).
  */
+#define DEVICE_STATUS_MAX_AGE_MS 1000
+
 struct device_status_req {
 	struct call *call;
 	struct json_object *p; /* the reply but for the stages */
@@ -123,6 +130,39 @@ device_status_done(struct device_status_req *r)
 	free(r);
 }
 
+/* Returns scd's part of the reply from its Status answer. */
+static struct json_object *
+device_status_scd_part(struct json_object *params)
+{
+	struct json_object *o = json_object_new_object();
+
+	/* only what the interface says, whatever scd sent */
+	device_copy(o, params, "platform_secret", json_type_string);
+	device_copy(o, params, "pcsc", json_type_string);
+	device_copy(o, params, "reason", json_type_string);
+	device_copy(o, params, "tokens", json_type_int);
+	return o;
+}
+
+/* Returns tpm2d's part of the reply from its Status answer. */
+static struct json_object *
+device_status_tpm_part(struct json_object *params)
+{
+	static const char *const strs[] = { "tcti", "manufacturer",
+	    "firmware", "system_key", "reason", "identity", "state_volume",
+	    "state_volume_reason" };
+	struct json_object *o = json_object_new_object();
+	size_t i;
+
+	/* only what the interface says, whatever tpm2d sent */
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		device_copy(o, params, strs[i], json_type_string);
+	device_copy(o, params, "seal_pcrs", json_type_array);
+	device_copy(o, params, "measure_pcr", json_type_int);
+	device_copy(o, params, "identity_handle", json_type_int);
+	return o;
+}
+
 /* Gets scd's Status: its stage is then as it is now. */
 static void
 device_status_scd_cb(void *arg, const char *error, struct json_object *params)
@@ -132,13 +172,8 @@ device_status_scd_cb(void *arg, const char *error, struct json_object *params)
 	if (error != NULL)
 		r->scd_error = xstrdup(scd_error_message(params));
 	else {
-		/* only what the interface says, whatever scd sent */
-		r->scd = json_object_new_object();
-		device_copy(r->scd, params, "platform_secret",
-		    json_type_string);
-		device_copy(r->scd, params, "pcsc", json_type_string);
-		device_copy(r->scd, params, "reason", json_type_string);
-		device_copy(r->scd, params, "tokens", json_type_int);
+		r->scd = device_status_scd_part(params);
+		stage_status_keep(call_cmld(r->call)->scd, params);
 	}
 	r->pending--;
 	device_status_done(r);
@@ -149,21 +184,12 @@ static void
 device_status_tpm_cb(void *arg, const char *error, struct json_object *params)
 {
 	struct device_status_req *r = arg;
-	static const char *const strs[] = { "tcti", "manufacturer",
-	    "firmware", "system_key", "reason", "identity", "state_volume",
-	    "state_volume_reason" };
-	size_t i;
 
 	if (error != NULL)
 		r->tpm_error = xstrdup(tpm_error_message(params));
 	else {
-		/* only what the interface says, whatever tpm2d sent */
-		r->tpm = json_object_new_object();
-		for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
-			device_copy(r->tpm, params, strs[i], json_type_string);
-		device_copy(r->tpm, params, "seal_pcrs", json_type_array);
-		device_copy(r->tpm, params, "measure_pcr", json_type_int);
-		device_copy(r->tpm, params, "identity_handle", json_type_int);
+		r->tpm = device_status_tpm_part(params);
+		stage_status_keep(call_cmld(r->call)->tpm, params);
 	}
 	r->pending--;
 	device_status_done(r);
@@ -174,13 +200,17 @@ cmd_device_status(struct call *call)
 {
 	struct cmld *cmld = call_cmld(call);
 	struct device_status_req *r;
+	struct json_object *fresh;
 	char *cause = NULL;
 
 	/* each stage's state as it is now: both asked at once */
 	r = xcalloc(1, sizeof *r);
 	r->call = call;
 	r->p = device_status_json(cmld);
-	if (strcmp(tpm_state(cmld), "absent") != 0) {
+	if ((fresh = stage_status_fresh(cmld->tpm,
+	    DEVICE_STATUS_MAX_AGE_MS)) != NULL)
+		r->tpm = device_status_tpm_part(fresh);
+	else if (strcmp(tpm_state(cmld), "absent") != 0) {
 		if (tpm_call(cmld, "Status", NULL, device_status_tpm_cb, r,
 		    &cause) == 0)
 			r->pending++;
@@ -188,7 +218,10 @@ cmd_device_status(struct call *call)
 			r->tpm_error = cause;
 	}
 	cause = NULL;
-	if (strcmp(stage_state(cmld->scd), "absent") != 0) {
+	if ((fresh = stage_status_fresh(cmld->scd,
+	    DEVICE_STATUS_MAX_AGE_MS)) != NULL)
+		r->scd = device_status_scd_part(fresh);
+	else if (strcmp(stage_state(cmld->scd), "absent") != 0) {
 		/* not there: its state says so */
 		if (scd_call(cmld, "Status", NULL, device_status_scd_cb, r,
 		    &cause) == 0)

@@ -60,15 +60,17 @@ identity_string(struct json_object *o, const char *key)
 void
 identity_status_fill(struct cmld *cmld, struct json_object *p)
 {
-	struct store_device_cert c;
+	const char *subject;
+	long long not_after;
 	char when[32], *cause = NULL;
 	int rc;
 
-	rc = store_device_cert_get(cmld->store, &c, &cause);
+	rc = store_device_cert_brief(cmld->store, &subject, &not_after,
+	    &cause);
 	if (rc == 1) {
-		ca_format_time(c.not_after, when, sizeof when);
+		ca_format_time(not_after, when, sizeof when);
 		json_object_object_add(p, "certificate",
-		    json_object_new_string(c.subject));
+		    json_object_new_string(subject));
 		json_object_object_add(p, "certificate_not_after",
 		    json_object_new_string(when));
 	} else {
@@ -79,7 +81,6 @@ identity_status_fill(struct cmld *cmld, struct json_object *p)
 		json_object_object_add(p, "certificate",
 		    json_object_new_string(rc == -1 ? "unreadable" : "none"));
 	}
-	store_device_cert_clear(&c);
 }
 
 /* --- device csr ---------------------------------------------------------- */

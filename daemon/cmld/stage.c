@@ -7,7 +7,10 @@
  * stage and its socket accepts), "absent" when cmld runs without it.
  *
  * While up, cmld takes the stage's audit spool every STAGE_POLL_MS and
- * after each call (which may have written records): each record is stored
+ * after each call that may have written records (not after one of the
+ * stage's answer_now methods that worked: those record nothing, and a
+ * take after each would double what a status call costs): each record is
+ * stored
  * with its original time and the stage (its uid and pid, from
  * SO_PEERCRED) as the subject, as the stage's type ("tpm2d", "scd") whose
  * details begin with the stage's seq and type ("#3 daemon: ...").  The
@@ -77,6 +80,10 @@ struct stage {
 	int known; /* acked holds for writer */
 	long long acked; /* its last seq stored */
 	long long dropped_seen; /* its dropped count recorded; -1: unknown */
+	/* its last Status answer (stage_status_fresh), when and on which connection */
+	struct json_object *status;
+	long long status_ms;
+	unsigned long long status_conn;
 };
 
 /* A call out to the stage, for stage_call. */
@@ -89,6 +96,14 @@ struct stage_req {
 
 static void stage_arm(struct stage *, long long);
 static void stage_take(struct stage *);
+
+/* Forgets the last Status answer: something may have changed it. */
+static void
+stage_status_forget(struct stage *sg)
+{
+	json_object_put(sg->status);
+	sg->status = NULL;
+}
 
 /* Says whether msg is "NAME WHAT..." for the stage's name. */
 static int
@@ -142,6 +157,7 @@ stage_up(struct stage *sg)
 
 	if (sg->state == STAGE_LINK_UP)
 		return;
+	stage_status_forget(sg);
 	sg->state = STAGE_LINK_UP;
 	sg->backoff_ms = STAGE_RETRY_MIN_MS;
 	free(sg->why);
@@ -174,6 +190,7 @@ stage_down(struct stage *sg, const char *why)
 
 	if (sg->state == STAGE_LINK_ABSENT || sg->stopping)
 		return;
+	stage_status_forget(sg);
 	why = stage_why(sg->def, why);
 	free(sg->why);
 	sg->why = xstrdup(why);
@@ -255,24 +272,26 @@ stage_probe(struct stage *sg, struct ucred *cred, char **cause)
 
 /*
  * Returns when process pid started, in ms since the epoch, or 0 if
- * /proc does not say.
+ * /proc does not say.  The boot time is read once: /proc/stat computes it
+ * anew from the clock, so a clock set later would make the same process
+ * look like another one.
  */
 static long long
 stage_proc_start_ms(long long pid)
 {
+	static unsigned long long btime;
 	char buf[256];
-	unsigned long long btime = 0;
 	long long start;
 	FILE *f;
 
 	if ((start = file_proc_start_ms(pid)) == -1)
 		return 0;
-	if ((f = fopen("/proc/stat", "re")) == NULL)
-		return 0;
-	while (fgets(buf, sizeof buf, f) != NULL)
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	fclose(f);
+	if (btime == 0 && (f = fopen("/proc/stat", "re")) != NULL) {
+		while (fgets(buf, sizeof buf, f) != NULL)
+			if (sscanf(buf, "btime %llu", &btime) == 1)
+				break;
+		fclose(f);
+	}
 	if (btime == 0)
 		return 0;
 	return (long long)btime * 1000 + start;
@@ -497,6 +516,8 @@ stage_store_take(struct stage *sg, const struct stage_writer *w,
 	    "(%lld since it started)", sg->def->name, dropped - recorded,
 	    dropped) != -1)
 		recorded = dropped;
+	if (nstored > 0)
+		stage_status_forget(sg); /* it did something */
 	if (nstored > 0 || nknown > 0)
 		log_info("%s's audit records: %zu stored, %zu stored before "
 		    "(not acknowledged then)", sg->def->name, nstored, nknown);
@@ -676,6 +697,7 @@ stage_stop(struct stage *sg)
 		return;
 	sg->stopping = 1;
 	loop_timer_stop(sg->cmld->loop, &sg->timer);
+	stage_status_forget(sg);
 	/* the calls still out get their failures now */
 	peer_free(sg->peer);
 	free(sg->sock_path);
@@ -720,12 +742,15 @@ stage_req_cb(void *arg, const char *error, struct json_object *params,
 	(void)continues;
 	(void)fds;
 	(void)nfds;
+	/* a call that may change the stage: its Status again after it */
+	if (!req->now)
+		stage_status_forget(sg);
 	if (error == NULL) {
 		if (!sg->stopping) {
 			stage_up(sg);
-			if (req->now)
-				stage_take(sg);
-			else if (stage_take_then(sg, req, NULL, params) == 0)
+			/* an answer_now method that worked recorded nothing */
+			if (!req->now &&
+			    stage_take_then(sg, req, NULL, params) == 0)
 				return;
 		}
 		stage_deliver(req, NULL, params);
@@ -802,6 +827,8 @@ stage_call(struct stage *sg, const struct stage_def *def, const char *method,
 	for (i = 0; i < def->nanswer_now; i++)
 		if (strcmp(method, def->answer_now[i]) == 0)
 			req->now = 1;
+	if (!req->now)
+		stage_status_forget(sg);
 	m = xasprintf("%s%s", def->iface, method);
 	if (peer_call(sg->peer, m, params, NULL, 0, 0, stage_req_cb,
 	    req) == -1) {
@@ -814,6 +841,42 @@ stage_call(struct stage *sg, const struct stage_def *def, const char *method,
 	}
 	free(m);
 	return 0;
+}
+
+struct json_object *
+stage_status_fresh(struct stage *sg, long long max_age_ms)
+{
+	unsigned long long conn;
+
+	if (sg == NULL || sg->status == NULL || sg->stopping ||
+	    sg->state != STAGE_LINK_UP)
+		return NULL;
+	/*
+	 * the same process on the same connection, which is still open,
+	 * with no call out (one that hangs: the stage may hang)
+	 */
+	conn = peer_connection(sg->peer);
+	if (conn == 0 || conn != sg->status_conn ||
+	    peer_pending(sg->peer) > 0 ||
+	    loop_now_ms() - sg->status_ms >= max_age_ms) {
+		stage_status_forget(sg);
+		return NULL;
+	}
+	return sg->status;
+}
+
+void
+stage_status_keep(struct stage *sg, struct json_object *params)
+{
+	unsigned long long conn;
+
+	if (sg == NULL || sg->stopping || sg->state != STAGE_LINK_UP ||
+	    (conn = peer_connection(sg->peer)) == 0)
+		return;
+	stage_status_forget(sg);
+	sg->status = json_object_get(params);
+	sg->status_ms = loop_now_ms();
+	sg->status_conn = conn;
 }
 
 void

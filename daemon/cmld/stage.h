@@ -94,6 +94,18 @@ int stage_call(struct stage *s, const struct stage_def *def,
     const char *method, struct json_object *params, stage_reply_cb cb,
     void *arg, char **cause);
 /*
+ * The stage's last Status answer, for `device status`: kept
+ * (stage_status_keep, params not taken over) when one came, forgotten
+ * when a call that may change the stage goes out or comes back, when its
+ * records show it did something, and when the link goes down or up.
+ * stage_status_fresh returns it (borrowed) while it is younger than
+ * max_age_ms, came on the connection still open now and no call to the
+ * stage is out (a stage that hangs is asked, and seen to hang), else NULL
+ * (ask the stage again).
+ */
+struct json_object *stage_status_fresh(struct stage *s, long long max_age_ms);
+void stage_status_keep(struct stage *s, struct json_object *params);
+/*
  * Answers call with the error a stage_call's callback got: the errors of
  * org.cml.Error as they are, the stage's own as org.cml.Error.Failed with
  * its message ("tpm2d: ...").
