@@ -104,6 +104,25 @@ complete_query(struct client *cl, const char *words,
 	return 0;
 }
 
+int
+client_session_report(struct client *cl, const char *event,
+    const char *user, long long seconds)
+{
+	struct json_object *params = json_object_new_object(), *reply = NULL;
+
+	json_object_object_add(params, "event", json_object_new_string(event));
+	if (user != NULL)
+		json_object_object_add(params, "user",
+		    json_object_new_string(user));
+	if (seconds >= 0)
+		json_object_object_add(params, "seconds",
+		    json_object_new_int64(seconds));
+	if (complete_query(cl, "audit session", params, &reply) != 0)
+		return -1;
+	json_object_put(reply);
+	return 0;
+}
+
 /*
  * Returns the array of a list cmld gives (borrowed from the cache, or
  * from *fresh, which the caller frees), asking cmld when the cache holds

@@ -44,6 +44,14 @@ struct complete_cache {
 int complete_query(struct client *cl, const char *words,
     struct json_object *params, struct json_object **reply);
 /*
+ * Has cmld record an event of this session (audit session: idle-ended,
+ * locked, unlocked, unlock-failed) with user (NULL: none) and seconds
+ * (< 0: none), quietly; 0 when recorded, -1 when not (cmld unreachable,
+ * the call refused).
+ */
+int client_session_report(struct client *cl, const char *event,
+    const char *user, long long seconds);
+/*
  * Puts into out what an argument of kind completes with that starts with
  * text ("": everything), each once (free them with words_free; there may
  * be none); prev is the positional argument before it

@@ -1348,9 +1348,15 @@ cmlsh_interactive(struct cmlsh *sh)
 	}
 	cmlsh_notice_stop(sh);
 	cmlsh_history_save(sh);
-	if (sh->idle_ended)
+	if (sh->idle_ended) {
+		/* cmld records the end (CR 2.6); the session ends anyway */
+		if (client_session_report(&sh->cl, "idle-ended", NULL,
+		    sh->idle_timeout) != 0)
+			fprintf(sh->err, "cmlsh: cmld did not record the "
+			    "session's end\n");
 		fprintf(sh->err, "cmlsh: session ended after %lld s idle "
 		    "(session_idle_timeout)\n", sh->idle_timeout);
+	}
 	if (cmlsh_signal == SIGHUP || cmlsh_signal == SIGTERM ||
 	    sh->idle_ended)
 		status = CMLSH_EXIT_FAILED;

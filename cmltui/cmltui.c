@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "cmltui.h"
+#include "complete.h"
 #include "xmalloc.h"
 
 static PANEL *tui_body_panel;
@@ -432,6 +433,14 @@ tui_getch(struct tui *t, int timeout_ms)
 		now = tui_now_ms();
 		idle_at = t->idle_timeout > 0 ? t->last_key +
 		    t->idle_timeout * 1000 : 0;
+		if (idle_at != 0 && now >= idle_at && !t->locked &&
+		    t->remote) {
+			/* a remote session ends; cmld records it (CR 2.6) */
+			t->idle_ended = 1;
+			(void)client_session_report(&t->cl, "idle-ended",
+			    NULL, t->idle_timeout);
+			return TUI_QUIT;
+		}
 		if (idle_at != 0 && now >= idle_at && !t->locked) {
 			if (tui_lock(t) == -1)
 				return TUI_QUIT;

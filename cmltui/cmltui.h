@@ -155,6 +155,9 @@ struct tui {
 	long long idle_timeout; /* seconds; 0: never */
 	long long last_key; /* monotonic ms */
 	int locked;
+	/* over SSH: an idle session ends rather than locks (CR 2.6) */
+	int remote;
+	int idle_ended; /* it did */
 	uid_t uid; /* who runs cmltui */
 	char *user; /* and that user's name */
 

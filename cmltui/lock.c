@@ -28,6 +28,7 @@
 #include <security/pam_appl.h>
 
 #include "cmltui.h"
+#include "complete.h"
 #include "xmalloc.h"
 
 /* The group whose members are cmld's administrators (its admin_group). */
@@ -577,6 +578,15 @@ tui_lock_try(struct tui_lock *l)
 		rc = TUI_LOCK_REFUSED;
 	} else
 		rc = TUI_LOCK_UNLOCKED;
+	/*
+	 * cmld records it (CR 2.5, 2.8); a name only when it is an account:
+	 * a password typed into the name field is never sent.
+	 */
+	if (rc == TUI_LOCK_UNLOCKED)
+		(void)client_session_report(&t->cl, "unlocked", user, -1);
+	else if (rc == TUI_LOCK_REFUSED || rc == TUI_LOCK_FAILED)
+		(void)client_session_report(&t->cl, "unlock-failed",
+		    getpwnam(user) != NULL ? user : NULL, -1);
 	free(user);
 	return rc;
 }
@@ -641,6 +651,7 @@ tui_lock(struct tui *t)
 	}
 
 	t->locked = 1;
+	(void)client_session_report(&t->cl, "locked", NULL, l->idle);
 	l->win = newwin(0, 0, 0, 0);
 	l->panel = new_panel(l->win);
 	keypad(l->win, TRUE);

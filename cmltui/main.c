@@ -87,6 +87,15 @@ tui_whoami(struct tui *t)
 		t->user = xasprintf("%lu", (unsigned long)t->uid);
 }
 
+/* Says whether environment variable name is set and not empty. */
+static int
+tui_env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0';
+}
+
 int
 main(int argc, char **argv)
 {
@@ -174,6 +183,11 @@ main(int argc, char **argv)
 	t.signalled = &tui_signalled;
 	client_init(&t.cl, t.socket_path, &tui_signalled);
 	client_init(&t.notice, t.socket_path, NULL);
+	/*
+	 * A session over SSH ends when idle (CR 2.6); one on the console
+	 * locks (CR 2.5).
+	 */
+	t.remote = tui_env_set("SSH_CONNECTION") || tui_env_set("SSH_TTY");
 
 	if (initscr() == NULL) {
 		fprintf(stderr, "cmltui: the terminal cannot be used\n");
@@ -192,6 +206,11 @@ main(int argc, char **argv)
 	endwin();
 	if (tui_signalled != 0)
 		status = TUI_EXIT_FAILED;
+	if (t.idle_ended) {
+		fprintf(stderr, "cmltui: session ended after %lld s idle "
+		    "(session_idle_timeout)\n", t.idle_timeout);
+		status = TUI_EXIT_FAILED;
+	}
 	free(t.user);
 	free(t.device_name);
 	free(t.banner);

@@ -500,6 +500,34 @@ const struct cmd_entry cmd_table[] = {
 		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
 	},
 	{
+		.words = "audit session",
+		.family = "audit",
+		.method = "org.cml.Audit.Session",
+		.id = CMD_ID_AUDIT_SESSION,
+		.args = {
+			{ .name = "event", .type = CMD_ARG_STRING,
+			  .metavar = "EVENT", .help = "idle-ended, locked, "
+			    "unlocked or unlock-failed" },
+			{ .name = "user", .type = CMD_ARG_STRING,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "NAME", .help = "the account that "
+			    "unlocked, or that an unlock named" },
+			{ .name = "seconds", .type = CMD_ARG_INT,
+			  .flags = CMD_ARG_OPTIONAL | CMD_ARG_OPTION,
+			  .metavar = "N", .help = "the time without a key "
+			    "that ended or locked the session",
+			  .min = 0, .max = 31536000 },
+		},
+		.summary = "record an event of this session",
+		.help = "Records in the audit trail (type session, the caller "
+		    "as its subject) what only a client sees of its own "
+		    "session: cmlsh and cmltui report a session ended for "
+		    "want of a key (session_idle_timeout), and cmltui its "
+		    "screen locked, unlocked and a failed unlock. At most 10 "
+		    "a minute for each user.",
+		.flags = CMD_READONLY | CMD_UNPROVISIONED_OK,
+	},
+	{
 		.words = "tpm reset-system-key",
 		.family = "tpm",
 		.method = "org.cml.Device.ResetSystemKey",

@@ -19,6 +19,7 @@ const call_handler cmld_handlers[CMD_ID_COUNT] = {
 	[CMD_ID_AUDIT_FOLLOW] = cmd_audit_follow,
 	[CMD_ID_AUDIT_EXPORT] = cmd_audit_export,
 	[CMD_ID_AUDIT_VERIFY] = cmd_audit_verify,
+	[CMD_ID_AUDIT_SESSION] = cmd_audit_session,
 	[CMD_ID_DEVICE_CSR] = cmd_device_csr,
 	[CMD_ID_DEVICE_CERT_INSTALL] = cmd_device_cert_install,
 	[CMD_ID_DEVICE_ATTEST] = cmd_device_attest,

@@ -117,6 +117,9 @@ void cmd_audit_follow(struct call *call);
 void cmd_audit_export(struct call *call);
 /* Verify: recomputes the chain and checks the checkpoints. */
 void cmd_audit_verify(struct call *call);
+/* org.cml.Audit (cmd-session.c) */
+/* Session: records an event a client saw of its own session. */
+void cmd_audit_session(struct call *call);
 
 /* org.varlink.service (cmd-api.c) */
 /* GetInfo: vendor, product, version and the interfaces served. */

@@ -4,9 +4,13 @@
 # session once no key came for that long, saying so, with exit status 1;
 # a line typed but not entered is dropped, not run, and a question for
 # confirmation left unanswered is answered no; keys typed keep the session
-# alive; 0 turns the limit off.
+# alive; 0 turns the limit off.  cmld records each such end (type session)
+# with the session's process as its subject; audit session takes only the
+# events it knows, an account name, at most 10 a minute for each user.
 # Proves: CR 2.5 (an idle session does not stay open), CR 2.6 (an idle
-# remote session is terminated after the time the device setting gives).
+# remote session is terminated after the time the device setting gives,
+# and the end audited by cmld), CR 2.8 (session events a client sees are
+# audited, bounded for each user).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -75,6 +79,9 @@ expect_status "an idle session ends, with exit status 1" 1 $rc
 expect_match "it ended about 2 s after the last key, not while keys came" \
     'ENDED-AFTER-MS [0-9]+' "$(cat "$SCRATCH/idle.log")"
 expect_eq "the line typed but not entered was not run" info "$(value_of log_level)"
+expect_match "cmld recorded the end, with cmlsh as its subject" \
+    "^type=session uid=0 pid=[0-9]+ container= object=idle-ended result=ok details=cmlsh reports: the session ended after 2 s without a key \(session_idle_timeout\)\$" \
+    "$(audit_tail 1)"
 
 # Session 2: a question for confirmation left unanswered ends the session
 # too, and what it asked about is not done.
@@ -110,7 +117,9 @@ INPUTRC=$SCRATCH/inputrc TERM=dumb HOME=$SCRATCH \
 rc=$?
 expect_status "an unanswered question ends an idle session" 1 $rc
 [ $rc = 1 ] || cat "$SCRATCH/confirm.log" >&2
-expect_eq "nothing was asked of cmld" "$n0" "$(audit_count)"
+expect_eq "nothing was asked of cmld: only the session's end recorded" \
+    "$((n0 + 1)) object=idle-ended" \
+    "$(audit_count) $(audit_tail 1 | grep -o 'object=[a-z-]*')"
 
 # Session 3: with 0 the session stays, however long it waits.
 cmlsh_run -c 'device config set session_idle_timeout 0' >/dev/null ||
@@ -143,5 +152,48 @@ INPUTRC=$SCRATCH/inputrc TERM=dumb HOME=$SCRATCH \
 rc=$?
 expect_status "session_idle_timeout 0: the session stays until quit" 0 $rc
 [ $rc = 0 ] || cat "$SCRATCH/noidle.log" >&2
+
+# audit session itself: what it refuses, and its bound.
+session_err() {
+	cmlsh_run -c "audit session $1" 2>&1 >/dev/null
+}
+expect_eq "audit session: an unknown event refused" \
+    "cmlsh: EVENT is idle-ended, locked, unlocked or unlock-failed" \
+    "$(session_err 'bogus')"
+expect_eq "audit session: a name that is no account name refused, not recorded" \
+    "cmlsh: NAME is an account name: at most 32 letters, digits, '.', '_' or '-', not first '-' or '.'" \
+    "$(session_err "unlock-failed --user 'pass word!'")"
+expect_eq "audit session: nothing of it in the trail" "" \
+    "$(cmlsh_run --json -c 'audit list --type session' | grep -F 'pass word')"
+expect_eq "audit session: unlocked names who" \
+    "cmlsh: unlocked needs --user: who unlocked the session" \
+    "$(session_err 'unlocked')"
+cmlsh_run -c 'audit session unlocked --user alice' >/dev/null
+expect_match "audit session: unlocked recorded with the name" \
+    "^type=session uid=0 pid=[0-9]+ container= object=unlocked result=ok details=cmlsh reports: the screen unlocked by alice\$" \
+    "$(audit_tail 1)"
+cmlsh_run -c 'audit session unlock-failed --user alice' >/dev/null
+expect_match "audit session: a failed unlock recorded as failed" \
+    "^type=session uid=0 pid=[0-9]+ container= object=unlock-failed result=failed details=cmlsh reports: an unlock failed \(user alice\)\$" \
+    "$(audit_tail 1)"
+# an operator (uid 65534, group cml) not heard from before: 10 pass at
+# once (one more each 6 s), the next is refused; root's bound is its own
+ok=0 refused=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	if as_user cml "$CMLSH" --socket "$SOCK" \
+	    -c 'audit session locked --seconds 5' >/dev/null 2>"$SCRATCH/err"; then
+		ok=$((ok + 1))
+	elif grep -qFx "cmlsh: too many session events: at most 10 a minute for each user" \
+	    "$SCRATCH/err"; then
+		refused=$((refused + 1))
+	fi
+done
+expect_eq "audit session: at most 10 a minute for each user, the rest refused with the reason" \
+    "10 passed, 2 refused" "$ok passed, $refused refused"
+expect_match "audit session: an operator's events recorded with its uid" \
+    "^type=session uid=65534 pid=[0-9]+ container= object=locked result=ok details=cmlsh reports: the screen locked after 5 s without a key \(session_idle_timeout\)\$" \
+    "$(audit_tail 20 | grep 'type=session uid=65534' | tail -n 1)"
+cmlsh_run -c 'audit session locked' >/dev/null
+expect_status "audit session: root is not held by the operator's bound" 0 $?
 
 finish

@@ -297,7 +297,9 @@ run "help audit" 0 \
   audit status                             show the audit trail's state
   audit follow [--notices] [--after SEQ]   follow the audit trail live
   audit export                             export the audit trail with its chain
-  audit verify                             check the audit trail's chain and checkpoints" "" --socket "$SOCK" -c 'help audit'
+  audit verify                             check the audit trail's chain and checkpoints
+  audit session EVENT [--user NAME] [--seconds N]
+                                           record an event of this session" "" --socket "$SOCK" -c 'help audit'
 out=$("$CMLSH" --socket "$SOCK" -c 'help nothing' 2>"$SCRATCH/err")
 expect_status "help for an unknown command" 2 $?
 expect_match "help for an unknown command: says so" "^cmlsh: no help for 'nothing'" \

@@ -44,7 +44,9 @@ tui_start() {
 	TUI_STARTS=$((${TUI_STARTS:-0} + 1))
 	TUI_TMUX=$SCRATCH/tmux-$TUI_STARTS.sock
 	[ -x "$CMLTUI" ] || fail "no $CMLTUI"
-	printf -v cmd '%q ' env "${envs[@]}" "$CMLTUI" --socket "$SOCK" "${args[@]}"
+	# not over SSH unless a test says so (cmltui ends an idle remote session)
+	printf -v cmd '%q ' env -u SSH_CONNECTION -u SSH_TTY "${envs[@]}" \
+	    "$CMLTUI" --socket "$SOCK" "${args[@]}"
 	_tui_tmux new-session -d -s "$TUI_TARGET" -x "$cols" -y "$rows" \
 	    "$cmd; echo cmltui-exit=\$?; sleep 600" ||
 	    fail "tmux new-session failed"

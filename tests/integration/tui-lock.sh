@@ -14,9 +14,15 @@
 # owner's own password unlocks (PAM's unix_chkpwd checks no other); a
 # resize while locked keeps the lock and lays the dashboard out anew.  No
 # password typed shows on the screen or is stored anywhere in the stack's
-# directory (cmld's log, the audit trail).
+# directory (cmld's log, the audit trail).  cmld records each lock, unlock
+# and failed unlock (type session, cmltui's process as the subject), naming
+# the account where the name typed is one.  Over SSH (SSH_CONNECTION set)
+# an idle session ends instead, saying so, with status 1, and cmld records
+# the end.
 # Proves: CR 2.5 (the session locks after the device's idle time and stays
-# locked until the owner or an authorised user authenticates), CR 1.1
+# locked until the owner or an authorised user authenticates), CR 2.6 (an
+# idle remote session is terminated, and the end audited), CR 2.8 (locks,
+# unlocks and failed unlocks audited with who), CR 1.1
 # (the user who unlocks is identified and authenticated by PAM), CR 1.10
 # (one message for a wrong password and an unknown user; the password is
 # never shown), CR 2.1 (an authenticated user without the right is refused)
@@ -132,6 +138,38 @@ outcome() {
 	tui_screen | sed -n '/unlock failed/,$p' | sed -E 's/ +$//'
 }
 
+# The session records cmltui made as uid $1, one line each: "OBJECT
+# RESULT DETAILS".
+session_records() {
+	cmlsh_run --json -c 'audit list --type session' | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["records"]:
+    if r["comm"] == "cmltui" and r["uid"] == int(sys.argv[1]):
+        print(r["object"], r["result"], r["details"])' "$1"
+}
+
+# A check: the lines of $3 hold the lines of $2 in this order (others may
+# come between): in_order TEXT EXPECTED GOT
+in_order() {
+	local missing
+	missing=$(python3 -c '
+import sys
+want = sys.argv[1].splitlines()
+got = sys.argv[2].splitlines()
+i = 0
+for line in got:
+    if i < len(want) and line == want[i]:
+        i += 1
+print(want[i] if i < len(want) else "")' "$2" "$3")
+	CHECKS=$((CHECKS + 1))
+	if [ -z "$missing" ]; then
+		_check_passed "$1"
+	else
+		_check_failed "$1" "not found in order: $missing"
+		printf '%s\n' "--- got ---" "$3" "-----------" >&2
+	fi
+}
+
 # cmltui's pid (the child of the shell in the tmux pane).
 cmltui_pid() {
 	local pane
@@ -212,6 +250,14 @@ pid=$(cmltui_pid)
 kill -TERM "$pid"
 tui_expect "SIGTERM ends a locked session with status 1" '^cmltui-exit=1$'
 tui_end
+in_order "cmld recorded root's locks, failed unlocks (the account named where it is one) and the unlock" \
+    "locked ok cmltui reports: the screen locked after 2 s without a key (session_idle_timeout)
+unlock-failed failed cmltui reports: an unlock failed (user $ADMIN)
+unlock-failed failed cmltui reports: an unlock failed (a name that is no account)
+unlock-failed failed cmltui reports: an unlock failed (user $OTHER)
+unlocked ok cmltui reports: the screen unlocked by $ADMIN
+locked ok cmltui reports: the screen locked when asked" \
+    "$(session_records 0)"
 
 # --- an operator's session (group cml), vt100 without colours ---------------
 mkdir -p "$SCRATCH/bin" || fail "mkdir $SCRATCH/bin"
@@ -255,6 +301,25 @@ tui_end
 # (a vt100 has no screen of its own to leave: the status follows the
 # help line's rest on the same line)
 expect_eq "the operator's cmltui quits with status 0" 0 "${trc%%[!0-9]*}"
+in_order "cmld recorded the operator's lock, failed unlock and unlock with its uid" \
+    "locked ok cmltui reports: the screen locked after 2 s without a key (session_idle_timeout)
+unlock-failed failed cmltui reports: an unlock failed (user $ADMIN)
+unlocked ok cmltui reports: the screen unlocked by $OWNER" \
+    "$(session_records "$(id -u "$OWNER")")"
+
+# --- a remote session (over SSH): ends when idle --------------------------
+CMLTUI=$SCRATCH/bin/cmltui
+tui_start 80 24 'SSH_CONNECTION=192.0.2.1 50000 192.0.2.2 22'
+tui_expect "remote: the dashboard shows the device's uuid" "$uuid"
+tui_expect "remote: idle for 2 s, the session ends with status 1" \
+    '^cmltui-exit=1$'
+tui_expect "remote: it says why" \
+    '^cmltui: session ended after 2 s idle \(session_idle_timeout\)$'
+tui_expect_not "remote: it did not lock" 'cmltui locked'
+tui_end
+expect_eq "remote: cmld recorded the end" \
+    "idle-ended ok cmltui reports: the session ended after 2 s without a key (session_idle_timeout)" \
+    "$(session_records 0 | tail -n 1)"
 
 # --- nothing typed is kept ------------------------------------------------
 kept=0
