@@ -51,8 +51,9 @@ struct stage_def {
 	long long timeout_ms; /* how long it may work on one call */
 	/*
 	 * The methods whose answer is passed on at once, without taking
-	 * the spool first: they record nothing when they work, or their
-	 * caller must act before a round trip.
+	 * the spool first: they record nothing when they work (so no take
+	 * follows them then; a refusal's record is taken as after any
+	 * call), and their caller may need to act before a round trip.
 	 */
 	const char *const *answer_now;
 	size_t nanswer_now;
