@@ -18,7 +18,8 @@
 # device key is the TPM's, fixedtpm).
 # Proves: CR 6.2 (audit records forwarded to a collector continuously,
 # authenticated and encrypted, none lost or repeated across an outage),
-# TSF.AUDIT, COM 02 (mutual authentication: the device refuses a collector
+# TSF.AUDIT, CR 4.1 (records leave the device only over TLS), COM 02
+# (mutual authentication: the device refuses a collector
 # its anchors do not vouch for; the collector takes only the device
 # certificate, whose key is the TPM's).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

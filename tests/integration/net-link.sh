@@ -16,7 +16,8 @@
 # there, and is moved back.
 # Proves: TSF.ISOL, CR 5.1 (network part: a container's only link is its
 # own pair to c0, nothing is left behind), TSF.DEV (interface assignment:
-# an interface moves into a container and comes back).
+# an interface moves into a container and comes back), COM 01 (a
+# container's only way out is its own link to c0).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
