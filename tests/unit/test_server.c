@@ -2203,6 +2203,85 @@ test_peer_free_fails_pending(void **state)
 	pstate_free(&st);
 }
 
+/*
+ * A timer that counts its firings, and one that takes the test from step
+ * to step (a loop runs once: loop_quit is for good).
+ */
+struct timer_count {
+	struct loop *loop;
+	struct loop_timer t, step;
+	int fired, nstep, fd;
+};
+
+static void
+timer_count_fire(struct loop_timer *t)
+{
+	((struct timer_count *)t->arg)->fired++;
+}
+
+static void
+timer_count_step(struct loop_timer *st)
+{
+	struct timer_count *c = st->arg;
+
+	switch (c->nstep++) {
+	case 0:
+		/* disarmed at once: it did not fire */
+		assert_int_equal(c->fired, 0);
+		/* expired, not read yet by the loop, then disarmed */
+		assert_int_equal(loop_timer_start(c->loop, &c->t, 1), 0);
+		assert_int_equal(c->t.w.fd, c->fd);
+		usleep(20000);
+		loop_timer_disarm(&c->t);
+		assert_int_equal(loop_timer_start(c->loop, &c->step, 30), 0);
+		break;
+	case 1:
+		assert_int_equal(c->fired, 0);
+		/* started again: fires once, then is no longer armed */
+		assert_int_equal(loop_timer_start(c->loop, &c->t, 5), 0);
+		assert_true(loop_timer_armed(&c->t));
+		assert_int_equal(loop_timer_start(c->loop, &c->step, 60), 0);
+		break;
+	default:
+		assert_int_equal(c->fired, 1);
+		assert_false(loop_timer_armed(&c->t));
+		assert_int_equal(c->t.w.fd, c->fd);
+		loop_quit(c->loop);
+		break;
+	}
+}
+
+/*
+ * Proves: none (a timer disarmed does not fire, not even with an expiry
+ * the loop has not read yet, keeps its descriptor for the next start, and
+ * is armed from its start until it fires).
+ */
+static void
+test_loop_timer_disarm_keeps_fd_never_fires(void **state)
+{
+	struct timer_count c;
+
+	(void)state;
+	memset(&c, 0, sizeof c);
+	c.loop = loop_new();
+	loop_timer_init(&c.t, timer_count_fire, &c);
+	loop_timer_init(&c.step, timer_count_step, &c);
+
+	assert_int_equal(loop_timer_start(c.loop, &c.t, 10), 0);
+	assert_true(loop_timer_armed(&c.t));
+	c.fd = c.t.w.fd;
+	loop_timer_disarm(&c.t);
+	assert_false(loop_timer_armed(&c.t));
+	assert_int_equal(loop_timer_start(c.loop, &c.step, 60), 0);
+	loop_run(c.loop);
+	assert_int_equal(c.nstep, 3);
+
+	loop_timer_stop(c.loop, &c.t);
+	assert_int_equal(c.t.w.fd, -1);
+	loop_timer_stop(c.loop, &c.step);
+	loop_free(c.loop);
+}
+
 int
 main(void)
 {
@@ -2234,6 +2313,7 @@ main(void)
 		cmocka_unit_test(
 		    test_loop_job_removed_in_its_turn_not_run_queue_intact),
 		cmocka_unit_test(test_loop_watch_deleted_in_its_batch_not_called),
+		cmocka_unit_test(test_loop_timer_disarm_keeps_fd_never_fires),
 		T(test_peer_calls_answered_in_order),
 		T(test_peer_stream_every_reply),
 		T(test_peer_file_passed),
