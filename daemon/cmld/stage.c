@@ -10,8 +10,7 @@
  * after each call that may have written records (not after one of the
  * stage's answer_now methods that worked: those record nothing, and a
  * take after each would double what a status call costs): each record is
- * stored
- * with its original time and the stage (its uid and pid, from
+ * stored with its original time and the stage (its uid and pid, from
  * SO_PEERCRED) as the subject, as the stage's type ("tpm2d", "scd") whose
  * details begin with the stage's seq and type ("#3 daemon: ...").  The
  * records stored are acknowledged with the next take.  A stage's seq
