@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,10 +96,18 @@ client_recv(struct client *cl, const char *what, const sigset_t *mask,
     struct json_object **msg, int *fds, size_t *nfds, char **cause)
 {
 	struct pollfd pfd;
+	struct timespec now, deadline, left;
 	char *why = NULL;
 	ssize_t n;
 	int rc, junk[PROTO_MAX_FDS];
 
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += cl->timeout_ms / 1000;
+	deadline.tv_nsec += (cl->timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
 	for (;;) {
 		rc = proto_reader_next(&cl->rd, msg, &why);
 		if (rc == 1) {
@@ -119,7 +128,24 @@ client_recv(struct client *cl, const char *what, const sigset_t *mask,
 		pfd.fd = cl->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (ppoll(&pfd, 1, NULL, mask) == -1) {
+		if (cl->timeout_ms > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = deadline.tv_sec - now.tv_sec;
+			left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000;
+			}
+			if (left.tv_sec < 0)
+				left.tv_sec = left.tv_nsec = 0;
+		}
+		rc = ppoll(&pfd, 1, cl->timeout_ms > 0 ? &left : NULL, mask);
+		if (rc == 0) {
+			*cause = xasprintf("cmld did not answer '%s' within "
+			    "%lld ms", what, cl->timeout_ms);
+			goto fail;
+		}
+		if (rc == -1) {
 			if (errno != EINTR) {
 				*cause = xasprintf("cannot wait for cmld: %s",
 				    strerror(errno));

@@ -30,6 +30,11 @@ struct client {
 	/* set by the caller's signal handler: a wait it interrupts ends */
 	volatile sig_atomic_t *interrupted;
 	int unreachable; /* the last call failed to connect */
+	/*
+	 * > 0: a reply is waited for at most this long (ms), then the call
+	 * fails and the connection is closed; 0: as long as it takes.
+	 */
+	long long timeout_ms;
 };
 
 /* Prepares a client for the socket at path; it connects on first use. */

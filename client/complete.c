@@ -109,6 +109,8 @@ client_session_report(struct client *cl, const char *event,
     const char *user, long long seconds)
 {
 	struct json_object *params = json_object_new_object(), *reply = NULL;
+	long long timeout = cl->timeout_ms;
+	int rc;
 
 	json_object_object_add(params, "event", json_object_new_string(event));
 	if (user != NULL)
@@ -117,10 +119,12 @@ client_session_report(struct client *cl, const char *event,
 	if (seconds >= 0)
 		json_object_object_add(params, "seconds",
 		    json_object_new_int64(seconds));
-	if (complete_query(cl, "audit session", params, &reply) != 0)
-		return -1;
+	/* a cmld that hangs holds no lock nor the end of a session up */
+	cl->timeout_ms = CLIENT_SESSION_REPORT_MS;
+	rc = complete_query(cl, "audit session", params, &reply);
+	cl->timeout_ms = timeout;
 	json_object_put(reply);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 /*

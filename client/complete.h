@@ -47,8 +47,9 @@ int complete_query(struct client *cl, const char *words,
  * Has cmld record an event of this session (audit session: idle-ended,
  * locked, unlocked, unlock-failed) with user (NULL: none) and seconds
  * (< 0: none), quietly; 0 when recorded, -1 when not (cmld unreachable,
- * the call refused).
+ * the call refused, no answer within CLIENT_SESSION_REPORT_MS).
  */
+#define CLIENT_SESSION_REPORT_MS 2000
 int client_session_report(struct client *cl, const char *event,
     const char *user, long long seconds);
 /*

@@ -435,8 +435,13 @@ tui_getch(struct tui *t, int timeout_ms)
 		    t->idle_timeout * 1000 : 0;
 		if (idle_at != 0 && now >= idle_at && !t->locked &&
 		    t->remote) {
-			/* a remote session ends; cmld records it (CR 2.6) */
+			/*
+			 * a remote session ends (CR 2.6): nothing shows
+			 * from now, then cmld records it
+			 */
 			t->idle_ended = 1;
+			clear();
+			refresh();
 			(void)client_session_report(&t->cl, "idle-ended",
 			    NULL, t->idle_timeout);
 			return TUI_QUIT;

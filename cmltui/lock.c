@@ -651,7 +651,6 @@ tui_lock(struct tui *t)
 	}
 
 	t->locked = 1;
-	(void)client_session_report(&t->cl, "locked", NULL, l->idle);
 	l->win = newwin(0, 0, 0, 0);
 	l->panel = new_panel(l->win);
 	keypad(l->win, TRUE);
@@ -659,6 +658,9 @@ tui_lock(struct tui *t)
 	/* whatever the terminal showed is painted over in full */
 	clearok(curscr, TRUE);
 	flushinp();
+	/* locked on the screen first, then recorded (cmld may hang) */
+	tui_lock_draw(l);
+	(void)client_session_report(&t->cl, "locked", NULL, l->idle);
 
 	for (;;) {
 		if ((rc = tui_lock_edit(l)) == TUI_QUIT) {

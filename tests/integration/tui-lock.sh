@@ -18,7 +18,7 @@
 # and failed unlock (type session, cmltui's process as the subject), naming
 # the account where the name typed is one.  Over SSH (SSH_CONNECTION set)
 # an idle session ends instead, saying so, with status 1, and cmld records
-# the end.
+# the end.  With cmld stopped (SIGSTOP) the lock key still locks at once.
 # Proves: CR 2.5 (the session locks after the device's idle time and stays
 # locked until the owner or an authorised user authenticates), CR 2.6 (an
 # idle remote session is terminated, and the end audited), CR 2.8 (locks,
@@ -320,6 +320,26 @@ tui_end
 expect_eq "remote: cmld recorded the end" \
     "idle-ended ok cmltui reports: the session ended after 2 s without a key (session_idle_timeout)" \
     "$(session_records 0 | tail -n 1)"
+
+# --- cmld hangs: the screen locks all the same ------------------------------
+cmlsh_run -c 'device config set session_idle_timeout 0' >/dev/null ||
+    fail "device config set session_idle_timeout 0 failed"
+tui_start 80 24 -- --interval 60000
+tui_expect "hung cmld: the dashboard shows the device's uuid" "$uuid"
+cpid=$(cmld_pid) || fail "no cmld pid"
+kill -STOP "$cpid"
+t0=$(date +%s%N)
+tui_keys L
+tui_wait 'cmltui locked by the operator' 5
+t1=$(date +%s%N)
+kill -CONT "$cpid"
+ms=$(((t1 - t0) / 1000000))
+expect_eq "hung cmld: the lock key locks at once, not after the report's 2 s" yes \
+    "$([ "$ms" -lt 1500 ] && echo yes || echo "no: $ms ms")"
+tui_expect_not "hung cmld: locked, no container shows" "$ct"
+unlock "$ADMIN" "$PW_ADMIN"
+tui_expect "cmld back: an administrator unlocks" "$uuid"
+tui_end
 
 # --- nothing typed is kept ------------------------------------------------
 kept=0
