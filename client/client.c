@@ -143,6 +143,7 @@ client_recv(struct client *cl, const char *what, const sigset_t *mask,
 		if (rc == 0) {
 			*cause = xasprintf("cmld did not answer '%s' within "
 			    "%lld ms", what, cl->timeout_ms);
+			cl->unreachable = 1;
 			goto fail;
 		}
 		if (rc == -1) {

@@ -29,7 +29,8 @@ struct client {
 	struct proto_reader rd;
 	/* set by the caller's signal handler: a wait it interrupts ends */
 	volatile sig_atomic_t *interrupted;
-	int unreachable; /* the last call failed to connect */
+	/* the last call failed to connect, or got no answer in timeout_ms */
+	int unreachable;
 	/*
 	 * > 0: a reply is waited for at most this long (ms), then the call
 	 * fails and the connection is closed; 0: as long as it takes.

@@ -24,6 +24,8 @@
  * and scd); a notice of the trail comes at once anyway, and r asks now.
  */
 #define DASH_SLOW_MS 10000
+/* The longest wait for one of its calls (cmld waits 5 s for a stage). */
+#define DASH_CALL_TIMEOUT_MS 8000
 
 /* What the dashboard keeps of one container between refreshes. */
 struct dash_ctr {
@@ -126,8 +128,26 @@ dash_keep(struct json_object **slot, struct json_object *reply)
 	*slot = reply;
 }
 
+/*
+ * The dashboard's refresh: its calls wait at most DASH_CALL_TIMEOUT_MS
+ * (more than cmld waits for a stage), so that a cmld that hangs holds
+ * neither the console nor its idle lock up: cmld counts as unreachable
+ * then, and is asked again every second.
+ */
+static void dash_refresh(struct tui *, struct tui_view *);
+
 static void
 dash_tick(struct tui *t, struct tui_view *v)
+{
+	long long timeout = t->cl.timeout_ms;
+
+	t->cl.timeout_ms = DASH_CALL_TIMEOUT_MS;
+	dash_refresh(t, v);
+	t->cl.timeout_ms = timeout;
+}
+
+static void
+dash_refresh(struct tui *t, struct tui_view *v)
 {
 	struct dash *d = v->data;
 	struct json_object *r;

@@ -18,7 +18,8 @@
 # and failed unlock (type session, cmltui's process as the subject), naming
 # the account where the name typed is one.  Over SSH (SSH_CONNECTION set)
 # an idle session ends instead, saying so, with status 1, and cmld records
-# the end.  With cmld stopped (SIGSTOP) the lock key still locks at once.
+# the end.  With cmld stopped (SIGSTOP) the lock key still locks at once,
+# and an idle session still locks (the dashboard's calls give up).
 # Proves: CR 2.5 (the session locks after the device's idle time and stays
 # locked until the owner or an authorised user authenticates), CR 2.6 (an
 # idle remote session is terminated, and the end audited), CR 2.8 (locks,
@@ -339,6 +340,25 @@ expect_eq "hung cmld: the lock key locks at once, not after the report's 2 s" ye
 tui_expect_not "hung cmld: locked, no container shows" "$ct"
 unlock "$ADMIN" "$PW_ADMIN"
 tui_expect "cmld back: an administrator unlocks" "$uuid"
+tui_end
+# idle while cmld hangs: the dashboard's refresh gives up after 8 s
+cmlsh_run -c 'device config set session_idle_timeout 2' >/dev/null ||
+    fail "device config set session_idle_timeout 2 failed"
+tui_start 80 24 -- --interval 1000
+tui_expect "hung cmld, idle: the dashboard shows the device's uuid" "$uuid"
+kill -STOP "$cpid"
+if tui_wait 'cmltui locked \(idle 2 s\)' 20; then
+	_check_passed "hung cmld, idle: the screen locks all the same"
+else
+	_check_failed "hung cmld, idle: the screen locks all the same" \
+	    "not locked 20 s after cmld stopped"
+	_tui_show
+fi
+CHECKS=$((CHECKS + 1))
+kill -CONT "$cpid"
+tui_expect_not "hung cmld, idle: locked, no container shows" "$ct"
+unlock "$ADMIN" "$PW_ADMIN"
+tui_expect "cmld back: the dashboard again" "$uuid"
 tui_end
 
 # --- nothing typed is kept ------------------------------------------------
