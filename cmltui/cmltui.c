@@ -418,6 +418,17 @@ tui_take_key(struct tui *t)
 	return ch;
 }
 
+void
+tui_idle_end(struct tui *t)
+{
+	/* nothing shows from now; then cmld records it */
+	t->idle_ended = 1;
+	clear();
+	refresh();
+	(void)client_session_report(&t->cl, "idle-ended", NULL,
+	    t->idle_timeout);
+}
+
 int
 tui_getch(struct tui *t, int timeout_ms)
 {
@@ -435,15 +446,7 @@ tui_getch(struct tui *t, int timeout_ms)
 		    t->idle_timeout * 1000 : 0;
 		if (idle_at != 0 && now >= idle_at && !t->locked &&
 		    t->remote) {
-			/*
-			 * a remote session ends (CR 2.6): nothing shows
-			 * from now, then cmld records it
-			 */
-			t->idle_ended = 1;
-			clear();
-			refresh();
-			(void)client_session_report(&t->cl, "idle-ended",
-			    NULL, t->idle_timeout);
+			tui_idle_end(t);
 			return TUI_QUIT;
 		}
 		if (idle_at != 0 && now >= idle_at && !t->locked) {

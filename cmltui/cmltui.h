@@ -395,9 +395,14 @@ void tui_lock_setting(struct tui *t);
  * Locks the screen now: nothing of the device shows until a user who may
  * (the session's owner, or an administrator) gives a name and password
  * that PAM accepts.  Returns when unlocked; 0, or -1 when the session
- * ends instead (a signal).
+ * ends instead (a signal; over SSH, session_idle_timeout without a key).
  */
 int tui_lock(struct tui *t);
+/*
+ * Ends a remote session that was idle too long (CR 2.6): the screen is
+ * cleared and cmld records the end; the caller quits.
+ */
+void tui_idle_end(struct tui *t);
 
 /*
  * menu.c and form.c, for each other and for their unit test

@@ -77,6 +77,7 @@ struct tui_lock {
 	int status_bad;
 	char notes[TUI_LOCK_NOTES][256]; /* what PAM said during the try */
 	int failures; /* in a row */
+	long long last_key; /* monotonic ms: a remote session ends when idle */
 	long long wait_until; /* monotonic ms; 0: no wait */
 
 	/* during a try */
@@ -273,8 +274,11 @@ tui_lock_key(struct tui_lock *l, long long deadline)
 	long long now;
 	int ch, wait;
 
+	struct tui *t = l->t;
+	long long idle_at;
+
 	for (;;) {
-		if (l->t->signalled != NULL && *l->t->signalled)
+		if (t->signalled != NULL && *t->signalled)
 			return TUI_QUIT;
 		nodelay(l->win, TRUE);
 		ch = wgetch(l->win);
@@ -285,15 +289,26 @@ tui_lock_key(struct tui_lock *l, long long deadline)
 			tui_lock_draw(l);
 			continue;
 		}
-		if (ch != ERR)
-			return ch;
 		now = tui_now_ms();
+		if (ch != ERR) {
+			l->last_key = now;
+			return ch;
+		}
+		/* locked or not, a remote session ends when idle (CR 2.6) */
+		idle_at = t->remote && t->idle_timeout > 0 ?
+		    l->last_key + t->idle_timeout * 1000 : -1;
+		if (idle_at >= 0 && now >= idle_at) {
+			tui_idle_end(t);
+			return TUI_QUIT;
+		}
 		if (deadline >= 0 && now >= deadline)
 			return ERR;
 		/* a signal between the check and poll waits a second at most */
 		wait = 1000;
 		if (deadline >= 0 && deadline - now < wait)
 			wait = (int)(deadline - now);
+		if (idle_at >= 0 && idle_at - now < wait)
+			wait = (int)(idle_at - now);
 		pfd.fd = STDIN_FILENO;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
@@ -636,6 +651,7 @@ tui_lock(struct tui *t)
 
 	l = xcalloc(1, sizeof *l);
 	l->t = t;
+	l->last_key = now;
 	if (t->idle_timeout > 0 && now - t->last_key >= t->idle_timeout * 1000)
 		l->idle = t->idle_timeout;
 	l->field[TUI_LOCK_USER].max = TUI_LOCK_USER_MAX;

@@ -17,8 +17,8 @@
 # directory (cmld's log, the audit trail).  cmld records each lock, unlock
 # and failed unlock (type session, cmltui's process as the subject), naming
 # the account where the name typed is one.  Over SSH (SSH_CONNECTION set)
-# an idle session ends instead, saying so, with status 1, and cmld records
-# the end.  With cmld stopped (SIGSTOP) the lock key still locks at once,
+# an idle session ends instead (locked by the key or not), saying so, with
+# status 1, and cmld records the end.  With cmld stopped (SIGSTOP) the lock key still locks at once,
 # and an idle session still locks (the dashboard's calls give up).
 # Proves: CR 2.5 (the session locks after the device's idle time and stays
 # locked until the owner or an authorised user authenticates), CR 2.6 (an
@@ -321,6 +321,16 @@ tui_end
 expect_eq "remote: cmld recorded the end" \
     "idle-ended ok cmltui reports: the session ended after 2 s without a key (session_idle_timeout)" \
     "$(session_records 0 | tail -n 1)"
+# locked by the key, then idle: a remote session ends all the same
+tui_start 80 24 'SSH_CONNECTION=192.0.2.1 50000 192.0.2.2 22'
+tui_expect "remote: the dashboard again" "$uuid"
+tui_keys L
+tui_expect "remote: the lock key locks" 'cmltui locked by the operator'
+tui_expect "remote, locked, idle for 2 s: the session ends with status 1" \
+    '^cmltui-exit=1$'
+tui_expect "remote, locked: it says why" \
+    '^cmltui: session ended after 2 s idle \(session_idle_timeout\)$'
+tui_end
 
 # --- cmld hangs: the screen locks all the same ------------------------------
 cmlsh_run -c 'device config set session_idle_timeout 0' >/dev/null ||
