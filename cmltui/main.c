@@ -110,7 +110,6 @@ main(int argc, char **argv)
 	};
 	struct tui t;
 	struct sigaction sa;
-	const char *nc;
 	char *end;
 	long ms;
 	int ch, no_color = 0, ascii = 0, status;
@@ -168,7 +167,7 @@ main(int argc, char **argv)
 		return TUI_EXIT_FAILED;
 	}
 	/* https://no-color.org: present and not empty */
-	if ((nc = getenv("NO_COLOR")) != NULL && *nc != '\0')
+	if (tui_env_set("NO_COLOR"))
 		no_color = 1;
 
 	setlocale(LC_ALL, "");

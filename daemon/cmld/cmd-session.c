@@ -29,17 +29,18 @@
 
 /* The reports each uid has left (a token bucket). */
 struct session_bucket {
-	long long uid; /* -1: free */
+	int used;
+	long long uid;
 	long long tokens_ms; /* tokens, in ms of refill: SESSION_REFILL_MS each */
 	long long at_ms; /* when tokens_ms was last brought up to date */
 };
 
 static struct session_bucket session_buckets[SESSION_UIDS];
-static int session_buckets_init;
 
 /*
  * Takes one report from uid's bucket: 1 if it had one, 0 if not.  A uid
- * not seen takes the place of the one least lately used.
+ * not seen takes a free place, else the one least lately used (a free one
+ * has at_ms 0, so it is found as the oldest).
  */
 static int
 session_take(long long uid, long long now_ms)
@@ -48,13 +49,8 @@ session_take(long long uid, long long now_ms)
 	struct session_bucket *b = NULL, *oldest = NULL;
 	size_t i;
 
-	if (!session_buckets_init) {
-		for (i = 0; i < SESSION_UIDS; i++)
-			session_buckets[i].uid = -1;
-		session_buckets_init = 1;
-	}
 	for (i = 0; i < SESSION_UIDS && b == NULL; i++) {
-		if (session_buckets[i].uid == uid)
+		if (session_buckets[i].used && session_buckets[i].uid == uid)
 			b = &session_buckets[i];
 		else if (oldest == NULL ||
 		    session_buckets[i].at_ms < oldest->at_ms)
@@ -62,6 +58,7 @@ session_take(long long uid, long long now_ms)
 	}
 	if (b == NULL) {
 		b = oldest;
+		b->used = 1;
 		b->uid = uid;
 		b->tokens_ms = full;
 		b->at_ms = now_ms;
